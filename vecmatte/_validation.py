@@ -1,0 +1,107 @@
+"""Checks shared by the library and the command line, so each message is written once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Above this many pixels a single image is almost certainly a mistake (a wrong reshape, a
+# decompression bomb): 2**28 pixels is 268 MP, far beyond any camera.
+MAX_PIXELS = 2**28
+
+
+def _as_float(array, name: str) -> np.ndarray:
+    """Convert integer arrays to [0, 1] floats by their dtype's range; floats pass through."""
+    array = np.asarray(array)
+    if array.dtype == bool:
+        return array.astype(np.float64)
+    if np.issubdtype(array.dtype, np.integer):
+        info = np.iinfo(array.dtype)
+        if info.min < 0:
+            raise ValueError(f"{name} has signed integer dtype {array.dtype}; use unsigned or float")
+        return array.astype(np.float64) / info.max
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float64, copy=False)
+    raise ValueError(f"{name} has dtype {array.dtype}; expected float in [0, 1] or uint8/uint16")
+
+
+def _check_finite_range(array: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    low, high = float(array.min()), float(array.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{name} has values in [{low:.4g}, {high:.4g}] but must lie in [0, 1] "
+            "(floats in [0, 1], or uint8/uint16)"
+        )
+
+
+def _check_pixel_count(shape: tuple[int, ...], name: str) -> None:
+    pixels = int(np.prod(shape[:2], dtype=np.int64))
+    if pixels > MAX_PIXELS:
+        raise ValueError(
+            f"{name} has {pixels} pixels ({shape[0]} x {shape[1]}), more than the limit of "
+            f"{MAX_PIXELS}; downscale it first"
+        )
+
+
+def check_image(image, name: str = "image") -> np.ndarray:
+    """Return ``image`` as a float64 ``(h, w, 3)`` array in [0, 1] or raise ``ValueError``.
+
+    Grayscale ``(h, w)`` or ``(h, w, 1)`` images are repeated to three channels; an alpha
+    channel ``(h, w, 4)`` is rejected here (``load_image`` drops it with a note).
+    """
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    elif array.ndim == 3 and array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(f"{name} has shape {np.shape(image)}; expected (h, w, 3) RGB or (h, w) gray")
+    _check_pixel_count(array.shape, name)
+    array = _as_float(array, name)
+    _check_finite_range(array, name)
+    return array
+
+
+def check_gray(array, name: str) -> np.ndarray:
+    """Return a float64 ``(h, w)`` array in [0, 1]; ``(h, w, 1)`` is squeezed."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim != 2:
+        raise ValueError(f"{name} has shape {np.shape(array)}; expected (h, w)")
+    _check_pixel_count(array.shape, name)
+    array = _as_float(array, name)
+    _check_finite_range(array, name)
+    return array
+
+
+def check_same_size(image: np.ndarray, other: np.ndarray, name: str) -> None:
+    if other.shape[:2] != image.shape[:2]:
+        raise ValueError(
+            f"{name} has shape {other.shape[:2]} but image has shape {image.shape[:2]}; "
+            "they must have the same height and width"
+        )
+
+
+def check_mask(mask, shape: tuple[int, int], name: str) -> np.ndarray:
+    mask = np.asarray(mask)
+    if mask.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {mask.shape} but image has shape {tuple(shape)}")
+    return mask.astype(bool, copy=False)
+
+
+def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
+    if not float(radius).is_integer() or int(radius) < 1:
+        raise ValueError(f"radius must be a positive integer, got {radius!r}")
+    radius = int(radius)
+    eps = float(eps)
+    if not np.isfinite(eps) or eps <= 0:
+        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    size = 2 * radius + 1
+    if shape[0] < size or shape[1] < size:
+        raise ValueError(
+            f"image of size {shape[0]} x {shape[1]} is smaller than one {size} x {size} "
+            f"window (radius={radius}); matting needs at least {size} x {size} pixels"
+        )
+    return radius, eps
