@@ -41,3 +41,132 @@ def direct_alpha(laplacian, trimap):
     alpha = fg.astype(float)
     alpha[unknown] = scipy.sparse.linalg.spsolve(L_uu.tocsc(), -L_uk @ a_k)
     return alpha.reshape(trimap.shape)
+
+
+def incomplete_cholesky(matrix):
+    """IC(0): lower-triangular L with the pattern of tril(A) and (L L^T)_ij = A_ij on it.
+
+    Plain row-by-row loop (dense storage), for small test matrices only.
+    """
+    a = np.asarray(matrix.toarray() if scipy.sparse.issparse(matrix) else matrix, dtype=float)
+    n = a.shape[0]
+    pattern = np.tril(a != 0)
+    lower = np.zeros_like(a)
+    for i in range(n):
+        for j in range(i + 1):
+            if not pattern[i, j]:
+                continue
+            s = a[i, j] - lower[i, :j] @ lower[j, :j]
+            if i == j:
+                lower[i, i] = np.sqrt(s)
+            else:
+                lower[i, j] = s / lower[j, j]
+    return lower
+
+
+def loop_foreground_cf(image, alpha):
+    """Levin et al.'s foreground/background least squares (solveFB.m weights), pixel by pixel.
+
+    Assembles the normal equations over all ``2 h w`` unknowns of each channel with plain
+    loops (no active-set reduction) and solves them directly; returns unclipped ``(F, B)``.
+    """
+    import scipy.sparse.linalg
+
+    h, w = alpha.shape
+    n = h * w
+    margin, pin, prior, prior_from, away, floor = 0.02, 100.0, 0.03, 0.7, 0.01, 0.003
+    matrix = scipy.sparse.lil_matrix((2 * n, 2 * n))
+    rhs = np.zeros((2 * n, 3))
+    for y in range(h):
+        for x in range(w):
+            i = y * w + x
+            a = alpha[y, x]
+            wf = (pin if a > 1 - margin else 0) + (prior * a if a > prior_from else 0)
+            wf += away if a < margin else 0
+            wb = (pin if a < margin else 0) + (prior * (1 - a) if a < 1 - prior_from else 0)
+            wb += away if a > 1 - margin else 0
+            matrix[i, i] += wf**2 + a * a
+            matrix[n + i, n + i] += wb**2 + (1 - a) ** 2
+            matrix[i, n + i] += a * (1 - a)
+            matrix[n + i, i] += a * (1 - a)
+            rhs[i] = (wf**2 * (a > margin) + a) * image[y, x]
+            rhs[n + i] = (wb**2 * (a < 1 - margin) + 1 - a) * image[y, x]
+            for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+                yq, xq = y + dy, x + dx
+                if not (0 <= yq < h and 0 <= xq < w):
+                    continue
+                b = alpha[yq, xq]
+                if not (margin <= a <= 1 - margin or margin <= b <= 1 - margin):
+                    continue
+                j = yq * w + xq
+                root = np.sqrt(abs(a - b))
+                middle = (a + b) / 2
+                weights = ((0, root + floor * (1 - middle)), (n, root + floor * middle))
+                for offset, weight in weights:
+                    s = weight**2
+                    matrix[offset + i, offset + i] += s
+                    matrix[offset + j, offset + j] += s
+                    matrix[offset + i, offset + j] -= s
+                    matrix[offset + j, offset + i] -= s
+    solution = scipy.sparse.linalg.spsolve(matrix.tocsc(), rhs)
+    return solution[:n].reshape(h, w, 3), solution[n:].reshape(h, w, 3)
+
+
+def loop_foreground_ml(
+    image,
+    alpha,
+    *,
+    regularization=1e-5,
+    gradient_weight=1.0,
+    small_size=32,
+    small_iterations=10,
+    big_iterations=2,
+):
+    """Germer et al.'s multi-level foreground estimation with loops, in red-black order.
+
+    Within one colour of the checkerboard no pixel neighbours another, so updating them one
+    by one in place equals updating them all at once.
+    """
+    h0, w0 = alpha.shape
+    fg_mean = image[alpha > 0.9].mean(axis=0) if (alpha > 0.9).any() else image.mean((0, 1))
+    bg_mean = image[alpha < 0.1].mean(axis=0) if (alpha < 0.1).any() else image.mean((0, 1))
+    foreground = np.ones((1, 1, 3)) * fg_mean
+    background = np.ones((1, 1, 3)) * bg_mean
+    levels = max(1, int(np.ceil(np.log2(max(h0, w0)))))
+
+    def resize(array, h, w):
+        out = np.empty((h, w, *array.shape[2:]))
+        for y in range(h):
+            for x in range(w):
+                ys = min(y * array.shape[0] // h, array.shape[0] - 1)
+                xs = min(x * array.shape[1] // w, array.shape[1] - 1)
+                out[y, x] = array[ys, xs]
+        return out
+
+    for level in range(levels + 1):
+        h, w = round(h0 ** (level / levels)), round(w0 ** (level / levels))
+        img, alp = resize(image, h, w), resize(alpha, h, w)
+        foreground, background = resize(foreground, h, w), resize(background, h, w)
+        iterations = small_iterations if h <= small_size and w <= small_size else big_iterations
+        for _ in range(iterations):
+            for parity in (0, 1):
+                for y in range(h):
+                    for x in range(w):
+                        if (y + x) % 2 != parity:
+                            continue
+                        a0 = alp[y, x]
+                        a1 = 1 - a0
+                        m00, m01, m11 = a0 * a0, a0 * a1, a1 * a1
+                        rf, rb = a0 * img[y, x], a1 * img[y, x]
+                        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+                            yn = min(max(y + dy, 0), h - 1)
+                            xn = min(max(x + dx, 0), w - 1)
+                            weight = regularization + gradient_weight * abs(a0 - alp[yn, xn])
+                            m00 += weight
+                            m11 += weight
+                            rf = rf + weight * foreground[yn, xn]
+                            rb = rb + weight * background[yn, xn]
+                        det = m00 * m11 - m01 * m01
+                        foreground[y, x] = np.clip((m11 * rf - m01 * rb) / det, 0, 1)
+                        background[y, x] = np.clip((m00 * rb - m01 * rf) / det, 0, 1)
+    return foreground, background

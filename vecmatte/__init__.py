@@ -20,25 +20,57 @@ _EXPORTS = {
     "ConvergenceWarning": "vecmatte.solve",
     "PRECONDITIONERS": "vecmatte.preconditioners",
     "cutout": "vecmatte.compose",
+    "composite": "vecmatte.compose",
+    "estimate_foreground": "vecmatte.foreground",
+    "estimate_foreground_background": "vecmatte.foreground",
+    "scribbles_to_trimap": "vecmatte.trimap",
     "load_image": "vecmatte.io",
     "load_trimap": "vecmatte.io",
     "save_image": "vecmatte.io",
     "trimap_split": "vecmatte.trimap",
     "make_scene": "vecmatte.synthetic",
     "Scene": "vecmatte.synthetic",
+    "sad": "vecmatte.metrics",
+    "mse": "vecmatte.metrics",
+    "gradient_error": "vecmatte.metrics",
+    "connectivity_error": "vecmatte.metrics",
+    "matting_errors": "vecmatte.metrics",
+    "run_batch_on_cluster": "vecmatte.distributed",
+    "AlphaChannelIgnoredWarning": "vecmatte.io",
+    "ImageTooLargeError": "vecmatte.io",
+    "trimap_from_mask": "vecmatte.trimap",
+    "estimate_solve_memory": "vecmatte.memory",
+    "check_memory": "vecmatte.memory",
+    "InsufficientMemoryError": "vecmatte.memory",
+    "BatchTask": "vecmatte.batch",
+    "BatchRecord": "vecmatte.batch",
+    "find_tasks": "vecmatte.batch",
+    "process_task": "vecmatte.batch",
+    "run_batch": "vecmatte.batch",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from vecmatte.alpha import AlphaResult, estimate_alpha, solve_alpha
-    from vecmatte.compose import cutout
-    from vecmatte.io import load_image, load_trimap, save_image
+    from vecmatte.batch import BatchRecord, BatchTask, find_tasks, process_task, run_batch
+    from vecmatte.compose import composite, cutout
+    from vecmatte.distributed import run_batch_on_cluster
+    from vecmatte.foreground import estimate_foreground, estimate_foreground_background
+    from vecmatte.io import (
+        AlphaChannelIgnoredWarning,
+        ImageTooLargeError,
+        load_image,
+        load_trimap,
+        save_image,
+    )
     from vecmatte.laplacian import matting_laplacian
+    from vecmatte.memory import InsufficientMemoryError, check_memory, estimate_solve_memory
+    from vecmatte.metrics import connectivity_error, gradient_error, matting_errors, mse, sad
     from vecmatte.preconditioners import PRECONDITIONERS
     from vecmatte.solve import ConvergenceWarning
     from vecmatte.synthetic import Scene, make_scene
-    from vecmatte.trimap import trimap_split
+    from vecmatte.trimap import scribbles_to_trimap, trimap_from_mask, trimap_split
 
 
 def __getattr__(name: str):

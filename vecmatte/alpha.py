@@ -13,7 +13,7 @@ from vecmatte.trimap import check_trimap, trimap_split
 
 __all__ = ["AlphaResult", "estimate_alpha", "solve_alpha"]
 
-DEFAULT_PRECONDITIONER = "ichol"
+DEFAULT_PRECONDITIONER = "direct"
 DEFAULT_RTOL = 1e-6
 
 
@@ -116,8 +116,11 @@ def estimate_alpha(
         Regularisation of the colour covariances (larger gives smoother mattes).
     radius : int, optional
         Window radius of the matting Laplacian.
-    preconditioner : {"ichol", "jacobi", None}, optional
-        Preconditioner of conjugate gradient.
+    preconditioner : {"direct", "ichol", "jacobi", None}, optional
+        Preconditioner of conjugate gradient (see :mod:`vecmatte.preconditioners`).
+        ``"direct"`` (default) factors the system completely, so conjugate gradient only
+        polishes the solution (one to three iterations); ``"ichol"`` and ``"jacobi"`` use
+        less memory and more iterations.
     rtol : float, optional
         Relative residual at which conjugate gradient stops.
     maxiter : int, optional

@@ -6,10 +6,12 @@ import numpy as np
 
 from vecmatte._validation import check_gray, check_image, check_same_size
 
-__all__ = ["cutout"]
+__all__ = ["FITS", "composite", "cutout", "parse_color"]
+
+FITS = ("resize", "cover", "crop")
 
 
-def cutout(image, alpha, foreground=None) -> np.ndarray:
+def cutout(image, alpha, foreground=None, *, method: str | None = None) -> np.ndarray:
     """RGBA cutout: the foreground colours with alpha as the fourth channel.
 
     Parameters
@@ -19,17 +21,142 @@ def cutout(image, alpha, foreground=None) -> np.ndarray:
     alpha : array_like, shape (h, w)
         Alpha matte in [0, 1].
     foreground : array_like, shape (h, w, 3), optional
-        Estimated foreground colours; without it the photograph's colours are used, which
-        keep some of the old background in semi-transparent pixels.
+        Estimated foreground colours (see :func:`vecmatte.estimate_foreground`).
+    method : {"ml", "cf"}, optional
+        When ``foreground`` is not given, estimate it with this method. With neither, the
+        photograph's colours are used, which keep some of the old background in
+        semi-transparent pixels.
 
     Returns
     -------
     ndarray, shape (h, w, 4)
         Float64 RGBA in [0, 1] (straight, not premultiplied, alpha).
+
+    Examples
+    --------
+    >>> from vecmatte import cutout, make_scene
+    >>> scene = make_scene((60, 80), seed=0)
+    >>> cutout(scene.image, scene.alpha, method="ml").shape
+    (60, 80, 4)
     """
     image = check_image(image)
     alpha = check_gray(alpha, "alpha")
     check_same_size(image, alpha, "alpha")
-    colours = image if foreground is None else check_image(foreground, "foreground")
+    if foreground is not None and method is not None:
+        raise ValueError("give either foreground or method, not both")
+    if foreground is None and method is not None:
+        from vecmatte.foreground import estimate_foreground
+
+        colours = estimate_foreground(image, alpha, method=method)
+    else:
+        colours = image if foreground is None else check_image(foreground, "foreground")
     check_same_size(image, colours, "foreground")
     return np.concatenate([colours, alpha[:, :, None]], axis=2)
+
+
+def parse_color(color) -> np.ndarray:
+    """An RGB colour as three floats in [0, 1].
+
+    Parameters
+    ----------
+    color : str or sequence of 3 floats
+        ``"#00ff00"``, ``"#0f0"``, ``"rgb(0, 255, 0)"``, a CSS name such as ``"green"``
+        (anything Pillow's ``ImageColor`` reads), or three floats in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the string is not a colour or the floats are not three values in [0, 1].
+    """
+    if isinstance(color, str):
+        from PIL import ImageColor
+
+        try:
+            rgb = ImageColor.getrgb(color.strip())
+        except ValueError:
+            raise ValueError(
+                f"cannot read colour {color!r}; use '#rrggbb' (e.g. '#00ff00'), "
+                "'rgb(0, 255, 0)' or a name such as 'green'"
+            ) from None
+        return np.asarray(rgb[:3], dtype=np.float64) / 255.0
+    rgb = np.asarray(color, dtype=np.float64)
+    if rgb.shape != (3,) or not np.all(np.isfinite(rgb)) or rgb.min() < 0 or rgb.max() > 1:
+        raise ValueError(
+            f"colour {color!r} must be a string like '#00ff00' or three floats in [0, 1]"
+        )
+    return rgb
+
+
+def _fit_background(background: np.ndarray, shape: tuple[int, int], fit: str) -> np.ndarray:
+    """Bring ``background`` to ``shape`` by stretching, scaling and cropping, or cropping."""
+    h, w = shape
+    bh, bw = background.shape[:2]
+    if (bh, bw) == (h, w):
+        return background
+    if fit == "crop":
+        if bh < h or bw < w:
+            raise ValueError(
+                f"background of size {bh} x {bw} is smaller than the foreground's {h} x {w}; "
+                "it cannot be cropped to fit: use fit='cover' or fit='resize'"
+            )
+    else:
+        from skimage.transform import resize
+
+        if fit == "cover":
+            scale = max(h / bh, w / bw)
+            target = (max(h, round(bh * scale)), max(w, round(bw * scale)))
+        else:
+            target = (h, w)
+        background = np.clip(resize(background, (*target, 3), anti_aliasing=True), 0.0, 1.0)
+        bh, bw = target
+    top, left = (bh - h) // 2, (bw - w) // 2
+    return background[top : top + h, left : left + w]
+
+
+def composite(foreground, alpha, background, *, fit: str = "resize") -> np.ndarray:
+    """Place a foreground over a new background: ``alpha F + (1 - alpha) B``.
+
+    Parameters
+    ----------
+    foreground : array_like, shape (h, w, 3)
+        Foreground colours, ideally estimated (:func:`vecmatte.estimate_foreground`); the
+        photograph itself works but leaves a fringe of its old background in soft edges.
+    alpha : array_like, shape (h, w)
+        Alpha matte in [0, 1].
+    background : array_like of shape (H, W, 3), str, or 3 floats
+        A new background image of any size, or a colour (see :func:`parse_color`).
+    fit : {"resize", "cover", "crop"}, optional
+        How a background image of another size is brought to (h, w): ``"resize"`` stretches
+        it, ``"cover"`` scales it keeping its aspect ratio until it covers the foreground and
+        crops the centre, ``"crop"`` takes the centre without scaling (the background must be
+        at least h x w).
+
+    Returns
+    -------
+    ndarray, shape (h, w, 3)
+        Float64 RGB in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, the colour cannot be read, ``fit`` is unknown, or
+        ``fit="crop"`` with a background smaller than the foreground.
+
+    Examples
+    --------
+    >>> from vecmatte import composite, make_scene
+    >>> scene = make_scene((60, 80), seed=0)
+    >>> composite(scene.foreground, scene.alpha, "#00ff00").shape
+    (60, 80, 3)
+    """
+    foreground = check_image(foreground, "foreground")
+    alpha = check_gray(alpha, "alpha")
+    check_same_size(foreground, alpha, "alpha")
+    if fit not in FITS:
+        raise ValueError(f"unknown fit {fit!r}; choose one of {', '.join(FITS)}")
+    if isinstance(background, str) or np.ndim(background) == 1:
+        new = np.broadcast_to(parse_color(background), foreground.shape)
+    else:
+        new = _fit_background(check_image(background, "background"), alpha.shape, fit)
+    a = alpha[:, :, None]
+    return a * foreground + (1 - a) * new

@@ -20,7 +20,7 @@ __all__ = ["matting_laplacian"]
 
 # Windows are processed in chunks of rows so that the (windows, n, n) value arrays stay small
 # (about 64 MB per chunk at radius 1) whatever the image size.
-_WINDOW_VALUES_BUDGET = 8_000_000
+_WINDOW_VALUES_BUDGET = 1_000_000
 
 
 def _stencil_offsets(radius: int) -> np.ndarray:
@@ -51,32 +51,33 @@ def _inverse_3x3_symmetric(m: np.ndarray) -> np.ndarray:
 
 
 def _window_values(
-    image: np.ndarray, rows: slice, *, eps: float, radius: int
+    image: np.ndarray, wy: np.ndarray, wx: np.ndarray, *, eps: float, radius: int
 ) -> np.ndarray:
-    """Laplacian contributions of the windows whose top-left corners lie in ``rows``.
+    """Laplacian contributions of the windows with top-left pixels ``(wy, wx)``.
 
-    Returns an array ``(n_rows, w - 2r, n, n)`` with ``n = (2r+1)**2``: entry ``[y, x, a, b]``
-    is ``delta_ab - (1 + (I_a - mu)^T (Sigma + eps/n Id)^-1 (I_b - mu)) / n`` for the window
-    whose top-left pixel is ``(y, x)``, ``a`` and ``b`` indexing its pixels in row-major order.
+    Returns an array ``(m + 1, n, n)`` with ``n = (2r+1)**2`` whose entry ``[k, a, b]`` is
+    ``delta_ab - (1 + (I_a - mu)^T (Sigma + eps/n Id)^-1 (I_b - mu)) / n`` for window ``k``,
+    ``a`` and ``b`` indexing its pixels in row-major order. The extra last window is all
+    zeros, so that gathers through a missing window contribute nothing.
     """
     size = 2 * radius + 1
     n = size * size
-    band = image[rows.start : rows.stop + 2 * radius]
-    # (rows, cols, 3, size, size) view -> (windows, 3, n) copy of each window's colours.
-    windows = sliding_window_view(band, (size, size), axis=(0, 1))
-    n_rows, n_cols = windows.shape[:2]
-    colors = windows.reshape(n_rows * n_cols, 3, n)
-    mean = colors.mean(axis=2)
-    centered = colors - mean[:, :, None]
-    covariance = np.einsum("wcn,wdn->wcd", centered, centered) / n
+    m = len(wy)
+    # (m, 3, size, size) gather of each window's colours from a strided view of the image.
+    colors = sliding_window_view(image, (size, size), axis=(0, 1))[wy, wx].reshape(m, 3, n)
+    centered = colors - colors.mean(axis=2, keepdims=True)
+    covariance = np.matmul(centered, centered.transpose(0, 2, 1))
+    covariance /= n
     covariance[:, [0, 1, 2], [0, 1, 2]] += eps / n
     inverse = _inverse_3x3_symmetric(covariance)
-    weighted = np.einsum("wcd,wdn->wcn", inverse, centered)
-    values = np.einsum("wcn,wcm->wnm", centered, weighted)
-    values += 1.0
-    values /= -n
-    values[:, np.arange(n), np.arange(n)] += 1.0
-    return values.reshape(n_rows, n_cols, n, n)
+    values = np.empty((m + 1, n, n))
+    # Batched matmul is several times faster than the equivalent einsum for 3x9 blocks.
+    np.matmul(centered.transpose(0, 2, 1), np.matmul(inverse, centered), out=values[:m])
+    values[:m] += 1.0
+    values[:m] /= -n
+    values[:m, np.arange(n), np.arange(n)] += 1.0
+    values[m] = 0.0
+    return values
 
 
 def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: int) -> np.ndarray:
@@ -89,15 +90,63 @@ def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: in
     return sliding_window_view(unknown, (size, size)).any(axis=(2, 3))
 
 
-def stencil_coefficients(
-    image: np.ndarray, *, eps: float, radius: int, known: np.ndarray | None = None
+def _strip_coefficients(
+    image: np.ndarray,
+    active: np.ndarray,
+    rows_y: np.ndarray,
+    rows_x: np.ndarray,
+    *,
+    eps: float,
+    radius: int,
+    out: np.ndarray,
+) -> None:
+    """Fill ``out[s, p]`` with ``L[(rows_y[p], rows_x[p]), + offsets[s]]`` from active windows.
+
+    Windows not marked in ``active`` (an ``(h - 2r, w - 2r)`` boolean map) are left out. Each
+    row pixel gathers, for each of its positions ``a`` inside a window and each partner
+    position ``b``, the value of that window: ``n * n`` gathers, no scatter, no sort.
+    """
+    size = 2 * radius + 1
+    n = size * size
+    span = 4 * radius + 1
+    n_wy, n_wx = active.shape
+    y_low = max(int(rows_y.min()) - 2 * radius, 0)
+    y_high = min(int(rows_y.max()) + 1, n_wy)
+    wy, wx = np.nonzero(active[y_low:y_high])
+    wy += y_low
+    values = _window_values(image, wy, wx, eps=eps, radius=radius)
+    m = len(wy)
+    window_index = np.full((y_high - y_low, n_wx), m, dtype=np.intp)
+    window_index[wy - y_low, wx] = np.arange(m)
+    out[:] = 0.0
+    for a in range(n):
+        ya, xa = divmod(a, size)
+        ty, tx = rows_y - ya - y_low, rows_x - xa
+        inside = (ty >= 0) & (ty < y_high - y_low) & (tx >= 0) & (tx < n_wx)
+        window = np.where(inside, window_index[np.where(inside, ty, 0), np.where(inside, tx, 0)], m)
+        # Row a of each window's block holds the entries of pixel a with all n partners b,
+        # which land on n distinct stencil slots: one gather of contiguous rows per a.
+        by, bx = np.divmod(np.arange(n), size)
+        slots = (by - ya + 2 * radius) * span + (bx - xa + 2 * radius)
+        out[slots] += values[window, a, :].T
+
+
+def row_coefficients(
+    image: np.ndarray,
+    rows: np.ndarray,
+    *,
+    eps: float,
+    radius: int,
+    known: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Laplacian entries of every pixel for every stencil offset.
+    """Laplacian entries of the pixel rows ``rows`` (flat, ascending) at every stencil offset.
 
     Parameters
     ----------
     image : ndarray, shape (h, w, 3)
         Float image, already validated.
+    rows : ndarray of int, shape (p,)
+        Flat row-major indices of the pixels whose rows are wanted, ascending.
     eps, radius : float, int
         Regularisation and window radius.
     known : ndarray of bool, shape (h, w), optional
@@ -105,64 +154,40 @@ def stencil_coefficients(
 
     Returns
     -------
-    ndarray, shape (k, h, w)
-        ``coef[s, y, x] = L[(y, x), (y, x) + offsets[s]]`` with the offsets of
-        ``_stencil_offsets(radius)``; ``k = (4r + 1)**2``.
+    ndarray, shape (k, p)
+        ``coef[s, q] = L[rows[q], rows[q] + offsets[s]]`` with the offsets of
+        ``_stencil_offsets(radius)``, ``k = (4r + 1)**2``.
     """
     h, w = image.shape[:2]
-    size = 2 * radius + 1
-    n = size * size
-    offsets = _stencil_offsets(radius)
-    span = 4 * radius + 1
-    offset_index = (offsets[:, 0] + 2 * radius) * span + (offsets[:, 1] + 2 * radius)
-    coef = np.zeros((len(offsets), h, w))
+    n = (2 * radius + 1) ** 2
     active = _active_windows(known, (h, w), radius)
-    # Position (row, col) of each window pixel a, and the stencil slot of each pair (a, b).
-    pos = np.stack(np.divmod(np.arange(n), size), axis=1)
-    pair_slot = np.empty((n, n), dtype=np.intp)
-    for a in range(n):
-        for b in range(n):
-            dy, dx = pos[b] - pos[a]
-            pair_slot[a, b] = np.searchsorted(
-                offset_index, (dy + 2 * radius) * span + (dx + 2 * radius)
+    coef = np.empty(((4 * radius + 1) ** 2, len(rows)))
+    if len(rows) == 0:
+        return coef
+    rows_y, rows_x = np.divmod(rows, w)
+    # Strips of image rows keep each strip's window values near _WINDOW_VALUES_BUDGET floats.
+    windows_per_row = max(1, int(active.sum()) // active.shape[0])
+    strip_height = max(1, _WINDOW_VALUES_BUDGET // (n * n * windows_per_row))
+    bounds = np.searchsorted(rows_y, np.arange(0, h + strip_height, strip_height))
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        if stop > start:
+            _strip_coefficients(
+                image, active, rows_y[start:stop], rows_x[start:stop], eps=eps, radius=radius,
+                out=coef[:, start:stop],
             )
-    n_cols = w - 2 * radius
-    chunk_rows = max(1, _WINDOW_VALUES_BUDGET // (n * n * n_cols))
-    for top in range(0, h - 2 * radius, chunk_rows):
-        rows_active = active[top : top + chunk_rows]
-        if not rows_active.any():
-            continue
-        rows = slice(top, top + rows_active.shape[0])
-        values = _window_values(image, rows, eps=eps, radius=radius)
-        values[~rows_active] = 0.0
-        n_rows = rows_active.shape[0]
-        for a in range(n):
-            ya, xa = pos[a]
-            target = (slice(top + ya, top + ya + n_rows), slice(xa, xa + n_cols))
-            for b in range(n):
-                coef[pair_slot[a, b]][target] += values[:, :, a, b]
     return coef
 
 
-def gather_rows(
-    coef: np.ndarray, offsets: np.ndarray, rows: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Column pixels and values of the Laplacian rows of the pixels ``rows`` (flat indices).
-
-    Returns ``(columns, values)``, both ``(k, len(rows))``: the flat index of the neighbour at
-    each stencil offset (``-1`` outside the image) and the matching Laplacian entry.
-    """
-    _, h, w = coef.shape
+def stencil_columns(offsets: np.ndarray, rows: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Flat index of the neighbour of each pixel in ``rows`` at each offset (``-1`` outside)."""
+    h, w = shape
     ry, rx = np.divmod(rows, w)
     columns = np.empty((len(offsets), len(rows)), dtype=np.intp)
-    values = np.empty((len(offsets), len(rows)))
-    flat_coef = coef.reshape(len(offsets), h * w)
     for s, (dy, dx) in enumerate(offsets):
         ny, nx = ry + dy, rx + dx
         inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
         columns[s] = np.where(inside, ny * w + nx, -1)
-        values[s] = flat_coef[s, rows]
-    return columns, values
+    return columns
 
 
 def rows_to_csr(columns: np.ndarray, values: np.ndarray, n_columns: int):
@@ -184,11 +209,6 @@ def rows_to_csr(columns: np.ndarray, values: np.ndarray, n_columns: int):
         shape=(columns.shape[1], n_columns),
     )
 
-
-def _coefficients_to_csr(coef: np.ndarray, offsets: np.ndarray):
-    _, h, w = coef.shape
-    columns, values = gather_rows(coef, offsets, np.arange(h * w))
-    return rows_to_csr(columns, values, h * w)
 
 
 def matting_laplacian(
@@ -252,5 +272,7 @@ def matting_laplacian(
     radius, eps = check_radius_eps(radius, eps, image.shape)
     if known is not None:
         known = check_mask(known, image.shape[:2], "known")
-    coef = stencil_coefficients(image, eps=eps, radius=radius, known=known)
-    return _coefficients_to_csr(coef, _stencil_offsets(radius))
+    h, w = image.shape[:2]
+    rows = np.arange(h * w)
+    coef = row_coefficients(image, rows, eps=eps, radius=radius, known=known)
+    return rows_to_csr(stencil_columns(_stencil_offsets(radius), rows, (h, w)), coef, h * w)

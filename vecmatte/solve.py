@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte.laplacian import _stencil_offsets, gather_rows, rows_to_csr, stencil_coefficients
+from vecmatte.laplacian import _stencil_offsets, row_coefficients, rows_to_csr, stencil_columns
 
 __all__ = ["ConvergenceWarning", "ReducedSystem", "SolveResult", "build_reduced_system",
            "conjugate_gradient"]
@@ -86,10 +86,9 @@ def build_reduced_system(
     h, w = is_fg.shape
     known = is_fg | is_bg
     offsets = _stencil_offsets(radius)
-    coef = stencil_coefficients(image, eps=eps, radius=radius, known=known)
     unknown = np.flatnonzero(~known)
-    columns, values = gather_rows(coef, offsets, unknown)
-    del coef
+    values = row_coefficients(image, unknown, eps=eps, radius=radius, known=known)
+    columns = stencil_columns(offsets, unknown, (h, w))
     unknown_index = np.full(h * w + 1, -1, dtype=np.intp)
     unknown_index[unknown] = np.arange(len(unknown))
     # columns == -1 (outside) maps to the extra slot at the end, which is -1 and not foreground.

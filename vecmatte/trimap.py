@@ -4,33 +4,70 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import check_gray
+from vecmatte._validation import _as_float, check_gray
 
-__all__ = ["check_trimap", "trimap_split"]
+__all__ = ["check_trimap", "scribbles_to_trimap", "trimap_from_mask", "trimap_split"]
 
 FOREGROUND_THRESHOLD = 0.9
 BACKGROUND_THRESHOLD = 0.1
 
 
+# A gray image saved as RGB JPEG keeps its channels equal up to a few levels, and chroma
+# subsampling smears colour only along sharp edges: a pixel whose channels differ by more than
+# _CHANNEL_SPREAD counts as coloured, and a map with more than _COLOURED_FRACTION of them is
+# refused (it is a photograph or a colour drawing, not a trimap).
+_CHANNEL_SPREAD = 0.1
+_COLOURED_FRACTION = 0.01
+
+
+def _gray_map(array, name: str) -> np.ndarray:
+    """An ``(h, w)`` map from gray, RGB or RGBA data (alpha ignored), checked for colour."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        rgb = _as_float(array[:, :, :3], name)
+        spread = rgb.max(axis=2) - rgb.min(axis=2)
+        coloured = np.count_nonzero(spread > _CHANNEL_SPREAD)
+        if coloured > _COLOURED_FRACTION * spread.size:
+            raise ValueError(
+                f"{name} is in colour: {100 * coloured / spread.size:.1f}% of its pixels have "
+                f"channels that differ by more than {_CHANNEL_SPREAD}; it must be gray (white "
+                "foreground, black background, gray unknown)"
+            )
+        array = rgb.mean(axis=2)
+    return check_gray(array, name)
+
+
 def check_trimap(trimap, shape: tuple[int, int] | None = None) -> np.ndarray:
     """Return ``trimap`` as a float64 ``(h, w)`` array in [0, 1].
 
-    Integer trimaps are scaled by their dtype's range (uint8 by 255, uint16 by 65535); RGB
-    or RGBA trimaps must be gray (their first channel is used after checking the channels
-    agree).
+    Parameters
+    ----------
+    trimap : array_like, shape (h, w), (h, w, 1), (h, w, 3) or (h, w, 4)
+        Floats in [0, 1], bool, or uint8/uint16 (scaled by their dtype's range). RGB and RGBA
+        trimaps must be gray up to compression noise (pixels whose channels differ by more
+        than 0.1 may make up at most 1% of the image); their channels are averaged and the
+        alpha channel is ignored.
+    shape : tuple, optional
+        Shape of the image the trimap belongs to.
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        The values are not snapped: :func:`trimap_split` reads ``> 0.9`` as foreground and
+        ``< 0.1`` as background, which absorbs JPEG noise around 0 and 1.
     """
-    array = np.asarray(trimap)
-    if array.ndim == 3 and array.shape[2] in (3, 4):
-        rgb = array[:, :, :3]
-        if not (np.array_equal(rgb[:, :, 0], rgb[:, :, 1])
-                and np.array_equal(rgb[:, :, 0], rgb[:, :, 2])):
-            raise ValueError("trimap has colour channels that differ; a trimap must be gray")
-        array = rgb[:, :, 0]
-    array = check_gray(array, "trimap")
+    array = _gray_map(trimap, "trimap")
     if shape is not None and array.shape != tuple(shape[:2]):
+        turned = array.shape == tuple(shape[:2])[::-1]
         raise ValueError(
             f"trimap has shape {array.shape} but image has shape {tuple(shape[:2])}; "
             "they must have the same height and width"
+            + (
+                " (one of them is turned by 90 degrees: was the trimap made from the photo "
+                "without its EXIF orientation?)"
+                if turned
+                else ""
+            )
         )
     return array
 
@@ -44,3 +81,166 @@ def trimap_split(trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     is_fg = trimap > FOREGROUND_THRESHOLD
     is_bg = trimap < BACKGROUND_THRESHOLD
     return is_fg, is_bg, ~(is_fg | is_bg)
+
+
+def trimap_from_mask(mask, *, band: int = 10) -> np.ndarray:
+    """A trimap from a rough binary or soft mask, with an unknown band along its edge.
+
+    Parameters
+    ----------
+    mask : array_like, shape (h, w) (or gray RGB/RGBA)
+        Foreground where ``> 0.5``: bool, floats in [0, 1] or uint8/uint16 (scaled by their
+        range), for example the output of a segmentation model.
+    band : int, optional
+        Width in pixels of the unknown region on each side of the mask's edge (so the band
+        is about ``2 * band`` pixels wide). Soft mask values between 0.1 and 0.9 are unknown
+        as well.
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        1 (foreground) where the mask is foreground farther than ``band`` pixels from its
+        edge, 0 (background) likewise, 0.5 (unknown) elsewhere.
+
+    Raises
+    ------
+    ValueError
+        If the mask has no foreground or no background, or if either vanishes once the
+        band is taken out (then use a smaller band).
+
+    Notes
+    -----
+    Isotropic erosion and dilation of scikit-image (exact Euclidean distances, so the band
+    has the same width in every direction whatever its size).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mask = np.zeros((40, 40), bool)
+    >>> mask[10:30, 10:30] = True
+    >>> trimap = trimap_from_mask(mask, band=3)
+    >>> sorted(np.unique(trimap).tolist())
+    [0.0, 0.5, 1.0]
+    """
+    from skimage.morphology import isotropic_dilation, isotropic_erosion
+
+    if isinstance(band, bool) or not float(band).is_integer() or band < 1:
+        raise ValueError(f"band must be a positive whole number of pixels, got {band!r}")
+    band = int(band)
+    mask = _gray_map(mask, "mask")
+    foreground = mask > 0.5
+    if not foreground.any():
+        raise ValueError(
+            "mask has no foreground (no value > 0.5 after scaling uint8 by 255); if it is a "
+            "label image of 0 and 1, scale it to 0 and 255"
+        )
+    if foreground.all():
+        raise ValueError("mask has no background (every value > 0.5)")
+    sure_fg = isotropic_erosion(foreground, band)
+    sure_bg = ~isotropic_dilation(foreground, band)
+    soft = (mask >= BACKGROUND_THRESHOLD) & (mask <= FOREGROUND_THRESHOLD)
+    trimap = np.full(mask.shape, 0.5)
+    trimap[sure_fg & ~soft] = 1.0
+    trimap[sure_bg & ~soft] = 0.0
+    for value, what in ((1.0, "foreground"), (0.0, "background")):
+        if not (trimap == value).any():
+            raise ValueError(
+                f"no sure {what} is left once a band of {band} pixels is taken out along the "
+                "mask's edge; use a smaller band"
+            )
+    return trimap
+
+
+# A scribbled image counts as "the photograph with strokes on it" when at least this fraction of
+# its pixels equal the photograph's; otherwise it is read as a plain stroke mask.
+_SCRIBBLED_SAME_FRACTION = 0.5
+
+
+def _snap(foreground: np.ndarray, background: np.ndarray, what: str) -> np.ndarray:
+    if not foreground.any():
+        raise ValueError(f"no foreground (white) strokes in the {what}; draw some in white")
+    if not background.any():
+        raise ValueError(f"no background (black) strokes in the {what}; draw some in black")
+    trimap = np.full(foreground.shape, 0.5)
+    trimap[foreground] = 1.0
+    trimap[background] = 0.0
+    return trimap
+
+
+def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndarray:
+    """A trimap (1 foreground, 0 background, 0.5 unknown) from scribbles.
+
+    Parameters
+    ----------
+    image : array_like, shape (h, w, 3)
+        The photograph.
+    scribbled : array_like, shape (h, w, 3) or (h, w)
+        Either the photograph with strokes drawn on it (the convention of Levin et al.'s
+        code): every pixel that differs from ``image`` by more than ``tolerance`` in some
+        channel is a stroke, white (brightness > 0.9) for foreground and black (< 0.1) for
+        background; or a plain stroke mask: white and black strokes on any gray (a 2-D array,
+        or an RGB image that differs from the photograph on more than half its pixels).
+    tolerance : float, optional
+        Largest channel difference (in [0, 1] units) still counted as "unchanged". Keep it
+        small: save scribbled images losslessly (PNG), since JPEG changes every pixel.
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 trimap of 0, 0.5 and 1 for :func:`vecmatte.estimate_alpha`.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, the mask is in colour, or there are no white or no black strokes.
+
+    Notes
+    -----
+    Stroke pixels of intermediate brightness (anti-aliased stroke edges, coloured marks) stay
+    unknown rather than being forced to 0 or 1: a wrong hard constraint would spoil the matte,
+    a missing one costs nothing. With scribbles nearly every pixel is unknown, so the solver
+    has far more work than with a trimap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.full((4, 4, 3), 0.5)
+    >>> scribbled = image.copy()
+    >>> scribbled[0, 0] = 1.0  # a white dot: foreground
+    >>> scribbled[3, 3] = 0.0  # a black dot: background
+    >>> scribbles_to_trimap(image, scribbled)[[0, 1, 3], [0, 1, 3]].tolist()
+    [1.0, 0.5, 0.0]
+    """
+    from vecmatte._validation import check_image
+
+    image = check_image(image)
+    if not (np.isfinite(tolerance) and 0 <= tolerance < 1):
+        raise ValueError(f"tolerance must be in [0, 1), got {tolerance!r}")
+    array = np.asarray(scribbled)
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        strokes = check_image(array[:, :, :3], "scribbled image")
+        if strokes.shape != image.shape:
+            raise ValueError(
+                f"scribbled image has shape {strokes.shape[:2]} but image has shape "
+                f"{image.shape[:2]}; they must have the same height and width"
+            )
+        differs = np.abs(strokes - image).max(axis=2) > tolerance
+        if np.count_nonzero(~differs) >= _SCRIBBLED_SAME_FRACTION * differs.size:
+            if not differs.any():
+                raise ValueError(
+                    "scribbled image is identical to the photograph: draw white strokes on "
+                    "the foreground and black strokes on the background"
+                )
+            brightness = strokes.mean(axis=2)
+            return _snap(
+                differs & (brightness > FOREGROUND_THRESHOLD),
+                differs & (brightness < BACKGROUND_THRESHOLD),
+                "scribbled image",
+            )
+    mask = _gray_map(array, "scribble mask")
+    if mask.shape != image.shape[:2]:
+        raise ValueError(
+            f"scribble mask has shape {mask.shape} but image has shape {image.shape[:2]}; "
+            "they must have the same height and width"
+        )
+    return _snap(mask > FOREGROUND_THRESHOLD, mask < BACKGROUND_THRESHOLD, "scribble mask")

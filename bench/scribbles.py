@@ -1,0 +1,173 @@
+"""Does closed-form matting still converge when the input is a few scribbles, not a trimap?
+
+With scribbles nearly every pixel is unknown, so the reduced system is as large as the image.
+Strokes are drawn programmatically: a few horizontal and vertical lines (3 pixels thick) through
+the parts of the ground-truth alpha that are 1 (white strokes) or 0 (black strokes), at least
+``--margin`` pixels away from the soft edge. They go through :func:`scribbles_to_trimap` (on
+the photograph with the strokes painted in, Levin's convention), then :func:`solve_alpha` with
+each preconditioner. Also run on a synthetic :func:`make_scene` composite.
+
+Writes bench/results/scribbles.md (a generated file). Run with ``nice``::
+
+    nice python bench/scribbles.py [--images GT01 GT02 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from vecmatte import make_scene, scribbles_to_trimap, solve_alpha
+from vecmatte.io import load_image, load_trimap
+from vecmatte.metrics import mse, sad
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "alphamatting-lowres"
+
+
+def draw_strokes(alpha: np.ndarray, *, lines: int = 4, margin: int = 15, width: int = 3):
+    """Boolean masks of white and black strokes: lines through the sure parts of ``alpha``."""
+    from skimage.morphology import isotropic_erosion
+
+    h, w = alpha.shape
+    sure_fg = isotropic_erosion(alpha >= 1.0, margin)
+    sure_bg = isotropic_erosion(alpha <= 0.0, margin)
+    lines_mask = np.zeros((h, w), bool)
+    for k in range(1, lines + 1):
+        row, col = k * h // (lines + 1), k * w // (lines + 1)
+        lines_mask[row - width // 2 : row + width // 2 + 1, :] = True
+        lines_mask[:, col - width // 2 : col + width // 2 + 1] = True
+    return lines_mask & sure_fg, lines_mask & sure_bg
+
+
+def paint(image: np.ndarray, white: np.ndarray, black: np.ndarray) -> np.ndarray:
+    scribbled = image.copy()
+    scribbled[white] = 1.0
+    scribbled[black] = 0.0
+    return scribbled
+
+
+def run_case(name, image, true_alpha, preconditioners, *, margin, trimap=None):
+    """Solve from scribbles with each preconditioner (and from ``trimap``, if given, with ichol)."""
+    white, black = draw_strokes(true_alpha, margin=margin)
+    inputs = [
+        ("scribbles", p, scribbles_to_trimap(image, paint(image, white, black)))
+        for p in preconditioners
+    ]
+    if trimap is not None:
+        inputs.append(("trimap", "ichol", trimap))
+    rows = []
+    for source, preconditioner, trimap in inputs:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            start, cpu = time.perf_counter(), time.process_time()
+            result = solve_alpha(image, trimap, preconditioner=preconditioner)
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        rows.append(
+            {
+                "name": name,
+                "source": source,
+                "size": f"{image.shape[1]}x{image.shape[0]}",
+                "unknown": result.n_unknown / true_alpha.size,
+                "preconditioner": preconditioner,
+                "iterations": result.iterations,
+                "residual": result.residual,
+                "converged": result.converged and not caught,
+                "wall": wall,
+                "cpu": cpu,
+                "sad": sad(result.alpha, true_alpha),
+                "mse": mse(result.alpha, true_alpha),
+            }
+        )
+        print(
+            f"{name} {source} {preconditioner}: {result.iterations} it, {wall:.1f} s",
+            file=sys.stderr,
+        )
+    return rows
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--images", nargs="*", default=["GT01", "GT04"])
+    parser.add_argument("--preconditioners", nargs="*", default=["ichol"])
+    parser.add_argument(
+        "--synthetic-preconditioners",
+        nargs="*",
+        default=["ichol", "jacobi"],
+        help="preconditioners for the synthetic scene (jacobi is too slow on the photographs)",
+    )
+    parser.add_argument("--margin", type=int, default=15)
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "scribbles.md")
+    args = parser.parse_args(argv)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+    rows = []
+    scene = make_scene((240, 320), seed=0)
+    rows += run_case(
+        "make_scene",
+        scene.image,
+        scene.alpha,
+        args.synthetic_preconditioners,
+        margin=8,
+        trimap=scene.trimap,
+    )
+    for name in args.images:
+        path = args.data / "image" / f"{name}.png"
+        if not path.exists():
+            print(f"skipping {name}: {path} not found", file=sys.stderr)
+            continue
+        rows += run_case(
+            name,
+            load_image(path),
+            load_trimap(args.data / "alpha" / f"{name}.png"),
+            args.preconditioners,
+            margin=args.margin,
+            trimap=load_trimap(args.data / "trimap" / f"{name}.png"),
+        )
+
+    lines = [
+        "## Alpha from scribbles: convergence",
+        "",
+        "Generated by `bench/scribbles.py`; do not edit by hand.",
+        "",
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, load average at start {load} "
+        "(shared with other jobs: times are indicative)",
+        f"- command: `nice python bench/scribbles.py{' ' + ' '.join(argv) if argv else ''}`",
+        "- strokes: 4 horizontal and 4 vertical 3-pixel lines, kept where the ground-truth alpha "
+        f"is 1 (white) or 0 (black) at least {args.margin} pixels from the soft edge "
+        "(8 for make_scene); default eps, radius, rtol. For scale, the same image solved from "
+        "its trimap (make_scene's own, alphamatting's `trimap`) with ichol. SAD (/1000) and MSE "
+        "over the whole image against the ground truth.",
+        "",
+        "| image | size | input | unknown | preconditioner | CG iterations | residual "
+        "| converged | wall s | cpu s | SAD | MSE |",
+        "|---|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['name']} | {r['size']} | {r['source']} | {100 * r['unknown']:.1f}% | "
+            f"{r['preconditioner']} | "
+            f"{r['iterations']} | {r['residual']:.1e} | {'yes' if r['converged'] else 'NO'} | "
+            f"{r['wall']:.1f} | {r['cpu']:.1f} | {r['sad']:.1f} | {r['mse']:.4f} |"
+        )
+    lines.append("")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = args.output.with_suffix(".md.tmp")
+    temporary.write_text("\n".join(lines))
+    temporary.replace(args.output)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,72 @@
+"""Shared fixtures: small seeded synthetic inputs, and files written without vecmatte's own I/O."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import vecmatte
+
+# Real photographs with ground truth, outside the project (never copied into it).
+DATA_DIR = Path(
+    os.environ.get(
+        "VECMATTE_DATA",
+        Path(__file__).resolve().parents[2] / "shared" / "data" / "alphamatting-lowres",
+    )
+)
+
+# Hypothesis: deterministic and quick, so the suite stays reproducible and fast in CI.
+try:
+    from hypothesis import settings
+
+    settings.register_profile(
+        "vecmatte", max_examples=25, deadline=None, derandomize=True, database=None
+    )
+    settings.load_profile("vecmatte")
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def scene() -> vecmatte.Scene:
+    """A small composite in which the colour-line model holds, with its trimap."""
+    return vecmatte.make_scene((36, 44), seed=3, softness=4.0, band=2)
+
+
+def write_png(path: Path, array: np.ndarray) -> Path:
+    """Write a float [0, 1] or uint8/uint16 array with Pillow directly (not vecmatte.save_image)."""
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.floating):
+        array = np.round(np.clip(array, 0, 1) * 255).astype(np.uint8)
+    if array.dtype == np.uint16 and array.ndim != 2:
+        raise ValueError("16-bit test images must be gray (Pillow has no 16-bit RGB)")
+    Image.fromarray(array).save(path)
+    return Path(path)
+
+
+def write_float_tiff(path: Path, array: np.ndarray) -> Path:
+    """A single-channel 32-bit float TIFF (Pillow mode "F"); can hold NaN and values > 1."""
+    Image.fromarray(np.asarray(array, dtype=np.float32)).save(path)
+    return Path(path)
+
+
+@pytest.fixture
+def scene_files(tmp_path, scene):
+    """``(image.png, trimap.png)`` of the small scene, written with Pillow."""
+    image = write_png(tmp_path / "image.png", scene.image)
+    trimap = write_png(tmp_path / "trimap.png", scene.trimap)
+    return image, trimap
+
+
+def files_in(directory: Path) -> set[str]:
+    """Names of all entries in ``directory``, hidden temporary files included."""
+    return {entry.name for entry in Path(directory).iterdir()}

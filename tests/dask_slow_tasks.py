@@ -1,0 +1,26 @@
+"""Dask worker preload for tests/test_distributed.py: every batch task lasts at least a moment.
+
+The tests kill a worker, or interrupt the client, in the middle of a batch; with a fast solver
+a batch of small images could end before that. Each worker started by the tests loads this
+file (``dask worker --preload``), which makes ``vecmatte.batch.process_task`` sleep
+``PAD_SECONDS`` before doing its real work, so that the middle of a batch lasts long enough
+whatever the solver's speed. Nothing else changes: the tasks still read, solve and write.
+"""
+
+from __future__ import annotations
+
+import time
+
+PAD_SECONDS = 0.25
+
+
+def dask_setup(worker) -> None:
+    import vecmatte.batch
+
+    original = vecmatte.batch.process_task
+
+    def padded(task):
+        time.sleep(PAD_SECONDS)
+        return original(task)
+
+    vecmatte.batch.process_task = padded

@@ -1,0 +1,324 @@
+"""Batches: matching names, failures that do not stop the others, resume, processes, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import files_in, write_png
+from PIL import Image
+from test_formats import unwritable_directory
+
+import vecmatte
+from vecmatte.batch import BatchRecord, find_tasks, process_task, run_batch
+from vecmatte.cli import BatchProgress, main
+
+NAMES = ["a", "b", "c", "d", "e"]
+
+
+@pytest.fixture
+def folders(tmp_path) -> tuple[Path, Path, Path]:
+    """Five small scenes: images (``c`` as JPEG), trimaps (PNG), and an output folder path."""
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    for seed, name in enumerate(NAMES):
+        scene = vecmatte.make_scene((30, 36), seed=seed, band=2)
+        suffix = ".jpg" if name == "c" else ".png"
+        if suffix == ".jpg":
+            pixels = np.round(scene.image * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(images / f"{name}.jpg", quality=95)
+        else:
+            write_png(images / f"{name}.png", scene.image)
+        write_png(trimaps / f"{name}.png", scene.trimap)
+    return images, trimaps, tmp_path / "out"
+
+
+def expected_alpha(images: Path, trimaps: Path, name: str) -> np.ndarray:
+    image = next(images.glob(f"{name}.*"))
+    return vecmatte.estimate_alpha(
+        vecmatte.load_image(image), vecmatte.load_trimap(trimaps / f"{name}.png")
+    )
+
+
+def corrupt(images: Path, name: str) -> Path:
+    path = next(images.glob(f"{name}.*"))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # truncated
+    return path
+
+
+def no_temporary_files(directory: Path) -> bool:
+    return not any(name.startswith(".") or name.endswith(".tmp") for name in files_in(directory))
+
+
+# --- finding tasks ---------------------------------------------------------------------
+
+
+def test_find_tasks_matches_names_across_extensions(folders):
+    images, trimaps, out = folders
+    tasks = find_tasks(images, trimaps, out, cutout=True, eps=1e-6, radius=1)
+    assert [task.name for task in tasks] == NAMES
+    c = tasks[2]
+    assert c.image_path == str(images / "c.jpg") and c.trimap_path == str(trimaps / "c.png")
+    assert c.alpha_path == str(out / "c_alpha.png") and c.cutout_path == str(out / "c_cutout.png")
+    assert c.eps == 1e-6 and out.is_dir()
+    assert pickle.loads(pickle.dumps(c)) == c
+    assert len(pickle.dumps(c)) < 1000  # small: only paths and options travel
+
+
+def test_find_tasks_refuses_empty_or_unmatched_folders(folders, tmp_path):
+    images, trimaps, out = folders
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("no images here")
+    with pytest.raises(ValueError, match=r"empty: no image files in this folder \(looked for .png"):
+        find_tasks(empty, trimaps, out)
+    with pytest.raises(ValueError, match=r"no image of .* has a trimap of the same name"):
+        find_tasks(images, empty, out)
+    with pytest.raises(FileNotFoundError, match="images folder does not exist"):
+        find_tasks(tmp_path / "missing", trimaps, out)
+    assert not out.exists()  # nothing created when refusing
+
+
+def test_find_tasks_refuses_clashing_names(folders):
+    images, trimaps, out = folders
+    write_png(images / "a.tif", np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"several images have the same name.*a.png, a.tif"):
+        find_tasks(images, trimaps, out)
+
+
+def test_find_tasks_refuses_an_unwritable_output_folder(folders, tmp_path):
+    images, trimaps, _ = folders
+    directory = unwritable_directory(tmp_path)
+    try:
+        with pytest.raises(PermissionError, match="cannot write in the output folder"):
+            find_tasks(images, trimaps, directory)
+    finally:
+        (tmp_path / "readonly").chmod(0o700)
+
+
+def test_image_without_trimap_fails_alone(folders):
+    images, trimaps, out = folders
+    (trimaps / "b.png").unlink()
+    records = run_batch(find_tasks(images, trimaps, out))
+    statuses = {record.name: record.status for record in records}
+    assert statuses == {"a": "done", "b": "failed", "c": "done", "d": "done", "e": "done"}
+    assert "no trimap for b" in records[1].error
+
+
+# --- processing ------------------------------------------------------------------------
+
+
+def test_process_task_writes_the_alpha(folders):
+    images, trimaps, out = folders
+    task = find_tasks(images, trimaps, out)[0]
+    record = process_task(task)
+    assert record.status == "done" and record.error is None and record.iterations > 0
+    np.testing.assert_allclose(
+        vecmatte.load_trimap(task.alpha_path), expected_alpha(images, trimaps, "a"), atol=0.5 / 255
+    )
+
+
+def test_process_task_reports_bad_input_without_raising(folders):
+    images, trimaps, out = folders
+    corrupt(images, "a")
+    record = process_task(find_tasks(images, trimaps, out)[0])
+    assert record.status == "failed" and record.iterations == 0
+    assert "a.png: cannot read image, the file is damaged or truncated" in record.error
+    assert files_in(out) == set()
+
+
+def test_mismatched_sizes_fail_with_the_trimap_named(folders):
+    images, trimaps, out = folders
+    write_png(trimaps / "a.png", np.zeros((10, 12)))
+    record = process_task(find_tasks(images, trimaps, out)[0])
+    assert record.status == "failed"
+    assert "a.png: trimap has shape (10, 12) but image has shape (30, 36)" in record.error
+
+
+def test_non_convergence_is_a_note_with_the_residual(folders):
+    images, trimaps, out = folders
+    record = process_task(find_tasks(images, trimaps, out, preconditioner=None, maxiter=1)[0])
+    assert record.status == "done" and record.iterations == 1
+    assert "residual" in record.note and "rtol" in record.note
+
+
+def test_memory_refusal_is_a_failed_record(folders, monkeypatch):
+    import vecmatte.memory
+
+    images, trimaps, out = folders
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 1000)
+    record = process_task(find_tasks(images, trimaps, out)[0])
+    assert record.status == "failed" and "needs about" in record.error
+    assert files_in(out) == set()
+
+
+# --- running batches -------------------------------------------------------------------
+
+
+def test_corrupt_image_in_the_middle(folders):
+    images, trimaps, out = folders
+    corrupt(images, "c")
+    calls = []
+    records = run_batch(
+        find_tasks(images, trimaps, out, cutout=True),
+        progress=lambda done, total, record: calls.append((done, total, record.name)),
+    )
+    assert [record.name for record in records] == NAMES
+    assert [record.status for record in records] == ["done", "done", "failed", "done", "done"]
+    assert "c.jpg" in records[2].error
+    assert calls == [(i + 1, 5, name) for i, name in enumerate(NAMES)]
+    for name in ["a", "b", "d", "e"]:
+        alpha = vecmatte.load_trimap(out / f"{name}_alpha.png")
+        np.testing.assert_allclose(alpha, expected_alpha(images, trimaps, name), atol=0.5 / 255)
+        assert (out / f"{name}_cutout.png").is_file()
+    assert not (out / "c_alpha.png").exists() and not (out / "c_cutout.png").exists()
+    assert no_temporary_files(out)
+
+
+def test_resume_skips_finished_outputs(folders):
+    images, trimaps, out = folders
+    tasks = find_tasks(images, trimaps, out)
+    run_batch(tasks[:2])
+    mtime = os.stat(tasks[0].alpha_path).st_mtime_ns
+    records = run_batch(tasks, resume=True)
+    assert [record.status for record in records] == ["skipped"] * 2 + ["done"] * 3
+    assert os.stat(tasks[0].alpha_path).st_mtime_ns == mtime
+    # without resume everything is solved again
+    assert [record.status for record in run_batch(tasks)] == ["done"] * 5
+
+
+def test_two_jobs_give_the_same_alphas(folders):
+    images, trimaps, out = folders
+    corrupt(images, "b")
+    tasks = find_tasks(images, trimaps, out)
+    done = []
+    records = run_batch(tasks, jobs=2, progress=lambda d, t, r: done.append(d))
+    assert [record.name for record in records] == NAMES
+    assert [record.status for record in records] == ["done", "failed", "done", "done", "done"]
+    assert sorted(done) == [1, 2, 3, 4, 5]
+    for name in ["a", "c", "d", "e"]:
+        alpha = vecmatte.load_trimap(out / f"{name}_alpha.png")
+        np.testing.assert_allclose(alpha, expected_alpha(images, trimaps, name), atol=0.5 / 255)
+    assert no_temporary_files(out)
+
+
+def test_run_batch_checks_jobs(folders):
+    images, trimaps, out = folders
+    with pytest.raises(ValueError, match="jobs must be a positive whole number, got 0"):
+        run_batch(find_tasks(images, trimaps, out), jobs=0)
+
+
+# --- command line ----------------------------------------------------------------------
+
+
+def test_cli_batch_summary_and_exit_code(folders, capsys):
+    images, trimaps, out = folders
+    corrupt(images, "c")
+    code = main(["batch", str(images), str(trimaps), "-o", str(out), "--cutout"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "5/5 images" in err and "ETA" in err and "elapsed" in err
+    assert "batch: 5 images in " in err and "4 done, 1 failed" in err
+    assert "vecmatte: 1 of 5 images failed:\n  c: " in err
+    assert len(files_in(out)) == 8 and no_temporary_files(out)
+    code = main(["batch", str(images), str(trimaps), "-o", str(out), "--cutout", "--resume"])
+    assert code == 1
+    assert "0 done, 4 skipped (outputs already there), 1 failed" in capsys.readouterr().err
+
+
+def test_cli_batch_all_good_and_jobs(folders, capsys):
+    images, trimaps, out = folders
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "--jobs", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "5 done, 0 failed" in err and "failed:" not in err
+    assert files_in(out) == {f"{name}_alpha.png" for name in NAMES}
+
+
+def test_cli_batch_errors_before_starting(folders, tmp_path, capsys):
+    images, trimaps, out = folders
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["batch", str(empty), str(trimaps), "-o", str(out)]) == 1
+    assert "vecmatte: error: " in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["batch", str(images), str(trimaps), "-o", str(out), "--jobs", "0"])
+    assert exit_info.value.code == 2
+
+
+def test_progress_on_a_terminal_redraws_one_line():
+    class Terminal:
+        def __init__(self):
+            self.text = ""
+
+        def write(self, text):
+            self.text += text
+
+        def flush(self):
+            pass
+
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    progress = BatchProgress(2, stream=terminal)
+    records = [BatchRecord("x", "done", 1.0, 3, None), BatchRecord("y", "failed", 0.1, 0, "bad")]
+    for done, record in enumerate(records, start=1):
+        progress(done, 2, record)
+    assert progress.summary(records) == 1
+    assert terminal.text.count("\r") == 2 and "vecmatte: y failed: bad\n" in terminal.text
+    assert terminal.text.endswith("  y: bad\n")
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_complete_files_only(tmp_path):
+    """SIGINT in the middle of a batch: exit code 130, no partial or temporary file."""
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    for seed in range(12):
+        scene = vecmatte.make_scene((90, 110), seed=seed, band=3)
+        write_png(images / f"s{seed:02d}.png", scene.image)
+        write_png(trimaps / f"s{seed:02d}.png", scene.trimap)
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "vecmatte.cli",
+        "batch",
+        str(images),
+        str(trimaps),
+        "-o",
+        str(out),
+        "--cutout",
+        "--jobs",
+        "2",
+    ]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()  # the first image is done
+        assert "images" in line, line
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "vecmatte: interrupted" in err
+    assert no_temporary_files(out)
+    written = files_in(out)
+    assert 0 < len(written) < 24
+    for name in written:  # every file there is complete
+        with Image.open(out / name) as image:
+            image.load()
+            assert image.size == (110, 90)

@@ -1,0 +1,381 @@
+"""The ``vecmatte`` command end to end: in-process through ``main``, and once as installed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import files_in, write_float_tiff, write_png
+from PIL import Image
+
+import vecmatte
+from vecmatte.cli import build_parser, main
+
+
+def _read(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+# --- alpha ------------------------------------------------------------------------------------
+
+
+def test_alpha_writes_matte_and_cutout(tmp_path, scene, scene_files, capsys):
+    image, trimap = scene_files
+    code = main(
+        [
+            "alpha",
+            str(image),
+            str(trimap),
+            "-o",
+            str(tmp_path / "a.png"),
+            "--cutout",
+            str(tmp_path / "c.png"),
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out == ""  # progress goes to stderr
+    assert "CG iteration" in captured.err
+    assert "CG iterations" in captured.err and "wrote" in captured.err
+    alpha = _read(tmp_path / "a.png")
+    assert alpha.shape == scene.alpha.shape and alpha.dtype == np.uint8
+    unknown = scene.trimap == 0.5
+    # 8-bit input and output: the matte is within a few grey levels of the truth.
+    assert np.abs(alpha / 255.0 - scene.alpha)[unknown].max() < 0.05
+    cutout = _read(tmp_path / "c.png")
+    assert cutout.shape == (*scene.alpha.shape, 4)
+    np.testing.assert_array_equal(cutout[:, :, 3], alpha)
+    # Colours: an estimated foreground (or the image), close to the image where it is opaque.
+    opaque = alpha == 255
+    assert opaque.sum() > 100
+    difference = np.abs(cutout[:, :, :3].astype(int) - _read(image).astype(int))[opaque]
+    assert difference.max() <= 16 and difference.mean() < 1.0
+    assert files_in(tmp_path) == {"image.png", "trimap.png", "a.png", "c.png"}
+
+
+def test_alpha_matches_library(tmp_path, scene_files):
+    image, trimap = scene_files
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0
+    expected = vecmatte.estimate_alpha(vecmatte.load_image(image), vecmatte.load_trimap(trimap))
+    np.testing.assert_array_equal(
+        _read(tmp_path / "a.png"), np.round(expected * 255).astype(np.uint8)
+    )
+
+
+@pytest.mark.parametrize("preconditioner", [*vecmatte.PRECONDITIONERS, "none"])
+def test_alpha_options(tmp_path, scene_files, preconditioner, capsys):
+    image, trimap = scene_files
+    code = main(
+        [
+            "alpha",
+            str(image),
+            str(trimap),
+            "-o",
+            str(tmp_path / "a.png"),
+            "--eps",
+            "1e-6",
+            "--radius",
+            "2",
+            "--rtol",
+            "1e-7",
+            "--preconditioner",
+            preconditioner,
+        ]
+    )
+    assert code == 0
+    assert f"preconditioner {preconditioner}" in capsys.readouterr().err
+    assert (tmp_path / "a.png").is_file()
+
+
+def test_alpha_quiet_prints_nothing(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == captured.err == ""
+
+
+def test_alpha_not_converged_warns_with_residual(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    code = main(
+        [
+            "alpha",
+            str(image),
+            str(trimap),
+            "-o",
+            str(tmp_path / "a.png"),
+            "--maxiter",
+            "1",
+            "-q",
+            "--preconditioner",
+            "none",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 0
+    assert err.startswith("vecmatte: warning: conjugate gradient stopped after 1 iterations")
+    assert "relative residual" in err
+    assert len(err.strip().splitlines()) == 1  # one message even with --quiet, no source line
+
+
+def test_alpha_trimap_without_unknown_warns(tmp_path, scene, capsys):
+    image = write_png(tmp_path / "image.png", scene.image)
+    trimap = write_png(tmp_path / "trimap.png", (scene.alpha >= 0.5).astype(float))
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0
+    assert "vecmatte: warning: trimap has no unknown pixels" in capsys.readouterr().err
+    np.testing.assert_array_equal(_read(tmp_path / "a.png"), _read(trimap))
+
+
+def test_alpha_sixteen_bit_trimap(tmp_path, scene, capsys):
+    image = write_png(tmp_path / "image.png", scene.image)
+    trimap = write_png(tmp_path / "trimap.png", np.round(scene.trimap * 65535).astype(np.uint16))
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0
+
+
+def _bad_case(tmp_path, scene, case):
+    """Write the inputs of a bad-input case; return (argv without -o, expected message)."""
+    image = write_png(tmp_path / "image.png", scene.image)
+    trimap = write_png(tmp_path / "trimap.png", scene.trimap)
+    if case == "size mismatch":
+        trimap = write_png(tmp_path / "small.png", scene.trimap[:-3])
+        return [image, trimap], r"trimap has shape \(33, 44\) but image has shape \(36, 44\)"
+    if case == "no foreground":
+        trimap = write_png(tmp_path / "nofg.png", np.where(scene.trimap > 0.9, 0.5, scene.trimap))
+        return [image, trimap], "no foreground"
+    if case == "no background":
+        trimap = write_png(tmp_path / "nobg.png", np.where(scene.trimap < 0.1, 0.5, scene.trimap))
+        return [image, trimap], "no background"
+    if case == "nan":
+        values = scene.image.mean(axis=2)
+        values[4, 4] = np.nan
+        return [write_float_tiff(tmp_path / "nan.tif", values), trimap], "nan.tif.*NaN|NaN"
+    if case == "out of range":
+        values = scene.image.mean(axis=2) * 3
+        return [write_float_tiff(tmp_path / "big.tif", values), trimap], r"values in \[0"
+    if case == "2x2 image":
+        small_image = write_png(tmp_path / "i2.png", scene.image[:2, :2])
+        small_trimap = write_png(tmp_path / "t2.png", np.array([[0.0, 0.5], [0.5, 1.0]]))
+        return [small_image, small_trimap], "smaller than one 3 x 3 window"
+    if case == "text file named png":
+        fake = tmp_path / "fake.png"
+        fake.write_text("not an image\n")
+        return [fake, trimap], r"fake\.png: not an image file"
+    if case == "text trimap named png":
+        fake = tmp_path / "fake.png"
+        fake.write_text("not an image\n")
+        return [image, fake], r"fake\.png: not an image file"
+    if case == "missing file":
+        return [tmp_path / "missing.png", trimap], r"missing\.png: no such file"
+    if case == "directory as image":
+        (tmp_path / "folder").mkdir()
+        return [tmp_path / "folder", trimap], "is a directory"
+    raise AssertionError(case)
+
+
+BAD_CASES = [
+    "size mismatch",
+    "no foreground",
+    "no background",
+    "nan",
+    "out of range",
+    "2x2 image",
+    "text file named png",
+    "text trimap named png",
+    "missing file",
+    "directory as image",
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_alpha_bad_input_exit_1_no_output(tmp_path, scene, case, capsys):
+    inputs, message = _bad_case(tmp_path, scene, case)
+    before = files_in(tmp_path)
+    argv = [
+        "alpha",
+        *map(str, inputs),
+        "-o",
+        str(tmp_path / "out.png"),
+        "--cutout",
+        str(tmp_path / "cut.png"),
+    ]
+    assert main(argv) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert re.search(message, line), line
+    assert files_in(tmp_path) == before  # no output, no temporary file
+
+
+@pytest.mark.parametrize(
+    ("output", "cutout", "message"),
+    [
+        ("missing/a.png", None, r"output directory .*missing does not exist"),
+        ("a.png", "missing/c.png", r"output directory .*missing does not exist"),
+        ("folder", None, "is a directory"),
+        ("a.xyz", None, "unknown image file extension"),
+        ("a.png", "c.jpg", "JPEG cannot store an alpha channel"),
+    ],
+)
+def test_alpha_bad_output_path_writes_nothing(
+    tmp_path, scene_files, output, cutout, message, capsys
+):
+    image, trimap = scene_files
+    (tmp_path / "folder").mkdir()
+    before = files_in(tmp_path)
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / output)]
+    if cutout:
+        argv += ["--cutout", str(tmp_path / cutout)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(message, _one_error_line(err))
+    assert "solving" not in err  # refused before any computation
+    assert files_in(tmp_path) == before
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions, not root"
+)
+def test_alpha_read_only_directory(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert main(["alpha", str(image), str(trimap), "-o", str(locked / "a.png")]) == 1
+        assert "permission denied" in _one_error_line(capsys.readouterr().err)
+        assert files_in(locked) == set()
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["alpha", "i.png", "t.png"],  # no -o
+        ["alpha", "i.png", "-o", "a.png"],  # no trimap
+        ["alpha", "i.png", "t.png", "-o", "a.png", "--preconditioner", "amg"],
+        ["alpha", "i.png", "t.png", "-o", "a.png", "--radius", "one"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "usage: vecmatte" in capsys.readouterr().err
+
+
+def test_alpha_bad_option_value_exit_1(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "--eps", "-1"]
+    assert main(argv) == 1
+    assert "eps must be a positive" in _one_error_line(capsys.readouterr().err)
+    assert not (tmp_path / "a.png").exists()
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def test_demo_writes_into_output_dir(tmp_path, capsys):
+    out = tmp_path / "new" / "demo"
+    assert main(["demo", "--output-dir", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert files_in(out) == {"demo_alpha.png", "demo_cutout.png"}
+    # It says where it wrote, on stdout.
+    assert str(out / "demo_alpha.png") in captured.out
+    assert str(out / "demo_cutout.png") in captured.out
+    scene = vecmatte.make_scene((240, 320), seed=7, softness=6.0)
+    alpha = _read(out / "demo_alpha.png") / 255.0
+    unknown = scene.trimap == 0.5
+    assert np.abs(alpha - scene.alpha)[unknown].max() < 0.05
+    assert _read(out / "demo_cutout.png").shape == (240, 320, 4)
+
+
+def test_demo_default_dir_is_relative(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "-q"]) == 0
+    assert files_in(tmp_path / "vecmatte-demo") == {"demo_alpha.png", "demo_cutout.png"}
+
+
+# --- --version, --help ------------------------------------------------------------------------
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"vecmatte {vecmatte.__version__}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["alpha", "--help"], ["demo", "--help"]])
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: vecmatte")
+    if argv[0] == "alpha":
+        for option in ("--output", "--cutout", "--eps", "--radius", "--preconditioner", "--quiet"):
+            assert option in out
+    if argv[0] == "--help":
+        assert "alpha" in out and "demo" in out
+
+
+def test_parser_lists_every_preconditioner():
+    alpha = build_parser()._subparsers._group_actions[0].choices["alpha"]
+    action = next(a for a in alpha._actions if a.dest == "preconditioner")
+    assert set(action.choices) == {*vecmatte.PRECONDITIONERS, "none"}
+
+
+# --- the installed entry point ----------------------------------------------------------------
+
+
+def test_installed_entry_point(tmp_path, scene_files):
+    executable = shutil.which("vecmatte") or shutil.which(
+        "vecmatte", path=os.path.dirname(sys.executable)
+    )
+    if executable is None:
+        pytest.skip("the vecmatte command is not installed on PATH")
+    image, trimap = scene_files
+    ok = subprocess.run(
+        [executable, "alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "CG iterations" in ok.stderr and (tmp_path / "a.png").is_file()
+    version = subprocess.run(
+        [executable, "--version"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert version.returncode == 0 and version.stdout.strip() == f"vecmatte {vecmatte.__version__}"
+    bad = subprocess.run(
+        [
+            executable,
+            "alpha",
+            str(image),
+            str(tmp_path / "none.png"),
+            "-o",
+            str(tmp_path / "b.png"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.strip().splitlines()[-1].startswith("vecmatte: error:")
+    assert not (tmp_path / "b.png").exists()

@@ -1,0 +1,54 @@
+"""cutout: RGBA from an image (or an estimated foreground) and an alpha matte."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vecmatte import cutout
+
+
+def test_cutout_channels(scene):
+    rgba = cutout(scene.image, scene.alpha)
+    assert rgba.shape == (*scene.alpha.shape, 4)
+    assert rgba.dtype == np.float64
+    np.testing.assert_array_equal(rgba[:, :, :3], scene.image)
+    np.testing.assert_array_equal(rgba[:, :, 3], scene.alpha)
+
+
+def test_cutout_with_foreground(scene):
+    rgba = cutout(scene.image, scene.alpha, foreground=scene.foreground)
+    np.testing.assert_array_equal(rgba[:, :, :3], scene.foreground)
+    np.testing.assert_array_equal(rgba[:, :, 3], scene.alpha)
+
+
+def test_cutout_composites_back(scene):
+    # Straight (not premultiplied) alpha: over the original background it gives the image.
+    rgba = cutout(scene.image, scene.alpha, foreground=scene.foreground)
+    alpha = rgba[:, :, 3:]
+    recomposed = alpha * rgba[:, :, :3] + (1 - alpha) * scene.background
+    np.testing.assert_allclose(recomposed, scene.image, atol=1e-12)
+
+
+def test_cutout_integer_inputs(scene):
+    image8 = np.round(scene.image * 255).astype(np.uint8)
+    alpha8 = np.round(scene.alpha * 255).astype(np.uint8)
+    rgba = cutout(image8, alpha8)
+    np.testing.assert_array_equal(rgba[:, :, :3], image8 / 255.0)
+    np.testing.assert_array_equal(rgba[:, :, 3], alpha8 / 255.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: (s.image, s.alpha[:-1], None), "alpha has shape"),
+        (lambda s: (s.image, s.alpha, s.foreground[:, :-1]), "foreground has shape"),
+        (lambda s: (s.image, s.alpha * 2, None), r"alpha has values in \[0, 2"),
+        (lambda s: (s.image, np.full(s.alpha.shape, np.nan), None), "alpha contains NaN"),
+        (lambda s: (s.image[:, :, :2], s.alpha, None), "image has shape"),
+    ],
+)
+def test_cutout_bad_input(change, message, scene):
+    image, alpha, foreground = change(scene)
+    with pytest.raises(ValueError, match=message):
+        cutout(image, alpha, foreground)

@@ -1,0 +1,387 @@
+"""Reading every input format people have, and refusing every bad input with a clear message."""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import files_in, write_float_tiff, write_png
+from PIL import Image
+
+from vecmatte.cli import main
+from vecmatte.io import AlphaChannelIgnoredWarning, ImageTooLargeError, load_image, load_trimap
+from vecmatte.trimap import check_trimap, trimap_split
+
+
+def write_png16(path: Path, array: np.ndarray) -> Path:
+    """A 16-bit PNG (gray, RGB or RGBA), written by hand: Pillow cannot write 16-bit colour."""
+    array = np.asarray(array, dtype=np.uint16)
+    h, w = array.shape[:2]
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    colour_type = {1: 0, 3: 2, 4: 6}[channels]
+    raw = b"".join(b"\x00" + array[y].astype(">u2").tobytes() for y in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0)
+    Path(path).write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+    return Path(path)
+
+
+@pytest.fixture
+def rgb8(rng) -> np.ndarray:
+    return rng.integers(0, 256, size=(9, 13, 3), dtype=np.uint8)
+
+
+# --- images ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".bmp"])
+def test_8bit_rgb_lossless_formats_load_exactly(tmp_path, rgb8, suffix):
+    path = tmp_path / f"image{suffix}"
+    Image.fromarray(rgb8).save(path)
+    image = load_image(path)
+    assert image.dtype == np.float64 and image.shape == (9, 13, 3)
+    np.testing.assert_array_equal(image, rgb8 / 255.0)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16bit_gray_keeps_its_precision(tmp_path, rng, suffix):
+    gray = rng.integers(0, 65536, size=(7, 11), dtype=np.uint16)
+    path = tmp_path / f"gray16{suffix}"
+    Image.fromarray(gray).save(path)
+    image = load_image(path)
+    assert image.shape == (7, 11, 3)
+    for channel in range(3):
+        np.testing.assert_allclose(image[:, :, channel], gray / 65535.0, rtol=0, atol=1e-12)
+
+
+def test_16bit_rgb_png_loads_at_8_bits(tmp_path, rng):
+    rgb = rng.integers(0, 65536, size=(6, 8, 3), dtype=np.uint16)
+    image = load_image(write_png16(tmp_path / "rgb16.png", rgb))
+    assert image.shape == (6, 8, 3)
+    # Pillow decodes 16-bit colour to its high byte: within one 8-bit step of the truth
+    np.testing.assert_allclose(image, rgb / 65535.0, rtol=0, atol=1 / 255)
+
+
+def test_16bit_rgb_tiff_loads_at_8_bits(tmp_path, rng):
+    tifffile = pytest.importorskip("tifffile")
+    rgb = rng.integers(0, 65536, size=(6, 8, 3), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "rgb16.tif", rgb)
+    image = load_image(tmp_path / "rgb16.tif")
+    np.testing.assert_allclose(image, rgb / 65535.0, rtol=0, atol=1 / 255)
+
+
+def test_jpeg_loads_close_to_the_original(tmp_path, scene):
+    path = tmp_path / "image.jpg"
+    Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).save(
+        path, quality=95, subsampling=0
+    )
+    image = load_image(path)
+    assert image.shape == scene.image.shape
+    assert np.mean(np.abs(image - scene.image)) < 0.02
+
+
+def test_gray_image_becomes_rgb(tmp_path, rng):
+    gray = rng.integers(0, 256, size=(5, 7), dtype=np.uint8)
+    image = load_image(write_png(tmp_path / "gray.png", gray))
+    assert image.shape == (5, 7, 3)
+    for channel in range(3):
+        np.testing.assert_array_equal(image[:, :, channel], gray / 255.0)
+
+
+def test_palette_image_becomes_its_colours(tmp_path, rgb8):
+    palette_image = Image.fromarray(rgb8).quantize(colors=16)
+    palette_image.save(tmp_path / "palette.png")
+    expected = np.asarray(palette_image.convert("RGB")) / 255.0
+    np.testing.assert_array_equal(load_image(tmp_path / "palette.png"), expected)
+
+
+def test_palette_with_transparency_warns_once_and_loads(tmp_path, rgb8):
+    palette_image = Image.fromarray(rgb8).quantize(colors=16)
+    palette_image.info["transparency"] = 0
+    palette_image.save(tmp_path / "palette.png", transparency=0)
+    with pytest.warns(AlphaChannelIgnoredWarning, match="alpha channel"):
+        image = load_image(tmp_path / "palette.png")
+    assert image.shape == (9, 13, 3)
+
+
+def test_rgba_drops_the_alpha_with_a_note(tmp_path, rgb8):
+    alpha = np.full(rgb8.shape[:2], 255, np.uint8)
+    alpha[:3] = 0
+    Image.fromarray(np.dstack([rgb8, alpha])).save(tmp_path / "rgba.png")
+    with pytest.warns(AlphaChannelIgnoredWarning, match=r"rgba.png: .*alpha channel .*33\.3%"):
+        image = load_image(tmp_path / "rgba.png")
+    np.testing.assert_array_equal(image, rgb8 / 255.0)
+
+
+def test_opaque_rgba_loads_without_a_note(tmp_path, rgb8):
+    alpha = np.full(rgb8.shape[:2], 255, np.uint8)
+    Image.fromarray(np.dstack([rgb8, alpha])).save(tmp_path / "opaque.png")
+    np.testing.assert_array_equal(load_image(tmp_path / "opaque.png"), rgb8 / 255.0)
+
+
+def test_rgba_note_reaches_the_command_line(tmp_path, scene, capsys):
+    rgb = np.round(scene.image * 255).astype(np.uint8)
+    alpha = np.full(rgb.shape[:2], 128, np.uint8)
+    Image.fromarray(np.dstack([rgb, alpha])).save(tmp_path / "rgba.png")
+    trimap = write_png(tmp_path / "trimap.png", scene.trimap)
+    code = main(["alpha", str(tmp_path / "rgba.png"), str(trimap), "-o", str(tmp_path / "a.png")])
+    assert code == 0
+    assert "vecmatte: warning: " in capsys.readouterr().err
+    assert (tmp_path / "a.png").is_file()
+
+
+@pytest.mark.parametrize(("orientation", "turn"), [(3, 2), (6, -1), (8, 1)])
+def test_exif_orientation_is_applied(tmp_path, rgb8, orientation, turn):
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation
+    Image.fromarray(rgb8).save(tmp_path / "phone.png", exif=exif)
+    # 3: upside down, 6: displayed turned clockwise, 8: anticlockwise (np.rot90 is anticlockwise)
+    expected = np.rot90(rgb8, k=turn) / 255.0
+    np.testing.assert_array_equal(load_image(tmp_path / "phone.png"), expected)
+
+
+def test_exif_orientation_of_a_jpeg(tmp_path):
+    array = np.zeros((16, 32, 3), np.uint8)
+    array[:, :16] = 255  # white left half
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(array).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    image = load_image(tmp_path / "phone.jpg")
+    assert image.shape == (32, 16, 3)
+    # turned clockwise, the white left half is on top
+    assert image[:12].mean() > 0.9 and image[-12:].mean() < 0.1
+
+
+def test_float_tiff_image(tmp_path, rng):
+    gray = rng.random((5, 6))
+    image = load_image(write_float_tiff(tmp_path / "float.tif", gray))
+    np.testing.assert_allclose(image[:, :, 1], gray.astype(np.float32), rtol=0, atol=0)
+
+
+def test_float_tiff_out_of_range_is_refused(tmp_path):
+    path = write_float_tiff(tmp_path / "hdr.tif", np.full((5, 6), 3.5))
+    with pytest.raises(ValueError, match=r"hdr.tif: float image has values in \[3.5, 3.5\]"):
+        load_image(path)
+
+
+# --- trimaps ---------------------------------------------------------------------------
+
+
+def test_trimap_formats_agree(tmp_path, scene):
+    """Gray, RGB, RGBA, 16-bit and float trimap files give the same foreground/background."""
+    gray8 = np.round(scene.trimap * 255).astype(np.uint8)
+    paths = [
+        write_png(tmp_path / "gray.png", gray8),
+        write_png(tmp_path / "rgb.png", np.dstack([gray8] * 3)),
+        write_png(tmp_path / "rgba.png", np.dstack([gray8] * 3 + [np.full_like(gray8, 255)])),
+        write_png(tmp_path / "gray16.png", (scene.trimap * 65535).astype(np.uint16)),
+        write_float_tiff(tmp_path / "float.tif", scene.trimap),
+    ]
+    expected = trimap_split(scene.trimap)
+    for path in paths:
+        trimap = load_trimap(path)
+        assert trimap.shape == scene.trimap.shape, path.name
+        for got, want in zip(trimap_split(trimap), expected, strict=True):
+            np.testing.assert_array_equal(got, want, err_msg=path.name)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_jpeg_trimap_noise_is_absorbed(tmp_path, scene, mode):
+    gray8 = np.round(scene.trimap * 255).astype(np.uint8)
+    Image.fromarray(gray8).convert(mode).save(tmp_path / "trimap.jpg", quality=90)
+    trimap = load_trimap(tmp_path / "trimap.jpg")
+    assert not np.isin(trimap, [0.0, 0.5, 1.0]).all()  # the noise is really there
+    for got, want in zip(trimap_split(trimap), trimap_split(scene.trimap), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_check_trimap_accepts_arrays_of_every_kind(scene):
+    gray8 = np.round(scene.trimap * 255).astype(np.uint8)
+    noisy = np.dstack([gray8, gray8, gray8]).astype(np.int16)
+    noisy[::7, ::5, 1] += 3  # channel noise of a JPEG
+    variants = {
+        "float": scene.trimap,
+        "uint8": gray8,
+        "uint16": (scene.trimap * 65535).astype(np.uint16),
+        "rgb noisy": np.clip(noisy, 0, 255).astype(np.uint8),
+        "rgba": np.dstack([gray8, gray8, gray8, np.zeros_like(gray8)]),
+        "bool": scene.trimap > 0.9,
+    }
+    for name, array in variants.items():
+        trimap = check_trimap(array, scene.image.shape)
+        np.testing.assert_array_equal(trimap_split(trimap)[0], scene.trimap > 0.9, err_msg=name)
+
+
+def test_colour_image_as_trimap_is_refused(tmp_path, scene):
+    path = write_png(tmp_path / "photo.png", scene.image)
+    with pytest.raises(ValueError, match=r"photo.png: trimap is in colour: .*% of its pixels"):
+        load_trimap(path)
+
+
+# --- bad inputs ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bad_files(tmp_path, scene) -> dict[str, Path]:
+    good = write_png(tmp_path / "good.png", scene.image)
+    data = good.read_bytes()
+    files = {
+        "truncated": tmp_path / "truncated.png",
+        "corrupt": tmp_path / "corrupt.png",
+        "text": tmp_path / "notes.png",
+        "empty": tmp_path / "empty.png",
+    }
+    files["truncated"].write_bytes(data[: len(data) // 2])
+    corrupt = bytearray(data)
+    corrupt[60:160] = bytes(range(100))  # garbage inside the compressed pixels
+    files["corrupt"].write_bytes(bytes(corrupt))
+    files["text"].write_text("this is not an image\n")
+    files["empty"].write_bytes(b"")
+    return files
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("truncated", r"truncated.png: cannot read image, the file is damaged or truncated"),
+        ("corrupt", r"corrupt.png: cannot read image, the file is damaged or truncated"),
+        ("text", r"notes.png: not an image file Pillow can read \(is it really a PNG file\?\)"),
+        ("empty", r"empty.png: not an image file Pillow can read"),
+    ],
+)
+def test_bad_image_files_are_refused_with_their_name(bad_files, kind, message):
+    with pytest.raises(ValueError, match=message):
+        load_image(bad_files[kind])
+    with pytest.raises(ValueError, match=message):
+        load_trimap(bad_files[kind])
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nothing.png: no such file"):
+        load_image(tmp_path / "nothing.png")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        load_image(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "corrupt", "text"])
+def test_cli_bad_image_exit_code_and_no_output(tmp_path, scene_files, bad_files, capsys, kind):
+    _, trimap = scene_files
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["alpha", str(bad_files[kind]), str(trimap), "-o", str(out / "alpha.png"), "-q"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vecmatte: error: ") and bad_files[kind].name in err
+    assert len(err.splitlines()) == 1
+    assert files_in(out) == set()
+
+
+def test_cli_mismatched_sizes(tmp_path, scene, capsys):
+    image = write_png(tmp_path / "image.png", scene.image)
+    trimap = write_png(tmp_path / "trimap.png", scene.trimap[:-2])
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["alpha", str(image), str(trimap), "-o", str(out / "alpha.png")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "trimap has shape (34, 44) but image has shape (36, 44)" in err
+    assert files_in(out) == set()
+
+
+def unwritable_directory(tmp_path) -> Path:
+    """A directory this process cannot create files in (root ignores chmod: try /sys)."""
+    directory = tmp_path / "readonly"
+    directory.mkdir()
+    directory.chmod(0o500)
+    for candidate in (directory, Path("/sys")):
+        try:
+            descriptor, name = tempfile.mkstemp(dir=candidate)
+        except OSError:
+            return candidate
+        os.close(descriptor)
+        os.unlink(name)
+    pytest.skip("no unwritable directory available to this user")
+
+
+def test_unwritable_output_directory(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    directory = unwritable_directory(tmp_path)
+    try:
+        code = main(["alpha", str(image), str(trimap), "-o", str(directory / "alpha.png")])
+        assert code == 1
+        err = capsys.readouterr().err
+        assert "vecmatte: error: " in err and "alpha.png" in err and "permission denied" in err
+        assert not (directory / "alpha.png").exists()
+    finally:
+        (tmp_path / "readonly").chmod(0o700)
+
+
+# --- decompression bombs ---------------------------------------------------------------
+
+
+def test_pixel_limit_refuses_with_the_way_out(tmp_path, scene):
+    path = write_png(tmp_path / "big.png", scene.image)  # 36 x 44 = 1584 pixels
+    with pytest.raises(
+        ImageTooLargeError,
+        match=r"big.png: image has 1,584 pixels \(44 x 36\).*"
+        r"decompression bombs.*--max-pixels 1584",
+    ):
+        load_image(path, max_pixels=1000)
+    assert load_image(path, max_pixels=1584).shape == (36, 44, 3)
+
+
+def test_pillow_limit_is_the_default_and_can_be_raised(tmp_path, scene, monkeypatch, capsys):
+    image, trimap = (
+        write_png(tmp_path / "image.png", scene.image),
+        write_png(tmp_path / "trimap.png", scene.trimap),
+    )
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageTooLargeError, match="limit of 1,000"):
+        load_image(image)
+    # between Pillow's limit and twice it, Pillow would only warn: we refuse, one message
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1500)
+    with pytest.raises(ImageTooLargeError):
+        load_image(image)
+    assert Image.MAX_IMAGE_PIXELS == 1500  # restored after the call
+    out = tmp_path / "alpha.png"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    assert "--max-pixels 1584" in capsys.readouterr().err and not out.exists()
+    assert (
+        main(["alpha", str(image), str(trimap), "-o", str(out), "-q", "--max-pixels", "2000"]) == 0
+    )
+    assert out.is_file()
+
+
+def test_max_pixels_must_be_positive(tmp_path, scene):
+    path = write_png(tmp_path / "image.png", scene.image)
+    with pytest.raises(ValueError, match="max_pixels must be a positive integer, got 0"):
+        load_image(path, max_pixels=0)
+
+
+def test_image_size_reads_the_header_only(tmp_path, scene, bad_files, monkeypatch):
+    from vecmatte.io import image_size
+
+    path = write_png(tmp_path / "image.png", scene.image)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # no bomb check: nothing is decoded
+    assert image_size(path) == (36, 44)
+    with pytest.raises(ValueError, match=r"notes.png: cannot read image header"):
+        image_size(bad_files["text"])
+
+
+def test_trimap_turned_by_exif_gets_a_hint(scene):
+    with pytest.raises(ValueError, match="turned by 90 degrees: .*EXIF orientation"):
+        check_trimap(scene.trimap.T, scene.image.shape)

@@ -1,0 +1,247 @@
+"""load_image / load_trimap / save_image: conversions at the edge, clear errors, atomic writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import numpy as np
+import pytest
+from conftest import files_in, write_float_tiff, write_png
+from PIL import Image
+
+from vecmatte import load_image, load_trimap, save_image
+from vecmatte.io import AlphaChannelIgnoredWarning
+
+
+def _read(path) -> np.ndarray:
+    """Pixels of an image file, read with Pillow directly (and closed)."""
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
+def _mode(path) -> str:
+    with Image.open(path) as image:
+        return image.mode
+
+
+def test_rgb_png_round_trip(tmp_path, rng):
+    pixels = rng.integers(0, 256, size=(7, 9, 3)).astype(np.uint8)
+    write_png(tmp_path / "a.png", pixels)
+    image = load_image(tmp_path / "a.png")
+    assert image.shape == (7, 9, 3) and image.dtype == np.float64
+    np.testing.assert_array_equal(image, pixels / 255.0)
+    save_image(tmp_path / "b.png", image)
+    np.testing.assert_array_equal(_read(tmp_path / "b.png"), pixels)
+
+
+def test_gray_png_loads_as_rgb(tmp_path, rng):
+    pixels = rng.integers(0, 256, size=(5, 6)).astype(np.uint8)
+    write_png(tmp_path / "g.png", pixels)
+    image = load_image(tmp_path / "g.png")
+    assert image.shape == (5, 6, 3)
+    for channel in range(3):
+        np.testing.assert_array_equal(image[:, :, channel], pixels / 255.0)
+
+
+def test_opaque_rgba_png_drops_alpha(tmp_path, rng):
+    pixels = rng.integers(0, 256, size=(5, 6, 4)).astype(np.uint8)
+    pixels[:, :, 3] = 255
+    write_png(tmp_path / "rgba.png", pixels)
+    np.testing.assert_array_equal(load_image(tmp_path / "rgba.png"), pixels[:, :, :3] / 255.0)
+
+
+def test_translucent_rgba_png_warns(tmp_path, rng):
+    pixels = rng.integers(0, 256, size=(5, 6, 4)).astype(np.uint8)
+    write_png(tmp_path / "rgba.png", pixels)
+    with pytest.warns(AlphaChannelIgnoredWarning, match="alpha channel"):
+        image = load_image(tmp_path / "rgba.png")
+    np.testing.assert_array_equal(image, pixels[:, :, :3] / 255.0)
+
+
+def test_palette_png(tmp_path, rng):
+    pixels = rng.integers(0, 256, size=(6, 6, 3)).astype(np.uint8)
+    Image.fromarray(pixels).convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "p.png")
+    with Image.open(tmp_path / "p.png") as palette:
+        expected = np.asarray(palette.convert("RGB")) / 255.0
+    np.testing.assert_array_equal(load_image(tmp_path / "p.png"), expected)
+
+
+def test_sixteen_bit_gray_keeps_precision(tmp_path):
+    pixels = np.array([[0, 1, 257], [32768, 65534, 65535]], dtype=np.uint16)
+    write_png(tmp_path / "16.png", pixels)
+    np.testing.assert_allclose(load_trimap(tmp_path / "16.png"), pixels / 65535.0, atol=1e-12)
+    np.testing.assert_allclose(
+        load_image(tmp_path / "16.png")[:, :, 1], pixels / 65535.0, atol=1e-12
+    )
+
+
+def test_trimap_png(tmp_path):
+    pixels = np.array([[0, 128, 255], [255, 128, 0]], dtype=np.uint8)
+    write_png(tmp_path / "t.png", pixels)
+    trimap = load_trimap(tmp_path / "t.png")
+    assert trimap.shape == (2, 3)
+    np.testing.assert_array_equal(trimap, pixels / 255.0)
+
+
+def test_rgb_trimap_converted_to_gray(tmp_path):
+    pixels = np.array([[0, 128, 255]], dtype=np.uint8)
+    write_png(tmp_path / "t.png", np.repeat(pixels[:, :, None], 3, axis=2))
+    np.testing.assert_array_equal(load_trimap(tmp_path / "t.png"), pixels / 255.0)
+
+
+def test_float_tiff(tmp_path):
+    values = np.array([[0.0, 0.25], [0.5, 1.0]])
+    write_float_tiff(tmp_path / "f.tif", values)
+    np.testing.assert_allclose(load_trimap(tmp_path / "f.tif"), values)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"nope\.png"):
+        load_image(tmp_path / "nope.png")
+
+
+def test_directory_is_not_an_image(tmp_path):
+    with pytest.raises(IsADirectoryError, match="directory"):
+        load_image(tmp_path)
+
+
+@pytest.mark.parametrize("loader", [load_image, load_trimap])
+def test_text_file_named_png(tmp_path, loader):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not an image\n")
+    with pytest.raises(ValueError, match=r"notes\.png.*not an image"):
+        loader(path)
+
+
+def test_truncated_png(tmp_path, rng):
+    write_png(tmp_path / "full.png", rng.integers(0, 256, size=(40, 40, 3)).astype(np.uint8))
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut\.png"):
+        load_image(tmp_path / "cut.png")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty\.png"):
+        load_image(tmp_path / "empty.png")
+
+
+@pytest.mark.parametrize(
+    ("array", "mode"),
+    [
+        (np.linspace(0, 1, 12).reshape(3, 4), "L"),
+        (np.linspace(0, 1, 36).reshape(3, 4, 3), "RGB"),
+        (np.linspace(0, 1, 48).reshape(3, 4, 4), "RGBA"),
+        (np.linspace(0, 1, 12).reshape(3, 4, 1), "L"),
+    ],
+)
+def test_save_modes(tmp_path, array, mode):
+    save_image(tmp_path / "out.png", array)
+    assert _mode(tmp_path / "out.png") == mode
+    expected = np.round(array * 255).astype(np.uint8).squeeze()
+    np.testing.assert_array_equal(_read(tmp_path / "out.png"), expected)
+
+
+def test_save_clips_and_rounds(tmp_path):
+    save_image(tmp_path / "c.png", np.array([[-0.5, 0.5 / 255, 1.6 / 255, 2.0]]))
+    np.testing.assert_array_equal(_read(tmp_path / "c.png"), [[0, 0, 2, 255]])
+
+
+def test_save_uint8_unchanged(tmp_path, rng):
+    pixels = rng.integers(0, 256, size=(4, 5, 3)).astype(np.uint8)
+    save_image(tmp_path / "u.png", pixels)
+    np.testing.assert_array_equal(_read(tmp_path / "u.png"), pixels)
+
+
+def test_save_other_formats(tmp_path, rng):
+    array = rng.random((6, 7))
+    for name in ("a.tif", "a.bmp"):
+        save_image(tmp_path / name, array)
+        np.testing.assert_array_equal(
+            _read(tmp_path / name), np.round(array * 255).astype(np.uint8)
+        )
+    save_image(tmp_path / "a.jpg", rng.random((6, 7, 3)))
+    with Image.open(tmp_path / "a.jpg") as jpeg:
+        assert jpeg.format == "JPEG"
+
+
+def test_save_into_missing_directory(tmp_path):
+    target = tmp_path / "missing" / "out.png"
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_image(target, np.zeros((3, 3)))
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((3, 3, 2)), "shape"),
+        (np.zeros((3,)), "shape"),
+        (np.zeros((3, 3), dtype=np.int64), "dtype"),
+    ],
+)
+def test_save_bad_arrays_write_nothing(tmp_path, array, message):
+    with pytest.raises(ValueError, match=message):
+        save_image(tmp_path / "out.png", array)
+    assert files_in(tmp_path) == set()
+
+
+def test_save_unknown_extension(tmp_path):
+    with pytest.raises(ValueError, match="extension"):
+        save_image(tmp_path / "out.xyz", np.zeros((3, 3)))
+    assert files_in(tmp_path) == set()
+
+
+def test_failed_save_leaves_nothing_and_keeps_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "out.png"
+    save_image(target, np.zeros((3, 3)))
+    before = target.read_bytes()
+
+    def broken_save(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_image(target, np.ones((3, 3)))
+    assert target.read_bytes() == before  # the old file is untouched ...
+    assert files_in(tmp_path) == {"out.png"}  # ... and no temporary file is left behind
+
+
+def test_interrupted_save_leaves_no_partial_file(tmp_path, monkeypatch):
+    def interrupted_save(self, fp, *args, **kwargs):
+        fp.write(b"\x89PNG partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Image.Image, "save", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        save_image(tmp_path / "out.png", np.ones((3, 3)))
+    assert files_in(tmp_path) == set()
+
+
+def test_save_overwrites_atomically(tmp_path):
+    target = tmp_path / "out.png"
+    save_image(target, np.zeros((3, 3)))
+    save_image(target, np.ones((3, 3)))
+    np.testing.assert_array_equal(_read(target), 255)
+    assert files_in(tmp_path) == {"out.png"}
+
+
+def test_save_relative_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    save_image("rel.png", np.zeros((2, 2)))
+    assert (tmp_path / "rel.png").is_file()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_saved_file_has_default_permissions(tmp_path):
+    # The temporary file of the atomic write is private; the result must not be.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    save_image(tmp_path / "new.png", np.zeros((3, 3)))
+    assert stat.S_IMODE((tmp_path / "new.png").stat().st_mode) == 0o666 & ~umask
+    (tmp_path / "old.png").write_bytes(b"")
+    (tmp_path / "old.png").chmod(0o640)
+    save_image(tmp_path / "old.png", np.zeros((3, 3)))
+    assert stat.S_IMODE((tmp_path / "old.png").stat().st_mode) == 0o640

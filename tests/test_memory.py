@@ -1,0 +1,93 @@
+"""Memory estimates and refusing, before allocating, a solve that would not fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import files_in, write_png
+
+import vecmatte.memory
+from vecmatte.batch import BatchTask
+from vecmatte.cli import main
+from vecmatte.memory import (
+    InsufficientMemoryError,
+    available_memory,
+    check_memory,
+    estimate_solve_memory,
+    estimate_task_memory,
+)
+
+
+def test_estimate_grows_with_pixels_unknowns_and_radius():
+    base = estimate_solve_memory((1000, 1000), 100_000)
+    assert estimate_solve_memory((2000, 1000), 100_000) > base
+    assert estimate_solve_memory((1000, 1000), 200_000) > base
+    assert estimate_solve_memory((1000, 1000, 3), 100_000) == base
+    # the stencil of radius 2 has 81 entries against 25
+    assert estimate_solve_memory((1000, 1000), 100_000, radius=2) > 3 * base - 3 * 30e6
+    assert isinstance(base, int)
+
+
+def test_estimate_of_16_megapixels_is_plausible():
+    # a 16 MP photograph with 15% unknown: more than 3 GB (the stencil coefficients alone
+    # are 25 float64 per pixel), far less than a dense anything
+    needed = estimate_solve_memory((4000, 4000), 2_400_000)
+    assert 3e9 < needed < 24 * 2**30
+
+
+def test_estimate_rejects_negative_sizes():
+    with pytest.raises(ValueError, match="must be non-negative"):
+        estimate_solve_memory((10, 10), -1)
+
+
+def test_available_memory_is_a_positive_number_on_linux():
+    available = available_memory()
+    assert available is None or available > 0
+    if available is not None:
+        assert available < 2**50
+
+
+def test_check_memory_passes_and_returns_the_estimate():
+    needed = check_memory((100, 100), 1000, 1, available=2**40)
+    assert needed == estimate_solve_memory((100, 100), 1000)
+
+
+def test_check_memory_refuses_with_numbers_and_a_way_out():
+    needed = estimate_solve_memory((6000, 5000), 4_000_000)
+    with pytest.raises(InsufficientMemoryError) as error:
+        check_memory((6000, 5000), 4_000_000, available=needed // 4)
+    message = str(error.value)
+    assert message.startswith(
+        "solving a 5000 x 6000 image with 4,000,000 unknown pixels needs about"
+    )
+    assert f"{needed / 2**30:.1f} GiB" in message and "GiB is available" in message
+    # a quarter of the memory: half the width and height
+    assert "downscale the image to at most 2500 x 3000" in message
+    assert isinstance(error.value, MemoryError)
+
+
+def test_check_memory_without_information_does_not_refuse(monkeypatch):
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: None)
+    assert check_memory((10_000, 10_000), 10**7) > 0
+
+
+def test_task_estimate_counts_the_inputs(tmp_path, scene):
+    image = write_png(tmp_path / "image.png", scene.image)
+    trimap = write_png(tmp_path / "trimap.png", scene.trimap)
+    task = BatchTask("x", str(image), str(trimap), str(tmp_path / "a.png"), None)
+    n_unknown = int(np.count_nonzero((scene.trimap > 0.1) & (scene.trimap < 0.9)))
+    solve = estimate_solve_memory(scene.image.shape, n_unknown)
+    assert estimate_task_memory(task) > solve
+
+
+def test_cli_refuses_before_solving(tmp_path, scene_files, monkeypatch, capsys):
+    image, trimap = scene_files
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 10**6)
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["alpha", str(image), str(trimap), "-o", str(out / "alpha.png"), "-q"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vecmatte: error: solving a 44 x 36 image with ")
+    assert "GiB is available" in err and "downscale the image" in err
+    assert files_in(out) == set()

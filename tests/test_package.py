@@ -1,0 +1,138 @@
+"""Package-level promises: cheap imports, no optional dependency at module level, public names."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import vecmatte
+
+# Heavy or optional modules. pymatting always imports numba, so "numba" also catches it.
+HEAVY = ["scipy.sparse.linalg", "skimage"]
+OPTIONAL = ["numba", "cv2", "rembg", "dask", "distributed", "matplotlib", "torch"]
+
+
+def _modules_after(code: str) -> set[str]:
+    """Names in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    return set(json.loads(output.strip().splitlines()[-1]))
+
+
+def _loaded(modules: set[str], names: list[str]) -> list[str]:
+    return [
+        name for name in names if name in modules or any(m.startswith(name + ".") for m in modules)
+    ]
+
+
+def test_import_is_cheap():
+    modules = _modules_after("import vecmatte")
+    assert _loaded(modules, HEAVY + OPTIONAL) == []
+
+
+def test_command_line_parser_is_cheap():
+    # `vecmatte --help` should not pay for the solvers or scikit-image.
+    modules = _modules_after("from vecmatte.cli import build_parser; build_parser()")
+    assert _loaded(modules, HEAVY + OPTIONAL) == []
+
+
+def test_no_optional_dependency_at_module_level():
+    # Import every module of the package: none may pull in an optional dependency.
+    code = (
+        "import importlib, pkgutil, vecmatte\n"
+        "for info in pkgutil.walk_packages(vecmatte.__path__, 'vecmatte.'):\n"
+        "    importlib.import_module(info.name)\n"
+    )
+    assert _loaded(_modules_after(code), OPTIONAL) == []
+
+
+def test_the_check_can_fail():
+    # Guard against a vacuous check: a real use of the solver does load scipy.sparse.linalg.
+    code = (
+        "import vecmatte\nscene = vecmatte.make_scene((40, 40))\n"
+        "vecmatte.estimate_alpha(scene.image, scene.trimap)"
+    )
+    assert "scipy.sparse.linalg" in _loaded(_modules_after(code), HEAVY)
+
+
+@pytest.mark.parametrize("name", vecmatte.__all__)
+def test_public_names_resolve(name):
+    assert getattr(vecmatte, name) is not None
+    assert name in dir(vecmatte)
+
+
+def test_unknown_attribute():
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        vecmatte.nope  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "matting_laplacian",
+        "estimate_alpha",
+        "solve_alpha",
+        "AlphaResult",
+        "PRECONDITIONERS",
+        "ConvergenceWarning",
+        "cutout",
+        "load_image",
+        "save_image",
+        "make_scene",
+    ],
+)
+def test_core_api_exported(name):
+    assert name in vecmatte.__all__
+
+
+def test_version_matches_metadata():
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("vecmatte")
+    except PackageNotFoundError:
+        pytest.skip("vecmatte is not installed (running from a source tree)")
+    assert installed == vecmatte.__version__
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    return re.findall(r"```sh\n(python3 -m venv .venv && [^\n]*)\n```", readme)
+
+
+@pytest.mark.skipif(not (ROOT / ".ci" / "run").is_file(), reason="not a source checkout")
+def test_ci_runs_the_readme_test_command():
+    commands = _readme_commands()
+    assert len(commands) == 2, commands
+    install_and_demo, install_and_test = commands
+    assert install_and_demo.endswith("vecmatte demo")
+    assert '".[test]"' in install_and_test and install_and_test.endswith("-m pytest")
+    script = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert script[0].startswith("#!") and "set -euo pipefail" in script
+    assert install_and_test in script  # as a whole line, verbatim
+
+
+@pytest.mark.skipif(not (ROOT / "README.md").is_file(), reason="not a source checkout")
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    # The library examples of the README run as written (files made from a synthetic scene).
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Use it from Python", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) >= 2
+    scene = vecmatte.make_scene((40, 50), seed=0)
+    monkeypatch.chdir(tmp_path)
+    vecmatte.save_image("photo.png", scene.image)
+    vecmatte.save_image("trimap.png", scene.trimap)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+    assert (tmp_path / "alpha.png").is_file() and (tmp_path / "cutout.png").is_file()

@@ -1,0 +1,130 @@
+"""Blocked envelope (variable-band) Cholesky factorisation with dense BLAS blocks.
+
+A trimap's unknown region is usually a band a few dozen pixels wide around the object.
+Ordered by reverse Cuthill-McKee, its system matrix has a narrow *envelope*: row ``i`` has
+entries only from column ``first[i]`` on, and Cholesky fill stays inside that envelope. The
+factor is then computed block column by block column, each block a dense NumPy array, so
+the arithmetic runs in BLAS matrix products rather than in a loop over entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["EnvelopeCholesky", "envelope_cholesky", "envelope_flops", "rcm_envelope"]
+
+_BLOCK = 64
+
+
+def rcm_envelope(matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse Cuthill-McKee order of ``matrix`` and the monotone envelope in that order.
+
+    Returns ``(order, first)``: ``first[i]`` is the first column that row ``i`` of the
+    reordered matrix, or any later row, reaches (non-decreasing in ``i``).
+    """
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    order = reverse_cuthill_mckee(matrix.tocsr(), symmetric_mode=True)
+    n = len(order)
+    position = np.empty(n, dtype=np.intp)
+    position[order] = np.arange(n)
+    coo = matrix.tocoo()
+    rows, cols = position[coo.row], position[coo.col]
+    first = np.arange(n)
+    np.minimum.at(first, rows, cols)
+    first = np.minimum.accumulate(first[::-1])[::-1]
+    return order, first
+
+
+def envelope_flops(first: np.ndarray) -> float:
+    """Floating-point operations of a Cholesky factorisation within the envelope ``first``."""
+    width = np.arange(len(first)) - first
+    return float(np.sum(width.astype(np.float64) ** 2))
+
+
+@dataclass
+class EnvelopeCholesky:
+    """``P A P^T = L L^T`` with ``L`` stored as dense block-column panels."""
+
+    order: np.ndarray
+    starts: np.ndarray
+    stops: np.ndarray
+    panels: list
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve ``A x = rhs``."""
+        from scipy.linalg import solve_triangular
+
+        y = np.asarray(rhs, dtype=np.float64)[self.order].copy()
+        starts, stops, panels = self.starts, self.stops, self.panels
+        for k, panel in enumerate(panels):
+            k0, k1 = starts[k], starts[k + 1]
+            y[k0:k1] = solve_triangular(panel[: k1 - k0], y[k0:k1], lower=True, check_finite=False)
+            if stops[k] > k1:
+                y[k1 : stops[k]] -= panel[k1 - k0 :] @ y[k0:k1]
+        for k in range(len(panels) - 1, -1, -1):
+            panel = panels[k]
+            k0, k1 = starts[k], starts[k + 1]
+            if stops[k] > k1:
+                y[k0:k1] -= panel[k1 - k0 :].T @ y[k1 : stops[k]]
+            y[k0:k1] = solve_triangular(
+                panel[: k1 - k0], y[k0:k1], lower=True, trans="T", check_finite=False
+            )
+        x = np.empty_like(y)
+        x[self.order] = y
+        return x
+
+
+def envelope_cholesky(matrix, order: np.ndarray, first: np.ndarray) -> EnvelopeCholesky:
+    """Factor a symmetric positive definite sparse ``matrix`` in the given order and envelope.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If a diagonal block is not positive definite.
+    """
+    n = len(order)
+    position = np.empty(n, dtype=np.intp)
+    position[order] = np.arange(n)
+    coo = matrix.tocoo()
+    rows, cols = position[coo.row], position[coo.col]
+    lower = rows >= cols
+    rows, cols, data = rows[lower], cols[lower], coo.data[lower]
+    by_column = np.argsort(cols, kind="stable")
+    rows, cols, data = rows[by_column], cols[by_column], data[by_column]
+
+    starts = np.append(np.arange(0, n, _BLOCK), n)
+    n_blocks = len(starts) - 1
+    # Rows reached by block column k: those whose envelope starts before the block ends.
+    stops = np.searchsorted(first, starts[1:], side="left")
+    stops = np.maximum(stops, starts[1:])
+    entry_bounds = np.searchsorted(cols, starts)
+    panels: list = []
+    for k in range(n_blocks):
+        k0, k1, stop = starts[k], starts[k + 1], stops[k]
+        panel = np.zeros((stop - k0, k1 - k0))
+        e0, e1 = entry_bounds[k], entry_bounds[k + 1]
+        panel[rows[e0:e1] - k0, cols[e0:e1] - k0] = data[e0:e1]
+        # Left-looking update from the earlier block columns that reach these rows.
+        j = k - 1
+        while j >= 0 and stops[j] > k0:
+            previous = panels[j]
+            j0 = starts[j]
+            reach = min(stop, stops[j])
+            top = min(k1, stops[j])
+            panel[: reach - k0, : top - k0] -= (
+                previous[k0 - j0 : reach - j0] @ previous[k0 - j0 : top - j0].T
+            )
+            j -= 1
+        diagonal = np.linalg.cholesky(panel[: k1 - k0])
+        panel[: k1 - k0] = diagonal
+        if stop > k1:
+            from scipy.linalg import solve_triangular
+
+            panel[k1 - k0 :] = solve_triangular(
+                diagonal, panel[k1 - k0 :].T, lower=True, check_finite=False
+            ).T
+        panels.append(panel)
+    return EnvelopeCholesky(order, starts, stops, panels)

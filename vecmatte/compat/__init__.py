@@ -1,0 +1,146 @@
+"""Compatibility with other matting libraries' APIs, for their users and their applications.
+
+:mod:`vecmatte.compat.pymatting` has PyMatting 1.1.16's most used functions with its names and
+conventions; :func:`install_pymatting` makes ``import pymatting...`` resolve to them, so that an
+application written for PyMatting (rembg, ComfyUI nodes) runs on vecmatte unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import sys
+import types
+import warnings
+
+__all__ = ["install_pymatting"]
+
+_UTIL = ("blend", "load_image", "save_image", "stack_images", "trimap_split")
+_ALPHA = ("estimate_alpha", "estimate_alpha_cf")
+_FOREGROUND = ("estimate_foreground", "estimate_foreground_cf", "estimate_foreground_ml")
+
+# Module path in PyMatting 1.1.16 -> (is a package, names it exposes). These are the paths
+# rembg imports (pymatting.alpha.estimate_alpha_cf, pymatting.foreground.estimate_foreground_ml,
+# pymatting.util.util) and the packages above them, where PyMatting re-exports the functions.
+_MODULES = {
+    "pymatting": (True, (*_ALPHA, *_FOREGROUND, *_UTIL, "cutout")),
+    "pymatting.alpha": (True, _ALPHA),
+    "pymatting.alpha.estimate_alpha_cf": (False, ("estimate_alpha_cf",)),
+    "pymatting.foreground": (True, _FOREGROUND),
+    "pymatting.foreground.estimate_foreground_ml": (False, ("estimate_foreground_ml",)),
+    "pymatting.foreground.estimate_foreground_cf": (False, ("estimate_foreground_cf",)),
+    "pymatting.util": (True, _UTIL),
+    "pymatting.util.util": (False, _UTIL),
+    "pymatting.cutout": (True, ("cutout",)),
+    "pymatting.cutout.cutout": (False, ("cutout",)),
+}
+
+_MARKER = "__vecmatte_shim__"
+
+
+def _missing(module_name: str, provided: tuple[str, ...]):
+    def __getattr__(name: str):
+        raise AttributeError(
+            f"module {module_name!r} has no attribute {name!r}: it is vecmatte's PyMatting shim "
+            f"(vecmatte.compat.install_pymatting), which provides only {', '.join(provided)}"
+        )
+
+    return __getattr__
+
+
+def _make_module(name: str, is_package: bool, names: tuple[str, ...], api) -> types.ModuleType:
+    module = types.ModuleType(name, f"vecmatte's stand-in for {name} (see vecmatte.compat).")
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=is_package)
+    module.__loader__ = None
+    module.__package__ = name if is_package else name.rpartition(".")[0]
+    if is_package:
+        # An empty search path: submodules the shim does not provide fail with
+        # ModuleNotFoundError instead of being loaded from a real PyMatting next to it.
+        module.__path__ = []
+    for attribute in names:
+        setattr(module, attribute, getattr(api, attribute))
+    module.__all__ = list(names)
+    module.__getattr__ = _missing(name, names)
+    setattr(module, _MARKER, True)
+    return module
+
+
+def install_pymatting() -> types.ModuleType:
+    """Make ``import pymatting`` and the submodules rembg uses resolve to vecmatte.
+
+    Registers module objects in :data:`sys.modules` for ``pymatting``, ``pymatting.alpha``,
+    ``pymatting.alpha.estimate_alpha_cf``, ``pymatting.foreground``,
+    ``pymatting.foreground.estimate_foreground_ml``,
+    ``pymatting.foreground.estimate_foreground_cf``,
+    ``pymatting.util``, ``pymatting.util.util``, ``pymatting.cutout`` and
+    ``pymatting.cutout.cutout``, holding the functions of :mod:`vecmatte.compat.pymatting`
+    (``estimate_alpha_cf``, ``estimate_foreground_ml``, ``estimate_foreground_cf``,
+    ``stack_images``, ``blend``, ``trimap_split``, ``load_image``, ``save_image``, ``cutout``
+    and PyMatting's aliases ``estimate_alpha`` and ``estimate_foreground``).
+
+    Call it before the application imports PyMatting (for rembg: before ``import rembg``).
+    It takes precedence over an installed PyMatting, which is then never imported (nor numba).
+    Calling it again does nothing.
+
+    Returns
+    -------
+    module
+        The ``pymatting`` stand-in.
+
+    Warns
+    -----
+    UserWarning
+        If the real PyMatting was already imported: its modules are replaced, but code that
+        already imported its functions keeps using them.
+
+    Notes
+    -----
+    Only the functions listed above exist; any other PyMatting name (``estimate_alpha_knn``,
+    ``cf_laplacian``, ``pymatting.laplacian`` ...) raises ``AttributeError``/``ImportError``.
+    The functions follow PyMatting's conventions; where vecmatte has no equivalent for an
+    option they raise instead of ignoring it (see :mod:`vecmatte.compat.pymatting`).
+
+    Examples
+    --------
+    >>> from vecmatte.compat import install_pymatting
+    >>> _ = install_pymatting()
+    >>> from pymatting.alpha.estimate_alpha_cf import estimate_alpha_cf
+    >>> estimate_alpha_cf.__module__
+    'vecmatte.compat.pymatting'
+    """
+    current = sys.modules.get("pymatting")
+    if getattr(current, _MARKER, False):
+        return current
+    real = sorted(
+        name
+        for name, module in sys.modules.items()
+        if module is not None and (name == "pymatting" or name.startswith("pymatting."))
+    )
+    if real:
+        warnings.warn(
+            "PyMatting was imported before vecmatte.compat.install_pymatting(); its modules are "
+            "replaced, but code that already imported its functions keeps using PyMatting. "
+            "Call install_pymatting() before importing the application.",
+            UserWarning,
+            stacklevel=2,
+        )
+    # Drop every real PyMatting module, so that no half-real package is left behind.
+    for name in [
+        name for name in sys.modules if name == "pymatting" or name.startswith("pymatting.")
+    ]:
+        del sys.modules[name]
+
+    from vecmatte.compat import pymatting as api
+
+    modules = {
+        name: _make_module(name, is_package, names, api)
+        for name, (is_package, names) in _MODULES.items()
+    }
+    modules["pymatting"].__version__ = api.PYMATTING_VERSION
+    for name, module in modules.items():
+        parent, _, child = name.rpartition(".")
+        # PyMatting's packages re-export functions named like their submodules
+        # (pymatting.alpha.estimate_alpha_cf is the function): keep the function there.
+        if parent and child not in modules[parent].__all__:
+            setattr(modules[parent], child, module)
+    sys.modules.update(modules)
+    return modules["pymatting"]
