@@ -413,24 +413,16 @@ def _run_child(job: dict, env: dict, safety_timeout: float) -> tuple[list[dict],
     """Run ``compare.py --worker`` on ``job``; its JSON lines, return code and wall time."""
     with tempfile.NamedTemporaryFile("r", suffix=".jsonl", delete=False) as handle:
         job = {**job, "out": handle.name}
-    command = [
-        "nice",
-        "-n",
-        "0",
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--worker",
-        json.dumps(job),
-    ]
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(job)]
     start = time.perf_counter()
     # SuperLU prints its allocation failures on stdout: keep both streams for the diagnosis.
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        _, stderr = process.communicate(timeout=safety_timeout)
+        output, _ = process.communicate(timeout=safety_timeout)
         code = process.returncode
     except subprocess.TimeoutExpired:
         process.kill()
-        _, stderr = process.communicate()
+        output, _ = process.communicate()
         code = None
     wall = time.perf_counter() - start
     records = [json.loads(line) for line in Path(job["out"]).read_text().splitlines() if line]
@@ -440,7 +432,7 @@ def _run_child(job: dict, env: dict, safety_timeout: float) -> tuple[list[dict],
         and code != -signal.SIGALRM
         and not any(r["event"] in ("memory", "error", "done", "cold") for r in records)
     ):
-        text = stderr.decode(errors="replace") if stderr else ""
+        text = output.decode(errors="replace") if output else ""
         tail = text.strip().splitlines()[-1:]
         # SuperLU reports a failed allocation ("Can't expand MemType ...") and
         # then crashes: under the address-space cap that is running out of memory.

@@ -32,6 +32,7 @@ STOP_TIMEOUT = 10
 WORKER_MEMORY = "1GiB"  # small, so that the memory test needs no big image
 # Worker preload padding each task to 0.25 s, so a batch has a middle to kill or interrupt.
 SLOW_TASKS = Path(__file__).with_name("dask_slow_tasks.py")
+ALLOWED_FAILURES = 1  # times a task may lose its worker before the scheduler gives up on it
 
 
 def _wait_until(condition, timeout: float, what: str, interval: float = 0.05) -> None:
@@ -119,8 +120,18 @@ class LocalCluster:
 
     def _spawn(self, name: str, module: str, *args: str) -> subprocess.Popen:
         log = open(self.directory / f"{name}.log", "wb")
+        environment = {
+            **os.environ,
+            # fewer retries than Dask's default 3, so that the image that kills its workers
+            # is given up quickly ...
+            "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": str(ALLOWED_FAILURES),
+            # ... and each worker holds only the image it is solving, so that no other image
+            # dies with it (the README recommends this setting)
+            "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+        }
         process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -440,6 +451,30 @@ def test_memory_refusal_only_above_the_limit(tmp_path):
     assert vdist._refuse_if_too_big(task, needed) is None
     message = vdist._refuse_if_too_big(task, needed - 1)
     assert message is not None and "memory limit" in message
+
+
+@pytest.mark.slow
+def test_image_that_keeps_killing_workers_fails_and_is_not_retried_forever(cluster, tmp_path):
+    from vecmatte.batch import BatchTask
+
+    images, trimaps = _write_inputs(tmp_path, 3)
+    tasks = find_tasks(images, trimaps, tmp_path / "out")
+    killer = BatchTask(
+        **{
+            **tasks[0].__dict__,
+            "name": "kills-its-worker",
+            "alpha_path": str(tmp_path / "out" / "killer_alpha.png"),
+        }
+    )
+    records = _within(BATCH_TIMEOUT, vdist.run_batch_on_cluster, [killer, *tasks], cluster.client)
+    assert [r.status for r in records] == ["failed", "done", "done", "done"], [
+        r.error for r in records
+    ]
+    # the scheduler gave up after ALLOWED_FAILURES + 1 dead workers, and says so
+    assert f"{ALLOWED_FAILURES + 1} Dask workers died" in records[0].error
+    assert not (tmp_path / "out" / "killer_alpha.png").exists()
+    # the nannies restart their workers: the cluster is whole again for the next test
+    cluster.client.wait_for_workers(2, timeout=START_TIMEOUT)
 
 
 def test_missing_dask_says_how_to_install(monkeypatch, tmp_path, capsys):

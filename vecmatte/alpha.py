@@ -82,14 +82,19 @@ def solve_alpha(
         None if make_preconditioner is None else make_preconditioner(system.matrix, system.stencil)
     )
     result = conjugate_gradient(
-        system.matrix, system.rhs, preconditioner=operator, rtol=rtol, maxiter=maxiter,
+        system.matrix,
+        system.rhs,
+        preconditioner=operator,
+        rtol=rtol,
+        maxiter=maxiter,
         callback=callback,
     )
     warn_not_converged(result, rtol, stacklevel=4)
     alpha.ravel()[system.unknown] = result.x
     np.clip(alpha, 0.0, 1.0, out=alpha)
-    return AlphaResult(alpha, result.iterations, result.residual, result.converged,
-                       len(system.unknown))
+    return AlphaResult(
+        alpha, result.iterations, result.residual, result.converged, len(system.unknown)
+    )
 
 
 def estimate_alpha(
@@ -161,6 +166,12 @@ def estimate_alpha(
     (60, 80)
     """
     return solve_alpha(
-        image, trimap, eps=eps, radius=radius, preconditioner=preconditioner, rtol=rtol,
-        maxiter=maxiter, callback=callback,
+        image,
+        trimap,
+        eps=eps,
+        radius=radius,
+        preconditioner=preconditioner,
+        rtol=rtol,
+        maxiter=maxiter,
+        callback=callback,
     ).alpha

@@ -55,13 +55,15 @@ class EnvelopeCholesky:
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """Solve ``A x = rhs``."""
-        from scipy.linalg import solve_triangular
+        from scipy.linalg.blas import dtrsv
 
+        # Direct BLAS calls: the per-call overhead of scipy.linalg.solve_triangular would
+        # dominate for the thousands of small blocks of a thin band.
         y = np.asarray(rhs, dtype=np.float64)[self.order].copy()
         starts, stops, panels = self.starts, self.stops, self.panels
         for k, panel in enumerate(panels):
             k0, k1 = starts[k], starts[k + 1]
-            y[k0:k1] = solve_triangular(panel[: k1 - k0], y[k0:k1], lower=True, check_finite=False)
+            y[k0:k1] = dtrsv(panel[: k1 - k0], y[k0:k1], lower=1)
             if stops[k] > k1:
                 y[k1 : stops[k]] -= panel[k1 - k0 :] @ y[k0:k1]
         for k in range(len(panels) - 1, -1, -1):
@@ -69,9 +71,7 @@ class EnvelopeCholesky:
             k0, k1 = starts[k], starts[k + 1]
             if stops[k] > k1:
                 y[k0:k1] -= panel[k1 - k0 :].T @ y[k1 : stops[k]]
-            y[k0:k1] = solve_triangular(
-                panel[: k1 - k0], y[k0:k1], lower=True, trans="T", check_finite=False
-            )
+            y[k0:k1] = dtrsv(panel[: k1 - k0], y[k0:k1], lower=1, trans=1)
         x = np.empty_like(y)
         x[self.order] = y
         return x
@@ -85,6 +85,9 @@ def envelope_cholesky(matrix, order: np.ndarray, first: np.ndarray) -> EnvelopeC
     numpy.linalg.LinAlgError
         If a diagonal block is not positive definite.
     """
+    from scipy.linalg.blas import dtrsm
+    from scipy.linalg.lapack import dpotrf
+
     n = len(order)
     position = np.empty(n, dtype=np.intp)
     position[order] = np.arange(n)
@@ -118,13 +121,14 @@ def envelope_cholesky(matrix, order: np.ndarray, first: np.ndarray) -> EnvelopeC
                 previous[k0 - j0 : reach - j0] @ previous[k0 - j0 : top - j0].T
             )
             j -= 1
-        diagonal = np.linalg.cholesky(panel[: k1 - k0])
+        diagonal, info = dpotrf(panel[: k1 - k0], lower=1, clean=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(
+                f"envelope Cholesky: block {k} is not positive definite (LAPACK info {info})"
+            )
         panel[: k1 - k0] = diagonal
         if stop > k1:
-            from scipy.linalg import solve_triangular
-
-            panel[k1 - k0 :] = solve_triangular(
-                diagonal, panel[k1 - k0 :].T, lower=True, check_finite=False
-            ).T
+            # L21 = A21 L11^-T, as a BLAS triangular solve from the right.
+            panel[k1 - k0 :] = dtrsm(1.0, diagonal, panel[k1 - k0 :], side=1, lower=1, trans_a=1)
         panels.append(panel)
     return EnvelopeCholesky(order, starts, stops, panels)

@@ -11,6 +11,8 @@ for the whole image (:func:`matting_laplacian`) or only for the unknown pixels o
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -65,7 +67,8 @@ def _window_values(
     m = len(wy)
     # (m, 3, size, size) gather of each window's colours from a strided view of the image.
     colors = sliding_window_view(image, (size, size), axis=(0, 1))[wy, wx].reshape(m, 3, n)
-    centered = colors - colors.mean(axis=2, keepdims=True)
+    # A matmul with a ones vector sums the 9 pixels far faster than a reduction over the last axis.
+    centered = colors - np.matmul(colors, np.full((n, 1), 1.0 / n))
     covariance = np.matmul(centered, centered.transpose(0, 2, 1))
     covariance /= n
     covariance[:, [0, 1, 2], [0, 1, 2]] += eps / n
@@ -86,8 +89,10 @@ def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: in
     h, w = shape
     if known is None:
         return np.ones((h - 2 * radius, w - 2 * radius), dtype=bool)
+    # Separable "any" over the window: first along rows, then along columns.
     unknown = ~known
-    return sliding_window_view(unknown, (size, size)).any(axis=(2, 3))
+    rows_any = sliding_window_view(unknown, size, axis=0).any(axis=-1)
+    return sliding_window_view(rows_any, size, axis=1).any(axis=-1)
 
 
 def _strip_coefficients(
@@ -169,13 +174,41 @@ def row_coefficients(
     windows_per_row = max(1, int(active.sum()) // active.shape[0])
     strip_height = max(1, _WINDOW_VALUES_BUDGET // (n * n * windows_per_row))
     bounds = np.searchsorted(rows_y, np.arange(0, h + strip_height, strip_height))
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        if stop > start:
-            _strip_coefficients(
-                image, active, rows_y[start:stop], rows_x[start:stop], eps=eps, radius=radius,
-                out=coef[:, start:stop],
-            )
+    strips = [(start, stop) for start, stop in itertools.pairwise(bounds) if stop > start]
+
+    def fill(strip):
+        start, stop = strip
+        _strip_coefficients(
+            image,
+            active,
+            rows_y[start:stop],
+            rows_x[start:stop],
+            eps=eps,
+            radius=radius,
+            out=coef[:, start:stop],
+        )
+
+    # Strips write disjoint columns of coef and NumPy releases the GIL in its array loops,
+    # so threads overlap most of the work on a multi-core machine.
+    workers = min(len(strips), _available_cpus(), 4)
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(fill, strips))
+    else:
+        for strip in strips:
+            fill(strip)
     return coef
+
+
+def _available_cpus() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def stencil_columns(offsets: np.ndarray, rows: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -208,7 +241,6 @@ def rows_to_csr(columns: np.ndarray, values: np.ndarray, n_columns: int):
         (data, indices.astype(index_dtype), indptr.astype(index_dtype)),
         shape=(columns.shape[1], n_columns),
     )
-
 
 
 def matting_laplacian(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["PRECONDITIONERS", "get_preconditioner", "direct", "ichol", "jacobi"]
+__all__ = ["PRECONDITIONERS", "direct", "get_preconditioner", "ichol", "jacobi"]
 
 
 def jacobi(matrix, stencil=None):
@@ -106,13 +106,12 @@ def ichol(matrix, stencil, *, sweeps: int = 3, shift: float = 0.0):
     rows = np.broadcast_to(np.arange(n), lower.shape)
     keep = neighbors < n
     keep[centre] = True
-    factor = scipy.sparse.csc_matrix(
-        (lower[keep], (rows[keep], neighbors[keep])), shape=(n, n)
-    )
+    factor = scipy.sparse.csc_matrix((lower[keep], (rows[keep], neighbors[keep])), shape=(n, n))
     # splu of a triangular matrix in natural order has no fill: its solve() and
     # solve(trans="T") are then compiled triangular solves with L and L^T.
-    triangular = splu(factor, permc_spec="NATURAL", diag_pivot_thresh=0.0,
-                      options={"SymmetricMode": True})
+    triangular = splu(
+        factor, permc_spec="NATURAL", diag_pivot_thresh=0.0, options={"SymmetricMode": True}
+    )
 
     def apply(x):
         return triangular.solve(triangular.solve(np.ravel(x)), trans="T")
@@ -136,7 +135,7 @@ def _superlu_solver(matrix, single_precision: bool):
 # Measured on this project's benchmark machine: SuperLU factors these systems in about
 # 2.5e-8 * n**1.5 s, the envelope Cholesky runs at about 1.5 GFlop/s. The envelope is used
 # when its flop count predicts the shorter time.
-_ENVELOPE_FLOPS_PER_N15 = 37.0
+_ENVELOPE_FLOPS_PER_N15 = 250.0
 
 
 def direct(matrix, stencil=None, *, method: str = "auto"):

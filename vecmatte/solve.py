@@ -10,8 +10,13 @@ import numpy as np
 
 from vecmatte.laplacian import _stencil_offsets, row_coefficients, rows_to_csr, stencil_columns
 
-__all__ = ["ConvergenceWarning", "ReducedSystem", "SolveResult", "build_reduced_system",
-           "conjugate_gradient"]
+__all__ = [
+    "ConvergenceWarning",
+    "ReducedSystem",
+    "SolveResult",
+    "build_reduced_system",
+    "conjugate_gradient",
+]
 
 
 class ConvergenceWarning(RuntimeWarning):
@@ -34,7 +39,7 @@ class Stencil:
 
 @dataclass(frozen=True)
 class ReducedSystem:
-    """``A x = b`` with ``A = L_uu`` and ``b = -L_uk a_k`` (Levin et al., eq. 14 with hard constraints).
+    """``A x = b`` with ``A = L_uu`` and ``b = -L_uk a_k``: the hard-constrained matting system.
 
     Attributes
     ----------

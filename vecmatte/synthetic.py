@@ -85,7 +85,9 @@ def make_scene(
     # them span RGB space; draw colours until that 3x3 system is well conditioned.
     while True:
         colours = rng.uniform(0.05, 0.95, size=(4, 3))
-        spans = np.stack([colours[0] - colours[1], colours[2] - colours[3], colours[1] - colours[3]])
+        spans = np.stack(
+            [colours[0] - colours[1], colours[2] - colours[3], colours[1] - colours[3]]
+        )
         if np.linalg.cond(spans) < 4.0 and min(np.linalg.norm(spans, axis=1)) > 0.4:
             break
     beta = _smooth_field(shape, rng)[:, :, None]

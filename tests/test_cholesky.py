@@ -1,0 +1,96 @@
+"""The envelope Cholesky factorisation against dense and sparse direct solves."""
+
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.sparse.linalg
+
+from vecmatte import cholesky
+from vecmatte.alpha import solve_alpha
+from vecmatte.solve import build_reduced_system
+from vecmatte.synthetic import make_scene
+from vecmatte.trimap import trimap_split
+
+
+def _random_spd_grid_matrix(shape, seed):
+    """Sparse SPD matrix with a 5x5-stencil pattern on a grid, like the matting systems."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    n = h * w
+    index = np.arange(n).reshape(shape)
+    rows, cols = [], []
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            src = index[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+            dst = index[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+            rows.append(src.ravel())
+            cols.append(dst.ravel())
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    values = rng.uniform(-1, 1, len(rows))
+    b = scipy.sparse.coo_matrix((values, (rows, cols)), shape=(n, n)).tocsr()
+    a = b @ b.T + scipy.sparse.eye(n) * 0.1
+    return a.tocsr()
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (13, 9), (30, 11)])
+def test_envelope_cholesky_solves_like_spsolve(shape):
+    a = _random_spd_grid_matrix(shape, seed=sum(shape))
+    rhs = np.random.default_rng(1).standard_normal(a.shape[0])
+    order, first = cholesky.rcm_envelope(a)
+    x = cholesky.envelope_cholesky(a, order, first).solve(rhs)
+    expected = scipy.sparse.linalg.spsolve(a.tocsc(), rhs)
+    np.testing.assert_allclose(x, expected, rtol=1e-8, atol=1e-10)
+
+
+def test_envelope_is_monotone_and_covers_the_matrix():
+    a = _random_spd_grid_matrix((17, 8), seed=3)
+    order, first = cholesky.rcm_envelope(a)
+    assert np.all(np.diff(first) >= 0)
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))
+    coo = a.tocoo()
+    rows, cols = position[coo.row], position[coo.col]
+    lower = rows >= cols
+    assert np.all(cols[lower] >= first[rows[lower]])
+
+
+def test_envelope_flops_counts_squared_widths():
+    first = np.array([0, 0, 1, 1])
+    # widths 0, 1, 1, 2
+    assert cholesky.envelope_flops(first) == 0 + 1 + 1 + 4
+
+
+def test_indefinite_matrix_raises_linalg_error():
+    a = scipy.sparse.csr_matrix(np.array([[1.0, 2.0], [2.0, 1.0]]))
+    order, first = cholesky.rcm_envelope(a)
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        cholesky.envelope_cholesky(a, order, first)
+
+
+@pytest.mark.parametrize("method", ["envelope", "superlu", "auto"])
+def test_direct_preconditioner_inverts_the_matting_system(method):
+    from vecmatte.preconditioners import direct
+
+    scene = make_scene((50, 64), seed=4)
+    is_fg, is_bg, _ = trimap_split(scene.trimap)
+    system = build_reduced_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
+    inverse = direct(system.matrix, method=method)
+    expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    got = inverse @ system.rhs
+    # superlu (which "auto" may pick) factors in float32: a close preconditioner, not exact.
+    tolerance = 1e-8 if method == "envelope" else 1e-3
+    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+
+
+def test_direct_rejects_unknown_method():
+    from vecmatte.preconditioners import direct
+
+    with pytest.raises(ValueError, match="method must be"):
+        direct(scipy.sparse.eye(3).tocsr(), method="qr")
+
+
+def test_default_solve_needs_few_iterations():
+    scene = make_scene((60, 80), seed=5)
+    result = solve_alpha(scene.image, scene.trimap)
+    assert result.converged
+    assert result.iterations <= 3
