@@ -116,14 +116,6 @@ def test_convergence_warning_names_residual(scene):
     assert reported == pytest.approx(result.residual, rel=1e-2)
 
 
-_STACKLEVEL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="core bug, reported to the lead: solve_alpha's warnings use the stacklevel tuned "
-    "for estimate_alpha -> solve_alpha, so called directly they point one frame too far up",
-)
-
-
-@_STACKLEVEL_BUG
 def test_solve_alpha_warning_points_at_caller(scene):
     with pytest.warns(ConvergenceWarning) as record:
         solve_alpha(scene.image, scene.trimap, preconditioner=None, maxiter=2)
@@ -158,7 +150,6 @@ def test_no_unknown_pixels_warning_points_at_caller(scene):
     assert record[0].filename == __file__
 
 
-@_STACKLEVEL_BUG
 def test_no_unknown_pixels_solve_alpha_warning_points_at_caller(scene):
     trimap = (scene.alpha >= 0.5).astype(float)
     with pytest.warns(UserWarning, match="no unknown pixels") as record:

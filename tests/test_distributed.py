@@ -267,13 +267,15 @@ def test_cluster_batch_matches_local_batch(cluster, tmp_path):
         np.testing.assert_allclose(remote_alphas[name], alpha, rtol=0, atol=1.01 / 255)
     assert not _temporaries(tmp_path)
 
-    # --resume: every output exists, so nothing is submitted and everything is skipped
+    # resume, through run_batch and an address: one output removed, only it is made again
+    (tmp_path / "cluster" / "img03_alpha.png").unlink()
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "cluster").iterdir()}
-    again = _within(
-        BATCH_TIMEOUT, vdist.run_batch_on_cluster, cluster_tasks, cluster.address, resume=True
-    )
-    assert [r.status for r in again] == ["skipped"] * 6
-    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cluster").iterdir()} == before
+    again = _within(BATCH_TIMEOUT, run_batch, cluster_tasks, scheduler=cluster.address, resume=True)
+    assert [r.status for r in again] == ["skipped"] * 3 + ["done"] + ["skipped"] * 2
+    after = {p: p.stat().st_mtime_ns for p in (tmp_path / "cluster").iterdir()}
+    assert after.pop(tmp_path / "cluster" / "img03_alpha.png") and after == before
+    with pytest.raises(ValueError, match="jobs"):
+        run_batch(cluster_tasks, jobs=2, scheduler=cluster.address)
 
 
 def test_corrupt_image_fails_once_and_others_succeed(cluster, tmp_path, capsys):
@@ -328,7 +330,7 @@ def test_corrupt_image_fails_once_and_others_succeed(cluster, tmp_path, capsys):
 @pytest.mark.slow
 def test_batch_survives_a_killed_worker(fresh_cluster, tmp_path):
     count = 10
-    images, trimaps = _write_inputs(tmp_path, count, shape=(160, 200))
+    images, trimaps = _write_inputs(tmp_path, count)
     tasks = find_tasks(images, trimaps, tmp_path / "out")
     killed = []
 
@@ -362,7 +364,7 @@ def test_batch_survives_a_killed_worker(fresh_cluster, tmp_path):
 
 def test_interrupt_cancels_the_submitted_tasks(cluster, tmp_path):
     count = 10
-    images, trimaps = _write_inputs(tmp_path, count, shape=(160, 200))
+    images, trimaps = _write_inputs(tmp_path, count)
     tasks = find_tasks(images, trimaps, tmp_path / "out")
 
     def interrupt(done, total, record):
@@ -378,14 +380,14 @@ def test_interrupt_cancels_the_submitted_tasks(cluster, tmp_path):
     written = sorted((tmp_path / "out").iterdir())
     assert 1 <= len(written) < count
     for path in written:
-        assert load_trimap(path).shape == (160, 200)
+        assert load_trimap(path).shape == (60, 80)
     assert not _temporaries(tmp_path)
 
 
 @pytest.mark.slow
 def test_ctrl_c_on_the_command_line(cluster, tmp_path):
     count = 12
-    images, trimaps = _write_inputs(tmp_path, count, shape=(160, 200))
+    images, trimaps = _write_inputs(tmp_path, count)
     out = tmp_path / "out"
     command = [
         sys.executable,
@@ -418,7 +420,7 @@ def test_ctrl_c_on_the_command_line(cluster, tmp_path):
     written = sorted(out.iterdir())
     assert 1 <= len(written) < count
     for path in written:
-        assert load_trimap(path).shape == (160, 200)
+        assert load_trimap(path).shape == (60, 80)
     assert not _temporaries(tmp_path)
 
 

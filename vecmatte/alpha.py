@@ -54,7 +54,30 @@ def solve_alpha(
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
 ) -> AlphaResult:
-    """Same as :func:`estimate_alpha`, returning the solver's diagnostics as well."""
+    """Same as :func:`estimate_alpha`, returning the solver's diagnostics as well.
+
+    Returns
+    -------
+    AlphaResult
+        ``alpha`` with ``iterations``, ``residual``, ``converged`` and ``n_unknown``.
+    """
+    return _solve_alpha(
+        image,
+        trimap,
+        eps=eps,
+        radius=radius,
+        preconditioner=preconditioner,
+        rtol=rtol,
+        maxiter=maxiter,
+        callback=callback,
+    )
+
+
+def _solve_alpha(
+    image, trimap, *, eps, radius, preconditioner, rtol, maxiter, callback
+) -> AlphaResult:
+    # Warnings are raised here, two frames below the user's call (public function -> here),
+    # whichever public function was called.
     from vecmatte.preconditioners import get_preconditioner
     from vecmatte.solve import build_reduced_system, conjugate_gradient, warn_not_converged
 
@@ -165,7 +188,7 @@ def estimate_alpha(
     >>> alpha.shape
     (60, 80)
     """
-    return solve_alpha(
+    return _solve_alpha(
         image,
         trimap,
         eps=eps,

@@ -192,12 +192,17 @@ def run_batch_on_cluster(
     mounted at the same place). When a worker cannot see a path, that image fails with the
     worker's ``FileNotFoundError`` message in its record; the others go on.
 
-    Faults: if a worker dies, the scheduler runs its images again on other workers (an image
-    whose workers die ``distributed.scheduler.allowed-failures`` times, 3 by default, fails
-    with a message). A bad input fails once and is not retried. If the call is interrupted
-    (Ctrl-C), the tasks not yet finished are cancelled before ``KeyboardInterrupt`` goes on;
-    an image already being solved completes on its worker and is written whole, and no
-    partial file is ever left at an output path.
+    Faults: if a worker dies, the scheduler runs its images again on other workers; an image
+    that loses its worker more than ``distributed.scheduler.allowed-failures`` times (3 by
+    default) fails with a message instead of being retried forever. A bad input fails once
+    and is not retried: :func:`~vecmatte.batch.process_task` returns it as a ``"failed"``
+    record rather than raising. An image whose estimated memory
+    (:func:`vecmatte.memory.estimate_task_memory`) exceeds the worker's memory limit fails at
+    once with the estimate, rather than getting worker after worker killed by their nannies.
+
+    If the call is interrupted (Ctrl-C), the tasks not yet finished are cancelled before
+    ``KeyboardInterrupt`` goes on; an image already being solved completes on its worker and
+    is written whole, and no partial file is ever left at an output path.
 
     Examples
     --------
