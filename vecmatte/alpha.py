@@ -78,6 +78,7 @@ def _solve_alpha(
 ) -> AlphaResult:
     # Warnings are raised here, two frames below the user's call (public function -> here),
     # whichever public function was called.
+    from vecmatte._blas import single_threaded_blas
     from vecmatte.preconditioners import get_preconditioner
     from vecmatte.solve import build_reduced_system, conjugate_gradient, warn_not_converged
 
@@ -100,18 +101,29 @@ def _solve_alpha(
             stacklevel=3,
         )
         return AlphaResult(alpha, 0, 0.0, True, 0)
-    system = build_reduced_system(image, is_fg, is_bg, eps=eps, radius=radius)
-    operator = (
-        None if make_preconditioner is None else make_preconditioner(system.matrix, system.stencil)
+    system = build_reduced_system(
+        image,
+        is_fg,
+        is_bg,
+        eps=eps,
+        radius=radius,
+        keep_stencil=getattr(make_preconditioner, "needs_stencil", False),
     )
-    result = conjugate_gradient(
-        system.matrix,
-        system.rhs,
-        preconditioner=operator,
-        rtol=rtol,
-        maxiter=maxiter,
-        callback=callback,
-    )
+    # Factorisation and CG make many small BLAS calls; see vecmatte._blas for why one thread.
+    with single_threaded_blas():
+        operator = (
+            None
+            if make_preconditioner is None
+            else make_preconditioner(system.matrix, system.stencil)
+        )
+        result = conjugate_gradient(
+            system.matrix,
+            system.rhs,
+            preconditioner=operator,
+            rtol=rtol,
+            maxiter=maxiter,
+            callback=callback,
+        )
     warn_not_converged(result, rtol, stacklevel=4)
     alpha.ravel()[system.unknown] = result.x
     np.clip(alpha, 0.0, 1.0, out=alpha)

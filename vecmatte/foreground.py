@@ -27,9 +27,12 @@ _CF_PRIOR_FROM = 0.7
 _CF_AWAY = 0.01
 _CF_FLOOR = 0.003
 # Multi-level schedule of Germer et al.: 10 relaxations per level up to 32 x 32, 2 above.
+# Their smoothness weights epsilon = 5e-3, omega = 0.1 (PyMatting defaults to 1e-5 and 1): on
+# the alphamatting.com images these give a 5x lower re-composite error and, on composites with
+# known colours, a 25% lower foreground error (bench/foreground.py).
 _ML_DEFAULTS = {
-    "regularization": 1e-5,
-    "gradient_weight": 1.0,
+    "regularization": 5e-3,
+    "gradient_weight": 0.1,
     "small_size": 32,
     "small_iterations": 10,
     "big_iterations": 2,
@@ -348,8 +351,8 @@ def estimate_foreground_background(
     alpha,
     *,
     method: str = DEFAULT_METHOD,
-    regularization: float = 1e-5,
-    gradient_weight: float = 1.0,
+    regularization: float = 5e-3,
+    gradient_weight: float = 0.1,
     rtol: float = 1e-6,
     maxiter: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -367,7 +370,9 @@ def estimate_foreground_background(
         by conjugate gradient. See Notes for how they compare.
     regularization, gradient_weight : float, optional
         ``"ml"`` only: smoothness weight between neighbours is
-        ``regularization + gradient_weight * |alpha_i - alpha_j|``.
+        ``regularization + gradient_weight * |alpha_i - alpha_j|`` (Germer et al.'s
+        :math:`\\epsilon = 5 \\cdot 10^{-3}` and :math:`\\omega = 0.1` by default; PyMatting's
+        defaults are ``1e-5`` and ``1``).
     rtol, maxiter : optional
         ``"cf"`` only: conjugate gradient tolerance and iteration limit. The tolerance is
         relative to the residual of the starting guess (the ``"ml"`` estimate), not to the
@@ -448,8 +453,8 @@ def estimate_foreground(
     alpha,
     *,
     method: str = DEFAULT_METHOD,
-    regularization: float = 1e-5,
-    gradient_weight: float = 1.0,
+    regularization: float = 5e-3,
+    gradient_weight: float = 0.1,
     rtol: float = 1e-6,
     maxiter: int | None = None,
 ) -> np.ndarray:

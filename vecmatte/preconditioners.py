@@ -187,6 +187,8 @@ def direct(matrix, stencil=None, *, method: str = "auto"):
     return LinearOperator((n, n), matvec=apply, dtype=np.float64)
 
 
+ichol.needs_stencil = True
+
 PRECONDITIONERS: dict[str, Callable] = {"direct": direct, "ichol": ichol, "jacobi": jacobi}
 
 

@@ -48,13 +48,13 @@ class ReducedSystem:
     rhs : ndarray, shape (n_u,)
     unknown : ndarray of intp, shape (n_u,)
         Flat (row-major) pixel index of each unknown.
-    stencil : Stencil
+    stencil : Stencil or None
     """
 
     matrix: object
     rhs: np.ndarray
     unknown: np.ndarray
-    stencil: Stencil
+    stencil: Stencil | None
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,21 @@ class SolveResult:
 
 
 def build_reduced_system(
-    image: np.ndarray, is_fg: np.ndarray, is_bg: np.ndarray, *, eps: float, radius: int
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    eps: float,
+    radius: int,
+    keep_stencil: bool = True,
 ) -> ReducedSystem:
     """Assemble ``L_uu`` and ``-L_uk a_k`` straight from the stencil coefficients.
 
     Only windows touching an unknown pixel are evaluated, and only the rows of unknown pixels
     are turned into a sparse matrix; the columns of known pixels are folded into the
-    right-hand side as they are gathered.
+    right-hand side as they are gathered. With ``keep_stencil=False`` the per-offset arrays
+    are released (``stencil`` is ``None``), which lowers the peak memory of preconditioners
+    that only need the matrix.
     """
     h, w = is_fg.shape
     known = is_fg | is_bg
@@ -100,9 +108,11 @@ def build_reduced_system(
     neighbors = unknown_index[columns]
     fg_flat = np.append(is_fg.ravel(), False)
     rhs = -np.einsum("su,su->u", values, fg_flat[columns])
+    del columns
     values[neighbors < 0] = 0.0
     matrix = rows_to_csr(neighbors, values, len(unknown))
-    return ReducedSystem(matrix, rhs, unknown, Stencil(offsets, neighbors, values))
+    stencil = Stencil(offsets, neighbors, values) if keep_stencil else None
+    return ReducedSystem(matrix, rhs, unknown, stencil)
 
 
 def conjugate_gradient(

@@ -98,10 +98,11 @@ def _cg_options(cg_kwargs, name: str, *, rtol: float, maxiter: int | None) -> di
 
 def _preconditioner_name(preconditioner) -> str:
     """PyMatting passes a factory ``A -> M``; vecmatte looks preconditioners up by name."""
+    from vecmatte.alpha import DEFAULT_PRECONDITIONER
     from vecmatte.preconditioners import PRECONDITIONERS
 
-    if preconditioner is None:
-        return "ichol"  # PyMatting's default
+    if preconditioner is None:  # "the default": vecmatte's, as PyMatting's None means its own
+        return DEFAULT_PRECONDITIONER
     name = (
         preconditioner
         if isinstance(preconditioner, str)
@@ -110,8 +111,8 @@ def _preconditioner_name(preconditioner) -> str:
     if name in PRECONDITIONERS:
         return name
     raise TypeError(
-        f"preconditioner {preconditioner!r} is not supported; pass None (incomplete Cholesky, "
-        "as in PyMatting), PyMatting's ichol or jacobi, or one of the names "
+        f"preconditioner {preconditioner!r} is not supported; pass None (vecmatte's default), "
+        "PyMatting's ichol or jacobi, or one of the names "
         f"{sorted(PRECONDITIONERS)}"
     )
 
@@ -150,8 +151,9 @@ def estimate_alpha_cf(
     trimap : array_like, shape (h, w) or (h, w, 1)
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     preconditioner : None, str or callable, optional
-        None (incomplete Cholesky, PyMatting's default), PyMatting's ``ichol`` or ``jacobi``
-        functions (recognised by name), or a vecmatte preconditioner name.
+        None (vecmatte's default preconditioner, as PyMatting's None means its default),
+        PyMatting's ``ichol`` or ``jacobi`` functions (recognised by name), or a vecmatte
+        preconditioner name.
     laplacian_kwargs : dict, optional
         ``epsilon`` and ``radius`` (vecmatte's ``eps`` and ``radius``).
     cg_kwargs : dict, optional
@@ -183,8 +185,8 @@ def estimate_alpha_cf(
     alpha = np.clip(values, 0.0, 1.0)
     if is_known.all():
         return alpha
-    # PyMatting's thresholds are inclusive, vecmatte's strict: hand vecmatte an exact 0/0.5/1.
-    hard = np.where(is_fg, 1.0, np.where(is_bg, 0.0, 0.5))
+    # PyMatting's thresholds are inclusive, vecmatte's strict: known pixels become exact 0/1.
+    hard = np.where(is_fg, 1.0, np.where(is_bg, 0.0, values))
     result = _solve_quietly(solve_alpha, image, hard, **options)
     if not result.converged:
         raise ValueError(
