@@ -319,13 +319,16 @@ def worker(job: dict) -> int:
                     _emit(out, event="cold", seconds=time.perf_counter() - _PROCESS_START)
                     return 0
                 _warm_up(solve)
+                _emit(out, event="solving", since_start=time.perf_counter() - _PROCESS_START)
                 reset = _reset_peak_rss()
                 before = _current_rss_kb()
                 alpha, iterations, seconds = _timed_solve(solve, image, trimap, job["time_limit"])
                 peak = _peak_rss_kb(reset)
+                since_start = time.perf_counter() - _PROCESS_START
                 _emit(
                     out,
                     event="sample",
+                    since_start=since_start,
                     seconds=seconds,
                     iterations=iterations,
                     peak_mb=(peak - before) / 1024,
@@ -403,6 +406,8 @@ class Cell:
     to_default_sad: float | None = None
     elapsed: float | None = None
     warnings: list[str] = field(default_factory=list)
+    since_start: float | None = None
+    failed_after: float | None = None  # seconds into the first solve when it ran out
 
     @property
     def warm(self) -> float | None:
@@ -475,14 +480,18 @@ def measure_cell(cell: Cell, dataset: Dataset, options, save: Path | None) -> Ce
     env = _child_env(options.numba_cache)
     records, code, wall = _run_child(job, env, safety)
     cell.elapsed = wall
+    solve_started = None
     for record in records:
         event = record["event"]
         if event == "sample":
             cell.samples.append(record["seconds"])
             cell.iterations = record["iterations"]
             if "peak_mb" in record:
+                cell.since_start = record["since_start"]
                 cell.peak_mb = record["peak_mb"]
                 cell.process_peak_mb = record["process_peak_mb"]
+        elif event == "solving":
+            solve_started = record["since_start"]
         elif event == "done":
             cell.errors = record["errors"]
             cell.unknown = record["unknown"]
@@ -498,6 +507,8 @@ def measure_cell(cell: Cell, dataset: Dataset, options, save: Path | None) -> Ce
     if cell.status == "ok" and not cell.errors:
         cell.status, cell.note = "error", "the child reported no result"
     if cell.status != "ok":
+        if solve_started is not None and not cell.samples:
+            cell.failed_after = wall - solve_started
         cell.samples = []
     return cell
 
@@ -665,27 +676,18 @@ def run(options) -> dict:
             cached[entry["key"]] = entry
     by_key = {m.key: m for m in methods}
     default_key = default_method_key()
+    package_versions = versions()  # the code measured is the code at the start of the run
+    load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.perf_counter()
     deadline = started + options.max_minutes * 60 if options.max_minutes else None
-    cold = []
-    if options.cold:
-        cold_image = options.cold_image or (seed_names[0] if seed_names else names[0])
-        workdir = Path(tempfile.mkdtemp(prefix="vecmatte-cold-"))
-        for method in methods:
-            if method.key in unavailable:
-                continue
-            if method.family == "seed" and cold_image not in seed_names:
-                continue
-            records = measure_cold(method, dataset, cold_image, options.trimap[0], options, workdir)
-            for record in records:
-                seconds = f"{record.seconds:.2f} s" if record.seconds is not None else record.note
-                _log(f"    cold {method.key:<18} cache {record.cache:<6} {seconds}")
-            cold += records
     cells: list[Cell] = []
     failures: list[Cell] = []
     total = sum(len(per_scale[s]) for s in options.scales) * len(options.trimap)
     done = 0
+    cold: list[ColdRecord] = []
     for scale in sorted(options.scales):
+        if options.cold and not cold and scale != 1:
+            cold = _cold_starts(methods, unavailable, dataset, names, seed_names, cells, options)
         for trimap_set in options.trimap:
             for name in per_scale[scale]:
                 done += 1
@@ -723,7 +725,13 @@ def run(options) -> dict:
                     group.append(cell)
                 _compare_to_default(group, default_key, alpha_dir, dataset, name, trimap_set, scale)
                 cells += group
+    if options.cold and not cold:
+        cold = _cold_starts(methods, unavailable, dataset, names, seed_names, cells, options)
     return {
+        "versions": package_versions,
+        "load_at_start": load_at_start,
+        "started": datetime.datetime.now().astimezone()
+        - datetime.timedelta(seconds=time.perf_counter() - started),
         "cells": cells,
         "cold": cold,
         "methods": methods,
@@ -735,6 +743,54 @@ def run(options) -> dict:
         "dataset": dataset,
         "default": default_key,
     }
+
+
+def _cold_starts(methods, unavailable, dataset, names, seed_names, cells, options):
+    """Cold starts on one image; the seed's is read from its warm child (it never caches)."""
+    cold_image = options.cold_image or (seed_names[0] if seed_names else names[0])
+    workdir = Path(tempfile.mkdtemp(prefix="vecmatte-cold-"))
+    records = []
+    for method in methods:
+        if method.key in unavailable or (
+            method.family == "vecmatte" and method.key != default_method_key()
+        ):
+            continue
+        if method.family == "seed":
+            # Every start of the seed compiles (no cache=True): its warm child, timed from process
+            # start to the end of the first solve of the image, is a cold start plus the
+            # milliseconds of the small warm-up scene.
+            warm = [
+                c
+                for c in cells
+                if c.method == method.key
+                and c.image == cold_image
+                and c.trimap == options.trimap[0]
+                and c.scale == 1
+            ]
+            if warm and warm[0].since_start is not None:
+                records.append(
+                    ColdRecord(method.key, cold_image, "none (no cache=True)", warm[0].since_start)
+                )
+            elif warm and warm[0].status in ("time", "memory", "crash", "error"):
+                records.append(
+                    ColdRecord(
+                        method.key,
+                        cold_image,
+                        "none (no cache=True)",
+                        None,
+                        warm[0].status,
+                        warm[0].note,
+                    )
+                )
+            continue
+        for record in measure_cold(
+            method, dataset, cold_image, options.trimap[0], options, workdir
+        ):
+            records.append(record)
+    for record in records:
+        seconds = f"{record.seconds:.2f} s" if record.seconds is not None else record.note
+        _log(f"    cold {record.method:<18} cache {record.cache:<6} {seconds}")
+    return records
 
 
 def _not_planned(method: Method, cell: Cell, default_key: str, seed_names, options) -> str:
@@ -873,7 +929,8 @@ def _fmt_time(cell: Cell, options) -> str:
     if cell.status == "time":
         return f"> {options.time_limit:g} s"
     if cell.status == "memory":
-        return f"> memory cap ({options.memory_cap:g} GB)"
+        after = f" after {cell.failed_after:.0f} s" if cell.failed_after else ""
+        return f"> memory cap ({options.memory_cap:g} GB){after}"
     return cell.status
 
 
@@ -894,6 +951,9 @@ def _ratio_values(cells: list[Cell], ours: str, peer: str, attribute: str, optio
                 values.append((mine / theirs, False))
         elif other.status == "time" and attribute == "time":
             values.append((mine / options.time_limit, True))
+        elif other.status == "memory" and attribute == "time" and other.failed_after:
+            # it had not finished when it ran out of memory: its time is longer than that
+            values.append((mine / other.failed_after, True))
         elif other.status == "memory" and attribute == "memory":
             values.append((mine / (options.memory_cap * 1024), True))
     return values
@@ -926,7 +986,8 @@ def write_report(result: dict, options, argv: list[str], path: Path, plot: Path 
         "",
         "Generated by `bench/compare.py`; do not edit by hand (re-run the command below).",
         "",
-        f"- Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+        f"- Date: {result.get('started', datetime.datetime.now().astimezone()):%Y-%m-%d %H:%M %Z}"
+        f" (start of the run; report written {datetime.datetime.now().astimezone():%H:%M})",
         f"- Command: `{' '.join(shlex.quote(a) for a in argv)}`",
         f"- Data: `{result['dataset'].root}` ({len(result['names'])} images; trimap sets "
         f"{', '.join(options.trimap)})",
@@ -935,8 +996,11 @@ def write_report(result: dict, options, argv: list[str], path: Path, plot: Path 
         "",
     ]
     for key, value in machine_info().items():
+        if key == "load" and result.get("load_at_start"):
+            value = f"{result['load_at_start']} at the start, {value} at the end (1, 5, 15 min)"
         lines.append(f"- {key}: {value}")
-    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()), ""]
+    package_versions = result.get("versions") or versions()
+    lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in package_versions.items()), ""]
     scale_text = "; ".join(
         f"x{s}: " + ("all images" if images == result["names"] else ", ".join(images))
         for s, images in sorted(result["per_scale"].items())
@@ -974,15 +1038,19 @@ def write_report(result: dict, options, argv: list[str], path: Path, plot: Path 
         "- Errors: SAD, MSE, gradient and connectivity errors over the trimap's unknown pixels "
         "(alphamatting.com conventions, `vecmatte.metrics`; SAD, Grad and Conn / 1000). "
         "`vs default` is the SAD between the method's matte and vecmatte's default matte.",
-        "- Cold start: a fresh process importing the method and solving one image "
-        "(numba peers with an empty `NUMBA_CACHE_DIR`, then with the cache that run filled).",
+        "- Cold start: a fresh process importing the method and solving one image, for "
+        "vecmatte's default and the peers (PyMatting with an empty `NUMBA_CACHE_DIR`, then with "
+        "the cache that run filled; the seed never caches its compiled code, so its cold start "
+        "is read from its warm child: process start to the end of the first solve of the "
+        "image, which includes compiling on the small warm-up scene).",
         "",
         "## Summary",
         "",
         "### Time and memory ratios (median over images, per scale and trimap set)",
         "",
         "A ratio below 1 means vecmatte is faster or lighter. `<` marks an upper bound: the peer "
-        "exceeded the time limit or memory cap on some images, and the limit was used for it.",
+        "exceeded the time limit or the memory cap on some images, and the limit (or, for time, "
+        "how long it had run when it ran out of memory) was used for it.",
         "",
     ]
     rows = []
@@ -1042,6 +1110,8 @@ def write_report(result: dict, options, argv: list[str], path: Path, plot: Path 
     lines += _table(["method", "scale", "trimap", "images", "SAD", "MSE", "Grad", "Conn"], rows)
     lines += ["", "### Accuracy against PyMatting", ""]
     lines += _accuracy_lines(cells, default, label)
+    lines += ["", "### Agreement with vecmatte's default matte", ""]
+    lines += _agreement_lines(cells, methods, default, label)
     lines += ["", "### Cold start (fresh process: import + first image)", ""]
     if result["cold"]:
         rows = [
@@ -1112,7 +1182,7 @@ def write_report(result: dict, options, argv: list[str], path: Path, plot: Path 
                     if ok
                     else ["-"] * 4
                 ),
-                f"{cell.to_default_sad:.3f}" if cell.to_default_sad is not None else "-",
+                f"{cell.to_default_sad:.4f}" if cell.to_default_sad is not None else "-",
             ]
         )
     lines += _table(
@@ -1172,6 +1242,36 @@ def _accuracy_lines(cells: list[Cell], default: str, label: dict) -> list[str]:
             f"{worst[0].trimap} x{worst[0].scale}."
         )
     return lines
+
+
+def _agreement_lines(cells: list[Cell], methods, default: str, label: dict) -> list[str]:
+    """How far each method's matte is from the default's, relative to the default's own SAD."""
+    index = {(c.image, c.trimap, c.scale, c.method): c for c in cells}
+    lines = []
+    for method in methods:
+        if method.key == default:
+            continue
+        pairs = []
+        for cell in cells:
+            mine = index.get((cell.image, cell.trimap, cell.scale, default))
+            if (
+                cell.method == method.key
+                and cell.to_default_sad is not None
+                and mine is not None
+                and mine.errors.get("sad")
+            ):
+                pairs.append((cell.to_default_sad / mine.errors["sad"], cell))
+        if not pairs:
+            continue
+        worst_ratio, worst = max(pairs, key=lambda p: p[0])
+        median = statistics.median(r for r, _ in pairs)
+        lines.append(
+            f"- {label[method.key]}: SAD between its matte and the default's is a median "
+            f"{100 * median:.2g} % of the default's SAD to the ground truth, at most "
+            f"{100 * worst_ratio:.2g} % ({worst.image} {worst.trimap} x{worst.scale}; "
+            f"n={len(pairs)})."
+        )
+    return lines or ["No other method ran where the default did."]
 
 
 def _cold_ratio_lines(cold: list[ColdRecord], default: str) -> list[str]:

@@ -144,12 +144,12 @@ def _crossover(data: Path, names: list[str], trimap_dir: str, lines: list[str]) 
     for name in names:
         matrix = _system(data, name, trimap_dir).matrix
         n = matrix.shape[0]
-        order, first = rcm_envelope(matrix)
-        flops = envelope_flops(first)
+        envelope = rcm_envelope(matrix)
+        flops = envelope_flops(envelope.first)
         envelope = float("nan")
         if flops < 8e9:
             start = cpu()
-            envelope_cholesky(matrix, order, first)
+            envelope_cholesky(envelope)
             envelope = cpu() - start
         start = cpu()
         _superlu_solver(matrix, single_precision=True)

@@ -8,6 +8,7 @@ decides, as the CLI does, whether it fits in the memory available.
 
     python bench/large.py                  # 16 and 32 MP, writes bench/results/large.md
     python bench/large.py --sizes 16       # measure (again) some sizes only, in megapixels
+    python bench/large.py --sizes 32 --force  # solve even if the memory check refuses
     python bench/large.py --render         # rewrite large.md from bench/results/large.json
     python bench/large.py --calibrate      # fit the constants of vecmatte/memory.py
 
@@ -79,22 +80,29 @@ def _child(spec: dict) -> dict:
     solve_alpha(warm.image, warm.trimap)
     image, trimap, scale = _inputs(spec["name"], spec["trimap"], spec["megapixels"])
     n_unknown = int(trimap_split(trimap)[2].sum())
+    from vecmatte.alpha import DEFAULT_PRECONDITIONER
+
     report = {
+        "preconditioner": spec.get("preconditioner", DEFAULT_PRECONDITIONER),
         "shape": list(image.shape[:2]),
         "scale": scale,
         "n_unknown": n_unknown,
-        "estimate": estimate_solve_memory(image.shape, n_unknown),
+        "estimate": estimate_solve_memory(
+            image.shape,
+            n_unknown,
+            preconditioner=spec.get("preconditioner", DEFAULT_PRECONDITIONER),
+        ),
         "available": available_memory(),
     }
     if spec.get("check", True):
         try:
-            check_memory(image.shape, n_unknown)
+            check_memory(image.shape, n_unknown, preconditioner=report["preconditioner"])
         except MemoryError as error:
             report["refused"] = str(error)
             return report
     before = _rss_bytes()
     start = time.perf_counter()
-    result = solve_alpha(image, trimap)
+    result = solve_alpha(image, trimap, preconditioner=report["preconditioner"])
     report.update(
         seconds=time.perf_counter() - start,
         iterations=result.iterations,
@@ -186,62 +194,123 @@ def _stamp(report: dict) -> dict:
     return {**report, "when": time.strftime("%Y-%m-%d %H:%M"), "commit": commit}
 
 
-def calibrate(points: list[tuple[str, float]], timeout: float) -> None:
+def calibrate(points: list[tuple], timeout: float) -> None:
     """Measure the extra peak of solve_alpha at a few sizes and fit the memory model."""
     import numpy as np
 
     cache = _load_cache()
-    for name, megapixels in points:
-        key = f"{name}@{megapixels:g}"
+    for name, megapixels, *preconditioner in points:
+        key = f"{name}@{megapixels:g}" + "".join(f"/{p}" for p in preconditioner)
         if key in cache["calibration"]:
             continue
         spec = {"name": name, "trimap": "trimap", "megapixels": megapixels, "check": False}
+        if preconditioner:
+            spec["preconditioner"] = preconditioner[0]
         report = run_child(spec, timeout)
         if "error" in report:
             print(key, report["error"], file=sys.stderr)
             continue
         cache["calibration"][key] = _stamp(report)
         _save_cache(cache)
-    design, measured = [], []
-    for key, report in sorted(cache["calibration"].items()):
-        pixels = report["shape"][0] * report["shape"][1]
-        extra = report["peak"] - report["rss_before"]
-        n_unknown = report["n_unknown"]
-        design.append([pixels, n_unknown, n_unknown * np.log2(max(n_unknown, 2)), 1.0])
-        measured.append(extra)
+    from scipy.optimize import nnls
+
+    # One fit per kind of preconditioner: "direct" keeps a factor whose fill grows faster
+    # than the unknowns, the iterative ones do not. Least squares of the relative error.
+    for kind, columns in (("direct", 3), ("ichol", 2)):
+        design, measured = [], []
+        for key, report in sorted(cache["calibration"].items()):
+            if report["preconditioner"] != kind:
+                continue
+            pixels = report["shape"][0] * report["shape"][1]
+            extra = report["peak"] - report["rss_before"]
+            n_unknown = report["n_unknown"]
+            design.append([pixels, n_unknown, n_unknown**1.25][:columns])
+            measured.append(extra)
+            print(
+                f"{key:14s} unknown {n_unknown:>9,}  extra peak {extra / 2**20:8.1f} MiB  "
+                f"estimate {report['estimate'] / 2**20:8.1f} MiB  {report['seconds']:6.1f} s  "
+                f"({report['when']}, {report['commit']})"
+            )
+        if not measured:
+            continue
+        design, measured = np.array(design, dtype=float), np.array(measured, dtype=float)
+        coef, _ = nnls(design / measured[:, None], np.ones(len(measured)))
+        terms = ["bytes/pixel", "bytes/unknown", "bytes * unknown**1.25"]
         print(
-            f"{key:10s} unknown {report['n_unknown']:>9,}  extra peak {extra / 2**20:8.1f} MiB  "
-            f"estimate {report['estimate'] / 2**20:8.1f} MiB  {report['seconds']:6.1f} s  "
-            f"({report['when']}, {report['commit']})"
+            f"{kind} fit: "
+            + " + ".join(f"{c:.2f} {t}" for c, t in zip(coef, terms[:columns], strict=True))
         )
-    coef, *_ = np.linalg.lstsq(np.array(design), np.array(measured, dtype=float), rcond=None)
-    print(
-        f"fit: {coef[0]:.1f} bytes/pixel + {coef[1]:.1f} bytes/unknown + {coef[2]:.2f} bytes "
-        f"* unknown * log2(unknown) + {coef[3] / 1e6:.1f} MB"
-    )
-    fitted = np.array(design) @ coef
-    print(
-        "measured / fitted:",
-        " ".join(f"{m / f:.2f}" for m, f in zip(measured, fitted, strict=True)),
-    )
+        ratios = measured / (design @ coef)
+        print("measured / fitted:", " ".join(f"{r:.2f}" for r in ratios), f"max {ratios.max():.3f}")
 
 
 def _row(report: dict) -> str:
-    megapixels = report["megapixels"]
+    megapixels = f"{report['megapixels']:g}" + (" (check skipped)" if report.get("forced") else "")
     if "error" in report:
-        return f"| {megapixels:g} | - | - | - | - | - | - | {report['error']} | {report['when']} |"
+        return f"| {megapixels} | - | - | - | - | - | - | {report['error']} | {report['when']} |"
     h, w = report["shape"]
     unknown = f"{report['n_unknown']:,} ({100 * report['n_unknown'] / (h * w):.1f}%)"
-    common = f"| {megapixels:g} | {w} x {h} | {unknown} | {_gib(report['estimate'])} |"
+    common = f"| {megapixels} | {w} x {h} | {unknown} | {_gib(report['estimate'])} |"
     when = f"{report['when']} ({report['commit']})"
     if "refused" in report:
         return f"{common} - | - | - | refused up front: {report['refused']} | {when} |"
     status = "converged" if report["converged"] else "NOT converged"
     return (
         f"{common} {_gib(report['peak'] - report['rss_before'])} | {_gib(report['peak'])} | "
-        f"{report['seconds']:.0f} | {report['iterations']} CG iterations, residual "
+        f"{report['seconds']:.0f} | {report.get('preconditioner', '?')}: "
+        f"{report['iterations']} CG iterations, residual "
         f"{report['residual']:.1e}, {status} | {when} |"
     )
+
+
+def _verdict(report: dict) -> str:
+    """One generated sentence on what happened at this size."""
+    size = f"At {report['megapixels']:g} MP" + (
+        " with the memory check skipped (--force)" if report.get("forced") else ""
+    )
+    if "error" in report:
+        return f"{size} the solve did not finish: {report['error']}."
+    if "refused" in report:
+        return f"{size} the solve is refused before allocating anything: {report['refused']}."
+    extra, estimate = report["peak"] - report["rss_before"], report["estimate"]
+    verdict = "covers" if estimate >= extra else "UNDERESTIMATES"
+    return (
+        f"{size} the solve takes {report['seconds']:.0f} s and a peak of "
+        f"{_gib(report['peak'])} GiB for the whole process, with {_gib(report['available'])} "
+        f"GiB available before it started; the estimate ({_gib(estimate)} GiB) {verdict} the "
+        f"extra peak ({_gib(extra)} GiB, ratio {extra / estimate:.2f})."
+    )
+
+
+def _calibration(cache: dict) -> list[str]:
+    """The calibration points of the memory model, with today's estimate for each."""
+    from vecmatte.memory import estimate_solve_memory
+
+    points = sorted(cache["calibration"].items())
+    if not points:
+        return []
+    lines = [
+        "",
+        "### Memory model",
+        "",
+        "The constants of `vecmatte/memory.py` were fitted to these points, measured in the "
+        "same way on smaller images by `python bench/large.py --calibrate`; the estimate is "
+        "the current model's, and a ratio below 1 means that it covers the measured peak.",
+        "",
+        "| image @ MP / preconditioner | unknown pixels | extra peak (GiB) | estimate (GiB) "
+        "| ratio | measured |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, report in points:
+        extra = report["peak"] - report["rss_before"]
+        estimate = estimate_solve_memory(
+            report["shape"], report["n_unknown"], preconditioner=report["preconditioner"]
+        )
+        lines.append(
+            f"| {key} | {report['n_unknown']:,} | {_gib(extra)} | {_gib(estimate)} | "
+            f"{extra / estimate:.2f} | {report['when']} ({report['commit']}) |"
+        )
+    return lines
 
 
 def render(cache: dict) -> str:
@@ -253,38 +322,35 @@ def render(cache: dict) -> str:
         f"Python {platform.python_version()}); each row says when and on which commit it was "
         f"measured (`-dirty`: with uncommitted changes). {NAME} of alphamatting.com "
         "(800 x 524) upscaled bicubic, its trimap nearest (13.7% unknown, kept by the "
-        "upscaling), solved by `solve_alpha` with the defaults (radius 1, ichol, rtol 1e-6) in "
-        "a fresh process per size, under `nice` on a machine shared with other jobs (so the "
-        "times are upper bounds). *Extra peak* is the peak resident memory (`ru_maxrss`) minus "
-        "the memory held just before the solve (interpreter and inputs), *peak* the whole "
-        "process's. *Estimate* is `vecmatte.memory.estimate_solve_memory`, which "
-        "`check_memory` (called by the CLI and the batch before solving) compares with the "
-        "available memory.",
+        "upscaling), solved by `solve_alpha` with the default options (the preconditioner is "
+        "named in the *solver* column) in a fresh process per size, under `nice` on a "
+        "machine shared with other jobs (so the times are upper bounds). *Extra peak* is "
+        "the peak resident memory (`ru_maxrss`) minus the memory held just before the solve "
+        "(interpreter and inputs), *peak* the whole process's. *Estimate* is "
+        "`vecmatte.memory.estimate_solve_memory`, which `check_memory` (called by the CLI "
+        "and the batch before solving) compares with the available memory.",
         "",
         "| MP | size | unknown pixels | estimate (GiB) | extra peak (GiB) | peak (GiB) "
         "| solve (s) | solver | measured |",
         "|---|---|---|---|---|---|---|---|---|",
         *[_row(report) for report in solves],
+        "",
+        *[f"- {_verdict(report)}" for report in solves],
     ]
-    available = [report["available"] for report in solves if report.get("available")]
-    if available:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        lines += [
-            "",
-            f"Memory available when measured: {_gib(min(available))} to "
-            f"{_gib(max(available))} GiB (MemAvailable, on a machine of {_gib(total)} GiB).",
-        ]
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    lines += ["", f"The machine has {_gib(total)} GiB of memory in all.", *_calibration(cache)]
     return "\n".join(lines) + "\n"
 
 
-def measure(sizes: list[float], timeout: float) -> None:
+def measure(sizes: list[float], timeout: float, *, force: bool = False) -> None:
+    """Solve at each size (without the memory check with ``force``) and cache the reports."""
     cache = _load_cache()
     for megapixels in sizes:
         print(f"solving at {megapixels:g} MP ...", file=sys.stderr, flush=True)
-        spec = {"name": NAME, "trimap": "trimap", "megapixels": megapixels}
-        report = _stamp({**run_child(spec, timeout), "megapixels": megapixels})
+        spec = {"name": NAME, "trimap": "trimap", "megapixels": megapixels, "check": not force}
+        report = _stamp({**run_child(spec, timeout), "megapixels": megapixels, "forced": force})
         print(json.dumps(report), file=sys.stderr, flush=True)
-        cache["solves"][f"{megapixels:g}"] = report
+        cache["solves"][f"{megapixels:g}" + (" forced" if force else "")] = report
         _save_cache(cache)
 
 
@@ -293,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=float, nargs="+", default=[16, 32], help="megapixels")
     parser.add_argument("--calibrate", action="store_true", help="fit the memory model")
     parser.add_argument("--render", action="store_true", help="only rewrite large.md")
+    parser.add_argument(
+        "--force", action="store_true", help="solve even when the memory check refuses"
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per solve")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -304,14 +373,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.calibrate:
         points = [
-            *[(NAME, mp) for mp in (0.25, 1, 2, 4, 8)],
-            *[("GT04", mp) for mp in (0.25, 1, 2, 4)],
-            *[("GT19", mp) for mp in (0.25, 1, 2, 4, 8)],
+            *[(NAME, mp) for mp in (0.25, 1, 4, 8)],
+            *[("GT04", mp) for mp in (0.25, 1, 4)],
+            *[("GT19", mp) for mp in (1, 4, 8)],
+            *[(name, mp, "ichol") for name in (NAME, "GT04") for mp in (0.25, 1, 2)],
         ]
         calibrate(points, args.timeout)
         return 0
     if not args.render:
-        measure(args.sizes, args.timeout)
+        measure(args.sizes, args.timeout, force=args.force)
     text = render(_load_cache())
     RESULTS.write_text(text)
     print(text)

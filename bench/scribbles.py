@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vecmatte import make_scene, scribbles_to_trimap, solve_alpha
+from vecmatte.alpha import DEFAULT_PRECONDITIONER
 from vecmatte.io import load_image, load_trimap
 from vecmatte.metrics import mse, sad
 
@@ -56,14 +57,14 @@ def paint(image: np.ndarray, white: np.ndarray, black: np.ndarray) -> np.ndarray
 
 
 def run_case(name, image, true_alpha, preconditioners, *, margin, trimap=None):
-    """Solve from scribbles with each preconditioner (and from ``trimap``, if given, with ichol)."""
+    """Solve from scribbles with each preconditioner (and from ``trimap`` with the default)."""
     white, black = draw_strokes(true_alpha, margin=margin)
     inputs = [
         ("scribbles", p, scribbles_to_trimap(image, paint(image, white, black)))
         for p in preconditioners
     ]
     if trimap is not None:
-        inputs.append(("trimap", "ichol", trimap))
+        inputs.append(("trimap", DEFAULT_PRECONDITIONER, trimap))
     rows = []
     for source, preconditioner, trimap in inputs:
         with warnings.catch_warnings(record=True) as caught:
@@ -98,11 +99,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--images", nargs="*", default=["GT01", "GT04"])
-    parser.add_argument("--preconditioners", nargs="*", default=["ichol"])
+    parser.add_argument("--preconditioners", nargs="*", default=[DEFAULT_PRECONDITIONER])
     parser.add_argument(
         "--synthetic-preconditioners",
         nargs="*",
-        default=["ichol", "jacobi"],
+        default=[DEFAULT_PRECONDITIONER, "ichol", "jacobi"],
         help="preconditioners for the synthetic scene (jacobi is too slow on the photographs)",
     )
     parser.add_argument("--margin", type=int, default=15)

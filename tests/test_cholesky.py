@@ -36,16 +36,17 @@ def _random_spd_grid_matrix(shape, seed):
 def test_envelope_cholesky_solves_like_spsolve(shape):
     a = _random_spd_grid_matrix(shape, seed=sum(shape))
     rhs = np.random.default_rng(1).standard_normal(a.shape[0])
-    order, first = cholesky.rcm_envelope(a)
-    x = cholesky.envelope_cholesky(a, order, first).solve(rhs)
+    x = cholesky.envelope_cholesky(cholesky.rcm_envelope(a)).solve(rhs)
     expected = scipy.sparse.linalg.spsolve(a.tocsc(), rhs)
     np.testing.assert_allclose(x, expected, rtol=1e-8, atol=1e-10)
 
 
 def test_envelope_is_monotone_and_covers_the_matrix():
     a = _random_spd_grid_matrix((17, 8), seed=3)
-    order, first = cholesky.rcm_envelope(a)
+    envelope = cholesky.rcm_envelope(a)
+    order, first = envelope.order, envelope.first
     assert np.all(np.diff(first) >= 0)
+    np.testing.assert_allclose(envelope.permuted.toarray(), a.toarray()[np.ix_(order, order)])
     position = np.empty_like(order)
     position[order] = np.arange(len(order))
     coo = a.tocoo()
@@ -62,9 +63,8 @@ def test_envelope_flops_counts_squared_widths():
 
 def test_indefinite_matrix_raises_linalg_error():
     a = scipy.sparse.csr_matrix(np.array([[1.0, 2.0], [2.0, 1.0]]))
-    order, first = cholesky.rcm_envelope(a)
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
-        cholesky.envelope_cholesky(a, order, first)
+        cholesky.envelope_cholesky(cholesky.rcm_envelope(a))
 
 
 @pytest.mark.parametrize("method", ["envelope", "superlu", "auto"])

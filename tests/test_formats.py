@@ -383,5 +383,5 @@ def test_image_size_reads_the_header_only(tmp_path, scene, bad_files, monkeypatc
 
 
 def test_trimap_turned_by_exif_gets_a_hint(scene):
-    with pytest.raises(ValueError, match="turned by 90 degrees: .*EXIF orientation"):
+    with pytest.raises(ValueError, match=r"turned by 90 degrees: .*EXIF orientation"):
         check_trimap(scene.trimap.T, scene.image.shape)

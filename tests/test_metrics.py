@@ -95,6 +95,19 @@ def test_gradient_error_of_ramps():
     assert gradient_error(0.04 * x, 0.01 * x, trimap) == pytest.approx(expected, rel=1e-10)
 
 
+def test_gradient_error_is_the_2d_convolution_with_the_kernel(rng):
+    from scipy.ndimage import convolve
+
+    alpha, true = rng.random((2, 17, 23))
+    kernel = _kernel_by_loops(1.4)
+
+    def magnitude(a):
+        return np.hypot(convolve(a, kernel, mode="nearest"), convolve(a, kernel.T, mode="nearest"))
+
+    expected = ((magnitude(alpha) - magnitude(true)) ** 2).sum() / 1000
+    assert gradient_error(alpha, true) == pytest.approx(expected, rel=1e-12)
+
+
 def test_gradient_error_ignores_offsets_but_sad_does_not():
     rng = np.random.default_rng(0)
     true = rng.random((12, 15)) * 0.5

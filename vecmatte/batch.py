@@ -241,7 +241,8 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
             check_trimap(trimap, image.shape)
         except ValueError as error:
             raise ValueError(f"{task.trimap_path}: {error}") from None
-        check_memory(image.shape, int(trimap_split(trimap)[2].sum()), task.radius)
+        n_unknown = int(trimap_split(trimap)[2].sum())
+        check_memory(image.shape, n_unknown, task.radius, preconditioner=task.preconditioner)
         result = solve_alpha(
             image,
             trimap,
@@ -333,8 +334,10 @@ def run_batch(
     jobs = int(jobs)
     if scheduler is not None:
         if jobs != 1:
-            raise ValueError(f"jobs={jobs} applies to local batches; on a Dask cluster the "
-                             "workers decide how many images run at once: leave jobs at 1")
+            raise ValueError(
+                f"jobs={jobs} applies to local batches; on a Dask cluster the "
+                "workers decide how many images run at once: leave jobs at 1"
+            )
         from vecmatte.distributed import run_batch_on_cluster
 
         return run_batch_on_cluster(tasks, scheduler, resume=resume, progress=progress)

@@ -13,29 +13,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EnvelopeCholesky", "envelope_cholesky", "envelope_flops", "rcm_envelope"]
+__all__ = ["Envelope", "EnvelopeCholesky", "envelope_cholesky", "envelope_flops", "rcm_envelope"]
 
 _BLOCK = 64
 
 
-def rcm_envelope(matrix) -> tuple[np.ndarray, np.ndarray]:
-    """Reverse Cuthill-McKee order of ``matrix`` and the monotone envelope in that order.
+@dataclass(frozen=True)
+class Envelope:
+    """A symmetric matrix reordered by reverse Cuthill-McKee, with its envelope.
 
-    Returns ``(order, first)``: ``first[i]`` is the first column that row ``i`` of the
-    reordered matrix, or any later row, reaches (non-decreasing in ``i``).
+    Attributes
+    ----------
+    order : ndarray of intp
+        Row ``i`` of ``permuted`` is row ``order[i]`` of the original matrix.
+    first : ndarray of intp
+        ``first[i]``: the first column that row ``i`` of ``permuted``, or any later row,
+        reaches (non-decreasing). Cholesky fill stays within ``first[i] <= j <= i``.
+    permuted : scipy.sparse.csr_matrix
+        ``P A P^T`` with sorted column indices.
     """
+
+    order: np.ndarray
+    first: np.ndarray
+    permuted: object
+
+
+def rcm_envelope(matrix) -> Envelope:
+    """Reorder a symmetric sparse matrix by reverse Cuthill-McKee and find its envelope."""
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-    order = reverse_cuthill_mckee(matrix.tocsr(), symmetric_mode=True)
-    n = len(order)
-    position = np.empty(n, dtype=np.intp)
-    position[order] = np.arange(n)
-    coo = matrix.tocoo()
-    rows, cols = position[coo.row], position[coo.col]
-    first = np.arange(n)
-    np.minimum.at(first, rows, cols)
+    matrix = matrix.tocsr()
+    order = reverse_cuthill_mckee(matrix, symmetric_mode=True)
+    position = np.empty(len(order), dtype=matrix.indices.dtype)
+    position[order] = np.arange(len(order), dtype=matrix.indices.dtype)
+    # Permuting rows is a compiled slice copy; relabelling and re-sorting the columns is
+    # cheaper than SciPy's general column indexing.
+    permuted = matrix[order]
+    permuted.indices = position[permuted.indices]
+    permuted.has_sorted_indices = False
+    permuted.sort_indices()
+    first = permuted.indices[permuted.indptr[:-1]].astype(np.intp)
     first = np.minimum.accumulate(first[::-1])[::-1]
-    return order, first
+    return Envelope(order, first, permuted)
 
 
 def envelope_flops(first: np.ndarray) -> float:
@@ -77,8 +96,13 @@ class EnvelopeCholesky:
         return x
 
 
-def envelope_cholesky(matrix, order: np.ndarray, first: np.ndarray) -> EnvelopeCholesky:
-    """Factor a symmetric positive definite sparse ``matrix`` in the given order and envelope.
+def envelope_cholesky(envelope: Envelope) -> EnvelopeCholesky:
+    """Factor a symmetric positive definite matrix within its envelope.
+
+    Parameters
+    ----------
+    envelope : Envelope
+        From :func:`rcm_envelope`.
 
     Raises
     ------
@@ -88,28 +112,24 @@ def envelope_cholesky(matrix, order: np.ndarray, first: np.ndarray) -> EnvelopeC
     from scipy.linalg.blas import dtrsm
     from scipy.linalg.lapack import dpotrf
 
+    order, first, permuted = envelope.order, envelope.first, envelope.permuted
     n = len(order)
-    position = np.empty(n, dtype=np.intp)
-    position[order] = np.arange(n)
-    coo = matrix.tocoo()
-    rows, cols = position[coo.row], position[coo.col]
-    lower = rows >= cols
-    rows, cols, data = rows[lower], cols[lower], coo.data[lower]
-    by_column = np.argsort(cols, kind="stable")
-    rows, cols, data = rows[by_column], cols[by_column], data[by_column]
-
+    indptr, indices, data = permuted.indptr, permuted.indices, permuted.data
     starts = np.append(np.arange(0, n, _BLOCK), n)
     n_blocks = len(starts) - 1
     # Rows reached by block column k: those whose envelope starts before the block ends.
     stops = np.searchsorted(first, starts[1:], side="left")
     stops = np.maximum(stops, starts[1:])
-    entry_bounds = np.searchsorted(cols, starts)
     panels: list = []
     for k in range(n_blocks):
         k0, k1, stop = starts[k], starts[k + 1], stops[k]
         panel = np.zeros((stop - k0, k1 - k0))
-        e0, e1 = entry_bounds[k], entry_bounds[k + 1]
-        panel[rows[e0:e1] - k0, cols[e0:e1] - k0] = data[e0:e1]
+        # By symmetry, column j of the lower triangle is row j's entries right of the diagonal.
+        e0, e1 = indptr[k0], indptr[k1]
+        rows = np.repeat(np.arange(k0, k1), np.diff(indptr[k0 : k1 + 1]))
+        cols = indices[e0:e1]
+        upper = cols >= rows
+        panel[cols[upper] - k0, rows[upper] - k0] = data[e0:e1][upper]
         # Left-looking update from the earlier block columns that reach these rows.
         j = k - 1
         while j >= 0 and stops[j] > k0:

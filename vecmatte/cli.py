@@ -153,7 +153,7 @@ def _run_alpha(args) -> int:
             trimap = scribbles_to_trimap(image, scribbled)
         except ValueError as error:
             raise ValueError(f"{args.scribbles}: {error}") from None
-    _check_memory(image, trimap, args.radius, reporter)
+    _check_memory(image, trimap, args, reporter)
     _solve_and_write(image, trimap, args, reporter, alpha_path, cutout_path, foreground_path)
     return EXIT_OK
 
@@ -175,13 +175,16 @@ def _trimap_from_mask_file(path: str, shape: tuple[int, ...], args):
         raise ValueError(f"{path}: {error}") from None
 
 
-def _check_memory(image, trimap, radius: int, reporter: _Reporter) -> None:
+def _check_memory(image, trimap, args, reporter: _Reporter) -> None:
     """Refuse before solving if the solve would not fit in the memory available."""
     from vecmatte.memory import check_memory
     from vecmatte.trimap import check_trimap, trimap_split
 
     unknown = trimap_split(check_trimap(trimap, image.shape))[2]
-    needed = check_memory(image.shape, int(unknown.sum()), radius)
+    preconditioner = None if args.preconditioner == "none" else args.preconditioner
+    needed = check_memory(
+        image.shape, int(unknown.sum()), args.radius, preconditioner=preconditioner
+    )
     reporter.stage(f"the solve needs about {needed / 2**30:.2f} GiB of memory (estimate)")
 
 
@@ -399,9 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     alpha = commands.add_parser(
-        "alpha", help="compute the alpha matte of an image from a trimap or scribbles",
+        "alpha", help="compute the alpha matte of an image from a trimap, scribbles or a mask",
         description="Compute the alpha matte of IMAGE from TRIMAP (white = foreground, "
-                    "black = background, gray = unknown), or from --scribbles.",
+                    "black = background, gray = unknown), from --scribbles, or from a rough "
+                    "--mask. A solve that would not fit in the available memory is refused "
+                    "before it starts, with the estimate.",
     )
     alpha.add_argument("image", help="the photograph (PNG, JPEG, TIFF ...)")
     alpha.add_argument("trimap", nargs="?", help="the trimap, same size as the image")

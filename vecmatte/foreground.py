@@ -423,11 +423,15 @@ def estimate_foreground_background(
     whole-grid array arithmetic in red-black (checkerboard) order, which has the convergence
     of the paper's Gauss-Seidel sweeps without a loop over pixels.
 
-    ``"ml"`` is the default: on the alphamatting.com low-resolution images (ground-truth alpha
-    as input, ``bench/foreground.py``) it reconstructs the photograph about as well as
-    ``"cf"`` (see ``bench/results/foreground.md``) in a fraction of the time, and on synthetic
-    composites with known colours its foreground error is as low; ``"cf"`` is kept for
-    fidelity to the paper.
+    ``"ml"`` is the default, being both faster and closer to the photograph. Measured with
+    ``bench/foreground.py`` on the 20 alphamatting.com low-resolution images (ground-truth alpha
+    as input; ``bench/results/foreground.md``): mean re-composite error
+    :math:`|\alpha F + (1 - \alpha) B - I|` over the mixed pixels 0.0010 for ``"ml"`` against
+    0.0063 for ``"cf"``, in 0.5 against 3.1 CPU seconds per image. On semi-synthetic composites
+    with known colours (the same alphas over two photographs) ``"cf"`` recovers the
+    foreground better where alpha is between 0.1 and 1 (mean error 0.020 against 0.029; the
+    photograph itself is 0.109 off): use it when the last bit of colour accuracy in wide soft
+    regions is worth six times the time.
 
     Examples
     --------

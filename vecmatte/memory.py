@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from vecmatte.alpha import DEFAULT_PRECONDITIONER
+
 __all__ = [
     "InsufficientMemoryError",
     "available_memory",
@@ -17,20 +19,30 @@ __all__ = [
     "estimate_task_memory",
 ]
 
-# Peak memory of solve_alpha beyond its inputs, in bytes:
-#     _PER_PIXEL * pixels + _PER_UNKNOWN * unknown pixels * (2r + 1)**2 / 9 + _BASE
-# Origin: least-squares fit of the extra peak resident memory (ru_maxrss of a child process
-# minus its resident memory just before the solve) of solve_alpha at radius 1 with the
-# default ichol preconditioner, measured on alphamatting images upscaled to 0.25-4 MP with
-# their trimaps (5-30% unknown); `python bench/large.py --calibrate` repeats the measurement
-# and prints the fit. The values below are the fit rounded up; _SAFETY covers the scatter
-# of the fit and allocator slack. The per-pixel term is the stencil coefficients over the
-# whole image, the per-unknown term the sparse rows, the stencil and the CG vectors; both
-# grow with the stencil size (4r + 1)**2 for larger radii.
-_PER_PIXEL = 230.0
-_PER_UNKNOWN = 1500.0
-_BASE = 20e6
-_SAFETY = 1.2
+# Peak memory of solve_alpha beyond its inputs, in bytes, for n pixels and u unknown pixels:
+#     _SAFETY * ((a n + b u + c u**1.25) * (4r + 1)**2 / 25 + _BASE)
+# with (a, b, c) per preconditioner below. Origin: `python bench/large.py --calibrate` on
+# 2026-11-25 at commit d510b82: the extra peak resident memory (ru_maxrss of a child process
+# minus its resident memory just before the solve) of solve_alpha at radius 1 on the
+# alphamatting images GT02, GT04 and GT19 upscaled to 0.25-8 MP (14k to 1.6M unknowns, 5 to
+# 40% of the pixels; "ichol" on GT02 and GT04 up to 2 MP), fitted by non-negative least
+# squares of the relative error: "direct" 33 n + 924 u + 68 u**1.25, "ichol" 7 n + 1948 u.
+# a covers the image-sized arrays, b the sparse rows and vectors, c the "direct"
+# preconditioner's factor: in reverse Cuthill-McKee order its envelope is u times the band's
+# width, and the width grows with the image (the solver takes the envelope only while its
+# flops stay below 250 u**1.5, which keeps it below about 126 u**1.25 bytes). The constants
+# below are rounded so that, with _SAFETY, every calibration point and the 16 and 32 MP
+# solves of bench/large.py (2.2M and 4.4M unknowns, outside the calibration range) fall
+# under the estimate, at 0.86 to 0.95 of it for the largest ones. Everything grows with the
+# stencil, (4r + 1)**2 entries.
+_MODEL = {
+    "direct": (36.0, 720.0, 80.0),
+    "ichol": (10.0, 2000.0, 0.0),
+    "jacobi": (10.0, 2000.0, 0.0),  # not measured: ichol's, which holds a little more
+    None: (10.0, 2000.0, 0.0),
+}
+_BASE = 40e6
+_SAFETY = 1.15
 
 # What process_task (and the CLI) hold besides the solve: the decoded file, the float64
 # image (24 bytes per pixel), trimap and alpha (8 + 8), and the RGBA cutout (32 + 4).
@@ -46,7 +58,13 @@ def _stencil_factor(radius: int) -> float:
     return (4 * radius + 1) ** 2 / 25.0
 
 
-def estimate_solve_memory(shape: tuple[int, ...], n_unknown: int, *, radius: int = 1) -> int:
+def estimate_solve_memory(
+    shape: tuple[int, ...],
+    n_unknown: int,
+    *,
+    radius: int = 1,
+    preconditioner: str | None = DEFAULT_PRECONDITIONER,
+) -> int:
     """Bytes :func:`vecmatte.solve_alpha` needs beyond its inputs (an estimate, on the high side).
 
     Parameters
@@ -57,6 +75,8 @@ def estimate_solve_memory(shape: tuple[int, ...], n_unknown: int, *, radius: int
         Number of unknown pixels of the trimap.
     radius : int, optional
         Window radius of the matting Laplacian.
+    preconditioner : {"direct", "ichol", "jacobi", None}, optional
+        The one the solve uses (solve_alpha's default by default).
 
     Returns
     -------
@@ -65,8 +85,10 @@ def estimate_solve_memory(shape: tuple[int, ...], n_unknown: int, *, radius: int
 
     Notes
     -----
-    A linear model in the number of pixels and of unknown pixels, fitted to measured peaks
-    (see the constants in :mod:`vecmatte.memory`); both terms scale with the stencil size.
+    A model ``a n + b u + c u**1.25`` in the number of pixels ``n`` and of unknown pixels
+    ``u``, fitted to measured peaks (see the constants in :mod:`vecmatte.memory`). The
+    ``u**1.25`` term is the factor of the ``"direct"`` preconditioner, whose envelope grows
+    with the width of the unknown band; ``"ichol"`` and ``"jacobi"`` keep no such factor.
 
     Examples
     --------
@@ -76,9 +98,9 @@ def estimate_solve_memory(shape: tuple[int, ...], n_unknown: int, *, radius: int
     h, w = int(shape[0]), int(shape[1])
     if h < 0 or w < 0 or n_unknown < 0:
         raise ValueError(f"shape {shape!r} and n_unknown {n_unknown!r} must be non-negative")
-    factor = _stencil_factor(int(radius))
-    estimate = (_PER_PIXEL * h * w + _PER_UNKNOWN * n_unknown) * factor + _BASE
-    return int(_SAFETY * estimate)
+    per_pixel, per_unknown, per_envelope = _MODEL.get(preconditioner, _MODEL["direct"])
+    estimate = per_pixel * h * w + per_unknown * n_unknown + per_envelope * n_unknown**1.25
+    return int(_SAFETY * (estimate * _stencil_factor(int(radius)) + _BASE))
 
 
 def _read_int(path: str) -> int | None:
@@ -137,7 +159,12 @@ def _gib(n_bytes: float) -> str:
 
 
 def check_memory(
-    shape: tuple[int, ...], n_unknown: int, radius: int = 1, *, available: int | None = None
+    shape: tuple[int, ...],
+    n_unknown: int,
+    radius: int = 1,
+    *,
+    preconditioner: str | None = DEFAULT_PRECONDITIONER,
+    available: int | None = None,
 ) -> int:
     """Raise before solving if the solve would not fit in memory; return the estimate.
 
@@ -149,6 +176,8 @@ def check_memory(
         Number of unknown pixels of the trimap.
     radius : int, optional
         Window radius.
+    preconditioner : str or None, optional
+        The preconditioner the solve will use.
     available : int, optional
         Bytes available; by default :func:`available_memory` (no check if unknown).
 
@@ -162,19 +191,30 @@ def check_memory(
     InsufficientMemoryError
         With the estimate, what is available, and what to do about it.
     """
-    needed = estimate_solve_memory(shape, n_unknown, radius=radius)
+    needed = estimate_solve_memory(shape, n_unknown, radius=radius, preconditioner=preconditioner)
     if available is None:
         available = available_memory()
     if available is None or needed <= available:
         return needed
     h, w = int(shape[0]), int(shape[1])
-    # Both terms of the model scale with the pixel count, so the area must shrink by this.
+    # Every term of the model grows at least like the pixel count, so shrinking the area by
+    # available / needed is enough.
     scale = (available / needed) ** 0.5
+    ways_out = [
+        f"downscale the image to at most {int(w * scale)} x {int(h * scale)} (and its trimap, "
+        "nearest neighbour)"
+    ]
+    iterative = estimate_solve_memory(shape, n_unknown, radius=radius, preconditioner="ichol")
+    if iterative <= available < needed:
+        ways_out.append(
+            f"use the ichol preconditioner (--preconditioner ichol), which needs about "
+            f"{_gib(iterative)} but takes longer"
+        )
+    ways_out.append("narrow the trimap's unknown band, or free memory (fewer --jobs)")
     raise InsufficientMemoryError(
         f"solving a {w} x {h} image with {n_unknown:,} unknown pixels needs about "
-        f"{_gib(needed)} of memory but only {_gib(available)} is available; downscale the image "
-        f"to at most {int(w * scale)} x {int(h * scale)} (and its trimap, nearest neighbour), "
-        "narrow the trimap's unknown band, or free memory (fewer --jobs) and try again"
+        f"{_gib(needed)} of memory but only {_gib(available)} is available; "
+        + "; or ".join(ways_out)
     )
 
 
@@ -190,5 +230,7 @@ def estimate_task_memory(task) -> int:
     shape = image_size(task.image_path)
     trimap = load_trimap(task.trimap_path, max_pixels=getattr(task, "max_pixels", None))
     n_unknown = int(trimap_split(trimap)[2].sum())
-    solve = estimate_solve_memory(shape, n_unknown, radius=task.radius)
+    solve = estimate_solve_memory(
+        shape, n_unknown, radius=task.radius, preconditioner=task.preconditioner
+    )
     return solve + int(_INPUT_PER_PIXEL * shape[0] * shape[1])

@@ -105,11 +105,19 @@ def _gaussian_derivative_kernel(sigma: float) -> np.ndarray:
 
 
 def _gradient_magnitude(alpha: np.ndarray, sigma: float) -> np.ndarray:
-    from scipy.ndimage import convolve
+    from scipy.ndimage import convolve1d
 
     kernel = _gaussian_derivative_kernel(sigma)
-    gx = convolve(alpha, kernel, mode="nearest")
-    gy = convolve(alpha, kernel.T, mode="nearest")
+    # The kernel is an outer product (smoothing column x derivative row): filter separably.
+    half = kernel.shape[0] // 2
+    smooth = kernel[:, half + 1] / kernel[half, half + 1]
+    derivative = kernel[half]
+    gx = convolve1d(
+        convolve1d(alpha, smooth, axis=0, mode="nearest"), derivative, axis=1, mode="nearest"
+    )
+    gy = convolve1d(
+        convolve1d(alpha, smooth, axis=1, mode="nearest"), derivative, axis=0, mode="nearest"
+    )
     return np.hypot(gx, gy)
 
 

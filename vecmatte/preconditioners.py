@@ -175,10 +175,13 @@ def direct(matrix, stencil=None, *, method: str = "auto"):
     n = matrix.shape[0]
     apply = None
     if method != "superlu":
-        order, first = rcm_envelope(matrix)
-        if method == "envelope" or envelope_flops(first) < _ENVELOPE_FLOPS_PER_N15 * n**1.5:
+        envelope = rcm_envelope(matrix)
+        if (
+            method == "envelope"
+            or envelope_flops(envelope.first) < _ENVELOPE_FLOPS_PER_N15 * n**1.5
+        ):
             try:
-                apply = envelope_cholesky(matrix, order, first).solve
+                apply = envelope_cholesky(envelope).solve
             except np.linalg.LinAlgError:
                 if method == "envelope":
                     raise
