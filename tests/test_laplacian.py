@@ -54,12 +54,6 @@ def test_matches_naive_loop_random_shapes(height, width, radius, eps, seed, know
     assert abs(laplacian - expected).max() < 1e-10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug, reported to the lead: the adjugate 3x3 inverse loses ~6 digits on "
-    "near-singular window covariances (colour-line images at eps=1e-7): 3e-5 off, "
-    "while the loop reference with numpy.linalg.inv is within 1e-11 of exact arithmetic",
-)
 def test_matches_naive_loop_on_colour_line_image():
     # Locally two-coloured images (the model closed-form matting is built on) give window
     # covariances of rank one plus eps/n: condition numbers ~1e7, the hard case for accuracy.
