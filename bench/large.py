@@ -246,6 +246,8 @@ def calibrate(points: list[tuple], timeout: float) -> None:
 
 def _row(report: dict) -> str:
     megapixels = f"{report['megapixels']:g}" + (" (check skipped)" if report.get("forced") else "")
+    if report.get("label"):
+        megapixels += f" ({report['label']})"
     if "error" in report:
         return f"| {megapixels} | - | - | - | - | - | - | {report['error']} | {report['when']} |"
     h, w = report["shape"]
@@ -268,6 +270,8 @@ def _verdict(report: dict) -> str:
     size = f"At {report['megapixels']:g} MP" + (
         " with the memory check skipped (--force)" if report.get("forced") else ""
     )
+    if report.get("label"):
+        size += f" ({report['label']}, {report['when']})"
     if "error" in report:
         return f"{size} the solve did not finish: {report['error']}."
     if "refused" in report:
@@ -314,7 +318,7 @@ def _calibration(cache: dict) -> list[str]:
 
 
 def render(cache: dict) -> str:
-    solves = sorted(cache["solves"].values(), key=lambda report: report["megapixels"])
+    solves = sorted(cache["solves"].values(), key=lambda r: (r["megapixels"], r["when"]))
     lines = [
         "## Large images",
         "",

@@ -294,3 +294,16 @@ def test_real_photograph_crop_matches_direct_solve(name):
     for preconditioner in PRECONDITIONER_NAMES:
         alpha = estimate_alpha(image, trimap, preconditioner=preconditioner, rtol=1e-9)
         assert np.abs(alpha - expected).max() < 1e-4, preconditioner
+
+
+def test_refuses_before_solving_when_memory_is_short(scene, monkeypatch):
+    import vecmatte.memory
+    import vecmatte.solve
+
+    def must_not_assemble(*args, **kwargs):
+        raise AssertionError("the system was assembled although memory is short")
+
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 10_000)
+    monkeypatch.setattr(vecmatte.solve, "build_reduced_system", must_not_assemble)
+    with pytest.raises(vecmatte.memory.InsufficientMemoryError, match="GiB"):
+        estimate_alpha(scene.image, scene.trimap)

@@ -79,6 +79,7 @@ def _solve_alpha(
     # Warnings are raised here, two frames below the user's call (public function -> here),
     # whichever public function was called.
     from vecmatte._blas import single_threaded_blas
+    from vecmatte.memory import check_memory
     from vecmatte.preconditioners import get_preconditioner
     from vecmatte.solve import build_reduced_system, conjugate_gradient, warn_not_converged
 
@@ -101,6 +102,8 @@ def _solve_alpha(
             stacklevel=3,
         )
         return AlphaResult(alpha, 0, 0.0, True, 0)
+    # Refuse in a second, with the estimate, rather than be killed after minutes of swapping.
+    check_memory(image.shape, int(unknown.sum()), radius, preconditioner=preconditioner)
     system = build_reduced_system(
         image,
         is_fg,
@@ -178,6 +181,9 @@ def estimate_alpha(
     ValueError
         If the image or trimap is malformed, their sizes differ, or the trimap has no
         foreground or no background.
+    vecmatte.memory.InsufficientMemoryError
+        If the solve's estimated memory exceeds the memory available (a ``MemoryError``
+        raised before anything large is allocated).
 
     Warns
     -----

@@ -208,7 +208,7 @@ def check_memory(
     if iterative <= available < needed:
         ways_out.append(
             f"use the ichol preconditioner (--preconditioner ichol), which needs about "
-            f"{_gib(iterative)} but takes longer"
+            f"{_gib(iterative)} but takes much longer"
         )
     ways_out.append("narrow the trimap's unknown band, or free memory (fewer --jobs)")
     raise InsufficientMemoryError(
