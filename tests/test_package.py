@@ -136,3 +136,11 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     assert (tmp_path / "alpha.png").is_file() and (tmp_path / "cutout.png").is_file()
+
+
+def test_public_names_agree_with_lazy_exports():
+    import vecmatte
+
+    assert set(vecmatte.__all__) == {"__version__", *vecmatte._EXPORTS}
+    for name in vecmatte.__all__:
+        assert getattr(vecmatte, name) is not None

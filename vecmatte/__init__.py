@@ -49,7 +49,45 @@ _EXPORTS = {
     "run_batch": "vecmatte.batch",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+# Spelled out (not derived from _EXPORTS) so that linters and readers see the public API;
+# tests/test_package.py checks that the two agree.
+__all__ = [
+    "PRECONDITIONERS",
+    "AlphaChannelIgnoredWarning",
+    "AlphaResult",
+    "BatchRecord",
+    "BatchTask",
+    "ConvergenceWarning",
+    "ImageTooLargeError",
+    "InsufficientMemoryError",
+    "Scene",
+    "__version__",
+    "check_memory",
+    "composite",
+    "connectivity_error",
+    "cutout",
+    "estimate_alpha",
+    "estimate_foreground",
+    "estimate_foreground_background",
+    "estimate_solve_memory",
+    "find_tasks",
+    "gradient_error",
+    "load_image",
+    "load_trimap",
+    "make_scene",
+    "matting_errors",
+    "matting_laplacian",
+    "mse",
+    "process_task",
+    "run_batch",
+    "run_batch_on_cluster",
+    "sad",
+    "save_image",
+    "scribbles_to_trimap",
+    "solve_alpha",
+    "trimap_from_mask",
+    "trimap_split",
+]
 
 if TYPE_CHECKING:
     from vecmatte.alpha import AlphaResult, estimate_alpha, solve_alpha

@@ -17,7 +17,9 @@ def _as_float(array, name: str) -> np.ndarray:
     if np.issubdtype(array.dtype, np.integer):
         info = np.iinfo(array.dtype)
         if info.min < 0:
-            raise ValueError(f"{name} has signed integer dtype {array.dtype}; use unsigned or float")
+            raise ValueError(
+                f"{name} has signed integer dtype {array.dtype}; use unsigned or float"
+            )
         return array.astype(np.float64) / info.max
     if np.issubdtype(array.dtype, np.floating):
         return array.astype(np.float64, copy=False)
@@ -56,7 +58,9 @@ def check_image(image, name: str = "image") -> np.ndarray:
     elif array.ndim == 3 and array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     if array.ndim != 3 or array.shape[2] != 3:
-        raise ValueError(f"{name} has shape {np.shape(image)}; expected (h, w, 3) RGB or (h, w) gray")
+        raise ValueError(
+            f"{name} has shape {np.shape(image)}; expected (h, w, 3) RGB or (h, w) gray"
+        )
     _check_pixel_count(array.shape, name)
     array = _as_float(array, name)
     _check_finite_range(array, name)

@@ -28,7 +28,9 @@ class _Reporter:
 
     def stage(self, message: str) -> None:
         if not self.quiet:
-            print(f"[{time.perf_counter() - self.start:7.2f}s] {message}", file=sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - self.start:7.2f}s] {message}", file=sys.stderr, flush=True
+            )
 
     def iteration(self, iteration: int, residual: float) -> None:
         if not self.quiet and (iteration == 1 or iteration % 10 == 0):
@@ -75,8 +77,12 @@ def _add_solver_options(parser: argparse.ArgumentParser) -> None:
         choices=[*PRECONDITIONERS, "none"],
         help=f"CG preconditioner (default {DEFAULT_PRECONDITIONER})",
     )
-    parser.add_argument("--rtol", type=float, default=DEFAULT_RTOL,
-                        help=f"CG relative tolerance (default {DEFAULT_RTOL:g})")
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=DEFAULT_RTOL,
+        help=f"CG relative tolerance (default {DEFAULT_RTOL:g})",
+    )
     parser.add_argument("--maxiter", type=int, default=None, help="CG iteration limit")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
@@ -85,25 +91,42 @@ def _add_foreground_method(parser: argparse.ArgumentParser) -> None:
     from vecmatte.foreground import DEFAULT_METHOD, FOREGROUND_METHODS
 
     parser.add_argument(
-        "--foreground-method", default=DEFAULT_METHOD, choices=FOREGROUND_METHODS,
+        "--foreground-method",
+        default=DEFAULT_METHOD,
+        choices=FOREGROUND_METHODS,
         help="foreground estimation: ml = fast multi-level, cf = closed-form "
-             f"(default {DEFAULT_METHOD})",
+        f"(default {DEFAULT_METHOD})",
     )
 
 
-def _solve_and_write(image, trimap, args, reporter: _Reporter, alpha_path: Path,
-                     cutout_path: Path | None, foreground_path: Path | None = None) -> None:
+def _solve_and_write(
+    image,
+    trimap,
+    args,
+    reporter: _Reporter,
+    alpha_path: Path,
+    cutout_path: Path | None,
+    foreground_path: Path | None = None,
+) -> None:
     from vecmatte.alpha import solve_alpha
     from vecmatte.compose import cutout
     from vecmatte.foreground import DEFAULT_METHOD, estimate_foreground
     from vecmatte.io import save_image
 
     preconditioner = None if args.preconditioner == "none" else args.preconditioner
-    reporter.stage(f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, "
-                   f"preconditioner {args.preconditioner})")
+    reporter.stage(
+        f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, "
+        f"preconditioner {args.preconditioner})"
+    )
     result = solve_alpha(
-        image, trimap, eps=args.eps, radius=args.radius, preconditioner=preconditioner,
-        rtol=args.rtol, maxiter=args.maxiter, callback=reporter.iteration,
+        image,
+        trimap,
+        eps=args.eps,
+        radius=args.radius,
+        preconditioner=preconditioner,
+        rtol=args.rtol,
+        maxiter=args.maxiter,
+        callback=reporter.iteration,
     )
     reporter.stage(
         f"solved {result.n_unknown} unknown pixels in {result.iterations} CG iterations, "
@@ -128,9 +151,7 @@ def _run_alpha(args) -> int:
     from vecmatte.io import load_image, load_trimap
 
     if (args.trimap is not None) + (args.scribbles is not None) + (args.mask is not None) != 1:
-        args.usage_error(
-            "give exactly one of TRIMAP, --scribbles SCRIBBLED.png or --mask MASK.png"
-        )
+        args.usage_error("give exactly one of TRIMAP, --scribbles SCRIBBLED.png or --mask MASK.png")
     reporter = _Reporter(args.quiet)
     alpha_path = _check_output_path(args.output)
     cutout_path = None if args.cutout is None else _check_output_path(args.cutout, rgba=True)
@@ -190,9 +211,12 @@ def _check_memory(image, trimap, args, reporter: _Reporter) -> None:
 
 def _add_read_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--max-pixels", type=int, default=None, metavar="N",
+        "--max-pixels",
+        type=int,
+        default=None,
+        metavar="N",
         help="refuse image files with more than N pixels (decompression-bomb protection; "
-             "default Pillow's limit, about 89 million)",
+        "default Pillow's limit, about 89 million)",
     )
 
 
@@ -289,8 +313,10 @@ class BatchProgress:
         eta = _clock(elapsed / worked * (total - done)) if worked else "-:--:--"
         filled = self.BAR_WIDTH * done // max(total, 1)
         bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
-        line = (f"[{bar}] {done}/{total} images  elapsed {_clock(elapsed)}  ETA {eta}  "
-                f"{record.name} {record.status}")
+        line = (
+            f"[{bar}] {done}/{total} images  elapsed {_clock(elapsed)}  ETA {eta}  "
+            f"{record.name} {record.status}"
+        )
         if self.tty:
             self._write(f"\r{line[:200]}\033[K")
             self._bar_shown = True
@@ -300,16 +326,20 @@ class BatchProgress:
     def summary(self, records) -> int:
         """Print the counts, the failures and the notes; return the exit code."""
         self.close()
-        counts = {status: sum(r.status == status for r in records)
-                  for status in ("done", "skipped", "failed")}
+        counts = {
+            status: sum(r.status == status for r in records)
+            for status in ("done", "skipped", "failed")
+        }
         failed = [r for r in records if r.status == "failed"]
         if not self.quiet:
             parts = [f"{counts['done']} done"]
             if counts["skipped"]:
                 parts.append(f"{counts['skipped']} skipped (outputs already there)")
             parts.append(f"{counts['failed']} failed")
-            self._write(f"batch: {len(records)} images in "
-                        f"{_clock(time.perf_counter() - self.start)}: {', '.join(parts)}\n")
+            self._write(
+                f"batch: {len(records)} images in "
+                f"{_clock(time.perf_counter() - self.start)}: {', '.join(parts)}\n"
+            )
             for record in records:
                 if record.status == "done" and getattr(record, "note", None):
                     self._write(f"  note: {record.name}: {record.note}\n")
@@ -322,7 +352,10 @@ class BatchProgress:
 
 def _batch_solver_options(args) -> dict:
     return {
-        "eps": args.eps, "radius": args.radius, "rtol": args.rtol, "maxiter": args.maxiter,
+        "eps": args.eps,
+        "radius": args.radius,
+        "rtol": args.rtol,
+        "maxiter": args.maxiter,
         "preconditioner": None if args.preconditioner == "none" else args.preconditioner,
         "max_pixels": args.max_pixels,
     }
@@ -334,14 +367,22 @@ def _run_batch(args) -> int:
     if args.jobs < 1:
         args.usage_error(f"--jobs must be at least 1, got {args.jobs}")
     if args.scheduler is not None and args.jobs != 1:
-        args.usage_error("--jobs is for local batches; with --scheduler the Dask workers "
-                         "decide how many images run at once")
-    tasks = find_tasks(args.images_dir, args.trimaps_dir, args.output, cutout=args.cutout,
-                       **_batch_solver_options(args))
+        args.usage_error(
+            "--jobs is for local batches; with --scheduler the Dask workers "
+            "decide how many images run at once"
+        )
+    tasks = find_tasks(
+        args.images_dir,
+        args.trimaps_dir,
+        args.output,
+        cutout=args.cutout,
+        **_batch_solver_options(args),
+    )
     progress = BatchProgress(len(tasks), quiet=args.quiet)
     try:
-        records = run_batch(tasks, jobs=args.jobs, resume=args.resume, progress=progress,
-                            scheduler=args.scheduler)
+        records = run_batch(
+            tasks, jobs=args.jobs, resume=args.resume, progress=progress, scheduler=args.scheduler
+        )
     finally:
         progress.close()
     return progress.summary(records)
@@ -402,100 +443,137 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     alpha = commands.add_parser(
-        "alpha", help="compute the alpha matte of an image from a trimap, scribbles or a mask",
+        "alpha",
+        help="compute the alpha matte of an image from a trimap, scribbles or a mask",
         description="Compute the alpha matte of IMAGE from TRIMAP (white = foreground, "
-                    "black = background, gray = unknown), from --scribbles, or from a rough "
-                    "--mask. A solve that would not fit in the available memory is refused "
-                    "before it starts, with the estimate.",
+        "black = background, gray = unknown), from --scribbles, or from a rough "
+        "--mask. A solve that would not fit in the available memory is refused "
+        "before it starts, with the estimate.",
     )
     alpha.add_argument("image", help="the photograph (PNG, JPEG, TIFF ...)")
     alpha.add_argument("trimap", nargs="?", help="the trimap, same size as the image")
     alpha.add_argument(
-        "--scribbles", metavar="SCRIBBLED.png",
+        "--scribbles",
+        metavar="SCRIBBLED.png",
         help="instead of a trimap: the photograph with white strokes on the foreground and "
-             "black strokes on the background (saved losslessly), or a gray image with such "
-             "strokes",
+        "black strokes on the background (saved losslessly), or a gray image with such "
+        "strokes",
     )
     alpha.add_argument(
-        "--mask", metavar="MASK.png",
+        "--mask",
+        metavar="MASK.png",
         help="instead of a trimap: a rough mask (white = foreground, e.g. from a segmentation "
-             "model); the trimap is the mask with an unknown band along its edge",
+        "model); the trimap is the mask with an unknown band along its edge",
     )
-    alpha.add_argument("--band", type=int, default=10, metavar="PIXELS",
-                       help="with --mask: unknown pixels on each side of the mask's edge "
-                            "(default 10)")
+    alpha.add_argument(
+        "--band",
+        type=int,
+        default=10,
+        metavar="PIXELS",
+        help="with --mask: unknown pixels on each side of the mask's edge (default 10)",
+    )
     alpha.add_argument("-o", "--output", required=True, help="where to write the alpha matte")
     alpha.add_argument("--cutout", help="also write an RGBA cutout (estimated foreground colours)")
-    alpha.add_argument("--foreground", metavar="F.png",
-                       help="also write the estimated foreground colours here")
+    alpha.add_argument(
+        "--foreground", metavar="F.png", help="also write the estimated foreground colours here"
+    )
     _add_foreground_method(alpha)
     _add_solver_options(alpha)
     _add_read_options(alpha)
     alpha.set_defaults(run=_run_alpha, usage_error=alpha.error)
 
     compose = commands.add_parser(
-        "composite", help="place the foreground of an image over a new background",
+        "composite",
+        help="place the foreground of an image over a new background",
         description="Estimate the foreground colours of IMAGE behind ALPHA and composite them "
-                    "over BACKGROUND (an image) or a --color.",
+        "over BACKGROUND (an image) or a --color.",
     )
     compose.add_argument("image", help="the photograph")
     compose.add_argument("alpha", help="its alpha matte (for example from `vecmatte alpha`)")
     compose.add_argument("background", nargs="?", help="the new background image")
-    compose.add_argument("--color",
-                         help='a plain background colour instead: "#00ff00", "green" ...')
+    compose.add_argument(
+        "--color", help='a plain background colour instead: "#00ff00", "green" ...'
+    )
     compose.add_argument("-o", "--output", required=True, help="where to write the composite")
     compose.add_argument(
-        "--fit", default="resize", choices=["resize", "cover", "crop"],
+        "--fit",
+        default="resize",
+        choices=["resize", "cover", "crop"],
         help="a background of another size is stretched (resize), scaled and centre-cropped "
-             "keeping its aspect ratio (cover), or centre-cropped (crop) (default resize)",
+        "keeping its aspect ratio (cover), or centre-cropped (crop) (default resize)",
     )
-    compose.add_argument("--foreground", metavar="F.png",
-                         help="use these foreground colours (from `vecmatte alpha --foreground`) "
-                              "instead of estimating them")
+    compose.add_argument(
+        "--foreground",
+        metavar="F.png",
+        help="use these foreground colours (from `vecmatte alpha --foreground`) "
+        "instead of estimating them",
+    )
     _add_foreground_method(compose)
     _add_read_options(compose)
     compose.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     compose.set_defaults(run=_run_composite, usage_error=compose.error)
 
     batch = commands.add_parser(
-        "batch", help="alpha mattes of a folder of images, with trimaps matched by name",
+        "batch",
+        help="alpha mattes of a folder of images, with trimaps matched by name",
         description="Compute the alpha matte of every image of IMAGES_DIR with the trimap of "
-                    "the same name (any image extension) in TRIMAPS_DIR; write NAME_alpha.png "
-                    "(and NAME_cutout.png) to OUT_DIR. A failed image is listed and the others "
-                    "go on; the exit code is 1 if any failed. Outputs are written atomically, "
-                    "so an interrupted batch can be continued with --resume.",
+        "the same name (any image extension) in TRIMAPS_DIR; write NAME_alpha.png "
+        "(and NAME_cutout.png) to OUT_DIR. A failed image is listed and the others "
+        "go on; the exit code is 1 if any failed. Outputs are written atomically, "
+        "so an interrupted batch can be continued with --resume.",
     )
     batch.add_argument("images_dir", help="folder of images")
     batch.add_argument("trimaps_dir", help="folder of trimaps, named like the images")
-    batch.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
-                       help="folder for the outputs (created if missing)")
-    batch.add_argument("--cutout", action="store_true",
-                       help="also write NAME_cutout.png (RGBA, estimated foreground colours)")
-    batch.add_argument("--jobs", type=int, default=1, metavar="N",
-                       help="images solved at the same time, in N processes (default 1); "
-                            "each needs its own memory")
-    batch.add_argument("--resume", action="store_true",
-                       help="skip the images whose outputs already exist")
-    batch.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on the Dask cluster whose scheduler is at ADDRESS "
-                            "(tcp://HOST:PORT) instead of locally; the workers must see the "
-                            "same files at the same paths; needs vecmatte[distributed]")
+    batch.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT_DIR",
+        help="folder for the outputs (created if missing)",
+    )
+    batch.add_argument(
+        "--cutout",
+        action="store_true",
+        help="also write NAME_cutout.png (RGBA, estimated foreground colours)",
+    )
+    batch.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="images solved at the same time, in N processes (default 1); "
+        "each needs its own memory",
+    )
+    batch.add_argument(
+        "--resume", action="store_true", help="skip the images whose outputs already exist"
+    )
+    batch.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS "
+        "(tcp://HOST:PORT) instead of locally; the workers must see the "
+        "same files at the same paths; needs vecmatte[distributed]",
+    )
     _add_solver_options(batch)
     _add_read_options(batch)
     batch.set_defaults(run=_run_batch, usage_error=batch.error)
 
     demo = commands.add_parser("demo", help="run on the bundled example image and trimap")
-    demo.add_argument("--output-dir", default="vecmatte-demo",
-                      help="directory for demo_alpha.png and demo_cutout.png (default vecmatte-demo)")
+    demo.add_argument(
+        "--output-dir",
+        default="vecmatte-demo",
+        help="directory for demo_alpha.png and demo_cutout.png (default vecmatte-demo)",
+    )
     _add_solver_options(demo)
     demo.set_defaults(run=_run_demo)
 
     evaluate = commands.add_parser(
-        "eval", help="errors of alpha mattes against ground truth (SAD, MSE, Grad, Conn)",
+        "eval",
+        help="errors of alpha mattes against ground truth (SAD, MSE, Grad, Conn)",
         description="Compare predicted alpha mattes with ground truth over the trimap's unknown "
-                    "pixels (alphamatting.com conventions: alpha in [0, 1]; SAD, gradient and "
-                    "connectivity errors / 1000). Give three files, or three folders whose "
-                    "files are matched by name.",
+        "pixels (alphamatting.com conventions: alpha in [0, 1]; SAD, gradient and "
+        "connectivity errors / 1000). Give three files, or three folders whose "
+        "files are matched by name.",
     )
     evaluate.add_argument("pred", help="predicted alpha matte, or a folder of them")
     evaluate.add_argument("gt", help="ground-truth alpha matte, or a folder of them")
@@ -506,7 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``vecmatte`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run the ``vecmatte`` command on ``argv`` (default ``sys.argv[1:]``); return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     with warnings.catch_warnings():
