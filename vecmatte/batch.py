@@ -290,6 +290,21 @@ def _skipped(task: BatchTask) -> BatchRecord:
     return BatchRecord(task.name, "skipped", 0.0, 0, None)
 
 
+class _RecordCollector:
+    """Records of a batch by task index, each reported to ``progress`` as it arrives."""
+
+    def __init__(self, total: int, progress=None):
+        self.records: list[BatchRecord | None] = [None] * total
+        self.done = 0
+        self.progress = progress
+
+    def add(self, index: int, record: BatchRecord) -> None:
+        self.records[index] = record
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, len(self.records), record)
+
+
 def run_batch(
     tasks: Iterable[BatchTask],
     *,
@@ -341,16 +356,8 @@ def run_batch(
         from vecmatte.distributed import run_batch_on_cluster
 
         return run_batch_on_cluster(tasks, scheduler, resume=resume, progress=progress)
-    total = len(tasks)
-    records: list[BatchRecord | None] = [None] * total
-    done = 0
-
-    def finish(index: int, record: BatchRecord) -> None:
-        nonlocal done
-        records[index] = record
-        done += 1
-        if progress is not None:
-            progress(done, total, record)
+    collected = _RecordCollector(len(tasks), progress)
+    records, finish = collected.records, collected.add
 
     pending = []
     for index, task in enumerate(tasks):

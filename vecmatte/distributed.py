@@ -210,18 +210,13 @@ def run_batch_on_cluster(
     >>> tasks = find_tasks("images", "trimaps", "mattes")  # doctest: +SKIP
     >>> records = run_batch_on_cluster(tasks, "tcp://10.0.0.1:8786")  # doctest: +SKIP
     """
+    from vecmatte.batch import BatchRecord, _RecordCollector
+
     tasks = list(tasks)
     distributed = _import_distributed()
     total = len(tasks)
-    records: list[BatchRecord | None] = [None] * total
-    done = 0
-
-    def report(index: int, record: BatchRecord) -> None:
-        nonlocal done
-        records[index] = record
-        done += 1
-        if progress is not None:
-            progress(done, total, record)
+    collected = _RecordCollector(total, progress)
+    records, report = collected.records, collected.add
 
     pending: Sequence[int] = range(total)
     if resume:
