@@ -223,12 +223,11 @@ def find_tasks(
 
 
 def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
-    """Read, check memory, solve, write; return the iterations and notes."""
+    """Read, solve (solve_alpha checks memory first), write; return the iterations and notes."""
     from vecmatte.alpha import solve_alpha
     from vecmatte.compose import cutout
     from vecmatte.io import load_image, load_trimap, save_image
-    from vecmatte.memory import check_memory
-    from vecmatte.trimap import check_trimap, trimap_split
+    from vecmatte.trimap import check_trimap
 
     if not Path(task.trimap_path).is_file():
         raise FileNotFoundError(f"no trimap for {task.name}: no file {task.trimap_path}")
@@ -241,8 +240,6 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
             check_trimap(trimap, image.shape)
         except ValueError as error:
             raise ValueError(f"{task.trimap_path}: {error}") from None
-        n_unknown = int(trimap_split(trimap)[2].sum())
-        check_memory(image.shape, n_unknown, task.radius, preconditioner=task.preconditioner)
         result = solve_alpha(
             image,
             trimap,

@@ -174,7 +174,7 @@ def _run_alpha(args) -> int:
             trimap = scribbles_to_trimap(image, scribbled)
         except ValueError as error:
             raise ValueError(f"{args.scribbles}: {error}") from None
-    _check_memory(image, trimap, args, reporter)
+    _report_memory(image, trimap, args, reporter)
     _solve_and_write(image, trimap, args, reporter, alpha_path, cutout_path, foreground_path)
     return EXIT_OK
 
@@ -196,15 +196,15 @@ def _trimap_from_mask_file(path: str, shape: tuple[int, ...], args):
         raise ValueError(f"{path}: {error}") from None
 
 
-def _check_memory(image, trimap, args, reporter: _Reporter) -> None:
-    """Refuse before solving if the solve would not fit in the memory available."""
-    from vecmatte.memory import check_memory
+def _report_memory(image, trimap, args, reporter: _Reporter) -> None:
+    """Say how much memory the solve will need (solve_alpha refuses if it does not fit)."""
+    from vecmatte.memory import estimate_solve_memory
     from vecmatte.trimap import check_trimap, trimap_split
 
     unknown = trimap_split(check_trimap(trimap, image.shape))[2]
     preconditioner = None if args.preconditioner == "none" else args.preconditioner
-    needed = check_memory(
-        image.shape, int(unknown.sum()), args.radius, preconditioner=preconditioner
+    needed = estimate_solve_memory(
+        image.shape, int(unknown.sum()), radius=args.radius, preconditioner=preconditioner
     )
     reporter.stage(f"the solve needs about {needed / 2**30:.2f} GiB of memory (estimate)")
 

@@ -2,11 +2,11 @@
 
 The Laplacian couples every pair of pixels that share a ``(2r+1) x (2r+1)`` window, so for
 ``radius=r`` each pixel is coupled to the ``(4r+1)**2`` pixels of a fixed stencil around it.
-It is stored here first as *stencil coefficients*: for each stencil offset ``(dy, dx)`` an
-``(h, w)`` array whose entry at pixel ``i`` is ``L[i, i + (dy, dx)]``. That layout is filled
-with slice additions (no sort, no duplicate summing) and turns into CSR rows directly, either
-for the whole image (:func:`matting_laplacian`) or only for the unknown pixels of a trimap
-(:mod:`vecmatte.solve`).
+It is built as *stencil coefficients* of chosen pixel rows: for each stencil offset
+``(dy, dx)`` and each row pixel ``i``, the entry ``L[i, i + (dy, dx)]``. Each row gathers the
+9x9 blocks of the windows it lies in (no scatter, no sort, no duplicate summing), and the
+result turns into CSR rows directly, either for the whole image (:func:`matting_laplacian`)
+or only for the unknown pixels of a trimap (:mod:`vecmatte.solve`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from vecmatte._validation import check_image, check_mask, check_radius_eps
 
 __all__ = ["matting_laplacian"]
 
-# Windows are processed in chunks of rows so that the (windows, n, n) value arrays stay small
-# (about 64 MB per chunk at radius 1) whatever the image size.
+# Windows are processed in strips of image rows so that each strip's (windows, n, n) value
+# array holds about this many floats (8 MB): small enough to stay in cache, whatever the image
+# size. Measured: 1M floats was faster than 8M on the alphamatting images.
 _WINDOW_VALUES_BUDGET = 1_000_000
 
 
