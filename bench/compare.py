@@ -618,7 +618,9 @@ def _skip_reason(cell: Cell, failures: list[Cell], pixels: int) -> str | None:
         if failed.method != cell.method or failed.scale > cell.scale:
             continue
         failed_pixels = round(failed.megapixels * 1e6)
-        if failed_pixels <= pixels and (failed.unknown or 0) <= (cell.unknown or 0):
+        # The seed solves for every pixel, so its work does not depend on the unknown count.
+        unknown_ok = failed.method == "seed" or (failed.unknown or 0) <= (cell.unknown or 0)
+        if failed_pixels <= pixels and unknown_ok:
             what = "> memory cap" if failed.status == "memory" else "> limit"
             return (
                 f"{what}: skipped, the method already failed on {failed.image} "
@@ -648,7 +650,8 @@ def plan_images(dataset: Dataset, options) -> tuple[list[str], dict[int, list[st
         names = list(options.images)
     per_scale = {}
     for scale in options.scales:
-        if scale == 1 or not options.scale_images:
+        subset_scales = options.subset_scales or [x for x in options.scales if x != 1]
+        if scale not in subset_scales or not options.scale_images:
             per_scale[scale] = names
         else:
             per_scale[scale] = [n for n in options.scale_images if n in names] or names
@@ -1362,7 +1365,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scale-images",
         nargs="+",
-        help="images to use at scales above 1 (default: the same as --images)",
+        help="images to use at the --subset-scales (default: the same as --images)",
+    )
+    parser.add_argument(
+        "--subset-scales",
+        nargs="+",
+        type=int,
+        help="scales that use --scale-images (default: every scale above 1)",
     )
     parser.add_argument(
         "--seed-images",

@@ -28,9 +28,9 @@ import scipy
 import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-from vecmatte.cholesky import envelope_cholesky, envelope_flops, rcm_envelope
+from vecmatte.cholesky import envelope_cholesky, envelope_flops, envelope_size, rcm_envelope
 from vecmatte.io import load_image, load_trimap
-from vecmatte.preconditioners import PRECONDITIONERS, _superlu_solver
+from vecmatte.preconditioners import _ENVELOPE_FLOPS_PER_N15, PRECONDITIONERS
 from vecmatte.solve import build_reduced_system, conjugate_gradient
 from vecmatte.trimap import trimap_split
 
@@ -136,27 +136,41 @@ def _crossover(data: Path, names: list[str], trimap_dir: str, lines: list[str]) 
         f"### Envelope Cholesky or SuperLU ({trimap_dir})",
         "",
         "`flops / n^1.5` is the envelope's Cholesky flop count over `n^1.5`; `direct` picks "
-        "the envelope below 250. Factor times in CPU seconds (envelope skipped above 8 GFlop).",
+        f"the envelope below {_ENVELOPE_FLOPS_PER_N15:g}. Factor times in CPU seconds "
+        "(envelope skipped above 40 GFlop); factor sizes in MB of values (envelope panels in "
+        "float32; SuperLU's L and U in float32, row indices not counted).",
         "",
-        "| image | unknowns | flops / n^1.5 | envelope s | SuperLU f32 s | faster |",
-        "|---|---:|---:|---:|---:|---|",
+        "| image | unknowns | flops / n^1.5 | envelope f64 s | envelope f32 s | SuperLU f32 s "
+        "| envelope MB | SuperLU MB | picked |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name in names:
         matrix = _system(data, name, trimap_dir).matrix
         n = matrix.shape[0]
         envelope = rcm_envelope(matrix)
         flops = envelope_flops(envelope.first)
-        envelope = float("nan")
-        if flops < 8e9:
-            start = cpu()
-            envelope_cholesky(envelope)
-            envelope = cpu() - start
+        times = {}
+        for dtype in (np.float64, np.float32):
+            times[dtype] = float("nan")
+            if flops < 4e10:
+                start = cpu()
+                envelope_cholesky(envelope, dtype=dtype)
+                times[dtype] = cpu() - start
         start = cpu()
-        _superlu_solver(matrix, single_precision=True)
+        factor = spla.splu(
+            matrix.astype(np.float32).tocsc(),
+            permc_spec="MMD_AT_PLUS_A",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
         superlu = cpu() - start
-        faster = "envelope" if envelope < superlu else "SuperLU"
+        superlu_mb = (factor.L.nnz + factor.U.nnz) * 4 / 2**20
+        envelope_mb = envelope_size(envelope.first) * 4 / 2**20
+        picked = "envelope" if flops < _ENVELOPE_FLOPS_PER_N15 * n**1.5 else "SuperLU"
         lines.append(
-            f"| {name} | {n} | {flops / n**1.5:.0f} | {envelope:.3f} | {superlu:.3f} | {faster} |"
+            f"| {name} | {n} | {flops / n**1.5:.0f} | {times[np.float64]:.3f} "
+            f"| {times[np.float32]:.3f} | {superlu:.3f} | {envelope_mb:.0f} | {superlu_mb:.0f} "
+            f"| {picked} |"
         )
     lines.append("")
 
@@ -185,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         "(no scatter, no sort, no duplicate summing); (2) the reduced system is factored "
         "completely, so CG only polishes (1-2 iterations): for band-shaped unknown regions by "
         "a blocked envelope Cholesky in reverse Cuthill-McKee order whose arithmetic is dense "
-        "BLAS, for wide regions by SuperLU in float32 with a minimum-degree ordering. "
+        "BLAS, for wide regions by SuperLU with a minimum-degree ordering, both in float32 "
+        "(half the memory; CG in float64 removes the difference in one more iteration). "
         "Incomplete factorisations (IC(0), Jacobi) need hundreds to thousands of iterations on "
         "these systems (eps = 1e-7 makes them very ill-conditioned), which costs more than the "
         "complete factor.",

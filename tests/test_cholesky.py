@@ -32,13 +32,31 @@ def _random_spd_grid_matrix(shape, seed):
     return a.tocsr()
 
 
-@pytest.mark.parametrize("shape", [(5, 7), (13, 9), (30, 11)])
-def test_envelope_cholesky_solves_like_spsolve(shape):
+@pytest.mark.parametrize("shape", [(5, 7), (13, 9), (30, 11), (40, 33)])
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-9), (np.float32, 1e-3)])
+def test_envelope_cholesky_solves_like_spsolve(shape, dtype, rtol):
     a = _random_spd_grid_matrix(shape, seed=sum(shape))
     rhs = np.random.default_rng(1).standard_normal(a.shape[0])
-    x = cholesky.envelope_cholesky(cholesky.rcm_envelope(a)).solve(rhs)
+    factor = cholesky.envelope_cholesky(cholesky.rcm_envelope(a), dtype=dtype)
+    assert all(panel.dtype == dtype for panel in factor.panels)
+    x = factor.solve(rhs)
+    assert x.dtype == np.float64
     expected = scipy.sparse.linalg.spsolve(a.tocsc(), rhs)
-    np.testing.assert_allclose(x, expected, rtol=1e-8, atol=1e-10)
+    assert np.linalg.norm(x - expected) <= rtol * np.linalg.norm(expected)
+
+
+def test_envelope_size_counts_the_panels():
+    a = _random_spd_grid_matrix((40, 33), seed=5)
+    envelope = cholesky.rcm_envelope(a)
+    factor = cholesky.envelope_cholesky(envelope)
+    assert len(factor.panels) > 1  # several blocks, so the count is not trivial
+    assert cholesky.envelope_size(envelope.first) == sum(p.size for p in factor.panels)
+
+
+def test_envelope_cholesky_rejects_other_dtypes():
+    a = _random_spd_grid_matrix((5, 5), seed=0)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        cholesky.envelope_cholesky(cholesky.rcm_envelope(a), dtype=np.int64)
 
 
 def test_envelope_is_monotone_and_covers_the_matrix():
@@ -46,9 +64,9 @@ def test_envelope_is_monotone_and_covers_the_matrix():
     envelope = cholesky.rcm_envelope(a)
     order, first = envelope.order, envelope.first
     assert np.all(np.diff(first) >= 0)
-    np.testing.assert_allclose(envelope.permuted.toarray(), a.toarray()[np.ix_(order, order)])
-    position = np.empty_like(order)
-    position[order] = np.arange(len(order))
+    np.testing.assert_array_equal(np.sort(order), np.arange(a.shape[0]))
+    position = envelope.position
+    np.testing.assert_array_equal(position[order], np.arange(a.shape[0]))
     coo = a.tocoo()
     rows, cols = position[coo.row], position[coo.col]
     lower = rows >= cols
@@ -77,9 +95,18 @@ def test_direct_preconditioner_inverts_the_matting_system(method):
     inverse = direct(system.matrix, method=method)
     expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     got = inverse @ system.rhs
-    # superlu (which "auto" may pick) factors in float32: a close preconditioner, not exact.
-    tolerance = 1e-8 if method == "envelope" else 1e-3
-    assert np.abs(got - expected).max() <= tolerance * np.abs(expected).max()
+    # Both factor in float32: a close preconditioner, not exact.
+    assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max()
+
+
+def test_envelope_cholesky_in_double_precision_is_exact_on_the_matting_system():
+    scene = make_scene((50, 64), seed=4)
+    is_fg, is_bg, _ = trimap_split(scene.trimap)
+    system = build_reduced_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
+    factor = cholesky.envelope_cholesky(cholesky.rcm_envelope(system.matrix), dtype=np.float64)
+    expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    got = factor.solve(system.rhs)
+    assert np.abs(got - expected).max() <= 1e-8 * np.abs(expected).max()
 
 
 def test_direct_rejects_unknown_method():

@@ -66,6 +66,20 @@ def test_alpha_writes_matte_and_cutout(tmp_path, scene, scene_files, capsys):
     assert files_in(tmp_path) == {"image.png", "trimap.png", "a.png", "c.png"}
 
 
+def test_optional_positional_may_follow_the_options(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    assert main(["alpha", str(image), "-o", str(tmp_path / "a.png"), "-q", str(trimap)]) == 0
+    expected = vecmatte.estimate_alpha(vecmatte.load_image(image), vecmatte.load_trimap(trimap))
+    np.testing.assert_array_equal(
+        _read(tmp_path / "a.png"), np.round(expected * 255).astype(np.uint8)
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main(["alpha", str(image), "-o", str(tmp_path / "b.png"), str(trimap), "stray"])
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments: stray" in capsys.readouterr().err
+    assert not (tmp_path / "b.png").exists()
+
+
 def test_alpha_matches_library(tmp_path, scene_files):
     image, trimap = scene_files
     assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -171,8 +172,14 @@ def test_trimap_without_foreground_or_background_raises_value_error(rembg_inputs
 
 def test_non_convergence_raises_value_error(rembg_inputs):
     image, trimap = rembg_inputs
-    with pytest.raises(ValueError, match="did not converge within 2 iterations"):
-        pm.estimate_alpha_cf(image, trimap, preconditioner="jacobi", cg_kwargs={"maxiter": 2})
+    # Warnings as errors: a ConvergenceWarning on the way would surface instead of the
+    # ValueError, and the shim must not change the process's warning filters.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        filters = list(warnings.filters)
+        with pytest.raises(ValueError, match="did not converge within 2 iterations"):
+            pm.estimate_alpha_cf(image, trimap, preconditioner="jacobi", cg_kwargs={"maxiter": 2})
+        assert warnings.filters == filters
 
 
 # --------------------------------------------------------------------------------------------

@@ -74,10 +74,12 @@ def solve_alpha(
 
 
 def _solve_alpha(
-    image, trimap, *, eps, radius, preconditioner, rtol, maxiter, callback
+    image, trimap, *, eps, radius, preconditioner, rtol, maxiter, callback, warn=True
 ) -> AlphaResult:
     # Warnings are raised here, two frames below the user's call (public function -> here),
-    # whichever public function was called.
+    # whichever public function was called. warn=False is for callers that report
+    # non-convergence themselves (the PyMatting shim raises): a warnings filter would be
+    # process-wide and not thread-safe.
     from vecmatte._blas import single_threaded_blas
     from vecmatte.memory import check_memory
     from vecmatte.preconditioners import get_preconditioner
@@ -127,7 +129,8 @@ def _solve_alpha(
             maxiter=maxiter,
             callback=callback,
         )
-    warn_not_converged(result, rtol, stacklevel=4)
+    if warn:
+        warn_not_converged(result, rtol, stacklevel=4)
     alpha.ravel()[system.unknown] = result.x
     np.clip(alpha, 0.0, 1.0, out=alpha)
     return AlphaResult(

@@ -480,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_foreground_method(alpha)
     _add_solver_options(alpha)
     _add_read_options(alpha)
-    alpha.set_defaults(run=_run_alpha, usage_error=alpha.error)
+    alpha.set_defaults(run=_run_alpha, usage_error=alpha.error, late_positionals=("trimap",))
 
     compose = commands.add_parser(
         "composite",
@@ -511,7 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_foreground_method(compose)
     _add_read_options(compose)
     compose.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    compose.set_defaults(run=_run_composite, usage_error=compose.error)
+    compose.set_defaults(
+        run=_run_composite, usage_error=compose.error, late_positionals=("background",)
+    )
 
     batch = commands.add_parser(
         "batch",
@@ -583,10 +585,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse, accepting an optional positional after options (``alpha IMAGE -o OUT TRIMAP``).
+
+    argparse fills an optional positional (``nargs="?"``) with the positionals before the
+    first option and then rejects a later one; the subcommand's ``late_positionals`` take
+    what is left, in order.
+    """
+    args, extra = parser.parse_known_args(argv)
+    for name in getattr(args, "late_positionals", ()):
+        if extra and getattr(args, name) is None and not extra[0].startswith("-"):
+            setattr(args, name, extra.pop(0))
+    if extra:
+        report = getattr(args, "usage_error", parser.error)
+        report(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``vecmatte`` command on ``argv`` (default ``sys.argv[1:]``); return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     with warnings.catch_warnings():
         _show_warnings_as_messages()
         try:

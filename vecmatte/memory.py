@@ -30,7 +30,10 @@ __all__ = [
 # a covers the image-sized arrays, b the sparse rows and vectors, c the "direct"
 # preconditioner's factor: in reverse Cuthill-McKee order its envelope is u times the band's
 # width, and the width grows with the image (the solver takes the envelope only while its
-# flops stay below 250 u**1.5, which keeps it below about 126 u**1.25 bytes). The constants
+# flops stay below 250 u**1.5, which keeps it below about 126 u**1.25 bytes). Since then the
+# envelope is stored in float32 and taken up to 450 u**1.5 flops, which bounds it by
+# sqrt(450) * 4 = 85 u**1.25 bytes: the model, left as calibrated, is on the high side for
+# band-shaped regions (measured: about half of the estimate at 2 MP). The constants
 # below are rounded so that, with _SAFETY, every calibration point and the 16 and 32 MP
 # solves of bench/large.py (2.2M and 4.4M unknowns, outside the calibration range) fall
 # under the estimate, at 0.86 to 0.95 of it for the largest ones. Everything grows with the

@@ -132,10 +132,12 @@ def _superlu_solver(matrix, single_precision: bool):
     return lambda x: factor.solve(np.ravel(x).astype(dtype)).astype(np.float64)
 
 
-# Measured on this project's benchmark machine: SuperLU factors these systems in about
-# 2.5e-8 * n**1.5 s, the envelope Cholesky runs at about 1.5 GFlop/s. The envelope is used
-# when its flop count predicts the shorter time.
-_ENVELOPE_FLOPS_PER_N15 = 250.0
+# Measured on this project's benchmark machine (alphamatting images, scales 1 to 4): the
+# single-precision envelope factor is faster than SuperLU up to about 600 u**1.5 flops and
+# holds less memory up to about 450 (its panels take 4 bytes per envelope entry, SuperLU's
+# L and U together about as much at that point). The lower of the two keeps the peak memory
+# down, which matters more for large images; time is within 25 % either way.
+_ENVELOPE_FLOPS_PER_N15 = 450.0
 
 
 def direct(matrix, stencil=None, *, method: str = "auto"):
@@ -149,11 +151,11 @@ def direct(matrix, stencil=None, *, method: str = "auto"):
         Accepted for a uniform signature.
     method : {"auto", "envelope", "superlu"}, optional
         ``"envelope"``: blocked envelope Cholesky in reverse Cuthill-McKee order
-        (:mod:`vecmatte.cholesky`), exact in float64; fastest when the unknown region is a
-        band of moderate width. ``"superlu"``: SuperLU's LU in float32 with a minimum-degree
-        ordering, exact to about 1e-7 (conjugate gradient in float64 removes the rest in
-        one to three iterations); better for wide unknown regions. ``"auto"`` picks by the
-        envelope's flop count.
+        (:mod:`vecmatte.cholesky`); fastest when the unknown region is a band of moderate
+        width. ``"superlu"``: SuperLU's LU with a minimum-degree ordering; better for wide
+        unknown regions. ``"auto"`` picks by the envelope's flop count. Both factor in
+        float32 (half the memory of float64, and faster): exact to about 1e-7, and
+        conjugate gradient in float64 removes the rest in one to three iterations.
 
     Returns
     -------

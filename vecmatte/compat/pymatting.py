@@ -122,13 +122,19 @@ def _require_default(name: str, value, default, what: str) -> None:
         raise ValueError(f"{name}={value!r} is not supported by {what}; leave it at {default!r}")
 
 
-def _solve_quietly(function, *args, **kwargs):
-    """Call a vecmatte solver with its ConvergenceWarning muted: the caller raises instead."""
-    from vecmatte.solve import ConvergenceWarning
+def _solve_quietly(image, trimap, **options):
+    """vecmatte's solve without its ConvergenceWarning: the caller raises instead."""
+    import inspect
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return function(*args, **kwargs)
+    from vecmatte.alpha import _solve_alpha, solve_alpha
+
+    # solve_alpha's defaults for whatever the caller left out, then its private twin.
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(solve_alpha).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    return _solve_alpha(image, trimap, warn=False, **{**defaults, **options})
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,7 +179,6 @@ def estimate_alpha_cf(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key vecmatte cannot honour.
     """
-    from vecmatte.alpha import solve_alpha
 
     laplacian = _check_keys(laplacian_kwargs, tuple(_LAPLACIAN_KEYS), "laplacian_kwargs")
     options = {_LAPLACIAN_KEYS[key]: value for key, value in laplacian.items()}
@@ -187,7 +192,7 @@ def estimate_alpha_cf(
         return alpha
     # PyMatting's thresholds are inclusive, vecmatte's strict: known pixels become exact 0/1.
     hard = np.where(is_fg, 1.0, np.where(is_bg, 0.0, values))
-    result = _solve_quietly(solve_alpha, image, hard, **options)
+    result = _solve_quietly(image, hard, **options)
     if not result.converged:
         raise ValueError(
             f"Conjugate gradient descent did not converge within {result.iterations} iterations "
