@@ -656,7 +656,9 @@ def plan_images(dataset: Dataset, options) -> tuple[list[str], dict[int, list[st
         else:
             per_scale[scale] = [n for n in options.scale_images if n in names] or names
     sizes = {n: _image_size(dataset.image_dir / dataset.files[n]) for n in names}
-    if options.seed_images:
+    if options.seed_images == ["all"]:
+        seed_names = names
+    elif options.seed_images:
         seed_names = [n for n in options.seed_images if n in names]
     else:
         seed_names = sorted(names, key=lambda n: sizes[n][0] * sizes[n][1])[:1]
@@ -688,6 +690,7 @@ def run(options) -> dict:
     total = sum(len(per_scale[s]) for s in options.scales) * len(options.trimap)
     done = 0
     cold: list[ColdRecord] = []
+    reused = measured = 0
     for scale in sorted(options.scales):
         if options.cold and not cold and scale != 1:
             cold = _cold_starts(methods, unavailable, dataset, names, seed_names, cells, options)
@@ -719,6 +722,8 @@ def run(options) -> dict:
                             f"not run: the run's --max-minutes {options.max_minutes:g} ran out"
                         )
                     else:
+                        reused += _cell_key(cell, method, options) in cached
+                        measured += _cell_key(cell, method, options) not in cached
                         cell = _measure_or_reuse(
                             cell, method, dataset, options, cached, cache_path, alpha_dir
                         )
@@ -745,6 +750,8 @@ def run(options) -> dict:
         "seed_names": seed_names,
         "dataset": dataset,
         "default": default_key,
+        "reused": reused,
+        "measured": measured,
     }
 
 
@@ -1041,6 +1048,7 @@ def write_report(result: dict, options, argv: list[str], path: Path, plot: Path 
         "- Errors: SAD, MSE, gradient and connectivity errors over the trimap's unknown pixels "
         "(alphamatting.com conventions, `vecmatte.metrics`; SAD, Grad and Conn / 1000). "
         "`vs default` is the SAD between the method's matte and vecmatte's default matte.",
+        *_provenance_lines(result, options),
         "- Cold start: a fresh process importing the method and solving one image, for "
         "vecmatte's default and the peers (PyMatting with an empty `NUMBA_CACHE_DIR`, then with "
         "the cache that run filled; the seed never caches its compiled code, so its cold start "
@@ -1214,6 +1222,21 @@ def write_report(result: dict, options, argv: list[str], path: Path, plot: Path 
     return text
 
 
+def _provenance_lines(result: dict, options) -> list[str]:
+    """Where the cells come from when some were reused from the cache (``--resume``)."""
+    lines = []
+    if result.get("reused"):
+        lines.append(
+            f"- This invocation measured {result['measured']} cells and reused "
+            f"{result['reused']} from `{options.cache}`, measured earlier by invocations with "
+            "the same code (hash of `vecmatte/*.py`, of `bench/seed_numba.py`, PyMatting's "
+            "version) and the same limits, repeats and budget."
+        )
+    if options.note:
+        lines.append(f"- {options.note}")
+    return lines
+
+
 def _accuracy_lines(cells: list[Cell], default: str, label: dict) -> list[str]:
     index = {(c.image, c.trimap, c.scale, c.method): c for c in cells}
     pairs = []
@@ -1376,7 +1399,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed-images",
         nargs="+",
-        help="images the seed's program runs on (default: the smallest one)",
+        help="images the seed's program runs on, or all (default: the smallest one)",
     )
     parser.add_argument(
         "--methods", nargs="+", help="method keys (vecmatte:NAME, pymatting:cf, seed) or families"
@@ -1440,6 +1463,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=str(BENCH_DIR / ".cache" / "compare.jsonl"),
         help="where every finished measurement is recorded (for --resume)",
     )
+    parser.add_argument("--note", help="a sentence on how the run was made, printed in the report")
     parser.add_argument(
         "--resume",
         action="store_true",

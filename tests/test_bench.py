@@ -188,3 +188,43 @@ def test_seed_program_matches_vecmatte_on_a_scene():
     alpha = seed.seed_alpha(scene.image, scene.trimap)
     assert alpha.shape == scene.alpha.shape
     np.testing.assert_allclose(alpha, vecmatte.estimate_alpha(scene.image, scene.trimap), atol=0.02)
+
+
+def test_subset_scales_and_resume_report_their_provenance(compare, tmp_path):
+    data = tmp_path / "data"
+    _write_dataset(data, ["A1", "A2"])
+    cache = tmp_path / "cache" / "c.jsonl"
+    arguments = [
+        "--data",
+        str(data),
+        "--scales",
+        "1",
+        "2",
+        "--scale-images",
+        "A2",
+        "--subset-scales",
+        "2",
+        "--methods",
+        "vecmatte:direct",
+        "--repeats",
+        "1",
+        "--no-cold",
+        "--no-append",
+        "--cache",
+        str(cache),
+    ]
+    first = tmp_path / "first.md"
+    assert compare.main([*arguments, "--output", str(first)]) == 0
+    rows = re.findall(r"^\| (A\d) \| trimap \| x(\d) \|", first.read_text(), flags=re.M)
+    assert sorted(rows) == [("A1", "1"), ("A2", "1"), ("A2", "2")]
+    assert "reused" not in first.read_text()
+    assert len(cache.read_text().splitlines()) == 3
+
+    second = tmp_path / "second.md"
+    note = "Cells measured by two invocations, one per core."
+    code = compare.main([*arguments, "--output", str(second), "--resume", "--note", note])
+    assert code == 0
+    report = second.read_text()
+    assert "This invocation measured 0 cells and reused 3" in report
+    assert f"- {note}" in report
+    assert len(cache.read_text().splitlines()) == 3  # nothing measured again

@@ -116,11 +116,12 @@ def _solve_alpha(
     )
     # Factorisation and CG make many small BLAS calls; see vecmatte._blas for why one thread.
     with single_threaded_blas():
-        operator = (
-            None
-            if make_preconditioner is None
-            else make_preconditioner(system.matrix, system.stencil)
-        )
+        operator = None
+        if make_preconditioner is not None:
+            # Preconditioners that order the unknowns geometrically ask for their positions.
+            wants_grid = getattr(make_preconditioner, "needs_grid", False)
+            extra = {"grid": system.grid} if wants_grid else {}
+            operator = make_preconditioner(system.matrix, system.stencil, **extra)
         result = conjugate_gradient(
             system.matrix,
             system.rhs,

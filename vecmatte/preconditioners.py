@@ -132,15 +132,16 @@ def _superlu_solver(matrix, single_precision: bool):
     return lambda x: factor.solve(np.ravel(x).astype(dtype)).astype(np.float64)
 
 
-# Measured on this project's benchmark machine (alphamatting images, scales 1 to 4): the
-# single-precision envelope factor is faster than SuperLU up to about 600 u**1.5 flops and
-# holds less memory up to about 450 (its panels take 4 bytes per envelope entry, SuperLU's
-# L and U together about as much at that point). The lower of the two keeps the peak memory
-# down, which matters more for large images; time is within 25 % either way.
-_ENVELOPE_FLOPS_PER_N15 = 450.0
+# Measured on this project's benchmark machine (alphamatting images at scales 1 to 4, float32
+# factors, one BLAS thread): the envelope factor takes about flops / 2e10 s, the nested
+# dissection factor about 6e-6 s per unknown (its tree nodes cost ~0.1 ms each), so the
+# envelope is faster while its flops stay below ~1.2e5 per unknown. Below 1e5 the envelope is
+# taken: thin bands, where both factors are small; above, nested dissection also holds far
+# less memory (GT09 at scale 4: 1.1 GB against 4.4 GB for the envelope, 3.4 GB for SuperLU).
+_ENVELOPE_FLOPS_PER_UNKNOWN = 1e5
 
 
-def direct(matrix, stencil=None, *, method: str = "auto"):
+def direct(matrix, stencil=None, *, method: str = "auto", grid=None):
     """Complete factorisation of the system, used as a preconditioner.
 
     Parameters
@@ -149,13 +150,18 @@ def direct(matrix, stencil=None, *, method: str = "auto"):
         The reduced system (symmetric positive definite).
     stencil : ignored
         Accepted for a uniform signature.
-    method : {"auto", "envelope", "superlu"}, optional
+    method : {"auto", "envelope", "nested", "superlu"}, optional
         ``"envelope"``: blocked envelope Cholesky in reverse Cuthill-McKee order
-        (:mod:`vecmatte.cholesky`); fastest when the unknown region is a band of moderate
-        width. ``"superlu"``: SuperLU's LU with a minimum-degree ordering; better for wide
-        unknown regions. ``"auto"`` picks by the envelope's flop count. Both factor in
+        (:mod:`vecmatte.cholesky`); fastest when the unknown region is a thin band.
+        ``"nested"``: multifrontal Cholesky in a nested-dissection order of the pixel grid
+        (:mod:`vecmatte.multifrontal`, needs ``grid``); least memory, and fastest for wide or
+        large unknown regions. ``"superlu"``: SuperLU's LU with a minimum-degree ordering
+        (used when no grid is given and the envelope would be too wide). ``"auto"`` takes the
+        envelope while its flop count is small, nested dissection otherwise. All factor in
         float32 (half the memory of float64, and faster): exact to about 1e-7, and
         conjugate gradient in float64 removes the rest in one to three iterations.
+    grid : vecmatte.solve.PixelGrid, optional
+        Pixel coordinates of the unknowns, for ``"nested"``.
 
     Returns
     -------
@@ -165,34 +171,48 @@ def direct(matrix, stencil=None, *, method: str = "auto"):
     Notes
     -----
     The factor's memory grows faster than the number of unknowns (about ``n log n``
-    entries for SuperLU, ``n`` times the band width for the envelope), so for very large
-    unknown regions ``"ichol"`` or ``"jacobi"`` use less memory at the cost of time.
+    entries for nested dissection and SuperLU, ``n`` times the band width for the envelope),
+    so for very large unknown regions ``"ichol"`` or ``"jacobi"`` use less memory at the cost
+    of time. A factor that breaks down in float32 (a front not positive definite) is replaced
+    by SuperLU's.
     """
     from scipy.sparse.linalg import LinearOperator
 
     from vecmatte.cholesky import envelope_cholesky, envelope_flops, rcm_envelope
+    from vecmatte.multifrontal import dissection_order, multifrontal_cholesky
 
-    if method not in ("auto", "envelope", "superlu"):
-        raise ValueError(f"method must be 'auto', 'envelope' or 'superlu', got {method!r}")
+    if method not in ("auto", "envelope", "nested", "superlu"):
+        raise ValueError(
+            f"method must be 'auto', 'envelope', 'nested' or 'superlu', got {method!r}"
+        )
+    if method == "nested" and grid is None:
+        raise ValueError("method 'nested' needs the pixel grid of the unknowns (grid=...)")
     n = matrix.shape[0]
-    apply = None
-    if method != "superlu":
+    chosen, envelope = method, None
+    if method == "auto":
         envelope = rcm_envelope(matrix)
-        if (
-            method == "envelope"
-            or envelope_flops(envelope.first) < _ENVELOPE_FLOPS_PER_N15 * n**1.5
-        ):
-            try:
-                apply = envelope_cholesky(envelope).solve
-            except np.linalg.LinAlgError:
-                if method == "envelope":
-                    raise
+        if envelope_flops(envelope.first) < _ENVELOPE_FLOPS_PER_UNKNOWN * n:
+            chosen = "envelope"
+        else:
+            chosen = "nested" if grid is not None else "superlu"
+    apply = None
+    try:
+        if chosen == "envelope":
+            apply = envelope_cholesky(envelope or rcm_envelope(matrix)).solve
+        elif chosen == "nested":
+            del envelope  # its reordering is not needed; free it before factoring
+            dissection = dissection_order(grid.ys, grid.xs, grid.reach)
+            apply = multifrontal_cholesky(matrix, dissection).solve
+    except np.linalg.LinAlgError:
+        if method != "auto":
+            raise
     if apply is None:
         apply = _superlu_solver(matrix, single_precision=True)
     return LinearOperator((n, n), matvec=apply, dtype=np.float64)
 
 
 ichol.needs_stencil = True
+direct.needs_grid = True
 
 PRECONDITIONERS: dict[str, Callable] = {"direct": direct, "ichol": ichol, "jacobi": jacobi}
 

@@ -12,6 +12,7 @@ from vecmatte.laplacian import _stencil_offsets, row_coefficients, rows_to_csr, 
 
 __all__ = [
     "ConvergenceWarning",
+    "PixelGrid",
     "ReducedSystem",
     "SolveResult",
     "build_reduced_system",
@@ -38,6 +39,16 @@ class Stencil:
 
 
 @dataclass(frozen=True)
+class PixelGrid:
+    """Where the unknowns sit: row ``ys[u]``, column ``xs[u]``; pixels more than ``reach``
+    apart in either coordinate are not coupled by the system."""
+
+    ys: np.ndarray
+    xs: np.ndarray
+    reach: int
+
+
+@dataclass(frozen=True)
 class ReducedSystem:
     """``A x = b`` with ``A = L_uu`` and ``b = -L_uk a_k``: the hard-constrained matting system.
 
@@ -49,12 +60,24 @@ class ReducedSystem:
     unknown : ndarray of intp, shape (n_u,)
         Flat (row-major) pixel index of each unknown.
     stencil : Stencil or None
+    shape : tuple of int
+        ``(h, w)`` of the image.
+    radius : int
+        Window radius of the Laplacian.
     """
 
     matrix: object
     rhs: np.ndarray
     unknown: np.ndarray
     stencil: Stencil | None
+    shape: tuple[int, int] = (0, 0)
+    radius: int = 1
+
+    @property
+    def grid(self) -> PixelGrid:
+        """Pixel coordinates of the unknowns (computed on demand, for geometric orderings)."""
+        ys, xs = np.divmod(self.unknown, self.shape[1])
+        return PixelGrid(ys, xs, 2 * self.radius)
 
 
 @dataclass(frozen=True)
@@ -112,7 +135,7 @@ def build_reduced_system(
     values[neighbors < 0] = 0.0
     matrix = rows_to_csr(neighbors, values, len(unknown))
     stencil = Stencil(offsets, neighbors, values) if keep_stencil else None
-    return ReducedSystem(matrix, rhs, unknown, stencil)
+    return ReducedSystem(matrix, rhs, unknown, stencil, (h, w), radius)
 
 
 def conjugate_gradient(

@@ -1,0 +1,177 @@
+"""Nested dissection and the multifrontal Cholesky factor against direct sparse solves."""
+
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.sparse.linalg
+
+import vecmatte.multifrontal as multifrontal
+import vecmatte.preconditioners as preconditioners
+from vecmatte.alpha import solve_alpha
+from vecmatte.solve import build_reduced_system
+from vecmatte.synthetic import make_scene
+from vecmatte.trimap import trimap_split
+
+
+def _stencil_spd_matrix(shape, seed):
+    """Random SPD matrix coupling grid pixels at most 2 apart (the 5x5 stencil of radius 1).
+
+    Symmetric with random off-diagonal entries and a diagonal that dominates them.
+    """
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    index = np.arange(h * w).reshape(shape)
+    rows, cols = [], []
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            if (dy, dx) <= (0, 0):
+                continue
+            src = index[max(0, -dy) : h - max(0, dy), max(0, -dx) : w - max(0, dx)]
+            dst = index[max(0, dy) : h + min(0, dy), max(0, dx) : w + min(0, dx)]
+            rows.append(src.ravel())
+            cols.append(dst.ravel())
+    rows, cols = np.concatenate(rows), np.concatenate(cols)
+    upper = scipy.sparse.coo_matrix((rng.uniform(-1, 1, len(rows)), (rows, cols)), (h * w,) * 2)
+    off = (upper + upper.T).tocsr()
+    diagonal = np.asarray(abs(off).sum(axis=1)).ravel() + rng.uniform(0.01, 0.1, h * w)
+    return (off + scipy.sparse.diags(diagonal)).tocsr()
+
+
+def _grid_system(shape, keep_fraction, seed):
+    """SPD matrix on a random subset of a grid (5x5 coupling), with the subset's coordinates."""
+    full = _stencil_spd_matrix(shape, seed=seed)
+    rng = np.random.default_rng(seed)
+    keep = np.flatnonzero(rng.random(shape[0] * shape[1]) < keep_fraction)
+    ys, xs = np.divmod(keep, shape[1])
+    return full[keep][:, keep].tocsr(), ys, xs
+
+
+def _node_of(dissection):
+    node = np.empty(len(dissection.order), dtype=np.intp)
+    for k in range(len(dissection.parent)):
+        node[dissection.order[dissection.starts[k] : dissection.starts[k + 1]]] = k
+    return node
+
+
+def _ancestors(parent, k):
+    chain = {k}
+    while parent[k] >= 0:
+        k = parent[k]
+        chain.add(k)
+    return chain
+
+
+@pytest.mark.parametrize(("shape", "keep", "leaf"), [((23, 31), 1.0, 8), ((40, 17), 0.6, 5)])
+def test_dissection_separates_every_coupled_pair(shape, keep, leaf):
+    _, ys, xs = _grid_system(shape, keep, seed=2)
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    order, parent = dissection.order, dissection.parent
+    np.testing.assert_array_equal(np.sort(order), np.arange(len(ys)))
+    assert dissection.starts[-1] == len(ys)
+    assert np.sum(parent < 0) == 1 and parent[-1] == -1  # one root, eliminated last
+    children = np.flatnonzero(parent >= 0)
+    assert np.all(parent[children] > children)  # children are eliminated before parents
+    # Points within reach of each other: one's node is an ancestor of the other's (or the
+    # same), so eliminating them creates no fill outside the tree's fronts.
+    node = _node_of(dissection)
+    near = (np.abs(ys[:, None] - ys) <= 2) & (np.abs(xs[:, None] - xs) <= 2)
+    for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):
+        a, b = node[i], node[j]
+        assert a in _ancestors(parent, b) or b in _ancestors(parent, a)
+    # The cuts keep the leaves small: more than one node, no node above the leaf size
+    # unless it is a cut (a node with children).
+    assert len(parent) > 1
+    sizes = np.diff(dissection.starts)
+    leaves = np.setdiff1d(np.arange(len(parent)), parent)
+    assert sizes[leaves].max() <= leaf
+
+
+def test_best_cut_takes_the_thinnest_balanced_strip():
+    # 12 points at coordinates 0..7: counts 3 1 0 0 2 1 2 3 (from coordinate 0).
+    coordinate = np.repeat(np.arange(8), [3, 1, 0, 0, 2, 1, 2, 3])
+    size, low = multifrontal._best_cut(coordinate, reach=2)
+    # Strips [low, low + 2) with at least 4 points on each side: low=2 holds 0 points,
+    # with 4 before and 8 after.
+    assert (size, low) == (0.0, 2)
+    assert multifrontal._best_cut(np.array([5, 6, 7, 5]), reach=2) == (float("inf"), None)
+
+
+@pytest.mark.parametrize(("shape", "keep"), [((12, 9), 1.0), ((30, 41), 1.0), ((50, 37), 0.7)])
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-9), (np.float32, 1e-3)])
+def test_multifrontal_cholesky_solves_like_spsolve(shape, keep, dtype, rtol):
+    matrix, ys, xs = _grid_system(shape, keep, seed=sum(shape))
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=16)
+    factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=dtype)
+    assert all(panel.dtype == dtype for panel in factor.panels)
+    rhs = np.random.default_rng(0).standard_normal(matrix.shape[0])
+    x = factor.solve(rhs)
+    assert x.dtype == np.float64
+    expected = scipy.sparse.linalg.spsolve(matrix.tocsc(), rhs)
+    assert np.linalg.norm(x - expected) <= rtol * np.linalg.norm(expected)
+
+
+def test_multifrontal_factor_is_sparser_than_dense():
+    matrix, ys, xs = _grid_system((60, 60), 1.0, seed=1)
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=32)
+    factor = multifrontal.multifrontal_cholesky(matrix, dissection)
+    n = matrix.shape[0]
+    assert factor.nnz < 0.1 * n * (n + 1) / 2
+
+
+def test_indefinite_front_raises_linalg_error():
+    matrix, ys, xs = _grid_system((6, 6), 1.0, seed=3)
+    matrix = (matrix - 50 * scipy.sparse.eye(matrix.shape[0])).tocsr()
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=4)
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        multifrontal.multifrontal_cholesky(matrix, dissection)
+
+
+def test_multifrontal_rejects_other_dtypes():
+    matrix, ys, xs = _grid_system((5, 5), 1.0, seed=0)
+    dissection = multifrontal.dissection_order(ys, xs, reach=2)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.int32)
+
+
+def _matting_system():
+    scene = make_scene((50, 64), seed=4, band=6)
+    is_fg, is_bg, _ = trimap_split(scene.trimap)
+    return scene, build_reduced_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
+
+
+def test_nested_preconditioner_inverts_the_matting_system():
+    _, system = _matting_system()
+    inverse = preconditioners.direct(system.matrix, method="nested", grid=system.grid)
+    expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    got = inverse @ system.rhs
+    assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max()
+
+
+def test_nested_needs_the_grid():
+    _, system = _matting_system()
+    with pytest.raises(ValueError, match="needs the pixel grid"):
+        preconditioners.direct(system.matrix, method="nested")
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [(0.0, "nested"), (1e12, "envelope")])
+def test_auto_picks_by_the_envelope_flops(monkeypatch, threshold, expected):
+    scene, system = _matting_system()
+    monkeypatch.setattr(preconditioners, "_ENVELOPE_FLOPS_PER_UNKNOWN", threshold)
+    calls = []
+    for module, name in (
+        ("vecmatte.multifrontal", "multifrontal_cholesky"),
+        ("vecmatte.cholesky", "envelope_cholesky"),
+    ):
+        original = getattr(__import__(module, fromlist=[name]), name)
+
+        def spy(*args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(f"{module}.{name}", spy)
+    result = solve_alpha(scene.image, scene.trimap)
+    assert calls == [f"{expected}_cholesky" if expected == "envelope" else "multifrontal_cholesky"]
+    assert result.converged and result.iterations <= 3
+    reference = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    got = result.alpha.ravel()[system.unknown]
+    np.testing.assert_allclose(got, np.clip(reference, 0, 1), atol=1e-5)
