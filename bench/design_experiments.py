@@ -30,16 +30,23 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from vecmatte.cholesky import envelope_cholesky, envelope_flops, envelope_size, rcm_envelope
 from vecmatte.io import load_image, load_trimap
-from vecmatte.preconditioners import _ENVELOPE_FLOPS_PER_N15, PRECONDITIONERS
+from vecmatte.multifrontal import dissection_order, multifrontal_cholesky
+from vecmatte.preconditioners import _ENVELOPE_FLOPS_PER_UNKNOWN, PRECONDITIONERS
 from vecmatte.solve import build_reduced_system, conjugate_gradient
 from vecmatte.trimap import trimap_split
 
 cpu = time.process_time
 
 
-def _system(data: Path, name: str, trimap_dir: str = "trimap"):
+def _system(data: Path, name: str, trimap_dir: str = "trimap", scale: int = 1):
     image = load_image(data / "image" / f"{name}.png")
     trimap = load_trimap(data / trimap_dir / f"{name}.png")
+    if scale != 1:
+        # As bench/compare.py: image bicubic, trimap nearest neighbour.
+        from skimage.transform import rescale
+
+        image = np.clip(rescale(image, scale, order=3, channel_axis=2), 0, 1)
+        trimap = rescale(trimap, scale, order=0)
     is_fg, is_bg, _ = trimap_split(trimap)
     return build_reduced_system(image, is_fg, is_bg, eps=1e-7, radius=1)
 
@@ -86,8 +93,12 @@ def _preconditioners(data: Path, names: list[str], lines: list[str]) -> None:
         candidates = {
             "jacobi": ("jacobi", {}),
             "ichol (IC(0), 3 Chow-Patel sweeps)": ("ichol", {}),
-            "direct: envelope Cholesky (RCM)": ("direct", {"method": "envelope"}),
-            "direct: SuperLU float32 (MMD)": ("direct", {"method": "superlu"}),
+            "direct: envelope Cholesky f32 (RCM)": ("direct", {"method": "envelope"}),
+            "direct: multifrontal Cholesky f32 (nested dissection)": (
+                "direct",
+                {"method": "nested", "grid": system.grid},
+            ),
+            "direct: SuperLU f32 (MMD)": ("direct", {"method": "superlu"}),
         }
         for label, (key, options) in candidates.items():
             start = cpu()
@@ -131,31 +142,38 @@ def _orderings(data: Path, names: list[str], lines: list[str]) -> None:
     lines.append("")
 
 
-def _crossover(data: Path, names: list[str], trimap_dir: str, lines: list[str]) -> None:
+def _crossover(
+    data: Path, names: list[str], trimap_dir: str, lines: list[str], scale: int = 1
+) -> None:
     lines += [
-        f"### Envelope Cholesky or SuperLU ({trimap_dir})",
+        f"### Envelope, nested dissection or SuperLU ({trimap_dir}, scale {scale})",
         "",
-        "`flops / n^1.5` is the envelope's Cholesky flop count over `n^1.5`; `direct` picks "
-        f"the envelope below {_ENVELOPE_FLOPS_PER_N15:g}. Factor times in CPU seconds "
-        "(envelope skipped above 40 GFlop); factor sizes in MB of values (envelope panels in "
-        "float32; SuperLU's L and U in float32, row indices not counted).",
+        "`flops / n` is the envelope's Cholesky flop count per unknown; `direct` takes the "
+        f"envelope below {_ENVELOPE_FLOPS_PER_UNKNOWN:g}, nested dissection above. Factor "
+        "times in CPU seconds (nested: ordering + factor; envelope f64 skipped above 40 "
+        "GFlop); factor sizes in MB of values, all in float32 (SuperLU: L and U, row indices "
+        "not counted).",
         "",
-        "| image | unknowns | flops / n^1.5 | envelope f64 s | envelope f32 s | SuperLU f32 s "
-        "| envelope MB | SuperLU MB | picked |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| image | unknowns | flops / n | envelope f64 s | envelope f32 s | nested f32 s "
+        "| SuperLU f32 s | envelope MB | nested MB | SuperLU MB | picked |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name in names:
-        matrix = _system(data, name, trimap_dir).matrix
+        system = _system(data, name, trimap_dir, scale)
+        matrix, grid = system.matrix, system.grid
         n = matrix.shape[0]
         envelope = rcm_envelope(matrix)
         flops = envelope_flops(envelope.first)
         times = {}
         for dtype in (np.float64, np.float32):
             times[dtype] = float("nan")
-            if flops < 4e10:
+            if flops < 4e10 or dtype == np.float32:
                 start = cpu()
                 envelope_cholesky(envelope, dtype=dtype)
                 times[dtype] = cpu() - start
+        start = cpu()
+        nested = multifrontal_cholesky(matrix, dissection_order(grid.ys, grid.xs, grid.reach))
+        nested_time = cpu() - start
         start = cpu()
         factor = spla.splu(
             matrix.astype(np.float32).tocsc(),
@@ -164,13 +182,17 @@ def _crossover(data: Path, names: list[str], trimap_dir: str, lines: list[str]) 
             options={"SymmetricMode": True},
         )
         superlu = cpu() - start
-        superlu_mb = (factor.L.nnz + factor.U.nnz) * 4 / 2**20
-        envelope_mb = envelope_size(envelope.first) * 4 / 2**20
-        picked = "envelope" if flops < _ENVELOPE_FLOPS_PER_N15 * n**1.5 else "SuperLU"
+        sizes = [
+            envelope_size(envelope.first) * 4 / 2**20,
+            nested.nnz * 4 / 2**20,
+            (factor.L.nnz + factor.U.nnz) * 4 / 2**20,
+        ]
+        picked = "envelope" if flops < _ENVELOPE_FLOPS_PER_UNKNOWN * n else "nested"
         lines.append(
-            f"| {name} | {n} | {flops / n**1.5:.0f} | {times[np.float64]:.3f} "
-            f"| {times[np.float32]:.3f} | {superlu:.3f} | {envelope_mb:.0f} | {superlu_mb:.0f} "
-            f"| {picked} |"
+            f"| {name} | {n} | {flops / n:.2g} | {times[np.float64]:.3f} "
+            f"| {times[np.float32]:.3f} | {nested_time:.3f} | {superlu:.3f} | "
+            + " | ".join(f"{size:.0f}" for size in sizes)
+            + f" | {picked} |"
         )
     lines.append("")
 
@@ -197,10 +219,13 @@ def main(argv: list[str] | None = None) -> int:
         "Design in short: (1) only windows touching an unknown pixel are evaluated, and only "
         "the rows of unknown pixels are built, by gathering each window's 9x9 block row by row "
         "(no scatter, no sort, no duplicate summing); (2) the reduced system is factored "
-        "completely, so CG only polishes (1-2 iterations): for band-shaped unknown regions by "
-        "a blocked envelope Cholesky in reverse Cuthill-McKee order whose arithmetic is dense "
-        "BLAS, for wide regions by SuperLU with a minimum-degree ordering, both in float32 "
-        "(half the memory; CG in float64 removes the difference in one more iteration). "
+        "completely, so CG only polishes (1-2 iterations): for thin band-shaped unknown regions "
+        "by a blocked envelope Cholesky in reverse Cuthill-McKee order whose arithmetic is "
+        "dense BLAS, for wide or large regions by a multifrontal Cholesky in a nested-"
+        "dissection order of the pixel grid (dense BLAS fronts, about n log n entries), both "
+        "in float32 (half the memory; CG in float64 removes the difference in one more "
+        "iteration). SuperLU (minimum degree) was the wide-region solver before: slower and "
+        "several times the memory (it stores L and U). "
         "Incomplete factorisations (IC(0), Jacobi) need hundreds to thousands of iterations on "
         "these systems (eps = 1e-7 makes them very ill-conditioned), which costs more than the "
         "complete factor.",
@@ -211,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     _preconditioners(args.data, thin_and_wide, lines)
     _orderings(args.data, thin_and_wide, lines)
     _crossover(args.data, names, "trimap", lines)
+    _crossover(args.data, [n for n in ("GT01", "GT09", "GT16") if n in names], "trimap2", lines, 2)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}", file=sys.stderr)

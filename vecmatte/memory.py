@@ -21,25 +21,20 @@ __all__ = [
 
 # Peak memory of solve_alpha beyond its inputs, in bytes, for n pixels and u unknown pixels:
 #     _SAFETY * ((a n + b u + c u**1.25) * (4r + 1)**2 / 25 + _BASE)
-# with (a, b, c) per preconditioner below. Origin: `python bench/large.py --calibrate` on
-# 2026-11-25 at commit d510b82: the extra peak resident memory (ru_maxrss of a child process
-# minus its resident memory just before the solve) of solve_alpha at radius 1 on the
-# alphamatting images GT02, GT04 and GT19 upscaled to 0.25-8 MP (14k to 1.6M unknowns, 5 to
-# 40% of the pixels; "ichol" on GT02 and GT04 up to 2 MP), fitted by non-negative least
-# squares of the relative error: "direct" 33 n + 924 u + 68 u**1.25, "ichol" 7 n + 1948 u.
-# a covers the image-sized arrays, b the sparse rows and vectors, c the "direct"
-# preconditioner's factor: in reverse Cuthill-McKee order its envelope is u times the band's
-# width, and the width grows with the image (the solver takes the envelope only while its
-# flops stay below 250 u**1.5, which keeps it below about 126 u**1.25 bytes). Since then the
-# envelope is stored in float32 and taken up to 450 u**1.5 flops, which bounds it by
-# sqrt(450) * 4 = 85 u**1.25 bytes: the model, left as calibrated, is on the high side for
-# band-shaped regions (measured: about half of the estimate at 2 MP). The constants
-# below are rounded so that, with _SAFETY, every calibration point and the 16 and 32 MP
-# solves of bench/large.py (2.2M and 4.4M unknowns, outside the calibration range) fall
-# under the estimate, at 0.86 to 0.95 of it for the largest ones. Everything grows with the
-# stencil, (4r + 1)**2 entries.
+# with (a, b, c) per preconditioner below. Origin: `python bench/large.py --calibrate` (points
+# and dates in bench/results/large.md): the extra peak resident memory (ru_maxrss of a child
+# process minus its resident memory just before the solve) of solve_alpha at radius 1 on the
+# alphamatting images GT02, GT04 and GT19 upscaled to 0.25-8 MP (34k to 1.6M unknowns, 5 to
+# 40% of the pixels), fitted by non-negative least squares of the relative error. "direct"
+# (commit 113d312, float32 envelope or nested-dissection factor): 20 n + 541 u + 26 u**1.25;
+# "ichol" (commit d510b82): 7 n + 1948 u. a covers the image-sized arrays, b the sparse rows
+# and vectors, c the "direct" preconditioner's factor, which grows a little faster than the
+# unknowns (n log n entries for nested dissection; the envelope is only taken while it is
+# thin). The constants below are rounded up so that, with _SAFETY, every calibration point
+# falls at 0.4 to 0.85 of the estimate; the 16 and 32 MP solves of bench/large.py check the
+# extrapolation. Everything grows with the stencil, (4r + 1)**2 entries.
 _MODEL = {
-    "direct": (36.0, 720.0, 80.0),
+    "direct": (22.0, 600.0, 30.0),
     "ichol": (10.0, 2000.0, 0.0),
     "jacobi": (10.0, 2000.0, 0.0),  # not measured: ichol's, which holds a little more
     None: (10.0, 2000.0, 0.0),
@@ -90,8 +85,8 @@ def estimate_solve_memory(
     -----
     A model ``a n + b u + c u**1.25`` in the number of pixels ``n`` and of unknown pixels
     ``u``, fitted to measured peaks (see the constants in :mod:`vecmatte.memory`). The
-    ``u**1.25`` term is the factor of the ``"direct"`` preconditioner, whose envelope grows
-    with the width of the unknown band; ``"ichol"`` and ``"jacobi"`` keep no such factor.
+    ``u**1.25`` term is the factor of the ``"direct"`` preconditioner, whose fill grows a
+    little faster than the unknowns; ``"ichol"`` and ``"jacobi"`` keep no such factor.
 
     Examples
     --------
