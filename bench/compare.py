@@ -1321,6 +1321,7 @@ def write_plot(cells: list[Cell], methods: list[Method], path: Path) -> Path | N
         return None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
     for number, method in enumerate(methods):
@@ -1341,13 +1342,15 @@ def write_plot(cells: list[Cell], methods: list[Method], path: Path) -> Path | N
                         (statistics.median(m for m, _ in at), statistics.median(v for _, v in at))
                     )
             axis.plot(*zip(*medians, strict=True), "-o", color=colour, label=method.label)
-        for failed in (
-            c for c in cells if c.method == method.key and c.status in ("time", "memory")
-        ):
+        failed = [c for c in cells if c.method == method.key and c.status in ("time", "memory")]
+        # One label per scale, not one per image: they would overlap.
+        for scale in sorted({c.scale for c in failed}):
+            here = [c for c in failed if c.scale == scale]
+            what = "memory cap" if all(c.status == "memory" for c in here) else "limit"
             left.annotate(
-                f"{method.label}: > {'memory cap' if failed.status == 'memory' else 'limit'}",
-                (failed.megapixels, left.get_ylim()[1]),
-                fontsize=6,
+                f"{method.key}: > {what} ({len(here)} at x{scale})",
+                (statistics.median(c.megapixels for c in here), left.get_ylim()[1]),
+                fontsize=7,
                 color=colour,
                 rotation=90,
                 va="top",
@@ -1355,6 +1358,8 @@ def write_plot(cells: list[Cell], methods: list[Method], path: Path) -> Path | N
     for axis, ylabel in ((left, "warm time (s)"), (right, "peak memory of the solve (MB)")):
         axis.set_xscale("log")
         axis.set_yscale("log")
+        axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         axis.set_xlabel("image size (megapixels)")
         axis.set_ylabel(ylabel)
         axis.grid(True, which="both", alpha=0.3)
