@@ -716,7 +716,11 @@ def run(options) -> dict:
                     elif reason := _skip_reason(cell, failures, pixels):
                         cell.status = "memory" if "memory" in reason else "time"
                         cell.note = reason
-                    elif deadline is not None and time.perf_counter() > deadline:
+                    elif (
+                        deadline is not None
+                        and time.perf_counter() > deadline
+                        and _cell_key(cell, method, options) not in cached
+                    ):
                         cell.status = "skipped"
                         cell.note = (
                             f"not run: the run's --max-minutes {options.max_minutes:g} ran out"

@@ -175,3 +175,40 @@ def test_auto_picks_by_the_envelope_flops(monkeypatch, threshold, expected):
     reference = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     got = result.alpha.ravel()[system.unknown]
     np.testing.assert_allclose(got, np.clip(reference, 0, 1), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("threshold", "factor", "method"),
+    [
+        (0.0, "vecmatte.multifrontal.multifrontal_cholesky", "nested"),
+        (1e12, "vecmatte.cholesky.envelope_cholesky", "envelope"),
+    ],
+)
+def test_auto_falls_back_to_superlu_when_a_float32_factor_breaks_down(
+    monkeypatch, threshold, factor, method
+):
+    scene, system = _matting_system()
+    monkeypatch.setattr(preconditioners, "_ENVELOPE_FLOPS_PER_UNKNOWN", threshold)
+
+    def breaks_down(*args, **kwargs):
+        raise np.linalg.LinAlgError("front 0 is not positive definite")
+
+    monkeypatch.setattr(factor, breaks_down)
+    superlu_calls = []
+    original = preconditioners._superlu_solver
+
+    def counted(*args, **kwargs):
+        superlu_calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(preconditioners, "_superlu_solver", counted)
+    result = solve_alpha(scene.image, scene.trimap)
+    assert superlu_calls == [1]
+    assert result.converged and result.iterations <= 3
+    reference = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    np.testing.assert_allclose(
+        result.alpha.ravel()[system.unknown], np.clip(reference, 0, 1), atol=1e-5
+    )
+    # Asked for explicitly, the breakdown is not hidden.
+    with pytest.raises(np.linalg.LinAlgError):
+        preconditioners.direct(system.matrix, method=method, grid=system.grid)
