@@ -25,6 +25,7 @@ _PROCESS_START = time.perf_counter()
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
+import functools  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -574,8 +575,13 @@ def measure_cold(
 # --- planning, caching ---------------------------------------------------------------------
 
 
+@functools.cache
 def _fingerprint(method: Method) -> str:
-    """Changes when the code being measured changes (cache key for --resume)."""
+    """Changes when the code being measured changes (cache key for --resume).
+
+    Computed once per method and process: the code measured is the code at the start of the
+    run, and every cell's key needs it.
+    """
     digest = hashlib.sha1()
     if method.family == "vecmatte":
         for path in sorted((ROOT / "vecmatte").glob("*.py")):
@@ -649,8 +655,8 @@ def plan_images(dataset: Dataset, options) -> tuple[list[str], dict[int, list[st
             )
         names = list(options.images)
     per_scale = {}
+    subset_scales = options.subset_scales or [x for x in options.scales if x != 1]
     for scale in options.scales:
-        subset_scales = options.subset_scales or [x for x in options.scales if x != 1]
         if scale not in subset_scales or not options.scale_images:
             per_scale[scale] = names
         else:
@@ -717,20 +723,21 @@ def run(options) -> dict:
                         cell.status = "memory" if "memory" in reason else "time"
                         cell.note = reason
                     elif (
-                        deadline is not None
+                        (key := _cell_key(cell, method, options)) not in cached
+                        and deadline is not None
                         and time.perf_counter() > deadline
-                        and _cell_key(cell, method, options) not in cached
                     ):
                         cell.status = "skipped"
                         cell.note = (
                             f"not run: the run's --max-minutes {options.max_minutes:g} ran out"
                         )
                     else:
-                        reused += _cell_key(cell, method, options) in cached
-                        measured += _cell_key(cell, method, options) not in cached
-                        cell = _measure_or_reuse(
-                            cell, method, dataset, options, cached, cache_path, alpha_dir
-                        )
+                        if key in cached:
+                            cell = Cell(**cached[key]["cell"])
+                            reused += 1
+                        else:
+                            cell = _measure(cell, key, dataset, options, cache_path, alpha_dir)
+                            measured += 1
                         if cell.status in ("time", "memory"):
                             failures.append(cell)
                         _log(f"    {method.key:<18} {_cell_summary(cell)}")
@@ -822,13 +829,11 @@ def _not_planned(method: Method, cell: Cell, default_key: str, seed_names, optio
     return ""
 
 
-def _measure_or_reuse(cell, method, dataset, options, cached, cache_path, alpha_dir) -> Cell:
-    key = _cell_key(cell, method, options)
+def _measure(cell, key, dataset, options, cache_path, alpha_dir) -> Cell:
+    """Measure a cell and record it in the cache under ``key``."""
     save = (
-        alpha_dir / f"{method.key.replace(':', '-')}_{cell.image}_{cell.trimap}_x{cell.scale}.png"
+        alpha_dir / f"{cell.method.replace(':', '-')}_{cell.image}_{cell.trimap}_x{cell.scale}.png"
     )
-    if key in cached:
-        return Cell(**cached[key]["cell"])
     cell = measure_cell(cell, dataset, options, save)
     with cache_path.open("a") as handle:
         handle.write(json.dumps({"key": key, "cell": cell.__dict__}) + "\n")
