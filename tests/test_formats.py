@@ -76,12 +76,26 @@ def test_16bit_rgb_png_loads_at_8_bits(tmp_path, rng):
     np.testing.assert_allclose(image, rgb / 65535.0, rtol=0, atol=1 / 255)
 
 
-def test_16bit_rgb_tiff_loads_at_8_bits(tmp_path, rng):
+def test_16bit_rgb_tiff_loads_at_full_depth(tmp_path, rng):
+    # Issue 17, item 8: Pillow decodes 16-bit colour TIFF at 8 bits; tifffile reads it whole.
     tifffile = pytest.importorskip("tifffile")
     rgb = rng.integers(0, 65536, size=(6, 8, 3), dtype=np.uint16)
     tifffile.imwrite(tmp_path / "rgb16.tif", rgb)
-    image = load_image(tmp_path / "rgb16.tif")
-    np.testing.assert_allclose(image, rgb / 65535.0, rtol=0, atol=1 / 255)
+    tifffile.imwrite(
+        tmp_path / "planar.tif", np.moveaxis(rgb, -1, 0), photometric="rgb", planarconfig="separate"
+    )
+    for name in ("rgb16.tif", "planar.tif"):
+        image = load_image(tmp_path / name)
+        np.testing.assert_allclose(image, rgb / 65535.0, rtol=0, atol=1e-12)
+
+
+def test_16bit_rgba_tiff_notes_its_alpha_and_keeps_depth(tmp_path, rng):
+    tifffile = pytest.importorskip("tifffile")
+    rgba = rng.integers(0, 65536, size=(5, 7, 4), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "rgba16.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    with pytest.warns(AlphaChannelIgnoredWarning, match="rgba16.tif"):
+        image = load_image(tmp_path / "rgba16.tif")
+    np.testing.assert_allclose(image, rgba[:, :, :3] / 65535.0, rtol=0, atol=1e-12)
 
 
 def test_jpeg_loads_close_to_the_original(tmp_path, scene):

@@ -144,9 +144,63 @@ def test_save_modes(tmp_path, array, mode):
     np.testing.assert_array_equal(_read(tmp_path / "out.png"), expected)
 
 
-def test_save_clips_and_rounds(tmp_path):
-    save_image(tmp_path / "c.png", np.array([[-0.5, 0.5 / 255, 1.6 / 255, 2.0]]))
+def test_save_rounds(tmp_path):
+    save_image(tmp_path / "c.png", np.array([[0.0, 0.5 / 255, 1.6 / 255, 1.0]]))
     np.testing.assert_array_equal(_read(tmp_path / "c.png"), [[0, 0, 2, 255]])
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.full((3, 3), 200.0), r"values in \[200, 200\].*divide by 255"),
+        (np.array([[0.0, 2.0]]), r"values in \[0, 2\]: floats must lie in \[0, 1\]"),
+        (np.array([[-0.5, 0.5]]), r"values in \[-0.5, 0.5\]"),
+        (np.full((3, 3), np.nan), "9 NaN or infinite values"),
+        (np.array([[0.0, np.inf]]), "NaN or infinite"),
+    ],
+)
+def test_save_refuses_out_of_range_floats(tmp_path, array, message):
+    # Issue 17, item 3: alpha * 255 used to write an all-white image, NaN black, [0, 2]
+    # clipped silently.
+    with pytest.raises(ValueError, match=message):
+        save_image(tmp_path / "a.png", array)
+    assert files_in(tmp_path) == set()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_save_uint16_gray_at_16_bits(tmp_path, suffix):
+    pixels = np.array([[0, 1, 300], [40000, 65534, 65535]], dtype=np.uint16)
+    save_image(tmp_path / f"g{suffix}", pixels)
+    assert _mode(tmp_path / f"g{suffix}").startswith("I;16")
+    np.testing.assert_array_equal(_read(tmp_path / f"g{suffix}"), pixels)
+    np.testing.assert_array_equal(load_trimap(tmp_path / f"g{suffix}"), pixels / 65535.0)
+
+
+def test_save_uint16_colour_as_tiff_only(tmp_path, rng):
+    pixels = rng.integers(0, 65536, size=(4, 5, 3)).astype(np.uint16)
+    save_image(tmp_path / "c.tif", pixels)
+    np.testing.assert_array_equal(load_image(tmp_path / "c.tif"), pixels / 65535.0)
+    with pytest.raises(ValueError, match=r"16-bit colour image can be saved only as \.tif"):
+        save_image(tmp_path / "c.png", pixels)
+    with pytest.raises(ValueError, match="JPEG cannot hold 16-bit gray"):
+        save_image(tmp_path / "g.jpg", pixels[:, :, 0])
+    assert files_in(tmp_path) == {"c.tif"}
+
+
+def test_save_bool_as_black_and_white(tmp_path):
+    save_image(tmp_path / "b.png", np.array([[True, False]]))
+    np.testing.assert_array_equal(_read(tmp_path / "b.png"), [[255, 0]])
+
+
+def test_save_and_load_through_streams():
+    import io
+
+    pixels = np.array([[0, 128], [255, 7]], dtype=np.uint8)
+    stream = io.BytesIO()
+    save_image(stream, pixels)
+    assert stream.getvalue().startswith(b"\x89PNG")
+    stream.seek(0)
+    np.testing.assert_array_equal(load_trimap(stream), pixels / 255.0)
 
 
 def test_save_uint8_unchanged(tmp_path, rng):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from vecmatte._validation import check_gray, check_image, check_same_size
@@ -87,6 +90,16 @@ def parse_color(color) -> np.ndarray:
     return rgb
 
 
+def _names_a_file(background) -> bool:
+    """Whether ``background`` is a path to an image rather than a colour name."""
+    if isinstance(background, os.PathLike):
+        return True
+    from vecmatte.io import IMAGE_EXTENSIONS
+
+    path = Path(background)
+    return path.suffix.lower() in IMAGE_EXTENSIONS or path.is_file()
+
+
 def _fit_background(background: np.ndarray, shape: tuple[int, int], fit: str) -> np.ndarray:
     """Bring ``background`` to ``shape`` by stretching, scaling and cropping, or cropping."""
     h, w = shape
@@ -123,8 +136,9 @@ def composite(foreground, alpha, background, *, fit: str = "resize") -> np.ndarr
         photograph itself works but leaves a fringe of its old background in soft edges.
     alpha : array_like, shape (h, w)
         Alpha matte in [0, 1].
-    background : array_like of shape (H, W, 3), str, or 3 floats
-        A new background image of any size, or a colour (see :func:`parse_color`).
+    background : array_like of shape (H, W, 3), str, path, or 3 floats
+        A new background image of any size, the path of one (a string ending in an image
+        extension, or naming an existing file), or a colour (see :func:`parse_color`).
     fit : {"resize", "cover", "crop"}, optional
         How a background image of another size is brought to (h, w): ``"resize"`` stretches
         it, ``"cover"`` scales it keeping its aspect ratio until it covers the foreground and
@@ -154,6 +168,10 @@ def composite(foreground, alpha, background, *, fit: str = "resize") -> np.ndarr
     check_same_size(foreground, alpha, "alpha")
     if fit not in FITS:
         raise ValueError(f"unknown fit {fit!r}; choose one of {', '.join(FITS)}")
+    if isinstance(background, (str, os.PathLike)) and _names_a_file(background):
+        from vecmatte.io import load_image
+
+        background = load_image(background)
     if isinstance(background, str) or np.ndim(background) == 1:
         new = np.broadcast_to(parse_color(background), foreground.shape)
     else:

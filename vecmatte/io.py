@@ -3,32 +3,52 @@
 Whatever the file holds — 8- or 16-bit PNG or TIFF, JPEG, gray, palette, RGBA, a float TIFF,
 a phone photo with an EXIF orientation — :func:`load_image` returns a float64 ``(h, w, 3)``
 RGB array in [0, 1] as it is displayed, and :func:`load_trimap` a float64 ``(h, w)`` array.
+:func:`check_output_paths` is the one guard every writer goes through: an output may not
+be an input, two outputs may not be the same file, and an output must be writable.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 __all__ = [
+    "IMAGE_EXTENSIONS",
+    "STDIO",
     "AlphaChannelIgnoredWarning",
     "ImageTooLargeError",
+    "check_output_paths",
     "image_size",
+    "load_gray",
     "load_image",
     "load_trimap",
+    "same_file",
     "save_image",
 ]
+
+# Extensions recognised as images when folders are read (batch, eval) and when a string
+# names a file rather than a colour (lower case).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+# On the command line, "-" as an input reads standard input and as an output writes PNG to
+# standard output.
+STDIO = "-"
 
 # Pillow's pixel modes that hold one channel of 16-bit, 32-bit integer or float samples.
 _GRAY_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 # Modes with an alpha channel (after conversion of palettes with transparency to RGBA).
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+# File formats Pillow can write 16-bit gray to (mode "I;16").
+_SIXTEEN_BIT_GRAY_FORMATS = ("PNG", "TIFF")
+_TIFF_ORIENTATION = 274
 
 # Pillow's decompression-bomb limit is a module global; we swap it for our own check while a
 # file is opened, under a lock so that threads do not see each other's value.
@@ -45,28 +65,45 @@ class ImageTooLargeError(ValueError):
     """The file declares more pixels than the decompression-bomb limit allows."""
 
 
-def _check_pixel_limit(path: Path, size: tuple[int, int], limit: int | None) -> None:
+def _label(source) -> str:
+    """How to call ``source`` (a path, or a binary stream such as standard input) in messages."""
+    if hasattr(source, "read") or hasattr(source, "write"):
+        name = getattr(source, "name", None)
+        return name if isinstance(name, str) else "<stream>"
+    return str(source)
+
+
+def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> None:
     width, height = size
     if limit is not None and width * height > limit:
         raise ImageTooLargeError(
-            f"{path}: image has {width * height:,} pixels ({width} x {height}), more than the "
+            f"{label}: image has {width * height:,} pixels ({width} x {height}), more than the "
             f"limit of {limit:,} that protects against decompression bombs; if you trust this "
             f"file, raise the limit (command line: --max-pixels {width * height}; library: "
             f"max_pixels={width * height})"
         )
 
 
-def _open(path, max_pixels: int | None = None):
-    """Open, check the size against the limit, decode fully, close; apply EXIF orientation."""
+def _open(source, max_pixels: int | None = None):
+    """Open, check the size against the limit, decode fully, close; apply EXIF orientation.
+
+    ``source`` is a path or a readable binary stream. The EXIF orientation found in the file
+    is kept in ``image.info["vecmatte_orientation"]`` (for the 16-bit colour TIFF path).
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = Path(path)
-    if max_pixels is not None and not (float(max_pixels).is_integer() and max_pixels > 0):
+    stream = hasattr(source, "read")
+    label = _label(source)
+    if max_pixels is not None and not (
+        not isinstance(max_pixels, bool) and float(max_pixels).is_integer() and max_pixels > 0
+    ):
         raise ValueError(f"max_pixels must be a positive integer, got {max_pixels!r}")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory, not an image file")
+    if not stream:
+        source = Path(source)
+        if not source.exists():
+            raise FileNotFoundError(f"{label}: no such file")
+        if source.is_dir():
+            raise IsADirectoryError(f"{label}: is a directory, not an image file")
     with _PILLOW_LIMIT_LOCK:
         saved = Image.MAX_IMAGE_PIXELS
         # Our own check replaces Pillow's (which warns above its limit and refuses above twice
@@ -74,22 +111,25 @@ def _open(path, max_pixels: int | None = None):
         # is honoured; the limit is Pillow's own unless the caller gives another.
         Image.MAX_IMAGE_PIXELS = None
         try:
-            with Image.open(path) as image:
-                _check_pixel_limit(path, image.size, saved if max_pixels is None else max_pixels)
+            with Image.open(source) as image:
+                _check_pixel_limit(label, image.size, saved if max_pixels is None else max_pixels)
                 image.load()
+                orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
                 ImageOps.exif_transpose(image, in_place=True)
+                image.info["vecmatte_orientation"] = orientation
         except UnidentifiedImageError:
+            kind = "" if stream else Path(label).suffix.lstrip(".").upper()
             raise ValueError(
-                f"{path}: not an image file Pillow can read (is it really a "
-                f"{path.suffix.lstrip('.').upper() or 'image'} file?)"
+                f"{label}: not an image file Pillow can read (is it really a "
+                f"{kind or 'image'} file?)"
             ) from None
         except Image.DecompressionBombError as error:
             raise ImageTooLargeError(
-                f"{path}: {error}; if you trust this file, raise the limit with --max-pixels"
+                f"{label}: {error}; if you trust this file, raise the limit with --max-pixels"
             ) from None
         except (OSError, SyntaxError, EOFError) as error:
             raise ValueError(
-                f"{path}: cannot read image, the file is damaged or truncated ({error})"
+                f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
         finally:
             Image.MAX_IMAGE_PIXELS = saved
@@ -120,16 +160,16 @@ def image_size(path) -> tuple[int, int]:
     return height, width
 
 
-def _wide_gray(image, path: Path) -> np.ndarray:
+def _wide_gray(image, label: str) -> np.ndarray:
     """One channel of 16-bit, 32-bit integer or float samples as float64 in [0, 1]."""
     array = np.asarray(image, dtype=np.float64)
     if image.mode == "F":
         if not np.isfinite(array).all():
-            raise ValueError(f"{path}: float image contains NaN or infinite values")
+            raise ValueError(f"{label}: float image contains NaN or infinite values")
         low, high = float(array.min()), float(array.max())
         if not (low >= 0.0 and high <= 1.0):
             raise ValueError(
-                f"{path}: float image has values in [{low:.4g}, {high:.4g}]; a float image "
+                f"{label}: float image has values in [{low:.4g}, {high:.4g}]; a float image "
                 "must hold values in [0, 1]"
             )
         return array
@@ -137,39 +177,84 @@ def _wide_gray(image, path: Path) -> np.ndarray:
     high = float(array.max(initial=0))
     if array.min(initial=0) < 0 or high > 65535:
         raise ValueError(
-            f"{path}: 32-bit integer image with values in [{array.min():.0f}, {high:.0f}]; "
+            f"{label}: 32-bit integer image with values in [{array.min():.0f}, {high:.0f}]; "
             "save it as 8- or 16-bit"
         )
     return array / 65535.0
 
 
-def _note_alpha(image, path: Path) -> None:
+def _note_alpha(image, label: str) -> None:
     """Warn that a not fully opaque alpha channel is ignored."""
     alpha = np.asarray(image.getchannel("A"))
-    transparent = np.count_nonzero(alpha < alpha.dtype.type(255))
+    _warn_alpha(np.count_nonzero(alpha < alpha.dtype.type(255)), alpha.size, label)
+
+
+def _warn_alpha(transparent: int, size: int, label: str) -> None:
     if transparent:
         warnings.warn(
-            f"{path}: the image has an alpha channel ({100 * transparent / alpha.size:.1f}% of "
+            f"{label}: the image has an alpha channel ({100 * transparent / size:.1f}% of "
             "its pixels not opaque); it is ignored and the colours are matted as stored",
             AlphaChannelIgnoredWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
-def _colour_image(image, path: Path) -> np.ndarray:
+def _colour_image(image, label: str) -> np.ndarray:
     """An ``(h, w, 3)`` uint8 array of any Pillow image that is not one wide gray channel."""
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in _ALPHA_MODES:
-        _note_alpha(image, path)
+        _note_alpha(image, label)
     if image.mode != "RGB":
         try:
             image = image.convert("RGB")
         except ValueError as error:
             raise ValueError(
-                f"{path}: cannot convert {image.mode} pixels to RGB ({error})"
+                f"{label}: cannot convert {image.mode} pixels to RGB ({error})"
             ) from None
     return np.asarray(image)
+
+
+def _is_16bit_colour_tiff(image) -> bool:
+    if image.format != "TIFF" or image.mode not in ("RGB", "RGBA"):
+        return False
+    bits = image.tag_v2.get(258, (8,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    return all(b == 16 for b in bits)
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an ``(h, w, c)`` array, as Pillow's exif_transpose."""
+    swap = (1, 0, 2)
+    return {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: a.transpose(swap),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: a[::-1, ::-1].transpose(swap),
+        8: lambda a: np.rot90(a, 1),
+    }.get(orientation, lambda a: a)(array)
+
+
+def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
+    """A 16-bit RGB(A) TIFF at full depth, with tifffile (Pillow decodes it at 8 bits)."""
+    import tifffile  # comes with scikit-image
+
+    if hasattr(source, "seek"):
+        source.seek(0)
+    try:
+        array = np.asarray(tifffile.imread(source, key=0))
+    except Exception as error:  # tifffile raises many types; the message says which file
+        raise ValueError(f"{label}: cannot read the 16-bit colour TIFF ({error})") from None
+    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
+        array = np.moveaxis(array, 0, -1)  # planar configuration: channels first
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint16:
+        raise ValueError(f"{label}: unexpected 16-bit TIFF layout {array.shape} {array.dtype}")
+    if array.shape[2] == 4:
+        _warn_alpha(np.count_nonzero(array[:, :, 3] < 65535), array[:, :, 3].size, label)
+    array = _orient(array[:, :, :3], image.info.get("vecmatte_orientation", 1))
+    return np.ascontiguousarray(array) / 65535.0
 
 
 def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
@@ -177,8 +262,9 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    path : str or Path
-        Any format Pillow reads: PNG and TIFF (8 or 16 bits), JPEG, BMP, WebP ...
+    path : str, Path or binary file object
+        Any format Pillow reads: PNG and TIFF (8 or 16 bits), JPEG, BMP, WebP ...; or an
+        open binary stream (such as ``sys.stdin.buffer`` read into ``io.BytesIO``).
     max_pixels : int, optional
         Refuse files with more pixels than this (decompression-bomb protection). By default
         Pillow's limit, ``PIL.Image.MAX_IMAGE_PIXELS`` (about 89 MP).
@@ -187,8 +273,9 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     -------
     ndarray, shape (h, w, 3)
         As the image is displayed: the EXIF orientation is applied. Gray, palette and CMYK
-        images are converted to RGB; 16-bit gray keeps its precision, 16-bit colour is
-        decoded by Pillow at 8 bits per channel.
+        images are converted to RGB; 16-bit gray and 16-bit colour TIFF keep their
+        precision (the latter read with tifffile); a 16-bit colour PNG is decoded by Pillow
+        at 8 bits per channel.
 
     Raises
     ------
@@ -204,12 +291,41 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
         If the file has an alpha channel that is not fully opaque: the colours are used as
         stored and the old alpha is ignored.
     """
-    path = Path(path)
+    label = _label(path)
     image = _open(path, max_pixels)
     if image.mode in _GRAY_WIDE_MODES:
-        gray = _wide_gray(image, path)
+        gray = _wide_gray(image, label)
         return np.repeat(gray[:, :, None], 3, axis=2)
-    return _colour_image(image, path) / 255.0
+    if _is_16bit_colour_tiff(image):
+        return _read_16bit_colour_tiff(path, image, label)
+    return _colour_image(image, label) / 255.0
+
+
+def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> np.ndarray:
+    """Load a one-channel map (trimap, alpha matte, mask) as a float64 ``(h, w)`` array.
+
+    Like :func:`load_trimap`, but ``name`` says what the file is in messages ("alpha",
+    "mask" ...), so that a colour photograph given as an alpha matte is called an alpha
+    matte, not a trimap.
+    """
+    from vecmatte.trimap import check_trimap
+
+    label = _label(path)
+    image = _open(path, max_pixels)
+    if image.mode in _GRAY_WIDE_MODES:
+        array = _wide_gray(image, label)
+    elif image.mode in ("L", "1", "P") and "transparency" not in image.info:
+        array = np.asarray(image.convert("L"))
+    else:
+        if image.mode == "P":
+            image = image.convert("RGBA")
+        if image.mode not in ("RGB", "RGBA"):
+            image = image.convert("RGBA" if image.mode in _ALPHA_MODES else "RGB")
+        array = np.asarray(image)
+    try:
+        return check_trimap(array, name=name)
+    except ValueError as error:
+        raise ValueError(f"{label}: {error}") from None
 
 
 def load_trimap(path, *, max_pixels: int | None = None) -> np.ndarray:
@@ -220,33 +336,201 @@ def load_trimap(path, *, max_pixels: int | None = None) -> np.ndarray:
     ignored. Values are not snapped here: :func:`vecmatte.trimap.trimap_split` reads
     ``> 0.9`` as foreground and ``< 0.1`` as background, which absorbs JPEG noise.
     """
-    from vecmatte.trimap import check_trimap
+    return load_gray(path, name="trimap", max_pixels=max_pixels)
 
-    path = Path(path)
-    image = _open(path, max_pixels)
-    if image.mode in _GRAY_WIDE_MODES:
-        array = _wide_gray(image, path)
-    elif image.mode in ("L", "1", "P") and "transparency" not in image.info:
-        array = np.asarray(image.convert("L"))
-    else:
-        if image.mode == "P":
-            image = image.convert("RGBA")
-        if image.mode not in ("RGB", "RGBA"):
-            image = image.convert("RGBA" if image.mode in _ALPHA_MODES else "RGB")
-        array = np.asarray(image)
+
+# ---------------------------------------------------------------------------- output guard
+
+
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name the same file: same resolved path, or same inode.
+
+    The inode comparison (:func:`os.path.samefile`) catches hard links and other aliases
+    that resolving symbolic links does not.
+    """
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
     try:
-        return check_trimap(array)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): only the resolved paths can agree
+        return False
 
 
-def _to_uint8(array: np.ndarray) -> np.ndarray:
+def _file_format(path: Path) -> str:
+    from PIL import Image
+
+    suffix = path.suffix or ".png"
+    file_format = Image.registered_extensions().get(suffix.lower())
+    if file_format is None:
+        raise ValueError(
+            f"{path}: unknown image file extension {suffix!r}; use .png, .tif, .jpg ..."
+        )
+    return file_format
+
+
+def _check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str:
+    """Refuse an output that cannot be written where asked; return its Pillow format."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{path}: output directory {directory} does not exist ({what})")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path}: cannot write to directory {directory} (permission denied)")
+    file_format = _file_format(path)
+    if alpha_channel and file_format == "JPEG":
+        raise ValueError(f"{path}: JPEG cannot store an alpha channel; save the {what} as .png")
+    return file_format
+
+
+def check_output_paths(
+    outputs: Mapping[str, object],
+    inputs: Mapping[str, object] | None = None,
+    *,
+    alpha_channel: Iterable[str] = (),
+) -> None:
+    """Refuse, before any work, outputs that would destroy an input or each other.
+
+    Parameters
+    ----------
+    outputs : mapping of str to path or None
+        What each output is (``"--output"``, ``"--cutout"`` ...) to where it goes; None
+        entries are ignored; ``"-"`` is standard output (at most one).
+    inputs : mapping of str to path or None, optional
+        What each input is (``"image"``, ``"trimap"`` ...) to its path; ``"-"`` is standard
+        input (at most one).
+    alpha_channel : iterable of str, optional
+        The outputs that hold an alpha channel (refused as JPEG).
+
+    Raises
+    ------
+    ValueError
+        If an output is an input (same resolved path or same file: hard links count), two
+        outputs are the same file, standard input or output is named twice, or an output
+        has an unknown extension.
+    FileNotFoundError, IsADirectoryError, PermissionError
+        If an output's directory is missing or not writable, or the output is a directory.
+
+    Notes
+    -----
+    Checking every output first means that a run which is refused leaves no file behind,
+    not an alpha matte without the cutout that was asked for with it.
+    """
+    outputs = {what: path for what, path in outputs.items() if path is not None}
+    inputs = {what: path for what, path in (inputs or {}).items() if path is not None}
+    rgba = set(alpha_channel)
+    for kind, paths in (("output", outputs), ("input", inputs)):
+        dashes = [what for what, path in paths.items() if str(path) == STDIO]
+        if len(dashes) > 1:
+            stream = "standard output" if kind == "output" else "standard input"
+            raise ValueError(
+                f"{' and '.join(dashes)} are both '-' ({stream}); only one {kind} can be '-'"
+            )
+    for what, path in outputs.items():
+        if str(path) != STDIO:
+            _check_writable(Path(path), what, alpha_channel=what in rgba)
+    files = [(what, Path(path)) for what, path in outputs.items() if str(path) != STDIO]
+    sources = [(what, Path(path)) for what, path in inputs.items() if str(path) != STDIO]
+    for what, path in files:
+        for source_what, source in sources:
+            if same_file(path, source):
+                raise ValueError(
+                    f"{path}: the {what} would overwrite the {source_what} {source}; "
+                    "choose another output name (nothing was written)"
+                )
+    for index, (what, path) in enumerate(files):
+        for other_what, other in files[index + 1 :]:
+            if same_file(path, other):
+                raise ValueError(
+                    f"{path}: the {what} and the {other_what} are the same file; give them "
+                    "different names (nothing was written)"
+                )
+
+
+# ---------------------------------------------------------------------------------- writing
+
+
+def _range_message(low: float, high: float) -> str:
+    if low >= 0.0 and high <= 255.0:
+        hint = "divide by 255 first (or pass uint8)"
+    elif low >= 0.0 and high <= 65535.0:
+        hint = "divide by 65535 first (or pass uint16)"
+    else:
+        hint = "rescale it, or clip it yourself with np.clip(array, 0, 1)"
+    return (
+        f"cannot save a float array with values in [{low:.4g}, {high:.4g}]: floats must lie "
+        f"in [0, 1]; {hint}"
+    )
+
+
+def _pixels(array) -> np.ndarray:
+    """The array to write: uint8 (from floats in [0, 1], bool or uint8) or uint16."""
     array = np.asarray(array)
-    if array.dtype == np.uint8:
+    if array.dtype == bool:
+        return array.astype(np.uint8) * np.uint8(255)
+    if array.dtype in (np.uint8, np.uint16):
         return array
     if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(f"cannot save array of dtype {array.dtype}; use float in [0, 1] or uint8")
-    return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+        raise ValueError(
+            f"cannot save an array of dtype {array.dtype}; use floats in [0, 1], uint8 or "
+            "uint16 (e.g. array.astype(np.uint8) if it holds 0 ... 255)"
+        )
+    if array.size and not np.isfinite(array).all():
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise ValueError(
+            f"cannot save an array with {bad} NaN or infinite values of {array.size}; "
+            "fix them first (e.g. np.nan_to_num)"
+        )
+    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
+    if low < 0.0 or high > 1.0:
+        raise ValueError(_range_message(low, high))
+    return np.round(array * 255.0).astype(np.uint8)
+
+
+def _check_shape(array: np.ndarray) -> np.ndarray:
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))) or not array.size:
+        raise ValueError(
+            f"cannot save an array of shape {array.shape}; expected (h, w), (h, w, 3) or "
+            "(h, w, 4) with h, w > 0"
+        )
+    return array
+
+
+def _encode(handle, array: np.ndarray, file_format: str, label: str) -> None:
+    """Write ``array`` (uint8, or uint16) to the open binary ``handle`` in ``file_format``."""
+    from PIL import Image
+
+    if array.dtype == np.uint16:
+        if array.ndim == 3:
+            if file_format != "TIFF":
+                raise ValueError(
+                    f"{label}: a 16-bit colour image can be saved only as .tif (Pillow cannot "
+                    "write 16-bit colour PNG); use .tif, or convert to 8 bits with "
+                    "(array / 65535) first"
+                )
+            import tifffile  # comes with scikit-image
+
+            tifffile.imwrite(handle, array, photometric="rgb")
+            return
+        if file_format not in _SIXTEEN_BIT_GRAY_FORMATS:
+            raise ValueError(
+                f"{label}: {file_format} cannot hold 16-bit gray; save it as .png or .tif, "
+                "or convert to 8 bits with (array / 65535) first"
+            )
+        # Pillow 13 makes mode "I;16" of a native uint16 array; asking for the mode is deprecated.
+        Image.fromarray(np.ascontiguousarray(array, dtype=np.uint16)).save(
+            handle, format=file_format
+        )
+        return
+    image = Image.fromarray(array)
+    if file_format == "JPEG" and image.mode == "RGBA":
+        raise ValueError(
+            f"{label}: JPEG cannot store an alpha channel; save the cutout as .png or .tif"
+        )
+    image.save(handle, format=file_format)
 
 
 def _new_file_mode(path: Path) -> int:
@@ -260,37 +544,47 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def save_image(path, array) -> None:
-    """Save a float ``[0, 1]`` (or uint8) array as an image file, atomically.
+def save_image(path, array, *, format: str | None = None) -> None:
+    """Save an array as an image file, atomically, without changing its values.
 
-    ``(h, w)`` is saved as gray, ``(h, w, 3)`` as RGB and ``(h, w, 4)`` as RGBA. The file is
-    written to a temporary name in the same directory and renamed, so an error or an
-    interruption never leaves a partial file at ``path``.
+    Parameters
+    ----------
+    path : str, Path or binary file object
+        The file; its extension chooses the format (``.png`` when it has none). A binary
+        stream (``sys.stdout.buffer``) is written directly, as ``format`` (default PNG).
+    array : array_like, shape (h, w), (h, w, 3) or (h, w, 4)
+        Gray, RGB or RGBA. Floats must lie in [0, 1] (saved at 8 bits, rounded to the
+        nearest level); bool is saved as 0 and 255; uint8 as it is; uint16 at 16 bits: gray
+        as a 16-bit PNG or TIFF, colour only as a 16-bit TIFF (Pillow cannot write 16-bit
+        colour PNG, so other extensions are refused).
+    format : str, optional
+        Pillow format name for streams (``"PNG"``, ``"TIFF"`` ...).
+
+    Raises
+    ------
+    ValueError
+        For float values outside [0, 1], NaN or infinite values (never clipped silently),
+        other dtypes, shapes that are not an image, an unknown extension, an alpha channel
+        in a JPEG, or 16-bit data in a format that cannot hold it.
+    FileNotFoundError, PermissionError
+        If the directory is missing or not writable.
+
+    Notes
+    -----
+    The file is written to a temporary name ``.NAME.XXXX.tmp`` in the same directory and
+    renamed, so an error or an interruption never leaves a partial file at ``path``.
     """
-    from PIL import Image
-
+    pixels = _check_shape(_pixels(array))
+    if hasattr(path, "write"):
+        _encode(path, pixels, (format or "PNG").upper(), _label(path))
+        path.flush()
+        return
     path = Path(path)
-    array = _to_uint8(array)
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
-        raise ValueError(
-            f"cannot save array of shape {array.shape}; expected (h, w), (h, w, 3) or (h, w, 4)"
-        )
+    file_format = _check_writable(path, "output", alpha_channel=False)
+    # Encode in memory first: a refusal (16 bits in a JPEG ...) then creates no file at all.
+    buffer = io.BytesIO()
+    _encode(buffer, pixels, file_format, str(path))
     directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{path}: output directory {directory} does not exist")
-    image = Image.fromarray(array)
-    suffix = path.suffix or ".png"
-    file_format = Image.registered_extensions().get(suffix.lower())
-    if file_format is None:
-        raise ValueError(
-            f"{path}: unknown image file extension {suffix!r}; use .png, .tif, .jpg ..."
-        )
-    if file_format == "JPEG" and image.mode == "RGBA":
-        raise ValueError(
-            f"{path}: JPEG cannot store an alpha channel; save the cutout as .png or .tif"
-        )
     try:
         descriptor, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.", suffix=".tmp", dir=directory
@@ -301,7 +595,7 @@ def save_image(path, array) -> None:
         ) from None
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            image.save(handle, format=file_format)
+            handle.write(buffer.getbuffer())
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(temporary, _new_file_mode(path))
         os.replace(temporary, path)

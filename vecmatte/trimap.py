@@ -20,6 +20,12 @@ _CHANNEL_SPREAD = 0.1
 _COLOURED_FRACTION = 0.01
 
 
+_GRAY_MEANING = {
+    "trimap": "(white foreground, black background, gray unknown)",
+    "mask": "(white foreground, black background)",
+}
+
+
 def _gray_map(array, name: str) -> np.ndarray:
     """An ``(h, w)`` map from gray, RGB or RGBA data (alpha ignored), checked for colour."""
     array = np.asarray(array)
@@ -30,14 +36,16 @@ def _gray_map(array, name: str) -> np.ndarray:
         if coloured > _COLOURED_FRACTION * spread.size:
             raise ValueError(
                 f"{name} is in colour: {100 * coloured / spread.size:.1f}% of its pixels have "
-                f"channels that differ by more than {_CHANNEL_SPREAD}; it must be gray (white "
-                "foreground, black background, gray unknown)"
+                f"channels that differ by more than {_CHANNEL_SPREAD}; it must be gray "
+                + _GRAY_MEANING.get(name, "(was the photograph given in its place?)")
             )
         array = rgb.mean(axis=2)
     return check_gray(array, name)
 
 
-def check_trimap(trimap, shape: tuple[int, int] | None = None) -> np.ndarray:
+def check_trimap(
+    trimap, shape: tuple[int, int] | None = None, *, name: str = "trimap"
+) -> np.ndarray:
     """Return ``trimap`` as a float64 ``(h, w)`` array in [0, 1].
 
     Parameters
@@ -49,6 +57,8 @@ def check_trimap(trimap, shape: tuple[int, int] | None = None) -> np.ndarray:
         alpha channel is ignored.
     shape : tuple, optional
         Shape of the image the trimap belongs to.
+    name : str, optional
+        What the map is, for messages ("alpha", "mask" ...).
 
     Returns
     -------
@@ -56,14 +66,14 @@ def check_trimap(trimap, shape: tuple[int, int] | None = None) -> np.ndarray:
         The values are not snapped: :func:`trimap_split` reads ``> 0.9`` as foreground and
         ``< 0.1`` as background, which absorbs JPEG noise around 0 and 1.
     """
-    array = _gray_map(trimap, "trimap")
+    array = _gray_map(trimap, name)
     if shape is not None and array.shape != tuple(shape[:2]):
         turned = array.shape == tuple(shape[:2])[::-1]
         raise ValueError(
-            f"trimap has shape {array.shape} but image has shape {tuple(shape[:2])}; "
+            f"{name} has shape {array.shape} but image has shape {tuple(shape[:2])}; "
             "they must have the same height and width"
             + (
-                " (one of them is turned by 90 degrees: was the trimap made from the photo "
+                f" (one of them is turned by 90 degrees: was the {name} made from the photo "
                 "without its EXIF orientation?)"
                 if turned
                 else ""
