@@ -506,6 +506,9 @@ def save_image(path: str | os.PathLike, image: ArrayLike, make_directory: bool =
     """
     from vecmatte.io import save_image as save
 
+    image = np.asarray(image)
+    if np.issubdtype(image.dtype, np.floating):
+        image = np.clip(image, 0.0, 1.0)  # as PyMatting; vecmatte.save_image refuses instead
     if make_directory:
         directory = os.path.dirname(os.fspath(path))
         if directory:
