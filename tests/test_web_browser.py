@@ -1,0 +1,144 @@
+"""The painting page in a real browser: headless Chromium driven by Playwright.
+
+Needs Debian's ``chromium`` (``apt-get install chromium``; ``.ci/run`` installs it) and the
+``playwright`` Python package (in the test extra); Playwright's own browser download is never
+used. Outside CI the test is skipped when either is missing; in CI (``CI`` set) it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import vecmatte
+from vecmatte.web import create_app, make_server
+
+CHROMIUM = os.environ.get("VECMATTE_CHROMIUM", "/usr/bin/chromium")
+# What works for a root user on a machine without a display, GPU or network.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+]
+
+
+def _browser_or_skip():
+    reasons = []
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+        reasons.append("the playwright package is not installed (pip install -e '.[test]')")
+    if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
+        reasons.append(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    if reasons:
+        message = "; ".join(reasons)
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test cannot run in CI: {message}")
+        pytest.skip(message)
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    server = make_server(create_app(workers=1), "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def _wait_for_matte(page, after: int) -> int:
+    """Wait until the page shows the matte of its latest trimap, edited after ``after``."""
+    page.wait_for_function(
+        "([after]) => Number(document.body.dataset.edits) > after && "
+        "document.body.dataset.matte === document.body.dataset.edits && "
+        "document.getElementById('status').dataset.state === 'idle'",
+        arg=[after],
+        timeout=30_000,
+    )
+    return int(page.evaluate("document.body.dataset.edits"))
+
+
+def _download(page, button: str, path: Path) -> Path:
+    with page.expect_download(timeout=30_000) as info:
+        page.click(button)
+    info.value.save_as(path)
+    return path
+
+
+def test_paint_a_stroke_and_download_the_alpha(server_url, tmp_path):
+    sync_playwright = _browser_or_skip()
+    scene = vecmatte.make_scene((90, 120), seed=3)
+    photo, trimap_file = tmp_path / "photo.png", tmp_path / "trimap.png"
+    vecmatte.save_image(photo, scene.image)
+    vecmatte.save_image(trimap_file, scene.trimap)
+    original = vecmatte.load_trimap(trimap_file)
+    # A foreground stroke across the unknown band, in image pixel coordinates.
+    rows, cols = np.nonzero((original > 0.1) & (original < 0.9))
+    row, col = int(rows[len(rows) // 2]), int(cols[len(cols) // 2])
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(server_url)
+            page.wait_for_selector("body[data-ready=true]")
+            assert page.locator("#method option").count() == len(vecmatte.alpha.METHODS)
+
+            page.set_input_files("#photo-input", str(photo))
+            page.wait_for_selector("body.has-photo")
+            page.set_input_files("#trimap-input", str(trimap_file))
+            edits = _wait_for_matte(page, 0)
+
+            page.check("#tool-fg")
+            page.fill("#brush", "5")
+            box = page.locator("#paint").bounding_box()
+            scale = box["width"] / scene.image.shape[1]
+            y = box["y"] + (row + 0.5) * scale
+            page.mouse.move(box["x"] + (col - 4 + 0.5) * scale, y)
+            page.mouse.down()
+            page.mouse.move(box["x"] + (col + 4 + 0.5) * scale, y, steps=5)
+            page.mouse.up()
+            _wait_for_matte(page, edits)
+
+            alpha_file = _download(page, "#download-alpha", tmp_path / "alpha.png")
+            painted_file = _download(page, "#download-trimap", tmp_path / "painted.png")
+            cutout_file = _download(page, "#download-cutout", tmp_path / "cutout.png")
+            assert errors == []
+        finally:
+            browser.close()
+
+    painted = vecmatte.load_trimap(painted_file)
+    changed = painted != original
+    # The stroke made some unknown pixels around (row, col) foreground, and nothing else.
+    assert changed.any()
+    assert np.all(painted[changed] == 1.0)
+    changed_rows, changed_cols = np.nonzero(changed)
+    assert np.abs(changed_rows - row).max() <= 3 and np.abs(changed_cols - col).max() <= 7
+
+    expected = vecmatte.estimate_alpha(vecmatte.load_image(photo), painted)
+    with Image.open(alpha_file) as image:
+        downloaded = np.asarray(image)
+    assert downloaded.shape == expected.shape
+    np.testing.assert_array_equal(downloaded, np.round(expected * 255).astype(np.uint8))
+
+    with Image.open(cutout_file) as cutout:
+        assert cutout.mode == "RGBA" and cutout.size == (120, 90)
+        np.testing.assert_array_equal(np.asarray(cutout)[:, :, 3], downloaded)

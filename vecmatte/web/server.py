@@ -1,0 +1,152 @@
+"""Serving the application with the standard library: a threading ``wsgiref`` server.
+
+``vecmatte serve`` (and ``python -m vecmatte.web``) parse their options with
+:func:`add_arguments` and start with :func:`run`; :func:`make_server` gives the server
+object itself, for tests and embedding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socketserver
+import sys
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+__all__ = ["add_arguments", "make_server", "run", "serve"]
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+    """One thread per connection (the app bounds the solves); threads die with the server."""
+
+    daemon_threads = True
+    block_on_close = False
+    # A burst of connections (a page's downloads, a load test) should queue, not be refused.
+    request_queue_size = 64
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind asks DNS for the host's full name, which can stall for
+        # seconds on a machine without a resolver; the bound address is all we need.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = host
+        self.server_port = port
+        self.setup_environ()
+
+
+class _Handler(WSGIRequestHandler):
+    quiet = False
+
+    def log_message(self, format: str, *args) -> None:
+        if not self.quiet:
+            sys.stderr.write(f"vecmatte serve: {self.address_string()} {format % args}\n")
+
+
+def make_server(app, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False):
+    """A threading WSGI server of ``app`` bound to ``host:port`` (port 0: any free port).
+
+    Returns
+    -------
+    wsgiref.simple_server.WSGIServer
+        Call ``serve_forever()`` on it, and ``shutdown()`` + ``server_close()`` to stop;
+        ``server_port`` is the port actually bound.
+    """
+    handler = type("Handler", (_Handler,), {"quiet": quiet})
+    server = _ThreadingWSGIServer((host, port), handler)
+    server.set_app(app)
+    return server
+
+
+def serve(app=None, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False) -> None:
+    """Serve ``app`` (by default :func:`vecmatte.web.create_app`'s) until interrupted."""
+    if app is None:
+        from vecmatte.web.app import create_app
+
+        app = create_app()
+    server = make_server(app, host, port, quiet=quiet)
+    shown = f"[{host}]" if ":" in host else host
+    # The address line is what scripts (and the tests) read to find a port chosen with 0.
+    print(f"vecmatte serve: http://{shown}:{server.server_port}/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``vecmatte serve``."""
+    from vecmatte.web.app import Limits
+
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens the "
+        "server to the network: add --allow-host with the name clients will use)",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=Limits.workers,
+        help=f"solves run at once; others wait (default {Limits.workers})",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=_positive_int,
+        default=Limits.max_pixels,
+        help=f"largest image accepted, in pixels (default {Limits.max_pixels:,})",
+    )
+    parser.add_argument(
+        "--max-upload-bytes",
+        type=_positive_int,
+        default=Limits.max_upload_bytes,
+        help=f"largest request body (default {Limits.max_upload_bytes:,})",
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=_positive_int,
+        default=None,
+        metavar="BYTES",
+        help="memory the running solves may need together (default: half of what is free)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer to this Host name (repeatable); others are refused (DNS rebinding)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log each request")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the server from parsed :func:`add_arguments` options; return an exit code."""
+    from vecmatte.web.app import create_app
+
+    app = create_app(
+        max_pixels=args.max_pixels,
+        max_upload_bytes=args.max_upload_bytes,
+        workers=args.workers,
+        memory_bytes=args.memory_limit,
+        allowed_hosts=[*args.allow_host, args.host],
+    )
+    try:
+        serve(app, args.host, args.port, quiet=args.quiet)
+    except OSError as error:
+        print(
+            f"vecmatte serve: error: cannot listen on {args.host}:{args.port}: {error}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
