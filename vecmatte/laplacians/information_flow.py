@@ -1,0 +1,371 @@
+"""The information flows of Aksoy, Aydin and Pollefeys' information-flow matting.
+
+Information-flow matting (Aksoy, Aydin, Pollefeys, "Designing Effective Inter-Pixel
+Information Flow for Natural Image Matting", CVPR 2017) sums four energies, each a quadratic
+form in alpha:
+
+- *colour mixture*: each unknown pixel's colour as an affine combination (locally linear
+  embedding, LLE) of its ``K = 20`` nearest neighbours in ``[r, g, b, x/w, y/h]`` among all
+  pixels; energy ``|(I_u - W_cm) alpha|^2``;
+- *known to unknown*: the same LLE over 7 foreground and 7 background neighbours; the sum of
+  the foreground weights is an estimate ``alpha_hat`` of alpha, with a confidence;
+- *intra unknown*: ``K = 5`` neighbours among unknown pixels, weights
+  ``max(1 - |f_i - f_j|_1 / 5, 0)``, symmetrised; a graph Laplacian;
+- *local*: the closed-form matting Laplacian (3x3 windows) over the windows that touch the
+  unknown region.
+
+Nearest neighbours come from :class:`scipy.spatial.cKDTree`; every weight is computed for all
+pixels at once. Defaults follow ``getMattingParams('IFM')`` of the authors' MATLAB toolbox
+(``yaksoy/AffinityBasedMattingToolbox``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "color_mixture_flow",
+    "information_flow_laplacian",
+    "intra_unknown_flow",
+    "known_to_unknown_flow",
+    "lle_weights",
+    "local_flow",
+    "nonlocal_neighbors",
+]
+
+# Pixels per block of LLE solves: bounds the (block, K, K) Gram array to about 25 MB.
+_LLE_BLOCK = 8192
+
+
+def pixel_features(image: np.ndarray, xy_weight: float) -> np.ndarray:
+    """``(h*w, 5)`` features ``[r, g, b, xy_weight * x / w, xy_weight * y / h]``, row-major."""
+    h, w = image.shape[:2]
+    y, x = np.mgrid[0:h, 0:w]
+    return np.column_stack(
+        [
+            image.reshape(h * w, 3),
+            (xy_weight / w) * (x.ravel() + 1.0),
+            (xy_weight / h) * (y.ravel() + 1.0),
+        ]
+    )
+
+
+def nonlocal_neighbors(
+    features: np.ndarray, query: np.ndarray, candidates: np.ndarray, k: int
+) -> np.ndarray:
+    """The ``k`` nearest candidates of each query pixel in feature space, itself excluded.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n, d)
+        One feature vector per pixel.
+    query, candidates : ndarray of intp
+        Flat indices of the pixels whose neighbours are sought, and of those searched.
+    k : int
+        Neighbours per query pixel; ``len(candidates)`` must exceed ``k``.
+
+    Returns
+    -------
+    ndarray of intp, shape (len(query), k)
+        Flat pixel indices, nearest first.
+    """
+    from scipy.spatial import cKDTree
+
+    tree = cKDTree(features[candidates])
+    _, found = tree.query(features[query], k=k + 1)
+    found = candidates[found]
+    # Drop the query pixel itself where it was found, the farthest neighbour elsewhere.
+    drop = found == query[:, None]
+    drop[:, -1] |= ~drop.any(axis=1)
+    return found[~drop].reshape(len(query), k)
+
+
+def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10) -> np.ndarray:
+    """Locally linear embedding weights of each point in terms of its neighbours.
+
+    Parameters
+    ----------
+    points : ndarray, shape (m, d)
+    neighbors : ndarray, shape (m, k, d)
+    reg : float, optional
+        Multiple of the identity added to each neighbourhood's Gram matrix.
+
+    Returns
+    -------
+    ndarray, shape (m, k)
+        Weights summing to one on each row.
+
+    Notes
+    -----
+    The weights minimise :math:`|x - N w|^2 + \\rho |w|^2` subject to :math:`1^T w = 1`
+    (Roweis and Saul, Science 2000). On that constraint :math:`x - N w = (x 1^T - N) w`, so
+    with the centred Gram matrix :math:`G = (N - x 1^T)^T (N - x 1^T)`,
+    :math:`w \\propto (G + \\rho I)^{-1} 1`. When the feature dimension ``d`` is below ``k``
+    (colour: 3 against 20) the ``k x k`` solve is replaced by a ``d x d`` one through
+    :math:`(\\rho I + D^T D)^{-1} 1 = (1 - D^T (\\rho I + D D^T)^{-1} D 1) / \\rho` with
+    :math:`D = N^T - x 1^T`; the factor :math:`1 / \\rho` cancels in the normalisation.
+    """
+    m, k, d = neighbors.shape
+    weights = np.empty((m, k))
+    for start in range(0, m, _LLE_BLOCK):
+        block = slice(start, start + _LLE_BLOCK)
+        diff = neighbors[block] - points[block, None, :]  # (b, k, d)
+        if d < k:
+            gram = np.einsum("bki,bkj->bij", diff, diff)
+            gram[:, np.arange(d), np.arange(d)] += reg
+            y = np.linalg.solve(gram, diff.sum(axis=1)[:, :, None])[:, :, 0]
+            w = 1.0 - np.einsum("bki,bi->bk", diff, y)
+        else:
+            gram = np.einsum("bki,bli->bkl", diff, diff)
+            gram[:, np.arange(k), np.arange(k)] += reg
+            w = np.linalg.solve(gram, np.ones((gram.shape[0], k, 1)))[:, :, 0]
+        weights[block] = w / w.sum(axis=1, keepdims=True)
+    return weights
+
+
+def color_mixture_flow(
+    image: np.ndarray, unknown: np.ndarray, *, k: int = 20, xy_weight: float = 1.0
+):
+    """Colour-mixture flow ``W_cm``: LLE weights of each unknown pixel's ``k`` neighbours.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image in [0, 1].
+    unknown : ndarray of bool, shape (h, w)
+        Pixels that receive a row of weights.
+    k : int, optional
+        Neighbours per unknown pixel, searched among all pixels in ``[rgb, xy]``.
+    xy_weight : float, optional
+        Scale of the normalised coordinates ``x / w``, ``y / h`` in the neighbour search.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
+        Row ``i`` of an unknown pixel holds its ``k`` weights (summing to one); other rows
+        are empty. The energy is :math:`|(D_u - W_{cm}) \\alpha|^2` with
+        :math:`D_u = \\mathrm{diag}(unknown)`.
+
+    Notes
+    -----
+    Neighbours are found with the spatial coordinates, but the weights use colour only
+    (section 3.1 of the paper).
+    """
+    import scipy.sparse
+
+    h, w = unknown.shape
+    n = h * w
+    features = pixel_features(image, xy_weight)
+    rows = np.flatnonzero(unknown)
+    neighbors = nonlocal_neighbors(features, rows, np.arange(n), k)
+    colours = features[:, :3]
+    weights = lle_weights(colours[rows], colours[neighbors])
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(unknown.ravel() * k)
+    return scipy.sparse.csr_matrix((weights.ravel(), neighbors.ravel(), indptr), shape=(n, n))
+
+
+def known_to_unknown_flow(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    k: int = 7,
+    xy_weight: float = 10.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Known-to-unknown flow: an alpha estimate and its confidence for every pixel.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image in [0, 1].
+    is_fg, is_bg : ndarray of bool, shape (h, w)
+        Known foreground and background; every other pixel is unknown.
+    k : int, optional
+        Neighbours searched in the foreground and, separately, in the background.
+    xy_weight : float, optional
+        Scale of the normalised coordinates in the neighbour search.
+
+    Returns
+    -------
+    alpha_hat : ndarray, shape (h, w)
+        Sum of the foreground neighbours' LLE weights (``is_fg`` on known pixels).
+    confidence : ndarray, shape (h, w)
+        :math:`|F - B|^2 / 3` with ``F``, ``B`` the weighted foreground and background
+        colours of the mixture (1 on known pixels).
+
+    Notes
+    -----
+    The LLE weights of the ``2k`` neighbours (foreground first) reconstruct the pixel's
+    colour; their foreground part estimates alpha (section 3.2 of the paper). The estimate
+    is trusted in proportion to how different the two mixed colours are.
+    """
+    h, w = is_fg.shape
+    unknown = ~(is_fg | is_bg)
+    features = pixel_features(image, xy_weight)
+    rows = np.flatnonzero(unknown)
+    fg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_fg), k)
+    bg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_bg), k)
+    neighbors = np.concatenate([fg_neighbors, bg_neighbors], axis=1)
+    colours = features[:, :3]
+    weights = lle_weights(colours[rows], colours[neighbors])
+    fg_colour = np.einsum("mk,mkc->mc", weights[:, :k], colours[fg_neighbors])
+    bg_colour = np.einsum("mk,mkc->mc", weights[:, k:], colours[bg_neighbors])
+    alpha_hat = is_fg.astype(np.float64).ravel()
+    alpha_hat[rows] = weights[:, :k].sum(axis=1)
+    confidence = np.ones(h * w)
+    confidence[rows] = ((fg_colour - bg_colour) ** 2).sum(axis=1) / 3.0
+    return alpha_hat.reshape(h, w), confidence.reshape(h, w)
+
+
+def intra_unknown_flow(
+    image: np.ndarray, unknown: np.ndarray, *, k: int = 5, xy_weight: float = 0.05
+):
+    """Intra-unknown flow: symmetric colour-similarity weights among unknown pixels.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image in [0, 1].
+    unknown : ndarray of bool, shape (h, w)
+        The pixels linked to each other.
+    k : int, optional
+        Neighbours per unknown pixel in ``[rgb, xy_weight * xy]``; ``ceil(k / 5)`` more are
+        found with the coordinates weighted 100 times less (as KNN matting does).
+    xy_weight : float, optional
+        Scale of the normalised coordinates in the first search.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
+        Symmetric affinities :math:`(W + W^T) / 2`, where row ``i`` of ``W`` holds
+        :math:`\\max(1 - |f_i - f_j|_1 / 5, 0)` for each neighbour ``j`` (section 3.3 of the
+        paper); a pixel found in both searches is counted twice, as in the toolbox.
+    """
+    import scipy.sparse
+
+    h, w = unknown.shape
+    n = h * w
+    rows = np.flatnonzero(unknown)
+    near = nonlocal_neighbors(pixel_features(image, xy_weight), rows, rows, k)
+    far_features = pixel_features(image, xy_weight / 100.0)
+    far = nonlocal_neighbors(far_features, rows, rows, -(-k // 5))
+    neighbors = np.concatenate([near, far], axis=1)
+    # The weights see the coordinates at a further 1/100 of the second search's scale.
+    far_features[:, 3:] /= 100.0
+    distance = np.abs(far_features[rows, None, :] - far_features[neighbors]).sum(axis=2)
+    values = np.maximum(1.0 - distance / far_features.shape[1], 0.0)
+    flow = scipy.sparse.coo_matrix(
+        (values.ravel(), (np.repeat(rows, neighbors.shape[1]), neighbors.ravel())), shape=(n, n)
+    ).tocsr()
+    return ((flow + flow.T) * 0.5).tocsr()
+
+
+def local_flow(image: np.ndarray, unknown: np.ndarray, *, eps: float = 1e-6, radius: int = 1):
+    """Local flow: the matting Laplacian over windows touching the unknown region, / window size.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image in [0, 1].
+    unknown : ndarray of bool, shape (h, w)
+    eps : float, optional
+        Regularisation of the window covariances.
+    radius : int, optional
+        Window radius.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
+        Symmetric positive semi-definite Laplacian.
+
+    Notes
+    -----
+    The toolbox normalises each row of the window affinities by its sum, which is the number
+    of windows holding the pixel: ``(2r+1)^2`` for every unknown pixel away from the image
+    border. Dividing the whole Laplacian by ``(2r+1)^2`` gives the same rows there and keeps
+    the matrix symmetric; rows differ only on known pixels at the rim of the region, whose
+    alpha the trimap constraint holds anyway.
+    """
+    from vecmatte.laplacians.closed_form import matting_laplacian
+
+    laplacian = matting_laplacian(image, eps=eps, radius=radius, known=~unknown)
+    return laplacian * (1.0 / (2 * radius + 1) ** 2)
+
+
+def graph_laplacian(affinity):
+    """``diag(affinity 1) - affinity`` as CSR."""
+    import scipy.sparse
+
+    degree = np.asarray(affinity.sum(axis=1)).ravel()
+    return (scipy.sparse.diags(degree) - affinity).tocsr()
+
+
+def information_flow_laplacian(
+    image: np.ndarray,
+    *,
+    unknown: np.ndarray,
+    cm_k: int = 20,
+    cm_xy_weight: float = 1.0,
+    cm_weight: float = 1.0,
+    iu_k: int = 5,
+    iu_xy_weight: float = 0.05,
+    iu_weight: float = 0.01,
+    local_eps: float = 1e-6,
+    local_radius: int = 1,
+    local_weight: float = 1.0,
+):
+    """The information-flow matting Laplacian without its known-to-unknown data term.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image in [0, 1].
+    unknown : ndarray of bool, shape (h, w)
+        Unknown pixels of the trimap.
+    cm_k, cm_xy_weight, cm_weight : optional
+        Neighbours, spatial weight and multiplier of the colour-mixture flow.
+    iu_k, iu_xy_weight, iu_weight : optional
+        The same for the intra-unknown flow.
+    local_eps, local_radius, local_weight : optional
+        Regularisation, window radius and multiplier of the local flow.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
+        :math:`L = w_{cm} (D_u - W_{cm})^T (D_u - W_{cm}) + w_l L_{local}
+        + w_{iu} (D_{iu} - W_{iu})`, symmetric positive semi-definite (eq. 15 of the paper
+        without the known-to-unknown term).
+    """
+    from vecmatte._validation import check_image, check_mask
+
+    image = check_image(image)
+    unknown = check_mask(unknown, image.shape[:2], "unknown")
+    return _combined_laplacian(
+        image,
+        unknown,
+        cm=(cm_k, cm_xy_weight, cm_weight),
+        iu=(iu_k, iu_xy_weight, iu_weight),
+        local=(local_eps, local_radius, local_weight),
+    )
+
+
+def _combined_laplacian(image, unknown, *, cm, iu, local):
+    import scipy.sparse
+
+    cm_k, cm_xy_weight, cm_weight = cm
+    iu_k, iu_xy_weight, iu_weight = iu
+    local_eps, local_radius, local_weight = local
+    mixture = scipy.sparse.diags(unknown.ravel().astype(np.float64)) - color_mixture_flow(
+        image, unknown, k=cm_k, xy_weight=cm_xy_weight
+    )
+    mixture = mixture.tocsr()
+    laplacian = (mixture.T @ mixture).tocsr()
+    del mixture
+    if cm_weight != 1.0:
+        laplacian *= cm_weight
+    laplacian += local_weight * local_flow(image, unknown, eps=local_eps, radius=local_radius)
+    laplacian += iu_weight * graph_laplacian(
+        intra_unknown_flow(image, unknown, k=iu_k, xy_weight=iu_xy_weight)
+    )
+    return laplacian.tocsr()
