@@ -259,6 +259,16 @@ def _text(part: Part, limit: int = 200) -> str:
     return text
 
 
+def _band(parts: dict[str, Part]) -> int:
+    """The ``band`` field: the unknown band's width, in pixels, made from a mask."""
+    if "band" not in parts:
+        return 10
+    text = _text(parts["band"]).strip()
+    if not re.fullmatch(r"[0-9]{1,4}", text) or int(text) < 1:
+        raise HTTPError(422, f"band must be a whole number of pixels from 1, got {text[:20]!r}")
+    return int(text)
+
+
 def _label(part: Part) -> str:
     """How an upload is named in messages: its field, and the client's file name if sane."""
     name = part.filename or ""
@@ -513,7 +523,7 @@ class MattingApp:
         trimap = self._load(part, load_gray, name=given[0])
         self._check_size(image, trimap, part)
         if given[0] == "mask":
-            band = _option_value(_text(parts["band"])) if "band" in parts else 10
+            band = _band(parts)
             return self._library(trimap_from_mask, trimap, band=band)
         return trimap
 
@@ -641,7 +651,7 @@ class MattingApp:
                 from vecmatte.trimap import trimap_from_mask
 
                 mask = self._load(parts["mask"], load_gray, name="mask")
-                band = _option_value(_text(parts["band"])) if "band" in parts else 10
+                band = _band(parts)
                 trimap = self._library(trimap_from_mask, mask, band=band)
             else:
                 image = self._image(parts)

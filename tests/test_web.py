@@ -1,0 +1,652 @@
+"""The HTTP API of ``vecmatte serve``: answers, every bad input, limits, concurrency."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import vecmatte
+from vecmatte.web import HTTPError, Limits, create_app, make_server
+from vecmatte.web._multipart import MultipartError, parse_multipart
+from vecmatte.web.app import _Gate
+
+MAX_UPLOAD = 1_000_000
+MAX_PIXELS = 200_000
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def png_bytes(array) -> bytes:
+    """PNG file bytes of a float [0, 1] array, written with Pillow (not vecmatte's I/O)."""
+    array = np.round(np.clip(np.asarray(array), 0, 1) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def multipart(fields: dict, boundary: str = "vecmatteTestBoundary") -> tuple[bytes, str]:
+    """A multipart/form-data body: bytes values are files, str values text fields."""
+    chunks = []
+    for name, value in fields.items():
+        if isinstance(value, bytes):
+            head = f'Content-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
+            head += "Content-Type: image/png\r\n"
+            data = value
+        else:
+            head = f'Content-Disposition: form-data; name="{name}"\r\n'
+            data = str(value).encode()
+        chunks.append(f"--{boundary}\r\n{head}\r\n".encode() + data + b"\r\n")
+    body = b"".join(chunks) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def request(port, method, path, body=b"", headers=None, timeout=60):
+    """(status, headers, body) of one request over a fresh connection (no proxy)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def post_form(port, path, fields, **kwargs):
+    body, content_type = multipart(fields)
+    return request(port, "POST", path, body, {"Content-Type": content_type}, **kwargs)
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image)
+
+
+def expected_alpha_png(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    return np.round(vecmatte.estimate_alpha(image, trimap) * 255).astype(np.uint8)
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` pixels, with almost no data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    scene = vecmatte.make_scene((60, 80), seed=1)
+    # What the server decodes: the 8-bit files, read back.
+    image = decode_png(png_bytes(scene.image)) / 255.0
+    trimap = decode_png(png_bytes(scene.trimap)) / 255.0
+    return {
+        "scene": scene,
+        "image": png_bytes(scene.image),
+        "trimap": png_bytes(scene.trimap),
+        "mask": png_bytes(scene.alpha > 0.5),
+        "expected": expected_alpha_png(image, trimap),
+        "decoded_image": image,
+    }
+
+
+@pytest.fixture(scope="module")
+def server():
+    """An in-process server with small limits, shared by the tests of this module."""
+    app = create_app(max_upload_bytes=MAX_UPLOAD, max_pixels=MAX_PIXELS, workers=2, wait_seconds=20)
+    httpd = make_server(app, "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd.server_port
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)
+
+
+def assert_json_error(status, headers, body, expected_status, fragment):
+    assert status == expected_status, body
+    assert headers["Content-Type"] == "application/json"
+    message = json.loads(body)["error"]
+    assert fragment in message
+    assert "Traceback" not in message and "/tmp" not in message
+    return message
+
+
+def assert_still_serving(port, inputs):
+    status, headers, body = post_form(
+        port, "/api/alpha", {"image": inputs["image"], "trimap": inputs["trimap"]}
+    )
+    assert status == 200 and headers["Content-Type"] == "image/png"
+    np.testing.assert_array_equal(decode_png(body), inputs["expected"])
+
+
+# --- good requests ----------------------------------------------------------------------------
+def test_alpha_equals_estimate_alpha(server, inputs):
+    status, headers, body = post_form(
+        server, "/api/alpha", {"image": inputs["image"], "trimap": inputs["trimap"]}
+    )
+    assert status == 200
+    assert headers["X-Vecmatte-Method"] == "cf"
+    np.testing.assert_array_equal(decode_png(body), inputs["expected"])
+
+
+def test_alpha_from_a_mask_and_band_with_options(server, inputs):
+    status, _, body = post_form(
+        server,
+        "/api/alpha",
+        {"image": inputs["image"], "mask": inputs["mask"], "band": "4", "eps": "1e-5"},
+    )
+    assert status == 200
+    mask = decode_png(inputs["mask"]) / 255.0
+    trimap = vecmatte.trimap_from_mask(mask, band=4)
+    expected = vecmatte.estimate_alpha(inputs["decoded_image"], trimap, eps=1e-5)
+    np.testing.assert_array_equal(decode_png(body), np.round(expected * 255).astype(np.uint8))
+
+
+def test_alpha_from_scribbles(server, inputs):
+    scribbles = np.full((60, 80), 0.5)
+    scribbles[25:35, 35:45] = 1.0
+    scribbles[:5, :] = 0.0
+    status, _, body = post_form(
+        server, "/api/alpha", {"image": inputs["image"], "scribbles": png_bytes(scribbles)}
+    )
+    assert status == 200
+    trimap = vecmatte.scribbles_to_trimap(inputs["decoded_image"], scribbles)
+    expected = expected_alpha_png(inputs["decoded_image"], trimap)
+    np.testing.assert_array_equal(decode_png(body), expected)
+
+
+def test_every_method_is_offered_and_answers(server, inputs):
+    status, _, body = request(server, "GET", "/api/methods")
+    document = json.loads(body)
+    assert status == 200
+    assert [m["name"] for m in document["methods"]] == list(vecmatte.alpha.METHODS)
+    assert document["default"] in vecmatte.alpha.METHODS
+    assert document["limits"]["max_pixels"] == MAX_PIXELS
+    status, headers, _ = post_form(
+        server,
+        "/api/alpha",
+        {"image": inputs["image"], "trimap": inputs["trimap"], "method": document["default"]},
+    )
+    assert status == 200 and headers["X-Vecmatte-Method"] == document["default"]
+
+
+@pytest.mark.parametrize(("path", "channels"), [("/api/cutout", 4), ("/api/foreground", 3)])
+def test_cutout_and_foreground_from_an_alpha(server, inputs, path, channels):
+    alpha_png = png_bytes(inputs["expected"] / 255.0)
+    status, _, body = post_form(
+        server, path, {"image": inputs["image"], "alpha": alpha_png, "foreground_method": "ml"}
+    )
+    assert status == 200
+    output = decode_png(body)
+    assert output.shape == (60, 80, channels)
+    alpha = inputs["expected"] / 255.0
+    foreground = vecmatte.estimate_foreground(inputs["decoded_image"], alpha, method="ml")
+    np.testing.assert_array_equal(output[:, :, :3], np.round(foreground * 255).astype(np.uint8))
+    if channels == 4:
+        np.testing.assert_array_equal(output[:, :, 3], inputs["expected"])
+
+
+def test_cutout_solves_when_given_a_trimap(server, inputs):
+    fields = {"image": inputs["image"], "trimap": inputs["trimap"], "foreground_method": "none"}
+    status, _, body = post_form(server, "/api/cutout", fields)
+    assert status == 200
+    output = decode_png(body)
+    np.testing.assert_array_equal(output[:, :, 3], inputs["expected"])
+    np.testing.assert_array_equal(output[:, :, :3], decode_png(inputs["image"]))
+
+
+def test_trimap_from_a_mask(server, inputs):
+    status, _, body = post_form(server, "/api/trimap", {"mask": inputs["mask"], "band": "3"})
+    assert status == 200
+    expected = vecmatte.trimap_from_mask(decode_png(inputs["mask"]) / 255.0, band=3)
+    np.testing.assert_array_equal(decode_png(body), np.round(expected * 255).astype(np.uint8))
+
+
+def test_page_and_static_files(server):
+    status, headers, body = request(server, "GET", "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    # No CDN: everything the page loads is its own.
+    assert b"http://" not in body and b"https://" not in body
+    for name, kind in [("app.js", "text/javascript"), ("style.css", "text/css")]:
+        status, headers, body = request(server, "GET", f"/static/{name}")
+        assert status == 200 and headers["Content-Type"].startswith(kind)
+        assert b"http://" not in body and b"https://" not in body
+
+
+# --- bad requests: each gets its 4xx, and the server goes on serving -----------------------------
+def _truncated(inputs):
+    return {"image": inputs["image"][: len(inputs["image"]) // 2], "trimap": inputs["trimap"]}
+
+
+BAD_FORMS = {
+    "truncated image": (_truncated, 422, "truncated"),
+    "not an image": (
+        lambda i: {"image": b"GIF89a? no, plain text", "trimap": i["trimap"]},
+        422,
+        "not an image",
+    ),
+    "empty file": (lambda i: {"image": b"", "trimap": i["trimap"]}, 422, "empty"),
+    "sizes differ": (
+        lambda i: {"image": i["image"], "trimap": png_bytes(np.full((40, 80), 0.5))},
+        422,
+        "same size",
+    ),
+    "decompression bomb": (
+        lambda i: {"image": bomb_png(40_000, 40_000), "trimap": i["trimap"]},
+        413,
+        "1,600,000,000 pixels",
+    ),
+    "too many pixels": (
+        lambda i: {"image": png_bytes(np.zeros((500, 500, 3))), "trimap": i["trimap"]},
+        413,
+        "250,000 pixels",
+    ),
+    "no image field": (lambda i: {"trimap": i["trimap"]}, 400, "no 'image'"),
+    "no trimap": (lambda i: {"image": i["image"]}, 400, "exactly one of"),
+    "trimap and mask": (
+        lambda i: {"image": i["image"], "trimap": i["trimap"], "mask": i["mask"]},
+        400,
+        "not trimap and mask",
+    ),
+    "image as text field": (lambda i: {"image": "photo", "trimap": i["trimap"]}, 400, "file"),
+    "colour trimap": (lambda i: {"image": i["image"], "trimap": i["image"]}, 422, "colour"),
+    "no foreground": (
+        lambda i: {"image": i["image"], "trimap": png_bytes(np.full((60, 80), 0.5))},
+        422,
+        "no foreground",
+    ),
+    "unknown method": (
+        lambda i: {"image": i["image"], "trimap": i["trimap"], "method": "magic"},
+        422,
+        "unknown method",
+    ),
+    "unknown option": (
+        lambda i: {"image": i["image"], "trimap": i["trimap"], "colour": "3"},
+        422,
+        "colour",
+    ),
+    "bad option value": (
+        lambda i: {"image": i["image"], "trimap": i["trimap"], "eps": "-1"},
+        422,
+        "eps",
+    ),
+    "callback option": (
+        lambda i: {"image": i["image"], "trimap": i["trimap"], "callback": "print"},
+        422,
+        "callback",
+    ),
+    "band not a number": (
+        lambda i: {"image": i["image"], "mask": i["mask"], "band": "wide"},
+        422,
+        "band",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FORMS))
+def test_bad_form_gets_its_4xx_and_the_server_keeps_serving(server, inputs, case):
+    make_fields, expected_status, fragment = BAD_FORMS[case]
+    status, headers, body = post_form(server, "/api/alpha", make_fields(inputs))
+    assert_json_error(status, headers, body, expected_status, fragment)
+    assert_still_serving(server, inputs)
+
+
+BAD_REQUESTS = {
+    "empty body": (
+        "POST",
+        "/api/alpha",
+        b"",
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        400,
+        "empty",
+    ),
+    "wrong content type": (
+        "POST",
+        "/api/alpha",
+        b'{"image": "photo.png"}',
+        {"Content-Type": "application/json"},
+        415,
+        "multipart/form-data",
+    ),
+    "no boundary": (
+        "POST",
+        "/api/alpha",
+        b"--x\r\n",
+        {"Content-Type": "multipart/form-data"},
+        400,
+        "boundary",
+    ),
+    "unterminated form": (
+        "POST",
+        "/api/alpha",
+        b'--x\r\nContent-Disposition: form-data; name="image"\r\n\r\nabc',
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        400,
+        "truncated",
+    ),
+    "oversize body": (
+        "POST",
+        "/api/alpha",
+        b"x" * (MAX_UPLOAD + 1),
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        413,
+        "limit",
+    ),
+    "server path requested": ("GET", "/static/../app.py", b"", {}, 404, "no such"),
+    "absolute path": ("GET", "/static//etc/passwd", b"", {}, 404, "no such"),
+    "unknown route": ("GET", "/api/nothing", b"", {}, 404, "no such"),
+    "GET on the API": ("GET", "/api/alpha", b"", {}, 405, "POST"),
+    "foreign host (DNS rebinding)": (
+        "GET",
+        "/",
+        b"",
+        {"Host": "attacker.example:8000"},
+        421,
+        "attacker.example",
+    ),
+    "foreign origin": (
+        "POST",
+        "/api/alpha",
+        b"x",
+        {"Origin": "http://attacker.example", "Content-Type": "multipart/form-data"},
+        403,
+        "attacker.example",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_REQUESTS))
+def test_bad_request_gets_its_4xx_and_the_server_keeps_serving(server, inputs, case):
+    method, path, body, headers, expected_status, fragment = BAD_REQUESTS[case]
+    status, response_headers, response = request(server, method, path, body, headers)
+    assert_json_error(status, response_headers, response, expected_status, fragment)
+    assert_still_serving(server, inputs)
+
+
+def test_no_content_length_and_a_short_body(server, inputs):
+    # Written on a raw socket: HTTP clients always send Content-Length or chunks.
+    for head, expected in [
+        (
+            b"POST /api/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\n\r\n",
+            b"411",
+        ),
+        (
+            b"POST /api/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 500\r\n"
+            b"Content-Type: multipart/form-data; boundary=x\r\n\r\n--x\r\n",
+            b"400",
+        ),
+        (b"GET / HTTP/1.0\r\n\r\n", b"400"),  # no Host header at all
+    ]:
+        with socket.create_connection(("127.0.0.1", server), timeout=30) as connection:
+            connection.sendall(head)
+            connection.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert answer.split(b" ", 2)[1] == expected, answer
+        assert b'{"error": ' in answer
+    assert_still_serving(server, inputs)
+
+
+def test_head_request(server):
+    status, headers, body = request(server, "HEAD", "/")
+    assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
+
+
+# --- limits -----------------------------------------------------------------------------------
+def _call(app, fields) -> tuple[str, bytes]:
+    """Call the WSGI application directly (no server): ``(status line, body)``."""
+    from wsgiref.util import setup_testing_defaults
+
+    body, content_type = multipart(fields)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/alpha",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "localhost:8000",
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "wsgi.input": io.BytesIO(body),
+    }
+    setup_testing_defaults(environ)
+    answer = {}
+
+    def start_response(status, headers):
+        answer["status"] = status
+
+    chunks = app(environ, start_response)
+    try:
+        content = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    return answer["status"], content
+
+
+def test_memory_estimate_over_the_budget_is_413(inputs):
+    app = create_app(memory_bytes=1_000_000)
+    status, body = _call(app, {"image": inputs["image"], "trimap": inputs["trimap"]})
+    assert status.startswith("413")
+    assert "memory budget" in json.loads(body)["error"]
+
+
+def test_the_application_under_wsgiref_validator(inputs):
+    # PEP 3333 conformance, checked by the standard library's validator.
+    from wsgiref.validate import validator
+
+    app = validator(create_app())
+    status, body = _call(app, {"image": inputs["image"], "trimap": inputs["trimap"]})
+    assert status.startswith("200")
+    np.testing.assert_array_equal(decode_png(body), inputs["expected"])
+
+
+def test_allowed_hosts_extend_the_local_ones():
+    app = create_app(allowed_hosts=["matting.lan"])
+    assert {"127.0.0.1", "localhost", "::1", "matting.lan"} <= app.allowed_hosts
+
+
+def test_gate_waits_then_refuses():
+    gate = _Gate(Limits(workers=1, queue=1, wait_seconds=0.2), budget=10_000)
+    with gate.solving(100):
+        start = time.monotonic()
+        with pytest.raises(HTTPError) as refused, gate.solving(100):
+            pass
+        assert refused.value.status == 503 and time.monotonic() - start >= 0.2
+    with gate.solving(100):  # the slot is free again
+        pass
+
+
+def test_gate_lets_a_waiting_solve_in_when_a_slot_frees():
+    gate = _Gate(Limits(workers=1, queue=1, wait_seconds=10), budget=10_000)
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with gate.solving(100):
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    entered.wait(10)
+    threading.Timer(0.1, release.set).start()
+    with gate.solving(100):
+        pass
+    thread.join()
+
+
+def test_gate_admits_workers_plus_queue():
+    gate = _Gate(Limits(workers=1, queue=1), budget=10_000)
+    with gate.admitted(), gate.admitted():
+        with pytest.raises(HTTPError) as refused, gate.admitted():
+            pass
+        assert refused.value.status == 503
+
+
+def test_gate_memory_budget():
+    gate = _Gate(Limits(workers=4, wait_seconds=0.1), budget=1000)
+    with pytest.raises(HTTPError) as too_big, gate.solving(2000):
+        pass
+    assert too_big.value.status == 413
+    with gate.solving(600):
+        with pytest.raises(HTTPError) as busy, gate.solving(600):
+            pass
+        assert busy.value.status == 503
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"workers": 0},
+        {"max_pixels": -1},
+        {"queue": -1},
+        {"wait_seconds": -1},
+        {"memory_bytes": 0},
+        {"max_upload_bytes": 1.5},
+    ],
+)
+def test_limits_are_checked(limits):
+    with pytest.raises(ValueError, match=next(iter(limits))):
+        Limits(**limits)
+
+
+# --- multipart parser -------------------------------------------------------------------------
+def test_multipart_round_trip():
+    body, content_type = multipart({"image": b"\x89PNG\r\n--x\r\n", "band": "7"})
+    parts = parse_multipart(body, content_type)
+    assert parts["image"].data == b"\x89PNG\r\n--x\r\n"
+    assert parts["image"].filename == "image.png"
+    assert parts["band"].data == b"7" and parts["band"].filename is None
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "fragment"),
+    [
+        (b"", "application/json", "expected multipart"),
+        (b"--x--\r\n", "multipart/form-data", "boundary"),
+        (b"nothing here", "multipart/form-data; boundary=x", "does not contain"),
+        (
+            b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\n1",
+            "multipart/form-data; boundary=x",
+            "truncated",
+        ),
+        (b"--x\r\nno separator\r\n--x--", "multipart/form-data; boundary=x", "separator"),
+        (
+            b"--x\r\nContent-Type: text/plain\r\n\r\n1\r\n--x--",
+            "multipart/form-data; boundary=x",
+            "Content-Disposition",
+        ),
+        (
+            b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n"
+            b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\n2\r\n--x--",
+            "multipart/form-data; boundary=x",
+            "more than once",
+        ),
+        (
+            b"".join(
+                b"--x\r\nContent-Disposition: form-data; name=f%d\r\n\r\n1\r\n" % k
+                for k in range(40)
+            )
+            + b"--x--",
+            "multipart/form-data; boundary=x",
+            "too many",
+        ),
+    ],
+)
+def test_multipart_errors(body, content_type, fragment):
+    with pytest.raises(MultipartError, match=fragment):
+        parse_multipart(body, content_type)
+
+
+# --- load: 50 concurrent requests on a server of its own --------------------------------------
+def _vm_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc for the memory")
+def test_fifty_concurrent_requests(tmp_path):
+    workers, queue = 2, 8
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vecmatte.web", "--port", "0", "--quiet", "--workers", str(workers)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        port = int(line.rsplit(":", 1)[1].split("/")[0])
+        scenes = [vecmatte.make_scene((150, 200), seed=seed) for seed in range(5)]
+        forms = [{"image": png_bytes(s.image), "trimap": png_bytes(s.trimap)} for s in scenes]
+        expected = [
+            expected_alpha_png(decode_png(f["image"]) / 255.0, decode_png(f["trimap"]) / 255.0)
+            for f in forms
+        ]
+        # Warm the server up (imports, first solve), then note its resident memory.
+        assert post_form(port, "/api/alpha", forms[0])[0] == 200
+        baseline_kib = _vm_kib(process.pid, "VmRSS")
+
+        barrier = threading.Barrier(50)
+
+        def one(k: int):
+            barrier.wait(30)
+            status, headers, body = post_form(port, "/api/alpha", forms[k % 5], timeout=120)
+            return k, status, headers, body
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            answers = list(pool.map(one, range(50)))
+
+        statuses = [status for _, status, _, _ in answers]
+        assert set(statuses) <= {200, 503}, statuses
+        assert statuses.count(200) >= workers
+        for k, status, headers, body in answers:
+            if status == 200:
+                assert headers["Content-Type"] == "image/png"
+                # Another process, the same code and inputs: equal up to one 8-bit level.
+                difference = np.abs(decode_png(body).astype(int) - expected[k % 5])
+                assert difference.max() <= 1
+            else:
+                assert "busy" in json.loads(body)["error"]
+                assert headers.get("Retry-After") == "2"
+        # Memory stays bounded: what the admitted requests may hold (their bodies, parsed
+        # parts and decoded images) and the running solves' estimates, over the warm server.
+        peak_kib = _vm_kib(process.pid, "VmHWM")
+        body_bytes = max(len(multipart(f)[0]) for f in forms)
+        per_request = 4 * body_bytes + 110 * 150 * 200
+        solve = vecmatte.estimate_solve_memory((150, 200), 150 * 200)
+        bound = baseline_kib * 1024 + (workers + queue) * per_request + workers * solve
+        assert peak_kib * 1024 < bound, (peak_kib, baseline_kib, bound // 1024)
+        # and it still serves
+        assert post_form(port, "/api/alpha", forms[1])[0] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stdout.close()
+        process.stderr.close()
