@@ -1,0 +1,182 @@
+"""The information flows against plain per-pixel loops written from the paper and the toolbox."""
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+from tests.reference import naive_laplacian
+from vecmatte.laplacians import information_flow as flow
+
+
+def toolbox_lle(point, neighbors, reg):
+    """LLE weights as the toolbox writes them: uncentred Gram matrix and a Lagrange multiplier.
+
+    ``neighbors`` is (k, d). Minimises |x - N^T w|^2 + reg |w|^2 subject to sum(w) = 1 via
+    the KKT system, solved directly.
+    """
+    k = neighbors.shape[0]
+    kkt = np.zeros((k + 1, k + 1))
+    kkt[:k, :k] = neighbors @ neighbors.T + reg * np.eye(k)
+    kkt[:k, k] = -1.0
+    kkt[k, :k] = 1.0
+    rhs = np.append(neighbors @ point, 1.0)
+    return np.linalg.solve(kkt, rhs)[:k]
+
+
+def features(image, xy_weight):
+    h, w = image.shape[:2]
+    out = np.zeros((h * w, 5))
+    for y in range(h):
+        for x in range(w):
+            out[y * w + x] = [*image[y, x], xy_weight * (x + 1) / w, xy_weight * (y + 1) / h]
+    return out
+
+
+def brute_neighbors(feats, i, candidates, k):
+    """The k nearest candidates of pixel i (itself excluded), nearest first."""
+    others = [j for j in candidates if j != i]
+    distance = [np.sum((feats[j] - feats[i]) ** 2) for j in others]
+    return [others[t] for t in np.argsort(distance, kind="stable")[:k]]
+
+
+# The flows regularise their Gram matrices by only 1e-10 (as the toolbox does): a condition
+# number near 1e10, so two formulations that agree in exact arithmetic agree to about 1e-5.
+FLOW_RTOL, FLOW_ATOL = 1e-4, 1e-5
+
+
+def small_case(seed, shape=(7, 9), unknown_fraction=0.5):
+    rng = np.random.default_rng(seed)
+    image = rng.random((*shape, 3))
+    unknown = rng.random(shape) < unknown_fraction
+    return image, unknown
+
+
+@pytest.mark.parametrize(("m", "k", "d"), [(30, 20, 3), (25, 4, 5), (10, 3, 3)])
+@pytest.mark.parametrize("reg", [1e-3, 1e-7])
+def test_lle_weights_match_a_direct_solve(m, k, d, reg):
+    rng = np.random.default_rng(k + d)
+    points = rng.random((m, d))
+    neighbors = points[:, None, :] + 0.2 * rng.standard_normal((m, k, d))
+    weights = flow.lle_weights(points, neighbors, reg=reg)
+    expected = np.array([toolbox_lle(points[i], neighbors[i], reg) for i in range(m)])
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(weights, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_lle_weights_reconstruct_a_point_inside_its_neighbours():
+    rng = np.random.default_rng(3)
+    neighbors = rng.random((1, 4, 3))
+    true = np.array([0.1, 0.2, 0.3, 0.4])
+    point = (true @ neighbors[0])[None]
+    np.testing.assert_allclose(flow.lle_weights(point, neighbors, reg=1e-12)[0], true, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_nonlocal_neighbors_match_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    feats = rng.random((60, 4))
+    query = np.sort(rng.choice(60, 20, replace=False))
+    candidates = np.sort(rng.choice(60, 30, replace=False))
+    found = flow.nonlocal_neighbors(feats, query, candidates, 5)
+    for row, i in enumerate(query):
+        assert list(found[row]) == brute_neighbors(feats, i, candidates, 5)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_color_mixture_flow_matches_a_pixel_loop(seed):
+    image, unknown = small_case(seed)
+    h, w = unknown.shape
+    k = 6
+    got = flow.color_mixture_flow(image, unknown, k=k, xy_weight=1.0).toarray()
+    feats = features(image, 1.0)
+    expected = np.zeros((h * w, h * w))
+    for i in range(h * w):
+        if not unknown.flat[i]:
+            continue
+        neighbors = brute_neighbors(feats, i, range(h * w), k)
+        weights = toolbox_lle(feats[i, :3], feats[neighbors, :3], 1e-10)
+        expected[i, neighbors] = weights / weights.sum()
+    np.testing.assert_allclose(got, expected, rtol=FLOW_RTOL, atol=FLOW_ATOL)
+    np.testing.assert_allclose(got.sum(axis=1), unknown.ravel(), atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_intra_unknown_flow_matches_a_pixel_loop(seed):
+    image, unknown = small_case(seed, shape=(8, 8), unknown_fraction=0.6)
+    h, w = unknown.shape
+    got = flow.intra_unknown_flow(image, unknown, k=5, xy_weight=0.05)
+    assert isinstance(got, scipy.sparse.csr_matrix)
+    got = got.toarray()
+    unknown_pixels = list(np.flatnonzero(unknown))
+    near_feats = features(image, 0.05)
+    far_feats = features(image, 0.05 / 100)
+    weight_feats = far_feats.copy()
+    weight_feats[:, 3:] /= 100
+    directed = np.zeros((h * w, h * w))
+    for i in unknown_pixels:
+        chosen = brute_neighbors(near_feats, i, unknown_pixels, 5)
+        chosen += brute_neighbors(far_feats, i, unknown_pixels, 1)
+        for j in chosen:
+            difference = np.abs(weight_feats[i] - weight_feats[j]).sum()
+            directed[i, j] += max(1 - difference / 5, 0)
+    np.testing.assert_allclose(got, (directed + directed.T) / 2, atol=1e-12)
+    np.testing.assert_array_equal(got, got.T)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_known_to_unknown_flow_matches_a_pixel_loop(seed):
+    rng = np.random.default_rng(seed)
+    h, w = 8, 9
+    image = rng.random((h, w, 3))
+    labels = rng.integers(0, 3, (h, w))
+    is_fg, is_bg = labels == 2, labels == 0
+    k = 3
+    alpha_hat, confidence = flow.known_to_unknown_flow(image, is_fg, is_bg, k=k, xy_weight=10)
+    feats = features(image, 10.0)
+    fg_pixels, bg_pixels = np.flatnonzero(is_fg), np.flatnonzero(is_bg)
+    for i in range(h * w):
+        if is_fg.flat[i] or is_bg.flat[i]:
+            assert alpha_hat.flat[i] == float(is_fg.flat[i])
+            assert confidence.flat[i] == 1.0
+            continue
+        fg_near = brute_neighbors(feats, i, fg_pixels, k)
+        bg_near = brute_neighbors(feats, i, bg_pixels, k)
+        weights = toolbox_lle(feats[i, :3], feats[fg_near + bg_near, :3], 1e-10)
+        fg_colour = weights[:k] @ feats[fg_near, :3]
+        bg_colour = weights[k:] @ feats[bg_near, :3]
+        assert alpha_hat.flat[i] == pytest.approx(weights[:k].sum(), rel=FLOW_RTOL, abs=FLOW_ATOL)
+        expected = np.sum((fg_colour - bg_colour) ** 2) / 3
+        assert confidence.flat[i] == pytest.approx(expected, rel=FLOW_RTOL, abs=FLOW_ATOL)
+
+
+def test_local_flow_is_the_matting_laplacian_of_windows_touching_unknowns():
+    image, unknown = small_case(4, shape=(9, 10), unknown_fraction=0.2)
+    got = flow.local_flow(image, unknown, eps=1e-6).toarray()
+    expected = naive_laplacian(image, eps=1e-6, radius=1, known=~unknown).toarray() / 9
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_information_flow_laplacian_is_symmetric_semidefinite_with_constant_null_space():
+    image, unknown = small_case(5, shape=(10, 11), unknown_fraction=0.4)
+    laplacian = flow.information_flow_laplacian(image, unknown=unknown)
+    dense = laplacian.toarray()
+    np.testing.assert_allclose(dense, dense.T, atol=1e-10)
+    np.testing.assert_allclose(dense @ np.ones(len(dense)), 0.0, atol=1e-8)
+    assert np.linalg.eigvalsh(dense).min() > -1e-8
+
+
+def test_information_flow_laplacian_is_the_weighted_sum_of_the_flows():
+    image, unknown = small_case(6, shape=(9, 9), unknown_fraction=0.4)
+    n = unknown.size
+    mixture = (
+        np.diag(unknown.ravel().astype(float)) - flow.color_mixture_flow(image, unknown).toarray()
+    )
+    intra = flow.intra_unknown_flow(image, unknown).toarray()
+    expected = (
+        mixture.T @ mixture
+        + flow.local_flow(image, unknown).toarray()
+        + 0.01 * (np.diag(intra.sum(axis=1)) - intra)
+    )
+    got = flow.information_flow_laplacian(image, unknown=unknown).toarray()
+    assert got.shape == (n, n)
+    np.testing.assert_allclose(got, expected, atol=1e-10)
