@@ -471,22 +471,22 @@ def test_allowed_hosts_extend_the_local_ones():
 
 def test_gate_waits_then_refuses():
     gate = _Gate(Limits(workers=1, queue=1, wait_seconds=0.2), budget=10_000)
-    with gate.solving(100):
+    with gate.slot():
         start = time.monotonic()
-        with pytest.raises(HTTPError) as refused, gate.solving(100):
+        with pytest.raises(HTTPError) as refused, gate.slot():
             pass
         assert refused.value.status == 503 and time.monotonic() - start >= 0.2
-    with gate.solving(100):  # the slot is free again
+    with gate.slot():  # the slot is free again
         pass
 
 
-def test_gate_lets_a_waiting_solve_in_when_a_slot_frees():
+def test_gate_lets_a_waiting_request_in_when_a_slot_frees():
     gate = _Gate(Limits(workers=1, queue=1, wait_seconds=10), budget=10_000)
     entered = threading.Event()
     release = threading.Event()
 
     def hold():
-        with gate.solving(100):
+        with gate.slot():
             entered.set()
             release.wait(10)
 
@@ -494,7 +494,7 @@ def test_gate_lets_a_waiting_solve_in_when_a_slot_frees():
     thread.start()
     entered.wait(10)
     threading.Timer(0.1, release.set).start()
-    with gate.solving(100):
+    with gate.slot():
         pass
     thread.join()
 
@@ -509,13 +509,15 @@ def test_gate_admits_workers_plus_queue():
 
 def test_gate_memory_budget():
     gate = _Gate(Limits(workers=4, wait_seconds=0.1), budget=1000)
-    with pytest.raises(HTTPError) as too_big, gate.solving(2000):
+    with pytest.raises(HTTPError) as too_big, gate.memory(2000):
         pass
     assert too_big.value.status == 413
-    with gate.solving(600):
-        with pytest.raises(HTTPError) as busy, gate.solving(600):
+    with gate.memory(600):
+        with pytest.raises(HTTPError) as busy, gate.memory(600):
             pass
         assert busy.value.status == 503
+        with gate.memory(400):  # what is left of the budget
+            pass
 
 
 @pytest.mark.parametrize(

@@ -142,9 +142,10 @@ def _gib(n_bytes: float) -> str:
 class _Gate:
     """Admission, solver slots and a memory budget shared by the requests of one app.
 
-    At most ``workers + queue`` requests are admitted (the others get a 503 at once); of
-    those, at most ``workers`` solve at once and only while the sum of their memory
-    estimates fits the budget; the rest wait up to ``wait_seconds``, then get a 503.
+    At most ``workers + queue`` requests are admitted (the others get a 503 at once), and
+    hold their bodies; of those, at most ``workers`` decode and solve at once (a slot), and
+    a solve starts only while the sum of the running solves' memory estimates fits the
+    budget; the rest wait up to ``wait_seconds``, then get a 503.
     """
 
     def __init__(self, limits: Limits, budget: int):
@@ -171,8 +172,37 @@ class _Gate:
             with self._condition:
                 self._admitted -= 1
 
+    def _wait(self, ready: Callable[[], bool], what: str) -> None:
+        """Wait (holding the condition) until ``ready()``, at most ``wait_seconds``, else 503."""
+        deadline = time.monotonic() + self._limits.wait_seconds
+        while not ready():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HTTPError(
+                    503,
+                    f"the server is busy: {what} for {self._limits.wait_seconds:g} s; try again",
+                    [("Retry-After", "2")],
+                )
+            self._condition.wait(remaining)
+
     @contextlib.contextmanager
-    def solving(self, n_bytes: int) -> Iterator[None]:
+    def slot(self) -> Iterator[None]:
+        """One of the ``workers`` slots, in which a request decodes its uploads and solves."""
+        with self._condition:
+            self._wait(
+                lambda: self._active < self._limits.workers, "every solver slot stayed taken"
+            )
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._active -= 1
+                self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def memory(self, n_bytes: int) -> Iterator[None]:
+        """Reserve a solve's estimated memory within the budget shared by the slots."""
         if n_bytes > self.budget:
             raise HTTPError(
                 413,
@@ -180,25 +210,16 @@ class _Gate:
                 f"of {_gib(self.budget)}; send a smaller photograph or fewer unknown pixels "
                 "(or start the server with a larger --memory-limit)",
             )
-        deadline = time.monotonic() + self._limits.wait_seconds
         with self._condition:
-            while self._active >= self._limits.workers or self._reserved + n_bytes > self.budget:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise HTTPError(
-                        503,
-                        f"the server is busy: every solver slot stayed taken for "
-                        f"{self._limits.wait_seconds:g} s; try again",
-                        [("Retry-After", "2")],
-                    )
-                self._condition.wait(remaining)
-            self._active += 1
+            self._wait(
+                lambda: self._reserved + n_bytes <= self.budget,
+                "the running solves held the memory budget",
+            )
             self._reserved += n_bytes
         try:
             yield
         finally:
             with self._condition:
-                self._active -= 1
                 self._reserved -= n_bytes
                 self._condition.notify_all()
 
@@ -581,16 +602,18 @@ class MattingApp:
             yield self._form(environ)
 
     def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts:
+        with self._request(environ) as parts, self._gate.slot():
+            start = time.perf_counter()
             image = self._image(parts)
             trimap = self._trimap_of(parts, image)
             method, options = self._options(parts)
-            start = time.perf_counter()
-            with self._gate.solving(self._solve_bytes(image, trimap, method, options)):
+            with self._gate.memory(self._solve_bytes(image, trimap, method, options)):
+                solve_start = time.perf_counter()
                 alpha = self._estimate_alpha(image, trimap, method, options)
+                solve = time.perf_counter() - solve_start
                 body = _png(alpha)
             seconds = time.perf_counter() - start
-        return 200, self._image_headers(method, seconds), body
+        return 200, self._image_headers(method, seconds, solve), body
 
     def _given_alpha(self, parts: dict[str, Part], image: np.ndarray) -> np.ndarray | None:
         """The uploaded ``alpha`` (gray, 8 or 16 bits, values kept), or None."""
@@ -605,7 +628,8 @@ class MattingApp:
         return alpha
 
     def _composite_request(self, environ: dict, rgba: bool) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts:
+        with self._request(environ) as parts, self._gate.slot():
+            start = time.perf_counter()
             image = self._image(parts)
             alpha = self._given_alpha(parts, image)
             trimap = None if alpha is not None else self._trimap_of(parts, image)
@@ -615,13 +639,13 @@ class MattingApp:
                 raise HTTPError(
                     422, f"foreground_method must be ml, cf or none, not {colours[:20]!r}"
                 )
-            start = time.perf_counter()
             estimate = (
                 self._solve_bytes(image, trimap, method, options)
                 if trimap is not None
                 else _REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
             )
-            with self._gate.solving(estimate):
+            with self._gate.memory(estimate):
+                solve_start = time.perf_counter()
                 if alpha is None:
                     alpha = self._estimate_alpha(image, trimap, method, options)
                 if colours == "none":
@@ -634,9 +658,10 @@ class MattingApp:
                     )
                 if rgba:
                     foreground = np.concatenate([foreground, alpha[:, :, None]], axis=2)
+                solve = time.perf_counter() - solve_start
                 body = _png(foreground)
             seconds = time.perf_counter() - start
-        return 200, self._image_headers(method, seconds), body
+        return 200, self._image_headers(method, seconds, solve), body
 
     def _cutout(self, environ: dict) -> tuple[int, list, bytes]:
         return self._composite_request(environ, rgba=True)
@@ -645,7 +670,7 @@ class MattingApp:
         return self._composite_request(environ, rgba=False)
 
     def _trimap(self, environ: dict) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts:
+        with self._request(environ) as parts, self._gate.slot():
             if "mask" in parts and "image" not in parts:
                 from vecmatte.io import load_gray
                 from vecmatte.trimap import trimap_from_mask
@@ -660,11 +685,13 @@ class MattingApp:
         return 200, [("Content-Type", "image/png")], body
 
     @staticmethod
-    def _image_headers(method: str, seconds: float) -> list[tuple[str, str]]:
+    def _image_headers(method: str, seconds: float, solve: float) -> list[tuple[str, str]]:
+        # Seconds of the server's work (decoding, solving, encoding), and of the solve alone.
         return [
             ("Content-Type", "image/png"),
             ("X-Vecmatte-Method", method),
             ("X-Vecmatte-Seconds", f"{seconds:.3f}"),
+            ("X-Vecmatte-Solve-Seconds", f"{solve:.3f}"),
         ]
 
 

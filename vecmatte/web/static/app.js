@@ -27,6 +27,7 @@ const state = {
   timer: 0,
   request: null,
   stroke: null,
+  strokeEnd: 0,        // performance.now() at the end of the last stroke
 };
 
 function setStatus(text, kind = "idle") {
@@ -235,6 +236,7 @@ paint.addEventListener("pointermove", (event) => {
 function endStroke() {
   if (!state.stroke) return;
   state.stroke = null;
+  state.strokeEnd = performance.now();
   edited(true);
 }
 paint.addEventListener("pointerup", endStroke);
@@ -350,12 +352,12 @@ async function solve() {
   const request = new AbortController();
   state.request = request;
   const generation = state.edits;
+  const started = performance.now();  // includes encoding the trimap as PNG
   const form = new FormData();
   form.append("image", state.photoFile, state.photoFile.name || "photo.png");
   form.append("trimap", await trimapBlob(), "trimap.png");
   form.append("method", $("method").value);
   setStatus("computing the matte…", "busy");
-  const started = performance.now();
   let response;
   try {
     response = await fetch("/api/alpha", { method: "POST", body: form, signal: request.signal });
@@ -385,6 +387,13 @@ async function solve() {
   const server = response.headers.get("X-Vecmatte-Seconds");
   setStatus(`matte by ${response.headers.get("X-Vecmatte-Method")} in ${total.toFixed(2)} s ` +
             `(solve ${server} s)`);
+  // Measurements for bench/web_latency.py: stroke end -> matte shown (debounce included),
+  // request sent -> matte shown, and the server's own time.
+  const now = performance.now();
+  if (state.strokeEnd) document.body.dataset.strokeToMatteMs = (now - state.strokeEnd).toFixed(1);
+  document.body.dataset.requestMs = (now - started).toFixed(1);
+  document.body.dataset.serverSeconds = server;
+  document.body.dataset.solveSeconds = response.headers.get("X-Vecmatte-Solve-Seconds");
   document.body.dataset.matte = String(generation);
 }
 
