@@ -3,10 +3,11 @@
 Starts ``python -m vecmatte.web`` (the server of ``vecmatte serve``) in a child process,
 opens the page in headless Chromium (Debian's ``chromium``, driven by Playwright), loads an
 alphamatting.com photograph (0.4 MP) with its trimap, paints foreground strokes over unknown
-pixels that the ground truth calls opaque, and reads three times the page records for each
+pixels that the ground truth calls opaque, and reads four times the page records for each
 stroke: stroke end -> matte shown (including the page's 250 ms debounce), request sent ->
 matte shown (trimap PNG encoding, upload, solve, PNG decoding, drawing), the server's own
-time (decode + solve + PNG encoding) and the solve alone (``estimate_alpha``). Writes ``bench/results/web.md``::
+time (decode + solve + PNG encoding) and the solve alone (``estimate_alpha``). Writes
+``bench/results/web.md``::
 
     python bench/web_latency.py                 # GT01, GT02, GT04; 8 strokes each
     python bench/web_latency.py --images GT01 --strokes 3 --output /tmp/web.md
