@@ -176,7 +176,8 @@ def main(argv=None) -> int:
     parser.add_argument("--count", type=int, default=20, help="photographs (default 20)")
     parser.add_argument("--tiny", type=int, default=40, help="tiny images (default 40)")
     args = parser.parse_args(argv)
-    from vecmatte.alpha import DEFAULT_PRECONDITIONER, DEFAULT_RTOL
+    from vecmatte._defaults import PRECONDITIONER as DEFAULT_PRECONDITIONER
+    from vecmatte._defaults import RTOL as DEFAULT_RTOL
     from vecmatte.memory import estimate_task_memory
 
     load_before = os.getloadavg()

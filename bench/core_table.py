@@ -24,7 +24,8 @@ import numpy as np
 import scipy
 
 import vecmatte
-from vecmatte.alpha import DEFAULT_PRECONDITIONER, DEFAULT_RTOL
+from vecmatte._defaults import PRECONDITIONER as DEFAULT_PRECONDITIONER
+from vecmatte._defaults import RTOL as DEFAULT_RTOL
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "alphamatting-lowres"

@@ -28,11 +28,13 @@ import scipy
 import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-from vecmatte.cholesky import envelope_cholesky, envelope_flops, envelope_size, rcm_envelope
+from vecmatte.alpha.cf import build_system
 from vecmatte.io import load_image, load_trimap
-from vecmatte.multifrontal import dissection_order, multifrontal_cholesky
-from vecmatte.preconditioners import _ENVELOPE_FLOPS_PER_UNKNOWN, PRECONDITIONERS
-from vecmatte.solve import build_reduced_system, conjugate_gradient
+from vecmatte.linalg.cg import conjugate_gradient
+from vecmatte.linalg.envelope import envelope_cholesky, envelope_flops, envelope_size, rcm_envelope
+from vecmatte.linalg.multifrontal import dissection_order, multifrontal_cholesky
+from vecmatte.preconditioners import build_preconditioner
+from vecmatte.preconditioners.direct import ENVELOPE_FLOPS_PER_UNKNOWN
 from vecmatte.trimap import trimap_split
 
 cpu = time.process_time
@@ -48,7 +50,7 @@ def _system(data: Path, name: str, trimap_dir: str = "trimap", scale: int = 1):
         image = np.clip(rescale(image, scale, order=3, channel_axis=2), 0, 1)
         trimap = rescale(trimap, scale, order=0)
     is_fg, is_bg, _ = trimap_split(trimap)
-    return build_reduced_system(image, is_fg, is_bg, eps=1e-7, radius=1)
+    return build_system(image, is_fg, is_bg, eps=1e-7, radius=1)
 
 
 def _window_products(lines: list[str]) -> None:
@@ -93,16 +95,16 @@ def _preconditioners(data: Path, names: list[str], lines: list[str]) -> None:
         candidates = {
             "jacobi": ("jacobi", {}),
             "ichol (IC(0), 3 Chow-Patel sweeps)": ("ichol", {}),
-            "direct: envelope Cholesky f32 (RCM)": ("direct", {"method": "envelope"}),
+            "direct: envelope Cholesky f32 (RCM)": ("direct", {"factor": "envelope"}),
             "direct: multifrontal Cholesky f32 (nested dissection)": (
                 "direct",
-                {"method": "nested", "grid": system.grid},
+                {"factor": "nested"},
             ),
-            "direct: SuperLU f32 (MMD)": ("direct", {"method": "superlu"}),
+            "direct: SuperLU f32 (MMD)": ("direct", {"factor": "superlu"}),
         }
         for label, (key, options) in candidates.items():
             start = cpu()
-            operator = PRECONDITIONERS[key](matrix, system.stencil, **options)
+            operator = build_preconditioner(system, key, options)
             setup = cpu() - start
             start = cpu()
             result = conjugate_gradient(
@@ -149,7 +151,7 @@ def _crossover(
         f"### Envelope, nested dissection or SuperLU ({trimap_dir}, scale {scale})",
         "",
         "`flops / n` is the envelope's Cholesky flop count per unknown; `direct` takes the "
-        f"envelope below {_ENVELOPE_FLOPS_PER_UNKNOWN:g}, nested dissection above. Factor "
+        f"envelope below {ENVELOPE_FLOPS_PER_UNKNOWN:g}, nested dissection above. Factor "
         "times in CPU seconds (nested: ordering + factor; envelope f64 skipped above 40 "
         "GFlop); factor sizes in MB of values, all in float32 (SuperLU: L and U, row indices "
         "not counted).",
@@ -160,7 +162,8 @@ def _crossover(
     ]
     for name in names:
         system = _system(data, name, trimap_dir, scale)
-        matrix, grid = system.matrix, system.grid
+        matrix = system.matrix
+        ys, xs = system.coordinates()
         n = matrix.shape[0]
         envelope = rcm_envelope(matrix)
         flops = envelope_flops(envelope.first)
@@ -172,7 +175,7 @@ def _crossover(
                 envelope_cholesky(envelope, dtype=dtype)
                 times[dtype] = cpu() - start
         start = cpu()
-        nested = multifrontal_cholesky(matrix, dissection_order(grid.ys, grid.xs, grid.reach))
+        nested = multifrontal_cholesky(matrix, dissection_order(ys, xs, system.reach))
         nested_time = cpu() - start
         start = cpu()
         factor = spla.splu(
@@ -187,7 +190,7 @@ def _crossover(
             nested.nnz * 4 / 2**20,
             (factor.L.nnz + factor.U.nnz) * 4 / 2**20,
         ]
-        picked = "envelope" if flops < _ENVELOPE_FLOPS_PER_UNKNOWN * n else "nested"
+        picked = "envelope" if flops < ENVELOPE_FLOPS_PER_UNKNOWN * n else "nested"
         lines.append(
             f"| {name} | {n} | {flops / n:.2g} | {times[np.float64]:.3f} "
             f"| {times[np.float32]:.3f} | {nested_time:.3f} | {superlu:.3f} | "

@@ -80,7 +80,7 @@ def _child(spec: dict) -> dict:
     solve_alpha(warm.image, warm.trimap)
     image, trimap, scale = _inputs(spec["name"], spec["trimap"], spec["megapixels"])
     n_unknown = int(trimap_split(trimap)[2].sum())
-    from vecmatte.alpha import DEFAULT_PRECONDITIONER
+    from vecmatte._defaults import PRECONDITIONER as DEFAULT_PRECONDITIONER
 
     report = {
         "preconditioner": spec.get("preconditioner", DEFAULT_PRECONDITIONER),

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vecmatte import make_scene, scribbles_to_trimap, solve_alpha
-from vecmatte.alpha import DEFAULT_PRECONDITIONER
+from vecmatte._defaults import PRECONDITIONER as DEFAULT_PRECONDITIONER
 from vecmatte.io import load_image, load_trimap
 from vecmatte.metrics import mse, sad
 

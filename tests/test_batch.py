@@ -145,7 +145,7 @@ def test_mismatched_sizes_fail_with_the_trimap_named(folders):
 
 def test_non_convergence_is_a_note_with_the_residual(folders):
     images, trimaps, out = folders
-    record = process_task(find_tasks(images, trimaps, out, preconditioner=None, maxiter=1)[0])
+    record = process_task(find_tasks(images, trimaps, out, preconditioner="none", maxiter=1)[0])
     assert record.status == "done" and record.iterations == 1
     assert "residual" in record.note and "rtol" in record.note
 

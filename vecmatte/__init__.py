@@ -13,11 +13,11 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS = {
-    "matting_laplacian": "vecmatte.laplacian",
+    "matting_laplacian": "vecmatte.laplacians.closed_form",
     "estimate_alpha": "vecmatte.alpha",
     "solve_alpha": "vecmatte.alpha",
     "AlphaResult": "vecmatte.alpha",
-    "ConvergenceWarning": "vecmatte.solve",
+    "ConvergenceWarning": "vecmatte.linalg.cg",
     "PRECONDITIONERS": "vecmatte.preconditioners",
     "cutout": "vecmatte.compose",
     "composite": "vecmatte.compose",
@@ -102,11 +102,11 @@ if TYPE_CHECKING:
         load_trimap,
         save_image,
     )
-    from vecmatte.laplacian import matting_laplacian
+    from vecmatte.laplacians.closed_form import matting_laplacian
+    from vecmatte.linalg.cg import ConvergenceWarning
     from vecmatte.memory import InsufficientMemoryError, check_memory, estimate_solve_memory
     from vecmatte.metrics import connectivity_error, gradient_error, matting_errors, mse, sad
     from vecmatte.preconditioners import PRECONDITIONERS
-    from vecmatte.solve import ConvergenceWarning
     from vecmatte.synthetic import Scene, make_scene
     from vecmatte.trimap import scribbles_to_trimap, trimap_from_mask, trimap_split
 

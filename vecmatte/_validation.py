@@ -9,7 +9,7 @@ import numpy as np
 MAX_PIXELS = 2**28
 
 
-def _as_float(array, name: str) -> np.ndarray:
+def as_float(array, name: str) -> np.ndarray:
     """Convert integer arrays to [0, 1] floats by their dtype's range; floats pass through."""
     array = np.asarray(array)
     if array.dtype == bool:
@@ -62,7 +62,7 @@ def check_image(image, name: str = "image") -> np.ndarray:
             f"{name} has shape {np.shape(image)}; expected (h, w, 3) RGB or (h, w) gray"
         )
     _check_pixel_count(array.shape, name)
-    array = _as_float(array, name)
+    array = as_float(array, name)
     _check_finite_range(array, name)
     return array
 
@@ -75,7 +75,7 @@ def check_gray(array, name: str) -> np.ndarray:
     if array.ndim != 2:
         raise ValueError(f"{name} has shape {np.shape(array)}; expected (h, w)")
     _check_pixel_count(array.shape, name)
-    array = _as_float(array, name)
+    array = as_float(array, name)
     _check_finite_range(array, name)
     return array
 
@@ -109,3 +109,34 @@ def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
             f"window (radius={radius}); matting needs at least {size} x {size} pixels"
         )
     return radius, eps
+
+
+def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
+    """Return ``(rtol, maxiter)`` checked: ``0 < rtol < 1``, ``maxiter`` None or an integer >= 1.
+
+    An ``rtol`` of 1 or more stops conjugate gradient before its first iteration (the matte
+    of the unknown pixels is then all zeros), and ``maxiter`` below 1 never iterates.
+    """
+    try:
+        value = float(rtol)
+    except (TypeError, ValueError):
+        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}") from None
+    if not (0.0 < value < 1.0):
+        raise ValueError(
+            f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 (the default) is accurate, 1e-3 is "
+            "a rough matte"
+        )
+    if maxiter is None:
+        return value, None
+    if isinstance(maxiter, bool) or not _is_integer(maxiter) or int(maxiter) < 1:
+        raise ValueError(
+            f"maxiter must be an integer of at least 1 (or None for no limit), got {maxiter!r}"
+        )
+    return value, int(maxiter)
+
+
+def _is_integer(value) -> bool:
+    try:
+        return float(value).is_integer()
+    except (TypeError, ValueError, OverflowError):
+        return False

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vecmatte.alpha import DEFAULT_PRECONDITIONER, DEFAULT_RTOL
+from vecmatte import _defaults
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -57,10 +57,10 @@ class BatchTask:
     trimap_path: str
     alpha_path: str
     cutout_path: str | None
-    eps: float = 1e-7
-    radius: int = 1
-    preconditioner: str | None = DEFAULT_PRECONDITIONER
-    rtol: float = DEFAULT_RTOL
+    eps: float = _defaults.EPS
+    radius: int = _defaults.RADIUS
+    preconditioner: str | None = _defaults.PRECONDITIONER
+    rtol: float = _defaults.RTOL
     maxiter: int | None = None
     max_pixels: int | None = None
 

@@ -66,22 +66,32 @@ def _check_output_path(path: str | Path, *, rgba: bool = False) -> Path:
 
 
 def _add_solver_options(parser: argparse.ArgumentParser) -> None:
-    from vecmatte.alpha import DEFAULT_PRECONDITIONER, DEFAULT_RTOL
+    from vecmatte import _defaults
     from vecmatte.preconditioners import PRECONDITIONERS
 
-    parser.add_argument("--eps", type=float, default=1e-7, help="regularisation (default 1e-7)")
-    parser.add_argument("--radius", type=int, default=1, help="window radius (default 1)")
+    parser.add_argument(
+        "--eps",
+        type=float,
+        default=_defaults.EPS,
+        help=f"regularisation (default {_defaults.EPS:g})",
+    )
+    parser.add_argument(
+        "--radius",
+        type=int,
+        default=_defaults.RADIUS,
+        help=f"window radius (default {_defaults.RADIUS})",
+    )
     parser.add_argument(
         "--preconditioner",
-        default=DEFAULT_PRECONDITIONER,
-        choices=[*PRECONDITIONERS, "none"],
-        help=f"CG preconditioner (default {DEFAULT_PRECONDITIONER})",
+        default=_defaults.PRECONDITIONER,
+        choices=list(PRECONDITIONERS),
+        help=f"CG preconditioner (default {_defaults.PRECONDITIONER})",
     )
     parser.add_argument(
         "--rtol",
         type=float,
-        default=DEFAULT_RTOL,
-        help=f"CG relative tolerance (default {DEFAULT_RTOL:g})",
+        default=_defaults.RTOL,
+        help=f"CG relative tolerance (default {_defaults.RTOL:g})",
     )
     parser.add_argument("--maxiter", type=int, default=None, help="CG iteration limit")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -113,7 +123,7 @@ def _solve_and_write(
     from vecmatte.foreground import DEFAULT_METHOD, estimate_foreground
     from vecmatte.io import save_image
 
-    preconditioner = None if args.preconditioner == "none" else args.preconditioner
+    preconditioner = args.preconditioner
     reporter.stage(
         f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, "
         f"preconditioner {args.preconditioner})"
@@ -202,7 +212,7 @@ def _report_memory(image, trimap, args, reporter: _Reporter) -> None:
     from vecmatte.trimap import check_trimap, trimap_split
 
     unknown = trimap_split(check_trimap(trimap, image.shape))[2]
-    preconditioner = None if args.preconditioner == "none" else args.preconditioner
+    preconditioner = args.preconditioner
     needed = estimate_solve_memory(
         image.shape, int(unknown.sum()), radius=args.radius, preconditioner=preconditioner
     )
@@ -356,7 +366,7 @@ def _batch_solver_options(args) -> dict:
         "radius": args.radius,
         "rtol": args.rtol,
         "maxiter": args.maxiter,
-        "preconditioner": None if args.preconditioner == "none" else args.preconditioner,
+        "preconditioner": args.preconditioner,
         "max_pixels": args.max_pixels,
     }
 

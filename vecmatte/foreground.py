@@ -253,7 +253,7 @@ def _cf_rhs(image_channel: np.ndarray, pointwise) -> tuple[np.ndarray, np.ndarra
 def _warn_not_converged(result, rtol: float) -> None:
     import warnings
 
-    from vecmatte.solve import ConvergenceWarning
+    from vecmatte.linalg.cg import ConvergenceWarning
 
     warnings.warn(
         f"conjugate gradient for the foreground stopped after {result.iterations} iterations "
@@ -265,14 +265,14 @@ def _warn_not_converged(result, rtol: float) -> None:
 
 
 def _estimate_cf(image, alpha, *, rtol, maxiter, initial):
-    from vecmatte.preconditioners import jacobi
-    from vecmatte.solve import conjugate_gradient
+    from vecmatte.linalg.cg import conjugate_gradient
+    from vecmatte.preconditioners.jacobi import jacobi_operator
 
     h, w = alpha.shape
     matrix, active, pointwise = _cf_system(alpha)
     a, wf2, wb2, _, _ = pointwise
     m = len(active)
-    preconditioner = jacobi(matrix) if m else None
+    preconditioner = jacobi_operator(matrix.diagonal()) if m else None
     # Pixels no smoothness term reaches have an independent 2x2 system each.
     m00, m01, m11 = wf2 + a * a, a * (1 - a), wb2 + (1 - a) ** 2
     # Mixed pixels have no pin and a singular 2x2 block (overwritten below): avoid dividing by 0.

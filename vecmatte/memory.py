@@ -9,38 +9,38 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vecmatte.alpha import DEFAULT_PRECONDITIONER
+from vecmatte import _defaults
 
 __all__ = [
+    "BASE_BYTES",
+    "SAFETY",
     "InsufficientMemoryError",
     "available_memory",
     "check_memory",
+    "default_memory_bytes",
     "estimate_solve_memory",
     "estimate_task_memory",
+    "refuse_if_short",
 ]
 
-# Peak memory of solve_alpha beyond its inputs, in bytes, for n pixels and u unknown pixels:
-#     _SAFETY * ((a n + b u + c u**1.25) * (4r + 1)**2 / 25 + _BASE)
-# with (a, b, c) per preconditioner below. Origin: `python bench/large.py --calibrate` (points
-# and dates in bench/results/large.md): the extra peak resident memory (ru_maxrss of a child
-# process minus its resident memory just before the solve) of solve_alpha at radius 1 on the
+# Peak memory of a closed-form solve beyond its inputs, in bytes, for n pixels and u unknown
+# pixels:  SAFETY * ((a n + b u + c u**1.25) * (4r + 1)**2 / 25 + BASE_BYTES),  with
+# (a, b, c) per preconditioner. Origin: `python bench/large.py --calibrate` (points and dates
+# in bench/results/large.md): the extra peak resident memory (ru_maxrss of a child process
+# minus its resident memory just before the solve) of solve_alpha at radius 1 on the
 # alphamatting images GT02, GT04 and GT19 upscaled to 0.25-8 MP (34k to 1.6M unknowns, 5 to
 # 40% of the pixels), fitted by non-negative least squares of the relative error. "direct"
 # (commit 113d312, float32 envelope or nested-dissection factor): 20 n + 541 u + 26 u**1.25;
 # "ichol" (commit d510b82): 7 n + 1948 u. a covers the image-sized arrays, b the sparse rows
 # and vectors, c the "direct" preconditioner's factor, which grows a little faster than the
 # unknowns (n log n entries for nested dissection; the envelope is only taken while it is
-# thin). The constants below are rounded up so that, with _SAFETY, every calibration point
-# falls at 0.4 to 0.85 of the estimate; the 16 and 32 MP solves of bench/large.py check the
-# extrapolation. Everything grows with the stencil, (4r + 1)**2 entries.
-_MODEL = {
-    "direct": (22.0, 600.0, 30.0),
-    "ichol": (10.0, 2000.0, 0.0),
-    "jacobi": (10.0, 2000.0, 0.0),  # not measured: ichol's, which holds a little more
-    None: (10.0, 2000.0, 0.0),
-}
-_BASE = 40e6
-_SAFETY = 1.15
+# thin). Rounded up to direct (22, 600, 30) and ichol (10, 2000, 0) so that, with SAFETY,
+# every calibration point falls at 0.4 to 0.85 of the estimate; the 16 and 32 MP solves of
+# bench/large.py check the extrapolation. Everything grows with the stencil, (4r + 1)**2
+# entries. The model is split where it is used: the closed-form system's share (10 n + 600 u)
+# in vecmatte.alpha.cf, each preconditioner's share in its PreconditionerSpec.memory.
+BASE_BYTES = 40e6
+SAFETY = 1.15
 
 # What process_task (and the CLI) hold besides the solve: the decoded file, the float64
 # image (24 bytes per pixel), trimap and alpha (8 + 8), and the RGBA cutout (32 + 4).
@@ -51,17 +51,30 @@ class InsufficientMemoryError(MemoryError):
     """The solve would need more memory than is available; raised before allocating."""
 
 
-def _stencil_factor(radius: int) -> float:
-    """Stencil size relative to radius 1: the Laplacian couples (4r + 1)**2 pixels."""
-    return (4 * radius + 1) ** 2 / 25.0
+def default_memory_bytes(
+    shape: tuple[int, ...], n_unknown: int, *, preconditioner: str | None = None
+) -> int:
+    """Memory model for methods without their own: a radius-1 closed-form solve's.
+
+    The system's share is the closed-form one (``10 n + 600 u`` bytes), the preconditioner's
+    comes from its :class:`vecmatte.preconditioners.PreconditionerSpec`.
+    """
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    n_pixels = int(shape[0]) * int(shape[1])
+    system = 10.0 * n_pixels + 600.0 * n_unknown
+    if preconditioner is not None:
+        system += PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, n_unknown)
+    return int(SAFETY * (system + BASE_BYTES))
 
 
 def estimate_solve_memory(
     shape: tuple[int, ...],
     n_unknown: int,
     *,
-    radius: int = 1,
-    preconditioner: str | None = DEFAULT_PRECONDITIONER,
+    method: str = _defaults.METHOD,
+    preconditioner=None,
+    **options,
 ) -> int:
     """Bytes :func:`vecmatte.solve_alpha` needs beyond its inputs (an estimate, on the high side).
 
@@ -71,10 +84,12 @@ def estimate_solve_memory(
         Image shape ``(h, w)`` or ``(h, w, 3)``.
     n_unknown : int
         Number of unknown pixels of the trimap.
-    radius : int, optional
-        Window radius of the matting Laplacian.
-    preconditioner : {"direct", "ichol", "jacobi", None}, optional
-        The one the solve uses (solve_alpha's default by default).
+    method : str, optional
+        Alpha method (a key of :data:`vecmatte.alpha.METHODS`).
+    preconditioner : None, str or (str, dict), optional
+        The one the solve uses; ``None``: the method's default.
+    **options
+        The method's options (closed-form: ``radius``, ``eps``).
 
     Returns
     -------
@@ -83,22 +98,34 @@ def estimate_solve_memory(
 
     Notes
     -----
-    A model ``a n + b u + c u**1.25`` in the number of pixels ``n`` and of unknown pixels
-    ``u``, fitted to measured peaks (see the constants in :mod:`vecmatte.memory`). The
-    ``u**1.25`` term is the factor of the ``"direct"`` preconditioner, whose fill grows a
-    little faster than the unknowns; ``"ichol"`` and ``"jacobi"`` keep no such factor.
+    For closed-form, a model ``a n + b u + c u**1.25`` in the number of pixels ``n`` and of
+    unknown pixels ``u``, fitted to measured peaks (see the constants in
+    :mod:`vecmatte.memory`). The ``u**1.25`` term is the factor of the ``"direct"``
+    preconditioner, whose fill grows a little faster than the unknowns; ``"ichol"`` and
+    ``"jacobi"`` keep no such factor.
 
     Examples
     --------
     >>> estimate_solve_memory((4000, 4000), 2_400_000) > 2**30
     True
     """
+    from vecmatte.alpha._registry import get_method
+    from vecmatte.preconditioners import resolve_preconditioner
+
     h, w = int(shape[0]), int(shape[1])
     if h < 0 or w < 0 or n_unknown < 0:
         raise ValueError(f"shape {shape!r} and n_unknown {n_unknown!r} must be non-negative")
-    per_pixel, per_unknown, per_envelope = _MODEL.get(preconditioner, _MODEL["direct"])
-    estimate = per_pixel * h * w + per_unknown * n_unknown + per_envelope * n_unknown**1.25
-    return int(_SAFETY * (estimate * _stencil_factor(int(radius)) + _BASE))
+    spec = get_method(method)
+    name = None
+    if spec.preconditioner is not None:
+        name, _ = resolve_preconditioner(preconditioner, default=spec.preconditioner)
+    module = spec.load()
+    model = getattr(module, "memory_bytes", None)
+    if model is None:
+        return default_memory_bytes((h, w), n_unknown, preconditioner=name)
+    if name is not None:
+        return int(model((h, w), n_unknown, preconditioner=name, **options))
+    return int(model((h, w), n_unknown, **options))
 
 
 def _read_int(path: str) -> int | None:
@@ -159,10 +186,12 @@ def _gib(n_bytes: float) -> str:
 def check_memory(
     shape: tuple[int, ...],
     n_unknown: int,
-    radius: int = 1,
+    radius: int | None = None,
     *,
-    preconditioner: str | None = DEFAULT_PRECONDITIONER,
+    method: str = _defaults.METHOD,
+    preconditioner=None,
     available: int | None = None,
+    **options,
 ) -> int:
     """Raise before solving if the solve would not fit in memory; return the estimate.
 
@@ -173,11 +202,15 @@ def check_memory(
     n_unknown : int
         Number of unknown pixels of the trimap.
     radius : int, optional
-        Window radius.
-    preconditioner : str or None, optional
-        The preconditioner the solve will use.
+        Window radius (closed-form's ``radius`` option).
+    method : str, optional
+        Alpha method.
+    preconditioner : None, str or (str, dict), optional
+        The preconditioner the solve will use (``None``: the method's default).
     available : int, optional
         Bytes available; by default :func:`available_memory` (no check if unknown).
+    **options
+        The method's other options.
 
     Returns
     -------
@@ -189,11 +222,42 @@ def check_memory(
     InsufficientMemoryError
         With the estimate, what is available, and what to do about it.
     """
-    needed = estimate_solve_memory(shape, n_unknown, radius=radius, preconditioner=preconditioner)
+    if radius is not None:
+        options["radius"] = radius
+    needed = estimate_solve_memory(
+        shape, n_unknown, method=method, preconditioner=preconditioner, **options
+    )
+    refuse_if_short(
+        needed,
+        shape,
+        n_unknown,
+        method=method,
+        preconditioner=preconditioner,
+        available=available,
+        **options,
+    )
+    return needed
+
+
+def refuse_if_short(
+    needed: int,
+    shape: tuple[int, ...],
+    n_unknown: int,
+    *,
+    method: str = _defaults.METHOD,
+    preconditioner=None,
+    available: int | None = None,
+    **options,
+) -> None:
+    """Raise :class:`InsufficientMemoryError` if ``needed`` bytes exceed what is available.
+
+    The message gives the numbers and the ways out: a smaller image (the size that fits),
+    a preconditioner that holds less (when one would fit), a narrower unknown band.
+    """
     if available is None:
         available = available_memory()
     if available is None or needed <= available:
-        return needed
+        return
     h, w = int(shape[0]), int(shape[1])
     # Every term of the model grows at least like the pixel count, so shrinking the area by
     # available / needed is enough.
@@ -202,18 +266,28 @@ def check_memory(
         f"downscale the image to at most {int(w * scale)} x {int(h * scale)} (and its trimap, "
         "nearest neighbour)"
     ]
-    iterative = estimate_solve_memory(shape, n_unknown, radius=radius, preconditioner="ichol")
-    if iterative <= available < needed:
-        ways_out.append(
-            f"use the ichol preconditioner (--preconditioner ichol), which needs about "
-            f"{_gib(iterative)} but takes much longer"
+    if preconditioner != "ichol" and _method_preconditioner(method) is not None:
+        iterative = estimate_solve_memory(
+            shape, n_unknown, method=method, preconditioner="ichol", **options
         )
+        if iterative <= available:
+            ways_out.append(
+                f"use the ichol preconditioner (--preconditioner ichol), which needs about "
+                f"{_gib(iterative)} but takes much longer"
+            )
     ways_out.append("narrow the trimap's unknown band, or free memory (fewer --jobs)")
     raise InsufficientMemoryError(
         f"solving a {w} x {h} image with {n_unknown:,} unknown pixels needs about "
         f"{_gib(needed)} of memory but only {_gib(available)} is available; "
         + "; or ".join(ways_out)
     )
+
+
+def _method_preconditioner(method: str) -> str | None:
+    """The default preconditioner of an alpha method (``None``: it solves no system)."""
+    from vecmatte.alpha._registry import get_method
+
+    return get_method(method).preconditioner
 
 
 def estimate_task_memory(task) -> int:

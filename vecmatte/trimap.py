@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import _as_float, check_gray
+from vecmatte._validation import as_float, check_gray
 
 __all__ = ["check_trimap", "scribbles_to_trimap", "trimap_from_mask", "trimap_split"]
 
@@ -30,7 +30,7 @@ def _gray_map(array, name: str) -> np.ndarray:
     """An ``(h, w)`` map from gray, RGB or RGBA data (alpha ignored), checked for colour."""
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[2] in (3, 4):
-        rgb = _as_float(array[:, :, :3], name)
+        rgb = as_float(array[:, :, :3], name)
         spread = rgb.max(axis=2) - rgb.min(axis=2)
         coloured = np.count_nonzero(spread > _CHANNEL_SPREAD)
         if coloured > _COLOURED_FRACTION * spread.size:

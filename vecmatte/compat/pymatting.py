@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._validation import _as_float, check_gray, check_image, check_same_size
+from vecmatte._validation import as_float, check_gray, check_image, check_same_size
 from vecmatte.trimap import check_trimap
 
 __all__ = [
@@ -98,11 +98,11 @@ def _cg_options(cg_kwargs, name: str, *, rtol: float, maxiter: int | None) -> di
 
 def _preconditioner_name(preconditioner) -> str:
     """PyMatting passes a factory ``A -> M``; vecmatte looks preconditioners up by name."""
-    from vecmatte.alpha import DEFAULT_PRECONDITIONER
+    from vecmatte import _defaults
     from vecmatte.preconditioners import PRECONDITIONERS
 
     if preconditioner is None:  # "the default": vecmatte's, as PyMatting's None means its own
-        return DEFAULT_PRECONDITIONER
+        return _defaults.PRECONDITIONER
     name = (
         preconditioner
         if isinstance(preconditioner, str)
@@ -124,17 +124,12 @@ def _require_default(name: str, value, default, what: str) -> None:
 
 def _solve_quietly(image, trimap, **options):
     """vecmatte's solve without its ConvergenceWarning: the caller raises instead."""
-    import inspect
+    from vecmatte.alpha import run_method
 
-    from vecmatte.alpha import _solve_alpha, solve_alpha
-
-    # solve_alpha's defaults for whatever the caller left out, then its private twin.
-    defaults = {
-        name: parameter.default
-        for name, parameter in inspect.signature(solve_alpha).parameters.items()
-        if parameter.default is not inspect.Parameter.empty
+    solver = {
+        key: options.pop(key) for key in ("preconditioner", "rtol", "maxiter") if key in options
     }
-    return _solve_alpha(image, trimap, warn=False, **{**defaults, **options})
+    return run_method(image, trimap, method="cf", options=options, warn=False, **solver)
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +314,7 @@ def estimate_foreground_cf(
         If conjugate gradient does not converge (as PyMatting), or the inputs are malformed.
     """
     from vecmatte.foreground import estimate_foreground_background
-    from vecmatte.solve import ConvergenceWarning
+    from vecmatte.linalg.cg import ConvergenceWarning
 
     what = "vecmatte's closed-form foreground estimation"
     _require_default("regularization", regularization, 1e-5, what)
@@ -401,7 +396,7 @@ def _to_floats_if_mixed(arrays: list[np.ndarray], name: str) -> list[np.ndarray]
     """Scale integer arrays to [0, 1] when they are combined with float arrays."""
     if len({array.dtype for array in arrays}) <= 1:
         return arrays
-    return [_as_float(array, name) for array in arrays]
+    return [as_float(array, name) for array in arrays]
 
 
 def stack_images(*images: ArrayLike) -> np.ndarray:
@@ -425,7 +420,7 @@ def blend(foreground: ArrayLike, background: ArrayLike, alpha: ArrayLike) -> np.
     arrays = [np.asarray(foreground), np.asarray(background), np.asarray(alpha)]
     if any(np.issubdtype(array.dtype, np.integer) for array in arrays):
         arrays = [
-            _as_float(array, name)
+            as_float(array, name)
             for array, name in zip(arrays, ("foreground", "background", "alpha"), strict=True)
         ]
     foreground, background, alpha = arrays

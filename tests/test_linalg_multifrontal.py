@@ -1,14 +1,16 @@
 """Nested dissection and the multifrontal Cholesky factor against direct sparse solves."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse
 import scipy.sparse.linalg
 
-import vecmatte.multifrontal as multifrontal
-import vecmatte.preconditioners as preconditioners
+import vecmatte.linalg.multifrontal as multifrontal
+import vecmatte.preconditioners.direct as preconditioners
 from vecmatte.alpha import solve_alpha
-from vecmatte.solve import build_reduced_system
+from vecmatte.alpha.cf import build_system
 from vecmatte.synthetic import make_scene
 from vecmatte.trimap import trimap_split
 
@@ -136,12 +138,12 @@ def test_multifrontal_rejects_other_dtypes():
 def _matting_system():
     scene = make_scene((50, 64), seed=4, band=6)
     is_fg, is_bg, _ = trimap_split(scene.trimap)
-    return scene, build_reduced_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
+    return scene, build_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
 
 
 def test_nested_preconditioner_inverts_the_matting_system():
     _, system = _matting_system()
-    inverse = preconditioners.direct(system.matrix, method="nested", grid=system.grid)
+    inverse = preconditioners.build(system, factor="nested")
     expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     got = inverse @ system.rhs
     assert np.abs(got - expected).max() <= 1e-3 * np.abs(expected).max()
@@ -149,18 +151,18 @@ def test_nested_preconditioner_inverts_the_matting_system():
 
 def test_nested_needs_the_grid():
     _, system = _matting_system()
-    with pytest.raises(ValueError, match="needs the pixel grid"):
-        preconditioners.direct(system.matrix, method="nested")
+    with pytest.raises(ValueError, match="needs a grid-local system"):
+        preconditioners.build(dataclasses.replace(system, reach=None), factor="nested")
 
 
 @pytest.mark.parametrize(("threshold", "expected"), [(0.0, "nested"), (1e12, "envelope")])
 def test_auto_picks_by_the_envelope_flops(monkeypatch, threshold, expected):
     scene, system = _matting_system()
-    monkeypatch.setattr(preconditioners, "_ENVELOPE_FLOPS_PER_UNKNOWN", threshold)
+    monkeypatch.setattr(preconditioners, "ENVELOPE_FLOPS_PER_UNKNOWN", threshold)
     calls = []
     for module, name in (
-        ("vecmatte.multifrontal", "multifrontal_cholesky"),
-        ("vecmatte.cholesky", "envelope_cholesky"),
+        ("vecmatte.linalg.multifrontal", "multifrontal_cholesky"),
+        ("vecmatte.linalg.envelope", "envelope_cholesky"),
     ):
         original = getattr(__import__(module, fromlist=[name]), name)
 
@@ -180,15 +182,15 @@ def test_auto_picks_by_the_envelope_flops(monkeypatch, threshold, expected):
 @pytest.mark.parametrize(
     ("threshold", "factor", "method"),
     [
-        (0.0, "vecmatte.multifrontal.multifrontal_cholesky", "nested"),
-        (1e12, "vecmatte.cholesky.envelope_cholesky", "envelope"),
+        (0.0, "vecmatte.linalg.multifrontal.multifrontal_cholesky", "nested"),
+        (1e12, "vecmatte.linalg.envelope.envelope_cholesky", "envelope"),
     ],
 )
 def test_auto_falls_back_to_superlu_when_a_float32_factor_breaks_down(
     monkeypatch, threshold, factor, method
 ):
     scene, system = _matting_system()
-    monkeypatch.setattr(preconditioners, "_ENVELOPE_FLOPS_PER_UNKNOWN", threshold)
+    monkeypatch.setattr(preconditioners, "ENVELOPE_FLOPS_PER_UNKNOWN", threshold)
 
     def breaks_down(*args, **kwargs):
         raise np.linalg.LinAlgError("front 0 is not positive definite")
@@ -211,4 +213,4 @@ def test_auto_falls_back_to_superlu_when_a_float32_factor_breaks_down(
     )
     # Asked for explicitly, the breakdown is not hidden.
     with pytest.raises(np.linalg.LinAlgError):
-        preconditioners.direct(system.matrix, method=method, grid=system.grid)
+        preconditioners.build(system, factor=method)

@@ -1,4 +1,4 @@
-"""The constrained matting system on the unknown pixels, and conjugate gradient to solve it."""
+"""Preconditioned conjugate gradient with diagnostics, and the warning when it stops short."""
 
 from __future__ import annotations
 
@@ -8,76 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte.laplacian import _stencil_offsets, row_coefficients, rows_to_csr, stencil_columns
-
-__all__ = [
-    "ConvergenceWarning",
-    "PixelGrid",
-    "ReducedSystem",
-    "SolveResult",
-    "build_reduced_system",
-    "conjugate_gradient",
-]
+__all__ = ["ConvergenceWarning", "SolveResult", "conjugate_gradient", "warn_not_converged"]
 
 
 class ConvergenceWarning(RuntimeWarning):
     """Conjugate gradient stopped at ``maxiter`` before reaching the requested tolerance."""
-
-
-@dataclass(frozen=True)
-class Stencil:
-    """Grid neighbourhood of the unknown pixels, for preconditioners that exploit it.
-
-    ``neighbors[s, u]`` is the unknown-pixel index of the neighbour of unknown pixel ``u`` at
-    ``offsets[s]``, or ``-1`` where that neighbour is known or outside the image.
-    ``values[s, u]`` is the matching matrix entry.
-    """
-
-    offsets: np.ndarray
-    neighbors: np.ndarray
-    values: np.ndarray
-
-
-@dataclass(frozen=True)
-class PixelGrid:
-    """Where the unknowns sit: row ``ys[u]``, column ``xs[u]``; pixels more than ``reach``
-    apart in either coordinate are not coupled by the system."""
-
-    ys: np.ndarray
-    xs: np.ndarray
-    reach: int
-
-
-@dataclass(frozen=True)
-class ReducedSystem:
-    """``A x = b`` with ``A = L_uu`` and ``b = -L_uk a_k``: the hard-constrained matting system.
-
-    Attributes
-    ----------
-    matrix : scipy.sparse.csr_matrix, shape (n_u, n_u)
-        Laplacian restricted to the unknown pixels (symmetric positive definite).
-    rhs : ndarray, shape (n_u,)
-    unknown : ndarray of intp, shape (n_u,)
-        Flat (row-major) pixel index of each unknown.
-    stencil : Stencil or None
-    shape : tuple of int
-        ``(h, w)`` of the image.
-    radius : int
-        Window radius of the Laplacian.
-    """
-
-    matrix: object
-    rhs: np.ndarray
-    unknown: np.ndarray
-    stencil: Stencil | None
-    shape: tuple[int, int] = (0, 0)
-    radius: int = 1
-
-    @property
-    def grid(self) -> PixelGrid:
-        """Pixel coordinates of the unknowns (computed on demand, for geometric orderings)."""
-        ys, xs = np.divmod(self.unknown, self.shape[1])
-        return PixelGrid(ys, xs, 2 * self.radius)
 
 
 @dataclass(frozen=True)
@@ -100,42 +35,6 @@ class SolveResult:
     iterations: int
     residual: float
     converged: bool
-
-
-def build_reduced_system(
-    image: np.ndarray,
-    is_fg: np.ndarray,
-    is_bg: np.ndarray,
-    *,
-    eps: float,
-    radius: int,
-    keep_stencil: bool = True,
-) -> ReducedSystem:
-    """Assemble ``L_uu`` and ``-L_uk a_k`` straight from the stencil coefficients.
-
-    Only windows touching an unknown pixel are evaluated, and only the rows of unknown pixels
-    are turned into a sparse matrix; the columns of known pixels are folded into the
-    right-hand side as they are gathered. With ``keep_stencil=False`` the per-offset arrays
-    are released (``stencil`` is ``None``), which lowers the peak memory of preconditioners
-    that only need the matrix.
-    """
-    h, w = is_fg.shape
-    known = is_fg | is_bg
-    offsets = _stencil_offsets(radius)
-    unknown = np.flatnonzero(~known)
-    values = row_coefficients(image, unknown, eps=eps, radius=radius, known=known)
-    columns = stencil_columns(offsets, unknown, (h, w))
-    unknown_index = np.full(h * w + 1, -1, dtype=np.intp)
-    unknown_index[unknown] = np.arange(len(unknown))
-    # columns == -1 (outside) maps to the extra slot at the end, which is -1 and not foreground.
-    neighbors = unknown_index[columns]
-    fg_flat = np.append(is_fg.ravel(), False)
-    rhs = -np.einsum("su,su->u", values, fg_flat[columns])
-    del columns
-    values[neighbors < 0] = 0.0
-    matrix = rows_to_csr(neighbors, values, len(unknown))
-    stencil = Stencil(offsets, neighbors, values) if keep_stencil else None
-    return ReducedSystem(matrix, rhs, unknown, stencil, (h, w), radius)
 
 
 def conjugate_gradient(

@@ -5,10 +5,12 @@ import pytest
 import scipy.sparse
 import scipy.sparse.linalg
 
-from vecmatte import cholesky
 from vecmatte.alpha import solve_alpha
-from vecmatte.solve import build_reduced_system
+from vecmatte.alpha.cf import build_system
+from vecmatte.linalg import envelope as cholesky
+from vecmatte.preconditioners import direct
 from vecmatte.synthetic import make_scene
+from vecmatte.systems import MattingSystem
 from vecmatte.trimap import trimap_split
 
 
@@ -87,12 +89,10 @@ def test_indefinite_matrix_raises_linalg_error():
 
 @pytest.mark.parametrize("method", ["envelope", "superlu", "auto"])
 def test_direct_preconditioner_inverts_the_matting_system(method):
-    from vecmatte.preconditioners import direct
-
     scene = make_scene((50, 64), seed=4)
     is_fg, is_bg, _ = trimap_split(scene.trimap)
-    system = build_reduced_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
-    inverse = direct(system.matrix, method=method)
+    system = build_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
+    inverse = direct.build(system, factor=method)
     expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     got = inverse @ system.rhs
     # Both factor in float32: a close preconditioner, not exact.
@@ -102,18 +102,17 @@ def test_direct_preconditioner_inverts_the_matting_system(method):
 def test_envelope_cholesky_in_double_precision_is_exact_on_the_matting_system():
     scene = make_scene((50, 64), seed=4)
     is_fg, is_bg, _ = trimap_split(scene.trimap)
-    system = build_reduced_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
+    system = build_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
     factor = cholesky.envelope_cholesky(cholesky.rcm_envelope(system.matrix), dtype=np.float64)
     expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     got = factor.solve(system.rhs)
     assert np.abs(got - expected).max() <= 1e-8 * np.abs(expected).max()
 
 
-def test_direct_rejects_unknown_method():
-    from vecmatte.preconditioners import direct
-
-    with pytest.raises(ValueError, match="method must be"):
-        direct(scipy.sparse.eye(3).tocsr(), method="qr")
+def test_direct_rejects_unknown_factor():
+    system = MattingSystem(scipy.sparse.eye(3).tocsr(), np.ones(3), np.arange(3), (1, 3))
+    with pytest.raises(ValueError, match="factor must be one of"):
+        direct.build(system, factor="qr")
 
 
 def test_default_solve_needs_few_iterations():

@@ -4,9 +4,10 @@ The Laplacian couples every pair of pixels that share a ``(2r+1) x (2r+1)`` wind
 ``radius=r`` each pixel is coupled to the ``(4r+1)**2`` pixels of a fixed stencil around it.
 It is built as *stencil coefficients* of chosen pixel rows: for each stencil offset
 ``(dy, dx)`` and each row pixel ``i``, the entry ``L[i, i + (dy, dx)]``. Each row gathers the
-9x9 blocks of the windows it lies in (no scatter, no sort, no duplicate summing), and the
-result turns into CSR rows directly, either for the whole image (:func:`matting_laplacian`)
-or only for the unknown pixels of a trimap (:mod:`vecmatte.solve`).
+``n x n`` blocks (``n = (2r+1)**2``, 9 x 9 at radius 1) of the windows it lies in (no
+scatter, no sort, no duplicate summing), and the result turns into CSR rows directly, either
+for the whole image (:func:`matting_laplacian`) or only for the unknown pixels of a trimap
+(:func:`vecmatte.alpha.cf.build_system`).
 """
 
 from __future__ import annotations
@@ -16,21 +17,21 @@ import itertools
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from vecmatte import _defaults
 from vecmatte._validation import check_image, check_mask, check_radius_eps
+from vecmatte.laplacians._stencil import (
+    available_cpus,
+    rows_to_csr,
+    stencil_columns,
+    stencil_offsets,
+)
 
-__all__ = ["matting_laplacian"]
+__all__ = ["matting_laplacian", "row_coefficients"]
 
 # Windows are processed in strips of image rows so that each strip's (windows, n, n) value
 # array holds about this many floats (8 MB): small enough to stay in cache, whatever the image
 # size. Measured: 1M floats was faster than 8M on the alphamatting images.
 _WINDOW_VALUES_BUDGET = 1_000_000
-
-
-def _stencil_offsets(radius: int) -> np.ndarray:
-    """Offsets ``(dy, dx)`` of the Laplacian's stencil, sorted by their row-major flat order."""
-    span = np.arange(-2 * radius, 2 * radius + 1)
-    dy, dx = np.meshgrid(span, span, indexing="ij")
-    return np.stack([dy.ravel(), dx.ravel()], axis=1)
 
 
 def _inverse_cholesky_3x3(m: np.ndarray) -> np.ndarray:
@@ -74,7 +75,8 @@ def _window_values(
     m = len(wy)
     # (m, 3, size, size) gather of each window's colours from a strided view of the image.
     colors = sliding_window_view(image, (size, size), axis=(0, 1))[wy, wx].reshape(m, 3, n)
-    # A matmul with a ones vector sums the 9 pixels far faster than a reduction over the last axis.
+    # A matmul with a ones vector sums a window's n pixels far faster than a reduction over
+    # the last axis.
     centered = colors - np.matmul(colors, np.full((n, 1), 1.0 / n))
     covariance = np.matmul(centered, centered.transpose(0, 2, 1))
     covariance /= n
@@ -82,7 +84,7 @@ def _window_values(
     # c_a^T Sigma^-1 c_b = (K c_a) . (K c_b): whiten the colours, then one Gram product.
     whitened = np.matmul(_inverse_cholesky_3x3(covariance), centered)
     values = np.empty((m + 1, n, n))
-    # Batched matmul is several times faster than the equivalent einsum for 3x9 blocks.
+    # Batched matmul is several times faster than the equivalent einsum for (3, n) blocks.
     np.matmul(whitened.transpose(0, 2, 1), whitened, out=values[:m])
     values[:m] += 1.0
     values[:m] /= -n
@@ -169,7 +171,7 @@ def row_coefficients(
     -------
     ndarray, shape (k, p)
         ``coef[s, q] = L[rows[q], rows[q] + offsets[s]]`` with the offsets of
-        ``_stencil_offsets(radius)``, ``k = (4r + 1)**2``.
+        ``stencil_offsets(2 * radius)``, ``k = (4r + 1)**2``.
     """
     h, w = image.shape[:2]
     n = (2 * radius + 1) ** 2
@@ -198,7 +200,7 @@ def row_coefficients(
 
     # Strips write disjoint columns of coef and NumPy releases the GIL in its array loops,
     # so threads overlap most of the work on a multi-core machine.
-    workers = min(len(strips), _available_cpus(), 4)
+    workers = min(len(strips), available_cpus(), 4)
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
@@ -210,52 +212,11 @@ def row_coefficients(
     return coef
 
 
-def _available_cpus() -> int:
-    import os
-
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def stencil_columns(offsets: np.ndarray, rows: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Flat index of the neighbour of each pixel in ``rows`` at each offset (``-1`` outside)."""
-    h, w = shape
-    ry, rx = np.divmod(rows, w)
-    columns = np.empty((len(offsets), len(rows)), dtype=np.intp)
-    for s, (dy, dx) in enumerate(offsets):
-        ny, nx = ry + dy, rx + dx
-        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)
-        columns[s] = np.where(inside, ny * w + nx, -1)
-    return columns
-
-
-def rows_to_csr(columns: np.ndarray, values: np.ndarray, n_columns: int):
-    """CSR matrix from per-offset ``(k, n_rows)`` column/value arrays; ``-1`` columns dropped.
-
-    Offsets are sorted by flat order, so each row's columns come out ascending and the
-    matrix is built without sorting or summing duplicates.
-    """
-    import scipy.sparse
-
-    keep = (columns >= 0).T
-    indptr = np.zeros(columns.shape[1] + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=indptr[1:])
-    indices = columns.T[keep]
-    data = values.T[keep]
-    index_dtype = np.int32 if max(n_columns, len(data)) < 2**31 else np.int64
-    return scipy.sparse.csr_matrix(
-        (data, indices.astype(index_dtype), indptr.astype(index_dtype)),
-        shape=(columns.shape[1], n_columns),
-    )
-
-
 def matting_laplacian(
     image: np.ndarray,
     *,
-    eps: float = 1e-7,
-    radius: int = 1,
+    eps: float = _defaults.EPS,
+    radius: int = _defaults.RADIUS,
     known: np.ndarray | None = None,
 ):
     """Matting Laplacian of an image.
@@ -295,8 +256,9 @@ def matting_laplacian(
         (I_j - \\mu_k)\\right)\\right)
 
     (Levin, Lischinski and Weiss, "A Closed-Form Solution to Natural Image Matting",
-    IEEE TPAMI 30(2), 2008, eq. 12). All windows' statistics are computed at once with
-    ``sliding_window_view`` and ``einsum``.
+    IEEE TPAMI 30(2), 2008, eq. 12). The windows' statistics are computed with batched
+    ``matmul`` over ``sliding_window_view`` gathers, in strips of image rows that keep the
+    working arrays small.
 
     Examples
     --------
@@ -315,4 +277,4 @@ def matting_laplacian(
     h, w = image.shape[:2]
     rows = np.arange(h * w)
     coef = row_coefficients(image, rows, eps=eps, radius=radius, known=known)
-    return rows_to_csr(stencil_columns(_stencil_offsets(radius), rows, (h, w)), coef, h * w)
+    return rows_to_csr(stencil_columns(stencil_offsets(2 * radius), rows, (h, w)), coef, h * w)

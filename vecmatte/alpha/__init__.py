@@ -1,0 +1,28 @@
+"""Alpha matting methods behind one pipeline.
+
+:data:`METHODS` names every method (:mod:`vecmatte.alpha._registry`); :func:`estimate_alpha`
+and :func:`solve_alpha` run any of them: validate the inputs, check the memory, build the
+method's system, precondition, solve by conjugate gradient, clip.
+"""
+
+from __future__ import annotations
+
+from vecmatte.alpha._pipeline import (
+    AlphaResult,
+    NoUnknownPixelsWarning,
+    estimate_alpha,
+    run_method,
+    solve_alpha,
+)
+from vecmatte.alpha._registry import METHODS, MethodSpec, get_method
+
+__all__ = [
+    "METHODS",
+    "AlphaResult",
+    "MethodSpec",
+    "NoUnknownPixelsWarning",
+    "estimate_alpha",
+    "get_method",
+    "run_method",
+    "solve_alpha",
+]

@@ -1,0 +1,298 @@
+"""One pipeline for every alpha method: validate, check memory, build, precondition, solve, clip."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from vecmatte import _defaults
+from vecmatte._validation import check_image, check_solver_options
+from vecmatte.alpha._registry import get_method
+from vecmatte.trimap import check_trimap, trimap_split
+
+__all__ = ["AlphaResult", "NoUnknownPixelsWarning", "estimate_alpha", "run_method", "solve_alpha"]
+
+
+class NoUnknownPixelsWarning(UserWarning):
+    """The trimap has no unknown pixel: alpha is the trimap itself."""
+
+
+@dataclass(frozen=True)
+class AlphaResult:
+    """Alpha matte with the solver's diagnostics, as returned by :func:`solve_alpha`.
+
+    Attributes
+    ----------
+    alpha : ndarray, shape (h, w)
+    iterations : int
+        Conjugate gradient iterations (0 when nothing was unknown, or for methods that are
+        not a linear system).
+    residual : float
+        Final relative residual of the system.
+    converged : bool
+    n_unknown : int
+    """
+
+    alpha: np.ndarray
+    iterations: int
+    residual: float
+    converged: bool
+    n_unknown: int
+
+
+def _check_option_names(method: str, spec, options: dict) -> None:
+    valid = spec.option_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"alpha method {method!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(map(repr, valid)) or 'none'}"
+        )
+
+
+def _memory_bytes(module, shape, n_unknown: int, preconditioner: str | None, options) -> int:
+    """The method's memory model, plus the preconditioner's when the method leaves it out."""
+    from vecmatte.memory import default_memory_bytes
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    model = getattr(module, "memory_bytes", None)
+    if model is None:
+        return default_memory_bytes(shape, n_unknown, preconditioner=preconditioner)
+    parameters = inspect.signature(model).parameters
+    takes_preconditioner = "preconditioner" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+    if takes_preconditioner and preconditioner is not None:
+        return int(model(shape, n_unknown, preconditioner=preconditioner, **options))
+    needed = int(model(shape, n_unknown, **options))
+    if preconditioner is not None:
+        n_pixels = int(shape[0]) * int(shape[1])
+        needed += int(PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, n_unknown))
+    return needed
+
+
+def run_method(
+    image,
+    trimap,
+    *,
+    method: str = _defaults.METHOD,
+    preconditioner=None,
+    rtol: float = _defaults.RTOL,
+    maxiter: int | None = None,
+    callback: Callable[[int, float], None] | None = None,
+    options: dict | None = None,
+    warn: bool = True,
+    stacklevel: int = 2,
+) -> AlphaResult:
+    """The pipeline behind :func:`estimate_alpha` and :func:`solve_alpha`.
+
+    Parameters are theirs, with the method's options as one dict, plus ``warn=False`` for
+    callers that report non-convergence themselves (the PyMatting shim raises; a warnings
+    filter would be process-wide and not thread-safe), and ``stacklevel``: the frame the
+    warnings point at, as ``warnings.warn`` counts from here (2: the caller of this function).
+    """
+    from vecmatte._blas import single_threaded_blas
+    from vecmatte.linalg.cg import conjugate_gradient, warn_not_converged
+    from vecmatte.memory import refuse_if_short
+    from vecmatte.preconditioners import (
+        PRECONDITIONERS,
+        build_preconditioner,
+        resolve_preconditioner,
+    )
+
+    options = dict(options or {})
+    spec = get_method(method)
+    _check_option_names(method, spec, options)
+    module = spec.load()
+    builds_system = hasattr(module, "build_system")
+    image = check_image(image)
+    trimap = check_trimap(trimap, image.shape)
+    rtol, maxiter = check_solver_options(rtol, maxiter)
+    check_options = getattr(module, "check_options", None)
+    if check_options is not None:
+        # Range checks first, so that a bad option is named before any trimap complaint.
+        options = check_options(image.shape, **options)
+    if builds_system:
+        name, preconditioner_options = resolve_preconditioner(
+            preconditioner, default=spec.preconditioner or _defaults.PRECONDITIONER
+        )
+    elif preconditioner is not None:
+        raise ValueError(
+            f"alpha method {method!r} solves no linear system: leave preconditioner at None"
+        )
+    else:
+        name, preconditioner_options = None, {}
+    is_fg, is_bg, unknown = trimap_split(trimap)
+    if not is_fg.any():
+        raise ValueError("trimap has no foreground pixels (values > 0.9); mark some in white")
+    if not is_bg.any():
+        raise ValueError("trimap has no background pixels (values < 0.1); mark some in black")
+    alpha = is_fg.astype(np.float64)
+    if not unknown.any():
+        warnings.warn(
+            "trimap has no unknown pixels; the alpha matte is the trimap itself",
+            NoUnknownPixelsWarning,
+            stacklevel=stacklevel,
+        )
+        return AlphaResult(alpha, 0, 0.0, True, 0)
+    n_unknown = int(unknown.sum())
+    # Refuse in a second, with the estimate, rather than be killed after minutes of swapping.
+    needed = _memory_bytes(module, image.shape, n_unknown, name, options)
+    refuse_if_short(needed, image.shape, n_unknown, method=method, preconditioner=name, **options)
+    known = is_fg | is_bg
+    if not builds_system:
+        estimated = np.asarray(module.estimate(image, is_fg, is_bg, **options), dtype=np.float64)
+        alpha[~known] = estimated[~known]
+        np.clip(alpha, 0.0, 1.0, out=alpha)
+        return AlphaResult(alpha, 0, 0.0, True, n_unknown)
+    system = module.build_system(image, is_fg, is_bg, **options)
+    if "stencil" not in PRECONDITIONERS[name].needs and system.stencil is not None:
+        # Release the per-offset arrays before the preconditioner allocates its own.
+        system = replace(system, stencil=None)
+    # Factorisation and CG make many small BLAS calls; see vecmatte._blas for why one thread.
+    with single_threaded_blas():
+        operator = build_preconditioner(system, name, preconditioner_options)
+        result = conjugate_gradient(
+            system.matrix,
+            system.rhs,
+            preconditioner=operator,
+            x0=system.x0,
+            rtol=rtol,
+            maxiter=maxiter,
+            callback=callback,
+        )
+    if warn:
+        warn_not_converged(result, rtol, stacklevel=stacklevel + 1)
+    alpha.ravel()[system.unknown] = result.x
+    # Soft-constraint systems solve the known pixels too: keep them at their trimap value.
+    alpha[known] = is_fg[known]
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    return AlphaResult(alpha, result.iterations, result.residual, result.converged, n_unknown)
+
+
+def solve_alpha(
+    image,
+    trimap,
+    *,
+    method: str = _defaults.METHOD,
+    preconditioner=None,
+    rtol: float = _defaults.RTOL,
+    maxiter: int | None = None,
+    callback: Callable[[int, float], None] | None = None,
+    **options,
+) -> AlphaResult:
+    """Same as :func:`estimate_alpha`, returning the solver's diagnostics as well.
+
+    Returns
+    -------
+    AlphaResult
+        ``alpha`` with ``iterations``, ``residual``, ``converged`` and ``n_unknown``.
+    """
+    return run_method(
+        image,
+        trimap,
+        method=method,
+        preconditioner=preconditioner,
+        rtol=rtol,
+        maxiter=maxiter,
+        callback=callback,
+        options=options,
+        stacklevel=3,
+    )
+
+
+def estimate_alpha(
+    image,
+    trimap,
+    *,
+    method: str = _defaults.METHOD,
+    preconditioner=None,
+    rtol: float = _defaults.RTOL,
+    maxiter: int | None = None,
+    callback: Callable[[int, float], None] | None = None,
+    **options,
+) -> np.ndarray:
+    """Estimate the alpha matte of an image from a trimap.
+
+    Parameters
+    ----------
+    image : array_like, shape (h, w, 3) or (h, w)
+        RGB (or gray) image: floats in [0, 1], or uint8/uint16.
+    trimap : array_like, shape (h, w)
+        Values > 0.9 are foreground, < 0.1 background, anything else unknown (after scaling
+        uint8/uint16 to [0, 1]).
+    method : str, optional
+        Alpha method, a key of :data:`vecmatte.alpha.METHODS` (``"cf"``: closed-form
+        matting, the default).
+    preconditioner : None, str or (str, dict), optional
+        Preconditioner of conjugate gradient, a key of
+        :data:`vecmatte.preconditioners.PRECONDITIONERS` (``"direct"``, ``"ichol"``,
+        ``"jacobi"``, ``"none"``), optionally with options as ``("ichol", {"sweeps": 5})``
+        or ``"ichol:sweeps=5"``. ``None`` (default) takes the method's own: ``"direct"``
+        for closed-form, which factors the system completely so that conjugate gradient
+        only polishes the solution (one to three iterations); ``"ichol"`` and ``"jacobi"``
+        use less memory and more iterations.
+    rtol : float, optional
+        Relative residual at which conjugate gradient stops, in (0, 1).
+    maxiter : int, optional
+        Iteration limit of conjugate gradient (at least 1).
+    callback : callable, optional
+        ``callback(iteration, relative_residual)`` after each iteration.
+    **options
+        The method's options. Closed-form: ``eps`` (regularisation of the colour
+        covariances, default 1e-7; larger gives smoother mattes) and ``radius`` (window
+        radius, default 1).
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Alpha in [0, 1], float64; known pixels keep their trimap value.
+
+    Raises
+    ------
+    ValueError
+        If the image or trimap is malformed, their sizes differ, the trimap has no
+        foreground or no background, or a method or solver option is out of range.
+    TypeError
+        If an option is not one of the method's (the message lists them).
+    vecmatte.memory.InsufficientMemoryError
+        If the solve's estimated memory exceeds the memory available (a ``MemoryError``
+        raised before anything large is allocated).
+
+    Warns
+    -----
+    ConvergenceWarning
+        If conjugate gradient stops at ``maxiter`` above ``rtol`` (the residual is given).
+
+    Notes
+    -----
+    Closed-form matting minimises :math:`\\alpha^T L \\alpha` with the known pixels fixed
+    (hard constraints): with :math:`u` the unknown and :math:`k` the known pixels,
+    :math:`L_{uu} \\alpha_u = -L_{uk} \\alpha_k`, solved by preconditioned conjugate
+    gradient. :math:`L` is the matting Laplacian (:func:`vecmatte.matting_laplacian`) of
+    Levin, Lischinski and Weiss, "A Closed-Form Solution to Natural Image Matting", IEEE
+    TPAMI 30(2), 2008.
+
+    Examples
+    --------
+    >>> from vecmatte import estimate_alpha, make_scene
+    >>> scene = make_scene((60, 80), seed=0)
+    >>> alpha = estimate_alpha(scene.image, scene.trimap)
+    >>> alpha.shape
+    (60, 80)
+    """
+    return run_method(
+        image,
+        trimap,
+        method=method,
+        preconditioner=preconditioner,
+        rtol=rtol,
+        maxiter=maxiter,
+        callback=callback,
+        options=options,
+        stacklevel=3,
+    ).alpha

@@ -1,0 +1,82 @@
+"""The alpha methods: one line per method, without importing any method module.
+
+A method is a module ``vecmatte/alpha/<name>.py`` defining either
+
+``build_system(image, is_fg, is_bg, *, <options>) -> vecmatte.systems.MattingSystem``
+    for methods solved as a linear system (the pipeline preconditions and runs CG), or
+``estimate(image, is_fg, is_bg, *, <options>) -> ndarray``
+    for the others (alpha ``(h, w)``),
+
+and optionally ``check_options(shape, **options) -> dict``, which range-checks the options
+given (``ValueError``, one line) and returns them normalised, before anything else is
+looked at; and ``memory_bytes(shape, n_unknown, **options) -> int``, the peak extra bytes
+of a solve (an over-estimate), checked before anything large is allocated. If it accepts a
+``preconditioner`` keyword it receives the preconditioner's name and returns the whole
+solve's bytes; otherwise the pipeline adds the preconditioner's own model
+(:attr:`vecmatte.preconditioners.PreconditionerSpec.memory`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from types import ModuleType
+
+from vecmatte import _defaults
+
+__all__ = ["METHODS", "MethodSpec", "get_method"]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Where an alpha method lives, what it is, and its default preconditioner.
+
+    Attributes
+    ----------
+    module : str
+        Module defining ``build_system`` or ``estimate`` (see :mod:`vecmatte.alpha._registry`).
+    summary : str
+        One line for help texts: the method and its paper.
+    preconditioner : str or None
+        What ``preconditioner=None`` means for this method; ``None`` for methods that define
+        ``estimate`` (no linear system).
+    """
+
+    module: str
+    summary: str
+    preconditioner: str | None = _defaults.PRECONDITIONER
+
+    def load(self) -> ModuleType:
+        """Import the method's module."""
+        return importlib.import_module(self.module)
+
+    def entry(self):
+        """The method's ``build_system`` or ``estimate`` function."""
+        module = self.load()
+        entry = getattr(module, "build_system", None) or getattr(module, "estimate", None)
+        if entry is None:
+            raise TypeError(f"{self.module} defines neither build_system nor estimate")
+        return entry
+
+    def option_names(self) -> list[str]:
+        """The keyword options of the method's ``build_system`` or ``estimate``."""
+        parameters = inspect.signature(self.entry()).parameters.values()
+        return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+
+METHODS: dict[str, MethodSpec] = {
+    "cf": MethodSpec(
+        "vecmatte.alpha.cf",
+        "closed-form matting (Levin, Lischinski, Weiss 2008)",
+        preconditioner="direct",
+    ),
+}
+
+
+def get_method(name: str) -> MethodSpec:
+    """The :class:`MethodSpec` registered as ``name``, or a ``ValueError`` listing them."""
+    spec = METHODS.get(name) if isinstance(name, str) else None
+    if spec is None:
+        raise ValueError(f"unknown alpha method {name!r}; choose one of {', '.join(METHODS)}")
+    return spec

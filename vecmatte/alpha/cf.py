@@ -1,0 +1,126 @@
+"""Closed-form matting (Levin, Lischinski and Weiss 2008): the hard-constrained system.
+
+The system is :func:`vecmatte.systems.hard_constraint_system` of the matting Laplacian
+(:func:`vecmatte.laplacians.closed_form.matting_laplacian`), built here without forming the
+Laplacian: only the rows of unknown pixels are computed, as stencil coefficients, and the
+columns of known pixels are folded into the right-hand side as they are gathered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vecmatte import _defaults
+from vecmatte._validation import check_radius_eps
+from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
+from vecmatte.laplacians.closed_form import row_coefficients
+from vecmatte.systems import MattingSystem, Stencil
+
+__all__ = ["build_system", "check_options", "memory_bytes"]
+
+# The closed-form system's own share of a solve's peak memory, in bytes per pixel and per
+# unknown at radius 1 (the preconditioner's share is in its PreconditionerSpec); together they
+# give the calibrated totals of bench/large.py --calibrate quoted in vecmatte.memory.
+_SYSTEM_BYTES = (10.0, 600.0)
+
+
+def check_options(shape: tuple[int, ...], **options) -> dict:
+    """``eps`` and ``radius``, if given, checked against their ranges and the image size."""
+    radius, eps = check_radius_eps(
+        options.get("radius", _defaults.RADIUS), options.get("eps", _defaults.EPS), shape
+    )
+    checked = dict(options)
+    if "radius" in options:
+        checked["radius"] = radius
+    if "eps" in options:
+        checked["eps"] = eps
+    return checked
+
+
+def build_system(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    eps: float = _defaults.EPS,
+    radius: int = _defaults.RADIUS,
+) -> MattingSystem:
+    """``L_uu x = -L_uk alpha_k`` for the matting Laplacian, straight from its stencil.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        Float image in [0, 1], already validated.
+    is_fg, is_bg : ndarray of bool, shape (h, w)
+        Known foreground and background pixels.
+    eps : float, optional
+        Regularisation of the window colour covariances (larger gives smoother mattes).
+    radius : int, optional
+        Window radius of the Laplacian (windows are ``(2r+1) x (2r+1)``).
+
+    Returns
+    -------
+    MattingSystem
+        Over the unknown pixels, with its ``stencil`` and ``reach = 2 * radius``.
+
+    Raises
+    ------
+    ValueError
+        If ``eps`` or ``radius`` is out of range, or the image is smaller than one window.
+
+    Notes
+    -----
+    Only windows touching an unknown pixel are evaluated and only the rows of unknown pixels
+    become a sparse matrix. Equal to ``hard_constraint_system(matting_laplacian(image))``
+    (tested to 1e-12), in a fraction of the time and memory.
+    """
+    radius, eps = check_radius_eps(radius, eps, image.shape)
+    h, w = is_fg.shape
+    known = is_fg | is_bg
+    offsets = stencil_offsets(2 * radius)
+    unknown = np.flatnonzero(~known)
+    values = row_coefficients(image, unknown, eps=eps, radius=radius, known=known)
+    columns = stencil_columns(offsets, unknown, (h, w))
+    unknown_index = np.full(h * w + 1, -1, dtype=np.intp)
+    unknown_index[unknown] = np.arange(len(unknown))
+    # columns == -1 (outside) maps to the extra slot at the end, which is -1 and not foreground.
+    neighbors = unknown_index[columns]
+    fg_flat = np.append(is_fg.ravel(), False)
+    rhs = -np.einsum("su,su->u", values, fg_flat[columns])
+    del columns
+    values[neighbors < 0] = 0.0
+    matrix = rows_to_csr(neighbors, values, len(unknown))
+    return MattingSystem(
+        matrix,
+        rhs,
+        unknown,
+        (h, w),
+        stencil=Stencil(offsets, neighbors, values),
+        reach=2 * radius,
+    )
+
+
+def memory_bytes(
+    shape: tuple[int, ...],
+    n_unknown: int,
+    *,
+    preconditioner: str = _defaults.PRECONDITIONER,
+    eps: float = _defaults.EPS,
+    radius: int = _defaults.RADIUS,
+) -> int:
+    """Peak extra bytes of a closed-form solve with ``preconditioner`` (an over-estimate).
+
+    ``(10 n + 600 u) k / 25`` for the system (``n`` pixels, ``u`` unknowns, ``k = (4r+1)**2``
+    stencil entries per row) plus the preconditioner's model, times the safety margin of
+    :mod:`vecmatte.memory`.
+    """
+    from vecmatte.memory import BASE_BYTES, SAFETY
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    radius, _ = check_radius_eps(radius, eps, shape)
+    entries = (4 * radius + 1) ** 2
+    n_pixels = int(shape[0]) * int(shape[1])
+    per_pixel, per_unknown = _SYSTEM_BYTES
+    system = (per_pixel * n_pixels + per_unknown * n_unknown) * entries / 25.0
+    extra = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, n_unknown, entries)
+    return int(SAFETY * (system + extra + BASE_BYTES))

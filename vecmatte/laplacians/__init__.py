@@ -1,0 +1,29 @@
+"""Graph Laplacians of images, one module per Laplacian.
+
+:data:`LAPLACIANS` maps a name to ``"module:function"``; the function takes
+``(image, *, options)`` and returns a ``scipy.sparse.csr_matrix`` ``(n, n)`` over all pixels
+(``n = h * w``, row-major). Modules are imported only when :func:`get_laplacian` is called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+__all__ = ["LAPLACIANS", "get_laplacian"]
+
+LAPLACIANS: dict[str, str] = {
+    "closed_form": "vecmatte.laplacians.closed_form:matting_laplacian",
+}
+
+
+def get_laplacian(name: str) -> Callable:
+    """The Laplacian function registered as ``name`` in :data:`LAPLACIANS`."""
+    try:
+        target = LAPLACIANS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown Laplacian {name!r}; choose one of {sorted(LAPLACIANS)}"
+        ) from None
+    module, function = target.split(":")
+    return getattr(importlib.import_module(module), function)

@@ -1,0 +1,199 @@
+"""Preconditioners of conjugate gradient: a registry of specs, each built from the whole system.
+
+Each preconditioner is a module ``vecmatte/preconditioners/<name>.py`` defining
+``build(system, **options) -> LinearOperator`` (set-up apart from application, as in pyamg)
+plus one :class:`PreconditionerSpec` line in :data:`PRECONDITIONERS`, which says what the
+preconditioner needs from the system and how much memory it takes. A preconditioner is named
+as ``"name"``, ``("name", {"option": value})`` (pyamg's form) or ``"name:option=value,..."``
+(the command line's form); :func:`resolve_preconditioner` reads all three.
+
+Adding a preconditioner: one module with ``build`` and one line below.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "PRECONDITIONERS",
+    "PreconditionerSpec",
+    "build_preconditioner",
+    "format_preconditioner",
+    "resolve_preconditioner",
+]
+
+
+@dataclass(frozen=True)
+class PreconditionerSpec:
+    """Where a preconditioner lives, what it needs, and its memory model.
+
+    Attributes
+    ----------
+    module : str or None
+        Module defining ``build(system, **options)``; ``None`` for no preconditioning.
+    summary : str
+        One line for help texts.
+    needs : tuple of str
+        ``"matrix"``: an explicit sparse matrix; ``"stencil"``: the system's pixel stencil.
+    memory : tuple of float
+        Bytes per pixel, per solved row and per solved row ** 1.25 that a solve with this
+        preconditioner holds beyond the system itself, for 25 entries per row (scaled
+        linearly by the entries per row). Fitted with ``bench/large.py --calibrate`` on
+        closed-form solves (see :mod:`vecmatte.memory`).
+    """
+
+    module: str | None
+    summary: str
+    needs: tuple[str, ...] = ()
+    memory: tuple[float, float, float] = (0.0, 1400.0, 0.0)
+
+    def load(self):
+        """The ``build`` function of the module (``None`` for no preconditioning)."""
+        if self.module is None:
+            return None
+        return importlib.import_module(self.module).build
+
+    def option_names(self) -> list[str]:
+        """Keyword options that ``build`` accepts."""
+        build = self.load()
+        if build is None:
+            return []
+        parameters = list(inspect.signature(build).parameters.values())[1:]
+        return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+    def memory_bytes(self, n_pixels: int, n_rows: int, entries_per_row: float = 25.0) -> float:
+        """Memory model: extra bytes for a system of ``n_rows`` rows on an ``n_pixels`` image."""
+        per_pixel, per_row, per_row_125 = self.memory
+        scale = entries_per_row / 25.0
+        return (per_pixel * n_pixels + per_row * n_rows + per_row_125 * n_rows**1.25) * scale
+
+
+# Memory coefficients: the calibrated totals of bench/large.py --calibrate for closed-form
+# solves (see vecmatte.memory) minus the closed-form system's own 10 n + 600 u.
+PRECONDITIONERS: dict[str, PreconditionerSpec] = {
+    "direct": PreconditionerSpec(
+        "vecmatte.preconditioners.direct",
+        "complete float32 Cholesky factor: 1-3 iterations, most memory",
+        needs=("matrix",),
+        memory=(12.0, 0.0, 30.0),
+    ),
+    "ichol": PreconditionerSpec(
+        "vecmatte.preconditioners.ichol",
+        "incomplete Cholesky on the pixel stencil: less memory, more iterations",
+        needs=("stencil",),
+        memory=(0.0, 1400.0, 0.0),
+    ),
+    # not measured: ichol's, which holds a little more
+    "jacobi": PreconditionerSpec("vecmatte.preconditioners.jacobi", "diagonal: any system"),
+    "none": PreconditionerSpec(None, "no preconditioning"),
+}
+
+
+def _parse_value(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def resolve_preconditioner(preconditioner, *, default: str = "direct") -> tuple[str, dict]:
+    """Read a preconditioner request into ``(name, options)``, checking both.
+
+    Parameters
+    ----------
+    preconditioner : None, str, or (str, dict)
+        ``None`` (``default``), a registered name, ``"name:option=value,..."``, or
+        ``("name", {"option": value})``.
+    default : str, optional
+        The name that ``None`` stands for (the alpha method's own preconditioner).
+
+    Returns
+    -------
+    (str, dict)
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or a malformed ``"name:..."`` string.
+    TypeError
+        For an option the preconditioner does not take (naming the ones it takes).
+
+    Examples
+    --------
+    >>> resolve_preconditioner("ichol:sweeps=5")
+    ('ichol', {'sweeps': 5})
+    >>> resolve_preconditioner(("direct", {"factor": "nested"}))
+    ('direct', {'factor': 'nested'})
+    """
+    if preconditioner is None:
+        name, options = default, {}
+    elif isinstance(preconditioner, str):
+        name, _, text = preconditioner.partition(":")
+        options = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, equals, value = item.partition("=")
+            if not equals or not key.strip():
+                raise ValueError(
+                    f"preconditioner {preconditioner!r}: options are written "
+                    f"'name:option=value,option=value', got {item!r}"
+                )
+            options[key.strip()] = _parse_value(value.strip())
+    elif (
+        isinstance(preconditioner, tuple | list)
+        and len(preconditioner) == 2
+        and isinstance(preconditioner[0], str)
+        and isinstance(preconditioner[1], Mapping)
+    ):
+        name, options = preconditioner[0], dict(preconditioner[1])
+    else:
+        raise TypeError(
+            f"preconditioner must be None, a name or (name, {{options}}), got {preconditioner!r}"
+        )
+    name = name.strip()
+    spec = PRECONDITIONERS.get(name)
+    if spec is None:
+        raise ValueError(
+            f"unknown preconditioner {name!r}; choose one of {', '.join(PRECONDITIONERS)}"
+        )
+    valid = spec.option_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"preconditioner {name!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(map(repr, valid)) or 'none'}"
+        )
+    return name, options
+
+
+def format_preconditioner(name: str, options: Mapping | None = None) -> str:
+    """The ``"name:option=value,..."`` form of a preconditioner (inverse of the parser)."""
+    if not options:
+        return name
+    return name + ":" + ",".join(f"{key}={value!r}" for key, value in options.items())
+
+
+def build_preconditioner(system, name: str, options: Mapping | None = None):
+    """Build the registered preconditioner ``name`` for ``system`` (``None`` for "none").
+
+    Raises
+    ------
+    ValueError
+        If the system lacks what the preconditioner needs.
+    """
+    spec = PRECONDITIONERS[name]
+    if "stencil" in spec.needs and system.stencil is None:
+        raise ValueError(
+            f"preconditioner {name!r} needs a pixel stencil, which this method's system does "
+            "not have; use 'jacobi' or 'direct'"
+        )
+    if "matrix" in spec.needs and not hasattr(system.matrix, "tocsr"):
+        raise ValueError(
+            f"preconditioner {name!r} needs an explicit sparse matrix, and this method's "
+            "system is matrix-free; use 'jacobi'"
+        )
+    build = spec.load()
+    return None if build is None else build(system, **dict(options or {}))

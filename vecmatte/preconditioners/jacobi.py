@@ -1,0 +1,42 @@
+"""Diagonal (Jacobi) preconditioner: works on any system, holds one vector."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["build", "jacobi_operator"]
+
+
+def jacobi_operator(diagonal: np.ndarray):
+    """``x -> x / diagonal`` as a ``LinearOperator``.
+
+    Parameters
+    ----------
+    diagonal : ndarray, shape (n,)
+        Diagonal of a symmetric positive definite matrix (all entries positive).
+
+    Returns
+    -------
+    scipy.sparse.linalg.LinearOperator
+    """
+    from scipy.sparse.linalg import LinearOperator
+
+    inverse_diagonal = 1.0 / np.asarray(diagonal, dtype=np.float64)
+    n = len(inverse_diagonal)
+    return LinearOperator((n, n), matvec=lambda x: inverse_diagonal * x.ravel(), dtype=np.float64)
+
+
+def build(system):
+    """Jacobi preconditioner of a :class:`vecmatte.systems.MattingSystem`.
+
+    Uses ``system.diagonal`` when given (matrix-free systems), else the matrix's diagonal.
+    """
+    diagonal = system.diagonal
+    if diagonal is None:
+        if not hasattr(system.matrix, "diagonal"):
+            raise ValueError(
+                "preconditioner 'jacobi' needs the system's diagonal: the method's system is "
+                "matrix-free and gives none"
+            )
+        diagonal = system.matrix.diagonal()
+    return jacobi_operator(diagonal)
