@@ -265,9 +265,9 @@ function drawPaint() {
     let g = photoPixels[j + 1];
     let b = photoPixels[j + 2];
     if (t > 229) {            // foreground (> 0.9): tinted green
-      r = r * 0.55; g = g * 0.55 + 115; b = b * 0.55;
+      r = r * 0.7; g = g * 0.7 + 70; b = b * 0.7;
     } else if (t < 26) {      // background (< 0.1): darkened, tinted red
-      r = r * 0.35 + 90; g = g * 0.35; b = b * 0.35;
+      r = r * 0.45 + 70; g = g * 0.45; b = b * 0.45 + 20;
     }
     data[j] = r; data[j + 1] = g; data[j + 2] = b; data[j + 3] = 255;
   }
@@ -488,7 +488,8 @@ async function loadMethods() {
     const response = await fetch("/api/methods");
     const info = await response.json();
     for (const method of info.methods) {
-      const option = new Option(`${method.name}: ${method.summary}`, method.name);
+      const option = new Option(method.name, method.name);
+      option.title = method.summary;
       option.selected = method.name === info.default;
       select.append(option);
     }
