@@ -1,12 +1,15 @@
-"""The benchmark harness (bench/compare.py) on a tiny synthetic dataset: the report's structure.
+"""The benchmark harness (bench/compare.py, bench/method_table.py) on tiny synthetic datasets.
 
 No timing is asserted: the point is that the harness keeps working as the library changes.
+No file outside the test's temporary folder is needed (no ../shared/data).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +20,11 @@ from conftest import write_png
 import vecmatte
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import provenance  # noqa: E402
+from harness import cache, data, methods, report  # noqa: E402
 
 
 def _load(name: str):
@@ -50,109 +58,94 @@ def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _rows(report_text: str, image: str) -> list[list[str]]:
+    lines = [x for x in report_text.splitlines() if x.startswith(f"| {image} |")]
+    return [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+
+
 @pytest.mark.slow
 def test_report_structure(compare, tmp_path):
-    data = tmp_path / "data"
-    _write_dataset(data, ["A1", "A2"])
-    methods = ["vecmatte"] + (["pymatting"] if _available("pymatting") else [])
+    data_dir = tmp_path / "data"
+    _write_dataset(data_dir, ["A1", "A2"])
+    peers = _available("pymatting")
+    chosen = ["vecmatte"] + (["pymatting"] if peers else [])
     output = tmp_path / "RESULTS.md"
-    code = compare.main(
-        [
-            "--data",
-            str(data),
-            "--images",
-            "A1",
-            "--trimap",
-            "trimap",
-            "trimap2",
-            "--scales",
-            "1",
-            "2",
-            "--methods",
-            *methods,
-            "--repeats",
-            "2",
-            "--secondary-scales",
-            "1",
-            "--no-cold",
-            "--output",
-            str(output),
-            "--cache",
-            str(tmp_path / "cache" / "c.jsonl"),
-            "--no-append",
-        ]
-    )
-    assert code == 0
-    report = output.read_text()
+    arguments = ["--data", str(data_dir), "--images", "A1", "--trimap", "trimap", "trimap2"]
+    arguments += ["--scales", "1", "2", "--methods", *chosen, "--repeats", "2"]
+    arguments += ["--secondary-scales", "1", "--no-cold", "--output", str(output)]
+    arguments += ["--cache", str(tmp_path / "cache" / "c.jsonl"), "--no-append"]
+    arguments += ["--timing", "both"]
+    assert compare.main(arguments) == 0
+    text = output.read_text()
     for section in (
         "# vecmatte benchmark results",
         "## Machine",
         "## How it was measured",
         "## Summary",
         "### Time and memory ratios",
+        "### Same process, same cores",
         "### Mean errors",
         "### Cold start",
         "## Per-image results",
     ):
-        assert section in report, section
+        assert section in text, section
     assert (tmp_path / "time_vs_megapixels.png").stat().st_size > 1000
+    assert "1-minute load average while this invocation measured" in text
 
-    rows = [
-        line for line in report.splitlines() if re.match(r"\| A1 \| trimap2? \| x[12] \|", line)
-    ]
+    rows = [r for r in _rows(text, "A1") if re.fullmatch(r"trimap2?", r[1])]
     # 1 image x 2 trimap sets: every selected method at x1, the non-default preconditioners
     # left out at x2
-    peers = "pymatting" in methods
-    assert len(rows) == 2 * (len(vecmatte.PRECONDITIONERS) + peers) + 2 * (1 + peers)
-    assert "| A2 |" not in report
-    ok_rows = [row for row in rows if "vecmatte" in row]
-    for row in ok_rows:
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        assert float(cells[5]) > 0  # warm seconds
-        assert cells[6] in ("1", "2")  # warm solves
-        assert float(cells[9]) >= 0  # SAD
-    # the default's matte against itself
-    default_rows = [row for row in ok_rows if "(default)" in row]
+    n_vecmatte = len(methods.cf_preconditioners())
+    assert len(rows) == 2 * (n_vecmatte + peers) + 2 * (1 + peers)
+    assert "| A2 |" not in text
+    for row in (r for r in rows if "vecmatte" in r[4]):
+        assert float(row[5]) > 0  # warm seconds
+        assert row[6] in ("1", "2")  # warm solves
+        assert float(row[9]) >= 0  # SAD
+    default_rows = [r for r in rows if "(default)" in r[4]]
     assert default_rows
-    for row in default_rows:
-        assert row.rstrip(" |").endswith(" 0.0000"), row
+    assert all(r[-1] == "0.0000" for r in default_rows)  # the default's matte against itself
 
-    ratio_lines = [line for line in report.splitlines() if line.startswith("- x")]
+    ratio_lines = [line for line in text.splitlines() if line.startswith("- x")]
     assert any(line.startswith("- x1 time vecmatte/PyMatting:") for line in ratio_lines)
     assert any(line.startswith("- x2 memory vecmatte/seed:") for line in ratio_lines)
-    if "pymatting" in methods:
+    if peers:
         line = next(x for x in ratio_lines if x.startswith("- x1 time vecmatte/PyMatting:"))
         assert re.search(r": [<\d.]+.*n=2\)$", line), line
+        same = next(x for x in ratio_lines if "same process" in x and x.startswith("- x2"))
+        assert re.search(r"n=2\)$", same), same
     else:
-        assert "x1 time vecmatte/PyMatting: -" in report
+        assert "x1 time vecmatte/PyMatting: -" in text
 
 
-def test_results_sections_are_appended(compare, tmp_path, monkeypatch):
-    # The report ends with every bench/results/*.md, in sorted order.
-    bench = tmp_path / "bench"
-    (bench / "results").mkdir(parents=True)
-    (bench / "results" / "b.md").write_text("## B section\n")
-    (bench / "results" / "a.md").write_text("## A section\n")
-    monkeypatch.setattr(compare, "BENCH_DIR", bench)
-    options = compare.build_parser().parse_args(["--no-cold"])
-    dataset = compare.Dataset(tmp_path, tmp_path, tmp_path, {"trimap": tmp_path}, {})
+def test_results_sections_are_appended(tmp_path):
+    # The report ends with every results/*.md, in sorted order.
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "b.md").write_text("## B section\n")
+    (results / "a.md").write_text("## A section\n")
+    options = _load("compare").build_parser().parse_args(["--no-cold"])
+    dataset = data.Dataset(tmp_path, tmp_path, tmp_path, {"trimap": tmp_path}, {})
     result = {
         "cells": [],
         "cold": [],
-        "methods": compare.select_methods(["vecmatte"]),
+        "methods": methods.select_methods(["vecmatte"]),
         "unavailable": {},
         "names": [],
         "per_scale": {1: []},
         "seed_names": [],
         "dataset": dataset,
-        "default": compare.default_method_key(),
+        "default": methods.default_method_key(),
     }
-    text = compare.write_report(result, options, ["compare.py"], tmp_path / "R.md", None)
+    path = tmp_path / "R.md"
+    text = report.write_report(result, options, ["compare.py"], path, None, results)
     assert text.index("## A section") < text.index("## B section")
     assert text.rstrip().endswith("## B section")
+    assert "Not measured in this run (`--timing child`)" in text
+    assert path.read_text() == text
 
 
-def test_dataset_accepts_alphamatting_names(compare, tmp_path):
+def test_dataset_accepts_alphamatting_names(tmp_path):
     for folder in (
         "input_training_lowres",
         "gt_training_lowres",
@@ -161,7 +154,7 @@ def test_dataset_accepts_alphamatting_names(compare, tmp_path):
     ):
         (tmp_path / folder).mkdir(parents=True)
         write_png(tmp_path / folder / "GT01.png", np.zeros((4, 4)))
-    dataset = compare.find_dataset(tmp_path, ["trimap", "trimap2"])
+    dataset = data.find_dataset(tmp_path, ["trimap", "trimap2"])
     assert list(dataset.files) == ["GT01"]
     image, trimap, alpha = dataset.paths("GT01", "trimap2")
     assert trimap == tmp_path / "trimap_training_lowres/Trimap2/GT01.png"
@@ -170,14 +163,43 @@ def test_dataset_accepts_alphamatting_names(compare, tmp_path):
     )
 
 
-def test_every_registered_preconditioner_is_a_method(compare):
-    keys = [m.key for m in compare.all_methods()]
-    assert keys[0] == compare.default_method_key()
-    for name in vecmatte.PRECONDITIONERS:
-        assert f"vecmatte:{name}" in keys
+def test_scales_load_at_half_size(tmp_path):
+    write_png(tmp_path / "t.png", np.tile([0.0, 0.5, 1.0, 1.0], (6, 2)))
+    trimap = data.load_scaled(str(tmp_path / "t.png"), 0.5, "trimap")
+    assert trimap.shape == (3, 4)
+    assert set(np.unique(trimap)) <= {0.0, 128 / 255, 1.0}  # nearest: no new values
+    assert data.as_scale(2.0) == 2 and isinstance(data.as_scale(2.0), int)
+    assert data.as_scale("0.5") == 0.5
+    assert data.scale_label(0.5) == "x0.5" and data.scale_label(2) == "x2"
+
+
+def test_every_usable_preconditioner_is_a_method():
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    keys = [m.key for m in methods.all_methods()]
+    assert keys[0] == methods.default_method_key()
+    for name in methods.cf_preconditioners():
+        assert name in PRECONDITIONERS and f"vecmatte:{name}" in keys
+    assert "vecmatte:none" not in keys  # unpreconditioned CG: hours on the full set
     assert {"pymatting:cf", "seed"} <= set(keys)
     with pytest.raises(SystemExit, match="unknown method"):
-        compare.select_methods(["nope"])
+        methods.select_methods(["nope"])
+
+
+def test_method_pairs_follow_the_registry():
+    from vecmatte.alpha import METHODS
+
+    pairs = methods.method_pairs()
+    assert [ours.name for ours, _ in pairs] == sorted(METHODS, key=lambda n: (n != "cf", n))
+    for ours, peer in pairs:
+        assert ours.family == "vecmatte"
+        if ours.name in methods.PYMATTING_METHODS:
+            assert peer.key == f"pymatting:{ours.name}"
+        else:  # no PyMatting counterpart: against vecmatte's closed-form
+            assert peer.key == methods.default_method_key()
+    assert pairs[0][0].key == methods.default_method_key()  # cf shares compare.py's cells
+    with pytest.raises(SystemExit, match="no method 'nope'"):
+        methods.method_pairs(["nope"])
 
 
 @pytest.mark.skipif(not _available("numba"), reason="numba not installed (bench extra)")
@@ -190,41 +212,105 @@ def test_seed_program_matches_vecmatte_on_a_scene():
     np.testing.assert_allclose(alpha, vecmatte.estimate_alpha(scene.image, scene.trimap), atol=0.02)
 
 
-def test_subset_scales_and_resume_report_their_provenance(compare, tmp_path):
-    data = tmp_path / "data"
-    _write_dataset(data, ["A1", "A2"])
-    cache = tmp_path / "cache" / "c.jsonl"
-    arguments = [
-        "--data",
-        str(data),
-        "--scales",
-        "1",
-        "2",
-        "--scale-images",
-        "A2",
-        "--subset-scales",
-        "2",
-        "--methods",
-        "vecmatte:direct",
-        "--repeats",
-        "1",
-        "--no-cold",
-        "--no-append",
-        "--cache",
-        str(cache),
-    ]
+def test_subset_scales_and_resume_report_their_provenance(compare, tmp_path, monkeypatch):
+    # The code key taken once: others may edit vecmatte/ between the two invocations.
+    from harness import comparison
+
+    code = cache.working_tree_code()
+    monkeypatch.setattr(comparison, "working_tree_code", lambda: code)
+    data_dir = tmp_path / "data"
+    _write_dataset(data_dir, ["A1", "A2"])
+    cache_file = tmp_path / "cache" / "c.jsonl"
+    arguments = ["--data", str(data_dir), "--scales", "1", "2", "--scale-images", "A2"]
+    arguments += ["--subset-scales", "2", "--methods", methods.default_method_key()]
+    arguments += ["--repeats", "1", "--no-cold", "--no-append", "--cache", str(cache_file)]
     first = tmp_path / "first.md"
     assert compare.main([*arguments, "--output", str(first)]) == 0
     rows = re.findall(r"^\| (A\d) \| trimap \| x(\d) \|", first.read_text(), flags=re.M)
     assert sorted(rows) == [("A1", "1"), ("A2", "1"), ("A2", "2")]
     assert "reused" not in first.read_text()
-    assert len(cache.read_text().splitlines()) == 3
+    assert len(cache_file.read_text().splitlines()) == 3
 
     second = tmp_path / "second.md"
     note = "Cells measured by two invocations, one per core."
     code = compare.main([*arguments, "--output", str(second), "--resume", "--note", note])
     assert code == 0
-    report = second.read_text()
-    assert "This invocation measured 0 cells and reused 3" in report
-    assert f"- {note}" in report
-    assert len(cache.read_text().splitlines()) == 3  # nothing measured again
+    text = second.read_text()
+    assert "This invocation measured 0 cells and reused 3" in text
+    assert f"- {note}" in text
+    assert len(cache_file.read_text().splitlines()) == 3  # nothing measured again
+
+
+def test_method_table_on_closed_form(tmp_path):
+    data_dir = tmp_path / "data"
+    _write_dataset(data_dir, ["A1", "A2"])
+    output = tmp_path / "methods.md"
+    table_script = _load("method_table")
+    arguments = ["--data", str(data_dir), "--images", "A1", "--methods", "cf"]
+    arguments += ["--method-scale", "cf=0.5", "--repeats", "1", "--output", str(output)]
+    arguments += ["--cache", str(tmp_path / "c.jsonl")]
+    assert table_script.main(arguments) == 0
+    text = output.read_text()
+    assert text.startswith("## Methods against PyMatting")
+    rows = [x for x in text.splitlines() if x.startswith("| cf |")]
+    assert [r.split("|")[3:5] for r in rows] == [[" x0.5 ", " trimap "], [" x0.5 ", " trimap2 "]]
+    per_image = _rows(text, "A1")
+    assert {r[2] for r in per_image} == {"x0.5"}
+    vec = [r for r in per_image if r[3].startswith("vecmatte")]
+    assert len(vec) == 2 and all(float(r[4]) >= 0 for r in vec)  # SAD of both trimap sets
+    if _available("pymatting"):
+        assert all(r[5] != "-" for r in rows)  # SAD of both libraries
+    else:
+        assert all("pymatting is not installed" in r for r in rows)
+
+
+def test_code_key_covers_subpackages(tmp_path):
+    package = tmp_path / "vecmatte"
+    (package / "alpha").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "alpha" / "cf.py").write_text("x = 1\n")
+    before = cache.working_tree_code(tmp_path).vecmatte
+    (package / "alpha" / "cf.py").write_text("x = 2\n")
+    edited = cache.working_tree_code(tmp_path).vecmatte
+    assert edited != before
+    # a file moved without a change of contents is a change of code too
+    (package / "alpha" / "cf.py").rename(package / "cf.py")
+    assert cache.working_tree_code(tmp_path).vecmatte != edited
+
+
+def test_commit_code_exports_the_committed_tree(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "vecmatte").mkdir(parents=True)
+    (repo / "vecmatte" / "__init__.py").write_text("VERSION = 'committed'\n")
+
+    def git(*arguments):
+        subprocess.run(["git", "-C", str(repo), *arguments], check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "vecmatte")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+    (repo / "vecmatte" / "__init__.py").write_text("VERSION = 'edited'\n")  # uncommitted
+    code = cache.commit_code("HEAD", repo, tmp_path / "trees")
+    assert code.vecmatte.startswith("git:")
+    assert (code.path / "vecmatte" / "__init__.py").read_text() == "VERSION = 'committed'\n"
+    assert cache.commit_code("HEAD", repo, tmp_path / "trees") == code  # exported once
+    key = cache.cell_key(
+        cache.Cell("vecmatte:direct", "A1", "trimap", 1),
+        methods.vecmatte_method("cf"),
+        code,
+        _load("compare").build_parser().parse_args([]),
+    )
+    assert code.vecmatte in json.loads(key)
+    with pytest.raises(SystemExit, match="--vecmatte-commit"):
+        cache.commit_code("no-such-revision", repo, tmp_path / "trees")
+
+
+def test_provenance_writes_atomically(tmp_path):
+    path = provenance.write_markdown(tmp_path / "sub" / "s.md", "## S\n\ntext\n\n")
+    assert path.read_text() == "## S\n\ntext\n"
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left behind
+    assert provenance.versions(("numpy",)) == {"numpy": np.__version__}
+    assert "logical cores" in provenance.machine_line()
+    assert provenance.generated_line("python bench/x.py").startswith(
+        "Generated by `python bench/x.py` on "
+    )

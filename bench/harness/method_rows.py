@@ -1,0 +1,204 @@
+"""Method by method against PyMatting: errors, time and memory ratios (``results/methods.md``).
+
+Every method in vecmatte's registry at run time is paired with PyMatting's estimator of the
+same name (or, without one, with vecmatte's closed-form) and both are measured on the same
+inputs in the same run, each cell in a child of its own (``harness.cells``), with the cache of
+``bench/compare.py`` (closed-form's cells are shared with it).
+"""
+
+from __future__ import annotations
+
+import shlex
+import statistics
+from pathlib import Path
+
+import provenance
+
+from harness.cells import Cell
+from harness.comparison import code_under_test
+from harness.data import as_scale, find_dataset, scale_label
+from harness.methods import Method, method_pairs, peer_available
+from harness.plan import Group, Runner
+from harness.ratios import fmt_ratio, median_ratio, ratio_values, table
+
+# Issue 13's targets against PyMatting (SAD ratio, time ratio, memory ratio), issue 15's for
+# information flow against closed-form; shared matting samples randomly, hence its looser SAD.
+TARGETS = {"sm": (1.05, 0.5, 0.5), "ifm": (0.85, 3.0, None)}
+DEFAULT_TARGET = (1.01, 0.5, 0.5)
+
+
+def plan(pairs, dataset, options, scales: dict[str, float]) -> list[Group]:
+    """One group per (scale, trimap set, image) with the methods of the pairs at that scale."""
+    groups = []
+    for scale in sorted(set(scales.values())):
+        members: list[Method] = []
+        for ours, peer in pairs:
+            if scales[ours.key] == scale:
+                members += [m for m in (ours, peer) if m not in members]
+        for trimap_set in options.trimap:
+            for name in options.images or list(dataset.files):
+                groups.append(Group(name, trimap_set, scale, members))
+    return groups
+
+
+def run(options) -> dict:
+    code = code_under_test(options)
+    pairs = method_pairs(options.methods)
+    scales = {ours.key: options.method_scale.get(ours.name, options.scale) for ours, _ in pairs}
+    everything = [m for pair in pairs for m in pair]
+    unavailable = {m.key: why for m in everything if (why := peer_available(m))}
+    dataset = find_dataset(Path(options.data), options.trimap)
+    missing = [n for n in options.images or [] if n not in dataset.files]
+    if missing:
+        raise SystemExit(f"method_table.py: error: no image named {missing[0]}")
+    runner = Runner(options, dataset, code, unavailable)
+    load_at_start = provenance.load_average()
+    groups = plan(pairs, dataset, options, scales)
+    cells: list[Cell] = []
+    for number, group in enumerate(groups, 1):
+        pixels, unknown = runner.describe(group, number, len(groups))
+        cells += runner.measure_group(group, pixels, unknown)[0]
+    return {
+        "pairs": pairs,
+        "scales": scales,
+        "cells": cells,
+        "unavailable": unavailable,
+        "dataset": dataset,
+        "code": code.description,
+        "reused": runner.reused,
+        "measured": runner.measured,
+        "load_at_start": load_at_start,
+        "load_during": runner.load_summary(),
+    }
+
+
+def _mean(cells: list[Cell], error: str) -> float:
+    return statistics.fmean(c.errors[error] for c in cells)
+
+
+def _pair_row(ours: Method, peer: Method, trimap_set: str, result: dict, options) -> list[str]:
+    scale = result["scales"][ours.key]
+    here = [c for c in result["cells"] if c.trimap == trimap_set and c.scale == scale]
+    mine = {c.image: c for c in here if c.method == ours.key}
+    theirs = {c.image: c for c in here if c.method == peer.key}
+    both = [
+        n
+        for n in mine
+        if mine[n].status == "ok" and theirs.get(n, Cell("", n, "", 1)).status == "ok"
+    ]
+    failed = sum(1 for c in mine.values() if c.status not in ("ok", "skipped"))
+    row = [ours.name, peer.label, scale_label(scale), trimap_set, str(len(both))]
+    if not both:
+        why = result["unavailable"].get(peer.key) or result["unavailable"].get(ours.key)
+        return [*row, *["-"] * 8, why or f"{failed} failed"]
+    sad = [_mean([mine[n] for n in both], "sad"), _mean([theirs[n] for n in both], "sad")]
+    mse = [_mean([mine[n] for n in both], "mse"), _mean([theirs[n] for n in both], "mse")]
+    time_values = ratio_values(here, ours.key, peer.key, "time", options)
+    memory_values = ratio_values(here, ours.key, peer.key, "memory", options)
+    sad_target, time_target, memory_target = TARGETS.get(ours.name, DEFAULT_TARGET)
+    checks = [
+        ("SAD", sad[0] / sad[1], sad_target),
+        ("time", median_ratio(time_values), time_target),
+    ]
+    checks.append(("memory", median_ratio(memory_values), memory_target))
+    verdict = ", ".join(
+        f"{what} {'yes' if value is not None and value <= target else 'no'}"
+        for what, value, target in checks
+        if target is not None
+    )
+    if ours.name == "ifm":
+        verdict += f", MSE {'yes' if mse[0] < mse[1] else 'no'}"
+    if failed:
+        verdict += f"; {failed} failed"
+    return [
+        *row,
+        f"{sad[0]:.3f}",
+        f"{sad[1]:.3f}",
+        f"{sad[0] / sad[1]:.3f}",
+        f"{mse[0]:.5f}",
+        f"{mse[1]:.5f}",
+        fmt_ratio(time_values),
+        fmt_ratio(memory_values),
+        f"{statistics.median(mine[n].warm for n in both):.3f}",
+        verdict,
+    ]
+
+
+def _per_image(result: dict) -> list[str]:
+    labels = {m.key: m.label for pair in result["pairs"] for m in pair}
+    rows = []
+    for cell in result["cells"]:
+        if cell.status == "ok":
+            numbers = [f"{cell.errors['sad']:.3f}", f"{cell.errors['mse']:.5f}", f"{cell.warm:.3f}"]
+            numbers.append(f"{cell.peak_mb:.0f}" if cell.peak_mb is not None else "-")
+        else:
+            numbers = ["-", "-", f"{cell.status}: {cell.note[:60]}", "-"]
+        row = [cell.image, cell.trimap, scale_label(cell.scale), labels[cell.method], *numbers]
+        rows.append(row)
+    header = ["image", "trimap", "scale", "method", "SAD", "MSE", "warm s", "peak MB"]
+    return table(header, rows)
+
+
+def render(result: dict, options, argv: list[str]) -> str:
+    """The section's markdown."""
+    rows = [
+        _pair_row(ours, peer, trimap_set, result, options)
+        for ours, peer in result["pairs"]
+        for trimap_set in options.trimap
+    ]
+    command = " ".join(shlex.quote(a) for a in ["python", "bench/method_table.py", *argv])
+    header = ["method", "against", "scale", "trimap", "images", "SAD", "SAD peer", "SAD ratio"]
+    header += ["MSE", "MSE peer", "time ratio", "memory ratio", "time s", "targets met"]
+    registered = ", ".join(ours.name for ours, _ in result["pairs"])
+    lines = [
+        "## Methods against PyMatting (issues 13 and 15)",
+        "",
+        provenance.generated_line(command),
+        "",
+        f"- Machine: {provenance.machine_line(('numpy', 'scipy', 'pymatting', 'numba'))}.",
+        f"- Load: {result['load_at_start']} at the start (1, 5, 15 min)"
+        + (f"; {result['load_during']}." if result["load_during"] else "."),
+        f"- vecmatte's code measured: {result['code']}; methods in its registry at run time: "
+        f"{registered}.",
+        f"- Data: `{result['dataset'].root}`, trimap sets {', '.join(options.trimap)}; "
+        f"{len(options.images or result['dataset'].files)} images. Each (method, image, trimap, "
+        "scale) in a child process of its own (the invocation's cores; pin it with taskset), "
+        f"address space capped at {options.memory_cap:g} GB, {options.time_limit:g} s per solve.",
+        "- SAD (/1000) and MSE over the trimap's unknown pixels against the ground truth, "
+        "averaged over the images where both methods succeeded; *SAD ratio* is the ratio of "
+        "those means. *time ratio* and *memory ratio*: median over images of vecmatte's warm "
+        f"time (median of up to {options.repeats} solves) and peak memory above the memory "
+        "held before the solve, over the peer's (max and n in brackets); *time s*: vecmatte's "
+        "median warm time.",
+        "- Targets: SAD ratio <= 1.01 (1.05 for sm), time and memory ratios <= 0.5 against "
+        "PyMatting (issue 13); ifm against vecmatte's closed-form: SAD ratio <= 0.85, a lower "
+        "MSE, time ratio <= 3 (issue 15). A method without a PyMatting counterpart is compared "
+        "with vecmatte's closed-form.",
+        *([f"- {options.note}"] if options.note else []),
+        *(
+            [
+                f"- Cells reused from `{options.cache}`: {result['reused']} (measured now: "
+                f"{result['measured']})."
+            ]
+            if result["reused"]
+            else []
+        ),
+        "",
+        *table(header, rows),
+        "",
+        "### Per image",
+        "",
+        *_per_image(result),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def scale_option(text: str) -> tuple[str, float]:
+    """``NAME=SCALE`` of ``--method-scale``."""
+    import argparse
+
+    name, _, value = text.partition("=")
+    try:
+        return name, as_scale(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use NAME=SCALE, e.g. sm=0.5") from None
