@@ -307,3 +307,116 @@ def test_refuses_before_solving_when_memory_is_short(scene, monkeypatch):
     monkeypatch.setattr(vecmatte.alpha.cf, "build_system", must_not_assemble)
     with pytest.raises(vecmatte.memory.InsufficientMemoryError, match="GiB"):
         estimate_alpha(scene.image, scene.trimap)
+
+
+# --------------------------------------------------------------------------------------------
+# the method pipeline
+
+
+def test_unknown_option_is_a_type_error_listing_the_valid_ones(scene):
+    with pytest.raises(
+        TypeError, match=r"'cf' has no option 'radus'; its options are 'eps', 'radius'"
+    ):
+        estimate_alpha(scene.image, scene.trimap, radus=2)
+
+
+def test_unknown_method_lists_the_registry(scene):
+    with pytest.raises(ValueError, match=r"unknown alpha method 'bayes'; choose one of cf"):
+        estimate_alpha(scene.image, scene.trimap, method="bayes")
+
+
+@pytest.mark.parametrize(
+    "preconditioner",
+    [("direct", {"factor": "superlu"}), "direct:factor='nested'", ("ichol", {"sweeps": 6})],
+)
+def test_preconditioner_options_reach_the_builder(scene, preconditioner):
+    expected = estimate_alpha(scene.image, scene.trimap, rtol=1e-9)
+    got = estimate_alpha(scene.image, scene.trimap, preconditioner=preconditioner, rtol=1e-9)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+def test_bad_preconditioner_option_is_refused_before_solving(scene):
+    with pytest.raises(TypeError, match="no option 'sweep'"):
+        estimate_alpha(scene.image, scene.trimap, preconditioner=("ichol", {"sweep": 1}))
+
+
+@pytest.fixture
+def fake_methods(monkeypatch):
+    """Register two throw-away methods: a soft-constraint system and a non-linear estimate."""
+    import sys
+    import types
+
+    import vecmatte.alpha._registry as registry
+    from vecmatte.laplacians.closed_form import matting_laplacian
+    from vecmatte.systems import soft_constraint_system
+
+    soft = types.ModuleType("fake_soft_method")
+
+    def build_system(image, is_fg, is_bg, *, lam=100.0):
+        return soft_constraint_system(matting_laplacian(image), is_fg, is_bg, lam=lam)
+
+    def memory_bytes(shape, n_unknown, *, lam=100.0):  # no preconditioner: the pipeline adds it
+        calls.append((shape, n_unknown))
+        return 1000
+
+    soft.build_system, soft.memory_bytes = build_system, memory_bytes
+    guess = types.ModuleType("fake_guess_method")
+
+    def estimate(image, is_fg, is_bg, *, level=0.5):
+        return np.full(is_fg.shape, 2.0 * level)  # out of range on purpose: must be clipped
+
+    guess.estimate = estimate
+    calls: list = []
+    monkeypatch.setitem(sys.modules, "fake_soft_method", soft)
+    monkeypatch.setitem(sys.modules, "fake_guess_method", guess)
+    monkeypatch.setitem(
+        registry.METHODS, "soft", registry.MethodSpec("fake_soft_method", "test", "jacobi")
+    )
+    monkeypatch.setitem(
+        registry.METHODS, "guess", registry.MethodSpec("fake_guess_method", "test", None)
+    )
+    return calls
+
+
+def test_soft_constraint_method_keeps_the_known_pixels(scene, fake_methods):
+    result = solve_alpha(scene.image, scene.trimap, method="soft", rtol=1e-8, lam=10.0)
+    assert result.converged and result.iterations > 0
+    is_fg, is_bg = scene.trimap > 0.9, scene.trimap < 0.1
+    assert np.all(result.alpha[is_fg] == 1.0) and np.all(result.alpha[is_bg] == 0.0)
+    assert 0.0 <= result.alpha.min() and result.alpha.max() <= 1.0
+    assert fake_methods == [(scene.image.shape[:2], result.n_unknown)]
+
+
+def test_method_memory_model_without_preconditioner_gets_the_preconditioners(
+    scene, fake_methods, monkeypatch
+):
+    import vecmatte.memory
+
+    # The method says 1000 bytes; jacobi's own model adds far more than 2000.
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 2000)
+    with pytest.raises(vecmatte.memory.InsufficientMemoryError):
+        estimate_alpha(scene.image, scene.trimap, method="soft")
+
+
+def test_estimate_method_is_clipped_and_keeps_the_known_pixels(scene, fake_methods):
+    result = solve_alpha(scene.image, scene.trimap, method="guess", level=0.75)
+    unknown = (scene.trimap > 0.1) & (scene.trimap < 0.9)
+    assert np.all(result.alpha[unknown] == 1.0)
+    assert np.all(result.alpha[scene.trimap < 0.1] == 0.0)
+    assert result.iterations == 0 and result.n_unknown == unknown.sum()
+    with pytest.raises(ValueError, match="solves no linear system"):
+        estimate_alpha(scene.image, scene.trimap, method="guess", preconditioner="jacobi")
+
+
+def test_registry_imports_no_method_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vecmatte.alpha\n"
+        "print(sorted(m for m in sys.modules if m.startswith('vecmatte.alpha.')))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "['vecmatte.alpha._pipeline', 'vecmatte.alpha._registry']"

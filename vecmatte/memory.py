@@ -6,6 +6,7 @@ than killed by the kernel after minutes of swapping (or, on a Dask worker, by it
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def estimate_solve_memory(
     True
     """
     from vecmatte.alpha._registry import get_method
-    from vecmatte.preconditioners import resolve_preconditioner
+    from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
 
     h, w = int(shape[0]), int(shape[1])
     if h < 0 or w < 0 or n_unknown < 0:
@@ -119,13 +120,19 @@ def estimate_solve_memory(
     name = None
     if spec.preconditioner is not None:
         name, _ = resolve_preconditioner(preconditioner, default=spec.preconditioner)
-    module = spec.load()
-    model = getattr(module, "memory_bytes", None)
+    model = getattr(spec.load(), "memory_bytes", None)
     if model is None:
         return default_memory_bytes((h, w), n_unknown, preconditioner=name)
-    if name is not None:
+    parameters = inspect.signature(model).parameters.values()
+    if name is not None and any(
+        p.name == "preconditioner" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+    ):
         return int(model((h, w), n_unknown, preconditioner=name, **options))
-    return int(model((h, w), n_unknown, **options))
+    # The method's model covers its system only: add the preconditioner's.
+    needed = int(model((h, w), n_unknown, **options))
+    if name is not None:
+        needed += int(PRECONDITIONERS[name].memory_bytes(h * w, n_unknown))
+    return needed
 
 
 def _read_int(path: str) -> int | None:
@@ -294,15 +301,17 @@ def estimate_task_memory(task) -> int:
     """Bytes one batch task needs: its solve plus the images it holds while it runs.
 
     ``task`` is a :class:`vecmatte.batch.BatchTask`; the image size is read from the file's
-    header and the trimap is read to count its unknown pixels.
+    header and the trimap (or the mask, with the task's band) is read to count its unknown
+    pixels. The solve is estimated with the task's method and options.
     """
     from vecmatte.io import image_size, load_trimap
-    from vecmatte.trimap import trimap_split
+    from vecmatte.trimap import trimap_from_mask, trimap_split
 
     shape = image_size(task.image_path)
     trimap = load_trimap(task.trimap_path, max_pixels=getattr(task, "max_pixels", None))
+    if getattr(task, "band", None) is not None:
+        trimap = trimap_from_mask(trimap, band=task.band)
     n_unknown = int(trimap_split(trimap)[2].sum())
-    solve = estimate_solve_memory(
-        shape, n_unknown, radius=task.radius, preconditioner=task.preconditioner
-    )
+    options = {k: v for k, v in task.solver_options().items() if k not in ("rtol", "maxiter")}
+    solve = estimate_solve_memory(shape, n_unknown, **options)
     return solve + int(_INPUT_PER_PIXEL * shape[0] * shape[1])

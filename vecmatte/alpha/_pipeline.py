@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -54,27 +53,6 @@ def _check_option_names(method: str, spec, options: dict) -> None:
         )
 
 
-def _memory_bytes(module, shape, n_unknown: int, preconditioner: str | None, options) -> int:
-    """The method's memory model, plus the preconditioner's when the method leaves it out."""
-    from vecmatte.memory import default_memory_bytes
-    from vecmatte.preconditioners import PRECONDITIONERS
-
-    model = getattr(module, "memory_bytes", None)
-    if model is None:
-        return default_memory_bytes(shape, n_unknown, preconditioner=preconditioner)
-    parameters = inspect.signature(model).parameters
-    takes_preconditioner = "preconditioner" in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    )
-    if takes_preconditioner and preconditioner is not None:
-        return int(model(shape, n_unknown, preconditioner=preconditioner, **options))
-    needed = int(model(shape, n_unknown, **options))
-    if preconditioner is not None:
-        n_pixels = int(shape[0]) * int(shape[1])
-        needed += int(PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, n_unknown))
-    return needed
-
-
 def run_method(
     image,
     trimap,
@@ -97,7 +75,7 @@ def run_method(
     """
     from vecmatte._blas import single_threaded_blas
     from vecmatte.linalg.cg import conjugate_gradient, warn_not_converged
-    from vecmatte.memory import refuse_if_short
+    from vecmatte.memory import estimate_solve_memory, refuse_if_short
     from vecmatte.preconditioners import (
         PRECONDITIONERS,
         build_preconditioner,
@@ -141,7 +119,9 @@ def run_method(
         return AlphaResult(alpha, 0, 0.0, True, 0)
     n_unknown = int(unknown.sum())
     # Refuse in a second, with the estimate, rather than be killed after minutes of swapping.
-    needed = _memory_bytes(module, image.shape, n_unknown, name, options)
+    needed = estimate_solve_memory(
+        image.shape, n_unknown, method=method, preconditioner=name, **options
+    )
     refuse_if_short(needed, image.shape, n_unknown, method=method, preconditioner=name, **options)
     known = is_fg | is_bg
     if not builds_system:

@@ -1,0 +1,67 @@
+"""Conjugate gradient against direct sparse solves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.sparse.linalg
+
+from vecmatte.linalg.cg import ConvergenceWarning, conjugate_gradient, warn_not_converged
+
+
+def _spd_matrix(rng, n=60):
+    """A sparse, symmetric positive definite matrix (a 1-D Laplacian plus a random diagonal)."""
+    main = 2.0 + rng.random(n)
+    off = -np.ones(n - 1)
+    return scipy.sparse.diags([off, main, off], [-1, 0, 1], format="csr")
+
+
+@pytest.mark.parametrize("diagonal_preconditioner", [False, True])
+def test_cg_matches_spsolve(diagonal_preconditioner, rng):
+    matrix = _spd_matrix(rng)
+    rhs = rng.random(matrix.shape[0])
+    expected = scipy.sparse.linalg.spsolve(matrix.tocsc(), rhs)
+    preconditioner = None
+    if diagonal_preconditioner:
+        inverse = 1.0 / matrix.diagonal()
+        preconditioner = scipy.sparse.linalg.LinearOperator(
+            matrix.shape, matvec=lambda x: inverse * x.ravel(), dtype=float
+        )
+    result = conjugate_gradient(matrix, rhs, preconditioner=preconditioner, rtol=1e-12)
+    assert result.converged
+    assert result.residual <= 1e-12
+    np.testing.assert_allclose(result.x, expected, atol=1e-9)
+
+
+def test_zero_rhs_returns_zero(rng):
+    matrix = _spd_matrix(rng)
+    result = conjugate_gradient(matrix, np.zeros(matrix.shape[0]))
+    assert result.converged and result.iterations == 0
+    np.testing.assert_array_equal(result.x, 0.0)
+
+
+def test_not_converged_is_reported(rng):
+    matrix = _spd_matrix(rng, n=200)
+    rhs = rng.random(200)
+    result = conjugate_gradient(matrix, rhs, rtol=1e-12, maxiter=3)
+    assert not result.converged
+    assert result.iterations == 3
+    true_residual = np.linalg.norm(rhs - matrix @ result.x) / np.linalg.norm(rhs)
+    assert result.residual == pytest.approx(true_residual, rel=1e-6)
+    assert result.residual > 1e-12
+
+
+def test_starting_guess_is_used(rng):
+    matrix = _spd_matrix(rng)
+    rhs = rng.random(matrix.shape[0])
+    exact = scipy.sparse.linalg.spsolve(matrix.tocsc(), rhs)
+    result = conjugate_gradient(matrix, rhs, x0=exact, rtol=1e-8)
+    assert result.iterations == 0 and result.converged
+
+
+def test_warning_names_the_residual_and_rtol(rng):
+    matrix = _spd_matrix(rng, n=200)
+    result = conjugate_gradient(matrix, rng.random(200), rtol=1e-12, maxiter=2)
+    with pytest.warns(ConvergenceWarning, match=r"2 iterations .* above rtol=1e-12"):
+        warn_not_converged(result, 1e-12)
