@@ -71,6 +71,7 @@ METHODS: dict[str, MethodSpec] = {
         "closed-form matting (Levin, Lischinski, Weiss 2008)",
         preconditioner="direct",
     ),
+    "sm": MethodSpec("vecmatte.alpha.sm", "shared matting (Gastal, Oliveira 2010)", None),
 }
 
 

@@ -1,0 +1,303 @@
+"""Shared matting (Gastal and Oliveira 2010): alpha from sampled colour pairs, no linear system.
+
+The four steps live in :mod:`vecmatte.alpha._shared_sampling`; this module checks the options,
+strings the steps together and tells the pipeline how much memory they need.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from vecmatte.alpha import _shared_sampling as steps
+
+__all__ = ["SharedMatting", "check_options", "estimate", "memory_bytes", "shared_matting"]
+
+
+@dataclass(frozen=True)
+class SharedMatting:
+    """Result of :func:`shared_matting`.
+
+    Attributes
+    ----------
+    alpha : ndarray, float64, shape (h, w)
+        The matte; pixels that the trimap expansion labelled are 0 or 1.
+    foreground, background : ndarray, float64, shape (h, w, 3)
+        The colour pair of each pixel (known pixels: their colour and the mean colour of the
+        other side).
+    """
+
+    alpha: np.ndarray
+    foreground: np.ndarray
+    background: np.ndarray
+
+
+def check_options(shape: tuple[int, int], **options) -> dict:
+    """Range-check the options of :func:`estimate`; ``ValueError`` naming the first bad one."""
+    for name in (
+        "expansion_radius",
+        "distortion_radius",
+        "refinement_radius",
+        "smoothing_radius",
+        "confidence_radius",
+        "low_frequency_radius",
+    ):
+        if name in options:
+            value = options[name]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            options[name] = int(value)
+    if "rays" in options:
+        value = options["rays"]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"rays must be an integer >= 1, got {value!r}")
+        options["rays"] = int(value)
+    if "expansion_threshold" in options:
+        value = options["expansion_threshold"]
+        if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)):
+            raise ValueError(f"expansion_threshold must be a finite number, got {value!r}")
+    if "cost_exponents" in options:
+        value = options["cost_exponents"]
+        try:
+            exponents = tuple(float(e) for e in value)
+        except (TypeError, ValueError):
+            exponents = ()
+        if len(exponents) != 4 or not all(math.isfinite(e) and e >= 0 for e in exponents):
+            raise ValueError(
+                "cost_exponents must be four finite numbers >= 0 (distortion, probability, "
+                f"foreground distance, background distance), got {value!r}"
+            )
+        options["cost_exponents"] = exponents
+    for name in ("smoothing_sigma_sq", "confidence_sigma_sq", "low_frequency_sigma_sq"):
+        value = options.get(name)
+        if value is not None and not (
+            isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value > 0
+        ):
+            raise ValueError(f"{name} must be a finite number > 0 or None, got {value!r}")
+    return options
+
+
+def _default_sigma_sq(radius: int) -> float:
+    """The paper's choice: a Gaussian whose 3-sigma disc fills the window."""
+    return (2 * radius + 1) ** 2 / (9.0 * math.pi)
+
+
+def shared_matting(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    expansion_radius: int = 10,
+    expansion_threshold: float = 0.02,
+    rays: int = 4,
+    cost_exponents: tuple[float, float, float, float] = (3.0, 2.0, 1.0, 4.0),
+    distortion_radius: int = 1,
+    refinement_radius: int = 5,
+    smoothing_radius: int = 5,
+    confidence_radius: int = 5,
+    low_frequency_radius: int = 5,
+    smoothing_sigma_sq: float | None = None,
+    confidence_sigma_sq: float = 0.1,
+    low_frequency_sigma_sq: float | None = None,
+    colour_pairs: bool = True,
+    pymatting_path: bool = False,
+) -> SharedMatting:
+    """Shared matting, with the colour pairs: see :func:`estimate` for the parameters.
+
+    ``colour_pairs=False`` leaves ``foreground`` and ``background`` as ``None`` (they take
+    six float64 planes). ``pymatting_path=True`` evaluates the path energy along PyMatting's
+    paths, whose y coordinate advances by the x step (for the PyMatting shim).
+    """
+    h, w = image.shape[:2]
+    shape = (h, w)
+    n = h * w
+    colors = np.ascontiguousarray(image.reshape(n, 3).T, dtype=np.float32)
+    label = np.zeros(n, dtype=np.uint8)
+    label[is_fg.ravel()] = steps.FOREGROUND
+    label[is_bg.ravel()] = steps.BACKGROUND
+    label = steps.expand_trimap(colors, label, shape, expansion_radius, expansion_threshold)
+    unknown = np.flatnonzero(label == steps.UNKNOWN)
+
+    fg, bg, _, mean_fg, mean_bg = steps.gather_samples(
+        colors,
+        label,
+        shape,
+        unknown,
+        rays=rays,
+        exponents=cost_exponents,
+        distortion_radius=distortion_radius,
+        pymatting_path=pymatting_path,
+    )
+    colors_unknown = colors[:, unknown]
+    # The pair planes: known pixels offer their colour and the other side's mean colour.
+    fg_plane = colors.copy()
+    fg_plane[:, label == steps.BACKGROUND] = mean_fg[:, None]
+    fg_plane[:, unknown] = fg
+    bg_plane = colors  # the colours are not needed any more: reuse their memory
+    del colors
+    bg_plane[:, label == steps.FOREGROUND] = mean_bg[:, None]
+    bg_plane[:, unknown] = bg
+    del fg, bg
+
+    fg, bg, refined_alpha = steps.refine_samples(
+        colors_unknown, fg_plane, bg_plane, shape, unknown, refinement_radius
+    )
+    fg_plane[:, unknown] = fg
+    bg_plane[:, unknown] = bg
+    del fg, bg
+    alpha_plane = (label == steps.FOREGROUND).astype(np.float32)
+    alpha_plane[unknown] = refined_alpha
+
+    if smoothing_sigma_sq is None:
+        smoothing_sigma_sq = _default_sigma_sq(smoothing_radius)
+    if low_frequency_sigma_sq is None:
+        low_frequency_sigma_sq = _default_sigma_sq(low_frequency_radius)
+    fg, bg = steps.smooth_pairs(
+        fg_plane, bg_plane, alpha_plane, shape, unknown, smoothing_radius, smoothing_sigma_sq
+    )
+    smooth_alpha = steps.estimate_alpha_from_pair(colors_unknown, fg, bg)
+    fg_plane[:, unknown] = fg
+    bg_plane[:, unknown] = bg
+    trust = steps.confidence(
+        colors_unknown,
+        fg,
+        bg,
+        refined_alpha,
+        shape,
+        unknown,
+        confidence_radius,
+        confidence_sigma_sq,
+    )
+    del fg, bg
+    low = steps.low_frequency_alpha(
+        alpha_plane, label, shape, unknown, low_frequency_radius, low_frequency_sigma_sq
+    )
+    alpha = (label == steps.FOREGROUND).astype(np.float64)
+    alpha.ravel()[unknown] = trust * smooth_alpha + (1.0 - trust) * low
+    alpha = alpha.reshape(shape)
+    if not colour_pairs:
+        return SharedMatting(alpha, None, None)
+    return SharedMatting(
+        alpha,
+        fg_plane.T.reshape(h, w, 3).astype(np.float64),
+        bg_plane.T.reshape(h, w, 3).astype(np.float64),
+    )
+
+
+def estimate(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    expansion_radius: int = 10,
+    expansion_threshold: float = 0.02,
+    rays: int = 4,
+    cost_exponents: tuple[float, float, float, float] = (3.0, 2.0, 1.0, 4.0),
+    distortion_radius: int = 1,
+    refinement_radius: int = 5,
+    smoothing_radius: int = 5,
+    confidence_radius: int = 5,
+    low_frequency_radius: int = 5,
+    smoothing_sigma_sq: float | None = None,
+    confidence_sigma_sq: float = 0.1,
+    low_frequency_sigma_sq: float | None = None,
+) -> np.ndarray:
+    """Alpha by shared matting (Gastal and Oliveira 2010).
+
+    Parameters
+    ----------
+    image : ndarray, float64, shape (h, w, 3)
+        Colours in [0, 1].
+    is_fg, is_bg : ndarray, bool, shape (h, w)
+        Known foreground and background pixels.
+    expansion_radius : int
+        Trimap expansion: an unknown pixel takes the label of the nearest known pixel within
+        this distance (pixels) ...
+    expansion_threshold : float
+        ... whose colour is within this RGB distance. 0 turns the expansion off.
+    rays : int
+        Sample gathering: rays cast from each unknown pixel, evenly spread, rotated from
+        pixel to pixel; each ray brings the first foreground and background pixel it meets.
+    cost_exponents : (float, float, float, float)
+        Exponents of the pair cost's factors: the chromatic distortion over the window, the
+        probability-of-foreground term, the distances to the foreground and background
+        samples (eq. 10; ``e_N, e_A, e_f, e_b``).
+    distortion_radius : int
+        Radius of the window over which the chromatic distortion is summed.
+    refinement_radius : int
+        Sample refinement: the three best pairs in this window are averaged.
+    smoothing_radius, confidence_radius, low_frequency_radius : int
+        Local smoothing windows: pair smoothing, confidence, low-frequency alpha.
+    smoothing_sigma_sq, low_frequency_sigma_sq : float or None
+        Variances of their Gaussian weights; ``None``: ``(2 r + 1)^2 / (9 pi)`` of the window.
+    confidence_sigma_sq : float
+        Scale of the distortion in the confidence (the paper's ``sigma^2``).
+
+    Returns
+    -------
+    ndarray, float64, shape (h, w)
+        Alpha in [0, 1]. Known pixels are 0 or 1, and so are unknown pixels that the
+        expansion labelled.
+
+    Notes
+    -----
+    The steps (Gastal and Oliveira, "Shared Sampling for Real-Time Alpha Matting",
+    Eurographics 2010), with PyMatting's defaults and constants so that the two compare:
+
+    1. expansion: unknown pixels close in space and colour to a known pixel are labelled;
+    2. gathering: per unknown pixel the pair ``(F, B)`` of ray samples minimising
+       ``N_p^3 A_p^2 D_F D_B^4``, with ``N_p`` the chromatic distortion
+       ``|I - (alpha F + (1 - alpha) B)|^2`` summed over a 3 x 3 window and ``A_p`` a
+       probability-of-foreground term from path energies ``sum |grad I . dr|``;
+    3. refinement: the mean of the three pairs of the 11 x 11 window that best explain
+       the pixel;
+    4. smoothing: pairs averaged with weights favouring alpha changes, and the final alpha
+       blends ``alpha(I, F, B)`` with a low-frequency alpha by a confidence.
+
+    Each step runs as array operations over all unknown pixels (rays marched together,
+    windows as gathers over offsets). Unlike PyMatting, the path energy follows the straight
+    path to the sample (PyMatting's path drifts: its y coordinate advances by the x step),
+    and ``low_frequency_sigma_sq`` defaults from its own window's radius.
+
+    Examples
+    --------
+    >>> from vecmatte import estimate_alpha, make_scene
+    >>> scene = make_scene((40, 60), seed=2)
+    >>> alpha = estimate_alpha(scene.image, scene.trimap, method="sm")
+    >>> alpha.shape
+    (40, 60)
+    """
+    return shared_matting(
+        image,
+        is_fg,
+        is_bg,
+        expansion_radius=expansion_radius,
+        expansion_threshold=expansion_threshold,
+        rays=rays,
+        cost_exponents=cost_exponents,
+        distortion_radius=distortion_radius,
+        refinement_radius=refinement_radius,
+        smoothing_radius=smoothing_radius,
+        confidence_radius=confidence_radius,
+        low_frequency_radius=low_frequency_radius,
+        smoothing_sigma_sq=smoothing_sigma_sq,
+        confidence_sigma_sq=confidence_sigma_sq,
+        low_frequency_sigma_sq=low_frequency_sigma_sq,
+        colour_pairs=False,
+    ).alpha
+
+
+def memory_bytes(shape: tuple[int, int], n_unknown: int, **options) -> int:
+    """Peak extra bytes of :func:`estimate` (an over-estimate).
+
+    Two float32 colour planes and a few byte and float32 planes over the image, about 100
+    bytes per unknown pixel (ray samples, pairs and their path energies), and the chunked
+    temporaries.
+    """
+    n = shape[0] * shape[1]
+    rays = int(options.get("rays", 4))
+    per_pixel = 2 * 12 + 4 * 4 + 4
+    per_unknown = 60 + 24 * rays
+    return per_pixel * n + per_unknown * n_unknown + 64 * steps.CHUNK_ELEMENTS * 4
