@@ -1,0 +1,328 @@
+"""Multi-level foreground estimation (Germer, Uelwer, Conrad and Harmeling, ICPR 2020).
+
+Coarse to fine, at each of about ``log2 max(h, w)`` levels, every pixel's 2x2 system
+
+.. math:: \\begin{pmatrix} \\alpha^2 + W & \\alpha (1 - \\alpha) \\\\
+          \\alpha (1 - \\alpha) & (1 - \\alpha)^2 + W \\end{pmatrix}
+          \\begin{pmatrix} F \\\\ B \\end{pmatrix} =
+          \\begin{pmatrix} \\alpha I + \\sum_j w_j F_j \\\\
+          (1 - \\alpha) I + \\sum_j w_j B_j \\end{pmatrix},
+          \\quad w_j = \\epsilon + \\omega |\\alpha - \\alpha_j|, \\quad W = \\sum_j w_j
+
+(``j`` over the 4 neighbours, clamped at the border) is relaxed given the neighbours' current
+colours, then clipped to [0, 1].
+
+How it is vectorised: in red-black (checkerboard) order no pixel of one colour neighbours
+another, so relaxing all red pixels at once and then all black ones is a Gauss-Seidel sweep.
+The red and black pixels are kept packed as two half-width arrays, float32, channels first
+``(F_r, F_g, F_b, B_r, B_g, B_b)``: in row ``y`` red pixel ``k`` sits at column
+``2k + (y mod 2)`` and black pixel ``k`` at ``2k + 1 - (y mod 2)``. Then a red pixel's up, down
+and same-column neighbours are black pixel ``k`` in rows ``y - 1``, ``y + 1``, ``y`` and its
+fourth neighbour is black pixel ``k - 1`` (even rows) or ``k + 1`` (odd rows): every neighbour
+is a shifted slice, so a half-sweep is a dozen in-place ufuncs on contiguous rows. Each packed
+array has a one-cell frame; before a half-sweep the border pixels' own values are copied into
+the other colour's frame, which reproduces the clamped neighbours exactly. The per-pixel
+inverse of the 2x2 matrix and its constant part are computed once per level.
+
+Big levels run in strips of rows with a halo of ``2 * iterations + 2`` rows: a half-sweep moves
+information by one pixel, so the rows a strip keeps are exactly those of a whole-grid sweep,
+while the working arrays stay small enough for the cache and the memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+_F32 = np.float32
+
+# Pixels of a strip of rows (before its halo): about 4 MB of working arrays.
+STRIP_PIXELS = 1 << 16
+# Bytes per pixel of the final level's working set beyond the outputs (measured with
+# tracemalloc, rounded up): the float32 copy of the image (12), the previous level's colours
+# at a quarter to a half of the pixels (24 * 0.3), index arrays and the alpha copy (8).
+_BYTES_PER_PIXEL = 32
+_STRIP_BYTES = 170 * STRIP_PIXELS
+
+
+def _nearest(n_out: int, n_in: int) -> np.ndarray:
+    """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (Germer et al.)."""
+    return np.minimum(np.arange(n_out) * n_in // n_out, n_in - 1)
+
+
+def _packed_columns(n_rows: int, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Source columns of the red and the black packed cells, ``(n_rows, ceil(w / 2))`` each.
+
+    Row 0 is even. A last column beyond the grid (odd widths) repeats the last real column.
+    """
+    w = len(columns)
+    pairs = 2 * np.arange((w + 1) // 2)
+    parity = (np.arange(n_rows) & 1)[:, None]
+    red = np.minimum(pairs + parity, w - 1)
+    black = np.minimum(pairs + 1 - parity, w - 1)
+    return columns[red], columns[black]
+
+
+def _mirror(target: np.ndarray, source: np.ndarray, h: int, w: int, red: bool) -> None:
+    """Copy the target colour's border cells into the source colour's frame.
+
+    A border pixel's clamped neighbour is the pixel itself; with its value (and alpha) in the
+    frame cell it reads, the neighbour weight is ``epsilon`` and the term is the pixel's own
+    previous value, as in the unpacked formulation.
+    """
+    wp = (w + 1) // 2
+    source[..., 0, 1 : wp + 1] = target[..., 1, 1 : wp + 1]
+    source[..., h + 1, 1 : wp + 1] = target[..., h, 1 : wp + 1]
+    # Red pixels of even rows and black pixels of odd rows start at column 0.
+    starts = slice(1, h + 1, 2) if red else slice(2, h + 1, 2)
+    ends = slice(2, h + 1, 2) if red else slice(1, h + 1, 2)
+    source[..., starts, 0] = target[..., starts, 1]
+    if w % 2 == 0:
+        source[..., ends, wp + 1] = target[..., ends, wp]
+    else:
+        # The last column is the target's in the rows where it starts at column 0; its right
+        # neighbour is the extra packed cell of the source colour.
+        source[..., starts, wp] = target[..., starts, wp]
+
+
+def _neighbours(source: np.ndarray, h: int, w: int, red: bool) -> tuple[np.ndarray, ...]:
+    """Views of the source colour: up, down, same column, then the fourth neighbour split
+    into even rows and odd rows."""
+    wp = (w + 1) // 2
+    even, odd = (-1, 1) if red else (1, -1)
+    return (
+        source[..., 0:h, 1 : wp + 1],
+        source[..., 2 : h + 2, 1 : wp + 1],
+        source[..., 1 : h + 1, 1 : wp + 1],
+        source[..., 1 : h + 1 : 2, 1 + even : wp + 1 + even],
+        source[..., 2 : h + 1 : 2, 1 + odd : wp + 1 + odd],
+    )
+
+
+def _level_operator(alphas, images, colour: int, h: int, w: int, regularization, weight):
+    """Neighbour weights, inverse 2x2 matrices and constant parts for one colour."""
+    wp = (w + 1) // 2
+    a0 = alphas[colour][1 : h + 1, 1 : wp + 1]
+    up, down, same, even, odd = _neighbours(alphas[1 - colour], h, w, colour == 0)
+    weights = np.empty((4, h, wp), _F32)
+    np.subtract(a0, up, out=weights[0])
+    np.subtract(a0, down, out=weights[1])
+    np.subtract(a0, same, out=weights[2])
+    np.subtract(a0[0::2], even, out=weights[3, 0::2])
+    np.subtract(a0[1::2], odd, out=weights[3, 1::2])
+    np.abs(weights, out=weights)
+    weights *= weight
+    weights += regularization
+    total = weights.sum(axis=0)
+    a1 = 1 - a0
+    m01 = a0 * a1
+    m00 = a0 * a0
+    m00 += total
+    m11 = a1 * a1
+    m11 += total
+    det = m00 * m11
+    det -= m01 * m01
+    inverse = np.empty((3, h, wp), _F32)
+    np.divide(m11, det, out=inverse[0])
+    np.divide(m01, det, out=inverse[1])
+    np.negative(inverse[1], out=inverse[1])
+    np.divide(m00, det, out=inverse[2])
+    # M^-1 (alpha I, (1 - alpha) I): the part of the new colours that does not change.
+    to_f = inverse[0] * a0
+    to_f += inverse[1] * a1
+    to_b = inverse[1] * a0
+    to_b += inverse[2] * a1
+    constant = np.empty((6, h, wp), _F32)
+    np.multiply(images[colour], to_f, out=constant[:3])
+    np.multiply(images[colour], to_b, out=constant[3:])
+    return weights, inverse, constant
+
+
+def _half_sweep(target, source, operator, h, w, red, total, scratch) -> None:
+    """Relax every pixel of the target colour given the source colour's current values."""
+    weights, inverse, constant = operator
+    wp = (w + 1) // 2
+    _mirror(target, source, h, w, red)
+    up, down, same, even, odd = _neighbours(source, h, w, red)
+    np.multiply(weights[0], up, out=total)
+    np.multiply(weights[1], down, out=scratch)
+    total += scratch
+    np.multiply(weights[2], same, out=scratch)
+    total += scratch
+    np.multiply(weights[3, 0::2], even, out=scratch[:, 0::2])
+    np.multiply(weights[3, 1::2], odd, out=scratch[:, 1::2])
+    total += scratch
+    inner = target[:, 1 : h + 1, 1 : wp + 1]
+    sum_f, sum_b, part = total[:3], total[3:], scratch[:3]
+    np.multiply(inverse[0], sum_f, out=inner[:3])
+    np.multiply(inverse[1], sum_b, out=part)
+    inner[:3] += part
+    np.multiply(inverse[2], sum_b, out=inner[3:])
+    np.multiply(inverse[1], sum_f, out=part)
+    inner[3:] += part
+    inner += constant
+    np.clip(inner, 0.0, 1.0, out=inner)
+
+
+def _gather_rows(inputs, rows, columns, previous):
+    """Packed colours, alpha and image of one level on the grid rows ``rows`` (first even).
+
+    ``inputs`` is ``(image, alpha, full_width)``: the float32 channels-first image and the
+    alpha, flat, at full resolution. ``columns`` is ``(red, black, previous red, previous
+    black)`` source columns from :func:`_packed_columns`, at least ``len(rows)`` rows long.
+    ``previous`` is ``(colours, rows)``: the previous level's ``(6, h', w')`` colours and the
+    row of them each of ``rows`` samples. Colours and alpha come with their one-cell frame.
+    """
+    image, alpha, full_width = inputs
+    colours_before, previous_rows = previous
+    h = len(rows)
+    w_prev = colours_before.shape[2]
+    colours, alphas, images = [], [], []
+    for now, before in ((columns[0], columns[2]), (columns[1], columns[3])):
+        wp = now.shape[1]
+        flat = rows[:, None] * full_width + now[:h]
+        packed = np.zeros((6, h + 2, wp + 2), _F32)
+        np.take(
+            colours_before.reshape(6, -1),
+            previous_rows[:, None] * w_prev + before[:h],
+            axis=1,
+            out=packed[:, 1 : h + 1, 1 : wp + 1],
+        )
+        level_alpha = np.zeros((h + 2, wp + 2), _F32)
+        np.take(alpha, flat, out=level_alpha[1 : h + 1, 1 : wp + 1])
+        level_image = np.empty((3, h, wp), _F32)
+        np.take(image, flat, axis=1, out=level_image)
+        colours.append(packed)
+        alphas.append(level_alpha)
+        images.append(level_image)
+    return colours, alphas, images
+
+
+def _relax(packed, w, iterations, regularization, weight):
+    """Run ``iterations`` red-black sweeps on gathered rows; return the packed colours."""
+    colours, alphas, images = packed
+    h = colours[0].shape[1] - 2
+    _mirror(alphas[0], alphas[1], h, w, True)
+    _mirror(alphas[1], alphas[0], h, w, False)
+    operators = [
+        _level_operator(alphas, images, colour, h, w, regularization, weight) for colour in (0, 1)
+    ]
+    wp = (w + 1) // 2
+    total = np.empty((6, h, wp), _F32)
+    scratch = np.empty((6, h, wp), _F32)
+    for _ in range(iterations):
+        _half_sweep(colours[0], colours[1], operators[0], h, w, True, total, scratch)
+        _half_sweep(colours[1], colours[0], operators[1], h, w, False, total, scratch)
+    return colours
+
+
+def _unpack(colours, first: int, last: int, w: int, out: np.ndarray, channels: slice) -> None:
+    """Write the packed rows ``[first, last)`` (``first`` even) into ``out``, ``(c, rows, w)``."""
+    red, black = (colour[channels] for colour in colours)
+    wp, half = (w + 1) // 2, w // 2
+    even, odd = slice(1 + first, 1 + last, 2), slice(2 + first, 1 + last, 2)
+    out[:, 0::2, 0::2] = red[:, even, 1 : wp + 1]
+    out[:, 0::2, 1::2] = black[:, even, 1 : half + 1]
+    out[:, 1::2, 1::2] = red[:, odd, 1 : half + 1]
+    out[:, 1::2, 0::2] = black[:, odd, 1 : wp + 1]
+
+
+def _schedule(h0: int, w0: int, small_size: int, small_iterations: int, big_iterations: int):
+    """Shape and iteration count of every level, coarse to fine (PyMatting's schedule)."""
+    levels = max(1, int(np.ceil(np.log2(max(h0, w0)))))
+    for level in range(levels + 1):
+        h, w = round(h0 ** (level / levels)), round(w0 ** (level / levels))
+        small = h <= small_size and w <= small_size
+        yield h, w, small, small_iterations if small else big_iterations
+
+
+def _strips(h: int, w: int, small: bool, iterations: int) -> tuple[int, int]:
+    """Rows per strip (even) and halo rows of a level."""
+    if small:
+        return h, 0
+    return max(2, (STRIP_PIXELS // w) & ~1), 2 * iterations + 2
+
+
+def estimate(
+    image: np.ndarray,
+    alpha: np.ndarray,
+    *,
+    regularization: float,
+    gradient_weight: float,
+    small_size: int = 32,
+    small_iterations: int = 10,
+    big_iterations: int = 2,
+    background: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Foreground (and background) colours by the multi-level method; see the module notes.
+
+    ``image`` (h, w, 3) and ``alpha`` (h, w) are validated floats. Returns float64 ``(F, B)``,
+    ``B`` None unless ``background``. ``progress(done, total)`` is called after each strip of
+    rows of the big levels.
+    """
+    h0, w0 = alpha.shape
+    flat_image = np.empty((3, h0 * w0), _F32)
+    np.copyto(flat_image.T, image.reshape(-1, 3), casting="same_kind")
+    flat_alpha = alpha.astype(_F32).reshape(-1)
+    inputs = (flat_image, flat_alpha, w0)
+    regularization, weight = _F32(regularization), _F32(gradient_weight)
+
+    # Start from the mean colours of the definite regions (the image mean if there are none).
+    mean = flat_image.mean(axis=1, dtype=np.float64)
+    starts = []
+    for definite in (flat_alpha > 0.9, flat_alpha < 0.1):
+        count = np.count_nonzero(definite)
+        starts.append(flat_image @ definite.astype(_F32) / count if count else mean)
+    colours_before = np.concatenate(starts).astype(_F32).reshape(6, 1, 1)
+
+    schedule = list(_schedule(h0, w0, small_size, small_iterations, big_iterations))
+    total = sum(-(-h // _strips(h, w, s, i)[0]) for h, w, s, i in schedule if not s)
+    done = 0
+    foreground = background_out = None
+    for index, (h, w, small, iterations) in enumerate(schedule):
+        final = index == len(schedule) - 1
+        rows = _nearest(h, h0)
+        previous_rows = _nearest(h, colours_before.shape[1])
+        step, halo = _strips(h, w, small, iterations)
+        columns = _packed_columns(min(h, step + 2 * halo), _nearest(w, w0))
+        columns += _packed_columns(min(h, step + 2 * halo), _nearest(w, colours_before.shape[2]))
+        if final:
+            foreground = np.empty((h, w, 3))
+            background_out = np.empty((h, w, 3)) if background else None
+        else:
+            colours_after = np.empty((6, h, w), _F32)
+        for first in range(0, h, step):
+            last = min(h, first + step)
+            top, bottom = max(0, first - halo), min(h, last + halo)
+            packed = _gather_rows(
+                inputs, rows[top:bottom], columns, (colours_before, previous_rows[top:bottom])
+            )
+            colours = _relax(packed, w, iterations, regularization, weight)
+            del packed
+            keep = (first - top, last - top)
+            if final:
+                _unpack(colours, *keep, w, np.moveaxis(foreground[first:last], 2, 0), slice(0, 3))
+                if background:
+                    view = np.moveaxis(background_out[first:last], 2, 0)
+                    _unpack(colours, *keep, w, view, slice(3, 6))
+            else:
+                _unpack(colours, *keep, w, colours_after[:, first:last], slice(0, 6))
+            if not small:
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        if not final:
+            colours_before = colours_after
+    return foreground, background_out
+
+
+def memory_bytes(shape: tuple[int, int], *, background: bool = True) -> int:
+    """Peak extra bytes of :func:`estimate` on an image of ``shape`` (an over-estimate).
+
+    The float64 outputs (24 bytes a pixel each) plus the working set.
+    """
+    pixels = int(shape[0]) * int(shape[1])
+    outputs = 24 * pixels * (2 if background else 1)
+    return outputs + _BYTES_PER_PIXEL * pixels + _STRIP_BYTES
