@@ -2,7 +2,7 @@
 
 The tests kill a worker, or interrupt the client, in the middle of a batch; with a fast solver
 a batch of small images could end before that. Each worker started by the tests loads this
-file (``dask worker --preload``), which makes ``vecmatte.batch.process_task`` sleep
+file (``dask worker --preload``), which makes the Dask executor's ``process_task`` sleep
 ``PAD_SECONDS`` before doing its real work, so that the middle of a batch lasts long enough
 whatever the solver's speed. Nothing else changes: the tasks still read, solve and write.
 
@@ -20,9 +20,9 @@ KILLER = "kills-its-worker"
 
 
 def dask_setup(worker) -> None:
-    import vecmatte.batch
+    import vecmatte.batch.dask as executor
 
-    original = vecmatte.batch.process_task
+    original = executor.process_task
 
     def padded(task):
         if task.name.startswith(KILLER):
@@ -30,4 +30,4 @@ def dask_setup(worker) -> None:
         time.sleep(PAD_SECONDS)
         return original(task)
 
-    vecmatte.batch.process_task = padded
+    executor.process_task = padded

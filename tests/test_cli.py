@@ -347,10 +347,34 @@ def test_help(argv, capsys):
         assert "alpha" in out and "demo" in out
 
 
-def test_parser_lists_every_preconditioner():
+def test_parser_lists_every_preconditioner_and_method(capsys):
+    from vecmatte.alpha import METHODS
+
     alpha = build_parser()._subparsers._group_actions[0].choices["alpha"]
     action = next(a for a in alpha._actions if a.dest == "preconditioner")
-    assert set(action.choices) == {*vecmatte.PRECONDITIONERS, "none"}
+    for name in vecmatte.PRECONDITIONERS:
+        assert name in action.help
+        assert action.type(f"{name}:x=1") == f"{name}:x=1"  # options are checked later
+    method = next(a for a in alpha._actions if a.dest == "method")
+    assert list(method.choices) == list(METHODS)
+
+
+def test_method_and_preconditioner_options_reach_the_solver(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    out = tmp_path / "a.png"
+    argv = ["alpha", str(image), str(trimap), "-o", str(out), "--option", "eps=1e-6"]
+    assert main([*argv, "--preconditioner", "ichol:sweeps=2"]) == 0, capsys.readouterr().err
+    assert "preconditioner ichol:sweeps=2" in capsys.readouterr().err
+    out.unlink()
+    for extra, message in [
+        (["--option", "bogus=1"], "alpha method 'cf' has no option 'bogus'; its options are"),
+        (["--option", "eps"], "--option 'eps': write it as NAME=VALUE"),
+        (["--preconditioner", "ichol:bogus=1"], "preconditioner 'ichol' has no option 'bogus'"),
+        (["--eps", "1e-6", "--option", "eps=1e-5"], "--eps 1e-06 and --option eps=1e-05 disagree"),
+    ]:
+        assert main([*argv[:-2], *extra]) == 1
+        assert "vecmatte: error: " + message in _one_error_line(capsys.readouterr().err)
+        assert not out.exists()
 
 
 # --- the installed entry point ----------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from vecmatte import distributed as vdist
+from vecmatte.batch import dask as vdist
 from vecmatte.batch import find_tasks, run_batch
 from vecmatte.io import load_trimap, save_image
 from vecmatte.synthetic import make_scene
@@ -115,7 +115,9 @@ class LocalCluster:
         self.client = Client(self.address, timeout=START_TIMEOUT, set_as_default=False)
         self.client.wait_for_workers(n_workers, timeout=START_TIMEOUT)
         # a lambda travels by value (this test module is not importable on the workers)
-        padded = self.client.run(lambda: __import__("vecmatte.batch").batch.process_task.__name__)
+        padded = self.client.run(
+            lambda: __import__("vecmatte.batch.dask").batch.dask.process_task.__name__
+        )
         assert set(padded.values()) == {"padded"}, f"worker preload not loaded: {padded}"
 
     def _spawn(self, name: str, module: str, *args: str) -> subprocess.Popen:

@@ -27,6 +27,7 @@ __all__ = [
     "ImageTooLargeError",
     "check_output_paths",
     "image_size",
+    "is_complete_image",
     "load_gray",
     "load_image",
     "load_trimap",
@@ -357,6 +358,16 @@ def same_file(a, b) -> bool:
         return False
 
 
+def _identities(path: Path) -> list[object]:
+    """Keys under which two names of one file meet: the resolved path, and the inode."""
+    keys: list[object] = [path.resolve()]
+    try:
+        status = path.stat()
+    except OSError:
+        return keys
+    return [*keys, (status.st_dev, status.st_ino)]
+
+
 def _file_format(path: Path) -> str:
     from PIL import Image
 
@@ -389,6 +400,7 @@ def check_output_paths(
     inputs: Mapping[str, object] | None = None,
     *,
     alpha_channel: Iterable[str] = (),
+    writable: bool = True,
 ) -> None:
     """Refuse, before any work, outputs that would destroy an input or each other.
 
@@ -402,6 +414,10 @@ def check_output_paths(
         input (at most one).
     alpha_channel : iterable of str, optional
         The outputs that hold an alpha channel (refused as JPEG).
+    writable : bool, optional
+        Also check that each output's directory exists and is writable, and that its
+        extension is an image format (a batch checks its output folder itself, after this
+        check, since it creates it).
 
     Raises
     ------
@@ -414,12 +430,12 @@ def check_output_paths(
 
     Notes
     -----
-    Checking every output first means that a run which is refused leaves no file behind,
-    not an alpha matte without the cutout that was asked for with it.
+    Every command and the batch call this before reading anything, so a run that is
+    refused leaves no file behind, not an alpha matte without the cutout asked for with it.
+    Linear in the number of paths (a batch may have many).
     """
     outputs = {what: path for what, path in outputs.items() if path is not None}
     inputs = {what: path for what, path in (inputs or {}).items() if path is not None}
-    rgba = set(alpha_channel)
     for kind, paths in (("output", outputs), ("input", inputs)):
         dashes = [what for what, path in paths.items() if str(path) == STDIO]
         if len(dashes) > 1:
@@ -427,25 +443,53 @@ def check_output_paths(
             raise ValueError(
                 f"{' and '.join(dashes)} are both '-' ({stream}); only one {kind} can be '-'"
             )
-    for what, path in outputs.items():
+    seen: dict[object, tuple[str, str, Path]] = {}
+    for what, path in inputs.items():
         if str(path) != STDIO:
-            _check_writable(Path(path), what, alpha_channel=what in rgba)
-    files = [(what, Path(path)) for what, path in outputs.items() if str(path) != STDIO]
-    sources = [(what, Path(path)) for what, path in inputs.items() if str(path) != STDIO]
-    for what, path in files:
-        for source_what, source in sources:
-            if same_file(path, source):
+            for key in _identities(Path(path)):
+                seen.setdefault(key, ("input", what, Path(path)))
+    for what, path in outputs.items():
+        if str(path) == STDIO:
+            continue
+        path = Path(path)
+        keys = _identities(path)
+        for key in keys:
+            if key in seen:
+                kind, other, other_path = seen[key]
+                if kind == "input":
+                    raise ValueError(
+                        f"{path}: the {what} would overwrite the {other} {other_path}; "
+                        "choose another output name (nothing was written)"
+                    )
                 raise ValueError(
-                    f"{path}: the {what} would overwrite the {source_what} {source}; "
-                    "choose another output name (nothing was written)"
-                )
-    for index, (what, path) in enumerate(files):
-        for other_what, other in files[index + 1 :]:
-            if same_file(path, other):
-                raise ValueError(
-                    f"{path}: the {what} and the {other_what} are the same file; give them "
+                    f"{path}: the {other} and the {what} are the same file; give them "
                     "different names (nothing was written)"
                 )
+        for key in keys:
+            seen[key] = ("output", what, path)
+    if writable:
+        rgba = set(alpha_channel)
+        for what, path in outputs.items():
+            if str(path) != STDIO:
+                _check_writable(Path(path), what, alpha_channel=what in rgba)
+
+
+def is_complete_image(path) -> bool:
+    """Whether ``path`` is an image file that decodes completely (not empty or truncated)."""
+    from PIL import Image
+
+    try:
+        with _PILLOW_LIMIT_LOCK:
+            saved = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+            try:
+                with Image.open(path) as image:
+                    image.load()
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    except Exception:  # any failure to decode means: not complete
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------------- writing

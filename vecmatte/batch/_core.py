@@ -1,0 +1,470 @@
+"""The task/record core of batches, shared by the local and the Dask executors.
+
+The work is cut into small picklable :class:`BatchTask` objects (paths and solver options,
+never pixels) and each comes back as a small :class:`BatchRecord`, so the same tasks run in
+this process, in local worker processes or on a Dask cluster. Every output is written
+atomically (:func:`vecmatte.io.save_image`), so a batch stopped at any moment leaves
+complete files only, and ``resume=True`` picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import glob
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vecmatte.io import IMAGE_EXTENSIONS
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "BatchRecord",
+    "BatchTask",
+    "Progress",
+    "check_solve_options",
+    "find_tasks",
+    "process_task",
+]
+
+#: ``progress(done, total, record)``, called in the submitting process as tasks complete.
+Progress = Callable[[int, int, "BatchRecord"], None]
+
+# Options of the solve that a task carries (besides the method's own options).
+_SOLVER_OPTIONS = ("method", "eps", "radius", "preconditioner", "rtol", "maxiter")
+_TASK_OPTIONS = (*_SOLVER_OPTIONS, "options", "max_pixels", "band")
+
+# Keywords of solve_alpha that are not the method's own options.
+_FIXED_KEYWORDS = ("method", "preconditioner", "rtol", "maxiter")
+
+# Names of the outputs of the image NAME, in the output folder.
+_ALPHA_SUFFIX, _CUTOUT_SUFFIX = "_alpha.png", "_cutout.png"
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """One image of a batch: where to read, where to write, and the solver options.
+
+    Attributes
+    ----------
+    name : str
+        The image's file name without extension; outputs are ``NAME_alpha.png`` (and
+        ``NAME_cutout.png``).
+    image_path, trimap_path, alpha_path : str
+        ``trimap_path`` is a mask when ``band`` is set.
+    cutout_path : str or None
+        Where to write the RGBA cutout, if wanted.
+    method, preconditioner, rtol, maxiter
+        Passed to :func:`vecmatte.solve_alpha`; None means its default (for the
+        preconditioner: the method's own; ``"none"`` for no preconditioning).
+    eps, radius : optional
+        Closed-form options, passed only when set (None: the method's default).
+    options : tuple of (name, value) pairs
+        Further keyword options of the method (a tuple, so that the task stays hashable).
+    max_pixels : int, optional
+        Decompression-bomb limit for reading (see :func:`vecmatte.load_image`).
+    band : int, optional
+        When set, ``trimap_path`` is a rough mask, made into a trimap with an unknown band
+        of this many pixels on each side of its edge (:func:`vecmatte.trimap_from_mask`).
+    """
+
+    name: str
+    image_path: str
+    trimap_path: str
+    alpha_path: str
+    cutout_path: str | None
+    method: str | None = None
+    eps: float | None = None
+    radius: int | None = None
+    preconditioner: Any = None
+    rtol: float | None = None
+    maxiter: int | None = None
+    options: tuple[tuple[str, Any], ...] = field(default=())
+    max_pixels: int | None = None
+    band: int | None = None
+
+    def outputs(self) -> list[str]:
+        """The files this task writes."""
+        return (
+            [self.alpha_path] if self.cutout_path is None else [self.alpha_path, self.cutout_path]
+        )
+
+    def is_finished(self) -> bool:
+        """Whether every output is there as a readable, complete image (what resume skips).
+
+        A 0-byte or truncated file (from a disk that filled up, or a copy that was cut
+        short) does not count: the image is solved again.
+        """
+        from vecmatte.io import is_complete_image
+
+        return all(is_complete_image(path) for path in self.outputs())
+
+    def solver_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`vecmatte.solve_alpha` (the unset ones left out)."""
+        chosen = {
+            name: getattr(self, name)
+            for name in ("method", "eps", "radius", "preconditioner", "rtol", "maxiter")
+            if getattr(self, name) is not None
+        }
+        return {**chosen, **dict(self.options)}
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What became of one task: small and picklable, it is all that travels back.
+
+    Attributes
+    ----------
+    name : str
+    status : {"done", "failed", "skipped"}
+        ``"skipped"``: outputs already there (``resume``).
+    seconds : float
+        Wall time of the task (0 when skipped).
+    iterations : int
+        Conjugate gradient iterations (0 when failed or skipped).
+    error : str or None
+        Why the task failed; None otherwise.
+    note : str or None
+        Something the user should know about a done task: the solver did not converge (with
+        the residual), or the image's alpha channel was ignored.
+    """
+
+    name: str
+    status: str
+    seconds: float
+    iterations: int
+    error: str | None
+    note: str | None = None
+
+    @classmethod
+    def skipped(cls, task: BatchTask) -> BatchRecord:
+        """The record of a task whose outputs are already there."""
+        return cls(task.name, "skipped", 0.0, 0, None)
+
+    @classmethod
+    def failed(cls, task: BatchTask, error: str, seconds: float = 0.0) -> BatchRecord:
+        """The record of a task that failed with the message ``error``."""
+        return cls(task.name, "failed", seconds, 0, error)
+
+
+class RecordCollector:
+    """Records of a batch by task index, each reported to ``progress`` as it arrives."""
+
+    def __init__(self, total: int, progress: Progress | None = None):
+        self.records: list[BatchRecord | None] = [None] * total
+        self.done = 0
+        self.progress = progress
+
+    def add(self, index: int, record: BatchRecord) -> None:
+        self.records[index] = record
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, len(self.records), record)
+
+
+def split_finished(
+    tasks: Sequence[BatchTask], collector: RecordCollector, resume: bool
+) -> list[int]:
+    """Record the finished tasks as skipped (with ``resume``); return the others' indices."""
+    pending = []
+    for index, task in enumerate(tasks):
+        if resume and task.is_finished():
+            collector.add(index, BatchRecord.skipped(task))
+        else:
+            pending.append(index)
+    return pending
+
+
+def remove_stale_temporaries(tasks: Iterable[BatchTask]) -> None:
+    """Delete the temporary files that a killed run left next to the outputs of ``tasks``.
+
+    :func:`vecmatte.io.save_image` writes ``.NAME.*.tmp`` and renames it to ``NAME``; a
+    process killed (SIGKILL, out of memory, lost machine) between the two leaves the
+    temporary behind. Called when none of these tasks is running.
+    """
+    for task in tasks:
+        for output in map(Path, task.outputs()):
+            for temporary in output.parent.glob(f".{glob.escape(output.name)}.*.tmp"):
+                temporary.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- finding tasks
+
+
+def _image_files(directory: Path, skip: set[str] = frozenset()) -> dict[str, list[Path]]:
+    """Image files of ``directory`` by name (stem); hidden files and ``skip`` are ignored."""
+    by_stem: dict[str, list[Path]] = {}
+    for path in sorted(directory.iterdir()):
+        if (
+            path.is_file()
+            and not path.name.startswith(".")
+            and path.suffix.lower() in IMAGE_EXTENSIONS
+            and path.name not in skip
+        ):
+            by_stem.setdefault(path.stem, []).append(path)
+    return by_stem
+
+
+def _own_outputs(directory: Path) -> set[str]:
+    """Names in ``directory`` that a batch writing there makes: ``X_alpha.png`` for an X."""
+    names = {path.name for path in directory.iterdir() if path.is_file()}
+    stems = {Path(name).stem for name in names}
+    return {
+        name
+        for name in names
+        for suffix in (_ALPHA_SUFFIX, _CUTOUT_SUFFIX)
+        if name.endswith(suffix) and name[: -len(suffix)] in stems
+    }
+
+
+def _check_input_dir(directory, what: str) -> Path:
+    directory = Path(directory)
+    if not directory.exists():
+        raise FileNotFoundError(f"{directory}: {what} folder does not exist")
+    if not directory.is_dir():
+        raise NotADirectoryError(f"{directory}: {what} folder is not a directory")
+    return directory
+
+
+def _prepare_output_dir(directory: Path) -> Path:
+    """Create ``directory`` if needed and make sure files can be written in it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except FileExistsError:
+        raise NotADirectoryError(f"{directory}: output folder is a file, not a directory") from None
+    except OSError as error:
+        raise PermissionError(
+            f"{directory}: cannot write in the output folder ({error.strerror or error}); "
+            "choose another one with -o"
+        ) from None
+    return directory
+
+
+def check_solve_options(keywords: dict) -> None:
+    """Check the keywords of a solve as far as possible without an image, before any work.
+
+    ``keywords`` are those of :func:`vecmatte.solve_alpha`: ``method``, ``preconditioner``,
+    ``rtol``, ``maxiter`` and the method's own options, whose names are checked here (their
+    ranges are checked by the method, which needs the image).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, option or preconditioner (option), or an ``rtol`` or
+        ``maxiter`` out of range.
+    """
+    from vecmatte import _defaults
+    from vecmatte._validation import check_solver_options
+    from vecmatte.alpha import get_method
+    from vecmatte.preconditioners import resolve_preconditioner
+
+    method = keywords.get("method") or _defaults.METHOD
+    spec = get_method(method)
+    options = {k: v for k, v in keywords.items() if k not in _FIXED_KEYWORDS}
+    valid = spec.option_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"alpha method {method!r} has no option {', '.join(map(repr, unknown))}; its "
+            f"options are {', '.join(map(repr, valid)) or 'none'}"
+        )
+    chosen = keywords.get("preconditioner")
+    if spec.preconditioner is None:
+        if chosen is not None:
+            raise ValueError(
+                f"alpha method {method!r} solves no linear system: give no preconditioner"
+            )
+    else:
+        try:
+            resolve_preconditioner(chosen, default=spec.preconditioner)
+        except TypeError as error:  # an option the preconditioner does not take
+            raise ValueError(str(error)) from None
+    rtol = keywords.get("rtol")
+    check_solver_options(_defaults.RTOL if rtol is None else rtol, keywords.get("maxiter"))
+
+
+def _check_band(band) -> int | None:
+    if band is None:
+        return None
+    if isinstance(band, bool) or not float(band).is_integer() or band < 1:
+        raise ValueError(f"band must be a positive whole number of pixels, got {band!r}")
+    return int(band)
+
+
+def find_tasks(
+    images_dir, trimaps_dir, out_dir, *, cutout: bool = False, band: int | None = None, **options
+) -> list[BatchTask]:
+    """One task per image of ``images_dir``, paired by name with a trimap of ``trimaps_dir``.
+
+    Parameters
+    ----------
+    images_dir, trimaps_dir : str or Path
+        Folders of images and trimaps (or masks, with ``band``); ``photo.jpg`` goes with
+        ``photo.png`` (same name, any image extension: ``.png .jpg .jpeg .tif .tiff .bmp
+        .webp``).
+    out_dir : str or Path
+        Where ``NAME_alpha.png`` (and ``NAME_cutout.png``) are written; created if missing.
+        It may be an input folder: the outputs a batch wrote there (``X_alpha.png`` next
+        to an ``X``) are then not taken as inputs.
+    cutout : bool, optional
+        Also write an RGBA cutout of each image.
+    band : int, optional
+        ``trimaps_dir`` holds rough masks; each becomes a trimap with an unknown band of
+        ``band`` pixels on each side of the mask's edge.
+    **options
+        ``method``, ``eps``, ``radius``, ``preconditioner``, ``rtol``, ``maxiter``,
+        ``options`` (a dict of the method's own options) and ``max_pixels``.
+
+    Returns
+    -------
+    list of BatchTask
+        Sorted by name. An image without a trimap still gets a task, whose trimap path
+        does not exist: it is reported as failed, without stopping the others.
+
+    Raises
+    ------
+    ValueError
+        If ``images_dir`` holds no image, no image has a trimap, two files share a name,
+        or an output would overwrite an input.
+    FileNotFoundError, NotADirectoryError, PermissionError
+        If a folder is missing, or ``out_dir`` cannot be created or written in.
+    """
+    from vecmatte.io import check_output_paths, same_file
+
+    unknown = set(options) - set(_TASK_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"find_tasks() got unexpected option(s) {sorted(unknown)}; valid: "
+            f"{', '.join(_TASK_OPTIONS)}"
+        )
+    band = _check_band(band)
+    method_options = tuple(sorted(dict(options.pop("options", None) or {}).items()))
+    probe = BatchTask("", "", "", "", None, options=method_options, **options)
+    check_solve_options(probe.solver_options())
+    what = "masks" if band is not None else "trimaps"
+    images_dir = _check_input_dir(images_dir, "images")
+    trimaps_dir = _check_input_dir(trimaps_dir, what)
+    out_dir = Path(out_dir)
+    folders = [(images_dir, "images"), (trimaps_dir, what)]
+    skip = {
+        directory: _own_outputs(directory)
+        if out_dir.is_dir() and same_file(directory, out_dir)
+        else set()
+        for directory, _ in folders
+    }
+    images = _image_files(images_dir, skip[images_dir])
+    if not images:
+        raise ValueError(
+            f"{images_dir}: no image files in this folder (looked for {' '.join(IMAGE_EXTENSIONS)})"
+        )
+    trimaps = _image_files(trimaps_dir, skip[trimaps_dir])
+    for kind, found in (("images", images), (what, trimaps)):
+        clashes = [", ".join(p.name for p in paths) for paths in found.values() if len(paths) > 1]
+        if clashes:
+            raise ValueError(
+                f"several {kind} have the same name, so the outputs would clash: "
+                f"{'; '.join(clashes[:5])}; rename or remove all but one"
+            )
+    if not set(images) & set(trimaps):
+        raise ValueError(
+            f"no image of {images_dir} has a {what[:-1]} of the same name in {trimaps_dir} "
+            f"(images: {', '.join(sorted(images)[:3])} ...; {what}: "
+            f"{', '.join(sorted(trimaps)[:3]) or 'none'})"
+        )
+    tasks = []
+    for name, (image_path,) in sorted(images.items()):
+        trimap_path = trimaps[name][0] if name in trimaps else trimaps_dir / f"{name}.*"
+        tasks.append(
+            BatchTask(
+                name=name,
+                image_path=str(image_path),
+                trimap_path=str(trimap_path),
+                alpha_path=str(out_dir / f"{name}{_ALPHA_SUFFIX}"),
+                cutout_path=str(out_dir / f"{name}{_CUTOUT_SUFFIX}") if cutout else None,
+                options=method_options,
+                band=band,
+                **options,
+            )
+        )
+    # the shared guard: no output may be an input (nothing is created before this check)
+    check_output_paths(
+        {f"output of {t.name}": path for t in tasks for path in t.outputs()},
+        {
+            **{f"image {t.name}": t.image_path for t in tasks},
+            **{f"{what[:-1]} {t.name}": t.trimap_path for t in tasks if t.name in trimaps},
+        },
+        writable=False,
+    )
+    _prepare_output_dir(out_dir)
+    return tasks
+
+
+# ----------------------------------------------------------------------------- processing
+
+
+def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):
+    from vecmatte.io import load_gray
+    from vecmatte.trimap import check_trimap, trimap_from_mask
+
+    what = "trimap" if task.band is None else "mask"
+    if not Path(task.trimap_path).is_file():
+        raise FileNotFoundError(f"no {what} for {task.name}: no file {task.trimap_path}")
+    trimap = load_gray(task.trimap_path, name=what, max_pixels=task.max_pixels)
+    try:
+        check_trimap(trimap, image_shape, name=what)
+        if task.band is not None:
+            trimap = trimap_from_mask(trimap, band=task.band)
+    except ValueError as error:
+        raise ValueError(f"{task.trimap_path}: {error}") from None
+    return trimap
+
+
+def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
+    """Read, solve (solve_alpha checks memory first), write; return the iterations and notes."""
+    from vecmatte.alpha import solve_alpha
+    from vecmatte.compose import cutout
+    from vecmatte.io import load_image, save_image
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        warnings.simplefilter("always", RuntimeWarning)
+        image = load_image(task.image_path, max_pixels=task.max_pixels)
+        trimap = _read_trimap(task, image.shape)
+        result = solve_alpha(image, trimap, **task.solver_options())
+        save_image(task.alpha_path, result.alpha)
+        if task.cutout_path is not None:
+            from vecmatte.foreground import estimate_foreground
+
+            foreground = estimate_foreground(image, result.alpha)
+            save_image(task.cutout_path, cutout(image, result.alpha, foreground))
+    notes = [
+        str(warning.message)
+        for warning in caught
+        if issubclass(warning.category, (UserWarning, RuntimeWarning))
+    ]
+    return result.iterations, notes
+
+
+def process_task(task: BatchTask) -> BatchRecord:
+    """Run one task: read, solve, write atomically; errors become a ``"failed"`` record.
+
+    Bad inputs (missing, damaged or mismatched files, too large for memory) and solver errors
+    are caught, so a batch goes on with the other images and a cluster does not retry them;
+    only ``KeyboardInterrupt`` and ``SystemExit`` propagate. Warnings (non-convergence with
+    its residual, an ignored alpha channel) are collected into the record's ``note``.
+    """
+    start = time.perf_counter()
+    try:
+        iterations, notes = _solve_and_write(task)
+    except (ValueError, OSError, MemoryError) as error:
+        return BatchRecord.failed(task, str(error), time.perf_counter() - start)
+    except Exception as error:  # an unexpected bug must not stop the other images either
+        message = f"{type(error).__name__}: {error}"
+        return BatchRecord.failed(task, message, time.perf_counter() - start)
+    note = "; ".join(notes) if notes else None
+    return BatchRecord(task.name, "done", time.perf_counter() - start, iterations, None, note)

@@ -1,0 +1,240 @@
+"""Running a batch on a Dask cluster: one task per image, run by workers sharing the files.
+
+Dask (``dask.distributed``) is an optional extra, imported only inside the functions that
+talk to a scheduler, so ``import vecmatte`` and local batches never need it::
+
+    pip install "vecmatte[distributed]"
+
+Only paths travel to the workers and only :class:`~vecmatte.batch.BatchRecord` objects (a
+name, a status, two numbers and a message) travel back: the images are read and the mattes
+written by the workers themselves, with the same atomic writes as a local batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from vecmatte.batch._core import (
+    BatchRecord,
+    BatchTask,
+    Progress,
+    RecordCollector,
+    process_task,
+    remove_stale_temporaries,
+    split_finished,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["run_batch_on_cluster"]
+
+INSTALL_HINT = 'pip install "vecmatte[distributed]"'
+
+# Seconds to wait for a scheduler given by its address before giving up.
+CONNECT_TIMEOUT = 30
+
+
+def _import_distributed():
+    """The ``distributed`` module, or an ImportError that says how to install it."""
+    try:
+        import distributed
+    except ImportError as error:
+        raise ImportError(
+            f"running a batch on a Dask cluster needs dask.distributed, which is not installed "
+            f"({error}); install it with: {INSTALL_HINT}"
+        ) from error
+    return distributed
+
+
+def _connect(client_or_address: Client | str) -> tuple[Client, bool]:
+    """A ``Client`` and whether we opened it (and so must close it)."""
+    distributed = _import_distributed()
+    if isinstance(client_or_address, distributed.Client):
+        return client_or_address, False
+    if not isinstance(client_or_address, str):
+        raise TypeError(
+            "client_or_address must be a dask.distributed.Client or a scheduler address such as "
+            f"'tcp://10.0.0.1:8786', got {type(client_or_address).__name__}"
+        )
+    try:
+        client = distributed.Client(
+            client_or_address, timeout=CONNECT_TIMEOUT, set_as_default=False
+        )
+    except (OSError, TimeoutError) as error:
+        raise OSError(
+            f"cannot reach the Dask scheduler at {client_or_address} ({error}); start one "
+            "with `dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`"
+        ) from None
+    return client, True
+
+
+def _worker_memory_limit() -> int | None:
+    """Bytes the Dask worker running this task may use, or None outside a worker / unlimited."""
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+    except (ImportError, ValueError, AttributeError):
+        return None
+    return int(limit) if limit else None
+
+
+def _refuse_if_too_big(task: BatchTask, limit: int | None) -> str | None:
+    """A message if the solve of ``task`` would need more than ``limit`` bytes, else None.
+
+    The worker's nanny kills a worker that goes over its memory limit and the scheduler then
+    retries the task on another worker, which dies in turn: refusing up front, with the
+    estimate, turns that into one failed record.
+    """
+    if limit is None:
+        return None
+    from vecmatte.memory import estimate_task_memory
+
+    try:
+        needed = estimate_task_memory(task)
+    except (OSError, ValueError):
+        return None  # unreadable input: process_task reports it with its own message
+    if needed <= limit:
+        return None
+    return (
+        f"needs about {needed / 2**30:.1f} GiB to solve but the Dask worker's memory limit is "
+        f"{limit / 2**30:.1f} GiB; start workers with a larger --memory-limit (or fewer "
+        "--nworkers per machine), or downscale the image"
+    )
+
+
+def _process_on_worker(task: BatchTask) -> BatchRecord:
+    """What each Dask task runs: read, solve and write one image on the worker.
+
+    Input errors come back as a ``"failed"`` record, not as an exception, so Dask never
+    retries them. Writes are atomic (temp + rename), so running a task again after a lost
+    worker overwrites a complete file with the same complete file.
+    """
+    from vecmatte._malloc import reuse_large_allocations
+
+    refusal = _refuse_if_too_big(task, _worker_memory_limit())
+    if refusal is not None:
+        return BatchRecord.failed(task, refusal)
+    # The nanny's MALLOC_TRIM_THRESHOLD_ makes every large temporary a fresh mmap (about a
+    # third of a solve's time); see vecmatte._malloc.
+    with reuse_large_allocations():
+        return process_task(task)
+
+
+def _record_of(future, task: BatchTask, distributed) -> BatchRecord:
+    """The record a finished future carries, or a ``"failed"`` one built from its error."""
+    if future.status == "finished":
+        return future.result()
+    if future.status == "cancelled":
+        return BatchRecord.failed(task, "cancelled on the Dask cluster (scheduler lost?)")
+    error = future.exception()
+    if isinstance(error, distributed.KilledWorker):
+        message = (
+            f"{error.allowed_failures + 1} Dask workers died while solving it (out of memory? "
+            "see the worker logs); not retried further"
+        )
+    else:
+        message = f"{type(error).__name__}: {error}"
+    return BatchRecord.failed(task, message)
+
+
+def run_batch_on_cluster(
+    tasks: Iterable[BatchTask],
+    client_or_address: Client | str,
+    *,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> list[BatchRecord]:
+    """Run a batch on a Dask cluster, one task per image; return one record per task.
+
+    Parameters
+    ----------
+    tasks : iterable of BatchTask
+        As made by :func:`vecmatte.batch.find_tasks`.
+    client_or_address : dask.distributed.Client or str
+        A connected client, or the address of a running scheduler (``"tcp://HOST:8786"``),
+        in which case a client is opened for the batch and closed after it.
+    resume : bool, optional
+        Skip (record ``"skipped"``) the tasks whose outputs are all there as complete images.
+    progress : callable, optional
+        ``progress(done, total, record)`` on the calling machine after each image, in the
+        order the images complete (skipped ones first).
+
+    Returns
+    -------
+    list of BatchRecord
+        In the order of ``tasks``; ``status`` is ``"done"``, ``"failed"`` or ``"skipped"``.
+
+    Raises
+    ------
+    ImportError
+        If ``dask.distributed`` is not installed (the message says how to install it).
+    OSError
+        If the scheduler cannot be reached.
+
+    Notes
+    -----
+    Workers read the inputs and write the outputs themselves: the paths in the tasks must
+    name the same files on the client and on every worker (a shared filesystem such as NFS,
+    mounted at the same place). When a worker cannot see a path, that image fails with the
+    worker's ``FileNotFoundError`` message in its record; the others go on.
+
+    Faults: if a worker dies, the scheduler runs its images again on other workers; an image
+    that loses its worker more than ``distributed.scheduler.allowed-failures`` times (3 by
+    default) fails with a message instead of being retried forever. A bad input fails once
+    and is not retried: :func:`~vecmatte.batch.process_task` returns it as a ``"failed"``
+    record rather than raising. An image whose estimated memory
+    (:func:`vecmatte.memory.estimate_task_memory`) exceeds the worker's memory limit fails at
+    once with the estimate, rather than getting worker after worker killed by their nannies.
+
+    If the call is interrupted (Ctrl-C), the tasks not yet finished are cancelled before
+    ``KeyboardInterrupt`` goes on; an image already being solved completes on its worker and
+    is written whole, and no partial file is ever left at an output path.
+
+    Examples
+    --------
+    >>> from vecmatte.batch import find_tasks
+    >>> tasks = find_tasks("images", "trimaps", "mattes")  # doctest: +SKIP
+    >>> records = run_batch_on_cluster(tasks, "tcp://10.0.0.1:8786")  # doctest: +SKIP
+    """
+    tasks = list(tasks)
+    distributed = _import_distributed()
+    collected = RecordCollector(len(tasks), progress)
+    records, report = collected.records, collected.add
+    pending = split_finished(tasks, collected, resume)
+    if not pending:
+        return records  # type: ignore[return-value]
+
+    client, opened = _connect(client_or_address)
+    futures = {}
+    try:
+        # one map call, not a submit per image: a single message to the scheduler for the
+        # whole batch. Keys name the images on the dashboard; retries=0 because an error is
+        # a bug (inputs fail as records), while lost workers are handled by the scheduler.
+        batch_id = uuid.uuid4().hex[:8]
+        keys = [f"vecmatte-{batch_id}-{index}-{tasks[index].name}" for index in pending]
+        submitted = client.map(
+            _process_on_worker,
+            [tasks[index] for index in pending],
+            key=keys,
+            pure=False,
+            retries=0,
+        )
+        futures = dict(zip(submitted, pending, strict=True))
+        for future in distributed.as_completed(list(futures), loop=client.loop):
+            index = futures.pop(future)
+            record = _record_of(future, tasks[index], distributed)
+            future.release()
+            report(index, record)
+        remove_stale_temporaries(tasks[index] for index in pending)
+    except BaseException:
+        if futures:
+            client.cancel(list(futures))
+        raise
+    finally:
+        if opened:
+            client.close()
+    return records  # type: ignore[return-value]

@@ -1,0 +1,245 @@
+"""Running a batch here: in this process, or in local worker processes (``jobs``)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+from vecmatte.batch._core import (
+    BatchRecord,
+    BatchTask,
+    Progress,
+    RecordCollector,
+    process_task,
+    remove_stale_temporaries,
+    split_finished,
+)
+
+__all__ = ["cpu_count", "run_batch"]
+
+# Set in worker processes to a file where a worker that finds itself re-running the
+# caller's unguarded script writes why it stops (see _refuse_in_unguarded_worker).
+_GUARD_ENV = "VECMATTE_BATCH_GUARD_FILE"
+_GUARD_MESSAGE = (
+    "run_batch(jobs={jobs}) starts worker processes, and each one imports the script that "
+    "called it again: put the code that runs the batch under "
+    '`if __name__ == "__main__":` (see the batch example in the README)'
+)
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _importing_main_in_worker() -> bool:
+    """Whether we run inside a spawned worker while it re-imports the caller's script.
+
+    ``spawn`` starts each worker by running the main script again under the name
+    ``__mp_main__``; a script without a ``__main__`` guard then calls run_batch again.
+    """
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:
+        return False
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "__mp_main__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _refuse_in_unguarded_worker(jobs: int) -> None:
+    """In a worker re-running an unguarded script: tell the parent why, and stop quietly."""
+    if not _importing_main_in_worker():
+        return
+    message = _GUARD_MESSAGE.format(jobs=jobs)
+    report = os.environ.get(_GUARD_ENV)
+    if report:
+        Path(report).write_text(message)
+    # SystemExit with a code prints no traceback; the parent raises the message.
+    raise SystemExit(1)
+
+
+def _check_jobs(jobs) -> int:
+    if isinstance(jobs, bool) or not float(jobs).is_integer() or jobs < 1:
+        raise ValueError(f"jobs must be a positive whole number, got {jobs!r}")
+    jobs = int(jobs)
+    cpus = cpu_count()
+    if jobs > cpus:
+        warnings.warn(
+            f"jobs={jobs} is more than the {cpus} CPUs this process can use; running {cpus} "
+            "at a time (more processes would only compete for the same cores and memory)",
+            UserWarning,
+            stacklevel=3,
+        )
+        jobs = cpus
+    return jobs
+
+
+def run_batch(
+    tasks: Iterable[BatchTask],
+    *,
+    jobs: int = 1,
+    resume: bool = False,
+    progress: Progress | None = None,
+    scheduler=None,
+) -> list[BatchRecord]:
+    """Run tasks in this process, in ``jobs`` worker processes, or on a Dask cluster.
+
+    Parameters
+    ----------
+    tasks : iterable of BatchTask
+        Usually from :func:`vecmatte.batch.find_tasks`.
+    jobs : int, optional
+        Worker processes; 1 runs everything in this process. More than the CPUs this
+        process may use is brought down to their number, with a warning.
+    resume : bool, optional
+        Skip the tasks whose outputs are all there as complete images (a ``"skipped"``
+        record); an empty or truncated output is made again.
+    progress : callable, optional
+        ``progress(done, total, record)`` after each task, in this process, in completion
+        order.
+    scheduler : str or dask.distributed.Client, optional
+        Run on this Dask cluster instead (a scheduler address such as ``"tcp://HOST:8786"``,
+        or a client): see :func:`vecmatte.batch.dask.run_batch_on_cluster`. ``jobs`` must
+        then stay 1: the workers decide how many images are solved at once.
+
+    Returns
+    -------
+    list of BatchRecord
+        In the order of ``tasks``.
+
+    Raises
+    ------
+    RuntimeError
+        If ``jobs > 1`` and the calling script runs the batch without an
+        ``if __name__ == "__main__":`` guard (worker processes import it again).
+
+    Notes
+    -----
+    Worker processes are started with ``spawn``, which is safe with threads in the parent
+    and the same on every platform; a script that uses ``jobs > 1`` must therefore guard
+    its batch with ``if __name__ == "__main__":``. Temporary files left next to the outputs
+    by a run that was killed are removed first. On ``KeyboardInterrupt`` the tasks not yet
+    started are cancelled and the exception propagates; the outputs already written are
+    complete (and the interrupted ones absent), so the batch can be resumed.
+    """
+    tasks = list(tasks)
+    if scheduler is not None:
+        if jobs != 1:
+            raise ValueError(
+                f"jobs={jobs} applies to local batches; on a Dask cluster the "
+                "workers decide how many images run at once: leave jobs at 1"
+            )
+        from vecmatte.batch.dask import run_batch_on_cluster
+
+        return run_batch_on_cluster(tasks, scheduler, resume=resume, progress=progress)
+    _refuse_in_unguarded_worker(jobs)
+    jobs = _check_jobs(jobs)
+    remove_stale_temporaries(tasks)
+    collected = RecordCollector(len(tasks), progress)
+    pending = split_finished(tasks, collected, resume)
+    jobs = min(jobs, len(pending))
+    if jobs <= 1:
+        for index in pending:
+            collected.add(index, process_task(tasks[index]))
+    else:
+        _run_in_processes(tasks, pending, jobs, collected.add)
+    return collected.records  # type: ignore[return-value]
+
+
+# Interrupting worker processes: the parent alone handles Ctrl-C (workers ignore SIGINT) and
+# sends SIGTERM to its workers; a busy worker turns it into KeyboardInterrupt, which unwinds
+# through save_image (removing its temporary file) before the worker exits; an idle one exits.
+_busy = False
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    if _busy:
+        raise KeyboardInterrupt
+    os._exit(128 + signum)
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _process_in_worker(task: BatchTask) -> BatchRecord:
+    global _busy
+    _busy = True
+    try:
+        return process_task(task)
+    except KeyboardInterrupt:
+        os._exit(128 + signal.SIGTERM)
+    finally:
+        _busy = False
+
+
+def _stop_workers(executor) -> None:
+    # ProcessPoolExecutor has no public way to stop running tasks; _processes (pid ->
+    # Process) has been there since Python 3.2.
+    for process in list(getattr(executor, "_processes", {}).values()):
+        if process.is_alive():
+            process.terminate()
+
+
+def _run_in_processes(tasks, pending, jobs: int, finish) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # Workers inherit the environment: a worker that finds the caller's script unguarded
+    # writes the reason here before it stops.
+    descriptor, guard_file = tempfile.mkstemp(prefix="vecmatte-batch-", suffix=".txt")
+    os.close(descriptor)
+    previous = os.environ.get(_GUARD_ENV)
+    os.environ[_GUARD_ENV] = guard_file
+    executor = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker
+    )
+    futures = {}
+    try:
+        futures = {executor.submit(_process_in_worker, tasks[index]): index for index in pending}
+        waiting = set(futures)
+        while waiting:
+            finished, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index = futures[future]
+                try:
+                    record = future.result()
+                except BrokenProcessPool:
+                    reason = Path(guard_file).read_text()
+                    if reason:
+                        raise RuntimeError(reason) from None
+                    # a worker died (killed, out of memory): every task still in the pool is
+                    # lost with it; report them, they can be run again with resume
+                    record = BatchRecord.failed(
+                        tasks[index],
+                        "a worker process died (killed, or out of memory?); run again with "
+                        "resume (--resume) to retry",
+                    )
+                finish(index, record)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        _stop_workers(executor)
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        if previous is None:
+            os.environ.pop(_GUARD_ENV, None)
+        else:
+            os.environ[_GUARD_ENV] = previous
+        Path(guard_file).unlink(missing_ok=True)
+    executor.shutdown(wait=True)

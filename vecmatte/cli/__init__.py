@@ -1,0 +1,106 @@
+"""The ``vecmatte`` command: a thin layer of argparse over the library.
+
+One module per subcommand, listed once in :data:`COMMANDS`; each defines ``register(commands)``
+(adds its parser, with ``run`` as default) and ``run(args) -> int``. Exit codes: 0 success,
+1 the input or the computation failed (one-line message on stderr, nothing written),
+2 wrong command-line usage (argparse's own), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import warnings
+
+import vecmatte
+from vecmatte.cli._common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
+
+__all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "BatchProgress", "build_parser", "main"]
+
+#: The subcommands, in the order of ``vecmatte --help``: modules of this package.
+COMMANDS = ("alpha", "composite", "trimap", "batch", "demo", "eval")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``vecmatte`` command."""
+    parser = argparse.ArgumentParser(
+        prog="vecmatte",
+        description="Alpha matting in vectorized NumPy/SciPy: mattes, cutouts, composites.",
+    )
+    parser.add_argument("--version", action="version", version=f"vecmatte {vecmatte.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"vecmatte.cli.{name}").register(commands)
+    return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse, accepting an optional positional after options (``alpha IMAGE -o OUT TRIMAP``).
+
+    argparse fills an optional positional (``nargs="?"``) with the positionals before the
+    first option and then rejects a later one; the subcommand's ``late_positionals`` take
+    what is left, in order.
+    """
+    args, extra = parser.parse_known_args(argv)
+    for name in getattr(args, "late_positionals", ()):
+        if extra and getattr(args, name) is None and not extra[0].startswith("-"):
+            setattr(args, name, extra.pop(0))
+    if extra:
+        report = getattr(args, "usage_error", parser.error)
+        report(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``vecmatte`` command on ``argv`` (default ``sys.argv[1:]``); return its exit code."""
+    parser = build_parser()
+    args = _parse(parser, argv)
+    with warnings.catch_warnings():
+        _show_warnings_as_messages()
+        try:
+            return args.run(args)
+        except KeyboardInterrupt:
+            hint = getattr(args, "interrupted_hint", None)
+            print(
+                "vecmatte: interrupted" + (f"; {hint}" if hint else ""),
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        except (ValueError, OSError, MemoryError, ImportError) as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            print(f"vecmatte: error: {message}", file=sys.stderr)
+            return EXIT_FAILURE
+
+
+def _show_warnings_as_messages() -> None:
+    """Inside ``catch_warnings``: print each warning as one line ``vecmatte: warning: ...``.
+
+    The library warns (non-convergence with the residual, a trimap without unknown pixels,
+    an ignored alpha channel); the command reports those as messages, not as Python source
+    lines, with the same filters whatever the caller (a shell, or pytest's "error").
+    """
+    warnings.resetwarnings()
+    warnings.simplefilter("default")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.simplefilter("ignore", category)
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"vecmatte: warning: {message}", file=sys.stderr, flush=True)
+
+    warnings.showwarning = show
+
+
+def console_entry() -> None:
+    """The ``vecmatte`` console script."""
+    sys.exit(main())
+
+
+def __getattr__(name: str):
+    # BatchProgress lives with the batch subcommand; kept reachable here for callers of
+    # the batch runners (its old home).
+    if name == "BatchProgress":
+        from vecmatte.cli.batch import BatchProgress
+
+        return BatchProgress
+    raise AttributeError(f"module 'vecmatte.cli' has no attribute {name!r}")

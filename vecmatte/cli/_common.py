@@ -1,0 +1,250 @@
+"""What the subcommands share: progress, the options of the solve, reading and writing.
+
+Standard streams: an input named ``-`` is read from standard input and an output named
+``-`` is written to standard output as PNG (one of each at most).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import sys
+import time
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INTERRUPTED = 130
+
+
+class Reporter:
+    """Progress on stderr; silent with ``--quiet``."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def stage(self, message: str) -> None:
+        if not self.quiet:
+            print(
+                f"[{time.perf_counter() - self.start:7.2f}s] {message}", file=sys.stderr, flush=True
+            )
+
+    def iteration(self, iteration: int, residual: float) -> None:
+        if not self.quiet and (iteration == 1 or iteration % 10 == 0):
+            self.stage(f"  CG iteration {iteration}: relative residual {residual:.3e}")
+
+
+# ------------------------------------------------------------------------------- streams
+
+
+def source(path: str):
+    """What the library's readers take for ``path``: the path, or standard input's bytes."""
+    from vecmatte.io import STDIO
+
+    if path != STDIO:
+        return path
+    data = io.BytesIO(sys.stdin.buffer.read())
+    data.name = "<stdin>"
+    return data
+
+
+def write(path, array) -> None:
+    """Save ``array`` at ``path``, or as PNG on standard output for ``-``."""
+    from vecmatte.io import STDIO, save_image
+
+    if str(path) == STDIO:
+        save_image(sys.stdout.buffer, array, format="PNG")
+    else:
+        save_image(path, array)
+
+
+def shown(path) -> str:
+    """How an output is named in progress messages."""
+    return "standard output" if str(path) == "-" else str(path)
+
+
+def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
+    """The shared output guard (:func:`vecmatte.io.check_output_paths`), before any work."""
+    from vecmatte.io import check_output_paths
+
+    check_output_paths(outputs, inputs, alpha_channel=alpha_channel)
+
+
+# ------------------------------------------------------------------------------- options
+
+
+def quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+
+
+def read_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse image files with more than N pixels (decompression-bomb protection; "
+        "default Pillow's limit, about 89 million)",
+    )
+
+
+def foreground_method_option(parser: argparse.ArgumentParser) -> None:
+    from vecmatte.foreground import DEFAULT_METHOD, FOREGROUND_METHODS
+
+    parser.add_argument(
+        "--foreground-method",
+        default=DEFAULT_METHOD,
+        choices=FOREGROUND_METHODS,
+        help="foreground estimation: ml = fast multi-level, cf = closed-form "
+        f"(default {DEFAULT_METHOD})",
+    )
+
+
+def solver_options(parser: argparse.ArgumentParser) -> None:
+    """``--method``, ``--option``, ``--eps``, ``--radius``, the preconditioner and CG options.
+
+    The choices of ``--method`` are the names of the registry (read, not imported).
+    """
+    from vecmatte import _defaults
+    from vecmatte.alpha import METHODS
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    group = parser.add_argument_group("solver")
+    group.add_argument(
+        "--method",
+        default=_defaults.METHOD,
+        choices=list(METHODS),
+        help=f"alpha matting method (default {_defaults.METHOD}): "
+        + "; ".join(f"{name} = {spec.summary}" for name, spec in METHODS.items()),
+    )
+    group.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option of the method, as its Python keyword (repeat for several): e.g. "
+        "--option eps=1e-6; values are read as Python literals (numbers, True, 'text'); "
+        "an unknown name is refused with the list of the method's options",
+    )
+    group.add_argument(
+        "--eps",
+        type=float,
+        default=None,
+        help=f"closed-form regularisation (default {_defaults.EPS:g}); same as --option eps=",
+    )
+    group.add_argument(
+        "--radius",
+        type=int,
+        default=None,
+        help=f"closed-form window radius (default {_defaults.RADIUS}); same as --option radius=",
+    )
+    group.add_argument(
+        "--preconditioner",
+        default=None,
+        type=_preconditioner_name_check(PRECONDITIONERS),
+        metavar="NAME[:OPTION=VALUE,...]",
+        help="CG preconditioner: one of "
+        + ", ".join(PRECONDITIONERS)
+        + ", with options after a colon (e.g. ichol:sweeps=2) (default: the method's own, "
+        "direct for cf)",
+    )
+    group.add_argument(
+        "--rtol",
+        type=float,
+        default=None,
+        help=f"CG relative tolerance, in (0, 1) (default {_defaults.RTOL:g})",
+    )
+    group.add_argument("--maxiter", type=int, default=None, help="CG iteration limit, at least 1")
+    quiet_option(parser)
+
+
+def _preconditioner_name_check(names):
+    """An argparse ``type`` that refuses an unknown name as a usage error (exit 2)."""
+
+    def check(text: str) -> str:
+        name = text.partition(":")[0].strip()
+        if name not in names:
+            raise argparse.ArgumentTypeError(
+                f"unknown preconditioner {name!r}; choose one of {', '.join(names)}"
+            )
+        return text
+
+    return check
+
+
+def _literal(text: str):
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text  # a bare word: a string option
+
+
+def method_options(args) -> dict:
+    """The method's keyword options from ``--option`` (and ``--eps``, ``--radius``)."""
+    options = {}
+    for item in args.option:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip().isidentifier():
+            raise ValueError(f"--option {item!r}: write it as NAME=VALUE, e.g. --option eps=1e-6")
+        options[name.strip()] = _literal(value.strip())
+    for name in ("eps", "radius"):
+        value = getattr(args, name)
+        if value is not None:
+            if name in options and options[name] != value:
+                raise ValueError(f"--{name} {value} and --option {name}={options[name]} disagree")
+            options[name] = value
+    return options
+
+
+def solve_keywords(args) -> dict:
+    """Keyword arguments of :func:`vecmatte.solve_alpha` from the solver options, checked.
+
+    Everything that can be checked without the image is checked here, before any file is
+    read or written: the method's option names, the preconditioner and its options,
+    ``rtol`` and ``maxiter`` (the ranges of the method's own options are checked by the
+    method, which needs the image).
+    """
+    keywords = {"method": args.method, **method_options(args)}
+    if args.preconditioner is not None:
+        keywords["preconditioner"] = args.preconditioner
+    for name in ("rtol", "maxiter"):
+        if getattr(args, name) is not None:
+            keywords[name] = getattr(args, name)
+    check_solve_keywords(keywords)
+    return keywords
+
+
+def check_solve_keywords(keywords: dict) -> None:
+    """Refuse unknown methods, options and preconditioners, and meaningless CG settings."""
+    from vecmatte.batch import check_solve_options
+
+    check_solve_options(keywords)
+
+
+def preconditioner_label(keywords: dict) -> str:
+    """The preconditioner a solve will use, for progress messages."""
+    from vecmatte.alpha import get_method
+
+    chosen = keywords.get("preconditioner")
+    if chosen is not None:
+        return str(chosen)
+    return str(get_method(keywords["method"]).preconditioner or "none")
+
+
+def check_band(args) -> None:
+    """``--band`` means nothing without ``--mask``: refuse it rather than ignore it."""
+    if args.band is not None and args.mask is None:
+        args.usage_error("--band applies to --mask only; give --mask MASK, or leave out --band")
+    if args.mask is not None and args.band is None:
+        args.band = 10
+
+
+def band_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--band",
+        type=int,
+        default=None,
+        metavar="PIXELS",
+        help="with --mask: unknown pixels on each side of the mask's edge (default 10)",
+    )

@@ -1,0 +1,152 @@
+"""``vecmatte alpha``: the alpha matte of one image from a trimap, scribbles or a mask."""
+
+from __future__ import annotations
+
+import argparse
+
+from vecmatte.cli import _common
+
+NAME = "alpha"
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        NAME,
+        help="compute the alpha matte of an image from a trimap, scribbles or a mask",
+        description="Compute the alpha matte of IMAGE from TRIMAP (white = foreground, "
+        "black = background, gray = unknown), from --scribbles, or from a rough "
+        "--mask. A solve that would not fit in the available memory is refused "
+        "before it starts, with the estimate. '-' as IMAGE reads standard input; "
+        "'-' as an output writes PNG to standard output. An output may not be an input.",
+    )
+    parser.add_argument("image", help="the photograph (PNG, JPEG, TIFF ...), or - for stdin")
+    parser.add_argument("trimap", nargs="?", help="the trimap, same size as the image")
+    parser.add_argument(
+        "--scribbles",
+        metavar="SCRIBBLED.png",
+        help="instead of a trimap: the photograph with white strokes on the foreground and "
+        "black strokes on the background (saved losslessly), or a gray image with such "
+        "strokes",
+    )
+    parser.add_argument(
+        "--mask",
+        metavar="MASK.png",
+        help="instead of a trimap: a rough mask (white = foreground, e.g. from a segmentation "
+        "model); the trimap is the mask with an unknown band along its edge",
+    )
+    _common.band_option(parser)
+    parser.add_argument(
+        "-o", "--output", required=True, help="where to write the alpha matte (- for stdout)"
+    )
+    parser.add_argument("--cutout", help="also write an RGBA cutout (estimated foreground colours)")
+    parser.add_argument(
+        "--foreground", metavar="F.png", help="also write the estimated foreground colours here"
+    )
+    _common.foreground_method_option(parser)
+    _common.solver_options(parser)
+    _common.read_options(parser)
+    parser.set_defaults(run=run, usage_error=parser.error, late_positionals=("trimap",))
+
+
+def run(args: argparse.Namespace) -> int:
+    from vecmatte.io import load_image
+
+    given = (args.trimap is not None) + (args.scribbles is not None) + (args.mask is not None)
+    if given != 1:
+        args.usage_error("give exactly one of TRIMAP, --scribbles SCRIBBLED.png or --mask MASK.png")
+    _common.check_band(args)
+    keywords = _common.solve_keywords(args)
+    outputs = {"alpha matte (-o)": args.output, "--cutout": args.cutout}
+    outputs["--foreground"] = args.foreground
+    _common.guard(
+        outputs,
+        {
+            "image": args.image,
+            "trimap": args.trimap,
+            "--scribbles image": args.scribbles,
+            "--mask": args.mask,
+        },
+        alpha_channel=("--cutout",),
+    )
+    reporter = _common.Reporter(args.quiet)
+    second = args.trimap or args.scribbles or args.mask
+    reporter.stage(f"reading {args.image} and {second}")
+    image = load_image(_common.source(args.image), max_pixels=args.max_pixels)
+    trimap = _read_trimap(args, image)
+    solve_and_write(
+        image, trimap, args, keywords, reporter, args.output, args.cutout, args.foreground
+    )
+    return _common.EXIT_OK
+
+
+def _read_trimap(args, image):
+    """The trimap from TRIMAP, --scribbles or --mask, checked against the image's size."""
+    from vecmatte.io import load_gray, load_image
+    from vecmatte.trimap import check_trimap, scribbles_to_trimap, trimap_from_mask
+
+    if args.scribbles is not None:
+        scribbled = load_image(_common.source(args.scribbles), max_pixels=args.max_pixels)
+        try:
+            return scribbles_to_trimap(image, scribbled)
+        except ValueError as error:
+            raise ValueError(f"{args.scribbles}: {error}") from None
+    path, name = (args.trimap, "trimap") if args.mask is None else (args.mask, "mask")
+    array = load_gray(_common.source(path), name=name, max_pixels=args.max_pixels)
+    try:
+        check_trimap(array, image.shape, name=name)
+        return array if args.mask is None else trimap_from_mask(array, band=args.band)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def solve_and_write(
+    image, trimap, args, keywords, reporter, alpha_path, cutout_path=None, foreground_path=None
+) -> None:
+    """Solve for alpha, report, write the matte (and the foreground and cutout if asked)."""
+    from vecmatte.alpha import solve_alpha
+    from vecmatte.compose import cutout
+    from vecmatte.foreground import DEFAULT_METHOD, estimate_foreground
+
+    _report_memory(image, trimap, keywords, reporter)
+    reporter.stage(
+        f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, method "
+        f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
+    )
+    result = solve_alpha(image, trimap, callback=reporter.iteration, **keywords)
+    reporter.stage(
+        f"solved {result.n_unknown} unknown pixels in {result.iterations} CG iterations, "
+        f"relative residual {result.residual:.2e}"
+    )
+    # Everything is computed before the first file is written, so a failure leaves none.
+    foreground = None
+    if cutout_path is not None or foreground_path is not None:
+        method = getattr(args, "foreground_method", DEFAULT_METHOD)
+        reporter.stage(f"estimating the foreground colours (method {method})")
+        foreground = estimate_foreground(image, result.alpha, method=method)
+    _common.write(alpha_path, result.alpha)
+    reporter.stage(f"wrote {_common.shown(alpha_path)}")
+    if foreground_path is not None:
+        _common.write(foreground_path, foreground)
+        reporter.stage(f"wrote {_common.shown(foreground_path)}")
+    if cutout_path is not None:
+        _common.write(cutout_path, cutout(image, result.alpha, foreground))
+        reporter.stage(f"wrote {_common.shown(cutout_path)}")
+
+
+def _report_memory(image, trimap, keywords, reporter) -> None:
+    """Say how much memory the solve will need (solve_alpha refuses if it does not fit)."""
+    if reporter.quiet:
+        return
+    try:
+        from vecmatte.memory import estimate_solve_memory
+        from vecmatte.trimap import trimap_split
+
+        unknown = int(trimap_split(trimap)[2].sum())
+        needed = estimate_solve_memory(image.shape, unknown, **keywords_for_memory(keywords))
+    except (TypeError, ImportError):
+        return  # no model for this method here: solve_alpha still checks
+    reporter.stage(f"the solve needs about {needed / 2**30:.2f} GiB of memory (estimate)")
+
+
+def keywords_for_memory(keywords: dict) -> dict:
+    return {k: v for k, v in keywords.items() if k not in ("rtol", "maxiter")}

@@ -1,0 +1,193 @@
+"""``vecmatte batch``: alpha mattes of a folder of images, locally or on a Dask cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from vecmatte.cli import _common
+
+NAME = "batch"
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        NAME,
+        help="alpha mattes of a folder of images, with trimaps (or masks) matched by name",
+        description="Compute the alpha matte of every image of IMAGES_DIR with the trimap of "
+        "the same name (any image extension) in TRIMAPS_DIR, or with the mask of that name "
+        "in --mask DIR; write NAME_alpha.png (and NAME_cutout.png) to OUT_DIR. A failed "
+        "image is listed and the others go on; the exit code is 1 if any failed. Outputs "
+        "are written atomically, so an interrupted batch can be continued with --resume. "
+        "OUT_DIR may be IMAGES_DIR: the outputs found there are not taken for images.",
+    )
+    parser.add_argument("images_dir", help="folder of images")
+    parser.add_argument("trimaps_dir", nargs="?", help="folder of trimaps, named like the images")
+    parser.add_argument(
+        "--mask",
+        metavar="MASKS_DIR",
+        help="instead of TRIMAPS_DIR: a folder of rough masks named like the images, each "
+        "made into a trimap with an unknown band along its edge (--band)",
+    )
+    _common.band_option(parser)
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT_DIR",
+        help="folder for the outputs (created if missing)",
+    )
+    parser.add_argument(
+        "--cutout",
+        action="store_true",
+        help="also write NAME_cutout.png (RGBA, estimated foreground colours)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="images solved at the same time, in N processes (default 1; at most the number "
+        "of CPUs); each needs its own memory",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the images whose outputs are already there as complete images",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS "
+        "(tcp://HOST:PORT) instead of locally; the workers must see the "
+        "same files at the same paths; needs vecmatte[distributed]",
+    )
+    _common.solver_options(parser)
+    _common.read_options(parser)
+    parser.set_defaults(
+        run=run,
+        usage_error=parser.error,
+        interrupted_hint="run the same command with --resume to continue where it stopped",
+    )
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class BatchProgress:
+    """Progress bar of a batch on stderr, and its summary at the end.
+
+    Runner-agnostic: pass the object as ``progress`` to :func:`vecmatte.batch.run_batch` (or
+    any runner that calls ``progress(done, total, record)`` as tasks complete), then return
+    ``summary(records)`` as the exit code. On a terminal the bar is redrawn in place; in a
+    log, one line is written per image.
+    """
+
+    BAR_WIDTH = 24
+
+    def __init__(self, total: int, *, quiet: bool = False, stream=None):
+        self.total = total
+        self.quiet = quiet
+        self.stream = sys.stderr if stream is None else stream
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.perf_counter()
+        self.skipped = 0
+        self._bar_shown = False
+
+    def _write(self, text: str) -> None:
+        print(text, file=self.stream, end="", flush=True)
+
+    def close(self) -> None:
+        """End the bar's line (before another message, an error or an interruption)."""
+        if self._bar_shown:
+            self._write("\n")
+            self._bar_shown = False
+
+    def __call__(self, done: int, total: int, record) -> None:
+        if record.status == "skipped":
+            self.skipped += 1
+        if record.status == "failed":
+            self.close()
+            self._write(f"vecmatte: {record.name} failed: {record.error}\n")
+        if self.quiet:
+            return
+        elapsed = time.perf_counter() - self.start
+        worked = done - self.skipped
+        eta = _clock(elapsed / worked * (total - done)) if worked else "-:--:--"
+        filled = self.BAR_WIDTH * done // max(total, 1)
+        bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
+        line = (
+            f"[{bar}] {done}/{total} images  elapsed {_clock(elapsed)}  ETA {eta}  "
+            f"{record.name} {record.status}"
+        )
+        if self.tty:
+            self._write(f"\r{line[:200]}\033[K")
+            self._bar_shown = True
+        else:
+            self._write(line + "\n")
+
+    def summary(self, records) -> int:
+        """Print the counts, the failures and the notes; return the exit code."""
+        self.close()
+        counts = {
+            status: sum(r.status == status for r in records)
+            for status in ("done", "skipped", "failed")
+        }
+        failed = [r for r in records if r.status == "failed"]
+        if not self.quiet:
+            parts = [f"{counts['done']} done"]
+            if counts["skipped"]:
+                parts.append(f"{counts['skipped']} skipped (outputs already there)")
+            parts.append(f"{counts['failed']} failed")
+            self._write(
+                f"batch: {len(records)} images in "
+                f"{_clock(time.perf_counter() - self.start)}: {', '.join(parts)}\n"
+            )
+            for record in records:
+                if record.status == "done" and getattr(record, "note", None):
+                    self._write(f"  note: {record.name}: {record.note}\n")
+        if failed:
+            self._write(f"vecmatte: {len(failed)} of {len(records)} images failed:\n")
+            for record in failed:
+                self._write(f"  {record.name}: {record.error}\n")
+        return _common.EXIT_FAILURE if failed else _common.EXIT_OK
+
+
+def run(args: argparse.Namespace) -> int:
+    from vecmatte.batch import find_tasks, run_batch
+
+    if (args.trimaps_dir is None) == (args.mask is None):
+        args.usage_error("give exactly one of TRIMAPS_DIR or --mask MASKS_DIR")
+    _common.check_band(args)
+    if args.jobs < 1:
+        args.usage_error(f"--jobs must be at least 1, got {args.jobs}")
+    if args.scheduler is not None and args.jobs != 1:
+        args.usage_error(
+            "--jobs is for local batches; with --scheduler the Dask workers "
+            "decide how many images run at once"
+        )
+    keywords = _common.solve_keywords(args)
+    method = keywords.pop("method")
+    named = {k: keywords.pop(k) for k in ("preconditioner", "rtol", "maxiter") if k in keywords}
+    tasks = find_tasks(
+        args.images_dir,
+        args.trimaps_dir if args.mask is None else args.mask,
+        args.output,
+        cutout=args.cutout,
+        band=args.band,
+        method=method,
+        options=keywords,
+        max_pixels=args.max_pixels,
+        **named,
+    )
+    progress = BatchProgress(len(tasks), quiet=args.quiet)
+    try:
+        records = run_batch(
+            tasks, jobs=args.jobs, resume=args.resume, progress=progress, scheduler=args.scheduler
+        )
+    finally:
+        progress.close()
+    return progress.summary(records)

@@ -1,0 +1,88 @@
+"""``vecmatte composite``: the foreground of an image over a new background."""
+
+from __future__ import annotations
+
+import argparse
+
+from vecmatte.cli import _common
+
+NAME = "composite"
+
+
+def register(commands) -> None:
+    from vecmatte.compose import FITS
+
+    parser = commands.add_parser(
+        NAME,
+        help="place the foreground of an image over a new background",
+        description="Estimate the foreground colours of IMAGE behind ALPHA and composite them "
+        "over BACKGROUND (an image) or a --color. '-' as an input reads standard input, "
+        "as the output writes PNG to standard output.",
+    )
+    parser.add_argument("image", help="the photograph")
+    parser.add_argument("alpha", help="its alpha matte (for example from `vecmatte alpha`)")
+    parser.add_argument("background", nargs="?", help="the new background image")
+    parser.add_argument("--color", help='a plain background colour instead: "#00ff00", "green" ...')
+    parser.add_argument(
+        "-o", "--output", required=True, help="where to write the composite (- for stdout)"
+    )
+    parser.add_argument(
+        "--fit",
+        default="resize",
+        choices=FITS,
+        help="a background of another size is stretched (resize), scaled and centre-cropped "
+        "keeping its aspect ratio (cover), or centre-cropped (crop) (default resize)",
+    )
+    parser.add_argument(
+        "--foreground",
+        metavar="F.png",
+        help="use these foreground colours (from `vecmatte alpha --foreground`) "
+        "instead of estimating them",
+    )
+    _common.foreground_method_option(parser)
+    _common.read_options(parser)
+    _common.quiet_option(parser)
+    parser.set_defaults(run=run, usage_error=parser.error, late_positionals=("background",))
+
+
+def _same_size(path: str, what: str, shape, image_path: str, image_shape) -> None:
+    if tuple(shape[:2]) != tuple(image_shape[:2]):
+        raise ValueError(
+            f"{path}: {what} has shape {tuple(shape[:2])} but the image {image_path} has shape "
+            f"{tuple(image_shape[:2])}; they must have the same height and width"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    from vecmatte.compose import composite, parse_color
+    from vecmatte.foreground import estimate_foreground
+    from vecmatte.io import load_gray, load_image
+
+    if (args.background is None) == (args.color is None):
+        args.usage_error("give either BACKGROUND or --color COLOR (exactly one of them)")
+    _common.guard(
+        {"composite (-o)": args.output},
+        {
+            "image": args.image,
+            "alpha": args.alpha,
+            "background": args.background,
+            "--foreground": args.foreground,
+        },
+    )
+    reporter = _common.Reporter(args.quiet)
+    # Read the colour first: a typo should fail before any computation.
+    new = parse_color(args.color) if args.color is not None else None
+    image = load_image(_common.source(args.image), max_pixels=args.max_pixels)
+    alpha = load_gray(_common.source(args.alpha), name="alpha", max_pixels=args.max_pixels)
+    _same_size(args.alpha, "alpha", alpha.shape, args.image, image.shape)
+    if new is None:
+        new = load_image(_common.source(args.background), max_pixels=args.max_pixels)
+    if args.foreground is not None:
+        foreground = load_image(_common.source(args.foreground), max_pixels=args.max_pixels)
+        _same_size(args.foreground, "foreground", foreground.shape, args.image, image.shape)
+    else:
+        reporter.stage(f"estimating the foreground colours (method {args.foreground_method})")
+        foreground = estimate_foreground(image, alpha, method=args.foreground_method)
+    _common.write(args.output, composite(foreground, alpha, new, fit=args.fit))
+    reporter.stage(f"wrote {_common.shown(args.output)}")
+    return _common.EXIT_OK

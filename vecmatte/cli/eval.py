@@ -1,0 +1,108 @@
+"""``vecmatte eval``: errors of alpha mattes against ground truth (SAD, MSE, Grad, Conn)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vecmatte.cli import _common
+
+NAME = "eval"
+
+_COLUMNS = (("sad", "SAD"), ("mse", "MSE"), ("gradient", "Grad"), ("connectivity", "Conn"))
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        NAME,
+        help="errors of alpha mattes against ground truth (SAD, MSE, Grad, Conn)",
+        description="Compare predicted alpha mattes with ground truth over the trimap's unknown "
+        "pixels (alphamatting.com conventions: alpha in [0, 1]; SAD, gradient and "
+        "connectivity errors / 1000). Give three files, or three folders whose "
+        "files are matched by name, whatever their extensions (b.png with b.tif), as a "
+        "batch matches them. Numbers are printed to three significant digits.",
+    )
+    parser.add_argument("pred", help="predicted alpha matte, or a folder of them")
+    parser.add_argument("gt", help="ground-truth alpha matte, or a folder of them")
+    parser.add_argument("trimap", help="trimap, or a folder of them")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(run=run, usage_error=parser.error)
+
+
+def _by_stem(folder: Path) -> dict[str, Path]:
+    """Image files of ``folder`` by name without extension; two files of one name clash."""
+    from vecmatte.io import IMAGE_EXTENSIONS
+
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if (
+            path.is_file()
+            and not path.name.startswith(".")
+            and (path.suffix.lower() in IMAGE_EXTENSIONS)
+        ):
+            found.setdefault(path.stem, []).append(path)
+    clashes = [paths for paths in found.values() if len(paths) > 1]
+    if clashes:
+        raise ValueError(
+            f"{folder}: several files have the same name: "
+            f"{', '.join(p.name for p in clashes[0])}; keep one"
+        )
+    return {stem: paths[0] for stem, paths in found.items()}
+
+
+def triples(pred: Path, truth: Path, trimap: Path) -> list[tuple[str, Path, Path, Path]]:
+    """``(name, pred, truth, trimap)``: the three files, or files matched by name in folders."""
+    kinds = [path.is_dir() for path in (pred, truth, trimap)]
+    if not any(kinds):
+        return [(pred.stem, pred, truth, trimap)]
+    if not all(kinds):
+        raise ValueError("PRED, GT and TRIMAP must be three files or three folders, not a mix")
+    predicted = _by_stem(pred)
+    if not predicted:
+        raise FileNotFoundError(f"{pred}: folder has no image files to evaluate")
+    folders = [(folder, _by_stem(folder)) for folder in (truth, trimap)]
+    for folder, files in folders:
+        missing = [name for name in predicted if name not in files]
+        if missing:
+            raise FileNotFoundError(
+                f"{folder}: no file named {missing[0]}.* to match {predicted[missing[0]]}"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            )
+    return [
+        (name, path, folders[0][1][name], folders[1][1][name])
+        for name, path in sorted(predicted.items())
+    ]
+
+
+def _number(value: float) -> str:
+    """Three significant digits, readable for small errors (MSE 5.2e-06, not 0.0000)."""
+    return f"{value:.3g}"
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from vecmatte.io import load_gray
+    from vecmatte.metrics import matting_errors
+
+    rows = []
+    for name, pred, truth, trimap in triples(Path(args.pred), Path(args.gt), Path(args.trimap)):
+        arrays = (
+            load_gray(pred, name="predicted alpha"),
+            load_gray(truth, name="ground-truth alpha"),
+            load_gray(trimap, name="trimap"),
+        )
+        try:
+            errors = matting_errors(*arrays)
+        except ValueError as error:
+            raise ValueError(f"{pred}, {truth}, {trimap}: {error}") from None
+        rows.append({"name": name, **errors})
+    mean = {key: sum(row[key] for row in rows) / len(rows) for key, _ in _COLUMNS}
+    if args.json:
+        print(json.dumps({"images": rows, "mean": mean}, indent=2))
+        return _common.EXIT_OK
+    width = max(len("mean"), *(len(row["name"]) for row in rows))
+    print(f"{'image':<{width}}" + "".join(f" {title:>10}" for _, title in _COLUMNS))
+    for row in [*rows, {"name": "mean", **mean}]:
+        print(f"{row['name']:<{width}}" + "".join(f" {_number(row[k]):>10}" for k, _ in _COLUMNS))
+    return _common.EXIT_OK
