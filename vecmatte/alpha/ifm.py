@@ -32,6 +32,14 @@ __all__ = [
     "patch_trimming",
 ]
 
+# The toolbox's parameters (getMattingParams('IFM')).
+_CM_K = 20
+_IU_K = 5
+_IU_WEIGHT = 0.01
+_KU_WEIGHT = 0.05
+_LOCAL_EPS = 1e-6
+_LOCAL_RADIUS = 1
+
 # Peak memory model of build_system (see memory_bytes); fitted by bench/ifm.py.
 _BYTES_PER_PIXEL = 400.0
 _BYTES_PER_UNKNOWN = 6000.0
@@ -190,22 +198,28 @@ def edge_trimming(
     previous pass. This follows the label expansion of Shahrian et al., "Improving Image
     Matting using Comprehensive Sampling Sets", CVPR 2013, as the toolbox implements it.
     """
-    from scipy.ndimage import binary_dilation
+    from scipy.ndimage import maximum_filter
 
-    w = is_fg.shape[1]
+    if not (0 <= lower <= upper):
+        raise ValueError(f"edge trimming needs 0 <= lower <= upper, got {lower=} and {upper=}")
+    h, w = is_fg.shape
     pad = iterations
     width = w + 2 * pad
     colours = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge").reshape(-1, 3)
-    fg = is_fg.copy()
-    bg = is_bg.copy()
+    fg = np.pad(is_fg, pad).ravel()
+    known = fg | np.pad(is_bg, pad).ravel()
+    inside = np.pad(np.ones((h, w), bool), pad).ravel()
+    newly = np.zeros(0, dtype=np.intp)  # pixels labelled by the previous pass
     for step in range(1, iterations + 1):
-        threshold = upper - step * (upper - lower) / iterations
-        known = fg | bg
-        near = binary_dilation(known, np.ones((2 * step + 1,) * 2, bool)) & ~known
-        ys, xs = np.nonzero(near)
-        centre = (ys + pad) * width + (xs + pad)
-        known_padded = np.pad(known, pad).ravel()
-        fg_padded = np.pad(fg, pad).ravel()
+        limit = (upper - step * (upper - lower) / iterations) ** 2
+        grid = known.reshape(h + 2 * pad, width)
+        near = maximum_filter(grid.view(np.uint8), size=2 * step + 1, mode="constant")
+        centre = np.flatnonzero(near.ravel().astype(bool) & ~known & inside)
+        if len(centre) == 0:
+            newly = centre
+            continue
+        slot = np.full(len(known), -1, dtype=np.intp)
+        slot[centre] = np.arange(len(centre))
         label = np.full(len(centre), -1, dtype=np.int8)
         open_ = np.arange(len(centre))
         offsets = _window_offsets(step)
@@ -213,19 +227,32 @@ def edge_trimming(
         for s, (dy, dx) in enumerate(offsets):
             if s > 0 and shells[s] != shells[s - 1]:
                 open_ = open_[label[open_] < 0]  # drop pixels labelled in the previous shell
-                if len(open_) == 0:
-                    break
-            source = centre[open_]
-            neighbour = source + dy * width + dx
-            difference = colours[neighbour] - colours[source]
-            hit = known_padded[neighbour] & (
-                np.einsum("ij,ij->i", difference, difference) < threshold * threshold
-            )
-            hit &= label[open_] < 0
-            label[open_[hit]] = fg_padded[neighbour[hit]]
-        fg[ys[label == 1], xs[label == 1]] = True
-        bg[ys[label == 0], xs[label == 0]] = True
-    return fg, bg
+            shift = dy * width + dx
+            if max(abs(dy), abs(dx)) == step:
+                # The outermost ring: any known pixel there is new to this pixel's search.
+                source = centre[open_]
+                target = source + shift
+                candidate = known[target] & (label[open_] < 0)
+                pixel = open_
+            else:
+                # Inside the previous pass's window only pixels labelled since can qualify:
+                # the others already failed a larger colour threshold.
+                target = newly
+                source = newly - shift
+                pixel = slot[source]
+                candidate = pixel >= 0
+                pixel = np.where(candidate, pixel, 0)
+                candidate &= label[pixel] < 0
+            difference = colours[target] - colours[source]
+            candidate &= np.einsum("ij,ij->i", difference, difference) < limit
+            label[pixel[candidate]] = fg[target[candidate]]
+        labelled = label >= 0
+        newly = centre[labelled]
+        known[newly] = True
+        fg[newly] = label[labelled] == 1
+    fg = fg.reshape(h + 2 * pad, width)[pad : pad + h, pad : pad + w]
+    known = known.reshape(h + 2 * pad, width)[pad : pad + h, pad : pad + w]
+    return fg.copy(), known & ~fg
 
 
 def detect_highly_transparent(image: np.ndarray, is_fg: np.ndarray, is_bg: np.ndarray) -> bool:
@@ -340,8 +367,12 @@ def build_system(
     """
     from vecmatte.systems import MattingSystem
 
-    matrix, rhs, active = _assemble(image, is_fg, is_bg, lam=lam, known_to_unknown=known_to_unknown)
-    return MattingSystem(matrix, rhs, active, tuple(is_fg.shape))
+    matrix, rhs, active, diagonal, stencil = _assemble(
+        image, is_fg, is_bg, lam=lam, known_to_unknown=known_to_unknown
+    )
+    return MattingSystem(
+        matrix, rhs, active, tuple(is_fg.shape), stencil=stencil, diagonal=diagonal
+    )
 
 
 def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
@@ -363,35 +394,109 @@ def _assemble(
     lam: float,
     known_to_unknown: bool | None,
 ):
-    """Matrix over the coupled pixels, right-hand side and those pixels' flat indices."""
+    """The system over the pixels the flows couple, as a matrix-free operator plus a stencil.
+
+    Solution entries are the pixels within ``2 r`` of an unknown pixel (the local flow's
+    reach) and the colour-mixture neighbours of unknown pixels; every other pixel's row
+    would read ``lam x = lam alpha_k``. The colour-mixture energy stays factored,
+    ``C^T C`` with ``C = D_u - W_cm`` (20 entries per unknown row), because its product
+    would hold about 100 entries per row; the rest is one sparse matrix ``B``.
+    """
     import scipy.sparse
+    from scipy.ndimage import binary_dilation
+    from scipy.sparse.linalg import LinearOperator
 
+    from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
+    from vecmatte.laplacians.closed_form import row_coefficients
     from vecmatte.laplacians.information_flow import (
-        _combined_laplacian,
-        known_to_unknown_flow,
+        color_mixture_weights,
+        intra_unknown_weights,
     )
+    from vecmatte.systems import Stencil
 
+    h, w = is_fg.shape
+    n = h * w
     known = is_fg | is_bg
     unknown = ~known
+    rows = np.flatnonzero(unknown)
     if known_to_unknown is None:
         known_to_unknown = not detect_highly_transparent(image, is_fg, is_bg)
-    laplacian = _combined_laplacian(
-        image, unknown, cm=(20, 1.0, 1.0), iu=(5, 0.05, 0.01), local=(1e-6, 1, 1.0)
-    )
-    diagonal = lam * known.ravel()
-    rhs = lam * is_fg.ravel()
+
+    cm_neighbors, cm_weights = color_mixture_weights(image, rows, _CM_K, 1.0)
+    reach = 2 * _LOCAL_RADIUS
+    coupled = binary_dilation(unknown, np.ones((2 * reach + 1,) * 2, bool)).ravel()
+    coupled[cm_neighbors.ravel()] = True
+    active = np.flatnonzero(coupled)
+    m = len(active)
+    index = np.full(n + 1, -1, dtype=np.intp)  # slot n: "outside the image" stays -1
+    index[active] = np.arange(m)
+
+    # Local flow, as stencil coefficients of every solved pixel's row.
+    offsets = stencil_offsets(reach)
+    values = row_coefficients(image, active, eps=_LOCAL_EPS, radius=_LOCAL_RADIUS, known=known)
+    values *= 1.0 / (2 * _LOCAL_RADIUS + 1) ** 2
+    neighbors = index[stencil_columns(offsets, active, (h, w))]
+    values[neighbors < 0] = 0.0
+
+    diagonal = lam * known.ravel()[active]
+    rhs = lam * is_fg.ravel()[active]
     if known_to_unknown:
-        edge_fg, edge_bg = edge_trimming(image, is_fg, is_bg)
-        patch_fg, patch_bg = patch_trimming(image, is_fg, is_bg, k=5)
-        alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg)
-        alpha_hat[edge_fg] = 1.0
-        alpha_hat[edge_bg] = 0.0
-        confidence[edge_fg | edge_bg] = 1.0
-        confidence[known] = 0.0
-        data = 0.05 * confidence.ravel()
-        diagonal = diagonal + data
-        rhs = rhs + data * alpha_hat.ravel()
-    # Pixels with no coupling keep their trimap value: drop their rows from the system.
-    active = np.flatnonzero(unknown.ravel() | (np.diff(laplacian.indptr) > 0))
-    matrix = laplacian[active][:, active] + scipy.sparse.diags(diagonal[active])
-    return matrix.tocsr(), rhs[active], active
+        alpha_hat, confidence = _known_to_unknown_estimate(image, is_fg, is_bg)
+        data = _KU_WEIGHT * confidence.ravel()[active]
+        diagonal += data
+        rhs += data * alpha_hat.ravel()[active]
+
+    # Intra-unknown flow: Laplacian of the symmetrised weights, (W + W^T) / 2.
+    iu_neighbors, iu_values = intra_unknown_weights(image, rows, _IU_K, 0.05)
+    iu_rows = np.repeat(index[rows], iu_neighbors.shape[1])
+    iu_cols = index[iu_neighbors.ravel()]
+    half = (0.5 * _IU_WEIGHT) * iu_values.ravel()
+    intra = scipy.sparse.coo_matrix(
+        (
+            np.concatenate([half, half]),
+            (np.concatenate([iu_rows, iu_cols]), np.concatenate([iu_cols, iu_rows])),
+        ),
+        shape=(m, m),
+    ).tocsr()
+    diagonal += np.asarray(intra.sum(axis=1)).ravel()
+    rest = (rows_to_csr(neighbors, values, m) - intra + scipy.sparse.diags(diagonal)).tocsr()
+    del intra
+
+    # Colour mixture: C has a 1 at each unknown pixel and minus its LLE weights.
+    k = cm_neighbors.shape[1]
+    mixture = scipy.sparse.csr_matrix(
+        (
+            np.column_stack([np.ones(len(rows)), -cm_weights]).ravel(),
+            np.column_stack([index[rows], index[cm_neighbors]]).ravel(),
+            np.arange(0, (k + 1) * len(rows) + 1, k + 1),
+        ),
+        shape=(len(rows), m),
+    )
+    mixture.sum_duplicates()
+    mixture_t = mixture.T.tocsr()
+    mixture_diagonal = np.bincount(mixture.indices, mixture.data**2, minlength=m)
+
+    def matvec(x):
+        x = np.ravel(x)
+        return rest @ x + mixture_t @ (mixture @ x)
+
+    centre = len(offsets) // 2
+    values[centre] += diagonal + mixture_diagonal
+    operator = LinearOperator((m, m), matvec=matvec, dtype=np.float64)
+    stencil = Stencil(offsets, neighbors, values)
+    return operator, rhs, active, rest.diagonal() + mixture_diagonal, stencil
+
+
+def _known_to_unknown_estimate(image, is_fg, is_bg):
+    """The known-to-unknown estimate and confidence, sharpened by both trimap trimmings."""
+    from vecmatte.laplacians.information_flow import known_to_unknown_flow
+
+    known = is_fg | is_bg
+    edge_fg, edge_bg = edge_trimming(image, is_fg, is_bg)
+    patch_fg, patch_bg = patch_trimming(image, is_fg, is_bg, k=5)
+    alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg)
+    alpha_hat[edge_fg] = 1.0
+    alpha_hat[edge_bg] = 0.0
+    confidence[edge_fg | edge_bg] = 1.0
+    confidence[known] = 0.0
+    return alpha_hat, confidence

@@ -25,8 +25,10 @@ import numpy as np
 
 __all__ = [
     "color_mixture_flow",
+    "color_mixture_weights",
     "information_flow_laplacian",
     "intra_unknown_flow",
+    "intra_unknown_weights",
     "known_to_unknown_flow",
     "lle_weights",
     "local_flow",
@@ -71,7 +73,9 @@ def nonlocal_neighbors(
     """
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(features[candidates])
+    # An unbalanced tree with larger leaves builds about three times faster and answers these
+    # queries as fast (measured on the alphamatting images).
+    tree = cKDTree(features[candidates], leafsize=32, balanced_tree=False, compact_nodes=False)
     _, found = tree.query(features[query], k=k + 1)
     found = candidates[found]
     # Drop the query pixel itself where it was found, the farthest neighbour elsewhere.
@@ -155,14 +159,20 @@ def color_mixture_flow(
 
     h, w = unknown.shape
     n = h * w
-    features = pixel_features(image, xy_weight)
-    rows = np.flatnonzero(unknown)
-    neighbors = nonlocal_neighbors(features, rows, np.arange(n), k)
-    colours = features[:, :3]
-    weights = lle_weights(colours[rows], colours[neighbors])
+    neighbors, weights = color_mixture_weights(image, np.flatnonzero(unknown), k, xy_weight)
     indptr = np.zeros(n + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(unknown.ravel() * k)
     return scipy.sparse.csr_matrix((weights.ravel(), neighbors.ravel(), indptr), shape=(n, n))
+
+
+def color_mixture_weights(
+    image: np.ndarray, rows: np.ndarray, k: int, xy_weight: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours ``(m, k)`` (flat indices) and LLE weights ``(m, k)`` of the pixels ``rows``."""
+    features = pixel_features(image, xy_weight)
+    neighbors = nonlocal_neighbors(features, rows, np.arange(len(features)), k)
+    colours = features[:, :3]
+    return neighbors, lle_weights(colours[rows], colours[neighbors])
 
 
 def known_to_unknown_flow(
@@ -244,9 +254,19 @@ def intra_unknown_flow(
     """
     import scipy.sparse
 
-    h, w = unknown.shape
-    n = h * w
+    n = unknown.size
     rows = np.flatnonzero(unknown)
+    neighbors, values = intra_unknown_weights(image, rows, k, xy_weight)
+    flow = scipy.sparse.coo_matrix(
+        (values.ravel(), (np.repeat(rows, neighbors.shape[1]), neighbors.ravel())), shape=(n, n)
+    ).tocsr()
+    return ((flow + flow.T) * 0.5).tocsr()
+
+
+def intra_unknown_weights(
+    image: np.ndarray, rows: np.ndarray, k: int, xy_weight: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours among ``rows`` and the directed weights ``max(1 - |f_i - f_j|_1 / 5, 0)``."""
     near = nonlocal_neighbors(pixel_features(image, xy_weight), rows, rows, k)
     far_features = pixel_features(image, xy_weight / 100.0)
     far = nonlocal_neighbors(far_features, rows, rows, -(-k // 5))
@@ -254,11 +274,7 @@ def intra_unknown_flow(
     # The weights see the coordinates at a further 1/100 of the second search's scale.
     far_features[:, 3:] /= 100.0
     distance = np.abs(far_features[rows, None, :] - far_features[neighbors]).sum(axis=2)
-    values = np.maximum(1.0 - distance / far_features.shape[1], 0.0)
-    flow = scipy.sparse.coo_matrix(
-        (values.ravel(), (np.repeat(rows, neighbors.shape[1]), neighbors.ravel())), shape=(n, n)
-    ).tocsr()
-    return ((flow + flow.T) * 0.5).tocsr()
+    return neighbors, np.maximum(1.0 - distance / far_features.shape[1], 0.0)
 
 
 def local_flow(image: np.ndarray, unknown: np.ndarray, *, eps: float = 1e-6, radius: int = 1):
