@@ -60,11 +60,12 @@ def test_check_memory_refuses_with_numbers_and_a_way_out():
         check_memory((6000, 5000), 4_000_000, available=needed // 4)
     message = str(error.value)
     assert message.startswith(
-        "solving a 5000 x 6000 image with 4,000,000 unknown pixels needs about"
+        "solving an image of 6000 x 5000 pixels (height x width) with 4,000,000 unknown "
+        "pixels needs about"
     )
     assert f"{needed / 2**30:.1f} GiB" in message and "GiB is available" in message
-    # a quarter of the memory: half the width and height
-    assert re.search(r"downscale the image to at most 2(499|500) x (2999|3000)", message)
+    # a quarter of the memory: half the height and width
+    assert re.search(r"downscale the image to at most (2999|3000) x 2(499|500) pixels", message)
     assert isinstance(error.value, MemoryError)
 
 
@@ -90,6 +91,6 @@ def test_cli_refuses_before_solving(tmp_path, scene_files, monkeypatch, capsys):
     code = main(["alpha", str(image), str(trimap), "-o", str(out / "alpha.png"), "-q"])
     assert code == 1
     err = capsys.readouterr().err
-    assert err.startswith("vecmatte: error: solving a 44 x 36 image with ")
+    assert err.startswith("vecmatte: error: solving an image of 36 x 44 pixels (height x width)")
     assert "GiB is available" in err and "downscale the image" in err
     assert files_in(out) == set()

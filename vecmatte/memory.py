@@ -267,12 +267,17 @@ def refuse_if_short(
         return
     h, w = int(shape[0]), int(shape[1])
     # Every term of the model grows at least like the pixel count, so shrinking the area by
-    # available / needed is enough.
+    # available / needed is enough; offered only if the method still works at that size.
     scale = (available / needed) ** 0.5
-    ways_out = [
-        f"downscale the image to at most {int(w * scale)} x {int(h * scale)} (and its trimap, "
-        "nearest neighbour)"
-    ]
+    smaller = (int(h * scale), int(w * scale))
+    ways_out = []
+    if _works_at(smaller, method, options):
+        ways_out.append(
+            f"downscale the image to at most {smaller[0]} x {smaller[1]} pixels (height x "
+            "width; its trimap with nearest neighbour)"
+        )
+    elif "radius" in options:
+        ways_out.append(f"use a smaller radius than {options['radius']}")
     if preconditioner != "ichol" and _method_preconditioner(method) is not None:
         iterative = estimate_solve_memory(
             shape, n_unknown, method=method, preconditioner="ichol", **options
@@ -284,10 +289,27 @@ def refuse_if_short(
             )
     ways_out.append("narrow the trimap's unknown band, or free memory (fewer --jobs)")
     raise InsufficientMemoryError(
-        f"solving a {w} x {h} image with {n_unknown:,} unknown pixels needs about "
+        f"solving an image of {h} x {w} pixels (height x width) with {n_unknown:,} unknown "
+        "pixels needs about "
         f"{_gib(needed)} of memory but only {_gib(available)} is available; "
         + "; or ".join(ways_out)
     )
+
+
+def _works_at(shape: tuple[int, int], method: str, options: dict) -> bool:
+    """Whether the method's options are valid for an image of ``shape`` (e.g. one window fits)."""
+    from vecmatte.alpha._registry import get_method
+
+    if min(shape) < 1:
+        return False
+    check_options = getattr(get_method(method).load(), "check_options", None)
+    if check_options is None:
+        return True
+    try:
+        check_options((*shape, 3), **options)
+    except ValueError:
+        return False
+    return True
 
 
 def _method_preconditioner(method: str) -> str | None:

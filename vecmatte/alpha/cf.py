@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import check_radius_eps
+from vecmatte._validation import check_radius_cost, check_radius_eps
 from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
 from vecmatte.laplacians.closed_form import row_coefficients
 from vecmatte.systems import MattingSystem, Stencil
@@ -68,6 +68,12 @@ def build_system(
     ValueError
         If ``eps`` or ``radius`` is out of range, or the image is smaller than one window.
 
+    Warns
+    -----
+    vecmatte._validation.SlowSolveWarning
+        If ``radius`` would make the solve take more than a minute (an estimate: the cost
+        grows like ``(2 radius + 1)**4`` per unknown pixel).
+
     Notes
     -----
     Only windows touching an unknown pixel are evaluated and only the rows of unknown pixels
@@ -79,6 +85,8 @@ def build_system(
     known = is_fg | is_bg
     offsets = stencil_offsets(2 * radius)
     unknown = np.flatnonzero(~known)
+    # Before the work: the user's frame is 4 up (here, run_method, estimate_alpha, caller).
+    check_radius_cost(len(unknown), radius, stacklevel=4)
     values = row_coefficients(image, unknown, eps=eps, radius=radius, known=known)
     columns = stencil_columns(offsets, unknown, (h, w))
     unknown_index = np.full(h * w + 1, -1, dtype=np.intp)

@@ -1,0 +1,158 @@
+"""Shared validation of solver options and of the radius (issue 17, items 2 and 6)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+from conftest import files_in
+
+import vecmatte
+from vecmatte._validation import (
+    SLOW_SOLVE_SECONDS,
+    SlowSolveWarning,
+    check_radius_cost,
+    check_radius_eps,
+    check_solver_options,
+    radius_seconds,
+)
+from vecmatte.memory import InsufficientMemoryError, check_memory
+
+# --- rtol and maxiter -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rtol", "maxiter"), [(1e-6, None), (0.5, 1), (1e-12, 10**6), (np.float32(1e-3), np.int64(7))]
+)
+def test_valid_solver_options_pass(rtol, maxiter):
+    checked = check_solver_options(rtol, maxiter)
+    assert checked == (float(rtol), None if maxiter is None else int(maxiter))
+
+
+@pytest.mark.parametrize(
+    ("rtol", "maxiter", "message"),
+    [
+        (2, None, "rtol must lie in (0, 1), got 2"),
+        (1.0, None, "rtol must lie in (0, 1), got 1.0"),
+        (0.0, None, "rtol must lie in (0, 1), got 0.0"),
+        (-1e-6, None, "rtol must lie in (0, 1), got -1e-06"),
+        (float("nan"), None, "rtol must lie in (0, 1), got nan"),
+        ("tight", None, "rtol must be a number in (0, 1), got 'tight'"),
+        (1e-6, 0, "maxiter must be an integer of at least 1 (or None for no limit), got 0"),
+        (1e-6, -5, "got -5"),
+        (1e-6, 2.5, "got 2.5"),
+        (1e-6, True, "got True"),
+        (1e-6, "ten", "got 'ten'"),
+    ],
+)
+def test_bad_solver_options_are_refused_naming_the_value(rtol, maxiter, message):
+    with pytest.raises(ValueError) as error:
+        check_solver_options(rtol, maxiter)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("option", "value"), [("rtol", 2.0), ("maxiter", 0), ("maxiter", -5)])
+def test_library_refuses_before_writing_a_wrong_matte(scene, option, value):
+    with pytest.raises(ValueError, match=f"{option} must"):
+        vecmatte.estimate_alpha(scene.image, scene.trimap, **{option: value})
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        (["--rtol", "2"], "rtol must lie in (0, 1), got 2.0"),
+        (["--maxiter", "0"], "maxiter must be an integer of at least 1"),
+        (["--maxiter", "-5"], "got -5"),
+    ],
+)
+def test_command_line_refuses_with_one_line_and_writes_nothing(
+    tmp_path, scene_files, capsys, argument, message
+):
+    from vecmatte.cli import main
+
+    image, trimap = scene_files
+    before = {path: path.read_bytes() for path in (image, trimap)}
+    listing = files_in(tmp_path)
+    code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *argument])
+    stderr = capsys.readouterr().err
+    assert code == 1, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
+    assert len(errors) == 1 and message in errors[0], stderr
+    assert "Traceback" not in stderr
+    assert files_in(tmp_path) == listing
+    assert all(path.read_bytes() == data for path, data in before.items())
+
+
+# --- radius -----------------------------------------------------------------------------------
+
+
+def test_radius_cost_grows_like_the_fourth_power():
+    assert radius_seconds(10_000, 2) / radius_seconds(10_000, 1) == pytest.approx((5 / 3) ** 4)
+    assert radius_seconds(20_000, 3) == pytest.approx(2 * radius_seconds(10_000, 3))
+
+
+def test_usual_radii_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # 0.13 MP with 15% unknown at radius 1 and 2: seconds at most
+        assert check_radius_cost(20_000, 1) < 1
+        assert check_radius_cost(20_000, 2) < SLOW_SOLVE_SECONDS
+
+
+def test_a_radius_that_takes_minutes_warns_with_a_radius_that_does_not():
+    # issue 17: --radius 10 on a 0.13 MP image did not finish in two minutes
+    with pytest.warns(SlowSolveWarning) as record:
+        seconds = check_radius_cost(20_000, 10)
+    assert seconds > SLOW_SOLVE_SECONDS
+    message = str(record[0].message)
+    assert message.startswith("radius=10 with 20,000 unknown pixels will take about")
+    fast = int(re.search(r"radius <= (\d+) takes under a minute", message).group(1))
+    assert radius_seconds(20_000, fast) <= SLOW_SOLVE_SECONDS
+    assert radius_seconds(20_000, fast + 1) > SLOW_SOLVE_SECONDS
+    assert record[0].filename == __file__
+
+
+def test_estimate_alpha_warns_at_the_callers_line_before_the_work(monkeypatch):
+    import vecmatte._validation
+
+    # A cheap solve made to look slow: the warning must come first and point here.
+    monkeypatch.setattr(vecmatte._validation, "SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR", 1.0)
+    scene = vecmatte.make_scene((30, 36), seed=1)
+    with pytest.warns(SlowSolveWarning, match="radius=2 with") as record:
+        vecmatte.estimate_alpha(scene.image, scene.trimap, radius=2)
+    assert record[0].filename == __file__
+
+
+def test_window_message_is_height_by_width_and_names_a_radius_that_fits():
+    with pytest.raises(ValueError) as error:
+        check_radius_eps(100, 1e-7, (164, 247, 3))
+    message = str(error.value)
+    assert message.startswith("image of 164 x 247 pixels (height x width) is smaller than one")
+    fits = int(re.search(r"use radius <= (\d+)", message).group(1))
+    assert check_radius_eps(fits, 1e-7, (164, 247, 3))[0] == fits == 81
+    with pytest.raises(ValueError):
+        check_radius_eps(fits + 1, 1e-7, (164, 247, 3))
+
+
+def test_memory_refusal_only_suggests_a_size_that_works():
+    # issue 17: --radius 100 suggested "downscale to at most 247 x 164", which then failed
+    # with "smaller than one 201 x 201 window".
+    shape = (524, 800)
+    with pytest.raises(InsufficientMemoryError) as error:
+        check_memory(shape, 60_000, 100, available=2**30)
+    message = str(error.value)
+    assert "downscale" not in message
+    assert "use a smaller radius than 100" in message
+    # Where downscaling does work, the size offered passes the method's own checks.
+    with pytest.raises(InsufficientMemoryError) as error:
+        check_memory(shape, 60_000, 2, available=2**28)
+    match = re.search(
+        r"downscale the image to at most (\d+) x (\d+) pixels \(height x width", str(error.value)
+    )
+    height, width = int(match.group(1)), int(match.group(2))
+    assert height < shape[0] and width < shape[1]
+    assert height / width == pytest.approx(shape[0] / shape[1], rel=0.02)
+    check_radius_eps(2, 1e-7, (height, width, 3))
