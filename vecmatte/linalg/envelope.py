@@ -13,6 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecmatte.linalg._panel import (
+    PanelFactor,
+    factor_dtype,
+    factor_panel,
+    gather_rows,
+    inverse_permutation,
+)
+
 __all__ = [
     "Envelope",
     "EnvelopeCholesky",
@@ -49,9 +57,7 @@ class Envelope:
     @property
     def position(self) -> np.ndarray:
         """``position[order[i]] = i``: where each row of ``A`` goes."""
-        position = np.empty(len(self.order), dtype=np.intp)
-        position[self.order] = np.arange(len(self.order))
-        return position
+        return inverse_permutation(self.order)
 
 
 def rcm_envelope(matrix) -> Envelope:
@@ -60,8 +66,7 @@ def rcm_envelope(matrix) -> Envelope:
 
     matrix = matrix.tocsr()
     order = reverse_cuthill_mckee(matrix, symmetric_mode=True)
-    position = np.empty(len(order), dtype=np.intp)
-    position[order] = np.arange(len(order))
+    position = inverse_permutation(order)
     # Every row holds its diagonal, so no row is empty and reduceat is well defined.
     leftmost = np.minimum.reduceat(position[matrix.indices], matrix.indptr[:-1])
     first = np.minimum.accumulate(leftmost[order][::-1])[::-1]
@@ -82,39 +87,13 @@ def envelope_size(first: np.ndarray, block: int = _BLOCK) -> int:
     return int(np.sum((stops - starts[:-1]) * np.diff(starts)))
 
 
-@dataclass
-class EnvelopeCholesky:
-    """``P A P^T = L L^T`` with ``L`` stored as dense block-column panels."""
+class EnvelopeCholesky(PanelFactor):
+    """``P A P^T = L L^T`` with ``L`` stored as dense block-column panels.
 
-    order: np.ndarray
-    starts: np.ndarray
-    stops: np.ndarray
-    panels: list
-
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """Solve ``A x = rhs`` (in the panels' precision; the result is float64)."""
-        from scipy.linalg.blas import get_blas_funcs
-
-        # Direct BLAS calls: the per-call overhead of scipy.linalg.solve_triangular would
-        # dominate for the thousands of small blocks of a thin band.
-        dtype = self.panels[0].dtype if self.panels else np.float64
-        (trsv,) = get_blas_funcs(("trsv",), dtype=dtype)
-        y = np.asarray(rhs)[self.order].astype(dtype)
-        starts, stops, panels = self.starts, self.stops, self.panels
-        for k, panel in enumerate(panels):
-            k0, k1 = starts[k], starts[k + 1]
-            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1)
-            if stops[k] > k1:
-                y[k1 : stops[k]] -= panel[k1 - k0 :] @ y[k0:k1]
-        for k in range(len(panels) - 1, -1, -1):
-            panel = panels[k]
-            k0, k1 = starts[k], starts[k + 1]
-            if stops[k] > k1:
-                y[k0:k1] -= panel[k1 - k0 :].T @ y[k1 : stops[k]]
-            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1, trans=1)
-        x = np.empty(len(y), dtype=np.float64)
-        x[self.order] = y
-        return x
+    A :class:`~vecmatte.linalg._panel.PanelFactor` whose nodes are blocks of ``_BLOCK``
+    columns and whose boundaries are contiguous: ``boundaries[k]`` is the slice of rows
+    after block ``k`` that its envelope reaches.
+    """
 
 
 def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
@@ -134,18 +113,10 @@ def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
     numpy.linalg.LinAlgError
         If a diagonal block is not positive definite (in the chosen precision).
     """
-    from scipy.linalg.blas import get_blas_funcs
-    from scipy.linalg.lapack import get_lapack_funcs
-
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    (trsm,) = get_blas_funcs(("trsm",), dtype=dtype)
-    (potrf,) = get_lapack_funcs(("potrf",), dtype=dtype)
+    dtype = factor_dtype(dtype)
     order, first, matrix = envelope.order, envelope.first, envelope.matrix
     position = envelope.position
     n = len(order)
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
     starts = np.append(np.arange(0, n, _BLOCK), n)
     n_blocks = len(starts) - 1
     # Rows reached by block column k: those whose envelope starts before the block ends.
@@ -157,15 +128,11 @@ def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
         panel = np.zeros((stop - k0, k1 - k0), dtype=dtype)
         # By symmetry, column j of the lower triangle is row j's entries right of the diagonal:
         # gather rows order[k0:k1] of A and relabel their columns into the new order.
-        rows_here = order[k0:k1]
-        counts = indptr[rows_here + 1] - indptr[rows_here]
-        entries = np.repeat(indptr[rows_here] - np.cumsum(counts) + counts, counts) + np.arange(
-            counts.sum()
-        )
-        rows = np.repeat(np.arange(k0, k1), counts)
-        cols = position[indices[entries]]
+        which, columns, values = gather_rows(matrix, order[k0:k1])
+        rows = which + k0
+        cols = position[columns]
         upper = cols >= rows
-        panel[cols[upper] - k0, rows[upper] - k0] = data[entries[upper]]
+        panel[cols[upper] - k0, rows[upper] - k0] = values[upper]
         # Left-looking update from the earlier block columns that reach these rows.
         j = k - 1
         while j >= 0 and stops[j] > k0:
@@ -177,14 +144,7 @@ def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
                 previous[k0 - j0 : reach - j0] @ previous[k0 - j0 : top - j0].T
             )
             j -= 1
-        diagonal, info = potrf(panel[: k1 - k0], lower=1, clean=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(
-                f"envelope Cholesky: block {k} is not positive definite (LAPACK info {info})"
-            )
-        panel[: k1 - k0] = diagonal
-        if stop > k1:
-            # L21 = A21 L11^-T, as a BLAS triangular solve from the right.
-            panel[k1 - k0 :] = trsm(1.0, diagonal, panel[k1 - k0 :], side=1, lower=1, trans_a=1)
+        factor_panel(panel, k1 - k0, f"envelope Cholesky: block {k}")
         panels.append(panel)
-    return EnvelopeCholesky(order, starts, stops, panels)
+    boundaries = [slice(starts[k + 1], stops[k]) for k in range(n_blocks)]
+    return EnvelopeCholesky(order, starts, boundaries, panels)

@@ -20,6 +20,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecmatte.linalg._panel import (
+    PanelFactor,
+    factor_dtype,
+    factor_panel,
+    gather_rows,
+    inverse_permutation,
+)
+
 __all__ = ["MultifrontalCholesky", "dissection_order", "multifrontal_cholesky"]
 
 # Pixels in a leaf of the dissection. Smaller leaves mean less fill and fewer flops but more
@@ -126,50 +134,12 @@ def _best_cut(coordinate: np.ndarray, reach: int) -> tuple[float, int | None]:
     return float(size[choice]), lowest + int(low[choice])
 
 
-@dataclass
-class MultifrontalCholesky:
-    """``P A P^T = L L^T``; node ``k`` holds the columns ``starts[k]:starts[k+1]`` of ``L``.
+class MultifrontalCholesky(PanelFactor):
+    """``P A P^T = L L^T`` in a nested-dissection order, one dense panel per tree node.
 
-    ``panels[k]`` is the dense block of those columns on the rows ``starts[k]:starts[k+1]``
-    followed by the rows ``boundaries[k]`` (positions after the node, in increasing order).
+    A :class:`~vecmatte.linalg._panel.PanelFactor` whose ``boundaries[k]`` are the later
+    positions node ``k``'s front reaches (index arrays, increasing).
     """
-
-    order: np.ndarray
-    starts: np.ndarray
-    boundaries: list
-    panels: list
-
-    @property
-    def nnz(self) -> int:
-        """Entries stored in the factor's panels."""
-        return int(sum(panel.size for panel in self.panels))
-
-    def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """Solve ``A x = rhs`` (in the factor's precision; the result is float64)."""
-        from scipy.linalg.blas import get_blas_funcs
-
-        dtype = self.panels[0].dtype if self.panels else np.float64
-        (trsv,) = get_blas_funcs(("trsv",), dtype=dtype)
-        y = np.asarray(rhs)[self.order].astype(dtype)
-        starts, boundaries, panels = self.starts, self.boundaries, self.panels
-        for k, panel in enumerate(panels):
-            k0, k1 = starts[k], starts[k + 1]
-            if k1 == k0:
-                continue
-            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1)
-            if len(boundaries[k]):
-                y[boundaries[k]] -= panel[k1 - k0 :] @ y[k0:k1]
-        for k in range(len(panels) - 1, -1, -1):
-            k0, k1 = starts[k], starts[k + 1]
-            if k1 == k0:
-                continue
-            panel = panels[k]
-            if len(boundaries[k]):
-                y[k0:k1] -= panel[k1 - k0 :].T @ y[boundaries[k]]
-            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1, trans=1)
-        x = np.empty(len(y), dtype=np.float64)
-        x[self.order] = y
-        return x
 
 
 def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
@@ -194,20 +164,10 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     numpy.linalg.LinAlgError
         If a front is not positive definite (in the chosen precision).
     """
-    from scipy.linalg.blas import get_blas_funcs
-    from scipy.linalg.lapack import get_lapack_funcs
-
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    (trsm,) = get_blas_funcs(("trsm",), dtype=dtype)
-    (potrf,) = get_lapack_funcs(("potrf",), dtype=dtype)
+    dtype = factor_dtype(dtype)
     matrix = matrix.tocsr()
     order, starts, parent = dissection.order, dissection.starts, dissection.parent
-    n = len(order)
-    position = np.empty(n, dtype=np.intp)
-    position[order] = np.arange(n)
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    position = inverse_permutation(order)
     n_nodes = len(parent)
     # Boundary positions each finished child passes to its parent, with its Schur complement.
     pending_rows: list[list] = [[] for _ in range(n_nodes)]
@@ -217,15 +177,11 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     for k in range(n_nodes):
         k0, k1 = starts[k], starts[k + 1]
         size = k1 - k0
-        rows_here = order[k0:k1]
-        counts = indptr[rows_here + 1] - indptr[rows_here]
-        entries = np.repeat(indptr[rows_here] - np.cumsum(counts) + counts, counts) + np.arange(
-            counts.sum()
-        )
-        columns = position[indices[entries]]
-        own = np.repeat(np.arange(k0, k1), counts)
+        which, columns, values = gather_rows(matrix, order[k0:k1])
+        columns = position[columns]
+        own = which + k0
         lower = columns >= own
-        columns, own, values = columns[lower], own[lower], data[entries[lower]]
+        columns, own, values = columns[lower], own[lower], values[lower]
         later = [columns[columns >= k1]] + [
             rows[rows >= k1] for rows in pending_rows[k]
         ]  # child boundaries inside this node are its own columns
@@ -242,16 +198,8 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
             flat[at] += update.reshape(-1)
         pending_rows[k] = pending_updates[k] = None
         if size:
-            diagonal, info = potrf(front[:size, :size], lower=1, clean=1)
-            if info != 0:
-                raise np.linalg.LinAlgError(
-                    f"multifrontal Cholesky: front {k} is not positive definite (info {info})"
-                )
-            front[:size, :size] = diagonal
-            if len(boundary):
-                front[size:, :size] = trsm(
-                    1.0, diagonal, front[size:, :size], side=1, lower=1, trans_a=1
-                )
+            # A view: the panel's columns of the front are factored in place.
+            factor_panel(front[:, :size], size, f"multifrontal Cholesky: front {k}")
         below = front[size:, :size]
         if len(boundary) and parent[k] >= 0:
             # Schur complement on the boundary (lower triangle suffices: the front is read

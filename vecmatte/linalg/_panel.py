@@ -1,0 +1,119 @@
+"""Dense panels of a sparse Cholesky factor, shared by the envelope and multifrontal factors.
+
+Both factors store ``P A P^T = L L^T`` as nodes of consecutive columns ``starts[k]:starts[k+1]``:
+a dense panel whose first rows are the node's own (lower triangle) and whose other rows are
+the node's *boundary*, the later positions its columns reach. An envelope factor is the case
+where every boundary is one contiguous range; a multifrontal factor has arbitrary ones. This
+module holds what both need: the dtype check, the inverse permutation, the gather of CSR rows,
+the dense factorisation of one panel and the triangular solves with the whole factor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["PanelFactor", "factor_dtype", "factor_panel", "gather_rows", "inverse_permutation"]
+
+
+def factor_dtype(dtype) -> np.dtype:
+    """``dtype`` as a NumPy dtype, if it is float32 or float64 (else ``ValueError``)."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def inverse_permutation(order: np.ndarray) -> np.ndarray:
+    """``position`` with ``position[order[i]] = i``."""
+    position = np.empty(len(order), dtype=np.intp)
+    position[order] = np.arange(len(order))
+    return position
+
+
+def gather_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries of the CSR ``matrix`` in ``rows``, without a Python loop.
+
+    Returns
+    -------
+    which : ndarray of intp
+        For each entry, its row's index into ``rows``.
+    columns, values : ndarray
+        Column and value of each entry.
+    """
+    indptr = matrix.indptr
+    counts = indptr[rows + 1] - indptr[rows]
+    entries = np.repeat(indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    return np.repeat(np.arange(len(rows)), counts), matrix.indices[entries], matrix.data[entries]
+
+
+def factor_panel(panel: np.ndarray, size: int, what: str) -> None:
+    """Factor a panel in place: Cholesky of its ``size`` diagonal rows, then ``L21 = A21 L11^-T``.
+
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If the diagonal block is not positive definite (``what`` names the node).
+    """
+    from scipy.linalg.blas import get_blas_funcs
+    from scipy.linalg.lapack import get_lapack_funcs
+
+    (trsm,) = get_blas_funcs(("trsm",), dtype=panel.dtype)
+    (potrf,) = get_lapack_funcs(("potrf",), dtype=panel.dtype)
+    diagonal, info = potrf(panel[:size], lower=1, clean=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"{what} is not positive definite (LAPACK info {info})")
+    panel[:size] = diagonal
+    if panel.shape[0] > size:
+        # A BLAS triangular solve from the right.
+        panel[size:] = trsm(1.0, diagonal, panel[size:], side=1, lower=1, trans_a=1)
+
+
+@dataclass
+class PanelFactor:
+    """``P A P^T = L L^T``; node ``k`` holds the columns ``starts[k]:starts[k+1]`` of ``L``.
+
+    ``panels[k]`` is the dense block of those columns on the rows ``starts[k]:starts[k+1]``
+    followed by the rows ``boundaries[k]`` (later positions, increasing: an index array, or a
+    slice when they are contiguous).
+    """
+
+    order: np.ndarray
+    starts: np.ndarray
+    boundaries: list
+    panels: list
+
+    @property
+    def nnz(self) -> int:
+        """Entries stored in the factor's panels."""
+        return int(sum(panel.size for panel in self.panels))
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        """Solve ``A x = rhs`` (in the factor's precision; the result is float64)."""
+        from scipy.linalg.blas import get_blas_funcs
+
+        # Direct BLAS calls: the per-call overhead of scipy.linalg.solve_triangular would
+        # dominate for the thousands of small blocks of a thin band.
+        dtype = self.panels[0].dtype if self.panels else np.float64
+        (trsv,) = get_blas_funcs(("trsv",), dtype=dtype)
+        y = np.asarray(rhs)[self.order].astype(dtype)
+        starts, boundaries, panels = self.starts, self.boundaries, self.panels
+        for k, panel in enumerate(panels):
+            k0, k1 = starts[k], starts[k + 1]
+            if k1 == k0:
+                continue
+            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1)
+            if panel.shape[0] > k1 - k0:
+                y[boundaries[k]] -= panel[k1 - k0 :] @ y[k0:k1]
+        for k in range(len(panels) - 1, -1, -1):
+            k0, k1 = starts[k], starts[k + 1]
+            if k1 == k0:
+                continue
+            panel = panels[k]
+            if panel.shape[0] > k1 - k0:
+                y[k0:k1] -= panel[k1 - k0 :].T @ y[boundaries[k]]
+            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1, trans=1)
+        x = np.empty(len(y), dtype=np.float64)
+        x[self.order] = y
+        return x
