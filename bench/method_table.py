@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-minutes", type=float, help="stop starting new measurements after that long"
     )
+    parser.add_argument(
+        "--family",
+        choices=("vecmatte", "pymatting"),
+        help="measure only this side of each pair (e.g. PyMatting's cells ahead of time, "
+        "for methods vecmatte does not have yet); the report then lacks the other side",
+    )
     parser.add_argument("--numba-cache", help="NUMBA_CACHE_DIR for the children")
     parser.add_argument("--vecmatte-commit", metavar="REV", help="measure vecmatte at REV")
     parser.add_argument(

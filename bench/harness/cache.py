@@ -121,7 +121,13 @@ class CellCache:
                     self.entries[entry["key"]] = entry
 
     def __contains__(self, key: str) -> bool:
-        return key in self.entries
+        """Whether a reusable result is cached: errors and crashes are measured again (they
+        can come from a tree caught half-edited, unlike running out of time or memory)."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return False
+        cells = entry["cells"] if "cells" in entry else [entry["cell"]]
+        return not any(cell["status"] in ("error", "crash") for cell in cells)
 
     def cell(self, key: str) -> Cell:
         return Cell(**self.entries[key]["cell"])

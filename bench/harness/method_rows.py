@@ -35,15 +35,18 @@ def plan(pairs, dataset, options, scales: dict[str, float]) -> list[Group]:
         for ours, peer in pairs:
             if scales[ours.key] == scale:
                 members += [m for m in (ours, peer) if m not in members]
-        for trimap_set in options.trimap:
-            for name in options.images or list(dataset.files):
+        # image by image (both trimap sets together), so that a run cut short by
+        # --max-minutes still covers both sets on the images it reached
+        for name in options.images or list(dataset.files):
+            for trimap_set in options.trimap:
                 groups.append(Group(name, trimap_set, scale, members))
     return groups
 
 
 def run(options) -> dict:
     code = code_under_test(options)
-    pairs = method_pairs(options.methods)
+    family = getattr(options, "family", None)
+    pairs = method_pairs(options.methods, registered_only=family != "pymatting")
     scales = {ours.key: options.method_scale.get(ours.name, options.scale) for ours, _ in pairs}
     everything = [m for pair in pairs for m in pair]
     unavailable = {m.key: why for m in everything if (why := peer_available(m))}
@@ -56,6 +59,8 @@ def run(options) -> dict:
     groups = plan(pairs, dataset, options, scales)
     cells: list[Cell] = []
     for number, group in enumerate(groups, 1):
+        if family:  # only one side measured now, the other one from the cache later
+            group.methods = [m for m in group.methods if m.family == family]
         pixels, unknown = runner.describe(group, number, len(groups))
         cells += runner.measure_group(group, pixels, unknown)[0]
     return {
@@ -81,16 +86,12 @@ def _pair_row(ours: Method, peer: Method, trimap_set: str, result: dict, options
     here = [c for c in result["cells"] if c.trimap == trimap_set and c.scale == scale]
     mine = {c.image: c for c in here if c.method == ours.key}
     theirs = {c.image: c for c in here if c.method == peer.key}
-    both = [
-        n
-        for n in mine
-        if mine[n].status == "ok" and theirs.get(n, Cell("", n, "", 1)).status == "ok"
-    ]
+    both = [n for n in mine if mine[n].status == "ok" and n in theirs and theirs[n].status == "ok"]
     failed = sum(1 for c in mine.values() if c.status not in ("ok", "skipped"))
     row = [ours.name, peer.label, scale_label(scale), trimap_set, str(len(both))]
     if not both:
         why = result["unavailable"].get(peer.key) or result["unavailable"].get(ours.key)
-        return [*row, *["-"] * 8, why or f"{failed} failed"]
+        return [*row, *["-"] * 8, why or (f"{failed} failed" if mine else "not measured")]
     sad = [_mean([mine[n] for n in both], "sad"), _mean([theirs[n] for n in both], "sad")]
     mse = [_mean([mine[n] for n in both], "mse"), _mean([theirs[n] for n in both], "mse")]
     time_values = ratio_values(here, ours.key, peer.key, "time", options)

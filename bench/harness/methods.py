@@ -145,14 +145,18 @@ def select_methods(requested: list[str] | None, methods: list[Method] | None = N
     return chosen
 
 
-def method_pairs(names: list[str] | None = None) -> list[tuple[Method, Method]]:
+def method_pairs(
+    names: list[str] | None = None, *, registered_only: bool = True
+) -> list[tuple[Method, Method]]:
     """(vecmatte method, what it is compared with) for the method table.
 
     Each registered method is paired with PyMatting's estimator of the same name, or, when
-    PyMatting has none (information flow), with vecmatte's closed-form.
+    PyMatting has none (information flow), with vecmatte's closed-form. With
+    ``registered_only=False`` names vecmatte does not have (yet) are accepted, so that the
+    peers' cells can be measured ahead.
     """
     available = registry()
-    if names:
+    if names and registered_only:
         unknown = [n for n in names if n not in available]
         if unknown:
             raise fail(f"vecmatte has no method {unknown[0]!r}; registered: {', '.join(available)}")
