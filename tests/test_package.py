@@ -53,6 +53,11 @@ def test_no_optional_dependency_at_module_level():
     assert _loaded(_modules_after(code), OPTIONAL) == []
 
 
+def test_import_loads_neither_scipy_nor_skimage():
+    modules = _modules_after("import vecmatte")
+    assert _loaded(modules, ["scipy", "skimage"]) == []
+
+
 def test_the_check_can_fail():
     # Guard against a vacuous check: a real use of the solver does load scipy.sparse.linalg.
     code = (
@@ -138,9 +143,113 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     assert (tmp_path / "alpha.png").is_file() and (tmp_path / "cutout.png").is_file()
 
 
-def test_public_names_agree_with_lazy_exports():
-    import vecmatte
+# --- the shape of the package (issue 12) ------------------------------------------------------
 
-    assert set(vecmatte.__all__) == {"__version__", *vecmatte._EXPORTS}
-    for name in vecmatte.__all__:
-        assert getattr(vecmatte, name) is not None
+PACKAGE = ROOT / "vecmatte"
+MAX_LINES = 600
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _package_modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _imports(path: Path, name: str, modules) -> list[tuple[str, str, int]]:
+    """``(module, imported name, line)`` for every import in the file, at any depth.
+
+    ``from X import Y`` counts as an import of ``X.Y`` when that is a module of the package
+    (a submodule import: it needs ``X``'s ``__init__`` only to exist), else of ``X``. The
+    implicit import of parent packages is not counted: ``vecmatte/__init__.py`` resolves its
+    names lazily and imports nothing at module level.
+    """
+    import ast
+
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, "", node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                if submodule in modules:
+                    found.append((submodule, "", node.lineno))
+                else:
+                    found.append((base, alias.name, node.lineno))
+    return found
+
+
+def test_no_import_cycle_counting_imports_inside_functions():
+    modules = _package_modules()
+    graph = {
+        name: sorted(
+            {target for target, _, _ in _imports(path, name, modules) if target in modules}
+        )
+        for name, path in modules.items()
+    }
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for target in graph[node]:
+            if state.get(target) == 1:
+                cycle = [*path[path.index(target) :], target]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if target not in state:
+                visit(target)
+        path.pop()
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node)
+
+
+def test_the_cycle_check_sees_function_level_imports():
+    modules = _package_modules()
+    found = _imports(modules["vecmatte.alpha._pipeline"], "vecmatte.alpha._pipeline", modules)
+    assert "vecmatte.memory" in {target for target, _, _ in found}  # imported inside run_method
+
+
+def test_no_private_name_is_imported_across_modules():
+    modules = _package_modules()
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {target}.{imported}"
+        for name, path in modules.items()
+        for target, imported, line in _imports(path, name, modules)
+        if target.startswith("vecmatte")
+        and imported.startswith("_")
+        and not imported.startswith("__")
+    ]
+    assert offenders == []
+
+
+def _long_files(folder: str) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)}: {lines} lines"
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if not any(part.startswith(".") for part in path.relative_to(ROOT).parts)  # caches
+        and (lines := len(path.read_text().splitlines())) > MAX_LINES
+    ]
+
+
+def test_no_library_file_over_600_lines():
+    assert _long_files("vecmatte") == []
+
+
+@pytest.mark.skipif(not (ROOT / "bench").is_dir(), reason="not a source checkout")
+def test_no_bench_file_over_600_lines():
+    assert _long_files("bench") == []

@@ -1,23 +1,24 @@
-"""vecmatte: closed-form alpha matting in vectorized NumPy/SciPy.
+"""vecmatte: alpha matting in vectorized NumPy/SciPy.
 
 The public names below are imported on first use, so that ``import vecmatte`` stays cheap
-(SciPy's sparse solvers and scikit-image load only when a function needs them).
+(NumPy, SciPy and scikit-image load only when a function needs them).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# The one list of public names: name -> module that defines it, imported on first use
+# (PEP 562 module __getattr__).
 _EXPORTS = {
     "matting_laplacian": "vecmatte.laplacians.closed_form",
     "estimate_alpha": "vecmatte.alpha",
     "solve_alpha": "vecmatte.alpha",
     "AlphaResult": "vecmatte.alpha",
     "ConvergenceWarning": "vecmatte.linalg.cg",
+    "METHODS": "vecmatte.alpha",
     "PRECONDITIONERS": "vecmatte.preconditioners",
     "cutout": "vecmatte.compose",
     "composite": "vecmatte.compose",
@@ -49,66 +50,8 @@ _EXPORTS = {
     "run_batch": "vecmatte.batch",
 }
 
-# Spelled out (not derived from _EXPORTS) so that linters and readers see the public API;
-# tests/test_package.py checks that the two agree.
-__all__ = [
-    "PRECONDITIONERS",
-    "AlphaChannelIgnoredWarning",
-    "AlphaResult",
-    "BatchRecord",
-    "BatchTask",
-    "ConvergenceWarning",
-    "ImageTooLargeError",
-    "InsufficientMemoryError",
-    "Scene",
-    "__version__",
-    "check_memory",
-    "composite",
-    "connectivity_error",
-    "cutout",
-    "estimate_alpha",
-    "estimate_foreground",
-    "estimate_foreground_background",
-    "estimate_solve_memory",
-    "find_tasks",
-    "gradient_error",
-    "load_image",
-    "load_trimap",
-    "make_scene",
-    "matting_errors",
-    "matting_laplacian",
-    "mse",
-    "process_task",
-    "run_batch",
-    "run_batch_on_cluster",
-    "sad",
-    "save_image",
-    "scribbles_to_trimap",
-    "solve_alpha",
-    "trimap_from_mask",
-    "trimap_split",
-]
-
-if TYPE_CHECKING:
-    from vecmatte.alpha import AlphaResult, estimate_alpha, solve_alpha
-    from vecmatte.batch import BatchRecord, BatchTask, find_tasks, process_task, run_batch
-    from vecmatte.compose import composite, cutout
-    from vecmatte.distributed import run_batch_on_cluster
-    from vecmatte.foreground import estimate_foreground, estimate_foreground_background
-    from vecmatte.io import (
-        AlphaChannelIgnoredWarning,
-        ImageTooLargeError,
-        load_image,
-        load_trimap,
-        save_image,
-    )
-    from vecmatte.laplacians.closed_form import matting_laplacian
-    from vecmatte.linalg.cg import ConvergenceWarning
-    from vecmatte.memory import InsufficientMemoryError, check_memory, estimate_solve_memory
-    from vecmatte.metrics import connectivity_error, gradient_error, matting_errors, mse, sad
-    from vecmatte.preconditioners import PRECONDITIONERS
-    from vecmatte.synthetic import Scene, make_scene
-    from vecmatte.trimap import scribbles_to_trimap, trimap_from_mask, trimap_split
+#: The public API: every name above plus the version. Nothing else lists it.
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str):

@@ -86,7 +86,14 @@ def trimap_split(trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """Boolean masks ``(foreground, background, unknown)`` of a [0, 1] trimap.
 
     Foreground is ``> 0.9``, background ``< 0.1``, everything else unknown; the thresholds
-    also absorb JPEG noise around 0 and 1.
+    also absorb JPEG noise around 0 and 1. The masks keep the trimap's shape and no pixel
+    count is checked. (The PyMatting shim's ``vecmatte.compat.pymatting.trimap_split`` is
+    PyMatting's: four flat masks ``(is_fg, is_bg, is_known, is_unknown)``, inclusive
+    thresholds, and an error when a class is empty.)
+
+    Returns
+    -------
+    is_fg, is_bg, is_unknown : ndarray of bool, shape of ``trimap``
     """
     is_fg = trimap > FOREGROUND_THRESHOLD
     is_bg = trimap < BACKGROUND_THRESHOLD
