@@ -6,7 +6,7 @@ import pytest
 import scipy.sparse
 import scipy.sparse.linalg
 
-from vecmatte.alpha import ifm
+from vecmatte.alpha import estimate_alpha, ifm, solve_alpha
 from vecmatte.synthetic import make_scene
 
 
@@ -128,12 +128,12 @@ def loop_highly_transparent(image, is_fg, is_bg):
     return np.linalg.norm(basis @ weights - target) / 30 > 0.0099
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_edge_trimming_matches_a_pixel_loop(seed):
+@pytest.mark.parametrize(("seed", "iterations"), [(0, 4), (1, 4), (2, 4), (3, 9)])
+def test_edge_trimming_matches_a_pixel_loop(seed, iterations):
     image = blocky_image(seed)
     is_fg, is_bg = random_trimap(seed, image.shape[:2], unknown_fraction=0.6)
-    fg, bg = ifm.edge_trimming(image, is_fg, is_bg, iterations=4)
-    expected_fg, expected_bg = loop_edge_trimming(image, is_fg, is_bg, iterations=4)
+    fg, bg = ifm.edge_trimming(image, is_fg, is_bg, iterations=iterations)
+    expected_fg, expected_bg = loop_edge_trimming(image, is_fg, is_bg, iterations=iterations)
     np.testing.assert_array_equal(fg, expected_fg)
     np.testing.assert_array_equal(bg, expected_bg)
     assert (fg & ~is_fg).any() and (bg & ~is_bg).any()  # the test exercises both labels
@@ -218,18 +218,43 @@ def test_system_over_coupled_pixels_solves_the_full_system(known_to_unknown):
 @pytest.mark.parametrize("seed", [0, 1, 3])
 def test_recovers_the_alpha_of_synthetic_composites(seed):
     scene = make_scene((60, 80), seed=seed)
-    is_fg, is_bg = scene.trimap > 0.9, scene.trimap < 0.1
-    unknown = ~(is_fg | is_bg)
-    system = ifm.build_system(scene.image, is_fg, is_bg)
-    matrix = scipy.sparse.csc_matrix(system.matrix @ np.eye(len(system.unknown)))
-    solution = scipy.sparse.linalg.spsolve(matrix, system.rhs)
-    alpha = is_fg.astype(float)
-    alpha.ravel()[system.unknown] = solution
-    alpha[~unknown] = is_fg[~unknown]
-    alpha = np.clip(alpha, 0, 1)
-    error = np.abs(alpha - scene.alpha)[unknown]
+    unknown = (scene.trimap > 0.1) & (scene.trimap < 0.9)
+    result = solve_alpha(scene.image, scene.trimap, method="ifm")
+    assert result.converged
+    error = np.abs(result.alpha - scene.alpha)[unknown]
     assert error.mean() < 0.005
     assert error.max() < 0.1
+
+
+def test_pipeline_solution_matches_a_direct_solve_of_the_system():
+    scene = make_scene((40, 50), seed=4)
+    is_fg, is_bg = scene.trimap > 0.9, scene.trimap < 0.1
+    system = ifm.build_system(scene.image, is_fg, is_bg)
+    matrix = scipy.sparse.csc_matrix(system.matrix @ np.eye(len(system.unknown)))
+    expected = is_fg.astype(float)
+    expected.ravel()[system.unknown] = scipy.sparse.linalg.spsolve(matrix, system.rhs)
+    expected[is_fg | is_bg] = is_fg[is_fg | is_bg]
+    alpha = estimate_alpha(scene.image, scene.trimap, method="ifm", rtol=1e-10)
+    np.testing.assert_allclose(alpha, np.clip(expected, 0, 1), atol=1e-7)
+
+
+@pytest.mark.parametrize("preconditioner", ["jacobi", "ichol", "none"])
+def test_preconditioners_reach_the_same_matte(preconditioner):
+    scene = make_scene((40, 50), seed=5)
+    reference = estimate_alpha(scene.image, scene.trimap, method="ifm", rtol=1e-9)
+    alpha = estimate_alpha(
+        scene.image, scene.trimap, method="ifm", preconditioner=preconditioner, rtol=1e-9
+    )
+    np.testing.assert_allclose(alpha, reference, atol=1e-6)
+
+
+def test_options_reach_the_method():
+    scene = make_scene((40, 50), seed=6)
+    with_flow = estimate_alpha(scene.image, scene.trimap, method="ifm", known_to_unknown=True)
+    without = estimate_alpha(scene.image, scene.trimap, method="ifm", known_to_unknown=False)
+    assert np.abs(with_flow - without).max() > 1e-4
+    with pytest.raises(ValueError, match="lam must be"):
+        estimate_alpha(scene.image, scene.trimap, method="ifm", lam=-1.0)
 
 
 @pytest.mark.parametrize(
@@ -247,3 +272,16 @@ def test_check_options_rejects_bad_values(options, message):
 
 def test_memory_model_grows_with_the_unknown_region():
     assert ifm.memory_bytes((100, 100), 5000) > ifm.memory_bytes((100, 100), 500) > 0
+
+
+def test_tiny_known_and_unknown_regions_still_give_a_system():
+    scene = make_scene((12, 14), seed=0)
+    is_fg = np.zeros((12, 14), bool)
+    is_fg[6, 6:8] = True  # two foreground pixels: fewer than the 7 neighbours searched
+    is_bg = np.ones((12, 14), bool)
+    is_bg[5:8, 5:9] = False  # ten unknown pixels
+    is_bg &= ~is_fg
+    system = ifm.build_system(scene.image, is_fg, is_bg, known_to_unknown=True)
+    matrix = system.matrix @ np.eye(len(system.unknown))
+    np.linalg.cholesky(matrix)
+    assert np.isfinite(np.linalg.solve(matrix, system.rhs)).all()

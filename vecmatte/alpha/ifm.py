@@ -34,6 +34,8 @@ __all__ = [
 
 # The toolbox's parameters (getMattingParams('IFM')).
 _CM_K = 20
+_KU_K = 7
+_PATCH_K = 5  # the toolbox's IFM asks for 5 (its trimming's own default is 10)
 _IU_K = 5
 _IU_WEIGHT = 0.01
 _KU_WEIGHT = 0.05
@@ -421,8 +423,13 @@ def _assemble(
     rows = np.flatnonzero(unknown)
     if known_to_unknown is None:
         known_to_unknown = not detect_highly_transparent(image, is_fg, is_bg)
+    # Each neighbour search needs more candidates than neighbours: with tiny known regions
+    # the known-to-unknown flow is left out, and tiny images or unknown regions take fewer.
+    known_to_unknown = known_to_unknown and min(is_fg.sum(), is_bg.sum()) > _KU_K
+    cm_k = min(_CM_K, n - 2)
+    iu_k = min(_IU_K, len(rows) - 2)
 
-    cm_neighbors, cm_weights = color_mixture_weights(image, rows, _CM_K, 1.0)
+    cm_neighbors, cm_weights = color_mixture_weights(image, rows, cm_k, 1.0)
     reach = 2 * _LOCAL_RADIUS
     coupled = binary_dilation(unknown, np.ones((2 * reach + 1,) * 2, bool)).ravel()
     coupled[cm_neighbors.ravel()] = True
@@ -447,17 +454,16 @@ def _assemble(
         rhs += data * alpha_hat.ravel()[active]
 
     # Intra-unknown flow: Laplacian of the symmetrised weights, (W + W^T) / 2.
-    iu_neighbors, iu_values = intra_unknown_weights(image, rows, _IU_K, 0.05)
-    iu_rows = np.repeat(index[rows], iu_neighbors.shape[1])
-    iu_cols = index[iu_neighbors.ravel()]
-    half = (0.5 * _IU_WEIGHT) * iu_values.ravel()
-    intra = scipy.sparse.coo_matrix(
-        (
-            np.concatenate([half, half]),
-            (np.concatenate([iu_rows, iu_cols]), np.concatenate([iu_cols, iu_rows])),
-        ),
-        shape=(m, m),
-    ).tocsr()
+    if iu_k > 0:
+        iu_neighbors, iu_values = intra_unknown_weights(image, rows, iu_k, 0.05)
+        iu_rows = np.repeat(index[rows], iu_neighbors.shape[1])
+        iu_cols = index[iu_neighbors.ravel()]
+        half = (0.5 * _IU_WEIGHT) * iu_values.ravel()
+        pairs = (np.concatenate([iu_rows, iu_cols]), np.concatenate([iu_cols, iu_rows]))
+        intra = scipy.sparse.coo_matrix((np.concatenate([half, half]), pairs), shape=(m, m))
+        intra = intra.tocsr()
+    else:
+        intra = scipy.sparse.csr_matrix((m, m))
     diagonal += np.asarray(intra.sum(axis=1)).ravel()
     rest = (rows_to_csr(neighbors, values, m) - intra + scipy.sparse.diags(diagonal)).tocsr()
     del intra
@@ -493,8 +499,8 @@ def _known_to_unknown_estimate(image, is_fg, is_bg):
 
     known = is_fg | is_bg
     edge_fg, edge_bg = edge_trimming(image, is_fg, is_bg)
-    patch_fg, patch_bg = patch_trimming(image, is_fg, is_bg, k=5)
-    alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg)
+    patch_fg, patch_bg = patch_trimming(image, is_fg, is_bg, k=_PATCH_K)
+    alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg, k=_KU_K)
     alpha_hat[edge_fg] = 1.0
     alpha_hat[edge_bg] = 0.0
     confidence[edge_fg | edge_bg] = 1.0

@@ -73,11 +73,16 @@ def nonlocal_neighbors(
     """
     from scipy.spatial import cKDTree
 
-    # An unbalanced tree with larger leaves builds about three times faster and answers these
-    # queries as fast (measured on the alphamatting images).
-    tree = cKDTree(features[candidates], leafsize=32, balanced_tree=False, compact_nodes=False)
-    _, found = tree.query(features[query], k=k + 1)
-    found = candidates[found]
+    # Unbalanced (sliding-midpoint) trees with 32-point leaves build three times faster than
+    # SciPy's default and answer queries far from the data (unknown pixels searching the
+    # background) up to eight times faster; asking in the order of a tree over the queries
+    # keeps consecutive searches in the same branches (twice as fast for the intra-unknown
+    # search). Measured on the alphamatting images.
+    options = {"leafsize": 32, "balanced_tree": False, "compact_nodes": False}
+    tree = cKDTree(features[candidates], **options)
+    order = cKDTree(features[query], **options).indices
+    found = np.empty((len(query), k + 1), dtype=np.intp)
+    found[order] = candidates[tree.query(features[query[order]], k=k + 1)[1]]
     # Drop the query pixel itself where it was found, the farthest neighbour elsewhere.
     drop = found == query[:, None]
     drop[:, -1] |= ~drop.any(axis=1)
@@ -320,7 +325,7 @@ def graph_laplacian(affinity):
 def information_flow_laplacian(
     image: np.ndarray,
     *,
-    unknown: np.ndarray,
+    unknown: np.ndarray | None = None,
     cm_k: int = 20,
     cm_xy_weight: float = 1.0,
     cm_weight: float = 1.0,
@@ -337,8 +342,8 @@ def information_flow_laplacian(
     ----------
     image : ndarray, shape (h, w, 3)
         RGB image in [0, 1].
-    unknown : ndarray of bool, shape (h, w)
-        Unknown pixels of the trimap.
+    unknown : ndarray of bool, shape (h, w), optional
+        Unknown pixels of the trimap (default: all pixels).
     cm_k, cm_xy_weight, cm_weight : optional
         Neighbours, spatial weight and multiplier of the colour-mixture flow.
     iu_k, iu_xy_weight, iu_weight : optional
@@ -356,6 +361,8 @@ def information_flow_laplacian(
     from vecmatte._validation import check_image, check_mask
 
     image = check_image(image)
+    if unknown is None:
+        unknown = np.ones(image.shape[:2], dtype=bool)
     unknown = check_mask(unknown, image.shape[:2], "unknown")
     return _combined_laplacian(
         image,
