@@ -14,14 +14,12 @@ bench/RESULTS.md by bench/compare.py). The data are read in place, never copied.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import scipy
+import provenance  # bench/provenance.py: the header and the write every bench script shares
 
 import vecmatte
 from vecmatte._defaults import PRECONDITIONER as DEFAULT_PRECONDITIONER
@@ -60,9 +58,7 @@ def table(rows: dict[str, dict], command: str, trimap_kind: str) -> str:
         "reading excluded. SAD: sum |alpha - gt| over the trimap's unknown pixels / 1000.",
         "",
         f"Command: `{command}`  ",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-        f"Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
-        f"vecmatte {vecmatte.__version__}",
+        f"Machine: {provenance.machine_line()}",
         "",
         "| image | size | unknown px | time (s) | CG iterations | rel. residual | SAD |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -110,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows, command.strip(), args.trimap)
     print(text)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+        provenance.write_markdown(args.output, text)
     return 0
 
 
