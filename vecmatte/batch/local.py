@@ -43,16 +43,13 @@ def cpu_count() -> int:
 def _importing_main_in_worker() -> bool:
     """Whether we run inside a spawned worker while it re-imports the caller's script.
 
-    ``spawn`` starts each worker by running the main script again under the name
-    ``__mp_main__``; a script without a ``__main__`` guard then calls run_batch again.
+    ``spawn`` starts each worker by running the main script again as the module
+    ``__mp_main__``; a script without a ``__main__`` guard then calls run_batch again from its
+    module-level code, which is what this looks for on the stack.
     """
-    import multiprocessing
-
-    if multiprocessing.parent_process() is None:
-        return False
     frame = sys._getframe(1)
     while frame is not None:
-        if frame.f_globals.get("__name__") == "__mp_main__":
+        if frame.f_globals.get("__name__") == "__mp_main__" and frame.f_code.co_name == "<module>":
             return True
         frame = frame.f_back
     return False

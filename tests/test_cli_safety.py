@@ -1,0 +1,499 @@
+"""Issue 17: never destroy a user's file, never write a wrong matte silently.
+
+One test per numbered item of the issue (exit code, message, inputs byte-identical afterwards,
+no partial or stray file), then a property test over command-line arguments and inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_png
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+import vecmatte
+from vecmatte.cli import main
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` (hidden temporaries included) with its bytes."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(Path(directory).rglob("*"))
+        if path.is_file()
+    }
+
+
+def one_error(stderr: str) -> str:
+    """The single ``vecmatte: error:`` line of ``stderr`` (and no traceback)."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+@pytest.fixture
+def work(tmp_path, monkeypatch, scene):
+    """A folder with image.png, trimap.png, mask.png, alpha.png, small.png; the cwd."""
+    write_png(tmp_path / "image.png", scene.image)
+    write_png(tmp_path / "trimap.png", scene.trimap)
+    write_png(tmp_path / "mask.png", scene.alpha > 0.5)
+    write_png(tmp_path / "alpha.png", scene.alpha)
+    write_png(tmp_path / "small.png", np.zeros((10, 12, 3)))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def refused(argv, capsys, folder: Path, message: str, code: int = 1) -> None:
+    """``main(argv)`` exits with ``code`` and ``message``, leaving ``folder`` as it was."""
+    before = snapshot(folder)
+    if code == 2:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    else:
+        assert main(argv) == code
+        assert message in one_error(capsys.readouterr().err)
+    assert snapshot(folder) == before
+
+
+# --- 1. an output that names an input -----------------------------------------------------
+
+ALPHA = ["alpha", "image.png", "trimap.png"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*ALPHA, "-o", "image.png"], "image.png: the alpha matte (-o) would overwrite the image"),
+        ([*ALPHA, "-o", "./image.png"], "would overwrite the image image.png"),
+        ([*ALPHA, "-o", "photo.png", "--cutout", "trimap.png"], "--cutout would overwrite the"),
+        ([*ALPHA, "-o", "x.png", "--cutout", "x.png"], "the alpha matte (-o) and the --cutout are"),
+        ([*ALPHA, "-o", "a.png", "--foreground", "f.png", "--cutout", "f.png"], "same file"),
+        ([*ALPHA, "-o", "hard.png"], "hard.png: the alpha matte (-o) would overwrite the image"),
+        ([*ALPHA, "-o", "sym.png"], "sym.png: the alpha matte (-o) would overwrite the image"),
+        (["alpha", "image.png", "--mask", "mask.png", "-o", "mask.png"], "overwrite the --mask"),
+        (
+            ["composite", "image.png", "alpha.png", "--color", "green", "-o", "image.png"],
+            "composite (-o) would overwrite the image image.png",
+        ),
+        (
+            ["composite", "image.png", "alpha.png", "--color", "green", "-o", "alpha.png"],
+            "would overwrite the alpha alpha.png",
+        ),
+        (["trimap", "mask.png", "-o", "mask.png"], "trimap (-o) would overwrite the mask"),
+        ([*ALPHA, "-o", "-", "--cutout", "-"], "are both '-' (standard output)"),
+    ],
+)
+def test_item1_an_output_never_replaces_an_input(work, capsys, argv, message):
+    os.link(work / "image.png", work / "hard.png")
+    (work / "sym.png").symlink_to(work / "image.png")
+    refused(argv, capsys, work, message)
+
+
+# --- 2. options that produce a wrong matte ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--rtol", "2"], "rtol must lie in (0, 1), got 2.0"),
+        (["--rtol", "0"], "rtol must lie in (0, 1)"),
+        (["--maxiter", "0"], "maxiter must be an integer of at least 1"),
+        (["--maxiter", "-5"], "maxiter must be an integer of at least 1"),
+        (["--eps", "-1"], "eps must be a positive finite number"),
+        (["--radius", "0"], "radius must be a positive integer"),
+        (["--max-pixels", "0"], "max_pixels must be a positive integer"),
+        (["--option", "eps=nan"], "eps must be a positive finite number"),
+    ],
+)
+def test_item2_meaningless_solver_options_are_refused(work, capsys, options, message):
+    refused([*ALPHA, "-o", "out.png", *options], capsys, work, message)
+
+
+# --- 3. save_image never clips silently --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.full((4, 5), 0.7) * 255, "divide by 255"),
+        (np.full((4, 5), np.nan), "20 NaN or infinite values"),
+        (np.linspace(0, 2, 20).reshape(4, 5), r"values in [0, 2]: floats must lie in [0, 1]"),
+    ],
+)
+def test_item3_save_image_refuses_and_keeps_the_old_file(tmp_path, array, message):
+    target = tmp_path / "a.png"
+    vecmatte.save_image(target, np.zeros((4, 5)))
+    before = snapshot(tmp_path)
+    with pytest.raises(ValueError) as error:
+        vecmatte.save_image(target, array)
+    assert message in str(error.value) and "\n" not in str(error.value)
+    assert snapshot(tmp_path) == before
+    sixteen = np.array([[0, 1], [65534, 65535]], dtype=np.uint16)
+    vecmatte.save_image(tmp_path / "g16.png", sixteen)
+    with Image.open(tmp_path / "g16.png") as image:
+        assert image.mode.startswith("I;16")
+        np.testing.assert_array_equal(np.asarray(image), sixteen)
+
+
+# --- 4. the README's batch example as a script -------------------------------------------
+
+SCRIPT = """\
+import vecmatte
+
+{indent}tasks = vecmatte.find_tasks("photos", "trimaps", "mattes")
+{indent}records = vecmatte.run_batch(tasks, jobs=2)
+{indent}print([record.status for record in records])
+"""
+
+
+def _batch_folders(root: Path, names=("a", "b")) -> None:
+    for directory in ("photos", "trimaps"):
+        (root / directory).mkdir()
+    for seed, name in enumerate(names):
+        scene = vecmatte.make_scene((24, 30), seed=seed, band=2)
+        write_png(root / "photos" / f"{name}.png", scene.image)
+        write_png(root / "trimaps" / f"{name}.png", scene.trimap)
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_item4_a_script_without_main_guard_gets_one_clear_error(tmp_path, guarded):
+    _batch_folders(tmp_path)
+    header = 'if __name__ == "__main__":\n' if guarded else ""
+    script = header + SCRIPT.format(indent="    " if guarded else "").replace(
+        "import vecmatte\n\n", ""
+    )
+    (tmp_path / "batch.py").write_text("import vecmatte\n" + script)
+    inputs = snapshot(tmp_path / "photos") | snapshot(tmp_path / "trimaps")
+    result = subprocess.run(
+        [sys.executable, "batch.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert snapshot(tmp_path / "photos") | snapshot(tmp_path / "trimaps") == inputs
+    if guarded:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "['done', 'done']"
+        return
+    assert result.returncode == 1
+    assert result.stderr.count("Traceback") == 1, result.stderr  # the script's own error
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: run_batch(jobs=2) starts worker processes")
+    assert 'if __name__ == "__main__":' in last
+    assert "worker process died" not in result.stderr
+    assert "An attempt has been made to start a new process" not in result.stderr
+    assert snapshot(tmp_path / "mattes") == {}
+
+
+# --- 5. batches: own outputs, resume, temporaries, interruption, jobs --------------------
+
+
+def test_item5_a_batch_into_its_input_folder_runs_twice(tmp_path, capsys):
+    _batch_folders(tmp_path)
+    photos, trimaps = tmp_path / "photos", tmp_path / "trimaps"
+    inputs = snapshot(photos) | {f"t/{k}": v for k, v in snapshot(trimaps).items()}
+    argv = ["batch", str(photos), str(trimaps), "-o", str(photos), "-q"]
+    for _ in range(2):
+        assert main(argv) == 0, capsys.readouterr().err
+    assert sorted(snapshot(photos)) == ["a.png", "a_alpha.png", "b.png", "b_alpha.png"]
+    after = snapshot(photos) | {f"t/{k}": v for k, v in snapshot(trimaps).items()}
+    assert {k: v for k, v in after.items() if "_alpha" not in k} == inputs
+
+
+def test_item5_resume_redoes_empty_outputs_and_cleans_temporaries(tmp_path, capsys):
+    _batch_folders(tmp_path)
+    out = tmp_path / "out"
+    argv = ["batch", str(tmp_path / "photos"), str(tmp_path / "trimaps"), "-o", str(out)]
+    assert main([*argv, "-q"]) == 0
+    (out / "a_alpha.png").write_bytes(b"")  # a disk that filled up
+    truncated = (out / "b_alpha.png").read_bytes()
+    (out / "b_alpha.png").write_bytes(truncated[: len(truncated) // 2])
+    (out / ".a_alpha.png.k1ll3d.tmp").write_bytes(PNG)  # a killed run's temporary
+    assert main([*argv, "--resume"]) == 0
+    assert "2 done, 0 failed" in capsys.readouterr().err
+    assert sorted(snapshot(out)) == ["a_alpha.png", "b_alpha.png"]
+    for name in ("a_alpha.png", "b_alpha.png"):
+        assert vecmatte.io.is_complete_image(out / name)
+    assert main([*argv, "--resume"]) == 0
+    assert "0 done, 2 skipped" in capsys.readouterr().err
+
+
+def test_item5_interrupted_batch_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import vecmatte.batch
+
+    _batch_folders(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vecmatte.batch, "run_batch", interrupted)
+    argv = ["batch", str(tmp_path / "photos"), str(tmp_path / "trimaps"), "-o", "out"]
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert "vecmatte: interrupted; run the same command with --resume" in err
+    assert snapshot(tmp_path / "out") == {}
+
+
+def test_item5_jobs_are_capped_at_the_cpu_count(tmp_path, capsys, monkeypatch):
+    import vecmatte.batch.local as local
+
+    _batch_folders(tmp_path, names=("a", "b", "c"))
+    used = []
+
+    def sequential(tasks, pending, jobs, finish):
+        used.append(jobs)
+        for index in pending:
+            finish(index, vecmatte.process_task(tasks[index]))
+
+    monkeypatch.setattr(local, "cpu_count", lambda: 2)
+    monkeypatch.setattr(local, "_run_in_processes", sequential)
+    argv = ["batch", str(tmp_path / "photos"), str(tmp_path / "trimaps"), "-o", str(tmp_path)]
+    assert main([*argv, "--jobs", "1000", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "vecmatte: warning: jobs=1000 is more than the 2 CPUs" in err
+    assert used == [2]
+
+
+# --- 7. messages that name the right thing ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["composite", "image.png", "image.png", "--color", "red", "-o", "c.png"],
+            "image.png: alpha is in colour",
+        ),
+        (["alpha", "image.png", "--mask", "image.png", "-o", "a.png"], "mask is in colour"),
+        (
+            [
+                "composite",
+                "image.png",
+                "alpha.png",
+                "--color",
+                "red",
+                "--foreground",
+                "small.png",
+                "-o",
+                "c.png",
+            ],
+            "small.png: foreground has shape (10, 12) but the image image.png has shape (36, 44)",
+        ),
+        (
+            ["composite", "image.png", "small.png", "--color", "red", "-o", "c.png"],
+            "small.png: alpha has shape (10, 12) but the image image.png has shape (36, 44)",
+        ),
+        (
+            ["alpha", "image.png", "small.png", "-o", "a.png"],
+            "small.png: trimap has shape (10, 12)",
+        ),
+    ],
+)
+def test_item7_messages_name_the_file_and_what_it_is(work, capsys, argv, message):
+    refused(argv, capsys, work, message)
+
+
+def test_item7_composite_reads_a_background_path(work, scene):
+    foreground, alpha = scene.foreground, scene.alpha
+    with pytest.raises(FileNotFoundError, match=r"^bg\.png: no such file$"):
+        vecmatte.composite(foreground, alpha, "bg.png")
+    write_png(work / "bg.png", np.ones((5, 7, 3)))
+    result = vecmatte.composite(foreground, alpha, "bg.png")
+    np.testing.assert_allclose(result, vecmatte.composite(foreground, alpha, "white"))
+
+
+# --- 8. workflows users expect -------------------------------------------------------------
+
+
+def test_item8_standard_output_and_input(work, capsysbinary, monkeypatch):
+    assert main([*ALPHA, "-o", "-", "-q"]) == 0
+    data = capsysbinary.readouterr().out
+    assert data.startswith(PNG)
+    assert not (work / "-").exists()
+    expected = vecmatte.estimate_alpha(
+        vecmatte.load_image("image.png"), vecmatte.load_trimap("trimap.png")
+    )
+    np.testing.assert_allclose(vecmatte.load_trimap(io.BytesIO(data)), expected, atol=0.5 / 255)
+
+    class Stdin:
+        buffer = io.BytesIO((work / "image.png").read_bytes())
+
+    monkeypatch.setattr(sys, "stdin", Stdin)
+    assert main(["alpha", "-", "trimap.png", "-o", "from_stdin.png", "-q"]) == 0
+    np.testing.assert_allclose(vecmatte.load_trimap("from_stdin.png"), expected, atol=0.5 / 255)
+
+
+def test_item8_batch_with_masks_and_the_trimap_command(tmp_path, capsys):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "masks").mkdir()
+    for seed, name in enumerate(("a", "b")):
+        scene = vecmatte.make_scene((30, 36), seed=seed)
+        write_png(tmp_path / "photos" / f"{name}.jpg", scene.image)
+        write_png(tmp_path / "masks" / f"{name}.png", scene.alpha > 0.5)
+    inputs = snapshot(tmp_path)
+    out = tmp_path / "out"
+    argv = ["batch", str(tmp_path / "photos"), "--mask", str(tmp_path / "masks"), "-o", str(out)]
+    assert main([*argv, "--band", "3", "-q"]) == 0, capsys.readouterr().err
+    assert sorted(snapshot(out)) == ["a_alpha.png", "b_alpha.png"]
+    assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("out")} == inputs
+    # the same trimap as the library's, written with 0, 128 and 255
+    mask = tmp_path / "masks" / "a.png"
+    assert main(["trimap", str(mask), "-o", str(tmp_path / "t.png"), "--band", "3", "-q"]) == 0
+    written = vecmatte.load_trimap(tmp_path / "t.png")
+    reference = vecmatte.trimap_from_mask(vecmatte.load_trimap(mask), band=3)
+    np.testing.assert_array_equal(written, np.select([reference == 0.5], [128 / 255], reference))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["alpha", "image.png", "trimap.png", "-o", "a.png", "--band", "5"],
+        ["batch", "photos", "trimaps", "-o", "out", "--band", "5"],
+    ],
+)
+def test_item8_band_without_mask_is_refused(work, capsys, argv):
+    (work / "photos").mkdir()
+    (work / "trimaps").mkdir()
+    refused(argv, capsys, work, "--band applies to --mask only", code=2)
+
+
+def test_item8_eval_matches_by_stem_and_prints_small_numbers(tmp_path, capsys, scene):
+    for directory in ("pred", "gt", "trimaps"):
+        (tmp_path / directory).mkdir()
+    predicted = np.round(scene.alpha * 255).astype(np.uint8)
+    predicted[scene.trimap == 0.5] ^= 1  # one grey level off in the unknown band
+    write_png(tmp_path / "pred" / "b.png", predicted)
+    Image.fromarray(np.round(scene.alpha * 255).astype(np.uint8)).save(tmp_path / "gt" / "b.tif")
+    write_png(tmp_path / "trimaps" / "b.jpg", scene.trimap)
+    inputs = snapshot(tmp_path)
+    argv = ["eval", str(tmp_path / "pred"), str(tmp_path / "gt"), str(tmp_path / "trimaps")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    errors = vecmatte.matting_errors(
+        vecmatte.load_trimap(tmp_path / "pred" / "b.png"),
+        vecmatte.load_trimap(tmp_path / "gt" / "b.tif"),
+        vecmatte.load_trimap(tmp_path / "trimaps" / "b.jpg"),
+    )
+    row = next(line for line in out.splitlines() if line.startswith("b "))
+    assert f"{errors['mse']:.3g}" in row.split() and "0.0000" not in out
+    assert snapshot(tmp_path) == inputs
+
+
+def test_item8_sixteen_bit_colour_tiff_is_matted_at_full_depth(work, scene, capsys):
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.round(scene.image * 65535).astype(np.uint16)
+    tifffile.imwrite(work / "image16.tif", pixels, photometric="rgb")
+    assert main(["alpha", "image16.tif", "trimap.png", "-o", "a.png", "-q"]) == 0
+    expected = vecmatte.estimate_alpha(pixels / 65535.0, vecmatte.load_trimap("trimap.png"))
+    np.testing.assert_allclose(vecmatte.load_trimap("a.png"), expected, atol=0.5 / 255)
+
+
+# --- the invariants, over arguments and inputs ----------------------------------------------
+
+OUTPUT_NAMES = st.sampled_from(["out.png", "out.tif", "out.jpg", "out.xyz", "image.png", "-"])
+
+
+@st.composite
+def runs(draw):
+    """A small scene, a trimap drawn over it, and command-line arguments for it."""
+    h, w = draw(st.integers(6, 14)), draw(st.integers(6, 14))
+    seed = draw(st.integers(0, 3))
+    labels = draw(st.sampled_from(["scene", "all-unknown", "no-background", "all-known"]))
+    options = []
+    for flag, values in (
+        ("--rtol", st.sampled_from(["1e-6", "1e-3", "0", "1", "2", "-1", "nan"])),
+        ("--maxiter", st.sampled_from(["1", "50", "0", "-3"])),
+        ("--eps", st.sampled_from(["1e-7", "1e-3", "0", "-1", "inf"])),
+        ("--radius", st.sampled_from(["1", "2", "0", "-1", "9"])),
+        ("--preconditioner", st.sampled_from(["direct", "ichol", "jacobi", "none"])),
+    ):
+        if draw(st.booleans()):
+            options += [flag, draw(values)]
+    mask = draw(st.booleans())
+    if mask:
+        options += ["--band", draw(st.sampled_from(["1", "2", "0", "-2", "50"]))]
+    cutout = draw(st.sampled_from([None, "cut.png", "cut.jpg", "out.png", "trimap.png"]))
+    return (h, w, seed, labels, mask, draw(OUTPUT_NAMES), cutout, options)
+
+
+def _trimap_for(scene, labels: str) -> np.ndarray:
+    if labels == "all-unknown":
+        return np.full(scene.trimap.shape, 0.5)
+    if labels == "no-background":
+        return np.where(scene.trimap == 0.0, 0.5, scene.trimap)
+    if labels == "all-known":
+        return (scene.alpha > 0.5).astype(np.float64)
+    return scene.trimap
+
+
+@given(runs())
+def test_invariants_exit_0_with_a_matte_or_1_with_one_line_and_nothing_written(run):
+    h, w, seed, labels, mask, output, cutout, options = run
+    scene = vecmatte.make_scene((h, w), seed=seed, band=1)
+    trimap = _trimap_for(scene, labels)
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        write_png(folder / "image.png", scene.image)
+        write_png(folder / "trimap.png", trimap)
+        argv = ["alpha", str(folder / "image.png")]
+        argv += ["--mask", str(folder / "trimap.png")] if mask else [str(folder / "trimap.png")]
+        stdout = output == "-"
+        argv += ["-o", "-" if stdout else str(folder / output), "-q", *options]
+        if cutout is not None:
+            argv += ["--cutout", str(folder / cutout)]
+        before = snapshot(folder)
+        captured_out, captured_err = io.BytesIO(), io.StringIO()
+
+        class Out:
+            buffer = captured_out
+
+            @staticmethod
+            def write(text):
+                captured_out.write(text.encode())
+
+            @staticmethod
+            def flush():
+                pass
+
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = Out, captured_err
+        try:
+            code = main(argv)
+        finally:
+            sys.stdout, sys.stderr = saved
+        err = captured_err.getvalue()
+        after = snapshot(folder)
+        assert {name: after.get(name) for name in before} == before  # inputs unchanged
+        assert "Traceback" not in err
+        if code == 1:
+            assert err.count("\n") == 1 and err.startswith("vecmatte: error: "), err
+            assert after == before and captured_out.getvalue() == b""  # nothing written
+            return
+        assert code == 0, err
+        assert all(line.startswith("vecmatte: warning: ") for line in err.splitlines()), err
+        data = captured_out.getvalue() if stdout else after[output]
+        with Image.open(io.BytesIO(data)) as image:
+            alpha = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+        assert alpha.shape == (h, w)
+        if not mask:  # known pixels keep their trimap value
+            known = (trimap == 0.0) | (trimap == 1.0)
+            np.testing.assert_array_equal(alpha[known], trimap[known])
+        new = set(after) - set(before)
+        assert new == {n for n in (None if stdout else output, cutout) if n is not None}
