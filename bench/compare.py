@@ -141,9 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("child", "same-process", "both"),
         default="child",
         help="child: every cell in a process of its own (pin the invocation to one core with "
-        "taskset); same-process: vecmatte's default and PyMatting cf also measured together in "
-        "one process per input, alternating, on the invocation's cores; both: report both "
-        "(default child)",
+        "taskset); both: vecmatte's default and PyMatting cf also measured together in one "
+        "process per input, alternating, on the invocation's cores, and both reported; "
+        "same-process: only those pairs (default child)",
+    )
+    parser.add_argument(
+        "--same-process-scales",
+        nargs="+",
+        type=as_scale,
+        help="scales at which the same-process pairs run (default: every scale)",
     )
     parser.add_argument(
         "--vecmatte-commit",

@@ -1,9 +1,10 @@
 """The closed-form comparison run of ``bench/compare.py``: its plan and its cells.
 
-Every (method, image, trimap set, scale) runs in a child of its own, pinned to whatever cores
-the invocation has (``taskset -c 1 python bench/compare.py ...``: one core per child). With
-``--timing same-process`` or ``both``, vecmatte's default and PyMatting cf are also measured
-in one child each input, alternating, on the same cores (issue 14's second mode).
+Every (method, image, trimap set, scale) runs in a child of its own, on whatever cores the
+invocation has (``taskset -c 1 python bench/compare.py ...``: one core per child). With
+``--timing both``, vecmatte's default and PyMatting cf are also measured in one child per input,
+alternating, on the same cores (issue 14's second mode); ``--timing same-process`` measures
+only those pairs (the one-child cells then come from the cache).
 """
 
 from __future__ import annotations
@@ -82,8 +83,12 @@ def run(options) -> dict:
     runner = Runner(options, dataset, code, unavailable)
     skip = not_planned(options, seed_names, default_key)
     pairs = _pairs(methods, default_key, options)
+    pair_scales = options.same_process_scales or options.scales
+    # --timing same-process measures only the pairs: the one-child cells can come from another
+    # invocation (pinned to one core) through the cache
+    singles = [] if options.timing == "same-process" else methods
     groups = [
-        Group(name, trimap_set, scale, methods, pairs)
+        Group(name, trimap_set, scale, singles, pairs if scale in pair_scales else [])
         for scale in sorted(options.scales)
         for trimap_set in options.trimap
         for name in per_scale[scale]
