@@ -497,3 +497,22 @@ def test_invariants_exit_0_with_a_matte_or_1_with_one_line_and_nothing_written(r
             np.testing.assert_array_equal(alpha[known], trimap[known])
         new = set(after) - set(before)
         assert new == {n for n in (None if stdout else output, cutout) if n is not None}
+
+
+def test_item1_the_library_writers_use_the_same_guard(tmp_path):
+    from vecmatte.compat import pymatting
+
+    _batch_folders(tmp_path)
+    photos, trimaps = tmp_path / "photos", tmp_path / "trimaps"
+    before = snapshot(tmp_path)
+    task = vecmatte.BatchTask(
+        "a", str(photos / "a.png"), str(trimaps / "a.png"), str(photos / "a.png"), None
+    )
+    record = vecmatte.process_task(task)
+    assert record.status == "failed"
+    assert "the alpha output would overwrite the image" in record.error
+    with pytest.raises(ValueError, match="the trimaps folder is the images folder"):
+        vecmatte.find_tasks(photos, photos, tmp_path / "out")
+    with pytest.raises(ValueError, match="cutout_path would overwrite the trimap_path"):
+        pymatting.cutout(photos / "a.png", trimaps / "a.png", trimaps / "a.png")
+    assert snapshot(tmp_path) == before

@@ -349,6 +349,11 @@ def find_tasks(
     what = "masks" if band is not None else "trimaps"
     images_dir = _check_input_dir(images_dir, "images")
     trimaps_dir = _check_input_dir(trimaps_dir, what)
+    if same_file(images_dir, trimaps_dir):
+        raise ValueError(
+            f"{trimaps_dir}: the {what} folder is the images folder; each image would be its "
+            f"own {what[:-1]}: give the folder of {what}"
+        )
     out_dir = Path(out_dir)
     folders = [(images_dir, "images"), (trimaps_dir, what)]
     skip = {
@@ -428,8 +433,14 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     """Read, solve (solve_alpha checks memory first), write; return the iterations and notes."""
     from vecmatte.alpha import solve_alpha
     from vecmatte.compose import cutout
-    from vecmatte.io import load_image, save_image
+    from vecmatte.io import check_output_paths, load_image, save_image
 
+    # find_tasks checked the whole batch; a task made by hand is checked here, before reading.
+    check_output_paths(
+        {"alpha output": task.alpha_path, "cutout output": task.cutout_path},
+        {"image": task.image_path, "trimap": task.trimap_path},
+        writable=False,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         warnings.simplefilter("always", RuntimeWarning)

@@ -522,9 +522,16 @@ def cutout(
     Raises
     ------
     ValueError
-        If the image and the trimap differ in size, or the trimap has no foreground or
-        background.
+        If the image and the trimap differ in size, the trimap has no foreground or
+        background, or ``cutout_path`` names one of the inputs (PyMatting would overwrite it).
     """
+    from vecmatte.io import check_output_paths
+
+    check_output_paths(
+        {"cutout_path": cutout_path},
+        {"image_path": image_path, "trimap_path": trimap_path},
+        writable=False,
+    )
     image = load_image(image_path, "RGB")
     trimap = load_image(trimap_path, "GRAY")
     if image.shape[:2] != trimap.shape[:2]:
