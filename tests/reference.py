@@ -216,3 +216,119 @@ def loop_blur_fusion(image, alpha, sizes=(90, 6)):
         if index == len(sizes) - 1:
             background = np.clip(mean_b + (1 + a) * residual, 0, 1)
     return foreground, background
+
+
+# --- Weight-graph and window Laplacians of PyMatting's other methods (knn, rw, uniform, lbdm),
+# written as plain loops over pixels and windows.
+
+
+def loop_window_weights(image, radius=1, sigma=1 / 30):
+    """Random-walk weights over each pixel's window, neighbours clamped to the border.
+
+    ``sigma=None`` gives weight one to every pair (the uniform Laplacian's weights).
+    """
+    h, w, _ = image.shape
+    weights = np.zeros((h * w, h * w))
+    for y in range(h):
+        for x in range(w):
+            for dy in range(-radius, radius + 1):
+                for dx in range(-radius, radius + 1):
+                    y2 = min(max(y + dy, 0), h - 1)
+                    x2 = min(max(x + dx, 0), w - 1)
+                    difference = image[y, x] - image[y2, x2]
+                    value = 1.0 if sigma is None else np.exp(-difference @ difference / sigma**2)
+                    weights[y * w + x, y2 * w + x2] += value
+    return weights
+
+
+def loop_knn_weights(image, n_neighbors=(20, 10), distance_weights=(2.0, 0.1), kernel="binary"):
+    """KNN weights K + K^T by brute force: every pixel's distances to all pixels, sorted."""
+    h, w, _ = image.shape
+    n = h * w
+    weights = np.zeros((n, n))
+    for k, distance_weight in zip(n_neighbors, distance_weights, strict=True):
+        features = np.zeros((n, 5), dtype=np.float32)
+        for y in range(h):
+            for x in range(w):
+                i = y * w + x
+                features[i, :3] = image[y, x]
+                features[i, 3] = distance_weight * (x / (w - 1) if w > 1 else 0.0)
+                features[i, 4] = distance_weight * (y / (h - 1) if h > 1 else 0.0)
+        for i in range(n):
+            distances = [float(np.sum((features[i] - features[j]) ** 2)) for j in range(n)]
+            for j in np.argsort(distances, kind="stable")[:k]:
+                value = 1.0
+                if kernel == "soft":
+                    value = 1.0 - float(np.abs(features[i] - features[j]).sum()) / 5.0
+                weights[i, j] += value
+                weights[j, i] += value
+    return weights
+
+
+def loop_random_walk_laplacian(weights, regularization=0.0):
+    """(1 + reg) I - D^-1 W, row by row."""
+    n = weights.shape[0]
+    laplacian = np.zeros((n, n))
+    for i in range(n):
+        degree = weights[i].sum()
+        for j in range(n):
+            laplacian[i, j] = (1.0 + regularization) * (i == j) - weights[i, j] / degree
+    return laplacian
+
+
+def loop_lbdm_laplacian(image, eps=1e-7, radius=1):
+    """Sum over windows of (I - F)(I - F)^T with F = X (X^T X + eps I)^-1 X^T, X = [I, 1]."""
+    h, w, _ = image.shape
+    size = 2 * radius + 1
+    n = size * size
+    laplacian = np.zeros((h * w, h * w))
+    for y in range(h - 2 * radius):
+        for x in range(w - 2 * radius):
+            design = np.ones((n, 4))
+            indices = []
+            for a in range(n):
+                ya, xa = y + a // size, x + a % size
+                design[a, :3] = image[ya, xa]
+                indices.append(ya * w + xa)
+            fit = design @ np.linalg.inv(design.T @ design + eps * np.eye(4)) @ design.T
+            residual = np.eye(n) - fit
+            block = residual @ residual.T
+            for a in range(n):
+                for b in range(n):
+                    laplacian[indices[a], indices[b]] += block[a, b]
+    return laplacian
+
+
+def loop_full_weighting(shape):
+    """Full-weighting restriction (h, w) -> (h // 2, w // 2), coarse pixel by coarse pixel."""
+    h, w = shape
+    kernel = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16.0
+    restriction = np.zeros(((h // 2) * (w // 2), h * w))
+    for cy in range(h // 2):
+        for cx in range(w // 2):
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    y, x = 2 * cy + dy, 2 * cx + dx
+                    if 0 <= y < h and 0 <= x < w:
+                        restriction[cy * (w // 2) + cx, y * w + x] = kernel[dy + 1, dx + 1]
+    return restriction
+
+
+def loop_vcycle(matrix, shape, rhs, omega=0.8, pre=1, post=1, direct_size=64):
+    """One V-cycle from zero, recursively, with dense matrices."""
+    h, w = shape
+    if h * w <= direct_size:
+        return np.linalg.solve(matrix, rhs)
+    diagonal = np.diag(matrix)
+    x = np.zeros_like(rhs)
+    for _ in range(pre):
+        x = x + omega * (rhs - matrix @ x) / diagonal
+    restriction = loop_full_weighting(shape)
+    coarse = restriction @ matrix @ restriction.T
+    residual = rhs - matrix @ x
+    x = x + restriction.T @ loop_vcycle(
+        coarse, (h // 2, w // 2), restriction @ residual, omega, pre, post, direct_size
+    )
+    for _ in range(post):
+        x = x + omega * (rhs - matrix @ x) / diagonal
+    return x

@@ -72,6 +72,10 @@ METHODS: dict[str, MethodSpec] = {
         preconditioner="direct",
     ),
     "sm": MethodSpec("vecmatte.alpha.sm", "shared matting (Gastal, Oliveira 2010)", None),
+    "knn": MethodSpec("vecmatte.alpha.knn", "KNN matting (Chen, Li, Tang 2013)", "jacobi"),
+    "lkm": MethodSpec("vecmatte.alpha.lkm", "large-kernel matting (He, Sun, Tang 2010)", "jacobi"),
+    "lbdm": MethodSpec("vecmatte.alpha.lbdm", "learning-based matting (Zheng 2009)", "direct"),
+    "rw": MethodSpec("vecmatte.alpha.rw", "random walk matting (Grady et al. 2005)", "ichol"),
 }
 
 

@@ -14,6 +14,11 @@ __all__ = ["LAPLACIANS", "get_laplacian"]
 
 LAPLACIANS: dict[str, str] = {
     "closed_form": "vecmatte.laplacians.closed_form:matting_laplacian",
+    "knn": "vecmatte.laplacians.knn:knn_laplacian",
+    "lbdm": "vecmatte.laplacians.lbdm:lbdm_laplacian",
+    "random_walk": "vecmatte.laplacians.random_walk:rw_laplacian",
+    "large_kernel": "vecmatte.laplacians.large_kernel:lkm_laplacian",
+    "uniform": "vecmatte.laplacians.uniform:uniform_laplacian",
 }
 
 

@@ -89,6 +89,10 @@ PRECONDITIONERS: dict[str, PreconditionerSpec] = {
     ),
     # not measured: ichol's, which holds a little more
     "jacobi": PreconditionerSpec("vecmatte.preconditioners.jacobi", "diagonal: any system"),
+    # not measured: the Galerkin levels hold about a third of the fine matrix again
+    "vcycle": PreconditionerSpec(
+        "vecmatte.preconditioners.vcycle", "geometric multigrid V-cycle", needs=("matrix",)
+    ),
     "none": PreconditionerSpec(None, "no preconditioning"),
 }
 

@@ -1,0 +1,53 @@
+"""Uniform Laplacian: against a plain loop and PyMatting."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+from reference import loop_random_walk_laplacian, loop_window_weights
+
+from vecmatte.laplacians import get_laplacian
+from vecmatte.laplacians.uniform import uniform_laplacian
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (2, 2), (1, 3)])
+@pytest.mark.parametrize("radius", [1, 2])
+def test_matches_loop(rng, shape, radius):
+    image = rng.random((*shape, 3))
+    expected = loop_random_walk_laplacian(loop_window_weights(image, radius, None))
+    np.testing.assert_allclose(
+        uniform_laplacian(image, radius=radius).toarray(), expected, atol=1e-15
+    )
+
+
+def test_ignores_colours_and_rows_sum_to_zero(rng):
+    a = uniform_laplacian(rng.random((6, 5, 3)))
+    b = uniform_laplacian(np.zeros((6, 5, 3)))
+    assert abs(a - b).max() == 0
+    assert abs(a.sum(axis=1)).max() < 1e-12
+
+
+def test_symmetric_form(rng):
+    laplacian = uniform_laplacian(rng.random((5, 6, 3)), form="symmetric")
+    assert abs(laplacian - laplacian.T).max() == 0
+    assert laplacian.diagonal().max() <= 9
+
+
+def test_registered():
+    assert get_laplacian("uniform") is uniform_laplacian
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymatting") is None, reason="PyMatting not installed")
+@pytest.mark.parametrize("radius", [1, 2])
+def test_equals_pymatting(rng, radius):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pymatting import uniform_laplacian as pymatting_uniform
+    image = rng.random((7, 10, 3))
+    assert (
+        abs(uniform_laplacian(image, radius=radius) - pymatting_uniform(image, radius)).max()
+        < 1e-15
+    )

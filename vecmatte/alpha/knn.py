@@ -1,0 +1,102 @@
+"""KNN matting (Chen, Li, Tang 2013): alpha spread between pixels that are nearest
+neighbours in colour and position, wherever they are in the image."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vecmatte import _defaults
+from vecmatte.alpha.rw import check_constraints, graph_system
+from vecmatte.laplacians.knn import KERNELS, _check_passes, knn_weights
+from vecmatte.systems import MattingSystem
+
+__all__ = ["build_system", "check_options", "memory_bytes"]
+
+
+def check_options(shape: tuple[int, ...], **options) -> dict:
+    """Range checks of the options given (``ValueError``, one line)."""
+    checked = dict(options)
+    passes = _check_passes(
+        options.get("n_neighbors", (20, 10)), options.get("distance_weights", (2.0, 0.1))
+    )
+    if "n_neighbors" in options:
+        checked["n_neighbors"] = tuple(k for k, _ in passes)
+    if "distance_weights" in options:
+        checked["distance_weights"] = tuple(w for _, w in passes)
+    if options.get("kernel", "binary") not in KERNELS:
+        raise ValueError(f"kernel must be 'binary' or 'soft', got {options['kernel']!r}")
+    check_constraints(options.get("constraints", "soft"), options.get("lam", _defaults.LAMBDA))
+    return checked
+
+
+def build_system(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    n_neighbors: Sequence[int] = (20, 10),
+    distance_weights: Sequence[float] = (2.0, 0.1),
+    kernel: str = "binary",
+    constraints: str = "soft",
+    lam: float = _defaults.LAMBDA,
+) -> MattingSystem:
+    """KNN matting system, symmetric, with PyMatting's solution.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        Float image in [0, 1], already validated.
+    is_fg, is_bg : ndarray of bool, shape (h, w)
+        Known foreground and background pixels.
+    n_neighbors : sequence of int, optional
+        Neighbours per pixel in each nearest-neighbour pass (20, then 10).
+    distance_weights : sequence of float, optional
+        Weight of the position in each pass's features (2.0, then 0.1).
+    kernel : {"binary", "soft"}, optional
+        Weight of a neighbour pair: 1, or ``1 - |f_i - f_j|_1 / 5``.
+    constraints : {"soft", "hard"}, optional
+        Pull the known pixels to their value with weight ``lam`` as PyMatting does (default),
+        or fix them (see :func:`vecmatte.alpha.rw.graph_system`).
+    lam : float, optional
+        Weight of the soft constraints.
+
+    Returns
+    -------
+    MattingSystem
+        Not grid-local (``reach`` is ``None``): neighbours may lie anywhere in the image.
+
+    Raises
+    ------
+    ValueError
+        If an option is out of range.
+
+    Notes
+    -----
+    Chen, Li and Tang, "KNN Matting", IEEE TPAMI 35(9), 2013; the weights are
+    :func:`vecmatte.laplacians.knn.knn_weights`. PyMatting's Laplacian ``I - D^-1 W`` is
+    replaced by ``D - W`` with the constraints scaled by ``D``: the same solution from a
+    symmetric positive definite matrix.
+    """
+    constraints, lam = check_constraints(constraints, lam)
+    weights = knn_weights(
+        image, n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel
+    )
+    return graph_system(weights, is_fg, is_bg, constraints=constraints, lam=lam)
+
+
+def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
+    """Peak extra bytes of the KNN system (the preconditioner's share comes on top).
+
+    Per pixel and neighbour of all passes: the k-d tree's answer (16 bytes), the pairs in
+    both directions and the Laplacian formed from them (about 60 bytes).
+    """
+    from vecmatte.memory import BASE_BYTES, SAFETY
+
+    passes = _check_passes(
+        options.get("n_neighbors", (20, 10)), options.get("distance_weights", (2.0, 0.1))
+    )
+    k_total = sum(k for k, _ in passes)
+    n_pixels = int(shape[0]) * int(shape[1])
+    return int(SAFETY * (80 * k_total * n_pixels + 200 * n_pixels + BASE_BYTES))

@@ -1,0 +1,107 @@
+"""Large-kernel matting (He, Sun, Tang 2010): the closed-form system at a large window
+radius, solved matrix-free."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vecmatte import _defaults
+from vecmatte._validation import check_radius_eps
+from vecmatte.alpha.rw import check_constraints
+from vecmatte.laplacians.large_kernel import lkm_laplacian
+from vecmatte.systems import MattingSystem, hard_constraint_system, soft_constraint_system
+
+__all__ = ["build_system", "check_options", "memory_bytes"]
+
+
+def check_options(shape: tuple[int, ...], **options) -> dict:
+    """Range checks of the options given (``ValueError``, one line)."""
+    checked = dict(options)
+    radius, eps = check_radius_eps(options.get("radius", 10), options.get("eps", 1e-7), shape)
+    if "radius" in options:
+        checked["radius"] = radius
+    if "eps" in options:
+        checked["eps"] = eps
+    check_constraints(options.get("constraints", "hard"), options.get("lam", _defaults.LAMBDA))
+    return checked
+
+
+def _unknown_box(known: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """Bounding box of the unknown pixels grown by ``margin`` (clipped to the image)."""
+    ys, xs = np.nonzero(~known)
+    h, w = known.shape
+    return (
+        slice(max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, h)),
+        slice(max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, w)),
+    )
+
+
+def build_system(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    eps: float = 1e-7,
+    radius: int = 10,
+    constraints: str = "hard",
+    lam: float = _defaults.LAMBDA,
+) -> MattingSystem:
+    """Large-kernel matting system, matrix-free, with its diagonal for Jacobi.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        Float image in [0, 1], already validated.
+    is_fg, is_bg : ndarray of bool, shape (h, w)
+        Known foreground and background pixels.
+    eps : float, optional
+        Regularisation of each window's colour covariance.
+    radius : int, optional
+        Window radius (PyMatting's default 10: 21 x 21 windows).
+    constraints : {"hard", "soft"}, optional
+        Fix the known pixels (default), or pull them with weight ``lam`` over all pixels as
+        PyMatting does.
+    lam : float, optional
+        Weight of the soft constraints.
+
+    Returns
+    -------
+    MattingSystem
+        Its ``matrix`` is a ``LinearOperator``; ``diagonal`` is filled.
+
+    Raises
+    ------
+    ValueError
+        If an option is out of range or the image is smaller than one window.
+
+    Notes
+    -----
+    He, Sun and Tang, "Fast Matting Using Large Kernel Matting Laplacian Matrices", CVPR
+    2010; the operator is :func:`vecmatte.laplacians.large_kernel.lkm_laplacian`. With hard
+    constraints only the windows that touch an unknown pixel matter, and they all lie in the
+    unknown pixels' bounding box grown by ``2 r``: the operator is built on that crop.
+    """
+    constraints, lam = check_constraints(constraints, lam)
+    radius, eps = check_radius_eps(radius, eps, image.shape)
+    if constraints == "soft":
+        laplacian = lkm_laplacian(image, eps=eps, radius=radius)
+        return soft_constraint_system(laplacian, is_fg, is_bg, lam=lam)
+    h, w = is_fg.shape
+    rows, cols = _unknown_box(is_fg | is_bg, 2 * radius)
+    laplacian = lkm_laplacian(image[rows, cols], eps=eps, radius=radius)
+    cropped = hard_constraint_system(laplacian, is_fg[rows, cols], is_bg[rows, cols])
+    crop_y, crop_x = np.divmod(cropped.unknown, cols.stop - cols.start)
+    unknown = (crop_y + rows.start) * w + crop_x + cols.start
+    return MattingSystem(cropped.matrix, cropped.rhs, unknown, (h, w), diagonal=cropped.diagonal)
+
+
+def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
+    """Peak extra bytes of the large-kernel system (the preconditioner's share comes on top).
+
+    About 60 floats per pixel: window statistics and inverse covariances (17), the
+    integral images of the set-up (up to 30) and of each product (about 16).
+    """
+    from vecmatte.memory import BASE_BYTES, SAFETY
+
+    n_pixels = int(shape[0]) * int(shape[1])
+    return int(SAFETY * (480 * n_pixels + 64 * n_unknown + BASE_BYTES))

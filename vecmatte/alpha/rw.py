@@ -1,0 +1,209 @@
+"""Random walk matting (Grady, Schiwietz, Aharon, Westermann 2005).
+
+Also holds :func:`graph_system`, the system of any weight-graph Laplacian (random walk, KNN):
+PyMatting's ``(1 + reg) I - D^-1 W`` is not symmetric, so it is multiplied by the degrees
+``D`` into ``(1 + reg) D - W`` with the constraints scaled alike, which leaves the solution
+unchanged and gives conjugate gradient the symmetric positive definite matrix it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from vecmatte import _defaults
+from vecmatte.laplacians._stencil import rows_to_csr, stencil_offsets
+from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
+from vecmatte.systems import MattingSystem, Stencil, hard_constraint_system
+
+__all__ = ["build_system", "check_options", "graph_system", "memory_bytes"]
+
+CONSTRAINTS = ("hard", "soft")
+
+
+def check_constraints(constraints: str, lam: float) -> tuple[str, float]:
+    if constraints not in CONSTRAINTS:
+        raise ValueError(f"constraints must be 'hard' or 'soft', got {constraints!r}")
+    lam = float(lam)
+    if not np.isfinite(lam) or lam <= 0:
+        raise ValueError(f"lam must be a positive finite number, got {lam!r}")
+    return constraints, lam
+
+
+def stencil_of(matrix, unknown: np.ndarray, shape: tuple[int, int], reach: int) -> Stencil:
+    """The pixel stencil of a grid-local system (entries at most ``reach`` apart), for ichol.
+
+    ``matrix`` is CSR over the pixels ``unknown``; each entry goes to the slot of the offset
+    between its row's and its column's pixels.
+    """
+    matrix = matrix.tocsr()
+    m = matrix.shape[0]
+    span = 2 * reach + 1
+    ys, xs = np.divmod(np.asarray(unknown), shape[1])
+    rows = np.repeat(np.arange(m), np.diff(matrix.indptr))
+    columns = matrix.indices
+    slots = (ys[columns] - ys[rows] + reach) * span + (xs[columns] - xs[rows] + reach)
+    neighbors = np.full((span * span, m), -1, dtype=np.intp)
+    values = np.zeros((span * span, m))
+    neighbors[slots, rows] = columns
+    values[slots, rows] = matrix.data
+    return Stencil(stencil_offsets(reach), neighbors, values)
+
+
+def graph_system(
+    weights,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    regularization: float = 0.0,
+    constraints: str = "hard",
+    lam: float = _defaults.LAMBDA,
+    reach: int | None = None,
+) -> MattingSystem:
+    """The matting system of the weight graph ``W``, symmetric and with PyMatting's solution.
+
+    Parameters
+    ----------
+    weights : scipy.sparse matrix, shape (n, n)
+        Symmetric non-negative weights with positive row sums ``d``.
+    is_fg, is_bg : ndarray of bool, shape (h, w)
+        Known foreground and background pixels.
+    regularization : float, optional
+        ``reg`` of the Laplacian ``(1 + reg) I - D^-1 W``.
+    constraints : {"hard", "soft"}, optional
+        ``"soft"``: PyMatting's ``(L + lam C) x = lam c_fg`` over all pixels, multiplied by
+        ``D``: ``((1 + reg) D - W + lam D C) x = lam D c_fg``. ``"hard"``: the known pixels
+        fixed, ``((1 + reg) D - W)_uu x_u = W_uk alpha_k`` (the limit ``lam -> inf``).
+    lam : float, optional
+        Weight of the soft constraints.
+    reach : int, optional
+        Passed to the system (grid-local graphs).
+
+    Returns
+    -------
+    MattingSystem
+    """
+    import scipy.sparse
+
+    weights = scipy.sparse.csr_matrix(weights)
+    degrees = np.asarray(weights.sum(axis=1)).ravel()
+    laplacian = (scipy.sparse.diags((1.0 + regularization) * degrees) - weights).tocsr()
+    shape = tuple(is_fg.shape)
+    if constraints == "hard":
+        system = hard_constraint_system(laplacian, is_fg, is_bg, reach=reach)
+    else:
+        known = (is_fg | is_bg).ravel()
+        matrix = (laplacian + scipy.sparse.diags(lam * degrees * known)).tocsr()
+        rhs = lam * degrees * is_fg.ravel()
+        system = MattingSystem(matrix, rhs, np.arange(len(degrees)), shape, reach=reach)
+    if reach is None:
+        return system
+    return replace(system, stencil=stencil_of(system.matrix, system.unknown, shape, reach))
+
+
+def check_options(shape: tuple[int, ...], **options) -> dict:
+    """Range checks of the options given (``ValueError``, one line)."""
+    checked = dict(options)
+    if "radius" in options:
+        checked["radius"] = check_radius(options["radius"])
+    sigma = float(options.get("sigma", SIGMA))
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive finite number, got {options['sigma']!r}")
+    regularization = float(options.get("regularization", 1e-8))
+    if not np.isfinite(regularization) or regularization < 0:
+        raise ValueError(f"regularization must be a finite number >= 0, got {regularization!r}")
+    check_constraints(options.get("constraints", "hard"), options.get("lam", _defaults.LAMBDA))
+    return checked
+
+
+def build_system(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    sigma: float = SIGMA,
+    radius: int = 1,
+    regularization: float = 1e-8,
+    constraints: str = "hard",
+    lam: float = _defaults.LAMBDA,
+) -> MattingSystem:
+    """Random walk matting system: colour-similarity weights over each pixel's window.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        Float image in [0, 1], already validated.
+    is_fg, is_bg : ndarray of bool, shape (h, w)
+        Known foreground and background pixels.
+    sigma : float, optional
+        Colour scale of the weights ``exp(-|I_i - I_j|^2 / sigma^2)``; the default 1/30 is
+        PyMatting's fixed ``exp(-900 |I_i - I_j|^2)`` (PyMatting ignores its ``sigma``).
+    radius : int, optional
+        Window radius of the neighbourhood (``(2r+1) x (2r+1)``).
+    regularization : float, optional
+        ``reg`` of PyMatting's ``(1 + reg) I - D^-1 W``.
+    constraints : {"hard", "soft"}, optional
+        Fix the known pixels (default), or pull them with weight ``lam`` as PyMatting does
+        (same matte up to ~1/lam; see :func:`graph_system`).
+    lam : float, optional
+        Weight of the soft constraints.
+
+    Returns
+    -------
+    MattingSystem
+        Symmetric, grid-local with ``reach = radius``.
+
+    Raises
+    ------
+    ValueError
+        If an option is out of range.
+
+    Notes
+    -----
+    Grady, Schiwietz, Aharon and Westermann, "Random Walks for Interactive Alpha-Matting",
+    VIIP 2005. The weights are :func:`vecmatte.laplacians.random_walk.rw_weights`.
+    """
+    constraints, lam = check_constraints(constraints, lam)
+    radius = check_radius(radius)
+    sigma = float(sigma)
+    if not np.isfinite(sigma) or sigma <= 0:
+        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    shape = tuple(is_fg.shape)
+    known = (is_fg | is_bg).ravel()
+    rows = np.flatnonzero(~known) if constraints == "hard" else np.arange(known.size)
+    # Rows of L = (1 + reg) D - W straight from the window weights of the solved pixels.
+    columns, weights = window_stencil(image, rows, radius, sigma)
+    degrees = weights.sum(axis=0)
+    centre = len(columns) // 2
+    values = -weights
+    values[centre] += (1.0 + float(regularization)) * degrees
+    fg = np.append(is_fg.ravel(), False).astype(np.float64)  # column -1 -> not foreground
+    if constraints == "hard":
+        # Columns of known pixels move to the right-hand side: b = -L_uk alpha_k = W_uk fg.
+        rhs = np.einsum("su,su->u", weights, fg[columns])
+        index = np.full(known.size + 1, -1, dtype=np.intp)
+        index[rows] = np.arange(len(rows))
+        columns = index[columns]
+        values[columns < 0] = 0.0
+    else:
+        values[centre] += lam * degrees * known
+        rhs = lam * degrees * fg[:-1]
+    matrix = rows_to_csr(columns, values, len(rows))
+    stencil = Stencil(stencil_offsets(radius), columns, values)
+    return MattingSystem(matrix, rhs, rows, shape, stencil=stencil, reach=radius)
+
+
+def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
+    """Peak extra bytes of the random-walk system (the preconditioner's share comes on top).
+
+    Per pixel: the weights and their matrix, about ``(2r+1)^2`` entries of 16 bytes each,
+    three times over while the Laplacian is formed; per solved row the same again.
+    """
+    from vecmatte.memory import BASE_BYTES, SAFETY
+
+    radius = check_radius(options.get("radius", 1))
+    entries = (2 * radius + 1) ** 2
+    n_pixels = int(shape[0]) * int(shape[1])
+    rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown
+    return int(SAFETY * (48 * entries * n_pixels + 32 * entries * rows + BASE_BYTES))

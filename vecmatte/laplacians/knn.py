@@ -1,0 +1,148 @@
+"""KNN matting Laplacian (Chen, Li, Tang 2013): pixels joined to their nearest neighbours in
+colour and position, found with SciPy's compiled k-d tree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from vecmatte._validation import check_image
+from vecmatte.laplacians.random_walk import check_form, weights_to_laplacian
+
+__all__ = ["knn_laplacian", "knn_weights"]
+
+KERNELS = ("binary", "soft")
+
+
+def _check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
+    n_neighbors = [n_neighbors] if np.ndim(n_neighbors) == 0 else list(n_neighbors)
+    distance_weights = (
+        [distance_weights] if np.ndim(distance_weights) == 0 else list(distance_weights)
+    )
+    if len(n_neighbors) != len(distance_weights) or not n_neighbors:
+        raise ValueError(
+            f"n_neighbors {n_neighbors} and distance_weights {distance_weights} must have the "
+            "same, non-zero length (one entry per nearest-neighbour pass)"
+        )
+    passes = []
+    for k, weight in zip(n_neighbors, distance_weights, strict=True):
+        if isinstance(k, bool) or not float(k).is_integer() or int(k) < 1:
+            raise ValueError(f"n_neighbors must hold positive integers, got {k!r}")
+        if not np.isfinite(float(weight)) or float(weight) < 0:
+            raise ValueError(f"distance_weights must hold finite numbers >= 0, got {weight!r}")
+        passes.append((int(k), float(weight)))
+    return passes
+
+
+def knn_weights(
+    image: np.ndarray,
+    *,
+    n_neighbors: Sequence[int] | int = (20, 10),
+    distance_weights: Sequence[float] | float = (2.0, 0.1),
+    kernel: str = "binary",
+):
+    """Symmetric KNN weight matrix ``W = K + K^T`` (``K[i, j]``: ``j`` is a neighbour of ``i``).
+
+    Parameters are those of :func:`knn_laplacian`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
+    """
+    import scipy.sparse
+    from scipy.spatial import cKDTree
+
+    image = check_image(image)
+    passes = _check_passes(n_neighbors, distance_weights)
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be 'binary' or 'soft', got {kernel!r}")
+    h, w = image.shape[:2]
+    n = h * w
+    if max(k for k, _ in passes) > n:
+        raise ValueError(
+            f"n_neighbors {[k for k, _ in passes]} asks for more neighbours than the image "
+            f"has pixels ({n}); use at most {n}"
+        )
+    x = np.tile(np.linspace(0.0, 1.0, w), h)
+    y = np.repeat(np.linspace(0.0, 1.0, h), w)
+    columns, values = [], []
+    for k, weight in passes:
+        # float32 features as in PyMatting, so that both find the same neighbours.
+        features = np.empty((n, 5), dtype=np.float32)
+        features[:, :3] = image.reshape(n, 3)
+        features[:, 3] = weight * x
+        features[:, 4] = weight * y
+        _, neighbors = cKDTree(features).query(features, k=k, workers=-1)
+        neighbors = neighbors.reshape(n, k).astype(np.int32)
+        columns.append(neighbors)
+        if kernel == "binary":
+            values.append(np.ones((n, k)))
+        else:
+            distance = np.abs(features[neighbors] - features[:, None, :]).sum(axis=2)
+            values.append(1.0 - distance / np.float32(5.0))
+        del features
+    k_total = sum(k for k, _ in passes)
+    index_dtype = np.int32 if n * k_total < 2**31 else np.int64
+    indptr = np.arange(0, n * k_total + 1, k_total, dtype=index_dtype)
+    nearest = scipy.sparse.csr_matrix(
+        (np.hstack(values).ravel(), np.hstack(columns).ravel(), indptr), shape=(n, n)
+    )
+    del columns, values
+    return (nearest + nearest.T).tocsr()
+
+
+def knn_laplacian(
+    image: np.ndarray,
+    *,
+    n_neighbors: Sequence[int] | int = (20, 10),
+    distance_weights: Sequence[float] | float = (2.0, 0.1),
+    kernel: str = "binary",
+    form: str = "random_walk",
+):
+    """KNN matting Laplacian of an image.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image with values in [0, 1].
+    n_neighbors : sequence of int, optional
+        Neighbours per pixel in each nearest-neighbour pass (PyMatting: 20, then 10).
+    distance_weights : sequence of float, optional
+        Weight ``w_d`` of the position in each pass's features ``[r, g, b, w_d x, w_d y]``
+        (``x, y`` in [0, 1]); PyMatting: 2.0, then 0.1.
+    kernel : {"binary", "soft"}, optional
+        ``"binary"``: each neighbour pair weighs 1; ``"soft"``: ``1 - |f_i - f_j|_1 / 5``.
+    form : {"random_walk", "symmetric"}, optional
+        ``I - D^-1 W`` (PyMatting's) or ``D - W``; see
+        :func:`vecmatte.laplacians.random_walk.weights_to_laplacian`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
+
+    Raises
+    ------
+    ValueError
+        If the image is not ``(h, w, 3)`` in [0, 1], or an option is out of range.
+
+    Notes
+    -----
+    Chen, Li and Tang, "KNN Matting", IEEE TPAMI 35(9), 2013. Each pass finds every pixel's
+    ``k`` nearest neighbours in feature space (the pixel itself among them) with
+    ``scipy.spatial.cKDTree``; ``W`` sums the pairs of all passes in both directions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from vecmatte.laplacians.knn import knn_laplacian
+    >>> L = knn_laplacian(np.random.default_rng(0).random((6, 6, 3)), n_neighbors=[5],
+    ...                   distance_weights=[2.0])
+    >>> bool(abs(L.sum(axis=1)).max() < 1e-12)
+    True
+    """
+    check_form(form)
+    weights = knn_weights(
+        image, n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel
+    )
+    return weights_to_laplacian(weights, form=form)
