@@ -145,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
         serve(app, args.host, args.port, quiet=args.quiet)
     except OSError as error:
         print(
-            f"vecmatte serve: error: cannot listen on {args.host}:{args.port}: {error}",
+            f"vecmatte: error: cannot listen on {args.host}:{args.port} "
+            f"({error.strerror or error}); choose another --port, or --port 0 for any free one",
             file=sys.stderr,
         )
         return 1
