@@ -1,51 +1,174 @@
-"""Foreground estimation: vecmatte's "ml" and "cf" against PyMatting's, in the same run.
+"""Foreground estimation: speed against PyMatting's numba, quality of every method, big cutouts.
 
-For every alphamatting.com low-resolution image, the ground-truth alpha is given as input
-(so the comparison is about foreground estimation, not alpha), and each method's ``F`` and
-``B`` are scored by the re-composite error ``|alpha F + (1 - alpha) B - I|`` averaged over the
-mixed pixels ``0 < alpha < 1`` and the colour channels.
+Three parts, all written to bench/results/foreground.md (a generated file):
 
-The alphamatting images have no ground-truth foreground, and ``F = B = I`` would score a
-perfect zero there; so a second table scores the foreground itself on semi-synthetic
-composites with known colours: the same ground-truth alphas over two scikit-image photographs
-(``astronaut`` as foreground, ``coffee`` as background), mean ``|F - F_true|`` where
-``0.1 < alpha < 1``.
+1. Speed. On every alphamatting.com low-resolution image, with its ground-truth alpha, in ONE
+   process, interleaved (numba's time moves with the machine's load, so both are measured in
+   the same minute): PyMatting's ``estimate_foreground_ml`` (numba), vecmatte's shim
+   ``vecmatte.compat.pymatting.estimate_foreground_ml`` (same weights, float32 out),
+   ``vecmatte.estimate_foreground_background`` with method "ml" (Germer et al.'s weights) and
+   "blur_fusion". Best of ``--repeat`` per image; the median ratio to numba over the images.
+   The shim's colours are compared with PyMatting's where alpha > 0.1.
+2. Quality. Re-composite error ``|alpha F + (1 - alpha) B - I|`` over the mixed pixels of the
+   photographs, and, since ``F = B = I`` would score 0 there, the foreground error on
+   semi-synthetic composites with known colours (the same alphas over scikit-image's
+   ``astronaut`` as foreground and ``coffee`` as background), mean ``|F - F_true|`` where
+   ``0.1 < alpha < 1``. Every vecmatte method and PyMatting's "ml" and "cf".
+3. Big cutout. A photograph upscaled 5x (about 10 MP) with a mask made from its upscaled
+   ground truth: ``vecmatte alpha BIG --mask MASK --band 10 -o a.png`` with and without
+   ``--cutout c.png`` in child processes (wall time, peak resident memory), and the steps
+   timed one by one in another child (alpha solve, foreground with each method, with its
+   memory estimate ``foreground_memory_bytes`` against the measured growth).
 
-Writes bench/results/foreground.md (a generated file). Run with ``nice``::
+Run::
 
-    nice python bench/foreground.py [--data ../shared/data/alphamatting-lowres] [--limit N]
+    python bench/foreground.py [--limit N] [--repeat 3] [--skip-big]
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
+import json
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+import provenance
 
 from vecmatte import estimate_foreground_background
 from vecmatte.io import load_image, load_trimap
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "alphamatting-lowres"
+PYMATTING_WEIGHTS = {"regularization": 1e-5, "gradient_weight": 1.0}
+BIG_IMAGE, BIG_SCALE = "GT02", 5
 
 
-def _methods():
+# --------------------------------------------------------------------------------------------
+# 1. speed
+
+
+def _speed_variants():
+    import pymatting
+
+    from vecmatte.compat import pymatting as shim
+
+    return {
+        "PyMatting ml (numba)": lambda i, a: pymatting.estimate_foreground_ml(
+            i, a, return_background=True
+        ),
+        "shim estimate_foreground_ml": lambda i, a: shim.estimate_foreground_ml(
+            i, a, return_background=True
+        ),
+        "vecmatte ml": lambda i, a: estimate_foreground_background(i, a, method="ml"),
+        "vecmatte blur_fusion": lambda i, a: estimate_foreground_background(
+            i, a, method="blur_fusion"
+        ),
+    }
+
+
+def _speed(names, data, repeat):
+    variants = _speed_variants()
+    _warm_up(variants)
+    rows = []
+    for name in names:
+        image = load_image(data / "image" / f"{name}.png")
+        alpha = load_trimap(data / "alpha" / f"{name}.png")
+        times = {label: [] for label in variants}
+        results = {}
+        for _ in range(repeat):
+            for label, function in variants.items():
+                start = time.perf_counter()
+                results[label] = function(image, alpha)
+                times[label].append(time.perf_counter() - start)
+        where = alpha > 0.1
+        difference = np.abs(
+            results["shim estimate_foreground_ml"][0] - results["PyMatting ml (numba)"][0]
+        )[where]
+        row = {"name": name, "best": {label: min(t) for label, t in times.items()}}
+        row["max_diff"], row["mean_diff"] = float(difference.max()), float(difference.mean())
+        rows.append(row)
+        print(
+            f"speed {name} "
+            + " ".join(f"{label.split()[-1]} {t * 1e3:.0f} ms" for label, t in row["best"].items()),
+            file=sys.stderr,
+        )
+    return list(variants), rows
+
+
+def _speed_lines(labels, rows, repeat):
+    base = labels[0]
+    lines = [
+        "### Speed against PyMatting's numba estimate_foreground_ml",
+        "",
+        f"Wall-clock milliseconds, best of {repeat} per image, all in one process with the "
+        "calls interleaved; ratio = time / PyMatting's. The shim uses PyMatting's weights "
+        "(epsilon 1e-5, omega 1) and returns float32; vecmatte ml uses Germer et al.'s (5e-3, "
+        "0.1), at the same cost. Colour difference: |F_shim - F_PyMatting| where alpha > 0.1 "
+        "(PyMatting relaxes in raster order, vecmatte in red-black order).",
+        "",
+        "| image | "
+        + " | ".join(f"{label} ms" for label in labels)
+        + " | "
+        + " | ".join(f"{label} ratio" for label in labels[1:])
+        + " | max colour difference | mean colour difference |",
+        "|---|" + "---:|" * (2 * len(labels) - 1 + 2),
+    ]
+    for row in rows:
+        best = row["best"]
+        lines.append(
+            f"| {row['name']} | "
+            + " | ".join(f"{best[label] * 1e3:.0f}" for label in labels)
+            + " | "
+            + " | ".join(f"{best[label] / best[base]:.2f}" for label in labels[1:])
+            + f" | {row['max_diff']:.3f} | {row['mean_diff']:.5f} |"
+        )
+    medians = [
+        np.median([r["best"][label] / r["best"][base] for r in rows]) for label in labels[1:]
+    ]
+    worst = [max(r["best"][label] / r["best"][base] for r in rows) for label in labels[1:]]
+    lines.append(
+        "| **median** | "
+        + " | ".join(f"{np.median([r['best'][label] for r in rows]) * 1e3:.0f}" for label in labels)
+        + " | "
+        + " | ".join(f"**{m:.2f}**" for m in medians)
+        + f" | {max(r['max_diff'] for r in rows):.3f} (max) "
+        + f"| {np.mean([r['mean_diff'] for r in rows]):.5f} (mean) |"
+    )
+    lines += [
+        "",
+        "Median (worst) ratio to PyMatting's numba: "
+        + "; ".join(
+            f"{label} {m:.2f} ({w:.2f})"
+            for label, m, w in zip(labels[1:], medians, worst, strict=True)
+        )
+        + ".",
+        "",
+    ]
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# 2. quality
+
+
+def _quality_methods():
     import pymatting
 
     return {
         "vecmatte ml": lambda i, a: estimate_foreground_background(i, a, method="ml"),
         # Same method with PyMatting's default weights, to separate parameters from code.
         "vecmatte ml (pm params)": lambda i, a: estimate_foreground_background(
-            i, a, method="ml", regularization=1e-5, gradient_weight=1.0
+            i, a, method="ml", **PYMATTING_WEIGHTS
         ),
         "vecmatte cf": lambda i, a: estimate_foreground_background(i, a, method="cf"),
+        "vecmatte blur_fusion": lambda i, a: estimate_foreground_background(
+            i, a, method="blur_fusion"
+        ),
         "pymatting ml": lambda i, a: pymatting.estimate_foreground_ml(i, a, return_background=True),
         "pymatting cf": lambda i, a: pymatting.estimate_foreground_cf(i, a, return_background=True),
     }
@@ -58,7 +181,7 @@ def _recomposite_error(image, alpha, foreground, background) -> float:
 
 
 def _foreground_error(alpha, foreground, truth) -> float:
-    # Only the soft edge: where alpha is 1 every method returns the photograph exactly.
+    # Only the soft edge: where alpha is 1 every method returns (nearly) the photograph.
     return float(np.abs(foreground - truth)[(alpha > 0.1) & (alpha < 1)].mean())
 
 
@@ -66,13 +189,6 @@ def _fit(photo: np.ndarray, shape) -> np.ndarray:
     from skimage.transform import resize
 
     return np.clip(resize(photo, (*shape, 3), anti_aliasing=True), 0.0, 1.0)
-
-
-def _timed(function, *args):
-    start = time.perf_counter()
-    cpu = time.process_time()
-    result = function(*args)
-    return result, time.perf_counter() - start, time.process_time() - cpu
 
 
 def _warm_up(methods) -> None:
@@ -84,102 +200,60 @@ def _warm_up(methods) -> None:
         method(image, alpha)
 
 
-def _machine() -> str:
-    import numpy
-    import scipy
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (
-        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"NumPy {numpy.__version__}, SciPy {scipy.__version__}; load average at start {load}"
-    )
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--limit", type=int, default=None, help="only the first N images")
-    parser.add_argument("--output", type=Path, default=HERE / "results" / "foreground.md")
-    args = parser.parse_args(argv)
-
-    names = sorted(p.stem for p in (args.data / "image").glob("GT*.png"))[: args.limit]
-    if not names:
-        print(f"no images in {args.data / 'image'}", file=sys.stderr)
-        return 1
+def _quality(names, data):
     from skimage import data as skdata
 
     photo_f = skdata.astronaut() / 255.0
     photo_b = skdata.coffee() / 255.0
-    machine = _machine()
-    methods = _methods()
+    methods = _quality_methods()
     _warm_up(methods)
-    columns = list(methods)
     rows = []
     for name in names:
-        image = load_image(args.data / "image" / f"{name}.png")
-        alpha = load_trimap(args.data / "alpha" / f"{name}.png")
+        image = load_image(data / "image" / f"{name}.png")
+        alpha = load_trimap(data / "alpha" / f"{name}.png")
         true_f = _fit(photo_f, alpha.shape)
-        true_b = _fit(photo_b, alpha.shape)
         a = alpha[:, :, None]
-        synthetic = a * true_f + (1 - a) * true_b
+        synthetic = a * true_f + (1 - a) * _fit(photo_b, alpha.shape)
         row = {
             "name": name,
             "size": f"{image.shape[1]}x{image.shape[0]}",
             "mixed": int(((alpha > 0) & (alpha < 1)).sum()),
+            "naive": _foreground_error(alpha, synthetic, true_f),
         }
         for label, method in methods.items():
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                (f, b), wall, cpu = _timed(method, image, alpha)
-                (f_syn, _), _, _ = _timed(method, synthetic, alpha)
+                cpu = time.process_time()
+                f, b = method(image, alpha)
+                cpu = time.process_time() - cpu
+                f_syn = method(synthetic, alpha)[0]
             row[label] = {
                 "recomposite": _recomposite_error(image, alpha, f, b),
-                "wall": wall,
                 "cpu": cpu,
                 "fg_error": _foreground_error(alpha, f_syn, true_f),
                 "warnings": len(caught),
             }
             print(
-                f"{name} {label:23s} recomposite {row[label]['recomposite']:.5f} "
-                f"fg error {row[label]['fg_error']:.4f} {cpu:6.2f} cpu s {wall:6.2f} s",
+                f"quality {name} {label:23s} recomposite {row[label]['recomposite']:.5f} "
+                f"fg error {row[label]['fg_error']:.4f} {cpu:6.2f} cpu s",
                 file=sys.stderr,
             )
         rows.append(row)
+    return list(methods), rows
 
-    naive = []
-    for name in names:
-        alpha = load_trimap(args.data / "alpha" / f"{name}.png")
-        true_f = _fit(photo_f, alpha.shape)
-        a = alpha[:, :, None]
-        synthetic = a * true_f + (1 - a) * _fit(photo_b, alpha.shape)
-        naive.append(_foreground_error(alpha, synthetic, true_f))
 
+def _quality_lines(columns, rows):
     lines = [
-        "## Foreground estimation",
-        "",
-        "Generated by `bench/foreground.py`; do not edit by hand.",
-        "",
-        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- machine: {machine}",
-        f"- command: `nice python bench/foreground.py{' ' + ' '.join(argv) if argv else ''}`",
-        f"- data: {len(names)} alphamatting.com low-resolution images, ground-truth alpha as input",
+        "### Quality of every method",
         "",
         "vecmatte ml uses Germer et al.'s weights (epsilon 5e-3, omega 0.1); `vecmatte ml (pm "
         "params)` is the same code with PyMatting's defaults (1e-5, 1), as pymatting ml uses. "
-        "vecmatte cf starts from the vecmatte ml estimate (its time includes it).",
+        "vecmatte cf starts from the vecmatte ml estimate (its time includes it). blur_fusion: "
+        "box widths 90 then 6.",
         "",
         "Re-composite error: mean of |alpha F + (1 - alpha) B - I| over the pixels with "
         "0 < alpha < 1 (lower is better, but F = B = I would score 0: read it with the next "
-        "table). Time: process CPU seconds (wall-clock seconds in the means, in brackets): the "
-        "machine was shared with other jobs, so wall-clock times are inflated and noisy.",
+        "table). Time: process CPU seconds of one call on the photograph.",
         "",
         "| image | size | mixed px | "
         + " | ".join(f"{c} error | {c} cpu s" for c in columns)
@@ -191,8 +265,7 @@ def main(argv=None) -> int:
         lines.append(f"| {row['name']} | {row['size']} | {row['mixed']} | {cells} |")
     mean_cells = " | ".join(
         f"**{np.mean([r[c]['recomposite'] for r in rows]):.5f}** | "
-        f"**{np.mean([r[c]['cpu'] for r in rows]):.2f}** "
-        f"({np.mean([r[c]['wall'] for r in rows]):.2f} wall)"
+        f"**{np.mean([r[c]['cpu'] for r in rows]):.2f}**"
         for c in columns
     )
     lines.append(f"| mean | | | {mean_cells} |")
@@ -205,19 +278,193 @@ def main(argv=None) -> int:
         "| image | naive F = I | " + " | ".join(columns) + " |",
         "|---|---:|" + "---:|" * len(columns),
     ]
-    for row, base in zip(rows, naive, strict=True):
+    for row in rows:
         cells = " | ".join(f"{row[c]['fg_error']:.4f}" for c in columns)
-        lines.append(f"| {row['name']} | {base:.4f} | {cells} |")
+        lines.append(f"| {row['name']} | {row['naive']:.4f} | {cells} |")
     mean_cells = " | ".join(f"**{np.mean([r[c]['fg_error'] for r in rows]):.4f}**" for c in columns)
-    lines.append(f"| mean | {np.mean(naive):.4f} | {mean_cells} |")
+    lines.append(f"| mean | {np.mean([r['naive'] for r in rows]):.4f} | {mean_cells} |")
+    wins = {
+        c: sum(r[c]["fg_error"] == min(r[k]["fg_error"] for k in columns) for r in rows)
+        for c in columns
+    }
+    lines += [
+        "",
+        "Lowest foreground error, images won: "
+        + ", ".join(f"{c} {n}" for c, n in wins.items())
+        + ".",
+    ]
     n_warn = {c: sum(r[c]["warnings"] for r in rows) for c in columns}
     if any(n_warn.values()):
         lines += ["", "Warnings raised: " + ", ".join(f"{c}: {n}" for c, n in n_warn.items())]
     lines.append("")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.output.with_suffix(".md.tmp")
-    temporary.write_text("\n".join(lines))
-    temporary.replace(args.output)
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# 3. big cutout
+
+_STEPS_CHILD = """
+import json, resource, sys, time
+import numpy as np
+from vecmatte.alpha import solve_alpha
+from vecmatte.foreground import estimate_foreground, foreground_memory_bytes
+from vecmatte.io import load_image, load_trimap
+from vecmatte.trimap import trimap_from_mask
+
+def rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+image_path, mask_path, method = sys.argv[1:4]
+image = load_image(image_path)
+trimap = trimap_from_mask(load_trimap(mask_path), band=10)
+report = {}
+start, cpu = time.perf_counter(), time.process_time()
+alpha = solve_alpha(image, trimap).alpha
+report["alpha_wall"], report["alpha_cpu"] = time.perf_counter() - start, time.process_time() - cpu
+del trimap
+report["rss_before"] = rss()
+calls = []
+start, cpu = time.perf_counter(), time.process_time()
+foreground = estimate_foreground(
+    image, alpha, method=method, progress=lambda d, t: calls.append(time.perf_counter() - start)
+)
+report["fg_wall"], report["fg_cpu"] = time.perf_counter() - start, time.process_time() - cpu
+report["rss_after"] = rss()
+report["estimate"] = foreground_memory_bytes(alpha.shape, method)
+report["progress_calls"] = len(calls)
+report["first_progress"] = calls[0] if calls else None
+print(json.dumps(report))
+"""
+
+_CLI_CHILD = """
+import resource, sys, time
+from vecmatte.cli import main
+start = time.perf_counter()
+code = main(sys.argv[1:])
+print(code, time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def _make_big(data: Path, directory: Path) -> tuple[Path, Path, tuple[int, int]]:
+    from PIL import Image
+
+    with Image.open(data / "image" / f"{BIG_IMAGE}.png") as file:
+        photo = file.convert("RGB")
+    with Image.open(data / "alpha" / f"{BIG_IMAGE}.png") as file:
+        truth = file.convert("L")
+    size = (photo.width * BIG_SCALE, photo.height * BIG_SCALE)
+    image_path, mask_path = directory / "big.png", directory / "big_mask.png"
+    photo.resize(size, Image.BICUBIC).save(image_path)
+    mask = np.asarray(truth.resize(size, Image.BICUBIC)) > 127
+    Image.fromarray((mask * 255).astype(np.uint8)).save(mask_path)
+    return image_path, mask_path, (size[1], size[0])
+
+
+def _child(code: str, *arguments: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *arguments], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _big(data: Path, methods) -> dict:
+    with tempfile.TemporaryDirectory() as directory:
+        directory = Path(directory)
+        image, mask, shape = _make_big(data, directory)
+        result = {"shape": shape, "cli": {}, "steps": {}}
+        alpha_out, cutout_out = str(directory / "a.png"), str(directory / "c.png")
+        base = ["alpha", str(image), "--mask", str(mask), "--band", "10", "-o", alpha_out, "-q"]
+        for label, extra in (("alpha", []), ("alpha --cutout", ["--cutout", cutout_out])):
+            code, wall, peak = _child(_CLI_CHILD, *base, *extra).split()
+            result["cli"][label] = {"code": int(code), "wall": float(wall), "peak": int(peak)}
+            print(f"big cli {label}: {wall} s, peak {int(peak) / 2**30:.2f} GiB", file=sys.stderr)
+        for method in methods:
+            report = json.loads(_child(_STEPS_CHILD, str(image), str(mask), method))
+            result["steps"][method] = report
+            print(f"big steps {method}: {report}", file=sys.stderr)
+    return result
+
+
+def _big_lines(big) -> list[str]:
+    h, w = big["shape"]
+    cli = big["cli"]
+    ratio = cli["alpha --cutout"]["peak"] / cli["alpha"]["peak"]
+    lines = [
+        "### A 10 MP cutout",
+        "",
+        f"{BIG_IMAGE} upscaled {BIG_SCALE}x (bicubic) to {w} x {h} ({h * w / 1e6:.1f} MP); the "
+        "mask is its upscaled ground-truth alpha > 0.5, `--band 10`. Each row is one child "
+        "process; peak = its peak resident memory (ru_maxrss).",
+        "",
+        "| command | wall s | peak GiB |",
+        "|---|---:|---:|",
+    ]
+    for label, run in cli.items():
+        lines.append(f"| `vecmatte {label} ...` | {run['wall']:.2f} | {run['peak'] / 2**30:.2f} |")
+    lines += [
+        "",
+        f"Peak memory with the cutout / without: **{ratio:.2f}**.",
+        "",
+        "Steps timed one by one in a child process (library calls: `solve_alpha` on the "
+        "mask's trimap, then `estimate_foreground`); memory growth = the peak resident memory "
+        "after the foreground minus before it, against `foreground_memory_bytes(shape, method)`.",
+        "",
+        "| foreground method | alpha solve wall s (cpu) | foreground wall s (cpu) "
+        "| foreground / alpha (cpu) | memory growth MiB | estimate MiB | progress calls "
+        "| first progress after s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for method, r in big["steps"].items():
+        growth = max(0, r["rss_after"] - r["rss_before"])
+        first = "" if r["first_progress"] is None else f"{r['first_progress']:.2f}"
+        lines.append(
+            f"| {method} | {r['alpha_wall']:.2f} ({r['alpha_cpu']:.2f}) | "
+            f"{r['fg_wall']:.2f} ({r['fg_cpu']:.2f}) | {r['fg_cpu'] / r['alpha_cpu']:.2f} | "
+            f"{growth / 2**20:.0f} | {r['estimate'] / 2**20:.0f} | {r['progress_calls']} | "
+            f"{first} |"
+        )
+    lines.append("")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N images")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per image (speed)")
+    parser.add_argument("--skip-big", action="store_true", help="leave out the 10 MP cutout")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "foreground.md")
+    args = parser.parse_args(argv)
+
+    names = sorted(p.stem for p in (args.data / "image").glob("GT*.png"))[: args.limit]
+    if not names:
+        print(f"no images in {args.data / 'image'}", file=sys.stderr)
+        return 1
+    machine = provenance.machine_line(("numpy", "scipy", "vecmatte", "pymatting", "numba"))
+    labels, speed_rows = _speed(names, args.data, args.repeat)
+    columns, quality_rows = _quality(names, args.data)
+    big = None if args.skip_big else _big(args.data, ("ml", "blur_fusion"))
+
+    command = "python bench/foreground.py" + (" " + " ".join(argv) if argv else "")
+    lines = [
+        "## Foreground estimation",
+        "",
+        provenance.generated_line(command),
+        "",
+        f"- machine: {machine}",
+        f"- data: {len(names)} alphamatting.com low-resolution images, ground-truth alpha as input",
+        "",
+    ]
+    lines += _speed_lines(labels, speed_rows, args.repeat)
+    lines += _quality_lines(columns, quality_rows)
+    if big is not None:
+        lines += _big_lines(big)
+    provenance.write_markdown(args.output, "\n".join(lines))
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
