@@ -191,6 +191,23 @@ def test_every_method_is_offered_and_answers(server, inputs):
     assert status == 200 and headers["X-Vecmatte-Method"] == document["default"]
 
 
+@pytest.mark.parametrize("preconditioner", ["none", "jacobi", "ichol"])
+def test_preconditioner_option_is_passed_as_text(server, inputs, preconditioner):
+    fields = {"image": inputs["image"], "trimap": inputs["trimap"]}
+    status, _, body = post_form(
+        server, "/api/alpha", {**fields, "preconditioner": preconditioner, "rtol": "1e-9"}
+    )
+    assert status == 200, body
+    expected = vecmatte.estimate_alpha(
+        inputs["decoded_image"],
+        decode_png(inputs["trimap"]) / 255.0,
+        preconditioner=preconditioner,
+        rtol=1e-9,
+    )
+    got = decode_png(body).astype(int)
+    assert np.abs(got - np.round(expected * 255)).max() <= 1
+
+
 @pytest.mark.parametrize(("path", "channels"), [("/api/cutout", 4), ("/api/foreground", 3)])
 def test_cutout_and_foreground_from_an_alpha(server, inputs, path, channels):
     alpha_png = png_bytes(inputs["expected"] / 255.0)

@@ -252,9 +252,8 @@ def _png(array: np.ndarray) -> bytes:
 
 def _option_value(text: str):
     """A form field's text as the Python value an option takes."""
+    # Text stays text: "none" is a preconditioner's name, not Python's None.
     lowered = text.strip().lower()
-    if lowered in ("none", "null"):
-        return None
     if lowered in ("true", "false"):
         return lowered == "true"
     for convert in (int, float):
