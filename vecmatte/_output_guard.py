@@ -1,0 +1,155 @@
+"""The output guard: no command or library writer may destroy an input, or one output another.
+
+:func:`check_output_paths` is called by every command of the CLI, by the batch (for all its
+tasks at once, and for each task it runs) and by the PyMatting shim's ``cutout``;
+:func:`vecmatte.io.save_image` runs the per-file part (directory, extension). It compares
+resolved paths and file identities (device and inode), so symbolic and hard links to an input
+are caught, and runs in time linear in the number of paths.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+__all__ = ["STDIO", "check_output_paths", "check_writable", "same_file"]
+
+# On the command line, "-" as an input reads standard input and as an output writes PNG to
+# standard output.
+STDIO = "-"
+
+
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name the same file: same resolved path, or same inode.
+
+    The inode comparison (:func:`os.path.samefile`) catches hard links and other aliases
+    that resolving symbolic links does not.
+    """
+    a, b = Path(a), Path(b)
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): only the resolved paths can agree
+        return False
+
+
+def _identities(path: Path) -> list[object]:
+    """Keys under which two names of one file meet: the resolved path, and the inode."""
+    keys: list[object] = [path.resolve()]
+    try:
+        status = path.stat()
+    except OSError:
+        return keys
+    return [*keys, (status.st_dev, status.st_ino)]
+
+
+def file_format(path: Path) -> str:
+    """The Pillow format name of ``path``'s extension (PNG without one), or a ValueError."""
+    from PIL import Image
+
+    suffix = path.suffix or ".png"
+    kind = Image.registered_extensions().get(suffix.lower())
+    if kind is None:
+        raise ValueError(
+            f"{path}: unknown image file extension {suffix!r}; use .png, .tif, .jpg ..."
+        )
+    return kind
+
+
+def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str:
+    """Refuse an output that cannot be written where asked; return its Pillow format.
+
+    ``what`` names the output in messages (``"--cutout"``); ``alpha_channel`` refuses JPEG.
+    """
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{path}: output directory {directory} does not exist ({what})")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path}: cannot write to directory {directory} (permission denied)")
+    kind = file_format(path)
+    if alpha_channel and kind == "JPEG":
+        raise ValueError(f"{path}: JPEG cannot store an alpha channel; save the {what} as .png")
+    return kind
+
+
+def check_output_paths(
+    outputs: Mapping[str, object],
+    inputs: Mapping[str, object] | None = None,
+    *,
+    alpha_channel: Iterable[str] = (),
+    writable: bool = True,
+) -> None:
+    """Refuse, before any work, outputs that would destroy an input or each other.
+
+    Parameters
+    ----------
+    outputs : mapping of str to path or None
+        What each output is (``"--output"``, ``"--cutout"`` ...) to where it goes; None
+        entries are ignored; ``"-"`` is standard output (at most one).
+    inputs : mapping of str to path or None, optional
+        What each input is (``"image"``, ``"trimap"`` ...) to its path; ``"-"`` is standard
+        input (at most one).
+    alpha_channel : iterable of str, optional
+        The outputs that hold an alpha channel (refused as JPEG).
+    writable : bool, optional
+        Also check that each output's directory exists and is writable, and that its
+        extension is an image format (a batch checks its output folder itself, after this
+        check, since it creates it).
+
+    Raises
+    ------
+    ValueError
+        If an output is an input (same resolved path or same file: hard links count), two
+        outputs are the same file, standard input or output is named twice, or an output
+        has an unknown extension.
+    FileNotFoundError, IsADirectoryError, PermissionError
+        If an output's directory is missing or not writable, or the output is a directory.
+
+    Notes
+    -----
+    Every command and the batch call this before reading anything, so a run that is
+    refused leaves no file behind, not an alpha matte without the cutout asked for with it.
+    Linear in the number of paths (a batch may have many).
+    """
+    outputs = {what: path for what, path in outputs.items() if path is not None}
+    inputs = {what: path for what, path in (inputs or {}).items() if path is not None}
+    for kind, paths in (("output", outputs), ("input", inputs)):
+        dashes = [what for what, path in paths.items() if str(path) == STDIO]
+        if len(dashes) > 1:
+            stream = "standard output" if kind == "output" else "standard input"
+            raise ValueError(
+                f"{' and '.join(dashes)} are both '-' ({stream}); only one {kind} can be '-'"
+            )
+    seen: dict[object, tuple[str, str, Path]] = {}
+    for what, path in inputs.items():
+        if str(path) != STDIO:
+            for key in _identities(Path(path)):
+                seen.setdefault(key, ("input", what, Path(path)))
+    for what, path in outputs.items():
+        if str(path) == STDIO:
+            continue
+        path = Path(path)
+        keys = _identities(path)
+        for key in keys:
+            if key in seen:
+                kind, other, other_path = seen[key]
+                if kind == "input":
+                    raise ValueError(
+                        f"{path}: the {what} would overwrite the {other} {other_path}; "
+                        "choose another output name (nothing was written)"
+                    )
+                raise ValueError(
+                    f"{path}: the {other} and the {what} are the same file; give them "
+                    "different names (nothing was written)"
+                )
+        for key in keys:
+            seen[key] = ("output", what, path)
+    if writable:
+        rgba = set(alpha_channel)
+        for what, path in outputs.items():
+            if str(path) != STDIO:
+                check_writable(Path(path), what, alpha_channel=what in rgba)
