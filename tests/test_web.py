@@ -428,6 +428,23 @@ def test_no_content_length_and_a_short_body(server, inputs):
     assert_still_serving(server, inputs)
 
 
+def test_serve_subcommand_options():
+    from vecmatte.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["serve", "--port", "0", "--workers", "3", "--max-pixels", "1_000", "--allow-host", "a"]
+    )
+    assert (args.host, args.port, args.workers, args.max_pixels) == ("127.0.0.1", 0, 3, 1000)
+    assert args.allow_host == ["a"] and callable(args.run)
+
+
+def test_serve_reports_a_port_it_cannot_bind(capsys):
+    from vecmatte.cli import main
+
+    assert main(["serve", "--host", "203.0.113.7", "--port", "8123", "--quiet"]) == 1
+    assert "cannot listen on 203.0.113.7:8123" in capsys.readouterr().err
+
+
 def test_head_request(server):
     status, headers, body = request(server, "HEAD", "/")
     assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0
@@ -614,7 +631,17 @@ def _vm_kib(pid: int, field: str) -> int:
 def test_fifty_concurrent_requests(tmp_path):
     workers, queue = 2, 8
     process = subprocess.Popen(
-        [sys.executable, "-m", "vecmatte.web", "--port", "0", "--quiet", "--workers", str(workers)],
+        [
+            sys.executable,
+            "-m",
+            "vecmatte.cli",
+            "serve",
+            "--port",
+            "0",
+            "--quiet",
+            "--workers",
+            str(workers),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

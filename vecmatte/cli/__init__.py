@@ -19,7 +19,7 @@ from vecmatte.cli._common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "BatchProgress", "build_parser", "main"]
 
 #: The subcommands, in the order of ``vecmatte --help``: modules of this package.
-COMMANDS = ("alpha", "composite", "trimap", "batch", "demo", "eval")
+COMMANDS = ("alpha", "composite", "trimap", "batch", "demo", "eval", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
