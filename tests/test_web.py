@@ -208,17 +208,20 @@ def test_preconditioner_option_is_passed_as_text(server, inputs, preconditioner)
     assert np.abs(got - np.round(expected * 255)).max() <= 1
 
 
-@pytest.mark.parametrize(("path", "channels"), [("/api/cutout", 4), ("/api/foreground", 3)])
-def test_cutout_and_foreground_from_an_alpha(server, inputs, path, channels):
+@pytest.mark.parametrize(
+    ("path", "channels", "colours"),
+    [("/api/cutout", 4, "ml"), ("/api/foreground", 3, "ml"), ("/api/cutout", 4, "blur_fusion")],
+)
+def test_cutout_and_foreground_from_an_alpha(server, inputs, path, channels, colours):
     alpha_png = png_bytes(inputs["expected"] / 255.0)
     status, _, body = post_form(
-        server, path, {"image": inputs["image"], "alpha": alpha_png, "foreground_method": "ml"}
+        server, path, {"image": inputs["image"], "alpha": alpha_png, "foreground_method": colours}
     )
     assert status == 200
     output = decode_png(body)
     assert output.shape == (60, 80, channels)
     alpha = inputs["expected"] / 255.0
-    foreground = vecmatte.estimate_foreground(inputs["decoded_image"], alpha, method="ml")
+    foreground = vecmatte.estimate_foreground(inputs["decoded_image"], alpha, method=colours)
     np.testing.assert_array_equal(output[:, :, :3], np.round(foreground * 255).astype(np.uint8))
     if channels == 4:
         np.testing.assert_array_equal(output[:, :, 3], inputs["expected"])
@@ -231,6 +234,11 @@ def test_cutout_solves_when_given_a_trimap(server, inputs):
     output = decode_png(body)
     np.testing.assert_array_equal(output[:, :, 3], inputs["expected"])
     np.testing.assert_array_equal(output[:, :, :3], decode_png(inputs["image"]))
+
+
+def test_unknown_foreground_method(server, inputs):
+    fields = {"image": inputs["image"], "trimap": inputs["trimap"], "foreground_method": "x"}
+    assert_json_error(*post_form(server, "/api/cutout", fields), 422, "blur_fusion")
 
 
 def test_trimap_from_a_mask(server, inputs):

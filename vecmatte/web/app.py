@@ -18,7 +18,8 @@ Routes
     ...) as text fields. Answers the alpha matte as an 8-bit gray PNG.
 ``POST /api/cutout``, ``POST /api/foreground``
     The same fields, or ``alpha`` (a PNG, e.g. the answer of ``/api/alpha``) instead of the
-    trimap; ``foreground_method`` ``ml`` (default), ``cf`` or ``none`` (keep the photograph's
+    trimap; ``foreground_method``: a key of :data:`vecmatte.foreground.FOREGROUND_METHODS`
+    (``ml``, the default, ``cf``, ``blur_fusion`` ...) or ``none`` (keep the photograph's
     colours). Answer an RGBA cutout PNG, or the RGB foreground colours as a PNG.
 ``POST /api/trimap``
     ``mask`` + ``band``, or ``image`` + ``scribbles``: the trimap as a gray PNG.
@@ -289,6 +290,20 @@ def _band(parts: dict[str, Part]) -> int:
     return int(text)
 
 
+def _foreground_method(parts: dict[str, Part]) -> str:
+    """The ``foreground_method`` field: a key of ``FOREGROUND_METHODS``, or ``none``."""
+    from vecmatte.foreground import FOREGROUND_METHODS
+
+    name = _text(parts["foreground_method"]).strip() if "foreground_method" in parts else "ml"
+    if name != "none" and name not in FOREGROUND_METHODS:
+        raise HTTPError(
+            422,
+            f"foreground_method must be one of {', '.join([*FOREGROUND_METHODS, 'none'])}, "
+            f"not {name[:20]!r}",
+        )
+    return name
+
+
 def _label(part: Part) -> str:
     """How an upload is named in messages: its field, and the client's file name if sane."""
     name = part.filename or ""
@@ -421,9 +436,14 @@ class MattingApp:
     def _list_methods(self, environ: dict) -> tuple[int, list, bytes]:
         methods = _methods()
         names = [name for name, _ in methods]
+        from vecmatte.foreground import FOREGROUND_METHODS
+
         document = {
             "methods": [{"name": name, "summary": summary} for name, summary in methods],
             "default": _default_method(names),
+            "foreground_methods": [
+                {"name": name, "summary": spec.summary} for name, spec in FOREGROUND_METHODS.items()
+            ],
             "limits": {**asdict(self.limits), "memory_bytes": self._gate.budget},
         }
         return 200, [("Content-Type", "application/json")], json.dumps(document).encode()
@@ -633,16 +653,17 @@ class MattingApp:
             alpha = self._given_alpha(parts, image)
             trimap = None if alpha is not None else self._trimap_of(parts, image)
             method, options = self._options(parts)
-            colours = _text(parts["foreground_method"]) if "foreground_method" in parts else "ml"
-            if colours not in ("ml", "cf", "none"):
-                raise HTTPError(
-                    422, f"foreground_method must be ml, cf or none, not {colours[:20]!r}"
-                )
+            colours = _foreground_method(parts)
             estimate = (
                 self._solve_bytes(image, trimap, method, options)
                 if trimap is not None
                 else _REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
             )
+            if colours != "none":
+                from vecmatte.foreground import foreground_memory_bytes
+
+                # The foreground is estimated after the solve has released its memory.
+                estimate = max(estimate, foreground_memory_bytes(image.shape, colours))
             with self._gate.memory(estimate):
                 solve_start = time.perf_counter()
                 if alpha is None:

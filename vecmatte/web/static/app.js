@@ -413,6 +413,7 @@ async function downloadComposite(endpoint, name) {
   const form = new FormData();
   form.append("image", state.photoFile, state.photoFile.name || "photo.png");
   form.append("alpha", state.alphaBlob, "alpha.png");
+  form.append("foreground_method", $("foreground-method").value);
   setStatus(`estimating the foreground colours for ${name}…`, "busy");
   const response = await fetch(endpoint, { method: "POST", body: form });
   if (!response.ok) {
@@ -493,6 +494,12 @@ async function loadMethods() {
       option.selected = method.name === info.default;
       select.append(option);
     }
+    for (const method of info.foreground_methods) {
+      const option = new Option(method.name, method.name);
+      option.title = method.summary;
+      $("foreground-method").append(option);
+    }
+    $("foreground-method").append(new Option("none (the photograph's)", "none"));
     document.body.dataset.ready = "true";
   } catch (error) {
     setStatus(`cannot reach the server: ${error}`, "error");
