@@ -112,7 +112,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _readme_commands() -> list[str]:
     readme = (ROOT / "README.md").read_text()
-    return re.findall(r"```sh\n(python3 -m venv .venv && [^\n]*)\n```", readme)
+    # ```console: these blocks install and run everything, so tests/test_readme.py skips them
+    return re.findall(r"```console\n(python3 -m venv .venv && [^\n]*)\n```", readme)
 
 
 @pytest.mark.skipif(not (ROOT / ".ci" / "run").is_file(), reason="not a source checkout")
