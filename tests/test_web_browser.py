@@ -7,6 +7,7 @@ used. Outside CI the test is skipped when either is missing; in CI (``CI`` set) 
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import threading
@@ -81,8 +82,44 @@ def _download(page, button: str, path: Path) -> Path:
     return path
 
 
-def test_paint_a_stroke_and_download_the_alpha(server_url, tmp_path):
+@pytest.fixture(scope="module")
+def browser():
     sync_playwright = _browser_or_skip()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    """The page, loaded; fails the test on any JavaScript error."""
+    page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    page.close()
+    assert errors == []
+
+
+def _stroke(page, width: int, points: list[tuple[float, float]]) -> None:
+    """Drag the mouse through ``points`` (row, column in image pixels) on the painting canvas."""
+    box = page.locator("#paint").bounding_box()
+    scale = box["width"] / width
+
+    def screen(row, col):
+        return box["x"] + (col + 0.5) * scale, box["y"] + (row + 0.5) * scale
+
+    page.mouse.move(*screen(*points[0]))
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*screen(*point), steps=5)
+    page.mouse.up()
+
+
+def test_paint_a_stroke_and_download_the_alpha(page, tmp_path):
     scene = vecmatte.make_scene((90, 120), seed=3)
     photo, trimap_file = tmp_path / "photo.png", tmp_path / "trimap.png"
     vecmatte.save_image(photo, scene.image)
@@ -91,39 +128,19 @@ def test_paint_a_stroke_and_download_the_alpha(server_url, tmp_path):
     # A foreground stroke across the unknown band, in image pixel coordinates.
     rows, cols = np.nonzero((original > 0.1) & (original < 0.9))
     row, col = int(rows[len(rows) // 2]), int(cols[len(cols) // 2])
+    assert page.locator("#method option").count() == len(vecmatte.alpha.METHODS)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(accept_downloads=True, viewport={"width": 1200, "height": 800})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server_url)
-            page.wait_for_selector("body[data-ready=true]")
-            assert page.locator("#method option").count() == len(vecmatte.alpha.METHODS)
-
-            page.set_input_files("#photo-input", str(photo))
-            page.wait_for_selector("body.has-photo")
-            page.set_input_files("#trimap-input", str(trimap_file))
-            edits = _wait_for_matte(page, 0)
-
-            page.check("#tool-fg")
-            page.fill("#brush", "5")
-            box = page.locator("#paint").bounding_box()
-            scale = box["width"] / scene.image.shape[1]
-            y = box["y"] + (row + 0.5) * scale
-            page.mouse.move(box["x"] + (col - 4 + 0.5) * scale, y)
-            page.mouse.down()
-            page.mouse.move(box["x"] + (col + 4 + 0.5) * scale, y, steps=5)
-            page.mouse.up()
-            _wait_for_matte(page, edits)
-
-            alpha_file = _download(page, "#download-alpha", tmp_path / "alpha.png")
-            painted_file = _download(page, "#download-trimap", tmp_path / "painted.png")
-            cutout_file = _download(page, "#download-cutout", tmp_path / "cutout.png")
-            assert errors == []
-        finally:
-            browser.close()
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_selector("body.has-photo")
+    page.set_input_files("#trimap-input", str(trimap_file))
+    edits = _wait_for_matte(page, 0)
+    page.check("#tool-fg")
+    page.fill("#brush", "5")
+    _stroke(page, 120, [(row, col - 4), (row, col + 4)])
+    _wait_for_matte(page, edits)
+    alpha_file = _download(page, "#download-alpha", tmp_path / "alpha.png")
+    painted_file = _download(page, "#download-trimap", tmp_path / "painted.png")
+    cutout_file = _download(page, "#download-cutout", tmp_path / "cutout.png")
 
     painted = vecmatte.load_trimap(painted_file)
     changed = painted != original
@@ -138,7 +155,60 @@ def test_paint_a_stroke_and_download_the_alpha(server_url, tmp_path):
         downloaded = np.asarray(image)
     assert downloaded.shape == expected.shape
     np.testing.assert_array_equal(downloaded, np.round(expected * 255).astype(np.uint8))
-
     with Image.open(cutout_file) as cutout:
         assert cutout.mode == "RGBA" and cutout.size == (120, 90)
         np.testing.assert_array_equal(np.asarray(cutout)[:, :, 3], downloaded)
+
+
+def _drop_file(page, selector: str, path: Path) -> None:
+    """Drop ``path`` on ``selector`` as a person dragging it from a file manager would."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    transfer = page.evaluate_handle(
+        """([data, name]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: "image/png" }));
+            return transfer;
+        }""",
+        [data, path.name],
+    )
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def test_drop_a_photo_start_from_a_mask_then_from_scribbles(page, tmp_path):
+    scene = vecmatte.make_scene((80, 100), seed=5)
+    photo, mask_file = tmp_path / "photo.png", tmp_path / "mask.png"
+    vecmatte.save_image(photo, scene.image)
+    vecmatte.save_image(mask_file, (scene.alpha > 0.5).astype(float))
+
+    _drop_file(page, "#drop-zone", photo)
+    page.wait_for_selector("body.has-photo")
+    # From a mask: the page asks the server for the trimap with the band it is given.
+    page.fill("#band", "4")
+    page.set_input_files("#mask-input", str(mask_file))
+    edits = _wait_for_matte(page, 0)
+    from_mask = vecmatte.load_trimap(_download(page, "#download-trimap", tmp_path / "t1.png"))
+    expected = vecmatte.trimap_from_mask(vecmatte.load_trimap(mask_file), band=4)
+    np.testing.assert_array_equal(from_mask, np.round(expected * 255) / 255)
+
+    # From nothing: every pixel unknown, then one scribble of each kind, one of them undone.
+    page.click("#clear")
+    page.check("#tool-fg")
+    page.fill("#brush", "3")
+    rows, cols = np.nonzero(scene.alpha > 0.99)
+    centre = (int(rows.mean()), int(cols.mean()))
+    _stroke(page, 100, [(centre[0], centre[1] - 3), (centre[0], centre[1] + 3)])
+    page.check("#tool-bg")
+    _stroke(page, 100, [(2, 10), (2, 40), (40, 2)])
+    _stroke(page, 100, [(77, 60), (77, 97)])
+    page.keyboard.press("Control+z")  # takes the last background stroke back
+    edits = _wait_for_matte(page, edits)
+    scribbled = vecmatte.load_trimap(_download(page, "#download-trimap", tmp_path / "t2.png"))
+    assert set(np.unique(scribbled)) == {0.0, 128 / 255, 1.0}
+    assert np.all(scribbled[70:, 60:] == 128 / 255)  # undone
+    assert scribbled[centre] == 1.0 and scribbled[2, 20] == 0.0
+    alpha_file = _download(page, "#download-alpha", tmp_path / "alpha.png")
+    with Image.open(alpha_file) as image:
+        downloaded = np.asarray(image)
+    expected_alpha = vecmatte.estimate_alpha(vecmatte.load_image(photo), scribbled)
+    np.testing.assert_array_equal(downloaded, np.round(expected_alpha * 255).astype(np.uint8))
