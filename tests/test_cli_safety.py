@@ -516,3 +516,20 @@ def test_item1_the_library_writers_use_the_same_guard(tmp_path):
     with pytest.raises(ValueError, match="cutout_path would overwrite the trimap_path"):
         pymatting.cutout(photos / "a.png", trimaps / "a.png", trimaps / "a.png")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--max-pixels", "0"], "max_pixels must be a positive integer, got 0"),
+        (["--rtol", "5"], "rtol must lie in (0, 1)"),
+        (["--option", "bogus=1"], "alpha method 'cf' has no option 'bogus'"),
+        (["--preconditioner", "ichol:bogus=1"], "preconditioner 'ichol' has no option"),
+        (["--band", "3"], "--band applies to --mask only"),
+    ],
+)
+def test_item2_a_batch_refuses_bad_options_once_before_any_work(tmp_path, capsys, options, message):
+    _batch_folders(tmp_path)
+    argv = ["batch", str(tmp_path / "photos"), str(tmp_path / "trimaps"), "-o", str(tmp_path / "o")]
+    refused([*argv, *options], capsys, tmp_path, message, code=2 if "--band" in options else 1)
+    assert not (tmp_path / "o").exists()

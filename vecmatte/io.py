@@ -27,6 +27,7 @@ __all__ = [
     "STDIO",
     "AlphaChannelIgnoredWarning",
     "ImageTooLargeError",
+    "check_max_pixels",
     "check_output_paths",
     "image_size",
     "is_complete_image",
@@ -83,6 +84,14 @@ def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> 
         )
 
 
+def check_max_pixels(max_pixels) -> None:
+    """Refuse a pixel limit that is not None or a positive integer (one line, ValueError)."""
+    if max_pixels is not None and not (
+        not isinstance(max_pixels, bool) and float(max_pixels).is_integer() and max_pixels > 0
+    ):
+        raise ValueError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+
+
 def _open(source, max_pixels: int | None = None):
     """Open, check the size against the limit, decode fully, close; apply EXIF orientation.
 
@@ -93,10 +102,7 @@ def _open(source, max_pixels: int | None = None):
 
     stream = hasattr(source, "read")
     label = _label(source)
-    if max_pixels is not None and not (
-        not isinstance(max_pixels, bool) and float(max_pixels).is_integer() and max_pixels > 0
-    ):
-        raise ValueError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+    check_max_pixels(max_pixels)
     if not stream:
         source = Path(source)
         if not source.exists():

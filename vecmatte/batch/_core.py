@@ -334,7 +334,7 @@ def find_tasks(
     FileNotFoundError, NotADirectoryError, PermissionError
         If a folder is missing, or ``out_dir`` cannot be created or written in.
     """
-    from vecmatte.io import check_output_paths, same_file
+    from vecmatte.io import check_max_pixels, check_output_paths, same_file
 
     unknown = set(options) - set(_TASK_OPTIONS)
     if unknown:
@@ -346,6 +346,7 @@ def find_tasks(
     method_options = tuple(sorted(dict(options.pop("options", None) or {}).items()))
     probe = BatchTask("", "", "", "", None, options=method_options, **options)
     check_solve_options(probe.solver_options())
+    check_max_pixels(probe.max_pixels)
     what = "masks" if band is not None else "trimaps"
     images_dir = _check_input_dir(images_dir, "images")
     trimaps_dir = _check_input_dir(trimaps_dir, what)
