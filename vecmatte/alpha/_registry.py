@@ -76,6 +76,9 @@ METHODS: dict[str, MethodSpec] = {
     "lkm": MethodSpec("vecmatte.alpha.lkm", "large-kernel matting (He, Sun, Tang 2010)", "jacobi"),
     "lbdm": MethodSpec("vecmatte.alpha.lbdm", "learning-based matting (Zheng 2009)", "direct"),
     "rw": MethodSpec("vecmatte.alpha.rw", "random walk matting (Grady et al. 2005)", "ichol"),
+    "ifm": MethodSpec(
+        "vecmatte.alpha.ifm", "information-flow matting (Aksoy et al. 2017)", "jacobi"
+    ),
 }
 
 

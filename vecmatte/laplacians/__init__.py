@@ -19,6 +19,7 @@ LAPLACIANS: dict[str, str] = {
     "random_walk": "vecmatte.laplacians.random_walk:rw_laplacian",
     "large_kernel": "vecmatte.laplacians.large_kernel:lkm_laplacian",
     "uniform": "vecmatte.laplacians.uniform:uniform_laplacian",
+    "information_flow": "vecmatte.laplacians.information_flow:information_flow_laplacian",
 }
 
 
