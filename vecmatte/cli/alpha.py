@@ -10,6 +10,7 @@ NAME = "alpha"
 
 
 def register(commands) -> None:
+    """Add the parser of ``vecmatte alpha`` to the subcommands ``commands``."""
     parser = commands.add_parser(
         NAME,
         help="compute the alpha matte of an image from a trimap, scribbles or a mask",
@@ -49,6 +50,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vecmatte alpha``; return the exit code (errors raise, ``main`` reports them)."""
     from vecmatte.io import load_image
 
     given = (args.trimap is not None) + (args.scribbles is not None) + (args.mask is not None)

@@ -12,6 +12,7 @@ NAME = "batch"
 
 
 def register(commands) -> None:
+    """Add the parser of ``vecmatte batch`` to the subcommands ``commands``."""
     parser = commands.add_parser(
         NAME,
         help="alpha mattes of a folder of images, with trimaps (or masks) matched by name",
@@ -157,6 +158,7 @@ class BatchProgress:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vecmatte batch``; return the exit code (errors raise, ``main`` reports them)."""
     from vecmatte.batch import find_tasks, run_batch
 
     if (args.trimaps_dir is None) == (args.mask is None):

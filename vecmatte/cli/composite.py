@@ -10,6 +10,7 @@ NAME = "composite"
 
 
 def register(commands) -> None:
+    """Add the parser of ``vecmatte composite`` to the subcommands ``commands``."""
     from vecmatte.compose import FITS
 
     parser = commands.add_parser(
@@ -54,6 +55,7 @@ def _same_size(path: str, what: str, shape, image_path: str, image_shape) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vecmatte composite``; return the exit code (errors raise, ``main`` reports them)."""
     from vecmatte.compose import composite, parse_color
     from vecmatte.foreground import estimate_foreground
     from vecmatte.io import load_gray, load_image

@@ -11,6 +11,7 @@ NAME = "demo"
 
 
 def register(commands) -> None:
+    """Add the parser of ``vecmatte demo`` to the subcommands ``commands``."""
     parser = commands.add_parser(NAME, help="run on the bundled example image and trimap")
     parser.add_argument(
         "--output-dir",
@@ -22,6 +23,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vecmatte demo``; return the exit code (errors raise, ``main`` reports them)."""
     from vecmatte.cli.alpha import solve_and_write
     from vecmatte.io import load_image, load_trimap
 

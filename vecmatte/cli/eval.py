@@ -13,6 +13,7 @@ _COLUMNS = (("sad", "SAD"), ("mse", "MSE"), ("gradient", "Grad"), ("connectivity
 
 
 def register(commands) -> None:
+    """Add the parser of ``vecmatte eval`` to the subcommands ``commands``."""
     parser = commands.add_parser(
         NAME,
         help="errors of alpha mattes against ground truth (SAD, MSE, Grad, Conn)",
@@ -80,6 +81,7 @@ def _number(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vecmatte eval``; return the exit code (errors raise, ``main`` reports them)."""
     import json
 
     from vecmatte.io import load_gray

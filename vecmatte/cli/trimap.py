@@ -10,6 +10,7 @@ NAME = "trimap"
 
 
 def register(commands) -> None:
+    """Add the parser of ``vecmatte trimap`` to the subcommands ``commands``."""
     parser = commands.add_parser(
         NAME,
         help="turn a rough mask into a trimap with an unknown band along its edge",
@@ -35,6 +36,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vecmatte trimap``; return the exit code (errors raise, ``main`` reports them)."""
     import numpy as np
 
     from vecmatte.io import load_gray
