@@ -22,7 +22,7 @@ from PIL import Image
 import vecmatte
 from vecmatte.web import HTTPError, Limits, create_app, make_server
 from vecmatte.web._multipart import MultipartError, parse_multipart
-from vecmatte.web.app import _Gate
+from vecmatte.web.app import _Gate, _PhotoCache
 
 MAX_UPLOAD = 1_000_000
 MAX_PIXELS = 200_000
@@ -560,6 +560,26 @@ def test_gate_memory_budget():
         assert busy.value.status == 503
         with gate.memory(400):  # what is left of the budget
             pass
+
+
+def test_photo_cache_keeps_the_latest_within_its_bytes():
+    cache = _PhotoCache(max_bytes=3 * 800)
+    arrays = {key: np.full(100, float(k)) for k, key in enumerate([b"a", b"b", b"c", b"d"])}
+    for key in (b"a", b"b", b"c"):
+        cache.put(key, arrays[key])
+    assert cache.get(b"a") is arrays[b"a"]  # now the most recent
+    cache.put(b"d", arrays[b"d"])  # evicts the least recent: b
+    assert cache.get(b"b") is None
+    assert all(cache.get(key) is arrays[key] for key in (b"a", b"c", b"d"))
+    cache.put(b"e", np.zeros(1000))  # larger than the whole cache: not kept
+    assert cache.get(b"e") is None and cache.get(b"a") is not None
+
+
+def test_cached_photo_is_a_copy(server, inputs):
+    # Two requests with the same photograph: the second is decoded from the cache, and a
+    # method that wrote into its input could not change what the third one gets.
+    for _ in range(3):
+        assert_still_serving(server, inputs)
 
 
 @pytest.mark.parametrize(

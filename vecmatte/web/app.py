@@ -33,6 +33,7 @@ taken for longer than ``wait_seconds``, or too little memory now); never a trace
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import math
@@ -41,6 +42,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
@@ -58,6 +60,8 @@ __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
 # (24 bytes), trimap and alpha (8 + 8), a foreground estimate and the RGBA cutout (24 + 32),
 # the 8-bit PNG buffers.
 _REQUEST_BYTES_PER_PIXEL = 110
+# Decoded photographs kept for the next stroke's request (about four 0.4 MP images).
+_PHOTO_CACHE_BYTES = 48 * 2**20
 # Fields that are not options of the alpha method.
 _INPUT_FIELDS = ("image", "trimap", "mask", "band", "scribbles", "alpha", "foreground_method")
 _OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -311,6 +315,31 @@ def _label(part: Part) -> str:
     return f"{part.name} ({name})" if name else part.name
 
 
+class _PhotoCache:
+    """The last decoded photographs by content hash, within a byte budget (thread-safe)."""
+
+    def __init__(self, max_bytes: int):
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        with self._lock:
+            array = self._items.get(key)
+            if array is not None:
+                self._items.move_to_end(key)
+            return array
+
+    def put(self, key: bytes, array: np.ndarray) -> None:
+        if array.nbytes > self._max_bytes:
+            return
+        with self._lock:
+            self._items[key] = array
+            self._items.move_to_end(key)
+            while sum(item.nbytes for item in self._items.values()) > self._max_bytes:
+                self._items.popitem(last=False)
+
+
 class MattingApp:
     """The WSGI application (``app(environ, start_response)``); see :func:`create_app`."""
 
@@ -329,6 +358,7 @@ class MattingApp:
             available = available_memory()
             budget = available // 2 if available else 2**31
         self._gate = _Gate(limits, budget)
+        self._photos = _PhotoCache(_PHOTO_CACHE_BYTES)
         self.allowed_hosts = frozenset(
             host.strip("[]").lower() for host in (*_LOCAL_HOSTS, *allowed_hosts)
         )
@@ -533,7 +563,14 @@ class MattingApp:
 
         if "image" not in parts:
             raise HTTPError(400, "the form has no 'image' file")
-        return self._load(parts["image"], load_image)
+        part = parts["image"]
+        # The page sends the same photograph with every stroke: decode it once.
+        key = hashlib.sha256(part.data).digest()
+        cached = self._photos.get(key)
+        if cached is None:
+            cached = self._load(part, load_image)
+            self._photos.put(key, cached)
+        return cached.copy()
 
     def _check_size(self, image: np.ndarray, array: np.ndarray, part: Part) -> None:
         if array.shape[:2] != image.shape[:2]:
