@@ -383,6 +383,7 @@ class MattingApp:
             self._check_host(environ)
             status, headers, body = self._dispatch(environ)
         except HTTPError as error:
+            self._drain(environ)
             status, headers, body = self._error(error)
         except Exception:
             # Details go to the server's log, never to the client.
@@ -479,12 +480,20 @@ class MattingApp:
         return 200, [("Content-Type", "application/json")], json.dumps(document).encode()
 
     # --- reading requests ---------------------------------------------------------------------
-    def _drain(self, stream, length: int) -> None:
+    def _drain(self, environ: dict) -> None:
         """Read and drop up to a bounded part of a refused body, so the client sees the answer.
 
         Closing a socket with unread data resets the connection, and a client still sending
         would lose the error; a body far over the limit is not read to its end.
         """
+        if environ.get("vecmatte.body_read"):
+            return
+        environ["vecmatte.body_read"] = True
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return
+        stream = environ["wsgi.input"]
         remaining = min(length, 2 * self.limits.max_upload_bytes)
         while remaining > 0:
             chunk = stream.read(min(remaining, 1 << 16))
@@ -504,7 +513,7 @@ class MattingApp:
         if length < 0:
             raise HTTPError(400, f"Content-Length is negative: {length}")
         if length > self.limits.max_upload_bytes:
-            self._drain(stream, length)
+            self._drain(environ)
             raise HTTPError(
                 413,
                 f"the request body has {length:,} bytes, more than the limit of "
@@ -512,7 +521,7 @@ class MattingApp:
             )
         content_type = environ.get("CONTENT_TYPE", "")
         if not content_type.lower().startswith("multipart/form-data"):
-            self._drain(stream, length)
+            self._drain(environ)
             raise HTTPError(
                 415,
                 f"send the inputs as multipart/form-data, not {content_type[:60] or 'no type'}"
@@ -520,6 +529,7 @@ class MattingApp:
             )
         if length == 0:
             raise HTTPError(400, "the request body is empty; send an image and a trimap")
+        environ["vecmatte.body_read"] = True
         chunks, received = [], 0
         while received < length:
             chunk = stream.read(min(length - received, 1 << 20))
@@ -627,6 +637,8 @@ class MattingApp:
             return function(*args, **kwargs)
         except InsufficientMemoryError as error:
             raise HTTPError(503, f"not enough memory on the server now: {error}") from None
+        except MemoryError:
+            raise HTTPError(503, "the server ran out of memory; try a smaller image") from None
         except (ValueError, TypeError) as error:
             message = str(error).splitlines()[0] if str(error) else repr(error)
             raise HTTPError(422, message) from None
