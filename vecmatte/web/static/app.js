@@ -499,7 +499,9 @@ async function loadMethods() {
       option.title = method.summary;
       $("foreground-method").append(option);
     }
-    $("foreground-method").append(new Option("none (the photograph's)", "none"));
+    const keep = new Option("none", "none");
+    keep.title = "the photograph's own colours";
+    $("foreground-method").append(keep);
     document.body.dataset.ready = "true";
   } catch (error) {
     setStatus(`cannot reach the server: ${error}`, "error");
