@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 import vecmatte
@@ -605,6 +607,24 @@ def test_multipart_round_trip():
     assert parts["image"].data == b"\x89PNG\r\n--x\r\n"
     assert parts["image"].filename == "image.png"
     assert parts["band"].data == b"7" and parts["band"].filename is None
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
+        st.binary(max_size=200) | st.text(max_size=50),
+        max_size=6,
+    )
+)
+def test_multipart_round_trip_of_any_fields(fields):
+    # Any bytes (CR, LF, dashes, bytes of the boundary) come back as they were sent.
+    body, content_type = multipart(fields, boundary="b0undary-7f3a")
+    parts = parse_multipart(body, content_type) if fields else {}
+    assert set(parts) == set(fields)
+    for name, value in fields.items():
+        expected = value if isinstance(value, bytes) else value.encode()
+        assert parts[name].data == expected
+        assert (parts[name].filename is not None) == isinstance(value, bytes)
 
 
 @pytest.mark.parametrize(
