@@ -162,7 +162,10 @@ def build_system(
     Notes
     -----
     Grady, Schiwietz, Aharon and Westermann, "Random Walks for Interactive Alpha-Matting",
-    VIIP 2005. The weights are :func:`vecmatte.laplacians.random_walk.rw_weights`.
+    VIIP 2005. The weights are :func:`vecmatte.laplacians.random_walk.rw_weights`, made
+    symmetric where PyMatting's border clamping leaves them not (``radius >= 2`` only), and
+    the system is PyMatting's multiplied by the degrees (see :func:`graph_system`): for
+    ``radius = 1`` the same solution from a symmetric positive definite matrix.
     """
     constraints, lam = check_constraints(constraints, lam)
     radius = check_radius(radius)
@@ -173,7 +176,7 @@ def build_system(
     known = (is_fg | is_bg).ravel()
     rows = np.flatnonzero(~known) if constraints == "hard" else np.arange(known.size)
     # Rows of L = (1 + reg) D - W straight from the window weights of the solved pixels.
-    columns, weights = window_stencil(image, rows, radius, sigma)
+    columns, weights = window_stencil(image, rows, radius, sigma, symmetric=True)
     degrees = weights.sum(axis=0)
     centre = len(columns) // 2
     values = -weights

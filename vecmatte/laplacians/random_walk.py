@@ -53,14 +53,31 @@ def _clamp_counts(length: int, radius: int) -> np.ndarray:
     return counts
 
 
+def _reverse_counts(counts: np.ndarray, radius: int) -> np.ndarray:
+    """``reverse[d + r, a]``: the count of the opposite pair, from ``a + d`` back to ``a``."""
+    length = counts.shape[1]
+    reverse = np.zeros_like(counts)
+    for d in range(-radius, radius + 1):
+        a = np.arange(max(-d, 0), min(length - d, length))
+        reverse[d + radius, a] = counts[radius - d, a + d]
+    return reverse
+
+
 def window_stencil(
-    image: np.ndarray, rows: np.ndarray, radius: int, sigma: float | None
+    image: np.ndarray,
+    rows: np.ndarray,
+    radius: int,
+    sigma: float | None,
+    *,
+    symmetric: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights of the pixels ``rows`` to their ``(2r+1) x (2r+1)`` window, as a stencil.
 
     Neighbours outside the image are clamped to the nearest border pixel, as PyMatting does:
     a border pixel's weight to the pixel an overshooting offset lands on counts once per
-    such offset (the pixel itself included).
+    such offset (the pixel itself included). For ``radius >= 2`` that makes ``W`` slightly
+    non-symmetric near the border; ``symmetric=True`` gives ``(W + W^T) / 2`` instead (the
+    same for ``radius = 1``).
 
     Returns
     -------
@@ -75,7 +92,12 @@ def window_stencil(
     columns = stencil_columns(offsets, rows, (h, w))
     ys, xs = np.divmod(rows, w)
     count_y, count_x = _clamp_counts(h, radius), _clamp_counts(w, radius)
-    weights = count_y[offsets[:, 0:1] + radius, ys] * count_x[offsets[:, 1:2] + radius, xs]
+    dy, dx = offsets[:, 0:1] + radius, offsets[:, 1:2] + radius
+    weights = count_y[dy, ys] * count_x[dx, xs]
+    if symmetric:
+        reverse_y, reverse_x = _reverse_counts(count_y, radius), _reverse_counts(count_x, radius)
+        weights += reverse_y[dy, ys] * reverse_x[dx, xs]
+        weights *= 0.5
     if sigma is None:
         return columns, weights
     flat = image.reshape(h * w, 3)

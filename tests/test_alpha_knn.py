@@ -1,0 +1,80 @@
+"""KNN method: its systems against brute-force weights and PyMatting's system, solved directly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.sparse.linalg
+from reference import loop_knn_weights, loop_random_walk_laplacian
+
+from vecmatte.alpha import METHODS, estimate_alpha, solve_alpha
+from vecmatte.alpha.knn import build_system
+
+OPTIONS = {"n_neighbors": (6, 3), "distance_weights": (2.0, 0.1)}
+
+
+def small_problem(rng, shape=(6, 7)):
+    image = rng.random((*shape, 3))
+    is_fg = np.zeros(shape, dtype=bool)
+    is_bg = np.zeros(shape, dtype=bool)
+    is_bg[:, :2] = True
+    is_fg[:, -2:] = True
+    return image, is_fg, is_bg
+
+
+@pytest.mark.parametrize("kernel", ["binary", "soft"])
+def test_soft_system_has_pymatting_solution(rng, kernel):
+    image, is_fg, is_bg = small_problem(rng)
+    weights = loop_knn_weights(image, kernel=kernel, **OPTIONS)
+    known = (is_fg | is_bg).ravel()
+    # PyMatting: (I - D^-1 W + 100 C) x = 100 fg, not symmetric.
+    pymatting_matrix = loop_random_walk_laplacian(weights) + 100.0 * np.diag(known * 1.0)
+    expected = np.linalg.solve(pymatting_matrix, 100.0 * is_fg.ravel())
+    system = build_system(image, is_fg, is_bg, kernel=kernel, **OPTIONS)
+    assert abs(system.matrix - system.matrix.T).max() < 1e-12
+    assert system.reach is None
+    x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    np.testing.assert_allclose(x, expected, atol=1e-6)
+
+
+def test_hard_system_is_the_reduction_of_d_minus_w(rng):
+    image, is_fg, is_bg = small_problem(rng)
+    weights = loop_knn_weights(image, **OPTIONS)
+    laplacian = np.diag(weights.sum(axis=1)) - weights
+    system = build_system(image, is_fg, is_bg, constraints="hard", **OPTIONS)
+    known = (is_fg | is_bg).ravel()
+    unknown = np.flatnonzero(~known)
+    np.testing.assert_allclose(system.matrix.toarray(), laplacian[np.ix_(unknown, unknown)])
+    expected_rhs = -laplacian[np.ix_(unknown, np.flatnonzero(known))] @ is_fg.ravel()[known]
+    np.testing.assert_allclose(system.rhs, expected_rhs)
+
+
+def test_estimate_alpha_matches_a_direct_solve(scene):
+    result = solve_alpha(scene.image, scene.trimap, method="knn", rtol=1e-10)
+    assert result.converged
+    system = build_system(scene.image, scene.trimap == 1, scene.trimap == 0)
+    x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    unknown = (scene.trimap > 0) & (scene.trimap < 1)
+    np.testing.assert_allclose(
+        result.alpha[unknown], np.clip(x.reshape(scene.trimap.shape)[unknown], 0, 1), atol=1e-6
+    )
+    # A composite whose colours separate foreground from background: a good matte.
+    assert np.abs(result.alpha - scene.alpha)[unknown].mean() < 0.1
+
+
+def test_registered_with_jacobi():
+    assert METHODS["knn"].preconditioner == "jacobi"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_neighbors": (5, 3), "distance_weights": (1.0,)}, "same, non-zero length"),
+        ({"kernel": "gaussian"}, "kernel must be 'binary' or 'soft'"),
+        ({"constraints": "both"}, "constraints must be 'hard' or 'soft'"),
+    ],
+)
+def test_options_are_checked(scene, options, message):
+    with pytest.raises(ValueError, match=message):
+        estimate_alpha(scene.image, scene.trimap, method="knn", **options)

@@ -1,0 +1,83 @@
+"""Large-kernel method: the matrix-free systems against the explicit closed-form Laplacian."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.sparse.linalg
+from reference import naive_laplacian
+
+from vecmatte.alpha import METHODS, estimate_alpha, solve_alpha
+from vecmatte.alpha.lkm import build_system
+
+
+def problem(rng, shape=(24, 26)):
+    """Unknown pixels in a block away from the border, so that the crop is a real crop."""
+    image = rng.random((*shape, 3))
+    is_fg = np.zeros(shape, dtype=bool)
+    is_bg = np.ones(shape, dtype=bool)
+    is_bg[8:15, 9:17] = False
+    is_fg[10:13, 12:14] = True
+    is_bg[10:13, 12:14] = False
+    return image, is_fg, is_bg
+
+
+def dense(operator, m):
+    return np.column_stack([operator @ column for column in np.eye(m)])
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_hard_system_on_the_crop_is_the_reduction_of_the_full_laplacian(rng, radius):
+    image, is_fg, is_bg = problem(rng)
+    laplacian = naive_laplacian(image, radius=radius).toarray()
+    system = build_system(image, is_fg, is_bg, radius=radius)
+    known = (is_fg | is_bg).ravel()
+    unknown = np.flatnonzero(~known)
+    np.testing.assert_array_equal(system.unknown, unknown)
+    m = len(unknown)
+    expected = laplacian[np.ix_(unknown, unknown)]
+    np.testing.assert_allclose(dense(system.matrix, m), expected, atol=1e-8 * abs(expected).max())
+    np.testing.assert_allclose(system.diagonal, np.diag(expected), rtol=1e-8)
+    expected_rhs = -laplacian[np.ix_(unknown, np.flatnonzero(known))] @ is_fg.ravel()[known]
+    np.testing.assert_allclose(system.rhs, expected_rhs, atol=1e-8 * abs(expected).max())
+
+
+def test_soft_system_is_pymatting_s(rng):
+    image, is_fg, is_bg = problem(rng, (14, 15))
+    known = (is_fg | is_bg).ravel()
+    expected = naive_laplacian(image, radius=2).toarray() + 100.0 * np.diag(known * 1.0)
+    system = build_system(image, is_fg, is_bg, radius=2, constraints="soft")
+    np.testing.assert_allclose(dense(system.matrix, 14 * 15), expected, atol=1e-8 * 100)
+    np.testing.assert_allclose(system.diagonal, np.diag(expected), rtol=1e-9)
+    np.testing.assert_allclose(system.rhs, 100.0 * is_fg.ravel())
+
+
+def test_estimate_alpha_matches_a_direct_solve_of_the_closed_form_system(scene):
+    result = solve_alpha(scene.image, scene.trimap, method="lkm", radius=2, rtol=1e-10)
+    assert result.converged
+    laplacian = naive_laplacian(scene.image, radius=2).tocsr()
+    known = ((scene.trimap == 0) | (scene.trimap == 1)).ravel()
+    unknown = np.flatnonzero(~known)
+    rows = laplacian[unknown]
+    x = scipy.sparse.linalg.spsolve(
+        rows[:, unknown].tocsc(), -rows[:, np.flatnonzero(known)] @ (scene.trimap.ravel()[known])
+    )
+    np.testing.assert_allclose(result.alpha.ravel()[unknown], np.clip(x, 0, 1), atol=1e-6)
+
+
+def test_registered_with_jacobi():
+    assert METHODS["lkm"].preconditioner == "jacobi"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"radius": 30}, "smaller than one"),
+        ({"eps": 0.0}, "eps must be a positive finite number"),
+        ({"lam": 0.0}, "lam must be a positive finite number"),
+    ],
+)
+def test_options_are_checked(scene, options, message):
+    with pytest.raises(ValueError, match=message):
+        estimate_alpha(scene.image, scene.trimap, method="lkm", **options)

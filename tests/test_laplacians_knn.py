@@ -1,0 +1,69 @@
+"""KNN Laplacian: against brute-force neighbour loops and PyMatting."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+from reference import loop_knn_weights, loop_random_walk_laplacian
+
+from vecmatte.laplacians import get_laplacian
+from vecmatte.laplacians.knn import knn_laplacian, knn_weights
+
+
+@pytest.mark.parametrize("kernel", ["binary", "soft"])
+@pytest.mark.parametrize(
+    ("n_neighbors", "distance_weights"), [((6, 3), (2.0, 0.1)), ((4,), (1.0,))]
+)
+def test_weights_and_laplacian_match_brute_force(rng, kernel, n_neighbors, distance_weights):
+    image = rng.random((5, 6, 3))
+    expected = loop_knn_weights(image, n_neighbors, distance_weights, kernel)
+    options = dict(n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel)
+    np.testing.assert_allclose(knn_weights(image, **options).toarray(), expected, atol=1e-6)
+    laplacian = knn_laplacian(image, **options)
+    np.testing.assert_allclose(laplacian.toarray(), loop_random_walk_laplacian(expected), atol=1e-6)
+
+
+def test_weights_are_symmetric_and_forms_agree(rng):
+    image = rng.random((7, 6, 3))
+    weights = knn_weights(image, n_neighbors=(5, 3))
+    assert abs(weights - weights.T).max() == 0
+    walk = knn_laplacian(image, n_neighbors=(5, 3))
+    symmetric = knn_laplacian(image, n_neighbors=(5, 3), form="symmetric")
+    degrees = np.asarray(weights.sum(axis=1)).ravel()
+    np.testing.assert_allclose(symmetric.toarray(), degrees[:, None] * walk.toarray(), atol=1e-12)
+
+
+def test_registered():
+    assert get_laplacian("knn") is knn_laplacian
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n_neighbors": (5, 3), "distance_weights": (1.0,)}, "same, non-zero length"),
+        ({"n_neighbors": (0,), "distance_weights": (1.0,)}, "positive integers"),
+        ({"n_neighbors": (5,), "distance_weights": (-1.0,)}, "finite numbers >= 0"),
+        ({"n_neighbors": (50,), "distance_weights": (1.0,)}, "more neighbours than"),
+        ({"kernel": "gaussian"}, "kernel must be 'binary' or 'soft'"),
+        ({"form": "other"}, "form must be"),
+    ],
+)
+def test_options_are_checked(options, message):
+    with pytest.raises(ValueError, match=message):
+        knn_laplacian(np.zeros((4, 4, 3)), **options)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymatting") is None, reason="PyMatting not installed")
+@pytest.mark.parametrize("kernel", ["binary", "soft"])
+def test_equals_pymatting(rng, kernel):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pymatting import knn_laplacian as pymatting_knn
+    image = rng.random((12, 15, 3))
+    expected = pymatting_knn(image, n_neighbors=[8, 4], kernel=kernel)
+    ours = knn_laplacian(image, n_neighbors=(8, 4), kernel=kernel)
+    # The soft kernel is computed from float32 features by both, summed in another order.
+    assert abs(ours - expected).max() < 1e-6

@@ -1,0 +1,82 @@
+"""Large-kernel Laplacian: the matrix-free operator against the closed-form matrix."""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse.linalg
+from reference import naive_laplacian
+
+from vecmatte.laplacians import get_laplacian
+from vecmatte.laplacians.closed_form import matting_laplacian
+from vecmatte.laplacians.large_kernel import box_full, box_valid, lkm_laplacian
+
+
+def dense(operator) -> np.ndarray:
+    n = operator.shape[0]
+    return np.column_stack([operator @ column for column in np.eye(n)])
+
+
+def loop_box_valid(array, radius):
+    size = 2 * radius + 1
+    h, w = array.shape[:2]
+    out = np.zeros((h - 2 * radius, w - 2 * radius, *array.shape[2:]))
+    for y in range(h - 2 * radius):
+        for x in range(w - 2 * radius):
+            out[y, x] = array[y : y + size, x : x + size].sum(axis=(0, 1))
+    return out
+
+
+@pytest.mark.parametrize("radius", [1, 3])
+def test_box_sums_match_loops(rng, radius):
+    array = rng.random((11, 9, 2))
+    np.testing.assert_allclose(box_valid(array, radius), loop_box_valid(array, radius))
+    windows = rng.random((11 - 2 * radius, 9 - 2 * radius))
+    padded = np.pad(windows, 2 * radius)
+    np.testing.assert_allclose(box_full(windows, radius), loop_box_valid(padded, radius))
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+@pytest.mark.parametrize("shape", [(7, 9), (12, 10)])
+def test_equals_the_closed_form_laplacian(rng, radius, shape):
+    image = rng.random((*shape, 3))
+    operator = lkm_laplacian(image, radius=radius)
+    expected = matting_laplacian(image, radius=radius).toarray()
+    np.testing.assert_allclose(dense(operator), expected, atol=1e-9 * abs(expected).max())
+    np.testing.assert_allclose(operator.diagonal(), np.diag(expected), rtol=1e-9)
+    np.testing.assert_allclose(
+        dense(operator), naive_laplacian(image, radius=radius).toarray(), atol=1e-8
+    )
+
+
+def test_colour_line_image_and_scipy_interface(rng):
+    # A flat-ish image makes the window covariances nearly singular: still equal.
+    image = 0.5 + 0.01 * rng.random((10, 11, 3))
+    operator = lkm_laplacian(image, radius=2)
+    expected = matting_laplacian(image, radius=2).toarray()
+    np.testing.assert_allclose(dense(operator), expected, atol=1e-6 * abs(expected).max())
+    linear = scipy.sparse.linalg.aslinearoperator(operator)
+    x = rng.random(110)
+    np.testing.assert_allclose(linear @ x, operator.dot(x))
+
+
+def test_registered_and_checked():
+    assert get_laplacian("large_kernel") is lkm_laplacian
+    with pytest.raises(ValueError, match="smaller than one 21 x 21 window"):
+        lkm_laplacian(np.zeros((20, 30, 3)))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymatting") is None, reason="PyMatting not installed")
+def test_equals_pymatting(rng):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pymatting import lkm_laplacian as pymatting_lkm
+    image = rng.random((14, 17, 3))
+    matvec, diagonal = pymatting_lkm(image, radius=2)
+    operator = lkm_laplacian(image, radius=2)
+    x = rng.random(14 * 17)
+    np.testing.assert_allclose(operator @ x, matvec(x), atol=1e-9)
+    np.testing.assert_allclose(operator.diagonal(), diagonal, atol=1e-9)
