@@ -70,6 +70,10 @@ async function openPhoto(file) {
     setStatus(`${file.name}: the browser cannot read this image`, "error");
     return;
   }
+  // A matte still on its way belongs to the previous photograph.
+  if (state.request) state.request.abort();
+  state.request = null;
+  clearTimeout(state.timer);
   state.photoFile = file;
   state.photoCanvas = decoded.canvas;
   state.photoPixels = decoded.pixels;
@@ -81,6 +85,7 @@ async function openPhoto(file) {
   }
   state.trimap = new Uint8Array(state.width * state.height).fill(128);
   state.undo = [];
+  $("undo").disabled = true;
   state.alpha = null;
   state.alphaBlob = null;
   state.background = null;
