@@ -69,7 +69,7 @@ METHODS: dict[str, MethodSpec] = {
     "cf": MethodSpec(
         "vecmatte.alpha.cf",
         "closed-form matting (Levin, Lischinski, Weiss 2008)",
-        preconditioner="direct",
+        preconditioner=_defaults.PRECONDITIONER,
     ),
     "sm": MethodSpec("vecmatte.alpha.sm", "shared matting (Gastal, Oliveira 2010)", None),
     "knn": MethodSpec("vecmatte.alpha.knn", "KNN matting (Chen, Li, Tang 2013)", "jacobi"),

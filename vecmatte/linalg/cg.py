@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecmatte import _defaults
+
 __all__ = ["ConvergenceWarning", "SolveResult", "conjugate_gradient", "warn_not_converged"]
 
 
@@ -43,7 +45,7 @@ def conjugate_gradient(
     *,
     preconditioner=None,
     x0: np.ndarray | None = None,
-    rtol: float = 1e-6,
+    rtol: float = _defaults.RTOL,
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
 ) -> SolveResult:

@@ -18,6 +18,8 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vecmatte import _defaults
+
 __all__ = [
     "PRECONDITIONERS",
     "PreconditionerSpec",
@@ -104,7 +106,9 @@ def _parse_value(text: str):
         return text
 
 
-def resolve_preconditioner(preconditioner, *, default: str = "direct") -> tuple[str, dict]:
+def resolve_preconditioner(
+    preconditioner, *, default: str = _defaults.PRECONDITIONER
+) -> tuple[str, dict]:
     """Read a preconditioner request into ``(name, options)``, checking both.
 
     Parameters
