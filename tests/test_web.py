@@ -23,8 +23,8 @@ from PIL import Image
 
 import vecmatte
 from vecmatte.web import HTTPError, Limits, create_app, make_server
+from vecmatte.web._limits import Gate, PhotoCache
 from vecmatte.web._multipart import MultipartError, parse_multipart
-from vecmatte.web.app import _Gate, _PhotoCache
 
 MAX_UPLOAD = 1_000_000
 MAX_PIXELS = 200_000
@@ -514,7 +514,7 @@ def test_allowed_hosts_extend_the_local_ones():
 
 
 def test_gate_waits_then_refuses():
-    gate = _Gate(Limits(workers=1, queue=1, wait_seconds=0.2), budget=10_000)
+    gate = Gate(Limits(workers=1, queue=1, wait_seconds=0.2), budget=10_000)
     with gate.slot():
         start = time.monotonic()
         with pytest.raises(HTTPError) as refused, gate.slot():
@@ -525,7 +525,7 @@ def test_gate_waits_then_refuses():
 
 
 def test_gate_lets_a_waiting_request_in_when_a_slot_frees():
-    gate = _Gate(Limits(workers=1, queue=1, wait_seconds=10), budget=10_000)
+    gate = Gate(Limits(workers=1, queue=1, wait_seconds=10), budget=10_000)
     entered = threading.Event()
     release = threading.Event()
 
@@ -544,7 +544,7 @@ def test_gate_lets_a_waiting_request_in_when_a_slot_frees():
 
 
 def test_gate_admits_workers_plus_queue():
-    gate = _Gate(Limits(workers=1, queue=1), budget=10_000)
+    gate = Gate(Limits(workers=1, queue=1), budget=10_000)
     with gate.admitted(), gate.admitted():
         with pytest.raises(HTTPError) as refused, gate.admitted():
             pass
@@ -552,7 +552,7 @@ def test_gate_admits_workers_plus_queue():
 
 
 def test_gate_memory_budget():
-    gate = _Gate(Limits(workers=4, wait_seconds=0.1), budget=1000)
+    gate = Gate(Limits(workers=4, wait_seconds=0.1), budget=1000)
     with pytest.raises(HTTPError) as too_big, gate.memory(2000):
         pass
     assert too_big.value.status == 413
@@ -565,7 +565,7 @@ def test_gate_memory_budget():
 
 
 def test_photo_cache_keeps_the_latest_within_its_bytes():
-    cache = _PhotoCache(max_bytes=3 * 800)
+    cache = PhotoCache(max_bytes=3 * 800)
     arrays = {key: np.full(100, float(k)) for k, key in enumerate([b"a", b"b", b"c", b"d"])}
     for key in (b"a", b"b", b"c"):
         cache.put(key, arrays[key])

@@ -7,7 +7,8 @@ Only the standard library, NumPy and the library itself are used: no new depende
 
 from __future__ import annotations
 
-from vecmatte.web.app import HTTPError, Limits, MattingApp, create_app
+from vecmatte.web._limits import HTTPError, Limits
+from vecmatte.web.app import MattingApp, create_app
 from vecmatte.web.server import make_server, serve
 
 __all__ = ["HTTPError", "Limits", "MattingApp", "create_app", "make_server", "serve"]

@@ -36,15 +36,12 @@ import contextlib
 import hashlib
 import io
 import json
-import math
 import re
 import sys
-import threading
 import time
 import traceback
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
@@ -52,7 +49,10 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from vecmatte.web._multipart import MultipartError, Part, parse_multipart
+from vecmatte.web import _fields
+from vecmatte.web._fields import drain, read_form
+from vecmatte.web._limits import Gate, HTTPError, Limits, PhotoCache
+from vecmatte.web._multipart import Part
 
 __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
 
@@ -83,263 +83,6 @@ _CSP = (
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-class HTTPError(Exception):
-    """An error answered to the client as ``{"error": message}`` with ``status``."""
-
-    def __init__(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = list(headers)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one server accepts and how much it does at once.
-
-    Attributes
-    ----------
-    max_upload_bytes : int
-        Largest request body (all files of one request together).
-    max_pixels : int
-        Largest image (width x height) of any upload, checked from the file's header before
-        its pixels are decoded (decompression bombs).
-    workers : int
-        Solves run at once; further requests wait for a free slot.
-    queue : int
-        Requests admitted to wait beyond ``workers``; more are answered 503 at once, so that
-        waiting bodies cannot fill the memory.
-    wait_seconds : float
-        How long an admitted request waits for a solver slot before a 503.
-    memory_bytes : int or None
-        Memory that the solves running at once may need together (their estimates, from
-        :func:`vecmatte.estimate_solve_memory` plus what a request holds per pixel); a
-        request whose estimate alone exceeds it is answered 413. ``None``: half the memory
-        available when the application is created.
-    """
-
-    max_upload_bytes: int = 32 * 2**20
-    max_pixels: int = 4_000_000
-    workers: int = 2
-    queue: int = 8
-    wait_seconds: float = 30.0
-    memory_bytes: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_pixels", "workers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.queue, bool) or not isinstance(self.queue, int) or self.queue < 0:
-            raise ValueError(f"queue must be a non-negative integer, got {self.queue!r}")
-        if not (isinstance(self.wait_seconds, int | float) and self.wait_seconds >= 0):
-            raise ValueError(f"wait_seconds must be a number >= 0, got {self.wait_seconds!r}")
-        if self.memory_bytes is not None and not (
-            isinstance(self.memory_bytes, int) and self.memory_bytes > 0
-        ):
-            raise ValueError(f"memory_bytes must be a positive integer, got {self.memory_bytes!r}")
-
-
-def _gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.2f} GiB"
-
-
-class _Gate:
-    """Admission, solver slots and a memory budget shared by the requests of one app.
-
-    At most ``workers + queue`` requests are admitted (the others get a 503 at once), and
-    hold their bodies; of those, at most ``workers`` decode and solve at once (a slot), and
-    a solve starts only while the sum of the running solves' memory estimates fits the
-    budget; the rest wait up to ``wait_seconds``, then get a 503.
-    """
-
-    def __init__(self, limits: Limits, budget: int):
-        self._limits = limits
-        self.budget = budget
-        self._condition = threading.Condition()
-        self._admitted = 0
-        self._active = 0
-        self._reserved = 0
-
-    @contextlib.contextmanager
-    def admitted(self) -> Iterator[None]:
-        with self._condition:
-            if self._admitted >= self._limits.workers + self._limits.queue:
-                raise HTTPError(
-                    503,
-                    f"the server is busy ({self._admitted} requests in progress); try again",
-                    [("Retry-After", "2")],
-                )
-            self._admitted += 1
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._admitted -= 1
-
-    def _wait(self, ready: Callable[[], bool], what: str) -> None:
-        """Wait (holding the condition) until ``ready()``, at most ``wait_seconds``, else 503."""
-        deadline = time.monotonic() + self._limits.wait_seconds
-        while not ready():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise HTTPError(
-                    503,
-                    f"the server is busy: {what} for {self._limits.wait_seconds:g} s; try again",
-                    [("Retry-After", "2")],
-                )
-            self._condition.wait(remaining)
-
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """One of the ``workers`` slots, in which a request decodes its uploads and solves."""
-        with self._condition:
-            self._wait(
-                lambda: self._active < self._limits.workers, "every solver slot stayed taken"
-            )
-            self._active += 1
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._active -= 1
-                self._condition.notify_all()
-
-    @contextlib.contextmanager
-    def memory(self, n_bytes: int) -> Iterator[None]:
-        """Reserve a solve's estimated memory within the budget shared by the slots."""
-        if n_bytes > self.budget:
-            raise HTTPError(
-                413,
-                f"this solve needs about {_gib(n_bytes)}, more than the server's memory budget "
-                f"of {_gib(self.budget)}; send a smaller photograph or fewer unknown pixels "
-                "(or start the server with a larger --memory-limit)",
-            )
-        with self._condition:
-            self._wait(
-                lambda: self._reserved + n_bytes <= self.budget,
-                "the running solves held the memory budget",
-            )
-            self._reserved += n_bytes
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._reserved -= n_bytes
-                self._condition.notify_all()
-
-
-def _methods() -> list[tuple[str, str]]:
-    """``(name, summary)`` of the alpha methods the library offers, in its order."""
-    from vecmatte.alpha import METHODS
-
-    return [(name, spec.summary) for name, spec in METHODS.items()]
-
-
-def _default_method(names: list[str]) -> str:
-    from vecmatte import _defaults
-
-    return _defaults.METHOD if _defaults.METHOD in names else names[0]
-
-
-def _to_uint8(array: np.ndarray) -> np.ndarray:
-    """Float [0, 1] -> uint8 by rounding, as :func:`vecmatte.save_image` does."""
-    return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def _png(array: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(_to_uint8(array)).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-def _option_value(text: str):
-    """A form field's text as the Python value an option takes."""
-    # Text stays text: "none" is a preconditioner's name, not Python's None.
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for convert in (int, float):
-        try:
-            value = convert(lowered)
-        except ValueError:
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            raise HTTPError(422, f"option value {text!r} is not a finite number")
-        return value
-    return text.strip()
-
-
-def _text(part: Part, limit: int = 200) -> str:
-    if part.filename is not None:
-        raise HTTPError(400, f"form field {part.name!r} must be text, not a file")
-    try:
-        text = part.data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HTTPError(400, f"form field {part.name!r} is not UTF-8 text") from None
-    if len(text) > limit:
-        raise HTTPError(400, f"form field {part.name!r} is longer than {limit} characters")
-    return text
-
-
-def _band(parts: dict[str, Part]) -> int:
-    """The ``band`` field: the unknown band's width, in pixels, made from a mask."""
-    if "band" not in parts:
-        return 10
-    text = _text(parts["band"]).strip()
-    if not re.fullmatch(r"[0-9]{1,4}", text) or int(text) < 1:
-        raise HTTPError(422, f"band must be a whole number of pixels from 1, got {text[:20]!r}")
-    return int(text)
-
-
-def _foreground_method(parts: dict[str, Part]) -> str:
-    """The ``foreground_method`` field: a key of ``FOREGROUND_METHODS``, or ``none``."""
-    from vecmatte.foreground import FOREGROUND_METHODS
-
-    name = _text(parts["foreground_method"]).strip() if "foreground_method" in parts else "ml"
-    if name != "none" and name not in FOREGROUND_METHODS:
-        raise HTTPError(
-            422,
-            f"foreground_method must be one of {', '.join([*FOREGROUND_METHODS, 'none'])}, "
-            f"not {name[:20]!r}",
-        )
-    return name
-
-
-def _label(part: Part) -> str:
-    """How an upload is named in messages: its field, and the client's file name if sane."""
-    name = part.filename or ""
-    name = re.sub(r"[^\w.\- ]", "_", name.replace("\\", "/").rsplit("/", 1)[-1])[:60]
-    return f"{part.name} ({name})" if name else part.name
-
-
-class _PhotoCache:
-    """The last decoded photographs by content hash, within a byte budget (thread-safe)."""
-
-    def __init__(self, max_bytes: int):
-        self._max_bytes = max_bytes
-        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: bytes) -> np.ndarray | None:
-        with self._lock:
-            array = self._items.get(key)
-            if array is not None:
-                self._items.move_to_end(key)
-            return array
-
-    def put(self, key: bytes, array: np.ndarray) -> None:
-        if array.nbytes > self._max_bytes:
-            return
-        with self._lock:
-            self._items[key] = array
-            self._items.move_to_end(key)
-            while sum(item.nbytes for item in self._items.values()) > self._max_bytes:
-                self._items.popitem(last=False)
-
-
 class MattingApp:
     """The WSGI application (``app(environ, start_response)``); see :func:`create_app`."""
 
@@ -357,8 +100,8 @@ class MattingApp:
         else:
             available = available_memory()
             budget = available // 2 if available else 2**31
-        self._gate = _Gate(limits, budget)
-        self._photos = _PhotoCache(_PHOTO_CACHE_BYTES)
+        self._gate = Gate(limits, budget)
+        self._photos = PhotoCache(_PHOTO_CACHE_BYTES)
         self.allowed_hosts = frozenset(
             host.strip("[]").lower() for host in (*_LOCAL_HOSTS, *allowed_hosts)
         )
@@ -383,7 +126,7 @@ class MattingApp:
             self._check_host(environ)
             status, headers, body = self._dispatch(environ)
         except HTTPError as error:
-            self._drain(environ)
+            drain(environ, self.limits)
             status, headers, body = self._error(error)
         except Exception:
             # Details go to the server's log, never to the client.
@@ -465,13 +208,13 @@ class MattingApp:
         return self._static_response(name)
 
     def _list_methods(self, environ: dict) -> tuple[int, list, bytes]:
-        methods = _methods()
+        methods = _fields.methods()
         names = [name for name, _ in methods]
         from vecmatte.foreground import FOREGROUND_METHODS
 
         document = {
             "methods": [{"name": name, "summary": summary} for name, summary in methods],
-            "default": _default_method(names),
+            "default": _fields.default_method(names),
             "foreground_methods": [
                 {"name": name, "summary": spec.summary} for name, spec in FOREGROUND_METHODS.items()
             ],
@@ -480,71 +223,7 @@ class MattingApp:
         return 200, [("Content-Type", "application/json")], json.dumps(document).encode()
 
     # --- reading requests ---------------------------------------------------------------------
-    def _drain(self, environ: dict) -> None:
-        """Read and drop up to a bounded part of a refused body, so the client sees the answer.
-
-        Closing a socket with unread data resets the connection, and a client still sending
-        would lose the error; a body far over the limit is not read to its end.
-        """
-        if environ.get("vecmatte.body_read"):
-            return
-        environ["vecmatte.body_read"] = True
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            return
-        stream = environ["wsgi.input"]
-        remaining = min(length, 2 * self.limits.max_upload_bytes)
-        while remaining > 0:
-            chunk = stream.read(min(remaining, 1 << 16))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-
-    def _form(self, environ: dict) -> dict[str, Part]:
-        stream = environ["wsgi.input"]
-        text = environ.get("CONTENT_LENGTH", "").strip()
-        if not text:
-            raise HTTPError(411, "the request has no Content-Length; send the form with one")
-        try:
-            length = int(text)
-        except ValueError:
-            raise HTTPError(400, f"Content-Length is not a number: {text[:40]!r}") from None
-        if length < 0:
-            raise HTTPError(400, f"Content-Length is negative: {length}")
-        if length > self.limits.max_upload_bytes:
-            self._drain(environ)
-            raise HTTPError(
-                413,
-                f"the request body has {length:,} bytes, more than the limit of "
-                f"{self.limits.max_upload_bytes:,} (vecmatte serve --max-upload-bytes)",
-            )
-        content_type = environ.get("CONTENT_TYPE", "")
-        if not content_type.lower().startswith("multipart/form-data"):
-            self._drain(environ)
-            raise HTTPError(
-                415,
-                f"send the inputs as multipart/form-data, not {content_type[:60] or 'no type'}"
-                " (an HTML form with enctype=multipart/form-data, or curl -F image=@photo.png)",
-            )
-        if length == 0:
-            raise HTTPError(400, "the request body is empty; send an image and a trimap")
-        environ["vecmatte.body_read"] = True
-        chunks, received = [], 0
-        while received < length:
-            chunk = stream.read(min(length - received, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            received += len(chunk)
-        if received < length:
-            raise HTTPError(
-                400, f"the body ended after {received:,} of {length:,} bytes (Content-Length)"
-            )
-        try:
-            return parse_multipart(b"".join(chunks), content_type)
-        except MultipartError as error:
-            raise HTTPError(400, f"malformed form: {error}") from None
+    # --- reading requests ---------------------------------------------------------------------
 
     def _load(self, part: Part, loader: Callable, **extra):
         """Decode an upload in memory with the library's loader (formats, pixel limit)."""
@@ -553,11 +232,11 @@ class MattingApp:
         if part.filename is None:
             raise HTTPError(400, f"form field {part.name!r} must be a file upload")
         if not part.data:
-            raise HTTPError(422, f"{_label(part)}: the uploaded file is empty")
+            raise HTTPError(422, f"{_fields.label(part)}: the uploaded file is empty")
         # Uploads are never written to disk: the loader reads the bytes, and its messages
         # name the field and the client's file name, never a server path.
         stream = io.BytesIO(part.data)
-        stream.name = _label(part)
+        stream.name = _fields.label(part)
         try:
             return loader(stream, max_pixels=self.limits.max_pixels, **extra)
         except ImageTooLargeError as error:
@@ -586,8 +265,8 @@ class MattingApp:
         if array.shape[:2] != image.shape[:2]:
             raise HTTPError(
                 422,
-                f"{_label(part)} is {array.shape[1]} x {array.shape[0]} pixels but the image is "
-                f"{image.shape[1]} x {image.shape[0]}; they must be the same size",
+                f"{_fields.label(part)} is {array.shape[1]} x {array.shape[0]} pixels but the "
+                f"image is {image.shape[1]} x {image.shape[0]}; they must be the same size",
             )
 
     def _trimap_of(self, parts: dict[str, Part], image: np.ndarray) -> np.ndarray:
@@ -610,13 +289,17 @@ class MattingApp:
         trimap = self._load(part, load_gray, name=given[0])
         self._check_size(image, trimap, part)
         if given[0] == "mask":
-            band = _band(parts)
+            band = _fields.band(parts)
             return self._library(trimap_from_mask, trimap, band=band)
         return trimap
 
     def _options(self, parts: dict[str, Part]) -> tuple[str, dict]:
-        names = [name for name, _ in _methods()]
-        method = _text(parts["method"]).strip() if "method" in parts else _default_method(names)
+        names = [name for name, _ in _fields.methods()]
+        method = (
+            _fields.field_text(parts["method"]).strip()
+            if "method" in parts
+            else _fields.default_method(names)
+        )
         if method not in names:
             raise HTTPError(422, f"unknown method {method!r}; choose one of {', '.join(names)}")
         options = {}
@@ -625,7 +308,7 @@ class MattingApp:
                 continue
             if not _OPTION_NAME.fullmatch(name) or name in _FORBIDDEN_OPTIONS:
                 raise HTTPError(422, f"{name[:40]!r} is not an option the server accepts")
-            options[name] = _option_value(_text(part))
+            options[name] = _fields.option_value(_fields.field_text(part))
         return method, options
 
     @staticmethod
@@ -667,7 +350,7 @@ class MattingApp:
     @contextlib.contextmanager
     def _request(self, environ: dict) -> Iterator[dict[str, Part]]:
         with self._gate.admitted():
-            yield self._form(environ)
+            yield read_form(environ, self.limits)
 
     def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
         with self._request(environ) as parts, self._gate.slot():
@@ -679,7 +362,7 @@ class MattingApp:
                 solve_start = time.perf_counter()
                 alpha = self._estimate_alpha(image, trimap, method, options)
                 solve = time.perf_counter() - solve_start
-                body = _png(alpha)
+                body = _fields.png(alpha)
             seconds = time.perf_counter() - start
         return 200, self._image_headers(method, seconds, solve), body
 
@@ -702,7 +385,7 @@ class MattingApp:
             alpha = self._given_alpha(parts, image)
             trimap = None if alpha is not None else self._trimap_of(parts, image)
             method, options = self._options(parts)
-            colours = _foreground_method(parts)
+            colours = _fields.foreground_method(parts)
             estimate = (
                 self._solve_bytes(image, trimap, method, options)
                 if trimap is not None
@@ -728,7 +411,7 @@ class MattingApp:
                 if rgba:
                     foreground = np.concatenate([foreground, alpha[:, :, None]], axis=2)
                 solve = time.perf_counter() - solve_start
-                body = _png(foreground)
+                body = _fields.png(foreground)
             seconds = time.perf_counter() - start
         return 200, self._image_headers(method, seconds, solve), body
 
@@ -745,12 +428,12 @@ class MattingApp:
                 from vecmatte.trimap import trimap_from_mask
 
                 mask = self._load(parts["mask"], load_gray, name="mask")
-                band = _band(parts)
+                band = _fields.band(parts)
                 trimap = self._library(trimap_from_mask, mask, band=band)
             else:
                 image = self._image(parts)
                 trimap = self._trimap_of(parts, image)
-            body = _png(trimap)
+            body = _fields.png(trimap)
         return 200, [("Content-Type", "image/png")], body
 
     @staticmethod

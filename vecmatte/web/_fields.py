@@ -1,0 +1,180 @@
+"""Reading a request: its body within the limits, its form fields, and the PNG answers."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+
+import numpy as np
+
+from vecmatte.web._limits import HTTPError, Limits
+from vecmatte.web._multipart import MultipartError, Part, parse_multipart
+
+__all__ = [
+    "band",
+    "default_method",
+    "drain",
+    "field_text",
+    "foreground_method",
+    "label",
+    "methods",
+    "option_value",
+    "png",
+    "read_form",
+]
+
+
+def methods() -> list[tuple[str, str]]:
+    """``(name, summary)`` of the alpha methods the library offers, in its order."""
+    from vecmatte.alpha import METHODS
+
+    return [(name, spec.summary) for name, spec in METHODS.items()]
+
+
+def default_method(names: list[str]) -> str:
+    from vecmatte import _defaults
+
+    return _defaults.METHOD if _defaults.METHOD in names else names[0]
+
+
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    """Float [0, 1] -> uint8 by rounding, as :func:`vecmatte.save_image` does."""
+    return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def png(array: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(array)).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def option_value(text: str):
+    """A form field's text as the Python value an option takes."""
+    # Text stays text: "none" is a preconditioner's name, not Python's None.
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for convert in (int, float):
+        try:
+            value = convert(lowered)
+        except ValueError:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise HTTPError(422, f"option value {text!r} is not a finite number")
+        return value
+    return text.strip()
+
+
+def field_text(part: Part, limit: int = 200) -> str:
+    if part.filename is not None:
+        raise HTTPError(400, f"form field {part.name!r} must be text, not a file")
+    try:
+        text = part.data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPError(400, f"form field {part.name!r} is not UTF-8 text") from None
+    if len(text) > limit:
+        raise HTTPError(400, f"form field {part.name!r} is longer than {limit} characters")
+    return text
+
+
+def band(parts: dict[str, Part]) -> int:
+    """The ``band`` field: the unknown band's width, in pixels, made from a mask."""
+    if "band" not in parts:
+        return 10
+    text = field_text(parts["band"]).strip()
+    if not re.fullmatch(r"[0-9]{1,4}", text) or int(text) < 1:
+        raise HTTPError(422, f"band must be a whole number of pixels from 1, got {text[:20]!r}")
+    return int(text)
+
+
+def foreground_method(parts: dict[str, Part]) -> str:
+    """The ``foreground_method`` field: a key of ``FOREGROUND_METHODS``, or ``none``."""
+    from vecmatte.foreground import FOREGROUND_METHODS
+
+    name = field_text(parts["foreground_method"]).strip() if "foreground_method" in parts else "ml"
+    if name != "none" and name not in FOREGROUND_METHODS:
+        raise HTTPError(
+            422,
+            f"foreground_method must be one of {', '.join([*FOREGROUND_METHODS, 'none'])}, "
+            f"not {name[:20]!r}",
+        )
+    return name
+
+
+def label(part: Part) -> str:
+    """How an upload is named in messages: its field, and the client's file name if sane."""
+    name = part.filename or ""
+    name = re.sub(r"[^\w.\- ]", "_", name.replace("\\", "/").rsplit("/", 1)[-1])[:60]
+    return f"{part.name} ({name})" if name else part.name
+
+
+def drain(environ: dict, limits: Limits) -> None:
+    """Read and drop up to a bounded part of a refused body, so the client sees the answer.
+
+    Closing a socket with unread data resets the connection, and a client still sending
+    would lose the error; a body far over the limit is not read to its end.
+    """
+    if environ.get("vecmatte.body_read"):
+        return
+    environ["vecmatte.body_read"] = True
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    stream = environ["wsgi.input"]
+    remaining = min(length, 2 * limits.max_upload_bytes)
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 1 << 16))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
+
+def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
+    """The request's ``multipart/form-data`` fields, within the limits, or an HTTPError."""
+    stream = environ["wsgi.input"]
+    text = environ.get("CONTENT_LENGTH", "").strip()
+    if not text:
+        raise HTTPError(411, "the request has no Content-Length; send the form with one")
+    try:
+        length = int(text)
+    except ValueError:
+        raise HTTPError(400, f"Content-Length is not a number: {text[:40]!r}") from None
+    if length < 0:
+        raise HTTPError(400, f"Content-Length is negative: {length}")
+    if length > limits.max_upload_bytes:
+        drain(environ, limits)
+        raise HTTPError(
+            413,
+            f"the request body has {length:,} bytes, more than the limit of "
+            f"{limits.max_upload_bytes:,} (vecmatte serve --max-upload-bytes)",
+        )
+    content_type = environ.get("CONTENT_TYPE", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        drain(environ, limits)
+        raise HTTPError(
+            415,
+            f"send the inputs as multipart/form-data, not {content_type[:60] or 'no type'}"
+            " (an HTML form with enctype=multipart/form-data, or curl -F image=@photo.png)",
+        )
+    if length == 0:
+        raise HTTPError(400, "the request body is empty; send an image and a trimap")
+    environ["vecmatte.body_read"] = True
+    chunks, received = [], 0
+    while received < length:
+        chunk = stream.read(min(length - received, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        received += len(chunk)
+    if received < length:
+        raise HTTPError(
+            400, f"the body ended after {received:,} of {length:,} bytes (Content-Length)"
+        )
+    try:
+        return parse_multipart(b"".join(chunks), content_type)
+    except MultipartError as error:
+        raise HTTPError(400, f"malformed form: {error}") from None

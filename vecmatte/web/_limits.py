@@ -1,0 +1,185 @@
+"""The limits of one server: what it accepts, how many solves at once, how much memory."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Gate", "HTTPError", "Limits", "PhotoCache"]
+
+
+class HTTPError(Exception):
+    """An error answered to the client as ``{"error": message}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = list(headers)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one server accepts and how much it does at once.
+
+    Attributes
+    ----------
+    max_upload_bytes : int
+        Largest request body (all files of one request together).
+    max_pixels : int
+        Largest image (width x height) of any upload, checked from the file's header before
+        its pixels are decoded (decompression bombs).
+    workers : int
+        Solves run at once; further requests wait for a free slot.
+    queue : int
+        Requests admitted to wait beyond ``workers``; more are answered 503 at once, so that
+        waiting bodies cannot fill the memory.
+    wait_seconds : float
+        How long an admitted request waits for a solver slot before a 503.
+    memory_bytes : int or None
+        Memory that the solves running at once may need together (their estimates, from
+        :func:`vecmatte.estimate_solve_memory` plus what a request holds per pixel); a
+        request whose estimate alone exceeds it is answered 413. ``None``: half the memory
+        available when the application is created.
+    """
+
+    max_upload_bytes: int = 32 * 2**20
+    max_pixels: int = 4_000_000
+    workers: int = 2
+    queue: int = 8
+    wait_seconds: float = 30.0
+    memory_bytes: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("max_upload_bytes", "max_pixels", "workers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.queue, bool) or not isinstance(self.queue, int) or self.queue < 0:
+            raise ValueError(f"queue must be a non-negative integer, got {self.queue!r}")
+        if not (isinstance(self.wait_seconds, int | float) and self.wait_seconds >= 0):
+            raise ValueError(f"wait_seconds must be a number >= 0, got {self.wait_seconds!r}")
+        if self.memory_bytes is not None and not (
+            isinstance(self.memory_bytes, int) and self.memory_bytes > 0
+        ):
+            raise ValueError(f"memory_bytes must be a positive integer, got {self.memory_bytes!r}")
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.2f} GiB"
+
+
+class Gate:
+    """Admission, solver slots and a memory budget shared by the requests of one app.
+
+    At most ``workers + queue`` requests are admitted (the others get a 503 at once), and
+    hold their bodies; of those, at most ``workers`` decode and solve at once (a slot), and
+    a solve starts only while the sum of the running solves' memory estimates fits the
+    budget; the rest wait up to ``wait_seconds``, then get a 503.
+    """
+
+    def __init__(self, limits: Limits, budget: int):
+        self._limits = limits
+        self.budget = budget
+        self._condition = threading.Condition()
+        self._admitted = 0
+        self._active = 0
+        self._reserved = 0
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        with self._condition:
+            if self._admitted >= self._limits.workers + self._limits.queue:
+                raise HTTPError(
+                    503,
+                    f"the server is busy ({self._admitted} requests in progress); try again",
+                    [("Retry-After", "2")],
+                )
+            self._admitted += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._admitted -= 1
+
+    def _wait(self, ready: Callable[[], bool], what: str) -> None:
+        """Wait (holding the condition) until ``ready()``, at most ``wait_seconds``, else 503."""
+        deadline = time.monotonic() + self._limits.wait_seconds
+        while not ready():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise HTTPError(
+                    503,
+                    f"the server is busy: {what} for {self._limits.wait_seconds:g} s; try again",
+                    [("Retry-After", "2")],
+                )
+            self._condition.wait(remaining)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """One of the ``workers`` slots, in which a request decodes its uploads and solves."""
+        with self._condition:
+            self._wait(
+                lambda: self._active < self._limits.workers, "every solver slot stayed taken"
+            )
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._active -= 1
+                self._condition.notify_all()
+
+    @contextlib.contextmanager
+    def memory(self, n_bytes: int) -> Iterator[None]:
+        """Reserve a solve's estimated memory within the budget shared by the slots."""
+        if n_bytes > self.budget:
+            raise HTTPError(
+                413,
+                f"this solve needs about {_gib(n_bytes)}, more than the server's memory budget "
+                f"of {_gib(self.budget)}; send a smaller photograph or fewer unknown pixels "
+                "(or start the server with a larger --memory-limit)",
+            )
+        with self._condition:
+            self._wait(
+                lambda: self._reserved + n_bytes <= self.budget,
+                "the running solves held the memory budget",
+            )
+            self._reserved += n_bytes
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._reserved -= n_bytes
+                self._condition.notify_all()
+
+
+class PhotoCache:
+    """The last decoded photographs by content hash, within a byte budget (thread-safe)."""
+
+    def __init__(self, max_bytes: int):
+        self._max_bytes = max_bytes
+        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: bytes) -> np.ndarray | None:
+        with self._lock:
+            array = self._items.get(key)
+            if array is not None:
+                self._items.move_to_end(key)
+            return array
+
+    def put(self, key: bytes, array: np.ndarray) -> None:
+        if array.nbytes > self._max_bytes:
+            return
+        with self._lock:
+            self._items[key] = array
+            self._items.move_to_end(key)
+            while sum(item.nbytes for item in self._items.values()) > self._max_bytes:
+                self._items.popitem(last=False)
