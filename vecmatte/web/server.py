@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import socketserver
 import sys
+from collections.abc import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 __all__ = ["add_arguments", "make_server", "run", "serve"]
@@ -41,8 +42,19 @@ class _Handler(WSGIRequestHandler):
             sys.stderr.write(f"vecmatte serve: {self.address_string()} {format % args}\n")
 
 
-def make_server(app, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False):
+def make_server(
+    app: Callable, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False
+) -> WSGIServer:
     """A threading WSGI server of ``app`` bound to ``host:port`` (port 0: any free port).
+
+    Parameters
+    ----------
+    app : callable
+        A PEP 3333 application, such as :func:`vecmatte.web.create_app`'s.
+    host, port : str, int
+        Where to listen; ``127.0.0.1`` keeps the server to this machine.
+    quiet : bool
+        Do not log each request on standard error.
 
     Returns
     -------
@@ -56,7 +68,9 @@ def make_server(app, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool =
     return server
 
 
-def serve(app=None, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False) -> None:
+def serve(
+    app: Callable | None = None, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False
+) -> None:
     """Serve ``app`` (by default :func:`vecmatte.web.create_app`'s) until interrupted."""
     if app is None:
         from vecmatte.web.app import create_app
