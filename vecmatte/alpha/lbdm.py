@@ -8,8 +8,9 @@ import numpy as np
 from vecmatte import _defaults
 from vecmatte._validation import check_radius_eps
 from vecmatte.alpha.rw import check_constraints
-from vecmatte.laplacians.lbdm import lbdm_laplacian
-from vecmatte.systems import MattingSystem, hard_constraint_system, soft_constraint_system
+from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
+from vecmatte.laplacians.lbdm import lbdm_coefficients
+from vecmatte.systems import MattingSystem, Stencil
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
 
@@ -67,15 +68,36 @@ def build_system(
     Notes
     -----
     Zheng and Kambhamettu, "Learning Based Digital Matting", ICCV 2009; the Laplacian is
-    :func:`vecmatte.laplacians.lbdm.lbdm_laplacian`.
+    :func:`vecmatte.laplacians.lbdm.lbdm_laplacian`, whose stencil coefficients give the
+    solved rows directly (the columns of known pixels go to the right-hand side).
     """
     constraints, lam = check_constraints(constraints, lam)
     radius, eps = check_radius_eps(radius, eps, image.shape)
-    if constraints == "hard":
-        laplacian = lbdm_laplacian(image, eps=eps, radius=radius, known=is_fg | is_bg)
-        return hard_constraint_system(laplacian, is_fg, is_bg, reach=2 * radius)
-    laplacian = lbdm_laplacian(image, eps=eps, radius=radius)
-    return soft_constraint_system(laplacian, is_fg, is_bg, lam=lam, reach=2 * radius)
+    h, w = is_fg.shape
+    known = is_fg | is_bg
+    hard = constraints == "hard"
+    # Stencil coefficients of the whole Laplacian (only windows touching an unknown pixel
+    # when the known pixels are fixed); then the rows that are solved, as in closed form.
+    coef = lbdm_coefficients(image, eps=eps, radius=radius, known=known if hard else None)
+    offsets = stencil_offsets(2 * radius)
+    rows = np.flatnonzero(~known.ravel()) if hard else np.arange(h * w)
+    values = coef.reshape(len(offsets), h * w)
+    values = values[:, rows] if hard else values
+    del coef
+    columns = stencil_columns(offsets, rows, (h, w))
+    fg = np.append(is_fg.ravel(), False).astype(np.float64)  # column -1: not foreground
+    if hard:
+        rhs = -np.einsum("su,su->u", values, fg[columns])
+        index = np.full(h * w + 1, -1, dtype=np.intp)
+        index[rows] = np.arange(len(rows))
+        columns = index[columns]
+        values[columns < 0] = 0.0
+    else:
+        values[len(offsets) // 2] += lam * known.ravel()
+        rhs = lam * fg[:-1]
+    matrix = rows_to_csr(columns, values, len(rows))
+    stencil = Stencil(offsets, columns, values)
+    return MattingSystem(matrix, rhs, rows, (h, w), stencil=stencil, reach=2 * radius)
 
 
 def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:

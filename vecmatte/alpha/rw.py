@@ -57,7 +57,7 @@ def graph_system(
     is_bg: np.ndarray,
     *,
     regularization: float = 0.0,
-    constraints: str = "hard",
+    constraints: str = "soft",
     lam: float = _defaults.LAMBDA,
     reach: int | None = None,
 ) -> MattingSystem:
@@ -86,17 +86,28 @@ def graph_system(
     """
     import scipy.sparse
 
-    weights = scipy.sparse.csr_matrix(weights)
-    degrees = np.asarray(weights.sum(axis=1)).ravel()
-    laplacian = (scipy.sparse.diags((1.0 + regularization) * degrees) - weights).tocsr()
+    laplacian = scipy.sparse.csr_matrix(weights, dtype=np.float64, copy=True)
+    laplacian.sum_duplicates()
+    degrees = np.asarray(laplacian.sum(axis=1)).ravel()
+    known = (is_fg | is_bg).ravel()
+    diagonal = (1.0 + regularization) * degrees
+    if constraints == "soft":
+        diagonal += lam * degrees * known
+    # L = diag - W, in place where every row holds its diagonal (pixels are their own
+    # nearest neighbours, windows hold their centre); by a sparse sum otherwise.
+    np.negative(laplacian.data, out=laplacian.data)
+    counts = np.diff(laplacian.indptr)
+    on_diagonal = laplacian.indices == np.repeat(np.arange(len(degrees)), counts)
+    if np.count_nonzero(on_diagonal) == len(degrees):
+        laplacian.data[on_diagonal] += diagonal
+    else:
+        laplacian = (laplacian + scipy.sparse.diags(diagonal, format="csr")).tocsr()
     shape = tuple(is_fg.shape)
     if constraints == "hard":
         system = hard_constraint_system(laplacian, is_fg, is_bg, reach=reach)
     else:
-        known = (is_fg | is_bg).ravel()
-        matrix = (laplacian + scipy.sparse.diags(lam * degrees * known)).tocsr()
         rhs = lam * degrees * is_fg.ravel()
-        system = MattingSystem(matrix, rhs, np.arange(len(degrees)), shape, reach=reach)
+        system = MattingSystem(laplacian, rhs, np.arange(len(degrees)), shape, reach=reach)
     if reach is None:
         return system
     return replace(system, stencil=stencil_of(system.matrix, system.unknown, shape, reach))
@@ -113,7 +124,7 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     regularization = float(options.get("regularization", 1e-8))
     if not np.isfinite(regularization) or regularization < 0:
         raise ValueError(f"regularization must be a finite number >= 0, got {regularization!r}")
-    check_constraints(options.get("constraints", "hard"), options.get("lam", _defaults.LAMBDA))
+    check_constraints(options.get("constraints", "soft"), options.get("lam", _defaults.LAMBDA))
     return checked
 
 
@@ -125,7 +136,7 @@ def build_system(
     sigma: float = SIGMA,
     radius: int = 1,
     regularization: float = 1e-8,
-    constraints: str = "hard",
+    constraints: str = "soft",
     lam: float = _defaults.LAMBDA,
 ) -> MattingSystem:
     """Random walk matting system: colour-similarity weights over each pixel's window.
@@ -143,9 +154,13 @@ def build_system(
         Window radius of the neighbourhood (``(2r+1) x (2r+1)``).
     regularization : float, optional
         ``reg`` of PyMatting's ``(1 + reg) I - D^-1 W``.
-    constraints : {"hard", "soft"}, optional
-        Fix the known pixels (default), or pull them with weight ``lam`` as PyMatting does
-        (same matte up to ~1/lam; see :func:`graph_system`).
+    constraints : {"soft", "hard"}, optional
+        Pull the known pixels to their value with weight ``lam`` as PyMatting does (default),
+        or fix them (see :func:`graph_system`). The weights ``exp(-900 d^2)`` nearly
+        disconnect regions across colour edges, so the system is very ill-conditioned and
+        the matte depends on how far the solver goes: measured on alphamatting images GT02,
+        GT05, GT08 and GT13 at half size, soft constraints with Jacobi gave a total SAD 0.99x
+        PyMatting's in 0.28x its time; hard constraints 1.02x, and slower.
     lam : float, optional
         Weight of the soft constraints.
 
@@ -208,5 +223,5 @@ def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
     radius = check_radius(options.get("radius", 1))
     entries = (2 * radius + 1) ** 2
     n_pixels = int(shape[0]) * int(shape[1])
-    rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown
+    rows = n_pixels if options.get("constraints", "soft") == "soft" else n_unknown
     return int(SAFETY * (48 * entries * n_pixels + 32 * entries * rows + BASE_BYTES))

@@ -73,8 +73,13 @@ def knn_weights(
         features[:, :3] = image.reshape(n, 3)
         features[:, 3] = weight * x
         features[:, 4] = weight * y
-        _, neighbors = cKDTree(features).query(features, k=k, workers=-1)
-        neighbors = neighbors.reshape(n, k).astype(np.int32)
+        tree = cKDTree(features)
+        # Querying the points in the tree's own order keeps consecutive queries in the same
+        # leaves (measured: about twice as fast as the raster order on alphamatting images).
+        order = tree.indices
+        neighbors = np.empty((n, k), dtype=np.int32)
+        neighbors[order] = tree.query(tree.data[order], k=k, workers=-1)[1].reshape(n, k)
+        del tree
         columns.append(neighbors)
         if kernel == "binary":
             values.append(np.ones((n, k)))

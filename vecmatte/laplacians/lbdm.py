@@ -65,6 +65,7 @@ def lbdm_coefficients(
     active = _active_windows(known, (h, w), radius)
     n_wy, n_wx = active.shape
     coef = np.zeros((span * span, h, w))
+    centre = span * span // 2
     windows = sliding_window_view(image, (size, size), axis=(0, 1))  # (n_wy, n_wx, 3, s, s)
     strip = max(1, _WINDOW_VALUES_BUDGET // (n * n * n_wx))
     a_y, a_x = np.divmod(np.arange(n), size)
@@ -81,7 +82,16 @@ def lbdm_coefficients(
             cols = slice(a_x[a], a_x[a] + n_wx)
             for b in range(n):
                 slot = (a_y[b] - a_y[a] + 2 * radius) * span + (a_x[b] - a_x[a] + 2 * radius)
-                coef[slot, rows, cols] += blocks[:, :, a, b]
+                if slot >= centre:
+                    coef[slot, rows, cols] += blocks[:, :, a, b]
+    # L is symmetric: L[p, p + e] = L[p + e, p], the slot of -e (filled above) read at p + e.
+    offsets = stencil_offsets(2 * radius)
+    for slot in range(centre):
+        ey, ex = offsets[slot]
+        upper = len(offsets) - 1 - slot
+        coef[slot, max(-ey, 0) : h - max(ey, 0), max(-ex, 0) : w - max(ex, 0)] = coef[
+            upper, max(ey, 0) : h - max(-ey, 0), max(ex, 0) : w - max(-ex, 0)
+        ]
     return coef
 
 
