@@ -564,6 +564,38 @@ def test_gate_memory_budget():
             pass
 
 
+def test_a_request_waits_for_a_slot_then_gets_503(inputs, monkeypatch):
+    # One slot, held by a solve that waits for the test: the next request waits
+    # wait_seconds, gets 503, and the held one then finishes with its PNG.
+    release, entered = threading.Event(), threading.Event()
+    solve = vecmatte.estimate_alpha
+
+    def held_solve(*args, **kwargs):
+        entered.set()
+        assert release.wait(30)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(vecmatte, "estimate_alpha", held_solve)
+    app = create_app(workers=1, queue=4, wait_seconds=0.3)
+    httpd = make_server(app, "127.0.0.1", 0, quiet=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    fields = {"image": inputs["image"], "trimap": inputs["trimap"]}
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            held = pool.submit(post_form, httpd.server_port, "/api/alpha", fields)
+            assert entered.wait(30)
+            status, headers, body = post_form(httpd.server_port, "/api/alpha", fields)
+            assert_json_error(status, headers, body, 503, "every solver slot stayed taken")
+            release.set()
+            status, _, body = held.result(timeout=60)
+        assert status == 200
+        np.testing.assert_array_equal(decode_png(body), inputs["expected"])
+    finally:
+        release.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_photo_cache_keeps_the_latest_within_its_bytes():
     cache = PhotoCache(max_bytes=3 * 800)
     arrays = {key: np.full(100, float(k)) for k, key in enumerate([b"a", b"b", b"c", b"d"])}
