@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import write_png
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -407,45 +407,55 @@ def test_item8_sixteen_bit_colour_tiff_is_matted_at_full_depth(work, scene, caps
 
 # --- the invariants, over arguments and inputs ----------------------------------------------
 
-OUTPUT_NAMES = st.sampled_from(["out.png", "out.tif", "out.jpg", "out.xyz", "image.png", "-"])
+# Each option's values that are valid, and values that must be refused.
+OPTIONS = {
+    "--rtol": (["1e-6", "1e-3"], ["0", "1", "2", "-1", "nan"]),
+    "--maxiter": (["1", "50"], ["0", "-3"]),
+    "--eps": (["1e-7", "1e-3"], ["0", "-1", "inf"]),
+    "--radius": (["1", "2"], ["0", "-1", "15"]),  # 15: a window larger than the image
+    "--preconditioner": (["direct", "ichol", "jacobi", "none"], []),
+    "--band": (["1", "2"], ["0", "-2", "50"]),
+}
+OUTPUTS = (["out.png", "out.tif", "-"], ["out.xyz", "image.png", "trimap.png", "missing/out.png"])
+CUTOUTS = ([None, "cut.png", "cut.tif"], ["cut.jpg", "out.png", "image.png"])
 
 
 @st.composite
 def runs(draw):
-    """A small scene, a trimap drawn over it, and command-line arguments for it."""
-    h, w = draw(st.integers(6, 14)), draw(st.integers(6, 14))
+    """A small scene, a trimap drawn over it, and arguments with at most one fault in them."""
+    h, w = draw(st.integers(12, 20)), draw(st.integers(12, 20))
     seed = draw(st.integers(0, 3))
-    labels = draw(st.sampled_from(["scene", "all-unknown", "no-background", "all-known"]))
-    options = []
-    for flag, values in (
-        ("--rtol", st.sampled_from(["1e-6", "1e-3", "0", "1", "2", "-1", "nan"])),
-        ("--maxiter", st.sampled_from(["1", "50", "0", "-3"])),
-        ("--eps", st.sampled_from(["1e-7", "1e-3", "0", "-1", "inf"])),
-        ("--radius", st.sampled_from(["1", "2", "0", "-1", "9"])),
-        ("--preconditioner", st.sampled_from(["direct", "ichol", "jacobi", "none"])),
-    ):
-        if draw(st.booleans()):
-            options += [flag, draw(values)]
+    labels = draw(st.sampled_from(["scene"] * 4 + ["all-unknown", "no-background", "all-known"]))
     mask = draw(st.booleans())
-    if mask:
-        options += ["--band", draw(st.sampled_from(["1", "2", "0", "-2", "50"]))]
-    cutout = draw(st.sampled_from([None, "cut.png", "cut.jpg", "out.png", "trimap.png"]))
-    return (h, w, seed, labels, mask, draw(OUTPUT_NAMES), cutout, options)
+    fault = draw(st.sampled_from([None] * 8 + [*OPTIONS, "output", "cutout"]))
+
+    def pick(name, choices):
+        valid, invalid = choices
+        return draw(st.sampled_from(invalid if fault == name and invalid else valid))
+
+    options = []
+    for flag, choices in OPTIONS.items():
+        if flag == "--band" and not mask:
+            continue
+        if fault == flag or draw(st.booleans()):
+            options += [flag, pick(flag, choices)]
+    output, cutout = pick("output", OUTPUTS), pick("cutout", CUTOUTS)
+    return (h, w, seed, labels, mask, output, cutout, options, fault)
 
 
 def _trimap_for(scene, labels: str) -> np.ndarray:
+    alpha = scene.alpha
     if labels == "all-unknown":
-        return np.full(scene.trimap.shape, 0.5)
-    if labels == "no-background":
-        return np.where(scene.trimap == 0.0, 0.5, scene.trimap)
+        return np.full(alpha.shape, 0.5)
     if labels == "all-known":
-        return (scene.alpha > 0.5).astype(np.float64)
-    return scene.trimap
+        return (alpha > 0.5).astype(np.float64)
+    trimap = np.where(alpha > 0.9, 1.0, np.where(alpha < 0.1, 0.0, 0.5))
+    return np.where(trimap == 0.0, 0.5, trimap) if labels == "no-background" else trimap
 
 
 @given(runs())
 def test_invariants_exit_0_with_a_matte_or_1_with_one_line_and_nothing_written(run):
-    h, w, seed, labels, mask, output, cutout, options = run
+    h, w, seed, labels, mask, output, cutout, options, fault = run
     scene = vecmatte.make_scene((h, w), seed=seed, band=1)
     trimap = _trimap_for(scene, labels)
     with tempfile.TemporaryDirectory() as directory:
@@ -479,14 +489,18 @@ def test_invariants_exit_0_with_a_matte_or_1_with_one_line_and_nothing_written(r
         finally:
             sys.stdout, sys.stderr = saved
         err = captured_err.getvalue()
+        event(f"exit {code}")
         after = snapshot(folder)
         assert {name: after.get(name) for name in before} == before  # inputs unchanged
         assert "Traceback" not in err
         if code == 1:
             assert err.count("\n") == 1 and err.startswith("vecmatte: error: "), err
             assert after == before and captured_out.getvalue() == b""  # nothing written
+            solvable = (trimap > 0.9).any() and (trimap < 0.1).any()
+            assert fault is not None or mask or not solvable, err
             return
         assert code == 0, err
+        assert fault in (None, "--preconditioner"), f"{fault} was not refused"
         assert all(line.startswith("vecmatte: warning: ") for line in err.splitlines()), err
         data = captured_out.getvalue() if stdout else after[output]
         with Image.open(io.BytesIO(data)) as image:
