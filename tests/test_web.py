@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import vecmatte
+from vecmatte.alpha import METHODS
 from vecmatte.web import HTTPError, Limits, create_app, make_server
 from vecmatte.web._limits import Gate, PhotoCache
 from vecmatte.web._multipart import MultipartError, parse_multipart
@@ -182,8 +183,8 @@ def test_every_method_is_offered_and_answers(server, inputs):
     status, _, body = request(server, "GET", "/api/methods")
     document = json.loads(body)
     assert status == 200
-    assert [m["name"] for m in document["methods"]] == list(vecmatte.alpha.METHODS)
-    assert document["default"] in vecmatte.alpha.METHODS
+    assert [m["name"] for m in document["methods"]] == list(METHODS)
+    assert document["default"] in METHODS
     assert document["limits"]["max_pixels"] == MAX_PIXELS
     status, headers, _ = post_form(
         server,
@@ -191,6 +192,18 @@ def test_every_method_is_offered_and_answers(server, inputs):
         {"image": inputs["image"], "trimap": inputs["trimap"], "method": document["default"]},
     )
     assert status == 200 and headers["X-Vecmatte-Method"] == document["default"]
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_each_method_answers_its_own_matte(server, inputs, method):
+    fields = {"image": inputs["image"], "trimap": inputs["trimap"], "method": method}
+    status, headers, body = post_form(server, "/api/alpha", fields)
+    assert status == 200, body
+    assert headers["X-Vecmatte-Method"] == method
+    trimap = decode_png(inputs["trimap"]) / 255.0
+    expected = vecmatte.estimate_alpha(inputs["decoded_image"], trimap, method=method)
+    got = decode_png(body).astype(int)
+    assert np.abs(got - np.round(expected * 255)).max() <= 1
 
 
 @pytest.mark.parametrize("preconditioner", ["none", "jacobi", "ichol"])

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 import vecmatte
+from vecmatte.alpha import METHODS
 from vecmatte.web import create_app, make_server
 
 CHROMIUM = os.environ.get("VECMATTE_CHROMIUM", "/usr/bin/chromium")
@@ -128,7 +129,7 @@ def test_paint_a_stroke_and_download_the_alpha(page, tmp_path):
     # A foreground stroke across the unknown band, in image pixel coordinates.
     rows, cols = np.nonzero((original > 0.1) & (original < 0.9))
     row, col = int(rows[len(rows) // 2]), int(cols[len(cols) // 2])
-    assert page.locator("#method option").count() == len(vecmatte.alpha.METHODS)
+    assert page.locator("#method option").count() == len(METHODS)
 
     page.set_input_files("#photo-input", str(photo))
     page.wait_for_selector("body.has-photo")
