@@ -468,6 +468,22 @@ def test_serve_reports_a_port_it_cannot_bind(capsys):
     assert "cannot listen on 203.0.113.7:8123" in capsys.readouterr().err
 
 
+def test_serves_on_ipv6_loopback():
+    try:
+        httpd = make_server(create_app(), "::1", 0, quiet=True)
+    except OSError as error:  # a machine without IPv6
+        pytest.skip(f"no IPv6 loopback: {error}")
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        connection = http.client.HTTPConnection("::1", httpd.server_port, timeout=30)
+        connection.request("GET", "/api/methods")
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_head_request(server):
     status, headers, body = request(server, "HEAD", "/")
     assert status == 200 and body == b"" and int(headers["Content-Length"]) > 0

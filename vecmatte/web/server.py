@@ -8,6 +8,7 @@ object itself, for tests and embedding.
 from __future__ import annotations
 
 import argparse
+import socket
 import socketserver
 import sys
 from collections.abc import Callable
@@ -63,7 +64,10 @@ def make_server(
         ``server_port`` is the port actually bound.
     """
     handler = type("Handler", (_Handler,), {"quiet": quiet})
-    server = _ThreadingWSGIServer((host, port), handler)
+    server_class = _ThreadingWSGIServer
+    if ":" in host:  # an IPv6 address such as ::1
+        server_class = type("IPv6Server", (server_class,), {"address_family": socket.AF_INET6})
+    server = server_class((host, port), handler)
     server.set_app(app)
     return server
 
