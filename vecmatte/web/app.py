@@ -208,10 +208,10 @@ class MattingApp:
         return self._static_response(name)
 
     def _list_methods(self, environ: dict) -> tuple[int, list, bytes]:
-        methods = _fields.methods()
-        names = [name for name, _ in methods]
         from vecmatte.foreground import FOREGROUND_METHODS
 
+        methods = _fields.methods()
+        names = [name for name, _ in methods]
         document = {
             "methods": [{"name": name, "summary": summary} for name, summary in methods],
             "default": _fields.default_method(names),
@@ -223,8 +223,6 @@ class MattingApp:
         return 200, [("Content-Type", "application/json")], json.dumps(document).encode()
 
     # --- reading requests ---------------------------------------------------------------------
-    # --- reading requests ---------------------------------------------------------------------
-
     def _load(self, part: Part, loader: Callable, **extra):
         """Decode an upload in memory with the library's loader (formats, pixel limit)."""
         from vecmatte.io import ImageTooLargeError
