@@ -237,11 +237,23 @@ def _planar(image):
     return np.ascontiguousarray(image.reshape(h * w, 3).T, dtype=np.float32)
 
 
+def _any_planes(fg, bg, alpha=None):
+    """PairPlanes holding the given pair (and alpha) images everywhere."""
+    h, w = fg.shape[:2]
+    everything = np.arange(h * w)
+    label = np.full(h * w, UNKNOWN, dtype=np.uint8)
+    a = None if alpha is None else alpha.ravel().astype(np.float32)
+    mean = np.zeros(3, dtype=np.float32)
+    return steps.PairPlanes(
+        fg.reshape(-1, 3), label, (h, w), everything, _planar(fg), _planar(bg), mean, mean, a
+    )
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize(("radius", "threshold"), [(3, 0.35), (5, 0.5), (0, 0.3)])
 def test_expand_trimap_matches_loop(seed, radius, threshold):
     image, label = _inputs(seed)
-    got = steps.expand_trimap(_planar(image), label.ravel(), label.shape, radius, threshold)
+    got = steps.expand_trimap(image.reshape(-1, 3), label.ravel(), label.shape, radius, threshold)
     np.testing.assert_array_equal(
         got.reshape(label.shape), ref_expand(image, label, radius, threshold)
     )
@@ -269,7 +281,7 @@ def test_path_energy_matches_loop(pymatting_path):
     x0, x1 = rng.integers(0, w, 200), rng.integers(0, w, 200)
     y0, y1 = rng.integers(0, h, 200), rng.integers(0, h, 200)
     x1[:5], y1[:5] = x0[:5], y0[:5]
-    tensor = steps.gradient_tensor(_planar(image), (h, w))
+    tensor = steps.gradient_tensor(image.reshape(-1, 3), (h, w))
     got = steps.path_energy(tensor, (h, w), x0, y0, x1, y1, pymatting_path=pymatting_path)
     want = [
         ref_path_energy(image, *args, pymatting_path) for args in zip(x0, y0, x1, y1, strict=True)
@@ -281,7 +293,7 @@ def test_path_energy_matches_loop(pymatting_path):
 def test_gather_samples_matches_loop(seed):
     image, label = _inputs(seed, shape=(19, 27), unknown=0.3)
     h, w = label.shape
-    colors = _planar(image)
+    colors = image.reshape(-1, 3)
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
     exponents, radius = (3.0, 2.0, 1.0, 4.0), 1
     fg, bg, _, mean_fg, mean_bg = steps.gather_samples(
@@ -314,10 +326,9 @@ def _pair_planes(seed, shape=(21, 25)):
 @pytest.mark.parametrize("radius", [1, 3, 5])
 def test_refine_samples_matches_loop(seed, radius):
     image, label, fg, bg = _pair_planes(seed)
-    h, w = label.shape
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
     got_f, got_b, got_a = steps.refine_samples(
-        _planar(image)[:, unknown], _planar(fg), _planar(bg), (h, w), unknown, radius
+        _planar(image)[:, unknown], _any_planes(fg, bg), unknown, radius
     )
     want_f, want_b = ref_refine(image, fg, bg, label, radius)
     np.testing.assert_allclose(got_f.T, want_f.reshape(-1, 3)[unknown], atol=1e-5)
@@ -337,9 +348,7 @@ def test_smoothing_matches_loop(seed, radius, sigma_sq):
     alpha[label == UNKNOWN] = rng.random(np.count_nonzero(label == UNKNOWN)).astype(np.float32)
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
     alpha_plane = alpha.ravel().astype(np.float32)
-    got_f, got_b = steps.smooth_pairs(
-        _planar(fg), _planar(bg), alpha_plane, (h, w), unknown, radius, sigma_sq
-    )
+    got_f, got_b = steps.smooth_pairs(_any_planes(fg, bg, alpha), unknown, radius, sigma_sq)
     want_f, want_b = ref_smooth(image, fg, bg, alpha, label, radius, sigma_sq)
     np.testing.assert_allclose(got_f.T, want_f.reshape(-1, 3)[unknown], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got_b.T, want_b.reshape(-1, 3)[unknown], rtol=1e-4, atol=1e-5)
@@ -358,7 +367,9 @@ def test_smoothing_matches_loop(seed, radius, sigma_sq):
     want = ref_confidence(image, fg, bg, alpha, label, radius, 0.1).ravel()[unknown]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
-    got = steps.low_frequency_alpha(alpha_plane, label.ravel(), (h, w), unknown, radius, sigma_sq)
+    got = steps.low_frequency_alpha(
+        alpha_plane[unknown], label.ravel(), (h, w), unknown, radius, sigma_sq
+    )
     want = ref_low_frequency(alpha, label, radius, sigma_sq).ravel()[unknown]
     np.testing.assert_allclose(got, want, rtol=1e-5)
 

@@ -4,22 +4,28 @@ Gastal and Oliveira, "Shared Sampling for Real-Time Alpha Matting", Eurographics
 steps follow the paper as PyMatting implements it (its constants, defaults and tie-breaking),
 so that the two can be compared; :mod:`vecmatte.alpha.sm` strings them together.
 
-Every function takes the image as ``colors``: float32 ``(3, n)``, one row per channel, pixels
-in row-major order, and the trimap as ``label``: uint8 ``(n,)`` with :data:`UNKNOWN`,
-:data:`FOREGROUND` or :data:`BACKGROUND`. Loops run over window offsets, march steps and
-chunks of pixels, never over pixels. Chunks bound the temporary arrays to about
-:data:`CHUNK_ELEMENTS` entries each, so that the peak memory does not grow with the number of
-unknown pixels times the window size.
+Every function takes the image as ``colors``: ``(n, 3)``, pixels in row-major order (the
+caller's ``(h, w, 3)`` image reshaped: no copy is made), and the trimap as
+``label``: uint8 ``(n,)`` with :data:`UNKNOWN`, :data:`FOREGROUND` or :data:`BACKGROUND`.
+Loops run over window offsets, march steps, bands of rows and chunks of pixels, never over
+pixels. Chunks bound the temporary arrays to about :data:`CHUNK_ELEMENTS` entries each, and
+the colour pairs of the known pixels exist only a band of rows at a time
+(:class:`PairPlanes`), so that the peak memory stays a fraction of the image's.
 """
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 UNKNOWN, FOREGROUND, BACKGROUND = 0, 1, 2
+KINDS = (FOREGROUND, BACKGROUND)
 
 # Entries per temporary array in the chunked loops (256 KB in float32: they stay in cache).
 CHUNK_ELEMENTS = 1 << 16
+# Offsets of the trimap expansion looked at together.
+EXPANSION_GROUP = 16
 # Rays marched together (each carries a few 8-byte numbers of state).
 RAY_CHUNK = 1 << 15
 
@@ -75,8 +81,51 @@ def chromatic_distortion(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> n
 # --- step 1: trimap expansion --------------------------------------------------------------
 
 
+def _maybe_close(
+    colors, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
+) -> np.ndarray:
+    """Unknown pixels that might have a known pixel of about their colour within ``radius``.
+
+    Per block of ``radius`` x ``radius`` pixels, the range of each channel over each kind of
+    known pixel; a pixel's window lies in its 3 x 3 blocks, so a colour outside their ranges
+    (widened by ``threshold``) in some channel rules that kind out.
+    """
+    h, w = shape
+    b = radius
+    hb, wb = -(-h // b), -(-w // b)
+    pad = ((0, hb * b - h), (0, wb * b - w))
+    unknown = np.flatnonzero(label == UNKNOWN)
+    by, bx = np.divmod(unknown, w)
+    block = (by // b) * wb + bx // b
+    del by, bx
+
+    def extreme(plane, reduce, empty):
+        """``reduce`` over the 3 x 3 blocks around the block of each unknown pixel."""
+        blocks = reduce(plane.reshape(hb, b, wb * b), axis=1)
+        blocks = reduce(blocks.reshape(hb, wb, b), axis=2)
+        blocks = np.pad(blocks, 1, constant_values=empty)
+        blocks = reduce(
+            [blocks[i : i + hb, j : j + wb] for i in range(3) for j in range(3)], axis=0
+        )
+        return blocks.ravel()[block]
+
+    # +inf off each kind of pixel, so that it drops out of minima (and -inf of maxima).
+    kinds = np.pad(label.reshape(h, w), pad)
+    off = [np.where(kinds == kind, np.float32(0), np.float32(np.inf)) for kind in KINDS]
+    del kinds
+    fits = np.ones((len(KINDS), unknown.size), dtype=bool)
+    for channel in colors.T:
+        plane = np.pad(channel.reshape(h, w).astype(np.float32), pad)
+        colour = channel[unknown]
+        for i in range(len(KINDS)):
+            fits[i] &= colour >= extreme(plane + off[i], np.min, np.inf) - threshold
+            fits[i] &= colour <= extreme(plane - off[i], np.max, -np.inf) + threshold
+    possible = fits.any(axis=0)
+    return unknown[possible]
+
+
 def expand_trimap(
-    colors: np.ndarray, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
+    colors, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
 ) -> np.ndarray:
     """Give each unknown pixel the label of the nearest known pixel of about its colour.
 
@@ -90,47 +139,73 @@ def expand_trimap(
     ndarray, uint8, shape (n,)
         The expanded labels.
     """
-    from scipy import ndimage
-
     h, w = shape
     expanded = label.copy()
     if radius <= 0 or threshold <= 0:
         return expanded
-    known = (label != UNKNOWN).reshape(h, w)
-    # Unknown pixels without a known pixel in their window keep their label: skip them.
-    near = ndimage.maximum_filter(known, size=2 * radius + 1, mode="constant", cval=False)
-    active = np.flatnonzero(near.ravel() & ~known.ravel())
-    del near, known
+    from scipy import ndimage
+
+    active = _maybe_close(colors, label, shape, radius, threshold)
     if active.size == 0:
         return expanded
+    # Offset o can only reach a known pixel from pixels at most |o| (chessboard) from one:
+    # sorted by that distance, the pixels worth looking at are a prefix.
+    reach = ndimage.distance_transform_cdt((label == UNKNOWN).reshape(h, w), metric="chessboard")
+    reach = reach.ravel()[active]
+    order = np.argsort(reach, kind="stable")
+    active, reach = active[order], reach[order]
+    del order
+    # Labels with a margin: below the image twice the radius, so that a pixel once labelled
+    # can be parked at ``parked``, whose whole disk is margin, instead of being removed.
     padded_width = w + 2 * radius
-    padded = np.zeros((h + 2 * radius, padded_width), dtype=np.uint8)
+    padded = np.zeros((h + 3 * radius + 1, padded_width), dtype=np.uint8)
     padded[radius : radius + h, radius : radius + w] = label.reshape(h, w)
     padded = padded.ravel()
+    parked = (h + 2 * radius) * padded_width + radius
     ys, xs = np.divmod(active, w)
     position = (ys + radius) * padded_width + (xs + radius)
     del ys, xs
-    threshold_sq = np.float32(threshold) ** 2
-    for dy, dx in zip(*disk_offsets(radius), strict=True):
-        donor = padded[position + (dy * padded_width + dx)]
-        hit = np.flatnonzero(donor)
-        if hit.size == 0:
+    threshold_sq = float(threshold) ** 2
+    dy, dx = disk_offsets(radius)
+    cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
+    labelled = 0
+    # Offsets go in groups of EXPANSION_GROUP, nearest first: within a group, the first
+    # qualifying offset of each pixel (in that order) is the one a sequential scan finds.
+    for start in range(0, dy.size, EXPANSION_GROUP):
+        gy, gx = dy[start : start + EXPANSION_GROUP], dx[start : start + EXPANSION_GROUP]
+        near = cuts[max(np.abs(gy).max(), np.abs(gx).max())]
+        donor = padded[position[:near, None] + (gy * padded_width + gx)[None, :]]
+        close = np.flatnonzero(donor)
+        if close.size == 0:
             continue
-        p = active[hit]
-        q = p + (dy * w + dx)
-        distance_sq = np.zeros(hit.size, dtype=np.float32)
-        for channel in colors:
+        p = active[close // donor.shape[1]]
+        q = p + (gy * w + gx)[close % donor.shape[1]]
+        # Channel by channel, dropping the pairs already too far apart.
+        distance_sq = np.zeros(close.size)
+        for channel in colors.T:
             diff = channel[p] - channel[q]
-            distance_sq += diff * diff
-        close = distance_sq <= threshold_sq
-        if not close.any():
+            diff *= diff
+            distance_sq += diff
+            near_enough = np.flatnonzero(distance_sq <= threshold_sq)
+            if near_enough.size < close.size:
+                close, p, q = close[near_enough], p[near_enough], q[near_enough]
+                distance_sq = distance_sq[near_enough]
+        if close.size == 0:
             continue
-        expanded[p[close]] = donor[hit[close]]
-        keep = np.ones(active.size, dtype=bool)
-        keep[hit[close]] = False
-        active, position = active[keep], position[keep]
-        if active.size == 0:
-            break
+        row, col = np.divmod(close, donor.shape[1])
+        # Hits are in row order, then offset order: keep each row's first.
+        first = np.flatnonzero(np.diff(row, prepend=-1))
+        row, col = row[first], col[first]
+        expanded[p[first]] = donor[row, col]
+        position[row] = parked
+        labelled += first.size
+        if labelled > active.size // 2:
+            keep = position != parked
+            active, position, reach = active[keep], position[keep], reach[keep]
+            cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
+            labelled = 0
+            if active.size == 0:
+                break
     return expanded
 
 
@@ -138,19 +213,16 @@ def expand_trimap(
 
 
 def _step_table(is_not_target: np.ndarray) -> np.ndarray:
-    """March steps that cannot skip a target pixel, per pixel (int32, flat).
+    """Steps a ray may take from each pixel without skipping a target pixel (flat).
 
-    A ray sample ``q_s = trunc(p + s u)`` moves at most ``k + 1`` pixels in x and in y over
-    ``k`` steps (truncation errors lie in (-1, 1)), so with ``D`` the chessboard distance from
-    ``q_s`` to the nearest target pixel, the samples ``s + 1 ... s + D - 2`` cannot be targets
-    and the next one worth looking at is ``s + max(1, D - 1)``.
+    Between ray samples ``k`` steps apart, ``trunc(p + s u)`` moves by at most ``k`` pixels
+    in x and in y (``|u| = 1``; truncation and flooring differ only on the way out of the
+    image, where truncation stays nearer). A target at chessboard distance ``D`` from the
+    current sample cannot be met before ``D`` more steps: that is the step to take.
     """
     from scipy import ndimage
 
-    distance = ndimage.distance_transform_cdt(is_not_target, metric="chessboard")
-    np.subtract(distance, 1, out=distance)
-    np.maximum(distance, 1, out=distance)
-    return distance.ravel()
+    return ndimage.distance_transform_cdt(is_not_target, metric="chessboard").ravel()
 
 
 def ray_angles(xs: np.ndarray, ys: np.ndarray, rays: int) -> np.ndarray:
@@ -174,54 +246,60 @@ def march_rays(
     Ray ``a`` of pixel ``p = (x, y)`` visits ``(trunc(x + s cos t), trunc(y + s sin t))`` for
     ``s = 0, 1, ...`` with ``t = 2 pi a / rays + t_p`` (``t_p`` from :func:`ray_angles`, so
     that neighbouring pixels look in different directions), until it has met both a
-    foreground and a background pixel, leaves the image, or has made ``2 max(h, w)`` steps.
-    All rays march together; each skips the steps that provably cannot meet what it still
-    looks for (:func:`_step_table`), which is exact and much faster across large regions.
+    foreground and a background pixel, leaves the image, or has made ``2 max(h, w)`` steps
+    (which no ray inside the image reaches). All rays march together; each skips the steps
+    that provably cannot meet what it still looks for (:func:`_step_table`), which is exact
+    and much faster across large regions.
 
     Returns
     -------
-    foreground, background : ndarray, int64, shape (m, rays)
+    foreground, background : ndarray, int32, shape (m, rays)
         Flat index of the sample each ray found, -1 where it found none.
     """
     h, w = shape
-    m = unknown.size
-    max_steps = 2 * max(h, w)
-    skip_fg = _step_table((label != FOREGROUND).reshape(h, w))
-    skip_bg = _step_table((label != BACKGROUND).reshape(h, w))
+    n, m = h * w, unknown.size
+    # What a ray still needs is a bit set, as the labels are: 1 foreground, 2 background.
+    # Row ``need`` of ``skip`` holds the steps it may skip from each pixel (row 0: done).
+    skip = np.zeros((4, n), dtype=np.int16)
+    skip[FOREGROUND] = np.minimum(_step_table((label != FOREGROUND).reshape(h, w)), 32767)
+    skip[BACKGROUND] = np.minimum(_step_table((label != BACKGROUND).reshape(h, w)), 32767)
+    np.minimum(skip[FOREGROUND], skip[BACKGROUND], out=skip[FOREGROUND | BACKGROUND])
+    skip = skip.ravel()
     cos_table, sin_table = _angle_table(rays)
-    found_fg = np.full(m * rays, -1, dtype=np.int64)
-    found_bg = np.full(m * rays, -1, dtype=np.int64)
+    found_fg = np.full(m * rays, -1, dtype=np.int32)
+    found_bg = np.full(m * rays, -1, dtype=np.int32)
     for start in range(0, m * rays, RAY_CHUNK):
         ray = np.arange(start, min(m * rays, start + RAY_CHUNK))
-        pixel = unknown[ray // rays]
-        y0, x0 = np.divmod(pixel, w)
+        y0, x0 = np.divmod(unknown[ray // rays], w)
         angle_id = ray_angles(x0, y0, rays)
         cos = cos_table[angle_id, ray % rays]
         sin = sin_table[angle_id, ray % rays]
-        step = np.zeros(ray.size, dtype=np.int64)
-        need_fg = np.ones(ray.size, dtype=bool)
-        need_bg = np.ones(ray.size, dtype=bool)
+        x0, y0 = x0.astype(np.float64), y0.astype(np.float64)
+        step = np.zeros(ray.size)
+        need = np.full(ray.size, FOREGROUND | BACKGROUND, dtype=np.uint8)
         while ray.size:
             x = (x0 + step * cos).astype(np.int64)
             y = (y0 + step * sin).astype(np.int64)
-            inside = (x >= 0) & (y >= 0) & (x < w) & (y < h) & (step < max_steps)
-            q = np.where(inside, y * w + x, 0)
-            kind = label[q]
-            hit_fg = inside & need_fg & (kind == FOREGROUND)
-            hit_bg = inside & need_bg & (kind == BACKGROUND)
-            found_fg[ray[hit_fg]] = q[hit_fg]
-            found_bg[ray[hit_bg]] = q[hit_bg]
-            need_fg &= ~hit_fg
-            need_bg &= ~hit_bg
-            go_on = inside & (need_fg | need_bg)
-            if not go_on.all():
-                ray, x0, y0, cos, sin = ray[go_on], x0[go_on], y0[go_on], cos[go_on], sin[go_on]
-                step, need_fg, need_bg, q = step[go_on], need_fg[go_on], need_bg[go_on], q[go_on]
-            step += np.where(
-                need_fg,
-                np.where(need_bg, np.minimum(skip_fg[q], skip_bg[q]), skip_fg[q]),
-                skip_bg[q],
-            )
+            # Negative coordinates wrap to huge unsigned ones: one comparison per axis.
+            inside = (x.view(np.uint64) < w) & (y.view(np.uint64) < h)
+            q = y * w
+            q += x
+            q *= inside
+            need *= inside
+            hit = label[q]
+            hit &= need
+            if hit.any():
+                got = np.flatnonzero(hit & FOREGROUND)
+                found_fg[ray[got]] = q[got]
+                got = np.flatnonzero(hit & BACKGROUND)
+                found_bg[ray[got]] = q[got]
+                need ^= hit
+            alive = need != 0
+            count = np.count_nonzero(alive)
+            if count < 0.8 * ray.size:
+                ray, x0, y0, cos, sin = ray[alive], x0[alive], y0[alive], cos[alive], sin[alive]
+                step, need, q = step[alive], need[alive], q[alive]
+            step += skip[need.astype(np.int64) * n + q]
     return found_fg.reshape(m, rays), found_bg.reshape(m, rays)
 
 
@@ -233,25 +311,23 @@ def gradient_tensor(colors: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """
     h, w = shape
     tensor = np.zeros((3, h, w), dtype=np.float32)
-    for channel in colors:
+    ix = np.zeros((h, w), dtype=np.float32)
+    iy = np.zeros((h, w), dtype=np.float32)
+    product = np.empty((h, w), dtype=np.float32)
+    for channel in colors.T:
         image = channel.reshape(h, w)
-        ix = np.empty_like(image)
-        iy = np.empty_like(image)
-        ix[:, 1:-1] = image[:, 2:] - image[:, :-2]
-        ix[:, 0] = image[:, min(1, w - 1)] - image[:, 0]
-        ix[:, -1] = image[:, -1] - image[:, max(w - 2, 0)]
-        iy[1:-1] = image[2:] - image[:-2]
-        iy[0] = image[min(1, h - 1)] - image[0]
-        iy[-1] = image[-1] - image[max(h - 2, 0)]
-        if w == 1:
-            ix[:] = 0
-        if h == 1:
-            iy[:] = 0
-        ix *= 0.5
-        iy *= 0.5
-        tensor[0] += ix * ix
-        tensor[1] += ix * iy
-        tensor[2] += iy * iy
+        if w > 1:
+            np.subtract(image[:, 2:], image[:, :-2], out=ix[:, 1:-1])
+            ix[:, 0] = image[:, 1] - image[:, 0]
+            ix[:, -1] = image[:, -1] - image[:, -2]
+        if h > 1:
+            np.subtract(image[2:], image[:-2], out=iy[1:-1])
+            iy[0] = image[1] - image[0]
+            iy[-1] = image[-1] - image[-2]
+        for out, a, b in ((tensor[0], ix, ix), (tensor[1], ix, iy), (tensor[2], iy, iy)):
+            np.multiply(a, b, out=product)
+            out += product
+    tensor *= 0.25  # the differences are twice the central derivatives
     return tensor.reshape(3, h * w)
 
 
@@ -265,38 +341,82 @@ def path_energy(
     *,
     pymatting_path: bool = False,
 ) -> np.ndarray:
-    """Energy of the straight path from ``(x0, y0)`` to ``(x1, y1)`` (eq. 5), any shape.
+    """Energy of the straight path from ``(x0, y0)`` to ``(x1, y1)`` (eq. 5), float32.
 
     The path is cut into ``clip(ceil(length), 1, 10)`` equal steps ``v``; at each of the
-    points ``trunc(p0 + i v)``, ``i = 0 ... steps``, ``|v . grad I|`` is summed. ``pymatting_path``
-    reproduces PyMatting's points, whose y coordinate advances by the x step (a typo there).
+    points ``trunc(p0 + i v)``, ``i = 0 ... steps``, ``|v . grad I|`` is summed (0 for a path
+    of length 0). ``pymatting_path`` reproduces PyMatting's points, whose y coordinate
+    advances by the x step (a typo there). The arguments broadcast together.
     """
     h, w = shape
+    x0, y0, x1, y1 = np.broadcast_arrays(x0, y0, x1, y1)
     dx = (x1 - x0).astype(np.float64)
     dy = (y1 - y0).astype(np.float64)
     length = np.hypot(dx, dy)
     steps = np.clip(np.ceil(length), 1, 10)
-    sx, sy = dx / steps, dy / steps
-    txx, txy, tyy = (sx * sx).astype(np.float32), (sx * sy).astype(np.float32), None
+    sx = dx / steps
+    sy = dy / steps
+    # |v . grad I|^2 = sx^2 |I_x|^2 + 2 sx sy I_x . I_y + sy^2 |I_y|^2
+    txx = (sx * sx).astype(np.float32)
+    txy = (2 * sx * sy).astype(np.float32)
     tyy = (sy * sy).astype(np.float32)
-    txy *= 2
-    energy = np.zeros(dx.shape, dtype=np.float32)
-    moving = length > 0
+    last = np.where(length > 0, steps, -1)  # the last point of the path
+    x0 = x0.astype(np.float64)
+    y0 = y0.astype(np.float64)
     y_step = sx if pymatting_path else sy
+    gxx, gxy, gyy = tensor
+    energy = np.zeros(dx.shape, dtype=np.float32)
     for i in range(11):
-        on = moving & (i <= steps)
-        if not on.any():
-            break
-        qx = (x0 + float(i) * sx).astype(np.int64)
-        qy = (y0 + float(i) * y_step).astype(np.int64)
-        # Off the image (PyMatting's path only), the clamped y differences vanish.
-        y_inside = (qy >= 0) & (qy < h)
-        q = np.clip(qy, 0, h - 1) * w + np.clip(qx, 0, w - 1)
-        gxx, gxy, gyy = tensor[0][q], tensor[1][q], tensor[2][q]
-        v2 = txx * gxx + np.where(y_inside, txy * gxy + tyy * gyy, 0)
+        # Paths shorter than i steps stay at their end (inside the image), then masked.
+        at = np.minimum(float(i), steps)
+        qx = (x0 + at * sx).astype(np.int64)
+        qy = (y0 + at * y_step).astype(np.int64)
+        if pymatting_path:
+            # Off the image the clamped y differences vanish; the point is clamped.
+            y_in = (qy >= 0) & (qy < h)
+            np.clip(qx, 0, w - 1, out=qx)
+            np.clip(qy, 0, h - 1, out=qy)
+        q = qy * w
+        q += qx
+        v2 = txx * gxx[q]
+        if pymatting_path:
+            v2 += (txy * gxy[q] + tyy * gyy[q]) * y_in
+        else:
+            v2 += txy * gxy[q]
+            v2 += tyy * gyy[q]
         np.maximum(v2, 0, out=v2)
-        energy += np.where(on, np.sqrt(v2), 0)
+        np.sqrt(v2, out=v2)
+        v2 *= i <= last
+        energy += v2
     return energy
+
+
+def least_path_energy(
+    tensor: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    index: np.ndarray,
+    pymatting_path: bool = False,
+) -> np.ndarray:
+    """Least path energy from each unknown pixel to its samples ``index`` (m, rays).
+
+    Missing samples (-1) are left out; a pixel without any gets 0, the energy of the path
+    to itself (where its fallback sample, the mean colour, sits).
+    """
+    w = shape[1]
+    rays = index.shape[1]
+    least = np.zeros(unknown.size, dtype=np.float32)
+    for part in _chunks(unknown.size, 4 * rays):
+        found = index[part]
+        pixel, slot = np.nonzero(found >= 0)  # by pixel, then ray
+        if pixel.size == 0:
+            continue
+        y0, x0 = np.divmod(unknown[part][pixel], w)
+        y1, x1 = np.divmod(found[pixel, slot], w)
+        energy = path_energy(tensor, shape, x0, y0, x1, y1, pymatting_path=pymatting_path)
+        starts = np.flatnonzero(np.diff(pixel, prepend=-1))
+        least[part][pixel[starts]] = np.minimum.reduceat(energy, starts)
+    return least
 
 
 def _log(x: np.ndarray) -> np.ndarray:
@@ -322,9 +442,10 @@ def select_pairs(
     The cost of pair ``(F_i, B_j)`` at ``p`` is ``N_p^eN A_p^eA D_F^ef D_B^eb``: ``N_p`` the
     chromatic distortion summed over the window of radius ``distortion_radius`` (image border
     repeated), ``A_p = PF_p + (1 - 2 PF_p) alpha_p`` with the probability of foreground
-    ``PF_p = E_B / (E_F + E_B)`` from the least path energies to the samples, and ``D`` the
-    distances to the samples. Missing samples are not paired; a pixel without foreground
-    (background) samples gets the mean foreground (background) colour at its own position.
+    ``PF_p = E_B / (E_F + E_B)`` from the least path energies to the samples (``fg_energy``,
+    ``bg_energy``: :func:`least_path_energy`), and ``D`` the distances to the samples.
+    Missing samples are not paired; a pixel without foreground (background) samples gets the
+    mean foreground (background) colour at its own position.
     The first pair of least cost wins, in (foreground ray, background ray) order.
 
     Returns
@@ -334,90 +455,120 @@ def select_pairs(
     alpha : ndarray, float32, shape (m,)
         Alpha of the pixel from the chosen pair.
     """
-    h, w = shape
     m, rays = fg_index.shape
-    e_n, e_a, e_f, e_b = (float(e) for e in exponents)
-    wy, wx = square_offsets(distortion_radius)
     fg_out = np.empty((3, m), dtype=np.float32)
     bg_out = np.empty((3, m), dtype=np.float32)
     alpha_out = np.empty(m, dtype=np.float32)
-    pairs = rays * rays
-    for part in _chunks(m, pairs * (wy.size + 8)):
-        p = unknown[part]
-        k = p.size
-        py, px = np.divmod(p, w)
-        f_i, b_j = fg_index[part], bg_index[part]
-        f_ok, b_ok = f_i >= 0, b_j >= 0
-        # Missing samples: the mean colour at the pixel itself, in the first slot.
-        f_none, b_none = ~f_ok.any(axis=1), ~b_ok.any(axis=1)
-        f_i = np.where(f_ok, f_i, p[:, None])
-        b_j = np.where(b_ok, b_j, p[:, None])
-        f_ok[f_none, 0] = True
-        b_ok[b_none, 0] = True
-        fc = colors[:, f_i]  # (3, k, rays)
-        bc = colors[:, b_j]
-        fc[:, f_none, 0] = mean_fg[:, None]
-        bc[:, b_none, 0] = mean_bg[:, None]
-        ef = np.where(f_ok, fg_energy[part], np.inf)
-        eb = np.where(b_ok, bg_energy[part], np.inf)
-        ef[f_none, 0] = 0.0
-        eb[b_none, 0] = 0.0
-        min_ef = ef.min(axis=1)
-        min_eb = eb.min(axis=1)
-        prob_fg = (min_eb / (min_ef + min_eb + 1e-5)).astype(np.float32)
-
-        # Pair quantities (3, k, rays_f, rays_b) and (k, rays_f, rays_b).
-        d = fc[:, :, :, None] - bc[:, :, None, :]
-        dd = np.einsum("ckij,ckij->kij", d, d)
-        inv = 1.0 / (dd + _SQRT_EPS)
-        b_dot_d = np.einsum("ckj,ckij->kij", bc, d)
-        b_sq = np.einsum("ckj,ckj->kj", bc, bc)
-        # N_p: sum of the chromatic distortion over the window, expanded in dot products
-        # so that each neighbour costs O(pairs) and no (3, pairs) temporaries.
-        distortion = np.zeros((k, rays, rays), dtype=np.float32)
-        for oy, ox in zip(wy, wx, strict=True):
-            q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
-            nc = colors[:, q]  # (3, k)
-            n_f = np.einsum("ck,cki->ki", nc, fc)
-            n_b = np.einsum("ck,ckj->kj", nc, bc)
-            n_sq = np.einsum("ck,ck->k", nc, nc)
-            t = n_f[:, :, None] - n_b[:, None, :] - b_dot_d  # (I - B) . (F - B)
-            a = t * inv
-            np.clip(a, 0.0, 1.0, out=a)
-            # |a d - (I - B)|^2 = a (a |d|^2 - 2 t) + |I - B|^2
-            r = a * dd
-            r -= 2 * t
-            r *= a
-            r += (n_sq[:, None] - 2 * n_b + b_sq)[:, None, :]
-            distortion += r
-        np.maximum(distortion, 0.0, out=distortion)
-
-        c = colors[:, p]
-        alpha = estimate_alpha_from_pair(c[:, :, None, None], fc[:, :, :, None], bc[:, :, None, :])
-        a_term = prob_fg[:, None, None] + (1.0 - 2.0 * prob_fg)[:, None, None] * alpha
-        fy, fx = np.divmod(f_i, w)
-        by, bx = np.divmod(b_j, w)
-        dist_f = np.hypot(fx - px[:, None], fy - py[:, None])
-        dist_b = np.hypot(bx - px[:, None], by - py[:, None])
-        # Logarithms of the cost: no overflow or underflow of the powers, the same order.
-        cost = np.zeros((k, rays, rays))
-        if e_n:
-            cost += e_n * _log(distortion)
-        if e_a:
-            cost += e_a * _log(a_term)
-        if e_f:
-            cost += (e_f * _log(dist_f))[:, :, None]
-        if e_b:
-            cost += (e_b * _log(dist_b))[:, None, :]
-        cost[~(f_ok[:, :, None] & b_ok[:, None, :])] = np.inf
-        cost[np.isnan(cost)] = np.inf
-        best = np.argmin(cost.reshape(k, pairs), axis=1)
-        bi, bj = np.divmod(best, rays)
-        rows = np.arange(k)
-        fg_out[:, part] = fc[:, rows, bi]
-        bg_out[:, part] = bc[:, rows, bj]
-        alpha_out[part] = alpha[rows, bi, bj]
+    prob_fg = (bg_energy / (fg_energy + bg_energy + 1e-5)).astype(np.float32)
+    # Found samples first (in ray order), then pixels grouped by how many they have, so that
+    # no pair with a missing sample is ever evaluated.
+    fg_ok, bg_ok = fg_index >= 0, bg_index >= 0
+    fg_index = np.take_along_axis(fg_index, np.argsort(~fg_ok, axis=1, kind="stable"), axis=1)
+    bg_index = np.take_along_axis(bg_index, np.argsort(~bg_ok, axis=1, kind="stable"), axis=1)
+    fg_count, bg_count = fg_ok.sum(axis=1), bg_ok.sum(axis=1)
+    del fg_ok, bg_ok
+    group = np.maximum(fg_count, 1) * (rays + 1) + np.maximum(bg_count, 1)
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
+    for first, stop in itertools.pairwise(bounds):
+        members = order[first:stop]
+        n_f, n_b = divmod(int(group[members[0]]), rays + 1)
+        for part in _chunks(members.size, 2 * n_f * n_b):
+            chosen = members[part]
+            fg, bg, alpha = _best_pairs(
+                colors,
+                shape,
+                unknown[chosen],
+                fg_index[chosen, :n_f],
+                bg_index[chosen, :n_b],
+                prob_fg[chosen],
+                mean_fg,
+                mean_bg,
+                exponents,
+                distortion_radius,
+            )
+            fg_out[:, chosen] = fg
+            bg_out[:, chosen] = bg
+            alpha_out[chosen] = alpha
     return fg_out, bg_out, alpha_out
+
+
+def _best_pairs(
+    colors, shape, p, f_i, b_j, prob_fg, mean_fg, mean_bg, exponents, distortion_radius
+):
+    """:func:`select_pairs` for pixels ``p`` with samples ``f_i`` (k, n_f), ``b_j`` (k, n_b):
+    all found, or -1 in the only slot (the mean colour at the pixel then)."""
+    h, w = shape
+    k, n_f = f_i.shape
+    n_b = b_j.shape[1]
+    e_n, e_a, e_f, e_b = (np.float32(e) for e in exponents)
+    py, px = np.divmod(p, w)
+    f_none, b_none = f_i[:, 0] < 0, b_j[:, 0] < 0
+    f_i = np.where(f_i >= 0, f_i, p[:, None])
+    b_j = np.where(b_j >= 0, b_j, p[:, None])
+    fc = [channel[f_i].astype(np.float32) for channel in colors.T]  # 3 x (k, n_f)
+    bc = [channel[b_j].astype(np.float32) for channel in colors.T]
+    for c in range(3):
+        fc[c][f_none, 0] = mean_fg[c]
+        bc[c][b_none, 0] = mean_bg[c]
+
+    # Pair quantities, (k, n_f, n_b).
+    d = [f[:, :, None] - b[:, None, :] for f, b in zip(fc, bc, strict=True)]
+    dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+    inv = 1.0 / (dd + _SQRT_EPS)
+    b_dot_d = bc[0][:, None, :] * d[0] + bc[1][:, None, :] * d[1] + bc[2][:, None, :] * d[2]
+    b_sq = bc[0] * bc[0] + bc[1] * bc[1] + bc[2] * bc[2]
+    del d
+    # N_p: the chromatic distortion summed over the window, expanded in dot products so that
+    # a neighbour costs a few operations per pair.
+    wy, wx = square_offsets(distortion_radius)
+    distortion = np.zeros((k, n_f, n_b), dtype=np.float32)
+    center_alpha = None
+    for oy, ox in zip(wy, wx, strict=True):
+        q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
+        n0, n1, n2 = (channel[q].astype(np.float32)[:, None] for channel in colors.T)
+        n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
+        n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
+        t = n_fg[:, :, None] - n_bg[:, None, :]
+        t -= b_dot_d  # (I - B) . (F - B)
+        a = t * inv
+        np.clip(a, 0.0, 1.0, out=a)
+        if oy == 0 and ox == 0:
+            center_alpha = a.copy()
+        # |a d - (I - B)|^2 = a (a |d|^2 - 2 t) + |I - B|^2
+        r = a * dd
+        t *= 2
+        r -= t
+        r *= a
+        n_bg *= -2
+        n_bg += b_sq
+        n_bg += n0 * n0 + n1 * n1 + n2 * n2
+        r += n_bg[:, None, :]
+        distortion += r
+    np.maximum(distortion, 0.0, out=distortion)
+
+    a_term = prob_fg[:, None, None] + (1.0 - 2.0 * prob_fg)[:, None, None] * center_alpha
+    np.maximum(a_term, 0.0, out=a_term)
+    fy, fx = np.divmod(f_i, w)
+    by, bx = np.divmod(b_j, w)
+    dist_f = np.hypot(fx - px[:, None], fy - py[:, None]).astype(np.float32)
+    dist_b = np.hypot(bx - px[:, None], by - py[:, None]).astype(np.float32)
+    # Logarithms of the cost: no overflow or underflow of the powers, the same order.
+    cost = np.zeros((k, n_f, n_b), dtype=np.float32)
+    if e_n:
+        cost += e_n * _log(distortion)
+    if e_a:
+        cost += e_a * _log(a_term)
+    if e_f:
+        cost += (e_f * _log(dist_f))[:, :, None]
+    if e_b:
+        cost += (e_b * _log(dist_b))[:, None, :]
+    best = np.argmin(cost.reshape(k, n_f * n_b), axis=1)
+    bi, bj = np.divmod(best, n_b)
+    rows = np.arange(k)
+    fg = np.array([f[rows, bi] for f in fc])
+    bg = np.array([b[rows, bj] for b in bc])
+    return fg, bg, center_alpha[rows, bi, bj]
 
 
 def gather_samples(
@@ -442,32 +593,17 @@ def gather_samples(
     mean_fg, mean_bg : ndarray, float32, shape (3,)
         Mean colour of the foreground and of the background.
     """
-    w = shape[1]
     mean_fg = np.array(
-        [np.sum(c, where=label == FOREGROUND, dtype=np.float64) for c in colors]
+        [np.sum(c, where=label == FOREGROUND, dtype=np.float64) for c in colors.T]
     ) / np.count_nonzero(label == FOREGROUND)
     mean_bg = np.array(
-        [np.sum(c, where=label == BACKGROUND, dtype=np.float64) for c in colors]
+        [np.sum(c, where=label == BACKGROUND, dtype=np.float64) for c in colors.T]
     ) / np.count_nonzero(label == BACKGROUND)
     mean_fg, mean_bg = mean_fg.astype(np.float32), mean_bg.astype(np.float32)
     fg_index, bg_index = march_rays(label, shape, unknown, rays)
     tensor = gradient_tensor(colors, shape)
-    y0, x0 = np.divmod(unknown, w)
-    fg_energy = np.empty(fg_index.shape, dtype=np.float32)
-    bg_energy = np.empty(bg_index.shape, dtype=np.float32)
-    for part in _chunks(unknown.size, 2 * rays * 16):
-        for index, energy in ((fg_index, fg_energy), (bg_index, bg_energy)):
-            target = index[part]
-            ty, tx = np.divmod(np.where(target >= 0, target, unknown[part, None]), w)
-            energy[part] = path_energy(
-                tensor,
-                shape,
-                x0[part, None],
-                y0[part, None],
-                tx,
-                ty,
-                pymatting_path=pymatting_path,
-            )
+    fg_energy = least_path_energy(tensor, shape, unknown, fg_index, pymatting_path)
+    bg_energy = least_path_energy(tensor, shape, unknown, bg_index, pymatting_path)
     del tensor
     fg, bg, alpha = select_pairs(
         colors,
@@ -488,16 +624,68 @@ def gather_samples(
 # --- step 3: sample refinement -------------------------------------------------------------
 
 
-def _window_index(p: np.ndarray, shape: tuple[int, int], dy: np.ndarray, dx: np.ndarray):
-    """Flat indices ``(k, window)`` of the window of each pixel, and which are in the image.
+def _in_box(targets, shape, top, bottom, left, right):
+    """Positions (in ``targets``) and box-local flat indices of the targets in a box."""
+    w = shape[1]
+    i0, i1 = np.searchsorted(targets, (top * w, bottom * w))
+    y, x = np.divmod(targets[i0:i1], w)
+    inside = np.flatnonzero((x >= left) & (x < right))
+    local = (y[inside] - top) * (right - left) + (x[inside] - left)
+    return i0 + inside, local
 
-    Outside pixels get index ``p`` (any valid index) and ``False``; ``inside`` is ``None``
-    when every window lies inside the image.
+
+class PairPlanes:
+    """The colour pair (and alpha) of every pixel, made a box of pixels at a time.
+
+    Pixels of ``unknown`` (sorted flat indices) have the pairs ``fg``, ``bg`` (float32
+    ``(3, m)``) and alphas ``alpha`` (``(m,)``, optional); known pixels have their own colour
+    and the mean colour of the other side, and alpha 1 or 0. Building these planes for the
+    box around a band of pixels only, rather than for the whole image, keeps three float32
+    images' worth of memory out of the peak and skips the pixels far from any unknown one.
+    """
+
+    def __init__(self, colors, label, shape, unknown, fg, bg, mean_fg, mean_bg, alpha=None):
+        self.colors, self.label, self.shape, self.unknown = colors, label, shape, unknown
+        self.fg, self.bg, self.alpha = fg, bg, alpha
+        self.mean_fg, self.mean_bg = mean_fg, mean_bg
+
+    def box(self, top: int, bottom: int, left: int, right: int):
+        """Planes ``fg``, ``bg`` (float32 ``(3, L)``) and ``alpha`` (``(L,)`` or ``None``) of
+        the pixels ``[top:bottom, left:right]``, flattened row by row."""
+        h, w = self.shape
+        label = self.label.reshape(h, w)[top:bottom, left:right]
+        is_fg, is_bg = label == FOREGROUND, label == BACKGROUND
+        fg = np.empty((3, *label.shape), dtype=np.float32)
+        bg = np.empty((3, *label.shape), dtype=np.float32)
+        for c in range(3):
+            fg[c] = self.colors[:, c].reshape(h, w)[top:bottom, left:right]
+            bg[c] = fg[c]
+            np.copyto(fg[c], self.mean_fg[c], where=is_bg)
+            np.copyto(bg[c], self.mean_bg[c], where=is_fg)
+        fg, bg = fg.reshape(3, -1), bg.reshape(3, -1)
+        at, local = _in_box(self.unknown, self.shape, top, bottom, left, right)
+        fg[:, local] = self.fg[:, at]
+        bg[:, local] = self.bg[:, at]
+        alpha = None
+        if self.alpha is not None:
+            alpha = is_fg.astype(np.float32).ravel()
+            alpha[local] = self.alpha[at]
+        return fg, bg, alpha
+
+
+def _window_index(p, shape, dy, dx, top=0, left=0, width=None):
+    """Indices ``(k, window)`` of the window of each pixel in the box whose corner is
+    ``(top, left)`` and width ``width``, and which window pixels are in the image.
+
+    Outside pixels get the index of ``p`` and ``False``; ``inside`` is ``None`` when every
+    window lies inside the image.
     """
     h, w = shape
+    width = w if width is None else width
     y, x = np.divmod(p, w)
     radius_y, radius_x = int(np.abs(dy).max()), int(np.abs(dx).max())
-    index = p[:, None] + (dy * w + dx)[None, :]
+    center = (y - top) * width + (x - left)
+    index = center[:, None] + (dy * width + dx)[None, :]
     if (
         y.min() >= radius_y
         and y.max() < h - radius_y
@@ -508,81 +696,101 @@ def _window_index(p: np.ndarray, shape: tuple[int, int], dy: np.ndarray, dx: np.
     yy = y[:, None] + dy[None, :]
     xx = x[:, None] + dx[None, :]
     inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-    index[~inside] = np.broadcast_to(p[:, None], index.shape)[~inside]
+    index[~inside] = np.broadcast_to(center[:, None], index.shape)[~inside]
     return index, inside
 
 
-def _interior_first(p: np.ndarray, shape: tuple[int, int], radius: int) -> np.ndarray:
-    """Order of ``p`` that puts pixels whose window is inside the image first."""
+def _bands(targets: np.ndarray, shape: tuple[int, int], radius: int):
+    """Bands of rows over ``targets``: ``(order, (top, bottom, left, right))``.
+
+    ``order`` indexes the band's targets, those whose window lies inside the image first
+    (they need no mask); the box holds every pixel within ``radius`` of them.
+    """
     h, w = shape
-    y, x = np.divmod(p, w)
-    border = (y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)
-    return np.argsort(border, kind="stable")
+    rows = max(1, CHUNK_ELEMENTS // w)
+    for start in range(0, h, rows):
+        i0, i1 = np.searchsorted(targets, (start * w, min(h, start + rows) * w))
+        if i0 == i1:
+            continue
+        y, x = np.divmod(targets[i0:i1], w)
+        border = (y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)
+        order = i0 + np.argsort(border, kind="stable")
+        box = (
+            max(0, int(y[0]) - radius),
+            min(h, int(y[-1]) + radius + 1),
+            max(0, int(x.min()) - radius),
+            min(w, int(x.max()) + radius + 1),
+        )
+        yield order, box
 
 
 def refine_samples(
-    colors_unknown: np.ndarray,
-    fg_plane: np.ndarray,
-    bg_plane: np.ndarray,
-    shape: tuple[int, int],
-    unknown: np.ndarray,
+    colors_targets: np.ndarray,
+    planes: PairPlanes,
+    targets: np.ndarray,
     radius: int,
     samples: int = 3,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Average the ``samples`` pairs of the window that best explain each pixel (sec. 4.3).
 
-    Every pixel ``q`` of the window of radius ``radius`` around ``p`` inside the image offers
-    its pair ``(F_q, B_q)`` of ``fg_plane``, ``bg_plane`` (for known pixels: their own colour
-    and the mean colour of the other side); the ``samples`` pairs of least chromatic
+    Every pixel ``q`` of the window of radius ``radius`` around ``p`` (each of ``targets``,
+    sorted flat indices, with colours ``colors_targets``, float32 ``(3, k)``) inside the image
+    offers its pair ``(F_q, B_q)`` of ``planes``; the ``samples`` pairs of least chromatic
     distortion of ``I_p`` win, ties going to the first in scan order, and their mean is the
     refined pair. With fewer pairs in the window than ``samples``, the missing ones count as
     black (as in PyMatting).
 
     Returns
     -------
-    fg, bg : ndarray, float32, shape (3, m)
-    alpha : ndarray, float32, shape (m,)
+    fg, bg : ndarray, float32, shape (3, k)
+    alpha : ndarray, float32, shape (k,)
     """
+    shape = planes.shape
     dy, dx = square_offsets(radius)
-    window = dy.size
-    m = unknown.size
-    fg_out = np.empty((3, m), dtype=np.float32)
-    bg_out = np.empty((3, m), dtype=np.float32)
-    order = _interior_first(unknown, shape, radius)
-    for part in _chunks(m, window * 4):
-        chosen = order[part]
-        p = unknown[chosen]
-        index, inside = _window_index(p, shape, dy, dx)
-        c = colors_unknown[:, chosen, None]
-        b = bg_plane[:, index]  # (3, k, window)
-        d = fg_plane[:, index]
-        d -= b
-        v = c - b
-        del b
-        dd = np.einsum("ckn,ckn->kn", d, d)
-        t = np.einsum("ckn,ckn->kn", v, d)
-        a = t / (dd + _SQRT_EPS)
-        np.clip(a, 0.0, 1.0, out=a)
-        cost = a * dd
-        cost -= 2 * t
-        cost *= a
-        cost += np.einsum("ckn,ckn->kn", v, v)
-        del v, d
-        if inside is not None:
-            cost[~inside] = np.inf
-        rows = np.arange(p.size)
-        f_sum = np.zeros((3, p.size), dtype=np.float32)
-        b_sum = np.zeros((3, p.size), dtype=np.float32)
-        for _ in range(samples):
-            best = np.argmin(cost, axis=1)
-            found = np.isfinite(cost[rows, best])
-            q = index[rows, best]
-            f_sum += np.where(found, fg_plane[:, q], 0)
-            b_sum += np.where(found, bg_plane[:, q], 0)
-            cost[rows, best] = np.inf
-        fg_out[:, chosen] = f_sum / samples
-        bg_out[:, chosen] = b_sum / samples
-    alpha = estimate_alpha_from_pair(colors_unknown, fg_out, bg_out)
+    fg_out = np.empty((3, targets.size), dtype=np.float32)
+    bg_out = np.empty((3, targets.size), dtype=np.float32)
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+        fg_plane, bg_plane, _ = planes.box(top, bottom, left, right)
+        for part in _chunks(order.size, dy.size):
+            chosen = order[part]
+            index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+            # v = I_p - B_q and d = F_q - B_q, channel by channel, (k, window) each.
+            for c in range(3):
+                b = bg_plane[c][index]
+                d = fg_plane[c][index]
+                d -= b
+                np.subtract(colors_targets[c, chosen][:, None], b, out=b)
+                if c == 0:
+                    dd, t, vv = d * d, b * d, b * b
+                else:
+                    dd += d * d
+                    t += b * d
+                    vv += b * b
+            del b, d
+            # |a d - v|^2 = a (a |d|^2 - 2 t) + |v|^2 with a = clip(t / |d|^2)
+            cost = dd + _SQRT_EPS
+            np.divide(t, cost, out=cost)
+            np.clip(cost, 0.0, 1.0, out=cost)
+            dd *= cost
+            t *= 2
+            dd -= t
+            cost *= dd
+            cost += vv
+            del dd, t, vv
+            if inside is not None:
+                cost[~inside] = np.inf
+            rows = np.arange(chosen.size)
+            pick = np.empty((samples, chosen.size), dtype=np.int64)
+            found = np.empty((samples, chosen.size), dtype=np.float32)
+            for i in range(samples):
+                best = np.argmin(cost, axis=1)
+                found[i] = cost[rows, best] < np.inf
+                pick[i] = index[rows, best]
+                cost[rows, best] = np.inf
+            for c in range(3):
+                fg_out[c, chosen] = np.einsum("sk,sk->k", fg_plane[c][pick], found) / samples
+                bg_out[c, chosen] = np.einsum("sk,sk->k", bg_plane[c][pick], found) / samples
+    alpha = estimate_alpha_from_pair(colors_targets, fg_out, bg_out)
     return fg_out, bg_out, alpha
 
 
@@ -595,62 +803,78 @@ def _gaussian_weights(dy: np.ndarray, dx: np.ndarray, sigma_sq: float) -> np.nda
 
 
 def smooth_pairs(
-    fg_plane: np.ndarray,
-    bg_plane: np.ndarray,
-    alpha_plane: np.ndarray,
-    shape: tuple[int, int],
-    unknown: np.ndarray,
-    radius: int,
-    sigma_sq: float,
+    planes: PairPlanes, targets: np.ndarray, radius: int, sigma_sq: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted means of the neighbours' pairs (sec. 4.4, eq. 13 and 14).
 
-    The weight of ``q`` in the window of ``p`` is ``G(q - p) |alpha_p - alpha_q|`` (``G``
-    the unnormalised Gaussian of variance ``sigma_sq``; 1 for ``q = p``), times ``alpha_q``
-    for the foreground and ``1 - alpha_q`` for the background, at least 1e-5 (PyMatting
-    leaves out the paper's confidence factor; so does this).
+    The weight of ``q`` in the window of ``p`` (each of ``targets``) is
+    ``G(q - p) |alpha_p - alpha_q|`` (``G`` the unnormalised Gaussian of variance
+    ``sigma_sq``; 1 for ``q = p``), times ``alpha_q`` for the foreground and ``1 - alpha_q``
+    for the background, at least 1e-5 (PyMatting leaves out the paper's confidence factor;
+    so does this). Pairs and alphas come from ``planes``.
 
     Returns
     -------
-    fg, bg : ndarray, float32, shape (3, m)
+    fg, bg : ndarray, float32, shape (3, k)
     """
+    shape = planes.shape
     dy, dx = square_offsets(radius)
     gauss = _gaussian_weights(dy, dx, sigma_sq)
     center = dy.size // 2
-    m = unknown.size
-    fg_out = np.empty((3, m), dtype=np.float32)
-    bg_out = np.empty((3, m), dtype=np.float32)
-    order = _interior_first(unknown, shape, radius)
+    fg_out = np.empty((3, targets.size), dtype=np.float32)
+    bg_out = np.empty((3, targets.size), dtype=np.float32)
     floor = np.float32(1e-5)
-    for part in _chunks(m, dy.size * 4):
-        chosen = order[part]
-        p = unknown[chosen]
-        index, inside = _window_index(p, shape, dy, dx)
-        a_q = alpha_plane[index]
-        weight = np.abs(alpha_plane[p][:, None] - a_q)
-        weight *= gauss
-        weight[:, center] = 1.0
-        w_fg = weight * a_q
-        w_bg = weight
-        w_bg -= w_fg
-        np.maximum(w_fg, floor, out=w_fg)
-        np.maximum(w_bg, floor, out=w_bg)
-        if inside is not None:
-            w_fg[~inside] = 0.0
-            w_bg[~inside] = 0.0
-        fg_out[:, chosen] = np.einsum("ckn,kn->ck", fg_plane[:, index], w_fg) / w_fg.sum(axis=1)
-        bg_out[:, chosen] = np.einsum("ckn,kn->ck", bg_plane[:, index], w_bg) / w_bg.sum(axis=1)
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+        fg_plane, bg_plane, alpha_plane = planes.box(top, bottom, left, right)
+        for part in _chunks(order.size, dy.size):
+            chosen = order[part]
+            index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+            a_q = alpha_plane[index]
+            w_bg = a_q[:, center][:, None] - a_q
+            np.abs(w_bg, out=w_bg)
+            w_bg *= gauss
+            w_bg[:, center] = 1.0
+            w_fg = w_bg * a_q
+            w_bg -= w_fg
+            np.maximum(w_fg, floor, out=w_fg)
+            np.maximum(w_bg, floor, out=w_bg)
+            if inside is not None:
+                w_fg[~inside] = 0.0
+                w_bg[~inside] = 0.0
+            sum_fg = w_fg.sum(axis=1)
+            sum_bg = w_bg.sum(axis=1)
+            for c in range(3):
+                fg_out[c, chosen] = np.einsum("kn,kn->k", fg_plane[c][index], w_fg) / sum_fg
+                bg_out[c, chosen] = np.einsum("kn,kn->k", bg_plane[c][index], w_bg) / sum_bg
     return fg_out, bg_out
 
 
-def _window_sum(plane: np.ndarray, shape: tuple[int, int], weights: np.ndarray) -> np.ndarray:
-    """Separable windowed sum of ``plane`` with 1-D ``weights``, zero outside the image."""
+def _window_sum(plane: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Separable windowed sum of the 2-D ``plane`` with 1-D ``weights``, zero outside."""
     from scipy import ndimage
 
-    image = plane.reshape(shape)
-    out = ndimage.correlate1d(image, weights, axis=0, mode="constant", cval=0.0)
+    out = ndimage.correlate1d(plane, weights, axis=0, mode="constant", cval=0.0)
     ndimage.correlate1d(out, weights, axis=1, output=out, mode="constant", cval=0.0)
     return out.ravel()
+
+
+def _box_sums(targets, shape, radius, weights, planes_of_box):
+    """Windowed sums (separable ``weights``) of planes made box by box, at ``targets``.
+
+    ``planes_of_box(top, bottom, left, right)`` returns the 2-D float32 planes of a box; a
+    box holds every pixel within ``radius`` of its targets, so zero beyond it is exact.
+    """
+    w = shape[1]
+    sums = None
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+        y, x = np.divmod(targets[order], w)
+        local = (y - top) * (right - left) + (x - left)
+        planes = planes_of_box(top, bottom, left, right)
+        if sums is None:
+            sums = [np.empty(targets.size, dtype=np.float32) for _ in planes]
+        for total, plane in zip(sums, planes, strict=True):
+            total[order] = _window_sum(plane, weights)[local]
+    return sums
 
 
 def _inside_weight_sum(p, shape, radius, weights_1d) -> np.ndarray:
@@ -684,23 +908,27 @@ def confidence(
     ``|F_q - B_q|`` over the window weighted by ``alpha_q (1 - alpha_q)`` (refined alphas;
     known pixels weigh nothing).
     """
-    n = shape[0] * shape[1]
     w_fb = refined_alpha * (1.0 - refined_alpha)
     spread = np.sqrt(((fg - bg) ** 2).sum(axis=0))
+    weighted_spread = w_fb * spread
     ones = np.ones(2 * radius + 1, dtype=np.float32)
-    plane = np.zeros(n, dtype=np.float32)
-    plane[unknown] = w_fb * spread
-    weighted = _window_sum(plane, shape, ones)[unknown]
-    plane[unknown] = w_fb
-    total = _window_sum(plane, shape, ones)[unknown]
-    del plane
+
+    def planes(top, bottom, left, right):
+        at, local = _in_box(unknown, shape, top, bottom, left, right)
+        weight = np.zeros((bottom - top, right - left), dtype=np.float32)
+        weighted = np.zeros((bottom - top, right - left), dtype=np.float32)
+        weight.ravel()[local] = w_fb[at]
+        weighted.ravel()[local] = weighted_spread[at]
+        return weighted, weight
+
+    weighted, total = _box_sums(unknown, shape, radius, ones, planes)
     mean_spread = weighted / (total + _SQRT_EPS) + _SQRT_EPS
     distortion = chromatic_distortion(colors_unknown, fg, bg)
     return np.minimum(1.0, spread / mean_spread) * np.exp(-np.sqrt(distortion) / sigma_sq)
 
 
 def low_frequency_alpha(
-    alpha_plane: np.ndarray,
+    refined_alpha: np.ndarray,
     label: np.ndarray,
     shape: tuple[int, int],
     unknown: np.ndarray,
@@ -711,12 +939,27 @@ def low_frequency_alpha(
 
     Weights ``G(q - p) + [q known]`` (``G`` unnormalised, variance ``sigma_sq``), over the
     window pixels inside the image; the Gaussian part is separable, the known part a box.
+    Known pixels have alpha 1 (foreground) or 0.
     """
+    h, w = shape
     offsets = np.arange(-radius, radius + 1)
     gauss = np.exp(-(offsets * offsets) / sigma_sq).astype(np.float32)
     ones = np.ones(offsets.size, dtype=np.float32)
-    numerator = _window_sum(alpha_plane, shape, gauss)[unknown]
-    numerator += _window_sum((label == FOREGROUND).astype(np.float32), shape, ones)[unknown]
+    label = label.reshape(h, w)
+
+    def alpha_planes(top, bottom, left, right):
+        at, local = _in_box(unknown, shape, top, bottom, left, right)
+        alpha = (label[top:bottom, left:right] == FOREGROUND).astype(np.float32)
+        alpha.ravel()[local] = refined_alpha[at]
+        return (alpha,)
+
+    def known_planes(top, bottom, left, right):
+        box = label[top:bottom, left:right]
+        return (box == FOREGROUND).astype(np.float32), (box != UNKNOWN).astype(np.float32)
+
+    (numerator,) = _box_sums(unknown, shape, radius, gauss, alpha_planes)
+    known_fg, known = _box_sums(unknown, shape, radius, ones, known_planes)
+    numerator += known_fg
     denominator = _inside_weight_sum(unknown, shape, radius, gauss)
-    denominator += _window_sum((label != UNKNOWN).astype(np.float32), shape, ones)[unknown]
+    denominator += known
     return numerator / denominator

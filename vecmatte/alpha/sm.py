@@ -113,7 +113,8 @@ def shared_matting(
     h, w = image.shape[:2]
     shape = (h, w)
     n = h * w
-    colors = np.ascontiguousarray(image.reshape(n, 3).T, dtype=np.float32)
+    # The steps gather from the image itself: nothing copies it.
+    colors = np.ascontiguousarray(image, dtype=np.float64).reshape(n, 3)
     label = np.zeros(n, dtype=np.uint8)
     label[is_fg.ravel()] = steps.FOREGROUND
     label[is_bg.ravel()] = steps.BACKGROUND
@@ -130,36 +131,20 @@ def shared_matting(
         distortion_radius=distortion_radius,
         pymatting_path=pymatting_path,
     )
-    colors_unknown = colors[:, unknown]
-    # The pair planes: known pixels offer their colour and the other side's mean colour.
-    fg_plane = colors.copy()
-    fg_plane[:, label == steps.BACKGROUND] = mean_fg[:, None]
-    fg_plane[:, unknown] = fg
-    bg_plane = colors  # the colours are not needed any more: reuse their memory
-    del colors
-    bg_plane[:, label == steps.FOREGROUND] = mean_bg[:, None]
-    bg_plane[:, unknown] = bg
-    del fg, bg
-
-    fg, bg, refined_alpha = steps.refine_samples(
-        colors_unknown, fg_plane, bg_plane, shape, unknown, refinement_radius
-    )
-    fg_plane[:, unknown] = fg
-    bg_plane[:, unknown] = bg
-    del fg, bg
-    alpha_plane = (label == steps.FOREGROUND).astype(np.float32)
-    alpha_plane[unknown] = refined_alpha
+    colors_unknown = np.ascontiguousarray(colors[unknown].T, dtype=np.float32)
+    planes = steps.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg)
+    fg, bg, refined_alpha = steps.refine_samples(colors_unknown, planes, unknown, refinement_radius)
 
     if smoothing_sigma_sq is None:
         smoothing_sigma_sq = _default_sigma_sq(smoothing_radius)
     if low_frequency_sigma_sq is None:
         low_frequency_sigma_sq = _default_sigma_sq(low_frequency_radius)
-    fg, bg = steps.smooth_pairs(
-        fg_plane, bg_plane, alpha_plane, shape, unknown, smoothing_radius, smoothing_sigma_sq
+    planes = steps.PairPlanes(
+        colors, label, shape, unknown, fg, bg, mean_fg, mean_bg, refined_alpha
     )
+    fg, bg = steps.smooth_pairs(planes, unknown, smoothing_radius, smoothing_sigma_sq)
+    del planes
     smooth_alpha = steps.estimate_alpha_from_pair(colors_unknown, fg, bg)
-    fg_plane[:, unknown] = fg
-    bg_plane[:, unknown] = bg
     trust = steps.confidence(
         colors_unknown,
         fg,
@@ -170,19 +155,19 @@ def shared_matting(
         confidence_radius,
         confidence_sigma_sq,
     )
-    del fg, bg
     low = steps.low_frequency_alpha(
-        alpha_plane, label, shape, unknown, low_frequency_radius, low_frequency_sigma_sq
+        refined_alpha, label, shape, unknown, low_frequency_radius, low_frequency_sigma_sq
     )
     alpha = (label == steps.FOREGROUND).astype(np.float64)
-    alpha.ravel()[unknown] = trust * smooth_alpha + (1.0 - trust) * low
+    alpha[unknown] = trust * smooth_alpha + (1.0 - trust) * low
     alpha = alpha.reshape(shape)
     if not colour_pairs:
         return SharedMatting(alpha, None, None)
+    fg, bg, _ = steps.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg).box(
+        0, h, 0, w
+    )
     return SharedMatting(
-        alpha,
-        fg_plane.T.reshape(h, w, 3).astype(np.float64),
-        bg_plane.T.reshape(h, w, 3).astype(np.float64),
+        alpha, fg.T.reshape(h, w, 3).astype(np.float64), bg.T.reshape(h, w, 3).astype(np.float64)
     )
 
 
