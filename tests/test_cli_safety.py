@@ -547,3 +547,38 @@ def test_item2_a_batch_refuses_bad_options_once_before_any_work(tmp_path, capsys
     argv = ["batch", str(tmp_path / "photos"), str(tmp_path / "trimaps"), "-o", str(tmp_path / "o")]
     refused([*argv, *options], capsys, tmp_path, message, code=2 if "--band" in options else 1)
     assert not (tmp_path / "o").exists()
+
+
+ARRAYS = st.tuples(
+    st.sampled_from([np.float64, np.float32, np.uint8, np.uint16, np.int64, np.bool_]),
+    st.sampled_from([(3, 4), (3, 4, 1), (3, 4, 3), (3, 4, 4), (3, 4, 2), (0, 4), (5,)]),
+    st.sampled_from(["unit", "byte", "wide", "negative", "nan"]),
+    st.sampled_from([".png", ".tif", ".jpg", ".bmp", ".xyz"]),
+)
+
+
+@given(ARRAYS, st.integers(0, 2**16))
+def test_save_image_writes_exactly_or_refuses_in_one_line(kind, seed):
+    dtype, shape, values, suffix = kind
+    rng = np.random.default_rng(seed)
+    scale = {"unit": 1.0, "byte": 255.0, "wide": 65535.0, "negative": -1.0, "nan": np.nan}[values]
+    array = (rng.random(shape) * scale).astype(dtype) if values != "nan" else np.full(shape, scale)
+    with tempfile.TemporaryDirectory() as directory:
+        target = Path(directory) / f"out{suffix}"
+        try:
+            vecmatte.save_image(target, array)
+        except ValueError as error:
+            assert "\n" not in str(error) and str(error)
+            assert snapshot(Path(directory)) == {}
+            return
+        assert sorted(snapshot(Path(directory))) == [target.name]
+        if suffix == ".jpg":
+            return  # lossy
+        with Image.open(target) as image:
+            written = np.asarray(image)
+        expected = np.asarray(array)
+        if expected.dtype == np.bool_:
+            expected = expected.astype(np.uint8) * 255
+        elif expected.dtype.kind == "f":
+            expected = np.round(expected * 255).astype(np.uint8)
+        np.testing.assert_array_equal(written, expected.reshape(written.shape))

@@ -13,11 +13,14 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["STDIO", "check_output_paths", "check_writable", "same_file"]
+__all__ = ["ALPHA_FORMATS", "STDIO", "check_output_paths", "check_writable", "same_file"]
 
 # On the command line, "-" as an input reads standard input and as an output writes PNG to
 # standard output.
 STDIO = "-"
+
+# Formats whose files keep an alpha channel when Pillow writes RGBA (BMP and JPEG lose it).
+ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
 
 
 def same_file(a, b) -> bool:
@@ -61,7 +64,8 @@ def file_format(path: Path) -> str:
 def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str:
     """Refuse an output that cannot be written where asked; return its Pillow format.
 
-    ``what`` names the output in messages (``"--cutout"``); ``alpha_channel`` refuses JPEG.
+    ``what`` names the output in messages (``"--cutout"``); with ``alpha_channel``, formats
+    that lose it (JPEG, BMP ...) are refused.
     """
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -71,8 +75,10 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     if not os.access(directory, os.W_OK | os.X_OK):
         raise PermissionError(f"{path}: cannot write to directory {directory} (permission denied)")
     kind = file_format(path)
-    if alpha_channel and kind == "JPEG":
-        raise ValueError(f"{path}: JPEG cannot store an alpha channel; save the {what} as .png")
+    if alpha_channel and kind not in ALPHA_FORMATS:
+        raise ValueError(
+            f"{path}: {kind} cannot store an alpha channel; save the {what} as .png or .tif"
+        )
     return kind
 
 
@@ -94,7 +100,7 @@ def check_output_paths(
         What each input is (``"image"``, ``"trimap"`` ...) to its path; ``"-"`` is standard
         input (at most one).
     alpha_channel : iterable of str, optional
-        The outputs that hold an alpha channel (refused as JPEG).
+        The outputs that hold an alpha channel (refused in formats that lose it: JPEG, BMP).
     writable : bool, optional
         Also check that each output's directory exists and is writable, and that its
         extension is an image format (a batch checks its output folder itself, after this

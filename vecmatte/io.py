@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vecmatte._output_guard import STDIO, check_output_paths, check_writable, same_file
+from vecmatte._output_guard import (
+    ALPHA_FORMATS,
+    STDIO,
+    check_output_paths,
+    check_writable,
+    same_file,
+)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -440,9 +446,9 @@ def _encode(handle, array: np.ndarray, file_format: str, label: str) -> None:
         )
         return
     image = Image.fromarray(array)
-    if file_format == "JPEG" and image.mode == "RGBA":
+    if image.mode == "RGBA" and file_format not in ALPHA_FORMATS:
         raise ValueError(
-            f"{label}: JPEG cannot store an alpha channel; save the cutout as .png or .tif"
+            f"{label}: {file_format} cannot store an alpha channel; save the cutout as .png or .tif"
         )
     image.save(handle, format=file_format)
 
@@ -479,7 +485,8 @@ def save_image(path, array, *, format: str | None = None) -> None:
     ValueError
         For float values outside [0, 1], NaN or infinite values (never clipped silently),
         other dtypes, shapes that are not an image, an unknown extension, an alpha channel
-        in a JPEG, or 16-bit data in a format that cannot hold it.
+        in a format that would drop it (JPEG, BMP), or 16-bit data in a format that cannot
+        hold it.
     FileNotFoundError, PermissionError
         If the directory is missing or not writable.
 
