@@ -299,3 +299,10 @@ def test_saved_file_has_default_permissions(tmp_path):
     (tmp_path / "old.png").chmod(0o640)
     save_image(tmp_path / "old.png", np.zeros((3, 3)))
     assert stat.S_IMODE((tmp_path / "old.png").stat().st_mode) == 0o640
+
+
+def test_save_accepts_rounding_noise_at_the_ends(tmp_path):
+    save_image(tmp_path / "r.png", np.array([[-1e-12, 0.5, 1 + 1e-12]]))
+    np.testing.assert_array_equal(_read(tmp_path / "r.png"), [[0, 128, 255]])
+    with pytest.raises(ValueError, match="floats must lie in"):
+        save_image(tmp_path / "r.png", np.array([[0.0, 1.001]]))

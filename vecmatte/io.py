@@ -371,6 +371,11 @@ def is_complete_image(path) -> bool:
 # ---------------------------------------------------------------------------------- writing
 
 
+# Floats may leave [0, 1] by this much (arithmetic rounding, such as a F + (1 - a) B with
+# F = B = 1): far below half an 8-bit level, so the file is the same as for the exact values.
+_ROUNDING = 1e-6
+
+
 def _range_message(low: float, high: float) -> str:
     if low >= 0.0 and high <= 255.0:
         hint = "divide by 255 first (or pass uint8)"
@@ -403,9 +408,9 @@ def _pixels(array) -> np.ndarray:
             "fix them first (e.g. np.nan_to_num)"
         )
     low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
-    if low < 0.0 or high > 1.0:
+    if low < -_ROUNDING or high > 1.0 + _ROUNDING:
         raise ValueError(_range_message(low, high))
-    return np.round(array * 255.0).astype(np.uint8)
+    return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _check_shape(array: np.ndarray) -> np.ndarray:
