@@ -61,7 +61,9 @@ def write(path, array) -> None:
 
 def shown(path) -> str:
     """How an output is named in progress messages."""
-    return "standard output" if str(path) == "-" else str(path)
+    from vecmatte.io import STDIO
+
+    return "standard output" if str(path) == STDIO else str(path)
 
 
 def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
@@ -211,15 +213,10 @@ def solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
-    check_solve_keywords(keywords)
-    return keywords
-
-
-def check_solve_keywords(keywords: dict) -> None:
-    """Refuse unknown methods, options and preconditioners, and meaningless CG settings."""
     from vecmatte.batch import check_solve_options
 
     check_solve_options(keywords)
+    return keywords
 
 
 def preconditioner_label(keywords: dict) -> str:
