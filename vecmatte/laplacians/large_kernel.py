@@ -40,6 +40,9 @@ def box_full(array: np.ndarray, radius: int) -> np.ndarray:
     return box_valid(np.pad(array, widths), radius)
 
 
+_PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+
+
 class LargeKernelLaplacian:
     """The closed-form matting Laplacian ``L`` of an image, as an operator ``p -> L p``.
 
@@ -58,10 +61,15 @@ class LargeKernelLaplacian:
         self.dtype = np.dtype(np.float64)
         # Window statistics: means and covariances of the colours by box sums.
         means = box_valid(image, radius) / area
-        outer = image[:, :, :, None] * image[:, :, None, :]
-        covariance = box_valid(outer.reshape(h, w, 9), radius).reshape(*means.shape[:2], 3, 3)
-        covariance /= area
-        covariance -= means[:, :, :, None] * means[:, :, None, :]
+        covariance = np.empty((*means.shape[:2], 3, 3))
+        # One channel pair at a time (6 of the 9 by symmetry): a few image-sized arrays at
+        # the peak rather than all nine products and their integral images.
+        for i, j in _PAIRS:
+            sums = box_valid(image[:, :, i] * image[:, :, j], radius)
+            sums /= area
+            sums -= means[:, :, i] * means[:, :, j]
+            covariance[:, :, i, j] = sums
+            covariance[:, :, j, i] = sums
         covariance[:, :, [0, 1, 2], [0, 1, 2]] += eps / area
         # V = (Sigma + eps/n I)^-1 / n, and the parts of each window's term that do not
         # depend on p: V mu and 1/n + mu^T V mu.
@@ -102,21 +110,16 @@ class LargeKernelLaplacian:
 
     def diagonal(self) -> np.ndarray:
         """``diag(L)`` from box sums of ``V``, ``V mu`` and ``mu^T V mu`` over the windows."""
-        image = self.image
-        h, w = image.shape[:2]
-        radius = self.radius
-        stacked = np.concatenate(
-            [
-                (1.0 - self._mean_term)[:, :, None],
-                self._inverse_mean,
-                self._inverse.reshape(*self._inverse.shape[:2], 9),
-            ],
-            axis=2,
-        )
-        gathered = box_full(stacked, radius)
-        inverse_sums = gathered[:, :, 4:].reshape(h, w, 3, 3)
-        diagonal = gathered[:, :, 0] + 2.0 * np.einsum("...i,...i->...", image, gathered[:, :, 1:4])
-        diagonal -= np.einsum("...i,...ij,...j->...", image, inverse_sums, image)
+        # diag_i = sum_k (1 - m_k) + 2 I_i . sum_k V_k mu_k - I_i^T (sum_k V_k) I_i, one
+        # window quantity at a time (V symmetric: 6 entries).
+        image, radius = self.image, self.radius
+        diagonal = box_full(1.0 - self._mean_term, radius)
+        for i in range(3):
+            diagonal += 2.0 * image[:, :, i] * box_full(self._inverse_mean[:, :, i], radius)
+        for i, j in _PAIRS:
+            factor = 1.0 if i == j else 2.0
+            sums = box_full(np.ascontiguousarray(self._inverse[:, :, i, j]), radius)
+            diagonal -= factor * image[:, :, i] * image[:, :, j] * sums
         return diagonal.ravel()
 
 
