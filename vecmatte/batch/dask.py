@@ -204,6 +204,8 @@ def run_batch_on_cluster(
     distributed = _import_distributed()
     collected = RecordCollector(len(tasks), progress)
     records, report = collected.records, collected.add
+    # what an earlier run that was killed left next to the outputs; no task of ours runs yet
+    remove_stale_temporaries(tasks)
     pending = split_finished(tasks, collected, resume)
     if not pending:
         return records  # type: ignore[return-value]
