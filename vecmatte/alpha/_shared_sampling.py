@@ -86,12 +86,15 @@ def _maybe_close(
 ) -> np.ndarray:
     """Unknown pixels that might have a known pixel of about their colour within ``radius``.
 
-    Per block of ``radius`` x ``radius`` pixels, the range of each channel over each kind of
-    known pixel; a pixel's window lies in its 3 x 3 blocks, so a colour outside their ranges
-    (widened by ``threshold``) in some channel rules that kind out.
+    Per block of about ``radius / 2`` pixels square, the range of each channel over each kind
+    of known pixel; a pixel's window lies in the 5 x 5 blocks around its own, so a colour
+    outside their ranges (widened by ``threshold``) in some channel rules that kind out.
     """
     h, w = shape
-    b = radius
+    # Blocks of half the radius: a window then lies in the 5 x 5 blocks around its pixel's.
+    b = -(-radius // 2)
+    reach = -(-radius // b)
+    span = 2 * reach + 1
     hb, wb = -(-h // b), -(-w // b)
     pad = ((0, hb * b - h), (0, wb * b - w))
     unknown = np.flatnonzero(label == UNKNOWN)
@@ -100,13 +103,12 @@ def _maybe_close(
     del by, bx
 
     def extreme(plane, reduce, empty):
-        """``reduce`` over the 3 x 3 blocks around the block of each unknown pixel."""
+        """``reduce`` over the blocks around the block of each unknown pixel."""
         blocks = reduce(plane.reshape(hb, b, wb * b), axis=1)
         blocks = reduce(blocks.reshape(hb, wb, b), axis=2)
-        blocks = np.pad(blocks, 1, constant_values=empty)
-        blocks = reduce(
-            [blocks[i : i + hb, j : j + wb] for i in range(3) for j in range(3)], axis=0
-        )
+        blocks = np.pad(blocks, reach, constant_values=empty)
+        blocks = reduce([blocks[i : i + hb] for i in range(span)], axis=0)
+        blocks = reduce([blocks[:, j : j + wb] for j in range(span)], axis=0)
         return blocks.ravel()[block]
 
     # +inf off each kind of pixel, so that it drops out of minima (and -inf of maxima).
@@ -406,7 +408,7 @@ def least_path_energy(
     w = shape[1]
     rays = index.shape[1]
     least = np.zeros(unknown.size, dtype=np.float32)
-    for part in _chunks(unknown.size, 4 * rays):
+    for part in _chunks(unknown.size, rays):
         found = index[part]
         pixel, slot = np.nonzero(found >= 0)  # by pixel, then ray
         if pixel.size == 0:
