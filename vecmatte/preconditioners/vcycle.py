@@ -100,6 +100,16 @@ def vcycle_operator(
     On the full grid this is PyMatting's ``vcycle`` (same restriction, prolongation
     ``R^T``, Galerkin operators and smoothing), with the coarse operators and the coarsest
     factor built once instead of at the first application.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse
+    >>> from vecmatte.preconditioners.vcycle import vcycle_operator
+    >>> grid = scipy.sparse.diags([-1.0, 2.1, -1.0], [-1, 0, 1], shape=(400, 400))
+    >>> operator = vcycle_operator(grid, (20, 20))
+    >>> operator.shape
+    (400, 400)
     """
     import scipy.sparse
     from scipy.sparse.linalg import LinearOperator
