@@ -8,10 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from vecmatte.alpha import _shared_sampling as steps
+from vecmatte.alpha import _sample_gathering as gathering
+from vecmatte.alpha import _sample_refinement as refinement
+from vecmatte.alpha import _shared_sampling as common
+from vecmatte.alpha import _trimap_expansion as expansion
 from vecmatte.alpha import sm
 
-FG, BG, UNKNOWN = steps.FOREGROUND, steps.BACKGROUND, steps.UNKNOWN
+FG, BG, UNKNOWN = common.FOREGROUND, common.BACKGROUND, common.UNKNOWN
 
 
 # --- plain references: one pixel at a time, written for reading ------------------------------
@@ -244,7 +247,7 @@ def _any_planes(fg, bg, alpha=None):
     label = np.full(h * w, UNKNOWN, dtype=np.uint8)
     a = None if alpha is None else alpha.ravel().astype(np.float32)
     mean = np.zeros(3, dtype=np.float32)
-    return steps.PairPlanes(
+    return refinement.PairPlanes(
         fg.reshape(-1, 3), label, (h, w), everything, _planar(fg), _planar(bg), mean, mean, a
     )
 
@@ -253,7 +256,9 @@ def _any_planes(fg, bg, alpha=None):
 @pytest.mark.parametrize(("radius", "threshold"), [(3, 0.35), (5, 0.5), (0, 0.3)])
 def test_expand_trimap_matches_loop(seed, radius, threshold):
     image, label = _inputs(seed)
-    got = steps.expand_trimap(image.reshape(-1, 3), label.ravel(), label.shape, radius, threshold)
+    got = expansion.expand_trimap(
+        image.reshape(-1, 3), label.ravel(), label.shape, radius, threshold
+    )
     np.testing.assert_array_equal(
         got.reshape(label.shape), ref_expand(image, label, radius, threshold)
     )
@@ -265,7 +270,7 @@ def test_march_rays_matches_loop(seed, rays):
     _, label = _inputs(seed, shape=(29, 37), unknown=0.3)
     h, w = label.shape
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
-    fg, bg = steps.march_rays(label.ravel(), (h, w), unknown, rays)
+    fg, bg = gathering.march_rays(label.ravel(), (h, w), unknown, rays)
     for k, p in enumerate(unknown):
         y, x = divmod(int(p), w)
         for r, (f, b) in enumerate(ref_march(label, x, y, rays)):
@@ -281,8 +286,8 @@ def test_path_energy_matches_loop(pymatting_path):
     x0, x1 = rng.integers(0, w, 200), rng.integers(0, w, 200)
     y0, y1 = rng.integers(0, h, 200), rng.integers(0, h, 200)
     x1[:5], y1[:5] = x0[:5], y0[:5]
-    tensor = steps.gradient_tensor(image.reshape(-1, 3), (h, w))
-    got = steps.path_energy(tensor, (h, w), x0, y0, x1, y1, pymatting_path=pymatting_path)
+    tensor = gathering.gradient_tensor(image.reshape(-1, 3), (h, w))
+    got = gathering.path_energy(tensor, (h, w), x0, y0, x1, y1, pymatting_path=pymatting_path)
     want = [
         ref_path_energy(image, *args, pymatting_path) for args in zip(x0, y0, x1, y1, strict=True)
     ]
@@ -296,7 +301,7 @@ def test_gather_samples_matches_loop(seed):
     colors = image.reshape(-1, 3)
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
     exponents, radius = (3.0, 2.0, 1.0, 4.0), 1
-    fg, bg, _, mean_fg, mean_bg = steps.gather_samples(
+    fg, bg, _, mean_fg, mean_bg = gathering.gather_samples(
         colors,
         label.ravel(),
         (h, w),
@@ -327,7 +332,7 @@ def _pair_planes(seed, shape=(21, 25)):
 def test_refine_samples_matches_loop(seed, radius):
     image, label, fg, bg = _pair_planes(seed)
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
-    got_f, got_b, got_a = steps.refine_samples(
+    got_f, got_b, got_a = refinement.refine_samples(
         _planar(image)[:, unknown], _any_planes(fg, bg), unknown, radius
     )
     want_f, want_b = ref_refine(image, fg, bg, label, radius)
@@ -348,13 +353,13 @@ def test_smoothing_matches_loop(seed, radius, sigma_sq):
     alpha[label == UNKNOWN] = rng.random(np.count_nonzero(label == UNKNOWN)).astype(np.float32)
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
     alpha_plane = alpha.ravel().astype(np.float32)
-    got_f, got_b = steps.smooth_pairs(_any_planes(fg, bg, alpha), unknown, radius, sigma_sq)
+    got_f, got_b = refinement.smooth_pairs(_any_planes(fg, bg, alpha), unknown, radius, sigma_sq)
     want_f, want_b = ref_smooth(image, fg, bg, alpha, label, radius, sigma_sq)
     np.testing.assert_allclose(got_f.T, want_f.reshape(-1, 3)[unknown], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(got_b.T, want_b.reshape(-1, 3)[unknown], rtol=1e-4, atol=1e-5)
 
     colour = _planar(image)[:, unknown]
-    got = steps.confidence(
+    got = refinement.confidence(
         colour,
         _planar(fg)[:, unknown],
         _planar(bg)[:, unknown],
@@ -367,7 +372,7 @@ def test_smoothing_matches_loop(seed, radius, sigma_sq):
     want = ref_confidence(image, fg, bg, alpha, label, radius, 0.1).ravel()[unknown]
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
-    got = steps.low_frequency_alpha(
+    got = refinement.low_frequency_alpha(
         alpha_plane[unknown], label.ravel(), (h, w), unknown, radius, sigma_sq
     )
     want = ref_low_frequency(alpha, label, radius, sigma_sq).ravel()[unknown]

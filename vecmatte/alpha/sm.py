@@ -1,7 +1,9 @@
 """Shared matting (Gastal and Oliveira 2010): alpha from sampled colour pairs, no linear system.
 
-The four steps live in :mod:`vecmatte.alpha._shared_sampling`; this module checks the options,
-strings the steps together and tells the pipeline how much memory they need.
+The steps live in :mod:`vecmatte.alpha._trimap_expansion`,
+:mod:`vecmatte.alpha._sample_gathering` and :mod:`vecmatte.alpha._sample_refinement`; this
+module checks the options, strings the steps together and tells the pipeline how much memory
+they need.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte.alpha import _shared_sampling as steps
+from vecmatte.alpha import _sample_gathering as gathering
+from vecmatte.alpha import _sample_refinement as refinement
+from vecmatte.alpha import _shared_sampling as common
+from vecmatte.alpha import _trimap_expansion as expansion
 
 __all__ = ["SharedMatting", "check_options", "estimate", "memory_bytes", "shared_matting"]
 
@@ -116,12 +121,12 @@ def shared_matting(
     # The steps gather from the image itself: nothing copies it.
     colors = np.ascontiguousarray(image, dtype=np.float64).reshape(n, 3)
     label = np.zeros(n, dtype=np.uint8)
-    label[is_fg.ravel()] = steps.FOREGROUND
-    label[is_bg.ravel()] = steps.BACKGROUND
-    label = steps.expand_trimap(colors, label, shape, expansion_radius, expansion_threshold)
-    unknown = np.flatnonzero(label == steps.UNKNOWN)
+    label[is_fg.ravel()] = common.FOREGROUND
+    label[is_bg.ravel()] = common.BACKGROUND
+    label = expansion.expand_trimap(colors, label, shape, expansion_radius, expansion_threshold)
+    unknown = np.flatnonzero(label == common.UNKNOWN)
 
-    fg, bg, _, mean_fg, mean_bg = steps.gather_samples(
+    fg, bg, _, mean_fg, mean_bg = gathering.gather_samples(
         colors,
         label,
         shape,
@@ -132,20 +137,22 @@ def shared_matting(
         pymatting_path=pymatting_path,
     )
     colors_unknown = np.ascontiguousarray(colors[unknown].T, dtype=np.float32)
-    planes = steps.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg)
-    fg, bg, refined_alpha = steps.refine_samples(colors_unknown, planes, unknown, refinement_radius)
+    planes = refinement.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg)
+    fg, bg, refined_alpha = refinement.refine_samples(
+        colors_unknown, planes, unknown, refinement_radius
+    )
 
     if smoothing_sigma_sq is None:
         smoothing_sigma_sq = _default_sigma_sq(smoothing_radius)
     if low_frequency_sigma_sq is None:
         low_frequency_sigma_sq = _default_sigma_sq(low_frequency_radius)
-    planes = steps.PairPlanes(
+    planes = refinement.PairPlanes(
         colors, label, shape, unknown, fg, bg, mean_fg, mean_bg, refined_alpha
     )
-    fg, bg = steps.smooth_pairs(planes, unknown, smoothing_radius, smoothing_sigma_sq)
+    fg, bg = refinement.smooth_pairs(planes, unknown, smoothing_radius, smoothing_sigma_sq)
     del planes
-    smooth_alpha = steps.estimate_alpha_from_pair(colors_unknown, fg, bg)
-    trust = steps.confidence(
+    smooth_alpha = common.estimate_alpha_from_pair(colors_unknown, fg, bg)
+    trust = refinement.confidence(
         colors_unknown,
         fg,
         bg,
@@ -155,15 +162,15 @@ def shared_matting(
         confidence_radius,
         confidence_sigma_sq,
     )
-    low = steps.low_frequency_alpha(
+    low = refinement.low_frequency_alpha(
         refined_alpha, label, shape, unknown, low_frequency_radius, low_frequency_sigma_sq
     )
-    alpha = (label == steps.FOREGROUND).astype(np.float64)
+    alpha = (label == common.FOREGROUND).astype(np.float64)
     alpha[unknown] = trust * smooth_alpha + (1.0 - trust) * low
     alpha = alpha.reshape(shape)
     if not colour_pairs:
         return SharedMatting(alpha, None, None)
-    fg, bg, _ = steps.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg).box(
+    fg, bg, _ = refinement.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg).box(
         0, h, 0, w
     )
     return SharedMatting(

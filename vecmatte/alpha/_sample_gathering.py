@@ -1,0 +1,439 @@
+"""Step 2 of shared matting: sample gathering (Gastal and Oliveira 2010, sec. 4.2).
+
+Rays from every unknown pixel find foreground and background samples, path energies give
+each pixel's probability of foreground, and the pair of samples of least cost wins.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from vecmatte.alpha._shared_sampling import (
+    BACKGROUND,
+    FOREGROUND,
+    PAIR_EPS,
+    RAY_CHUNK,
+    chunks,
+    square_offsets,
+)
+
+__all__ = [
+    "gather_samples",
+    "gradient_tensor",
+    "least_path_energy",
+    "march_rays",
+    "path_energy",
+    "ray_angles",
+    "select_pairs",
+]
+
+
+def _step_table(is_not_target: np.ndarray) -> np.ndarray:
+    """Steps a ray may take from each pixel without skipping a target pixel (flat).
+
+    Between ray samples ``k`` steps apart, ``trunc(p + s u)`` moves by at most ``k`` pixels
+    in x and in y (``|u| = 1``; truncation and flooring differ only on the way out of the
+    image, where truncation stays nearer). A target at chessboard distance ``D`` from the
+    current sample cannot be met before ``D`` more steps: that is the step to take.
+    """
+    from scipy import ndimage
+
+    return ndimage.distance_transform_cdt(is_not_target, metric="chessboard").ravel()
+
+
+def ray_angles(xs: np.ndarray, ys: np.ndarray, rays: int) -> np.ndarray:
+    """Angle id (0 ... 63) of each pixel's first ray: a shuffled 8 x 8 tile, as in PyMatting."""
+    tile = (xs % 8) + (ys % 8) * 8
+    return (tile * 99991) % 64
+
+
+def _angle_table(rays: int) -> tuple[np.ndarray, np.ndarray]:
+    """``cos`` and ``sin`` of ray ``a`` of a pixel with angle id ``i``: tables ``(64, rays)``."""
+    start = 2.0 * np.pi / 64 * np.arange(64)
+    angle = 2.0 * np.pi / rays * np.arange(rays)[None, :] + start[:, None]
+    return np.cos(angle), np.sin(angle)
+
+
+def march_rays(
+    label: np.ndarray, shape: tuple[int, int], unknown: np.ndarray, rays: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """First foreground and first background pixel along each of ``rays`` rays per pixel.
+
+    Ray ``a`` of pixel ``p = (x, y)`` visits ``(trunc(x + s cos t), trunc(y + s sin t))`` for
+    ``s = 0, 1, ...`` with ``t = 2 pi a / rays + t_p`` (``t_p`` from :func:`ray_angles`, so
+    that neighbouring pixels look in different directions), until it has met both a
+    foreground and a background pixel, leaves the image, or has made ``2 max(h, w)`` steps
+    (which no ray inside the image reaches). All rays march together; each skips the steps
+    that provably cannot meet what it still looks for (:func:`_step_table`), which is exact
+    and much faster across large regions.
+
+    Returns
+    -------
+    foreground, background : ndarray, int32, shape (m, rays)
+        Flat index of the sample each ray found, -1 where it found none.
+    """
+    h, w = shape
+    n, m = h * w, unknown.size
+    # What a ray still needs is a bit set, as the labels are: 1 foreground, 2 background.
+    # Row ``need`` of ``skip`` holds the steps it may skip from each pixel (row 0: done).
+    skip = np.zeros((4, n), dtype=np.int16)
+    skip[FOREGROUND] = np.minimum(_step_table((label != FOREGROUND).reshape(h, w)), 32767)
+    skip[BACKGROUND] = np.minimum(_step_table((label != BACKGROUND).reshape(h, w)), 32767)
+    np.minimum(skip[FOREGROUND], skip[BACKGROUND], out=skip[FOREGROUND | BACKGROUND])
+    skip = skip.ravel()
+    cos_table, sin_table = _angle_table(rays)
+    found_fg = np.full(m * rays, -1, dtype=np.int32)
+    found_bg = np.full(m * rays, -1, dtype=np.int32)
+    for start in range(0, m * rays, RAY_CHUNK):
+        ray = np.arange(start, min(m * rays, start + RAY_CHUNK))
+        y0, x0 = np.divmod(unknown[ray // rays], w)
+        angle_id = ray_angles(x0, y0, rays)
+        cos = cos_table[angle_id, ray % rays]
+        sin = sin_table[angle_id, ray % rays]
+        x0, y0 = x0.astype(np.float64), y0.astype(np.float64)
+        step = np.zeros(ray.size)
+        need = np.full(ray.size, FOREGROUND | BACKGROUND, dtype=np.uint8)
+        while ray.size:
+            x = (x0 + step * cos).astype(np.int64)
+            y = (y0 + step * sin).astype(np.int64)
+            # Negative coordinates wrap to huge unsigned ones: one comparison per axis.
+            inside = (x.view(np.uint64) < w) & (y.view(np.uint64) < h)
+            q = y * w
+            q += x
+            q *= inside
+            need *= inside
+            hit = label[q]
+            hit &= need
+            if hit.any():
+                got = np.flatnonzero(hit & FOREGROUND)
+                found_fg[ray[got]] = q[got]
+                got = np.flatnonzero(hit & BACKGROUND)
+                found_bg[ray[got]] = q[got]
+                need ^= hit
+            alive = need != 0
+            count = np.count_nonzero(alive)
+            if count < 0.8 * ray.size:
+                ray, x0, y0, cos, sin = ray[alive], x0[alive], y0[alive], cos[alive], sin[alive]
+                step, need, q = step[alive], need[alive], q[alive]
+            step += skip[need.astype(np.int64) * n + q]
+    return found_fg.reshape(m, rays), found_bg.reshape(m, rays)
+
+
+def gradient_tensor(colors: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Per pixel ``(|I_x|^2, I_x . I_y, |I_y|^2)``: float32 ``(3, n)``.
+
+    Central differences with the border pixel repeated; ``|v . grad I|^2`` for a step ``v``
+    is then a quadratic form in ``v``, three numbers per pixel instead of six.
+    """
+    h, w = shape
+    tensor = np.zeros((3, h, w), dtype=np.float32)
+    ix = np.zeros((h, w), dtype=np.float32)
+    iy = np.zeros((h, w), dtype=np.float32)
+    product = np.empty((h, w), dtype=np.float32)
+    for channel in colors.T:
+        image = channel.reshape(h, w)
+        if w > 1:
+            np.subtract(image[:, 2:], image[:, :-2], out=ix[:, 1:-1])
+            ix[:, 0] = image[:, 1] - image[:, 0]
+            ix[:, -1] = image[:, -1] - image[:, -2]
+        if h > 1:
+            np.subtract(image[2:], image[:-2], out=iy[1:-1])
+            iy[0] = image[1] - image[0]
+            iy[-1] = image[-1] - image[-2]
+        for out, a, b in ((tensor[0], ix, ix), (tensor[1], ix, iy), (tensor[2], iy, iy)):
+            np.multiply(a, b, out=product)
+            out += product
+    tensor *= 0.25  # the differences are twice the central derivatives
+    return tensor.reshape(3, h * w)
+
+
+def path_energy(
+    tensor: np.ndarray,
+    shape: tuple[int, int],
+    x0: np.ndarray,
+    y0: np.ndarray,
+    x1: np.ndarray,
+    y1: np.ndarray,
+    *,
+    pymatting_path: bool = False,
+) -> np.ndarray:
+    """Energy of the straight path from ``(x0, y0)`` to ``(x1, y1)`` (eq. 5), float32.
+
+    The path is cut into ``clip(ceil(length), 1, 10)`` equal steps ``v``; at each of the
+    points ``trunc(p0 + i v)``, ``i = 0 ... steps``, ``|v . grad I|`` is summed (0 for a path
+    of length 0). ``pymatting_path`` reproduces PyMatting's points, whose y coordinate
+    advances by the x step (a typo there). The arguments broadcast together.
+    """
+    h, w = shape
+    x0, y0, x1, y1 = np.broadcast_arrays(x0, y0, x1, y1)
+    dx = (x1 - x0).astype(np.float64)
+    dy = (y1 - y0).astype(np.float64)
+    length = np.hypot(dx, dy)
+    steps = np.clip(np.ceil(length), 1, 10)
+    sx = dx / steps
+    sy = dy / steps
+    # |v . grad I|^2 = sx^2 |I_x|^2 + 2 sx sy I_x . I_y + sy^2 |I_y|^2
+    txx = (sx * sx).astype(np.float32)
+    txy = (2 * sx * sy).astype(np.float32)
+    tyy = (sy * sy).astype(np.float32)
+    last = np.where(length > 0, steps, -1)  # the last point of the path
+    x0 = x0.astype(np.float64)
+    y0 = y0.astype(np.float64)
+    y_step = sx if pymatting_path else sy
+    gxx, gxy, gyy = tensor
+    energy = np.zeros(dx.shape, dtype=np.float32)
+    for i in range(11):
+        # Paths shorter than i steps stay at their end (inside the image), then masked.
+        at = np.minimum(float(i), steps)
+        qx = (x0 + at * sx).astype(np.int64)
+        qy = (y0 + at * y_step).astype(np.int64)
+        if pymatting_path:
+            # Off the image the clamped y differences vanish; the point is clamped.
+            y_in = (qy >= 0) & (qy < h)
+            np.clip(qx, 0, w - 1, out=qx)
+            np.clip(qy, 0, h - 1, out=qy)
+        q = qy * w
+        q += qx
+        v2 = txx * gxx[q]
+        if pymatting_path:
+            v2 += (txy * gxy[q] + tyy * gyy[q]) * y_in
+        else:
+            v2 += txy * gxy[q]
+            v2 += tyy * gyy[q]
+        np.maximum(v2, 0, out=v2)
+        np.sqrt(v2, out=v2)
+        v2 *= i <= last
+        energy += v2
+    return energy
+
+
+def least_path_energy(
+    tensor: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    index: np.ndarray,
+    pymatting_path: bool = False,
+) -> np.ndarray:
+    """Least path energy from each unknown pixel to its samples ``index`` (m, rays).
+
+    Missing samples (-1) are left out; a pixel without any gets 0, the energy of the path
+    to itself (where its fallback sample, the mean colour, sits).
+    """
+    w = shape[1]
+    rays = index.shape[1]
+    least = np.zeros(unknown.size, dtype=np.float32)
+    for part in chunks(unknown.size, rays):
+        found = index[part]
+        pixel, slot = np.nonzero(found >= 0)  # by pixel, then ray
+        if pixel.size == 0:
+            continue
+        y0, x0 = np.divmod(unknown[part][pixel], w)
+        y1, x1 = np.divmod(found[pixel, slot], w)
+        energy = path_energy(tensor, shape, x0, y0, x1, y1, pymatting_path=pymatting_path)
+        starts = np.flatnonzero(np.diff(pixel, prepend=-1))
+        least[part][pixel[starts]] = np.minimum.reduceat(energy, starts)
+    return least
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(x)
+
+
+def select_pairs(
+    colors: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    fg_index: np.ndarray,
+    bg_index: np.ndarray,
+    fg_energy: np.ndarray,
+    bg_energy: np.ndarray,
+    mean_fg: np.ndarray,
+    mean_bg: np.ndarray,
+    exponents: tuple[float, float, float, float],
+    distortion_radius: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The best foreground/background pair of each unknown pixel (eq. 7 to 10).
+
+    The cost of pair ``(F_i, B_j)`` at ``p`` is ``N_p^eN A_p^eA D_F^ef D_B^eb``: ``N_p`` the
+    chromatic distortion summed over the window of radius ``distortion_radius`` (image border
+    repeated), ``A_p = PF_p + (1 - 2 PF_p) alpha_p`` with the probability of foreground
+    ``PF_p = E_B / (E_F + E_B)`` from the least path energies to the samples (``fg_energy``,
+    ``bg_energy``: :func:`least_path_energy`), and ``D`` the distances to the samples.
+    Missing samples are not paired; a pixel without foreground (background) samples gets the
+    mean foreground (background) colour at its own position.
+    The first pair of least cost wins, in (foreground ray, background ray) order.
+
+    Returns
+    -------
+    fg, bg : ndarray, float32, shape (3, m)
+        The chosen colours.
+    alpha : ndarray, float32, shape (m,)
+        Alpha of the pixel from the chosen pair.
+    """
+    m, rays = fg_index.shape
+    fg_out = np.empty((3, m), dtype=np.float32)
+    bg_out = np.empty((3, m), dtype=np.float32)
+    alpha_out = np.empty(m, dtype=np.float32)
+    prob_fg = (bg_energy / (fg_energy + bg_energy + 1e-5)).astype(np.float32)
+    # Found samples first (in ray order), then pixels grouped by how many they have, so that
+    # no pair with a missing sample is ever evaluated.
+    fg_ok, bg_ok = fg_index >= 0, bg_index >= 0
+    fg_index = np.take_along_axis(fg_index, np.argsort(~fg_ok, axis=1, kind="stable"), axis=1)
+    bg_index = np.take_along_axis(bg_index, np.argsort(~bg_ok, axis=1, kind="stable"), axis=1)
+    fg_count, bg_count = fg_ok.sum(axis=1), bg_ok.sum(axis=1)
+    del fg_ok, bg_ok
+    group = np.maximum(fg_count, 1) * (rays + 1) + np.maximum(bg_count, 1)
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
+    for first, stop in itertools.pairwise(bounds):
+        members = order[first:stop]
+        n_f, n_b = divmod(int(group[members[0]]), rays + 1)
+        for part in chunks(members.size, 2 * n_f * n_b):
+            chosen = members[part]
+            fg, bg, alpha = _best_pairs(
+                colors,
+                shape,
+                unknown[chosen],
+                fg_index[chosen, :n_f],
+                bg_index[chosen, :n_b],
+                prob_fg[chosen],
+                mean_fg,
+                mean_bg,
+                exponents,
+                distortion_radius,
+            )
+            fg_out[:, chosen] = fg
+            bg_out[:, chosen] = bg
+            alpha_out[chosen] = alpha
+    return fg_out, bg_out, alpha_out
+
+
+def _best_pairs(
+    colors, shape, p, f_i, b_j, prob_fg, mean_fg, mean_bg, exponents, distortion_radius
+):
+    """:func:`select_pairs` for pixels ``p`` with samples ``f_i`` (k, n_f), ``b_j`` (k, n_b):
+    all found, or -1 in the only slot (the mean colour at the pixel then)."""
+    h, w = shape
+    k, n_f = f_i.shape
+    n_b = b_j.shape[1]
+    e_n, e_a, e_f, e_b = (np.float32(e) for e in exponents)
+    py, px = np.divmod(p, w)
+    f_none, b_none = f_i[:, 0] < 0, b_j[:, 0] < 0
+    f_i = np.where(f_i >= 0, f_i, p[:, None])
+    b_j = np.where(b_j >= 0, b_j, p[:, None])
+    fc = [channel[f_i].astype(np.float32) for channel in colors.T]  # 3 x (k, n_f)
+    bc = [channel[b_j].astype(np.float32) for channel in colors.T]
+    for c in range(3):
+        fc[c][f_none, 0] = mean_fg[c]
+        bc[c][b_none, 0] = mean_bg[c]
+
+    # Pair quantities, (k, n_f, n_b).
+    d = [f[:, :, None] - b[:, None, :] for f, b in zip(fc, bc, strict=True)]
+    dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+    inv = 1.0 / (dd + PAIR_EPS)
+    b_dot_d = bc[0][:, None, :] * d[0] + bc[1][:, None, :] * d[1] + bc[2][:, None, :] * d[2]
+    b_sq = bc[0] * bc[0] + bc[1] * bc[1] + bc[2] * bc[2]
+    del d
+    # N_p: the chromatic distortion summed over the window, expanded in dot products so that
+    # a neighbour costs a few operations per pair.
+    wy, wx = square_offsets(distortion_radius)
+    distortion = np.zeros((k, n_f, n_b), dtype=np.float32)
+    center_alpha = None
+    for oy, ox in zip(wy, wx, strict=True):
+        q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
+        n0, n1, n2 = (channel[q].astype(np.float32)[:, None] for channel in colors.T)
+        n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
+        n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
+        t = n_fg[:, :, None] - n_bg[:, None, :]
+        t -= b_dot_d  # (I - B) . (F - B)
+        a = t * inv
+        np.clip(a, 0.0, 1.0, out=a)
+        if oy == 0 and ox == 0:
+            center_alpha = a.copy()
+        # |a d - (I - B)|^2 = a (a |d|^2 - 2 t) + |I - B|^2
+        r = a * dd
+        t *= 2
+        r -= t
+        r *= a
+        n_bg *= -2
+        n_bg += b_sq
+        n_bg += n0 * n0 + n1 * n1 + n2 * n2
+        r += n_bg[:, None, :]
+        distortion += r
+    np.maximum(distortion, 0.0, out=distortion)
+
+    a_term = prob_fg[:, None, None] + (1.0 - 2.0 * prob_fg)[:, None, None] * center_alpha
+    np.maximum(a_term, 0.0, out=a_term)
+    fy, fx = np.divmod(f_i, w)
+    by, bx = np.divmod(b_j, w)
+    dist_f = np.hypot(fx - px[:, None], fy - py[:, None]).astype(np.float32)
+    dist_b = np.hypot(bx - px[:, None], by - py[:, None]).astype(np.float32)
+    # Logarithms of the cost: no overflow or underflow of the powers, the same order.
+    cost = np.zeros((k, n_f, n_b), dtype=np.float32)
+    if e_n:
+        cost += e_n * _log(distortion)
+    if e_a:
+        cost += e_a * _log(a_term)
+    if e_f:
+        cost += (e_f * _log(dist_f))[:, :, None]
+    if e_b:
+        cost += (e_b * _log(dist_b))[:, None, :]
+    best = np.argmin(cost.reshape(k, n_f * n_b), axis=1)
+    bi, bj = np.divmod(best, n_b)
+    rows = np.arange(k)
+    fg = np.array([f[rows, bi] for f in fc])
+    bg = np.array([b[rows, bj] for b in bc])
+    return fg, bg, center_alpha[rows, bi, bj]
+
+
+def gather_samples(
+    colors: np.ndarray,
+    label: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    *,
+    rays: int,
+    exponents: tuple[float, float, float, float],
+    distortion_radius: int,
+    pymatting_path: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sample gathering: rays, path energies and the best pair of each unknown pixel.
+
+    Returns
+    -------
+    fg, bg : ndarray, float32, shape (3, m)
+        The chosen pair of each pixel of ``unknown``.
+    alpha : ndarray, float32, shape (m,)
+        Alpha from that pair.
+    mean_fg, mean_bg : ndarray, float32, shape (3,)
+        Mean colour of the foreground and of the background.
+    """
+    mean_fg = np.array(
+        [np.sum(c, where=label == FOREGROUND, dtype=np.float64) for c in colors.T]
+    ) / np.count_nonzero(label == FOREGROUND)
+    mean_bg = np.array(
+        [np.sum(c, where=label == BACKGROUND, dtype=np.float64) for c in colors.T]
+    ) / np.count_nonzero(label == BACKGROUND)
+    mean_fg, mean_bg = mean_fg.astype(np.float32), mean_bg.astype(np.float32)
+    fg_index, bg_index = march_rays(label, shape, unknown, rays)
+    tensor = gradient_tensor(colors, shape)
+    fg_energy = least_path_energy(tensor, shape, unknown, fg_index, pymatting_path)
+    bg_energy = least_path_energy(tensor, shape, unknown, bg_index, pymatting_path)
+    del tensor
+    fg, bg, alpha = select_pairs(
+        colors,
+        shape,
+        unknown,
+        fg_index,
+        bg_index,
+        fg_energy,
+        bg_energy,
+        mean_fg,
+        mean_bg,
+        exponents,
+        distortion_radius,
+    )
+    return fg, bg, alpha, mean_fg, mean_bg

@@ -1,0 +1,365 @@
+"""Steps 3 and 4 of shared matting: sample refinement and local smoothing (Gastal and
+Oliveira 2010, sec. 4.3 and 4.4), over windows of each unknown pixel, a box of rows at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vecmatte.alpha._shared_sampling import (
+    BACKGROUND,
+    CHUNK_ELEMENTS,
+    FOREGROUND,
+    PAIR_EPS,
+    UNKNOWN,
+    chromatic_distortion,
+    chunks,
+    estimate_alpha_from_pair,
+    square_offsets,
+)
+
+__all__ = [
+    "PairPlanes",
+    "confidence",
+    "low_frequency_alpha",
+    "refine_samples",
+    "smooth_pairs",
+]
+
+
+def _in_box(targets, shape, top, bottom, left, right):
+    """Positions (in ``targets``) and box-local flat indices of the targets in a box."""
+    w = shape[1]
+    i0, i1 = np.searchsorted(targets, (top * w, bottom * w))
+    y, x = np.divmod(targets[i0:i1], w)
+    inside = np.flatnonzero((x >= left) & (x < right))
+    local = (y[inside] - top) * (right - left) + (x[inside] - left)
+    return i0 + inside, local
+
+
+class PairPlanes:
+    """The colour pair (and alpha) of every pixel, made a box of pixels at a time.
+
+    Pixels of ``unknown`` (sorted flat indices) have the pairs ``fg``, ``bg`` (float32
+    ``(3, m)``) and alphas ``alpha`` (``(m,)``, optional); known pixels have their own colour
+    and the mean colour of the other side, and alpha 1 or 0. Building these planes for the
+    box around a band of pixels only, rather than for the whole image, keeps three float32
+    images' worth of memory out of the peak and skips the pixels far from any unknown one.
+    """
+
+    def __init__(self, colors, label, shape, unknown, fg, bg, mean_fg, mean_bg, alpha=None):
+        self.colors, self.label, self.shape, self.unknown = colors, label, shape, unknown
+        self.fg, self.bg, self.alpha = fg, bg, alpha
+        self.mean_fg, self.mean_bg = mean_fg, mean_bg
+
+    def box(self, top: int, bottom: int, left: int, right: int):
+        """Planes ``fg``, ``bg`` (float32 ``(3, L)``) and ``alpha`` (``(L,)`` or ``None``) of
+        the pixels ``[top:bottom, left:right]``, flattened row by row."""
+        h, w = self.shape
+        label = self.label.reshape(h, w)[top:bottom, left:right]
+        is_fg, is_bg = label == FOREGROUND, label == BACKGROUND
+        fg = np.empty((3, *label.shape), dtype=np.float32)
+        bg = np.empty((3, *label.shape), dtype=np.float32)
+        for c in range(3):
+            fg[c] = self.colors[:, c].reshape(h, w)[top:bottom, left:right]
+            bg[c] = fg[c]
+            np.copyto(fg[c], self.mean_fg[c], where=is_bg)
+            np.copyto(bg[c], self.mean_bg[c], where=is_fg)
+        fg, bg = fg.reshape(3, -1), bg.reshape(3, -1)
+        at, local = _in_box(self.unknown, self.shape, top, bottom, left, right)
+        fg[:, local] = self.fg[:, at]
+        bg[:, local] = self.bg[:, at]
+        alpha = None
+        if self.alpha is not None:
+            alpha = is_fg.astype(np.float32).ravel()
+            alpha[local] = self.alpha[at]
+        return fg, bg, alpha
+
+
+def _window_index(p, shape, dy, dx, top=0, left=0, width=None):
+    """Indices ``(k, window)`` of the window of each pixel in the box whose corner is
+    ``(top, left)`` and width ``width``, and which window pixels are in the image.
+
+    Outside pixels get the index of ``p`` and ``False``; ``inside`` is ``None`` when every
+    window lies inside the image.
+    """
+    h, w = shape
+    width = w if width is None else width
+    y, x = np.divmod(p, w)
+    radius_y, radius_x = int(np.abs(dy).max()), int(np.abs(dx).max())
+    center = (y - top) * width + (x - left)
+    index = center[:, None] + (dy * width + dx)[None, :]
+    if (
+        y.min() >= radius_y
+        and y.max() < h - radius_y
+        and x.min() >= radius_x
+        and x.max() < w - radius_x
+    ):
+        return index, None
+    yy = y[:, None] + dy[None, :]
+    xx = x[:, None] + dx[None, :]
+    inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+    index[~inside] = np.broadcast_to(center[:, None], index.shape)[~inside]
+    return index, inside
+
+
+def _bands(targets: np.ndarray, shape: tuple[int, int], radius: int):
+    """Bands of rows over ``targets``: ``(order, (top, bottom, left, right))``.
+
+    ``order`` indexes the band's targets, those whose window lies inside the image first
+    (they need no mask); the box holds every pixel within ``radius`` of them.
+    """
+    h, w = shape
+    rows = max(1, CHUNK_ELEMENTS // w)
+    for start in range(0, h, rows):
+        i0, i1 = np.searchsorted(targets, (start * w, min(h, start + rows) * w))
+        if i0 == i1:
+            continue
+        y, x = np.divmod(targets[i0:i1], w)
+        border = (y < radius) | (y >= h - radius) | (x < radius) | (x >= w - radius)
+        order = i0 + np.argsort(border, kind="stable")
+        box = (
+            max(0, int(y[0]) - radius),
+            min(h, int(y[-1]) + radius + 1),
+            max(0, int(x.min()) - radius),
+            min(w, int(x.max()) + radius + 1),
+        )
+        yield order, box
+
+
+def refine_samples(
+    colors_targets: np.ndarray,
+    planes: PairPlanes,
+    targets: np.ndarray,
+    radius: int,
+    samples: int = 3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Average the ``samples`` pairs of the window that best explain each pixel (sec. 4.3).
+
+    Every pixel ``q`` of the window of radius ``radius`` around ``p`` (each of ``targets``,
+    sorted flat indices, with colours ``colors_targets``, float32 ``(3, k)``) inside the image
+    offers its pair ``(F_q, B_q)`` of ``planes``; the ``samples`` pairs of least chromatic
+    distortion of ``I_p`` win, ties going to the first in scan order, and their mean is the
+    refined pair. With fewer pairs in the window than ``samples``, the missing ones count as
+    black (as in PyMatting).
+
+    Returns
+    -------
+    fg, bg : ndarray, float32, shape (3, k)
+    alpha : ndarray, float32, shape (k,)
+    """
+    shape = planes.shape
+    dy, dx = square_offsets(radius)
+    fg_out = np.empty((3, targets.size), dtype=np.float32)
+    bg_out = np.empty((3, targets.size), dtype=np.float32)
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+        fg_plane, bg_plane, _ = planes.box(top, bottom, left, right)
+        for part in chunks(order.size, dy.size):
+            chosen = order[part]
+            index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+            # v = I_p - B_q and d = F_q - B_q, channel by channel, (k, window) each.
+            for c in range(3):
+                b = bg_plane[c][index]
+                d = fg_plane[c][index]
+                d -= b
+                np.subtract(colors_targets[c, chosen][:, None], b, out=b)
+                if c == 0:
+                    dd, t, vv = d * d, b * d, b * b
+                else:
+                    dd += d * d
+                    t += b * d
+                    vv += b * b
+            del b, d
+            # |a d - v|^2 = a (a |d|^2 - 2 t) + |v|^2 with a = clip(t / |d|^2)
+            cost = dd + PAIR_EPS
+            np.divide(t, cost, out=cost)
+            np.clip(cost, 0.0, 1.0, out=cost)
+            dd *= cost
+            t *= 2
+            dd -= t
+            cost *= dd
+            cost += vv
+            del dd, t, vv
+            if inside is not None:
+                cost[~inside] = np.inf
+            rows = np.arange(chosen.size)
+            pick = np.empty((samples, chosen.size), dtype=np.int64)
+            found = np.empty((samples, chosen.size), dtype=np.float32)
+            for i in range(samples):
+                best = np.argmin(cost, axis=1)
+                found[i] = cost[rows, best] < np.inf
+                pick[i] = index[rows, best]
+                cost[rows, best] = np.inf
+            for c in range(3):
+                fg_out[c, chosen] = np.einsum("sk,sk->k", fg_plane[c][pick], found) / samples
+                bg_out[c, chosen] = np.einsum("sk,sk->k", bg_plane[c][pick], found) / samples
+    alpha = estimate_alpha_from_pair(colors_targets, fg_out, bg_out)
+    return fg_out, bg_out, alpha
+
+
+def _gaussian_weights(dy: np.ndarray, dx: np.ndarray, sigma_sq: float) -> np.ndarray:
+    """``exp(-(dy^2 + dx^2) / sigma_sq)``, not normalised (as in PyMatting)."""
+    return np.exp(-(dy * dy + dx * dx) / sigma_sq).astype(np.float32)
+
+
+def smooth_pairs(
+    planes: PairPlanes, targets: np.ndarray, radius: int, sigma_sq: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted means of the neighbours' pairs (sec. 4.4, eq. 13 and 14).
+
+    The weight of ``q`` in the window of ``p`` (each of ``targets``) is
+    ``G(q - p) |alpha_p - alpha_q|`` (``G`` the unnormalised Gaussian of variance
+    ``sigma_sq``; 1 for ``q = p``), times ``alpha_q`` for the foreground and ``1 - alpha_q``
+    for the background, at least 1e-5 (PyMatting leaves out the paper's confidence factor;
+    so does this). Pairs and alphas come from ``planes``.
+
+    Returns
+    -------
+    fg, bg : ndarray, float32, shape (3, k)
+    """
+    shape = planes.shape
+    dy, dx = square_offsets(radius)
+    gauss = _gaussian_weights(dy, dx, sigma_sq)
+    center = dy.size // 2
+    fg_out = np.empty((3, targets.size), dtype=np.float32)
+    bg_out = np.empty((3, targets.size), dtype=np.float32)
+    floor = np.float32(1e-5)
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+        fg_plane, bg_plane, alpha_plane = planes.box(top, bottom, left, right)
+        for part in chunks(order.size, dy.size):
+            chosen = order[part]
+            index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+            a_q = alpha_plane[index]
+            w_bg = a_q[:, center][:, None] - a_q
+            np.abs(w_bg, out=w_bg)
+            w_bg *= gauss
+            w_bg[:, center] = 1.0
+            w_fg = w_bg * a_q
+            w_bg -= w_fg
+            np.maximum(w_fg, floor, out=w_fg)
+            np.maximum(w_bg, floor, out=w_bg)
+            if inside is not None:
+                w_fg[~inside] = 0.0
+                w_bg[~inside] = 0.0
+            sum_fg = w_fg.sum(axis=1)
+            sum_bg = w_bg.sum(axis=1)
+            for c in range(3):
+                fg_out[c, chosen] = np.einsum("kn,kn->k", fg_plane[c][index], w_fg) / sum_fg
+                bg_out[c, chosen] = np.einsum("kn,kn->k", bg_plane[c][index], w_bg) / sum_bg
+    return fg_out, bg_out
+
+
+def _window_sum(plane: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Separable windowed sum of the 2-D ``plane`` with 1-D ``weights``, zero outside."""
+    from scipy import ndimage
+
+    out = ndimage.correlate1d(plane, weights, axis=0, mode="constant", cval=0.0)
+    ndimage.correlate1d(out, weights, axis=1, output=out, mode="constant", cval=0.0)
+    return out.ravel()
+
+
+def _box_sums(targets, shape, radius, weights, planes_of_box):
+    """Windowed sums (separable ``weights``) of planes made box by box, at ``targets``.
+
+    ``planes_of_box(top, bottom, left, right)`` returns the 2-D float32 planes of a box; a
+    box holds every pixel within ``radius`` of its targets, so zero beyond it is exact.
+    """
+    w = shape[1]
+    sums = None
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+        y, x = np.divmod(targets[order], w)
+        local = (y - top) * (right - left) + (x - left)
+        planes = planes_of_box(top, bottom, left, right)
+        if sums is None:
+            sums = [np.empty(targets.size, dtype=np.float32) for _ in planes]
+        for total, plane in zip(sums, planes, strict=True):
+            total[order] = _window_sum(plane, weights)[local]
+    return sums
+
+
+def _inside_weight_sum(p, shape, radius, weights_1d) -> np.ndarray:
+    """``sum`` of ``weights_1d[dy] * weights_1d[dx]`` over the window offsets inside the image."""
+    h, w = shape
+    y, x = np.divmod(p, w)
+    offsets = np.arange(-radius, radius + 1)
+    cum = np.concatenate([[0.0], np.cumsum(weights_1d, dtype=np.float64)])
+
+    def along(coord, size):
+        lo = np.maximum(0, radius - coord)  # first offset index inside
+        hi = np.minimum(offsets.size, radius + size - coord)  # one past the last
+        return cum[hi] - cum[lo]
+
+    return (along(y, h) * along(x, w)).astype(np.float32)
+
+
+def confidence(
+    colors_unknown: np.ndarray,
+    fg: np.ndarray,
+    bg: np.ndarray,
+    refined_alpha: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    radius: int,
+    sigma_sq: float,
+) -> np.ndarray:
+    """Confidence of the smoothed pairs (eq. 15 and 16): float32 ``(m,)``.
+
+    ``min(1, |F_p - B_p| / D_FB) exp(-sqrt(M_p) / sigma_sq)``, where ``D_FB`` is the mean of
+    ``|F_q - B_q|`` over the window weighted by ``alpha_q (1 - alpha_q)`` (refined alphas;
+    known pixels weigh nothing).
+    """
+    w_fb = refined_alpha * (1.0 - refined_alpha)
+    spread = np.sqrt(((fg - bg) ** 2).sum(axis=0))
+    weighted_spread = w_fb * spread
+    ones = np.ones(2 * radius + 1, dtype=np.float32)
+
+    def planes(top, bottom, left, right):
+        at, local = _in_box(unknown, shape, top, bottom, left, right)
+        weight = np.zeros((bottom - top, right - left), dtype=np.float32)
+        weighted = np.zeros((bottom - top, right - left), dtype=np.float32)
+        weight.ravel()[local] = w_fb[at]
+        weighted.ravel()[local] = weighted_spread[at]
+        return weighted, weight
+
+    weighted, total = _box_sums(unknown, shape, radius, ones, planes)
+    mean_spread = weighted / (total + PAIR_EPS) + PAIR_EPS
+    distortion = chromatic_distortion(colors_unknown, fg, bg)
+    return np.minimum(1.0, spread / mean_spread) * np.exp(-np.sqrt(distortion) / sigma_sq)
+
+
+def low_frequency_alpha(
+    refined_alpha: np.ndarray,
+    label: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    radius: int,
+    sigma_sq: float,
+) -> np.ndarray:
+    """Mean of the refined alphas over the window (eq. 17): float32 ``(m,)``.
+
+    Weights ``G(q - p) + [q known]`` (``G`` unnormalised, variance ``sigma_sq``), over the
+    window pixels inside the image; the Gaussian part is separable, the known part a box.
+    Known pixels have alpha 1 (foreground) or 0.
+    """
+    h, w = shape
+    offsets = np.arange(-radius, radius + 1)
+    gauss = np.exp(-(offsets * offsets) / sigma_sq).astype(np.float32)
+    ones = np.ones(offsets.size, dtype=np.float32)
+    label = label.reshape(h, w)
+
+    def alpha_planes(top, bottom, left, right):
+        at, local = _in_box(unknown, shape, top, bottom, left, right)
+        alpha = (label[top:bottom, left:right] == FOREGROUND).astype(np.float32)
+        alpha.ravel()[local] = refined_alpha[at]
+        return (alpha,)
+
+    def known_planes(top, bottom, left, right):
+        box = label[top:bottom, left:right]
+        return (box == FOREGROUND).astype(np.float32), (box != UNKNOWN).astype(np.float32)
+
+    (numerator,) = _box_sums(unknown, shape, radius, gauss, alpha_planes)
+    known_fg, known = _box_sums(unknown, shape, radius, ones, known_planes)
+    numerator += known_fg
+    denominator = _inside_weight_sum(unknown, shape, radius, gauss)
+    denominator += known
+    return numerator / denominator

@@ -1,0 +1,139 @@
+"""Step 1 of shared matting: trimap expansion (Gastal and Oliveira 2010, sec. 4.1)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vecmatte.alpha._shared_sampling import EXPANSION_GROUP, KINDS, UNKNOWN, disk_offsets
+
+__all__ = ["expand_trimap"]
+
+
+def _maybe_close(
+    colors, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
+) -> np.ndarray:
+    """Unknown pixels that might have a known pixel of about their colour within ``radius``.
+
+    Per block of about ``radius / 2`` pixels square, the range of each channel over each kind
+    of known pixel; a pixel's window lies in the 5 x 5 blocks around its own, so a colour
+    outside their ranges (widened by ``threshold``) in some channel rules that kind out.
+    """
+    h, w = shape
+    # Blocks of half the radius: a window then lies in the 5 x 5 blocks around its pixel's.
+    b = -(-radius // 2)
+    reach = -(-radius // b)
+    span = 2 * reach + 1
+    hb, wb = -(-h // b), -(-w // b)
+    pad = ((0, hb * b - h), (0, wb * b - w))
+    unknown = np.flatnonzero(label == UNKNOWN)
+    by, bx = np.divmod(unknown, w)
+    block = (by // b) * wb + bx // b
+    del by, bx
+
+    def extreme(plane, reduce, empty):
+        """``reduce`` over the blocks around the block of each unknown pixel."""
+        blocks = reduce(plane.reshape(hb, b, wb * b), axis=1)
+        blocks = reduce(blocks.reshape(hb, wb, b), axis=2)
+        blocks = np.pad(blocks, reach, constant_values=empty)
+        blocks = reduce([blocks[i : i + hb] for i in range(span)], axis=0)
+        blocks = reduce([blocks[:, j : j + wb] for j in range(span)], axis=0)
+        return blocks.ravel()[block]
+
+    # +inf off each kind of pixel, so that it drops out of minima (and -inf of maxima).
+    kinds = np.pad(label.reshape(h, w), pad)
+    off = [np.where(kinds == kind, np.float32(0), np.float32(np.inf)) for kind in KINDS]
+    del kinds
+    fits = np.ones((len(KINDS), unknown.size), dtype=bool)
+    for channel in colors.T:
+        plane = np.pad(channel.reshape(h, w).astype(np.float32), pad)
+        colour = channel[unknown]
+        for i in range(len(KINDS)):
+            fits[i] &= colour >= extreme(plane + off[i], np.min, np.inf) - threshold
+            fits[i] &= colour <= extreme(plane - off[i], np.max, -np.inf) + threshold
+    possible = fits.any(axis=0)
+    return unknown[possible]
+
+
+def expand_trimap(
+    colors, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
+) -> np.ndarray:
+    """Give each unknown pixel the label of the nearest known pixel of about its colour.
+
+    A known pixel ``q`` qualifies for the unknown pixel ``p`` if ``|p - q| <= radius``
+    (Euclidean, in pixels) and ``|I_p - I_q| <= threshold`` (RGB); the nearest one wins, and
+    among equally near ones the first in scan order. Only the labels of the original trimap
+    are copied (no pixel labelled by this step labels another).
+
+    Returns
+    -------
+    ndarray, uint8, shape (n,)
+        The expanded labels.
+    """
+    h, w = shape
+    expanded = label.copy()
+    if radius <= 0 or threshold <= 0:
+        return expanded
+    from scipy import ndimage
+
+    active = _maybe_close(colors, label, shape, radius, threshold)
+    if active.size == 0:
+        return expanded
+    # Offset o can only reach a known pixel from pixels at most |o| (chessboard) from one:
+    # sorted by that distance, the pixels worth looking at are a prefix.
+    reach = ndimage.distance_transform_cdt((label == UNKNOWN).reshape(h, w), metric="chessboard")
+    reach = reach.ravel()[active]
+    order = np.argsort(reach, kind="stable")
+    active, reach = active[order], reach[order]
+    del order
+    # Labels with a margin: below the image twice the radius, so that a pixel once labelled
+    # can be parked at ``parked``, whose whole disk is margin, instead of being removed.
+    padded_width = w + 2 * radius
+    padded = np.zeros((h + 3 * radius + 1, padded_width), dtype=np.uint8)
+    padded[radius : radius + h, radius : radius + w] = label.reshape(h, w)
+    padded = padded.ravel()
+    parked = (h + 2 * radius) * padded_width + radius
+    ys, xs = np.divmod(active, w)
+    position = (ys + radius) * padded_width + (xs + radius)
+    del ys, xs
+    threshold_sq = float(threshold) ** 2
+    dy, dx = disk_offsets(radius)
+    cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
+    labelled = 0
+    # Offsets go in groups of EXPANSION_GROUP, nearest first: within a group, the first
+    # qualifying offset of each pixel (in that order) is the one a sequential scan finds.
+    for start in range(0, dy.size, EXPANSION_GROUP):
+        gy, gx = dy[start : start + EXPANSION_GROUP], dx[start : start + EXPANSION_GROUP]
+        near = cuts[max(np.abs(gy).max(), np.abs(gx).max())]
+        donor = padded[position[:near, None] + (gy * padded_width + gx)[None, :]]
+        close = np.flatnonzero(donor)
+        if close.size == 0:
+            continue
+        p = active[close // donor.shape[1]]
+        q = p + (gy * w + gx)[close % donor.shape[1]]
+        # Channel by channel, dropping the pairs already too far apart.
+        distance_sq = np.zeros(close.size)
+        for channel in colors.T:
+            diff = channel[p] - channel[q]
+            diff *= diff
+            distance_sq += diff
+            near_enough = np.flatnonzero(distance_sq <= threshold_sq)
+            if near_enough.size < close.size:
+                close, p, q = close[near_enough], p[near_enough], q[near_enough]
+                distance_sq = distance_sq[near_enough]
+        if close.size == 0:
+            continue
+        row, col = np.divmod(close, donor.shape[1])
+        # Hits are in row order, then offset order: keep each row's first.
+        first = np.flatnonzero(np.diff(row, prepend=-1))
+        row, col = row[first], col[first]
+        expanded[p[first]] = donor[row, col]
+        position[row] = parked
+        labelled += first.size
+        if labelled > active.size // 2:
+            keep = position != parked
+            active, position, reach = active[keep], position[keep], reach[keep]
+            cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
+            labelled = 0
+            if active.size == 0:
+                break
+    return expanded
