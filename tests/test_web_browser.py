@@ -105,6 +105,19 @@ def page(browser, server_url):
     assert errors == []
 
 
+def _canvas_pixels(page, selector: str) -> np.ndarray:
+    """The RGBA pixels of a canvas of the page, as an (h, w, 4) uint8 array."""
+    width, height, data = page.evaluate(
+        """(selector) => {
+            const canvas = document.querySelector(selector);
+            const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+            return [canvas.width, canvas.height, Array.from(pixels.data)];
+        }""",
+        selector,
+    )
+    return np.array(data, dtype=np.uint8).reshape(height, width, 4)
+
+
 def _stroke(page, width: int, points: list[tuple[float, float]]) -> None:
     """Drag the mouse through ``points`` (row, column in image pixels) on the painting canvas."""
     box = page.locator("#paint").bounding_box()
@@ -142,6 +155,12 @@ def test_paint_a_stroke_and_download_the_alpha(page, tmp_path):
     alpha_file = _download(page, "#download-alpha", tmp_path / "alpha.png")
     painted_file = _download(page, "#download-trimap", tmp_path / "painted.png")
     cutout_file = _download(page, "#download-cutout", tmp_path / "cutout.png")
+    # The views: alpha as gray, and the photograph over a colour where alpha is 0.
+    page.select_option("#view", "alpha")
+    shown_alpha = _canvas_pixels(page, "#result")[:, :, 0]
+    page.fill("#bg-colour", "#102030")
+    page.select_option("#view", "colour")
+    shown_on_colour = _canvas_pixels(page, "#result")[:, :, :3]
 
     painted = vecmatte.load_trimap(painted_file)
     changed = painted != original
@@ -156,6 +175,10 @@ def test_paint_a_stroke_and_download_the_alpha(page, tmp_path):
         downloaded = np.asarray(image)
     assert downloaded.shape == expected.shape
     np.testing.assert_array_equal(downloaded, np.round(expected * 255).astype(np.uint8))
+    np.testing.assert_array_equal(shown_alpha, downloaded)
+    np.testing.assert_array_equal(
+        shown_on_colour[downloaded == 0], [[16, 32, 48]] * np.sum(downloaded == 0)
+    )
     with Image.open(cutout_file) as cutout:
         assert cutout.mode == "RGBA" and cutout.size == (120, 90)
         np.testing.assert_array_equal(np.asarray(cutout)[:, :, 3], downloaded)

@@ -279,37 +279,46 @@ function drawPaint() {
   context.putImageData(out, 0, 0);
 }
 
-function backgroundAt(view, x, y, j) {
-  if (view === "colour") return colour;
-  if (view === "image" && state.background) {
-    return [state.background[j], state.background[j + 1], state.background[j + 2]];
+function backgroundPixels(view) {
+  // RGBA of what the cutout is shown on: the uploaded image, a colour, or a checkerboard.
+  if (view === "image" && state.background) return state.background;
+  const { width, height } = state;
+  const pixels = new Uint8ClampedArray(4 * width * height);
+  const hex = $("bg-colour").value;
+  const colour = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+  for (let y = 0, j = 0; y < height; y += 1) {
+    for (let x = 0; x < width; x += 1, j += 4) {
+      const shade = ((x >> 4) + (y >> 4)) % 2 ? 204 : 255;
+      pixels[j] = view === "colour" ? colour[0] : shade;
+      pixels[j + 1] = view === "colour" ? colour[1] : shade;
+      pixels[j + 2] = view === "colour" ? colour[2] : shade;
+    }
   }
-  return ((x >> 4) + (y >> 4)) % 2 ? [204, 204, 204] : [255, 255, 255];
+  return pixels;
 }
 
-let colour = [46, 139, 87];
 function drawResult() {
-  const { width, height, alpha, photoPixels } = state;
+  const { alpha, photoPixels } = state;
   const context = result.getContext("2d");
   if (!alpha) {
     context.clearRect(0, 0, result.width, result.height);
     return;
   }
   const view = $("view").value;
-  const hex = $("bg-colour").value;
-  colour = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
-  const out = context.createImageData(width, height);
+  const out = context.createImageData(state.width, state.height);
   const data = out.data;
-  for (let y = 0, i = 0; y < height; y += 1) {
-    for (let x = 0; x < width; x += 1, i += 1) {
-      const j = 4 * i;
+  if (view === "alpha") {
+    for (let i = 0, j = 0; i < alpha.length; i += 1, j += 4) {
+      data[j] = data[j + 1] = data[j + 2] = alpha[i];
+      data[j + 3] = 255;
+    }
+  } else {
+    const back = backgroundPixels(view);
+    for (let i = 0, j = 0; i < alpha.length; i += 1, j += 4) {
       const a = alpha[i] / 255;
-      if (view === "alpha") {
-        data[j] = data[j + 1] = data[j + 2] = alpha[i];
-      } else {
-        const back = backgroundAt(view, x, y, j);
-        for (let c = 0; c < 3; c += 1) data[j + c] = a * photoPixels[j + c] + (1 - a) * back[c];
-      }
+      data[j] = a * photoPixels[j] + (1 - a) * back[j];
+      data[j + 1] = a * photoPixels[j + 1] + (1 - a) * back[j + 1];
+      data[j + 2] = a * photoPixels[j + 2] + (1 - a) * back[j + 2];
       data[j + 3] = 255;
     }
   }
