@@ -21,18 +21,19 @@ def dense(operator) -> np.ndarray:
 
 
 def loop_box_valid(array, radius):
+    """Window sums over the last two axes, window by window."""
     size = 2 * radius + 1
-    h, w = array.shape[:2]
-    out = np.zeros((h - 2 * radius, w - 2 * radius, *array.shape[2:]))
+    h, w = array.shape[-2:]
+    out = np.zeros((*array.shape[:-2], h - 2 * radius, w - 2 * radius))
     for y in range(h - 2 * radius):
         for x in range(w - 2 * radius):
-            out[y, x] = array[y : y + size, x : x + size].sum(axis=(0, 1))
+            out[..., y, x] = array[..., y : y + size, x : x + size].sum(axis=(-2, -1))
     return out
 
 
 @pytest.mark.parametrize("radius", [1, 3])
 def test_box_sums_match_loops(rng, radius):
-    array = rng.random((11, 9, 2))
+    array = rng.random((2, 11, 9))
     np.testing.assert_allclose(box_valid(array, radius), loop_box_valid(array, radius))
     windows = rng.random((11 - 2 * radius, 9 - 2 * radius))
     padded = np.pad(windows, 2 * radius)

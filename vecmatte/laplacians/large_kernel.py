@@ -11,33 +11,33 @@ __all__ = ["LargeKernelLaplacian", "box_full", "box_valid", "lkm_laplacian"]
 
 
 def box_valid(array: np.ndarray, radius: int) -> np.ndarray:
-    """Sums over every ``(2r+1) x (2r+1)`` window inside ``array`` (leading two axes).
+    """Sums over every ``(2r+1) x (2r+1)`` window inside ``array`` (its last two axes).
 
-    Returns an array ``(h - 2r, w - 2r, ...)`` indexed by each window's top-left pixel.
-    Cumulative sums make the cost independent of the radius.
+    Returns an array ``(..., h - 2r, w - 2r)`` indexed by each window's top-left pixel.
+    SciPy's running-sum filters make the cost independent of the radius, and each sum is
+    accumulated along one image row or column only (no image-wide integral, whose
+    differences would lose digits).
     """
+    from scipy.ndimage import uniform_filter1d
+
     size = 2 * radius + 1
-    h, w = array.shape[:2]
-    # Integral image with a leading row and column of zeros.
-    integral = np.zeros((h + 1, w + 1, *array.shape[2:]))
-    np.cumsum(array, axis=0, out=integral[1:, 1:])
-    np.cumsum(integral[1:, 1:], axis=1, out=integral[1:, 1:])
-    return (
-        integral[size:, size:]
-        - integral[:-size, size:]
-        - integral[size:, :-size]
-        + integral[:-size, :-size]
-    )
+    h, w = array.shape[-2:]
+    rows = uniform_filter1d(array, size, axis=-2, mode="constant")[..., radius : h - radius, :]
+    sums = uniform_filter1d(rows, size, axis=-1, mode="constant")[..., radius : w - radius]
+    sums *= size * size
+    return sums
 
 
 def box_full(array: np.ndarray, radius: int) -> np.ndarray:
-    """For window values ``(h - 2r, w - 2r, ...)``, each pixel's sum over the windows holding it.
+    """For window values ``(..., h - 2r, w - 2r)``, each pixel's sum over the windows holding it.
 
-    Returns an array ``(h, w, ...)``; the transpose of :func:`box_valid`.
+    Returns an array ``(..., h, w)``; the transpose of :func:`box_valid`.
     """
     pad = 2 * radius
-    widths = [(pad, pad), (pad, pad)] + [(0, 0)] * (array.ndim - 2)
-    return box_valid(np.pad(array, widths), radius)
+    h, w = array.shape[-2:]
+    padded = np.zeros((*array.shape[:-2], h + 2 * pad, w + 2 * pad))
+    padded[..., pad:-pad, pad:-pad] = array
+    return box_valid(padded, radius)
 
 
 _PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
@@ -48,56 +48,67 @@ class LargeKernelLaplacian:
 
     Made by :func:`lkm_laplacian`. Has ``shape``, ``dtype``, ``matvec`` (also ``@`` and
     ``dot``) and ``diagonal()``, so ``scipy.sparse.linalg.aslinearoperator`` accepts it.
-    ``L`` is symmetric, so ``rmatvec`` is ``matvec``.
+    ``L`` is symmetric, so ``rmatvec`` is ``matvec``. Colour channels are stored as planes
+    ``(3, h, w)``, so that every step is arithmetic on contiguous 2-D arrays.
     """
 
     def __init__(self, image: np.ndarray, *, eps: float, radius: int) -> None:
         h, w = image.shape[:2]
         area = (2 * radius + 1) ** 2
-        self.image = image
+        self.planes = np.ascontiguousarray(image.transpose(2, 0, 1))
         self.radius = radius
         self.eps = eps
         self.shape = (h * w, h * w)
         self.dtype = np.dtype(np.float64)
-        # Window statistics: means and covariances of the colours by box sums.
-        means = box_valid(image, radius) / area
-        covariance = np.empty((*means.shape[:2], 3, 3))
-        # One channel pair at a time (6 of the 9 by symmetry): a few image-sized arrays at
-        # the peak rather than all nine products and their integral images.
+        planes = self.planes
+        # Window statistics: means and covariances of the colours by box sums, one channel
+        # pair at a time (6 of the 9 by symmetry) to keep few image-sized arrays alive.
+        means = box_valid(planes, radius) / area
+        covariance = np.empty((*means.shape[1:], 3, 3))
         for i, j in _PAIRS:
-            sums = box_valid(image[:, :, i] * image[:, :, j], radius)
+            sums = box_valid(planes[i] * planes[j], radius)
             sums /= area
-            sums -= means[:, :, i] * means[:, :, j]
+            sums -= means[i] * means[j]
             covariance[:, :, i, j] = sums
             covariance[:, :, j, i] = sums
         covariance[:, :, [0, 1, 2], [0, 1, 2]] += eps / area
         # V = (Sigma + eps/n I)^-1 / n, and the parts of each window's term that do not
-        # depend on p: V mu and 1/n + mu^T V mu.
-        self._inverse = np.linalg.inv(covariance) / area
-        self._inverse_mean = np.einsum("...ij,...j->...i", self._inverse, means)
-        self._mean_term = 1.0 / area + np.einsum("...i,...i->...", means, self._inverse_mean)
-        self._counts = box_full(np.ones(means.shape[:2]), radius)
+        # depend on p: V mu and m = 1/n + mu^T V mu.
+        inverse = np.linalg.inv(covariance)
+        del covariance
+        inverse /= area
+        self._inverse = np.ascontiguousarray(inverse.transpose(2, 3, 0, 1))  # (3, 3, ...)
+        del inverse
+        self._inverse_mean = np.einsum("ij...,j...->i...", self._inverse, means)
+        self._mean_term = 1.0 / area + np.einsum("i...,i...->...", means, self._inverse_mean)
+        self._counts = box_full(np.ones(means.shape[1:]), radius)
 
     def matvec(self, p: np.ndarray) -> np.ndarray:
         """``L p`` for a vector of ``h * w`` pixel values (row-major)."""
-        h, w = self.image.shape[:2]
+        planes, inverse, inverse_mean = self.planes, self._inverse, self._inverse_mean
+        h, w = planes.shape[1:]
         p = np.asarray(p, dtype=np.float64).reshape(h, w)
         # Per window k: P_k = sum p, Q_k = sum p I; then per pixel i
         # (L p)_i = c_i p_i - I_i . sum_k (V Q_k - V mu P_k) - sum_k (P_k m_k - V mu . Q_k).
-        stacked = np.empty((h, w, 4))
-        stacked[:, :, 0] = p
-        np.multiply(p[:, :, None], self.image, out=stacked[:, :, 1:])
+        stacked = np.empty((4, h, w))
+        stacked[0] = p
+        np.multiply(planes, p, out=stacked[1:])
         sums = box_valid(stacked, self.radius)
-        window_p, window_pi = sums[:, :, 0], sums[:, :, 1:]
-        terms = np.empty_like(sums)
-        terms[:, :, 1:] = np.einsum("...ij,...j->...i", self._inverse, window_pi)
-        terms[:, :, 1:] -= window_p[:, :, None] * self._inverse_mean
-        terms[:, :, 0] = window_p * self._mean_term
-        terms[:, :, 0] -= np.einsum("...i,...i->...", window_pi, self._inverse_mean)
+        window_p, window_pi = sums[0], sums[1:]
+        terms = np.empty(sums.shape)
+        for i in range(3):
+            np.multiply(inverse_mean[i], window_p, out=terms[1 + i])
+            np.negative(terms[1 + i], out=terms[1 + i])
+            for j in range(3):
+                terms[1 + i] += inverse[i, j] * window_pi[j]
+        np.multiply(self._mean_term, window_p, out=terms[0])
+        for j in range(3):
+            terms[0] -= inverse_mean[j] * window_pi[j]
         gathered = box_full(terms, self.radius)
         result = self._counts * p
-        result -= gathered[:, :, 0]
-        result -= np.einsum("...i,...i->...", self.image, gathered[:, :, 1:])
+        result -= gathered[0]
+        for i in range(3):
+            result -= planes[i] * gathered[1 + i]
         return result.ravel()
 
     rmatvec = matvec
@@ -112,14 +123,13 @@ class LargeKernelLaplacian:
         """``diag(L)`` from box sums of ``V``, ``V mu`` and ``mu^T V mu`` over the windows."""
         # diag_i = sum_k (1 - m_k) + 2 I_i . sum_k V_k mu_k - I_i^T (sum_k V_k) I_i, one
         # window quantity at a time (V symmetric: 6 entries).
-        image, radius = self.image, self.radius
+        planes, radius = self.planes, self.radius
         diagonal = box_full(1.0 - self._mean_term, radius)
         for i in range(3):
-            diagonal += 2.0 * image[:, :, i] * box_full(self._inverse_mean[:, :, i], radius)
+            diagonal += 2.0 * planes[i] * box_full(self._inverse_mean[i], radius)
         for i, j in _PAIRS:
             factor = 1.0 if i == j else 2.0
-            sums = box_full(np.ascontiguousarray(self._inverse[:, :, i, j]), radius)
-            diagonal -= factor * image[:, :, i] * image[:, :, j] * sums
+            diagonal -= factor * planes[i] * planes[j] * box_full(self._inverse[i, j], radius)
         return diagonal.ravel()
 
 
