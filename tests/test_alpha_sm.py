@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from vecmatte.alpha import _sample_gathering as gathering
 from vecmatte.alpha import _sample_refinement as refinement
@@ -276,6 +278,25 @@ def test_march_rays_matches_loop(seed, rays):
         for r, (f, b) in enumerate(ref_march(label, x, y, rays)):
             assert fg[k, r] == (-1 if f is None else f[0] * w + f[1])
             assert bg[k, r] == (-1 if b is None else b[0] * w + b[1])
+
+
+@given(
+    seed=st.integers(0, 2**16),
+    height=st.integers(1, 24),
+    width=st.integers(1, 24),
+    rays=st.integers(1, 6),
+    kinds=st.sampled_from([(FG, BG), (FG,), (BG,)]),
+)
+def test_march_rays_matches_loop_on_any_map(seed, height, width, rays, kinds):
+    rng = np.random.default_rng(seed)
+    label = rng.choice([UNKNOWN, *kinds], size=(height, width)).astype(np.uint8)
+    unknown = np.flatnonzero(label.ravel() == UNKNOWN)
+    fg, bg = gathering.march_rays(label.ravel(), (height, width), unknown, rays)
+    for k, p in enumerate(unknown):
+        y, x = divmod(int(p), width)
+        for r, (f, b) in enumerate(ref_march(label, x, y, rays)):
+            assert fg[k, r] == (-1 if f is None else f[0] * width + f[1])
+            assert bg[k, r] == (-1 if b is None else b[0] * width + b[1])
 
 
 @pytest.mark.parametrize("pymatting_path", [False, True])

@@ -36,10 +36,13 @@ def _step_table(is_not_target: np.ndarray) -> np.ndarray:
     Between ray samples ``k`` steps apart, ``trunc(p + s u)`` moves by at most ``k`` pixels
     in x and in y (``|u| = 1``; truncation and flooring differ only on the way out of the
     image, where truncation stays nearer). A target at chessboard distance ``D`` from the
-    current sample cannot be met before ``D`` more steps: that is the step to take.
+    current sample cannot be met before ``D`` more steps: that is the step to take. Without
+    any target, the step takes every ray out of the image.
     """
     from scipy import ndimage
 
+    if is_not_target.all():
+        return np.full(is_not_target.size, 2 * max(is_not_target.shape) + 1, dtype=np.int32)
     return ndimage.distance_transform_cdt(is_not_target, metric="chessboard").ravel()
 
 
