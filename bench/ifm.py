@@ -167,6 +167,21 @@ def report(records: list[dict], phases: dict, profiled: str, command: str, load:
         "largest over the images."
     )
     lines.append("")
+    pairs = {}
+    for r in records:
+        pairs.setdefault((r["trimap"], r["image"]), {})[r["method"]] = r
+    pairs = [p for p in pairs.values() if set(p) == set(METHODS)]
+    if pairs:
+        sad_ratio = [p["ifm"]["sad"] / p["cf"]["sad"] for p in pairs]
+        time_ratio = [p["ifm"]["seconds"] / p["cf"]["seconds"] for p in pairs]
+        better = sum(p["ifm"]["sad"] < p["cf"]["sad"] for p in pairs)
+        lines.append(
+            f"Per case ({len(pairs)} image-trimap pairs): ifm has the lower SAD on {better}; "
+            f"median SAD ratio {np.median(sad_ratio):.2f} (range {min(sad_ratio):.2f} to "
+            f"{max(sad_ratio):.2f}); median time ratio {np.median(time_ratio):.1f} (range "
+            f"{min(time_ratio):.1f} to {max(time_ratio):.1f})."
+        )
+        lines.append("")
     for trimap_set in TRIMAPS:
         lines += [
             f"### Per image ({trimap_set})",
