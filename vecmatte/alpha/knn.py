@@ -9,7 +9,7 @@ import numpy as np
 
 from vecmatte import _defaults
 from vecmatte.alpha.rw import check_constraints, graph_system
-from vecmatte.laplacians.knn import KERNELS, _check_passes, knn_weights
+from vecmatte.laplacians.knn import KERNELS, check_passes, knn_weights
 from vecmatte.systems import MattingSystem
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
@@ -18,7 +18,7 @@ __all__ = ["build_system", "check_options", "memory_bytes"]
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
     checked = dict(options)
-    passes = _check_passes(
+    passes = check_passes(
         options.get("n_neighbors", (20, 10)), options.get("distance_weights", (2.0, 0.1))
     )
     if "n_neighbors" in options:
@@ -94,7 +94,7 @@ def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
 
-    passes = _check_passes(
+    passes = check_passes(
         options.get("n_neighbors", (20, 10)), options.get("distance_weights", (2.0, 0.1))
     )
     k_total = sum(k for k, _ in passes)

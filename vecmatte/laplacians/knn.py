@@ -15,7 +15,7 @@ __all__ = ["knn_laplacian", "knn_weights"]
 KERNELS = ("binary", "soft")
 
 
-def _check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
+def check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
     n_neighbors = [n_neighbors] if np.ndim(n_neighbors) == 0 else list(n_neighbors)
     distance_weights = (
         [distance_weights] if np.ndim(distance_weights) == 0 else list(distance_weights)
@@ -54,7 +54,7 @@ def knn_weights(
     from scipy.spatial import cKDTree
 
     image = check_image(image)
-    passes = _check_passes(n_neighbors, distance_weights)
+    passes = check_passes(n_neighbors, distance_weights)
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be 'binary' or 'soft', got {kernel!r}")
     h, w = image.shape[:2]
