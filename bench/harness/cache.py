@@ -19,8 +19,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +72,15 @@ def commit_code(revision: str, root: Path = ROOT, trees: Path | None = None) -> 
     target = (trees or BENCH_DIR / ".cache" / "trees") / tree[:12]
     if not (target / "vecmatte" / "__init__.py").is_file():
         archive = _git(root, "archive", "--format=tar", revision, "vecmatte")
-        partial = target.with_name(target.name + ".partial")
-        partial.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # a folder of its own, renamed at the end: two invocations may export at once
+        partial = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(partial, filter="data")
-        partial.rename(target)
+        try:
+            partial.rename(target)
+        except OSError:  # the other invocation was first
+            shutil.rmtree(partial, ignore_errors=True)
     return Code(f"git:{tree[:12]}", target, f"commit {commit} (vecmatte/ tree {tree[:12]})")
 
 
