@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--family",
         choices=("vecmatte", "pymatting"),
         help="measure only this side of each pair (e.g. PyMatting's cells ahead of time, "
-        "for methods vecmatte does not have yet); the report then lacks the other side",
+        "even for methods vecmatte does not have yet); the other side's cells are taken from "
+        "the cache (--resume) or left out",
     )
     parser.add_argument("--numba-cache", help="NUMBA_CACHE_DIR for the children")
     parser.add_argument("--vecmatte-commit", metavar="REV", help="measure vecmatte at REV")

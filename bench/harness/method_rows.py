@@ -54,13 +54,11 @@ def run(options) -> dict:
     missing = [n for n in options.images or [] if n not in dataset.files]
     if missing:
         raise SystemExit(f"method_table.py: error: no image named {missing[0]}")
-    runner = Runner(options, dataset, code, unavailable)
+    runner = Runner(options, dataset, code, unavailable, family)
     load_at_start = provenance.load_average()
     groups = plan(pairs, dataset, options, scales)
     cells: list[Cell] = []
     for number, group in enumerate(groups, 1):
-        if family:  # only one side measured now, the other one from the cache later
-            group.methods = [m for m in group.methods if m.family == family]
         pixels, unknown = runner.describe(group, number, len(groups))
         cells += runner.measure_group(group, pixels, unknown)[0]
     return {
@@ -129,6 +127,8 @@ def _per_image(result: dict) -> list[str]:
     labels = {m.key: m.label for pair in result["pairs"] for m in pair}
     rows = []
     for cell in result["cells"]:
+        if cell.status == "skipped":
+            continue
         if cell.status == "ok":
             numbers = [f"{cell.errors['sad']:.3f}", f"{cell.errors['mse']:.5f}", f"{cell.warm:.3f}"]
             numbers.append(f"{cell.peak_mb:.0f}" if cell.peak_mb is not None else "-")

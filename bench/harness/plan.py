@@ -99,8 +99,17 @@ def cell_summary(cell: Cell) -> str:
 class Runner:
     """Measures groups of cells, with the cache, the failure skips and the time budget."""
 
-    def __init__(self, options, dataset: Dataset, code: Code, unavailable: dict[str, str]):
+    def __init__(
+        self,
+        options,
+        dataset: Dataset,
+        code: Code,
+        unavailable: dict[str, str],
+        measured_family: str | None = None,
+    ):
         self.options = options
+        # only this family's cells are measured; the others' are taken from the cache or left
+        self.measured_family = measured_family
         self.dataset = dataset
         self.code = code
         self.unavailable = unavailable
@@ -158,6 +167,10 @@ class Runner:
         if key in self.cache:
             cell = self.cache.cell(key)
             self.reused += 1
+        elif self.measured_family and method.family != self.measured_family:
+            cell.status = "skipped"
+            cell.note = f"not measured by this invocation (--family {self.measured_family})"
+            return cell
         elif self.out_of_time():
             cell.status = "skipped"
             cell.note = f"not run: the run's --max-minutes {self.options.max_minutes:g} ran out"
