@@ -11,7 +11,8 @@ A cell is keyed by the method, the input, the limits and a fingerprint of the co
 - the seed: a hash of ``bench/seed_numba.py``; PyMatting: its version.
 
 The cache is a JSON-lines file: one ``{"key": ..., "cell": {...}}`` per finished cell, or
-``{"key": ..., "cells": [{...}, {...}]}`` per pair measured in one process.
+``{"key": ..., "cells": [{...}, {...}]}`` per pair measured in one process, or
+``{"key": ..., "cold": [{...}, ...]}`` for a method's cold starts.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.cells import Cell
+from harness.cells import Cell, ColdRecord
 from harness.data import fail
 from harness.methods import Method
 
@@ -107,6 +108,12 @@ def cell_key(cell: Cell, method: Method, code: Code, options) -> str:
     )
 
 
+def cold_key(method: Method, image: str, trimap: str, code: Code, options) -> str:
+    """The cache key of a method's cold starts."""
+    fingerprint = code.fingerprint(method)
+    return json.dumps(["cold", method.key, image, trimap, fingerprint, options.time_limit])
+
+
 def pair_key(cells: tuple[Cell, Cell], methods: tuple[Method, Method], code: Code, options):
     """The cache key of two methods measured in one process."""
     first = json.loads(cell_key(cells[0], methods[0], code, options))
@@ -132,7 +139,7 @@ class CellCache:
         entry = self.entries.get(key)
         if entry is None:
             return False
-        cells = entry["cells"] if "cells" in entry else [entry["cell"]]
+        cells = entry.get("cells") or entry.get("cold") or [entry["cell"]]
         return not any(cell["status"] in ("error", "crash") for cell in cells)
 
     def cell(self, key: str) -> Cell:
@@ -141,6 +148,12 @@ class CellCache:
     def pair(self, key: str) -> tuple[Cell, Cell]:
         first, second = self.entries[key]["cells"]
         return Cell(**first), Cell(**second)
+
+    def cold(self, key: str) -> list[ColdRecord]:
+        return [ColdRecord(**record) for record in self.entries[key]["cold"]]
+
+    def add_cold(self, key: str, records: list[ColdRecord]) -> None:
+        self._append({"key": key, "cold": [r.__dict__ for r in records]})
 
     def add_cell(self, key: str, cell: Cell) -> None:
         self._append({"key": key, "cell": cell.__dict__})

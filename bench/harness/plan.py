@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.cache import CellCache, Code, cell_key, pair_key
+from harness.cache import CellCache, Code, cell_key, cold_key, pair_key
 from harness.cells import Cell, ColdRecord, measure_cell, measure_cold, measure_pair
 from harness.data import (
     Dataset,
@@ -253,7 +253,11 @@ class Runner:
             if method.family == "seed":
                 records += _seed_cold(method, cold_image, options.trimap[0], cells)
                 continue
-            records += measure_cold(
+            key = cold_key(method, cold_image, options.trimap[0], self.code, options)
+            if options.resume and key in self.cache:
+                records += self.cache.cold(key)
+                continue
+            measured = measure_cold(
                 method,
                 self.dataset,
                 cold_image,
@@ -262,6 +266,8 @@ class Runner:
                 workdir,
                 self.code.path,
             )
+            self.cache.add_cold(key, measured)
+            records += measured
         for record in records:
             seconds = f"{record.seconds:.2f} s" if record.seconds is not None else record.note
             log(f"    cold {record.method:<18} cache {record.cache:<6} {seconds}")
