@@ -429,10 +429,16 @@ def test_install_pymatting_registers_the_paths_rembg_imports():
     assert pymatting.alpha.estimate_alpha_cf is pm.estimate_alpha_cf  # function, as in PyMatting
     assert pymatting.util.util.blend is pm.blend
     assert importlib.util.find_spec("pymatting") is not None
-    with pytest.raises(ModuleNotFoundError):
-        import pymatting.laplacian
+    from pymatting.laplacian import LAPLACIANS
+    from pymatting.util.boxfilter import boxfilter
+
+    assert LAPLACIANS == pm.LAPLACIANS
+    assert boxfilter is pm.boxfilter
+    assert pymatting.laplacian.laplacian.make_linear_system is pm.make_linear_system
+    with pytest.raises(ModuleNotFoundError):  # PyMatting's GPU variants are not provided
+        import pymatting.foreground.estimate_foreground_ml_cupy  # noqa: F401
     with pytest.raises(AttributeError, match=r"shim.*provides only"):
-        _ = pymatting.estimate_alpha_knn
+        _ = pymatting.show_images
 
 
 def test_install_pymatting_overrides_real_pymatting_without_importing_numba():
@@ -455,11 +461,11 @@ def test_install_pymatting_overrides_real_pymatting_without_importing_numba():
 @pytest.mark.usefixtures("clean_pymatting_modules")
 def test_install_pymatting_after_pymatting_was_imported_warns_and_replaces():
     # Stand-ins for an already imported PyMatting (the real one would compile numba kernels).
-    for name in ("pymatting", "pymatting.laplacian", "pymatting.util.util"):
+    for name in ("pymatting", "pymatting.config", "pymatting.util.util"):
         sys.modules[name] = types.ModuleType(name)
     with pytest.warns(UserWarning, match="before vecmatte.compat.install_pymatting"):
         module = install_pymatting()
-    assert "pymatting.laplacian" not in sys.modules
+    assert "pymatting.config" not in sys.modules  # a module the shim does not provide
     assert sys.modules["pymatting"] is module
     assert sys.modules["pymatting.util.util"].stack_images is pm.stack_images
 

@@ -14,25 +14,63 @@ import warnings
 
 __all__ = ["install_pymatting"]
 
-_UTIL = ("blend", "load_image", "save_image", "stack_images", "trimap_split")
-_ALPHA = ("estimate_alpha", "estimate_alpha_cf")
-_FOREGROUND = ("estimate_foreground", "estimate_foreground_cf", "estimate_foreground_ml")
-
-# Module path in PyMatting 1.1.16 -> (is a package, names it exposes). These are the paths
-# rembg imports (pymatting.alpha.estimate_alpha_cf, pymatting.foreground.estimate_foreground_ml,
-# pymatting.util.util) and the packages above them, where PyMatting re-exports the functions.
-_MODULES = {
-    "pymatting": (True, (*_ALPHA, *_FOREGROUND, *_UTIL, "cutout")),
-    "pymatting.alpha": (True, _ALPHA),
-    "pymatting.alpha.estimate_alpha_cf": (False, ("estimate_alpha_cf",)),
-    "pymatting.foreground": (True, _FOREGROUND),
-    "pymatting.foreground.estimate_foreground_ml": (False, ("estimate_foreground_ml",)),
-    "pymatting.foreground.estimate_foreground_cf": (False, ("estimate_foreground_cf",)),
-    "pymatting.util": (True, _UTIL),
-    "pymatting.util.util": (False, _UTIL),
-    "pymatting.cutout": (True, ("cutout",)),
-    "pymatting.cutout.cutout": (False, ("cutout",)),
+_UTIL = (
+    "apply_to_channels", "blend", "div_round_up", "fix_trimap", "grid_coordinates", "isiterable",
+    "load_image", "mat_vec_dot", "normalize", "normalize_rows", "remove_background_bicolor",
+    "row_sum", "sanity_check_image", "save_image", "sparse_conv_matrix",
+    "sparse_conv_matrix_with_offsets", "stack_images", "trimap_split", "vec_vec_dot",
+    "vec_vec_outer", "weights_to_laplacian",
+)  # fmt: skip
+_UTIL_MODULES = {
+    "boxfilter": ("boxfilter",),
+    "distance": ("distance_transform",),
+    "kdtree": ("KDTree", "knn"),
+    "timer": ("Timer",),
 }
+_ESTIMATORS = ("cf", "knn", "lbdm", "lkm", "rw", "sm")
+_LAPLACIAN_FUNCTIONS = ("cf", "knn", "lbdm", "lkm", "rw", "uniform")
+_PRECONDITIONERS = ("ichol", "jacobi", "vcycle")
+_FOREGROUND = ("estimate_foreground_cf", "estimate_foreground_ml")
+
+# Module path in PyMatting 1.1.16 -> names it exposes; each package re-exports the names of
+# its submodules, as PyMatting's do (pymatting.alpha.estimate_alpha_cf is the function).
+_SUBMODULES = {
+    **{f"pymatting.alpha.estimate_alpha_{m}": (f"estimate_alpha_{m}",) for m in _ESTIMATORS},
+    **{f"pymatting.foreground.{name}": (name,) for name in _FOREGROUND},
+    **{f"pymatting.laplacian.{m}_laplacian": (f"{m}_laplacian",) for m in _LAPLACIAN_FUNCTIONS},
+    "pymatting.laplacian.laplacian": ("make_linear_system",),
+    **{f"pymatting.preconditioner.{name}": (name,) for name in _PRECONDITIONERS},
+    "pymatting.solver.cg": ("cg",),
+    "pymatting.solver.callback": ("CounterCallback", "ProgressCallback"),
+    "pymatting.util.util": _UTIL,
+    **{f"pymatting.util.{module}": names for module, names in _UTIL_MODULES.items()},
+    "pymatting.cutout.cutout": ("cutout",),
+}
+_EXTRA = {
+    "pymatting.alpha": ("estimate_alpha",),
+    "pymatting.foreground": ("estimate_foreground",),
+    "pymatting.laplacian": ("LAPLACIANS", "LAPLACIAN_OPERATORS"),
+}
+
+
+def _module_table() -> dict[str, tuple[bool, tuple[str, ...]]]:
+    """Every module path -> (is a package, names), packages holding their submodules' names."""
+    table: dict[str, tuple[bool, tuple[str, ...]]] = {}
+    packages: dict[str, list[str]] = {"pymatting": []}
+    for path, names in _SUBMODULES.items():
+        table[path] = (False, names)
+        package = path.rpartition(".")[0]
+        packages.setdefault(package, []).extend(names)
+        packages["pymatting"].extend(names)
+    for package, names in _EXTRA.items():
+        packages[package].extend(names)
+        packages["pymatting"].extend(names)
+    for package, names in packages.items():
+        table[package] = (True, tuple(dict.fromkeys(names)))
+    return table
+
+
+_MODULES = _module_table()
 
 _MARKER = "__vecmatte_shim__"
 

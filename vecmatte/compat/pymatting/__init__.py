@@ -1,0 +1,155 @@
+"""PyMatting 1.1.16's API with its names and conventions, running on vecmatte.
+
+The modules mirror PyMatting's packages: :mod:`.alpha`, :mod:`.foreground`, :mod:`.laplacian`,
+:mod:`.preconditioner`, :mod:`.solver`, :mod:`.util` (with :mod:`.filters` for PyMatting's
+``util.boxfilter``, ``util.distance`` and ``util.kdtree``) and :mod:`.cutout`; every public
+name is also here, as in ``pymatting``.
+
+Every function has the name, the positional order, the defaults and the return values of
+the PyMatting function it stands for, and raises the same exception types where callers rely
+on them (``ValueError`` for a trimap without foreground or background, and when conjugate
+gradient does not converge; where PyMatting uses ``assert``, a
+:class:`PyMattingAssertionError`, which is both an ``AssertionError`` and a ``ValueError``).
+Images are float arrays in [0, 1] and trimaps floats in [0, 1] as in PyMatting; unlike
+PyMatting, uint8/uint16 images, trimaps and alphas are accepted and scaled to [0, 1], and
+``(h, w, 1)`` alphas and trimaps are squeezed.
+
+The alpha estimators other than ``estimate_alpha_cf`` build PyMatting's own linear systems
+(soft constraints over all pixels; the KNN and random walk matrices are not symmetric, and
+``rw_laplacian`` ignores ``sigma``, as in PyMatting) from vecmatte's vectorized Laplacians.
+vecmatte's own methods (``vecmatte.estimate_alpha(image, trimap, method=...)``) solve
+equivalent symmetric systems instead. numba is never imported.
+
+``estimate_alpha_cf`` and the foreground estimators map PyMatting's option dictionaries
+(``laplacian_kwargs``, ``cg_kwargs``) onto vecmatte's keywords; keys vecmatte has no
+equivalent for raise ``TypeError`` naming the key and the accepted ones, instead of being
+silently ignored.
+
+To run an application that imports ``pymatting`` (such as rembg) on these functions without
+editing it, see :func:`vecmatte.compat.install_pymatting`.
+"""
+
+from __future__ import annotations
+
+from vecmatte.compat.pymatting._common import PyMattingAssertionError
+from vecmatte.compat.pymatting.alpha import (
+    estimate_alpha,
+    estimate_alpha_cf,
+    estimate_alpha_knn,
+    estimate_alpha_lbdm,
+    estimate_alpha_lkm,
+    estimate_alpha_rw,
+    estimate_alpha_sm,
+)
+from vecmatte.compat.pymatting.cutout import cutout
+from vecmatte.compat.pymatting.filters import KDTree, boxfilter, distance_transform, knn
+from vecmatte.compat.pymatting.foreground import (
+    estimate_foreground,
+    estimate_foreground_cf,
+    estimate_foreground_ml,
+)
+from vecmatte.compat.pymatting.laplacian import (
+    LAPLACIAN_OPERATORS,
+    LAPLACIANS,
+    cf_laplacian,
+    knn_laplacian,
+    lbdm_laplacian,
+    lkm_laplacian,
+    make_linear_system,
+    rw_laplacian,
+    uniform_laplacian,
+)
+from vecmatte.compat.pymatting.preconditioner import CholeskyDecomposition, ichol, jacobi, vcycle
+from vecmatte.compat.pymatting.solver import CounterCallback, ProgressCallback, cg
+from vecmatte.compat.pymatting.util import (
+    Timer,
+    apply_to_channels,
+    blend,
+    div_round_up,
+    fix_trimap,
+    grid_coordinates,
+    isiterable,
+    load_image,
+    mat_vec_dot,
+    normalize,
+    normalize_rows,
+    remove_background_bicolor,
+    row_sum,
+    sanity_check_image,
+    save_image,
+    sparse_conv_matrix,
+    sparse_conv_matrix_with_offsets,
+    stack_images,
+    trimap_split,
+    vec_vec_dot,
+    vec_vec_outer,
+    weights_to_laplacian,
+)
+
+PYMATTING_VERSION = "1.1.16"
+
+__all__ = [
+    "LAPLACIANS",
+    "LAPLACIAN_OPERATORS",
+    "PYMATTING_VERSION",
+    "CholeskyDecomposition",
+    "CounterCallback",
+    "KDTree",
+    "ProgressCallback",
+    "PyMattingAssertionError",
+    "Timer",
+    "apply_to_channels",
+    "blend",
+    "boxfilter",
+    "cf_laplacian",
+    "cg",
+    "cutout",
+    "distance_transform",
+    "div_round_up",
+    "estimate_alpha",
+    "estimate_alpha_cf",
+    "estimate_alpha_knn",
+    "estimate_alpha_lbdm",
+    "estimate_alpha_lkm",
+    "estimate_alpha_rw",
+    "estimate_alpha_sm",
+    "estimate_foreground",
+    "estimate_foreground_cf",
+    "estimate_foreground_ml",
+    "fix_trimap",
+    "grid_coordinates",
+    "ichol",
+    "isiterable",
+    "jacobi",
+    "knn",
+    "knn_laplacian",
+    "lbdm_laplacian",
+    "lkm_laplacian",
+    "load_image",
+    "make_linear_system",
+    "mat_vec_dot",
+    "normalize",
+    "normalize_rows",
+    "remove_background_bicolor",
+    "row_sum",
+    "rw_laplacian",
+    "sanity_check_image",
+    "save_image",
+    "sparse_conv_matrix",
+    "sparse_conv_matrix_with_offsets",
+    "stack_images",
+    "trimap_split",
+    "uniform_laplacian",
+    "vcycle",
+    "vec_vec_dot",
+    "vec_vec_outer",
+    "weights_to_laplacian",
+]
+
+# Public objects report this package as their module (as PyMatting's report ``pymatting``):
+# the submodules are an implementation detail of the shim.
+for _name in __all__:
+    _object = globals()[_name]
+    if callable(_object) and getattr(_object, "__module__", "").startswith(__name__):
+        _object.__module__ = __name__
+del _name, _object

@@ -1,0 +1,97 @@
+"""Shared by the shim's modules: PyMatting's option dictionaries onto vecmatte's keywords."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+# An empty, read-only mapping: equal to PyMatting's ``{}`` defaults (so the signatures compare
+# equal) without a mutable default argument.
+NO_OPTIONS = MappingProxyType({})
+
+# PyMatting's conjugate gradient defaults (pymatting.solver.cg).
+CG_RTOL = 1e-7
+CG_MAXITER = 10000
+
+_CG_KEYS = ("rtol", "atol", "maxiter", "reorthogonalize")
+
+
+class PyMattingAssertionError(AssertionError, ValueError):
+    """Raised where PyMatting uses ``assert`` on its inputs.
+
+    An ``AssertionError`` as in PyMatting (so ``except AssertionError`` still works), and a
+    ``ValueError`` as vecmatte raises for bad values; unlike an ``assert``, not skipped by
+    ``python -O``.
+    """
+
+
+def check_keys(options, allowed, name: str, hint: str = "") -> dict:
+    options = {} if options is None else dict(options)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(
+            f"{name} has unsupported key(s) {', '.join(map(repr, unknown))}; vecmatte's PyMatting "
+            f"compatibility accepts {', '.join(map(repr, allowed)) or 'no keys'}{hint}"
+        )
+    return options
+
+
+def cg_options(cg_kwargs, name: str, *, rtol: float, maxiter: int | None) -> dict:
+    """Map PyMatting's ``cg`` keywords onto vecmatte's ``rtol`` and ``maxiter``.
+
+    vecmatte stops on the relative residual ``||r|| <= rtol ||b||`` only. PyMatting stops on
+    ``||r|| < atol`` *or* the relative test, so a result meeting ``rtol`` is one PyMatting
+    would also accept: ``atol`` is allowed but only ``rtol`` decides.
+    """
+    options = check_keys(
+        cg_kwargs,
+        _CG_KEYS,
+        name,
+        "; x0, M and callback (PyMatting calls it with A, x, b, ...) have no vecmatte equivalent",
+    )
+    rtol = float(options.get("rtol", rtol))
+    atol = float(options.get("atol", 0.0))
+    if not rtol > 0:
+        raise ValueError(
+            f"{name}['rtol'] is {rtol!r}; vecmatte stops on the relative residual only "
+            f"(atol={atol!r} is not used), so rtol must be positive"
+        )
+    if options.get("reorthogonalize", False):
+        raise TypeError(f"{name}['reorthogonalize']=True is not supported by vecmatte's solver")
+    maxiter = options.get("maxiter", maxiter)
+    return {"rtol": rtol, "maxiter": None if maxiter is None else int(maxiter)}
+
+
+def preconditioner_name(preconditioner) -> str:
+    """PyMatting passes a factory ``A -> M``; vecmatte looks preconditioners up by name."""
+    from vecmatte import _defaults
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    if preconditioner is None:  # "the default": vecmatte's, as PyMatting's None means its own
+        return _defaults.PRECONDITIONER
+    name = (
+        preconditioner
+        if isinstance(preconditioner, str)
+        else getattr(preconditioner, "__name__", None)
+    )
+    if name in PRECONDITIONERS:
+        return name
+    raise TypeError(
+        f"preconditioner {preconditioner!r} is not supported; pass None (vecmatte's default), "
+        "PyMatting's ichol or jacobi, or one of the names "
+        f"{sorted(PRECONDITIONERS)}"
+    )
+
+
+def require_default(name: str, value, default, what: str) -> None:
+    if value != default:
+        raise ValueError(f"{name}={value!r} is not supported by {what}; leave it at {default!r}")
+
+
+def solve_quietly(image, trimap, **options):
+    """vecmatte's solve without its ConvergenceWarning: the caller raises instead."""
+    from vecmatte.alpha import run_method
+
+    solver = {
+        key: options.pop(key) for key in ("preconditioner", "rtol", "maxiter") if key in options
+    }
+    return run_method(image, trimap, method="cf", options=options, warn=False, **solver)

@@ -1,0 +1,373 @@
+"""PyMatting's alpha estimators (``pymatting.alpha``) on vecmatte's Laplacians and solvers.
+
+``estimate_alpha_cf`` runs vecmatte's closed-form pipeline (the same reduced system as
+PyMatting). The others build PyMatting's own system from the shim's Laplacians and solve it
+with the shim's :func:`~vecmatte.compat.pymatting.cg`, defects included: the KNN and random
+walk matrices are not symmetric, and ``rw_laplacian`` ignores ``sigma``. vecmatte's own
+methods (``estimate_alpha(..., method="knn")`` ...) solve an equivalent symmetric system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from vecmatte._validation import check_image
+from vecmatte.compat.pymatting._common import (
+    CG_MAXITER,
+    CG_RTOL,
+    NO_OPTIONS,
+    PyMattingAssertionError,
+    cg_options,
+    check_keys,
+    preconditioner_name,
+    solve_quietly,
+)
+from vecmatte.compat.pymatting.laplacian import (
+    knn_laplacian,
+    lbdm_laplacian,
+    lkm_laplacian,
+    make_linear_system,
+    rw_laplacian,
+)
+from vecmatte.compat.pymatting.preconditioner import jacobi
+from vecmatte.compat.pymatting.solver import cg
+from vecmatte.compat.pymatting.util import trimap_split
+from vecmatte.trimap import check_trimap
+
+__all__ = [
+    "estimate_alpha",
+    "estimate_alpha_cf",
+    "estimate_alpha_knn",
+    "estimate_alpha_lbdm",
+    "estimate_alpha_lkm",
+    "estimate_alpha_rw",
+    "estimate_alpha_sm",
+]
+
+_LAPLACIAN_KEYS = {"epsilon": "eps", "radius": "radius"}
+
+
+def estimate_alpha_cf(
+    image: ArrayLike,
+    trimap: ArrayLike,
+    preconditioner: Callable | str | None = None,
+    laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
+    cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
+) -> np.ndarray:
+    """Closed-form alpha matting with PyMatting's signature (``pymatting.estimate_alpha_cf``).
+
+    Parameters
+    ----------
+    image : array_like, shape (h, w, 3)
+        Floats in [0, 1] (uint8/uint16 are scaled).
+    trimap : array_like, shape (h, w) or (h, w, 1)
+        Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
+    preconditioner : None, str or callable, optional
+        None (vecmatte's default preconditioner, as PyMatting's None means its default),
+        PyMatting's ``ichol`` or ``jacobi`` functions (recognised by name), or a vecmatte
+        preconditioner name.
+    laplacian_kwargs : dict, optional
+        ``epsilon`` and ``radius`` (vecmatte's ``eps`` and ``radius``).
+    cg_kwargs : dict, optional
+        ``rtol`` (default 1e-7), ``maxiter`` (default 10000) and ``atol`` (accepted; vecmatte
+        stops when ``rtol`` is met, which PyMatting also accepts as convergence).
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 alpha in [0, 1]; known pixels keep their trimap value, as in PyMatting.
+
+    Raises
+    ------
+    ValueError
+        If the trimap has no background or no foreground pixels, if conjugate gradient does
+        not converge within ``maxiter`` iterations (as PyMatting), or if the inputs are malformed.
+    TypeError
+        If ``laplacian_kwargs`` or ``cg_kwargs`` has a key vecmatte cannot honour.
+    """
+
+    laplacian = check_keys(laplacian_kwargs, tuple(_LAPLACIAN_KEYS), "laplacian_kwargs")
+    options = {_LAPLACIAN_KEYS[key]: value for key, value in laplacian.items()}
+    options.update(cg_options(cg_kwargs, "cg_kwargs", rtol=CG_RTOL, maxiter=CG_MAXITER))
+    options["preconditioner"] = preconditioner_name(preconditioner)
+    image = check_image(image)
+    values = check_trimap(trimap, image.shape)
+    is_fg, is_bg, is_known, _ = trimap_split(values, flatten=False)
+    alpha = np.clip(values, 0.0, 1.0)
+    if is_known.all():
+        return alpha
+    # PyMatting's thresholds are inclusive, vecmatte's strict: known pixels become exact 0/1.
+    hard = np.where(is_fg, 1.0, np.where(is_bg, 0.0, values))
+    result = solve_quietly(image, hard, **options)
+    if not result.converged:
+        raise ValueError(
+            f"Conjugate gradient descent did not converge within {result.iterations} iterations "
+            f"(relative residual {result.residual:.3g} > rtol={options['rtol']:g}); raise "
+            "cg_kwargs['maxiter'] or cg_kwargs['rtol']"
+        )
+    unknown = ~is_known
+    alpha[unknown] = result.alpha[unknown]
+    return alpha
+
+
+estimate_alpha = estimate_alpha_cf
+
+
+def _inputs(image: ArrayLike, trimap: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    image = check_image(image)
+    return image, check_trimap(trimap, image.shape)
+
+
+def _solve(A, b, M, cg_kwargs: Mapping[str, Any], shape: tuple[int, int]) -> np.ndarray:
+    return np.clip(cg(A, b, M=M, **cg_kwargs), 0.0, 1.0).reshape(shape)
+
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    image : array_like, shape (h, w, 3)
+        Floats in [0, 1] (uint8/uint16 are scaled).
+    trimap : array_like, shape (h, w) or (h, w, 1)
+        Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
+    preconditioner : callable, optional
+        Function ``A -> M`` (such as :func:`~vecmatte.compat.pymatting.jacobi` or
+        :func:`~vecmatte.compat.pymatting.ichol`); None for the default named below.
+    laplacian_kwargs : dict, optional
+        Keywords of the Laplacian function named below.
+    cg_kwargs : dict, optional
+        Keywords of :func:`~vecmatte.compat.pymatting.cg` (``rtol`` 1e-7, ``maxiter`` 10000 ...).
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 alpha in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the trimap has no background or no foreground pixels, or conjugate gradient does
+        not converge (as PyMatting); if the inputs are malformed.
+    TypeError
+        If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
+"""
+
+
+def estimate_alpha_knn(
+    image: ArrayLike,
+    trimap: ArrayLike,
+    preconditioner: Callable | None = None,
+    laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
+    cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
+) -> np.ndarray:
+    image, trimap = _inputs(image, trimap)
+    A, b = make_linear_system(knn_laplacian(image, **laplacian_kwargs), trimap)
+    return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap.shape)
+
+
+estimate_alpha_knn.__doc__ = (
+    """KNN matting (Chen, Li, Tang 2013) with PyMatting's signature and system.
+
+    ``make_linear_system(knn_laplacian(image), trimap)`` solved by conjugate gradient with
+    the Jacobi preconditioner (the default), as PyMatting; the matrix is not symmetric.
+    """
+    + _PARAMETERS
+)
+
+
+def estimate_alpha_rw(
+    image: ArrayLike,
+    trimap: ArrayLike,
+    preconditioner: Callable | None = None,
+    laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
+    cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
+) -> np.ndarray:
+    image, trimap = _inputs(image, trimap)
+    A, b = make_linear_system(rw_laplacian(image, **laplacian_kwargs), trimap)
+    return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap.shape)
+
+
+estimate_alpha_rw.__doc__ = (
+    """Random walk matting (Grady et al. 2005) with PyMatting's signature and system.
+
+    ``make_linear_system(rw_laplacian(image), trimap)`` solved by conjugate gradient with the
+    Jacobi preconditioner (the default), as PyMatting; the matrix is not symmetric and
+    ``laplacian_kwargs["sigma"]`` is ignored, as in PyMatting.
+    """
+    + _PARAMETERS
+)
+
+
+def estimate_alpha_lbdm(
+    image: ArrayLike,
+    trimap: ArrayLike,
+    preconditioner: Callable | None = None,
+    laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
+    cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
+) -> np.ndarray:
+    from vecmatte.preconditioners import build_preconditioner
+    from vecmatte.systems import MattingSystem
+
+    image, trimap = _inputs(image, trimap)
+    A, b = make_linear_system(lbdm_laplacian(image, **laplacian_kwargs), trimap)
+    if preconditioner is not None:
+        M = preconditioner(A)
+    else:
+        # vecmatte's complete factor (nested dissection of the pixel grid) of PyMatting's
+        # matrix: CG then converges in a few iterations, like PyMatting's incomplete one.
+        reach = 2 * int(laplacian_kwargs.get("radius", 1))
+        system = MattingSystem(A, b, np.arange(len(b)), trimap.shape, reach=reach)
+        M = build_preconditioner(system, "direct")
+    return _solve(A, b, M, cg_kwargs, trimap.shape)
+
+
+estimate_alpha_lbdm.__doc__ = (
+    """Learning-based matting (Zheng, Kambhamettu 2009) with PyMatting's signature and system.
+
+    ``make_linear_system(lbdm_laplacian(image), trimap)`` solved by conjugate gradient. By
+    default preconditioned by vecmatte's complete sparse Cholesky factor (``"direct"``)
+    where PyMatting uses its incomplete one (``ichol``): the same solution.
+    """
+    + _PARAMETERS
+)
+
+
+def estimate_alpha_lkm(
+    image: ArrayLike,
+    trimap: ArrayLike,
+    laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
+    cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
+) -> np.ndarray:
+    image, trimap = _inputs(image, trimap)
+    L_matvec, diag_L = lkm_laplacian(image, **laplacian_kwargs)
+    is_fg, _, is_known, _ = trimap_split(trimap)
+    lambda_value = 100.0
+    c = lambda_value * is_known
+    inverse_diagonal = 1.0 / (diag_L + c)
+
+    def A_matvec(x: np.ndarray) -> np.ndarray:
+        return L_matvec(x) + c * x
+
+    def precondition(r: np.ndarray) -> np.ndarray:
+        return inverse_diagonal * r
+
+    return _solve(A_matvec, lambda_value * is_fg, precondition, cg_kwargs, trimap.shape)
+
+
+estimate_alpha_lkm.__doc__ = """Large-kernel matting (He, Sun, Tang 2010) with PyMatting's signature and system.
+
+    The closed-form Laplacian at radius 10, matrix-free (``lkm_laplacian``), with soft
+    constraints ``lambda = 100`` and the Jacobi preconditioner, as PyMatting. There is no
+    ``preconditioner`` argument (PyMatting has none).
+    """ + _PARAMETERS.replace(
+    """    preconditioner : callable, optional
+        Function ``A -> M`` (such as :func:`~vecmatte.compat.pymatting.jacobi` or
+        :func:`~vecmatte.compat.pymatting.ichol`); None for the default named below.
+""",
+    "",
+)
+
+
+def _sigma_sq(radius: int) -> float:
+    return (2 * radius + 1) ** 2 / (9.0 * np.pi)
+
+
+def estimate_alpha_sm(
+    image: np.ndarray,
+    trimap: np.ndarray,
+    return_foreground_background: bool = False,
+    trimap_expansion_radius: int = 10,
+    trimap_expansion_threshold: float = 0.02,
+    sample_gathering_angles: int = 4,
+    sample_gathering_weights: tuple[float, float, float, float] = (3.0, 2.0, 1.0, 4.0),
+    sample_gathering_Np_radius: int = 1,
+    sample_refinement_radius: int = 5,
+    local_smoothing_radius1: int = 5,
+    local_smoothing_radius2: int = 5,
+    local_smoothing_radius3: int = 5,
+    local_smoothing_sigma_sq1: float | None = None,
+    local_smoothing_sigma_sq2: float = 0.1,
+    local_smoothing_sigma_sq3: float | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Shared matting (Gastal, Oliveira 2010) with PyMatting's signature.
+
+    Runs :func:`vecmatte.alpha.sm.shared_matting` with PyMatting's path energy
+    (``pymatting_path=True``). As in PyMatting, only trimap values exactly 0 and 1 are known,
+    and ``local_smoothing_sigma_sq3=None`` takes its default from ``local_smoothing_radius1``.
+
+    Parameters
+    ----------
+    image : ndarray, float32 or float64, shape (h, w, 3)
+    trimap : ndarray, float32 or float64, shape (h, w)
+    return_foreground_background : bool, optional
+        Also return the foreground and background colours.
+    trimap_expansion_radius, trimap_expansion_threshold
+        Trimap expansion (off if either is not positive).
+    sample_gathering_angles, sample_gathering_weights, sample_gathering_Np_radius
+        Rays per pixel, exponents ``(e_N, e_A, e_f, e_b)`` of the pair cost, and the radius of
+        the chromatic distortion's window.
+    sample_refinement_radius : int
+    local_smoothing_radius1, local_smoothing_radius2, local_smoothing_radius3 : int
+        Windows of the pair smoothing, the confidence and the low-frequency alpha.
+    local_smoothing_sigma_sq1, local_smoothing_sigma_sq2, local_smoothing_sigma_sq3
+        Their Gaussian variances (``None``: ``(2 r_1 + 1)^2 / (9 pi)``).
+
+    Returns
+    -------
+    alpha : ndarray, float32, shape (h, w)
+    foreground, background : ndarray, float32, shape (h, w, 3)
+        Only with ``return_foreground_background=True``.
+
+    Raises
+    ------
+    PyMattingAssertionError
+        (an ``AssertionError`` and ``ValueError``) where PyMatting asserts: non-float dtypes,
+        an image that is not RGB, a trimap of another size.
+    """
+    from vecmatte.alpha.sm import shared_matting
+
+    image, trimap = np.asarray(image), np.asarray(trimap)
+    for name, array in (("image", image), ("trimap", trimap)):
+        if array.dtype not in (np.float32, np.float64):
+            raise PyMattingAssertionError(
+                f"{name}.dtype should be float32 or float64, but is {array.dtype}"
+            )
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise PyMattingAssertionError(f"image should be RGB, but shape is {image.shape}")
+    if trimap.shape != image.shape[:2]:
+        raise PyMattingAssertionError(
+            f"image height and width should match trimap height and width, but image shape "
+            f"is {image.shape} and trimap shape is {trimap.shape}"
+        )
+    if local_smoothing_sigma_sq1 is None:
+        local_smoothing_sigma_sq1 = _sigma_sq(local_smoothing_radius1)
+    if local_smoothing_sigma_sq3 is None:
+        local_smoothing_sigma_sq3 = _sigma_sq(local_smoothing_radius1)  # sic, as PyMatting
+    expand = trimap_expansion_radius > 0 and trimap_expansion_threshold > 0.0
+    trimap = trimap.astype(np.float32)
+    result = shared_matting(
+        image.astype(np.float32).astype(np.float64),
+        trimap == 1.0,
+        trimap == 0.0,
+        expansion_radius=int(trimap_expansion_radius) if expand else 0,
+        expansion_threshold=float(trimap_expansion_threshold) if expand else 0.0,
+        rays=int(sample_gathering_angles),
+        cost_exponents=tuple(float(e) for e in sample_gathering_weights),
+        distortion_radius=int(sample_gathering_Np_radius),
+        refinement_radius=int(sample_refinement_radius),
+        smoothing_radius=int(local_smoothing_radius1),
+        confidence_radius=int(local_smoothing_radius2),
+        low_frequency_radius=int(local_smoothing_radius3),
+        smoothing_sigma_sq=float(local_smoothing_sigma_sq1),
+        confidence_sigma_sq=float(local_smoothing_sigma_sq2),
+        low_frequency_sigma_sq=float(local_smoothing_sigma_sq3),
+        colour_pairs=bool(return_foreground_background),
+        pymatting_path=True,
+    )
+    alpha = result.alpha.astype(np.float32)
+    if return_foreground_background:
+        return alpha, result.foreground.astype(np.float32), result.background.astype(np.float32)
+    return alpha

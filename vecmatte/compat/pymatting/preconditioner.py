@@ -1,0 +1,182 @@
+"""PyMatting's preconditioners ``jacobi``, ``ichol``, ``vcycle`` (``pymatting.preconditioner``).
+
+Each takes the matrix and returns what :func:`vecmatte.compat.pymatting.cg` accepts as ``M``:
+a function (or a ``LinearOperator``, also callable) ``r -> z``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from vecmatte.compat.pymatting._common import PyMattingAssertionError
+
+__all__ = ["CholeskyDecomposition", "ichol", "jacobi", "vcycle"]
+
+_SHIFTS = [0.0, 1e-4, 1e-3, 1e-2, 0.1, 0.5, 1.0, 10.0, 100, 1e3, 1e4, 1e5]
+
+
+def jacobi(A) -> Callable[[np.ndarray], np.ndarray]:
+    """Jacobi preconditioner ``r -> r / diag(A)`` (PyMatting's ``jacobi``).
+
+    Parameters
+    ----------
+    A : matrix with ``.diagonal()``
+
+    Returns
+    -------
+    callable
+        ``r -> r / diag(A)``.
+    """
+    inverse_diagonal = 1.0 / A.diagonal()
+
+    def precondition_matvec(x: np.ndarray) -> np.ndarray:
+        return x * inverse_diagonal
+
+    return precondition_matvec
+
+
+class CholeskyDecomposition:
+    """``b -> A^-1 b`` from a factorisation of ``A``; returned by :func:`ichol`."""
+
+    def __init__(self, factor, nnz: int) -> None:
+        self._factor = factor
+        #: Stored entries of the lower factor.
+        self.nnz = nnz
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        return self._factor.solve(np.asarray(b, dtype=np.float64))
+
+
+def ichol(
+    A,
+    discard_threshold: float = 1e-4,
+    shifts: list[float] = _SHIFTS,  # PyMatting's default, never modified
+    max_nnz: int = int(4e9 / 16),
+    relative_discard_threshold: float = 0.0,
+    diag_keep_discarded: bool = True,
+) -> CholeskyDecomposition:
+    """Cholesky preconditioner with PyMatting's signature (``pymatting.ichol``).
+
+    PyMatting computes a thresholded *incomplete* Cholesky factor with compiled loops. The
+    shim factors completely instead (SuperLU in float64, fill-reducing order, no pivoting):
+    the limit ``discard_threshold -> 0``, which preconditions at least as well (conjugate
+    gradient converges in one or two iterations), so the discard options have nothing left
+    to discard.
+
+    Parameters
+    ----------
+    A : scipy.sparse.csc_matrix or csr_matrix, shape (n, n)
+        Symmetric positive definite (a CSR matrix is read as its transpose, as PyMatting).
+    discard_threshold, relative_discard_threshold, diag_keep_discarded
+        Accepted for compatibility; nothing is discarded (see above).
+    shifts : list of float, optional
+        Tried in order until ``A + shift I`` factors with positive pivots.
+    max_nnz : int, optional
+        Upper bound on the entries of the lower factor.
+
+    Returns
+    -------
+    CholeskyDecomposition
+        Callable ``b -> A^-1 b``.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not a CSC (or CSR) sparse matrix, the factor has more than ``max_nnz``
+        entries, or no shift makes ``A`` positive definite (as PyMatting).
+
+    Warns
+    -----
+    RuntimeWarning
+        For each shift that fails (PyMatting prints a "PERFORMANCE WARNING").
+    """
+    import scipy.sparse
+    from scipy.sparse.linalg import splu
+
+    if scipy.sparse.issparse(A) and A.format == "csr":
+        A = A.T
+    if not (scipy.sparse.issparse(A) and A.format == "csc"):
+        raise ValueError(
+            f"Matrix A must be a scipy.sparse.csc_matrix, got {type(A).__name__}; "
+            "convert it with scipy.sparse.csc_matrix(A)"
+        )
+    if A.shape[0] != A.shape[1]:
+        raise PyMattingAssertionError(f"A must be square, got shape {A.shape}")
+    n = A.shape[0]
+    A = A.astype(np.float64)
+    for shift in shifts:
+        shifted = (A + shift * scipy.sparse.identity(n, format="csc")) if shift else A
+        try:
+            factor = splu(
+                shifted.tocsc(),
+                permc_spec="MMD_AT_PLUS_A",
+                diag_pivot_thresh=0.0,
+                options={"SymmetricMode": True},
+            )
+        except RuntimeError:  # a zero pivot: "Factor is exactly singular"
+            factor = None
+        # Without pivoting, the pivots of a symmetric matrix are positive iff it is definite.
+        if factor is not None and np.all(factor.U.diagonal() > 0):
+            break
+        warnings.warn(
+            f"ichol: A + {shift:g} I is not positive definite; trying the next shift",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    else:
+        raise ValueError(
+            "Cholesky decomposition failed due to insufficient positive-definiteness of matrix "
+            f"A and the diagonal shifts {list(shifts)} did not help; pass larger shifts"
+        )
+    if factor.L.nnz > max_nnz:
+        raise ValueError(
+            f"Cholesky decomposition failed because more than max_nnz={max_nnz} non-zero "
+            f"elements were created ({factor.L.nnz}); increase max_nnz"
+        )
+    return CholeskyDecomposition(factor, factor.L.nnz)
+
+
+def vcycle(
+    A,
+    shape: tuple[int, int],
+    num_pre_iter: int = 1,
+    num_post_iter: int = 1,
+    omega: float = 0.8,
+    direct_solve_size: int = 64,
+    cache: dict | None = None,
+):
+    """Geometric multigrid V-cycle with PyMatting's signature (``pymatting.vcycle``).
+
+    Runs :func:`vecmatte.preconditioners.vcycle.vcycle_operator`: full-weighting
+    restriction, Galerkin coarse operators, damped Jacobi, direct solves on small grids.
+
+    Parameters
+    ----------
+    A : sparse matrix, shape (h*w, h*w)
+        System over all pixels of the grid.
+    shape : (int, int)
+        ``(h, w)``.
+    num_pre_iter, num_post_iter, omega, direct_solve_size
+        As PyMatting's.
+    cache : dict, optional
+        PyMatting fills it with the coarse levels on the first call; vecmatte builds them
+        once here, so it is not used.
+
+    Returns
+    -------
+    scipy.sparse.linalg.LinearOperator
+        Callable ``r -> x ~ A^-1 r``.
+    """
+    from vecmatte.preconditioners.vcycle import vcycle_operator
+
+    return vcycle_operator(
+        A,
+        tuple(shape),
+        num_pre_iter=num_pre_iter,
+        num_post_iter=num_post_iter,
+        omega=omega,
+        direct_solve_size=direct_solve_size,
+    )
