@@ -33,11 +33,19 @@ def box_full(array: np.ndarray, radius: int) -> np.ndarray:
 
     Returns an array ``(..., h, w)``; the transpose of :func:`box_valid`.
     """
-    pad = 2 * radius
+    from scipy.ndimage import uniform_filter1d
+
+    size, pad = 2 * radius + 1, 2 * radius
     h, w = array.shape[-2:]
-    padded = np.zeros((*array.shape[:-2], h + 2 * pad, w + 2 * pad))
-    padded[..., pad:-pad, pad:-pad] = array
-    return box_valid(padded, radius)
+    # One axis at a time: zero-pad it by 2r on both sides, then running sums along it.
+    padded = np.zeros((*array.shape[:-2], h + 2 * pad, w))
+    padded[..., pad:-pad, :] = array
+    rows = uniform_filter1d(padded, size, axis=-2, mode="constant")[..., radius:-radius, :]
+    padded = np.zeros((*array.shape[:-2], h + pad, w + 2 * pad))
+    padded[..., pad:-pad] = rows
+    sums = uniform_filter1d(padded, size, axis=-1, mode="constant")[..., radius:-radius]
+    sums *= size * size
+    return sums
 
 
 _PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
