@@ -77,7 +77,12 @@ def build_system(
     Chen, Li and Tang, "KNN Matting", IEEE TPAMI 35(9), 2013; the weights are
     :func:`vecmatte.laplacians.knn.knn_weights`. PyMatting's Laplacian ``I - D^-1 W`` is
     replaced by ``D - W`` with the constraints scaled by ``D``: the same solution from a
-    symmetric positive definite matrix.
+    symmetric positive definite matrix, on which conjugate gradient is guaranteed to
+    converge (on PyMatting's non-symmetric matrix it is not). Measured on GT02, GT05 and
+    GT13 at half size, both trimaps (total SAD, total time, same process): PyMatting
+    10541 in 108 s; the non-symmetric form under vecmatte's CG 10537 in 62 s; the
+    symmetric soft system (default) 10537 in 64 s; hard constraints 10531 in 59 s. The
+    default keeps PyMatting's solution; hard constraints are as good, and available.
     """
     constraints, lam = check_constraints(constraints, lam)
     weights = knn_weights(
