@@ -10,11 +10,20 @@ the dense factorisation of one panel and the triangular solves with the whole fa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PanelFactor", "factor_dtype", "factor_panel", "gather_rows", "inverse_permutation"]
+__all__ = [
+    "PanelFactor",
+    "ReorderedUpper",
+    "factor_dtype",
+    "factor_panel",
+    "gather_rows",
+    "inverse_permutation",
+    "reordered_upper",
+]
 
 
 def factor_dtype(dtype) -> np.dtype:
@@ -48,26 +57,86 @@ def gather_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return np.repeat(np.arange(len(rows)), counts), matrix.indices[entries], matrix.data[entries]
 
 
+@dataclass(frozen=True)
+class ReorderedUpper:
+    """The upper triangle of ``P A P^T`` as CSR arrays, rows in the new order.
+
+    Row ``i`` (new order) holds the entries ``columns[indptr[i]:indptr[i + 1]] >= i``: by
+    symmetry, column ``i`` of the lower triangle, which is what a factor's panel is filled from.
+    """
+
+    indptr: np.ndarray
+    columns: np.ndarray
+    values: np.ndarray
+
+    def rows(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(row, column, value)`` of the entries of the rows ``start:stop`` (new order)."""
+        low, high = self.indptr[start], self.indptr[stop]
+        counts = np.diff(self.indptr[start : stop + 1])
+        rows = np.repeat(np.arange(start, stop), counts)
+        return rows, self.columns[low:high], self.values[low:high]
+
+
+def reordered_upper(matrix, order: np.ndarray, dtype) -> ReorderedUpper:
+    """Reorder a symmetric CSR ``matrix`` by ``order`` and keep its upper triangle.
+
+    One compiled row permutation for the whole matrix, so that a factor reads each node's
+    entries as one contiguous slice instead of gathering its rows (a few NumPy calls per node,
+    which dominated the factorisation of thin bands). Values are stored in the factor's
+    ``dtype``; indices in 32 bits when they fit.
+    """
+    n = len(order)
+    index_dtype = np.int32 if n < 2**31 else np.intp
+    position = np.empty(n, dtype=index_dtype)
+    position[order] = np.arange(n, dtype=index_dtype)
+    permuted = matrix.tocsr()[order]
+    columns = position[permuted.indices]
+    rows = np.repeat(np.arange(n, dtype=index_dtype), np.diff(permuted.indptr))
+    keep = columns >= rows
+    indptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    del rows
+    values = permuted.data[keep].astype(dtype, copy=False)
+    return ReorderedUpper(indptr, columns[keep], values)
+
+
+@functools.lru_cache(maxsize=4)
+def _kernels(dtype: np.dtype):
+    """LAPACK ``potrf`` and BLAS ``trsm`` for ``dtype`` (looked up once, not per node)."""
+    from scipy.linalg.blas import get_blas_funcs
+    from scipy.linalg.lapack import get_lapack_funcs
+
+    (trsm,) = get_blas_funcs(("trsm",), dtype=dtype)
+    (potrf,) = get_lapack_funcs(("potrf",), dtype=dtype)
+    return potrf, trsm
+
+
 def factor_panel(panel: np.ndarray, size: int, what: str) -> None:
     """Factor a panel in place: Cholesky of its ``size`` diagonal rows, then ``L21 = A21 L11^-T``.
+
+    Only the lower triangle of the diagonal block is read and written (its strict upper
+    triangle is left as it was: every solve reads the lower one). A C-ordered panel is, seen
+    transposed, a Fortran-ordered one, so LAPACK factors ``L11^T`` (upper) and BLAS solves
+    ``L11 X^T = A21^T`` in place, with no copy of the panel.
 
     Raises
     ------
     numpy.linalg.LinAlgError
         If the diagonal block is not positive definite (``what`` names the node).
     """
-    from scipy.linalg.blas import get_blas_funcs
-    from scipy.linalg.lapack import get_lapack_funcs
-
-    (trsm,) = get_blas_funcs(("trsm",), dtype=panel.dtype)
-    (potrf,) = get_lapack_funcs(("potrf",), dtype=panel.dtype)
-    diagonal, info = potrf(panel[:size], lower=1, clean=1)
+    potrf, trsm = _kernels(panel.dtype)
+    if not panel.flags.c_contiguous or panel.shape[1] != size:
+        # A view into a wider array (a front): factor a copy, write it back.
+        work = np.ascontiguousarray(panel)
+        factor_panel(work, size, what)
+        panel[...] = work
+        return
+    diagonal = panel[:size].T
+    _, info = potrf(diagonal, lower=0, overwrite_a=1, clean=0)
     if info != 0:
         raise np.linalg.LinAlgError(f"{what} is not positive definite (LAPACK info {info})")
-    panel[:size] = diagonal
     if panel.shape[0] > size:
-        # A BLAS triangular solve from the right.
-        panel[size:] = trsm(1.0, diagonal, panel[size:], side=1, lower=1, trans_a=1)
+        trsm(1.0, diagonal, panel[size:].T, side=0, lower=0, trans_a=1, overwrite_b=1)
 
 
 @dataclass

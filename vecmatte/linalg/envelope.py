@@ -17,8 +17,8 @@ from vecmatte.linalg._panel import (
     PanelFactor,
     factor_dtype,
     factor_panel,
-    gather_rows,
     inverse_permutation,
+    reordered_upper,
 )
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "rcm_envelope",
 ]
 
-_BLOCK = 64
+_BLOCK = 96
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,10 @@ def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
         If a diagonal block is not positive definite (in the chosen precision).
     """
     dtype = factor_dtype(dtype)
-    order, first, matrix = envelope.order, envelope.first, envelope.matrix
-    position = envelope.position
+    order, first = envelope.order, envelope.first
     n = len(order)
+    # The upper triangle in the new order: each block reads its entries as one slice.
+    upper = reordered_upper(envelope.matrix, order, dtype)
     starts = np.append(np.arange(0, n, _BLOCK), n)
     n_blocks = len(starts) - 1
     # Rows reached by block column k: those whose envelope starts before the block ends.
@@ -126,13 +127,9 @@ def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
     for k in range(n_blocks):
         k0, k1, stop = starts[k], starts[k + 1], stops[k]
         panel = np.zeros((stop - k0, k1 - k0), dtype=dtype)
-        # By symmetry, column j of the lower triangle is row j's entries right of the diagonal:
-        # gather rows order[k0:k1] of A and relabel their columns into the new order.
-        which, columns, values = gather_rows(matrix, order[k0:k1])
-        rows = which + k0
-        cols = position[columns]
-        upper = cols >= rows
-        panel[cols[upper] - k0, rows[upper] - k0] = values[upper]
+        # By symmetry, column j of the lower triangle is row j's entries right of the diagonal.
+        rows, cols, values = upper.rows(k0, k1)
+        panel[cols - k0, rows - k0] = values
         # Left-looking update from the earlier block columns that reach these rows.
         j = k - 1
         while j >= 0 and stops[j] > k0:

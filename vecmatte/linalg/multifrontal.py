@@ -24,8 +24,7 @@ from vecmatte.linalg._panel import (
     PanelFactor,
     factor_dtype,
     factor_panel,
-    gather_rows,
-    inverse_permutation,
+    reordered_upper,
 )
 
 __all__ = ["MultifrontalCholesky", "dissection_order", "multifrontal_cholesky"]
@@ -164,10 +163,13 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     numpy.linalg.LinAlgError
         If a front is not positive definite (in the chosen precision).
     """
+    from scipy.linalg.blas import get_blas_funcs
+
     dtype = factor_dtype(dtype)
-    matrix = matrix.tocsr()
     order, starts, parent = dissection.order, dissection.starts, dissection.parent
-    position = inverse_permutation(order)
+    # The upper triangle in the elimination order: each node reads its entries as one slice.
+    upper = reordered_upper(matrix, order, dtype)
+    (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
     n_nodes = len(parent)
     # Boundary positions each finished child passes to its parent, with its Schur complement.
     pending_rows: list[list] = [[] for _ in range(n_nodes)]
@@ -177,11 +179,7 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     for k in range(n_nodes):
         k0, k1 = starts[k], starts[k + 1]
         size = k1 - k0
-        which, columns, values = gather_rows(matrix, order[k0:k1])
-        columns = position[columns]
-        own = which + k0
-        lower = columns >= own
-        columns, own, values = columns[lower], own[lower], values[lower]
+        own, columns, values = upper.rows(k0, k1)
         later = [columns[columns >= k1]] + [
             rows[rows >= k1] for rows in pending_rows[k]
         ]  # child boundaries inside this node are its own columns
@@ -197,16 +195,18 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
             at = (at[:, None] * len(front_rows) + at).reshape(-1)
             flat[at] += update.reshape(-1)
         pending_rows[k] = pending_updates[k] = None
+        panel = np.ascontiguousarray(front[:, :size])
         if size:
-            # A view: the panel's columns of the front are factored in place.
-            factor_panel(front[:, :size], size, f"multifrontal Cholesky: front {k}")
-        below = front[size:, :size]
+            factor_panel(panel, size, f"multifrontal Cholesky: front {k}")
         if len(boundary) and parent[k] >= 0:
-            # Schur complement on the boundary (lower triangle suffices: the front is read
-            # through its lower triangle, but the full product is as fast in BLAS).
-            update = front[size:, size:] - below @ below.T
+            # Schur complement on the boundary, lower triangle only (every front is read
+            # through its lower triangle): BLAS syrk on the transposed (Fortran) views,
+            # in place, half the flops of the full product.
+            update = np.ascontiguousarray(front[size:, size:])
+            if size:
+                syrk(-1.0, panel[size:].T, beta=1.0, c=update.T, trans=1, lower=0, overwrite_c=1)
             pending_rows[parent[k]].append(boundary)
             pending_updates[parent[k]].append(update)
         boundaries.append(boundary)
-        panels.append(np.ascontiguousarray(front[:, :size]))
+        panels.append(panel)
     return MultifrontalCholesky(order, starts, boundaries, panels)
