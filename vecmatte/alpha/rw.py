@@ -194,12 +194,13 @@ def build_system(
     columns, weights = window_stencil(image, rows, radius, sigma, symmetric=True)
     degrees = weights.sum(axis=0)
     centre = len(columns) // 2
-    values = -weights
-    values[centre] += (1.0 + float(regularization)) * degrees
     fg = np.append(is_fg.ravel(), False).astype(np.float64)  # column -1 -> not foreground
     if constraints == "hard":
         # Columns of known pixels move to the right-hand side: b = -L_uk alpha_k = W_uk fg.
         rhs = np.einsum("su,su->u", weights, fg[columns])
+    values = np.negative(weights, out=weights)  # in place: one stencil-sized array less
+    values[centre] += (1.0 + float(regularization)) * degrees
+    if constraints == "hard":
         index = np.full(known.size + 1, -1, dtype=np.intp)
         index[rows] = np.arange(len(rows))
         columns = index[columns]
