@@ -436,7 +436,7 @@ def test_install_pymatting_registers_the_paths_rembg_imports():
     assert boxfilter is pm.boxfilter
     assert pymatting.laplacian.laplacian.make_linear_system is pm.make_linear_system
     with pytest.raises(ModuleNotFoundError):  # PyMatting's GPU variants are not provided
-        import pymatting.foreground.estimate_foreground_ml_cupy  # noqa: F401
+        import pymatting.foreground.estimate_foreground_ml_cupy
     with pytest.raises(AttributeError, match=r"shim.*provides only"):
         _ = pymatting.show_images
 

@@ -126,7 +126,19 @@ def _solve(A, b, M, cg_kwargs: Mapping[str, Any], shape: tuple[int, int]) -> np.
     return np.clip(cg(A, b, M=M, **cg_kwargs), 0.0, 1.0).reshape(shape)
 
 
-_PARAMETERS = """
+def estimate_alpha_knn(
+    image: ArrayLike,
+    trimap: ArrayLike,
+    preconditioner: Callable | None = None,
+    laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
+    cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
+) -> np.ndarray:
+    """KNN matting (Chen, Li, Tang 2013) with PyMatting's signature and system.
+
+    ``make_linear_system(knn_laplacian(image), trimap)`` solved by :func:`cg`, as PyMatting:
+    the matrix ``I - D^-1 W + 100 C`` is not symmetric (vecmatte's ``method="knn"`` solves
+    the symmetric system with the same solution).
+
     Parameters
     ----------
     image : array_like, shape (h, w, 3)
@@ -134,12 +146,11 @@ _PARAMETERS = """
     trimap : array_like, shape (h, w) or (h, w, 1)
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     preconditioner : callable, optional
-        Function ``A -> M`` (such as :func:`~vecmatte.compat.pymatting.jacobi` or
-        :func:`~vecmatte.compat.pymatting.ichol`); None for the default named below.
+        Function ``A -> M`` such as :func:`~vecmatte.compat.pymatting.jacobi`; None: Jacobi.
     laplacian_kwargs : dict, optional
-        Keywords of the Laplacian function named below.
+        Keywords of :func:`~vecmatte.compat.pymatting.knn_laplacian`.
     cg_kwargs : dict, optional
-        Keywords of :func:`~vecmatte.compat.pymatting.cg` (``rtol`` 1e-7, ``maxiter`` 10000 ...).
+        Keywords of :func:`~vecmatte.compat.pymatting.cg` (``rtol`` 1e-7, ``maxiter`` 10000).
 
     Returns
     -------
@@ -153,29 +164,10 @@ _PARAMETERS = """
         not converge (as PyMatting); if the inputs are malformed.
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
-"""
-
-
-def estimate_alpha_knn(
-    image: ArrayLike,
-    trimap: ArrayLike,
-    preconditioner: Callable | None = None,
-    laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
-    cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
-) -> np.ndarray:
+    """
     image, trimap = _inputs(image, trimap)
     A, b = make_linear_system(knn_laplacian(image, **laplacian_kwargs), trimap)
     return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap.shape)
-
-
-estimate_alpha_knn.__doc__ = (
-    """KNN matting (Chen, Li, Tang 2013) with PyMatting's signature and system.
-
-    ``make_linear_system(knn_laplacian(image), trimap)`` solved by conjugate gradient with
-    the Jacobi preconditioner (the default), as PyMatting; the matrix is not symmetric.
-    """
-    + _PARAMETERS
-)
 
 
 def estimate_alpha_rw(
@@ -185,20 +177,41 @@ def estimate_alpha_rw(
     laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
     cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
 ) -> np.ndarray:
+    """Random walk matting (Grady et al. 2005) with PyMatting's signature and system.
+
+    ``make_linear_system(rw_laplacian(image), trimap)`` solved by :func:`cg`, as PyMatting:
+    the matrix is not symmetric, and ``laplacian_kwargs["sigma"]`` is ignored (the weights
+    are ``exp(-900 |I_i - I_j|^2)``); vecmatte's ``method="rw"`` does neither.
+
+    Parameters
+    ----------
+    image : array_like, shape (h, w, 3)
+        Floats in [0, 1] (uint8/uint16 are scaled).
+    trimap : array_like, shape (h, w) or (h, w, 1)
+        Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
+    preconditioner : callable, optional
+        Function ``A -> M`` such as :func:`~vecmatte.compat.pymatting.jacobi`; None: Jacobi.
+    laplacian_kwargs : dict, optional
+        Keywords of :func:`~vecmatte.compat.pymatting.rw_laplacian`.
+    cg_kwargs : dict, optional
+        Keywords of :func:`~vecmatte.compat.pymatting.cg` (``rtol`` 1e-7, ``maxiter`` 10000).
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 alpha in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the trimap has no background or no foreground pixels, or conjugate gradient does
+        not converge (as PyMatting); if the inputs are malformed.
+    TypeError
+        If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
+    """
     image, trimap = _inputs(image, trimap)
     A, b = make_linear_system(rw_laplacian(image, **laplacian_kwargs), trimap)
     return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap.shape)
-
-
-estimate_alpha_rw.__doc__ = (
-    """Random walk matting (Grady et al. 2005) with PyMatting's signature and system.
-
-    ``make_linear_system(rw_laplacian(image), trimap)`` solved by conjugate gradient with the
-    Jacobi preconditioner (the default), as PyMatting; the matrix is not symmetric and
-    ``laplacian_kwargs["sigma"]`` is ignored, as in PyMatting.
-    """
-    + _PARAMETERS
-)
 
 
 def estimate_alpha_lbdm(
@@ -208,6 +221,40 @@ def estimate_alpha_lbdm(
     laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
     cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
 ) -> np.ndarray:
+    """Learning-based matting (Zheng, Kambhamettu 2009) with PyMatting's signature and system.
+
+    ``make_linear_system(lbdm_laplacian(image), trimap)`` solved by :func:`cg`. By default
+    preconditioned by vecmatte's complete sparse Cholesky factor (the ``"direct"``
+    preconditioner) where PyMatting uses its incomplete one: the same solution, in a few
+    iterations.
+
+    Parameters
+    ----------
+    image : array_like, shape (h, w, 3)
+        Floats in [0, 1] (uint8/uint16 are scaled).
+    trimap : array_like, shape (h, w) or (h, w, 1)
+        Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
+    preconditioner : callable, optional
+        Function ``A -> M`` such as :func:`~vecmatte.compat.pymatting.ichol`; None: vecmatte's
+        ``direct``.
+    laplacian_kwargs : dict, optional
+        Keywords of :func:`~vecmatte.compat.pymatting.lbdm_laplacian`.
+    cg_kwargs : dict, optional
+        Keywords of :func:`~vecmatte.compat.pymatting.cg` (``rtol`` 1e-7, ``maxiter`` 10000).
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 alpha in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the trimap has no background or no foreground pixels, or conjugate gradient does
+        not converge (as PyMatting); if the inputs are malformed.
+    TypeError
+        If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
+    """
     from vecmatte.preconditioners import build_preconditioner
     from vecmatte.systems import MattingSystem
 
@@ -216,23 +263,11 @@ def estimate_alpha_lbdm(
     if preconditioner is not None:
         M = preconditioner(A)
     else:
-        # vecmatte's complete factor (nested dissection of the pixel grid) of PyMatting's
-        # matrix: CG then converges in a few iterations, like PyMatting's incomplete one.
+        # A complete factor of PyMatting's matrix (nested dissection of the pixel grid).
         reach = 2 * int(laplacian_kwargs.get("radius", 1))
         system = MattingSystem(A, b, np.arange(len(b)), trimap.shape, reach=reach)
         M = build_preconditioner(system, "direct")
     return _solve(A, b, M, cg_kwargs, trimap.shape)
-
-
-estimate_alpha_lbdm.__doc__ = (
-    """Learning-based matting (Zheng, Kambhamettu 2009) with PyMatting's signature and system.
-
-    ``make_linear_system(lbdm_laplacian(image), trimap)`` solved by conjugate gradient. By
-    default preconditioned by vecmatte's complete sparse Cholesky factor (``"direct"``)
-    where PyMatting uses its incomplete one (``ichol``): the same solution.
-    """
-    + _PARAMETERS
-)
 
 
 def estimate_alpha_lkm(
@@ -241,6 +276,36 @@ def estimate_alpha_lkm(
     laplacian_kwargs: Mapping[str, Any] = NO_OPTIONS,
     cg_kwargs: Mapping[str, Any] = NO_OPTIONS,
 ) -> np.ndarray:
+    """Large-kernel matting (He, Sun, Tang 2010) with PyMatting's signature and system.
+
+    The closed-form Laplacian at radius 10, matrix-free (:func:`lkm_laplacian`), with soft
+    constraints (lambda 100) and the Jacobi preconditioner, as PyMatting (which has no
+    ``preconditioner`` argument here).
+
+    Parameters
+    ----------
+    image : array_like, shape (h, w, 3)
+        Floats in [0, 1] (uint8/uint16 are scaled).
+    trimap : array_like, shape (h, w) or (h, w, 1)
+        Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
+    laplacian_kwargs : dict, optional
+        Keywords of :func:`~vecmatte.compat.pymatting.lkm_laplacian`.
+    cg_kwargs : dict, optional
+        Keywords of :func:`~vecmatte.compat.pymatting.cg` (``rtol`` 1e-7, ``maxiter`` 10000).
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 alpha in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the trimap has no background or no foreground pixels, or conjugate gradient does
+        not converge (as PyMatting); if the inputs are malformed.
+    TypeError
+        If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
+    """
     image, trimap = _inputs(image, trimap)
     L_matvec, diag_L = lkm_laplacian(image, **laplacian_kwargs)
     is_fg, _, is_known, _ = trimap_split(trimap)
@@ -255,20 +320,6 @@ def estimate_alpha_lkm(
         return inverse_diagonal * r
 
     return _solve(A_matvec, lambda_value * is_fg, precondition, cg_kwargs, trimap.shape)
-
-
-estimate_alpha_lkm.__doc__ = """Large-kernel matting (He, Sun, Tang 2010) with PyMatting's signature and system.
-
-    The closed-form Laplacian at radius 10, matrix-free (``lkm_laplacian``), with soft
-    constraints ``lambda = 100`` and the Jacobi preconditioner, as PyMatting. There is no
-    ``preconditioner`` argument (PyMatting has none).
-    """ + _PARAMETERS.replace(
-    """    preconditioner : callable, optional
-        Function ``A -> M`` (such as :func:`~vecmatte.compat.pymatting.jacobi` or
-        :func:`~vecmatte.compat.pymatting.ichol`); None for the default named below.
-""",
-    "",
-)
 
 
 def _sigma_sq(radius: int) -> float:

@@ -87,7 +87,7 @@ def estimate_foreground_cf(
     alpha: ArrayLike,
     regularization: float = 1e-5,
     rtol: float = 1e-5,
-    neighbors: Sequence[tuple[int, int]] | None = None,
+    neighbors: Sequence[tuple[int, int]] = _DEFAULT_NEIGHBORS,  # PyMatting's, never modified
     return_background: bool = False,
     foreground_guess: ArrayLike | None = None,
     background_guess: ArrayLike | None = None,
@@ -110,7 +110,7 @@ def estimate_foreground_cf(
     rtol : float, optional
         Relative tolerance of conjugate gradient.
     neighbors : list of (int, int), optional
-        Only None or PyMatting's default 4-neighbourhood.
+        Only PyMatting's default 4-neighbourhood (or None, the same).
     return_background : bool, optional
         Also return the background colours.
     foreground_guess, background_guess : None
@@ -138,7 +138,7 @@ def estimate_foreground_cf(
     what = "vecmatte's closed-form foreground estimation"
     require_default("regularization", regularization, 1e-5, what)
     if neighbors is not None and [tuple(n) for n in neighbors] != _DEFAULT_NEIGHBORS:
-        raise ValueError(f"neighbors={neighbors!r} is not supported by {what}; leave it at None")
+        raise ValueError(f"neighbors={neighbors!r} is not supported by {what}; leave the default")
     if foreground_guess is not None or background_guess is not None:
         raise ValueError(f"foreground_guess and background_guess are not supported by {what}")
     check_keys(ichol_kwargs, (), "ichol_kwargs", " (the closed-form foreground uses Jacobi)")
