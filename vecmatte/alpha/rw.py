@@ -66,7 +66,8 @@ def graph_system(
     Parameters
     ----------
     weights : scipy.sparse matrix, shape (n, n)
-        Symmetric non-negative weights with positive row sums ``d``.
+        Symmetric non-negative weights with positive row sums ``d``; a float64 CSR matrix is
+        overwritten with the Laplacian.
     is_fg, is_bg : ndarray of bool, shape (h, w)
         Known foreground and background pixels.
     regularization : float, optional
@@ -86,7 +87,8 @@ def graph_system(
     """
     import scipy.sparse
 
-    laplacian = scipy.sparse.csr_matrix(weights, dtype=np.float64, copy=True)
+    # The weights become the Laplacian in place (callers hand over a matrix of their own).
+    laplacian = scipy.sparse.csr_matrix(weights, dtype=np.float64)
     laplacian.sum_duplicates()
     degrees = np.asarray(laplacian.sum(axis=1)).ravel()
     known = (is_fg | is_bg).ravel()

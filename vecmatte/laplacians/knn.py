@@ -66,7 +66,10 @@ def knn_weights(
         )
     x = np.tile(np.linspace(0.0, 1.0, w), h)
     y = np.repeat(np.linspace(0.0, 1.0, h), w)
-    columns, values = [], []
+    k_total = sum(k for k, _ in passes)
+    columns = np.empty((n, k_total), dtype=np.int32)
+    values = np.ones((n, k_total))
+    start = 0
     for k, weight in passes:
         # float32 features as in PyMatting, so that both find the same neighbours.
         features = np.empty((n, 5), dtype=np.float32)
@@ -77,21 +80,18 @@ def knn_weights(
         # Querying the points in the tree's own order keeps consecutive queries in the same
         # leaves (measured: about twice as fast as the raster order on alphamatting images).
         order = tree.indices
-        neighbors = np.empty((n, k), dtype=np.int32)
+        neighbors = columns[:, start : start + k]
         neighbors[order] = tree.query(tree.data[order], k=k, workers=-1)[1].reshape(n, k)
         del tree
-        columns.append(neighbors)
-        if kernel == "binary":
-            values.append(np.ones((n, k)))
-        else:
+        if kernel == "soft":
             distance = np.abs(features[neighbors] - features[:, None, :]).sum(axis=2)
-            values.append(1.0 - distance / np.float32(5.0))
+            values[:, start : start + k] = 1.0 - distance / np.float32(5.0)
         del features
-    k_total = sum(k for k, _ in passes)
+        start += k
     index_dtype = np.int32 if n * k_total < 2**31 else np.int64
     indptr = np.arange(0, n * k_total + 1, k_total, dtype=index_dtype)
     nearest = scipy.sparse.csr_matrix(
-        (np.hstack(values).ravel(), np.hstack(columns).ravel(), indptr), shape=(n, n)
+        (values.ravel(), columns.ravel(), indptr), shape=(n, n), copy=False
     )
     del columns, values
     return (nearest + nearest.T).tocsr()
