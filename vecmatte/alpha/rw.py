@@ -160,9 +160,11 @@ def build_system(
         Pull the known pixels to their value with weight ``lam`` as PyMatting does (default),
         or fix them (see :func:`graph_system`). The weights ``exp(-900 d^2)`` nearly
         disconnect regions across colour edges, so the system is very ill-conditioned and
-        the matte depends on how far the solver goes: measured on alphamatting images GT02,
-        GT05, GT08 and GT13 at half size, soft constraints with Jacobi gave a total SAD 0.99x
-        PyMatting's in 0.28x its time; hard constraints 1.02x, and slower.
+        the matte depends on where the solver stops (PyMatting's own result is not its
+        system's exact solution either). Measured at half size on GT01, GT02, GT05, GT08 and
+        GT13 with both trimaps: total SAD 1.02x PyMatting's (0.86x to 1.42x per image) in
+        0.33x its time; hard constraints (ichol) were 1.02x on seven of those pairs too,
+        and slower (up to 1.5x PyMatting's time).
     lam : float, optional
         Weight of the soft constraints.
 
