@@ -24,15 +24,17 @@ array has a one-cell frame; before a half-sweep the border pixels' own values ar
 the other colour's frame, which reproduces the clamped neighbours exactly. The per-pixel
 inverse of the 2x2 matrix and its constant part are computed once per level.
 
-Big levels run in tiles (:data:`TILE`) with a halo of ``2 * iterations + 2`` pixels: a
-half-sweep moves information by one pixel, so the pixels a tile keeps are exactly those of a
-whole-grid sweep, while the working arrays stay small enough for the cache and the memory stays
-bounded. A tile whose pixels and halo all have alpha exactly 0 or 1 is not relaxed: its
-foreground is the photograph where alpha is 1 and the previous level's estimate where alpha is
-0 (the background likewise), which is where the relaxation goes: a pixel with alpha 1 has
-``F = (I + epsilon sum F_j) / (1 + 4 epsilon)``, within ``4 epsilon`` (2% with Germer et al.'s
-weights, 0.004% with PyMatting's) of the photograph's local variation. With a mask's narrow
-unknown band most tiles of a big photograph are such tiles.
+Big levels run in bands of rows, and within a band in blocks of columns, each with a halo of
+``2 * iterations + 2`` pixels: a half-sweep moves information by one pixel, so the pixels a
+block keeps are exactly those of a whole-grid sweep, while the working arrays stay small
+enough for the cache and the memory stays bounded (:data:`TILE`). Only the runs of columns
+within the halo of a mixed pixel (``0 < alpha < 1``) are relaxed; the rest of a band is
+filled with where the relaxation goes: the photograph as foreground where alpha is 1 (there
+``F = (I + epsilon sum F_j) / (1 + 4 epsilon)``, within ``4 epsilon`` of the photograph's local
+variation: 2% with Germer et al.'s weights, 0.004% with PyMatting's) and the previous level's
+estimate where alpha is 0; the background likewise. On the alphamatting.com images (their
+true alpha) 28% to 85% of the big levels' pixels are relaxed, halos included (mean 46%); on a
+10 MP photograph with the alpha of a mask's 10-pixel unknown band, 17%.
 """
 
 from __future__ import annotations
