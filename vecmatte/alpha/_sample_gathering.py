@@ -227,7 +227,7 @@ def least_path_energy(
     w = shape[1]
     rays = index.shape[1]
     least = np.zeros(unknown.size, dtype=np.float32)
-    for part in chunks(unknown.size, rays):
+    for part in chunks(unknown.size, 4 * rays):
         found = index[part]
         pixel, slot = np.nonzero(found >= 0)  # by pixel, then ray
         if pixel.size == 0:
@@ -281,14 +281,10 @@ def select_pairs(
     bg_out = np.empty((3, m), dtype=np.float32)
     alpha_out = np.empty(m, dtype=np.float32)
     prob_fg = (bg_energy / (fg_energy + bg_energy + 1e-5)).astype(np.float32)
-    # Found samples first (in ray order), then pixels grouped by how many they have, so that
-    # no pair with a missing sample is ever evaluated.
-    fg_ok, bg_ok = fg_index >= 0, bg_index >= 0
-    fg_index = np.take_along_axis(fg_index, np.argsort(~fg_ok, axis=1, kind="stable"), axis=1)
-    bg_index = np.take_along_axis(bg_index, np.argsort(~bg_ok, axis=1, kind="stable"), axis=1)
-    fg_count, bg_count = fg_ok.sum(axis=1), bg_ok.sum(axis=1)
-    del fg_ok, bg_ok
-    group = np.maximum(fg_count, 1) * (rays + 1) + np.maximum(bg_count, 1)
+    # Pixels grouped by how many samples they found, found samples first (in ray order), so
+    # that no pair with a missing sample is ever evaluated.
+    group = np.maximum((fg_index >= 0).sum(axis=1, dtype=np.int16), 1) * np.int16(rays + 1)
+    group += np.maximum((bg_index >= 0).sum(axis=1, dtype=np.int16), 1)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
     for first, stop in itertools.pairwise(bounds):
@@ -300,8 +296,8 @@ def select_pairs(
                 colors,
                 shape,
                 unknown[chosen],
-                fg_index[chosen, :n_f],
-                bg_index[chosen, :n_b],
+                _found_first(fg_index[chosen])[:, :n_f],
+                _found_first(bg_index[chosen])[:, :n_b],
                 prob_fg[chosen],
                 mean_fg,
                 mean_bg,
@@ -312,6 +308,11 @@ def select_pairs(
             bg_out[:, chosen] = bg
             alpha_out[chosen] = alpha
     return fg_out, bg_out, alpha_out
+
+
+def _found_first(index: np.ndarray) -> np.ndarray:
+    """Each row's found samples (>= 0) first, in their order, then the missing ones."""
+    return np.take_along_axis(index, np.argsort(index < 0, axis=1, kind="stable"), axis=1)
 
 
 def _best_pairs(

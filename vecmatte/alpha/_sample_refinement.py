@@ -280,16 +280,19 @@ def _box_sums(targets, shape, radius, weights, planes_of_box):
 def _inside_weight_sum(p, shape, radius, weights_1d) -> np.ndarray:
     """``sum`` of ``weights_1d[dy] * weights_1d[dx]`` over the window offsets inside the image."""
     h, w = shape
-    y, x = np.divmod(p, w)
-    offsets = np.arange(-radius, radius + 1)
     cum = np.concatenate([[0.0], np.cumsum(weights_1d, dtype=np.float64)])
 
-    def along(coord, size):
+    def along(size):
+        """The sum over the offsets inside ``range(size)``, for each coordinate in it."""
+        coord = np.arange(size)
         lo = np.maximum(0, radius - coord)  # first offset index inside
-        hi = np.minimum(offsets.size, radius + size - coord)  # one past the last
-        return cum[hi] - cum[lo]
+        hi = np.minimum(2 * radius + 1, radius + size - coord)  # one past the last
+        return (cum[hi] - cum[lo]).astype(np.float32)
 
-    return (along(y, h) * along(x, w)).astype(np.float32)
+    y, x = np.divmod(p, w)
+    total = along(h)[y]
+    total *= along(w)[x]
+    return total
 
 
 def confidence(

@@ -26,9 +26,9 @@ def _maybe_close(
     hb, wb = -(-h // b), -(-w // b)
     pad = ((0, hb * b - h), (0, wb * b - w))
     unknown = np.flatnonzero(label == UNKNOWN)
-    by, bx = np.divmod(unknown, w)
-    block = (by // b) * wb + bx // b
-    del by, bx
+    block = (unknown // (w * b)).astype(np.int32)
+    block *= wb
+    block += (unknown % w) // b
 
     def extreme(plane, reduce, empty):
         """``reduce`` over the blocks around the block of each unknown pixel."""
@@ -46,7 +46,7 @@ def _maybe_close(
     fits = np.ones((len(KINDS), unknown.size), dtype=bool)
     for channel in colors.T:
         plane = np.pad(channel.reshape(h, w).astype(np.float32), pad)
-        colour = channel[unknown]
+        colour = channel[unknown].astype(np.float32)
         for i in range(len(KINDS)):
             fits[i] &= colour >= extreme(plane + off[i], np.min, np.inf) - threshold
             fits[i] &= colour <= extreme(plane - off[i], np.max, -np.inf) + threshold
