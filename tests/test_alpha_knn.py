@@ -31,7 +31,7 @@ def test_soft_system_has_pymatting_solution(rng, kernel):
     # PyMatting: (I - D^-1 W + 100 C) x = 100 fg, not symmetric.
     pymatting_matrix = loop_random_walk_laplacian(weights) + 100.0 * np.diag(known * 1.0)
     expected = np.linalg.solve(pymatting_matrix, 100.0 * is_fg.ravel())
-    system = build_system(image, is_fg, is_bg, kernel=kernel, **OPTIONS)
+    system = build_system(image, is_fg, is_bg, kernel=kernel, constraints="soft", **OPTIONS)
     assert abs(system.matrix - system.matrix.T).max() < 1e-12
     assert system.reach is None
     x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
@@ -42,7 +42,7 @@ def test_hard_system_is_the_reduction_of_d_minus_w(rng):
     image, is_fg, is_bg = small_problem(rng)
     weights = loop_knn_weights(image, **OPTIONS)
     laplacian = np.diag(weights.sum(axis=1)) - weights
-    system = build_system(image, is_fg, is_bg, constraints="hard", **OPTIONS)
+    system = build_system(image, is_fg, is_bg, **OPTIONS)
     known = (is_fg | is_bg).ravel()
     unknown = np.flatnonzero(~known)
     np.testing.assert_allclose(system.matrix.toarray(), laplacian[np.ix_(unknown, unknown)])
@@ -51,16 +51,24 @@ def test_hard_system_is_the_reduction_of_d_minus_w(rng):
 
 
 def test_estimate_alpha_matches_a_direct_solve(scene):
-    result = solve_alpha(scene.image, scene.trimap, method="knn", rtol=1e-10)
-    assert result.converged
-    system = build_system(scene.image, scene.trimap == 1, scene.trimap == 0)
-    x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     unknown = (scene.trimap > 0) & (scene.trimap < 1)
-    np.testing.assert_allclose(
-        result.alpha[unknown], np.clip(x.reshape(scene.trimap.shape)[unknown], 0, 1), atol=1e-6
-    )
+    for constraints in ("hard", "soft"):
+        options = dict(method="knn", constraints=constraints, rtol=1e-10)
+        result = solve_alpha(scene.image, scene.trimap, **options)
+        assert result.converged
+        system = build_system(
+            scene.image, scene.trimap == 1, scene.trimap == 0, **options_of(options)
+        )
+        x = np.zeros(scene.trimap.size)
+        x[system.unknown] = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+        expected = np.clip(x.reshape(scene.trimap.shape)[unknown], 0, 1)
+        np.testing.assert_allclose(result.alpha[unknown], expected, atol=1e-6)
     # A composite whose colours separate foreground from background: a good matte.
     assert np.abs(result.alpha - scene.alpha)[unknown].mean() < 0.1
+
+
+def options_of(options):
+    return {key: value for key, value in options.items() if key == "constraints"}
 
 
 def test_registered_with_jacobi():
