@@ -25,8 +25,10 @@ the other colour's frame, which reproduces the clamped neighbours exactly. The p
 inverse of the 2x2 matrix and its constant part are computed once per level.
 
 Big levels run in bands of rows, and within a band in blocks of columns, each with a halo of
-``2 * iterations + 2`` pixels: a half-sweep moves information by one pixel, so the pixels a
-block keeps are exactly those of a whole-grid sweep, while the working arrays stay small
+``2 * iterations`` pixels: a half-sweep moves information by one pixel, so the wrong clamping
+at a block's cut edge reaches ``2 * iterations - 1`` pixels in, and the pixels a block keeps
+are exactly those of a whole-grid sweep (the tests compare blocks down to 2 x 2 with a plain
+loop over the whole grid), while the working arrays stay small
 enough for the cache and the memory stays bounded (:data:`TILE`). Only the runs of columns
 within the halo of a mixed pixel (``0 < alpha < 1``) are relaxed; the rest of a band is
 filled with where the relaxation goes: the photograph as foreground where alpha is 1 (there
@@ -356,7 +358,7 @@ def estimate(
         previous_rows = _nearest(h, colours_before[0].shape[0])
         previous_columns = _nearest(w, colours_before[0].shape[1])
         step_rows, step_columns = _tiles(h, w, small)
-        halo = 0 if small else 2 * iterations + 2
+        halo = 0 if small else 2 * iterations
         if final:
             foreground = np.empty((h, w, 3))
             background_out = np.empty((h, w, 3)) if background else None
