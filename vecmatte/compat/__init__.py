@@ -1,6 +1,6 @@
 """Compatibility with other matting libraries' APIs, for their users and their applications.
 
-:mod:`vecmatte.compat.pymatting` has PyMatting 1.1.16's most used functions with its names and
+:mod:`vecmatte.compat.pymatting` has PyMatting 1.1.16's API with its names and
 conventions; :func:`install_pymatting` makes ``import pymatting...`` resolve to them, so that an
 application written for PyMatting (rembg, ComfyUI nodes) runs on vecmatte unchanged.
 """
@@ -103,17 +103,13 @@ def _make_module(name: str, is_package: bool, names: tuple[str, ...], api) -> ty
 
 
 def install_pymatting() -> types.ModuleType:
-    """Make ``import pymatting`` and the submodules rembg uses resolve to vecmatte.
+    """Make ``import pymatting`` and its submodules resolve to vecmatte's shim.
 
-    Registers module objects in :data:`sys.modules` for ``pymatting``, ``pymatting.alpha``,
-    ``pymatting.alpha.estimate_alpha_cf``, ``pymatting.foreground``,
-    ``pymatting.foreground.estimate_foreground_ml``,
-    ``pymatting.foreground.estimate_foreground_cf``,
-    ``pymatting.util``, ``pymatting.util.util``, ``pymatting.cutout`` and
-    ``pymatting.cutout.cutout``, holding the functions of :mod:`vecmatte.compat.pymatting`
-    (``estimate_alpha_cf``, ``estimate_foreground_ml``, ``estimate_foreground_cf``,
-    ``stack_images``, ``blend``, ``trimap_split``, ``load_image``, ``save_image``, ``cutout``
-    and PyMatting's aliases ``estimate_alpha`` and ``estimate_foreground``).
+    Registers module objects in :data:`sys.modules` for ``pymatting`` and PyMatting 1.1.16's
+    module paths (``pymatting.alpha.estimate_alpha_cf``, ``pymatting.laplacian.laplacian``,
+    ``pymatting.util.util``, ``pymatting.util.boxfilter``, ``pymatting.solver.callback`` ...),
+    each holding the functions of :mod:`vecmatte.compat.pymatting` that PyMatting's module
+    holds; packages re-export their submodules' names, as PyMatting's do.
 
     Call it before the application imports PyMatting (for rembg: before ``import rembg``).
     It takes precedence over an installed PyMatting, which is then never imported (nor numba).
@@ -132,10 +128,9 @@ def install_pymatting() -> types.ModuleType:
 
     Notes
     -----
-    Only the functions listed above exist; any other PyMatting name (``estimate_alpha_knn``,
-    ``cf_laplacian``, ``pymatting.laplacian`` ...) raises ``AttributeError``/``ImportError``.
-    The functions follow PyMatting's conventions; where vecmatte has no equivalent for an
-    option they raise instead of ignoring it (see :mod:`vecmatte.compat.pymatting`).
+    Names the shim lacks (``show_images``, ``make_grid``, ``pymatting.config``, the GPU
+    foreground modules) raise ``AttributeError``/``ImportError``. The functions follow
+    PyMatting's conventions (see :mod:`vecmatte.compat.pymatting`).
 
     Examples
     --------
