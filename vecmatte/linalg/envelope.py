@@ -45,9 +45,9 @@ class Envelope:
         ``first[i]``: the first column that row ``i`` of ``P A P^T``, or any later row,
         reaches (non-decreasing). Cholesky fill stays within ``first[i] <= j <= i``.
     matrix : scipy.sparse.csr_matrix
-        ``A`` itself, in its own order: the reordered matrix is never formed, each block of
-        rows is reordered as the factorisation reaches it (a second copy of the matrix
-        would be held during the whole factorisation).
+        ``A`` itself, in its own order. The factorisation forms only the upper triangle of
+        the reordered matrix, in the factor's precision with 32-bit indices (a third of a
+        float64 copy), so that each block reads its entries as one slice.
     """
 
     order: np.ndarray
