@@ -275,8 +275,8 @@ def estimate_foreground_background(
     itself 0.109; PyMatting's ml 0.039, cf 0.018), in 0.09, 0.45 and 0.08 CPU seconds per
     image. ``"ml"`` is the default: blur-fusion is hardly faster at this size and twice as far
     from the true colours, ``"cf"`` is the most accurate in wide soft regions at five times the
-    time. On a 10 MP photograph with a mask's 10-pixel unknown band ``"ml"`` takes 1.5 CPU s
-    (0.56x the alpha solve) within the solve's peak memory; blur-fusion 3.4 s and 0.6 GiB more.
+    time. On a 10 MP photograph with a mask's 10-pixel unknown band ``"ml"`` takes 1.0 CPU s
+    (0.36x the alpha solve) within the solve's peak memory; blur-fusion 2.8 s and 0.5 GiB more.
     Where the alpha is exactly 0 or 1 far from the soft edge, ``"ml"`` fills instead of relaxing
     (see :mod:`vecmatte.foreground.ml`).
 
