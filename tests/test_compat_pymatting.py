@@ -92,6 +92,18 @@ def test_signature_equals_pymatting(name):
     assert _shim_parameters(getattr(shim, name)) == _ast_parameters(reference)
 
 
+@needs_pymatting
+def test_laplacians_list_as_pymatting():
+    source = (pathlib.Path(_SPEC.origin).parent / "laplacian" / "__init__.py").read_text()
+    lists = {
+        node.targets[0].id: [element.id for element in node.value.elts]
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.List)
+    }
+    assert [f.__name__ for f in shim.LAPLACIANS] == lists["LAPLACIANS"]
+    assert [f.__name__ for f in shim.LAPLACIAN_OPERATORS] == lists["LAPLACIAN_OPERATORS"]
+
+
 def test_shim_never_imports_numba_or_pymatting():
     code = "import sys, vecmatte.compat.pymatting; print(sorted(m for m in sys.modules " + (
         "if m.split('.')[0] in ('numba', 'pymatting')))"
@@ -148,6 +160,7 @@ CASES = {
     "make_linear_system": "pm.make_linear_system(pm.cf_laplacian(image), trimap, 50.0, True)",
     "weights_to_laplacian": "pm.weights_to_laplacian(sp.csr_matrix(W), regularization=1e-3)",
     "weights_to_laplacian_raw": "pm.weights_to_laplacian(sp.csr_matrix(W), False)",
+    "estimate_alpha_cf": "pm.estimate_alpha_cf(image, trimap)",
     "estimate_alpha_knn": "pm.estimate_alpha_knn(image, trimap)",
     "estimate_alpha_rw": "pm.estimate_alpha_rw(image, trimap)",
     "estimate_alpha_lbdm": "pm.estimate_alpha_lbdm(image, trimap)",
@@ -187,6 +200,7 @@ CASES = {
 }
 # Looser tolerances where the result goes through an iterative solve or float32.
 TOLERANCE = {
+    "estimate_alpha_cf": 1e-4,
     "estimate_alpha_knn": 1e-4,
     "estimate_alpha_rw": 1e-4,
     "estimate_alpha_lbdm": 1e-4,
