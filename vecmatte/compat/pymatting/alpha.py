@@ -280,6 +280,8 @@ def _band_preconditioner(A, is_unknown: np.ndarray, reach: int):
     from vecmatte.systems import MattingSystem
 
     band = np.flatnonzero(binary_dilation(is_unknown, iterations=2 * reach))
+    if not band.size:  # no unknown pixel: every row is dominated by its diagonal
+        return jacobi(A)
     block = A[band][:, band].tocsr()
     system = MattingSystem(block, np.zeros(len(band)), band, is_unknown.shape, reach=reach)
     factor = build_preconditioner(system, "direct")
