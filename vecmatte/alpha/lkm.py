@@ -98,8 +98,8 @@ def build_system(
 def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
     """Peak extra bytes of the large-kernel system (the preconditioner's share comes on top).
 
-    About 60 floats per pixel: window statistics and inverse covariances (17), the
-    integral images of the set-up (up to 30) and of each product (about 16).
+    At most 60 floats per pixel (an over-estimate): the window coefficients (10), the
+    covariances and filter outputs of the set-up (about 15), and six planes per product.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
 

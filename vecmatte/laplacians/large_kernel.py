@@ -49,6 +49,8 @@ def box_full(array: np.ndarray, radius: int) -> np.ndarray:
 
 
 _PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
+# Position in _PAIRS of the entry (i, j) of a symmetric 3 x 3 matrix.
+_PAIR_INDEX = ((0, 1, 2), (1, 3, 4), (2, 4, 5))
 
 
 class LargeKernelLaplacian:
@@ -58,65 +60,105 @@ class LargeKernelLaplacian:
     ``dot``) and ``diagonal()``, so ``scipy.sparse.linalg.aslinearoperator`` accepts it.
     ``L`` is symmetric, so ``rmatvec`` is ``matvec``. Colour channels are stored as planes
     ``(3, h, w)``, so that every step is arithmetic on contiguous 2-D arrays.
+
+    Each window's coefficients are stored at its centre pixel, with zeros on the border of
+    width ``r`` where no window is centred: one centred running mean then gives the window
+    sums, and the same filter applied to window values with zero borders gives each pixel's
+    sum over the windows holding it. A product is such filters of five planes and a few
+    multiply-adds on six preallocated planes (no padding, no image-sized temporaries).
     """
 
     def __init__(self, image: np.ndarray, *, eps: float, radius: int) -> None:
         h, w = image.shape[:2]
         area = (2 * radius + 1) ** 2
-        self.planes = np.ascontiguousarray(image.transpose(2, 0, 1))
+        self.planes = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float64)
         self.radius = radius
         self.eps = eps
         self.shape = (h * w, h * w)
         self.dtype = np.dtype(np.float64)
         planes = self.planes
-        # Window statistics: means and covariances of the colours by box sums, one channel
-        # pair at a time (6 of the 9 by symmetry) to keep few image-sized arrays alive.
-        means = box_valid(planes, radius) / area
-        covariance = np.empty((*means.shape[1:], 3, 3))
+        inner = (slice(radius, h - radius), slice(radius, w - radius))
+        # Window coefficients at the windows' centres, zero on the border: the 6 entries of
+        # V = (Sigma + eps/n I)^-1 / n (symmetric), V mu, and m = 1/n + mu^T V mu. The
+        # filters give means, not sums: the factor area**2 of two box sums is folded in.
+        coefficients = np.zeros((10, h, w))
+        window = [coefficients[(index, *inner)] for index in range(10)]
+        # Means and covariances of the colours by box sums, one channel pair at a time.
+        means = box_valid(planes, radius)
+        means /= area
+        covariance = []
         for i, j in _PAIRS:
             sums = box_valid(planes[i] * planes[j], radius)
             sums /= area
             sums -= means[i] * means[j]
-            covariance[:, :, i, j] = sums
-            covariance[:, :, j, i] = sums
-        covariance[:, :, [0, 1, 2], [0, 1, 2]] += eps / area
-        # V = (Sigma + eps/n I)^-1 / n, and the parts of each window's term that do not
-        # depend on p: V mu and m = 1/n + mu^T V mu.
-        inverse = np.linalg.inv(covariance)
-        del covariance
-        inverse /= area
-        self._inverse = np.ascontiguousarray(inverse.transpose(2, 3, 0, 1))  # (3, 3, ...)
-        del inverse
-        self._inverse_mean = np.einsum("ij...,j...->i...", self._inverse, means)
-        self._mean_term = 1.0 / area + np.einsum("i...,i...->...", means, self._inverse_mean)
-        self._counts = box_full(np.ones(means.shape[1:]), radius)
+            if i == j:
+                sums += eps / area
+            covariance.append(sums)
+        # The inverse by cofactors, written straight into the coefficient planes.
+        a, b, c, d, e, f = covariance
+        np.subtract(d * f, e * e, out=window[0])
+        np.subtract(c * e, b * f, out=window[1])
+        np.subtract(b * e, c * d, out=window[2])
+        np.subtract(a * f, c * c, out=window[3])
+        np.subtract(b * c, a * e, out=window[4])
+        np.subtract(a * d, b * b, out=window[5])
+        scale = a * window[0]
+        scale += b * window[1]
+        scale += c * window[2]
+        del a, b, c, d, e, f, covariance
+        np.divide(float(area), scale, out=scale)  # area**2 / (det * area)
+        for index in range(6):
+            window[index] *= scale
+        del scale
+        # V mu and m, with the same factor area**2 (m's 1/n becomes area).
+        for i in range(3):
+            for j in range(3):
+                np.add(window[6 + i], window[_PAIR_INDEX[i][j]] * means[j], out=window[6 + i])
+        window[9][...] = area
+        for i in range(3):
+            window[9] += means[i] * window[6 + i]
+        self._coefficients = coefficients
+        self._counts = box_full(np.ones((h - 2 * radius, w - 2 * radius)), radius)
+        self._work = np.empty((4, h, w))
+        self._term = np.empty((h, w))
+        self._scratch = np.empty((h, w))
 
     def matvec(self, p: np.ndarray) -> np.ndarray:
         """``L p`` for a vector of ``h * w`` pixel values (row-major)."""
-        planes, inverse, inverse_mean = self.planes, self._inverse, self._inverse_mean
+        from scipy.ndimage import uniform_filter1d
+
+        planes, c = self.planes, self._coefficients
         h, w = planes.shape[1:]
+        size = 2 * self.radius + 1
         p = np.asarray(p, dtype=np.float64).reshape(h, w)
+        work, term, scratch = self._work, self._term, self._scratch
         # Per window k: P_k = sum p, Q_k = sum p I; then per pixel i
-        # (L p)_i = c_i p_i - I_i . sum_k (V Q_k - V mu P_k) - sum_k (P_k m_k - V mu . Q_k).
-        stacked = np.empty((4, h, w))
-        stacked[0] = p
-        np.multiply(planes, p, out=stacked[1:])
-        sums = box_valid(stacked, self.radius)
-        window_p, window_pi = sums[0], sums[1:]
-        terms = np.empty(sums.shape)
-        for i in range(3):
-            np.multiply(inverse_mean[i], window_p, out=terms[1 + i])
-            np.negative(terms[1 + i], out=terms[1 + i])
-            for j in range(3):
-                terms[1 + i] += inverse[i, j] * window_pi[j]
-        np.multiply(self._mean_term, window_p, out=terms[0])
-        for j in range(3):
-            terms[0] -= inverse_mean[j] * window_pi[j]
-        gathered = box_full(terms, self.radius)
+        # (L p)_i = c_i p_i - sum_k (P_k m_k - V mu . Q_k) - I_i . sum_k (V Q_k - V mu P_k).
+        # The filters work in place (each line is read whole before it is written); the four
+        # window terms are made and gathered one plane at a time.
+        work[0] = p
+        np.multiply(planes, p, out=work[1:])
+        uniform_filter1d(work, size, axis=-2, output=work, mode="constant")
+        uniform_filter1d(work, size, axis=-1, output=work, mode="constant")
+        window_p, window_pi = work[0], work[1:]
         result = self._counts * p
-        result -= gathered[0]
-        for i in range(3):
-            result -= planes[i] * gathered[1 + i]
+        for i in range(-1, 3):
+            if i < 0:
+                np.multiply(c[9], window_p, out=term)
+                for j in range(3):
+                    np.multiply(c[6 + j], window_pi[j], out=scratch)
+                    term -= scratch
+            else:
+                np.multiply(c[6 + i], window_p, out=term)
+                np.negative(term, out=term)
+                for j in range(3):
+                    np.multiply(c[_PAIR_INDEX[i][j]], window_pi[j], out=scratch)
+                    term += scratch
+            uniform_filter1d(term, size, axis=-2, output=term, mode="constant")
+            uniform_filter1d(term, size, axis=-1, output=term, mode="constant")
+            if i >= 0:
+                term *= planes[i]
+            result -= term
         return result.ravel()
 
     rmatvec = matvec
@@ -130,14 +172,25 @@ class LargeKernelLaplacian:
     def diagonal(self) -> np.ndarray:
         """``diag(L)`` from box sums of ``V``, ``V mu`` and ``mu^T V mu`` over the windows."""
         # diag_i = sum_k (1 - m_k) + 2 I_i . sum_k V_k mu_k - I_i^T (sum_k V_k) I_i, one
-        # window quantity at a time (V symmetric: 6 entries).
-        planes, radius = self.planes, self.radius
-        diagonal = box_full(1.0 - self._mean_term, radius)
+        # window quantity at a time (V symmetric: 6 entries). The stored coefficients carry
+        # area**2 and the centred filter gives means: together one factor area too many.
+        from scipy.ndimage import uniform_filter
+
+        planes, c = self.planes, self._coefficients
+        size = 2 * self.radius + 1
+        area = float(size) ** 2
+
+        def gather(values: np.ndarray) -> np.ndarray:
+            summed = uniform_filter(values, size, mode="constant")
+            summed /= area
+            return summed
+
+        diagonal = self._counts - gather(c[9])
         for i in range(3):
-            diagonal += 2.0 * planes[i] * box_full(self._inverse_mean[i], radius)
-        for i, j in _PAIRS:
+            diagonal += 2.0 * planes[i] * gather(c[6 + i])
+        for index, (i, j) in enumerate(_PAIRS):
             factor = 1.0 if i == j else 2.0
-            diagonal -= factor * planes[i] * planes[j] * box_full(self._inverse[i, j], radius)
+            diagonal -= factor * planes[i] * planes[j] * gather(c[index])
         return diagonal.ravel()
 
 
