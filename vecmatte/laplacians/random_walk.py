@@ -92,12 +92,16 @@ def window_stencil(
     columns = stencil_columns(offsets, rows, (h, w))
     ys, xs = np.divmod(rows, w)
     count_y, count_x = _clamp_counts(h, radius), _clamp_counts(w, radius)
-    dy, dx = offsets[:, 0:1] + radius, offsets[:, 1:2] + radius
-    weights = count_y[dy, ys] * count_x[dx, xs]
+    dy, dx = offsets[:, 0] + radius, offsets[:, 1] + radius
+    # One offset at a time: no stencil-sized temporaries besides the two outputs.
+    weights = np.empty(columns.shape)
     if symmetric:
         reverse_y, reverse_x = _reverse_counts(count_y, radius), _reverse_counts(count_x, radius)
-        weights += reverse_y[dy, ys] * reverse_x[dx, xs]
-        weights *= 0.5
+    for s in range(len(offsets)):
+        np.multiply(count_y[dy[s], ys], count_x[dx[s], xs], out=weights[s])
+        if symmetric:
+            weights[s] += reverse_y[dy[s], ys] * reverse_x[dx[s], xs]
+            weights[s] *= 0.5
     if sigma is None:
         return columns, weights
     flat = image.reshape(h * w, 3)
