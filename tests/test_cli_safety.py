@@ -391,8 +391,8 @@ def test_item8_eval_matches_by_stem_and_prints_small_numbers(tmp_path, capsys, s
         vecmatte.load_trimap(tmp_path / "gt" / "b.tif"),
         vecmatte.load_trimap(tmp_path / "trimaps" / "b.jpg"),
     )
-    row = next(line for line in out.splitlines() if line.startswith("b "))
-    assert f"{errors['mse']:.3g}" in row.split() and "0.0000" not in out
+    row = next(line for line in out.splitlines() if line.startswith("b.png "))
+    assert f"{errors['mse']:#.3g}" in row.split() and "0.0000" not in out
     assert snapshot(tmp_path) == inputs
 
 

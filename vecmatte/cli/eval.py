@@ -21,7 +21,8 @@ def register(commands) -> None:
         "pixels (alphamatting.com conventions: alpha in [0, 1]; SAD, gradient and "
         "connectivity errors / 1000). Give three files, or three folders whose "
         "files are matched by name, whatever their extensions (b.png with b.tif), as a "
-        "batch matches them. Numbers are printed to three significant digits.",
+        "batch matches them. Rows are named by the predicted file (b.png). Numbers are "
+        "printed to three significant digits.",
     )
     parser.add_argument("pred", help="predicted alpha matte, or a folder of them")
     parser.add_argument("gt", help="ground-truth alpha matte, or a folder of them")
@@ -52,10 +53,14 @@ def _by_stem(folder: Path) -> dict[str, Path]:
 
 
 def triples(pred: Path, truth: Path, trimap: Path) -> list[tuple[str, Path, Path, Path]]:
-    """``(name, pred, truth, trimap)``: the three files, or files matched by name in folders."""
+    """``(name, pred, truth, trimap)``: the three files, or files matched by name in folders.
+
+    ``name`` is the prediction's file name (``b.png``), the file a user opens to look at a
+    bad row; in folders it carries the name the three files share (``b.png`` for ``b.tif``).
+    """
     kinds = [path.is_dir() for path in (pred, truth, trimap)]
     if not any(kinds):
-        return [(pred.stem, pred, truth, trimap)]
+        return [(pred.name, pred, truth, trimap)]
     if not all(kinds):
         raise ValueError("PRED, GT and TRIMAP must be three files or three folders, not a mix")
     predicted = _by_stem(pred)
@@ -70,14 +75,14 @@ def triples(pred: Path, truth: Path, trimap: Path) -> list[tuple[str, Path, Path
                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
             )
     return [
-        (name, path, folders[0][1][name], folders[1][1][name])
-        for name, path in sorted(predicted.items())
+        (path.name, path, folders[0][1][stem], folders[1][1][stem])
+        for stem, path in sorted(predicted.items())
     ]
 
 
 def _number(value: float) -> str:
-    """Three significant digits, readable for small errors (MSE 5.2e-06, not 0.0000)."""
-    return f"{value:.3g}"
+    """Three significant digits, kept when trailing (0.0200, MSE 5.20e-06 rather than 0.0000)."""
+    return f"{value:#.3g}"
 
 
 def run(args: argparse.Namespace) -> int:
