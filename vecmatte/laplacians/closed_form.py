@@ -133,17 +133,21 @@ def _strip_coefficients(
     wy += y_low
     values = _window_values(image, wy, wx, eps=eps, radius=radius)
     m = len(wy)
-    window_index = np.full((y_high - y_low, n_wx), m, dtype=np.intp)
-    window_index[wy - y_low, wx] = np.arange(m)
+    # Window number of each top-left corner, padded by 2r with the zero window m so that a
+    # corner outside the strip or the image needs no bounds check: one gather per position a.
+    pad = 2 * radius
+    window_index = np.full((y_high - y_low + 2 * pad, n_wx + 2 * pad), m, dtype=np.intp)
+    window_index[wy - y_low + pad, wx + pad] = np.arange(m)
+    padded_w = window_index.shape[1]
+    base = (rows_y - y_low + pad) * padded_w + (rows_x + pad)
+    flat_index = window_index.reshape(-1)
     out[:] = 0.0
     # The (span, span, p) view of the stencil slots: pixel a's partners b form the size x size
     # block of slots at (2r - ya, 2r - xa), so each a adds one gathered block to a strided view.
     grid = out.reshape(span, span, -1)
     for a in range(n):
         ya, xa = divmod(a, size)
-        ty, tx = rows_y - ya - y_low, rows_x - xa
-        inside = (ty >= 0) & (ty < y_high - y_low) & (tx >= 0) & (tx < n_wx)
-        window = np.where(inside, window_index[np.where(inside, ty, 0), np.where(inside, tx, 0)], m)
+        window = flat_index.take(base - (ya * padded_w + xa))
         # Row a of each window's block holds the entries of pixel a with all n partners b.
         block = values[window, a, :].T.reshape(size, size, -1)
         top, left = 2 * radius - ya, 2 * radius - xa
