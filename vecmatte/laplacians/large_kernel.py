@@ -53,6 +53,13 @@ _PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
 _PAIR_INDEX = ((0, 1, 2), (1, 3, 4), (2, 4, 5))
 
 
+def _window_counts(length: int, radius: int) -> np.ndarray:
+    """How many windows of ``2r + 1`` pixels inside ``[0, length)`` hold each pixel."""
+    pixel = np.arange(length)
+    last = length - 2 * radius - 1  # first pixel of the last window
+    return (np.minimum(pixel, last) - np.maximum(pixel - 2 * radius, 0) + 1).astype(np.float64)
+
+
 class LargeKernelLaplacian:
     """The closed-form matting Laplacian ``L`` of an image, as an operator ``p -> L p``.
 
@@ -66,6 +73,7 @@ class LargeKernelLaplacian:
     sums, and the same filter applied to window values with zero borders gives each pixel's
     sum over the windows holding it. A product is such filters of five planes and a few
     multiply-adds on six preallocated planes (no padding, no image-sized temporaries).
+    The number of windows holding a pixel is the product of a row and a column count.
     """
 
     def __init__(self, image: np.ndarray, *, eps: float, radius: int) -> None:
@@ -118,7 +126,9 @@ class LargeKernelLaplacian:
         for i in range(3):
             window[9] += means[i] * window[6 + i]
         self._coefficients = coefficients
-        self._counts = box_full(np.ones((h - 2 * radius, w - 2 * radius)), radius)
+        # Windows holding each pixel: a product of per-row and per-column counts.
+        self._counts_y = _window_counts(h, radius)[:, None]
+        self._counts_x = _window_counts(w, radius)
         self._work = np.empty((4, h, w))
         self._term = np.empty((h, w))
         self._scratch = np.empty((h, w))
@@ -141,7 +151,8 @@ class LargeKernelLaplacian:
         uniform_filter1d(work, size, axis=-2, output=work, mode="constant")
         uniform_filter1d(work, size, axis=-1, output=work, mode="constant")
         window_p, window_pi = work[0], work[1:]
-        result = self._counts * p
+        result = p * self._counts_y
+        result *= self._counts_x
         for i in range(-1, 3):
             if i < 0:
                 np.multiply(c[9], window_p, out=term)
@@ -185,7 +196,7 @@ class LargeKernelLaplacian:
             summed /= area
             return summed
 
-        diagonal = self._counts - gather(c[9])
+        diagonal = self._counts_y * self._counts_x - gather(c[9])
         for i in range(3):
             diagonal += 2.0 * planes[i] * gather(c[6 + i])
         for index, (i, j) in enumerate(_PAIRS):
