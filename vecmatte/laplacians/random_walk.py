@@ -104,12 +104,23 @@ def window_stencil(
             weights[s] *= 0.5
     if sigma is None:
         return columns, weights
+    # One offset and one channel at a time: temporaries of one value per row.
     flat = image.reshape(h * w, 3)
-    colors = flat[rows]
+    colors = np.empty((3, len(rows)))
+    for c in range(3):
+        np.take(flat[:, c], rows, out=colors[c])
     scale = -1.0 / (sigma * sigma)
+    neighbor = np.empty(len(rows), dtype=np.intp)
+    squared, difference = np.empty(len(rows)), np.empty(len(rows))
     for s in range(len(offsets)):
-        difference = flat[np.maximum(columns[s], 0)] - colors
-        weights[s] *= np.exp(scale * np.einsum("ij,ij->i", difference, difference))
+        np.maximum(columns[s], 0, out=neighbor)
+        squared[...] = 0.0
+        for c in range(3):
+            np.subtract(flat[neighbor, c], colors[c], out=difference)
+            difference *= difference
+            squared += difference
+        squared *= scale
+        weights[s] *= np.exp(squared, out=squared)
     return columns, weights
 
 
