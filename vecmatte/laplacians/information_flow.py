@@ -81,8 +81,16 @@ def nonlocal_neighbors(
     options = {"leafsize": 32, "balanced_tree": False, "compact_nodes": False}
     tree = cKDTree(features[candidates], **options)
     order = cKDTree(features[query], **options).indices
-    found = np.empty((len(query), k + 1), dtype=np.intp)
-    found[order] = candidates[tree.query(features[query[order]], k=k + 1)[1]]
+    searched = np.zeros(len(features), dtype=bool)
+    searched[candidates] = True
+    # A query pixel among the candidates finds itself first: ask for one more.
+    extra = int(searched[query].any())
+    found = np.empty((len(query), k + extra), dtype=np.intp)
+    found[order] = candidates[tree.query(features[query[order]], k=k + extra)[1]].reshape(
+        len(query), k + extra
+    )
+    if not extra:
+        return found
     # Drop the query pixel itself where it was found, the farthest neighbour elsewhere.
     drop = found == query[:, None]
     drop[:, -1] |= ~drop.any(axis=1)
