@@ -52,3 +52,16 @@ def test_cutout_bad_input(change, message, scene):
     image, alpha, foreground = change(scene)
     with pytest.raises(ValueError, match=message):
         cutout(image, alpha, foreground)
+
+
+def test_uint8_cutout_holds_the_levels_save_image_writes(scene):
+    # The CLI's path: 8-bit levels built in place, equal to rounding the float cutout.
+    rgba = cutout(scene.image, scene.alpha, foreground=scene.foreground, dtype=np.uint8)
+    assert rgba.dtype == np.uint8 and rgba.shape == (*scene.alpha.shape, 4)
+    floats = cutout(scene.image, scene.alpha, foreground=scene.foreground)
+    np.testing.assert_array_equal(rgba, np.round(floats * 255).astype(np.uint8))
+
+
+def test_cutout_refuses_other_dtypes(scene):
+    with pytest.raises(ValueError, match=r"cutout dtype must be np\.float64 or np\.uint8"):
+        cutout(scene.image, scene.alpha, dtype=np.float32)

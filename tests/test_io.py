@@ -10,6 +10,7 @@ import pytest
 from conftest import files_in, write_float_tiff, write_png
 from PIL import Image
 
+import vecmatte.io as vecmatte_io
 from vecmatte import load_image, load_trimap, save_image
 from vecmatte.io import AlphaChannelIgnoredWarning
 
@@ -306,3 +307,32 @@ def test_save_accepts_rounding_noise_at_the_ends(tmp_path):
     np.testing.assert_array_equal(_read(tmp_path / "r.png"), [[0, 128, 255]])
     with pytest.raises(ValueError, match="floats must lie in"):
         save_image(tmp_path / "r.png", np.array([[0.0, 1.001]]))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+@pytest.mark.parametrize("shape", [(5, 6), (5, 6, 3), (5, 6, 4), (1, 1)])
+def test_floats_to_uint8_in_blocks_matches_one_shot_rounding(monkeypatch, rng, chunk, shape):
+    # Blocks of rows of any size give the levels of the plain full-size conversion, also
+    # for values a rounding error outside [0, 1] and for halves (rounded to even).
+    monkeypatch.setattr(vecmatte_io, "_CHUNK_VALUES", chunk)
+    array = rng.random(shape)
+    array.flat[0], array.flat[-1] = -1e-7, 1 + 1e-7
+    if array.size > 2:
+        array.flat[1] = 0.5 / 255
+    expected = np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+    np.testing.assert_array_equal(vecmatte_io.floats_to_uint8(array), expected)
+    out = np.zeros((*shape, 2), dtype=np.uint8)
+    vecmatte_io.floats_to_uint8(array, out=out[..., 1])
+    np.testing.assert_array_equal(out[..., 1], expected)
+    assert not out[..., 0].any()
+
+
+@pytest.mark.parametrize("chunk", [1, 1 << 20])
+def test_save_counts_nan_in_blocks(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(vecmatte_io, "_CHUNK_VALUES", chunk)
+    array = np.zeros((4, 5))
+    array[[0, 3], [1, 4]] = np.nan
+    array[2, 2] = -np.inf
+    with pytest.raises(ValueError, match="3 NaN or infinite values of 20"):
+        save_image(tmp_path / "a.png", array)
+    assert files_in(tmp_path) == set()

@@ -14,7 +14,9 @@ __all__ = ["FITS", "composite", "cutout", "parse_color"]
 FITS = ("resize", "cover", "crop")
 
 
-def cutout(image, alpha, foreground=None, *, method: str | None = None) -> np.ndarray:
+def cutout(
+    image, alpha, foreground=None, *, method: str | None = None, dtype=np.float64
+) -> np.ndarray:
     """RGBA cutout: the foreground colours with alpha as the fourth channel.
 
     Parameters
@@ -29,11 +31,15 @@ def cutout(image, alpha, foreground=None, *, method: str | None = None) -> np.nd
         When ``foreground`` is not given, estimate it with this method. With neither, the
         photograph's colours are used, which keep some of the old background in
         semi-transparent pixels.
+    dtype : {np.float64, np.uint8}, optional
+        Float64 values in [0, 1], or the 8-bit levels ``round(255 x)`` a file holds, filled
+        a block of rows at a time (a 10 MP cutout in 40 MB instead of 320 MB plus the
+        temporaries of a later conversion).
 
     Returns
     -------
     ndarray, shape (h, w, 4)
-        Float64 RGBA in [0, 1] (straight, not premultiplied, alpha).
+        RGBA (straight, not premultiplied, alpha) of ``dtype``.
 
     Examples
     --------
@@ -54,6 +60,15 @@ def cutout(image, alpha, foreground=None, *, method: str | None = None) -> np.nd
     else:
         colours = image if foreground is None else check_image(foreground, "foreground")
     check_same_size(image, colours, "foreground")
+    if np.dtype(dtype) == np.uint8:
+        from vecmatte.io import floats_to_uint8
+
+        rgba = np.empty((*alpha.shape, 4), dtype=np.uint8)
+        floats_to_uint8(colours, out=rgba[:, :, :3])
+        floats_to_uint8(alpha, out=rgba[:, :, 3])
+        return rgba
+    if np.dtype(dtype) != np.float64:
+        raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {np.dtype(dtype)}")
     return np.concatenate([colours, alpha[:, :, None]], axis=2)
 
 

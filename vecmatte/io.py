@@ -35,6 +35,7 @@ __all__ = [
     "ImageTooLargeError",
     "check_max_pixels",
     "check_output_paths",
+    "floats_to_uint8",
     "image_size",
     "is_complete_image",
     "load_gray",
@@ -401,16 +402,56 @@ def _pixels(array) -> np.ndarray:
             f"cannot save an array of dtype {array.dtype}; use floats in [0, 1], uint8 or "
             "uint16 (e.g. array.astype(np.uint8) if it holds 0 ... 255)"
         )
-    if array.size and not np.isfinite(array).all():
-        bad = int(np.count_nonzero(~np.isfinite(array)))
-        raise ValueError(
-            f"cannot save an array with {bad} NaN or infinite values of {array.size}; "
-            "fix them first (e.g. np.nan_to_num)"
-        )
-    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 0.0)
-    if low < -_ROUNDING or high > 1.0 + _ROUNDING:
-        raise ValueError(_range_message(low, high))
-    return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return floats_to_uint8(array)
+
+
+# Rows converted at a time: about 2**20 values (8 MB of float64 scratch), so a 10 MP RGBA
+# costs its uint8 result and one small block instead of three full-size float temporaries.
+_CHUNK_VALUES = 1 << 20
+
+
+def floats_to_uint8(array, *, out: np.ndarray | None = None) -> np.ndarray:
+    """Floats in [0, 1] as uint8 levels ``round(255 x)``, converted a block of rows at a time.
+
+    Parameters
+    ----------
+    array : array_like of floats, shape (h, ...)
+        Values in [0, 1]; values outside by less than 1e-6 (rounding) are clipped.
+    out : ndarray of uint8, shape (h, ...), optional
+        Where to write the levels (a view, such as three channels of an RGBA array, works).
+
+    Returns
+    -------
+    ndarray of uint8
+        ``out``, or a new array of ``array``'s shape.
+
+    Raises
+    ------
+    ValueError
+        For NaN or infinite values, or values outside [0, 1] (never clipped silently).
+    """
+    array = np.atleast_1d(np.asarray(array))
+    rows = max(1, _CHUNK_VALUES // max(1, array[:1].size))
+    blocks = range(0, len(array), rows)
+    if array.size:
+        # min and max propagate NaN and need no temporary the size of the array.
+        low, high = float(array.min()), float(array.max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            bad = sum(int(np.count_nonzero(~np.isfinite(array[i : i + rows]))) for i in blocks)
+            raise ValueError(
+                f"cannot save an array with {bad} NaN or infinite values of {array.size}; "
+                "fix them first (e.g. np.nan_to_num)"
+            )
+        if low < -_ROUNDING or high > 1.0 + _ROUNDING:
+            raise ValueError(_range_message(low, high))
+    if out is None:
+        out = np.empty(array.shape, dtype=np.uint8)
+    for start in blocks:
+        block = np.multiply(array[start : start + rows], 255.0)
+        np.clip(block, 0.0, 255.0, out=block)
+        np.rint(block, out=block)
+        out[start : start + rows] = block
+    return out
 
 
 def _check_shape(array: np.ndarray) -> np.ndarray:

@@ -432,6 +432,8 @@ def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):
 
 def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     """Read, solve (solve_alpha checks memory first), write; return the iterations and notes."""
+    import numpy as np
+
     from vecmatte.alpha import solve_alpha
     from vecmatte.compose import cutout
     from vecmatte.io import check_output_paths, load_image, save_image
@@ -453,7 +455,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
             from vecmatte.foreground import estimate_foreground
 
             foreground = estimate_foreground(image, result.alpha)
-            save_image(task.cutout_path, cutout(image, result.alpha, foreground))
+            save_image(task.cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8))
     notes = [
         str(warning.message)
         for warning in caught

@@ -105,6 +105,8 @@ def solve_and_write(
     image, trimap, args, keywords, reporter, alpha_path, cutout_path=None, foreground_path=None
 ) -> None:
     """Solve for alpha, report, write the matte (and the foreground and cutout if asked)."""
+    import numpy as np
+
     from vecmatte.alpha import solve_alpha
     from vecmatte.compose import cutout
     from vecmatte.foreground import DEFAULT_METHOD, estimate_foreground
@@ -131,7 +133,7 @@ def solve_and_write(
         _common.write(foreground_path, foreground)
         reporter.stage(f"wrote {_common.shown(foreground_path)}")
     if cutout_path is not None:
-        _common.write(cutout_path, cutout(image, result.alpha, foreground))
+        _common.write(cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8))
         reporter.stage(f"wrote {_common.shown(cutout_path)}")
 
 
