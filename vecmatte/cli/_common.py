@@ -34,6 +34,60 @@ class Reporter:
         if not self.quiet and (iteration == 1 or iteration % 10 == 0):
             self.stage(f"  CG iteration {iteration}: relative residual {residual:.3e}")
 
+    def progress(self, what: str, *, after: float = 1.0):
+        """A ``progress(done, total)`` callback for the library: silent for a quick step.
+
+        Lines appear once the step has taken ``after`` seconds, then at most one a second
+        (and the last), so a small image prints nothing and a 10 MP one shows it is alive.
+        """
+        begun = time.perf_counter()
+        last = [-float("inf")]
+
+        def report(done: int, total: int) -> None:
+            now = time.perf_counter()
+            if self.quiet or now - begun < after or (now - last[0] < 1.0 and done < total):
+                return
+            last[0] = now
+            self.stage(f"  {what}: {done} of {total} ({100 * done / max(total, 1):.0f}%)")
+
+        return report
+
+
+def check_step_memory(shape, what: str, needed: int, reporter: Reporter, *, hint: str = "") -> None:
+    """Report the memory of a step after the solve and refuse, before any work, if it is short.
+
+    ``needed`` is the step's peak in bytes beyond the image and alpha (an over-estimate).
+    """
+    from vecmatte.memory import InsufficientMemoryError, available_memory
+
+    reporter.stage(f"{what} needs about {needed / 2**30:.2f} GiB of memory (estimate)")
+    available = available_memory()
+    if available is not None and needed > available:
+        h, w = shape[:2]
+        raise InsufficientMemoryError(
+            f"{what} of an image of {h} x {w} pixels (height x width) needs about "
+            f"{needed / 2**30:.2f} GiB of memory but only {available / 2**30:.2f} GiB is "
+            f"available; {hint}downscale the image, or free memory"
+        )
+
+
+def foreground_memory(shape, method: str, outputs: int) -> tuple[int, str]:
+    """Bytes of the foreground step and a hint naming a method that needs less (or "").
+
+    The step is estimating the foreground with ``method``
+    (:func:`vecmatte.foreground.foreground_memory_bytes`) plus ``outputs`` bytes a pixel made
+    afterwards (8-bit files, a composite).
+    """
+    from vecmatte.foreground import foreground_memory_bytes
+
+    n = int(shape[0]) * int(shape[1])
+    needed = foreground_memory_bytes(tuple(shape[:2]), method) + outputs * n
+    lighter = min(
+        ("ml", "blur_fusion"), key=lambda name: foreground_memory_bytes(tuple(shape[:2]), name)
+    )
+    hint = "" if lighter == method else f"use --foreground-method {lighter}, or "
+    return needed, hint
+
 
 # ------------------------------------------------------------------------------- streams
 

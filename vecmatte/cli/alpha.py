@@ -112,6 +112,15 @@ def solve_and_write(
     from vecmatte.foreground import DEFAULT_METHOD, estimate_foreground
 
     _report_memory(image, trimap, keywords, reporter)
+    method = getattr(args, "foreground_method", DEFAULT_METHOD)
+    if cutout_path is not None or foreground_path is not None:
+        # Checked before the solve: a foreground that cannot fit should not waste it.
+        # Written afterwards, as 8-bit levels: the alpha, the cutout's RGBA, the colours.
+        outputs = 1 + 4 * (cutout_path is not None) + 3 * (foreground_path is not None)
+        needed, hint = _common.foreground_memory(image.shape, method, outputs)
+        _common.check_step_memory(
+            image.shape, f"the foreground (method {method})", needed, reporter, hint=hint
+        )
     reporter.stage(
         f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, method "
         f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
@@ -124,9 +133,10 @@ def solve_and_write(
     # Everything is computed before the first file is written, so a failure leaves none.
     foreground = None
     if cutout_path is not None or foreground_path is not None:
-        method = getattr(args, "foreground_method", DEFAULT_METHOD)
         reporter.stage(f"estimating the foreground colours (method {method})")
-        foreground = estimate_foreground(image, result.alpha, method=method)
+        foreground = estimate_foreground(
+            image, result.alpha, method=method, progress=reporter.progress("foreground")
+        )
     _common.write(alpha_path, result.alpha)
     reporter.stage(f"wrote {_common.shown(alpha_path)}")
     if foreground_path is not None:

@@ -8,6 +8,11 @@ from vecmatte.cli import _common
 
 NAME = "composite"
 
+# Bytes a pixel of compose.composite beyond its inputs: alpha F, (1 - alpha), (1 - alpha) B
+# and their float64 sum (8 + 3 x 24), a background fitted to the image's size (24), and the
+# 8-bit file (3): an over-estimate.
+_COMPOSITE_BYTES = 8 + 3 * 24 + 24 + 3
+
 
 def register(commands) -> None:
     """Add the parser of ``vecmatte composite`` to the subcommands ``commands``."""
@@ -82,9 +87,21 @@ def run(args: argparse.Namespace) -> int:
     if args.foreground is not None:
         foreground = load_image(_common.source(args.foreground), max_pixels=args.max_pixels)
         _same_size(args.foreground, "foreground", foreground.shape, args.image, image.shape)
+        needed, what, hint = _COMPOSITE_BYTES * alpha.size, "the composite", ""
     else:
+        needed, hint = _common.foreground_memory(
+            image.shape, args.foreground_method, _COMPOSITE_BYTES
+        )
+        what = f"the foreground (method {args.foreground_method}) and the composite"
+    _common.check_step_memory(image.shape, what, needed, reporter, hint=hint)
+    if args.foreground is None:
         reporter.stage(f"estimating the foreground colours (method {args.foreground_method})")
-        foreground = estimate_foreground(image, alpha, method=args.foreground_method)
+        foreground = estimate_foreground(
+            image,
+            alpha,
+            method=args.foreground_method,
+            progress=reporter.progress("foreground"),
+        )
     _common.write(args.output, composite(foreground, alpha, new, fit=args.fit))
     reporter.stage(f"wrote {_common.shown(args.output)}")
     return _common.EXIT_OK
