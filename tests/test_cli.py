@@ -417,3 +417,91 @@ def test_installed_entry_point(tmp_path, scene_files):
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines()[-1].startswith("vecmatte: error:")
     assert not (tmp_path / "b.png").exists()
+
+
+def test_closed_standard_output_ends_quietly(tmp_path, scene_files):
+    # `vecmatte alpha ... -o - | head -c 10`: the reader goes away before the PNG is written.
+    # The command ends as the Python docs recommend for SIGPIPE: exit 1, no traceback, no
+    # "Broken pipe" message, and no "Exception ignored" when the interpreter flushes stdout.
+    image, trimap = scene_files
+    with subprocess.Popen(
+        [sys.executable, "-m", "vecmatte.cli", "alpha", str(image), str(trimap), "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        process.stdout.close()  # before the child writes: its write fails with EPIPE
+        stderr = process.stderr.read().decode()
+        code = process.wait(timeout=300)
+    assert code == 1, stderr
+    assert "CG iterations" in stderr  # the work was done; only the output was refused
+    for symptom in ("Traceback", "Broken pipe", "Errno 32", "Exception ignored", "error"):
+        assert symptom not in stderr
+    assert files_in(tmp_path) == {"image.png", "trimap.png"}
+
+
+# --- the steps after the solve: memory and progress ----------------------------------------
+
+
+def test_reporter_progress_waits_then_throttles(capsys):
+    from vecmatte.cli._common import Reporter
+
+    report = Reporter(quiet=False).progress("foreground", after=0.0)
+    for done in (1, 2, 3, 4):  # one call right after another: the first and the last print
+        report(done, 4)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("] ")[1] for line in lines] == [
+        "  foreground: 1 of 4 (25%)",
+        "  foreground: 4 of 4 (100%)",
+    ]
+    slow = Reporter(quiet=False).progress("foreground")  # a quick step says nothing
+    quiet = Reporter(quiet=True).progress("foreground", after=0.0)
+    for done in (1, 2):
+        slow(done, 2)
+        quiet(done, 2)
+    assert capsys.readouterr().err == ""
+
+
+def test_cutout_foreground_reports_its_memory_and_progress(
+    tmp_path, scene_files, capsys, monkeypatch
+):
+    import vecmatte.foreground as foreground
+
+    image, trimap = scene_files
+    calls = []
+    estimate = foreground.estimate_foreground
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs.get("progress"))
+        return estimate(*args, **kwargs)
+
+    monkeypatch.setattr(foreground, "estimate_foreground", spy)
+    out = [str(tmp_path / "a.png"), "--cutout", str(tmp_path / "c.png")]
+    assert main(["alpha", str(image), str(trimap), "-o", *out]) == 0
+    err = capsys.readouterr().err
+    assert "the foreground (method ml) needs about" in err
+    assert len(calls) == 1 and callable(calls[0])
+
+
+@pytest.mark.parametrize("command", ["alpha", "composite"])
+def test_foreground_that_cannot_fit_is_refused_before_any_work(
+    tmp_path, scene_files, capsys, monkeypatch, command
+):
+    import vecmatte.memory
+
+    image, trimap = scene_files
+    if command == "alpha":
+        argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png")]
+        argv += ["--cutout", str(tmp_path / "c.png"), "--foreground-method", "cf"]
+    else:
+        argv = ["composite", str(image), str(trimap), "--color", "green", "-o", "x.png"]
+        argv += ["--foreground-method", "cf"]
+        monkeypatch.chdir(tmp_path)
+    # Enough for the solve of this small scene, not for the foreground step.
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 1000)
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "CG iteration" not in err
+    message = err.strip().splitlines()[-1]
+    assert message.startswith("vecmatte: error: the foreground (method cf)")
+    assert re.search(r"use --foreground-method (ml|blur_fusion), or downscale the image", message)
+    assert files_in(tmp_path) == {"image.png", "trimap.png"}

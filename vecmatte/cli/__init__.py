@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         _show_warnings_as_messages()
         try:
             return args.run(args)
+        except BrokenPipeError:
+            raise  # the reader of standard output went away: console_entry ends quietly
         except KeyboardInterrupt:
             hint = getattr(args, "interrupted_hint", None)
             print(
@@ -93,7 +96,17 @@ def _show_warnings_as_messages() -> None:
 
 def console_entry() -> None:
     """The ``vecmatte`` console script."""
-    sys.exit(main())
+    try:
+        code = main()
+        sys.stdout.flush()  # a pipe closed early fails here rather than at exit
+    except BrokenPipeError:
+        # `vecmatte alpha ... -o - | head -c 10`: as the Python docs advise for SIGPIPE,
+        # point standard output at devnull so the interpreter's final flush cannot fail
+        # again, and exit 1 without a message (the reader chose to stop).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_FAILURE
+    sys.exit(code)
 
 
 def __getattr__(name: str):
