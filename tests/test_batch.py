@@ -321,3 +321,15 @@ def test_ctrl_c_leaves_complete_files_only(tmp_path):
         with Image.open(out / name) as image:
             image.load()
             assert image.size == (110, 90)
+
+
+def test_check_solve_options_lives_with_the_solver_and_stays_importable_from_batch():
+    import vecmatte.alpha
+    import vecmatte.batch
+
+    assert vecmatte.batch.check_solve_options is vecmatte.alpha.check_solve_options
+    vecmatte.alpha.check_solve_options({"method": "cf", "rtol": 1e-6})
+    with pytest.raises(ValueError, match="alpha method 'cf' has no option 'colour'"):
+        vecmatte.alpha.check_solve_options({"method": "cf", "colour": 1})
+    with pytest.raises(ValueError, match="rtol"):
+        vecmatte.alpha.check_solve_options({"rtol": 2.0})

@@ -514,3 +514,11 @@ def test_unreachable_scheduler_is_an_os_error(monkeypatch, tmp_path):
     with pytest.raises(OSError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         _within(BATCH_TIMEOUT, vdist.run_batch_on_cluster, tasks, "tcp://127.0.0.1:9")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_public_name_comes_from_batch_dask_and_the_old_path_still_works():
+    import vecmatte.batch.dask
+    import vecmatte.distributed
+
+    assert vecmatte.run_batch_on_cluster is vecmatte.batch.dask.run_batch_on_cluster
+    assert vecmatte.distributed.run_batch_on_cluster is vecmatte.batch.dask.run_batch_on_cluster

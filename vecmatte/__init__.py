@@ -36,7 +36,7 @@ _EXPORTS = {
     "gradient_error": "vecmatte.metrics",
     "connectivity_error": "vecmatte.metrics",
     "matting_errors": "vecmatte.metrics",
-    "run_batch_on_cluster": "vecmatte.distributed",
+    "run_batch_on_cluster": "vecmatte.batch.dask",
     "AlphaChannelIgnoredWarning": "vecmatte.io",
     "ImageTooLargeError": "vecmatte.io",
     "trimap_from_mask": "vecmatte.trimap",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from vecmatte.alpha._pipeline import (
     AlphaResult,
     NoUnknownPixelsWarning,
+    check_solve_options,
     estimate_alpha,
     run_method,
     solve_alpha,
@@ -21,6 +22,7 @@ __all__ = [
     "AlphaResult",
     "MethodSpec",
     "NoUnknownPixelsWarning",
+    "check_solve_options",
     "estimate_alpha",
     "get_method",
     "run_method",

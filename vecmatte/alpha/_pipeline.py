@@ -53,6 +53,53 @@ def _check_option_names(method: str, spec, options: dict) -> None:
         )
 
 
+# Keywords of solve_alpha that are not the method's own options.
+_SOLVE_KEYWORDS = ("method", "preconditioner", "rtol", "maxiter")
+
+
+def check_solve_options(keywords: dict) -> None:
+    """Check the keywords of a solve as far as possible without an image, before any work.
+
+    The CLI and batches call it before reading a file, so that a typo fails at once rather
+    than after the first image (or on every image of a batch).
+
+    Parameters
+    ----------
+    keywords : dict
+        Keywords of :func:`solve_alpha`: ``method``, ``preconditioner``, ``rtol``,
+        ``maxiter`` and the method's own options, whose names are checked here (their
+        ranges are checked by the method, which needs the image).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method, option or preconditioner (option), or an ``rtol`` or
+        ``maxiter`` out of range.
+    """
+    from vecmatte.preconditioners import resolve_preconditioner
+
+    method = keywords.get("method") or _defaults.METHOD
+    spec = get_method(method)
+    options = {k: v for k, v in keywords.items() if k not in _SOLVE_KEYWORDS}
+    try:
+        _check_option_names(method, spec, options)
+    except TypeError as error:  # solve_alpha's TypeError; a user's typo here
+        raise ValueError(str(error)) from None
+    chosen = keywords.get("preconditioner")
+    if spec.preconditioner is None:
+        if chosen is not None:
+            raise ValueError(
+                f"alpha method {method!r} solves no linear system: give no preconditioner"
+            )
+    else:
+        try:
+            resolve_preconditioner(chosen, default=spec.preconditioner)
+        except TypeError as error:  # an option the preconditioner does not take
+            raise ValueError(str(error)) from None
+    rtol = keywords.get("rtol")
+    check_solver_options(_defaults.RTOL if rtol is None else rtol, keywords.get("maxiter"))
+
+
 def run_method(
     image,
     trimap,

@@ -19,12 +19,13 @@ imports the script again::
 
 from __future__ import annotations
 
+# check_solve_options moved to vecmatte.alpha (it is about the solver); kept here for old imports.
+from vecmatte.alpha import check_solve_options
 from vecmatte.batch._core import (
     IMAGE_EXTENSIONS,
     BatchRecord,
     BatchTask,
     Progress,
-    check_solve_options,
     find_tasks,
     process_task,
 )

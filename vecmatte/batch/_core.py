@@ -25,7 +25,6 @@ __all__ = [
     "BatchRecord",
     "BatchTask",
     "Progress",
-    "check_solve_options",
     "find_tasks",
     "process_task",
 ]
@@ -36,9 +35,6 @@ Progress = Callable[[int, int, "BatchRecord"], None]
 # Options of the solve that a task carries (besides the method's own options).
 _SOLVER_OPTIONS = ("method", "eps", "radius", "preconditioner", "rtol", "maxiter")
 _TASK_OPTIONS = (*_SOLVER_OPTIONS, "options", "max_pixels", "band")
-
-# Keywords of solve_alpha that are not the method's own options.
-_FIXED_KEYWORDS = ("method", "preconditioner", "rtol", "maxiter")
 
 # Names of the outputs of the image NAME, in the output folder.
 _ALPHA_SUFFIX, _CUTOUT_SUFFIX = "_alpha.png", "_cutout.png"
@@ -245,49 +241,6 @@ def _prepare_output_dir(directory: Path) -> Path:
     return directory
 
 
-def check_solve_options(keywords: dict) -> None:
-    """Check the keywords of a solve as far as possible without an image, before any work.
-
-    ``keywords`` are those of :func:`vecmatte.solve_alpha`: ``method``, ``preconditioner``,
-    ``rtol``, ``maxiter`` and the method's own options, whose names are checked here (their
-    ranges are checked by the method, which needs the image).
-
-    Raises
-    ------
-    ValueError
-        For an unknown method, option or preconditioner (option), or an ``rtol`` or
-        ``maxiter`` out of range.
-    """
-    from vecmatte import _defaults
-    from vecmatte._validation import check_solver_options
-    from vecmatte.alpha import get_method
-    from vecmatte.preconditioners import resolve_preconditioner
-
-    method = keywords.get("method") or _defaults.METHOD
-    spec = get_method(method)
-    options = {k: v for k, v in keywords.items() if k not in _FIXED_KEYWORDS}
-    valid = spec.option_names()
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"alpha method {method!r} has no option {', '.join(map(repr, unknown))}; its "
-            f"options are {', '.join(map(repr, valid)) or 'none'}"
-        )
-    chosen = keywords.get("preconditioner")
-    if spec.preconditioner is None:
-        if chosen is not None:
-            raise ValueError(
-                f"alpha method {method!r} solves no linear system: give no preconditioner"
-            )
-    else:
-        try:
-            resolve_preconditioner(chosen, default=spec.preconditioner)
-        except TypeError as error:  # an option the preconditioner does not take
-            raise ValueError(str(error)) from None
-    rtol = keywords.get("rtol")
-    check_solver_options(_defaults.RTOL if rtol is None else rtol, keywords.get("maxiter"))
-
-
 def _check_band(band) -> int | None:
     if band is None:
         return None
@@ -334,6 +287,7 @@ def find_tasks(
     FileNotFoundError, NotADirectoryError, PermissionError
         If a folder is missing, or ``out_dir`` cannot be created or written in.
     """
+    from vecmatte.alpha import check_solve_options
     from vecmatte.io import check_max_pixels, check_output_paths, same_file
 
     unknown = set(options) - set(_TASK_OPTIONS)

@@ -267,7 +267,7 @@ def solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
-    from vecmatte.batch import check_solve_options
+    from vecmatte.alpha import check_solve_options
 
     check_solve_options(keywords)
     return keywords
