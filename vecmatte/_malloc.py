@@ -7,8 +7,8 @@ large temporaries is page-faulted in again and unmapped when freed. Measured on 
 alphamatting.com image with 40 % unknown pixels), one closed-form solve took 318k minor page
 faults and 0.9 s of system time with that variable against 25k and 0.2 s without it, about a
 third of the solve's time (see ``bench/dask_overhead.py``). :func:`reuse_large_allocations`
-raises the thresholds for the duration of a solve and restores them afterwards, releasing the
-freed memory then, which is what the nanny asked for.
+raises the thresholds for the duration of a solve and restores them afterwards, so that the
+nanny's setting holds again between solves.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def reuse_large_allocations() -> Iterator[bool]:
     Does nothing (and yields ``False``) unless a ``MALLOC_*_`` threshold variable is set in the
     environment, which is the only way the adaptive threshold is off at start-up, or when the
     C library is not glibc. Otherwise yields ``True`` and, on exit, puts the thresholds back to
-    the values the environment gave and returns the freed memory to the system.
+    the values the environment gave.
     """
     libc = _libc() if any(name in os.environ for name in _ENVIRONMENT) else None
     if libc is None:
@@ -70,5 +70,8 @@ def reuse_large_allocations() -> Iterator[bool]:
         mmap = _threshold_from_environment("MALLOC_MMAP_THRESHOLD_", _GLIBC_DEFAULT_MMAP_THRESHOLD)
         trim = _threshold_from_environment("MALLOC_TRIM_THRESHOLD_", 2 * mmap)
         libc.mallopt(_M_MMAP_THRESHOLD, mmap)
+        # No malloc_trim(0) here: it hands every free page back at once, and the next solve
+        # in the same worker then faults all of them in again (measured: GT04 in a Dask
+        # worker, 45k faults a solve with it against 3k without). With the nanny's threshold
+        # back in force, glibc returns the freed top of the heap at the next free anyway.
         libc.mallopt(_M_TRIM_THRESHOLD, trim)
-        libc.malloc_trim(0)
