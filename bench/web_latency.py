@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     command = "python bench/web_latency.py" + (" " + " ".join(argv) if argv else "")
     lines = [
-        "# Stroke-to-matte latency of the `vecmatte serve` page",
+        "## Stroke-to-matte latency of the `vecmatte serve` page",
         "",
         provenance.generated_line(command),
         "",
