@@ -152,8 +152,8 @@ def foreground_method_option(parser: argparse.ArgumentParser) -> None:
         "--foreground-method",
         default=DEFAULT_METHOD,
         choices=FOREGROUND_METHODS,
-        help="foreground estimation: ml = fast multi-level, cf = closed-form "
-        f"(default {DEFAULT_METHOD})",
+        help="foreground estimation: ml = fast multi-level, cf = closed-form (most "
+        f"accurate, slower), blur_fusion = two box-filter passes (default {DEFAULT_METHOD})",
     )
 
 
