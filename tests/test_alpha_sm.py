@@ -480,3 +480,18 @@ def test_close_to_pymatting(seed):
     ours_sad = _sad(ours, scene.alpha, unknown)
     theirs_sad = _sad(theirs, scene.alpha, unknown)
     assert ours_sad <= 1.1 * theirs_sad + 1.0
+
+
+def test_estimate_and_shared_matting_share_their_defaults():
+    # estimate (the pipeline's entry) spells out shared_matting's options so that the
+    # pipeline can read their names; the defaults written twice must not drift apart.
+    import inspect
+
+    from vecmatte.alpha import sm
+
+    def defaults(function):
+        parameters = inspect.signature(function).parameters.values()
+        return {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+
+    entry, full = defaults(sm.estimate), defaults(sm.shared_matting)
+    assert entry == {name: full[name] for name in entry}

@@ -347,3 +347,16 @@ def test_cli_alpha_writes_foreground_and_cutout(tmp_path, soft_scene, capsys):
     error = np.abs(foreground - soft_scene.foreground)[where].mean()
     naive = np.abs(soft_scene.image - soft_scene.foreground)[where].mean()
     assert error < 0.5 * naive
+
+
+def test_foreground_functions_share_their_defaults():
+    # estimate_foreground and estimate_foreground_background spell out the same options.
+    import inspect
+
+    from vecmatte.foreground import estimate_foreground, estimate_foreground_background
+
+    def defaults(function):
+        parameters = inspect.signature(function).parameters.values()
+        return {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
+
+    assert defaults(estimate_foreground) == defaults(estimate_foreground_background)
