@@ -65,17 +65,28 @@ def _nearest(n_out: int, n_in: int) -> np.ndarray:
     return np.minimum(np.arange(n_out) * n_in // n_out, n_in - 1)
 
 
-def _packed_columns(n_rows: int, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Source columns of the red and the black packed cells, ``(n_rows, ceil(w / 2))`` each.
+def _pack(band: np.ndarray, left: int, right: int, frame: bool) -> list[np.ndarray]:
+    """Red and black cells of columns ``[left, right)`` of ``band`` (``(..., rows, w)``, first
+    row and ``left`` even), as two packed arrays ``(..., rows, ceil(n / 2))``, with a one-cell
+    frame if ``frame``.
 
-    Row 0 is even. A last column beyond the grid (odd widths) repeats the last real column.
+    With an odd number of columns, the extra cell at the end of every other row repeats the
+    last real column (it is never kept; :func:`_mirror` overwrites its colours and alpha).
     """
-    w = len(columns)
-    pairs = 2 * np.arange((w + 1) // 2)
-    parity = (np.arange(n_rows) & 1)[:, None]
-    red = np.minimum(pairs + parity, w - 1)
-    black = np.minimum(pairs + 1 - parity, w - 1)
-    return columns[red], columns[black]
+    rows, n = band.shape[-2], right - left
+    wide, narrow, f = (n + 1) // 2, n // 2, int(frame)
+    shape = (*band.shape[:-2], rows + 2 * f, wide + 2 * f)
+    # The frame is read only where _mirror has written it; zeros keep the rest finite.
+    red, black = (np.zeros(shape, _F32) if frame else np.empty(shape, _F32) for _ in range(2))
+    even, odd = slice(f, rows + f, 2), slice(f + 1, rows + f, 2)
+    red[..., even, f : f + wide] = band[..., 0::2, left:right:2]
+    black[..., even, f : f + narrow] = band[..., 0::2, left + 1 : right : 2]
+    red[..., odd, f : f + narrow] = band[..., 1::2, left + 1 : right : 2]
+    black[..., odd, f : f + wide] = band[..., 1::2, left:right:2]
+    if n % 2:
+        black[..., even, f + wide - 1] = band[..., 0::2, right - 1]
+        red[..., odd, f + wide - 1] = band[..., 1::2, right - 1]
+    return [red, black]
 
 
 def _mirror(target: np.ndarray, source: np.ndarray, h: int, w: int, red: bool) -> None:
@@ -179,42 +190,30 @@ def _half_sweep(target, source, operator, h, w, red, total, scratch) -> None:
     np.clip(inner, 0.0, 1.0, out=inner)
 
 
-def _gather(inputs, rows, columns, previous):
-    """Packed colours, alpha and image of one level on a tile (first row and column even).
+def _band(inputs, level, top: int, bottom: int):
+    """Image ``(3, r, w)``, alpha ``(r, w)`` and starting colours ``(6, r, w)`` (the previous
+    level's, nearest-neighbour upsampled), float32, of rows ``[top, bottom)`` of a level.
 
-    ``inputs`` is ``(image, alpha)`` at full resolution, ``(h0 * w0, 3)`` and ``(h0 * w0,)``.
-    ``rows`` and ``columns`` are the tile's full-resolution source rows and columns.
-    ``previous`` is ``(colours, rows, columns)``: the previous level's foreground and
-    background, ``(h', w', 3)`` each, and the row and column of them each of the tile's pixels
-    samples. Colours and alpha come with their one-cell frame.
+    ``inputs`` is ``(image, alpha)`` at full resolution; ``level`` is ``(rows, columns,
+    colours_before, previous_rows, previous_columns)``, ``rows`` None at full resolution.
     """
-    image, alpha, full_width = inputs
-    colours_before, previous_rows, previous_columns = previous
-    h = len(rows)
-    w_prev = colours_before[0].shape[1]
-    now = _packed_columns(h, columns)
-    before = _packed_columns(h, previous_columns)
-    colours, alphas, images = [], [], []
-    for colour in (0, 1):
-        wp = now[colour].shape[1]
-        flat = rows[:, None] * full_width + now[colour]
-        packed = np.zeros((6, h + 2, wp + 2), _F32)
-        flat_before = previous_rows[:, None] * w_prev + before[colour]
-        for channels, array in zip((slice(0, 3), slice(3, 6)), colours_before, strict=True):
-            start = np.take(array.reshape(-1, 3), flat_before, axis=0)
-            np.copyto(packed[channels, 1 : h + 1, 1 : wp + 1], np.moveaxis(start, 2, 0))
-        level_alpha = np.zeros((h + 2, wp + 2), _F32)
-        np.take(alpha, flat, out=level_alpha[1 : h + 1, 1 : wp + 1])
-        level_image = np.empty((3, h, wp), _F32)
-        np.copyto(level_image, np.moveaxis(np.take(image, flat, axis=0), 2, 0))
-        colours.append(packed)
-        alphas.append(level_alpha)
-        images.append(level_image)
-    return colours, alphas, images
+    image, alpha = inputs
+    rows, columns, colours_before, previous_rows, previous_columns = level
+    if rows is None:
+        photo, band_alpha = image[top:bottom], alpha[top:bottom]
+    else:
+        index = rows[top:bottom]
+        photo = image.take(index, axis=0).take(columns, axis=1)
+        band_alpha = alpha.take(index, axis=0).take(columns, axis=1)
+    band_image = np.empty((3, bottom - top, len(columns)), _F32)
+    np.copyto(band_image, np.moveaxis(photo, 2, 0))
+    colours = colours_before.take(previous_rows[top:bottom], axis=1)
+    colours = colours.take(previous_columns, axis=2)
+    return band_image, band_alpha.astype(_F32), colours
 
 
 def _relax(packed, w, iterations, regularization, weight):
-    """Run ``iterations`` red-black sweeps on a gathered tile; return the packed colours."""
+    """Run ``iterations`` red-black sweeps on a packed tile; return the packed colours."""
     colours, alphas, images = packed
     h = colours[0].shape[1] - 2
     _mirror(alphas[0], alphas[1], h, w, True)
@@ -245,32 +244,31 @@ def _unpack(colours, keep_rows, keep_columns, out, channels: slice) -> None:
     out[:, 1::2, 0::2] = black[:, odd, wide]
 
 
-def _fill_rows(photo, previous, alpha, out_f, out_b) -> None:
-    """Fill rows of a level as if no pixel were mixed: F = I where alpha is 1, B = I where it
-    is 0, and the other colour the previous level's (the relaxation's starting values).
+def _fill(band, keep: slice, left: int, right: int, out: np.ndarray, background: bool) -> None:
+    """Fill columns ``[left, right)`` of the kept rows as if no pixel were mixed: F = I where
+    alpha is 1, B = I where it is 0, the other colour the starting one (the previous level's).
 
-    ``photo`` (rows, w, 3) is the level's image; ``previous`` is ``(colours, rows, columns)``
-    as for :func:`_gather`; ``alpha`` (rows, w) is 0 or 1 wherever the fill is kept; ``out_f``
-    and ``out_b`` are (rows, w, 3). As ``start + alpha (I - start)`` on (rows, 3 w) arrays:
-    array arithmetic with long rows, much faster than a masked copy across channels.
+    ``band`` is :func:`_band`'s; ``out`` is ``(6, rows, w)`` float32, its last three channels
+    left alone unless ``background``. As ``start + alpha (I - start)``: plain array
+    arithmetic, no masked copies.
     """
-    colours_before, previous_rows, previous_columns = previous
-    n = alpha.shape[0]
-    weight = np.repeat(alpha.astype(_F32), 3, axis=1)
-    photo = photo.reshape(n, -1)
-    for array, out, foreground in zip(colours_before, (out_f, out_b), (True, False), strict=True):
-        if out is None:
-            continue
-        start = array.take(previous_rows, axis=0).take(previous_columns, axis=1).reshape(n, -1)
-        flat = out.reshape(n, -1)
-        if foreground:  # F = start + alpha (I - start)
-            np.subtract(photo, start, out=flat)
-            flat *= weight
-            flat += start
-        else:  # B = I + alpha (start - I)
-            np.subtract(start, photo, out=flat)
-            flat *= weight
-            flat += photo
+    image, alpha, colours = band
+    photo, a = image[:, keep, left:right], alpha[keep, left:right]
+    start, part = colours[:3, keep, left:right], out[:3, :, left:right]
+    np.subtract(photo, start, out=part)
+    part *= a
+    part += start
+    if background:  # B = I + alpha (start - I)
+        start, part = colours[3:, keep, left:right], out[3:, :, left:right]
+        np.subtract(start, photo, out=part)
+        part *= a
+        part += photo
+
+
+def _gaps(runs: list[tuple[int, int]], w: int) -> list[tuple[int, int]]:
+    """Column ranges of ``[0, w)`` outside the sorted, disjoint ``runs``."""
+    edges = [0, *(edge for run in runs for edge in run), w]
+    return [(a, b) for a, b in zip(edges[0::2], edges[1::2], strict=True) if a < b]
 
 
 def _active_runs(mixed: np.ndarray, halo: int) -> list[tuple[int, int]]:
@@ -305,22 +303,30 @@ def _tiles(h: int, w: int, small: bool):
     return (h, w) if small else TILE
 
 
-def _starting_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _starting_colours(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Mean colours of the definite foreground and background (the image's if there are
-    none), as the 1 x 1 coarsest level; in chunks of rows, without big temporaries."""
+    none), ``(6, 1, 1)``, as the 1 x 1 coarsest level; in chunks of rows."""
     sums = np.zeros((3, 3))  # rows: definite foreground, definite background, all pixels
     counts = np.zeros(3)
     chunk = max(1, (1 << 18) // alpha.shape[1])
+    mask = np.empty(chunk * alpha.shape[1])
     for first in range(0, alpha.shape[0], chunk):
         a = alpha[first : first + chunk].reshape(-1)
-        masks = np.ones((3, len(a)))
-        np.greater(a, 0.9, out=masks[0])
-        np.less(a, 0.1, out=masks[1])
-        # One matrix product (BLAS) sums all three: 4x faster than masked sums.
-        sums += masks @ image[first : first + chunk].reshape(-1, 3)
-        counts += masks.sum(axis=1)
+        pixels = image[first : first + chunk].reshape(-1, 3)
+        m = mask[: len(a)]
+        # A float64 mask times the pixels is one BLAS matrix-vector product: 10x faster than
+        # a masked sum or pixels.sum(axis=0) (a reduction across the short axis).
+        for row, compare, bound in ((0, np.greater, 0.9), (1, np.less, 0.1), (2, None, None)):
+            if compare is None:
+                if counts[0] and counts[1]:
+                    continue  # the image's mean is not needed
+                m.fill(1.0)
+            else:
+                compare(a, bound, out=m)
+            sums[row] += m @ pixels
+            counts[row] += m.sum()
     means = [sums[i] / counts[i] if counts[i] else sums[2] / counts[2] for i in (0, 1)]
-    return tuple(mean.astype(_F32).reshape(1, 1, 3) for mean in means)
+    return np.concatenate(means).astype(_F32).reshape(6, 1, 1)
 
 
 def estimate(
@@ -339,12 +345,12 @@ def estimate(
     """Foreground (and background) colours by the multi-level method; see the module notes.
 
     ``image`` (h, w, 3) and ``alpha`` (h, w) are validated floats. Returns float64 ``(F, B)``,
-    ``B`` None unless ``background``. ``skip_definite``: tiles of the big levels whose pixels
-    and halo all have alpha 0 or 1 are filled instead of relaxed (see :func:`_fill_rows`).
-    ``progress(done, total)`` is called after each row of tiles of the big levels.
+    ``B`` None unless ``background``. ``skip_definite``: columns of the big levels' bands
+    farther than the halo from any mixed pixel are filled instead of relaxed (see
+    :func:`_fill`). ``progress(done, total)`` is called after each band of the big levels.
     """
     h0, w0 = alpha.shape
-    inputs = (image.reshape(-1, 3), alpha.reshape(-1), w0)
+    inputs = (image, alpha)
     regularization, weight = _F32(regularization), _F32(gradient_weight)
     colours_before = _starting_colours(image, alpha)
 
@@ -354,59 +360,54 @@ def estimate(
     foreground = background_out = None
     for index, (h, w, small, iterations) in enumerate(schedule):
         final = index == len(schedule) - 1
-        rows, columns = _nearest(h, h0), _nearest(w, w0)
-        previous_rows = _nearest(h, colours_before[0].shape[0])
-        previous_columns = _nearest(w, colours_before[0].shape[1])
+        level = (
+            None if final else _nearest(h, h0),
+            _nearest(w, w0),
+            colours_before,
+            _nearest(h, colours_before.shape[1]),
+            _nearest(w, colours_before.shape[2]),
+        )
         step_rows, step_columns = _tiles(h, w, small)
         halo = 0 if small else 2 * iterations
         if final:
+            # Bands are assembled in float32, channels first, then converted in one copy.
             foreground = np.empty((h, w, 3))
             background_out = np.empty((h, w, 3)) if background else None
+            buffer = np.empty((6, min(h, step_rows), w), _F32)
         else:
-            colours_after = (np.empty((h, w, 3), _F32), np.empty((h, w, 3), _F32))
+            colours_after = np.empty((6, h, w), _F32)
+        need_b = background or not final
         skip = skip_definite and not small
-        if skip:
-            level_alpha = alpha if final else alpha[rows[:, None], columns]
-            level_mixed = (level_alpha > 0) & (level_alpha < 1)
         for first in range(0, h, step_rows):
             last = min(h, first + step_rows)
             top, bottom = max(0, first - halo), min(h, last + halo)
-            if final:
-                out_f = foreground[first:last]
-                out_b = background_out[first:last] if background else None
-            else:
-                out_f, out_b = (array[first:last] for array in colours_after)
+            band = _band(inputs, level, top, bottom)
+            keep = slice(first - top, last - top)
+            out = buffer[:, : last - first] if final else colours_after[:, first:last]
             runs = [(0, w)]
             if skip:
-                if final:
-                    photo = image[first:last]
-                else:
-                    flat = rows[first:last, None] * w0 + columns
-                    photo = np.take(inputs[0], flat, axis=0)
-                _fill_rows(
-                    photo,
-                    (colours_before, previous_rows[first:last], previous_columns),
-                    level_alpha[first:last],
-                    out_f,
-                    out_b,
-                )
-                runs = _active_runs(level_mixed[top:bottom], halo)
+                band_alpha = band[1]
+                runs = _active_runs((band_alpha > 0) & (band_alpha < 1), halo)
+                for left, right in _gaps(runs, w):
+                    _fill(band, keep, left, right, out, need_b)
             for start, end in runs:
                 for left_keep in range(start, end, step_columns):
                     right_keep = min(end, left_keep + step_columns)
                     left, right = max(0, left_keep - halo), min(w, right_keep + halo)
-                    packed = _gather(
-                        inputs,
-                        rows[top:bottom],
-                        columns[left:right],
-                        (colours_before, previous_rows[top:bottom], previous_columns[left:right]),
+                    packed = (
+                        _pack(band[2], left, right, frame=True),
+                        _pack(band[1], left, right, frame=True),
+                        _pack(band[0], left, right, frame=False),
                     )
                     colours = _relax(packed, right - left, iterations, regularization, weight)
-                    keep = ((first - top, last - top), (left_keep - left, right_keep - left))
-                    for out, channels in ((out_f, slice(0, 3)), (out_b, slice(3, 6))):
-                        if out is not None:
-                            view = np.moveaxis(out[:, left_keep:right_keep], 2, 0)
-                            _unpack(colours, *keep, view, channels)
+                    tile_keep = ((keep.start, keep.stop), (left_keep - left, right_keep - left))
+                    channels = slice(0, 6 if need_b else 3)
+                    view = out[channels, :, left_keep:right_keep]
+                    _unpack(colours, *tile_keep, view, channels)
+            if final:
+                np.copyto(np.moveaxis(foreground[first:last], 2, 0), out[:3])
+                if background:
+                    np.copyto(np.moveaxis(background_out[first:last], 2, 0), out[3:])
             if not small:
                 done += 1
                 if progress is not None:
