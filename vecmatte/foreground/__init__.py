@@ -70,6 +70,15 @@ def _check_method(method: str) -> str:
     return method
 
 
+def _check_ml_weights(regularization, gradient_weight) -> dict[str, float]:
+    """The "ml" smoothness weights as floats, checked (also used by the PyMatting shim)."""
+    if not (np.isfinite(regularization) and regularization > 0):
+        raise ValueError(f"regularization must be a positive number, got {regularization!r}")
+    if not (np.isfinite(gradient_weight) and gradient_weight >= 0):
+        raise ValueError(f"gradient_weight must be non-negative, got {gradient_weight!r}")
+    return {"regularization": float(regularization), "gradient_weight": float(gradient_weight)}
+
+
 def _module(method: str):
     return importlib.import_module(FOREGROUND_METHODS[method].module)
 
@@ -105,15 +114,10 @@ def _estimate(
     image, alpha = _check_inputs(image, alpha)
     method = _check_method(method)
     if method == "ml":
-        if not (np.isfinite(regularization) and regularization > 0):
-            raise ValueError(f"regularization must be a positive number, got {regularization!r}")
-        if not (np.isfinite(gradient_weight) and gradient_weight >= 0):
-            raise ValueError(f"gradient_weight must be non-negative, got {gradient_weight!r}")
         return _module("ml").estimate(
             image,
             alpha,
-            regularization=float(regularization),
-            gradient_weight=float(gradient_weight),
+            **_check_ml_weights(regularization, gradient_weight),
             background=background,
             progress=progress,
         )

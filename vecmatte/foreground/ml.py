@@ -58,6 +58,9 @@ _BYTES_PER_PIXEL = 14
 _TILE_BYTES = 400 * TILE[0] * TILE[1] + (1 << 20)
 # Runs of columns to relax closer than this are relaxed as one block.
 _MERGE_GAP = 64
+# Below this many values np.clip's Python overhead exceeds a second pass (np.minimum, then
+# np.maximum).
+_CLIP_SIZE = 1 << 14
 
 
 def _nearest(n_out: int, n_in: int) -> np.ndarray:
@@ -89,26 +92,37 @@ def _pack(band: np.ndarray, left: int, right: int, frame: bool) -> list[np.ndarr
     return [red, black]
 
 
-def _mirror(target: np.ndarray, source: np.ndarray, h: int, w: int, red: bool) -> None:
-    """Copy the target colour's border cells into the source colour's frame.
+def _mirror_views(target: np.ndarray, source: np.ndarray, h: int, w: int, red: bool):
+    """``(destination, origin)`` views of the copies of the target colour's border cells
+    into the source colour's frame.
 
     A border pixel's clamped neighbour is the pixel itself; with its value (and alpha) in the
     frame cell it reads, the neighbour weight is ``epsilon`` and the term is the pixel's own
     previous value, as in the unpacked formulation.
     """
     wp = (w + 1) // 2
-    source[..., 0, 1 : wp + 1] = target[..., 1, 1 : wp + 1]
-    source[..., h + 1, 1 : wp + 1] = target[..., h, 1 : wp + 1]
     # Red pixels of even rows and black pixels of odd rows start at column 0.
     starts = slice(1, h + 1, 2) if red else slice(2, h + 1, 2)
     ends = slice(2, h + 1, 2) if red else slice(1, h + 1, 2)
-    source[..., starts, 0] = target[..., starts, 1]
+    views = [
+        (source[..., 0, 1 : wp + 1], target[..., 1, 1 : wp + 1]),
+        (source[..., h + 1, 1 : wp + 1], target[..., h, 1 : wp + 1]),
+        (source[..., starts, 0], target[..., starts, 1]),
+    ]
     if w % 2 == 0:
-        source[..., ends, wp + 1] = target[..., ends, wp]
+        views.append((source[..., ends, wp + 1], target[..., ends, wp]))
     else:
         # The last column is the target's in the rows where it starts at column 0; its right
         # neighbour is the extra packed cell of the source colour.
-        source[..., starts, wp] = target[..., starts, wp]
+        views.append((source[..., starts, wp], target[..., starts, wp]))
+    return views
+
+
+def _mirror(target: np.ndarray, source: np.ndarray, h: int, w: int, red: bool) -> None:
+    """Copy the target colour's border cells into the source colour's frame (see
+    :func:`_mirror_views`)."""
+    for destination, origin in _mirror_views(target, source, h, w, red):
+        destination[...] = origin
 
 
 def _neighbours(source: np.ndarray, h: int, w: int, red: bool) -> tuple[np.ndarray, ...]:
@@ -164,30 +178,49 @@ def _level_operator(alphas, images, colour: int, h: int, w: int, regularization,
     return weights, inverse, constant
 
 
-def _half_sweep(target, source, operator, h, w, red, total, scratch) -> None:
-    """Relax every pixel of the target colour given the source colour's current values."""
+def _sweep_views(target, source, operator, h, w, red, total, scratch):
+    """The views :func:`_half_sweep` reads and writes, made once per tile: on the small
+    levels, slicing them anew for each of the 20 half-sweeps cost as much as the arithmetic."""
     weights, inverse, constant = operator
     wp = (w + 1) // 2
-    _mirror(target, source, h, w, red)
     up, down, same, even, odd = _neighbours(source, h, w, red)
-    np.multiply(weights[0], up, out=total)
-    np.multiply(weights[1], down, out=scratch)
-    total += scratch
-    np.multiply(weights[2], same, out=scratch)
-    total += scratch
-    np.multiply(weights[3, 0::2], even, out=scratch[:, 0::2])
-    np.multiply(weights[3, 1::2], odd, out=scratch[:, 1::2])
-    total += scratch
     inner = target[:, 1 : h + 1, 1 : wp + 1]
-    sum_f, sum_b, part = total[:3], total[3:], scratch[:3]
-    np.multiply(inverse[0], sum_f, out=inner[:3])
-    np.multiply(inverse[1], sum_b, out=part)
-    inner[:3] += part
-    np.multiply(inverse[2], sum_b, out=inner[3:])
-    np.multiply(inverse[1], sum_f, out=part)
-    inner[3:] += part
+    return (
+        _mirror_views(target, source, h, w, red),
+        ((weights[0], up), (weights[1], down), (weights[2], same)),
+        ((weights[3, 0::2], even, scratch[:, 0::2]), (weights[3, 1::2], odd, scratch[:, 1::2])),
+        (total, scratch, total[:3], total[3:], scratch[:3]),
+        (inner, inner[:3], inner[3:], *inverse, constant),
+    )
+
+
+def _half_sweep(views) -> None:
+    """Relax every pixel of the target colour given the source colour's current values."""
+    mirror, products, sides, (total, scratch, sum_f, sum_b, part), targets = views
+    inner, inner_f, inner_b, inverse_ff, inverse_fb, inverse_bb, constant = targets
+    for destination, origin in mirror:
+        destination[...] = origin
+    (weight_up, up), (weight_down, down), (weight_same, same) = products
+    np.multiply(weight_up, up, out=total)
+    np.multiply(weight_down, down, out=scratch)
+    total += scratch
+    np.multiply(weight_same, same, out=scratch)
+    total += scratch
+    for weight_side, side, out in sides:
+        np.multiply(weight_side, side, out=out)
+    total += scratch
+    np.multiply(inverse_ff, sum_f, out=inner_f)
+    np.multiply(inverse_fb, sum_b, out=part)
+    inner_f += part
+    np.multiply(inverse_bb, sum_b, out=inner_b)
+    np.multiply(inverse_fb, sum_f, out=part)
+    inner_b += part
     inner += constant
-    np.clip(inner, 0.0, 1.0, out=inner)
+    if inner.size > _CLIP_SIZE:
+        np.clip(inner, 0.0, 1.0, out=inner)
+    else:  # two ufunc calls cost less than np.clip's Python wrapper on small tiles
+        np.minimum(inner, 1.0, out=inner)
+        np.maximum(inner, 0.0, out=inner)
 
 
 def _band(inputs, level, top: int, bottom: int):
@@ -224,9 +257,11 @@ def _relax(packed, w, iterations, regularization, weight):
     wp = (w + 1) // 2
     total = np.empty((6, h, wp), _F32)
     scratch = np.empty((6, h, wp), _F32)
+    red = _sweep_views(colours[0], colours[1], operators[0], h, w, True, total, scratch)
+    black = _sweep_views(colours[1], colours[0], operators[1], h, w, False, total, scratch)
     for _ in range(iterations):
-        _half_sweep(colours[0], colours[1], operators[0], h, w, True, total, scratch)
-        _half_sweep(colours[1], colours[0], operators[1], h, w, False, total, scratch)
+        _half_sweep(red)
+        _half_sweep(black)
     return colours
 
 
@@ -341,12 +376,14 @@ def estimate(
     skip_definite: bool = True,
     background: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    dtype: type = np.float64,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Foreground (and background) colours by the multi-level method; see the module notes.
 
-    ``image`` (h, w, 3) and ``alpha`` (h, w) are validated floats. Returns float64 ``(F, B)``,
-    ``B`` None unless ``background``. ``skip_definite``: columns of the big levels' bands
-    farther than the halo from any mixed pixel are filled instead of relaxed (see
+    ``image`` (h, w, 3) and ``alpha`` (h, w) are validated floats. Returns ``(F, B)`` of
+    ``dtype`` (float32 for PyMatting's shim), ``B`` None unless ``background``.
+    ``skip_definite``: columns of the big levels' bands farther than the halo from any mixed
+    pixel are filled instead of relaxed (see
     :func:`_fill`). ``progress(done, total)`` is called after each band of the big levels.
     """
     h0, w0 = alpha.shape
@@ -371,8 +408,8 @@ def estimate(
         halo = 0 if small else 2 * iterations
         if final:
             # Bands are assembled in float32, channels first, then converted in one copy.
-            foreground = np.empty((h, w, 3))
-            background_out = np.empty((h, w, 3)) if background else None
+            foreground = np.empty((h, w, 3), dtype)
+            background_out = np.empty((h, w, 3), dtype) if background else None
             buffer = np.empty((6, min(h, step_rows), w), _F32)
         else:
             colours_after = np.empty((6, h, w), _F32)

@@ -37,7 +37,8 @@ def estimate_foreground_ml(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Multi-level foreground estimation with PyMatting's signature (``estimate_foreground_ml``).
 
-    Runs :func:`vecmatte.estimate_foreground_background` with ``method="ml"``.
+    Runs vecmatte's ``"ml"`` method (:func:`vecmatte.estimate_foreground` with these
+    weights), writing float32 colours directly and the background only when asked for.
 
     Parameters
     ----------
@@ -59,23 +60,23 @@ def estimate_foreground_ml(
     B : ndarray, shape (h, w, 3), float32
         Background colours, only with ``return_background=True``.
     """
-    from vecmatte.foreground import estimate_foreground_background
+    from vecmatte.foreground import _check_ml_weights, ml
 
     what = "vecmatte's multi-level foreground estimation (fixed schedule)"
     require_default("n_small_iterations", n_small_iterations, 10, what)
     require_default("n_big_iterations", n_big_iterations, 2, what)
     require_default("small_size", small_size, 32, what)
     image, alpha = _image_and_alpha(image, alpha)
-    foreground, background = estimate_foreground_background(
+    # Straight to the method: float32 results need no float64 copy (10% of its time).
+    foreground, background = ml.estimate(
         image,
         alpha,
-        method="ml",
-        regularization=regularization,
-        gradient_weight=gradient_weight,
+        **_check_ml_weights(regularization, gradient_weight),
+        background=return_background,
+        dtype=np.float32,
     )
-    foreground = foreground.astype(np.float32)
     if return_background:
-        return foreground, background.astype(np.float32)
+        return foreground, background
     return foreground
 
 
