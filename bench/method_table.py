@@ -4,11 +4,16 @@ Usage (see bench/README.md)::
 
     taskset -c 1 python bench/method_table.py --data ../shared/data/alphamatting-lowres \\
         --trimap trimap trimap2 --method-scale lkm=0.5 sm=0.5 --resume
+    taskset -c 1 python bench/method_table.py --timing same-process --rounds 3 --scale 0.5 \\
+        --vecmatte-commit HEAD --resume
 
 The methods are those in vecmatte's registry (``vecmatte.alpha.METHODS``) when it runs; each is
 measured beside PyMatting's estimator of the same name (information flow, which PyMatting lacks,
-beside vecmatte's closed-form) on the same inputs, each cell in a child process of its own. The
-section is appended to ``bench/RESULTS.md`` by ``bench/compare.py``.
+beside vecmatte's closed-form) on the same inputs. ``--timing child`` (the default) runs each
+cell in a child process of its own; ``--timing same-process`` runs both methods of each pair in
+ONE child per (image, trimap, scale), alternating, with wall and CPU time
+(``harness.interleave``), and takes memory from one child per cell. The section is appended to
+``bench/RESULTS.md`` by ``bench/compare.py``.
 """
 
 from __future__ import annotations
@@ -52,7 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=SCALE",
         help="another scale for some methods (the slow ones), e.g. lkm=0.5 sm=0.5",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="warm solves per cell (default 3)")
+    parser.add_argument(
+        "--timing",
+        choices=("child", "same-process"),
+        default="child",
+        help="child: every (method, image, trimap, scale) in a process of its own, the two "
+        "libraries at different times; same-process: both methods of a pair in ONE process per "
+        "(image, trimap, scale), alternating for --rounds rounds, wall and CPU time (memory "
+        "still from a child per method and cell, one solve each) (default child)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="same-process rounds (A B, B A, ...) (default 3)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="NUMBA_NUM_THREADS, OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS of "
+        "the same-process children (default 1)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="warm solves per cell, child timing (default 3)"
+    )
     parser.add_argument(
         "--budget", type=float, default=15.0, help="seconds the warm solves of a cell may take"
     )
@@ -91,8 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     options.method_scale = dict(options.method_scale)
     if options.repeats < 1:
         parser.error("--repeats must be at least 1")
-    result = run(options)
-    text = render(result, options, argv)
+    if options.timing == "same-process":
+        if options.rounds < 1 or options.threads < 1:
+            parser.error("--rounds and --threads must be at least 1")
+        if options.family:
+            parser.error("--family measures one side alone: use it with --timing child")
+        from harness import interleave
+
+        result = interleave.run(options)
+        text = interleave.render(result, options, argv)
+    else:
+        result = run(options)
+        text = render(result, options, argv)
     provenance.write_markdown(options.output, text)
     log(f"wrote {options.output}")
     return 0

@@ -341,3 +341,70 @@ def test_cold_starts_are_cached(compare, tmp_path, monkeypatch):
         reports.append([x for x in text.splitlines() if x.startswith("| vecmatte direct")])
     cold_rows = [[row for row in rows if "| A1 | - |" in row] for rows in reports]
     assert len(cold_rows[0]) == 1 and cold_rows[0] == cold_rows[1]  # reused, not re-measured
+
+
+def test_method_table_same_process(tmp_path, monkeypatch):
+    # --timing same-process: each pair alternating in one child per (image, trimap, scale),
+    # memory from one child per cell; ifm (no PyMatting counterpart) against closed-form.
+    from harness import comparison
+
+    code = cache.working_tree_code()  # taken once: others may edit vecmatte/ meanwhile
+    monkeypatch.setattr(comparison, "working_tree_code", lambda: code)
+    data_dir = tmp_path / "data"
+    _write_dataset(data_dir, ["A1"])
+    output = tmp_path / "methods.md"
+    cache_file = tmp_path / "c.jsonl"
+    table_script = _load("method_table")
+    arguments = ["--data", str(data_dir), "--trimap", "trimap", "--methods", "cf", "ifm"]
+    arguments += ["--timing", "same-process", "--rounds", "2", "--threads", "1"]
+    arguments += ["--output", str(output), "--cache", str(cache_file), "--resume"]
+    assert table_script.main(arguments) == 0
+    text = output.read_text()
+    assert text.startswith("## Methods against PyMatting (issues 13 and 15), both in one process")
+    assert "OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = MKL_NUM_THREADS = 1" in text
+    assert "OpenBLAS libscipy_openblas" in text  # what the child reported using
+    for column in ("wall ratio (same process)", "CPU ratio (same process)"):
+        assert column in text
+    assert "memory ratio (own children)" in text
+    summary = {x.split("|")[1].strip(): x.split("|") for x in text.splitlines() if x[:2] == "| "}
+    ifm = summary["ifm"]
+    assert ifm[2].strip() == methods.vecmatte_method("cf").label  # against vecmatte's cf
+    assert re.fullmatch(r" [\d.]+ \(max [\d.]+, n=1\) ", ifm[11]), ifm[11]  # wall ratio
+    # memory ratio ("-" when a tiny solve's peak rounds to 0 MB)
+    assert re.fullmatch(r" ([\d.]+ \(max [\d.]+, n=1\)|-) ", ifm[13]), ifm[13]
+    per_image = _rows(text, "A1")
+    assert len(per_image) == 1 + _available("pymatting")  # one row per pair
+    for row in per_image:
+        assert row[9] == "2 / 2"  # calls of each method
+        sad, peer_sad = (float(x) for x in row[5].split(" / "))
+        assert sad >= 0 and peer_sad >= 0
+    entries = [json.loads(x) for x in cache_file.read_text().splitlines()]
+    assert sum(json.loads(e["key"])[0] == "interleave" for e in entries) == len(per_image)
+
+    # everything reused: nothing measured again
+    assert table_script.main(arguments) == 0
+    assert "measured now: 0" in output.read_text()
+    assert len(cache_file.read_text().splitlines()) == len(entries)
+
+
+def test_same_process_child_that_dies_is_blamed_on_the_running_method(tmp_path):
+    # A solve past the time limit ends the child (SIGALRM): the method that was running is
+    # reported over the limit, and the pairs the child had not reached run in a new child.
+    import argparse
+
+    from harness import interleave
+
+    data_dir = tmp_path / "data"
+    _write_dataset(data_dir, ["A1"])
+    dataset = data.find_dataset(data_dir, ["trimap"])
+    options = argparse.Namespace(
+        rounds=2, threads=1, time_limit=1e-4, memory_cap=12.0, numba_cache=None
+    )
+    cf = methods.vecmatte_method("cf")
+    pairs = [(methods.vecmatte_method("lbdm"), cf), (methods.vecmatte_method("rw"), cf)]
+    results = interleave.measure_interleaved(pairs, ("A1", "trimap", 1), dataset, options)
+    for (ours, peer), (method, other) in zip(results, pairs, strict=True):
+        assert (ours.method, peer.method) == (method.key, other.key)
+        assert ours.status == "time" and "longer than" in ours.note  # A runs first
+        assert peer.status == "ok" and not peer.wall  # never reached
+        assert ours.threads["env"]["NUMBA_NUM_THREADS"] == "1"  # reported before it died

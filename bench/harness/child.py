@@ -149,6 +149,10 @@ def worker(job: dict, process_start: float) -> int:
         try:
             if job["mode"] == "pair":
                 _pair(out, job, process_start)
+            elif job["mode"] == "interleave":  # bench/method_table.py --timing same-process
+                from harness.interleave import interleave_child
+
+                interleave_child(out, job)
             else:
                 _single(out, job, process_start)
         except MemoryError as error:

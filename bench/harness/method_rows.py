@@ -149,7 +149,8 @@ def render(result: dict, options, argv: list[str]) -> str:
     ]
     command = " ".join(shlex.quote(a) for a in ["python", "bench/method_table.py", *argv])
     header = ["method", "against", "scale", "trimap", "images", "SAD", "SAD peer", "SAD ratio"]
-    header += ["MSE", "MSE peer", "time ratio", "memory ratio", "time s", "targets met"]
+    header += ["MSE", "MSE peer", "time ratio (own children)", "memory ratio (own children)"]
+    header += ["time s", "targets met"]
     registered = ", ".join(ours.name for ours, _ in result["pairs"])
     lines = [
         "## Methods against PyMatting (issues 13 and 15)",
@@ -162,8 +163,9 @@ def render(result: dict, options, argv: list[str]) -> str:
         f"- vecmatte's code measured: {result['code']}; methods in its registry at run time: "
         f"{registered}.",
         f"- Data: `{result['dataset'].root}`, trimap sets {', '.join(options.trimap)}; "
-        f"{len(options.images or result['dataset'].files)} images. Each (method, image, trimap, "
-        "scale) in a child process of its own (the invocation's cores; pin it with taskset), "
+        f"{len(options.images or result['dataset'].files)} images. Timing `--timing child`: "
+        "every column from one child process per (method, image, trimap, scale), the two "
+        "libraries at different times (the invocation's cores; pin it with taskset), "
         f"address space capped at {options.memory_cap:g} GB, {options.time_limit:g} s per solve.",
         "- SAD (/1000) and MSE over the trimap's unknown pixels against the ground truth, "
         "averaged over the images where both methods succeeded; *SAD ratio* is the ratio of "
