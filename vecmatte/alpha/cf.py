@@ -37,33 +37,35 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     return checked
 
 
-def _stencil_neighbors(
-    offsets: np.ndarray, unknown: np.ndarray, is_fg: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Solution index (``-1``: known or outside) and foreground flag of each stencil neighbour.
+# Rows of the neighbour table gathered at a time: the (rows, k) index array stays in cache.
+_NEIGHBOR_CHUNK = 8192
 
-    Both are gathered from images padded by the stencil's reach, so that each offset is one
-    gather at a fixed flat shift, with no bounds checks (``stencil_columns`` then a lookup
-    did four comparisons and two passes more per offset).
+
+def _stencil_neighbors(
+    offsets: np.ndarray, unknown: np.ndarray, is_fg: np.ndarray, index_dtype
+) -> np.ndarray:
+    """``(m, k)`` table of each unknown's stencil neighbours, in CSR order.
+
+    The entry is the neighbour's solution index, or ``-2`` for a foreground pixel and ``-1``
+    for a background pixel or one outside the image. It is gathered from an image of these
+    codes padded by the stencil's reach, so that each entry is one gather at a fixed flat
+    shift, with no bounds checks.
     """
     h, w = is_fg.shape
     reach = int(np.abs(offsets).max())
     padded_w = w + 2 * reach
-    index = np.full(h * w, -1, dtype=np.intp)
-    index[unknown] = np.arange(len(unknown))
-    index = np.pad(index.reshape(h, w), reach, constant_values=-1)
-    fg = np.pad(is_fg, reach)
+    code = np.full(h * w, -1, dtype=index_dtype)
+    code[is_fg.ravel()] = -2
+    code[unknown] = np.arange(len(unknown), dtype=index_dtype)
+    code = np.pad(code.reshape(h, w), reach, constant_values=-1).reshape(-1)
     ys, xs = np.divmod(unknown, w)
     base = (ys + reach) * padded_w + (xs + reach)
     shifts = offsets[:, 0] * padded_w + offsets[:, 1]
-    neighbors = np.empty((len(offsets), len(unknown)), dtype=np.intp)
-    is_fg_neighbor = np.empty((len(offsets), len(unknown)), dtype=bool)
-    flat_index, flat_fg = index.reshape(-1), fg.reshape(-1)
-    for s, shift in enumerate(shifts):
-        at = base + shift
-        np.take(flat_index, at, out=neighbors[s])
-        np.take(flat_fg, at, out=is_fg_neighbor[s])
-    return neighbors, is_fg_neighbor
+    neighbors = np.empty((len(unknown), len(offsets)), dtype=index_dtype)
+    for start in range(0, len(unknown), _NEIGHBOR_CHUNK):
+        stop = start + _NEIGHBOR_CHUNK
+        np.take(code, base[start:stop, None] + shifts, out=neighbors[start:stop])
+    return neighbors
 
 
 def build_system(
@@ -116,18 +118,22 @@ def build_system(
     unknown = np.flatnonzero(~known)
     # Before the work: the user's frame is 4 up (here, run_method, estimate_alpha, caller).
     check_radius_cost(len(unknown), radius, stacklevel=4)
-    values = row_coefficients(image, unknown, eps=eps, radius=radius, known=known)
-    neighbors, is_fg_neighbor = _stencil_neighbors(offsets, unknown, is_fg)
-    rhs = -np.einsum("su,su->u", values, is_fg_neighbor)
-    del is_fg_neighbor
-    values[neighbors < 0] = 0.0
-    matrix = rows_to_csr(neighbors, values, len(unknown))
+    # Rows first, (m, k): each row's entries side by side, as CSR stores them.
+    values = row_coefficients(image, unknown, eps=eps, radius=radius, known=known, rows_first=True)
+    index_dtype = np.int32 if values.size < 2**31 else np.int64
+    neighbors = _stencil_neighbors(offsets, unknown, is_fg, index_dtype)
+    # L_uk alpha_k: the entries of each row at its foreground neighbours.
+    rhs = -np.einsum("uk,uk->u", values, neighbors == -2)
+    matrix = rows_to_csr(neighbors.T, values.T, len(unknown))
+    # The stencil holds -1 and a zero where the neighbour is not solved for.
+    np.multiply(values, neighbors >= 0, out=values)
+    np.maximum(neighbors, -1, out=neighbors)
     return MattingSystem(
         matrix,
         rhs,
         unknown,
         (h, w),
-        stencil=Stencil(offsets, neighbors, values),
+        stencil=Stencil(offsets, neighbors.T, values.T),
         reach=2 * radius,
     )
 

@@ -39,19 +39,22 @@ def rows_to_csr(columns: np.ndarray, values: np.ndarray, n_columns: int):
     """CSR matrix from per-offset ``(k, n_rows)`` column/value arrays; ``-1`` columns dropped.
 
     Offsets are sorted by flat order, so each row's columns come out ascending and the
-    matrix is built without sorting or summing duplicates.
+    matrix is built without sorting or summing duplicates. Transposed views of row-major
+    ``(n_rows, k)`` arrays (``array.T``) are read as they are, in CSR order; other layouts are
+    transposed first.
     """
     import scipy.sparse
 
-    keep = (columns >= 0).T
-    indptr = np.zeros(columns.shape[1] + 1, dtype=np.int64)
-    np.cumsum(keep.sum(axis=1), out=indptr[1:])
-    indices = columns.T[keep]
-    data = values.T[keep]
-    index_dtype = np.int32 if max(n_columns, len(data)) < 2**31 else np.int64
+    columns, values = np.ascontiguousarray(columns.T), np.ascontiguousarray(values.T)
+    keep = columns >= 0
+    n_rows = columns.shape[0]
+    n_entries = int(np.count_nonzero(keep))
+    index_dtype = np.int32 if max(n_columns, n_entries) < 2**31 else np.int64
+    indptr = np.zeros(n_rows + 1, dtype=index_dtype)
+    np.cumsum(np.count_nonzero(keep, axis=1), out=indptr[1:])
     return scipy.sparse.csr_matrix(
-        (data, indices.astype(index_dtype), indptr.astype(index_dtype)),
-        shape=(columns.shape[1], n_columns),
+        (values[keep], columns[keep].astype(index_dtype, copy=False), indptr),
+        shape=(n_rows, n_columns),
     )
 
 
