@@ -17,6 +17,7 @@ from vecmatte.alpha._shared_sampling import (
     RAY_CHUNK,
     chunks,
     square_offsets,
+    take,
 )
 
 __all__ = [
@@ -107,7 +108,7 @@ def march_rays(
             q += x
             q *= inside
             need *= inside
-            hit = label[q]
+            hit = take(label, q)
             hit &= need
             if hit.any():
                 got = np.flatnonzero(hit & FOREGROUND)
@@ -120,7 +121,10 @@ def march_rays(
             if count < 0.8 * ray.size:
                 ray, x0, y0, cos, sin = ray[alive], x0[alive], y0[alive], cos[alive], sin[alive]
                 step, need, q = step[alive], need[alive], q[alive]
-            step += skip[need.astype(np.int64) * n + q]
+            where = need.astype(np.intp)
+            where *= n
+            where += q
+            step += take(skip, where)
     return found_fg.reshape(m, rays), found_bg.reshape(m, rays)
 
 
@@ -199,12 +203,12 @@ def path_energy(
             np.clip(qy, 0, h - 1, out=qy)
         q = qy * w
         q += qx
-        v2 = txx * gxx[q]
+        v2 = txx * take(gxx, q)
         if pymatting_path:
-            v2 += (txy * gxy[q] + tyy * gyy[q]) * y_in
+            v2 += (txy * take(gxy, q) + tyy * take(gyy, q)) * y_in
         else:
-            v2 += txy * gxy[q]
-            v2 += tyy * gyy[q]
+            v2 += txy * take(gxy, q)
+            v2 += tyy * take(gyy, q)
         np.maximum(v2, 0, out=v2)
         np.sqrt(v2, out=v2)
         v2 *= i <= last

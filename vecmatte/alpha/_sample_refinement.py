@@ -16,6 +16,7 @@ from vecmatte.alpha._shared_sampling import (
     chunks,
     estimate_alpha_from_pair,
     square_offsets,
+    take,
 )
 
 __all__ = [
@@ -159,8 +160,8 @@ def refine_samples(
             index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
             # v = I_p - B_q and d = F_q - B_q, channel by channel, (k, window) each.
             for c in range(3):
-                b = bg_plane[c][index]
-                d = fg_plane[c][index]
+                b = take(bg_plane[c], index)
+                d = take(fg_plane[c], index)
                 d -= b
                 np.subtract(colors_targets[c, chosen][:, None], b, out=b)
                 if c == 0:
@@ -182,17 +183,20 @@ def refine_samples(
             del dd, t, vv
             if inside is not None:
                 cost[~inside] = np.inf
-            rows = np.arange(chosen.size)
-            pick = np.empty((samples, chosen.size), dtype=np.int64)
+            # Flat positions of each row's best entry: one take, not a 2-D fancy index.
+            row_start = np.arange(0, cost.size, cost.shape[1])
+            cost, index = cost.ravel(), index.ravel()
+            pick = np.empty((samples, chosen.size), dtype=np.intp)
             found = np.empty((samples, chosen.size), dtype=np.float32)
             for i in range(samples):
-                best = np.argmin(cost, axis=1)
-                found[i] = cost[rows, best] < np.inf
-                pick[i] = index[rows, best]
-                cost[rows, best] = np.inf
+                best = np.argmin(cost.reshape(chosen.size, -1), axis=1)
+                best += row_start
+                np.less(take(cost, best), np.inf, out=found[i])
+                take(index, best, out=pick[i])
+                cost[best] = np.inf
             for c in range(3):
-                fg_out[c, chosen] = np.einsum("sk,sk->k", fg_plane[c][pick], found) / samples
-                bg_out[c, chosen] = np.einsum("sk,sk->k", bg_plane[c][pick], found) / samples
+                fg_out[c, chosen] = np.einsum("sk,sk->k", take(fg_plane[c], pick), found) / samples
+                bg_out[c, chosen] = np.einsum("sk,sk->k", take(bg_plane[c], pick), found) / samples
     alpha = estimate_alpha_from_pair(colors_targets, fg_out, bg_out)
     return fg_out, bg_out, alpha
 
@@ -229,7 +233,7 @@ def smooth_pairs(
         for part in chunks(order.size, dy.size):
             chosen = order[part]
             index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
-            a_q = alpha_plane[index]
+            a_q = take(alpha_plane, index)
             w_bg = a_q[:, center][:, None] - a_q
             np.abs(w_bg, out=w_bg)
             w_bg *= gauss
@@ -244,8 +248,8 @@ def smooth_pairs(
             sum_fg = w_fg.sum(axis=1)
             sum_bg = w_bg.sum(axis=1)
             for c in range(3):
-                fg_out[c, chosen] = np.einsum("kn,kn->k", fg_plane[c][index], w_fg) / sum_fg
-                bg_out[c, chosen] = np.einsum("kn,kn->k", bg_plane[c][index], w_bg) / sum_bg
+                fg_out[c, chosen] = np.einsum("kn,kn->k", take(fg_plane[c], index), w_fg) / sum_fg
+                bg_out[c, chosen] = np.einsum("kn,kn->k", take(bg_plane[c], index), w_bg) / sum_bg
     return fg_out, bg_out
 
 

@@ -25,13 +25,24 @@ UNKNOWN, FOREGROUND, BACKGROUND = 0, 1, 2
 KINDS = (FOREGROUND, BACKGROUND)
 
 # Entries per temporary array in the chunked loops (128 KB in float32: they stay in cache).
-CHUNK_ELEMENTS = 1 << 15
+CHUNK_ELEMENTS = 1 << 16
 # Offsets of the trimap expansion looked at together.
 EXPANSION_GROUP = 16
 # Rays marched together (each carries a few 8-byte numbers of state).
 RAY_CHUNK = 1 << 15
 
 PAIR_EPS = np.float32(1e-5)  # the 1e-5 that PyMatting adds to denominators of pair formulas
+
+
+def take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``values[index]`` for a 1-D ``values`` and indices in ``[-n, n)``, about twice as fast.
+
+    ``np.take`` with ``mode="wrap"`` runs NumPy's plain copy loop, where indexing with ``[]``
+    (or ``take``'s default mode) checks every index in a slower path; indices in range never
+    wrap, and negative ones count from the end as with ``[]``. Every gather of the ray
+    marching and of the windows goes through here: gathers, not arithmetic, are the cost.
+    """
+    return np.take(values, index, mode="wrap", out=out)
 
 
 def chunks(count: int, per_item: int):

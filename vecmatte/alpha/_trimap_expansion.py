@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte.alpha._shared_sampling import EXPANSION_GROUP, KINDS, UNKNOWN, disk_offsets
+from vecmatte.alpha._shared_sampling import EXPANSION_GROUP, KINDS, UNKNOWN, disk_offsets, take
 
 __all__ = ["expand_trimap"]
 
@@ -104,29 +104,28 @@ def expand_trimap(
     for start in range(0, dy.size, EXPANSION_GROUP):
         gy, gx = dy[start : start + EXPANSION_GROUP], dx[start : start + EXPANSION_GROUP]
         near = cuts[max(np.abs(gy).max(), np.abs(gx).max())]
-        donor = padded[position[:near, None] + (gy * padded_width + gx)[None, :]]
+        donor = take(padded, position[:near, None] + (gy * padded_width + gx)[None, :])
         close = np.flatnonzero(donor)
         if close.size == 0:
             continue
-        p = active[close // donor.shape[1]]
-        q = p + (gy * w + gx)[close % donor.shape[1]]
-        # Channel by channel, dropping the pairs already too far apart.
-        distance_sq = np.zeros(close.size)
-        for channel in colors.T:
-            diff = channel[p] - channel[q]
-            diff *= diff
-            distance_sq += diff
-            near_enough = np.flatnonzero(distance_sq <= threshold_sq)
-            if near_enough.size < close.size:
-                close, p, q = close[near_enough], p[near_enough], q[near_enough]
-                distance_sq = distance_sq[near_enough]
-        if close.size == 0:
-            continue
         row, col = np.divmod(close, donor.shape[1])
+        p = take(active, row)
+        q = take(gy * w + gx, col)
+        q += p
+        # Whole rows of colours: one gather of three channels per pixel.
+        diff = np.take(colors, p, axis=0, mode="wrap")
+        diff -= np.take(colors, q, axis=0, mode="wrap")
+        diff *= diff
+        distance_sq = diff[:, 0] + diff[:, 1]
+        distance_sq += diff[:, 2]
+        near_enough = np.flatnonzero(distance_sq <= threshold_sq)
+        if near_enough.size == 0:
+            continue
+        row, col, p = take(row, near_enough), take(col, near_enough), take(p, near_enough)
         # Hits are in row order, then offset order: keep each row's first.
         first = np.flatnonzero(np.diff(row, prepend=-1))
-        row, col = row[first], col[first]
-        expanded[p[first]] = donor[row, col]
+        row = take(row, first)
+        expanded[take(p, first)] = take(donor.ravel(), row * donor.shape[1] + take(col, first))
         position[row] = parked
         labelled += first.size
         if labelled > active.size // 2:
