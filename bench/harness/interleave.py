@@ -484,6 +484,17 @@ def describe_threads(timed: list[tuple[Timed, Timed]]) -> str:
     return "; ".join(parts)
 
 
+def cores_used(timed: list[tuple[Timed, Timed]]) -> str:
+    """CPU seconds over wall seconds of every call, per library: the cores each kept busy."""
+    sums: dict[str, list[float]] = {}
+    for pair in timed:
+        for side in pair:
+            total = sums.setdefault(side.method.split(":")[0], [0.0, 0.0])
+            total[0] += sum(side.cpu)
+            total[1] += sum(side.wall)
+    return ", ".join(f"{name} {cpu / wall:.2f}" for name, (cpu, wall) in sums.items() if wall)
+
+
 def scale_text(scales: dict[str, float]) -> str:
     return ", ".join(f"{key.split(':')[-1]} {scale_label(s)}" for key, s in scales.items())
 
@@ -631,7 +642,11 @@ def render(result: dict, options, argv: list[str]) -> str:
         f"{registered}.",
         f"- Threads: {variables} = {options.threads} in the same-process children "
         f"(`--threads {options.threads}`); they reported {describe_threads(result['timed'])}. "
-        "The memory children run with the invocation's environment.",
+        f"CPU over wall time of all calls (cores kept busy; below 1 when other processes "
+        f"share the core): {cores_used(result['timed']) or '-'}. vecmatte's knn queries its "
+        "k-d tree with `workers=-1` (a thread per allowed core, whatever `--threads`): pin the "
+        "invocation (`taskset -c 1`) so that both sides get one core; the CPU ratio compares "
+        "the work either way. The memory children run with the invocation's environment.",
         f"- Data: `{result['dataset'].root}`, trimap sets {', '.join(options.trimap)}; "
         f"{len(options.images or result['dataset'].files)} images; scales: "
         f"{scale_text(result['scales'])}.",
