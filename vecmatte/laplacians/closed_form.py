@@ -57,7 +57,7 @@ class _Scratch:
 
 
 def _window_values(
-    planes: np.ndarray,
+    image_pixels: np.ndarray,
     corners: np.ndarray,
     shifts: np.ndarray,
     *,
@@ -66,7 +66,7 @@ def _window_values(
 ) -> np.ndarray:
     """Laplacian contributions ``V[a, b, k]`` of the windows with top-left pixels ``corners``.
 
-    ``planes`` is the image as ``(3, h * w)`` colour planes, ``corners`` the flat index of
+    ``image_pixels`` is the image as ``(h * w, 3)`` pixels, ``corners`` the flat index of
     each window's top-left pixel and ``shifts`` the flat offsets of its ``n`` pixels
     (row-major), so that pixel ``a`` of window ``k`` is ``corners[k] + shifts[a]``. The
     entry for pixels ``a`` and ``b`` is ``delta_ab - 1/n - c_a^T S_k^-1 c_b`` with
@@ -79,12 +79,14 @@ def _window_values(
     """
     scratch = scratch or _Scratch()
     n, m = len(shifts), len(corners)
+    # One gather of whole RGB pixels, then centring writes the colours out as planes.
+    pixels = scratch.array("pixels", (n, m, 3))
+    np.take(image_pixels, shifts[:, None] + corners[None, :], axis=0, out=pixels)
+    mean = pixels.sum(axis=0)
+    mean /= n
     colors = scratch.array("colors", (3, n, m))
-    index = shifts[:, None] + corners[None, :]
     for c in range(3):
-        np.take(planes[c], index, out=colors[c])
-    del index
-    colors -= colors.sum(axis=1, keepdims=True) / n
+        np.subtract(pixels[:, :, c], mean[:, c], out=colors[c])
     s = np.einsum("cjm,djm->cdm", colors, colors, out=scratch.array("inner", (3, 3, m)))
     # Cholesky factor S = L L^T in closed form, one pass of array arithmetic over all windows.
     # Window covariances of images that follow the colour-line model are nearly rank one
@@ -131,7 +133,7 @@ def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: in
 
 
 def _strip_coefficients(
-    planes: np.ndarray,
+    image_pixels: np.ndarray,
     active: np.ndarray,
     rows_y: np.ndarray,
     rows_x: np.ndarray,
@@ -158,7 +160,7 @@ def _strip_coefficients(
     wy += y_low
     within = np.arange(size)
     shifts = (within[:, None] * width + within[None, :]).ravel()
-    values = _window_values(planes, wy * width + wx, shifts, eps=eps, scratch=scratch)
+    values = _window_values(image_pixels, wy * width + wx, shifts, eps=eps, scratch=scratch)
     m = len(wy)
     # Window number of each top-left corner, padded by 2r with the extra window m so that a
     # corner outside the strip or the image needs no bounds check: one gather per position a.
@@ -220,8 +222,7 @@ def row_coefficients(
     if len(rows) == 0:
         return coef
     rows_y, rows_x = np.divmod(rows, w)
-    # Colour planes, so that each window's colours are gathered as contiguous runs.
-    planes = np.ascontiguousarray(np.moveaxis(image, 2, 0)).reshape(3, h * w)
+    image_pixels = np.ascontiguousarray(image).reshape(h * w, 3)
     # Strips of image rows keep each strip's window values near _WINDOW_VALUES_BUDGET floats.
     windows_per_row = max(1, int(active.sum()) // active.shape[0])
     strip_height = max(1, _WINDOW_VALUES_BUDGET // (n * n * windows_per_row))
@@ -238,7 +239,7 @@ def row_coefficients(
         # it is in cache (a transpose of the whole array runs at a third of the speed).
         out = local.scratch.array("strip", (k, stop - start)) if rows_first else coef[:, start:stop]
         _strip_coefficients(
-            planes,
+            image_pixels,
             active,
             rows_y[start:stop],
             rows_x[start:stop],
