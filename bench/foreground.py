@@ -4,11 +4,12 @@ Three parts, all written to bench/results/foreground.md (a generated file):
 
 1. Speed. On every alphamatting.com low-resolution image, with its ground-truth alpha, in ONE
    process, interleaved (numba's time moves with the machine's load, so both are measured in
-   the same minute): PyMatting's ``estimate_foreground_ml`` (numba), vecmatte's shim
-   ``vecmatte.compat.pymatting.estimate_foreground_ml`` (same weights, float32 out),
+   the same minute), numba on one thread: PyMatting's ``estimate_foreground_ml`` (numba),
+   vecmatte's shim ``vecmatte.compat.pymatting.estimate_foreground_ml`` (same weights, float32
+   out) with and without the background, ``vecmatte.estimate_foreground`` and
    ``vecmatte.estimate_foreground_background`` with method "ml" (Germer et al.'s weights) and
-   "blur_fusion". Best of ``--repeat`` per image; the median ratio to numba over the images.
-   The shim's colours are compared with PyMatting's where alpha > 0.1.
+   "blur_fusion". Best of ``--repeat`` per image, wall and CPU time; the median ratio to numba
+   over the images. The shim's colours are compared with PyMatting's where alpha > 0.1.
 2. Quality. Re-composite error ``|alpha F + (1 - alpha) B - I|`` over the mixed pixels of the
    photographs, and, since ``F = B = I`` would score 0 there, the foreground error on
    semi-synthetic composites with known colours (the same alphas over scikit-image's
@@ -20,9 +21,10 @@ Three parts, all written to bench/results/foreground.md (a generated file):
    timed one by one in another child (alpha solve, foreground with each method, with its
    memory estimate ``foreground_memory_bytes`` against the measured growth).
 
-Run::
+Run (pinned, one BLAS thread, as the machine is shared)::
 
-    python bench/foreground.py [--limit N] [--repeat 3] [--skip-big]
+    OPENBLAS_NUM_THREADS=1 taskset -c 1 python bench/foreground.py [--limit N] [--repeat 5]
+        [--skip-big] [--speed-only]
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import provenance
 
-from vecmatte import estimate_foreground_background
+from vecmatte import estimate_foreground, estimate_foreground_background
 from vecmatte.io import load_image, load_trimap
 
 HERE = Path(__file__).resolve().parent
@@ -57,98 +59,111 @@ def _speed_variants():
 
     from vecmatte.compat import pymatting as shim
 
+    # Each returns (F,) or (F, B); PyMatting computes both either way.
     return {
         "PyMatting ml (numba)": lambda i, a: pymatting.estimate_foreground_ml(
             i, a, return_background=True
         ),
-        "shim estimate_foreground_ml": lambda i, a: shim.estimate_foreground_ml(
-            i, a, return_background=True
-        ),
-        "vecmatte ml": lambda i, a: estimate_foreground_background(i, a, method="ml"),
-        "vecmatte blur_fusion": lambda i, a: estimate_foreground_background(
+        "shim estimate_foreground_ml": lambda i, a: (shim.estimate_foreground_ml(i, a),),
+        "shim (F, B)": lambda i, a: shim.estimate_foreground_ml(i, a, return_background=True),
+        "vecmatte estimate_foreground": lambda i, a: (estimate_foreground(i, a),),
+        "vecmatte ml (F, B)": lambda i, a: estimate_foreground_background(i, a, method="ml"),
+        "vecmatte blur_fusion (F, B)": lambda i, a: estimate_foreground_background(
             i, a, method="blur_fusion"
         ),
     }
 
 
+def _numba_threads() -> int:
+    """Run PyMatting's numba kernels on one thread, like vecmatte's NumPy, and say so."""
+    import numba
+
+    numba.set_num_threads(1)
+    return numba.get_num_threads()
+
+
 def _speed(names, data, repeat):
     variants = _speed_variants()
+    threads = _numba_threads()
     _warm_up(variants)
     rows = []
     for name in names:
         image = load_image(data / "image" / f"{name}.png")
         alpha = load_trimap(data / "alpha" / f"{name}.png")
-        times = {label: [] for label in variants}
+        wall = {label: [] for label in variants}
+        cpu = {label: [] for label in variants}
         results = {}
         for _ in range(repeat):
             for label, function in variants.items():
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 results[label] = function(image, alpha)
-                times[label].append(time.perf_counter() - start)
+                cpu[label].append(time.process_time() - start_cpu)
+                wall[label].append(time.perf_counter() - start)
         where = alpha > 0.1
-        difference = np.abs(
-            results["shim estimate_foreground_ml"][0] - results["PyMatting ml (numba)"][0]
-        )[where]
-        row = {"name": name, "best": {label: min(t) for label, t in times.items()}}
+        difference = np.abs(results["shim (F, B)"][0] - results["PyMatting ml (numba)"][0])[where]
+        row = {
+            "name": name,
+            "best": {label: min(t) for label, t in wall.items()},
+            "cpu": {label: min(t) for label, t in cpu.items()},
+        }
         row["max_diff"], row["mean_diff"] = float(difference.max()), float(difference.mean())
         rows.append(row)
+        base = row["best"]["PyMatting ml (numba)"]
         print(
-            f"speed {name} "
-            + " ".join(f"{label.split()[-1]} {t * 1e3:.0f} ms" for label, t in row["best"].items()),
+            f"speed {name} numba {base * 1e3:.0f} ms, ratios "
+            + " ".join(f"{t / base:.2f}" for t in list(row["best"].values())[1:]),
             file=sys.stderr,
         )
-    return list(variants), rows
+    return list(variants), rows, threads
 
 
-def _speed_lines(labels, rows, repeat):
+def _ratios(rows, labels, key):
+    base = labels[0]
+    ratios = {label: [r[key][label] / r[key][base] for r in rows] for label in labels[1:]}
+    return {label: (float(np.median(v)), max(v)) for label, v in ratios.items()}
+
+
+def _speed_lines(labels, rows, repeat, threads):
     base = labels[0]
     lines = [
         "### Speed against PyMatting's numba estimate_foreground_ml",
         "",
-        f"Wall-clock milliseconds, best of {repeat} per image, all in one process with the "
-        "calls interleaved; ratio = time / PyMatting's. The shim uses PyMatting's weights "
-        "(epsilon 1e-5, omega 1) and returns float32; vecmatte ml uses Germer et al.'s (5e-3, "
-        "0.1), at the same cost. Colour difference: |F_shim - F_PyMatting| where alpha > 0.1 "
-        "(PyMatting relaxes in raster order, vecmatte in red-black order).",
+        f"Best of {repeat} per image, all in one process with the calls interleaved (numba "
+        f"warmed up, {threads} numba thread; vecmatte is single-threaded NumPy). Ratio = "
+        "time / PyMatting's, wall clock in the table, CPU time (time.process_time) in the "
+        "summary below it. `shim estimate_foreground_ml` and `vecmatte estimate_foreground` "
+        "are the default calls (foreground only); the `(F, B)` columns also return the "
+        "background, as PyMatting's call here does. The shim uses PyMatting's weights "
+        "(epsilon 1e-5, omega 1) and returns float32; vecmatte uses Germer et al.'s (5e-3, 0.1) "
+        "and returns float64, at the same cost. Colour difference: |F_shim - F_PyMatting| "
+        "where alpha > 0.1 (PyMatting relaxes in raster order, vecmatte in red-black order).",
         "",
-        "| image | "
-        + " | ".join(f"{label} ms" for label in labels)
-        + " | "
+        f"| image | {base} ms | "
         + " | ".join(f"{label} ratio" for label in labels[1:])
         + " | max colour difference | mean colour difference |",
-        "|---|" + "---:|" * (2 * len(labels) - 1 + 2),
+        "|---|---:|" + "---:|" * (len(labels) - 1 + 2),
     ]
     for row in rows:
         best = row["best"]
         lines.append(
-            f"| {row['name']} | "
-            + " | ".join(f"{best[label] * 1e3:.0f}" for label in labels)
-            + " | "
+            f"| {row['name']} | {best[base] * 1e3:.0f} | "
             + " | ".join(f"{best[label] / best[base]:.2f}" for label in labels[1:])
             + f" | {row['max_diff']:.3f} | {row['mean_diff']:.5f} |"
         )
-    medians = [
-        np.median([r["best"][label] / r["best"][base] for r in rows]) for label in labels[1:]
-    ]
-    worst = [max(r["best"][label] / r["best"][base] for r in rows) for label in labels[1:]]
+    wall, cpu = _ratios(rows, labels, "best"), _ratios(rows, labels, "cpu")
     lines.append(
-        "| **median** | "
-        + " | ".join(f"{np.median([r['best'][label] for r in rows]) * 1e3:.0f}" for label in labels)
-        + " | "
-        + " | ".join(f"**{m:.2f}**" for m in medians)
+        f"| **median** | {np.median([r['best'][base] for r in rows]) * 1e3:.0f} | "
+        + " | ".join(f"**{wall[label][0]:.2f}**" for label in labels[1:])
         + f" | {max(r['max_diff'] for r in rows):.3f} (max) "
         + f"| {np.mean([r['mean_diff'] for r in rows]):.5f} (mean) |"
     )
+    lines += ["", "Median (worst) ratio to PyMatting's numba:", ""]
     lines += [
-        "",
-        "Median (worst) ratio to PyMatting's numba: "
-        + "; ".join(
-            f"{label} {m:.2f} ({w:.2f})"
-            for label, m, w in zip(labels[1:], medians, worst, strict=True)
-        )
-        + ".",
-        "",
+        f"- {label}: wall {wall[label][0]:.2f} ({wall[label][1]:.2f}), "
+        f"CPU {cpu[label][0]:.2f} ({cpu[label][1]:.2f})"
+        for label in labels[1:]
     ]
+    lines.append("")
     return lines
 
 
@@ -436,8 +451,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None, help="only the first N images")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per image (speed)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per image (speed)")
     parser.add_argument("--skip-big", action="store_true", help="leave out the 10 MP cutout")
+    parser.add_argument(
+        "--speed-only", action="store_true", help="only part 1 (write it with --output)"
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "foreground.md")
     args = parser.parse_args(argv)
 
@@ -446,9 +464,9 @@ def main(argv=None) -> int:
         print(f"no images in {args.data / 'image'}", file=sys.stderr)
         return 1
     machine = provenance.machine_line(("numpy", "scipy", "vecmatte", "pymatting", "numba"))
-    labels, speed_rows = _speed(names, args.data, args.repeat)
-    columns, quality_rows = _quality(names, args.data)
-    big = None if args.skip_big else _big(args.data, ("ml", "blur_fusion"))
+    labels, speed_rows, threads = _speed(names, args.data, args.repeat)
+    quality = None if args.speed_only else _quality(names, args.data)
+    big = None if args.skip_big or args.speed_only else _big(args.data, ("ml", "blur_fusion"))
 
     command = "python bench/foreground.py" + (" " + " ".join(argv) if argv else "")
     lines = [
@@ -460,8 +478,9 @@ def main(argv=None) -> int:
         f"- data: {len(names)} alphamatting.com low-resolution images, ground-truth alpha as input",
         "",
     ]
-    lines += _speed_lines(labels, speed_rows, args.repeat)
-    lines += _quality_lines(columns, quality_rows)
+    lines += _speed_lines(labels, speed_rows, args.repeat, threads)
+    if quality is not None:
+        lines += _quality_lines(*quality)
     if big is not None:
         lines += _big_lines(big)
     provenance.write_markdown(args.output, "\n".join(lines))

@@ -106,6 +106,41 @@ def test_ml_public_function_matches_loop_reference(options):
         np.testing.assert_allclose(g, e, atol=FLOAT32_ATOL)
 
 
+def test_ml_float32_results_are_the_float64_ones_rounded():
+    """dtype=float32 (the PyMatting shim's) writes the same float32 working values."""
+    scene = make_scene((37, 51), seed=7, softness=3.0)
+    options = {"regularization": 1e-5, "gradient_weight": 1.0}
+    wide = ml.estimate(scene.image, scene.alpha, **options)
+    narrow = ml.estimate(scene.image, scene.alpha, dtype=np.float32, **options)
+    for w, n in zip(wide, narrow, strict=True):
+        assert n.dtype == np.float32
+        np.testing.assert_array_equal(n, w.astype(np.float32))
+    alone, none = ml.estimate(
+        scene.image, scene.alpha, background=False, dtype=np.float32, **options
+    )
+    assert none is None
+    np.testing.assert_array_equal(alone, narrow[0])
+
+
+@pytest.mark.parametrize("kind", ["both", "no background", "no foreground"])
+def test_ml_starting_colours_are_plain_means(kind):
+    """Means of the definite foreground (alpha > 0.9) and background (< 0.1), summed in
+    several chunks of rows (600 x 500 is two); the image's mean where one side is empty."""
+    rng = np.random.default_rng(3)
+    image = rng.uniform(size=(600, 500, 3))
+    alpha = rng.uniform(size=(600, 500))
+    if kind == "no background":
+        alpha = np.maximum(alpha, 0.2)
+    elif kind == "no foreground":
+        alpha = np.minimum(alpha, 0.8)
+    got = ml._starting_colours(image, alpha).reshape(2, 3)
+    fg, bg = alpha > 0.9, alpha < 0.1
+    expected = [
+        image[m].mean(axis=0) if m.any() else image.reshape(-1, 3).mean(axis=0) for m in (fg, bg)
+    ]
+    np.testing.assert_allclose(got, np.array(expected), rtol=1e-6)
+
+
 def _dense_ml_level(image, alpha, regularization, gradient_weight):
     """Minimiser of one level's energy by a dense solve (no clipping).
 

@@ -71,3 +71,12 @@ def test_shim_and_pymatting_agree_on_a_two_colour_composite(pymatting_ml):
         np.testing.assert_allclose(
             foreground[soft], np.broadcast_to(true_f, image.shape)[soft], atol=1e-4
         )
+
+
+def test_shim_foreground_alone_equals_foreground_of_both():
+    """return_background=False skips the background's output, not its relaxation."""
+    scene = make_scene((37, 51), seed=1, softness=3.0)
+    alone = shim.estimate_foreground_ml(scene.image, scene.alpha)
+    both = shim.estimate_foreground_ml(scene.image, scene.alpha, return_background=True)
+    assert alone.dtype == np.float32
+    np.testing.assert_array_equal(alone, both[0])

@@ -28,15 +28,22 @@ Big levels run in bands of rows, and within a band in blocks of columns, each wi
 ``2 * iterations`` pixels: a half-sweep moves information by one pixel, so the wrong clamping
 at a block's cut edge reaches ``2 * iterations - 1`` pixels in, and the pixels a block keeps
 are exactly those of a whole-grid sweep (the tests compare blocks down to 2 x 2 with a plain
-loop over the whole grid), while the working arrays stay small
-enough for the cache and the memory stays bounded (:data:`TILE`). Only the runs of columns
-within the halo of a mixed pixel (``0 < alpha < 1``) are relaxed; the rest of a band is
-filled with where the relaxation goes: the photograph as foreground where alpha is 1 (there
-``F = (I + epsilon sum F_j) / (1 + 4 epsilon)``, within ``4 epsilon`` of the photograph's local
-variation: 2% with Germer et al.'s weights, 0.004% with PyMatting's) and the previous level's
-estimate where alpha is 0; the background likewise. On the alphamatting.com images (their
-true alpha) 28% to 85% of the big levels' pixels are relaxed, halos included (mean 46%); on a
-10 MP photograph with the alpha of a mask's 10-pixel unknown band, 17%.
+loop over the whole grid), while the working arrays stay small and the memory stays bounded
+(:data:`TILE`). Each band's image, alpha and starting colours (the previous level's,
+nearest-neighbour upsampled) are gathered once, float32 and channels first; blocks are packed
+from them by slicing, and results are written to a float32 band that the final level converts
+to the output type in one copy. Only the runs of columns within the halo of a mixed pixel
+(``0 < alpha < 1``) are relaxed; the rest of a band is filled with where the relaxation goes:
+the photograph as foreground where alpha is 1 (there ``F = (I + epsilon sum F_j) / (1 + 4
+epsilon)``, within ``4 epsilon`` of the photograph's local variation: 2% with Germer et al.'s
+weights, 0.004% with PyMatting's) and the previous level's estimate where alpha is 0; the
+background likewise. On the alphamatting.com images (their true alpha) 24% to 71% of the
+finest level's pixels are relaxed, halos included (mean 39%).
+
+Where the time goes (CPU, GT04, the image with the most mixed pixels, PyMatting's weights):
+about 60% in the half-sweeps and the 2x2 inverses of the relaxed blocks (some 150 float32
+array passes per relaxed pixel and level, near NumPy's floor), 15% in gathering and packing,
+10% in filling, the rest in the eight small levels (Python call overhead) and the outputs.
 """
 
 from __future__ import annotations
