@@ -171,42 +171,63 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     upper = reordered_upper(matrix, order, dtype)
     (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
     n_nodes = len(parent)
+    # Python ints and one array of entry rows: per-node NumPy scalars and index arithmetic
+    # were a large part of the loop's time (it runs once per tree node).
+    bounds, parents = starts.tolist(), parent.tolist()
+    entry_rows = np.repeat(np.arange(len(order)), np.diff(upper.indptr))
+    indptr = upper.indptr.tolist()
     # Boundary positions each finished child passes to its parent, with its Schur complement.
     pending_rows: list[list] = [[] for _ in range(n_nodes)]
     pending_updates: list[list] = [[] for _ in range(n_nodes)]
     boundaries: list = []
     panels: list = []
     for k in range(n_nodes):
-        k0, k1 = starts[k], starts[k + 1]
+        k0, k1 = bounds[k], bounds[k + 1]
         size = k1 - k0
-        own, columns, values = upper.rows(k0, k1)
-        later = [columns[columns >= k1]] + [
-            rows[rows >= k1] for rows in pending_rows[k]
-        ]  # child boundaries inside this node are its own columns
-        boundary = np.unique(np.concatenate(later)) if later else np.zeros(0, np.intp)
-        front_rows = np.concatenate([np.arange(k0, k1), boundary])
-        front = np.zeros((len(front_rows), len(front_rows)), dtype=dtype)
-        local = np.where(columns < k1, columns - k0, size + np.searchsorted(boundary, columns))
-        front[local, own - k0] = values
+        e0, e1 = indptr[k0], indptr[k1]
+        columns, values = upper.columns[e0:e1], upper.values[e0:e1]
+        later = columns[columns >= k1]
+        for rows in pending_rows[k]:
+            # Child boundaries inside this node are its own columns.
+            later = np.concatenate([later, rows[np.searchsorted(rows, k1) :]])
+        # Sorted, repeats dropped: several times faster than np.unique on these small arrays.
+        later.sort()
+        repeated = np.empty(len(later), dtype=bool)
+        repeated[:1] = False
+        np.equal(later[1:], later[:-1], out=repeated[1:])
+        boundary = later[~repeated].astype(np.intp, copy=False)
+        width = size + len(boundary)
+        front = np.zeros((width, width), dtype=dtype)
         flat = front.reshape(-1)
+        local = np.searchsorted(boundary, columns)
+        local += size
+        own = columns < k1
+        local[own] = columns[own] - k0
+        local *= width
+        local += entry_rows[e0:e1]
+        local -= k0
+        flat[local] = values
         for rows, update in zip(pending_rows[k], pending_updates[k], strict=True):
             # Extend-add through flat indices: about twice as fast as front[np.ix_(at, at)].
-            at = np.searchsorted(front_rows, rows)
-            at = (at[:, None] * len(front_rows) + at).reshape(-1)
+            split = np.searchsorted(rows, k1)
+            at = np.empty(len(rows), dtype=np.intp)
+            at[:split] = rows[:split] - k0
+            at[split:] = np.searchsorted(boundary, rows[split:]) + size
+            at = (at[:, None] * width + at).reshape(-1)
             flat[at] += update.reshape(-1)
         pending_rows[k] = pending_updates[k] = None
         panel = np.ascontiguousarray(front[:, :size])
         if size:
             factor_panel(panel, size, f"multifrontal Cholesky: front {k}")
-        if len(boundary) and parent[k] >= 0:
+        if len(boundary) and parents[k] >= 0:
             # Schur complement on the boundary, lower triangle only (every front is read
             # through its lower triangle): BLAS syrk on the transposed (Fortran) views,
             # in place, half the flops of the full product.
             update = np.ascontiguousarray(front[size:, size:])
             if size:
                 syrk(-1.0, panel[size:].T, beta=1.0, c=update.T, trans=1, lower=0, overwrite_c=1)
-            pending_rows[parent[k]].append(boundary)
-            pending_updates[parent[k]].append(update)
+            pending_rows[parents[k]].append(boundary)
+            pending_updates[parents[k]].append(update)
         boundaries.append(boundary)
         panels.append(panel)
     return MultifrontalCholesky(order, starts, boundaries, panels)
