@@ -29,7 +29,7 @@ CHUNK_ELEMENTS = 1 << 16
 # Offsets of the trimap expansion looked at together.
 EXPANSION_GROUP = 16
 # Rays marched together (each carries a few 8-byte numbers of state).
-RAY_CHUNK = 1 << 15
+RAY_CHUNK = 1 << 16
 
 PAIR_EPS = np.float32(1e-5)  # the 1e-5 that PyMatting adds to denominators of pair formulas
 
