@@ -101,3 +101,12 @@ def test_memory_model_is_the_calibrated_one():
     ichol = 1.15 * ((10 * n + 2000 * u) + 40e6)
     assert memory_bytes((1500, 2000), u, preconditioner="ichol") == pytest.approx(ichol, rel=1e-9)
     assert estimate_solve_memory((1500, 2000), u) == memory_bytes((1500, 2000), u)
+
+
+def test_stencil_marks_unsolved_neighbours(system):
+    # -1 and a zero value where the neighbour is known or outside the image.
+    _, _, _, reduced = system
+    stencil = reduced.stencil
+    assert stencil.neighbors.min() == -1
+    assert (stencil.values[stencil.neighbors < 0] == 0).all()
+    assert stencil.neighbors.shape == stencil.values.shape == (25, reduced.matrix.shape[0])

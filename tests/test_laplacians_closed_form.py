@@ -169,3 +169,46 @@ def test_bad_images():
         matting_laplacian(np.full((4, 4, 3), 1.5))
     with pytest.raises(ValueError, match="expected"):
         matting_laplacian(np.zeros((4, 4, 2)))
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_row_coefficients_of_chosen_rows_in_both_layouts(radius, rng):
+    from vecmatte.laplacians._stencil import stencil_offsets
+    from vecmatte.laplacians.closed_form import row_coefficients
+
+    shape = (13, 17)
+    image = rng.random((*shape, 3))
+    known = _random_known(rng, shape, fraction=0.5)
+    rows = np.flatnonzero(rng.random(shape[0] * shape[1]) < 0.4)
+    expected = naive_laplacian(image, eps=1e-6, radius=radius, known=known).toarray()
+    coef = row_coefficients(image, rows, eps=1e-6, radius=radius, known=known)
+    rows_first = row_coefficients(
+        image, rows, eps=1e-6, radius=radius, known=known, rows_first=True
+    )
+    np.testing.assert_array_equal(rows_first, coef.T)
+    ys, xs = np.divmod(rows, shape[1])
+    for s, (dy, dx) in enumerate(stencil_offsets(2 * radius)):
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (ny < shape[0]) & (nx >= 0) & (nx < shape[1])
+        want = expected[rows[inside], (ny * shape[1] + nx)[inside]]
+        np.testing.assert_allclose(coef[s, inside], want, rtol=0, atol=1e-10)
+
+
+def test_rows_to_csr_reads_both_layouts(rng):
+    from vecmatte.laplacians._stencil import rows_to_csr
+
+    n_rows, k, n_columns = 40, 9, 60
+    columns = np.sort(rng.integers(-1, n_columns, (n_rows, k)), axis=1)
+    columns[:, 1:][columns[:, 1:] == columns[:, :-1]] = -1  # no duplicate columns in a row
+    values = rng.random((n_rows, k))
+    dense = np.zeros((n_rows, n_columns))
+    for row in range(n_rows):  # plain loop reference
+        for column, value in zip(columns[row], values[row], strict=True):
+            if column >= 0:
+                dense[row, column] = value
+    by_offsets = rows_to_csr(np.ascontiguousarray(columns.T), np.ascontiguousarray(values.T), 60)
+    by_rows = rows_to_csr(columns.T, values.T, n_columns)
+    for matrix in (by_offsets, by_rows):
+        assert matrix.has_sorted_indices
+        np.testing.assert_array_equal(matrix.toarray(), dense)
+        assert matrix.nnz == np.count_nonzero(columns >= 0)
