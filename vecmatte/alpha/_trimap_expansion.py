@@ -91,6 +91,8 @@ def expand_trimap(
     padded = np.zeros((h + 3 * radius + 1, padded_width), dtype=np.uint8)
     padded[radius : radius + h, radius : radius + w] = label.reshape(h, w)
     padded = padded.ravel()
+    # Which are known, as bools: np.flatnonzero is several times faster on bool than on uint8.
+    known = padded != UNKNOWN
     parked = (h + 2 * radius) * padded_width + radius
     ys, xs = np.divmod(active, w)
     position = (ys + radius) * padded_width + (xs + radius)
@@ -104,7 +106,8 @@ def expand_trimap(
     for start in range(0, dy.size, EXPANSION_GROUP):
         gy, gx = dy[start : start + EXPANSION_GROUP], dx[start : start + EXPANSION_GROUP]
         near = cuts[max(np.abs(gy).max(), np.abs(gx).max())]
-        donor = take(padded, position[:near, None] + (gy * padded_width + gx)[None, :])
+        shift = gy * padded_width + gx
+        donor = take(known, position[:near, None] + shift[None, :])
         close = np.flatnonzero(donor)
         if close.size == 0:
             continue
@@ -125,7 +128,9 @@ def expand_trimap(
         # Hits are in row order, then offset order: keep each row's first.
         first = np.flatnonzero(np.diff(row, prepend=-1))
         row = take(row, first)
-        expanded[take(p, first)] = take(donor.ravel(), row * donor.shape[1] + take(col, first))
+        donor = take(position, row)
+        donor += take(shift, take(col, first))
+        expanded[take(p, first)] = take(padded, donor)
         position[row] = parked
         labelled += first.size
         if labelled > active.size // 2:
