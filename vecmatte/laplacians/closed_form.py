@@ -73,9 +73,9 @@ def _window_values(
     ``c_a = I_a - mu_k`` and ``S_k = sum_a c_a c_a^T + eps Id``: ``n`` times the window's
     covariance plus ``eps / n``, so this is the paper's ``delta_ab - (1 + c_a^T (Sigma_k +
     eps/n Id)^-1 c_b) / n``. Returns an array ``(n, n, m + 1)``, windows last: every step is
-    a loop over contiguous runs of windows (half the time of batched 3 x 9 matrix products),
-    and ``V[a]`` is the block that :func:`_strip_coefficients` gathers for position ``a``.
-    The extra last window is all zeros, so that gathers through a missing window add nothing.
+    a loop over contiguous runs of windows (half the time of batched 3 x 9 matrix products).
+    Only the upper triangle ``b >= a`` is set (``V`` is symmetric). The extra last window is
+    all zeros, so that gathers through a missing window add nothing.
     """
     scratch = scratch or _Scratch()
     n, m = len(shifts), len(corners)
@@ -108,13 +108,12 @@ def _window_values(
     w2 /= l33
     values = scratch.array("values", (n, n, m + 1))
     constant = np.eye(n) - 1.0 / n
-    # V is symmetric: the entries b >= a of each row a, then copies for b < a (a fifth less
-    # time than all n * n products in one einsum).
+    # V is symmetric: only the entries b >= a of each row a are formed (a fifth less time
+    # than all n * n products in one einsum); readers take V[b, a] for b < a.
     for a in range(n):
         inside = values[a, a:, :m]
         np.einsum("cm,cbm->bm", colors[:, a], colors[:, a:], out=inside)
         np.subtract(constant[a, a:, None], inside, out=inside)
-        values[a + 1 :, a, :m] = inside[1:]
     values[:, :, m] = 0.0
     return values
 
@@ -183,8 +182,10 @@ def _strip_coefficients(
     for a in range(n):
         ya, xa = divmod(a, size)
         window = flat_index.take(base - (ya * padded_w + xa))
-        # values[a] holds each window's entries of pixel a with all n partners b.
-        np.take(values[a], window, axis=1, out=block)
+        # Each window's entries of pixel a with all n partners b: column a of the upper
+        # triangle for b < a, then row a from b = a on.
+        np.take(values[:a, a], window, axis=1, out=block[:a])
+        np.take(values[a, a:], window, axis=1, out=block[a:])
         top, left = 2 * radius - ya, 2 * radius - xa
         grid[top : top + size, left : left + size] += block.reshape(size, size, -1)
 
