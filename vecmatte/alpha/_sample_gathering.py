@@ -16,6 +16,7 @@ from vecmatte.alpha._shared_sampling import (
     PAIR_EPS,
     RAY_CHUNK,
     chunks,
+    clip01,
     square_offsets,
     take,
 )
@@ -111,16 +112,19 @@ def march_rays(
             hit = take(label, q)
             hit &= need
             if hit.any():
-                got = np.flatnonzero(hit & FOREGROUND)
-                found_fg[ray[got]] = q[got]
-                got = np.flatnonzero(hit & BACKGROUND)
-                found_bg[ray[got]] = q[got]
+                # 0/1 bytes viewed as bools: np.flatnonzero is much faster on bool.
+                got = np.flatnonzero((hit & FOREGROUND).view(bool))
+                found_fg[take(ray, got)] = take(q, got)
+                got = np.flatnonzero((hit >> 1).view(bool))
+                found_bg[take(ray, got)] = take(q, got)
                 need ^= hit
             alive = need != 0
             count = np.count_nonzero(alive)
             if count < 0.8 * ray.size:
-                ray, x0, y0, cos, sin = ray[alive], x0[alive], y0[alive], cos[alive], sin[alive]
-                step, need, q = step[alive], need[alive], q[alive]
+                alive = np.flatnonzero(alive)
+                ray, x0, y0 = take(ray, alive), take(x0, alive), take(y0, alive)
+                cos, sin, step = take(cos, alive), take(sin, alive), take(step, alive)
+                need, q = take(need, alive), take(q, alive)
             where = need.astype(np.intp)
             where *= n
             where += q
@@ -291,6 +295,7 @@ def select_pairs(
     group += np.maximum((bg_index >= 0).sum(axis=1, dtype=np.int16), 1)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
+    fg_index, bg_index = _found_first(fg_index), _found_first(bg_index)
     for first, stop in itertools.pairwise(bounds):
         members = order[first:stop]
         n_f, n_b = divmod(int(group[members[0]]), rays + 1)
@@ -300,8 +305,8 @@ def select_pairs(
                 colors,
                 shape,
                 unknown[chosen],
-                _found_first(fg_index[chosen])[:, :n_f],
-                _found_first(bg_index[chosen])[:, :n_b],
+                np.take(fg_index[:, :n_f], chosen, axis=0, mode="wrap"),
+                np.take(bg_index[:, :n_b], chosen, axis=0, mode="wrap"),
                 prob_fg[chosen],
                 mean_fg,
                 mean_bg,
@@ -312,6 +317,12 @@ def select_pairs(
             bg_out[:, chosen] = bg
             alpha_out[chosen] = alpha
     return fg_out, bg_out, alpha_out
+
+
+def _channel_planes(colors: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Colours of the pixels ``index`` as float32 channel planes ``(3, *index.shape)``."""
+    rows = np.take(colors, index, axis=0, mode="wrap").astype(np.float32)
+    return np.ascontiguousarray(np.moveaxis(rows, -1, 0))
 
 
 def _found_first(index: np.ndarray) -> np.ndarray:
@@ -332,8 +343,9 @@ def _best_pairs(
     f_none, b_none = f_i[:, 0] < 0, b_j[:, 0] < 0
     f_i = np.where(f_i >= 0, f_i, p[:, None])
     b_j = np.where(b_j >= 0, b_j, p[:, None])
-    fc = [channel[f_i].astype(np.float32) for channel in colors.T]  # 3 x (k, n_f)
-    bc = [channel[b_j].astype(np.float32) for channel in colors.T]
+    # Whole rows of colours (one gather each), then channel planes: 3 x (k, n_f), 3 x (k, n_b).
+    fc = list(_channel_planes(colors, f_i))
+    bc = list(_channel_planes(colors, b_j))
     for c in range(3):
         fc[c][f_none, 0] = mean_fg[c]
         bc[c][b_none, 0] = mean_bg[c]
@@ -350,15 +362,25 @@ def _best_pairs(
     wy, wx = square_offsets(distortion_radius)
     distortion = np.zeros((k, n_f, n_b), dtype=np.float32)
     center_alpha = None
+    # Windows inside the image need no clipping (the usual case for a whole chunk).
+    inside = (
+        py.min() >= distortion_radius
+        and py.max() < h - distortion_radius
+        and px.min() >= distortion_radius
+        and px.max() < w - distortion_radius
+    )
     for oy, ox in zip(wy, wx, strict=True):
-        q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
-        n0, n1, n2 = (channel[q].astype(np.float32)[:, None] for channel in colors.T)
+        if inside:
+            q = p + (oy * w + ox)
+        else:
+            q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
+        n0, n1, n2 = (c[:, None] for c in _channel_planes(colors, q))
         n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
         n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
         t = n_fg[:, :, None] - n_bg[:, None, :]
         t -= b_dot_d  # (I - B) . (F - B)
         a = t * inv
-        np.clip(a, 0.0, 1.0, out=a)
+        clip01(a)
         if oy == 0 and ox == 0:
             center_alpha = a.copy()
         # |a d - (I - B)|^2 = a (a |d|^2 - 2 t) + |I - B|^2

@@ -14,6 +14,7 @@ from vecmatte.alpha._shared_sampling import (
     UNKNOWN,
     chromatic_distortion,
     chunks,
+    clip01,
     estimate_alpha_from_pair,
     square_offsets,
     take,
@@ -174,7 +175,7 @@ def refine_samples(
             # |a d - v|^2 = a (a |d|^2 - 2 t) + |v|^2 with a = clip(t / |d|^2)
             cost = dd + PAIR_EPS
             np.divide(t, cost, out=cost)
-            np.clip(cost, 0.0, 1.0, out=cost)
+            clip01(cost)
             dd *= cost
             t *= 2
             dd -= t

@@ -45,6 +45,12 @@ def take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -
     return np.take(values, index, mode="wrap", out=out)
 
 
+def clip01(x: np.ndarray) -> np.ndarray:
+    """``np.clip(x, 0, 1, out=x)`` without ``np.clip``'s Python-level overhead (small chunks)."""
+    np.maximum(x, 0.0, out=x)
+    return np.minimum(x, 1.0, out=x)
+
+
 def chunks(count: int, per_item: int):
     """Slices of ``range(count)`` holding about CHUNK_ELEMENTS / per_item items each."""
     size = max(1, CHUNK_ELEMENTS // max(1, per_item))
@@ -85,7 +91,7 @@ def estimate_alpha_from_pair(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) 
         numerator = numerator + (color[c] - bg[c]) * d
         denominator = denominator + d * d
     alpha = numerator / (denominator + PAIR_EPS)
-    return np.clip(alpha, 0.0, 1.0, out=alpha)
+    return clip01(alpha)
 
 
 def chromatic_distortion(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
