@@ -24,32 +24,42 @@ def _maybe_close(
     reach = -(-radius // b)
     span = 2 * reach + 1
     hb, wb = -(-h // b), -(-w // b)
-    pad = ((0, hb * b - h), (0, wb * b - w))
     unknown = np.flatnonzero(label == UNKNOWN)
-    block = (unknown // (w * b)).astype(np.int32)
+    block = unknown // (w * b)
     block *= wb
     block += (unknown % w) // b
 
-    def extreme(plane, reduce, empty):
-        """``reduce`` over the blocks around the block of each unknown pixel."""
-        blocks = reduce(plane.reshape(hb, b, wb * b), axis=1)
-        blocks = reduce(blocks.reshape(hb, wb, b), axis=2)
-        blocks = np.pad(blocks, reach, constant_values=empty)
-        blocks = reduce([blocks[i : i + hb] for i in range(span)], axis=0)
-        blocks = reduce([blocks[:, j : j + wb] for j in range(span)], axis=0)
-        return blocks.ravel()[block]
+    def extreme(plane, ufunc, empty):
+        """``ufunc`` (minimum, maximum) over the blocks around the block of each unknown
+        pixel; running in-place reductions over slices, not reductions over short axes."""
+        rows = ufunc.reduce(plane.reshape(hb, b, wb * b), axis=1)
+        blocks = np.full((hb + 2 * reach, wb + 2 * reach), empty, dtype=np.float32)
+        inner = blocks[reach : reach + hb, reach : reach + wb]
+        inner[...] = rows[:, 0::b]
+        for j in range(1, b):
+            ufunc(inner, rows[:, j::b], out=inner)
+        around = blocks[:hb].copy()
+        for i in range(1, span):
+            ufunc(around, blocks[i : i + hb], out=around)
+        result = around[:, :wb].copy()
+        for j in range(1, span):
+            ufunc(result, around[:, j : j + wb], out=result)
+        return take(result.ravel(), block)
 
-    # +inf off each kind of pixel, so that it drops out of minima (and -inf of maxima).
-    kinds = np.pad(label.reshape(h, w), pad)
+    # +inf off each kind of pixel, so that it drops out of minima (and -inf of maxima); the
+    # margin that makes whole blocks is unknown.
+    kinds = np.zeros((hb * b, wb * b), dtype=np.uint8)
+    kinds[:h, :w] = label.reshape(h, w)
     off = [np.where(kinds == kind, np.float32(0), np.float32(np.inf)) for kind in KINDS]
     del kinds
     fits = np.ones((len(KINDS), unknown.size), dtype=bool)
+    plane = np.zeros((hb * b, wb * b), dtype=np.float32)
     for channel in colors.T:
-        plane = np.pad(channel.reshape(h, w).astype(np.float32), pad)
+        plane[:h, :w] = channel.reshape(h, w)
         colour = channel[unknown].astype(np.float32)
         for i in range(len(KINDS)):
-            fits[i] &= colour >= extreme(plane + off[i], np.min, np.inf) - threshold
-            fits[i] &= colour <= extreme(plane - off[i], np.max, -np.inf) + threshold
+            fits[i] &= colour >= extreme(plane + off[i], np.minimum, np.inf) - threshold
+            fits[i] &= colour <= extreme(plane - off[i], np.maximum, -np.inf) + threshold
     possible = fits.any(axis=0)
     return unknown[possible]
 
