@@ -163,26 +163,31 @@ class PanelFactor:
         from scipy.linalg.blas import get_blas_funcs
 
         # Direct BLAS calls: the per-call overhead of scipy.linalg.solve_triangular would
-        # dominate for the thousands of small blocks of a thin band.
+        # dominate for the thousands of small blocks of a thin band. The diagonal block of a
+        # C-ordered panel is, transposed, a Fortran-ordered upper triangle U = L11^T: BLAS
+        # reads it without a copy (L11 y = b is U^T y = b) and solves in place in ``y``.
         dtype = self.panels[0].dtype if self.panels else np.float64
         (trsv,) = get_blas_funcs(("trsv",), dtype=dtype)
         y = np.asarray(rhs)[self.order].astype(dtype)
-        starts, boundaries, panels = self.starts, self.boundaries, self.panels
+        bounds, boundaries, panels = self.starts.tolist(), self.boundaries, self.panels
         for k, panel in enumerate(panels):
-            k0, k1 = starts[k], starts[k + 1]
+            k0, k1 = bounds[k], bounds[k + 1]
             if k1 == k0:
                 continue
-            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1)
-            if panel.shape[0] > k1 - k0:
-                y[boundaries[k]] -= panel[k1 - k0 :] @ y[k0:k1]
+            size = k1 - k0
+            own = y[k0:k1]
+            trsv(panel[:size].T, own, lower=0, trans=1, overwrite_x=1)
+            if panel.shape[0] > size:
+                y[boundaries[k]] -= panel[size:] @ own
         for k in range(len(panels) - 1, -1, -1):
-            k0, k1 = starts[k], starts[k + 1]
+            k0, k1 = bounds[k], bounds[k + 1]
             if k1 == k0:
                 continue
-            panel = panels[k]
-            if panel.shape[0] > k1 - k0:
-                y[k0:k1] -= panel[k1 - k0 :].T @ y[boundaries[k]]
-            y[k0:k1] = trsv(panel[: k1 - k0], y[k0:k1], lower=1, trans=1)
+            size = k1 - k0
+            panel, own = panels[k], y[k0:k1]
+            if panel.shape[0] > size:
+                own -= panel[size:].T @ y[boundaries[k]]
+            trsv(panel[:size].T, own, lower=0, overwrite_x=1)
         x = np.empty(len(y), dtype=np.float64)
         x[self.order] = y
         return x
