@@ -214,3 +214,27 @@ def test_auto_falls_back_to_superlu_when_a_float32_factor_breaks_down(
     # Asked for explicitly, the breakdown is not hidden.
     with pytest.raises(np.linalg.LinAlgError):
         preconditioners.build(system, factor=method)
+
+
+def _dense_factor(factor, n):
+    """The factor's ``L`` as a dense array (rows and columns in the elimination order)."""
+    lower = np.zeros((n, n))
+    for k, panel in enumerate(factor.panels):
+        k0, k1 = factor.starts[k], factor.starts[k + 1]
+        rows = np.concatenate([np.arange(k0, k1), np.arange(n)[factor.boundaries[k]]])
+        lower[np.ix_(rows, np.arange(k0, k1))] = panel
+        lower[k0:k1, k0:k1] = np.tril(panel[: k1 - k0])
+    return lower
+
+
+@pytest.mark.parametrize(("shape", "keep", "leaf"), [((14, 19), 1.0, 6), ((25, 22), 0.8, 12)])
+def test_multifrontal_factor_is_the_dense_cholesky_factor(shape, keep, leaf):
+    # Every front (extend-add of several children, boundaries reaching into the parent's own
+    # columns and past them) must give exactly the Cholesky factor of P A P^T.
+    matrix, ys, xs = _grid_system(shape, keep, seed=5)
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.float64)
+    n = matrix.shape[0]
+    order = dissection.order
+    expected = np.linalg.cholesky(matrix.toarray()[np.ix_(order, order)])
+    np.testing.assert_allclose(_dense_factor(factor, n), expected, atol=1e-12)
