@@ -238,3 +238,70 @@ def test_multifrontal_factor_is_the_dense_cholesky_factor(shape, keep, leaf):
     order = dissection.order
     expected = np.linalg.cholesky(matrix.toarray()[np.ix_(order, order)])
     np.testing.assert_allclose(_dense_factor(factor, n), expected, atol=1e-12)
+
+
+def _reference_best_cut(coordinate, reach):
+    """The thinnest balanced cut by a loop over the candidate strips."""
+    lowest, highest = coordinate.min(), coordinate.max()
+    total = len(coordinate)
+    candidates = []
+    for low in range(lowest + 1, highest - reach + 1):
+        before = np.sum(coordinate < low)
+        after = np.sum(coordinate >= low + reach)
+        candidates.append((total - before - after, min(before, after), low))
+    if not candidates:
+        return float("inf"), None
+    balanced = [c for c in candidates if 3 * c[1] >= total]
+    if balanced:
+        size, _, low = min(balanced, key=lambda c: c[0])
+    else:
+        size, _, low = max(candidates, key=lambda c: c[1])
+    return float(size), low
+
+
+def _reference_dissection(ys, xs, reach, leaf):
+    """Nested dissection by plain recursion: ``(order, starts, parent)``."""
+    pieces, parents = [], []
+
+    def dissect(subset):
+        children, cut = [], subset
+        if len(subset) > leaf:
+            (size_y, low_y), (size_x, low_x) = (
+                _reference_best_cut(ys[subset], reach),
+                _reference_best_cut(xs[subset], reach),
+            )
+            low, coordinate = (low_y, ys) if size_y <= size_x else (low_x, xs)
+            if low is not None:
+                before = coordinate[subset] < low
+                after = coordinate[subset] >= low + reach
+                cut = subset[~(before | after)]
+                children = [dissect(part) for part in (subset[before], subset[after]) if len(part)]
+        pieces.append(cut)
+        parents.append(-1)
+        for child in children:
+            parents[child] = len(pieces) - 1
+        return len(pieces) - 1
+
+    dissect(np.arange(len(ys)))
+    starts = np.concatenate([[0], np.cumsum([len(p) for p in pieces])])
+    return np.concatenate(pieces), starts, np.array(parents)
+
+
+@pytest.mark.parametrize(
+    ("shape", "keep", "leaf", "seed"),
+    [((23, 31), 1.0, 8, 0), ((40, 17), 0.6, 5, 1), ((1, 90), 1.0, 4, 2), ((70, 3), 0.5, 3, 3)],
+)
+def test_dissection_matches_plain_recursion(shape, keep, leaf, seed):
+    _, ys, xs = _grid_system(shape, keep, seed=seed)
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    order, starts, parent = _reference_dissection(ys, xs, 2, leaf)
+    np.testing.assert_array_equal(dissection.order, order)
+    np.testing.assert_array_equal(dissection.starts, starts)
+    np.testing.assert_array_equal(dissection.parent, parent)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_cut_matches_a_loop(seed):
+    rng = np.random.default_rng(seed)
+    coordinate = rng.integers(0, 12, size=rng.integers(1, 40)) + 100
+    assert multifrontal._best_cut(coordinate, reach=2) == _reference_best_cut(coordinate, 2)

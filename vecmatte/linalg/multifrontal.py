@@ -71,41 +71,122 @@ def dissection_order(ys: np.ndarray, xs: np.ndarray, reach: int, leaf_size: int 
     """
     ys = np.asarray(ys, dtype=np.intp)
     xs = np.asarray(xs, dtype=np.intp)
-    pieces: list[np.ndarray] = []
-    parents: list[int] = []
+    n = len(ys)
+    # The tree is built one depth at a time: all sets of one depth are cut together with
+    # segmented array operations (the loop runs over depths, not over tree nodes). Each set
+    # keeps its points in increasing index order, as its parts do.
+    node_of = np.zeros(n, dtype=np.intp)  # the node (in creation order) each point ends in
+    children: list[list[int]] = [[]]
+    points = np.arange(n)  # points of the sets still to be cut, grouped by set
+    owner = np.zeros(n, dtype=np.intp)  # their set's node (non-decreasing)
+    while len(points):
+        first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
+        counts = np.diff(np.append(first, len(owner)))
+        big = counts > leaf_size
+        keep = np.repeat(big, counts)
+        node_of[points[~keep]] = owner[~keep]
+        nodes, counts = owner[first[big]], counts[big]
+        points = points[keep]
+        if not len(points):
+            break
+        segment = np.repeat(np.arange(len(nodes)), counts)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        size_y, low_y = _best_cuts(ys[points], segment, starts, reach)
+        size_x, low_x = _best_cuts(xs[points], segment, starts, reach)
+        # The thinner of the best cuts across rows and across columns (rows on a tie); a
+        # set too narrow for either is a node of its own.
+        across_rows = (size_y <= size_x)[segment]
+        coordinate = np.where(across_rows, ys[points], xs[points])
+        low = np.where(across_rows, low_y[segment], low_x[segment])
+        cuttable = np.isfinite(np.minimum(size_y, size_x))[segment]
+        before = (coordinate < low) & cuttable
+        after = (coordinate >= low + reach) & cuttable
+        in_cut = ~(before | after)
+        node_of[points[in_cut]] = nodes[segment[in_cut]]
+        # The parts become new nodes, the part before the cut first.
+        label = (2 * segment + after)[~in_cut]
+        points = points[~in_cut]
+        present = np.bincount(label, minlength=2 * len(nodes)) > 0
+        labels = np.flatnonzero(present)
+        new_nodes = len(children) + np.arange(len(labels))
+        for label_of, node in zip(labels.tolist(), new_nodes.tolist(), strict=True):
+            children[int(nodes[label_of // 2])].append(node)
+            children.append([])
+        # Group the points by part, keeping their order (a stable radix sort on 16 bits).
+        sort_key = label.astype(np.uint16) if len(present) <= 2**16 else label
+        regroup = np.argsort(sort_key, kind="stable")
+        points = points[regroup]
+        owner = (np.cumsum(present) - 1 + len(children) - len(labels))[label[regroup]]
+    # Children first, then their parent's cut: number the nodes in post-order.
+    post = np.empty(len(children), dtype=np.intp)
+    count, stack = 0, [(0, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            post[node] = count
+            count += 1
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children[node]))
+    parent = np.full(len(children), -1, dtype=np.intp)
+    for node, below in enumerate(children):
+        parent[post[below]] = post[node]
+    final = post[node_of]
+    order = np.argsort(final, kind="stable")
+    sizes = np.bincount(final, minlength=len(children))
+    return Dissection(order, np.concatenate([[0], np.cumsum(sizes)]), parent)
 
-    def dissect(subset: np.ndarray) -> int:
-        """Order ``subset`` (children first, then its cut); return its node's index."""
-        children: list[int] = []
-        cut = subset
-        if len(subset) > leaf_size:
-            # The thinner of the best cuts across rows and across columns.
-            _, low, axis = min(
-                (
-                    (*_best_cut(coordinates[subset], reach), axis)
-                    for axis, coordinates in enumerate((ys, xs))
-                ),
-                key=lambda candidate: candidate[0],
-            )
-            if low is not None:
-                coordinate = (ys, xs)[axis][subset]
-                before = coordinate < low
-                after = coordinate >= low + reach
-                cut = subset[~(before | after)]
-                for part in (subset[before], subset[after]):
-                    if len(part):
-                        children.append(dissect(part))
-        node = len(pieces)
-        pieces.append(cut)
-        parents.append(-1)
-        for child in children:
-            parents[child] = node
-        return node
 
-    dissect(np.arange(len(ys)))
-    sizes = np.array([len(p) for p in pieces], dtype=np.intp)
-    order = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.intp)
-    return Dissection(order, np.concatenate([[0], np.cumsum(sizes)]), np.array(parents))
+def _best_cuts(coordinate, segment, starts, reach):
+    """:func:`_best_cut` for many sets at once: ``segment`` numbers each point's set.
+
+    Returns
+    -------
+    size : ndarray of float
+        Points in each set's cut (``inf`` if the set spans no more than ``reach`` values).
+    low : ndarray of intp
+        Each set's cut starts at this coordinate.
+    """
+    lowest = np.minimum.reduceat(coordinate, starts)
+    span = np.maximum.reduceat(coordinate, starts) - lowest + 1
+    offset = np.concatenate([[0], np.cumsum(span + 1)])
+    # below[offset[s] + i]: points of set s with coordinate < lowest[s] + i, i = 0..span[s].
+    histogram = np.bincount(
+        offset[segment] + 1 + coordinate - lowest[segment], minlength=offset[-1]
+    )
+    below = np.cumsum(histogram)
+    below -= np.repeat(below[offset[:-1]], span + 1)
+    total = np.diff(np.append(starts, len(coordinate)))
+    # Candidate cuts low = lowest + i, 1 <= i < span - reach (both sides keep a coordinate).
+    n_candidates = np.maximum(span - reach - 1, 0)
+    which = np.repeat(np.arange(len(starts)), n_candidates)
+    i = (
+        np.arange(int(n_candidates.sum()))
+        - np.repeat(np.cumsum(n_candidates) - n_candidates, n_candidates)
+        + 1
+    )
+    at = offset[which] + i
+    before = below[at]
+    after = total[which] - below[at + reach]
+    size = below[at + reach] - below[at]
+    balance = np.minimum(before, after)
+    balanced = 3 * balance >= total[which]
+    # Thinnest balanced cut (the first of equals), else the most even (the first of equals):
+    # one key whose minimum over a set is that choice.
+    n = len(coordinate) + 1
+    score = np.where(balanced, size, n + total[which] - balance)
+    width = int(span.max()) + 1 if len(span) else 1
+    key = score * width + i
+    best = np.full(len(starts), np.iinfo(np.intp).max, dtype=np.intp)
+    np.minimum.at(best, which, key)
+    has = n_candidates > 0
+    chosen = best[has] % width
+    low = np.zeros(len(starts), dtype=np.intp)
+    low[has] = lowest[has] + chosen
+    size_of = np.full(len(starts), np.inf)
+    picked = offset[:-1][has] + chosen
+    size_of[has] = below[picked + reach] - below[picked]
+    return size_of, low
 
 
 def _best_cut(coordinate: np.ndarray, reach: int) -> tuple[float, int | None]:
@@ -114,23 +195,11 @@ def _best_cut(coordinate: np.ndarray, reach: int) -> tuple[float, int | None]:
     Balanced: at least a third of the points on each side, or failing that the most even
     cut. ``(inf, None)`` if the points span no more than ``reach`` coordinates.
     """
-    lowest = int(coordinate.min())
-    counts = np.bincount(coordinate - lowest)
-    if len(counts) <= reach + 1:
+    coordinate = np.asarray(coordinate, dtype=np.intp)
+    size, low = _best_cuts(coordinate, np.zeros(len(coordinate), np.intp), np.array([0]), reach)
+    if not np.isfinite(size[0]):
         return float("inf"), None
-    total = len(coordinate)
-    below = np.concatenate([[0], np.cumsum(counts)])  # points with coordinate < lowest + i
-    low = np.arange(1, len(counts) - reach)  # both sides keep at least one coordinate
-    before = below[low]
-    after = total - below[low + reach]
-    size = below[low + reach] - below[low]
-    balance = np.minimum(before, after)
-    balanced = balance >= total / 3
-    if balanced.any():
-        choice = np.flatnonzero(balanced)[np.argmin(size[balanced])]
-    else:
-        choice = int(np.argmax(balance))
-    return float(size[choice]), lowest + int(low[choice])
+    return float(size[0]), int(low[0])
 
 
 class MultifrontalCholesky(PanelFactor):
