@@ -8,10 +8,12 @@ call (file reading excluded), CG iterations and the child's peak resident memory
 with the part added by the call (VmHWM minus the resident size just before it). A profile of
 one ifm run (cumulative time of its phases) follows the tables.
 
-    taskset -c 0 python bench/ifm.py [--data DIR] [--images GT01,GT02] [--output FILE]
+    taskset -c 0 python bench/ifm.py [--data DIR] [--images GT01,GT02] [--trimaps trimap2]
+                                     [--output FILE] [--profile-image ""]
 
-Writes bench/results/ifm.md (and the raw numbers to bench/results/ifm.json). The photographs
-are read in place, never copied.
+Writes bench/results/ifm.md (and the raw numbers to bench/results/ifm.json) and replaces its
+section in bench/RESULTS.md; with ``--output`` elsewhere (a scratch run, a subset) only that
+file is written. The photographs are read in place, never copied.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import os
 import pstats
 import subprocess
 import sys
@@ -30,6 +33,7 @@ import provenance
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "alphamatting-lowres"
+DEFAULT_OUTPUT = HERE / "results" / "ifm.md"
 METHODS = ("cf", "ifm")
 TRIMAPS = ("trimap", "trimap2")
 # Functions whose cumulative time makes up an ifm run, in the order they run.
@@ -119,7 +123,9 @@ def profile(data: Path, name: str, trimap_set: str) -> dict[str, float]:
 
 def run_child(arguments: list[str]) -> dict:
     command = [sys.executable, str(Path(__file__).resolve()), *arguments]
-    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    # One BLAS/OpenMP thread, so that CPU time measures the work, not threads spinning.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -231,12 +237,26 @@ def report(records: list[dict], phases: dict, profiled: str, command: str, load:
     return "\n".join(lines)
 
 
+def splice_section(path: Path, text: str) -> None:
+    """Replace the section of ``path`` headed by ``text``'s first line (to the next ``## ``)."""
+    heading = text.splitlines()[0]
+    lines = path.read_text().splitlines()
+    if heading not in lines:
+        path.write_text("\n".join([*lines, "", text.rstrip("\n")]) + "\n")
+        return
+    start = lines.index(heading)
+    stop = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    body = text.rstrip("\n").splitlines()
+    path.write_text("\n".join([*lines[:start], *body, "", *lines[stop:]]) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--images", default=",".join(f"GT{i:02d}" for i in range(1, 21)))
+    parser.add_argument("--trimaps", default=",".join(TRIMAPS), help="trimap sets to run")
     parser.add_argument("--profile-image", default="GT04", help="image profiled (trimap set 1)")
-    parser.add_argument("--output", type=Path, default=HERE / "results" / "ifm.md")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--child", nargs=3, metavar=("METHOD", "IMAGE", "TRIMAPS"))
     parser.add_argument("--profile", metavar="IMAGE")
     args = parser.parse_args(argv)
@@ -248,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     load = provenance.load_average()
     records = []
-    for trimap_set in TRIMAPS:
+    for trimap_set in args.trimaps.split(","):
         for name in args.images.split(","):
             for method in METHODS:  # interleaved, so both see the same machine load
                 record = run_child(["--data", str(args.data), "--child", method, name, trimap_set])
@@ -263,9 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     phases = {}
     if args.profile_image:
         phases = run_child(["--data", str(args.data), "--profile", args.profile_image])
-    command = "taskset -c 0 python bench/ifm.py"
+    command = " ".join(
+        ["taskset -c 0 python bench/ifm.py", *(sys.argv[1:] if argv is None else argv)]
+    )
     text = report(records, phases, f"{args.profile_image}, trimap", command, load)
     provenance.write_markdown(args.output, text)
+    if args.output.resolve() == DEFAULT_OUTPUT.resolve():
+        splice_section(HERE / "RESULTS.md", args.output.read_text())
     args.output.with_suffix(".json").write_text(json.dumps(records, indent=1) + "\n")
     print(text)
     return 0

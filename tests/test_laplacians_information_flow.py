@@ -82,6 +82,18 @@ def test_nonlocal_neighbors_match_brute_force(seed):
         assert list(found[row]) == brute_neighbors(feats, i, candidates, 5)
 
 
+@pytest.mark.parametrize("same", [False, True])
+def test_nonlocal_neighbors_in_any_given_order_match_brute_force(same):
+    rng = np.random.default_rng(3)
+    feats = rng.random((60, 4))
+    query = np.sort(rng.choice(60, 25, replace=False))
+    candidates = query.copy() if same else np.sort(rng.choice(60, 30, replace=False))
+    for order in (None, flow.search_order(feats[query]), rng.permutation(len(query))):
+        found = flow.nonlocal_neighbors(feats, query, candidates, 4, order=order)
+        for row, i in enumerate(query):
+            assert list(found[row]) == brute_neighbors(feats, i, candidates, 4)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_color_mixture_flow_matches_a_pixel_loop(seed):
     image, unknown = small_case(seed)
@@ -180,3 +192,17 @@ def test_information_flow_laplacian_is_the_weighted_sum_of_the_flows():
     got = flow.information_flow_laplacian(image, unknown=unknown).toarray()
     assert got.shape == (n, n)
     np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+def test_known_to_unknown_flow_where_computes_only_the_wanted_pixels():
+    rng = np.random.default_rng(5)
+    image = rng.random((9, 10, 3))
+    labels = rng.integers(0, 3, (9, 10))
+    is_fg, is_bg = labels == 2, labels == 0
+    where = rng.random((9, 10)) < 0.5
+    full = flow.known_to_unknown_flow(image, is_fg, is_bg, k=3)
+    part = flow.known_to_unknown_flow(image, is_fg, is_bg, k=3, where=where)
+    keep = where | is_fg | is_bg
+    for whole, some in zip(full, part, strict=True):
+        np.testing.assert_array_equal(some[keep], whole[keep])
+        np.testing.assert_array_equal(some[~keep], 0.0)

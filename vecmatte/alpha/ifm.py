@@ -130,25 +130,35 @@ def patch_trimming(
     Each patch is a normal distribution of colours (mean and covariance + ``1e-8 I``);
     patches are compared by the Bhattacharyya distance (section 4 of Aksoy et al. 2017).
     """
-    from vecmatte.laplacians.information_flow import nonlocal_neighbors
+    from vecmatte.laplacians.information_flow import nonlocal_neighbors, search_order
 
     h, w = is_fg.shape
     mean, covariance = _local_gaussians(image, radius, 1e-8)
     log_det = _log_det_3x3(covariance)
     unknown = np.flatnonzero(~(is_fg | is_bg))
-    nearest = []
-    for known in (is_fg, is_bg):
-        neighbors = nonlocal_neighbors(mean, unknown, np.flatnonzero(known), k)
+
+    def nearest(known: np.ndarray, rows: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Bhattacharyya distance of each pixel in ``rows`` to its nearest known patch."""
+        neighbors = nonlocal_neighbors(mean, rows, np.flatnonzero(known), k, order=order)
         distance = _bhattacharyya(
-            mean[unknown, None],
-            covariance[unknown, None],
-            log_det[unknown, None],
+            mean[rows, None],
+            covariance[rows, None],
+            log_det[rows, None],
             mean[neighbors],
             covariance[neighbors],
             log_det[neighbors],
         )
-        nearest.append(distance.min(axis=1))
-    fg_distance, bg_distance = nearest
+        return distance.min(axis=1)
+
+    order = search_order(mean[unknown])
+    fg_distance = nearest(is_fg, unknown, order)
+    # A pixel whose nearest foreground patch lies between the two thresholds keeps its
+    # label whatever the background says: search the background for the others only.
+    open_ = (fg_distance < min_distance) | (fg_distance > max_distance)
+    bg_distance = np.full(len(unknown), np.nan)  # NaN compares False: no change
+    if open_.any():
+        position = np.cumsum(open_) - 1  # position of each open pixel among the open ones
+        bg_distance[open_] = nearest(is_bg, unknown[open_], position[order[open_[order]]])
     to_fg = (fg_distance < min_distance) & (bg_distance > max_distance)
     to_bg = (bg_distance < min_distance) & (fg_distance > max_distance)
     trimmed_fg, trimmed_bg = is_fg.copy().ravel(), is_bg.copy().ravel()
@@ -514,10 +524,12 @@ def _known_to_unknown_estimate(image, is_fg, is_bg):
 
     known = is_fg | is_bg
     edge_fg, edge_bg = edge_trimming(image, is_fg, is_bg)
+    edge = edge_fg | edge_bg
     patch_fg, patch_bg = patch_trimming(image, is_fg, is_bg, k=_PATCH_K)
-    alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg, k=_KU_K)
+    # The edge trimming's labels replace the flow's estimate: no need to compute it there.
+    alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg, k=_KU_K, where=~edge)
     alpha_hat[edge_fg] = 1.0
     alpha_hat[edge_bg] = 0.0
-    confidence[edge_fg | edge_bg] = 1.0
+    confidence[edge] = 1.0
     confidence[known] = 0.0
     return alpha_hat, confidence
