@@ -322,7 +322,7 @@ def select_pairs(
 def _channel_planes(colors: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Colours of the pixels ``index`` as float32 channel planes ``(3, *index.shape)``."""
     rows = np.take(colors, index, axis=0, mode="wrap").astype(np.float32)
-    return np.ascontiguousarray(np.moveaxis(rows, -1, 0))
+    return np.ascontiguousarray(rows.transpose(-1, *range(index.ndim)))
 
 
 def _found_first(index: np.ndarray) -> np.ndarray:
