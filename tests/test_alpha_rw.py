@@ -38,19 +38,24 @@ def test_soft_system_has_pymatting_solution(rng, radius, sigma):
     # vecmatte averages W and W^T there (the same weights for radius 1).
     weights = (weights + weights.T) / 2
     expected = pymatting_solution(loop_random_walk_laplacian(weights, 1e-8), is_fg, is_bg)
-    system = build_system(image, is_fg, is_bg, sigma=sigma, radius=radius)
+    system = build_system(
+        image, is_fg, is_bg, sigma=sigma, radius=radius, constraints="soft", min_weight=0.0
+    )
     assert abs(system.matrix - system.matrix.T).max() < 1e-12
     x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     np.testing.assert_allclose(x, expected, atol=1e-8)
 
 
 @pytest.mark.parametrize("radius", [1, 2])
-def test_hard_system_is_the_reduction_of_the_symmetric_laplacian(rng, radius):
+@pytest.mark.parametrize("min_weight", [0.0, 1e-4, 0.05])
+def test_hard_system_is_the_reduction_of_the_symmetric_laplacian(rng, radius, min_weight):
     image, is_fg, is_bg = small_problem(rng)
     weights = loop_window_weights(image, radius, 0.3)
     weights = (weights + weights.T) / 2
+    # The floor applies to every pair inside a window (where the clamped weight is > 0).
+    weights = np.where(weights > 0, np.maximum(weights, min_weight), 0.0)
     laplacian = weights.sum(axis=1)[:, None] * loop_random_walk_laplacian(weights, 1e-8)
-    system = build_system(image, is_fg, is_bg, sigma=0.3, radius=radius, constraints="hard")
+    system = build_system(image, is_fg, is_bg, sigma=0.3, radius=radius, min_weight=min_weight)
     known = (is_fg | is_bg).ravel()
     unknown = np.flatnonzero(~known)
     np.testing.assert_array_equal(system.unknown, unknown)
@@ -76,9 +81,24 @@ def test_radius_one_weights_are_pymatting_s(rng):
     weights = loop_window_weights(image, 1, 0.3)
     np.testing.assert_allclose(weights, weights.T, atol=1e-15)
     expected = pymatting_solution(loop_random_walk_laplacian(weights, 1e-8), is_fg, is_bg)
-    system = build_system(image, is_fg, is_bg, sigma=0.3, constraints="soft")
+    system = build_system(image, is_fg, is_bg, sigma=0.3, constraints="soft", min_weight=0.0)
     x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
     np.testing.assert_allclose(x, expected, atol=1e-8)
+
+
+def test_min_weight_keeps_cut_off_regions_solvable(rng):
+    # A dark square inside a white image: exp(-900 * 3) underflows to 0, so without the
+    # floor the square's pixels are cut off from every constraint (singular system).
+    image = np.ones((12, 12, 3))
+    image[4:8, 4:8] = 0.0
+    is_fg = np.zeros((12, 12), dtype=bool)
+    is_bg = np.zeros((12, 12), dtype=bool)
+    is_fg[:, :2] = True
+    is_bg[:, -2:] = True
+    system = build_system(image, is_fg, is_bg, regularization=0.0)
+    assert np.linalg.cond(system.matrix.toarray()) < 1e7
+    cut = build_system(image, is_fg, is_bg, regularization=0.0, min_weight=0.0)
+    assert np.linalg.matrix_rank(cut.matrix.toarray()) < cut.matrix.shape[0]
 
 
 def test_sigma_is_honoured(rng):
@@ -94,13 +114,13 @@ def test_estimate_alpha_matches_a_direct_solve(scene):
     known = (scene.trimap == 0) | (scene.trimap == 1)
     system = build_system(scene.image, scene.trimap == 1, scene.trimap == 0, sigma=0.3)
     x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
-    unknown = ~known.ravel()
-    np.testing.assert_allclose(result.alpha.ravel()[unknown], np.clip(x, 0, 1)[unknown], atol=1e-7)
+    np.testing.assert_array_equal(system.unknown, np.flatnonzero(~known.ravel()))
+    np.testing.assert_allclose(result.alpha.ravel()[system.unknown], np.clip(x, 0, 1), atol=1e-7)
     np.testing.assert_array_equal(result.alpha[known], scene.trimap[known])
 
 
-def test_registered_with_jacobi():
-    assert METHODS["rw"].preconditioner == "jacobi"
+def test_registered_with_direct():
+    assert METHODS["rw"].preconditioner == "direct"
 
 
 @pytest.mark.parametrize(
@@ -111,6 +131,7 @@ def test_registered_with_jacobi():
         ({"regularization": -1.0}, "regularization must be"),
         ({"constraints": "both"}, "constraints must be 'hard' or 'soft'"),
         ({"lam": -1.0}, "lam must be a positive finite number"),
+        ({"min_weight": 2.0}, "min_weight must be a number in"),
     ],
 )
 def test_options_are_checked(scene, options, message):
