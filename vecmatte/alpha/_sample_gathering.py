@@ -97,8 +97,10 @@ def march_rays(
         angle_id = ray_angles(x0, y0, rays)
         cos = cos_table[angle_id, ray % rays]
         sin = sin_table[angle_id, ray % rays]
-        x0, y0 = x0.astype(np.float64), y0.astype(np.float64)
-        step = np.zeros(ray.size)
+        # Whole numbers kept narrow (less memory per ray); x0 + step * cos is still computed
+        # in float64, as the int32 values convert exactly.
+        ray, x0, y0 = ray.astype(np.int32), x0.astype(np.int32), y0.astype(np.int32)
+        step = np.zeros(ray.size, dtype=np.int32)
         need = np.full(ray.size, FOREGROUND | BACKGROUND, dtype=np.uint8)
         while ray.size:
             x = (x0 + step * cos).astype(np.int64)
@@ -295,7 +297,6 @@ def select_pairs(
     group += np.maximum((bg_index >= 0).sum(axis=1, dtype=np.int16), 1)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
-    fg_index, bg_index = _found_first(fg_index), _found_first(bg_index)
     for first, stop in itertools.pairwise(bounds):
         members = order[first:stop]
         n_f, n_b = divmod(int(group[members[0]]), rays + 1)
@@ -305,8 +306,8 @@ def select_pairs(
                 colors,
                 shape,
                 unknown[chosen],
-                np.take(fg_index[:, :n_f], chosen, axis=0, mode="wrap"),
-                np.take(bg_index[:, :n_b], chosen, axis=0, mode="wrap"),
+                _found_first(np.take(fg_index, chosen, axis=0, mode="wrap"))[:, :n_f],
+                _found_first(np.take(bg_index, chosen, axis=0, mode="wrap"))[:, :n_b],
                 prob_fg[chosen],
                 mean_fg,
                 mean_bg,

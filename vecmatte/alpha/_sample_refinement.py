@@ -8,7 +8,7 @@ import numpy as np
 
 from vecmatte.alpha._shared_sampling import (
     BACKGROUND,
-    CHUNK_ELEMENTS,
+    BAND_ELEMENTS,
     FOREGROUND,
     PAIR_EPS,
     UNKNOWN,
@@ -112,7 +112,7 @@ def _bands(targets: np.ndarray, shape: tuple[int, int], radius: int):
     (they need no mask); the box holds every pixel within ``radius`` of them.
     """
     h, w = shape
-    rows = max(1, CHUNK_ELEMENTS // w)
+    rows = max(1, BAND_ELEMENTS // w)
     for start in range(0, h, rows):
         i0, i1 = np.searchsorted(targets, (start * w, min(h, start + rows) * w))
         if i0 == i1:

@@ -26,10 +26,13 @@ KINDS = (FOREGROUND, BACKGROUND)
 
 # Entries per temporary array in the chunked loops (128 KB in float32: they stay in cache).
 CHUNK_ELEMENTS = 1 << 16
+# Pixels per band of rows whose colour pairs exist at once (refinement and smoothing): the
+# planes of a band, not the chunks, set the peak memory of those steps.
+BAND_ELEMENTS = 1 << 15
 # Offsets of the trimap expansion looked at together.
 EXPANSION_GROUP = 16
 # Rays marched together (each carries a few 8-byte numbers of state).
-RAY_CHUNK = 1 << 16
+RAY_CHUNK = 1 << 15
 
 PAIR_EPS = np.float32(1e-5)  # the 1e-5 that PyMatting adds to denominators of pair formulas
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte.alpha._shared_sampling import EXPANSION_GROUP, KINDS, UNKNOWN, disk_offsets, take
+from vecmatte.alpha._shared_sampling import (
+    CHUNK_ELEMENTS,
+    EXPANSION_GROUP,
+    KINDS,
+    UNKNOWN,
+    disk_offsets,
+    take,
+)
 
 __all__ = ["expand_trimap"]
 
@@ -64,6 +71,54 @@ def _maybe_close(
     return unknown[possible]
 
 
+def _label_first_close(
+    colors,
+    expanded,
+    padded,
+    known,
+    active,
+    position,
+    parked,
+    lo,
+    hi,
+    shift,
+    flat_shift,
+    threshold_sq,
+) -> int:
+    """Label the pixels ``active[lo:hi]`` whose first qualifying offset is in ``shift``.
+
+    ``shift`` and ``flat_shift`` are the group's offsets in the padded and the flat image;
+    a labelled pixel's ``position`` is parked. Returns how many were labelled.
+    """
+    donor = take(known, position[lo:hi, None] + shift[None, :])
+    close = np.flatnonzero(donor)
+    if close.size == 0:
+        return 0
+    row, col = np.divmod(close, shift.size)
+    row += lo
+    p = take(active, row)
+    q = take(flat_shift, col)
+    q += p
+    # Whole rows of colours: one gather of three channels per pixel.
+    diff = np.take(colors, p, axis=0, mode="wrap")
+    diff -= np.take(colors, q, axis=0, mode="wrap")
+    diff *= diff
+    distance_sq = diff[:, 0] + diff[:, 1]
+    distance_sq += diff[:, 2]
+    near_enough = np.flatnonzero(distance_sq <= threshold_sq)
+    if near_enough.size == 0:
+        return 0
+    row, col, p = take(row, near_enough), take(col, near_enough), take(p, near_enough)
+    # Hits are in row order, then offset order: keep each row's first.
+    first = np.flatnonzero(np.diff(row, prepend=-1))
+    row = take(row, first)
+    where = take(position, row)
+    where += take(shift, take(col, first))
+    expanded[take(p, first)] = take(padded, where)
+    position[row] = parked
+    return first.size
+
+
 def expand_trimap(
     colors, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
 ) -> np.ndarray:
@@ -111,38 +166,29 @@ def expand_trimap(
     dy, dx = disk_offsets(radius)
     cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
     labelled = 0
+    piece = max(1, CHUNK_ELEMENTS // EXPANSION_GROUP)
     # Offsets go in groups of EXPANSION_GROUP, nearest first: within a group, the first
     # qualifying offset of each pixel (in that order) is the one a sequential scan finds.
     for start in range(0, dy.size, EXPANSION_GROUP):
         gy, gx = dy[start : start + EXPANSION_GROUP], dx[start : start + EXPANSION_GROUP]
         near = cuts[max(np.abs(gy).max(), np.abs(gx).max())]
         shift = gy * padded_width + gx
-        donor = take(known, position[:near, None] + shift[None, :])
-        close = np.flatnonzero(donor)
-        if close.size == 0:
-            continue
-        row, col = np.divmod(close, donor.shape[1])
-        p = take(active, row)
-        q = take(gy * w + gx, col)
-        q += p
-        # Whole rows of colours: one gather of three channels per pixel.
-        diff = np.take(colors, p, axis=0, mode="wrap")
-        diff -= np.take(colors, q, axis=0, mode="wrap")
-        diff *= diff
-        distance_sq = diff[:, 0] + diff[:, 1]
-        distance_sq += diff[:, 2]
-        near_enough = np.flatnonzero(distance_sq <= threshold_sq)
-        if near_enough.size == 0:
-            continue
-        row, col, p = take(row, near_enough), take(col, near_enough), take(p, near_enough)
-        # Hits are in row order, then offset order: keep each row's first.
-        first = np.flatnonzero(np.diff(row, prepend=-1))
-        row = take(row, first)
-        donor = take(position, row)
-        donor += take(shift, take(col, first))
-        expanded[take(p, first)] = take(padded, donor)
-        position[row] = parked
-        labelled += first.size
+        # Pixels a piece at a time: the hits and their colours stay a few MB.
+        for lo in range(0, near, piece):
+            labelled += _label_first_close(
+                colors,
+                expanded,
+                padded,
+                known,
+                active,
+                position,
+                parked,
+                lo,
+                min(near, lo + piece),
+                shift,
+                gy * w + gx,
+                threshold_sq,
+            )
         if labelled > active.size // 2:
             keep = position != parked
             active, position, reach = active[keep], position[keep], reach[keep]
