@@ -31,7 +31,8 @@ def loop_box_valid(array, radius):
     return out
 
 
-@pytest.mark.parametrize("radius", [1, 3])
+# Window sizes 3, 7, 9: one, three and two binary digits of the doubling box sums.
+@pytest.mark.parametrize("radius", [1, 3, 4])
 def test_box_sums_match_loops(rng, radius):
     array = rng.random((2, 11, 9))
     np.testing.assert_allclose(box_valid(array, radius), loop_box_valid(array, radius))
@@ -40,7 +41,7 @@ def test_box_sums_match_loops(rng, radius):
     np.testing.assert_allclose(box_full(windows, radius), loop_box_valid(padded, radius))
 
 
-@pytest.mark.parametrize("radius", [1, 2])
+@pytest.mark.parametrize("radius", [1, 2, 3])
 @pytest.mark.parametrize("shape", [(7, 9), (12, 10)])
 def test_equals_the_closed_form_laplacian(rng, radius, shape):
     image = rng.random((*shape, 3))
@@ -51,6 +52,26 @@ def test_equals_the_closed_form_laplacian(rng, radius, shape):
     np.testing.assert_allclose(
         dense(operator), naive_laplacian(image, radius=radius).toarray(), atol=1e-8
     )
+
+
+def test_window_sums_along_flat_rows_and_columns(rng):
+    from vecmatte.laplacians.large_kernel import _window_sums
+
+    values = rng.random(60)
+    scratch = (np.empty(60), np.empty(60))
+    for size, step in [(1, 1), (5, 1), (21, 1), (3, 10), (5, 12)]:
+        count = 60 - (size - 1) * step
+        expected = [sum(values[k + t * step] for t in range(size)) for k in range(count)]
+        out = _window_sums(values, size, step, np.empty(count), scratch)
+        np.testing.assert_allclose(out, expected, rtol=1e-14)
+
+
+def test_repeated_products_reuse_buffers_and_agree(rng):
+    operator = lkm_laplacian(rng.random((25, 23, 3)), radius=3)
+    x, y = rng.random(25 * 23), rng.random(25 * 23)
+    first = operator @ x
+    operator @ y
+    np.testing.assert_array_equal(operator @ x, first)
 
 
 def test_colour_line_image_and_scipy_interface(rng):

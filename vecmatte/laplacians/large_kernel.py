@@ -10,22 +10,61 @@ from vecmatte._validation import check_image, check_radius_eps
 __all__ = ["LargeKernelLaplacian", "box_full", "box_valid", "lkm_laplacian"]
 
 
+def _window_sums(
+    array: np.ndarray, size: int, step: int, out: np.ndarray, scratch: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """``out[k] = sum(array[k + t * step] for t in range(size))`` for 1-D arrays, ``size`` odd.
+
+    ``out`` has ``len(array) - (size - 1) * step`` entries; ``scratch`` is two 1-D arrays at
+    least as long as ``array``. On a row-major image flattened, ``step = w`` sums down the
+    columns and ``step = 1`` along the rows (sums that run past a row's end are garbage,
+    left for the caller to ignore or to multiply by zero). Sums of 2, 4, 8, ... entries are
+    made by doubling and ``size`` is assembled from its binary digits:
+    ``floor(log2 size) + popcount(size) - 1`` contiguous vectorised additions (6 for 21
+    entries). Unlike a running sum (``uniform_filter1d``, cumulative sums) no error
+    accumulates along a line: each sum adds ``size`` numbers pairwise.
+    """
+    count = len(out)
+    power, width, offset, started = array, 1, step, False
+    # size is odd: its lowest binary digit is the array itself, at offset 0.
+    while 2 * width <= size:
+        span = len(array) - (2 * width - 1) * step
+        target = scratch[0][:span]
+        np.add(power[:span], power[width * step : width * step + span], out=target)
+        power, width, scratch = target, 2 * width, scratch[::-1]
+        if size & width:
+            piece = power[offset : offset + count]
+            if started:
+                out += piece
+            else:
+                np.add(array[:count], piece, out=out)
+                started = True
+            offset += width * step
+    if not started:  # size == 1
+        out[...] = array[:count]
+    return out
+
+
 def box_valid(array: np.ndarray, radius: int) -> np.ndarray:
     """Sums over every ``(2r+1) x (2r+1)`` window inside ``array`` (its last two axes).
 
     Returns an array ``(..., h - 2r, w - 2r)`` indexed by each window's top-left pixel.
-    SciPy's running-sum filters make the cost independent of the radius, and each sum is
-    accumulated along one image row or column only (no image-wide integral, whose
-    differences would lose digits).
+    The sums are built by doubling along one axis at a time (see :func:`_window_sums`): the
+    cost grows with ``log r``, and no error accumulates along the image's rows or columns.
     """
-    from scipy.ndimage import uniform_filter1d
-
+    array = np.asarray(array, dtype=np.float64)
     size = 2 * radius + 1
     h, w = array.shape[-2:]
-    rows = uniform_filter1d(array, size, axis=-2, mode="constant")[..., radius : h - radius, :]
-    sums = uniform_filter1d(rows, size, axis=-1, mode="constant")[..., radius : w - radius]
-    sums *= size * size
-    return sums
+    stack = array.reshape(-1, h, w)
+    out = np.empty((len(stack), h - 2 * radius, w - 2 * radius))
+    scratch = (np.empty(h * w), np.empty(h * w))
+    rows = np.empty((h - 2 * radius) * w)
+    valid = np.empty((h - 2 * radius, w))
+    for plane, target in zip(stack, out, strict=True):
+        _window_sums(plane.ravel(), size, w, rows, scratch)
+        _window_sums(rows, size, 1, valid.ravel()[: len(rows) - 2 * radius], scratch)
+        target[...] = valid[:, : w - 2 * radius]
+    return out.reshape(*array.shape[:-2], h - 2 * radius, w - 2 * radius)
 
 
 def box_full(array: np.ndarray, radius: int) -> np.ndarray:
@@ -33,24 +72,15 @@ def box_full(array: np.ndarray, radius: int) -> np.ndarray:
 
     Returns an array ``(..., h, w)``; the transpose of :func:`box_valid`.
     """
-    from scipy.ndimage import uniform_filter1d
-
-    size, pad = 2 * radius + 1, 2 * radius
-    h, w = array.shape[-2:]
-    # One axis at a time: zero-pad it by 2r on both sides, then running sums along it.
-    padded = np.zeros((*array.shape[:-2], h + 2 * pad, w))
-    padded[..., pad:-pad, :] = array
-    rows = uniform_filter1d(padded, size, axis=-2, mode="constant")[..., radius:-radius, :]
-    padded = np.zeros((*array.shape[:-2], h + pad, w + 2 * pad))
-    padded[..., pad:-pad] = rows
-    sums = uniform_filter1d(padded, size, axis=-1, mode="constant")[..., radius:-radius]
-    sums *= size * size
-    return sums
+    pad = 2 * radius
+    padding = [(0, 0)] * (np.ndim(array) - 2) + [(pad, pad), (pad, pad)]
+    return box_valid(np.pad(np.asarray(array, dtype=np.float64), padding), radius)
 
 
-_PAIRS = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
-# Position in _PAIRS of the entry (i, j) of a symmetric 3 x 3 matrix.
-_PAIR_INDEX = ((0, 1, 2), (1, 3, 4), (2, 4, 5))
+# The symmetric 4 x 4 matrix of a window, M = [[m, -(V mu)^T], [-V mu, V]] over (p, p I):
+# the 10 entries of its upper triangle, and the position of entry (i, j) among them.
+_PAIRS = ((0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (1, 2), (1, 3), (2, 2), (2, 3), (3, 3))
+_INDEX = ((0, 1, 2, 3), (1, 4, 5, 6), (2, 5, 7, 8), (3, 6, 8, 9))
 
 
 def _window_counts(length: int, radius: int) -> np.ndarray:
@@ -65,112 +95,116 @@ class LargeKernelLaplacian:
 
     Made by :func:`lkm_laplacian`. Has ``shape``, ``dtype``, ``matvec`` (also ``@`` and
     ``dot``) and ``diagonal()``, so ``scipy.sparse.linalg.aslinearoperator`` accepts it.
-    ``L`` is symmetric, so ``rmatvec`` is ``matvec``. Colour channels are stored as planes
-    ``(3, h, w)``, so that every step is arithmetic on contiguous 2-D arrays.
+    ``L`` is symmetric, so ``rmatvec`` is ``matvec``.
 
-    Each window's coefficients are stored at its centre pixel, with zeros on the border of
-    width ``r`` where no window is centred: one centred running mean then gives the window
-    sums, and the same filter applied to window values with zero borders gives each pixel's
-    sum over the windows holding it. A product is such filters of five planes and a few
-    multiply-adds on six preallocated planes (no padding, no image-sized temporaries).
-    The number of windows holding a pixel is the product of a row and a column count.
+    Each window's symmetric matrix ``M`` over ``(p, p I)`` is computed once (10 planes, one
+    value per window, indexed by its top-left pixel). A product is: window sums ``P, Q`` of
+    ``p`` and ``p I``, ``T = M (P, Q)`` per window, then each pixel's sums of ``T`` over the
+    windows holding it (window sums of ``T`` with a zero border of ``2r``). Window values
+    keep the image's row length ``w``: their last ``2r`` columns (windows that would run
+    past the row's end) hold ``M = 0``, so ``T`` is zero there and doubles as the zero
+    border between rows, and every box sum runs on contiguous 1-D arrays
+    (:func:`_window_sums`). All buffers are allocated at the first product.
     """
 
     def __init__(self, image: np.ndarray, *, eps: float, radius: int) -> None:
         h, w = image.shape[:2]
-        area = (2 * radius + 1) ** 2
+        area = float((2 * radius + 1) ** 2)
         self.planes = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float64)
         self.radius = radius
         self.eps = eps
         self.shape = (h * w, h * w)
         self.dtype = np.dtype(np.float64)
         planes = self.planes
-        inner = (slice(radius, h - radius), slice(radius, w - radius))
-        # Window coefficients at the windows' centres, zero on the border: the 6 entries of
-        # V = (Sigma + eps/n I)^-1 / n (symmetric), V mu, and m = 1/n + mu^T V mu. The
-        # filters give means, not sums: the factor area**2 of two box sums is folded in.
-        coefficients = np.zeros((10, h, w))
-        window = [coefficients[(index, *inner)] for index in range(10)]
-        # Means and covariances of the colours by box sums, one channel pair at a time.
+        width = w - 2 * radius
+        # Means and covariances of the colours over each window, one channel pair at a time.
         means = box_valid(planes, radius)
         means /= area
+        pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
         covariance = []
-        for i, j in _PAIRS:
+        for i, j in pairs:
             sums = box_valid(planes[i] * planes[j], radius)
             sums /= area
             sums -= means[i] * means[j]
             if i == j:
                 sums += eps / area
             covariance.append(sums)
-        # The inverse by cofactors, written straight into the coefficient planes.
+        # V = (Sigma + eps/n I)^-1 / n by cofactors, written straight into M's planes.
+        coefficients = np.zeros((10, h - 2 * radius, w))
+        inner = coefficients[..., :width]
         a, b, c, d, e, f = covariance
-        np.subtract(d * f, e * e, out=window[0])
-        np.subtract(c * e, b * f, out=window[1])
-        np.subtract(b * e, c * d, out=window[2])
-        np.subtract(a * f, c * c, out=window[3])
-        np.subtract(b * c, a * e, out=window[4])
-        np.subtract(a * d, b * b, out=window[5])
-        scale = a * window[0]
-        scale += b * window[1]
-        scale += c * window[2]
+        v = [[inner[_INDEX[1 + i][1 + j]] for j in range(3)] for i in range(3)]
+        np.subtract(d * f, e * e, out=v[0][0])
+        np.subtract(c * e, b * f, out=v[0][1])
+        np.subtract(b * e, c * d, out=v[0][2])
+        np.subtract(a * f, c * c, out=v[1][1])
+        np.subtract(b * c, a * e, out=v[1][2])
+        np.subtract(a * d, b * b, out=v[2][2])
+        scale = a * v[0][0]
+        scale += b * v[0][1]
+        scale += c * v[0][2]
         del a, b, c, d, e, f, covariance
-        np.divide(float(area), scale, out=scale)  # area**2 / (det * area)
-        for index in range(6):
-            window[index] *= scale
+        scale *= area
+        np.divide(1.0, scale, out=scale)
+        inner[4:] *= scale
         del scale
-        # V mu and m, with the same factor area**2 (m's 1/n becomes area).
+        # V mu, then m = 1/n + mu^T V mu, then the first row -(V mu)^T.
+        vmu = inner[1:4]
         for i in range(3):
-            for j in range(3):
-                np.add(window[6 + i], window[_PAIR_INDEX[i][j]] * means[j], out=window[6 + i])
-        window[9][...] = area
+            np.multiply(v[i][0], means[0], out=vmu[i])
+            vmu[i] += v[i][1] * means[1]
+            vmu[i] += v[i][2] * means[2]
+        inner[0] = 1.0 / area
         for i in range(3):
-            window[9] += means[i] * window[6 + i]
+            inner[0] += means[i] * vmu[i]
+        np.negative(vmu, out=vmu)
+        del means
         self._coefficients = coefficients
+        self._buffers = None
         # Windows holding each pixel: a product of per-row and per-column counts.
         self._counts_y = _window_counts(h, radius)[:, None]
         self._counts_x = _window_counts(w, radius)
-        self._work = np.empty((4, h, w))
-        self._term = np.empty((h, w))
-        self._scratch = np.empty((h, w))
 
     def matvec(self, p: np.ndarray) -> np.ndarray:
         """``L p`` for a vector of ``h * w`` pixel values (row-major)."""
-        from scipy.ndimage import uniform_filter1d
-
         planes, c = self.planes, self._coefficients
         h, w = planes.shape[1:]
-        size = 2 * self.radius + 1
+        pad, size = 2 * self.radius, 2 * self.radius + 1
+        n, n_windows = h * w, c.shape[1] * w
         p = np.asarray(p, dtype=np.float64).reshape(h, w)
-        work, term, scratch = self._work, self._term, self._scratch
-        # Per window k: P_k = sum p, Q_k = sum p I; then per pixel i
-        # (L p)_i = c_i p_i - sum_k (P_k m_k - V mu . Q_k) - I_i . sum_k (V Q_k - V mu P_k).
-        # The filters work in place (each line is read whole before it is written); the four
-        # window terms are made and gathered one plane at a time.
-        work[0] = p
-        np.multiply(planes, p, out=work[1:])
-        uniform_filter1d(work, size, axis=-2, output=work, mode="constant")
-        uniform_filter1d(work, size, axis=-1, output=work, mode="constant")
-        window_p, window_pi = work[0], work[1:]
+        if self._buffers is None:
+            self._buffers = (
+                np.zeros((4, n_windows)),  # P, Q; the last 2r entries are never written
+                np.zeros(n_windows + 2 * pad * w),  # T between 2r zero rows on both sides
+                np.empty(n + pad),  # column sums of T after 2r zeros (also a scratch)
+                np.empty(n),  # p I, then each term's gathered sums
+                (np.empty(n + pad * w), np.empty(n + pad * w)),
+            )
+        sums, padded, gathered, plane, scratch = self._buffers
+        # Per window k: P_k = sum p, Q_k = sum p I; then T_k = M_k (P_k, Q_k) and per pixel
+        # (L p)_i = c_i p_i - sum_{k holds i} (T_k0 + I_i . T_k[1:]).
+        rows = gathered[:n_windows]
+        for m in range(4):
+            source = p if m == 0 else np.multiply(planes[m - 1], p, out=plane.reshape(h, w))
+            _window_sums(source.ravel(), size, w, rows, scratch)
+            _window_sums(rows, size, 1, sums[m, : n_windows - pad], scratch)
         result = p * self._counts_y
         result *= self._counts_x
-        for i in range(-1, 3):
-            if i < 0:
-                np.multiply(c[9], window_p, out=term)
-                for j in range(3):
-                    np.multiply(c[6 + j], window_pi[j], out=scratch)
-                    term -= scratch
-            else:
-                np.multiply(c[6 + i], window_p, out=term)
-                np.negative(term, out=term)
-                for j in range(3):
-                    np.multiply(c[_PAIR_INDEX[i][j]], window_pi[j], out=scratch)
-                    term += scratch
-            uniform_filter1d(term, size, axis=-2, output=term, mode="constant")
-            uniform_filter1d(term, size, axis=-1, output=term, mode="constant")
-            if i >= 0:
-                term *= planes[i]
-            result -= term
-        return result.ravel()
+        flat_result = result.ravel()
+        gathered[:pad] = 0.0  # the windows' row sums were there
+        centre = padded[pad * w : pad * w + n_windows]
+        term = scratch[0][:n_windows]
+        c = c.reshape(10, n_windows)
+        for i in range(4):
+            np.multiply(c[_INDEX[i][0]], sums[0], out=centre)
+            for j in range(1, 4):
+                centre += np.multiply(c[_INDEX[i][j]], sums[j], out=term)
+            _window_sums(padded, size, w, gathered[pad:], scratch)
+            _window_sums(gathered, size, 1, plane, scratch)
+            if i > 0:
+                plane *= planes[i - 1].ravel()
+            flat_result -= plane
+        return flat_result
 
     rmatvec = matvec
 
@@ -181,27 +215,18 @@ class LargeKernelLaplacian:
         return self.matvec(p)
 
     def diagonal(self) -> np.ndarray:
-        """``diag(L)`` from box sums of ``V``, ``V mu`` and ``mu^T V mu`` over the windows."""
-        # diag_i = sum_k (1 - m_k) + 2 I_i . sum_k V_k mu_k - I_i^T (sum_k V_k) I_i, one
-        # window quantity at a time (V symmetric: 6 entries). The stored coefficients carry
-        # area**2 and the centred filter gives means: together one factor area too many.
-        from scipy.ndimage import uniform_filter
-
+        """``diag(L)`` from each pixel's sums of ``M`` over the windows holding it."""
+        # diag_i = c_i - sum_k (m_k - 2 I_i . V_k mu_k + I_i^T V_k I_i), with x = (1, I_i):
+        # c_i - sum_k x^T M_k x, one of M's 10 planes at a time (off-diagonal ones twice).
         planes, c = self.planes, self._coefficients
-        size = 2 * self.radius + 1
-        area = float(size) ** 2
-
-        def gather(values: np.ndarray) -> np.ndarray:
-            summed = uniform_filter(values, size, mode="constant")
-            summed /= area
-            return summed
-
-        diagonal = self._counts_y * self._counts_x - gather(c[9])
-        for i in range(3):
-            diagonal += 2.0 * planes[i] * gather(c[6 + i])
+        c = c[..., : planes.shape[2] - 2 * self.radius]
+        ones = np.ones_like(planes[0])
+        colours = (ones, *planes)
+        diagonal = self._counts_y * self._counts_x
         for index, (i, j) in enumerate(_PAIRS):
-            factor = 1.0 if i == j else 2.0
-            diagonal -= factor * planes[i] * planes[j] * gather(c[index])
+            gathered = box_full(c[index], self.radius)
+            gathered *= colours[i] * colours[j] if i > 0 else colours[j]
+            diagonal -= gathered if i == j else 2.0 * gathered
         return diagonal.ravel()
 
 
@@ -218,7 +243,7 @@ def lkm_laplacian(
         Regularisation of each window's colour covariance (PyMatting's ``epsilon``).
     radius : int, optional
         Window radius ``r`` (PyMatting's default 10: 21 x 21 windows). The cost of a
-        product does not depend on it.
+        product grows with ``log r`` (box sums by doubling).
 
     Returns
     -------
