@@ -5,11 +5,13 @@ Strokes are drawn programmatically: a few horizontal and vertical lines (3 pixel
 the parts of the ground-truth alpha that are 1 (white strokes) or 0 (black strokes), at least
 ``--margin`` pixels away from the soft edge. They go through :func:`scribbles_to_trimap` (on
 the photograph with the strokes painted in, Levin's convention), then :func:`solve_alpha` with
-each preconditioner. Also run on a synthetic :func:`make_scene` composite.
+each preconditioner. Also run on a synthetic :func:`make_scene` composite. With
+``--pymatting``, PyMatting's ``estimate_alpha_cf`` solves the same scribbles in the same process
+(after a warm-up of numba's compilation), for the ratio of CPU times.
 
 Writes bench/results/scribbles.md (a generated file). Run with ``nice``::
 
-    nice python bench/scribbles.py [--images GT01 GT02 ...]
+    nice python bench/scribbles.py [--images GT01 GT02 ...] [--pymatting]
 """
 
 from __future__ import annotations
@@ -55,13 +57,20 @@ def paint(image: np.ndarray, white: np.ndarray, black: np.ndarray) -> np.ndarray
     return scribbled
 
 
-def run_case(name, image, true_alpha, preconditioners, *, margin, trimap=None):
+def run_pymatting(image, trimap):
+    """PyMatting's closed-form alpha on the same input: ``(alpha, wall s, cpu s)``."""
+    from pymatting import estimate_alpha_cf
+
+    start, cpu = time.perf_counter(), time.process_time()
+    alpha = estimate_alpha_cf(image, trimap)
+    return alpha, time.perf_counter() - start, time.process_time() - cpu
+
+
+def run_case(name, image, true_alpha, preconditioners, *, margin, trimap=None, pymatting=False):
     """Solve from scribbles with each preconditioner (and from ``trimap`` with the default)."""
     white, black = draw_strokes(true_alpha, margin=margin)
-    inputs = [
-        ("scribbles", p, scribbles_to_trimap(image, paint(image, white, black)))
-        for p in preconditioners
-    ]
+    scribbled = scribbles_to_trimap(image, paint(image, white, black))
+    inputs = [("scribbles", p, scribbled) for p in preconditioners]
     if trimap is not None:
         inputs.append(("trimap", DEFAULT_PRECONDITIONER, trimap))
     rows = []
@@ -91,6 +100,23 @@ def run_case(name, image, true_alpha, preconditioners, *, margin, trimap=None):
             f"{name} {source} {preconditioner}: {result.iterations} it, {wall:.1f} s",
             file=sys.stderr,
         )
+    if pymatting:
+        alpha, wall, cpu = run_pymatting(image, scribbled)
+        rows.append(
+            {
+                **rows[0],
+                "preconditioner": "PyMatting estimate_alpha_cf",
+                "iterations": None,
+                "residual": None,
+                "converged": True,
+                "wall": wall,
+                "cpu": cpu,
+                "sad": sad(alpha, true_alpha),
+                "mse": mse(alpha, true_alpha),
+                "versus": rows[0]["cpu"] / cpu,
+            }
+        )
+        print(f"{name} scribbles PyMatting: {wall:.1f} s", file=sys.stderr)
     return rows
 
 
@@ -106,10 +132,20 @@ def main(argv=None) -> int:
         help="preconditioners for the synthetic scene (jacobi is too slow on the photographs)",
     )
     parser.add_argument("--margin", type=int, default=15)
+    parser.add_argument(
+        "--pymatting",
+        action="store_true",
+        help="also time PyMatting's estimate_alpha_cf on the photographs' scribbles",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "scribbles.md")
     args = parser.parse_args(argv)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
+    if args.pymatting:
+        from pymatting import estimate_alpha_cf
+
+        warm = make_scene((40, 40), seed=1)
+        estimate_alpha_cf(warm.image, warm.trimap)  # numba compiles on the first call
     rows = []
     scene = make_scene((240, 320), seed=0)
     rows += run_case(
@@ -132,6 +168,7 @@ def main(argv=None) -> int:
             args.preconditioners,
             margin=args.margin,
             trimap=load_trimap(args.data / "trimap" / f"{name}.png"),
+            pymatting=args.pymatting,
         )
 
     lines = [
@@ -146,19 +183,25 @@ def main(argv=None) -> int:
         "- strokes: 4 horizontal and 4 vertical 3-pixel lines, kept where the ground-truth alpha "
         f"is 1 (white) or 0 (black) at least {args.margin} pixels from the soft edge "
         "(8 for make_scene); default eps, radius, rtol. For scale, the same image solved from "
-        "its trimap (make_scene's own, alphamatting's `trimap`) with ichol. SAD (/1000) and MSE "
-        "over the whole image against the ground truth.",
+        "its trimap (make_scene's own, alphamatting's `trimap`) with the default preconditioner. "
+        "SAD (/1000) and MSE over the whole image against the ground truth. CPU seconds are "
+        "`time.process_time()` of one `solve_alpha` call (BLAS threads as the environment sets "
+        "them); with `--pymatting`, PyMatting's `estimate_alpha_cf` on the same scribbles in the "
+        "same process, and the ratio vecmatte/PyMatting of CPU times.",
         "",
         "| image | size | input | unknown | preconditioner | CG iterations | residual "
-        "| converged | wall s | cpu s | SAD | MSE |",
-        "|---|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|",
+        "| converged | wall s | cpu s | vecmatte/PyMatting cpu | SAD | MSE |",
+        "|---|---|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        iterations = "" if r["iterations"] is None else r["iterations"]
+        residual = "" if r["residual"] is None else f"{r['residual']:.1e}"
+        versus = f"{r['versus']:.2f}" if "versus" in r else ""
         lines.append(
             f"| {r['name']} | {r['size']} | {r['source']} | {100 * r['unknown']:.1f}% | "
             f"{r['preconditioner']} | "
-            f"{r['iterations']} | {r['residual']:.1e} | {'yes' if r['converged'] else 'NO'} | "
-            f"{r['wall']:.1f} | {r['cpu']:.1f} | {r['sad']:.1f} | {r['mse']:.4f} |"
+            f"{iterations} | {residual} | {'yes' if r['converged'] else 'NO'} | "
+            f"{r['wall']:.1f} | {r['cpu']:.2f} | {versus} | {r['sad']:.1f} | {r['mse']:.4f} |"
         )
     lines.append("")
     provenance.write_markdown(args.output, "\n".join(lines))
