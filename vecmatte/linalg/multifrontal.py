@@ -265,38 +265,49 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
         repeated[:1] = False
         np.equal(later[1:], later[:-1], out=repeated[1:])
         boundary = later[~repeated].astype(np.intp, copy=False)
-        width = size + len(boundary)
-        front = np.zeros((width, width), dtype=dtype)
-        flat = front.reshape(-1)
+        width = len(boundary)
+        # The front in two arrays, each filled where it is factored: the panel (own columns,
+        # all rows) and the boundary block. The block of own rows and boundary columns is the
+        # front's upper triangle, never read: not storing it saves its zeros, and factoring
+        # the panel and passing the block up need no copies.
+        panel = np.zeros((size + width, size), dtype=dtype)
+        block = np.zeros((width, width), dtype=dtype)
+        panel_flat, block_flat = panel.reshape(-1), block.reshape(-1)
+        # All matrix entries of the node's rows are in its own columns.
         local = np.searchsorted(boundary, columns)
         local += size
         own = columns < k1
         local[own] = columns[own] - k0
-        local *= width
+        local *= size
         local += entry_rows[e0:e1]
         local -= k0
-        flat[local] = values
+        panel_flat[local] = values
         for rows, update in zip(pending_rows[k], pending_updates[k], strict=True):
-            # Extend-add through flat indices: about twice as fast as front[np.ix_(at, at)].
-            split = np.searchsorted(rows, k1)
+            # Extend-add through flat indices (about twice as fast as np.ix_): the child's
+            # rows before ``split`` are this node's own columns (into the panel), the others
+            # its boundary (into the block, lower right of the child's update only).
+            split = int(np.searchsorted(rows, k1))
             at = np.empty(len(rows), dtype=np.intp)
             at[:split] = rows[:split] - k0
             at[split:] = np.searchsorted(boundary, rows[split:]) + size
-            at = (at[:, None] * width + at).reshape(-1)
-            flat[at] += update.reshape(-1)
+            if split:
+                target = at[:, None] * size + at[:split]
+                panel_flat[target.reshape(-1)] += update[:, :split].reshape(-1)
+            if split < len(rows):
+                later = at[split:] - size
+                target = later[:, None] * width + later
+                block_flat[target.reshape(-1)] += update[split:, split:].reshape(-1)
         pending_rows[k] = pending_updates[k] = None
-        panel = np.ascontiguousarray(front[:, :size])
         if size:
             factor_panel(panel, size, f"multifrontal Cholesky: front {k}")
-        if len(boundary) and parents[k] >= 0:
+        if width and parents[k] >= 0:
             # Schur complement on the boundary, lower triangle only (every front is read
             # through its lower triangle): BLAS syrk on the transposed (Fortran) views,
             # in place, half the flops of the full product.
-            update = np.ascontiguousarray(front[size:, size:])
             if size:
-                syrk(-1.0, panel[size:].T, beta=1.0, c=update.T, trans=1, lower=0, overwrite_c=1)
+                syrk(-1.0, panel[size:].T, beta=1.0, c=block.T, trans=1, lower=0, overwrite_c=1)
             pending_rows[parents[k]].append(boundary)
-            pending_updates[parents[k]].append(update)
+            pending_updates[parents[k]].append(block)
         boundaries.append(boundary)
         panels.append(panel)
     return MultifrontalCholesky(order, starts, boundaries, panels)
