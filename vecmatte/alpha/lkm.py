@@ -9,7 +9,7 @@ from vecmatte import _defaults
 from vecmatte._validation import check_radius_eps
 from vecmatte.alpha.rw import check_constraints
 from vecmatte.laplacians.large_kernel import lkm_laplacian
-from vecmatte.systems import MattingSystem, hard_constraint_system, soft_constraint_system
+from vecmatte.systems import MattingSystem, soft_constraint_system
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
 
@@ -86,13 +86,28 @@ def build_system(
     if constraints == "soft":
         laplacian = lkm_laplacian(image, eps=eps, radius=radius)
         return soft_constraint_system(laplacian, is_fg, is_bg, lam=lam)
+    from scipy.sparse.linalg import LinearOperator
+
     h, w = is_fg.shape
     rows, cols = _unknown_box(is_fg | is_bg, 2 * radius)
     laplacian = lkm_laplacian(image[rows, cols], eps=eps, radius=radius)
-    cropped = hard_constraint_system(laplacian, is_fg[rows, cols], is_bg[rows, cols])
-    crop_y, crop_x = np.divmod(cropped.unknown, cols.stop - cols.start)
+    # L_uu x = -L_uk alpha_k as in hard_constraint_system, with one pixel vector of the
+    # crop kept between products: its known entries stay zero, only the unknown are written.
+    is_fg = is_fg[rows, cols].ravel()
+    crop_unknown = np.flatnonzero(~(is_fg | is_bg[rows, cols].ravel()))
+    pixels = np.zeros(len(is_fg))
+
+    def matvec(x: np.ndarray) -> np.ndarray:
+        pixels[crop_unknown] = np.ravel(x)
+        return (laplacian @ pixels)[crop_unknown]
+
+    m = len(crop_unknown)
+    matrix = LinearOperator((m, m), matvec=matvec, rmatvec=matvec, dtype=np.float64)
+    rhs = -(laplacian @ is_fg.astype(np.float64))[crop_unknown]
+    diagonal = laplacian.diagonal()[crop_unknown]
+    crop_y, crop_x = np.divmod(crop_unknown, cols.stop - cols.start)
     unknown = (crop_y + rows.start) * w + crop_x + cols.start
-    return MattingSystem(cropped.matrix, cropped.rhs, unknown, (h, w), diagonal=cropped.diagonal)
+    return MattingSystem(matrix, rhs, unknown, (h, w), diagonal=diagonal)
 
 
 def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:

@@ -165,6 +165,42 @@ class LargeKernelLaplacian:
         self._counts_y = _window_counts(h, radius)[:, None]
         self._counts_x = _window_counts(w, radius)
 
+    def _allocated(self) -> tuple:
+        """The product's buffers, allocated at the first use."""
+        if self._buffers is None:
+            h, w = self.planes.shape[1:]
+            n, n_windows, pad = h * w, self._coefficients.shape[1] * w, 2 * self.radius
+            self._buffers = (
+                np.zeros((4, n_windows)),  # P, Q; the last 2r entries are never written
+                # T between 2r zero rows on both sides; its first n entries also hold p I
+                # and each pixel's gathered sums (the first 2r rows are then zeroed again).
+                np.zeros(n + pad * w),
+                np.empty(n + pad),  # column sums of T after 2r zeros
+                (np.empty(n + pad * w), np.empty(n + pad * w)),
+            )
+        return self._buffers
+
+    def _gather(self) -> np.ndarray:
+        """Each pixel's sum of the window values in the padded buffer's centre (flat, n).
+
+        The result lives in the padded buffer's first ``n`` entries, valid until the next
+        call; the buffer's zero border is restored by the caller (:meth:`_centre`).
+        """
+        _, padded, gathered, scratch = self._allocated()
+        w = self.planes.shape[2]
+        pad, size = 2 * self.radius, 2 * self.radius + 1
+        n = len(padded) - pad * w
+        gathered[:pad] = 0.0
+        _window_sums(padded, size, w, gathered[pad:], scratch)
+        return _window_sums(gathered, size, 1, padded[:n], scratch)
+
+    def _centre(self) -> np.ndarray:
+        """The padded buffer's centre (window values), its zero border restored."""
+        _, padded, _, _ = self._allocated()
+        pad_entries = 2 * self.radius * self.planes.shape[2]
+        padded[:pad_entries] = 0.0
+        return padded[pad_entries : pad_entries + self._coefficients[0].size]
+
     def matvec(self, p: np.ndarray) -> np.ndarray:
         """``L p`` for a vector of ``h * w`` pixel values (row-major)."""
         planes, c = self.planes, self._coefficients
@@ -172,38 +208,27 @@ class LargeKernelLaplacian:
         pad, size = 2 * self.radius, 2 * self.radius + 1
         n, n_windows = h * w, c.shape[1] * w
         p = np.asarray(p, dtype=np.float64).reshape(h, w)
-        if self._buffers is None:
-            self._buffers = (
-                np.zeros((4, n_windows)),  # P, Q; the last 2r entries are never written
-                np.zeros(n_windows + 2 * pad * w),  # T between 2r zero rows on both sides
-                np.empty(n + pad),  # column sums of T after 2r zeros (also a scratch)
-                np.empty(n),  # p I, then each term's gathered sums
-                (np.empty(n + pad * w), np.empty(n + pad * w)),
-            )
-        sums, padded, gathered, plane, scratch = self._buffers
+        sums, padded, gathered, scratch = self._allocated()
         # Per window k: P_k = sum p, Q_k = sum p I; then T_k = M_k (P_k, Q_k) and per pixel
         # (L p)_i = c_i p_i - sum_{k holds i} (T_k0 + I_i . T_k[1:]).
         rows = gathered[:n_windows]
         for m in range(4):
-            source = p if m == 0 else np.multiply(planes[m - 1], p, out=plane.reshape(h, w))
+            source = p if m == 0 else np.multiply(planes[m - 1], p, out=padded[:n].reshape(h, w))
             _window_sums(source.ravel(), size, w, rows, scratch)
             _window_sums(rows, size, 1, sums[m, : n_windows - pad], scratch)
         result = p * self._counts_y
         result *= self._counts_x
         flat_result = result.ravel()
-        gathered[:pad] = 0.0  # the windows' row sums were there
-        centre = padded[pad * w : pad * w + n_windows]
-        term = scratch[0][:n_windows]
         c = c.reshape(10, n_windows)
         for i in range(4):
+            centre, term = self._centre(), scratch[0][:n_windows]
             np.multiply(c[_INDEX[i][0]], sums[0], out=centre)
             for j in range(1, 4):
                 centre += np.multiply(c[_INDEX[i][j]], sums[j], out=term)
-            _window_sums(padded, size, w, gathered[pad:], scratch)
-            _window_sums(gathered, size, 1, plane, scratch)
+            summed = self._gather()
             if i > 0:
-                plane *= planes[i - 1].ravel()
-            flat_result -= plane
+                summed *= planes[i - 1].ravel()
+            flat_result -= summed
         return flat_result
 
     rmatvec = matvec
@@ -219,15 +244,18 @@ class LargeKernelLaplacian:
         # diag_i = c_i - sum_k (m_k - 2 I_i . V_k mu_k + I_i^T V_k I_i), with x = (1, I_i):
         # c_i - sum_k x^T M_k x, one of M's 10 planes at a time (off-diagonal ones twice).
         planes, c = self.planes, self._coefficients
-        c = c[..., : planes.shape[2] - 2 * self.radius]
-        ones = np.ones_like(planes[0])
-        colours = (ones, *planes)
-        diagonal = self._counts_y * self._counts_x
+        diagonal = (self._counts_y * self._counts_x).ravel()
         for index, (i, j) in enumerate(_PAIRS):
-            gathered = box_full(c[index], self.radius)
-            gathered *= colours[i] * colours[j] if i > 0 else colours[j]
-            diagonal -= gathered if i == j else 2.0 * gathered
-        return diagonal.ravel()
+            self._centre()[...] = c[index].ravel()
+            summed = self._gather()
+            if i > 0:
+                summed *= planes[i - 1].ravel()
+            if j > 0:
+                summed *= planes[j - 1].ravel()
+            if i != j:
+                summed *= 2.0
+            diagonal -= summed
+        return diagonal
 
 
 def lkm_laplacian(
