@@ -119,8 +119,8 @@ def test_estimate_alpha_matches_a_direct_solve(scene):
     np.testing.assert_array_equal(result.alpha[known], scene.trimap[known])
 
 
-def test_registered_with_direct():
-    assert METHODS["rw"].preconditioner == "direct"
+def test_registered_with_jacobi():
+    assert METHODS["rw"].preconditioner == "jacobi"
 
 
 @pytest.mark.parametrize(

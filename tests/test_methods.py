@@ -25,7 +25,7 @@ MEAN_ERROR_BOUND = {
     "knn": 0.07,  # 0.0473 (hard constraints)
     "lkm": 1e-4,  # 2.5e-7
     "lbdm": 1e-4,  # 1.5e-6
-    "rw": 0.07,  # 0.0431 (hard constraints, min_weight 1e-4, direct)
+    "rw": 0.07,  # 0.0431 (hard constraints, min_weight 1e-4, Jacobi)
     "ifm": 0.001,  # 6.9e-4
 }
 

@@ -75,7 +75,7 @@ METHODS: dict[str, MethodSpec] = {
     "knn": MethodSpec("vecmatte.alpha.knn", "KNN matting (Chen, Li, Tang 2013)", "jacobi"),
     "lkm": MethodSpec("vecmatte.alpha.lkm", "large-kernel matting (He, Sun, Tang 2010)", "jacobi"),
     "lbdm": MethodSpec("vecmatte.alpha.lbdm", "learning-based matting (Zheng 2009)", "direct"),
-    "rw": MethodSpec("vecmatte.alpha.rw", "random walk matting (Grady et al. 2005)", "direct"),
+    "rw": MethodSpec("vecmatte.alpha.rw", "random walk matting (Grady et al. 2005)", "jacobi"),
     "ifm": MethodSpec(
         "vecmatte.alpha.ifm", "information-flow matting (Aksoy et al. 2017)", "jacobi"
     ),
