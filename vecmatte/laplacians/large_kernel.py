@@ -116,51 +116,77 @@ class LargeKernelLaplacian:
         self.shape = (h * w, h * w)
         self.dtype = np.dtype(np.float64)
         planes = self.planes
-        width = w - 2 * radius
-        # Means and covariances of the colours over each window, one channel pair at a time.
-        means = box_valid(planes, radius)
-        means /= area
-        pairs = ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2))
-        covariance = []
-        for i, j in pairs:
-            sums = box_valid(planes[i] * planes[j], radius)
-            sums /= area
-            sums -= means[i] * means[j]
-            if i == j:
-                sums += eps / area
-            covariance.append(sums)
-        # V = (Sigma + eps/n I)^-1 / n by cofactors, written straight into M's planes.
+        n, pad, size = h * w, 2 * radius, 2 * radius + 1
+        n_windows = (h - 2 * radius) * w
         coefficients = np.zeros((10, h - 2 * radius, w))
-        inner = coefficients[..., :width]
+        self._coefficients = coefficients
+        # The product's buffers double as the set-up's work space (no extra peak memory).
+        self._buffers = None
+        sums, padded, gathered, scratch = self._allocated()
+
+        def compact(flat: np.ndarray) -> np.ndarray:
+            """The valid windows ``(h - 2r, w - 2r)`` of a window-values buffer."""
+            return flat[:n_windows].reshape(h - 2 * radius, w)[:, : w - pad]
+
+        def box(values: np.ndarray, flat: np.ndarray) -> np.ndarray:
+            _window_sums(values.ravel(), size, w, gathered[:n_windows], scratch)
+            _window_sums(gathered[:n_windows], size, 1, flat[: n_windows - pad], scratch)
+            return compact(flat)
+
+        temporary = compact(scratch[0])
+        # Means and covariances of the colours over each window: the means in the window
+        # sums' planes, the covariances in M's first row (free until the end) and the rest.
+        means = [box(planes[i], sums[i]) for i in range(3)]
+        for mean in means:
+            mean /= area
+        places = (*coefficients[:4].reshape(4, -1), sums[3], padded)
+        covariance = []
+        for place, (i, j) in zip(
+            places, ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)), strict=True
+        ):
+            product = np.multiply(planes[i], planes[j], out=padded[:n].reshape(h, w))
+            sums_ij = box(product, place)
+            sums_ij /= area
+            sums_ij -= np.multiply(means[i], means[j], out=temporary)
+            if i == j:
+                sums_ij += eps / area
+            covariance.append(sums_ij)
+        # V = (Sigma + eps/n I)^-1 / n by cofactors, written straight into M's planes.
+        inner = coefficients[..., : w - pad]
         a, b, c, d, e, f = covariance
         v = [[inner[_INDEX[1 + i][1 + j]] for j in range(3)] for i in range(3)]
-        np.subtract(d * f, e * e, out=v[0][0])
-        np.subtract(c * e, b * f, out=v[0][1])
-        np.subtract(b * e, c * d, out=v[0][2])
-        np.subtract(a * f, c * c, out=v[1][1])
-        np.subtract(b * c, a * e, out=v[1][2])
-        np.subtract(a * d, b * b, out=v[2][2])
-        scale = a * v[0][0]
-        scale += b * v[0][1]
-        scale += c * v[0][2]
+        for target, (x1, y1, x2, y2) in (
+            (v[0][0], (d, f, e, e)),
+            (v[0][1], (c, e, b, f)),
+            (v[0][2], (b, e, c, d)),
+            (v[1][1], (a, f, c, c)),
+            (v[1][2], (b, c, a, e)),
+            (v[2][2], (a, d, b, b)),
+        ):
+            np.multiply(x1, y1, out=target)
+            target -= np.multiply(x2, y2, out=temporary)
+        scale = compact(scratch[1])
+        np.multiply(a, v[0][0], out=scale)
+        scale += np.multiply(b, v[0][1], out=temporary)
+        scale += np.multiply(c, v[0][2], out=temporary)
         del a, b, c, d, e, f, covariance
         scale *= area
         np.divide(1.0, scale, out=scale)
         inner[4:] *= scale
-        del scale
         # V mu, then m = 1/n + mu^T V mu, then the first row -(V mu)^T.
         vmu = inner[1:4]
         for i in range(3):
             np.multiply(v[i][0], means[0], out=vmu[i])
-            vmu[i] += v[i][1] * means[1]
-            vmu[i] += v[i][2] * means[2]
+            vmu[i] += np.multiply(v[i][1], means[1], out=temporary)
+            vmu[i] += np.multiply(v[i][2], means[2], out=temporary)
         inner[0] = 1.0 / area
         for i in range(3):
-            inner[0] += means[i] * vmu[i]
+            inner[0] += np.multiply(means[i], vmu[i], out=temporary)
         np.negative(vmu, out=vmu)
-        del means
-        self._coefficients = coefficients
-        self._buffers = None
+        # M = 0 on windows that would run past a row's end (the covariances' box sums
+        # wrote there), and the padded buffer back to zeros.
+        coefficients[..., w - pad :] = 0.0
+        padded[:] = 0.0
         # Windows holding each pixel: a product of per-row and per-column counts.
         self._counts_y = _window_counts(h, radius)[:, None]
         self._counts_x = _window_counts(w, radius)
@@ -201,8 +227,11 @@ class LargeKernelLaplacian:
         padded[:pad_entries] = 0.0
         return padded[pad_entries : pad_entries + self._coefficients[0].size]
 
-    def matvec(self, p: np.ndarray) -> np.ndarray:
-        """``L p`` for a vector of ``h * w`` pixel values (row-major)."""
+    def matvec(self, p: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``L p`` for a vector of ``h * w`` pixel values (row-major), into ``out`` if given.
+
+        ``out`` (float64, ``h * w`` entries, not ``p``) saves a new array per product.
+        """
         planes, c = self.planes, self._coefficients
         h, w = planes.shape[1:]
         pad, size = 2 * self.radius, 2 * self.radius + 1
@@ -216,7 +245,8 @@ class LargeKernelLaplacian:
             source = p if m == 0 else np.multiply(planes[m - 1], p, out=padded[:n].reshape(h, w))
             _window_sums(source.ravel(), size, w, rows, scratch)
             _window_sums(rows, size, 1, sums[m, : n_windows - pad], scratch)
-        result = p * self._counts_y
+        result = np.empty((h, w)) if out is None else out.reshape(h, w)
+        np.multiply(p, self._counts_y, out=result)
         result *= self._counts_x
         flat_result = result.ravel()
         c = c.reshape(10, n_windows)
