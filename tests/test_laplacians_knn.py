@@ -10,7 +10,7 @@ import pytest
 from reference import loop_knn_weights, loop_random_walk_laplacian
 
 from vecmatte.laplacians import get_laplacian
-from vecmatte.laplacians.knn import knn_laplacian, knn_weights
+from vecmatte.laplacians.knn import _knn_weights, _kth_bound, knn_laplacian, knn_weights
 
 
 @pytest.mark.parametrize("kernel", ["binary", "soft"])
@@ -67,3 +67,42 @@ def test_equals_pymatting(rng, kernel):
     ours = knn_laplacian(image, n_neighbors=(8, 4), kernel=kernel)
     # The soft kernel is computed from float32 features by both, summed in another order.
     assert abs(ours - expected).max() < 1e-6
+
+
+@pytest.mark.parametrize("kernel", ["binary", "soft"])
+@pytest.mark.parametrize(("n_neighbors", "distance_weights"), [((20, 10), (2.0, 0.1)), (5, 1.0)])
+def test_rows_of_unknown_pixels_skip_no_pair(rng, kernel, n_neighbors, distance_weights):
+    # A smooth image with a band of unknown pixels: most known pixels are far from it, so
+    # their searches are skipped; the unknown rows must still equal the full matrix's.
+    h, w = 30, 40
+    yy, xx = np.mgrid[0:h, 0:w] / 40.0
+    image = np.clip(np.stack([xx, yy, 0.5 + 0 * xx], axis=2) + 0.05 * rng.random((h, w, 3)), 0, 1)
+    unknown = np.zeros((h, w), dtype=bool)
+    unknown[:, 18:24] = True
+    full = knn_weights(
+        image, n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel
+    )
+    pruned = _knn_weights(
+        image,
+        n_neighbors=n_neighbors,
+        distance_weights=distance_weights,
+        kernel=kernel,
+        unknown=unknown.ravel(),
+    )
+    rows = np.flatnonzero(unknown)
+    assert abs(full[rows] - pruned[rows]).max() == 0.0
+    # Some searches were skipped (else the test would not test the pruning).
+    assert pruned.nnz < full.nnz
+
+
+@pytest.mark.parametrize("k", [2, 5, 20])
+def test_kth_bound_is_an_upper_bound(rng, k):
+    from scipy.spatial import cKDTree
+
+    points = rng.random((500, 5))
+    tree = cKDTree(points, leafsize=32, balanced_tree=False)
+    bound = _kth_bound(tree.data, tree.indices, k)
+    # Plain reference: the k-th smallest distance to all points, the point itself first.
+    distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+    kth = np.sort(distances, axis=1)[:, k - 1]
+    assert np.all(bound >= kth * (1 - 1e-12))

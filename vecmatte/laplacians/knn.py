@@ -50,6 +50,82 @@ def knn_weights(
     -------
     scipy.sparse.csr_matrix, shape (h*w, h*w)
     """
+    return _knn_weights(
+        image, n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel
+    )
+
+
+#: Relative slack on the bounds of :func:`_may_reach`: a pixel is skipped only when the bound
+#: holds by more than any rounding of the distances could move it.
+_SLACK = 1.0 + 1e-9
+
+#: Above this share of unknown pixels nearly every pixel has an unknown neighbour, and the
+#: bounds of :func:`_may_reach` cost more than the queries they save (measured on GT04).
+_MAX_UNKNOWN_SHARE = 0.3
+
+
+def _kth_bound(data: np.ndarray, order: np.ndarray, k: int, half: int = 16) -> np.ndarray:
+    """An upper bound on each point's distance to its ``k``-th nearest neighbour (itself first).
+
+    The ``k - 1``-th smallest distance to the ``half`` points on either side in the k-d
+    tree's order: points there are close in feature space, and any ``k - 1`` other points
+    within a distance bound the ``k``-th neighbour's distance.
+    """
+    points = data[order]
+    m = len(points)
+    distances = np.full((m, 2 * half), np.inf)
+    for offset in range(1, min(half, m - 1) + 1):
+        step = np.sqrt(np.square(points[offset:] - points[:-offset]).sum(axis=1))
+        distances[:-offset, offset - 1] = step
+        distances[offset:, half + offset - 1] = step
+    bound = np.empty(m)
+    bound[order] = np.partition(distances, k - 2, axis=1)[:, k - 2] if k >= 2 else 0.0
+    return bound
+
+
+def _may_reach(tree, unknown: np.ndarray, k: int) -> np.ndarray:
+    """The points whose ``k`` nearest neighbours may include an unknown point (and those).
+
+    A known point ``j`` has an unknown neighbour only if its distance to the nearest unknown
+    point is at most its ``k``-th neighbour distance, itself at most :func:`_kth_bound`; the
+    others are skipped: they add nothing to the rows of the unknown pixels of ``K + K^T``.
+    """
+    from scipy.spatial import cKDTree
+
+    data = tree.data
+    bound = _kth_bound(data, tree.indices, k) * _SLACK
+    needed = unknown | ~np.isfinite(bound)
+    known = np.flatnonzero(~needed)
+    if not len(known):
+        return needed
+    unknown_tree = cKDTree(data[unknown], leafsize=32, balanced_tree=False)
+    bounds = bound[known]
+    low = -np.inf
+    # Searches in groups of similar bounds: distance_upper_bound prunes each group's search.
+    for high in np.quantile(bounds, [0.5, 0.8, 0.95, 1.0]):
+        group = known[(bounds > low) & (bounds <= high)]
+        low = high
+        nearest = unknown_tree.query(
+            data[group], k=1, distance_upper_bound=high * _SLACK, workers=-1
+        )[0]
+        needed[group] = nearest <= bound[group]
+    return needed
+
+
+def _knn_weights(
+    image: np.ndarray,
+    *,
+    n_neighbors: Sequence[int] | int = (20, 10),
+    distance_weights: Sequence[float] | float = (2.0, 0.1),
+    kernel: str = "binary",
+    unknown: np.ndarray | None = None,
+):
+    """:func:`knn_weights`; given ``unknown`` (bool, (n,)), only its rows are exact.
+
+    The rows of the unknown pixels (all that a system with hard constraints reads) come out
+    the same as from the full matrix; the other rows miss the pairs of known pixels that
+    have no unknown neighbour, whose nearest-neighbour searches are skipped.
+    """
     import scipy.sparse
     from scipy.spatial import cKDTree
 
@@ -64,12 +140,12 @@ def knn_weights(
             f"n_neighbors {[k for k, _ in passes]} asks for more neighbours than the image "
             f"has pixels ({n}); use at most {n}"
         )
+    prune = unknown is not None and 0 < np.count_nonzero(unknown) <= _MAX_UNKNOWN_SHARE * n
     x = np.tile(np.linspace(0.0, 1.0, w), h)
     y = np.repeat(np.linspace(0.0, 1.0, h), w)
     k_total = sum(k for k, _ in passes)
-    columns = np.empty((n, k_total), dtype=np.int32)
-    values = np.ones((n, k_total))
-    start = 0
+    index_dtype = np.int32 if n * k_total < 2**31 else np.int64
+    rows, columns, values = [], [], []
     for k, weight in passes:
         # float32 features as in PyMatting, so that both find the same neighbours.
         features = np.empty((n, 5), dtype=np.float32)
@@ -82,20 +158,49 @@ def knn_weights(
         # Querying the points in the tree's own order keeps consecutive queries in the same
         # leaves (measured: about twice as fast as the raster order on alphamatting images).
         order = tree.indices
-        neighbors = columns[:, start : start + k]
-        neighbors[order] = tree.query(tree.data[order], k=k, workers=-1)[1].reshape(n, k)
+        if prune:
+            order = order[_may_reach(tree, unknown, k)[order]]
+        neighbors = tree.query(tree.data[order], k=k, workers=-1)[1].reshape(len(order), k)
         del tree
+        rows.append(order)
+        columns.append(neighbors.astype(index_dtype))
         if kernel == "soft":
-            distance = np.abs(features[neighbors] - features[:, None, :]).sum(axis=2)
-            values[:, start : start + k] = 1.0 - distance / np.float32(5.0)
-        del features
-        start += k
-    index_dtype = np.int32 if n * k_total < 2**31 else np.int64
-    indptr = np.arange(0, n * k_total + 1, k_total, dtype=index_dtype)
-    nearest = scipy.sparse.csr_matrix(
-        (values.ravel(), columns.ravel(), indptr), shape=(n, n), copy=False
-    )
-    del columns, values
+            distance = np.abs(features[neighbors] - features[order, None, :]).sum(axis=2)
+            values.append(1.0 - distance / np.float32(5.0))
+        else:
+            values.append(None)
+        del features, neighbors
+    if prune:
+        data = np.ones(sum(c.size for c in columns))
+        if kernel == "soft":
+            data[...] = np.concatenate([v.ravel() for v in values])
+        nearest = scipy.sparse.coo_matrix(
+            (
+                data,
+                (
+                    np.concatenate(
+                        [np.repeat(r, c.shape[1]) for r, c in zip(rows, columns, strict=True)]
+                    ),
+                    np.concatenate([c.ravel() for c in columns]),
+                ),
+            ),
+            shape=(n, n),
+        ).tocsr()
+    else:
+        # Every pixel searched in every pass: its neighbours of all passes form its row.
+        neighbors = np.empty((n, k_total), dtype=index_dtype)
+        data = np.ones((n, k_total))
+        start = 0
+        for row, column, value in zip(rows, columns, values, strict=True):
+            neighbors[row, start : start + column.shape[1]] = column
+            if value is not None:
+                data[row, start : start + column.shape[1]] = value
+            start += column.shape[1]
+        indptr = np.arange(0, n * k_total + 1, k_total, dtype=index_dtype)
+        nearest = scipy.sparse.csr_matrix(
+            (data.ravel(), neighbors.ravel(), indptr), shape=(n, n), copy=False
+        )
+    del rows, columns, values, data
     return (nearest + nearest.T).tocsr()
 
 
