@@ -15,14 +15,30 @@ def _window_sums(
 ) -> np.ndarray:
     """``out[k] = sum(array[k + t * step] for t in range(size))`` for 1-D arrays, ``size`` odd.
 
-    ``out`` has ``len(array) - (size - 1) * step`` entries; ``scratch`` is two 1-D arrays at
-    least as long as ``array``. On a row-major image flattened, ``step = w`` sums down the
-    columns and ``step = 1`` along the rows (sums that run past a row's end are garbage,
-    left for the caller to ignore or to multiply by zero). Sums of 2, 4, 8, ... entries are
-    made by doubling and ``size`` is assembled from its binary digits:
-    ``floor(log2 size) + popcount(size) - 1`` contiguous vectorised additions (6 for 21
-    entries). Unlike a running sum (``uniform_filter1d``, cumulative sums) no error
-    accumulates along a line: each sum adds ``size`` numbers pairwise.
+    ``out`` has ``len(array) - (size - 1) * step`` entries; ``scratch`` is two 1-D arrays
+    longer than ``(size - 1) * step``: the sums run in as many pieces of ``out`` as it
+    takes for each piece's input to fit in them (see :func:`_window_sums_of_piece`).
+    """
+    halo = (size - 1) * step
+    piece = len(scratch[0]) - halo
+    for start in range(0, len(out), piece):
+        stop = min(start + piece, len(out))
+        _window_sums_of_piece(array[start : stop + halo], size, step, out[start:stop], scratch)
+    return out
+
+
+def _window_sums_of_piece(
+    array: np.ndarray, size: int, step: int, out: np.ndarray, scratch: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """:func:`_window_sums` with ``scratch`` at least as long as ``array``.
+
+    On a row-major image flattened, ``step = w`` sums down the columns and ``step = 1``
+    along the rows (sums that run past a row's end are garbage, left for the caller to
+    ignore or to multiply by zero). Sums of 2, 4, 8, ... entries are made by doubling and
+    ``size`` is assembled from its binary digits: ``floor(log2 size) + popcount(size) - 1``
+    contiguous vectorised additions (6 for 21 entries). Unlike a running sum
+    (``uniform_filter1d``, cumulative sums) no error accumulates along a line: each sum
+    adds ``size`` numbers pairwise.
     """
     count = len(out)
     power, width, offset, started = array, 1, step, False
@@ -133,7 +149,7 @@ class LargeKernelLaplacian:
             _window_sums(gathered[:n_windows], size, 1, flat[: n_windows - pad], scratch)
             return compact(flat)
 
-        temporary = compact(scratch[0])
+        temporary = compact(gathered)  # free between box sums
         # Means and covariances of the colours over each window: the means in the window
         # sums' planes, the covariances in M's first row (free until the end) and the rest.
         means = [box(planes[i], sums[i]) for i in range(3)]
@@ -165,7 +181,7 @@ class LargeKernelLaplacian:
         ):
             np.multiply(x1, y1, out=target)
             target -= np.multiply(x2, y2, out=temporary)
-        scale = compact(scratch[1])
+        scale = compact(sums[3])  # e's place, no longer needed
         np.multiply(a, v[0][0], out=scale)
         scale += np.multiply(b, v[0][1], out=temporary)
         scale += np.multiply(c, v[0][2], out=temporary)
@@ -202,7 +218,8 @@ class LargeKernelLaplacian:
                 # and each pixel's gathered sums (the first 2r rows are then zeroed again).
                 np.zeros(n + pad * w),
                 np.empty(n + pad),  # column sums of T after 2r zeros
-                (np.empty(n + pad * w), np.empty(n + pad * w)),
+                # Half an image and a window's height: the box sums run in two pieces.
+                (np.empty(n // 2 + (pad + 1) * w), np.empty(n // 2 + (pad + 1) * w)),
             )
         return self._buffers
 
@@ -251,7 +268,7 @@ class LargeKernelLaplacian:
         flat_result = result.ravel()
         c = c.reshape(10, n_windows)
         for i in range(4):
-            centre, term = self._centre(), scratch[0][:n_windows]
+            centre, term = self._centre(), gathered[:n_windows]
             np.multiply(c[_INDEX[i][0]], sums[0], out=centre)
             for j in range(1, 4):
                 centre += np.multiply(c[_INDEX[i][j]], sums[j], out=term)
