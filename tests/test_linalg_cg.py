@@ -65,3 +65,49 @@ def test_warning_names_the_residual_and_rtol(rng):
     result = conjugate_gradient(matrix, rng.random(200), rtol=1e-12, maxiter=2)
     with pytest.warns(ConvergenceWarning, match=r"2 iterations .* above rtol=1e-12"):
         warn_not_converged(result, 1e-12)
+
+
+def _operator(shape, function):
+    return scipy.sparse.linalg.LinearOperator(shape, matvec=function, dtype=float)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["preconditioner that maps the residual to zero", "indefinite preconditioner", "NaN"],
+)
+def test_breakdown_is_reported_not_raised(case, rng):
+    # A float32 factor of a nearly singular system can act like these: CG must stop with a
+    # diagnosis instead of dividing by zero (ZeroDivisionError) or iterating on NaN.
+    matrix = _spd_matrix(rng)
+    n = matrix.shape[0]
+    rhs = rng.random(n)
+    functions = {
+        "preconditioner that maps the residual to zero": lambda x: np.zeros(n),
+        "indefinite preconditioner": lambda x: -x.ravel(),
+        "NaN": lambda x: np.full(n, np.nan),
+    }
+    preconditioner = _operator(matrix.shape, functions[case])
+    result = conjugate_gradient(matrix, rhs, preconditioner=preconditioner, maxiter=50)
+    assert result.breakdown and not result.converged
+    assert result.iterations == 0
+    with pytest.warns(ConvergenceWarning, match="broke down"):
+        warn_not_converged(result, 1e-6)
+
+
+def test_indefinite_matrix_breaks_down_after_the_curvature_turns_negative(rng):
+    matrix = scipy.sparse.diags(np.r_[np.ones(5), -np.ones(5)], format="csr")
+    rhs = np.ones(10)
+    result = conjugate_gradient(matrix, rhs, maxiter=50)
+    assert result.breakdown and not result.converged
+    # The exact solution is +-1; CG's first curvature p^T A p = 0 here, so nothing was taken.
+    assert result.iterations == 0
+    np.testing.assert_array_equal(result.x, np.zeros(10))
+
+
+def test_no_breakdown_on_positive_definite_systems(rng):
+    matrix = _spd_matrix(rng)
+    rhs = rng.random(matrix.shape[0])
+    result = conjugate_gradient(matrix, rhs, maxiter=3)
+    assert not result.breakdown and not result.converged
+    with pytest.warns(ConvergenceWarning, match="stopped after 3 iterations"):
+        warn_not_converged(result, 1e-6)

@@ -31,12 +31,18 @@ class SolveResult:
         Relative residual ``||b - A x|| / ||b||`` at the end.
     converged : bool
         Whether ``residual <= rtol``.
+    breakdown : bool
+        Whether conjugate gradient stopped because a curvature ``p^T A p`` or a preconditioned
+        residual norm ``r^T M r`` was not positive (or not finite): the matrix or the
+        preconditioner is not positive definite (for example a single-precision factor of a
+        nearly singular system). ``x`` is then the last iterate.
     """
 
     x: np.ndarray
     iterations: int
     residual: float
     converged: bool
+    breakdown: bool = False
 
 
 def conjugate_gradient(
@@ -69,8 +75,9 @@ def conjugate_gradient(
     Returns
     -------
     SolveResult
-        The solution and its diagnostics. Not reaching ``rtol`` is reported through
-        ``converged``; :func:`vecmatte.estimate_alpha` turns it into a warning.
+        The solution and its diagnostics. Not reaching ``rtol`` (at ``maxiter``, or on a
+        breakdown) is reported through ``converged`` and ``breakdown``, never raised;
+        :func:`vecmatte.estimate_alpha` turns it into a warning.
     """
     n = rhs.shape[0]
     maxiter = 10 * n if maxiter is None else int(maxiter)
@@ -86,30 +93,50 @@ def conjugate_gradient(
     p = z.copy()
     rz = float(r @ z)
     iteration = 0
-    while iteration < maxiter:
+    # ``not value > 0`` is also true for NaN: a positive definite matrix and preconditioner
+    # keep both quantities positive, so anything else is a breakdown, reported rather than
+    # divided by (a zero there used to raise ZeroDivisionError from deep inside a solve).
+    breakdown = not rz > 0.0
+    while not breakdown and iteration < maxiter:
+        curvature = float(p @ (q := matrix @ p))
+        if not curvature > 0.0:
+            breakdown = True
+            break
         iteration += 1
-        q = matrix @ p
-        step = rz / float(p @ q)
+        step = rz / curvature
         x += step * p
         r -= step * q
         residual = float(np.linalg.norm(r)) / b_norm
         if callback is not None:
             callback(iteration, residual)
-        if residual <= rtol:
+        if residual <= rtol or not np.isfinite(residual):
+            breakdown = not np.isfinite(residual)
             break
         z = preconditioner @ r if preconditioner is not None else r
         rz_next = float(r @ z)
+        if not rz_next > 0.0:
+            breakdown = True
+            break
         p *= rz_next / rz
         p += z
         rz = rz_next
-    return SolveResult(x, iteration, residual, residual <= rtol)
+    return SolveResult(x, iteration, residual, bool(residual <= rtol), breakdown)
 
 
 def warn_not_converged(
     result: SolveResult, rtol: float, stacklevel: int = 3, *, what: str = "alpha matte"
 ) -> None:
     """Warn with the residual reached if ``result`` did not converge."""
-    if not result.converged:
+    if not result.converged and result.breakdown:
+        warnings.warn(
+            f"conjugate gradient broke down after {result.iterations} iterations with relative "
+            f"residual {result.residual:.3g}, above rtol={rtol:g}: the matrix or the "
+            f"preconditioner is not positive definite, and the {what} is not accurate. Try "
+            "another preconditioner ('jacobi' is always positive definite on these systems).",
+            ConvergenceWarning,
+            stacklevel=stacklevel,
+        )
+    elif not result.converged:
         warnings.warn(
             f"conjugate gradient stopped after {result.iterations} iterations with relative "
             f"residual {result.residual:.3g}, above rtol={rtol:g}; the {what} is not "
