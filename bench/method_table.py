@@ -122,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--rounds and --threads must be at least 1")
         if options.family:
             parser.error("--family measures one side alone: use it with --timing child")
-        from harness import interleave
+        from harness import interleave, interleave_report
 
         result = interleave.run(options)
-        text = interleave.render(result, options, argv)
+        text = interleave_report.render(result, options, argv)
     else:
         result = run(options)
         text = render(result, options, argv)

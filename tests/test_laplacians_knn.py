@@ -10,7 +10,7 @@ import pytest
 from reference import loop_knn_weights, loop_random_walk_laplacian
 
 from vecmatte.laplacians import get_laplacian
-from vecmatte.laplacians.knn import _knn_weights, _kth_bound, knn_laplacian, knn_weights
+from vecmatte.laplacians.knn import _kth_bound, knn_laplacian, knn_weights
 
 
 @pytest.mark.parametrize("kernel", ["binary", "soft"])
@@ -82,7 +82,7 @@ def test_rows_of_unknown_pixels_skip_no_pair(rng, kernel, n_neighbors, distance_
     full = knn_weights(
         image, n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel
     )
-    pruned = _knn_weights(
+    pruned = knn_weights(
         image,
         n_neighbors=n_neighbors,
         distance_weights=distance_weights,

@@ -10,5 +10,7 @@ One module per step of a run:
 - ``cache``: the code each measurement depends on and the cache of finished cells;
 - ``plan``: which cells a run measures, in which order, and what it skips;
 - ``ratios``, ``report``, ``plot``: the markdown report and the figure;
-- ``method_rows``: the method-by-method comparison against PyMatting (``methods.md``).
+- ``method_rows``: the method-by-method comparison against PyMatting (``methods.md``);
+- ``interleave``, ``interleave_report``: the same comparison with both libraries alternating
+  in one process (``--timing same-process``), and its report.
 """

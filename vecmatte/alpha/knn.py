@@ -9,7 +9,7 @@ import numpy as np
 
 from vecmatte import _defaults
 from vecmatte.alpha.rw import check_constraints, graph_system
-from vecmatte.laplacians.knn import KERNELS, _knn_weights, check_passes
+from vecmatte.laplacians.knn import KERNELS, check_passes, knn_weights
 from vecmatte.systems import MattingSystem
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
@@ -98,9 +98,9 @@ def build_system(
     """
     constraints, lam = check_constraints(constraints, lam)
     # Hard constraints read only the unknown pixels' rows of W: the searches of known pixels
-    # that cannot have an unknown neighbour are skipped (same rows, see _knn_weights).
+    # that cannot have an unknown neighbour are skipped (same rows, see knn_weights).
     unknown = ~(is_fg | is_bg).ravel() if constraints == "hard" else None
-    weights = _knn_weights(
+    weights = knn_weights(
         image,
         n_neighbors=n_neighbors,
         distance_weights=distance_weights,

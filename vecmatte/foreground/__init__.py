@@ -70,7 +70,7 @@ def _check_method(method: str) -> str:
     return method
 
 
-def _check_ml_weights(regularization, gradient_weight) -> dict[str, float]:
+def check_ml_weights(regularization: float, gradient_weight: float) -> dict[str, float]:
     """The "ml" smoothness weights as floats, checked (also used by the PyMatting shim)."""
     if not (np.isfinite(regularization) and regularization > 0):
         raise ValueError(f"regularization must be a positive number, got {regularization!r}")
@@ -117,7 +117,7 @@ def _estimate(
         return _module("ml").estimate(
             image,
             alpha,
-            **_check_ml_weights(regularization, gradient_weight),
+            **check_ml_weights(regularization, gradient_weight),
             background=background,
             progress=progress,
         )

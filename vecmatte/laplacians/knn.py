@@ -35,26 +35,6 @@ def check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
     return passes
 
 
-def knn_weights(
-    image: np.ndarray,
-    *,
-    n_neighbors: Sequence[int] | int = (20, 10),
-    distance_weights: Sequence[float] | float = (2.0, 0.1),
-    kernel: str = "binary",
-):
-    """Symmetric KNN weight matrix ``W = K + K^T`` (``K[i, j]``: ``j`` is a neighbour of ``i``).
-
-    Parameters are those of :func:`knn_laplacian`.
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix, shape (h*w, h*w)
-    """
-    return _knn_weights(
-        image, n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel
-    )
-
-
 #: Relative slack on the bounds of :func:`_may_reach`: a pixel is skipped only when the bound
 #: holds by more than any rounding of the distances could move it.
 _SLACK = 1.0 + 1e-9
@@ -112,7 +92,7 @@ def _may_reach(tree, unknown: np.ndarray, k: int) -> np.ndarray:
     return needed
 
 
-def _knn_weights(
+def knn_weights(
     image: np.ndarray,
     *,
     n_neighbors: Sequence[int] | int = (20, 10),
@@ -120,11 +100,19 @@ def _knn_weights(
     kernel: str = "binary",
     unknown: np.ndarray | None = None,
 ):
-    """:func:`knn_weights`; given ``unknown`` (bool, (n,)), only its rows are exact.
+    """Symmetric KNN weight matrix ``W = K + K^T`` (``K[i, j]``: ``j`` is a neighbour of ``i``).
 
-    The rows of the unknown pixels (all that a system with hard constraints reads) come out
-    the same as from the full matrix; the other rows miss the pairs of known pixels that
-    have no unknown neighbour, whose nearest-neighbour searches are skipped.
+    Parameters are those of :func:`knn_laplacian`, and
+
+    unknown : ndarray of bool, shape (h*w,), optional
+        If given, only the rows of these pixels are exact: they come out the same as from
+        the full matrix (all that a system with hard constraints reads), while the other rows
+        miss the pairs of known pixels that have no unknown neighbour, whose nearest-neighbour
+        searches are skipped.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
     """
     import scipy.sparse
     from scipy.spatial import cKDTree

@@ -60,7 +60,7 @@ def estimate_foreground_ml(
     B : ndarray, shape (h, w, 3), float32
         Background colours, only with ``return_background=True``.
     """
-    from vecmatte.foreground import _check_ml_weights, ml
+    from vecmatte.foreground import check_ml_weights, ml
 
     what = "vecmatte's multi-level foreground estimation (fixed schedule)"
     require_default("n_small_iterations", n_small_iterations, 10, what)
@@ -71,7 +71,7 @@ def estimate_foreground_ml(
     foreground, background = ml.estimate(
         image,
         alpha,
-        **_check_ml_weights(regularization, gradient_weight),
+        **check_ml_weights(regularization, gradient_weight),
         background=return_background,
         dtype=np.float32,
     )
