@@ -60,27 +60,36 @@ def _peak_rss_kb(reset_worked: bool) -> int:
     return peak
 
 
-def _timed_solve(solve, image, trimap, time_limit: float):
-    """Run one solve; the process dies of SIGALRM if it exceeds ``time_limit`` seconds."""
-    # No Python handler: the default action of SIGALRM ends the process even inside C code.
+def timed_call(solve, image, trimap, time_limit: float):
+    """One solve: ``(alpha, iterations, wall seconds, CPU seconds)``.
+
+    The process dies of SIGALRM past ``time_limit`` (no Python handler: the default action
+    ends the process even inside C code); the parent then blames the method that was running.
+    """
     signal.setitimer(signal.ITIMER_REAL, time_limit)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     alpha, iterations = solve(image, trimap)
-    seconds = time.perf_counter() - start
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     signal.setitimer(signal.ITIMER_REAL, 0)
-    return alpha, iterations, seconds
+    return alpha, iterations, wall, cpu
+
+
+def failure(error: BaseException) -> tuple[str, str]:
+    """The event (``"memory"`` or ``"error"``) and the message of a method that raised."""
+    text = f"{type(error).__name__}: {error}"
+    return ("memory" if "memory" in text.lower() else "error"), text[:300]
 
 
 def _measured_solve(solve, image, trimap, time_limit: float):
     """A solve with its peak memory: ``(alpha, iterations, seconds, extra MB, process MB)``."""
     reset = _reset_peak_rss()
     before = _current_rss_kb()
-    alpha, iterations, seconds = _timed_solve(solve, image, trimap, time_limit)
+    alpha, iterations, seconds, _ = timed_call(solve, image, trimap, time_limit)
     peak = _peak_rss_kb(reset)
     return alpha, iterations, seconds, (peak - before) / 1024, peak / 1024
 
 
-def _emit(out, **record) -> None:
+def emit(out, **record) -> None:
     out.write(json.dumps(record) + "\n")
     out.flush()
 
@@ -96,7 +105,7 @@ def _unbuffer_c_stdout() -> None:
         pass
 
 
-def _warm_up(solve) -> None:
+def warm_up(solve) -> None:
     """JIT compilation and lazy imports, on a small synthetic scene."""
     from vecmatte.synthetic import make_scene
 
@@ -104,7 +113,7 @@ def _warm_up(solve) -> None:
     solve(scene.image, scene.trimap)
 
 
-def _messages(caught) -> list[str]:
+def messages(caught) -> list[str]:
     return sorted(
         {
             str(w.message).splitlines()[0][:120]
@@ -128,11 +137,11 @@ def _finish(out, job: dict, alpha, trimap, caught, method_key: str | None = None
         pixels = np.round(np.clip(alpha, 0, 1) * 65535).astype(np.uint16)
         Image.fromarray(pixels).save(job["save"])
     extra = {} if method_key is None else {"method": method_key}
-    _emit(
+    emit(
         out,
         event="done",
         errors=errors,
-        warnings=_messages(caught),
+        warnings=messages(caught),
         unknown=int(((trimap > 0.1) & (trimap < 0.9)).sum()),
         **extra,
     )
@@ -156,11 +165,10 @@ def worker(job: dict, process_start: float) -> int:
             else:
                 _single(out, job, process_start)
         except MemoryError as error:
-            _emit(out, event="memory", message=str(error)[:200])
+            emit(out, event="memory", message=str(error)[:200])
         except Exception as error:  # a peer failing is a result, not a crash of the benchmark
-            text = f"{type(error).__name__}: {error}"
-            kind = "memory" if "memory" in text.lower() else "error"
-            _emit(out, event=kind, message=text[:300])
+            kind, text = failure(error)
+            emit(out, event=kind, message=text)
     return 0
 
 
@@ -174,15 +182,15 @@ def _single(out, job: dict, process_start: float) -> None:
         warnings.simplefilter("always")
         solve = load_solver(job["method"])
         if job["mode"] == "cold":
-            _timed_solve(solve, image, trimap, limit)
-            _emit(out, event="cold", seconds=time.perf_counter() - process_start)
+            timed_call(solve, image, trimap, limit)
+            emit(out, event="cold", seconds=time.perf_counter() - process_start)
             return
-        _warm_up(solve)
-        _emit(out, event="solving", since_start=time.perf_counter() - process_start)
+        warm_up(solve)
+        emit(out, event="solving", since_start=time.perf_counter() - process_start)
         alpha, iterations, seconds, extra_mb, process_mb = _measured_solve(
             solve, image, trimap, limit
         )
-        _emit(
+        emit(
             out,
             event="sample",
             since_start=time.perf_counter() - process_start,
@@ -195,9 +203,9 @@ def _single(out, job: dict, process_start: float) -> None:
         for _ in range(job["repeats"] - 1):
             if spent + seconds > job["budget"]:
                 break
-            alpha, iterations, seconds = _timed_solve(solve, image, trimap, limit)
+            alpha, iterations, seconds, _ = timed_call(solve, image, trimap, limit)
             spent += seconds
-            _emit(out, event="sample", seconds=seconds, iterations=iterations)
+            emit(out, event="sample", seconds=seconds, iterations=iterations)
     _finish(out, job, alpha, trimap, caught)
 
 
@@ -220,9 +228,9 @@ def _pair(out, job: dict, process_start: float) -> None:
             warnings.simplefilter("always")
             try:
                 solvers[key] = load_solver(method)
-                _warm_up(solvers[key])
+                warm_up(solvers[key])
             except Exception as error:
-                _emit(out, event="error", method=key, message=f"{type(error).__name__}: {error}")
+                emit(out, event="error", method=key, message=f"{type(error).__name__}: {error}")
         caught_by[key] = list(caught)
         spent[key] = 0.0
     for round_number in range(job["repeats"]):
@@ -230,7 +238,7 @@ def _pair(out, job: dict, process_start: float) -> None:
         for key in order:
             if round_number and spent[key] * (1 + 1 / round_number) > job["budget"]:
                 continue  # the next solve would take this method's solves over the budget
-            _emit(out, event="solving", method=key)
+            emit(out, event="solving", method=key)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
@@ -238,15 +246,14 @@ def _pair(out, job: dict, process_start: float) -> None:
                         solvers[key], image, trimap, limit
                     )
                 except Exception as error:  # MemoryError included: the other method goes on
-                    text = f"{type(error).__name__}: {error}"
-                    kind = "memory" if "memory" in text.lower() else "error"
-                    _emit(out, event=kind, method=key, message=text[:300])
+                    kind, text = failure(error)
+                    emit(out, event=kind, method=key, message=text)
                     del solvers[key]
                     continue
             caught_by[key] += list(caught)
             spent[key] += seconds
             alphas.setdefault(key, alpha)
-            _emit(
+            emit(
                 out,
                 event="sample",
                 method=key,

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from harness.cache import Code
 from harness.cells import FAILED, child_env, run_child
+from harness.child import emit, failure, messages, timed_call, warm_up
 from harness.data import Dataset, load_scaled
 from harness.methods import Method, load_solver
 from harness.plan import Runner, log
@@ -70,11 +71,6 @@ class Timed:
 
 # ---------------------------------------------------------------------------------------------
 # The child
-
-
-def _emit(out, **record) -> None:
-    out.write(json.dumps(record) + "\n")
-    out.flush()
 
 
 def _blas_threads() -> dict[str, int]:
@@ -123,34 +119,15 @@ def thread_report() -> dict:
     return report
 
 
-def _timed_call(solve, image, trimap, time_limit: float):
-    """One call: ``(alpha, iterations, wall seconds, CPU seconds)``.
-
-    The process dies of SIGALRM past ``time_limit`` (no Python handler: the default action
-    ends the process even inside C code); the parent then blames the method that was running.
-    """
-    signal.setitimer(signal.ITIMER_REAL, time_limit)
-    wall, cpu = time.perf_counter(), time.process_time()
-    alpha, iterations = solve(image, trimap)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    return alpha, iterations, wall, cpu
-
-
-def _failure(error: BaseException) -> tuple[str, str]:
-    text = f"{type(error).__name__}: {error}"
-    return ("memory" if "memory" in text.lower() else "error"), text[:300]
-
-
 def interleave_child(out, job: dict) -> None:
     """The child's work (``job["mode"] == "interleave"``): every pair of ``job["pairs"]``."""
     image = load_scaled(job["image"], job["scale"], "image")
     trimap = load_scaled(job["trimap"], job["scale"], "trimap")
     truth = load_scaled(job["alpha"], job["scale"], "alpha")
-    _emit(out, event="threads", **thread_report())
+    emit(out, event="threads", **thread_report())
     for number, pair in enumerate(job["pairs"]):
         _interleave_pair(out, number, pair, image, trimap, truth, job)
-    _emit(out, event="threads", **thread_report())  # again: numba is imported by now
+    emit(out, event="threads", **thread_report())  # again: numba is imported by now
 
 
 def _interleave_pair(out, number: int, pair: list[dict], image, trimap, truth, job) -> None:
@@ -159,7 +136,6 @@ def _interleave_pair(out, number: int, pair: list[dict], image, trimap, truth, j
 
     import numpy as np
 
-    from harness.child import _messages, _warm_up
     from vecmatte.metrics import mse, sad
 
     solvers, caught_by = {}, {}
@@ -167,14 +143,14 @@ def _interleave_pair(out, number: int, pair: list[dict], image, trimap, truth, j
         key = method["key"]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            _emit(out, event="solving", pair=number, method=key, round=-1)
+            emit(out, event="solving", pair=number, method=key, round=-1)
             try:
                 solver = load_solver(method)
-                _warm_up(solver)
+                warm_up(solver)
                 solvers[key] = solver
             except Exception as error:  # MemoryError included: the other method goes on
-                kind, text = _failure(error)
-                _emit(out, event=kind, pair=number, method=key, message=text)
+                kind, text = failure(error)
+                emit(out, event=kind, pair=number, method=key, message=text)
         caught_by[key] = list(caught)
     keys = list(solvers)
     for round_number in range(job["rounds"]):
@@ -182,21 +158,21 @@ def _interleave_pair(out, number: int, pair: list[dict], image, trimap, truth, j
         for key in keys if round_number % 2 == 0 else keys[::-1]:
             if key not in solvers:
                 continue
-            _emit(out, event="solving", pair=number, method=key, round=round_number)
+            emit(out, event="solving", pair=number, method=key, round=round_number)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 try:
-                    alpha, iterations, wall, cpu = _timed_call(
+                    alpha, iterations, wall, cpu = timed_call(
                         solvers[key], image, trimap, job["time_limit"]
                     )
                 except Exception as error:
-                    kind, text = _failure(error)
-                    _emit(out, event=kind, pair=number, method=key, message=text)
+                    kind, text = failure(error)
+                    emit(out, event=kind, pair=number, method=key, message=text)
                     del solvers[key]
                     continue
             caught_by[key] += list(caught)
             alpha = np.clip(alpha, 0, 1)
-            _emit(
+            emit(
                 out,
                 event="sample",
                 pair=number,
@@ -210,8 +186,8 @@ def _interleave_pair(out, number: int, pair: list[dict], image, trimap, truth, j
             )
             del alpha  # not held while the other method runs
     for key in keys:
-        _emit(out, event="done", pair=number, method=key, warnings=_messages(caught_by[key]))
-    _emit(out, event="pair done", pair=number)
+        emit(out, event="done", pair=number, method=key, warnings=messages(caught_by[key]))
+    emit(out, event="pair done", pair=number)
 
 
 # ---------------------------------------------------------------------------------------------
