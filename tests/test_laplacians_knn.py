@@ -106,3 +106,13 @@ def test_kth_bound_is_an_upper_bound(rng, k):
     distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
     kth = np.sort(distances, axis=1)[:, k - 1]
     assert np.all(bound >= kth * (1 - 1e-12))
+
+
+@pytest.mark.parametrize(
+    "unknown",
+    [np.ones(12, dtype=bool), np.ones((4, 5), dtype=bool), np.ones(20, dtype=np.uint8)],
+    ids=["wrong length", "2-D", "not bool"],
+)
+def test_unknown_mask_is_checked(rng, unknown):
+    with pytest.raises(ValueError, match="unknown must be a bool array of shape \\(20,\\)"):
+        knn_weights(rng.random((4, 5, 3)), n_neighbors=3, distance_weights=1.0, unknown=unknown)

@@ -128,6 +128,13 @@ def knn_weights(
             f"n_neighbors {[k for k, _ in passes]} asks for more neighbours than the image "
             f"has pixels ({n}); use at most {n}"
         )
+    if unknown is not None:
+        unknown = np.asarray(unknown)
+        if unknown.dtype != bool or unknown.shape != (n,):
+            raise ValueError(
+                f"unknown must be a bool array of shape ({n},) (one entry per pixel), got "
+                f"{unknown.dtype} of shape {unknown.shape}"
+            )
     prune = unknown is not None and 0 < np.count_nonzero(unknown) <= _MAX_UNKNOWN_SHARE * n
     x = np.tile(np.linspace(0.0, 1.0, w), h)
     y = np.repeat(np.linspace(0.0, 1.0, h), w)
