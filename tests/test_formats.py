@@ -17,23 +17,73 @@ from vecmatte.cli import main
 from vecmatte.io import AlphaChannelIgnoredWarning, ImageTooLargeError, load_image, load_trimap
 from vecmatte.trimap import check_trimap, trimap_split
 
+_ADAM7 = (
+    (0, 0, 8, 8),
+    (4, 0, 8, 8),
+    (0, 4, 4, 8),
+    (2, 0, 4, 4),
+    (0, 2, 2, 4),
+    (1, 0, 2, 2),
+    (0, 1, 1, 2),
+)
 
-def write_png16(path: Path, array: np.ndarray) -> Path:
-    """A 16-bit PNG (gray, RGB or RGBA), written by hand: Pillow cannot write 16-bit colour."""
+
+def _filtered_rows(pixels: np.ndarray, bpp: int) -> bytes:
+    """PNG scanlines of ``pixels`` (uint16), each with its filter byte: the five filters in turn."""
+    rows = pixels.reshape(pixels.shape[0], -1).astype(">u2").view(np.uint8).astype(np.int64)
+    out = []
+    above = np.zeros_like(rows[0])
+    for y, row in enumerate(rows):
+        left = np.concatenate([np.zeros(bpp, np.int64), row[:-bpp]])
+        upper_left = np.concatenate([np.zeros(bpp, np.int64), above[:-bpp]])
+        kind = y % 5
+        if kind == 0:
+            predicted = np.zeros_like(row)
+        elif kind == 1:
+            predicted = left
+        elif kind == 2:
+            predicted = above
+        elif kind == 3:
+            predicted = (left + above) // 2
+        else:  # Paeth, as the PNG specification writes it
+            estimate = left + above - upper_left
+            pa, pb, pc = abs(estimate - left), abs(estimate - above), abs(estimate - upper_left)
+            predicted = np.where(
+                (pa <= pb) & (pa <= pc), left, np.where(pb <= pc, above, upper_left)
+            )
+        out.append(bytes([kind]) + ((row - predicted) % 256).astype(np.uint8).tobytes())
+        above = row
+    return b"".join(out)
+
+
+def write_png16(
+    path: Path, array: np.ndarray, *, interlaced: bool = False, exif: bytes | None = None
+) -> Path:
+    """A 16-bit PNG (gray, gray+alpha, RGB or RGBA) written by hand: Pillow cannot write one.
+
+    Rows cycle through the five filters (None, Sub, Up, Average, Paeth); ``interlaced`` writes
+    Adam7 passes; ``exif`` adds an eXIf chunk.
+    """
     array = np.asarray(array, dtype=np.uint16)
     h, w = array.shape[:2]
     channels = 1 if array.ndim == 2 else array.shape[2]
-    colour_type = {1: 0, 3: 2, 4: 6}[channels]
-    raw = b"".join(b"\x00" + array[y].astype(">u2").tobytes() for y in range(h))
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    pixels = array.reshape(h, w, channels)
+    if interlaced:
+        passes = [pixels[y0::dy, x0::dx] for x0, y0, dx, dy in _ADAM7]
+        raw = b"".join(_filtered_rows(p, 2 * channels) for p in passes if p.size)
+    else:
+        raw = _filtered_rows(pixels, 2 * channels)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         crc = zlib.crc32(kind + data) & 0xFFFFFFFF
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
-    header = struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0)
+    header = struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, int(interlaced))
     Path(path).write_bytes(
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
+        + (chunk(b"eXIf", exif) if exif else b"")
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
@@ -68,12 +118,46 @@ def test_16bit_gray_keeps_its_precision(tmp_path, rng, suffix):
         np.testing.assert_allclose(image[:, :, channel], gray / 65535.0, rtol=0, atol=1e-12)
 
 
-def test_16bit_rgb_png_loads_at_8_bits(tmp_path, rng):
-    rgb = rng.integers(0, 65536, size=(6, 8, 3), dtype=np.uint16)
-    image = load_image(write_png16(tmp_path / "rgb16.png", rgb))
-    assert image.shape == (6, 8, 3)
-    # Pillow decodes 16-bit colour to its high byte: within one 8-bit step of the truth
-    np.testing.assert_allclose(image, rgb / 65535.0, rtol=0, atol=1 / 255)
+@pytest.mark.parametrize("interlaced", [False, True])
+@pytest.mark.parametrize("channels", [3, 4, 2])
+def test_16bit_colour_png_loads_at_full_depth(tmp_path, rng, channels, interlaced):
+    # Pillow alone decodes 16-bit colour and gray+alpha PNG at 8 bits (the high bytes).
+    samples = rng.integers(0, 65536, size=(11, 13, channels), dtype=np.uint16)
+    samples[..., 0] = np.arange(11 * 13).reshape(11, 13) * 257 + 1  # low bytes all differ
+    if channels in (2, 4):
+        samples[..., -1] = 65535  # opaque: no warning
+    path = write_png16(tmp_path / "deep.png", samples, interlaced=interlaced)
+    image = load_image(path)
+    colour = samples[..., :3] if channels >= 3 else np.repeat(samples[..., :1], 3, axis=2)
+    np.testing.assert_array_equal(image, colour / 65535.0)
+    assert image.dtype == np.float64 and image.flags.c_contiguous
+    # the same file as a trimap (gray) keeps its 16 bits as well
+    gray = np.repeat(samples[..., :1], 3, axis=2)
+    gray_path = write_png16(tmp_path / "gray.png", np.dstack([gray, samples[..., 3:]]))
+    np.testing.assert_allclose(
+        load_trimap(gray_path), samples[..., 0] / 65535.0, rtol=0, atol=1e-15
+    )
+
+
+def test_16bit_rgba_png_notes_its_alpha(tmp_path, rng):
+    rgba = rng.integers(0, 65536, size=(5, 6, 4), dtype=np.uint16)
+    rgba[..., 3] = 65535
+    rgba[0, 0, 3] = 65534  # transparent only in the low byte: lost at 8 bits
+    with pytest.warns(AlphaChannelIgnoredWarning, match=r"rgba16\.png.*3\.3%"):
+        image = load_image(write_png16(tmp_path / "rgba16.png", rgba))
+    np.testing.assert_array_equal(image, rgba[..., :3] / 65535.0)
+
+
+def test_16bit_colour_png_from_a_stream_and_turned_by_exif(tmp_path, rng):
+    import io
+
+    rgb = rng.integers(0, 65536, size=(4, 7, 3), dtype=np.uint16)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    path = write_png16(tmp_path / "turned.png", rgb, exif=exif.tobytes())
+    expected = np.rot90(rgb, -1) / 65535.0
+    np.testing.assert_array_equal(load_image(path), expected)
+    np.testing.assert_array_equal(load_image(io.BytesIO(path.read_bytes())), expected)
 
 
 def test_16bit_rgb_tiff_loads_at_full_depth(tmp_path, rng):

@@ -16,6 +16,7 @@ import stat
 import tempfile
 import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,20 @@ class ImageTooLargeError(ValueError):
     """The file declares more pixels than the decompression-bomb limit allows."""
 
 
+@contextmanager
+def _without_pillow_limit():
+    """Pillow's own decompression-bomb check off (ours runs instead); yields Pillow's limit."""
+    from PIL import Image
+
+    with _PILLOW_LIMIT_LOCK:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            yield saved
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
 def _label(source) -> str:
     """How to call ``source`` (a path, or a binary stream such as standard input) in messages."""
     if hasattr(source, "read") or hasattr(source, "write"):
@@ -116,15 +131,17 @@ def _open(source, max_pixels: int | None = None):
             raise FileNotFoundError(f"{label}: no such file")
         if source.is_dir():
             raise IsADirectoryError(f"{label}: is a directory, not an image file")
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        # Our own check replaces Pillow's (which warns above its limit and refuses above twice
-        # it) so that a file over the limit is refused with one message, and a raised limit
-        # is honoured; the limit is Pillow's own unless the caller gives another.
-        Image.MAX_IMAGE_PIXELS = None
+    # Our own check replaces Pillow's (which warns above its limit and refuses above twice
+    # it) so that a file over the limit is refused with one message, and a raised limit is
+    # honoured; the limit is Pillow's own unless the caller gives another.
+    with _without_pillow_limit() as pillow_limit:
         try:
             with Image.open(source) as image:
-                _check_pixel_limit(label, image.size, saved if max_pixels is None else max_pixels)
+                limit = pillow_limit if max_pixels is None else max_pixels
+                _check_pixel_limit(label, image.size, limit)
+                # Which unpacker Pillow chose tells a 16-bit colour PNG (read at 8 bits).
+                tile = image.tile[0] if len(image.tile) == 1 else None
+                image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
                 image.load()
                 orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
                 ImageOps.exif_transpose(image, in_place=True)
@@ -143,8 +160,6 @@ def _open(source, max_pixels: int | None = None):
             raise ValueError(
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
     return image
 
 
@@ -159,16 +174,12 @@ def image_size(path) -> tuple[int, int]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
+    with _without_pillow_limit():
         try:
             with Image.open(path) as image:
                 width, height = image.size
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             raise ValueError(f"{path}: cannot read image header ({error})") from None
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
     return height, width
 
 
@@ -198,16 +209,18 @@ def _wide_gray(image, label: str) -> np.ndarray:
 def _note_alpha(image, label: str) -> None:
     """Warn that a not fully opaque alpha channel is ignored."""
     alpha = np.asarray(image.getchannel("A"))
-    _warn_alpha(np.count_nonzero(alpha < alpha.dtype.type(255)), alpha.size, label)
+    _warn_alpha(alpha, label, stacklevel=5)
 
 
-def _warn_alpha(transparent: int, size: int, label: str) -> None:
+def _warn_alpha(alpha: np.ndarray, label: str, *, stacklevel: int) -> None:
+    """Warn if ``alpha`` (uint8 or uint16 samples) is not fully opaque; it is ignored."""
+    transparent = np.count_nonzero(alpha < np.iinfo(alpha.dtype).max)
     if transparent:
         warnings.warn(
-            f"{label}: the image has an alpha channel ({100 * transparent / size:.1f}% of "
-            "its pixels not opaque); it is ignored and the colours are matted as stored",
+            f"{label}: the image has an alpha channel ({100 * transparent / alpha.size:.1f}% "
+            "of its pixels not opaque); it is ignored and the colours are matted as stored",
             AlphaChannelIgnoredWarning,
-            stacklevel=4,
+            stacklevel=stacklevel,
         )
 
 
@@ -250,7 +263,7 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
-    """A 16-bit RGB(A) TIFF at full depth, with tifffile (Pillow decodes it at 8 bits)."""
+    """A 16-bit RGB(A) TIFF's samples, uint16 ``(h, w, 3 or 4)``, read with tifffile."""
     import tifffile  # comes with scikit-image
 
     if hasattr(source, "seek"):
@@ -263,10 +276,59 @@ def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
         array = np.moveaxis(array, 0, -1)  # planar configuration: channels first
     if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint16:
         raise ValueError(f"{label}: unexpected 16-bit TIFF layout {array.shape} {array.dtype}")
-    if array.shape[2] == 4:
-        _warn_alpha(np.count_nonzero(array[:, :, 3] < 65535), array[:, :, 3].size, label)
-    array = _orient(array[:, :, :3], image.info.get("vecmatte_orientation", 1))
-    return np.ascontiguousarray(array) / 65535.0
+    return _orient(array, image.info.get("vecmatte_orientation", 1))
+
+
+# Pillow decodes 16-bit colour and gray+alpha PNG at 8 bits, keeping the high byte of each
+# big-endian sample. Its unpackers for little-endian samples take the other byte of each
+# pair, so a second decode of the same file with them yields the low bytes: two decodes in
+# Pillow's C code give the full samples. Gray+alpha (4 bytes a pixel) is decoded once, its
+# bytes unpacked unchanged as if they were RGBA.
+_PNG16_SECOND_RAWMODE = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L", "LA;16B": "RGBA"}
+
+
+def _read_16bit_colour_png(source, image, label: str) -> np.ndarray:
+    """A 16-bit RGB, RGBA or gray+alpha PNG's samples, uint16 ``(h, w, 3, 4 or 2)``."""
+    from PIL import Image, ImageOps
+
+    rawmode = image.info["vecmatte_rawmode"]
+    if hasattr(source, "seek"):
+        source.seek(0)
+    with _without_pillow_limit():  # the size was checked when the file was first opened
+        try:
+            with Image.open(source) as again:
+                if len(again.tile) != 1 or again.tile[0][3] != rawmode:
+                    raise ValueError(f"unexpected PNG layout {again.tile}")
+                again.tile = [again.tile[0]._replace(args=_PNG16_SECOND_RAWMODE[rawmode])]
+                again.load()
+                ImageOps.exif_transpose(again, in_place=True)
+                second = np.asarray(again, dtype=np.uint16)
+        except (OSError, SyntaxError, EOFError, ValueError) as error:
+            raise ValueError(
+                f"{label}: cannot read the 16-bit PNG, the file is damaged or truncated ({error})"
+            ) from None
+    if rawmode == "LA;16B":
+        return np.stack(
+            [(second[:, :, 0] << 8) | second[:, :, 1], (second[:, :, 2] << 8) | second[:, :, 3]],
+            axis=2,
+        )
+    first = np.asarray(image, dtype=np.uint16)
+    first <<= 8
+    first |= second
+    return first
+
+
+def _wide_samples(source, image, label: str) -> np.ndarray | None:
+    """The 16-bit samples of a colour or gray+alpha PNG or TIFF, which Pillow reads at 8 bits.
+
+    uint16 ``(h, w, c)``, oriented, with c = 2 (gray, alpha), 3 (RGB) or 4 (RGBA); None for
+    every other kind of file.
+    """
+    if _is_16bit_colour_tiff(image):
+        return _read_16bit_colour_tiff(source, image, label)
+    if image.format == "PNG" and image.info.get("vecmatte_rawmode") in _PNG16_SECOND_RAWMODE:
+        return _read_16bit_colour_png(source, image, label)
+    return None
 
 
 def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
@@ -285,9 +347,8 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     -------
     ndarray, shape (h, w, 3)
         As the image is displayed: the EXIF orientation is applied. Gray, palette and CMYK
-        images are converted to RGB; 16-bit gray and 16-bit colour TIFF keep their
-        precision (the latter read with tifffile); a 16-bit colour PNG is decoded by Pillow
-        at 8 bits per channel.
+        images are converted to RGB; 16-bit PNG and TIFF (gray, gray+alpha, RGB, RGBA)
+        keep their full precision (``value / 65535``).
 
     Raises
     ------
@@ -308,9 +369,14 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     if image.mode in _GRAY_WIDE_MODES:
         gray = _wide_gray(image, label)
         return np.repeat(gray[:, :, None], 3, axis=2)
-    if _is_16bit_colour_tiff(image):
-        return _read_16bit_colour_tiff(path, image, label)
-    return _colour_image(image, label) / 255.0
+    samples = _wide_samples(path, image, label)
+    if samples is None:
+        return _colour_image(image, label) / 255.0
+    if samples.shape[2] in (2, 4):
+        _warn_alpha(samples[:, :, -1], label, stacklevel=3)
+    if samples.shape[2] == 2:
+        return np.repeat(samples[:, :, :1] / 65535.0, 3, axis=2)
+    return samples[:, :, :3] / 65535.0
 
 
 def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> np.ndarray:
@@ -324,8 +390,12 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
 
     label = _label(path)
     image = _open(path, max_pixels)
+    samples = None if image.mode in _GRAY_WIDE_MODES else _wide_samples(path, image, label)
     if image.mode in _GRAY_WIDE_MODES:
         array = _wide_gray(image, label)
+    elif samples is not None:
+        # 16 bits kept; an alpha channel is ignored, as for 8-bit maps.
+        array = samples[:, :, 0] if samples.shape[2] == 2 else samples
     elif image.mode in ("L", "1", "P") and "transparency" not in image.info:
         array = np.asarray(image.convert("L"))
     else:
@@ -356,14 +426,8 @@ def is_complete_image(path) -> bool:
     from PIL import Image
 
     try:
-        with _PILLOW_LIMIT_LOCK:
-            saved = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                with Image.open(path) as image:
-                    image.load()
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved
+        with _without_pillow_limit(), Image.open(path) as image:
+            image.load()
     except Exception:  # any failure to decode means: not complete
         return False
     return True
