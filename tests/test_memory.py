@@ -94,3 +94,53 @@ def test_cli_refuses_before_solving(tmp_path, scene_files, monkeypatch, capsys):
     assert err.startswith("vecmatte: error: solving an image of 36 x 44 pixels (height x width)")
     assert "GiB is available" in err and "downscale the image" in err
     assert files_in(out) == set()
+
+
+# --- blur-fusion works a band of rows at a time
+
+
+@pytest.mark.parametrize(
+    ("shape", "sizes"), [((61, 17), (9, 3)), ((40, 12), (5, 4, 3)), ((9, 8), (90, 6))]
+)
+def test_blur_fusion_bands_give_the_whole_image_result(monkeypatch, rng, shape, sizes):
+    from reference import loop_blur_fusion
+
+    from vecmatte.foreground import blur_fusion
+
+    image = rng.random((*shape, 3))
+    alpha = np.clip(rng.random(shape) * 1.4 - 0.2, 0, 1)
+    expected_f, expected_b = loop_blur_fusion(image, alpha, sizes)
+    for rows in (1, 2, 7, 10**6):  # bands much thinner than the boxes' reach, and one band
+        monkeypatch.setattr(blur_fusion, "_band_rows", lambda shape, sizes, rows=rows: rows)
+        calls = []
+        f, b = blur_fusion.estimate(
+            image, alpha, blur_sizes=sizes, progress=lambda *c, calls=calls: calls.append(c)
+        )
+        np.testing.assert_allclose(f, expected_f, rtol=0, atol=2e-5)
+        np.testing.assert_allclose(b, expected_b, rtol=0, atol=2e-5)
+        assert calls[-1][0] == calls[-1][1] and len(calls) == calls[-1][1]
+    f_only, none = blur_fusion.estimate(image, alpha, blur_sizes=sizes, background=False)
+    assert none is None
+    np.testing.assert_array_equal(f_only, f)
+
+
+def test_blur_fusion_memory_is_one_band_beyond_its_results(monkeypatch, rng):
+    import tracemalloc
+
+    from vecmatte.foreground import blur_fusion
+
+    shape = (400, 50)
+    monkeypatch.setattr(blur_fusion, "_BAND_PIXELS", 40 * shape[1])
+    image = rng.random((*shape, 3))
+    alpha = rng.random(shape)
+    tracemalloc.start()
+    try:
+        blur_fusion.estimate(image, alpha, blur_sizes=(9, 3))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    results = 2 * image.nbytes
+    estimate = blur_fusion.memory_bytes(shape, blur_sizes=(9, 3))
+    assert results < peak <= estimate
+    # the working arrays are a band's (40 + 14 rows), not the whole image's (400 rows)
+    assert peak - results < 0.25 * image.size // 3 * blur_fusion._BYTES_PER_PIXEL
