@@ -34,18 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(
     os.environ.get("VECMATTE_DATA", ROOT.parent / "shared" / "data" / "alphamatting-lowres")
 )
-CHROMIUM = os.environ.get("VECMATTE_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-]
 
 
 def start_server(cpu: int | None) -> tuple[subprocess.Popen, int]:
@@ -128,11 +116,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from playwright.sync_api import sync_playwright
 
+    from vecmatte.web._chromium import chromium_path, launch_chromium
+
     process, port = start_server(None if args.server_cpu < 0 else args.server_cpu)
     results = {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            browser = launch_chromium(playwright)
             page = browser.new_page(viewport={"width": 1800, "height": 1000})
             for name in args.images:
                 results[name] = measure(
@@ -152,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Machine: {provenance.machine_line()}. Server: `python -m vecmatte.web --workers 1`"
         + (f" pinned to core {args.server_cpu}" if args.server_cpu >= 0 else "")
-        + f"; browser: headless Chromium ({CHROMIUM}) on the same machine, through 127.0.0.1.",
+        + f"; browser: headless Chromium ({chromium_path()}) on the same machine, "
+        "through 127.0.0.1.",
         "",
         f"Each photograph of alphamatting.com (low resolution) is opened in the page with its "
         f"trimap; then {args.strokes} foreground strokes (brush 6 px, 10 px long, on unknown "

@@ -26,20 +26,9 @@ from make_composite_figure import CROP, rough_mask  # noqa: E402
 
 from vecmatte import save_image  # noqa: E402
 from vecmatte.web import create_app, make_server  # noqa: E402
+from vecmatte.web._chromium import launch_chromium  # noqa: E402
 
 OUTPUT = HERE / "web.png"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-]
 SCALE = 2
 
 
@@ -68,7 +57,7 @@ def main() -> None:
             save_image(folder / "astronaut.png", image)
             save_image(folder / "mask.png", mask.astype(float))
             save_image(folder / "coffee.png", data.coffee() / 255.0)
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            browser = launch_chromium(playwright)
             page = browser.new_page(viewport={"width": 1180, "height": 760})
             page.goto(f"http://127.0.0.1:{server.server_port}/")
             page.wait_for_selector("body[data-ready=true]")

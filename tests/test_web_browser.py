@@ -20,20 +20,9 @@ from PIL import Image
 import vecmatte
 from vecmatte.alpha import METHODS
 from vecmatte.web import create_app, make_server
+from vecmatte.web._chromium import chromium_path, launch_chromium
 
-CHROMIUM = os.environ.get("VECMATTE_CHROMIUM", "/usr/bin/chromium")
-# What works for a root user on a machine without a display, GPU or network.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-]
+CHROMIUM = chromium_path()
 
 
 def _browser_or_skip():
@@ -87,7 +76,7 @@ def _download(page, button: str, path: Path) -> Path:
 def browser():
     sync_playwright = _browser_or_skip()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
 
