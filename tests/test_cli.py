@@ -14,7 +14,7 @@ from conftest import files_in, write_float_tiff, write_png
 from PIL import Image
 
 import vecmatte
-from vecmatte.cli import build_parser, main
+from vecmatte.cli import COMMANDS, build_parser, main
 
 
 def _read(path) -> np.ndarray:
@@ -333,7 +333,7 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"vecmatte {vecmatte.__version__}"
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["alpha", "--help"], ["demo", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], *([name, "--help"] for name in COMMANDS)])
 def test_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

@@ -19,7 +19,7 @@ def register(commands) -> None:
         "background (black), the band between is unknown (gray, 128). '-' reads standard "
         "input or writes PNG to standard output.",
     )
-    parser.add_argument("mask", help="the mask (gray, > 50% is foreground), or - for stdin")
+    parser.add_argument("mask", help="the mask (gray, > 50%% is foreground), or - for stdin")
     parser.add_argument(
         "-o", "--output", required=True, help="where to write the trimap (- for stdout)"
     )
