@@ -292,22 +292,24 @@ def select_pairs(
     alpha_out = np.empty(m, dtype=np.float32)
     prob_fg = (bg_energy / (fg_energy + bg_energy + 1e-5)).astype(np.float32)
     # Pixels grouped by how many samples they found, found samples first (in ray order), so
-    # that no pair with a missing sample is ever evaluated.
+    # that few pairs with a missing sample are evaluated; small groups join a larger one.
     group = np.maximum((fg_index >= 0).sum(axis=1, dtype=np.int16), 1) * np.int16(rays + 1)
     group += np.maximum((bg_index >= 0).sum(axis=1, dtype=np.int16), 1)
+    group = _merge_groups(group, rays)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
+    colors32 = colors.astype(np.float32)
     for first, stop in itertools.pairwise(bounds):
         members = order[first:stop]
         n_f, n_b = divmod(int(group[members[0]]), rays + 1)
         for part in chunks(members.size, 2 * n_f * n_b):
             chosen = members[part]
             fg, bg, alpha = _best_pairs(
-                colors,
+                colors32,
                 shape,
                 unknown[chosen],
-                _found_first(np.take(fg_index, chosen, axis=0, mode="wrap"))[:, :n_f],
-                _found_first(np.take(bg_index, chosen, axis=0, mode="wrap"))[:, :n_b],
+                _found_first(np.take(fg_index, chosen, axis=0, mode="wrap"), n_f),
+                _found_first(np.take(bg_index, chosen, axis=0, mode="wrap"), n_b),
                 prob_fg[chosen],
                 mean_fg,
                 mean_bg,
@@ -320,22 +322,49 @@ def select_pairs(
     return fg_out, bg_out, alpha_out
 
 
-def _channel_planes(colors: np.ndarray, index: np.ndarray) -> np.ndarray:
+# Pixels of a group below which it joins a larger one: a group costs a few hundred array
+# operations whatever its size, worth more than the extra pairs of a few hundred pixels.
+_SMALL_GROUP = 384
+
+
+def _merge_groups(group: np.ndarray, rays: int) -> np.ndarray:
+    """Groups ``n_f (rays + 1) + n_b`` with the small ones moved to the group of fewest pairs
+    that covers them (``N_f >= n_f``, ``N_b >= n_b``) among the large ones and ``(rays, rays)``.
+    """
+    counts = np.bincount(group, minlength=(rays + 1) ** 2)
+    n_f, n_b = np.divmod(np.arange(counts.size), rays + 1)
+    full = rays * (rays + 1) + rays
+    large = (counts >= _SMALL_GROUP) | (np.arange(counts.size) == full)
+    target = np.arange(counts.size)
+    for code in np.flatnonzero((counts > 0) & ~large):
+        covers = np.flatnonzero(large & (n_f >= n_f[code]) & (n_b >= n_b[code]))
+        target[code] = covers[np.argmin(n_f[covers] * n_b[covers])]
+    return target[group].astype(group.dtype)
+
+
+def _found_first(index: np.ndarray, slots: int) -> np.ndarray:
+    """Each row's found samples (>= 0) first, in their order, in ``slots`` slots.
+
+    Slots past a row's samples repeat its first one: a repeated pair costs the same and
+    comes later, so it never wins; a row without samples keeps -1 throughout.
+    """
+    index = np.take_along_axis(index, np.argsort(index < 0, axis=1, kind="stable"), axis=1)
+    index = index[:, :slots]
+    return np.where(index >= 0, index, index[:, :1])
+
+
+def _channel_planes(colors32: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Colours of the pixels ``index`` as float32 channel planes ``(3, *index.shape)``."""
-    rows = np.take(colors, index, axis=0, mode="wrap").astype(np.float32)
+    rows = np.take(colors32, index, axis=0, mode="wrap")
     return np.ascontiguousarray(rows.transpose(-1, *range(index.ndim)))
 
 
-def _found_first(index: np.ndarray) -> np.ndarray:
-    """Each row's found samples (>= 0) first, in their order, then the missing ones."""
-    return np.take_along_axis(index, np.argsort(index < 0, axis=1, kind="stable"), axis=1)
-
-
 def _best_pairs(
-    colors, shape, p, f_i, b_j, prob_fg, mean_fg, mean_bg, exponents, distortion_radius
+    colors32, shape, p, f_i, b_j, prob_fg, mean_fg, mean_bg, exponents, distortion_radius
 ):
-    """:func:`select_pairs` for pixels ``p`` with samples ``f_i`` (k, n_f), ``b_j`` (k, n_b):
-    all found, or -1 in the only slot (the mean colour at the pixel then)."""
+    """:func:`select_pairs` for pixels ``p`` with samples ``f_i`` (k, n_f), ``b_j`` (k, n_b)
+    (:func:`_found_first`; -1 throughout: the mean colour at the pixel) and the colours
+    ``colors32`` (float32 ``(n, 3)``)."""
     h, w = shape
     k, n_f = f_i.shape
     n_b = b_j.shape[1]
@@ -345,11 +374,11 @@ def _best_pairs(
     f_i = np.where(f_i >= 0, f_i, p[:, None])
     b_j = np.where(b_j >= 0, b_j, p[:, None])
     # Whole rows of colours (one gather each), then channel planes: 3 x (k, n_f), 3 x (k, n_b).
-    fc = list(_channel_planes(colors, f_i))
-    bc = list(_channel_planes(colors, b_j))
+    fc = list(_channel_planes(colors32, f_i))
+    bc = list(_channel_planes(colors32, b_j))
     for c in range(3):
-        fc[c][f_none, 0] = mean_fg[c]
-        bc[c][b_none, 0] = mean_bg[c]
+        fc[c][f_none] = mean_fg[c]
+        bc[c][b_none] = mean_bg[c]
 
     # Pair quantities, (k, n_f, n_b).
     d = [f[:, :, None] - b[:, None, :] for f, b in zip(fc, bc, strict=True)]
@@ -375,7 +404,7 @@ def _best_pairs(
             q = p + (oy * w + ox)
         else:
             q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
-        n0, n1, n2 = (c[:, None] for c in _channel_planes(colors, q))
+        n0, n1, n2 = (c[:, None] for c in _channel_planes(colors32, q))
         n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
         n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
         t = n_fg[:, :, None] - n_bg[:, None, :]

@@ -30,7 +30,7 @@ CHUNK_ELEMENTS = 1 << 16
 # planes of a band, not the chunks, set the peak memory of those steps.
 BAND_ELEMENTS = 1 << 15
 # Offsets of the trimap expansion looked at together.
-EXPANSION_GROUP = 16
+EXPANSION_GROUP = 32
 # Rays marched together (each carries a few 8-byte numbers of state).
 RAY_CHUNK = 1 << 15
 

@@ -75,7 +75,9 @@ def _label_first_close(
     colors,
     expanded,
     padded,
-    known,
+    key,
+    key_active,
+    bound,
     active,
     position,
     parked,
@@ -90,8 +92,12 @@ def _label_first_close(
     ``shift`` and ``flat_shift`` are the group's offsets in the padded and the flat image;
     a labelled pixel's ``position`` is parked. Returns how many were labelled.
     """
-    donor = take(known, position[lo:hi, None] + shift[None, :])
-    close = np.flatnonzero(donor)
+    # One gather of the channel sums both drops unknown pixels (+inf there) and most known
+    # pixels of another colour: only the few left are compared in full.
+    near = take(key, position[lo:hi, None] + shift[None, :])
+    near -= key_active[lo:hi, None]
+    np.abs(near, out=near)
+    close = np.flatnonzero(near <= bound)
     if close.size == 0:
         return 0
     row, col = np.divmod(close, shift.size)
@@ -156,9 +162,18 @@ def expand_trimap(
     padded = np.zeros((h + 3 * radius + 1, padded_width), dtype=np.uint8)
     padded[radius : radius + h, radius : radius + w] = label.reshape(h, w)
     padded = padded.ravel()
-    # Which are known, as bools: np.flatnonzero is several times faster on bool than on uint8.
-    known = padded != UNKNOWN
+    # The sum of the channels of each known pixel, +inf elsewhere (margin included): within
+    # ``threshold`` in colour, two sums are within ``sqrt(3) threshold`` (Cauchy-Schwarz).
+    # float32 is enough for a filter whose bound is widened by far more than its rounding.
+    key = np.full(padded.size, np.inf, dtype=np.float32)
+    total = colors[:, 0] + colors[:, 1]
+    total += colors[:, 2]
+    total = total.astype(np.float32).reshape(h, w)
+    inner = key.reshape(-1, padded_width)[radius : radius + h, radius : radius + w]
+    np.copyto(inner, total, where=label.reshape(h, w) != UNKNOWN)
+    bound = np.float32(np.sqrt(3.0) * float(threshold) * (1 + 1e-6) + 1e-5)
     parked = (h + 2 * radius) * padded_width + radius
+    key_active = take(total.ravel(), active)
     ys, xs = np.divmod(active, w)
     position = (ys + radius) * padded_width + (xs + radius)
     del ys, xs
@@ -179,7 +194,9 @@ def expand_trimap(
                 colors,
                 expanded,
                 padded,
-                known,
+                key,
+                key_active,
+                bound,
                 active,
                 position,
                 parked,
@@ -189,9 +206,10 @@ def expand_trimap(
                 gy * w + gx,
                 threshold_sq,
             )
-        if labelled > active.size // 2:
+        if labelled > active.size // 8:
             keep = position != parked
             active, position, reach = active[keep], position[keep], reach[keep]
+            key_active = key_active[keep]
             cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
             labelled = 0
             if active.size == 0:
