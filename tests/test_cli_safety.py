@@ -216,6 +216,44 @@ def test_item5_a_batch_into_its_input_folder_runs_twice(tmp_path, capsys):
     assert {k: v for k, v in after.items() if "_alpha" not in k} == inputs
 
 
+@pytest.mark.parametrize("into", ["photos", "trimaps"])
+def test_item5_a_users_file_named_like_an_output_is_never_replaced(tmp_path, capsys, into):
+    # A photograph "a_alpha.png" beside "a.png" (with its own trimap "a_alpha.png"): the
+    # output of "a" would be its name in either input folder. Before, the batch took both
+    # for its own earlier outputs and replaced them.
+    _batch_folders(tmp_path, names=("a", "a_alpha"))
+    before = {d: snapshot(tmp_path / d) for d in ("photos", "trimaps")}
+    argv = ["batch", str(tmp_path / "photos"), str(tmp_path / "trimaps"), "-o"]
+    assert main([*argv, str(tmp_path / into), "-q"]) == 1
+    err = capsys.readouterr().err
+    kind = "image" if into == "photos" else "trimap"
+    assert f"the output of a would overwrite the {kind} a_alpha" in err
+    assert err.count("\n") == 1
+    assert {d: snapshot(tmp_path / d) for d in before} == before
+
+
+def test_item5_a_ground_truth_beside_the_photos_is_not_taken_for_an_old_output(tmp_path, capsys):
+    # "a_alpha.png" not written by vecmatte (a ground truth kept beside the photograph),
+    # without a trimap: an image of the batch, which fails alone; it is never replaced.
+    _batch_folders(tmp_path, names=("a",))
+    photos = tmp_path / "photos"
+    write_png(photos / "a_alpha.png", vecmatte.make_scene((24, 30), seed=0).alpha)
+    before = snapshot(photos)
+    argv = ["batch", str(photos), str(tmp_path / "trimaps"), "-o", str(photos), "-q"]
+    assert main(argv) == 1
+    assert (
+        "a_alpha.png: the output of a would overwrite the image a_alpha" in capsys.readouterr().err
+    )
+    assert snapshot(photos) == before
+    # written elsewhere, the batch runs; its outputs in the photo folder are then skipped
+    out = tmp_path / "out"
+    assert main([*argv[:-2], str(out), "-q"]) == 1  # a_alpha has no trimap: fails alone
+    assert "no trimap for a_alpha" in capsys.readouterr().err
+    assert sorted(snapshot(out)) == ["a_alpha.png"]
+    assert vecmatte.io.written_by_vecmatte(out / "a_alpha.png")
+    assert not vecmatte.io.written_by_vecmatte(photos / "a_alpha.png")
+
+
 def test_item5_resume_redoes_empty_outputs_and_cleans_temporaries(tmp_path, capsys):
     _batch_folders(tmp_path)
     out = tmp_path / "out"

@@ -44,6 +44,7 @@ __all__ = [
     "load_trimap",
     "same_file",
     "save_image",
+    "written_by_vecmatte",
 ]
 
 # Extensions recognised as images when folders are read (batch, eval) and when a string
@@ -552,7 +553,7 @@ def _encode(handle, array: np.ndarray, file_format: str, label: str) -> None:
             )
         # Pillow 13 makes mode "I;16" of a native uint16 array; asking for the mode is deprecated.
         Image.fromarray(np.ascontiguousarray(array, dtype=np.uint16)).save(
-            handle, format=file_format
+            handle, format=file_format, **_signature(file_format)
         )
         return
     image = Image.fromarray(array)
@@ -560,7 +561,40 @@ def _encode(handle, array: np.ndarray, file_format: str, label: str) -> None:
         raise ValueError(
             f"{label}: {file_format} cannot store an alpha channel; save the cutout as .png or .tif"
         )
-    image.save(handle, format=file_format)
+    image.save(handle, format=file_format, **_signature(file_format))
+
+
+# PNG files written here say so in a text chunk: a batch writing into an input folder tells
+# its own earlier outputs (to be replaced) from a user's file of the same name (never).
+_SOFTWARE_KEY = "Software"
+
+
+def _signature(file_format: str) -> dict:
+    """Pillow ``save`` keywords that mark a PNG as written by vecmatte (none for others)."""
+    if file_format != "PNG":
+        return {}
+    from PIL.PngImagePlugin import PngInfo
+
+    from vecmatte import __version__
+
+    info = PngInfo()
+    info.add_text(_SOFTWARE_KEY, f"vecmatte {__version__}")
+    return {"pnginfo": info}
+
+
+def written_by_vecmatte(path) -> bool:
+    """Whether ``path`` is a PNG file that :func:`save_image` wrote (its Software text).
+
+    Reads the header only; a missing or unreadable file is not.
+    """
+    from PIL import Image
+
+    try:
+        with _without_pillow_limit(), Image.open(path) as image:
+            software = image.info.get(_SOFTWARE_KEY, "") if image.format == "PNG" else ""
+    except Exception:  # not a readable image: not one of ours
+        return False
+    return isinstance(software, str) and software.startswith("vecmatte ")
 
 
 def _new_file_mode(path: Path) -> int:

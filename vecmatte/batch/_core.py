@@ -205,14 +205,23 @@ def _image_files(directory: Path, skip: set[str] = frozenset()) -> dict[str, lis
 
 
 def _own_outputs(directory: Path) -> set[str]:
-    """Names in ``directory`` that a batch writing there makes: ``X_alpha.png`` for an X."""
+    """Names in ``directory`` that an earlier batch writing there made.
+
+    ``X_alpha.png`` (or ``X_cutout.png``) next to an ``X``, written by vecmatte (its PNG
+    text says so): a user's own ``X_alpha.png`` (a photograph, a ground truth) stays an
+    input, and the output guard then refuses to replace it.
+    """
+    from vecmatte.io import written_by_vecmatte
+
     names = {path.name for path in directory.iterdir() if path.is_file()}
     stems = {Path(name).stem for name in names}
     return {
         name
         for name in names
         for suffix in (_ALPHA_SUFFIX, _CUTOUT_SUFFIX)
-        if name.endswith(suffix) and name[: -len(suffix)] in stems
+        if name.endswith(suffix)
+        and name[: -len(suffix)] in stems
+        and written_by_vecmatte(directory / name)
     }
 
 
@@ -262,8 +271,10 @@ def find_tasks(
         .webp``).
     out_dir : str or Path
         Where ``NAME_alpha.png`` (and ``NAME_cutout.png``) are written; created if missing.
-        It may be an input folder: the outputs a batch wrote there (``X_alpha.png`` next
-        to an ``X``) are then not taken as inputs.
+        It may be an input folder. The outputs an earlier batch wrote into the images
+        folder (``X_alpha.png`` next to an ``X``, marked as vecmatte's in their PNG text)
+        are not taken as images; a user's own file of such a name is, and an output that
+        would replace it (or a trimap) is refused.
     cutout : bool, optional
         Also write an RGBA cutout of each image.
     band : int, optional
@@ -310,20 +321,19 @@ def find_tasks(
             f"own {what[:-1]}: give the folder of {what}"
         )
     out_dir = Path(out_dir)
-    folders = [(images_dir, "images"), (trimaps_dir, what)]
-    skip = {
-        directory: _own_outputs(directory)
-        if out_dir.is_dir() and same_file(directory, out_dir)
-        else set()
-        for directory, _ in folders
-    }
-    images = _image_files(images_dir, skip[images_dir])
+    # Outputs of earlier batches in the images folder are not images (whatever -o is now).
+    # The trimaps folder needs no such rule: only the trimaps of images are inputs, so an
+    # earlier output there is replaced unless an image of its name makes it a trimap (then
+    # the guard refuses).
+    skip = _own_outputs(images_dir)
+    images = _image_files(images_dir, skip)
     if not images:
         raise ValueError(
             f"{images_dir}: no image files in this folder (looked for {' '.join(IMAGE_EXTENSIONS)})"
         )
-    trimaps = _image_files(trimaps_dir, skip[trimaps_dir])
-    for kind, found in (("images", images), (what, trimaps)):
+    trimaps = _image_files(trimaps_dir)
+    used_trimaps = {name: paths for name, paths in trimaps.items() if name in images}
+    for kind, found in (("images", images), (what, used_trimaps)):
         clashes = [", ".join(p.name for p in paths) for paths in found.values() if len(paths) > 1]
         if clashes:
             raise ValueError(

@@ -21,7 +21,8 @@ def register(commands) -> None:
         "in --mask DIR; write NAME_alpha.png (and NAME_cutout.png) to OUT_DIR. A failed "
         "image is listed and the others go on; the exit code is 1 if any failed. Outputs "
         "are written atomically, so an interrupted batch can be continued with --resume. "
-        "OUT_DIR may be IMAGES_DIR: the outputs found there are not taken for images.",
+        "OUT_DIR may be IMAGES_DIR: the outputs an earlier batch wrote there are not taken "
+        "for images, and no output may replace an image or a trimap.",
     )
     parser.add_argument("images_dir", help="folder of images")
     parser.add_argument("trimaps_dir", nargs="?", help="folder of trimaps, named like the images")
