@@ -143,6 +143,18 @@ def test_mismatched_sizes_fail_with_the_trimap_named(folders):
     assert "a.png: trimap has shape (10, 12) but image has shape (30, 36)" in record.error
 
 
+def test_trimap_without_foreground_fails_with_the_trimap_named(folders):
+    images, trimaps, out = folders
+    write_png(trimaps / "a.png", np.full((30, 36), 0.5))
+    record = process_task(find_tasks(images, trimaps, out)[0])
+    assert record.status == "failed"
+    assert (
+        record.error
+        == f"{trimaps / 'a.png'}: trimap has no foreground pixels (values > 0.9); mark some in white"
+    )
+    assert not out.joinpath("a_alpha.png").exists()
+
+
 def test_non_convergence_is_a_note_with_the_residual(folders):
     images, trimaps, out = folders
     record = process_task(find_tasks(images, trimaps, out, preconditioner="none", maxiter=1)[0])

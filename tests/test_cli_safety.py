@@ -45,12 +45,14 @@ def one_error(stderr: str) -> str:
 
 @pytest.fixture
 def work(tmp_path, monkeypatch, scene):
-    """A folder with image.png, trimap.png, mask.png, alpha.png, small.png; the cwd."""
+    """image.png, trimap.png, mask.png, alpha.png, small.png, gray.png, white.png; the cwd."""
     write_png(tmp_path / "image.png", scene.image)
     write_png(tmp_path / "trimap.png", scene.trimap)
     write_png(tmp_path / "mask.png", scene.alpha > 0.5)
     write_png(tmp_path / "alpha.png", scene.alpha)
     write_png(tmp_path / "small.png", np.zeros((10, 12, 3)))
+    write_png(tmp_path / "gray.png", np.full(scene.trimap.shape, 0.5))
+    write_png(tmp_path / "white.png", np.ones(scene.trimap.shape))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -341,6 +343,14 @@ def test_item5_jobs_are_capped_at_the_cpu_count(tmp_path, capsys, monkeypatch):
         (
             ["alpha", "image.png", "small.png", "-o", "a.png"],
             "small.png: trimap has shape (10, 12)",
+        ),
+        (
+            ["alpha", "image.png", "gray.png", "-o", "a.png"],
+            "gray.png: trimap has no foreground pixels (values > 0.9); mark some in white",
+        ),
+        (
+            ["alpha", "image.png", "white.png", "-o", "a.png"],
+            "white.png: trimap has no background pixels (values < 0.1); mark some in black",
         ),
     ],
 )

@@ -6,7 +6,13 @@ import numpy as np
 
 from vecmatte._validation import as_float, check_gray
 
-__all__ = ["check_trimap", "scribbles_to_trimap", "trimap_from_mask", "trimap_split"]
+__all__ = [
+    "check_known_pixels",
+    "check_trimap",
+    "scribbles_to_trimap",
+    "trimap_from_mask",
+    "trimap_split",
+]
 
 FOREGROUND_THRESHOLD = 0.9
 BACKGROUND_THRESHOLD = 0.1
@@ -80,6 +86,19 @@ def check_trimap(
             )
         )
     return array
+
+
+def check_known_pixels(trimap: np.ndarray) -> None:
+    """Refuse a [0, 1] trimap without foreground or without background pixels (ValueError).
+
+    The solve refuses the same with the same message; a command checks it when it reads the
+    file, so that the message names the file.
+    """
+    is_fg, is_bg, _ = trimap_split(trimap)
+    if not is_fg.any():
+        raise ValueError("trimap has no foreground pixels (values > 0.9); mark some in white")
+    if not is_bg.any():
+        raise ValueError("trimap has no background pixels (values < 0.1); mark some in black")
 
 
 def trimap_split(trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -379,7 +379,7 @@ def find_tasks(
 
 def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):
     from vecmatte.io import load_gray
-    from vecmatte.trimap import check_trimap, trimap_from_mask
+    from vecmatte.trimap import check_known_pixels, check_trimap, trimap_from_mask
 
     what = "trimap" if task.band is None else "mask"
     if not Path(task.trimap_path).is_file():
@@ -389,6 +389,8 @@ def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):
         check_trimap(trimap, image_shape, name=what)
         if task.band is not None:
             trimap = trimap_from_mask(trimap, band=task.band)
+        else:
+            check_known_pixels(trimap)
     except ValueError as error:
         raise ValueError(f"{task.trimap_path}: {error}") from None
     return trimap

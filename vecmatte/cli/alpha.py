@@ -84,7 +84,12 @@ def run(args: argparse.Namespace) -> int:
 def _read_trimap(args, image):
     """The trimap from TRIMAP, --scribbles or --mask, checked against the image's size."""
     from vecmatte.io import load_gray, load_image
-    from vecmatte.trimap import check_trimap, scribbles_to_trimap, trimap_from_mask
+    from vecmatte.trimap import (
+        check_known_pixels,
+        check_trimap,
+        scribbles_to_trimap,
+        trimap_from_mask,
+    )
 
     if args.scribbles is not None:
         scribbled = load_image(_common.source(args.scribbles), max_pixels=args.max_pixels)
@@ -96,7 +101,10 @@ def _read_trimap(args, image):
     array = load_gray(_common.source(path), name=name, max_pixels=args.max_pixels)
     try:
         check_trimap(array, image.shape, name=name)
-        return array if args.mask is None else trimap_from_mask(array, band=args.band)
+        if args.mask is not None:
+            return trimap_from_mask(array, band=args.band)
+        check_known_pixels(array)
+        return array
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
 
