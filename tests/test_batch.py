@@ -148,10 +148,8 @@ def test_trimap_without_foreground_fails_with_the_trimap_named(folders):
     write_png(trimaps / "a.png", np.full((30, 36), 0.5))
     record = process_task(find_tasks(images, trimaps, out)[0])
     assert record.status == "failed"
-    assert (
-        record.error
-        == f"{trimaps / 'a.png'}: trimap has no foreground pixels (values > 0.9); mark some in white"
-    )
+    message = "trimap has no foreground pixels (values > 0.9); mark some in white"
+    assert record.error == f"{trimaps / 'a.png'}: {message}"
     assert not out.joinpath("a_alpha.png").exists()
 
 
