@@ -293,6 +293,11 @@ BAD_FORMS = {
         422,
         "same size",
     ),
+    "trimap turned by 90 degrees": (
+        lambda i: {"image": i["image"], "trimap": png_bytes(np.full((80, 60), 0.5))},
+        422,
+        "must be the same size (one is turned by 90 degrees",
+    ),
     "decompression bomb": (
         lambda i: {"image": bomb_png(40_000, 40_000), "trimap": i["trimap"]},
         413,
@@ -341,6 +346,11 @@ BAD_FORMS = {
         lambda i: {"image": i["image"], "mask": i["mask"], "band": "wide"},
         422,
         "band",
+    ),
+    "band too wide": (
+        lambda i: {"image": i["image"], "mask": i["mask"], "band": "10000"},
+        422,
+        "band must be a whole number of pixels from 1 to 9999, got '10000'",
     ),
 }
 

@@ -86,7 +86,9 @@ def band(parts: dict[str, Part]) -> int:
         return 10
     text = field_text(parts["band"]).strip()
     if not re.fullmatch(r"[0-9]{1,4}", text) or int(text) < 1:
-        raise HTTPError(422, f"band must be a whole number of pixels from 1, got {text[:20]!r}")
+        raise HTTPError(
+            422, f"band must be a whole number of pixels from 1 to 9999, got {text[:20]!r}"
+        )
     return int(text)
 
 

@@ -264,7 +264,13 @@ class MattingApp:
             raise HTTPError(
                 422,
                 f"{_fields.label(part)} is {array.shape[1]} x {array.shape[0]} pixels but the "
-                f"image is {image.shape[1]} x {image.shape[0]}; they must be the same size",
+                f"image is {image.shape[1]} x {image.shape[0]}; they must be the same size"
+                + (
+                    " (one is turned by 90 degrees: the image is shown as its EXIF orientation "
+                    "says; was the other made without it?)"
+                    if array.shape[:2] == image.shape[1::-1]
+                    else ""
+                ),
             )
 
     def _trimap_of(self, parts: dict[str, Part], image: np.ndarray) -> np.ndarray:
