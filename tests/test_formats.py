@@ -375,6 +375,32 @@ def test_missing_file_and_directory(tmp_path):
         load_image(tmp_path)
 
 
+def test_unreadable_file_is_called_unreadable_not_damaged(
+    tmp_path, scene_files, monkeypatch, capsys
+):
+    # Simulated: the tests may run as root, for whom a chmod 000 file is still readable.
+    import builtins
+
+    image, trimap = scene_files
+    real_open = builtins.open
+
+    def denied(file, *args, **kwargs):
+        if str(file) == str(trimap):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", denied)
+    with pytest.raises(
+        PermissionError, match=r"^\S*trimap.png: cannot read the file \(permission denied\)$"
+    ):
+        load_trimap(trimap)
+    out = tmp_path / "alpha.png"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"vecmatte: error: {trimap}: cannot read the file (permission denied)\n"
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("kind", ["truncated", "corrupt", "text"])
 def test_cli_bad_image_exit_code_and_no_output(tmp_path, scene_files, bad_files, capsys, kind):
     _, trimap = scene_files

@@ -157,6 +157,8 @@ def _open(source, max_pixels: int | None = None):
             raise ImageTooLargeError(
                 f"{label}: {error}; if you trust this file, raise the limit with --max-pixels"
             ) from None
+        except PermissionError:
+            raise PermissionError(f"{label}: cannot read the file (permission denied)") from None
         except (OSError, SyntaxError, EOFError) as error:
             raise ValueError(
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
