@@ -27,7 +27,7 @@ from vecmatte.laplacians._stencil import (
     stencil_offsets,
 )
 
-__all__ = ["matting_laplacian", "row_coefficients"]
+__all__ = ["coefficient_strips", "matting_laplacian", "row_coefficients"]
 
 # Windows are processed in strips of image rows so that each strip's (n, n, windows) value
 # array holds about this many floats (2 MB): small enough to stay in cache, whatever the image
@@ -46,47 +46,50 @@ class _Scratch:
     """
 
     def __init__(self) -> None:
-        self._buffers: dict[str, np.ndarray] = {}
+        self._buffers: dict[tuple[str, np.dtype], np.ndarray] = {}
 
-    def array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    def array(self, name: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
         size = math.prod(shape)
-        buffer = self._buffers.get(name)
+        key = (name, np.dtype(dtype))
+        buffer = self._buffers.get(key)
         if buffer is None or buffer.size < size:
-            buffer = self._buffers[name] = np.empty(size)
+            buffer = self._buffers[key] = np.empty(size, dtype=dtype)
         return buffer[:size].reshape(shape)
 
 
 def _window_values(
-    image_pixels: np.ndarray,
+    image_flat: np.ndarray,
     corners: np.ndarray,
     shifts: np.ndarray,
     *,
     eps: float,
-    scratch: _Scratch | None = None,
+    scratch: _Scratch,
 ) -> np.ndarray:
     """Laplacian contributions ``V[a, b, k]`` of the windows with top-left pixels ``corners``.
 
-    ``image_pixels`` is the image as ``(h * w, 3)`` pixels, ``corners`` the flat index of
-    each window's top-left pixel and ``shifts`` the flat offsets of its ``n`` pixels
-    (row-major), so that pixel ``a`` of window ``k`` is ``corners[k] + shifts[a]``. The
-    entry for pixels ``a`` and ``b`` is ``delta_ab - 1/n - c_a^T S_k^-1 c_b`` with
-    ``c_a = I_a - mu_k`` and ``S_k = sum_a c_a c_a^T + eps Id``: ``n`` times the window's
+    ``image_flat`` is the image as one contiguous run of ``h * w * 3`` values, ``corners``
+    the flat pixel index of each window's top-left pixel and ``shifts`` the flat offsets of
+    its ``n`` pixels (row-major), so that pixel ``a`` of window ``k`` is ``corners[k] +
+    shifts[a]``. The entry for pixels ``a`` and ``b`` is ``delta_ab - 1/n - c_a^T S_k^-1 c_b``
+    with ``c_a = I_a - mu_k`` and ``S_k = sum_a c_a c_a^T + eps Id``: ``n`` times the window's
     covariance plus ``eps / n``, so this is the paper's ``delta_ab - (1 + c_a^T (Sigma_k +
     eps/n Id)^-1 c_b) / n``. Returns an array ``(n, n, m + 1)``, windows last: every step is
     a loop over contiguous runs of windows (half the time of batched 3 x 9 matrix products).
     Only the upper triangle ``b >= a`` is set (``V`` is symmetric). The extra last window is
     all zeros, so that gathers through a missing window add nothing.
     """
-    scratch = scratch or _Scratch()
     n, m = len(shifts), len(corners)
-    # One gather of whole RGB pixels, then centring writes the colours out as planes.
-    pixels = scratch.array("pixels", (n, m, 3))
-    np.take(image_pixels, shifts[:, None] + corners[None, :], axis=0, out=pixels)
-    mean = pixels.sum(axis=0)
-    mean /= n
+    # Each colour plane is gathered straight from the interleaved image (a view starting at
+    # the channel, read at three times the pixel index): no strided centring afterwards, and
+    # no buffered copy (mode="clip" on indices that are all valid).
+    index = scratch.array("index", (n, m), np.intp)
+    np.add(3 * shifts[:, None], 3 * corners, out=index)
     colors = scratch.array("colors", (3, n, m))
     for c in range(3):
-        np.subtract(pixels[:, :, c], mean[:, c], out=colors[c])
+        np.take(image_flat[c:], index, out=colors[c], mode="clip")
+    mean = colors.sum(axis=1, out=scratch.array("mean", (3, m)))
+    mean /= n
+    colors -= mean[:, None, :]
     s = np.einsum("cjm,djm->cdm", colors, colors, out=scratch.array("inner", (3, 3, m)))
     # Cholesky factor S = L L^T in closed form, one pass of array arithmetic over all windows.
     # Window covariances of images that follow the colour-line model are nearly rank one
@@ -136,58 +139,163 @@ def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: in
     return active
 
 
+# Window number of a missing (all-known or outside) window in _Windows.number: after the
+# strip's first window number is subtracted it stays beyond the strip's windows, and a gather
+# with mode="clip" reads the strip's all-zero last window instead.
+_MISSING = np.iinfo(np.int32).max
+
+
+class _Windows:
+    """The windows that hold an unknown pixel, numbered in row-major order, and their lookup.
+
+    ``corners[g]`` is the flat pixel index of window ``g``'s top-left pixel and
+    ``row_starts[y]`` the number of the first window whose top row is ``y``. ``number`` maps
+    a window's top-left corner to its number (``_MISSING`` where the window is left out), on
+    a grid padded by ``2r`` on every side so that the windows of any pixel are found without
+    bounds checks.
+    """
+
+    def __init__(self, known: np.ndarray | None, shape: tuple[int, int], radius: int) -> None:
+        w = shape[1]
+        active = _active_windows(known, shape, radius)
+        n_wy, n_wx = active.shape
+        flat = np.flatnonzero(active)
+        del active
+        wy, wx = np.divmod(flat, n_wx)
+        self.corners = wy * w + wx
+        self.row_starts = np.searchsorted(flat, np.arange(n_wy + 1) * n_wx)
+        pad = 2 * radius
+        self.pad, self.padded_width = pad, n_wx + 2 * pad
+        # 32 bits hold every window number: images have at most MAX_PIXELS = 2**28 pixels.
+        number = np.full((n_wy + 2 * pad, self.padded_width), _MISSING, dtype=np.int32)
+        number[wy + pad, wx + pad] = np.arange(len(flat), dtype=np.int32)
+        self.number = number.reshape(-1)
+
+
 def _strip_coefficients(
-    image_pixels: np.ndarray,
-    active: np.ndarray,
+    image_flat: np.ndarray,
+    windows: _Windows,
     rows_y: np.ndarray,
-    rows_x: np.ndarray,
+    base: np.ndarray,
     *,
     eps: float,
     radius: int,
+    width: int,
     out: np.ndarray,
-    scratch: _Scratch | None = None,
+    scratch: _Scratch,
 ) -> None:
-    """Fill ``out[s, p]`` with ``L[(rows_y[p], rows_x[p]), + offsets[s]]`` from active windows.
+    """Fill ``out[s, p]`` with ``L[row p, + offsets[s]]`` for one strip of pixel rows.
 
-    Windows not marked in ``active`` (an ``(h - 2r, w - 2r)`` boolean map) are left out. Each
-    row pixel gathers, for each of its positions ``a`` inside a window, the values of that
-    window with all partner positions ``b``: ``n`` gathers of ``n`` values, no scatter, no sort.
+    ``rows_y`` is the image row of each pixel row and ``base`` its top-left window corner
+    position in ``windows.number``. The strip's windows are evaluated once; each row pixel
+    then gathers, for each of its positions ``a`` inside a window, the values of that window
+    with all partner positions ``b``: ``n`` gathers of ``n`` values, no scatter, no sort.
     """
     size = 2 * radius + 1
     n = size * size
     span = 4 * radius + 1
-    n_wy, n_wx = active.shape
-    width = n_wx + 2 * radius
-    y_low = max(int(rows_y.min()) - 2 * radius, 0)
-    y_high = min(int(rows_y.max()) + 1, n_wy)
-    wy, wx = np.nonzero(active[y_low:y_high])
-    wy += y_low
+    p = len(base)
+    n_wy = len(windows.row_starts) - 1
+    first = windows.row_starts[max(int(rows_y[0]) - 2 * radius, 0)]
+    last = windows.row_starts[min(int(rows_y[-1]) + 1, n_wy)]
     within = np.arange(size)
     shifts = (within[:, None] * width + within[None, :]).ravel()
-    values = _window_values(image_pixels, wy * width + wx, shifts, eps=eps, scratch=scratch)
-    m = len(wy)
-    # Window number of each top-left corner, padded by 2r with the extra window m so that a
-    # corner outside the strip or the image needs no bounds check: one gather per position a.
-    pad = 2 * radius
-    window_index = np.full((y_high - y_low + 2 * pad, n_wx + 2 * pad), m, dtype=np.intp)
-    window_index[wy - y_low + pad, wx + pad] = np.arange(m)
-    padded_w = window_index.shape[1]
-    base = (rows_y - y_low + pad) * padded_w + (rows_x + pad)
-    flat_index = window_index.reshape(-1)
+    values = _window_values(
+        image_flat, windows.corners[first:last], shifts, eps=eps, scratch=scratch
+    )
+    # Window of each row pixel at each of its positions a, numbered within the strip; missing
+    # windows lie beyond the strip's last window and clip to its all-zero extra window.
+    pad_w = windows.padded_width
+    lookup = scratch.array("lookup", (n, p), np.intp)
+    np.subtract(base, (within[:, None] * pad_w + within[None, :]).reshape(-1, 1), out=lookup)
+    window = scratch.array("window", (n, p), np.int32)
+    np.take(windows.number, lookup, out=window, mode="clip")
+    np.subtract(window, first, out=lookup)
     # The (span, span, p) view of the stencil slots: pixel a's partners b form the size x size
     # block of slots at (2r - ya, 2r - xa), so each a adds one gathered block.
-    grid = out.reshape(span, span, -1)
+    grid = out.reshape(span, span, p)
     grid[...] = 0.0
-    block = (scratch or _Scratch()).array("block", (n, len(rows_y)))
+    block = scratch.array("block", (n, p))
     for a in range(n):
         ya, xa = divmod(a, size)
-        window = flat_index.take(base - (ya * padded_w + xa))
         # Each window's entries of pixel a with all n partners b: column a of the upper
         # triangle for b < a, then row a from b = a on.
-        np.take(values[:a, a], window, axis=1, out=block[:a])
-        np.take(values[a, a:], window, axis=1, out=block[a:])
+        np.take(values[:a, a], lookup[a], axis=1, out=block[:a], mode="clip")
+        np.take(values[a, a:], lookup[a], axis=1, out=block[a:], mode="clip")
         top, left = 2 * radius - ya, 2 * radius - xa
-        grid[top : top + size, left : left + size] += block.reshape(size, size, -1)
+        grid[top : top + size, left : left + size] += block.reshape(size, size, p)
+
+
+def coefficient_strips(
+    image: np.ndarray,
+    rows: np.ndarray,
+    emit,
+    *,
+    eps: float,
+    radius: int,
+    known: np.ndarray | None = None,
+) -> None:
+    """Laplacian entries of the pixel rows ``rows`` (flat, ascending), one strip at a time.
+
+    Calls ``emit(start, stop, coef)`` for consecutive runs ``rows[start:stop]`` that cover
+    all rows, with ``coef`` a ``(k, stop - start)`` array (offsets first) of
+    ``coef[s, q] = L[rows[start + q], rows[start + q] + offsets[s]]`` for the offsets of
+    ``stencil_offsets(2 * radius)``. ``coef`` is a work array reused by the next call:
+    ``emit`` copies what it keeps. Strips may run in parallel threads; each ``emit`` should
+    write only its own rows' part of its outputs. ``known`` pixels' all-known windows are
+    left out, as in :func:`row_coefficients`.
+    """
+    h, w = image.shape[:2]
+    n = (2 * radius + 1) ** 2
+    k = (4 * radius + 1) ** 2
+    if len(rows) == 0:
+        return
+    windows = _Windows(known, (h, w), radius)
+    rows_y, rows_x = np.divmod(rows, w)
+    base = (rows_y + windows.pad) * windows.padded_width + (rows_x + windows.pad)
+    image_flat = np.ascontiguousarray(image, dtype=np.float64).reshape(-1)
+    # Strips of whole image rows, each with about _WINDOW_VALUES_BUDGET floats of window
+    # values, so that a band of unknowns of any width is cut into strips of similar work.
+    per_strip = max(1, _WINDOW_VALUES_BUDGET // (n * n))
+    n_wy = len(windows.row_starts) - 1
+    cut_rows = np.searchsorted(
+        windows.row_starts[:n_wy], np.arange(0, len(windows.corners), per_strip), side="right"
+    )
+    cut_rows = np.unique(np.append(cut_rows, h))
+    bounds = np.unique(np.append(np.searchsorted(rows_y, cut_rows), [0, len(rows)]))
+    strips = [(start, stop) for start, stop in itertools.pairwise(bounds) if stop > start]
+
+    local = threading.local()
+
+    def fill(strip):
+        start, stop = strip
+        if not hasattr(local, "scratch"):
+            local.scratch = _Scratch()
+        out = local.scratch.array("strip", (k, stop - start))
+        _strip_coefficients(
+            image_flat,
+            windows,
+            rows_y[start:stop],
+            base[start:stop],
+            eps=eps,
+            radius=radius,
+            width=w,
+            out=out,
+            scratch=local.scratch,
+        )
+        emit(start, stop, out)
+
+    # Strips write disjoint parts of the outputs and NumPy releases the GIL in its array
+    # loops, so threads overlap most of the work on a multi-core machine.
+    workers = min(len(strips), available_cpus(), 4)
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(fill, strips))
+    else:
+        for strip in strips:
+            fill(strip)
 
 
 def row_coefficients(
@@ -220,54 +328,18 @@ def row_coefficients(
         ``coef[s, q] = L[rows[q], rows[q] + offsets[s]]`` with the offsets of
         ``stencil_offsets(2 * radius)``, ``k = (4r + 1)**2``.
     """
-    h, w = image.shape[:2]
-    n = (2 * radius + 1) ** 2
     k = (4 * radius + 1) ** 2
-    active = _active_windows(known, (h, w), radius)
     coef = np.empty((len(rows), k) if rows_first else (k, len(rows)))
-    if len(rows) == 0:
-        return coef
-    rows_y, rows_x = np.divmod(rows, w)
-    image_pixels = np.ascontiguousarray(image).reshape(h * w, 3)
-    # Strips of image rows keep each strip's window values near _WINDOW_VALUES_BUDGET floats.
-    windows_per_row = max(1, int(active.sum()) // active.shape[0])
-    strip_height = max(1, _WINDOW_VALUES_BUDGET // (n * n * windows_per_row))
-    bounds = np.searchsorted(rows_y, np.arange(0, h + strip_height, strip_height))
-    strips = [(start, stop) for start, stop in itertools.pairwise(bounds) if stop > start]
 
-    local = threading.local()
-
-    def fill(strip):
-        start, stop = strip
-        if not hasattr(local, "scratch"):
-            local.scratch = _Scratch()
-        # Rows first: the strip is made offsets first in a scratch array and transposed while
-        # it is in cache (a transpose of the whole array runs at a third of the speed).
-        out = local.scratch.array("strip", (k, stop - start)) if rows_first else coef[:, start:stop]
-        _strip_coefficients(
-            image_pixels,
-            active,
-            rows_y[start:stop],
-            rows_x[start:stop],
-            eps=eps,
-            radius=radius,
-            out=out,
-            scratch=local.scratch,
-        )
+    def emit(start, stop, strip):
+        # Rows first: each strip is transposed while it is in cache (a transpose of the
+        # whole array runs at a third of the speed).
         if rows_first:
-            coef[start:stop] = out.T
+            coef[start:stop] = strip.T
+        else:
+            coef[:, start:stop] = strip
 
-    # Strips write disjoint parts of coef and NumPy releases the GIL in its array loops,
-    # so threads overlap most of the work on a multi-core machine.
-    workers = min(len(strips), available_cpus(), 4)
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(fill, strips))
-    else:
-        for strip in strips:
-            fill(strip)
+    coefficient_strips(image, rows, emit, eps=eps, radius=radius, known=known)
     return coef
 
 
