@@ -311,6 +311,39 @@ def test_item5_jobs_are_capped_at_the_cpu_count(tmp_path, capsys, monkeypatch):
     assert used == [2]
 
 
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, MemoryError])
+def test_item6_a_failure_while_writing_leaves_no_matte_without_its_cutout(
+    work, capsys, monkeypatch, failure
+):
+    # The matte's file is complete when the cutout is made; before, it stayed behind alone.
+    import vecmatte.compose
+
+    def failing(*args, **kwargs):
+        raise failure()
+
+    monkeypatch.setattr(vecmatte.compose, "cutout", failing)
+    before = snapshot(work)
+    code = main([*ALPHA, "-o", "a.png", "--cutout", "c.png", "--foreground", "f.png", "-q"])
+    assert code == (130 if failure is KeyboardInterrupt else 1)
+    assert snapshot(work) == before
+
+
+def test_item6_a_batch_task_that_fails_at_its_cutout_writes_nothing(tmp_path, monkeypatch):
+    import vecmatte.compose
+
+    _batch_folders(tmp_path, names=("a",))
+    out = tmp_path / "out"
+    task = vecmatte.find_tasks(tmp_path / "photos", tmp_path / "trimaps", out, cutout=True)[0]
+
+    def failing(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(vecmatte.compose, "cutout", failing)
+    record = vecmatte.process_task(task)
+    assert record.status == "failed" and "No space left" in record.error
+    assert snapshot(out) == {}
+
+
 # --- 7. messages that name the right thing ----------------------------------------------
 
 

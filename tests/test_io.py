@@ -275,6 +275,33 @@ def test_interrupted_save_leaves_no_partial_file(tmp_path, monkeypatch):
     assert files_in(tmp_path) == set()
 
 
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, ValueError, OSError])
+def test_save_images_writes_all_or_none(tmp_path, failure):
+    old = tmp_path / "alpha.png"
+    save_image(old, np.zeros((3, 3)))
+    before = old.read_bytes()
+
+    def outputs():
+        yield old, np.ones((3, 3))
+        yield tmp_path / "cutout.png", np.ones((3, 3, 4))
+        raise failure("stopped while the third output was made")
+
+    with pytest.raises(failure):
+        vecmatte_io.save_images(outputs())
+    assert files_in(tmp_path) == {"alpha.png"}  # no temporaries, no cutout
+    assert old.read_bytes() == before  # the file it would replace is untouched
+    vecmatte_io.save_images([(old, np.ones((3, 3))), (tmp_path / "c.png", np.ones((3, 3, 4)))])
+    assert files_in(tmp_path) == {"alpha.png", "c.png"}
+    assert _read(old).min() == 255 and _read(tmp_path / "c.png").shape == (3, 3, 4)
+
+
+def test_save_images_refuses_a_bad_array_before_renaming_any(tmp_path):
+    outputs = [(tmp_path / "a.png", np.ones((3, 3))), (tmp_path / "b.png", np.full((3, 3), 2.0))]
+    with pytest.raises(ValueError, match=r"values in \[2, 2\]"):
+        vecmatte_io.save_images(outputs)
+    assert files_in(tmp_path) == set()
+
+
 def test_save_overwrites_atomically(tmp_path):
     target = tmp_path / "out.png"
     save_image(target, np.zeros((3, 3)))

@@ -16,6 +16,7 @@ import stat
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,6 +45,7 @@ __all__ = [
     "load_trimap",
     "same_file",
     "save_image",
+    "save_images",
     "written_by_vecmatte",
 ]
 
@@ -641,16 +643,56 @@ def save_image(path, array, *, format: str | None = None) -> None:
     The file is written to a temporary name ``.NAME.XXXX.tmp`` in the same directory and
     renamed, so an error or an interruption never leaves a partial file at ``path``.
     """
-    pixels = _check_shape(_pixels(array))
     if hasattr(path, "write"):
-        _encode(path, pixels, (format or "PNG").upper(), _label(path))
+        _encode(path, _check_shape(_pixels(array)), (format or "PNG").upper(), _label(path))
         path.flush()
         return
-    path = Path(path)
+    save_images([(path, array)])
+
+
+def save_images(outputs: Iterable[tuple[str | os.PathLike, np.ndarray]]) -> None:
+    """Save several arrays as image files, all of them or none.
+
+    Parameters
+    ----------
+    outputs : iterable of (path, array)
+        As :func:`save_image` takes them. It may be a generator: each array is then made
+        only once the previous file is written (a cutout after the alpha matte's file, so
+        that both are never in memory as 8-bit pixels and encoded PNG at once).
+
+    Raises
+    ------
+    ValueError, OSError
+        As :func:`save_image`; nothing is written then.
+
+    Notes
+    -----
+    Each array is written to a temporary file ``.NAME.XXXX.tmp`` beside its path; the
+    temporary files are renamed into place only when every one of them is complete. An
+    error, or Ctrl-C, before that leaves none of the outputs (the files they would replace
+    are untouched), not an alpha matte without the cutout asked for with it.
+    """
+    written: list[tuple[str, Path]] = []
+    try:
+        for path, array in outputs:
+            path = Path(path)
+            written.append((_write_temporary(path, array), path))
+        for temporary, path in written:
+            os.replace(temporary, path)
+    except BaseException:
+        for temporary, _ in written:
+            Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_temporary(path: Path, array) -> str:
+    """Encode ``array`` for ``path`` into a new temporary file beside it; return its name."""
+    pixels = _check_shape(_pixels(array))
     file_format = check_writable(path, "output")
     # Encode in memory first: a refusal (16 bits in a JPEG ...) then creates no file at all.
     buffer = io.BytesIO()
     _encode(buffer, pixels, file_format, str(path))
+    del pixels
     directory = path.parent if str(path.parent) else Path(".")
     try:
         descriptor, temporary = tempfile.mkstemp(
@@ -665,7 +707,7 @@ def save_image(path, array, *, format: str | None = None) -> None:
             handle.write(buffer.getbuffer())
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(temporary, _new_file_mode(path))
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary

@@ -3,8 +3,9 @@
 The work is cut into small picklable :class:`BatchTask` objects (paths and solver options,
 never pixels) and each comes back as a small :class:`BatchRecord`, so the same tasks run in
 this process, in local worker processes or on a Dask cluster. Every output is written
-atomically (:func:`vecmatte.io.save_image`), so a batch stopped at any moment leaves
-complete files only, and ``resume=True`` picks up where it stopped.
+atomically (:func:`vecmatte.io.save_images`: all of a task's outputs or none), so a batch
+stopped at any moment leaves complete files only, and ``resume=True`` picks up where it
+stopped.
 """
 
 from __future__ import annotations
@@ -402,7 +403,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
 
     from vecmatte.alpha import solve_alpha
     from vecmatte.compose import cutout
-    from vecmatte.io import check_output_paths, load_image, save_image
+    from vecmatte.io import check_output_paths, load_image, save_images
 
     # find_tasks checked the whole batch; a task made by hand is checked here, before reading.
     check_output_paths(
@@ -416,12 +417,17 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
         image = load_image(task.image_path, max_pixels=task.max_pixels)
         trimap = _read_trimap(task, image.shape)
         result = solve_alpha(image, trimap, **task.solver_options())
-        save_image(task.alpha_path, result.alpha)
-        if task.cutout_path is not None:
-            from vecmatte.foreground import estimate_foreground
 
-            foreground = estimate_foreground(image, result.alpha)
-            save_image(task.cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8))
+        def outputs():
+            # The cutout is made after the matte's file is written; both renamed at the end.
+            yield task.alpha_path, result.alpha
+            if task.cutout_path is not None:
+                from vecmatte.foreground import estimate_foreground
+
+                foreground = estimate_foreground(image, result.alpha)
+                yield task.cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8)
+
+        save_images(outputs())
     notes = [
         str(warning.message)
         for warning in caught

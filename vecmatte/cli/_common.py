@@ -113,6 +113,28 @@ def write(path, array) -> None:
         save_image(path, array)
 
 
+def write_all(outputs) -> None:
+    """Write each ``(path, array)`` of ``outputs`` (an iterable, read lazily), all or none.
+
+    The files are written by :func:`vecmatte.io.save_images` (renamed into place only when
+    every one is complete); an output to standard output (``-``) is written after them.
+    """
+    from vecmatte.io import STDIO, save_image, save_images
+
+    to_stdout = []
+
+    def files():
+        for path, array in outputs:
+            if str(path) == STDIO:
+                to_stdout.append(array)
+            else:
+                yield path, array
+
+    save_images(files())
+    for array in to_stdout:
+        save_image(sys.stdout.buffer, array, format="PNG")
+
+
 def shown(path) -> str:
     """How an output is named in progress messages."""
     from vecmatte.io import STDIO

@@ -145,14 +145,20 @@ def solve_and_write(
         foreground = estimate_foreground(
             image, result.alpha, method=method, progress=reporter.progress("foreground")
         )
-    _common.write(alpha_path, result.alpha)
-    reporter.stage(f"wrote {_common.shown(alpha_path)}")
-    if foreground_path is not None:
-        _common.write(foreground_path, foreground)
-        reporter.stage(f"wrote {_common.shown(foreground_path)}")
-    if cutout_path is not None:
-        _common.write(cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8))
-        reporter.stage(f"wrote {_common.shown(cutout_path)}")
+
+    def outputs():
+        # Made one at a time as they are written: the cutout's pixels after the matte's file.
+        yield alpha_path, result.alpha
+        if foreground_path is not None:
+            yield foreground_path, foreground
+        if cutout_path is not None:
+            yield cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8)
+
+    # All files or none: an error or Ctrl-C while writing leaves no matte without its cutout.
+    _common.write_all(outputs())
+    for path in (alpha_path, foreground_path, cutout_path):
+        if path is not None:
+            reporter.stage(f"wrote {_common.shown(path)}")
 
 
 def _report_memory(image, trimap, keywords, reporter) -> None:
