@@ -39,6 +39,7 @@ def test_composite_over_colour(soft_scene):
         ("  #0000FF ", (0, 0, 1)),
         ("white", (1, 1, 1)),
         ("rgb(255, 0, 255)", (1, 0, 1)),
+        ("#00ff00ff", (0, 1, 0)),  # opaque alpha given
         ((0.25, 0.5, 0.75), (0.25, 0.5, 0.75)),
     ],
 )
@@ -49,6 +50,24 @@ def test_parse_color(text, rgb):
 @pytest.mark.parametrize("bad", ["#00ff0", "#gg0000", "greenish", "", (0, 0), (0, 0, 2), "0,255,0"])
 def test_bad_colour(bad):
     with pytest.raises(ValueError, match="colour"):
+        parse_color(bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (
+            "rgb(300, 0, 0)",
+            r"cannot read colour 'rgb\(300, 0, 0\)': red, green and blue must lie in 0 \.\.\. 255",
+        ),
+        ("rgba(0, 0, 0, 0)", r"colour 'rgba\(0, 0, 0, 0\)' is translucent \(alpha 0 of 255\)"),
+        ("#00ff0080", "colour '#00ff0080' is translucent \\(alpha 128 of 255\\)"),
+    ],
+)
+def test_colour_out_of_range_or_translucent_is_refused_in_its_own_words(bad, message):
+    # Before: rgb(300, 0, 0) gave "colour array([1.17647059, 0., 0.]) must be ...", and a
+    # transparent colour was taken as opaque.
+    with pytest.raises(ValueError, match=f"^{message}"):
         parse_color(bad)
 
 

@@ -84,7 +84,8 @@ def parse_color(color) -> np.ndarray:
     Raises
     ------
     ValueError
-        If the string is not a colour or the floats are not three values in [0, 1].
+        If the string is not a colour (or a translucent one, with an alpha below 255), or
+        the floats are not three values in [0, 1].
     """
     if isinstance(color, str):
         from PIL import ImageColor
@@ -96,6 +97,16 @@ def parse_color(color) -> np.ndarray:
                 f"cannot read colour {color!r}; use '#rrggbb' (e.g. '#00ff00'), "
                 "'rgb(0, 255, 0)' or a name such as 'green'"
             ) from None
+        if max(rgb[:3]) > 255:
+            raise ValueError(
+                f"cannot read colour {color!r}: red, green and blue must lie in 0 ... 255"
+            )
+        if len(rgb) == 4 and rgb[3] != 255:
+            raise ValueError(
+                f"colour {color!r} is translucent (alpha {rgb[3]} of 255); a composite's "
+                "background is opaque: give an opaque colour (or write a cutout, which keeps "
+                "the transparency)"
+            )
         return np.asarray(rgb[:3], dtype=np.float64) / 255.0
     rgb = np.asarray(color, dtype=np.float64)
     if rgb.shape != (3,) or not np.all(np.isfinite(rgb)) or rgb.min() < 0 or rgb.max() > 1:
@@ -124,8 +135,9 @@ def _fit_background(background: np.ndarray, shape: tuple[int, int], fit: str) ->
     if fit == "crop":
         if bh < h or bw < w:
             raise ValueError(
-                f"background of size {bh} x {bw} is smaller than the foreground's {h} x {w}; "
-                "it cannot be cropped to fit: use fit='cover' or fit='resize'"
+                f"background of {bh} x {bw} pixels (height x width) is smaller than the "
+                f"foreground's {h} x {w}; it cannot be cropped to fit: use fit='cover' or "
+                "fit='resize'"
             )
     else:
         from skimage.transform import resize
