@@ -477,6 +477,20 @@ def test_item8_eval_matches_by_stem_and_prints_small_numbers(tmp_path, capsys, s
     assert snapshot(tmp_path) == inputs
 
 
+def test_item8_eval_with_a_trimap_without_unknown_pixels_says_so(work, capsys):
+    # Before: a table of zeros, as if the matte were perfect.
+    assert main(["eval", "alpha.png", "alpha.png", "mask.png"]) == 0
+    captured = capsys.readouterr()
+    assert "0.00" in captured.out
+    assert captured.err == (
+        "vecmatte: warning: mask.png: the trimap has no unknown (gray) pixels, so the errors "
+        "of alpha.png are over no pixels and read 0; was a mask or an alpha matte given as "
+        "trimap?\n"
+    )
+    assert main(["eval", "alpha.png", "alpha.png", "trimap.png"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_item8_sixteen_bit_colour_tiff_is_matted_at_full_depth(work, scene, capsys):
     tifffile = pytest.importorskip("tifffile")
     pixels = np.round(scene.image * 65535).astype(np.uint16)

@@ -88,9 +88,11 @@ def _number(value: float) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``vecmatte eval``; return the exit code (errors raise, ``main`` reports them)."""
     import json
+    import warnings
 
     from vecmatte.io import load_gray
     from vecmatte.metrics import matting_errors
+    from vecmatte.trimap import trimap_split
 
     rows = []
     for name, pred, truth, trimap in triples(Path(args.pred), Path(args.gt), Path(args.trimap)):
@@ -103,6 +105,13 @@ def run(args: argparse.Namespace) -> int:
             errors = matting_errors(*arrays)
         except ValueError as error:
             raise ValueError(f"{pred}, {truth}, {trimap}: {error}") from None
+        if not trimap_split(arrays[2])[2].any():
+            warnings.warn(
+                f"{trimap}: the trimap has no unknown (gray) pixels, so the errors of {pred} "
+                "are over no pixels and read 0; was a mask or an alpha matte given as trimap?",
+                UserWarning,
+                stacklevel=2,
+            )
         rows.append({"name": name, **errors})
     mean = {key: sum(row[key] for row in rows) / len(rows) for key, _ in _COLUMNS}
     if args.json:
