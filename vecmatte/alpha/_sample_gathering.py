@@ -298,18 +298,19 @@ def select_pairs(
     group = _merge_groups(group, rays)
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
-    colors32 = colors.astype(np.float32)
+    fg_index, bg_index = _found_first(fg_index), _found_first(bg_index)
+    planes32 = colors.T.astype(np.float32, order="C")  # (3, n): a gather per channel
     for first, stop in itertools.pairwise(bounds):
         members = order[first:stop]
         n_f, n_b = divmod(int(group[members[0]]), rays + 1)
         for part in chunks(members.size, 2 * n_f * n_b):
             chosen = members[part]
             fg, bg, alpha = _best_pairs(
-                colors32,
+                planes32,
                 shape,
                 unknown[chosen],
-                _found_first(np.take(fg_index, chosen, axis=0, mode="wrap"), n_f),
-                _found_first(np.take(bg_index, chosen, axis=0, mode="wrap"), n_b),
+                np.take(fg_index, chosen, axis=0, mode="wrap")[:, :n_f],
+                np.take(bg_index, chosen, axis=0, mode="wrap")[:, :n_b],
                 prob_fg[chosen],
                 mean_fg,
                 mean_bg,
@@ -342,55 +343,65 @@ def _merge_groups(group: np.ndarray, rays: int) -> np.ndarray:
     return target[group].astype(group.dtype)
 
 
-def _found_first(index: np.ndarray, slots: int) -> np.ndarray:
-    """Each row's found samples (>= 0) first, in their order, in ``slots`` slots.
+def _found_first(index: np.ndarray) -> np.ndarray:
+    """Each row's found samples (>= 0) first, in their order.
 
     Slots past a row's samples repeat its first one: a repeated pair costs the same and
     comes later, so it never wins; a row without samples keeps -1 throughout.
     """
-    index = np.take_along_axis(index, np.argsort(index < 0, axis=1, kind="stable"), axis=1)
-    index = index[:, :slots]
-    return np.where(index >= 0, index, index[:, :1])
-
-
-def _channel_planes(colors32: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Colours of the pixels ``index`` as float32 channel planes ``(3, *index.shape)``."""
-    rows = np.take(colors32, index, axis=0, mode="wrap")
-    return np.ascontiguousarray(rows.transpose(-1, *range(index.ndim)))
+    m, rays = index.shape
+    out = np.empty_like(index)
+    count = np.zeros(m, dtype=np.intp)
+    rows = np.arange(m)
+    # A column at a time (rays are few): each found sample goes to its row's next slot.
+    for r in range(rays):
+        column = index[:, r]
+        found = np.flatnonzero(column >= 0)
+        out[take(rows, found), take(count, found)] = take(column, found)
+        count[found] += 1
+    slot = np.arange(rays)
+    missing = slot[None, :] >= np.maximum(count, 1)[:, None]
+    np.copyto(out, out[:, :1], where=missing)
+    out[count == 0] = -1
+    return out
 
 
 def _best_pairs(
-    colors32, shape, p, f_i, b_j, prob_fg, mean_fg, mean_bg, exponents, distortion_radius
+    planes32, shape, p, f_i, b_j, prob_fg, mean_fg, mean_bg, exponents, distortion_radius
 ):
     """:func:`select_pairs` for pixels ``p`` with samples ``f_i`` (k, n_f), ``b_j`` (k, n_b)
     (:func:`_found_first`; -1 throughout: the mean colour at the pixel) and the colours
-    ``colors32`` (float32 ``(n, 3)``)."""
+    ``planes32`` (float32 channel planes ``(3, n)``).
+
+    Pair quantities are ``(n_f, n_b, k)``, pixels last: an operation that broadcasts a
+    sample axis then runs over long contiguous rows, not over rows of ``n_b`` values.
+    """
     h, w = shape
     k, n_f = f_i.shape
     n_b = b_j.shape[1]
     e_n, e_a, e_f, e_b = (np.float32(e) for e in exponents)
     py, px = np.divmod(p, w)
     f_none, b_none = f_i[:, 0] < 0, b_j[:, 0] < 0
-    f_i = np.where(f_i >= 0, f_i, p[:, None])
-    b_j = np.where(b_j >= 0, b_j, p[:, None])
-    # Whole rows of colours (one gather each), then channel planes: 3 x (k, n_f), 3 x (k, n_b).
-    fc = list(_channel_planes(colors32, f_i))
-    bc = list(_channel_planes(colors32, b_j))
+    f_i = np.where(f_i >= 0, f_i, p[:, None]).T
+    b_j = np.where(b_j >= 0, b_j, p[:, None]).T
+    # Channel planes: 3 x (n_f, k), 3 x (n_b, k).
+    fc = [take(plane, f_i) for plane in planes32]
+    bc = [take(plane, b_j) for plane in planes32]
     for c in range(3):
-        fc[c][f_none] = mean_fg[c]
-        bc[c][b_none] = mean_bg[c]
+        fc[c][:, f_none] = mean_fg[c]
+        bc[c][:, b_none] = mean_bg[c]
 
-    # Pair quantities, (k, n_f, n_b).
-    d = [f[:, :, None] - b[:, None, :] for f, b in zip(fc, bc, strict=True)]
+    # Pair quantities, (n_f, n_b, k).
+    d = [f[:, None, :] - b[None, :, :] for f, b in zip(fc, bc, strict=True)]
     dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
     inv = 1.0 / (dd + PAIR_EPS)
-    b_dot_d = bc[0][:, None, :] * d[0] + bc[1][:, None, :] * d[1] + bc[2][:, None, :] * d[2]
+    b_dot_d = bc[0][None] * d[0] + bc[1][None] * d[1] + bc[2][None] * d[2]
     b_sq = bc[0] * bc[0] + bc[1] * bc[1] + bc[2] * bc[2]
     del d
     # N_p: the chromatic distortion summed over the window, expanded in dot products so that
     # a neighbour costs a few operations per pair.
     wy, wx = square_offsets(distortion_radius)
-    distortion = np.zeros((k, n_f, n_b), dtype=np.float32)
+    distortion = np.zeros((n_f, n_b, k), dtype=np.float32)
     center_alpha = None
     # Windows inside the image need no clipping (the usual case for a whole chunk).
     inside = (
@@ -404,10 +415,10 @@ def _best_pairs(
             q = p + (oy * w + ox)
         else:
             q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
-        n0, n1, n2 = (c[:, None] for c in _channel_planes(colors32, q))
+        n0, n1, n2 = (take(plane, q) for plane in planes32)
         n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
         n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
-        t = n_fg[:, :, None] - n_bg[:, None, :]
+        t = n_fg[:, None, :] - n_bg[None, :, :]
         t -= b_dot_d  # (I - B) . (F - B)
         a = t * inv
         clip01(a)
@@ -421,32 +432,33 @@ def _best_pairs(
         n_bg *= -2
         n_bg += b_sq
         n_bg += n0 * n0 + n1 * n1 + n2 * n2
-        r += n_bg[:, None, :]
+        r += n_bg[None, :, :]
         distortion += r
     np.maximum(distortion, 0.0, out=distortion)
 
-    a_term = prob_fg[:, None, None] + (1.0 - 2.0 * prob_fg)[:, None, None] * center_alpha
+    a_term = prob_fg + (1.0 - 2.0 * prob_fg) * center_alpha
     np.maximum(a_term, 0.0, out=a_term)
     fy, fx = np.divmod(f_i, w)
     by, bx = np.divmod(b_j, w)
-    dist_f = np.hypot(fx - px[:, None], fy - py[:, None]).astype(np.float32)
-    dist_b = np.hypot(bx - px[:, None], by - py[:, None]).astype(np.float32)
+    dist_f = np.hypot(fx - px, fy - py).astype(np.float32)
+    dist_b = np.hypot(bx - px, by - py).astype(np.float32)
     # Logarithms of the cost: no overflow or underflow of the powers, the same order.
-    cost = np.zeros((k, n_f, n_b), dtype=np.float32)
+    cost = np.zeros((n_f, n_b, k), dtype=np.float32)
     if e_n:
         cost += e_n * _log(distortion)
     if e_a:
         cost += e_a * _log(a_term)
     if e_f:
-        cost += (e_f * _log(dist_f))[:, :, None]
+        cost += (e_f * _log(dist_f))[:, None, :]
     if e_b:
-        cost += (e_b * _log(dist_b))[:, None, :]
-    best = np.argmin(cost.reshape(k, n_f * n_b), axis=1)
+        cost += (e_b * _log(dist_b))[None, :, :]
+    # The first least pair in (foreground, background) order, as argmin over rows would.
+    best = np.argmin(cost.reshape(n_f * n_b, k), axis=0)
     bi, bj = np.divmod(best, n_b)
     rows = np.arange(k)
-    fg = np.array([f[rows, bi] for f in fc])
-    bg = np.array([b[rows, bj] for b in bc])
-    return fg, bg, center_alpha[rows, bi, bj]
+    fg = np.array([f[bi, rows] for f in fc])
+    bg = np.array([b[bj, rows] for b in bc])
+    return fg, bg, center_alpha[bi, bj, rows]
 
 
 def gather_samples(
