@@ -45,7 +45,8 @@ def take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -
     wrap, and negative ones count from the end as with ``[]``. Every gather of the ray
     marching and of the windows goes through here: gathers, not arithmetic, are the cost.
     """
-    return np.take(values, index, mode="wrap", out=out)
+    # The method, not np.take: two Python-level calls fewer on the thousands of small gathers.
+    return values.take(index, mode="wrap", out=out)
 
 
 def clip01(x: np.ndarray) -> np.ndarray:
