@@ -343,3 +343,24 @@ def test_check_solve_options_lives_with_the_solver_and_stays_importable_from_bat
         vecmatte.alpha.check_solve_options({"method": "cf", "colour": 1})
     with pytest.raises(ValueError, match="rtol"):
         vecmatte.alpha.check_solve_options({"rtol": 2.0})
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("foo", "'foo' is not a Dask scheduler address (missing port number"),
+        ("http://host:8786", "unknown address scheme 'http'"),
+        ("tcp://host:99999", "port 99999 is not in 1 ... 65535"),
+    ],
+)
+def test_malformed_scheduler_address_is_refused_at_once(folders, capsys, address, message):
+    # Before: the error line, then a 60 s wait at exit and a traceback from Client.__del__,
+    # and the output folder was made.
+    pytest.importorskip("distributed")
+    images, trimaps, out = folders
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "--scheduler", address]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vecmatte: error: ") and message in err and err.count("\n") == 1
+    assert not out.exists()
+    with pytest.raises(ValueError, match="is not a Dask scheduler address"):
+        run_batch(find_tasks(images, trimaps, out), scheduler=address)

@@ -29,7 +29,7 @@ from vecmatte.batch._core import (
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["run_batch_on_cluster"]
+__all__ = ["check_scheduler_address", "run_batch_on_cluster"]
 
 INSTALL_HINT = 'pip install "vecmatte[distributed]"'
 
@@ -59,6 +59,7 @@ def _connect(client_or_address: Client | str) -> tuple[Client, bool]:
             "client_or_address must be a dask.distributed.Client or a scheduler address such as "
             f"'tcp://10.0.0.1:8786', got {type(client_or_address).__name__}"
         )
+    check_scheduler_address(client_or_address)
     try:
         client = distributed.Client(
             client_or_address, timeout=CONNECT_TIMEOUT, set_as_default=False
@@ -69,6 +70,34 @@ def _connect(client_or_address: Client | str) -> tuple[Client, bool]:
             "with `dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`"
         ) from None
     return client, True
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse a malformed scheduler address (ValueError), or a missing ``distributed``.
+
+    Called before ``Client`` sees the address: one that fails on the address itself
+    (``'foo'``: no port) is left half made, and closing it at exit waits 60 s and prints a
+    traceback. The command line calls it before any folder is read or made.
+    """
+    _import_distributed()
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import get_address_host_port
+    from distributed.comm.registry import backends
+
+    try:
+        scheme, _ = parse_address(address)
+        if scheme not in backends:
+            raise ValueError(f"unknown address scheme {scheme!r}; known: {', '.join(backends)}")
+        port = get_address_host_port(address)[1] if scheme in ("tcp", "tls", "ws", "wss") else 1
+    except ValueError as error:
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address ({error}); write it as "
+            "tcp://HOST:PORT, e.g. tcp://10.0.0.1:8786"
+        ) from None
+    if not 0 < port < 65536:
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address (port {port} is not in 1 ... 65535)"
+        )
 
 
 def _worker_memory_limit() -> int | None:

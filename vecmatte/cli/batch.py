@@ -173,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
             "decide how many images run at once"
         )
     keywords = _common.solve_keywords(args)
+    if args.scheduler is not None:
+        from vecmatte.batch.dask import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)  # before the output folder is made
     method = keywords.pop("method")
     named = {k: keywords.pop(k) for k in ("preconditioner", "rtol", "maxiter") if k in keywords}
     tasks = find_tasks(
