@@ -471,6 +471,19 @@ def test_serve_subcommand_options():
     assert args.allow_host == ["a"] and callable(args.run)
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_port_out_of_range(capsys, port):
+    # Before: an OverflowError traceback from socket.bind.
+    from vecmatte.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--port", port])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("vecmatte serve: error: argument --port: ")
+
+
 def test_serve_reports_a_port_it_cannot_bind(capsys):
     from vecmatte.cli import main
 

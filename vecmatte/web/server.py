@@ -102,6 +102,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 ... 65535 (0: any free one), got {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``vecmatte serve``."""
     from vecmatte.web.app import Limits
@@ -112,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens the "
         "server to the network: add --allow-host with the name clients will use)",
     )
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
     parser.add_argument(
         "--workers",
         type=_positive_int,
