@@ -13,6 +13,7 @@ import pytest
 from conftest import files_in, write_float_tiff, write_png
 from PIL import Image
 
+import vecmatte.io as vecmatte_io
 from vecmatte.cli import main
 from vecmatte.io import AlphaChannelIgnoredWarning, ImageTooLargeError, load_image, load_trimap
 from vecmatte.trimap import check_trimap, trimap_split
@@ -295,6 +296,65 @@ def test_trimap_formats_agree(tmp_path, scene):
         assert trimap.shape == scene.trimap.shape, path.name
         for got, want in zip(trimap_split(trimap), expected, strict=True):
             np.testing.assert_array_equal(got, want, err_msg=path.name)
+
+
+# --- maps with an alpha channel: an RGBA cutout given as the alpha matte or the mask
+
+
+@pytest.mark.parametrize("name", ["alpha", "mask", "predicted alpha"])
+@pytest.mark.parametrize("colours", ["photograph", "white", "black"])
+def test_a_cutout_given_as_a_map_is_read_from_its_alpha_channel(tmp_path, scene, name, colours):
+    # Before: the alpha channel was dropped silently; a white RGBA mask read as all 1, a
+    # cutout was refused as "in colour".
+    alpha8 = np.round(scene.alpha * 255).astype(np.uint8)
+    rgb = {
+        "photograph": np.round(scene.image * 255).astype(np.uint8),
+        "white": np.full((*alpha8.shape, 3), 255, np.uint8),
+        "black": np.zeros((*alpha8.shape, 3), np.uint8),
+    }[colours]
+    path = write_png(tmp_path / "cutout.png", np.dstack([rgb, alpha8]))
+    with pytest.warns(
+        vecmatte_io.AlphaChannelUsedWarning,
+        match=rf"cutout.png: the {name} is read from the file's alpha channel",
+    ):
+        got = vecmatte_io.load_gray(path, name=name)
+    np.testing.assert_array_equal(got, alpha8 / 255.0)
+
+
+def test_a_16bit_cutout_given_as_alpha_keeps_16_bits(tmp_path, rng):
+    rgba = rng.integers(0, 65536, size=(6, 7, 4), dtype=np.uint16)
+    path = write_png16(tmp_path / "cutout16.png", rgba)
+    with pytest.warns(vecmatte_io.AlphaChannelUsedWarning):
+        got = vecmatte_io.load_gray(path, name="alpha")
+    np.testing.assert_array_equal(got, rgba[:, :, 3] / 65535.0)
+
+
+def test_a_translucent_trimap_or_gray_map_ignores_its_alpha_with_a_note(tmp_path, scene):
+    gray8 = np.round(scene.trimap * 255).astype(np.uint8)
+    half = np.full_like(gray8, 128)
+    path = write_png(tmp_path / "t.png", np.dstack([gray8] * 3 + [half]))
+    for name in ("trimap", "alpha"):  # gray values that vary: they are the map
+        with pytest.warns(AlphaChannelIgnoredWarning, match=rf"t.png: .*100.0% .* the {name}$"):
+            got = vecmatte_io.load_gray(path, name=name)
+        np.testing.assert_array_equal(got, gray8 / 255.0)
+    # a matte saved with itself as its alpha channel: nothing to say
+    same = write_png(tmp_path / "same.png", np.dstack([gray8] * 3 + [gray8]))
+    np.testing.assert_array_equal(vecmatte_io.load_gray(same, name="alpha"), gray8 / 255.0)
+    la = tmp_path / "la.png"
+    Image.fromarray(np.dstack([gray8, gray8]), "LA").save(la)
+    np.testing.assert_array_equal(load_trimap(la), gray8 / 255.0)
+
+
+def test_cli_composite_with_a_cutout_as_alpha(tmp_path, scene, capsys):
+    image = write_png(tmp_path / "image.png", scene.image)
+    alpha8 = np.round(scene.alpha * 255).astype(np.uint8)
+    cutout = write_png(
+        tmp_path / "cutout.png", np.dstack([np.round(scene.image * 255).astype(np.uint8), alpha8])
+    )
+    out = tmp_path / "out.png"
+    assert main(["composite", str(image), str(cutout), "--color", "red", "-o", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("vecmatte: warning: ") and "read from the file's alpha channel" in err
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB"])

@@ -34,6 +34,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "STDIO",
     "AlphaChannelIgnoredWarning",
+    "AlphaChannelUsedWarning",
     "ImageTooLargeError",
     "check_max_pixels",
     "check_output_paths",
@@ -70,6 +71,10 @@ _UMASK_LOCK = threading.Lock()
 
 class AlphaChannelIgnoredWarning(UserWarning):
     """The image file has a (not fully opaque) alpha channel; matting ignores it."""
+
+
+class AlphaChannelUsedWarning(UserWarning):
+    """An alpha matte or mask is read from the file's alpha channel (an RGBA cutout)."""
 
 
 class ImageTooLargeError(ValueError):
@@ -390,17 +395,25 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     Like :func:`load_trimap`, but ``name`` says what the file is in messages ("alpha",
     "mask" ...), so that a colour photograph given as an alpha matte is called an alpha
     matte, not a trimap.
+
+    A file with a (not fully opaque) alpha channel: for a trimap the alpha channel is
+    ignored, with a note (:class:`AlphaChannelIgnoredWarning`). For any other map (an alpha
+    matte, a mask) it is the map when the colour channels cannot be (a photograph's colours,
+    as in an RGBA cutout, or one uniform colour), with a note
+    (:class:`AlphaChannelUsedWarning`); else it is ignored with a note.
     """
     from vecmatte.trimap import check_trimap
 
     label = _label(path)
     image = _open(path, max_pixels)
     samples = None if image.mode in _GRAY_WIDE_MODES else _wide_samples(path, image, label)
+    opacity = None
     if image.mode in _GRAY_WIDE_MODES:
         array = _wide_gray(image, label)
-    elif samples is not None:
-        # 16 bits kept; an alpha channel is ignored, as for 8-bit maps.
-        array = samples[:, :, 0] if samples.shape[2] == 2 else samples
+    elif samples is not None:  # 16 bits kept
+        if samples.shape[2] in (2, 4):
+            opacity = samples[:, :, -1]
+        array = samples[:, :, 0] if samples.shape[2] == 2 else samples[:, :, :3]
     elif image.mode in ("L", "1", "P") and "transparency" not in image.info:
         array = np.asarray(image.convert("L"))
     else:
@@ -409,10 +422,43 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if image.mode in _ALPHA_MODES else "RGB")
         array = np.asarray(image)
+        if array.shape[2] == 4:
+            array, opacity = array[:, :, :3], array[:, :, 3]
+    if opacity is not None and np.any(opacity < np.iinfo(opacity.dtype).max):
+        array = _map_or_its_alpha(array, opacity, name, label)
     try:
         return check_trimap(array, name=name)
     except ValueError as error:
         raise ValueError(f"{label}: {error}") from None
+
+
+def _map_or_its_alpha(array: np.ndarray, opacity: np.ndarray, name: str, label: str):
+    """The samples that hold the map ``name`` of a file with a translucent alpha channel."""
+    from vecmatte.trimap import coloured_fraction
+
+    same = opacity if array.ndim == 2 else opacity[:, :, None]
+    if np.array_equal(array, np.broadcast_to(same, array.shape)):
+        return array  # gray and alpha agree (a matte saved with itself as alpha)
+    if name != "trimap":
+        uniform = array.min() == array.max()
+        coloured = array.ndim == 3 and coloured_fraction(array) > 0
+        if uniform or coloured:
+            warnings.warn(
+                f"{label}: the {name} is read from the file's alpha channel (its colours are "
+                + ("a picture's: an RGBA cutout" if coloured else "all the same")
+                + ")",
+                AlphaChannelUsedWarning,
+                stacklevel=3,
+            )
+            return opacity
+    share = 100 * np.count_nonzero(opacity < np.iinfo(opacity.dtype).max) / opacity.size
+    warnings.warn(
+        f"{label}: the file has an alpha channel ({share:.1f}% of its pixels not opaque); it "
+        f"is ignored and the gray values are the {name}",
+        AlphaChannelIgnoredWarning,
+        stacklevel=3,
+    )
+    return array
 
 
 def load_trimap(path, *, max_pixels: int | None = None) -> np.ndarray:
@@ -420,8 +466,9 @@ def load_trimap(path, *, max_pixels: int | None = None) -> np.ndarray:
 
     Gray, RGB and RGBA files, 8 or 16 bits or float, are accepted. Colour files must be gray
     up to compression noise (see :func:`vecmatte.trimap.check_trimap`); an alpha channel is
-    ignored. Values are not snapped here: :func:`vecmatte.trimap.trimap_split` reads
-    ``> 0.9`` as foreground and ``< 0.1`` as background, which absorbs JPEG noise.
+    ignored (with a note if it is not fully opaque). Values are not snapped here:
+    :func:`vecmatte.trimap.trimap_split` reads ``> 0.9`` as foreground and ``< 0.1`` as
+    background, which absorbs JPEG noise.
     """
     return load_gray(path, name="trimap", max_pixels=max_pixels)
 

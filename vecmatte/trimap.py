@@ -9,6 +9,7 @@ from vecmatte._validation import as_float, check_gray
 __all__ = [
     "check_known_pixels",
     "check_trimap",
+    "coloured_fraction",
     "scribbles_to_trimap",
     "trimap_from_mask",
     "trimap_split",
@@ -32,16 +33,31 @@ _GRAY_MEANING = {
 }
 
 
+def _coloured_share(rgb: np.ndarray) -> float:
+    """Fraction of the pixels of float ``rgb`` whose channels differ by more than the noise."""
+    spread = rgb.max(axis=2) - rgb.min(axis=2)
+    return np.count_nonzero(spread > _CHANNEL_SPREAD) / max(spread.size, 1)
+
+
+def coloured_fraction(array) -> float:
+    """Share of an RGB(A) map's pixels in colour, beyond :func:`check_trimap`'s tolerance.
+
+    0 when the map counts as gray (up to compression noise), else the fraction of its
+    pixels whose channels differ by more than 0.1 (more than 1% of them).
+    """
+    share = _coloured_share(as_float(np.asarray(array)[:, :, :3], "map"))
+    return share if share > _COLOURED_FRACTION else 0.0
+
+
 def _gray_map(array, name: str) -> np.ndarray:
     """An ``(h, w)`` map from gray, RGB or RGBA data (alpha ignored), checked for colour."""
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         rgb = as_float(array[:, :, :3], name)
-        spread = rgb.max(axis=2) - rgb.min(axis=2)
-        coloured = np.count_nonzero(spread > _CHANNEL_SPREAD)
-        if coloured > _COLOURED_FRACTION * spread.size:
+        share = _coloured_share(rgb)
+        if share > _COLOURED_FRACTION:
             raise ValueError(
-                f"{name} is in colour: {100 * coloured / spread.size:.1f}% of its pixels have "
+                f"{name} is in colour: {100 * share:.1f}% of its pixels have "
                 f"channels that differ by more than {_CHANNEL_SPREAD}; it must be gray "
                 + _GRAY_MEANING.get(name, "(was the photograph given in its place?)")
             )
