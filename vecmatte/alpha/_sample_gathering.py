@@ -91,47 +91,70 @@ def march_rays(
     cos_table, sin_table = _angle_table(rays)
     found_fg = np.full(m * rays, -1, dtype=np.int32)
     found_bg = np.full(m * rays, -1, dtype=np.int32)
-    for start in range(0, m * rays, RAY_CHUNK):
-        ray = np.arange(start, min(m * rays, start + RAY_CHUNK))
-        y0, x0 = np.divmod(unknown[ray // rays], w)
-        angle_id = ray_angles(x0, y0, rays)
-        cos = cos_table[angle_id, ray % rays]
-        sin = sin_table[angle_id, ray % rays]
-        # Whole numbers kept narrow (less memory per ray); x0 + step * cos is still computed
-        # in float64, as the int32 values convert exactly.
-        ray, x0, y0 = ray.astype(np.int32), x0.astype(np.int32), y0.astype(np.int32)
-        step = np.zeros(ray.size, dtype=np.int32)
-        need = np.full(ray.size, FOREGROUND | BACKGROUND, dtype=np.uint8)
-        while ray.size:
-            x = (x0 + step * cos).astype(np.int64)
-            y = (y0 + step * sin).astype(np.int64)
-            # Negative coordinates wrap to huge unsigned ones: one comparison per axis.
-            inside = (x.view(np.uint64) < w) & (y.view(np.uint64) < h)
-            q = y * w
-            q += x
-            q *= inside
-            need *= inside
-            hit = take(label, q)
-            hit &= need
-            if hit.any():
-                # 0/1 bytes viewed as bools: np.flatnonzero is much faster on bool.
-                got = np.flatnonzero((hit & FOREGROUND).view(bool))
-                found_fg[take(ray, got)] = take(q, got)
-                got = np.flatnonzero((hit >> 1).view(bool))
-                found_bg[take(ray, got)] = take(q, got)
-                need ^= hit
-            alive = need != 0
-            count = np.count_nonzero(alive)
-            if count < 0.8 * ray.size:
-                alive = np.flatnonzero(alive)
-                ray, x0, y0 = take(ray, alive), take(x0, alive), take(y0, alive)
-                cos, sin, step = take(cos, alive), take(sin, alive), take(step, alive)
-                need, q = take(need, alive), take(q, alive)
-            where = need.astype(np.intp)
-            where *= n
-            where += q
-            step += take(skip, where)
+    found = (found_fg, found_bg)
+    # A pool of at most RAY_CHUNK rays, topped up as rays finish: the few slow rays of one
+    # batch march beside the next batch instead of in a tail of their own.
+    pool = _new_rays(0, 0, unknown, rays, w, cos_table, sin_table)
+    next_ray = 0
+    while True:
+        if pool[0].size <= RAY_CHUNK // 2 and next_ray < m * rays:
+            stop = min(m * rays, next_ray + RAY_CHUNK - pool[0].size)
+            fresh = _new_rays(next_ray, stop, unknown, rays, w, cos_table, sin_table)
+            pool = tuple(np.concatenate(pair) for pair in zip(pool, fresh, strict=True))
+            next_ray = stop
+        size = pool[0].size
+        if size == 0:
+            break
+        need = _march(pool, label, skip, shape, found)
+        alive = need != 0
+        if np.count_nonzero(alive) < 0.8 * size:
+            alive = np.flatnonzero(alive)
+            pool = tuple(take(values, alive) for values in pool)
     return found_fg.reshape(m, rays), found_bg.reshape(m, rays)
+
+
+def _new_rays(start, stop, unknown, rays, w, cos_table, sin_table):
+    """State of the rays ``start:stop`` (ray ``r`` is ray ``r % rays`` of pixel
+    ``unknown[r // rays]``): ``(ray, x0, y0, cos, sin, step, need)``."""
+    ray = np.arange(start, stop)
+    y0, x0 = np.divmod(unknown[ray // rays], w)
+    angle_id = ray_angles(x0, y0, rays)
+    cos = cos_table[angle_id, ray % rays]
+    sin = sin_table[angle_id, ray % rays]
+    # Whole numbers kept narrow (less memory per ray); x0 + step * cos is still computed
+    # in float64, as the int32 values convert exactly.
+    step = np.zeros(ray.size, dtype=np.int32)
+    need = np.full(ray.size, FOREGROUND | BACKGROUND, dtype=np.uint8)
+    return ray.astype(np.int32), x0.astype(np.int32), y0.astype(np.int32), cos, sin, step, need
+
+
+def _march(pool, label, skip, shape, found):
+    """One march step of every ray of ``pool`` (updated in place): the point at its step,
+    then the skip from there. Returns what each ray still needs."""
+    h, w = shape
+    ray, x0, y0, cos, sin, step, need = pool
+    x = (x0 + step * cos).astype(np.int64)
+    y = (y0 + step * sin).astype(np.int64)
+    # Negative coordinates wrap to huge unsigned ones: one comparison per axis.
+    inside = (x.view(np.uint64) < w) & (y.view(np.uint64) < h)
+    q = y * w
+    q += x
+    q *= inside
+    need *= inside
+    hit = take(label, q)
+    hit &= need
+    if hit.any():
+        # 0/1 bytes viewed as bools: np.flatnonzero is much faster on bool.
+        got = np.flatnonzero((hit & FOREGROUND).view(bool))
+        found[0][take(ray, got)] = take(q, got)
+        got = np.flatnonzero((hit >> 1).view(bool))
+        found[1][take(ray, got)] = take(q, got)
+        need ^= hit
+    where = need.astype(np.intp)
+    where *= h * w
+    where += q
+    step += take(skip, where)
+    return need
 
 
 def gradient_tensor(colors: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
