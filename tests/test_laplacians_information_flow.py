@@ -82,6 +82,26 @@ def test_nonlocal_neighbors_match_brute_force(seed):
         assert list(found[row]) == brute_neighbors(feats, i, candidates, 5)
 
 
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_nonlocal_neighbors_among_all_pixels_leave_the_query_pixel_out(duplicates):
+    # With every pixel a candidate the query pixel is found too; with duplicated features
+    # another pixel at distance 0 may come before it (the general path of the drop).
+    rng = np.random.default_rng(5)
+    feats = rng.random((60, 4))
+    if duplicates:
+        feats[30:] = feats[:30]
+    query = np.arange(0, 60, 3)
+    found = flow.nonlocal_neighbors(feats, query, np.arange(60), 5)
+    for row, i in enumerate(query):
+        assert i not in found[row]
+        expected = brute_neighbors(feats, i, np.arange(60), 5)
+        if duplicates:
+            distance = np.linalg.norm(feats[found[row]] - feats[i], axis=1)
+            np.testing.assert_allclose(distance, np.linalg.norm(feats[expected] - feats[i], axis=1))
+        else:
+            assert list(found[row]) == expected
+
+
 @pytest.mark.parametrize("same", [False, True])
 def test_nonlocal_neighbors_in_any_given_order_match_brute_force(same):
     rng = np.random.default_rng(3)

@@ -105,19 +105,33 @@ def nonlocal_neighbors(
         same = len(query) == len(candidates) and np.array_equal(query, candidates)
         # Searching a set for its own members: the tree's leaf order is the search order.
         order = tree.indices if same else search_order(features[query])
-    searched = np.zeros(len(features), dtype=bool)
-    searched[candidates] = True
-    # A query pixel among the candidates finds itself first: ask for one more.
-    extra = int(searched[query].any())
-    found = np.empty((len(query), k + extra), dtype=np.intp)
-    nearest = tree.query(features[query[order]], k=k + extra, workers=_WORKERS)[1]
-    found[order] = candidates[nearest].reshape(len(query), k + extra)
+    every = len(candidates) == len(features) and np.array_equal(
+        candidates, np.arange(len(features))
+    )
+    if every:
+        extra = 1  # every pixel is a candidate, the query pixels too
+    else:
+        searched = np.zeros(len(features), dtype=bool)
+        searched[candidates] = True
+        # A query pixel among the candidates finds itself first: ask for one more.
+        extra = int(searched[query].any())
+    asked = query[order]
+    nearest = tree.query(features[asked], k=k + extra, workers=_WORKERS)[1]
+    if not every:  # tree positions to pixel indices
+        nearest = candidates[nearest]
+    found = np.empty((len(query), k), dtype=np.intp)
     if not extra:
+        found[order] = nearest
         return found
-    # Drop the query pixel itself where it was found, the farthest neighbour elsewhere.
-    drop = found == query[:, None]
+    # Drop the query pixel itself where it was found, the farthest neighbour elsewhere;
+    # usually it comes first (distance 0), and then the rest is one slice.
+    if np.array_equal(nearest[:, 0], asked):
+        found[order] = nearest[:, 1:]
+        return found
+    drop = nearest == asked[:, None]
     drop[:, -1] |= ~drop.any(axis=1)
-    return found[~drop].reshape(len(query), k)
+    found[order] = nearest[~drop].reshape(len(query), k)
+    return found
 
 
 def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10) -> np.ndarray:
