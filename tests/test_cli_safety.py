@@ -421,6 +421,31 @@ def test_item8_standard_output_and_input(work, capsysbinary, monkeypatch):
     np.testing.assert_allclose(vecmatte.load_trimap("from_stdin.png"), expected, atol=0.5 / 255)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [*ALPHA, "-o", "-"],
+        [*ALPHA, "-o", "a.png", "--cutout", "-"],
+        ["trimap", "mask.png", "-o", "-"],
+        ["composite", "image.png", "alpha.png", "--color", "red", "-o", "-"],
+    ],
+)
+def test_item8_no_png_is_written_to_a_terminal(work, capsys, monkeypatch, argv):
+    # Before: `vecmatte alpha photo.jpg trimap.png -o -` typed at a terminal printed the PNG.
+    class Terminal(io.StringIO):
+        buffer = io.BytesIO()
+
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    before = snapshot(work)
+    assert main([*argv, "-q"]) == 1
+    assert "is '-' (standard output), which is a terminal" in one_error(capsys.readouterr().err)
+    assert terminal.buffer.getvalue() == b"" and snapshot(work) == before
+
+
 def test_item8_batch_with_masks_and_the_trimap_command(tmp_path, capsys):
     (tmp_path / "photos").mkdir()
     (tmp_path / "masks").mkdir()

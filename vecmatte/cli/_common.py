@@ -143,10 +143,21 @@ def shown(path) -> str:
 
 
 def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
-    """The shared output guard (:func:`vecmatte.io.check_output_paths`), before any work."""
-    from vecmatte.io import check_output_paths
+    """The shared output guard (:func:`vecmatte.io.check_output_paths`), before any work.
+
+    Also refuses ``-`` as an output when standard output is a terminal: a PNG there is
+    only noise (and may upset the terminal), as ``gzip`` refuses to do.
+    """
+    from vecmatte.io import STDIO, check_output_paths
 
     check_output_paths(outputs, inputs, alpha_channel=alpha_channel)
+    terminal = getattr(sys.stdout, "isatty", lambda: False)()
+    for what, path in outputs.items():
+        if path is not None and str(path) == STDIO and terminal:
+            raise ValueError(
+                f"the {what} is '-' (standard output), which is a terminal: PNG data is not "
+                "written there; redirect it (> out.png), pipe it, or give a file name"
+            )
 
 
 # ------------------------------------------------------------------------------- options
