@@ -45,7 +45,8 @@ def one_error(stderr: str) -> str:
 
 @pytest.fixture
 def work(tmp_path, monkeypatch, scene):
-    """image.png, trimap.png, mask.png, alpha.png, small.png, gray.png, white.png; the cwd."""
+    """image.png, trimap.png, mask.png, alpha.png, small.png, gray.png, white.png, labels.png
+    (0, 1, 2); the cwd."""
     write_png(tmp_path / "image.png", scene.image)
     write_png(tmp_path / "trimap.png", scene.trimap)
     write_png(tmp_path / "mask.png", scene.alpha > 0.5)
@@ -53,6 +54,7 @@ def work(tmp_path, monkeypatch, scene):
     write_png(tmp_path / "small.png", np.zeros((10, 12, 3)))
     write_png(tmp_path / "gray.png", np.full(scene.trimap.shape, 0.5))
     write_png(tmp_path / "white.png", np.ones(scene.trimap.shape))
+    write_png(tmp_path / "labels.png", np.round(scene.trimap * 2).astype(np.uint8))
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -380,6 +382,11 @@ def test_item6_a_batch_task_that_fails_at_its_cutout_writes_nothing(tmp_path, mo
         (
             ["alpha", "image.png", "gray.png", "-o", "a.png"],
             "gray.png: trimap has no foreground pixels (values > 0.9); mark some in white",
+        ),
+        (
+            ["alpha", "image.png", "labels.png", "-o", "a.png"],
+            "labels.png: trimap has no foreground pixels (values > 0.9); mark some in white; "
+            "its largest value is 2 of 255: is it an image of class labels (0, 1, 2)?",
         ),
         (
             ["alpha", "image.png", "white.png", "-o", "a.png"],

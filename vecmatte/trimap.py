@@ -112,7 +112,18 @@ def check_known_pixels(trimap: np.ndarray) -> None:
     """
     is_fg, is_bg, _ = trimap_split(trimap)
     if not is_fg.any():
-        raise ValueError("trimap has no foreground pixels (values > 0.9); mark some in white")
+        high = float(np.max(trimap, initial=0.0))
+        # Datasets often store class labels (0, 1, 2 or 0, 1): read as 8 bits, all black.
+        labels = (
+            f"; its largest value is {round(high * 255)} of 255: is it an image of class "
+            "labels (0, 1, 2)? A trimap is white (255) foreground, black (0) background and "
+            "gray (128) unknown"
+            if 0 < high <= 4 / 255
+            else ""
+        )
+        raise ValueError(
+            "trimap has no foreground pixels (values > 0.9); mark some in white" + labels
+        )
     if not is_bg.any():
         raise ValueError("trimap has no background pixels (values < 0.1); mark some in black")
 
