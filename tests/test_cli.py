@@ -380,6 +380,20 @@ def test_method_and_preconditioner_options_reach_the_solver(tmp_path, scene_file
 # --- the installed entry point ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize("module", ["vecmatte", "vecmatte.cli"])
+def test_python_dash_m(module):
+    # Before: `python -m vecmatte` said "No module named vecmatte.__main__".
+    version = subprocess.run(
+        [sys.executable, "-m", module, "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"vecmatte {vecmatte.__version__}"
+
+
 def test_installed_entry_point(tmp_path, scene_files):
     executable = shutil.which("vecmatte") or shutil.which(
         "vecmatte", path=os.path.dirname(sys.executable)
