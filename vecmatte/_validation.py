@@ -29,9 +29,11 @@ def as_float(array, name: str) -> np.ndarray:
 
 
 def _check_finite_range(array: np.ndarray, name: str) -> None:
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    # min and max carry any NaN or infinity through: two passes over the array instead of
+    # three plus a boolean copy of it (a tenth of a millisecond on a small photograph).
     low, high = float(array.min()), float(array.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{name} contains NaN or infinite values")
     if low < 0.0 or high > 1.0:
         raise ValueError(
             f"{name} has values in [{low:.4g}, {high:.4g}] but must lie in [0, 1] "

@@ -170,10 +170,9 @@ def run_method(
         image.shape, n_unknown, method=method, preconditioner=name, **options
     )
     refuse_if_short(needed, image.shape, n_unknown, method=method, preconditioner=name, **options)
-    known = is_fg | is_bg
     if not builds_system:
         estimated = np.asarray(module.estimate(image, is_fg, is_bg, **options), dtype=np.float64)
-        alpha[~known] = estimated[~known]
+        alpha[unknown] = estimated[unknown]
         np.clip(alpha, 0.0, 1.0, out=alpha)
         return AlphaResult(alpha, 0, 0.0, True, n_unknown)
     system = module.build_system(image, is_fg, is_bg, **options)
@@ -194,10 +193,14 @@ def run_method(
         )
     if warn:
         warn_not_converged(result, rtol, stacklevel=stacklevel + 1)
-    alpha.ravel()[system.unknown] = result.x
+    # Known pixels already hold their trimap value (0 or 1): only the solution is clipped.
+    solved = system.unknown
+    alpha.ravel()[solved] = np.clip(result.x, 0.0, 1.0)
+    if unknown.ravel()[solved].all():
+        return AlphaResult(alpha, result.iterations, result.residual, result.converged, n_unknown)
     # Soft-constraint systems solve the known pixels too: keep them at their trimap value.
+    known = ~unknown
     alpha[known] = is_fg[known]
-    np.clip(alpha, 0.0, 1.0, out=alpha)
     return AlphaResult(alpha, result.iterations, result.residual, result.converged, n_unknown)
 
 
