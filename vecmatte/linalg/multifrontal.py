@@ -68,54 +68,61 @@ def dissection_order(ys: np.ndarray, xs: np.ndarray, reach: int, leaf_size: int 
     -------
     Dissection
     """
-    ys = np.asarray(ys, dtype=np.intp)
-    xs = np.asarray(xs, dtype=np.intp)
     n = len(ys)
+    # 32-bit point arrays when they fit: the loop is bound by memory traffic.
+    index = np.int32 if n < 2**31 else np.intp
+    ys = np.asarray(ys).astype(index, copy=False)
+    xs = np.asarray(xs).astype(index, copy=False)
     # The tree is built one depth at a time: all sets of one depth are cut together with
     # segmented array operations (the loop runs over depths, not over tree nodes). Each set
     # keeps its points in increasing index order, as its parts do.
-    node_of = np.zeros(n, dtype=np.intp)  # the node (in creation order) each point ends in
+    node_of = np.zeros(n, dtype=index)  # the node (in creation order) each point ends in
     children: list[list[int]] = [[]]
-    points = np.arange(n)  # points of the sets still to be cut, grouped by set
-    owner = np.zeros(n, dtype=np.intp)  # their set's node (non-decreasing)
+    points = np.arange(n, dtype=index)  # points of the sets still to be cut, grouped by set
+    point_y, point_x = ys, xs  # their coordinates
+    nodes = np.zeros(1, dtype=np.intp)  # the node of each set
+    counts = np.array([n], dtype=np.intp)  # its number of points
+    lowest, highest = np.iinfo(index).min, np.iinfo(index).max
     while len(points):
-        first = np.flatnonzero(np.concatenate([[True], owner[1:] != owner[:-1]]))
-        counts = np.diff(np.append(first, len(owner)))
         big = counts > leaf_size
-        keep = np.repeat(big, counts)
-        node_of[points[~keep]] = owner[~keep]
-        nodes, counts = owner[first[big]], counts[big]
-        points = points[keep]
+        if not big.all():
+            keep = np.repeat(big, counts)
+            node_of[points[~keep]] = np.repeat(nodes[~big], counts[~big])
+            points, point_y, point_x = points[keep], point_y[keep], point_x[keep]
+            nodes, counts = nodes[big], counts[big]
         if not len(points):
             break
-        segment = np.repeat(np.arange(len(nodes)), counts)
+        segment = np.repeat(np.arange(len(nodes), dtype=index), counts)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        size_y, low_y = _best_cuts(ys[points], segment, starts, reach)
-        size_x, low_x = _best_cuts(xs[points], segment, starts, reach)
+        size_y, low_y = _best_cuts(point_y, segment, starts, reach)
+        size_x, low_x = _best_cuts(point_x, segment, starts, reach)
         # The thinner of the best cuts across rows and across columns (rows on a tie); a
-        # set too narrow for either is a node of its own.
-        across_rows = (size_y <= size_x)[segment]
-        coordinate = np.where(across_rows, ys[points], xs[points])
-        low = np.where(across_rows, low_y[segment], low_x[segment])
-        cuttable = np.isfinite(np.minimum(size_y, size_x))[segment]
-        before = (coordinate < low) & cuttable
-        after = (coordinate >= low + reach) & cuttable
+        # set too narrow for either is a node of its own (every point in its "cut").
+        across_rows = size_y <= size_x
+        cuttable = np.isfinite(np.minimum(size_y, size_x))
+        low = np.where(across_rows, low_y, low_x)
+        first_after = np.where(cuttable, low + reach, highest).astype(index)
+        low = np.where(cuttable, low, lowest).astype(index)
+        coordinate = np.where(np.repeat(across_rows, counts), point_y, point_x)
+        before = coordinate < low[segment]
+        after = coordinate >= first_after[segment]
         in_cut = ~(before | after)
         node_of[points[in_cut]] = nodes[segment[in_cut]]
         # The parts become new nodes, the part before the cut first.
-        label = (2 * segment + after)[~in_cut]
-        points = points[~in_cut]
-        present = np.bincount(label, minlength=2 * len(nodes)) > 0
-        labels = np.flatnonzero(present)
-        new_nodes = len(children) + np.arange(len(labels))
-        for label_of, node in zip(labels.tolist(), new_nodes.tolist(), strict=True):
-            children[int(nodes[label_of // 2])].append(node)
+        out = ~in_cut
+        label = 2 * segment[out] + after[out]
+        points, point_y, point_x = points[out], point_y[out], point_x[out]
+        sizes = np.bincount(label, minlength=2 * len(nodes))
+        labels = np.flatnonzero(sizes)
+        for label_of in labels.tolist():
+            children[int(nodes[label_of // 2])].append(len(children))
             children.append([])
+        nodes = len(children) - len(labels) + np.arange(len(labels))
+        counts = sizes[labels]
         # Group the points by part, keeping their order (a stable radix sort on 16 bits).
-        sort_key = label.astype(np.uint16) if len(present) <= 2**16 else label
+        sort_key = label.astype(np.uint16) if len(sizes) <= 2**16 else label
         regroup = np.argsort(sort_key, kind="stable")
-        points = points[regroup]
-        owner = (np.cumsum(present) - 1 + len(children) - len(labels))[label[regroup]]
+        points, point_y, point_x = points[regroup], point_y[regroup], point_x[regroup]
     # Children first, then their parent's cut: number the nodes in post-order.
     post = np.empty(len(children), dtype=np.intp)
     count, stack = 0, [(0, False)]
@@ -131,7 +138,8 @@ def dissection_order(ys: np.ndarray, xs: np.ndarray, reach: int, leaf_size: int 
     for node, below in enumerate(children):
         parent[post[below]] = post[node]
     final = post[node_of]
-    order = np.argsort(final, kind="stable")
+    # A stable radix sort on 16 bits when the nodes are few enough.
+    order = np.argsort(final.astype(np.uint16) if len(post) <= 2**16 else final, kind="stable")
     sizes = np.bincount(final, minlength=len(children))
     return Dissection(order, np.concatenate([[0], np.cumsum(sizes)]), parent)
 
