@@ -260,16 +260,31 @@ def least_path_energy(
     w = shape[1]
     rays = index.shape[1]
     least = np.zeros(unknown.size, dtype=np.float32)
+    uy, ux = np.divmod(unknown, w)
     for part in chunks(unknown.size, 4 * rays):
-        found = index[part]
-        pixel, slot = np.nonzero(found >= 0)  # by pixel, then ray
-        if pixel.size == 0:
+        # Rays major: the paths of ray r are a run, and the least over rays is a reduction
+        # across rows (vectorised over the pixels), not over rows of ``rays`` values.
+        found = np.ascontiguousarray(index[part].T).ravel()
+        at = np.flatnonzero(found >= 0)  # by ray, then pixel
+        if at.size == 0:
             continue
-        y0, x0 = np.divmod(unknown[part][pixel], w)
-        y1, x1 = np.divmod(found[pixel, slot], w)
-        energy = path_energy(tensor, shape, x0, y0, x1, y1, pymatting_path=pymatting_path)
-        starts = np.flatnonzero(np.diff(pixel, prepend=-1))
-        least[part][pixel[starts]] = np.minimum.reduceat(energy, starts)
+        k = found.size // rays
+        pixel = at % k
+        y1, x1 = np.divmod(take(found, at), w)
+        energy = path_energy(
+            tensor,
+            shape,
+            take(ux[part], pixel),
+            take(uy[part], pixel),
+            x1,
+            y1,
+            pymatting_path=pymatting_path,
+        )
+        paths = np.full(found.size, np.inf, dtype=np.float32)
+        paths[at] = energy
+        lowest = paths.reshape(rays, k).min(axis=0)
+        lowest[np.isinf(lowest)] = 0.0  # no sample: the path to itself
+        least[part] = lowest
     return least
 
 
