@@ -3,32 +3,22 @@
 Whatever the file holds — 8- or 16-bit PNG or TIFF, JPEG, gray, palette, RGBA, a float TIFF,
 a phone photo with an EXIF orientation — :func:`load_image` returns a float64 ``(h, w, 3)``
 RGB array in [0, 1] as it is displayed, and :func:`load_trimap` a float64 ``(h, w)`` array.
-:func:`check_output_paths` (from :mod:`vecmatte._output_guard`) is the one guard every writer
-goes through: an output may not be an input, two outputs may not be the same file, and an
-output must be writable.
+The writers (:func:`save_image`, :func:`save_images`, :func:`floats_to_uint8`) live in
+:mod:`vecmatte._writing` and are re-exported here. :func:`check_output_paths` (from
+:mod:`vecmatte._output_guard`) is the one guard every writer goes through: an output may not
+be an input, two outputs may not be the same file, and an output must be writable.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import stat
-import tempfile
-import threading
 import warnings
-from collections.abc import Iterable
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from vecmatte._output_guard import (
-    ALPHA_FORMATS,
-    STDIO,
-    check_output_paths,
-    check_writable,
-    same_file,
-)
+from vecmatte._output_guard import STDIO, check_output_paths, same_file
+from vecmatte._pillow import without_pillow_limit
+from vecmatte._writing import floats_to_uint8, save_image, save_images, written_by_vecmatte
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -58,15 +48,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _GRAY_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 # Modes with an alpha channel (after conversion of palettes with transparency to RGBA).
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-# File formats Pillow can write 16-bit gray to (mode "I;16").
-_SIXTEEN_BIT_GRAY_FORMATS = ("PNG", "TIFF")
 _TIFF_ORIENTATION = 274
-
-# Pillow's decompression-bomb limit is a module global; we swap it for our own check while a
-# file is opened, under a lock so that threads do not see each other's value.
-_PILLOW_LIMIT_LOCK = threading.Lock()
-# os.umask can only be read by setting it; serialise that among our own threads.
-_UMASK_LOCK = threading.Lock()
 
 
 class AlphaChannelIgnoredWarning(UserWarning):
@@ -79,20 +61,6 @@ class AlphaChannelUsedWarning(UserWarning):
 
 class ImageTooLargeError(ValueError):
     """The file declares more pixels than the decompression-bomb limit allows."""
-
-
-@contextmanager
-def _without_pillow_limit():
-    """Pillow's own decompression-bomb check off (ours runs instead); yields Pillow's limit."""
-    from PIL import Image
-
-    with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            yield saved
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
 
 
 def _label(source) -> str:
@@ -142,7 +110,7 @@ def _open(source, max_pixels: int | None = None):
     # Our own check replaces Pillow's (which warns above its limit and refuses above twice
     # it) so that a file over the limit is refused with one message, and a raised limit is
     # honoured; the limit is Pillow's own unless the caller gives another.
-    with _without_pillow_limit() as pillow_limit:
+    with without_pillow_limit() as pillow_limit:
         try:
             with Image.open(source) as image:
                 limit = pillow_limit if max_pixels is None else max_pixels
@@ -184,7 +152,7 @@ def image_size(path) -> tuple[int, int]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with _without_pillow_limit():
+    with without_pillow_limit():
         try:
             with Image.open(path) as image:
                 width, height = image.size
@@ -304,7 +272,7 @@ def _read_16bit_colour_png(source, image, label: str) -> np.ndarray:
     rawmode = image.info["vecmatte_rawmode"]
     if hasattr(source, "seek"):
         source.seek(0)
-    with _without_pillow_limit():  # the size was checked when the file was first opened
+    with without_pillow_limit():  # the size was checked when the file was first opened
         try:
             with Image.open(source) as again:
                 if len(again.tile) != 1 or again.tile[0][3] != rawmode:
@@ -478,283 +446,8 @@ def is_complete_image(path) -> bool:
     from PIL import Image
 
     try:
-        with _without_pillow_limit(), Image.open(path) as image:
+        with without_pillow_limit(), Image.open(path) as image:
             image.load()
     except Exception:  # any failure to decode means: not complete
         return False
     return True
-
-
-# ---------------------------------------------------------------------------------- writing
-
-
-# Floats may leave [0, 1] by this much (arithmetic rounding, such as a F + (1 - a) B with
-# F = B = 1): far below half an 8-bit level, so the file is the same as for the exact values.
-_ROUNDING = 1e-6
-
-
-def _range_message(low: float, high: float) -> str:
-    if low >= 0.0 and high <= 255.0:
-        hint = "divide by 255 first (or pass uint8)"
-    elif low >= 0.0 and high <= 65535.0:
-        hint = "divide by 65535 first (or pass uint16)"
-    else:
-        hint = "rescale it, or clip it yourself with np.clip(array, 0, 1)"
-    return (
-        f"cannot save a float array with values in [{low:.4g}, {high:.4g}]: floats must lie "
-        f"in [0, 1]; {hint}"
-    )
-
-
-def _pixels(array) -> np.ndarray:
-    """The array to write: uint8 (from floats in [0, 1], bool or uint8) or uint16."""
-    array = np.asarray(array)
-    if array.dtype == bool:
-        return array.astype(np.uint8) * np.uint8(255)
-    if array.dtype in (np.uint8, np.uint16):
-        return array
-    if not np.issubdtype(array.dtype, np.floating):
-        raise ValueError(
-            f"cannot save an array of dtype {array.dtype}; use floats in [0, 1], uint8 or "
-            "uint16 (e.g. array.astype(np.uint8) if it holds 0 ... 255)"
-        )
-    return floats_to_uint8(array)
-
-
-# Rows converted at a time: about 2**20 values (8 MB of float64 scratch), so a 10 MP RGBA
-# costs its uint8 result and one small block instead of three full-size float temporaries.
-_CHUNK_VALUES = 1 << 20
-
-
-def floats_to_uint8(array, *, out: np.ndarray | None = None) -> np.ndarray:
-    """Floats in [0, 1] as uint8 levels ``round(255 x)``, converted a block of rows at a time.
-
-    Parameters
-    ----------
-    array : array_like of floats, shape (h, ...)
-        Values in [0, 1]; values outside by less than 1e-6 (rounding) are clipped.
-    out : ndarray of uint8, shape (h, ...), optional
-        Where to write the levels (a view, such as three channels of an RGBA array, works).
-
-    Returns
-    -------
-    ndarray of uint8
-        ``out``, or a new array of ``array``'s shape.
-
-    Raises
-    ------
-    ValueError
-        For NaN or infinite values, or values outside [0, 1] (never clipped silently).
-    """
-    array = np.atleast_1d(np.asarray(array))
-    rows = max(1, _CHUNK_VALUES // max(1, array[:1].size))
-    blocks = range(0, len(array), rows)
-    if array.size:
-        # min and max propagate NaN and need no temporary the size of the array.
-        low, high = float(array.min()), float(array.max())
-        if not (np.isfinite(low) and np.isfinite(high)):
-            bad = sum(int(np.count_nonzero(~np.isfinite(array[i : i + rows]))) for i in blocks)
-            raise ValueError(
-                f"cannot save an array with {bad} NaN or infinite values of {array.size}; "
-                "fix them first (e.g. np.nan_to_num)"
-            )
-        if low < -_ROUNDING or high > 1.0 + _ROUNDING:
-            raise ValueError(_range_message(low, high))
-    if out is None:
-        out = np.empty(array.shape, dtype=np.uint8)
-    for start in blocks:
-        block = np.multiply(array[start : start + rows], 255.0)
-        np.clip(block, 0.0, 255.0, out=block)
-        np.rint(block, out=block)
-        out[start : start + rows] = block
-    return out
-
-
-def _check_shape(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))) or not array.size:
-        raise ValueError(
-            f"cannot save an array of shape {array.shape}; expected (h, w), (h, w, 3) or "
-            "(h, w, 4) with h, w > 0"
-        )
-    return array
-
-
-def _encode(handle, array: np.ndarray, file_format: str, label: str) -> None:
-    """Write ``array`` (uint8, or uint16) to the open binary ``handle`` in ``file_format``."""
-    from PIL import Image
-
-    if array.dtype == np.uint16:
-        if array.ndim == 3:
-            if file_format != "TIFF":
-                raise ValueError(
-                    f"{label}: a 16-bit colour image can be saved only as .tif (Pillow cannot "
-                    "write 16-bit colour PNG); use .tif, or convert to 8 bits with "
-                    "(array / 65535) first"
-                )
-            import tifffile  # comes with scikit-image
-
-            tifffile.imwrite(handle, array, photometric="rgb")
-            return
-        if file_format not in _SIXTEEN_BIT_GRAY_FORMATS:
-            raise ValueError(
-                f"{label}: {file_format} cannot hold 16-bit gray; save it as .png or .tif, "
-                "or convert to 8 bits with (array / 65535) first"
-            )
-        # Pillow 13 makes mode "I;16" of a native uint16 array; asking for the mode is deprecated.
-        Image.fromarray(np.ascontiguousarray(array, dtype=np.uint16)).save(
-            handle, format=file_format, **_signature(file_format)
-        )
-        return
-    image = Image.fromarray(array)
-    if image.mode == "RGBA" and file_format not in ALPHA_FORMATS:
-        raise ValueError(
-            f"{label}: {file_format} cannot store an alpha channel; save the cutout as .png or .tif"
-        )
-    image.save(handle, format=file_format, **_signature(file_format))
-
-
-# PNG files written here say so in a text chunk: a batch writing into an input folder tells
-# its own earlier outputs (to be replaced) from a user's file of the same name (never).
-_SOFTWARE_KEY = "Software"
-
-
-def _signature(file_format: str) -> dict:
-    """Pillow ``save`` keywords that mark a PNG as written by vecmatte (none for others)."""
-    if file_format != "PNG":
-        return {}
-    from PIL.PngImagePlugin import PngInfo
-
-    from vecmatte import __version__
-
-    info = PngInfo()
-    info.add_text(_SOFTWARE_KEY, f"vecmatte {__version__}")
-    return {"pnginfo": info}
-
-
-def written_by_vecmatte(path) -> bool:
-    """Whether ``path`` is a PNG file that :func:`save_image` wrote (its Software text).
-
-    Reads the header only; a missing or unreadable file is not.
-    """
-    from PIL import Image
-
-    try:
-        with _without_pillow_limit(), Image.open(path) as image:
-            software = image.info.get(_SOFTWARE_KEY, "") if image.format == "PNG" else ""
-    except Exception:  # not a readable image: not one of ours
-        return False
-    return isinstance(software, str) and software.startswith("vecmatte ")
-
-
-def _new_file_mode(path: Path) -> int:
-    """Permissions for ``path``: those of the file it replaces, else 0666 minus the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        with _UMASK_LOCK:
-            umask = os.umask(0o022)
-            os.umask(umask)
-        return 0o666 & ~umask
-
-
-def save_image(path, array, *, format: str | None = None) -> None:
-    """Save an array as an image file, atomically, without changing its values.
-
-    Parameters
-    ----------
-    path : str, Path or binary file object
-        The file; its extension chooses the format (``.png`` when it has none). A binary
-        stream (``sys.stdout.buffer``) is written directly, as ``format`` (default PNG).
-    array : array_like, shape (h, w), (h, w, 3) or (h, w, 4)
-        Gray, RGB or RGBA. Floats must lie in [0, 1] (saved at 8 bits, rounded to the
-        nearest level); bool is saved as 0 and 255; uint8 as it is; uint16 at 16 bits: gray
-        as a 16-bit PNG or TIFF, colour only as a 16-bit TIFF (Pillow cannot write 16-bit
-        colour PNG, so other extensions are refused).
-    format : str, optional
-        Pillow format name for streams (``"PNG"``, ``"TIFF"`` ...).
-
-    Raises
-    ------
-    ValueError
-        For float values outside [0, 1], NaN or infinite values (never clipped silently),
-        other dtypes, shapes that are not an image, an unknown extension, an alpha channel
-        in a format that would drop it (JPEG, BMP), or 16-bit data in a format that cannot
-        hold it.
-    FileNotFoundError, PermissionError
-        If the directory is missing or not writable.
-
-    Notes
-    -----
-    The file is written to a temporary name ``.NAME.XXXX.tmp`` in the same directory and
-    renamed, so an error or an interruption never leaves a partial file at ``path``.
-    """
-    if hasattr(path, "write"):
-        _encode(path, _check_shape(_pixels(array)), (format or "PNG").upper(), _label(path))
-        path.flush()
-        return
-    save_images([(path, array)])
-
-
-def save_images(outputs: Iterable[tuple[str | os.PathLike, np.ndarray]]) -> None:
-    """Save several arrays as image files, all of them or none.
-
-    Parameters
-    ----------
-    outputs : iterable of (path, array)
-        As :func:`save_image` takes them. It may be a generator: each array is then made
-        only once the previous file is written (a cutout after the alpha matte's file, so
-        that both are never in memory as 8-bit pixels and encoded PNG at once).
-
-    Raises
-    ------
-    ValueError, OSError
-        As :func:`save_image`; nothing is written then.
-
-    Notes
-    -----
-    Each array is written to a temporary file ``.NAME.XXXX.tmp`` beside its path; the
-    temporary files are renamed into place only when every one of them is complete. An
-    error, or Ctrl-C, before that leaves none of the outputs (the files they would replace
-    are untouched), not an alpha matte without the cutout asked for with it.
-    """
-    written: list[tuple[str, Path]] = []
-    try:
-        for path, array in outputs:
-            path = Path(path)
-            written.append((_write_temporary(path, array), path))
-        for temporary, path in written:
-            os.replace(temporary, path)
-    except BaseException:
-        for temporary, _ in written:
-            Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _write_temporary(path: Path, array) -> str:
-    """Encode ``array`` for ``path`` into a new temporary file beside it; return its name."""
-    pixels = _check_shape(_pixels(array))
-    file_format = check_writable(path, "output")
-    # Encode in memory first: a refusal (16 bits in a JPEG ...) then creates no file at all.
-    buffer = io.BytesIO()
-    _encode(buffer, pixels, file_format, str(path))
-    del pixels
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=directory
-        )
-    except PermissionError:
-        raise PermissionError(
-            f"{path}: cannot write to directory {directory} (permission denied)"
-        ) from None
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(buffer.getbuffer())
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(temporary, _new_file_mode(path))
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return temporary
