@@ -303,6 +303,24 @@ def test_save_images_refuses_a_bad_array_before_renaming_any(tmp_path):
     assert files_in(tmp_path) == set()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_device_or_pipe_output_is_written_into_not_replaced(tmp_path):
+    # Before: the rename replaced it by a regular file; `-o /dev/null` as root replaced the
+    # system's /dev/null. A named pipe stands in for the device here.
+    import threading
+
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    vecmatte_io.save_images([(tmp_path / "alpha.png", np.zeros((3, 3))), (pipe, np.ones((3, 3)))])
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert received and received[0].startswith(b"\x89PNG")
+    assert files_in(tmp_path) == {"alpha.png", "pipe.png"}  # no temporary left
+
+
 def test_save_overwrites_atomically(tmp_path):
     target = tmp_path / "out.png"
     save_image(target, np.zeros((3, 3)))

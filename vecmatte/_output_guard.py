@@ -10,10 +10,18 @@ are caught, and runs in time linear in the number of paths.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["ALPHA_FORMATS", "STDIO", "check_output_paths", "check_writable", "same_file"]
+__all__ = [
+    "ALPHA_FORMATS",
+    "STDIO",
+    "check_output_paths",
+    "check_writable",
+    "is_special_file",
+    "same_file",
+]
 
 # On the command line, "-" as an input reads standard input and as an output writes PNG to
 # standard output.
@@ -61,12 +69,34 @@ def file_format(path: Path) -> str:
     return kind
 
 
+def is_special_file(path) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder (a device, a pipe).
+
+    Such an output (``/dev/null``, a named pipe) is written into: replacing it by a file
+    through a temporary and a rename would destroy the device (as root, ``/dev/null``).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str:
     """Refuse an output that cannot be written where asked; return its Pillow format.
 
     ``what`` names the output in messages (``"--cutout"``); with ``alpha_channel``, formats
     that lose it (JPEG, BMP ...) are refused.
     """
+    if is_special_file(path):
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"{path}: cannot write to it (permission denied) ({what})")
+        kind = file_format(path)
+        if alpha_channel and kind not in ALPHA_FORMATS:
+            raise ValueError(
+                f"{path}: {kind} cannot store an alpha channel; save the {what} as .png or .tif"
+            )
+        return kind
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"{path}: output directory {directory} does not exist ({what})")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vecmatte._output_guard import ALPHA_FORMATS, check_writable
+from vecmatte._output_guard import ALPHA_FORMATS, check_writable, is_special_file
 
 __all__ = ["floats_to_uint8", "save_image", "save_images", "written_by_vecmatte"]
 
@@ -266,29 +266,43 @@ def save_images(outputs: Iterable[tuple[str | os.PathLike, np.ndarray]]) -> None
     Each array is written to a temporary file ``.NAME.XXXX.tmp`` beside its path; the
     temporary files are renamed into place only when every one of them is complete. An
     error, or Ctrl-C, before that leaves none of the outputs (the files they would replace
-    are untouched), not an alpha matte without the cutout asked for with it.
+    are untouched), not an alpha matte without the cutout asked for with it. A path that is
+    a device or a named pipe (``/dev/null``) is written into, last, not replaced.
     """
     written: list[tuple[str, Path]] = []
+    in_place: list[tuple[Path, io.BytesIO]] = []
     try:
         for path, array in outputs:
             path = Path(path)
-            written.append((_write_temporary(path, array), path))
+            buffer = _encoded(path, array)
+            if is_special_file(path):
+                in_place.append((path, buffer))
+            else:
+                written.append((_write_temporary(path, buffer), path))
+                del buffer
         for temporary, path in written:
             os.replace(temporary, path)
     except BaseException:
         for temporary, _ in written:
             Path(temporary).unlink(missing_ok=True)
         raise
+    # A device or a pipe (/dev/null, a named pipe) is written into, never replaced by a file.
+    for path, buffer in in_place:
+        with open(path, "wb") as handle:
+            handle.write(buffer.getbuffer())
 
 
-def _write_temporary(path: Path, array) -> str:
-    """Encode ``array`` for ``path`` into a new temporary file beside it; return its name."""
+def _encoded(path: Path, array) -> io.BytesIO:
+    """``array`` encoded in the format of ``path``, in memory (checked: nothing written yet)."""
     pixels = _check_shape(_pixels(array))
     file_format = check_writable(path, "output")
-    # Encode in memory first: a refusal (16 bits in a JPEG ...) then creates no file at all.
     buffer = io.BytesIO()
     _encode(buffer, pixels, file_format, str(path))
-    del pixels
+    return buffer
+
+
+def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
+    """Write ``buffer`` into a new temporary file beside ``path``; return its name."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
         descriptor, temporary = tempfile.mkstemp(
