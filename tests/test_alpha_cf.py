@@ -110,3 +110,22 @@ def test_stencil_marks_unsolved_neighbours(system):
     assert stencil.neighbors.min() == -1
     assert (stencil.values[stencil.neighbors < 0] == 0).all()
     assert stencil.neighbors.shape == stencil.values.shape == (25, reduced.matrix.shape[0])
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_strips_write_the_same_system_as_the_general_reduction(threads, monkeypatch):
+    # Strips of one or two rows (a tiny window budget), in threads or not: each strip writes
+    # its rows' matrix entries and right-hand side at the right places.
+    import vecmatte.laplacians.closed_form as closed_form
+
+    scene = vecmatte.make_scene((21, 26), seed=3, band=3)
+    is_fg, is_bg, _ = trimap_split(scene.trimap)
+    general = hard_constraint_system(matting_laplacian(scene.image, eps=1e-6), is_fg, is_bg)
+    monkeypatch.setattr(closed_form, "_WINDOW_VALUES_BUDGET", 1)
+    monkeypatch.setattr(closed_form, "available_cpus", lambda: threads)
+    fast = build_system(scene.image, is_fg, is_bg, eps=1e-6, radius=1)
+    assert fast.matrix.has_sorted_indices
+    np.testing.assert_array_equal(fast.matrix.indptr, general.matrix.indptr)
+    np.testing.assert_array_equal(fast.matrix.indices, general.matrix.indices)
+    assert abs(fast.matrix - general.matrix).max() <= 1e-12
+    np.testing.assert_allclose(fast.rhs, general.rhs, rtol=0, atol=1e-12)

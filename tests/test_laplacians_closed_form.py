@@ -212,3 +212,22 @@ def test_rows_to_csr_reads_both_layouts(rng):
         assert matrix.has_sorted_indices
         np.testing.assert_array_equal(matrix.toarray(), dense)
         assert matrix.nnz == np.count_nonzero(columns >= 0)
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_many_strips_and_threads_match_naive_loop(radius, threads, rng, monkeypatch):
+    # A tiny window budget cuts the image into strips of one or two rows, so that windows
+    # are looked up across strip boundaries and missing (all-known) windows are clipped to
+    # the strip's zero window; with threads the strips run at once on pooled work arrays.
+    import vecmatte.laplacians.closed_form as closed_form
+
+    monkeypatch.setattr(closed_form, "_WINDOW_VALUES_BUDGET", 1)
+    monkeypatch.setattr(closed_form, "available_cpus", lambda: threads)
+    shape = (14, 11)
+    image = rng.random((*shape, 3))
+    known = _random_known(rng, shape, fraction=0.7)
+    expected = naive_laplacian(image, eps=1e-6, radius=radius, known=known)
+    for _ in range(2):  # the second call reuses the pooled work arrays
+        laplacian = matting_laplacian(image, eps=1e-6, radius=radius, known=known)
+        assert abs(laplacian - expected).max() < 1e-10
