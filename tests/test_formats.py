@@ -418,7 +418,7 @@ def bad_files(tmp_path, scene) -> dict[str, Path]:
         ("truncated", r"truncated.png: cannot read image, the file is damaged or truncated"),
         ("corrupt", r"corrupt.png: cannot read image, the file is damaged or truncated"),
         ("text", r"notes.png: not an image file Pillow can read \(is it really a PNG file\?\)"),
-        ("empty", r"empty.png: not an image file Pillow can read"),
+        ("empty", r"empty.png: is empty \(0 bytes\)$"),
     ],
 )
 def test_bad_image_files_are_refused_with_their_name(bad_files, kind, message):

@@ -126,8 +126,25 @@ def test_truncated_png(tmp_path, rng):
 
 def test_empty_file(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
-    with pytest.raises(ValueError, match=r"empty\.png"):
+    with pytest.raises(ValueError, match=r"empty\.png: is empty \(0 bytes\)$"):
         load_image(tmp_path / "empty.png")
+
+
+def test_empty_stdin_and_a_file_without_extension_are_named_plainly(tmp_path):
+    # Before: "<stdin>: not an image file Pillow can read (is it really a image file?)"
+    import io
+
+    stdin = io.BytesIO(b"")
+    stdin.name = "<stdin>"
+    with pytest.raises(
+        ValueError, match=r"^<stdin>: is empty \(0 bytes\); was nothing piped in\?$"
+    ):
+        load_image(stdin)
+    (tmp_path / "notes").write_text("not an image")
+    with pytest.raises(
+        ValueError, match=r"notes: not an image file Pillow can read \(is it an image at all\?\)$"
+    ):
+        load_trimap(tmp_path / "notes")
 
 
 @pytest.mark.parametrize(

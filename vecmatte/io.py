@@ -11,6 +11,7 @@ be an input, two outputs may not be the same file, and an output must be writabl
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -123,11 +124,13 @@ def _open(source, max_pixels: int | None = None):
                 ImageOps.exif_transpose(image, in_place=True)
                 image.info["vecmatte_orientation"] = orientation
         except UnidentifiedImageError:
+            if _is_empty(source):
+                raise ValueError(
+                    f"{label}: is empty (0 bytes)" + ("; was nothing piped in?" if stream else "")
+                ) from None
             kind = "" if stream else Path(label).suffix.lstrip(".").upper()
-            raise ValueError(
-                f"{label}: not an image file Pillow can read (is it really a "
-                f"{kind or 'image'} file?)"
-            ) from None
+            question = f"is it really a {kind} file?" if kind else "is it an image at all?"
+            raise ValueError(f"{label}: not an image file Pillow can read ({question})") from None
         except Image.DecompressionBombError as error:
             raise ImageTooLargeError(
                 f"{label}: {error}; if you trust this file, raise the limit with --max-pixels"
@@ -139,6 +142,16 @@ def _open(source, max_pixels: int | None = None):
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
     return image
+
+
+def _is_empty(source) -> bool:
+    """Whether the path or seekable stream ``source`` holds no bytes at all."""
+    try:
+        if hasattr(source, "seek"):
+            return source.seek(0, os.SEEK_END) == 0
+        return Path(source).stat().st_size == 0
+    except (OSError, ValueError):
+        return False
 
 
 def image_size(path) -> tuple[int, int]:
