@@ -49,6 +49,8 @@ DEFAULT_OUTPUT = HERE / "results" / "ifm_toolbox.md"
 MIRROR = Path("/work/.mirror/yaksoy+AffinityBasedMattingToolbox/repo")
 NAMES = tuple(f"GT{i:02d}" for i in range(1, 21))
 TRIMAPS = ("trimap", "trimap2")
+# Result keys of a case: SAD and MSE of each method on each side.
+SIDES = ("ifm_toolbox", "ifm_vecmatte", "cf_toolbox", "cf_vecmatte")
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 # Octave sources, filled in with string.Template ($name): Octave's own braces stay as they are.
@@ -212,13 +214,6 @@ def unpack_toolbox(workdir: Path) -> tuple[Path, str]:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(target, filter="data")
     return target, commit
-
-
-def checkout_commit(toolbox: Path) -> str:
-    result = subprocess.run(
-        ["git", "-C", str(toolbox), "rev-parse", "HEAD"], capture_output=True, text=True
-    )
-    return result.stdout.strip() if result.returncode == 0 else "unknown (not a git checkout)"
 
 
 def write_shims(workdir: Path) -> Path:
@@ -440,16 +435,8 @@ def report(records: list[dict], meta: dict, parts: list[dict]) -> str:
         lines.append(
             f"| {r['name']} | {r['trimap']} | {r['unknown']} "
             f"| {yes[r['ku_toolbox']]}/{yes[r['ku_vecmatte']]} "
-            + "".join(
-                f"| {r[f'{m}_{side}'][0]:.3f} "
-                for m in ("ifm", "cf")
-                for side in ("toolbox", "vecmatte")
-            )
-            + "".join(
-                f"| {r[f'{m}_{side}'][1]:.5f} "
-                for m in ("ifm", "cf")
-                for side in ("toolbox", "vecmatte")
-            )
+            + "".join(f"| {r[key][0]:.3f} " for key in SIDES)
+            + "".join(f"| {r[key][1]:.5f} " for key in SIDES)
             + "".join(
                 f"| {r[f'{m}_diff'][0]:.3f} / {r[f'{m}_diff'][1]:.5f} " for m in ("ifm", "cf")
             )
@@ -470,19 +457,13 @@ def report(records: list[dict], meta: dict, parts: list[dict]) -> str:
         def mean(key, i, group=group):
             return float(np.mean([r[key][i] for r in group]))
 
-        sad = {
-            f"{m}_{s}": mean(f"{m}_{s}", 0) for m in ("ifm", "cf") for s in ("toolbox", "vecmatte")
-        }
+        sad = {key: mean(key, 0) for key in SIDES}
         lines.append(
             f"| {trimap_set} | {len(group)} "
             + "".join(f"| {value:.3f} " for value in sad.values())
             + f"| {sad['ifm_toolbox'] / sad['cf_toolbox']:.3f} "
             + f"| {sad['ifm_vecmatte'] / sad['cf_vecmatte']:.3f} "
-            + "".join(
-                f"| {mean(f'{m}_{s}', 1):.5f} "
-                for m in ("ifm", "cf")
-                for s in ("toolbox", "vecmatte")
-            )
+            + "".join(f"| {mean(key, 1):.5f} " for key in SIDES)
             + "".join(
                 f"| {max(r[f'{m}_diff'][0] for r in group):.3f} / {mean(f'{m}_diff', 1):.5f} "
                 for m in ("ifm", "cf")
@@ -560,7 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.toolbox is None:
         toolbox, commit = unpack_toolbox(args.workdir)
     else:
-        toolbox, commit = args.toolbox.resolve(), checkout_commit(args.toolbox)
+        toolbox = args.toolbox.resolve()
+        head = subprocess.run(["git", "-C", toolbox, "rev-parse", "HEAD"], capture_output=True)
+        commit = head.stdout.decode().strip() or "unknown (not a git checkout)"
     if not (toolbox / "informationFlowMatting.m").exists():
         raise fail(f"{toolbox} has no informationFlowMatting.m; pass a checkout of the toolbox")
     shim = write_shims(args.workdir)
