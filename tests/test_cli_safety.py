@@ -7,6 +7,7 @@ no partial or stray file), then a property test over command-line arguments and 
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -507,6 +508,27 @@ def test_item8_eval_matches_by_stem_and_prints_small_numbers(tmp_path, capsys, s
     row = next(line for line in out.splitlines() if line.startswith("b.png "))
     assert f"{errors['mse']:#.3g}" in row.split() and "0.0000" not in out
     assert snapshot(tmp_path) == inputs
+
+
+def test_item8_eval_takes_a_batch_output_folder(tmp_path, capsys):
+    # Before: "no file named a_alpha.* to match .../a_alpha.png" for the folder a batch wrote.
+    _batch_folders(tmp_path)
+    photos, trimaps, out = tmp_path / "photos", tmp_path / "trimaps", tmp_path / "out"
+    assert main(["batch", str(photos), str(trimaps), "-o", str(out), "--cutout", "-q"]) == 0
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    for seed, name in enumerate(("a", "b")):
+        write_png(truth / f"{name}.png", vecmatte.make_scene((24, 30), seed=seed, band=2).alpha)
+    capsys.readouterr()
+    assert main(["eval", str(out), str(truth), str(trimaps), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["images"]
+    assert [row["name"] for row in rows] == ["a_alpha.png", "b_alpha.png"]
+    single = vecmatte.matting_errors(
+        vecmatte.load_trimap(out / "b_alpha.png"),
+        vecmatte.load_trimap(truth / "b.png"),
+        vecmatte.load_trimap(trimaps / "b.png"),
+    )
+    assert rows[1]["sad"] == pytest.approx(single["sad"])
 
 
 def test_item8_eval_with_a_trimap_without_unknown_pixels_says_so(work, capsys):

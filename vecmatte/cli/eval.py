@@ -21,8 +21,9 @@ def register(commands) -> None:
         "pixels (alphamatting.com conventions: alpha in [0, 1]; SAD, gradient and "
         "connectivity errors / 1000). Give three files, or three folders whose "
         "files are matched by name, whatever their extensions (b.png with b.tif), as a "
-        "batch matches them. Rows are named by the predicted file (b.png). Numbers are "
-        "printed to three significant digits.",
+        "batch matches them; the outputs of `vecmatte batch` (b_alpha.png) go with b.png, "
+        "and its cutouts (b_cutout.png) are left out. Rows are named by the predicted file "
+        "(b.png). Numbers are printed to three significant digits.",
     )
     parser.add_argument("pred", help="predicted alpha matte, or a folder of them")
     parser.add_argument("gt", help="ground-truth alpha matte, or a folder of them")
@@ -63,10 +64,10 @@ def triples(pred: Path, truth: Path, trimap: Path) -> list[tuple[str, Path, Path
         return [(pred.name, pred, truth, trimap)]
     if not all(kinds):
         raise ValueError("PRED, GT and TRIMAP must be three files or three folders, not a mix")
-    predicted = _by_stem(pred)
+    folders = [(folder, _by_stem(folder)) for folder in (truth, trimap)]
+    predicted = _batch_outputs_by_input_name(_by_stem(pred), folders[0][1])
     if not predicted:
         raise FileNotFoundError(f"{pred}: folder has no image files to evaluate")
-    folders = [(folder, _by_stem(folder)) for folder in (truth, trimap)]
     for folder, files in folders:
         missing = [name for name in predicted if name not in files]
         if missing:
@@ -78,6 +79,24 @@ def triples(pred: Path, truth: Path, trimap: Path) -> list[tuple[str, Path, Path
         (path.name, path, folders[0][1][stem], folders[1][1][stem])
         for stem, path in sorted(predicted.items())
     ]
+
+
+def _batch_outputs_by_input_name(predicted: dict[str, Path], truth: dict[str, Path]) -> dict:
+    """``predicted`` keyed by the name to match: a batch's ``b_alpha`` is ``b``.
+
+    Only where the ground truth has no file of the full name (a ground truth ``b_alpha``
+    still goes with ``b_alpha``); a batch's ``b_cutout`` beside its ``b_alpha`` is left out.
+    """
+    matched: dict[str, Path] = {}
+    for stem, path in predicted.items():
+        base, _, suffix = stem.rpartition("_")
+        if stem in truth or not base:
+            matched[stem] = path
+        elif suffix == "alpha" and base in truth:
+            matched.setdefault(base, path)
+        elif not (suffix == "cutout" and f"{base}_alpha" in predicted):
+            matched[stem] = path
+    return matched
 
 
 def _number(value: float) -> str:
