@@ -166,20 +166,18 @@ def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: in
     return active
 
 
-# Window number of a missing (all-known or outside) window in _Windows.number: after the
-# strip's first window number is subtracted it stays beyond the strip's windows, and a gather
-# with mode="clip" reads the strip's all-zero last window instead.
+# Window number of a missing (all-known or outside) window in a strip's lookup map: beyond
+# the strip's windows, so that a gather with mode="clip" reads its all-zero extra window.
 _MISSING = np.iinfo(np.int32).max
 
 
 class _Windows:
-    """The windows that hold an unknown pixel, numbered in row-major order, and their lookup.
+    """The windows that hold an unknown pixel, numbered in row-major order.
 
-    ``corners[g]`` is the flat pixel index of window ``g``'s top-left pixel and
-    ``row_starts[y]`` the number of the first window whose top row is ``y``. ``number`` maps
-    a window's top-left corner to its number (``_MISSING`` where the window is left out), on
-    a grid padded by ``2r`` on every side so that the windows of any pixel are found without
-    bounds checks.
+    ``corners[g]`` is the flat pixel index of window ``g``'s top-left pixel,
+    ``row_starts[y]`` the number of the first window whose top row is ``y`` and
+    ``positions[g]`` the window's place on the window grid padded by ``2r`` on every side
+    (``padded_width`` wide), where the windows of any pixel are found without bounds checks.
     """
 
     def __init__(self, known: np.ndarray | None, shape: tuple[int, int], radius: int) -> None:
@@ -191,12 +189,8 @@ class _Windows:
         wy, wx = np.divmod(flat, n_wx)
         self.corners = wy * w + wx
         self.row_starts = np.searchsorted(flat, np.arange(n_wy + 1) * n_wx)
-        pad = 2 * radius
-        self.pad, self.padded_width = pad, n_wx + 2 * pad
-        # 32 bits hold every window number: images have at most MAX_PIXELS = 2**28 pixels.
-        number = np.full((n_wy + 2 * pad, self.padded_width), _MISSING, dtype=np.int32)
-        number[wy + pad, wx + pad] = np.arange(len(flat), dtype=np.int32)
-        self.number = number.reshape(-1)
+        self.pad, self.padded_width = 2 * radius, n_wx + 4 * radius
+        self.positions = (wy + self.pad) * self.padded_width + (wx + self.pad)
 
 
 def _strip_coefficients(
@@ -213,31 +207,41 @@ def _strip_coefficients(
 ) -> None:
     """Fill ``out[s, p]`` with ``L[row p, + offsets[s]]`` for one strip of pixel rows.
 
-    ``rows_y`` is the image row of each pixel row and ``base`` its top-left window corner
-    position in ``windows.number``. The strip's windows are evaluated once; each row pixel
-    then gathers, for each of its positions ``a`` inside a window, the values of that window
-    with all partner positions ``b``: ``n`` gathers of ``n`` values, no scatter, no sort.
+    ``rows_y`` is the image row of each pixel row and ``base`` the position of the window
+    whose top-left corner it is on the padded window grid. The strip's windows are evaluated
+    once; each row pixel then gathers, for each of its positions ``a`` inside a window, the
+    values of that window with all partner positions ``b``: ``n`` gathers of ``n`` values,
+    no scatter, no sort.
     """
     size = 2 * radius + 1
     n = size * size
     span = 4 * radius + 1
     p = len(base)
     n_wy = len(windows.row_starts) - 1
-    first = windows.row_starts[max(int(rows_y[0]) - 2 * radius, 0)]
-    last = windows.row_starts[min(int(rows_y[-1]) + 1, n_wy)]
+    top_row, bottom_row = int(rows_y[0]), int(rows_y[-1])
+    first = windows.row_starts[max(top_row - 2 * radius, 0)]
+    last = windows.row_starts[min(bottom_row + 1, n_wy)]
     within = np.arange(size)
     shifts = (within[:, None] * width + within[None, :]).ravel()
     values = _window_values(
         image_flat, windows.corners[first:last], shifts, eps=eps, scratch=scratch
     )
-    # Window of each row pixel at each of its positions a, numbered within the strip; missing
-    # windows lie beyond the strip's last window and clip to its all-zero extra window.
+    # The strip's part of the padded window grid (window rows top_row - 2r to bottom_row),
+    # holding each window's number within the strip: a strip-sized map in the reused work
+    # arrays rather than one of the whole image, whose pages every solve would fault in.
     pad_w = windows.padded_width
+    origin = top_row * pad_w
+    numbers = scratch.array("numbers", ((bottom_row - top_row + 2 * radius + 1) * pad_w,), np.intp)
+    numbers.fill(_MISSING)
+    numbers[windows.positions[first:last] - origin] = np.arange(last - first)
+    # Window of each row pixel at each of its positions a; missing windows clip to the
+    # strip's all-zero extra window.
     lookup = scratch.array("lookup", (n, p), np.intp)
-    np.subtract(base, (within[:, None] * pad_w + within[None, :]).reshape(-1, 1), out=lookup)
-    window = scratch.array("window", (n, p), np.int32)
-    np.take(windows.number, lookup, out=window, mode="clip")
-    np.subtract(window, first, out=lookup)
+    window = scratch.array("window", (n, p), np.intp)
+    np.subtract(
+        base - origin, (within[:, None] * pad_w + within[None, :]).reshape(-1, 1), out=lookup
+    )
+    np.take(numbers, lookup, out=window, mode="clip")
     # The (span, span, p) view of the stencil slots: pixel a's partners b form the size x size
     # block of slots at (2r - ya, 2r - xa), so each a adds one gathered block.
     grid = out.reshape(span, span, p)
@@ -247,8 +251,8 @@ def _strip_coefficients(
         ya, xa = divmod(a, size)
         # Each window's entries of pixel a with all n partners b: column a of the upper
         # triangle for b < a, then row a from b = a on.
-        np.take(values[:a, a], lookup[a], axis=1, out=block[:a], mode="clip")
-        np.take(values[a, a:], lookup[a], axis=1, out=block[a:], mode="clip")
+        np.take(values[:a, a], window[a], axis=1, out=block[:a], mode="clip")
+        np.take(values[a, a:], window[a], axis=1, out=block[a:], mode="clip")
         top, left = 2 * radius - ya, 2 * radius - xa
         grid[top : top + size, left : left + size] += block.reshape(size, size, p)
 
