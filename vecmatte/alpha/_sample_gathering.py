@@ -448,11 +448,15 @@ def _best_pairs(
         and px.min() >= distortion_radius
         and px.max() < w - distortion_radius
     )
-    for oy, ox in zip(wy, wx, strict=True):
+    if not inside:
+        # Rows and columns of the window, border repeated: a few per chunk, not per offset.
+        rows = {oy: np.minimum(np.maximum(py + oy, 0), h - 1) * w for oy in set(wy.tolist())}
+        cols = {ox: np.minimum(np.maximum(px + ox, 0), w - 1) for ox in set(wx.tolist())}
+    for oy, ox in zip(wy.tolist(), wx.tolist(), strict=True):
         if inside:
             q = p + (oy * w + ox)
         else:
-            q = np.clip(py + oy, 0, h - 1) * w + np.clip(px + ox, 0, w - 1)
+            q = rows[oy] + cols[ox]
         n0, n1, n2 = (take(plane, q) for plane in planes32)
         n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
         n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
