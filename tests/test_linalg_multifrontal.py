@@ -228,9 +228,14 @@ def _dense_factor(factor, n):
 
 
 @pytest.mark.parametrize(("shape", "keep", "leaf"), [((14, 19), 1.0, 6), ((25, 22), 0.8, 12)])
-def test_multifrontal_factor_is_the_dense_cholesky_factor(shape, keep, leaf):
+@pytest.mark.parametrize("slice_call", [0, 10**9], ids=["slices", "flat-indices"])
+def test_multifrontal_factor_is_the_dense_cholesky_factor(
+    monkeypatch, shape, keep, leaf, slice_call
+):
     # Every front (extend-add of several children, boundaries reaching into the parent's own
-    # columns and past them) must give exactly the Cholesky factor of P A P^T.
+    # columns and past them) must give exactly the Cholesky factor of P A P^T, whether the
+    # children's updates are added as rectangular runs or through flat indices.
+    monkeypatch.setattr(multifrontal._ExtendAddPlan, "_SLICE_CALL", slice_call)
     matrix, ys, xs = _grid_system(shape, keep, seed=5)
     dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.float64)
@@ -305,3 +310,26 @@ def test_best_cut_matches_a_loop(seed):
     rng = np.random.default_rng(seed)
     coordinate = rng.integers(0, 12, size=rng.integers(1, 40)) + 100
     assert multifrontal._best_cut(coordinate, reach=2) == _reference_best_cut(coordinate, 2)
+
+
+def test_extend_add_runs_are_consecutive_rows_of_the_parents_front():
+    # The runs found for all children at once: inside a run, a child's rows land on
+    # consecutive rows of its parent's front, all own columns or all boundary.
+    matrix, ys, xs = _grid_system((31, 27), 0.9, seed=3)
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=7)
+    upper = multifrontal.reordered_upper(matrix, dissection.order, np.float64)
+    children = multifrontal._children(dissection.parent)
+    boundaries = multifrontal._boundaries(upper, dissection.starts, children)
+    fronts = multifrontal._FrontRows(dissection.starts, boundaries)
+    plan = multifrontal._ExtendAddPlan(fronts, dissection.parent, boundaries)
+    for child, up in enumerate(dissection.parent):
+        if up < 0 or not len(boundaries[child]):
+            continue
+        k0, size = dissection.starts[up], dissection.starts[up + 1] - dissection.starts[up]
+        front_rows = np.concatenate([np.arange(k0, k0 + size), boundaries[up]])
+        r0, r1 = plan.run_ptr[child], plan.run_ptr[child + 1]
+        edges = [*plan.run_edge[r0:r1], len(boundaries[child])]
+        for first, stop, at in zip(edges[:-1], edges[1:], plan.run_at[r0:r1], strict=True):
+            rows = boundaries[child][first:stop]
+            np.testing.assert_array_equal(front_rows[at : at + len(rows)], rows)
+            assert at >= size or at + len(rows) <= size

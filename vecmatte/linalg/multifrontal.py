@@ -385,10 +385,16 @@ class _FrontRows:
         # small enough for malloc to reuse instead of mapping afresh.
         self.index = np.int32 if self.n < 2**31 else np.intp
 
-    def rows(self, node: np.ndarray, position: np.ndarray) -> np.ndarray:
-        """Front rows of ``position`` (each in its ``node``'s front)."""
-        size = self.sizes.astype(self.index)[node]
-        row = position - self.starts.astype(self.index)[node]
+    def rows(self, node: np.ndarray, position: np.ndarray, size=None, first=None) -> np.ndarray:
+        """Front rows of ``position`` (each in its ``node``'s front).
+
+        ``size`` and ``first`` (the nodes' sizes and first positions, one per pair) may be
+        given when they are cheaper to make than to gather.
+        """
+        if size is None:
+            size = self.sizes.astype(self.index)[node]
+            first = self.starts.astype(self.index)[node]
+        row = position - first
         later = np.flatnonzero(row >= size)
         if len(later):
             wanted = node[later].astype(np.intp)
@@ -402,15 +408,20 @@ class _FrontRows:
         """Flat index in its node's panel of each entry of ``upper``.
 
         Entry (row r, column c >= r) of node k is L's entry (c, r): panel element
-        ``(front row of c, r - k0)``.
+        ``(front row of c, r - k0)``. Per-entry values are repeated from per-row ones
+        (sequential writes) rather than gathered from per-node ones.
         """
         counts = np.diff(upper.indptr)
+        node_sizes = self.sizes.astype(self.index)
         row_node = np.repeat(np.arange(len(self.sizes), dtype=self.index), self.sizes)
-        node = np.repeat(row_node, counts)
-        place = self.rows(node, upper.columns)
-        place *= self.sizes.astype(self.index)[node]
-        place += np.repeat(np.arange(self.n, dtype=self.index), counts)
-        place -= self.starts.astype(self.index)[node]
+        size = np.repeat(np.repeat(node_sizes, self.sizes), counts)
+        first = np.repeat(np.repeat(self.starts[:-1].astype(self.index), self.sizes), counts)
+        place = self.rows(np.repeat(row_node, counts), upper.columns, size, first)
+        place *= size
+        del size, first
+        column = np.arange(self.n, dtype=self.index)
+        column -= np.repeat(self.starts[:-1].astype(self.index), self.sizes)
+        place += np.repeat(column, counts)
         return place
 
 
