@@ -364,3 +364,18 @@ def test_malformed_scheduler_address_is_refused_at_once(folders, capsys, address
     assert not out.exists()
     with pytest.raises(ValueError, match="is not a Dask scheduler address"):
         run_batch(find_tasks(images, trimaps, out), scheduler=address)
+
+
+def test_cli_says_it_is_connecting_before_waiting_for_a_scheduler(folders, capsys, monkeypatch):
+    # An unreachable scheduler is known only after the 30 s timeout: say so before the wait.
+    pytest.importorskip("distributed")
+    import vecmatte.batch
+
+    monkeypatch.setattr(vecmatte.batch, "run_batch", lambda tasks, **kwargs: [])
+    images, trimaps, out = folders
+    argv = ["batch", str(images), str(trimaps), "-o", str(out), "--scheduler", "tcp://h:8786"]
+    main(argv)
+    err = capsys.readouterr().err
+    assert err.startswith("vecmatte: connecting to the Dask scheduler at tcp://h:8786 (giving up")
+    main([*argv, "-q"])
+    assert "connecting" not in capsys.readouterr().err

@@ -190,6 +190,16 @@ def run(args: argparse.Namespace) -> int:
         max_pixels=args.max_pixels,
         **named,
     )
+    if args.scheduler is not None and not args.quiet:
+        from vecmatte.batch.dask import CONNECT_TIMEOUT
+
+        # Said before the wait: an unreachable scheduler is only known after the timeout.
+        print(
+            f"vecmatte: connecting to the Dask scheduler at {args.scheduler} "
+            f"(giving up after {CONNECT_TIMEOUT} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     progress = BatchProgress(len(tasks), quiet=args.quiet)
     try:
         records = run_batch(
