@@ -336,6 +336,10 @@ def test_a_device_or_pipe_output_is_written_into_not_replaced(tmp_path):
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert received and received[0].startswith(b"\x89PNG")
     assert files_in(tmp_path) == {"alpha.png", "pipe.png"}  # no temporary left
+    # a device or pipe may take several outputs (-o /dev/null --cutout /dev/null), not an input
+    vecmatte_io.check_output_paths({"-o": pipe, "--cutout": pipe}, {"image": tmp_path / "a.png"})
+    with pytest.raises(ValueError, match="would overwrite the image"):
+        vecmatte_io.check_output_paths({"-o": pipe}, {"image": pipe})
 
 
 def test_save_overwrites_atomically(tmp_path):

@@ -182,8 +182,9 @@ def check_output_paths(
                     f"{path}: the {other} and the {what} are the same file; give them "
                     "different names (nothing was written)"
                 )
-        for key in keys:
-            seen[key] = ("output", what, path)
+        if not is_special_file(path):  # /dev/null may take several outputs
+            for key in keys:
+                seen[key] = ("output", what, path)
     if writable:
         rgba = set(alpha_channel)
         for what, path in outputs.items():
