@@ -63,8 +63,14 @@ def _ancestors(parent, k):
     return chain
 
 
+# Dissection on the grid of prefix counts (any box) or point by point (any point set).
+_DISSECTIONS = pytest.mark.parametrize("grid_cells", [10**9, 0], ids=["grid", "points"])
+
+
+@_DISSECTIONS
 @pytest.mark.parametrize(("shape", "keep", "leaf"), [((23, 31), 1.0, 8), ((40, 17), 0.6, 5)])
-def test_dissection_separates_every_coupled_pair(shape, keep, leaf):
+def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, shape, keep, leaf):
+    monkeypatch.setattr(multifrontal, "_GRID_CELLS_PER_POINT", grid_cells)
     _, ys, xs = _grid_system(shape, keep, seed=2)
     dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     order, parent = dissection.order, dissection.parent
@@ -292,12 +298,22 @@ def _reference_dissection(ys, xs, reach, leaf):
     return np.concatenate(pieces), starts, np.array(parents)
 
 
+@_DISSECTIONS
 @pytest.mark.parametrize(
     ("shape", "keep", "leaf", "seed"),
-    [((23, 31), 1.0, 8, 0), ((40, 17), 0.6, 5, 1), ((1, 90), 1.0, 4, 2), ((70, 3), 0.5, 3, 3)],
+    [
+        ((23, 31), 1.0, 8, 0),
+        ((40, 17), 0.6, 5, 1),
+        ((1, 90), 1.0, 4, 2),
+        ((70, 3), 0.5, 3, 3),
+        ((45, 52), 0.3, 6, 4),
+        ((9, 9), 1.0, 1, 5),
+    ],
 )
-def test_dissection_matches_plain_recursion(shape, keep, leaf, seed):
+def test_dissection_matches_plain_recursion(monkeypatch, grid_cells, shape, keep, leaf, seed):
+    monkeypatch.setattr(multifrontal, "_GRID_CELLS_PER_POINT", grid_cells)
     _, ys, xs = _grid_system(shape, keep, seed=seed)
+    ys, xs = ys + 7, xs + 3  # coordinates need not start at 0
     dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     order, starts, parent = _reference_dissection(ys, xs, 2, leaf)
     np.testing.assert_array_equal(dissection.order, order)

@@ -31,6 +31,9 @@ __all__ = ["MultifrontalCholesky", "dissection_order", "multifrontal_cholesky"]
 # Pixels in a leaf of the dissection. Smaller leaves mean less fill and fewer flops but more
 # tree nodes, each costing a few Python-level NumPy calls.
 _LEAF_SIZE = 96
+# Point sets filling at least a quarter of their bounding box are dissected on a grid of prefix
+# counts (memory: about 16 bytes per cell of the box), sparser ones point by point.
+_GRID_CELLS_PER_POINT = 4
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,32 @@ def dissection_order(ys: np.ndarray, xs: np.ndarray, reach: int, leaf_size: int 
     Returns
     -------
     Dissection
+
+    Notes
+    -----
+    When the points fill a good part of their bounding box (pixels of a wide unknown region)
+    the sets are cut on a grid of prefix counts: each set is a rectangle of the grid and its
+    histograms come from its sides, not its points (3-4 times faster on 0.4 megapixels). Sparse
+    point sets are cut point by point. Both give the same dissection.
+    """
+    ys = np.asarray(ys)
+    xs = np.asarray(xs)
+    n = len(ys)
+    if n and _box_cells(ys, xs) <= _GRID_CELLS_PER_POINT * n:
+        children, node_of = _dissect_grid(ys, xs, reach, leaf_size)
+    else:
+        children, node_of = _dissect_points(ys, xs, reach, leaf_size)
+    return _in_postorder(children, node_of)
+
+
+def _box_cells(ys: np.ndarray, xs: np.ndarray) -> int:
+    return (int(ys.max()) - int(ys.min()) + 1) * (int(xs.max()) - int(xs.min()) + 1)
+
+
+def _dissect_points(ys, xs, reach, leaf_size):
+    """Nested dissection point by point: ``(children of each node, node of each point)``.
+
+    Nodes are numbered in creation order (the root 0, then the parts of each depth).
     """
     n = len(ys)
     # 32-bit point arrays when they fit: the loop is bound by memory traffic.
@@ -123,7 +152,122 @@ def dissection_order(ys: np.ndarray, xs: np.ndarray, reach: int, leaf_size: int 
         sort_key = label.astype(np.uint16) if len(sizes) <= 2**16 else label
         regroup = np.argsort(sort_key, kind="stable")
         points, point_y, point_x = points[regroup], point_y[regroup], point_x[regroup]
-    # Children first, then their parent's cut: number the nodes in post-order.
+    return children, node_of
+
+
+def _dissect_grid(ys, xs, reach, leaf_size):
+    """:func:`_dissect_points` on a grid of prefix counts over the points' bounding box.
+
+    Every set is the points inside a rectangle; the histograms its cuts are chosen from are
+    differences of prefix counts along its sides, and the sizes of its parts are rectangle
+    sums, so a depth costs the sets' perimeters instead of their points. At the end each
+    node's own rectangle (its cut, or the whole set for a leaf) is painted on the grid and
+    each point reads its node there.
+    """
+    n = len(ys)
+    index = np.int32 if n < 2**31 else np.intp
+    ys = ys.astype(np.intp) - int(ys.min())
+    xs = xs.astype(np.intp) - int(xs.min())
+    h, w = int(ys.max()) + 1, int(xs.max()) + 1
+    flat_points = ys * w + xs
+    occupancy = np.bincount(flat_points, minlength=h * w).astype(index).reshape(h, w)
+    # by_row[y, x]: points of row y left of x; by_column[y, x]: points of column x above
+    # row y; inside[y, x]: points above row y and left of column x.
+    by_row = np.zeros((h, w + 1), dtype=index)
+    np.cumsum(occupancy, axis=1, out=by_row[:, 1:])
+    by_column = np.zeros((h + 1, w), dtype=index)
+    np.cumsum(occupancy, axis=0, out=by_column[1:])
+    del occupancy
+    inside = np.zeros((h + 1, w + 1), dtype=index)
+    np.cumsum(by_row, axis=0, out=inside[1:])
+    inside = inside.reshape(-1)
+
+    def points_in(y0, y1, x0, x1):
+        top, bottom = y0 * (w + 1), y1 * (w + 1)
+        return inside[bottom + x1] - inside[top + x1] - inside[bottom + x0] + inside[top + x0]
+
+    children: list[list[int]] = [[]]
+    owned = []  # per depth: (nodes, y0, y1, x0, x1), the rectangle of each node's own points
+    nodes = np.zeros(1, dtype=np.intp)
+    counts = np.array([n], dtype=np.intp)
+    y0, y1 = np.zeros(1, np.intp), np.full(1, h, np.intp)
+    x0, x1 = np.zeros(1, np.intp), np.full(1, w, np.intp)
+    while len(nodes):
+        big = counts > leaf_size
+        if not big.all():
+            owned.append(tuple(a[~big] for a in (nodes, y0, y1, x0, x1)))
+            nodes, counts, y0, y1, x0, x1 = (a[big] for a in (nodes, counts, y0, y1, x0, x1))
+        if not len(nodes):
+            break
+        size_y, low_y = _grid_cuts(by_row.reshape(-1), w + 1, 1, (y0, y1), (x0, x1), counts, reach)
+        size_x, low_x = _grid_cuts(by_column.reshape(-1), 1, w, (x0, x1), (y0, y1), counts, reach)
+        # The thinner of the best cuts across rows and across columns (rows on a tie); a
+        # set too narrow for either is a node of its own (its rectangle is its own).
+        across_rows = size_y <= size_x
+        cuttable = np.isfinite(np.minimum(size_y, size_x))
+        low = np.where(across_rows, low_y, low_x)
+        rows, columns = across_rows & cuttable, ~across_rows & cuttable
+        cut_y0, cut_y1 = np.where(rows, low, y0), np.where(rows, low + reach, y1)
+        cut_x0, cut_x1 = np.where(columns, low, x0), np.where(columns, low + reach, x1)
+        owned.append((nodes, cut_y0, cut_y1, cut_x0, cut_x1))
+        # The parts before and after the cut (interleaved: before first), the empty ones
+        # and those of sets not cut dropped; they become new nodes in that order.
+        parts = [
+            np.stack([before, after], axis=1).reshape(-1)
+            for before, after in (
+                (y0, np.where(rows, low + reach, y0)),
+                (np.where(rows, low, y1), y1),
+                (x0, np.where(columns, low + reach, x0)),
+                (np.where(columns, low, x1), x1),
+            )
+        ]
+        sizes = points_in(*parts)
+        sizes[np.repeat(~cuttable, 2)] = 0
+        labels = np.flatnonzero(sizes)
+        for label_of in labels.tolist():
+            children[int(nodes[label_of // 2])].append(len(children))
+            children.append([])
+        nodes = len(children) - len(labels) + np.arange(len(labels))
+        counts = sizes[labels].astype(np.intp)
+        y0, y1, x0, x1 = (part[labels] for part in parts)
+    # The own rectangles are disjoint and hold every point once.
+    label = np.empty((h, w), dtype=index)
+    for group in owned:
+        for node, top, bottom, left, right in zip(*(a.tolist() for a in group), strict=True):
+            label[top:bottom, left:right] = node
+    return children, label.reshape(-1)[flat_points]
+
+
+def _grid_cuts(prefix, step, other_step, span_of, across_of, total, reach):
+    """Best cuts across one coordinate of sets that are rectangles of the grid.
+
+    ``prefix[a * step + b * other_step]`` counts the points at coordinate ``a`` (the one cut
+    across) whose other coordinate is below ``b``; set ``s`` covers ``span_of[0][s] <= a <
+    span_of[1][s]`` and ``across_of[0][s] <= b < across_of[1][s]``. Returns as
+    :func:`_best_cuts`.
+    """
+    (a0, a1), (b0, b1) = span_of, across_of
+    lengths = a1 - a0
+    starts = np.zeros(len(lengths), dtype=np.intp)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    segment = np.repeat(np.arange(len(lengths)), lengths)
+    local = np.arange(int(lengths.sum())) - starts[segment]
+    at = (a0[segment] + local) * step
+    count = (prefix[at + b1[segment] * other_step] - prefix[at + b0[segment] * other_step]).astype(
+        np.intp
+    )
+    # below[starts[s] + i]: points of set s with coordinate < a0[s] + i.
+    below = np.cumsum(count)
+    below -= count
+    below -= below[starts][segment]
+    occupied = count > 0
+    first = np.minimum.reduceat(np.where(occupied, local, np.iinfo(np.intp).max), starts)
+    last = np.maximum.reduceat(np.where(occupied, local, -1), starts)
+    return _choose_cuts(below, starts + first, a0 + first, last - first + 1, total, reach)
+
+
+def _in_postorder(children: list[list[int]], node_of: np.ndarray) -> Dissection:
+    """The dissection with nodes renumbered children first, then their parent's cut."""
     post = np.empty(len(children), dtype=np.intp)
     count, stack = 0, [(0, False)]
     while stack:
@@ -164,34 +308,43 @@ def _best_cuts(coordinate, segment, starts, reach):
     below = np.cumsum(histogram)
     below -= np.repeat(below[offset[:-1]], span + 1)
     total = np.diff(np.append(starts, len(coordinate)))
+    return _choose_cuts(below, offset[:-1], lowest, span, total, reach)
+
+
+def _choose_cuts(below, base, lowest, span, total, reach):
+    """Each set's best cut from ``below[base[s] + i]``, its points below ``lowest[s] + i``.
+
+    ``i`` runs over ``0 <= i < span[s]``; ``total[s]`` is the set's number of points.
+    Returns as :func:`_best_cuts`.
+    """
     # Candidate cuts low = lowest + i, 1 <= i < span - reach (both sides keep a coordinate).
     n_candidates = np.maximum(span - reach - 1, 0)
-    which = np.repeat(np.arange(len(starts)), n_candidates)
+    which = np.repeat(np.arange(len(span)), n_candidates)
     i = (
         np.arange(int(n_candidates.sum()))
         - np.repeat(np.cumsum(n_candidates) - n_candidates, n_candidates)
         + 1
     )
-    at = offset[which] + i
+    at = base[which] + i
     before = below[at]
     after = total[which] - below[at + reach]
     size = below[at + reach] - below[at]
     balance = np.minimum(before, after)
     balanced = 3 * balance >= total[which]
     # Thinnest balanced cut (the first of equals), else the most even (the first of equals):
-    # one key whose minimum over a set is that choice.
-    n = len(coordinate) + 1
+    # one key whose minimum over a set is that choice (unbalanced scores exceed any size).
+    n = int(total.max()) + 1 if len(total) else 1
     score = np.where(balanced, size, n + total[which] - balance)
     width = int(span.max()) + 1 if len(span) else 1
-    key = score * width + i
-    best = np.full(len(starts), np.iinfo(np.intp).max, dtype=np.intp)
+    key = score.astype(np.intp) * width + i
+    best = np.full(len(span), np.iinfo(np.intp).max, dtype=np.intp)
     np.minimum.at(best, which, key)
     has = n_candidates > 0
     chosen = best[has] % width
-    low = np.zeros(len(starts), dtype=np.intp)
+    low = np.zeros(len(span), dtype=np.intp)
     low[has] = lowest[has] + chosen
-    size_of = np.full(len(starts), np.inf)
-    picked = offset[:-1][has] + chosen
+    size_of = np.full(len(span), np.inf)
+    picked = base[has] + chosen
     size_of[has] = below[picked + reach] - below[picked]
     return size_of, low
 
