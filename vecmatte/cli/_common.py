@@ -11,6 +11,7 @@ import ast
 import io
 import sys
 import time
+from contextlib import contextmanager
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -286,6 +287,26 @@ def method_options(args) -> dict:
     return options
 
 
+@contextmanager
+def typed_values(args):
+    """A ``TypeError`` raised by a value the user typed becomes a one-line ``ValueError``.
+
+    ``--option radius=[1]`` or ``--preconditioner ichol:sweeps=[1]`` reach the method's own
+    checks as a list, where ``float()`` raises ``TypeError``; with no such value given, a
+    ``TypeError`` is a bug and propagates with its traceback.
+    """
+    try:
+        yield
+    except TypeError as error:
+        given = [f"--option {item}" for item in getattr(args, "option", [])]
+        preconditioner = getattr(args, "preconditioner", None)
+        if preconditioner is not None and ":" in preconditioner:
+            given.append(f"--preconditioner {preconditioner}")
+        if not given:
+            raise
+        raise ValueError(f"a value of the wrong type among {', '.join(given)}: {error}") from None
+
+
 def solve_keywords(args) -> dict:
     """Keyword arguments of :func:`vecmatte.solve_alpha` from the solver options, checked.
 
@@ -302,7 +323,8 @@ def solve_keywords(args) -> dict:
             keywords[name] = getattr(args, name)
     from vecmatte.alpha import check_solve_options
 
-    check_solve_options(keywords)
+    with typed_values(args):
+        check_solve_options(keywords)
     return keywords
 
 

@@ -133,7 +133,8 @@ def solve_and_write(
         f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, method "
         f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
     )
-    result = solve_alpha(image, trimap, callback=reporter.iteration, **keywords)
+    with _common.typed_values(args):
+        result = solve_alpha(image, trimap, callback=reporter.iteration, **keywords)
     reporter.stage(
         f"solved {result.n_unknown} unknown pixels in {result.iterations} CG iterations, "
         f"relative residual {result.residual:.2e}"
