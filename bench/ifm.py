@@ -153,8 +153,8 @@ def report(records: list[dict], phases: dict, profiled: str, command: str, load:
     summary = [
         "| trimap set | mean SAD cf | mean SAD ifm | ratio | mean MSE cf | mean MSE ifm | "
         "time cf (s) | time ifm (s) | ratio | CPU cf (s) | CPU ifm (s) | ratio | "
-        "peak MiB cf | peak MiB ifm |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "CPU ratio median (max) | peak MiB cf | peak MiB ifm |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for trimap_set in (*TRIMAPS, "both"):
         chosen = [r for r in records if trimap_set in ("both", r["trimap"])]
@@ -166,17 +166,20 @@ def report(records: list[dict], phases: dict, profiled: str, command: str, load:
         mse_cf, mse_ifm = np.mean([r["mse"] for r in cf]), np.mean([r["mse"] for r in ifm])
         t_cf, t_ifm = _total(cf, "seconds"), _total(ifm, "seconds")
         c_cf, c_ifm = _total(cf, "cpu_seconds"), _total(ifm, "cpu_seconds")
+        cpu_of = {(r["trimap"], r["image"]): r["cpu_seconds"] for r in cf}
+        per_case = [r["cpu_seconds"] / cpu_of[r["trimap"], r["image"]] for r in ifm]
         summary.append(
             f"| {trimap_set} | {sad_cf:.2f} | {sad_ifm:.2f} | {sad_ifm / sad_cf:.2f} | "
             f"{mse_cf:.4f} | {mse_ifm:.4f} | {t_cf:.1f} | {t_ifm:.1f} | {t_ifm / t_cf:.2f} | "
             f"{c_cf:.1f} | {c_ifm:.1f} | {c_ifm / c_cf:.2f} | "
+            f"{np.median(per_case):.2f} ({max(per_case):.2f}) | "
             f"{max(r['peak_mib'] for r in cf):.0f} | {max(r['peak_mib'] for r in ifm):.0f} |"
         )
     lines += ["### Summary", "", *summary, ""]
     lines.append(
         "Ratios are ifm / cf. Time columns are totals over the images (wall clock, and CPU "
-        "time, which the machine's load inflates less); peak columns the "
-        "largest over the images."
+        "time, which the machine's load inflates less), then the median and largest of the "
+        "per-image CPU ratios; peak columns the largest over the images."
     )
     lines.append("")
     pairs = {}
