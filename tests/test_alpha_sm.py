@@ -340,6 +340,45 @@ def test_gather_samples_matches_loop(seed):
         np.testing.assert_allclose(bg[:, k], b, atol=1e-6)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_gather_samples_matches_loop_without_merged_groups(seed, monkeypatch):
+    # Small images merge every sample-count group into one (repeated samples); with no
+    # merging each group keeps its own count: both must pick the loop's pairs.
+    monkeypatch.setattr(gathering, "_SMALL_GROUP", 0)
+    test_gather_samples_matches_loop(seed)
+
+
+def test_merged_groups_pick_the_same_pairs():
+    image, label = _inputs(7, shape=(31, 43), unknown=0.4)
+    colors, shape = image.reshape(-1, 3), label.shape
+    unknown = np.flatnonzero(label.ravel() == UNKNOWN)
+    options = {"rays": 5, "exponents": (3.0, 2.0, 1.0, 4.0), "distortion_radius": 1}
+    merged = gathering.gather_samples(colors, label.ravel(), shape, unknown, **options)
+    saved = gathering._SMALL_GROUP
+    try:
+        gathering._SMALL_GROUP = 0
+        exact = gathering.gather_samples(colors, label.ravel(), shape, unknown, **options)
+    finally:
+        gathering._SMALL_GROUP = saved
+    for a, b in zip(merged, exact, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("pool", [1, 7, 64])
+def test_march_rays_with_a_small_pool_matches_loop(pool, monkeypatch):
+    # The pool is topped up as rays finish: tiny pools refill many times.
+    monkeypatch.setattr(gathering, "RAY_CHUNK", pool)
+    _, label = _inputs(3, shape=(23, 31), unknown=0.35)
+    h, w = label.shape
+    unknown = np.flatnonzero(label.ravel() == UNKNOWN)
+    fg, bg = gathering.march_rays(label.ravel(), (h, w), unknown, 3)
+    for k, p in enumerate(unknown):
+        y, x = divmod(int(p), w)
+        for r, (f, b) in enumerate(ref_march(label, x, y, 3)):
+            assert fg[k, r] == (-1 if f is None else f[0] * w + f[1])
+            assert bg[k, r] == (-1 if b is None else b[0] * w + b[1])
+
+
 def _pair_planes(seed, shape=(21, 25)):
     image, label = _inputs(seed, shape=shape)
     rng = np.random.default_rng(seed + 100)
