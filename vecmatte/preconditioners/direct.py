@@ -37,6 +37,8 @@ def _superlu_solver(matrix, single_precision: bool):
 # 0.66-0.82 at 1.5e5-1.9e5. The envelope is built first to count its flops: no statistic of
 # the grid tried instead predicts them (band thickness 2 * unknowns / boundary pixels against
 # flops per unknown varies 40-fold), and reverse Cuthill-McKee costs 2-4% of a solve.
+# With the envelope as band segments (about 0.8x the blocked envelope's CPU time) the crossover
+# stays: nested / envelope 1.25 at 4.7e4, 0.97-1.14 at 9.5e4-9.9e4, 0.89 at 1.5e5, 0.6 above.
 ENVELOPE_FLOPS_PER_UNKNOWN = 1e5
 
 
@@ -49,8 +51,9 @@ def build(system, *, factor: str = "auto"):
         With an explicit sparse ``matrix`` (symmetric positive definite); its ``reach``
         enables nested dissection.
     factor : {"auto", "envelope", "nested", "superlu"}, optional
-        ``"envelope"``: blocked envelope Cholesky in reverse Cuthill-McKee order
-        (:mod:`vecmatte.linalg.envelope`); fastest when the unknown region is a thin band.
+        ``"envelope"``: envelope Cholesky in reverse Cuthill-McKee order, as LAPACK band
+        factors of segments of rows (:mod:`vecmatte.linalg.envelope`); fastest when the
+        unknown region is a thin band.
         ``"nested"``: multifrontal Cholesky in a nested-dissection order of the pixel grid
         (:mod:`vecmatte.linalg.multifrontal`, needs ``system.reach``); least memory, and
         fastest for wide or large unknown regions. ``"superlu"``: SuperLU's LU with a
