@@ -212,6 +212,47 @@ def test_item4_a_script_without_main_guard_gets_one_clear_error(tmp_path, guarde
     assert snapshot(tmp_path / "mattes") == {}
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*ALPHA, "-o", "a.png", "--foreground-method", "cf"], "--foreground-method applies only"),
+        (
+            [
+                "composite",
+                "image.png",
+                "alpha.png",
+                "--color",
+                "red",
+                "--fit",
+                "crop",
+                "-o",
+                "c.png",
+            ],
+            "--fit applies to a BACKGROUND image, not to --color",
+        ),
+        (
+            [
+                "composite",
+                "image.png",
+                "alpha.png",
+                "--color",
+                "red",
+                "--foreground",
+                "image.png",
+                "--foreground-method",
+                "cf",
+                "-o",
+                "c.png",
+            ],
+            "--foreground-method applies only when the foreground is estimated",
+        ),
+    ],
+)
+def test_item2_options_that_would_be_ignored_are_refused(work, capsys, argv, message):
+    # Before: silently ignored, as --band without --mask is refused.
+    refused(argv, capsys, work, message, code=2)
+
+
 # --- 5. batches: own outputs, resume, temporaries, interruption, jobs --------------------
 
 

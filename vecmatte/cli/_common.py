@@ -184,11 +184,21 @@ def foreground_method_option(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--foreground-method",
-        default=DEFAULT_METHOD,
+        default=None,  # None: not given (check_foreground_method refuses it where unused)
         choices=FOREGROUND_METHODS,
         help="foreground estimation: ml = fast multi-level, cf = closed-form (most "
         f"accurate, slower), blur_fusion = two box-filter passes (default {DEFAULT_METHOD})",
     )
+
+
+def check_foreground_method(args, used: bool, when: str) -> None:
+    """``--foreground-method`` where no foreground is estimated is refused, not ignored."""
+    from vecmatte.foreground import DEFAULT_METHOD
+
+    if args.foreground_method is not None and not used:
+        args.usage_error(f"--foreground-method applies {when}; leave it out")
+    if args.foreground_method is None:
+        args.foreground_method = DEFAULT_METHOD
 
 
 def solver_options(parser: argparse.ArgumentParser) -> None:

@@ -57,6 +57,11 @@ def run(args: argparse.Namespace) -> int:
     if given != 1:
         args.usage_error("give exactly one of TRIMAP, --scribbles SCRIBBLED.png or --mask MASK.png")
     _common.check_band(args)
+    _common.check_foreground_method(
+        args,
+        args.cutout is not None or args.foreground is not None,
+        "only with --cutout or --foreground",
+    )
     keywords = _common.solve_keywords(args)
     outputs = {"alpha matte (-o)": args.output, "--cutout": args.cutout}
     outputs["--foreground"] = args.foreground

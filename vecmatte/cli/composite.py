@@ -34,7 +34,7 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--fit",
-        default="resize",
+        default=None,  # None: not given (refused with --color, where it means nothing)
         choices=FITS,
         help="a background of another size is stretched (resize), scaled and centre-cropped "
         "keeping its aspect ratio (cover), or centre-cropped (crop) (default resize)",
@@ -67,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.background is None) == (args.color is None):
         args.usage_error("give either BACKGROUND or --color COLOR (exactly one of them)")
+    if args.fit is not None and args.color is not None:
+        args.usage_error("--fit applies to a BACKGROUND image, not to --color; leave it out")
+    args.fit = args.fit or "resize"
+    _common.check_foreground_method(
+        args,
+        args.foreground is None,
+        "only when the foreground is estimated, not with --foreground",
+    )
     _common.guard(
         {"composite (-o)": args.output},
         {
