@@ -174,6 +174,21 @@ def test_16bit_rgb_tiff_loads_at_full_depth(tmp_path, rng):
         np.testing.assert_allclose(image, rgb / 65535.0, rtol=0, atol=1e-12)
 
 
+def test_tiff_pillow_cannot_read_is_called_a_tiff(tmp_path):
+    # Before: "not an image file Pillow can read (is it really a TIF file?)" for a real TIFF.
+    tifffile = pytest.importorskip("tifffile")
+    gray = np.zeros((3, 4), np.uint16)
+    path = tmp_path / "la16.tif"
+    tifffile.imwrite(
+        path, np.dstack([gray, gray]), photometric="minisblack", extrasamples=["unassalpha"]
+    )
+    for loader in (load_image, load_trimap):
+        with pytest.raises(
+            ValueError, match=r"la16.tif: a TIFF file of a layout Pillow cannot read"
+        ):
+            loader(path)
+
+
 def test_16bit_rgba_tiff_notes_its_alpha_and_keeps_depth(tmp_path, rng):
     tifffile = pytest.importorskip("tifffile")
     rgba = rng.integers(0, 65536, size=(5, 7, 4), dtype=np.uint16)

@@ -128,6 +128,11 @@ def _open(source, max_pixels: int | None = None):
                 raise ValueError(
                     f"{label}: is empty (0 bytes)" + ("; was nothing piped in?" if stream else "")
                 ) from None
+            if _starts_with(source, (b"II*\x00", b"MM\x00*")):
+                raise ValueError(
+                    f"{label}: a TIFF file of a layout Pillow cannot read (such as 16-bit gray "
+                    "with an alpha channel); save it as PNG, or as gray or RGB(A) TIFF"
+                ) from None
             kind = "" if stream else Path(label).suffix.lstrip(".").upper()
             question = f"is it really a {kind} file?" if kind else "is it an image at all?"
             raise ValueError(f"{label}: not an image file Pillow can read ({question})") from None
@@ -142,6 +147,20 @@ def _open(source, max_pixels: int | None = None):
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
     return image
+
+
+def _starts_with(source, signatures: tuple[bytes, ...]) -> bool:
+    """Whether the path or seekable stream ``source`` begins with one of ``signatures``."""
+    try:
+        if hasattr(source, "seek"):
+            source.seek(0)
+            head = source.read(8)
+        else:
+            with open(source, "rb") as handle:
+                head = handle.read(8)
+    except (OSError, ValueError):
+        return False
+    return head.startswith(signatures)
 
 
 def _is_empty(source) -> bool:
