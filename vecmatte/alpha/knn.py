@@ -9,7 +9,7 @@ import numpy as np
 
 from vecmatte import _defaults
 from vecmatte.alpha.rw import check_constraints, graph_system
-from vecmatte.laplacians.knn import KERNELS, check_passes, knn_weights
+from vecmatte.laplacians.knn import KERNELS, check_passes, knn_searches, knn_weights
 from vecmatte.systems import MattingSystem
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
@@ -97,17 +97,95 @@ def build_system(
     0.67x), peak memory median 0.19x (at most 0.39x).
     """
     constraints, lam = check_constraints(constraints, lam)
+    options = dict(n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel)
+    if constraints == "soft":
+        weights = knn_weights(image, **options)
+        return graph_system(weights, is_fg, is_bg, constraints=constraints, lam=lam)
     # Hard constraints read only the unknown pixels' rows of W: the searches of known pixels
-    # that cannot have an unknown neighbour are skipped (same rows, see knn_weights).
-    unknown = ~(is_fg | is_bg).ravel() if constraints == "hard" else None
-    weights = knn_weights(
-        image,
-        n_neighbors=n_neighbors,
-        distance_weights=distance_weights,
-        kernel=kernel,
-        unknown=unknown,
-    )
-    return graph_system(weights, is_fg, is_bg, constraints=constraints, lam=lam)
+    # that cannot have an unknown neighbour are skipped (see knn_searches).
+    unknown = ~(is_fg | is_bg).ravel()
+    return _hard_system(knn_searches(image, unknown=unknown, **options), is_fg, is_bg)
+
+
+def _hard_system(searches, is_fg: np.ndarray, is_bg: np.ndarray) -> MattingSystem:
+    """:func:`~vecmatte.alpha.rw.graph_system`'s hard-constraint system from the searches.
+
+    With ``W = K + K^T``, ``u`` the unknown pixels: ``A = D_uu - W_uu``, ``b = W_uk 1_fg``.
+    ``W_uu = K_uu + K_uu^T`` comes from the unknown pixels' own searches; the degrees
+    ``d_i = sum_j K_ij + sum_j K_ji`` and ``b_i = sum_{j in fg} (K_ij + K_ji)`` are sums
+    over the searches, so ``W_uk`` and the known pixels' rows are never formed (binary
+    weights: the same matrix and right-hand side, bit for bit, as from ``W``).
+    """
+    import scipy.sparse
+
+    fg = is_fg.ravel()
+    unknown_mask = ~(fg | is_bg.ravel())
+    unknown = np.flatnonzero(unknown_mask)
+    n, m = len(fg), len(unknown)
+    # Position of each unknown pixel in the system, -1 for known pixels.
+    position = np.full(n, -1, dtype=np.int32 if n < 2**31 else np.int64)
+    position[unknown] = np.arange(m)
+    degrees = np.zeros(m)
+    rhs = np.zeros(m)
+    targets, weights = [], []
+    for searched, neighbors, values in searches:
+        target = position[neighbors]
+        value = None if values is None else values.astype(np.float64)
+        # K_ji: every search's pairs that point at an unknown pixel (shifted by one, so that
+        # the pairs pointing at known pixels fall into bin 0); those from fg pixels give b.
+        from_fg = fg[searched]
+        for total, pairs, pair_values in (
+            (degrees, target, value),
+            (rhs, target[from_fg], None if value is None else value[from_fg]),
+        ):
+            total += np.bincount(
+                pairs.ravel() + 1,
+                None if pair_values is None else pair_values.ravel(),
+                minlength=m + 1,
+            )[1:]
+        # K_ij: the unknown pixels' own neighbours (every unknown pixel is searched), put in
+        # system order.
+        own = unknown_mask[searched]
+        row = position[searched[own]]
+        target_of_row = np.empty((m, neighbors.shape[1]), dtype=target.dtype)
+        target_of_row[row] = target[own]
+        targets.append(target_of_row)
+        is_fg_pair = fg[neighbors[own]]
+        if value is None:
+            degrees += neighbors.shape[1]
+            rhs[row] += is_fg_pair.sum(axis=1)
+        else:
+            value_of_row = np.empty((m, neighbors.shape[1]))
+            value_of_row[row] = value[own]
+            weights.append(value_of_row)
+            degrees[row] += value[own].sum(axis=1)
+            rhs[row] += (value[own] * is_fg_pair).sum(axis=1)
+    # K_uu as CSR with sorted rows, its duplicates (pairs found in several passes) summed.
+    target = np.concatenate(targets, axis=1)
+    del targets
+    if weights:
+        by_column = np.argsort(target, axis=1, kind="stable")
+        target = np.take_along_axis(target, by_column, axis=1)
+        weight = np.take_along_axis(np.concatenate(weights, axis=1), by_column, axis=1)
+    else:
+        target.sort(axis=1)
+    inside = target >= 0
+    indptr = np.zeros(m + 1, dtype=target.dtype)
+    np.cumsum(np.count_nonzero(inside, axis=1), out=indptr[1:])
+    data = weight[inside] if weights else np.ones(int(indptr[-1]))
+    forward = scipy.sparse.csr_matrix((data, target[inside], indptr), shape=(m, m))
+    forward.sum_duplicates()
+    # W_uu = K_uu + K_uu^T (sorted, canonical); then D - W in place.
+    matrix = (forward + forward.T).tocsr()
+    del forward, target, inside
+    np.negative(matrix.data, out=matrix.data)
+    on_diagonal = matrix.indices == np.repeat(np.arange(m), np.diff(matrix.indptr))
+    if np.count_nonzero(on_diagonal) == m:
+        matrix.data[on_diagonal] += degrees
+    else:
+        # More than k pixels share some pixel's features: it is not its own neighbour.
+        matrix = (matrix + scipy.sparse.diags(degrees, format="csr")).tocsr()
+    return MattingSystem(matrix, rhs, unknown, tuple(is_fg.shape))
 
 
 def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
