@@ -86,3 +86,26 @@ def test_registered_with_jacobi():
 def test_options_are_checked(scene, options, message):
     with pytest.raises(ValueError, match=message):
         estimate_alpha(scene.image, scene.trimap, method="knn", **options)
+
+
+@pytest.mark.parametrize("kernel", ["binary", "soft"])
+@pytest.mark.parametrize("flat", [False, True], ids=["random", "flat image, no position"])
+def test_hard_system_equals_the_one_from_the_full_weights(rng, kernel, flat):
+    # The hard system is formed from the searches without W_uk; it must equal the system
+    # graph_system forms from the whole matrix W, also when pixels share their features
+    # (a flat image without position: some pixels are not their own neighbours).
+    from vecmatte.alpha.rw import graph_system
+    from vecmatte.laplacians.knn import knn_weights
+
+    image, is_fg, is_bg = small_problem(rng, shape=(9, 10))
+    options = dict(OPTIONS, kernel=kernel)
+    if flat:
+        image[...] = 0.25
+        options["distance_weights"] = (0.0, 0.0)
+    system = build_system(image, is_fg, is_bg, **options)
+    expected = graph_system(knn_weights(image, **options), is_fg, is_bg, constraints="hard")
+    np.testing.assert_array_equal(system.unknown, expected.unknown)
+    assert abs(system.matrix - expected.matrix).max() <= 1e-12
+    np.testing.assert_allclose(system.rhs, expected.rhs, rtol=0, atol=1e-12)
+    if kernel == "binary" and not flat:
+        assert (system.matrix != expected.matrix).nnz == 0

@@ -116,3 +116,51 @@ def test_kth_bound_is_an_upper_bound(rng, k):
 def test_unknown_mask_is_checked(rng, unknown):
     with pytest.raises(ValueError, match="unknown must be a bool array of shape \\(20,\\)"):
         knn_weights(rng.random((4, 5, 3)), n_neighbors=3, distance_weights=1.0, unknown=unknown)
+
+
+@pytest.mark.parametrize(("k", "weight"), [(5, 10.0), (8, 2.0), (4, 0.1), (3, 0.0)])
+def test_may_reach_keeps_every_pixel_with_an_unknown_neighbour(rng, k, weight):
+    # Brute force: a known pixel must be searched when an unknown pixel is within its k-th
+    # neighbour distance; the distance-transform shortcut (large weights) must keep them too.
+    from scipy.spatial import cKDTree
+
+    from vecmatte.laplacians.knn import _may_reach
+
+    h, w = 18, 21
+    yy, xx = np.mgrid[0:h, 0:w] / 20.0
+    image = np.clip(np.stack([xx, yy, 0.5 + 0 * xx], axis=2) + 0.1 * rng.random((h, w, 3)), 0, 1)
+    features = np.concatenate(
+        [
+            image.reshape(-1, 3),
+            weight * np.tile(np.linspace(0, 1, w), h)[:, None],
+            weight * np.repeat(np.linspace(0, 1, h), w)[:, None],
+        ],
+        axis=1,
+    ).astype(np.float32)
+    unknown = np.zeros((h, w), dtype=bool)
+    unknown[5:9, 7:12] = True
+    unknown = unknown.ravel()
+    tree = cKDTree(features, leafsize=32, balanced_tree=False)
+    kept = _may_reach(tree, unknown, k, (h, w), weight)
+    points = features.astype(np.float64)
+    distances = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2))
+    kth = np.sort(distances, axis=1)[:, k - 1]
+    needed = unknown | (distances[:, unknown] <= kth[:, None]).any(axis=1)
+    assert np.all(kept[needed])
+    assert np.all(kept[unknown])
+    if weight >= 2.0:
+        assert np.count_nonzero(kept) < len(kept)  # something was skipped
+
+
+def test_searches_list_each_pass(rng):
+    from vecmatte.laplacians.knn import knn_searches
+
+    image = rng.random((6, 7, 3))
+    searches = knn_searches(image, n_neighbors=(4, 2), distance_weights=(1.0, 0.5), kernel="soft")
+    weights = knn_weights(image, n_neighbors=(4, 2), distance_weights=(1.0, 0.5), kernel="soft")
+    nearest = np.zeros((42, 42))
+    for (searched, neighbors, values), k in zip(searches, (4, 2), strict=True):
+        assert neighbors.shape == (42, k) and values.dtype == np.float32
+        assert sorted(searched) == list(range(42))
+        np.add.at(nearest, (np.repeat(searched, k), neighbors.ravel()), values.ravel())
+    np.testing.assert_allclose(weights.toarray(), nearest + nearest.T, atol=1e-12)
