@@ -36,7 +36,11 @@ def _random_spd_grid_matrix(shape, seed):
 
 @pytest.fixture
 def short_segments(monkeypatch):
-    """Cut the envelope every few rows, so that small matrices have many segments and couplings."""
+    """Cut the envelope every few rows, so that small matrices have many segments and couplings.
+
+    The matrix is also scattered into the factor a few rows at a time.
+    """
+    monkeypatch.setattr(cholesky, "_SCATTER_ROWS", 7)
     monkeypatch.setattr(cholesky, "_MIN_REACH", 12)
     monkeypatch.setattr(cholesky, "_REACH", 1)
     monkeypatch.setattr(cholesky, "_STEP", 1)

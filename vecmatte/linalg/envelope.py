@@ -49,6 +49,8 @@ _COUPLING_RATE = 8e4
 # Candidate ends of a segment are every _STEP-th row up to _REACH times the widest row (at
 # least _MIN_REACH rows) ahead of its start.
 _STEP, _REACH, _MIN_REACH = 8, 8, 4096
+# Rows of the matrix scattered into the factor's storage at a time.
+_SCATTER_ROWS = 8192
 
 
 @dataclass(frozen=True)
@@ -263,11 +265,12 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
     """Write the lower triangle of ``P A P^T`` into the flat band and coupling storage.
 
     Column ``j`` of the lower triangle is, by symmetry, row ``j``'s entries right of the
-    diagonal. The rows are permuted first (one compiled CSR row gather), so that each row's
+    diagonal. The rows are permuted first (compiled CSR row gathers), so that each row's
     entries land in one band column and the writes run through the bands in order: written
     in the matrix's own order they landed anywhere, a cache miss each (four times slower).
     An entry ``(j, i)``, ``i >= j``, goes to the band of ``j``'s segment while ``i`` is still
-    in that segment, else to the segment's coupling.
+    in that segment, else to the segment's coupling. Rows go _SCATTER_ROWS at a time, so
+    that the per-entry temporaries stay small (all at once, they outweighed the bands).
     """
     matrix, order = envelope.matrix, envelope.order
     n = len(order)
@@ -275,37 +278,39 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
     lengths = np.diff(starts)
     strides = bandwidths + 1
     index = np.int32 if max(n, len(bands), len(couplings)) < 2**31 - 1 else np.int64
+    unsigned = np.uint32 if index == np.int32 else np.uint64
     position = np.empty(n, dtype=index)
     position[order] = np.arange(n, dtype=index)
-    permuted = matrix[order]
-    counts = np.diff(permuted.indptr)
     rows = np.arange(n, dtype=index)
     # Per row j (band column j): where its band column begins, and how many rows from j on
     # its segment holds.
     band_offsets = np.concatenate(([0], np.cumsum(strides * lengths)[:-1]))
     column_start = np.repeat(band_offsets - starts[:-1] * strides, lengths)
     column_start += np.arange(n) * np.repeat(strides, lengths)
-    room = np.repeat((np.repeat(starts[1:], lengths) - np.arange(n)).astype(index), counts)
-    right = position[permuted.indices]
-    right -= np.repeat(rows, counts)
-    # 0 <= right < room in one comparison: negative offsets are huge as unsigned integers.
-    unsigned = np.uint32 if index == np.int32 else np.uint64
-    inside = right.view(unsigned) < room.view(unsigned)
-    target = right + np.repeat(column_start.astype(index), counts)
-    bands[target[inside]] = permuted.data[inside]
-    del target
-    outside = np.flatnonzero(right >= room)
-    if outside.size:
-        row = np.repeat(rows, counts)[outside]
-        column = row + right[outside]
-        segment = np.searchsorted(starts, row, side="right") - 1
-        coupling_offsets = np.concatenate(([0], np.cumsum(layout.coupling_entries)[:-1]))
-        ends = starts[segment + 1]
-        couplings[
-            coupling_offsets[segment]
-            + (column - ends) * layout.widths[segment]
-            + (row - ends + layout.widths[segment])
-        ] = permuted.data[outside]
+    column_start = column_start.astype(index)
+    room = (np.repeat(starts[1:], lengths) - np.arange(n)).astype(index)
+    coupling_offsets = np.concatenate(([0], np.cumsum(layout.coupling_entries)[:-1]))
+    for low in range(0, n, _SCATTER_ROWS):
+        high = min(n, low + _SCATTER_ROWS)
+        part = matrix[order[low:high]]
+        counts = np.diff(part.indptr)
+        right = position[part.indices]
+        right -= np.repeat(rows[low:high], counts)
+        reach = np.repeat(room[low:high], counts)
+        # 0 <= right < reach in one comparison: negative offsets are huge as unsigned.
+        inside = right.view(unsigned) < reach.view(unsigned)
+        outside = np.flatnonzero(right >= reach)
+        if outside.size:
+            row = np.repeat(rows[low:high], counts)[outside]
+            column = row + right[outside]
+            segment = np.searchsorted(starts, row, side="right") - 1
+            ends = starts[segment + 1]
+            widths = layout.widths[segment]
+            couplings[
+                coupling_offsets[segment] + (column - ends) * widths + (row - ends + widths)
+            ] = part.data[outside]
+        right += np.repeat(column_start[low:high], counts)
+        bands[right[inside]] = part.data[inside]
 
 
 def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
