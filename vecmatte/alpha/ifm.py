@@ -56,42 +56,51 @@ def _box_mean(array: np.ndarray, radius: int) -> np.ndarray:
 
 
 def _local_gaussians(image: np.ndarray, radius: int, eps: float):
-    """Mean colour ``(h*w, 3)`` and covariance ``(h*w, 3, 3)`` (+ ``eps I``) of each window."""
+    """Mean colour ``(3, h*w)`` and covariance (+ ``eps I``) of each window.
+
+    The covariance is packed as its six distinct entries ``(c00, c01, c02, c11, c12, c22)``,
+    ``(6, h*w)``: each is one contiguous array, and the symmetric half is never stored.
+    """
     h, w = image.shape[:2]
     mean = _box_mean(image, radius).reshape(h * w, 3)
-    # The six distinct channel products only (the covariance is symmetric).
     first, second = np.triu_indices(3)
     products = _box_mean(image[:, :, first] * image[:, :, second], radius).reshape(h * w, 6)
     products -= mean[:, first] * mean[:, second]
     products[:, [0, 3, 5]] += eps  # the diagonal entries
-    covariance = products[:, [0, 1, 2, 1, 3, 4, 2, 4, 5]].reshape(h * w, 3, 3)
-    return mean, covariance
+    return np.ascontiguousarray(mean.T), np.ascontiguousarray(products.T)
 
 
-def _cholesky_3x3(a: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Lower Cholesky entries ``(l00, l10, l11, l20, l21, l22)`` of a stack of SPD 3x3."""
+def _cholesky_3x3(a) -> tuple[np.ndarray, ...]:
+    """Lower Cholesky entries ``(l00, l10, l11, l20, l21, l22)`` of a stack of SPD 3x3.
+
+    ``a`` holds the six distinct entries ``(a00, a01, a02, a11, a12, a22)`` (first axis).
+    """
+    a00, a10, a20, a11, a21, a22 = a
     tiny = np.finfo(np.float64).tiny
-    l00 = np.sqrt(np.maximum(a[..., 0, 0], tiny))
-    l10 = a[..., 1, 0] / l00
-    l20 = a[..., 2, 0] / l00
-    l11 = np.sqrt(np.maximum(a[..., 1, 1] - l10 * l10, tiny))
-    l21 = (a[..., 2, 1] - l20 * l10) / l11
-    l22 = np.sqrt(np.maximum(a[..., 2, 2] - l20 * l20 - l21 * l21, tiny))
+    l00 = np.sqrt(np.maximum(a00, tiny))
+    l10 = a10 / l00
+    l20 = a20 / l00
+    l11 = np.sqrt(np.maximum(a11 - l10 * l10, tiny))
+    l21 = (a21 - l20 * l10) / l11
+    l22 = np.sqrt(np.maximum(a22 - l20 * l20 - l21 * l21, tiny))
     return l00, l10, l11, l20, l21, l22
 
 
-def _log_det_3x3(a: np.ndarray) -> np.ndarray:
+def _log_det_3x3(a) -> np.ndarray:
     l00, _, l11, _, _, l22 = _cholesky_3x3(a)
     return 2.0 * (np.log(l00) + np.log(l11) + np.log(l22))
 
 
 def _bhattacharyya(mean_p, cov_p, logdet_p, mean_n, cov_n, logdet_n) -> np.ndarray:
-    """Bhattacharyya distance between normal distributions (broadcast over leading axes)."""
+    """Bhattacharyya distance between normal distributions (broadcast over trailing axes).
+
+    Means are ``(3, ...)``, covariances packed ``(6, ...)`` as in :func:`_local_gaussians`.
+    """
     l00, l10, l11, l20, l21, l22 = _cholesky_3x3((cov_p + cov_n) * 0.5)
     d = mean_n - mean_p
-    y0 = d[..., 0] / l00
-    y1 = (d[..., 1] - l10 * y0) / l11
-    y2 = (d[..., 2] - l20 * y0 - l21 * y1) / l22
+    y0 = d[0] / l00
+    y1 = (d[1] - l10 * y0) / l11
+    y2 = (d[2] - l20 * y0 - l21 * y1) / l22
     log_det = 2.0 * (np.log(l00) + np.log(l11) + np.log(l22))
     return 0.125 * (y0 * y0 + y1 * y1 + y2 * y2) + 0.5 * (log_det - 0.5 * (logdet_p + logdet_n))
 
@@ -137,23 +146,24 @@ def patch_trimming(
 
     h, w = is_fg.shape
     mean, covariance = _local_gaussians(image, radius, 1e-8)
+    colours = mean.T  # the search's features: one row per pixel
     log_det = _log_det_3x3(covariance)
     unknown = np.flatnonzero(~(is_fg | is_bg))
 
     def nearest(known: np.ndarray, rows: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Bhattacharyya distance of each pixel in ``rows`` to its nearest known patch."""
-        neighbors = nonlocal_neighbors(mean, rows, np.flatnonzero(known), k, order=order)
+        neighbors = nonlocal_neighbors(colours, rows, np.flatnonzero(known), k, order=order)
         distance = _bhattacharyya(
-            mean[rows, None],
-            covariance[rows, None],
+            mean[:, rows, None],
+            covariance[:, rows, None],
             log_det[rows, None],
-            mean[neighbors],
-            covariance[neighbors],
+            mean[:, neighbors],
+            covariance[:, neighbors],
             log_det[neighbors],
         )
         return distance.min(axis=1)
 
-    order = search_order(mean[unknown])
+    order = search_order(colours[unknown])
     fg_distance = nearest(is_fg, unknown, order)
     # A pixel whose nearest foreground patch lies between the two thresholds keeps its
     # label whatever the background says: search the background for the others only.
