@@ -513,14 +513,16 @@ def _boundaries(upper, starts: np.ndarray, children: list[list[int]]) -> list[np
         parts = [columns[columns >= k1]]
         for child in below:
             rows = boundaries[child]
-            parts.append(rows[np.searchsorted(rows, k1) :])
-        later = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            parts.append(rows[rows.searchsorted(k1) :])
+        later = np.concatenate(parts)
         # Sorted, repeats dropped: several times faster than np.unique on these small arrays.
         later.sort()
-        repeated = np.empty(len(later), dtype=bool)
-        repeated[:1] = False
-        np.equal(later[1:], later[:-1], out=repeated[1:])
-        boundaries.append(later[~repeated].astype(np.intp, copy=False))
+        if len(later) > 1:
+            keep = np.empty(len(later), dtype=bool)
+            keep[0] = True
+            np.not_equal(later[1:], later[:-1], out=keep[1:])
+            later = later[keep]
+        boundaries.append(later.astype(np.intp, copy=False))
     return boundaries
 
 
