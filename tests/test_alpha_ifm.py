@@ -110,8 +110,8 @@ def loop_highly_transparent(image, is_fg, is_bg):
     near = np.zeros_like(unknown)
     for y in range(h):
         for x in range(w):
-            # scipy's 20x20 box puts the centre at index 10: rows y-10 .. y+9
-            near[y, x] = unknown[max(y - 9, 0) : y + 11, max(x - 9, 0) : x + 11].any()
+            # MATLAB's imdilate(unknown, ones(20)) (the toolbox): output y sees rows y-10 .. y+9
+            near[y, x] = unknown[max(y - 10, 0) : y + 10, max(x - 10, 0) : x + 10].any()
 
     def histogram(mask):
         counts = np.zeros(30)
@@ -158,6 +158,22 @@ def test_detect_highly_transparent_matches_a_loop(seed):
     assert ifm.detect_highly_transparent(image, is_fg, is_bg) == loop_highly_transparent(
         image, is_fg, is_bg
     )
+
+
+@pytest.mark.parametrize(("fg_row", "expected"), [(44, False), (15, True)])
+def test_transparency_window_sits_where_matlab_imdilate_puts_it(fg_row, expected):
+    # Unknown rows 25..34; the toolbox's imdilate(unknown, ones(20)) reaches rows 16..44
+    # (scipy's binary_dilation 15..43). Only foreground pixels inside the window can
+    # explain the unknown colours: the decision tells where the window sits.
+    image = np.zeros((60, 60, 3))
+    is_bg = np.ones((60, 60), bool)
+    is_bg[25:35, 25:35] = False
+    image[25:35, 25:35] = 0.6
+    is_fg = np.zeros((60, 60), bool)
+    is_fg[fg_row, 25:35] = True
+    is_bg[fg_row, 25:35] = False
+    image[fg_row, 25:35] = 0.6
+    assert ifm.detect_highly_transparent(image, is_fg, is_bg) is expected
 
 
 def test_transparency_test_separates_mixtures_from_opaque_boundaries():

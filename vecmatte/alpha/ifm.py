@@ -304,9 +304,10 @@ def detect_highly_transparent(image: np.ndarray, is_fg: np.ndarray, is_bg: np.nd
     from scipy.ndimage import maximum_filter
 
     unknown = ~(is_fg | is_bg)
-    # binary_dilation(unknown, ones((20, 20))) as a separable maximum filter (ten times
-    # faster); origin -1 puts the even-sized window where binary_dilation puts it.
-    near = maximum_filter(unknown.view(np.uint8), size=20, mode="constant", origin=-1)
+    # The toolbox's imdilate(unknown, ones(20)) as a separable maximum filter: origin 0 puts
+    # the even-sized window where MATLAB (and Octave) put it, rows y-10 .. y+9 of each pixel
+    # (scipy's binary_dilation would put it one pixel lower and to the right).
+    near = maximum_filter(unknown.view(np.uint8), size=20, mode="constant")
     near = near.view(bool)
 
     def histogram(mask: np.ndarray) -> np.ndarray:
