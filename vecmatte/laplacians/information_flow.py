@@ -357,8 +357,9 @@ def local_flow(image: np.ndarray, unknown: np.ndarray, *, eps: float = 1e-6, rad
     The toolbox normalises each row of the window affinities by its sum, which is the number
     of windows holding the pixel: ``(2r+1)^2`` for every unknown pixel away from the image
     border. Dividing the whole Laplacian by ``(2r+1)^2`` gives the same rows there and keeps
-    the matrix symmetric; rows differ only on known pixels at the rim of the region, whose
-    alpha the trimap constraint holds anyway.
+    the matrix symmetric; rows differ on known pixels at the rim of the region, whose alpha
+    the trimap constraint holds anyway, and on unknown pixels within ``2 r`` of the image
+    border, which fewer windows hold.
     """
     from vecmatte.laplacians.closed_form import matting_laplacian
 
