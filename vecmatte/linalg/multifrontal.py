@@ -38,7 +38,8 @@ __all__ = ["MultifrontalCholesky", "dissection_order", "multifrontal_cholesky"]
 # 64 to 160 within noise of each other (160: 28% more factor memory), 48 and 256 slower.
 _LEAF_SIZE = 96
 # Point sets filling at least a quarter of their bounding box are dissected on a grid of prefix
-# counts (memory: about 16 bytes per cell of the box), sparser ones point by point.
+# counts (memory: about 20 bytes per cell of the box, 28 at the peak; at most 112 per point,
+# under a sixth of the factor's), sparser ones point by point.
 _GRID_CELLS_PER_POINT = 4
 
 
