@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse
 import scipy.sparse.linalg
 
+import vecmatte.linalg._multifrontal_symbolic as symbolic
 import vecmatte.linalg.multifrontal as multifrontal
 import vecmatte.preconditioners.direct as preconditioners
 from vecmatte.alpha import solve_alpha
@@ -241,7 +242,7 @@ def test_multifrontal_factor_is_the_dense_cholesky_factor(
     # Every front (extend-add of several children, boundaries reaching into the parent's own
     # columns and past them) must give exactly the Cholesky factor of P A P^T, whether the
     # children's updates are added as rectangular runs or through flat indices.
-    monkeypatch.setattr(multifrontal._ExtendAddPlan, "_SLICE_CALL", slice_call)
+    monkeypatch.setattr(symbolic.ExtendAddPlan, "_SLICE_CALL", slice_call)
     matrix, ys, xs = _grid_system(shape, keep, seed=5)
     dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.float64)
@@ -334,10 +335,10 @@ def test_extend_add_runs_are_consecutive_rows_of_the_parents_front():
     matrix, ys, xs = _grid_system((31, 27), 0.9, seed=3)
     dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=7)
     upper = multifrontal.reordered_upper(matrix, dissection.order, np.float64)
-    children = multifrontal._children(dissection.parent)
-    boundaries = multifrontal._boundaries(upper, dissection.starts, children)
-    fronts = multifrontal._FrontRows(dissection.starts, boundaries)
-    plan = multifrontal._ExtendAddPlan(fronts, dissection.parent, boundaries)
+    children = symbolic.children_of(dissection.parent)
+    boundaries = symbolic.front_boundaries(upper, dissection.starts, children)
+    fronts = symbolic.FrontRows(dissection.starts, boundaries)
+    plan = symbolic.ExtendAddPlan(fronts, dissection.parent, boundaries)
     for child, up in enumerate(dissection.parent):
         if up < 0 or not len(boundaries[child]):
             continue

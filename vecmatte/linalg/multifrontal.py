@@ -25,6 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecmatte.linalg._multifrontal_symbolic import (
+    ExtendAddPlan,
+    FrontRows,
+    children_of,
+    front_boundaries,
+)
 from vecmatte.linalg._panel import (
     PanelFactor,
     factor_dtype,
@@ -407,11 +413,11 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     upper = reordered_upper(matrix, order, dtype)
     (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
     factor = _PanelKernels(dtype)
-    children = _children(parent)
-    boundaries = _boundaries(upper, starts, children)
-    fronts = _FrontRows(starts, boundaries)
+    children = children_of(parent)
+    boundaries = front_boundaries(upper, starts, children)
+    fronts = FrontRows(starts, boundaries)
     places = fronts.entry_places(upper)
-    plan = _ExtendAddPlan(fronts, parent, boundaries)
+    plan = ExtendAddPlan(fronts, parent, boundaries)
     # Python ints: per-node NumPy scalars were a large part of the loop's time.
     bounds, parents, indptr = starts.tolist(), parent.tolist(), upper.indptr.tolist()
     sizes = np.diff(starts).tolist()
@@ -489,175 +495,3 @@ class _PanelKernels:
             inverse, info = self.trtri(diagonal, lower=0)
             # L21^T = L11^-1 A21^T = U^-T A21^T.
             self.trmm(1.0, inverse, panel[size:].T, side=0, lower=0, trans_a=1, overwrite_b=1)
-
-
-def _children(parent: np.ndarray) -> list[list[int]]:
-    """Children of each node, in increasing order."""
-    children: list[list[int]] = [[] for _ in range(len(parent))]
-    for node, up in enumerate(parent.tolist()):
-        if up >= 0:
-            children[up].append(node)
-    return children
-
-
-def _boundaries(upper, starts: np.ndarray, children: list[list[int]]) -> list[np.ndarray]:
-    """Symbolic factorisation: the later positions each node's columns of ``L`` reach.
-
-    A node's boundary is the union of its matrix entries' later columns and its children's
-    boundaries beyond its own columns (increasing index arrays).
-    """
-    bounds, indptr = starts.tolist(), upper.indptr.tolist()
-    boundaries: list[np.ndarray] = []
-    for k, below in enumerate(children):
-        k0, k1 = bounds[k], bounds[k + 1]
-        columns = upper.columns[indptr[k0] : indptr[k1]]
-        parts = [columns[columns >= k1]]
-        for child in below:
-            rows = boundaries[child]
-            parts.append(rows[rows.searchsorted(k1) :])
-        later = np.concatenate(parts)
-        # Sorted, repeats dropped: several times faster than np.unique on these small arrays.
-        later.sort()
-        if len(later) > 1:
-            keep = np.empty(len(later), dtype=bool)
-            keep[0] = True
-            np.not_equal(later[1:], later[:-1], out=keep[1:])
-            later = later[keep]
-        boundaries.append(later.astype(np.intp, copy=False))
-    return boundaries
-
-
-class _FrontRows:
-    """Row of a position in a node's front, for many (node, position) pairs at once.
-
-    Front rows are the node's own positions, then its boundary. One search of all pairs in
-    the sorted keys ``node * n + boundary position`` replaces a few NumPy calls per node.
-    """
-
-    def __init__(self, starts: np.ndarray, boundaries: list[np.ndarray]):
-        self.n = int(starts[-1])
-        self.starts = starts
-        self.sizes = np.diff(starts)
-        self.widths = np.array([len(b) for b in boundaries], dtype=np.intp)
-        self.keys = np.concatenate([*boundaries, np.empty(0, np.intp)])
-        self.keys += np.repeat(np.arange(len(self.sizes)) * self.n, self.widths)
-        self.first_key = np.zeros(len(self.sizes), dtype=np.intp)
-        np.cumsum(self.widths[:-1], out=self.first_key[1:])
-        # 32-bit per-entry arrays when they fit: half the memory traffic, and temporaries
-        # small enough for malloc to reuse instead of mapping afresh.
-        self.index = np.int32 if self.n < 2**31 else np.intp
-
-    def rows(self, node: np.ndarray, position: np.ndarray, size=None, first=None) -> np.ndarray:
-        """Front rows of ``position`` (each in its ``node``'s front).
-
-        ``size`` and ``first`` (the nodes' sizes and first positions, one per pair) may be
-        given when they are cheaper to make than to gather.
-        """
-        if size is None:
-            size = self.sizes.astype(self.index)[node]
-            first = self.starts.astype(self.index)[node]
-        row = position - first
-        later = np.flatnonzero(row >= size)
-        if len(later):
-            wanted = node[later].astype(np.intp)
-            place = np.searchsorted(self.keys, wanted * self.n + position[later])
-            place -= self.first_key[wanted]
-            place += size[later]
-            row[later] = place
-        return row
-
-    def entry_places(self, upper) -> np.ndarray:
-        """Flat index in its node's panel of each entry of ``upper``.
-
-        Entry (row r, column c >= r) of node k is L's entry (c, r): panel element
-        ``(front row of c, r - k0)``. Per-entry values are repeated from per-row ones
-        (sequential writes) rather than gathered from per-node ones.
-        """
-        counts = np.diff(upper.indptr)
-        node_sizes = self.sizes.astype(self.index)
-        row_node = np.repeat(np.arange(len(self.sizes), dtype=self.index), self.sizes)
-        size = np.repeat(np.repeat(node_sizes, self.sizes), counts)
-        first = np.repeat(np.repeat(self.starts[:-1].astype(self.index), self.sizes), counts)
-        place = self.rows(np.repeat(row_node, counts), upper.columns, size, first)
-        place *= size
-        del size, first
-        column = np.arange(self.n, dtype=self.index)
-        column -= np.repeat(self.starts[:-1].astype(self.index), self.sizes)
-        place += np.repeat(column, counts)
-        return place
-
-
-class _ExtendAddPlan:
-    """How each child's Schur complement is added into its parent's front.
-
-    A child's boundary rows land in its parent's front in a few runs of consecutive rows
-    (pieces of the separators around the child: 3-4 runs on average on a pixel grid), so the
-    lower triangle of its update is added as a few rectangular slices, without index arrays
-    or gathers. Children with many runs and little data are added through flat indices
-    instead (one gather and scatter), whichever costs less. All runs are found for all
-    children at once before the numerical loop.
-    """
-
-    # Measured cost of one slice addition (Python and NumPy call overhead) in array entries
-    # added through flat indices, and the relative cost of an entry added through slices.
-    _SLICE_CALL = 500
-    _SLICE_ENTRY = 0.3
-
-    def __init__(self, fronts: _FrontRows, parent: np.ndarray, boundaries: list[np.ndarray]):
-        widths = fronts.widths.copy()
-        widths[parent < 0] = 0
-        offsets = np.zeros(len(widths) + 1, dtype=np.intp)
-        np.cumsum(widths, out=offsets[1:])
-        rows = np.concatenate(
-            [np.empty(0, np.intp)]
-            + [b for b, w in zip(boundaries, widths.tolist(), strict=True) if w]
-        )
-        owner = np.repeat(parent.astype(fronts.index), widths)
-        at = fronts.rows(owner, rows).astype(np.intp)
-        own = at < fronts.sizes[owner]
-        # A run starts at each child's first row, where rows stop being consecutive, and
-        # where they pass from the parent's own columns to its boundary.
-        start = np.ones(len(at), dtype=bool)
-        start[1:] = (at[1:] != at[:-1] + 1) | (own[1:] != own[:-1])
-        start[offsets[:-1][widths > 0]] = True
-        run_first = np.flatnonzero(start)
-        n_runs = np.bincount(
-            np.repeat(np.arange(len(widths)), widths)[run_first], minlength=len(widths)
-        )
-        self.run_ptr = np.concatenate([[0], np.cumsum(n_runs)]).tolist()
-        self.run_edge = (run_first - np.repeat(offsets[:-1], n_runs)).tolist()
-        self.run_at = at[run_first].tolist()
-        self.at, self.offsets = at, offsets.tolist()
-        self.sizes = fronts.sizes
-        pairs = n_runs * (n_runs + 1) // 2
-        entries = widths * (widths + 1) // 2
-        self.by_slices = (
-            pairs * self._SLICE_CALL + self._SLICE_ENTRY * entries < 2 * widths**2
-        ).tolist()
-
-    def add(self, child: int, update: np.ndarray, panel, block, size: int) -> None:
-        """Add ``update`` (the child's Schur complement, lower triangle) into the front."""
-        width = len(update)
-        if not self.by_slices[child]:
-            at = self.at[self.offsets[child] : self.offsets[child + 1]]
-            split = int(np.searchsorted(at, size))
-            if split:
-                target = at[:, None] * size + at[:split]
-                panel.reshape(-1)[target.reshape(-1)] += update[:, :split].reshape(-1)
-            if split < width:
-                later = at[split:] - size
-                target = later[:, None] * block.shape[0] + later
-                block.reshape(-1)[target.reshape(-1)] += update[split:, split:].reshape(-1)
-            return
-        r0, r1 = self.run_ptr[child], self.run_ptr[child + 1]
-        edges = [*self.run_edge[r0:r1], width]
-        places = self.run_at[r0:r1]
-        for i in range(r1 - r0):
-            a0, a1, p = edges[i], edges[i + 1], places[i]
-            for j in range(i + 1):
-                b0, b1, q = edges[j], edges[j + 1], places[j]
-                if q < size:
-                    panel[p : p + a1 - a0, q : q + b1 - b0] += update[a0:a1, b0:b1]
-                else:
-                    p_, q_ = p - size, q - size
-                    block[p_ : p_ + a1 - a0, q_ : q_ + b1 - b0] += update[a0:a1, b0:b1]
