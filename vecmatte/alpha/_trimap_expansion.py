@@ -29,9 +29,30 @@ def _maybe_close(
     # Blocks of half the radius: a window then lies in the 5 x 5 blocks around its pixel's.
     b = -(-radius // 2)
     reach = -(-radius // b)
+    unknown = np.flatnonzero(label == UNKNOWN)
+    # Only the blocks around the unknown pixels' blocks matter: a crop on the block grid,
+    # ``reach`` blocks beyond their bounding box, gives the same ranges at a fraction of
+    # the cost when the unknown region is small.
+    ys = unknown[[0, -1]] // w
+    y0 = max(0, (int(ys[0]) // b - reach) * b)
+    y1 = min(h, (int(ys[1]) // b + reach + 1) * b)
+    columns = unknown % w
+    x0 = max(0, (int(columns.min()) // b - reach) * b)
+    x1 = min(w, (int(columns.max()) // b + reach + 1) * b)
+    del columns
+    if (y1 - y0, x1 - x0) != (h, w):
+        crop = (slice(y0, y1), slice(x0, x1))
+        sub = _maybe_close(
+            colors.reshape(h, w, 3)[crop].reshape(-1, 3),
+            label.reshape(h, w)[crop].ravel(),
+            (y1 - y0, x1 - x0),
+            radius,
+            threshold,
+        )
+        row, col = np.divmod(sub, x1 - x0)
+        return (row + y0) * w + (col + x0)
     span = 2 * reach + 1
     hb, wb = -(-h // b), -(-w // b)
-    unknown = np.flatnonzero(label == UNKNOWN)
     block = unknown // (w * b)
     block *= wb
     block += (unknown % w) // b
@@ -151,8 +172,18 @@ def expand_trimap(
         return expanded
     # Offset o can only reach a known pixel from pixels at most |o| (chessboard) from one:
     # sorted by that distance, the pixels worth looking at are a prefix.
-    reach = ndimage.distance_transform_cdt((label == UNKNOWN).reshape(h, w), metric="chessboard")
-    reach = reach.ravel()[active]
+    # Offsets reach at most ``radius``: farther pixels are never looked at, so distances are
+    # needed only up to ``radius + 1``, which a crop ``radius + 1`` around the active pixels'
+    # bounding box gives exactly (a crop only overestimates distances beyond that).
+    ys, xs = np.divmod(active, w)
+    y0, y1 = max(0, int(ys[0]) - radius - 1), min(h, int(ys[-1]) + radius + 2)
+    x0, x1 = max(0, int(xs.min()) - radius - 1), min(w, int(xs.max()) + radius + 2)
+    crop = (label == UNKNOWN).reshape(h, w)[y0:y1, x0:x1]
+    reach = ndimage.distance_transform_cdt(crop, metric="chessboard")
+    reach = reach[ys - y0, xs - x0]
+    del ys, xs
+    # No known pixel in the crop at all: -1 from SciPy.
+    reach[(reach < 0) | (reach > radius)] = radius + 1
     order = np.argsort(reach, kind="stable")
     active, reach = active[order], reach[order]
     del order
