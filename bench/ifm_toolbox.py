@@ -1,13 +1,10 @@
 """vecmatte's ifm and cf against the authors' MATLAB toolbox, run in GNU Octave.
 
-The toolbox (``yaksoy/AffinityBasedMattingToolbox``) is the reference implementation of
-information-flow matting (``informationFlowMatting`` with ``getMattingParams('IFM')``) and
-also has closed-form matting (``closedFormMatting``, ``getMattingParams('CF')``). For each of
-GT01..GT20 and both trimap sets this runs both toolbox functions with their defaults in
-``octave-cli`` and ``vecmatte.estimate_alpha(image, trimap, method=M)`` for M in ("ifm",
-"cf") on the same 8-bit files, and reports per image and in total: SAD (sum |alpha - gt|
-over the trimap's unknown pixels / 1000) and MSE (mean over the same pixels) of all four,
-and the max and mean |alpha_toolbox - alpha_vecmatte| over those pixels for each method.
+For each of GT01..GT20 and both trimap sets this runs the toolbox's (GitHub
+``yaksoy/AffinityBasedMattingToolbox``) ``informationFlowMatting`` and ``closedFormMatting``
+with their defaults in ``octave-cli`` and ``vecmatte.estimate_alpha(image, trimap, method=M)``
+for M in ("ifm", "cf") on the same 8-bit files; it reports SAD and MSE over the unknown
+pixels of all four and the max / mean |alpha_toolbox - alpha_vecmatte| for each method.
 
     python bench/ifm_toolbox.py [--data DIR] [--toolbox DIR] [--images GT01,GT02]
                                 [--trimaps trimap trimap2] [--scale 0.5] [--jobs 2]
@@ -414,7 +411,8 @@ def report(records: list[dict], meta: dict, parts: list[dict]) -> str:
         "apply `im2double`)",
         f"- {meta['versions']}; `knnsearch` and `imboxfilt` are this script's stand-ins "
         "(exact Euclidean neighbours by SciPy's cKDTree; window mean with replicated borders)",
-        f"- vecmatte {meta['vecmatte']}: `estimate_alpha(image, trimap, method=M)`, defaults",
+        "- vecmatte: `estimate_alpha(image, trimap, method=M)` with its defaults; cases not run "
+        f"(still missing from --workdir): {', '.join(meta['missing']) or 'none'}",
         f"- scale {meta['scale']} (image resized with a box filter, trimap nearest, truth box), "
         "8-bit PNG files read by both sides",
         f"- Octave's `im2double(imread(...))` vs `vecmatte.load_image` / `load_trimap`: max "
@@ -587,7 +585,9 @@ def main(argv: list[str] | None = None) -> int:
             for name in ("octave", "image", "statistics")
             if name in versions
         ),
-        "vecmatte": provenance.versions(("vecmatte",))["vecmatte"],
+        "missing": [
+            f"{n} {t}" for t in args.trimaps for n in args.images.split(",") if (n, t) not in done
+        ],
         "scale": args.scale,
     }
     parts = [decompose(args, shim, toolbox, *case.split(":")) for case in args.decompose]
