@@ -12,6 +12,7 @@ import vecmatte.linalg.multifrontal as multifrontal
 import vecmatte.preconditioners.direct as preconditioners
 from vecmatte.alpha import solve_alpha
 from vecmatte.alpha.cf import build_system
+from vecmatte.linalg._panel import reordered_upper
 from vecmatte.synthetic import make_scene
 from vecmatte.trimap import trimap_split
 
@@ -334,7 +335,7 @@ def test_extend_add_runs_are_consecutive_rows_of_the_parents_front():
     # consecutive rows of its parent's front, all own columns or all boundary.
     matrix, ys, xs = _grid_system((31, 27), 0.9, seed=3)
     dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=7)
-    upper = multifrontal.reordered_upper(matrix, dissection.order, np.float64)
+    upper = symbolic.upper_in_order(matrix, dissection.order, np.float64)
     children = symbolic.children_of(dissection.parent)
     boundaries = symbolic.front_boundaries(upper, dissection.starts, children)
     fronts = symbolic.FrontRows(dissection.starts, boundaries)
@@ -350,3 +351,31 @@ def test_extend_add_runs_are_consecutive_rows_of_the_parents_front():
             rows = boundaries[child][first:stop]
             np.testing.assert_array_equal(front_rows[at : at + len(rows)], rows)
             assert at >= size or at + len(rows) <= size
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_upper_in_order_matches_the_panel_reordering(seed):
+    # Empty rows (also the last ones) included: the row counts come from a reduceat.
+    rng = np.random.default_rng(seed)
+    n = 40
+    dense = np.where(rng.random((n, n)) < 0.1, rng.standard_normal((n, n)), 0.0)
+    dense[:, -3:] = dense[-3:] = 0.0
+    dense[5] = dense[:, 5] = 0.0
+    matrix = scipy.sparse.csr_matrix(dense + dense.T)
+    order = rng.permutation(n)
+    ours = symbolic.upper_in_order(matrix, order, np.float32)
+    theirs = reordered_upper(matrix, order, np.float32)
+    np.testing.assert_array_equal(ours.indptr, theirs.indptr)
+    np.testing.assert_array_equal(ours.columns, theirs.columns)
+    np.testing.assert_array_equal(ours.values, theirs.values)
+
+
+def test_entry_places_from_boundary_ranks_match_the_global_search():
+    matrix, ys, xs = _grid_system((29, 33), 0.8, seed=5)
+    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=9)
+    upper = symbolic.upper_in_order(matrix, dissection.order, np.float64)
+    children = symbolic.children_of(dissection.parent)
+    ranks: list = []
+    boundaries = symbolic.front_boundaries(upper, dissection.starts, children, ranks)
+    fronts = symbolic.FrontRows(dissection.starts, boundaries)
+    np.testing.assert_array_equal(fronts.entry_places(upper, ranks), fronts.entry_places(upper))

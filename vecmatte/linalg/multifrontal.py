@@ -30,12 +30,9 @@ from vecmatte.linalg._multifrontal_symbolic import (
     FrontRows,
     children_of,
     front_boundaries,
+    upper_in_order,
 )
-from vecmatte.linalg._panel import (
-    PanelFactor,
-    factor_dtype,
-    reordered_upper,
-)
+from vecmatte.linalg._panel import PanelFactor, factor_dtype
 
 __all__ = ["MultifrontalCholesky", "dissection_order", "multifrontal_cholesky"]
 
@@ -410,13 +407,15 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     dtype = factor_dtype(dtype)
     order, starts, parent = dissection.order, dissection.starts, dissection.parent
     # The upper triangle in the elimination order: each node reads its entries as one slice.
-    upper = reordered_upper(matrix, order, dtype)
+    upper = upper_in_order(matrix, order, dtype)
     (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
     factor = _PanelKernels(dtype)
     children = children_of(parent)
-    boundaries = front_boundaries(upper, starts, children)
+    ranks: list = []
+    boundaries = front_boundaries(upper, starts, children, ranks)
     fronts = FrontRows(starts, boundaries)
-    places = fronts.entry_places(upper)
+    places = fronts.entry_places(upper, ranks)
+    del ranks
     plan = ExtendAddPlan(fronts, parent, boundaries)
     # Python ints: per-node NumPy scalars were a large part of the loop's time.
     bounds, parents, indptr = starts.tolist(), parent.tolist(), upper.indptr.tolist()
