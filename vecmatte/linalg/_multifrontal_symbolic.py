@@ -36,12 +36,21 @@ def front_boundaries(
     boundary appended to it, one array per node: searched in the small boundary while it is
     in cache, for :meth:`FrontRows.entry_places`, instead of in all boundaries at once.
     """
-    bounds, indptr = starts.tolist(), upper.indptr.tolist()
+    # The entries in later columns of all nodes, found at once: each node's are one slice.
+    bounds = starts.tolist()
+    node_end = np.repeat(np.repeat(starts[1:], np.diff(starts)), np.diff(upper.indptr))
+    is_later = upper.columns >= node_end
+    del node_end
+    later_columns = upper.columns[is_later]
+    counted = np.zeros(len(is_later) + 1, dtype=np.intp)
+    np.cumsum(is_later, out=counted[1:])
+    del is_later
+    first_later = counted[upper.indptr[starts]].tolist()
+    del counted
     boundaries: list[np.ndarray] = []
     for k, below in enumerate(children):
-        k0, k1 = bounds[k], bounds[k + 1]
-        columns = upper.columns[indptr[k0] : indptr[k1]]
-        parts = [columns[columns >= k1]]
+        k1 = bounds[k + 1]
+        parts = [later_columns[first_later[k] : first_later[k + 1]]]
         for child in below:
             rows = boundaries[child]
             parts.append(rows[rows.searchsorted(k1) :])

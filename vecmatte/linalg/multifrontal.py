@@ -21,6 +21,7 @@ memory-bound on small fronts; the symbolic passes the rest.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -288,9 +289,11 @@ def _in_postorder(children: list[list[int]], node_of: np.ndarray) -> Dissection:
             continue
         stack.append((node, True))
         stack.extend((child, False) for child in reversed(children[node]))
+    # Every node's parent at once (one fancy assignment per node cost 40 ms on 8k nodes).
     parent = np.full(len(children), -1, dtype=np.intp)
-    for node, below in enumerate(children):
-        parent[post[below]] = post[node]
+    lengths = np.fromiter(map(len, children), dtype=np.intp, count=len(children))
+    below = np.fromiter(itertools.chain.from_iterable(children), np.intp, int(lengths.sum()))
+    parent[post[below]] = np.repeat(post, lengths)
     final = post[node_of]
     # A stable radix sort on 16 bits when the nodes are few enough.
     order = np.argsort(final.astype(np.uint16) if len(post) <= 2**16 else final, kind="stable")
