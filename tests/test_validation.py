@@ -137,6 +137,16 @@ def test_window_message_is_height_by_width_and_names_a_radius_that_fits():
         check_radius_eps(fits + 1, 1e-7, (164, 247, 3))
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 2, 3), (2, 9, 3), (9, 1, 3)])
+def test_window_message_never_suggests_a_radius_that_is_refused(shape):
+    # A 2 x 2 image was told "use radius <= 0", which check_radius_eps itself refuses.
+    with pytest.raises(ValueError) as error:
+        check_radius_eps(1, 1e-7, shape)
+    message = str(error.value)
+    assert "use a larger image" in message
+    assert "radius <=" not in message
+
+
 def test_memory_refusal_only_suggests_a_size_that_works():
     # issue 17: --radius 100 suggested "downscale to at most 247 x 164", which then failed
     # with "smaller than one 201 x 201 window".

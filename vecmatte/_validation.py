@@ -108,10 +108,12 @@ def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     size = 2 * radius + 1
     if shape[0] < size or shape[1] < size:
+        largest = (min(shape[0], shape[1]) - 1) // 2
+        # A 1 or 2 pixel wide image has no radius that fits: only a larger image helps.
+        fix = f"use radius <= {largest} or a larger image" if largest >= 1 else "use a larger image"
         raise ValueError(
             f"image of {shape[0]} x {shape[1]} pixels (height x width) is smaller than one "
-            f"{size} x {size} window (radius={radius}); use radius <= "
-            f"{max(0, (min(shape[0], shape[1]) - 1) // 2)} or a larger image"
+            f"{size} x {size} window (radius={radius}); {fix} (at least 3 x 3 pixels)"
         )
     return radius, eps
 
