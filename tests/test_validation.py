@@ -137,6 +137,15 @@ def test_window_message_is_height_by_width_and_names_a_radius_that_fits():
         check_radius_eps(fits + 1, 1e-7, (164, 247, 3))
 
 
+@pytest.mark.parametrize("shape", [(0, 0), (0, 5), (4, 0)])
+def test_an_empty_image_or_trimap_is_called_empty(shape):
+    # min() of a zero-size array raised NumPy's "zero-size array to reduction operation".
+    with pytest.raises(ValueError, match=r"^image is empty \(\d+ x \d+ pixels\)$"):
+        vecmatte.estimate_alpha(np.zeros((*shape, 3)), np.zeros(shape))
+    with pytest.raises(ValueError, match=r"^trimap is empty"):
+        vecmatte.estimate_alpha(np.zeros((3, 3, 3)), np.zeros(shape))
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 3), (2, 2, 3), (2, 9, 3), (9, 1, 3)])
 def test_window_message_never_suggests_a_radius_that_is_refused(shape):
     # A 2 x 2 image was told "use radius <= 0", which check_radius_eps itself refuses.

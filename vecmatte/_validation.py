@@ -43,6 +43,8 @@ def _check_finite_range(array: np.ndarray, name: str) -> None:
 
 def _check_pixel_count(shape: tuple[int, ...], name: str) -> None:
     pixels = int(np.prod(shape[:2], dtype=np.int64))
+    if pixels == 0:
+        raise ValueError(f"{name} is empty ({shape[0]} x {shape[1]} pixels)")
     if pixels > MAX_PIXELS:
         raise ValueError(
             f"{name} has {pixels} pixels ({shape[0]} x {shape[1]}), more than the limit of "
