@@ -420,3 +420,11 @@ def test_registry_imports_no_method_module():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert output.strip() == "['vecmatte.alpha._pipeline', 'vecmatte.alpha._registry']"
+
+
+def test_a_trimap_of_class_labels_gets_the_hint_in_the_library_too():
+    # The library and the command line share one message (vecmatte.trimap.check_known_pixels).
+    labels = np.zeros((6, 6))
+    labels[2:4, 2:4] = 2 / 255
+    with pytest.raises(ValueError, match=r"is it an image of class labels \(0, 1, 2\)\?"):
+        vecmatte.estimate_alpha(np.full((6, 6, 3), 0.5), labels)

@@ -11,7 +11,7 @@ import numpy as np
 from vecmatte import _defaults
 from vecmatte._validation import check_image, check_solver_options
 from vecmatte.alpha._registry import get_method
-from vecmatte.trimap import check_trimap, trimap_split
+from vecmatte.trimap import check_known_pixels, check_trimap, trimap_split
 
 __all__ = ["AlphaResult", "NoUnknownPixelsWarning", "estimate_alpha", "run_method", "solve_alpha"]
 
@@ -152,10 +152,9 @@ def run_method(
     else:
         name, preconditioner_options = None, {}
     is_fg, is_bg, unknown = trimap_split(trimap)
-    if not is_fg.any():
-        raise ValueError("trimap has no foreground pixels (values > 0.9); mark some in white")
-    if not is_bg.any():
-        raise ValueError("trimap has no background pixels (values < 0.1); mark some in black")
+    if not (is_fg.any() and is_bg.any()):
+        # Only on the failure path, so the message (and its class-labels hint) lives in one place.
+        check_known_pixels(trimap)
     alpha = is_fg.astype(np.float64)
     if not unknown.any():
         warnings.warn(
