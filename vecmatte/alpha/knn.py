@@ -85,16 +85,18 @@ def build_system(
     symmetric soft system 10537 in 64 s; hard constraints (default) 10531 in 59 s: as good,
     and faster, since conjugate gradient runs on the unknown pixels only.
 
-    Hard constraints read only the unknown pixels' rows of ``W = K + K^T``. A known pixel
-    adds to them only if an unknown pixel is among its own ``k`` neighbours, which needs its
-    distance to the nearest unknown pixel to be at most its ``k``-th neighbour distance; with
-    an upper bound of the latter (from the points next to it in the k-d tree's order) the
-    searches of the other known pixels are skipped (below 30 % unknown pixels, where that
-    pays). The system is bit for bit the same. The searches are most of the time
-    (cKDTree queries were 65 % of it before); same-process CPU time, one core,
-    ``NUMBA_NUM_THREADS=1``, GT01, GT04, GT08, GT13, GT16 and GT19 at half size with both
-    trimaps: median 0.48x PyMatting's ``estimate_alpha_knn`` (0.36x to 0.65x; was about
-    0.67x), peak memory median 0.19x (at most 0.39x).
+    Hard constraints read only the unknown pixels' rows of ``W = K + K^T``: ``W_uu`` comes
+    from the unknown pixels' own searches, the degrees and the right-hand side are sums over
+    all searches, and ``W_uk`` is never formed. A known pixel's search matters only if an
+    unknown pixel is among its ``k`` neighbours, which needs its distance to the nearest
+    unknown pixel (at least its position weight times its distance in the image plane) to
+    be at most its ``k``-th neighbour distance (at most the ``k - 1``-th among the points
+    next to it in the k-d tree's order); the other searches are skipped (up to 45 % unknown
+    pixels, where that pays). The system is bit for bit the one from the full ``W`` (all
+    40 alphamatting.com cases at half size). CPU time in one process alternating with
+    PyMatting's ``estimate_alpha_knn``, one core, ``NUMBA_NUM_THREADS=1``, all 20 images
+    at half size, narrow / wide trimaps: median 0.27x / 0.31x (at most 0.53x / 0.67x, GT04
+    and GT13 with 40-49 % unknown pixels; it was 0.44x / 0.49x), peak memory median 0.12x.
     """
     constraints, lam = check_constraints(constraints, lam)
     options = dict(n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel)

@@ -41,7 +41,8 @@ def check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
 _SLACK = 1.0 + 1e-5
 
 #: Above this share of unknown pixels nearly every pixel has an unknown neighbour, and the
-#: bounds of :func:`_may_reach` cost more than the queries they save.
+#: bounds of :func:`_may_reach` cost more than the queries they save (same-process CPU
+#: time: GT04 at 48 % unknown 5 % slower with them, GT13 at 30 % and 42 % faster).
 _MAX_UNKNOWN_SHARE = 0.45
 
 
