@@ -91,12 +91,7 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     if is_special_file(path):
         if not os.access(path, os.W_OK):
             raise PermissionError(f"{path}: cannot write to it (permission denied) ({what})")
-        kind = file_format(path)
-        if alpha_channel and kind not in ALPHA_FORMATS:
-            raise ValueError(
-                f"{path}: {kind} cannot store an alpha channel; save the {what} as .png or .tif"
-            )
-        return kind
+        return _format_keeping_alpha(path, what, alpha_channel)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"{path}: output directory {directory} does not exist ({what})")
@@ -104,6 +99,11 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
         raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise PermissionError(f"{path}: cannot write to directory {directory} (permission denied)")
+    return _format_keeping_alpha(path, what, alpha_channel)
+
+
+def _format_keeping_alpha(path: Path, what: str, alpha_channel: bool) -> str:
+    """Pillow format of ``path``; refused if it would lose the ``alpha_channel`` asked for."""
     kind = file_format(path)
     if alpha_channel and kind not in ALPHA_FORMATS:
         raise ValueError(
