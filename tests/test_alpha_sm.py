@@ -250,7 +250,7 @@ def _any_planes(fg, bg, alpha=None):
     a = None if alpha is None else alpha.ravel().astype(np.float32)
     mean = np.zeros(3, dtype=np.float32)
     return refinement.PairPlanes(
-        fg.reshape(-1, 3), label, (h, w), everything, _planar(fg), _planar(bg), mean, mean, a
+        _planar(fg), label, (h, w), everything, _planar(fg), _planar(bg), mean, mean, a
     )
 
 
@@ -322,7 +322,7 @@ def test_gather_samples_matches_loop(seed):
     colors = image.reshape(-1, 3)
     unknown = np.flatnonzero(label.ravel() == UNKNOWN)
     exponents, radius = (3.0, 2.0, 1.0, 4.0), 1
-    fg, bg, _, mean_fg, mean_bg = gathering.gather_samples(
+    fg, bg, _, mean_fg, mean_bg, _ = gathering.gather_samples(
         colors,
         label.ravel(),
         (h, w),

@@ -24,6 +24,7 @@ from vecmatte.alpha._shared_sampling import (
 __all__ = [
     "gather_samples",
     "gradient_tensor",
+    "image_planes",
     "least_path_energy",
     "march_rays",
     "path_energy",
@@ -305,6 +306,7 @@ def select_pairs(
     mean_bg: np.ndarray,
     exponents: tuple[float, float, float, float],
     distortion_radius: int,
+    planes32: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The best foreground/background pair of each unknown pixel (eq. 7 to 10).
 
@@ -316,6 +318,8 @@ def select_pairs(
     Missing samples are not paired; a pixel without foreground (background) samples gets the
     mean foreground (background) colour at its own position.
     The first pair of least cost wins, in (foreground ray, background ray) order.
+    ``planes32``: the image as float32 channel planes ``(3, n)``, made from ``colors`` when
+    ``None``.
 
     Returns
     -------
@@ -337,7 +341,8 @@ def select_pairs(
     order = np.argsort(group, kind="stable")
     bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
     fg_index, bg_index = _found_first(fg_index), _found_first(bg_index)
-    planes32 = colors.T.astype(np.float32, order="C")  # (3, n): a gather per channel
+    if planes32 is None:
+        planes32 = image_planes(colors)
     for first, stop in itertools.pairwise(bounds):
         members = order[first:stop]
         n_f, n_b = divmod(int(group[members[0]]), rays + 1)
@@ -503,6 +508,12 @@ def _best_pairs(
     return fg, bg, center_alpha[bi, bj, rows]
 
 
+def image_planes(colors: np.ndarray) -> np.ndarray:
+    """The image ``colors`` ``(n, 3)`` as float32 channel planes ``(3, n)``: a gather per
+    channel reads one contiguous plane."""
+    return colors.T.astype(np.float32, order="C")
+
+
 def gather_samples(
     colors: np.ndarray,
     label: np.ndarray,
@@ -513,7 +524,7 @@ def gather_samples(
     exponents: tuple[float, float, float, float],
     distortion_radius: int,
     pymatting_path: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Sample gathering: rays, path energies and the best pair of each unknown pixel.
 
     Returns
@@ -524,6 +535,9 @@ def gather_samples(
         Alpha from that pair.
     mean_fg, mean_bg : ndarray, float32, shape (3,)
         Mean colour of the foreground and of the background.
+    planes32 : ndarray, float32, shape (3, n)
+        The image as channel planes (:func:`image_planes`), for the later steps to share:
+        made after the path energies, so that it does not add to their peak memory.
     """
     mean_fg = np.array(
         [np.sum(c, where=label == FOREGROUND, dtype=np.float64) for c in colors.T]
@@ -537,6 +551,7 @@ def gather_samples(
     fg_energy = least_path_energy(tensor, shape, unknown, fg_index, pymatting_path)
     bg_energy = least_path_energy(tensor, shape, unknown, bg_index, pymatting_path)
     del tensor
+    planes32 = image_planes(colors)
     fg, bg, alpha = select_pairs(
         colors,
         shape,
@@ -549,5 +564,6 @@ def gather_samples(
         mean_bg,
         exponents,
         distortion_radius,
+        planes32,
     )
-    return fg, bg, alpha, mean_fg, mean_bg
+    return fg, bg, alpha, mean_fg, mean_bg, planes32

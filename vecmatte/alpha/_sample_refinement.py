@@ -42,15 +42,17 @@ def _in_box(targets, shape, top, bottom, left, right):
 class PairPlanes:
     """The colour pair (and alpha) of every pixel, made a box of pixels at a time.
 
-    Pixels of ``unknown`` (sorted flat indices) have the pairs ``fg``, ``bg`` (float32
-    ``(3, m)``) and alphas ``alpha`` (``(m,)``, optional); known pixels have their own colour
-    and the mean colour of the other side, and alpha 1 or 0. Building these planes for the
+    ``planes`` is the image as float32 channel planes ``(3, n)`` (shared with the other
+    steps: a box copies contiguous rows of it). Pixels of ``unknown`` (sorted flat indices)
+    have the pairs ``fg``, ``bg`` (float32 ``(3, m)``) and alphas ``alpha`` (``(m,)``,
+    optional); known pixels have their own colour and the mean colour of the other side, and
+    alpha 1 or 0. Building these planes for the
     box around a band of pixels only, rather than for the whole image, keeps three float32
     images' worth of memory out of the peak and skips the pixels far from any unknown one.
     """
 
-    def __init__(self, colors, label, shape, unknown, fg, bg, mean_fg, mean_bg, alpha=None):
-        self.colors, self.label, self.shape, self.unknown = colors, label, shape, unknown
+    def __init__(self, planes, label, shape, unknown, fg, bg, mean_fg, mean_bg, alpha=None):
+        self.planes, self.label, self.shape, self.unknown = planes, label, shape, unknown
         self.fg, self.bg, self.alpha = fg, bg, alpha
         self.mean_fg, self.mean_bg = mean_fg, mean_bg
 
@@ -63,7 +65,7 @@ class PairPlanes:
         fg = np.empty((3, *label.shape), dtype=np.float32)
         bg = np.empty((3, *label.shape), dtype=np.float32)
         for c in range(3):
-            fg[c] = self.colors[:, c].reshape(h, w)[top:bottom, left:right]
+            fg[c] = self.planes[c].reshape(h, w)[top:bottom, left:right]
             bg[c] = fg[c]
             np.copyto(fg[c], self.mean_fg[c], where=is_bg)
             np.copyto(bg[c], self.mean_bg[c], where=is_fg)

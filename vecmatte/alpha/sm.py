@@ -126,7 +126,7 @@ def shared_matting(
     label = expansion.expand_trimap(colors, label, shape, expansion_radius, expansion_threshold)
     unknown = np.flatnonzero(label == common.UNKNOWN)
 
-    fg, bg, _, mean_fg, mean_bg = gathering.gather_samples(
+    fg, bg, _, mean_fg, mean_bg, planes32 = gathering.gather_samples(
         colors,
         label,
         shape,
@@ -136,8 +136,9 @@ def shared_matting(
         distortion_radius=distortion_radius,
         pymatting_path=pymatting_path,
     )
-    colors_unknown = np.ascontiguousarray(colors[unknown].T, dtype=np.float32)
-    planes = refinement.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg)
+    # One float32 copy of the image serves every later step (pairs, windows, colours).
+    colors_unknown = planes32[:, unknown]
+    planes = refinement.PairPlanes(planes32, label, shape, unknown, fg, bg, mean_fg, mean_bg)
     fg, bg, refined_alpha = refinement.refine_samples(
         colors_unknown, planes, unknown, refinement_radius
     )
@@ -147,7 +148,7 @@ def shared_matting(
     if low_frequency_sigma_sq is None:
         low_frequency_sigma_sq = _default_sigma_sq(low_frequency_radius)
     planes = refinement.PairPlanes(
-        colors, label, shape, unknown, fg, bg, mean_fg, mean_bg, refined_alpha
+        planes32, label, shape, unknown, fg, bg, mean_fg, mean_bg, refined_alpha
     )
     fg, bg = refinement.smooth_pairs(planes, unknown, smoothing_radius, smoothing_sigma_sq)
     del planes
@@ -170,9 +171,9 @@ def shared_matting(
     alpha = alpha.reshape(shape)
     if not colour_pairs:
         return SharedMatting(alpha, None, None)
-    fg, bg, _ = refinement.PairPlanes(colors, label, shape, unknown, fg, bg, mean_fg, mean_bg).box(
-        0, h, 0, w
-    )
+    fg, bg, _ = refinement.PairPlanes(
+        planes32, label, shape, unknown, fg, bg, mean_fg, mean_bg
+    ).box(0, h, 0, w)
     return SharedMatting(
         alpha, fg.T.reshape(h, w, 3).astype(np.float64), bg.T.reshape(h, w, 3).astype(np.float64)
     )
