@@ -158,19 +158,23 @@ def refine_samples(
     bg_out = np.empty((3, targets.size), dtype=np.float32)
     for order, (top, bottom, left, right) in _bands(targets, shape, radius):
         fg_plane, bg_plane, _ = planes.box(top, bottom, left, right)
+        # d = F_q - B_q and |d|^2 depend on q only: once per box pixel, not per window entry.
+        d_plane = fg_plane - bg_plane
+        dd_plane = d_plane[0] * d_plane[0]
+        for c in (1, 2):
+            dd_plane += d_plane[c] * d_plane[c]
         for part in chunks(order.size, dy.size):
             chosen = order[part]
             index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
-            # v = I_p - B_q and d = F_q - B_q, channel by channel, (k, window) each.
+            dd = take(dd_plane, index)
+            # v = I_p - B_q, channel by channel, (k, window) each.
             for c in range(3):
                 b = take(bg_plane[c], index)
-                d = take(fg_plane[c], index)
-                d -= b
+                d = take(d_plane[c], index)
                 np.subtract(colors_targets[c, chosen][:, None], b, out=b)
                 if c == 0:
-                    dd, t, vv = d * d, b * d, b * b
+                    t, vv = b * d, b * b
                 else:
-                    dd += d * d
                     t += b * d
                     vv += b * b
             del b, d
