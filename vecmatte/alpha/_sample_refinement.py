@@ -367,12 +367,28 @@ def low_frequency_alpha(
         alpha.ravel()[local] = refined_alpha[at]
         return (alpha,)
 
+    # Both counts in one plane, ``known + 256 foreground``, when a window holds fewer than
+    # 256 pixels: every partial sum is then a whole number below 2^24, exact in float32,
+    # and one window sum does the work of two.
+    packed = (2 * radius + 1) ** 2 < 256
+
     def known_planes(top, bottom, left, right):
         box = label[top:bottom, left:right]
-        return (box == FOREGROUND).astype(np.float32), (box != UNKNOWN).astype(np.float32)
+        fg = (box == FOREGROUND).astype(np.float32)
+        known = box != UNKNOWN
+        if not packed:
+            return fg, known.astype(np.float32)
+        fg *= 256
+        fg += known
+        return (fg,)
 
     (numerator,) = _box_sums(unknown, shape, radius, gauss, alpha_planes)
-    known_fg, known = _box_sums(unknown, shape, radius, ones, known_planes)
+    sums = _box_sums(unknown, shape, radius, ones, known_planes)
+    if packed:
+        known_fg = np.floor(sums[0] / np.float32(256))
+        known = sums[0] - known_fg * np.float32(256)
+    else:
+        known_fg, known = sums
     numerator += known_fg
     denominator = _inside_weight_sum(unknown, shape, radius, gauss)
     denominator += known
