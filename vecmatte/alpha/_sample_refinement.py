@@ -71,12 +71,25 @@ class PairPlanes:
             np.copyto(bg[c], self.mean_bg[c], where=is_fg)
         fg, bg = fg.reshape(3, -1), bg.reshape(3, -1)
         at, local = _in_box(self.unknown, self.shape, top, bottom, left, right)
-        fg[:, local] = self.fg[:, at]
-        bg[:, local] = self.bg[:, at]
+        # Channel by channel with put/take (indices in range: "wrap" never wraps), about
+        # three times faster than a 2-D fancy assignment; ``at`` is often one run.
+        if at.size and at[-1] - at[0] + 1 == at.size:
+            run = slice(int(at[0]), int(at[0]) + at.size)
+
+            def pick(values):
+                return values[..., run]
+        else:
+
+            def pick(values):
+                return values.take(at, axis=-1, mode="wrap")
+
+        for plane, values in ((fg, pick(self.fg)), (bg, pick(self.bg))):
+            for c in range(3):
+                plane[c].put(local, values[c], mode="wrap")
         alpha = None
         if self.alpha is not None:
             alpha = is_fg.astype(np.float32).ravel()
-            alpha[local] = self.alpha[at]
+            alpha.put(local, pick(self.alpha), mode="wrap")
         return fg, bg, alpha
 
 
