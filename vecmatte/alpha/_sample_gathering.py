@@ -360,8 +360,10 @@ def select_pairs(
                 exponents,
                 distortion_radius,
             )
-            fg_out[:, chosen] = fg
-            bg_out[:, chosen] = bg
+            # put/take by channel: a 2-D fancy assignment takes the slow path.
+            for c in range(3):
+                fg_out[c].put(chosen, fg[c], mode="wrap")
+                bg_out[c].put(chosen, bg[c], mode="wrap")
             alpha_out[chosen] = alpha
     return fg_out, bg_out, alpha_out
 
@@ -431,8 +433,8 @@ def _best_pairs(
     fc = [take(plane, f_i) for plane in planes32]
     bc = [take(plane, b_j) for plane in planes32]
     for c in range(3):
-        fc[c][:, f_none] = mean_fg[c]
-        bc[c][:, b_none] = mean_bg[c]
+        np.copyto(fc[c], mean_fg[c], where=f_none)
+        np.copyto(bc[c], mean_bg[c], where=b_none)
 
     # Pair quantities, (n_f, n_b, k).
     d = [f[:, None, :] - b[None, :, :] for f, b in zip(fc, bc, strict=True)]
@@ -502,10 +504,17 @@ def _best_pairs(
     # The first least pair in (foreground, background) order, as argmin over rows would.
     best = np.argmin(cost.reshape(n_f * n_b, k), axis=0)
     bi, bj = np.divmod(best, n_b)
+    # Flat positions and one take each: 2-D fancy indexing takes the slow path.
     rows = np.arange(k)
-    fg = np.array([f[bi, rows] for f in fc])
-    bg = np.array([b[bj, rows] for b in bc])
-    return fg, bg, center_alpha[bi, bj, rows]
+    at_f, at_b = bi * k + rows, bj * k + rows
+    fg = np.empty((3, k), dtype=np.float32)
+    bg = np.empty((3, k), dtype=np.float32)
+    for c in range(3):
+        take(fc[c].ravel(), at_f, out=fg[c])
+        take(bc[c].ravel(), at_b, out=bg[c])
+    best *= k
+    best += rows
+    return fg, bg, take(center_alpha.ravel(), best)
 
 
 def image_planes(colors: np.ndarray) -> np.ndarray:

@@ -137,7 +137,7 @@ def shared_matting(
         pymatting_path=pymatting_path,
     )
     # One float32 copy of the image serves every later step (pairs, windows, colours).
-    colors_unknown = planes32[:, unknown]
+    colors_unknown = planes32.take(unknown, axis=1, mode="wrap")
     planes = refinement.PairPlanes(planes32, label, shape, unknown, fg, bg, mean_fg, mean_bg)
     fg, bg, refined_alpha = refinement.refine_samples(
         colors_unknown, planes, unknown, refinement_radius
