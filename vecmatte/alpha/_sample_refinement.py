@@ -22,6 +22,7 @@ from vecmatte.alpha._shared_sampling import (
 
 __all__ = [
     "PairPlanes",
+    "band_list",
     "confidence",
     "low_frequency_alpha",
     "refine_samples",
@@ -120,12 +121,22 @@ def _window_index(p, shape, dy, dx, top=0, left=0, width=None):
     return index, inside
 
 
-def _bands(targets: np.ndarray, shape: tuple[int, int], radius: int):
+def _bands(targets: np.ndarray, shape: tuple[int, int], radius: int, bands=None):
     """Bands of rows over ``targets``: ``(order, (top, bottom, left, right))``.
 
     ``order`` indexes the band's targets, those whose window lies inside the image first
-    (they need no mask); the box holds every pixel within ``radius`` of them.
+    (they need no mask); the box holds every pixel within ``radius`` of them. ``bands``:
+    these bands already made (:func:`band_list`), returned as they are, so that the steps
+    whose windows have the same radius (every step, by default) make them once. Each step
+    takes them as its optional last argument ``bands``.
     """
+    if bands is not None:
+        return bands
+    return _make_bands(targets, shape, radius)
+
+
+def _make_bands(targets, shape, radius):
+    """The generator of :func:`_bands`."""
     h, w = shape
     rows = max(1, BAND_ELEMENTS // w)
     for start in range(0, h, rows):
@@ -144,12 +155,18 @@ def _bands(targets: np.ndarray, shape: tuple[int, int], radius: int):
         yield order, box
 
 
+def band_list(targets: np.ndarray, shape: tuple[int, int], radius: int) -> list:
+    """The bands of :func:`_bands` as a list, for the steps that share them."""
+    return list(_make_bands(targets, shape, radius))
+
+
 def refine_samples(
     colors_targets: np.ndarray,
     planes: PairPlanes,
     targets: np.ndarray,
     radius: int,
     samples: int = 3,
+    bands: list | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Average the ``samples`` pairs of the window that best explain each pixel (sec. 4.3).
 
@@ -169,7 +186,7 @@ def refine_samples(
     dy, dx = square_offsets(radius)
     fg_out = np.empty((3, targets.size), dtype=np.float32)
     bg_out = np.empty((3, targets.size), dtype=np.float32)
-    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius, bands):
         fg_plane, bg_plane, _ = planes.box(top, bottom, left, right)
         # d = F_q - B_q and |d|^2 depend on q only: once per box pixel, not per window entry.
         d_plane = fg_plane - bg_plane
@@ -227,7 +244,11 @@ def _gaussian_weights(dy: np.ndarray, dx: np.ndarray, sigma_sq: float) -> np.nda
 
 
 def smooth_pairs(
-    planes: PairPlanes, targets: np.ndarray, radius: int, sigma_sq: float
+    planes: PairPlanes,
+    targets: np.ndarray,
+    radius: int,
+    sigma_sq: float,
+    bands: list | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted means of the neighbours' pairs (sec. 4.4, eq. 13 and 14).
 
@@ -248,7 +269,7 @@ def smooth_pairs(
     fg_out = np.empty((3, targets.size), dtype=np.float32)
     bg_out = np.empty((3, targets.size), dtype=np.float32)
     floor = np.float32(1e-5)
-    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius, bands):
         fg_plane, bg_plane, alpha_plane = planes.box(top, bottom, left, right)
         for part in chunks(order.size, dy.size):
             chosen = order[part]
@@ -282,7 +303,7 @@ def _window_sum(plane: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out.ravel()
 
 
-def _box_sums(targets, shape, radius, weights, planes_of_box):
+def _box_sums(targets, shape, radius, weights, planes_of_box, bands=None):
     """Windowed sums (separable ``weights``) of planes made box by box, at ``targets``.
 
     ``planes_of_box(top, bottom, left, right)`` returns the 2-D float32 planes of a box; a
@@ -290,7 +311,7 @@ def _box_sums(targets, shape, radius, weights, planes_of_box):
     """
     w = shape[1]
     sums = None
-    for order, (top, bottom, left, right) in _bands(targets, shape, radius):
+    for order, (top, bottom, left, right) in _bands(targets, shape, radius, bands):
         y, x = np.divmod(targets[order], w)
         local = (y - top) * (right - left) + (x - left)
         planes = planes_of_box(top, bottom, left, right)
@@ -328,6 +349,7 @@ def confidence(
     unknown: np.ndarray,
     radius: int,
     sigma_sq: float,
+    bands: list | None = None,
 ) -> np.ndarray:
     """Confidence of the smoothed pairs (eq. 15 and 16): float32 ``(m,)``.
 
@@ -348,7 +370,7 @@ def confidence(
         weighted.ravel()[local] = weighted_spread[at]
         return weighted, weight
 
-    weighted, total = _box_sums(unknown, shape, radius, ones, planes)
+    weighted, total = _box_sums(unknown, shape, radius, ones, planes, bands)
     mean_spread = weighted / (total + PAIR_EPS) + PAIR_EPS
     distortion = chromatic_distortion(colors_unknown, fg, bg)
     return np.minimum(1.0, spread / mean_spread) * np.exp(-np.sqrt(distortion) / sigma_sq)
@@ -361,6 +383,7 @@ def low_frequency_alpha(
     unknown: np.ndarray,
     radius: int,
     sigma_sq: float,
+    bands: list | None = None,
 ) -> np.ndarray:
     """Mean of the refined alphas over the window (eq. 17): float32 ``(m,)``.
 
@@ -395,8 +418,8 @@ def low_frequency_alpha(
         fg += known
         return (fg,)
 
-    (numerator,) = _box_sums(unknown, shape, radius, gauss, alpha_planes)
-    sums = _box_sums(unknown, shape, radius, ones, known_planes)
+    (numerator,) = _box_sums(unknown, shape, radius, gauss, alpha_planes, bands)
+    sums = _box_sums(unknown, shape, radius, ones, known_planes, bands)
     if packed:
         known_fg = np.floor(sums[0] / np.float32(256))
         known = sums[0] - known_fg * np.float32(256)

@@ -139,8 +139,16 @@ def shared_matting(
     # One float32 copy of the image serves every later step (pairs, windows, colours).
     colors_unknown = planes32.take(unknown, axis=1, mode="wrap")
     planes = refinement.PairPlanes(planes32, label, shape, unknown, fg, bg, mean_fg, mean_bg)
+    # Bands of rows over the unknown pixels, made once per window radius for all steps.
+    band_lists = {}
+
+    def bands(radius):
+        if radius not in band_lists:
+            band_lists[radius] = refinement.band_list(unknown, shape, radius)
+        return band_lists[radius]
+
     fg, bg, refined_alpha = refinement.refine_samples(
-        colors_unknown, planes, unknown, refinement_radius
+        colors_unknown, planes, unknown, refinement_radius, bands=bands(refinement_radius)
     )
 
     if smoothing_sigma_sq is None:
@@ -150,7 +158,9 @@ def shared_matting(
     planes = refinement.PairPlanes(
         planes32, label, shape, unknown, fg, bg, mean_fg, mean_bg, refined_alpha
     )
-    fg, bg = refinement.smooth_pairs(planes, unknown, smoothing_radius, smoothing_sigma_sq)
+    fg, bg = refinement.smooth_pairs(
+        planes, unknown, smoothing_radius, smoothing_sigma_sq, bands(smoothing_radius)
+    )
     del planes
     smooth_alpha = common.estimate_alpha_from_pair(colors_unknown, fg, bg)
     trust = refinement.confidence(
@@ -162,9 +172,16 @@ def shared_matting(
         unknown,
         confidence_radius,
         confidence_sigma_sq,
+        bands(confidence_radius),
     )
     low = refinement.low_frequency_alpha(
-        refined_alpha, label, shape, unknown, low_frequency_radius, low_frequency_sigma_sq
+        refined_alpha,
+        label,
+        shape,
+        unknown,
+        low_frequency_radius,
+        low_frequency_sigma_sq,
+        bands(low_frequency_radius),
     )
     alpha = (label == common.FOREGROUND).astype(np.float64)
     alpha[unknown] = trust * smooth_alpha + (1.0 - trust) * low
