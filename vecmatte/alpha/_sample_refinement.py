@@ -43,11 +43,11 @@ def _in_box(targets, shape, top, bottom, left, right):
 class PairPlanes:
     """The colour pair (and alpha) of every pixel, made a box of pixels at a time.
 
-    ``planes`` is the image as float32 channel planes ``(3, n)`` (shared with the other
-    steps: a box copies contiguous rows of it). Pixels of ``unknown`` (sorted flat indices)
-    have the pairs ``fg``, ``bg`` (float32 ``(3, m)``) and alphas ``alpha`` (``(m,)``,
-    optional); known pixels have their own colour and the mean colour of the other side, and
-    alpha 1 or 0. Building these planes for the
+    ``planes`` is the image as channel planes ``(3, n)`` of any float type (``colors.T``,
+    a view, or float32 planes): a box copies its rows into float32. Pixels of ``unknown``
+    (sorted flat indices) have the pairs ``fg``, ``bg`` (float32 ``(3, m)``) and alphas
+    ``alpha`` (``(m,)``, optional); known pixels have their own colour and the mean colour
+    of the other side, and alpha 1 or 0. Building these planes for the
     box around a band of pixels only, rather than for the whole image, keeps three float32
     images' worth of memory out of the peak and skips the pixels far from any unknown one.
     """
