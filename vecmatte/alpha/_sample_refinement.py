@@ -47,9 +47,9 @@ class PairPlanes:
     a view, or float32 planes): a box copies its rows into float32. Pixels of ``unknown``
     (sorted flat indices) have the pairs ``fg``, ``bg`` (float32 ``(3, m)``) and alphas
     ``alpha`` (``(m,)``, optional); known pixels have their own colour and the mean colour
-    of the other side, and alpha 1 or 0. Building these planes for the
-    box around a band of pixels only, rather than for the whole image, keeps three float32
-    images' worth of memory out of the peak and skips the pixels far from any unknown one.
+    of the other side, and alpha 1 or 0. Building these planes for the box around a band
+    of pixels only, rather than for the whole image, keeps three float32 images' worth of
+    memory out of the peak and skips the pixels far from any unknown one.
     """
 
     def __init__(self, planes, label, shape, unknown, fg, bg, mean_fg, mean_bg, alpha=None):
