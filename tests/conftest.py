@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import vecmatte
+from vecmatte.batch.local import cpu_count
 
 # Real photographs with ground truth, outside the project (never copied into it).
 DATA_DIR = Path(
@@ -70,3 +71,11 @@ def scene_files(tmp_path, scene):
 def files_in(directory: Path) -> set[str]:
     """Names of all entries in ``directory``, hidden temporary files included."""
     return {entry.name for entry in Path(directory).iterdir()}
+
+
+# run_batch(jobs=2) runs one image at a time in the calling process when the process may use
+# only one CPU (batch.local.cpu_count): tests of its worker processes need two.
+needs_two_cpus = pytest.mark.skipif(
+    cpu_count() < 2,
+    reason="needs 2 CPUs: with one, jobs=2 runs in this process (no worker processes)",
+)

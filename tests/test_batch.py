@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import files_in, write_png
+from conftest import files_in, needs_two_cpus, write_png
 from PIL import Image
 from test_formats import unwritable_directory
 
@@ -205,6 +205,7 @@ def test_resume_skips_finished_outputs(folders):
     assert [record.status for record in run_batch(tasks)] == ["done"] * 5
 
 
+@needs_two_cpus
 def test_two_jobs_give_the_same_alphas(folders):
     images, trimaps, out = folders
     corrupt(images, "b")
@@ -287,6 +288,7 @@ def test_progress_on_a_terminal_redraws_one_line():
     assert terminal.text.endswith("  y: bad\n")
 
 
+@needs_two_cpus
 def test_ctrl_c_leaves_complete_files_only(tmp_path):
     """SIGINT in the middle of a batch: exit code 130, no partial or temporary file."""
     images, trimaps = tmp_path / "images", tmp_path / "trimaps"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_png
+from conftest import needs_two_cpus, write_png
 from hypothesis import event, given
 from hypothesis import strategies as st
 from PIL import Image
@@ -180,6 +180,7 @@ def _batch_folders(root: Path, names=("a", "b")) -> None:
         write_png(root / "trimaps" / f"{name}.png", scene.trimap)
 
 
+@needs_two_cpus
 @pytest.mark.parametrize("guarded", [False, True])
 def test_item4_a_script_without_main_guard_gets_one_clear_error(tmp_path, guarded):
     _batch_folders(tmp_path)
