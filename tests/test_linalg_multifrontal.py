@@ -8,6 +8,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 import vecmatte.linalg._multifrontal_symbolic as symbolic
+import vecmatte.linalg.dissection as dissection_module
 import vecmatte.linalg.multifrontal as multifrontal
 import vecmatte.preconditioners.direct as preconditioners
 from vecmatte.alpha import solve_alpha
@@ -72,9 +73,9 @@ _DISSECTIONS = pytest.mark.parametrize("grid_cells", [10**9, 0], ids=["grid", "p
 @_DISSECTIONS
 @pytest.mark.parametrize(("shape", "keep", "leaf"), [((23, 31), 1.0, 8), ((40, 17), 0.6, 5)])
 def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, shape, keep, leaf):
-    monkeypatch.setattr(multifrontal, "_GRID_CELLS_PER_POINT", grid_cells)
+    monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
     _, ys, xs = _grid_system(shape, keep, seed=2)
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     order, parent = dissection.order, dissection.parent
     np.testing.assert_array_equal(np.sort(order), np.arange(len(ys)))
     assert dissection.starts[-1] == len(ys)
@@ -99,18 +100,18 @@ def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, shape,
 def test_best_cut_takes_the_thinnest_balanced_strip():
     # 12 points at coordinates 0..7: counts 3 1 0 0 2 1 2 3 (from coordinate 0).
     coordinate = np.repeat(np.arange(8), [3, 1, 0, 0, 2, 1, 2, 3])
-    size, low = multifrontal._best_cut(coordinate, reach=2)
+    size, low = dissection_module._best_cut(coordinate, reach=2)
     # Strips [low, low + 2) with at least 4 points on each side: low=2 holds 0 points,
     # with 4 before and 8 after.
     assert (size, low) == (0.0, 2)
-    assert multifrontal._best_cut(np.array([5, 6, 7, 5]), reach=2) == (float("inf"), None)
+    assert dissection_module._best_cut(np.array([5, 6, 7, 5]), reach=2) == (float("inf"), None)
 
 
 @pytest.mark.parametrize(("shape", "keep"), [((12, 9), 1.0), ((30, 41), 1.0), ((50, 37), 0.7)])
 @pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-9), (np.float32, 1e-3)])
 def test_multifrontal_cholesky_solves_like_spsolve(shape, keep, dtype, rtol):
     matrix, ys, xs = _grid_system(shape, keep, seed=sum(shape))
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=16)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=16)
     factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=dtype)
     assert all(panel.dtype == dtype for panel in factor.panels)
     rhs = np.random.default_rng(0).standard_normal(matrix.shape[0])
@@ -122,7 +123,7 @@ def test_multifrontal_cholesky_solves_like_spsolve(shape, keep, dtype, rtol):
 
 def test_multifrontal_factor_is_sparser_than_dense():
     matrix, ys, xs = _grid_system((60, 60), 1.0, seed=1)
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=32)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=32)
     factor = multifrontal.multifrontal_cholesky(matrix, dissection)
     n = matrix.shape[0]
     assert factor.nnz < 0.1 * n * (n + 1) / 2
@@ -131,14 +132,14 @@ def test_multifrontal_factor_is_sparser_than_dense():
 def test_indefinite_front_raises_linalg_error():
     matrix, ys, xs = _grid_system((6, 6), 1.0, seed=3)
     matrix = (matrix - 50 * scipy.sparse.eye(matrix.shape[0])).tocsr()
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=4)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=4)
     with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
         multifrontal.multifrontal_cholesky(matrix, dissection)
 
 
 def test_multifrontal_rejects_other_dtypes():
     matrix, ys, xs = _grid_system((5, 5), 1.0, seed=0)
-    dissection = multifrontal.dissection_order(ys, xs, reach=2)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2)
     with pytest.raises(ValueError, match="float32 or float64"):
         multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.int32)
 
@@ -245,7 +246,7 @@ def test_multifrontal_factor_is_the_dense_cholesky_factor(
     # children's updates are added as rectangular runs or through flat indices.
     monkeypatch.setattr(symbolic.ExtendAddPlan, "_SLICE_CALL", slice_call)
     matrix, ys, xs = _grid_system(shape, keep, seed=5)
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.float64)
     n = matrix.shape[0]
     order = dissection.order
@@ -313,10 +314,10 @@ def _reference_dissection(ys, xs, reach, leaf):
     ],
 )
 def test_dissection_matches_plain_recursion(monkeypatch, grid_cells, shape, keep, leaf, seed):
-    monkeypatch.setattr(multifrontal, "_GRID_CELLS_PER_POINT", grid_cells)
+    monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
     _, ys, xs = _grid_system(shape, keep, seed=seed)
     ys, xs = ys + 7, xs + 3  # coordinates need not start at 0
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     order, starts, parent = _reference_dissection(ys, xs, 2, leaf)
     np.testing.assert_array_equal(dissection.order, order)
     np.testing.assert_array_equal(dissection.starts, starts)
@@ -327,14 +328,14 @@ def test_dissection_matches_plain_recursion(monkeypatch, grid_cells, shape, keep
 def test_best_cut_matches_a_loop(seed):
     rng = np.random.default_rng(seed)
     coordinate = rng.integers(0, 12, size=rng.integers(1, 40)) + 100
-    assert multifrontal._best_cut(coordinate, reach=2) == _reference_best_cut(coordinate, 2)
+    assert dissection_module._best_cut(coordinate, reach=2) == _reference_best_cut(coordinate, 2)
 
 
 def test_extend_add_runs_are_consecutive_rows_of_the_parents_front():
     # The runs found for all children at once: inside a run, a child's rows land on
     # consecutive rows of its parent's front, all own columns or all boundary.
     matrix, ys, xs = _grid_system((31, 27), 0.9, seed=3)
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=7)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=7)
     upper = symbolic.upper_in_order(matrix, dissection.order, np.float64)
     children = symbolic.children_of(dissection.parent)
     boundaries = symbolic.front_boundaries(upper, dissection.starts, children)
@@ -372,7 +373,7 @@ def test_upper_in_order_matches_the_panel_reordering(seed):
 
 def test_entry_places_from_boundary_ranks_match_the_global_search():
     matrix, ys, xs = _grid_system((29, 33), 0.8, seed=5)
-    dissection = multifrontal.dissection_order(ys, xs, reach=2, leaf_size=9)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=9)
     upper = symbolic.upper_in_order(matrix, dissection.order, np.float64)
     children = symbolic.children_of(dissection.parent)
     ranks: list = []
