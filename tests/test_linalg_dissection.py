@@ -1,0 +1,146 @@
+"""Nested dissection of grid points against a plain recursion and the coupling it must cut."""
+
+import numpy as np
+import pytest
+
+import vecmatte.linalg.dissection as dissection_module
+
+
+def _grid_points(shape, keep_fraction, seed):
+    """Coordinates of a random subset of a grid (each cell kept with ``keep_fraction``)."""
+    rng = np.random.default_rng(seed)
+    keep = np.flatnonzero(rng.random(shape[0] * shape[1]) < keep_fraction)
+    return np.divmod(keep, shape[1])
+
+
+def _node_of(dissection):
+    node = np.empty(len(dissection.order), dtype=np.intp)
+    for k in range(len(dissection.parent)):
+        node[dissection.order[dissection.starts[k] : dissection.starts[k + 1]]] = k
+    return node
+
+
+def _ancestors(parent, k):
+    chain = {k}
+    while parent[k] >= 0:
+        k = parent[k]
+        chain.add(k)
+    return chain
+
+
+# Dissection on the grid of prefix counts (any box) or point by point (any point set).
+_DISSECTIONS = pytest.mark.parametrize("grid_cells", [10**9, 0], ids=["grid", "points"])
+
+
+@_DISSECTIONS
+@pytest.mark.parametrize(("shape", "keep", "leaf"), [((23, 31), 1.0, 8), ((40, 17), 0.6, 5)])
+def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, shape, keep, leaf):
+    monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
+    ys, xs = _grid_points(shape, keep, seed=2)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    order, parent = dissection.order, dissection.parent
+    np.testing.assert_array_equal(np.sort(order), np.arange(len(ys)))
+    assert dissection.starts[-1] == len(ys)
+    assert np.sum(parent < 0) == 1 and parent[-1] == -1  # one root, eliminated last
+    children = np.flatnonzero(parent >= 0)
+    assert np.all(parent[children] > children)  # children are eliminated before parents
+    # Points within reach of each other: one's node is an ancestor of the other's (or the
+    # same), so eliminating them creates no fill outside the tree's fronts.
+    node = _node_of(dissection)
+    near = (np.abs(ys[:, None] - ys) <= 2) & (np.abs(xs[:, None] - xs) <= 2)
+    for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):
+        a, b = node[i], node[j]
+        assert a in _ancestors(parent, b) or b in _ancestors(parent, a)
+    # The cuts keep the leaves small: more than one node, no node above the leaf size
+    # unless it is a cut (a node with children).
+    assert len(parent) > 1
+    sizes = np.diff(dissection.starts)
+    leaves = np.setdiff1d(np.arange(len(parent)), parent)
+    assert sizes[leaves].max() <= leaf
+
+
+def test_best_cut_takes_the_thinnest_balanced_strip():
+    # 12 points at coordinates 0..7: counts 3 1 0 0 2 1 2 3 (from coordinate 0).
+    coordinate = np.repeat(np.arange(8), [3, 1, 0, 0, 2, 1, 2, 3])
+    size, low = dissection_module._best_cut(coordinate, reach=2)
+    # Strips [low, low + 2) with at least 4 points on each side: low=2 holds 0 points,
+    # with 4 before and 8 after.
+    assert (size, low) == (0.0, 2)
+    assert dissection_module._best_cut(np.array([5, 6, 7, 5]), reach=2) == (float("inf"), None)
+
+
+def _reference_best_cut(coordinate, reach):
+    """The thinnest balanced cut by a loop over the candidate strips."""
+    lowest, highest = coordinate.min(), coordinate.max()
+    total = len(coordinate)
+    candidates = []
+    for low in range(lowest + 1, highest - reach + 1):
+        before = np.sum(coordinate < low)
+        after = np.sum(coordinate >= low + reach)
+        candidates.append((total - before - after, min(before, after), low))
+    if not candidates:
+        return float("inf"), None
+    balanced = [c for c in candidates if 3 * c[1] >= total]
+    if balanced:
+        size, _, low = min(balanced, key=lambda c: c[0])
+    else:
+        size, _, low = max(candidates, key=lambda c: c[1])
+    return float(size), low
+
+
+def _reference_dissection(ys, xs, reach, leaf):
+    """Nested dissection by plain recursion: ``(order, starts, parent)``."""
+    pieces, parents = [], []
+
+    def dissect(subset):
+        children, cut = [], subset
+        if len(subset) > leaf:
+            (size_y, low_y), (size_x, low_x) = (
+                _reference_best_cut(ys[subset], reach),
+                _reference_best_cut(xs[subset], reach),
+            )
+            low, coordinate = (low_y, ys) if size_y <= size_x else (low_x, xs)
+            if low is not None:
+                before = coordinate[subset] < low
+                after = coordinate[subset] >= low + reach
+                cut = subset[~(before | after)]
+                children = [dissect(part) for part in (subset[before], subset[after]) if len(part)]
+        pieces.append(cut)
+        parents.append(-1)
+        for child in children:
+            parents[child] = len(pieces) - 1
+        return len(pieces) - 1
+
+    dissect(np.arange(len(ys)))
+    starts = np.concatenate([[0], np.cumsum([len(p) for p in pieces])])
+    return np.concatenate(pieces), starts, np.array(parents)
+
+
+@_DISSECTIONS
+@pytest.mark.parametrize(
+    ("shape", "keep", "leaf", "seed"),
+    [
+        ((23, 31), 1.0, 8, 0),
+        ((40, 17), 0.6, 5, 1),
+        ((1, 90), 1.0, 4, 2),
+        ((70, 3), 0.5, 3, 3),
+        ((45, 52), 0.3, 6, 4),
+        ((9, 9), 1.0, 1, 5),
+    ],
+)
+def test_dissection_matches_plain_recursion(monkeypatch, grid_cells, shape, keep, leaf, seed):
+    monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
+    ys, xs = _grid_points(shape, keep, seed=seed)
+    ys, xs = ys + 7, xs + 3  # coordinates need not start at 0
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    order, starts, parent = _reference_dissection(ys, xs, 2, leaf)
+    np.testing.assert_array_equal(dissection.order, order)
+    np.testing.assert_array_equal(dissection.starts, starts)
+    np.testing.assert_array_equal(dissection.parent, parent)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_best_cut_matches_a_loop(seed):
+    rng = np.random.default_rng(seed)
+    coordinate = rng.integers(0, 12, size=rng.integers(1, 40)) + 100
+    assert dissection_module._best_cut(coordinate, reach=2) == _reference_best_cut(coordinate, 2)
