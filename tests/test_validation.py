@@ -175,3 +175,45 @@ def test_memory_refusal_only_suggests_a_size_that_works():
     assert height < shape[0] and width < shape[1]
     assert height / width == pytest.approx(shape[0] / shape[1], rel=0.02)
     check_radius_eps(2, 1e-7, (height, width, 3))
+
+
+# --- booleans where numbers are wanted ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["cf", "lkm", "lbdm"])
+@pytest.mark.parametrize(("option", "value"), [("radius", True), ("eps", True), ("eps", False)])
+def test_a_boolean_radius_or_eps_is_refused_not_read_as_one(scene, method, option, value):
+    # radius=True ran as radius 1 (Python's True == 1); it is a typo to name, not a number.
+    with pytest.raises(ValueError) as error:
+        vecmatte.estimate_alpha(scene.image, scene.trimap, method=method, **{option: value})
+    message = str(error.value)
+    assert message.startswith(f"{option} must be") and f"not {value}" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(False)])
+def test_a_boolean_rtol_is_refused_as_a_boolean(value):
+    with pytest.raises(ValueError, match=r"rtol must be a number in \(0, 1\), not"):
+        check_solver_options(value, None)
+
+
+def test_numeric_options_refuse_booleans_flag_options_take_them():
+    from vecmatte._validation import check_no_bool_numbers
+
+    def entry(
+        image,
+        *,
+        radius: int = 1,
+        lam: float = 100.0,
+        sizes=(2, 3),
+        auto: bool | None = None,
+        flag=False,
+        sigma=None,
+        kernel="binary",
+    ):
+        pass
+
+    for name in ("radius", "lam", "sizes", "sigma", "kernel"):
+        with pytest.raises(ValueError, match=f"^{name} takes .*not True"):
+            check_no_bool_numbers(entry, {name: True})
+    check_no_bool_numbers(entry, {"auto": True, "flag": np.bool_(True), "radius": 2, "lam": 1.0})

@@ -101,7 +101,44 @@ def check_mask(mask, shape: tuple[int, int], name: str) -> np.ndarray:
     return mask.astype(bool, copy=False)
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def refuse_bool(value, name: str, wanted: str = "a number") -> None:
+    """Refuse ``True``/``False`` where a number is wanted (Python reads them as 1 and 0).
+
+    ``radius=True`` would otherwise run with radius 1: a typo (or a flag-style
+    ``--option radius=True``) should be named, not silently read as a number.
+    """
+    if _is_bool(value):
+        raise ValueError(f"{name} must be {wanted}, not {value!r}")
+
+
+def check_no_bool_numbers(function, options: dict) -> None:
+    """Refuse a boolean given for a numeric keyword option of ``function``.
+
+    An option whose default is a bool, or whose annotation mentions ``bool``, takes
+    ``True``/``False``; any other option (a number, a tuple of numbers, a name) does not.
+    One-line ``ValueError`` naming the option.
+    """
+    import inspect
+
+    parameters = inspect.signature(function).parameters
+    for name, value in options.items():
+        parameter = parameters.get(name)
+        if parameter is None or not _is_bool(value) or _is_bool(parameter.default):
+            continue
+        if "bool" in str(parameter.annotation):
+            continue
+        default = parameter.default
+        like = "a number or None" if default is None else f"a value like its default {default!r}"
+        raise ValueError(f"{name} takes {like}, not {value!r} (True and False are not numbers)")
+
+
 def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
+    refuse_bool(radius, "radius", "a positive integer")
+    refuse_bool(eps, "eps", "a positive finite number")
     if not float(radius).is_integer() or int(radius) < 1:
         raise ValueError(f"radius must be a positive integer, got {radius!r}")
     radius = int(radius)
@@ -166,6 +203,7 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
     An ``rtol`` of 1 or more stops conjugate gradient before its first iteration (the matte
     of the unknown pixels is then all zeros), and ``maxiter`` below 1 never iterates.
     """
+    refuse_bool(rtol, "rtol", "a number in (0, 1)")
     try:
         value = float(rtol)
     except (TypeError, ValueError):

@@ -331,10 +331,19 @@ def solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
-    from vecmatte.alpha import check_solve_options
+    from vecmatte._validation import check_no_bool_numbers
+    from vecmatte.alpha import check_solve_options, get_method
 
     with typed_values(args):
         check_solve_options(keywords)
+    entry = get_method(args.method).entry()
+    for item in args.option:
+        name, _, value = item.partition("=")
+        try:
+            # Python reads True as 1: --option radius=True would run with radius 1.
+            check_no_bool_numbers(entry, {name.strip(): _literal(value.strip())})
+        except ValueError as error:
+            raise ValueError(f"--option {item}: {error}") from None
     return keywords
 
 

@@ -1,0 +1,58 @@
+"""The command line as a demanding user meets it (audit of session 4): one line, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import files_in
+
+from vecmatte.cli import main
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def _unchanged(paths):
+    before = {path: path.read_bytes() for path in paths}
+    return lambda: all(path.read_bytes() == data for path, data in before.items())
+
+
+@pytest.mark.parametrize(
+    ("method", "option"),
+    [("cf", "radius=True"), ("cf", "eps=False"), ("knn", "lam=True"), ("rw", "sigma=True")],
+)
+def test_a_boolean_for_a_numeric_option_is_refused_naming_it(
+    tmp_path, scene_files, capsys, method, option
+):
+    image, trimap = scene_files
+    unchanged = _unchanged(scene_files)
+    listing = files_in(tmp_path)
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png")]
+    code = main([*argv, "--method", method, "--option", option])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    name, value = option.split("=")
+    assert line.startswith(f"vecmatte: error: --option {option}: {name} takes")
+    assert f"not {value}" in line
+    assert files_in(tmp_path) == listing and unchanged()
+
+
+def test_a_boolean_option_that_is_a_flag_is_accepted(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    out = tmp_path / "a.png"
+    argv = ["alpha", str(image), str(trimap), "-o", str(out), "-q", "--method", "ifm"]
+    code = main([*argv, "--option", "known_to_unknown=False"])
+    assert code == 0, capsys.readouterr().err
+    assert out.exists()
+
+
+def test_a_batch_refuses_a_boolean_option_before_making_its_folder(tmp_path, scene_files, capsys):
+    assert scene_files  # the folder holds an image and a trimap
+    out = tmp_path / "out"
+    code = main(["batch", str(tmp_path), str(tmp_path), "-o", str(out), "--option", "radius=True"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and "--option radius=True: radius takes" in line
+    assert not out.exists()
