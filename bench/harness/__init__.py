@@ -12,5 +12,6 @@ One module per step of a run:
 - ``ratios``, ``report``, ``plot``: the markdown report and the figure;
 - ``method_rows``: the method-by-method comparison against PyMatting (``methods.md``);
 - ``interleave``, ``interleave_report``: the same comparison with both libraries alternating
-  in one process (``--timing same-process``), and its report.
+  in one process (``--timing same-process``), and its report;
+- ``method_report``: what the two method reports share (targets, verdict, the section).
 """

@@ -46,7 +46,7 @@ def scale_text(scales: dict[str, float]) -> str:
 
 
 def _pair_row(ours: Method, peer: Method, trimap_set: str, result: dict, options) -> list[str]:
-    from harness.method_rows import DEFAULT_TARGET, TARGETS
+    from harness.method_report import error_columns, row_start, unmeasured_row, verdict
     from harness.ratios import fmt_ratio, median_ratio, ratio_values
 
     scale = result["scales"][ours.key]
@@ -60,10 +60,9 @@ def _pair_row(ours: Method, peer: Method, trimap_set: str, result: dict, options
     ]
     both = [(a, b) for a, b in here if a.ok and b.ok]
     failed = sum(1 for a, _ in here if not a.ok)
-    row = [ours.name, peer.label, scale_label(scale), trimap_set, str(len(both))]
+    row = row_start(ours, peer, scale, trimap_set, len(both))
     if not both:
-        why = result["unavailable"].get(peer.key) or result["unavailable"].get(ours.key)
-        return [*row, *["-"] * 10, why or (f"{failed} failed" if here else "not measured")]
+        return unmeasured_row(row, result, ours, peer, 10, failed, bool(here))
     sad = [statistics.fmean(statistics.fmean(t[side].sad) for t in both) for side in (0, 1)]
     mse = [statistics.fmean(statistics.fmean(t[side].mse) for t in both) for side in (0, 1)]
     ratios = {
@@ -74,32 +73,16 @@ def _pair_row(ours: Method, peer: Method, trimap_set: str, result: dict, options
     }
     cells = [c for c in result["cells"] if c.trimap == trimap_set and c.scale == scale]
     memory = ratio_values(cells, ours.key, peer.key, "memory", options)
-    sad_target, time_target, memory_target = TARGETS.get(ours.name, DEFAULT_TARGET)
     time_ratio = max(median_ratio(ratios["wall"]), median_ratio(ratios["cpu"]))
-    checks = [("SAD", sad[0] / sad[1], sad_target), ("time", time_ratio, time_target)]
-    checks.append(("memory", median_ratio(memory), memory_target))
-    verdict = ", ".join(
-        f"{what} {'yes' if value is not None and value <= target else 'no'}"
-        for what, value, target in checks
-        if target is not None
-    )
-    if ours.name == "ifm":
-        verdict += f", MSE {'yes' if mse[0] < mse[1] else 'no'}"
-    if failed:
-        verdict += f"; {failed} failed"
     return [
         *row,
-        f"{sad[0]:.3f}",
-        f"{sad[1]:.3f}",
-        f"{sad[0] / sad[1]:.3f}",
-        f"{mse[0]:.5f}",
-        f"{mse[1]:.5f}",
+        *error_columns(sad, mse),
         fmt_ratio(ratios["wall"]),
         fmt_ratio(ratios["cpu"]),
         fmt_ratio(memory),
         f"{statistics.median(statistics.median(a.wall) for a, _ in both):.3f}",
         f"{statistics.median(statistics.median(a.cpu) for a, _ in both):.3f}",
-        verdict,
+        verdict(ours.name, sad, mse, time_ratio, median_ratio(memory), failed),
     ]
 
 
@@ -147,22 +130,10 @@ def _per_image(result: dict, options) -> list[str]:
 
 def render(result: dict, options, argv: list[str]) -> str:
     """The section's markdown (``--timing same-process``)."""
-    import shlex
+    from harness.method_report import section
 
-    import provenance
-
-    from harness.ratios import table
-
-    rows = [
-        _pair_row(ours, peer, trimap_set, result, options)
-        for ours, peer in result["pairs"]
-        for trimap_set in options.trimap
-    ]
-    command = " ".join(shlex.quote(a) for a in ["python", "bench/method_table.py", *argv])
-    header = ["method", "against", "scale", "trimap", "images", "SAD", "SAD peer", "SAD ratio"]
-    header += ["MSE", "MSE peer", "wall ratio (same process)", "CPU ratio (same process)"]
-    header += ["memory ratio (own children)", "wall s", "CPU s", "targets met"]
-    registered = ", ".join(ours.name for ours, _ in result["pairs"])
+    columns = ["wall ratio (same process)", "CPU ratio (same process)"]
+    columns += ["memory ratio (own children)", "wall s", "CPU s", "targets met"]
     loads = sorted(result["interleave_loads"])
     load_line = (
         f"1-minute load average when the same-process children ended: median "
@@ -170,18 +141,8 @@ def render(result: dict, options, argv: list[str]) -> str:
         if loads
         else ""
     )
-    during = "; ".join(x for x in (load_line, result["load_during"]) if x)
     variables = " = ".join(THREAD_VARIABLES)
-    lines = [
-        "## Methods against PyMatting (issues 13 and 15), both in one process",
-        "",
-        provenance.generated_line(command),
-        "",
-        f"- Machine: {provenance.machine_line(('numpy', 'scipy', 'pymatting', 'numba'))}.",
-        f"- Load: {result['load_at_start']} at the start (1, 5, 15 min)"
-        + (f"; {during}." if during else "."),
-        f"- vecmatte's code measured: {result['code']}; methods in its registry at run time: "
-        f"{registered}.",
+    bullets = [
         f"- Threads: {variables} = {options.threads} in the same-process children "
         f"(`--threads {options.threads}`); they reported {describe_threads(result['timed'])}. "
         f"CPU over wall time of all calls (cores kept busy; below 1 when other processes "
@@ -212,20 +173,16 @@ def render(result: dict, options, argv: list[str]) -> str:
         "ratio) and memory ratios <= 0.5 against PyMatting (issue 13); ifm, which PyMatting "
         "lacks, against vecmatte's closed-form in the same way: SAD ratio <= 0.85, a lower "
         "MSE, time ratio <= 3 (issue 15).",
-        *([f"- {options.note}"] if options.note else []),
-        *(
-            [
-                f"- Results reused from `{options.cache}`: {result['reused']} (measured now: "
-                f"{result['measured']})."
-            ]
-            if result["reused"]
-            else []
-        ),
-        "",
-        *table(header, rows),
-        "",
-        "### Per image",
-        "",
-        *_per_image(result, options),
     ]
-    return "\n".join(lines) + "\n"
+    return section(
+        "## Methods against PyMatting (issues 13 and 15), both in one process",
+        result,
+        options,
+        argv,
+        during="; ".join(x for x in (load_line, result["load_during"]) if x),
+        bullets=bullets,
+        pair_row=_pair_row,
+        columns=columns,
+        reused="Results",
+        per_image=_per_image(result, options),
+    )

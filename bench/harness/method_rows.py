@@ -8,7 +8,6 @@ inputs in the same run, each cell in a child of its own (``harness.cells``), wit
 
 from __future__ import annotations
 
-import shlex
 import statistics
 from pathlib import Path
 
@@ -17,14 +16,10 @@ import provenance
 from harness.cells import Cell
 from harness.comparison import code_under_test
 from harness.data import as_scale, find_dataset, scale_label
+from harness.method_report import error_columns, row_start, section, unmeasured_row, verdict
 from harness.methods import Method, method_pairs, peer_available
 from harness.plan import Group, Runner
 from harness.ratios import fmt_ratio, median_ratio, ratio_values, table
-
-# Issue 13's targets against PyMatting (SAD ratio, time ratio, memory ratio), issue 15's for
-# information flow against closed-form; shared matting samples randomly, hence its looser SAD.
-TARGETS = {"sm": (1.05, 0.5, 0.5), "ifm": (0.85, 3.0, None)}
-DEFAULT_TARGET = (1.01, 0.5, 0.5)
 
 
 def plan(pairs, dataset, options, scales: dict[str, float]) -> list[Group]:
@@ -86,40 +81,21 @@ def _pair_row(ours: Method, peer: Method, trimap_set: str, result: dict, options
     theirs = {c.image: c for c in here if c.method == peer.key}
     both = [n for n in mine if mine[n].status == "ok" and n in theirs and theirs[n].status == "ok"]
     failed = sum(1 for c in mine.values() if c.status not in ("ok", "skipped"))
-    row = [ours.name, peer.label, scale_label(scale), trimap_set, str(len(both))]
+    row = row_start(ours, peer, scale, trimap_set, len(both))
     if not both:
-        why = result["unavailable"].get(peer.key) or result["unavailable"].get(ours.key)
-        return [*row, *["-"] * 8, why or (f"{failed} failed" if mine else "not measured")]
+        return unmeasured_row(row, result, ours, peer, 8, failed, bool(mine))
     sad = [_mean([mine[n] for n in both], "sad"), _mean([theirs[n] for n in both], "sad")]
     mse = [_mean([mine[n] for n in both], "mse"), _mean([theirs[n] for n in both], "mse")]
     time_values = ratio_values(here, ours.key, peer.key, "time", options)
     memory_values = ratio_values(here, ours.key, peer.key, "memory", options)
-    sad_target, time_target, memory_target = TARGETS.get(ours.name, DEFAULT_TARGET)
-    checks = [
-        ("SAD", sad[0] / sad[1], sad_target),
-        ("time", median_ratio(time_values), time_target),
-    ]
-    checks.append(("memory", median_ratio(memory_values), memory_target))
-    verdict = ", ".join(
-        f"{what} {'yes' if value is not None and value <= target else 'no'}"
-        for what, value, target in checks
-        if target is not None
-    )
-    if ours.name == "ifm":
-        verdict += f", MSE {'yes' if mse[0] < mse[1] else 'no'}"
-    if failed:
-        verdict += f"; {failed} failed"
+    time_ratio, memory_ratio = median_ratio(time_values), median_ratio(memory_values)
     return [
         *row,
-        f"{sad[0]:.3f}",
-        f"{sad[1]:.3f}",
-        f"{sad[0] / sad[1]:.3f}",
-        f"{mse[0]:.5f}",
-        f"{mse[1]:.5f}",
+        *error_columns(sad, mse),
         fmt_ratio(time_values),
         fmt_ratio(memory_values),
         f"{statistics.median(mine[n].warm for n in both):.3f}",
-        verdict,
+        verdict(ours.name, sad, mse, time_ratio, memory_ratio, failed),
     ]
 
 
@@ -142,26 +118,9 @@ def _per_image(result: dict) -> list[str]:
 
 def render(result: dict, options, argv: list[str]) -> str:
     """The section's markdown."""
-    rows = [
-        _pair_row(ours, peer, trimap_set, result, options)
-        for ours, peer in result["pairs"]
-        for trimap_set in options.trimap
-    ]
-    command = " ".join(shlex.quote(a) for a in ["python", "bench/method_table.py", *argv])
-    header = ["method", "against", "scale", "trimap", "images", "SAD", "SAD peer", "SAD ratio"]
-    header += ["MSE", "MSE peer", "time ratio (own children)", "memory ratio (own children)"]
-    header += ["time s", "targets met"]
-    registered = ", ".join(ours.name for ours, _ in result["pairs"])
-    lines = [
-        "## Methods against PyMatting (issues 13 and 15)",
-        "",
-        provenance.generated_line(command),
-        "",
-        f"- Machine: {provenance.machine_line(('numpy', 'scipy', 'pymatting', 'numba'))}.",
-        f"- Load: {result['load_at_start']} at the start (1, 5, 15 min)"
-        + (f"; {result['load_during']}." if result["load_during"] else "."),
-        f"- vecmatte's code measured: {result['code']}; methods in its registry at run time: "
-        f"{registered}.",
+    columns = ["time ratio (own children)", "memory ratio (own children)"]
+    columns += ["time s", "targets met"]
+    bullets = [
         f"- Data: `{result['dataset'].root}`, trimap sets {', '.join(options.trimap)}; "
         f"{len(options.images or result['dataset'].files)} images. Timing `--timing child`: "
         "every column from one child process per (method, image, trimap, scale), the two "
@@ -177,23 +136,19 @@ def render(result: dict, options, argv: list[str]) -> str:
         "PyMatting (issue 13); ifm against vecmatte's closed-form: SAD ratio <= 0.85, a lower "
         "MSE, time ratio <= 3 (issue 15). A method without a PyMatting counterpart is compared "
         "with vecmatte's closed-form.",
-        *([f"- {options.note}"] if options.note else []),
-        *(
-            [
-                f"- Cells reused from `{options.cache}`: {result['reused']} (measured now: "
-                f"{result['measured']})."
-            ]
-            if result["reused"]
-            else []
-        ),
-        "",
-        *table(header, rows),
-        "",
-        "### Per image",
-        "",
-        *_per_image(result),
     ]
-    return "\n".join(lines) + "\n"
+    return section(
+        "## Methods against PyMatting (issues 13 and 15)",
+        result,
+        options,
+        argv,
+        during=result["load_during"],
+        bullets=bullets,
+        pair_row=_pair_row,
+        columns=columns,
+        reused="Cells",
+        per_image=_per_image(result),
+    )
 
 
 def scale_option(text: str) -> tuple[str, float]:
