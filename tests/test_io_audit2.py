@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from vecmatte.cli import main
-from vecmatte.io import LossyTrimapWarning, load_trimap
+from vecmatte.io import LossyTrimapWarning, load_gray, load_image, load_trimap, save_image
 
 
 def _trimap(shape=(64, 80)) -> np.ndarray:
@@ -68,3 +68,74 @@ def test_the_command_prints_the_jpeg_note_as_one_line(tmp_path, capsys):
     notes = [line for line in stderr.splitlines() if "lossy JPEG" in line]
     assert len(notes) == 1 and notes[0].startswith("vecmatte: warning: ")
     assert str(tmp_path / "trimap.jpg") in notes[0]
+
+
+# --- 16-bit output ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_16_bit_save_reads_back_within_one_level_of_65535(tmp_path, rng, suffix):
+    alpha = rng.random((23, 31))
+    alpha[0, :3] = [0.0, 1.0, 0.5]
+    path = tmp_path / f"alpha{suffix}"
+    save_image(path, alpha, bit_depth=16)
+    with Image.open(path) as image:
+        stored = np.asarray(image)
+    assert stored.dtype == np.uint16  # read by Pillow directly, not by vecmatte
+    assert np.abs(stored / 65535.0 - alpha).max() <= 0.5 / 65535 + 1e-12
+    assert np.abs(load_gray(path, name="alpha") - alpha).max() <= 1 / 65535
+
+
+def test_16_bit_colour_goes_to_tiff_and_is_refused_as_png(tmp_path, rng):
+    colours = rng.random((9, 7, 3))
+    save_image(tmp_path / "c.tif", colours, bit_depth=16)
+    assert np.abs(load_image(tmp_path / "c.tif") - colours).max() <= 1 / 65535
+    with pytest.raises(ValueError, match=r"16-bit colour image can be saved only as \.tif"):
+        save_image(tmp_path / "c.png", colours, bit_depth=16)
+    assert not (tmp_path / "c.png").exists()
+
+
+@pytest.mark.parametrize("bit_depth", [12, True, "16"])
+def test_a_bit_depth_other_than_8_or_16_is_refused(tmp_path, bit_depth):
+    with pytest.raises(ValueError, match="bit_depth must be 8 or 16"):
+        save_image(tmp_path / "a.png", np.zeros((4, 4)), bit_depth=bit_depth)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_integer_arrays_keep_their_depth_whatever_bit_depth(tmp_path):
+    levels = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    save_image(tmp_path / "a.png", levels, bit_depth=16)
+    with Image.open(tmp_path / "a.png") as image:
+        np.testing.assert_array_equal(np.asarray(image), levels)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_alpha_bit_depth_16_writes_the_solve_within_one_level(
+    tmp_path, scene_files, capsys, suffix
+):
+    from vecmatte import solve_alpha
+
+    image, trimap = scene_files
+    out = tmp_path / f"a{suffix}"
+    code = main(["alpha", str(image), str(trimap), "-o", str(out), "--bit-depth", "16", "-q"])
+    assert code == 0, capsys.readouterr().err
+    with Image.open(out) as written:
+        stored = np.asarray(written)
+    assert stored.dtype == np.uint16
+    expected = solve_alpha(load_image(image), load_trimap(trimap)).alpha
+    assert np.abs(stored / 65535.0 - expected).max() <= 1 / 65535
+    assert len(np.unique(stored)) > 256  # more levels than an 8-bit file can hold
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "a.bmp"])
+def test_alpha_bit_depth_16_refuses_a_format_without_16_bits_before_solving(
+    tmp_path, scene_files, capsys, name
+):
+    image, trimap = scene_files
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / name), "--bit-depth", "16"]
+    code = main(argv)
+    stderr = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in stderr
+    assert f"vecmatte: error: {tmp_path / name}: " in stderr and "cannot hold a 16-bit" in stderr
+    assert "solving" not in stderr  # refused before the work
+    assert not (tmp_path / name).exists()

@@ -19,7 +19,17 @@ import numpy as np
 
 from vecmatte._output_guard import ALPHA_FORMATS, check_writable, is_special_file
 
-__all__ = ["floats_to_uint8", "save_image", "save_images", "written_by_vecmatte"]
+__all__ = [
+    "BIT_DEPTHS",
+    "floats_to_uint8",
+    "floats_to_uint16",
+    "save_image",
+    "save_images",
+    "written_by_vecmatte",
+]
+
+#: Bits per sample a float array can be saved with (``save_image(..., bit_depth=...)``).
+BIT_DEPTHS = (8, 16)
 
 # File formats Pillow can write 16-bit gray to (mode "I;16").
 _SIXTEEN_BIT_GRAY_FORMATS = ("PNG", "TIFF")
@@ -53,8 +63,20 @@ def _range_message(low: float, high: float) -> str:
     )
 
 
-def _pixels(array) -> np.ndarray:
-    """The array to write: uint8 (from floats in [0, 1], bool or uint8) or uint16."""
+def check_bit_depth(bit_depth) -> int | None:
+    """``bit_depth`` checked: None (8 bits for floats) or one of :data:`BIT_DEPTHS`."""
+    if bit_depth is None:
+        return None
+    if isinstance(bit_depth, bool) or bit_depth not in BIT_DEPTHS:
+        raise ValueError(f"bit_depth must be 8 or 16 (or None for 8), got {bit_depth!r}")
+    return int(bit_depth)
+
+
+def _pixels(array, bit_depth: int | None = None) -> np.ndarray:
+    """The array to write: uint8 (from floats in [0, 1], bool or uint8) or uint16.
+
+    Floats become ``bit_depth`` levels (8 when None); integer arrays keep their own depth.
+    """
     array = np.asarray(array)
     if array.dtype == bool:
         return array.astype(np.uint8) * np.uint8(255)
@@ -65,12 +87,23 @@ def _pixels(array) -> np.ndarray:
             f"cannot save an array of dtype {array.dtype}; use floats in [0, 1], uint8 or "
             "uint16 (e.g. array.astype(np.uint8) if it holds 0 ... 255)"
         )
+    if bit_depth == 16:
+        return floats_to_uint16(array)
     return floats_to_uint8(array)
 
 
 # Rows converted at a time: about 2**20 values (8 MB of float64 scratch), so a 10 MP RGBA
 # costs its uint8 result and one small block instead of three full-size float temporaries.
 _CHUNK_VALUES = 1 << 20
+
+
+def floats_to_uint16(array) -> np.ndarray:
+    """Floats in [0, 1] as uint16 levels ``round(65535 x)``, a block of rows at a time.
+
+    Checked and converted as :func:`floats_to_uint8` does (NaN, infinity and values outside
+    [0, 1] are refused, never clipped); each value is read back within ``0.5 / 65535``.
+    """
+    return _to_levels(array, np.uint16, None)
 
 
 def floats_to_uint8(array, *, out: np.ndarray | None = None) -> np.ndarray:
@@ -93,6 +126,12 @@ def floats_to_uint8(array, *, out: np.ndarray | None = None) -> np.ndarray:
     ValueError
         For NaN or infinite values, or values outside [0, 1] (never clipped silently).
     """
+    return _to_levels(array, np.uint8, out)
+
+
+def _to_levels(array, dtype, out: np.ndarray | None) -> np.ndarray:
+    """Floats in [0, 1] as levels of the unsigned integer ``dtype``, checked, in row blocks."""
+    top = float(np.iinfo(dtype).max)
     array = np.atleast_1d(np.asarray(array))
     rows = max(1, _CHUNK_VALUES // max(1, array[:1].size))
     blocks = range(0, len(array), rows)
@@ -108,10 +147,10 @@ def floats_to_uint8(array, *, out: np.ndarray | None = None) -> np.ndarray:
         if low < -_ROUNDING or high > 1.0 + _ROUNDING:
             raise ValueError(_range_message(low, high))
     if out is None:
-        out = np.empty(array.shape, dtype=np.uint8)
+        out = np.empty(array.shape, dtype=dtype)
     for start in blocks:
-        block = np.multiply(array[start : start + rows], 255.0)
-        np.clip(block, 0.0, 255.0, out=block)
+        block = np.multiply(array[start : start + rows], top)
+        np.clip(block, 0.0, top, out=block)
         np.rint(block, out=block)
         out[start : start + rows] = block
     return out
@@ -208,7 +247,7 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def save_image(path, array, *, format: str | None = None) -> None:
+def save_image(path, array, *, format: str | None = None, bit_depth: int | None = None) -> None:
     """Save an array as an image file, atomically, without changing its values.
 
     Parameters
@@ -223,6 +262,9 @@ def save_image(path, array, *, format: str | None = None) -> None:
         colour PNG, so other extensions are refused).
     format : str, optional
         Pillow format name for streams (``"PNG"``, ``"TIFF"`` ...).
+    bit_depth : {8, 16}, optional
+        Bits per sample of a float array: 8 (the default) or 16 (``round(65535 x)``; gray as
+        16-bit PNG or TIFF, colour as 16-bit TIFF). Integer arrays keep their own depth.
 
     Raises
     ------
@@ -239,14 +281,18 @@ def save_image(path, array, *, format: str | None = None) -> None:
     The file is written to a temporary name ``.NAME.XXXX.tmp`` in the same directory and
     renamed, so an error or an interruption never leaves a partial file at ``path``.
     """
+    bit_depth = check_bit_depth(bit_depth)
     if hasattr(path, "write"):
-        _encode(path, _check_shape(_pixels(array)), (format or "PNG").upper(), _label(path))
+        pixels = _check_shape(_pixels(array, bit_depth))
+        _encode(path, pixels, (format or "PNG").upper(), _label(path))
         path.flush()
         return
-    save_images([(path, array)])
+    save_images([(path, array)], bit_depth=bit_depth)
 
 
-def save_images(outputs: Iterable[tuple[str | os.PathLike, np.ndarray]]) -> None:
+def save_images(
+    outputs: Iterable[tuple[str | os.PathLike, np.ndarray]], *, bit_depth: int | None = None
+) -> None:
     """Save several arrays as image files, all of them or none.
 
     Parameters
@@ -255,6 +301,8 @@ def save_images(outputs: Iterable[tuple[str | os.PathLike, np.ndarray]]) -> None
         As :func:`save_image` takes them. It may be a generator: each array is then made
         only once the previous file is written (a cutout after the alpha matte's file, so
         that both are never in memory as 8-bit pixels and encoded PNG at once).
+    bit_depth : {8, 16}, optional
+        Bits per sample of the float arrays, as in :func:`save_image`.
 
     Raises
     ------
@@ -269,12 +317,13 @@ def save_images(outputs: Iterable[tuple[str | os.PathLike, np.ndarray]]) -> None
     are untouched), not an alpha matte without the cutout asked for with it. A path that is
     a device or a named pipe (``/dev/null``) is written into, last, not replaced.
     """
+    bit_depth = check_bit_depth(bit_depth)
     written: list[tuple[str, Path]] = []
     in_place: list[tuple[Path, io.BytesIO]] = []
     try:
         for path, array in outputs:
             path = Path(path)
-            buffer = _encoded(path, array)
+            buffer = _encoded(path, array, bit_depth)
             if is_special_file(path):
                 in_place.append((path, buffer))
             else:
@@ -292,9 +341,9 @@ def save_images(outputs: Iterable[tuple[str | os.PathLike, np.ndarray]]) -> None
             handle.write(buffer.getbuffer())
 
 
-def _encoded(path: Path, array) -> io.BytesIO:
+def _encoded(path: Path, array, bit_depth: int | None = None) -> io.BytesIO:
     """``array`` encoded in the format of ``path``, in memory (checked: nothing written yet)."""
-    pixels = _check_shape(_pixels(array))
+    pixels = _check_shape(_pixels(array, bit_depth))
     file_format = check_writable(path, "output")
     buffer = io.BytesIO()
     _encode(buffer, pixels, file_format, str(path))

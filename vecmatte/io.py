@@ -3,10 +3,11 @@
 Whatever the file holds — 8- or 16-bit PNG or TIFF, JPEG, gray, palette, RGBA, a float TIFF,
 a phone photo with an EXIF orientation — :func:`load_image` returns a float64 ``(h, w, 3)``
 RGB array in [0, 1] as it is displayed, and :func:`load_trimap` a float64 ``(h, w)`` array.
-The writers (:func:`save_image`, :func:`save_images`, :func:`floats_to_uint8`) live in
-:mod:`vecmatte._writing` and are re-exported here. :func:`check_output_paths` (from
-:mod:`vecmatte._output_guard`) is the one guard every writer goes through: an output may not
-be an input, two outputs may not be the same file, and an output must be writable.
+The writers (:func:`save_image`, :func:`save_images`, :func:`floats_to_uint8`,
+:func:`floats_to_uint16`) live in :mod:`vecmatte._writing` and are re-exported here.
+:func:`check_output_paths` (from :mod:`vecmatte._output_guard`) is the one guard every
+writer goes through: an output may not be an input, two outputs may not be the same file,
+and an output must be writable.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ import numpy as np
 
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
 from vecmatte._pillow import without_pillow_limit
-from vecmatte._writing import floats_to_uint8, save_image, save_images, written_by_vecmatte
+from vecmatte._writing import (
+    floats_to_uint8,
+    floats_to_uint16,
+    save_image,
+    save_images,
+    written_by_vecmatte,
+)
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -31,6 +38,7 @@ __all__ = [
     "check_max_pixels",
     "check_output_paths",
     "floats_to_uint8",
+    "floats_to_uint16",
     "image_size",
     "is_complete_image",
     "load_gray",

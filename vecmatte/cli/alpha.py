@@ -39,6 +39,14 @@ def register(commands) -> None:
     parser.add_argument(
         "-o", "--output", required=True, help="where to write the alpha matte (- for stdout)"
     )
+    parser.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        default=8,
+        help="bits per sample of the alpha matte (-o): 16 keeps the solve's precision "
+        "(65536 levels instead of 256) in a .png or .tif (default 8)",
+    )
     parser.add_argument("--cutout", help="also write an RGBA cutout (estimated foreground colours)")
     parser.add_argument(
         "--foreground", metavar="F.png", help="also write the estimated foreground colours here"
@@ -75,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
         },
         alpha_channel=("--cutout",),
     )
+    _check_bit_depth(args)
     reporter = _common.Reporter(args.quiet)
     second = args.trimap or args.scribbles or args.mask
     reporter.stage(f"reading {args.image} and {second}")
@@ -84,6 +93,21 @@ def run(args: argparse.Namespace) -> int:
         image, trimap, args, keywords, reporter, args.output, args.cutout, args.foreground
     )
     return _common.EXIT_OK
+
+
+def _check_bit_depth(args) -> None:
+    """A 16-bit matte needs a format that holds 16-bit gray: refused before the solve."""
+    from pathlib import Path
+
+    from vecmatte._output_guard import STDIO, file_format
+
+    if args.bit_depth == 16 and args.output != STDIO:
+        kind = file_format(Path(args.output))
+        if kind not in ("PNG", "TIFF"):
+            raise ValueError(
+                f"{args.output}: {kind} cannot hold a 16-bit alpha matte (--bit-depth 16); "
+                "write it as .png or .tif, or leave out --bit-depth"
+            )
 
 
 def _read_trimap(args, image):
@@ -154,7 +178,12 @@ def solve_and_write(
 
     def outputs():
         # Made one at a time as they are written: the cutout's pixels after the matte's file.
-        yield alpha_path, result.alpha
+        if getattr(args, "bit_depth", 8) == 16:
+            from vecmatte.io import floats_to_uint16
+
+            yield alpha_path, floats_to_uint16(result.alpha)
+        else:
+            yield alpha_path, result.alpha
         if foreground_path is not None:
             yield foreground_path, foreground
         if cutout_path is not None:
