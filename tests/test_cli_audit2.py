@@ -56,3 +56,47 @@ def test_a_batch_refuses_a_boolean_option_before_making_its_folder(tmp_path, sce
     line = _one_error_line(capsys.readouterr().err)
     assert code == 1 and "--option radius=True: radius takes" in line
     assert not out.exists()
+
+
+def _folders(tmp_path, scene_files):
+    photos, trimaps = tmp_path / "photos", tmp_path / "trimaps"
+    photos.mkdir()
+    trimaps.mkdir()
+    for name in ("a", "b"):
+        (photos / f"{name}.png").write_bytes(scene_files[0].read_bytes())
+        (trimaps / f"{name}.png").write_bytes(scene_files[1].read_bytes())
+    return photos, trimaps
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--radius", "0"], "radius must be a positive integer, got 0"),
+        (["--eps", "0"], "eps must be a positive finite number, got 0.0"),
+        (["--eps", "-1"], "eps must be a positive finite number, got -1.0"),
+        (["--method", "knn", "--option", "lam=-1"], "lam must be a positive finite number"),
+        (["--method", "sm", "--option", "rays=0"], "rays must be an integer >= 1, got 0"),
+        (["--method", "knn", "--option", "kernel=x"], "kernel must be 'binary' or 'soft'"),
+    ],
+)
+def test_a_batch_refuses_an_option_out_of_range_once_before_any_work(
+    tmp_path, scene_files, capsys, options, message
+):
+    # Before: every image failed with the same message, and the output folder was made.
+    photos, trimaps = _folders(tmp_path, scene_files)
+    out = tmp_path / "out"
+    code = main(["batch", str(photos), str(trimaps), "-o", str(out), *options])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and message in line
+    assert not out.exists()
+
+
+def test_a_radius_too_large_for_the_image_is_still_refused_with_the_image(
+    tmp_path, scene_files, capsys
+):
+    image, trimap = scene_files
+    out = tmp_path / "a.png"
+    code = main(["alpha", str(image), str(trimap), "-o", str(out), "--radius", "100"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and "smaller than one 201 x 201 window" in line
+    assert not out.exists()

@@ -322,8 +322,9 @@ def solve_keywords(args) -> dict:
 
     Everything that can be checked without the image is checked here, before any file is
     read or written: the method's option names, the preconditioner and its options,
-    ``rtol`` and ``maxiter`` (the ranges of the method's own options are checked by the
-    method, which needs the image).
+    ``rtol`` and ``maxiter``, and the ranges of the method's own options as far as they do
+    not depend on the image's size (``radius=0``; a radius too large for an image is only
+    known with the image). A batch thus refuses ``--radius 0`` once, not for every image.
     """
     keywords = {"method": args.method, **method_options(args)}
     if args.preconditioner is not None:
@@ -344,7 +345,18 @@ def solve_keywords(args) -> dict:
             check_no_bool_numbers(entry, {name.strip(): _literal(value.strip())})
         except ValueError as error:
             raise ValueError(f"--option {item}: {error}") from None
+    check_options = getattr(get_method(args.method).load(), "check_options", None)
+    if check_options is not None:
+        options = {k: v for k, v in keywords.items() if k not in _SOLVE_ONLY}
+        with typed_values(args):
+            # An image large enough for any window: only the image-free ranges can fail.
+            check_options(_ANY_SHAPE, **options)
     return keywords
+
+
+# Keywords of solve_alpha that are not a method's own options.
+_SOLVE_ONLY = ("method", "preconditioner", "rtol", "maxiter")
+_ANY_SHAPE = (1 << 15, 1 << 15, 3)
 
 
 def preconditioner_label(keywords: dict) -> str:
