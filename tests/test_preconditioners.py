@@ -179,3 +179,38 @@ def test_needs_are_checked_before_building(system):
     np.testing.assert_allclose(
         build_preconditioner(diagonal, "jacobi") @ x, x / reduced.matrix.diagonal()
     )
+
+
+def _filled_box_system(shape=(40, 50)):
+    """A closed-form system whose unknowns fill their box: a few strokes, as with scribbles."""
+    rng = np.random.default_rng(3)
+    trimap = np.full(shape, 0.5)
+    trimap[5, 5:-5] = 1.0
+    trimap[-6, 5:-5] = 0.0
+    is_fg, is_bg, _ = trimap_split(trimap)
+    return build_system(rng.random((*shape, 3)), is_fg, is_bg)
+
+
+def test_direct_auto_decides_a_filled_box_without_the_envelope(monkeypatch):
+    from vecmatte.linalg.envelope import envelope_flops, rcm_envelope
+    from vecmatte.preconditioners import direct
+
+    system = _filled_box_system()
+    n = system.matrix.shape[0]
+    # The box test settles it at thresholds up to 0.12 (reach * shorter side)**2 = 768 ...
+    threshold = 0.12 * (2 * 40) ** 2
+    monkeypatch.setattr(direct, "ENVELOPE_FLOPS_PER_UNKNOWN", threshold)
+    # ... and the envelope it skips would have been rejected there too.
+    assert envelope_flops(rcm_envelope(system.matrix).first) >= threshold * n
+
+    def refuse(matrix):
+        raise AssertionError("the envelope was built")
+
+    monkeypatch.setattr("vecmatte.linalg.envelope.rcm_envelope", refuse)
+    inverse = direct.build(system)
+    expected = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    assert np.abs(inverse @ system.rhs - expected).max() <= 1e-3 * np.abs(expected).max()
+    # Above what the box can settle, the envelope decides (and is built).
+    monkeypatch.setattr(direct, "ENVELOPE_FLOPS_PER_UNKNOWN", threshold * 1.01)
+    with pytest.raises(AssertionError, match="envelope was built"):
+        direct.build(system)

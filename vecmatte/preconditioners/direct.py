@@ -41,6 +41,31 @@ def _superlu_solver(matrix, single_precision: bool):
 # stays: nested / envelope 1.25 at 4.7e4, 0.97-1.14 at 9.5e4-9.9e4, 0.89 at 1.5e5, 0.6 above.
 ENVELOPE_FLOPS_PER_UNKNOWN = 1e5
 
+# A grid system whose unknowns fill most of their bounding box is decided without the envelope
+# (reverse Cuthill-McKee and the envelope cost 0.12-0.15 s of GT01's 2.5 s scribbles solve,
+# only to reject it). The envelope's rows are then about ``reach`` times the box's shorter side
+# ``s`` wide, so its flops per unknown are some constant times ``(reach * s) ** 2``; measured
+# (flops / (reach * s) ** 2): full boxes 1.25-2.0, GT01/GT02/GT04 scribbles 0.24/1.05/1.41
+# (3% of the pixels are strokes, which lower GT01's 7-fold), trimaps 0.02-0.7 but none of the
+# 80 trimap cases (20 images x 2 trimaps x scales 1, 2) fills more than 54% of its box. It is
+# a measured bound, not a proved one: strokes that cut the box into strips thinner than about
+# 140 pixels could make the envelope cheaper, and nested dissection would be taken where it
+# is up to 2x slower. The constant is 0.12: a margin of 2 below the lowest case measured.
+FULL_BOX_FILL = 0.9
+_FULL_BOX_FLOPS = 0.12
+
+
+def _surely_nested(system, ys: np.ndarray, xs: np.ndarray) -> bool:
+    """Whether the envelope is surely too costly, from the unknowns' bounding box alone."""
+    if system.reach is None or len(ys) == 0:
+        return False
+    height = int(ys.max()) - int(ys.min()) + 1
+    width = int(xs.max()) - int(xs.min()) + 1
+    if len(ys) < FULL_BOX_FILL * height * width:
+        return False
+    side = system.reach * min(height, width)
+    return _FULL_BOX_FLOPS * side * side >= ENVELOPE_FLOPS_PER_UNKNOWN
+
 
 def build(system, *, factor: str = "auto"):
     """Complete factorisation of the system, used as a preconditioner.
@@ -59,9 +84,10 @@ def build(system, *, factor: str = "auto"):
         fastest for wide or large unknown regions. ``"superlu"``: SuperLU's LU with a
         minimum-degree ordering (taken when the system has no ``reach`` and the envelope
         would be too wide). ``"auto"`` takes the envelope while its flop count is small,
-        nested dissection otherwise. All factor in float32 (half the memory of float64, and
-        faster): exact to about 1e-7, and conjugate gradient in float64 removes the rest in
-        one to three iterations.
+        nested dissection otherwise (without building the envelope when the unknowns fill
+        most of a bounding box wide enough that it cannot be small). All factor in float32
+        (half the memory of float64, and faster): exact to about 1e-7, and conjugate
+        gradient in float64 removes the rest in one to three iterations.
 
     Returns
     -------
@@ -95,19 +121,22 @@ def build(system, *, factor: str = "auto"):
         )
     n = matrix.shape[0]
     chosen, envelope = factor, None
+    ys, xs = system.coordinates() if system.reach is not None else (None, None)
     if factor == "auto":
-        envelope = rcm_envelope(matrix)
-        if envelope_flops(envelope.first) < ENVELOPE_FLOPS_PER_UNKNOWN * n:
-            chosen = "envelope"
+        if _surely_nested(system, ys, xs):
+            chosen = "nested"
         else:
-            chosen = "nested" if system.reach is not None else "superlu"
+            envelope = rcm_envelope(matrix)
+            if envelope_flops(envelope.first) < ENVELOPE_FLOPS_PER_UNKNOWN * n:
+                chosen = "envelope"
+            else:
+                chosen = "nested" if system.reach is not None else "superlu"
     apply = None
     try:
         if chosen == "envelope":
             apply = envelope_cholesky(envelope or rcm_envelope(matrix)).solve
         elif chosen == "nested":
             del envelope  # its reordering is not needed; free it before factoring
-            ys, xs = system.coordinates()
             apply = multifrontal_cholesky(matrix, dissection_order(ys, xs, system.reach)).solve
     except np.linalg.LinAlgError:
         if factor != "auto":
