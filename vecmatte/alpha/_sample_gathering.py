@@ -16,6 +16,7 @@ from vecmatte.alpha._shared_sampling import (
     PAIR_EPS,
     RAY_CHUNK,
     chunks,
+    clamp_below,
     clip01,
     square_offsets,
     take,
@@ -226,7 +227,7 @@ def path_energy(
     energy = np.zeros(dx.shape, dtype=np.float32)
     for i in range(11):
         # Paths shorter than i steps stay at their end (inside the image), then masked.
-        at = np.minimum(float(i), steps)
+        at = np.clip(steps, -np.inf, float(i))  # min(i, steps); see clip01
         qx = (x0 + at * sx).astype(np.int64)
         qy = (y0 + at * y_step).astype(np.int64)
         if pymatting_path:
@@ -242,7 +243,7 @@ def path_energy(
         else:
             v2 += txy * take(gxy, q)
             v2 += tyy * take(gyy, q)
-        np.maximum(v2, 0, out=v2)
+        clamp_below(v2, 0.0)
         np.sqrt(v2, out=v2)
         v2 *= i <= last
         energy += v2
@@ -486,10 +487,10 @@ def _best_pairs(
         n_bg += n0 * n0 + n1 * n1 + n2 * n2
         r += n_bg[None, :, :]
         distortion += r
-    np.maximum(distortion, 0.0, out=distortion)
+    clamp_below(distortion, 0.0)
 
     a_term = prob_fg + (1.0 - 2.0 * prob_fg) * center_alpha
-    np.maximum(a_term, 0.0, out=a_term)
+    clamp_below(a_term, 0.0)
     fy, fx = np.divmod(f_i, w)
     by, bx = np.divmod(b_j, w)
     dist_f = np.hypot(fx - px, fy - py).astype(np.float32)

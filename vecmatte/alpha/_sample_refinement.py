@@ -14,6 +14,7 @@ from vecmatte.alpha._shared_sampling import (
     UNKNOWN,
     chromatic_distortion,
     chunks,
+    clamp_below,
     clip01,
     estimate_alpha_from_pair,
     square_offsets,
@@ -281,8 +282,8 @@ def smooth_pairs(
             w_bg[:, center] = 1.0
             w_fg = w_bg * a_q
             w_bg -= w_fg
-            np.maximum(w_fg, floor, out=w_fg)
-            np.maximum(w_bg, floor, out=w_bg)
+            clamp_below(w_fg, floor)
+            clamp_below(w_bg, floor)
             if inside is not None:
                 w_fg[~inside] = 0.0
                 w_bg[~inside] = 0.0
