@@ -12,6 +12,11 @@ each preconditioner. Also run on a synthetic :func:`make_scene` composite. With
 first call of a process also pays the page faults of memory it has not used yet (about 0.6 s
 of system time for GT01's 0.4 GB on a loaded machine).
 
+The default path's steps (building the system, the preconditioner's factor, conjugate
+gradient) are timed separately on each photograph's scribbles, wall and CPU, with the threads
+the machine gives (``--threads default``) and on one CPU with one BLAS thread (``--threads
+1``): the second is the CPU time the scribbles target is measured in.
+
 Writes bench/results/scribbles.md (a generated file). Run with ``nice``::
 
     nice python bench/scribbles.py [--images GT01 GT02 ...] [--pymatting]
@@ -20,6 +25,7 @@ Writes bench/results/scribbles.md (a generated file). Run with ``nice``::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -67,6 +73,73 @@ def timed(function, *args, **kwargs):
     return result, time.perf_counter() - start, time.process_time() - cpu
 
 
+STEPS = ("build", "factor", "cg")
+
+
+@contextlib.contextmanager
+def step_clock(spent: dict):
+    """Add each step's ``(wall s, cpu s)`` of the solves run inside to ``spent``.
+
+    Wraps the three functions the pipeline calls (looked up by it at call time): the method's
+    ``build_system``, ``build_preconditioner`` (the factor) and ``conjugate_gradient``.
+    """
+    import vecmatte.alpha.cf as cf
+    import vecmatte.linalg.cg as cg
+    import vecmatte.preconditioners as preconditioners
+
+    targets = [(cf, "build_system", "build"), (preconditioners, "build_preconditioner", "factor")]
+    targets.append((cg, "conjugate_gradient", "cg"))
+    originals = [getattr(module, name) for module, name, _ in targets]
+
+    def clocked(function, step):
+        def call(*args, **kwargs):
+            result, wall, cpu = timed(function, *args, **kwargs)
+            before = spent.get(step, (0.0, 0.0))
+            spent[step] = (before[0] + wall, before[1] + cpu)
+            return result
+
+        return call
+
+    for (module, name, step), original in zip(targets, originals, strict=True):
+        setattr(module, name, clocked(original, step))
+    try:
+        yield spent
+    finally:
+        for (module, name, _), original in zip(targets, originals, strict=True):
+            setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def threads(setting: str):
+    """``"default"``: as the machine is; ``"1"``: one CPU of this process's, one BLAS thread."""
+    if setting == "default":
+        yield
+        return
+    from vecmatte._blas import single_threaded_blas
+
+    mask = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {max(mask)})
+    try:
+        with single_threaded_blas():
+            yield
+    finally:
+        os.sched_setaffinity(0, mask)
+
+
+def time_steps(image, trimap, *, repeat: int, setting: str) -> dict:
+    """Best wall and CPU time of each step and of the whole solve over ``repeat`` solves."""
+    best: dict = {}
+    with threads(setting):
+        for _ in range(repeat):
+            with step_clock({}) as spent:
+                _, wall, cpu = timed(solve_alpha, image, trimap)
+            spent["total"] = (wall, cpu)
+            for step, (w, c) in spent.items():
+                old = best.get(step, (np.inf, np.inf))
+                best[step] = (min(old[0], w), min(old[1], c))
+    return best
+
+
 def run_pymatting(image, trimap):
     """PyMatting's closed-form alpha on the same input: ``(alpha, wall s, cpu s)``."""
     from pymatting import estimate_alpha_cf
@@ -75,15 +148,30 @@ def run_pymatting(image, trimap):
 
 
 def run_case(
-    name, image, true_alpha, preconditioners, *, margin, trimap=None, pymatting=False, repeat=1
+    name,
+    image,
+    true_alpha,
+    preconditioners,
+    *,
+    margin,
+    trimap=None,
+    pymatting=False,
+    repeat=1,
+    thread_settings=(),
+    steps=None,
 ):
     """Solve from scribbles with each preconditioner (and from ``trimap`` with the default).
 
     Every solve runs ``repeat`` times, PyMatting's alternating with the first preconditioner's;
-    the best wall and CPU times are kept.
+    the best wall and CPU times are kept. The default path's steps on the scribbles are timed
+    with each of ``thread_settings`` and appended to ``steps``.
     """
     white, black = draw_strokes(true_alpha, margin=margin)
     scribbled = scribbles_to_trimap(image, paint(image, white, black))
+    for setting in thread_settings:
+        best = time_steps(image, scribbled, repeat=repeat, setting=setting)
+        steps.append({"name": name, "threads": setting, **best})
+        print(f"{name} scribbles steps, threads {setting}: {best}", file=sys.stderr)
     inputs = [("scribbles", p, scribbled) for p in preconditioners]
     if trimap is not None:
         inputs.append(("trimap", DEFAULT_PRECONDITIONER, trimap))
@@ -162,6 +250,14 @@ def main(argv=None) -> int:
         action="store_true",
         help="also time PyMatting's estimate_alpha_cf on the photographs' scribbles",
     )
+    parser.add_argument(
+        "--threads",
+        nargs="*",
+        choices=["default", "1"],
+        default=["default", "1"],
+        help="thread settings of the step timings: as the machine is, and one CPU + one BLAS "
+        "thread (the CPU time the 1.5 s target is measured in)",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "scribbles.md")
     args = parser.parse_args(argv)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -171,7 +267,7 @@ def main(argv=None) -> int:
 
         warm = make_scene((40, 40), seed=1)
         estimate_alpha_cf(warm.image, warm.trimap)  # numba compiles on the first call
-    rows = []
+    rows, steps = [], []
     scene = make_scene((240, 320), seed=0)
     rows += run_case(
         "make_scene",
@@ -195,6 +291,8 @@ def main(argv=None) -> int:
             trimap=load_trimap(args.data / "trimap" / f"{name}.png"),
             pymatting=args.pymatting,
             repeat=args.repeat,
+            thread_settings=args.threads,
+            steps=steps,
         )
 
     lines = [
@@ -230,6 +328,24 @@ def main(argv=None) -> int:
             f"{iterations} | {residual} | {'yes' if r['converged'] else 'NO'} | "
             f"{r['wall']:.1f} | {r['cpu']:.2f} | {versus} | {r['sad']:.1f} | {r['mse']:.4f} |"
         )
+    if steps:
+        lines += [
+            "",
+            "### Steps of the default path on the scribbles",
+            "",
+            f"Best of {args.repeat} solves for each step and for the whole `solve_alpha` call "
+            "(so the steps need not add up to the total); wall / CPU seconds. Threads "
+            "`default`: as the machine gives them (the build runs strips in threads, the "
+            "factor and CG use one BLAS thread); `1`: the process pinned to one CPU with one "
+            "BLAS thread, the CPU time the 1.5 s scribbles target is measured in.",
+            "",
+            "| image | threads | build wall / cpu s | factor wall / cpu s | CG wall / cpu s "
+            "| solve_alpha wall / cpu s |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for r in steps:
+            cells = [f"{r[step][0]:.2f} / {r[step][1]:.2f}" for step in (*STEPS, "total")]
+            lines.append(f"| {r['name']} | {r['threads']} | {' | '.join(cells)} |")
     lines.append("")
     provenance.write_markdown(args.output, "\n".join(lines))
     print(f"wrote {args.output}", file=sys.stderr)
