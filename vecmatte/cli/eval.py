@@ -120,6 +120,15 @@ def run(args: argparse.Namespace) -> int:
             load_gray(truth, name="ground-truth alpha"),
             load_gray(trimap, name="trimap"),
         )
+        for path, what, array in (
+            (truth, "ground-truth alpha", arrays[1]),
+            (trimap, "trimap", arrays[2]),
+        ):
+            if array.shape != arrays[0].shape:
+                raise ValueError(
+                    f"{path}: the {what} has shape {array.shape} but the predicted alpha {pred} "
+                    f"has shape {arrays[0].shape}; they must have the same height and width"
+                )
         try:
             errors = matting_errors(*arrays)
         except ValueError as error:
