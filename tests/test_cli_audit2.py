@@ -100,3 +100,81 @@ def test_a_radius_too_large_for_the_image_is_still_refused_with_the_image(
     line = _one_error_line(capsys.readouterr().err)
     assert code == 1 and "smaller than one 201 x 201 window" in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # Before: "could not convert string to float: '(1'", naming neither option nor fix.
+        (["--option", "eps=(1"], "--option eps=(1: eps takes a number such as its default"),
+        (["--option", "radius=two"], "--option radius=two: radius takes a number"),
+        # Before: the last one won silently.
+        (["--option", "eps=1e-6", "--option", "eps=2e-6"], "--option eps is given twice"),
+        # Before: sweeps=True ran as sweeps=1.
+        (["--preconditioner", "ichol:sweeps=True"], "--preconditioner ichol:sweeps=True: sweeps"),
+    ],
+)
+def test_option_values_are_refused_naming_the_option(
+    tmp_path, scene_files, capsys, options, message
+):
+    image, trimap = scene_files
+    listing = files_in(tmp_path)
+    code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and message in line
+    assert files_in(tmp_path) == listing
+
+
+def test_the_same_option_twice_with_one_value_is_fine(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]
+    assert main([*argv, "--option", "eps=1e-6", "--option", "eps=1e-6"]) == 0, capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["alpha", "image.png", "--mask", "trimap.png", "-o", "a.png", "--band", "0"], "--band"),
+        (["trimap", "trimap.png", "-o", "t.png", "--band", "-3"], "--band"),
+        (["alpha", "image.png", "trimap.png", "-o", "a.png", "--max-pixels", "0"], "--max-pixels"),
+    ],
+)
+def test_a_count_below_one_is_a_usage_error_naming_the_option(
+    tmp_path, scene_files, capsys, monkeypatch, argv, option
+):
+    # Before: "trimap.png: band must be a positive whole number", blaming the file.
+    monkeypatch.chdir(tmp_path)
+    listing = files_in(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert f"error: argument {option}: must be a whole number of at least 1" in stderr
+    assert files_in(tmp_path) == listing
+
+
+def test_eval_names_the_file_whose_size_differs(tmp_path, scene_files, capsys):
+    from PIL import Image
+
+    trimap = scene_files[1]
+
+    Image.new("L", (5, 7)).save(tmp_path / "small.png")
+    code = main(["eval", str(trimap), str(tmp_path / "small.png"), str(trimap)])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert line.startswith(f"vecmatte: error: {tmp_path / 'small.png'}: the ground-truth alpha ")
+    assert "has shape (7, 5) but the predicted alpha" in line
+
+
+def test_a_system_error_names_its_file_first(tmp_path, scene_files, capsys, monkeypatch):
+    # Before: "[Errno 13] Permission denied: 'photos'" from the folder listing of a batch.
+    from pathlib import Path
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    photos, trimaps = _folders(tmp_path, scene_files)
+    monkeypatch.setattr(Path, "iterdir", denied)
+    code = main(["batch", str(photos), str(trimaps), "-o", str(tmp_path / "o")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and line == f"vecmatte: error: {photos}: permission denied"

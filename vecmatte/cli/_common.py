@@ -164,6 +164,17 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
 # ------------------------------------------------------------------------------- options
 
 
+def positive_int(text: str) -> int:
+    """An argparse ``type``: a whole number of at least 1 (else a usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return value
+
+
 def quiet_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 
@@ -171,7 +182,7 @@ def quiet_option(parser: argparse.ArgumentParser) -> None:
 def read_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-pixels",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="refuse image files with more than N pixels (decompression-bomb protection; "
@@ -280,6 +291,27 @@ def _literal(text: str):
         return text  # a bare word: a string option
 
 
+def _check_number_text(entry, name: str, text: str) -> None:
+    """Refuse a value that is not a Python literal for an option whose default is a number.
+
+    ``--option eps=(1`` reached the method as the text ``'(1'`` and failed with "could not
+    convert string to float", which names neither the option nor the fix.
+    """
+    import inspect
+
+    parameter = inspect.signature(entry).parameters.get(name)
+    default = None if parameter is None else parameter.default
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return
+    if isinstance(_literal(text), str):
+        try:
+            float(text)  # nan and inf: the method's range check names them
+            return
+        except ValueError:
+            pass
+        raise ValueError(f"{name} takes a number such as its default {default!r}, got {text!r}")
+
+
 def method_options(args) -> dict:
     """The method's keyword options from ``--option`` (and ``--eps``, ``--radius``)."""
     options = {}
@@ -287,7 +319,13 @@ def method_options(args) -> dict:
         name, equals, value = item.partition("=")
         if not equals or not name.strip().isidentifier():
             raise ValueError(f"--option {item!r}: write it as NAME=VALUE, e.g. --option eps=1e-6")
-        options[name.strip()] = _literal(value.strip())
+        name, value = name.strip(), _literal(value.strip())
+        if name in options and options[name] != value:
+            # The last one would win silently: the user meant one of them.
+            raise ValueError(
+                f"--option {name} is given twice ({options[name]!r} and {value!r}); keep one"
+            )
+        options[name] = value
     for name in ("eps", "radius"):
         value = getattr(args, name)
         if value is not None:
@@ -343,8 +381,19 @@ def solve_keywords(args) -> dict:
         try:
             # Python reads True as 1: --option radius=True would run with radius 1.
             check_no_bool_numbers(entry, {name.strip(): _literal(value.strip())})
+            _check_number_text(entry, name.strip(), value.strip())
         except ValueError as error:
             raise ValueError(f"--option {item}: {error}") from None
+    if args.preconditioner is not None and ":" in args.preconditioner:
+        from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
+
+        name, options = resolve_preconditioner(args.preconditioner)
+        build = PRECONDITIONERS[name].load()
+        try:
+            if build is not None:
+                check_no_bool_numbers(build, options)
+        except ValueError as error:
+            raise ValueError(f"--preconditioner {args.preconditioner}: {error}") from None
     check_options = getattr(get_method(args.method).load(), "check_options", None)
     if check_options is not None:
         options = {k: v for k, v in keywords.items() if k not in _SOLVE_ONLY}
@@ -380,7 +429,7 @@ def check_band(args) -> None:
 def band_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--band",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="PIXELS",
         help="with --mask: unknown pixels on each side of the mask's edge (default 10)",

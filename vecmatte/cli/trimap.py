@@ -25,7 +25,7 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--band",
-        type=int,
+        type=_common.positive_int,
         default=10,
         metavar="PIXELS",
         help="unknown pixels on each side of the mask's edge (default 10)",
