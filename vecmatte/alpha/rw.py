@@ -24,6 +24,13 @@ CONSTRAINTS = ("hard", "soft")
 #: Floor of the random-walk weights (see :func:`build_system`).
 MIN_WEIGHT = 1e-4
 
+# Peak memory of a solve with Jacobi: bytes per pixel, per solved row (radius 1) and in
+# all. `python bench/memory_models.py --fit 1.05` (resident and tracemalloc peaks in fresh
+# processes, 10 alphamatting.com images at half and 5 at full size, both trimaps, and 5
+# synthetic scenes; bench/results/memory_models.md) gives 28.7 n + 310 u; rounded up, the
+# estimates are 1.06-1.2x the peaks (the former model's were 5-100x).
+_MEMORY = (30.0, 320.0, 2**18)
+
 
 def check_constraints(constraints: str, lam: float) -> tuple[str, float]:
     if constraints not in CONSTRAINTS:
@@ -296,16 +303,28 @@ def build_system(
     return MattingSystem(matrix, rhs, rows, shape, stencil=stencil, reach=radius)
 
 
-def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
-    """Peak extra bytes of the random-walk system (the preconditioner's share comes on top).
+def memory_bytes(
+    shape: tuple[int, ...], n_unknown: int, *, preconditioner: str = "jacobi", **options
+) -> int:
+    """Peak extra bytes of a random-walk solve with ``preconditioner`` (an over-estimate).
 
-    Per pixel: the weights and their matrix, about ``(2r+1)^2`` entries of 16 bytes each,
-    three times over while the Laplacian is formed; per solved row the same again.
+    ``_MEMORY``: bytes per pixel (masks, the column index, alpha), per solved row at radius 1
+    (the window weights and columns, the CSR matrix, conjugate gradient's vectors; scaled by
+    the ``(2r+1)^2`` entries per row) and a constant; measured with Jacobi, the default.
+    Another preconditioner adds its own model
+    (:attr:`vecmatte.preconditioners.PreconditionerSpec.memory`) with the margins of
+    :mod:`vecmatte.memory` (not measured on this method).
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
+    from vecmatte.preconditioners import PRECONDITIONERS
 
     radius = check_radius(options.get("radius", 1))
     entries = (2 * radius + 1) ** 2
     n_pixels = int(shape[0]) * int(shape[1])
     rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown
-    return int(SAFETY * (48 * entries * n_pixels + 32 * entries * rows + BASE_BYTES))
+    per_pixel, per_row, constant = _MEMORY
+    total = per_pixel * n_pixels + per_row * rows * entries / 9 + constant
+    if preconditioner not in ("jacobi", "none"):
+        model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows, entries)
+        total += SAFETY * (model + BASE_BYTES)
+    return int(total)
