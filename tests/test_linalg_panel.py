@@ -60,6 +60,34 @@ def test_two_node_factor_solves_exactly(rng, contiguous):
     original[np.ix_(order, order)] = a
     rhs = rng.random(5)
     np.testing.assert_allclose(factor.solve(rhs), np.linalg.solve(original, rhs), rtol=1e-10)
+    # The second solve reuses the first one's plan of views, on another right-hand side.
+    rhs = rng.random(5)
+    np.testing.assert_allclose(factor.solve(rhs), np.linalg.solve(original, rhs), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_factor_with_empty_and_boundaryless_nodes_solves(rng, dtype):
+    # Nodes: 0:2 reaching [4, 5], an empty node, 2:4 with no boundary (a separate block),
+    # 4:6 the root; solved against the dense matrix L L^T made from the same panels.
+    blocks = [_dense_spd(rng, 2) for _ in range(3)]
+    n = 6
+    lower = np.zeros((n, n))
+    first = np.vstack([np.linalg.cholesky(blocks[0]), rng.random((2, 2))])
+    lower[0:2, 0:2], lower[4:6, 0:2] = first[:2], first[2:]
+    lower[2:4, 2:4] = np.linalg.cholesky(blocks[1])
+    lower[4:6, 4:6] = np.linalg.cholesky(blocks[2])
+    panels = [first, np.zeros((0, 0)), lower[2:4, 2:4].copy(), lower[4:6, 4:6].copy()]
+    panels = [panel.astype(dtype) for panel in panels]
+    boundaries = [np.array([4, 5]), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int)]
+    order = rng.permutation(n)
+    factor = PanelFactor(order, np.array([0, 2, 2, 4, 6]), boundaries, panels)
+    matrix = np.empty((n, n))
+    matrix[np.ix_(order, order)] = lower @ lower.T
+    rhs = rng.random(n)
+    got = factor.solve(rhs)
+    assert got.dtype == np.float64
+    tolerance = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got, np.linalg.solve(matrix, rhs), rtol=tolerance)
 
 
 def test_factor_panel_names_the_node_that_breaks_down():

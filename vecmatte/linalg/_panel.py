@@ -158,6 +158,29 @@ class PanelFactor:
         """Entries stored in the factor's panels."""
         return int(sum(panel.size for panel in self.panels))
 
+    def _solve_plan(self) -> list:
+        """Per node ``(start, stop, L11^T, L21 or None, boundary)``, made on the first solve.
+
+        The views and Python ints are made once per factor instead of once per node and
+        solve: with thousands of small nodes, NumPy's per-call overhead is most of a solve.
+        """
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = []
+            for k0, k1, boundary, panel in zip(
+                self.starts[:-1].tolist(),
+                self.starts[1:].tolist(),
+                self.boundaries,
+                self.panels,
+                strict=True,
+            ):
+                size = k1 - k0
+                if size:
+                    below = panel[size:] if panel.shape[0] > size else None
+                    plan.append((k0, k1, panel[:size].T, below, boundary))
+            self.__dict__["_plan"] = plan
+        return plan
+
     def solve(self, rhs: np.ndarray) -> np.ndarray:
         """Solve ``A x = rhs`` (in the factor's precision; the result is float64)."""
         from scipy.linalg.blas import get_blas_funcs
@@ -167,27 +190,20 @@ class PanelFactor:
         # C-ordered panel is, transposed, a Fortran-ordered upper triangle U = L11^T: BLAS
         # reads it without a copy (L11 y = b is U^T y = b) and solves in place in ``y``.
         dtype = self.panels[0].dtype if self.panels else np.float64
-        (trsv,) = get_blas_funcs(("trsv",), dtype=dtype)
+        trsv, gemv = get_blas_funcs(("trsv", "gemv"), dtype=dtype)
         y = np.asarray(rhs)[self.order].astype(dtype)
-        bounds, boundaries, panels = self.starts.tolist(), self.boundaries, self.panels
-        for k, panel in enumerate(panels):
-            k0, k1 = bounds[k], bounds[k + 1]
-            if k1 == k0:
-                continue
-            size = k1 - k0
+        plan = self._solve_plan()
+        for k0, k1, upper, below, boundary in plan:
             own = y[k0:k1]
-            trsv(panel[:size].T, own, lower=0, trans=1, overwrite_x=1)
-            if panel.shape[0] > size:
-                y[boundaries[k]] -= panel[size:] @ own
-        for k in range(len(panels) - 1, -1, -1):
-            k0, k1 = bounds[k], bounds[k + 1]
-            if k1 == k0:
-                continue
-            size = k1 - k0
-            panel, own = panels[k], y[k0:k1]
-            if panel.shape[0] > size:
-                own -= panel[size:].T @ y[boundaries[k]]
-            trsv(panel[:size].T, own, lower=0, overwrite_x=1)
+            trsv(upper, own, lower=0, trans=1, overwrite_x=1)
+            if below is not None:
+                y[boundary] -= below @ own
+        for k0, k1, upper, below, boundary in reversed(plan):
+            own = y[k0:k1]
+            if below is not None:
+                # own -= L21^T y[boundary], in one call: L21 seen transposed is Fortran.
+                gemv(-1.0, below.T, y[boundary], beta=1.0, y=own, overwrite_y=1)
+            trsv(upper, own, lower=0, overwrite_x=1)
         x = np.empty(len(y), dtype=np.float64)
         x[self.order] = y
         return x
