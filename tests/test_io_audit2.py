@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import warnings
 
@@ -139,3 +141,46 @@ def test_alpha_bit_depth_16_refuses_a_format_without_16_bits_before_solving(
     assert f"vecmatte: error: {tmp_path / name}: " in stderr and "cannot hold a 16-bit" in stderr
     assert "solving" not in stderr  # refused before the work
     assert not (tmp_path / name).exists()
+
+
+# --- a full disk ------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_device_is_named_in_the_error(capsys, scene_files):
+    # Before: "[Errno 28] No space left on device", without the file.
+    with pytest.raises(OSError) as error:
+        save_image("/dev/full", np.zeros((4, 4)))
+    assert error.value.filename == "/dev/full" and error.value.errno == errno.ENOSPC
+    image, trimap = scene_files
+    assert main(["alpha", str(image), str(trimap), "-o", "/dev/full", "-q"]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr == "vecmatte: error: /dev/full: no space left on device\n"
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import vecmatte._writing as writing
+
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writing.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
+    (tmp_path / "a.png").write_bytes(b"old")
+    with pytest.raises(OSError) as error:
+        save_image(tmp_path / "a.png", np.zeros((4, 4)))
+    assert error.value.filename == str(tmp_path / "a.png")
+    assert "No space left on device" in str(error.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"old"

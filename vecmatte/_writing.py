@@ -337,8 +337,18 @@ def save_images(
         raise
     # A device or a pipe (/dev/null, a named pipe) is written into, never replaced by a file.
     for path, buffer in in_place:
-        with open(path, "wb") as handle:
-            handle.write(buffer.getbuffer())
+        try:
+            with open(path, "wb") as handle:
+                handle.write(buffer.getbuffer())
+        except OSError as error:
+            raise _named(error, path) from None
+
+
+def _named(error: OSError, path: Path) -> OSError:
+    """``error`` (raised by a write: no space left, an I/O error) saying which file it was."""
+    if error.filename is not None or not error.strerror:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def _encoded(path: Path, array, bit_depth: int | None = None) -> io.BytesIO:
@@ -366,6 +376,9 @@ def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
             handle.write(buffer.getbuffer())
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(temporary, _new_file_mode(path))
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise _named(error, path) from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
