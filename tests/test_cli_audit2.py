@@ -178,3 +178,33 @@ def test_a_system_error_names_its_file_first(tmp_path, scene_files, capsys, monk
     code = main(["batch", str(photos), str(trimaps), "-o", str(tmp_path / "o")])
     line = _one_error_line(capsys.readouterr().err)
     assert code == 1 and line == f"vecmatte: error: {photos}: permission denied"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # Before: the window message of the stand-in image (32768 x 32768) checked upfront.
+        (["--radius", "100000"], "image of 36 x 44 pixels (height x width) is smaller than"),
+        # Before: a window message with a number of 300 digits.
+        (["--option", "radius=1e300"], "radius must be smaller than the image, got 1e+300"),
+        (["--method", "lkm", "--option", "radius=1e12"], "radius must be smaller than the image"),
+    ],
+)
+def test_a_huge_radius_is_refused_in_one_readable_line(
+    tmp_path, scene_files, capsys, options, message
+):
+    image, trimap = scene_files
+    listing = files_in(tmp_path)
+    code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and message in line and len(line) < 300
+    assert files_in(tmp_path) == listing
+
+
+def test_an_overflowing_option_value_is_one_line_not_a_traceback(tmp_path, scene_files, capsys):
+    # rw's memory model overflows on radius=1e300 (OverflowError, not ValueError).
+    image, trimap = scene_files
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "--method", "rw"]
+    code = main([*argv, "--option", "radius=1e300"])
+    _one_error_line(capsys.readouterr().err)
+    assert code == 1 and not (tmp_path / "a.png").exists()

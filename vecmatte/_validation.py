@@ -141,6 +141,9 @@ def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
     refuse_bool(eps, "eps", "a positive finite number")
     if not float(radius).is_integer() or int(radius) < 1:
         raise ValueError(f"radius must be a positive integer, got {radius!r}")
+    if float(radius) > MAX_PIXELS:
+        # No image is that wide; and the window message would print a number of 300 digits.
+        raise ValueError(f"radius must be smaller than the image, got {float(radius):.3g}")
     radius = int(radius)
     eps = float(eps)
     if not np.isfinite(eps) or eps <= 0:

@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return EXIT_INTERRUPTED
-        except (ValueError, OSError, MemoryError, ImportError) as error:
+        except (ValueError, OSError, MemoryError, ImportError, OverflowError) as error:
+            # OverflowError: an absurd option value (a radius of 1e300) reaching arithmetic.
             print(f"vecmatte: error: {_one_line(error)}", file=sys.stderr)
             return EXIT_FAILURE
 

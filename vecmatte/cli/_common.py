@@ -398,14 +398,24 @@ def solve_keywords(args) -> dict:
     if check_options is not None:
         options = {k: v for k, v in keywords.items() if k not in _SOLVE_ONLY}
         with typed_values(args):
-            # An image large enough for any window: only the image-free ranges can fail.
-            check_options(_ANY_SHAPE, **options)
+            # An image large enough for any window: only the image-free ranges can fail
+            # (a window too large for the real image is refused once it is read).
+            check_options(_shape_for_any_window(options), **options)
     return keywords
+
+
+def _shape_for_any_window(options: dict) -> tuple[int, int, int]:
+    """An image shape that no window radius among ``options`` is too large for."""
+    side = 1 << 15
+    for name, value in options.items():
+        if "radius" in name and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value == value and abs(value) != float("inf"):  # the range check names those
+                side = max(side, 2 * int(abs(value)) + 3)
+    return side, side, 3
 
 
 # Keywords of solve_alpha that are not a method's own options.
 _SOLVE_ONLY = ("method", "preconditioner", "rtol", "maxiter")
-_ANY_SHAPE = (1 << 15, 1 << 15, 3)
 
 
 def preconditioner_label(keywords: dict) -> str:

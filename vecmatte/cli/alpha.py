@@ -206,8 +206,8 @@ def _report_memory(image, trimap, keywords, reporter) -> None:
 
         unknown = int(trimap_split(trimap)[2].sum())
         needed = estimate_solve_memory(image.shape, unknown, **keywords_for_memory(keywords))
-    except (TypeError, ImportError):
-        return  # no model for this method here: solve_alpha still checks
+    except (TypeError, ImportError, OverflowError):
+        return  # no model for these options here: solve_alpha still checks
     reporter.stage(f"the solve needs about {needed / 2**30:.2f} GiB of memory (estimate)")
 
 
