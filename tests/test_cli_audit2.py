@@ -208,3 +208,53 @@ def test_an_overflowing_option_value_is_one_line_not_a_traceback(tmp_path, scene
     code = main([*argv, "--option", "radius=1e300"])
     _one_error_line(capsys.readouterr().err)
     assert code == 1 and not (tmp_path / "a.png").exists()
+
+
+def test_ctrl_c_while_a_batch_writes_leaves_no_half_written_file(
+    tmp_path, scene_files, capsys, monkeypatch
+):
+    import os
+
+    import vecmatte._writing as writing
+    from vecmatte.io import is_complete_image
+
+    photos, trimaps = _folders(tmp_path, scene_files)
+    out = tmp_path / "out"
+    real_fdopen = os.fdopen
+    opened = []
+
+    class Interrupted:
+        """A file whose third write stops half-way with Ctrl-C (the second image's matte)."""
+
+        def __init__(self, handle):
+            self.handle = handle
+            opened.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            if len(opened) == 3:
+                self.handle.write(bytes(data)[: len(data) // 2])
+                self.handle.flush()
+                raise KeyboardInterrupt
+            return self.handle.write(data)
+
+    monkeypatch.setattr(writing.os, "fdopen", lambda *a, **k: Interrupted(real_fdopen(*a, **k)))
+    argv = ["batch", str(photos), str(trimaps), "-o", str(out), "--cutout", "-q"]
+    assert main(argv) == 130
+    assert "vecmatte: interrupted; run the same command with --resume" in capsys.readouterr().err
+    # The first image is complete, the second left nothing: no part of a file, no temporary.
+    assert sorted(p.name for p in out.iterdir()) == ["a_alpha.png", "a_cutout.png"]
+    assert all(is_complete_image(p) for p in out.iterdir())
+    monkeypatch.undo()
+    assert main([*argv, "--resume"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a_alpha.png",
+        "a_cutout.png",
+        "b_alpha.png",
+        "b_cutout.png",
+    ]
