@@ -217,3 +217,15 @@ def test_numeric_options_refuse_booleans_flag_options_take_them():
         with pytest.raises(ValueError, match=f"^{name} takes .*not True"):
             check_no_bool_numbers(entry, {name: True})
     check_no_bool_numbers(entry, {"auto": True, "flag": np.bool_(True), "radius": 2, "lam": 1.0})
+
+
+def test_an_rgba_array_is_told_how_to_drop_its_alpha_channel(scene):
+    rgba = np.dstack([scene.image, np.ones(scene.trimap.shape)])
+    with pytest.raises(ValueError) as error:
+        vecmatte.estimate_alpha(rgba, scene.trimap)
+    assert str(error.value) == (
+        f"image has shape {rgba.shape}; expected (h, w, 3) RGB or (h, w) gray; drop the alpha "
+        "channel first (image[:, :, :3])"
+    )
+    # and the advice works
+    assert vecmatte.estimate_alpha(rgba[:, :, :3], scene.trimap).shape == scene.trimap.shape

@@ -64,8 +64,12 @@ def check_image(image, name: str = "image") -> np.ndarray:
     elif array.ndim == 3 and array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
     if array.ndim != 3 or array.shape[2] != 3:
+        # An RGBA array (np.asarray of a PNG with transparency) is the common case: say how.
+        fix = (
+            f"; drop the alpha channel first ({name}[:, :, :3])" if array.shape[-1:] == (4,) else ""
+        )
         raise ValueError(
-            f"{name} has shape {np.shape(image)}; expected (h, w, 3) RGB or (h, w) gray"
+            f"{name} has shape {np.shape(image)}; expected (h, w, 3) RGB or (h, w) gray{fix}"
         )
     _check_pixel_count(array.shape, name)
     array = as_float(array, name)
