@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from vecmatte.alpha._shared_sampling import (
@@ -92,33 +94,58 @@ def _maybe_close(
     return unknown[possible]
 
 
+@dataclass
+class _Search:
+    """What the offset groups of one expansion share.
+
+    Attributes
+    ----------
+    colors : ndarray, (n, 3)
+        The image.
+    expanded : ndarray, uint8, (n,)
+        The labels being written.
+    padded : ndarray, uint8
+        The original labels with a margin, flat (padded width ``w + 2 radius``).
+    key : ndarray, float32
+        Channel sums of the known pixels in the padded image, +inf elsewhere.
+    bound : float32
+        Largest channel-sum difference of two colours within the threshold.
+    threshold_sq : float
+        The squared colour threshold.
+    parked : int
+        Padded position whose whole disk is margin: labelled pixels move there.
+    active, position, key_active : ndarray
+        The pixels still searching: flat index, padded position, channel sum (shrunk as
+        pixels are labelled).
+    """
+
+    colors: np.ndarray
+    expanded: np.ndarray
+    padded: np.ndarray
+    key: np.ndarray
+    bound: np.float32
+    threshold_sq: float
+    parked: int
+    active: np.ndarray
+    position: np.ndarray
+    key_active: np.ndarray
+
+
 def _label_first_close(
-    colors,
-    expanded,
-    padded,
-    key,
-    key_active,
-    bound,
-    active,
-    position,
-    parked,
-    lo,
-    hi,
-    shift,
-    flat_shift,
-    threshold_sq,
+    search: _Search, lo: int, hi: int, shift: np.ndarray, flat_shift: np.ndarray
 ) -> int:
-    """Label the pixels ``active[lo:hi]`` whose first qualifying offset is in ``shift``.
+    """Label the pixels ``search.active[lo:hi]`` whose first qualifying offset is in ``shift``.
 
     ``shift`` and ``flat_shift`` are the group's offsets in the padded and the flat image;
     a labelled pixel's ``position`` is parked. Returns how many were labelled.
     """
+    colors, key, active, position = search.colors, search.key, search.active, search.position
     # One gather of the channel sums both drops unknown pixels (+inf there) and most known
     # pixels of another colour: only the few left are compared in full.
     near = take(key, position[lo:hi, None] + shift[None, :])
-    near -= key_active[lo:hi, None]
+    near -= search.key_active[lo:hi, None]
     np.abs(near, out=near)
-    close = np.flatnonzero(near <= bound)
+    close = np.flatnonzero(near <= search.bound)
     if close.size == 0:
         return 0
     row, col = np.divmod(close, shift.size)
@@ -132,7 +159,7 @@ def _label_first_close(
     diff *= diff
     distance_sq = diff[:, 0] + diff[:, 1]
     distance_sq += diff[:, 2]
-    near_enough = np.flatnonzero(distance_sq <= threshold_sq)
+    near_enough = np.flatnonzero(distance_sq <= search.threshold_sq)
     if near_enough.size == 0:
         return 0
     row, col, p = take(row, near_enough), take(col, near_enough), take(p, near_enough)
@@ -141,8 +168,8 @@ def _label_first_close(
     row = take(row, first)
     where = take(position, row)
     where += take(shift, take(col, first))
-    expanded[take(p, first)] = take(padded, where)
-    position[row] = parked
+    search.expanded[take(p, first)] = take(search.padded, where)
+    position[row] = search.parked
     return first.size
 
 
@@ -202,13 +229,20 @@ def expand_trimap(
     total = total.astype(np.float32).reshape(h, w)
     inner = key.reshape(-1, padded_width)[radius : radius + h, radius : radius + w]
     np.copyto(inner, total, where=label.reshape(h, w) != UNKNOWN)
-    bound = np.float32(np.sqrt(3.0) * float(threshold) * (1 + 1e-6) + 1e-5)
-    parked = (h + 2 * radius) * padded_width + radius
-    key_active = take(total.ravel(), active)
     ys, xs = np.divmod(active, w)
-    position = (ys + radius) * padded_width + (xs + radius)
-    del ys, xs
-    threshold_sq = float(threshold) ** 2
+    search = _Search(
+        colors=colors,
+        expanded=expanded,
+        padded=padded,
+        key=key,
+        bound=np.float32(np.sqrt(3.0) * float(threshold) * (1 + 1e-6) + 1e-5),
+        threshold_sq=float(threshold) ** 2,
+        parked=(h + 2 * radius) * padded_width + radius,
+        active=active,
+        position=(ys + radius) * padded_width + (xs + radius),
+        key_active=take(total.ravel(), active),
+    )
+    del ys, xs, active
     dy, dx = disk_offsets(radius)
     cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
     labelled = 0
@@ -219,30 +253,18 @@ def expand_trimap(
         gy, gx = dy[start : start + EXPANSION_GROUP], dx[start : start + EXPANSION_GROUP]
         near = cuts[max(np.abs(gy).max(), np.abs(gx).max())]
         shift = gy * padded_width + gx
+        flat_shift = gy * w + gx
         # Pixels a piece at a time: the hits and their colours stay a few MB.
         for lo in range(0, near, piece):
-            labelled += _label_first_close(
-                colors,
-                expanded,
-                padded,
-                key,
-                key_active,
-                bound,
-                active,
-                position,
-                parked,
-                lo,
-                min(near, lo + piece),
-                shift,
-                gy * w + gx,
-                threshold_sq,
-            )
-        if labelled > active.size // 8:
-            keep = position != parked
-            active, position, reach = active[keep], position[keep], reach[keep]
-            key_active = key_active[keep]
+            labelled += _label_first_close(search, lo, min(near, lo + piece), shift, flat_shift)
+        if labelled > search.active.size // 8:
+            keep = search.position != search.parked
+            search.active = search.active[keep]
+            search.position = search.position[keep]
+            search.key_active = search.key_active[keep]
+            reach = reach[keep]
             cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
             labelled = 0
-            if active.size == 0:
+            if search.active.size == 0:
                 break
     return expanded
