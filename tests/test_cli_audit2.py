@@ -258,3 +258,26 @@ def test_ctrl_c_while_a_batch_writes_leaves_no_half_written_file(
         "b_alpha.png",
         "b_cutout.png",
     ]
+
+
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [("alpha", "a.jpg"), ("alpha", "a.webp"), ("trimap", "t.jpg")],
+)
+def test_a_matte_or_trimap_written_as_jpeg_gets_one_note(
+    tmp_path, scene_files, capsys, command, output
+):
+    image, trimap = scene_files
+    inputs = [str(image), str(trimap)] if command == "alpha" else [str(trimap)]
+    code = main([command, *inputs, "-o", str(tmp_path / output), "-q"])
+    stderr = capsys.readouterr().err
+    assert code == 0, stderr
+    notes = [line for line in stderr.splitlines() if "lossy" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"vecmatte: warning: {tmp_path / output}: ")
+    assert (tmp_path / output).exists()
+
+
+def test_a_lossless_matte_gets_no_note(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0
+    assert capsys.readouterr().err == ""

@@ -11,6 +11,7 @@ import ast
 import io
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 
 EXIT_OK = 0
@@ -159,6 +160,29 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
                 f"the {what} is '-' (standard output), which is a terminal: PNG data is not "
                 "written there; redirect it (> out.png), pipe it, or give a file name"
             )
+
+
+def note_lossy(path, what: str) -> None:
+    """Warn once that the output ``path`` is in a lossy format (JPEG, WebP) for ``what``.
+
+    A matte or a trimap is data, not a picture: JPEG at Pillow's default quality moves a
+    matte's values by up to about 13 levels of 255 along its edges (measured on the demo's),
+    and a JPEG trimap then reads back with smeared values. Written anyway, as asked.
+    """
+    from pathlib import Path
+
+    from vecmatte._output_guard import STDIO, file_format
+
+    if path is None or str(path) == STDIO:
+        return
+    kind = file_format(Path(path))
+    if kind in ("JPEG", "WEBP"):
+        warnings.warn(
+            f"{path}: {kind} is lossy: the {what}'s values are not kept exactly (a few levels "
+            "off along edges); write .png or .tif to keep them",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 # ------------------------------------------------------------------------------- options

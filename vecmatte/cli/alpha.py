@@ -84,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         alpha_channel=("--cutout",),
     )
     _check_bit_depth(args)
+    _common.note_lossy(args.output, "alpha matte")
     reporter = _common.Reporter(args.quiet)
     second = args.trimap or args.scribbles or args.mask
     reporter.stage(f"reading {args.image} and {second}")
