@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import files_in
 
@@ -281,3 +282,22 @@ def test_a_lossless_matte_gets_no_note(tmp_path, scene_files, capsys):
     image, trimap = scene_files
     assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_scribbles_saved_as_jpeg_are_refused_with_the_reason(tmp_path, scene_files, capsys):
+    # Before: "scribble mask is in colour ... (was the photograph given in its place?)".
+    from PIL import Image
+
+    image, _ = scene_files
+    with Image.open(image) as photo:
+        scribbled = np.asarray(photo).copy()
+    scribbled[5:8, 5:20] = 255
+    scribbled[30:33, 5:20] = 0
+    Image.fromarray(scribbled).save(tmp_path / "scribbled.jpg", quality=90)
+    argv = ["alpha", str(image), "--scribbles", str(tmp_path / "scribbled.jpg")]
+    code = main([*argv, "-o", str(tmp_path / "a.png")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert line.startswith(f"vecmatte: error: {tmp_path / 'scribbled.jpg'}: the scribbled ")
+    assert "lossy" in line and "save it as PNG" in line
+    assert not (tmp_path / "a.png").exists()

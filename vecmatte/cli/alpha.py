@@ -96,6 +96,13 @@ def run(args: argparse.Namespace) -> int:
     return _common.EXIT_OK
 
 
+def _lossy_name(path: str) -> bool:
+    """Whether ``path``'s extension is a lossy image format (JPEG, WebP)."""
+    from pathlib import Path
+
+    return Path(path).suffix.lower() in (".jpg", ".jpeg", ".jpe", ".webp")
+
+
 def _check_bit_depth(args) -> None:
     """A 16-bit matte needs a format that holds 16-bit gray: refused before the solve."""
     from pathlib import Path
@@ -126,6 +133,14 @@ def _read_trimap(args, image):
         try:
             return scribbles_to_trimap(image, scribbled)
         except ValueError as error:
+            if "in colour" in str(error) and _lossy_name(args.scribbles):
+                # JPEG changes every pixel: the strokes cannot be told from the photograph,
+                # and the file is then taken for a stroke mask, "in colour".
+                raise ValueError(
+                    f"{args.scribbles}: the scribbled photograph is a lossy file, whose "
+                    "compression changed nearly every pixel, so the strokes cannot be found; "
+                    "save it as PNG (or give a gray image with the strokes only)"
+                ) from None
             raise ValueError(f"{args.scribbles}: {error}") from None
     path, name = (args.trimap, "trimap") if args.mask is None else (args.mask, "mask")
     array = load_gray(_common.source(path), name=name, max_pixels=args.max_pixels)
