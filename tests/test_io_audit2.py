@@ -92,8 +92,10 @@ def test_16_bit_colour_goes_to_tiff_and_is_refused_as_png(tmp_path, rng):
     colours = rng.random((9, 7, 3))
     save_image(tmp_path / "c.tif", colours, bit_depth=16)
     assert np.abs(load_image(tmp_path / "c.tif") - colours).max() <= 1 / 65535
-    with pytest.raises(ValueError, match=r"16-bit colour image can be saved only as \.tif"):
+    with pytest.raises(ValueError, match=r"only as \.tif .*; use \.tif, or leave out bit_depth"):
         save_image(tmp_path / "c.png", colours, bit_depth=16)
+    with pytest.raises(ValueError, match=r"JPEG cannot hold 16-bit gray; .*leave out bit_depth"):
+        save_image(tmp_path / "c.jpg", colours[:, :, 0], bit_depth=16)
     assert not (tmp_path / "c.png").exists()
 
 

@@ -167,17 +167,26 @@ def _check_shape(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _encode(handle, array: np.ndarray, file_format: str, label: str) -> None:
-    """Write ``array`` (uint8, or uint16) to the open binary ``handle`` in ``file_format``."""
+def _encode(
+    handle, array: np.ndarray, file_format: str, label: str, *, from_floats: bool = False
+) -> None:
+    """Write ``array`` (uint8, or uint16) to the open binary ``handle`` in ``file_format``.
+
+    ``from_floats``: the uint16 levels were made from floats for ``bit_depth=16``, so the
+    way out of a format that cannot hold them is to leave out ``bit_depth``.
+    """
     from PIL import Image
 
+    if from_floats:
+        eight_bits = "leave out bit_depth=16"
+    else:
+        eight_bits = "convert to 8 bits with (array / 65535) first"
     if array.dtype == np.uint16:
         if array.ndim == 3:
             if file_format != "TIFF":
                 raise ValueError(
                     f"{label}: a 16-bit colour image can be saved only as .tif (Pillow cannot "
-                    "write 16-bit colour PNG); use .tif, or convert to 8 bits with "
-                    "(array / 65535) first"
+                    f"write 16-bit colour PNG); use .tif, or {eight_bits}"
                 )
             import tifffile  # comes with scikit-image
 
@@ -186,7 +195,7 @@ def _encode(handle, array: np.ndarray, file_format: str, label: str) -> None:
         if file_format not in _SIXTEEN_BIT_GRAY_FORMATS:
             raise ValueError(
                 f"{label}: {file_format} cannot hold 16-bit gray; save it as .png or .tif, "
-                "or convert to 8 bits with (array / 65535) first"
+                f"or {eight_bits}"
             )
         # Pillow 13 makes mode "I;16" of a native uint16 array; asking for the mode is deprecated.
         Image.fromarray(np.ascontiguousarray(array, dtype=np.uint16)).save(
@@ -284,7 +293,8 @@ def save_image(path, array, *, format: str | None = None, bit_depth: int | None 
     bit_depth = check_bit_depth(bit_depth)
     if hasattr(path, "write"):
         pixels = _check_shape(_pixels(array, bit_depth))
-        _encode(path, pixels, (format or "PNG").upper(), _label(path))
+        floats = _is_float(array) and bit_depth == 16
+        _encode(path, pixels, (format or "PNG").upper(), _label(path), from_floats=floats)
         path.flush()
         return
     save_images([(path, array)], bit_depth=bit_depth)
@@ -356,8 +366,13 @@ def _encoded(path: Path, array, bit_depth: int | None = None) -> io.BytesIO:
     pixels = _check_shape(_pixels(array, bit_depth))
     file_format = check_writable(path, "output")
     buffer = io.BytesIO()
-    _encode(buffer, pixels, file_format, str(path))
+    floats = _is_float(array) and bit_depth == 16
+    _encode(buffer, pixels, file_format, str(path), from_floats=floats)
     return buffer
+
+
+def _is_float(array) -> bool:
+    return np.issubdtype(np.asarray(array).dtype, np.floating)
 
 
 def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
