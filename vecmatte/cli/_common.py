@@ -397,8 +397,8 @@ def solve_keywords(args) -> dict:
     from vecmatte._validation import check_no_bool_numbers
     from vecmatte.alpha import check_solve_options, get_method
 
-    with typed_values(args):
-        check_solve_options(keywords)
+    # Each --option's value first, so that its message names the --option as typed (the
+    # names are checked next: an unknown name is skipped here).
     entry = get_method(args.method).entry()
     for item in args.option:
         name, _, value = item.partition("=")
@@ -408,6 +408,8 @@ def solve_keywords(args) -> dict:
             _check_number_text(entry, name.strip(), value.strip())
         except ValueError as error:
             raise ValueError(f"--option {item}: {error}") from None
+    with typed_values(args):
+        check_solve_options(keywords)
     if args.preconditioner is not None and ":" in args.preconditioner:
         from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
 
