@@ -301,3 +301,26 @@ def test_scribbles_saved_as_jpeg_are_refused_with_the_reason(tmp_path, scene_fil
     assert line.startswith(f"vecmatte: error: {tmp_path / 'scribbled.jpg'}: the scribbled ")
     assert "lossy" in line and "save it as PNG" in line
     assert not (tmp_path / "a.png").exists()
+
+
+@pytest.mark.parametrize("value", ["1e-6,2", "[1e-6]", "{}", "None"])
+def test_a_non_number_for_a_numeric_option_names_the_option(tmp_path, scene_files, capsys, value):
+    # Before: "a value of the wrong type among ...: float() argument must be ... not 'tuple'".
+    image, trimap = scene_files
+    code = main(
+        [
+            "alpha",
+            str(image),
+            str(trimap),
+            "-o",
+            str(tmp_path / "a.png"),
+            "--option",
+            f"eps={value}",
+        ]
+    )
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert line == (
+        f"vecmatte: error: --option eps={value}: eps takes a number such as its default 1e-07, "
+        f"got {value!r}"
+    )

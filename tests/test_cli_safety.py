@@ -122,7 +122,7 @@ def test_item1_an_output_never_replaces_an_input(work, capsys, argv, message):
         (["--radius", "0"], "radius must be a positive integer"),
         (["--option", "eps=nan"], "eps must be a positive finite number"),
         # before: TypeError tracebacks from float() in the checks
-        (["--option", "eps=[1e-5]"], "a value of the wrong type among --option eps=[1e-5]:"),
+        (["--option", "eps=[1e-5]"], "--option eps=[1e-5]: eps takes a number such as its"),
         (
             ["--preconditioner", "ichol:sweeps=[1]"],
             "a value of the wrong type among --preconditioner ichol:sweeps=[1]:",

@@ -316,24 +316,31 @@ def _literal(text: str):
 
 
 def _check_number_text(entry, name: str, text: str) -> None:
-    """Refuse a value that is not a Python literal for an option whose default is a number.
+    """Refuse a value that is not a number for an option whose default is a number.
 
     ``--option eps=(1`` reached the method as the text ``'(1'`` and failed with "could not
-    convert string to float", which names neither the option nor the fix.
+    convert string to float", and ``eps=1e-6,2`` (a tuple) with "float() argument must be a
+    string or a real number, not 'tuple'": neither names the option nor the fix. ``nan``
+    and ``inf`` pass (the method's range check names them), and None where the annotation
+    allows it.
     """
     import inspect
+    import numbers
 
     parameter = inspect.signature(entry).parameters.get(name)
     default = None if parameter is None else parameter.default
     if isinstance(default, bool) or not isinstance(default, (int, float)):
         return
-    if isinstance(_literal(text), str):
+    value = _literal(text)
+    if isinstance(value, str):
         try:
-            float(text)  # nan and inf: the method's range check names them
+            float(text)
             return
         except ValueError:
             pass
-        raise ValueError(f"{name} takes a number such as its default {default!r}, got {text!r}")
+    elif isinstance(value, numbers.Real) or (value is None and "None" in str(parameter.annotation)):
+        return  # booleans are refused by check_no_bool_numbers
+    raise ValueError(f"{name} takes a number such as its default {default!r}, got {text!r}")
 
 
 def method_options(args) -> dict:
