@@ -21,6 +21,18 @@ def _unchanged(paths):
     return lambda: all(path.read_bytes() == data for path, data in before.items())
 
 
+def _alpha_refused(tmp_path, scene_files, capsys, *options) -> str:
+    """``vecmatte alpha`` on the scene with ``options`` fails, changing nothing; its line."""
+    image, trimap = scene_files
+    unchanged = _unchanged(scene_files)
+    listing = files_in(tmp_path)
+    code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert files_in(tmp_path) == listing and unchanged()
+    return line
+
+
 @pytest.mark.parametrize(
     ("method", "option"),
     [("cf", "radius=True"), ("cf", "eps=False"), ("knn", "lam=True"), ("rw", "sigma=True")],
@@ -28,17 +40,10 @@ def _unchanged(paths):
 def test_a_boolean_for_a_numeric_option_is_refused_naming_it(
     tmp_path, scene_files, capsys, method, option
 ):
-    image, trimap = scene_files
-    unchanged = _unchanged(scene_files)
-    listing = files_in(tmp_path)
-    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png")]
-    code = main([*argv, "--method", method, "--option", option])
-    line = _one_error_line(capsys.readouterr().err)
-    assert code == 1
+    line = _alpha_refused(tmp_path, scene_files, capsys, "--method", method, "--option", option)
     name, value = option.split("=")
     assert line.startswith(f"vecmatte: error: --option {option}: {name} takes")
     assert f"not {value}" in line
-    assert files_in(tmp_path) == listing and unchanged()
 
 
 def test_a_boolean_option_that_is_a_flag_is_accepted(tmp_path, scene_files, capsys):
@@ -118,12 +123,7 @@ def test_a_radius_too_large_for_the_image_is_still_refused_with_the_image(
 def test_option_values_are_refused_naming_the_option(
     tmp_path, scene_files, capsys, options, message
 ):
-    image, trimap = scene_files
-    listing = files_in(tmp_path)
-    code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
-    line = _one_error_line(capsys.readouterr().err)
-    assert code == 1 and message in line
-    assert files_in(tmp_path) == listing
+    assert message in _alpha_refused(tmp_path, scene_files, capsys, *options)
 
 
 def test_the_same_option_twice_with_one_value_is_fine(tmp_path, scene_files, capsys):
@@ -194,12 +194,8 @@ def test_a_system_error_names_its_file_first(tmp_path, scene_files, capsys, monk
 def test_a_huge_radius_is_refused_in_one_readable_line(
     tmp_path, scene_files, capsys, options, message
 ):
-    image, trimap = scene_files
-    listing = files_in(tmp_path)
-    code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
-    line = _one_error_line(capsys.readouterr().err)
-    assert code == 1 and message in line and len(line) < 300
-    assert files_in(tmp_path) == listing
+    line = _alpha_refused(tmp_path, scene_files, capsys, *options)
+    assert message in line and len(line) < 300
 
 
 def test_an_overflowing_option_value_is_one_line_not_a_traceback(tmp_path, scene_files, capsys):
@@ -306,20 +302,7 @@ def test_scribbles_saved_as_jpeg_are_refused_with_the_reason(tmp_path, scene_fil
 @pytest.mark.parametrize("value", ["1e-6,2", "[1e-6]", "{}", "None"])
 def test_a_non_number_for_a_numeric_option_names_the_option(tmp_path, scene_files, capsys, value):
     # Before: "a value of the wrong type among ...: float() argument must be ... not 'tuple'".
-    image, trimap = scene_files
-    code = main(
-        [
-            "alpha",
-            str(image),
-            str(trimap),
-            "-o",
-            str(tmp_path / "a.png"),
-            "--option",
-            f"eps={value}",
-        ]
-    )
-    line = _one_error_line(capsys.readouterr().err)
-    assert code == 1
+    line = _alpha_refused(tmp_path, scene_files, capsys, "--option", f"eps={value}")
     assert line == (
         f"vecmatte: error: --option eps={value}: eps takes a number such as its default 1e-07, "
         f"got {value!r}"
