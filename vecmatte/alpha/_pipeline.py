@@ -9,11 +9,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import check_image, check_solver_options
+from vecmatte._validation import check_image, check_no_bool_numbers, check_solver_options
 from vecmatte.alpha._registry import get_method
 from vecmatte.trimap import check_known_pixels, check_trimap, trimap_split
 
-__all__ = ["AlphaResult", "NoUnknownPixelsWarning", "estimate_alpha", "run_method", "solve_alpha"]
+__all__ = [
+    "AlphaResult",
+    "NoUnknownPixelsWarning",
+    "default_rtol",
+    "estimate_alpha",
+    "run_method",
+    "solve_alpha",
+]
 
 
 class NoUnknownPixelsWarning(UserWarning):
@@ -53,6 +60,17 @@ def _check_option_names(method: str, spec, options: dict) -> None:
         )
 
 
+def default_rtol(preconditioner: str | None) -> float:
+    """The ``rtol`` of a solve that gives none, for the preconditioner's name.
+
+    ``"direct"`` factors the system, so its iterations are cheap (two triangular solves and a
+    product each) and one more buys about three digits of alpha: its default is
+    :data:`vecmatte._defaults.DIRECT_RTOL` (1e-7). The iterative preconditioners keep
+    :data:`vecmatte._defaults.RTOL` (1e-6).
+    """
+    return _defaults.DIRECT_RTOL if preconditioner == "direct" else _defaults.RTOL
+
+
 # Keywords of solve_alpha that are not the method's own options.
 _SOLVE_KEYWORDS = ("method", "preconditioner", "rtol", "maxiter")
 
@@ -85,6 +103,8 @@ def check_solve_options(keywords: dict) -> None:
         _check_option_names(method, spec, options)
     except TypeError as error:  # solve_alpha's TypeError; a user's typo here
         raise ValueError(str(error)) from None
+    # Python reads True as 1: lam=True would run as lam 1.0.
+    check_no_bool_numbers(spec.entry(), options)
     chosen = keywords.get("preconditioner")
     if spec.preconditioner is None:
         if chosen is not None:
@@ -106,7 +126,7 @@ def run_method(
     *,
     method: str = _defaults.METHOD,
     preconditioner=None,
-    rtol: float = _defaults.RTOL,
+    rtol: float | None = None,
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
     options: dict | None = None,
@@ -132,11 +152,12 @@ def run_method(
     options = dict(options or {})
     spec = get_method(method)
     _check_option_names(method, spec, options)
+    check_no_bool_numbers(spec.entry(), options)
     module = spec.load()
     builds_system = hasattr(module, "build_system")
     image = check_image(image)
     trimap = check_trimap(trimap, image.shape)
-    rtol, maxiter = check_solver_options(rtol, maxiter)
+    checked_rtol, maxiter = check_solver_options(_defaults.RTOL if rtol is None else rtol, maxiter)
     check_options = getattr(module, "check_options", None)
     if check_options is not None:
         # Range checks first, so that a bad option is named before any trimap complaint.
@@ -151,6 +172,7 @@ def run_method(
         )
     else:
         name, preconditioner_options = None, {}
+    rtol = default_rtol(name) if rtol is None else checked_rtol
     is_fg, is_bg, unknown = trimap_split(trimap)
     if not (is_fg.any() and is_bg.any()):
         # Only on the failure path, so the message (and its class-labels hint) lives in one place.
@@ -209,7 +231,7 @@ def solve_alpha(
     *,
     method: str = _defaults.METHOD,
     preconditioner=None,
-    rtol: float = _defaults.RTOL,
+    rtol: float | None = None,
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
     **options,
@@ -240,7 +262,7 @@ def estimate_alpha(
     *,
     method: str = _defaults.METHOD,
     preconditioner=None,
-    rtol: float = _defaults.RTOL,
+    rtol: float | None = None,
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
     **options,
@@ -263,10 +285,12 @@ def estimate_alpha(
         ``"jacobi"``, ``"none"``), optionally with options as ``("ichol", {"sweeps": 5})``
         or ``"ichol:sweeps=5"``. ``None`` (default) takes the method's own: ``"direct"``
         for closed-form, which factors the system completely so that conjugate gradient
-        only polishes the solution (one to three iterations); ``"ichol"`` and ``"jacobi"``
+        only polishes the solution (two or three iterations); ``"ichol"`` and ``"jacobi"``
         use less memory and more iterations.
     rtol : float, optional
-        Relative residual at which conjugate gradient stops, in (0, 1).
+        Relative residual at which conjugate gradient stops, in (0, 1). ``None`` (default):
+        1e-7 with the ``"direct"`` preconditioner (two or three iterations; alpha then
+        within about 1e-3 of the exact solution), 1e-6 with the others.
     maxiter : int, optional
         Iteration limit of conjugate gradient (at least 1).
     callback : callable, optional

@@ -140,8 +140,8 @@ def warn_not_converged(
         warnings.warn(
             f"conjugate gradient stopped after {result.iterations} iterations with relative "
             f"residual {result.residual:.3g}, above rtol={rtol:g}; the {what} is not "
-            "accurate. Raise maxiter, or use the default preconditioner 'direct', which "
-            "converges in one to three iterations.",
+            "accurate. Raise maxiter, or leave the preconditioner at the method's default "
+            "(closed-form's 'direct' converges in two or three iterations).",
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
