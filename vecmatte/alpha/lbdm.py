@@ -14,6 +14,16 @@ from vecmatte.systems import MattingSystem, Stencil
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
 
+# Peak memory of a solve with the "direct" preconditioner at radius 1: bytes per pixel, per
+# solved row ** 1.25 and in all. `python bench/memory_models.py --fit 1.05` (resident and
+# tracemalloc peaks in fresh processes, 10 alphamatting.com images at half and 5 at full
+# size, both trimaps, and 5 synthetic scenes; bench/results/memory_models.md) gives
+# 167.9 n + 124.4 u ** 1.25 + 16.7 MiB: 1.05-2.8x the peaks, median 1.46 (the former model,
+# without the factor, 1.2-7.5x). The factor's size depends on the shape of the unknown
+# region, not only on its size (GT13 Trimap2: 573 MB for 202k unknowns, GT04: 306 MB for
+# 219k), so no model in n and u alone is tighter on every case.
+_MEMORY = (168.0, 125.0, 17 * 2**20)
+
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
@@ -100,17 +110,28 @@ def build_system(
     return MattingSystem(matrix, rhs, rows, (h, w), stencil=stencil, reach=2 * radius)
 
 
-def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
-    """Peak extra bytes of the LBDM system (the preconditioner's share comes on top).
+def memory_bytes(
+    shape: tuple[int, ...], n_unknown: int, *, preconditioner: str = "direct", **options
+) -> int:
+    """Peak extra bytes of an LBDM solve with ``preconditioner`` (an over-estimate).
 
-    The Laplacian over all pixels: ``(4r+1)^2`` stencil values per pixel, held as
-    coefficients and then as CSR (about 40 bytes per entry at the peak), plus the rows of
-    the solved pixels again.
+    ``_MEMORY``: bytes per pixel (the stencil coefficients of every window touching an
+    unknown pixel, held over the whole image), per solved row ** 1.25 (the system and the
+    complete factor, whose fill grows a little faster than the rows) and a constant,
+    measured with ``"direct"``, the default, at radius 1; the first two scale with the
+    ``(4r+1)^2`` stencil entries. Jacobi and no preconditioner need less; another
+    preconditioner adds its own model with the margins of :mod:`vecmatte.memory`.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
+    from vecmatte.preconditioners import PRECONDITIONERS
 
     radius, _ = check_radius_eps(options.get("radius", 1), options.get("eps", 1e-7), shape)
     entries = (4 * radius + 1) ** 2
     n_pixels = int(shape[0]) * int(shape[1])
     rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown
-    return int(SAFETY * (40 * entries * n_pixels + 24 * entries * rows + BASE_BYTES))
+    per_pixel, per_row_125, constant = _MEMORY
+    total = (per_pixel * n_pixels + per_row_125 * rows**1.25) * entries / 25 + constant
+    if preconditioner not in ("direct", "jacobi", "none"):
+        model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows, entries)
+        total += SAFETY * (model + BASE_BYTES)
+    return int(total)
