@@ -186,3 +186,37 @@ def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatc
     assert "No space left on device" in str(error.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
     assert (tmp_path / "a.png").read_bytes() == b"old"
+
+
+# --- an output written as a folder ------------------------------------------------------------
+
+
+def test_an_output_ending_with_a_slash_is_refused_not_written_without_it(tmp_path, monkeypatch):
+    # Before: save_image("out/", ...) and `-o out/` wrote a file named "out".
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"^out/: ends with '/', as a folder does; give a file"):
+        save_image("out/", np.zeros((3, 3)))
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"^folder/: is a directory; give a file name"):
+        save_image("folder/", np.zeros((3, 3)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["alpha", "image.png", "trimap.png", "-o", "out/"],
+        ["trimap", "trimap.png", "-o", "out/"],
+        ["alpha", "image.png", "trimap.png", "-o", "a.png", "--cutout", "out/"],
+    ],
+)
+def test_the_command_refuses_an_output_named_as_a_folder(
+    tmp_path, scene_files, capsys, monkeypatch, argv
+):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(argv) == 1
+    stderr = capsys.readouterr().err
+    assert "vecmatte: error: out/: ends with '/', as a folder does" in stderr
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -17,6 +17,7 @@ from pathlib import Path
 __all__ = [
     "ALPHA_FORMATS",
     "STDIO",
+    "check_not_folder_name",
     "check_output_paths",
     "check_writable",
     "is_special_file",
@@ -67,6 +68,20 @@ def file_format(path: Path) -> str:
             f"{path}: unknown image file extension {suffix!r}; use .png, .tif, .jpg ..."
         )
     return kind
+
+
+def check_not_folder_name(path, what: str) -> None:
+    """Refuse an output written as a folder (``out/``): ``Path`` drops the slash.
+
+    ``-o out/`` would otherwise write a file named ``out``.
+    """
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else ""
+    if isinstance(text, str) and text.endswith(("/", os.sep)):
+        if Path(text).is_dir():
+            raise IsADirectoryError(f"{text}: is a directory; give a file name ({what})")
+        raise ValueError(
+            f"{text}: ends with '{text[-1]}', as a folder does; give a file name ({what})"
+        )
 
 
 def is_special_file(path) -> bool:
@@ -168,6 +183,7 @@ def check_output_paths(
     for what, path in outputs.items():
         if str(path) == STDIO:
             continue
+        check_not_folder_name(path, what)
         path = Path(path)
         keys = _identities(path)
         for key in keys:

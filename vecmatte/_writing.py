@@ -17,7 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from vecmatte._output_guard import ALPHA_FORMATS, check_writable, is_special_file
+from vecmatte._output_guard import (
+    ALPHA_FORMATS,
+    check_not_folder_name,
+    check_writable,
+    is_special_file,
+)
 
 __all__ = [
     "BIT_DEPTHS",
@@ -332,6 +337,7 @@ def save_images(
     in_place: list[tuple[Path, io.BytesIO]] = []
     try:
         for path, array in outputs:
+            check_not_folder_name(path, "output")
             path = Path(path)
             buffer = _encoded(path, array, bit_depth)
             if is_special_file(path):
