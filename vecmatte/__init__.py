@@ -38,6 +38,7 @@ _EXPORTS = {
     "matting_errors": "vecmatte.metrics",
     "run_batch_on_cluster": "vecmatte.batch.dask",
     "AlphaChannelIgnoredWarning": "vecmatte.io",
+    "LossyTrimapWarning": "vecmatte.io",
     "ImageTooLargeError": "vecmatte.io",
     "trimap_from_mask": "vecmatte.trimap",
     "estimate_solve_memory": "vecmatte.memory",
