@@ -288,7 +288,8 @@ def solver_options(parser: argparse.ArgumentParser) -> None:
         "--rtol",
         type=float,
         default=None,
-        help=f"CG relative tolerance, in (0, 1) (default {_defaults.RTOL:g})",
+        help=f"CG relative tolerance, in (0, 1) (default {_defaults.DIRECT_RTOL:g} with the "
+        f"direct preconditioner, {_defaults.RTOL:g} with the others)",
     )
     group.add_argument("--maxiter", type=int, default=None, help="CG iteration limit, at least 1")
     quiet_option(parser)
