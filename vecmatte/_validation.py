@@ -124,7 +124,20 @@ def check_no_bool_numbers(function, options: dict) -> None:
 
     An option whose default is a bool, or whose annotation mentions ``bool``, takes
     ``True``/``False``; any other option (a number, a tuple of numbers, a name) does not.
-    One-line ``ValueError`` naming the option.
+
+    Parameters
+    ----------
+    function : callable
+        Whose keyword parameters the options are (a method's ``build_system`` or
+        ``estimate``, a preconditioner's ``build``).
+    options : dict
+        The options given; names that ``function`` does not take are skipped (their check
+        is elsewhere).
+
+    Raises
+    ------
+    ValueError
+        One line naming the first option given a boolean where a number is wanted.
     """
     import inspect
 
