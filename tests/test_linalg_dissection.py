@@ -51,41 +51,53 @@ def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, shape,
     for i, j in zip(*np.nonzero(np.triu(near, 1)), strict=True):
         a, b = node[i], node[j]
         assert a in _ancestors(parent, b) or b in _ancestors(parent, a)
-    # The cuts keep the leaves small: more than one node, no node above the leaf size
-    # unless it is a cut (a node with children).
+    # The cuts keep the leaves small: more than one node, no leaf above the leaf size
+    # unless no cut fits in it (it spans no more than reach + 1 = 3 rows and columns).
     assert len(parent) > 1
     sizes = np.diff(dissection.starts)
-    leaves = np.setdiff1d(np.arange(len(parent)), parent)
-    assert sizes[leaves].max() <= leaf
+    for k in np.setdiff1d(np.arange(len(parent)), parent):
+        own = dissection.order[dissection.starts[k] : dissection.starts[k + 1]]
+        spans = np.ptp(ys[own]), np.ptp(xs[own])
+        assert sizes[k] <= leaf or max(spans) <= 2
 
 
-def test_best_cut_takes_the_thinnest_balanced_strip():
-    # 12 points at coordinates 0..7: counts 3 1 0 0 2 1 2 3 (from coordinate 0).
+def test_best_cut_weighs_thinness_against_balance():
+    # 12 points at coordinates 0..7: counts 3 1 0 0 2 1 2 3 (from coordinate 0). Strips
+    # [low, low + 2), score (points in it + 1/2) * 12**2 / (before * after): low=1 9.0,
+    # low=2 2.25 (empty, 4 before, 8 after), low=3 15.0, low=4 25.2, low=5 28.0.
     coordinate = np.repeat(np.arange(8), [3, 1, 0, 0, 2, 1, 2, 3])
-    size, low = dissection_module._best_cut(coordinate, reach=2)
-    # Strips [low, low + 2) with at least 4 points on each side: low=2 holds 0 points,
-    # with 4 before and 8 after.
-    assert (size, low) == (0.0, 2)
+    assert dissection_module._best_cut(coordinate, reach=2) == (2.25, 2)
     assert dissection_module._best_cut(np.array([5, 6, 7, 5]), reach=2) == (float("inf"), None)
 
 
+@_DISSECTIONS
+def test_full_rectangle_is_cut_across_its_longer_side_in_the_middle(monkeypatch, grid_cells):
+    monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
+    ys, xs = np.divmod(np.arange(12 * 30), 30)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=40)
+    root = dissection.order[dissection.starts[-2] :]
+    # Columns 14 and 15: 14 columns on either side.
+    np.testing.assert_array_equal(np.unique(xs[root]), [14, 15])
+    assert len(root) == 24
+
+
 def _reference_best_cut(coordinate, reach):
-    """The thinnest balanced cut by a loop over the candidate strips."""
+    """The best cut by a loop over the candidate strips: ``(score, low)``.
+
+    Score: points in the strip plus a half, times the squared number of points, over the
+    product of the points on either side; the lowest score wins, the first of equals.
+    """
     lowest, highest = coordinate.min(), coordinate.max()
     total = len(coordinate)
-    candidates = []
+    best = (float("inf"), None)
     for low in range(lowest + 1, highest - reach + 1):
-        before = np.sum(coordinate < low)
-        after = np.sum(coordinate >= low + reach)
-        candidates.append((total - before - after, min(before, after), low))
-    if not candidates:
-        return float("inf"), None
-    balanced = [c for c in candidates if 3 * c[1] >= total]
-    if balanced:
-        size, _, low = min(balanced, key=lambda c: c[0])
-    else:
-        size, _, low = max(candidates, key=lambda c: c[1])
-    return float(size), low
+        before = int(np.sum(coordinate < low))
+        after = int(np.sum(coordinate >= low + reach))
+        size = total - before - after
+        score = (size + 0.5) * total * total / (before * after)
+        if score < best[0]:
+            best = (score, low)
+    return best
 
 
 def _reference_dissection(ys, xs, reach, leaf):
@@ -95,11 +107,11 @@ def _reference_dissection(ys, xs, reach, leaf):
     def dissect(subset):
         children, cut = [], subset
         if len(subset) > leaf:
-            (size_y, low_y), (size_x, low_x) = (
+            (score_y, low_y), (score_x, low_x) = (
                 _reference_best_cut(ys[subset], reach),
                 _reference_best_cut(xs[subset], reach),
             )
-            low, coordinate = (low_y, ys) if size_y <= size_x else (low_x, xs)
+            low, coordinate = (low_y, ys) if score_y <= score_x else (low_x, xs)
             if low is not None:
                 before = coordinate[subset] < low
                 after = coordinate[subset] >= low + reach

@@ -115,12 +115,12 @@ def _dissect_points(ys, xs, reach, leaf_size):
             break
         segment = np.repeat(np.arange(len(nodes), dtype=index), counts)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        size_y, low_y = _best_cuts(point_y, segment, starts, reach)
-        size_x, low_x = _best_cuts(point_x, segment, starts, reach)
-        # The thinner of the best cuts across rows and across columns (rows on a tie); a
+        score_y, low_y = _best_cuts(point_y, segment, starts, reach)
+        score_x, low_x = _best_cuts(point_x, segment, starts, reach)
+        # The better of the best cuts across rows and across columns (rows on a tie); a
         # set too narrow for either is a node of its own (every point in its "cut").
-        across_rows = size_y <= size_x
-        cuttable = np.isfinite(np.minimum(size_y, size_x))
+        across_rows = score_y <= score_x
+        cuttable = np.isfinite(np.minimum(score_y, score_x))
         low = np.where(across_rows, low_y, low_x)
         first_after = np.where(cuttable, low + reach, highest).astype(index)
         low = np.where(cuttable, low, lowest).astype(index)
@@ -191,12 +191,12 @@ def _dissect_grid(ys, xs, reach, leaf_size):
             nodes, counts, y0, y1, x0, x1 = (a[big] for a in (nodes, counts, y0, y1, x0, x1))
         if not len(nodes):
             break
-        size_y, low_y = _grid_cuts(by_row.reshape(-1), w + 1, 1, (y0, y1), (x0, x1), counts, reach)
-        size_x, low_x = _grid_cuts(by_column.reshape(-1), 1, w, (x0, x1), (y0, y1), counts, reach)
-        # The thinner of the best cuts across rows and across columns (rows on a tie); a
+        score_y, low_y = _grid_cuts(by_row.reshape(-1), w + 1, 1, (y0, y1), (x0, x1), counts, reach)
+        score_x, low_x = _grid_cuts(by_column.reshape(-1), 1, w, (x0, x1), (y0, y1), counts, reach)
+        # The better of the best cuts across rows and across columns (rows on a tie); a
         # set too narrow for either is a node of its own (its rectangle is its own).
-        across_rows = size_y <= size_x
-        cuttable = np.isfinite(np.minimum(size_y, size_x))
+        across_rows = score_y <= score_x
+        cuttable = np.isfinite(np.minimum(score_y, score_x))
         low = np.where(across_rows, low_y, low_x)
         rows, columns = across_rows & cuttable, ~across_rows & cuttable
         cut_y0, cut_y1 = np.where(rows, low, y0), np.where(rows, low + reach, y1)
@@ -287,8 +287,9 @@ def _best_cuts(coordinate, segment, starts, reach):
 
     Returns
     -------
-    size : ndarray of float
-        Points in each set's cut (``inf`` if the set spans no more than ``reach`` values).
+    score : ndarray of float
+        Each set's best cut's :func:`_cut_score` (``inf`` if the set spans no more than
+        ``reach`` values).
     low : ndarray of intp
         Each set's cut starts at this coordinate.
     """
@@ -311,46 +312,53 @@ def _choose_cuts(below, base, lowest, span, total, reach):
     ``i`` runs over ``0 <= i < span[s]``; ``total[s]`` is the set's number of points.
     Returns as :func:`_best_cuts`.
     """
-    # Candidate cuts low = lowest + i, 1 <= i < span - reach (both sides keep a coordinate).
+    # Candidate cuts low = lowest + i, 1 <= i < span - reach (both sides keep a coordinate,
+    # so both sides hold points: lowest and lowest + span - 1 are occupied).
     n_candidates = np.maximum(span - reach - 1, 0)
     which = np.repeat(np.arange(len(span)), n_candidates)
-    i = (
-        np.arange(int(n_candidates.sum()))
-        - np.repeat(np.cumsum(n_candidates) - n_candidates, n_candidates)
-        + 1
-    )
+    first_candidate = np.cumsum(n_candidates) - n_candidates
+    i = np.arange(int(n_candidates.sum())) - np.repeat(first_candidate, n_candidates) + 1
     at = base[which] + i
     before = below[at]
     after = total[which] - below[at + reach]
     size = below[at + reach] - below[at]
-    balance = np.minimum(before, after)
-    balanced = 3 * balance >= total[which]
-    # Thinnest balanced cut (the first of equals), else the most even (the first of equals):
-    # one key whose minimum over a set is that choice (unbalanced scores exceed any size).
-    n = int(total.max()) + 1 if len(total) else 1
-    score = np.where(balanced, size, n + total[which] - balance)
-    width = int(span.max()) + 1 if len(span) else 1
-    key = score.astype(np.intp) * width + i
-    best = np.full(len(span), np.iinfo(np.intp).max, dtype=np.intp)
-    np.minimum.at(best, which, key)
+    score = _cut_score(size, before, after, total[which])
+    # The lowest score of each set, the first of equals (the candidates of a set are
+    # consecutive, in increasing i).
     has = n_candidates > 0
-    chosen = best[has] % width
+    best = np.minimum.reduceat(score, first_candidate[has]) if len(score) else score
+    hits = np.flatnonzero(score == np.repeat(best, n_candidates[has]))
+    new_set = np.ones(len(hits), dtype=bool)
+    np.not_equal(which[hits[1:]], which[hits[:-1]], out=new_set[1:])
+    first_hit = hits[new_set]
     low = np.zeros(len(span), dtype=np.intp)
-    low[has] = lowest[has] + chosen
-    size_of = np.full(len(span), np.inf)
-    picked = base[has] + chosen
-    size_of[has] = below[picked + reach] - below[picked]
-    return size_of, low
+    low[has] = lowest[has] + i[first_hit]
+    score_of = np.full(len(span), np.inf)
+    score_of[has] = best
+    return score_of, low
+
+
+def _cut_score(size, before, after, total):
+    """Score of cuts (lower is better): points in the cut over the balance of the parts.
+
+    ``(size + 1/2) * total**2 / (before * after)`` (a ratio cut): an even split costs
+    ``4 (size + 1/2)``, a split at a third ``4.5 (size + 1/2)``. Preferring the thinnest
+    cut with at least a third of the points on each side (the first such cut, which on a
+    full rectangle is the cut at a third) gave a third more tree nodes on GT01's scribbles
+    (8159 against 6509, each costing Python time in the factor and in every triangular
+    solve) for 5% fewer factor entries; even splits also give 4-14% fewer flops on large
+    trimaps. The half point makes empty cuts (parts that do not touch) prefer even parts.
+    """
+    return (size + 0.5) * total * total / (before * after)
 
 
 def _best_cut(coordinate: np.ndarray, reach: int) -> tuple[float, int | None]:
-    """The thinnest balanced cut ``low <= coordinate < low + reach``: ``(points in it, low)``.
+    """The best cut ``low <= coordinate < low + reach`` by :func:`_cut_score`: ``(score, low)``.
 
-    Balanced: at least a third of the points on each side, or failing that the most even
-    cut. ``(inf, None)`` if the points span no more than ``reach`` coordinates.
+    ``(inf, None)`` if the points span no more than ``reach`` coordinates.
     """
     coordinate = np.asarray(coordinate, dtype=np.intp)
-    size, low = _best_cuts(coordinate, np.zeros(len(coordinate), np.intp), np.array([0]), reach)
-    if not np.isfinite(size[0]):
+    score, low = _best_cuts(coordinate, np.zeros(len(coordinate), np.intp), np.array([0]), reach)
+    if not np.isfinite(score[0]):
         return float("inf"), None
-    return float(size[0]), int(low[0])
+    return float(score[0]), int(low[0])
