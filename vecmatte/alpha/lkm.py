@@ -13,6 +13,15 @@ from vecmatte.systems import MattingSystem, soft_constraint_system
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
 
+# Peak memory of a solve with Jacobi: bytes per pixel, per solved row and in all.
+# `python bench/memory_models.py --fit 1.05` (resident and tracemalloc peaks in fresh
+# processes, 10 alphamatting.com images at half and 5 at full size, both trimaps, and 5
+# synthetic scenes; bench/results/memory_models.md) gives 187 n + 98 u + 0.7 MiB: rounded
+# up, 1.06-1.6x the peaks (the former model's were 3-7x). The per-pixel term bounds the
+# crop around the unknown pixels by the whole image: where that crop is small, the
+# estimate is high.
+_MEMORY = (190.0, 100.0, 2**20)
+
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
@@ -111,14 +120,25 @@ def build_system(
     return MattingSystem(matrix, rhs, unknown, (h, w), diagonal=diagonal)
 
 
-def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
-    """Peak extra bytes of the large-kernel system (the preconditioner's share comes on top).
+def memory_bytes(
+    shape: tuple[int, ...], n_unknown: int, *, preconditioner: str = "jacobi", **options
+) -> int:
+    """Peak extra bytes of a large-kernel solve with ``preconditioner`` (an over-estimate).
 
-    At most 60 floats per pixel (an over-estimate; about 25 measured): the window matrices
-    (10), the colour planes (3), the covariances and box sums of the set-up (about 12,
-    freed before the first product), and about 10 planes of product buffers.
+    ``_MEMORY``: bytes per pixel (the window statistics and box-sum planes of the crop
+    around the unknown pixels, at most the whole image), per solved row (conjugate
+    gradient's vectors, the diagonal) and a constant, measured with Jacobi, the default;
+    the box sums make it independent of the radius. Another preconditioner adds its own
+    model with the margins of :mod:`vecmatte.memory`.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
+    from vecmatte.preconditioners import PRECONDITIONERS
 
     n_pixels = int(shape[0]) * int(shape[1])
-    return int(SAFETY * (480 * n_pixels + 64 * n_unknown + BASE_BYTES))
+    rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown
+    per_pixel, per_row, constant = _MEMORY
+    total = per_pixel * n_pixels + per_row * rows + constant
+    if preconditioner not in ("jacobi", "none"):
+        model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows)
+        total += SAFETY * (model + BASE_BYTES)
+    return int(total)
