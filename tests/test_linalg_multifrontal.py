@@ -181,14 +181,20 @@ def _dense_factor(factor, n):
 
 
 @pytest.mark.parametrize(("shape", "keep", "leaf"), [((14, 19), 1.0, 6), ((25, 22), 0.8, 12)])
-@pytest.mark.parametrize("slice_call", [0, 10**9], ids=["slices", "flat-indices"])
+@pytest.mark.parametrize(
+    ("slice_call", "rows_calls"),
+    [(0, 10**9), (0, 0), (10**9, 0)],
+    ids=["slices", "row-indices", "flat-indices"],
+)
 def test_multifrontal_factor_is_the_dense_cholesky_factor(
-    monkeypatch, shape, keep, leaf, slice_call
+    monkeypatch, shape, keep, leaf, slice_call, rows_calls
 ):
     # Every front (extend-add of several children, boundaries reaching into the parent's own
     # columns and past them) must give exactly the Cholesky factor of P A P^T, whether the
-    # children's updates are added as rectangular runs or through flat indices.
+    # children's updates are added as rectangular runs, column runs through row indices or
+    # through flat indices.
     monkeypatch.setattr(symbolic.ExtendAddPlan, "_SLICE_CALL", slice_call)
+    monkeypatch.setattr(symbolic.ExtendAddPlan, "_ROWS_CALLS", rows_calls)
     matrix, ys, xs = _grid_system(shape, keep, seed=5)
     dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
     factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.float64)
