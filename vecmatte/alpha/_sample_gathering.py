@@ -221,17 +221,27 @@ def path_energy(
     txx = (sx * sx).astype(np.float32)
     txy = (2 * sx * sy).astype(np.float32)
     tyy = (sy * sy).astype(np.float32)
-    last = np.where(length > 0, steps, -1)  # the last point of the path
-    x0 = x0.astype(np.float64)
-    y0 = y0.astype(np.float64)
+    # The last point of each path (-1: a path of length 0, which gets 0).
+    last = np.where(length > 0, steps, -1).astype(np.int8).ravel()
+    # Paths by their last point, longest first: point i then lies on a prefix of them, i
+    # steps along (no clamping to the end, no mask, no work past the ends of short paths).
+    order = np.argsort(-last, kind="stable")
+    on_path = np.cumsum(np.bincount(last + 1, minlength=12)[::-1])[::-1]  # [i + 1]: last >= i
+    del last
+    x0 = take(x0.astype(np.float64).ravel(), order)
+    y0 = take(y0.astype(np.float64).ravel(), order)
+    sx, sy = take(sx.ravel(), order), take(sy.ravel(), order)
+    txx, txy, tyy = (take(t.ravel(), order) for t in (txx, txy, tyy))
     y_step = sx if pymatting_path else sy
     gxx, gxy, gyy = tensor
-    energy = np.zeros(dx.shape, dtype=np.float32)
+    energy = np.zeros(order.size, dtype=np.float32)
     for i in range(11):
-        # Paths shorter than i steps stay at their end (inside the image), then masked.
-        at = np.clip(steps, -np.inf, float(i))  # min(i, steps); see clip01
-        qx = (x0 + at * sx).astype(np.int64)
-        qy = (y0 + at * y_step).astype(np.int64)
+        n = int(on_path[i + 1])
+        if n == 0:
+            break
+        at = float(i)
+        qx = (x0[:n] + at * sx[:n]).astype(np.int64)
+        qy = (y0[:n] + at * y_step[:n]).astype(np.int64)
         if pymatting_path:
             # Off the image the clamped y differences vanish; the point is clamped.
             y_in = (qy >= 0) & (qy < h)
@@ -239,16 +249,17 @@ def path_energy(
             np.clip(qy, 0, h - 1, out=qy)
         q = qy * w
         q += qx
-        v2 = txx * take(gxx, q)
+        v2 = txx[:n] * take(gxx, q)
         if pymatting_path:
-            v2 += (txy * take(gxy, q) + tyy * take(gyy, q)) * y_in
+            v2 += (txy[:n] * take(gxy, q) + tyy[:n] * take(gyy, q)) * y_in
         else:
-            v2 += txy * take(gxy, q)
-            v2 += tyy * take(gyy, q)
+            v2 += txy[:n] * take(gxy, q)
+            v2 += tyy[:n] * take(gyy, q)
         clamp_below(v2, 0.0)
         np.sqrt(v2, out=v2)
-        v2 *= i <= last
-        energy += v2
+        energy[:n] += v2
+    energy[order] = energy.copy()
+    energy = energy.reshape(dx.shape)
     return energy
 
 
