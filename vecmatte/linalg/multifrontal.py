@@ -75,7 +75,9 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     ranks: list = []
     boundaries = front_boundaries(upper, starts, children, ranks)
     fronts = FrontRows(starts, boundaries)
-    places = fronts.entry_places(upper, ranks)
+    # Platform-size indices: NumPy would convert each node's 32-bit slice before its
+    # scatter (measured 3.9 us against 1.5 us per leaf front).
+    places = fronts.entry_places(upper, ranks).astype(np.intp, copy=False)
     del ranks
     plan = ExtendAddPlan(fronts, parent, boundaries)
     # Python ints: per-node NumPy scalars were a large part of the loop's time.
