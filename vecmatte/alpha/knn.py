@@ -14,6 +14,23 @@ from vecmatte.systems import MattingSystem
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
 
+# Peak memory of a solve with Jacobi: bytes per pixel and neighbour of the largest pass
+# (cKDTree.query's float64 distances and int64 indices), per pixel and neighbour of all
+# passes (the int32 neighbours kept), per solved row and neighbour, and in all.
+# `python bench/memory_models.py --fit 1.05` (resident and tracemalloc peaks in fresh
+# processes, 10 alphamatting.com images at half and 5 at full size, both trimaps, and 5
+# synthetic scenes; bench/results/memory_models.md) gives 432 n + 1013 u for the default
+# passes (20, 10), which the k-d tree's answer explains: 16 k_max + 4 k_total = 440 bytes
+# per pixel. These estimates are 1.08-1.55x the peaks (the former model's 3.5-7.4x); the
+# cases with 20-30 % unknown pixels, whose known pixels' searches are partly skipped, are
+# the most over-estimated.
+_MEMORY = (16.0, 4.0, 35.0, 2**20)
+# The soft kernel: float32 feature differences (k, 5) per search, float64 weights per row.
+_SOFT = (24.0, 16.0)
+# Soft constraints form W over all pixels and its Laplacian: bytes per row and neighbour
+# instead of _MEMORY's (a 200 x 300 scene, tracemalloc: 44 measured).
+_SOFT_CONSTRAINTS = 60.0
+
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
@@ -190,17 +207,41 @@ def _hard_system(searches, is_fg: np.ndarray, is_bg: np.ndarray) -> MattingSyste
     return MattingSystem(matrix, rhs, unknown, tuple(is_fg.shape))
 
 
-def memory_bytes(shape: tuple[int, ...], n_unknown: int, **options) -> int:
-    """Peak extra bytes of the KNN system (the preconditioner's share comes on top).
+def memory_bytes(
+    shape: tuple[int, ...], n_unknown: int, *, preconditioner: str = "jacobi", **options
+) -> int:
+    """Peak extra bytes of a KNN solve with ``preconditioner`` (an over-estimate).
 
-    Per pixel and neighbour of all passes: the k-d tree's answer (16 bytes), the pairs in
-    both directions and the Laplacian formed from them (about 60 bytes).
+    ``_MEMORY``: bytes per pixel and neighbour of the largest pass (the k-d tree's answer,
+    distances and indices, while the earlier passes' neighbours are held), per pixel and
+    neighbour of all passes, per solved row and neighbour of all passes (the pairs, the
+    matrix ``K_uu + K_uu^T``, conjugate gradient's vectors) and a constant, measured with
+    Jacobi, the default. The soft kernel's distances take ``_SOFT`` bytes more per pixel and
+    neighbour of the largest pass, its weights per row and neighbour; soft constraints
+    ``_SOFT_CONSTRAINTS`` per pixel and neighbour of all passes. Every pixel is
+    counted as searched: the searches that pruning skips depend on the colours, not on the
+    sizes. Another preconditioner adds its own model with the margins of
+    :mod:`vecmatte.memory`.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
+    from vecmatte.preconditioners import PRECONDITIONERS
 
     passes = check_passes(
         options.get("n_neighbors", (20, 10)), options.get("distance_weights", (2.0, 0.1))
     )
+    k_max = max(k for k, _ in passes)
     k_total = sum(k for k, _ in passes)
     n_pixels = int(shape[0]) * int(shape[1])
-    return int(SAFETY * (80 * k_total * n_pixels + 200 * n_pixels + BASE_BYTES))
+    per_search, per_pair, per_row_pair, constant = _MEMORY
+    rows = n_unknown
+    if options.get("constraints", "hard") == "soft":
+        rows, per_row_pair = n_pixels, _SOFT_CONSTRAINTS
+    if options.get("kernel", "binary") == "soft":
+        per_search += _SOFT[0]
+        per_row_pair += _SOFT[1]
+    total = (per_search * k_max + per_pair * k_total) * n_pixels
+    total += per_row_pair * k_total * rows + constant
+    if preconditioner not in ("jacobi", "none"):
+        model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows, k_total)
+        total += SAFETY * (model + BASE_BYTES)
+    return int(total)
