@@ -49,14 +49,12 @@ _WORKERS = -1
 def pixel_features(image: np.ndarray, xy_weight: float) -> np.ndarray:
     """``(h*w, 5)`` features ``[r, g, b, xy_weight * x / w, xy_weight * y / h]``, row-major."""
     h, w = image.shape[:2]
-    y, x = np.mgrid[0:h, 0:w]
-    return np.column_stack(
-        [
-            image.reshape(h * w, 3),
-            (xy_weight / w) * (x.ravel() + 1.0),
-            (xy_weight / h) * (y.ravel() + 1.0),
-        ]
-    )
+    features = np.empty((h, w, 5))
+    features[:, :, :3] = image
+    # One value per column and per row, broadcast (no coordinate grids).
+    features[:, :, 3] = (xy_weight / w) * (np.arange(w) + 1.0)
+    features[:, :, 4] = ((xy_weight / h) * (np.arange(h) + 1.0))[:, None]
+    return features.reshape(h * w, 5)
 
 
 def search_order(points: np.ndarray) -> np.ndarray:
@@ -165,16 +163,40 @@ def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10
         block = slice(start, start + _LLE_BLOCK)
         diff = neighbors[block] - points[block, None, :]  # (b, k, d)
         if d < k:
-            gram = np.einsum("bki,bkj->bij", diff, diff)
-            gram[:, np.arange(d), np.arange(d)] += reg
-            y = np.linalg.solve(gram, diff.sum(axis=1)[:, :, None])[:, :, 0]
-            w = 1.0 - np.einsum("bki,bi->bk", diff, y)
+            y = np.linalg.solve(_small_gram(diff, reg), diff.sum(axis=1)[:, :, None])[:, :, 0]
+            if d == 3:  # the colour case: summed as the einsum below does, (0 + 2) + 1
+                w = diff[:, :, 0] * y[:, 0, None] + diff[:, :, 2] * y[:, 2, None]
+                w += diff[:, :, 1] * y[:, 1, None]
+                w = 1.0 - w
+            else:
+                w = 1.0 - np.einsum("bki,bi->bk", diff, y)
         else:
             gram = np.einsum("bki,bli->bkl", diff, diff)
             gram[:, np.arange(k), np.arange(k)] += reg
             w = np.linalg.solve(gram, np.ones((gram.shape[0], k, 1)))[:, :, 0]
         weights[block] = w / w.sum(axis=1, keepdims=True)
     return weights
+
+
+def _small_gram(diff: np.ndarray, reg: float) -> np.ndarray:
+    """``(b, d, d)`` Gram matrices ``diff_b^T diff_b + reg I`` of ``(b, k, d)`` with small ``d``.
+
+    Each distinct entry is summed over the ``k`` neighbours in order, one contiguous row of
+    ``b`` values at a time: the same sums as ``einsum("bki,bkj->bij")`` bit for bit, several
+    times faster than its ``(k, d)`` products per pixel.
+    """
+    b, k, d = diff.shape
+    rows = np.ascontiguousarray(diff.transpose(2, 1, 0))  # (d, k, b)
+    gram = np.empty((b, d, d))
+    for i in range(d):
+        for j in range(i, d):
+            entry = rows[i, 0] * rows[j, 0]
+            for neighbor in range(1, k):
+                entry += rows[i, neighbor] * rows[j, neighbor]
+            gram[:, i, j] = entry
+            gram[:, j, i] = entry
+        gram[:, i, i] += reg
+    return gram
 
 
 def color_mixture_flow(
@@ -330,7 +352,10 @@ def intra_unknown_weights(
     neighbors = np.concatenate([near, far], axis=1)
     # The weights see the coordinates at a further 1/100 of the second search's scale.
     far_features[:, 3:] /= 100.0
-    distance = np.abs(far_features[rows, None, :] - far_features[neighbors]).sum(axis=2)
+    # Summed feature by feature, in the order of the sum over the last axis it replaced.
+    distance = np.zeros(neighbors.shape)
+    for column in far_features.T:
+        distance += np.abs(column[rows, None] - column[neighbors])
     return neighbors, np.maximum(1.0 - distance / far_features.shape[1], 0.0)
 
 
