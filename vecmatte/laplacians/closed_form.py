@@ -31,11 +31,17 @@ from vecmatte.laplacians._stencil import (
 __all__ = ["coefficient_strips", "matting_laplacian", "row_coefficients"]
 
 # Windows are processed in strips of image rows so that each strip's (n, n, windows) value
-# array holds about this many floats (2 MB): small enough to stay in cache, whatever the image
-# size. Measured (one core, alphamatting GT01/GT02/GT04): 250k floats took 0.55-0.8x the time
-# of 1M, and 100k was slower again; re-measured with the windows-last layout, 120k-1M were
-# within the noise of 250k.
-_WINDOW_VALUES_BUDGET = 250_000
+# array holds about this many floats (4 MB), whatever the image size. Measured (one core,
+# alphamatting GT01/GT02/GT04): 250k floats took 0.55-0.8x the time of 1M, and 100k was slower
+# again; re-measured with the windows-last layout and the work arrays kept between strips
+# (same process, interleaved, 9 rounds, GT01 scribbles, GT04/GT05 trimap, GT13 trimap2, GT08
+# trimap2 at scale 2): 500k took 0.88-0.94x the build time of 250k (fewer strips, fewer NumPy
+# calls), 1M 0.85-0.9x, 2M 1.08-1.15x the time of 1M. 500k keeps the work arrays near 10 MiB
+# (20 MiB at 1M, 6.5 at 250k: one set per thread).
+_WINDOW_VALUES_BUDGET = 500_000
+# With several threads, at least this many strips per thread (when there are windows enough),
+# so that the threads finish together.
+_STRIPS_PER_THREAD = 4
 
 
 class _Scratch:
@@ -288,6 +294,11 @@ def coefficient_strips(
     # Strips of whole image rows, each with about _WINDOW_VALUES_BUDGET floats of window
     # values, so that a band of unknowns of any width is cut into strips of similar work.
     per_strip = max(1, _WINDOW_VALUES_BUDGET // (n * n))
+    threads = min(available_cpus(), 4)
+    if threads > 1:
+        per_strip = min(
+            per_strip, max(1, -(-len(windows.corners) // (_STRIPS_PER_THREAD * threads)))
+        )
     n_wy = len(windows.row_starts) - 1
     cut_rows = np.searchsorted(
         windows.row_starts[:n_wy], np.arange(0, len(windows.corners), per_strip), side="right"
@@ -315,7 +326,7 @@ def coefficient_strips(
 
     # Strips write disjoint parts of the outputs and NumPy releases the GIL in its array
     # loops, so threads overlap most of the work on a multi-core machine.
-    workers = min(len(strips), available_cpus(), 4)
+    workers = min(len(strips), threads)
     if workers > 1:
         from concurrent.futures import ThreadPoolExecutor
 
