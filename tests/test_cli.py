@@ -285,10 +285,15 @@ def test_alpha_read_only_directory(tmp_path, scene_files, capsys):
     ],
 )
 def test_usage_errors_exit_2(argv, capsys):
+    # One error line and where to read more, not argparse's whole usage block above it.
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    assert "usage: vecmatte" in capsys.readouterr().err
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("vecmatte: error: ")
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    assert lines[1] == (f"see vecmatte {command} --help" if command else "see vecmatte --help")
 
 
 def test_alpha_bad_option_value_exit_1(tmp_path, scene_files, capsys):

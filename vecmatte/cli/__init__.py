@@ -3,7 +3,7 @@
 One module per subcommand, listed once in :data:`COMMANDS`; each defines ``register(commands)``
 (adds its parser, with ``run`` as default) and ``run(args) -> int``. Exit codes: 0 success,
 1 the input or the computation failed (one-line message on stderr, nothing written),
-2 wrong command-line usage (argparse's own), 130 interrupted.
+2 wrong command-line usage (one line, and which ``--help`` to read), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -23,9 +23,21 @@ __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "BatchProgress", "build_parser
 COMMANDS = ("alpha", "composite", "trimap", "batch", "demo", "eval", "serve")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line and a pointer to ``--help``.
+
+    argparse prints the whole usage block (a dozen lines for ``alpha``) above the error,
+    which hides the one line that says what is wrong. The exit code stays 2. Subparsers
+    are made of the parent's class, so every subcommand answers the same way.
+    """
+
+    def error(self, message: str):
+        self.exit(2, f"vecmatte: error: {message}\nsee {self.prog} --help\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``vecmatte`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vecmatte",
         description="Alpha matting in vectorized NumPy/SciPy: mattes, cutouts, composites.",
     )
