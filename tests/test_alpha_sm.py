@@ -315,6 +315,16 @@ def test_path_energy_matches_loop(pymatting_path):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
 
 
+def test_sample_distances_equal_hypot():
+    # The pair cost's distances: float32 of sqrt(dx^2 + dy^2), which must round as np.hypot
+    # did, on every whole-number offset (ties between pairs depend on the last bit).
+    dy, dx = np.mgrid[-300:301, -300:301]
+    dy, dx = dy.ravel(), dx.ravel()
+    got = gathering._distance32(dx, dy)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.hypot(dx, dy).astype(np.float32))
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_gather_samples_matches_loop(seed):
     image, label = _inputs(seed, shape=(19, 27), unknown=0.3)
