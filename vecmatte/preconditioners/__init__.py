@@ -126,7 +126,8 @@ def resolve_preconditioner(
     Raises
     ------
     ValueError
-        For an unknown name, or a malformed ``"name:..."`` string.
+        For an unknown name, a malformed ``"name:..."`` string, or an option out of range
+        (the module's ``check_options``, if it has one).
     TypeError
         For an option the preconditioner does not take (naming the ones it takes).
 
@@ -174,6 +175,10 @@ def resolve_preconditioner(
             f"preconditioner {name!r} has no option {', '.join(map(repr, unknown))}; "
             f"its options are {', '.join(map(repr, valid)) or 'none'}"
         )
+    # Ranges too, here rather than when the system is built: before any image is read.
+    check = getattr(importlib.import_module(spec.module), "check_options", None) if valid else None
+    if check is not None:
+        check(**options)
     return name, options
 
 

@@ -4,7 +4,43 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["build", "ichol_factor"]
+__all__ = ["build", "check_options", "ichol_factor"]
+
+
+def check_options(*, sweeps: int = 3, shift: float = 0.0) -> None:
+    """Refuse out-of-range options of :func:`build`, before any system is built.
+
+    Called by :func:`vecmatte.preconditioners.resolve_preconditioner`, so that a command
+    line or a batch refuses ``ichol:sweeps=0`` once, before reading any image.
+
+    Parameters
+    ----------
+    sweeps, shift
+        As :func:`build` takes them.
+
+    Raises
+    ------
+    ValueError
+        One line naming the option: ``sweeps`` not a whole number of at least 1 (with no
+        sweep the factor is only its starting guess, the scaled lower triangle, not
+        IC(0)), or ``shift`` negative, infinite or NaN.
+    """
+    if not _is_real(sweeps) or not float(sweeps).is_integer() or sweeps < 1:
+        raise ValueError(
+            "preconditioner 'ichol': sweeps must be a whole number of at least 1 (default 3), "
+            f"got {sweeps!r}"
+        )
+    if not _is_real(shift) or not (np.isfinite(shift) and shift >= 0):
+        raise ValueError(
+            f"preconditioner 'ichol': shift must be a finite number >= 0 (default 0), got {shift!r}"
+        )
+
+
+def _is_real(value) -> bool:
+    """A real number that is not a boolean (Python reads True as 1)."""
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def ichol_factor(stencil, sweeps: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +105,7 @@ def build(system, *, sweeps: int = 3, shift: float = 0.0):
     system : vecmatte.systems.MattingSystem
         With a ``stencil`` (grid neighbourhood and matrix entries of the solved pixels).
     sweeps : int, optional
-        Fixed-point sweeps of the factorisation.
+        Fixed-point sweeps of the factorisation, at least 1.
     shift : float, optional
         Relative diagonal shift ``A + shift * diag(A)`` before factoring.
 
@@ -83,11 +119,8 @@ def build(system, *, sweeps: int = 3, shift: float = 0.0):
 
     if system.stencil is None:
         raise ValueError("preconditioner 'ichol' needs the pixel stencil of the system")
-    if not float(sweeps).is_integer() or int(sweeps) < 0:
-        raise ValueError(f"ichol: sweeps must be a non-negative integer, got {sweeps!r}")
+    check_options(sweeps=sweeps, shift=shift)
     shift = float(shift)
-    if not (np.isfinite(shift) and shift >= 0):
-        raise ValueError(f"ichol: shift must be a non-negative finite number, got {shift!r}")
     lower, neighbors = ichol_factor(system.stencil, int(sweeps), shift)
     n = lower.shape[1]
     centre = lower.shape[0] - 1

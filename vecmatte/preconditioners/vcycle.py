@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["build", "full_weighting", "vcycle_operator"]
+__all__ = ["build", "check_options", "full_weighting", "vcycle_operator"]
 
 # Full-weighting stencil over the 3x3 fine pixels around a coarse pixel's centre (2y, 2x).
 _WEIGHTS = np.array([1, 2, 1, 2, 4, 2, 1, 2, 1], dtype=np.float64) / 16.0
@@ -177,6 +177,64 @@ def vcycle_operator(
     )
 
 
+def check_options(
+    *,
+    num_pre_iter: int = 1,
+    num_post_iter: int = 1,
+    omega: float = 0.8,
+    direct_solve_size: int = 64,
+) -> None:
+    """Refuse out-of-range options of :func:`build`, before any system is built.
+
+    Called by :func:`vecmatte.preconditioners.resolve_preconditioner`, so that a command
+    line or a batch refuses ``vcycle:omega=3`` once, before reading any image.
+
+    Parameters
+    ----------
+    num_pre_iter, num_post_iter, omega, direct_solve_size
+        As :func:`vcycle_operator` takes them.
+
+    Raises
+    ------
+    ValueError
+        One line naming the option: a sweep count that is not a whole number >= 0, both
+        counts 0 (the cycle is then only the coarse correction, a singular operator),
+        ``omega`` outside (0, 2) (the mean eigenvalue of ``D^-1 A`` is 1, so damped Jacobi
+        diverges from 2 on), or ``direct_solve_size`` not a whole number of at least 1.
+    """
+    for name, value in (("num_pre_iter", num_pre_iter), ("num_post_iter", num_post_iter)):
+        if not _whole(value) or value < 0:
+            raise ValueError(
+                f"preconditioner 'vcycle': {name} must be a whole number >= 0 (default 1), "
+                f"got {value!r}"
+            )
+    if num_pre_iter == 0 and num_post_iter == 0:
+        raise ValueError(
+            "preconditioner 'vcycle': num_pre_iter and num_post_iter may not both be 0 "
+            "(no smoothing leaves a singular coarse correction); set one to 1"
+        )
+    if not _real(omega) or not 0.0 < omega < 2.0:
+        raise ValueError(
+            f"preconditioner 'vcycle': omega must lie in (0, 2) (default 0.8), got {omega!r}"
+        )
+    if not _whole(direct_solve_size) or direct_solve_size < 1:
+        raise ValueError(
+            "preconditioner 'vcycle': direct_solve_size must be a whole number of at least 1 "
+            f"(default 64), got {direct_solve_size!r}"
+        )
+
+
+def _real(value) -> bool:
+    """A real number that is not a boolean (Python reads True as 1)."""
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
+
+
+def _whole(value) -> bool:
+    return _real(value) and float(value).is_integer()
+
+
 def build(
     system,
     *,
@@ -189,8 +247,14 @@ def build(
 
     Works on the full grid (soft-constraint systems, as in PyMatting) and on the unknown
     pixels of hard-constraint systems; needs an explicit sparse matrix. Options as in
-    :func:`vcycle_operator`.
+    :func:`vcycle_operator`, checked by :func:`check_options`.
     """
+    check_options(
+        num_pre_iter=num_pre_iter,
+        num_post_iter=num_post_iter,
+        omega=omega,
+        direct_solve_size=direct_solve_size,
+    )
     unknown = system.unknown
     h, w = system.shape
     full = len(unknown) == h * w and bool(np.all(unknown == np.arange(h * w)))
