@@ -61,17 +61,6 @@ THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_
 # The child
 
 
-def _status_kb(field_name: str) -> int | None:
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
 def _release_free_heap() -> None:
     """Give freed heap memory back to the kernel (glibc ``malloc_trim``).
 
@@ -84,15 +73,6 @@ def _release_free_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-
-
-def _reset_high_water_mark() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def load_case(case: dict, data: str):
@@ -117,6 +97,8 @@ def child(job: dict) -> dict:
     import resource
     import tracemalloc
 
+    from harness.child import _proc_status_kb, _reset_peak_rss
+
     import vecmatte
     from vecmatte.synthetic import make_scene
     from vecmatte.trimap import trimap_split
@@ -128,12 +110,12 @@ def child(job: dict) -> dict:
     del warm
     gc.collect()
     _release_free_heap()
-    before = _status_kb("VmRSS") or 0
-    reset = _reset_high_water_mark()
+    before = _proc_status_kb("VmRSS") or 0
+    reset = _reset_peak_rss()
     started = time.perf_counter()
     alpha = vecmatte.estimate_alpha(image, trimap, method=method)
     seconds = time.perf_counter() - started
-    high_water = _status_kb("VmHWM") if reset else None
+    high_water = _proc_status_kb("VmHWM") if reset else None
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     del alpha
     gc.collect()
