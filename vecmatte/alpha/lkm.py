@@ -17,9 +17,9 @@ __all__ = ["build_system", "check_options", "memory_bytes"]
 # `python bench/memory_models.py --fit 1.05` (resident and tracemalloc peaks in fresh
 # processes, 10 alphamatting.com images at half and 5 at full size, both trimaps, and 5
 # synthetic scenes; bench/results/memory_models.md) gives 187 n + 98 u + 0.7 MiB: rounded
-# up, 1.06-1.6x the peaks (the former model's were 3-7x). The per-pixel term bounds the
-# crop around the unknown pixels by the whole image: where that crop is small, the
-# estimate is high.
+# up, 1.07-1.6x the photographs' peaks, up to 2.25x on scenes (the former model's were
+# 3-52x). The per-pixel term bounds the crop around the unknown pixels by the whole image:
+# where that crop is small (a scene's thin band), the estimate is high.
 _MEMORY = (190.0, 100.0, 2**20)
 
 
