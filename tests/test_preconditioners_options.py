@@ -103,7 +103,8 @@ def test_command_line_refuses_before_reading_or_writing(tmp_path, capsys, comman
         argv = ["batch", str(tmp_path / "images"), str(tmp_path / "trimaps"), "-o", str(out)]
     assert main([*argv, "--preconditioner", option]) == 1
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("vecmatte: error: preconditioner"), lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"vecmatte: error: --preconditioner {option}: "), lines
     assert option.partition(":")[2].partition("=")[0] in lines[0]
     assert not out.exists()
     assert files_in(tmp_path) <= {"images", "trimaps"}

@@ -405,6 +405,9 @@ def solve_keywords(args) -> dict:
     from vecmatte._validation import check_no_bool_numbers
     from vecmatte.alpha import check_solve_options, get_method
 
+    if args.preconditioner is not None and ":" in args.preconditioner:
+        _check_preconditioner_options(args.preconditioner)
+
     # Each --option's value first, so that its message names the --option as typed (the
     # names are checked next: an unknown name is skipped here).
     entry = get_method(args.method).entry()
@@ -418,16 +421,6 @@ def solve_keywords(args) -> dict:
             raise ValueError(f"--option {item}: {error}") from None
     with typed_values(args):
         check_solve_options(keywords)
-    if args.preconditioner is not None and ":" in args.preconditioner:
-        from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
-
-        name, options = resolve_preconditioner(args.preconditioner)
-        build = PRECONDITIONERS[name].load()
-        try:
-            if build is not None:
-                check_no_bool_numbers(build, options)
-        except ValueError as error:
-            raise ValueError(f"--preconditioner {args.preconditioner}: {error}") from None
     check_options = getattr(get_method(args.method).load(), "check_options", None)
     if check_options is not None:
         options = {k: v for k, v in keywords.items() if k not in _SOLVE_ONLY}
@@ -436,6 +429,30 @@ def solve_keywords(args) -> dict:
             # (a window too large for the real image is refused once it is read).
             check_options(_shape_for_any_window(options), **options)
     return keywords
+
+
+def _check_preconditioner_options(text: str) -> None:
+    """The options of ``--preconditioner NAME:OPTION=VALUE,...``, refused naming it as typed.
+
+    Booleans first (Python reads True as 1), then the preconditioner's own ranges
+    (``ichol:sweeps=0``); an unknown option is left to :func:`check_solve_options`.
+    """
+    from vecmatte._validation import check_no_bool_numbers
+    from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
+
+    name = text.partition(":")[0].strip()
+    try:
+        try:
+            resolved, options = resolve_preconditioner(text)
+        except TypeError:
+            return  # an option it does not take: check_solve_options names the valid ones
+        build = PRECONDITIONERS[resolved].load()
+        if build is not None:
+            check_no_bool_numbers(build, options)
+    except ValueError as error:
+        # The range check names its preconditioner; the option as typed says it already.
+        message = str(error).removeprefix(f"preconditioner {name!r}: ")
+        raise ValueError(f"--preconditioner {text}: {message}") from None
 
 
 def _shape_for_any_window(options: dict) -> tuple[int, int, int]:
