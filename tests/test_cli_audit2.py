@@ -307,3 +307,23 @@ def test_a_non_number_for_a_numeric_option_names_the_option(tmp_path, scene_file
         f"vecmatte: error: --option eps={value}: eps takes a number such as its default 1e-07, "
         f"got {value!r}"
     )
+
+
+# --- serve --host that cannot be listened on --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        # .invalid never resolves (RFC 2606), whatever the network.
+        ("nosuchhost.invalid", "--host nosuchhost.invalid: cannot resolve this name"),
+        # TEST-NET-1 (RFC 5737): never an address of this machine.
+        ("192.0.2.1", "--host 192.0.2.1: not an address of this machine"),
+    ],
+)
+def test_serve_names_the_host_not_the_port(host, message, capsys):
+    assert main(["serve", "--host", host, "--port", "0", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"vecmatte: error: {message}"), err
+    assert "--port" not in err and "127.0.0.1" in err

@@ -22,6 +22,42 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``vecmatte serve``; return the exit code (errors raise, ``main`` reports them)."""
     from vecmatte.web.server import run as serve
 
+    _check_host(args.host)
     return serve(args)
+
+
+# What to suggest instead of a host that cannot be listened on.
+_HOSTS_HINT = "give an address of this machine: 127.0.0.1 (this machine only) or 0.0.0.0 (all)"
+
+
+def _check_host(host: str) -> None:
+    """Refuse a ``--host`` that does not resolve, or is not an address of this machine.
+
+    The server reports any failure to listen as a port problem ("choose another --port"),
+    which misleads when the host is wrong. A bind to port 0 (any free port, released at
+    once) tells the two apart before the server starts; a port in use is still the
+    server's to report.
+    """
+    import errno
+    import socket
+
+    # The server's own choice of family: IPv6 for an address with a colon.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        socket.getaddrinfo(host, None, family, socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise ValueError(
+            f"--host {host}: cannot resolve this name ({error.strerror}); {_HOSTS_HINT}"
+        ) from None
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, 0))
+        except OSError as error:
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise ValueError(
+                    f"--host {host}: not an address of this machine, cannot listen there "
+                    f"({error.strerror}); {_HOSTS_HINT}"
+                ) from None
