@@ -33,11 +33,14 @@ _DISSECTIONS = pytest.mark.parametrize("grid_cells", [10**9, 0], ids=["grid", "p
 
 
 @_DISSECTIONS
+@pytest.mark.parametrize("merge", [0, 60], ids=["plain", "merged"])
 @pytest.mark.parametrize(("shape", "keep", "leaf"), [((23, 31), 1.0, 8), ((40, 17), 0.6, 5)])
-def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, shape, keep, leaf):
+def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, merge, shape, keep, leaf):
     monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
     ys, xs = _grid_points(shape, keep, seed=2)
-    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    dissection = dissection_module.dissection_order(
+        ys, xs, reach=2, leaf_size=leaf, merge_entries=merge
+    )
     order, parent = dissection.order, dissection.parent
     np.testing.assert_array_equal(np.sort(order), np.arange(len(ys)))
     assert dissection.starts[-1] == len(ys)
@@ -54,6 +57,8 @@ def test_dissection_separates_every_coupled_pair(monkeypatch, grid_cells, shape,
     # The cuts keep the leaves small: more than one node, no leaf above the leaf size
     # unless no cut fits in it (it spans no more than reach + 1 = 3 rows and columns).
     assert len(parent) > 1
+    if merge:
+        return
     sizes = np.diff(dissection.starts)
     for k in np.setdiff1d(np.arange(len(parent)), parent):
         own = dissection.order[dissection.starts[k] : dissection.starts[k + 1]]
@@ -74,7 +79,7 @@ def test_best_cut_weighs_thinness_against_balance():
 def test_full_rectangle_is_cut_across_its_longer_side_in_the_middle(monkeypatch, grid_cells):
     monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
     ys, xs = np.divmod(np.arange(12 * 30), 30)
-    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=40)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=40, merge_entries=0)
     root = dissection.order[dissection.starts[-2] :]
     # Columns 14 and 15: 14 columns on either side.
     np.testing.assert_array_equal(np.unique(xs[root]), [14, 15])
@@ -144,7 +149,9 @@ def test_dissection_matches_plain_recursion(monkeypatch, grid_cells, shape, keep
     monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
     ys, xs = _grid_points(shape, keep, seed=seed)
     ys, xs = ys + 7, xs + 3  # coordinates need not start at 0
-    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf)
+    dissection = dissection_module.dissection_order(
+        ys, xs, reach=2, leaf_size=leaf, merge_entries=0
+    )
     order, starts, parent = _reference_dissection(ys, xs, 2, leaf)
     np.testing.assert_array_equal(dissection.order, order)
     np.testing.assert_array_equal(dissection.starts, starts)
@@ -156,3 +163,78 @@ def test_best_cut_matches_a_loop(seed):
     rng = np.random.default_rng(seed)
     coordinate = rng.integers(0, 12, size=rng.integers(1, 40)) + 100
     assert dissection_module._best_cut(coordinate, reach=2) == _reference_best_cut(coordinate, 2)
+
+
+def _reference_rings(dissection, ys, xs, reach):
+    """Points within ``reach`` around the bounding box of each subtree's points, by loops."""
+    node = _node_of(dissection)
+    rings = []
+    for k in range(len(dissection.parent)):
+        inside = np.array([any(a == k for a in _ancestors(dissection.parent, m)) for m in node])
+        y0, y1, x0, x1 = ys[inside].min(), ys[inside].max(), xs[inside].min(), xs[inside].max()
+        rings.append(
+            sum(
+                (y0 - reach <= y <= y1 + reach and x0 - reach <= x <= x1 + reach)
+                and not (y0 <= y <= y1 and x0 <= x <= x1)
+                for y, x in zip(ys.tolist(), xs.tolist(), strict=True)
+            )
+        )
+    return np.array(rings)
+
+
+def _reference_merges(dissection, rings, budget):
+    """Greedy amalgamation by a plain loop: the node each node's points end in."""
+    parent = dissection.parent.tolist()
+    size = np.diff(dissection.starts).tolist()
+    children = {k: [c for c in range(len(parent)) if parent[c] == k] for k in range(len(parent))}
+    into = list(range(len(parent)))
+    for k in range(len(parent)):
+        while children[k]:
+            costs = [size[c] * (size[k] + rings[k] - rings[c]) for c in children[k]]
+            cheapest = costs.index(min(costs))
+            if costs[cheapest] > budget:
+                break
+            child = children[k].pop(cheapest)
+            children[k] += children[child]
+            size[k] += size[child]
+            into[child] = k
+    for k in reversed(range(len(parent))):
+        into[k] = into[into[k]]
+    return np.array(into)
+
+
+@_DISSECTIONS
+@pytest.mark.parametrize(
+    ("shape", "keep", "leaf", "seed"),
+    [((23, 31), 1.0, 8, 0), ((40, 17), 0.6, 5, 1), ((30, 33), 0.3, 6, 4), ((9, 9), 1.0, 1, 5)],
+)
+def test_ring_points_match_a_loop(monkeypatch, grid_cells, shape, keep, leaf, seed):
+    monkeypatch.setattr(dissection_module, "_GRID_CELLS_PER_POINT", grid_cells)
+    ys, xs = _grid_points(shape, keep, seed=seed)
+    ys, xs = ys + 7, xs + 3
+    plain = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf, merge_entries=0)
+    rings = dissection_module._ring_points(plain, ys, xs, 2)
+    np.testing.assert_array_equal(rings, _reference_rings(plain, ys, xs, 2))
+
+
+@pytest.mark.parametrize("budget", [1, 40, 150, 10**6])
+@pytest.mark.parametrize(
+    ("shape", "keep", "leaf", "seed"), [((23, 31), 1.0, 8, 0), ((40, 17), 0.6, 5, 1)]
+)
+def test_merged_dissection_matches_plain_merges(shape, keep, leaf, seed, budget):
+    ys, xs = _grid_points(shape, keep, seed=seed)
+    plain = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=leaf, merge_entries=0)
+    into = _reference_merges(plain, _reference_rings(plain, ys, xs, 2), budget)
+    merged = dissection_module.dissection_order(
+        ys, xs, reach=2, leaf_size=leaf, merge_entries=budget
+    )
+    # Each merged node holds exactly the points of the plain nodes merged into it, and its
+    # parent is the node its plain parent was merged into.
+    kept = np.unique(into)
+    assert len(merged.parent) == len(kept) < len(plain.parent)
+    plain_node = _node_of(plain)
+    merged_node = _node_of(merged)
+    number = np.searchsorted(kept, into)
+    np.testing.assert_array_equal(merged_node, number[plain_node])
+    expected_parent = [number[into[plain.parent[k]]] if plain.parent[k] >= 0 else -1 for k in kept]
+    np.testing.assert_array_equal(merged.parent, expected_parent)
