@@ -524,3 +524,18 @@ def test_foreground_that_cannot_fit_is_refused_before_any_work(
     assert message.startswith("vecmatte: error: the foreground (method cf)")
     assert re.search(r"use --foreground-method (ml|blur_fusion), or downscale the image", message)
     assert files_in(tmp_path) == {"image.png", "trimap.png"}
+
+
+@pytest.mark.parametrize("error", [ValueError("solve failed"), KeyboardInterrupt()])
+def test_demo_removes_the_folders_it_made_when_the_solve_fails(tmp_path, monkeypatch, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("vecmatte.alpha.solve_alpha", fail)
+    out = tmp_path / "new" / "demo"
+    assert main(["demo", "-q", "--output-dir", str(out)]) in (1, 130)
+    assert files_in(tmp_path) == set()  # neither demo nor new: both were made by it
+    # A folder that was there before stays, even empty.
+    (tmp_path / "kept").mkdir()
+    assert main(["demo", "-q", "--output-dir", str(tmp_path / "kept")]) in (1, 130)
+    assert files_in(tmp_path) == {"kept"}
