@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import needs_two_cpus, write_png
+from conftest import files_in, needs_two_cpus, write_png
 from hypothesis import event, given
 from hypothesis import strategies as st
 from PIL import Image
@@ -781,3 +781,43 @@ def test_save_image_writes_exactly_or_refuses_in_one_line(kind, seed):
         elif expected.dtype.kind == "f":
             expected = np.round(expected * 255).astype(np.uint8)
         np.testing.assert_array_equal(written, expected.reshape(written.shape))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("device_option", ["--cutout", "--foreground"])
+def test_a_device_that_fails_leaves_no_file_output(tmp_path, scene_files, capsys, device_option):
+    # Before: the matte was renamed into place, then writing /dev/full failed (exit 1 with
+    # a matte written and no word of it). The device is written before any rename now.
+    image, trimap = scene_files
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = ["alpha", str(image), str(trimap), "-o", str(work / "a.png"), "-q"]
+    if device_option == "--foreground":
+        argv += ["--cutout", str(work / "c.png")]
+    assert main([*argv, device_option, "/dev/full"]) == 1
+    assert "/dev/full: no space left on device" in one_error(capsys.readouterr().err)
+    assert files_in(work) == set()  # no matte, no cutout, no temporary
+
+
+def test_a_failed_rename_names_the_outputs_already_in_place(tmp_path, monkeypatch):
+    import errno
+
+    from vecmatte import _writing
+
+    real_replace = os.replace
+    calls = []
+
+    def replace(source, target):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(errno.EROFS, "Read-only file system")
+        real_replace(source, target)
+
+    monkeypatch.setattr(_writing.os, "replace", replace)
+    outputs = [(tmp_path / name, np.zeros((4, 4))) for name in ("a.png", "b.png", "c.png")]
+    with pytest.raises(
+        OSError, match=r"Read-only file system; already written: \S*a\.png:"
+    ) as info:
+        _writing.save_images(outputs)
+    assert info.value.filename == str(tmp_path / "b.png")
+    assert files_in(tmp_path) == {"a.png"}  # the temporaries of b and c removed

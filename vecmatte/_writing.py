@@ -330,7 +330,8 @@ def save_images(
     temporary files are renamed into place only when every one of them is complete. An
     error, or Ctrl-C, before that leaves none of the outputs (the files they would replace
     are untouched), not an alpha matte without the cutout asked for with it. A path that is
-    a device or a named pipe (``/dev/null``) is written into, last, not replaced.
+    a device or a named pipe (``/dev/null``) is written into, not replaced, before the
+    renames: a device that fails (``/dev/full``) leaves none of the files either.
     """
     bit_depth = check_bit_depth(bit_depth)
     written: list[tuple[str, Path]] = []
@@ -345,19 +346,43 @@ def save_images(
             else:
                 written.append((_write_temporary(path, buffer), path))
                 del buffer
-        for temporary, path in written:
-            os.replace(temporary, path)
+        # A device or a pipe (/dev/null, a named pipe) is written into, never replaced by a
+        # file, and before any rename: a device that fails (/dev/full: no space) then leaves
+        # none of the files in place, as any other failure does.
+        for path, buffer in in_place:
+            try:
+                with open(path, "wb") as handle:
+                    handle.write(buffer.getbuffer())
+            except OSError as error:
+                raise _named(error, path) from None
     except BaseException:
         for temporary, _ in written:
             Path(temporary).unlink(missing_ok=True)
         raise
-    # A device or a pipe (/dev/null, a named pipe) is written into, never replaced by a file.
-    for path, buffer in in_place:
+    _rename_all(written)
+
+
+def _rename_all(written: list[tuple[str, Path]]) -> None:
+    """Rename each complete temporary file into place; a failure says which are in place.
+
+    Renames within a folder do not fail in practice; if one does (the folder made
+    read-only meanwhile), the remaining temporaries are removed and the error names the
+    outputs already replaced, so that no output is in place unannounced.
+    """
+    for done, (temporary, path) in enumerate(written):
         try:
-            with open(path, "wb") as handle:
-                handle.write(buffer.getbuffer())
-        except OSError as error:
-            raise _named(error, path) from None
+            os.replace(temporary, path)
+        except BaseException as error:
+            for rest, _ in written[done:]:
+                Path(rest).unlink(missing_ok=True)
+            if not done or not isinstance(error, OSError):
+                raise
+            names = ", ".join(str(p) for _, p in written[:done])
+            raise type(error)(
+                error.errno,
+                f"{error.strerror or error}; already written: {names}",
+                str(path),
+            ) from None
 
 
 def _named(error: OSError, path: Path) -> OSError:
