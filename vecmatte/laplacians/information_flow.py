@@ -99,13 +99,19 @@ def nonlocal_neighbors(
     from scipy.spatial import cKDTree
 
     tree = cKDTree(features[candidates], **_TREE_OPTIONS)
-    if order is None:
-        same = len(query) == len(candidates) and np.array_equal(query, candidates)
-        # Searching a set for its own members: the tree's leaf order is the search order.
-        order = tree.indices if same else search_order(features[query])
     every = len(candidates) == len(features) and np.array_equal(
         candidates, np.arange(len(features))
     )
+    if order is None:
+        same = len(query) == len(candidates) and np.array_equal(query, candidates)
+        if same:  # searching a set for its own members: the tree's leaf order
+            order = tree.indices
+        elif every:  # the query pixels in the order of the searched tree's leaves
+            leaf = np.empty(len(features), dtype=np.intp)
+            leaf[tree.indices] = np.arange(len(features))
+            order = np.argsort(leaf[query], kind="stable")
+        else:
+            order = search_order(features[query])
     if every:
         extra = 1  # every pixel is a candidate, the query pixels too
     else:
