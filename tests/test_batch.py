@@ -381,3 +381,46 @@ def test_cli_says_it_is_connecting_before_waiting_for_a_scheduler(folders, capsy
     assert err.startswith("vecmatte: connecting to the Dask scheduler at tcp://h:8786 (giving up")
     main([*argv, "-q"])
     assert "connecting" not in capsys.readouterr().err
+
+
+# --- --bit-depth 16 ---------------------------------------------------------------------------
+
+
+def test_cli_batch_bit_depth_16_writes_16_bit_mattes(folders, capsys):
+    images, trimaps, out = folders
+    argv = ["batch", str(images), str(trimaps), "-o", str(out), "-q", "--bit-depth", "16"]
+    assert main([*argv, "--cutout"]) == 0
+    for name in NAMES:
+        with Image.open(out / f"{name}_alpha.png") as matte:
+            assert matte.mode == "I;16"
+            levels = np.asarray(matte).astype(np.int64)
+        # round(65535 alpha) of the same solve made here directly: no 8-bit step between.
+        expected = np.rint(expected_alpha(images, trimaps, name) * 65535)
+        assert np.abs(levels - expected).max() <= 1
+        with Image.open(out / f"{name}_cutout.png") as cutout:
+            assert cutout.mode == "RGBA"  # the cutout stays 8-bit RGBA
+    assert len(np.unique(levels)) > 256 or np.all(np.isin(levels, [0, 65535]))
+
+
+def test_bit_depth_16_is_refused_before_any_solve(folders, monkeypatch, capsys):
+    images, trimaps, out = folders
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("solved although the matte cannot be written")
+
+    monkeypatch.setattr("vecmatte.alpha.solve_alpha", no_solve)
+    with pytest.raises(ValueError, match="bit_depth must be 8 or 16"):
+        find_tasks(images, trimaps, out, bit_depth=12)
+    assert not out.exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["batch", str(images), str(trimaps), "-o", str(out), "--bit-depth", "12"])
+    assert exit_info.value.code == 2
+    # A task made by hand whose matte is a JPEG: a failed record, nothing read or solved.
+    task = find_tasks(images, trimaps, out, bit_depth=16)[0]
+    jpeg = type(task)(**{**task.__dict__, "alpha_path": str(out / "a_alpha.jpg")})
+    record = process_task(jpeg)
+    assert record.status == "failed"
+    assert "JPEG cannot hold a 16-bit alpha matte" in record.error
+    assert files_in(out) == set()
+    # The task carries its depth to other processes (local workers, Dask).
+    assert pickle.loads(pickle.dumps(task)).bit_depth == 16

@@ -35,7 +35,7 @@ Progress = Callable[[int, int, "BatchRecord"], None]
 
 # Options of the solve that a task carries (besides the method's own options).
 _SOLVER_OPTIONS = ("method", "eps", "radius", "preconditioner", "rtol", "maxiter")
-_TASK_OPTIONS = (*_SOLVER_OPTIONS, "options", "max_pixels", "band")
+_TASK_OPTIONS = (*_SOLVER_OPTIONS, "options", "max_pixels", "band", "bit_depth")
 
 # Names of the outputs of the image NAME, in the output folder.
 _ALPHA_SUFFIX, _CUTOUT_SUFFIX = "_alpha.png", "_cutout.png"
@@ -66,6 +66,9 @@ class BatchTask:
     band : int, optional
         When set, ``trimap_path`` is a rough mask, made into a trimap with an unknown band
         of this many pixels on each side of its edge (:func:`vecmatte.trimap_from_mask`).
+    bit_depth : {8, 16}, optional
+        Bits per sample of the alpha matte (None: 8); 16 writes ``round(65535 alpha)`` as a
+        16-bit gray PNG (or TIFF). The cutout stays 8-bit RGBA.
     """
 
     name: str
@@ -82,6 +85,7 @@ class BatchTask:
     options: tuple[tuple[str, Any], ...] = field(default=())
     max_pixels: int | None = None
     band: int | None = None
+    bit_depth: int | None = None
 
     def outputs(self) -> list[str]:
         """The files this task writes."""
@@ -251,6 +255,20 @@ def _prepare_output_dir(directory: Path) -> Path:
     return directory
 
 
+def _check_bit_depth(task: BatchTask) -> None:
+    """A 16-bit matte needs a format that holds 16-bit gray (PNG, TIFF): refused up front."""
+    from vecmatte._output_guard import file_format
+    from vecmatte._writing import check_bit_depth
+
+    if check_bit_depth(task.bit_depth) == 16:
+        kind = file_format(Path(task.alpha_path))
+        if kind not in ("PNG", "TIFF"):
+            raise ValueError(
+                f"{task.alpha_path}: {kind} cannot hold a 16-bit alpha matte (bit_depth=16); "
+                "write it as .png or .tif, or leave out bit_depth"
+            )
+
+
 def _check_band(band) -> int | None:
     if band is None:
         return None
@@ -283,7 +301,8 @@ def find_tasks(
         ``band`` pixels on each side of the mask's edge.
     **options
         ``method``, ``eps``, ``radius``, ``preconditioner``, ``rtol``, ``maxiter``,
-        ``options`` (a dict of the method's own options) and ``max_pixels``.
+        ``options`` (a dict of the method's own options), ``max_pixels`` and ``bit_depth``
+        (8 or 16 bits per sample of the mattes; see :class:`BatchTask`).
 
     Returns
     -------
@@ -295,7 +314,7 @@ def find_tasks(
     ------
     ValueError
         If ``images_dir`` holds no image, no image has a trimap, two files share a name,
-        or an output would overwrite an input.
+        an output would overwrite an input, or ``bit_depth`` is not 8 or 16.
     FileNotFoundError, NotADirectoryError, PermissionError
         If a folder is missing, or ``out_dir`` cannot be created or written in.
     """
@@ -313,6 +332,7 @@ def find_tasks(
     probe = BatchTask("", "", "", "", None, options=method_options, **options)
     check_solve_options(probe.solver_options())
     check_max_pixels(probe.max_pixels)
+    _check_bit_depth(probe)
     what = "masks" if band is not None else "trimaps"
     images_dir = _check_input_dir(images_dir, "images")
     trimaps_dir = _check_input_dir(trimaps_dir, what)
@@ -371,6 +391,8 @@ def find_tasks(
         },
         writable=False,
     )
+    for task in tasks:
+        _check_bit_depth(task)  # the mattes are .png here; also the check of hand-made tasks
     _prepare_output_dir(out_dir)
     return tasks
 
@@ -411,6 +433,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
         {"image": task.image_path, "trimap": task.trimap_path},
         writable=False,
     )
+    _check_bit_depth(task)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         warnings.simplefilter("always", RuntimeWarning)
@@ -420,7 +443,12 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
 
         def outputs():
             # The cutout is made after the matte's file is written; both renamed at the end.
-            yield task.alpha_path, result.alpha
+            if task.bit_depth == 16:
+                from vecmatte.io import floats_to_uint16
+
+                yield task.alpha_path, floats_to_uint16(result.alpha)
+            else:
+                yield task.alpha_path, result.alpha
             if task.cutout_path is not None:
                 from vecmatte.foreground import estimate_foreground
 

@@ -46,6 +46,14 @@ def register(commands) -> None:
         help="also write NAME_cutout.png (RGBA, estimated foreground colours)",
     )
     parser.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        default=8,
+        help="bits per sample of the alpha mattes: 16 keeps the solve's precision (65536 "
+        "levels instead of 256) in 16-bit PNG files (default 8; cutouts stay 8-bit)",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=1,
@@ -188,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         method=method,
         options=keywords,
         max_pixels=args.max_pixels,
+        bit_depth=args.bit_depth,
         **named,
     )
     if args.scheduler is not None and not args.quiet:
