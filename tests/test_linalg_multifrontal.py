@@ -253,3 +253,33 @@ def test_entry_places_from_boundary_ranks_match_the_global_search():
     boundaries = symbolic.front_boundaries(upper, dissection.starts, children, ranks)
     fronts = symbolic.FrontRows(dissection.starts, boundaries)
     np.testing.assert_array_equal(fronts.entry_places(upper, ranks), fronts.entry_places(upper))
+
+
+@pytest.mark.parametrize(("shape", "keep"), [((40, 33), 1.0), ((45, 38), 0.8)])
+def test_two_threads_give_the_same_factor_bit_for_bit(shape, keep):
+    matrix, ys, xs = _grid_system(shape, keep, seed=7)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=12)
+    one = multifrontal.multifrontal_cholesky(matrix, dissection)
+    two = multifrontal.multifrontal_cholesky(matrix, dissection, threads=2)
+    upper = symbolic.upper_in_order(matrix, dissection.order, np.float32)
+    children = symbolic.children_of(dissection.parent)
+    boundaries = symbolic.front_boundaries(upper, dissection.starts, children)
+    plan = symbolic.ExtendAddPlan(
+        symbolic.FrontRows(dissection.starts, boundaries), dissection.parent, boundaries
+    )
+    split = multifrontal._two_subtrees(
+        children, dissection.parent.tolist(), np.diff(dissection.starts).tolist(), plan
+    )
+    assert split is not None  # the threaded path is taken
+    first, second, rest = split
+    assert len(first) + len(second) + len(rest) == len(dissection.parent)
+    for a, b in zip(one.panels, two.panels, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_two_threads_raise_the_breakdown_of_either_subtree():
+    matrix, ys, xs = _grid_system((30, 30), 1.0, seed=3)
+    matrix = (matrix - 50 * scipy.sparse.eye(matrix.shape[0])).tocsr()
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=8)
+    with pytest.raises(np.linalg.LinAlgError, match="not positive definite"):
+        multifrontal.multifrontal_cholesky(matrix, dissection, threads=2)

@@ -41,7 +41,7 @@ class MultifrontalCholesky(PanelFactor):
     """
 
 
-def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
+def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, threads: int = 1):
     """Factor a symmetric positive definite matrix in a nested-dissection order.
 
     Parameters
@@ -53,6 +53,13 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     dtype : {numpy.float32, numpy.float64}, optional
         Precision of the factor (single precision halves its memory; conjugate gradient in
         double precision polishes the solution).
+    threads : int, optional
+        With 2, the two largest independent subtrees of the dissection tree are factored in
+        two Python threads (SciPy's BLAS and LAPACK wrappers release the GIL while they
+        compute, so one thread's dense kernels overlap the other's Python work); the nodes
+        above them follow in the calling thread. The factor is the same bit for bit (every
+        front gets the same operations in the same order). 1 (the default) factors in the
+        calling thread only.
 
     Returns
     -------
@@ -84,9 +91,8 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
     bounds, parents, indptr = starts.tolist(), parent.tolist(), upper.indptr.tolist()
     sizes = np.diff(starts).tolist()
     values = upper.values
-    opened: dict = {}
 
-    def front(k: int):
+    def front(k: int, opened: dict):
         """Node ``k``'s front, made (zeros and the matrix entries) when first needed.
 
         Two arrays: the panel (own columns, all rows; the factor keeps it) and the boundary
@@ -105,25 +111,109 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32):
         block = np.zeros((width, width), dtype=dtype) if width and parents[k] >= 0 else None
         return panel, block
 
-    panels: list = []
-    for k, up in enumerate(parents):
-        panel, block = front(k)
-        size = sizes[k]
-        if size:
-            factor(panel, size, k)
-        if block is not None:
-            # Schur complement on the boundary, lower triangle only (every front is read
-            # through its lower triangle): BLAS syrk on the transposed (Fortran) views,
-            # in place, half the flops of the full product.
+    panels: list = [None] * len(parents)
+
+    def factor_nodes(nodes: range, opened: dict, deferred: list | None = None) -> None:
+        """Factor ``nodes`` in order; updates for parents beyond them go to ``deferred``."""
+        for k in nodes:
+            up = parents[k]
+            panel, block = front(k, opened)
+            size = sizes[k]
             if size:
-                syrk(-1.0, panel[size:].T, beta=1.0, c=block.T, trans=1, lower=0, overwrite_c=1)
-            # Added into the parent's front at once, while the block is still in cache (the
-            # parent's front stays open until the parent's turn): 5% less time than keeping
-            # every update until its parent, and no stack of updates in memory.
-            into = opened[up] = front(up)
+                factor(panel, size, k)
+            if block is not None:
+                # Schur complement on the boundary, lower triangle only (every front is
+                # read through its lower triangle): BLAS syrk on the transposed (Fortran)
+                # views, in place, half the flops of the full product.
+                if size:
+                    syrk(-1.0, panel[size:].T, beta=1.0, c=block.T, trans=1, lower=0, overwrite_c=1)
+                if deferred is not None and up >= nodes.stop:
+                    deferred.append((k, block))
+                else:
+                    # Added into the parent's front at once, while the block is still in
+                    # cache (the parent's front stays open until the parent's turn): 5%
+                    # less time than keeping every update until its parent.
+                    into = opened[up] = front(up, opened)
+                    plan.add(k, block, *into, sizes[up])
+            panels[k] = panel
+
+    split = _two_subtrees(children, parents, sizes, plan) if threads > 1 else None
+    if split is None:
+        factor_nodes(range(len(parents)), {})
+    else:
+        first, second, rest = split
+        deferred: list = [[], []]
+        _in_two_threads(
+            lambda: factor_nodes(first, {}, deferred[0]),
+            lambda: factor_nodes(second, {}, deferred[1]),
+        )
+        # The subtrees' updates in node order: each parent gets its children's updates in
+        # the order of the one-thread loop.
+        opened: dict = {}
+        for k, block in deferred[0] + deferred[1]:
+            up = parents[k]
+            into = opened[up] = front(up, opened)
             plan.add(k, block, *into, sizes[up])
-        panels.append(panel)
+        del deferred
+        factor_nodes(rest, opened)
     return MultifrontalCholesky(order, starts, boundaries, panels)
+
+
+# Work of a node in flops-equivalents: its dense kernels plus a fixed cost for its
+# Python and NumPy calls (about 40 us per node, 2e10 flops/s).
+_NODE_FLOPS = 8e5
+
+
+def _two_subtrees(children, parents, sizes, plan) -> tuple[range, range, range] | None:
+    """Two independent node ranges of about equal work, and the nodes above them.
+
+    ``(first, second, rest)``: whole subtrees, consecutive in the postorder. The split is
+    made below the top-most node with two or more children (the tree's roots count as
+    children of one virtual root); ``None`` if the smaller part would have less than a
+    quarter of the work.
+    """
+    n = len(parents)
+    widths = np.diff(np.asarray(plan.offsets))
+    size = np.asarray(sizes, dtype=float)
+    width = np.zeros(n)
+    width[: len(widths)] = widths
+    work = size**3 / 3 + size**2 * width + size * width**2 + _NODE_FLOPS
+    done = np.concatenate([[0.0], np.cumsum(work)])
+    tops = [k for k, up in enumerate(parents) if up < 0]
+    while len(tops) == 1 and len(children[tops[0]]) > 0:
+        tops = children[tops[0]]
+    if len(tops) < 2:
+        return None
+    # Subtrees of consecutive tops are consecutive in the postorder, from node 0.
+    ends = np.array(tops) + 1
+    total = done[ends[-1]]
+    cut = int(np.argmin(np.abs(done[ends[:-1]] - total / 2)))
+    middle = int(ends[cut])
+    if min(done[middle], total - done[middle]) < 0.25 * total:
+        return None
+    return range(middle), range(middle, int(ends[-1])), range(int(ends[-1]), n)
+
+
+def _in_two_threads(first, second) -> None:
+    """Run ``first`` in a new thread and ``second`` in this one; re-raise their errors."""
+    import threading
+
+    errors: list = []
+
+    def run():
+        try:
+            first()
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name="multifrontal-subtree")
+    thread.start()
+    try:
+        second()
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 class _PanelKernels:
