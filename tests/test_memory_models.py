@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tracemalloc
 
+import numpy as np
 import pytest
 
 import vecmatte
@@ -67,6 +68,21 @@ def test_estimate_covers_the_traced_peak(method: str, scene_name: str) -> None:
 @pytest.mark.parametrize(("method", "options"), VARIANTS, ids=lambda v: str(v))
 def test_estimate_covers_the_traced_peak_with_options(method: str, options: dict) -> None:
     check(method, "wide", options)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_estimate_covers_the_traced_peak_of_a_compact_region(method: str) -> None:
+    # The scenes above have bands of unknowns; a solid disk of them (as in GT16's trimap)
+    # gives the direct factors their widest fronts and envelopes per unknown.
+    scene = make_scene((72, 88), seed=2)
+    ys, xs = np.mgrid[:72, :88]
+    trimap = np.zeros((72, 88))
+    trimap[:6, :6] = 1.0
+    trimap[(ys - 40) ** 2 + (xs - 48) ** 2 < 28**2] = 0.5
+    n_unknown = int(trimap_split(trimap)[2].sum())
+    estimate = estimate_solve_memory(scene.image.shape, n_unknown, method=method)
+    peak = traced_peak(scene.image, trimap, method, {})
+    assert estimate >= peak, f"{method}: estimate {estimate} < peak {peak} bytes"
 
 
 def test_model_grows_with_the_unknown_pixels() -> None:
