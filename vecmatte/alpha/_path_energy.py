@@ -1,0 +1,162 @@
+"""Shared matting's path energies: how much the image changes along a ray's path.
+
+Part of step 2 (sample gathering, Gastal and Oliveira 2010, sec. 4.2): the energy of the
+straight path from an unknown pixel to a sample is the sum of the squared image gradient
+along the path's direction, which :func:`least_path_energy` minimises over a pixel's samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vecmatte.alpha._shared_sampling import chunks, clamp_below, take
+
+__all__ = ["gradient_tensor", "least_path_energy", "path_energy"]
+
+
+def gradient_tensor(colors: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Per pixel ``(|I_x|^2, I_x . I_y, |I_y|^2)``: float32 ``(3, n)``.
+
+    Central differences with the border pixel repeated; ``|v . grad I|^2`` for a step ``v``
+    is then a quadratic form in ``v``, three numbers per pixel instead of six.
+    """
+    h, w = shape
+    tensor = np.zeros((3, h, w), dtype=np.float32)
+    ix = np.zeros((h, w), dtype=np.float32)
+    iy = np.zeros((h, w), dtype=np.float32)
+    product = np.empty((h, w), dtype=np.float32)
+    # Each channel copied to one contiguous float64 plane first: the differences then read
+    # contiguous rows instead of every third number (about 40% less time, same values).
+    image = np.empty((h, w), dtype=np.float64)
+    for channel in colors.T:
+        np.copyto(image, channel.reshape(h, w))
+        if w > 1:
+            np.subtract(image[:, 2:], image[:, :-2], out=ix[:, 1:-1])
+            ix[:, 0] = image[:, 1] - image[:, 0]
+            ix[:, -1] = image[:, -1] - image[:, -2]
+        if h > 1:
+            np.subtract(image[2:], image[:-2], out=iy[1:-1])
+            iy[0] = image[1] - image[0]
+            iy[-1] = image[-1] - image[-2]
+        for out, a, b in ((tensor[0], ix, ix), (tensor[1], ix, iy), (tensor[2], iy, iy)):
+            np.multiply(a, b, out=product)
+            out += product
+    tensor *= 0.25  # the differences are twice the central derivatives
+    return tensor.reshape(3, h * w)
+
+
+def path_energy(
+    tensor: np.ndarray,
+    shape: tuple[int, int],
+    x0: np.ndarray,
+    y0: np.ndarray,
+    x1: np.ndarray,
+    y1: np.ndarray,
+    *,
+    pymatting_path: bool = False,
+) -> np.ndarray:
+    """Energy of the straight path from ``(x0, y0)`` to ``(x1, y1)`` (eq. 5), float32.
+
+    The path is cut into ``clip(ceil(length), 1, 10)`` equal steps ``v``; at each of the
+    points ``trunc(p0 + i v)``, ``i = 0 ... steps``, ``|v . grad I|`` is summed (0 for a path
+    of length 0). ``pymatting_path`` reproduces PyMatting's points, whose y coordinate
+    advances by the x step (a typo there). The arguments broadcast together.
+    """
+    h, w = shape
+    x0, y0, x1, y1 = np.broadcast_arrays(x0, y0, x1, y1)
+    dx = (x1 - x0).astype(np.float64)
+    dy = (y1 - y0).astype(np.float64)
+    # Whole-number differences: dx^2 + dy^2 is exact and its square root correctly rounded;
+    # np.hypot (twice the time) can be an ulp off, which ceil and the clip at 10 never see.
+    length = np.sqrt(dx * dx + dy * dy)
+    steps = np.clip(np.ceil(length), 1, 10)
+    sx = dx / steps
+    sy = dy / steps
+    # |v . grad I|^2 = sx^2 |I_x|^2 + 2 sx sy I_x . I_y + sy^2 |I_y|^2
+    txx = (sx * sx).astype(np.float32)
+    txy = (2 * sx * sy).astype(np.float32)
+    tyy = (sy * sy).astype(np.float32)
+    # The last point of each path (-1: a path of length 0, which gets 0).
+    last = np.where(length > 0, steps, -1).astype(np.int8).ravel()
+    # Paths by their last point, longest first: point i then lies on a prefix of them, i
+    # steps along (no clamping to the end, no mask, no work past the ends of short paths).
+    order = np.argsort(-last, kind="stable")
+    on_path = np.cumsum(np.bincount(last + 1, minlength=12)[::-1])[::-1]  # [i + 1]: last >= i
+    shape_out = dx.shape
+    del last, length, steps, dx, dy  # the sorted copies below replace them
+    x0 = take(x0.astype(np.float64).ravel(), order)
+    y0 = take(y0.astype(np.float64).ravel(), order)
+    sx, sy = take(sx.ravel(), order), take(sy.ravel(), order)
+    txx, txy, tyy = (take(t.ravel(), order) for t in (txx, txy, tyy))
+    y_step = sx if pymatting_path else sy
+    gxx, gxy, gyy = tensor
+    energy = np.zeros(order.size, dtype=np.float32)
+    for i in range(11):
+        n = int(on_path[i + 1])
+        if n == 0:
+            break
+        at = float(i)
+        qx = (x0[:n] + at * sx[:n]).astype(np.int64)
+        qy = (y0[:n] + at * y_step[:n]).astype(np.int64)
+        if pymatting_path:
+            # Off the image the clamped y differences vanish; the point is clamped.
+            y_in = (qy >= 0) & (qy < h)
+            np.clip(qx, 0, w - 1, out=qx)
+            np.clip(qy, 0, h - 1, out=qy)
+        q = qy * w
+        q += qx
+        v2 = txx[:n] * take(gxx, q)
+        if pymatting_path:
+            v2 += (txy[:n] * take(gxy, q) + tyy[:n] * take(gyy, q)) * y_in
+        else:
+            v2 += txy[:n] * take(gxy, q)
+            v2 += tyy[:n] * take(gyy, q)
+        clamp_below(v2, 0.0)
+        np.sqrt(v2, out=v2)
+        energy[:n] += v2
+    energy[order] = energy.copy()
+    energy = energy.reshape(shape_out)
+    return energy
+
+
+def least_path_energy(
+    tensor: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    index: np.ndarray,
+    pymatting_path: bool = False,
+) -> np.ndarray:
+    """Least path energy from each unknown pixel to its samples ``index`` (m, rays).
+
+    Missing samples (-1) are left out; a pixel without any gets 0, the energy of the path
+    to itself (where its fallback sample, the mean colour, sits).
+    """
+    w = shape[1]
+    rays = index.shape[1]
+    least = np.zeros(unknown.size, dtype=np.float32)
+    uy, ux = np.divmod(unknown, w)
+    for part in chunks(unknown.size, 4 * rays):
+        # Rays major: the paths of ray r are a run, and the least over rays is a reduction
+        # across rows (vectorised over the pixels), not over rows of ``rays`` values.
+        found = np.ascontiguousarray(index[part].T).ravel()
+        at = np.flatnonzero(found >= 0)  # by ray, then pixel
+        if at.size == 0:
+            continue
+        k = found.size // rays
+        pixel = at % k
+        y1, x1 = np.divmod(take(found, at), w)
+        energy = path_energy(
+            tensor,
+            shape,
+            take(ux[part], pixel),
+            take(uy[part], pixel),
+            x1,
+            y1,
+            pymatting_path=pymatting_path,
+        )
+        paths = np.full(found.size, np.inf, dtype=np.float32)
+        paths[at] = energy
+        lowest = paths.reshape(rays, k).min(axis=0)
+        lowest[np.isinf(lowest)] = 0.0  # no sample: the path to itself
+        least[part] = lowest
+    return least
