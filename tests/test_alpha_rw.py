@@ -128,6 +128,7 @@ def test_registered_with_jacobi():
     [
         ({"sigma": 0.0}, "sigma must be a positive finite number"),
         ({"radius": 0}, "radius must be a positive integer"),
+        ({"radius": 1e300}, "radius must be smaller than the image"),
         ({"regularization": -1.0}, "regularization must be"),
         ({"constraints": "both"}, "constraints must be 'hard' or 'soft'"),
         ({"lam": -1.0}, "lam must be a positive finite number"),

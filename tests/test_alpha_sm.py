@@ -489,7 +489,14 @@ def test_estimate_keeps_the_expanded_labels_and_the_contract():
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("rays", 0), ("expansion_radius", -1), ("cost_exponents", (1, 2)), ("confidence_sigma_sq", 0)],
+    [
+        ("rays", 0),
+        ("expansion_radius", -1),
+        ("cost_exponents", (1, 2)),
+        ("confidence_sigma_sq", 0),
+        ("refinement_radius", 30),  # the image is 20 x 30: 100000 asked NumPy for 596 GiB
+        ("smoothing_radius", 100000),
+    ],
 )
 def test_bad_options_are_named(option, value):
     import vecmatte

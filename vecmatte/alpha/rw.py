@@ -162,6 +162,13 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     checked = dict(options)
     if "radius" in options:
         checked["radius"] = check_radius(options["radius"])
+        if checked["radius"] >= max(shape[:2]):
+            # Every offset beyond the image clamps to its border: a larger radius adds
+            # nothing but time and memory (1e300 overflowed the memory estimate).
+            raise ValueError(
+                f"radius must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
+                f"got {options['radius']!r}"
+            )
     sigma = float(options.get("sigma", SIGMA))
     if not np.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma must be a positive finite number, got {options['sigma']!r}")

@@ -53,6 +53,13 @@ def check_options(shape: tuple[int, int], **options) -> dict:
             value = options[name]
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            if value >= max(shape[:2]):
+                # A window wider than the image covers nothing more, and its offset tables
+                # grow as the radius squared (100000 asked NumPy for 596 GiB).
+                raise ValueError(
+                    f"{name} must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
+                    f"got {value!r}"
+                )
             options[name] = int(value)
     if "rays" in options:
         value = options["rays"]
@@ -306,12 +313,14 @@ def estimate(
 def memory_bytes(shape: tuple[int, int], n_unknown: int, **options) -> int:
     """Peak extra bytes of :func:`estimate` (an over-estimate).
 
-    About 32 bytes per pixel (the ray step tables, distance transforms, one float32 plane at
-    a time), 80 per unknown pixel (ray samples, colour pairs before and after each step) and
-    8 MB of chunked temporaries and boxes of rows. Measured peaks on the alphamatting.com
-    images at their low resolution are 0.55 to 0.65 of this (GT04, 450k pixels, 178k
-    unknown: 21 MB of 37 MB).
+    About 40 bytes per pixel (the ray step tables, distance transforms, one float32 plane at
+    a time), 108 + 8 ``rays`` per unknown pixel (ray samples, colour pairs before and after
+    each step) and 4 MiB of chunked temporaries. Fitted over the resident and traced peaks of
+    35 solves (bench/memory_models.py: alphamatting.com images at half and full size, both
+    trimaps, synthetic scenes up to 900 x 1200): 1.05 to 1.53 times the peak, median 1.22
+    (2 MiB more than the fit: small images peak at 3 MB; the former 32 n + (48 + 8 rays) u
+    + 8 MiB fell under the peak of a 900 x 1200 scene).
     """
     n = shape[0] * shape[1]
     rays = int(options.get("rays", 4))
-    return 32 * n + (48 + 8 * rays) * n_unknown + 8 * 2**20
+    return 40 * n + (108 + 8 * rays) * n_unknown + 4 * 2**20
