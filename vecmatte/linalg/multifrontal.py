@@ -11,9 +11,10 @@ LAPACK/BLAS (``potrf``, ``trtri`` + ``trmm``, ``syrk``), passing its own Schur c
 The loop runs over tree nodes (a few per hundred unknowns), never over pixels. Everything a
 node needs that is not numerical (its boundary, where its matrix entries go, where its
 children's rows land in its front) is found before the loop, for all nodes at once where it
-can be. Profile on GT01's scribbles (385k unknowns, 8159 nodes, 1e10 flops, 66M factor
-entries): the dense kernels and the extend-add take about two thirds of the factor's time,
-memory-bound on small fronts; the symbolic passes the rest.
+can be. Profile on GT01's scribbles (385k unknowns, 5426 nodes once the dissection merges
+small fronts, 1.1e10 flops, 59M factor entries): each node costs about 65 us of NumPy and
+LAPACK calls, so fewer nodes pay even for a few more entries; the dense kernels and the
+extend-add take about two thirds of the factor's time, the symbolic passes the rest.
 """
 
 from __future__ import annotations

@@ -39,6 +39,8 @@ def _superlu_solver(matrix, single_precision: bool):
 # flops per unknown varies 40-fold), and reverse Cuthill-McKee costs 2-4% of a solve.
 # With the envelope as band segments (about 0.8x the blocked envelope's CPU time) the crossover
 # stays: nested / envelope 1.25 at 4.7e4, 0.97-1.14 at 9.5e4-9.9e4, 0.89 at 1.5e5, 0.6 above.
+# Since then the dissection merges small fronts (tree nodes now ~65 us each, nested factors
+# 0.9-1.0x their former CPU); the crossover was not re-measured after that.
 ENVELOPE_FLOPS_PER_UNKNOWN = 1e5
 
 # A grid system whose unknowns fill most of their bounding box is decided without the envelope
