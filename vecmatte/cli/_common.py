@@ -199,6 +199,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def bit_depth_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--bit-depth {8,16}`` for the alpha mattes; ``what`` ends the help's first clause."""
+    parser.add_argument(
+        "--bit-depth",
+        type=int,
+        choices=(8, 16),
+        default=8,
+        help=f"bits per sample of {what}: 16 keeps the solve's precision (65536 levels "
+        "instead of 256)",
+    )
+
+
 def quiet_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
 

@@ -39,14 +39,7 @@ def register(commands) -> None:
     parser.add_argument(
         "-o", "--output", required=True, help="where to write the alpha matte (- for stdout)"
     )
-    parser.add_argument(
-        "--bit-depth",
-        type=int,
-        choices=(8, 16),
-        default=8,
-        help="bits per sample of the alpha matte (-o): 16 keeps the solve's precision "
-        "(65536 levels instead of 256) in a .png or .tif (default 8)",
-    )
+    _common.bit_depth_option(parser, "the alpha matte (-o), a .png or .tif for 16 (default 8)")
     parser.add_argument("--cutout", help="also write an RGBA cutout (estimated foreground colours)")
     parser.add_argument(
         "--foreground", metavar="F.png", help="also write the estimated foreground colours here"

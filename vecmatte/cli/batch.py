@@ -45,13 +45,8 @@ def register(commands) -> None:
         action="store_true",
         help="also write NAME_cutout.png (RGBA, estimated foreground colours)",
     )
-    parser.add_argument(
-        "--bit-depth",
-        type=int,
-        choices=(8, 16),
-        default=8,
-        help="bits per sample of the alpha mattes: 16 keeps the solve's precision (65536 "
-        "levels instead of 256) in 16-bit PNG files (default 8; cutouts stay 8-bit)",
+    _common.bit_depth_option(
+        parser, "the alpha mattes, 16-bit PNG files for 16 (default 8; cutouts stay 8-bit)"
     )
     parser.add_argument(
         "--jobs",
