@@ -424,3 +424,25 @@ def test_bit_depth_16_is_refused_before_any_solve(folders, monkeypatch, capsys):
     assert files_in(out) == set()
     # The task carries its depth to other processes (local workers, Dask).
     assert pickle.loads(pickle.dumps(task)).bit_depth == 16
+
+
+def test_interrupt_between_temporary_and_its_cleanup_leaves_no_temporary(folders, monkeypatch):
+    """Ctrl-C landing just after a temporary file is made (before save_images can record it)."""
+    import vecmatte._writing as writing
+
+    images, trimaps, out = folders
+    original = writing._write_temporary
+    made = []
+
+    def write_then_interrupt(path, buffer):
+        made.append(original(path, buffer))
+        if len(made) == 3:  # the second image's matte: its temporary exists, nobody owns it
+            raise KeyboardInterrupt
+        return made[-1]
+
+    monkeypatch.setattr(writing, "_write_temporary", write_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(find_tasks(images, trimaps, out, cutout=True), jobs=1)
+    assert Path(made[2]).parent == out and not Path(made[2]).exists()
+    assert no_temporary_files(out)
+    assert 0 < len(files_in(out)) < 2 * len(NAMES)

@@ -147,11 +147,18 @@ def run_batch(
     collected = RecordCollector(len(tasks), progress)
     pending = split_finished(tasks, collected, resume)
     jobs = min(jobs, len(pending))
-    if jobs <= 1:
-        for index in pending:
-            collected.add(index, process_task(tasks[index]))
-    else:
-        _run_in_processes(tasks, pending, jobs, collected.add)
+    try:
+        if jobs <= 1:
+            for index in pending:
+                collected.add(index, process_task(tasks[index]))
+        else:
+            _run_in_processes(tasks, pending, jobs, collected.add)
+    except BaseException:
+        # Ctrl-C can land between a temporary file's creation and the try block that would
+        # remove it (or between two renames); no worker runs any more here, so every
+        # temporary next to these outputs is an interrupted write.
+        remove_stale_temporaries(tasks[index] for index in pending)
+        raise
     return collected.records  # type: ignore[return-value]
 
 
