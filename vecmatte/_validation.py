@@ -109,6 +109,13 @@ def _is_bool(value) -> bool:
     return isinstance(value, (bool, np.bool_))
 
 
+def is_real_number(value) -> bool:
+    """A real number that is not a boolean (Python reads ``True`` as 1)."""
+    import numbers
+
+    return isinstance(value, numbers.Real) and not _is_bool(value)
+
+
 def refuse_bool(value, name: str, wanted: str = "a number") -> None:
     """Refuse ``True``/``False`` where a number is wanted (Python reads them as 1 and 0).
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vecmatte._validation import is_real_number
+
 __all__ = ["build", "check_options", "ichol_factor"]
 
 
@@ -25,22 +27,15 @@ def check_options(*, sweeps: int = 3, shift: float = 0.0) -> None:
         sweep the factor is only its starting guess, the scaled lower triangle, not
         IC(0)), or ``shift`` negative, infinite or NaN.
     """
-    if not _is_real(sweeps) or not float(sweeps).is_integer() or sweeps < 1:
+    if not is_real_number(sweeps) or not float(sweeps).is_integer() or sweeps < 1:
         raise ValueError(
             "preconditioner 'ichol': sweeps must be a whole number of at least 1 (default 3), "
             f"got {sweeps!r}"
         )
-    if not _is_real(shift) or not (np.isfinite(shift) and shift >= 0):
+    if not is_real_number(shift) or not (np.isfinite(shift) and shift >= 0):
         raise ValueError(
             f"preconditioner 'ichol': shift must be a finite number >= 0 (default 0), got {shift!r}"
         )
-
-
-def _is_real(value) -> bool:
-    """A real number that is not a boolean (Python reads True as 1)."""
-    import numbers
-
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def ichol_factor(stencil, sweeps: int, shift: float) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vecmatte._validation import is_real_number
+
 __all__ = ["build", "check_options", "full_weighting", "vcycle_operator"]
 
 # Full-weighting stencil over the 3x3 fine pixels around a coarse pixel's centre (2y, 2x).
@@ -213,7 +215,7 @@ def check_options(
             "preconditioner 'vcycle': num_pre_iter and num_post_iter may not both be 0 "
             "(no smoothing leaves a singular coarse correction); set one to 1"
         )
-    if not _real(omega) or not 0.0 < omega < 2.0:
+    if not is_real_number(omega) or not 0.0 < omega < 2.0:
         raise ValueError(
             f"preconditioner 'vcycle': omega must lie in (0, 2) (default 0.8), got {omega!r}"
         )
@@ -224,15 +226,8 @@ def check_options(
         )
 
 
-def _real(value) -> bool:
-    """A real number that is not a boolean (Python reads True as 1)."""
-    import numbers
-
-    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
-
-
 def _whole(value) -> bool:
-    return _real(value) and float(value).is_integer()
+    return is_real_number(value) and float(value).is_integer()
 
 
 def build(
