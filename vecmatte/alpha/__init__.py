@@ -8,6 +8,7 @@ method's system, precondition, solve by conjugate gradient, clip.
 from __future__ import annotations
 
 from vecmatte.alpha._pipeline import (
+    SOLVE_KEYWORDS,
     AlphaResult,
     NoUnknownPixelsWarning,
     check_solve_options,
@@ -19,6 +20,7 @@ from vecmatte.alpha._registry import METHODS, MethodSpec, get_method
 
 __all__ = [
     "METHODS",
+    "SOLVE_KEYWORDS",
     "AlphaResult",
     "MethodSpec",
     "NoUnknownPixelsWarning",

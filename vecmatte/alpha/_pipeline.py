@@ -14,6 +14,7 @@ from vecmatte.alpha._registry import get_method
 from vecmatte.trimap import check_known_pixels, check_trimap, trimap_split
 
 __all__ = [
+    "SOLVE_KEYWORDS",
     "AlphaResult",
     "NoUnknownPixelsWarning",
     "default_rtol",
@@ -72,7 +73,7 @@ def default_rtol(preconditioner: str | None) -> float:
 
 
 # Keywords of solve_alpha that are not the method's own options.
-_SOLVE_KEYWORDS = ("method", "preconditioner", "rtol", "maxiter")
+SOLVE_KEYWORDS = ("method", "preconditioner", "rtol", "maxiter")
 
 
 def check_solve_options(keywords: dict) -> None:
@@ -98,7 +99,7 @@ def check_solve_options(keywords: dict) -> None:
 
     method = keywords.get("method") or _defaults.METHOD
     spec = get_method(method)
-    options = {k: v for k, v in keywords.items() if k not in _SOLVE_KEYWORDS}
+    options = {k: v for k, v in keywords.items() if k not in SOLVE_KEYWORDS}
     try:
         _check_option_names(method, spec, options)
     except TypeError as error:  # solve_alpha's TypeError; a user's typo here

@@ -415,7 +415,7 @@ def solve_keywords(args) -> dict:
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
     from vecmatte._validation import check_no_bool_numbers
-    from vecmatte.alpha import check_solve_options, get_method
+    from vecmatte.alpha import SOLVE_KEYWORDS, check_solve_options, get_method
 
     if args.preconditioner is not None and ":" in args.preconditioner:
         _check_preconditioner_options(args.preconditioner)
@@ -435,7 +435,7 @@ def solve_keywords(args) -> dict:
         check_solve_options(keywords)
     check_options = getattr(get_method(args.method).load(), "check_options", None)
     if check_options is not None:
-        options = {k: v for k, v in keywords.items() if k not in _SOLVE_ONLY}
+        options = {k: v for k, v in keywords.items() if k not in SOLVE_KEYWORDS}
         with typed_values(args):
             # An image large enough for any window: only the image-free ranges can fail
             # (a window too large for the real image is refused once it is read).
@@ -475,10 +475,6 @@ def _shape_for_any_window(options: dict) -> tuple[int, int, int]:
             if value == value and abs(value) != float("inf"):  # the range check names those
                 side = max(side, 2 * int(abs(value)) + 3)
     return side, side, 3
-
-
-# Keywords of solve_alpha that are not a method's own options.
-_SOLVE_ONLY = ("method", "preconditioner", "rtol", "maxiter")
 
 
 def preconditioner_label(keywords: dict) -> str:
