@@ -332,7 +332,7 @@ def find_tasks(
     probe = BatchTask("", "", "", "", None, options=method_options, **options)
     check_solve_options(probe.solver_options())
     check_max_pixels(probe.max_pixels)
-    _check_bit_depth(probe)
+    _check_bit_depth(probe)  # its value; the mattes made here are .png, which hold 16 bits
     what = "masks" if band is not None else "trimaps"
     images_dir = _check_input_dir(images_dir, "images")
     trimaps_dir = _check_input_dir(trimaps_dir, what)
@@ -391,8 +391,6 @@ def find_tasks(
         },
         writable=False,
     )
-    for task in tasks:
-        _check_bit_depth(task)  # the mattes are .png here; also the check of hand-made tasks
     _prepare_output_dir(out_dir)
     return tasks
 
