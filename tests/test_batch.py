@@ -402,6 +402,31 @@ def test_cli_batch_bit_depth_16_writes_16_bit_mattes(folders, capsys):
     assert len(np.unique(levels)) > 256 or np.all(np.isin(levels, [0, 65535]))
 
 
+def test_resume_redoes_mattes_of_another_bit_depth(folders, capsys):
+    # An 8-bit batch, resumed with --bit-depth 16: its mattes are not the ones asked for.
+    images, trimaps, out = folders
+    argv = ["batch", str(images), str(trimaps), "-o", str(out), "-q", "--cutout"]
+    assert main(argv) == 0
+    with Image.open(out / "a_alpha.png") as matte:
+        assert matte.mode == "L"
+    assert main([*argv, "--resume", "--bit-depth", "16"]) == 0
+    for name in NAMES:
+        with Image.open(out / f"{name}_alpha.png") as matte:
+            assert matte.mode == "I;16"
+            levels = np.asarray(matte).astype(np.int64)
+        expected = np.rint(expected_alpha(images, trimaps, name) * 65535)
+        assert np.abs(levels - expected).max() <= 1
+    # now they are: skipped; and back to 8 bits, made again at 8 bits
+    tasks16 = find_tasks(images, trimaps, out, cutout=True, bit_depth=16)
+    assert {r.status for r in run_batch(tasks16, resume=True)} == {"skipped"}
+    tasks8 = find_tasks(images, trimaps, out, cutout=True)
+    assert {r.status for r in run_batch(tasks8, resume=True)} == {"done"}
+    with Image.open(out / "a_alpha.png") as matte:
+        assert matte.mode == "L"
+    assert {r.status for r in run_batch(tasks8, resume=True)} == {"skipped"}
+    assert no_temporary_files(out)
+
+
 def test_bit_depth_16_is_refused_before_any_solve(folders, monkeypatch, capsys):
     images, trimaps, out = folders
 

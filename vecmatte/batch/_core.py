@@ -97,11 +97,15 @@ class BatchTask:
         """Whether every output is there as a readable, complete image (what resume skips).
 
         A 0-byte or truncated file (from a disk that filled up, or a copy that was cut
-        short) does not count: the image is solved again.
+        short) does not count, nor an alpha matte of another bit depth than ``bit_depth``
+        (an 8-bit matte when 16 bits are asked for, or the reverse): the image is solved
+        again.
         """
         from vecmatte.io import is_complete_image
 
-        return all(is_complete_image(path) for path in self.outputs())
+        return all(is_complete_image(path) for path in self.outputs()) and (
+            _gray_bits(self.alpha_path) == (self.bit_depth or 8)
+        )
 
     def solver_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`vecmatte.solve_alpha` (the unset ones left out)."""
@@ -111,6 +115,21 @@ class BatchTask:
             if getattr(self, name) is not None
         }
         return {**chosen, **dict(self.options)}
+
+
+def _gray_bits(path) -> int | None:
+    """Bits per sample of the gray image file ``path`` (8 or 16), from its header; else None."""
+    from PIL import Image
+
+    from vecmatte._pillow import without_pillow_limit
+
+    try:
+        with without_pillow_limit(), Image.open(path) as image:
+            mode = image.mode
+    except Exception:  # not a readable image: not a finished matte
+        return None
+    # "I": how older Pillow opens a 16-bit gray PNG (PNG has no 32-bit gray).
+    return {"L": 8, "I": 16, "I;16": 16, "I;16B": 16, "I;16L": 16}.get(mode)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ def register(commands) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="skip the images whose outputs are already there as complete images",
+        help="skip the images whose outputs are already there as complete images (and mattes "
+        "of the --bit-depth asked for: an 8-bit matte is made again for --bit-depth 16)",
     )
     parser.add_argument(
         "--scheduler",
