@@ -107,18 +107,17 @@ def check_solve_options(keywords: dict) -> None:
     # Python reads True as 1: lam=True would run as lam 1.0.
     check_no_bool_numbers(spec.entry(), options)
     chosen = keywords.get("preconditioner")
-    if spec.preconditioner is None:
-        if chosen is not None:
-            raise ValueError(
-                f"alpha method {method!r} solves no linear system: give no preconditioner"
-            )
-    else:
+    if spec.preconditioner is None and chosen is not None:
+        raise ValueError(f"alpha method {method!r} solves no linear system: give no preconditioner")
+    name = None
+    if spec.preconditioner is not None:
         try:
-            resolve_preconditioner(chosen, default=spec.preconditioner)
+            name = resolve_preconditioner(chosen, default=spec.preconditioner)[0]
         except TypeError as error:  # an option the preconditioner does not take
             raise ValueError(str(error)) from None
     rtol = keywords.get("rtol")
-    check_solver_options(_defaults.RTOL if rtol is None else rtol, keywords.get("maxiter"))
+    # The rtol the solve will use: the user's, or the default of the chosen preconditioner.
+    check_solver_options(default_rtol(name) if rtol is None else rtol, keywords.get("maxiter"))
 
 
 def run_method(
@@ -158,7 +157,6 @@ def run_method(
     builds_system = hasattr(module, "build_system")
     image = check_image(image)
     trimap = check_trimap(trimap, image.shape)
-    checked_rtol, maxiter = check_solver_options(_defaults.RTOL if rtol is None else rtol, maxiter)
     check_options = getattr(module, "check_options", None)
     if check_options is not None:
         # Range checks first, so that a bad option is named before any trimap complaint.
@@ -173,7 +171,8 @@ def run_method(
         )
     else:
         name, preconditioner_options = None, {}
-    rtol = default_rtol(name) if rtol is None else checked_rtol
+    # Checked as resolved: the default depends on the preconditioner chosen above.
+    rtol, maxiter = check_solver_options(default_rtol(name) if rtol is None else rtol, maxiter)
     is_fg, is_bg, unknown = trimap_split(trimap)
     if not (is_fg.any() and is_bg.any()):
         # Only on the failure path, so the message (and its class-labels hint) lives in one place.
