@@ -179,7 +179,7 @@ def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
         fix = f"use radius <= {largest} or a larger image" if largest >= 1 else "use a larger image"
         raise ValueError(
             f"image of {shape[0]} x {shape[1]} pixels (height x width) is smaller than one "
-            f"{size} x {size} window (radius={radius}); {fix} (at least 3 x 3 pixels)"
+            f"{size} x {size} window (radius={radius}); {fix} (at least {size} x {size} pixels)"
         )
     return radius, eps
 

@@ -174,28 +174,31 @@ def shared_matting(
     )
     del planes
     smooth_alpha = common.estimate_alpha_from_pair(colors_unknown, fg, bg)
-    trust = refinement.confidence(
-        colors_unknown,
-        fg,
-        bg,
-        refined_alpha,
-        shape,
-        unknown,
-        confidence_radius,
-        confidence_sigma_sq,
-        bands(confidence_radius),
-    )
-    low = refinement.low_frequency_alpha(
-        refined_alpha,
-        label,
-        shape,
-        unknown,
-        low_frequency_radius,
-        low_frequency_sigma_sq,
-        bands(low_frequency_radius),
-    )
     alpha = (label == common.FOREGROUND).astype(np.float64)
-    alpha[unknown] = trust * smooth_alpha + (1.0 - trust) * low
+    # The expansion may have labelled every unknown pixel (a region of one colour):
+    # the window sums below need at least one unknown pixel.
+    if unknown.size:
+        trust = refinement.confidence(
+            colors_unknown,
+            fg,
+            bg,
+            refined_alpha,
+            shape,
+            unknown,
+            confidence_radius,
+            confidence_sigma_sq,
+            bands(confidence_radius),
+        )
+        low = refinement.low_frequency_alpha(
+            refined_alpha,
+            label,
+            shape,
+            unknown,
+            low_frequency_radius,
+            low_frequency_sigma_sq,
+            bands(low_frequency_radius),
+        )
+        alpha[unknown] = trust * smooth_alpha + (1.0 - trust) * low
     alpha = alpha.reshape(shape)
     if not colour_pairs:
         return SharedMatting(alpha, None, None)
