@@ -438,13 +438,15 @@ def test_installed_entry_point(tmp_path, scene_files):
     assert not (tmp_path / "b.png").exists()
 
 
-def test_closed_standard_output_ends_quietly(tmp_path, scene_files):
+@pytest.mark.parametrize("cutout", [False, True])
+def test_closed_standard_output_fails_in_one_line_and_writes_no_file(tmp_path, scene_files, cutout):
     # `vecmatte alpha ... -o - | head -c 10`: the reader goes away before the PNG is written.
-    # The command ends as the Python docs recommend for SIGPIPE: exit 1, no traceback, no
-    # "Broken pipe" message, and no "Exception ignored" when the interpreter flushes stdout.
+    # One line says so (the files asked for with it are not written either: all or none), and
+    # no traceback, "Errno 32" or "Exception ignored" when the interpreter flushes stdout.
     image, trimap = scene_files
+    extra = ["--cutout", str(tmp_path / "cut.png")] if cutout else []
     with subprocess.Popen(
-        [sys.executable, "-m", "vecmatte.cli", "alpha", str(image), str(trimap), "-o", "-"],
+        [sys.executable, "-m", "vecmatte.cli", "alpha", str(image), str(trimap), "-o", "-", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     ) as process:
@@ -452,10 +454,31 @@ def test_closed_standard_output_ends_quietly(tmp_path, scene_files):
         stderr = process.stderr.read().decode()
         code = process.wait(timeout=300)
     assert code == 1, stderr
-    assert "CG iterations" in stderr  # the work was done; only the output was refused
-    for symptom in ("Traceback", "Broken pipe", "Errno 32", "Exception ignored", "error"):
+    assert "CG iterations" in stderr  # the work was done; only the output failed
+    errors = [line for line in stderr.splitlines() if "error" in line]
+    assert errors == [
+        "vecmatte: error: standard output was closed before the whole PNG was written "
+        "(broken pipe); no file was written"
+    ]
+    for symptom in ("Traceback", "Errno 32", "Exception ignored"):
         assert symptom not in stderr
     assert files_in(tmp_path) == {"image.png", "trimap.png"}
+
+
+def test_closed_standard_output_after_a_table_ends_quietly(tmp_path, scene_files):
+    # `vecmatte eval ... | head -1`: text cut short is what the reader asked for (SIGPIPE).
+    _, trimap = scene_files
+    with subprocess.Popen(
+        [sys.executable, "-m", "vecmatte.cli", "eval", str(trimap), str(trimap), str(trimap)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        code = process.wait(timeout=300)
+    assert code == 1
+    for symptom in ("Traceback", "Broken pipe", "Errno 32", "Exception ignored"):
+        assert symptom not in stderr
 
 
 # --- the steps after the solve: memory and progress ----------------------------------------

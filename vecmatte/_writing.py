@@ -268,7 +268,8 @@ def save_image(path, array, *, format: str | None = None, bit_depth: int | None 
     ----------
     path : str, Path or binary file object
         The file; its extension chooses the format (``.png`` when it has none). A binary
-        stream (``sys.stdout.buffer``) is written directly, as ``format`` (default PNG).
+        stream (``sys.stdout.buffer``) is written as ``format`` (default PNG), encoded
+        first, so that an error in the values writes nothing to it.
     array : array_like, shape (h, w), (h, w, 3) or (h, w, 4)
         Gray, RGB or RGBA. Floats must lie in [0, 1] (saved at 8 bits, rounded to the
         nearest level); bool is saved as 0 and 255; uint8 as it is; uint16 at 16 bits: gray
@@ -297,10 +298,7 @@ def save_image(path, array, *, format: str | None = None, bit_depth: int | None 
     """
     bit_depth = check_bit_depth(bit_depth)
     if hasattr(path, "write"):
-        pixels = _check_shape(_pixels(array, bit_depth))
-        floats = _is_float(array) and bit_depth == 16
-        _encode(path, pixels, (format or "PNG").upper(), _label(path), from_floats=floats)
-        path.flush()
+        _write_stream(path, _encoded_for_stream(path, array, bit_depth, format or "PNG"))
         return
     save_images([(path, array)], bit_depth=bit_depth)
 
@@ -313,9 +311,10 @@ def save_images(
     Parameters
     ----------
     outputs : iterable of (path, array)
-        As :func:`save_image` takes them. It may be a generator: each array is then made
-        only once the previous file is written (a cutout after the alpha matte's file, so
-        that both are never in memory as 8-bit pixels and encoded PNG at once).
+        As :func:`save_image` takes them; a binary stream (``sys.stdout.buffer``) gets PNG.
+        It may be a generator: each array is then made only once the previous file is
+        written (a cutout after the alpha matte's file, so that both are never in memory as
+        8-bit pixels and encoded PNG at once).
     bit_depth : {8, 16}, optional
         Bits per sample of the float arrays, as in :func:`save_image`.
 
@@ -331,13 +330,17 @@ def save_images(
     error, or Ctrl-C, before that leaves none of the outputs (the files they would replace
     are untouched), not an alpha matte without the cutout asked for with it. A path that is
     a device or a named pipe (``/dev/null``) is written into, not replaced, before the
-    renames: a device that fails (``/dev/full``) leaves none of the files either.
+    renames: a device that fails (``/dev/full``) leaves none of the files either. So is a
+    binary stream: a reader that goes away mid-image (``BrokenPipeError``) leaves none.
     """
     bit_depth = check_bit_depth(bit_depth)
     written: list[tuple[str, Path]] = []
     in_place: list[tuple[Path, io.BytesIO]] = []
     try:
         for path, array in outputs:
+            if hasattr(path, "write"):
+                in_place.append((path, _encoded_for_stream(path, array, bit_depth, "PNG")))
+                continue
             check_not_folder_name(path, "output")
             path = Path(path)
             buffer = _encoded(path, array, bit_depth)
@@ -350,6 +353,9 @@ def save_images(
         # file, and before any rename: a device that fails (/dev/full: no space) then leaves
         # none of the files in place, as any other failure does.
         for path, buffer in in_place:
+            if hasattr(path, "write"):
+                _write_stream(path, buffer)
+                continue
             try:
                 with open(path, "wb") as handle:
                     handle.write(buffer.getbuffer())
@@ -400,6 +406,24 @@ def _encoded(path: Path, array, bit_depth: int | None = None) -> io.BytesIO:
     floats = _is_float(array) and bit_depth == 16
     _encode(buffer, pixels, file_format, str(path), from_floats=floats)
     return buffer
+
+
+def _encoded_for_stream(stream, array, bit_depth: int | None, file_format: str) -> io.BytesIO:
+    """``array`` encoded as ``file_format`` for the binary ``stream``, in memory."""
+    pixels = _check_shape(_pixels(array, bit_depth))
+    buffer = io.BytesIO()
+    floats = _is_float(array) and bit_depth == 16
+    _encode(buffer, pixels, file_format.upper(), _label(stream), from_floats=floats)
+    return buffer
+
+
+def _write_stream(stream, buffer: io.BytesIO) -> None:
+    """Write the encoded ``buffer`` to ``stream`` and flush it, naming it in an error."""
+    try:
+        stream.write(buffer.getbuffer())
+        stream.flush()
+    except OSError as error:
+        raise _named(error, _label(stream)) from None
 
 
 def _is_float(array) -> bool:

@@ -15,7 +15,12 @@ import sys
 import warnings
 
 import vecmatte
-from vecmatte.cli._common import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
+from vecmatte.cli._common import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    StandardOutputClosed,
+)
 
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "BatchProgress", "build_parser", "main"]
 
@@ -73,8 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         _show_warnings_as_messages()
         try:
             return args.run(args)
+        except StandardOutputClosed as error:
+            # A PNG cut short on a pipe: one line, since the files asked for are not there.
+            print(f"vecmatte: error: {error}", file=sys.stderr)
+            return EXIT_FAILURE
         except BrokenPipeError:
-            raise  # the reader of standard output went away: console_entry ends quietly
+            raise  # the reader of printed text went away (eval | head): console_entry ends quietly
         except KeyboardInterrupt:
             hint = getattr(args, "interrupted_hint", None)
             print(

@@ -105,36 +105,53 @@ def source(path: str):
     return data
 
 
+class StandardOutputClosed(BrokenPipeError):
+    """Standard output was closed before the whole PNG was written: no file was written."""
+
+
 def write(path, array) -> None:
     """Save ``array`` at ``path``, or as PNG on standard output for ``-``."""
-    from vecmatte.io import STDIO, save_image
-
-    if str(path) == STDIO:
-        save_image(sys.stdout.buffer, array, format="PNG")
-    else:
-        save_image(path, array)
+    write_all([(path, array)])
 
 
 def write_all(outputs) -> None:
     """Write each ``(path, array)`` of ``outputs`` (an iterable, read lazily), all or none.
 
-    The files are written by :func:`vecmatte.io.save_images` (renamed into place only when
-    every one is complete); an output to standard output (``-``) is written after them.
+    Through :func:`vecmatte.io.save_images`: every output is encoded first; standard output
+    (``-``) gets its whole PNG before the files are renamed into place, so a reader that goes
+    away (``| head -c 10``) leaves none of the files, and :class:`StandardOutputClosed` says so.
     """
-    from vecmatte.io import STDIO, save_image, save_images
+    from vecmatte.io import STDIO, save_images
 
-    to_stdout = []
+    try:
+        save_images(
+            (sys.stdout.buffer if str(path) == STDIO else path, array) for path, array in outputs
+        )
+    except BrokenPipeError:
+        raise StandardOutputClosed(
+            "standard output was closed before the whole PNG was written (broken pipe); "
+            "no file was written"
+        ) from None
 
-    def files():
-        for path, array in outputs:
-            if str(path) == STDIO:
-                to_stdout.append(array)
-            else:
-                yield path, array
 
-    save_images(files())
-    for array in to_stdout:
-        save_image(sys.stdout.buffer, array, format="PNG")
+def new_folders(folder) -> list:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    return [f for f in (folder, *folder.parents) if not f.exists()]
+
+
+def remove_empty(folders) -> None:
+    """Remove each of ``folders`` (deepest first) that is still empty; keep the others.
+
+    A run that made an output folder and then failed leaves no empty folder behind.
+    """
+    for folder in folders:
+        try:
+            folder.rmdir()  # refuses a folder that is not empty: something else is in it
+        except OSError:
+            return  # then its parents are not empty either
 
 
 def shown(path) -> str:

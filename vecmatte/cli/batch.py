@@ -183,6 +183,8 @@ def run(args: argparse.Namespace) -> int:
         check_scheduler_address(args.scheduler)  # before the output folder is made
     method = keywords.pop("method")
     named = {k: keywords.pop(k) for k in ("preconditioner", "rtol", "maxiter") if k in keywords}
+    # find_tasks makes the output folder; a batch of which no image succeeds removes it.
+    made = _common.new_folders(args.output)
     tasks = find_tasks(
         args.images_dir,
         args.trimaps_dir if args.mask is None else args.mask,
@@ -212,4 +214,5 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
+        _common.remove_empty(made)
     return progress.summary(records)

@@ -44,21 +44,19 @@ def run(args: argparse.Namespace) -> int:
     trimap = load_trimap(trimap_path)
     reporter.stage(f"demo: bundled synthetic composite {image_path}")
     # The folders this run makes (the output folder and any missing parents), deepest first.
-    made = [folder for folder in (output_dir, *output_dir.parents) if not folder.exists()]
-    output_dir.mkdir(parents=True, exist_ok=True)
+    made = _common.new_folders(output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _common.remove_empty(made)
+        raise type(error)(
+            f"{output_dir}: cannot create the output folder ({error.strerror or error}); "
+            "choose another one with --output-dir"
+        ) from None
     try:
         solve_and_write(image, trimap, args, keywords, reporter, alpha_path, cutout_path)
     except BaseException:
-        _remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
+        _common.remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
         raise
     print(f"wrote {alpha_path} and {cutout_path}")
     return _common.EXIT_OK
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove each of ``folders`` (deepest first) that is still empty; keep the others."""
-    for folder in folders:
-        try:
-            folder.rmdir()  # refuses a folder that is not empty: something else is in it
-        except OSError:
-            return  # then its parents are not empty either

@@ -63,7 +63,12 @@ def triples(pred: Path, truth: Path, trimap: Path) -> list[tuple[str, Path, Path
     if not any(kinds):
         return [(pred.name, pred, truth, trimap)]
     if not all(kinds):
-        raise ValueError("PRED, GT and TRIMAP must be three files or three folders, not a mix")
+        folder = next(p for p, is_dir in zip((pred, truth, trimap), kinds, strict=True) if is_dir)
+        file = next(p for p, is_dir in zip((pred, truth, trimap), kinds, strict=True) if not is_dir)
+        raise ValueError(
+            f"{folder} is a folder but {file} is not: PRED, GT and TRIMAP must be three files "
+            "or three folders, not a mix"
+        )
     folders = [(folder, _by_stem(folder)) for folder in (truth, trimap)]
     predicted = _batch_outputs_by_input_name(_by_stem(pred), folders[0][1])
     if not predicted:
