@@ -203,3 +203,65 @@ def test_a_batch_of_which_no_image_succeeds_leaves_no_new_folder(tmp_path, capsy
     (tmp_path / "kept").mkdir()
     assert main(["batch", str(images), str(trimaps), "-o", str(tmp_path / "kept"), "-q"]) == 1
     assert (tmp_path / "kept").is_dir()
+
+
+# --- an empty name ("$UNSET"), a file where a folder is expected -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["alpha", "", "t.png", "-o", "a.png"], "image"),
+        (["alpha", "i.png", "t.png", "-o", ""], "output"),
+        (["alpha", "i.png", "t.png", "-o", "a.png", "--cutout", ""], "cutout"),
+        (["trimap", "", "-o", "t.png"], "mask"),
+        (["composite", "i.png", "a.png", "", "-o", "c.png"], "background"),
+        (["batch", "", "trimaps", "-o", "out"], "images dir"),
+        (["batch", "images", "trimaps", "-o", ""], "output"),
+        (["eval", "a.png", "", "t.png"], "gt"),
+        (["demo", "--output-dir", ""], "output dir"),
+    ],
+)
+def test_an_empty_name_is_a_usage_error(argv, name, tmp_path, monkeypatch, capsys):
+    # "" is "." to pathlib: it read as the current folder (".: is a directory", or a batch
+    # of the current folder).
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == f"vecmatte: error: {name} is empty (''); give a name"
+    assert files_in(tmp_path) == set()
+
+
+def test_the_library_refuses_an_empty_name(tmp_path, monkeypatch):
+    from vecmatte.batch import find_tasks
+
+    monkeypatch.chdir(tmp_path)
+    for read in (vecmatte.load_image, vecmatte.load_trimap):
+        with pytest.raises(ValueError, match=r"^an empty file name \(''\) was given"):
+            read("")
+    with pytest.raises(ValueError, match=r"^the output is an empty name; give a file name$"):
+        vecmatte.save_image("", np.zeros((2, 2)))
+    (tmp_path / "a").mkdir()
+    for folders, what in ((("", "a", "o"), "images"), (("a", "", "o"), "trimaps")):
+        with pytest.raises(ValueError, match=rf"^the {what} folder is an empty name"):
+            find_tasks(*folders)
+    (tmp_path / "b").mkdir()
+    write_png(tmp_path / "a" / "x.png", np.zeros((4, 4)))
+    write_png(tmp_path / "b" / "x.png", np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"^the output folder is an empty name"):
+        find_tasks("a", "b", "")
+    assert files_in(tmp_path) == {"a", "b"} and files_in(tmp_path / "a") == {"x.png"}
+
+
+def test_an_output_inside_a_file_says_the_file_is_not_a_folder(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    code = main(["alpha", str(image), str(trimap), "-o", str(image / "a.png")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert (
+        line
+        == f"vecmatte: error: {image / 'a.png'}: {image} is a file, not a folder (alpha matte (-o))"
+    )
+    assert files_in(tmp_path) == {"image.png", "trimap.png"}

@@ -75,7 +75,9 @@ def check_not_folder_name(path, what: str) -> None:
 
     ``-o out/`` would otherwise write a file named ``out``.
     """
-    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else ""
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if text == "":  # Path("") is "." (the current folder): say what was given
+        raise ValueError(f"the {what} is an empty name; give a file name")
     if isinstance(text, str) and text.endswith(("/", os.sep)):
         if Path(text).is_dir():
             raise IsADirectoryError(f"{text}: is a directory; give a file name ({what})")
@@ -109,6 +111,8 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
         return _format_keeping_alpha(path, what, alpha_channel)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
+        if directory.exists():
+            raise NotADirectoryError(f"{path}: {directory} is a file, not a folder ({what})")
         raise FileNotFoundError(f"{path}: output directory {directory} does not exist ({what})")
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")

@@ -116,6 +116,8 @@ def _open(source, max_pixels: int | None = None):
     label = _label(source)
     check_max_pixels(max_pixels)
     if not stream:
+        if os.fspath(source) == "":  # Path("") is the current folder
+            raise ValueError("an empty file name ('') was given; give the file's name")
         source = Path(source)
         if not source.exists():
             raise FileNotFoundError(f"{label}: no such file")

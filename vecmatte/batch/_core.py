@@ -249,7 +249,14 @@ def _own_outputs(directory: Path) -> set[str]:
     }
 
 
+def _check_not_empty_name(directory, what: str) -> None:
+    """Refuse ``""``, which ``Path`` reads as the current folder."""
+    if isinstance(directory, str) and directory == "":
+        raise ValueError(f"the {what} folder is an empty name (''); give its name")
+
+
 def _check_input_dir(directory, what: str) -> Path:
+    _check_not_empty_name(directory, what)
     directory = Path(directory)
     if not directory.exists():
         raise FileNotFoundError(f"{directory}: {what} folder does not exist")
@@ -360,6 +367,7 @@ def find_tasks(
             f"{trimaps_dir}: the {what} folder is the images folder; each image would be its "
             f"own {what[:-1]}: give the folder of {what}"
         )
+    _check_not_empty_name(out_dir, "output")
     out_dir = Path(out_dir)
     # Outputs of earlier batches in the images folder are not images (whatever -o is now).
     # The trimaps folder needs no such rule: only the trimaps of images are inputs, so an

@@ -64,9 +64,15 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.
     for name in getattr(args, "late_positionals", ()):
         if extra and getattr(args, name) is None and not extra[0].startswith("-"):
             setattr(args, name, extra.pop(0))
+    report = getattr(args, "usage_error", parser.error)
     if extra:
-        report = getattr(args, "usage_error", parser.error)
         report(f"unrecognized arguments: {' '.join(extra)}")
+    # An empty name ("$UNSET_VARIABLE") would be read as the current folder ("" is "."):
+    # "-o ''" said ".: is a directory", and a batch of "" took the current folder. (serve
+    # has no file names; its own checks answer for its --host.)
+    for name, value in vars(args).items():
+        if value == "" and args.command != "serve":
+            report(f"{name.replace('_', ' ')} is empty (''); give a name")
     return args
 
 
