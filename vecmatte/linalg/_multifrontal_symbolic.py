@@ -9,11 +9,20 @@ its front. Found for all nodes at once where it can be (a few NumPy calls per no
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from vecmatte.linalg._panel import ReorderedUpper
 
-__all__ = ["ExtendAddPlan", "FrontRows", "children_of", "front_boundaries", "upper_in_order"]
+__all__ = [
+    "Boundaries",
+    "ExtendAddPlan",
+    "FrontRows",
+    "children_of",
+    "front_boundaries",
+    "upper_in_order",
+]
 
 
 def children_of(parent: np.ndarray) -> list[list[int]]:
@@ -25,47 +34,208 @@ def children_of(parent: np.ndarray) -> list[list[int]]:
     return children
 
 
+class Boundaries(list):
+    """Each node's boundary (increasing index arrays, views of one array), as a list.
+
+    ``child_rows``: for the nodes that have a parent, in node order, the row of each of their
+    boundary positions in the parent's front (found with the boundaries for a few array
+    operations more). :class:`ExtendAddPlan` takes it and sets it to ``None``, so that the
+    factor, which keeps the boundaries, does not keep it.
+    """
+
+    child_rows: np.ndarray | None = None
+
+
 def front_boundaries(
     upper, starts: np.ndarray, children: list[list[int]], ranks: list | None = None
-) -> list[np.ndarray]:
+) -> Boundaries:
     """Symbolic factorisation: the later positions each node's columns of ``L`` reach.
 
     A node's boundary is the union of its matrix entries' later columns and its children's
-    boundaries beyond its own columns (increasing index arrays). If ``ranks`` is a list, each
-    node's entries in later columns (in ``upper``'s order) get their index in the node's
-    boundary appended to it, one array per node: searched in the small boundary while it is
-    in cache, for :meth:`FrontRows.entry_places`, instead of in all boundaries at once.
+    boundaries beyond its own columns (increasing index arrays). If ``ranks`` is a list,
+    what :meth:`FrontRows.entry_places` needs to place the entries in later columns without
+    a search is appended to it (where they are among ``upper``'s entries, their index in
+    their node's boundary, and their count per node).
+
+    Notes
+    -----
+    No loop over nodes (a sort per node cost about 10 us a node, 55 ms for the 5426 nodes
+    of GT01's scribbles). The entries in later columns of all nodes are the rows of one
+    sparse matrix; its transpose (a compiled counting sort) lists each column's nodes in
+    increasing order, so repeats are neighbours, and a stable sort by node (16-bit radix)
+    gives each node's distinct columns in increasing order: the whole boundary of a node
+    without children. Nodes with children are then done a depth at a time, the deepest
+    first, the same way: row ``2 i`` of the matrix holds node ``i``'s distinct columns, row
+    ``2 i + 1`` its children's boundary positions beyond its own columns.
     """
+    n_nodes = len(starts) - 1
+    columns = upper.columns
+    index = columns.dtype
+    sizes = np.diff(starts)
     # The entries in later columns of all nodes, found at once: each node's are one slice.
-    bounds = starts.tolist()
-    node_end = np.repeat(np.repeat(starts[1:], np.diff(starts)), np.diff(upper.indptr))
-    is_later = upper.columns >= node_end
-    del node_end
-    later_columns = upper.columns[is_later]
-    counted = np.zeros(len(is_later) + 1, dtype=np.intp)
-    np.cumsum(is_later, out=counted[1:])
-    del is_later
-    first_later = counted[upper.indptr[starts]].tolist()
-    del counted
-    boundaries: list[np.ndarray] = []
-    for k, below in enumerate(children):
-        k1 = bounds[k + 1]
-        parts = [later_columns[first_later[k] : first_later[k + 1]]]
-        for child in below:
-            rows = boundaries[child]
-            parts.append(rows[rows.searchsorted(k1) :])
-        later = np.concatenate(parts)
-        # Sorted, repeats dropped: several times faster than np.unique on these small arrays.
-        later.sort()
-        if len(later) > 1:
-            keep = np.empty(len(later), dtype=bool)
-            keep[0] = True
-            np.not_equal(later[1:], later[:-1], out=keep[1:])
-            later = later[keep]
-        if ranks is not None:
-            ranks.append(later.searchsorted(parts[0]))
-        boundaries.append(later.astype(np.intp, copy=False))
+    row_end = np.repeat(starts[1:].astype(index), sizes)
+    later = np.flatnonzero(columns >= np.repeat(row_end, np.diff(upper.indptr)))
+    del row_end
+    later_columns = columns[later]
+    n_later = np.diff(np.searchsorted(later, upper.indptr[starts]))
+    # Each node's distinct later columns (``own``, node after node) and, for each entry,
+    # the index of its column in ``own``.
+    own, own_count, entry_in_own = _distinct_by_row(later_columns, n_later)
+    own_first = np.cumsum(own_count) - own_count
+    lengths = np.fromiter(map(len, children), dtype=np.intp, count=n_nodes)
+    below = np.fromiter(itertools.chain.from_iterable(children), np.intp, int(lengths.sum()))
+    parent = np.full(n_nodes, -1, dtype=np.intp)
+    parent[below] = np.repeat(np.arange(n_nodes), lengths)
+    # Every boundary is a slice of ``found.values``: a childless node's is its distinct
+    # columns, the others' are appended a depth at a time. ``found.rows`` holds the row of
+    # each position in the parent's front (written when the parent's depth is done), and
+    # ``own_rank`` the index of each distinct column in its node's boundary.
+    found = _Positions(own, 2 * len(own) + 16)
+    offset, width = own_first.copy(), own_count.copy()
+    own_rank = np.arange(len(own)) - np.repeat(own_first, own_count)
+    by_depth, depth_bounds = _by_depth(parent)
+    local = np.zeros(n_nodes, dtype=np.intp)
+    deeper = np.zeros(0, dtype=np.intp)  # the nodes one depth below (all have parents)
+    for d0, d1 in itertools.pairwise(depth_bounds.tolist()):
+        nodes = by_depth[d0:d1]
+        kids, deeper = deeper, nodes
+        nodes = nodes[lengths[nodes] > 0]
+        if not len(nodes):
+            continue
+        m = len(nodes)
+        local[nodes] = np.arange(m)
+        mine = _segments(own_first[nodes], own_count[nodes])
+        # The children's boundary positions, grouped by parent: those before the parent's
+        # end are rows of its own columns, the others (``beyond``) join its boundary.
+        kids = kids[np.argsort(local[parent[kids]], kind="stable")]
+        kid_entries = _segments(offset[kids], width[kids])
+        kid_values = found.values[kid_entries]
+        kid_owner = np.repeat(local[parent[kids]], width[kids])
+        kid_rows = kid_values - starts[nodes].astype(index)[kid_owner]
+        beyond = np.flatnonzero(kid_values >= starts[nodes + 1][kid_owner])
+        beyond_owner = kid_owner[beyond]
+        # Node i's distinct columns are row 2 i of the matrix, its children's positions
+        # beyond its own columns row 2 i + 1.
+        counts = np.empty(2 * m, dtype=np.intp)
+        counts[0::2] = own_count[nodes]
+        counts[1::2] = np.bincount(beyond_owner, minlength=m)
+        heads = np.cumsum(counts) - counts
+        place = np.concatenate(
+            [_segments(heads[0::2], counts[0::2]), _segments(heads[1::2], counts[1::2])]
+        )
+        values = np.concatenate([own[mine], kid_values[beyond]])
+        boundary, node_width, position = _distinct_by_row(values, counts, place, pairs=True)
+        node_first = np.cumsum(node_width) - node_width
+        n_mine = len(mine)
+        own_rank[mine] = position[:n_mine] - np.repeat(node_first, own_count[nodes])
+        kid_rows[beyond] = sizes[nodes][beyond_owner] + position[n_mine:]
+        kid_rows[beyond] -= node_first[beyond_owner].astype(index)
+        found.rows[kid_entries] = kid_rows
+        offset[nodes] = found.size + node_first
+        width[nodes] = node_width
+        found.append(boundary)
+    if ranks is not None:
+        ranks.append((later, own_rank[entry_in_own], n_later))
+    # The boundaries in node order, one array; each node's is a view of it.
+    gather = _segments(offset, width)
+    flat = found.values[gather].astype(np.intp)
+    bounds = np.zeros(n_nodes + 1, dtype=np.intp)
+    np.cumsum(width, out=bounds[1:])
+    boundaries = Boundaries(flat[a:b] for a, b in itertools.pairwise(bounds.tolist()))
+    boundaries.child_rows = found.rows[gather[np.repeat(parent >= 0, width)]]
     return boundaries
+
+
+class _Positions:
+    """Boundary positions (``values``) and their rows in the parents' fronts, growing."""
+
+    def __init__(self, values: np.ndarray, capacity: int):
+        self.size = len(values)
+        self.values = np.empty(max(capacity, self.size), dtype=values.dtype)
+        self.values[: self.size] = values
+        self.rows = np.zeros(len(self.values), dtype=values.dtype)
+
+    def append(self, values: np.ndarray) -> None:
+        end = self.size + len(values)
+        if end > len(self.values):
+            capacity = max(end, 2 * len(self.values))
+            for name in ("values", "rows"):
+                grown = np.zeros(capacity, dtype=self.values.dtype)
+                grown[: self.size] = getattr(self, name)[: self.size]
+                setattr(self, name, grown)
+        self.values[self.size : end] = values
+        self.size = end
+
+
+def _distinct_by_row(
+    values: np.ndarray, counts: np.ndarray, place: np.ndarray | None = None, pairs: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of each row (or of each pair of rows), in increasing order.
+
+    Row ``r`` holds ``counts[r]`` of ``values``: the values in row order, or ``values[j]``
+    at ``place[j]`` of the row-order layout. Returns the distinct values of each group
+    (a row, or rows ``2 i`` and ``2 i + 1`` with ``pairs``), group after group, the number
+    in each group, and for each value its index among them all.
+    """
+    from scipy.sparse import csr_matrix
+
+    index = values.dtype
+    indptr = np.zeros(len(counts) + 1, dtype=np.intp)
+    np.cumsum(counts, out=indptr[1:])
+    laid, number = values, np.arange(len(values), dtype=index)
+    if place is not None:
+        laid = np.empty_like(values)
+        laid[place] = values
+        number = np.empty_like(number)
+        number[place] = np.arange(len(values), dtype=index)
+    span = int(values.max()) + 1 if len(values) else 1
+    # The transpose lists each column's rows in increasing order: repeats are neighbours.
+    by_column = csr_matrix((number, laid, indptr), shape=(len(counts), span)).tocsc()
+    which = by_column.data
+    group = by_column.indices >> 1 if pairs else by_column.indices
+    in_order = values[which]
+    fresh = np.ones(len(which), dtype=bool)
+    np.not_equal(group[1:], group[:-1], out=fresh[1:])
+    fresh[1:] |= in_order[1:] != in_order[:-1]
+    n_groups = len(counts) // 2 if pairs else len(counts)
+    group = group[fresh]
+    # Group after group (a stable 16-bit radix sort when the groups are few enough).
+    regroup = np.argsort(group.astype(np.uint16) if n_groups <= 2**16 else group, kind="stable")
+    distinct = in_order[fresh][regroup]
+    placed = np.empty(len(regroup), dtype=index)
+    placed[regroup] = np.arange(len(regroup), dtype=index)
+    position = np.empty(len(values), dtype=index)
+    position[which] = placed[np.cumsum(fresh, dtype=index) - 1]
+    return distinct, np.bincount(group, minlength=n_groups), position
+
+
+def _by_depth(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes by decreasing depth (in node order within one), and where each depth starts."""
+    depth = np.zeros(len(parent), dtype=np.intp)
+    above = parent.copy()
+    while True:  # a loop over depths
+        up = above >= 0
+        if not up.any():
+            break
+        depth += up
+        above = np.where(up, parent[np.maximum(above, 0)], -1)
+    by_depth = np.argsort(-depth, kind="stable")
+    bounds = np.searchsorted(-depth[by_depth], np.arange(-int(depth.max(initial=0)), 2))
+    return by_depth, bounds
+
+
+def _segments(first: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``first[s] + i`` for ``0 <= i < lengths[s]``, segment after segment (intp)."""
+    total = int(lengths.sum())
+    step = np.ones(total, dtype=np.intp)
+    nonempty = lengths > 0
+    if total:
+        first, lengths = first[nonempty], lengths[nonempty]
+        heads = np.cumsum(lengths) - lengths
+        # Each segment's first index jumps from the previous segment's last.
+        step[heads[0]] = first[0]
+        step[heads[1:]] = first[1:] - (first[:-1] + lengths[:-1] - 1)
+    return np.cumsum(step)
 
 
 class FrontRows:
@@ -79,63 +249,72 @@ class FrontRows:
         self.n = int(starts[-1])
         self.starts = starts
         self.sizes = np.diff(starts)
-        self.widths = np.array([len(b) for b in boundaries], dtype=np.intp)
-        self.keys = np.concatenate([*boundaries, np.empty(0, np.intp)])
-        self.keys += np.repeat(np.arange(len(self.sizes)) * self.n, self.widths)
-        self.first_key = np.zeros(len(self.sizes), dtype=np.intp)
-        np.cumsum(self.widths[:-1], out=self.first_key[1:])
+        self.widths = np.fromiter(map(len, boundaries), dtype=np.intp, count=len(boundaries))
+        self.boundaries = boundaries
         # 32-bit per-entry arrays when they fit: half the memory traffic, and temporaries
         # small enough for malloc to reuse instead of mapping afresh.
         self.index = np.int32 if self.n < 2**31 else np.intp
+        self._keys: tuple[np.ndarray, np.ndarray] | None = None
 
-    def rows(
-        self, node: np.ndarray | None, position: np.ndarray, size=None, first=None, ranks=None
-    ) -> np.ndarray:
-        """Front rows of ``position`` (each in its ``node``'s front).
+    def _search_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sorted keys and each node's first, made when a search first needs them."""
+        if self._keys is None:
+            keys = np.concatenate([*self.boundaries, np.empty(0, np.intp)])
+            keys += np.repeat(np.arange(len(self.sizes)) * self.n, self.widths)
+            first_key = np.zeros(len(self.sizes), dtype=np.intp)
+            np.cumsum(self.widths[:-1], out=first_key[1:])
+            self._keys = keys, first_key
+        return self._keys
 
-        ``size`` and ``first`` (the nodes' sizes and first positions, one per pair) may be
-        given when they are cheaper to make than to gather; with ``ranks`` (the boundary
-        index of each pair beyond its node's own positions, in order) ``node`` is not read.
-        """
-        if size is None:
-            size = self.sizes.astype(self.index)[node]
-            first = self.starts.astype(self.index)[node]
-        row = position - first
+    def rows(self, node: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """Front rows of ``position`` (each in its ``node``'s front)."""
+        size = self.sizes.astype(self.index)[node]
+        row = position - self.starts.astype(self.index)[node]
         later = np.flatnonzero(row >= size)
-        if ranks is not None:
-            place = np.concatenate([np.empty(0, np.intp), *ranks])
-            place += size[later]
-            row[later] = place
-        elif len(later):
+        if len(later):
+            keys, first_key = self._search_keys()
             wanted = node[later].astype(np.intp)
-            place = np.searchsorted(self.keys, wanted * self.n + position[later])
-            place -= self.first_key[wanted]
+            place = np.searchsorted(keys, wanted * self.n + position[later])
+            place -= first_key[wanted]
             place += size[later]
             row[later] = place
         return row
 
     def entry_places(self, upper, ranks: list | None = None) -> np.ndarray:
-        """Flat index in its node's panel of each entry of ``upper``.
+        """Flat index in its node's panel of each entry of ``upper`` (intp).
 
-        ``ranks``, if given, are the boundary indices of the entries in later columns, from
-        :func:`front_boundaries` (the same rows, without the search in all boundaries).
+        ``ranks``, if given, is the list :func:`front_boundaries` filled: where the entries
+        in later columns are and their index in their node's boundary (the same rows,
+        without a search in all boundaries).
 
         Entry (row r, column c >= r) of node k is L's entry (c, r): panel element
-        ``(front row of c, r - k0)``. Per-entry values are repeated from per-row ones
-        (sequential writes) rather than gathered from per-node ones.
+        ``(front row of c, r - k0)``, at ``(c - k0) * size + r - k0`` when c is one of the
+        node's own columns. Per-entry values are repeated from per-row ones (sequential
+        writes) rather than gathered from per-node ones.
         """
         counts = np.diff(upper.indptr)
-        node_sizes = self.sizes.astype(self.index)
-        row_node = np.repeat(np.arange(len(self.sizes), dtype=self.index), self.sizes)
-        size = np.repeat(np.repeat(node_sizes, self.sizes), counts)
-        first = np.repeat(np.repeat(self.starts[:-1].astype(self.index), self.sizes), counts)
-        node = None if ranks is not None else np.repeat(row_node, counts)
-        place = self.rows(node, upper.columns, size, first, ranks)
-        place *= size
-        del size, first
-        column = np.arange(self.n, dtype=self.index)
-        column -= np.repeat(self.starts[:-1].astype(self.index), self.sizes)
-        place += np.repeat(column, counts)
+        sizes, first = self.sizes, self.starts[:-1]
+        if ranks:
+            later, rank, per_node = ranks[0]
+        else:
+            row_end = np.repeat(self.starts[1:], sizes)
+            later = np.flatnonzero(upper.columns >= np.repeat(row_end, counts))
+            per_node = np.diff(np.searchsorted(later, upper.indptr[self.starts]))
+            node = np.repeat(np.arange(len(sizes)), per_node)
+            rank = self.rows(node, upper.columns[later]) - sizes[node]
+        # (c - k0) * size + r - k0 = c * size + (r - k0 - k0 * size) for every entry first.
+        # Per-entry temporaries in 32 bits when they fit: fresh memory costs page faults.
+        row_size = np.repeat(sizes, sizes)
+        place = np.multiply(
+            upper.columns, np.repeat(row_size.astype(self.index), counts), dtype=np.intp
+        )
+        shift = np.arange(self.n) - np.repeat(first, sizes) * (row_size + 1)
+        if len(shift) and -int(shift.min()) < 2**31:
+            shift = shift.astype(np.int32)
+        place += np.repeat(shift, counts)
+        # Entries in later columns are at front row size + rank, not c - k0.
+        size = np.repeat(sizes, per_node)
+        place[later] += (size + rank + np.repeat(first, per_node) - upper.columns[later]) * size
         return place
 
 
@@ -167,12 +346,17 @@ class ExtendAddPlan:
         widths[parent < 0] = 0
         offsets = np.zeros(len(widths) + 1, dtype=np.intp)
         np.cumsum(widths, out=offsets[1:])
-        rows = np.concatenate(
-            [np.empty(0, np.intp)]
-            + [b for b, w in zip(boundaries, widths.tolist(), strict=True) if w]
-        )
         owner = np.repeat(parent.astype(fronts.index), widths)
-        at = fronts.rows(owner, rows).astype(np.intp)
+        at = getattr(boundaries, "child_rows", None)
+        if at is not None:
+            boundaries.child_rows = None  # found by front_boundaries; the factor keeps boundaries
+        else:
+            rows = np.concatenate(
+                [np.empty(0, np.intp)]
+                + [b for b, w in zip(boundaries, widths.tolist(), strict=True) if w]
+            )
+            at = fronts.rows(owner, rows)
+        at = at.astype(np.intp)
         own = at < fronts.sizes[owner]
         # A run starts at each child's first row, where rows stop being consecutive, and
         # where they pass from the parent's own columns to its boundary.
