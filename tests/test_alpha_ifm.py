@@ -140,6 +140,42 @@ def test_edge_trimming_matches_a_pixel_loop(seed, iterations):
     assert not (fg & bg).any()
 
 
+@pytest.mark.parametrize(("seed", "iterations"), [(0, 4), (1, 9)])
+def test_edge_trimming_of_8_bit_colours_matches_a_pixel_loop(seed, iterations):
+    # Colours that are exactly bytes / 255 take the packed-integer comparison.
+    image = np.round(blocky_image(seed, noise=0.01) * 255) / 255
+    is_fg, is_bg = random_trimap(seed, image.shape[:2], unknown_fraction=0.6)
+    fg, bg = ifm.edge_trimming(image, is_fg, is_bg, iterations=iterations)
+    expected_fg, expected_bg = loop_edge_trimming(image, is_fg, is_bg, iterations=iterations)
+    np.testing.assert_array_equal(fg, expected_fg)
+    np.testing.assert_array_equal(bg, expected_bg)
+    assert (fg & ~is_fg).any() and (bg & ~is_bg).any()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    ("upper", "lower"), [(9 / 256, 1 / 256), (3 / 255, 3 / 255), (6 / 255, 2 / 255)]
+)
+def test_edge_trimming_integer_test_decides_as_the_float_test(seed, upper, lower, monkeypatch):
+    from vecmatte.alpha import _ifm_trimming
+
+    # Thresholds of whole bytes put pairs exactly on the limit: the exact check decides them.
+    image = np.round(blocky_image(seed, shape=(24, 26), noise=0.008) * 255) / 255
+    is_fg, is_bg = random_trimap(seed, image.shape[:2], unknown_fraction=0.6)
+    planes = _ifm_trimming._colour_planes
+    checked = []
+    monkeypatch.setattr(
+        _ifm_trimming, "_colour_planes", lambda *args: checked.append(1) or planes(*args)
+    )
+    packed = ifm.edge_trimming(image, is_fg, is_bg, iterations=4, upper=upper, lower=lower)
+    monkeypatch.setattr(_ifm_trimming, "_packed_bytes", lambda image: None)
+    plain = ifm.edge_trimming(image, is_fg, is_bg, iterations=4, upper=upper, lower=lower)
+    np.testing.assert_array_equal(packed[0], plain[0])
+    np.testing.assert_array_equal(packed[1], plain[1])
+    if upper == lower:
+        assert len(checked) >= 2  # the exact check ran for the packed call too
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_patch_trimming_matches_a_pixel_loop(seed):
     image = blocky_image(seed, noise=0.02)
