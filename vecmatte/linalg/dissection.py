@@ -94,10 +94,10 @@ def dissection_order(
     xs = np.asarray(xs)
     n = len(ys)
     if n and _box_cells(ys, xs) <= _GRID_CELLS_PER_POINT * n:
-        children, node_of = _dissect_grid(ys, xs, reach, leaf_size)
+        parent, node_of = _dissect_grid(ys, xs, reach, leaf_size)
     else:
-        children, node_of = _dissect_points(ys, xs, reach, leaf_size)
-    tree = _in_postorder(children, node_of)
+        parent, node_of = _dissect_points(ys, xs, reach, leaf_size)
+    tree = _in_postorder(parent, node_of)
     if merge_entries > 0 and len(tree.parent) > 1:
         tree = _amalgamated(tree, ys, xs, reach, merge_entries)
     return tree
@@ -171,8 +171,10 @@ def _ring_points(tree: Dissection, ys, xs, reach: int) -> np.ndarray:
     first = tree.starts[:-1][has_points]
     # Lowest row, -highest row, lowest column, -highest column (negated: all minima).
     box = np.full((n_nodes, 4), height + width, dtype=np.intp)  # empty nodes: no extent
-    for column, coordinate in enumerate((ys, -ys, xs, -xs)):
-        box[has_points, column] = np.minimum.reduceat(coordinate[tree.order], first)
+    for column, coordinate in ((0, ys), (2, xs)):
+        ordered = coordinate[tree.order]
+        box[has_points, column] = np.minimum.reduceat(ordered, first)
+        box[has_points, column + 1] = -np.maximum.reduceat(ordered, first)
     depth = np.zeros(n_nodes, dtype=np.intp)
     above = parent.copy()
     while (above >= 0).any():
@@ -219,9 +221,10 @@ def _box_cells(ys: np.ndarray, xs: np.ndarray) -> int:
 
 
 def _dissect_points(ys, xs, reach, leaf_size):
-    """Nested dissection point by point: ``(children of each node, node of each point)``.
+    """Nested dissection point by point: ``(parent of each node, node of each point)``.
 
-    Nodes are numbered in creation order (the root 0, then the parts of each depth).
+    Nodes are numbered in creation order: the root 0, then the parts of each depth, grouped
+    by parent in the parents' order (the root's parent is -1).
     """
     n = len(ys)
     # 32-bit point arrays when they fit: the loop is bound by memory traffic.
@@ -232,7 +235,8 @@ def _dissect_points(ys, xs, reach, leaf_size):
     # segmented array operations (the loop runs over depths, not over tree nodes). Each set
     # keeps its points in increasing index order, as its parts do.
     node_of = np.zeros(n, dtype=index)  # the node (in creation order) each point ends in
-    children: list[list[int]] = [[]]
+    parents = [np.full(1, -1, dtype=np.intp)]  # of the nodes made at each depth
+    made = 1
     points = np.arange(n, dtype=index)  # points of the sets still to be cut, grouped by set
     point_y, point_x = ys, xs  # their coordinates
     nodes = np.zeros(1, dtype=np.intp)  # the node of each set
@@ -269,16 +273,15 @@ def _dissect_points(ys, xs, reach, leaf_size):
         points, point_y, point_x = points[out], point_y[out], point_x[out]
         sizes = np.bincount(label, minlength=2 * len(nodes))
         labels = np.flatnonzero(sizes)
-        for label_of in labels.tolist():
-            children[int(nodes[label_of // 2])].append(len(children))
-            children.append([])
-        nodes = len(children) - len(labels) + np.arange(len(labels))
+        parents.append(nodes[labels // 2])
+        nodes = made + np.arange(len(labels))
+        made += len(labels)
         counts = sizes[labels]
         # Group the points by part, keeping their order (a stable radix sort on 16 bits).
         sort_key = label.astype(np.uint16) if len(sizes) <= 2**16 else label
         regroup = np.argsort(sort_key, kind="stable")
         points, point_y, point_x = points[regroup], point_y[regroup], point_x[regroup]
-    return children, node_of
+    return np.concatenate(parents), node_of
 
 
 def _dissect_grid(ys, xs, reach, leaf_size):
@@ -287,8 +290,8 @@ def _dissect_grid(ys, xs, reach, leaf_size):
     Every set is the points inside a rectangle; the histograms its cuts are chosen from are
     differences of prefix counts along its sides, and the sizes of its parts are rectangle
     sums, so a depth costs the sets' perimeters instead of their points. At the end each
-    node's own rectangle (its cut, or the whole set for a leaf) is painted on the grid and
-    each point reads its node there.
+    node's own rectangle (its cut, or the whole set for a leaf) is painted on the grid (by
+    sums of a table of its corners) and each point reads its node there.
     """
     n = len(ys)
     index = np.int32 if n < 2**31 else np.intp
@@ -312,7 +315,8 @@ def _dissect_grid(ys, xs, reach, leaf_size):
         top, bottom = y0 * (w + 1), y1 * (w + 1)
         return inside[bottom + x1] - inside[top + x1] - inside[bottom + x0] + inside[top + x0]
 
-    children: list[list[int]] = [[]]
+    parents = [np.full(1, -1, dtype=np.intp)]  # of the nodes made at each depth
+    made = 1
     owned = []  # per depth: (nodes, y0, y1, x0, x1), the rectangle of each node's own points
     nodes = np.zeros(1, dtype=np.intp)
     counts = np.array([n], dtype=np.intp)
@@ -350,18 +354,20 @@ def _dissect_grid(ys, xs, reach, leaf_size):
         sizes = points_in(*parts)
         sizes[np.repeat(~cuttable, 2)] = 0
         labels = np.flatnonzero(sizes)
-        for label_of in labels.tolist():
-            children[int(nodes[label_of // 2])].append(len(children))
-            children.append([])
-        nodes = len(children) - len(labels) + np.arange(len(labels))
+        parents.append(nodes[labels // 2])
+        nodes = made + np.arange(len(labels))
+        made += len(labels)
         counts = sizes[labels].astype(np.intp)
         y0, y1, x0, x1 = (part[labels] for part in parts)
-    # The own rectangles are disjoint and hold every point once.
-    label = np.empty((h, w), dtype=index)
-    for group in owned:
-        for node, top, bottom, left, right in zip(*(a.tolist() for a in group), strict=True):
-            label[top:bottom, left:right] = node
-    return children, label.reshape(-1)[flat_points]
+    # The own rectangles are disjoint and hold every point once: each adds its node at its
+    # top left and bottom right corners and subtracts it at the other two, and the sums of
+    # the table above and left of each cell give the node of the rectangle holding it.
+    node, top, bottom, left, right = (np.concatenate(a) for a in zip(*owned, strict=True))
+    corners = np.zeros((h + 1) * (w + 1), dtype=np.intp)
+    for y, x, sign in ((top, left, 1), (top, right, -1), (bottom, left, -1), (bottom, right, 1)):
+        np.add.at(corners, y * (w + 1) + x, sign * node)
+    label = corners.reshape(h + 1, w + 1).cumsum(axis=0).cumsum(axis=1)[:h, :w]
+    return np.concatenate(parents), label.reshape(-1)[flat_points].astype(index)
 
 
 def _grid_cuts(prefix, step, other_step, span_of, across_of, total, reach):
@@ -392,28 +398,50 @@ def _grid_cuts(prefix, step, other_step, span_of, across_of, total, reach):
     return _choose_cuts(below, starts + first, a0 + first, last - first + 1, total, reach)
 
 
-def _in_postorder(children: list[list[int]], node_of: np.ndarray) -> Dissection:
-    """The dissection with nodes renumbered children first, then their parent's cut."""
-    post = np.empty(len(children), dtype=np.intp)
-    count, stack = 0, [(0, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            post[node] = count
-            count += 1
-            continue
-        stack.append((node, True))
-        stack.extend((child, False) for child in reversed(children[node]))
-    # Every node's parent at once (one fancy assignment per node cost 40 ms on 8k nodes).
-    parent = np.full(len(children), -1, dtype=np.intp)
-    lengths = np.fromiter(map(len, children), dtype=np.intp, count=len(children))
-    below = np.fromiter(itertools.chain.from_iterable(children), np.intp, int(lengths.sum()))
-    parent[post[below]] = np.repeat(post, lengths)
+def _in_postorder(parent: np.ndarray, node_of: np.ndarray) -> Dissection:
+    """The dissection with nodes renumbered children first, then their parent's cut.
+
+    ``parent`` in creation order (a parent before its children, siblings in their order).
+    A node's number is the first number of its subtree plus its subtree's size less one;
+    subtree sizes are summed up the tree and first numbers passed down it, a depth at a
+    time (a loop over depths, not nodes).
+    """
+    n_nodes = len(parent)
+    depth = np.zeros(n_nodes, dtype=np.intp)
+    above = parent.copy()
+    while True:
+        up = above >= 0
+        if not up.any():
+            break
+        depth += up
+        above = np.where(up, parent[np.maximum(above, 0)], -1)
+    # By depth, and by parent within a depth (siblings in creation order).
+    by_depth = np.lexsort((parent, depth))
+    bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max(initial=0)) + 2))
+    levels = [by_depth[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+    size = np.ones(n_nodes, dtype=np.intp)
+    for nodes in reversed(levels[1:]):
+        np.add.at(size, parent[nodes], size[nodes])
+    first = np.zeros(n_nodes, dtype=np.intp)
+    roots = levels[0]
+    first[roots] = np.cumsum(size[roots]) - size[roots]
+    for nodes in levels[1:]:
+        # Siblings one after the other from their parent's first number.
+        before = np.cumsum(size[nodes]) - size[nodes]
+        group = np.ones(len(nodes), dtype=bool)
+        group[1:] = parent[nodes[1:]] != parent[nodes[:-1]]
+        starts = np.flatnonzero(group)
+        before -= np.repeat(before[starts], np.diff(np.append(starts, len(nodes))))
+        first[nodes] = first[parent[nodes]] + before
+    post = first + size - 1
+    renumbered = np.full(n_nodes, -1, dtype=np.intp)
+    has_parent = parent >= 0
+    renumbered[post[has_parent]] = post[parent[has_parent]]
     final = post[node_of]
     # A stable radix sort on 16 bits when the nodes are few enough.
-    order = np.argsort(final.astype(np.uint16) if len(post) <= 2**16 else final, kind="stable")
-    sizes = np.bincount(final, minlength=len(children))
-    return Dissection(order, np.concatenate([[0], np.cumsum(sizes)]), parent)
+    order = np.argsort(final.astype(np.uint16) if n_nodes <= 2**16 else final, kind="stable")
+    sizes = np.bincount(final, minlength=n_nodes)
+    return Dissection(order, np.concatenate([[0], np.cumsum(sizes)]), renumbered)
 
 
 def _best_cuts(coordinate, segment, starts, reach):
