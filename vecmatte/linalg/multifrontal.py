@@ -78,7 +78,6 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
     # The upper triangle in the elimination order: each node reads its entries as one slice.
     upper = upper_in_order(matrix, order, dtype)
     (syrk,) = get_blas_funcs(("syrk",), dtype=dtype)
-    factor = _PanelKernels(dtype)
     children = children_of(parent)
     ranks: list = []
     boundaries = front_boundaries(upper, starts, children, ranks)
@@ -116,26 +115,32 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
 
     def factor_nodes(nodes: range, opened: dict, deferred: list | None = None) -> None:
         """Factor ``nodes`` in order; updates for parents beyond them go to ``deferred``."""
+        # Per thread: the kernels hold a work buffer.
+        factor = _PanelKernels(dtype, min(max(sizes, default=0), _SCRATCH_SIZE))
+        extend_add = _ExtendAdd(plan)
         for k in nodes:
             up = parents[k]
             panel, block = front(k, opened)
             size = sizes[k]
             if size:
-                factor(panel, size, k)
+                lower = factor(panel, size, k)
             if block is not None:
                 # Schur complement on the boundary, lower triangle only (every front is
                 # read through its lower triangle): BLAS syrk on the transposed (Fortran)
-                # views, in place, half the flops of the full product.
+                # views, in place, half the flops of the full product. Positional
+                # arguments (alpha, a, beta, c, trans, lower, overwrite_c): f2py parses
+                # keywords at about 0.7 us a call.
                 if size:
-                    syrk(-1.0, panel[size:].T, beta=1.0, c=block.T, trans=1, lower=0, overwrite_c=1)
+                    syrk(-1.0, lower, 1.0, block.T, 1, 0, 1)
                 if deferred is not None and up >= nodes.stop:
                     deferred.append((k, block))
                 else:
                     # Added into the parent's front at once, while the block is still in
                     # cache (the parent's front stays open until the parent's turn): 5%
                     # less time than keeping every update until its parent.
+                    fresh = up not in opened
                     into = opened[up] = front(up, opened)
-                    plan.add(k, block, *into, sizes[up])
+                    extend_add(k, block, *into, sizes[up], fresh)
             panels[k] = panel
 
     split = _two_subtrees(children, parents, sizes, plan) if threads > 1 else None
@@ -151,10 +156,12 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
         # The subtrees' updates in node order: each parent gets its children's updates in
         # the order of the one-thread loop.
         opened: dict = {}
+        extend_add = _ExtendAdd(plan)
         for k, block in deferred[0] + deferred[1]:
             up = parents[k]
+            fresh = up not in opened
             into = opened[up] = front(up, opened)
-            plan.add(k, block, *into, sizes[up])
+            extend_add(k, block, *into, sizes[up], fresh)
         del deferred
         factor_nodes(rest, opened)
     return MultifrontalCholesky(order, starts, boundaries, panels)
@@ -217,6 +224,70 @@ def _in_two_threads(first, second) -> None:
         raise errors[0]
 
 
+class _ExtendAdd:
+    """Add a child's Schur complement into its parent's front, run by run.
+
+    The child's boundary rows land in the parent's front in a few runs of consecutive rows
+    (:class:`~vecmatte.linalg._multifrontal_symbolic.ExtendAddPlan`), so its update's lower
+    triangle is a few rectangles (a row run by a column run) of the front. NumPy adds two
+    strided rectangles at about 1.6 us a call (its iterator buffers them) but copies one
+    at about 0.3 us: each rectangle of the front is copied into a work array laid out as
+    the update, the update is added to it in one contiguous addition, and the rectangles
+    are copied back. Where the front is still zero (the parent's boundary block before
+    its first child's update), the update's rectangles are copied in directly. The sums
+    are the same additions as one addition per rectangle, bit for bit.
+    """
+
+    def __init__(self, plan):
+        self.plan = plan
+
+    def __call__(self, child, update, panel, block, size: int, fresh: bool) -> None:
+        plan = self.plan
+        if not plan.by_slices[child]:
+            plan.add(child, update, panel, block, size)
+            return
+        width = len(update)
+        r0, r1 = plan.run_ptr[child], plan.run_ptr[child + 1]
+        edges = plan.run_edge[r0:r1]
+        edges.append(width)
+        places = plan.run_at[r0:r1]
+        runs = r1 - r0
+        # Zeros: the work array's parts that no rectangle is copied into get the update
+        # added too (one addition for all), and must stay finite.
+        work = np.zeros_like(update)
+        copied = []
+        for j in range(runs):
+            b0, b1, q = edges[j], edges[j + 1], places[j]
+            if q >= size:
+                # Rows at or below a boundary column are boundary rows: the block.
+                target, q = block, q - size
+                if fresh:
+                    for i in range(j, runs):
+                        p, a0, a1 = places[i] - size, edges[i], edges[i + 1]
+                        target[p : p + a1 - a0, q : q + b1 - b0] = update[a0:a1, b0:b1]
+                    continue
+                shift = size
+            else:
+                target, shift = panel, 0
+            for i in range(j, runs):
+                p, a0, a1 = places[i] - shift, edges[i], edges[i + 1]
+                view = target[p : p + a1 - a0, q : q + b1 - b0]
+                work[a0:a1, b0:b1] = view
+                copied.append((view, a0, a1, b0, b1))
+        if not copied:
+            return
+        # From the first copied row on: the rows above were copied in directly.
+        first = copied[0][1]
+        np.add(work[first:], update[first:], out=work[first:])
+        for view, a0, a1, b0, b1 in copied:
+            view[...] = work[a0:a1, b0:b1]
+
+
+# Nodes up to this size get their inverse in a reused buffer (1 MiB in float32); larger ones
+# (a few, near the root) in an array of their own.
+_SCRATCH_SIZE = 512
+
+
 class _PanelKernels:
     """Factor a C-ordered panel in place: ``L11`` by Cholesky, then ``L21 = A21 L11^-T``.
 
@@ -228,23 +299,38 @@ class _PanelKernels:
     which this factor preconditions, removes the difference (same iteration counts measured).
     """
 
-    def __init__(self, dtype):
+    def __init__(self, dtype, largest: int = 0):
         from scipy.linalg.blas import get_blas_funcs
         from scipy.linalg.lapack import get_lapack_funcs
 
         (self.trmm,) = get_blas_funcs(("trmm",), dtype=dtype)
         self.potrf, self.trtri = get_lapack_funcs(("potrf", "trtri"), dtype=dtype)
+        # The inverse is made in place in a copy of L11^T in this buffer, instead of an array
+        # f2py would allocate for each node.
+        self.scratch = np.empty(largest * largest, dtype=dtype)
 
-    def __call__(self, panel: np.ndarray, size: int, node: int) -> None:
+    def __call__(self, panel: np.ndarray, size: int, node: int) -> np.ndarray | None:
+        """Factor ``panel``; return ``L21^T`` (a Fortran-ordered view), None without rows."""
         # The diagonal block of a C-ordered panel is, seen transposed, the Fortran-ordered
         # upper triangle U = L11^T; the boundary rows, transposed, are A21^T (Fortran).
+        # Arguments are positional (f2py parses keywords at about 0.7 us a call):
+        # potrf(a, lower, clean, overwrite_a), trtri(c, lower), trmm(alpha, a, b, side,
+        # lower, trans_a, diag, overwrite_b).
         diagonal = panel[:size].T
-        _, info = self.potrf(diagonal, lower=0, overwrite_a=1, clean=0)
+        info = self.potrf(diagonal, 0, 0, 1)[1]
         if info != 0:
             raise np.linalg.LinAlgError(
                 f"multifrontal Cholesky: front {node} is not positive definite (LAPACK info {info})"
             )
-        if panel.shape[0] > size:
-            inverse, info = self.trtri(diagonal, lower=0)
-            # L21^T = L11^-1 A21^T = U^-T A21^T.
-            self.trmm(1.0, inverse, panel[size:].T, side=0, lower=0, trans_a=1, overwrite_b=1)
+        if panel.shape[0] == size:
+            return None
+        # L21^T = L11^-1 A21^T = U^-T A21^T.
+        lower = panel[size:].T
+        if size * size <= len(self.scratch):
+            inverse = self.scratch[: size * size].reshape(size, size).T
+            inverse[...] = diagonal
+            self.trtri(inverse, 0, 0, 1)
+        else:
+            inverse = self.trtri(diagonal, 0)[0]
+        self.trmm(1.0, inverse, lower, 0, 0, 1, 0, 1)
+        return lower
