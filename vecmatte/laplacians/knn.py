@@ -141,10 +141,14 @@ def knn_searches(
         raise ValueError(f"kernel must be 'binary' or 'soft', got {kernel!r}")
     h, w = image.shape[:2]
     n = h * w
-    if max(k for k, _ in passes) > n:
+    k_max = max(k for k, _ in passes)
+    if k_max > n:
+        # Said as the image's size first: with the default n_neighbors, that is the fault.
         raise ValueError(
-            f"n_neighbors {[k for k, _ in passes]} asks for more neighbours than the image "
-            f"has pixels ({n}); use at most {n}"
+            f"image of {h} x {w} pixels (height x width) is too small for KNN matting with "
+            f"n_neighbors {[k for k, _ in passes]}: it asks for more neighbours than the "
+            f"image has pixels ({n}); use an image of at least {k_max} pixels, or n_neighbors "
+            f"of at most {n}"
         )
     if unknown is not None:
         unknown = np.asarray(unknown)
