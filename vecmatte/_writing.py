@@ -28,6 +28,7 @@ __all__ = [
     "BIT_DEPTHS",
     "floats_to_uint8",
     "floats_to_uint16",
+    "png_text",
     "save_image",
     "save_images",
     "written_by_vecmatte",
@@ -173,12 +174,19 @@ def _check_shape(array: np.ndarray) -> np.ndarray:
 
 
 def _encode(
-    handle, array: np.ndarray, file_format: str, label: str, *, from_floats: bool = False
+    handle,
+    array: np.ndarray,
+    file_format: str,
+    label: str,
+    *,
+    from_floats: bool = False,
+    text: dict[str, str] | None = None,
 ) -> None:
     """Write ``array`` (uint8, or uint16) to the open binary ``handle`` in ``file_format``.
 
     ``from_floats``: the uint16 levels were made from floats for ``bit_depth=16``, so the
-    way out of a format that cannot hold them is to leave out ``bit_depth``.
+    way out of a format that cannot hold them is to leave out ``bit_depth``. ``text``: PNG
+    text chunks beside the Software one (PNG only).
     """
     from PIL import Image
 
@@ -204,7 +212,7 @@ def _encode(
             )
         # Pillow 13 makes mode "I;16" of a native uint16 array; asking for the mode is deprecated.
         Image.fromarray(np.ascontiguousarray(array, dtype=np.uint16)).save(
-            handle, format=file_format, **_signature(file_format)
+            handle, format=file_format, **_signature(file_format, text)
         )
         return
     image = Image.fromarray(array)
@@ -212,7 +220,7 @@ def _encode(
         raise ValueError(
             f"{label}: {file_format} cannot store an alpha channel; save the cutout as .png or .tif"
         )
-    image.save(handle, format=file_format, **_signature(file_format))
+    image.save(handle, format=file_format, **_signature(file_format, text))
 
 
 # PNG files written here say so in a text chunk: a batch writing into an input folder tells
@@ -220,8 +228,27 @@ def _encode(
 _SOFTWARE_KEY = "Software"
 
 
-def _signature(file_format: str) -> dict:
-    """Pillow ``save`` keywords that mark a PNG as written by vecmatte (none for others)."""
+def _check_text(text) -> dict[str, str] | None:
+    """``text`` checked: None, or a dict of PNG text keys (1-79 ASCII characters) to str."""
+    if text is None:
+        return None
+    if not isinstance(text, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in text.items()
+    ):
+        raise TypeError(f"text must be a dict of str keys to str values, got {text!r}")
+    for key in text:
+        if not 1 <= len(key) <= 79 or not key.isprintable() or not key.isascii():
+            raise ValueError(f"PNG text key {key!r}: use 1 to 79 printable ASCII characters")
+        if key == _SOFTWARE_KEY:
+            raise ValueError(f"PNG text key {key!r} is vecmatte's own mark; choose another key")
+    return text
+
+
+def _signature(file_format: str, text: dict[str, str] | None = None) -> dict:
+    """Pillow ``save`` keywords that mark a PNG as written by vecmatte, with ``text``.
+
+    Other formats get none (``text`` is for PNG only).
+    """
     if file_format != "PNG":
         return {}
     from PIL.PngImagePlugin import PngInfo
@@ -230,13 +257,17 @@ def _signature(file_format: str) -> dict:
 
     info = PngInfo()
     info.add_text(_SOFTWARE_KEY, f"vecmatte {__version__}")
+    for key, value in (text or {}).items():
+        # PngInfo writes text before the pixels: a reader of the header gets it.
+        info.add_text(key, value)
     return {"pnginfo": info}
 
 
-def written_by_vecmatte(path) -> bool:
-    """Whether ``path`` is a PNG file that :func:`save_image` wrote (its Software text).
+def png_text(path, key: str) -> str | None:
+    """The PNG text chunk ``key`` of the file ``path``, or None (no such chunk, not a PNG).
 
-    Reads the header only; a missing or unreadable file is not.
+    Reads the chunks before the pixels only (where :func:`save_image` writes its text); a
+    missing or unreadable file has none.
     """
     from PIL import Image
 
@@ -244,10 +275,19 @@ def written_by_vecmatte(path) -> bool:
 
     try:
         with without_pillow_limit(), Image.open(path) as image:
-            software = image.info.get(_SOFTWARE_KEY, "") if image.format == "PNG" else ""
-    except Exception:  # not a readable image: not one of ours
-        return False
-    return isinstance(software, str) and software.startswith("vecmatte ")
+            value = image.info.get(key) if image.format == "PNG" else None
+    except Exception:  # not a readable image: no text
+        return None
+    return value if isinstance(value, str) else None
+
+
+def written_by_vecmatte(path) -> bool:
+    """Whether ``path`` is a PNG file that :func:`save_image` wrote (its Software text).
+
+    Reads the header only; a missing or unreadable file is not.
+    """
+    software = png_text(path, _SOFTWARE_KEY)
+    return software is not None and software.startswith("vecmatte ")
 
 
 def _new_file_mode(path: Path) -> int:
@@ -261,7 +301,14 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def save_image(path, array, *, format: str | None = None, bit_depth: int | None = None) -> None:
+def save_image(
+    path,
+    array,
+    *,
+    format: str | None = None,
+    bit_depth: int | None = None,
+    text: dict[str, str] | None = None,
+) -> None:
     """Save an array as an image file, atomically, without changing its values.
 
     Parameters
@@ -280,6 +327,9 @@ def save_image(path, array, *, format: str | None = None, bit_depth: int | None 
     bit_depth : {8, 16}, optional
         Bits per sample of a float array: 8 (the default) or 16 (``round(65535 x)``; gray as
         16-bit PNG or TIFF, colour as 16-bit TIFF). Integer arrays keep their own depth.
+    text : dict of str to str, optional
+        Text chunks of a PNG file (``{"key": "value"}``; read back with :func:`png_text`),
+        beside the ``Software`` chunk that says vecmatte wrote it. Other formats get none.
 
     Raises
     ------
@@ -298,9 +348,10 @@ def save_image(path, array, *, format: str | None = None, bit_depth: int | None 
     """
     bit_depth = check_bit_depth(bit_depth)
     if hasattr(path, "write"):
-        _write_stream(path, _encoded_for_stream(path, array, bit_depth, format or "PNG"))
+        encoded = _encoded_for_stream(path, array, bit_depth, format or "PNG", _check_text(text))
+        _write_stream(path, encoded)
         return
-    save_images([(path, array)], bit_depth=bit_depth)
+    save_images([(path, array, text)], bit_depth=bit_depth)
 
 
 def save_images(
@@ -310,8 +361,9 @@ def save_images(
 
     Parameters
     ----------
-    outputs : iterable of (path, array)
-        As :func:`save_image` takes them; a binary stream (``sys.stdout.buffer``) gets PNG.
+    outputs : iterable of (path, array) or (path, array, text)
+        As :func:`save_image` takes them (``text``: the PNG text chunks of that file); a
+        binary stream (``sys.stdout.buffer``) gets PNG.
         It may be a generator: each array is then made only once the previous file is
         written (a cutout after the alpha matte's file, so that both are never in memory as
         8-bit pixels and encoded PNG at once).
@@ -337,13 +389,17 @@ def save_images(
     written: list[tuple[str, Path]] = []
     in_place: list[tuple[Path, io.BytesIO]] = []
     try:
-        for path, array in outputs:
+        for path, array, *rest in outputs:
+            if len(rest) > 1:
+                raise TypeError(f"outputs are (path, array) or (path, array, text), got {path!r}")
+            text = _check_text(rest[0] if rest else None)
             if hasattr(path, "write"):
-                in_place.append((path, _encoded_for_stream(path, array, bit_depth, "PNG")))
+                encoded = _encoded_for_stream(path, array, bit_depth, "PNG", text)
+                in_place.append((path, encoded))
                 continue
             check_not_folder_name(path, "output")
             path = Path(path)
-            buffer = _encoded(path, array, bit_depth)
+            buffer = _encoded(path, array, bit_depth, text)
             if is_special_file(path):
                 in_place.append((path, buffer))
             else:
@@ -398,22 +454,26 @@ def _named(error: OSError, path: Path) -> OSError:
     return type(error)(error.errno, error.strerror, str(path))
 
 
-def _encoded(path: Path, array, bit_depth: int | None = None) -> io.BytesIO:
+def _encoded(
+    path: Path, array, bit_depth: int | None = None, text: dict[str, str] | None = None
+) -> io.BytesIO:
     """``array`` encoded in the format of ``path``, in memory (checked: nothing written yet)."""
     pixels = _check_shape(_pixels(array, bit_depth))
     file_format = check_writable(path, "output")
     buffer = io.BytesIO()
     floats = _is_float(array) and bit_depth == 16
-    _encode(buffer, pixels, file_format, str(path), from_floats=floats)
+    _encode(buffer, pixels, file_format, str(path), from_floats=floats, text=text)
     return buffer
 
 
-def _encoded_for_stream(stream, array, bit_depth: int | None, file_format: str) -> io.BytesIO:
+def _encoded_for_stream(
+    stream, array, bit_depth: int | None, file_format: str, text: dict[str, str] | None = None
+) -> io.BytesIO:
     """``array`` encoded as ``file_format`` for the binary ``stream``, in memory."""
     pixels = _check_shape(_pixels(array, bit_depth))
     buffer = io.BytesIO()
     floats = _is_float(array) and bit_depth == 16
-    _encode(buffer, pixels, file_format.upper(), _label(stream), from_floats=floats)
+    _encode(buffer, pixels, file_format.upper(), _label(stream), from_floats=floats, text=text)
     return buffer
 
 

@@ -4,7 +4,8 @@ Whatever the file holds — 8- or 16-bit PNG or TIFF, JPEG, gray, palette, RGBA,
 a phone photo with an EXIF orientation — :func:`load_image` returns a float64 ``(h, w, 3)``
 RGB array in [0, 1] as it is displayed, and :func:`load_trimap` a float64 ``(h, w)`` array.
 The writers (:func:`save_image`, :func:`save_images`, :func:`floats_to_uint8`,
-:func:`floats_to_uint16`) live in :mod:`vecmatte._writing` and are re-exported here.
+:func:`floats_to_uint16`, and :func:`png_text`, which reads back the text they write) live
+in :mod:`vecmatte._writing` and are re-exported here.
 :func:`check_output_paths` (from :mod:`vecmatte._output_guard`) is the one guard every
 writer goes through: an output may not be an input, two outputs may not be the same file,
 and an output must be writable.
@@ -23,6 +24,7 @@ from vecmatte._pillow import without_pillow_limit
 from vecmatte._writing import (
     floats_to_uint8,
     floats_to_uint16,
+    png_text,
     save_image,
     save_images,
     written_by_vecmatte,
@@ -44,6 +46,7 @@ __all__ = [
     "load_gray",
     "load_image",
     "load_trimap",
+    "png_text",
     "same_file",
     "save_image",
     "save_images",

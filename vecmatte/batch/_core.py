@@ -15,7 +15,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +94,43 @@ class BatchTask:
         )
 
     def is_finished(self) -> bool:
-        """Whether every output is there as a readable, complete image (what resume skips).
+        """Whether resume may skip this task: see :meth:`resume_check`."""
+        return self.resume_check() is None
 
-        A 0-byte or truncated file (from a disk that filled up, or a copy that was cut
-        short) does not count, nor an alpha matte of another bit depth than ``bit_depth``
-        (an 8-bit matte when 16 bits are asked for, or the reverse): the image is solved
-        again.
+    def resume_check(self) -> str | None:
+        """Why a resumed batch makes this task's outputs again; None if they are finished.
+
+        Finished: every output is there as a readable, complete image, the alpha matte has
+        ``bit_depth``, and each output's record (a PNG text chunk, see
+        :mod:`vecmatte.batch._record`) says it was made with this task's method, options
+        and band. Otherwise one of :data:`MISSING` (an output missing, empty or truncated,
+        from a disk that filled up or a copy cut short), :data:`OTHER_BIT_DEPTH`,
+        :data:`OTHER_OPTIONS` or :data:`NO_RECORD` (made by an older vecmatte or another
+        program: whether it matches cannot be told, so it is made again).
         """
-        from vecmatte.io import is_complete_image
+        from vecmatte.batch._record import same_solve
 
-        return all(is_complete_image(path) for path in self.outputs()) and (
-            _gray_bits(self.alpha_path) == (self.bit_depth or 8)
-        )
+        found = [_read_output(path) for path in self.outputs()]
+        if None in found:
+            return MISSING
+        if _BITS.get(found[0][0]) != (self.bit_depth or 8):
+            return OTHER_BIT_DEPTH
+        records = [record for _, record in found]
+        if None in records:
+            return NO_RECORD
+        try:
+            wanted = self.provenance()
+        except (ValueError, TypeError):  # options the solve refuses: process_task says why
+            return OTHER_OPTIONS
+        if not all(same_solve(record, wanted) for record in records):
+            return OTHER_OPTIONS
+        return None
+
+    def provenance(self) -> dict:
+        """How this task makes its outputs, as written into them (see :meth:`resume_check`)."""
+        from vecmatte.batch._record import solve_record
+
+        return solve_record(self.solver_options(), band=self.band)
 
     def solver_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`vecmatte.solve_alpha` (the unset ones left out)."""
@@ -117,19 +142,33 @@ class BatchTask:
         return {**chosen, **dict(self.options)}
 
 
-def _gray_bits(path) -> int | None:
-    """Bits per sample of the gray image file ``path`` (8 or 16), from its header; else None."""
+# Why resume makes a task's outputs again (BatchTask.resume_check). Only MISSING is the
+# ordinary case of an interrupted batch; the others are reported in the summary.
+MISSING = "an output missing, empty or truncated"
+OTHER_BIT_DEPTH = "alpha matte of another bit depth"
+OTHER_OPTIONS = "outputs from another method or other solve options"
+NO_RECORD = "outputs with no record of how they were made: an older vecmatte, or another program"
+
+# Pillow's modes of gray images by bits per sample ("I": how older Pillow opens a 16-bit
+# gray PNG; PNG has no 32-bit gray).
+_BITS = {"L": 8, "I": 16, "I;16": 16, "I;16B": 16, "I;16L": 16}
+
+
+def _read_output(path) -> tuple[str, dict | None] | None:
+    """``(mode, record)`` of the output file ``path`` if it decodes completely, else None."""
     from PIL import Image
 
     from vecmatte._pillow import without_pillow_limit
+    from vecmatte.batch._record import RECORD_KEY, parse_record
 
     try:
         with without_pillow_limit(), Image.open(path) as image:
+            image.load()  # a 0-byte or truncated file fails here
+            text = image.info.get(RECORD_KEY) if image.format == "PNG" else None
             mode = image.mode
-    except Exception:  # not a readable image: not a finished matte
+    except Exception:  # any failure to decode means: not a finished output
         return None
-    # "I": how older Pillow opens a 16-bit gray PNG (PNG has no 32-bit gray).
-    return {"L": 8, "I": 16, "I;16": 16, "I;16B": 16, "I;16L": 16}.get(mode)
+    return mode, parse_record(text if isinstance(text, str) else None)
 
 
 @dataclass(frozen=True)
@@ -150,6 +189,10 @@ class BatchRecord:
     note : str or None
         Something the user should know about a done task: the solver did not converge (with
         the residual), or the image's alpha channel was ignored.
+    redone : str or None
+        With ``resume``: why outputs that were there were made again (another bit depth,
+        other solve options, no record of how they were made); None otherwise, and when
+        an output was missing or incomplete.
     """
 
     name: str
@@ -158,6 +201,7 @@ class BatchRecord:
     iterations: int
     error: str | None
     note: str | None = None
+    redone: str | None = None
 
     @classmethod
     def skipped(cls, task: BatchTask) -> BatchRecord:
@@ -177,8 +221,12 @@ class RecordCollector:
         self.records: list[BatchRecord | None] = [None] * total
         self.done = 0
         self.progress = progress
+        # Task index -> why its outputs, which were there, are made again (resume).
+        self.redone: dict[int, str] = {}
 
     def add(self, index: int, record: BatchRecord) -> None:
+        if index in self.redone:
+            record = replace(record, redone=self.redone[index])
         self.records[index] = record
         self.done += 1
         if self.progress is not None:
@@ -188,13 +236,19 @@ class RecordCollector:
 def split_finished(
     tasks: Sequence[BatchTask], collector: RecordCollector, resume: bool
 ) -> list[int]:
-    """Record the finished tasks as skipped (with ``resume``); return the others' indices."""
+    """Record the finished tasks as skipped (with ``resume``); return the others' indices.
+
+    Why a task's outputs that were there are made again goes to ``collector.redone``.
+    """
     pending = []
     for index, task in enumerate(tasks):
-        if resume and task.is_finished():
+        reason = task.resume_check() if resume else MISSING
+        if reason is None:
             collector.add(index, BatchRecord.skipped(task))
-        else:
-            pending.append(index)
+            continue
+        if reason != MISSING:
+            collector.redone[index] = reason
+        pending.append(index)
     return pending
 
 
@@ -449,6 +503,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     import numpy as np
 
     from vecmatte.alpha import solve_alpha
+    from vecmatte.batch._record import record_text
     from vecmatte.compose import cutout
     from vecmatte.io import check_output_paths, load_image, save_images
 
@@ -464,6 +519,8 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
         warnings.simplefilter("always", RuntimeWarning)
         image = load_image(task.image_path, max_pixels=task.max_pixels)
         trimap = _read_trimap(task, image.shape)
+        # In both files: the cutout follows from the matte, and resume checks each output.
+        text = record_text(task.provenance())
         result = solve_alpha(image, trimap, **task.solver_options())
 
         def outputs():
@@ -471,14 +528,15 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
             if task.bit_depth == 16:
                 from vecmatte.io import floats_to_uint16
 
-                yield task.alpha_path, floats_to_uint16(result.alpha)
+                yield task.alpha_path, floats_to_uint16(result.alpha), text
             else:
-                yield task.alpha_path, result.alpha
+                yield task.alpha_path, result.alpha, text
             if task.cutout_path is not None:
                 from vecmatte.foreground import estimate_foreground
 
                 foreground = estimate_foreground(image, result.alpha)
-                yield task.cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8)
+                rgba = cutout(image, result.alpha, foreground, dtype=np.uint8)
+                yield task.cutout_path, rgba, text
 
         save_images(outputs())
     notes = [

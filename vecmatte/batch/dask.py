@@ -187,7 +187,8 @@ def run_batch_on_cluster(
         A connected client, or the address of a running scheduler (``"tcp://HOST:8786"``),
         in which case a client is opened for the batch and closed after it.
     resume : bool, optional
-        Skip (record ``"skipped"``) the tasks whose outputs are all there as complete images.
+        Skip (record ``"skipped"``) the tasks whose outputs are all there as complete images
+        made as the task would make them (see :func:`vecmatte.batch.run_batch`).
     progress : callable, optional
         ``progress(done, total, record)`` on the calling machine after each image, in the
         order the images complete (skipped ones first).

@@ -101,8 +101,10 @@ def run_batch(
         Worker processes; 1 runs everything in this process. More than the CPUs this
         process may use is brought down to their number, with a warning.
     resume : bool, optional
-        Skip the tasks whose outputs are all there as complete images (a ``"skipped"``
-        record); an empty or truncated output is made again.
+        Skip the tasks whose outputs are all there as complete images made as the task
+        would make them (a ``"skipped"`` record; see :meth:`BatchTask.resume_check`); an
+        empty or truncated output is made again, and so are outputs of another bit depth,
+        other solve options or with no record of them (the record's ``redone`` says why).
     progress : callable, optional
         ``progress(done, total, record)`` after each task, in this process, in completion
         order.

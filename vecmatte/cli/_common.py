@@ -117,7 +117,8 @@ def write(path, array) -> None:
 def write_all(outputs) -> None:
     """Write each ``(path, array)`` of ``outputs`` (an iterable, read lazily), all or none.
 
-    Through :func:`vecmatte.io.save_images`: every output is encoded first; standard output
+    An item may be ``(path, array, text)``: the PNG text chunks of that file. Through
+    :func:`vecmatte.io.save_images`: every output is encoded first; standard output
     (``-``) gets its whole PNG before the files are renamed into place, so a reader that goes
     away (``| head -c 10``) leaves none of the files, and :class:`StandardOutputClosed` says so.
     """
@@ -125,7 +126,7 @@ def write_all(outputs) -> None:
 
     try:
         save_images(
-            (sys.stdout.buffer if str(path) == STDIO else path, array) for path, array in outputs
+            (sys.stdout.buffer if str(path) == STDIO else path, *rest) for path, *rest in outputs
         )
     except BrokenPipeError:
         raise StandardOutputClosed(

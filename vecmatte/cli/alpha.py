@@ -154,6 +154,7 @@ def solve_and_write(
     import numpy as np
 
     from vecmatte.alpha import solve_alpha
+    from vecmatte.batch._record import record_text, solve_record
     from vecmatte.compose import cutout
     from vecmatte.foreground import DEFAULT_METHOD, estimate_foreground
 
@@ -167,6 +168,9 @@ def solve_and_write(
         _common.check_step_memory(
             image.shape, f"the foreground (method {method})", needed, reporter, hint=hint
         )
+    # How the matte is made, for each PNG (as a batch records it; see vecmatte.batch._record).
+    band = args.band if getattr(args, "mask", None) is not None else None
+    text = record_text(solve_record(keywords, band=band))
     reporter.stage(
         f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, method "
         f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
@@ -190,13 +194,13 @@ def solve_and_write(
         if getattr(args, "bit_depth", 8) == 16:
             from vecmatte.io import floats_to_uint16
 
-            yield alpha_path, floats_to_uint16(result.alpha)
+            yield alpha_path, floats_to_uint16(result.alpha), text
         else:
-            yield alpha_path, result.alpha
+            yield alpha_path, result.alpha, text
         if foreground_path is not None:
-            yield foreground_path, foreground
+            yield foreground_path, foreground, text
         if cutout_path is not None:
-            yield cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8)
+            yield cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8), text
 
     # All files or none: an error or Ctrl-C while writing leaves no matte without its cutout.
     _common.write_all(outputs())

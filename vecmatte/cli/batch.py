@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 
 from vecmatte.cli import _common
 
@@ -59,8 +60,10 @@ def register(commands) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="skip the images whose outputs are already there as complete images (and mattes "
-        "of the --bit-depth asked for: an 8-bit matte is made again for --bit-depth 16)",
+        help="skip the images whose outputs are already there as complete images made the "
+        "way this command makes them (same --method and solve options, as each PNG records, "
+        "--band and --bit-depth); the others are made again, as are outputs with no such "
+        "record (from an older vecmatte or another program), and the summary counts them",
     )
     parser.add_argument(
         "--scheduler",
@@ -152,6 +155,11 @@ class BatchProgress:
                 f"batch: {len(records)} images in "
                 f"{_clock(time.perf_counter() - self.start)}: {', '.join(parts)}\n"
             )
+            redone = Counter(
+                r.redone for r in records if r.status == "done" and getattr(r, "redone", None)
+            )
+            for reason, count in redone.items():
+                self._write(f"  {count} made again: {reason}\n")
             for record in records:
                 if record.status == "done" and getattr(record, "note", None):
                     self._write(f"  note: {record.name}: {record.note}\n")

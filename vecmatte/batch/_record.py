@@ -1,0 +1,124 @@
+"""How a matte was made, recorded in its PNG file, so that a resumed batch can check it.
+
+The record is a small JSON text chunk (key :data:`RECORD_KEY`) of every PNG a batch (and
+``vecmatte alpha``) writes: the vecmatte version, the method with all its options (the
+defaults filled in), the preconditioner, ``rtol``, ``maxiter`` and the mask's ``band``.
+``--resume`` keeps an output only when its record matches the run's (the version aside);
+readers of images never look at it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Any
+
+__all__ = [
+    "RECORD_KEY",
+    "parse_record",
+    "read_record",
+    "record_text",
+    "same_solve",
+    "solve_record",
+]
+
+#: The PNG text key of the record.
+RECORD_KEY = "vecmatte"
+
+
+def _jsonable(value) -> Any:
+    """A value JSON cannot hold, as one it can: NumPy values as lists, others by repr.
+
+    A repr (an object's address) never matches another run's: such an output is redone.
+    """
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return repr(value)
+
+
+def _normal(record: dict) -> dict:
+    """``record`` as JSON reads it back (tuples as lists), without the version."""
+    plain = json.loads(json.dumps(record, sort_keys=True, default=_jsonable))
+    plain.pop("version", None)
+    return plain
+
+
+def solve_record(solver_options: dict, *, band: int | None = None) -> dict:
+    """The record of a solve with ``solver_options``, every default resolved.
+
+    Parameters
+    ----------
+    solver_options : dict
+        Keywords of :func:`vecmatte.solve_alpha` (``method``, ``preconditioner``, ``rtol``,
+        ``maxiter`` and the method's own options); unset ones are its defaults.
+    band : int, optional
+        The unknown band of a trimap made from a mask (None: a trimap was given).
+
+    Returns
+    -------
+    dict
+        ``version``, ``method``, ``options`` (all the method's options), ``preconditioner``
+        (name and options), ``rtol``, ``maxiter`` (these three None for a method that solves
+        no linear system), ``band``. Running ``--method cf`` or leaving it out, ``--eps
+        1e-7`` or leaving it out, give the same record.
+    """
+    from vecmatte import __version__, _defaults
+    from vecmatte.alpha import SOLVE_KEYWORDS, get_method
+    from vecmatte.alpha._pipeline import default_rtol
+    from vecmatte.preconditioners import resolve_preconditioner
+
+    method = solver_options.get("method") or _defaults.METHOD
+    spec = get_method(method)
+    options = {
+        parameter.name: parameter.default
+        for parameter in inspect.signature(spec.entry()).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+        and parameter.default is not inspect.Parameter.empty
+    }
+    options.update((k, v) for k, v in solver_options.items() if k not in SOLVE_KEYWORDS)
+    preconditioner = rtol = maxiter = None
+    if spec.preconditioner is not None:
+        name, preconditioner_options = resolve_preconditioner(
+            solver_options.get("preconditioner"), default=spec.preconditioner
+        )
+        preconditioner = {"name": name, "options": preconditioner_options}
+        rtol = solver_options.get("rtol")
+        rtol = default_rtol(name) if rtol is None else rtol
+        maxiter = solver_options.get("maxiter")
+    return {
+        "version": __version__,
+        "method": method,
+        "options": options,
+        "preconditioner": preconditioner,
+        "rtol": rtol,
+        "maxiter": maxiter,
+        "band": band,
+    }
+
+
+def record_text(record: dict) -> dict[str, str]:
+    """The PNG text chunks that hold ``record`` (for :func:`vecmatte.io.save_images`)."""
+    return {RECORD_KEY: json.dumps(record, sort_keys=True, default=_jsonable)}
+
+
+def read_record(path) -> dict | None:
+    """The record of the PNG file ``path``; None if it has none (or not one that reads)."""
+    from vecmatte.io import png_text
+
+    return parse_record(png_text(path, RECORD_KEY))
+
+
+def parse_record(text: str | None) -> dict | None:
+    """The record in the text chunk ``text``; None if there is none that reads."""
+    if text is None:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def same_solve(recorded: dict, wanted: dict) -> bool:
+    """Whether two records describe the same solve (the vecmatte version aside)."""
+    return _normal(recorded) == _normal(wanted)
