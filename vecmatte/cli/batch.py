@@ -61,9 +61,10 @@ def register(commands) -> None:
         "--resume",
         action="store_true",
         help="skip the images whose outputs are already there as complete images made the "
-        "way this command makes them (same --method and solve options, as each PNG records, "
-        "--band and --bit-depth); the others are made again, as are outputs with no such "
-        "record (from an older vecmatte or another program), and the summary counts them",
+        "way this command makes them (the same --method, solve options and --band, which "
+        "each PNG records, and --bit-depth); the others are made again, as are outputs with "
+        "no such record (from an older vecmatte or another program), and the summary counts "
+        "them",
     )
     parser.add_argument(
         "--scheduler",
