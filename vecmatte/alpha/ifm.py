@@ -211,7 +211,7 @@ def _assemble(
     from scipy.ndimage import maximum_filter
     from scipy.sparse.linalg import LinearOperator
 
-    from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
+    from vecmatte.laplacians._stencil import rows_to_csr, stencil_offsets
     from vecmatte.laplacians.closed_form import row_coefficients
     from vecmatte.laplacians.information_flow import (
         color_mixture_weights,
@@ -246,7 +246,7 @@ def _assemble(
     offsets = stencil_offsets(reach)
     values = row_coefficients(image, active, eps=_LOCAL_EPS, radius=_LOCAL_RADIUS, known=known)
     values *= 1.0 / (2 * _LOCAL_RADIUS + 1) ** 2
-    neighbors = index[stencil_columns(offsets, active, (h, w))]
+    neighbors = _stencil_neighbors(index[:n].reshape(h, w), active, offsets)
     values[neighbors < 0] = 0.0
 
     diagonal = lam * known.ravel()[active]
@@ -273,7 +273,13 @@ def _assemble(
     else:
         intra = scipy.sparse.csr_matrix((m, m))
     diagonal += np.asarray(intra.sum(axis=1)).ravel()
-    rest = (rows_to_csr(neighbors, values, m) - intra + scipy.sparse.diags(diagonal)).tocsr()
+    # The diagonal goes into the stencil's centre before the CSR is made, instead of a
+    # sparse sum after: intra has no diagonal entries (no pixel is its own neighbour), so
+    # every entry is the same sum as in (S - intra) + diag, one sparse pass fewer.
+    centre = len(offsets) // 2
+    local_centre = values[centre].copy()
+    values[centre] += diagonal
+    rest = rows_to_csr(neighbors, values, m) - intra
     del intra
 
     # Colour mixture: C has a 1 at each unknown pixel and minus its LLE weights.
@@ -294,11 +300,24 @@ def _assemble(
         x = np.ravel(x)
         return rest @ x + mixture_t @ (mixture @ x)
 
-    centre = len(offsets) // 2
-    values[centre] += diagonal + mixture_diagonal
+    values[centre] = local_centre + (diagonal + mixture_diagonal)
     operator = LinearOperator((m, m), matvec=matvec, dtype=np.float64)
     stencil = Stencil(offsets, neighbors, values)
     return operator, rhs, active, rest.diagonal() + mixture_diagonal, stencil, guess
+
+
+def _stencil_neighbors(index: np.ndarray, pixels: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``(len(offsets), len(pixels))`` view: ``index`` at each pixel's neighbours, -1 outside.
+
+    One gather from ``index`` (``(h, w)``) padded with -1: the transposed view of a row-major
+    array is what :func:`~vecmatte.laplacians._stencil.rows_to_csr` reads without a copy.
+    """
+    w = index.shape[1]
+    pad = int(np.abs(offsets).max())
+    padded = np.pad(index, pad, constant_values=-1).ravel()
+    shifts = offsets[:, 0] * (w + 2 * pad) + offsets[:, 1]
+    y, x = np.divmod(pixels, w)
+    return padded[((y + pad) * (w + 2 * pad) + x + pad)[:, None] + shifts].T
 
 
 def _known_to_unknown_estimate(image, is_fg, is_bg):
