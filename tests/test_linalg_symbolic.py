@@ -53,7 +53,9 @@ _CASES = pytest.mark.parametrize(
 
 
 @_CASES
-def test_front_boundaries_ranks_and_child_rows_match_plain_loops(shape, keep, leaf, merge, seed):
+def test_front_boundaries_ranks_and_child_rows_match_plain_loops(
+    monkeypatch, shape, keep, leaf, merge, seed
+):
     matrix, ys, xs = _grid_matrix(shape, keep, seed)
     tree = dissection_module.dissection_order(ys, xs, 2, leaf_size=leaf, merge_entries=merge)
     upper = symbolic.upper_in_order(matrix, tree.order, np.float64)
@@ -74,10 +76,14 @@ def test_front_boundaries_ranks_and_child_rows_match_plain_loops(shape, keep, le
         front = np.concatenate([np.arange(tree.starts[up], tree.starts[up + 1]), expected[up]])
         rows += [int(np.flatnonzero(front == p)[0]) for p in expected[k]]
     np.testing.assert_array_equal(boundaries.child_rows, rows)
-    # Every entry's place in its node's panel, with and without the ranks.
+    # Every entry's place in its node's panel, with and without the ranks, and with
+    # platform-size temporaries (large problems) instead of 32-bit ones.
     fronts = symbolic.FrontRows(tree.starts, boundaries)
     places = fronts.entry_places(upper, ranks)
+    assert places.dtype == np.intp
     np.testing.assert_array_equal(places, fronts.entry_places(upper))
+    monkeypatch.setattr(symbolic, "_INT32_LIMIT", 0)
+    np.testing.assert_array_equal(places, fronts.entry_places(upper, ranks))
     node_of_row = np.repeat(np.arange(len(tree.parent)), np.diff(tree.starts))
     for row in range(len(ys)):
         k = node_of_row[row]

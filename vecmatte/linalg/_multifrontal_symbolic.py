@@ -135,7 +135,7 @@ def front_boundaries(
         width[nodes] = node_width
         found.append(boundary)
     if ranks is not None:
-        ranks.append((later, own_rank[entry_in_own], n_later))
+        ranks.append((later, own_rank[entry_in_own].astype(index), n_later))
     # The boundaries in node order, one array; each node's is a view of it.
     gather = _segments(offset, width)
     flat = found.values[gather].astype(np.intp)
@@ -238,6 +238,10 @@ def _segments(first: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.cumsum(step)
 
 
+# Values below this fit in 32-bit per-entry arrays (a name, so that tests can lower it).
+_INT32_LIMIT = 2**31
+
+
 class FrontRows:
     """Row of a position in a node's front, for many (node, position) pairs at once.
 
@@ -302,20 +306,25 @@ class FrontRows:
             per_node = np.diff(np.searchsorted(later, upper.indptr[self.starts]))
             node = np.repeat(np.arange(len(sizes)), per_node)
             rank = self.rows(node, upper.columns[later]) - sizes[node]
-        # (c - k0) * size + r - k0 = c * size + (r - k0 - k0 * size) for every entry first.
-        # Per-entry temporaries in 32 bits when they fit: fresh memory costs page faults.
+        # (c - k0) * size + r - k0 = c * size + (r - k0 - k0 * size) for every entry first,
+        # then the entries in later columns moved to front row size + rank instead of c - k0.
+        # In 32 bits when no intermediate value can reach 2**31 (any of them is at most
+        # n (size + 2) in magnitude): half the memory traffic, and fresh memory costs page
+        # faults.
+        largest = int(sizes.max()) if len(sizes) else 0
+        kind = np.int32 if self.n * (largest + 2) < _INT32_LIMIT else np.intp
         row_size = np.repeat(sizes, sizes)
-        place = np.multiply(
-            upper.columns, np.repeat(row_size.astype(self.index), counts), dtype=np.intp
-        )
+        place = np.repeat(row_size.astype(kind), counts)
+        np.multiply(place, upper.columns, out=place)
         shift = np.arange(self.n) - np.repeat(first, sizes) * (row_size + 1)
-        if len(shift) and -int(shift.min()) < 2**31:
-            shift = shift.astype(np.int32)
-        place += np.repeat(shift, counts)
-        # Entries in later columns are at front row size + rank, not c - k0.
-        size = np.repeat(sizes, per_node)
-        place[later] += (size + rank + np.repeat(first, per_node) - upper.columns[later]) * size
-        return place
+        place += np.repeat(shift.astype(kind), counts)
+        size = np.repeat(sizes.astype(kind), per_node)
+        shift = size + rank.astype(kind, copy=False)
+        shift += np.repeat(first.astype(kind), per_node)
+        shift -= upper.columns[later]
+        shift *= size
+        place[later] += shift
+        return place.astype(np.intp, copy=False)
 
 
 class ExtendAddPlan:
