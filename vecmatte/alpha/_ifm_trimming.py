@@ -282,11 +282,15 @@ def edge_trimming(
                 # Gathers over the pending pixels: a band far smaller than its bounding box.
                 source = pending[np.take(known, pending + shift)]
                 source = source[free_flat[source]]
-            else:
+            elif len(newly):
                 # Inside the previous pass's window only pixels labelled since can qualify:
                 # the others already failed a larger colour threshold.
                 source = newly - shift
                 source = source[free_flat[source]]
+            else:
+                continue
+            if not len(source):
+                continue
             # Colours are compared only where a known pixel is found.
             target = source + shift
             close = close_colours(source, target, limit)
