@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -15,7 +16,7 @@ from PIL.PngImagePlugin import PngInfo
 
 import vecmatte
 from vecmatte.batch import find_tasks, run_batch
-from vecmatte.batch._core import NO_RECORD, OTHER_OPTIONS
+from vecmatte.batch._core import INPUTS_CHANGED, NO_RECORD, OTHER_OPTIONS
 from vecmatte.batch._record import (
     RECORD_KEY,
     parse_record,
@@ -222,6 +223,140 @@ def test_missing_outputs_are_not_counted_as_made_again(folders, capsys):
     assert "2 done, 1 skipped" in err and "made again" not in err
 
 
+# --- resume checks the inputs' digests -------------------------------------------------------
+
+
+def sha256_of(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def mtimes(out: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in out.iterdir()}
+
+
+def test_outputs_record_the_digests_of_their_inputs(folders, tmp_path):
+    images, trimaps, out = folders
+    run_batch(find_tasks(images, trimaps, out, cutout=True))
+    for name in NAMES:
+        inputs = {"image": sha256_of(images / f"{name}.png")}
+        inputs["trimap"] = sha256_of(trimaps / f"{name}.png")
+        assert read_record(out / f"{name}_alpha.png")["inputs"] == inputs
+        assert read_record(out / f"{name}_cutout.png") == {
+            **read_record(out / f"{name}_alpha.png"),
+            "foreground": "ml",
+        }
+    assert len(png_text(out / "a_alpha.png", RECORD_KEY)) < 600  # a small record
+    # with masks, the second input is the mask
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    write_png(masks / "a.png", vecmatte.load_trimap(trimaps / "a.png") > 0.5)
+    (images / "b.png").unlink()
+    (images / "c.png").unlink()
+    run_batch(find_tasks(images, masks, tmp_path / "from_masks", band=2))
+    recorded = read_record(tmp_path / "from_masks" / "a_alpha.png")["inputs"]
+    assert recorded == {"image": sha256_of(images / "a.png"), "mask": sha256_of(masks / "a.png")}
+
+
+@pytest.mark.parametrize("changed", ["trimap", "image"])
+def test_resume_redoes_only_the_outputs_of_a_changed_input(folders, capsys, changed):
+    images, trimaps, out = folders
+    assert main([*batch_argv(images, trimaps, out), "-q", "--cutout"]) == 0
+    before = mtimes(out)
+    # b's trimap (or image) corrected: another scene of the same size
+    scene = vecmatte.make_scene((24, 28), seed=7, band=3)
+    if changed == "trimap":
+        write_png(trimaps / "b.png", scene.trimap)
+    else:
+        write_png(images / "b.png", scene.image)
+    capsys.readouterr()
+    assert main([*batch_argv(images, trimaps, out), "--resume", "--cutout"]) == 0
+    err = capsys.readouterr().err
+    assert "1 done, 2 skipped" in err and f"1 made again: {INPUTS_CHANGED}" in err
+    after = mtimes(out)
+    assert {name for name in after if after[name] != before[name]} == {
+        "b_alpha.png",
+        "b_cutout.png",
+    }
+    matte = vecmatte.load_trimap(out / "b_alpha.png")
+    np.testing.assert_allclose(matte, alpha_of(images, trimaps, "b"), atol=0.5 / 255 + 1e-9)
+    assert read_record(out / "b_alpha.png")["inputs"][changed] == sha256_of(
+        (trimaps if changed == "trimap" else images) / "b.png"
+    )
+    records = run_batch(find_tasks(images, trimaps, out, cutout=True), resume=True)
+    assert [r.status for r in records] == ["skipped"] * 3
+
+
+def test_resume_skips_inputs_touched_or_rewritten_with_the_same_bytes(folders, capsys):
+    images, trimaps, out = folders
+    run_batch(find_tasks(images, trimaps, out))
+    before = mtimes(out)
+    os.utime(trimaps / "a.png", ns=(1, 10**18))  # a new modification time
+    (images / "b.png").write_bytes((images / "b.png").read_bytes())  # copied over itself
+    assert main([*batch_argv(images, trimaps, out), "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "0 done, 3 skipped" in err and "made again" not in err
+    assert mtimes(out) == before
+
+
+def test_resume_with_an_input_gone_fails_and_keeps_the_outputs(folders):
+    images, trimaps, out = folders
+    run_batch(find_tasks(images, trimaps, out))
+    tasks = find_tasks(images, trimaps, out)
+    matte = (out / "a_alpha.png").read_bytes()
+    (trimaps / "a.png").unlink()
+    records = run_batch(tasks, resume=True)
+    assert [r.status for r in records] == ["failed", "skipped", "skipped"]
+    assert "no trimap for a" in records[0].error
+    assert (out / "a_alpha.png").read_bytes() == matte
+
+
+def test_an_input_rewritten_while_read_is_made_again(folders, monkeypatch):
+    # The digests are taken before the files are read: a trimap rewritten in between leaves
+    # a record that no longer matches it, so resume makes the matte again (hashing after
+    # reading would record the new trimap's digest for the old trimap's matte).
+    images, trimaps, out = folders
+    tasks = find_tasks(images, trimaps, out)
+    load_image = vecmatte.io.load_image
+    new = vecmatte.make_scene((24, 28), seed=7, band=3).trimap
+
+    def load_then_rewrite(path, **keywords):
+        if Path(path).name == "a.png":
+            write_png(trimaps / "a.png", new)
+        return load_image(path, **keywords)
+
+    monkeypatch.setattr(vecmatte.io, "load_image", load_then_rewrite)
+    run_batch(tasks[:1])
+    monkeypatch.undo()
+    record = run_batch(tasks[:1], resume=True)[0]
+    assert (record.status, record.redone) == ("done", INPUTS_CHANGED)
+    matte = vecmatte.load_trimap(out / "a_alpha.png")
+    np.testing.assert_allclose(matte, alpha_of(images, trimaps, "a"), atol=0.5 / 255 + 1e-9)
+
+
+def test_records_without_digests_or_foreground_method_are_redone(folders):
+    # outputs of a vecmatte that recorded the solve only (before the inputs' digests and
+    # the cutout's foreground method)
+    images, trimaps, out = folders
+    tasks = find_tasks(images, trimaps, out, cutout=True)
+    run_batch(tasks)
+
+    def rewrite_record(path, drop):
+        record = read_record(path)
+        del record[drop]
+        with Image.open(path) as image:
+            pixels = np.asarray(image)
+        save_image(path, pixels, text=record_text(record))
+
+    rewrite_record(out / "a_alpha.png", "inputs")
+    rewrite_record(out / "b_cutout.png", "foreground")
+    records = run_batch(tasks, resume=True)
+    assert [(r.status, r.redone) for r in records] == [
+        ("done", NO_RECORD),
+        ("done", OTHER_OPTIONS),
+        ("skipped", None),
+    ]
+
+
 # --- readers of mattes ignore the record -----------------------------------------------------
 
 
@@ -249,15 +384,22 @@ def test_readers_of_mattes_ignore_the_record(folders, tmp_path, capsys):
     assert composite.is_file()
 
 
-def test_vecmatte_alpha_records_how_the_matte_was_made(folders, tmp_path):
+@pytest.mark.parametrize("foreground_method", [None, "blur_fusion"])
+def test_vecmatte_alpha_records_how_the_matte_was_made(folders, tmp_path, foreground_method):
     images, trimaps, _ = folders
-    matte, cutout = tmp_path / "matte.png", tmp_path / "cutout.png"
+    matte, cutout, colours = (tmp_path / f"{n}.png" for n in ("matte", "cutout", "fg"))
     argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(matte), "-q"]
-    assert main([*argv, "--cutout", str(cutout), "--method", "knn", "--option", "lam=50"]) == 0
+    argv += ["--cutout", str(cutout), "--foreground", str(colours)]
+    if foreground_method is not None:
+        argv += ["--foreground-method", foreground_method]
+    assert main([*argv, "--method", "knn", "--option", "lam=50"]) == 0
     record = read_record(matte)
     assert record["method"] == "knn" and record["options"]["lam"] == 50
     assert same_solve(record, solve_record({"method": "knn", "lam": 50.0}))
-    assert read_record(cutout) == record
+    assert "foreground" not in record  # the matte does not depend on it
+    # the cutout's and the foreground's colours do
+    expected = {**record, "foreground": foreground_method or "ml"}
+    assert read_record(cutout) == read_record(colours) == expected
 
 
 # --- knn on an image smaller than its neighbourhood ------------------------------------------

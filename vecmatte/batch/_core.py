@@ -101,12 +101,15 @@ class BatchTask:
         """Why a resumed batch makes this task's outputs again; None if they are finished.
 
         Finished: every output is there as a readable, complete image, the alpha matte has
-        ``bit_depth``, and each output's record (a PNG text chunk, see
-        :mod:`vecmatte.batch._record`) says it was made with this task's method, options
-        and band. Otherwise one of :data:`MISSING` (an output missing, empty or truncated,
-        from a disk that filled up or a copy cut short), :data:`OTHER_BIT_DEPTH`,
-        :data:`OTHER_OPTIONS` or :data:`NO_RECORD` (made by an older vecmatte or another
-        program: whether it matches cannot be told, so it is made again).
+        ``bit_depth``, each output's record (a PNG text chunk, see
+        :mod:`vecmatte.batch._record`) says it was made with this task's method, options,
+        band (and, for the cutout, foreground method), and the image and trimap files still
+        have the SHA-256 digests it recorded. Otherwise one of :data:`MISSING` (an output
+        missing, empty or truncated, from a disk that filled up or a copy cut short),
+        :data:`OTHER_BIT_DEPTH`, :data:`NO_RECORD` (made by an older vecmatte or another
+        program: whether it matches cannot be told, so it is made again),
+        :data:`OTHER_OPTIONS` or :data:`INPUTS_CHANGED` (an input rewritten since, or gone:
+        the task then fails saying so, and the old outputs stay).
         """
         from vecmatte.batch._record import same_solve
 
@@ -116,21 +119,44 @@ class BatchTask:
         if _BITS.get(found[0][0]) != (self.bit_depth or 8):
             return OTHER_BIT_DEPTH
         records = [record for _, record in found]
-        if None in records:
+        if None in records or not all(isinstance(r.get("inputs"), dict) for r in records):
             return NO_RECORD
         try:
             wanted = self.provenance()
         except (ValueError, TypeError):  # options the solve refuses: process_task says why
             return OTHER_OPTIONS
-        if not all(same_solve(record, wanted) for record in records):
+        if not all(same_solve(r, w) for r, w in zip(records, wanted, strict=True)):
             return OTHER_OPTIONS
+        # Last: it reads every input file, the other checks read only the outputs' headers.
+        inputs = self.input_digests()
+        if not all(record["inputs"] == inputs for record in records):
+            return INPUTS_CHANGED
         return None
 
-    def provenance(self) -> dict:
-        """How this task makes its outputs, as written into them (see :meth:`resume_check`)."""
+    def provenance(self) -> list[dict]:
+        """How this task makes each of :meth:`outputs`, as written into it (inputs aside).
+
+        The matte's record is the solve's (:func:`~vecmatte.batch._record.solve_record`);
+        the cutout's adds the foreground method its colours come from.
+        """
         from vecmatte.batch._record import solve_record
 
-        return solve_record(self.solver_options(), band=self.band)
+        matte = solve_record(self.solver_options(), band=self.band)
+        if self.cutout_path is None:
+            return [matte]
+        from vecmatte.foreground import DEFAULT_METHOD
+
+        return [matte, {**matte, "foreground": DEFAULT_METHOD}]
+
+    def input_digests(self) -> dict[str, str | None]:
+        """SHA-256 of the image file and of the trimap (or mask) file, as recorded.
+
+        None for a file that cannot be read (it never matches a recorded digest).
+        """
+        from vecmatte.batch._record import file_digest
+
+        second = "trimap" if self.band is None else "mask"
+        return {"image": file_digest(self.image_path), second: file_digest(self.trimap_path)}
 
     def solver_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`vecmatte.solve_alpha` (the unset ones left out)."""
@@ -148,6 +174,7 @@ MISSING = "an output missing, empty or truncated"
 OTHER_BIT_DEPTH = "alpha matte of another bit depth"
 OTHER_OPTIONS = "outputs from another method or other solve options"
 NO_RECORD = "outputs with no record of how they were made: an older vecmatte, or another program"
+INPUTS_CHANGED = "inputs changed since it was made"
 
 # Pillow's modes of gray images by bits per sample ("I": how older Pillow opens a 16-bit
 # gray PNG; PNG has no 32-bit gray).
@@ -514,13 +541,17 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
         writable=False,
     )
     _check_bit_depth(task)
+    # Hashed before they are read: a file rewritten in between then mismatches its digest
+    # (resume makes it again), whereas hashing after reading could record the new file's
+    # digest for a matte of the old one (resume would keep it).
+    inputs = task.input_digests()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         warnings.simplefilter("always", RuntimeWarning)
         image = load_image(task.image_path, max_pixels=task.max_pixels)
         trimap = _read_trimap(task, image.shape)
-        # In both files: the cutout follows from the matte, and resume checks each output.
-        text = record_text(task.provenance())
+        # In each file (the cutout's with its foreground method): resume checks them all.
+        text, *cutout_text = (record_text({**r, "inputs": inputs}) for r in task.provenance())
         result = solve_alpha(image, trimap, **task.solver_options())
 
         def outputs():
@@ -536,7 +567,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
 
                 foreground = estimate_foreground(image, result.alpha)
                 rgba = cutout(image, result.alpha, foreground, dtype=np.uint8)
-                yield task.cutout_path, rgba, text
+                yield task.cutout_path, rgba, cutout_text[0]
 
         save_images(outputs())
     notes = [

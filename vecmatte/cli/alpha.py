@@ -171,6 +171,7 @@ def solve_and_write(
     # How the matte is made, for each PNG (as a batch records it; see vecmatte.batch._record).
     band = args.band if getattr(args, "mask", None) is not None else None
     text = record_text(solve_record(keywords, band=band))
+    colours_text = record_text(solve_record(keywords, band=band, foreground=method))
     reporter.stage(
         f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, method "
         f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
@@ -198,9 +199,10 @@ def solve_and_write(
         else:
             yield alpha_path, result.alpha, text
         if foreground_path is not None:
-            yield foreground_path, foreground, text
+            yield foreground_path, foreground, colours_text
         if cutout_path is not None:
-            yield cutout_path, cutout(image, result.alpha, foreground, dtype=np.uint8), text
+            rgba = cutout(image, result.alpha, foreground, dtype=np.uint8)
+            yield cutout_path, rgba, colours_text
 
     # All files or none: an error or Ctrl-C while writing leaves no matte without its cutout.
     _common.write_all(outputs())

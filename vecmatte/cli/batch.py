@@ -62,9 +62,10 @@ def register(commands) -> None:
         action="store_true",
         help="skip the images whose outputs are already there as complete images made the "
         "way this command makes them (the same --method, solve options and --band, which "
-        "each PNG records, and --bit-depth); the others are made again, as are outputs with "
-        "no such record (from an older vecmatte or another program), and the summary counts "
-        "them",
+        "each PNG records, and --bit-depth) from the same image and trimap files (each PNG "
+        "records their SHA-256: an image or trimap rewritten since is made again, one only "
+        "touched is not); the others are made again, as are outputs with no such record "
+        "(from an older vecmatte or another program), and the summary counts them",
     )
     parser.add_argument(
         "--scheduler",
