@@ -218,8 +218,8 @@ class BatchRecord:
         the residual), or the image's alpha channel was ignored.
     redone : str or None
         With ``resume``: why outputs that were there were made again (another bit depth,
-        other solve options, no record of how they were made); None otherwise, and when
-        an output was missing or incomplete.
+        other solve options, no record of how they were made, an image or trimap file
+        changed since); None otherwise, and when an output was missing or incomplete.
     """
 
     name: str
@@ -551,7 +551,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
         image = load_image(task.image_path, max_pixels=task.max_pixels)
         trimap = _read_trimap(task, image.shape)
         # In each file (the cutout's with its foreground method): resume checks them all.
-        text, *cutout_text = (record_text({**r, "inputs": inputs}) for r in task.provenance())
+        texts = [record_text({**record, "inputs": inputs}) for record in task.provenance()]
         result = solve_alpha(image, trimap, **task.solver_options())
 
         def outputs():
@@ -559,15 +559,16 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
             if task.bit_depth == 16:
                 from vecmatte.io import floats_to_uint16
 
-                yield task.alpha_path, floats_to_uint16(result.alpha), text
+                yield task.alpha_path, floats_to_uint16(result.alpha), texts[0]
             else:
-                yield task.alpha_path, result.alpha, text
+                yield task.alpha_path, result.alpha, texts[0]
             if task.cutout_path is not None:
-                from vecmatte.foreground import estimate_foreground
+                from vecmatte.foreground import DEFAULT_METHOD, estimate_foreground
 
-                foreground = estimate_foreground(image, result.alpha)
+                # the method provenance() records for the cutout
+                foreground = estimate_foreground(image, result.alpha, method=DEFAULT_METHOD)
                 rgba = cutout(image, result.alpha, foreground, dtype=np.uint8)
-                yield task.cutout_path, rgba, cutout_text[0]
+                yield task.cutout_path, rgba, texts[1]
 
         save_images(outputs())
     notes = [

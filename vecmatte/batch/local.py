@@ -104,7 +104,8 @@ def run_batch(
         Skip the tasks whose outputs are all there as complete images made as the task
         would make them (a ``"skipped"`` record; see :meth:`BatchTask.resume_check`); an
         empty or truncated output is made again, and so are outputs of another bit depth,
-        other solve options or with no record of them (the record's ``redone`` says why).
+        other solve options, with no record of them or made from an image or trimap file
+        that changed since (the record's ``redone`` says why).
     progress : callable, optional
         ``progress(done, total, record)`` after each task, in this process, in completion
         order.
