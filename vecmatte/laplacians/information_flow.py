@@ -98,18 +98,24 @@ def nonlocal_neighbors(
     """
     from scipy.spatial import cKDTree
 
-    tree = cKDTree(features[candidates], **_TREE_OPTIONS)
     every = len(candidates) == len(features) and np.array_equal(
         candidates, np.arange(len(features))
     )
+    # Every pixel a candidate: the features as they are (the tree copies them only if it
+    # must), the same points in the same order as features[candidates].
+    tree = cKDTree(features if every else features[candidates], **_TREE_OPTIONS)
     if order is None:
         same = len(query) == len(candidates) and np.array_equal(query, candidates)
         if same:  # searching a set for its own members: the tree's leaf order
             order = tree.indices
         elif every:  # the query pixels in the order of the searched tree's leaves
+            # Leaf positions are distinct: scattering the query positions onto them and
+            # reading them back in leaf order is the stable argsort, without the sort.
             leaf = np.empty(len(features), dtype=np.intp)
             leaf[tree.indices] = np.arange(len(features))
-            order = np.argsort(leaf[query], kind="stable")
+            by_leaf = np.full(len(features), -1, dtype=np.intp)
+            by_leaf[leaf[query]] = np.arange(len(query))
+            order = by_leaf[by_leaf >= 0]
         else:
             order = search_order(features[query])
     if every:
