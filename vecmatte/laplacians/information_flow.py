@@ -57,6 +57,17 @@ def pixel_features(image: np.ndarray, xy_weight: float) -> np.ndarray:
     return features.reshape(h * w, 5)
 
 
+def _features_of(image: np.ndarray, pixels: np.ndarray, xy_weight: float) -> np.ndarray:
+    """The rows ``pixels`` of :func:`pixel_features`, computed for those pixels only."""
+    h, w = image.shape[:2]
+    y, x = np.divmod(pixels, w)
+    features = np.empty((len(pixels), 5))
+    features[:, :3] = image.reshape(h * w, 3)[pixels]
+    features[:, 3] = (xy_weight / w) * (x + 1.0)
+    features[:, 4] = (xy_weight / h) * (y + 1.0)
+    return features
+
+
 def search_order(points: np.ndarray) -> np.ndarray:
     """An order of ``points`` (rows) that keeps neighbours in space close in the order.
 
@@ -358,17 +369,19 @@ def intra_unknown_weights(
     image: np.ndarray, rows: np.ndarray, k: int, xy_weight: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Neighbours among ``rows`` and the directed weights ``max(1 - |f_i - f_j|_1 / 5, 0)``."""
-    near = nonlocal_neighbors(pixel_features(image, xy_weight), rows, rows, k)
-    far_features = pixel_features(image, xy_weight / 100.0)
-    far = nonlocal_neighbors(far_features, rows, rows, -(-k // 5))
-    neighbors = np.concatenate([near, far], axis=1)
+    # Features of the unknown pixels only, searched by position among themselves.
+    own = np.arange(len(rows))
+    near = nonlocal_neighbors(_features_of(image, rows, xy_weight), own, own, k)
+    far_features = _features_of(image, rows, xy_weight / 100.0)
+    far = nonlocal_neighbors(far_features, own, own, -(-k // 5))
+    positions = np.concatenate([near, far], axis=1)
     # The weights see the coordinates at a further 1/100 of the second search's scale.
     far_features[:, 3:] /= 100.0
     # Summed feature by feature, in the order of the sum over the last axis it replaced.
-    distance = np.zeros(neighbors.shape)
+    distance = np.zeros(positions.shape)
     for column in far_features.T:
-        distance += np.abs(column[rows, None] - column[neighbors])
-    return neighbors, np.maximum(1.0 - distance / far_features.shape[1], 0.0)
+        distance += np.abs(column[:, None] - column[positions])
+    return rows[positions], np.maximum(1.0 - distance / far_features.shape[1], 0.0)
 
 
 def local_flow(image: np.ndarray, unknown: np.ndarray, *, eps: float = 1e-6, radius: int = 1):
