@@ -92,24 +92,40 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
     sizes = np.diff(starts).tolist()
     values = upper.values
 
-    def front(k: int, opened: dict):
-        """Node ``k``'s front, made (zeros and the matrix entries) when first needed.
+    def front(k: int):
+        """Node ``k``'s front, zeros: ``(panel, boundary block or None)``.
 
-        Two arrays: the panel (own columns, all rows; the factor keeps it) and the boundary
-        block (the Schur complement passed up). The block of own rows and boundary columns
+        The panel holds the own columns on all rows (the factor keeps it), the boundary
+        block the Schur complement passed up. The block of own rows and boundary columns
         is the front's upper triangle, never read: not storing it saves its zeros, and
         factoring the panel and passing the block up need no copies. One array per panel
         (not views of one large array): freed fronts' memory is reused instead of
         page-faulting in a fresh mapping, which cost more system time than it saved.
         """
-        if k in opened:
-            return opened.pop(k)
         size, width = sizes[k], len(boundaries[k])
         panel = np.zeros((size + width, size), dtype=dtype)
-        e0, e1 = indptr[bounds[k]], indptr[bounds[k + 1]]
-        panel.reshape(-1)[places[e0:e1]] = values[e0:e1]
         block = np.zeros((width, width), dtype=dtype) if width and parents[k] >= 0 else None
         return panel, block
+
+    def entries(k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Node ``k``'s matrix entries: their flat places in its panel, their values."""
+        e0, e1 = indptr[bounds[k]], indptr[bounds[k + 1]]
+        return places[e0:e1], values[e0:e1]
+
+    def add_update(child: int, block, opened: dict, extend_add) -> None:
+        """Add a child's Schur complement into its parent's front (opened if need be)."""
+        up = parents[child]
+        into = opened.get(up)
+        if into is not None:
+            extend_add(child, block, *into, sizes[up], False)
+            return
+        # The parent's first child: its update is copied into the zero front, and the
+        # matrix entries are added after it, the same sums bit for bit (addition
+        # commutes) for fewer copies than adding the update to the entries.
+        into = opened[up] = front(up)
+        extend_add(child, block, *into, sizes[up], True)
+        where, what = entries(up)
+        into[0].reshape(-1)[where] += what
 
     panels: list = [None] * len(parents)
 
@@ -120,7 +136,12 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
         extend_add = _ExtendAdd(plan)
         for k in nodes:
             up = parents[k]
-            panel, block = front(k, opened)
+            if k in opened:
+                panel, block = opened.pop(k)
+            else:  # no children: the matrix entries into zeros
+                panel, block = front(k)
+                where, what = entries(k)
+                panel.reshape(-1)[where] = what
             size = sizes[k]
             if size:
                 lower = factor(panel, size, k)
@@ -138,9 +159,7 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
                     # Added into the parent's front at once, while the block is still in
                     # cache (the parent's front stays open until the parent's turn): 5%
                     # less time than keeping every update until its parent.
-                    fresh = up not in opened
-                    into = opened[up] = front(up, opened)
-                    extend_add(k, block, *into, sizes[up], fresh)
+                    add_update(k, block, opened, extend_add)
             panels[k] = panel
 
     split = _two_subtrees(children, parents, sizes, plan) if threads > 1 else None
@@ -158,10 +177,7 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
         opened: dict = {}
         extend_add = _ExtendAdd(plan)
         for k, block in deferred[0] + deferred[1]:
-            up = parents[k]
-            fresh = up not in opened
-            into = opened[up] = front(up, opened)
-            extend_add(k, block, *into, sizes[up], fresh)
+            add_update(k, block, opened, extend_add)
         del deferred
         factor_nodes(rest, opened)
     return MultifrontalCholesky(order, starts, boundaries, panels)
@@ -225,17 +241,17 @@ def _in_two_threads(first, second) -> None:
 
 
 class _ExtendAdd:
-    """Add a child's Schur complement into its parent's front, run by run.
+    """Add a child's Schur complement into its parent's front, rectangle by rectangle.
 
     The child's boundary rows land in the parent's front in a few runs of consecutive rows
     (:class:`~vecmatte.linalg._multifrontal_symbolic.ExtendAddPlan`), so its update's lower
-    triangle is a few rectangles (a row run by a column run) of the front. NumPy adds two
-    strided rectangles at about 1.6 us a call (its iterator buffers them) but copies one
-    at about 0.3 us: each rectangle of the front is copied into a work array laid out as
+    triangle is a few rectangles (a row run by a column run) of the front. Into a front
+    still zero (opened by this child, its matrix entries added after) the rectangles are
+    copied. Otherwise each rectangle of the front is copied into a work array laid out as
     the update, the update is added to it in one contiguous addition, and the rectangles
-    are copied back. Where the front is still zero (the parent's boundary block before
-    its first child's update), the update's rectangles are copied in directly. The sums
-    are the same additions as one addition per rectangle, bit for bit.
+    are copied back: NumPy adds two strided rectangles at about 1.6 us a call (its
+    iterator buffers them) but copies one at about 0.3 us. The sums are the additions of
+    one ``+=`` per rectangle, bit for bit.
     """
 
     def __init__(self, plan):
@@ -252,34 +268,26 @@ class _ExtendAdd:
         edges.append(width)
         places = plan.run_at[r0:r1]
         runs = r1 - r0
-        # Zeros: the work array's parts that no rectangle is copied into get the update
-        # added too (one addition for all), and must stay finite.
-        work = np.zeros_like(update)
-        copied = []
+        rectangles = []
         for j in range(runs):
             b0, b1, q = edges[j], edges[j + 1], places[j]
-            if q >= size:
-                # Rows at or below a boundary column are boundary rows: the block.
-                target, q = block, q - size
-                if fresh:
-                    for i in range(j, runs):
-                        p, a0, a1 = places[i] - size, edges[i], edges[i + 1]
-                        target[p : p + a1 - a0, q : q + b1 - b0] = update[a0:a1, b0:b1]
-                    continue
-                shift = size
-            else:
-                target, shift = panel, 0
+            # Rows at or below a boundary column are boundary rows: the block.
+            target, shift = (block, size) if q >= size else (panel, 0)
+            q -= shift
             for i in range(j, runs):
                 p, a0, a1 = places[i] - shift, edges[i], edges[i + 1]
-                view = target[p : p + a1 - a0, q : q + b1 - b0]
-                work[a0:a1, b0:b1] = view
-                copied.append((view, a0, a1, b0, b1))
-        if not copied:
+                rectangles.append((target[p : p + a1 - a0, q : q + b1 - b0], a0, a1, b0, b1))
+        if fresh:
+            for view, a0, a1, b0, b1 in rectangles:
+                view[...] = update[a0:a1, b0:b1]
             return
-        # From the first copied row on: the rows above were copied in directly.
-        first = copied[0][1]
-        np.add(work[first:], update[first:], out=work[first:])
-        for view, a0, a1, b0, b1 in copied:
+        # Zeros: the work array's parts outside the rectangles get the update added too
+        # (one addition for all), and must stay finite.
+        work = np.zeros_like(update)
+        for view, a0, a1, b0, b1 in rectangles:
+            work[a0:a1, b0:b1] = view
+        np.add(work, update, out=work)
+        for view, a0, a1, b0, b1 in rectangles:
             view[...] = work[a0:a1, b0:b1]
 
 
