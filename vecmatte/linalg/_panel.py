@@ -159,7 +159,7 @@ class PanelFactor:
         return int(sum(panel.size for panel in self.panels))
 
     def _solve_plan(self) -> list:
-        """Per node ``(start, stop, L11^T, L21 or None, boundary)``, made on the first solve.
+        """Per node ``(start, stop, L11^T, L21, L21^T, boundary)``, made on the first solve.
 
         The views and Python ints are made once per factor instead of once per node and
         solve: with thousands of small nodes, NumPy's per-call overhead is most of a solve.
@@ -177,7 +177,8 @@ class PanelFactor:
                 size = k1 - k0
                 if size:
                     below = panel[size:] if panel.shape[0] > size else None
-                    plan.append((k0, k1, panel[:size].T, below, boundary))
+                    across = None if below is None else below.T
+                    plan.append((k0, k1, panel[:size].T, below, across, boundary))
             self.__dict__["_plan"] = plan
         return plan
 
@@ -196,18 +197,18 @@ class PanelFactor:
         trsv, gemv = get_blas_funcs(("trsv", "gemv"), dtype=dtype)
         y = np.asarray(rhs)[self.order].astype(dtype)
         plan = self._solve_plan()
-        for k0, k1, upper, below, boundary in plan:
+        for k0, k1, upper, below, _, boundary in plan:
             own = y[k0:k1]
             trsv(upper, own, 1, 0, 0, 1, 0, 1)
             if below is not None:
                 # ndarray.dot: the same BLAS product as ``@`` (bit for bit) at a quarter of
                 # its call overhead. (gemv with alpha -1 rounds differently.)
                 y[boundary] -= below.dot(own)
-        for k0, k1, upper, below, boundary in reversed(plan):
+        for k0, k1, upper, _, across, boundary in reversed(plan):
             own = y[k0:k1]
-            if below is not None:
+            if across is not None:
                 # own -= L21^T y[boundary], in one call: L21 seen transposed is Fortran.
-                gemv(-1.0, below.T, y[boundary], 1.0, own, 0, 1, 0, 1, 0, 1)
+                gemv(-1.0, across, y[boundary], 1.0, own, 0, 1, 0, 1, 0, 1)
             trsv(upper, own, 1, 0, 0, 0, 0, 1)
         x = np.empty(len(y), dtype=np.float64)
         x[self.order] = y
