@@ -191,9 +191,13 @@ def _distinct_by_row(
     span = int(values.max()) + 1 if len(values) else 1
     # The transpose lists each column's rows in increasing order: repeats are neighbours.
     by_column = csr_matrix((number, laid, indptr), shape=(len(counts), span)).tocsc()
-    which = by_column.data
-    group = by_column.indices >> 1 if pairs else by_column.indices
-    in_order = values[which]
+    which, group = by_column.data, by_column.indices
+    del by_column
+    if pairs:
+        group >>= 1
+    # ``number``'s memory holds the values in that order, then their distinct numbers
+    # (fresh memory costs page faults).
+    in_order = np.take(values, which, out=number, mode="clip")
     fresh = np.ones(len(which), dtype=bool)
     np.not_equal(group[1:], group[:-1], out=fresh[1:])
     fresh[1:] |= in_order[1:] != in_order[:-1]
@@ -204,8 +208,10 @@ def _distinct_by_row(
     distinct = in_order[fresh][regroup]
     placed = np.empty(len(regroup), dtype=index)
     placed[regroup] = np.arange(len(regroup), dtype=index)
+    unique = np.cumsum(fresh, dtype=index, out=in_order)
+    unique -= 1
     position = np.empty(len(values), dtype=index)
-    position[which] = placed[np.cumsum(fresh, dtype=index) - 1]
+    position[which] = placed[unique]
     return distinct, np.bincount(group, minlength=n_groups), position
 
 
