@@ -142,7 +142,9 @@ def _amalgamated(tree: Dissection, ys, xs, reach: int, budget: int) -> Dissectio
     kept = into == np.arange(len(size))
     number = np.cumsum(kept) - 1
     node_of = number[np.repeat(into, own)]
-    regroup = np.argsort(node_of, kind="stable")
+    # A stable radix sort on 16 bits when the nodes are few enough.
+    key = node_of.astype(np.uint16) if number[-1] < 2**16 else node_of
+    regroup = np.argsort(key, kind="stable")
     counts = np.bincount(node_of, minlength=int(kept.sum()))
     up = parent[kept]
     up = np.where(up >= 0, number[into[np.maximum(up, 0)]], -1)
