@@ -4,7 +4,8 @@ Everything a node of the dissection tree needs before the numerical loop of
 :func:`vecmatte.linalg.multifrontal.multifrontal_cholesky` that is not numerical: its children,
 its boundary (the later positions its columns of ``L`` reach), the front row of any position,
 where its matrix entries go in its panel and where its children's Schur complements land in
-its front. Found for all nodes at once where it can be (a few NumPy calls per node elsewhere).
+its front. Found for all nodes at once: the loops run over the tree's depths, not its nodes
+(on GT01's scribbles, 5426 nodes, a loop over nodes cost about 10 us a node).
 """
 
 from __future__ import annotations
