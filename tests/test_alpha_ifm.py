@@ -226,7 +226,7 @@ def test_transparency_test_separates_mixtures_from_opaque_boundaries():
     assert ifm.detect_highly_transparent(veil, is_fg, is_bg)
 
 
-def full_system(image, is_fg, is_bg, lam, known_to_unknown):
+def full_system(image, is_fg, is_bg, lam, known_to_unknown, ku_confidence="means"):
     """The toolbox's system over every pixel, assembled plainly from the flows."""
     from vecmatte.laplacians.information_flow import (
         information_flow_laplacian,
@@ -240,7 +240,9 @@ def full_system(image, is_fg, is_bg, lam, known_to_unknown):
     if known_to_unknown:
         edge_fg, edge_bg = ifm.edge_trimming(image, is_fg, is_bg)
         patch_fg, patch_bg = ifm.patch_trimming(image, is_fg, is_bg, k=5)
-        alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg)
+        alpha_hat, confidence = known_to_unknown_flow(
+            image, patch_fg, patch_bg, confidence=ku_confidence
+        )
         alpha_hat = np.where(edge_fg, 1.0, np.where(edge_bg, 0.0, alpha_hat)).ravel()
         confidence = np.where(edge_fg | edge_bg, 1.0, confidence).ravel()
         confidence[known] = 0.0
@@ -249,18 +251,28 @@ def full_system(image, is_fg, is_bg, lam, known_to_unknown):
     return laplacian + np.diag(diagonal), rhs
 
 
-@pytest.mark.parametrize("known_to_unknown", [True, False])
-def test_system_over_coupled_pixels_solves_the_full_system(known_to_unknown):
+@pytest.mark.parametrize(
+    ("known_to_unknown", "ku_confidence"), [(True, "means"), (True, "toolbox"), (False, "means")]
+)
+def test_system_over_coupled_pixels_solves_the_full_system(known_to_unknown, ku_confidence):
     scene = make_scene((30, 36), seed=2)
     is_fg, is_bg = scene.trimap > 0.9, scene.trimap < 0.1
-    system = ifm.build_system(scene.image, is_fg, is_bg, known_to_unknown=known_to_unknown)
+    system = ifm.build_system(
+        scene.image,
+        is_fg,
+        is_bg,
+        known_to_unknown=known_to_unknown,
+        ku_confidence=ku_confidence,
+    )
     matrix = system.matrix @ np.eye(len(system.unknown))
     np.testing.assert_allclose(matrix, matrix.T, atol=1e-10)
     np.linalg.cholesky(matrix)  # positive definite
     assert np.isin(np.flatnonzero(~(is_fg | is_bg)), system.unknown).all()
     assert len(system.unknown) < is_fg.size  # pixels far from the unknown region are left out
 
-    full_matrix, full_rhs = full_system(scene.image, is_fg, is_bg, 100.0, known_to_unknown)
+    full_matrix, full_rhs = full_system(
+        scene.image, is_fg, is_bg, 100.0, known_to_unknown, ku_confidence
+    )
     expected = np.linalg.solve(full_matrix, full_rhs)
     got = is_fg.ravel().astype(float)
     got[system.unknown] = np.linalg.solve(matrix, system.rhs)
@@ -305,6 +317,12 @@ def test_options_reach_the_method():
     with_flow = estimate_alpha(scene.image, scene.trimap, method="ifm", known_to_unknown=True)
     without = estimate_alpha(scene.image, scene.trimap, method="ifm", known_to_unknown=False)
     assert np.abs(with_flow - without).max() > 1e-4
+    toolbox = estimate_alpha(
+        scene.image, scene.trimap, method="ifm", known_to_unknown=True, ku_confidence="toolbox"
+    )
+    assert np.abs(with_flow - toolbox).max() > 1e-4
+    with pytest.raises(ValueError, match="ku_confidence must be 'means' or 'toolbox'"):
+        estimate_alpha(scene.image, scene.trimap, method="ifm", ku_confidence="sums")
     with pytest.raises(ValueError, match="lam must be"):
         estimate_alpha(scene.image, scene.trimap, method="ifm", lam=-1.0)
 
@@ -315,6 +333,8 @@ def test_options_reach_the_method():
         ({"lam": 0}, "lam must be a positive finite number"),
         ({"lam": "big"}, "lam must be a positive number"),
         ({"known_to_unknown": "auto"}, "known_to_unknown must be True, False or None"),
+        ({"ku_confidence": "sums"}, "ku_confidence must be 'means' or 'toolbox', got 'sums'"),
+        ({"ku_confidence": None}, "ku_confidence must be 'means' or 'toolbox', got None"),
     ],
 )
 def test_check_options_rejects_bad_values(options, message):
@@ -337,3 +357,17 @@ def test_tiny_known_and_unknown_regions_still_give_a_system():
     matrix = system.matrix @ np.eye(len(system.unknown))
     np.linalg.cholesky(matrix)
     assert np.isfinite(np.linalg.solve(matrix, system.rhs)).all()
+
+
+def test_the_command_line_reaches_the_confidence_option(tmp_path, scene_files, capsys):
+    from vecmatte.cli import main
+
+    image, trimap = scene_files
+    out = tmp_path / "a.png"
+    argv = ["alpha", str(image), str(trimap), "-o", str(out), "-q", "--method", "ifm"]
+    assert main([*argv, "--option", "ku_confidence=toolbox"]) == 0, capsys.readouterr().err
+    assert out.exists()
+    out.unlink()
+    assert main([*argv, "--option", "ku_confidence=sums"]) == 1
+    assert "ku_confidence must be 'means' or 'toolbox', got 'sums'" in capsys.readouterr().err
+    assert not out.exists()

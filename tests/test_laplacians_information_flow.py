@@ -156,14 +156,17 @@ def test_intra_unknown_flow_matches_a_pixel_loop(seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_known_to_unknown_flow_matches_a_pixel_loop(seed):
+@pytest.mark.parametrize("kind", ["means", "toolbox"])
+def test_known_to_unknown_flow_matches_a_pixel_loop(seed, kind):
     rng = np.random.default_rng(seed)
     h, w = 8, 9
     image = rng.random((h, w, 3))
     labels = rng.integers(0, 3, (h, w))
     is_fg, is_bg = labels == 2, labels == 0
     k = 3
-    alpha_hat, confidence = flow.known_to_unknown_flow(image, is_fg, is_bg, k=k, xy_weight=10)
+    alpha_hat, confidence = flow.known_to_unknown_flow(
+        image, is_fg, is_bg, k=k, xy_weight=10, confidence=kind
+    )
     feats = features(image, 10.0)
     fg_pixels, bg_pixels = np.flatnonzero(is_fg), np.flatnonzero(is_bg)
     for i in range(h * w):
@@ -176,6 +179,10 @@ def test_known_to_unknown_flow_matches_a_pixel_loop(seed):
         weights = toolbox_lle(feats[i, :3], feats[fg_near + bg_near, :3], 1e-10)
         fg_colour = weights[:k] @ feats[fg_near, :3]
         bg_colour = weights[k:] @ feats[bg_near, :3]
+        if kind == "means":
+            # Each side's weighted mean colour, clipped to the RGB cube.
+            fg_colour = np.clip(fg_colour / max(weights[:k].sum(), 1e-3), 0, 1)
+            bg_colour = np.clip(bg_colour / max(weights[k:].sum(), 1e-3), 0, 1)
         assert alpha_hat.flat[i] == pytest.approx(weights[:k].sum(), rel=FLOW_RTOL, abs=FLOW_ATOL)
         expected = np.sum((fg_colour - bg_colour) ** 2) / 3
         assert confidence.flat[i] == pytest.approx(expected, rel=FLOW_RTOL, abs=FLOW_ATOL)
@@ -226,3 +233,54 @@ def test_known_to_unknown_flow_where_computes_only_the_wanted_pixels():
     for whole, some in zip(full, part, strict=True):
         np.testing.assert_array_equal(some[keep], whole[keep])
         np.testing.assert_array_equal(some[~keep], 0.0)
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.3, 0.5, 0.7, 0.95])
+def test_confidence_of_a_two_colour_composite_is_the_colour_contrast(alpha):
+    # Left third foreground of colour F, right third background of colour B, the middle
+    # a composite alpha F + (1 - alpha) B: every unknown pixel's mixture has F and B as
+    # its colours, so alpha_hat = alpha and confidence = |F - B|^2 / 3 for every alpha.
+    # (The toolbox's weighted sums give |alpha F - (1 - alpha) B|^2 / 3 instead.)
+    rng = np.random.default_rng(0)
+    h, w = 6, 15
+    fg_colour, bg_colour = np.array([0.9, 0.8, 0.2]), np.array([0.1, 0.3, 0.6])
+    image = np.empty((h, w, 3))
+    image[:, :5] = fg_colour
+    image[:, 10:] = bg_colour
+    image[:, 5:10] = alpha * fg_colour + (1 - alpha) * bg_colour
+    image += rng.normal(0, 1e-9, image.shape)  # no exact ties in the neighbour search
+    is_fg = np.zeros((h, w), bool)
+    is_fg[:, :5] = True
+    is_bg = np.zeros((h, w), bool)
+    is_bg[:, 10:] = True
+    alpha_hat, confidence = flow.known_to_unknown_flow(image, is_fg, is_bg, k=3)
+    unknown = ~(is_fg | is_bg)
+    np.testing.assert_allclose(alpha_hat[unknown], alpha, atol=1e-4)
+    expected = np.sum((fg_colour - bg_colour) ** 2) / 3
+    np.testing.assert_allclose(confidence[unknown], expected, atol=1e-4)
+    # The toolbox's sums: the same estimate, a confidence that depends on alpha.
+    toolbox = flow.known_to_unknown_flow(image, is_fg, is_bg, k=3, confidence="toolbox")
+    np.testing.assert_array_equal(toolbox[0], alpha_hat)
+    summed = np.sum((alpha * fg_colour - (1 - alpha) * bg_colour) ** 2) / 3
+    np.testing.assert_allclose(toolbox[1][unknown], summed, atol=1e-4)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_confidence_stays_in_the_unit_interval(seed):
+    # A side with (almost) no weight extrapolates its mean colour: clipped to the cube.
+    rng = np.random.default_rng(seed)
+    image = rng.random((12, 13, 3))
+    labels = rng.integers(0, 3, (12, 13))
+    _, confidence = flow.known_to_unknown_flow(image, labels == 2, labels == 0, k=3)
+    assert confidence.min() >= 0.0 and confidence.max() <= 1.0
+
+
+@pytest.mark.parametrize("kind", ["sums", "Means", None])
+def test_known_to_unknown_flow_refuses_an_unknown_confidence(kind):
+    image = np.random.default_rng(0).random((6, 7, 3))
+    is_fg = np.zeros((6, 7), bool)
+    is_fg[:, :2] = True
+    is_bg = np.zeros((6, 7), bool)
+    is_bg[:, 5:] = True
+    with pytest.raises(ValueError, match="confidence must be 'means' or 'toolbox'"):
+        flow.known_to_unknown_flow(image, is_fg, is_bg, k=3, confidence=kind)

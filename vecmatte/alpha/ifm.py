@@ -42,6 +42,8 @@ _IU_WEIGHT = 0.01
 _KU_WEIGHT = 0.05
 _LOCAL_EPS = 1e-6
 _LOCAL_RADIUS = 1
+# How the known-to-unknown confidence compares the two sides' colours.
+_KU_CONFIDENCES = ("means", "toolbox")
 
 # Peak memory model of build_system (see memory_bytes); fitted by bench/ifm.py.
 _BYTES_PER_PIXEL = 300.0
@@ -97,7 +99,7 @@ def detect_highly_transparent(image: np.ndarray, is_fg: np.ndarray, is_bg: np.nd
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
-    """``lam`` and ``known_to_unknown``, if given, checked and normalised."""
+    """``lam``, ``known_to_unknown`` and ``ku_confidence``, if given, checked and normalised."""
     checked = dict(options)
     if "lam" in options:
         lam = options["lam"]
@@ -113,6 +115,10 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
                 f"known_to_unknown must be True, False or None (automatic), got {value!r}"
             )
         checked["known_to_unknown"] = None if value is None else bool(value)
+    if "ku_confidence" in options:
+        value = options["ku_confidence"]
+        if not (isinstance(value, str) and value in _KU_CONFIDENCES):
+            raise ValueError(f"ku_confidence must be 'means' or 'toolbox', got {value!r}")
     return checked
 
 
@@ -123,6 +129,7 @@ def build_system(
     *,
     lam: float = _defaults.LAMBDA,
     known_to_unknown: bool | None = None,
+    ku_confidence: str = "means",
 ):
     """The information-flow matting system over the pixels the flows couple.
 
@@ -138,6 +145,13 @@ def build_system(
         Use the known-to-unknown flow (with the trimap trimmings that refine it); ``None``
         decides with :func:`detect_highly_transparent` (used unless the unknown region
         looks highly transparent).
+    ku_confidence : {"means", "toolbox"}, optional
+        Confidence of the known-to-unknown estimate: ``"means"`` compares the weighted
+        mean foreground and background colours of each pixel's mixture, as the compositing
+        equation has them; ``"toolbox"`` compares their weighted sums, as the authors'
+        toolbox does (zero where ``alpha F = (1 - alpha) B`` even for distinct ``F`` and
+        ``B``, and unbounded). See
+        :func:`vecmatte.laplacians.information_flow.known_to_unknown_flow`.
 
     Returns
     -------
@@ -151,7 +165,10 @@ def build_system(
     colour mixture (``K = 20``, weight 1), local (3x3 windows, ``eps = 1e-6``, weight 1),
     intra-unknown (``K = 5``, weight 0.01) and known-to-unknown (``K = 7``, weight 0.05).
     The trimmed trimaps only feed the known-to-unknown estimate: on pixels the edge
-    trimming labels, the estimate is their new label with full confidence.
+    trimming labels, the estimate is their new label with full confidence. With
+    ``ku_confidence="means"`` (the default) the mean SAD over the alphamatting-lowres
+    images (full size) is 0.91 times closed-form's on the first trimap set and 0.78 on
+    the second, against 1.01 and 0.84 with ``"toolbox"``.
 
     Examples
     --------
@@ -165,7 +182,12 @@ def build_system(
     from vecmatte.systems import MattingSystem
 
     matrix, rhs, active, diagonal, stencil, guess = _assemble(
-        image, is_fg, is_bg, lam=lam, known_to_unknown=known_to_unknown
+        image,
+        is_fg,
+        is_bg,
+        lam=lam,
+        known_to_unknown=known_to_unknown,
+        ku_confidence=ku_confidence,
     )
     return MattingSystem(
         matrix, rhs, active, tuple(is_fg.shape), stencil=stencil, diagonal=diagonal, x0=guess
@@ -178,6 +200,7 @@ def memory_bytes(
     *,
     lam: float = _defaults.LAMBDA,
     known_to_unknown: bool | None = None,
+    ku_confidence: str = "means",
 ) -> int:
     """Peak extra bytes of :func:`build_system` (the preconditioner's share comes on top).
 
@@ -198,6 +221,7 @@ def _assemble(
     *,
     lam: float,
     known_to_unknown: bool | None,
+    ku_confidence: str = "means",
 ):
     """The system over the pixels the flows couple, as a matrix-free operator plus a stencil.
 
@@ -255,7 +279,7 @@ def _assemble(
     # estimate: about 10% fewer iterations than from zero.
     guess = np.where(unknown, 0.5, is_fg.astype(np.float64)).ravel()[active]
     if known_to_unknown:
-        alpha_hat, confidence = _known_to_unknown_estimate(image, is_fg, is_bg)
+        alpha_hat, confidence = _known_to_unknown_estimate(image, is_fg, is_bg, ku_confidence)
         data = _KU_WEIGHT * confidence.ravel()[active]
         diagonal += data
         rhs += data * alpha_hat.ravel()[active]
@@ -320,7 +344,7 @@ def _stencil_neighbors(index: np.ndarray, pixels: np.ndarray, offsets: np.ndarra
     return padded[((y + pad) * (w + 2 * pad) + x + pad)[:, None] + shifts].T
 
 
-def _known_to_unknown_estimate(image, is_fg, is_bg):
+def _known_to_unknown_estimate(image, is_fg, is_bg, ku_confidence="means"):
     """The known-to-unknown estimate and confidence, sharpened by both trimap trimmings."""
     from vecmatte.laplacians.information_flow import known_to_unknown_flow
 
@@ -329,7 +353,9 @@ def _known_to_unknown_estimate(image, is_fg, is_bg):
     edge = edge_fg | edge_bg
     patch_fg, patch_bg = patch_trimming(image, is_fg, is_bg, k=_PATCH_K)
     # The edge trimming's labels replace the flow's estimate: no need to compute it there.
-    alpha_hat, confidence = known_to_unknown_flow(image, patch_fg, patch_bg, k=_KU_K, where=~edge)
+    alpha_hat, confidence = known_to_unknown_flow(
+        image, patch_fg, patch_bg, k=_KU_K, where=~edge, confidence=ku_confidence
+    )
     alpha_hat[edge_fg] = 1.0
     alpha_hat[edge_bg] = 0.0
     confidence[edge] = 1.0

@@ -42,6 +42,8 @@ _LLE_BLOCK = 8192
 # SciPy's default and answer queries far from the data (unknown pixels searching the
 # background) up to eight times faster. Measured on the alphamatting images.
 _TREE_OPTIONS = {"leafsize": 32, "balanced_tree": False, "compact_nodes": False}
+# Smallest weight sum by which the known-to-unknown flow divides to get a side's mean colour.
+_MIXTURE_FLOOR = 1e-3
 # Threads of each tree search (all CPUs; the neighbours found do not depend on it).
 _WORKERS = -1
 
@@ -278,6 +280,7 @@ def known_to_unknown_flow(
     k: int = 7,
     xy_weight: float = 10.0,
     where: np.ndarray | None = None,
+    confidence: str = "means",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Known-to-unknown flow: an alpha estimate and its confidence for every pixel.
 
@@ -294,21 +297,46 @@ def known_to_unknown_flow(
     where : ndarray of bool, shape (h, w), optional
         The unknown pixels whose estimate is wanted (default: all); other unknown pixels
         get estimate and confidence 0.
+    confidence : {"means", "toolbox"}, optional
+        ``"means"`` compares the weighted mean colours of the two sides (see Notes);
+        ``"toolbox"`` their weighted sums, as the authors' toolbox and paper do.
 
     Returns
     -------
     alpha_hat : ndarray, shape (h, w)
         Sum of the foreground neighbours' LLE weights (``is_fg`` on known pixels).
     confidence : ndarray, shape (h, w)
-        :math:`|F - B|^2 / 3` with ``F``, ``B`` the weighted foreground and background
-        colours of the mixture (1 on known pixels).
+        :math:`|F - B|^2 / 3` with ``F``, ``B`` the foreground and background colours of
+        the mixture, in [0, 1] (1 on known pixels); with ``"toolbox"``,
+        :math:`|\\hat\\alpha F - (1 - \\hat\\alpha) B|^2 / 3`, unbounded.
+
+    Raises
+    ------
+    ValueError
+        If ``confidence`` is neither ``"means"`` nor ``"toolbox"``.
 
     Notes
     -----
     The LLE weights of the ``2k`` neighbours (foreground first) reconstruct the pixel's
     colour; their foreground part estimates alpha (section 3.2 of the paper). The estimate
-    is trusted in proportion to how different the two mixed colours are.
+    is trusted in proportion to how different the two mixed colours are. With the weights
+    summing to :math:`\\hat\\alpha` on the foreground side and :math:`1 - \\hat\\alpha` on
+    the background side, the reconstruction is the compositing equation
+    :math:`c = \\hat\\alpha F + (1 - \\hat\\alpha) B` with ``F`` and ``B`` the weighted
+    *means* of each side's colours, clipped to the RGB cube (LLE weights may be negative,
+    and a side with almost no weight extrapolates). The authors' toolbox compares the
+    weighted *sums* instead, :math:`|\\hat\\alpha F - (1 - \\hat\\alpha) B|^2 / 3`, which
+    rates the confidence by brightness as much as by contrast: it is zero wherever
+    :math:`\\hat\\alpha F = (1 - \\hat\\alpha) B` however different ``F`` and ``B``
+    are, a white pixel explained by the foreground alone gets confidence 1 even where
+    foreground and background have the same colour, and it has no upper bound (up to 18
+    on the alphamatting images, LLE weights being unbounded). OpenCV's port of the paper
+    (``alphamat``, ``KtoU.cpp``) divides by the weight sums as here. On the
+    alphamatting-lowres images the means lower ifm's mean SAD from 1.01 to 0.91 times
+    closed-form's (first trimap set) and from 0.84 to 0.78 (second).
     """
+    if confidence not in ("means", "toolbox"):
+        raise ValueError(f"confidence must be 'means' or 'toolbox', got {confidence!r}")
     h, w = is_fg.shape
     wanted = ~(is_fg | is_bg)
     if where is not None:
@@ -321,13 +349,21 @@ def known_to_unknown_flow(
     neighbors = np.concatenate([fg_neighbors, bg_neighbors], axis=1)
     colours = features[:, :3]
     weights = lle_weights(colours[rows], colours[neighbors])
+    fg_weight = weights[:, :k].sum(axis=1)
     fg_colour = np.einsum("mk,mkc->mc", weights[:, :k], colours[fg_neighbors])
     bg_colour = np.einsum("mk,mkc->mc", weights[:, k:], colours[bg_neighbors])
+    if confidence == "means":
+        # Weighted means (see Notes); a side whose weights sum to almost nothing (or
+        # less) gives a colour far outside the cube, which the clip brings back to it.
+        fg_colour /= np.maximum(fg_weight, _MIXTURE_FLOOR)[:, None]
+        bg_colour /= np.maximum(1.0 - fg_weight, _MIXTURE_FLOOR)[:, None]
+        np.clip(fg_colour, 0.0, 1.0, out=fg_colour)
+        np.clip(bg_colour, 0.0, 1.0, out=bg_colour)
     alpha_hat = is_fg.astype(np.float64).ravel()
-    alpha_hat[rows] = weights[:, :k].sum(axis=1)
-    confidence = (is_fg | is_bg).astype(np.float64).ravel()
-    confidence[rows] = ((fg_colour - bg_colour) ** 2).sum(axis=1) / 3.0
-    return alpha_hat.reshape(h, w), confidence.reshape(h, w)
+    alpha_hat[rows] = fg_weight
+    trust = (is_fg | is_bg).astype(np.float64).ravel()
+    trust[rows] = ((fg_colour - bg_colour) ** 2).sum(axis=1) / 3.0
+    return alpha_hat.reshape(h, w), trust.reshape(h, w)
 
 
 def intra_unknown_flow(
