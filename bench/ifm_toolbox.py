@@ -1,10 +1,10 @@
 """vecmatte's ifm and cf against the authors' MATLAB toolbox, run in GNU Octave.
 
 For each of GT01..GT20 and both trimap sets this runs the toolbox's (GitHub
-``yaksoy/AffinityBasedMattingToolbox``) ``informationFlowMatting`` and ``closedFormMatting``
-with their defaults in ``octave-cli`` and ``vecmatte.estimate_alpha(image, trimap, method=M)``
-for M in ("ifm", "cf") on the same 8-bit files; it reports SAD and MSE over the unknown
-pixels of all four and the max / mean |alpha_toolbox - alpha_vecmatte| for each method.
+``yaksoy/AffinityBasedMattingToolbox``) ``informationFlowMatting`` and ``closedFormMatting`` with
+their defaults in ``octave-cli`` and ``vecmatte.estimate_alpha(image, trimap, method=M)`` for M in
+("ifm", "cf") (ifm with ``ku_confidence="toolbox"``) on the same 8-bit files; it reports SAD and MSE
+over the unknown pixels of all four and the max / mean |alpha_toolbox - alpha_vecmatte| per method.
 
     python bench/ifm_toolbox.py [--data DIR] [--toolbox DIR] [--images GT01,GT02]
                                 [--trimaps trimap trimap2] [--scale 0.5] [--jobs 2]
@@ -292,8 +292,8 @@ def run_case(args, shim: Path, toolbox: Path, name: str, trimap_set: str) -> dic
         "ku_toolbox": Path(f"{out}.ku").read_text().strip() == "1",
         "ku_vecmatte": not detect_highly_transparent(image, is_fg, is_bg),
     }
-    for method in ("ifm", "cf"):
-        ours = vecmatte.estimate_alpha(image, trimap, method=method)
+    for method, options in (("ifm", {"ku_confidence": "toolbox"}), ("cf", {})):
+        ours = vecmatte.estimate_alpha(image, trimap, method=method, **options)
         theirs = read(method)
         diff = np.abs(ours - theirs)[unknown]
         record[f"{method}_toolbox"] = errors(theirs, truth, unknown)
@@ -355,7 +355,7 @@ def decompose(args, shim: Path, toolbox: Path, name: str, trimap_set: str) -> di
     ours = mixture.T @ mixture + local + 0.01 * flows.graph_laplacian(intra)
     ours = ours + scipy.sparse.diags(100.0 * known.ravel())
     rhs = 100.0 * is_fg.ravel()
-    alpha_hat, confidence = ifm._known_to_unknown_estimate(image, is_fg, is_bg)
+    alpha_hat, confidence = ifm._known_to_unknown_estimate(image, is_fg, is_bg, "toolbox")
     if use_ku:
         ours = ours + scipy.sparse.diags(0.05 * confidence.ravel())
         rhs = rhs + 0.05 * confidence.ravel() * alpha_hat.ravel()
@@ -364,7 +364,7 @@ def decompose(args, shim: Path, toolbox: Path, name: str, trimap_set: str) -> di
         np.clip(vector("x_direct"), 0.0, 1.0),
         solve(a - matrix("Lloc") + local, b),
         solve(ours, rhs),
-        vecmatte.estimate_alpha(image, trimap, method="ifm").ravel(),
+        vecmatte.estimate_alpha(image, trimap, method="ifm", ku_confidence="toolbox").ravel(),
     ]
     steps_diff = [np.abs(x - y)[unknown] for x, y in itertools.pairwise(solutions)]
 
@@ -411,8 +411,8 @@ def report(records: list[dict], meta: dict, parts: list[dict]) -> str:
         "apply `im2double`)",
         f"- {meta['versions']}; `knnsearch` and `imboxfilt` are this script's stand-ins "
         "(exact Euclidean neighbours by SciPy's cKDTree; window mean with replicated borders)",
-        "- vecmatte: `estimate_alpha(image, trimap, method=M)` with its defaults; cases not run "
-        f"(still missing from --workdir): {', '.join(meta['missing']) or 'none'}",
+        "- vecmatte: `estimate_alpha(image, trimap, method=M)` (ifm: `ku_confidence='toolbox'`); "
+        f"cases not run (still missing from --workdir): {', '.join(meta['missing']) or 'none'}",
         f"- scale {meta['scale']} (image resized with a box filter, trimap nearest, truth box), "
         "8-bit PNG files read by both sides",
         f"- Octave's `im2double(imread(...))` vs `vecmatte.load_image` / `load_trimap`: max "
