@@ -19,7 +19,13 @@ import numpy as np
 
 from vecmatte import _defaults
 
-__all__ = ["MattingSystem", "Stencil", "hard_constraint_system", "soft_constraint_system"]
+__all__ = [
+    "LazyStencil",
+    "MattingSystem",
+    "Stencil",
+    "hard_constraint_system",
+    "soft_constraint_system",
+]
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,34 @@ class Stencil:
     offsets: np.ndarray
     neighbors: np.ndarray
     values: np.ndarray
+
+
+class LazyStencil(Stencil):
+    """A :class:`Stencil` whose two ``(k, m)`` arrays are formed only when first read.
+
+    Only the ichol preconditioner reads a stencil: the other solves never pay for the
+    per-offset arrays next to the matrix. ``form()`` returns ``(neighbors, values)`` and is
+    called once; what it holds is released after.
+    """
+
+    def __init__(self, offsets: np.ndarray, form) -> None:
+        object.__setattr__(self, "offsets", offsets)
+        object.__setattr__(self, "_form", form)
+        object.__setattr__(self, "_formed", None)
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._formed is None:
+            object.__setattr__(self, "_formed", tuple(self._form()))
+            object.__setattr__(self, "_form", None)
+        return self._formed
+
+    @property
+    def neighbors(self) -> np.ndarray:
+        return self._arrays()[0]
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._arrays()[1]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from vecmatte import _defaults
 from vecmatte._validation import check_radius_cost, check_radius_eps
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.closed_form import coefficient_strips
-from vecmatte.systems import MattingSystem, Stencil
+from vecmatte.systems import LazyStencil, MattingSystem
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
 
@@ -89,39 +89,15 @@ class _Neighbors:
         return box.reshape(-1)[unknown]
 
 
-class _MatrixStencil(Stencil):
-    """The system's :class:`Stencil`, formed from the neighbours and the matrix when read.
-
-    Only ichol reads a stencil, and the pipeline drops it for the other preconditioners:
-    they never pay for its two ``(k, m)`` arrays.
-    """
-
-    def __init__(self, offsets, neighbors: _Neighbors, data: np.ndarray) -> None:
-        object.__setattr__(self, "offsets", offsets)
-        object.__setattr__(self, "_source", (neighbors, data))
-        object.__setattr__(self, "_formed", None)
-
-    def _form(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._formed is None:
-            neighbors, data = self._source
-            table = neighbors.rows(0, len(neighbors.base))
-            # -1 and a zero where the neighbour is not solved for; the matrix holds the
-            # others in CSR (rows first) order.
-            kept = table >= 0
-            values = np.zeros(table.shape)
-            values[kept] = data
-            formed = (np.maximum(table, -1).T, values.T)
-            object.__setattr__(self, "_formed", formed)
-            object.__setattr__(self, "_source", None)
-        return self._formed
-
-    @property
-    def neighbors(self) -> np.ndarray:
-        return self._form()[0]
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._form()[1]
+def _stencil_arrays(neighbors: _Neighbors, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The system's stencil ``(neighbors, values)``, from the neighbour table and the matrix."""
+    table = neighbors.rows(0, len(neighbors.base))
+    # -1 and a zero where the neighbour is not solved for; the matrix holds the others in
+    # CSR (rows first) order.
+    kept = table >= 0
+    values = np.zeros(table.shape)
+    values[kept] = data
+    return np.maximum(table, -1).T, values.T
 
 
 def _dilate(mask: np.ndarray, reach: int) -> np.ndarray:
@@ -223,7 +199,7 @@ def build_system(
         rhs,
         unknown,
         (h, w),
-        stencil=_MatrixStencil(offsets, neighbors, data),
+        stencil=LazyStencil(offsets, lambda: _stencil_arrays(neighbors, data)),
         reach=2 * radius,
     )
 

@@ -15,7 +15,7 @@ import numpy as np
 from vecmatte import _defaults
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
-from vecmatte.systems import MattingSystem, Stencil, hard_constraint_system
+from vecmatte.systems import LazyStencil, MattingSystem, Stencil, hard_constraint_system
 
 __all__ = ["build_system", "check_options", "graph_system", "memory_bytes"]
 
@@ -129,32 +129,6 @@ def graph_system(
 def _narrow(columns: np.ndarray) -> np.ndarray:
     """Stencil columns as 32-bit integers where every index fits (half the memory)."""
     return columns.astype(np.int32) if columns.size < 2**31 else columns.astype(np.int64)
-
-
-class _MatrixStencil(Stencil):
-    """The :class:`Stencil` of a grid-local CSR system, formed from the matrix when first read.
-
-    Only ichol reads a stencil: the other solves never hold the per-offset arrays next to
-    the matrix, and the build frees them as soon as the matrix is made.
-    """
-
-    def __init__(self, matrix, unknown: np.ndarray, shape: tuple[int, int], reach: int) -> None:
-        object.__setattr__(self, "offsets", stencil_offsets(reach))
-        object.__setattr__(self, "_source", (matrix, unknown, shape, reach))
-        object.__setattr__(self, "_formed", None)
-
-    def _stencil(self) -> Stencil:
-        if self._formed is None:
-            object.__setattr__(self, "_formed", stencil_of(*self._source))
-        return self._formed
-
-    @property
-    def neighbors(self) -> np.ndarray:
-        return self._stencil().neighbors
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._stencil().values
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
@@ -307,7 +281,12 @@ def build_system(
     data = values.T[keep]
     del values, weights, keep
     matrix = scipy.sparse.csr_matrix((data, indices, indptr), shape=(len(rows), len(rows)))
-    stencil = _MatrixStencil(matrix, rows, shape, radius)
+
+    def form() -> tuple[np.ndarray, np.ndarray]:
+        formed = stencil_of(matrix, rows, shape, radius)
+        return formed.neighbors, formed.values
+
+    stencil = LazyStencil(stencil_offsets(radius), form)
     return MattingSystem(matrix, rhs, rows, shape, stencil=stencil, reach=radius)
 
 
