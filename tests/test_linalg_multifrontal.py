@@ -213,6 +213,24 @@ def test_extend_add_by_rectangles_is_bit_for_bit_the_flat_addition(monkeypatch, 
     np.testing.assert_array_equal(_dense_factor(by_rectangles, n), _dense_factor(flat, n))
 
 
+@pytest.mark.parametrize("pieces", [1, 3, 10**6])
+def test_entries_in_pieces_freed_along_the_loop_give_the_same_factor(monkeypatch, pieces):
+    # The matrix entries are kept in pieces of consecutive nodes, freed once the loop has
+    # passed them (a parent's entries are added when its first child is done): one piece,
+    # a few, or more pieces than nodes all place every entry before its piece is freed.
+    matrix, ys, xs = _grid_system((37, 31), 0.8, seed=5)
+    dissection = dissection_module.dissection_order(ys, xs, reach=2, leaf_size=10)
+    factor = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.float64)
+    monkeypatch.setattr(multifrontal, "_PIECES", pieces)
+    pieced = multifrontal.multifrontal_cholesky(matrix, dissection, dtype=np.float64)
+    for a, b in zip(factor.panels, pieced.panels, strict=True):
+        np.testing.assert_array_equal(a, b)
+    n = matrix.shape[0]
+    order = dissection.order
+    expected = np.linalg.cholesky(matrix.toarray()[np.ix_(order, order)])
+    np.testing.assert_allclose(_dense_factor(pieced, n), expected, atol=1e-12)
+
+
 def test_extend_add_runs_are_consecutive_rows_of_the_parents_front():
     # The runs found for all children at once: inside a run, a child's rows land on
     # consecutive rows of its parent's front, all own columns or all boundary.

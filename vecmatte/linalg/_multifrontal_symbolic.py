@@ -292,7 +292,10 @@ class FrontRows:
         return row
 
     def entry_places(self, upper, ranks: list | None = None) -> np.ndarray:
-        """Flat index in its node's panel of each entry of ``upper`` (intp).
+        """Flat index in its node's panel of each entry of ``upper``.
+
+        In 32 bits when every index fits (the factor converts them piece by piece), intp
+        otherwise.
 
         ``ranks``, if given, is the list :func:`front_boundaries` filled: where the entries
         in later columns are and their index in their node's boundary (the same rows,
@@ -331,7 +334,7 @@ class FrontRows:
         shift -= upper.columns[later]
         shift *= size
         place[later] += shift
-        return place.astype(np.intp, copy=False)
+        return place
 
 
 class ExtendAddPlan:

@@ -84,15 +84,20 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
     ranks: list = []
     boundaries = front_boundaries(upper, starts, children, ranks)
     fronts = FrontRows(starts, boundaries)
-    # Platform-size indices: NumPy would convert each node's 32-bit slice before its
-    # scatter (measured 3.9 us against 1.5 us per leaf front).
-    places = fronts.entry_places(upper, ranks).astype(np.intp, copy=False)
+    places = fronts.entry_places(upper, ranks)
     del ranks
     plan = ExtendAddPlan(fronts, parent, boundaries)
+    del fronts
     # Python ints: per-node NumPy scalars were a large part of the loop's time.
-    bounds, parents, indptr = starts.tolist(), parent.tolist(), upper.indptr.tolist()
-    sizes = np.diff(starts).tolist()
-    values = upper.values
+    parents, sizes = parent.tolist(), np.diff(starts).tolist()
+    # The entries' places and values in pieces of consecutive nodes, each freed once the
+    # loop has passed its nodes: the factor's memory peaks at the end of the loop, when
+    # the panels are all made and every entry is placed (the whole arrays, kept to the
+    # end, were a sixth of the peak on GT01's scribbles). Platform-size places: NumPy
+    # would convert each node's 32-bit slice before its scatter (measured 3.9 us against
+    # 1.5 us per leaf front). The matrix's columns and row pointers are not needed.
+    pieces = _EntryPieces(upper, starts, places, threads == 1)
+    del upper, places
 
     def front(k: int):
         """Node ``k``'s front, zeros: ``(panel, boundary block or None)``.
@@ -109,10 +114,7 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
         block = np.zeros((width, width), dtype=dtype) if width and parents[k] >= 0 else None
         return panel, block
 
-    def entries(k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Node ``k``'s matrix entries: their flat places in its panel, their values."""
-        e0, e1 = indptr[bounds[k]], indptr[bounds[k + 1]]
-        return places[e0:e1], values[e0:e1]
+    entries = pieces.entries
 
     def add_update(child: int, block, opened: dict, extend_add) -> None:
         """Add a child's Schur complement into its parent's front (opened if need be)."""
@@ -163,6 +165,8 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
                     # less time than keeping every update until its parent.
                     add_update(k, block, opened, extend_add)
             panels[k] = panel
+            if k == pieces.last:
+                pieces.passed(k)
 
     split = _two_subtrees(children, parents, sizes, plan) if threads > 1 else None
     if split is None:
@@ -183,6 +187,54 @@ def multifrontal_cholesky(matrix, dissection: Dissection, dtype=np.float32, *, t
         del deferred
         factor_nodes(rest, opened)
     return MultifrontalCholesky(order, starts, boundaries, panels)
+
+
+class _EntryPieces:
+    """Each node's matrix entries (flat places in its panel, values), in freeable pieces.
+
+    A piece holds the entries of consecutive nodes, about ``1 / _PIECES`` of all; once the
+    loop has passed its last node (the entries of a parent are added when its first child
+    is done, before its own turn), :meth:`passed` frees it. With ``free`` False (nodes
+    factored out of order, in two threads) the pieces are kept to the end.
+    """
+
+    def __init__(self, upper, starts: np.ndarray, places: np.ndarray, free: bool):
+        n_nodes = len(starts) - 1
+        first = upper.indptr[starts]  # each node's first entry, and the end
+        total = int(first[-1])
+        # The first node of each piece: the node holding entry total * i / _PIECES.
+        cuts = np.searchsorted(first, np.linspace(0, total, _PIECES + 1)[1:-1], side="right") - 1
+        cuts = np.unique(np.concatenate([[0], cuts, [n_nodes]]))
+        self.piece = np.repeat(np.arange(len(cuts) - 1), np.diff(cuts)).tolist()
+        self.first = first.tolist()
+        self.base = first[cuts[:-1]].tolist()
+        self.ends = (cuts[1:] - 1).tolist()  # each piece's last node
+        self.free = free
+        self.places, self.values = [], []
+        for e0, e1 in zip(self.base, first[cuts[1:]].tolist(), strict=True):
+            self.places.append(places[e0:e1].astype(np.intp))
+            self.values.append(upper.values[e0:e1].copy())
+        self.current = 0
+        self.last = self.ends[0] if free and self.ends else -1
+
+    def entries(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Node ``k``'s matrix entries: their flat places in its panel, their values."""
+        p = self.piece[k]
+        base = self.base[p]
+        e0, e1 = self.first[k] - base, self.first[k + 1] - base
+        return self.places[p][e0:e1], self.values[p][e0:e1]
+
+    def passed(self, k: int) -> None:
+        """The loop is done with node ``k``, the last of the current piece: free it."""
+        p = self.current
+        self.places[p] = self.values[p] = None
+        self.current = p + 1
+        self.last = self.ends[p + 1] if p + 1 < len(self.ends) else -1
+
+
+# Pieces of the entries (each freed once the loop has passed it): more pieces free more
+# memory sooner, for a few NumPy calls each.
+_PIECES = 16
 
 
 # Work of a node in flops-equivalents: its dense kernels plus a fixed cost for its
