@@ -254,9 +254,12 @@ def test_extend_add_runs_are_consecutive_rows_of_the_parents_front():
             assert at >= size or at + len(rows) <= size
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 2**17])
 @pytest.mark.parametrize("seed", range(4))
-def test_upper_in_order_matches_the_panel_reordering(seed):
-    # Empty rows (also the last ones) included: the row counts come from a reduceat.
+def test_upper_in_order_matches_the_panel_reordering(monkeypatch, seed, chunk):
+    # Empty rows (also the last ones) included; rows chosen in chunks of one entry (chunks
+    # of one row, empty rows skipped), of a few rows, or all at once.
+    monkeypatch.setattr(symbolic, "_CHUNK", chunk)
     rng = np.random.default_rng(seed)
     n = 40
     dense = np.where(rng.random((n, n)) < 0.1, rng.standard_normal((n, n)), 0.0)
