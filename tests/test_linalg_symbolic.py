@@ -53,9 +53,13 @@ _CASES = pytest.mark.parametrize(
 
 
 @_CASES
+@pytest.mark.parametrize("chunk", [3, 2**17])
 def test_front_boundaries_ranks_and_child_rows_match_plain_loops(
-    monkeypatch, shape, keep, leaf, merge, seed
+    monkeypatch, shape, keep, leaf, merge, seed, chunk
 ):
+    # Per-entry passes in chunks of a few entries (whole rows, empty ones too) or all
+    # at once.
+    monkeypatch.setattr(symbolic, "_CHUNK", chunk)
     matrix, ys, xs = _grid_matrix(shape, keep, seed)
     tree = dissection_module.dissection_order(ys, xs, 2, leaf_size=leaf, merge_entries=merge)
     upper = symbolic.upper_in_order(matrix, tree.order, np.float64)

@@ -74,9 +74,7 @@ def front_boundaries(
     index = columns.dtype
     sizes = np.diff(starts)
     # The entries in later columns of all nodes, found at once: each node's are one slice.
-    row_end = np.repeat(starts[1:].astype(index), sizes)
-    later = np.flatnonzero(columns >= np.repeat(row_end, np.diff(upper.indptr)))
-    del row_end
+    later = _later_entries(upper, np.repeat(starts[1:].astype(index), sizes))
     later_columns = columns[later]
     n_later = np.diff(np.searchsorted(later, upper.indptr[starts]))
     # Each node's distinct later columns (``own``, node after node) and, for each entry,
@@ -145,6 +143,25 @@ def front_boundaries(
     boundaries = Boundaries(flat[a:b] for a, b in itertools.pairwise(bounds.tolist()))
     boundaries.child_rows = found.rows[gather[np.repeat(parent >= 0, width)]]
     return boundaries
+
+
+def _later_entries(upper, row_end: np.ndarray) -> np.ndarray:
+    """Indices of ``upper``'s entries whose column is at or after ``row_end`` of their row.
+
+    Found in chunks of rows (about ``_CHUNK`` entries each): a per-entry array of the rows'
+    ends would be fresh memory the size of the matrix's indices.
+    """
+    indptr, columns = upper.indptr, upper.columns
+    n, total = len(row_end), int(indptr[-1])
+    found = []
+    cuts = np.unique(np.searchsorted(indptr, np.arange(0, total, _CHUNK)).clip(0, n)).tolist()
+    for r0, r1 in itertools.pairwise([*cuts, n] if cuts else [0, n]):
+        e0, e1 = int(indptr[r0]), int(indptr[r1])
+        ends = np.repeat(row_end[r0:r1], np.diff(indptr[r0 : r1 + 1]))
+        chunk = np.flatnonzero(columns[e0:e1] >= ends)
+        chunk += e0
+        found.append(chunk)
+    return np.concatenate([*found, np.empty(0, np.intp)])
 
 
 class _Positions:
@@ -311,8 +328,7 @@ class FrontRows:
         if ranks:
             later, rank, per_node = ranks[0]
         else:
-            row_end = np.repeat(self.starts[1:], sizes)
-            later = np.flatnonzero(upper.columns >= np.repeat(row_end, counts))
+            later = _later_entries(upper, np.repeat(self.starts[1:], sizes))
             per_node = np.diff(np.searchsorted(later, upper.indptr[self.starts]))
             node = np.repeat(np.arange(len(sizes)), per_node)
             rank = self.rows(node, upper.columns[later]) - sizes[node]
