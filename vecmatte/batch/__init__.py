@@ -1,8 +1,8 @@
 """Batches: a folder of images and a folder of trimaps in, a folder of alpha mattes out.
 
 One task/record core (:mod:`vecmatte.batch._core`: :class:`BatchTask`, :class:`BatchRecord`,
-:func:`find_tasks`, :func:`process_task`) and two executors over it: local processes
-(:func:`run_batch`, :mod:`vecmatte.batch.local`) and a Dask cluster
+:func:`process_task`; :func:`find_tasks` in :mod:`vecmatte.batch._tasks`) and two executors
+over it: local processes (:func:`run_batch`, :mod:`vecmatte.batch.local`) and a Dask cluster
 (:func:`run_batch_on_cluster`, :mod:`vecmatte.batch.dask`, imported only when used).
 
 Examples
@@ -26,9 +26,9 @@ from vecmatte.batch._core import (
     BatchRecord,
     BatchTask,
     Progress,
-    find_tasks,
     process_task,
 )
+from vecmatte.batch._tasks import find_tasks
 from vecmatte.batch.local import run_batch
 
 __all__ = [

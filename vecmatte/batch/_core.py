@@ -11,7 +11,6 @@ stopped.
 from __future__ import annotations
 
 import glob
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -26,7 +25,7 @@ __all__ = [
     "BatchRecord",
     "BatchTask",
     "Progress",
-    "find_tasks",
+    "check_task_bit_depth",
     "process_task",
 ]
 
@@ -35,10 +34,10 @@ Progress = Callable[[int, int, "BatchRecord"], None]
 
 # Options of the solve that a task carries (besides the method's own options).
 _SOLVER_OPTIONS = ("method", "eps", "radius", "preconditioner", "rtol", "maxiter")
-_TASK_OPTIONS = (*_SOLVER_OPTIONS, "options", "max_pixels", "band", "bit_depth")
+TASK_OPTIONS = (*_SOLVER_OPTIONS, "options", "max_pixels", "band", "bit_depth")
 
 # Names of the outputs of the image NAME, in the output folder.
-_ALPHA_SUFFIX, _CUTOUT_SUFFIX = "_alpha.png", "_cutout.png"
+ALPHA_SUFFIX, CUTOUT_SUFFIX = "_alpha.png", "_cutout.png"
 
 
 @dataclass(frozen=True)
@@ -292,77 +291,7 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask]) -> None:
                 temporary.unlink(missing_ok=True)
 
 
-# --------------------------------------------------------------------------- finding tasks
-
-
-def _image_files(directory: Path, skip: set[str] = frozenset()) -> dict[str, list[Path]]:
-    """Image files of ``directory`` by name (stem); hidden files and ``skip`` are ignored."""
-    by_stem: dict[str, list[Path]] = {}
-    for path in sorted(directory.iterdir()):
-        if (
-            path.is_file()
-            and not path.name.startswith(".")
-            and path.suffix.lower() in IMAGE_EXTENSIONS
-            and path.name not in skip
-        ):
-            by_stem.setdefault(path.stem, []).append(path)
-    return by_stem
-
-
-def _own_outputs(directory: Path) -> set[str]:
-    """Names in ``directory`` that an earlier batch writing there made.
-
-    ``X_alpha.png`` (or ``X_cutout.png``) next to an ``X``, written by vecmatte (its PNG
-    text says so): a user's own ``X_alpha.png`` (a photograph, a ground truth) stays an
-    input, and the output guard then refuses to replace it.
-    """
-    from vecmatte.io import written_by_vecmatte
-
-    names = {path.name for path in directory.iterdir() if path.is_file()}
-    stems = {Path(name).stem for name in names}
-    return {
-        name
-        for name in names
-        for suffix in (_ALPHA_SUFFIX, _CUTOUT_SUFFIX)
-        if name.endswith(suffix)
-        and name[: -len(suffix)] in stems
-        and written_by_vecmatte(directory / name)
-    }
-
-
-def _check_not_empty_name(directory, what: str) -> None:
-    """Refuse ``""``, which ``Path`` reads as the current folder."""
-    if isinstance(directory, str) and directory == "":
-        raise ValueError(f"the {what} folder is an empty name (''); give its name")
-
-
-def _check_input_dir(directory, what: str) -> Path:
-    _check_not_empty_name(directory, what)
-    directory = Path(directory)
-    if not directory.exists():
-        raise FileNotFoundError(f"{directory}: {what} folder does not exist")
-    if not directory.is_dir():
-        raise NotADirectoryError(f"{directory}: {what} folder is not a directory")
-    return directory
-
-
-def _prepare_output_dir(directory: Path) -> Path:
-    """Create ``directory`` if needed and make sure files can be written in it."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except FileExistsError:
-        raise NotADirectoryError(f"{directory}: output folder is a file, not a directory") from None
-    except OSError as error:
-        raise PermissionError(
-            f"{directory}: cannot write in the output folder ({error.strerror or error}); "
-            "choose another one with -o"
-        ) from None
-    return directory
-
-
-def _check_bit_depth(task: BatchTask) -> None:
+def check_task_bit_depth(task: BatchTask) -> None:
     """A 16-bit matte needs a format that holds 16-bit gray (PNG, TIFF): refused up front."""
     from vecmatte._output_guard import file_format
     from vecmatte._writing import check_bit_depth
@@ -374,133 +303,6 @@ def _check_bit_depth(task: BatchTask) -> None:
                 f"{task.alpha_path}: {kind} cannot hold a 16-bit alpha matte (bit_depth=16); "
                 "write it as .png or .tif, or leave out bit_depth"
             )
-
-
-def _check_band(band) -> int | None:
-    if band is None:
-        return None
-    if isinstance(band, bool) or not float(band).is_integer() or band < 1:
-        raise ValueError(f"band must be a positive whole number of pixels, got {band!r}")
-    return int(band)
-
-
-def find_tasks(
-    images_dir, trimaps_dir, out_dir, *, cutout: bool = False, band: int | None = None, **options
-) -> list[BatchTask]:
-    """One task per image of ``images_dir``, paired by name with a trimap of ``trimaps_dir``.
-
-    Parameters
-    ----------
-    images_dir, trimaps_dir : str or Path
-        Folders of images and trimaps (or masks, with ``band``); ``photo.jpg`` goes with
-        ``photo.png`` (same name, any image extension: ``.png .jpg .jpeg .tif .tiff .bmp
-        .webp``).
-    out_dir : str or Path
-        Where ``NAME_alpha.png`` (and ``NAME_cutout.png``) are written; created if missing.
-        It may be an input folder. The outputs an earlier batch wrote into the images
-        folder (``X_alpha.png`` next to an ``X``, marked as vecmatte's in their PNG text)
-        are not taken as images; a user's own file of such a name is, and an output that
-        would replace it (or a trimap) is refused.
-    cutout : bool, optional
-        Also write an RGBA cutout of each image.
-    band : int, optional
-        ``trimaps_dir`` holds rough masks; each becomes a trimap with an unknown band of
-        ``band`` pixels on each side of the mask's edge.
-    **options
-        ``method``, ``eps``, ``radius``, ``preconditioner``, ``rtol``, ``maxiter``,
-        ``options`` (a dict of the method's own options), ``max_pixels`` and ``bit_depth``
-        (8 or 16 bits per sample of the mattes; see :class:`BatchTask`).
-
-    Returns
-    -------
-    list of BatchTask
-        Sorted by name. An image without a trimap still gets a task, whose trimap path
-        does not exist: it is reported as failed, without stopping the others.
-
-    Raises
-    ------
-    ValueError
-        If ``images_dir`` holds no image, no image has a trimap, two files share a name,
-        an output would overwrite an input, or ``bit_depth`` is not 8 or 16.
-    FileNotFoundError, NotADirectoryError, PermissionError
-        If a folder is missing, or ``out_dir`` cannot be created or written in.
-    """
-    from vecmatte.alpha import check_solve_options
-    from vecmatte.io import check_max_pixels, check_output_paths, same_file
-
-    unknown = set(options) - set(_TASK_OPTIONS)
-    if unknown:
-        raise TypeError(
-            f"find_tasks() got unexpected option(s) {sorted(unknown)}; valid: "
-            f"{', '.join(_TASK_OPTIONS)}"
-        )
-    band = _check_band(band)
-    method_options = tuple(sorted(dict(options.pop("options", None) or {}).items()))
-    probe = BatchTask("", "", "", "", None, options=method_options, **options)
-    check_solve_options(probe.solver_options())
-    check_max_pixels(probe.max_pixels)
-    _check_bit_depth(probe)  # its value; the mattes made here are .png, which hold 16 bits
-    what = "masks" if band is not None else "trimaps"
-    images_dir = _check_input_dir(images_dir, "images")
-    trimaps_dir = _check_input_dir(trimaps_dir, what)
-    if same_file(images_dir, trimaps_dir):
-        raise ValueError(
-            f"{trimaps_dir}: the {what} folder is the images folder; each image would be its "
-            f"own {what[:-1]}: give the folder of {what}"
-        )
-    _check_not_empty_name(out_dir, "output")
-    out_dir = Path(out_dir)
-    # Outputs of earlier batches in the images folder are not images (whatever -o is now).
-    # The trimaps folder needs no such rule: only the trimaps of images are inputs, so an
-    # earlier output there is replaced unless an image of its name makes it a trimap (then
-    # the guard refuses).
-    skip = _own_outputs(images_dir)
-    images = _image_files(images_dir, skip)
-    if not images:
-        raise ValueError(
-            f"{images_dir}: no image files in this folder (looked for {' '.join(IMAGE_EXTENSIONS)})"
-        )
-    trimaps = _image_files(trimaps_dir)
-    used_trimaps = {name: paths for name, paths in trimaps.items() if name in images}
-    for kind, found in (("images", images), (what, used_trimaps)):
-        clashes = [", ".join(p.name for p in paths) for paths in found.values() if len(paths) > 1]
-        if clashes:
-            raise ValueError(
-                f"several {kind} have the same name, so the outputs would clash: "
-                f"{'; '.join(clashes[:5])}; rename or remove all but one"
-            )
-    if not set(images) & set(trimaps):
-        raise ValueError(
-            f"no image of {images_dir} has a {what[:-1]} of the same name in {trimaps_dir} "
-            f"(images: {', '.join(sorted(images)[:3])} ...; {what}: "
-            f"{', '.join(sorted(trimaps)[:3]) or 'none'})"
-        )
-    tasks = []
-    for name, (image_path,) in sorted(images.items()):
-        trimap_path = trimaps[name][0] if name in trimaps else trimaps_dir / f"{name}.*"
-        tasks.append(
-            BatchTask(
-                name=name,
-                image_path=str(image_path),
-                trimap_path=str(trimap_path),
-                alpha_path=str(out_dir / f"{name}{_ALPHA_SUFFIX}"),
-                cutout_path=str(out_dir / f"{name}{_CUTOUT_SUFFIX}") if cutout else None,
-                options=method_options,
-                band=band,
-                **options,
-            )
-        )
-    # the shared guard: no output may be an input (nothing is created before this check)
-    check_output_paths(
-        {f"output of {t.name}": path for t in tasks for path in t.outputs()},
-        {
-            **{f"image {t.name}": t.image_path for t in tasks},
-            **{f"{what[:-1]} {t.name}": t.trimap_path for t in tasks if t.name in trimaps},
-        },
-        writable=False,
-    )
-    _prepare_output_dir(out_dir)
-    return tasks
 
 
 # ----------------------------------------------------------------------------- processing
@@ -540,7 +342,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
         {"image": task.image_path, "trimap": task.trimap_path},
         writable=False,
     )
-    _check_bit_depth(task)
+    check_task_bit_depth(task)
     # Hashed before they are read: a file rewritten in between then mismatches its digest
     # (resume makes it again), whereas hashing after reading could record the new file's
     # digest for a matte of the old one (resume would keep it).
