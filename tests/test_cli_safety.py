@@ -212,6 +212,35 @@ def test_item4_a_script_without_main_guard_gets_one_clear_error(tmp_path, guarde
     assert snapshot(tmp_path / "mattes") == {}
 
 
+def test_item4_workers_replace_the_guard_report_whole(tmp_path, monkeypatch):
+    # Both spawned workers re-run an unguarded script and report why they stop. The parent
+    # reads the report once the first worker dies: a second worker that truncated the file
+    # in place (to write it again) made it read nothing, and the batch was taken for workers
+    # the system killed (['failed', 'failed'] and exit 0 instead of the message).
+    from vecmatte.batch import local
+
+    report = tmp_path / "guard.txt"
+    report.write_text("")
+    monkeypatch.setenv(local._GUARD_ENV, str(report))
+    monkeypatch.setattr(local, "_importing_main_in_worker", lambda: True)
+    opened = []
+    real_open = Path.open
+
+    def spy(self, mode="r", *args, **kwargs):
+        opened.append((self, mode))
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spy)
+    for _ in range(2):  # the second worker finds the first one's report in place
+        with pytest.raises(SystemExit) as stopped:
+            local._refuse_in_unguarded_worker(2)
+        assert stopped.value.code == 1
+        assert report.read_text() == local._GUARD_MESSAGE.format(jobs=2)
+    written = [path for path, mode in opened if "w" in mode or "a" in mode]
+    assert written and report not in written
+    assert list(tmp_path.iterdir()) == [report]  # no file left aside
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import sys
@@ -62,7 +63,12 @@ def _refuse_in_unguarded_worker(jobs: int) -> None:
     message = _GUARD_MESSAGE.format(jobs=jobs)
     report = os.environ.get(_GUARD_ENV)
     if report:
-        Path(report).write_text(message)
+        # Every worker re-runs the script: written aside and renamed, so that the parent,
+        # which reads the file once the first of them dies, never sees it truncated by
+        # another worker's write (it then took the batch for workers killed by the system).
+        aside = Path(f"{report}.{os.getpid()}.tmp")
+        aside.write_text(message)
+        os.replace(aside, report)
     # SystemExit with a code prints no traceback; the parent raises the message.
     raise SystemExit(1)
 
@@ -249,4 +255,6 @@ def _run_in_processes(tasks, pending, jobs: int, finish) -> None:
         else:
             os.environ[_GUARD_ENV] = previous
         Path(guard_file).unlink(missing_ok=True)
+        for aside in glob.glob(f"{glob.escape(guard_file)}.*.tmp"):  # a worker stopped mid-write
+            Path(aside).unlink(missing_ok=True)
     executor.shutdown(wait=True)
