@@ -23,6 +23,7 @@ import numpy as np
 
 from vecmatte import _defaults
 from vecmatte.alpha._ifm_trimming import edge_trimming, patch_trimming
+from vecmatte.laplacians.information_flow import KU_CONFIDENCES
 
 __all__ = [
     "build_system",
@@ -42,8 +43,6 @@ _IU_WEIGHT = 0.01
 _KU_WEIGHT = 0.05
 _LOCAL_EPS = 1e-6
 _LOCAL_RADIUS = 1
-# How the known-to-unknown confidence compares the two sides' colours.
-_KU_CONFIDENCES = ("means", "toolbox")
 
 # Peak memory model of build_system (see memory_bytes); fitted by bench/ifm.py.
 _BYTES_PER_PIXEL = 300.0
@@ -117,7 +116,7 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
         checked["known_to_unknown"] = None if value is None else bool(value)
     if "ku_confidence" in options:
         value = options["ku_confidence"]
-        if not (isinstance(value, str) and value in _KU_CONFIDENCES):
+        if not (isinstance(value, str) and value in KU_CONFIDENCES):
             raise ValueError(f"ku_confidence must be 'means' or 'toolbox', got {value!r}")
     return checked
 

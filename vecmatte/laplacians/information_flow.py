@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "KU_CONFIDENCES",
     "color_mixture_flow",
     "color_mixture_weights",
     "information_flow_laplacian",
@@ -42,6 +43,8 @@ _LLE_BLOCK = 8192
 # SciPy's default and answer queries far from the data (unknown pixels searching the
 # background) up to eight times faster. Measured on the alphamatting images.
 _TREE_OPTIONS = {"leafsize": 32, "balanced_tree": False, "compact_nodes": False}
+#: Ways to compute the known-to-unknown estimate's confidence (see known_to_unknown_flow).
+KU_CONFIDENCES = ("means", "toolbox")
 # Smallest weight sum by which the known-to-unknown flow divides to get a side's mean colour.
 _MIXTURE_FLOOR = 1e-3
 # Threads of each tree search (all CPUs; the neighbours found do not depend on it).
@@ -335,7 +338,7 @@ def known_to_unknown_flow(
     alphamatting-lowres images the means lower ifm's mean SAD from 1.01 to 0.91 times
     closed-form's (first trimap set) and from 0.84 to 0.78 (second).
     """
-    if confidence not in ("means", "toolbox"):
+    if confidence not in KU_CONFIDENCES:
         raise ValueError(f"confidence must be 'means' or 'toolbox', got {confidence!r}")
     h, w = is_fg.shape
     wanted = ~(is_fg | is_bg)
