@@ -59,10 +59,21 @@ class MethodSpec:
             raise TypeError(f"{self.module} defines neither build_system nor estimate")
         return entry
 
+    def _keyword_parameters(self) -> list[inspect.Parameter]:
+        parameters = inspect.signature(self.entry()).parameters.values()
+        return [p for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
     def option_names(self) -> list[str]:
         """The keyword options of the method's ``build_system`` or ``estimate``."""
-        parameters = inspect.signature(self.entry()).parameters.values()
-        return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+        return [p.name for p in self._keyword_parameters()]
+
+    def option_defaults(self) -> dict:
+        """The method's keyword options that have a default, with it."""
+        return {
+            p.name: p.default
+            for p in self._keyword_parameters()
+            if p.default is not inspect.Parameter.empty
+        }
 
 
 METHODS: dict[str, MethodSpec] = {

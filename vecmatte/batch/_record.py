@@ -12,7 +12,6 @@ still have those digests; readers of images never look at it.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from typing import Any
 
@@ -100,12 +99,7 @@ def solve_record(
 
     method = solver_options.get("method") or _defaults.METHOD
     spec = get_method(method)
-    options = {
-        parameter.name: parameter.default
-        for parameter in inspect.signature(spec.entry()).parameters.values()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-        and parameter.default is not inspect.Parameter.empty
-    }
+    options = spec.option_defaults()
     options.update((k, v) for k, v in solver_options.items() if k not in SOLVE_KEYWORDS)
     preconditioner = rtol = maxiter = None
     if spec.preconditioner is not None:
