@@ -111,7 +111,6 @@ def test_extend_add_plan_is_the_same_with_the_rows_found_by_search(shape, keep, 
     assert boundaries.child_rows is None  # taken by the plan, not kept with the factor
     searched = symbolic.ExtendAddPlan(fronts, tree.parent, list(boundaries))
     np.testing.assert_array_equal(found.at, searched.at)
-    np.testing.assert_array_equal(found.block_at, searched.block_at)
     for name in ("run_ptr", "run_edge", "run_at", "offsets", "by_slices"):
         assert getattr(found, name) == getattr(searched, name)
 

@@ -358,23 +358,18 @@ class ExtendAddPlan:
 
     A child's boundary rows land in its parent's front in a few runs of consecutive rows
     (pieces of the separators around the child: 3-4 runs on average on a pixel grid), so the
-    lower triangle of its update is added column run by column run: the rows from that run
-    on as rectangular slices, one per row run, or, when there are many row runs, as one
-    addition through an index array of rows (a slice of columns on each). Children with
-    many runs and little data are added through flat indices instead (one gather and
-    scatter), whichever costs less. All runs are found for all children at once before the
-    numerical loop.
+    lower triangle of its update is a few rectangles of the front, one per pair of runs:
+    ``run_ptr``, ``run_edge`` and ``run_at`` describe them for the factor's rectangle
+    additions (:mod:`vecmatte.linalg.multifrontal`). Children with many runs and little
+    data (``by_slices`` false) are added through flat indices instead (:meth:`add`: one
+    gather and scatter), whichever costs less. All runs are found for all children at once
+    before the numerical loop.
     """
 
     # Measured cost of one slice addition (Python and NumPy call overhead) in array entries
     # added through flat indices, and the relative cost of an entry added through slices.
     _SLICE_CALL = 500
     _SLICE_ENTRY = 0.3
-    # An addition through an index array of rows costs about as much as three slice
-    # additions, plus about one slice addition per 1200 entries more than slices would take
-    # (measured on GT01's scribbles: below that, more of its columns go through slices).
-    _ROWS_CALLS = 3.0
-    _ROWS_ENTRY = 1 / 1200
 
     def __init__(self, fronts: FrontRows, parent: np.ndarray, boundaries: list[np.ndarray]):
         widths = fronts.widths.copy()
@@ -406,9 +401,6 @@ class ExtendAddPlan:
         self.run_edge = (run_first - np.repeat(offsets[:-1], n_runs)).tolist()
         self.run_at = at[run_first].tolist()
         self.at, self.offsets = at, offsets.tolist()
-        # The same rows counted from the parent's boundary (for additions into its block).
-        self.block_at = at - np.repeat(fronts.sizes[np.maximum(parent, 0)], widths)
-        self.sizes = fronts.sizes
         pairs = n_runs * (n_runs + 1) // 2
         entries = widths * (widths + 1) // 2
         self.by_slices = (
@@ -416,46 +408,20 @@ class ExtendAddPlan:
         ).tolist()
 
     def add(self, child: int, update: np.ndarray, panel, block, size: int) -> None:
-        """Add ``update`` (the child's Schur complement, lower triangle) into the front."""
-        width = len(update)
-        if not self.by_slices[child]:
-            at = self.at[self.offsets[child] : self.offsets[child + 1]]
-            split = int(np.searchsorted(at, size))
-            if split:
-                target = at[:, None] * size + at[:split]
-                panel.reshape(-1)[target.reshape(-1)] += update[:, :split].reshape(-1)
-            if split < width:
-                later = at[split:] - size
-                target = later[:, None] * block.shape[0] + later
-                block.reshape(-1)[target.reshape(-1)] += update[split:, split:].reshape(-1)
-            return
-        r0, r1 = self.run_ptr[child], self.run_ptr[child + 1]
-        edges = self.run_edge[r0:r1]
-        edges.append(width)
-        places = self.run_at[r0:r1]
-        offset, runs = self.offsets[child], r1 - r0
-        for j in range(runs):
-            b0, b1, q = edges[j], edges[j + 1], places[j]
-            below = runs - j
-            if below > 1 and below > self._ROWS_CALLS + self._ROWS_ENTRY * (width - b0) * (b1 - b0):
-                # One addition through the rows of all runs from this one on.
-                if q < size:
-                    rows = self.at[offset + b0 : offset + width]
-                    panel[rows, q : q + b1 - b0] += update[b0:, b0:b1]
-                else:
-                    rows = self.block_at[offset + b0 : offset + width]
-                    block[rows, q - size : q - size + b1 - b0] += update[b0:, b0:b1]
-                continue
-            # One slice per row run; in-place on views (``a[...] += b`` would also copy the
-            # result back into ``a[...]``).
-            columns = update[:, b0:b1]
-            target, shift = (panel, 0) if q < size else (block, size)
-            q -= shift
-            for i in range(j, runs):
-                a0, a1 = edges[i], edges[i + 1]
-                p = places[i] - shift
-                view = target[p : p + a1 - a0, q : q + b1 - b0]
-                view += columns[a0:a1]
+        """Add ``update`` (the child's Schur complement, lower triangle) through flat indices.
+
+        For the children the plan does not add by slices (``by_slices[child]`` false); the
+        others go through the factor's rectangle additions.
+        """
+        at = self.at[self.offsets[child] : self.offsets[child + 1]]
+        split = int(np.searchsorted(at, size))
+        if split:
+            target = at[:, None] * size + at[:split]
+            panel.reshape(-1)[target.reshape(-1)] += update[:, :split].reshape(-1)
+        if split < len(update):
+            later = at[split:] - size
+            target = later[:, None] * block.shape[0] + later
+            block.reshape(-1)[target.reshape(-1)] += update[split:, split:].reshape(-1)
 
 
 def upper_in_order(matrix, order: np.ndarray, dtype) -> ReorderedUpper:
