@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def _identities(path: Path) -> list[object]:
     except OSError:
         return keys
     return [*keys, (status.st_dev, status.st_ino)]
+
+
+def _stream_identity(stream) -> tuple[int, int] | None:
+    """(device, inode) of the regular file a standard stream is redirected to, else None.
+
+    ``vecmatte alpha - t.png -o in.png < in.png`` and ``-o - >> photo.png`` name an input
+    file through a redirection: only the open descriptor knows which file it is. A pipe or
+    a terminal is no file anyone could lose.
+    """
+    try:
+        status = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # replaced stream (tests), closed, no fd
+        return None
+    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
 def file_format(path: Path) -> str:
@@ -179,24 +194,39 @@ def check_output_paths(
             raise ValueError(
                 f"{' and '.join(dashes)} are both '-' ({stream}); only one {kind} can be '-'"
             )
-    seen: dict[object, tuple[str, str, Path]] = {}
+    seen: dict[object, tuple[str, str, object]] = {}
     for what, path in inputs.items():
-        if str(path) != STDIO:
-            for key in _identities(Path(path)):
-                seen.setdefault(key, ("input", what, Path(path)))
+        if str(path) == STDIO:
+            # Standard input redirected from a file (< photo.png) is that file.
+            identity = _stream_identity(sys.stdin)
+            keys = [] if identity is None else [identity]
+            path = "'-' (standard input, redirected from that file)"
+        else:
+            keys = _identities(Path(path))
+        for key in keys:
+            seen.setdefault(key, ("input", what, path))
     for what, path in outputs.items():
         if str(path) == STDIO:
-            continue
-        check_not_folder_name(path, what)
-        path = Path(path)
-        keys = _identities(path)
+            # Standard output redirected to a file (> out.png, >> photo.png) is that file.
+            identity = _stream_identity(sys.stdout)
+            keys = [] if identity is None else [identity]
+            path = "standard output"
+        else:
+            check_not_folder_name(path, what)
+            path = Path(path)
+            keys = _identities(path)
         for key in keys:
             if key in seen:
                 kind, other, other_path = seen[key]
                 if kind == "input":
+                    fix = (
+                        "redirect standard output elsewhere"
+                        if path == "standard output"
+                        else "choose another output name"
+                    )
                     raise ValueError(
                         f"{path}: the {what} would overwrite the {other} {other_path}; "
-                        "choose another output name (nothing was written)"
+                        f"{fix} (nothing was written)"
                     )
                 raise ValueError(
                     f"{path}: the {other} and the {what} are the same file; give them "

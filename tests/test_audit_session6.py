@@ -1,0 +1,69 @@
+"""Where users got hurt (audit of session 6): redirected standard streams, links, odd options."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from vecmatte.cli import main
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def _redirect(monkeypatch, name: str, path, mode: str):
+    """``sys.stdin`` / ``sys.stdout`` redirected from or to the file ``path`` (< or >>)."""
+    handle = open(path, mode)  # the test closes the stream (and with it the file)
+    stream = io.TextIOWrapper(handle)
+    monkeypatch.setattr(sys, name, stream)
+    return stream
+
+
+def test_standard_output_appended_to_an_input_is_refused(tmp_path, scene_files, capsys):
+    # `vecmatte alpha photo.png t.png -o - >> photo.png` appended a PNG to the photograph.
+    image, trimap = scene_files
+    before = image.read_bytes()
+    with pytest.MonkeyPatch.context() as patch:
+        stream = _redirect(patch, "stdout", image, "ab")
+        code = main(["alpha", str(image), str(trimap), "-o", "-", "-q"])
+        stream.close()
+    assert code == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "standard output" in line and str(image) in line
+    assert image.read_bytes() == before
+
+
+def test_an_output_that_is_the_file_standard_input_reads_is_refused(tmp_path, scene_files, capsys):
+    # `vecmatte alpha - t.png -o photo.png < photo.png` replaced the photograph.
+    image, trimap = scene_files
+    before = image.read_bytes()
+    with pytest.MonkeyPatch.context() as patch:
+        stream = _redirect(patch, "stdin", image, "rb")
+        code = main(["alpha", "-", str(trimap), "-o", str(image), "-q"])
+        stream.close()
+    assert code == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "standard input" in line and str(image) in line
+    assert image.read_bytes() == before
+
+
+def test_standard_output_and_a_file_output_that_are_one_file_are_refused(
+    tmp_path, scene_files, capsys
+):
+    # `-o - --cutout cut.png > cut.png`: the cutout was renamed over the file standard
+    # output was writing, and the matte was lost.
+    image, trimap = scene_files
+    cut = tmp_path / "cut.png"
+    with pytest.MonkeyPatch.context() as patch:
+        stream = _redirect(patch, "stdout", cut, "wb")
+        code = main(["alpha", str(image), str(trimap), "-o", "-", "--cutout", str(cut), "-q"])
+        stream.close()
+    assert code == 1
+    assert "same file" in _one_error_line(capsys.readouterr().err)
+    assert cut.read_bytes() == b""
