@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 import pytest
+from conftest import files_in
+from PIL import Image
 
+import vecmatte
 from vecmatte.cli import main
 
 
@@ -67,3 +71,37 @@ def test_standard_output_and_a_file_output_that_are_one_file_are_refused(
     assert code == 1
     assert "same file" in _one_error_line(capsys.readouterr().err)
     assert cut.read_bytes() == b""
+
+
+def test_an_output_through_a_link_to_a_descriptor_writes_its_file(tmp_path, scene_files):
+    # `-o /dev/stdout > out.png` (/dev/stdout -> /proc/self/fd/1): the rename replaced the
+    # link itself by a file (as root, the system's /dev/stdout) and out.png stayed empty.
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd")
+    image, trimap = scene_files
+    out = tmp_path / "out.png"
+    devices = tmp_path / "dev"
+    devices.mkdir()
+    link = devices / "stdout"
+    with open(out, "wb") as handle:
+        link.symlink_to(f"/proc/self/fd/{handle.fileno()}")
+        assert main(["alpha", str(image), str(trimap), "-o", str(link), "-q"]) == 0
+    assert link.is_symlink()
+    assert files_in(devices) == {"stdout"}
+    with Image.open(out) as written, Image.open(image) as photograph:
+        assert written.format == "PNG" and written.size == photograph.size
+
+
+def test_save_image_writes_through_a_symbolic_link(tmp_path, scene):
+    # A link is written through, as open() and Pillow's save write, not replaced by a file.
+    target_dir = tmp_path / "elsewhere"
+    target_dir.mkdir()
+    target = target_dir / "alpha.png"
+    target.write_bytes(b"old")
+    link = tmp_path / "alpha.png"
+    link.symlink_to(target)
+    vecmatte.save_image(link, scene.alpha)
+    assert link.is_symlink() and link.resolve() == target
+    assert vecmatte.load_trimap(target).shape == scene.alpha.shape
+    assert files_in(tmp_path) == {"alpha.png", "elsewhere"}
+    assert files_in(target_dir) == {"alpha.png"}

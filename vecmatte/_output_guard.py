@@ -72,6 +72,18 @@ def _stream_identity(stream) -> tuple[int, int] | None:
     return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
+def write_target(path) -> Path:
+    """The file writing ``path`` replaces: a symbolic link's target, else ``path`` itself.
+
+    Files are written to a temporary name and renamed: renaming onto a link would replace
+    the link, not write where it points, as ``open(path, "w")`` does. ``-o /dev/stdout >
+    out.png`` then replaced the system's ``/dev/stdout`` link (as root; others were refused
+    "cannot write to directory /dev") and left ``out.png`` empty.
+    """
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 def file_format(path: Path) -> str:
     """The Pillow format name of ``path``'s extension (PNG without one), or a ValueError."""
     from PIL import Image
@@ -124,7 +136,8 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
         if not os.access(path, os.W_OK):
             raise PermissionError(f"{path}: cannot write to it (permission denied) ({what})")
         return _format_keeping_alpha(path, what, alpha_channel)
-    directory = path.parent if str(path.parent) else Path(".")
+    target = write_target(path)
+    directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
         if directory.exists():
             raise NotADirectoryError(f"{path}: {directory} is a file, not a folder ({what})")

@@ -22,6 +22,7 @@ from vecmatte._output_guard import (
     check_not_folder_name,
     check_writable,
     is_special_file,
+    write_target,
 )
 
 __all__ = [
@@ -378,7 +379,8 @@ def save_images(
     Notes
     -----
     Each array is written to a temporary file ``.NAME.XXXX.tmp`` beside its path; the
-    temporary files are renamed into place only when every one of them is complete. An
+    temporary files are renamed into place only when every one of them is complete (a
+    symbolic link's target, so that the link stays and its file gets the image). An
     error, or Ctrl-C, before that leaves none of the outputs (the files they would replace
     are untouched), not an alpha matte without the cutout asked for with it. A path that is
     a device or a named pipe (``/dev/null``) is written into, not replaced, before the
@@ -403,7 +405,9 @@ def save_images(
             if is_special_file(path):
                 in_place.append((path, buffer))
             else:
-                written.append((_write_temporary(path, buffer), path))
+                # Through a symbolic link to its file (/dev/stdout > out.png), as open() writes.
+                target = write_target(path)
+                written.append((_write_temporary(target, buffer), target))
                 del buffer
         # A device or a pipe (/dev/null, a named pipe) is written into, never replaced by a
         # file, and before any rename: a device that fails (/dev/full: no space) then leaves
