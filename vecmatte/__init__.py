@@ -7,8 +7,13 @@ The public names below are imported on first use, so that ``import vecmatte`` st
 from __future__ import annotations
 
 import importlib
+import logging
 
 __version__ = "0.1.0"
+
+# Stage messages of long computations are logged at INFO on loggers under "vecmatte"; as a
+# library, it prints nothing of its own: the application (or the CLI) adds handlers.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 # The one list of public names: name -> module that defines it, imported on first use
 # (PEP 562 module __getattr__).

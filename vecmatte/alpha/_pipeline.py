@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -22,6 +23,9 @@ __all__ = [
     "run_method",
     "solve_alpha",
 ]
+
+# Stage messages (INFO): silent unless the caller configures logging (see run_method).
+_log = logging.getLogger(__name__)
 
 
 class NoUnknownPixelsWarning(UserWarning):
@@ -191,18 +195,28 @@ def run_method(
         image.shape, n_unknown, method=method, preconditioner=name, **options
     )
     refuse_if_short(needed, image.shape, n_unknown, method=method, preconditioner=name, **options)
+    h, w = is_fg.shape
     if not builds_system:
+        _log.info(
+            "%s: estimating alpha of %d unknown pixels (%d x %d image)", method, n_unknown, w, h
+        )
         estimated = np.asarray(module.estimate(image, is_fg, is_bg, **options), dtype=np.float64)
         alpha[unknown] = estimated[unknown]
         np.clip(alpha, 0.0, 1.0, out=alpha)
         return AlphaResult(alpha, 0, 0.0, True, n_unknown)
+    _log.info(
+        "%s: building the system of %d unknown pixels (%d x %d image)", method, n_unknown, w, h
+    )
     system = module.build_system(image, is_fg, is_bg, **options)
+    m = system.rhs.shape[0]
     if "stencil" not in PRECONDITIONERS[name].needs and system.stencil is not None:
         # Release the per-offset arrays before the preconditioner allocates its own.
         system = replace(system, stencil=None)
     # Factorisation and CG make many small BLAS calls; see vecmatte._blas for why one thread.
     with single_threaded_blas():
+        _log.info("preconditioner %s for %d equations", name, m)
         operator = build_preconditioner(system, name, preconditioner_options)
+        _log.info("conjugate gradient on %d equations (rtol %g)", m, rtol)
         result = conjugate_gradient(
             system.matrix,
             system.rhs,

@@ -19,6 +19,8 @@ the edges of the known regions (Shahrian et al., CVPR 2013). Defaults follow
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from vecmatte import _defaults
@@ -33,6 +35,8 @@ __all__ = [
     "memory_bytes",
     "patch_trimming",
 ]
+
+_log = logging.getLogger(__name__)
 
 # The toolbox's parameters (getMattingParams('IFM')).
 _CM_K = 20
@@ -248,6 +252,7 @@ def _assemble(
     unknown = ~known
     rows = np.flatnonzero(unknown)
     if known_to_unknown is None:
+        _log.info("ifm: transparency test of %d unknown pixels", len(rows))
         known_to_unknown = not detect_highly_transparent(image, is_fg, is_bg)
     # Each neighbour search needs more candidates than neighbours: with tiny known regions
     # the known-to-unknown flow is left out, and tiny images or unknown regions take fewer.
@@ -255,6 +260,7 @@ def _assemble(
     cm_k = min(_CM_K, n - 2)
     iu_k = min(_IU_K, len(rows) - 2)
 
+    _log.info("ifm: colour-mixture neighbours of %d unknown pixels (K=%d)", len(rows), cm_k)
     cm_neighbors, cm_weights = color_mixture_weights(image, rows, cm_k, 1.0)
     reach = 2 * _LOCAL_RADIUS
     coupled = maximum_filter(unknown.view(np.uint8), size=2 * reach + 1, mode="constant")
@@ -266,6 +272,7 @@ def _assemble(
     index[active] = np.arange(m)
 
     # Local flow, as stencil coefficients of every solved pixel's row.
+    _log.info("ifm: local flow of %d pixels (window radius %d)", m, _LOCAL_RADIUS)
     offsets = stencil_offsets(reach)
     values = row_coefficients(image, active, eps=_LOCAL_EPS, radius=_LOCAL_RADIUS, known=known)
     values *= 1.0 / (2 * _LOCAL_RADIUS + 1) ** 2
@@ -286,6 +293,7 @@ def _assemble(
 
     # Intra-unknown flow: Laplacian of the symmetrised weights, (W + W^T) / 2.
     if iu_k > 0:
+        _log.info("ifm: intra-unknown neighbours of %d unknown pixels (K=%d)", len(rows), iu_k)
         iu_neighbors, iu_values = intra_unknown_weights(image, rows, iu_k, 0.05)
         iu_rows = np.repeat(index[rows], iu_neighbors.shape[1])
         iu_cols = index[iu_neighbors.ravel()]
@@ -306,6 +314,7 @@ def _assemble(
     del intra
 
     # Colour mixture: C has a 1 at each unknown pixel and minus its LLE weights.
+    _log.info("ifm: assembling the system of %d pixels", m)
     k = cm_neighbors.shape[1]
     mixture = scipy.sparse.csr_matrix(
         (
@@ -348,9 +357,15 @@ def _known_to_unknown_estimate(image, is_fg, is_bg, ku_confidence="means"):
     from vecmatte.laplacians.information_flow import known_to_unknown_flow
 
     known = is_fg | is_bg
+    unknown = int(known.size - np.count_nonzero(known))
+    _log.info("ifm: edge trimming of %d unknown pixels", unknown)
     edge_fg, edge_bg = edge_trimming(image, is_fg, is_bg)
     edge = edge_fg | edge_bg
+    _log.info("ifm: patch trimming of %d unknown pixels (K=%d)", unknown, _PATCH_K)
     patch_fg, patch_bg = patch_trimming(image, is_fg, is_bg, k=_PATCH_K)
+    # The pixels the flow searches for: those both trimmings left unknown.
+    left = int(known.size - np.count_nonzero(patch_fg | patch_bg | edge))
+    _log.info("ifm: known-to-unknown neighbours of %d unknown pixels (K=%d)", left, _KU_K)
     # The edge trimming's labels replace the flow's estimate: no need to compute it there.
     alpha_hat, confidence = known_to_unknown_flow(
         image, patch_fg, patch_bg, k=_KU_K, where=~edge, confidence=ku_confidence

@@ -3,6 +3,7 @@ neighbours in colour and position, wherever they are in the image."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +14,8 @@ from vecmatte.laplacians.knn import KERNELS, check_passes, knn_searches, knn_wei
 from vecmatte.systems import MattingSystem
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
+
+_log = logging.getLogger(__name__)
 
 # Peak memory of a solve with Jacobi: bytes per pixel and neighbour of the largest pass
 # (cKDTree.query's float64 distances and int64 indices), per pixel and neighbour of all
@@ -118,12 +121,16 @@ def build_system(
     constraints, lam = check_constraints(constraints, lam)
     options = dict(n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel)
     if constraints == "soft":
+        _log.info("knn: nearest neighbours of %d pixels (n_neighbors=%r)", is_fg.size, n_neighbors)
         weights = knn_weights(image, **options)
         return graph_system(weights, is_fg, is_bg, constraints=constraints, lam=lam)
     # Hard constraints read only the unknown pixels' rows of W: the searches of known pixels
     # that cannot have an unknown neighbour are skipped (see knn_searches).
     unknown = ~(is_fg | is_bg).ravel()
-    return _hard_system(knn_searches(image, unknown=unknown, **options), is_fg, is_bg)
+    _log.info("knn: nearest neighbours of %d pixels (n_neighbors=%r)", is_fg.size, n_neighbors)
+    searches = knn_searches(image, unknown=unknown, **options)
+    _log.info("knn: assembling the system of %d unknown pixels", np.count_nonzero(unknown))
+    return _hard_system(searches, is_fg, is_bg)
 
 
 def _hard_system(searches, is_fg: np.ndarray, is_bg: np.ndarray) -> MattingSystem:

@@ -3,6 +3,8 @@ regression of the colours, window by window."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from vecmatte import _defaults
@@ -13,6 +15,8 @@ from vecmatte.laplacians.lbdm import lbdm_coefficients
 from vecmatte.systems import MattingSystem, Stencil
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
+
+_log = logging.getLogger(__name__)
 
 # Peak memory of a solve with the "direct" preconditioner at radius 1: bytes per pixel, per
 # solved row ** 1.25 and in all. `python bench/memory_models.py --fit 1.05` (resident and
@@ -88,12 +92,14 @@ def build_system(
     hard = constraints == "hard"
     # Stencil coefficients of the whole Laplacian (only windows touching an unknown pixel
     # when the known pixels are fixed); then the rows that are solved, as in closed form.
+    _log.info("lbdm: window regressions of the %d x %d image (radius %d)", w, h, radius)
     coef = lbdm_coefficients(image, eps=eps, radius=radius, known=known if hard else None)
     offsets = stencil_offsets(2 * radius)
     rows = np.flatnonzero(~known.ravel()) if hard else np.arange(h * w)
     values = coef.reshape(len(offsets), h * w)
     values = values[:, rows] if hard else values
     del coef
+    _log.info("lbdm: assembling the system of %d rows", len(rows))
     columns = stencil_columns(offsets, rows, (h, w))
     fg = np.append(is_fg.ravel(), False).astype(np.float64)  # column -1: not foreground
     if hard:

@@ -3,6 +3,8 @@ radius, solved matrix-free."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from vecmatte import _defaults
@@ -12,6 +14,8 @@ from vecmatte.laplacians.large_kernel import lkm_laplacian
 from vecmatte.systems import MattingSystem, soft_constraint_system
 
 __all__ = ["build_system", "check_options", "memory_bytes"]
+
+_log = logging.getLogger(__name__)
 
 # Peak memory of a solve with Jacobi: bytes per pixel, per solved row and in all.
 # `python bench/memory_models.py --fit 1.05` (resident and tracemalloc peaks in fresh
@@ -99,6 +103,12 @@ def build_system(
 
     h, w = is_fg.shape
     rows, cols = _unknown_box(is_fg | is_bg, 2 * radius)
+    _log.info(
+        "lkm: window statistics of the %d x %d crop around the unknown pixels (radius %d)",
+        cols.stop - cols.start,
+        rows.stop - rows.start,
+        radius,
+    )
     laplacian = lkm_laplacian(image[rows, cols], eps=eps, radius=radius)
     # L_uu x = -L_uk alpha_k as in hard_constraint_system, with one pixel vector of the
     # crop kept between products: its known entries stay zero, only the unknown are written.

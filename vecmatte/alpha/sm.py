@@ -8,6 +8,7 @@ they need.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ from vecmatte.alpha import _shared_sampling as common
 from vecmatte.alpha import _trimap_expansion as expansion
 
 __all__ = ["SharedMatting", "check_options", "estimate", "memory_bytes", "shared_matting"]
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,8 +133,10 @@ def shared_matting(
     label = np.zeros(n, dtype=np.uint8)
     label[is_fg.ravel()] = common.FOREGROUND
     label[is_bg.ravel()] = common.BACKGROUND
+    _log.info("sm: trimap expansion (radius %d)", expansion_radius)
     label = expansion.expand_trimap(colors, label, shape, expansion_radius, expansion_threshold)
     unknown = np.flatnonzero(label == common.UNKNOWN)
+    _log.info("sm: sample gathering for %d unknown pixels (%d rays)", len(unknown), rays)
 
     fg, bg, _, mean_fg, mean_bg, planes32 = gathering.gather_samples(
         colors,
@@ -158,6 +163,7 @@ def shared_matting(
             band_lists[radius] = refinement.band_list(unknown, shape, radius)
         return band_lists[radius]
 
+    _log.info("sm: sample refinement of %d unknown pixels", len(unknown))
     fg, bg, refined_alpha = refinement.refine_samples(
         colors_unknown, planes, unknown, refinement_radius, bands=bands(refinement_radius)
     )
@@ -169,6 +175,7 @@ def shared_matting(
     planes = refinement.PairPlanes(
         channels, label, shape, unknown, fg, bg, mean_fg, mean_bg, refined_alpha
     )
+    _log.info("sm: local smoothing of %d unknown pixels", len(unknown))
     fg, bg = refinement.smooth_pairs(
         planes, unknown, smoothing_radius, smoothing_sigma_sq, bands(smoothing_radius)
     )

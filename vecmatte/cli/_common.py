@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import logging
 import sys
 import time
 import warnings
@@ -20,7 +21,12 @@ EXIT_INTERRUPTED = 130
 
 
 class Reporter:
-    """Progress on stderr; silent with ``--quiet``."""
+    """Progress on stderr; silent with ``--quiet``.
+
+    Lines read ``[  0.21s] message``, the time since the command began. The library's own
+    stage messages (INFO records of the ``vecmatte`` loggers) join them, indented, inside
+    :meth:`library_stages`.
+    """
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -31,6 +37,32 @@ class Reporter:
             print(
                 f"[{time.perf_counter() - self.start:7.2f}s] {message}", file=sys.stderr, flush=True
             )
+
+    @contextmanager
+    def library_stages(self):
+        """Show vecmatte's stage messages as progress lines while the block runs.
+
+        The library logs each long step of a solve (a neighbour search, a factorisation) at
+        level INFO on loggers under ``vecmatte``, which print nothing unless someone listens:
+        for the block, a handler on the ``vecmatte`` logger prints them with this reporter's
+        time stamps, and the logger's level is lowered to INFO if it was above. Both are
+        undone afterwards (also on errors), so a program calling :func:`vecmatte.cli.main`
+        keeps its own logging set-up. With ``--quiet`` nothing is attached.
+        """
+        if self.quiet:
+            yield
+            return
+        logger = logging.getLogger("vecmatte")
+        handler = _StageHandler(self)
+        level = logger.level
+        logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
     def iteration(self, iteration: int, residual: float) -> None:
         if not self.quiet and (iteration == 1 or iteration % 10 == 0):
@@ -53,6 +85,20 @@ class Reporter:
             self.stage(f"  {what}: {done} of {total} ({100 * done / max(total, 1):.0f}%)")
 
         return report
+
+
+class _StageHandler(logging.Handler):
+    """Prints each record's message as an indented line of a :class:`Reporter`."""
+
+    def __init__(self, reporter: Reporter):
+        super().__init__(logging.INFO)
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.reporter.stage(f"  {record.getMessage()}")
+        except Exception:
+            self.handleError(record)
 
 
 def check_step_memory(shape, what: str, needed: int, reporter: Reporter, *, hint: str = "") -> None:

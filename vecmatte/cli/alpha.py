@@ -150,7 +150,21 @@ def _read_trimap(args, image):
 def solve_and_write(
     image, trimap, args, keywords, reporter, alpha_path, cutout_path=None, foreground_path=None
 ) -> None:
-    """Solve for alpha, report, write the matte (and the foreground and cutout if asked)."""
+    """Solve for alpha, report, write the matte (and the foreground and cutout if asked).
+
+    The library's stage messages (its INFO log records) are shown among the progress lines
+    meanwhile: a large image's neighbour searches or factorisation take long before the
+    first CG iteration.
+    """
+    with reporter.library_stages():
+        _solve_and_write(
+            image, trimap, args, keywords, reporter, alpha_path, cutout_path, foreground_path
+        )
+
+
+def _solve_and_write(
+    image, trimap, args, keywords, reporter, alpha_path, cutout_path, foreground_path
+) -> None:
     import numpy as np
 
     from vecmatte.alpha import solve_alpha

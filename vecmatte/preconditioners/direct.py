@@ -6,11 +6,15 @@ three iterations: the factor does the work, CG removes its rounding.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 __all__ = ["ENVELOPE_FLOPS_PER_UNKNOWN", "FACTORS", "build"]
 
 FACTORS = ("auto", "envelope", "nested", "superlu")
+
+_log = logging.getLogger(__name__)
 
 
 def _superlu_solver(matrix, single_precision: bool):
@@ -128,6 +132,7 @@ def build(system, *, factor: str = "auto"):
         if _surely_nested(system, ys, xs):
             chosen = "nested"
         else:
+            _log.info("direct: envelope of %d unknowns (reverse Cuthill-McKee)", n)
             envelope = rcm_envelope(matrix)
             if envelope_flops(envelope.first) < ENVELOPE_FLOPS_PER_UNKNOWN * n:
                 chosen = "envelope"
@@ -136,13 +141,21 @@ def build(system, *, factor: str = "auto"):
     apply = None
     try:
         if chosen == "envelope":
-            apply = envelope_cholesky(envelope or rcm_envelope(matrix)).solve
+            if envelope is None:
+                _log.info("direct: envelope of %d unknowns (reverse Cuthill-McKee)", n)
+                envelope = rcm_envelope(matrix)
+            _log.info("direct: envelope Cholesky factor of %d unknowns", n)
+            apply = envelope_cholesky(envelope).solve
         elif chosen == "nested":
             del envelope  # its reordering is not needed; free it before factoring
-            apply = multifrontal_cholesky(matrix, dissection_order(ys, xs, system.reach)).solve
+            _log.info("direct: nested-dissection order of %d unknowns", n)
+            order = dissection_order(ys, xs, system.reach)
+            _log.info("direct: multifrontal Cholesky factor of %d unknowns", n)
+            apply = multifrontal_cholesky(matrix, order).solve
     except np.linalg.LinAlgError:
         if factor != "auto":
             raise
     if apply is None:
+        _log.info("direct: SuperLU factor of %d unknowns", n)
         apply = _superlu_solver(matrix, single_precision=True)
     return LinearOperator((n, n), matvec=apply, dtype=np.float64)
