@@ -6,6 +6,7 @@ import io
 import os
 import sys
 
+import numpy as np
 import pytest
 from conftest import files_in
 from PIL import Image
@@ -105,3 +106,38 @@ def test_save_image_writes_through_a_symbolic_link(tmp_path, scene):
     assert vecmatte.load_trimap(target).shape == scene.alpha.shape
     assert files_in(tmp_path) == {"alpha.png", "elsewhere"}
     assert files_in(target_dir) == {"alpha.png"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"radius": "abc"}, "radius must be a positive integer, got 'abc'"),
+        ({"radius": [1]}, "radius must be a positive integer, got [1]"),
+        ({"radius": "2"}, "radius must be a positive integer, got '2'"),
+        ({"eps": "1e-5"}, "eps must be a positive finite number, got '1e-5'"),
+        ({"eps": None}, "eps must be a positive finite number, got None"),
+        ({"eps": 10**400}, "eps must be a positive finite number, got inf"),
+        ({"rtol": "1e-6"}, "rtol must be a number in (0, 1), got '1e-6'"),
+        ({"rtol": 10**400}, "rtol must lie in (0, 1)"),
+        ({"maxiter": "5"}, "maxiter must be an integer of at least 1"),
+    ],
+)
+def test_solver_options_of_the_wrong_type_are_refused_naming_them(scene, options, message):
+    # The library read the text "1e-5" as a number, and refused "abc" or [1] with "could
+    # not convert string to float" or "float() argument must be ...", naming no option.
+    with pytest.raises(ValueError) as error:
+        vecmatte.estimate_alpha(scene.image, scene.trimap, **options)
+    assert str(error.value).startswith(message)
+
+
+def test_numbers_of_every_numeric_kind_are_still_taken(scene):
+    expected = vecmatte.estimate_alpha(scene.image, scene.trimap)
+    alpha = vecmatte.estimate_alpha(
+        scene.image,
+        scene.trimap,
+        radius=np.int64(1),
+        eps=np.array(1e-7),
+        rtol=np.float64(1e-7),
+        maxiter=10**400,
+    )
+    np.testing.assert_array_equal(alpha, expected)

@@ -160,16 +160,39 @@ def check_no_bool_numbers(function, options: dict) -> None:
         raise ValueError(f"{name} takes {like}, not {value!r} (True and False are not numbers)")
 
 
+def real_number(value, name: str, wanted: str):
+    """``value`` if it is a real number (a 0-d array's number), else a one-line ValueError.
+
+    ``float()`` alone read the text ``"1e-5"`` as a number and refused ``"abc"`` or
+    ``[1]`` with "could not convert string to float" or "float() argument must be ...",
+    which do not say which option was wrong. ``wanted`` says what ``name`` takes.
+    """
+    refuse_bool(value, name, wanted)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if not is_real_number(value):
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return value
+
+
 def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
-    refuse_bool(radius, "radius", "a positive integer")
-    refuse_bool(eps, "eps", "a positive finite number")
-    if not float(radius).is_integer() or int(radius) < 1:
+    radius = real_number(radius, "radius", "a positive integer")
+    eps = real_number(eps, "eps", "a positive finite number")
+    finite = radius == radius and abs(radius) != float("inf")
+    if not finite or radius < 1 or not (radius > MAX_PIXELS or float(radius).is_integer()):
         raise ValueError(f"radius must be a positive integer, got {radius!r}")
-    if float(radius) > MAX_PIXELS:
+    if radius > MAX_PIXELS:
         # No image is that wide; and the window message would print a number of 300 digits.
-        raise ValueError(f"radius must be smaller than the image, got {float(radius):.3g}")
+        try:
+            shown = f"{float(radius):.3g}"
+        except OverflowError:
+            shown = "an integer of over 300 digits"
+        raise ValueError(f"radius must be smaller than the image, got {shown}")
     radius = int(radius)
-    eps = float(eps)
+    try:
+        eps = float(eps)
+    except OverflowError:  # an integer beyond floats: as unusable as infinity
+        eps = float("inf")
     if not np.isfinite(eps) or eps <= 0:
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     size = 2 * radius + 1
@@ -230,19 +253,16 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
     An ``rtol`` of 1 or more stops conjugate gradient before its first iteration (the matte
     of the unknown pixels is then all zeros), and ``maxiter`` below 1 never iterates.
     """
-    refuse_bool(rtol, "rtol", "a number in (0, 1)")
-    try:
-        value = float(rtol)
-    except (TypeError, ValueError):
-        raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}") from None
-    if not (0.0 < value < 1.0):
+    value = real_number(rtol, "rtol", "a number in (0, 1)")
+    if not (0.0 < value < 1.0):  # compared before float(): a huge integer does not fit one
         raise ValueError(
             f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 or less is accurate (the defaults "
             "are 1e-6, and 1e-7 with the direct preconditioner), 1e-3 is a rough matte"
         )
+    value = float(value)
     if maxiter is None:
         return value, None
-    if isinstance(maxiter, bool) or not _is_integer(maxiter) or int(maxiter) < 1:
+    if not is_real_number(maxiter) or not _is_integer(maxiter) or int(maxiter) < 1:
         raise ValueError(
             f"maxiter must be an integer of at least 1 (or None for no limit), got {maxiter!r}"
         )
@@ -250,6 +270,10 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
 
 
 def _is_integer(value) -> bool:
+    import numbers
+
+    if isinstance(value, numbers.Integral):  # float() of one beyond 1e308 overflows
+        return True
     try:
         return float(value).is_integer()
     except (TypeError, ValueError, OverflowError):
