@@ -129,7 +129,10 @@ def drain(environ: dict, limits: Limits) -> None:
     stream = environ["wsgi.input"]
     remaining = min(length, 2 * limits.max_upload_bytes)
     while remaining > 0:
-        chunk = stream.read(min(remaining, 1 << 16))
+        try:
+            chunk = stream.read(min(remaining, 1 << 16))
+        except OSError:  # the client went silent (timeout) or away: nothing more to read
+            break
         if not chunk:
             break
         remaining -= len(chunk)
@@ -167,7 +170,14 @@ def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
     environ["vecmatte.body_read"] = True
     chunks, received = [], 0
     while received < length:
-        chunk = stream.read(min(length - received, 1 << 20))
+        try:
+            chunk = stream.read(min(length - received, 1 << 20))
+        except TimeoutError:
+            # The server's idle timeout (vecmatte.web.server.IDLE_SECONDS): the request gives
+            # back its place instead of holding it while the client stays silent.
+            raise HTTPError(
+                408, f"the body of {length:,} bytes stopped coming before its end; send it again"
+            ) from None
         if not chunk:
             break
         chunks.append(chunk)

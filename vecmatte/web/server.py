@@ -35,8 +35,16 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
         self.setup_environ()
 
 
+# Seconds a connection may send nothing while its request is read (the socket's timeout).
+# Without one, a client gone silent mid-upload (a laptop put to sleep, a dropped network)
+# held its place among the admitted requests for ever: nine of them and every later request
+# was answered 503 "busy" until the server was restarted.
+IDLE_SECONDS = 30.0
+
+
 class _Handler(WSGIRequestHandler):
     quiet = False
+    timeout = IDLE_SECONDS  # StreamRequestHandler sets it on the connection's socket
 
     def log_message(self, format: str, *args) -> None:
         if not self.quiet:
