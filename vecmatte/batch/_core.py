@@ -381,6 +381,21 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     return result.iterations, notes
 
 
+def error_line(error: BaseException) -> str:
+    """A failed image's reason in one line; a system error names its file first.
+
+    ``str()`` of an OSError raised by the system reads ``[Errno 28] No space left on device:
+    'out/a_alpha.png'``; the batch says ``out/a_alpha.png: no space left on device``, as the
+    command's own messages (and ``vecmatte alpha``'s) do.
+    """
+    if isinstance(error, OSError) and error.filename is not None and error.strerror:
+        names = [error.filename] + ([error.filename2] if error.filename2 is not None else [])
+        message = f"{', '.join(map(str, names))}: {error.strerror[0].lower()}{error.strerror[1:]}"
+    else:
+        message = str(error)
+    return " ".join(message.split()) or type(error).__name__
+
+
 def process_task(task: BatchTask) -> BatchRecord:
     """Run one task: read, solve, write atomically; errors become a ``"failed"`` record.
 
@@ -393,7 +408,7 @@ def process_task(task: BatchTask) -> BatchRecord:
     try:
         iterations, notes = _solve_and_write(task)
     except (ValueError, OSError, MemoryError) as error:
-        return BatchRecord.failed(task, str(error), time.perf_counter() - start)
+        return BatchRecord.failed(task, error_line(error), time.perf_counter() - start)
     except Exception as error:  # an unexpected bug must not stop the other images either
         message = f"{type(error).__name__}: {error}"
         return BatchRecord.failed(task, message, time.perf_counter() - start)
