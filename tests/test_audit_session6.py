@@ -211,3 +211,25 @@ def test_a_batch_on_a_full_disk_says_which_file_in_one_readable_line(
     stderr = capsys.readouterr().err
     assert f"a: {out / 'a_alpha.png'}: no space left on device" in stderr
     assert "Errno" not in stderr
+
+
+def test_composite_refuses_a_background_too_small_to_crop_before_any_work(
+    tmp_path, scene_files, scene, monkeypatch, capsys
+):
+    # The foreground was estimated first (minutes on a large photograph with cf), then the
+    # library said "use fit='cover' or fit='resize'", naming no file.
+    import vecmatte.foreground
+
+    image, _ = scene_files
+    alpha = tmp_path / "alpha.png"
+    vecmatte.save_image(alpha, scene.alpha)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(small)
+    estimated = []
+    monkeypatch.setattr(vecmatte.foreground, "estimate_foreground", estimated.append)
+    out = tmp_path / "out.png"
+    code = main(["composite", str(image), str(alpha), str(small), "--fit", "crop", "-o", str(out)])
+    assert code == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(small) in line and "--fit cover" in line
+    assert not estimated and not out.exists()

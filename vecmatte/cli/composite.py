@@ -59,6 +59,21 @@ def _same_size(path: str, what: str, shape, image_path: str, image_shape) -> Non
         )
 
 
+def _check_crop(args, shape, image_shape) -> None:
+    """``--fit crop`` of a background smaller than the image: refused before any work.
+
+    The library refuses it only when compositing, after the foreground estimate, in its
+    own words (``fit='cover'``) and without the file's name.
+    """
+    (bh, bw), (h, w) = shape[:2], image_shape[:2]
+    if args.fit == "crop" and (bh < h or bw < w):
+        raise ValueError(
+            f"{args.background}: the background is {bh} x {bw} pixels (height x width), smaller "
+            f"than the image's {h} x {w}; it cannot be cropped to fit: use --fit cover or "
+            "--fit resize"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``vecmatte composite``; return the exit code (errors raise, ``main`` reports them)."""
     from vecmatte.compose import composite, parse_color
@@ -92,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     _same_size(args.alpha, "alpha", alpha.shape, args.image, image.shape)
     if new is None:
         new = load_image(_common.source(args.background), max_pixels=args.max_pixels)
+        _check_crop(args, new.shape, image.shape)
     if args.foreground is not None:
         foreground = load_image(_common.source(args.foreground), max_pixels=args.max_pixels)
         _same_size(args.foreground, "foreground", foreground.shape, args.image, image.shape)
