@@ -233,3 +233,22 @@ def test_composite_refuses_a_background_too_small_to_crop_before_any_work(
     line = _one_error_line(capsys.readouterr().err)
     assert str(small) in line and "--fit cover" in line
     assert not estimated and not out.exists()
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".tif"])
+def test_a_file_of_several_frames_says_only_the_first_is_read(tmp_path, scene, suffix):
+    # An animated GIF or a multi-page TIFF was matted on its first frame without a word.
+    from vecmatte.io import ExtraFramesWarning
+
+    pixels = np.round(scene.image * 255).astype(np.uint8)
+    frames = [Image.fromarray(pixels), Image.fromarray(pixels[::-1].copy())]
+    path = tmp_path / f"animated{suffix}"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    with pytest.warns(ExtraFramesWarning, match=r"holds 2 frames .* only the first") as caught:
+        image = vecmatte.load_image(path)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert str(path) in str(caught[0].message)
+    assert image.shape == scene.image.shape
+    single = tmp_path / f"single{suffix}"
+    frames[0].save(single)
+    vecmatte.load_image(single)  # one frame: no note (warnings are errors here)

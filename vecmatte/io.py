@@ -35,6 +35,7 @@ __all__ = [
     "STDIO",
     "AlphaChannelIgnoredWarning",
     "AlphaChannelUsedWarning",
+    "ExtraFramesWarning",
     "ImageTooLargeError",
     "LossyTrimapWarning",
     "check_max_pixels",
@@ -74,6 +75,16 @@ class AlphaChannelUsedWarning(UserWarning):
 
 class LossyTrimapWarning(UserWarning):
     """A trimap read from a lossy format (JPEG) has many values smeared between its levels."""
+
+
+class ExtraFramesWarning(UserWarning):
+    """The file holds several frames (an animated GIF, PNG or WebP, a multi-page TIFF); only
+    the first is read."""
+
+
+# Formats whose extra frames are more pictures. (A camera's MPO file holds its photograph
+# first, then previews or the other eye's view: reading the first is what is wanted.)
+_ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "TIFF")
 
 
 class ImageTooLargeError(ValueError):
@@ -138,6 +149,14 @@ def _open(source, max_pixels: int | None = None):
                 tile = image.tile[0] if len(image.tile) == 1 else None
                 image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
                 image.load()
+                frames = getattr(image, "n_frames", 1)
+                if frames > 1 and image.format in _ANIMATED_FORMATS:
+                    warnings.warn(
+                        f"{label}: the file holds {frames} frames (an animation or several "
+                        "pages); only the first is read",
+                        ExtraFramesWarning,
+                        stacklevel=3,
+                    )
                 orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
                 ImageOps.exif_transpose(image, in_place=True)
                 image.info["vecmatte_orientation"] = orientation
