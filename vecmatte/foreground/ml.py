@@ -14,15 +14,18 @@ colours, then clipped to [0, 1].
 
 How it is vectorised: in red-black (checkerboard) order no pixel of one colour neighbours
 another, so relaxing all red pixels at once and then all black ones is a Gauss-Seidel sweep.
-The red and black pixels are kept packed as two half-width arrays, float32, channels first
-``(F_r, F_g, F_b, B_r, B_g, B_b)``: in row ``y`` red pixel ``k`` sits at column
-``2k + (y mod 2)`` and black pixel ``k`` at ``2k + 1 - (y mod 2)``. Then a red pixel's up, down
-and same-column neighbours are black pixel ``k`` in rows ``y - 1``, ``y + 1``, ``y`` and its
-fourth neighbour is black pixel ``k - 1`` (even rows) or ``k + 1`` (odd rows): every neighbour
-is a shifted slice, so a half-sweep is a dozen in-place ufuncs on contiguous rows. Each packed
-array has a one-cell frame; before a half-sweep the border pixels' own values are copied into
-the other colour's frame, which reproduces the clamped neighbours exactly. The per-pixel
-inverse of the 2x2 matrix and its constant part are computed once per level.
+A tile of pixels with a one-cell frame is laid out row-major with an odd row length (one
+spare frame column if needed): then flat cell ``p``'s checkerboard colour is ``p mod 2``, the
+red cells are ``p = 2k`` and the black ones ``p = 2k + 1``, each colour one flat float32 array
+per channel (``F_r, F_g, F_b, B_r, B_g, B_b``), and the up, down, left and right neighbours of
+every cell ``k`` of one colour are cells ``k + const`` of the other (:class:`_Grid`). So each
+neighbour is one contiguous slice, and a half-sweep is a dozen ufuncs over whole arrays: 0.45x
+the time of packing each row apart (half-width rows, whose fourth neighbour alternated between
+``k - 1`` and ``k + 1``, so every ufunc ran a short inner loop per row; 19 instead of 37 ns per
+pixel and half-sweep on GT04). Before a half-sweep the border pixels' own values are copied
+into the other colour's frame, which reproduces the clamped neighbours exactly. The per-pixel
+inverse of the 2x2 matrix and its constant part are computed once per level. Neighbours are
+summed up, down, left, right (the reference loop's order).
 
 Big levels run in bands of rows, and within a band in blocks of columns, each with a halo of
 ``2 * iterations`` pixels: a half-sweep moves information by one pixel, so the wrong clamping
@@ -30,8 +33,8 @@ at a block's cut edge reaches ``2 * iterations - 1`` pixels in, and the pixels a
 are exactly those of a whole-grid sweep (the tests compare blocks down to 2 x 2 with a plain
 loop over the whole grid), while the working arrays stay small and the memory stays bounded
 (:data:`TILE`). Each band's image, alpha and starting colours (the previous level's,
-nearest-neighbour upsampled) are gathered once, float32 and channels first; blocks are packed
-from them by slicing, and results are written to a float32 band that the final level converts
+nearest-neighbour upsampled) are gathered once into one float32 array, channels first; blocks
+are packed from it by slicing (one set of copies for the ten channels), and results are written to a float32 band that the final level converts
 to the output type in one copy. Only the runs of columns within the halo of a mixed pixel
 (``0 < alpha < 1``) are relaxed; the rest of a band is filled with where the relaxation goes:
 the photograph as foreground where alpha is 1 (there ``F = (I + epsilon sum F_j) / (1 + 4
@@ -69,9 +72,14 @@ _TILE_BYTES = 400 * TILE[0] * TILE[1] + (1 << 20)
 _BAND_BYTES_PER_COLUMN = 100 * (TILE[0] + 8)
 # Runs of columns to relax closer than this are relaxed as one block.
 _MERGE_GAP = 64
-# Below this many values np.clip's Python overhead exceeds a second pass (np.minimum, then
-# np.maximum).
-_CLIP_SIZE = 1 << 14
+# Below this many values np.clip's Python overhead (about 1.5 us) exceeds a second pass
+# (np.minimum, then np.maximum); above it np.minimum and np.maximum are much the slower (on
+# float32: 0.37 ns a value against np.clip's 0.06, measured at 6 x 5000).
+_CLIP_SIZE = 1536
+_ONE, _ZERO = _F32(1), _F32(0)
+# Channels of a band (and of a packed tile): image, alpha, starting colours (F then B).
+_IMAGE, _ALPHA, _COLOURS = slice(0, 3), 3, slice(4, 10)
+_PARTS = (_COLOURS, slice(3, 4), _IMAGE)  # colours, alpha, image: as _relax takes them
 
 
 def _nearest(n_out: int, n_in: int) -> np.ndarray:
@@ -79,33 +87,105 @@ def _nearest(n_out: int, n_in: int) -> np.ndarray:
     return np.minimum(np.arange(n_out) * n_in // n_out, n_in - 1)
 
 
-def _pack(band: np.ndarray, left: int, right: int, frame: bool) -> list[np.ndarray]:
-    """Red and black cells of columns ``[left, right)`` of ``band`` (``(..., rows, w)``, first
-    row and ``left`` even), as two packed arrays ``(..., rows, ceil(n / 2))``, with a one-cell
-    frame if ``frame``.
+class _Grid:
+    """Where the cells of a tile of ``rows`` x ``n`` pixels sit in its two packed arrays.
 
-    With an odd number of columns, the extra cell at the end of every other row repeats the
-    last real column (it is never kept; :func:`_mirror` overwrites its colours and alpha).
+    The tile with a one-cell frame is laid out row-major with an odd row length ``W`` (one
+    more frame column if ``n`` is even) and an even number of rows ``2 P``. With ``W`` odd,
+    flat cell ``p`` has the checkerboard colour of its pixel, ``p mod 2`` (pixel ``(y, x)``
+    is cell ``(y + 1) W + x + 1``), so the red cells are ``p = 2 k`` and the black ones
+    ``p = 2 k + 1``: each colour is one array of ``P W`` cells, ``(c, P, W)`` seen as pairs
+    of rows. A neighbour ``p + d`` (``d = -W, W, -1, 1``) of a colour-``c`` cell ``k`` is cell
+    ``k + (c + d) // 2`` of the other colour for every ``k``: each neighbour is one
+    contiguous slice, and a half-sweep is a dozen ufuncs over whole contiguous arrays.
     """
-    rows, n = band.shape[-2], right - left
-    wide, narrow, f = (n + 1) // 2, n // 2, int(frame)
-    shape = (*band.shape[:-2], rows + 2 * f, wide + 2 * f)
-    red, black = np.empty(shape, _F32), np.empty(shape, _F32)
-    if frame:  # read only where _mirror has written it; zeros keep the rest finite
-        for array in (red, black):
-            array[..., 0, :] = array[..., -1, :] = array[..., :, 0] = array[..., :, -1] = 0
-    even, odd = slice(f, rows + f, 2), slice(f + 1, rows + f, 2)
-    red[..., even, f : f + wide] = band[..., 0::2, left:right:2]
-    black[..., even, f : f + narrow] = band[..., 0::2, left + 1 : right : 2]
-    red[..., odd, f : f + narrow] = band[..., 1::2, left + 1 : right : 2]
-    black[..., odd, f : f + wide] = band[..., 1::2, left:right:2]
-    if n % 2:
-        black[..., even, f + wide - 1] = band[..., 0::2, right - 1]
-        red[..., odd, f + wide - 1] = band[..., 1::2, right - 1]
+
+    def __init__(self, rows: int, n: int):
+        self.rows, self.n = rows, n
+        self.width = (n + 2) | 1
+        self.pairs = (rows + 3) // 2
+        self.size = self.pairs * self.width
+
+    def interior(self, colour: int) -> slice:
+        """Cells of the tile's rows (pixels and the left and right frame cells)."""
+        w, c = self.width, colour
+        return slice((w - c + 1) // 2, ((self.rows + 1) * w - c + 1) // 2)
+
+    def offset(self, colour: int, d: int) -> int:
+        return (colour + d) // 2
+
+    def offsets(self, colour: int) -> tuple[int, ...]:
+        """Up, down, left and right neighbours' offsets (the reference loop's order)."""
+        w = self.width
+        return tuple((colour + d) // 2 for d in (-w, w, -1, 1))
+
+    def column(self, colour: int, x: int) -> slice:
+        """Cells of colour ``colour`` in column ``x`` (frame included, 0 to ``W - 1``) of
+        the tile's rows."""
+        w, c = self.width, colour
+        first = 1 if (1 + x) % 2 == c else 2
+        return slice((first * w + x - c) // 2, self.interior(c).stop, w)
+
+    def row(self, colour: int, y: int) -> slice:
+        """Cells of colour ``colour`` in flat row ``y`` (0 to ``2 P - 1``)."""
+        w, c = self.width, colour
+        return slice((y * w - c + 1) // 2, ((y + 1) * w - c + 1) // 2)
+
+    def borders(self, colour: int) -> list[tuple[slice, int]]:
+        """The colour's cells on the tile's border, each with the offset of its clamped
+        neighbour (a frame cell of the other colour): top, bottom, left, right."""
+        w = self.width
+        return [
+            (self.row(colour, 1), self.offset(colour, -w)),
+            (self.row(colour, self.rows), self.offset(colour, w)),
+            (self.column(colour, 1), self.offset(colour, -1)),
+            (self.column(colour, self.n), self.offset(colour, 1)),
+        ]
+
+    def frame(self, colour: int) -> list[slice]:
+        """The colour's frame cells (and the unused last row and column, if any)."""
+        last = (self.rows + 1) * self.width
+        cells = [slice(0, self.row(colour, 0).stop), slice((last - colour + 1) // 2, None)]
+        return cells + [self.column(colour, x) for x in (0, *range(self.n + 1, self.width))]
+
+
+def _pack(band: np.ndarray, left: int, right: int, grid: _Grid) -> list[np.ndarray]:
+    """Red and black cells of columns ``[left, right)`` of ``band`` (``(c, rows, w)``, first
+    row and ``left`` even), as two ``(c, P W)`` arrays, frames zeroed (see :class:`_Grid`)."""
+    channels, rows, n = band.shape[0], grid.rows, grid.n
+    half = (grid.width + 1) // 2
+    red, black = (np.empty((channels, grid.size), _F32) for _ in range(2))
+    for colour, array in enumerate((red, black)):
+        for cells in grid.frame(colour):
+            array[:, cells] = 0
+    r, b = (a.reshape(channels, grid.pairs, grid.width) for a in (red, black))
+    even, odd = (rows + 1) // 2, rows // 2
+    wide, narrow = (n + 1) // 2, n // 2
+    # Even tile rows are odd flat rows (second part of a pair), odd tile rows even flat rows.
+    r[:, :even, half : half + wide] = band[:, 0::2, left:right:2]
+    b[:, :even, half : half + narrow] = band[:, 0::2, left + 1 : right : 2]
+    r[:, 1 : 1 + odd, 1 : 1 + narrow] = band[:, 1::2, left + 1 : right : 2]
+    b[:, 1 : 1 + odd, :wide] = band[:, 1::2, left:right:2]
     return [red, black]
 
 
-def _mirror_views(target: np.ndarray, source: np.ndarray, h: int, w: int, red: bool):
+def _unpack(colours, grid: _Grid, keep_rows, keep_columns, out) -> None:
+    """Write tile rows and columns ``[first, last)`` (``first`` even, ``left`` even) of the
+    packed ``colours`` into ``out``, ``(c, rows, columns)``."""
+    channels = out.shape[0]
+    r, b = (a[:channels].reshape(channels, grid.pairs, grid.width) for a in colours)
+    (first, last), (left, right) = keep_rows, keep_columns
+    half = (grid.width + 1) // 2
+    j, k = first // 2, left // 2
+    even, odd = (last - first + 1) // 2, (last - first) // 2
+    wide, narrow = (right - left + 1) // 2, (right - left) // 2
+    out[:, 0::2, 0::2] = r[:, j : j + even, half + k : half + k + wide]
+    out[:, 0::2, 1::2] = b[:, j : j + even, half + k : half + k + narrow]
+    out[:, 1::2, 1::2] = r[:, j + 1 : j + 1 + odd, k + 1 : k + 1 + narrow]
+    out[:, 1::2, 0::2] = b[:, j + 1 : j + 1 + odd, k : k + wide]
+
+
+def _mirror_views(target: np.ndarray, source: np.ndarray, grid: _Grid, colour: int):
     """``(destination, origin)`` views of the copies of the target colour's border cells
     into the source colour's frame.
 
@@ -113,56 +193,21 @@ def _mirror_views(target: np.ndarray, source: np.ndarray, h: int, w: int, red: b
     frame cell it reads, the neighbour weight is ``epsilon`` and the term is the pixel's own
     previous value, as in the unpacked formulation.
     """
-    wp = (w + 1) // 2
-    # Red pixels of even rows and black pixels of odd rows start at column 0.
-    starts = slice(1, h + 1, 2) if red else slice(2, h + 1, 2)
-    ends = slice(2, h + 1, 2) if red else slice(1, h + 1, 2)
-    views = [
-        (source[..., 0, 1 : wp + 1], target[..., 1, 1 : wp + 1]),
-        (source[..., h + 1, 1 : wp + 1], target[..., h, 1 : wp + 1]),
-        (source[..., starts, 0], target[..., starts, 1]),
+    return [
+        (source[..., cells.start + d : cells.stop + d : cells.step], target[..., cells])
+        for cells, d in grid.borders(colour)
     ]
-    if w % 2 == 0:
-        views.append((source[..., ends, wp + 1], target[..., ends, wp]))
-    else:
-        # The last column is the target's in the rows where it starts at column 0; its right
-        # neighbour is the extra packed cell of the source colour.
-        views.append((source[..., starts, wp], target[..., starts, wp]))
-    return views
 
 
-def _mirror(target: np.ndarray, source: np.ndarray, h: int, w: int, red: bool) -> None:
-    """Copy the target colour's border cells into the source colour's frame (see
-    :func:`_mirror_views`)."""
-    for destination, origin in _mirror_views(target, source, h, w, red):
-        destination[...] = origin
-
-
-def _neighbours(source: np.ndarray, h: int, w: int, red: bool) -> tuple[np.ndarray, ...]:
-    """Views of the source colour: up, down, same column, then the fourth neighbour split
-    into even rows and odd rows."""
-    wp = (w + 1) // 2
-    even, odd = (-1, 1) if red else (1, -1)
-    return (
-        source[..., 0:h, 1 : wp + 1],
-        source[..., 2 : h + 2, 1 : wp + 1],
-        source[..., 1 : h + 1, 1 : wp + 1],
-        source[..., 1 : h + 1 : 2, 1 + even : wp + 1 + even],
-        source[..., 2 : h + 1 : 2, 1 + odd : wp + 1 + odd],
-    )
-
-
-def _level_operator(alphas, images, colour: int, h: int, w: int, regularization, weight):
+def _level_operator(alphas, images, grid: _Grid, colour: int, regularization, weight):
     """Neighbour weights, inverse 2x2 matrices and constant parts for one colour."""
-    wp = (w + 1) // 2
-    a0 = alphas[colour][1 : h + 1, 1 : wp + 1]
-    up, down, same, even, odd = _neighbours(alphas[1 - colour], h, w, colour == 0)
-    weights = np.empty((4, h, wp), _F32)
-    np.subtract(a0, up, out=weights[0])
-    np.subtract(a0, down, out=weights[1])
-    np.subtract(a0, same, out=weights[2])
-    np.subtract(a0[0::2], even, out=weights[3, 0::2])
-    np.subtract(a0[1::2], odd, out=weights[3, 1::2])
+    inner = grid.interior(colour)
+    a0 = alphas[colour][0, inner]
+    other = alphas[1 - colour][0]
+    m = len(a0)
+    weights = np.empty((4, m), _F32)
+    for row, d in zip(weights, grid.offsets(colour), strict=True):
+        np.subtract(a0, other[inner.start + d : inner.stop + d], out=row)
     np.abs(weights, out=weights)
     if weight != 1:  # PyMatting's default is 1
         weights *= weight
@@ -177,7 +222,7 @@ def _level_operator(alphas, images, colour: int, h: int, w: int, regularization,
     scale = np.add(square0, square1)
     scale += total
     det = scale * total
-    inverse = np.empty((3, h, wp), _F32)
+    inverse = np.empty((3, m), _F32)
     np.add(square1, total, out=inverse[0])
     inverse[0] /= det
     np.add(square0, total, out=inverse[2])
@@ -185,45 +230,41 @@ def _level_operator(alphas, images, colour: int, h: int, w: int, regularization,
     np.multiply(a0, a1, out=inverse[1])
     inverse[1] /= det
     np.negative(inverse[1], out=inverse[1])
-    constant = np.empty((6, h, wp), _F32)
+    constant = np.empty((6, m), _F32)
     np.divide(a0, scale, out=square0)
     np.divide(a1, scale, out=square1)
-    np.multiply(images[colour], square0, out=constant[:3])
-    np.multiply(images[colour], square1, out=constant[3:])
+    image = images[colour][:, inner]
+    np.multiply(image, square0, out=constant[:3])
+    np.multiply(image, square1, out=constant[3:])
     return weights, inverse, constant
 
 
-def _sweep_views(target, source, operator, h, w, red, total, scratch):
+def _sweep_views(target, source, operator, grid, colour, total, scratch):
     """The views :func:`_half_sweep` reads and writes, made once per tile: on the small
     levels, slicing them anew for each of the 20 half-sweeps cost as much as the arithmetic."""
     weights, inverse, constant = operator
-    wp = (w + 1) // 2
-    up, down, same, even, odd = _neighbours(source, h, w, red)
-    inner = target[:, 1 : h + 1, 1 : wp + 1]
+    inner = grid.interior(colour)
+    neighbours = [source[:, inner.start + d : inner.stop + d] for d in grid.offsets(colour)]
+    cells = target[:, inner]
     return (
-        _mirror_views(target, source, h, w, red),
-        ((weights[0], up), (weights[1], down), (weights[2], same)),
-        ((weights[3, 0::2], even, scratch[:, 0::2]), (weights[3, 1::2], odd, scratch[:, 1::2])),
+        _mirror_views(target, source, grid, colour),
+        tuple(zip(weights, neighbours, strict=True)),
         (total, scratch, total[:3], total[3:], scratch[:3]),
-        (inner, inner[:3], inner[3:], *inverse, constant),
+        (cells, cells[:3], cells[3:], *inverse, constant),
     )
 
 
 def _half_sweep(views) -> None:
     """Relax every pixel of the target colour given the source colour's current values."""
-    mirror, products, sides, (total, scratch, sum_f, sum_b, part), targets = views
+    mirror, products, (total, scratch, sum_f, sum_b, part), targets = views
     inner, inner_f, inner_b, inverse_ff, inverse_fb, inverse_bb, constant = targets
     for destination, origin in mirror:
         destination[...] = origin
-    (weight_up, up), (weight_down, down), (weight_same, same) = products
-    np.multiply(weight_up, up, out=total)
-    np.multiply(weight_down, down, out=scratch)
-    total += scratch
-    np.multiply(weight_same, same, out=scratch)
-    total += scratch
-    for weight_side, side, out in sides:
-        np.multiply(weight_side, side, out=out)
-    total += scratch
+    (weight, neighbour), *rest = products
+    np.multiply(weight, neighbour, out=total)
+    for weight, neighbour in rest:
+        np.multiply(weight, neighbour, out=scratch)
+        total += scratch
     np.multiply(inverse_ff, sum_f, out=inner_f)
     np.multiply(inverse_fb, sum_b, out=part)
     inner_f += part
@@ -234,19 +275,54 @@ def _half_sweep(views) -> None:
     if inner.size > _CLIP_SIZE:
         np.clip(inner, 0.0, 1.0, out=inner)
     else:  # two ufunc calls cost less than np.clip's Python wrapper on small tiles
-        np.minimum(inner, 1.0, out=inner)
-        np.maximum(inner, 0.0, out=inner)
+        np.minimum(inner, _ONE, out=inner)
+        np.maximum(inner, _ZERO, out=inner)
 
 
-def _band(inputs, level, top: int, bottom: int):
-    """Image ``(3, r, w)``, alpha ``(r, w)`` and starting colours ``(6, r, w)`` (the previous
-    level's, nearest-neighbour upsampled), float32, of rows ``[top, bottom)`` of a level.
+def _relax(packed, grid, iterations, regularization, weight):
+    """Run ``iterations`` red-black sweeps on a packed tile; return the packed colours."""
+    colours, alphas, images = packed
+    for colour in (0, 1):
+        for destination, origin in _mirror_views(alphas[colour], alphas[1 - colour], grid, colour):
+            destination[...] = origin
+    operators = [
+        _level_operator(alphas, images, grid, colour, regularization, weight) for colour in (0, 1)
+    ]
+    m = max(len(range(grid.size)[grid.interior(colour)]) for colour in (0, 1))
+    total = np.empty((6, m), _F32)
+    scratch = np.empty((6, m), _F32)
+    sweeps = []
+    for colour in (0, 1):
+        size = grid.interior(colour).stop - grid.interior(colour).start
+        sweeps.append(
+            _sweep_views(
+                colours[colour],
+                colours[1 - colour],
+                operators[colour],
+                grid,
+                colour,
+                total[:, :size],
+                scratch[:, :size],
+            )
+        )
+    for _ in range(iterations):
+        _half_sweep(sweeps[0])
+        _half_sweep(sweeps[1])
+    return colours
 
-    ``inputs`` is ``(image, alpha)`` at full resolution; ``level`` is ``(rows, columns,
-    colours_before, previous_rows, previous_columns)``, ``rows`` None at full resolution.
+
+def _band(inputs, level, top: int, bottom: int) -> np.ndarray:
+    """Rows ``[top, bottom)`` of a level, float32, channels first ``(10, r, w)``: the image
+    (channels 0-2, :data:`_IMAGE`), alpha (3, :data:`_ALPHA`) and the starting colours (4-9,
+    :data:`_COLOURS`: the previous level's, nearest-neighbour upsampled).
+
+    One array, so that a tile is packed in one set of copies. ``inputs`` is ``(image,
+    alpha)`` at full resolution; ``level`` is ``(rows, columns, colours_before,
+    previous_rows, previous_columns)``, ``rows`` None at full resolution.
     """
     image, alpha = inputs
     rows, columns, colours_before, previous_rows, previous_columns = level
+    band = np.empty((10, bottom - top, len(columns)), _F32)
     if rows is None:
         photo, band_alpha = image[top:bottom], alpha[top:bottom]
     else:
@@ -254,47 +330,27 @@ def _band(inputs, level, top: int, bottom: int):
         index = rows[top:bottom, None] * alpha.shape[1] + columns
         photo = image.reshape(-1, 3).take(index, axis=0)
         band_alpha = alpha.reshape(-1).take(index)
-    band_image = np.empty((3, bottom - top, len(columns)), _F32)
-    np.copyto(band_image, np.moveaxis(photo, 2, 0))
+    # Channel by channel: a transposing copy through np.moveaxis iterates 3-value inner loops
+    # (0.6 instead of 0.25 ms for a 299 x 410 level's image).
+    for channel in range(3):
+        np.copyto(band[channel], photo[:, :, channel])
+    np.copyto(band[_ALPHA], band_alpha)
     # Columns first, on the previous level's fewer rows; then whole rows are copied.
     needed = previous_rows[top:bottom]
     colours = colours_before[:, needed[0] : needed[-1] + 1].take(previous_columns, axis=2)
-    colours = colours.take(needed - needed[0], axis=1)
-    return band_image, band_alpha.astype(_F32), colours
+    colours.take(needed - needed[0], axis=1, out=band[_COLOURS], mode="clip")
+    return band
 
 
-def _relax(packed, w, iterations, regularization, weight):
-    """Run ``iterations`` red-black sweeps on a packed tile; return the packed colours."""
-    colours, alphas, images = packed
-    h = colours[0].shape[1] - 2
-    _mirror(alphas[0], alphas[1], h, w, True)
-    _mirror(alphas[1], alphas[0], h, w, False)
-    operators = [
-        _level_operator(alphas, images, colour, h, w, regularization, weight) for colour in (0, 1)
-    ]
-    wp = (w + 1) // 2
-    total = np.empty((6, h, wp), _F32)
-    scratch = np.empty((6, h, wp), _F32)
-    red = _sweep_views(colours[0], colours[1], operators[0], h, w, True, total, scratch)
-    black = _sweep_views(colours[1], colours[0], operators[1], h, w, False, total, scratch)
-    for _ in range(iterations):
-        _half_sweep(red)
-        _half_sweep(black)
-    return colours
+def _interleave(planes: np.ndarray, out: np.ndarray) -> None:
+    """Copy channels-first ``planes`` ``(3, rows, w)`` into ``out`` ``(rows, w, 3)``.
 
-
-def _unpack(colours, keep_rows, keep_columns, out, channels: slice) -> None:
-    """Write the packed cells of tile rows and columns ``[first, last)`` (``first`` even)
-    into ``out``, ``(c, rows, columns)``."""
-    red, black = (colour[channels] for colour in colours)
-    (first, last), (left, right) = keep_rows, keep_columns
-    n, k = right - left, left // 2
-    wide, narrow = slice(1 + k, 1 + k + (n + 1) // 2), slice(1 + k, 1 + k + n // 2)
-    even, odd = slice(1 + first, 1 + last, 2), slice(2 + first, 1 + last, 2)
-    out[:, 0::2, 0::2] = red[:, even, wide]
-    out[:, 0::2, 1::2] = black[:, even, narrow]
-    out[:, 1::2, 1::2] = red[:, odd, narrow]
-    out[:, 1::2, 0::2] = black[:, odd, wide]
+    One channel at a time: 0.5 ms instead of 1.7 ms for a whole 800 x 563 float32 to float64
+    conversion through ``np.moveaxis`` (NumPy iterates the transposed copy with 3-element inner
+    loops; per channel it is a strided loop over a whole plane).
+    """
+    for channel in range(3):
+        np.copyto(out[:, :, channel], planes[channel])
 
 
 def _fill(band, keep: slice, left: int, right: int, out: np.ndarray, background: bool) -> None:
@@ -305,7 +361,7 @@ def _fill(band, keep: slice, left: int, right: int, out: np.ndarray, background:
     left alone unless ``background``. As ``start + alpha (I - start)``: plain array
     arithmetic, no masked copies.
     """
-    image, alpha, colours = band
+    image, alpha, colours = band[_IMAGE], band[_ALPHA], band[_COLOURS]
     photo, a = image[:, keep, left:right], alpha[keep, left:right]
     start, part = colours[:3, keep, left:right], out[:3, :, left:right]
     np.subtract(photo, start, out=part)
@@ -441,7 +497,7 @@ def estimate(
             out = buffer[:, : last - first] if final else colours_after[:, first:last]
             runs = [(0, w)]
             if skip:
-                band_alpha = band[1]
+                band_alpha = band[_ALPHA]
                 runs = _active_runs((band_alpha > 0) & (band_alpha < 1), halo)
                 for left, right in _gaps(runs, w):
                     _fill(band, keep, left, right, out, need_b)
@@ -449,20 +505,17 @@ def estimate(
                 for left_keep in range(start, end, step_columns):
                     right_keep = min(end, left_keep + step_columns)
                     left, right = max(0, left_keep - halo), min(w, right_keep + halo)
-                    packed = (
-                        _pack(band[2], left, right, frame=True),
-                        _pack(band[1], left, right, frame=True),
-                        _pack(band[0], left, right, frame=False),
-                    )
-                    colours = _relax(packed, right - left, iterations, regularization, weight)
+                    grid = _Grid(bottom - top, right - left)
+                    red, black = _pack(band, left, right, grid)
+                    packed = tuple([red[part], black[part]] for part in _PARTS)
+                    colours = _relax(packed, grid, iterations, regularization, weight)
                     tile_keep = ((keep.start, keep.stop), (left_keep - left, right_keep - left))
-                    channels = slice(0, 6 if need_b else 3)
-                    view = out[channels, :, left_keep:right_keep]
-                    _unpack(colours, *tile_keep, view, channels)
+                    view = out[: 6 if need_b else 3, :, left_keep:right_keep]
+                    _unpack(colours, grid, *tile_keep, view)
             if final:
-                np.copyto(np.moveaxis(foreground[first:last], 2, 0), out[:3])
+                _interleave(out[:3], foreground[first:last])
                 if background:
-                    np.copyto(np.moveaxis(background_out[first:last], 2, 0), out[3:])
+                    _interleave(out[3:], background_out[first:last])
             if not small:
                 done += 1
                 if progress is not None:
