@@ -34,8 +34,9 @@ are exactly those of a whole-grid sweep (the tests compare blocks down to 2 x 2 
 loop over the whole grid), while the working arrays stay small and the memory stays bounded
 (:data:`TILE`). Each band's image, alpha and starting colours (the previous level's,
 nearest-neighbour upsampled) are gathered once into one float32 array, channels first; blocks
-are packed from it by slicing (one set of copies for the ten channels), and results are written to a float32 band that the final level converts
-to the output type in one copy. Only the runs of columns within the halo of a mixed pixel
+are packed from it by slicing (one set of copies for the ten channels), and results are
+written to a float32 band that the final level converts to the output type channel by
+channel. Only the runs of columns within the halo of a mixed pixel
 (``0 < alpha < 1``) are relaxed; the rest of a band is filled with where the relaxation goes:
 the photograph as foreground where alpha is 1 (there ``F = (I + epsilon sum F_j) / (1 + 4
 epsilon)``, within ``4 epsilon`` of the photograph's local variation: 2% with Germer et al.'s
