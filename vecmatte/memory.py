@@ -25,21 +25,23 @@ __all__ = [
 ]
 
 # Peak memory of a closed-form solve beyond its inputs, in bytes, for n pixels and u unknown
-# pixels:  SAFETY * ((a n + b u + c u**1.25) * (4r + 1)**2 / 25 + BASE_BYTES),  with
-# (a, b, c) per preconditioner. Origin: `python bench/large.py --calibrate` (points and dates
-# in bench/results/large.md): the extra peak resident memory (ru_maxrss of a child process
-# minus its resident memory just before the solve) of solve_alpha at radius 1 on the
+# pixels:  SAFETY * ((a n + b u + max(e u, c u**1.25)) * (4r + 1)**2 / 25 + BASE_BYTES),
+# with (a, b, e, c) per preconditioner. Origin: `python bench/large.py --calibrate` (points
+# and dates in bench/results/large.md): the extra peak resident memory (ru_maxrss of a child
+# process minus its resident memory just before the solve) of solve_alpha at radius 1 on the
 # alphamatting images GT02, GT04 and GT19 upscaled to 0.25-8 MP (34k to 1.6M unknowns, 5 to
-# 40% of the pixels), fitted by non-negative least squares of the relative error. "direct"
-# (commit 113d312, float32 envelope or nested-dissection factor): 20 n + 541 u + 26 u**1.25;
-# "ichol" (commit d510b82): 7 n + 1948 u. a covers the image-sized arrays, b the sparse rows
-# and vectors, c the "direct" preconditioner's factor, which grows a little faster than the
-# unknowns (n log n entries for nested dissection; the envelope is only taken while it is
-# thin). Rounded up to direct (22, 600, 30) and ichol (10, 2000, 0) so that, with SAFETY,
-# every calibration point falls at 0.4 to 0.85 of the estimate; the 16 and 32 MP solves of
-# bench/large.py check the extrapolation. Everything grows with the stencil, (4r + 1)**2
-# entries. The model is split where it is used: the closed-form system's share (10 n + 600 u)
-# in vecmatte.alpha.cf, each preconditioner's share in its PreconditionerSpec.memory.
+# 40% of the pixels), fitted by non-negative least squares of the relative error: "ichol"
+# (commit d510b82) 7 n + 1948 u, rounded up to (10, 2000, 0, 0). "direct" refitted in
+# session 6 with `python bench/memory_models.py` (VmHWM and tracemalloc peaks in fresh
+# children; photographs at 0.1-3.5 MP, scribbles at 0.4 and 1.6 MP, scenes) after the
+# nested-dissection factor's peak cut: (22, 600, 710, 20), the factor's term the larger of an
+# envelope's (linear: the envelope's flops limit bounds its entries per row) and a
+# nested-dissection factor's (fill u log u, bounded by u**1.25): every case at 1.10x its
+# peak or more, the large ones (over 300k unknowns) at 1.10-1.32x (the former sum
+# 39 u**1.25 gave 1.38-1.72x there). a covers the image-sized arrays, b the sparse rows and
+# vectors. Everything grows with the stencil, (4r + 1)**2 entries. The model is split where
+# it is used: the closed-form system's share (10 n + 600 u) in vecmatte.alpha.cf, each
+# preconditioner's share in its PreconditionerSpec.memory.
 BASE_BYTES = 40e6
 SAFETY = 1.15
 
@@ -99,11 +101,11 @@ def estimate_solve_memory(
 
     Notes
     -----
-    For closed-form, a model ``a n + b u + c u**1.25`` in the number of pixels ``n`` and of
-    unknown pixels ``u``, fitted to measured peaks (see the constants in
-    :mod:`vecmatte.memory`). The ``u**1.25`` term is the factor of the ``"direct"``
-    preconditioner, whose fill grows a little faster than the unknowns; ``"ichol"`` and
-    ``"jacobi"`` keep no such factor.
+    For closed-form, a model ``a n + b u + max(e u, c u**1.25)`` in the number of pixels ``n``
+    and of unknown pixels ``u``, fitted to measured peaks (see the constants in
+    :mod:`vecmatte.memory`). The last term is the factor of the ``"direct"`` preconditioner:
+    an envelope (linear in the unknowns) or a nested-dissection factor, whose fill grows a
+    little faster; ``"ichol"`` and ``"jacobi"`` keep no such factor.
 
     Examples
     --------

@@ -23,17 +23,6 @@ __all__ = ["build_system", "check_options", "memory_bytes"]
 # give the calibrated totals of bench/large.py --calibrate quoted in vecmatte.memory.
 _SYSTEM_BYTES = (10.0, 600.0)
 
-# Extra bytes per u**1.25 (u unknowns) for the "direct" factor of the closed-form system, on
-# top of that preconditioner's own 30 u**1.25: its calibration (GT02/GT04/GT19 upscaled,
-# thin bands) misses the factors of wide unknown regions. bench/memory_models.py on 35 cases
-# (after the nested-dissection changes of session 4) put the model under the peak on GT16
-# trimap at full size (0.98: an envelope factor just below the envelope's flops limit of
-# 1e5 per unknown, about 270 float32 entries per row) and at 1.04 on GT13 trimap2 at half
-# size. 9 lifts the lowest estimate / peak to 1.067 (median 1.63); 8 gives 1.057, too close
-# to 1.05 for the 1% a peak moves between runs. The large solves of bench/large.py stay at
-# about twice their peak. Only "direct" factors grow this way, so no other preconditioner pays it.
-_DIRECT_FACTOR_BYTES = 9.0
-
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """``eps`` and ``radius``, if given, checked against their ranges and the image size."""
@@ -215,9 +204,9 @@ def memory_bytes(
     """Peak extra bytes of a closed-form solve with ``preconditioner`` (an over-estimate).
 
     ``(10 n + 600 u) k / 25`` for the system (``n`` pixels, ``u`` unknowns, ``k = (4r+1)**2``
-    stencil entries per row) plus the preconditioner's model (with ``9 u**1.25 k / 25`` more
-    for a ``"direct"`` factor: the closed-form system's factors of wide unknown regions),
-    times the safety margin of :mod:`vecmatte.memory`.
+    stencil entries per row) plus the preconditioner's model
+    (:attr:`vecmatte.preconditioners.PreconditionerSpec.memory`, fitted on closed-form
+    solves), times the safety margin of :mod:`vecmatte.memory`.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
     from vecmatte.preconditioners import PRECONDITIONERS
@@ -228,6 +217,4 @@ def memory_bytes(
     per_pixel, per_unknown = _SYSTEM_BYTES
     system = (per_pixel * n_pixels + per_unknown * n_unknown) * entries / 25.0
     extra = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, n_unknown, entries)
-    if preconditioner == "direct":
-        extra += _DIRECT_FACTOR_BYTES * n_unknown**1.25 * entries / 25.0
     return int(SAFETY * (system + extra + BASE_BYTES))

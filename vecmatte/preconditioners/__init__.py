@@ -44,8 +44,11 @@ class PreconditionerSpec:
     memory : tuple of float
         Bytes per pixel, per solved row and per solved row ** 1.25 that a solve with this
         preconditioner holds beyond the system itself, for 25 entries per row (scaled
-        linearly by the entries per row). Fitted with ``bench/large.py --calibrate`` on
-        closed-form solves (see :mod:`vecmatte.memory`).
+        linearly by the entries per row): ``a n + max(b u, c u**1.25)``. The larger of the
+        last two, not their sum: a "direct" factor is either an envelope (linear in the
+        rows, bounded by its flops limit) or a nested-dissection factor (growing a little
+        faster). Fitted with ``bench/memory_models.py`` on closed-form solves (see
+        :mod:`vecmatte.memory`).
     """
 
     module: str | None
@@ -71,17 +74,27 @@ class PreconditionerSpec:
         """Memory model: extra bytes for a system of ``n_rows`` rows on an ``n_pixels`` image."""
         per_pixel, per_row, per_row_125 = self.memory
         scale = entries_per_row / 25.0
-        return (per_pixel * n_pixels + per_row * n_rows + per_row_125 * n_rows**1.25) * scale
+        return (per_pixel * n_pixels + max(per_row * n_rows, per_row_125 * n_rows**1.25)) * scale
 
 
-# Memory coefficients: the calibrated totals of bench/large.py --calibrate for closed-form
-# solves (see vecmatte.memory) minus the closed-form system's own 10 n + 600 u.
+# Memory coefficients: closed-form solves' fitted totals (see vecmatte.memory) minus the
+# closed-form system's own 10 n + 600 u.
+# "direct": 12 n + max(710 u, 20 u**1.25). `python bench/memory_models.py --resume` (fresh
+# children, VmHWM and tracemalloc peaks, session 6, after the factor's peak cut of 124677e):
+# the estimates of 42 closed-form cases (alphamatting.com at 0.1-3.5 MP, both trimaps,
+# scribbles at 0.4 and 1.6 MP, scenes) are 1.10-1.21x the peaks of every case with more than
+# 300k unknowns, 1.10x on GT16 trimap at full size, an envelope factor just under the
+# envelope's flops limit (~270 float32 entries a row, the densest an envelope gets: the flops
+# limit bounds its entries per row, so 710 u covers envelopes of any size); the former
+# 39 u**1.25 gave 1.38-1.72x on the large cases. Beyond the rest of the model, the nested-
+# dissection cases (0.4-1.7M unknowns) need 360-590 bytes per unknown, growing with u (their
+# fill is u log u); 20 u**1.25 takes over from 1.6M unknowns on and grows faster than that.
 PRECONDITIONERS: dict[str, PreconditionerSpec] = {
     "direct": PreconditionerSpec(
         "vecmatte.preconditioners.direct",
         "complete float32 Cholesky factor: 1-3 iterations, most memory",
         needs=("matrix",),
-        memory=(12.0, 0.0, 30.0),
+        memory=(12.0, 710.0, 20.0),
     ),
     "ichol": PreconditionerSpec(
         "vecmatte.preconditioners.ichol",
