@@ -96,7 +96,16 @@ def test_ifm_names_the_transparency_test_and_skips_trimming_without_known_to_unk
     ("method", "options", "stages"),
     [
         ("cf", {}, ["direct: ", "factor of {u} unknowns"]),
-        ("knn", {}, ["knn: nearest neighbours of 2000 pixels", "knn: assembling the system"]),
+        (
+            "knn",
+            {},
+            [
+                "knn: nearest neighbours of 2000 pixels",
+                "knn: 20 nearest neighbours of ",
+                "knn: 10 nearest neighbours of ",
+                "knn: assembling the system",
+            ],
+        ),
         ("lkm", {"radius": 2}, ["lkm: window statistics of the "]),
         ("lbdm", {}, ["lbdm: window regressions of the 50 x 40 image", "direct: "]),
         ("rw", {}, []),

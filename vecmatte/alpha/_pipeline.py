@@ -143,6 +143,7 @@ def run_method(
     callers that report non-convergence themselves (the PyMatting shim raises; a warnings
     filter would be process-wide and not thread-safe), and ``stacklevel``: the frame the
     warnings point at, as ``warnings.warn`` counts from here (2: the caller of this function).
+    Each stage (build, preconditioner, conjugate gradient) is logged at INFO as it starts.
     """
     from vecmatte._blas import single_threaded_blas
     from vecmatte.linalg.cg import conjugate_gradient, warn_not_converged
@@ -343,6 +344,11 @@ def estimate_alpha(
     gradient. :math:`L` is the matting Laplacian (:func:`vecmatte.matting_laplacian`) of
     Levin, Lischinski and Weiss, "A Closed-Form Solution to Natural Image Matting", IEEE
     TPAMI 30(2), 2008.
+
+    Each long step of a solve (a method's neighbour searches, a factorisation, conjugate
+    gradient) is logged as it starts, with its size, at level INFO on the loggers under
+    ``"vecmatte"``; nothing is printed unless the program configures logging, e.g.
+    ``logging.basicConfig(level=logging.INFO)``.
 
     Examples
     --------

@@ -3,6 +3,7 @@ colour and position, found with SciPy's compiled k-d tree."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,6 +14,8 @@ from vecmatte.laplacians.random_walk import check_form, weights_to_laplacian
 __all__ = ["knn_laplacian", "knn_searches", "knn_weights"]
 
 KERNELS = ("binary", "soft")
+
+_log = logging.getLogger(__name__)
 
 
 def check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
@@ -177,6 +180,9 @@ def knn_searches(
         order = tree.indices
         if prune:
             order = order[_may_reach(tree, unknown, k, (h, w), weight)[order]]
+        _log.info(
+            "knn: %d nearest neighbours of %d pixels (position weight %g)", k, len(order), weight
+        )
         neighbors = tree.query(tree.data[order], k=k, workers=-1)[1].reshape(len(order), k)
         del tree
         value = None
