@@ -252,3 +252,32 @@ def test_a_file_of_several_frames_says_only_the_first_is_read(tmp_path, scene, s
     single = tmp_path / f"single{suffix}"
     frames[0].save(single)
     vecmatte.load_image(single)  # one frame: no note (warnings are errors here)
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".xpm", ".ico", ".icns", ".pdf", ".xbm", ".qoi"])
+def test_an_output_format_vecmatte_cannot_write_faithfully_is_refused_first(
+    tmp_path, scene_files, monkeypatch, capsys, suffix
+):
+    # After the solve, .fits and .xpm ended in a KeyError traceback, .xbm and .qoi in
+    # Pillow's "cannot write mode L as XBM"; .ico shrank the matte to 256 x 256 and .icns
+    # stretched it to 1024 x 1024; .pdf wrote a document no image reader opens.
+    import vecmatte.alpha
+
+    image, trimap = scene_files
+    solved = []
+    monkeypatch.setattr(vecmatte.alpha, "solve_alpha", solved.append)
+    out = tmp_path / f"matte{suffix}"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(out) in line and "vecmatte does not write" in line and ".png" in line
+    assert not solved and not out.exists()
+    with pytest.raises(ValueError, match="vecmatte does not write"):
+        vecmatte.save_image(io.BytesIO(), np.zeros((4, 4)), format=suffix[1:])
+
+
+@pytest.mark.parametrize("suffix", [".pgm", ".tga", ".gif", ".jp2", ".bmp"])
+def test_other_image_formats_are_still_written_at_full_size(tmp_path, scene, suffix):
+    path = tmp_path / f"matte{suffix}"
+    vecmatte.save_image(path, scene.alpha)
+    with Image.open(path) as written:
+        assert written.size == scene.alpha.shape[::-1]

@@ -18,9 +18,11 @@ from pathlib import Path
 __all__ = [
     "ALPHA_FORMATS",
     "STDIO",
+    "WRITABLE_FORMATS",
     "check_not_folder_name",
     "check_output_paths",
     "check_writable",
+    "check_writable_format",
     "is_special_file",
     "same_file",
 ]
@@ -31,6 +33,15 @@ STDIO = "-"
 
 # Formats whose files keep an alpha channel when Pillow writes RGBA (BMP and JPEG lose it).
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
+
+# Formats vecmatte writes: those Pillow writes gray and RGB images in, at their size, and
+# reads back. The others Pillow registers failed after the solve ("-o m.fits" with a KeyError
+# traceback, .xbm "cannot write mode L as XBM"), shrank the matte (.ico: 256 x 256 at most,
+# .icns: resized to 1024 x 1024), or wrote a document no image reader opens (.pdf, .eps).
+WRITABLE_FORMATS = (
+    "PNG", "TIFF", "JPEG", "WEBP", "BMP", "DIB", "GIF", "PPM", "TGA", "JPEG2000", "SGI", "PCX",
+    "IM", "DDS", "AVIF", "MPO",
+)  # fmt: skip
 
 
 def same_file(a, b) -> bool:
@@ -94,7 +105,17 @@ def file_format(path: Path) -> str:
         raise ValueError(
             f"{path}: unknown image file extension {suffix!r}; use .png, .tif, .jpg ..."
         )
-    return kind
+    return check_writable_format(kind, path)
+
+
+def check_writable_format(kind: str, label) -> str:
+    """``kind`` (a Pillow format name) if vecmatte writes it, else a one-line ValueError."""
+    if kind.upper() not in WRITABLE_FORMATS:
+        raise ValueError(
+            f"{label}: vecmatte does not write {kind} files; use .png (lossless), .tif, .jpg, "
+            ".webp or .bmp"
+        )
+    return kind.upper()
 
 
 def check_not_folder_name(path, what: str) -> None:

@@ -21,6 +21,7 @@ from vecmatte._output_guard import (
     ALPHA_FORMATS,
     check_not_folder_name,
     check_writable,
+    check_writable_format,
     is_special_file,
     write_target,
 )
@@ -474,10 +475,11 @@ def _encoded_for_stream(
     stream, array, bit_depth: int | None, file_format: str, text: dict[str, str] | None = None
 ) -> io.BytesIO:
     """``array`` encoded as ``file_format`` for the binary ``stream``, in memory."""
+    file_format = check_writable_format(str(file_format), _label(stream))
     pixels = _check_shape(_pixels(array, bit_depth))
     buffer = io.BytesIO()
     floats = _is_float(array) and bit_depth == 16
-    _encode(buffer, pixels, file_format.upper(), _label(stream), from_floats=floats, text=text)
+    _encode(buffer, pixels, file_format, _label(stream), from_floats=floats, text=text)
     return buffer
 
 
