@@ -281,3 +281,11 @@ def test_other_image_formats_are_still_written_at_full_size(tmp_path, scene, suf
     vecmatte.save_image(path, scene.alpha)
     with Image.open(path) as written:
         assert written.size == scene.alpha.shape[::-1]
+
+
+def test_demo_quiet_prints_nothing(tmp_path, capsys):
+    # --quiet ("print nothing but errors") still printed "wrote .../demo_alpha.png and ...".
+    out = tmp_path / "demo"
+    assert main(["demo", "-q", "--output-dir", str(out)]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert files_in(out) == {"demo_alpha.png", "demo_cutout.png"}

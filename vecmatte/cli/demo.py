@@ -58,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         _common.remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
         raise
-    print(f"wrote {alpha_path} and {cutout_path}")
+    if not args.quiet:  # --quiet: "print nothing but errors"
+        print(f"wrote {alpha_path} and {cutout_path}")
     return _common.EXIT_OK
