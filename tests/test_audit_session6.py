@@ -289,3 +289,18 @@ def test_demo_quiet_prints_nothing(tmp_path, capsys):
     assert main(["demo", "-q", "--output-dir", str(out)]) == 0
     assert capsys.readouterr() == ("", "")
     assert files_in(out) == {"demo_alpha.png", "demo_cutout.png"}
+
+
+def test_a_read_only_file_system_is_called_so(tmp_path, scene_files, monkeypatch, capsys):
+    # Root writing to a read-only mount was told "permission denied".
+    from types import SimpleNamespace
+
+    if not hasattr(os, "statvfs"):
+        pytest.skip("needs os.statvfs")
+    image, trimap = scene_files
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
+    out = tmp_path / "alpha.png"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.endswith(f"{out}: cannot write to directory {tmp_path} (read-only file system)")

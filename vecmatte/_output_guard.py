@@ -166,8 +166,23 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise PermissionError(f"{path}: cannot write to directory {directory} (permission denied)")
+        raise PermissionError(
+            f"{path}: cannot write to directory {directory} ({_why_not_writable(directory)})"
+        )
     return _format_keeping_alpha(path, what, alpha_channel)
+
+
+def _why_not_writable(directory: Path) -> str:
+    """Why a folder refuses writing: its file system is read-only, or permission is denied.
+
+    Root is refused only by a read-only mount (a container's), where "permission denied"
+    sent users looking for permissions they already had.
+    """
+    try:
+        read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
+        read_only = False
+    return "read-only file system" if read_only else "permission denied"
 
 
 def _format_keeping_alpha(path: Path, what: str, alpha_channel: bool) -> str:
