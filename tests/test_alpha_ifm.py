@@ -177,7 +177,11 @@ def test_edge_trimming_integer_test_decides_as_the_float_test(seed, upper, lower
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_patch_trimming_matches_a_pixel_loop(seed):
+@pytest.mark.parametrize("block", [1, 7, 2048])
+def test_patch_trimming_matches_a_pixel_loop(seed, block, monkeypatch):
+    from vecmatte.alpha import _ifm_trimming
+
+    monkeypatch.setattr(_ifm_trimming, "_BLOCK", block)  # distances in blocks of pixels
     image = blocky_image(seed, noise=0.02)
     is_fg, is_bg = random_trimap(seed, image.shape[:2], unknown_fraction=0.4)
     fg, bg = ifm.patch_trimming(image, is_fg, is_bg, k=5)

@@ -71,6 +71,47 @@ def test_lle_weights_reconstruct_a_point_inside_its_neighbours():
     np.testing.assert_allclose(flow.lle_weights(point, neighbors, reg=1e-12)[0], true, atol=1e-6)
 
 
+@pytest.mark.parametrize("k", [2, 3, 4, 14, 20])
+def test_lle_weights_of_pixels_are_those_of_the_gathered_colours(k, monkeypatch):
+    # Bit for bit, whatever the blocks (blocks of one pixel reduce differently in NumPy).
+    rng = np.random.default_rng(k)
+    n, m = 200, 37
+    planes = rng.random((3, n))
+    colours = np.ascontiguousarray(planes.T)
+    rows = rng.choice(n, m, replace=False)
+    neighbors = rng.integers(0, n, (m, k))
+    neighbors[:, 0] = rows  # a zero difference
+    reference = flow.lle_weights(colours[rows], colours[neighbors])
+    for block in (1, 5, 64):
+        monkeypatch.setattr(flow, "_LLE_BLOCK", block)
+        np.testing.assert_array_equal(
+            flow.lle_weights(colours[rows], colours[neighbors]), reference
+        )
+        if k > 3:
+            got = flow._pixel_lle_weights(planes, rows, neighbors)
+            np.testing.assert_array_equal(got, reference)
+
+
+def test_flows_do_not_depend_on_the_block_size(monkeypatch):
+    image, unknown = small_case(4, shape=(9, 11))
+    rows = np.flatnonzero(unknown)
+    is_fg = ~unknown & (np.arange(unknown.size).reshape(unknown.shape) % 2 == 0)
+    is_bg = ~unknown & ~is_fg
+
+    def flows():
+        return (
+            *flow.color_mixture_weights(image, rows, 6, 1.0),
+            *flow.intra_unknown_weights(image, rows, 5, 0.05),
+            *flow.known_to_unknown_flow(image, is_fg, is_bg, k=3),
+        )
+
+    whole = flows()
+    for block in (1, 7):
+        monkeypatch.setattr(flow, "_LLE_BLOCK", block)
+        for got, expected in zip(flows(), whole, strict=True):
+            np.testing.assert_array_equal(got, expected)
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_nonlocal_neighbors_match_brute_force(seed):
     rng = np.random.default_rng(seed)

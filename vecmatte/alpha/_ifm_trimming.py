@@ -13,6 +13,9 @@ import numpy as np
 
 __all__ = ["edge_trimming", "patch_trimming"]
 
+# Unknown pixels per block of Bhattacharyya distances (see patch_trimming).
+_BLOCK = 2048
+
 
 def _local_gaussians(image: np.ndarray, radius: int, eps: float):
     """Mean colour ``(3, h*w)`` and covariance (+ ``eps I``) of each window.
@@ -119,22 +122,32 @@ def patch_trimming(
 
     h, w = is_fg.shape
     mean, covariance = _local_gaussians(image, radius, 1e-8)
-    colours = mean.T  # the search's features: one row per pixel
-    log_det = _log_det_3x3(covariance)
+    # One row per pixel: mean colour, packed covariance, log-determinant. A neighbour's
+    # statistics are then one 80-byte gather instead of ten scattered ones.
+    stats = np.empty((h * w, 10))
+    stats[:, :3] = mean.T
+    stats[:, 3:9] = covariance.T
+    stats[:, 9] = _log_det_3x3(covariance)
+    del mean, covariance
+    colours = stats[:, :3]  # the search's features: one row per pixel
     unknown = np.flatnonzero(~(is_fg | is_bg))
 
     def nearest(known: np.ndarray, rows: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Bhattacharyya distance of each pixel in ``rows`` to its nearest known patch."""
         neighbors = nonlocal_neighbors(colours, rows, np.flatnonzero(known), k, order=order)
-        distance = _bhattacharyya(
-            mean[:, rows, None],
-            covariance[:, rows, None],
-            log_det[rows, None],
-            mean[:, neighbors],
-            covariance[:, neighbors],
-            log_det[neighbors],
-        )
-        return distance.min(axis=1)
+        distance = np.empty(len(rows))
+        # Blocks of rows: every temporary of a block (k distances each) stays in cache and
+        # is reused by malloc, where whole-region arrays (60 MB of gathered statistics on
+        # GT04) were page-faulted afresh: 0.38x the CPU of this step on GT04.
+        for start in range(0, len(rows), _BLOCK):
+            block = slice(start, start + _BLOCK)
+            own = stats[rows[block]].T[:, :, None]  # (10, b, 1)
+            # (10, b, k): each statistic one contiguous (b, k) array for the arithmetic.
+            other = np.ascontiguousarray(stats[neighbors[block]].transpose(2, 0, 1))
+            distance[block] = _bhattacharyya(
+                own[:3], own[3:9], own[9], other[:3], other[3:9], other[9]
+            ).min(axis=1)
+        return distance
 
     order = search_order(colours[unknown])
     fg_distance = nearest(is_fg, unknown, order)

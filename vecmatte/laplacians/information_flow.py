@@ -37,7 +37,8 @@ __all__ = [
     "search_order",
 ]
 
-# Pixels per block of LLE solves: bounds the (block, K, K) Gram array to about 25 MB.
+# Pixels per block of LLE solves (bounds the (block, K, K) Gram array to about 25 MB) and
+# of intra-unknown distances.
 _LLE_BLOCK = 8192
 # Unbalanced (sliding-midpoint) trees with 32-point leaves build three times faster than
 # SciPy's default and answer queries far from the data (unknown pixels searching the
@@ -190,14 +191,13 @@ def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10
     for start in range(0, m, _LLE_BLOCK):
         block = slice(start, start + _LLE_BLOCK)
         diff = neighbors[block] - points[block, None, :]  # (b, k, d)
+        if d == 3 < k:
+            _colour_lle(np.ascontiguousarray(diff.transpose(2, 1, 0)), reg, weights[block])
+            continue
         if d < k:
-            y = np.linalg.solve(_small_gram(diff, reg), diff.sum(axis=1)[:, :, None])[:, :, 0]
-            if d == 3:  # the colour case: summed as the einsum below does, (0 + 2) + 1
-                w = diff[:, :, 0] * y[:, 0, None] + diff[:, :, 2] * y[:, 2, None]
-                w += diff[:, :, 1] * y[:, 1, None]
-                w = 1.0 - w
-            else:
-                w = 1.0 - np.einsum("bki,bi->bk", diff, y)
+            gram = _small_gram(np.ascontiguousarray(diff.transpose(2, 1, 0)), reg)
+            y = np.linalg.solve(gram, diff.sum(axis=1)[:, :, None])[:, :, 0]
+            w = 1.0 - np.einsum("bki,bi->bk", diff, y)
         else:
             gram = np.einsum("bki,bli->bkl", diff, diff)
             gram[:, np.arange(k), np.arange(k)] += reg
@@ -206,15 +206,58 @@ def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10
     return weights
 
 
-def _small_gram(diff: np.ndarray, reg: float) -> np.ndarray:
-    """``(b, d, d)`` Gram matrices ``diff_b^T diff_b + reg I`` of ``(b, k, d)`` with small ``d``.
+def _pixel_lle_weights(
+    planes: np.ndarray, rows: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10
+) -> np.ndarray:
+    """:func:`lle_weights` of the colours of pixels ``rows`` from those of ``neighbors``.
 
-    Each distinct entry is summed over the ``k`` neighbours in order, one contiguous row of
-    ``b`` values at a time: the same sums as ``einsum("bki,bkj->bij")`` bit for bit, several
-    times faster than its ``(k, d)`` products per pixel.
+    ``planes`` holds the ``(3, n)`` colour planes; the result is
+    ``lle_weights(colours[rows], colours[neighbors])`` bit for bit. Each block gathers its
+    colours straight into the ``(3, k, b)`` layout of the Gram sums: the whole-region
+    gather ``colours[neighbors]`` (85 MB for the colour-mixture flow of GT04, scattered
+    rows of 3 from a 5-column array) took as long as the solves and was transposed again.
     """
-    b, k, d = diff.shape
-    rows = np.ascontiguousarray(diff.transpose(2, 1, 0))  # (d, k, b)
+    m, k = neighbors.shape
+    weights = np.empty((m, k))
+    for start in range(0, m, _LLE_BLOCK):
+        block = slice(start, start + _LLE_BLOCK)
+        index = neighbors[block].T
+        diff = np.empty((len(planes), k, index.shape[1]))
+        for channel, plane in enumerate(planes):
+            np.subtract(plane.take(index), plane.take(rows[block]), out=diff[channel])
+        _colour_lle(diff, reg, weights[block])
+    return weights
+
+
+def _colour_lle(rows: np.ndarray, reg: float, out: np.ndarray) -> None:
+    """LLE weights ``(b, k)`` into ``out`` from the differences ``rows`` ``(3, k, b)``.
+
+    ``rows[c, j]`` is colour ``c`` of neighbour ``j`` minus the pixel's, for ``b`` pixels.
+    """
+    # Neighbour by neighbour, as diff.sum(axis=1) over (b, k, 3) adds them (rows.sum(axis=1)
+    # adds pairwise when b is 1).
+    total = rows[:, 0].copy()
+    for neighbor in range(1, rows.shape[1]):
+        total += rows[:, neighbor]
+    y = np.linalg.solve(_small_gram(rows, reg), total.T[:, :, None])[:, :, 0]
+    # Summed as einsum("bki,bi->bk") did: (0 + 2) + 1.
+    w = rows[0] * y[:, 0] + rows[2] * y[:, 2]
+    w += rows[1] * y[:, 1]
+    # Back to (b, k) rows before the normalising sum, which must add along contiguous
+    # memory in numpy's pairwise order, as it did on the original layout.
+    w = np.subtract(1.0, w.T, order="C")
+    np.divide(w, w.sum(axis=1, keepdims=True), out=out)
+
+
+def _small_gram(rows: np.ndarray, reg: float) -> np.ndarray:
+    """``(b, d, d)`` Gram matrices ``diff_b^T diff_b + reg I``; ``rows`` is ``(d, k, b)``.
+
+    ``rows`` is the ``(b, k, d)`` differences transposed to contiguous rows of ``b``
+    values. Each distinct entry is summed over the ``k`` neighbours in order, one row at a
+    time: the same sums as ``einsum("bki,bkj->bij")`` bit for bit, several times faster
+    than its ``(k, d)`` products per pixel.
+    """
+    d, k, b = rows.shape
     gram = np.empty((b, d, d))
     for i in range(d):
         for j in range(i, d):
@@ -271,8 +314,12 @@ def color_mixture_weights(
     """Neighbours ``(m, k)`` (flat indices) and LLE weights ``(m, k)`` of the pixels ``rows``."""
     features = pixel_features(image, xy_weight)
     neighbors = nonlocal_neighbors(features, rows, np.arange(len(features)), k)
-    colours = features[:, :3]
-    return neighbors, lle_weights(colours[rows], colours[neighbors])
+    return neighbors, _pixel_lle_weights(_colour_planes(image), rows, neighbors)
+
+
+def _colour_planes(image: np.ndarray) -> np.ndarray:
+    """``(3, h*w)`` contiguous red, green and blue planes."""
+    return np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float64).reshape(3, -1)
 
 
 def known_to_unknown_flow(
@@ -350,8 +397,9 @@ def known_to_unknown_flow(
     fg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_fg), k, order=order)
     bg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_bg), k, order=order)
     neighbors = np.concatenate([fg_neighbors, bg_neighbors], axis=1)
-    colours = features[:, :3]
-    weights = lle_weights(colours[rows], colours[neighbors])
+    weights = _pixel_lle_weights(_colour_planes(image), rows, neighbors)
+    # Gathers from contiguous rows of 3 rather than from the features' first 3 columns.
+    colours = np.asarray(image, dtype=np.float64).reshape(h * w, 3)
     fg_weight = weights[:, :k].sum(axis=1)
     fg_colour = np.einsum("mk,mkc->mc", weights[:, :k], colours[fg_neighbors])
     bg_colour = np.einsum("mk,mkc->mc", weights[:, k:], colours[bg_neighbors])
@@ -416,11 +464,19 @@ def intra_unknown_weights(
     positions = np.concatenate([near, far], axis=1)
     # The weights see the coordinates at a further 1/100 of the second search's scale.
     far_features[:, 3:] /= 100.0
-    # Summed feature by feature, in the order of the sum over the last axis it replaced.
-    distance = np.zeros(positions.shape)
-    for column in far_features.T:
-        distance += np.abs(column[:, None] - column[positions])
-    return rows[positions], np.maximum(1.0 - distance / far_features.shape[1], 0.0)
+    columns = np.ascontiguousarray(far_features.T)  # contiguous columns gather faster
+    weights = np.empty(positions.shape)
+    # Blocks of rows whose temporaries stay in cache, instead of a dozen whole-region
+    # arrays (8.5 MB each on GT04).
+    for start in range(0, len(rows), _LLE_BLOCK):
+        block = slice(start, start + _LLE_BLOCK)
+        index = positions[block]
+        # Summed feature by feature, in the order of the sum over the last axis it replaced.
+        distance = np.zeros(index.shape)
+        for column in columns:
+            distance += np.abs(column[block, None] - column.take(index))
+        np.maximum(1.0 - distance / len(columns), 0.0, out=weights[block])
+    return rows[positions], weights
 
 
 def local_flow(image: np.ndarray, unknown: np.ndarray, *, eps: float = 1e-6, radius: int = 1):
