@@ -304,3 +304,18 @@ def test_a_read_only_file_system_is_called_so(tmp_path, scene_files, monkeypatch
     assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert line.endswith(f"{out}: cannot write to directory {tmp_path} (read-only file system)")
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_a_colour_palette_file_given_as_a_trimap_is_refused(tmp_path, scene, suffix):
+    # A photograph saved as GIF (or palette PNG) was turned into gray and read as a trimap.
+    photo = Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).convert("P")
+    path = tmp_path / f"photo{suffix}"
+    photo.save(path)
+    with pytest.raises(ValueError, match=rf"{path.name}: trimap is in colour"):
+        vecmatte.load_trimap(path)
+    # A gray trimap saved with a palette reads exactly as before.
+    levels = np.round(scene.trimap * 255).astype(np.uint8)
+    gray = tmp_path / f"trimap{suffix}"
+    Image.fromarray(levels).convert("P").save(gray)
+    np.testing.assert_array_equal(vecmatte.load_trimap(gray), levels / 255.0)

@@ -451,11 +451,13 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
         if samples.shape[2] in (2, 4):
             opacity = samples[:, :, -1]
         array = samples[:, :, 0] if samples.shape[2] == 2 else samples[:, :, :3]
-    elif image.mode in ("L", "1", "P") and "transparency" not in image.info:
+    elif image.mode in ("L", "1"):
         array = np.asarray(image.convert("L"))
     else:
+        # A palette file goes through its colours (RGB or RGBA): converting it to gray read a
+        # colour photograph saved as GIF or palette PNG as a trimap without a word.
         if image.mode == "P":
-            image = image.convert("RGBA")
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if image.mode in _ALPHA_MODES else "RGB")
         array = np.asarray(image)
