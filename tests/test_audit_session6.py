@@ -319,3 +319,24 @@ def test_a_colour_palette_file_given_as_a_trimap_is_refused(tmp_path, scene, suf
     gray = tmp_path / f"trimap{suffix}"
     Image.fromarray(levels).convert("P").save(gray)
     np.testing.assert_array_equal(vecmatte.load_trimap(gray), levels / 255.0)
+
+
+def test_standard_input_from_a_terminal_is_refused_instead_of_waited_for(
+    tmp_path, scene_files, monkeypatch, capsys
+):
+    # `vecmatte alpha - t.png -o a.png` typed without a pipe waited silently for input.
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+        @property
+        def buffer(self):
+            raise AssertionError("standard input was read")
+
+    _, trimap = scene_files
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    out = tmp_path / "a.png"
+    assert main(["alpha", "-", str(trimap), "-o", str(out), "-q"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert "standard input" in line and "terminal" in line
+    assert not out.exists()

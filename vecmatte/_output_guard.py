@@ -83,6 +83,22 @@ def _stream_identity(stream) -> tuple[int, int] | None:
     return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
+def _check_not_terminal(what: str) -> None:
+    """Refuse ``-`` as an input when standard input is a terminal (nothing was piped in).
+
+    The command then waited, silently, for an image to be typed; ``gzip`` refuses the same.
+    """
+    try:
+        terminal = sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, OSError, ValueError):  # replaced or closed stream
+        terminal = False
+    if terminal:
+        raise ValueError(
+            f"the {what} is '-' (standard input), which is a terminal: pipe or redirect the "
+            "image into it (< photo.png), or give a file name"
+        )
+
+
 def write_target(path) -> Path:
     """The file writing ``path`` replaces: a symbolic link's target, else ``path`` itself.
 
@@ -246,6 +262,7 @@ def check_output_paths(
     seen: dict[object, tuple[str, str, object]] = {}
     for what, path in inputs.items():
         if str(path) == STDIO:
+            _check_not_terminal(what)
             # Standard input redirected from a file (< photo.png) is that file.
             identity = _stream_identity(sys.stdin)
             keys = [] if identity is None else [identity]
