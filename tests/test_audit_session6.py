@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import sys
 
 import numpy as np
@@ -340,3 +341,26 @@ def test_standard_input_from_a_terminal_is_refused_instead_of_waited_for(
     line = _one_error_line(capsys.readouterr().err)
     assert "standard input" in line and "terminal" in line
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("band", "message"),
+    [
+        ("3", "band must be a positive whole number of pixels, got '3'"),
+        (None, "band must be a positive whole number of pixels, got None"),
+        ([2], "band must be a positive whole number of pixels, got [2]"),
+        (10**400, "no sure foreground is left once a band of"),
+    ],
+)
+def test_a_band_that_is_not_a_number_is_refused_naming_it(tmp_path, scene, band, message):
+    # trimap_from_mask(mask, band="3") raised "'<' not supported between instances of 'str'
+    # and 'int'", band=None "float() argument must be ...", band=10**400 OverflowError; the
+    # batch's find_tasks the same.
+    from vecmatte.batch import find_tasks
+    from vecmatte.trimap import trimap_from_mask
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        trimap_from_mask(scene.alpha > 0.5, band=band)
+    if band is not None and band != 10**400:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            find_tasks(tmp_path, tmp_path, tmp_path / "out", band=band)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -111,8 +112,6 @@ def _is_bool(value) -> bool:
 
 def is_real_number(value) -> bool:
     """A real number that is not a boolean (Python reads ``True`` as 1)."""
-    import numbers
-
     return isinstance(value, numbers.Real) and not _is_bool(value)
 
 
@@ -173,6 +172,22 @@ def real_number(value, name: str, wanted: str):
     if not is_real_number(value):
         raise ValueError(f"{name} must be {wanted}, got {value!r}")
     return value
+
+
+def check_band(band) -> int:
+    """``band`` (the unknown pixels on each side of a mask's edge) as an int of at least 1.
+
+    One ValueError naming it for anything else: ``float()`` alone let ``"3"`` reach ``<``
+    (TypeError), ``None`` raise "float() argument must be ...", ``10**400`` OverflowError.
+    """
+    wanted = "a positive whole number of pixels"
+    value = real_number(band, "band", wanted)
+    whole = isinstance(value, numbers.Integral) or (
+        value == value and abs(value) != float("inf") and float(value).is_integer()
+    )
+    if not whole or value < 1:
+        raise ValueError(f"band must be {wanted}, got {band!r}")
+    return int(value)
 
 
 def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
@@ -270,8 +285,6 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
 
 
 def _is_integer(value) -> bool:
-    import numbers
-
     if isinstance(value, numbers.Integral):  # float() of one beyond 1e308 overflows
         return True
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import as_float, check_gray
+from vecmatte._validation import as_float, check_band, check_gray
 
 __all__ = [
     "check_known_pixels",
@@ -187,9 +187,7 @@ def trimap_from_mask(mask, *, band: int = 10) -> np.ndarray:
     """
     from skimage.morphology import isotropic_dilation, isotropic_erosion
 
-    if isinstance(band, bool) or not float(band).is_integer() or band < 1:
-        raise ValueError(f"band must be a positive whole number of pixels, got {band!r}")
-    band = int(band)
+    band = check_band(band)
     mask = _gray_map(mask, "mask")
     foreground = mask > 0.5
     if not foreground.any():
@@ -199,8 +197,11 @@ def trimap_from_mask(mask, *, band: int = 10) -> np.ndarray:
         )
     if foreground.all():
         raise ValueError("mask has no background (every value > 0.5)")
-    sure_fg = isotropic_erosion(foreground, band)
-    sure_bg = ~isotropic_dilation(foreground, band)
+    # Beyond the image's height + width (more than its diagonal) a band takes out every
+    # pixel alike; skimage cannot take a radius of 10**400 (OverflowError).
+    reach = min(band, mask.shape[0] + mask.shape[1])
+    sure_fg = isotropic_erosion(foreground, reach)
+    sure_bg = ~isotropic_dilation(foreground, reach)
     soft = (mask >= BACKGROUND_THRESHOLD) & (mask <= FOREGROUND_THRESHOLD)
     trimap = np.full(mask.shape, 0.5)
     trimap[sure_fg & ~soft] = 1.0

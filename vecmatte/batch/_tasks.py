@@ -90,11 +90,9 @@ def _prepare_output_dir(directory: Path) -> Path:
 
 
 def _check_band(band) -> int | None:
-    if band is None:
-        return None
-    if isinstance(band, bool) or not float(band).is_integer() or band < 1:
-        raise ValueError(f"band must be a positive whole number of pixels, got {band!r}")
-    return int(band)
+    from vecmatte._validation import check_band
+
+    return None if band is None else check_band(band)
 
 
 def find_tasks(
