@@ -364,3 +364,19 @@ def test_a_band_that_is_not_a_number_is_refused_naming_it(tmp_path, scene, band,
     if band is not None and band != 10**400:
         with pytest.raises(ValueError, match=re.escape(message)):
             find_tasks(tmp_path, tmp_path, tmp_path / "out", band=band)
+
+
+@pytest.mark.parametrize("value", ["2", None, [2]])
+def test_jobs_and_max_pixels_that_are_not_numbers_are_refused_naming_them(
+    tmp_path, scene_files, value
+):
+    # run_batch(jobs="2") raised "'<' not supported between instances of 'str' and 'int'",
+    # jobs=None "float() argument must be ..."; load_image(max_pixels="5") the same.
+    from vecmatte.batch import run_batch
+
+    image, _ = scene_files
+    with pytest.raises(ValueError, match=r"^jobs must be a positive whole number, got "):
+        run_batch([], jobs=value)
+    if value is not None:  # None is no limit
+        with pytest.raises(ValueError, match=r"^max_pixels must be a positive integer, got "):
+            vecmatte.load_image(image, max_pixels=value)

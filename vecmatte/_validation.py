@@ -174,20 +174,24 @@ def real_number(value, name: str, wanted: str):
     return value
 
 
-def check_band(band) -> int:
-    """``band`` (the unknown pixels on each side of a mask's edge) as an int of at least 1.
+def positive_whole_number(value, name: str, wanted: str = "a positive whole number") -> int:
+    """``value`` as an int of at least 1 (``3`` or ``3.0``), else one ValueError naming it.
 
-    One ValueError naming it for anything else: ``float()`` alone let ``"3"`` reach ``<``
-    (TypeError), ``None`` raise "float() argument must be ...", ``10**400`` OverflowError.
+    ``float()`` alone let ``"3"`` reach ``<`` (TypeError), ``None`` raise "float() argument
+    must be ...", and ``10**400`` OverflowError. ``wanted`` says what ``name`` takes.
     """
-    wanted = "a positive whole number of pixels"
-    value = real_number(band, "band", wanted)
-    whole = isinstance(value, numbers.Integral) or (
-        value == value and abs(value) != float("inf") and float(value).is_integer()
+    number = real_number(value, name, wanted)
+    whole = isinstance(number, numbers.Integral) or (
+        number == number and abs(number) != float("inf") and float(number).is_integer()
     )
-    if not whole or value < 1:
-        raise ValueError(f"band must be {wanted}, got {band!r}")
-    return int(value)
+    if not whole or number < 1:
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return int(number)
+
+
+def check_band(band) -> int:
+    """``band`` (the unknown pixels on each side of a mask's edge) as an int of at least 1."""
+    return positive_whole_number(band, "band", "a positive whole number of pixels")
 
 
 def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:

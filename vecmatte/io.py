@@ -112,10 +112,10 @@ def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> 
 
 def check_max_pixels(max_pixels) -> None:
     """Refuse a pixel limit that is not None or a positive integer (one line, ValueError)."""
-    if max_pixels is not None and not (
-        not isinstance(max_pixels, bool) and float(max_pixels).is_integer() and max_pixels > 0
-    ):
-        raise ValueError(f"max_pixels must be a positive integer, got {max_pixels!r}")
+    from vecmatte._validation import positive_whole_number
+
+    if max_pixels is not None:
+        positive_whole_number(max_pixels, "max_pixels", "a positive integer")
 
 
 def _open(source, max_pixels: int | None = None):

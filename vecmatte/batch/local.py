@@ -74,9 +74,9 @@ def _refuse_in_unguarded_worker(jobs: int) -> None:
 
 
 def _check_jobs(jobs) -> int:
-    if isinstance(jobs, bool) or not float(jobs).is_integer() or jobs < 1:
-        raise ValueError(f"jobs must be a positive whole number, got {jobs!r}")
-    jobs = int(jobs)
+    from vecmatte._validation import positive_whole_number
+
+    jobs = positive_whole_number(jobs, "jobs")
     cpus = cpu_count()
     if jobs > cpus:
         warnings.warn(
