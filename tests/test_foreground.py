@@ -205,6 +205,36 @@ def test_ml_skipping_definite_tiles(monkeypatch, tile):
     assert np.abs(skipped[0] - scene.image)[inside].max() < 0.02
 
 
+@pytest.mark.parametrize("tile", [(16, 64), (96, 1024)])
+def test_ml_blocks_side_by_side_equal_blocks_alone(monkeypatch, tile):
+    """Relaxing a band's blocks of columns side by side in one packed tile (frame columns
+    between them) gives bit for bit the results of relaxing each block alone."""
+    monkeypatch.setattr(ml, "TILE", tile)
+    rng = np.random.default_rng(11)
+    image = rng.uniform(size=(70, 301, 3))
+    alpha = np.zeros((70, 301))
+    alpha[:, 150:] = 1.0
+    # Soft spots more than 64 columns apart (ml._MERGE_GAP), so that a band has several runs
+    # of columns to relax, one at the image's edge.
+    for y, x in ((5, 10), (8, 120), (30, 200), (33, 297), (60, 140), (62, 40)):
+        alpha[y - 2 : y + 3, x - 3 : x + 4] = rng.uniform(size=(5, 7))
+    options = {"regularization": 5e-3, "gradient_weight": 0.1}
+    grouped = ml.estimate(image, alpha, **options)
+    tiles = []
+    original = ml._groups
+
+    def alone(blocks, halo, w, limit):
+        for group in original(blocks, halo, w, limit):
+            tiles.append(len(group))
+            yield from ([block] for block in group)
+
+    monkeypatch.setattr(ml, "_groups", alone)
+    separate = ml.estimate(image, alpha, **options)
+    assert max(tiles) > 1  # some tiles did hold several blocks
+    for g, s in zip(grouped, separate, strict=True):
+        np.testing.assert_array_equal(g, s)
+
+
 @pytest.mark.parametrize("shape", [(20, 24), (7, 5)])
 @pytest.mark.parametrize("sizes", [(9, 3), (4,), (30, 6)])
 def test_blur_fusion_matches_loop_reference(shape, sizes):

@@ -101,8 +101,14 @@ class _Grid:
     contiguous slice, and a half-sweep is a dozen ufuncs over whole contiguous arrays.
     """
 
-    def __init__(self, rows: int, n: int):
-        self.rows, self.n = rows, n
+    def __init__(self, rows: int, widths: list[int]):
+        # Several blocks of columns side by side, each starting at an even column (so that
+        # its pixels keep their checkerboard colours), two or three frame columns apart.
+        self.starts = [0]
+        for n in widths[:-1]:
+            self.starts.append((self.starts[-1] + n + 3) & ~1)
+        self.rows, self.widths = rows, widths
+        self.n = n = self.starts[-1] + widths[-1]
         self.width = (n + 2) | 1
         self.pairs = (rows + 3) // 2
         self.size = self.pairs * self.width
@@ -141,25 +147,29 @@ class _Grid:
         return self._borders[colour]
 
     def _border_cells(self, colour: int) -> list[tuple[slice, int]]:
-        w = self.width
-        return [
-            (self.row(colour, 1), self.offset(colour, -w)),
-            (self.row(colour, self.rows), self.offset(colour, w)),
-            (self.column(colour, 1), self.offset(colour, -1)),
-            (self.column(colour, self.n), self.offset(colour, 1)),
-        ]
+        w, c = self.width, colour
+        cells = [(self.row(c, 1), self.offset(c, -w)), (self.row(c, self.rows), self.offset(c, w))]
+        for start, n in zip(self.starts, self.widths, strict=True):
+            cells.append((self.column(c, start + 1), self.offset(c, -1)))
+            cells.append((self.column(c, start + n), self.offset(c, 1)))
+        return cells
 
     def frame(self, colour: int) -> list[slice]:
-        """The colour's frame cells (and the unused last row and column, if any)."""
+        """The colour's frame cells (and the unused last row and columns, if any)."""
         last = (self.rows + 1) * self.width
         cells = [slice(0, self.row(colour, 0).stop), slice((last - colour + 1) // 2, None)]
-        return cells + [self.column(colour, x) for x in (0, *range(self.n + 1, self.width))]
+        ends = [start + n + 1 for start, n in zip(self.starts, self.widths, strict=True)]
+        columns = [0]
+        for end, start in zip(ends, [*self.starts[1:], self.width - 1], strict=True):
+            columns.extend(range(end, start + 1))
+        return cells + [self.column(colour, x) for x in columns]
 
 
-def _pack(band: np.ndarray, left: int, right: int, grid: _Grid) -> list[np.ndarray]:
-    """Red and black cells of columns ``[left, right)`` of ``band`` (``(c, rows, w)``, first
-    row and ``left`` even), as two ``(c, P W)`` arrays, frames zeroed (see :class:`_Grid`)."""
-    channels, rows, n = band.shape[0], grid.rows, grid.n
+def _pack(band: np.ndarray, blocks: list[tuple[int, int]], grid: _Grid) -> list[np.ndarray]:
+    """Red and black cells of the blocks of columns ``[left, right)`` of ``band`` (``(c,
+    rows, w)``, first row and every ``left`` even), as two ``(c, P W)`` arrays, frames zeroed
+    (see :class:`_Grid`)."""
+    channels, rows = band.shape[0], grid.rows
     half = (grid.width + 1) // 2
     red, black = (np.empty((channels, grid.size), _F32) for _ in range(2))
     for colour, array in enumerate((red, black)):
@@ -167,18 +177,20 @@ def _pack(band: np.ndarray, left: int, right: int, grid: _Grid) -> list[np.ndarr
             array[:, cells] = 0
     r, b = (a.reshape(channels, grid.pairs, grid.width) for a in (red, black))
     even, odd = (rows + 1) // 2, rows // 2
-    wide, narrow = (n + 1) // 2, n // 2
-    # Even tile rows are odd flat rows (second part of a pair), odd tile rows even flat rows.
-    r[:, :even, half : half + wide] = band[:, 0::2, left:right:2]
-    b[:, :even, half : half + narrow] = band[:, 0::2, left + 1 : right : 2]
-    r[:, 1 : 1 + odd, 1 : 1 + narrow] = band[:, 1::2, left + 1 : right : 2]
-    b[:, 1 : 1 + odd, :wide] = band[:, 1::2, left:right:2]
+    for (left, right), start in zip(blocks, grid.starts, strict=True):
+        k, n = start // 2, right - left
+        wide, narrow = (n + 1) // 2, n // 2
+        # Even tile rows are odd flat rows (second of a pair), odd tile rows even flat rows.
+        r[:, :even, half + k : half + k + wide] = band[:, 0::2, left:right:2]
+        b[:, :even, half + k : half + k + narrow] = band[:, 0::2, left + 1 : right : 2]
+        r[:, 1 : 1 + odd, 1 + k : 1 + k + narrow] = band[:, 1::2, left + 1 : right : 2]
+        b[:, 1 : 1 + odd, k : k + wide] = band[:, 1::2, left:right:2]
     return [red, black]
 
 
 def _unpack(colours, grid: _Grid, keep_rows, keep_columns, out) -> None:
-    """Write tile rows and columns ``[first, last)`` (``first`` even, ``left`` even) of the
-    packed ``colours`` into ``out``, ``(c, rows, columns)``."""
+    """Write tile rows and (packed) columns ``[first, last)`` (``first`` even, ``left``
+    even) of the packed ``colours`` into ``out``, ``(c, rows, columns)``."""
     channels = out.shape[0]
     r, b = (a[:channels].reshape(channels, grid.pairs, grid.width) for a in colours)
     (first, last), (left, right) = keep_rows, keep_columns
@@ -190,6 +202,22 @@ def _unpack(colours, grid: _Grid, keep_rows, keep_columns, out) -> None:
     out[:, 0::2, 1::2] = b[:, j : j + even, half + k : half + k + narrow]
     out[:, 1::2, 1::2] = r[:, j + 1 : j + 1 + odd, k + 1 : k + 1 + narrow]
     out[:, 1::2, 0::2] = b[:, j + 1 : j + 1 + odd, k : k + wide]
+
+
+def _groups(blocks: list[tuple[int, int]], halo: int, w: int, limit: int):
+    """The blocks to keep, ``(left_keep, right_keep)``, gathered into tiles of at most
+    ``limit`` packed columns (a block alone may be wider): ``[(left, right, left_keep,
+    right_keep), ...]`` per tile, ``[left, right)`` the block with its halo."""
+    group, width = [], 0
+    for left_keep, right_keep in blocks:
+        left, right = max(0, left_keep - halo), min(w, right_keep + halo)
+        if group and width + 3 + right - left > limit:
+            yield group
+            group, width = [], 0
+        width += (3 if group else 0) + right - left
+        group.append((left, right, left_keep, right_keep))
+    if group:
+        yield group
 
 
 def _mirror_views(target: np.ndarray, source: np.ndarray, grid: _Grid, colour: int):
@@ -534,17 +562,21 @@ def estimate(
                 runs = _active_runs((band_alpha > 0) & (band_alpha < 1), halo)
                 for left, right in _gaps(runs, w):
                     _fill(band, keep, left, right, out, need_b)
-            for start, end in runs:
-                for left_keep in range(start, end, step_columns):
-                    right_keep = min(end, left_keep + step_columns)
-                    left, right = max(0, left_keep - halo), min(w, right_keep + halo)
-                    grid = _Grid(bottom - top, right - left)
-                    red, black = _pack(band, left, right, grid)
-                    packed = tuple([red[part], black[part]] for part in _PARTS)
-                    colours = _relax(packed, grid, iterations, regularization, weight)
-                    tile_keep = ((keep.start, keep.stop), (left_keep - left, right_keep - left))
+            blocks = [
+                (left_keep, min(end, left_keep + step_columns))
+                for start, end in runs
+                for left_keep in range(start, end, step_columns)
+            ]
+            # Blocks of a band are relaxed side by side in one tile: fewer NumPy calls.
+            for group in _groups(blocks, halo, w, step_columns + 2 * halo):
+                grid = _Grid(bottom - top, [right - left for left, right, _, _ in group])
+                red, black = _pack(band, [(left, right) for left, right, _, _ in group], grid)
+                packed = tuple([red[part], black[part]] for part in _PARTS)
+                colours = _relax(packed, grid, iterations, regularization, weight)
+                for (left, _, left_keep, right_keep), start in zip(group, grid.starts, strict=True):
+                    columns = (start + left_keep - left, start + right_keep - left)
                     view = out[: 6 if need_b else 3, :, left_keep:right_keep]
-                    _unpack(colours, grid, *tile_keep, view)
+                    _unpack(colours, grid, (keep.start, keep.stop), columns, view)
             if final:
                 _interleave(out[:3], foreground[first:last])
                 if background:
