@@ -380,3 +380,30 @@ def test_jobs_and_max_pixels_that_are_not_numbers_are_refused_naming_them(
     if value is not None:  # None is no limit
         with pytest.raises(ValueError, match=r"^max_pixels must be a positive integer, got "):
             vecmatte.load_image(image, max_pixels=value)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"radius": 0}, "radius must be a positive integer, got 0"),
+        ({"eps": -1.0}, "eps must be a positive finite number"),
+        ({"method": "knn", "options": {"lam": -1}}, "lam must be a positive finite number"),
+    ],
+)
+def test_find_tasks_refuses_method_options_out_of_range_before_any_work(
+    tmp_path, scene_files, options, message
+):
+    # find_tasks(..., radius=0) made its tasks (and the output folder), then every image
+    # failed with the same message; the command line refused it once, before any work.
+    from vecmatte.batch import find_tasks
+
+    image, trimap = scene_files
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    image.rename(images / "a.png")
+    trimap.rename(trimaps / "a.png")
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        find_tasks(images, trimaps, out, **options)
+    assert not out.exists()

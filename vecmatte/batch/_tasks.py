@@ -95,6 +95,29 @@ def _check_band(band) -> int | None:
     return None if band is None else check_band(band)
 
 
+def _check_method_ranges(solve: dict) -> None:
+    """The ranges of the method's own options that do not depend on an image's size.
+
+    Checked once here, as the command line does: ``find_tasks(..., radius=0)`` made tasks of
+    which every image then failed with the same "radius must be a positive integer". The
+    shape given is one no window radius is too large for (that needs the real image).
+    """
+    from vecmatte import _defaults
+    from vecmatte.alpha import SOLVE_KEYWORDS, get_method
+
+    method = solve.get("method", _defaults.METHOD)
+    check = getattr(get_method(method).load(), "check_options", None)
+    if check is None:
+        return
+    options = {name: value for name, value in solve.items() if name not in SOLVE_KEYWORDS}
+    side = 1 << 15
+    for name, value in options.items():
+        if "radius" in name and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value == value and abs(value) <= 2**28:  # larger ones are refused as such
+                side = max(side, 2 * int(abs(value)) + 3)
+    check((side, side, 3), **options)
+
+
 def find_tasks(
     images_dir, trimaps_dir, out_dir, *, cutout: bool = False, band: int | None = None, **options
 ) -> list[BatchTask]:
@@ -149,6 +172,7 @@ def find_tasks(
     method_options = tuple(sorted(dict(options.pop("options", None) or {}).items()))
     probe = BatchTask("", "", "", "", None, options=method_options, **options)
     check_solve_options(probe.solver_options())
+    _check_method_ranges(probe.solver_options())
     check_max_pixels(probe.max_pixels)
     check_task_bit_depth(probe)  # its value; the mattes made here are .png, which hold 16 bits
     what = "masks" if band is not None else "trimaps"
