@@ -407,3 +407,22 @@ def test_find_tasks_refuses_method_options_out_of_range_before_any_work(
     with pytest.raises(ValueError, match=re.escape(message)):
         find_tasks(images, trimaps, out, **options)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("which", ["output", "image"])
+def test_symbolic_links_that_loop_get_one_line_not_a_traceback(
+    tmp_path, scene_files, capsys, which
+):
+    # pathlib's RuntimeError("Symlink loop from ...") reached the user as a traceback.
+    image, trimap = scene_files
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop.name)
+    out = tmp_path / "a.png"
+    if which == "output":
+        argv = ["alpha", str(image), str(trimap), "-o", str(loop), "-q"]
+    else:
+        argv = ["alpha", str(loop), str(trimap), "-o", str(out), "-q"]
+    assert main(argv) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"{loop}: its symbolic links loop" in line
+    assert loop.is_symlink() and not out.exists()

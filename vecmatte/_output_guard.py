@@ -9,6 +9,7 @@ are caught, and runs in time linear in the number of paths.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -44,6 +45,23 @@ WRITABLE_FORMATS = (
 )  # fmt: skip
 
 
+def resolved(path: Path) -> Path:
+    """``path.resolve()``, or a one-line ValueError for symbolic links that loop.
+
+    Python raises RuntimeError("Symlink loop from ...") there (OSError from 3.13), which
+    reached the user as a traceback.
+    """
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as error:
+        if isinstance(error, OSError) and error.errno != errno.ELOOP:
+            raise
+        raise ValueError(
+            f"{path}: its symbolic links loop (one leads back to another); fix or remove the "
+            "link, or give another name"
+        ) from None
+
+
 def same_file(a, b) -> bool:
     """Whether paths ``a`` and ``b`` name the same file: same resolved path, or same inode.
 
@@ -51,7 +69,7 @@ def same_file(a, b) -> bool:
     that resolving symbolic links does not.
     """
     a, b = Path(a), Path(b)
-    if a.resolve() == b.resolve():
+    if resolved(a) == resolved(b):
         return True
     try:
         return os.path.samefile(a, b)
@@ -61,7 +79,7 @@ def same_file(a, b) -> bool:
 
 def _identities(path: Path) -> list[object]:
     """Keys under which two names of one file meet: the resolved path, and the inode."""
-    keys: list[object] = [path.resolve()]
+    keys: list[object] = [resolved(path)]
     try:
         status = path.stat()
     except OSError:
