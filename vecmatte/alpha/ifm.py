@@ -48,9 +48,17 @@ _KU_WEIGHT = 0.05
 _LOCAL_EPS = 1e-6
 _LOCAL_RADIUS = 1
 
-# Peak memory model of build_system (see memory_bytes); fitted by bench/ifm.py.
-_BYTES_PER_PIXEL = 300.0
-_BYTES_PER_UNKNOWN = 3000.0
+# Peak memory model of build_system (see memory_bytes): bytes per pixel, per unknown pixel and
+# in all. `python bench/memory_models.py --fit 1.1` (resident and tracemalloc peaks in fresh
+# children; alphamatting.com at 0.1-4 MP, both trimaps, GT01 scribbles, scenes; session 6)
+# gives 132 n + 3270 u + 18 MiB for the whole solve with Jacobi, whose PreconditionerSpec
+# adds 1400 u: the estimates are 1.11-1.43x the photographs' peaks (1.21-1.38x at 1.8-4 MP
+# and on the scribbles), 1.6x and 3.6x on scenes of 150 x 200 and 60 x 80 (22 MiB for 6).
+# The former 300 n + 3000 u, fitted at 0.4 MP, gave 1.9-2.06x at 0.4-4 MP: it refused
+# solves that fit.
+_BYTES_PER_PIXEL = 135.0
+_BYTES_PER_UNKNOWN = 1900.0
+_BYTES = 18 * 2**20
 
 
 def detect_highly_transparent(image: np.ndarray, is_fg: np.ndarray, is_bg: np.ndarray) -> bool:
@@ -207,14 +215,14 @@ def memory_bytes(
 ) -> int:
     """Peak extra bytes of :func:`build_system` (the preconditioner's share comes on top).
 
-    Measured with ``bench/ifm.py`` on the 40 alphamatting cases (0.4 MP, 25 000 to 220 000
-    unknown pixels): the call added at most 0.78 times this model to the peak resident size.
-    Per unknown pixel the system holds the colour-mixture factor (21 entries), the
-    intra-unknown pairs, the local flow's 25 stencil values and the neighbour searches'
-    arrays; per pixel, the feature arrays and trees of the searches.
+    Measured with ``bench/memory_models.py`` (fresh processes, 0.1 to 4 MP, up to 1.7 million
+    unknown pixels): with Jacobi's share, 1.11 to 1.43 times the peak resident size of the
+    solve on photographs and scribbles. Per unknown pixel the system holds the colour-mixture
+    factor (21 entries), the intra-unknown pairs, the local flow's 25 stencil values and the
+    neighbour searches' arrays; per pixel, the feature arrays and trees of the searches.
     """
     n_pixels = int(shape[0]) * int(shape[1])
-    return int(_BYTES_PER_PIXEL * n_pixels + _BYTES_PER_UNKNOWN * n_unknown)
+    return int(_BYTES_PER_PIXEL * n_pixels + _BYTES_PER_UNKNOWN * n_unknown + _BYTES)
 
 
 def _assemble(
