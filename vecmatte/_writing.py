@@ -33,6 +33,7 @@ __all__ = [
     "png_text",
     "save_image",
     "save_images",
+    "temporary_prefix",
     "written_by_vecmatte",
 ]
 
@@ -496,12 +497,29 @@ def _is_float(array) -> bool:
     return np.issubdtype(np.asarray(array).dtype, np.floating)
 
 
+# A file name may have 255 bytes (NAME_MAX on Linux, macOS and Windows); the temporary's
+# adds 14 to its output's (".", ".", 8 random characters, ".tmp").
+_NAME_BYTES = 255 - 14
+
+
+def temporary_prefix(path) -> str:
+    """How the temporary files of the output ``path`` begin: ``.NAME.`` (NAME cut if long).
+
+    An output name of 242 to 255 bytes is valid, but its temporary's was not: the write
+    failed with "file name too long" naming a file the user never gave.
+    """
+    name = os.fsencode(Path(path).name)
+    if len(name) > _NAME_BYTES:
+        name = name[:_NAME_BYTES]
+    return f".{os.fsdecode(name)}."
+
+
 def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
     """Write ``buffer`` into a new temporary file beside ``path``; return its name."""
     directory = path.parent if str(path.parent) else Path(".")
     try:
         descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=directory
+            prefix=temporary_prefix(path), suffix=".tmp", dir=directory
         )
     except PermissionError:
         raise PermissionError(

@@ -285,9 +285,11 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask]) -> None:
     process killed (SIGKILL, out of memory, lost machine) between the two leaves the
     temporary behind. Called when none of these tasks is running.
     """
+    from vecmatte._writing import temporary_prefix
+
     for task in tasks:
         for output in map(Path, task.outputs()):
-            for temporary in output.parent.glob(f".{glob.escape(output.name)}.*.tmp"):
+            for temporary in output.parent.glob(f"{glob.escape(temporary_prefix(output))}*.tmp"):
                 temporary.unlink(missing_ok=True)
 
 
