@@ -444,3 +444,24 @@ def test_an_output_with_a_long_valid_name_is_written(tmp_path, scene):
     stale.write_bytes(b"half")
     remove_stale_temporaries([BatchTask("a", "i.png", "t.png", str(path), None)])
     assert files_in(tmp_path) == {path.name}
+
+
+def test_a_link_planted_by_another_user_in_a_shared_folder_is_not_followed(tmp_path, scene):
+    # Outputs are written through links (a0f2f6b); in a sticky shared folder (/tmp) a link
+    # of another user is refused, as the kernel's protected_symlinks refuses open() there.
+    if not hasattr(os, "lchown") or os.geteuid() != 0:
+        pytest.skip("needs root to give a link another owner")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    mine = tmp_path / "precious.png"
+    mine.write_bytes(b"keep")
+    link = shared / "out.png"
+    link.symlink_to(mine)
+    os.lchown(link, 54321, 54321)
+    with pytest.raises(PermissionError, match="symbolic link of another user"):
+        vecmatte.save_image(link, scene.alpha)
+    assert mine.read_bytes() == b"keep" and link.is_symlink()
+    os.lchown(link, os.geteuid(), os.getegid())  # our own link is followed
+    vecmatte.save_image(link, scene.alpha)
+    assert vecmatte.load_trimap(mine).shape == scene.alpha.shape

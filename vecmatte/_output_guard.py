@@ -126,7 +126,31 @@ def write_target(path) -> Path:
     "cannot write to directory /dev") and left ``out.png`` empty.
     """
     path = Path(path)
-    return Path(os.path.realpath(path)) if path.is_symlink() else path
+    if not path.is_symlink():
+        return path
+    _check_link_may_be_followed(path)
+    return Path(os.path.realpath(path))
+
+
+def _check_link_may_be_followed(link: Path) -> None:
+    """Refuse a link that the kernel's ``protected_symlinks`` rule would not let open() follow.
+
+    In a shared sticky folder (``/tmp``), a link of another user than ours and the folder's
+    owner may have been planted to make us overwrite a file of ours elsewhere; resolving it
+    ourselves (for the rename) would bypass the kernel's protection that open() gets.
+    """
+    try:
+        owner = os.lstat(link).st_uid
+        folder = os.stat(link.parent if str(link.parent) else ".")
+    except OSError:
+        return  # the write reports what is wrong with the path
+    shared = folder.st_mode & stat.S_ISVTX and folder.st_mode & stat.S_IWOTH
+    me = os.geteuid() if hasattr(os, "geteuid") else owner  # no uids on Windows
+    if shared and owner not in (me, folder.st_uid):
+        raise PermissionError(
+            f"{link}: a symbolic link of another user in the shared folder {link.parent}; not "
+            "followed (it could point at any of your files): remove it or give another name"
+        )
 
 
 def file_format(path: Path) -> str:
