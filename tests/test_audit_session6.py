@@ -465,3 +465,16 @@ def test_a_link_planted_by_another_user_in_a_shared_folder_is_not_followed(tmp_p
     os.lchown(link, os.geteuid(), os.getegid())  # our own link is followed
     vecmatte.save_image(link, scene.alpha)
     assert vecmatte.load_trimap(mine).shape == scene.alpha.shape
+
+
+def test_loading_something_that_is_not_a_file_says_what_to_give(scene_files):
+    # load_image(data) with a file's bytes said "argument should be a str object or an
+    # os.PathLike object returning str, not <class 'bytes'>", with an array "expected str,
+    # bytes or os.PathLike object, not ndarray".
+    image, _ = scene_files
+    data = image.read_bytes()
+    with pytest.raises(TypeError, match=r"got bytes; .* io\.BytesIO\(data\)"):
+        vecmatte.load_image(data)
+    with pytest.raises(TypeError, match="got ndarray; an array is an image already"):
+        vecmatte.load_trimap(np.zeros((4, 4)))
+    assert vecmatte.load_image(io.BytesIO(data)).shape[2] == 3

@@ -129,6 +129,18 @@ def _open(source, max_pixels: int | None = None):
     stream = hasattr(source, "read")
     label = _label(source)
     check_max_pixels(max_pixels)
+    if not stream and not isinstance(source, (str, os.PathLike)):
+        # Python's own words ("expected str, bytes or os.PathLike object, not ndarray", or
+        # for bytes "argument should be a str object ...") do not say what to give instead.
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            hint = "; for a file's contents, wrap them: io.BytesIO(data)"
+        elif hasattr(source, "__array__"):
+            hint = "; an array is an image already (no need to load it)"
+        else:
+            hint = ""
+        raise TypeError(
+            f"expected a file name or a binary stream, got {type(source).__name__}{hint}"
+        )
     if not stream:
         if os.fspath(source) == "":  # Path("") is the current folder
             raise ValueError("an empty file name ('') was given; give the file's name")
