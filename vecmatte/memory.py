@@ -33,15 +33,16 @@ __all__ = [
 # 40% of the pixels), fitted by non-negative least squares of the relative error: "ichol"
 # (commit d510b82) 7 n + 1948 u, rounded up to (10, 2000, 0, 0). "direct" refitted in
 # session 6 with `python bench/memory_models.py` (VmHWM and tracemalloc peaks in fresh
-# children; photographs at 0.1-3.5 MP, scribbles at 0.4 and 1.6 MP, scenes) after the
-# nested-dissection factor's peak cut: (22, 600, 710, 20), the factor's term the larger of an
+# children; photographs at 0.1-13 MP, scribbles at 0.4 and 1.6 MP, scenes) after the
+# nested-dissection factor's peak cut: (48, 600, 590, 21), the factor's term the larger of an
 # envelope's (linear: the envelope's flops limit bounds its entries per row) and a
 # nested-dissection factor's (fill u log u, bounded by u**1.25): every case at 1.10x its
-# peak or more, the large ones (over 300k unknowns) at 1.10-1.32x (the former sum
-# 39 u**1.25 gave 1.38-1.72x there). a covers the image-sized arrays, b the sparse rows and
-# vectors. Everything grows with the stencil, (4r + 1)**2 entries. The model is split where
-# it is used: the closed-form system's share (10 n + 600 u) in vecmatte.alpha.cf, each
-# preconditioner's share in its PreconditionerSpec.memory.
+# peak or more, those over 300k unknowns or 1.5 MP at 1.10-1.24x (GT05 x3, 7% unknown,
+# 1.8x); the former (22, 600, 0, 39) gave 1.36-1.72x at 1.8-13 MP. a covers the image-sized
+# arrays, b the sparse rows and vectors. Everything grows with the stencil, (4r + 1)**2
+# entries. The model is split where it is used: the closed-form system's share
+# (10 n + 600 u) in vecmatte.alpha.cf, each preconditioner's share in its
+# PreconditionerSpec.memory.
 BASE_BYTES = 40e6
 SAFETY = 1.15
 

@@ -79,22 +79,23 @@ class PreconditionerSpec:
 
 # Memory coefficients: closed-form solves' fitted totals (see vecmatte.memory) minus the
 # closed-form system's own 10 n + 600 u.
-# "direct": 12 n + max(710 u, 20 u**1.25). `python bench/memory_models.py --resume` (fresh
+# "direct": 38 n + max(590 u, 21 u**1.25). `python bench/memory_models.py --resume` (fresh
 # children, VmHWM and tracemalloc peaks, session 6, after the factor's peak cut of 124677e):
-# the estimates of 42 closed-form cases (alphamatting.com at 0.1-3.5 MP, both trimaps,
-# scribbles at 0.4 and 1.6 MP, scenes) are 1.10-1.21x the peaks of every case with more than
-# 300k unknowns, 1.10x on GT16 trimap at full size, an envelope factor just under the
-# envelope's flops limit (~270 float32 entries a row, the densest an envelope gets: the flops
-# limit bounds its entries per row, so 710 u covers envelopes of any size); the former
-# 39 u**1.25 gave 1.38-1.72x on the large cases. Beyond the rest of the model, the nested-
-# dissection cases (0.4-1.7M unknowns) need 360-590 bytes per unknown, growing with u (their
-# fill is u log u); 20 u**1.25 takes over from 1.6M unknowns on and grows faster than that.
+# the estimates of 44 closed-form cases (alphamatting.com at 0.1-13 MP, both trimaps,
+# scribbles at 0.4 and 1.6 MP, scenes) are all 1.10x their peaks or more: 1.10-1.24x on the
+# cases with over 300k unknowns or 1.5 MP (1.8x on GT05 at 4 MP, 7% unknown), 1.10x on GT16
+# trimap at full size, an envelope factor just under the envelope's flops limit (~270
+# float32 entries a row, the densest an envelope gets: the flops limit bounds its entries
+# per row, so 590 u covers envelopes of any size). The former 12 n + 39 u**1.25 gave
+# 1.38-1.72x at 1.8-3.5 MP; a first refit, 12 n + max(710 u, 20 u**1.25), fell to 0.96x at
+# 13 MP (GT02 x5.6: 3.05 GiB; the image-sized arrays weigh more than 12 n there). 21 u**1.25
+# takes over from 620k unknowns on and grows faster than the nested-dissection fill (u log u).
 PRECONDITIONERS: dict[str, PreconditionerSpec] = {
     "direct": PreconditionerSpec(
         "vecmatte.preconditioners.direct",
         "complete float32 Cholesky factor: 1-3 iterations, most memory",
         needs=("matrix",),
-        memory=(12.0, 710.0, 20.0),
+        memory=(38.0, 590.0, 21.0),
     ),
     "ichol": PreconditionerSpec(
         "vecmatte.preconditioners.ichol",
