@@ -478,3 +478,22 @@ def test_loading_something_that_is_not_a_file_says_what_to_give(scene_files):
     with pytest.raises(TypeError, match="got ndarray; an array is an image already"):
         vecmatte.load_trimap(np.zeros((4, 4)))
     assert vecmatte.load_image(io.BytesIO(data)).shape[2] == 3
+
+
+def test_with_standard_error_closed_standard_output_gets_only_the_png(tmp_path, scene_files):
+    # `vecmatte alpha ... -o - 2>&-`: Python sets sys.stderr to None, print(file=None)
+    # writes to standard output, and the progress lines went into the PNG (exit 0).
+    import subprocess
+
+    image, trimap = scene_files
+    result = subprocess.run(
+        [sys.executable, "-m", "vecmatte", "alpha", str(image), str(trimap), "-o", "-"],
+        stdout=subprocess.PIPE,
+        preexec_fn=lambda: os.close(2),  # in the child only: its standard error closed
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(result.stdout)) as matte, Image.open(image) as photograph:
+        assert matte.size == photograph.size

@@ -137,6 +137,11 @@ def _show_warnings_as_messages() -> None:
 
 def console_entry() -> None:
     """The ``vecmatte`` console script."""
+    if sys.stderr is None:
+        # Started with standard error closed (2>&-, some daemons): Python sets sys.stderr to
+        # None and print(..., file=None) writes to standard output, so progress lines went
+        # into the PNG of `-o -`. Messages are dropped instead.
+        sys.stderr = open(os.devnull, "w")  # kept open for the whole run
     try:
         code = main()
         sys.stdout.flush()  # a pipe closed early fails here rather than at exit
