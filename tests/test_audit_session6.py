@@ -497,3 +497,46 @@ def test_with_standard_error_closed_standard_output_gets_only_the_png(tmp_path, 
     assert result.stdout.startswith(b"\x89PNG\r\n\x1a\n")
     with Image.open(io.BytesIO(result.stdout)) as matte, Image.open(image) as photograph:
         assert matte.size == photograph.size
+
+
+@pytest.mark.parametrize("closed", [0, 1])
+def test_a_closed_standard_stream_named_as_dash_gets_one_line(tmp_path, scene_files, closed):
+    # Started with standard output closed (>&-), '-o -' and every command's final flush
+    # raised AttributeError ("'NoneType' object has no attribute 'buffer'"/"'flush'"),
+    # tracebacks; with standard input closed (<&-), '-' as the image did the same.
+    import subprocess
+
+    image, trimap = scene_files
+    out = tmp_path / "a.png"
+    source, target = (str(image), "-") if closed == 1 else ("-", str(out))
+    command = [sys.executable, "-m", "vecmatte", "alpha", source, str(trimap), "-o", target]
+    result = subprocess.run(
+        command,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(closed),  # in the child only
+        timeout=120,
+        check=False,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert _one_error_line(result.stderr).endswith(
+        "which is closed; "
+        + (
+            "redirect it (> out.png) or give a file name"
+            if closed == 1
+            else "pipe or redirect the image into it (< photo.png), or give a file name"
+        )
+    )
+    assert not out.exists()
+    # A command that only prints (eval) runs to its end, printing nothing.
+    alpha = tmp_path / "alpha.png"
+    vecmatte.save_image(alpha, vecmatte.load_trimap(trimap))
+    evaluation = subprocess.run(
+        [sys.executable, "-m", "vecmatte", "eval", str(alpha), str(alpha), str(trimap)],
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+        timeout=120,
+        check=False,
+        text=True,
+    )
+    assert evaluation.returncode == 0 and "Traceback" not in evaluation.stderr

@@ -106,8 +106,13 @@ def _check_not_terminal(what: str) -> None:
 
     The command then waited, silently, for an image to be typed; ``gzip`` refuses the same.
     """
+    if sys.stdin is None:  # started with it closed (<&-)
+        raise ValueError(
+            f"the {what} is '-' (standard input), which is closed; pipe or redirect the image "
+            "into it (< photo.png), or give a file name"
+        )
     try:
-        terminal = sys.stdin is not None and sys.stdin.isatty()
+        terminal = sys.stdin.isatty()
     except (AttributeError, OSError, ValueError):  # replaced or closed stream
         terminal = False
     if terminal:
@@ -315,6 +320,11 @@ def check_output_paths(
             seen.setdefault(key, ("input", what, path))
     for what, path in outputs.items():
         if str(path) == STDIO:
+            if sys.stdout is None:  # started with it closed (>&-): the PNG has nowhere to go
+                raise ValueError(
+                    f"the {what} is '-' (standard output), which is closed; redirect it "
+                    "(> out.png) or give a file name"
+                )
             # Standard output redirected to a file (> out.png, >> photo.png) is that file.
             identity = _stream_identity(sys.stdout)
             keys = [] if identity is None else [identity]

@@ -144,7 +144,8 @@ def console_entry() -> None:
         sys.stderr = open(os.devnull, "w")  # kept open for the whole run
     try:
         code = main()
-        sys.stdout.flush()  # a pipe closed early fails here rather than at exit
+        if sys.stdout is not None:  # None: started with it closed (>&-), nothing printed
+            sys.stdout.flush()  # a pipe closed early fails here rather than at exit
     except BrokenPipeError:
         # `vecmatte alpha ... -o - | head -c 10`: as the Python docs advise for SIGPIPE,
         # point standard output at devnull so the interpreter's final flush cannot fail
