@@ -323,14 +323,15 @@ def estimate(
 def memory_bytes(shape: tuple[int, int], n_unknown: int, **options) -> int:
     """Peak extra bytes of :func:`estimate` (an over-estimate).
 
-    About 40 bytes per pixel (the ray step tables, distance transforms, one float32 plane at
+    About 48 bytes per pixel (the ray step tables, distance transforms, one float32 plane at
     a time), 108 + 8 ``rays`` per unknown pixel (ray samples, colour pairs before and after
     each step) and 4 MiB of chunked temporaries. Fitted over the resident and traced peaks of
-    35 solves (bench/memory_models.py: alphamatting.com images at half and full size, both
-    trimaps, synthetic scenes up to 900 x 1200): 1.05 to 1.53 times the peak, median 1.22
-    (2 MiB more than the fit: small images peak at 3 MB; the former 32 n + (48 + 8 rays) u
-    + 8 MiB fell under the peak of a 900 x 1200 scene).
+    39 solves (bench/memory_models.py: alphamatting.com images at half and full size, both
+    trimaps, upscaled to 1.8-4 MP, GT01 scribbles, synthetic scenes up to 900 x 1200):
+    1.16 to 2.1 times the peak (2.4 on a 60 x 80 scene; 1.16 to 1.24 at 1.8 to 4 MP and on
+    the scribbles; the fit at margin 1.1 is 46 n + 136 u + 2 MiB); the former 40 bytes per
+    pixel gave 1.00x on GT05 at 4 MP (7% unknown), where the per-pixel arrays weigh most.
     """
     n = shape[0] * shape[1]
     rays = int(options.get("rays", 4))
-    return 40 * n + (108 + 8 * rays) * n_unknown + 4 * 2**20
+    return 48 * n + (108 + 8 * rays) * n_unknown + 4 * 2**20
