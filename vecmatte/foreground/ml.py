@@ -98,16 +98,15 @@ class _Grid:
     """Where the cells of a tile of ``rows`` pixels by blocks of ``widths`` columns sit in
     its two packed arrays.
 
-    The blocks are set side by side, ``n`` columns in all with the frame columns between
-    them (:attr:`starts`). The tile with a one-cell frame is laid out row-major with an odd
-    row length ``W`` (one more frame column if ``n`` is even) and an even number of rows
-    ``2 P``. With ``W`` odd,
-    flat cell ``p`` has the checkerboard colour of its pixel, ``p mod 2`` (pixel ``(y, x)``
-    is cell ``(y + 1) W + x + 1``), so the red cells are ``p = 2 k`` and the black ones
-    ``p = 2 k + 1``: each colour is one array of ``P W`` cells, ``(c, P, W)`` seen as pairs
+    The blocks are set side by side, ``n`` columns in all with the frame columns between them
+    (:attr:`starts`). The tile with a one-cell frame is laid out row-major with an odd row
+    length ``W`` (one more frame column if ``n`` is even) and an even number of rows ``2 P``.
+    With ``W`` odd, flat cell ``p`` has the checkerboard colour of its pixel, ``p mod 2`` (pixel
+    ``(y, x)`` is cell ``(y + 1) W + x + 1``), so the red cells are ``p = 2 k`` and the black
+    ones ``p = 2 k + 1``: each colour is one array of ``P W`` cells, ``(c, P, W)`` seen as pairs
     of rows. A neighbour ``p + d`` (``d = -W, W, -1, 1``) of a colour-``c`` cell ``k`` is cell
-    ``k + (c + d) // 2`` of the other colour for every ``k``: each neighbour is one
-    contiguous slice, and a half-sweep is a dozen ufuncs over whole contiguous arrays.
+    ``k + (c + d) // 2`` of the other colour for every ``k``: each neighbour is one contiguous
+    slice, and a half-sweep is a dozen ufuncs over whole contiguous arrays.
     """
 
     def __init__(self, rows: int, widths: list[int]):
