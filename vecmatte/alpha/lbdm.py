@@ -19,14 +19,17 @@ __all__ = ["build_system", "check_options", "memory_bytes"]
 _log = logging.getLogger(__name__)
 
 # Peak memory of a solve with the "direct" preconditioner at radius 1: bytes per pixel, per
-# solved row ** 1.25 and in all. `python bench/memory_models.py --fit 1.05` (resident and
-# tracemalloc peaks in fresh processes, 10 alphamatting.com images at half and 5 at full
-# size, both trimaps, and 5 synthetic scenes; bench/results/memory_models.md) gives
-# 167.9 n + 124.4 u ** 1.25 + 16.7 MiB: 1.05-2.8x the peaks, median 1.46 (the former model,
-# without the factor, 1.2-7.5x). The factor's size depends on the shape of the unknown
-# region, not only on its size (GT13 Trimap2: 573 MB for 202k unknowns, GT04: 306 MB for
-# 219k), so no model in n and u alone is tighter on every case.
-_MEMORY = (168.0, 125.0, 17 * 2**20)
+# solved row, per solved row ** 1.25 and in all; the factor's term is the larger of the two
+# row terms (an envelope factor is linear in the rows, its entries per row bounded by the
+# envelope's flops limit; a nested-dissection factor grows a little faster). Session 6,
+# `bench/memory_models.py` (fresh children, 10 alphamatting.com images at half and 5 at full
+# size, both trimaps, 1.8-4 MP upscales, GT01 scribbles, 5 scenes): envelope factors near
+# the flops limit need ~2 KB per row (GT13 trimap2 x0.5: 120 MiB for 51k rows), the
+# nested-dissection factors of the large cases 1.3 KB; 130 n + max(2090 u, 40 u**1.25)
+# + 17 MiB is 1.10-3.0x the peaks, 1.2-1.86x at 1.8-4 MP and on the scribbles (u**1.25
+# takes over at 7M rows, insurance for larger nested-dissection factors). The former
+# 168 n + 125 u**1.25 + 17 MiB, fitted at 0.4 MP, was 2.7-3.4x at 1.8-3.5 MP.
+_MEMORY = (130.0, 2090.0, 40.0, 17 * 2**20)
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
@@ -122,10 +125,11 @@ def memory_bytes(
     """Peak extra bytes of an LBDM solve with ``preconditioner`` (an over-estimate).
 
     ``_MEMORY``: bytes per pixel (the stencil coefficients of every window touching an
-    unknown pixel, held over the whole image), per solved row ** 1.25 (the system and the
-    complete factor, whose fill grows a little faster than the rows) and a constant,
-    measured with ``"direct"``, the default, at radius 1; the first two scale with the
-    ``(4r+1)^2`` stencil entries. Jacobi and no preconditioner need less; another
+    unknown pixel, held over the whole image), per solved row and per solved row ** 1.25
+    (the system and the complete factor: the larger of the two, an envelope factor or a
+    nested-dissection one, whose fill grows a little faster than the rows) and a constant,
+    measured with ``"direct"``, the default, at radius 1; all but the constant scale with
+    the ``(4r+1)^2`` stencil entries. Jacobi and no preconditioner need less; another
     preconditioner adds its own model with the margins of :mod:`vecmatte.memory`.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
@@ -135,8 +139,9 @@ def memory_bytes(
     entries = (4 * radius + 1) ** 2
     n_pixels = int(shape[0]) * int(shape[1])
     rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown
-    per_pixel, per_row_125, constant = _MEMORY
-    total = (per_pixel * n_pixels + per_row_125 * rows**1.25) * entries / 25 + constant
+    per_pixel, per_row, per_row_125, constant = _MEMORY
+    factor = max(per_row * rows, per_row_125 * rows**1.25)
+    total = (per_pixel * n_pixels + factor) * entries / 25 + constant
     if preconditioner not in ("direct", "jacobi", "none"):
         model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows, entries)
         total += SAFETY * (model + BASE_BYTES)
