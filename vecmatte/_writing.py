@@ -338,9 +338,10 @@ def save_image(
     ------
     ValueError
         For float values outside [0, 1], NaN or infinite values (never clipped silently),
-        other dtypes, shapes that are not an image, an unknown extension, an alpha channel
-        in a format that would drop it (JPEG, BMP), or 16-bit data in a format that cannot
-        hold it.
+        other dtypes, shapes that are not an image, an unknown extension or one of a format
+        vecmatte does not write (``.ico``, ``.pdf`` ...: see ``WRITABLE_FORMATS`` in
+        ``vecmatte._output_guard``), an alpha channel in a format that would drop it (JPEG,
+        BMP), or 16-bit data in a format that cannot hold it.
     FileNotFoundError, PermissionError
         If the directory is missing or not writable.
 
