@@ -91,12 +91,13 @@ def test_options_are_range_checked(options, message):
 
 
 def test_memory_model_is_the_calibrated_one():
-    # 1.15 * ((22 n + 600 u + 39 u**1.25) * k / 25 + 40e6) for "direct", as calibrated (30
-    # u**1.25 for the factor, 9 more for the closed-form system's wide unknown regions)
+    # 1.15 * ((48 n + 600 u + max(590 u, 21 u**1.25)) * k / 25 + 40e6) for "direct", as
+    # calibrated (the factor: an envelope's or a nested-dissection factor's, the larger)
     n, u = 2000 * 1500, 400_000
     for radius in (1, 2):
         k = (4 * radius + 1) ** 2
-        expected = 1.15 * ((22 * n + 600 * u + 39 * u**1.25) * k / 25 + 40e6)
+        factor = max(590 * u, 21 * u**1.25)
+        expected = 1.15 * ((48 * n + 600 * u + factor) * k / 25 + 40e6)
         got = memory_bytes((1500, 2000), u, preconditioner="direct", radius=radius)
         assert got == pytest.approx(expected, rel=1e-9)
     ichol = 1.15 * ((10 * n + 2000 * u) + 40e6)
