@@ -85,6 +85,23 @@ def test_estimate_covers_the_traced_peak_of_a_compact_region(method: str) -> Non
     assert estimate >= peak, f"{method}: estimate {estimate} < peak {peak} bytes"
 
 
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_estimate_covers_the_traced_peak_of_scribbles(method: str) -> None:
+    # Scribbles leave nearly every pixel unknown: the "direct" factors are nested-dissection
+    # factors of a whole-image grid (the largest per unknown), the flows and searches run
+    # over the whole image.
+    scene = make_scene((96, 128), seed=3)
+    trimap = np.full((96, 128), 0.5)
+    trimap[20:23, 10:118] = np.where(scene.alpha[20:23, 10:118] > 0.5, 1.0, 0.0)
+    trimap[70:73, 10:118] = np.where(scene.alpha[70:73, 10:118] > 0.5, 1.0, 0.0)
+    trimap[:2, :2], trimap[-2:, -2:] = 0.0, 1.0
+    n_unknown = int(trimap_split(trimap)[2].sum())
+    assert n_unknown > 0.9 * trimap.size
+    estimate = estimate_solve_memory(scene.image.shape, n_unknown, method=method)
+    peak = traced_peak(scene.image, trimap, method, {})
+    assert estimate >= peak, f"{method}: estimate {estimate} < peak {peak} bytes"
+
+
 def test_model_grows_with_the_unknown_pixels() -> None:
     for method in METHODS:
         small = estimate_solve_memory((400, 600), 10_000, method=method)
