@@ -540,3 +540,25 @@ def test_a_closed_standard_stream_named_as_dash_gets_one_line(tmp_path, scene_fi
         text=True,
     )
     assert evaluation.returncode == 0 and "Traceback" not in evaluation.stderr
+
+
+def test_damaged_exif_data_is_noted_naming_the_file(tmp_path, scene):
+    # Pillow's "Corrupt EXIF data.  Expecting to read 12 bytes but only got 2." reached the
+    # user in Pillow's words without the file's name (and with warnings as errors, as a
+    # Pillow UserWarning raised from inside Image.open).
+    import struct
+
+    from vecmatte.io import ImageMetadataWarning
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    payload = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08" + b"\xff" * 40
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(data[:2] + segment + data[2:])
+    with pytest.warns(ImageMetadataWarning) as caught:
+        image = vecmatte.load_image(path)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert str(caught[0].message).startswith(f"{path}: its EXIF data is damaged (Corrupt EXIF")
+    assert image.shape == scene.image.shape
