@@ -1,12 +1,14 @@
-"""Opening files with Pillow while vecmatte's own decompression-bomb check replaces Pillow's."""
+"""Opening files with Pillow: vecmatte's own decompression-bomb check, Pillow's notes named."""
 
 from __future__ import annotations
 
+import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["without_pillow_limit"]
+__all__ = ["named_pillow_warnings", "without_pillow_limit"]
 
 # Pillow's decompression-bomb limit is a module global; we swap it for our own check while a
 # file is opened, under a lock so that threads do not see each other's value.
@@ -25,3 +27,32 @@ def without_pillow_limit() -> Iterator[int | None]:
             yield saved
         finally:
             Image.MAX_IMAGE_PIXELS = saved
+
+
+@contextmanager
+def named_pillow_warnings(label: str, category: type[Warning]) -> Iterator[None]:
+    """Pillow's own warnings while a file is read, said again naming the file.
+
+    Pillow warns "Corrupt EXIF data.  Expecting to read 12 bytes but only got 2." in its own
+    words, without the file's name (and reads the EXIF as far as it goes). Other warnings
+    (ours, or another thread's) pass through unchanged; none is repeated if reading fails.
+    Said as ``category`` (:class:`vecmatte.io.ImageMetadataWarning`), pointing at the line
+    that called the reader (``load_image`` -> ``_open`` -> here).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    pillow = f"{os.sep}PIL{os.sep}"
+    said = set()
+    for warning in caught:
+        if pillow not in warning.filename:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        text = " ".join(str(warning.message).split()).rstrip(".")
+        if "exif" in text.lower():
+            text = f"its EXIF data is damaged ({text}); it is read as far as it goes"
+        if text not in said:
+            said.add(text)
+            warnings.warn(f"{label}: {text}", category, stacklevel=5)

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
-from vecmatte._pillow import without_pillow_limit
+from vecmatte._pillow import named_pillow_warnings, without_pillow_limit
 from vecmatte._writing import (
     floats_to_uint8,
     floats_to_uint16,
@@ -159,7 +157,7 @@ def _open(source, max_pixels: int | None = None):
     # Our own check replaces Pillow's (which warns above its limit and refuses above twice
     # it) so that a file over the limit is refused with one message, and a raised limit is
     # honoured; the limit is Pillow's own unless the caller gives another.
-    with without_pillow_limit() as pillow_limit, _named_pillow_warnings(label):
+    with without_pillow_limit() as pillow_limit, named_pillow_warnings(label, ImageMetadataWarning):
         try:
             with Image.open(source) as image:
                 limit = pillow_limit if max_pixels is None else max_pixels
@@ -203,33 +201,6 @@ def _open(source, max_pixels: int | None = None):
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
     return image
-
-
-@contextmanager
-def _named_pillow_warnings(label: str) -> Iterator[None]:
-    """Pillow's own warnings while a file is read, said again naming the file.
-
-    Pillow warns "Corrupt EXIF data.  Expecting to read 12 bytes but only got 2." in its own
-    words, without the file's name (and reads the EXIF as far as it goes). Other warnings
-    (ours, or another thread's) pass through unchanged; none is repeated if reading fails.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    pillow = f"{os.sep}PIL{os.sep}"
-    said = set()
-    for warning in caught:
-        if pillow not in warning.filename:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-            continue
-        text = " ".join(str(warning.message).split()).rstrip(".")
-        if "exif" in text.lower():
-            text = f"its EXIF data is damaged ({text}); it is read as far as it goes"
-        if text not in said:
-            said.add(text)
-            warnings.warn(f"{label}: {text}", ImageMetadataWarning, stacklevel=5)
 
 
 def _starts_with(source, signatures: tuple[bytes, ...]) -> bool:
