@@ -350,7 +350,8 @@ def check_output_paths(
                     f"{path}: the {other} and the {what} are the same file; give them "
                     "different names (nothing was written)"
                 )
-        if not is_special_file(path):  # /dev/null may take several outputs
+        # /dev/null may take several outputs (keys of a stream are a regular file's only)
+        if not isinstance(path, Path) or not is_special_file(path):
             for key in keys:
                 seen[key] = ("output", what, path)
     if writable:
