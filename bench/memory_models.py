@@ -64,8 +64,8 @@ SCENES = (
     ((900, 1200), 30),
 )
 # Larger inputs: (image, trimap set, scale); about 1.8, 1.9, 3.5, 4, 6.7 and 13 MP. With
-# --cached-only the report shows the ones measured (session 6: the last two and GT13 x2 for
-# closed-form only, whose "direct" factor grows fastest; ``--memory-limit`` stops the rest).
+# --cached-only the report shows the ones measured (session 6: GT13 x2 for closed-form only,
+# GT02 x5.6 for all but knn and ifm, whose solves there take 15 min or 6 GiB).
 SCALED = (
     ("GT04", "trimap", 2),
     ("GT13", "trimap2", 2),
