@@ -125,7 +125,7 @@ def test_item1_an_output_never_replaces_an_input(work, capsys, argv, message):
         (["--option", "eps=[1e-5]"], "--option eps=[1e-5]: eps takes a number such as its"),
         (
             ["--preconditioner", "ichol:sweeps=[1]"],
-            "--preconditioner ichol:sweeps=[1]: sweeps must be a whole number of at least 1",
+            "--preconditioner ichol:sweeps=[1]: sweeps must be a whole number from 1 to 1000",
         ),
     ],
 )

@@ -142,7 +142,15 @@ def test_every_spec_names_a_module_with_build_and_a_memory_model():
 
 
 @pytest.mark.parametrize(
-    ("options", "message"), [({"sweeps": -1}, "sweeps"), ({"shift": -1}, "shift")]
+    ("options", "message"),
+    [
+        ({"sweeps": -1}, "sweeps"),
+        ({"shift": -1}, "shift"),
+        # Before: sweeps=100000000 ran for minutes on a 64 x 64 image, shift=1e300 made CG
+        # break down after 0 iterations.
+        ({"sweeps": ichol.MAX_SWEEPS + 1}, "sweeps must be a whole number from 1 to 1000"),
+        ({"shift": 1e300}, "shift must be a number from 0 to 10"),
+    ],
 )
 def test_ichol_options_are_range_checked(options, message, system):
     _, _, _, reduced = system
@@ -159,6 +167,22 @@ def test_ichol_options_reach_the_factor(system):
         result = conjugate_gradient(reduced.matrix, reduced.rhs, preconditioner=operator, rtol=1e-8)
         counts.append(result.iterations)
     assert counts[1] <= counts[0]
+
+
+def test_ichol_sweeps_that_diverge_stop_before_the_factor_overflows():
+    # On closed-form systems the fixed-point sweeps do not converge: here 30 sweeps gave a
+    # factor of NaN and CG broke down at once (alpha written as 0/255 with a warning). The
+    # sweeps now stop before the growth, so many sweeps still precondition CG.
+    scene = vecmatte.make_scene((120, 150), seed=3)
+    is_fg, is_bg, _ = trimap_split(scene.trimap)
+    reduced = build_system(scene.image, is_fg, is_bg, eps=1e-7, radius=1)
+    lower, _ = ichol.ichol_factor(reduced.stencil, 60, 0.0)
+    assert np.all(np.isfinite(lower))
+    operator = build_preconditioner(reduced, "ichol", {"sweeps": 60})
+    result = conjugate_gradient(reduced.matrix, reduced.rhs, preconditioner=operator, rtol=1e-8)
+    expected = scipy.sparse.linalg.spsolve(reduced.matrix.tocsc(), reduced.rhs)
+    assert result.converged
+    np.testing.assert_allclose(result.x, expected, atol=1e-5)
 
 
 def test_needs_are_checked_before_building(system):

@@ -9,6 +9,21 @@ from vecmatte._validation import is_real_number
 __all__ = ["build", "check_options", "ichol_factor"]
 
 
+#: Most fixed-point sweeps accepted (the tests reach IC(0) to 1e-8 in 200 sweeps): a bound on
+#: the time a mistyped count can take.
+MAX_SWEEPS = 1000
+#: Largest relative diagonal shift accepted: above it the factor is little more than the
+#: diagonal's square root, which "jacobi" gives for less.
+MAX_SHIFT = 10.0
+# The sweeps converge only locally on matrices that are not M-matrices. On closed-form
+# systems (alphamatting GT01/GT04/GT08 at half size) a sweep's largest change stays about 1
+# for ten sweeps, then grows without bound (NaN by the 21st sweep on GT04; CG then broke down
+# at once), while random-walk systems converge. A sweep whose change exceeds this many times
+# the smallest change so far is dropped and the sweeps stop: the default 3 sweeps never reach
+# it on those images (changes 0.25-2.5), the growth does by the 10th-12th sweep.
+_DIVERGENCE = 10.0
+
+
 def check_options(*, sweeps: int = 3, shift: float = 0.0) -> None:
     """Refuse out-of-range options of :func:`build`, before any system is built.
 
@@ -25,16 +40,22 @@ def check_options(*, sweeps: int = 3, shift: float = 0.0) -> None:
     ValueError
         One line naming the option: ``sweeps`` not a whole number of at least 1 (with no
         sweep the factor is only its starting guess, the scaled lower triangle, not
-        IC(0)), or ``shift`` negative, infinite or NaN.
+        IC(0)) or above :data:`MAX_SWEEPS`, or ``shift`` negative, above
+        :data:`MAX_SHIFT`, infinite or NaN.
     """
-    if not is_real_number(sweeps) or not float(sweeps).is_integer() or sweeps < 1:
+    if (
+        not is_real_number(sweeps)
+        or not float(sweeps).is_integer()
+        or not 1 <= sweeps <= MAX_SWEEPS
+    ):
         raise ValueError(
-            "preconditioner 'ichol': sweeps must be a whole number of at least 1 (default 3), "
-            f"got {sweeps!r}"
+            f"preconditioner 'ichol': sweeps must be a whole number from 1 to {MAX_SWEEPS} "
+            f"(default 3), got {sweeps!r}"
         )
-    if not is_real_number(shift) or not (np.isfinite(shift) and shift >= 0):
+    if not is_real_number(shift) or not (np.isfinite(shift) and 0 <= shift <= MAX_SHIFT):
         raise ValueError(
-            f"preconditioner 'ichol': shift must be a finite number >= 0 (default 0), got {shift!r}"
+            f"preconditioner 'ichol': shift must be a number from 0 to {MAX_SHIFT:g} (default 0), "
+            f"got {shift!r}"
         )
 
 
@@ -50,7 +71,9 @@ def ichol_factor(stencil, sweeps: int, shift: float) -> tuple[np.ndarray, np.nda
     (Chow and Patel, "Fine-grained parallel incomplete LU factorization", SIAM J. Sci.
     Comput. 37(2), 2015), so the work is array arithmetic over all unknowns per stencil-offset
     pair rather than a loop over pixels. The exact IC(0) factor is the fixed point; a few
-    sweeps already give a preconditioner as good as it.
+    sweeps already give a preconditioner as good as it. The sweeps stop early when one
+    changes nothing (the fixed point) or when they start to diverge, as they do on
+    closed-form systems after about ten sweeps; the last sweep before the growth is kept.
     """
     offsets = stencil.offsets
     centre = len(offsets) // 2
@@ -75,6 +98,7 @@ def ichol_factor(stencil, sweeps: int, shift: float) -> tuple[np.ndarray, np.nda
     lower[centre, n] = 1.0
     for d in range(centre):
         lower[d, :n] = a[d, :n] / lower[centre, neighbors[d]]
+    smallest_change = np.inf
     for _ in range(sweeps):
         previous = lower.copy()
         corr = np.zeros((centre, n))
@@ -88,6 +112,13 @@ def ichol_factor(stencil, sweeps: int, shift: float) -> tuple[np.ndarray, np.nda
         lower[centre, :n] = np.sqrt(pivot)
         for d in range(centre):
             lower[d, :n] = (a[d, :n] - corr[d]) / lower[centre, neighbors[d]]
+        change = float(np.abs(lower - previous).max())
+        if change == 0.0:
+            break  # the fixed point itself: further sweeps repeat it bit for bit
+        if not change <= _DIVERGENCE * smallest_change:
+            lower = previous
+            break
+        smallest_change = min(smallest_change, change)
     lower[:centre, :n][neighbors[:centre] == n] = 0.0
     return lower[:, :n], neighbors
 
@@ -100,7 +131,8 @@ def build(system, *, sweeps: int = 3, shift: float = 0.0):
     system : vecmatte.systems.MattingSystem
         With a ``stencil`` (grid neighbourhood and matrix entries of the solved pixels).
     sweeps : int, optional
-        Fixed-point sweeps of the factorisation, at least 1.
+        Fixed-point sweeps of the factorisation, 1 to :data:`MAX_SWEEPS` (fewer are made
+        once they reach the fixed point or start to diverge).
     shift : float, optional
         Relative diagonal shift ``A + shift * diag(A)`` before factoring.
 
