@@ -562,3 +562,23 @@ def test_damaged_exif_data_is_noted_naming_the_file(tmp_path, scene):
     assert len(caught) == 1 and caught[0].filename == __file__
     assert str(caught[0].message).startswith(f"{path}: its EXIF data is damaged (Corrupt EXIF")
     assert image.shape == scene.image.shape
+
+
+def test_resume_cleans_the_temporaries_of_an_output_that_is_a_link(tmp_path):
+    # Since a0f2f6b a linked output's temporary is made beside the link's file; a killed
+    # batch's leftover there was not found by the clean-up, which looked beside the link.
+    from vecmatte._writing import temporary_prefix
+    from vecmatte.batch._core import BatchTask, remove_stale_temporaries
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "kept.png"
+    target.write_bytes(b"")
+    out = tmp_path / "out"
+    out.mkdir()
+    link = out / "a_alpha.png"
+    link.symlink_to(target)
+    stale = elsewhere / f"{temporary_prefix(target)}k1ll3d0n.tmp"
+    stale.write_bytes(b"half")
+    remove_stale_temporaries([BatchTask("a", "i.png", "t.png", str(link), None)])
+    assert files_in(elsewhere) == {"kept.png"}

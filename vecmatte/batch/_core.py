@@ -285,10 +285,15 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask]) -> None:
     process killed (SIGKILL, out of memory, lost machine) between the two leaves the
     temporary behind. Called when none of these tasks is running.
     """
+    from vecmatte._output_guard import write_target
     from vecmatte._writing import temporary_prefix
 
     for task in tasks:
         for output in map(Path, task.outputs()):
+            try:
+                output = write_target(output)  # a link's temporaries are beside its file
+            except (OSError, ValueError):
+                continue  # a link the write refuses left none
             for temporary in output.parent.glob(f"{glob.escape(temporary_prefix(output))}*.tmp"):
                 temporary.unlink(missing_ok=True)
 
