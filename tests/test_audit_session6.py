@@ -582,3 +582,19 @@ def test_resume_cleans_the_temporaries_of_an_output_that_is_a_link(tmp_path):
     stale.write_bytes(b"half")
     remove_stale_temporaries([BatchTask("a", "i.png", "t.png", str(link), None)])
     assert files_in(elsewhere) == {"kept.png"}
+
+
+@pytest.mark.parametrize("option", ["method=knn", "preconditioner=jacobi", "rtol=0.5", "maxiter=3"])
+def test_a_solve_keyword_given_as_an_option_of_the_method_is_refused(
+    tmp_path, scene_files, capsys, option
+):
+    # `--method sm --option method=knn` ran knn, and `--rtol 1e-6 --option rtol=0.5` was
+    # decided by dict order, silently.
+    image, trimap = scene_files
+    out = tmp_path / "a.png"
+    argv = ["alpha", str(image), str(trimap), "-o", str(out), "--method", "sm", "--option", option]
+    assert main(argv) == 1
+    name = option.partition("=")[0]
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.endswith(f"{name} is not an option of the method; use --{name}")
+    assert not out.exists()

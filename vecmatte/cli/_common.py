@@ -428,6 +428,11 @@ def method_options(args) -> dict:
         if not equals or not name.strip().isidentifier():
             raise ValueError(f"--option {item!r}: write it as NAME=VALUE, e.g. --option eps=1e-6")
         name, value = name.strip(), _literal(value.strip())
+        if name in ("method", "preconditioner", "rtol", "maxiter"):
+            # Taken as solve keywords they overrode --method ... silently (by dict order).
+            raise ValueError(
+                f"--option {item!r}: {name} is not an option of the method; use --{name}"
+            )
         if name in options and options[name] != value:
             # The last one would win silently: the user meant one of them.
             raise ValueError(
