@@ -598,3 +598,16 @@ def test_a_solve_keyword_given_as_an_option_of_the_method_is_refused(
     line = _one_error_line(capsys.readouterr().err)
     assert line.endswith(f"{name} is not an option of the method; use --{name}")
     assert not out.exists()
+
+
+def test_a_solve_refused_for_the_image_names_its_file(tmp_path, capsys):
+    # "image of 1 x 8 pixels (height x width) is smaller than one 3 x 3 window ..." named no
+    # file (every other refusal of an input does).
+    image, trimap = tmp_path / "row.png", tmp_path / "row_trimap.png"
+    Image.fromarray(np.full((1, 8, 3), 100, np.uint8)).save(image)
+    Image.fromarray(np.array([[0, 0, 128, 128, 255, 255, 128, 0]], np.uint8)).save(trimap)
+    out = tmp_path / "a.png"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"vecmatte: error: {image}: image of 1 x 8 pixels")
+    assert not out.exists()

@@ -191,7 +191,15 @@ def _solve_and_write(
         f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
     )
     with _common.typed_values(args):
-        result = solve_alpha(image, trimap, callback=reporter.iteration, **keywords)
+        try:
+            result = solve_alpha(image, trimap, callback=reporter.iteration, **keywords)
+        except ValueError as error:
+            # The library's refusal ("image of 1 x 8 pixels ... is smaller than one 3 x 3
+            # window") names no file; demo's bundled image has no name to give.
+            name = getattr(args, "image", None)
+            if name is None:
+                raise
+            raise ValueError(f"{'<stdin>' if name == '-' else name}: {error}") from None
     reporter.stage(
         f"solved {result.n_unknown} unknown pixels in {result.iterations} CG iterations, "
         f"relative residual {result.residual:.2e}"
