@@ -611,3 +611,18 @@ def test_a_solve_refused_for_the_image_names_its_file(tmp_path, capsys):
     line = _one_error_line(capsys.readouterr().err)
     assert line.startswith(f"vecmatte: error: {image}: image of 1 x 8 pixels")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("suffix", [".avif", ".mpo"])
+def test_a_matte_written_in_another_lossy_format_gets_the_note(
+    tmp_path, scene_files, capsys, suffix
+):
+    # The note that a lossy file changes the matte's values was given for JPEG and WebP only.
+    from PIL import features
+
+    if suffix == ".avif" and not features.check("avif"):
+        pytest.skip("this Pillow writes no AVIF")
+    image, trimap = scene_files
+    out = tmp_path / f"a{suffix}"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 0
+    assert "is lossy: the alpha matte's values are not kept exactly" in capsys.readouterr().err

@@ -240,7 +240,7 @@ def note_lossy(path, what: str) -> None:
     if path is None or str(path) == STDIO:
         return
     kind = file_format(Path(path))
-    if kind in ("JPEG", "WEBP"):
+    if kind in ("JPEG", "WEBP", "AVIF", "MPO"):  # MPO is JPEG inside; AVIF is lossy by default
         warnings.warn(
             f"{path}: {kind} is lossy: the {what}'s values are not kept exactly (a few levels "
             "off along edges); write .png or .tif to keep them",
