@@ -389,11 +389,13 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
 
 
 def error_line(error: BaseException) -> str:
-    """A failed image's reason in one line; a system error names its file first.
+    """An error in one line, as the command and the batch print it; a system error names its
+    file first.
 
     ``str()`` of an OSError raised by the system reads ``[Errno 28] No space left on device:
-    'out/a_alpha.png'``; the batch says ``out/a_alpha.png: no space left on device``, as the
-    command's own messages (and ``vecmatte alpha``'s) do.
+    'out/a_alpha.png'`` (or ``[Errno 13] Permission denied: 'photos'``); this says
+    ``out/a_alpha.png: no space left on device``, as vecmatte's own messages name the file
+    first. Used for a failed image's record and by ``vecmatte``'s error line.
     """
     if isinstance(error, OSError) and error.filename is not None and error.strerror:
         names = [error.filename] + ([error.filename2] if error.filename2 is not None else [])

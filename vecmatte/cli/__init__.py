@@ -99,22 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INTERRUPTED
         except (ValueError, OSError, MemoryError, ImportError, OverflowError) as error:
             # OverflowError: an absurd option value (a radius of 1e300) reaching arithmetic.
-            print(f"vecmatte: error: {_one_line(error)}", file=sys.stderr)
+            from vecmatte.batch._core import error_line  # the batch says failures the same way
+
+            print(f"vecmatte: error: {error_line(error)}", file=sys.stderr)
             return EXIT_FAILURE
-
-
-def _one_line(error: BaseException) -> str:
-    """The error as one line, an OSError raised by the system with its file first.
-
-    ``[Errno 13] Permission denied: 'photos'`` reads ``photos: permission denied``, like
-    vecmatte's own messages (which name the file first).
-    """
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        names = [error.filename] + ([error.filename2] if error.filename2 is not None else [])
-        message = f"{', '.join(map(str, names))}: {error.strerror[0].lower()}{error.strerror[1:]}"
-    else:
-        message = str(error)
-    return " ".join(message.split()) or type(error).__name__
 
 
 def _show_warnings_as_messages() -> None:
