@@ -23,6 +23,15 @@ def _one_error_line(stderr: str) -> str:
     return lines[0]
 
 
+def _batch_folders(tmp_path, scene_files):
+    """Folders ``images`` and ``trimaps`` holding the scene's files as ``a.png``."""
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    for folder, path in zip((images, trimaps), scene_files, strict=True):
+        folder.mkdir()
+        path.rename(folder / "a.png")
+    return images, trimaps
+
+
 def _redirect(monkeypatch, name: str, path, mode: str):
     """``sys.stdin`` / ``sys.stdout`` redirected from or to the file ``path`` (< or >>)."""
     handle = open(path, mode)  # the test closes the stream (and with it the file)
@@ -185,12 +194,7 @@ def test_a_batch_on_a_full_disk_says_which_file_in_one_readable_line(
 
     import vecmatte._writing as writing
 
-    image, trimap = scene_files
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
-    image.rename(images / "a.png")
-    trimap.rename(trimaps / "a.png")
+    images, trimaps = _batch_folders(tmp_path, scene_files)
     real_fdopen = os.fdopen
 
     class Full:
@@ -397,12 +401,7 @@ def test_find_tasks_refuses_method_options_out_of_range_before_any_work(
     # failed with the same message; the command line refused it once, before any work.
     from vecmatte.batch import find_tasks
 
-    image, trimap = scene_files
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
-    image.rename(images / "a.png")
-    trimap.rename(trimaps / "a.png")
+    images, trimaps = _batch_folders(tmp_path, scene_files)
     out = tmp_path / "out"
     with pytest.raises(ValueError, match=re.escape(message)):
         find_tasks(images, trimaps, out, **options)
