@@ -189,7 +189,7 @@ def test_cli_failure_shows_the_stage_it_reached(tmp_path, scene_files, monkeypat
     assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png")]) == 1
     err = capsys.readouterr().err.splitlines()
     assert re.fullmatch(STAMP + "  stage 3 of the solve", err[-2]), err
-    assert err[-1] == "vecmatte: error: the solve failed"
+    assert err[-1] == f"vecmatte: error: {image}: the solve failed"  # named since 2f429c1
 
 
 def test_cli_batch_shows_no_stage(tmp_path, scene, capsys):
