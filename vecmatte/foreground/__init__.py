@@ -276,11 +276,11 @@ def estimate_foreground_background(
     (their ground-truth alpha as input; ``bench/results/foreground.md``): on semi-synthetic
     composites with known colours, the mean foreground error where :math:`0.1 < \\alpha < 1`
     is 0.029 for ``"ml"``, 0.020 for ``"cf"`` and 0.058 for ``"blur_fusion"`` (the photograph
-    itself 0.109; PyMatting's ml 0.039, cf 0.018), in 0.06, 0.38 and 0.07 CPU seconds per
-    image. ``"ml"`` is the default: blur-fusion is hardly faster at this size and twice as far
-    from the true colours, ``"cf"`` is the most accurate in wide soft regions at six times the
-    time. On a 10 MP photograph with a mask's 10-pixel unknown band ``"ml"`` takes 0.9 CPU s
-    (0.5x the alpha solve) within the solve's peak memory; blur-fusion 2.2 s and 0.5 GiB more.
+    itself 0.109; PyMatting's ml 0.039, cf 0.018), in 0.04, 0.38 and 0.07 CPU seconds per
+    image. ``"ml"`` is the default: blur-fusion is slower at this size and twice as far from
+    the true colours, ``"cf"`` is the most accurate in wide soft regions at nine times the
+    time. On a 10 MP photograph with a mask's 10-pixel unknown band ``"ml"`` takes 0.8 CPU s
+    (0.75x the alpha solve) within the solve's peak memory; blur-fusion 1.8 s.
     Where the alpha is exactly 0 or 1 far from the soft edge, ``"ml"`` fills instead of relaxing
     (see :mod:`vecmatte.foreground.ml`).
 
