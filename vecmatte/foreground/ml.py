@@ -265,7 +265,8 @@ def estimate(
         step_rows, step_columns = _tiles(h, w, small)
         halo = 0 if small else 2 * iterations
         if final:
-            # Bands are assembled in float32, channels first, then converted in one copy.
+            # Bands are assembled in float32, channels first, then converted channel by
+            # channel (_interleave).
             foreground = np.empty((h, w, 3), dtype)
             background_out = np.empty((h, w, 3), dtype) if background else None
             buffer = np.empty((6, min(h, step_rows), w), _F32)
