@@ -12,8 +12,8 @@ the time of packing each row apart (half-width rows, whose fourth neighbour alte
 ``k - 1`` and ``k + 1``, so every ufunc ran a short inner loop per row; 19 instead of 37 ns per
 pixel and half-sweep on GT04). Before a half-sweep the border pixels' own values are copied
 into the other colour's frame, which reproduces the clamped neighbours exactly. The per-pixel
-inverse of the 2x2 matrix and its constant part are computed once per level. Neighbours are
-summed up, down, left, right (the reference loop's order).
+inverse of the 2x2 matrix and its constant part are computed once per tile, not per
+half-sweep. Neighbours are summed up, down, left, right (the reference loop's order).
 """
 
 from __future__ import annotations
@@ -133,8 +133,9 @@ def pack(band: np.ndarray, blocks: list[tuple[int, int]], grid: Grid) -> list[np
 
 
 def unpack(colours, grid: Grid, keep_rows, keep_columns, out) -> None:
-    """Write tile rows and (packed) columns ``[first, last)`` (``first`` even, ``left``
-    even) of the packed ``colours`` into ``out``, ``(c, rows, columns)``."""
+    """Write the tile's rows ``keep_rows = (first, last)`` and packed columns ``keep_columns
+    = (left, right)`` (half-open, ``first`` and ``left`` even) of the packed ``colours`` into
+    ``out``, ``(c, rows, columns)``."""
     channels = out.shape[0]
     r, b = (a[:channels].reshape(channels, grid.pairs, grid.width) for a in colours)
     (first, last), (left, right) = keep_rows, keep_columns
