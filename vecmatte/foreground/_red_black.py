@@ -278,12 +278,11 @@ def relax(packed, grid, iterations, regularization, weight):
         (weights[colour], *_level_operator(alphas, images, grid, colour, weights[colour]))
         for colour in (0, 1)
     ]
-    m = max(len(range(grid.size)[grid.interior(colour)]) for colour in (0, 1))
-    total = np.empty((6, m), _F32)
-    scratch = np.empty((6, m), _F32)
+    sizes = [grid.interior(colour).stop - grid.interior(colour).start for colour in (0, 1)]
+    total = np.empty((6, max(sizes)), _F32)
+    scratch = np.empty((6, max(sizes)), _F32)
     sweeps = []
-    for colour in (0, 1):
-        size = grid.interior(colour).stop - grid.interior(colour).start
+    for colour, size in enumerate(sizes):
         sweeps.append(
             _sweep_views(
                 colours[colour],
