@@ -229,41 +229,41 @@ def _pixel_lle_weights(
     return weights
 
 
-def _colour_lle(rows: np.ndarray, reg: float, out: np.ndarray) -> None:
-    """LLE weights ``(b, k)`` into ``out`` from the differences ``rows`` ``(3, k, b)``.
+def _colour_lle(diff: np.ndarray, reg: float, out: np.ndarray) -> None:
+    """LLE weights ``(b, k)`` into ``out`` from the differences ``diff`` ``(3, k, b)``.
 
-    ``rows[c, j]`` is colour ``c`` of neighbour ``j`` minus the pixel's, for ``b`` pixels.
+    ``diff[c, j]`` is colour ``c`` of neighbour ``j`` minus the pixel's, for ``b`` pixels.
     """
-    # Neighbour by neighbour, as diff.sum(axis=1) over (b, k, 3) adds them (rows.sum(axis=1)
-    # adds pairwise when b is 1).
-    total = rows[:, 0].copy()
-    for neighbor in range(1, rows.shape[1]):
-        total += rows[:, neighbor]
-    y = np.linalg.solve(_small_gram(rows, reg), total.T[:, :, None])[:, :, 0]
+    # Neighbour by neighbour, as diff.sum(axis=1) over the (b, k, 3) layout adds them (on
+    # this layout it adds pairwise when b is 1).
+    total = diff[:, 0].copy()
+    for neighbor in range(1, diff.shape[1]):
+        total += diff[:, neighbor]
+    y = np.linalg.solve(_small_gram(diff, reg), total.T[:, :, None])[:, :, 0]
     # Summed as einsum("bki,bi->bk") did: (0 + 2) + 1.
-    w = rows[0] * y[:, 0] + rows[2] * y[:, 2]
-    w += rows[1] * y[:, 1]
+    w = diff[0] * y[:, 0] + diff[2] * y[:, 2]
+    w += diff[1] * y[:, 1]
     # Back to (b, k) rows before the normalising sum, which must add along contiguous
     # memory in numpy's pairwise order, as it did on the original layout.
     w = np.subtract(1.0, w.T, order="C")
     np.divide(w, w.sum(axis=1, keepdims=True), out=out)
 
 
-def _small_gram(rows: np.ndarray, reg: float) -> np.ndarray:
-    """``(b, d, d)`` Gram matrices ``diff_b^T diff_b + reg I``; ``rows`` is ``(d, k, b)``.
+def _small_gram(diff: np.ndarray, reg: float) -> np.ndarray:
+    """``(b, d, d)`` Gram matrices ``diff_b^T diff_b + reg I``; ``diff`` is ``(d, k, b)``.
 
-    ``rows`` is the ``(b, k, d)`` differences transposed to contiguous rows of ``b``
+    ``diff`` holds the ``(b, k, d)`` differences transposed to contiguous rows of ``b``
     values. Each distinct entry is summed over the ``k`` neighbours in order, one row at a
     time: the same sums as ``einsum("bki,bkj->bij")`` bit for bit, several times faster
     than its ``(k, d)`` products per pixel.
     """
-    d, k, b = rows.shape
+    d, k, b = diff.shape
     gram = np.empty((b, d, d))
     for i in range(d):
         for j in range(i, d):
-            entry = rows[i, 0] * rows[j, 0]
+            entry = diff[i, 0] * diff[j, 0]
             for neighbor in range(1, k):
-                entry += rows[i, neighbor] * rows[j, neighbor]
+                entry += diff[i, neighbor] * diff[j, neighbor]
             gram[:, i, j] = entry
             gram[:, j, i] = entry
         gram[:, i, i] += reg
