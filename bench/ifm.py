@@ -46,7 +46,8 @@ PHASES = {
     "row_coefficients": "local flow",
     "intra_unknown_weights": "intra-unknown flow",
     "nonlocal_neighbors": "(all cKDTree searches)",
-    "lle_weights": "(all LLE solves)",
+    # The pixels' LLE weights (gathers and solves); lle_weights is no longer on this path.
+    "_pixel_lle_weights": "(all LLE weights)",
     "build_system": "build_system, total",
     "conjugate_gradient": "conjugate gradient",
 }
