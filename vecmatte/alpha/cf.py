@@ -20,7 +20,8 @@ __all__ = ["build_system", "check_options", "memory_bytes"]
 
 # The closed-form system's own share of a solve's peak memory, in bytes per pixel and per
 # unknown at radius 1 (the preconditioner's share is in its PreconditionerSpec); together they
-# give the calibrated totals of bench/large.py --calibrate quoted in vecmatte.memory.
+# give the fitted totals quoted in vecmatte.memory (bench/large.py --calibrate for "ichol",
+# bench/memory_models.py for "direct").
 _SYSTEM_BYTES = (10.0, 600.0)
 
 
