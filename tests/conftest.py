@@ -68,6 +68,31 @@ def scene_files(tmp_path, scene):
     return image, trimap
 
 
+@pytest.fixture
+def full_disk(monkeypatch):
+    """Every write of vecmatte's temporary files fails with ENOSPC, as on a full disk."""
+    import errno
+
+    import vecmatte._writing as writing
+
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writing.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
+
+
 def files_in(directory: Path) -> set[str]:
     """Names of all entries in ``directory``, hidden temporary files included."""
     return {entry.name for entry in Path(directory).iterdir()}

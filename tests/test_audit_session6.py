@@ -187,30 +187,10 @@ def test_an_upload_gone_silent_gives_back_its_place_on_the_server(monkeypatch, s
 
 
 def test_a_batch_on_a_full_disk_says_which_file_in_one_readable_line(
-    tmp_path, scene_files, monkeypatch, capsys
+    tmp_path, scene_files, full_disk, capsys
 ):
     # Each failed image read "[Errno 28] No space left on device: 'out/image_alpha.png'".
-    import errno
-
-    import vecmatte._writing as writing
-
     images, trimaps = _batch_folders(tmp_path, scene_files)
-    real_fdopen = os.fdopen
-
-    class Full:
-        def __init__(self, handle):
-            self.handle = handle
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.handle.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(writing.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
     out = tmp_path / "out"
     assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
     stderr = capsys.readouterr().err

@@ -160,25 +160,7 @@ def test_a_full_device_is_named_in_the_error(capsys, scene_files):
     assert stderr == "vecmatte: error: /dev/full: no space left on device\n"
 
 
-def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
-    import vecmatte._writing as writing
-
-    real_fdopen = os.fdopen
-
-    class Full:
-        def __init__(self, handle):
-            self.handle = handle
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.handle.close()
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(writing.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
+def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path, full_disk):
     (tmp_path / "a.png").write_bytes(b"old")
     with pytest.raises(OSError) as error:
         save_image(tmp_path / "a.png", np.zeros((4, 4)))
