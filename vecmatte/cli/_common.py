@@ -422,13 +422,15 @@ def _check_number_text(entry, name: str, text: str) -> None:
 
 def method_options(args) -> dict:
     """The method's keyword options from ``--option`` (and ``--eps``, ``--radius``)."""
+    from vecmatte.alpha import SOLVE_KEYWORDS
+
     options = {}
     for item in args.option:
         name, equals, value = item.partition("=")
         if not equals or not name.strip().isidentifier():
             raise ValueError(f"--option {item!r}: write it as NAME=VALUE, e.g. --option eps=1e-6")
         name, value = name.strip(), _literal(value.strip())
-        if name in ("method", "preconditioner", "rtol", "maxiter"):
+        if name in SOLVE_KEYWORDS:
             # Taken as solve keywords they overrode --method ... silently (by dict order).
             raise ValueError(
                 f"--option {item!r}: {name} is not an option of the method; use --{name}"
