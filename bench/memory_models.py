@@ -23,8 +23,8 @@ gives the ratio estimate / max(peaks). Measurements are cached (``--cache``) and
 are recomputed from the working tree each time the report is written, so that a model can be
 refitted without measuring again (``--resume``).
 
-Beyond 0.4 MP: photographs upscaled 2x and 3x (``--scaled``, 1.5 to 4 MP, bicubic in memory,
-nothing written to disk) and scribbles inputs as bench/scribbles.py draws them
+Beyond 0.4 MP: photographs upscaled 2x to 5.6x (``--scaled``, 1.8 to 13 MP: ``SCALED``,
+bicubic in memory, nothing written to disk) and scribbles inputs as bench/scribbles.py draws them
 (``--scribbles``: nearly every pixel unknown). Cases over ``--big`` pixels are measured for
 the resident peak only (tracemalloc would double their time) and with conjugate gradient
 stopped after ``BIG_MAXITER`` iterations: its vectors are allocated before the first one,
