@@ -101,10 +101,12 @@ def _stream_identity(stream) -> tuple[int, int] | None:
     return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
 
 
-def _check_not_terminal(what: str) -> None:
-    """Refuse ``-`` as an input when standard input is a terminal (nothing was piped in).
+def _check_standard_input(what: str) -> None:
+    """Refuse ``-`` as an input when standard input is closed or a terminal (nothing was
+    piped in).
 
-    The command then waited, silently, for an image to be typed; ``gzip`` refuses the same.
+    On a terminal the command waited, silently, for an image to be typed; ``gzip`` refuses
+    the same.
     """
     if sys.stdin is None:  # started with it closed (<&-)
         raise ValueError(
@@ -309,7 +311,7 @@ def check_output_paths(
     seen: dict[object, tuple[str, str, object]] = {}
     for what, path in inputs.items():
         if str(path) == STDIO:
-            _check_not_terminal(what)
+            _check_standard_input(what)
             # Standard input redirected from a file (< photo.png) is that file.
             identity = _stream_identity(sys.stdin)
             keys = [] if identity is None else [identity]
