@@ -87,8 +87,8 @@ def _identities(path: Path) -> list[object]:
     return [*keys, (status.st_dev, status.st_ino)]
 
 
-def _stream_identity(stream) -> tuple[int, int] | None:
-    """(device, inode) of the regular file a standard stream is redirected to, else None.
+def _stream_identities(stream) -> list[tuple[int, int]]:
+    """[(device, inode)] of the regular file a standard stream is redirected to, else [].
 
     ``vecmatte alpha - t.png -o in.png < in.png`` and ``-o - >> photo.png`` name an input
     file through a redirection: only the open descriptor knows which file it is. A pipe or
@@ -97,8 +97,8 @@ def _stream_identity(stream) -> tuple[int, int] | None:
     try:
         status = os.fstat(stream.fileno())
     except (AttributeError, OSError, ValueError):  # replaced stream (tests), closed, no fd
-        return None
-    return (status.st_dev, status.st_ino) if stat.S_ISREG(status.st_mode) else None
+        return []
+    return [(status.st_dev, status.st_ino)] if stat.S_ISREG(status.st_mode) else []
 
 
 def _check_standard_input(what: str) -> None:
@@ -313,8 +313,7 @@ def check_output_paths(
         if str(path) == STDIO:
             _check_standard_input(what)
             # Standard input redirected from a file (< photo.png) is that file.
-            identity = _stream_identity(sys.stdin)
-            keys = [] if identity is None else [identity]
+            keys = _stream_identities(sys.stdin)
             path = "'-' (standard input, redirected from that file)"
         else:
             keys = _identities(Path(path))
@@ -328,8 +327,7 @@ def check_output_paths(
                     "(> out.png) or give a file name"
                 )
             # Standard output redirected to a file (> out.png, >> photo.png) is that file.
-            identity = _stream_identity(sys.stdout)
-            keys = [] if identity is None else [identity]
+            keys = _stream_identities(sys.stdout)
             path = "standard output"
         else:
             check_not_folder_name(path, what)
