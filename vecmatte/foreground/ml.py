@@ -20,19 +20,18 @@ Big levels run in bands of rows, and within a band in blocks of columns, each wi
 at a block's cut edge reaches ``2 * iterations - 1`` pixels in, and the pixels a block keeps
 are exactly those of a whole-grid sweep (the tests compare blocks down to 2 x 2 with a plain
 loop over the whole grid), while the working arrays stay small and the memory stays bounded
-(:data:`TILE`); a band's blocks share one packed tile, side by side with frame columns
-between them (fewer NumPy calls: 20 tiles instead of 31 on GT04). Each band's image, alpha
-and starting colours (the previous level's,
-nearest-neighbour upsampled) are gathered once into one float32 array, channels first; blocks
-are packed from it by slicing (one set of copies for the ten channels), and results are
-written to a float32 band that the final level converts to the output type channel by
-channel. Only the runs of columns within the halo of a mixed pixel
+(:data:`TILE`); a band's blocks share one packed tile, side by side with frame columns between
+them (fewer NumPy calls: 20 tiles instead of 31 on GT04). Each band's image, alpha and starting
+colours (the previous level's, nearest-neighbour upsampled) are gathered once into one float32
+array, channels first; blocks are packed from it by slicing (one set of copies for the ten
+channels), and results are written to a float32 band that the final level converts to the
+output type channel by channel. Only the runs of columns within the halo of a mixed pixel
 (``0 < alpha < 1``) are relaxed; the rest of a band is filled with where the relaxation goes:
 the photograph as foreground where alpha is 1 (there ``F = (I + epsilon sum F_j) / (1 + 4
 epsilon)``, within ``4 epsilon`` of the photograph's local variation: 2% with Germer et al.'s
 weights, 0.004% with PyMatting's) and the previous level's estimate where alpha is 0; the
-background likewise. On the alphamatting.com images (their true alpha) 24% to 71% of the
-finest level's pixels are relaxed, halos included (mean 39%).
+background likewise. On the alphamatting.com images (their true alpha) 24% to 71% of the finest
+level's pixels are relaxed, halos included (mean 39%).
 
 Where the time goes (CPU, GT04, the image with the most mixed pixels, Germer et al.'s
 weights, foreground only; session 6 on a loaded machine, so shares only): about 40% in the
