@@ -335,7 +335,7 @@ def test_options_reach_the_method():
     ("options", "message"),
     [
         ({"lam": 0}, "lam must be a positive finite number"),
-        ({"lam": "big"}, "lam must be a positive number"),
+        ({"lam": "big"}, "lam must be a positive finite number"),
         ({"known_to_unknown": "auto"}, "known_to_unknown must be True, False or None"),
         ({"ku_confidence": "sums"}, "ku_confidence must be 'means' or 'toolbox', got 'sums'"),
         ({"ku_confidence": None}, "ku_confidence must be 'means' or 'toolbox', got None"),

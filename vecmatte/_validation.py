@@ -170,8 +170,14 @@ def real_number(value, name: str, wanted: str):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if not is_real_number(value):
-        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+        raise ValueError(f"{name} must be {wanted}, got {shown(value)}")
     return value
+
+
+def shown(value) -> str:
+    """``repr(value)``, cut short: ``10**400`` or a long text would fill the error line."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:24]}... ({len(text)} characters)"
 
 
 def positive_whole_number(value, name: str, wanted: str = "a positive whole number") -> int:
@@ -180,13 +186,50 @@ def positive_whole_number(value, name: str, wanted: str = "a positive whole numb
     ``float()`` alone let ``"3"`` reach ``<`` (TypeError), ``None`` raise "float() argument
     must be ...", and ``10**400`` OverflowError. ``wanted`` says what ``name`` takes.
     """
+    return whole_number(value, name, wanted, minimum=1)
+
+
+def whole_number(value, name: str, wanted: str, *, minimum: int = 0) -> int:
+    """``value`` as an int of at least ``minimum`` (``3`` or ``3.0``), else one ValueError.
+
+    The message is ``"<name> must be <wanted>, got <value>"``, for a string, None, a list, a
+    boolean, NaN, an infinity, a fraction or a number below ``minimum`` alike.
+    """
     number = real_number(value, name, wanted)
     whole = isinstance(number, numbers.Integral) or (
         number == number and abs(number) != float("inf") and float(number).is_integer()
     )
-    if not whole or number < 1:
-        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    if not whole or number < minimum:
+        raise ValueError(f"{name} must be {wanted}, got {shown(value)}")
     return int(number)
+
+
+def finite_number(
+    value,
+    name: str,
+    wanted: str,
+    *,
+    minimum: float = -float("inf"),
+    maximum: float = float("inf"),
+    above_minimum: bool = False,
+) -> float:
+    """``value`` as a finite float in ``[minimum, maximum]``, else one ValueError naming it.
+
+    ``above_minimum`` excludes ``minimum`` itself (``lam > 0``). The message is ``"<name>
+    must be <wanted>, got <value>"``, for a string (``float()`` alone read ``"100"`` as a
+    number and said "could not convert string to float" of ``"x"``, not naming the option),
+    None, a list, a boolean, NaN, an infinity, an integer beyond floats or a number out of
+    range alike. NumPy scalars and 0-d arrays are numbers.
+    """
+    number = real_number(value, name, wanted)
+    try:
+        number = float(number)
+    except OverflowError:  # an integer beyond floats: as unusable as infinity
+        number = float("inf")
+    low_ok = number > minimum if above_minimum else number >= minimum
+    if not (np.isfinite(number) and low_ok and number <= maximum):
+        raise ValueError(f"{name} must be {wanted}, got {shown(value)}")
+    return number
 
 
 def check_band(band) -> int:

@@ -24,6 +24,7 @@ import logging
 import numpy as np
 
 from vecmatte import _defaults
+from vecmatte._validation import finite_number
 from vecmatte.alpha._ifm_trimming import edge_trimming, patch_trimming
 from vecmatte.laplacians.information_flow import KU_CONFIDENCES
 
@@ -113,12 +114,10 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     """``lam``, ``known_to_unknown`` and ``ku_confidence``, if given, checked and normalised."""
     checked = dict(options)
     if "lam" in options:
-        lam = options["lam"]
-        if isinstance(lam, bool) or not isinstance(lam, (int, float, np.number)):
-            raise ValueError(f"lam must be a positive number, got {lam!r}")
-        if not (np.isfinite(lam) and lam > 0):
-            raise ValueError(f"lam must be a positive finite number, got {lam!r}")
-        checked["lam"] = float(lam)
+        # A 0-d array is a number too; an integer beyond floats is as unusable as infinity.
+        checked["lam"] = finite_number(
+            options["lam"], "lam", "a positive finite number", minimum=0, above_minimum=True
+        )
     if "known_to_unknown" in options:
         value = options["known_to_unknown"]
         if value is not None and not isinstance(value, (bool, np.bool_)):

@@ -13,6 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from vecmatte import _defaults
+from vecmatte._validation import finite_number, positive_whole_number
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
 from vecmatte.systems import LazyStencil, MattingSystem, Stencil, hard_constraint_system
@@ -34,11 +35,11 @@ _MEMORY = (30.0, 320.0, 2**18)
 
 
 def check_constraints(constraints: str, lam: float) -> tuple[str, float]:
-    if constraints not in CONSTRAINTS:
+    if not (isinstance(constraints, str) and constraints in CONSTRAINTS):
         raise ValueError(f"constraints must be 'hard' or 'soft', got {constraints!r}")
-    lam = float(lam)
-    if not np.isfinite(lam) or lam <= 0:
-        raise ValueError(f"lam must be a positive finite number, got {lam!r}")
+    # float() alone took lam="100" as a number and said "could not convert string to float"
+    # of "x", without naming lam.
+    lam = finite_number(lam, "lam", "a positive finite number", minimum=0, above_minimum=True)
     return constraints, lam
 
 
@@ -135,7 +136,9 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
     checked = dict(options)
     if "radius" in options:
-        checked["radius"] = check_radius(options["radius"])
+        # Not check_radius: its float() said "could not convert string to float" of "x", and
+        # raised OverflowError for 10**400.
+        checked["radius"] = positive_whole_number(options["radius"], "radius", "a positive integer")
         if checked["radius"] >= max(shape[:2]):
             # Every offset beyond the image clamps to its border: a larger radius adds
             # nothing but time and memory (1e300 overflowed the memory estimate).
@@ -143,22 +146,26 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
                 f"radius must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
                 f"got {options['radius']!r}"
             )
-    sigma = float(options.get("sigma", SIGMA))
-    if not np.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive finite number, got {options['sigma']!r}")
-    regularization = float(options.get("regularization", 1e-8))
-    if not np.isfinite(regularization) or regularization < 0:
-        raise ValueError(f"regularization must be a finite number >= 0, got {regularization!r}")
-    check_constraints(options.get("constraints", "hard"), options.get("lam", _defaults.LAMBDA))
-    check_min_weight(options.get("min_weight", MIN_WEIGHT))
+    for name, wanted, above in (
+        ("sigma", "a positive finite number", True),
+        ("regularization", "a finite number >= 0", False),
+    ):
+        if name in options:
+            checked[name] = finite_number(
+                options[name], name, wanted, minimum=0, above_minimum=above
+            )
+    _, lam = check_constraints(
+        options.get("constraints", "hard"), options.get("lam", _defaults.LAMBDA)
+    )
+    if "lam" in options:
+        checked["lam"] = lam
+    if "min_weight" in options:
+        checked["min_weight"] = check_min_weight(options["min_weight"])
     return checked
 
 
 def check_min_weight(min_weight) -> float:
-    min_weight = float(min_weight)
-    if not np.isfinite(min_weight) or not 0 <= min_weight <= 1:
-        raise ValueError(f"min_weight must be a number in [0, 1], got {min_weight!r}")
-    return min_weight
+    return finite_number(min_weight, "min_weight", "a number in [0, 1]", minimum=0, maximum=1)
 
 
 def build_system(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecmatte._validation import finite_number, shown, whole_number
 from vecmatte.alpha import _sample_gathering as gathering
 from vecmatte.alpha import _sample_refinement as refinement
 from vecmatte.alpha import _shared_sampling as common
@@ -53,44 +54,53 @@ def check_options(shape: tuple[int, int], **options) -> dict:
         "low_frequency_radius",
     ):
         if name in options:
-            value = options[name]
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+            value = whole_number(options[name], name, "an integer >= 0")
             if value >= max(shape[:2]):
                 # A window wider than the image covers nothing more, and its offset tables
                 # grow as the radius squared (100000 asked NumPy for 596 GiB).
                 raise ValueError(
                     f"{name} must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
-                    f"got {value!r}"
+                    f"got {options[name]!r}"
                 )
-            options[name] = int(value)
+            options[name] = value
     if "rays" in options:
-        value = options["rays"]
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"rays must be an integer >= 1, got {value!r}")
-        options["rays"] = int(value)
+        options["rays"] = whole_number(options["rays"], "rays", "an integer >= 1", minimum=1)
+        if options["rays"] > shape[0] * shape[1]:
+            # Each ray brings at most one foreground and one background pixel: more rays than
+            # pixels only repeat samples (10**400 overflowed the memory estimate).
+            raise ValueError(
+                f"rays must be at most the image's pixel count ({shape[0]} x {shape[1]}), "
+                f"got {shown(options['rays'])}"
+            )
     if "expansion_threshold" in options:
-        value = options["expansion_threshold"]
-        if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value)):
-            raise ValueError(f"expansion_threshold must be a finite number, got {value!r}")
+        # A negative threshold expands nothing, as 0 does: it is a typo, not a setting.
+        options["expansion_threshold"] = finite_number(
+            options["expansion_threshold"],
+            "expansion_threshold",
+            "a finite number >= 0 (0 turns the expansion off)",
+            minimum=0,
+        )
     if "cost_exponents" in options:
         value = options["cost_exponents"]
-        try:
-            exponents = tuple(float(e) for e in value)
-        except (TypeError, ValueError):
-            exponents = ()
-        if len(exponents) != 4 or not all(math.isfinite(e) and e >= 0 for e in exponents):
-            raise ValueError(
-                "cost_exponents must be four finite numbers >= 0 (distortion, probability, "
-                f"foreground distance, background distance), got {value!r}"
-            )
-        options["cost_exponents"] = exponents
+        wanted = (
+            "four finite numbers >= 0 (distortion, probability, foreground distance, "
+            "background distance)"
+        )
+        # float() of each entry took "3" as a number, and a text of four digits as four.
+        one_dimensional = isinstance(value, np.ndarray) and value.ndim == 1
+        entries = list(value) if isinstance(value, (list, tuple)) or one_dimensional else []
+        if len(entries) != 4:
+            raise ValueError(f"cost_exponents must be {wanted}, got {value!r}")
+        for entry in entries:
+            finite_number(entry, "cost_exponents", wanted, minimum=0)
+        options["cost_exponents"] = tuple(float(e) for e in entries)
     for name in ("smoothing_sigma_sq", "confidence_sigma_sq", "low_frequency_sigma_sq"):
+        # confidence_sigma_sq has no automatic value: None failed deep in the solve.
+        optional = name != "confidence_sigma_sq"
         value = options.get(name)
-        if value is not None and not (
-            isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value > 0
-        ):
-            raise ValueError(f"{name} must be a finite number > 0 or None, got {value!r}")
+        if name in options and not (optional and value is None):
+            wanted = "a finite number > 0" + (" or None" if optional else "")
+            options[name] = finite_number(value, name, wanted, minimum=0, above_minimum=True)
     return options
 
 
