@@ -203,3 +203,38 @@ def test_the_web_api_answers_a_bad_option_value_with_the_library_line(scene, met
     assert status.startswith("422")
     assert json.loads(body)["error"] == str(library.value)
     assert json.loads(body)["error"].startswith(f"{name} must be ")
+
+
+# --- vecmatte serve --memory-limit ------------------------------------------------------------
+
+
+def test_a_memory_limit_below_the_smallest_solve_is_refused(capsys):
+    # --memory-limit 1 was accepted, and then every request was answered 413.
+    from vecmatte.web import create_app
+    from vecmatte.web._limits import smallest_solve_bytes
+
+    smallest, what = smallest_solve_bytes()
+    with pytest.raises(ValueError, match=rf"^memory_bytes must be at least {smallest:,} bytes"):
+        create_app(memory_bytes=smallest - 1)
+    with pytest.raises(SystemExit) as usage:
+        main(["serve", "--memory-limit", "1"])
+    assert usage.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --memory-limit: 1 bytes is below the {smallest:,} bytes" in err
+    assert what in err and "413" in err
+
+
+def test_the_smallest_solve_is_served_at_the_smallest_memory_limit():
+    # The minimum is principled: at exactly that budget, that smallest solve is answered.
+    from vecmatte.web import create_app
+    from vecmatte.web._limits import smallest_solve_bytes
+
+    smallest, what = smallest_solve_bytes()
+    assert what == "1 x 3 pixels by rw, jacobi"
+    image = np.array([[[0.9, 0.2, 0.1], [0.5, 0.4, 0.3], [0.1, 0.2, 0.8]]])
+    trimap = np.array([[1.0, 0.5, 0.0]])
+    fields = {"image": _png(image), "trimap": _png(trimap), "method": "rw"}
+    status, body = _call(create_app(memory_bytes=smallest), fields)
+    assert status.startswith("200"), body
+    status, body = _call(create_app(memory_bytes=smallest), {**fields, "method": "knn"})
+    assert status.startswith("413") and "memory budget" in json.loads(body)["error"]

@@ -69,6 +69,49 @@ class Limits:
             isinstance(self.memory_bytes, int) and self.memory_bytes > 0
         ):
             raise ValueError(f"memory_bytes must be a positive integer, got {self.memory_bytes!r}")
+        if self.memory_bytes is not None:
+            # Below the smallest solve's estimate every request was answered 413.
+            smallest, what = smallest_solve_bytes()
+            if self.memory_bytes < smallest:
+                raise ValueError(
+                    f"memory_bytes must be at least {smallest:,} bytes, the estimate of the "
+                    f"smallest solve ({what}), or every request is refused; got "
+                    f"{self.memory_bytes:,}"
+                )
+
+
+# What a request holds besides the solve, per pixel: the decoded upload, the float64 image
+# (24 bytes), trimap and alpha (8 + 8), a foreground estimate and the RGBA cutout (24 + 32),
+# the 8-bit PNG buffers.
+REQUEST_BYTES_PER_PIXEL = 110
+
+
+def smallest_solve_bytes() -> tuple[int, str]:
+    """The smallest memory estimate a request that solves can get, and what that solve is.
+
+    Over every method and preconditioner, for the smallest images a solve can have (three
+    pixels in a row: one foreground, one background, one unknown; or 3 x 3 for the methods
+    with 3 x 3 windows). A memory budget below it answers every solve with 413.
+    """
+    from vecmatte.alpha import METHODS
+    from vecmatte.memory import estimate_solve_memory
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    best = None
+    for method, spec in METHODS.items():
+        for preconditioner in (None,) if spec.preconditioner is None else PRECONDITIONERS:
+            for h, w in ((1, 3), (3, 3)):
+                try:
+                    solve = estimate_solve_memory(
+                        (h, w, 3), 1, method=method, preconditioner=preconditioner
+                    )
+                except ValueError:  # an image smaller than the method's window
+                    continue
+                total = solve + REQUEST_BYTES_PER_PIXEL * h * w
+                if best is None or total < best[0]:
+                    with_preconditioner = f", {preconditioner}" if preconditioner else ""
+                    best = (total, f"{h} x {w} pixels by {method}{with_preconditioner}")
+    return best
 
 
 def _gib(n_bytes: float) -> str:

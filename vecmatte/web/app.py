@@ -52,15 +52,13 @@ import numpy as np
 
 from vecmatte.web import _fields
 from vecmatte.web._fields import drain, read_form
-from vecmatte.web._limits import Gate, HTTPError, Limits, PhotoCache
+from vecmatte.web._limits import REQUEST_BYTES_PER_PIXEL, Gate, HTTPError, Limits, PhotoCache
 from vecmatte.web._multipart import Part
 
 __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
 
-# What a request holds besides the solve, per pixel: the decoded upload, the float64 image
-# (24 bytes), trimap and alpha (8 + 8), a foreground estimate and the RGBA cutout (24 + 32),
-# the 8-bit PNG buffers.
-_REQUEST_BYTES_PER_PIXEL = 110
+# What a request holds besides the solve, per pixel (see vecmatte.web._limits).
+_REQUEST_BYTES_PER_PIXEL = REQUEST_BYTES_PER_PIXEL
 # Decoded photographs kept for the next stroke's request (about four 0.4 MP images).
 _PHOTO_CACHE_BYTES = 48 * 2**20
 # Fields that are not options of the alpha method.

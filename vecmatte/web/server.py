@@ -110,6 +110,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _memory_limit(text: str) -> int:
+    """``--memory-limit``: at least what the smallest solve needs (else every request 413)."""
+    from vecmatte.web._limits import smallest_solve_bytes
+
+    value = _positive_int(text)
+    smallest, what = smallest_solve_bytes()
+    if value < smallest:
+        raise argparse.ArgumentTypeError(
+            f"{text} bytes is below the {smallest:,} bytes that the smallest solve ({what}) "
+            "is estimated to need: every request would be refused (413); give at least that"
+        )
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -151,7 +165,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--memory-limit",
-        type=_positive_int,
+        type=_memory_limit,
         default=None,
         metavar="BYTES",
         help="memory the running solves may need together (default: half of what is free)",
