@@ -238,3 +238,28 @@ def test_the_smallest_solve_is_served_at_the_smallest_memory_limit():
     assert status.startswith("200"), body
     status, body = _call(create_app(memory_bytes=smallest), {**fields, "method": "knn"})
     assert status.startswith("413") and "memory budget" in json.loads(body)["error"]
+
+
+# --- EPS without Ghostscript ----------------------------------------------------------------
+
+
+def test_an_eps_file_without_ghostscript_says_ghostscript_is_needed(tmp_path, monkeypatch):
+    # An intact EPS said "cannot read image, the file is damaged or truncated (Unable to
+    # locate Ghostscript on paths)" when only the Ghostscript program was missing.
+    from PIL import EpsImagePlugin
+
+    path = tmp_path / "photo.eps"
+    Image.fromarray(np.full((8, 8, 3), 128, dtype=np.uint8)).save(path)
+    monkeypatch.setattr(EpsImagePlugin, "has_ghostscript", lambda: False)
+    with pytest.raises(ValueError) as refused:
+        vecmatte.load_image(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: reading EPS needs Ghostscript")
+    assert "damaged" not in message and "\n" not in message
+    # A damaged file of another format is still called damaged.
+    damaged = tmp_path / "damaged.png"
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((64, 64), dtype=np.uint8)).save(buffer, "PNG")
+    damaged.write_bytes(buffer.getvalue()[:60])
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        vecmatte.load_image(damaged)

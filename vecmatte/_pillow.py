@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["named_pillow_warnings", "without_pillow_limit"]
+__all__ = ["named_pillow_warnings", "needs_ghostscript", "without_pillow_limit"]
 
 # Pillow's decompression-bomb limit is a module global; we swap it for our own check while a
 # file is opened, under a lock so that threads do not see each other's value.
@@ -56,3 +56,22 @@ def named_pillow_warnings(label: str, category: type[Warning]) -> Iterator[None]
         if text not in said:
             said.add(text)
             warnings.warn(f"{label}: {text}", category, stacklevel=5)
+
+
+def needs_ghostscript(source) -> bool:
+    """Whether ``source`` (a path or seekable stream) is EPS and Pillow finds no Ghostscript.
+
+    Pillow reads EPS through the Ghostscript program; without it, ``load()`` raises
+    ``OSError("Unable to locate Ghostscript on paths")`` for an intact file.
+    """
+    from PIL import EpsImagePlugin, Image
+
+    if EpsImagePlugin.has_ghostscript():
+        return False
+    try:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        with Image.open(source) as image:
+            return image.format == "EPS"
+    except Exception:  # a file Pillow cannot even open is no EPS it could read
+        return False

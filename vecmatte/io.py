@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
-from vecmatte._pillow import named_pillow_warnings, without_pillow_limit
+from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
 from vecmatte._writing import (
     floats_to_uint8,
     floats_to_uint16,
@@ -197,6 +197,13 @@ def _open(source, max_pixels: int | None = None):
         except PermissionError:
             raise PermissionError(f"{label}: cannot read the file (permission denied)") from None
         except (OSError, SyntaxError, EOFError) as error:
+            if needs_ghostscript(source):
+                # Pillow reads EPS through the Ghostscript program; without it, an intact
+                # file was called "damaged or truncated (Unable to locate Ghostscript ...)".
+                raise ValueError(
+                    f"{label}: reading EPS needs Ghostscript (the 'gs' program), which is not "
+                    "installed; install Ghostscript or convert the file to PNG"
+                ) from None
             raise ValueError(
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
