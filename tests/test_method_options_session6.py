@@ -263,3 +263,29 @@ def test_an_eps_file_without_ghostscript_says_ghostscript_is_needed(tmp_path, mo
     damaged.write_bytes(buffer.getvalue()[:60])
     with pytest.raises(ValueError, match="damaged or truncated"):
         vecmatte.load_image(damaged)
+
+
+# --- a batch's folder of GIF images -------------------------------------------------------------
+
+
+def test_a_batch_takes_gif_images_and_trimaps(tmp_path, scene):
+    # The GIF files of a batch's folders were skipped without a word ("no image files in
+    # this folder" when they were all GIF), though vecmatte alpha reads GIF.
+    from vecmatte.batch import find_tasks
+
+    photos, trimaps = tmp_path / "photos", tmp_path / "trimaps"
+    photos.mkdir()
+    trimaps.mkdir()
+    Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).save(photos / "a.gif")
+    Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).save(photos / "b.png")
+    levels = np.round(scene.trimap * 255).astype(np.uint8)
+    Image.fromarray(levels).save(trimaps / "a.png")
+    Image.fromarray(levels).save(trimaps / "b.gif")
+    tasks = find_tasks(photos, trimaps, tmp_path / "out")
+    assert [(t.name, t.image_path, t.trimap_path) for t in tasks] == [
+        ("a", str(photos / "a.gif"), str(trimaps / "a.png")),
+        ("b", str(photos / "b.png"), str(trimaps / "b.gif")),
+    ]
+    out = tmp_path / "cli"
+    assert main(["batch", str(photos), str(trimaps), "-o", str(out), "-q"]) == 0
+    assert files_in(out) >= {"a_alpha.png", "b_alpha.png"}

@@ -56,8 +56,9 @@ __all__ = [
 ]
 
 # Extensions recognised as images when folders are read (batch, eval) and when a string
-# names a file rather than a colour (lower case).
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+# names a file rather than a colour (lower case). GIF too: load_image reads it (the first
+# frame, with a note), and a batch skipped a folder's GIF files without a word.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 
 # Pillow's pixel modes that hold one channel of 16-bit, 32-bit integer or float samples.
 _GRAY_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
