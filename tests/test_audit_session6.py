@@ -410,6 +410,7 @@ def test_symbolic_links_that_loop_get_one_line_not_a_traceback(
 def test_an_output_with_a_long_valid_name_is_written(tmp_path, scene):
     # A name of 242 to 255 bytes is valid, but its temporary's was too long: "file name too
     # long" named '.aaaa...png.x1y2z3.tmp', a file the user never gave, after the solve.
+    from vecmatte._writing import temporary_prefix
     from vecmatte.batch._core import BatchTask, remove_stale_temporaries
     from vecmatte.io import save_image
 
@@ -417,8 +418,6 @@ def test_an_output_with_a_long_valid_name_is_written(tmp_path, scene):
     save_image(path, scene.alpha)
     assert files_in(tmp_path) == {path.name}
     # A killed batch's temporary of such an output is still found and removed.
-    from vecmatte._writing import temporary_prefix
-
     stale = tmp_path / f"{temporary_prefix(path)}k1ll3d0n.tmp"
     stale.write_bytes(b"half")
     remove_stale_temporaries([BatchTask("a", "i.png", "t.png", str(path), None)])
