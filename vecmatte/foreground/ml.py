@@ -34,13 +34,14 @@ background likewise. On the alphamatting.com images (their true alpha) 24% to 71
 level's pixels are relaxed, halos included (mean 39%).
 
 Where the time goes (CPU, GT04, the image with the most mixed pixels, Germer et al.'s
-weights, foreground only; session 6 on a loaded machine, so shares only): about 40% in the
-relaxed tiles' half-sweeps (12 float32 passes over six channels each, 144 per relaxed pixel
-and level, NumPy's floor for this update; 8.4 ns a packed cell on a lone 104 x 800 tile, 17
-to 19 inside a run, where tiles are narrower), 15% in the neighbour weights and 2x2
-inverses, 15-20% gathering the bands (the previous level's colours upsampled column by
-column: 0.56 ns a value with ``take``), 10-12% packing, 6% filling, the rest in the outputs,
-the six small levels (about 500 NumPy calls each, 20 half-sweeps) and the starting means.
+weights, foreground only; each stage's calls timed with ``time.process_time`` after the
+blocks of a band came to share a tile, on a loaded machine, so shares only): about 28% in
+the relaxed tiles' half-sweeps (12 float32 passes over six channels each, 144 per relaxed
+pixel and level, NumPy's floor for this update; 8.4 ns a packed cell on a lone 104 x 800
+tile), 12% in the neighbour weights and 2x2 inverses, 18% gathering the bands (the previous
+level's colours upsampled column by column: 0.56 ns a value with ``take``), 12% packing, 6%
+filling, 7% writing out, the rest in the six small levels' calls (about 500 NumPy calls
+each, 20 half-sweeps), finding the runs to relax and the starting means.
 """
 
 from __future__ import annotations
