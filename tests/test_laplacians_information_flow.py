@@ -83,7 +83,7 @@ def test_lle_weights_of_pixels_are_those_of_the_gathered_colours(k, monkeypatch)
     neighbors[:, 0] = rows  # a zero difference
     reference = flow.lle_weights(colours[rows], colours[neighbors])
     for block in (1, 5, 64):
-        monkeypatch.setattr(flow, "_LLE_BLOCK", block)
+        monkeypatch.setattr(flow, "_BLOCK", block)
         np.testing.assert_array_equal(
             flow.lle_weights(colours[rows], colours[neighbors]), reference
         )
@@ -107,7 +107,7 @@ def test_flows_do_not_depend_on_the_block_size(monkeypatch):
 
     whole = flows()
     for block in (1, 7):
-        monkeypatch.setattr(flow, "_LLE_BLOCK", block)
+        monkeypatch.setattr(flow, "_BLOCK", block)
         for got, expected in zip(flows(), whole, strict=True):
             np.testing.assert_array_equal(got, expected)
 

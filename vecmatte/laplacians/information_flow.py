@@ -38,8 +38,8 @@ __all__ = [
 ]
 
 # Pixels per block of LLE solves (bounds the (block, K, K) Gram array to about 25 MB) and
-# of intra-unknown distances.
-_LLE_BLOCK = 8192
+# of intra-unknown distances: each block's temporaries stay small.
+_BLOCK = 8192
 # Unbalanced (sliding-midpoint) trees with 32-point leaves build three times faster than
 # SciPy's default and answer queries far from the data (unknown pixels searching the
 # background) up to eight times faster. Measured on the alphamatting images.
@@ -188,8 +188,8 @@ def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10
     """
     m, k, d = neighbors.shape
     weights = np.empty((m, k))
-    for start in range(0, m, _LLE_BLOCK):
-        block = slice(start, start + _LLE_BLOCK)
+    for start in range(0, m, _BLOCK):
+        block = slice(start, start + _BLOCK)
         diff = neighbors[block] - points[block, None, :]  # (b, k, d)
         if d == 3 < k:
             _colour_lle(np.ascontiguousarray(diff.transpose(2, 1, 0)), reg, weights[block])
@@ -219,8 +219,8 @@ def _pixel_lle_weights(
     """
     m, k = neighbors.shape
     weights = np.empty((m, k))
-    for start in range(0, m, _LLE_BLOCK):
-        block = slice(start, start + _LLE_BLOCK)
+    for start in range(0, m, _BLOCK):
+        block = slice(start, start + _BLOCK)
         index = neighbors[block].T
         diff = np.empty((len(planes), k, index.shape[1]))
         for channel, plane in enumerate(planes):
@@ -468,8 +468,8 @@ def intra_unknown_weights(
     weights = np.empty(positions.shape)
     # Blocks of rows whose temporaries stay in cache, instead of a dozen whole-region
     # arrays (8.5 MB each on GT04).
-    for start in range(0, len(rows), _LLE_BLOCK):
-        block = slice(start, start + _LLE_BLOCK)
+    for start in range(0, len(rows), _BLOCK):
+        block = slice(start, start + _BLOCK)
         index = positions[block]
         # Summed feature by feature, in the order of the sum over the last axis it replaced.
         distance = np.zeros(index.shape)
