@@ -289,3 +289,26 @@ def test_a_batch_takes_gif_images_and_trimaps(tmp_path, scene):
     out = tmp_path / "cli"
     assert main(["batch", str(photos), str(trimaps), "-o", str(out), "-q"]) == 0
     assert files_in(out) >= {"a_alpha.png", "b_alpha.png"}
+
+
+def test_the_shape_for_any_window_fits_every_kind_of_radius(tmp_path, scene_files):
+    # A batch checks the options before any image is read, with an image no radius given is
+    # too large for: a NumPy radius did not grow it (sm's smoothing_radius=np.int64(40000)
+    # was refused as larger than a 32768 x 32768 image that does not exist).
+    from vecmatte._validation import shape_for_any_window
+    from vecmatte.batch import find_tasks
+
+    for value in (40000, 40000.0, np.int64(40000), np.array(40000)):
+        assert shape_for_any_window({"smoothing_radius": value}) == (80003, 80003, 3)
+    for value in (math.nan, math.inf, 2**29, "40000", True):
+        assert shape_for_any_window({"radius": value}) == (32768, 32768, 3)
+    image, trimap = scene_files
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "trimaps").mkdir()
+    image.rename(tmp_path / "photos" / "a.png")
+    trimap.rename(tmp_path / "trimaps" / "a.png")
+    radius = {"smoothing_radius": np.int64(40000)}
+    tasks = find_tasks(
+        tmp_path / "photos", tmp_path / "trimaps", tmp_path / "out", method="sm", options=radius
+    )
+    assert [task.name for task in tasks] == ["a"]

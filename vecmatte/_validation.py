@@ -174,6 +174,31 @@ def real_number(value, name: str, wanted: str):
     return value
 
 
+def _is_finite(number) -> bool:
+    """Neither NaN nor infinite; an integer beyond floats is finite (``math.isfinite`` and
+    ``np.isfinite`` raise OverflowError or TypeError for it)."""
+    return number == number and abs(number) != float("inf")
+
+
+def shape_for_any_window(options: dict) -> tuple[int, int, int]:
+    """An image shape that no window radius among a method's ``options`` is too large for.
+
+    The command line and a batch check a method's options before any image is read, with
+    this shape: only the ranges that do not depend on the image can fail (a window too large
+    for the real image is refused once it is read).
+    """
+    side = 1 << 15
+    for name, value in options.items():
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        # NaN, infinities and radii wider than any image (MAX_PIXELS) are left to the range
+        # checks, which refuse them as such.
+        if "radius" in name and is_real_number(value) and _is_finite(value):
+            if abs(value) <= MAX_PIXELS:
+                side = max(side, 2 * int(abs(value)) + 3)
+    return side, side, 3
+
+
 def shown(value) -> str:
     """``repr(value)``, cut short: ``10**400`` or a long text would fill the error line."""
     text = repr(value)
@@ -197,7 +222,7 @@ def whole_number(value, name: str, wanted: str, *, minimum: int = 0) -> int:
     """
     number = real_number(value, name, wanted)
     whole = isinstance(number, numbers.Integral) or (
-        number == number and abs(number) != float("inf") and float(number).is_integer()
+        _is_finite(number) and float(number).is_integer()
     )
     if not whole or number < minimum:
         raise ValueError(f"{name} must be {wanted}, got {shown(value)}")
@@ -240,7 +265,7 @@ def check_band(band) -> int:
 def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
     radius = real_number(radius, "radius", "a positive integer")
     eps = real_number(eps, "eps", "a positive finite number")
-    finite = radius == radius and abs(radius) != float("inf")
+    finite = _is_finite(radius)
     if not finite or radius < 1 or not (radius > MAX_PIXELS or float(radius).is_integer()):
         raise ValueError(f"radius must be a positive integer, got {radius!r}")
     if radius > MAX_PIXELS:

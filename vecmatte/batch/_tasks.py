@@ -103,6 +103,7 @@ def _check_method_ranges(solve: dict) -> None:
     shape given is one no window radius is too large for (that needs the real image).
     """
     from vecmatte import _defaults
+    from vecmatte._validation import shape_for_any_window
     from vecmatte.alpha import SOLVE_KEYWORDS, get_method
 
     method = solve.get("method", _defaults.METHOD)
@@ -110,12 +111,7 @@ def _check_method_ranges(solve: dict) -> None:
     if check is None:
         return
     options = {name: value for name, value in solve.items() if name not in SOLVE_KEYWORDS}
-    side = 1 << 15
-    for name, value in options.items():
-        if "radius" in name and isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value == value and abs(value) <= 2**28:  # larger ones are refused as such
-                side = max(side, 2 * int(abs(value)) + 3)
-    check((side, side, 3), **options)
+    check(shape_for_any_window(options), **options)
 
 
 def find_tasks(
