@@ -26,9 +26,9 @@ Routes
 
 Errors are JSON ``{"error": "..."}``: 400 (malformed request), 403 (foreign origin), 404,
 405, 408 (the body stopped coming), 411, 413 (body, pixels or memory over the limits), 415
-(not multipart/form-data), 421
-(Host header not allowed), 422 (inputs the library refuses), 503 (busy: every solver slot
-taken for longer than ``wait_seconds``, or too little memory now); never a traceback.
+(not multipart/form-data), 421 (Host header not allowed), 422 (inputs the library refuses),
+503 (busy: every solver slot taken for longer than ``wait_seconds``, or too little memory
+now); never a traceback.
 """
 
 from __future__ import annotations
