@@ -191,11 +191,11 @@ def shape_for_any_window(options: dict) -> tuple[int, int, int]:
     for name, value in options.items():
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value.item()
-        # NaN, infinities and radii wider than any image (MAX_PIXELS) are left to the range
-        # checks, which refuse them as such.
+        # NaN and infinities are left to the range checks, which refuse them as such; a
+        # finite radius however large widens the shape (a Python int does not overflow), so
+        # only the real image can find its window too large, and says so naming it.
         if "radius" in name and is_real_number(value) and _is_finite(value):
-            if abs(value) <= MAX_PIXELS:
-                side = max(side, 2 * int(abs(value)) + 3)
+            side = max(side, 2 * int(abs(value)) + 3)
     return side, side, 3
 
 

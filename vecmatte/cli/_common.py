@@ -485,7 +485,7 @@ def solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
-    from vecmatte._validation import check_no_bool_numbers
+    from vecmatte._validation import check_no_bool_numbers, shape_for_any_window
     from vecmatte.alpha import SOLVE_KEYWORDS, check_solve_options, get_method
 
     if args.preconditioner is not None and ":" in args.preconditioner:
@@ -510,7 +510,7 @@ def solve_keywords(args) -> dict:
         with typed_values(args):
             # An image large enough for any window: only the image-free ranges can fail
             # (a window too large for the real image is refused once it is read).
-            check_options(_shape_for_any_window(options), **options)
+            check_options(shape_for_any_window(options), **options)
     return keywords
 
 
@@ -536,16 +536,6 @@ def _check_preconditioner_options(text: str) -> None:
         # The range check names its preconditioner; the option as typed says it already.
         message = str(error).removeprefix(f"preconditioner {name!r}: ")
         raise ValueError(f"--preconditioner {text}: {message}") from None
-
-
-def _shape_for_any_window(options: dict) -> tuple[int, int, int]:
-    """An image shape that no window radius among ``options`` is too large for."""
-    side = 1 << 15
-    for name, value in options.items():
-        if "radius" in name and isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value == value and abs(value) != float("inf"):  # the range check names those
-                side = max(side, 2 * int(abs(value)) + 3)
-    return side, side, 3
 
 
 def preconditioner_label(keywords: dict) -> str:
