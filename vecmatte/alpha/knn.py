@@ -158,14 +158,13 @@ def build_system(
     """
     constraints, lam = check_constraints(constraints, lam)
     options = dict(n_neighbors=n_neighbors, distance_weights=distance_weights, kernel=kernel)
+    _log.info("knn: nearest neighbours of %d pixels (n_neighbors=%r)", is_fg.size, n_neighbors)
     if constraints == "soft":
-        _log.info("knn: nearest neighbours of %d pixels (n_neighbors=%r)", is_fg.size, n_neighbors)
         weights = knn_weights(image, **options)
         return graph_system(weights, is_fg, is_bg, constraints=constraints, lam=lam)
     # Hard constraints read only the unknown pixels' rows of W: the searches of known pixels
     # that cannot have an unknown neighbour are skipped (see knn_searches).
     unknown = ~(is_fg | is_bg).ravel()
-    _log.info("knn: nearest neighbours of %d pixels (n_neighbors=%r)", is_fg.size, n_neighbors)
     searches = knn_searches(image, unknown=unknown, **options)
     _log.info("knn: assembling the system of %d unknown pixels", np.count_nonzero(unknown))
     return _hard_system(searches, is_fg, is_bg)
