@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import finite_number, positive_whole_number
+from vecmatte._validation import finite_number
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
 from vecmatte.systems import LazyStencil, MattingSystem, Stencil, hard_constraint_system
@@ -136,9 +136,7 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
     checked = dict(options)
     if "radius" in options:
-        # Not check_radius: its float() said "could not convert string to float" of "x", and
-        # raised OverflowError for 10**400.
-        checked["radius"] = positive_whole_number(options["radius"], "radius", "a positive integer")
+        checked["radius"] = check_radius(options["radius"])
         if checked["radius"] >= max(shape[:2]):
             # Every offset beyond the image clamps to its border: a larger radius adds
             # nothing but time and memory (1e300 overflowed the memory estimate).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import check_image
+from vecmatte._validation import check_image, positive_whole_number
 from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
 
 __all__ = ["FORMS", "rw_laplacian", "rw_weights", "weights_to_laplacian", "window_stencil"]
@@ -31,9 +31,8 @@ def check_form(form: str) -> str:
 
 
 def check_radius(radius) -> int:
-    if isinstance(radius, bool) or not float(radius).is_integer() or int(radius) < 1:
-        raise ValueError(f"radius must be a positive integer, got {radius!r}")
-    return int(radius)
+    """``radius`` as an int of at least 1, else one ValueError naming it."""
+    return positive_whole_number(radius, "radius", "a positive integer")
 
 
 def _clamp_counts(length: int, radius: int) -> np.ndarray:
