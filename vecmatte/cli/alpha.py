@@ -153,18 +153,9 @@ def solve_and_write(
     """Solve for alpha, report, write the matte (and the foreground and cutout if asked).
 
     The library's stage messages (its INFO log records) are shown among the progress lines
-    meanwhile: a large image's neighbour searches or factorisation take long before the
-    first CG iteration.
+    while it solves: a large image's neighbour searches or factorisation take long before
+    the first CG iteration.
     """
-    with reporter.library_stages():
-        _solve_and_write(
-            image, trimap, args, keywords, reporter, alpha_path, cutout_path, foreground_path
-        )
-
-
-def _solve_and_write(
-    image, trimap, args, keywords, reporter, alpha_path, cutout_path, foreground_path
-) -> None:
     import numpy as np
 
     from vecmatte.alpha import solve_alpha
@@ -190,7 +181,7 @@ def _solve_and_write(
         f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, method "
         f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
     )
-    with _common.typed_values(args):
+    with _common.typed_values(args), reporter.library_stages():
         try:
             result = solve_alpha(image, trimap, callback=reporter.iteration, **keywords)
         except ValueError as error:
