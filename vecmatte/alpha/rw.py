@@ -249,9 +249,7 @@ def build_system(
     constraints, lam = check_constraints(constraints, lam)
     radius = check_radius(radius)
     min_weight = check_min_weight(min_weight)
-    sigma = float(sigma)
-    if not np.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    sigma = finite_number(sigma, "sigma", "a positive finite number", minimum=0, above_minimum=True)
     shape = tuple(is_fg.shape)
     known = (is_fg | is_bg).ravel()
     rows = np.flatnonzero(~known) if constraints == "hard" else np.arange(known.size)
