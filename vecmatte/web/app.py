@@ -57,8 +57,6 @@ from vecmatte.web._multipart import Part
 
 __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
 
-# What a request holds besides the solve, per pixel (see vecmatte.web._limits).
-_REQUEST_BYTES_PER_PIXEL = REQUEST_BYTES_PER_PIXEL
 # Decoded photographs kept for the next stroke's request (about four 0.4 MP images).
 _PHOTO_CACHE_BYTES = 48 * 2**20
 # Fields that are not options of the alpha method.
@@ -343,7 +341,7 @@ class MattingApp:
         except (TypeError, ValueError):
             # A bad option: the solve refuses it before allocating anything (422).
             solve = default_memory_bytes(image.shape, n_unknown)
-        return solve + _REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
+        return solve + REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
 
     def _estimate_alpha(self, image, trimap, method: str, options: dict) -> np.ndarray:
         import vecmatte
@@ -392,7 +390,7 @@ class MattingApp:
             estimate = (
                 self._solve_bytes(image, trimap, method, options)
                 if trimap is not None
-                else _REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
+                else REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
             )
             if colours != "none":
                 from vecmatte.foreground import foreground_memory_bytes
