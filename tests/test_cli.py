@@ -152,6 +152,24 @@ def test_alpha_trimap_without_unknown_warns(tmp_path, scene, capsys):
     np.testing.assert_array_equal(_read(tmp_path / "a.png"), _read(trimap))
 
 
+def test_alpha_shows_each_reading_note_once_per_run(tmp_path, scene, capsys):
+    # The readers' warnings point at the first frame outside vecmatte (here this test's
+    # line, under the console script its line): the command still shows each once, and a
+    # second run in the same process shows them again.
+    levels = np.round(scene.trimap * 255).astype(np.uint8)
+    pixels = np.round(scene.image * 255).astype(np.uint8)
+    image = write_png(tmp_path / "image.png", np.dstack([pixels, np.full_like(levels, 100)]))
+    frames = [Image.fromarray(levels), Image.fromarray(levels[::-1].copy())]
+    frames[0].save(tmp_path / "trimap.gif", save_all=True, append_images=frames[1:])
+    for _run in range(2):
+        argv = ["alpha", str(image), str(tmp_path / "trimap.gif"), "-o", str(tmp_path / "a.png")]
+        assert main([*argv, "-q"]) == 0
+        notes = capsys.readouterr().err.splitlines()
+        assert len(notes) == 2, notes
+        assert notes[0].startswith(f"vecmatte: warning: {image}: the image has an alpha channel")
+        assert notes[1].startswith(f"vecmatte: warning: {tmp_path / 'trimap.gif'}: the file holds")
+
+
 def test_alpha_sixteen_bit_trimap(tmp_path, scene, capsys):
     image = write_png(tmp_path / "image.png", scene.image)
     trimap = write_png(tmp_path / "trimap.png", np.round(scene.trimap * 65535).astype(np.uint16))

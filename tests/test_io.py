@@ -403,3 +403,61 @@ def test_save_counts_nan_in_blocks(tmp_path, monkeypatch, chunk):
     with pytest.raises(ValueError, match="3 NaN or infinite values of 20"):
         save_image(tmp_path / "a.png", array)
     assert files_in(tmp_path) == set()
+
+
+def _files_that_warn(directory, scene) -> dict[str, tuple]:
+    """Files whose reading warns, each with the readers to try it with."""
+    import io
+    import struct
+
+    import tifffile
+
+    pixels = np.round(scene.image * 255).astype(np.uint8)
+    levels = np.round(scene.trimap * 255).astype(np.uint8)
+    files = {}
+    # Damaged EXIF (Pillow's own warning, said again by named_pillow_warnings).
+    buffer = io.BytesIO()
+    Image.fromarray(levels).save(buffer, "JPEG", quality=100)
+    payload = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08" + b"\xff" * 40
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    data = buffer.getvalue()
+    (directory / "exif.jpg").write_bytes(data[:2] + segment + data[2:])
+    files["exif.jpg"] = (load_image, load_trimap)
+    # Several frames (_open).
+    frames = [Image.fromarray(levels), Image.fromarray(levels[::-1].copy())]
+    frames[0].save(directory / "frames.gif", save_all=True, append_images=frames[1:])
+    files["frames.gif"] = (load_image, load_trimap)
+    # A translucent 8-bit alpha channel (_note_alpha; _map_or_its_alpha for maps).
+    rgba = np.dstack([np.repeat(levels[:, :, None], 3, axis=2), np.full_like(levels, 100)])
+    write_png(directory / "rgba.png", rgba)
+    files["rgba.png"] = (load_image, load_trimap, vecmatte_io.load_gray)
+    # A translucent 16-bit alpha channel (_warn_alpha called by load_image itself).
+    wide = np.dstack([pixels.astype(np.uint16) * 257, np.full(levels.shape, 1000, np.uint16)])
+    tifffile.imwrite(directory / "rgba16.tif", wide, photometric="rgb", extrasamples=[2])
+    files["rgba16.tif"] = (load_image,)
+    # A trimap smeared by JPEG (_note_smeared_levels).
+    Image.fromarray(levels).save(directory / "smeared.jpg", quality=30)
+    files["smeared.jpg"] = (load_trimap,)
+    return files
+
+
+def test_warnings_point_at_the_callers_line_whatever_the_call_depth(tmp_path, scene):
+    # named_pillow_warnings said its note with a fixed stacklevel=5 and the readers theirs
+    # with 3 or 5: right for load_image, but load_trimap reaches them one frame deeper
+    # (through load_gray), so its warnings pointed into vecmatte/io.py.
+    import inspect
+    import warnings
+
+    tried = 0
+    for name, readers in _files_that_warn(tmp_path, scene).items():
+        for reader in readers:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                line = inspect.currentframe().f_lineno + 1
+                reader(tmp_path / name)
+            assert caught, (name, reader.__name__)
+            for warning in caught:
+                where = (warning.filename, warning.lineno)
+                assert where == (__file__, line), (name, reader.__name__, str(warning.message))
+            tried += 1
+    assert tried == 9

@@ -8,6 +8,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from vecmatte._caller import outside_stacklevel
+
 __all__ = ["named_pillow_warnings", "needs_ghostscript", "without_pillow_limit"]
 
 # Pillow's decompression-bomb limit is a module global; we swap it for our own check while a
@@ -36,8 +38,8 @@ def named_pillow_warnings(label: str, category: type[Warning]) -> Iterator[None]
     Pillow warns "Corrupt EXIF data.  Expecting to read 12 bytes but only got 2." in its own
     words, without the file's name (and reads the EXIF as far as it goes). Other warnings
     (ours, or another thread's) pass through unchanged; none is repeated if reading fails.
-    Said as ``category`` (:class:`vecmatte.io.ImageMetadataWarning`), pointing at the line
-    that called the reader (``load_image`` -> ``_open`` -> here).
+    Said as ``category`` (:class:`vecmatte.io.ImageMetadataWarning`), pointing at the first
+    line outside vecmatte (whatever the reader's call depth).
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -55,7 +57,7 @@ def named_pillow_warnings(label: str, category: type[Warning]) -> Iterator[None]
             text = f"its EXIF data is damaged ({text}); it is read as far as it goes"
         if text not in said:
             said.add(text)
-            warnings.warn(f"{label}: {text}", category, stacklevel=5)
+            warnings.warn(f"{label}: {text}", category, stacklevel=outside_stacklevel())
 
 
 def needs_ghostscript(source) -> bool:

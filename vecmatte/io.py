@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vecmatte._caller import outside_stacklevel
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
 from vecmatte._writing import (
@@ -173,7 +174,7 @@ def _open(source, max_pixels: int | None = None):
                         f"{label}: the file holds {frames} frames (an animation or several "
                         "pages); only the first is read",
                         ExtraFramesWarning,
-                        stacklevel=3,
+                        stacklevel=outside_stacklevel(),
                     )
                 orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
                 ImageOps.exif_transpose(image, in_place=True)
@@ -281,10 +282,10 @@ def _wide_gray(image, label: str) -> np.ndarray:
 def _note_alpha(image, label: str) -> None:
     """Warn that a not fully opaque alpha channel is ignored."""
     alpha = np.asarray(image.getchannel("A"))
-    _warn_alpha(alpha, label, stacklevel=5)
+    _warn_alpha(alpha, label)
 
 
-def _warn_alpha(alpha: np.ndarray, label: str, *, stacklevel: int) -> None:
+def _warn_alpha(alpha: np.ndarray, label: str) -> None:
     """Warn if ``alpha`` (uint8 or uint16 samples) is not fully opaque; it is ignored."""
     transparent = np.count_nonzero(alpha < np.iinfo(alpha.dtype).max)
     if transparent:
@@ -292,7 +293,7 @@ def _warn_alpha(alpha: np.ndarray, label: str, *, stacklevel: int) -> None:
             f"{label}: the image has an alpha channel ({100 * transparent / alpha.size:.1f}% "
             "of its pixels not opaque); it is ignored and the colours are matted as stored",
             AlphaChannelIgnoredWarning,
-            stacklevel=stacklevel,
+            stacklevel=outside_stacklevel(),
         )
 
 
@@ -445,7 +446,7 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     if samples is None:
         return _colour_image(image, label) / 255.0
     if samples.shape[2] in (2, 4):
-        _warn_alpha(samples[:, :, -1], label, stacklevel=3)
+        _warn_alpha(samples[:, :, -1], label)
     if samples.shape[2] == 2:
         return np.repeat(samples[:, :, :1] / 65535.0, 3, axis=2)
     return samples[:, :, :3] / 65535.0
@@ -521,7 +522,7 @@ def _note_smeared_levels(trimap: np.ndarray, label: str, file_format: str) -> No
             f"its gray ({gray}); they are read as foreground above 90% white, background "
             "below 10%, unknown in between; save trimaps as PNG to keep their values exact",
             LossyTrimapWarning,
-            stacklevel=3,
+            stacklevel=outside_stacklevel(),
         )
 
 
@@ -541,7 +542,7 @@ def _map_or_its_alpha(array: np.ndarray, opacity: np.ndarray, name: str, label: 
                 + ("a picture's: an RGBA cutout" if coloured else "all the same")
                 + ")",
                 AlphaChannelUsedWarning,
-                stacklevel=3,
+                stacklevel=outside_stacklevel(),
             )
             return opacity
     share = 100 * np.count_nonzero(opacity < np.iinfo(opacity.dtype).max) / opacity.size
@@ -549,7 +550,7 @@ def _map_or_its_alpha(array: np.ndarray, opacity: np.ndarray, name: str, label: 
         f"{label}: the file has an alpha channel ({share:.1f}% of its pixels not opaque); it "
         f"is ignored and the gray values are the {name}",
         AlphaChannelIgnoredWarning,
-        stacklevel=3,
+        stacklevel=outside_stacklevel(),
     )
     return array
 
