@@ -285,8 +285,8 @@ def read_options(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="N",
-        help="refuse image files with more than N pixels (decompression-bomb protection; "
-        "default Pillow's limit, about 89 million)",
+        help="refuse image files with more than N pixels, N at least 1 (decompression-bomb "
+        "protection; default Pillow's limit, about 89 million)",
     )
 
 
@@ -342,13 +342,15 @@ def solver_options(parser: argparse.ArgumentParser) -> None:
         "--eps",
         type=float,
         default=None,
-        help=f"closed-form regularisation (default {_defaults.EPS:g}); same as --option eps=",
+        help=f"closed-form regularisation, above 0 (default {_defaults.EPS:g}); same as "
+        "--option eps=",
     )
     group.add_argument(
         "--radius",
         type=int,
         default=None,
-        help=f"closed-form window radius (default {_defaults.RADIUS}); same as --option radius=",
+        help=f"closed-form window radius, at least 1 (default {_defaults.RADIUS}); same as "
+        "--option radius=",
     )
     group.add_argument(
         "--preconditioner",
@@ -367,7 +369,12 @@ def solver_options(parser: argparse.ArgumentParser) -> None:
         help=f"CG relative tolerance, in (0, 1) (default {_defaults.DIRECT_RTOL:g} with the "
         f"direct preconditioner, {_defaults.RTOL:g} with the others)",
     )
-    group.add_argument("--maxiter", type=int, default=None, help="CG iteration limit, at least 1")
+    group.add_argument(
+        "--maxiter",
+        type=int,
+        default=None,
+        help="CG iteration limit, at least 1 (default 10 times the number of equations)",
+    )
     quiet_option(parser)
 
 
@@ -562,5 +569,5 @@ def band_option(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=None,
         metavar="PIXELS",
-        help="with --mask: unknown pixels on each side of the mask's edge (default 10)",
+        help="with --mask: unknown pixels on each side of the mask's edge, at least 1 (default 10)",
     )

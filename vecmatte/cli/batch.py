@@ -54,8 +54,8 @@ def register(commands) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="images solved at the same time, in N processes (default 1; at most the number "
-        "of CPUs); each needs its own memory",
+        help="images solved at the same time, in N processes, at least 1 (default 1; at most "
+        "the number of CPUs); each needs its own memory",
     )
     parser.add_argument(
         "--resume",

@@ -28,7 +28,7 @@ def register(commands) -> None:
         type=_common.positive_int,
         default=10,
         metavar="PIXELS",
-        help="unknown pixels on each side of the mask's edge (default 10)",
+        help="unknown pixels on each side of the mask's edge, at least 1 (default 10)",
     )
     _common.read_options(parser)
     _common.quiet_option(parser)
