@@ -144,31 +144,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens the "
         "server to the network: add --allow-host with the name clients will use)",
     )
-    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument(
+        "--port", type=_port, default=8000, help="port, 0 to 65535 (default 8000; 0: any free one)"
+    )
     parser.add_argument(
         "--workers",
         type=_positive_int,
         default=Limits.workers,
-        help=f"solves run at once; others wait (default {Limits.workers})",
+        help=f"solves run at once, at least 1; others wait (default {Limits.workers})",
     )
     parser.add_argument(
         "--max-pixels",
         type=_positive_int,
         default=Limits.max_pixels,
-        help=f"largest image accepted, in pixels (default {Limits.max_pixels:,})",
+        help=f"largest image accepted, in pixels, at least 1 (default {Limits.max_pixels:,})",
     )
     parser.add_argument(
         "--max-upload-bytes",
         type=_positive_int,
         default=Limits.max_upload_bytes,
-        help=f"largest request body (default {Limits.max_upload_bytes:,})",
+        help=f"largest request body, in bytes, at least 1 (default {Limits.max_upload_bytes:,})",
     )
     parser.add_argument(
         "--memory-limit",
         type=_memory_limit,
         default=None,
         metavar="BYTES",
-        help="memory the running solves may need together (default: half of what is free)",
+        help="memory the running solves may need together, in bytes, at least what the smallest "
+        "solve needs (default: half of what is free)",
     )
     parser.add_argument(
         "--allow-host",
