@@ -591,3 +591,115 @@ def test_image_size_reads_the_header_only(tmp_path, scene, bad_files, monkeypatc
 def test_trimap_turned_by_exif_gets_a_hint(scene):
     with pytest.raises(ValueError, match=r"turned by 90 degrees: .*EXIF orientation"):
         check_trimap(scene.trimap.T, scene.image.shape)
+
+
+# --- integer samples wider than 8 bits: divided by their bit depth's largest value -------
+
+
+def _tiff(path: Path, array: np.ndarray) -> Path:
+    import tifffile
+
+    tifffile.imwrite(path, array)
+    return path
+
+
+def test_a_32_bit_tiff_of_8_bit_values_reads_as_stored_and_says_so(tmp_path, rng):
+    # A 32-bit integer TIFF (Pillow mode "I") holding 0-255 was divided by 65535, as a
+    # 16-bit file, and read nearly black without a word; a 32-bit TIFF using its range
+    # (values >= 2**31, which Pillow wraps to negative) was refused.
+    from vecmatte.io import SampleRangeWarning
+
+    levels = rng.integers(0, 256, size=(6, 7)).astype(np.uint32)
+    levels[0, 0] = 255
+    path = _tiff(tmp_path / "levels.tif", levels)
+    with Image.open(path) as image:
+        assert image.mode == "I"
+    with pytest.warns(
+        SampleRangeWarning, match=r"levels\.tif: its largest value, 255, is far"
+    ) as caught:
+        image = load_image(path)
+    assert len(caught) == 1 and "save it as an 8-bit PNG" in str(caught[0].message)
+    np.testing.assert_array_equal(image[:, :, 1], levels / (2.0**32 - 1))
+    full = np.array([[0, 2**31], [2**32 - 1, 12345]], dtype=np.uint32)
+    np.testing.assert_array_equal(
+        load_image(_tiff(tmp_path / "full.tif", full))[:, :, 0], full / (2.0**32 - 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "top"), [(np.int32, 2**31 - 1), (np.int16, 2**15 - 1), (np.uint16, 65535)]
+)
+def test_integer_tiffs_are_divided_by_their_depths_largest_value(tmp_path, dtype, top):
+    samples = np.array([[0, top], [top // 2, 7]], dtype=dtype)
+    np.testing.assert_array_equal(load_trimap(_tiff(tmp_path / "t.tif", samples)), samples / top)
+
+
+def test_negative_samples_of_a_signed_tiff_are_refused(tmp_path):
+    path = _tiff(tmp_path / "signed.tif", np.array([[-3, 0], [9, 2**31 - 1]], dtype=np.int32))
+    with pytest.raises(
+        ValueError,
+        match=r"signed\.tif: signed 32-bit integer image with values in \[-3, 2147483647\]",
+    ):
+        load_image(path)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_16_bit_png_of_8_bit_values_says_it_reads_nearly_black(tmp_path, rng, channels):
+    from vecmatte.io import SampleRangeWarning
+
+    shape = (5, 6) if channels == 1 else (5, 6, 3)
+    levels = rng.integers(0, 256, size=shape).astype(np.uint16)
+    levels.flat[0] = 255
+    path = write_png16(tmp_path / "narrow.png", levels)
+    with pytest.warns(SampleRangeWarning, match=r"narrow\.png: its largest value, 255,") as caught:
+        image = load_image(path)
+    assert len(caught) == 1
+    expected = levels / 65535.0
+    np.testing.assert_array_equal(image, expected if channels == 3 else np.dstack([expected] * 3))
+
+
+def test_a_16_bit_trimap_of_8_bit_levels_says_so(tmp_path, scene):
+    from vecmatte.io import SampleRangeWarning
+
+    levels = np.round(scene.trimap * 255).astype(np.uint16)
+    path = tmp_path / "trimap16.png"
+    Image.fromarray(levels).save(path)
+    with pytest.warns(SampleRangeWarning, match=r"trimap16\.png: its largest value, 255,"):
+        trimap = load_trimap(path)
+    np.testing.assert_array_equal(trimap, levels / 65535.0)
+
+
+@pytest.mark.parametrize("kind", ["png", "tif32"])
+def test_a_wide_trimap_at_the_ends_and_middle_of_its_range_reads_as_its_three_levels(
+    tmp_path, scene, kind
+):
+    # 0 / 32768 / 65535 (16-bit) and 0 / 2**31 / 2**32 - 1 (32-bit): 0, 1/2, 1 within one
+    # sample, so trimap_split reads background, unknown and foreground.
+    top = 65535 if kind == "png" else 2**32 - 1
+    dtype = np.uint16 if kind == "png" else np.uint32
+    samples = np.select([scene.trimap == 0, scene.trimap == 1], [0, top], (top + 1) // 2).astype(
+        dtype
+    )
+    path = tmp_path / f"trimap.{kind[:3]}"
+    if kind == "png":
+        Image.fromarray(samples).save(path)
+    else:
+        _tiff(path, samples)
+    trimap = load_trimap(path)  # no warning (warnings are errors here)
+    assert np.abs(trimap - scene.trimap).max() <= 1 / 65535
+    for got, expected in zip(trimap_split(trimap), trimap_split(scene.trimap), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_dark_or_black_wide_images_are_not_noted(tmp_path):
+    # All 0: black whatever the scale. 257 of 65535: the brightest pixel is 8-bit level 1.
+    for name, samples in {"black": [[0, 0]], "dark": [[0, 257]]}.items():
+        Image.fromarray(np.array(samples, dtype=np.uint16)).save(tmp_path / f"{name}.png")
+        load_image(tmp_path / f"{name}.png")  # warnings are errors here
+
+
+def test_a_pgm_of_a_maximum_above_255_reads_on_its_own_scale(tmp_path):
+    # Pillow scales PGM samples of maxval 1000 to 0-65535 (mode "I"), read as 16 bits.
+    path = tmp_path / "thousand.pgm"
+    path.write_bytes(b"P5 2 2 1000\n" + np.array([0, 500, 1000, 250], ">u2").tobytes())
+    np.testing.assert_allclose(load_trimap(path), [[0, 0.5], [1, 0.25]], rtol=0, atol=1 / 65535)

@@ -3,6 +3,11 @@
 Whatever the file holds — 8- or 16-bit PNG or TIFF, JPEG, gray, palette, RGBA, a float TIFF,
 a phone photo with an EXIF orientation — :func:`load_image` returns a float64 ``(h, w, 3)``
 RGB array in [0, 1] as it is displayed, and :func:`load_trimap` a float64 ``(h, w)`` array.
+Integer samples are divided by the largest value of their bit depth, as scikit-image's
+``img_as_float`` divides by its dtype's: 255 for 8 bits, 65535 for 16, ``2**32 - 1`` for an
+unsigned 32-bit TIFF (``2**31 - 1`` signed); whatever values the file happens to hold, so a
+dark picture stays dark. A file whose largest value would be black at 8 bits (8-bit values
+saved in a 16- or 32-bit file) is read so, with a :class:`SampleRangeWarning` naming it.
 The writers (:func:`save_image`, :func:`save_images`, :func:`floats_to_uint8`,
 :func:`floats_to_uint16`, and :func:`png_text`, which reads back the text they write) live
 in :mod:`vecmatte._writing` and are re-exported here.
@@ -40,6 +45,7 @@ __all__ = [
     "ImageMetadataWarning",
     "ImageTooLargeError",
     "LossyTrimapWarning",
+    "SampleRangeWarning",
     "check_max_pixels",
     "check_output_paths",
     "floats_to_uint8",
@@ -78,6 +84,11 @@ class AlphaChannelUsedWarning(UserWarning):
 
 class LossyTrimapWarning(UserWarning):
     """A trimap read from a lossy format (JPEG) has many values smeared between its levels."""
+
+
+class SampleRangeWarning(UserWarning):
+    """The file's integer samples all lie far below the largest value of their bit depth,
+    so the image reads as nearly black (as 8-bit values stored in a 16- or 32-bit file)."""
 
 
 class ExtraFramesWarning(UserWarning):
@@ -257,9 +268,14 @@ def image_size(path) -> tuple[int, int]:
 
 
 def _wide_gray(image, label: str) -> np.ndarray:
-    """One channel of 16-bit, 32-bit integer or float samples as float64 in [0, 1]."""
-    array = np.asarray(image, dtype=np.float64)
+    """One channel of 16-bit, 32-bit integer or float samples as float64 in [0, 1].
+
+    Integer samples are divided by the largest value of their bit depth (see
+    :func:`_integer_range`), as scikit-image's ``img_as_float`` divides by its dtype's.
+    """
+    array = np.asarray(image)
     if image.mode == "F":
+        array = array.astype(np.float64)
         if not np.isfinite(array).all():
             raise ValueError(f"{label}: float image contains NaN or infinite values")
         low, high = float(array.min()), float(array.max())
@@ -269,14 +285,56 @@ def _wide_gray(image, label: str) -> np.ndarray:
                 "must hold values in [0, 1]"
             )
         return array
-    # "I;16*" are 16-bit; "I" is what older Pillow makes of 16-bit PNGs, or a 32-bit TIFF.
-    high = float(array.max(initial=0))
-    if array.min(initial=0) < 0 or high > 65535:
+    depth, top = _integer_range(image)
+    if depth == "unsigned 32-bit":
+        array = array.view(np.uint32)  # Pillow's "I" is signed: it wraps values >= 2**31
+    low, high = int(array.min(initial=0)), int(array.max(initial=0))
+    if low < 0 or high > top:
         raise ValueError(
-            f"{label}: 32-bit integer image with values in [{array.min():.0f}, {high:.0f}]; "
-            "save it as 8- or 16-bit"
+            f"{label}: {depth} integer image with values in [{low}, {high}]; its values must "
+            f"lie in [0, {top}]: save it as 8- or 16-bit"
         )
-    return array / 65535.0
+    _note_low_range(high, top, depth, label)
+    return array / float(top)
+
+
+def _integer_range(image) -> tuple[str, int]:
+    """The bit depth of a one-channel integer image's samples, and the largest value it holds.
+
+    Pillow gives 16-bit samples as "I;16" (65535), and as "I" (32-bit signed) whatever the
+    file stores: a TIFF says its depth and signedness in its tags; PNG and PGM hold at most
+    16 bits ("I" is what older Pillow makes of a 16-bit PNG; Pillow scales PGM to 0-65535);
+    other files (FITS, McIdas) are taken as Pillow's own 32-bit signed samples.
+    """
+    if image.mode != "I":
+        return "16-bit", 65535
+    if image.format == "TIFF":
+        bits, kind = image.tag_v2.get(258, 32), image.tag_v2.get(339, 1)
+        bits = bits[0] if isinstance(bits, tuple) else bits
+        kind = kind[0] if isinstance(kind, tuple) else kind
+        if kind == 2:  # SampleFormat: two's complement signed integers
+            return f"signed {bits}-bit", 2 ** (bits - 1) - 1
+        return f"unsigned {bits}-bit" if bits == 32 else f"{bits}-bit", 2**bits - 1
+    if image.format in ("PNG", "PPM"):
+        return "16-bit", 65535
+    return "signed 32-bit", 2**31 - 1
+
+
+def _note_low_range(high: int, top: int, depth: str, label: str) -> None:
+    """Warn if the largest sample, ``high`` of ``top``, would be black at 8 bits (not 0)."""
+    if 0 < high and high * 255 < top:
+        if high <= 255:
+            hint = "if it holds 8-bit values (0-255), save it as an 8-bit PNG"
+        elif high <= 65535:
+            hint = "if it holds 16-bit values (0-65535), save it as a 16-bit PNG"
+        else:
+            hint = "if its values are on a smaller scale, save it at that bit depth"
+        warnings.warn(
+            f"{label}: its largest value, {high}, is far below the {top} that its {depth} "
+            f"samples can hold, so it reads as nearly black (at most {high / top:.2g}); {hint}",
+            SampleRangeWarning,
+            stacklevel=outside_stacklevel(),
+        )
 
 
 def _note_alpha(image, label: str) -> None:
@@ -421,7 +479,8 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     ndarray, shape (h, w, 3)
         As the image is displayed: the EXIF orientation is applied. Gray, palette and CMYK
         images are converted to RGB; 16-bit PNG and TIFF (gray, gray+alpha, RGB, RGBA)
-        keep their full precision (``value / 65535``).
+        keep their full precision (``value / 65535``); a 32-bit integer TIFF is divided by
+        ``2**32 - 1`` (``2**31 - 1`` if signed), the largest value of its samples.
 
     Raises
     ------
@@ -436,6 +495,9 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     AlphaChannelIgnoredWarning
         If the file has an alpha channel that is not fully opaque: the colours are used as
         stored and the old alpha is ignored.
+    SampleRangeWarning
+        If the file's 16- or 32-bit samples all lie below 1/255 of their largest value (but
+        are not all 0): the image reads as nearly black, as it is stored.
     """
     label = _label(path)
     image = _open(path, max_pixels)
@@ -447,6 +509,8 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
         return _colour_image(image, label) / 255.0
     if samples.shape[2] in (2, 4):
         _warn_alpha(samples[:, :, -1], label)
+    colours = 1 if samples.shape[2] == 2 else 3
+    _note_low_range(int(samples[:, :, :colours].max(initial=0)), 65535, "16-bit", label)
     if samples.shape[2] == 2:
         return np.repeat(samples[:, :, :1] / 65535.0, 3, axis=2)
     return samples[:, :, :3] / 65535.0
@@ -491,6 +555,8 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
             array, opacity = array[:, :, :3], array[:, :, 3]
     if opacity is not None and np.any(opacity < np.iinfo(opacity.dtype).max):
         array = _map_or_its_alpha(array, opacity, name, label)
+    if array.dtype == np.uint16:  # _wide_gray's samples were checked there
+        _note_low_range(int(array.max(initial=0)), 65535, "16-bit", label)
     try:
         checked = check_trimap(array, name=name)
     except ValueError as error:
@@ -569,6 +635,9 @@ def load_trimap(path, *, max_pixels: int | None = None) -> np.ndarray:
     LossyTrimapWarning
         If the file is in a lossy format (JPEG, lossy WebP) and more than 1% of its pixels
         are neither black, white nor its dominant gray: the message says how they are read.
+    SampleRangeWarning
+        If the file's 16- or 32-bit samples all lie below 1/255 of their largest value (8-bit
+        levels 0/128/255 in a 16-bit file, say): they are read as stored, all background.
     """
     return load_gray(path, name="trimap", max_pixels=max_pixels)
 
