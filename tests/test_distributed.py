@@ -522,3 +522,34 @@ def test_public_name_comes_from_batch_dask_and_the_old_path_still_works():
 
     assert vecmatte.run_batch_on_cluster is vecmatte.batch.dask.run_batch_on_cluster
     assert vecmatte.distributed.run_batch_on_cluster is vecmatte.batch.dask.run_batch_on_cluster
+
+
+def test_names_that_are_not_utf8_run_on_the_cluster_as_locally(cluster, tmp_path):
+    # A file name with a byte that is not UTF-8 (Python reads it as a surrogate) went into
+    # the task's Dask key: the scheduler could not encode it, its connection broke with
+    # tracebacks and every image came back "cancelled on the Dask cluster".
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    names = [os.fsdecode(b"bad\xff"), "a b", "\u00e9\u2603", "-dash"]
+    for seed, name in enumerate(names):
+        scene = make_scene((40, 60), seed=seed)
+        save_image(images / f"{name}.png", scene.image)
+        save_image(trimaps / f"{name}.png", scene.trimap)
+    local = run_batch(find_tasks(images, trimaps, tmp_path / "local"))
+    remote = _within(
+        BATCH_TIMEOUT,
+        vdist.run_batch_on_cluster,
+        find_tasks(images, trimaps, tmp_path / "cluster"),
+        cluster.client,
+    )
+    assert [(r.name, r.status) for r in remote] == [(r.name, "done") for r in local]
+    from vecmatte.batch._record import read_record
+
+    for name in names:
+        here, there = (
+            tmp_path / "local" / f"{name}_alpha.png",
+            tmp_path / "cluster" / f"{name}_alpha.png",
+        )
+        assert read_record(there) == read_record(here)
+        np.testing.assert_allclose(load_trimap(there), load_trimap(here), rtol=0, atol=1.01 / 255)

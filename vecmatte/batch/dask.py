@@ -153,6 +153,17 @@ def _process_on_worker(task: BatchTask) -> BatchRecord:
         return process_task(task)
 
 
+def _shown(name: str) -> str:
+    """``name`` as a Dask key can hold it: UTF-8 text (the scheduler's messages are msgpack).
+
+    A file name that is not UTF-8 (``bad\\xff.png``, read as the surrogate ``\\udcff``)
+    made the key unencodable: the scheduler's connection broke and every image of the batch
+    came back "cancelled". The key only names the task on the dashboard; the task itself
+    travels pickled, its paths intact.
+    """
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _record_of(future, task: BatchTask, distributed) -> BatchRecord:
     """The record a finished future carries, or a ``"failed"`` one built from its error."""
     if future.status == "finished":
@@ -247,7 +258,7 @@ def run_batch_on_cluster(
         # whole batch. Keys name the images on the dashboard; retries=0 because an error is
         # a bug (inputs fail as records), while lost workers are handled by the scheduler.
         batch_id = uuid.uuid4().hex[:8]
-        keys = [f"vecmatte-{batch_id}-{index}-{tasks[index].name}" for index in pending]
+        keys = [f"vecmatte-{batch_id}-{index}-{_shown(tasks[index].name)}" for index in pending]
         submitted = client.map(
             _process_on_worker,
             [tasks[index] for index in pending],
