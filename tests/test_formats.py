@@ -543,7 +543,7 @@ def test_pixel_limit_refuses_with_the_way_out(tmp_path, scene):
     path = write_png(tmp_path / "big.png", scene.image)  # 36 x 44 = 1584 pixels
     with pytest.raises(
         ImageTooLargeError,
-        match=r"big.png: image has 1,584 pixels \(44 x 36\).*"
+        match=r"big.png: image has 1,584 pixels \(36 x 44, height x width\).*"
         r"decompression bombs.*--max-pixels 1584",
     ):
         load_image(path, max_pixels=1000)

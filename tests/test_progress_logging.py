@@ -59,7 +59,7 @@ def test_ifm_logs_its_stages_in_order(caplog, ifm_scene):
     _assert_in_order(
         [record.getMessage() for record in records],
         [
-            f"ifm: building the system of {u} unknown pixels (50 x 40 image)",
+            f"ifm: building the system of {u} unknown pixels (40 x 50 image, height x width)",
             f"ifm: colour-mixture neighbours of {u} unknown pixels (K=20)",
             f"ifm: local flow of {m} pixels (window radius 1)",
             f"ifm: edge trimming of {u} unknown pixels",
@@ -106,8 +106,8 @@ def test_ifm_names_the_transparency_test_and_skips_trimming_without_known_to_unk
                 "knn: assembling the system",
             ],
         ),
-        ("lkm", {"radius": 2}, ["lkm: window statistics of the "]),
-        ("lbdm", {}, ["lbdm: window regressions of the 50 x 40 image", "direct: "]),
+        ("lkm", {"radius": 2}, ["lkm: window statistics of the ", "(height x width, radius 2)"]),
+        ("lbdm", {}, ["lbdm: window regressions of the 40 x 50 image (height x width", "direct: "]),
         ("rw", {}, []),
         ("sm", {}, ["sm: trimap expansion", "sm: sample gathering", "sm: local smoothing"]),
     ],
@@ -118,12 +118,28 @@ def test_every_method_logs_its_build_and_solve(caplog, ifm_scene, method, option
     estimate_alpha(ifm_scene.image, ifm_scene.trimap, method=method, **options)
     messages = [record.getMessage() for record in _stages(caplog)]
     verb = "estimating alpha of" if method == "sm" else "building the system of"
-    assert messages[0] == f"{method}: {verb} {u} unknown pixels (50 x 40 image)"
+    assert messages[0] == f"{method}: {verb} {u} unknown pixels (40 x 50 image, height x width)"
     text = "\n".join(messages)
     for stage in stages:
         assert stage.format(u=u) in text, text
     if method != "sm":
         assert messages[-1].startswith("conjugate gradient on ")
+
+
+def test_sizes_are_said_height_by_width_as_in_error_messages(caplog, ifm_scene):
+    # The stage lines said "50 x 40 image" (width x height) of a 40 x 50 image, while every
+    # error message says "40 x 50 pixels (height x width)". lkm's crop of a wide band of
+    # unknown pixels (4 rows, padded by 2 radii) is 12 rows of the whole width.
+    trimap = np.zeros((40, 50))
+    trimap[:18], trimap[18:22] = 1.0, 0.5
+    caplog.set_level(logging.INFO, logger="vecmatte")
+    estimate_alpha(ifm_scene.image, trimap, method="lkm", radius=2)
+    messages = [record.getMessage() for record in _stages(caplog)]
+    assert messages[:2] == [
+        "lkm: building the system of 200 unknown pixels (40 x 50 image, height x width)",
+        "lkm: window statistics of the 12 x 50 crop around the unknown pixels (height x width, "
+        "radius 2)",
+    ]
 
 
 def test_cli_prints_the_stages_with_time_stamps(tmp_path, scene, scene_files, capsys):
@@ -143,8 +159,10 @@ def test_cli_prints_the_stages_with_time_stamps(tmp_path, scene, scene_files, ca
 
     u = _unknown(scene.trimap)
     order = [
-        first("solving for alpha "),
-        first(f"  ifm: building the system of {u} unknown pixels \\(44 x 36 image\\)$"),
+        first("solving for alpha \\(36 x 44 pixels, height x width, method ifm, "),
+        first(
+            f"  ifm: building the system of {u} unknown pixels \\(36 x 44 image, height x width\\)$"
+        ),
         first(f"  ifm: colour-mixture neighbours of {u} unknown pixels \\(K=20\\)$"),
         first("  ifm: intra-unknown neighbours of "),
         first("  preconditioner jacobi for \\d+ equations$"),

@@ -121,10 +121,10 @@ def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> 
     width, height = size
     if limit is not None and width * height > limit:
         raise ImageTooLargeError(
-            f"{label}: image has {width * height:,} pixels ({width} x {height}), more than the "
-            f"limit of {limit:,} that protects against decompression bombs; if you trust this "
-            f"file, raise the limit (command line: --max-pixels {width * height}; library: "
-            f"max_pixels={width * height})"
+            f"{label}: image has {width * height:,} pixels ({height} x {width}, height x width), "
+            f"more than the limit of {limit:,} that protects against decompression bombs; if you "
+            f"trust this file, raise the limit (command line: --max-pixels {width * height}; "
+            f"library: max_pixels={width * height})"
         )
 
 

@@ -199,14 +199,22 @@ def run_method(
     h, w = is_fg.shape
     if not builds_system:
         _log.info(
-            "%s: estimating alpha of %d unknown pixels (%d x %d image)", method, n_unknown, w, h
+            "%s: estimating alpha of %d unknown pixels (%d x %d image, height x width)",
+            method,
+            n_unknown,
+            h,
+            w,
         )
         estimated = np.asarray(module.estimate(image, is_fg, is_bg, **options), dtype=np.float64)
         alpha[unknown] = estimated[unknown]
         np.clip(alpha, 0.0, 1.0, out=alpha)
         return AlphaResult(alpha, 0, 0.0, True, n_unknown)
     _log.info(
-        "%s: building the system of %d unknown pixels (%d x %d image)", method, n_unknown, w, h
+        "%s: building the system of %d unknown pixels (%d x %d image, height x width)",
+        method,
+        n_unknown,
+        h,
+        w,
     )
     system = module.build_system(image, is_fg, is_bg, **options)
     m = system.rhs.shape[0]

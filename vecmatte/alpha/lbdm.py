@@ -95,7 +95,9 @@ def build_system(
     hard = constraints == "hard"
     # Stencil coefficients of the whole Laplacian (only windows touching an unknown pixel
     # when the known pixels are fixed); then the rows that are solved, as in closed form.
-    _log.info("lbdm: window regressions of the %d x %d image (radius %d)", w, h, radius)
+    _log.info(
+        "lbdm: window regressions of the %d x %d image (height x width, radius %d)", h, w, radius
+    )
     coef = lbdm_coefficients(image, eps=eps, radius=radius, known=known if hard else None)
     offsets = stencil_offsets(2 * radius)
     rows = np.flatnonzero(~known.ravel()) if hard else np.arange(h * w)

@@ -104,9 +104,10 @@ def build_system(
     h, w = is_fg.shape
     rows, cols = _unknown_box(is_fg | is_bg, 2 * radius)
     _log.info(
-        "lkm: window statistics of the %d x %d crop around the unknown pixels (radius %d)",
-        cols.stop - cols.start,
+        "lkm: window statistics of the %d x %d crop around the unknown pixels (height x width, "
+        "radius %d)",
         rows.stop - rows.start,
+        cols.stop - cols.start,
         radius,
     )
     laplacian = lkm_laplacian(image[rows, cols], eps=eps, radius=radius)

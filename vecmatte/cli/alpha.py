@@ -178,7 +178,7 @@ def solve_and_write(
     text = record_text(solve_record(keywords, band=band))
     colours_text = record_text(solve_record(keywords, band=band, foreground=method))
     reporter.stage(
-        f"solving for alpha ({image.shape[1]} x {image.shape[0]} pixels, method "
+        f"solving for alpha ({image.shape[0]} x {image.shape[1]} pixels, height x width, method "
         f"{keywords['method']}, preconditioner {_common.preconditioner_label(keywords)})"
     )
     with _common.typed_values(args), reporter.library_stages():
