@@ -10,15 +10,19 @@ stopped.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vecmatte.io import IMAGE_EXTENSIONS
+
+if TYPE_CHECKING:
+    from vecmatte.batch._lock import FolderLocks
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -278,24 +282,45 @@ def split_finished(
     return pending
 
 
-def remove_stale_temporaries(tasks: Iterable[BatchTask]) -> None:
-    """Delete the temporary files that a killed run left next to the outputs of ``tasks``.
-
-    :func:`vecmatte.io.save_image` writes ``.NAME.*.tmp`` and renames it to ``NAME``; a
-    process killed (SIGKILL, out of memory, lost machine) between the two leaves the
-    temporary behind. Called when none of these tasks is running.
-    """
+def output_folders(tasks: Iterable[BatchTask]) -> dict[Path, list[Path]]:
+    """The files ``tasks`` write, by folder (a link's file: where its temporaries are made)."""
     from vecmatte._output_guard import write_target
-    from vecmatte._writing import temporary_prefix
 
+    folders: dict[Path, list[Path]] = {}
     for task in tasks:
         for output in map(Path, task.outputs()):
             try:
                 output = write_target(output)  # a link's temporaries are beside its file
             except (OSError, ValueError):
                 continue  # a link the write refuses left none
-            for temporary in output.parent.glob(f"{glob.escape(temporary_prefix(output))}*.tmp"):
-                temporary.unlink(missing_ok=True)
+            folders.setdefault(output.parent, []).append(output)
+    return folders
+
+
+def remove_stale_temporaries(tasks: Iterable[BatchTask], locks: FolderLocks | None = None) -> None:
+    """Delete the temporary files that a killed run left next to the outputs of ``tasks``.
+
+    :func:`vecmatte.io.save_image` writes ``.NAME.*.tmp`` and renames it to ``NAME``; a
+    process killed (SIGKILL, out of memory, lost machine) between the two leaves the
+    temporary behind. Called when none of these tasks is running. ``locks``: the running
+    batch's own (see :mod:`vecmatte.batch._lock`); a folder in which another batch runs now
+    is left alone, since its temporaries there are live.
+    """
+    from vecmatte._writing import temporary_prefix
+    from vecmatte.batch._lock import FolderLocks
+
+    folders = output_folders(tasks)
+    with contextlib.ExitStack() as stack:
+        if locks is None:
+            locks = stack.enter_context(FolderLocks(folders, shared=False))
+        for folder, outputs in folders.items():
+            with locks.alone_in(folder) as alone:
+                if not alone:
+                    continue
+                for output in outputs:
+                    pattern = f"{glob.escape(temporary_prefix(output))}*.tmp"
+                    for temporary in folder.glob(pattern):
+                        temporary.unlink(missing_ok=True)
 
 
 def check_task_bit_depth(task: BatchTask) -> None:

@@ -21,10 +21,12 @@ from vecmatte.batch._core import (
     BatchTask,
     Progress,
     RecordCollector,
+    output_folders,
     process_task,
     remove_stale_temporaries,
     split_finished,
 )
+from vecmatte.batch._lock import FolderLocks
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -181,6 +183,39 @@ def _record_of(future, task: BatchTask, distributed) -> BatchRecord:
     return BatchRecord.failed(task, message)
 
 
+def _run_pending(tasks, pending: list[int], client_or_address, report) -> None:
+    """Run ``tasks[pending]`` on the cluster, calling ``report(index, record)`` as each ends."""
+    distributed = _import_distributed()
+    client, opened = _connect(client_or_address)
+    futures = {}
+    try:
+        # one map call, not a submit per image: a single message to the scheduler for the
+        # whole batch. Keys name the images on the dashboard; retries=0 because an error is
+        # a bug (inputs fail as records), while lost workers are handled by the scheduler.
+        batch_id = uuid.uuid4().hex[:8]
+        keys = [f"vecmatte-{batch_id}-{index}-{_shown(tasks[index].name)}" for index in pending]
+        submitted = client.map(
+            _process_on_worker,
+            [tasks[index] for index in pending],
+            key=keys,
+            pure=False,
+            retries=0,
+        )
+        futures = dict(zip(submitted, pending, strict=True))
+        for future in distributed.as_completed(list(futures), loop=client.loop):
+            index = futures.pop(future)
+            record = _record_of(future, tasks[index], distributed)
+            future.release()
+            report(index, record)
+    except BaseException:
+        if futures:
+            client.cancel(list(futures))
+        raise
+    finally:
+        if opened:
+            client.close()
+
+
 def run_batch_on_cluster(
     tasks: Iterable[BatchTask],
     client_or_address: Client | str,
@@ -242,42 +277,16 @@ def run_batch_on_cluster(
     >>> records = run_batch_on_cluster(tasks, "tcp://10.0.0.1:8786")  # doctest: +SKIP
     """
     tasks = list(tasks)
-    distributed = _import_distributed()
+    _import_distributed()  # a missing dask.distributed is said before any file is read
     collected = RecordCollector(len(tasks), progress)
     records, report = collected.records, collected.add
-    # what an earlier run that was killed left next to the outputs; no task of ours runs yet
-    remove_stale_temporaries(tasks)
-    pending = split_finished(tasks, collected, resume)
-    if not pending:
-        return records  # type: ignore[return-value]
-
-    client, opened = _connect(client_or_address)
-    futures = {}
-    try:
-        # one map call, not a submit per image: a single message to the scheduler for the
-        # whole batch. Keys name the images on the dashboard; retries=0 because an error is
-        # a bug (inputs fail as records), while lost workers are handled by the scheduler.
-        batch_id = uuid.uuid4().hex[:8]
-        keys = [f"vecmatte-{batch_id}-{index}-{_shown(tasks[index].name)}" for index in pending]
-        submitted = client.map(
-            _process_on_worker,
-            [tasks[index] for index in pending],
-            key=keys,
-            pure=False,
-            retries=0,
-        )
-        futures = dict(zip(submitted, pending, strict=True))
-        for future in distributed.as_completed(list(futures), loop=client.loop):
-            index = futures.pop(future)
-            record = _record_of(future, tasks[index], distributed)
-            future.release()
-            report(index, record)
-        remove_stale_temporaries(tasks[index] for index in pending)
-    except BaseException:
-        if futures:
-            client.cancel(list(futures))
-        raise
-    finally:
-        if opened:
-            client.close()
+    # Held until the end: another batch writing into the same folders then leaves the
+    # temporaries of this one alone, and this one its (see vecmatte.batch._lock).
+    with FolderLocks(output_folders(tasks)) as locks:
+        # what an earlier run that was killed left next to the outputs; no task of ours runs
+        remove_stale_temporaries(tasks, locks)
+        pending = split_finished(tasks, collected, resume)
+        if pending:
+            _run_pending(tasks, pending, client_or_address, report)
+            remove_stale_temporaries((tasks[index] for index in pending), locks)
     return records  # type: ignore[return-value]

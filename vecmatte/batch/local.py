@@ -16,10 +16,12 @@ from vecmatte.batch._core import (
     BatchTask,
     Progress,
     RecordCollector,
+    output_folders,
     process_task,
     remove_stale_temporaries,
     split_finished,
 )
+from vecmatte.batch._lock import FolderLocks
 
 __all__ = ["cpu_count", "run_batch"]
 
@@ -152,22 +154,25 @@ def run_batch(
         return run_batch_on_cluster(tasks, scheduler, resume=resume, progress=progress)
     _refuse_in_unguarded_worker(jobs)
     jobs = _check_jobs(jobs)
-    remove_stale_temporaries(tasks)
-    collected = RecordCollector(len(tasks), progress)
-    pending = split_finished(tasks, collected, resume)
-    jobs = min(jobs, len(pending))
-    try:
-        if jobs <= 1:
-            for index in pending:
-                collected.add(index, process_task(tasks[index]))
-        else:
-            _run_in_processes(tasks, pending, jobs, collected.add)
-    except BaseException:
-        # Ctrl-C can land between a temporary file's creation and the try block that would
-        # remove it (or between two renames); no worker runs any more here, so every
-        # temporary next to these outputs is an interrupted write.
-        remove_stale_temporaries(tasks[index] for index in pending)
-        raise
+    # Held until the end: another batch writing into the same folders then leaves the
+    # temporaries of this one alone, and this one its (see vecmatte.batch._lock).
+    with FolderLocks(output_folders(tasks)) as locks:
+        remove_stale_temporaries(tasks, locks)
+        collected = RecordCollector(len(tasks), progress)
+        pending = split_finished(tasks, collected, resume)
+        jobs = min(jobs, len(pending))
+        try:
+            if jobs <= 1:
+                for index in pending:
+                    collected.add(index, process_task(tasks[index]))
+            else:
+                _run_in_processes(tasks, pending, jobs, collected.add)
+        except BaseException:
+            # Ctrl-C can land between a temporary file's creation and the try block that
+            # would remove it (or between two renames); no worker runs any more here, so
+            # every temporary next to these outputs is an interrupted write.
+            remove_stale_temporaries((tasks[index] for index in pending), locks)
+            raise
     return collected.records  # type: ignore[return-value]
 
 

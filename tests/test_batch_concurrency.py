@@ -1,0 +1,105 @@
+"""Two batches writing into the same output folder at the same time."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+import vecmatte.foreground
+from vecmatte.batch import find_tasks, run_batch
+from vecmatte.batch._core import BatchTask, remove_stale_temporaries
+from vecmatte.batch._lock import FolderLocks
+from vecmatte.io import load_trimap, save_image
+from vecmatte.synthetic import make_scene
+
+pytest.importorskip("fcntl")  # the locks are flock's; elsewhere a batch cleans as if alone
+
+
+@pytest.fixture
+def folders(tmp_path):
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    for seed, name in enumerate(("a", "b")):
+        scene = make_scene((40, 60), seed=seed)
+        save_image(images / f"{name}.png", scene.image)
+        save_image(trimaps / f"{name}.png", scene.trimap)
+    return images, trimaps, tmp_path / "out"
+
+
+def _paused_batch(tasks, monkeypatch):
+    """Run ``tasks`` in a thread that stops while its first cutout is being made.
+
+    The alpha matte's temporary file is then written and waits for its rename; returns the
+    thread, an event set when it pauses, an event that lets it go on, and its records.
+    """
+    estimate = vecmatte.foreground.estimate_foreground
+    paused, resume, records = threading.Event(), threading.Event(), []
+
+    def slow_estimate(*args, **kwargs):
+        if threading.current_thread().name == "first batch" and not paused.is_set():
+            paused.set()
+            assert resume.wait(60)
+        return estimate(*args, **kwargs)
+
+    monkeypatch.setattr(vecmatte.foreground, "estimate_foreground", slow_estimate)
+    thread = threading.Thread(
+        target=lambda: records.extend(run_batch(tasks)), name="first batch", daemon=True
+    )
+    thread.start()
+    assert paused.wait(60)
+    return thread, resume, records
+
+
+@pytest.mark.parametrize("second", ["runs", "is interrupted"])
+def test_a_second_batch_leaves_the_first_ones_temporaries_alone(folders, monkeypatch, second):
+    # Each batch removed every '.NAME.*.tmp' beside its outputs when it started (and when it
+    # was interrupted), taking them for a killed run's: a second batch started on the same
+    # output folder deleted the first one's live temporary, whose rename then failed, and the
+    # first batch's image failed with "out/.a_alpha.png.xxxx.tmp: no such file or directory".
+    images, trimaps, out = folders
+    first = find_tasks(images, trimaps, out, cutout=True)
+    thread, resume, records = _paused_batch(first, monkeypatch)
+    try:
+        assert len(list(out.glob(".a_alpha.png.*.tmp"))) == 1
+        later = find_tasks(images, trimaps, out, method="rw")
+        if second == "runs":
+            assert [r.status for r in run_batch(later)] == ["done", "done"]
+        else:
+
+            def interrupt(done, total, record):
+                raise KeyboardInterrupt
+
+            with pytest.raises(KeyboardInterrupt):
+                run_batch(later, progress=interrupt)
+        assert len(list(out.glob(".a_alpha.png.*.tmp"))) == 1
+    finally:
+        resume.set()
+        thread.join(60)
+    assert [(r.name, r.status, r.error) for r in records] == [
+        ("a", "done", None),
+        ("b", "done", None),
+    ]
+    assert load_trimap(out / "a_alpha.png").shape == (40, 60)
+    assert not list(out.glob("*.tmp"))
+
+
+def test_a_batch_alone_still_removes_a_killed_runs_temporaries(folders):
+    images, trimaps, out = folders
+    tasks = find_tasks(images, trimaps, out)
+    stale = out / ".a_alpha.png.k1ll3d.tmp"
+    stale.write_bytes(b"\x89PNG half")
+    assert [r.status for r in run_batch(tasks)] == ["done", "done"]
+    assert not stale.exists()
+
+
+def test_the_clean_up_waits_for_no_batch_but_skips_a_folder_in_use(tmp_path):
+    stale = tmp_path / ".a_alpha.png.k1ll3d.tmp"
+    task = BatchTask("a", "a.png", "a.png", str(tmp_path / "a_alpha.png"), None)
+    with FolderLocks([tmp_path]):  # another batch runs in this folder
+        stale.write_bytes(b"")
+        remove_stale_temporaries([task])
+        assert stale.exists()
+    remove_stale_temporaries([task])
+    assert not stale.exists()

@@ -1,0 +1,99 @@
+"""Output folders shared by batches that run at the same time.
+
+A batch removes the temporary files that a killed run left next to its outputs when it
+starts, and its own when it is interrupted (:func:`vecmatte.batch._core.
+remove_stale_temporaries`). A second batch writing into the same folder at that moment has
+temporaries there too, and live ones: removing them made its renames fail, and its images
+failed with "no such file or directory" naming a file the user never gave. So each running
+batch holds a shared lock (``flock``) on each of its output folders, and the temporaries of a
+folder are removed only under an exclusive lock, which is granted only when no other batch
+runs there.
+
+Where there are no such locks (Windows, a file system that refuses them) a batch cleans as
+if it were alone, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
+__all__ = ["FolderLocks"]
+
+
+class FolderLocks:
+    """Locks on output folders: shared while a batch runs, exclusive while it cleans.
+
+    Parameters
+    ----------
+    folders : iterable of Path
+        The folders the batch writes into; one that cannot be opened (missing: nothing to
+        clean there) is left out.
+    shared : bool, optional
+        Hold a shared lock on each folder until :meth:`close` (a running batch). False: lock
+        only inside :meth:`alone_in` (a one-off clean-up).
+    """
+
+    def __init__(self, folders: Iterable[Path], *, shared: bool = True):
+        self._shared = shared and fcntl is not None
+        self._descriptors: dict[Path, int] = {}
+        for folder in folders:
+            if folder in self._descriptors or fcntl is None:
+                continue
+            try:
+                descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            except OSError:
+                continue
+            if self._shared:
+                try:
+                    # Blocks only while another batch cleans this folder (a moment).
+                    fcntl.flock(descriptor, fcntl.LOCK_SH)
+                except OSError:  # no locks on this file system: clean as if alone
+                    os.close(descriptor)
+                    continue
+            self._descriptors[folder] = descriptor
+
+    def __enter__(self) -> FolderLocks:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release every lock (closing a descriptor releases its ``flock``)."""
+        descriptors, self._descriptors = self._descriptors, {}
+        for descriptor in descriptors.values():
+            os.close(descriptor)
+
+    @contextlib.contextmanager
+    def alone_in(self, folder: Path) -> Iterator[bool]:
+        """Whether no other batch runs in ``folder``; if so it stays so inside the block.
+
+        Yields True under an exclusive lock (or where locks are unavailable), False when
+        another batch holds the folder; afterwards the lock is shared again (or released).
+        """
+        descriptor = self._descriptors.get(folder)
+        if descriptor is None:
+            yield True
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        except OSError:  # no locks on this file system after all
+            alone = True
+        try:
+            yield alone
+        finally:
+            # A failed conversion may have dropped the shared lock: take it again. No
+            # temporary of this batch is live while it waits (none yet, or none any more).
+            with contextlib.suppress(OSError):
+                fcntl.flock(descriptor, fcntl.LOCK_SH if self._shared else fcntl.LOCK_UN)
