@@ -305,17 +305,18 @@ def estimate_alpha(
     preconditioner : None, str or (str, dict), optional
         Preconditioner of conjugate gradient, a key of
         :data:`vecmatte.preconditioners.PRECONDITIONERS` (``"direct"``, ``"ichol"``,
-        ``"jacobi"``, ``"none"``), optionally with options as ``("ichol", {"sweeps": 5})``
-        or ``"ichol:sweeps=5"``. ``None`` (default) takes the method's own: ``"direct"``
-        for closed-form, which factors the system completely so that conjugate gradient
-        only polishes the solution (two or three iterations); ``"ichol"`` and ``"jacobi"``
-        use less memory and more iterations.
+        ``"jacobi"``, ``"vcycle"``, ``"none"``), optionally with options as
+        ``("ichol", {"sweeps": 5})`` or ``"ichol:sweeps=5"``. ``None`` (default) takes the
+        method's own: ``"direct"`` for closed-form, which factors the system completely so
+        that conjugate gradient only polishes the solution (two or three iterations);
+        ``"ichol"`` and ``"jacobi"`` use less memory and more iterations.
     rtol : float, optional
         Relative residual at which conjugate gradient stops, in (0, 1). ``None`` (default):
         1e-7 with the ``"direct"`` preconditioner (two or three iterations; alpha then
         within about 1e-3 of the exact solution), 1e-6 with the others.
     maxiter : int, optional
-        Iteration limit of conjugate gradient (at least 1).
+        Iteration limit of conjugate gradient (at least 1). ``None`` (default): 10 times the
+        number of equations.
     callback : callable, optional
         ``callback(iteration, relative_residual)`` after each iteration.
     **options
