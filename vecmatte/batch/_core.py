@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vecmatte._errors import error_line
 from vecmatte.io import IMAGE_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -411,23 +412,6 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
         if issubclass(warning.category, (UserWarning, RuntimeWarning))
     ]
     return result.iterations, notes
-
-
-def error_line(error: BaseException) -> str:
-    """An error in one line, as the command and the batch print it; a system error names its
-    file first.
-
-    ``str()`` of an OSError raised by the system reads ``[Errno 28] No space left on device:
-    'out/a_alpha.png'`` (or ``[Errno 13] Permission denied: 'photos'``); this says
-    ``out/a_alpha.png: no space left on device``, as vecmatte's own messages name the file
-    first. Used for a failed image's record and by ``vecmatte``'s error line.
-    """
-    if isinstance(error, OSError) and error.filename is not None and error.strerror:
-        names = [error.filename] + ([error.filename2] if error.filename2 is not None else [])
-        message = f"{', '.join(map(str, names))}: {error.strerror[0].lower()}{error.strerror[1:]}"
-    else:
-        message = str(error)
-    return " ".join(message.split()) or type(error).__name__
 
 
 def process_task(task: BatchTask) -> BatchRecord:

@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_INTERRUPTED
         except (ValueError, OSError, MemoryError, ImportError, OverflowError) as error:
             # OverflowError: an absurd option value (a radius of 1e300) reaching arithmetic.
-            from vecmatte.batch._core import error_line  # the batch says failures the same way
+            from vecmatte._errors import error_line  # the batch says failures the same way
 
             print(f"vecmatte: error: {error_line(error)}", file=sys.stderr)
             return EXIT_FAILURE

@@ -1,0 +1,36 @@
+"""One error line for the command and the batch records: vecmatte._errors.error_line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import vecmatte._errors
+import vecmatte.batch._core
+
+
+def test_the_batch_and_the_command_say_errors_with_the_one_leaf_function(tmp_path):
+    assert vecmatte.batch._core.error_line is vecmatte._errors.error_line
+    # The command's error line imported it from the batch core, and with it the whole batch
+    # package (vecmatte.batch imports the solver and the executors) just to print a line.
+    script = (
+        "import sys\n"
+        "from vecmatte.cli import main\n"
+        "assert main(['alpha', 'missing.png', 'missing.png', '-o', 'x.png']) == 1\n"
+        "print(sorted(m for m in sys.modules if m.startswith('vecmatte.batch')))\n"
+        "print('vecmatte._errors' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "True"]
+    assert "vecmatte: error: missing.png: no such file" in result.stderr
+
+
+def test_a_system_error_names_its_files_first_in_one_line():
+    error = OSError(28, "No space left on device", "out/a_alpha.png")
+    assert vecmatte._errors.error_line(error) == "out/a_alpha.png: no space left on device"
+    error = OSError(2, "No such file or directory", "out/.a.tmp", None, "out/a.png")
+    assert vecmatte._errors.error_line(error) == "out/.a.tmp, out/a.png: no such file or directory"
+    assert vecmatte._errors.error_line(ValueError("two\n  lines")) == "two lines"
+    assert vecmatte._errors.error_line(KeyError()) == "KeyError"
