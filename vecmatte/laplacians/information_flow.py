@@ -211,11 +211,15 @@ def _pixel_lle_weights(
 ) -> np.ndarray:
     """:func:`lle_weights` of the colours of pixels ``rows`` from those of ``neighbors``.
 
-    ``planes`` holds the ``(3, n)`` colour planes; the result is
+    ``planes`` holds the ``(3, n)`` colour planes, of any strides; the result is
     ``lle_weights(colours[rows], colours[neighbors])`` bit for bit. Each block gathers its
     colours straight into the ``(3, k, b)`` layout of the Gram sums: the whole-region
     gather ``colours[neighbors]`` (85 MB for the colour-mixture flow of GT04, scattered
     rows of 3 from a 5-column array) took as long as the solves and was transposed again.
+    The flows pass :func:`_colour_planes`, strided views of the image: no copy of it, and
+    a pixel's three colours share a cache line (GT04's colour-mixture weights: 0.91x the
+    CPU of gathers from contiguous planes). Indexing, not ``take``, which would copy a
+    strided plane whole for every block.
     """
     m, k = neighbors.shape
     weights = np.empty((m, k))
@@ -224,7 +228,7 @@ def _pixel_lle_weights(
         index = neighbors[block].T
         diff = np.empty((len(planes), k, index.shape[1]))
         for channel, plane in enumerate(planes):
-            np.subtract(plane.take(index), plane.take(rows[block]), out=diff[channel])
+            np.subtract(plane[index], plane[rows[block]], out=diff[channel])
         _colour_lle(diff, reg, weights[block])
     return weights
 
@@ -318,8 +322,13 @@ def color_mixture_weights(
 
 
 def _colour_planes(image: np.ndarray) -> np.ndarray:
-    """``(3, h*w)`` contiguous red, green and blue planes."""
-    return np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float64).reshape(3, -1)
+    """``(3, h*w)`` red, green and blue planes: strided views of the image's pixels.
+
+    No copy of a C-contiguous float64 image (what the pipeline passes): both flows call
+    this, and the contiguous planes it used to make (10 MB at full size) were made twice
+    per ifm solve.
+    """
+    return np.asarray(image, dtype=np.float64).reshape(-1, 3).T
 
 
 def known_to_unknown_flow(
@@ -397,9 +406,10 @@ def known_to_unknown_flow(
     fg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_fg), k, order=order)
     bg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_bg), k, order=order)
     neighbors = np.concatenate([fg_neighbors, bg_neighbors], axis=1)
-    weights = _pixel_lle_weights(_colour_planes(image), rows, neighbors)
+    planes = _colour_planes(image)
+    weights = _pixel_lle_weights(planes, rows, neighbors)
     # Gathers from contiguous rows of 3 rather than from the features' first 3 columns.
-    colours = np.asarray(image, dtype=np.float64).reshape(h * w, 3)
+    colours = planes.T
     fg_weight = weights[:, :k].sum(axis=1)
     fg_colour = np.einsum("mk,mkc->mc", weights[:, :k], colours[fg_neighbors])
     bg_colour = np.einsum("mk,mkc->mc", weights[:, k:], colours[bg_neighbors])
