@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -344,6 +345,33 @@ def test_demo_default_dir_is_relative(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "-q"]) == 0
     assert files_in(tmp_path / "vecmatte-demo") == {"demo_alpha.png", "demo_cutout.png"}
+
+
+@pytest.mark.parametrize("where", ["data", "new", "default"])
+def test_demo_never_writes_inside_the_package(tmp_path, monkeypatch, capsys, where):
+    # --output-dir pointing into the installed package (or the default vecmatte-demo run
+    # from inside it) wrote the demo's files there.
+    package = Path(vecmatte.__file__).resolve().parent
+    data = files_in(package / "data")
+    made = package / "demo-output-of-a-test"
+    argv = ["demo", "-q"]
+    if where == "default":
+        monkeypatch.chdir(package)
+        made = package / "vecmatte-demo"
+    else:
+        argv += ["--output-dir", str(package / "data" if where == "data" else made)]
+    try:
+        assert main(argv) == 1
+        line = _one_error_line(capsys.readouterr().err)
+        assert line.endswith(
+            f"is inside the vecmatte package ({package}); the demo writes only outside it: "
+            "give --output-dir a folder of your own"
+        )
+        assert files_in(package / "data") == data and not made.exists()
+    finally:  # the old code wrote there: leave the package as it was
+        shutil.rmtree(made, ignore_errors=True)
+        for name in ("demo_alpha.png", "demo_cutout.png"):
+            (package / "data" / name).unlink(missing_ok=True)
 
 
 # --- --version, --help ------------------------------------------------------------------------

@@ -16,7 +16,8 @@ def register(commands) -> None:
     parser.add_argument(
         "--output-dir",
         default="vecmatte-demo",
-        help="directory for demo_alpha.png and demo_cutout.png (default vecmatte-demo)",
+        help="directory for demo_alpha.png and demo_cutout.png (default vecmatte-demo, in the "
+        "current folder; never inside the installed package)",
     )
     _common.solver_options(parser)
     parser.set_defaults(run=run, usage_error=parser.error)
@@ -28,8 +29,17 @@ def run(args: argparse.Namespace) -> int:
     from vecmatte.io import load_image, load_trimap
 
     keywords = _common.solve_keywords(args)
-    data = Path(__file__).resolve().parents[1] / "data"
+    package = Path(__file__).resolve().parents[1]
+    data = package / "data"
     output_dir = Path(args.output_dir)
+    # The installed package is no place for results (an upgrade or uninstall deletes them,
+    # and a file named as a module would shadow it): --output-dir vecmatte/data, or the
+    # default vecmatte-demo run from inside the package, wrote there.
+    if package in (resolved := output_dir.resolve()).parents or resolved == package:
+        raise ValueError(
+            f"{output_dir}: is inside the vecmatte package ({package}); the demo writes only "
+            "outside it: give --output-dir a folder of your own"
+        )
     alpha_path, cutout_path = output_dir / "demo_alpha.png", output_dir / "demo_cutout.png"
     image_path, trimap_path = data / "demo_image.png", data / "demo_trimap.png"
     if output_dir.exists() and not output_dir.is_dir():
