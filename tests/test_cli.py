@@ -608,3 +608,39 @@ def test_demo_removes_the_folders_it_made_when_the_solve_fails(tmp_path, monkeyp
     (tmp_path / "kept").mkdir()
     assert main(["demo", "-q", "--output-dir", str(tmp_path / "kept")]) in (1, 130)
     assert files_in(tmp_path) == {"kept"}
+
+
+_INTERRUPT_AFTER_FIRST_RENAME = """
+import os, signal, sys
+from vecmatte.cli import main
+
+real_replace = os.replace
+def replace(source, target):
+    real_replace(source, target)
+    if str(target).endswith("a.png"):  # Ctrl-C right after the matte is in place
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # a while, for a signal delivered at the next bytecode
+            pass
+os.replace = replace
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_between_the_renames_leaves_both_outputs_or_none(tmp_path, scene_files):
+    # A Ctrl-C after the matte's rename and before the cutout's left the new matte beside
+    # no cutout (and the cutout's temporary file in place): SIGINT is now held back
+    # across the renames and delivered after them. In a child process: a real SIGINT.
+    image, trimap = scene_files
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png")]
+    argv += ["--cutout", str(tmp_path / "c.png"), "-q"]
+    child = subprocess.run(
+        [sys.executable, "-c", _INTERRUPT_AFTER_FIRST_RENAME, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert child.returncode == 130, child.stderr
+    assert child.stderr == "vecmatte: interrupted\n"
+    assert files_in(tmp_path) == {"image.png", "trimap.png", "a.png", "c.png"}
+    assert vecmatte.io.written_by_vecmatte(tmp_path / "c.png")

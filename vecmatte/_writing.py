@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -436,8 +438,39 @@ def _rename_all(written: list[tuple[str, Path]]) -> None:
 
     Renames within a folder do not fail in practice; if one does (the folder made
     read-only meanwhile), the remaining temporaries are removed and the error names the
-    outputs already replaced, so that no output is in place unannounced.
+    outputs already replaced, so that no output is in place unannounced. Ctrl-C is held
+    back until all are renamed: between two renames it left a matte without its cutout.
     """
+    with _interrupts_held():
+        _rename_each(written)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold back SIGINT (Ctrl-C) until the block ends, then deliver it as it would have been.
+
+    In the main thread only: Python runs signal handlers there and lets only it set them
+    (a batch's worker threads rename their outputs without this; its worker processes
+    ignore SIGINT). A handler set outside Python (``getsignal`` gives None) cannot be put
+    back, so it is left alone.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        yield
+        return
+    held = []
+    signal.signal(signal.SIGINT, lambda number, frame: held.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and callable(previous):
+            previous(signal.SIGINT, held[0])  # Python's default raises KeyboardInterrupt
+        elif held and previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def _rename_each(written: list[tuple[str, Path]]) -> None:
     for done, (temporary, path) in enumerate(written):
         try:
             os.replace(temporary, path)
