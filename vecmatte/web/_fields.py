@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sys
 
 import numpy as np
 
@@ -178,6 +179,21 @@ def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
             raise HTTPError(
                 408, f"the body of {length:,} bytes stopped coming before its end; send it again"
             ) from None
+        except OSError as error:
+            # The client went away mid-upload (reset, broken pipe): nothing is wrong with the
+            # server, so its log gets one line instead of an "internal error" traceback; the
+            # answer (400) reaches a client that only half-closed its connection.
+            reason = error.strerror or type(error).__name__
+            message = (
+                f"the connection broke while the body of {length:,} bytes was being sent "
+                f"({reason[0].lower()}{reason[1:]})"
+            )
+            print(
+                f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} "
+                f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}: {message}",
+                file=environ.get("wsgi.errors", sys.stderr),
+            )
+            raise HTTPError(400, f"{message}; send it again") from None
         if not chunk:
             break
         chunks.append(chunk)

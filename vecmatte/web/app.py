@@ -15,7 +15,9 @@ Routes
 ``POST /api/alpha``
     ``multipart/form-data`` with ``image`` and one of ``trimap``, ``mask`` (+ ``band``, default
     10) or ``scribbles`` (files); ``method`` and the method's options (``eps``, ``radius``
-    ...) as text fields. Answers the alpha matte as an 8-bit gray PNG.
+    ...) as text fields. Answers the alpha matte as an 8-bit gray PNG; an
+    ``X-Vecmatte-Warning`` header (one per note) says what the library would warn of it (a
+    trimap with no unknown pixels, conjugate gradient stopped before its tolerance).
 ``POST /api/cutout``, ``POST /api/foreground``
     The same fields, or ``alpha`` (a PNG, e.g. the answer of ``/api/alpha``) instead of the
     trimap; ``foreground_method``: a key of :data:`vecmatte.foreground.FOREGROUND_METHODS`
@@ -343,10 +345,18 @@ class MattingApp:
             solve = default_memory_bytes(image.shape, n_unknown)
         return solve + REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
 
-    def _estimate_alpha(self, image, trimap, method: str, options: dict) -> np.ndarray:
-        import vecmatte
+    def _estimate_alpha(self, image, trimap, method: str, options: dict) -> tuple[np.ndarray, list]:
+        """The matte, and what the client should know about it (see :func:`_solve_notes`)."""
+        from vecmatte.alpha._pipeline import run_method
 
-        return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
+        solve = {k: v for k, v in options.items() if k in ("preconditioner", "rtol", "maxiter")}
+        rest = {k: v for k, v in options.items() if k not in solve}
+        # warn=False: the result says whether it converged, and the answer says it to the
+        # client; a warnings filter to catch it would be process-wide (not thread-safe).
+        result = self._library(
+            run_method, image, trimap, method=method, options=rest, warn=False, **solve
+        )
+        return result.alpha, _solve_notes(result)
 
     @contextlib.contextmanager
     def _request(self, environ: dict) -> Iterator[dict[str, Part]]:
@@ -361,11 +371,11 @@ class MattingApp:
             method, options = self._options(parts)
             with self._gate.memory(self._solve_bytes(image, trimap, method, options)):
                 solve_start = time.perf_counter()
-                alpha = self._estimate_alpha(image, trimap, method, options)
+                alpha, notes = self._estimate_alpha(image, trimap, method, options)
                 solve = time.perf_counter() - solve_start
                 body = _fields.png(alpha)
             seconds = time.perf_counter() - start
-        return 200, self._image_headers(method, seconds, solve), body
+        return 200, self._image_headers(method, seconds, solve, notes), body
 
     def _given_alpha(self, parts: dict[str, Part], image: np.ndarray) -> np.ndarray | None:
         """The uploaded ``alpha`` (gray, 8 or 16 bits, values kept), or None."""
@@ -399,8 +409,9 @@ class MattingApp:
                 estimate = max(estimate, foreground_memory_bytes(image.shape, colours))
             with self._gate.memory(estimate):
                 solve_start = time.perf_counter()
+                notes = []
                 if alpha is None:
-                    alpha = self._estimate_alpha(image, trimap, method, options)
+                    alpha, notes = self._estimate_alpha(image, trimap, method, options)
                 if colours == "none":
                     foreground = image
                 else:
@@ -414,7 +425,7 @@ class MattingApp:
                 solve = time.perf_counter() - solve_start
                 body = _fields.png(foreground)
             seconds = time.perf_counter() - start
-        return 200, self._image_headers(method, seconds, solve), body
+        return 200, self._image_headers(method, seconds, solve, notes), body
 
     def _cutout(self, environ: dict) -> tuple[int, list, bytes]:
         return self._composite_request(environ, rgba=True)
@@ -438,14 +449,38 @@ class MattingApp:
         return 200, [("Content-Type", "image/png")], body
 
     @staticmethod
-    def _image_headers(method: str, seconds: float, solve: float) -> list[tuple[str, str]]:
-        # Seconds of the server's work (decoding, solving, encoding), and of the solve alone.
+    def _image_headers(
+        method: str, seconds: float, solve: float, notes: list[str] = ()
+    ) -> list[tuple[str, str]]:
+        # Seconds of the server's work (decoding, solving, encoding), and of the solve alone;
+        # one X-Vecmatte-Warning per note (headers are Latin-1 text on one line).
         return [
             ("Content-Type", "image/png"),
             ("X-Vecmatte-Method", method),
             ("X-Vecmatte-Seconds", f"{seconds:.3f}"),
             ("X-Vecmatte-Solve-Seconds", f"{solve:.3f}"),
+            *(
+                ("X-Vecmatte-Warning", " ".join(note.encode("ascii", "replace").decode().split()))
+                for note in notes
+            ),
         ]
+
+
+def _solve_notes(result) -> list[str]:
+    """What the library would have warned about a solve's ``result``, said to the client.
+
+    The warnings went to the server's log only (where a user of the page never sees them),
+    and not even there the second time (Python shows a warning once per place).
+    """
+    if result.n_unknown == 0:
+        return ["the trimap has no unknown pixels; the alpha matte is the trimap itself"]
+    if not result.converged:
+        return [
+            f"conjugate gradient stopped after {result.iterations} iterations with relative "
+            f"residual {result.residual:.3g}, above its tolerance: the alpha matte is not "
+            "accurate; raise maxiter, or leave the preconditioner at the method's default"
+        ]
+    return []
 
 
 def create_app(

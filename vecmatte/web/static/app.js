@@ -399,8 +399,11 @@ async function solve() {
   }
   const total = (performance.now() - started) / 1000;
   const server = response.headers.get("X-Vecmatte-Seconds");
+  // What the library warns of this matte (not converged, nothing unknown): said, not hidden.
+  const warning = response.headers.get("X-Vecmatte-Warning");
   setStatus(`matte by ${response.headers.get("X-Vecmatte-Method")} in ${total.toFixed(2)} s ` +
-            `(solve ${server} s)`);
+            `(solve ${server} s)` + (warning ? `; warning: ${warning}` : ""),
+            warning ? "warning" : "idle");
   // Measurements for bench/web_latency.py: stroke end -> matte shown (debounce included),
   // request sent -> matte shown, and the server's own time.
   const now = performance.now();
