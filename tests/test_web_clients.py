@@ -145,3 +145,27 @@ def test_a_trimap_with_no_unknown_pixels_says_so_to_the_client(scene):
             "the trimap has no unknown pixels; the alpha matte is the trimap itself"
         ]
         np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(body))), hard * 255)
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/no\nsuch"),
+        ("GET", "/static/a\r\nb.js"),
+        ("POST", "/\u2028x"),
+        ("GET", "/api/alpha\x85"),
+    ],
+)
+def test_every_error_message_is_one_line(method, path):
+    # wsgiref decodes %0A in a path into PATH_INFO, and the 404 message quoted it as it was:
+    # a message of two lines. Control characters are now written as escapes.
+    import json
+    from wsgiref.util import setup_testing_defaults
+
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": "localhost"}
+    setup_testing_defaults(environ)
+    answer = {}
+    body = b"".join(create_app(workers=1)(environ, lambda status, _: answer.update(s=status)))
+    assert answer["s"].startswith("404")
+    (line,) = json.loads(body)["error"].splitlines()
+    assert repr(path.split("/")[-1])[1:-1] in line

@@ -80,6 +80,7 @@ _CSP = (
     "frame-ancestors 'none'"
 )
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class MattingApp:
@@ -149,7 +150,10 @@ class MattingApp:
         return [body]
 
     def _error(self, error: HTTPError) -> tuple[int, list, bytes]:
-        body = json.dumps({"error": error.message}).encode()
+        # One line always: a message quoting the request (a path with %0A in it) showed its
+        # control characters as they were; they are written as escapes, as repr does.
+        message = _CONTROL.sub(lambda match: repr(match.group())[1:-1], error.message)
+        body = json.dumps({"error": message}).encode()
         return error.status, [("Content-Type", "application/json"), *error.headers], body
 
     def _check_host(self, environ: dict) -> None:
