@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ from PIL import Image
 
 import vecmatte
 from vecmatte.cli import COMMANDS, build_parser, main
+from vecmatte.io import load_image, load_trimap
 
 
 def _read(path) -> np.ndarray:
@@ -644,3 +646,240 @@ def test_ctrl_c_between_the_renames_leaves_both_outputs_or_none(tmp_path, scene_
     assert child.stderr == "vecmatte: interrupted\n"
     assert files_in(tmp_path) == {"image.png", "trimap.png", "a.png", "c.png"}
     assert vecmatte.io.written_by_vecmatte(tmp_path / "c.png")
+
+
+# --- refusals that name their file, tiny images, eval, empty names, 16-bit mattes -------------
+
+
+def test_eval_names_the_file_whose_size_differs(tmp_path, scene_files, capsys):
+    from PIL import Image
+
+    trimap = scene_files[1]
+
+    Image.new("L", (5, 7)).save(tmp_path / "small.png")
+    code = main(["eval", str(trimap), str(tmp_path / "small.png"), str(trimap)])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert line.startswith(f"vecmatte: error: {tmp_path / 'small.png'}: the ground-truth alpha ")
+    assert "has shape (7, 5) but the predicted alpha" in line
+
+
+def test_scribbles_saved_as_jpeg_are_refused_with_the_reason(tmp_path, scene_files, capsys):
+    # Before: "scribble mask is in colour ... (was the photograph given in its place?)".
+    from PIL import Image
+
+    image, _ = scene_files
+    with Image.open(image) as photo:
+        scribbled = np.asarray(photo).copy()
+    scribbled[5:8, 5:20] = 255
+    scribbled[30:33, 5:20] = 0
+    Image.fromarray(scribbled).save(tmp_path / "scribbled.jpg", quality=90)
+    argv = ["alpha", str(image), "--scribbles", str(tmp_path / "scribbled.jpg")]
+    code = main([*argv, "-o", str(tmp_path / "a.png")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert line.startswith(f"vecmatte: error: {tmp_path / 'scribbled.jpg'}: the scribbled ")
+    assert "lossy" in line and "save it as PNG" in line
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_shared_matting_of_a_region_of_one_colour(tmp_path, capsys):
+    # The trimap expansion labels every unknown pixel of a uniform region: sm had no
+    # unknown pixel left and failed with "TypeError: cannot unpack non-iterable NoneType".
+    image = np.full((20, 20, 3), 0.5)
+    trimap = np.full((20, 20), 0.5)
+    trimap[:, :5], trimap[:, 15:] = 1.0, 0.0
+    alpha = vecmatte.estimate_alpha(image, trimap, method="sm")
+    assert set(np.unique(alpha)) <= {0.0, 1.0}
+    assert np.all(alpha[:, :5] == 1.0) and np.all(alpha[:, 15:] == 0.0)
+    write_png(tmp_path / "image.png", np.full((2, 2, 3), 0.5))
+    write_png(tmp_path / "trimap.png", np.array([[1.0, 0.5], [0.5, 0.0]]))
+    code = main(["alpha", *(str(tmp_path / n) for n in ("image.png", "trimap.png")), "-o",
+                 str(tmp_path / "a.png"), "--method", "sm", "-q"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert vecmatte.load_trimap(tmp_path / "a.png").shape == (2, 2)
+
+
+def test_window_larger_than_the_image_says_the_size_it_needs(tmp_path, capsys):
+    write_png(tmp_path / "image.png", np.full((2, 2, 3), 0.5))
+    write_png(tmp_path / "trimap.png", np.array([[1.0, 0.5], [0.5, 0.0]]))
+    code = main(["alpha", str(tmp_path / "image.png"), str(tmp_path / "trimap.png"), "-o",
+                 str(tmp_path / "a.png"), "--method", "lkm", "-q"])  # fmt: skip
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and "21 x 21 window (radius=10)" in line
+    assert line.endswith("use a larger image (at least 21 x 21 pixels)")
+    assert not (tmp_path / "a.png").exists()
+
+
+def test_eval_names_the_folder_among_files(tmp_path, scene_files, capsys):
+    _, trimap = scene_files
+    folder = tmp_path / "mattes"
+    folder.mkdir()
+    assert main(["eval", str(trimap), str(folder), str(trimap)]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"vecmatte: error: {folder} is a folder but {trimap} is not")
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["alpha", "", "t.png", "-o", "a.png"], "image"),
+        (["alpha", "i.png", "t.png", "-o", ""], "output"),
+        (["alpha", "i.png", "t.png", "-o", "a.png", "--cutout", ""], "cutout"),
+        (["trimap", "", "-o", "t.png"], "mask"),
+        (["composite", "i.png", "a.png", "", "-o", "c.png"], "background"),
+        (["batch", "", "trimaps", "-o", "out"], "images dir"),
+        (["batch", "images", "trimaps", "-o", ""], "output"),
+        (["eval", "a.png", "", "t.png"], "gt"),
+        (["demo", "--output-dir", ""], "output dir"),
+    ],
+)
+def test_an_empty_name_is_a_usage_error(argv, name, tmp_path, monkeypatch, capsys):
+    # "" is "." to pathlib: it read as the current folder (".: is a directory", or a batch
+    # of the current folder).
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == f"vecmatte: error: {name} is empty (''); give a name"
+    assert files_in(tmp_path) == set()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_alpha_bit_depth_16_writes_the_solve_within_one_level(
+    tmp_path, scene_files, capsys, suffix
+):
+    from vecmatte import solve_alpha
+
+    image, trimap = scene_files
+    out = tmp_path / f"a{suffix}"
+    code = main(["alpha", str(image), str(trimap), "-o", str(out), "--bit-depth", "16", "-q"])
+    assert code == 0, capsys.readouterr().err
+    with Image.open(out) as written:
+        stored = np.asarray(written)
+    assert stored.dtype == np.uint16
+    expected = solve_alpha(load_image(image), load_trimap(trimap)).alpha
+    assert np.abs(stored / 65535.0 - expected).max() <= 1 / 65535
+    assert len(np.unique(stored)) > 256  # more levels than an 8-bit file can hold
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "a.bmp"])
+def test_alpha_bit_depth_16_refuses_a_format_without_16_bits_before_solving(
+    tmp_path, scene_files, capsys, name
+):
+    image, trimap = scene_files
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / name), "--bit-depth", "16"]
+    code = main(argv)
+    stderr = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in stderr
+    assert f"vecmatte: error: {tmp_path / name}: " in stderr and "cannot hold a 16-bit" in stderr
+    assert "solving" not in stderr  # refused before the work
+    assert not (tmp_path / name).exists()
+
+
+def _batch_folders(tmp_path, scene_files):
+    """Folders ``images`` and ``trimaps`` holding the scene's files as ``a.png``."""
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    for folder, path in zip((images, trimaps), scene_files, strict=True):
+        folder.mkdir()
+        path.rename(folder / "a.png")
+    return images, trimaps
+
+
+def test_a_batch_on_a_full_disk_says_which_file_in_one_readable_line(
+    tmp_path, scene_files, full_disk, capsys
+):
+    # Each failed image read "[Errno 28] No space left on device: 'out/image_alpha.png'".
+    images, trimaps = _batch_folders(tmp_path, scene_files)
+    out = tmp_path / "out"
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
+    stderr = capsys.readouterr().err
+    assert f"a: {out / 'a_alpha.png'}: no space left on device" in stderr
+    assert "Errno" not in stderr
+
+
+def test_composite_refuses_a_background_too_small_to_crop_before_any_work(
+    tmp_path, scene_files, scene, monkeypatch, capsys
+):
+    # The foreground was estimated first (minutes on a large photograph with cf), then the
+    # library said "use fit='cover' or fit='resize'", naming no file.
+    import vecmatte.foreground
+
+    image, _ = scene_files
+    alpha = tmp_path / "alpha.png"
+    vecmatte.save_image(alpha, scene.alpha)
+    small = tmp_path / "small.png"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(small)
+    estimated = []
+    monkeypatch.setattr(vecmatte.foreground, "estimate_foreground", estimated.append)
+    out = tmp_path / "out.png"
+    code = main(["composite", str(image), str(alpha), str(small), "--fit", "crop", "-o", str(out)])
+    assert code == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(small) in line and "--fit cover" in line
+    assert not estimated and not out.exists()
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".xpm", ".ico", ".icns", ".pdf", ".xbm", ".qoi"])
+def test_an_output_format_vecmatte_cannot_write_faithfully_is_refused_first(
+    tmp_path, scene_files, monkeypatch, capsys, suffix
+):
+    # After the solve, .fits and .xpm ended in a KeyError traceback, .xbm and .qoi in
+    # Pillow's "cannot write mode L as XBM"; .ico shrank the matte to 256 x 256 and .icns
+    # stretched it to 1024 x 1024; .pdf wrote a document no image reader opens.
+    import vecmatte.alpha
+
+    image, trimap = scene_files
+    solved = []
+    monkeypatch.setattr(vecmatte.alpha, "solve_alpha", solved.append)
+    out = tmp_path / f"matte{suffix}"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert str(out) in line and "vecmatte does not write" in line and ".png" in line
+    assert not solved and not out.exists()
+    with pytest.raises(ValueError, match="vecmatte does not write"):
+        vecmatte.save_image(io.BytesIO(), np.zeros((4, 4)), format=suffix[1:])
+
+
+def test_demo_quiet_prints_nothing(tmp_path, capsys):
+    # --quiet ("print nothing but errors") still printed "wrote .../demo_alpha.png and ...".
+    out = tmp_path / "demo"
+    assert main(["demo", "-q", "--output-dir", str(out)]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert files_in(out) == {"demo_alpha.png", "demo_cutout.png"}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"radius": 0}, "radius must be a positive integer, got 0"),
+        ({"eps": -1.0}, "eps must be a positive finite number"),
+        ({"method": "knn", "options": {"lam": -1}}, "lam must be a positive finite number"),
+    ],
+)
+def test_find_tasks_refuses_method_options_out_of_range_before_any_work(
+    tmp_path, scene_files, options, message
+):
+    # find_tasks(..., radius=0) made its tasks (and the output folder), then every image
+    # failed with the same message; the command line refused it once, before any work.
+    from vecmatte.batch import find_tasks
+
+    images, trimaps = _batch_folders(tmp_path, scene_files)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        find_tasks(images, trimaps, out, **options)
+    assert not out.exists()
+
+
+def test_a_solve_refused_for_the_image_names_its_file(tmp_path, capsys):
+    # "image of 1 x 8 pixels (height x width) is smaller than one 3 x 3 window ..." named no
+    # file (every other refusal of an input does).
+    image, trimap = tmp_path / "row.png", tmp_path / "row_trimap.png"
+    Image.fromarray(np.full((1, 8, 3), 100, np.uint8)).save(image)
+    Image.fromarray(np.array([[0, 0, 128, 128, 255, 255, 128, 0]], np.uint8)).save(trimap)
+    out = tmp_path / "a.png"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"vecmatte: error: {image}: image of 1 x 8 pixels")
+    assert not out.exists()

@@ -6,6 +6,7 @@ no partial or stray file), then a property test over command-line arguments and 
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -23,6 +24,7 @@ from PIL import Image
 
 import vecmatte
 from vecmatte.cli import main
+from vecmatte.io import save_image
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -850,3 +852,220 @@ def test_a_failed_rename_names_the_outputs_already_in_place(tmp_path, monkeypatc
         _writing.save_images(outputs)
     assert info.value.filename == str(tmp_path / "b.png")
     assert files_in(tmp_path) == {"a.png"}  # the temporaries of b and c removed
+
+
+# --- batches and outputs: bad options, full disks, read-only file systems, links, Ctrl-C ------
+
+
+_one_error_line = one_error  # the name the tests below use
+
+
+def test_a_batch_refuses_a_boolean_option_before_making_its_folder(tmp_path, scene_files, capsys):
+    assert scene_files  # the folder holds an image and a trimap
+    out = tmp_path / "out"
+    code = main(["batch", str(tmp_path), str(tmp_path), "-o", str(out), "--option", "radius=True"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and "--option radius=True: radius takes" in line
+    assert not out.exists()
+
+
+def _folders(tmp_path, scene_files):
+    photos, trimaps = tmp_path / "photos", tmp_path / "trimaps"
+    photos.mkdir()
+    trimaps.mkdir()
+    for name in ("a", "b"):
+        (photos / f"{name}.png").write_bytes(scene_files[0].read_bytes())
+        (trimaps / f"{name}.png").write_bytes(scene_files[1].read_bytes())
+    return photos, trimaps
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--radius", "0"], "radius must be a positive integer, got 0"),
+        (["--eps", "0"], "eps must be a positive finite number, got 0.0"),
+        (["--eps", "-1"], "eps must be a positive finite number, got -1.0"),
+        (["--method", "knn", "--option", "lam=-1"], "lam must be a positive finite number"),
+        (["--method", "sm", "--option", "rays=0"], "rays must be an integer >= 1, got 0"),
+        (["--method", "knn", "--option", "kernel=x"], "kernel must be 'binary' or 'soft'"),
+    ],
+)
+def test_a_batch_refuses_an_option_out_of_range_once_before_any_work(
+    tmp_path, scene_files, capsys, options, message
+):
+    # Before: every image failed with the same message, and the output folder was made.
+    photos, trimaps = _folders(tmp_path, scene_files)
+    out = tmp_path / "out"
+    code = main(["batch", str(photos), str(trimaps), "-o", str(out), *options])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and message in line
+    assert not out.exists()
+
+
+def test_a_system_error_names_its_file_first(tmp_path, scene_files, capsys, monkeypatch):
+    # Before: "[Errno 13] Permission denied: 'photos'" from the folder listing of a batch.
+    from pathlib import Path
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    photos, trimaps = _folders(tmp_path, scene_files)
+    monkeypatch.setattr(Path, "iterdir", denied)
+    code = main(["batch", str(photos), str(trimaps), "-o", str(tmp_path / "o")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1 and line == f"vecmatte: error: {photos}: permission denied"
+
+
+def test_ctrl_c_while_a_batch_writes_leaves_no_half_written_file(
+    tmp_path, scene_files, capsys, monkeypatch
+):
+    import os
+
+    import vecmatte._writing as writing
+    from vecmatte.io import is_complete_image
+
+    photos, trimaps = _folders(tmp_path, scene_files)
+    out = tmp_path / "out"
+    real_fdopen = os.fdopen
+    opened = []
+
+    class Interrupted:
+        """A file whose third write stops half-way with Ctrl-C (the second image's matte)."""
+
+        def __init__(self, handle):
+            self.handle = handle
+            opened.append(self)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            if len(opened) == 3:
+                self.handle.write(bytes(data)[: len(data) // 2])
+                self.handle.flush()
+                raise KeyboardInterrupt
+            return self.handle.write(data)
+
+    monkeypatch.setattr(writing.os, "fdopen", lambda *a, **k: Interrupted(real_fdopen(*a, **k)))
+    argv = ["batch", str(photos), str(trimaps), "-o", str(out), "--cutout", "-q"]
+    assert main(argv) == 130
+    assert "vecmatte: interrupted; run the same command with --resume" in capsys.readouterr().err
+    # The first image is complete, the second left nothing: no part of a file, no temporary.
+    assert sorted(p.name for p in out.iterdir()) == ["a_alpha.png", "a_cutout.png"]
+    assert all(is_complete_image(p) for p in out.iterdir())
+    monkeypatch.undo()
+    assert main([*argv, "--resume"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "a_alpha.png",
+        "a_cutout.png",
+        "b_alpha.png",
+        "b_cutout.png",
+    ]
+
+
+def test_demo_output_folder_that_cannot_be_made(tmp_path, capsys):
+    blocker = tmp_path / "file.png"
+    blocker.write_bytes(b"not a folder")
+    code = main(["demo", "--output-dir", str(blocker / "sub"), "-q"])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert line.startswith(f"vecmatte: error: {blocker / 'sub'}: cannot create the output folder")
+    assert line.endswith("choose another one with --output-dir")
+    assert files_in(tmp_path) == {"file.png"} and blocker.read_bytes() == b"not a folder"
+
+
+def test_a_batch_of_which_no_image_succeeds_leaves_no_new_folder(tmp_path, capsys):
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    write_png(images / "a.png", np.full((6, 6, 3), 0.5))
+    write_png(trimaps / "a.png", np.full((5, 6), 0.5))  # of another size: the image fails
+    out = tmp_path / "new" / "out"
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
+    assert "trimap has shape (5, 6) but image has shape (6, 6);" in capsys.readouterr().err
+    assert files_in(tmp_path) == {"images", "trimaps"}
+    # a folder that was there stays, and so does one that holds a result
+    (tmp_path / "kept").mkdir()
+    assert main(["batch", str(images), str(trimaps), "-o", str(tmp_path / "kept"), "-q"]) == 1
+    assert (tmp_path / "kept").is_dir()
+
+
+def test_an_output_inside_a_file_says_the_file_is_not_a_folder(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    code = main(["alpha", str(image), str(trimap), "-o", str(image / "a.png")])
+    line = _one_error_line(capsys.readouterr().err)
+    assert code == 1
+    assert (
+        line
+        == f"vecmatte: error: {image / 'a.png'}: {image} is a file, not a folder (alpha matte (-o))"
+    )
+    assert files_in(tmp_path) == {"image.png", "trimap.png"}
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_device_is_named_in_the_error(capsys, scene_files):
+    # Before: "[Errno 28] No space left on device", without the file.
+    with pytest.raises(OSError) as error:
+        save_image("/dev/full", np.zeros((4, 4)))
+    assert error.value.filename == "/dev/full" and error.value.errno == errno.ENOSPC
+    image, trimap = scene_files
+    assert main(["alpha", str(image), str(trimap), "-o", "/dev/full", "-q"]) == 1
+    stderr = capsys.readouterr().err
+    assert stderr == "vecmatte: error: /dev/full: no space left on device\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["alpha", "image.png", "trimap.png", "-o", "out/"],
+        ["trimap", "trimap.png", "-o", "out/"],
+        ["alpha", "image.png", "trimap.png", "-o", "a.png", "--cutout", "out/"],
+    ],
+)
+def test_the_command_refuses_an_output_named_as_a_folder(
+    tmp_path, scene_files, capsys, monkeypatch, argv
+):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(argv) == 1
+    stderr = capsys.readouterr().err
+    assert "vecmatte: error: out/: ends with '/', as a folder does" in stderr
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_a_read_only_file_system_is_called_so(tmp_path, scene_files, monkeypatch, capsys):
+    # Root writing to a read-only mount was told "permission denied".
+    from types import SimpleNamespace
+
+    if not hasattr(os, "statvfs"):
+        pytest.skip("needs os.statvfs")
+    image, trimap = scene_files
+    monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
+    monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
+    out = tmp_path / "alpha.png"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert line.endswith(f"{out}: cannot write to directory {tmp_path} (read-only file system)")
+
+
+@pytest.mark.parametrize("which", ["output", "image"])
+def test_symbolic_links_that_loop_get_one_line_not_a_traceback(
+    tmp_path, scene_files, capsys, which
+):
+    # pathlib's RuntimeError("Symlink loop from ...") reached the user as a traceback.
+    image, trimap = scene_files
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop.name)
+    out = tmp_path / "a.png"
+    if which == "output":
+        argv = ["alpha", str(image), str(trimap), "-o", str(loop), "-q"]
+    else:
+        argv = ["alpha", str(loop), str(trimap), "-o", str(out), "-q"]
+    assert main(argv) == 1
+    line = _one_error_line(capsys.readouterr().err)
+    assert f"{loop}: its symbolic links loop" in line
+    assert loop.is_symlink() and not out.exists()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import struct
 import tempfile
+import warnings
 import zlib
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from conftest import files_in, write_float_tiff, write_png
 from PIL import Image
 
+import vecmatte
 import vecmatte.io as vecmatte_io
 from vecmatte.cli import main
 from vecmatte.io import (
@@ -703,3 +707,202 @@ def test_a_pgm_of_a_maximum_above_255_reads_on_its_own_scale(tmp_path):
     path = tmp_path / "thousand.pgm"
     path.write_bytes(b"P5 2 2 1000\n" + np.array([0, 500, 1000, 250], ">u2").tobytes())
     np.testing.assert_allclose(load_trimap(path), [[0, 0.5], [1, 0.25]], rtol=0, atol=1 / 65535)
+
+
+# --- lossy trimaps and mattes, several frames, palettes, damaged EXIF, EPS, GIF in a batch ----
+
+
+def test_an_eps_file_without_ghostscript_says_ghostscript_is_needed(tmp_path, monkeypatch):
+    # An intact EPS said "cannot read image, the file is damaged or truncated (Unable to
+    # locate Ghostscript on paths)" when only the Ghostscript program was missing.
+    from PIL import EpsImagePlugin
+
+    path = tmp_path / "photo.eps"
+    Image.fromarray(np.full((8, 8, 3), 128, dtype=np.uint8)).save(path)
+    monkeypatch.setattr(EpsImagePlugin, "has_ghostscript", lambda: False)
+    with pytest.raises(ValueError) as refused:
+        vecmatte.load_image(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: reading EPS needs Ghostscript")
+    assert "damaged" not in message and "\n" not in message
+    # A damaged file of another format is still called damaged.
+    damaged = tmp_path / "damaged.png"
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((64, 64), dtype=np.uint8)).save(buffer, "PNG")
+    damaged.write_bytes(buffer.getvalue()[:60])
+    with pytest.raises(ValueError, match="damaged or truncated"):
+        vecmatte.load_image(damaged)
+
+
+def test_a_batch_takes_gif_images_and_trimaps(tmp_path, scene):
+    # The GIF files of a batch's folders were skipped without a word ("no image files in
+    # this folder" when they were all GIF), though vecmatte alpha reads GIF.
+    from vecmatte.batch import find_tasks
+
+    photos, trimaps = tmp_path / "photos", tmp_path / "trimaps"
+    photos.mkdir()
+    trimaps.mkdir()
+    Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).save(photos / "a.gif")
+    Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).save(photos / "b.png")
+    levels = np.round(scene.trimap * 255).astype(np.uint8)
+    Image.fromarray(levels).save(trimaps / "a.png")
+    Image.fromarray(levels).save(trimaps / "b.gif")
+    tasks = find_tasks(photos, trimaps, tmp_path / "out")
+    assert [(t.name, t.image_path, t.trimap_path) for t in tasks] == [
+        ("a", str(photos / "a.gif"), str(trimaps / "a.png")),
+        ("b", str(photos / "b.png"), str(trimaps / "b.gif")),
+    ]
+    out = tmp_path / "cli"
+    assert main(["batch", str(photos), str(trimaps), "-o", str(out), "-q"]) == 0
+    assert files_in(out) >= {"a_alpha.png", "b_alpha.png"}
+
+
+@pytest.mark.parametrize(
+    ("command", "output"),
+    [("alpha", "a.jpg"), ("alpha", "a.webp"), ("trimap", "t.jpg")],
+)
+def test_a_matte_or_trimap_written_as_jpeg_gets_one_note(
+    tmp_path, scene_files, capsys, command, output
+):
+    image, trimap = scene_files
+    inputs = [str(image), str(trimap)] if command == "alpha" else [str(trimap)]
+    code = main([command, *inputs, "-o", str(tmp_path / output), "-q"])
+    stderr = capsys.readouterr().err
+    assert code == 0, stderr
+    notes = [line for line in stderr.splitlines() if "lossy" in line]
+    assert len(notes) == 1 and notes[0].startswith(f"vecmatte: warning: {tmp_path / output}: ")
+    assert (tmp_path / output).exists()
+
+
+def test_a_lossless_matte_gets_no_note(tmp_path, scene_files, capsys):
+    image, trimap = scene_files
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def _trimap(shape=(64, 80)) -> np.ndarray:
+    """uint8 trimap: background, a gray band, a foreground disc (edges off the 8x8 grid)."""
+    y, x = np.mgrid[: shape[0], : shape[1]]
+    r = np.hypot(y - shape[0] / 2, x - shape[1] / 2)
+    return np.where(r < 15, 255, np.where(r < 23, 128, 0)).astype(np.uint8)
+
+
+def test_a_jpeg_trimap_warns_once_naming_the_file_and_how_it_is_read(tmp_path):
+    path = tmp_path / "trimap.jpg"
+    Image.fromarray(_trimap()).save(path, quality=75)
+    with pytest.warns(LossyTrimapWarning) as record:
+        trimap = load_trimap(path)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith(f"{path}: the trimap is a lossy JPEG file and ")
+    gray = int(re.search(r"its gray \((\d+)\)", message).group(1))
+    assert abs(gray - 128) <= 8  # the band's level, moved a little by the compression
+    assert "above 90% white" in message and "\n" not in message
+    smeared = np.rint(trimap * 255)
+    share = np.mean((smeared != 0) & (smeared != 255) & (smeared != gray))
+    assert f"{100 * share:.1f}% of its pixels" in message
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_lossless_trimap_reads_exactly_without_a_note(tmp_path, suffix):
+    path = tmp_path / f"trimap{suffix}"
+    Image.fromarray(_trimap()).save(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trimap = load_trimap(path)
+    np.testing.assert_array_equal(trimap, _trimap() / 255.0)
+
+
+def test_a_jpeg_with_exact_levels_is_not_noted(tmp_path):
+    # Flat 8x8 blocks survive JPEG exactly: nothing is smeared, nothing to say.
+    levels = np.kron(np.array([[0, 128], [255, 128]], np.uint8), np.ones((16, 16), np.uint8))
+    path = tmp_path / "blocks.jpg"
+    Image.fromarray(levels).save(path, quality=95)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_trimap(path)
+
+
+def test_the_command_prints_the_jpeg_note_as_one_line(tmp_path, capsys):
+    trimap = _trimap()
+    image = np.dstack([trimap, 255 - trimap, np.full_like(trimap, 90)])
+    Image.fromarray(image).save(tmp_path / "image.png")
+    Image.fromarray(trimap).save(tmp_path / "trimap.jpg", quality=75)
+    argv = ["alpha", str(tmp_path / "image.png"), str(tmp_path / "trimap.jpg")]
+    code = main([*argv, "-o", str(tmp_path / "a.png"), "-q"])
+    stderr = capsys.readouterr().err
+    assert code == 0, stderr
+    notes = [line for line in stderr.splitlines() if "lossy JPEG" in line]
+    assert len(notes) == 1 and notes[0].startswith("vecmatte: warning: ")
+    assert str(tmp_path / "trimap.jpg") in notes[0]
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".tif"])
+def test_a_file_of_several_frames_says_only_the_first_is_read(tmp_path, scene, suffix):
+    # An animated GIF or a multi-page TIFF was matted on its first frame without a word.
+    from vecmatte.io import ExtraFramesWarning
+
+    pixels = np.round(scene.image * 255).astype(np.uint8)
+    frames = [Image.fromarray(pixels), Image.fromarray(pixels[::-1].copy())]
+    path = tmp_path / f"animated{suffix}"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    with pytest.warns(ExtraFramesWarning, match=r"holds 2 frames .* only the first") as caught:
+        image = vecmatte.load_image(path)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert str(path) in str(caught[0].message)
+    assert image.shape == scene.image.shape
+    single = tmp_path / f"single{suffix}"
+    frames[0].save(single)
+    vecmatte.load_image(single)  # one frame: no note (warnings are errors here)
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".png"])
+def test_a_colour_palette_file_given_as_a_trimap_is_refused(tmp_path, scene, suffix):
+    # A photograph saved as GIF (or palette PNG) was turned into gray and read as a trimap.
+    photo = Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).convert("P")
+    path = tmp_path / f"photo{suffix}"
+    photo.save(path)
+    with pytest.raises(ValueError, match=rf"{path.name}: trimap is in colour"):
+        vecmatte.load_trimap(path)
+    # A gray trimap saved with a palette reads exactly as before.
+    levels = np.round(scene.trimap * 255).astype(np.uint8)
+    gray = tmp_path / f"trimap{suffix}"
+    Image.fromarray(levels).convert("P").save(gray)
+    np.testing.assert_array_equal(vecmatte.load_trimap(gray), levels / 255.0)
+
+
+def test_damaged_exif_data_is_noted_naming_the_file(tmp_path, scene):
+    # Pillow's "Corrupt EXIF data.  Expecting to read 12 bytes but only got 2." reached the
+    # user in Pillow's words without the file's name (and with warnings as errors, as a
+    # Pillow UserWarning raised from inside Image.open).
+    import struct
+
+    from vecmatte.io import ImageMetadataWarning
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.round(scene.image * 255).astype(np.uint8)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    payload = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08" + b"\xff" * 40
+    segment = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(data[:2] + segment + data[2:])
+    with pytest.warns(ImageMetadataWarning) as caught:
+        image = vecmatte.load_image(path)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    assert str(caught[0].message).startswith(f"{path}: its EXIF data is damaged (Corrupt EXIF")
+    assert image.shape == scene.image.shape
+
+
+@pytest.mark.parametrize("suffix", [".avif", ".mpo"])
+def test_a_matte_written_in_another_lossy_format_gets_the_note(
+    tmp_path, scene_files, capsys, suffix
+):
+    # The note that a lossy file changes the matte's values was given for JPEG and WebP only.
+    from PIL import features
+
+    if suffix == ".avif" and not features.check("avif"):
+        pytest.skip("this Pillow writes no AVIF")
+    image, trimap = scene_files
+    out = tmp_path / f"a{suffix}"
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 0
+    assert "is lossy: the alpha matte's values are not kept exactly" in capsys.readouterr().err

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
+import warnings
 
 import numpy as np
 import pytest
 from conftest import files_in, write_float_tiff, write_png
 from PIL import Image
 
+import vecmatte
 import vecmatte._writing
 import vecmatte.io as vecmatte_io
 from vecmatte import load_image, load_trimap, save_image
-from vecmatte.io import AlphaChannelIgnoredWarning
+from vecmatte.io import AlphaChannelIgnoredWarning, load_gray
 
 
 def _read(path) -> np.ndarray:
@@ -446,7 +449,6 @@ def test_warnings_point_at_the_callers_line_whatever_the_call_depth(tmp_path, sc
     # with 3 or 5: right for load_image, but load_trimap reaches them one frame deeper
     # (through load_gray), so its warnings pointed into vecmatte/io.py.
     import inspect
-    import warnings
 
     tried = 0
     for name, readers in _files_that_warn(tmp_path, scene).items():
@@ -461,3 +463,180 @@ def test_warnings_point_at_the_callers_line_whatever_the_call_depth(tmp_path, sc
                 assert where == (__file__, line), (name, reader.__name__, str(warning.message))
             tried += 1
     assert tried == 9
+
+
+# --- writing through links, long names, 16 bits, a full disk; what the readers take -----------
+
+
+def test_the_library_refuses_an_empty_name(tmp_path, monkeypatch):
+    from vecmatte.batch import find_tasks
+
+    monkeypatch.chdir(tmp_path)
+    for read in (vecmatte.load_image, vecmatte.load_trimap):
+        with pytest.raises(ValueError, match=r"^an empty file name \(''\) was given"):
+            read("")
+    with pytest.raises(ValueError, match=r"^the output is an empty name; give a file name$"):
+        vecmatte.save_image("", np.zeros((2, 2)))
+    (tmp_path / "a").mkdir()
+    for folders, what in ((("", "a", "o"), "images"), (("a", "", "o"), "trimaps")):
+        with pytest.raises(ValueError, match=rf"^the {what} folder is an empty name"):
+            find_tasks(*folders)
+    (tmp_path / "b").mkdir()
+    write_png(tmp_path / "a" / "x.png", np.zeros((4, 4)))
+    write_png(tmp_path / "b" / "x.png", np.zeros((4, 4)))
+    with pytest.raises(ValueError, match=r"^the output folder is an empty name"):
+        find_tasks("a", "b", "")
+    assert files_in(tmp_path) == {"a", "b"} and files_in(tmp_path / "a") == {"x.png"}
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_16_bit_save_reads_back_within_one_level_of_65535(tmp_path, rng, suffix):
+    alpha = rng.random((23, 31))
+    alpha[0, :3] = [0.0, 1.0, 0.5]
+    path = tmp_path / f"alpha{suffix}"
+    save_image(path, alpha, bit_depth=16)
+    with Image.open(path) as image:
+        stored = np.asarray(image)
+    assert stored.dtype == np.uint16  # read by Pillow directly, not by vecmatte
+    assert np.abs(stored / 65535.0 - alpha).max() <= 0.5 / 65535 + 1e-12
+    assert np.abs(load_gray(path, name="alpha") - alpha).max() <= 1 / 65535
+
+
+def test_16_bit_colour_goes_to_tiff_and_is_refused_as_png(tmp_path, rng):
+    colours = rng.random((9, 7, 3))
+    save_image(tmp_path / "c.tif", colours, bit_depth=16)
+    assert np.abs(load_image(tmp_path / "c.tif") - colours).max() <= 1 / 65535
+    with pytest.raises(ValueError, match=r"only as \.tif .*; use \.tif, or leave out bit_depth"):
+        save_image(tmp_path / "c.png", colours, bit_depth=16)
+    with pytest.raises(ValueError, match=r"JPEG cannot hold 16-bit gray; .*leave out bit_depth"):
+        save_image(tmp_path / "c.jpg", colours[:, :, 0], bit_depth=16)
+    assert not (tmp_path / "c.png").exists()
+
+
+@pytest.mark.parametrize("bit_depth", [12, True, "16"])
+def test_a_bit_depth_other_than_8_or_16_is_refused(tmp_path, bit_depth):
+    with pytest.raises(ValueError, match="bit_depth must be 8 or 16"):
+        save_image(tmp_path / "a.png", np.zeros((4, 4)), bit_depth=bit_depth)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_integer_arrays_keep_their_depth_whatever_bit_depth(tmp_path):
+    levels = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    save_image(tmp_path / "a.png", levels, bit_depth=16)
+    with Image.open(tmp_path / "a.png") as image:
+        np.testing.assert_array_equal(np.asarray(image), levels)
+
+
+def test_a_full_disk_names_the_file_and_leaves_no_temporary(tmp_path, full_disk):
+    (tmp_path / "a.png").write_bytes(b"old")
+    with pytest.raises(OSError) as error:
+        save_image(tmp_path / "a.png", np.zeros((4, 4)))
+    assert error.value.filename == str(tmp_path / "a.png")
+    assert "No space left on device" in str(error.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    assert (tmp_path / "a.png").read_bytes() == b"old"
+
+
+def test_an_output_ending_with_a_slash_is_refused_not_written_without_it(tmp_path, monkeypatch):
+    # Before: save_image("out/", ...) and `-o out/` wrote a file named "out".
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"^out/: ends with '/', as a folder does; give a file"):
+        save_image("out/", np.zeros((3, 3)))
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"^folder/: is a directory; give a file name"):
+        save_image("folder/", np.zeros((3, 3)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+def test_save_image_writes_through_a_symbolic_link(tmp_path, scene):
+    # A link is written through, as open() and Pillow's save write, not replaced by a file.
+    target_dir = tmp_path / "elsewhere"
+    target_dir.mkdir()
+    target = target_dir / "alpha.png"
+    target.write_bytes(b"old")
+    link = tmp_path / "alpha.png"
+    link.symlink_to(target)
+    vecmatte.save_image(link, scene.alpha)
+    assert link.is_symlink() and link.resolve() == target
+    assert vecmatte.load_trimap(target).shape == scene.alpha.shape
+    assert files_in(tmp_path) == {"alpha.png", "elsewhere"}
+    assert files_in(target_dir) == {"alpha.png"}
+
+
+@pytest.mark.parametrize("suffix", [".pgm", ".tga", ".gif", ".jp2", ".bmp"])
+def test_other_image_formats_are_still_written_at_full_size(tmp_path, scene, suffix):
+    path = tmp_path / f"matte{suffix}"
+    vecmatte.save_image(path, scene.alpha)
+    with Image.open(path) as written:
+        assert written.size == scene.alpha.shape[::-1]
+
+
+def test_an_output_with_a_long_valid_name_is_written(tmp_path, scene):
+    # A name of 242 to 255 bytes is valid, but its temporary's was too long: "file name too
+    # long" named '.aaaa...png.x1y2z3.tmp', a file the user never gave, after the solve.
+    from vecmatte._writing import temporary_prefix
+    from vecmatte.batch._core import BatchTask, remove_stale_temporaries
+    from vecmatte.io import save_image
+
+    path = tmp_path / ("a" * 246 + ".png")  # 250 bytes
+    save_image(path, scene.alpha)
+    assert files_in(tmp_path) == {path.name}
+    # A killed batch's temporary of such an output is still found and removed.
+    stale = tmp_path / f"{temporary_prefix(path)}k1ll3d0n.tmp"
+    stale.write_bytes(b"half")
+    remove_stale_temporaries([BatchTask("a", "i.png", "t.png", str(path), None)])
+    assert files_in(tmp_path) == {path.name}
+
+
+def test_a_link_planted_by_another_user_in_a_shared_folder_is_not_followed(tmp_path, scene):
+    # Outputs are written through links (a0f2f6b); in a sticky shared folder (/tmp) a link
+    # of another user is refused, as the kernel's protected_symlinks refuses open() there.
+    if not hasattr(os, "lchown") or os.geteuid() != 0:
+        pytest.skip("needs root to give a link another owner")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    mine = tmp_path / "precious.png"
+    mine.write_bytes(b"keep")
+    link = shared / "out.png"
+    link.symlink_to(mine)
+    os.lchown(link, 54321, 54321)
+    with pytest.raises(PermissionError, match="symbolic link of another user"):
+        vecmatte.save_image(link, scene.alpha)
+    assert mine.read_bytes() == b"keep" and link.is_symlink()
+    os.lchown(link, os.geteuid(), os.getegid())  # our own link is followed
+    vecmatte.save_image(link, scene.alpha)
+    assert vecmatte.load_trimap(mine).shape == scene.alpha.shape
+
+
+def test_loading_something_that_is_not_a_file_says_what_to_give(scene_files):
+    # load_image(data) with a file's bytes said "argument should be a str object or an
+    # os.PathLike object returning str, not <class 'bytes'>", with an array "expected str,
+    # bytes or os.PathLike object, not ndarray".
+    image, _ = scene_files
+    data = image.read_bytes()
+    with pytest.raises(TypeError, match=r"got bytes; .* io\.BytesIO\(data\)"):
+        vecmatte.load_image(data)
+    with pytest.raises(TypeError, match="got ndarray; an array is an image already"):
+        vecmatte.load_trimap(np.zeros((4, 4)))
+    assert vecmatte.load_image(io.BytesIO(data)).shape[2] == 3
+
+
+def test_resume_cleans_the_temporaries_of_an_output_that_is_a_link(tmp_path):
+    # Since a0f2f6b a linked output's temporary is made beside the link's file; a killed
+    # batch's leftover there was not found by the clean-up, which looked beside the link.
+    from vecmatte._writing import temporary_prefix
+    from vecmatte.batch._core import BatchTask, remove_stale_temporaries
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "kept.png"
+    target.write_bytes(b"")
+    out = tmp_path / "out"
+    out.mkdir()
+    link = out / "a_alpha.png"
+    link.symlink_to(target)
+    stale = elsewhere / f"{temporary_prefix(target)}k1ll3d0n.tmp"
+    stale.write_bytes(b"half")
+    remove_stale_temporaries([BatchTask("a", "i.png", "t.png", str(link), None)])
+    assert files_in(elsewhere) == {"kept.png"}
