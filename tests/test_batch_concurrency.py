@@ -103,3 +103,50 @@ def test_the_clean_up_waits_for_no_batch_but_skips_a_folder_in_use(tmp_path):
         assert stale.exists()
     remove_stale_temporaries([task])
     assert not stale.exists()
+
+
+def test_each_image_of_threads_running_at_once_keeps_its_own_note(tmp_path, monkeypatch):
+    # A Dask worker runs one task per thread (one per core by default). process_task
+    # collected each image's warnings with warnings.catch_warnings, which swaps process-wide
+    # state: when the first of two tasks left it, the second one's warning ("the image has
+    # an alpha channel ...") escaped its note; under an "error" filter (these tests) the
+    # image even failed with it.
+    import numpy as np
+
+    import vecmatte.io
+    from vecmatte.batch import process_task
+
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    for seed, name in enumerate(("plain", "rgba")):
+        scene = make_scene((40, 60), seed=seed)
+        pixels = scene.image if name == "plain" else np.dstack([scene.image, scene.alpha])
+        save_image(images / f"{name}.png", pixels)
+        save_image(trimaps / f"{name}.png", scene.trimap)
+    plain, rgba = find_tasks(images, trimaps, tmp_path / "out")
+    load_image = vecmatte.io.load_image
+    rgba_inside, plain_done = threading.Event(), threading.Event()
+
+    def interleaved_load(path, **kwargs):
+        if str(path) == plain.image_path:
+            assert rgba_inside.wait(60)  # both tasks collect warnings at once ...
+        else:
+            rgba_inside.set()
+            assert plain_done.wait(60)  # ... and the plain one ends first
+        return load_image(path, **kwargs)
+
+    monkeypatch.setattr(vecmatte.io, "load_image", interleaved_load)
+    records = {}
+    threads = [
+        threading.Thread(target=lambda t=task: records.update({t.name: process_task(t)}))
+        for task in (plain, rgba)
+    ]
+    for thread in threads:
+        thread.start()
+    threads[0].join(60)
+    plain_done.set()
+    threads[1].join(60)
+    assert records["plain"].status == "done" and records["plain"].note is None
+    assert records["rgba"].status == "done", records["rgba"].error
+    assert "alpha channel" in records["rgba"].note

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -341,6 +342,57 @@ def check_task_bit_depth(task: BatchTask) -> None:
 # ----------------------------------------------------------------------------- processing
 
 
+# Threads collecting warnings now (collected_warnings): their number, the one
+# catch_warnings they share (entered by the first, left by the last) and the showwarning
+# it replaced, which shows the warnings of the other threads.
+_collecting = threading.local()
+_collectors_lock = threading.Lock()
+_shared: dict[str, Any] = {"count": 0, "context": None, "original": None}
+
+
+def _route_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` while threads collect: to the list of the thread that warned."""
+    caught = getattr(_collecting, "caught", None)
+    if caught is None:
+        _shared["original"](message, category, filename, lineno, file, line)
+    else:
+        caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list]:
+    """The warnings this thread raises inside the block (UserWarning, RuntimeWarning: all).
+
+    ``warnings.catch_warnings`` swaps process-wide state: two tasks in two threads of one
+    Dask worker (``dask worker`` runs one thread per core by default) each entering and
+    leaving it restored each other's state, so that an image's warning went to another
+    image's note, to the worker's log, or, under an "error" filter, failed the image. One
+    ``catch_warnings`` now serves every thread collecting at once (entered by the first,
+    left by the last), and each warning goes to the list of the thread that raised it;
+    other threads' warnings are shown as they would have been.
+    """
+    caught: list = []
+    with _collectors_lock:
+        if _shared["count"] == 0:
+            context = warnings.catch_warnings()
+            context.__enter__()
+            warnings.simplefilter("always", UserWarning)
+            warnings.simplefilter("always", RuntimeWarning)
+            _shared.update(context=context, original=warnings.showwarning)
+            warnings.showwarning = _route_warning
+        _shared["count"] += 1
+    _collecting.caught = caught
+    try:
+        yield caught
+    finally:
+        _collecting.caught = None
+        with _collectors_lock:
+            _shared["count"] -= 1
+            if _shared["count"] == 0:
+                _shared["context"].__exit__(None, None, None)
+                _shared["context"] = None  # "original" stays: a thread may be calling it
+
+
 def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):
     from vecmatte.io import load_gray
     from vecmatte.trimap import check_known_pixels, check_trimap, trimap_from_mask
@@ -380,9 +432,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     # (resume makes it again), whereas hashing after reading could record the new file's
     # digest for a matte of the old one (resume would keep it).
     inputs = task.input_digests()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        warnings.simplefilter("always", RuntimeWarning)
+    with collected_warnings() as caught:
         image = load_image(task.image_path, max_pixels=task.max_pixels)
         trimap = _read_trimap(task, image.shape)
         # In each file (the cutout's with its foreground method): resume checks them all.
