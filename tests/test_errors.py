@@ -34,3 +34,36 @@ def test_a_system_error_names_its_files_first_in_one_line():
     assert vecmatte._errors.error_line(error) == "out/.a.tmp, out/a.png: no such file or directory"
     assert vecmatte._errors.error_line(ValueError("two\n  lines")) == "two lines"
     assert vecmatte._errors.error_line(KeyError()) == "KeyError"
+
+
+def test_collected_warnings_are_the_threads_own_and_a_block_within_collects_apart():
+    import threading
+    import warnings
+
+    from vecmatte._errors import collected_warnings
+
+    inside, leave = threading.Event(), threading.Event()
+    other: list = []
+
+    def other_thread():
+        with collected_warnings() as caught:
+            inside.set()
+            assert leave.wait(30)
+            warnings.warn("other", UserWarning, stacklevel=1)
+        other.extend(str(w.message) for w in caught)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    assert inside.wait(30)
+    with collected_warnings() as outer:
+        warnings.warn("outer 1", UserWarning, stacklevel=1)
+        with collected_warnings() as inner:
+            warnings.warn("inner", RuntimeWarning, stacklevel=1)
+        leave.set()
+        thread.join(30)
+        warnings.warn(
+            "outer 1", UserWarning, stacklevel=1
+        )  # "always": the same text again is recorded
+    assert [str(w.message) for w in outer] == ["outer 1", "outer 1"]
+    assert [str(w.message) for w in inner] == ["inner"]
+    assert other == ["other"]

@@ -621,17 +621,15 @@ def test_gate_memory_budget():
 def test_a_request_waits_for_a_slot_then_gets_503(inputs, monkeypatch):
     # One slot, held by a solve that waits for the test: the next request waits
     # wait_seconds, gets 503, and the held one then finishes with its PNG.
-    import vecmatte.alpha._pipeline
-
     release, entered = threading.Event(), threading.Event()
-    solve = vecmatte.alpha._pipeline.run_method
+    solve = vecmatte.estimate_alpha
 
     def held_solve(*args, **kwargs):
         entered.set()
         assert release.wait(30)
         return solve(*args, **kwargs)
 
-    monkeypatch.setattr(vecmatte.alpha._pipeline, "run_method", held_solve)
+    monkeypatch.setattr(vecmatte, "estimate_alpha", held_solve)
     app = create_app(workers=1, queue=4, wait_seconds=0.3)
     httpd = make_server(app, "127.0.0.1", 0, quiet=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()

@@ -134,7 +134,6 @@ def test_a_matte_that_did_not_converge_says_so_to_the_client(scene):
     assert status.startswith("200") and len(_warnings(headers)) == 1
 
 
-@pytest.mark.filterwarnings("ignore::vecmatte.alpha.NoUnknownPixelsWarning")
 def test_a_trimap_with_no_unknown_pixels_says_so_to_the_client(scene):
     app = create_app(workers=1)
     hard = np.where(scene.alpha > 0.5, 1.0, 0.0)
@@ -142,9 +141,19 @@ def test_a_trimap_with_no_unknown_pixels_says_so_to_the_client(scene):
         status, headers, body = _call(app, {"image": _png(scene.image), "trimap": _png(hard)})
         assert status.startswith("200")
         assert _warnings(headers) == [
-            "the trimap has no unknown pixels; the alpha matte is the trimap itself"
+            "trimap has no unknown pixels; the alpha matte is the trimap itself"
         ]
         np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(body))), hard * 255)
+
+
+def test_an_upload_whose_alpha_channel_is_ignored_says_so_to_the_client(scene):
+    app = create_app(workers=1)
+    rgba = _png(np.dstack([scene.image, scene.alpha]))
+    for path in ("/api/alpha", "/api/trimap"):
+        status, headers, _ = _call(app, {"image": rgba, "trimap": _png(scene.trimap)}, path)
+        assert status.startswith("200")
+        (note,) = _warnings(headers)
+        assert note.startswith("image (image.png): the image has an alpha channel")
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,19 @@
-"""An error said in one line, as ``vecmatte`` prints it and a batch records it.
+"""Errors and warnings said to the user: an error in one line, the warnings of one thread.
 
 A leaf module (standard library only), so that the command line can import it to report an
-error without importing the batch machinery, and the batch without the command line.
+error without importing the batch machinery, and the batch and the server without the
+command line.
 """
 
 from __future__ import annotations
 
-__all__ = ["error_line"]
+import contextlib
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["collected_warnings", "error_line"]
 
 
 def error_line(error: BaseException) -> str:
@@ -38,3 +45,70 @@ def error_line(error: BaseException) -> str:
     else:
         message = str(error)
     return " ".join(message.split()) or type(error).__name__
+
+
+# Threads collecting warnings now (collected_warnings): their number, the one
+# catch_warnings they share (entered by the first, left by the last) and the showwarning
+# it replaced, which shows the warnings of the other threads.
+_collecting = threading.local()
+_collectors_lock = threading.Lock()
+_shared: dict[str, Any] = {"count": 0, "context": None, "original": None}
+
+
+def _route_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` while threads collect: to the list of the thread that warned."""
+    caught = getattr(_collecting, "caught", None)
+    if caught is None:
+        _shared["original"](message, category, filename, lineno, file, line)
+    else:
+        caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list]:
+    """The warnings this thread raises inside the block (UserWarning, RuntimeWarning: all).
+
+    ``warnings.catch_warnings`` swaps process-wide state: two tasks in two threads of one
+    Dask worker (``dask worker`` runs one thread per core by default), or two requests of
+    ``vecmatte serve``, each entering and leaving it restored each other's state, so that
+    an image's warning went to another image's note, to the log, or, under an "error"
+    filter, failed the image. One
+    ``catch_warnings`` now serves every thread collecting at once (entered by the first,
+    left by the last), and each warning goes to the list of the thread that raised it;
+    other threads' warnings are shown as they would have been.
+
+    Yields
+    ------
+    list of warnings.WarningMessage
+        Filled as the block runs; UserWarning and RuntimeWarning are recorded every time
+        (``"always"``), not once per place.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with collected_warnings() as caught:
+    ...     warnings.warn("the image has an alpha channel", UserWarning)
+    >>> [str(warning.message) for warning in caught]
+    ['the image has an alpha channel']
+    """
+    caught: list = []
+    with _collectors_lock:
+        if _shared["count"] == 0:
+            context = warnings.catch_warnings()
+            context.__enter__()
+            warnings.simplefilter("always", UserWarning)
+            warnings.simplefilter("always", RuntimeWarning)
+            _shared.update(context=context, original=warnings.showwarning)
+            warnings.showwarning = _route_warning
+        _shared["count"] += 1
+    outer = getattr(_collecting, "caught", None)  # a block within a block collects apart
+    _collecting.caught = caught
+    try:
+        yield caught
+    finally:
+        _collecting.caught = outer
+        with _collectors_lock:
+            _shared["count"] -= 1
+            if _shared["count"] == 0:
+                _shared["context"].__exit__(None, None, None)
+                _shared["context"] = None  # "original" stays: a thread may be calling it

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vecmatte._errors import error_line
+from vecmatte._errors import collected_warnings, error_line
 from vecmatte.io import IMAGE_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -340,57 +338,6 @@ def check_task_bit_depth(task: BatchTask) -> None:
 
 
 # ----------------------------------------------------------------------------- processing
-
-
-# Threads collecting warnings now (collected_warnings): their number, the one
-# catch_warnings they share (entered by the first, left by the last) and the showwarning
-# it replaced, which shows the warnings of the other threads.
-_collecting = threading.local()
-_collectors_lock = threading.Lock()
-_shared: dict[str, Any] = {"count": 0, "context": None, "original": None}
-
-
-def _route_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """``warnings.showwarning`` while threads collect: to the list of the thread that warned."""
-    caught = getattr(_collecting, "caught", None)
-    if caught is None:
-        _shared["original"](message, category, filename, lineno, file, line)
-    else:
-        caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
-
-
-@contextlib.contextmanager
-def collected_warnings() -> Iterator[list]:
-    """The warnings this thread raises inside the block (UserWarning, RuntimeWarning: all).
-
-    ``warnings.catch_warnings`` swaps process-wide state: two tasks in two threads of one
-    Dask worker (``dask worker`` runs one thread per core by default) each entering and
-    leaving it restored each other's state, so that an image's warning went to another
-    image's note, to the worker's log, or, under an "error" filter, failed the image. One
-    ``catch_warnings`` now serves every thread collecting at once (entered by the first,
-    left by the last), and each warning goes to the list of the thread that raised it;
-    other threads' warnings are shown as they would have been.
-    """
-    caught: list = []
-    with _collectors_lock:
-        if _shared["count"] == 0:
-            context = warnings.catch_warnings()
-            context.__enter__()
-            warnings.simplefilter("always", UserWarning)
-            warnings.simplefilter("always", RuntimeWarning)
-            _shared.update(context=context, original=warnings.showwarning)
-            warnings.showwarning = _route_warning
-        _shared["count"] += 1
-    _collecting.caught = caught
-    try:
-        yield caught
-    finally:
-        _collecting.caught = None
-        with _collectors_lock:
-            _shared["count"] -= 1
-            if _shared["count"] == 0:
-                _shared["context"].__exit__(None, None, None)
-                _shared["context"] = None  # "original" stays: a thread may be calling it
 
 
 def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):

@@ -204,25 +204,34 @@ class Gate:
 
 
 class PhotoCache:
-    """The last decoded photographs by content hash, within a byte budget (thread-safe)."""
+    """The last decoded photographs by content hash, within a byte budget (thread-safe).
+
+    Each is kept with the warnings its decoding raised (an alpha channel ignored ...), so
+    that every request that gets it from the cache can say them too.
+    """
 
     def __init__(self, max_bytes: int):
         self._max_bytes = max_bytes
-        self._items: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[bytes, tuple[np.ndarray, tuple]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: bytes) -> np.ndarray | None:
+    def entry(self, key: bytes) -> tuple[np.ndarray, tuple] | None:
+        """``(array, warnings)`` of ``key``, or None."""
         with self._lock:
-            array = self._items.get(key)
-            if array is not None:
+            found = self._items.get(key)
+            if found is not None:
                 self._items.move_to_end(key)
-            return array
+            return found
 
-    def put(self, key: bytes, array: np.ndarray) -> None:
+    def get(self, key: bytes) -> np.ndarray | None:
+        found = self.entry(key)
+        return None if found is None else found[0]
+
+    def put(self, key: bytes, array: np.ndarray, warnings: Iterable = ()) -> None:
         if array.nbytes > self._max_bytes:
             return
         with self._lock:
-            self._items[key] = array
+            self._items[key] = (array, tuple(warnings))
             self._items.move_to_end(key)
-            while sum(item.nbytes for item in self._items.values()) > self._max_bytes:
+            while sum(item[0].nbytes for item in self._items.values()) > self._max_bytes:
                 self._items.popitem(last=False)

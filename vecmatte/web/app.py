@@ -15,9 +15,10 @@ Routes
 ``POST /api/alpha``
     ``multipart/form-data`` with ``image`` and one of ``trimap``, ``mask`` (+ ``band``, default
     10) or ``scribbles`` (files); ``method`` and the method's options (``eps``, ``radius``
-    ...) as text fields. Answers the alpha matte as an 8-bit gray PNG; an
-    ``X-Vecmatte-Warning`` header (one per note) says what the library would warn of it (a
-    trimap with no unknown pixels, conjugate gradient stopped before its tolerance).
+    ...) as text fields. Answers the alpha matte as an 8-bit gray PNG, with one
+    ``X-Vecmatte-Warning`` header per warning of the library about it (conjugate gradient
+    stopped before its tolerance, a trimap with no unknown pixels, an upload's alpha channel
+    ignored ...; the other image answers have them too).
 ``POST /api/cutout``, ``POST /api/foreground``
     The same fields, or ``alpha`` (a PNG, e.g. the answer of ``/api/alpha``) instead of the
     trimap; ``foreground_method``: a key of :data:`vecmatte.foreground.FOREGROUND_METHODS`
@@ -43,6 +44,7 @@ import re
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from http import HTTPStatus
@@ -52,6 +54,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from vecmatte._errors import collected_warnings
 from vecmatte.web import _fields
 from vecmatte.web._fields import drain, read_form
 from vecmatte.web._limits import REQUEST_BYTES_PER_PIXEL, Gate, HTTPError, Limits, PhotoCache
@@ -256,11 +259,18 @@ class MattingApp:
         part = parts["image"]
         # The page sends the same photograph with every stroke: decode it once.
         key = hashlib.sha256(part.data).digest()
-        cached = self._photos.get(key)
-        if cached is None:
-            cached = self._load(part, load_image)
-            self._photos.put(key, cached)
-        return cached.copy()
+        entry = self._photos.entry(key)
+        if entry is None:
+            with collected_warnings() as decoding:
+                entry = (self._load(part, load_image), tuple(decoding))
+            self._photos.put(key, *entry)
+        array, decoded_with = entry
+        # Said again to each request (the request's own collection takes them).
+        for warning in decoded_with:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        return array.copy()
 
     def _check_size(self, image: np.ndarray, array: np.ndarray, part: Part) -> None:
         if array.shape[:2] != image.shape[:2]:
@@ -349,18 +359,10 @@ class MattingApp:
             solve = default_memory_bytes(image.shape, n_unknown)
         return solve + REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
 
-    def _estimate_alpha(self, image, trimap, method: str, options: dict) -> tuple[np.ndarray, list]:
-        """The matte, and what the client should know about it (see :func:`_solve_notes`)."""
-        from vecmatte.alpha._pipeline import run_method
+    def _estimate_alpha(self, image, trimap, method: str, options: dict) -> np.ndarray:
+        import vecmatte
 
-        solve = {k: v for k, v in options.items() if k in ("preconditioner", "rtol", "maxiter")}
-        rest = {k: v for k, v in options.items() if k not in solve}
-        # warn=False: the result says whether it converged, and the answer says it to the
-        # client; a warnings filter to catch it would be process-wide (not thread-safe).
-        result = self._library(
-            run_method, image, trimap, method=method, options=rest, warn=False, **solve
-        )
-        return result.alpha, _solve_notes(result)
+        return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
 
     @contextlib.contextmanager
     def _request(self, environ: dict) -> Iterator[dict[str, Part]]:
@@ -368,18 +370,18 @@ class MattingApp:
             yield read_form(environ, self.limits)
 
     def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts, self._gate.slot():
+        with self._request(environ) as parts, self._gate.slot(), collected_warnings() as caught:
             start = time.perf_counter()
             image = self._image(parts)
             trimap = self._trimap_of(parts, image)
             method, options = self._options(parts)
             with self._gate.memory(self._solve_bytes(image, trimap, method, options)):
                 solve_start = time.perf_counter()
-                alpha, notes = self._estimate_alpha(image, trimap, method, options)
+                alpha = self._estimate_alpha(image, trimap, method, options)
                 solve = time.perf_counter() - solve_start
                 body = _fields.png(alpha)
             seconds = time.perf_counter() - start
-        return 200, self._image_headers(method, seconds, solve, notes), body
+        return 200, self._image_headers(method, seconds, solve, caught), body
 
     def _given_alpha(self, parts: dict[str, Part], image: np.ndarray) -> np.ndarray | None:
         """The uploaded ``alpha`` (gray, 8 or 16 bits, values kept), or None."""
@@ -394,7 +396,7 @@ class MattingApp:
         return alpha
 
     def _composite_request(self, environ: dict, rgba: bool) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts, self._gate.slot():
+        with self._request(environ) as parts, self._gate.slot(), collected_warnings() as caught:
             start = time.perf_counter()
             image = self._image(parts)
             alpha = self._given_alpha(parts, image)
@@ -413,9 +415,8 @@ class MattingApp:
                 estimate = max(estimate, foreground_memory_bytes(image.shape, colours))
             with self._gate.memory(estimate):
                 solve_start = time.perf_counter()
-                notes = []
                 if alpha is None:
-                    alpha, notes = self._estimate_alpha(image, trimap, method, options)
+                    alpha = self._estimate_alpha(image, trimap, method, options)
                 if colours == "none":
                     foreground = image
                 else:
@@ -429,7 +430,7 @@ class MattingApp:
                 solve = time.perf_counter() - solve_start
                 body = _fields.png(foreground)
             seconds = time.perf_counter() - start
-        return 200, self._image_headers(method, seconds, solve, notes), body
+        return 200, self._image_headers(method, seconds, solve, caught), body
 
     def _cutout(self, environ: dict) -> tuple[int, list, bytes]:
         return self._composite_request(environ, rgba=True)
@@ -438,7 +439,7 @@ class MattingApp:
         return self._composite_request(environ, rgba=False)
 
     def _trimap(self, environ: dict) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts, self._gate.slot():
+        with self._request(environ) as parts, self._gate.slot(), collected_warnings() as caught:
             if "mask" in parts and "image" not in parts:
                 from vecmatte.io import load_gray
                 from vecmatte.trimap import trimap_from_mask
@@ -450,41 +451,35 @@ class MattingApp:
                 image = self._image(parts)
                 trimap = self._trimap_of(parts, image)
             body = _fields.png(trimap)
-        return 200, [("Content-Type", "image/png")], body
+        return 200, [("Content-Type", "image/png"), *_warning_headers(caught)], body
 
     @staticmethod
-    def _image_headers(
-        method: str, seconds: float, solve: float, notes: list[str] = ()
-    ) -> list[tuple[str, str]]:
-        # Seconds of the server's work (decoding, solving, encoding), and of the solve alone;
-        # one X-Vecmatte-Warning per note (headers are Latin-1 text on one line).
+    def _image_headers(method: str, seconds: float, solve: float, caught: list) -> list[tuple]:
+        # Seconds of the server's work (decoding, solving, encoding), and of the solve alone.
         return [
             ("Content-Type", "image/png"),
             ("X-Vecmatte-Method", method),
             ("X-Vecmatte-Seconds", f"{seconds:.3f}"),
             ("X-Vecmatte-Solve-Seconds", f"{solve:.3f}"),
-            *(
-                ("X-Vecmatte-Warning", " ".join(note.encode("ascii", "replace").decode().split()))
-                for note in notes
-            ),
+            *_warning_headers(caught),
         ]
 
 
-def _solve_notes(result) -> list[str]:
-    """What the library would have warned about a solve's ``result``, said to the client.
+def _warning_headers(caught: list) -> list[tuple[str, str]]:
+    """One ``X-Vecmatte-Warning`` header per warning of the request, in order, once each.
 
-    The warnings went to the server's log only (where a user of the page never sees them),
-    and not even there the second time (Python shows a warning once per place).
+    The library's warnings (conjugate gradient stopped early, a trimap with no unknown
+    pixels, an upload's alpha channel ignored ...) went to the server's log only, where the
+    page's user never sees them, and there only once (Python shows a warning once per
+    place). A header holds one line of Latin-1: other characters are written as ``?``.
     """
-    if result.n_unknown == 0:
-        return ["the trimap has no unknown pixels; the alpha matte is the trimap itself"]
-    if not result.converged:
-        return [
-            f"conjugate gradient stopped after {result.iterations} iterations with relative "
-            f"residual {result.residual:.3g}, above its tolerance: the alpha matte is not "
-            "accurate; raise maxiter, or leave the preconditioner at the method's default"
-        ]
-    return []
+    notes = []
+    for warning in caught:
+        if issubclass(warning.category, (UserWarning, RuntimeWarning)):
+            note = " ".join(str(warning.message).encode("ascii", "replace").decode().split())
+            if note not in notes:
+                notes.append(note)
+    return [("X-Vecmatte-Warning", note) for note in notes]
 
 
 def create_app(
