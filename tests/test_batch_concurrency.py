@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 import vecmatte.foreground
@@ -150,3 +151,35 @@ def test_each_image_of_threads_running_at_once_keeps_its_own_note(tmp_path, monk
     assert records["plain"].status == "done" and records["plain"].note is None
     assert records["rgba"].status == "done", records["rgba"].error
     assert "alpha channel" in records["rgba"].note
+
+
+def test_a_failed_batch_keeps_the_folder_it_made_while_another_batch_uses_it(
+    folders, monkeypatch, capsys
+):
+    # A batch that made its output folder and wrote nothing (every image failed, or Ctrl-C)
+    # removed it at the end, even while a second batch, started on the folder meanwhile,
+    # was solving its first image: that batch's writes then failed.
+    import vecmatte.batch
+    from vecmatte.cli import main
+
+    images, trimaps, out = folders
+    for name in ("a", "b"):
+        save_image(trimaps / f"{name}.png", np.full((40, 60), 0.5))  # no known pixel: fails
+    run_batch_itself, other = vecmatte.batch.run_batch, []
+
+    def second_batch_starts(tasks, **kwargs):
+        other.append(FolderLocks([out]))  # the other batch, holding the folder
+        return run_batch_itself(tasks, **kwargs)
+
+    monkeypatch.setattr(vecmatte.batch, "run_batch", second_batch_starts)
+    try:
+        assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
+        assert out.is_dir()
+    finally:
+        other[0].close()
+    monkeypatch.undo()
+    capsys.readouterr()
+    # alone, a batch that wrote nothing still leaves no empty folder behind
+    out.rmdir()
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
+    assert not out.exists()

@@ -224,5 +224,21 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         progress.close()
-        _common.remove_empty(made)
+        _remove_made_folders(made)
     return progress.summary(records)
+
+
+def _remove_made_folders(made: list) -> None:
+    """Remove the folders this command made that are still empty, unless a batch uses them.
+
+    Another batch started on the output folder meanwhile (for it, the folder was there)
+    holds it (:mod:`vecmatte.batch._lock`) and may have written nothing yet: removing it
+    made that batch's images fail with "cannot write to directory".
+    """
+    if not made:
+        return
+    from vecmatte.batch._lock import FolderLocks
+
+    with FolderLocks(made[:1], shared=False) as locks, locks.alone_in(made[0]) as alone:
+        if alone:
+            _common.remove_empty(made)
