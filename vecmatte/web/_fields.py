@@ -123,6 +123,8 @@ def drain(environ: dict, limits: Limits) -> None:
     if environ.get("vecmatte.body_read"):
         return
     environ["vecmatte.body_read"] = True
+    if getattr(environ["wsgi.input"], "pending", False):
+        return  # a client waiting for "100 Continue" has sent no body: it gets the answer
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -42,9 +42,60 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 IDLE_SECONDS = 30.0
 
 
+class _ContinueOnRead:
+    """The body of a request sent with ``Expect: 100-continue``, asked for at its first read.
+
+    Such a client (curl for bodies over 1 MB) sends the body only after "100 Continue" or
+    after waiting a second for it; the standard library's handler said nothing (it answers
+    ``Expect`` only as an HTTP/1.1 server), so each such upload waited that second. The
+    answer goes out when the application first reads the body: a request refused before
+    (413 by its Content-Length) is answered at once, and its body is never sent.
+    """
+
+    def __init__(self, stream, wfile):
+        self._stream = stream
+        self._wfile = wfile
+        self.pending = True  # the client waits for "100 Continue" before sending the body
+
+    def _continue(self) -> None:
+        if self.pending:
+            self.pending = False
+            self._wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._wfile.flush()
+
+    def read(self, *args):
+        self._continue()
+        return self._stream.read(*args)
+
+    def readline(self, *args):
+        self._continue()
+        return self._stream.readline(*args)
+
+    def readlines(self, *args):
+        self._continue()
+        return self._stream.readlines(*args)
+
+    def __iter__(self):
+        self._continue()
+        return iter(self._stream)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)  # close() and the rest, as they are
+
+
 class _Handler(WSGIRequestHandler):
     quiet = False
     timeout = IDLE_SECONDS  # StreamRequestHandler sets it on the connection's socket
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        # The base class looks at Expect only when the server speaks HTTP/1.1 (this one
+        # answers in HTTP/1.0, one request per connection).
+        expect = self.headers.get("Expect", "").lower() == "100-continue"
+        if expect and self.request_version >= "HTTP/1.1":
+            self.rfile = _ContinueOnRead(self.rfile, self.wfile)
+        return True
 
     def log_message(self, format: str, *args) -> None:
         if not self.quiet:
