@@ -553,3 +553,22 @@ def test_names_that_are_not_utf8_run_on_the_cluster_as_locally(cluster, tmp_path
         )
         assert read_record(there) == read_record(here)
         np.testing.assert_allclose(load_trimap(there), load_trimap(here), rtol=0, atol=1.01 / 255)
+
+
+def test_a_full_device_stops_the_batch_on_the_cluster(cluster, tmp_path):
+    # An output that cannot be written for want of room fails every later image the same
+    # way; each was solved in full on a worker first. Now the tasks not finished are
+    # cancelled and recorded as not run (those running finish on their workers).
+    from vecmatte.batch import BatchTask
+
+    images, trimaps = _write_inputs(tmp_path, 8)
+    tasks = find_tasks(images, trimaps, tmp_path / "out")
+    full = BatchTask("full", tasks[0].image_path, tasks[0].trimap_path, "/dev/full", None)
+    records = _within(BATCH_TIMEOUT, vdist.run_batch_on_cluster, [full, *tasks], cluster.client)
+    assert records[0].error == "/dev/full: no space left on device" and records[0].stops
+    not_run = [r for r in records[1:] if r.status == "failed"]
+    assert not_run  # old code: all 8 done (each task takes 0.25 s, on 2 workers)
+    assert all(r.error.startswith("not run: the batch stopped when full failed") for r in not_run)
+    assert all(r.status in ("done", "failed") for r in records[1:])
+    _within(BATCH_TIMEOUT, cluster.wait_idle, BATCH_TIMEOUT)
+    assert not _temporaries(tmp_path)

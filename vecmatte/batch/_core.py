@@ -11,6 +11,7 @@ stopped.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +40,13 @@ Progress = Callable[[int, int, "BatchRecord"], None]
 # Options of the solve that a task carries (besides the method's own options).
 _SOLVER_OPTIONS = ("method", "eps", "radius", "preconditioner", "rtol", "maxiter")
 TASK_OPTIONS = (*_SOLVER_OPTIONS, "options", "max_pixels", "band", "bit_depth")
+
+# Errors of writing that every later image meets as well (BatchRecord.stops).
+STOPPING_ERRNOS = frozenset(
+    number
+    for number in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EROFS)
+    if number is not None
+)
 
 # Names of the outputs of the image NAME, in the output folder.
 ALPHA_SUFFIX, CUTOUT_SUFFIX = "_alpha.png", "_cutout.png"
@@ -223,6 +231,10 @@ class BatchRecord:
         With ``resume``: why outputs that were there were made again (another bit depth,
         other solve options, no record of how they were made, an image or trimap file
         changed since); None otherwise, and when an output was missing or incomplete.
+    stops : bool
+        The error would fail every later image as well (writing: no space left on the
+        device, over quota, a read-only file system): the batch runs no further image, and
+        their records say so (:meth:`not_run`).
     """
 
     name: str
@@ -232,6 +244,7 @@ class BatchRecord:
     error: str | None
     note: str | None = None
     redone: str | None = None
+    stops: bool = False
 
     @classmethod
     def skipped(cls, task: BatchTask) -> BatchRecord:
@@ -239,9 +252,20 @@ class BatchRecord:
         return cls(task.name, "skipped", 0.0, 0, None)
 
     @classmethod
-    def failed(cls, task: BatchTask, error: str, seconds: float = 0.0) -> BatchRecord:
+    def failed(
+        cls, task: BatchTask, error: str, seconds: float = 0.0, *, stops: bool = False
+    ) -> BatchRecord:
         """The record of a task that failed with the message ``error``."""
-        return cls(task.name, "failed", seconds, 0, error)
+        return cls(task.name, "failed", seconds, 0, error, stops=stops)
+
+    @classmethod
+    def not_run(cls, task: BatchTask, cause: BatchRecord) -> BatchRecord:
+        """The record of a task left out because ``cause`` stopped the batch."""
+        return cls.failed(
+            task,
+            f"not run: the batch stopped when {cause.name} failed ({cause.error}); make room, "
+            "then run again with resume (--resume)",
+        )
 
 
 class RecordCollector:
@@ -417,13 +441,18 @@ def process_task(task: BatchTask) -> BatchRecord:
     Bad inputs (missing, damaged or mismatched files, too large for memory) and solver errors
     are caught, so a batch goes on with the other images and a cluster does not retry them;
     only ``KeyboardInterrupt`` and ``SystemExit`` propagate. Warnings (non-convergence with
-    its residual, an ignored alpha channel) are collected into the record's ``note``.
+    its residual, an ignored alpha channel) are collected into the record's ``note``. An
+    output that cannot be written for want of room (or a read-only file system) gives a
+    record that ``stops`` the batch.
     """
     start = time.perf_counter()
     try:
         iterations, notes = _solve_and_write(task)
     except (ValueError, OSError, MemoryError) as error:
-        return BatchRecord.failed(task, error_line(error), time.perf_counter() - start)
+        # A full disk failed each later image too, after its whole solve: the batch stops.
+        stops = isinstance(error, OSError) and error.errno in STOPPING_ERRNOS
+        seconds = time.perf_counter() - start
+        return BatchRecord.failed(task, error_line(error), seconds, stops=stops)
     except Exception as error:  # an unexpected bug must not stop the other images either
         message = f"{type(error).__name__}: {error}"
         return BatchRecord.failed(task, message, time.perf_counter() - start)

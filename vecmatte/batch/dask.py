@@ -207,6 +207,14 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> None:
             record = _record_of(future, tasks[index], distributed)
             future.release()
             report(index, record)
+            if record.stops:
+                # A full disk: the images left would fail the same way. Those running finish
+                # on their workers (written whole, or not at all), as after Ctrl-C.
+                client.cancel(list(futures))
+                for index in futures.values():
+                    report(index, BatchRecord.not_run(tasks[index], record))
+                futures = {}
+                break
     except BaseException:
         if futures:
             client.cancel(list(futures))
@@ -265,6 +273,10 @@ def run_batch_on_cluster(
     record rather than raising. An image whose estimated memory
     (:func:`vecmatte.memory.estimate_task_memory`) exceeds the worker's memory limit fails at
     once with the estimate, rather than getting worker after worker killed by their nannies.
+
+    An image whose outputs cannot be written for want of room (no space left, over quota,
+    a read-only file system) stops the batch: the tasks not finished are cancelled and fail
+    as "not run" (those already running complete on their workers).
 
     If the call is interrupted (Ctrl-C), the tasks not yet finished are cancelled before
     ``KeyboardInterrupt`` goes on; an image already being solved completes on its worker and

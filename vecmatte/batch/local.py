@@ -140,7 +140,10 @@ def run_batch(
     its batch with ``if __name__ == "__main__":``. Temporary files left next to the outputs
     by a run that was killed are removed first. On ``KeyboardInterrupt`` the tasks not yet
     started are cancelled and the exception propagates; the outputs already written are
-    complete (and the interrupted ones absent), so the batch can be resumed.
+    complete (and the interrupted ones absent), so the batch can be resumed. An image whose
+    outputs cannot be written for want of room (no space left, over quota, a read-only file
+    system) stops the batch likewise: the images not started fail as "not run" (their
+    records say why), rather than each being solved only to fail writing.
     """
     tasks = list(tasks)
     if scheduler is not None:
@@ -163,8 +166,13 @@ def run_batch(
         jobs = min(jobs, len(pending))
         try:
             if jobs <= 1:
-                for index in pending:
-                    collected.add(index, process_task(tasks[index]))
+                for position, index in enumerate(pending):
+                    record = process_task(tasks[index])
+                    collected.add(index, record)
+                    if record.stops:  # a full disk: the others would fail the same way
+                        for rest in pending[position + 1 :]:
+                            collected.add(rest, BatchRecord.not_run(tasks[rest], record))
+                        break
             else:
                 _run_in_processes(tasks, pending, jobs, collected.add)
         except BaseException:
@@ -248,6 +256,10 @@ def _run_in_processes(tasks, pending, jobs: int, finish) -> None:
                         "resume (--resume) to retry",
                     )
                 finish(index, record)
+                if record.stops:  # a full disk: the images not started would fail the same way
+                    for other in [f for f in waiting if f.cancel()]:
+                        waiting.discard(other)
+                        finish(futures[other], BatchRecord.not_run(tasks[futures[other]], record))
     except BaseException:
         for future in futures:
             future.cancel()

@@ -106,6 +106,7 @@ class BatchProgress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.start = time.perf_counter()
         self.skipped = 0
+        self.stopped = False
         self._bar_shown = False
 
     def _write(self, text: str) -> None:
@@ -120,11 +121,15 @@ class BatchProgress:
     def __call__(self, done: int, total: int, record) -> None:
         if record.status == "skipped":
             self.skipped += 1
-        if record.status == "failed":
+        if record.status == "failed" and not self.stopped:
             self.close()
             self._write(f"vecmatte: {record.name} failed: {record.error}\n")
-        if self.quiet:
-            return
+            if getattr(record, "stops", False):
+                # The images not run come next, each with the same reason: said once here.
+                self.stopped = True
+                self._write("vecmatte: stopping: the images left would fail the same way\n")
+        if self.quiet or (self.stopped and not self.tty and done < total):
+            return  # in a log, the images not run get no line each (the last one ends it)
         elapsed = time.perf_counter() - self.start
         worked = done - self.skipped
         eta = _clock(elapsed / worked * (total - done)) if worked else "-:--:--"
@@ -167,8 +172,17 @@ class BatchProgress:
                     self._write(f"  note: {record.name}: {record.note}\n")
         if failed:
             self._write(f"vecmatte: {len(failed)} of {len(records)} images failed:\n")
+            # Images that failed for one same reason (those a full disk left unrun) in one
+            # line: a thousand lines of it would hide the image that says what happened.
+            by_error: dict[str, list[str]] = {}
             for record in failed:
-                self._write(f"  {record.name}: {record.error}\n")
+                by_error.setdefault(record.error, []).append(record.name)
+            for error, names in by_error.items():
+                if len(names) > 3:
+                    self._write(f"  {names[0]}, {names[1]} and {len(names) - 2} more: {error}\n")
+                    continue
+                for name in names:
+                    self._write(f"  {name}: {error}\n")
         return _common.EXIT_FAILURE if failed else _common.EXIT_OK
 
 
