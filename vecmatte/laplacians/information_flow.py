@@ -216,10 +216,9 @@ def _pixel_lle_weights(
     colours straight into the ``(3, k, b)`` layout of the Gram sums: the whole-region
     gather ``colours[neighbors]`` (85 MB for the colour-mixture flow of GT04, scattered
     rows of 3 from a 5-column array) took as long as the solves and was transposed again.
-    The flows pass :func:`_colour_planes`, strided views of the image: no copy of it, and
-    a pixel's three colours share a cache line (GT04's colour-mixture weights: 0.91x the
-    CPU of gathers from contiguous planes). Indexing, not ``take``, which would copy a
-    strided plane whole for every block.
+    The flows pass strided views of the image (:func:`_colour_planes`): no copy, and 0.91x
+    the CPU of gathers from contiguous planes on GT04 (a pixel's colours share a cache
+    line); indexing, as ``take`` would copy a strided plane whole for every block.
     """
     m, k = neighbors.shape
     weights = np.empty((m, k))
@@ -322,12 +321,8 @@ def color_mixture_weights(
 
 
 def _colour_planes(image: np.ndarray) -> np.ndarray:
-    """``(3, h*w)`` red, green and blue planes: strided views of the image's pixels.
-
-    No copy of a C-contiguous float64 image (what the pipeline passes): both flows call
-    this, and the contiguous planes it used to make (10 MB at full size) were made twice
-    per ifm solve.
-    """
+    """``(3, h*w)`` red, green and blue planes: strided views of a C-contiguous float64 image
+    (the pipeline's), not the 10 MB contiguous copy both flows used to make at full size."""
     return np.asarray(image, dtype=np.float64).reshape(-1, 3).T
 
 
