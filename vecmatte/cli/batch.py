@@ -20,7 +20,8 @@ def register(commands) -> None:
         description="Compute the alpha matte of every image of IMAGES_DIR with the trimap of "
         "the same name (any image extension) in TRIMAPS_DIR, or with the mask of that name "
         "in --mask DIR; write NAME_alpha.png (and NAME_cutout.png) to OUT_DIR. A failed "
-        "image is listed and the others go on; the exit code is 1 if any failed. Outputs "
+        "image is listed and the others go on (but a full disk stops the batch); the exit "
+        "code is 1 if any failed. Outputs "
         "are written atomically, so an interrupted batch can be continued with --resume. "
         "OUT_DIR may be IMAGES_DIR: the outputs an earlier batch wrote there are not taken "
         "for images, and no output may replace an image or a trimap.",
