@@ -27,6 +27,7 @@ import numpy as np
 from vecmatte._caller import outside_stacklevel
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
+from vecmatte._wide_colour import wide_samples
 from vecmatte._writing import (
     floats_to_uint8,
     floats_to_uint16,
@@ -371,97 +372,6 @@ def _colour_image(image, label: str) -> np.ndarray:
     return np.asarray(image)
 
 
-def _is_16bit_colour_tiff(image) -> bool:
-    if image.format != "TIFF" or image.mode not in ("RGB", "RGBA"):
-        return False
-    bits = image.tag_v2.get(258, (8,))
-    bits = bits if isinstance(bits, tuple) else (bits,)
-    return all(b == 16 for b in bits)
-
-
-def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation (1-8) to an ``(h, w, c)`` array, as Pillow's exif_transpose."""
-    swap = (1, 0, 2)
-    return {
-        2: lambda a: a[:, ::-1],
-        3: lambda a: a[::-1, ::-1],
-        4: lambda a: a[::-1],
-        5: lambda a: a.transpose(swap),
-        6: lambda a: np.rot90(a, -1),
-        7: lambda a: a[::-1, ::-1].transpose(swap),
-        8: lambda a: np.rot90(a, 1),
-    }.get(orientation, lambda a: a)(array)
-
-
-def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
-    """A 16-bit RGB(A) TIFF's samples, uint16 ``(h, w, 3 or 4)``, read with tifffile."""
-    import tifffile  # comes with scikit-image
-
-    if hasattr(source, "seek"):
-        source.seek(0)
-    try:
-        array = np.asarray(tifffile.imread(source, key=0))
-    except Exception as error:  # tifffile raises many types; the message says which file
-        raise ValueError(f"{label}: cannot read the 16-bit colour TIFF ({error})") from None
-    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
-        array = np.moveaxis(array, 0, -1)  # planar configuration: channels first
-    if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint16:
-        raise ValueError(f"{label}: unexpected 16-bit TIFF layout {array.shape} {array.dtype}")
-    return _orient(array, image.info.get("vecmatte_orientation", 1))
-
-
-# Pillow decodes 16-bit colour and gray+alpha PNG at 8 bits, keeping the high byte of each
-# big-endian sample. Its unpackers for little-endian samples take the other byte of each
-# pair, so a second decode of the same file with them yields the low bytes: two decodes in
-# Pillow's C code give the full samples. Gray+alpha (4 bytes a pixel) is decoded once, its
-# bytes unpacked unchanged as if they were RGBA.
-_PNG16_SECOND_RAWMODE = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L", "LA;16B": "RGBA"}
-
-
-def _read_16bit_colour_png(source, image, label: str) -> np.ndarray:
-    """A 16-bit RGB, RGBA or gray+alpha PNG's samples, uint16 ``(h, w, 3, 4 or 2)``."""
-    from PIL import Image, ImageOps
-
-    rawmode = image.info["vecmatte_rawmode"]
-    if hasattr(source, "seek"):
-        source.seek(0)
-    with without_pillow_limit():  # the size was checked when the file was first opened
-        try:
-            with Image.open(source) as again:
-                if len(again.tile) != 1 or again.tile[0][3] != rawmode:
-                    raise ValueError(f"unexpected PNG layout {again.tile}")
-                again.tile = [again.tile[0]._replace(args=_PNG16_SECOND_RAWMODE[rawmode])]
-                again.load()
-                ImageOps.exif_transpose(again, in_place=True)
-                second = np.asarray(again, dtype=np.uint16)
-        except (OSError, SyntaxError, EOFError, ValueError) as error:
-            raise ValueError(
-                f"{label}: cannot read the 16-bit PNG, the file is damaged or truncated ({error})"
-            ) from None
-    if rawmode == "LA;16B":
-        return np.stack(
-            [(second[:, :, 0] << 8) | second[:, :, 1], (second[:, :, 2] << 8) | second[:, :, 3]],
-            axis=2,
-        )
-    first = np.asarray(image, dtype=np.uint16)
-    first <<= 8
-    first |= second
-    return first
-
-
-def _wide_samples(source, image, label: str) -> np.ndarray | None:
-    """The 16-bit samples of a colour or gray+alpha PNG or TIFF, which Pillow reads at 8 bits.
-
-    uint16 ``(h, w, c)``, oriented, with c = 2 (gray, alpha), 3 (RGB) or 4 (RGBA); None for
-    every other kind of file.
-    """
-    if _is_16bit_colour_tiff(image):
-        return _read_16bit_colour_tiff(source, image, label)
-    if image.format == "PNG" and image.info.get("vecmatte_rawmode") in _PNG16_SECOND_RAWMODE:
-        return _read_16bit_colour_png(source, image, label)
-    return None
-
-
 def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     """Load an image file as a float64 ``(h, w, 3)`` RGB array in [0, 1].
 
@@ -504,7 +414,7 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     if image.mode in _GRAY_WIDE_MODES:
         gray = _wide_gray(image, label)
         return np.repeat(gray[:, :, None], 3, axis=2)
-    samples = _wide_samples(path, image, label)
+    samples = wide_samples(path, image, label)
     if samples is None:
         return _colour_image(image, label) / 255.0
     if samples.shape[2] in (2, 4):
@@ -533,7 +443,7 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
 
     label = _label(path)
     image = _open(path, max_pixels)
-    samples = None if image.mode in _GRAY_WIDE_MODES else _wide_samples(path, image, label)
+    samples = None if image.mode in _GRAY_WIDE_MODES else wide_samples(path, image, label)
     opacity = None
     if image.mode in _GRAY_WIDE_MODES:
         array = _wide_gray(image, label)
