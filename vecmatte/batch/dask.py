@@ -183,8 +183,12 @@ def _record_of(future, task: BatchTask, distributed) -> BatchRecord:
     return BatchRecord.failed(task, message)
 
 
-def _run_pending(tasks, pending: list[int], client_or_address, report) -> None:
-    """Run ``tasks[pending]`` on the cluster, calling ``report(index, record)`` as each ends."""
+def _run_pending(tasks, pending: list[int], client_or_address, report) -> bool:
+    """Run ``tasks[pending]`` on the cluster, calling ``report(index, record)`` as each ends.
+
+    Returns whether every task finished (False: a full disk stopped the batch, and tasks may
+    still be running on their workers).
+    """
     distributed = _import_distributed()
     client, opened = _connect(client_or_address)
     futures = {}
@@ -214,7 +218,7 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> None:
                 for index in futures.values():
                     report(index, BatchRecord.not_run(tasks[index], record))
                 futures = {}
-                break
+                return False
     except BaseException:
         if futures:
             client.cancel(list(futures))
@@ -222,6 +226,7 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> None:
     finally:
         if opened:
             client.close()
+    return True
 
 
 def run_batch_on_cluster(
@@ -298,7 +303,7 @@ def run_batch_on_cluster(
         # what an earlier run that was killed left next to the outputs; no task of ours runs
         remove_stale_temporaries(tasks, locks)
         pending = split_finished(tasks, collected, resume)
-        if pending:
-            _run_pending(tasks, pending, client_or_address, report)
+        # Cleaned when all have finished: after a stop, some may still be writing.
+        if pending and _run_pending(tasks, pending, client_or_address, report):
             remove_stale_temporaries((tasks[index] for index in pending), locks)
     return records  # type: ignore[return-value]
