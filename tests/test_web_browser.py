@@ -225,3 +225,18 @@ def test_drop_a_photo_start_from_a_mask_then_from_scribbles(page, tmp_path):
         downloaded = np.asarray(image)
     expected_alpha = vecmatte.estimate_alpha(vecmatte.load_image(photo), scribbled)
     np.testing.assert_array_equal(downloaded, np.round(expected_alpha * 255).astype(np.uint8))
+
+
+def test_a_warning_of_the_library_is_shown_in_the_status_line(page, tmp_path):
+    # The library's warnings went to the server's log only; the page said "matte by cf".
+    scene = vecmatte.make_scene((60, 80), seed=4)
+    photo, trimap_file = tmp_path / "photo.png", tmp_path / "trimap.png"
+    vecmatte.save_image(photo, scene.image)
+    vecmatte.save_image(trimap_file, (scene.alpha > 0.5).astype(float))  # nothing unknown
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_selector("body.has-photo")
+    page.set_input_files("#trimap-input", str(trimap_file))
+    _wait_for_matte(page, 0)
+    status = page.locator("#status")
+    assert "warning: trimap has no unknown pixels" in status.text_content()
+    assert "warning" in status.get_attribute("class")

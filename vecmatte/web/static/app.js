@@ -30,9 +30,10 @@ const state = {
   strokeEnd: 0,        // performance.now() at the end of the last stroke
 };
 
-function setStatus(text, kind = "idle") {
+function setStatus(text, kind = "idle", warning = false) {
   statusLine.textContent = text;
   statusLine.dataset.state = kind;
+  statusLine.classList.toggle("warning", warning);
 }
 
 function canvasOf(width, height) {
@@ -403,7 +404,7 @@ async function solve() {
   const warning = response.headers.get("X-Vecmatte-Warning");
   setStatus(`matte by ${response.headers.get("X-Vecmatte-Method")} in ${total.toFixed(2)} s ` +
             `(solve ${server} s)` + (warning ? `; warning: ${warning}` : ""),
-            warning ? "warning" : "idle");
+            "idle", Boolean(warning));
   // Measurements for bench/web_latency.py: stroke end -> matte shown (debounce included),
   // request sent -> matte shown, and the server's own time.
   const now = performance.now();
