@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -10,6 +12,49 @@ import numpy as np
 # Above this many pixels a single image is almost certainly a mistake (a wrong reshape, a
 # decompression bomb): 2**28 pixels is 268 MP, far beyond any camera.
 MAX_PIXELS = 2**28
+
+
+# PIL modes whose pixels np.asarray gives as they are meant: gray levels, RGB, 16-bit gray
+# ("I;16*" as uint16), floats ("F", range-checked like any float array). Any other mode is
+# converted first: np.asarray of a palette ("P") image gives palette indices, and of a
+# YCbCr, LAB or HSV image three channels that are not red, green and blue.
+_PIL_AS_IS = {"1", "L", "RGB", "F", "I;16", "I;16L", "I;16B", "I;16N"}
+_PIL_WITH_ALPHA = {"LA", "La", "PA", "RGBA", "RGBa"}
+
+
+def pil_pixels(value, name: str, *, gray: bool):
+    """The pixels of a PIL image as an array (other values are returned unchanged).
+
+    ``np.asarray`` alone reads a palette image as its indices and a YCbCr, LAB, HSV or CMYK
+    image as if its channels were RGB (a silently wrong matte); such modes are converted to
+    ``"L"`` (``gray``: trimaps, masks, alphas) or ``"RGB"`` first. A 32-bit ``"I"`` image
+    (how Pillow may open a 16-bit gray PNG) is read as uint16 when its values fit. Images
+    with transparency keep it (RGBA or LA), so that the usual checks refuse or ignore it.
+    """
+    if not type(value).__module__.startswith("PIL.") or not hasattr(value, "mode"):
+        return value
+    mode = value.mode
+    if mode == "P" and "transparency" in value.info:
+        value, mode = value.convert("RGBA"), "RGBA"
+    if mode == "I":
+        array = np.asarray(value)
+        if array.size and (array.min() < 0 or array.max() > 65535):
+            raise ValueError(
+                f"{name} is a 32-bit PIL image (mode 'I') with values in [{array.min()}, "
+                f"{array.max()}]; give 8-bit or 16-bit levels, or floats in [0, 1]"
+            )
+        return array.astype(np.uint16)
+    if mode in _PIL_WITH_ALPHA:
+        # A gray map's alpha is ignored (as an RGBA trimap's); an image keeps it as RGBA,
+        # which check_image refuses with the way out. "La" and "RGBa" are premultiplied.
+        if gray and mode in ("LA", "La", "PA"):
+            value = value.convert("L")
+        elif mode != "RGBA":
+            value = value.convert("RGBA")
+        return np.asarray(value)
+    if mode not in _PIL_AS_IS:
+        value = value.convert("L" if gray else "RGB")
+    return np.asarray(value)
 
 
 def as_float(array, name: str) -> np.ndarray:
@@ -37,9 +82,21 @@ def _check_finite_range(array: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains NaN or infinite values")
     if low < 0.0 or high > 1.0:
         raise ValueError(
-            f"{name} has values in [{low:.4g}, {high:.4g}] but must lie in [0, 1] "
-            "(floats in [0, 1], or uint8/uint16)"
+            f"{name} has values in [{_beyond(low, 0.0)}, {_beyond(high, 1.0)}] but must lie "
+            "in [0, 1] (floats in [0, 1], or uint8/uint16)"
         )
+
+
+def _beyond(value: float, bound: float) -> str:
+    """``value`` with 4 significant digits, or as many as show which side of ``bound`` it is.
+
+    1.0001 at 4 digits reads "1", and "values in [0, 1] but must lie in [0, 1]" says nothing.
+    """
+    for digits in (4, 6, 9, 17):
+        text = f"{value:.{digits}g}"
+        if (float(text) - bound) * (value - bound) > 0 or value == bound:
+            return text
+    return repr(value)
 
 
 def _check_pixel_count(shape: tuple[int, ...], name: str) -> None:
@@ -54,12 +111,13 @@ def _check_pixel_count(shape: tuple[int, ...], name: str) -> None:
 
 
 def check_image(image, name: str = "image") -> np.ndarray:
-    """Return ``image`` as a float64 ``(h, w, 3)`` array in [0, 1] or raise ``ValueError``.
+    """Return ``image`` as a C-ordered float64 ``(h, w, 3)`` array in [0, 1] or raise
+    ``ValueError``.
 
     Grayscale ``(h, w)`` or ``(h, w, 1)`` images are repeated to three channels; an alpha
     channel ``(h, w, 4)`` is rejected here (``load_image`` drops it with a note).
     """
-    array = np.asarray(image)
+    array = np.asarray(pil_pixels(image, name, gray=False))
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     elif array.ndim == 3 and array.shape[2] == 1:
@@ -69,24 +127,31 @@ def check_image(image, name: str = "image") -> np.ndarray:
         fix = (
             f"; drop the alpha channel first ({name}[:, :, :3])" if array.shape[-1:] == (4,) else ""
         )
+        if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[2] not in (1, 3, 4):
+            # (3, h, w) from PyTorch or a FITS/TIFF reader: not to be read as a 3-wide image.
+            fix = f"; channels first? np.moveaxis({name}, 0, -1) makes it (h, w, {array.shape[0]})"
         raise ValueError(
-            f"{name} has shape {np.shape(image)}; expected (h, w, 3) RGB or (h, w) gray{fix}"
+            f"{name} has shape {array.shape}; expected (h, w, 3) RGB or (h, w) gray{fix}"
         )
     _check_pixel_count(array.shape, name)
-    array = as_float(array, name)
+    # C order: the pipeline writes the solution through alpha.ravel(), which is a copy (and
+    # the write lost) for a Fortran-ordered trimap; methods reshape pixels row-major too.
+    array = np.ascontiguousarray(as_float(array, name))
     _check_finite_range(array, name)
     return array
 
 
 def check_gray(array, name: str) -> np.ndarray:
-    """Return a float64 ``(h, w)`` array in [0, 1]; ``(h, w, 1)`` is squeezed."""
-    array = np.asarray(array)
+    """Return a C-ordered float64 ``(h, w)`` array in [0, 1]; ``(h, w, 1)`` is squeezed."""
+    array = np.asarray(pil_pixels(array, name, gray=True))
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim != 2:
         raise ValueError(f"{name} has shape {np.shape(array)}; expected (h, w)")
     _check_pixel_count(array.shape, name)
-    array = as_float(array, name)
+    # C order: the pipeline writes the solution through alpha.ravel(), which is a copy (and
+    # the write lost) for a Fortran-ordered trimap; methods reshape pixels row-major too.
+    array = np.ascontiguousarray(as_float(array, name))
     _check_finite_range(array, name)
     return array
 
@@ -123,6 +188,19 @@ def refuse_bool(value, name: str, wanted: str = "a number") -> None:
     """
     if _is_bool(value):
         raise ValueError(f"{name} must be {wanted}, not {value!r}")
+
+
+def check_option_names(method: str, spec, options: dict) -> None:
+    """Refuse (TypeError) option names that alpha method ``method`` (its ``MethodSpec``)
+    does not take, listing those it does: the one message of the solve and the memory
+    estimate alike."""
+    valid = spec.option_names()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"alpha method {method!r} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(map(repr, valid)) or 'none'}"
+        )
 
 
 def check_no_bool_numbers(function, options: dict) -> None:
@@ -313,14 +391,35 @@ def radius_seconds(n_unknown: int, radius: int) -> float:
     return SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR * n_unknown * (2 * radius + 1) ** 4
 
 
-def check_radius_cost(n_unknown: int, radius: int, *, stacklevel: int = 1) -> float:
+# Frames whose file is under this folder are vecmatte's own (see outside_stacklevel).
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def outside_stacklevel() -> int:
+    """The ``stacklevel`` at which the caller's ``warnings.warn`` names the user's line.
+
+    Counted as ``warnings.warn`` counts in the caller (1: the caller's own line): the first
+    frame outside the vecmatte package. A fixed number is right for one way in only: the
+    same solve is reached through ``estimate_alpha``, ``solve_alpha`` and the PyMatting
+    shim at different depths (what Python 3.12's ``skip_file_prefixes`` does).
+    """
+    level, frame = 1, sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def check_radius_cost(n_unknown: int, radius: int, *, stacklevel: int | None = None) -> float:
     """Warn (``SlowSolveWarning``) if ``radius`` would make the solve take minutes.
 
     Returns the estimate in seconds. The message gives the largest radius that stays under
     :data:`SLOW_SOLVE_SECONDS` for this many unknowns. ``stacklevel`` counts as
-    ``warnings.warn`` would in the caller (1: the caller's line).
+    ``warnings.warn`` would in the caller (1: the caller's line); None (default): the first
+    line outside vecmatte (:func:`outside_stacklevel`).
     """
     seconds = radius_seconds(n_unknown, radius)
+    if stacklevel is None:
+        stacklevel = outside_stacklevel()
     if seconds > SLOW_SOLVE_SECONDS and n_unknown > 0:
         pairs = SLOW_SOLVE_SECONDS / (SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR * n_unknown)
         fast = max(1, int((pairs**0.25 - 1) // 2))
@@ -346,14 +445,20 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
             f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 or less is accurate (the defaults "
             "are 1e-6, and 1e-7 with the direct preconditioner), 1e-3 is a rough matte"
         )
-    value = float(value)
+    return float(value), check_maxiter(maxiter)
+
+
+def check_maxiter(maxiter) -> int | None:
+    """``maxiter`` as None (no limit) or an int of at least 1, else one ValueError naming it."""
     if maxiter is None:
-        return value, None
-    if not is_real_number(maxiter) or not _is_integer(maxiter) or int(maxiter) < 1:
-        raise ValueError(
-            f"maxiter must be an integer of at least 1 (or None for no limit), got {maxiter!r}"
-        )
-    return value, int(maxiter)
+        return None
+    if isinstance(maxiter, np.ndarray) and maxiter.ndim == 0:
+        maxiter = maxiter.item()
+    if is_real_number(maxiter) and _is_integer(maxiter) and int(maxiter) >= 1:
+        return int(maxiter)
+    raise ValueError(
+        f"maxiter must be an integer of at least 1 (or None for no limit), got {shown(maxiter)}"
+    )
 
 
 def _is_integer(value) -> bool:

@@ -48,6 +48,15 @@ def cutout(
     >>> cutout(scene.image, scene.alpha, method="ml").shape
     (60, 80, 4)
     """
+    try:
+        wanted = np.dtype(dtype)
+    except TypeError:  # np.dtype("foo") says "data type 'foo' not understood", not whose
+        wanted = None
+    # "is None" first: np.dtype("float64") == None is True (None means float64 to NumPy).
+    if wanted is None or wanted not in (np.dtype(np.float64), np.dtype(np.uint8)):
+        shown = repr(dtype) if wanted is None else str(wanted)
+        raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {shown}")
+    dtype = wanted
     image = check_image(image)
     alpha = check_gray(alpha, "alpha")
     check_same_size(image, alpha, "alpha")
@@ -60,15 +69,13 @@ def cutout(
     else:
         colours = image if foreground is None else check_image(foreground, "foreground")
     check_same_size(image, colours, "foreground")
-    if np.dtype(dtype) == np.uint8:
+    if dtype == np.uint8:
         from vecmatte.io import floats_to_uint8
 
         rgba = np.empty((*alpha.shape, 4), dtype=np.uint8)
         floats_to_uint8(colours, out=rgba[:, :, :3])
         floats_to_uint8(alpha, out=rgba[:, :, 3])
         return rgba
-    if np.dtype(dtype) != np.float64:
-        raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {np.dtype(dtype)}")
     return np.concatenate([colours, alpha[:, :, None]], axis=2)
 
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from vecmatte import _defaults
+from vecmatte._validation import check_option_names, whole_number
 
 __all__ = [
     "BASE_BYTES",
@@ -116,10 +117,15 @@ def estimate_solve_memory(
     from vecmatte.alpha._registry import get_method
     from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
 
-    h, w = int(shape[0]), int(shape[1])
-    if h < 0 or w < 0 or n_unknown < 0:
-        raise ValueError(f"shape {shape!r} and n_unknown {n_unknown!r} must be non-negative")
+    h, w = _check_shape(shape)
+    # "non-negative" as the message said before these checks (negative sizes only).
+    wanted = f"non-negative, a whole number of pixels up to the image's {h * w}"
+    n_unknown = whole_number(n_unknown, "n_unknown", wanted)
+    if n_unknown > h * w:
+        raise ValueError(f"n_unknown must be {wanted}, got {n_unknown}")
     spec = get_method(method)
+    # The same TypeError as estimate_alpha's, not memory_bytes()'s "unexpected keyword".
+    check_option_names(method, spec, options)
     name = None
     if spec.preconditioner is not None:
         name, _ = resolve_preconditioner(preconditioner, default=spec.preconditioner)
@@ -136,6 +142,21 @@ def estimate_solve_memory(
     if name is not None:
         needed += int(PRECONDITIONERS[name].memory_bytes(h * w, n_unknown))
     return needed
+
+
+def _check_shape(shape) -> tuple[int, int]:
+    """``(h, w)`` of an image shape ``(h, w)`` or ``(h, w, c)``, as non-negative ints."""
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = ()
+    if len(sizes) not in (2, 3):
+        raise ValueError(f"shape must be (height, width) or (height, width, 3), got {shape!r}")
+    # Negative sizes were refused before; 0 stays allowed (an empty image needs no memory).
+    return tuple(
+        whole_number(size, f"shape's {what}", "non-negative, a whole number of pixels")
+        for size, what in zip(sizes[:2], ("height", "width"), strict=True)
+    )
 
 
 def _read_int(path: str) -> int | None:
@@ -266,6 +287,9 @@ def refuse_if_short(
     """
     if available is None:
         available = available_memory()
+    else:
+        # A negative number made the ways out a complex square root (a TypeError from int()).
+        available = whole_number(available, "available", "a number of bytes (0 or more)")
     if available is None or needed <= available:
         return
     h, w = int(shape[0]), int(shape[1])

@@ -13,12 +13,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from vecmatte._validation import check_gray
-from vecmatte.trimap import check_trimap, trimap_split
+from vecmatte._validation import check_gray, finite_number, real_number
+from vecmatte.trimap import check_trimap, split_checked
 
 __all__ = ["METRICS", "connectivity_error", "gradient_error", "matting_errors", "mse", "sad"]
 
 REPORT_SCALE = 1000.0
+# The sigmas of gradient_error whose kernel is finite and covers the Gaussian (see there).
+SIGMA_RANGE = (0.05, 24.0)
+# The most thresholds connectivity_error takes (each labels the image's components once).
+MAX_CONNECTIVITY_STEPS = 1000
 
 
 def _prepare(alpha, true_alpha, trimap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,7 +42,7 @@ def _prepare(alpha, true_alpha, trimap) -> tuple[np.ndarray, np.ndarray, np.ndar
             f"trimap has shape {trimap.shape} but alpha has shape {alpha.shape}; "
             "they must have the same height and width"
         )
-    return alpha, true_alpha, trimap_split(trimap)[2]
+    return alpha, true_alpha, split_checked(trimap)[2]
 
 
 def sad(alpha, true_alpha, trimap=None) -> float:
@@ -129,7 +133,9 @@ def gradient_error(alpha, true_alpha, trimap=None, *, sigma: float = 1.4) -> flo
     alpha, true_alpha, trimap
         As in :func:`sad`.
     sigma : float, optional
-        Standard deviation of the Gaussian derivative filters (the benchmark's 1.4).
+        Standard deviation of the Gaussian derivative filters (the benchmark's 1.4), in
+        [0.05, 24]: the kernel's half size is the benchmark's, where the Gaussian falls below
+        1 % of its peak, which stops growing with ``sigma`` at about 24.
 
     Returns
     -------
@@ -146,11 +152,17 @@ def gradient_error(alpha, true_alpha, trimap=None, *, sigma: float = 1.4) -> flo
     both foreground and background already spans [0, 1], so this is left out.
     """
     alpha, true_alpha, mask = _prepare(alpha, true_alpha, trimap)
-    if not float(sigma) > 0:
-        raise ValueError(f"sigma must be positive, got {sigma!r}")
-    difference = _gradient_magnitude(alpha, float(sigma)) - _gradient_magnitude(
-        true_alpha, float(sigma)
+    # Below 0.05 the kernel's entries underflow (the error was NaN); above about 24 the
+    # benchmark's half-size formula shrinks the window again (a 7 x 7 kernel at 39.8), and at
+    # 39.9 it takes the logarithm of a number above 1.
+    sigma = finite_number(
+        sigma,
+        "sigma",
+        f"a number in [{SIGMA_RANGE[0]}, {SIGMA_RANGE[1]}] (the benchmark's is 1.4)",
+        minimum=SIGMA_RANGE[0],
+        maximum=SIGMA_RANGE[1],
     )
+    difference = _gradient_magnitude(alpha, sigma) - _gradient_magnitude(true_alpha, sigma)
     return float(np.square(difference)[mask].sum()) / REPORT_SCALE
 
 
@@ -186,7 +198,8 @@ def connectivity_error(alpha, true_alpha, trimap=None, *, step: float = 0.1) -> 
     alpha, true_alpha, trimap
         As in :func:`sad`.
     step : float, optional
-        Threshold step (the benchmark's 0.1); ``1 / step`` must be an integer.
+        Threshold step (the benchmark's 0.1); ``1 / step`` must be a whole number of at
+        most 1000.
 
     Returns
     -------
@@ -203,10 +216,16 @@ def connectivity_error(alpha, true_alpha, trimap=None, *, step: float = 0.1) -> 
     the level at which it got disconnected, ignoring rises below 0.15.
     """
     alpha, true_alpha, mask = _prepare(alpha, true_alpha, trimap)
+    step = real_number(step, "step", "a number that divides 1 into whole steps (e.g. 0.1)")
     step = float(step)
-    if not (0 < step <= 1 and abs(1.0 / step - round(1.0 / step)) < 1e-9):
+    # 1e-6, not tighter: np.float32(0.1) is 0.10000000149 and still means ten steps. Each
+    # step labels the image once: at most MAX_CONNECTIVITY_STEPS of them (1e-9 ran for hours).
+    if not (
+        1.0 / MAX_CONNECTIVITY_STEPS <= step <= 1 and abs(1.0 / step - round(1.0 / step)) < 1e-6
+    ):
         raise ValueError(
-            f"step must divide 1 into a whole number of steps (e.g. 0.1), got {step!r}"
+            f"step must divide 1 into a whole number of steps, at most "
+            f"{MAX_CONNECTIVITY_STEPS} (e.g. 0.1), got {step!r}"
         )
     level = _connectivity_levels(alpha, true_alpha, step)
 

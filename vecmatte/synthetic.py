@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecmatte._validation import finite_number, positive_whole_number, whole_number
+
 __all__ = ["Scene", "make_scene"]
 
 
@@ -45,6 +47,21 @@ def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
     return grown
 
 
+def _check_shape(shape) -> tuple[int, int]:
+    """``shape`` as two ints of at least 1 (NumPy integers and whole floats too)."""
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = None
+    if sizes is None or len(sizes) != 2:
+        raise ValueError(f"shape must be (height, width), got {shape!r}")
+    wanted = "a positive whole number of pixels"
+    return tuple(
+        positive_whole_number(size, f"shape's {what}", wanted)
+        for size, what in zip(sizes, ("height", "width"), strict=True)
+    )
+
+
 def make_scene(
     shape: tuple[int, int] = (120, 160), *, seed: int = 0, softness: float = 4.0, band: int = 3
 ) -> Scene:
@@ -57,22 +74,40 @@ def make_scene(
     Parameters
     ----------
     shape : (int, int)
-        Height and width.
-    seed : int
-        Seed of the random colours, mixing fields and outline.
+        Height and width, at least 1 each. The trimap has foreground, background and unknown
+        pixels from about 10 x 10 pixels (with the default ``softness`` and ``band``);
+        smaller scenes may be all unknown.
+    seed : int or None
+        Seed of the random colours, mixing fields and outline (``np.random.default_rng``);
+        None gives a different scene each call.
     softness : float
-        Width in pixels of the soft edge of the foreground blob.
+        Width in pixels of the soft edge of the foreground blob (positive).
     band : int
-        Pixels added on each side of the soft edge in the trimap's unknown region.
+        Pixels added on each side of the soft edge in the trimap's unknown region (0 or more).
 
     Returns
     -------
     Scene
         ``image`` (h, w, 3), ``alpha`` (h, w), ``foreground`` and ``background`` (h, w, 3),
         ``trimap`` (h, w) with 0 / 0.5 / 1.
+
+    Raises
+    ------
+    ValueError
+        If ``shape`` is not two positive whole numbers, ``softness`` not a positive number,
+        ``band`` not a whole number of at least 0, or ``seed`` not a seed.
     """
-    rng = np.random.default_rng(seed)
-    h, w = shape
+    shape = h, w = _check_shape(shape)
+    softness = finite_number(
+        softness, "softness", "a positive number of pixels", minimum=0.0, above_minimum=True
+    )
+    band = whole_number(band, "band", "a whole number of pixels (0 or more)")
+    try:
+        rng = np.random.default_rng(seed)
+    except (TypeError, ValueError):  # NumPy's "SeedSequence expects int ..." names no argument
+        raise ValueError(
+            f"seed must be a non-negative integer (or None for a fresh scene), got {seed!r}"
+        ) from None
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     cy, cx = h * rng.uniform(0.4, 0.6), w * rng.uniform(0.4, 0.6)
     angle = np.arctan2(y - cy, x - cx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import as_float, check_band, check_gray
+from vecmatte._validation import as_float, check_band, check_gray, finite_number, pil_pixels
 
 __all__ = [
     "check_known_pixels",
@@ -51,7 +51,7 @@ def coloured_fraction(array) -> float:
 
 def _gray_map(array, name: str) -> np.ndarray:
     """An ``(h, w)`` map from gray, RGB or RGBA data (alpha ignored), checked for colour."""
-    array = np.asarray(array)
+    array = np.asarray(pil_pixels(array, name, gray=True))
     if array.ndim == 3 and array.shape[2] in (3, 4):
         rgb = as_float(array[:, :, :3], name)
         share = _coloured_share(rgb)
@@ -110,7 +110,7 @@ def check_known_pixels(trimap: np.ndarray) -> None:
     The solve refuses the same with the same message; a command checks it when it reads the
     file, so that the message names the file.
     """
-    is_fg, is_bg, _ = trimap_split(trimap)
+    is_fg, is_bg, _ = split_checked(trimap)
     if not is_fg.any():
         high = float(np.max(trimap, initial=0.0))
         # Datasets often store class labels (0, 1, 2 or 0, 1): read as 8 bits, all black.
@@ -128,18 +128,45 @@ def check_known_pixels(trimap: np.ndarray) -> None:
         raise ValueError("trimap has no background pixels (values < 0.1); mark some in black")
 
 
-def trimap_split(trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boolean masks ``(foreground, background, unknown)`` of a [0, 1] trimap.
+def trimap_split(trimap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean masks ``(foreground, background, unknown)`` of a trimap.
 
-    Foreground is ``> 0.9``, background ``< 0.1``, everything else unknown; the thresholds
-    also absorb JPEG noise around 0 and 1. The masks keep the trimap's shape and no pixel
-    count is checked. (The PyMatting shim's ``vecmatte.compat.pymatting.trimap_split`` is
-    PyMatting's: four flat masks ``(is_fg, is_bg, is_known, is_unknown)``, inclusive
-    thresholds, and an error when a class is empty.)
+    Foreground is ``> 0.9``, background ``< 0.1``, everything else unknown (after scaling
+    integer trimaps by their dtype's range); the thresholds also absorb JPEG noise around 0
+    and 1. No class needs to be present. (The PyMatting shim's
+    ``vecmatte.compat.pymatting.trimap_split`` is PyMatting's: four flat masks ``(is_fg,
+    is_bg, is_known, is_unknown)``, inclusive thresholds, and an error when a class is empty.)
+
+    Parameters
+    ----------
+    trimap : array_like, shape (h, w)
+        Anything :func:`check_trimap` takes: floats in [0, 1], bool, uint8/uint16 (a uint8
+        trimap's 128 is unknown, not foreground), ``(h, w, 1)``, gray RGB(A), a PIL image.
 
     Returns
     -------
-    is_fg, is_bg, is_unknown : ndarray of bool, shape of ``trimap``
+    is_fg, is_bg, is_unknown : ndarray of bool, shape (h, w)
+
+    Raises
+    ------
+    ValueError
+        If ``trimap`` is not one: NaN, values outside [0, 1], signed integers, another shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_fg, is_bg, is_unknown = trimap_split(np.array([[0, 128, 255]], dtype=np.uint8))
+    >>> is_fg.tolist(), is_bg.tolist(), is_unknown.tolist()
+    ([[False, False, True]], [[True, False, False]], [[False, True, False]])
+    """
+    return split_checked(check_trimap(trimap))
+
+
+def split_checked(trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`trimap_split` of a trimap :func:`check_trimap` has already returned.
+
+    For the pipeline and the metrics, which check the trimap once themselves; compared with
+    the thresholds as it is (a uint8 trimap here would read 128 as foreground).
     """
     is_fg = trimap > FOREGROUND_THRESHOLD
     is_bg = trimap < BACKGROUND_THRESHOLD
@@ -231,6 +258,13 @@ def _snap(foreground: np.ndarray, background: np.ndarray, what: str) -> np.ndarr
     return trimap
 
 
+def _level(dtype: np.dtype) -> float:
+    """One level of an unsigned integer dtype in [0, 1] units (0 for floats and bool)."""
+    if np.issubdtype(dtype, np.unsignedinteger):
+        return 1.0 / np.iinfo(dtype).max
+    return 0.0
+
+
 def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndarray:
     """A trimap (1 foreground, 0 background, 0.5 unknown) from scribbles.
 
@@ -246,7 +280,10 @@ def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndar
         or an RGB image that differs from the photograph on more than half its pixels).
     tolerance : float, optional
         Largest channel difference (in [0, 1] units) still counted as "unchanged". Keep it
-        small: save scribbled images losslessly (PNG), since JPEG changes every pixel.
+        small: save scribbled images losslessly (PNG), since JPEG changes every pixel. When
+        one of ``image`` and ``scribbled`` is stored with coarser levels than the other (a
+        float photograph, a uint8 scribbled copy), at least one level of the coarser is
+        allowed (1/255 for uint8), so that its rounding is not read as strokes.
 
     Returns
     -------
@@ -277,10 +314,12 @@ def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndar
     """
     from vecmatte._validation import check_image
 
-    image = check_image(image)
-    if not (np.isfinite(tolerance) and 0 <= tolerance < 1):
+    photo = np.asarray(pil_pixels(image, "image", gray=False))
+    image = check_image(photo)
+    tolerance = finite_number(tolerance, "tolerance", "in [0, 1)", minimum=0.0)
+    if tolerance >= 1:
         raise ValueError(f"tolerance must be in [0, 1), got {tolerance!r}")
-    array = np.asarray(scribbled)
+    array = np.asarray(pil_pixels(scribbled, "scribbled", gray=False))
     if array.ndim == 3 and array.shape[2] in (3, 4):
         strokes = check_image(array[:, :, :3], "scribbled image")
         if strokes.shape != image.shape:
@@ -288,6 +327,11 @@ def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndar
                 f"scribbled image has shape {strokes.shape[:2]} but image has shape "
                 f"{image.shape[:2]}; they must have the same height and width"
             )
+        # A float photograph and its scribbled copy saved as 8 bits differ by up to half a
+        # level on every pixel (0.002 > the default tolerance): all of it would be a stroke.
+        steps = {_level(photo.dtype), _level(array.dtype)}
+        if len(steps) > 1:
+            tolerance = max(tolerance, *steps)
         differs = np.abs(strokes - image).max(axis=2) > tolerance
         if np.count_nonzero(~differs) >= _SCRIBBLED_SAME_FRACTION * differs.size:
             if not differs.any():

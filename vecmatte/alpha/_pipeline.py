@@ -10,9 +10,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import check_image, check_no_bool_numbers, check_solver_options
+from vecmatte._validation import (
+    check_image,
+    check_no_bool_numbers,
+    check_option_names,
+    check_solver_options,
+)
 from vecmatte.alpha._registry import get_method
-from vecmatte.trimap import check_known_pixels, check_trimap, trimap_split
+from vecmatte.trimap import check_known_pixels, check_trimap, split_checked
 
 __all__ = [
     "SOLVE_KEYWORDS",
@@ -55,16 +60,6 @@ class AlphaResult:
     n_unknown: int
 
 
-def _check_option_names(method: str, spec, options: dict) -> None:
-    valid = spec.option_names()
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise TypeError(
-            f"alpha method {method!r} has no option {', '.join(map(repr, unknown))}; "
-            f"its options are {', '.join(map(repr, valid)) or 'none'}"
-        )
-
-
 def default_rtol(preconditioner: str | None) -> float:
     """The ``rtol`` of a solve that gives none, for the preconditioner's name.
 
@@ -105,7 +100,7 @@ def check_solve_options(keywords: dict) -> None:
     spec = get_method(method)
     options = {k: v for k, v in keywords.items() if k not in SOLVE_KEYWORDS}
     try:
-        _check_option_names(method, spec, options)
+        check_option_names(method, spec, options)
     except TypeError as error:  # solve_alpha's TypeError; a user's typo here
         raise ValueError(str(error)) from None
     # Python reads True as 1: lam=True would run as lam 1.0.
@@ -156,7 +151,7 @@ def run_method(
 
     options = dict(options or {})
     spec = get_method(method)
-    _check_option_names(method, spec, options)
+    check_option_names(method, spec, options)
     check_no_bool_numbers(spec.entry(), options)
     module = spec.load()
     builds_system = hasattr(module, "build_system")
@@ -178,7 +173,7 @@ def run_method(
         name, preconditioner_options = None, {}
     # Checked as resolved: the default depends on the preconditioner chosen above.
     rtol, maxiter = check_solver_options(default_rtol(name) if rtol is None else rtol, maxiter)
-    is_fg, is_bg, unknown = trimap_split(trimap)
+    is_fg, is_bg, unknown = split_checked(trimap)
     if not (is_fg.any() and is_bg.any()):
         # Only on the failure path, so the message (and its class-labels hint) lives in one place.
         check_known_pixels(trimap)
@@ -295,10 +290,13 @@ def estimate_alpha(
     Parameters
     ----------
     image : array_like, shape (h, w, 3) or (h, w)
-        RGB (or gray) image: floats in [0, 1], or uint8/uint16.
+        RGB (or gray) image: floats in [0, 1], bool, or uint8/uint16 (scaled by their
+        range; signed integers are refused), or a PIL image (palette, YCbCr, CMYK ... are
+        converted to RGB). Any memory layout; a masked array is read as its data (the mask
+        is ignored, as in scikit-image). The caller's arrays are never modified.
     trimap : array_like, shape (h, w)
         Values > 0.9 are foreground, < 0.1 background, anything else unknown (after scaling
-        uint8/uint16 to [0, 1]).
+        uint8/uint16 to [0, 1]); ``(h, w, 1)`` and gray RGB(A) trimaps and PIL images too.
     method : str, optional
         Alpha method, a key of :data:`vecmatte.alpha.METHODS` (``"cf"``: closed-form
         matting, the default).
@@ -327,7 +325,8 @@ def estimate_alpha(
     Returns
     -------
     ndarray, shape (h, w)
-        Alpha in [0, 1], float64; known pixels keep their trimap value.
+        Alpha in [0, 1], float64, C-ordered, a new array, for every method; known pixels
+        keep their trimap value.
 
     Raises
     ------

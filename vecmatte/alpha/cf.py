@@ -154,8 +154,9 @@ def build_system(
     offsets = stencil_offsets(2 * radius)
     unknown = np.flatnonzero(~known)
     m = len(unknown)
-    # Before the work: the user's frame is 4 up (here, run_method, estimate_alpha, caller).
-    check_radius_cost(m, radius, stacklevel=4)
+    # Before the work; the warning names the first line outside vecmatte (estimate_alpha's
+    # caller, or the PyMatting shim's, which is one frame deeper).
+    check_radius_cost(m, radius)
     index_dtype = np.int32 if m * len(offsets) < 2**31 else np.int64
     neighbors = _Neighbors(offsets, unknown, is_fg, index_dtype)
     # The CSR structure is known before any value: the entries of each row are its unknown

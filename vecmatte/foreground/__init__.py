@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._validation import check_gray, check_image, check_same_size
+from vecmatte._validation import (
+    check_gray,
+    check_image,
+    check_maxiter,
+    check_same_size,
+    finite_number,
+)
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -72,11 +78,16 @@ def _check_method(method: str) -> str:
 
 def check_ml_weights(regularization: float, gradient_weight: float) -> dict[str, float]:
     """The "ml" smoothness weights as floats, checked (also used by the PyMatting shim)."""
-    if not (np.isfinite(regularization) and regularization > 0):
-        raise ValueError(f"regularization must be a positive number, got {regularization!r}")
-    if not (np.isfinite(gradient_weight) and gradient_weight >= 0):
-        raise ValueError(f"gradient_weight must be non-negative, got {gradient_weight!r}")
-    return {"regularization": float(regularization), "gradient_weight": float(gradient_weight)}
+    # finite_number names the option for a string or None too (np.isfinite raised a
+    # TypeError about ufuncs for them).
+    return {
+        "regularization": finite_number(
+            regularization, "regularization", "a positive number", minimum=0.0, above_minimum=True
+        ),
+        "gradient_weight": finite_number(
+            gradient_weight, "gradient_weight", "non-negative", minimum=0.0
+        ),
+    }
 
 
 def _module(method: str):
@@ -113,6 +124,10 @@ def _estimate(
     """
     image, alpha = _check_inputs(image, alpha)
     method = _check_method(method)
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            f"progress must be a function progress(done, total) or None, got {progress!r}"
+        )
     if method == "ml":
         return _module("ml").estimate(
             image,
@@ -129,15 +144,18 @@ def _estimate(
             background=background,
             progress=progress,
         )
-    if not float(rtol) > 0:
-        raise ValueError(f"rtol must be positive, got {rtol!r}")
+    # rtol is relative to the starting guess's residual: 1 or more returns that guess.
+    rtol = finite_number(rtol, "rtol", "positive and below 1", minimum=0.0, above_minimum=True)
+    if rtol >= 1:
+        raise ValueError(f"rtol must be positive and below 1, got {rtol!r}")
+    maxiter = check_maxiter(maxiter)
     # Start conjugate gradient from the multi-level estimate: it is close to the closed-form
     # solution and cheap, and cuts the iterations by about 4x on the alphamatting images.
     initial = _module("ml").estimate(image, alpha, **_ML_WEIGHTS)
     return _module("cf").estimate(
         image,
         alpha,
-        rtol=float(rtol),
+        rtol=rtol,
         maxiter=maxiter,
         initial=initial,
         background=background,
@@ -215,9 +233,9 @@ def estimate_foreground_background(
         :math:`\\epsilon = 5 \\cdot 10^{-3}` and :math:`\\omega = 0.1` by default; PyMatting's
         defaults are ``1e-5`` and ``1``).
     rtol, maxiter : optional
-        ``"cf"`` only: conjugate gradient tolerance and iteration limit. The tolerance is
-        relative to the residual of the starting guess (the ``"ml"`` estimate), not to the
-        right-hand side, which the pinned pixels dominate.
+        ``"cf"`` only: conjugate gradient tolerance in (0, 1) and iteration limit (None or at
+        least 1). The tolerance is relative to the residual of the starting guess (the
+        ``"ml"`` estimate), not to the right-hand side, which the pinned pixels dominate.
     blur_sizes : tuple of int, optional
         ``"blur_fusion"`` only: the box filter's width in pixels for each pass (the authors'
         90 then 6).
@@ -239,6 +257,8 @@ def estimate_foreground_background(
     ValueError
         If the image or alpha is malformed, their sizes differ, ``method`` is unknown or an
         option is out of range.
+    TypeError
+        If ``progress`` is not callable.
 
     Warns
     -----

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from vecmatte._validation import real_number, whole_number
+
 # An empty, read-only mapping: equal to PyMatting's ``{}`` defaults (so the signatures compare
 # equal) without a mutable default argument.
 NO_OPTIONS = MappingProxyType({})
@@ -48,8 +50,8 @@ def cg_options(cg_kwargs, name: str, *, rtol: float, maxiter: int | None) -> dic
         name,
         "; x0, M and callback (PyMatting calls it with A, x, b, ...) have no vecmatte equivalent",
     )
-    rtol = float(options.get("rtol", rtol))
-    atol = float(options.get("atol", 0.0))
+    rtol = option_number(options.get("rtol", rtol), f"{name}['rtol']")
+    atol = option_number(options.get("atol", 0.0), f"{name}['atol']")
     if not rtol > 0:
         raise ValueError(
             f"{name}['rtol'] is {rtol!r}; vecmatte stops on the relative residual only "
@@ -58,7 +60,15 @@ def cg_options(cg_kwargs, name: str, *, rtol: float, maxiter: int | None) -> dic
     if options.get("reorthogonalize", False):
         raise TypeError(f"{name}['reorthogonalize']=True is not supported by vecmatte's solver")
     maxiter = options.get("maxiter", maxiter)
-    return {"rtol": rtol, "maxiter": None if maxiter is None else int(maxiter)}
+    if maxiter is not None:  # its range (at least 1) is the solve's to check
+        maxiter = whole_number(maxiter, f"{name}['maxiter']", "a whole number", minimum=-(2**63))
+    return {"rtol": rtol, "maxiter": maxiter}
+
+
+def option_number(value, name: str) -> float:
+    """A real number as a float; one ValueError naming ``name`` for text or None (``float()``
+    said "could not convert string to float" without saying whose)."""
+    return float(real_number(value, name, "a number"))
 
 
 def preconditioner_name(preconditioner) -> str:

@@ -352,6 +352,21 @@ def _sigma_sq(radius: int) -> float:
     return (2 * radius + 1) ** 2 / (9.0 * np.pi)
 
 
+def _check_sm_values(image: np.ndarray, trimap: np.ndarray) -> None:
+    """Refuse what made shared matting return NaN alphas without a word: NaN or infinite
+    values, and a trimap without foreground (exactly 1) or background (exactly 0) pixels."""
+    for name, array in (("image", image), ("trimap", trimap)):
+        if not np.isfinite(array).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+    for value, what, colour in ((1.0, "foreground", "white"), (0.0, "background", "black")):
+        if not (trimap == value).any():
+            raise ValueError(
+                f"trimap has no {what} pixels: shared matting reads only values exactly "
+                f"{value:g} as {what} (values in [{trimap.min():.4g}, {trimap.max():.4g}]); "
+                f"mark some in {colour}"
+            )
+
+
 def estimate_alpha_sm(
     image: np.ndarray,
     trimap: np.ndarray,
@@ -403,6 +418,9 @@ def estimate_alpha_sm(
     PyMattingAssertionError
         (an ``AssertionError`` and ``ValueError``) where PyMatting asserts: non-float dtypes,
         an image that is not RGB, a trimap of another size.
+    ValueError
+        If the image or trimap holds NaN or infinite values, or the trimap has no pixel
+        exactly 1 or none exactly 0 (the alpha would be NaN).
     """
     from vecmatte.alpha.sm import shared_matting
 
@@ -419,12 +437,19 @@ def estimate_alpha_sm(
             f"image height and width should match trimap height and width, but image shape "
             f"is {image.shape} and trimap shape is {trimap.shape}"
         )
+    _check_sm_values(image, trimap.astype(np.float32))
     if local_smoothing_sigma_sq1 is None:
         local_smoothing_sigma_sq1 = _sigma_sq(local_smoothing_radius1)
     if local_smoothing_sigma_sq3 is None:
         local_smoothing_sigma_sq3 = _sigma_sq(local_smoothing_radius1)  # sic, as PyMatting
-    expand = trimap_expansion_radius > 0 and trimap_expansion_threshold > 0.0
     trimap = trimap.astype(np.float32)
+    # Expansion relabels unknown pixels: with none it has nothing to do (and indexed an
+    # empty list of them).
+    expand = (
+        trimap_expansion_radius > 0
+        and trimap_expansion_threshold > 0.0
+        and bool(((trimap != 0.0) & (trimap != 1.0)).any())
+    )
     result = shared_matting(
         image.astype(np.float32).astype(np.float64),
         trimap == 1.0,

@@ -8,7 +8,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte.compat.pymatting._common import CG_MAXITER, CG_RTOL
+from vecmatte._validation import whole_number
+from vecmatte.compat.pymatting._common import CG_MAXITER, CG_RTOL, option_number
 
 __all__ = ["CounterCallback", "ProgressCallback", "cg"]
 
@@ -101,6 +102,9 @@ def cg(
     >>> cg(np.array([[3.0, 1.0], [1.0, 2.0]]), np.array([4.0, 3.0])).round(6)
     array([1., 1.])
     """
+    # Named errors for text or None (they failed mid-solve, "can't multiply sequence ...").
+    atol, rtol = option_number(atol, "atol"), option_number(rtol, "rtol")
+    maxiter = whole_number(maxiter, "maxiter", "a whole number (0 or more)")
     apply_a = _operator(A, "A")
     precondition = (lambda r: r) if M is None else _operator(M, "M")
     b = np.asarray(b)

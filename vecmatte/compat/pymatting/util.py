@@ -100,8 +100,29 @@ def stack_images(*images: ArrayLike) -> np.ndarray:
     RGBA image instead of one with alpha in [0, 255].
     """
     arrays = [np.asarray(image) for image in images]
+    names = [f"images[{i}]" for i in range(len(arrays))]
+    for array, name in zip(arrays, names, strict=True):
+        if array.ndim not in (2, 3):
+            raise ValueError(f"{name} has shape {array.shape}; expected (h, w) or (h, w, c)")
+    _check_same_size(arrays, names)
     arrays = [array if array.ndim == 3 else array[:, :, np.newaxis] for array in arrays]
     return np.concatenate(_to_floats_if_mixed(arrays, "image"), axis=2)
+
+
+def _check_same_size(arrays: list[np.ndarray], names: list[str]) -> None:
+    """One line naming the images whose height and width differ, instead of NumPy's
+    concatenation or broadcasting error. Arrays of fewer than 2 dimensions (a colour, a
+    number) are left to broadcasting."""
+    images = [(a, n) for a, n in zip(arrays, names, strict=True) if a.ndim >= 2]
+    if not images:
+        return
+    first, first_name = images[0][0].shape[:2], images[0][1]
+    for array, name in images[1:]:
+        if array.shape[:2] != first:
+            raise ValueError(
+                f"{name} has shape {array.shape[:2]} but {first_name} has shape {first}; "
+                "they must have the same height and width"
+            )
 
 
 def blend(foreground: ArrayLike, background: ArrayLike, alpha: ArrayLike) -> np.ndarray:
@@ -117,6 +138,7 @@ def blend(foreground: ArrayLike, background: ArrayLike, alpha: ArrayLike) -> np.
             for array, name in zip(arrays, ("foreground", "background", "alpha"), strict=True)
         ]
     foreground, background, alpha = arrays
+    _check_same_size(arrays, ["foreground", "background", "alpha"])
     if alpha.ndim == 2:
         alpha = alpha[:, :, np.newaxis]
     return alpha * foreground + (1 - alpha) * background
