@@ -345,3 +345,30 @@ def test_the_slow_radius_warning_points_at_the_shim_callers_line(scene, monkeypa
         estimate_alpha(scene.image, scene.trimap, radius=2)
     slow = [w for w in caught if w.category is vecmatte._validation.SlowSolveWarning]
     assert [w.filename for w in slow] == [__file__, __file__]
+
+
+# --- dtypes NumPy calls integers, callbacks ------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint32, np.uint64])
+def test_wide_unsigned_integers_are_refused_with_the_conversion(scene, dtype):
+    # Scaled by 2**32 - 1, the 8-bit levels such an array holds were a black image.
+    with pytest.raises(ValueError, match=rf"dtype {np.dtype(dtype)}: .*\.astype\(np\.uint8\)"):
+        estimate_alpha((scene.image * 255).astype(dtype), scene.trimap)
+
+
+def test_a_timedelta_array_is_named_as_the_wrong_dtype(scene):
+    # NumPy files timedelta64 under integers: np.iinfo raised "Invalid integer data type".
+    with pytest.raises(ValueError, match=r"image has dtype timedelta64\[s\]; expected float"):
+        estimate_alpha(scene.image.astype("m8[s]"), scene.trimap)
+
+
+def test_a_pil_mode_pillow_cannot_convert_is_named(scene):
+    image = Image.fromarray(_uint8(scene.image)).convert("La")
+    with pytest.raises(ValueError, match="image is a PIL image of mode 'La'"):
+        estimate_alpha(image, scene.trimap)
+
+
+def test_a_callback_that_cannot_be_called_is_named_before_the_solve(scene):
+    with pytest.raises(TypeError, match="callback must be a function"):
+        vecmatte.solve_alpha(scene.image, scene.trimap, callback=3)

@@ -44,29 +44,44 @@ def pil_pixels(value, name: str, *, gray: bool):
                 f"{array.max()}]; give 8-bit or 16-bit levels, or floats in [0, 1]"
             )
         return array.astype(np.uint16)
+    # A gray map's alpha is ignored (as an RGBA trimap's); an image keeps it as RGBA,
+    # which check_image refuses with the way out. "La" and "RGBa" are premultiplied.
     if mode in _PIL_WITH_ALPHA:
-        # A gray map's alpha is ignored (as an RGBA trimap's); an image keeps it as RGBA,
-        # which check_image refuses with the way out. "La" and "RGBa" are premultiplied.
-        if gray and mode in ("LA", "La", "PA"):
-            value = value.convert("L")
-        elif mode != "RGBA":
-            value = value.convert("RGBA")
-        return np.asarray(value)
-    if mode not in _PIL_AS_IS:
-        value = value.convert("L" if gray else "RGB")
+        target = "L" if gray and mode in ("LA", "La", "PA") else "RGBA"
+    else:
+        target = mode if mode in _PIL_AS_IS else ("L" if gray else "RGB")
+    if target != mode:
+        try:
+            value = value.convert(target)
+        except ValueError as error:  # Pillow: "conversion from La to L not supported"
+            raise ValueError(
+                f"{name} is a PIL image of mode {mode!r}, which Pillow cannot convert to "
+                f"{target} ({error}); convert it to 'RGB' or 'L' first"
+            ) from None
     return np.asarray(value)
 
 
 def as_float(array, name: str) -> np.ndarray:
-    """Convert integer arrays to [0, 1] floats by their dtype's range; floats pass through."""
+    """Convert uint8/uint16 arrays to [0, 1] floats by their dtype's range; floats pass through.
+
+    Signed integers are refused, and so are uint32/uint64: scaled by their range (as
+    scikit-image's ``img_as_float`` does), the 8-bit levels such an array usually holds
+    would be read as black, a silently wrong matte.
+    """
     array = np.asarray(array)
     if array.dtype == bool:
         return array.astype(np.float64)
-    if np.issubdtype(array.dtype, np.integer):
+    # kind, not np.issubdtype(..., np.integer): timedelta64 is an integer to NumPy, and
+    # np.iinfo of it raised "Invalid integer data type 'm'".
+    if array.dtype.kind == "i":
+        raise ValueError(f"{name} has signed integer dtype {array.dtype}; use unsigned or float")
+    if array.dtype.kind == "u":
         info = np.iinfo(array.dtype)
-        if info.min < 0:
+        if info.bits > 16:
             raise ValueError(
-                f"{name} has signed integer dtype {array.dtype}; use unsigned or float"
+                f"{name} has dtype {array.dtype}: scaled by its range, 8-bit levels would all "
+                f"read as 0; convert 8-bit levels with {name}.astype(np.uint8), 16-bit ones "
+                "with .astype(np.uint16), or give floats in [0, 1]"
             )
         return array.astype(np.float64) / info.max
     if np.issubdtype(array.dtype, np.floating):

@@ -149,6 +149,12 @@ def run_method(
         resolve_preconditioner,
     )
 
+    if callback is not None and not callable(callback):
+        # Else "'int' object is not callable" after the system is built, from inside CG.
+        raise TypeError(
+            f"callback must be a function callback(iteration, relative_residual) or None, "
+            f"got {callback!r}"
+        )
     options = dict(options or {})
     spec = get_method(method)
     check_option_names(method, spec, options)
