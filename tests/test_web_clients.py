@@ -226,3 +226,44 @@ def test_a_body_over_the_limit_is_refused_before_it_is_sent(served):
     with _head(served, 2_000_000, "multipart/form-data; boundary=xx") as client:
         answer = _rest(client)
     assert answer.startswith(b"HTTP/1.0 413") and b"100 Continue" not in answer
+
+
+def test_a_body_that_trickles_in_gives_back_its_place(monkeypatch):
+    # A client sending a byte every few seconds (each within the 30 s idle timeout) held its
+    # place among the admitted requests for as long as it liked; workers + queue of them
+    # and every other request was answered 503 "busy". A body now has to come at an average
+    # rate after a grace period (made small here).
+    import vecmatte.web._fields as fields
+
+    monkeypatch.setattr(fields, "BODY_GRACE_SECONDS", 0.5, raising=False)
+    monkeypatch.setattr(fields, "MIN_BODY_BYTES_PER_SECOND", 100, raising=False)
+    app = create_app(workers=1, queue=0)
+    server = make_server(app, "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = socket.create_connection(("127.0.0.1", server.server_port), timeout=30)
+        client.sendall(
+            b"POST /api/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: multipart/form-data; boundary=xx\r\nContent-Length: 200\r\n\r\n"
+        )
+        start = time.monotonic()
+        client.settimeout(0.2)
+        answer = b""
+        while not answer and time.monotonic() - start < 20:
+            client.sendall(b"x")  # 5 bytes a second: the whole body would take 40 s
+            try:
+                answer = client.recv(1 << 16)
+            except TimeoutError:
+                pass
+        client.settimeout(10)
+        answer += _rest(client)
+        client.close()
+        assert answer.startswith(b"HTTP/1.0 408"), answer
+        assert b"came too slowly" in answer
+        assert time.monotonic() - start < 10
+        assert not app._gate._admitted
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

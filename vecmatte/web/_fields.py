@@ -5,11 +5,19 @@ from __future__ import annotations
 import io
 import re
 import sys
+import time
 
 import numpy as np
 
 from vecmatte.web._limits import HTTPError, Limits
 from vecmatte.web._multipart import MultipartError, Part, parse_multipart
+
+# A body must come at this average rate after a first grace period: a client trickling a
+# byte every few seconds (each within the server's idle timeout) held its place among the
+# admitted requests for as long as it liked, and ten such made the server answer every
+# other request 503 "busy". 32 MiB (the default upload limit) may take 30 s + 34 min.
+BODY_GRACE_SECONDS = 30.0
+MIN_BODY_BYTES_PER_SECOND = 16 * 1024
 
 __all__ = [
     "band",
@@ -172,9 +180,21 @@ def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
         raise HTTPError(400, "the request body is empty; send an image and a trimap")
     environ["vecmatte.body_read"] = True
     chunks, received = [], 0
+    # read1 returns what one receive brought, so that the deadline is looked at between
+    # receives (read blocks until it has all it asked for); not every WSGI input has it.
+    read = getattr(stream, "read1", None) or stream.read
+    start = time.monotonic()
+    deadline = start + BODY_GRACE_SECONDS + length / MIN_BODY_BYTES_PER_SECOND
     while received < length:
+        if time.monotonic() > deadline:
+            raise HTTPError(
+                408,
+                f"the body of {length:,} bytes came too slowly ({received:,} bytes in "
+                f"{time.monotonic() - start:.0f} s; the server takes at least "
+                f"{MIN_BODY_BYTES_PER_SECOND:,} bytes a second on average); send it again",
+            )
         try:
-            chunk = stream.read(min(length - received, 1 << 20))
+            chunk = read(min(length - received, 1 << 20))
         except TimeoutError:
             # The server's idle timeout (vecmatte.web.server.IDLE_SECONDS): the request gives
             # back its place instead of holding it while the client stays silent.

@@ -67,6 +67,10 @@ class _ContinueOnRead:
         self._continue()
         return self._stream.read(*args)
 
+    def read1(self, *args):
+        self._continue()
+        return self._stream.read1(*args)
+
     def readline(self, *args):
         self._continue()
         return self._stream.readline(*args)
