@@ -372,3 +372,34 @@ def test_a_pil_mode_pillow_cannot_convert_is_named(scene):
 def test_a_callback_that_cannot_be_called_is_named_before_the_solve(scene):
     with pytest.raises(TypeError, match="callback must be a function"):
         vecmatte.solve_alpha(scene.image, scene.trimap, callback=3)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "NoUnknownPixelsWarning",
+        "SlowSolveWarning",
+        "AlphaChannelUsedWarning",
+        "SampleRangeWarning",
+        "ExtraFramesWarning",
+        "ImageMetadataWarning",
+    ],
+)
+def test_every_warning_the_library_raises_can_be_filtered_from_vecmatte(name):
+    # warnings.simplefilter("ignore", vecmatte.NoUnknownPixelsWarning) raised AttributeError:
+    # the classes lived only in private modules (or io, beside their exported siblings).
+    assert issubclass(getattr(vecmatte, name), UserWarning)
+    assert name in vecmatte.__all__
+
+
+def test_no_unknown_pixels_warning_is_vecmattes_and_points_at_the_caller(scene):
+    trimap = np.where(scene.trimap == 0.5, 1.0, scene.trimap)
+    with pytest.warns(vecmatte.NoUnknownPixelsWarning) as record:
+        alpha = estimate_alpha(scene.image, trimap)
+    assert record[0].filename == __file__
+    np.testing.assert_array_equal(alpha, trimap)
+
+
+def test_maxiter_none_is_described_as_the_solvers_default_not_no_limit(scene):
+    with pytest.raises(ValueError, match=r"or None: 10 times the number of equations\), got 0"):
+        estimate_alpha(scene.image, scene.trimap, maxiter=0)

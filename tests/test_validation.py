@@ -40,7 +40,7 @@ def test_valid_solver_options_pass(rtol, maxiter):
         (-1e-6, None, "rtol must lie in (0, 1), got -1e-06"),
         (float("nan"), None, "rtol must lie in (0, 1), got nan"),
         ("tight", None, "rtol must be a number in (0, 1), got 'tight'"),
-        (1e-6, 0, "maxiter must be an integer of at least 1 (or None for no limit), got 0"),
+        (1e-6, 0, "maxiter must be an integer of at least 1 (or None: 10 times the number of "),
         (1e-6, -5, "got -5"),
         (1e-6, 2.5, "got 2.5"),
         (1e-6, True, "got True"),

@@ -464,7 +464,11 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
 
 
 def check_maxiter(maxiter) -> int | None:
-    """``maxiter`` as None (no limit) or an int of at least 1, else one ValueError naming it."""
+    """``maxiter`` as None (the solver's default) or an int of at least 1, else a ValueError.
+
+    None is not "no limit": conjugate gradient then stops after 10 times the number of
+    equations (:func:`vecmatte.linalg.cg.conjugate_gradient`).
+    """
     if maxiter is None:
         return None
     if isinstance(maxiter, np.ndarray) and maxiter.ndim == 0:
@@ -472,7 +476,8 @@ def check_maxiter(maxiter) -> int | None:
     if is_real_number(maxiter) and _is_integer(maxiter) and int(maxiter) >= 1:
         return int(maxiter)
     raise ValueError(
-        f"maxiter must be an integer of at least 1 (or None for no limit), got {shown(maxiter)}"
+        "maxiter must be an integer of at least 1 (or None: 10 times the number of "
+        f"equations), got {shown(maxiter)}"
     )
 
 

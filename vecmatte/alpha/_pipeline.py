@@ -349,6 +349,12 @@ def estimate_alpha(
     -----
     ConvergenceWarning
         If conjugate gradient stops at ``maxiter`` above ``rtol`` (the residual is given).
+    NoUnknownPixelsWarning
+        If the trimap has no unknown pixel (the alpha matte is then the trimap).
+    SlowSolveWarning
+        If a closed-form ``radius`` would make the solve take minutes (before the work).
+
+    All three are importable from ``vecmatte``, and point at the caller's line.
 
     Notes
     -----
