@@ -403,3 +403,12 @@ def test_no_unknown_pixels_warning_is_vecmattes_and_points_at_the_caller(scene):
 def test_maxiter_none_is_described_as_the_solvers_default_not_no_limit(scene):
     with pytest.raises(ValueError, match=r"or None: 10 times the number of equations\), got 0"):
         estimate_alpha(scene.image, scene.trimap, maxiter=0)
+
+
+@pytest.mark.parametrize("argument", ["image", "trimap"])
+def test_a_ragged_list_is_named(scene, argument):
+    # NumPy's "setting an array element with a sequence ..." named no argument.
+    ragged = [[0.0, 1.0], [0.5]]
+    inputs = {"image": scene.image, "trimap": scene.trimap, argument: ragged}
+    with pytest.raises(ValueError, match=f"{argument} is a ragged nested sequence"):
+        estimate_alpha(inputs["image"], inputs["trimap"])

@@ -61,6 +61,22 @@ def pil_pixels(value, name: str, *, gray: bool):
     return np.asarray(value)
 
 
+def as_array(value, name: str, *, gray: bool) -> np.ndarray:
+    """``np.asarray`` of an image, a gray map or a PIL image (see :func:`pil_pixels`).
+
+    A ragged list of lists made NumPy say "setting an array element with a sequence ..."
+    without naming the argument.
+    """
+    value = pil_pixels(value, name, gray=gray)
+    try:
+        return np.asarray(value)
+    except ValueError:
+        raise ValueError(
+            f"{name} is a ragged nested sequence (rows of different lengths); give an array "
+            "of shape (h, w, 3) or (h, w)"
+        ) from None
+
+
 def as_float(array, name: str) -> np.ndarray:
     """Convert uint8/uint16 arrays to [0, 1] floats by their dtype's range; floats pass through.
 
@@ -132,7 +148,7 @@ def check_image(image, name: str = "image") -> np.ndarray:
     Grayscale ``(h, w)`` or ``(h, w, 1)`` images are repeated to three channels; an alpha
     channel ``(h, w, 4)`` is rejected here (``load_image`` drops it with a note).
     """
-    array = np.asarray(pil_pixels(image, name, gray=False))
+    array = as_array(image, name, gray=False)
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     elif array.ndim == 3 and array.shape[2] == 1:
@@ -158,7 +174,7 @@ def check_image(image, name: str = "image") -> np.ndarray:
 
 def check_gray(array, name: str) -> np.ndarray:
     """Return a C-ordered float64 ``(h, w)`` array in [0, 1]; ``(h, w, 1)`` is squeezed."""
-    array = np.asarray(pil_pixels(array, name, gray=True))
+    array = as_array(array, name, gray=True)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.ndim != 2:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import as_float, check_band, check_gray, finite_number, pil_pixels
+from vecmatte._validation import as_array, as_float, check_band, check_gray, finite_number
 
 __all__ = [
     "check_known_pixels",
@@ -51,7 +51,7 @@ def coloured_fraction(array) -> float:
 
 def _gray_map(array, name: str) -> np.ndarray:
     """An ``(h, w)`` map from gray, RGB or RGBA data (alpha ignored), checked for colour."""
-    array = np.asarray(pil_pixels(array, name, gray=True))
+    array = as_array(array, name, gray=True)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         rgb = as_float(array[:, :, :3], name)
         share = _coloured_share(rgb)
@@ -314,12 +314,12 @@ def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndar
     """
     from vecmatte._validation import check_image
 
-    photo = np.asarray(pil_pixels(image, "image", gray=False))
+    photo = as_array(image, "image", gray=False)
     image = check_image(photo)
     tolerance = finite_number(tolerance, "tolerance", "in [0, 1)", minimum=0.0)
     if tolerance >= 1:
         raise ValueError(f"tolerance must be in [0, 1), got {tolerance!r}")
-    array = np.asarray(pil_pixels(scribbled, "scribbled", gray=False))
+    array = as_array(scribbled, "scribbled", gray=False)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         strokes = check_image(array[:, :, :3], "scribbled image")
         if strokes.shape != image.shape:
