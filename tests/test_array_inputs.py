@@ -412,3 +412,24 @@ def test_a_ragged_list_is_named(scene, argument):
     inputs = {"image": scene.image, "trimap": scene.trimap, argument: ragged}
     with pytest.raises(ValueError, match=f"{argument} is a ragged nested sequence"):
         estimate_alpha(inputs["image"], inputs["trimap"])
+
+
+def test_a_pil_image_with_transparency_is_told_how_to_drop_it(scene):
+    # "drop the alpha channel first (image[:, :, :3])" cannot be done to a PIL image.
+    rgba = Image.fromarray(_uint8(scene.image)).convert("RGBA")
+    with pytest.raises(
+        ValueError, match=r"drop the alpha channel first \(image\.convert\('RGB'\)\)"
+    ):
+        estimate_alpha(rgba, scene.trimap)
+    np.testing.assert_array_equal(
+        estimate_alpha(rgba.convert("RGB"), scene.trimap),
+        estimate_alpha(_uint8(scene.image), scene.trimap),
+    )
+
+
+def test_a_memory_estimate_refuses_a_preconditioner_the_solve_refuses(scene):
+    # It returned a number for method="sm", preconditioner="ichol", which the solve refuses.
+    with pytest.raises(ValueError, match="'sm' solves no linear system: give no preconditioner"):
+        vecmatte.estimate_solve_memory((40, 50), 100, method="sm", preconditioner="ichol")
+    with pytest.raises(ValueError, match="'sm' solves no linear system"):
+        estimate_alpha(scene.image, scene.trimap, method="sm", preconditioner="ichol")

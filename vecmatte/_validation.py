@@ -22,6 +22,11 @@ _PIL_AS_IS = {"1", "L", "RGB", "F", "I;16", "I;16L", "I;16B", "I;16N"}
 _PIL_WITH_ALPHA = {"LA", "La", "PA", "RGBA", "RGBa"}
 
 
+def _is_pil(value) -> bool:
+    """A PIL image, recognised without importing Pillow."""
+    return type(value).__module__.startswith("PIL.") and hasattr(value, "mode")
+
+
 def pil_pixels(value, name: str, *, gray: bool):
     """The pixels of a PIL image as an array (other values are returned unchanged).
 
@@ -31,7 +36,7 @@ def pil_pixels(value, name: str, *, gray: bool):
     (how Pillow may open a 16-bit gray PNG) is read as uint16 when its values fit. Images
     with transparency keep it (RGBA or LA), so that the usual checks refuse or ignore it.
     """
-    if not type(value).__module__.startswith("PIL.") or not hasattr(value, "mode"):
+    if not _is_pil(value):
         return value
     mode = value.mode
     if mode == "P" and "transparency" in value.info:
@@ -158,6 +163,8 @@ def check_image(image, name: str = "image") -> np.ndarray:
         fix = (
             f"; drop the alpha channel first ({name}[:, :, :3])" if array.shape[-1:] == (4,) else ""
         )
+        if fix and _is_pil(image):  # a PIL image cannot be sliced
+            fix = f"; drop the alpha channel first ({name}.convert('RGB'))"
         if array.ndim == 3 and array.shape[0] in (1, 3) and array.shape[2] not in (1, 3, 4):
             # (3, h, w) from PyTorch or a FITS/TIFF reader: not to be read as a 3-wide image.
             fix = f"; channels first? np.moveaxis({name}, 0, -1) makes it (h, w, {array.shape[0]})"

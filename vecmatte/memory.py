@@ -129,6 +129,9 @@ def estimate_solve_memory(
     name = None
     if spec.preconditioner is not None:
         name, _ = resolve_preconditioner(preconditioner, default=spec.preconditioner)
+    elif preconditioner is not None:
+        # The solve refuses it with these words; an estimate for it would be of no solve.
+        raise ValueError(f"alpha method {method!r} solves no linear system: give no preconditioner")
     model = getattr(spec.load(), "memory_bytes", None)
     if model is None:
         return default_memory_bytes((h, w), n_unknown, preconditioner=name)
