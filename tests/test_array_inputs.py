@@ -433,3 +433,11 @@ def test_a_memory_estimate_refuses_a_preconditioner_the_solve_refuses(scene):
         vecmatte.estimate_solve_memory((40, 50), 100, method="sm", preconditioner="ichol")
     with pytest.raises(ValueError, match="'sm' solves no linear system"):
         estimate_alpha(scene.image, scene.trimap, method="sm", preconditioner="ichol")
+
+
+def test_a_foreground_method_that_is_no_name_is_named(scene):
+    # method=["ml"] raised "unhashable type: 'list'".
+    with pytest.raises(ValueError, match=r"unknown foreground method \['ml'\]; choose one of"):
+        vecmatte.estimate_foreground(scene.image, scene.alpha, method=["ml"])
+    with pytest.raises(ValueError, match="unknown foreground method"):
+        vecmatte.cutout(scene.image, scene.alpha, method=["ml"])

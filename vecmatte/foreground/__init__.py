@@ -69,7 +69,8 @@ def _check_inputs(image, alpha) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_method(method: str) -> str:
-    if method not in FOREGROUND_METHODS:
+    # isinstance first: a list is unhashable, and "in" a dict raised "unhashable type".
+    if not isinstance(method, str) or method not in FOREGROUND_METHODS:
         raise ValueError(
             f"unknown foreground method {method!r}; choose one of {', '.join(FOREGROUND_METHODS)}"
         )
