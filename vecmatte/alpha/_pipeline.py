@@ -43,7 +43,7 @@ class AlphaResult:
 
     Attributes
     ----------
-    alpha : ndarray, shape (h, w)
+    alpha : ndarray, shape (h, w), float64
     iterations : int
         Conjugate gradient iterations (0 when nothing was unknown, or for methods that are
         not a linear system).
