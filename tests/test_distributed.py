@@ -21,6 +21,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from dask_slow_tasks import HELD, RELEASE
+
 from vecmatte.batch import dask as vdist
 from vecmatte.batch import find_tasks, run_batch
 from vecmatte.io import load_trimap, save_image
@@ -331,8 +333,11 @@ def test_corrupt_image_fails_once_and_others_succeed(cluster, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_batch_survives_a_killed_worker(fresh_cluster, tmp_path):
+    # The images after the first two wait on their workers until the test lets them go on
+    # (after the kill), so that both workers are busy when the second image is done.
     count = 10
     images, trimaps = _write_inputs(tmp_path, count)
+    _hold_all_but(images, trimaps, 2)
     tasks = find_tasks(images, trimaps, tmp_path / "out")
     killed = []
 
@@ -343,14 +348,18 @@ def test_batch_survives_a_killed_worker(fresh_cluster, tmp_path):
         if done >= 2 and busy:
             fresh_cluster.kill_worker(busy[0])
             killed.append(busy[0])
+            (tmp_path / RELEASE).touch()
 
-    records = _within(
-        BATCH_TIMEOUT,
-        vdist.run_batch_on_cluster,
-        tasks,
-        fresh_cluster.client,
-        progress=kill_a_busy_worker,
-    )
+    try:
+        records = _within(
+            BATCH_TIMEOUT,
+            vdist.run_batch_on_cluster,
+            tasks,
+            fresh_cluster.client,
+            progress=kill_a_busy_worker,
+        )
+    finally:
+        (tmp_path / RELEASE).touch()
     assert killed, "the batch finished before a worker could be killed; make the tasks slower"
     assert [r.status for r in records] == ["done"] * count, [r.error for r in records]
     assert killed[0] not in fresh_cluster.client.scheduler_info()["workers"]
@@ -365,17 +374,27 @@ def test_batch_survives_a_killed_worker(fresh_cluster, tmp_path):
 
 
 def test_interrupt_cancels_the_submitted_tasks(cluster, tmp_path):
+    # The images after the first are held (see test_ctrl_c_on_the_command_line), so that
+    # the batch cannot be over when the first one's record interrupts it.
     count = 10
     images, trimaps = _write_inputs(tmp_path, count)
+    _hold_all_but(images, trimaps, 1)
     tasks = find_tasks(images, trimaps, tmp_path / "out")
 
     def interrupt(done, total, record):
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        _within(
-            BATCH_TIMEOUT, vdist.run_batch_on_cluster, tasks, cluster.client, progress=interrupt
-        )
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _within(
+                BATCH_TIMEOUT,
+                vdist.run_batch_on_cluster,
+                tasks,
+                cluster.client,
+                progress=interrupt,
+            )
+    finally:
+        (tmp_path / RELEASE).touch()  # the held images running on the workers go on
     # the scheduler forgets every task of the batch (queued ones never run), and the ones
     # that were running finish and write whole files
     _within(BATCH_TIMEOUT, cluster.wait_idle, BATCH_TIMEOUT)
@@ -386,10 +405,24 @@ def test_interrupt_cancels_the_submitted_tasks(cluster, tmp_path):
     assert not _temporaries(tmp_path)
 
 
+def _hold_all_but(images: Path, trimaps: Path, kept: int) -> None:
+    """Make every image after the first ``kept`` a held one (tests/dask_slow_tasks.py).
+
+    Their names sort after the others', so that the others are submitted (and run) first.
+    """
+    for path in sorted(images.iterdir())[kept:]:
+        path.rename(images / f"z-{HELD}{path.name}")
+        (trimaps / path.name).rename(trimaps / f"z-{HELD}{path.name}")
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_the_command_line(cluster, tmp_path):
+    # The images after the first wait on their workers to rename their outputs until the
+    # test releases them, so the batch is still running when SIGINT comes (sent after the
+    # first matte appeared, it once came after the end of the whole fast batch).
     count = 12
     images, trimaps = _write_inputs(tmp_path, count)
+    _hold_all_but(images, trimaps, 1)
     out = tmp_path / "out"
     command = [
         sys.executable,
@@ -411,11 +444,12 @@ def test_ctrl_c_on_the_command_line(cluster, tmp_path):
         start_new_session=True,
     )
     try:
-        _wait_until(lambda: any(out.glob("*_alpha.png")), BATCH_TIMEOUT, "the first matte")
+        _wait_until(lambda: any(tmp_path.glob("*.holding")), BATCH_TIMEOUT, "a held image")
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=BATCH_TIMEOUT)
     finally:
         _stop(process)
+        (tmp_path / RELEASE).touch()  # the held images running on the workers go on
     assert process.returncode == 130, err
     assert "vecmatte: interrupted" in err
     _within(BATCH_TIMEOUT, cluster.wait_idle, BATCH_TIMEOUT)
