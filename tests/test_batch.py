@@ -486,3 +486,52 @@ def test_interrupt_between_temporary_and_its_cleanup_leaves_no_temporary(folders
     assert Path(made[2]).parent == out and not Path(made[2]).exists()
     assert no_temporary_files(out)
     assert 0 < len(files_in(out)) < 2 * len(NAMES)
+
+
+def _image_named_like_an_output(tmp_path) -> tuple[Path, Path]:
+    """Images ``x`` and ``x_alpha`` (a photograph of that name), a trimap for ``x`` only."""
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    scene = vecmatte.make_scene((30, 36), seed=1, band=2)
+    write_png(images / "x.png", scene.image)
+    write_png(images / "x_alpha.png", scene.image)
+    write_png(trimaps / "x.png", scene.trimap)
+    return images, trimaps
+
+
+def test_an_earlier_output_in_the_trimaps_folder_is_not_an_images_trimap(tmp_path):
+    # Output folder = trimaps folder: run 1 wrote trimaps/x_alpha.png as x's matte, and every
+    # later run took it for the trimap of the image x_alpha and was refused ("the output of x
+    # would overwrite the trimap x_alpha"). Its batch record shows it is x's output.
+    images, trimaps = _image_named_like_an_output(tmp_path)
+    for _ in range(3):
+        records = run_batch(find_tasks(images, trimaps, trimaps))
+        assert [(r.name, r.status) for r in records] == [("x", "done"), ("x_alpha", "failed")]
+        assert "x_alpha" in records[1].error
+    expected = expected_alpha(images, trimaps, "x")
+    assert np.abs(vecmatte.io.load_trimap(trimaps / "x_alpha.png") - expected).max() < 1.01 / 255
+    resumed = run_batch(find_tasks(images, trimaps, trimaps), resume=True)
+    assert [r.status for r in resumed] == ["skipped", "failed"]
+
+
+@pytest.mark.parametrize("maker", ["vecmatte trimap", "vecmatte alpha", "the user"])
+def test_a_real_trimap_named_like_an_output_is_never_overwritten(tmp_path, maker):
+    from vecmatte.batch._record import record_text, solve_record
+    from vecmatte.io import save_image
+
+    images, trimaps = _image_named_like_an_output(tmp_path)
+    trimap = vecmatte.make_scene((30, 36), seed=2, band=2).trimap
+    path = trimaps / "x_alpha.png"
+    if maker == "vecmatte trimap":  # vecmatte's PNG, without a record
+        save_image(path, trimap)
+    elif maker == "vecmatte alpha":  # a record, without the inputs only a batch records
+        save_image(path, trimap, text=record_text(solve_record({})))
+    else:
+        write_png(path, trimap)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="output of x would overwrite the trimap x_alpha"):
+        find_tasks(images, trimaps, trimaps)
+    assert path.read_bytes() == before
+    assert main(["batch", str(images), str(trimaps), "-o", str(trimaps), "-q"]) != 0
+    assert path.read_bytes() == before

@@ -57,6 +57,29 @@ def _own_outputs(directory: Path) -> set[str]:
     }
 
 
+def _batch_outputs_of(directory: Path, images: set[str]) -> set[str]:
+    """Names in ``directory`` that a batch made as the outputs of one of ``images``.
+
+    ``X_alpha.png`` (or ``X_cutout.png``) for an image ``X``, whose batch record (the PNG
+    text, with the digests of the inputs it was made from: only a batch writes them) says a
+    batch made it. With the trimaps folder as the output folder, an image ``X_alpha`` with
+    no trimap of its own then does not take X's matte for its trimap, which the output guard
+    refused to replace at every later run. A trimap made by ``vecmatte trimap`` (no record),
+    a matte of ``vecmatte alpha`` (no inputs in its record) or any user file stays a trimap.
+    """
+    from vecmatte.batch._record import read_record
+
+    found = set()
+    for suffix in (ALPHA_SUFFIX, CUTOUT_SUFFIX):
+        for image in images:
+            name = f"{image}{suffix}"
+            if Path(name).stem in images and (directory / name).is_file():
+                record = read_record(directory / name)
+                if record is not None and isinstance(record.get("inputs"), dict):
+                    found.add(name)
+    return found
+
+
 def _check_not_empty_name(directory, what: str) -> None:
     """Refuse ``""``, which ``Path`` reads as the current folder."""
     if isinstance(directory, str) and directory == "":
@@ -182,16 +205,16 @@ def find_tasks(
     _check_not_empty_name(out_dir, "output")
     out_dir = Path(out_dir)
     # Outputs of earlier batches in the images folder are not images (whatever -o is now).
-    # The trimaps folder needs no such rule: only the trimaps of images are inputs, so an
-    # earlier output there is replaced unless an image of its name makes it a trimap (then
-    # the guard refuses).
+    # In the trimaps folder only the trimaps of images are inputs, so an earlier output
+    # there is replaced, unless an image of its name would make it a trimap: then it is one
+    # only if no batch record shows it to be another image's output (else the guard refuses).
     skip = _own_outputs(images_dir)
     images = _image_files(images_dir, skip)
     if not images:
         raise ValueError(
             f"{images_dir}: no image files in this folder (looked for {' '.join(IMAGE_EXTENSIONS)})"
         )
-    trimaps = _image_files(trimaps_dir)
+    trimaps = _image_files(trimaps_dir, _batch_outputs_of(trimaps_dir, set(images)))
     used_trimaps = {name: paths for name, paths in trimaps.items() if name in images}
     for kind, found in (("images", images), (what, used_trimaps)):
         clashes = [", ".join(p.name for p in paths) for paths in found.values() if len(paths) > 1]
