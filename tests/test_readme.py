@@ -95,3 +95,14 @@ def test_readme_block_runs(folder, line, language, code):
         f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
     )
     assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_every_warning_class_is_named_and_every_named_one_exists():
+    # The README tells users to filter warnings by the classes of vecmatte: each one the
+    # package exports is named there, and each one named there can be taken from vecmatte.
+    text = README.read_text(encoding="utf-8")
+    named = set(re.findall(r"`(?:vecmatte\.)?([A-Z]\w*Warning)`", text))
+    exported = {name for name in vecmatte.__all__ if name.endswith("Warning")}
+    assert exported - named == set(), "exported but not named in README.md"
+    assert named - exported == set(), "named in README.md but not exported by vecmatte"
+    assert all(issubclass(getattr(vecmatte, name), Warning) for name in named)
