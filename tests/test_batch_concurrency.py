@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,3 +184,32 @@ def test_a_failed_batch_keeps_the_folder_it_made_while_another_batch_uses_it(
     out.rmdir()
     assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
     assert not out.exists()
+
+
+def test_a_batch_starting_leaves_the_temporaries_of_vecmatte_alpha_alone(folders, monkeypatch):
+    # A batch starting in a folder removes '.X_alpha.png.*.tmp' for each of its outputs, which
+    # also matches the temporary of `vecmatte alpha -o out/X_alpha.png.v2.png`: the batch
+    # deleted it while alpha waited to rename it, and alpha failed with 'no such file'. Now
+    # alpha holds the batches' shared lock on its output folder while it writes.
+    import vecmatte._writing
+    from vecmatte.cli import main
+
+    images, trimaps, out = folders
+    out.mkdir()
+    target = out / "a_alpha.png.v2.png"
+    replace, batches = vecmatte._writing.os.replace, []
+
+    def replace_after_a_batch(source, destination):
+        if Path(destination) == target and not batches:  # alpha waits to rename: a batch starts
+            assert list(out.glob(".a_alpha.png.v2.png.*.tmp")) == [Path(source)]
+            batches.append(run_batch(find_tasks(images, trimaps, out)))
+        replace(source, destination)
+
+    monkeypatch.setattr(vecmatte._writing.os, "replace", replace_after_a_batch)
+    argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(target), "-q"]
+    assert main(argv) == 0
+    assert [r.status for r in batches[0]] == ["done", "done"]
+    assert load_trimap(target).shape == (40, 60)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["a_alpha.png", "b_alpha.png", target.name]
+    )
