@@ -373,12 +373,53 @@ def finite_number(
     return number
 
 
+#: Range of ``lam``, the weight pulling known pixels to their trimap value (soft constraints,
+#: information flow). Measured on make_scene((60, 80)): learning-based soft constraints broke
+#: CG down from 1e-10 down (the pull vanishes under the solver's rtol) and overflowed a float32
+#: cast from 1e50; knn, rw and ifm overflowed a dot product at 1e200-1e300. By 1e6 the mattes
+#: stopped changing: a larger weight pins the known pixels no further.
+SMALLEST_LAM, LARGEST_LAM = 1e-6, 1e10
+
+
+def check_lam(lam) -> float:
+    """``lam`` as a float in [:data:`SMALLEST_LAM`, :data:`LARGEST_LAM`], else one ValueError."""
+    lam = finite_number(lam, "lam", "a positive finite number", minimum=0, above_minimum=True)
+    if not SMALLEST_LAM <= lam <= LARGEST_LAM:
+        raise ValueError(
+            f"lam must be from {SMALLEST_LAM:g} to {LARGEST_LAM:g}: weaker pulls vanish under "
+            f"the solver's tolerance, stronger ones pin the known pixels no further and "
+            f"overflow, got {lam!r}"
+        )
+    return lam
+
+
 def check_band(band) -> int:
     """``band`` (the unknown pixels on each side of a mask's edge) as an int of at least 1."""
     return positive_whole_number(band, "band", "a positive whole number of pixels")
 
 
-def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
+#: Smallest ``eps`` of each windowed colour model (the Laplacian names of check_radius_eps).
+#: Below it ``eps`` falls under the rounding error of the window colour statistics, which
+#: are exact zeros in flat regions only up to float64 rounding (about 1e-16 of their sums):
+#: measured on make_scene((60, 80)), closed-form broke down below 1e-16 (NaN, CG at
+#: iteration 0), learning-based raised a singular 4 x 4 solve at 1e-15 and was off by 0.03
+#: at 1e-12, large-kernel (box sums of 441 pixels) broke CG down at 1e-10 and 1e-11. The
+#: bounds keep a margin of 10 to 10000 over the last value that gave the default's matte.
+SMALLEST_EPS = {"closed-form": 1e-12, "learning-based": 1e-10, "large-kernel": 1e-8}
+#: Largest ``eps``: a window's colour covariance is at most 0.75 (colours in [0, 1]); by
+#: 1e4 to 1e6 every matte measured stopped changing (the colour-blind one), and 1e300
+#: overflowed the large-kernel inverse.
+LARGEST_EPS = 1e6
+
+
+def check_radius_eps(
+    radius, eps, shape: tuple[int, ...], *, model: str = "closed-form"
+) -> tuple[int, float]:
+    """``radius`` and ``eps`` of a windowed colour model checked; ``model`` picks eps's floor.
+
+    ``model`` is a key of :data:`SMALLEST_EPS`. One ``ValueError`` line names the value, the
+    range and the reason.
+    """
     radius = real_number(radius, "radius", "a positive integer")
     eps = real_number(eps, "eps", "a positive finite number")
     finite = _is_finite(radius)
@@ -398,6 +439,17 @@ def check_radius_eps(radius, eps, shape: tuple[int, ...]) -> tuple[int, float]:
         eps = float("inf")
     if not np.isfinite(eps) or eps <= 0:
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+    smallest = SMALLEST_EPS[model]
+    if eps < smallest:
+        raise ValueError(
+            f"eps must be at least {smallest:g} for the {model} Laplacian: smaller values fall "
+            f"below the rounding error of the window colour statistics, got {eps!r}"
+        )
+    if eps > LARGEST_EPS:
+        raise ValueError(
+            f"eps must be at most {LARGEST_EPS:g}: larger values swamp every window's colour "
+            f"covariance (at most 0.75) and the matte no longer changes, got {eps!r}"
+        )
     size = 2 * radius + 1
     if shape[0] < size or shape[1] < size:
         largest = (min(shape[0], shape[1]) - 1) // 2
@@ -483,7 +535,23 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
             f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 or less is accurate (the defaults "
             "are 1e-6, and 1e-7 with the direct preconditioner), 1e-3 is a rough matte"
         )
-    return float(value), check_maxiter(maxiter)
+    return check_rtol_floor(float(value)), check_maxiter(maxiter)
+
+
+#: Smallest rtol: a float64 solve gets no closer than its rounding (about 1e-16 of the
+#: right-hand side); only conjugate gradient's updated residual goes lower, and rtol=1e-300
+#: ran it to its iteration limit (knn: residual 7e8) or into overflow (lkm).
+SMALLEST_RTOL = 1e-15
+
+
+def check_rtol_floor(rtol: float) -> float:
+    """``rtol`` (already in (0, 1)) refused below :data:`SMALLEST_RTOL`."""
+    if rtol < SMALLEST_RTOL:
+        raise ValueError(
+            f"rtol must be at least {SMALLEST_RTOL:g}: a float64 solve gets no closer than its "
+            f"rounding (about 1e-16), got {rtol!r}"
+        )
+    return rtol
 
 
 def check_maxiter(maxiter) -> int | None:

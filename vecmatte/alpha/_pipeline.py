@@ -315,7 +315,7 @@ def estimate_alpha(
         that conjugate gradient only polishes the solution (two or three iterations);
         ``"ichol"`` and ``"jacobi"`` use less memory and more iterations.
     rtol : float, optional
-        Relative residual at which conjugate gradient stops, in (0, 1). ``None`` (default):
+        Relative residual at which conjugate gradient stops, in [1e-15, 1). ``None`` (default):
         1e-7 with the ``"direct"`` preconditioner (two or three iterations; alpha then
         within about 1e-3 of the exact solution), 1e-6 with the others.
     maxiter : int, optional

@@ -120,7 +120,8 @@ def build_system(
     is_fg, is_bg : ndarray of bool, shape (h, w)
         Known foreground and background pixels.
     eps : float, optional
-        Regularisation of the window colour covariances (larger gives smoother mattes).
+        Regularisation of the window colour covariances (larger gives smoother mattes),
+        from 1e-12 (below: the covariances' rounding error) to 1e6 (above: no change).
     radius : int, optional
         Window radius of the Laplacian (windows are ``(2r+1) x (2r+1)``).
 

@@ -24,7 +24,7 @@ import logging
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import finite_number
+from vecmatte._validation import check_lam
 from vecmatte.alpha._ifm_trimming import edge_trimming, patch_trimming
 from vecmatte.laplacians.information_flow import KU_CONFIDENCES
 
@@ -115,9 +115,7 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     checked = dict(options)
     if "lam" in options:
         # A 0-d array is a number too; an integer beyond floats is as unusable as infinity.
-        checked["lam"] = finite_number(
-            options["lam"], "lam", "a positive finite number", minimum=0, above_minimum=True
-        )
+        checked["lam"] = check_lam(options["lam"])
     if "known_to_unknown" in options:
         value = options["known_to_unknown"]
         if value is not None and not isinstance(value, (bool, np.bool_)):
@@ -150,7 +148,7 @@ def build_system(
     is_fg, is_bg : ndarray of bool, shape (h, w)
         Known foreground and background pixels.
     lam : float, optional
-        Weight pulling known pixels to their trimap value.
+        Weight pulling known pixels to their trimap value, from 1e-6 to 1e10.
     known_to_unknown : bool or None, optional
         Use the known-to-unknown flow (with the trimap trimmings that refine it); ``None``
         decides with :func:`detect_highly_transparent` (used unless the unknown region

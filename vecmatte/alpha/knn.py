@@ -111,7 +111,8 @@ def build_system(
     n_neighbors : sequence of int, optional
         Neighbours per pixel in each nearest-neighbour pass (20, then 10).
     distance_weights : sequence of float, optional
-        Weight of the position in each pass's features (2.0, then 0.1).
+        Weight of the position in each pass's features (2.0, then 0.1), from 0 to 1e6
+        (the features are float32: larger weights drown the colours).
     kernel : {"binary", "soft"}, optional
         Weight of a neighbour pair: 1, or ``1 - |f_i - f_j|_1 / 5``.
     constraints : {"hard", "soft"}, optional
@@ -119,7 +120,7 @@ def build_system(
         on the unknown pixels only), or pull them with weight ``lam`` as PyMatting does (its
         exact solution); see :func:`vecmatte.alpha.rw.graph_system`.
     lam : float, optional
-        Weight of the soft constraints.
+        Weight of the soft constraints, from 1e-6 to 1e10.
 
     Returns
     -------

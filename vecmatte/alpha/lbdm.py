@@ -35,7 +35,9 @@ _MEMORY = (130.0, 2090.0, 40.0, 17 * 2**20)
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
     checked = dict(options)
-    radius, eps = check_radius_eps(options.get("radius", 1), options.get("eps", 1e-7), shape)
+    radius, eps = check_radius_eps(
+        options.get("radius", 1), options.get("eps", 1e-7), shape, model="learning-based"
+    )
     if "radius" in options:
         checked["radius"] = radius
     if "eps" in options:
@@ -63,14 +65,15 @@ def build_system(
     is_fg, is_bg : ndarray of bool, shape (h, w)
         Known foreground and background pixels.
     eps : float, optional
-        Ridge regularisation of each window's colour model (PyMatting's 1e-7).
+        Ridge regularisation of each window's colour model (PyMatting's 1e-7), from 1e-10
+        (below: the rounding error of the window sums) to 1e6 (above: no change).
     radius : int, optional
         Window radius (``(2r+1) x (2r+1)`` windows).
     constraints : {"hard", "soft"}, optional
         Fix the known pixels (default; only windows touching an unknown pixel are
         evaluated), or pull them with weight ``lam`` over all pixels as PyMatting does.
     lam : float, optional
-        Weight of the soft constraints.
+        Weight of the soft constraints, from 1e-6 to 1e10.
 
     Returns
     -------
@@ -89,7 +92,7 @@ def build_system(
     solved rows directly (the columns of known pixels go to the right-hand side).
     """
     constraints, lam = check_constraints(constraints, lam)
-    radius, eps = check_radius_eps(radius, eps, image.shape)
+    radius, eps = check_radius_eps(radius, eps, image.shape, model="learning-based")
     h, w = is_fg.shape
     known = is_fg | is_bg
     hard = constraints == "hard"
@@ -137,7 +140,9 @@ def memory_bytes(
     from vecmatte.memory import BASE_BYTES, SAFETY
     from vecmatte.preconditioners import PRECONDITIONERS
 
-    radius, _ = check_radius_eps(options.get("radius", 1), options.get("eps", 1e-7), shape)
+    radius, _ = check_radius_eps(
+        options.get("radius", 1), options.get("eps", 1e-7), shape, model="learning-based"
+    )
     entries = (4 * radius + 1) ** 2
     n_pixels = int(shape[0]) * int(shape[1])
     rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown

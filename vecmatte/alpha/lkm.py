@@ -30,7 +30,9 @@ _MEMORY = (190.0, 100.0, 2**20)
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
     checked = dict(options)
-    radius, eps = check_radius_eps(options.get("radius", 10), options.get("eps", 1e-7), shape)
+    radius, eps = check_radius_eps(
+        options.get("radius", 10), options.get("eps", 1e-7), shape, model="large-kernel"
+    )
     if "radius" in options:
         checked["radius"] = radius
     if "eps" in options:
@@ -68,14 +70,15 @@ def build_system(
     is_fg, is_bg : ndarray of bool, shape (h, w)
         Known foreground and background pixels.
     eps : float, optional
-        Regularisation of each window's colour covariance.
+        Regularisation of each window's colour covariance, from 1e-8 (below: the rounding
+        error of the box sums) to 1e6 (above: no change).
     radius : int, optional
         Window radius (PyMatting's default 10: 21 x 21 windows).
     constraints : {"hard", "soft"}, optional
         Fix the known pixels (default), or pull them with weight ``lam`` over all pixels as
         PyMatting does.
     lam : float, optional
-        Weight of the soft constraints.
+        Weight of the soft constraints, from 1e-6 to 1e10.
 
     Returns
     -------
@@ -95,7 +98,7 @@ def build_system(
     unknown pixels' bounding box grown by ``2 r``: the operator is built on that crop.
     """
     constraints, lam = check_constraints(constraints, lam)
-    radius, eps = check_radius_eps(radius, eps, image.shape)
+    radius, eps = check_radius_eps(radius, eps, image.shape, model="large-kernel")
     if constraints == "soft":
         laplacian = lkm_laplacian(image, eps=eps, radius=radius)
         return soft_constraint_system(laplacian, is_fg, is_bg, lam=lam)

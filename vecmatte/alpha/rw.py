@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import finite_number
+from vecmatte._validation import check_lam, finite_number
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
 from vecmatte.systems import LazyStencil, MattingSystem, Stencil, hard_constraint_system
@@ -39,7 +39,7 @@ def check_constraints(constraints: str, lam: float) -> tuple[str, float]:
         raise ValueError(f"constraints must be 'hard' or 'soft', got {constraints!r}")
     # float() alone took lam="100" as a number and said "could not convert string to float"
     # of "x", without naming lam.
-    lam = finite_number(lam, "lam", "a positive finite number", minimum=0, above_minimum=True)
+    lam = check_lam(lam)
     return constraints, lam
 
 
@@ -89,7 +89,7 @@ def graph_system(
         ``D``: ``((1 + reg) D - W + lam D C) x = lam D c_fg``. ``"hard"``: the known pixels
         fixed, ``((1 + reg) D - W)_uu x_u = W_uk alpha_k`` (the limit ``lam -> inf``).
     lam : float, optional
-        Weight of the soft constraints.
+        Weight of the soft constraints, from 1e-6 to 1e10.
     reach : int, optional
         Passed to the system (grid-local graphs).
 
@@ -144,14 +144,12 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
                 f"radius must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
                 f"got {options['radius']!r}"
             )
-    for name, wanted, above in (
-        ("sigma", "a positive finite number", True),
-        ("regularization", "a finite number >= 0", False),
-    ):
-        if name in options:
-            checked[name] = finite_number(
-                options[name], name, wanted, minimum=0, above_minimum=above
-            )
+    if "sigma" in options:
+        checked["sigma"] = check_sigma(options["sigma"])
+    if "regularization" in options:
+        checked["regularization"] = finite_number(
+            options["regularization"], "regularization", "a finite number >= 0", minimum=0
+        )
     _, lam = check_constraints(
         options.get("constraints", "hard"), options.get("lam", _defaults.LAMBDA)
     )
@@ -160,6 +158,23 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     if "min_weight" in options:
         checked["min_weight"] = check_min_weight(options["min_weight"])
     return checked
+
+
+#: Smallest colour scale: 16-bit colours differ by 1.5e-5 or more, whose weight at sigma 1e-6
+#: is already exp(-230), under any min_weight; below 1e-154 sigma squared is 0 in float64
+#: (1e-300 raised ZeroDivisionError).
+SMALLEST_SIGMA = 1e-6
+
+
+def check_sigma(sigma) -> float:
+    sigma = finite_number(sigma, "sigma", "a positive finite number", minimum=0, above_minimum=True)
+    if sigma < SMALLEST_SIGMA:
+        raise ValueError(
+            f"sigma must be at least {SMALLEST_SIGMA:g}: at smaller scales every pair of "
+            f"different colours weighs under exp(-230) alike, and below 1e-154 sigma squared "
+            f"is 0, got {sigma!r}"
+        )
+    return sigma
 
 
 def check_min_weight(min_weight) -> float:
@@ -190,6 +205,7 @@ def build_system(
         Colour scale of the weights ``exp(-|I_i - I_j|^2 / sigma^2)``. vecmatte honours it
         (PyMatting's ``rw_laplacian`` ignores its ``sigma`` and always uses ``exp(-900
         |I_i - I_j|^2)``); the default 1/30 is that same 900, which measured best (see Notes).
+        At least 1e-6.
     radius : int, optional
         Window radius of the neighbourhood (``(2r+1) x (2r+1)``).
     regularization : float, optional
@@ -204,7 +220,7 @@ def build_system(
         Fix the known pixels (default), or pull them to their value with weight ``lam`` as
         PyMatting does (see :func:`graph_system`).
     lam : float, optional
-        Weight of the soft constraints.
+        Weight of the soft constraints, from 1e-6 to 1e10.
 
     Returns
     -------
@@ -249,7 +265,7 @@ def build_system(
     constraints, lam = check_constraints(constraints, lam)
     radius = check_radius(radius)
     min_weight = check_min_weight(min_weight)
-    sigma = finite_number(sigma, "sigma", "a positive finite number", minimum=0, above_minimum=True)
+    sigma = check_sigma(sigma)
     shape = tuple(is_fg.shape)
     known = (is_fg | is_bg).ravel()
     rows = np.flatnonzero(~known) if constraints == "hard" else np.arange(known.size)

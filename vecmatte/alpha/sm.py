@@ -80,6 +80,10 @@ def check_options(shape: tuple[int, int], **options) -> dict:
             "a finite number >= 0 (0 turns the expansion off)",
             minimum=0,
         )
+        # Colours lie in [0, 1]^3, so no two differ by more than sqrt(3): every threshold
+        # from 2 up expands the same pixels (bit for bit), and 1e300 overflowed the float32
+        # comparisons and the squared threshold.
+        options["expansion_threshold"] = min(options["expansion_threshold"], 2.0)
     if "cost_exponents" in options:
         value = options["cost_exponents"]
         wanted = (
@@ -94,6 +98,15 @@ def check_options(shape: tuple[int, int], **options) -> dict:
         for entry in entries:
             finite_number(entry, "cost_exponents", wanted, minimum=0)
         options["cost_exponents"] = tuple(float(e) for e in entries)
+        if max(options["cost_exponents"]) > LARGEST_COST_EXPONENT:
+            # The costs are sums of exponent * log(term) in float32 (about 7 digits): a larger
+            # exponent drowns the other terms as 1e6 already does, and 1e300 overflowed the
+            # float32 cast of the exponents.
+            raise ValueError(
+                f"cost_exponents must be at most {LARGEST_COST_EXPONENT:g}: the costs are "
+                f"float32 sums of exponent * log(term), which a larger exponent overflows or "
+                f"leaves to its own term alone, got {value!r}"
+            )
     for name in ("smoothing_sigma_sq", "confidence_sigma_sq", "low_frequency_sigma_sq"):
         # confidence_sigma_sq has no automatic value: None failed deep in the solve.
         optional = name != "confidence_sigma_sq"
@@ -101,7 +114,32 @@ def check_options(shape: tuple[int, int], **options) -> dict:
         if name in options and not (optional and value is None):
             wanted = "a finite number > 0" + (" or None" if optional else "")
             options[name] = finite_number(value, name, wanted, minimum=0, above_minimum=True)
+            if name == "confidence_sigma_sq":
+                # exp(-sqrt(distortion) / sigma_sq) with sqrt(distortion) <= sqrt(3) is 1.0
+                # in float32 once the exponent is under 2**-25: from sigma_sq 6e7 up every
+                # value gives the same matte (bit for bit), and 1e300 overflowed the float32
+                # cast. Any larger value is taken as 1e9.
+                options[name] = min(options[name], 1e9)
+                if options[name] < SMALLEST_CONFIDENCE_SIGMA_SQ:
+                    raise ValueError(
+                        f"confidence_sigma_sq must be at least {SMALLEST_CONFIDENCE_SIGMA_SQ:g}: "
+                        "smaller values zero every confidence whose colour distortion exceeds "
+                        "1e-4 (float32 exp underflows) and overflow the float32 division below "
+                        f"1e-38, got {value!r}"
+                    )
+            else:
+                # exp(-(dy^2 + dx^2) / sigma_sq) with dy^2 + dx^2 >= 1 off the centre is 0.0 in
+                # float64 for every sigma_sq <= 1e-3 (exp(-1000) underflows): all such values
+                # weigh the centre pixel alone (bit for bit), and 5e-324 overflowed the division.
+                options[name] = max(options[name], 1e-3)
     return options
+
+
+#: Largest of each cost exponent (see check_options).
+LARGEST_COST_EXPONENT = 1e6
+#: Smallest confidence_sigma_sq: on make_scene((60, 80)) and GT04 every value from 1e-5 down
+#: gave the same matte, and 1e-40 or less overflowed or divided by zero in float32.
+SMALLEST_CONFIDENCE_SIGMA_SQ = 1e-6
 
 
 def _default_sigma_sq(radius: int) -> float:
@@ -257,14 +295,15 @@ def estimate(
         Trimap expansion: an unknown pixel takes the label of the nearest known pixel within
         this distance (pixels) ...
     expansion_threshold : float
-        ... whose colour is within this RGB distance. 0 turns the expansion off.
+        ... whose colour is within this RGB distance. 0 turns the expansion off; any value
+        from sqrt(3), the largest distance, up expands fully (taken as 2).
     rays : int
         Sample gathering: rays cast from each unknown pixel, evenly spread, rotated from
         pixel to pixel; each ray brings the first foreground and background pixel it meets.
     cost_exponents : (float, float, float, float)
         Exponents of the pair cost's factors: the chromatic distortion over the window, the
         probability-of-foreground term, the distances to the foreground and background
-        samples (eq. 10; ``e_N, e_A, e_f, e_b``).
+        samples (eq. 10; ``e_N, e_A, e_f, e_b``); each from 0 to 1e6.
     distortion_radius : int
         Radius of the window over which the chromatic distortion is summed.
     refinement_radius : int
@@ -273,8 +312,10 @@ def estimate(
         Local smoothing windows: pair smoothing, confidence, low-frequency alpha.
     smoothing_sigma_sq, low_frequency_sigma_sq : float or None
         Variances of their Gaussian weights; ``None``: ``(2 r + 1)^2 / (9 pi)`` of the window.
+        Every value up to 1e-3 weighs the centre pixel alone (taken as 1e-3).
     confidence_sigma_sq : float
-        Scale of the distortion in the confidence (the paper's ``sigma^2``).
+        Scale of the distortion in the confidence (the paper's ``sigma^2``), at least 1e-6;
+        every value from 6e7 up gives confidences of 1 (taken as 1e9).
 
     Returns
     -------

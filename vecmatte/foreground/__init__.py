@@ -18,6 +18,7 @@ from vecmatte._validation import (
     check_gray,
     check_image,
     check_maxiter,
+    check_rtol_floor,
     check_same_size,
     finite_number,
 )
@@ -77,18 +78,34 @@ def _check_method(method: str) -> str:
     return method
 
 
+#: Range of the "ml" smoothness weights. The data term of each pixel weighs
+#: alpha^2 + (1 - alpha)^2 >= 0.5, so a regularization under 1e-16 is lost in its rounding
+#: (1e-50 divided by zero); above 1e3 every weight gave the same flat foreground on
+#: make_scene((60, 80)) and GT04, and 1e20 overflowed.
+SMALLEST_REGULARIZATION, LARGEST_ML_WEIGHT = 1e-10, 1e6
+
+
 def check_ml_weights(regularization: float, gradient_weight: float) -> dict[str, float]:
     """The "ml" smoothness weights as floats, checked (also used by the PyMatting shim)."""
     # finite_number names the option for a string or None too (np.isfinite raised a
     # TypeError about ufuncs for them).
-    return {
-        "regularization": finite_number(
-            regularization, "regularization", "a positive number", minimum=0.0, above_minimum=True
-        ),
-        "gradient_weight": finite_number(
-            gradient_weight, "gradient_weight", "non-negative", minimum=0.0
-        ),
-    }
+    regularization = finite_number(
+        regularization, "regularization", "a positive number", minimum=0.0, above_minimum=True
+    )
+    gradient_weight = finite_number(gradient_weight, "gradient_weight", "non-negative", minimum=0.0)
+    if not SMALLEST_REGULARIZATION <= regularization <= LARGEST_ML_WEIGHT:
+        raise ValueError(
+            f"regularization must be from {SMALLEST_REGULARIZATION:g} to "
+            f"{LARGEST_ML_WEIGHT:g}: smaller values vanish under the rounding of the data term "
+            f"and divide by zero, larger ones give the same flat foreground and overflow, "
+            f"got {regularization!r}"
+        )
+    if gradient_weight > LARGEST_ML_WEIGHT:
+        raise ValueError(
+            f"gradient_weight must be at most {LARGEST_ML_WEIGHT:g}: larger weights give the "
+            f"same flat foreground and overflow, got {gradient_weight!r}"
+        )
+    return {"regularization": regularization, "gradient_weight": gradient_weight}
 
 
 def _module(method: str):
@@ -149,6 +166,7 @@ def _estimate(
     rtol = finite_number(rtol, "rtol", "positive and below 1", minimum=0.0, above_minimum=True)
     if rtol >= 1:
         raise ValueError(f"rtol must be positive and below 1, got {rtol!r}")
+    rtol = check_rtol_floor(rtol)
     maxiter = check_maxiter(maxiter)
     # Start conjugate gradient from the multi-level estimate: it is close to the closed-form
     # solution and cheap, and cuts the iterations by about 4x on the alphamatting images.
@@ -232,9 +250,10 @@ def estimate_foreground_background(
         ``"ml"`` only: smoothness weight between neighbours is
         ``regularization + gradient_weight * |alpha_i - alpha_j|`` (Germer et al.'s
         :math:`\\epsilon = 5 \\cdot 10^{-3}` and :math:`\\omega = 0.1` by default; PyMatting's
-        defaults are ``1e-5`` and ``1``).
+        defaults are ``1e-5`` and ``1``). regularization from 1e-10 to 1e6, gradient_weight
+        from 0 to 1e6.
     rtol, maxiter : optional
-        ``"cf"`` only: conjugate gradient tolerance in (0, 1) and iteration limit (None or at
+        ``"cf"`` only: conjugate gradient tolerance in [1e-15, 1) and iteration limit (None or at
         least 1). The tolerance is relative to the residual of the starting guess (the
         ``"ml"`` estimate), not to the right-hand side, which the pinned pixels dominate.
     blur_sizes : tuple of int, optional

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vecmatte._validation import check_image
+from vecmatte._validation import check_image, finite_number, positive_whole_number
 from vecmatte.laplacians.random_walk import check_form, weights_to_laplacian
 
 __all__ = ["knn_laplacian", "knn_searches", "knn_weights"]
@@ -18,24 +18,38 @@ KERNELS = ("binary", "soft")
 _log = logging.getLogger(__name__)
 
 
+#: Largest position weight of a pass. Features are float32, so the colours (at most 1 apart)
+#: fall under the rounding of the positions (weight * 2**-24) from about 1.7e7: every larger
+#: weight finds the neighbours of a colour-blind search, and 1e100 overflowed float32 into
+#: cKDTree's "data must be finite".
+LARGEST_DISTANCE_WEIGHT = 1e6
+
+
+def _entries(value) -> list:
+    """One entry or a sequence of them, as a list; a text is one entry, not its letters."""
+    if isinstance(value, (str, bytes)) or np.ndim(value) == 0:
+        return [value]
+    return list(value)
+
+
 def check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
-    n_neighbors = [n_neighbors] if np.ndim(n_neighbors) == 0 else list(n_neighbors)
-    distance_weights = (
-        [distance_weights] if np.ndim(distance_weights) == 0 else list(distance_weights)
-    )
-    if len(n_neighbors) != len(distance_weights) or not n_neighbors:
+    n_neighbors = _entries(n_neighbors)
+    distance_weights = _entries(distance_weights)
+    # Each entry's type and range first: n_neighbors="x" was told its length did not match.
+    ks = [positive_whole_number(k, "n_neighbors", "positive integers") for k in n_neighbors]
+    wanted = f"finite numbers >= 0 and at most {LARGEST_DISTANCE_WEIGHT:g}"
+    weights = [finite_number(x, "distance_weights", wanted, minimum=0) for x in distance_weights]
+    if max(weights, default=0.0) > LARGEST_DISTANCE_WEIGHT:
+        raise ValueError(
+            f"distance_weights must hold {wanted}: positions are float32, so larger weights "
+            f"leave the colours under their rounding, got {max(weights)!r}"
+        )
+    if len(ks) != len(weights) or not ks:
         raise ValueError(
             f"n_neighbors {n_neighbors} and distance_weights {distance_weights} must have the "
             "same, non-zero length (one entry per nearest-neighbour pass)"
         )
-    passes = []
-    for k, weight in zip(n_neighbors, distance_weights, strict=True):
-        if isinstance(k, bool) or not float(k).is_integer() or int(k) < 1:
-            raise ValueError(f"n_neighbors must hold positive integers, got {k!r}")
-        if not np.isfinite(float(weight)) or float(weight) < 0:
-            raise ValueError(f"distance_weights must hold finite numbers >= 0, got {weight!r}")
-        passes.append((int(k), float(weight)))
-    return passes
+    return list(zip(ks, weights, strict=True))
 
 
 #: Relative slack on the bounds of :func:`_may_reach`: a pixel is skipped only when the bound

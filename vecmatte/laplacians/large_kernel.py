@@ -355,5 +355,5 @@ def lkm_laplacian(
     True
     """
     image = check_image(image)
-    radius, eps = check_radius_eps(radius, eps, image.shape)
+    radius, eps = check_radius_eps(radius, eps, image.shape, model="large-kernel")
     return LargeKernelLaplacian(image, eps=eps, radius=radius)

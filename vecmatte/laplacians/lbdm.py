@@ -151,7 +151,7 @@ def lbdm_laplacian(
     (30, 30)
     """
     image = check_image(image)
-    radius, eps = check_radius_eps(radius, eps, image.shape)
+    radius, eps = check_radius_eps(radius, eps, image.shape, model="learning-based")
     if known is not None:
         known = check_mask(known, image.shape[:2], "known")
     h, w = image.shape[:2]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vecmatte._caller import outside_stacklevel
 from vecmatte.compat.pymatting._common import PyMattingAssertionError
 
 __all__ = ["CholeskyDecomposition", "ichol", "jacobi", "vcycle"]
@@ -124,7 +125,8 @@ def ichol(
         warnings.warn(
             f"ichol: A + {shift:g} I is not positive definite; trying the next shift",
             RuntimeWarning,
-            stacklevel=2,
+            # ichol is called by the user or by the shim's solvers: point at the user's line.
+            stacklevel=outside_stacklevel(),
         )
     else:
         raise ValueError(
