@@ -179,7 +179,9 @@ def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
     if length == 0:
         raise HTTPError(400, "the request body is empty; send an image and a trimap")
     environ["vecmatte.body_read"] = True
-    chunks, received = [], 0
+    # One buffer the size of the body, filled as it comes: the chunks and their join held it
+    # twice (and parse_multipart copies only the parts' data out of it).
+    body, received = bytearray(length), 0
     # read1 returns what one receive brought, so that the deadline is looked at between
     # receives (read blocks until it has all it asked for); not every WSGI input has it.
     read = getattr(stream, "read1", None) or stream.read
@@ -218,13 +220,13 @@ def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
             raise HTTPError(400, f"{message}; send it again") from None
         if not chunk:
             break
-        chunks.append(chunk)
+        body[received : received + len(chunk)] = chunk
         received += len(chunk)
     if received < length:
         raise HTTPError(
             400, f"the body ended after {received:,} of {length:,} bytes (Content-Length)"
         )
     try:
-        return parse_multipart(b"".join(chunks), content_type)
+        return parse_multipart(body, content_type)
     except MultipartError as error:
         raise HTTPError(400, f"malformed form: {error}") from None
