@@ -199,3 +199,12 @@ def test_an_rtol_below_float64_rounding_is_refused(flat_scene, method):
     line = _refused(flat_scene, method, "rtol must be at least 1e-15", rtol=1e-300)
     assert "rounding" in line
     _matte(flat_scene, method, rtol=1e-15)
+
+
+def test_a_random_walk_regularization_that_leaks_everything_is_refused(flat_scene):
+    # Before: taken, giving alpha 0 on every unknown pixel from about 1e3 (1e300 alike).
+    line = _refused(
+        flat_scene, "rw", "regularization must be a number in \\[0, 1\\]", regularization=1e3
+    )
+    assert "background" in line
+    _matte(flat_scene, "rw", regularization=1.0)

@@ -147,8 +147,14 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     if "sigma" in options:
         checked["sigma"] = check_sigma(options["sigma"])
     if "regularization" in options:
+        # (1 + reg) D - W leaks each pixel to the background in proportion to reg: at 1 the
+        # unknown pixels' mean alpha was 0.01 on make_scene((60, 80)) and GT04, 0.00 from 1e3.
         checked["regularization"] = finite_number(
-            options["regularization"], "regularization", "a finite number >= 0", minimum=0
+            options["regularization"],
+            "regularization",
+            "a number in [0, 1] (larger values leak every unknown pixel to the background)",
+            minimum=0,
+            maximum=1,
         )
     _, lam = check_constraints(
         options.get("constraints", "hard"), options.get("lam", _defaults.LAMBDA)
@@ -209,7 +215,7 @@ def build_system(
     radius : int, optional
         Window radius of the neighbourhood (``(2r+1) x (2r+1)``).
     regularization : float, optional
-        ``reg`` of PyMatting's ``(1 + reg) I - D^-1 W``.
+        ``reg`` of PyMatting's ``(1 + reg) I - D^-1 W``, from 0 to 1.
     min_weight : float, optional
         Floor of every weight inside the window, ``max(exp(-|I_i - I_j|^2 / sigma^2),
         min_weight)``; 0 gives PyMatting's weights. With ``sigma = 1/30`` a colour step of
