@@ -291,7 +291,7 @@ BAD_FORMS = {
     "sizes differ": (
         lambda i: {"image": i["image"], "trimap": png_bytes(np.full((40, 80), 0.5))},
         422,
-        "same size",
+        "is 40 x 80 pixels (height x width) but the image is 60 x 80; they must be the same size",
     ),
     "trimap turned by 90 degrees": (
         lambda i: {"image": i["image"], "trimap": png_bytes(np.full((80, 60), 0.5))},

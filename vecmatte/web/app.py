@@ -276,8 +276,9 @@ class MattingApp:
         if array.shape[:2] != image.shape[:2]:
             raise HTTPError(
                 422,
-                f"{_fields.label(part)} is {array.shape[1]} x {array.shape[0]} pixels but the "
-                f"image is {image.shape[1]} x {image.shape[0]}; they must be the same size"
+                f"{_fields.label(part)} is {array.shape[0]} x {array.shape[1]} pixels (height x "
+                f"width) but the image is {image.shape[0]} x {image.shape[1]}; they must be the "
+                "same size"
                 + (
                     " (one is turned by 90 degrees: the image is shown as its EXIF orientation "
                     "says; was the other made without it?)"
