@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numbers
-import os
-import sys
 import warnings
 
 import numpy as np
+
+from vecmatte._caller import outside_stacklevel
 
 # Above this many pixels a single image is almost certainly a mistake (a wrong reshape, a
 # decompression bomb): 2**28 pixels is 268 MP, far beyond any camera.
@@ -481,35 +481,14 @@ def radius_seconds(n_unknown: int, radius: int) -> float:
     return SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR * n_unknown * (2 * radius + 1) ** 4
 
 
-# Frames whose file is under this folder are vecmatte's own (see outside_stacklevel).
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def outside_stacklevel() -> int:
-    """The ``stacklevel`` at which the caller's ``warnings.warn`` names the user's line.
-
-    Counted as ``warnings.warn`` counts in the caller (1: the caller's own line): the first
-    frame outside the vecmatte package. A fixed number is right for one way in only: the
-    same solve is reached through ``estimate_alpha``, ``solve_alpha`` and the PyMatting
-    shim at different depths (what Python 3.12's ``skip_file_prefixes`` does).
-    """
-    level, frame = 1, sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        level, frame = level + 1, frame.f_back
-    return level
-
-
-def check_radius_cost(n_unknown: int, radius: int, *, stacklevel: int | None = None) -> float:
+def check_radius_cost(n_unknown: int, radius: int) -> float:
     """Warn (``SlowSolveWarning``) if ``radius`` would make the solve take minutes.
 
     Returns the estimate in seconds. The message gives the largest radius that stays under
-    :data:`SLOW_SOLVE_SECONDS` for this many unknowns. ``stacklevel`` counts as
-    ``warnings.warn`` would in the caller (1: the caller's line); None (default): the first
-    line outside vecmatte (:func:`outside_stacklevel`).
+    :data:`SLOW_SOLVE_SECONDS` for this many unknowns; the warning points at the first line
+    outside vecmatte (:func:`vecmatte._caller.outside_stacklevel`).
     """
     seconds = radius_seconds(n_unknown, radius)
-    if stacklevel is None:
-        stacklevel = outside_stacklevel()
     if seconds > SLOW_SOLVE_SECONDS and n_unknown > 0:
         pairs = SLOW_SOLVE_SECONDS / (SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR * n_unknown)
         fast = max(1, int((pairs**0.25 - 1) // 2))
@@ -518,7 +497,7 @@ def check_radius_cost(n_unknown: int, radius: int, *, stacklevel: int | None = N
             f"{seconds / 60:.0f} minutes (the cost grows like (2 radius + 1)**4); radius <= "
             f"{fast} takes under a minute, or downscale the image or narrow its unknown band",
             SlowSolveWarning,
-            stacklevel=stacklevel + 1,
+            stacklevel=outside_stacklevel(),
         )
     return seconds
 
