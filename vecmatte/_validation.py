@@ -228,15 +228,16 @@ def refuse_bool(value, name: str, wanted: str = "a number") -> None:
         raise ValueError(f"{name} must be {wanted}, not {value!r}")
 
 
-def check_option_names(method: str, spec, options: dict) -> None:
-    """Refuse (TypeError) option names that alpha method ``method`` (its ``MethodSpec``)
-    does not take, listing those it does: the one message of the solve and the memory
-    estimate alike."""
-    valid = spec.option_names()
+def check_option_names(owner: str, valid: list[str], options: dict) -> None:
+    """Refuse (TypeError) option names not in ``valid``, listing those that are.
+
+    ``owner`` names what takes the options (``"alpha method 'knn'"``, ``"preconditioner
+    'ichol'"``), so the solve, the memory estimate and the preconditioner parser say one sentence.
+    """
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise TypeError(
-            f"alpha method {method!r} has no option {', '.join(map(repr, unknown))}; "
+            f"{owner} has no option {', '.join(map(repr, unknown))}; "
             f"its options are {', '.join(map(repr, valid)) or 'none'}"
         )
 

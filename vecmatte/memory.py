@@ -125,7 +125,7 @@ def estimate_solve_memory(
         raise ValueError(f"n_unknown must be {wanted}, got {n_unknown}")
     spec = get_method(method)
     # The same TypeError as estimate_alpha's, not memory_bytes()'s "unexpected keyword".
-    check_option_names(method, spec, options)
+    check_option_names(f"alpha method {method!r}", spec.option_names(), options)
     name = None
     if spec.preconditioner is not None:
         name, _ = resolve_preconditioner(preconditioner, default=spec.preconditioner)

@@ -100,7 +100,7 @@ def check_solve_options(keywords: dict) -> None:
     spec = get_method(method)
     options = {k: v for k, v in keywords.items() if k not in SOLVE_KEYWORDS}
     try:
-        check_option_names(method, spec, options)
+        check_option_names(f"alpha method {method!r}", spec.option_names(), options)
     except TypeError as error:  # solve_alpha's TypeError; a user's typo here
         raise ValueError(str(error)) from None
     # Python reads True as 1: lam=True would run as lam 1.0.
@@ -157,7 +157,7 @@ def run_method(
         )
     options = dict(options or {})
     spec = get_method(method)
-    check_option_names(method, spec, options)
+    check_option_names(f"alpha method {method!r}", spec.option_names(), options)
     check_no_bool_numbers(spec.entry(), options)
     module = spec.load()
     builds_system = hasattr(module, "build_system")

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vecmatte import _defaults
+from vecmatte._validation import check_option_names
 
 __all__ = [
     "PRECONDITIONERS",
@@ -183,12 +184,7 @@ def resolve_preconditioner(
             f"unknown preconditioner {name!r}; choose one of {', '.join(PRECONDITIONERS)}"
         )
     valid = spec.option_names()
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise TypeError(
-            f"preconditioner {name!r} has no option {', '.join(map(repr, unknown))}; "
-            f"its options are {', '.join(map(repr, valid)) or 'none'}"
-        )
+    check_option_names(f"preconditioner {name!r}", valid, options)
     # Ranges too, here rather than when the system is built: before any image is read.
     check = getattr(importlib.import_module(spec.module), "check_options", None) if valid else None
     if check is not None:
