@@ -428,11 +428,17 @@ def test_a_pil_image_with_transparency_is_told_how_to_drop_it(scene):
 
 
 def test_a_memory_estimate_refuses_a_preconditioner_the_solve_refuses(scene):
+    from vecmatte.alpha import check_solve_options
+
     # It returned a number for method="sm", preconditioner="ichol", which the solve refuses.
     with pytest.raises(ValueError, match="'sm' solves no linear system: give no preconditioner"):
         vecmatte.estimate_solve_memory((40, 50), 100, method="sm", preconditioner="ichol")
-    with pytest.raises(ValueError, match="'sm' solves no linear system"):
+    # ... in the same words as the solve and its checks (the solve said "leave preconditioner
+    # at None", the command line's checks "give no preconditioner": one function says it now)
+    with pytest.raises(ValueError, match="'sm' solves no linear system: give no preconditioner"):
         estimate_alpha(scene.image, scene.trimap, method="sm", preconditioner="ichol")
+    with pytest.raises(ValueError, match="'sm' solves no linear system: give no preconditioner"):
+        check_solve_options({"method": "sm", "preconditioner": "ichol"})
 
 
 def test_a_foreground_method_that_is_no_name_is_named(scene):

@@ -114,8 +114,8 @@ def estimate_solve_memory(
     >>> estimate_solve_memory((4000, 4000), 2_400_000) > 2**30
     True
     """
-    from vecmatte.alpha._registry import get_method
-    from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
+    from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
+    from vecmatte.preconditioners import PRECONDITIONERS
 
     h, w = _check_shape(shape)
     # "non-negative" as the message said before these checks (negative sizes only).
@@ -126,12 +126,8 @@ def estimate_solve_memory(
     spec = get_method(method)
     # The same TypeError as estimate_alpha's, not memory_bytes()'s "unexpected keyword".
     check_option_names(f"alpha method {method!r}", spec.option_names(), options)
-    name = None
-    if spec.preconditioner is not None:
-        name, _ = resolve_preconditioner(preconditioner, default=spec.preconditioner)
-    elif preconditioner is not None:
-        # The solve refuses it with these words; an estimate for it would be of no solve.
-        raise ValueError(f"alpha method {method!r} solves no linear system: give no preconditioner")
+    # Refused as the solve refuses it: an estimate for it would be of no solve.
+    name = resolve_method_preconditioner(method, preconditioner)[0]
     model = getattr(spec.load(), "memory_bytes", None)
     if model is None:
         return default_memory_bytes((h, w), n_unknown, preconditioner=name)

@@ -16,7 +16,7 @@ from vecmatte._validation import (
     check_option_names,
     check_solver_options,
 )
-from vecmatte.alpha._registry import get_method
+from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
 from vecmatte.trimap import check_known_pixels, check_trimap, split_checked
 
 __all__ = [
@@ -94,7 +94,6 @@ def check_solve_options(keywords: dict) -> None:
         For an unknown method, option or preconditioner (option), or an ``rtol`` or
         ``maxiter`` out of range.
     """
-    from vecmatte.preconditioners import resolve_preconditioner
 
     method = keywords.get("method") or _defaults.METHOD
     spec = get_method(method)
@@ -105,15 +104,10 @@ def check_solve_options(keywords: dict) -> None:
         raise ValueError(str(error)) from None
     # Python reads True as 1: lam=True would run as lam 1.0.
     check_no_bool_numbers(spec.entry(), options)
-    chosen = keywords.get("preconditioner")
-    if spec.preconditioner is None and chosen is not None:
-        raise ValueError(f"alpha method {method!r} solves no linear system: give no preconditioner")
-    name = None
-    if spec.preconditioner is not None:
-        try:
-            name = resolve_preconditioner(chosen, default=spec.preconditioner)[0]
-        except TypeError as error:  # an option the preconditioner does not take
-            raise ValueError(str(error)) from None
+    try:
+        name = resolve_method_preconditioner(method, keywords.get("preconditioner"))[0]
+    except TypeError as error:  # an option the preconditioner does not take
+        raise ValueError(str(error)) from None
     rtol = keywords.get("rtol")
     # The rtol the solve will use: the user's, or the default of the chosen preconditioner.
     check_solver_options(default_rtol(name) if rtol is None else rtol, keywords.get("maxiter"))
@@ -146,7 +140,6 @@ def run_method(
     from vecmatte.preconditioners import (
         PRECONDITIONERS,
         build_preconditioner,
-        resolve_preconditioner,
     )
 
     if callback is not None and not callable(callback):
@@ -167,16 +160,7 @@ def run_method(
     if check_options is not None:
         # Range checks first, so that a bad option is named before any trimap complaint.
         options = check_options(image.shape, **options)
-    if builds_system:
-        name, preconditioner_options = resolve_preconditioner(
-            preconditioner, default=spec.preconditioner or _defaults.PRECONDITIONER
-        )
-    elif preconditioner is not None:
-        raise ValueError(
-            f"alpha method {method!r} solves no linear system: leave preconditioner at None"
-        )
-    else:
-        name, preconditioner_options = None, {}
+    name, preconditioner_options = resolve_method_preconditioner(method, preconditioner)
     # Checked as resolved: the default depends on the preconditioner chosen above.
     rtol, maxiter = check_solver_options(default_rtol(name) if rtol is None else rtol, maxiter)
     is_fg, is_bg, unknown = split_checked(trimap)

@@ -25,7 +25,7 @@ from types import ModuleType
 
 from vecmatte import _defaults
 
-__all__ = ["METHODS", "MethodSpec", "get_method"]
+__all__ = ["METHODS", "MethodSpec", "get_method", "resolve_method_preconditioner"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +99,23 @@ def get_method(name: str) -> MethodSpec:
     if spec is None:
         raise ValueError(f"unknown alpha method {name!r}; choose one of {', '.join(METHODS)}")
     return spec
+
+
+def resolve_method_preconditioner(method: str, preconditioner) -> tuple[str | None, dict]:
+    """``(name, options)`` of the preconditioner a solve of alpha method ``method`` uses.
+
+    ``preconditioner`` is as :func:`vecmatte.preconditioners.resolve_preconditioner` takes it,
+    None meaning the method's default. A method that solves no linear system (its
+    ``MethodSpec.preconditioner`` is None) gives ``(None, {})`` and refuses any preconditioner,
+    in one sentence for the solve, its checks and the memory estimate.
+    """
+    spec = get_method(method)
+    if spec.preconditioner is None:
+        if preconditioner is not None:
+            raise ValueError(
+                f"alpha method {method!r} solves no linear system: give no preconditioner"
+            )
+        return None, {}
+    from vecmatte.preconditioners import resolve_preconditioner
+
+    return resolve_preconditioner(preconditioner, default=spec.preconditioner)
