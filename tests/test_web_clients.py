@@ -8,39 +8,22 @@ import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from PIL import Image
+from test_web import multipart, png_bytes
 
 import vecmatte
 from vecmatte.web import create_app, make_server
-
-
-def _png(array) -> bytes:
-    buffer = io.BytesIO()
-    vecmatte.save_image(buffer, array)
-    return buffer.getvalue()
-
-
-def _multipart(fields: dict, boundary: str = "clientsBoundary") -> tuple[bytes, str]:
-    chunks = []
-    for name, value in fields.items():
-        if isinstance(value, bytes):
-            head = f'Content-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
-        else:
-            head = f'Content-Disposition: form-data; name="{name}"\r\n'
-            value = str(value).encode()
-        chunks.append(f"--{boundary}\r\n{head}\r\n".encode() + value + b"\r\n")
-    body = b"".join(chunks) + f"--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _call(app, fields: dict, path: str = "/api/alpha"):
     """``(status line, headers as a list of pairs, body)`` of one request, without a server."""
     from wsgiref.util import setup_testing_defaults
 
-    body, content_type = _multipart(fields)
+    body, content_type = multipart(fields)
     environ = {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": path,
@@ -63,6 +46,20 @@ def _warnings(headers) -> list[str]:
     return [value for name, value in headers if name == "X-Vecmatte-Warning"]
 
 
+@contextmanager
+def _serving(app):
+    """The port of a server running ``app`` on a thread, shut down after the block."""
+    server = make_server(app, "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
 @pytest.fixture(scope="module")
 def scene():
     return vecmatte.make_scene((40, 60), seed=3)
@@ -73,11 +70,8 @@ def test_a_client_that_resets_mid_upload_is_one_line_in_the_log(scene, capsys):
     # tab, a dropped network) reached the application's catch-all, which logged "internal
     # error" and a 20-line traceback of ConnectionResetError for a server that is fine.
     app = create_app(workers=1)
-    server = make_server(app, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        client = socket.create_connection(("127.0.0.1", server.server_port), timeout=30)
+    with _serving(app) as port:
+        client = socket.create_connection(("127.0.0.1", port), timeout=30)
         client.sendall(
             b"POST /api/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=xx\r\n"
@@ -98,12 +92,10 @@ def test_a_client_that_resets_mid_upload_is_one_line_in_the_log(scene, capsys):
         assert line.startswith("vecmatte serve: 127.0.0.1 POST /api/alpha: the connection broke")
         assert "1,000,000 bytes" in line and "reset" in line
         # and the server goes on serving
-        status, _, body = _call(app, {"image": _png(scene.image), "trimap": _png(scene.trimap)})
+        status, _, body = _call(
+            app, {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
+        )
         assert status.startswith("200"), body
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 def test_a_matte_that_did_not_converge_says_so_to_the_client(scene):
@@ -112,12 +104,12 @@ def test_a_matte_that_did_not_converge_says_so_to_the_client(scene):
     # without a word. Each answer now carries its own note, however many run at once.
     app = create_app(workers=2)
     stopped = {
-        "image": _png(scene.image),
-        "trimap": _png(scene.trimap),
+        "image": png_bytes(scene.image),
+        "trimap": png_bytes(scene.trimap),
         "preconditioner": "jacobi",
         "maxiter": "1",
     }
-    fine = {"image": _png(scene.image), "trimap": _png(scene.trimap)}
+    fine = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
     with ThreadPoolExecutor(2) as pool:
         answers = list(pool.map(lambda fields: _call(app, fields), [stopped, fine, stopped]))
     for (status, headers, _), fields in zip(answers, [stopped, fine, stopped], strict=True):
@@ -138,7 +130,9 @@ def test_a_trimap_with_no_unknown_pixels_says_so_to_the_client(scene):
     app = create_app(workers=1)
     hard = np.where(scene.alpha > 0.5, 1.0, 0.0)
     for _ in range(2):  # every time, not only the first
-        status, headers, body = _call(app, {"image": _png(scene.image), "trimap": _png(hard)})
+        status, headers, body = _call(
+            app, {"image": png_bytes(scene.image), "trimap": png_bytes(hard)}
+        )
         assert status.startswith("200")
         assert _warnings(headers) == [
             "trimap has no unknown pixels; the alpha matte is the trimap itself"
@@ -148,9 +142,9 @@ def test_a_trimap_with_no_unknown_pixels_says_so_to_the_client(scene):
 
 def test_an_upload_whose_alpha_channel_is_ignored_says_so_to_the_client(scene):
     app = create_app(workers=1)
-    rgba = _png(np.dstack([scene.image, scene.alpha]))
+    rgba = png_bytes(np.dstack([scene.image, scene.alpha]))
     for path in ("/api/alpha", "/api/trimap"):
-        status, headers, _ = _call(app, {"image": rgba, "trimap": _png(scene.trimap)}, path)
+        status, headers, _ = _call(app, {"image": rgba, "trimap": png_bytes(scene.trimap)}, path)
         assert status.startswith("200")
         (note,) = _warnings(headers)
         assert note.startswith("image (image.png): the image has an alpha channel")
@@ -183,13 +177,8 @@ def test_every_error_message_is_one_line(method, path):
 @pytest.fixture
 def served():
     app = create_app(workers=1, max_upload_bytes=1_000_000)
-    server = make_server(app, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_port
-    server.shutdown()
-    server.server_close()
-    thread.join(10)
+    with _serving(app) as port:
+        yield port
 
 
 def _head(port: int, body_length: int, content_type: str) -> socket.socket:
@@ -212,7 +201,9 @@ def test_a_client_that_expects_100_continue_is_asked_for_its_body(served, scene)
     # curl sends 'Expect: 100-continue' with bodies over 1 MB and waits up to a second for
     # the answer before sending the body; the server never gave it (the standard library
     # answers it only as an HTTP/1.1 server), so each such upload waited that second.
-    body, content_type = _multipart({"image": _png(scene.image), "trimap": _png(scene.trimap)})
+    body, content_type = multipart(
+        {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
+    )
     with _head(served, len(body), content_type) as client:
         assert client.recv(64) == b"HTTP/1.1 100 Continue\r\n\r\n"  # old code: timed out
         client.sendall(body)
@@ -238,11 +229,8 @@ def test_a_body_that_trickles_in_gives_back_its_place(monkeypatch):
     monkeypatch.setattr(fields, "BODY_GRACE_SECONDS", 0.5, raising=False)
     monkeypatch.setattr(fields, "MIN_BODY_BYTES_PER_SECOND", 100, raising=False)
     app = create_app(workers=1, queue=0)
-    server = make_server(app, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        client = socket.create_connection(("127.0.0.1", server.server_port), timeout=30)
+    with _serving(app) as port:
+        client = socket.create_connection(("127.0.0.1", port), timeout=30)
         client.sendall(
             b"POST /api/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Content-Type: multipart/form-data; boundary=xx\r\nContent-Length: 200\r\n\r\n"
@@ -263,7 +251,3 @@ def test_a_body_that_trickles_in_gives_back_its_place(monkeypatch):
         assert b"came too slowly" in answer
         assert time.monotonic() - start < 10
         assert not app._gate._admitted
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
