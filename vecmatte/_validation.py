@@ -316,6 +316,20 @@ def shape_for_any_window(options: dict) -> tuple[int, int, int]:
     return side, side, 3
 
 
+def check_radius_fits(radius: int, name: str, shape: tuple[int, ...], given) -> int:
+    """``radius`` (checked whole), refused at or beyond the image's larger side.
+
+    Every offset beyond the image clamps to its border: a larger radius adds nothing but time
+    and memory (1e300 overflowed rw's memory estimate, 100000 asked sm for 596 GiB of offset
+    tables). ``given`` is the value as the user wrote it, for the message.
+    """
+    if radius >= max(shape[:2]):
+        raise ValueError(
+            f"{name} must be smaller than the image ({shape[0]} x {shape[1]} pixels), got {given!r}"
+        )
+    return radius
+
+
 def shown(value) -> str:
     """``repr(value)``, cut short: ``10**400`` or a long text would fill the error line."""
     text = repr(value)

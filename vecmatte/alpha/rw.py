@@ -13,7 +13,7 @@ from dataclasses import replace
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import check_lam, finite_number
+from vecmatte._validation import check_lam, check_radius_fits, finite_number
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
 from vecmatte.systems import LazyStencil, MattingSystem, Stencil, hard_constraint_system
@@ -136,14 +136,8 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
     checked = dict(options)
     if "radius" in options:
-        checked["radius"] = check_radius(options["radius"])
-        if checked["radius"] >= max(shape[:2]):
-            # Every offset beyond the image clamps to its border: a larger radius adds
-            # nothing but time and memory (1e300 overflowed the memory estimate).
-            raise ValueError(
-                f"radius must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
-                f"got {options['radius']!r}"
-            )
+        radius = check_radius(options["radius"])
+        checked["radius"] = check_radius_fits(radius, "radius", shape, options["radius"])
     if "sigma" in options:
         checked["sigma"] = check_sigma(options["sigma"])
     if "regularization" in options:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._validation import finite_number, shown, whole_number
+from vecmatte._validation import check_radius_fits, finite_number, shown, whole_number
 from vecmatte.alpha import _sample_gathering as gathering
 from vecmatte.alpha import _sample_refinement as refinement
 from vecmatte.alpha import _shared_sampling as common
@@ -55,14 +55,7 @@ def check_options(shape: tuple[int, int], **options) -> dict:
     ):
         if name in options:
             value = whole_number(options[name], name, "an integer >= 0")
-            if value >= max(shape[:2]):
-                # A window wider than the image covers nothing more, and its offset tables
-                # grow as the radius squared (100000 asked NumPy for 596 GiB).
-                raise ValueError(
-                    f"{name} must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
-                    f"got {options[name]!r}"
-                )
-            options[name] = value
+            options[name] = check_radius_fits(value, name, shape, options[name])
     if "rays" in options:
         options["rays"] = whole_number(options["rays"], "rays", "an integer >= 1", minimum=1)
         if options["rays"] > shape[0] * shape[1]:
