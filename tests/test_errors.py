@@ -67,3 +67,35 @@ def test_collected_warnings_are_the_threads_own_and_a_block_within_collects_apar
     assert [str(w.message) for w in outer] == ["outer 1", "outer 1"]
     assert [str(w.message) for w in inner] == ["inner"]
     assert other == ["other"]
+
+
+def test_a_file_read_in_one_thread_keeps_no_warning_of_another():
+    # named_pillow_warnings recorded with warnings.catch_warnings (process-wide): while one
+    # thread read a file (a request of vecmatte serve, a task on a Dask worker's thread),
+    # another thread's warning went into its record and was said again in the reading
+    # thread: the other request lost its X-Vecmatte-Warning and the reader got it.
+    import threading
+    import warnings
+
+    from vecmatte._errors import collected_warnings
+    from vecmatte._pillow import named_pillow_warnings
+
+    reading, warned = threading.Event(), threading.Event()
+    reader: list = []
+
+    def reader_thread():
+        with collected_warnings() as caught:
+            with named_pillow_warnings("photo.png", UserWarning):
+                reading.set()
+                assert warned.wait(30)
+        reader.extend(str(w.message) for w in caught)
+
+    thread = threading.Thread(target=reader_thread)
+    thread.start()
+    assert reading.wait(30)
+    with collected_warnings() as mine:
+        warnings.warn("the other request's note", UserWarning, stacklevel=1)
+    warned.set()
+    thread.join(30)
+    assert [str(w.message) for w in mine] == ["the other request's note"]
+    assert reader == []

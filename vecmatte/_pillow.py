@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from vecmatte._caller import outside_stacklevel
+from vecmatte._errors import collected_warnings
 
 __all__ = ["named_pillow_warnings", "needs_ghostscript", "without_pillow_limit"]
 
@@ -37,12 +38,13 @@ def named_pillow_warnings(label: str, category: type[Warning]) -> Iterator[None]
 
     Pillow warns "Corrupt EXIF data.  Expecting to read 12 bytes but only got 2." in its own
     words, without the file's name (and reads the EXIF as far as it goes). Other warnings
-    (ours, or another thread's) pass through unchanged; none is repeated if reading fails.
-    Said as ``category`` (:class:`vecmatte.io.ImageMetadataWarning`), pointing at the first
-    line outside vecmatte (whatever the reader's call depth).
+    (ours) pass through unchanged; none is repeated if reading fails. Said as ``category``
+    (:class:`vecmatte.io.ImageMetadataWarning`), pointing at the first line outside vecmatte
+    (whatever the reader's call depth). Recorded per thread (:func:`collected_warnings`): a
+    file read in one thread of ``vecmatte serve`` or a Dask worker keeps no other thread's
+    warning.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with collected_warnings() as caught:
         yield
     pillow = f"{os.sep}PIL{os.sep}"
     said = set()
