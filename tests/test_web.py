@@ -655,12 +655,12 @@ def test_photo_cache_keeps_the_latest_within_its_bytes():
     arrays = {key: np.full(100, float(k)) for k, key in enumerate([b"a", b"b", b"c", b"d"])}
     for key in (b"a", b"b", b"c"):
         cache.put(key, arrays[key])
-    assert cache.get(b"a") is arrays[b"a"]  # now the most recent
+    assert cache.entry(b"a")[0] is arrays[b"a"]  # now the most recent
     cache.put(b"d", arrays[b"d"])  # evicts the least recent: b
-    assert cache.get(b"b") is None
-    assert all(cache.get(key) is arrays[key] for key in (b"a", b"c", b"d"))
+    assert cache.entry(b"b") is None
+    assert all(cache.entry(key)[0] is arrays[key] for key in (b"a", b"c", b"d"))
     cache.put(b"e", np.zeros(1000))  # larger than the whole cache: not kept
-    assert cache.get(b"e") is None and cache.get(b"a") is not None
+    assert cache.entry(b"e") is None and cache.entry(b"a") is not None
 
 
 def test_cached_photo_is_a_copy(server, inputs):

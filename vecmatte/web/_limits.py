@@ -223,10 +223,6 @@ class PhotoCache:
                 self._items.move_to_end(key)
             return found
 
-    def get(self, key: bytes) -> np.ndarray | None:
-        found = self.entry(key)
-        return None if found is None else found[0]
-
     def put(self, key: bytes, array: np.ndarray, warnings: Iterable = ()) -> None:
         if array.nbytes > self._max_bytes:
             return
