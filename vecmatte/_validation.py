@@ -146,6 +146,16 @@ def _check_pixel_count(shape: tuple[int, ...], name: str) -> None:
         )
 
 
+def _pixels_in_unit_range(array: np.ndarray, name: str) -> np.ndarray:
+    """``array`` (shape already checked) as C-ordered float64 in [0, 1], else a ValueError."""
+    _check_pixel_count(array.shape, name)
+    # C order: the pipeline writes the solution through alpha.ravel(), which is a copy (and
+    # the write lost) for a Fortran-ordered trimap; methods reshape pixels row-major too.
+    array = np.ascontiguousarray(as_float(array, name))
+    _check_finite_range(array, name)
+    return array
+
+
 def check_image(image, name: str = "image") -> np.ndarray:
     """Return ``image`` as a C-ordered float64 ``(h, w, 3)`` array in [0, 1] or raise
     ``ValueError``.
@@ -171,12 +181,7 @@ def check_image(image, name: str = "image") -> np.ndarray:
         raise ValueError(
             f"{name} has shape {array.shape}; expected (h, w, 3) RGB or (h, w) gray{fix}"
         )
-    _check_pixel_count(array.shape, name)
-    # C order: the pipeline writes the solution through alpha.ravel(), which is a copy (and
-    # the write lost) for a Fortran-ordered trimap; methods reshape pixels row-major too.
-    array = np.ascontiguousarray(as_float(array, name))
-    _check_finite_range(array, name)
-    return array
+    return _pixels_in_unit_range(array, name)
 
 
 def check_gray(array, name: str) -> np.ndarray:
@@ -186,12 +191,7 @@ def check_gray(array, name: str) -> np.ndarray:
         array = array[:, :, 0]
     if array.ndim != 2:
         raise ValueError(f"{name} has shape {np.shape(array)}; expected (h, w)")
-    _check_pixel_count(array.shape, name)
-    # C order: the pipeline writes the solution through alpha.ravel(), which is a copy (and
-    # the write lost) for a Fortran-ordered trimap; methods reshape pixels row-major too.
-    array = np.ascontiguousarray(as_float(array, name))
-    _check_finite_range(array, name)
-    return array
+    return _pixels_in_unit_range(array, name)
 
 
 def check_same_size(image: np.ndarray, other: np.ndarray, name: str) -> None:
