@@ -14,7 +14,7 @@ import contextlib
 import errno
 import glob
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -345,6 +345,21 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask], locks: FolderLocks | No
                     pattern = f"{glob.escape(temporary_prefix(output))}*.tmp"
                     for temporary in folder.glob(pattern):
                         temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def output_folders_held(tasks: Sequence[BatchTask]) -> Iterator[FolderLocks]:
+    """A running batch's shared locks on the output folders of ``tasks``, for the block.
+
+    Another batch writing into the same folders then leaves the temporaries of this one
+    alone, and this one its (see :mod:`vecmatte.batch._lock`). What an earlier run that was
+    killed left next to the outputs is removed first, before any task of this batch runs.
+    """
+    from vecmatte.batch._lock import FolderLocks
+
+    with FolderLocks(output_folders(tasks)) as locks:
+        remove_stale_temporaries(tasks, locks)
+        yield locks
 
 
 def check_task_bit_depth(task: BatchTask) -> None:

@@ -21,12 +21,11 @@ from vecmatte.batch._core import (
     BatchTask,
     Progress,
     RecordCollector,
-    output_folders,
+    output_folders_held,
     process_task,
     remove_stale_temporaries,
     split_finished,
 )
-from vecmatte.batch._lock import FolderLocks
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -297,11 +296,7 @@ def run_batch_on_cluster(
     _import_distributed()  # a missing dask.distributed is said before any file is read
     collected = RecordCollector(len(tasks), progress)
     records, report = collected.records, collected.add
-    # Held until the end: another batch writing into the same folders then leaves the
-    # temporaries of this one alone, and this one its (see vecmatte.batch._lock).
-    with FolderLocks(output_folders(tasks)) as locks:
-        # what an earlier run that was killed left next to the outputs; no task of ours runs
-        remove_stale_temporaries(tasks, locks)
+    with output_folders_held(tasks) as locks:
         pending = split_finished(tasks, collected, resume)
         # Cleaned when all have finished: after a stop, some may still be writing.
         if pending and _run_pending(tasks, pending, client_or_address, report):

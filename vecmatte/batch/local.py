@@ -16,12 +16,11 @@ from vecmatte.batch._core import (
     BatchTask,
     Progress,
     RecordCollector,
-    output_folders,
+    output_folders_held,
     process_task,
     remove_stale_temporaries,
     split_finished,
 )
-from vecmatte.batch._lock import FolderLocks
 
 __all__ = ["cpu_count", "run_batch"]
 
@@ -157,10 +156,7 @@ def run_batch(
         return run_batch_on_cluster(tasks, scheduler, resume=resume, progress=progress)
     _refuse_in_unguarded_worker(jobs)
     jobs = _check_jobs(jobs)
-    # Held until the end: another batch writing into the same folders then leaves the
-    # temporaries of this one alone, and this one its (see vecmatte.batch._lock).
-    with FolderLocks(output_folders(tasks)) as locks:
-        remove_stale_temporaries(tasks, locks)
+    with output_folders_held(tasks) as locks:
         collected = RecordCollector(len(tasks), progress)
         pending = split_finished(tasks, collected, resume)
         jobs = min(jobs, len(pending))
