@@ -14,7 +14,8 @@ import shutil
 
 import numpy as np
 import pytest
-from test_options import _alpha_refused, _call, _png
+from test_options import _alpha_refused
+from test_web import call_app, png_bytes
 
 import vecmatte
 from vecmatte.cli import main
@@ -168,8 +169,8 @@ def test_the_command_line_and_the_batch_refuse_a_tiny_eps(tmp_path, scene_files,
 def test_the_web_api_refuses_a_tiny_eps(scene):
     from vecmatte.web import create_app
 
-    fields = {"image": _png(scene.image), "trimap": _png(scene.trimap), "method": "cf"}
-    status, body = _call(create_app(), {**fields, "eps": "1e-17"})
+    fields = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap), "method": "cf"}
+    status, _, body = call_app(create_app(), {**fields, "eps": "1e-17"})
     assert status.startswith("422")
     assert json.loads(body)["error"].startswith("eps must be at least 1e-12")
 

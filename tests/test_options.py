@@ -5,17 +5,14 @@ the web API, the batch's, ``vecmatte serve --memory-limit``."""
 from __future__ import annotations
 
 import inspect
-import io
 import json
 import math
 import re
-import sys
-from wsgiref.util import setup_testing_defaults
 
 import numpy as np
 import pytest
 from conftest import files_in
-from PIL import Image
+from test_web import call_app, png_bytes
 
 import vecmatte
 from vecmatte._validation import is_real_number
@@ -156,43 +153,6 @@ def test_the_command_line_refuses_a_bad_option_value_naming_it(
     assert files_in(tmp_path) == listing
 
 
-def _call(app, fields: dict) -> tuple[str, bytes]:
-    """Status and body of one POST /api/alpha straight through the WSGI application."""
-    boundary = "sessionSixBoundary"
-    chunks = []
-    for name, value in fields.items():
-        if isinstance(value, bytes):
-            head = f'Content-Disposition: form-data; name="{name}"; filename="{name}.png"\r\n'
-            head += "Content-Type: image/png\r\n"
-        else:
-            head = f'Content-Disposition: form-data; name="{name}"\r\n'
-            value = value.encode()
-        chunks.append(f"--{boundary}\r\n{head}\r\n".encode() + value + b"\r\n")
-    body = b"".join(chunks) + f"--{boundary}--\r\n".encode()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/alpha",
-        "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
-        "CONTENT_LENGTH": str(len(body)),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-    }
-    setup_testing_defaults(environ)
-    answer = {}
-
-    def start_response(status, headers, exc_info=None):
-        answer["status"] = status
-
-    content = b"".join(app(environ, start_response))
-    return answer["status"], content
-
-
-def _png(array) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.round(np.asarray(array) * 255).astype(np.uint8)).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize(
     ("method", "name", "text"),
     [("knn", "lam", "abc"), ("lbdm", "lam", "x"), ("rw", "sigma", "nan"), ("ifm", "lam", "inf")],
@@ -202,8 +162,8 @@ def test_the_web_api_answers_a_bad_option_value_with_the_library_line(scene, met
     # inf were refused as "option value 'nan' is not a finite number", naming no option.
     from vecmatte.web import create_app
 
-    fields = {"image": _png(scene.image), "trimap": _png(scene.trimap), "method": method}
-    status, body = _call(create_app(), {**fields, name: text})
+    fields = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap), "method": method}
+    status, _, body = call_app(create_app(), {**fields, name: text})
     value = float(text) if text in ("nan", "inf") else text
     with pytest.raises(ValueError) as library:
         vecmatte.estimate_alpha(scene.image, scene.trimap, method=method, **{name: value})
@@ -237,10 +197,10 @@ def test_the_smallest_solve_is_served_at_the_smallest_memory_limit():
     assert what == "1 x 3 pixels by rw, jacobi"
     image = np.array([[[0.9, 0.2, 0.1], [0.5, 0.4, 0.3], [0.1, 0.2, 0.8]]])
     trimap = np.array([[1.0, 0.5, 0.0]])
-    fields = {"image": _png(image), "trimap": _png(trimap), "method": "rw"}
-    status, body = _call(create_app(memory_bytes=smallest), fields)
+    fields = {"image": png_bytes(image), "trimap": png_bytes(trimap), "method": "rw"}
+    status, _, body = call_app(create_app(memory_bytes=smallest), fields)
     assert status.startswith("200"), body
-    status, body = _call(create_app(memory_bytes=smallest), {**fields, "method": "knn"})
+    status, _, body = call_app(create_app(memory_bytes=smallest), {**fields, "method": "knn"})
     assert status.startswith("413") and "memory budget" in json.loads(body)["error"]
 
 

@@ -515,14 +515,17 @@ def test_head_request(server):
 
 
 # --- limits -----------------------------------------------------------------------------------
-def _call(app, fields) -> tuple[str, bytes]:
-    """Call the WSGI application directly (no server): ``(status line, body)``."""
+def call_app(app, fields: dict, path: str = "/api/alpha") -> tuple[str, list, bytes]:
+    """POST ``fields`` to the WSGI application directly (no server).
+
+    Returns ``(status line, headers as a list of pairs, body)``.
+    """
     from wsgiref.util import setup_testing_defaults
 
     body, content_type = multipart(fields)
     environ = {
         "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/alpha",
+        "PATH_INFO": path,
         "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "HTTP_HOST": "localhost:8000",
@@ -534,7 +537,7 @@ def _call(app, fields) -> tuple[str, bytes]:
     answer = {}
 
     def start_response(status, headers):
-        answer["status"] = status
+        answer.update(status=status, headers=headers)
 
     chunks = app(environ, start_response)
     try:
@@ -542,12 +545,12 @@ def _call(app, fields) -> tuple[str, bytes]:
     finally:
         if hasattr(chunks, "close"):
             chunks.close()
-    return answer["status"], content
+    return answer["status"], answer["headers"], content
 
 
 def test_memory_estimate_over_the_budget_is_413(inputs):
     app = create_app(memory_bytes=1_000_000)
-    status, body = _call(app, {"image": inputs["image"], "trimap": inputs["trimap"]})
+    status, _, body = call_app(app, {"image": inputs["image"], "trimap": inputs["trimap"]})
     assert status.startswith("413")
     assert "memory budget" in json.loads(body)["error"]
 
@@ -557,7 +560,7 @@ def test_the_application_under_wsgiref_validator(inputs):
     from wsgiref.validate import validator
 
     app = validator(create_app())
-    status, body = _call(app, {"image": inputs["image"], "trimap": inputs["trimap"]})
+    status, _, body = call_app(app, {"image": inputs["image"], "trimap": inputs["trimap"]})
     assert status.startswith("200")
     np.testing.assert_array_equal(decode_png(body), inputs["expected"])
 

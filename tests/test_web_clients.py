@@ -13,33 +13,10 @@ from contextlib import contextmanager
 import numpy as np
 import pytest
 from PIL import Image
-from test_web import multipart, png_bytes
+from test_web import call_app, multipart, png_bytes
 
 import vecmatte
 from vecmatte.web import create_app, make_server
-
-
-def _call(app, fields: dict, path: str = "/api/alpha"):
-    """``(status line, headers as a list of pairs, body)`` of one request, without a server."""
-    from wsgiref.util import setup_testing_defaults
-
-    body, content_type = multipart(fields)
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_HOST": "localhost:8000",
-        "wsgi.input": io.BytesIO(body),
-    }
-    setup_testing_defaults(environ)
-    answer = {}
-
-    def start_response(status, headers):
-        answer.update(status=status, headers=headers)
-
-    content = b"".join(app(environ, start_response))
-    return answer["status"], answer["headers"], content
 
 
 def _warnings(headers) -> list[str]:
@@ -92,7 +69,7 @@ def test_a_client_that_resets_mid_upload_is_one_line_in_the_log(scene, capsys):
         assert line.startswith("vecmatte serve: 127.0.0.1 POST /api/alpha: the connection broke")
         assert "1,000,000 bytes" in line and "reset" in line
         # and the server goes on serving
-        status, _, body = _call(
+        status, _, body = call_app(
             app, {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
         )
         assert status.startswith("200"), body
@@ -111,7 +88,7 @@ def test_a_matte_that_did_not_converge_says_so_to_the_client(scene):
     }
     fine = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
     with ThreadPoolExecutor(2) as pool:
-        answers = list(pool.map(lambda fields: _call(app, fields), [stopped, fine, stopped]))
+        answers = list(pool.map(lambda fields: call_app(app, fields), [stopped, fine, stopped]))
     for (status, headers, _), fields in zip(answers, [stopped, fine, stopped], strict=True):
         assert status.startswith("200")
         notes = _warnings(headers)
@@ -122,7 +99,7 @@ def test_a_matte_that_did_not_converge_says_so_to_the_client(scene):
             assert note.startswith("conjugate gradient stopped after 1 iterations")
             assert "not accurate" in note
     # the same request through the cutout endpoint says it too
-    status, headers, _ = _call(app, {**stopped, "foreground_method": "none"}, "/api/cutout")
+    status, headers, _ = call_app(app, {**stopped, "foreground_method": "none"}, "/api/cutout")
     assert status.startswith("200") and len(_warnings(headers)) == 1
 
 
@@ -130,7 +107,7 @@ def test_a_trimap_with_no_unknown_pixels_says_so_to_the_client(scene):
     app = create_app(workers=1)
     hard = np.where(scene.alpha > 0.5, 1.0, 0.0)
     for _ in range(2):  # every time, not only the first
-        status, headers, body = _call(
+        status, headers, body = call_app(
             app, {"image": png_bytes(scene.image), "trimap": png_bytes(hard)}
         )
         assert status.startswith("200")
@@ -144,7 +121,7 @@ def test_an_upload_whose_alpha_channel_is_ignored_says_so_to_the_client(scene):
     app = create_app(workers=1)
     rgba = png_bytes(np.dstack([scene.image, scene.alpha]))
     for path in ("/api/alpha", "/api/trimap"):
-        status, headers, _ = _call(app, {"image": rgba, "trimap": png_bytes(scene.trimap)}, path)
+        status, headers, _ = call_app(app, {"image": rgba, "trimap": png_bytes(scene.trimap)}, path)
         assert status.startswith("200")
         (note,) = _warnings(headers)
         assert note.startswith("image (image.png): the image has an alpha channel")
