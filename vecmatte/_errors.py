@@ -47,9 +47,9 @@ def error_line(error: BaseException) -> str:
     return " ".join(message.split()) or type(error).__name__
 
 
-# Threads collecting warnings now (collected_warnings): their number, the one
-# catch_warnings they share (entered by the first, left by the last) and the showwarning
-# it replaced, which shows the warnings of the other threads.
+# The threads inside collected_warnings: their number, the one catch_warnings they share
+# (entered by the first, left by the last) and the showwarning it replaced, which shows the
+# warnings of the other threads.
 _collecting = threading.local()
 _collectors_lock = threading.Lock()
 _shared: dict[str, Any] = {"count": 0, "context": None, "original": None}
@@ -70,12 +70,11 @@ def collected_warnings() -> Iterator[list]:
 
     ``warnings.catch_warnings`` swaps process-wide state: two tasks in two threads of one
     Dask worker (``dask worker`` runs one thread per core by default), or two requests of
-    ``vecmatte serve``, each entering and leaving it restored each other's state, so that
-    an image's warning went to another image's note, to the log, or, under an "error"
-    filter, failed the image. One
-    ``catch_warnings`` now serves every thread collecting at once (entered by the first,
-    left by the last), and each warning goes to the list of the thread that raised it;
-    other threads' warnings are shown as they would have been.
+    ``vecmatte serve``, each entering and leaving it would restore each other's state, and
+    an image's warning would go to another image's note, to the log, or, under an "error"
+    filter, fail the image. So one ``catch_warnings`` serves every thread collecting at once
+    (entered by the first, left by the last), and each warning goes to the list of the
+    thread that raised it; other threads' warnings are shown as they would have been.
 
     Yields
     ------

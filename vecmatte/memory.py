@@ -118,7 +118,7 @@ def estimate_solve_memory(
     from vecmatte.preconditioners import PRECONDITIONERS
 
     h, w = _check_shape(shape)
-    # "non-negative" as the message said before these checks (negative sizes only).
+    # 0 is an estimate of nothing (no solve runs); more than the image holds is a mistake.
     wanted = f"non-negative, a whole number of pixels up to the image's {h * w}"
     n_unknown = whole_number(n_unknown, "n_unknown", wanted)
     if n_unknown > h * w:
@@ -151,7 +151,7 @@ def _check_shape(shape) -> tuple[int, int]:
         sizes = ()
     if len(sizes) not in (2, 3):
         raise ValueError(f"shape must be (height, width) or (height, width, 3), got {shape!r}")
-    # Negative sizes were refused before; 0 stays allowed (an empty image needs no memory).
+    # 0 is allowed: an empty image needs no memory (the solve refuses it, in its own words).
     return tuple(
         whole_number(size, f"shape's {what}", "non-negative, a whole number of pixels")
         for size, what in zip(sizes[:2], ("height", "width"), strict=True)

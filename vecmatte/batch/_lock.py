@@ -10,7 +10,7 @@ folder are removed only under an exclusive lock, which is granted only when no o
 runs there.
 
 Where there are no such locks (Windows, a file system that refuses them) a batch cleans as
-if it were alone, as before.
+if it were alone.
 """
 
 from __future__ import annotations

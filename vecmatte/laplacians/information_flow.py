@@ -322,7 +322,7 @@ def color_mixture_weights(
 
 def _colour_planes(image: np.ndarray) -> np.ndarray:
     """``(3, h*w)`` red, green and blue planes: strided views of a C-contiguous float64 image
-    (the pipeline's), not the 10 MB contiguous copy both flows used to make at full size."""
+    (the pipeline's), not a contiguous copy (10 MB at full size, for each flow)."""
     return np.asarray(image, dtype=np.float64).reshape(-1, 3).T
 
 

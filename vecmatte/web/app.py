@@ -470,9 +470,9 @@ def _warning_headers(caught: list) -> list[tuple[str, str]]:
     """One ``X-Vecmatte-Warning`` header per warning of the request, in order, once each.
 
     The library's warnings (conjugate gradient stopped early, a trimap with no unknown
-    pixels, an upload's alpha channel ignored ...) went to the server's log only, where the
-    page's user never sees them, and there only once (Python shows a warning once per
-    place). A header holds one line of Latin-1: other characters are written as ``?``.
+    pixels, an upload's alpha channel ignored ...) are about the page user's matte: the
+    server's log is not where they look, and it shows a warning once per place, not per
+    request. A header holds one line of Latin-1: characters beyond ASCII are written as ``?``.
     """
     notes = []
     for warning in caught:
