@@ -93,6 +93,14 @@ def full_disk(monkeypatch):
     monkeypatch.setattr(writing.os, "fdopen", lambda *a, **k: Full(real_fdopen(*a, **k)))
 
 
+def one_error_line(stderr: str) -> str:
+    """The single ``vecmatte: error:`` line of ``stderr``, which holds no traceback."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
 def files_in(directory: Path) -> set[str]:
     """Names of all entries in ``directory``, hidden temporary files included."""
     return {entry.name for entry in Path(directory).iterdir()}

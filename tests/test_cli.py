@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import files_in, write_float_tiff, write_png
+from conftest import files_in, one_error_line, write_float_tiff, write_png
 from PIL import Image
 
 import vecmatte
@@ -23,13 +23,6 @@ from vecmatte.io import load_image, load_trimap
 def _read(path) -> np.ndarray:
     with Image.open(path) as image:
         return np.asarray(image)
-
-
-def _one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 # --- alpha ------------------------------------------------------------------------------------
@@ -246,7 +239,7 @@ def test_alpha_bad_input_exit_1_no_output(tmp_path, scene, case, capsys):
         str(tmp_path / "cut.png"),
     ]
     assert main(argv) == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert re.search(message, line), line
     assert files_in(tmp_path) == before  # no output, no temporary file
 
@@ -272,7 +265,7 @@ def test_alpha_bad_output_path_writes_nothing(
         argv += ["--cutout", str(tmp_path / cutout)]
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert re.search(message, _one_error_line(err))
+    assert re.search(message, one_error_line(err))
     assert "solving" not in err  # refused before any computation
     assert files_in(tmp_path) == before
     assert not (tmp_path / "missing").exists()
@@ -288,7 +281,7 @@ def test_alpha_read_only_directory(tmp_path, scene_files, capsys):
     locked.chmod(0o500)
     try:
         assert main(["alpha", str(image), str(trimap), "-o", str(locked / "a.png")]) == 1
-        assert "permission denied" in _one_error_line(capsys.readouterr().err)
+        assert "permission denied" in one_error_line(capsys.readouterr().err)
         assert files_in(locked) == set()
     finally:
         locked.chmod(0o700)
@@ -321,7 +314,7 @@ def test_alpha_bad_option_value_exit_1(tmp_path, scene_files, capsys):
     image, trimap = scene_files
     argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "--eps", "-1"]
     assert main(argv) == 1
-    assert "eps must be a positive" in _one_error_line(capsys.readouterr().err)
+    assert "eps must be a positive" in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "a.png").exists()
 
 
@@ -364,7 +357,7 @@ def test_demo_never_writes_inside_the_package(tmp_path, monkeypatch, capsys, whe
         argv += ["--output-dir", str(package / "data" if where == "data" else made)]
     try:
         assert main(argv) == 1
-        line = _one_error_line(capsys.readouterr().err)
+        line = one_error_line(capsys.readouterr().err)
         assert line.endswith(
             f"is inside the vecmatte package ({package}); the demo writes only outside it: "
             "give --output-dir a folder of your own"
@@ -426,7 +419,7 @@ def test_method_and_preconditioner_options_reach_the_solver(tmp_path, scene_file
         (["--eps", "1e-6", "--option", "eps=1e-5"], "--eps 1e-06 and --option eps=1e-05 disagree"),
     ]:
         assert main([*argv[:-2], *extra]) == 1
-        assert "vecmatte: error: " + message in _one_error_line(capsys.readouterr().err)
+        assert "vecmatte: error: " + message in one_error_line(capsys.readouterr().err)
         assert not out.exists()
 
 
@@ -658,7 +651,7 @@ def test_eval_names_the_file_whose_size_differs(tmp_path, scene_files, capsys):
 
     Image.new("L", (5, 7)).save(tmp_path / "small.png")
     code = main(["eval", str(trimap), str(tmp_path / "small.png"), str(trimap)])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1
     assert line.startswith(f"vecmatte: error: {tmp_path / 'small.png'}: the ground-truth alpha ")
     assert "has shape (7, 5) but the predicted alpha" in line
@@ -676,7 +669,7 @@ def test_scribbles_saved_as_jpeg_are_refused_with_the_reason(tmp_path, scene_fil
     Image.fromarray(scribbled).save(tmp_path / "scribbled.jpg", quality=90)
     argv = ["alpha", str(image), "--scribbles", str(tmp_path / "scribbled.jpg")]
     code = main([*argv, "-o", str(tmp_path / "a.png")])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1
     assert line.startswith(f"vecmatte: error: {tmp_path / 'scribbled.jpg'}: the scribbled ")
     assert "lossy" in line and "save it as PNG" in line
@@ -705,7 +698,7 @@ def test_window_larger_than_the_image_says_the_size_it_needs(tmp_path, capsys):
     write_png(tmp_path / "trimap.png", np.array([[1.0, 0.5], [0.5, 0.0]]))
     code = main(["alpha", str(tmp_path / "image.png"), str(tmp_path / "trimap.png"), "-o",
                  str(tmp_path / "a.png"), "--method", "lkm", "-q"])  # fmt: skip
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1 and "21 x 21 window (radius=10)" in line
     assert line.endswith("use a larger image (at least 21 x 21 pixels)")
     assert not (tmp_path / "a.png").exists()
@@ -716,7 +709,7 @@ def test_eval_names_the_folder_among_files(tmp_path, scene_files, capsys):
     folder = tmp_path / "mattes"
     folder.mkdir()
     assert main(["eval", str(trimap), str(folder), str(trimap)]) == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert line.startswith(f"vecmatte: error: {folder} is a folder but {trimap} is not")
 
 
@@ -816,7 +809,7 @@ def test_composite_refuses_a_background_too_small_to_crop_before_any_work(
     out = tmp_path / "out.png"
     code = main(["composite", str(image), str(alpha), str(small), "--fit", "crop", "-o", str(out)])
     assert code == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert str(small) in line and "--fit cover" in line
     assert not estimated and not out.exists()
 
@@ -835,7 +828,7 @@ def test_an_output_format_vecmatte_cannot_write_faithfully_is_refused_first(
     monkeypatch.setattr(vecmatte.alpha, "solve_alpha", solved.append)
     out = tmp_path / f"matte{suffix}"
     assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert str(out) in line and "vecmatte does not write" in line and ".png" in line
     assert not solved and not out.exists()
     with pytest.raises(ValueError, match="vecmatte does not write"):
@@ -880,6 +873,6 @@ def test_a_solve_refused_for_the_image_names_its_file(tmp_path, capsys):
     Image.fromarray(np.array([[0, 0, 128, 128, 255, 255, 128, 0]], np.uint8)).save(trimap)
     out = tmp_path / "a.png"
     assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert line.startswith(f"vecmatte: error: {image}: image of 1 x 8 pixels")
     assert not out.exists()

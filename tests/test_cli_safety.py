@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import files_in, needs_two_cpus, write_png
+from conftest import files_in, needs_two_cpus, one_error_line, write_png
 from hypothesis import event, given
 from hypothesis import strategies as st
 from PIL import Image
@@ -36,14 +36,6 @@ def snapshot(directory: Path) -> dict[str, bytes]:
         for path in sorted(Path(directory).rglob("*"))
         if path.is_file()
     }
-
-
-def one_error(stderr: str) -> str:
-    """The single ``vecmatte: error:`` line of ``stderr`` (and no traceback)."""
-    assert "Traceback" not in stderr, stderr
-    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 @pytest.fixture
@@ -72,7 +64,7 @@ def refused(argv, capsys, folder: Path, message: str, code: int = 1) -> None:
         assert message in capsys.readouterr().err
     else:
         assert main(argv) == code
-        assert message in one_error(capsys.readouterr().err)
+        assert message in one_error_line(capsys.readouterr().err)
     assert snapshot(folder) == before
 
 
@@ -528,7 +520,9 @@ def test_item8_no_png_is_written_to_a_terminal(work, capsys, monkeypatch, argv):
     monkeypatch.setattr(sys, "stdout", terminal)
     before = snapshot(work)
     assert main([*argv, "-q"]) == 1
-    assert "is '-' (standard output), which is a terminal" in one_error(capsys.readouterr().err)
+    assert "is '-' (standard output), which is a terminal" in one_error_line(
+        capsys.readouterr().err
+    )
     assert terminal.buffer.getvalue() == b"" and snapshot(work) == before
 
 
@@ -826,7 +820,7 @@ def test_a_device_that_fails_leaves_no_file_output(tmp_path, scene_files, capsys
     if device_option == "--foreground":
         argv += ["--cutout", str(work / "c.png")]
     assert main([*argv, device_option, "/dev/full"]) == 1
-    assert "/dev/full: no space left on device" in one_error(capsys.readouterr().err)
+    assert "/dev/full: no space left on device" in one_error_line(capsys.readouterr().err)
     assert files_in(work) == set()  # no matte, no cutout, no temporary
 
 
@@ -857,14 +851,11 @@ def test_a_failed_rename_names_the_outputs_already_in_place(tmp_path, monkeypatc
 # --- batches and outputs: bad options, full disks, read-only file systems, links, Ctrl-C ------
 
 
-_one_error_line = one_error  # the name the tests below use
-
-
 def test_a_batch_refuses_a_boolean_option_before_making_its_folder(tmp_path, scene_files, capsys):
     assert scene_files  # the folder holds an image and a trimap
     out = tmp_path / "out"
     code = main(["batch", str(tmp_path), str(tmp_path), "-o", str(out), "--option", "radius=True"])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1 and "--option radius=True: radius takes" in line
     assert not out.exists()
 
@@ -897,7 +888,7 @@ def test_a_batch_refuses_an_option_out_of_range_once_before_any_work(
     photos, trimaps = _folders(tmp_path, scene_files)
     out = tmp_path / "out"
     code = main(["batch", str(photos), str(trimaps), "-o", str(out), *options])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1 and message in line
     assert not out.exists()
 
@@ -912,7 +903,7 @@ def test_a_system_error_names_its_file_first(tmp_path, scene_files, capsys, monk
     photos, trimaps = _folders(tmp_path, scene_files)
     monkeypatch.setattr(Path, "iterdir", denied)
     code = main(["batch", str(photos), str(trimaps), "-o", str(tmp_path / "o")])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1 and line == f"vecmatte: error: {photos}: permission denied"
 
 
@@ -970,7 +961,7 @@ def test_demo_output_folder_that_cannot_be_made(tmp_path, capsys):
     blocker = tmp_path / "file.png"
     blocker.write_bytes(b"not a folder")
     code = main(["demo", "--output-dir", str(blocker / "sub"), "-q"])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1
     assert line.startswith(f"vecmatte: error: {blocker / 'sub'}: cannot create the output folder")
     assert line.endswith("choose another one with --output-dir")
@@ -996,7 +987,7 @@ def test_a_batch_of_which_no_image_succeeds_leaves_no_new_folder(tmp_path, capsy
 def test_an_output_inside_a_file_says_the_file_is_not_a_folder(tmp_path, scene_files, capsys):
     image, trimap = scene_files
     code = main(["alpha", str(image), str(trimap), "-o", str(image / "a.png")])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1
     assert (
         line
@@ -1048,7 +1039,7 @@ def test_a_read_only_file_system_is_called_so(tmp_path, scene_files, monkeypatch
     monkeypatch.setattr(os, "statvfs", lambda path: SimpleNamespace(f_flag=os.ST_RDONLY))
     out = tmp_path / "alpha.png"
     assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert line.endswith(f"{out}: cannot write to directory {tmp_path} (read-only file system)")
 
 
@@ -1066,6 +1057,6 @@ def test_symbolic_links_that_loop_get_one_line_not_a_traceback(
     else:
         argv = ["alpha", str(loop), str(trimap), "-o", str(out), "-q"]
     assert main(argv) == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert f"{loop}: its symbolic links loop" in line
     assert loop.is_symlink() and not out.exists()

@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import files_in
+from conftest import files_in, one_error_line
 from test_web import call_app, png_bytes
 
 import vecmatte
@@ -129,12 +129,6 @@ def test_a_numpy_number_gives_the_same_matte_as_a_python_one(scene):
             np.testing.assert_array_equal(alpha, expected)
 
 
-def _one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     ("method", "option"),
     [("knn", "lam=abc"), ("lbdm", "lam=x"), ("rw", "sigma=nan"), ("sm", "rays=[4]")],
@@ -147,7 +141,7 @@ def test_the_command_line_refuses_a_bad_option_value_naming_it(
     out = tmp_path / "a.png"
     argv = ["alpha", str(image), str(trimap), "-o", str(out), "--method", method]
     code = main([*argv, "--option", option])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1
     assert option.split("=")[0] in line
     assert files_in(tmp_path) == listing
@@ -241,7 +235,7 @@ def _alpha_refused(tmp_path, scene_files, capsys, *options) -> str:
     unchanged = _unchanged(scene_files)
     listing = files_in(tmp_path)
     code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1
     assert files_in(tmp_path) == listing and unchanged()
     return line
@@ -275,7 +269,7 @@ def test_a_radius_too_large_for_the_image_is_still_refused_with_the_image(
     image, trimap = scene_files
     out = tmp_path / "a.png"
     code = main(["alpha", str(image), str(trimap), "-o", str(out), "--radius", "100"])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1 and "smaller than one 201 x 201 window" in line
     assert not out.exists()
 
@@ -348,7 +342,7 @@ def test_an_overflowing_option_value_is_one_line_not_a_traceback(tmp_path, scene
     image, trimap = scene_files
     argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "--method", "rw"]
     code = main([*argv, "--option", "radius=1e300"])
-    _one_error_line(capsys.readouterr().err)
+    one_error_line(capsys.readouterr().err)
     assert code == 1 and not (tmp_path / "a.png").exists()
 
 
@@ -383,7 +377,7 @@ def test_cli_names_rtol_out_of_range(rtol, tmp_path, scene_files, capsys):
     image, trimap = scene_files
     code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), f"--rtol={rtol}"])
     assert code == 1
-    assert _one_error_line(capsys.readouterr().err).startswith("vecmatte: error: rtol must")
+    assert one_error_line(capsys.readouterr().err).startswith("vecmatte: error: rtol must")
     assert not (tmp_path / "a.png").exists()
 
 
@@ -472,6 +466,6 @@ def test_a_solve_keyword_given_as_an_option_of_the_method_is_refused(
     argv = ["alpha", str(image), str(trimap), "-o", str(out), "--method", "sm", "--option", option]
     assert main(argv) == 1
     name = option.partition("=")[0]
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert line.endswith(f"{name} is not an option of the method; use --{name}")
     assert not out.exists()

@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import files_in
+from conftest import files_in, one_error_line
 from PIL import Image
 
 import vecmatte
@@ -63,7 +63,7 @@ def test_a_reader_that_goes_away_gets_one_line_and_no_file(
     listing = files_in(tmp_path)
     _stdout(monkeypatch, 100, tmp_path)  # the reader takes 100 bytes, then closes
     code = main([*argv, "-o", "-", "-q"])
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert code == 1
     assert line == (
         "vecmatte: error: standard output was closed before the whole PNG was written "
@@ -102,13 +102,6 @@ def test_an_encoding_error_writes_nothing_to_a_stream(tmp_path):
     assert stream.getvalue() == b"" and files_in(tmp_path) == set()
 
 
-def _one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
-    return lines[0]
-
-
 def _redirect(monkeypatch, name: str, path, mode: str):
     """``sys.stdin`` / ``sys.stdout`` redirected from or to the file ``path`` (< or >>)."""
     handle = open(path, mode)  # the test closes the stream (and with it the file)
@@ -126,7 +119,7 @@ def test_standard_output_appended_to_an_input_is_refused(tmp_path, scene_files, 
         code = main(["alpha", str(image), str(trimap), "-o", "-", "-q"])
         stream.close()
     assert code == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "standard output" in line and str(image) in line
     assert image.read_bytes() == before
 
@@ -140,7 +133,7 @@ def test_an_output_that_is_the_file_standard_input_reads_is_refused(tmp_path, sc
         code = main(["alpha", "-", str(trimap), "-o", str(image), "-q"])
         stream.close()
     assert code == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "standard input" in line and str(image) in line
     assert image.read_bytes() == before
 
@@ -157,7 +150,7 @@ def test_standard_output_and_a_file_output_that_are_one_file_are_refused(
         code = main(["alpha", str(image), str(trimap), "-o", "-", "--cutout", str(cut), "-q"])
         stream.close()
     assert code == 1
-    assert "same file" in _one_error_line(capsys.readouterr().err)
+    assert "same file" in one_error_line(capsys.readouterr().err)
     assert cut.read_bytes() == b""
 
 
@@ -196,7 +189,7 @@ def test_standard_input_from_a_terminal_is_refused_instead_of_waited_for(
     monkeypatch.setattr(sys, "stdin", Terminal())
     out = tmp_path / "a.png"
     assert main(["alpha", "-", str(trimap), "-o", str(out), "-q"]) == 1
-    line = _one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
     assert "standard input" in line and "terminal" in line
     assert not out.exists()
 
@@ -240,7 +233,7 @@ def test_a_closed_standard_stream_named_as_dash_gets_one_line(tmp_path, scene_fi
         text=True,
     )
     assert result.returncode == 1
-    assert _one_error_line(result.stderr).endswith(
+    assert one_error_line(result.stderr).endswith(
         "which is closed; "
         + (
             "redirect it (> out.png) or give a file name"
