@@ -334,16 +334,16 @@ def test_shim_stack_and_blend_name_the_image_of_another_size(scene):
 
 
 def test_the_slow_radius_warning_points_at_the_shim_callers_line(scene, monkeypatch):
-    import vecmatte._validation
+    import vecmatte._radius_cost
 
     # A cheap solve made to look slow. The shim calls the solve one frame deeper than
     # estimate_alpha: a fixed stacklevel named the shim's own line.
-    monkeypatch.setattr(vecmatte._validation, "SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR", 1.0)
+    monkeypatch.setattr(vecmatte._radius_cost, "SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR", 1.0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         pm.estimate_alpha_cf(scene.image, scene.trimap, laplacian_kwargs={"radius": 2})
         estimate_alpha(scene.image, scene.trimap, radius=2)
-    slow = [w for w in caught if w.category is vecmatte._validation.SlowSolveWarning]
+    slow = [w for w in caught if w.category is vecmatte.SlowSolveWarning]
     assert [w.filename for w in slow] == [__file__, __file__]
 
 

@@ -10,14 +10,13 @@ import pytest
 from conftest import files_in
 
 import vecmatte
-from vecmatte._validation import (
+from vecmatte._radius_cost import (
     SLOW_SOLVE_SECONDS,
     SlowSolveWarning,
     check_radius_cost,
-    check_radius_eps,
-    check_solver_options,
     radius_seconds,
 )
+from vecmatte._validation import check_radius_eps, check_solver_options
 from vecmatte.memory import InsufficientMemoryError, check_memory
 
 # --- rtol and maxiter -------------------------------------------------------------------------
@@ -116,10 +115,10 @@ def test_a_radius_that_takes_minutes_warns_with_a_radius_that_does_not():
 
 
 def test_estimate_alpha_warns_at_the_callers_line_before_the_work(monkeypatch):
-    import vecmatte._validation
+    import vecmatte._radius_cost
 
     # A cheap solve made to look slow: the warning must come first and point here.
-    monkeypatch.setattr(vecmatte._validation, "SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR", 1.0)
+    monkeypatch.setattr(vecmatte._radius_cost, "SECONDS_PER_UNKNOWN_PER_WINDOW_PAIR", 1.0)
     scene = vecmatte.make_scene((30, 36), seed=1)
     with pytest.warns(SlowSolveWarning, match="radius=2 with") as record:
         vecmatte.estimate_alpha(scene.image, scene.trimap, radius=2)

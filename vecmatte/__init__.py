@@ -49,7 +49,7 @@ _EXPORTS = {
     "ExtraFramesWarning": "vecmatte.io",
     "ImageMetadataWarning": "vecmatte.io",
     "NoUnknownPixelsWarning": "vecmatte.alpha",
-    "SlowSolveWarning": "vecmatte._validation",
+    "SlowSolveWarning": "vecmatte._radius_cost",
     "ImageTooLargeError": "vecmatte.io",
     "trimap_from_mask": "vecmatte.trimap",
     "estimate_solve_memory": "vecmatte.memory",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import check_radius_cost, check_radius_eps
+from vecmatte._radius_cost import check_radius_cost
+from vecmatte._validation import check_radius_eps
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.closed_form import coefficient_strips
 from vecmatte.systems import LazyStencil, MattingSystem
@@ -137,7 +138,7 @@ def build_system(
 
     Warns
     -----
-    vecmatte._validation.SlowSolveWarning
+    vecmatte.SlowSolveWarning
         If ``radius`` would make the solve take more than a minute (an estimate: the cost
         grows like ``(2 radius + 1)**4`` per unknown pixel).
 
