@@ -333,6 +333,28 @@ def shown(value) -> str:
     return text if len(text) <= 60 else f"{text[:24]}... ({len(text)} characters)"
 
 
+def image_sizes(shape, *, minimum: int, channels: bool) -> tuple[int, int]:
+    """``(h, w)`` of an image ``shape`` as ints of at least ``minimum`` (0 or 1), else one
+    ValueError naming the value; NumPy integers and whole floats are taken.
+
+    ``channels``: ``(h, w, c)`` is taken too (its ``c`` unchecked), as well as ``(h, w)``.
+    """
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = ()
+    if len(sizes) not in ((2, 3) if channels else (2,)):
+        form = "(height, width) or (height, width, 3)" if channels else "(height, width)"
+        raise ValueError(f"shape must be {form}, got {shape!r}")
+    wanted = (
+        "a positive whole number of pixels" if minimum else "non-negative, a whole number of pixels"
+    )
+    return tuple(
+        whole_number(size, f"shape's {what}", wanted, minimum=minimum)
+        for size, what in zip(sizes[:2], ("height", "width"), strict=True)
+    )
+
+
 def positive_whole_number(value, name: str, wanted: str = "a positive whole number") -> int:
     """``value`` as an int of at least 1 (``3`` or ``3.0``), else one ValueError naming it.
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from vecmatte import _defaults
-from vecmatte._validation import check_option_names, whole_number
+from vecmatte._validation import check_option_names, image_sizes, whole_number
 
 __all__ = [
     "BASE_BYTES",
@@ -117,7 +117,8 @@ def estimate_solve_memory(
     from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
     from vecmatte.preconditioners import PRECONDITIONERS
 
-    h, w = _check_shape(shape)
+    # 0 is allowed: an empty image needs no memory (the solve refuses it, in its own words).
+    h, w = image_sizes(shape, minimum=0, channels=True)
     # 0 is an estimate of nothing (no solve runs); more than the image holds is a mistake.
     wanted = f"non-negative, a whole number of pixels up to the image's {h * w}"
     n_unknown = whole_number(n_unknown, "n_unknown", wanted)
@@ -141,21 +142,6 @@ def estimate_solve_memory(
     if name is not None:
         needed += int(PRECONDITIONERS[name].memory_bytes(h * w, n_unknown))
     return needed
-
-
-def _check_shape(shape) -> tuple[int, int]:
-    """``(h, w)`` of an image shape ``(h, w)`` or ``(h, w, c)``, as non-negative ints."""
-    try:
-        sizes = tuple(shape)
-    except TypeError:
-        sizes = ()
-    if len(sizes) not in (2, 3):
-        raise ValueError(f"shape must be (height, width) or (height, width, 3), got {shape!r}")
-    # 0 is allowed: an empty image needs no memory (the solve refuses it, in its own words).
-    return tuple(
-        whole_number(size, f"shape's {what}", "non-negative, a whole number of pixels")
-        for size, what in zip(sizes[:2], ("height", "width"), strict=True)
-    )
 
 
 def _read_int(path: str) -> int | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._validation import finite_number, positive_whole_number, whole_number
+from vecmatte._validation import finite_number, image_sizes, whole_number
 
 __all__ = ["Scene", "make_scene"]
 
@@ -47,21 +47,6 @@ def _dilate(mask: np.ndarray, steps: int) -> np.ndarray:
     return grown
 
 
-def _check_shape(shape) -> tuple[int, int]:
-    """``shape`` as two ints of at least 1 (NumPy integers and whole floats too)."""
-    try:
-        sizes = tuple(shape)
-    except TypeError:
-        sizes = None
-    if sizes is None or len(sizes) != 2:
-        raise ValueError(f"shape must be (height, width), got {shape!r}")
-    wanted = "a positive whole number of pixels"
-    return tuple(
-        positive_whole_number(size, f"shape's {what}", wanted)
-        for size, what in zip(sizes, ("height", "width"), strict=True)
-    )
-
-
 def make_scene(
     shape: tuple[int, int] = (120, 160), *, seed: int = 0, softness: float = 4.0, band: int = 3
 ) -> Scene:
@@ -97,7 +82,7 @@ def make_scene(
         If ``shape`` is not two positive whole numbers, ``softness`` not a positive number,
         ``band`` not a whole number of at least 0, or ``seed`` not a seed.
     """
-    shape = h, w = _check_shape(shape)
+    shape = h, w = image_sizes(shape, minimum=1, channels=False)
     softness = finite_number(
         softness, "softness", "a positive number of pixels", minimum=0.0, above_minimum=True
     )
