@@ -24,7 +24,7 @@ def _is_pil(value) -> bool:
     return type(value).__module__.startswith("PIL.") and hasattr(value, "mode")
 
 
-def pil_pixels(value, name: str, *, gray: bool):
+def _pil_pixels(value, name: str, *, gray: bool):
     """The pixels of a PIL image as an array (other values are returned unchanged).
 
     ``np.asarray`` alone reads a palette image as its indices and a YCbCr, LAB, HSV or CMYK
@@ -64,12 +64,12 @@ def pil_pixels(value, name: str, *, gray: bool):
 
 
 def as_array(value, name: str, *, gray: bool) -> np.ndarray:
-    """``np.asarray`` of an image, a gray map or a PIL image (see :func:`pil_pixels`).
+    """``np.asarray`` of an image, a gray map or a PIL image (see :func:`_pil_pixels`).
 
     A ragged list of lists made NumPy say "setting an array element with a sequence ..."
     without naming the argument.
     """
-    value = pil_pixels(value, name, gray=gray)
+    value = _pil_pixels(value, name, gray=gray)
     try:
         return np.asarray(value)
     except ValueError:

@@ -167,6 +167,7 @@ SMALLEST_SIGMA = 1e-6
 
 
 def check_sigma(sigma) -> float:
+    """``sigma`` as a float of at least :data:`SMALLEST_SIGMA`, else one ValueError."""
     sigma = finite_number(sigma, "sigma", "a positive finite number", minimum=0, above_minimum=True)
     if sigma < SMALLEST_SIGMA:
         raise ValueError(

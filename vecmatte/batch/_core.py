@@ -306,7 +306,7 @@ def split_finished(
     return pending
 
 
-def output_folders(tasks: Iterable[BatchTask]) -> dict[Path, list[Path]]:
+def _output_folders(tasks: Iterable[BatchTask]) -> dict[Path, list[Path]]:
     """The files ``tasks`` write, by folder (a link's file: where its temporaries are made)."""
     from vecmatte._output_guard import write_target
 
@@ -333,7 +333,7 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask], locks: FolderLocks | No
     from vecmatte._writing import temporary_prefix
     from vecmatte.batch._lock import FolderLocks
 
-    folders = output_folders(tasks)
+    folders = _output_folders(tasks)
     with contextlib.ExitStack() as stack:
         if locks is None:
             locks = stack.enter_context(FolderLocks(folders, shared=False))
@@ -357,7 +357,7 @@ def output_folders_held(tasks: Sequence[BatchTask]) -> Iterator[FolderLocks]:
     """
     from vecmatte.batch._lock import FolderLocks
 
-    with FolderLocks(output_folders(tasks)) as locks:
+    with FolderLocks(_output_folders(tasks)) as locks:
         remove_stale_temporaries(tasks, locks)
         yield locks
 
