@@ -96,3 +96,41 @@ def test_a_device_that_is_full_stops_the_worker_processes(tmp_path):
     assert records[0].stops
     not_run = [r for r in records[1:] if r.status == "failed"]
     assert not_run and all(r.error.startswith("not run:") for r in not_run)
+
+
+def test_a_file_system_turned_read_only_stops_the_batch(tmp_path, monkeypatch):
+    # A mount turned read-only mid-batch (a failing disk remounted by the kernel) was
+    # refused by the output check as a PermissionError without an errno: the batch solved
+    # every later image in full, and each failed on its own line.
+    import os
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    if not hasattr(os, "statvfs"):
+        pytest.skip("needs os.statvfs")
+    images, trimaps = _folders(tmp_path, count=4)
+    out = tmp_path / "out"
+    access, statvfs = os.access, os.statvfs
+
+    def turned_read_only(path) -> bool:  # once the first image is written
+        return Path(path) == out and any(out.glob("*.png"))
+
+    monkeypatch.setattr(
+        os, "access", lambda path, *a, **k: not turned_read_only(path) and access(path, *a, **k)
+    )
+    monkeypatch.setattr(
+        os,
+        "statvfs",
+        lambda path: (
+            SimpleNamespace(f_flag=os.ST_RDONLY) if turned_read_only(path) else statvfs(path)
+        ),
+    )
+    solves = _counting_solves(monkeypatch)
+    records = run_batch(find_tasks(images, trimaps, out))
+    assert [record.status for record in records] == ["done", "failed", "failed", "failed"]
+    assert records[1].stops
+    assert records[1].error.endswith(f"cannot write to directory {out} (read-only file system)")
+    assert all(
+        r.error.startswith("not run: the batch stopped when s1 failed (") for r in records[2:]
+    )
+    assert len(solves) == 2  # old code: 4

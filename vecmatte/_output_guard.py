@@ -231,14 +231,18 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise PermissionError(
-            f"{path}: cannot write to directory {directory} ({_why_not_writable(directory)})"
-        )
+        number, reason = _why_not_writable(directory)
+        error = PermissionError(f"{path}: cannot write to directory {directory} ({reason})")
+        # The errno says which: a batch stops at a read-only file system (every later image
+        # would fail the same way), as at a full disk, but not at one folder's permissions.
+        error.errno = number
+        raise error
     return _format_keeping_alpha(path, what, alpha_channel)
 
 
-def _why_not_writable(directory: Path) -> str:
-    """Why a folder refuses writing: its file system is read-only, or permission is denied.
+def _why_not_writable(directory: Path) -> tuple[int, str]:
+    """Why a folder refuses writing, as ``(errno, words)``: a read-only file system
+    (``EROFS``) or permission denied (``EACCES``).
 
     Root is refused only by a read-only mount (a container's), where "permission denied"
     sent users looking for permissions they already had.
@@ -247,7 +251,9 @@ def _why_not_writable(directory: Path) -> str:
         read_only = bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):  # AttributeError: no statvfs (Windows)
         read_only = False
-    return "read-only file system" if read_only else "permission denied"
+    if read_only:
+        return errno.EROFS, "read-only file system"
+    return errno.EACCES, "permission denied"
 
 
 def _format_keeping_alpha(path: Path, what: str, alpha_channel: bool) -> str:
