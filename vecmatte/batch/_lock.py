@@ -44,12 +44,22 @@ class FolderLocks:
     def __init__(self, folders: Iterable[Path], *, shared: bool = True):
         self._shared = shared and fcntl is not None
         self._descriptors: dict[Path, int] = {}
+        # One descriptor per folder, whatever its names: flock conflicts between two open
+        # descriptors of one process, so a second one (a link's name for the folder) made
+        # the batch's own shared lock refuse it the exclusive one, and it never cleaned.
+        by_identity: dict[tuple[int, int], int] = {}
         for folder in folders:
             if folder in self._descriptors or fcntl is None:
                 continue
             try:
                 descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
             except OSError:
+                continue
+            status = os.fstat(descriptor)
+            identity = (status.st_dev, status.st_ino)
+            if identity in by_identity:
+                os.close(descriptor)
+                self._descriptors[folder] = by_identity[identity]
                 continue
             if self._shared:
                 try:
@@ -58,7 +68,7 @@ class FolderLocks:
                 except OSError:  # no locks on this file system: clean as if alone
                     os.close(descriptor)
                     continue
-            self._descriptors[folder] = descriptor
+            self._descriptors[folder] = by_identity[identity] = descriptor
 
     def __enter__(self) -> FolderLocks:
         return self
@@ -69,7 +79,7 @@ class FolderLocks:
     def close(self) -> None:
         """Release every lock (closing a descriptor releases its ``flock``)."""
         descriptors, self._descriptors = self._descriptors, {}
-        for descriptor in descriptors.values():
+        for descriptor in set(descriptors.values()):
             os.close(descriptor)
 
     @contextlib.contextmanager
