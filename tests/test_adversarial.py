@@ -31,3 +31,25 @@ def test_a_batch_cleans_its_folder_when_an_output_link_names_it_another_way(tmp_
     tasks = find_tasks(images, trimaps, tmp_path / "outlink")
     assert [record.status for record in run_batch(tasks)] == ["done", "done"]
     assert not stale.exists()
+
+
+@pytest.mark.parametrize("reader", ["load_image", "load_trimap"])
+def test_a_signed_8_bit_tiff_is_scaled_by_127_and_refused_below_zero(tmp_path, reader):
+    # Pillow opens a gray TIFF of signed 8-bit samples (SampleFormat 2) as "L", its bytes
+    # as they are: 127 read as 127/255 (half bright) and -1 as 255 (white), without a word,
+    # while signed 16- and 32-bit TIFFs are divided by their largest value (fe177eb) and
+    # refused below 0.
+    tifffile = pytest.importorskip("tifffile")
+    import numpy as np
+
+    import vecmatte.io
+
+    read = getattr(vecmatte.io, reader)
+    levels = np.array([[0, 64, 127, 127], [0, 0, 64, 127]], dtype=np.int8)
+    tifffile.imwrite(tmp_path / "signed.tif", levels)
+    pixels = read(tmp_path / "signed.tif")
+    expected = levels / 127.0
+    np.testing.assert_allclose(pixels[..., 0] if pixels.ndim == 3 else pixels, expected)
+    tifffile.imwrite(tmp_path / "negative.tif", np.array([[-1, 0], [64, 127]], dtype=np.int8))
+    with pytest.raises(ValueError, match=r"signed 8-bit integer image with values in \[-1, 127\]"):
+        read(tmp_path / "negative.tif")

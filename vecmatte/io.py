@@ -70,6 +70,8 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", "
 
 # Pillow's pixel modes that hold one channel of 16-bit, 32-bit integer or float samples.
 _GRAY_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+# TIFF tags BitsPerSample and SampleFormat, and the SampleFormat of signed integers.
+_TIFF_BITS_PER_SAMPLE, _TIFF_SAMPLE_FORMAT, _TIFF_SIGNED = 258, 339, 2
 # Modes with an alpha channel (after conversion of palettes with transparency to RGBA).
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 _TIFF_ORIENTATION = 274
@@ -268,8 +270,27 @@ def image_size(path) -> tuple[int, int]:
     return height, width
 
 
+def _is_wide_gray(image) -> bool:
+    """One channel read by :func:`_wide_gray`: wider than 8 bits, or signed 8-bit TIFF.
+
+    Pillow opens a TIFF of signed 8-bit samples as "L" with the bytes as they are (-1 as
+    255, 127 at half brightness); its tags say how to read them.
+    """
+    return image.mode in _GRAY_WIDE_MODES or (
+        image.mode == "L"
+        and image.format == "TIFF"
+        and _tiff_tag(image, _TIFF_SAMPLE_FORMAT, 1) == _TIFF_SIGNED
+    )
+
+
+def _tiff_tag(image, tag: int, default: int) -> int:
+    """A TIFF tag's (first) value, such as BitsPerSample or SampleFormat."""
+    value = image.tag_v2.get(tag, default)
+    return value[0] if isinstance(value, tuple) else value
+
+
 def _wide_gray(image, label: str) -> np.ndarray:
-    """One channel of 16-bit, 32-bit integer or float samples as float64 in [0, 1].
+    """One channel of 16-bit, 32-bit integer, float or signed 8-bit samples as float64 in [0, 1].
 
     Integer samples are divided by the largest value of their bit depth (see
     :func:`_integer_range`), as scikit-image's ``img_as_float`` divides by its dtype's.
@@ -289,6 +310,8 @@ def _wide_gray(image, label: str) -> np.ndarray:
     depth, top = _integer_range(image)
     if depth == "unsigned 32-bit":
         array = array.view(np.uint32)  # Pillow's "I" is signed: it wraps values >= 2**31
+    elif depth == "signed 8-bit":
+        array = array.view(np.int8)  # Pillow's "L" gives the bytes unsigned
     low, high = int(array.min(initial=0)), int(array.max(initial=0))
     if low < 0 or high > top:
         raise ValueError(
@@ -307,13 +330,14 @@ def _integer_range(image) -> tuple[str, int]:
     16 bits ("I" is what older Pillow makes of a 16-bit PNG; Pillow scales PGM to 0-65535);
     other files (FITS, McIdas) are taken as Pillow's own 32-bit signed samples.
     """
+    if image.mode == "L":  # a signed 8-bit TIFF (_is_wide_gray)
+        return "signed 8-bit", 127
     if image.mode != "I":
         return "16-bit", 65535
     if image.format == "TIFF":
-        bits, kind = image.tag_v2.get(258, 32), image.tag_v2.get(339, 1)
-        bits = bits[0] if isinstance(bits, tuple) else bits
-        kind = kind[0] if isinstance(kind, tuple) else kind
-        if kind == 2:  # SampleFormat: two's complement signed integers
+        bits = _tiff_tag(image, _TIFF_BITS_PER_SAMPLE, 32)
+        kind = _tiff_tag(image, _TIFF_SAMPLE_FORMAT, 1)
+        if kind == _TIFF_SIGNED:  # SampleFormat: two's complement signed integers
             return f"signed {bits}-bit", 2 ** (bits - 1) - 1
         return f"unsigned {bits}-bit" if bits == 32 else f"{bits}-bit", 2**bits - 1
     if image.format in ("PNG", "PPM"):
@@ -411,7 +435,7 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     """
     label = _label(path)
     image = _open(path, max_pixels)
-    if image.mode in _GRAY_WIDE_MODES:
+    if _is_wide_gray(image):
         gray = _wide_gray(image, label)
         return np.repeat(gray[:, :, None], 3, axis=2)
     samples = wide_samples(path, image, label)
@@ -443,9 +467,10 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
 
     label = _label(path)
     image = _open(path, max_pixels)
-    samples = None if image.mode in _GRAY_WIDE_MODES else wide_samples(path, image, label)
+    wide_gray = _is_wide_gray(image)
+    samples = None if wide_gray else wide_samples(path, image, label)
     opacity = None
-    if image.mode in _GRAY_WIDE_MODES:
+    if wide_gray:
         array = _wide_gray(image, label)
     elif samples is not None:  # 16 bits kept
         if samples.shape[2] in (2, 4):
