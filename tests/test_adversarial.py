@@ -53,3 +53,38 @@ def test_a_signed_8_bit_tiff_is_scaled_by_127_and_refused_below_zero(tmp_path, r
     tifffile.imwrite(tmp_path / "negative.tif", np.array([[-1, 0], [64, 127]], dtype=np.int8))
     with pytest.raises(ValueError, match=r"signed 8-bit integer image with values in \[-1, 127\]"):
         read(tmp_path / "negative.tif")
+
+
+def test_another_threads_collection_keeps_this_threads_warning_filters():
+    # collected_warnings puts "always" for UserWarning and RuntimeWarning in front of the
+    # process-wide filters while any thread collects, and shows the other threads' warnings
+    # "as they would have been": a user's "ignore" was shown and "error" did not raise in
+    # the user's own thread while a batch task or a request of vecmatte serve collected.
+    import threading
+    import warnings
+
+    from vecmatte._errors import collected_warnings
+
+    inside, done = threading.Event(), threading.Event()
+
+    def collect():
+        with collected_warnings():
+            inside.set()
+            done.wait(60)
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("error", message="fatal")
+        thread = threading.Thread(target=collect)
+        thread.start()
+        try:
+            assert inside.wait(60)
+            warnings.warn("quiet", UserWarning, stacklevel=1)
+            with pytest.raises(UserWarning, match="fatal"):
+                warnings.warn("fatal", UserWarning, stacklevel=1)
+            warnings.filterwarnings("always", message="loud")  # set while it collects
+            warnings.warn("loud", RuntimeWarning, stacklevel=1)
+        finally:
+            done.set()
+            thread.join()
+    assert [str(warning.message) for warning in shown] == ["loud"]

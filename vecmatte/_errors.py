@@ -8,6 +8,7 @@ command line.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -52,16 +53,53 @@ def error_line(error: BaseException) -> str:
 # warnings of the other threads.
 _collecting = threading.local()
 _collectors_lock = threading.Lock()
-_shared: dict[str, Any] = {"count": 0, "context": None, "original": None}
+_shared: dict[str, Any] = {"count": 0, "context": None, "original": None, "ours": ()}
 
 
 def _route_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """``warnings.showwarning`` while threads collect: to the list of the thread that warned."""
+    """``warnings.showwarning`` while threads collect: to the list of the thread that warned.
+
+    A thread that does not collect gets its warning as its filters say without ours: they
+    reached here through our "always", ahead of its "error" or "ignore".
+    """
     caught = getattr(_collecting, "caught", None)
-    if caught is None:
-        _shared["original"](message, category, filename, lineno, file, line)
-    else:
+    if caught is not None:
         caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+        return
+    action = _action_without_ours(message, category, filename, lineno)
+    if action == "error":
+        raise message if isinstance(message, Warning) else category(message)
+    if action != "ignore":  # "default", "once", "module": shown, as "always" would
+        _shared["original"](message, category, filename, lineno, file, line)
+
+
+def _action_without_ours(message, category, filename: str, lineno: int) -> str:
+    """The action of the first filter matching the warning, skipping collected_warnings'."""
+    module = _warning_module(filename, lineno)
+    text = str(message)
+    for entry in warnings.filters:
+        if any(entry is own for own in _shared["ours"]):
+            continue
+        action, pattern, kind, module_pattern, line = entry
+        if (
+            (pattern is None or pattern.match(text))
+            and issubclass(category, kind)
+            and (module_pattern is None or module_pattern.match(module))
+            and (line == 0 or line == lineno)
+        ):
+            return action
+    return warnings.defaultaction
+
+
+def _warning_module(filename: str, lineno: int) -> str:
+    """The ``__name__`` of the code at ``filename:lineno`` on this thread's stack, as
+    ``warnings.warn`` matches a filter's module; else the file's name without ``.py``."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename == filename and frame.f_lineno == lineno:
+            return frame.f_globals.get("__name__", "")
+        frame = frame.f_back
+    return filename[:-3] if filename.endswith(".py") else filename
 
 
 @contextlib.contextmanager
@@ -97,7 +135,9 @@ def collected_warnings() -> Iterator[list]:
             context.__enter__()
             warnings.simplefilter("always", UserWarning)
             warnings.simplefilter("always", RuntimeWarning)
-            _shared.update(context=context, original=warnings.showwarning)
+            _shared.update(
+                context=context, original=warnings.showwarning, ours=tuple(warnings.filters[:2])
+            )
             warnings.showwarning = _route_warning
         _shared["count"] += 1
     outer = getattr(_collecting, "caught", None)  # a block within a block collects apart
