@@ -88,3 +88,22 @@ def test_another_threads_collection_keeps_this_threads_warning_filters():
             done.set()
             thread.join()
     assert [str(warning.message) for warning in shown] == ["loud"]
+
+
+def test_a_32_bit_pil_image_of_8_bit_levels_is_named_as_a_file_of_them_is():
+    # A PIL image of mode "I" (Image.fromarray of int32 levels, or image.convert("I")) is
+    # read as 16-bit levels: 0-255 became at most 0.004, a black image or a trimap "without
+    # foreground", without a word, where load_image says so of such a file
+    # (SampleRangeWarning, fe177eb).
+    import numpy as np
+    from PIL import Image
+
+    from vecmatte._validation import as_array
+    from vecmatte.io import SampleRangeWarning
+
+    levels = np.array([[0, 128, 255], [255, 128, 0]])
+    with pytest.warns(SampleRangeWarning, match=r"trimap .*largest value, 255.*convert\('L'\)"):
+        pixels = as_array(Image.fromarray(levels.astype(np.int32)), "trimap", gray=True)
+    np.testing.assert_array_equal(pixels, levels.astype(np.uint16))  # read as before
+    wide = np.array([[0, 300], [65535, 7]]).astype(np.int32)
+    np.testing.assert_array_equal(as_array(Image.fromarray(wide), "trimap", gray=True), wide)

@@ -14,7 +14,13 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["collected_warnings", "error_line"]
+__all__ = ["SampleRangeWarning", "collected_warnings", "error_line"]
+
+
+class SampleRangeWarning(UserWarning):
+    """The file's integer samples all lie far below the largest value of their bit depth,
+    so the image reads as nearly black (as 8-bit values stored in a 16- or 32-bit file, or
+    in a PIL image of mode "I"). Exported as ``vecmatte.io.SampleRangeWarning``."""
 
 
 def error_line(error: BaseException) -> str:

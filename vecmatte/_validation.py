@@ -45,6 +45,7 @@ def _pil_pixels(value, name: str, *, gray: bool):
                 f"{name} is a 32-bit PIL image (mode 'I') with values in [{array.min()}, "
                 f"{array.max()}]; give 8-bit or 16-bit levels, or floats in [0, 1]"
             )
+        _note_low_pil_levels(int(array.max(initial=0)), name)
         return array.astype(np.uint16)
     # A gray map's alpha is ignored (as an RGBA trimap's); an image keeps it as RGBA,
     # which check_image refuses with the way out. "La" and "RGBa" are premultiplied.
@@ -61,6 +62,28 @@ def _pil_pixels(value, name: str, *, gray: bool):
                 f"{target} ({error}); convert it to 'RGB' or 'L' first"
             ) from None
     return np.asarray(value)
+
+
+def _note_low_pil_levels(high: int, name: str) -> None:
+    """Warn that a mode "I" image's largest level, ``high``, reads nearly black at 16 bits.
+
+    ``Image.fromarray`` of int32 levels and ``image.convert("I")`` make such images of 8-bit
+    levels; read as 16-bit (as a 16-bit PNG that older Pillow opens as "I") 255 is 0.004.
+    As :func:`vecmatte.io.load_image` says of a file of them.
+    """
+    if 0 < high and high * 255 < 65535:
+        import warnings
+
+        from vecmatte._caller import outside_stacklevel
+        from vecmatte._errors import SampleRangeWarning
+
+        warnings.warn(
+            f"{name} is a PIL image of mode 'I' whose largest value, {high}, is far below "
+            f"65535: read as 16-bit levels it is nearly black (at most {high / 65535:.2g}); "
+            f"if it holds 8-bit levels (0-255), give {name}.convert('L')",
+            SampleRangeWarning,
+            stacklevel=outside_stacklevel(),
+        )
 
 
 def as_array(value, name: str, *, gray: bool) -> np.ndarray:

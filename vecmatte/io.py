@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from vecmatte._caller import outside_stacklevel
+from vecmatte._errors import SampleRangeWarning  # in the leaf module: _validation says it too
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
 from vecmatte._wide_colour import wide_samples
@@ -87,11 +88,6 @@ class AlphaChannelUsedWarning(UserWarning):
 
 class LossyTrimapWarning(UserWarning):
     """A trimap read from a lossy format (JPEG) has many values smeared between its levels."""
-
-
-class SampleRangeWarning(UserWarning):
-    """The file's integer samples all lie far below the largest value of their bit depth,
-    so the image reads as nearly black (as 8-bit values stored in a 16- or 32-bit file)."""
 
 
 class ExtraFramesWarning(UserWarning):
