@@ -132,3 +132,19 @@ def test_a_content_length_of_other_characters_than_digits_is_refused(text):
     content = b"".join(create_app()(environ, lambda status, headers: answer.update(s=status)))
     assert answer["s"].startswith("400")
     assert b"Content-Length is not a number" in content
+
+
+@pytest.mark.parametrize("width", [3, 4, 5])
+def test_a_planar_16_bit_colour_tiff_of_any_width_reads_as_stored(tmp_path, width):
+    # tifffile gives a planar (channels-first) RGB TIFF as (3, h, w); it was moved to
+    # (h, w, 3) only when w was not 3 or 4, so a picture 3 or 4 pixels wide came back
+    # (3, h, w) read as rows, a scrambled image of the wrong size, without a word.
+    tifffile = pytest.importorskip("tifffile")
+    import numpy as np
+
+    from vecmatte.io import load_image
+
+    samples = np.random.default_rng(0).integers(0, 65536, (5, width, 3), dtype=np.uint16)
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, np.moveaxis(samples, -1, 0), photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(load_image(path), samples / 65535.0)

@@ -42,11 +42,16 @@ def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
     if hasattr(source, "seek"):
         source.seek(0)
     try:
-        array = np.asarray(tifffile.imread(source, key=0))
+        with tifffile.TiffFile(source) as tiff:
+            page = tiff.pages[0]
+            planar = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
+            array = np.asarray(page.asarray())
     except Exception as error:  # tifffile raises many types; the message says which file
         raise ValueError(f"{label}: cannot read the 16-bit colour TIFF ({error})") from None
-    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[2] not in (3, 4):
-        array = np.moveaxis(array, 0, -1)  # planar configuration: channels first
+    # Planar configuration: channels first. Told by the tag, not the shape: a picture 3 or
+    # 4 pixels wide has a channel-sized last axis either way.
+    if planar and array.ndim == 3:
+        array = np.moveaxis(array, 0, -1)
     if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint16:
         raise ValueError(f"{label}: unexpected 16-bit TIFF layout {array.shape} {array.dtype}")
     return _orient(array, image.info.get("vecmatte_orientation", 1))
