@@ -148,3 +148,28 @@ def test_a_planar_16_bit_colour_tiff_of_any_width_reads_as_stored(tmp_path, widt
     path = tmp_path / "planar.tif"
     tifffile.imwrite(path, np.moveaxis(samples, -1, 0), photometric="rgb", planarconfig="separate")
     np.testing.assert_array_equal(load_image(path), samples / 65535.0)
+
+
+def test_a_reading_note_obeys_a_filter_by_the_callers_module(tmp_path):
+    # Notes said while a file is read (several frames, ...) are recorded and said again with
+    # warnings.warn_explicit, which without module= matched a filter's module against the
+    # file's path ('/.../test_adversarial'), not the caller's __name__: a user's
+    # filterwarnings("ignore", category=ExtraFramesWarning, module=__name__) was not obeyed.
+    import re
+    import warnings
+
+    import numpy as np
+    from PIL import Image
+
+    from vecmatte.io import ExtraFramesWarning, load_image
+
+    frames = [Image.fromarray(np.full((4, 5, 3), level, np.uint8)) for level in (0, 255)]
+    frames[0].save(tmp_path / "two.gif", save_all=True, append_images=frames[1:])
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=ExtraFramesWarning, module=re.escape(__name__))
+        load_image(tmp_path / "two.gif")
+    assert shown == []
+    with pytest.warns(ExtraFramesWarning) as noted:
+        load_image(tmp_path / "two.gif")
+    assert noted[0].filename == __file__

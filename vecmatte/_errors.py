@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["SampleRangeWarning", "collected_warnings", "error_line"]
+__all__ = ["SampleRangeWarning", "collected_warnings", "error_line", "warning_module"]
 
 
 class SampleRangeWarning(UserWarning):
@@ -81,7 +81,7 @@ def _route_warning(message, category, filename, lineno, file=None, line=None) ->
 
 def _action_without_ours(message, category, filename: str, lineno: int) -> str:
     """The action of the first filter matching the warning, skipping collected_warnings'."""
-    module = _warning_module(filename, lineno)
+    module = warning_module(filename, lineno)
     text = str(message)
     for entry in warnings.filters:
         if any(entry is own for own in _shared["ours"]):
@@ -97,9 +97,13 @@ def _action_without_ours(message, category, filename: str, lineno: int) -> str:
     return warnings.defaultaction
 
 
-def _warning_module(filename: str, lineno: int) -> str:
+def warning_module(filename: str, lineno: int) -> str:
     """The ``__name__`` of the code at ``filename:lineno`` on this thread's stack, as
-    ``warnings.warn`` matches a filter's module; else the file's name without ``.py``."""
+    ``warnings.warn`` matches a filter's module; else the file's name without ``.py``.
+
+    For a warning recorded and said again (``warnings.warn_explicit`` without ``module=``
+    takes the file's path, and a user's filter by module no longer matches).
+    """
     frame = sys._getframe(2)
     while frame is not None:
         if frame.f_code.co_filename == filename and frame.f_lineno == lineno:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from vecmatte._caller import outside_stacklevel
-from vecmatte._errors import collected_warnings
+from vecmatte._errors import collected_warnings, warning_module
 
 __all__ = ["named_pillow_warnings", "needs_ghostscript", "without_pillow_limit"]
 
@@ -51,7 +51,11 @@ def named_pillow_warnings(label: str, category: type[Warning]) -> Iterator[None]
     for warning in caught:
         if pillow not in warning.filename:
             warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
+                warning.message,
+                warning.category,
+                warning.filename,
+                warning.lineno,
+                module=warning_module(warning.filename, warning.lineno),
             )
             continue
         text = " ".join(str(warning.message).split()).rstrip(".")
