@@ -173,3 +173,42 @@ def test_a_reading_note_obeys_a_filter_by_the_callers_module(tmp_path):
     with pytest.warns(ExtraFramesWarning) as noted:
         load_image(tmp_path / "two.gif")
     assert noted[0].filename == __file__
+
+
+def _write_12_bit_tiff(path, samples) -> None:
+    """A gray TIFF of 12-bit samples (two in three bytes), uncompressed, one strip."""
+    import struct
+
+    import numpy as np
+
+    height, width = samples.shape
+    assert width % 2 == 0  # whole bytes per row
+    pairs = samples.reshape(-1, 2).astype(np.uint32)
+    packed = np.stack(
+        [pairs[:, 0] >> 4, ((pairs[:, 0] & 15) << 4) | (pairs[:, 1] >> 8), pairs[:, 1] & 255]
+    )
+    data = packed.T.astype(np.uint8).tobytes()
+    tags = [(256, 3, width), (257, 3, height), (258, 3, 12), (259, 3, 1), (262, 3, 1)]
+    tags += [(273, 4, 0), (277, 3, 1), (278, 3, height), (279, 4, len(data))]
+    offset = 8 + 2 + 12 * len(tags) + 4
+    ifd = struct.pack("<H", len(tags))
+    for tag, kind, value in tags:
+        value = offset if tag == 273 else value
+        packed_value = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, 1) + packed_value
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + data)
+
+
+@pytest.mark.parametrize("reader", ["load_image", "load_trimap"])
+def test_a_12_bit_tiff_is_divided_by_4095(tmp_path, reader):
+    # Pillow opens a 12-bit gray TIFF as "I;16" with its values as stored (0-4095), and
+    # they were divided by 65535: white read as 0.0625, a dark image without a word, where
+    # the readers divide integer samples by the largest value of their bit depth (fe177eb).
+    import numpy as np
+
+    import vecmatte.io
+
+    levels = np.array([[0, 2048, 4095, 4095], [0, 0, 2048, 4095]], dtype=np.uint16)
+    _write_12_bit_tiff(tmp_path / "twelve.tif", levels)
+    pixels = getattr(vecmatte.io, reader)(tmp_path / "twelve.tif")
+    np.testing.assert_allclose(pixels[..., 0] if pixels.ndim == 3 else pixels, levels / 4095)

@@ -329,7 +329,9 @@ def _integer_range(image) -> tuple[str, int]:
     if image.mode == "L":  # a signed 8-bit TIFF (_is_wide_gray)
         return "signed 8-bit", 127
     if image.mode != "I":
-        return "16-bit", 65535
+        # Pillow opens 12-bit TIFF samples as "I;16" with their values as stored (0-4095).
+        bits = _tiff_tag(image, _TIFF_BITS_PER_SAMPLE, 16) if image.format == "TIFF" else 16
+        return (f"{bits}-bit", 2**bits - 1) if 8 < bits < 16 else ("16-bit", 65535)
     if image.format == "TIFF":
         bits = _tiff_tag(image, _TIFF_BITS_PER_SAMPLE, 32)
         kind = _tiff_tag(image, _TIFF_SAMPLE_FORMAT, 1)
@@ -410,7 +412,8 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
         As the image is displayed: the EXIF orientation is applied. Gray, palette and CMYK
         images are converted to RGB; 16-bit PNG and TIFF (gray, gray+alpha, RGB, RGBA)
         keep their full precision (``value / 65535``); a 32-bit integer TIFF is divided by
-        ``2**32 - 1`` (``2**31 - 1`` if signed), the largest value of its samples.
+        ``2**32 - 1`` (``2**31 - 1`` if signed), a 12-bit one by 4095, the largest value of
+        its samples.
 
     Raises
     ------
