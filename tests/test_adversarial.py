@@ -212,3 +212,37 @@ def test_a_12_bit_tiff_is_divided_by_4095(tmp_path, reader):
     _write_12_bit_tiff(tmp_path / "twelve.tif", levels)
     pixels = getattr(vecmatte.io, reader)(tmp_path / "twelve.tif")
     np.testing.assert_allclose(pixels[..., 0] if pixels.ndim == 3 else pixels, levels / 4095)
+
+
+def test_folder_locks_interrupted_while_waiting_keep_no_folder_open(tmp_path, monkeypatch):
+    # FolderLocks waits (LOCK_SH) while another batch cleans a folder, or while another
+    # program holds it exclusively. Ctrl-C there (a notebook's interrupt) left the folders
+    # locked so far open and locked for the life of the process: no batch could clean
+    # them again, and the descriptors leaked.
+    fcntl = pytest.importorskip("fcntl")
+    from vecmatte.batch import _lock
+
+    folders = [tmp_path / name for name in ("a", "b", "c")]
+    for folder in folders:
+        folder.mkdir()
+    flock = fcntl.flock
+    calls = []
+
+    def interrupted_on_the_second(descriptor, operation):
+        calls.append(descriptor)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        flock(descriptor, operation)
+
+    monkeypatch.setattr(_lock.fcntl, "flock", interrupted_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        _lock.FolderLocks(folders)
+    monkeypatch.undo()
+    for descriptor in calls:
+        with pytest.raises(OSError):
+            os.fstat(descriptor)  # closed
+    with (
+        _lock.FolderLocks([folders[0]], shared=False) as locks,
+        locks.alone_in(folders[0]) as alone,
+    ):
+        assert alone

@@ -44,6 +44,15 @@ class FolderLocks:
     def __init__(self, folders: Iterable[Path], *, shared: bool = True):
         self._shared = shared and fcntl is not None
         self._descriptors: dict[Path, int] = {}
+        try:
+            self._open(folders)
+        except BaseException:
+            # Ctrl-C while waiting for a lock: the folders locked so far stayed open and
+            # locked for the life of the process, and no batch could clean them again.
+            self.close()
+            raise
+
+    def _open(self, folders: Iterable[Path]) -> None:
         # One descriptor per folder, whatever its names: flock conflicts between two open
         # descriptors of one process, so a second one (a link's name for the folder) made
         # the batch's own shared lock refuse it the exclusive one, and it never cleaned.
@@ -55,19 +64,21 @@ class FolderLocks:
                 descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
             except OSError:
                 continue
-            status = os.fstat(descriptor)
-            identity = (status.st_dev, status.st_ino)
-            if identity in by_identity:
-                os.close(descriptor)
-                self._descriptors[folder] = by_identity[identity]
-                continue
-            if self._shared:
-                try:
+            try:
+                status = os.fstat(descriptor)
+                identity = (status.st_dev, status.st_ino)
+                if identity in by_identity:
+                    os.close(descriptor)
+                    self._descriptors[folder] = by_identity[identity]
+                    continue
+                if self._shared:
                     # Blocks only while another batch cleans this folder (a moment).
                     fcntl.flock(descriptor, fcntl.LOCK_SH)
-                except OSError:  # no locks on this file system: clean as if alone
-                    os.close(descriptor)
+            except BaseException as error:
+                os.close(descriptor)
+                if isinstance(error, OSError):  # no locks on this file system: as if alone
                     continue
+                raise
             self._descriptors[folder] = by_identity[identity] = descriptor
 
     def __enter__(self) -> FolderLocks:
