@@ -246,3 +246,36 @@ def test_folder_locks_interrupted_while_waiting_keep_no_folder_open(tmp_path, mo
         locks.alone_in(folders[0]) as alone,
     ):
         assert alone
+
+
+def test_another_threads_collection_takes_filters_of_plain_strings():
+    # The interpreter's default filters hold their module as a plain string ('__main__'),
+    # not a regular expression: the routing of b6484ce called .match on it and raised
+    # AttributeError from warnings.warn in a thread that did not collect.
+    import threading
+    import warnings
+
+    from vecmatte._errors import collected_warnings
+
+    inside, done = threading.Event(), threading.Event()
+
+    def collect():
+        with collected_warnings():
+            inside.set()
+            done.wait(60)
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("ignore")
+        warnings.filters.insert(0, ("always", None, UserWarning, __name__, 0))
+        warnings.filters.insert(0, ("always", None, DeprecationWarning, __name__, 0))
+        warnings._filters_mutated()
+        thread = threading.Thread(target=collect)
+        thread.start()
+        try:
+            assert inside.wait(60)
+            warnings.warn("old", DeprecationWarning, stacklevel=1)
+            warnings.warn("mine", UserWarning, stacklevel=1)
+        finally:
+            done.set()
+            thread.join()
+    assert [str(warning.message) for warning in shown] == ["old", "mine"]

@@ -72,7 +72,9 @@ def _route_warning(message, category, filename, lineno, file=None, line=None) ->
     if caught is not None:
         caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
         return
-    action = _action_without_ours(message, category, filename, lineno)
+    # Only these categories passed through our "always"; others met the thread's filters.
+    shown = not issubclass(category, (UserWarning, RuntimeWarning))
+    action = "always" if shown else _action_without_ours(message, category, filename, lineno)
     if action == "error":
         raise message if isinstance(message, Warning) else category(message)
     if action != "ignore":  # "default", "once", "module": shown, as "always" would
@@ -88,13 +90,21 @@ def _action_without_ours(message, category, filename: str, lineno: int) -> str:
             continue
         action, pattern, kind, module_pattern, line = entry
         if (
-            (pattern is None or pattern.match(text))
+            _matches(pattern, text)
             and issubclass(category, kind)
-            and (module_pattern is None or module_pattern.match(module))
+            and _matches(module_pattern, module)
             and (line == 0 or line == lineno)
         ):
             return action
     return warnings.defaultaction
+
+
+def _matches(pattern, text: str) -> bool:
+    """A filter's message or module pattern: None, a compiled regular expression, or (the
+    interpreter's own default filters) a plain string that must be equal."""
+    if pattern is None:
+        return True
+    return pattern == text if isinstance(pattern, str) else bool(pattern.match(text))
 
 
 def warning_module(filename: str, lineno: int) -> str:
