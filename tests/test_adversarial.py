@@ -279,3 +279,26 @@ def test_another_threads_collection_takes_filters_of_plain_strings():
             done.set()
             thread.join()
     assert [str(warning.message) for warning in shown] == ["old", "mine"]
+
+
+def test_a_pil_image_whose_file_was_closed_is_named(tmp_path):
+    # 'with Image.open(path) as image: pass' leaves an image whose pixels were never read
+    # and whose file is closed: estimate_alpha(image, ...) raised a bare AssertionError
+    # from inside Pillow (and ValueError 'Operation on closed image' for one closed after
+    # loading), naming neither the argument nor the way out.
+    import numpy as np
+    from PIL import Image
+
+    import vecmatte
+
+    scene = make_scene((40, 48), seed=0)
+    save_image(tmp_path / "image.png", scene.image)
+    trimap = (scene.trimap * 255).round().astype(np.uint8)
+    with Image.open(tmp_path / "image.png") as never_read:
+        pass
+    loaded_then_closed = Image.open(tmp_path / "image.png")
+    loaded_then_closed.load()
+    loaded_then_closed.close()
+    for image in (never_read, loaded_then_closed):
+        with pytest.raises(ValueError, match=r"^image is a PIL image whose file was closed"):
+            vecmatte.estimate_alpha(image, trimap)

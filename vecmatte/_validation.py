@@ -35,6 +35,7 @@ def _pil_pixels(value, name: str, *, gray: bool):
     """
     if not _is_pil(value):
         return value
+    _load_pil(value, name)
     mode = value.mode
     if mode == "P" and "transparency" in value.info:
         value, mode = value.convert("RGBA"), "RGBA"
@@ -84,6 +85,24 @@ def _note_low_pil_levels(high: int, name: str) -> None:
             SampleRangeWarning,
             stacklevel=outside_stacklevel(),
         )
+
+
+def _load_pil(image, name: str) -> None:
+    """Read a PIL image's pixels, or say in one line that its file was closed first.
+
+    ``with Image.open(path) as image: pass`` leaves an image whose pixels were never read
+    and whose file is closed: Pillow then raised a bare AssertionError (or ValueError
+    "Operation on closed image" for one closed after loading).
+    """
+    try:
+        image.load()
+    except (AssertionError, ValueError) as error:
+        if isinstance(error, ValueError) and "closed" not in str(error):
+            raise
+        raise ValueError(
+            f"{name} is a PIL image whose file was closed before its pixels were read: use "
+            "it inside its 'with Image.open(...)' block, or call its .load() there"
+        ) from None
 
 
 def as_array(value, name: str, *, gray: bool) -> np.ndarray:
