@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import vecmatte
-from vecmatte import METHODS, estimate_alpha, make_scene
+from vecmatte import METHODS, estimate_alpha, make_scene, save_image
 from vecmatte.compat import pymatting as pm
 
 
@@ -447,3 +447,45 @@ def test_a_foreground_method_that_is_no_name_is_named(scene):
         vecmatte.estimate_foreground(scene.image, scene.alpha, method=["ml"])
     with pytest.raises(ValueError, match="unknown foreground method"):
         vecmatte.cutout(scene.image, scene.alpha, method=["ml"])
+
+
+def test_a_32_bit_pil_image_of_8_bit_levels_is_named_as_a_file_of_them_is():
+    # A PIL image of mode "I" (Image.fromarray of int32 levels, or image.convert("I")) is
+    # read as 16-bit levels: 0-255 became at most 0.004, a black image or a trimap "without
+    # foreground", without a word, where load_image says so of such a file
+    # (SampleRangeWarning, fe177eb).
+    import numpy as np
+    from PIL import Image
+
+    from vecmatte._validation import as_array
+    from vecmatte.io import SampleRangeWarning
+
+    levels = np.array([[0, 128, 255], [255, 128, 0]])
+    with pytest.warns(SampleRangeWarning, match=r"trimap .*largest value, 255.*convert\('L'\)"):
+        pixels = as_array(Image.fromarray(levels.astype(np.int32)), "trimap", gray=True)
+    np.testing.assert_array_equal(pixels, levels.astype(np.uint16))  # read as before
+    wide = np.array([[0, 300], [65535, 7]]).astype(np.int32)
+    np.testing.assert_array_equal(as_array(Image.fromarray(wide), "trimap", gray=True), wide)
+
+
+def test_a_pil_image_whose_file_was_closed_is_named(tmp_path):
+    # 'with Image.open(path) as image: pass' leaves an image whose pixels were never read
+    # and whose file is closed: estimate_alpha(image, ...) raised a bare AssertionError
+    # from inside Pillow (and ValueError 'Operation on closed image' for one closed after
+    # loading), naming neither the argument nor the way out.
+    import numpy as np
+    from PIL import Image
+
+    import vecmatte
+
+    scene = make_scene((40, 48), seed=0)
+    save_image(tmp_path / "image.png", scene.image)
+    trimap = (scene.trimap * 255).round().astype(np.uint8)
+    with Image.open(tmp_path / "image.png") as never_read:
+        pass
+    loaded_then_closed = Image.open(tmp_path / "image.png")
+    loaded_then_closed.load()
+    loaded_then_closed.close()
+    for image in (never_read, loaded_then_closed):
+        with pytest.raises(ValueError, match=r"^image is a PIL image whose file was closed"):
+            vecmatte.estimate_alpha(image, trimap)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -213,3 +214,59 @@ def test_a_batch_starting_leaves_the_temporaries_of_vecmatte_alpha_alone(folders
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["a_alpha.png", "b_alpha.png", target.name]
     )
+
+
+def test_a_batch_cleans_its_folder_when_an_output_link_names_it_another_way(tmp_path):
+    # The output folder is given through a link (outlink -> out) and one output is a link
+    # into the folder's real path: the batch took two shared locks on the one folder, under
+    # two names, and its own second lock refused it the exclusive one, so a killed run's
+    # temporaries were never removed ("another batch runs there").
+    pytest.importorskip("fcntl")
+    images, trimaps, out = tmp_path / "images", tmp_path / "trimaps", tmp_path / "out"
+    for folder in (images, trimaps, out):
+        folder.mkdir()
+    for seed, name in enumerate(("a", "b")):
+        scene = make_scene((40, 60), seed=seed)
+        save_image(images / f"{name}.png", scene.image)
+        save_image(trimaps / f"{name}.png", scene.trimap)
+    os.symlink(out, tmp_path / "outlink")
+    os.symlink(out / "b_kept.png", out / "b_alpha.png")
+    stale = out / ".a_alpha.png.k1ll3d.tmp"
+    stale.write_bytes(b"\x89PNG half")
+    tasks = find_tasks(images, trimaps, tmp_path / "outlink")
+    assert [record.status for record in run_batch(tasks)] == ["done", "done"]
+    assert not stale.exists()
+
+
+def test_folder_locks_interrupted_while_waiting_keep_no_folder_open(tmp_path, monkeypatch):
+    # FolderLocks waits (LOCK_SH) while another batch cleans a folder, or while another
+    # program holds it exclusively. Ctrl-C there (a notebook's interrupt) left the folders
+    # locked so far open and locked for the life of the process: no batch could clean
+    # them again, and the descriptors leaked.
+    fcntl = pytest.importorskip("fcntl")
+    from vecmatte.batch import _lock
+
+    folders = [tmp_path / name for name in ("a", "b", "c")]
+    for folder in folders:
+        folder.mkdir()
+    flock = fcntl.flock
+    calls = []
+
+    def interrupted_on_the_second(descriptor, operation):
+        calls.append(descriptor)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        flock(descriptor, operation)
+
+    monkeypatch.setattr(_lock.fcntl, "flock", interrupted_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        _lock.FolderLocks(folders)
+    monkeypatch.undo()
+    for descriptor in calls:
+        with pytest.raises(OSError):
+            os.fstat(descriptor)  # closed
+    with (
+        _lock.FolderLocks([folders[0]], shared=False) as locks,
+        locks.alone_in(folders[0]) as alone,
+    ):
+        assert alone

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
 
 import vecmatte._errors
 import vecmatte.batch._core
@@ -99,3 +103,67 @@ def test_a_file_read_in_one_thread_keeps_no_warning_of_another():
     thread.join(30)
     assert [str(w.message) for w in mine] == ["the other request's note"]
     assert reader == []
+
+
+@contextmanager
+def _another_thread_collecting() -> Iterator[None]:
+    """Run the block while another thread is inside ``collected_warnings``.
+
+    Its "always" filters are in front of the process-wide ones for as long as the block
+    runs: the warnings of this thread must still meet this thread's own filters.
+    """
+    import threading
+
+    from vecmatte._errors import collected_warnings
+
+    inside, done = threading.Event(), threading.Event()
+
+    def collect():
+        with collected_warnings():
+            inside.set()
+            done.wait(60)
+
+    thread = threading.Thread(target=collect)
+    thread.start()
+    try:
+        assert inside.wait(60)
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_another_threads_collection_keeps_this_threads_warning_filters():
+    # collected_warnings puts "always" for UserWarning and RuntimeWarning in front of the
+    # process-wide filters while any thread collects, and shows the other threads' warnings
+    # "as they would have been": a user's "ignore" was shown and "error" did not raise in
+    # the user's own thread while a batch task or a request of vecmatte serve collected.
+    import warnings
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("error", message="fatal")
+        with _another_thread_collecting():
+            warnings.warn("quiet", UserWarning, stacklevel=1)
+            with pytest.raises(UserWarning, match="fatal"):
+                warnings.warn("fatal", UserWarning, stacklevel=1)
+            warnings.filterwarnings("always", message="loud")  # set while it collects
+            warnings.warn("loud", RuntimeWarning, stacklevel=1)
+    assert [str(warning.message) for warning in shown] == ["loud"]
+
+
+def test_another_threads_collection_takes_filters_of_plain_strings():
+    # The interpreter's default filters hold their module as a plain string ('__main__'),
+    # not a regular expression: the routing of b6484ce called .match on it and raised
+    # AttributeError from warnings.warn in a thread that did not collect.
+    import warnings
+
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("ignore")
+        warnings.filters.insert(0, ("always", None, UserWarning, __name__, 0))
+        warnings.filters.insert(0, ("always", None, DeprecationWarning, __name__, 0))
+        warnings._filters_mutated()
+        with _another_thread_collecting():
+            warnings.warn("old", DeprecationWarning, stacklevel=1)
+            warnings.warn("mine", UserWarning, stacklevel=1)
+    assert [str(warning.message) for warning in shown] == ["old", "mine"]

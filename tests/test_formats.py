@@ -647,6 +647,83 @@ def test_negative_samples_of_a_signed_tiff_are_refused(tmp_path):
         load_image(path)
 
 
+@pytest.mark.parametrize("reader", ["load_image", "load_trimap"])
+def test_a_signed_8_bit_tiff_is_scaled_by_127_and_refused_below_zero(tmp_path, reader):
+    # Pillow opens a gray TIFF of signed 8-bit samples (SampleFormat 2) as "L", its bytes
+    # as they are: 127 read as 127/255 (half bright) and -1 as 255 (white), without a word,
+    # while signed 16- and 32-bit TIFFs are divided by their largest value (fe177eb) and
+    # refused below 0.
+    tifffile = pytest.importorskip("tifffile")
+    import numpy as np
+
+    import vecmatte.io
+
+    read = getattr(vecmatte.io, reader)
+    levels = np.array([[0, 64, 127, 127], [0, 0, 64, 127]], dtype=np.int8)
+    tifffile.imwrite(tmp_path / "signed.tif", levels)
+    pixels = read(tmp_path / "signed.tif")
+    expected = levels / 127.0
+    np.testing.assert_allclose(pixels[..., 0] if pixels.ndim == 3 else pixels, expected)
+    tifffile.imwrite(tmp_path / "negative.tif", np.array([[-1, 0], [64, 127]], dtype=np.int8))
+    with pytest.raises(ValueError, match=r"signed 8-bit integer image with values in \[-1, 127\]"):
+        read(tmp_path / "negative.tif")
+
+
+@pytest.mark.parametrize("width", [3, 4, 5])
+def test_a_planar_16_bit_colour_tiff_of_any_width_reads_as_stored(tmp_path, width):
+    # tifffile gives a planar (channels-first) RGB TIFF as (3, h, w); it was moved to
+    # (h, w, 3) only when w was not 3 or 4, so a picture 3 or 4 pixels wide came back
+    # (3, h, w) read as rows, a scrambled image of the wrong size, without a word.
+    tifffile = pytest.importorskip("tifffile")
+    import numpy as np
+
+    from vecmatte.io import load_image
+
+    samples = np.random.default_rng(0).integers(0, 65536, (5, width, 3), dtype=np.uint16)
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, np.moveaxis(samples, -1, 0), photometric="rgb", planarconfig="separate")
+    np.testing.assert_array_equal(load_image(path), samples / 65535.0)
+
+
+def _write_12_bit_tiff(path, samples) -> None:
+    """A gray TIFF of 12-bit samples (two in three bytes), uncompressed, one strip."""
+    import struct
+
+    import numpy as np
+
+    height, width = samples.shape
+    assert width % 2 == 0  # whole bytes per row
+    pairs = samples.reshape(-1, 2).astype(np.uint32)
+    packed = np.stack(
+        [pairs[:, 0] >> 4, ((pairs[:, 0] & 15) << 4) | (pairs[:, 1] >> 8), pairs[:, 1] & 255]
+    )
+    data = packed.T.astype(np.uint8).tobytes()
+    tags = [(256, 3, width), (257, 3, height), (258, 3, 12), (259, 3, 1), (262, 3, 1)]
+    tags += [(273, 4, 0), (277, 3, 1), (278, 3, height), (279, 4, len(data))]
+    offset = 8 + 2 + 12 * len(tags) + 4
+    ifd = struct.pack("<H", len(tags))
+    for tag, kind, value in tags:
+        value = offset if tag == 273 else value
+        packed_value = struct.pack("<HH", value, 0) if kind == 3 else struct.pack("<I", value)
+        ifd += struct.pack("<HHI", tag, kind, 1) + packed_value
+    path.write_bytes(b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + data)
+
+
+@pytest.mark.parametrize("reader", ["load_image", "load_trimap"])
+def test_a_12_bit_tiff_is_divided_by_4095(tmp_path, reader):
+    # Pillow opens a 12-bit gray TIFF as "I;16" with its values as stored (0-4095), and
+    # they were divided by 65535: white read as 0.0625, a dark image without a word, where
+    # the readers divide integer samples by the largest value of their bit depth (fe177eb).
+    import numpy as np
+
+    import vecmatte.io
+
+    levels = np.array([[0, 2048, 4095, 4095], [0, 0, 2048, 4095]], dtype=np.uint16)
+    _write_12_bit_tiff(tmp_path / "twelve.tif", levels)
+    pixels = getattr(vecmatte.io, reader)(tmp_path / "twelve.tif")
+    np.testing.assert_allclose(pixels[..., 0] if pixels.ndim == 3 else pixels, levels / 4095)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_a_16_bit_png_of_8_bit_values_says_it_reads_nearly_black(tmp_path, rng, channels):
     from vecmatte.io import SampleRangeWarning
@@ -854,6 +931,31 @@ def test_a_file_of_several_frames_says_only_the_first_is_read(tmp_path, scene, s
     single = tmp_path / f"single{suffix}"
     frames[0].save(single)
     vecmatte.load_image(single)  # one frame: no note (warnings are errors here)
+
+
+def test_a_reading_note_obeys_a_filter_by_the_callers_module(tmp_path):
+    # Notes said while a file is read (several frames, ...) are recorded and said again with
+    # warnings.warn_explicit, which without module= matched a filter's module against the
+    # file's path ('/.../test_formats'), not the caller's __name__: a user's
+    # filterwarnings("ignore", category=ExtraFramesWarning, module=__name__) was not obeyed.
+    import re
+    import warnings
+
+    import numpy as np
+    from PIL import Image
+
+    from vecmatte.io import ExtraFramesWarning, load_image
+
+    frames = [Image.fromarray(np.full((4, 5, 3), level, np.uint8)) for level in (0, 255)]
+    frames[0].save(tmp_path / "two.gif", save_all=True, append_images=frames[1:])
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=ExtraFramesWarning, module=re.escape(__name__))
+        load_image(tmp_path / "two.gif")
+    assert shown == []
+    with pytest.warns(ExtraFramesWarning) as noted:
+        load_image(tmp_path / "two.gif")
+    assert noted[0].filename == __file__
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".png"])

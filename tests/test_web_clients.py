@@ -228,3 +228,28 @@ def test_a_body_that_trickles_in_gives_back_its_place(monkeypatch):
         assert b"came too slowly" in answer
         assert time.monotonic() - start < 10
         assert not app._gate._admitted
+
+
+@pytest.mark.parametrize("text", ["6_5", "+65", "\u0666\u0665", "0x41"])
+def test_a_content_length_of_other_characters_than_digits_is_refused(text):
+    # int() reads "6_5" as 65, "+65" as 65 and Arabic-Indic digits as 65: vecmatte serve took
+    # as the body's length what HTTP (1*DIGIT) and a proxy in front of it do not.
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from vecmatte.web import create_app
+
+    body = b'--XX\r\nContent-Disposition: form-data; name="a"\r\n\r\nhello\r\n--XX--\r\n'
+    assert len(body) == 65
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/alpha",
+        "CONTENT_TYPE": "multipart/form-data; boundary=XX",
+        "CONTENT_LENGTH": text,
+        "wsgi.input": io.BytesIO(body),
+    }
+    setup_testing_defaults(environ)
+    answer = {}
+    content = b"".join(create_app()(environ, lambda status, headers: answer.update(s=status)))
+    assert answer["s"].startswith("400")
+    assert b"Content-Length is not a number" in content
