@@ -233,10 +233,12 @@ def check_gray(array, name: str) -> np.ndarray:
     return _pixels_in_unit_range(array, name)
 
 
-def check_same_size(image: np.ndarray, other: np.ndarray, name: str) -> None:
+def check_same_size(
+    image: np.ndarray, other: np.ndarray, name: str, image_name: str = "image"
+) -> None:
     if other.shape[:2] != image.shape[:2]:
         raise ValueError(
-            f"{name} has shape {other.shape[:2]} but image has shape {image.shape[:2]}; "
+            f"{name} has shape {other.shape[:2]} but {image_name} has shape {image.shape[:2]}; "
             "they must have the same height and width"
         )
 

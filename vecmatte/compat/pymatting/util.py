@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._validation import as_float
+from vecmatte._validation import as_float, check_same_size
 from vecmatte.trimap import check_trimap
 
 __all__ = [
@@ -116,13 +116,9 @@ def _check_same_size(arrays: list[np.ndarray], names: list[str]) -> None:
     images = [(a, n) for a, n in zip(arrays, names, strict=True) if a.ndim >= 2]
     if not images:
         return
-    first, first_name = images[0][0].shape[:2], images[0][1]
+    first, first_name = images[0]
     for array, name in images[1:]:
-        if array.shape[:2] != first:
-            raise ValueError(
-                f"{name} has shape {array.shape[:2]} but {first_name} has shape {first}; "
-                "they must have the same height and width"
-            )
+        check_same_size(first, array, name, first_name)
 
 
 def blend(foreground: ArrayLike, background: ArrayLike, alpha: ArrayLike) -> np.ndarray:
