@@ -437,12 +437,12 @@ def estimate_alpha_sm(
             f"image height and width should match trimap height and width, but image shape "
             f"is {image.shape} and trimap shape is {trimap.shape}"
         )
-    _check_sm_values(image, trimap.astype(np.float32))
+    trimap = trimap.astype(np.float32)
+    _check_sm_values(image, trimap)
     if local_smoothing_sigma_sq1 is None:
         local_smoothing_sigma_sq1 = _sigma_sq(local_smoothing_radius1)
     if local_smoothing_sigma_sq3 is None:
         local_smoothing_sigma_sq3 = _sigma_sq(local_smoothing_radius1)  # sic, as PyMatting
-    trimap = trimap.astype(np.float32)
     # Expansion relabels unknown pixels: with none it has nothing to do (and indexed an
     # empty list of them).
     expand = (
