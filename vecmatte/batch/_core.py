@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fnmatch
 import glob
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -330,7 +332,6 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask], locks: FolderLocks | No
     batch's own (see :mod:`vecmatte.batch._lock`); a folder in which another batch runs now
     is left alone, since its temporaries there are live.
     """
-    from vecmatte._writing import temporary_prefix
     from vecmatte.batch._lock import FolderLocks
 
     folders = _output_folders(tasks)
@@ -339,12 +340,29 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask], locks: FolderLocks | No
             locks = stack.enter_context(FolderLocks(folders, shared=False))
         for folder, outputs in folders.items():
             with locks.alone_in(folder) as alone:
-                if not alone:
-                    continue
-                for output in outputs:
-                    pattern = f"{glob.escape(temporary_prefix(output))}*.tmp"
-                    for temporary in folder.glob(pattern):
-                        temporary.unlink(missing_ok=True)
+                if alone:
+                    _remove_temporaries_in(folder, outputs)
+
+
+def _remove_temporaries_in(folder: Path, outputs: list[Path]) -> None:
+    """Delete the temporaries of ``outputs`` (files of ``folder``), listing it once.
+
+    A glob per output listed the folder once each: 2,000 images with cutouts in one folder
+    took 12 s of CPU per clean-up. The names are matched as that glob did (``fnmatch``: by
+    the platform's case rule).
+    """
+    from vecmatte._writing import temporary_prefix
+
+    try:
+        names = [name for name in os.listdir(folder) if os.path.normcase(name).endswith(".tmp")]
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return  # as the glob: nothing there to remove
+    if not names:
+        return
+    for output in outputs:
+        pattern = f"{glob.escape(temporary_prefix(output))}*.tmp"
+        for name in fnmatch.filter(names, pattern):
+            (folder / name).unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
