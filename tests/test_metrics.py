@@ -142,6 +142,9 @@ def test_connectivity_error_of_an_island():
 def test_connectivity_error_rejects_bad_step():
     with pytest.raises(ValueError, match="step"):
         connectivity_error(ALPHA, TRUE, step=0.3)
+    # An integer beyond floats raised a bare OverflowError from float().
+    with pytest.raises(ValueError, match=r"step must divide 1 .* got 1000000000000000000000"):
+        connectivity_error(ALPHA, TRUE, step=10**400)
 
 
 def test_all_errors_zero_for_a_perfect_matte(scene):

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from vecmatte._validation import check_gray, finite_number, real_number
+from vecmatte._validation import check_gray, finite_number, real_number, shown
 from vecmatte.trimap import check_trimap, split_checked
 
 __all__ = ["METRICS", "connectivity_error", "gradient_error", "matting_errors", "mse", "sad"]
@@ -217,7 +217,10 @@ def connectivity_error(alpha, true_alpha, trimap=None, *, step: float = 0.1) -> 
     """
     alpha, true_alpha, mask = _prepare(alpha, true_alpha, trimap)
     step = real_number(step, "step", "a number that divides 1 into whole steps (e.g. 0.1)")
-    step = float(step)
+    try:
+        step = float(step)
+    except OverflowError:  # an integer such as 10**400: refused below as it is
+        pass
     # 1e-6, not tighter: np.float32(0.1) is 0.10000000149 and still means ten steps. Each
     # step labels the image once: at most MAX_CONNECTIVITY_STEPS of them (1e-9 ran for hours).
     if not (
@@ -225,7 +228,7 @@ def connectivity_error(alpha, true_alpha, trimap=None, *, step: float = 0.1) -> 
     ):
         raise ValueError(
             f"step must divide 1 into a whole number of steps, at most "
-            f"{MAX_CONNECTIVITY_STEPS} (e.g. 0.1), got {step!r}"
+            f"{MAX_CONNECTIVITY_STEPS} (e.g. 0.1), got {shown(step)}"
         )
     level = _connectivity_levels(alpha, true_alpha, step)
 
