@@ -338,10 +338,16 @@ def remove_stale_temporaries(tasks: Iterable[BatchTask], locks: FolderLocks | No
     with contextlib.ExitStack() as stack:
         if locks is None:
             locks = stack.enter_context(FolderLocks(folders, shared=False))
-        for folder, outputs in folders.items():
-            with locks.alone_in(folder) as alone:
-                if alone:
-                    _remove_temporaries_in(folder, outputs)
+        _remove_where_alone(folders, locks)
+
+
+def _remove_where_alone(folders: dict[Path, list[Path]], locks: FolderLocks) -> None:
+    """Delete the temporaries of ``folders``' outputs (:func:`_output_folders`) in each folder
+    that no other batch runs in."""
+    for folder, outputs in folders.items():
+        with locks.alone_in(folder) as alone:
+            if alone:
+                _remove_temporaries_in(folder, outputs)
 
 
 def _remove_temporaries_in(folder: Path, outputs: list[Path]) -> None:
@@ -375,8 +381,9 @@ def output_folders_held(tasks: Sequence[BatchTask]) -> Iterator[FolderLocks]:
     """
     from vecmatte.batch._lock import FolderLocks
 
-    with FolderLocks(_output_folders(tasks)) as locks:
-        remove_stale_temporaries(tasks, locks)
+    folders = _output_folders(tasks)  # a stat of each output: once for both
+    with FolderLocks(folders) as locks:
+        _remove_where_alone(folders, locks)
         yield locks
 
 
