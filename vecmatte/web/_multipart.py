@@ -118,9 +118,9 @@ def parse_multipart(body: bytes | bytearray, content_type: str) -> dict[str, Par
         found = body.find(separator, begin)
         end = len(body) if found < 0 else found
         count += 1
-        if count <= MAX_PARTS + 1:
-            pieces.append([begin, end])
         last = [begin, end]
+        if count <= MAX_PARTS + 1:
+            pieces.append(last)
         if found < 0:
             break
         begin = found + len(separator)
@@ -130,9 +130,7 @@ def parse_multipart(body: bytes | bytearray, content_type: str) -> dict[str, Par
         or body.startswith(delimiter + b"\r\n", *first)
     ):
         raise MultipartError("the body does not start with the multipart boundary")
-    first[0] += len(delimiter)
-    if count == 1:
-        last = first
+    first[0] += len(delimiter)  # the last piece too, when it is the first
     if not body.startswith(b"--", *last):
         raise MultipartError("the multipart body is truncated (no closing boundary)")
     if count - 1 > MAX_PARTS:
