@@ -369,6 +369,17 @@ def test_demo_never_writes_inside_the_package(tmp_path, monkeypatch, capsys, whe
             (package / "data" / name).unlink(missing_ok=True)
 
 
+def test_demo_output_dir_through_links_that_loop_gets_one_line(tmp_path, capsys):
+    # The package check resolved --output-dir with Path.resolve, whose RuntimeError("Symlink
+    # loop from ...") reached the user as a traceback; _output_guard.resolved says it.
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop.name)
+    assert main(["demo", "-q", "--output-dir", str(loop / "demo")]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith(f"vecmatte: error: {loop / 'demo'}: its symbolic links loop")
+    assert loop.is_symlink()
+
+
 # --- --version, --help ------------------------------------------------------------------------
 
 

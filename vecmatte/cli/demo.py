@@ -25,6 +25,7 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``vecmatte demo``; return the exit code (errors raise, ``main`` reports them)."""
+    from vecmatte._output_guard import resolved
     from vecmatte.cli.alpha import solve_and_write
     from vecmatte.io import load_image, load_trimap
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     # The installed package is no place for results (an upgrade or uninstall deletes them,
     # and a file named as a module would shadow it): --output-dir vecmatte/data, or the
     # default vecmatte-demo run from inside the package, wrote there.
-    if package in (resolved := output_dir.resolve()).parents or resolved == package:
+    if package in (real := resolved(output_dir)).parents or real == package:
         raise ValueError(
             f"{output_dir}: is inside the vecmatte package ({package}); the demo writes only "
             "outside it: give --output-dir a folder of your own"
