@@ -216,6 +216,35 @@ def test_a_batch_starting_leaves_the_temporaries_of_vecmatte_alpha_alone(folders
     )
 
 
+def test_vecmatte_alpha_writing_through_a_link_holds_the_folder_of_the_links_file(
+    folders, monkeypatch
+):
+    # `vecmatte alpha -o elsewhere/m.png`, a link to out/a_alpha.png.v2.png, writes its
+    # temporary beside the link's file (write_target), but held the link's folder: a batch
+    # starting in out deleted the temporary, and alpha failed with 'no such file'.
+    import vecmatte._writing
+    from vecmatte.cli import main
+
+    images, trimaps, out = folders
+    out.mkdir()
+    (elsewhere := out.parent / "elsewhere").mkdir()
+    target = out / "a_alpha.png.v2.png"
+    (link := elsewhere / "m.png").symlink_to(target)
+    replace, batches = vecmatte._writing.os.replace, []
+
+    def replace_after_a_batch(source, destination):
+        if Path(destination) == target and not batches:  # alpha waits to rename: a batch starts
+            assert list(out.glob(".a_alpha.png.v2.png.*.tmp")) == [Path(source)]
+            batches.append(run_batch(find_tasks(images, trimaps, out)))
+        replace(source, destination)
+
+    monkeypatch.setattr(vecmatte._writing.os, "replace", replace_after_a_batch)
+    argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(link), "-q"]
+    assert main(argv) == 0
+    assert [r.status for r in batches[0]] == ["done", "done"]
+    assert link.is_symlink() and load_trimap(target).shape == (40, 60)
+
+
 def test_a_batch_cleans_its_folder_when_an_output_link_names_it_another_way(tmp_path):
     # The output folder is given through a link (outlink -> out) and one output is a link
     # into the folder's real path: the batch took two shared locks on the one folder, under
