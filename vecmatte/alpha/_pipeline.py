@@ -15,6 +15,7 @@ from vecmatte._validation import (
     check_no_bool_numbers,
     check_option_names,
     check_solver_options,
+    shape_for_any_window,
 )
 from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
 from vecmatte.trimap import check_known_pixels, check_trimap, split_checked
@@ -85,14 +86,15 @@ def check_solve_options(keywords: dict) -> None:
     ----------
     keywords : dict
         Keywords of :func:`solve_alpha`: ``method``, ``preconditioner``, ``rtol``,
-        ``maxiter`` and the method's own options, whose names are checked here (their
-        ranges are checked by the method, which needs the image).
+        ``maxiter`` and the method's own options, whose names are checked here, and their
+        ranges as far as they do not depend on the image's size (``radius=0``; a window
+        too large for the image is refused once the image is known).
 
     Raises
     ------
     ValueError
-        For an unknown method, option or preconditioner (option), or an ``rtol`` or
-        ``maxiter`` out of range.
+        For an unknown method, option or preconditioner (option), or an ``rtol``,
+        ``maxiter`` or method option out of range.
     """
 
     method = keywords.get("method") or _defaults.METHOD
@@ -111,6 +113,10 @@ def check_solve_options(keywords: dict) -> None:
     rtol = keywords.get("rtol")
     # The rtol the solve will use: the user's, or the default of the chosen preconditioner.
     check_solver_options(default_rtol(name) if rtol is None else rtol, keywords.get("maxiter"))
+    check = getattr(spec.load(), "check_options", None)
+    if check is not None:
+        # An image large enough for any window: only the image-free ranges can fail.
+        check(shape_for_any_window(options), **options)
 
 
 def run_method(

@@ -118,25 +118,6 @@ def _check_band(band) -> int | None:
     return None if band is None else check_band(band)
 
 
-def _check_method_ranges(solve: dict) -> None:
-    """The ranges of the method's own options that do not depend on an image's size.
-
-    Checked once here, as the command line does: ``find_tasks(..., radius=0)`` made tasks of
-    which every image then failed with the same "radius must be a positive integer". The
-    shape given is one no window radius is too large for (that needs the real image).
-    """
-    from vecmatte import _defaults
-    from vecmatte._validation import shape_for_any_window
-    from vecmatte.alpha import SOLVE_KEYWORDS, get_method
-
-    method = solve.get("method", _defaults.METHOD)
-    check = getattr(get_method(method).load(), "check_options", None)
-    if check is None:
-        return
-    options = {name: value for name, value in solve.items() if name not in SOLVE_KEYWORDS}
-    check(shape_for_any_window(options), **options)
-
-
 def find_tasks(
     images_dir, trimaps_dir, out_dir, *, cutout: bool = False, band: int | None = None, **options
 ) -> list[BatchTask]:
@@ -190,8 +171,9 @@ def find_tasks(
     band = _check_band(band)
     method_options = tuple(sorted(dict(options.pop("options", None) or {}).items()))
     probe = BatchTask("", "", "", "", None, options=method_options, **options)
+    # Names and image-free ranges once here: find_tasks(..., radius=0) made tasks of which
+    # every image then failed with the same "radius must be a positive integer".
     check_solve_options(probe.solver_options())
-    _check_method_ranges(probe.solver_options())
     check_max_pixels(probe.max_pixels)
     check_task_bit_depth(probe)  # its value; the mattes made here are .png, which hold 16 bits
     what = "masks" if band is not None else "trimaps"

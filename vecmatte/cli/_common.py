@@ -492,8 +492,8 @@ def solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
-    from vecmatte._validation import check_no_bool_numbers, shape_for_any_window
-    from vecmatte.alpha import SOLVE_KEYWORDS, check_solve_options, get_method
+    from vecmatte._validation import check_no_bool_numbers
+    from vecmatte.alpha import check_solve_options, get_method
 
     if args.preconditioner is not None and ":" in args.preconditioner:
         _check_preconditioner_options(args.preconditioner)
@@ -510,14 +510,7 @@ def solve_keywords(args) -> dict:
         except ValueError as error:
             raise ValueError(f"--option {item}: {error}") from None
     with typed_values(args):
-        check_solve_options(keywords)
-    check_options = getattr(get_method(args.method).load(), "check_options", None)
-    if check_options is not None:
-        options = {k: v for k, v in keywords.items() if k not in SOLVE_KEYWORDS}
-        with typed_values(args):
-            # An image large enough for any window: only the image-free ranges can fail
-            # (a window too large for the real image is refused once it is read).
-            check_options(shape_for_any_window(options), **options)
+        check_solve_options(keywords)  # names, and the ranges that need no image
     return keywords
 
 
