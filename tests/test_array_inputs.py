@@ -457,7 +457,7 @@ def test_a_32_bit_pil_image_of_8_bit_levels_is_named_as_a_file_of_them_is():
     import numpy as np
     from PIL import Image
 
-    from vecmatte._validation import as_array
+    from vecmatte._arrays import as_array
     from vecmatte.io import SampleRangeWarning
 
     levels = np.array([[0, 128, 255], [255, 128, 0]])

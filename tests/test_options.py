@@ -15,7 +15,7 @@ from conftest import files_in, one_error_line
 from test_web import call_app, png_bytes
 
 import vecmatte
-from vecmatte._validation import is_real_number
+from vecmatte._numbers import is_real_number
 from vecmatte.alpha import METHODS
 from vecmatte.cli import main
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vecmatte._validation import check_gray, check_image, check_same_size
+from vecmatte._arrays import check_gray, check_image, check_same_size
 
 __all__ = ["FITS", "composite", "cutout", "parse_color"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from vecmatte._caller import outside_stacklevel
-from vecmatte._errors import SampleRangeWarning  # in the leaf module: _validation says it too
+from vecmatte._errors import SampleRangeWarning  # in the leaf module: _arrays says it too
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
 from vecmatte._wide_colour import wide_samples
@@ -129,7 +129,7 @@ def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> 
 
 def check_max_pixels(max_pixels) -> None:
     """Refuse a pixel limit that is not None or a positive integer (one line, ValueError)."""
-    from vecmatte._validation import positive_whole_number
+    from vecmatte._numbers import positive_whole_number
 
     if max_pixels is not None:
         positive_whole_number(max_pixels, "max_pixels", "a positive integer")

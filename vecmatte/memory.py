@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 
 from vecmatte import _defaults
-from vecmatte._validation import check_option_names, image_sizes, whole_number
+from vecmatte._arrays import image_sizes
+from vecmatte._numbers import whole_number
+from vecmatte._validation import check_option_names
 
 __all__ = [
     "BASE_BYTES",

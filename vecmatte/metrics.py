@@ -13,7 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from vecmatte._validation import check_gray, finite_number, real_number, shown
+from vecmatte._arrays import check_gray
+from vecmatte._numbers import finite_number, real_number, shown
 from vecmatte.trimap import check_trimap, split_checked
 
 __all__ = ["METRICS", "connectivity_error", "gradient_error", "matting_errors", "mse", "sad"]

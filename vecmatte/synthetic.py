@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._validation import finite_number, image_sizes, whole_number
+from vecmatte._arrays import image_sizes
+from vecmatte._numbers import finite_number, whole_number
 
 __all__ = ["Scene", "make_scene"]
 

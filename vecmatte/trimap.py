@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import as_array, as_float, check_band, check_gray, finite_number
+from vecmatte._arrays import as_array, as_float, check_gray
+from vecmatte._numbers import finite_number
+from vecmatte._validation import check_band
 
 __all__ = [
     "check_known_pixels",
@@ -312,7 +314,7 @@ def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndar
     >>> scribbles_to_trimap(image, scribbled)[[0, 1, 3], [0, 1, 3]].tolist()
     [1.0, 0.5, 0.0]
     """
-    from vecmatte._validation import check_image
+    from vecmatte._arrays import check_image
 
     photo = as_array(image, "image", gray=False)
     image = check_image(photo)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from vecmatte import _defaults
+from vecmatte._arrays import check_image
 from vecmatte._validation import (
-    check_image,
     check_no_bool_numbers,
     check_option_names,
     check_solver_options,

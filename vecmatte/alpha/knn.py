@@ -9,13 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import (
-    MAX_PIXELS,
-    finite_number,
-    is_real_number,
-    positive_whole_number,
-    shown,
-)
+from vecmatte._arrays import MAX_PIXELS
+from vecmatte._numbers import finite_number, is_real_number, positive_whole_number, shown
 from vecmatte.alpha.rw import check_constraints, graph_system
 from vecmatte.laplacians.knn import KERNELS, check_passes, knn_searches, knn_weights
 from vecmatte.systems import MattingSystem

@@ -13,7 +13,8 @@ from dataclasses import replace
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import check_lam, check_radius_fits, finite_number
+from vecmatte._numbers import finite_number
+from vecmatte._validation import check_lam, check_radius_fits
 from vecmatte.laplacians._stencil import stencil_offsets
 from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
 from vecmatte.systems import LazyStencil, MattingSystem, Stencil, hard_constraint_system

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._validation import check_radius_fits, finite_number, shown, whole_number
+from vecmatte._numbers import finite_number, shown, whole_number
+from vecmatte._validation import check_radius_fits
 from vecmatte.alpha import _sample_gathering as gathering
 from vecmatte.alpha import _sample_refinement as refinement
 from vecmatte.alpha import _shared_sampling as common

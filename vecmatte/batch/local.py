@@ -75,7 +75,7 @@ def _refuse_in_unguarded_worker(jobs: int) -> None:
 
 
 def _check_jobs(jobs) -> int:
-    from vecmatte._validation import positive_whole_number
+    from vecmatte._numbers import positive_whole_number
 
     jobs = positive_whole_number(jobs, "jobs")
     cpus = cpu_count()

@@ -14,14 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._validation import (
-    check_gray,
-    check_image,
-    check_maxiter,
-    check_rtol_floor,
-    check_same_size,
-    finite_number,
-)
+from vecmatte._arrays import check_gray, check_image, check_same_size
+from vecmatte._numbers import finite_number
+from vecmatte._validation import check_maxiter, check_rtol_floor
 
 __all__ = [
     "DEFAULT_METHOD",

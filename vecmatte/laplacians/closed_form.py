@@ -20,7 +20,8 @@ import threading
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._validation import check_image, check_mask, check_radius_eps
+from vecmatte._arrays import check_image, check_mask
+from vecmatte._validation import check_radius_eps
 from vecmatte.laplacians._stencil import (
     available_cpus,
     rows_to_csr,

@@ -561,7 +561,7 @@ def information_flow_laplacian(
         + w_{iu} (D_{iu} - W_{iu})`, symmetric positive semi-definite (eq. 15 of the paper
         without the known-to-unknown term).
     """
-    from vecmatte._validation import check_image, check_mask
+    from vecmatte._arrays import check_image, check_mask
 
     image = check_image(image)
     if unknown is None:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vecmatte._validation import check_image, finite_number, positive_whole_number
+from vecmatte._arrays import check_image
+from vecmatte._numbers import finite_number, positive_whole_number
 from vecmatte.laplacians.random_walk import check_form, weights_to_laplacian
 
 __all__ = ["knn_laplacian", "knn_searches", "knn_weights"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import check_image, check_radius_eps
+from vecmatte._arrays import check_image
+from vecmatte._validation import check_radius_eps
 
 __all__ = ["LargeKernelLaplacian", "box_full", "box_valid", "lkm_laplacian"]
 

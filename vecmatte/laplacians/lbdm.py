@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from vecmatte._validation import check_image, check_mask, check_radius_eps
+from vecmatte._arrays import check_image, check_mask
+from vecmatte._validation import check_radius_eps
 from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
 
 __all__ = ["lbdm_laplacian"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import check_image, positive_whole_number
+from vecmatte._arrays import check_image
+from vecmatte._numbers import positive_whole_number
 from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
 
 __all__ = ["FORMS", "rw_laplacian", "rw_weights", "weights_to_laplacian", "window_stencil"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import check_image
+from vecmatte._arrays import check_image
 from vecmatte.laplacians._stencil import rows_to_csr
 from vecmatte.laplacians.random_walk import (
     check_radius,

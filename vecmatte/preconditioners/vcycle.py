@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._validation import is_real_number
+from vecmatte._numbers import is_real_number
 
 __all__ = ["build", "check_options", "full_weighting", "vcycle_operator"]
 

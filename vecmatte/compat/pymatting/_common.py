@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from vecmatte._validation import real_number, whole_number
+from vecmatte._numbers import real_number, whole_number
 
 # An empty, read-only mapping: equal to PyMatting's ``{}`` defaults (so the signatures compare
 # equal) without a mutable default argument.

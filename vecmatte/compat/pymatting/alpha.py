@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._validation import check_image
+from vecmatte._arrays import check_image
 from vecmatte.compat.pymatting._common import (
     CG_MAXITER,
     CG_RTOL,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._validation import check_gray, check_image, check_same_size
+from vecmatte._arrays import check_gray, check_image, check_same_size
 from vecmatte.compat.pymatting._common import (
     CG_MAXITER,
     NO_OPTIONS,

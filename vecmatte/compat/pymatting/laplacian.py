@@ -28,7 +28,7 @@ __all__ = [
 
 
 def _image(image: ArrayLike) -> np.ndarray:
-    from vecmatte._validation import check_image
+    from vecmatte._arrays import check_image
 
     return check_image(image)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._validation import whole_number
+from vecmatte._numbers import whole_number
 from vecmatte.compat.pymatting._common import CG_MAXITER, CG_RTOL, option_number
 
 __all__ = ["CounterCallback", "ProgressCallback", "cg"]

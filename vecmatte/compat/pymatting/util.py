@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._validation import as_float, check_same_size
+from vecmatte._arrays import as_float, check_same_size
 from vecmatte.trimap import check_trimap
 
 __all__ = [
