@@ -228,3 +228,32 @@ def test_an_rgba_array_is_told_how_to_drop_its_alpha_channel(scene):
     )
     # and the advice works
     assert vecmatte.estimate_alpha(rgba[:, :, :3], scene.trimap).shape == scene.trimap.shape
+
+
+# --- bounds given in float32 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "option", "bound"),
+    [
+        ("ifm", "lam", 1e-6),  # SMALLEST_LAM
+        ("rw", "lam", 1e10),  # LARGEST_LAM
+        ("cf", "eps", 1e-12),  # SMALLEST_EPS["closed-form"]
+        ("lbdm", "eps", 1e-10),
+        ("cf", "eps", 1e6),  # LARGEST_EPS
+        ("cf", "rtol", 1e-15),  # SMALLEST_RTOL
+    ],
+)
+@pytest.mark.parametrize("form", [np.float32, lambda v: np.array(v, dtype=np.float32)])
+def test_a_bound_given_in_float32_is_taken_and_just_beyond_it_is_not(
+    scene, method, option, bound, form
+):
+    """np.float32(1e-6) is 9.99999997e-07: it was refused as below the bound 1e-6 it spells."""
+    alpha = vecmatte.estimate_alpha(
+        scene.image, scene.trimap, method=method, **{option: form(bound)}
+    )
+    assert np.isfinite(alpha).all()
+    # One float32 step beyond the bound stays refused.
+    beyond = np.nextafter(np.float32(bound), np.float32(0 if bound < 1 else np.inf))
+    with pytest.raises(ValueError, match=f"^{option} must"):
+        vecmatte.estimate_alpha(scene.image, scene.trimap, method=method, **{option: form(beyond)})

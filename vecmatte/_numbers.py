@@ -117,3 +117,16 @@ def is_integer(value) -> bool:
         return float(value).is_integer()
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+def bound_in_precision_of(given, bound: float) -> float:
+    """``bound`` rounded to the precision of ``given`` when that is a NumPy float narrower
+    than float64 (a scalar or an array), else ``bound`` itself.
+
+    A range is stated in decimal: ``np.float32(1e-6)`` is 9.99999997e-07, so compared with
+    1e-6 it fell below the very bound the message told the user to give.
+    """
+    dtype = getattr(given, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+        return float(np.asarray(bound, dtype=dtype))
+    return bound

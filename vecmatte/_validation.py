@@ -7,6 +7,7 @@ import numpy as np
 
 from vecmatte._arrays import MAX_PIXELS
 from vecmatte._numbers import (
+    bound_in_precision_of,
     finite_number,
     is_bool,
     is_finite,
@@ -109,14 +110,17 @@ SMALLEST_LAM, LARGEST_LAM = 1e-6, 1e10
 
 def check_lam(lam) -> float:
     """``lam`` as a float in [:data:`SMALLEST_LAM`, :data:`LARGEST_LAM`], else one ValueError."""
+    given = lam
     lam = finite_number(lam, "lam", "a positive finite number", minimum=0, above_minimum=True)
-    if not SMALLEST_LAM <= lam <= LARGEST_LAM:
+    smallest, largest = (bound_in_precision_of(given, b) for b in (SMALLEST_LAM, LARGEST_LAM))
+    if not smallest <= lam <= largest:
         raise ValueError(
             f"lam must be from {SMALLEST_LAM:g} to {LARGEST_LAM:g}: weaker pulls vanish under "
             f"the solver's tolerance, stronger ones pin the known pixels no further and "
             f"overflow, got {lam!r}"
         )
-    return lam
+    # A float32 bound reads as the bound itself: a later check of the float64 value passes.
+    return min(max(lam, SMALLEST_LAM), LARGEST_LAM)
 
 
 def check_band(band) -> int:
@@ -147,6 +151,7 @@ def check_radius_eps(
     range and the reason.
     """
     radius = real_number(radius, "radius", "a positive integer")
+    given_eps = eps
     eps = real_number(eps, "eps", "a positive finite number")
     finite = is_finite(radius)
     if not finite or radius < 1 or not (radius > MAX_PIXELS or float(radius).is_integer()):
@@ -165,13 +170,13 @@ def check_radius_eps(
         eps = float("inf")
     if not np.isfinite(eps) or eps <= 0:
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-    smallest = SMALLEST_EPS[model]
+    smallest = bound_in_precision_of(given_eps, SMALLEST_EPS[model])
     if eps < smallest:
         raise ValueError(
             f"eps must be at least {smallest:g} for the {model} Laplacian: smaller values fall "
             f"below the rounding error of the window colour statistics, got {eps!r}"
         )
-    if eps > LARGEST_EPS:
+    if eps > bound_in_precision_of(given_eps, LARGEST_EPS):
         raise ValueError(
             f"eps must be at most {LARGEST_EPS:g}: larger values swamp every window's colour "
             f"covariance (at most 0.75) and the matte no longer changes, got {eps!r}"
@@ -185,7 +190,8 @@ def check_radius_eps(
             f"image of {shape[0]} x {shape[1]} pixels (height x width) is smaller than one "
             f"{size} x {size} window (radius={radius}); {fix} (at least {size} x {size} pixels)"
         )
-    return radius, eps
+    # A float32 bound reads as the bound itself: the Laplacian checks the float64 value again.
+    return radius, min(max(eps, SMALLEST_EPS[model]), LARGEST_EPS)
 
 
 def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
@@ -200,7 +206,7 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
             f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 or less is accurate (the defaults "
             "are 1e-6, and 1e-7 with the direct preconditioner), 1e-3 is a rough matte"
         )
-    return check_rtol_floor(float(value)), check_maxiter(maxiter)
+    return check_rtol_floor(float(value), given=rtol), check_maxiter(maxiter)
 
 
 #: Smallest rtol: a float64 solve gets no closer than its rounding (about 1e-16 of the
@@ -209,14 +215,17 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
 SMALLEST_RTOL = 1e-15
 
 
-def check_rtol_floor(rtol: float) -> float:
-    """``rtol`` (already in (0, 1)) refused below :data:`SMALLEST_RTOL`."""
-    if rtol < SMALLEST_RTOL:
+def check_rtol_floor(rtol: float, given=None) -> float:
+    """``rtol`` (already in (0, 1)) refused below :data:`SMALLEST_RTOL`.
+
+    ``given`` is the value as given (a float32 ``rtol`` is compared with the bound in float32).
+    """
+    if rtol < bound_in_precision_of(given, SMALLEST_RTOL):
         raise ValueError(
             f"rtol must be at least {SMALLEST_RTOL:g}: a float64 solve gets no closer than its "
             f"rounding (about 1e-16), got {rtol!r}"
         )
-    return rtol
+    return max(rtol, SMALLEST_RTOL)  # a float32 bound reads as the bound itself
 
 
 def check_maxiter(maxiter) -> int | None:
