@@ -28,6 +28,7 @@ from vecmatte._caller import outside_stacklevel
 from vecmatte._errors import SampleRangeWarning  # in the leaf module: _arrays says it too
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
+from vecmatte._samples import is_wide_gray, note_low_range, wide_gray
 from vecmatte._wide_colour import wide_samples
 from vecmatte._writing import (
     floats_to_uint8,
@@ -69,10 +70,6 @@ __all__ = [
 # frame, with a note), and a batch skipped a folder's GIF files without a word.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif")
 
-# Pillow's pixel modes that hold one channel of 16-bit, 32-bit integer or float samples.
-_GRAY_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
-# TIFF tags BitsPerSample and SampleFormat, and the SampleFormat of signed integers.
-_TIFF_BITS_PER_SAMPLE, _TIFF_SAMPLE_FORMAT, _TIFF_SIGNED = 258, 339, 2
 # Modes with an alpha channel (after conversion of palettes with transparency to RGBA).
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 _TIFF_ORIENTATION = 274
@@ -266,100 +263,6 @@ def image_size(path) -> tuple[int, int]:
     return height, width
 
 
-def _is_wide_gray(image) -> bool:
-    """One channel read by :func:`_wide_gray`: wider than 8 bits, or signed 8-bit TIFF.
-
-    Pillow opens a TIFF of signed 8-bit samples as "L" with the bytes as they are (-1 as
-    255, 127 at half brightness); its tags say how to read them.
-    """
-    return image.mode in _GRAY_WIDE_MODES or (
-        image.mode == "L"
-        and image.format == "TIFF"
-        and _tiff_tag(image, _TIFF_SAMPLE_FORMAT, 1) == _TIFF_SIGNED
-    )
-
-
-def _tiff_tag(image, tag: int, default: int) -> int:
-    """A TIFF tag's (first) value, such as BitsPerSample or SampleFormat."""
-    value = image.tag_v2.get(tag, default)
-    return value[0] if isinstance(value, tuple) else value
-
-
-def _wide_gray(image, label: str) -> np.ndarray:
-    """One channel of 16-bit, 32-bit integer, float or signed 8-bit samples as float64 in [0, 1].
-
-    Integer samples are divided by the largest value of their bit depth (see
-    :func:`_integer_range`), as scikit-image's ``img_as_float`` divides by its dtype's.
-    """
-    array = np.asarray(image)
-    if image.mode == "F":
-        array = array.astype(np.float64)
-        if not np.isfinite(array).all():
-            raise ValueError(f"{label}: float image contains NaN or infinite values")
-        low, high = float(array.min()), float(array.max())
-        if not (low >= 0.0 and high <= 1.0):
-            raise ValueError(
-                f"{label}: float image has values in [{low:.4g}, {high:.4g}]; a float image "
-                "must hold values in [0, 1]"
-            )
-        return array
-    depth, top = _integer_range(image)
-    if depth == "unsigned 32-bit":
-        array = array.view(np.uint32)  # Pillow's "I" is signed: it wraps values >= 2**31
-    elif depth == "signed 8-bit":
-        array = array.view(np.int8)  # Pillow's "L" gives the bytes unsigned
-    low, high = int(array.min(initial=0)), int(array.max(initial=0))
-    if low < 0 or high > top:
-        raise ValueError(
-            f"{label}: {depth} integer image with values in [{low}, {high}]; its values must "
-            f"lie in [0, {top}]: save it as 8- or 16-bit"
-        )
-    _note_low_range(high, top, depth, label)
-    return array / float(top)
-
-
-def _integer_range(image) -> tuple[str, int]:
-    """The bit depth of a one-channel integer image's samples, and the largest value it holds.
-
-    Pillow gives 16-bit samples as "I;16" (65535), and as "I" (32-bit signed) whatever the
-    file stores: a TIFF says its depth and signedness in its tags; PNG and PGM hold at most
-    16 bits ("I" is what older Pillow makes of a 16-bit PNG; Pillow scales PGM to 0-65535);
-    other files (FITS, McIdas) are taken as Pillow's own 32-bit signed samples.
-    """
-    if image.mode == "L":  # a signed 8-bit TIFF (_is_wide_gray)
-        return "signed 8-bit", 127
-    if image.mode != "I":
-        # Pillow opens 12-bit TIFF samples as "I;16" with their values as stored (0-4095).
-        bits = _tiff_tag(image, _TIFF_BITS_PER_SAMPLE, 16) if image.format == "TIFF" else 16
-        return (f"{bits}-bit", 2**bits - 1) if 8 < bits < 16 else ("16-bit", 65535)
-    if image.format == "TIFF":
-        bits = _tiff_tag(image, _TIFF_BITS_PER_SAMPLE, 32)
-        kind = _tiff_tag(image, _TIFF_SAMPLE_FORMAT, 1)
-        if kind == _TIFF_SIGNED:  # SampleFormat: two's complement signed integers
-            return f"signed {bits}-bit", 2 ** (bits - 1) - 1
-        return f"unsigned {bits}-bit" if bits == 32 else f"{bits}-bit", 2**bits - 1
-    if image.format in ("PNG", "PPM"):
-        return "16-bit", 65535
-    return "signed 32-bit", 2**31 - 1
-
-
-def _note_low_range(high: int, top: int, depth: str, label: str) -> None:
-    """Warn if the largest sample, ``high`` of ``top``, would be black at 8 bits (not 0)."""
-    if 0 < high and high * 255 < top:
-        if high <= 255:
-            hint = "if it holds 8-bit values (0-255), save it as an 8-bit PNG"
-        elif high <= 65535:
-            hint = "if it holds 16-bit values (0-65535), save it as a 16-bit PNG"
-        else:
-            hint = "if its values are on a smaller scale, save it at that bit depth"
-        warnings.warn(
-            f"{label}: its largest value, {high}, is far below the {top} that its {depth} "
-            f"samples can hold, so it reads as nearly black (at most {high / top:.2g}); {hint}",
-            SampleRangeWarning,
-            stacklevel=outside_stacklevel(),
-        )
-
-
 def _note_alpha(image, label: str) -> None:
     """Warn that a not fully opaque alpha channel is ignored."""
     alpha = np.asarray(image.getchannel("A"))
@@ -434,8 +337,8 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     """
     label = _label(path)
     image = _open(path, max_pixels)
-    if _is_wide_gray(image):
-        gray = _wide_gray(image, label)
+    if is_wide_gray(image):
+        gray = wide_gray(image, label)
         return np.repeat(gray[:, :, None], 3, axis=2)
     samples = wide_samples(path, image, label)
     if samples is None:
@@ -443,7 +346,7 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     if samples.shape[2] in (2, 4):
         _warn_alpha(samples[:, :, -1], label)
     colours = 1 if samples.shape[2] == 2 else 3
-    _note_low_range(int(samples[:, :, :colours].max(initial=0)), 65535, "16-bit", label)
+    note_low_range(int(samples[:, :, :colours].max(initial=0)), 65535, "16-bit", label)
     if samples.shape[2] == 2:
         return np.repeat(samples[:, :, :1] / 65535.0, 3, axis=2)
     return samples[:, :, :3] / 65535.0
@@ -466,11 +369,11 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
 
     label = _label(path)
     image = _open(path, max_pixels)
-    wide_gray = _is_wide_gray(image)
-    samples = None if wide_gray else wide_samples(path, image, label)
+    one_wide_channel = is_wide_gray(image)
+    samples = None if one_wide_channel else wide_samples(path, image, label)
     opacity = None
-    if wide_gray:
-        array = _wide_gray(image, label)
+    if one_wide_channel:
+        array = wide_gray(image, label)
     elif samples is not None:  # 16 bits kept
         if samples.shape[2] in (2, 4):
             opacity = samples[:, :, -1]
@@ -489,8 +392,8 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
             array, opacity = array[:, :, :3], array[:, :, 3]
     if opacity is not None and np.any(opacity < np.iinfo(opacity.dtype).max):
         array = _map_or_its_alpha(array, opacity, name, label)
-    if array.dtype == np.uint16:  # _wide_gray's samples were checked there
-        _note_low_range(int(array.max(initial=0)), 65535, "16-bit", label)
+    if array.dtype == np.uint16:  # wide_gray's samples were checked there
+        note_low_range(int(array.max(initial=0)), 65535, "16-bit", label)
     try:
         checked = check_trimap(array, name=name)
     except ValueError as error:
