@@ -10,6 +10,7 @@ from reference import loop_knn_weights, loop_random_walk_laplacian
 
 from vecmatte.alpha import METHODS, estimate_alpha, solve_alpha
 from vecmatte.alpha.knn import build_system
+from vecmatte.synthetic import make_scene
 
 OPTIONS = {"n_neighbors": (6, 3), "distance_weights": (2.0, 0.1)}
 
@@ -86,6 +87,23 @@ def test_registered_with_jacobi():
 def test_options_are_checked(scene, options, message):
     with pytest.raises(ValueError, match=message):
         estimate_alpha(scene.image, scene.trimap, method="knn", **options)
+
+
+@pytest.mark.parametrize("constraints", ["hard", "soft"])
+def test_a_soft_kernel_with_negative_weights_is_refused_before_the_solve(constraints):
+    # Before: 1 - d/5 < 0 for neighbours more than 5 apart in the features, and conjugate
+    # gradient broke down (ConvergenceWarning, an error here) on this scene at 150.
+    scene = make_scene((60, 80), seed=0)
+    options = dict(kernel="soft", constraints=constraints)
+    with pytest.raises(ValueError, match=r"distance_weights entry 150\.0 is too large") as error:
+        estimate_alpha(
+            scene.image, scene.trimap, method="knn", distance_weights=(150, 0.1), **options
+        )
+    assert "\n" not in str(error.value) and "at most 1" in str(error.value)
+    alpha = estimate_alpha(
+        scene.image, scene.trimap, method="knn", distance_weights=(1, 0.1), **options
+    )
+    assert np.abs(alpha - scene.alpha).mean() < 0.01
 
 
 @pytest.mark.parametrize("kernel", ["binary", "soft"])

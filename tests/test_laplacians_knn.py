@@ -164,3 +164,18 @@ def test_searches_list_each_pass(rng):
         assert sorted(searched) == list(range(42))
         np.add.at(nearest, (np.repeat(searched, k), neighbors.ravel()), values.ravel())
     np.testing.assert_allclose(weights.toarray(), nearest + nearest.T, atol=1e-12)
+
+
+def test_a_soft_kernel_with_a_position_weight_of_at_most_1_never_goes_negative():
+    # The worst case: opposite corners of a 2 x 2 image black and white are 3 + 2 w apart,
+    # so w = 1 gives them weight 0 and anything above 1 a negative one, refused (before:
+    # the negative weights went into the Laplacian, whose CG then broke down).
+    image = np.full((2, 2, 3), 0.5)
+    image[0, 0], image[1, 1] = 0.0, 1.0
+    weights = knn_weights(image, n_neighbors=4, distance_weights=1.0, kernel="soft")
+    assert weights.toarray()[0, 3] == 0.0 and weights.data.min() > 0  # the corners' pair
+    with pytest.raises(ValueError, match=r"distance_weights entry 1\.01 is too large") as error:
+        knn_weights(image, n_neighbors=4, distance_weights=1.01, kernel="soft")
+    assert "\n" not in str(error.value) and "kernel='binary'" in str(error.value)
+    binary = knn_weights(image, n_neighbors=4, distance_weights=1.01)
+    assert binary.data.min() > 0

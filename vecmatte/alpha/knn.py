@@ -109,7 +109,8 @@ def build_system(
         Weight of the position in each pass's features (2.0, then 0.1), from 0 to 1e6
         (the features are float32: larger weights drown the colours).
     kernel : {"binary", "soft"}, optional
-        Weight of a neighbour pair: 1, or ``1 - |f_i - f_j|_1 / 5``.
+        Weight of a neighbour pair: 1, or ``1 - |f_i - f_j|_1 / 5`` (refused where that is
+        negative for some pair, which takes a position weight above 1).
     constraints : {"hard", "soft"}, optional
         Fix the known pixels (default: the limit ``lam -> inf`` of PyMatting's system, solved
         on the unknown pixels only), or pull them with weight ``lam`` as PyMatting does (its

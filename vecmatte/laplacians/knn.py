@@ -26,6 +26,30 @@ _log = logging.getLogger(__name__)
 LARGEST_DISTANCE_WEIGHT = 1e6
 
 
+#: The soft kernel's ``C`` in ``1 - |f_i - f_j|_1 / C`` (PyMatting's: the number of features).
+SOFT_SCALE = 5.0
+
+
+def _check_soft_weights(value: np.ndarray, distance: np.ndarray, weight: float) -> None:
+    """Refuse a soft kernel some of whose neighbour pairs are more than ``SOFT_SCALE`` apart.
+
+    Their weights ``1 - d / 5`` are negative: ``D - W`` is then no longer a graph Laplacian,
+    may be indefinite, and conjugate gradient broke down (``make_scene((60, 80))`` with a
+    position weight of 150). The colours are at most 3 apart in L1 and the positions
+    ``weight * (|dx| + |dy|) <= 2 weight``, so no image can give a negative weight with a
+    position weight of at most 1 (float32 terms each at most 1 sum to at most 5); above
+    it, how far apart the neighbours are depends on the image and its size.
+    """
+    if value.size and value.min() < 0:
+        raise ValueError(
+            f"distance_weights entry {weight!r} is too large for kernel='soft' on this image: "
+            f"it puts neighbours up to {float(distance.max()):.3g} apart in the features, "
+            f"beyond {SOFT_SCALE:g}, where the weight 1 - d/{SOFT_SCALE:g} turns negative; "
+            "use a position weight of at most 1 (never negative on any image), a smaller "
+            "one, or kernel='binary'"
+        )
+
+
 def _entries(value) -> list:
     """One entry or a sequence of them, as a list; a text is one entry, not its letters."""
     if isinstance(value, (str, bytes)) or np.ndim(value) == 0:
@@ -203,7 +227,8 @@ def knn_searches(
         value = None
         if kernel == "soft":
             distance = np.abs(features[neighbors] - features[order, None, :]).sum(axis=2)
-            value = 1.0 - distance / np.float32(5.0)
+            value = 1.0 - distance / np.float32(SOFT_SCALE)
+            _check_soft_weights(value, distance, weight)
         searches.append((order, neighbors.astype(index_dtype), value))
         del features, neighbors
     return searches
@@ -314,7 +339,9 @@ def knn_laplacian(
         Weight ``w_d`` of the position in each pass's features ``[r, g, b, w_d x, w_d y]``
         (``x, y`` in [0, 1]); PyMatting: 2.0, then 0.1.
     kernel : {"binary", "soft"}, optional
-        ``"binary"``: each neighbour pair weighs 1; ``"soft"``: ``1 - |f_i - f_j|_1 / 5``.
+        ``"binary"``: each neighbour pair weighs 1; ``"soft"``: ``1 - |f_i - f_j|_1 / 5``,
+        refused (``ValueError``) where that is negative for some pair, which takes a
+        position weight above 1.
     form : {"random_walk", "symmetric"}, optional
         ``I - D^-1 W`` (PyMatting's) or ``D - W``; see
         :func:`vecmatte.laplacians.random_walk.weights_to_laplacian`.
