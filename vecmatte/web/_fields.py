@@ -21,6 +21,7 @@ MIN_BODY_BYTES_PER_SECOND = 16 * 1024
 
 __all__ = [
     "band",
+    "body_length",
     "default_method",
     "drain",
     "field_text",
@@ -149,9 +150,11 @@ def drain(environ: dict, limits: Limits) -> None:
         remaining -= len(chunk)
 
 
-def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
-    """The request's ``multipart/form-data`` fields, within the limits, or an HTTPError."""
-    stream = environ["wsgi.input"]
+def body_length(environ: dict, limits: Limits) -> int:
+    """The request body's length from its headers, within the limits, or an HTTPError.
+
+    Known before a byte of the body is read: what the request will hold is reserved by it.
+    """
     text = environ.get("CONTENT_LENGTH", "").strip()
     if not text:
         raise HTTPError(411, "the request has no Content-Length; send the form with one")
@@ -177,6 +180,14 @@ def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
         )
     if length == 0:
         raise HTTPError(400, "the request body is empty; send an image and a trimap")
+    return length
+
+
+def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
+    """The request's ``multipart/form-data`` fields, within the limits, or an HTTPError."""
+    stream = environ["wsgi.input"]
+    length = body_length(environ, limits)
+    content_type = environ["CONTENT_TYPE"]
     environ["vecmatte.body_read"] = True
     # One buffer the size of the body, filled as it comes: the chunks and their join held it
     # twice (and parse_multipart copies only the parts' data out of it).

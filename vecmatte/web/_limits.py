@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Gate", "HTTPError", "Limits", "PhotoCache"]
+__all__ = ["Gate", "HTTPError", "Held", "Limits", "PhotoCache"]
 
 
 class HTTPError(Exception):
@@ -38,15 +38,15 @@ class Limits:
     workers : int
         Solves run at once; further requests wait for a free slot.
     queue : int
-        Requests admitted to wait beyond ``workers``; more are answered 503 at once, so that
-        waiting bodies cannot fill the memory.
+        Requests admitted to wait beyond ``workers``; more are answered 503 at once.
     wait_seconds : float
         How long an admitted request waits for a solver slot before a 503.
     memory_bytes : int or None
-        Memory that the solves running at once may need together (their estimates, from
-        :func:`vecmatte.estimate_solve_memory` plus what a request holds per pixel); a
-        request whose estimate alone exceeds it is answered 413. ``None``: half the memory
-        available when the application is created.
+        Memory that the admitted requests may need together: the bodies they hold (from
+        their ``Content-Length``, before a byte is read) and the running solves' estimates
+        (from :func:`vecmatte.estimate_solve_memory` plus what a request holds per pixel).
+        A request whose body and estimate alone exceed it is answered 413. ``None``: half
+        the memory available when the application is created.
     """
 
     max_upload_bytes: int = 32 * 2**20
@@ -84,6 +84,12 @@ class Limits:
 # (24 bytes), trimap and alpha (8 + 8), a foreground estimate and the RGBA cutout (24 + 32),
 # the 8-bit PNG buffers.
 REQUEST_BYTES_PER_PIXEL = 110
+# Copies of its body a request holds while it is read: the buffer it is read into and the
+# parts' data cut out of it (afterwards only the parts' data: one copy).
+BODY_COPIES = 2
+# A form carrying the smallest solve's files (two PNGs of a few pixels, a method name)
+# is a few hundred bytes; the smallest budget leaves room for one of up to this many.
+SMALLEST_FORM_BYTES = 16 * 1024
 
 
 def smallest_solve_bytes() -> tuple[int, str]:
@@ -91,7 +97,8 @@ def smallest_solve_bytes() -> tuple[int, str]:
 
     Over every method and preconditioner, for the smallest images a solve can have (three
     pixels in a row: one foreground, one background, one unknown; or 3 x 3 for the methods
-    with 3 x 3 windows). A memory budget below it answers every solve with 413.
+    with 3 x 3 windows), with the copies of a small form's body the request holds. A
+    memory budget below it answers every solve with 413.
     """
     from vecmatte.alpha import METHODS
     from vecmatte.memory import estimate_solve_memory
@@ -107,24 +114,44 @@ def smallest_solve_bytes() -> tuple[int, str]:
                     )
                 except ValueError:  # an image smaller than the method's window
                     continue
-                total = solve + REQUEST_BYTES_PER_PIXEL * h * w
+                total = solve + REQUEST_BYTES_PER_PIXEL * h * w + BODY_COPIES * SMALLEST_FORM_BYTES
                 if best is None or total < best[0]:
                     with_preconditioner = f", {preconditioner}" if preconditioner else ""
                     best = (total, f"{h} x {w} pixels by {method}{with_preconditioner}")
     return best
 
 
-def _gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.2f} GiB"
+def _size(n_bytes: float) -> str:
+    """Bytes for people: GiB, or MiB below one GiB (a budget of 0.00 GiB said nothing)."""
+    if n_bytes >= 2**30:
+        return f"{n_bytes / 2**30:.2f} GiB"
+    return f"{n_bytes / 2**20:.2f} MiB"
+
+
+class Held:
+    """The bytes of the budget an admitted request holds for its body."""
+
+    def __init__(self, gate: Gate, n_bytes: int):
+        self._gate = gate
+        self.bytes = n_bytes
+
+    def keep(self, n_bytes: int) -> None:
+        """Hold only ``n_bytes`` from now on (the body's buffer is gone, its parts stay)."""
+        with self._gate._condition:
+            self._gate._reserved -= self.bytes - n_bytes
+            self.bytes = n_bytes
+            self._gate._condition.notify_all()
 
 
 class Gate:
     """Admission, solver slots and a memory budget shared by the requests of one app.
 
-    At most ``workers + queue`` requests are admitted (the others get a 503 at once), and
-    hold their bodies; of those, at most ``workers`` decode and solve at once (a slot), and
-    a solve starts only while the sum of the running solves' memory estimates fits the
-    budget; the rest wait up to ``wait_seconds``, then get a 503.
+    At most ``workers + queue`` requests are admitted (the others get a 503 at once), each
+    once the copies of its body fit the memory budget beside what the others hold; of
+    those, at most ``workers`` decode and solve at once (a slot), and a solve starts only
+    while its memory estimate fits the budget beside the running solves' and the bodies
+    held. The rest wait up to ``wait_seconds``, then get a 503; a request whose body and
+    solve could never fit the budget gets a 413 at once.
     """
 
     def __init__(self, limits: Limits, budget: int):
@@ -133,10 +160,19 @@ class Gate:
         self._condition = threading.Condition()
         self._admitted = 0
         self._active = 0
-        self._reserved = 0
+        self._reserved = 0  # bodies held and running solves' estimates
 
     @contextlib.contextmanager
-    def admitted(self) -> Iterator[None]:
+    def admitted(self, body_bytes: int = 0) -> Iterator[Held]:
+        """Admission of a request that will hold ``body_bytes`` for its body."""
+        if body_bytes > self.budget:
+            raise HTTPError(
+                413,
+                f"holding this request body of {body_bytes // BODY_COPIES:,} bytes while it is "
+                f"read needs about {_size(body_bytes)}, more than the server's memory budget "
+                f"of {_size(self.budget)}; send smaller files (or start the server with a "
+                "larger --memory-limit)",
+            )
         with self._condition:
             if self._admitted >= self._limits.workers + self._limits.queue:
                 raise HTTPError(
@@ -144,12 +180,25 @@ class Gate:
                     f"the server is busy ({self._admitted} requests in progress); try again",
                     [("Retry-After", "2")],
                 )
+            # Counted while it waits, so that at most workers + queue requests are in.
             self._admitted += 1
+            try:
+                self._wait(
+                    lambda: self._reserved + body_bytes <= self.budget,
+                    "the requests in progress held the memory budget",
+                )
+            except HTTPError:
+                self._admitted -= 1
+                raise
+            self._reserved += body_bytes
+        held = Held(self, body_bytes)
         try:
-            yield
+            yield held
         finally:
             with self._condition:
                 self._admitted -= 1
+                self._reserved -= held.bytes
+                self._condition.notify_all()
 
     def _wait(self, ready: Callable[[], bool], what: str) -> None:
         """Wait (holding the condition) until ``ready()``, at most ``wait_seconds``, else 503."""
@@ -180,19 +229,24 @@ class Gate:
                 self._condition.notify_all()
 
     @contextlib.contextmanager
-    def memory(self, n_bytes: int) -> Iterator[None]:
-        """Reserve a solve's estimated memory within the budget shared by the slots."""
-        if n_bytes > self.budget:
+    def memory(self, n_bytes: int, held: int = 0) -> Iterator[None]:
+        """Reserve a solve's estimated memory within the budget shared by the slots.
+
+        ``held``: what the request holds already (its body), which the solve does not
+        free: a solve that does not fit the budget beside it never will (413).
+        """
+        if n_bytes + held > self.budget:
+            with_body = f" besides the {_size(held)} its upload holds" if held else ""
             raise HTTPError(
                 413,
-                f"this solve needs about {_gib(n_bytes)}, more than the server's memory budget "
-                f"of {_gib(self.budget)}; send a smaller photograph or fewer unknown pixels "
-                "(or start the server with a larger --memory-limit)",
+                f"this solve needs about {_size(n_bytes)}{with_body}, more than the server's "
+                f"memory budget of {_size(self.budget)}; send a smaller photograph or fewer "
+                "unknown pixels (or start the server with a larger --memory-limit)",
             )
         with self._condition:
             self._wait(
                 lambda: self._reserved + n_bytes <= self.budget,
-                "the running solves held the memory budget",
+                "the requests in progress held the memory budget",
             )
             self._reserved += n_bytes
         try:

@@ -56,8 +56,16 @@ import numpy as np
 
 from vecmatte._errors import collected_warnings
 from vecmatte.web import _fields
-from vecmatte.web._fields import drain, read_form
-from vecmatte.web._limits import REQUEST_BYTES_PER_PIXEL, Gate, HTTPError, Limits, PhotoCache
+from vecmatte.web._fields import body_length, drain, read_form
+from vecmatte.web._limits import (
+    BODY_COPIES,
+    REQUEST_BYTES_PER_PIXEL,
+    Gate,
+    Held,
+    HTTPError,
+    Limits,
+    PhotoCache,
+)
 from vecmatte.web._multipart import Part
 
 __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
@@ -366,17 +374,26 @@ class MattingApp:
         return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
 
     @contextlib.contextmanager
-    def _request(self, environ: dict) -> Iterator[dict[str, Part]]:
-        with self._gate.admitted():
-            yield read_form(environ, self.limits)
+    def _request(self, environ: dict) -> Iterator[tuple[dict[str, Part], Held]]:
+        """The request's form, read once the copies of its body fit the memory budget."""
+        length = body_length(environ, self.limits)
+        with self._gate.admitted(BODY_COPIES * length) as held:
+            parts = read_form(environ, self.limits)
+            held.keep(length)  # the buffer it was read into is gone; the parts' data stay
+            yield parts, held
 
     def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts, self._gate.slot(), collected_warnings() as caught:
+        with (
+            self._request(environ) as (parts, held),
+            self._gate.slot(),
+            collected_warnings() as caught,
+        ):
             start = time.perf_counter()
             image = self._image(parts)
             trimap = self._trimap_of(parts, image)
             method, options = self._options(parts)
-            with self._gate.memory(self._solve_bytes(image, trimap, method, options)):
+            estimate = self._solve_bytes(image, trimap, method, options)
+            with self._gate.memory(estimate, held=held.bytes):
                 solve_start = time.perf_counter()
                 alpha = self._estimate_alpha(image, trimap, method, options)
                 solve = time.perf_counter() - solve_start
@@ -397,7 +414,11 @@ class MattingApp:
         return alpha
 
     def _composite_request(self, environ: dict, rgba: bool) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts, self._gate.slot(), collected_warnings() as caught:
+        with (
+            self._request(environ) as (parts, held),
+            self._gate.slot(),
+            collected_warnings() as caught,
+        ):
             start = time.perf_counter()
             image = self._image(parts)
             alpha = self._given_alpha(parts, image)
@@ -414,7 +435,7 @@ class MattingApp:
 
                 # The foreground is estimated after the solve has released its memory.
                 estimate = max(estimate, foreground_memory_bytes(image.shape, colours))
-            with self._gate.memory(estimate):
+            with self._gate.memory(estimate, held=held.bytes):
                 solve_start = time.perf_counter()
                 if alpha is None:
                     alpha = self._estimate_alpha(image, trimap, method, options)
@@ -440,7 +461,11 @@ class MattingApp:
         return self._composite_request(environ, rgba=False)
 
     def _trimap(self, environ: dict) -> tuple[int, list, bytes]:
-        with self._request(environ) as parts, self._gate.slot(), collected_warnings() as caught:
+        with (
+            self._request(environ) as (parts, _),
+            self._gate.slot(),
+            collected_warnings() as caught,
+        ):
             if "mask" in parts and "image" not in parts:
                 from vecmatte.io import load_gray
                 from vecmatte.trimap import trimap_from_mask

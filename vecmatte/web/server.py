@@ -225,8 +225,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_memory_limit,
         default=None,
         metavar="BYTES",
-        help="memory the running solves may need together, in bytes, at least what the smallest "
-        "solve needs (default: half of what is free)",
+        help="memory the running solves and the uploads being held may need together, in "
+        "bytes, at least what the smallest solve needs (default: half of what is free)",
     )
     parser.add_argument(
         "--allow-host",
