@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from vecmatte._numbers import whole_number
+from vecmatte._samples import is_wide_gray, wide_gray
 
 # Above this many pixels a single image is almost certainly a mistake (a wrong reshape, a
 # decompression bomb): 2**28 pixels is 268 MP, far beyond any camera.
@@ -33,9 +34,9 @@ def _pil_pixels(value, name: str, *, gray: bool):
 
     ``np.asarray`` alone reads a palette image as its indices and a YCbCr, LAB, HSV or CMYK
     image as if its channels were RGB (a silently wrong matte); such modes are converted to
-    ``"L"`` (``gray``: trimaps, masks, alphas) or ``"RGB"`` first. A 32-bit ``"I"`` image
-    (how Pillow may open a 16-bit gray PNG) is read as uint16 when its values fit. Images
-    with transparency keep it (RGBA or LA), so that the usual checks refuse or ignore it.
+    ``"L"`` (``gray``: trimaps, masks, alphas) or ``"RGB"`` first. One channel of integer
+    samples is read as its file is (see :func:`_integer_pil_pixels`). Images with
+    transparency keep it (RGBA or LA), so that the usual checks refuse or ignore it.
     """
     if not _is_pil(value):
         return value
@@ -43,15 +44,8 @@ def _pil_pixels(value, name: str, *, gray: bool):
     mode = value.mode
     if mode == "P" and "transparency" in value.info:
         value, mode = value.convert("RGBA"), "RGBA"
-    if mode == "I":
-        array = np.asarray(value)
-        if array.size and (array.min() < 0 or array.max() > 65535):
-            raise ValueError(
-                f"{name} is a 32-bit PIL image (mode 'I') with values in [{array.min()}, "
-                f"{array.max()}]; give 8-bit or 16-bit levels, or floats in [0, 1]"
-            )
-        _note_low_pil_levels(int(array.max(initial=0)), name)
-        return array.astype(np.uint16)
+    if mode == "I" or (mode != "F" and value.format is not None and is_wide_gray(value)):
+        return _integer_pil_pixels(value, name)
     # A gray map's alpha is ignored (as an RGBA trimap's); an image keeps it as RGBA,
     # which check_image refuses with the way out. "La" and "RGBa" are premultiplied.
     if mode in _PIL_WITH_ALPHA:
@@ -67,6 +61,29 @@ def _pil_pixels(value, name: str, *, gray: bool):
                 f"{target} ({error}); convert it to 'RGB' or 'L' first"
             ) from None
     return np.asarray(value)
+
+
+def _integer_pil_pixels(image, name: str) -> np.ndarray:
+    """A PIL image of one channel of integer samples, read as the file it is or would be.
+
+    An image opened from a file is read as :mod:`vecmatte.io` reads that file (its TIFF
+    tags say the depth and signedness Pillow's mode does not). One made in memory (mode
+    ``"I"``: ``Image.fromarray`` of int32, ``convert("I")``) holding at most 65535 is read
+    as 16-bit levels, what a 16-bit PNG opened by older Pillow is; larger values as 32-bit
+    signed samples, as the TIFF Pillow writes of it reads.
+    """
+    if image.format is None:
+        array = np.asarray(image)
+        if array.size and array.min() < 0:
+            raise ValueError(
+                f"{name} is a 32-bit PIL image (mode 'I') with values in [{array.min()}, "
+                f"{array.max()}]; give 8-bit or 16-bit levels, or floats in [0, 1]"
+            )
+        if array.max(initial=0) <= 65535:
+            _note_low_pil_levels(int(array.max(initial=0)), name)
+            return array.astype(np.uint16)
+    file = getattr(image, "filename", "")
+    return wide_gray(image, f"{name} ({file})" if isinstance(file, str) and file else name)
 
 
 def _note_low_pil_levels(high: int, name: str) -> None:
