@@ -425,3 +425,19 @@ def test_foreground_functions_share_their_defaults():
         return {p.name: p.default for p in parameters if p.kind is p.KEYWORD_ONLY}
 
     assert defaults(estimate_foreground) == defaults(estimate_foreground_background)
+
+
+def test_a_box_wider_than_twice_the_image_and_65536_is_refused():
+    # Before: blur_sizes=(2**40,) raised MemoryError from SciPy's line buffer (as wide as the
+    # box). No narrower box gives its result (the mirrored lines repeat with period
+    # 2 (side - 1): a width's mean is its own), so it is refused rather than clamped.
+    scene = make_scene((20, 30), seed=2)
+    with pytest.raises(ValueError, match="blur_sizes must be at most 65536 ") as error:
+        estimate_foreground(scene.image, scene.alpha, method="blur_fusion", blur_sizes=(2**40,))
+    assert "\n" not in str(error.value) and "got 1099511627776" in str(error.value)
+    widest = estimate_foreground(scene.image, scene.alpha, method="blur_fusion", blur_sizes=65536)
+    assert np.isfinite(widest).all()
+    # On a long image the bound is twice its larger side.
+    strip = np.zeros((1, 40000, 3)), np.zeros((1, 40000))
+    with pytest.raises(ValueError, match="at most 80000 "):
+        estimate_foreground(*strip, method="blur_fusion", blur_sizes=(6, 80001))

@@ -107,12 +107,27 @@ def _module(method: str):
     return importlib.import_module(FOREGROUND_METHODS[method].module)
 
 
-def _check_blur_sizes(blur_sizes) -> tuple[int, ...]:
+#: Widest box of "blur_fusion" on an image whose larger side is under half of it. SciPy's box
+#: filter reads each line with its mirrored extension (period 2 (side - 1)) as wide as the
+#: box, in time and a buffer growing with the width (2**40 raised MemoryError), and a wider
+#: box gives a result of its own (not that of a narrower one), so it is refused, not clamped.
+LARGEST_BLUR_SIZE = 1 << 16
+
+
+def _check_blur_sizes(blur_sizes, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The box widths as ints, each from 1 to the larger of :data:`LARGEST_BLUR_SIZE` and
+    twice the image's larger side (beyond which every box already spans the whole mirrored
+    image at every pixel)."""
+    wanted = "a sequence of positive whole numbers (box widths in pixels)"
     sizes = tuple(blur_sizes) if np.iterable(blur_sizes) else (blur_sizes,)
     if not sizes or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes):
+        raise ValueError(f"blur_sizes must be {wanted}, got {blur_sizes!r}; the default is (90, 6)")
+    largest = max(LARGEST_BLUR_SIZE, 2 * max(shape[:2]))
+    if max(sizes) > largest:
         raise ValueError(
-            f"blur_sizes must be a sequence of positive whole numbers (box widths in pixels), "
-            f"got {blur_sizes!r}; the default is (90, 6)"
+            f"blur_sizes must be at most {largest} (the larger of {LARGEST_BLUR_SIZE} and twice "
+            f"the image's larger side: a wider box spans the whole mirrored image more than "
+            f"once and costs time and memory in proportion to its width), got {max(sizes)}"
         )
     return tuple(int(s) for s in sizes)
 
@@ -153,7 +168,7 @@ def _estimate(
         return _module("blur_fusion").estimate(
             image,
             alpha,
-            blur_sizes=_check_blur_sizes(blur_sizes),
+            blur_sizes=_check_blur_sizes(blur_sizes, image.shape),
             background=background,
             progress=progress,
         )
@@ -253,7 +268,7 @@ def estimate_foreground_background(
         ``"ml"`` estimate), not to the right-hand side, which the pinned pixels dominate.
     blur_sizes : tuple of int, optional
         ``"blur_fusion"`` only: the box filter's width in pixels for each pass (the authors'
-        90 then 6).
+        90 then 6), each at most 65536 or twice the image's larger side if that is more.
     progress : callable, optional
         ``progress(done, total)``, called as the work advances (after each strip of rows of
         ``"ml"``'s big levels, each pass of ``"blur_fusion"``, each colour channel of
