@@ -45,7 +45,7 @@ def test_registered():
     [
         ({"n_neighbors": (5, 3), "distance_weights": (1.0,)}, "same, non-zero length"),
         ({"n_neighbors": (0,), "distance_weights": (1.0,)}, "positive integers"),
-        ({"n_neighbors": (5,), "distance_weights": (-1.0,)}, "finite numbers >= 0"),
+        ({"n_neighbors": (5,), "distance_weights": (-1.0,)}, "numbers >= 0 and at most"),
         ({"n_neighbors": (50,), "distance_weights": (1.0,)}, "more neighbours than"),
         ({"kernel": "gaussian"}, "kernel must be 'binary' or 'soft'"),
         ({"form": "other"}, "form must be"),

@@ -95,14 +95,21 @@ def test_a_random_walk_sigma_whose_square_is_zero_is_refused(flat_scene):
 
 def test_a_knn_position_weight_beyond_float32_is_refused(flat_scene):
     # Before: SciPy's "data must be finite, check for nan or inf values", naming no option.
-    line = _refused(flat_scene, "knn", "distance_weights must hold", distance_weights=(1e100, 0.1))
+    line = _refused(
+        flat_scene,
+        "knn",
+        r"distance_weights must be numbers >= 0 and at most 1e\+06",
+        distance_weights=(1e100, 0.1),
+    )
     assert "float32" in line
     _matte(flat_scene, "knn", distance_weights=(1e6, 0.1))
 
 
 def test_the_knn_laplacian_names_a_text_for_n_neighbors():
     # Before: "n_neighbors ['x'] and distance_weights [2.0, 0.1] must have the same ... length".
-    with pytest.raises(ValueError, match="n_neighbors must be positive integers, got 'x'"):
+    with pytest.raises(
+        ValueError, match=r"n_neighbors must be positive integers up to .*, got 'x'"
+    ):
         knn_laplacian(np.zeros((6, 6, 3)), n_neighbors="x")
 
 
@@ -218,3 +225,26 @@ def test_a_weak_soft_constraint_of_large_kernel_matting_is_refused(flat_scene):
     )
     assert "rounding" in line
     _matte(flat_scene, "lkm", constraints="soft", lam=1.0)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"n_neighbors": 0},
+        {"n_neighbors": ("x", 10)},
+        {"n_neighbors": 10**400},
+        {"distance_weights": (-1.0, 0.1)},
+        {"distance_weights": (2e6, 0.1)},
+        {"distance_weights": {2.0, 0.1}},
+    ],
+)
+def test_the_knn_options_are_refused_in_the_same_words_everywhere(flat_scene, options):
+    # Before: check_options and check_passes each checked both with their own words ("positive
+    # integers up to 268,435,456, ..." / "positive integers", "finite numbers >= 0 (one per
+    # pass)" / "... and at most 1e+06"), so the same value read differently from
+    # estimate_alpha and knn_laplacian; a set's order was taken as the passes' order.
+    options = {"n_neighbors": (20, 10), "distance_weights": (2.0, 0.1), **options}
+    with pytest.raises(ValueError) as laplacian:
+        knn_laplacian(flat_scene.image, **options)
+    line = _refused(flat_scene, "knn", "must be", **options)
+    assert line == str(laplacian.value)

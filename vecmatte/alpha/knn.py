@@ -9,8 +9,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from vecmatte import _defaults
-from vecmatte._arrays import MAX_PIXELS
-from vecmatte._numbers import finite_number, is_real_number, positive_whole_number, shown
 from vecmatte.alpha.rw import check_constraints, graph_system
 from vecmatte.laplacians.knn import KERNELS, check_passes, knn_searches, knn_weights
 from vecmatte.systems import MattingSystem
@@ -43,21 +41,9 @@ _SOFT_CONSTRAINTS = 60.0
 def check_options(shape: tuple[int, ...], **options) -> dict:
     """Range checks of the options given (``ValueError``, one line)."""
     checked = dict(options)
-    # Each entry's type first: check_passes's float() took "20" as a number and said "could
-    # not convert string to float" of "x", without naming the option.
-    n_neighbors = _entries(options.get("n_neighbors", (20, 10)), "n_neighbors", "positive integers")
-    distance_weights = _entries(
-        options.get("distance_weights", (2.0, 0.1)), "distance_weights", "finite numbers >= 0"
+    passes = check_passes(
+        options.get("n_neighbors", (20, 10)), options.get("distance_weights", (2.0, 0.1))
     )
-    wanted = f"positive integers up to {MAX_PIXELS:,}, the pixels of the largest image"
-    n_neighbors = [positive_whole_number(k, "n_neighbors", wanted) for k in n_neighbors]
-    if max(n_neighbors, default=0) > MAX_PIXELS:  # float() of 10**400 overflowed
-        raise ValueError(f"n_neighbors must hold {wanted}, got {shown(max(n_neighbors))}")
-    distance_weights = [
-        finite_number(w, "distance_weights", "finite numbers >= 0 (one per pass)", minimum=0)
-        for w in distance_weights
-    ]
-    passes = check_passes(n_neighbors, distance_weights)
     if "n_neighbors" in options:
         checked["n_neighbors"] = tuple(k for k, _ in passes)
     if "distance_weights" in options:
@@ -71,17 +57,6 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     if "lam" in options:
         checked["lam"] = lam
     return checked
-
-
-def _entries(value, name: str, wanted: str) -> list:
-    """One number or a sequence of them, as a list (the numbers' own checks come after)."""
-    if isinstance(value, np.ndarray) and value.ndim <= 1:
-        return list(value.reshape(-1)) if value.ndim else [value]
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    if isinstance(value, (str, bytes)) or not is_real_number(value):
-        raise ValueError(f"{name} must be {wanted}, one per pass, got {value!r}")
-    return [value]
 
 
 def build_system(

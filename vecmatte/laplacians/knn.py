@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vecmatte._arrays import check_image
-from vecmatte._numbers import finite_number, positive_whole_number
+from vecmatte._arrays import MAX_PIXELS, check_image
+from vecmatte._numbers import finite_number, is_bool, is_real_number, positive_whole_number, shown
 from vecmatte.laplacians.random_walk import check_form, weights_to_laplacian
 
 __all__ = ["knn_laplacian", "knn_searches", "knn_weights"]
@@ -50,29 +50,47 @@ def _check_soft_weights(value: np.ndarray, distance: np.ndarray, weight: float) 
         )
 
 
-def _entries(value) -> list:
-    """One entry or a sequence of them, as a list; a text is one entry, not its letters."""
-    if isinstance(value, (str, bytes)) or np.ndim(value) == 0:
+#: What each option takes, said once for the library, the command line and the batch.
+NEIGHBOURS_WANTED = (
+    f"positive integers up to {MAX_PIXELS:,} (the pixels of the largest image), one per pass"
+)
+WEIGHTS_WANTED = (
+    f"numbers >= 0 and at most {LARGEST_DISTANCE_WEIGHT:g}, one per pass (positions are "
+    "float32: larger weights leave the colours under their rounding)"
+)
+
+
+def _entries(value, name: str, wanted: str) -> list:
+    """One number or a sequence of them (list, tuple, range, 1-d array), as a list; the
+    entries' own checks come after. A text, a set (no order) or a 2-d array is refused."""
+    if isinstance(value, np.ndarray) and value.ndim <= 1:
+        return list(value.reshape(-1))
+    if isinstance(value, (list, tuple, range)):
+        return list(value)
+    if is_real_number(value) or is_bool(value):  # a boolean is refused as an entry
         return [value]
-    return list(value)
+    raise ValueError(f"{name} must be {wanted}, got {shown(value)}")
 
 
 def check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
-    n_neighbors = _entries(n_neighbors)
-    distance_weights = _entries(distance_weights)
-    # Each entry's type and range first: n_neighbors="x" was told its length did not match.
-    ks = [positive_whole_number(k, "n_neighbors", "positive integers") for k in n_neighbors]
-    wanted = f"finite numbers >= 0 and at most {LARGEST_DISTANCE_WEIGHT:g}"
-    weights = [finite_number(x, "distance_weights", wanted, minimum=0) for x in distance_weights]
-    if max(weights, default=0.0) > LARGEST_DISTANCE_WEIGHT:
-        raise ValueError(
-            f"distance_weights must hold {wanted}: positions are float32, so larger weights "
-            f"leave the colours under their rounding, got {max(weights)!r}"
+    """``(k, weight)`` of each pass, checked: the one check of both options, whose messages
+    the library, the command line and the batch share."""
+    ks = [
+        positive_whole_number(k, "n_neighbors", NEIGHBOURS_WANTED)
+        for k in _entries(n_neighbors, "n_neighbors", NEIGHBOURS_WANTED)
+    ]
+    if max(ks, default=0) > MAX_PIXELS:
+        raise ValueError(f"n_neighbors must be {NEIGHBOURS_WANTED}, got {shown(max(ks))}")
+    weights = [
+        finite_number(
+            x, "distance_weights", WEIGHTS_WANTED, minimum=0, maximum=LARGEST_DISTANCE_WEIGHT
         )
+        for x in _entries(distance_weights, "distance_weights", WEIGHTS_WANTED)
+    ]
     if len(ks) != len(weights) or not ks:
         raise ValueError(
-            f"n_neighbors {n_neighbors} and distance_weights {distance_weights} must have the "
-            "same, non-zero length (one entry per nearest-neighbour pass)"
+            f"n_neighbors {shown(n_neighbors)} and distance_weights {shown(distance_weights)} "
+            "must have the same, non-zero length (one entry per nearest-neighbour pass)"
         )
     return list(zip(ks, weights, strict=True))
 
