@@ -367,7 +367,9 @@ def test_constant_alpha_is_handled():
         ({"method": "blur_fusion", "blur_sizes": ()}, "blur_sizes must be a sequence"),
         ({"regularization": 0.0}, "regularization must be a positive number"),
         ({"gradient_weight": -1.0}, "gradient_weight must be non-negative"),
-        ({"method": "cf", "rtol": 0.0}, "rtol must be positive"),
+        ({"method": "cf", "rtol": 0.0}, r"rtol must lie in \(0, 1\), got 0\.0"),
+        ({"method": "cf", "rtol": 1}, r"rtol must lie in \(0, 1\), got 1;"),
+        ({"method": "cf", "maxiter": 0}, "maxiter must be an integer of at least 1"),
         ({"alpha": np.full((8, 9), 2.0)}, r"alpha has values in \[2, 2\]"),
     ],
 )

@@ -16,7 +16,7 @@ import numpy as np
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
 from vecmatte._numbers import finite_number
-from vecmatte._validation import check_maxiter, check_rtol_floor
+from vecmatte._validation import check_solver_options
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -172,12 +172,9 @@ def _estimate(
             background=background,
             progress=progress,
         )
-    # rtol is relative to the starting guess's residual: 1 or more returns that guess.
-    rtol = finite_number(rtol, "rtol", "positive and below 1", minimum=0.0, above_minimum=True)
-    if rtol >= 1:
-        raise ValueError(f"rtol must be positive and below 1, got {rtol!r}")
-    rtol = check_rtol_floor(rtol)
-    maxiter = check_maxiter(maxiter)
+    # rtol is relative to the starting guess's residual: 1 or more returns that guess. The
+    # alpha solves' check, so that both say the same words.
+    rtol, maxiter = check_solver_options(rtol, maxiter)
     # Start conjugate gradient from the multi-level estimate: it is close to the closed-form
     # solution and cheap, and cuts the iterations by about 4x on the alphamatting images.
     initial = _module("ml").estimate(image, alpha, **_ML_WEIGHTS)
