@@ -36,12 +36,15 @@ class _StalledBody:
         return self._body.read(size)
 
 
-def _call(app, body: bytes, content_type: str, stream=None) -> tuple[str, bytes]:
+def _call(
+    app, body: bytes, content_type: str, stream=None, path: str = "/api/alpha"
+) -> tuple[str, bytes]:
+    """``(status line, body)`` of a POST of ``body`` to the WSGI application itself."""
     from wsgiref.util import setup_testing_defaults
 
     environ = {
         "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/alpha",
+        "PATH_INFO": path,
         "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "HTTP_HOST": "localhost",

@@ -7,8 +7,10 @@ the caller, so the body is cut in memory, by offsets (each part's data copied on
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 
 __all__ = ["MultipartError", "Part", "parse_header_value", "parse_multipart"]
 
@@ -16,6 +18,10 @@ __all__ = ["MultipartError", "Part", "parse_header_value", "parse_multipart"]
 # refused before it costs anything.
 MAX_PARTS = 32
 _MAX_HEADER_BYTES = 8192
+# What may follow the boundary on a delimiter line (RFC 2046 5.1.1): transport padding
+# (spaces and tabs a gateway may add), then CRLF; or, being cut off, the start of either.
+_PADDING_CRLF = re.compile(rb"[ \t]*\r\n")
+_CUT_OFF = re.compile(rb"[ \t]*\r?|-")
 
 
 class MultipartError(ValueError):
@@ -40,8 +46,10 @@ def parse_header_value(value: str) -> tuple[str, dict[str, str]]:
     main = params[0][0].lower() if params else ""
     extra: dict[str, str] = {}
     for key, raw in params[1:]:
-        text = raw if isinstance(raw, str) else raw[2]  # RFC 2231: (charset, language, text)
-        extra[key.lower()] = text
+        # RFC 2231 / 5987 (filename*=UTF-8''na%C3%AFve.png): (charset, language, text), the
+        # text's bytes decoded with its charset (undecodable bytes as U+FFFD; an unknown
+        # charset leaves them as Latin-1). Such a value wins over the plain one (RFC 6266).
+        extra[key.lower()] = raw if isinstance(raw, str) else collapse_rfc2231_value(raw)
     return main, extra
 
 
@@ -50,9 +58,15 @@ def _boundary(content_type: str) -> bytes:
     if kind != "multipart/form-data":
         raise MultipartError(f"expected multipart/form-data, got {kind or 'no content type'}")
     boundary = params.get("boundary", "")
-    if not 1 <= len(boundary) <= 70:
-        raise MultipartError("multipart/form-data without a valid boundary parameter")
-    return boundary.encode("latin-1")
+    try:
+        encoded = boundary.encode("latin-1")  # as the header's bytes came
+    except UnicodeEncodeError:  # only from an RFC 2231 boundary*=UTF-8''...
+        encoded = b""
+    if not 1 <= len(encoded) <= 70:
+        raise MultipartError(
+            "multipart/form-data without a valid boundary parameter (1 to 70 characters)"
+        )
+    return encoded
 
 
 def _part(body: bytes | bytearray, begin: int, end: int) -> Part:
@@ -100,47 +114,38 @@ def parse_multipart(body: bytes | bytearray, content_type: str) -> dict[str, Par
     The body is cut by offsets: each part's data is copied once, and nothing else of the
     body is (splitting it, then slicing each piece, held six copies of a 32 MiB upload at
     once, 192 MiB).
+
+    As RFC 2046 5.1.1 writes it: a preamble before the first boundary line and an epilogue
+    after the closing one are ignored (whatever they hold); a boundary line is a line that
+    begins with ``--boundary``, and may end with transport padding (spaces, tabs) before
+    its CRLF. A form without fields (``--boundary--``) is an empty dict.
     """
     delimiter = b"--" + _boundary(content_type)
     separator = b"\r\n" + delimiter
-    begin = 0
-    if not body.startswith(delimiter):
-        # RFC 2046 allows a preamble; browsers and HTTP clients never send one.
-        begin = body.find(separator)
-        if begin < 0:
-            raise MultipartError("the body does not contain the multipart boundary")
-        begin += 2
-    # The pieces between separators, as body.split(separator) would give them, by offsets;
-    # beyond MAX_PARTS + 1 of them only counted (the body is refused).
-    pieces: list[list[int]] = []
-    count = 0
-    while True:
-        found = body.find(separator, begin)
-        end = len(body) if found < 0 else found
-        count += 1
-        last = [begin, end]
-        if count <= MAX_PARTS + 1:
-            pieces.append(last)
+    if body.startswith(delimiter):
+        at = len(delimiter)
+    else:
+        found = body.find(separator)  # after a preamble
         if found < 0:
-            break
-        begin = found + len(separator)
-    first = pieces[0]
-    if not (
-        (first[1] - first[0] == len(delimiter) and body.startswith(delimiter, *first))
-        or body.startswith(delimiter + b"\r\n", *first)
-    ):
-        raise MultipartError("the body does not start with the multipart boundary")
-    first[0] += len(delimiter)  # the last piece too, when it is the first
-    if not body.startswith(b"--", *last):
-        raise MultipartError("the multipart body is truncated (no closing boundary)")
-    if count - 1 > MAX_PARTS:
-        raise MultipartError(f"too many form parts ({count - 1}; at most {MAX_PARTS})")
+            raise MultipartError("the body does not contain the multipart boundary")
+        at = found + len(separator)
     parts: dict[str, Part] = {}
-    for begin, end in pieces[:-1]:
-        if not body.startswith(b"\r\n", begin, end):
+    # `at` is just after a boundary: either "--" (the close delimiter; the rest is the
+    # epilogue), or padding, CRLF and a part, up to the next boundary line.
+    while not body.startswith(b"--", at):
+        line = _PADDING_CRLF.match(body, at)
+        if line is None:
+            if _CUT_OFF.fullmatch(body, at):
+                raise MultipartError("the multipart body is truncated (no closing boundary)")
             raise MultipartError("malformed multipart boundary line")
-        part = _part(body, begin + 2, end)
+        end = body.find(separator, line.end())
+        if end < 0:
+            raise MultipartError("the multipart body is truncated (no closing boundary)")
+        if len(parts) == MAX_PARTS:
+            raise MultipartError(f"too many form parts (more than {MAX_PARTS})")
+        part = _part(body, line.end(), end)
         if part.name in parts:
             raise MultipartError(f"form field {part.name!r} is given more than once")
         parts[part.name] = part
+        at = end + len(separator)
     return parts
