@@ -483,8 +483,20 @@ def test_estimate_keeps_the_expanded_labels_and_the_contract():
     assert result.foreground.shape == result.background.shape == (40, 50, 3)
     np.testing.assert_allclose(result.foreground[is_fg], scene.image[is_fg], atol=1e-6)
     np.testing.assert_allclose(result.background[is_bg], scene.image[is_bg], atol=1e-6)
+    # The unknown pixels the loop's expansion (default radius 10, threshold 0.02) labels
+    # keep that label: alpha exactly 1 or 0, their own colour as the foreground / background.
+    label = np.where(is_fg, FG, np.where(is_bg, BG, UNKNOWN)).astype(np.uint8)
+    expanded = ref_expand(scene.image, label, 10, 0.02)
+    new_fg, new_bg = (expanded == FG) & ~is_fg, (expanded == BG) & ~is_bg
+    assert new_fg.sum() > 50 and new_bg.sum() > 50  # the scene exercises both labels
+    np.testing.assert_array_equal(result.alpha[new_fg], 1.0)
+    np.testing.assert_array_equal(result.alpha[new_bg], 0.0)
+    np.testing.assert_allclose(result.foreground[new_fg], scene.image[new_fg], atol=1e-6)
+    np.testing.assert_allclose(result.background[new_bg], scene.image[new_bg], atol=1e-6)
+    # Without expansion the same pixels are estimated (close to, but not exactly, 0 or 1).
     off = sm.estimate(scene.image, is_fg, is_bg, expansion_threshold=0.0)
     assert off.shape == (40, 50)
+    assert (off[new_fg] < 1).any() and (off[new_bg] > 0).any()
 
 
 @pytest.mark.parametrize(
