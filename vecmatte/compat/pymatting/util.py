@@ -279,6 +279,12 @@ def fix_trimap(
 ) -> np.ndarray:
     """Trimap with values 0 (below ``lower_threshold``), 1 (above ``upper_threshold``), 0.5.
 
+    Returns
+    -------
+    ndarray
+        The trimap's shape and memory order; float32 for float32 trimaps, else float64
+        (integer and bool trimaps too, as PyMatting).
+
     Raises
     ------
     ValueError
@@ -293,7 +299,9 @@ def fix_trimap(
             f"{upper_threshold!r}"
         )
     trimap = np.asarray(trimap)
-    fixed = np.full_like(trimap, 0.5)
+    # 0.5 * ones_like, as PyMatting: floats for integer and bool trimaps (full_like(uint8, 0.5)
+    # would make every unknown pixel 0, background), float32 for float32.
+    fixed = 0.5 * np.ones_like(trimap)
     fixed[trimap > upper_threshold] = 1
     fixed[trimap < lower_threshold] = 0
     return fixed
