@@ -371,6 +371,23 @@ def test_load_image_16_bit_scaled(tmp_path):
     gray16 = np.array([[0, 65535], [32768, 1000]], dtype=np.uint16)
     path = write_png(tmp_path / "gray16.png", gray16)
     np.testing.assert_allclose(pm.load_image(path), gray16 / 65535.0)
+    # converted to floats, the samples keep their 16-bit scale (float32, as mode "F" in PyMatting)
+    as_floats = pm.load_image(path, "F")
+    assert as_floats.dtype == np.float32
+    np.testing.assert_allclose(as_floats, gray16 / 65535.0, rtol=1e-6)
+
+
+def test_load_image_converted_or_stored_as_floats(tmp_path):
+    gray = np.array([[0, 255], [128, 3]], dtype=np.uint8)
+    as_floats = pm.load_image(write_png(tmp_path / "gray.png", gray), "F")
+    # PyMatting's np.array(image) / 255.0: float32; the shim returned 0-255 before
+    assert as_floats.dtype == np.float32
+    np.testing.assert_array_equal(as_floats, gray.astype(np.float32) / np.float32(255))
+    stored = np.array([[0.0, 1.0], [0.25, 0.5]], dtype=np.float32)
+    Image.fromarray(stored).save(tmp_path / "floats.tif")
+    loaded = pm.load_image(tmp_path / "floats.tif")
+    assert loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded, stored)  # kept: floats are not 8-bit levels
 
 
 def test_save_image_makes_directories_and_rounds(tmp_path):

@@ -396,7 +396,7 @@ PENDING = set(
     bicolor_float32 cf_callback cf_column_trimap cf_foreground_float32_dtype
     cf_own_preconditioner cf_own_preconditioner_not_converged cf_trimap32 cf_two_channels cf_x0
     cg_maxiter_fraction cg_rtol_none ichol_factor ichol_ltuple knn_column_trimap
-    knn_no_neighbours lkm_column_trimap lkm_too_small load_float_mode load_resample make_grid
+    knn_no_neighbours lkm_column_trimap lkm_too_small make_grid
     make_grid_dtype make_grid_empty make_grid_rgba rw_column_trimap sparse_conv_offsets_shorter
     to_rgb8_column to_rgb8_docstring to_rgb8_gray to_rgb8_rgba trimap_split_column
     trimap_split_flat_input trimap_split_fortran weights_float32

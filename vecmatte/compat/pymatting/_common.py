@@ -26,6 +26,18 @@ class PyMattingAssertionError(AssertionError, ValueError):
     """
 
 
+class PyMattingTypeError(TypeError, ValueError):
+    """Raised where PyMatting fails with ``TypeError`` on a value of the wrong kind (a
+    fractional ``maxiter``, ``rtol=None``): both that and vecmatte's ``ValueError``."""
+
+
+class PyMattingKeyError(KeyError, ValueError):
+    """Raised where PyMatting fails with ``KeyError`` on an unknown name (a resampling
+    filter): both that and vecmatte's ``ValueError``."""
+
+    __str__ = ValueError.__str__  # the message as it is (KeyError would show its repr)
+
+
 def check_keys(options, allowed, name: str, hint: str = "") -> dict:
     options = {} if options is None else dict(options)
     unknown = sorted(set(options) - set(allowed))

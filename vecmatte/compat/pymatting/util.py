@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from vecmatte._arrays import as_float, check_same_size
+from vecmatte.compat.pymatting._common import PyMattingKeyError
 from vecmatte.trimap import check_trimap
 
 __all__ = [
@@ -163,18 +164,26 @@ def load_image(
     Returns
     -------
     ndarray
-        Float64 in [0, 1]; 16-bit files are scaled by 65535 (PyMatting divides every file by 255).
+        Float64 in [0, 1] (float32 for Pillow's mode ``"F"``, as PyMatting); 16-bit files
+        are scaled by 65535, and files of floats are kept as they are (PyMatting divides
+        every file by 255).
 
     Raises
     ------
     FileNotFoundError, PIL.UnidentifiedImageError
         As PyMatting (both through Pillow).
+    PyMattingKeyError
+        (a ``KeyError``, as PyMatting, and a ``ValueError``) for an unknown ``resample``.
     """
     from PIL import Image
 
     if size is not None and str(resample).lower() not in _PIL_FILTERS:
-        raise ValueError(f"unknown resample filter {resample!r}; use one of {_PIL_FILTERS}")
+        raise PyMattingKeyError(
+            f"unknown resample filter {resample!r}; use one of {', '.join(_PIL_FILTERS)}"
+        )
     with Image.open(path) as image:
+        # The file's samples set the scale, also when converted to "F" or "I" below.
+        scale = _scale(image)
         if mode is not None:
             mode = mode.upper()
             image = image.convert("L" if mode == "GRAY" else mode)
@@ -184,17 +193,23 @@ def load_image(
             name = str(resample).upper()
             filter_ = getattr(Image.Resampling, "NEAREST" if name == "NONE" else name)
             image = image.resize(tuple(size), filter_)
-        return _pixels(image)
+        array = np.asarray(image)
+        if image.mode in ("F", "I") or image.mode.startswith("I;16"):
+            # Converted to floats or wide integers: the values are the file's samples.
+            return array / np.float32(scale) if image.mode == "F" else array / float(scale)
+        return array / 255.0  # 8-bit modes (Pillow brought 16-bit samples to 0-255)
 
 
-def _pixels(image) -> np.ndarray:
-    """Pillow image -> floats: 8-bit by 255 as PyMatting, 16-bit by 65535, float unchanged."""
-    array = np.asarray(image)
+def _scale(image) -> float:
+    """Largest sample value of a Pillow image's mode: 255, 65535 (16 bits), 1 (floats)."""
     if image.mode == "F":
-        return array.astype(np.float64)
-    if image.mode.startswith("I;16") or (image.mode == "I" and array.max(initial=0) > 255):
-        return array / 65535.0
-    return array / 255.0
+        return 1.0
+    if image.mode.startswith("I;16"):
+        return 65535.0
+    if image.mode == "I":
+        # 32-bit integers: Pillow reads 16-bit PNGs so; 8-bit values are kept at 255
+        return 65535.0 if np.asarray(image).max(initial=0) > 255 else 255.0
+    return 255.0
 
 
 def save_image(path: str | os.PathLike, image: ArrayLike, make_directory: bool = True) -> None:
