@@ -390,6 +390,16 @@ def test_load_image_converted_or_stored_as_floats(tmp_path):
     np.testing.assert_array_equal(loaded, stored)  # kept: floats are not 8-bit levels
 
 
+def test_show_images_shows_the_grid_in_8_bits(monkeypatch):
+    shown = []
+    monkeypatch.setattr(Image.Image, "show", lambda image, *args, **kwargs: shown.append(image))
+    pm.show_images([np.full((2, 3), 0.5), None, np.ones((2, 3, 3))])
+    (image,) = shown
+    assert image.mode == "RGB"
+    assert image.size == (6, 4)  # 2 x 2 cells of 3 x 2 pixels
+    np.testing.assert_array_equal(np.asarray(image)[:2, :3], 127)  # 0.5 * 255, truncated
+
+
 def test_save_image_makes_directories_and_rounds(tmp_path):
     image = np.array([[[0.0, 0.5, 1.0], [0.2, 0.4, 0.998]]])
     path = tmp_path / "a" / "b" / "out.png"
@@ -455,7 +465,7 @@ def test_install_pymatting_registers_the_paths_rembg_imports():
     with pytest.raises(ModuleNotFoundError):  # PyMatting's GPU variants are not provided
         import pymatting.foreground.estimate_foreground_ml_cupy
     with pytest.raises(AttributeError, match=r"shim.*provides only"):
-        _ = pymatting.show_images
+        _ = pymatting.estimate_foreground_ml_cupy
 
 
 def test_install_pymatting_overrides_real_pymatting_without_importing_numba():

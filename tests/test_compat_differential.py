@@ -336,6 +336,9 @@ ERRORS = {
     "kdtree_too_few": "pm.KDTree(points).query(points[:5], 301)",
     "bicolor_vector": "pm.remove_background_bicolor(colors[0], colors[0, 0], colors[1, 1])",
     "apply_to_channels_scalar": "pm.apply_to_channels(lambda c: c.sum())(src)",
+    "make_grid_uint8": "pm.make_grid([trimap8])",
+    "to_rgb8_int32": "pm.to_rgb8(trimap8.astype(np.int32))",
+    "to_rgb8_five_channels": "pm.to_rgb8(np.zeros((2, 2, 5)))",
 }
 # Where the shim differs on purpose. REFUSED: name -> (expression, what PyMatting does
 # instead); the shim raises a one-line ValueError naming the problem.
@@ -384,6 +387,11 @@ IMPROVED = {
         "raises TypeError from numba",
         "np.abs(result - pm.estimate_alpha_cf(image, trimap8 / 255)).max() < 1e-2",
     ),
+    "make_grid_columns_only": (
+        "pm.make_grid([alpha, alpha, alpha], nx=2)",
+        "raises TypeError (it computes the rows from ny=None)",
+        "result.shape == (36, 42) and not result[18:, 21:].any()",
+    ),
     "float32_image": (
         "pm.estimate_alpha_lbdm(image32, trimap)",
         "raises TypeError from numba",
@@ -396,9 +404,9 @@ PENDING = set(
     bicolor_float32 cf_callback cf_column_trimap cf_foreground_float32_dtype
     cf_own_preconditioner cf_own_preconditioner_not_converged cf_trimap32 cf_two_channels cf_x0
     cg_maxiter_fraction cg_rtol_none ichol_factor ichol_ltuple knn_column_trimap
-    knn_no_neighbours lkm_column_trimap lkm_too_small make_grid
-    make_grid_dtype make_grid_empty make_grid_rgba rw_column_trimap sparse_conv_offsets_shorter
-    to_rgb8_column to_rgb8_docstring to_rgb8_gray to_rgb8_rgba trimap_split_column
+    knn_no_neighbours lkm_column_trimap lkm_too_small
+    rw_column_trimap sparse_conv_offsets_shorter
+    trimap_split_column
     trimap_split_flat_input trimap_split_fortran weights_float32
     """.split()
 )

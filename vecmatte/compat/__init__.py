@@ -16,10 +16,10 @@ __all__ = ["install_pymatting"]
 
 _UTIL = (
     "apply_to_channels", "blend", "div_round_up", "fix_trimap", "grid_coordinates", "isiterable",
-    "load_image", "mat_vec_dot", "normalize", "normalize_rows", "remove_background_bicolor",
-    "row_sum", "sanity_check_image", "save_image", "sparse_conv_matrix",
-    "sparse_conv_matrix_with_offsets", "stack_images", "trimap_split", "vec_vec_dot",
-    "vec_vec_outer", "weights_to_laplacian",
+    "load_image", "make_grid", "mat_vec_dot", "normalize", "normalize_rows",
+    "remove_background_bicolor", "row_sum", "sanity_check_image", "save_image", "show_images",
+    "sparse_conv_matrix", "sparse_conv_matrix_with_offsets", "stack_images", "to_rgb8",
+    "trimap_split", "vec_vec_dot", "vec_vec_outer", "weights_to_laplacian",
 )  # fmt: skip
 _UTIL_MODULES = {
     "boxfilter": ("boxfilter",),
@@ -128,9 +128,10 @@ def install_pymatting() -> types.ModuleType:
 
     Notes
     -----
-    Names the shim lacks (``show_images``, ``make_grid``, ``pymatting.config``, the GPU
-    foreground modules) raise ``AttributeError``/``ImportError``. The functions follow
-    PyMatting's conventions (see :mod:`vecmatte.compat.pymatting`).
+    Names the shim lacks (``pymatting.config``, the GPU foreground modules
+    ``estimate_foreground_ml_cupy`` and ``_pyopencl``) raise ``AttributeError`` or
+    ``ImportError``. The functions follow PyMatting's conventions (see
+    :mod:`vecmatte.compat.pymatting`).
 
     Examples
     --------
