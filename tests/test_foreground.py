@@ -443,3 +443,23 @@ def test_a_box_wider_than_twice_the_image_and_65536_is_refused():
     strip = np.zeros((1, 40000, 3)), np.zeros((1, 40000))
     with pytest.raises(ValueError, match="at most 80000 "):
         estimate_foreground(*strip, method="blur_fusion", blur_sizes=(6, 80001))
+
+
+@pytest.mark.parametrize("sizes", [(True, 6), {90, 6}, frozenset({9}), {"a": 9}, (9, None)])
+def test_blur_sizes_that_are_no_ordered_whole_numbers_are_refused(sizes):
+    # Before: True was read as a box of 1 and a set in its iteration order (no order is
+    # given); a dict gave its keys.
+    scene = make_scene((20, 30), seed=2)
+    with pytest.raises(ValueError, match="blur_sizes must be a sequence of positive whole"):
+        estimate_foreground(scene.image, scene.alpha, method="blur_fusion", blur_sizes=sizes)
+
+
+def test_blur_sizes_of_every_kind_of_whole_number_are_taken():
+    # Before: (9.0, 6.0) and a 0-d array were refused, while np.int64(9) and 9 were taken.
+    scene = make_scene((20, 30), seed=2)
+    expected = estimate_foreground(
+        scene.image, scene.alpha, method="blur_fusion", blur_sizes=(9, 6)
+    )
+    for sizes in [(9.0, 6.0), [np.array(9), np.float32(6)], np.array([9, 6]), range(9, 5, -3)]:
+        got = estimate_foreground(scene.image, scene.alpha, method="blur_fusion", blur_sizes=sizes)
+        np.testing.assert_array_equal(got, expected)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
-from vecmatte._numbers import finite_number
+from vecmatte._numbers import finite_number, is_real_number, positive_whole_number, shown
 from vecmatte._validation import check_solver_options
 
 __all__ = [
@@ -117,19 +117,38 @@ LARGEST_BLUR_SIZE = 1 << 16
 def _check_blur_sizes(blur_sizes, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The box widths as ints, each from 1 to the larger of :data:`LARGEST_BLUR_SIZE` and
     twice the image's larger side (beyond which every box already spans the whole mirrored
-    image at every pixel)."""
+    image at every pixel).
+
+    One width or a sequence of them (list, tuple, range, 1-d array), whole numbers of any
+    kind (``90``, ``90.0``, ``np.int64(90)``, a 0-d array); not a set (it has no order for
+    the passes), not ``True`` (Python's 1).
+    """
     wanted = "a sequence of positive whole numbers (box widths in pixels)"
-    sizes = tuple(blur_sizes) if np.iterable(blur_sizes) else (blur_sizes,)
-    if not sizes or not all(isinstance(s, (int, np.integer)) and s >= 1 for s in sizes):
-        raise ValueError(f"blur_sizes must be {wanted}, got {blur_sizes!r}; the default is (90, 6)")
+    refused = ValueError(
+        f"blur_sizes must be {wanted}, got {shown(blur_sizes)}; the default is (90, 6)"
+    )
+    if isinstance(blur_sizes, np.ndarray) and blur_sizes.ndim <= 1:
+        entries = list(blur_sizes.reshape(-1))
+    elif isinstance(blur_sizes, (list, tuple, range)):
+        entries = list(blur_sizes)
+    elif is_real_number(blur_sizes):
+        entries = [blur_sizes]
+    else:
+        raise refused
+    try:
+        sizes = tuple(positive_whole_number(size, "blur_sizes", wanted) for size in entries)
+    except ValueError:
+        raise refused from None
+    if not sizes:
+        raise refused
     largest = max(LARGEST_BLUR_SIZE, 2 * max(shape[:2]))
     if max(sizes) > largest:
         raise ValueError(
             f"blur_sizes must be at most {largest} (the larger of {LARGEST_BLUR_SIZE} and twice "
             f"the image's larger side: a wider box spans the whole mirrored image more than "
-            f"once and costs time and memory in proportion to its width), got {max(sizes)}"
+            f"once and costs time and memory in proportion to its width), got {shown(max(sizes))}"
         )
-    return tuple(int(s) for s in sizes)
+    return sizes
 
 
 def _estimate(
