@@ -364,13 +364,20 @@ def test_tiny_known_and_unknown_regions_still_give_a_system():
 
 
 def test_the_command_line_reaches_the_confidence_option(tmp_path, scene_files, capsys):
+    from vecmatte import load_image, load_trimap
     from vecmatte.cli import main
 
     image, trimap = scene_files
     out = tmp_path / "a.png"
     argv = ["alpha", str(image), str(trimap), "-o", str(out), "-q", "--method", "ifm"]
+    argv += ["--bit-depth", "16"]  # the two confidences' mattes differ by about 2e-4 here
     assert main([*argv, "--option", "ku_confidence=toolbox"]) == 0, capsys.readouterr().err
-    assert out.exists()
+    written = load_trimap(out)
+    photo, known = load_image(image), load_trimap(trimap)
+    toolbox = estimate_alpha(photo, known, method="ifm", ku_confidence="toolbox")
+    means = estimate_alpha(photo, known, method="ifm")
+    np.testing.assert_allclose(written, toolbox, rtol=0, atol=0.5 / 65535 + 1e-12)
+    assert np.abs(written - means).max() > 1e-4  # the option reached the method
     out.unlink()
     assert main([*argv, "--option", "ku_confidence=sums"]) == 1
     assert "ku_confidence must be 'means' or 'toolbox', got 'sums'" in capsys.readouterr().err
