@@ -201,6 +201,14 @@ class MattingApp:
         if handler is None:
             allowed = ", ".join(sorted({"HEAD", *handlers} if "GET" in handlers else handlers))
             raise HTTPError(405, f"{path} accepts {allowed}", [("Allow", allowed)])
+        query = environ.get("QUERY_STRING", "")
+        if method == "POST" and query:
+            # Never read, so ?method=knn was answered with the default method's matte.
+            raise HTTPError(
+                400,
+                f"{path} reads its inputs from the form only, not from the query string "
+                f"({query[:100]!r}): send each as a form field (curl -F name=value)",
+            )
         return handler(environ)
 
     # --- the page ----------------------------------------------------------------------------
