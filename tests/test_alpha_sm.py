@@ -468,10 +468,13 @@ def test_estimate_on_synthetic_scene(seed):
     assert np.all((alpha >= 0) & (alpha <= 1))
     np.testing.assert_array_equal(alpha[scene.trimap >= 0.9], 1.0)
     np.testing.assert_array_equal(alpha[scene.trimap <= 0.1], 0.0)
-    # Far better than guessing one half everywhere, and small per pixel.
+    # Far better than guessing one half everywhere, and small per pixel. Measured (seeds
+    # 0, 1, 2): SAD 0.036, 0.036, 0.028 of one half's, mean error 0.0148, 0.0148, 0.0115;
+    # the bounds are about 1.7x those. The matte plus seeded noise of sigma 0.05 (mean
+    # error 0.031-0.035, 0.073-0.084 of one half's SAD) fails both; 0.25 and 0.08 did not.
     sad = _sad(alpha, scene.alpha, unknown)
-    assert sad < 0.25 * _sad(np.full_like(alpha, 0.5), scene.alpha, unknown)
-    assert sad / unknown.sum() < 0.08
+    assert sad < 0.06 * _sad(np.full_like(alpha, 0.5), scene.alpha, unknown)
+    assert sad / unknown.sum() < 0.025
 
 
 def test_estimate_keeps_the_expanded_labels_and_the_contract():
