@@ -138,3 +138,13 @@ def test_registered_with_jacobi():
 def test_options_are_checked(scene, options, message):
     with pytest.raises(ValueError, match=message):
         estimate_alpha(scene.image, scene.trimap, method="rw", **options)
+
+
+def test_a_float32_sigma_at_its_bound_is_taken(scene):
+    # np.float32(1e-6) is 9.99999997e-07: it was refused as below the 1e-6 the message asks
+    # for; it now reads as the bound itself.
+    from vecmatte.alpha.rw import check_options
+
+    assert check_options((40, 50, 3), sigma=np.float32(1e-6))["sigma"] == 1e-6
+    with pytest.raises(ValueError, match="sigma must be at least 1e-06"):
+        check_options((40, 50, 3), sigma=np.float32(9e-7))

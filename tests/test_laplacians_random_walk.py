@@ -81,3 +81,29 @@ def test_equals_pymatting(rng, radius):
     image = rng.random((9, 11, 3))
     expected = pymatting_function("rw_laplacian")(image, radius=radius)
     assert abs(rw_laplacian(image, radius=radius) - expected).max() < 1e-12
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        # Before: float() took True, "0.1" and np.bool_ as numbers, said "could not convert
+        # string to float" of "x" or "float() argument must be ..." of None without naming
+        # the option, 1e-300 raised ZeroDivisionError and 10**400 OverflowError.
+        ({"sigma": True}, "sigma must be a positive finite number, not True"),
+        ({"sigma": "0.1"}, "sigma must be a positive finite number, got '0.1'"),
+        ({"sigma": None}, "sigma must be a positive finite number, got None"),
+        ({"sigma": 1e-300}, "sigma must be at least 1e-06"),
+        ({"sigma": 10**400}, "sigma must be a positive finite number, got 1000"),
+        ({"regularization": True}, "regularization must be a finite number >= 0, not True"),
+        ({"regularization": "x"}, "regularization must be a finite number >= 0, got 'x'"),
+        ({"regularization": 10**400}, "regularization must be a finite number >= 0, got 1000"),
+        # Before: MemoryError (29.1 TiB of offsets) and "Maximum allowed size exceeded".
+        ({"radius": 10**6}, r"radius must be smaller than the image \(4 x 5 pixels\)"),
+        ({"radius": 10**300}, r"radius must be smaller than the image \(4 x 5 pixels\)"),
+        ({"form": ["symmetric"]}, "form must be 'random_walk' or 'symmetric'"),
+    ],
+)
+def test_odd_options_are_refused_naming_them(rng, options, message):
+    with pytest.raises(ValueError, match=message) as error:
+        rw_laplacian(rng.random((4, 5, 3)), **options)
+    assert "\n" not in str(error.value)

@@ -16,7 +16,7 @@ from vecmatte import _defaults
 from vecmatte._numbers import finite_number
 from vecmatte._validation import check_lam, check_radius_fits
 from vecmatte.laplacians._stencil import stencil_offsets
-from vecmatte.laplacians.random_walk import SIGMA, check_radius, window_stencil
+from vecmatte.laplacians.random_walk import SIGMA, check_radius, check_sigma, window_stencil
 from vecmatte.systems import LazyStencil, MattingSystem, Stencil, hard_constraint_system
 
 __all__ = ["build_system", "check_options", "graph_system", "memory_bytes"]
@@ -159,24 +159,6 @@ def check_options(shape: tuple[int, ...], **options) -> dict:
     if "min_weight" in options:
         checked["min_weight"] = check_min_weight(options["min_weight"])
     return checked
-
-
-#: Smallest colour scale: 16-bit colours differ by 1.5e-5 or more, whose weight at sigma 1e-6
-#: is already exp(-230), under any min_weight; below 1e-154 sigma squared is 0 in float64
-#: (1e-300 raised ZeroDivisionError).
-SMALLEST_SIGMA = 1e-6
-
-
-def check_sigma(sigma) -> float:
-    """``sigma`` as a float of at least :data:`SMALLEST_SIGMA`, else one ValueError."""
-    sigma = finite_number(sigma, "sigma", "a positive finite number", minimum=0, above_minimum=True)
-    if sigma < SMALLEST_SIGMA:
-        raise ValueError(
-            f"sigma must be at least {SMALLEST_SIGMA:g}: at smaller scales every pair of "
-            f"different colours weighs under exp(-230) alike, and below 1e-154 sigma squared "
-            f"is 0, got {sigma!r}"
-        )
-    return sigma
 
 
 def check_min_weight(min_weight) -> float:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from vecmatte._arrays import check_image
-from vecmatte._numbers import positive_whole_number
+from vecmatte._numbers import bound_in_precision_of, finite_number, positive_whole_number
+from vecmatte._validation import check_radius_fits
 from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
 
 __all__ = ["FORMS", "rw_laplacian", "rw_weights", "weights_to_laplacian", "window_stencil"]
@@ -26,7 +27,7 @@ SIGMA = 1.0 / 30.0
 
 
 def check_form(form: str) -> str:
-    if form not in FORMS:
+    if not (isinstance(form, str) and form in FORMS):
         raise ValueError(f"form must be 'random_walk' or 'symmetric', got {form!r}")
     return form
 
@@ -34,6 +35,26 @@ def check_form(form: str) -> str:
 def check_radius(radius) -> int:
     """``radius`` as an int of at least 1, else one ValueError naming it."""
     return positive_whole_number(radius, "radius", "a positive integer")
+
+
+#: Smallest colour scale: 16-bit colours differ by 1.5e-5 or more, whose weight at sigma 1e-6
+#: is already exp(-230), under any min_weight; below 1e-154 sigma squared is 0 in float64
+#: (1e-300 raised ZeroDivisionError).
+SMALLEST_SIGMA = 1e-6
+
+
+def check_sigma(sigma) -> float:
+    """``sigma`` as a float of at least :data:`SMALLEST_SIGMA`, else one ValueError (a
+    float32 1e-6, 9.99999997e-07, is the bound itself)."""
+    given = sigma
+    sigma = finite_number(sigma, "sigma", "a positive finite number", minimum=0, above_minimum=True)
+    if sigma < bound_in_precision_of(given, SMALLEST_SIGMA):
+        raise ValueError(
+            f"sigma must be at least {SMALLEST_SIGMA:g}: at smaller scales every pair of "
+            f"different colours weighs under exp(-230) alike, and below 1e-154 sigma squared "
+            f"is 0, got {sigma!r}"
+        )
+    return max(sigma, SMALLEST_SIGMA)
 
 
 def _clamp_counts(length: int, radius: int) -> np.ndarray:
@@ -175,10 +196,10 @@ def weights_to_laplacian(weights, *, regularization: float = 0.0, form: str = "r
 def rw_weights(image: np.ndarray, *, sigma: float = SIGMA, radius: int = 1):
     """Weight matrix ``W`` of the random walk: ``exp(-|I_i - I_j|^2 / sigma^2)`` over windows."""
     image = check_image(image)
-    radius = check_radius(radius)
-    sigma = float(sigma)
-    if not np.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}")
+    # The alpha method's checks: float() took True and "0.1" as numbers, 1e-300 divided by
+    # zero, and a radius of 10**6 asked for 29 TiB of offsets.
+    radius = check_radius_fits(check_radius(radius), "radius", image.shape, radius)
+    sigma = check_sigma(sigma)
     h, w = image.shape[:2]
     columns, values = window_stencil(image, np.arange(h * w), radius, sigma)
     return rows_to_csr(columns, values, h * w)
@@ -234,7 +255,9 @@ def rw_laplacian(
     >>> L.shape
     (20, 20)
     """
-    if float(regularization) < 0 or not np.isfinite(float(regularization)):
-        raise ValueError(f"regularization must be a finite number >= 0, got {regularization!r}")
+    regularization = finite_number(
+        regularization, "regularization", "a finite number >= 0", minimum=0
+    )
+    check_form(form)
     weights = rw_weights(image, sigma=sigma, radius=radius)
-    return weights_to_laplacian(weights, regularization=float(regularization), form=form)
+    return weights_to_laplacian(weights, regularization=regularization, form=form)
