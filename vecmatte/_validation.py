@@ -203,8 +203,7 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
     value = real_number(rtol, "rtol", "a number in (0, 1)")
     if not (0.0 < value < 1.0):  # compared before float(): a huge integer does not fit one
         raise ValueError(
-            f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 or less is accurate (the defaults "
-            "are 1e-6, and 1e-7 with the direct preconditioner), 1e-3 is a rough matte"
+            f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 or less is accurate, 1e-3 is rough"
         )
     return check_rtol_floor(float(value), given=rtol), check_maxiter(maxiter)
 
