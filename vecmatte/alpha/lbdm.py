@@ -107,7 +107,6 @@ def build_system(
     values = coef.reshape(len(offsets), h * w)
     values = values[:, rows] if hard else values
     del coef
-    _check_positive_diagonal(values[len(offsets) // 2], ~known.ravel()[rows], eps)
     _log.info("lbdm: assembling the system of %d rows", len(rows))
     columns = stencil_columns(offsets, rows, (h, w))
     fg = np.append(is_fg.ravel(), False).astype(np.float64)  # column -1: not foreground
@@ -123,27 +122,6 @@ def build_system(
     matrix = rows_to_csr(columns, values, len(rows))
     stencil = Stencil(offsets, columns, values)
     return MattingSystem(matrix, rhs, rows, (h, w), stencil=stencil, reach=2 * radius)
-
-
-def _check_positive_diagonal(diagonal: np.ndarray, unknown: np.ndarray, eps: float) -> None:
-    """Refuse a Laplacian whose unknown pixels' diagonal rounding made zero or negative.
-
-    Each window's block ``I - X (G^-1 + eps G^-2) X^T`` subtracts nearly equal numbers
-    where the colour model fits a pixel almost exactly (colours of a window on fewer than
-    four affinely independent values, as in flat or saturated 0/1 images): its true value
-    is of order ``eps^2``, its rounding about 1e-9 at ``eps = 1e-7``. A diagonal entry that
-    ends up <= 0 makes the matrix indefinite: conjugate gradient broke down and Jacobi
-    divided by zero (an image thresholded to 0/1: 2 such pixels at eps 1e-7 and 1e-6, none
-    from 1e-5). Only such systems are refused; every other one is solved as before.
-    """
-    bad = np.count_nonzero((diagonal <= 0) & unknown)
-    if bad:
-        raise ValueError(
-            f"eps={eps!r} is too small for learning-based matting of this image: rounding "
-            f"left {bad} unknown pixel(s) a diagonal <= 0 (their windows' colours fit the "
-            "linear model exactly, as with flat or saturated 0/1 colours), so the system "
-            "cannot be solved; give a larger eps (such as 1e-5) or use method 'cf'"
-        )
 
 
 def memory_bytes(
