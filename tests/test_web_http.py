@@ -6,8 +6,10 @@ import io
 import json
 import socket
 
+import numpy as np
 import pytest
-from test_web import multipart, png_bytes
+from PIL import Image
+from test_web import call_app, multipart, png_bytes
 from test_web_clients import _rest
 
 import vecmatte
@@ -69,3 +71,58 @@ def test_a_query_string_on_the_api_is_refused_not_ignored(fields, path):
     for page in ("/", "/static/app.js", "/api/methods"):
         environ = _environ(b"", "", REQUEST_METHOD="GET", PATH_INFO=page, QUERY_STRING="v=2")
         assert _answer(app, environ)[0].startswith("200")
+
+
+def test_sequence_and_none_option_values_come_from_the_form(scene, fields):
+    # The form's text became an int, a float or a string: n_neighbors=10,5 (what knn's
+    # message asks for: "positive integers ..., one per pass") was refused as the text
+    # '10,5', and known_to_unknown=None (its message: "True, False or None") as 'None'.
+    # Read now as the command line reads --option (Python literals).
+    app = create_app(workers=1)
+    image = np.asarray(Image.open(io.BytesIO(fields["image"]))) / 255.0
+    trimap = np.asarray(Image.open(io.BytesIO(fields["trimap"]))) / 255.0
+    for method, given, options in [
+        (
+            "knn",
+            {"n_neighbors": "10, 5", "distance_weights": "(2, 0.5)"},
+            {"n_neighbors": (10, 5), "distance_weights": (2, 0.5)},
+        ),
+        (
+            "knn",
+            {"n_neighbors": "[12]", "distance_weights": "[1.5]"},
+            {"n_neighbors": [12], "distance_weights": [1.5]},
+        ),
+        ("ifm", {"known_to_unknown": "None"}, {"known_to_unknown": None}),
+        ("ifm", {"known_to_unknown": "true"}, {"known_to_unknown": True}),
+    ]:
+        status, _, body = call_app(app, {**fields, "method": method, **given})
+        assert status.startswith("200"), body  # old code: 422
+        expected = vecmatte.estimate_alpha(image, trimap, method=method, **options)
+        got = np.asarray(Image.open(io.BytesIO(body)))
+        np.testing.assert_array_equal(got, np.round(expected * 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("1e-6", 1e-6),
+        (" 3 ", 3),
+        ("1_000", 1000),
+        ("nan", "nan"),
+        ("-inf", "-inf"),
+        ("TRUE", True),
+        ("none", "none"),  # a preconditioner's name stays text
+        ("ichol:sweeps=2", "ichol:sweeps=2"),
+        ("(1", "(1"),
+        ("[" * 150 + "]" * 50, "[" * 150 + "]" * 50),
+        ("9" * 100, int("9" * 100)),
+    ],
+)
+def test_option_values_as_the_form_gives_them(text, value):
+    from vecmatte.web._fields import option_value
+
+    got = option_value(text)
+    if value in ("nan", "-inf"):
+        assert isinstance(got, float) and str(got) == value.lstrip("+")
+    else:
+        assert got == value and type(got) is type(value)

@@ -61,21 +61,30 @@ def png(array: np.ndarray) -> bytes:
 
 
 def option_value(text: str):
-    """A form field's text as the Python value an option takes."""
-    # Text stays text: "none" is a preconditioner's name, not Python's None.
-    lowered = text.strip().lower()
+    """A form field's text as the Python value an option takes, as ``--option`` reads it.
+
+    A Python literal (``1e-6``, ``10, 5`` or ``[10, 5]`` for a sequence, ``None``), ``true``
+    and ``false`` in any case, ``nan`` and ``inf``; any other text stays text (``none`` is
+    a preconditioner's name, not Python's None; ``ichol:sweeps=2`` a preconditioner with its
+    options). A sequence option (knn's ``n_neighbors``) could not be given before.
+    """
+    import ast
+
+    stripped = text.strip()
+    lowered = stripped.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    for convert in (int, float):
-        try:
-            value = convert(lowered)
-        except ValueError:
-            continue
+    try:
+        return ast.literal_eval(stripped)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        pass  # a word, or not Python (the field is at most 200 characters: nesting is cheap)
+    try:
         # NaN and infinities go on to the method, whose check names the option and its
         # range ("lam must be a positive finite number, got nan"); refused here, the line
         # named neither.
-        return value
-    return text.strip()
+        return float(lowered)
+    except ValueError:
+        return stripped
 
 
 def field_text(part: Part, limit: int = 200) -> str:
