@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from test_web import call_app, multipart, png_bytes
-from test_web_clients import _rest
+from test_web_clients import _rest, _serving
 
 import vecmatte
 from vecmatte.web import create_app
@@ -126,3 +126,30 @@ def test_option_values_as_the_form_gives_them(text, value):
         assert isinstance(got, float) and str(got) == value.lstrip("+")
     else:
         assert got == value and type(got) is type(value)
+
+
+def test_a_chunked_body_is_refused_even_with_a_content_length(fields):
+    # Transfer-Encoding overrides Content-Length (RFC 9112 6.3): the body is chunks, which
+    # the server does not read; it read Content-Length bytes of chunk framing as the form.
+    body, content_type = multipart(fields)
+    status, content = _answer(
+        create_app(workers=1), _environ(body, content_type, HTTP_TRANSFER_ENCODING="chunked")
+    )
+    assert status.startswith("411"), content  # old code: 200
+    assert "Transfer-Encoding" in json.loads(content)["error"]
+
+
+def test_two_content_lengths_are_refused(fields):
+    # The standard library's server took the first of two Content-Length headers, where a
+    # proxy in front of it may take the last (RFC 9112 6.3: a 400).
+    body, content_type = multipart(fields)
+    with _serving(create_app(workers=1)) as port:
+        for lengths in [(len(body), len(body) + 10), (len(body), len(body))]:
+            head = (
+                f"POST /api/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+                + "".join(f"Content-Length: {n}\r\n" for n in lengths)
+                + "\r\n"
+            )
+            answer = _raw(port, head.encode() + body + b"\0" * 10)
+            assert answer.startswith(b"HTTP/1.0 400"), answer[:300]  # old code: 200
+            assert b"Content-Length is given more than once" in answer

@@ -165,8 +165,21 @@ def body_length(environ: dict, limits: Limits) -> int:
     Known before a byte of the body is read: what the request will hold is reserved by it.
     """
     text = environ.get("CONTENT_LENGTH", "").strip()
+    if environ.get("HTTP_TRANSFER_ENCODING"):
+        # It overrides Content-Length (RFC 9112 6.3), and chunks are not read here: the
+        # chunks' framing was read as the form.
+        raise HTTPError(
+            411,
+            "the body is sent with Transfer-Encoding "
+            f"({environ['HTTP_TRANSFER_ENCODING'][:40]!r}), which this server does not read; "
+            "send the form with a Content-Length only",
+        )
     if not text:
         raise HTTPError(411, "the request has no Content-Length; send the form with one")
+    if "," in text:
+        # vecmatte.web.server joins repeated headers (the standard library took the first,
+        # where a proxy in front may take the last).
+        raise HTTPError(400, f"Content-Length is given more than once ({text[:40]}); send one")
     # HTTP's 1*DIGIT: int() also read "6_5", "+65" and other scripts' digits, a length that
     # a proxy in front of the server would not agree on.
     if not (text.isascii() and text.isdigit()):

@@ -101,6 +101,15 @@ class _Handler(WSGIRequestHandler):
             self.rfile = _ContinueOnRead(self.rfile, self.wfile)
         return True
 
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        # The standard library takes the first of repeated Content-Length headers (a proxy
+        # in front may take the last): all of them go to the application, which refuses two.
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:
+            environ["CONTENT_LENGTH"] = ", ".join(lengths)
+        return environ
+
     def log_message(self, format: str, *args) -> None:
         if not self.quiet:
             sys.stderr.write(f"vecmatte serve: {self.address_string()} {format % args}\n")
