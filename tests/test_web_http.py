@@ -153,3 +153,34 @@ def test_two_content_lengths_are_refused(fields):
             answer = _raw(port, head.encode() + body + b"\0" * 10)
             assert answer.startswith(b"HTTP/1.0 400"), answer[:300]  # old code: 200
             assert b"Content-Length is given more than once" in answer
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["127.0.0.1:{port}", "evil.example"],  # two Host headers
+        ["127.0.0.1:evil.example"],
+        ["127.0.0.1:{port}, evil.example"],
+        ["localhost@evil.example"],
+        ["[::1"],
+    ],
+)
+def test_a_malformed_or_repeated_host_is_400(hosts):
+    # RFC 9112 3.2: more than one Host, or one that is not host[:port], is a 400; these
+    # were answered as if the Host were 127.0.0.1 or localhost.
+    with _serving(create_app(workers=1)) as port:
+        head = "GET /api/methods HTTP/1.1\r\n" + "".join(
+            f"Host: {host.format(port=port)}\r\n" for host in hosts
+        )
+        answer = _raw(port, head.encode() + b"\r\n")
+    assert answer.startswith(b"HTTP/1.0 400"), answer[:300]  # old code: 200 or 421
+    (line,) = json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"].splitlines()
+    assert "Host" in line
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.0.0.1:8000", "localhost:1", "[::1]:80", "[::1]"]
+)
+def test_the_local_hosts_are_still_answered(host):
+    environ = _environ(b"", "", REQUEST_METHOD="GET", PATH_INFO="/api/methods", HTTP_HOST=host)
+    assert _answer(create_app(workers=1), environ)[0].startswith("200")

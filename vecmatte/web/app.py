@@ -92,6 +92,7 @@ _CSP = (
 )
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_HOST = re.compile(r"(?:\[(?P<ipv6>[0-9A-Za-z:.%]+)\]|(?P<name>[^\s:\[\]/,@]+))(?::[0-9]{0,5})?")
 
 
 class MattingApp:
@@ -173,7 +174,12 @@ class MattingApp:
         host = environ.get("HTTP_HOST", "")
         if not host:
             raise HTTPError(400, "the request has no Host header")
-        name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+        # host[:port] once (RFC 9112 3.2; the server joins repeated headers with commas):
+        # "127.0.0.1:x,evil.example" was taken for 127.0.0.1.
+        match = _HOST.fullmatch(host)
+        if match is None:
+            raise HTTPError(400, f"the Host header is not one host[:port]: {host[:100]!r}")
+        name = match["ipv6"] or match["name"]
         if name.lower() not in self.allowed_hosts:
             raise HTTPError(
                 421,
