@@ -240,3 +240,35 @@ def test_a_warning_of_the_library_is_shown_in_the_status_line(page, tmp_path):
     status = page.locator("#status")
     assert "warning: trimap has no unknown pixels" in status.text_content()
     assert "warning" in status.get_attribute("class")
+
+
+def test_a_request_the_server_never_answers_is_said_in_the_status_line(page, tmp_path):
+    # Making a trimap from a mask and downloading a cutout fetched without a catch: with the
+    # server gone (stopped, a dropped network) the status line said "making a trimap from the
+    # mask…" or "estimating the foreground colours…" for ever, and the page threw.
+    scene = vecmatte.make_scene((60, 80), seed=6)
+    photo, trimap_file, mask_file = (tmp_path / f"{n}.png" for n in ("photo", "trimap", "mask"))
+    vecmatte.save_image(photo, scene.image)
+    vecmatte.save_image(trimap_file, scene.trimap)
+    vecmatte.save_image(mask_file, (scene.alpha > 0.5).astype(float))
+    page.set_input_files("#photo-input", str(photo))
+    page.wait_for_selector("body.has-photo")
+    page.set_input_files("#trimap-input", str(trimap_file))
+    _wait_for_matte(page, 0)
+    page.route("**/api/cutout", lambda route: route.abort())
+    page.route("**/api/trimap", lambda route: route.abort())
+    status = page.locator("#status")
+    for act, prefix in [
+        (lambda: page.click("#download-cutout"), "cutout.png: the server did not answer"),
+        (
+            lambda: page.set_input_files("#mask-input", str(mask_file)),
+            "mask: the server did not answer",
+        ),
+    ]:
+        act()
+        page.wait_for_function(
+            "(prefix) => document.getElementById('status').textContent.startsWith(prefix)",
+            arg=prefix,
+            timeout=30_000,
+        )
+        assert status.get_attribute("data-state") == "error"

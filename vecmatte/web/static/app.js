@@ -53,6 +53,17 @@ async function decode(blob) {
   return { canvas, pixels: context.getImageData(0, 0, canvas.width, canvas.height).data };
 }
 
+// fetch, with a network failure (the server stopped, a dropped connection) said in the
+// status line as `${what}: the server did not answer ...`; null then.
+async function post(url, form, what, options = {}) {
+  try {
+    return await fetch(url, { method: "POST", body: form, ...options });
+  } catch (error) {
+    if (!options.signal?.aborted) setStatus(`${what}the server did not answer: ${error}`, "error");
+    return null;
+  }
+}
+
 async function errorOf(response) {
   try {
     const body = await response.json();
@@ -136,7 +147,8 @@ async function openMask(file) {
   form.append("mask", file, file.name);
   form.append("band", $("band").value);
   setStatus("making a trimap from the mask…", "busy");
-  const response = await fetch("/api/trimap", { method: "POST", body: form });
+  const response = await post("/api/trimap", form, "mask: ");
+  if (!response) return;
   if (!response.ok) {
     setStatus(`mask: ${await errorOf(response)}`, "error");
     return;
@@ -373,15 +385,8 @@ async function solve() {
   form.append("trimap", await trimapBlob(), "trimap.png");
   form.append("method", $("method").value);
   setStatus("computing the matte…", "busy");
-  let response;
-  try {
-    response = await fetch("/api/alpha", { method: "POST", body: form, signal: request.signal });
-  } catch (error) {
-    if (request.signal.aborted) return;
-    setStatus(`the server did not answer: ${error}`, "error");
-    return;
-  }
-  if (request.signal.aborted) return;
+  const response = await post("/api/alpha", form, "", { signal: request.signal });
+  if (!response || request.signal.aborted) return;
   if (!response.ok) {
     setStatus(await errorOf(response), "error");
     state.request = null;
@@ -433,7 +438,8 @@ async function downloadComposite(endpoint, name) {
   form.append("alpha", state.alphaBlob, "alpha.png");
   form.append("foreground_method", $("foreground-method").value);
   setStatus(`estimating the foreground colours for ${name}…`, "busy");
-  const response = await fetch(endpoint, { method: "POST", body: form });
+  const response = await post(endpoint, form, `${name}: `);
+  if (!response) return;
   if (!response.ok) {
     setStatus(`${name}: ${await errorOf(response)}`, "error");
     return;
