@@ -401,12 +401,8 @@ IMPROVED = {
 # Differences not fixed yet: these cases must fail (strict xfail) until the fix lands.
 PENDING = set(
     """
-    bicolor_float32 cf_callback cf_column_trimap cf_foreground_float32_dtype
-    cf_own_preconditioner cf_own_preconditioner_not_converged cf_trimap32 cf_two_channels cf_x0
-    cg_maxiter_fraction cg_rtol_none ichol_factor ichol_ltuple knn_column_trimap
-    knn_no_neighbours lkm_column_trimap lkm_too_small
-    rw_column_trimap sparse_conv_offsets_shorter
-    trimap_split_column
+    bicolor_float32 cf_foreground_float32_dtype cg_maxiter_fraction cg_rtol_none ichol_factor
+    ichol_ltuple knn_no_neighbours sparse_conv_offsets_shorter trimap_split_column
     trimap_split_flat_input trimap_split_fortran weights_float32
     """.split()
 )

@@ -68,38 +68,70 @@ def estimate_alpha_cf(
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     preconditioner : None, str or callable, optional
         None (vecmatte's default preconditioner, as PyMatting's None means its default),
-        PyMatting's ``ichol`` or ``jacobi`` functions (recognised by name), or a vecmatte
-        preconditioner name.
+        PyMatting's ``ichol`` or ``jacobi`` functions (recognised by name), a vecmatte
+        preconditioner name, or any other function ``A -> M`` of the matrix over the unknown
+        pixels (then solved as PyMatting does, see Notes).
     laplacian_kwargs : dict, optional
         ``epsilon`` and ``radius`` (vecmatte's ``eps`` and ``radius``).
     cg_kwargs : dict, optional
-        ``rtol`` (default 1e-7), ``maxiter`` (default 10000) and ``atol`` (accepted; vecmatte
-        stops when ``rtol`` is met, which PyMatting also accepts as convergence).
+        ``rtol`` (default 1e-7), ``maxiter`` (default 10000), ``atol`` (accepted; vecmatte
+        stops when ``rtol`` is met, which PyMatting also accepts as convergence), and
+        ``x0``, ``callback`` and ``reorthogonalize`` of :func:`cg` (see Notes).
 
     Returns
     -------
-    ndarray, shape (h, w)
-        Float64 alpha in [0, 1]; known pixels keep their trimap value, as in PyMatting.
+    ndarray
+        Alpha in [0, 1] in the trimap's shape (``(h, w, 1)`` stays so) and, for a float
+        trimap, its dtype (float32 trimaps give float32, as PyMatting); float64 otherwise.
+        Known pixels keep their trimap value, as in PyMatting.
 
     Raises
     ------
     ValueError
         If the trimap has no background or no foreground pixels, if conjugate gradient does
         not converge within ``maxiter`` iterations (as PyMatting), or if the inputs are malformed.
+    PyMattingAssertionError
+        (an ``AssertionError`` as PyMatting, and a ``ValueError``) for an image of other than
+        3 channels.
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key vecmatte cannot honour.
-    """
 
+    Notes
+    -----
+    With a preconditioner given as a function other than PyMatting's ``ichol``/``jacobi``,
+    or with ``x0``, ``callback`` or ``reorthogonalize`` in ``cg_kwargs``, the system is
+    PyMatting's: the rows of the unknown pixels of :func:`cf_laplacian` (windows of known
+    pixels only left out), solved by :func:`cg` with ``M = preconditioner(L_U)``
+    (:func:`ichol` when None). Otherwise vecmatte's closed-form pipeline solves the same
+    system with its own preconditioner.
+    """
     laplacian = check_keys(laplacian_kwargs, tuple(_LAPLACIAN_KEYS), "laplacian_kwargs")
+    image = _rgb_image(image)
+    values = check_trimap(trimap, image.shape)
+    is_fg, is_bg, is_known, is_unknown = trimap_split(values, flatten=False)
+    alpha = np.clip(values, 0.0, 1.0)
+    if is_known.all():
+        return _like_trimap(alpha, trimap, dtype=True)
+    if _pymatting_solve(preconditioner, cg_kwargs):
+        from vecmatte.compat.pymatting.laplacian import cf_laplacian
+        from vecmatte.compat.pymatting.preconditioner import ichol
+
+        L = cf_laplacian(image, **laplacian, is_known=is_known)
+        known, unknown = is_known.ravel(), is_unknown.ravel()
+        rows = L[unknown]
+        L_U = rows[:, unknown]
+        b = -rows[:, known].dot(is_fg.ravel()[known].astype(np.float64))
+        if "M" in cg_kwargs:  # PyMatting: "cg() got multiple values for keyword argument 'M'"
+            raise TypeError(
+                "cg_kwargs has the key 'M', but estimate_alpha_cf makes M from its "
+                "preconditioner argument: pass preconditioner=lambda A: M instead"
+            )
+        M = (preconditioner or ichol)(L_U)
+        alpha[is_unknown] = np.clip(cg(L_U, b, M=M, **cg_kwargs), 0.0, 1.0)
+        return _like_trimap(alpha, trimap, dtype=True)
     options = {_LAPLACIAN_KEYS[key]: value for key, value in laplacian.items()}
     options.update(cg_options(cg_kwargs, "cg_kwargs", rtol=CG_RTOL, maxiter=CG_MAXITER))
     options["preconditioner"] = preconditioner_name(preconditioner)
-    image = check_image(image)
-    values = check_trimap(trimap, image.shape)
-    is_fg, is_bg, is_known, _ = trimap_split(values, flatten=False)
-    alpha = np.clip(values, 0.0, 1.0)
-    if is_known.all():
-        return alpha
     # PyMatting's thresholds are inclusive, vecmatte's strict: known pixels become exact 0/1.
     hard = np.where(is_fg, 1.0, np.where(is_bg, 0.0, values))
     result = solve_quietly(image, hard, **options)
@@ -109,12 +141,49 @@ def estimate_alpha_cf(
             f"(relative residual {result.residual:.3g} > rtol={options['rtol']:g}); raise "
             "cg_kwargs['maxiter'] or cg_kwargs['rtol']"
         )
-    unknown = ~is_known
-    alpha[unknown] = result.alpha[unknown]
-    return alpha
+    alpha[is_unknown] = result.alpha[is_unknown]
+    return _like_trimap(alpha, trimap, dtype=True)
 
 
 estimate_alpha = estimate_alpha_cf
+
+# cg keywords only PyMatting's own solve honours (see estimate_alpha_cf's Notes); "M" is
+# there too, to be refused with PyMatting's TypeError.
+_PYMATTING_CG_KEYS = ("x0", "callback", "reorthogonalize", "M")
+
+
+def _pymatting_solve(preconditioner, cg_kwargs) -> bool:
+    """Whether estimate_alpha_cf must solve PyMatting's system with :func:`cg`."""
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    if any(key in (cg_kwargs or {}) for key in _PYMATTING_CG_KEYS):
+        return True
+    if preconditioner is None or isinstance(preconditioner, str):
+        return False
+    name = getattr(preconditioner, "__name__", None)
+    return callable(preconditioner) and name not in PRECONDITIONERS
+
+
+def _rgb_image(image: ArrayLike) -> np.ndarray:
+    """check_image, with PyMatting's AssertionError for a colour image of other than 3
+    channels (vecmatte's ValueError names the fix)."""
+    try:
+        return check_image(image)
+    except ValueError as error:
+        if np.ndim(image) == 3 and np.shape(image)[2] != 3:
+            raise PyMattingAssertionError(str(error)) from None
+        raise
+
+
+def _like_trimap(alpha: np.ndarray, trimap, *, dtype: bool = False) -> np.ndarray:
+    """Alpha in the trimap's shape, as PyMatting's ``x.reshape(trimap.shape)``: an
+    ``(h, w, 1)`` trimap gives an ``(h, w, 1)`` alpha. With ``dtype``, a float trimap's dtype
+    too (estimate_alpha_cf writes into ``trimap.copy()``)."""
+    if isinstance(trimap, np.ndarray):
+        alpha = alpha.reshape(trimap.shape)
+        if dtype and np.issubdtype(trimap.dtype, np.floating):
+            alpha = alpha.astype(trimap.dtype, copy=False)
+    return alpha
 
 
 def _inputs(image: ArrayLike, trimap: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -122,8 +191,8 @@ def _inputs(image: ArrayLike, trimap: ArrayLike) -> tuple[np.ndarray, np.ndarray
     return image, check_trimap(trimap, image.shape)
 
 
-def _solve(A, b, M, cg_kwargs: Mapping[str, Any], shape: tuple[int, int]) -> np.ndarray:
-    return np.clip(cg(A, b, M=M, **cg_kwargs), 0.0, 1.0).reshape(shape)
+def _solve(A, b, M, cg_kwargs: Mapping[str, Any], trimap) -> np.ndarray:
+    return _like_trimap(np.clip(cg(A, b, M=M, **cg_kwargs), 0.0, 1.0), trimap)
 
 
 def estimate_alpha_knn(
@@ -154,8 +223,8 @@ def estimate_alpha_knn(
 
     Returns
     -------
-    ndarray, shape (h, w)
-        Float64 alpha in [0, 1].
+    ndarray
+        Float64 alpha in [0, 1], in the trimap's shape (``(h, w, 1)`` stays so, as PyMatting).
 
     Raises
     ------
@@ -165,9 +234,9 @@ def estimate_alpha_knn(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, trimap = _inputs(image, trimap)
-    A, b = make_linear_system(knn_laplacian(image, **laplacian_kwargs), trimap)
-    return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap.shape)
+    image, values = _inputs(image, trimap)
+    A, b = make_linear_system(knn_laplacian(image, **laplacian_kwargs), values)
+    return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap)
 
 
 def estimate_alpha_rw(
@@ -198,8 +267,8 @@ def estimate_alpha_rw(
 
     Returns
     -------
-    ndarray, shape (h, w)
-        Float64 alpha in [0, 1].
+    ndarray
+        Float64 alpha in [0, 1], in the trimap's shape (``(h, w, 1)`` stays so, as PyMatting).
 
     Raises
     ------
@@ -209,9 +278,9 @@ def estimate_alpha_rw(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, trimap = _inputs(image, trimap)
-    A, b = make_linear_system(rw_laplacian(image, **laplacian_kwargs), trimap)
-    return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap.shape)
+    image, values = _inputs(image, trimap)
+    A, b = make_linear_system(rw_laplacian(image, **laplacian_kwargs), values)
+    return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap)
 
 
 def estimate_alpha_lbdm(
@@ -244,8 +313,8 @@ def estimate_alpha_lbdm(
 
     Returns
     -------
-    ndarray, shape (h, w)
-        Float64 alpha in [0, 1].
+    ndarray
+        Float64 alpha in [0, 1], in the trimap's shape (``(h, w, 1)`` stays so, as PyMatting).
 
     Raises
     ------
@@ -255,14 +324,14 @@ def estimate_alpha_lbdm(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, trimap = _inputs(image, trimap)
-    A, b = make_linear_system(lbdm_laplacian(image, **laplacian_kwargs), trimap)
+    image, values = _inputs(image, trimap)
+    A, b = make_linear_system(lbdm_laplacian(image, **laplacian_kwargs), values)
     if preconditioner is not None:
         M = preconditioner(A)
     else:
         reach = 2 * int(laplacian_kwargs.get("radius", 1))
-        M = _band_preconditioner(A, trimap_split(trimap, flatten=False)[3], reach)
-    return _solve(A, b, M, cg_kwargs, trimap.shape)
+        M = _band_preconditioner(A, trimap_split(values, flatten=False)[3], reach)
+    return _solve(A, b, M, cg_kwargs, trimap)
 
 
 def _band_preconditioner(A, is_unknown: np.ndarray, reach: int):
@@ -321,8 +390,8 @@ def estimate_alpha_lkm(
 
     Returns
     -------
-    ndarray, shape (h, w)
-        Float64 alpha in [0, 1].
+    ndarray
+        Float64 alpha in [0, 1], in the trimap's shape (``(h, w, 1)`` stays so, as PyMatting).
 
     Raises
     ------
@@ -332,9 +401,9 @@ def estimate_alpha_lkm(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, trimap = _inputs(image, trimap)
+    image, values = _inputs(image, trimap)
     L_matvec, diag_L = lkm_laplacian(image, **laplacian_kwargs)
-    is_fg, _, is_known, _ = trimap_split(trimap)
+    is_fg, _, is_known, _ = trimap_split(values)
     lambda_value = 100.0
     c = lambda_value * is_known
     inverse_diagonal = 1.0 / (diag_L + c)
@@ -345,7 +414,7 @@ def estimate_alpha_lkm(
     def precondition(r: np.ndarray) -> np.ndarray:
         return inverse_diagonal * r
 
-    return _solve(A_matvec, lambda_value * is_fg, precondition, cg_kwargs, trimap.shape)
+    return _solve(A_matvec, lambda_value * is_fg, precondition, cg_kwargs, trimap)
 
 
 def _sigma_sq(radius: int) -> float:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vecmatte.compat.pymatting._common import PyMattingAssertionError
 from vecmatte.compat.pymatting.util import trimap_split
 
 __all__ = [
@@ -94,10 +95,24 @@ def lkm_laplacian(
         ``p -> L p`` on flat ``(h*w,)`` vectors.
     diag_L : ndarray, shape (h*w,)
         The diagonal of ``L``, only with ``return_diagonal=True``.
+
+    Raises
+    ------
+    PyMattingAssertionError
+        (an ``AssertionError`` as PyMatting, and a ``ValueError``) for an image smaller than
+        one ``(2 radius + 1)`` window.
     """
     from vecmatte.laplacians.large_kernel import lkm_laplacian as laplacian
 
-    operator = laplacian(_image(image), eps=epsilon, radius=radius)
+    image = _image(image)
+    try:
+        operator = laplacian(image, eps=epsilon, radius=radius)
+    except ValueError as error:
+        size = 2 * radius + 1 if isinstance(radius, int) else None
+        if size is not None and min(image.shape[:2]) < size:
+            # PyMatting's boxfilter asserts on an image smaller than one window
+            raise PyMattingAssertionError(str(error)) from None
+        raise
     if return_diagonal:
         return operator.matvec, operator.diagonal()
     return operator.matvec
