@@ -165,29 +165,131 @@ def _meminfo_available() -> int | None:
     return None
 
 
-def _cgroup_available() -> int | None:
-    """Room left under a container's memory limit (cgroup v2, then v1), if there is one."""
-    for limit_file, usage_file in (
-        ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-        (
-            "/sys/fs/cgroup/memory/memory.limit_in_bytes",
-            "/sys/fs/cgroup/memory/memory.usage_in_bytes",
-        ),
-    ):
-        limit, usage = _read_int(limit_file), _read_int(usage_file)
-        # cgroup v1 says "no limit" with a huge number
-        if limit is not None and usage is not None and limit < 2**60:
-            return max(0, limit - usage)
+def _cgroup_directories(root: Path, membership: Path) -> list[Path]:
+    """This process's cgroup v2 directory and its ancestors up to ``root``, innermost first.
+
+    ``membership`` is ``/proc/self/cgroup``, whose line ``0::/path`` names the directory.
+
+    A limit may be set on any of them: on the container's root (``root`` itself inside a
+    container), or on a unit further down (``systemd-run -p MemoryMax=...`` limits the
+    process's own cgroup, and the root of the host's hierarchy has no ``memory.max``).
+    """
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        lines = []
+    # cgroup v2's line is "0::/path"; under v1 there are numbered lines and no such one.
+    path = next((line[3:] for line in lines if line.startswith("0::/")), "/").strip("/")
+    # "/" inside a cgroup namespace (a container); a path outside the mount is not followed.
+    directory = root / path if path and ".." not in path.split("/") else root
+    directories = [directory]
+    while directory != root and root in directory.parents:
+        directory = directory.parent
+        directories.append(directory)
+    return directories
+
+
+def _reclaimable_file_cache(stat_file: Path, key: str) -> int:
+    """Page cache a cgroup can drop at once (``inactive_file`` of its ``memory.stat``)."""
+    try:
+        for line in stat_file.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        pass
+    return 0
+
+
+def _cgroup_available(
+    root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")
+) -> int | None:
+    """Room left under a cgroup (container, systemd unit) memory limit, if there is one.
+
+    cgroup v2: the tightest of this process's cgroup and its ancestors; cgroup v1: the memory
+    controller's root as the container sees it. The usage counts the page cache, which fills
+    up to the limit as a batch reads and writes files and is dropped when memory is needed:
+    its inactive part (what ``docker stats`` and the kubelet leave out too) is not counted.
+    """
+    rooms = []
+    for directory in _cgroup_directories(root, membership):
+        limit = _read_int(str(directory / "memory.max"))  # "max": no limit, read as None
+        usage = _read_int(str(directory / "memory.current"))
+        if limit is not None and usage is not None:
+            usage -= _reclaimable_file_cache(directory / "memory.stat", "inactive_file")
+            rooms.append(max(0, limit - max(usage, 0)))
+    if rooms:
+        return min(rooms)
+    v1 = root / "memory"
+    limit = _read_int(str(v1 / "memory.limit_in_bytes"))
+    usage = _read_int(str(v1 / "memory.usage_in_bytes"))
+    # cgroup v1 says "no limit" with a huge number
+    if limit is not None and usage is not None and limit < 2**60:
+        usage -= _reclaimable_file_cache(v1 / "memory.stat", "total_inactive_file")
+        return max(0, limit - max(usage, 0))
     return None
+
+
+def _process_status() -> dict[str, int]:
+    """Sizes in bytes from ``/proc/self/status`` (``VmSize``, ``VmData``, ...), if readable."""
+    sizes = {}
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                name, _, value = line.partition(":")
+                fields = value.split()
+                if len(fields) == 2 and fields[1] == "kB" and fields[0].isdigit():
+                    sizes[name] = int(fields[0]) * 1024
+    except OSError:
+        pass
+    return sizes
+
+
+def _rlimit_available() -> int | None:
+    """Room left under this process's address-space and data limits (``ulimit -v``, ``-d``).
+
+    A solve over such a limit fails with NumPy's MemoryError from wherever the allocation
+    that crossed it happened to be, however much memory the machine has free. The room is
+    the limit minus the address space (data segment) already mapped, which counts freed
+    memory the allocator still holds: on the high side, so a refusal errs towards safety.
+    """
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+    status = None
+    rooms = []
+    for limit_name, used_name in (("RLIMIT_AS", "VmSize"), ("RLIMIT_DATA", "VmData")):
+        which = getattr(resource, limit_name, None)
+        if which is None:
+            continue
+        try:
+            soft = resource.getrlimit(which)[0]
+        except (OSError, ValueError):
+            continue
+        if soft == resource.RLIM_INFINITY or soft < 0:
+            continue
+        if status is None:
+            # A solve maps SciPy's compiled modules (about 160 MiB of address space, 20 MiB
+            # resident): loaded now, so that the room left counts them.
+            import scipy.sparse.linalg
+            import scipy.spatial  # noqa: F401
+
+            status = _process_status()
+        if used_name in status:
+            rooms.append(max(0, soft - status[used_name]))
+    return min(rooms) if rooms else None
 
 
 def available_memory() -> int | None:
     """Bytes that can be allocated without swapping, or None if the system does not say.
 
     The smallest of ``MemAvailable`` in ``/proc/meminfo`` (or ``os.sysconf`` free pages where
-    there is no ``/proc``) and the room left under a cgroup (container) memory limit.
+    there is no ``/proc``), the room left under a cgroup (container or systemd unit) memory
+    limit, and the room left under the process's own limits on its address space and data
+    (``RLIMIT_AS``, ``RLIMIT_DATA``: ``ulimit -v``, ``resource.setrlimit``).
     """
-    candidates = [_meminfo_available(), _cgroup_available()]
+    candidates = [_meminfo_available(), _cgroup_available(), _rlimit_available()]
     if candidates[0] is None:
         try:
             candidates[0] = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -195,6 +297,23 @@ def available_memory() -> int | None:
             pass
     known = [value for value in candidates if value is not None]
     return min(known) if known else None
+
+
+def _limit_in_force(available: int | None) -> str:
+    """Which limit of :func:`available_memory` gives ``available``, said after the number.
+
+    Freeing memory does not help under a limit of the process's own: the limit has to go up.
+    """
+    if available is None:
+        return ""
+    if _rlimit_available() == available:
+        return (
+            " under this process's address-space or data limit (ulimit -v / -d, "
+            "RLIMIT_AS / RLIMIT_DATA: raise it)"
+        )
+    if _cgroup_available() == available:
+        return " under the memory limit of this process's cgroup (container or service unit)"
+    return ""
 
 
 def _gib(n_bytes: float) -> str:
@@ -272,8 +391,10 @@ def refuse_if_short(
     The message gives the numbers and the ways out: a smaller image (the size that fits),
     a preconditioner that holds less (when one would fit), a narrower unknown band.
     """
+    limit = ""
     if available is None:
         available = available_memory()
+        limit = _limit_in_force(available)
     else:
         # A negative number made the ways out a complex square root (a TypeError from int()).
         available = whole_number(available, "available", "a number of bytes (0 or more)")
@@ -305,7 +426,7 @@ def refuse_if_short(
     raise InsufficientMemoryError(
         f"solving an image of {h} x {w} pixels (height x width) with {n_unknown:,} unknown "
         "pixels needs about "
-        f"{_gib(needed)} of memory but only {_gib(available)} is available; "
+        f"{_gib(needed)} of memory but only {_gib(available)} is available{limit}; "
         + "; or ".join(ways_out)
     )
 
