@@ -402,8 +402,8 @@ IMPROVED = {
 PENDING = set(
     """
     bicolor_float32 cf_foreground_float32_dtype cg_maxiter_fraction cg_rtol_none ichol_factor
-    ichol_ltuple knn_no_neighbours sparse_conv_offsets_shorter trimap_split_column
-    trimap_split_flat_input trimap_split_fortran weights_float32
+    ichol_ltuple knn_no_neighbours sparse_conv_offsets_shorter
+    weights_float32
     """.split()
 )
 

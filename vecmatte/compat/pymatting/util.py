@@ -63,16 +63,25 @@ def trimap_split(
     Returns
     -------
     is_fg, is_bg, is_known, is_unknown : ndarray of bool
-        Flat ``(h * w,)`` arrays with ``flatten=True`` (the default), else ``(h, w)``.
+        Flat ``(h * w,)`` arrays with ``flatten=True`` (the default), else in the trimap's
+        shape (``(h, w)``, ``(h, w, 1)`` or flat) and memory order, as PyMatting.
 
     Raises
     ------
     ValueError
         If no pixel is background, or none is foreground (checked in that order, as PyMatting).
     """
-    values = check_trimap(trimap)
+    array = trimap if isinstance(trimap, np.ndarray) else None
+    if np.ndim(trimap) == 1:  # a flat trimap, as PyMatting splits it
+        values = check_trimap(np.asarray(trimap)[np.newaxis]).ravel()
+    else:
+        values = check_trimap(trimap)
     if flatten:
         values = values.ravel()
+    elif array is not None and array.size == values.size:  # not an RGB trimap, averaged
+        values = values.reshape(array.shape)
+        if array.flags.f_contiguous and not array.flags.c_contiguous:
+            values = np.asfortranarray(values)  # comparisons keep the order of their input
     is_fg = values >= fg_threshold
     is_bg = values <= bg_threshold
     if not is_bg.any():
