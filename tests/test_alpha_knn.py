@@ -127,3 +127,18 @@ def test_hard_system_equals_the_one_from_the_full_weights(rng, kernel, flat):
     np.testing.assert_allclose(system.rhs, expected.rhs, rtol=0, atol=1e-12)
     if kernel == "binary" and not flat:
         assert (system.matrix != expected.matrix).nnz == 0
+
+
+def test_more_than_33_neighbours_are_searched_with_pruning():
+    # Before: with hard constraints and up to 45 % unknown pixels (the known pixels' searches
+    # pruned), n_neighbors of 34 or more raised NumPy's "kth(=32) out of bounds (32)".
+    from vecmatte.alpha.rw import graph_system
+    from vecmatte.laplacians.knn import knn_weights
+
+    scene = make_scene((60, 80), seed=0)  # 28 % unknown pixels
+    is_fg, is_bg = scene.trimap > 0.9, scene.trimap < 0.1
+    options = {"n_neighbors": (40, 10), "distance_weights": (2.0, 0.1)}
+    system = build_system(scene.image, is_fg, is_bg, **options)
+    expected = graph_system(knn_weights(scene.image, **options), is_fg, is_bg, constraints="hard")
+    assert (system.matrix != expected.matrix).nnz == 0
+    np.testing.assert_array_equal(system.rhs, expected.rhs)

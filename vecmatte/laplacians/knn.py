@@ -113,8 +113,11 @@ def _kth_bound(data: np.ndarray, order: np.ndarray, k: int, half: int = 16) -> n
     tree's order: points there are close in feature space, and any ``k - 1`` other points
     within a distance bound the ``k``-th neighbour's distance. Squared distances in float32,
     one contiguous row per offset (four times faster than float64 columns), the result
-    widened by ``_SLACK`` to cover their rounding.
+    widened by ``_SLACK`` to cover their rounding. ``half`` grows to ``k // 2`` for larger
+    ``k``: the ``2 half`` points must hold ``k - 1`` (``n_neighbors`` 34 and more raised
+    NumPy's "kth out of bounds").
     """
+    half = max(half, k // 2)
     points = data[order].T.astype(np.float32)
     m = points.shape[1]
     squared = np.full((2 * half, m), np.inf, dtype=np.float32)
