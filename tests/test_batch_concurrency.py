@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -209,16 +210,33 @@ def test_a_batch_starting_leaves_the_temporaries_of_vecmatte_alpha_alone(
         (output := elsewhere / "m.png").symlink_to(target)
     replace, batches = vecmatte._writing.os.replace, []
 
+    def batch_past_its_clean_up(batch):
+        # Its first temporary is made after its clean-up; it then waits for alpha's renames
+        # (one writer at a time renames into a folder).
+        mine = ".a_alpha.png.v2.png."
+        return not batch.is_alive() or any(
+            not p.name.startswith(mine) for p in out.glob(".a_alpha.png.*.tmp")
+        )
+
     def replace_after_a_batch(source, destination):
         if Path(destination) == target and not batches:  # alpha waits to rename: a batch starts
             assert list(out.glob(".a_alpha.png.v2.png.*.tmp")) == [Path(source)]
-            batches.append(run_batch(find_tasks(images, trimaps, out)))
+            records = []
+            tasks = find_tasks(images, trimaps, out)
+            batch = threading.Thread(target=lambda: records.extend(run_batch(tasks)), daemon=True)
+            batches.append((batch, records))
+            batch.start()
+            deadline = time.monotonic() + 60
+            while not batch_past_its_clean_up(batch) and time.monotonic() < deadline:
+                time.sleep(0.01)
         replace(source, destination)
 
     monkeypatch.setattr(vecmatte._writing.os, "replace", replace_after_a_batch)
     argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(output), "-q"]
     assert main(argv) == 0
-    assert [r.status for r in batches[0]] == ["done", "done"]
+    batch, records = batches[0]
+    batch.join(60)
+    assert [r.status for r in records] == ["done", "done"]
     assert load_trimap(target).shape == (40, 60)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["a_alpha.png", "b_alpha.png", target.name]
@@ -280,3 +298,72 @@ def test_folder_locks_interrupted_while_waiting_keep_no_folder_open(tmp_path, mo
         locks.alone_in(folders[0]) as alone,
     ):
         assert alone
+
+
+@pytest.mark.parametrize("earlier_pair", [True, False])
+def test_two_writers_of_the_same_names_leave_the_pair_of_one_of_them(
+    tmp_path, monkeypatch, earlier_pair
+):
+    # Two `vecmatte alpha -o m.png --cutout c.png` at once (or two batches into one folder):
+    # each renamed its matte, then its cutout, and the folder locks (shared) did not order
+    # them, so a second writer renaming both between the first one's two renames left the
+    # second's matte beside the first's cutout. The second writer runs here, in a thread,
+    # right after the first writer's matte is in place; it may wait for the first to finish.
+    from PIL import Image
+
+    import vecmatte._writing
+    from vecmatte.io import save_images
+
+    matte, cut = tmp_path / "m.png", tmp_path / "c.png"
+    if earlier_pair:  # a run before both: the files are replaced (else made)
+        save_images([(matte, np.zeros((4, 5))), (cut, np.zeros((4, 5, 4)))])
+
+    def pair(level):
+        return [(matte, np.full((4, 5), level)), (cut, np.full((4, 5, 4), level))]
+
+    second, replace = [], vecmatte._writing.os.replace
+
+    def replace_then_the_second_writer(source, destination):
+        replace(source, destination)
+        if Path(destination) == matte and not second:
+            second.append(threading.Thread(target=save_images, args=(pair(0.75),), daemon=True))
+            second[0].start()
+            second[0].join(1)  # done at once when nothing orders the writers
+
+    monkeypatch.setattr(vecmatte._writing.os, "replace", replace_then_the_second_writer)
+    save_images(pair(0.25))
+    second[0].join(60)
+    assert not second[0].is_alive()
+    levels = {int(np.asarray(Image.open(path)).flat[0]) for path in (matte, cut)}
+    assert levels == {191}  # the second writer's pair, written after the first's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "m.png"]
+
+
+@pytest.mark.parametrize("planted", ["named pipe", "unreadable file", "link"])
+def test_a_rename_lock_file_planted_by_someone_else_neither_blocks_nor_fails(
+    tmp_path, monkeypatch, planted
+):
+    # The rename lock of a folder is a file of the shared temporary folder: one that another
+    # user made first (a pipe that open() would wait on, a file we may not read, a link to a
+    # file of ours) leaves the writer renaming as before, unordered but never stuck.
+    import tempfile
+
+    from vecmatte.io import save_images
+
+    locks, out = tmp_path / "locks", tmp_path / "out"
+    locks.mkdir()
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(locks))
+    status = os.stat(out)
+    lock = locks / f"vecmatte-renames-{status.st_dev}-{status.st_ino}.lock"
+    if planted == "named pipe":
+        os.mkfifo(lock)
+    elif planted == "unreadable file":
+        lock.touch(mode=0o000)
+    else:
+        (tmp_path / "mine.txt").write_text("kept")
+        lock.symlink_to(tmp_path / "mine.txt")
+    save_images([(out / "m.png", np.zeros((4, 5))), (out / "c.png", np.zeros((4, 5, 4)))])
+    assert sorted(p.name for p in out.iterdir()) == ["c.png", "m.png"]
+    if planted == "link":
+        assert (tmp_path / "mine.txt").read_text() == "kept"

@@ -27,6 +27,7 @@ from vecmatte._output_guard import (
     is_special_file,
     write_target,
 )
+from vecmatte._rename_lock import renames_locked
 
 __all__ = [
     "BIT_DEPTHS",
@@ -385,12 +386,14 @@ def save_images(
     -----
     Each array is written to a temporary file ``.NAME.XXXX.tmp`` beside its path; the
     temporary files are renamed into place only when every one of them is complete (a
-    symbolic link's target, so that the link stays and its file gets the image). An
-    error, or Ctrl-C, before that leaves none of the outputs (the files they would replace
-    are untouched), not an alpha matte without the cutout asked for with it. A path that is
-    a device or a named pipe (``/dev/null``) is written into, not replaced, before the
-    renames: a device that fails (``/dev/full``) leaves none of the files either. So is a
-    binary stream: a reader that goes away mid-image (``BrokenPipeError``) leaves none.
+    symbolic link's target, so that the link stays and its file gets the image), by one
+    writer at a time in a folder (two writers of the same names leave one's whole set,
+    :mod:`vecmatte._rename_lock`). An error, or Ctrl-C, before that leaves none of the
+    outputs (the files they would replace are untouched), not an alpha matte without the
+    cutout asked for with it. A path that is a device or a named pipe (``/dev/null``) is
+    written into, not replaced, before the renames: a device that fails (``/dev/full``)
+    leaves none of the files either. So is a binary stream: a reader that goes away
+    mid-image (``BrokenPipeError``) leaves none.
     """
     bit_depth = check_bit_depth(bit_depth)
     written: list[tuple[str, Path]] = []
@@ -426,11 +429,14 @@ def save_images(
                     handle.write(buffer.getbuffer())
             except OSError as error:
                 raise _named(error, path) from None
+        # One writer at a time renames into a folder: two writers of the same names at once
+        # each leave their whole pair in turn, never one's matte beside the other's cutout.
+        with renames_locked(target.parent for _, target in written):
+            _rename_all(written)
     except BaseException:
-        for temporary, _ in written:
+        for temporary, _ in written:  # those not renamed (Ctrl-C waiting for the lock)
             Path(temporary).unlink(missing_ok=True)
         raise
-    _rename_all(written)
 
 
 def _rename_all(written: list[tuple[str, Path]]) -> None:
