@@ -401,7 +401,7 @@ IMPROVED = {
 # Differences not fixed yet: these cases must fail (strict xfail) until the fix lands.
 PENDING = set(
     """
-    bicolor_float32 cf_foreground_float32_dtype cg_maxiter_fraction cg_rtol_none ichol_factor
+    bicolor_float32 cf_foreground_float32_dtype ichol_factor
     ichol_ltuple knn_no_neighbours sparse_conv_offsets_shorter
     weights_float32
     """.split()

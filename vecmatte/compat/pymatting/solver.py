@@ -9,7 +9,12 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from vecmatte._numbers import whole_number
-from vecmatte.compat.pymatting._common import CG_MAXITER, CG_RTOL, option_number
+from vecmatte.compat.pymatting._common import (
+    CG_MAXITER,
+    CG_RTOL,
+    PyMattingTypeError,
+    option_number,
+)
 
 __all__ = ["CounterCallback", "ProgressCallback", "cg"]
 
@@ -88,6 +93,9 @@ def cg(
     ------
     ValueError
         If the residual does not meet ``atol`` or ``rtol`` within ``maxiter`` iterations.
+    PyMattingTypeError
+        (a ``TypeError`` as PyMatting, and a ``ValueError``) for an ``atol`` or ``rtol`` that
+        is not a number, or a ``maxiter`` that is not a whole number of at least 0.
 
     Notes
     -----
@@ -102,9 +110,13 @@ def cg(
     >>> cg(np.array([[3.0, 1.0], [1.0, 2.0]]), np.array([4.0, 3.0])).round(6)
     array([1., 1.])
     """
-    # Named errors for text or None (they failed mid-solve, "can't multiply sequence ...").
-    atol, rtol = option_number(atol, "atol"), option_number(rtol, "rtol")
-    maxiter = whole_number(maxiter, "maxiter", "a whole number (0 or more)")
+    # Named errors for text or None (they failed mid-solve, "can't multiply sequence ..."),
+    # of PyMatting's type (TypeError from range() or float arithmetic) and vecmatte's.
+    try:
+        atol, rtol = option_number(atol, "atol"), option_number(rtol, "rtol")
+        maxiter = whole_number(maxiter, "maxiter", "a whole number (0 or more)")
+    except ValueError as error:
+        raise PyMattingTypeError(str(error)) from None
     apply_a = _operator(A, "A")
     precondition = (lambda r: r) if M is None else _operator(M, "M")
     b = np.asarray(b)
