@@ -41,11 +41,17 @@ class MethodSpec:
     preconditioner : str or None
         What ``preconditioner=None`` means for this method; ``None`` for methods that define
         ``estimate`` (no linear system).
+    lacks : tuple of str
+        What the method's systems never have, of what preconditioners need
+        (:attr:`vecmatte.preconditioners.PreconditionerSpec.needs`): ``"matrix"`` (the
+        system is matrix-free), ``"stencil"`` (no pixel stencil). A preconditioner needing
+        one of them is refused with the options, before the system is built.
     """
 
     module: str
     summary: str
     preconditioner: str | None = _defaults.PRECONDITIONER
+    lacks: tuple[str, ...] = ()
 
     def load(self) -> ModuleType:
         """Import the method's module."""
@@ -83,12 +89,22 @@ METHODS: dict[str, MethodSpec] = {
         preconditioner=_defaults.PRECONDITIONER,
     ),
     "sm": MethodSpec("vecmatte.alpha.sm", "shared matting (Gastal, Oliveira 2010)", None),
-    "knn": MethodSpec("vecmatte.alpha.knn", "KNN matting (Chen, Li, Tang 2013)", "jacobi"),
-    "lkm": MethodSpec("vecmatte.alpha.lkm", "large-kernel matting (He, Sun, Tang 2010)", "jacobi"),
+    "knn": MethodSpec(
+        "vecmatte.alpha.knn", "KNN matting (Chen, Li, Tang 2013)", "jacobi", lacks=("stencil",)
+    ),
+    "lkm": MethodSpec(
+        "vecmatte.alpha.lkm",
+        "large-kernel matting (He, Sun, Tang 2010)",
+        "jacobi",
+        lacks=("matrix", "stencil"),
+    ),
     "lbdm": MethodSpec("vecmatte.alpha.lbdm", "learning-based matting (Zheng 2009)", "direct"),
     "rw": MethodSpec("vecmatte.alpha.rw", "random walk matting (Grady et al. 2005)", "jacobi"),
     "ifm": MethodSpec(
-        "vecmatte.alpha.ifm", "information-flow matting (Aksoy et al. 2017)", "jacobi"
+        "vecmatte.alpha.ifm",
+        "information-flow matting (Aksoy et al. 2017)",
+        "jacobi",
+        lacks=("matrix",),
     ),
 }
 
@@ -116,6 +132,24 @@ def resolve_method_preconditioner(method: str, preconditioner) -> tuple[str | No
                 f"alpha method {method!r} solves no linear system: give no preconditioner"
             )
         return None, {}
-    from vecmatte.preconditioners import resolve_preconditioner
+    from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
 
-    return resolve_preconditioner(preconditioner, default=spec.preconditioner)
+    name, options = resolve_preconditioner(preconditioner, default=spec.preconditioner)
+    missing = [need for need in PRECONDITIONERS[name].needs if need in spec.lacks]
+    if missing:
+        # Said here, before the system is built (minutes for a large image's neighbour
+        # searches) and, through check_solve_options, before a batch reads any image.
+        usable = [
+            repr(other)
+            for other, other_spec in PRECONDITIONERS.items()
+            if other_spec.module is not None and not set(other_spec.needs) & set(spec.lacks)
+        ]
+        raise ValueError(
+            f"preconditioner {name!r} needs {_NEED_WORDS[missing[0]]}, which the systems of "
+            f"alpha method {method!r} do not have; use "
+            + (f"{', '.join(usable[:-1])} or {usable[-1]}" if len(usable) > 1 else usable[0])
+        )
+    return name, options
+
+
+_NEED_WORDS = {"matrix": "an explicit sparse matrix", "stencil": "a pixel stencil"}
