@@ -40,15 +40,60 @@ def jacobi(A) -> Callable[[np.ndarray], np.ndarray]:
 
 
 class CholeskyDecomposition:
-    """``b -> A^-1 b`` from a factorisation of ``A``; returned by :func:`ichol`."""
+    """``b -> A^-1 b`` from a factorisation of ``A``; returned by :func:`ichol`.
 
-    def __init__(self, factor, nnz: int) -> None:
+    Attributes
+    ----------
+    nnz : int
+        Stored entries of the (fill-reducing ordered) lower factor used by the solves.
+    L, Ltuple
+        PyMatting's attributes: the lower-triangular factor ``L`` with ``L L^T = A`` (plus
+        the shift that made the factorisation succeed) in the matrix's own order, as a
+        ``scipy.sparse.csc_matrix``, and its ``(data, indices, indptr)``. Computed when first
+        read (a factorisation without reordering, which may fill in more).
+    """
+
+    def __init__(self, factor, nnz: int, matrix=None) -> None:
         self._factor = factor
+        self._matrix = matrix
+        self._L = None
         #: Stored entries of the lower factor.
         self.nnz = nnz
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
         return self._factor.solve(np.asarray(b, dtype=np.float64))
+
+    @property
+    def L(self):
+        """Lower-triangular ``scipy.sparse.csc_matrix`` with ``L L^T = A``, as PyMatting's."""
+        if self._L is None:
+            self._L = _natural_cholesky(self._matrix)
+        return self._L
+
+    @property
+    def Ltuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(data, indices, indptr)`` of :attr:`L` (float64, int64, int64), as PyMatting's."""
+        L = self.L
+        return L.data, L.indices.astype(np.int64), L.indptr.astype(np.int64)
+
+
+def _natural_cholesky(A):
+    """The Cholesky factor of the symmetric positive definite ``A`` in its own order.
+
+    SuperLU without pivoting on a symmetric definite matrix gives ``A = L_1 D L_1^T``
+    (``U = D L_1^T``), so ``L = L_1 sqrt(D)``.
+    """
+    import scipy.sparse
+    from scipy.sparse.linalg import splu
+
+    factor = splu(
+        A,
+        permc_spec="NATURAL",
+        diag_pivot_thresh=0.0,
+        options={"SymmetricMode": True},
+    )
+    L = factor.L @ scipy.sparse.diags(np.sqrt(factor.U.diagonal()))
+    return scipy.sparse.csc_matrix(L)
 
 
 def ichol(
@@ -138,7 +183,7 @@ def ichol(
             f"Cholesky decomposition failed because more than max_nnz={max_nnz} non-zero "
             f"elements were created ({factor.L.nnz}); increase max_nnz"
         )
-    return CholeskyDecomposition(factor, factor.L.nnz)
+    return CholeskyDecomposition(factor, factor.L.nnz, shifted.tocsc())
 
 
 def vcycle(
