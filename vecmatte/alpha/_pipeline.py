@@ -226,8 +226,16 @@ def run_method(
             maxiter=maxiter,
             callback=callback,
         )
-    if warn:
-        warn_not_converged(result, rtol, stacklevel=stacklevel + 1)
+    if warn and not result.converged:
+        warn_not_converged(
+            result,
+            rtol,
+            stacklevel=stacklevel + 1,
+            what=f"alpha matte of method {method!r} (preconditioner {name!r})",
+            advice=_convergence_advice(
+                method, name, result, rtol, 10 * m if maxiter is None else maxiter
+            ),
+        )
     # Known pixels already hold their trimap value (0 or 1): only the solution is clipped.
     solved = system.unknown
     alpha.ravel()[solved] = np.clip(result.x, 0.0, 1.0)
@@ -237,6 +245,39 @@ def run_method(
     known = ~unknown
     alpha[known] = is_fg[known]
     return AlphaResult(alpha, result.iterations, result.residual, result.converged, n_unknown)
+
+
+def _convergence_advice(method: str, name: str, result, rtol: float, maxiter: int) -> str:
+    """The ways out of a solve that stopped short, for its method and preconditioner."""
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    spec = get_method(method)
+    if result.breakdown:
+        if PRECONDITIONERS[name].module is None or name == "jacobi":
+            # Neither can make a positive definite system indefinite: the system is.
+            return (
+                f"The system of method {method!r} is not positive definite with these options: "
+                "try other values (the defaults give a positive definite one)."
+            )
+        return "Use the preconditioner 'jacobi' (positive definite on any such system)."
+    works = [
+        other
+        for other in ("direct", "ichol")
+        if other != name and not set(PRECONDITIONERS[other].needs) & set(spec.lacks)
+    ]
+    ways = [f"Raise maxiter above {maxiter}"]
+    if "direct" in works:
+        ways.append(
+            "leave the preconditioner at the method's default 'direct' (two or three iterations)"
+            if spec.preconditioner == "direct"
+            else "use the preconditioner 'direct' (a complete factor: a few iterations, more "
+            "memory)"
+        )
+    elif "ichol" in works and name in ("jacobi", "none"):
+        ways.append("use the preconditioner 'ichol' (fewer iterations)")
+    if rtol < default_rtol(name):
+        ways.append(f"ask for a larger rtol than {rtol:g} (the default is {default_rtol(name):g})")
+    return ", or ".join(ways) + "."
 
 
 def solve_alpha(

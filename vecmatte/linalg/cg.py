@@ -124,15 +124,29 @@ def conjugate_gradient(
 
 
 def warn_not_converged(
-    result: SolveResult, rtol: float, stacklevel: int = 3, *, what: str = "alpha matte"
+    result: SolveResult,
+    rtol: float,
+    stacklevel: int = 3,
+    *,
+    what: str = "alpha matte",
+    advice: str | None = None,
 ) -> None:
-    """Warn with the residual reached if ``result`` did not converge."""
+    """Warn with the residual reached if ``result`` did not converge.
+
+    ``what`` names the result (``"the <what> is not accurate"``); ``advice``, one or more
+    sentences, replaces the generic way out of the message (the caller knows the method,
+    the limits and the preconditioners that would do better).
+    """
     if not result.converged and result.breakdown:
         warnings.warn(
             f"conjugate gradient broke down after {result.iterations} iterations with relative "
             f"residual {result.residual:.3g}, above rtol={rtol:g}: the matrix or the "
-            f"preconditioner is not positive definite, and the {what} is not accurate. Try "
-            "another preconditioner ('jacobi' is always positive definite on these systems).",
+            f"preconditioner is not positive definite, and the {what} is not accurate. "
+            + (
+                advice
+                or "Try another preconditioner ('jacobi' is always positive definite on these "
+                "systems)."
+            ),
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
@@ -140,8 +154,12 @@ def warn_not_converged(
         warnings.warn(
             f"conjugate gradient stopped after {result.iterations} iterations with relative "
             f"residual {result.residual:.3g}, above rtol={rtol:g}; the {what} is not "
-            "accurate. Raise maxiter, or leave the preconditioner at the method's default "
-            "(closed-form's 'direct' converges in two or three iterations).",
+            "accurate. "
+            + (
+                advice
+                or "Raise maxiter, or leave the preconditioner at the method's default "
+                "(closed-form's 'direct' converges in two or three iterations)."
+            ),
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
