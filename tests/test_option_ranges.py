@@ -236,6 +236,7 @@ def test_a_weak_soft_constraint_of_large_kernel_matting_is_refused(flat_scene):
         {"distance_weights": (-1.0, 0.1)},
         {"distance_weights": (2e6, 0.1)},
         {"distance_weights": {2.0, 0.1}},
+        {"n_neighbors": (1, 1)},
     ],
 )
 def test_the_knn_options_are_refused_in_the_same_words_everywhere(flat_scene, options):
@@ -248,3 +249,18 @@ def test_the_knn_options_are_refused_in_the_same_words_everywhere(flat_scene, op
         knn_laplacian(flat_scene.image, **options)
     line = _refused(flat_scene, "knn", "must be", **options)
     assert line == str(laplacian.value)
+
+
+def test_knn_passes_of_one_neighbour_each_are_refused(flat_scene):
+    # Before: each pixel's one neighbour is itself, D - W was zero on the unknown rows and
+    # Jacobi divided by zero (RuntimeWarning, an error here). One pass of 1 beside others
+    # adds only self-loops and is still taken.
+    line = _refused(
+        flat_scene,
+        "knn",
+        "n_neighbors must be 2 or more in some pass",
+        n_neighbors=(1, 1),
+        distance_weights=(0.0, 0.0),
+    )
+    assert "its own nearest neighbour" in line
+    _matte(flat_scene, "knn", n_neighbors=(1, 10))

@@ -81,6 +81,13 @@ def check_passes(n_neighbors, distance_weights) -> list[tuple[int, float]]:
     ]
     if max(ks, default=0) > MAX_PIXELS:
         raise ValueError(f"n_neighbors must be {NEIGHBOURS_WANTED}, got {shown(max(ks))}")
+    if ks and max(ks) < 2:
+        # Before: W held only self-loops, D - W was zero on every unknown row and Jacobi
+        # divided by zero.
+        raise ValueError(
+            f"n_neighbors must be 2 or more in some pass: each pixel is its own nearest "
+            f"neighbour, so passes of 1 join no two pixels, got {shown(n_neighbors)}"
+        )
     weights = [
         finite_number(
             x, "distance_weights", WEIGHTS_WANTED, minimum=0, maximum=LARGEST_DISTANCE_WEIGHT
