@@ -102,6 +102,8 @@ class KDTree:
                 f"(k={k}); provide more points or reduce k"
             )
         queries = np.asarray(query_points, dtype=np.float32)
+        if k == 0:  # no neighbours asked for: empty results, as PyMatting (cKDTree refuses)
+            return np.empty((len(queries), 0), np.float32), np.empty((len(queries), 0), np.int64)
         distances, indices = self._tree.query(queries, k=k, workers=-1)
         distances = np.asarray(distances, dtype=np.float32).reshape(len(queries), k)
         return distances, np.asarray(indices, dtype=np.int64).reshape(len(queries), k)
