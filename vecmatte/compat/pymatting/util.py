@@ -473,10 +473,14 @@ def remove_background_bicolor(
     Returns
     -------
     ndarray, shape (h, w, 4)
+        Of the inputs' float dtype (float64 for integer inputs, which PyMatting refuses).
     """
-    image = np.asarray(image, dtype=np.float64)
-    fg_color = np.asarray(fg_color, dtype=np.float64)
-    bg_color = np.asarray(bg_color, dtype=np.float64)
+    image, fg_color, bg_color = (np.asarray(a) for a in (image, fg_color, bg_color))
+    # float32 inputs give float32, as PyMatting; integers are computed in float64
+    dtype = np.result_type(image, fg_color, bg_color)
+    if not np.issubdtype(dtype, np.floating):
+        dtype = np.float64
+    image, fg_color, bg_color = (a.astype(dtype, copy=False) for a in (image, fg_color, bg_color))
     direction = fg_color - bg_color
     alpha = np.clip((image - bg_color) @ direction / (direction @ direction), 0.0, 1.0)
     a = alpha[:, :, np.newaxis]
@@ -540,7 +544,9 @@ def weights_to_laplacian(W, normalize: bool = True, regularization: float = 0.0)
     if normalize and scipy.sparse.issparse(W):
         from vecmatte.laplacians.random_walk import weights_to_laplacian as to_laplacian
 
-        return to_laplacian(W, regularization=regularization, form="random_walk")
+        L = to_laplacian(W, regularization=regularization, form="random_walk")
+        # float32 weights give a float32 Laplacian, as PyMatting's (vecmatte's is float64)
+        return L.astype(np.float32) if W.dtype == np.float32 else L
     if normalize:
         W = normalize_rows(W)
     return scipy.sparse.diags(regularization + row_sum(W)) - W
@@ -569,8 +575,11 @@ def sparse_conv_matrix_with_offsets(
 
     weights = np.asarray(kernel, dtype=np.float64).ravel()
     x, y = grid_coordinates(width, height, flatten=True)
-    dx = np.asarray(dx)[: len(weights), np.newaxis]
-    dy = np.asarray(dy)[: len(weights), np.newaxis]
+    # as many offsets as the shortest of the three lists gives, as PyMatting's zip
+    count = min(len(weights), len(dx), len(dy))
+    weights = weights[:count]
+    dx = np.asarray(dx)[:count, np.newaxis]
+    dy = np.asarray(dy)[:count, np.newaxis]
     columns = np.clip(x + dx, 0, width - 1) + np.clip(y + dy, 0, height - 1) * width
     rows = np.broadcast_to(x + y * width, columns.shape)
     values = np.broadcast_to(weights[: len(columns), np.newaxis], columns.shape)
