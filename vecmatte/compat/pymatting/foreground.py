@@ -124,7 +124,7 @@ def estimate_foreground_cf(
     Returns
     -------
     F : ndarray, shape (h, w, 3)
-        Float64 foreground colours in [0, 1].
+        Foreground colours in [0, 1], float32 for a float32 image (as PyMatting), else float64.
     B : ndarray, shape (h, w, 3)
         Background colours, only with ``return_background=True``.
 
@@ -145,6 +145,7 @@ def estimate_foreground_cf(
     check_keys(ichol_kwargs, (), "ichol_kwargs", " (the closed-form foreground uses Jacobi)")
     cg = check_keys(cg_kwargs, ("atol", "maxiter"), "cg_kwargs", " (rtol is an argument)")
     options = cg_options(cg, "cg_kwargs", rtol=rtol, maxiter=CG_MAXITER)
+    dtype = getattr(image, "dtype", None)
     image, alpha = _image_and_alpha(image, alpha)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -155,6 +156,8 @@ def estimate_foreground_cf(
         if issubclass(warning.category, ConvergenceWarning):
             raise ValueError(str(warning.message))
         warnings.warn(warning.message, stacklevel=2)
+    if dtype == np.float32:  # PyMatting's colours are written into image.copy()
+        foreground, background = foreground.astype(dtype), background.astype(dtype)
     if return_background:
         return foreground, background
     return foreground
