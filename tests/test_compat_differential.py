@@ -400,13 +400,7 @@ IMPROVED = {
     ),
 }
 # Differences not fixed yet: these cases must fail (strict xfail) until the fix lands.
-PENDING = set(
-    """
-    bicolor_float32 cf_foreground_float32_dtype
-    knn_no_neighbours sparse_conv_offsets_shorter
-    weights_float32
-    """.split()
-)
+PENDING: set[str] = set()
 
 
 def pending(names) -> list:
