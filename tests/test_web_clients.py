@@ -253,3 +253,108 @@ def test_a_content_length_of_other_characters_than_digits_is_refused(text):
     content = b"".join(create_app()(environ, lambda status, headers: answer.update(s=status)))
     assert answer["s"].startswith("400")
     assert b"Content-Length is not a number" in content
+
+
+def _log_lines(capsys, fragment: str, timeout: float = 30) -> list[str]:
+    """The server's log lines holding ``fragment``, once there is one (or ``timeout``)."""
+    deadline, lines = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        lines += capsys.readouterr().err.splitlines()
+        if any(fragment in line for line in lines):
+            time.sleep(0.2)  # and anything logged after it
+            lines += capsys.readouterr().err.splitlines()
+            break
+        time.sleep(0.05)
+    return lines
+
+
+@contextmanager
+def _logging_server(app, monkeypatch, send_buffer: int | None = None):
+    from vecmatte.web import server as web_server
+
+    if send_buffer is not None:
+        # A small send buffer: an answer of a few hundred kB fills it when nobody reads.
+        setup = web_server._Handler.setup
+
+        def small_buffer_setup(handler):
+            handler.request.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+            setup(handler)
+
+        monkeypatch.setattr(web_server._Handler, "setup", small_buffer_setup)
+    server = make_server(app, "127.0.0.1", 0, quiet=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_a_client_that_stops_reading_its_answer_is_one_line_in_the_log(capsys, monkeypatch):
+    # The answer's write timed out (the connection's idle timeout) and the standard
+    # library's handler logged a 12-line traceback of TimeoutError for a client that merely
+    # stopped reading (a download put to sleep).
+    from vecmatte.web import server as web_server
+
+    monkeypatch.setattr(web_server._Handler, "timeout", 0.5)
+    rng = np.random.default_rng(0)
+    fields = {
+        "image": png_bytes(rng.random((300, 400, 3))),  # noise: a PNG answer of ~470 kB
+        "alpha": png_bytes(rng.random((300, 400))),
+        "foreground_method": "none",
+    }
+    body, content_type = multipart(fields)
+    with _logging_server(create_app(workers=1), monkeypatch, send_buffer=4096) as port:
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect(("127.0.0.1", port))
+        client.sendall(
+            f"POST /api/cutout HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        try:
+            lines = _log_lines(capsys, "stopped reading")
+        finally:
+            client.close()
+    assert not any("Traceback" in line for line in lines), lines  # old code: a traceback
+    (line,) = lines
+    assert line.startswith("vecmatte serve: 127.0.0.1 POST /api/cutout: the client stopped")
+    assert "its answer was not sent" in line
+
+
+def test_a_client_gone_before_its_answer_is_one_line_in_the_log(scene, capsys, monkeypatch):
+    # A client that went away (a closed tab, a reset) while its matte was computed: the
+    # write failed and the standard library dropped the request without a line in the log.
+    release, entered = threading.Event(), threading.Event()
+    solve = vecmatte.estimate_alpha
+
+    def held_solve(*args, **kwargs):
+        entered.set()
+        assert release.wait(30)
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(vecmatte, "estimate_alpha", held_solve)
+    body, content_type = multipart(
+        {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
+    )
+    app = create_app(workers=1)
+    with _logging_server(app, monkeypatch) as port:
+        client = socket.create_connection(("127.0.0.1", port), timeout=30)
+        client.sendall(
+            f"POST /api/alpha HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        assert entered.wait(30)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # a reset
+        time.sleep(0.3)
+        release.set()
+        lines = _log_lines(capsys, "went away")
+        assert not app._gate._admitted
+    (line,) = lines  # old code: no line at all
+    assert line.startswith("vecmatte serve: 127.0.0.1 POST /api/alpha: the client went away")
+    assert "its answer was not sent" in line

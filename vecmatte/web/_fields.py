@@ -249,6 +249,8 @@ def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
                 f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}: {message}",
                 file=environ.get("wsgi.errors", sys.stderr),
             )
+            # vecmatte.web.server says nothing more when the answer cannot be written either.
+            environ.get("vecmatte.connection", {})["reported"] = True
             raise HTTPError(400, f"{message}; send it again") from None
         if not chunk:
             break

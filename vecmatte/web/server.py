@@ -87,9 +87,58 @@ class _ContinueOnRead:
         return getattr(self._stream, name)  # close() and the rest, as they are
 
 
+class _ReportedOnWrite:
+    """The connection's output, on which a client gone or stopped is one line in the log.
+
+    The standard library's handler dropped a request whose answer could not be written
+    (the client closed its tab, or reset) without a word, and logged a traceback of
+    ``TimeoutError`` for one that stopped reading it (a download put to sleep).
+    """
+
+    def __init__(self, stream, handler: _Handler):
+        self._stream = stream
+        self._handler = handler
+
+    def write(self, data):
+        try:
+            return self._stream.write(data)
+        except OSError as error:
+            self._handler.answer_failed(error)
+            # The handler takes these as a client that closed abruptly: no traceback.
+            raise ConnectionAbortedError(str(error)) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 class _Handler(WSGIRequestHandler):
     quiet = False
     timeout = IDLE_SECONDS  # StreamRequestHandler sets it on the connection's socket
+    _environ: dict | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        self.wfile = _ReportedOnWrite(self.wfile, self)
+
+    def answer_failed(self, error: OSError) -> None:
+        """One line for an answer that could not be written (once, never a traceback)."""
+        environ = self._environ if self._environ is not None else {}
+        # Shared with the application's copy of the environ, whose reading of the body
+        # may have said already that the connection broke.
+        connection = environ.setdefault("vecmatte.connection", {})
+        if connection.get("reported"):
+            return
+        connection["reported"] = True
+        if isinstance(error, TimeoutError):
+            what = f"the client stopped reading for {self.timeout:g} s"
+        else:
+            reason = error.strerror or type(error).__name__
+            what = f"the client went away ({reason[0].lower()}{reason[1:]})"
+        method, path = environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", "-")
+        sys.stderr.write(
+            f"vecmatte serve: {self.address_string()} {method} {path}: {what}; "
+            "its answer was not sent\n"
+        )
 
     def parse_request(self) -> bool:
         if not super().parse_request():
@@ -102,7 +151,8 @@ class _Handler(WSGIRequestHandler):
         return True
 
     def get_environ(self) -> dict:
-        environ = super().get_environ()
+        environ = self._environ = super().get_environ()
+        environ["vecmatte.connection"] = {"reported": False}
         # The standard library takes the first of repeated Content-Length headers (a proxy
         # in front may take the last): all of them go to the application, which refuses two.
         lengths = self.headers.get_all("Content-Length") or []
