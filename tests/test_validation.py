@@ -257,3 +257,22 @@ def test_a_bound_given_in_float32_is_taken_and_just_beyond_it_is_not(
     beyond = np.nextafter(np.float32(bound), np.float32(0 if bound < 1 else np.inf))
     with pytest.raises(ValueError, match=f"^{option} must"):
         vecmatte.estimate_alpha(scene.image, scene.trimap, method=method, **{option: form(beyond)})
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "shown"),
+    [
+        ("eps", 10**400, "... (401 characters)"),
+        ("eps", -1, "got -1"),
+        ("rtol", 10**400, "... (401 characters)"),
+        ("radius", 10**40, "got 1e+40"),
+    ],
+)
+def test_options_are_shown_as_given_and_cut_short(scene, option, value, shown):
+    """10**400 was printed with all 401 digits (eps said 'inf'), eps=-1 as '-1.0'."""
+    with pytest.raises(ValueError) as refused:
+        vecmatte.estimate_alpha(scene.image, scene.trimap, **{option: value})
+    message = str(refused.value)
+    assert message.startswith(f"{option} must") and "\n" not in message
+    assert shown in message and len(message) < 240
+    assert option != "eps" or value != -1 or not message.endswith("-1.0")

@@ -95,7 +95,8 @@ def check_radius_fits(radius: int, name: str, shape: tuple[int, ...], given) -> 
     """
     if radius >= max(shape[:2]):
         raise ValueError(
-            f"{name} must be smaller than the image ({shape[0]} x {shape[1]} pixels), got {given!r}"
+            f"{name} must be smaller than the image ({shape[0]} x {shape[1]} pixels), "
+            f"got {shown(given)}"
         )
     return radius
 
@@ -153,33 +154,34 @@ def check_radius_eps(
     radius = real_number(radius, "radius", "a positive integer")
     given_eps = eps
     eps = real_number(eps, "eps", "a positive finite number")
+    eps_shown = shown(eps)  # as given: 10**400 is not "inf", -1 not "-1.0"
     finite = is_finite(radius)
     if not finite or radius < 1 or not (radius > MAX_PIXELS or float(radius).is_integer()):
-        raise ValueError(f"radius must be a positive integer, got {radius!r}")
+        raise ValueError(f"radius must be a positive integer, got {shown(radius)}")
     if radius > MAX_PIXELS:
         # No image is that wide; and the window message would print a number of 300 digits.
         try:
-            shown = f"{float(radius):.3g}"
+            size = f"{float(radius):.3g}"
         except OverflowError:
-            shown = "an integer of over 300 digits"
-        raise ValueError(f"radius must be smaller than the image, got {shown}")
+            size = "an integer of over 300 digits"
+        raise ValueError(f"radius must be smaller than the image, got {size}")
     radius = int(radius)
     try:
         eps = float(eps)
     except OverflowError:  # an integer beyond floats: as unusable as infinity
         eps = float("inf")
     if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a positive finite number, got {eps!r}")
+        raise ValueError(f"eps must be a positive finite number, got {eps_shown}")
     smallest = bound_in_precision_of(given_eps, SMALLEST_EPS[model])
     if eps < smallest:
         raise ValueError(
             f"eps must be at least {smallest:g} for the {model} Laplacian: smaller values fall "
-            f"below the rounding error of the window colour statistics, got {eps!r}"
+            f"below the rounding error of the window colour statistics, got {eps_shown}"
         )
     if eps > bound_in_precision_of(given_eps, LARGEST_EPS):
         raise ValueError(
             f"eps must be at most {LARGEST_EPS:g}: larger values swamp every window's colour "
-            f"covariance (at most 0.75) and the matte no longer changes, got {eps!r}"
+            f"covariance (at most 0.75) and the matte no longer changes, got {eps_shown}"
         )
     size = 2 * radius + 1
     if shape[0] < size or shape[1] < size:
@@ -203,7 +205,7 @@ def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
     value = real_number(rtol, "rtol", "a number in (0, 1)")
     if not (0.0 < value < 1.0):  # compared before float(): a huge integer does not fit one
         raise ValueError(
-            f"rtol must lie in (0, 1), got {rtol!r}; 1e-6 or less is accurate, 1e-3 is rough"
+            f"rtol must lie in (0, 1), got {shown(value)}; 1e-6 or less is accurate, 1e-3 is rough"
         )
     return check_rtol_floor(float(value), given=rtol), check_maxiter(maxiter)
 
