@@ -23,6 +23,7 @@ batch run in one process, through :func:`held_in_process` (held before the task 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -44,30 +45,26 @@ def _wait(task) -> None:
 
 
 def _hold(task):
-    """Hold the renames of ``task`` if it is a held task; return what to put back."""
+    """Hold the renames of ``task`` if it is a held task; return what to put back.
+
+    Held before the rename lock of its folder is taken (vecmatte._rename_lock): a task held
+    inside it would hold every other writer of that folder too.
+    """
     import vecmatte._writing as writing
 
     if HELD not in task.name:
         return None
-    rename = os.replace
+    locked = writing.renames_locked
 
-    def held_replace(source, target):
+    @contextlib.contextmanager
+    def held_then_locked(folders):
         _wait(task)
-        rename(source, target)
+        with locked(folders):
+            yield
 
     # One task at a time in each test worker (one thread), so a module attribute will do.
-    writing.os = _Os(held_replace)
-    return rename
-
-
-class _Os:
-    """``os`` as vecmatte._writing sees it, with ``replace`` held."""
-
-    def __init__(self, replace):
-        self.replace = replace
-
-    def __getattr__(self, name):
-        return getattr(os, name)
+    writing.renames_locked = held_then_locked
+    return locked
 
 
 def _run_held(original, task):
@@ -78,7 +75,7 @@ def _run_held(original, task):
         return original(task)
     finally:
         if held is not None:
-            writing.os = os
+            writing.renames_locked = held
 
 
 def held_in_worker(task):
