@@ -60,6 +60,30 @@ def write_float_tiff(path: Path, array: np.ndarray) -> Path:
     return Path(path)
 
 
+def scene_folders(
+    root: Path,
+    names,
+    *,
+    shape=(40, 60),
+    band: int = 3,
+    write=write_png,
+    folders=("images", "trimaps"),
+) -> tuple[Path, Path]:
+    """Folders ``root/images`` and ``root/trimaps`` holding ``NAME.png`` for each of ``names``.
+
+    The i-th name gets ``make_scene(shape, seed=i, band=band)``'s image and trimap, written
+    with ``write`` (Pillow; ``vecmatte.io.save_image`` adds vecmatte's PNG mark).
+    """
+    images, trimaps = (Path(root) / folder for folder in folders)
+    images.mkdir(parents=True)
+    trimaps.mkdir()
+    for seed, name in enumerate(names):
+        scene = vecmatte.make_scene(shape, seed=seed, band=band)
+        write(images / f"{name}.png", scene.image)
+        write(trimaps / f"{name}.png", scene.trimap)
+    return images, trimaps
+
+
 @pytest.fixture
 def scene_files(tmp_path, scene):
     """``(image.png, trimap.png)`` of the small scene, written with Pillow."""

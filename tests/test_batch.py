@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import files_in, needs_two_cpus, write_png
+from conftest import files_in, needs_two_cpus, scene_folders, write_png
 from PIL import Image
 from test_formats import unwritable_directory
 
@@ -26,18 +26,10 @@ NAMES = ["a", "b", "c", "d", "e"]
 @pytest.fixture
 def folders(tmp_path) -> tuple[Path, Path, Path]:
     """Five small scenes: images (``c`` as JPEG), trimaps (PNG), and an output folder path."""
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
-    for seed, name in enumerate(NAMES):
-        scene = vecmatte.make_scene((30, 36), seed=seed, band=2)
-        suffix = ".jpg" if name == "c" else ".png"
-        if suffix == ".jpg":
-            pixels = np.round(scene.image * 255).astype(np.uint8)
-            Image.fromarray(pixels).save(images / f"{name}.jpg", quality=95)
-        else:
-            write_png(images / f"{name}.png", scene.image)
-        write_png(trimaps / f"{name}.png", scene.trimap)
+    images, trimaps = scene_folders(tmp_path, NAMES, shape=(30, 36), band=2)
+    with Image.open(images / "c.png") as image:
+        image.save(images / "c.jpg", quality=95)
+    (images / "c.png").unlink()
     return images, trimaps, tmp_path / "out"
 
 
@@ -313,14 +305,8 @@ def test_ctrl_c_leaves_complete_files_only(tmp_path, jobs):
     """
     from dask_slow_tasks import HELD
 
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
     names = ["first", *(f"{HELD}{seed:02d}" for seed in range(1, 6))]
-    for seed, name in enumerate(names):
-        scene = vecmatte.make_scene((90, 110), seed=seed, band=3)
-        write_png(images / f"{name}.png", scene.image)
-        write_png(trimaps / f"{name}.png", scene.trimap)
+    images, trimaps = scene_folders(tmp_path, names, shape=(90, 110), band=3)
     out = tmp_path / "out"
     command = [sys.executable, "-c", _HELD_BATCH, str(Path(__file__).parent), "batch"]
     command += [str(images), str(trimaps), "-o", str(out), "--cutout", "--jobs", jobs]

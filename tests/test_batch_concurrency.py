@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import scene_folders
 
 import vecmatte.foreground
 from vecmatte.batch import find_tasks, run_batch
@@ -22,13 +23,7 @@ pytest.importorskip("fcntl")  # the locks are flock's; elsewhere a batch cleans 
 
 @pytest.fixture
 def folders(tmp_path):
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
-    for seed, name in enumerate(("a", "b")):
-        scene = make_scene((40, 60), seed=seed)
-        save_image(images / f"{name}.png", scene.image)
-        save_image(trimaps / f"{name}.png", scene.trimap)
+    images, trimaps = scene_folders(tmp_path, ("a", "b"), write=save_image)
     return images, trimaps, tmp_path / "out"
 
 
@@ -250,13 +245,8 @@ def test_a_batch_cleans_its_folder_when_an_output_link_names_it_another_way(tmp_
     # two names, and its own second lock refused it the exclusive one, so a killed run's
     # temporaries were never removed ("another batch runs there").
     pytest.importorskip("fcntl")
-    images, trimaps, out = tmp_path / "images", tmp_path / "trimaps", tmp_path / "out"
-    for folder in (images, trimaps, out):
-        folder.mkdir()
-    for seed, name in enumerate(("a", "b")):
-        scene = make_scene((40, 60), seed=seed)
-        save_image(images / f"{name}.png", scene.image)
-        save_image(trimaps / f"{name}.png", scene.trimap)
+    images, trimaps = scene_folders(tmp_path, ("a", "b"), write=save_image)
+    (out := tmp_path / "out").mkdir()
     os.symlink(out, tmp_path / "outlink")
     os.symlink(out / "b_kept.png", out / "b_alpha.png")
     stale = out / ".a_alpha.png.k1ll3d.tmp"

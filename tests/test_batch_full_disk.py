@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import scene_folders
 
 import vecmatte.alpha
 from vecmatte.batch import BatchTask, find_tasks, run_batch
 from vecmatte.batch.local import cpu_count
 from vecmatte.io import save_image
-from vecmatte.synthetic import make_scene
 
 
 def _folders(tmp_path, count=5):
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
-    for seed in range(count):
-        scene = make_scene((40, 60), seed=seed)
-        save_image(images / f"s{seed}.png", scene.image)
-        save_image(trimaps / f"s{seed}.png", scene.trimap)
-    return images, trimaps
+    return scene_folders(tmp_path, [f"s{seed}" for seed in range(count)], write=save_image)
 
 
 def _counting_solves(monkeypatch) -> list:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import files_in, needs_two_cpus, one_error_line, write_png
+from conftest import files_in, needs_two_cpus, one_error_line, scene_folders, write_png
 from hypothesis import event, given
 from hypothesis import strategies as st
 from PIL import Image
@@ -165,12 +165,7 @@ import vecmatte
 
 
 def _batch_folders(root: Path, names=("a", "b")) -> None:
-    for directory in ("photos", "trimaps"):
-        (root / directory).mkdir()
-    for seed, name in enumerate(names):
-        scene = vecmatte.make_scene((24, 30), seed=seed, band=2)
-        write_png(root / "photos" / f"{name}.png", scene.image)
-        write_png(root / "trimaps" / f"{name}.png", scene.trimap)
+    scene_folders(root, names, shape=(24, 30), band=2, folders=("photos", "trimaps"))
 
 
 @needs_two_cpus

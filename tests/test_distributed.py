@@ -21,6 +21,7 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from conftest import scene_folders
 from dask_slow_tasks import HELD, RELEASE
 
 from vecmatte.batch import dask as vdist
@@ -218,17 +219,10 @@ def _within(timeout: float, function, *args, **kwargs):
 
 def _write_inputs(directory: Path, count: int, shape=(60, 80), corrupt: tuple[int, ...] = ()):
     """``count`` synthetic composites and trimaps as PNG files; ``corrupt`` ones are text."""
-    images, trimaps = directory / "images", directory / "trimaps"
-    images.mkdir(parents=True)
-    trimaps.mkdir()
-    for index in range(count):
-        name = f"img{index:02d}.png"
-        scene = make_scene(shape, seed=index)
-        if index in corrupt:
-            (images / name).write_text("this is not a PNG file\n")
-        else:
-            save_image(images / name, scene.image)
-        save_image(trimaps / name, scene.trimap)
+    names = [f"img{index:02d}" for index in range(count)]
+    images, trimaps = scene_folders(directory, names, shape=shape, write=save_image)
+    for index in corrupt:
+        (images / f"{names[index]}.png").write_text("this is not a PNG file\n")
     return images, trimaps
 
 
@@ -562,14 +556,8 @@ def test_names_that_are_not_utf8_run_on_the_cluster_as_locally(cluster, tmp_path
     # A file name with a byte that is not UTF-8 (Python reads it as a surrogate) went into
     # the task's Dask key: the scheduler could not encode it, its connection broke with
     # tracebacks and every image came back "cancelled on the Dask cluster".
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
     names = [os.fsdecode(b"bad\xff"), "a b", "\u00e9\u2603", "-dash"]
-    for seed, name in enumerate(names):
-        scene = make_scene((40, 60), seed=seed)
-        save_image(images / f"{name}.png", scene.image)
-        save_image(trimaps / f"{name}.png", scene.trimap)
+    images, trimaps = scene_folders(tmp_path, names, write=save_image)
     local = run_batch(find_tasks(images, trimaps, tmp_path / "local"))
     remote = _within(
         BATCH_TIMEOUT,

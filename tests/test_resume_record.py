@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_png
+from conftest import scene_folders, write_png
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
@@ -34,13 +34,7 @@ NAMES = ["a", "b", "c"]
 @pytest.fixture
 def folders(tmp_path) -> tuple[Path, Path, Path]:
     """Three small scenes: images and trimaps (PNG), and an output folder path."""
-    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
-    images.mkdir()
-    trimaps.mkdir()
-    for seed, name in enumerate(NAMES):
-        scene = vecmatte.make_scene((24, 28), seed=seed, band=2)
-        write_png(images / f"{name}.png", scene.image)
-        write_png(trimaps / f"{name}.png", scene.trimap)
+    images, trimaps = scene_folders(tmp_path, NAMES, shape=(24, 28), band=2)
     return images, trimaps, tmp_path / "out"
 
 
