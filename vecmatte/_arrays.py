@@ -113,12 +113,15 @@ def _load_pil(image, name: str) -> None:
 
     ``with Image.open(path) as image: pass`` leaves an image whose pixels were never read
     and whose file is closed: Pillow then raised a bare AssertionError (or ValueError
-    "Operation on closed image" for one closed after loading).
+    "Operation on closed image" for one closed after loading; Pillow 11 and 12 raise
+    AttributeError "'NoneType' object has no attribute 'seek'", the closed file being None).
     """
     try:
         image.load()
-    except (AssertionError, ValueError) as error:
+    except (AssertionError, ValueError, AttributeError) as error:
         if isinstance(error, ValueError) and "closed" not in str(error):
+            raise
+        if isinstance(error, AttributeError) and getattr(image, "fp", None) is not None:
             raise
         raise ValueError(
             f"{name} is a PIL image whose file was closed before its pixels were read: use "
