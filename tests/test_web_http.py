@@ -184,3 +184,34 @@ def test_a_malformed_or_repeated_host_is_400(hosts):
 def test_the_local_hosts_are_still_answered(host):
     environ = _environ(b"", "", REQUEST_METHOD="GET", PATH_INFO="/api/methods", HTTP_HOST=host)
     assert _answer(create_app(workers=1), environ)[0].startswith("200")
+
+
+@pytest.mark.parametrize(
+    "path, extra, fragment",
+    [
+        ("/api/alpha", {"band": "5"}, "'band' is the width of the band made from a 'mask'"),
+        ("/api/cutout", {"band": "5"}, "'band' is the width of the band made from a 'mask'"),
+        ("/api/alpha", {"foreground_method": "cf"}, "/api/alpha does not use 'foreground_method'"),
+        ("/api/trimap", {"method": "knn", "eps": "1e-5"}, "does not use 'method' and 'eps'"),
+        ("/api/trimap", {"foreground_method": "none"}, "does not use 'foreground_method'"),
+    ],
+)
+def test_a_field_the_request_does_not_use_is_refused_not_ignored(fields, path, extra, fragment):
+    # Each was ignored without a word (old code: 200): band=5 with a trimap, as if the band
+    # were made; a method for a trimap. `vecmatte alpha` refuses --band without --mask too.
+    status, _, body = call_app(create_app(workers=1), {**fields, **extra}, path)
+    assert status.startswith("400"), body
+    assert fragment in json.loads(body)["error"]
+
+
+def test_a_method_for_a_given_alpha_is_refused_not_ignored(scene, fields):
+    app = create_app(workers=1)
+    given = {"image": fields["image"], "alpha": png_bytes(scene.alpha)}
+    for extra in ({"method": "knn"}, {"eps": "1e-5"}):
+        status, _, body = call_app(app, {**given, **extra}, "/api/cutout")
+        assert status.startswith("400"), body  # old code: 200, the alpha as it was given
+        message = json.loads(body)["error"]
+        assert "with an 'alpha' given, no matte is computed" in message
+    # what the page sends is answered as before
+    status, _, _ = call_app(app, {**given, "foreground_method": "none"}, "/api/cutout")
+    assert status.startswith("200")
