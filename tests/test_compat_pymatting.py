@@ -77,7 +77,14 @@ def _shim_parameters(obj) -> list[tuple[str, str, object]]:
 
 
 # Names whose PyMatting object is not a plain top-level def (aliases, lists, constants).
-_NOT_DEFS = {"LAPLACIANS", "LAPLACIAN_OPERATORS", "PYMATTING_VERSION", "PyMattingAssertionError"}
+_NOT_DEFS = {
+    "LAPLACIANS",
+    "LAPLACIAN_OPERATORS",
+    "PYMATTING_VERSION",
+    "PyMattingAssertionError",
+    "PyMattingKeyError",
+    "PyMattingTypeError",
+}
 _ALIASES = {"estimate_alpha": "estimate_alpha_cf", "estimate_foreground": "estimate_foreground_ml"}
 # The classes of the shim that are not PyMatting's (PyMatting's CholeskyDecomposition takes a
 # tuple of its own arrays; the shim's is made by ichol only).

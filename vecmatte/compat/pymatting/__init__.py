@@ -6,13 +6,45 @@ The modules mirror PyMatting's packages: :mod:`.alpha`, :mod:`.foreground`, :mod
 name is also here, as in ``pymatting``.
 
 Every function has the name, the positional order, the defaults and the return values of
-the PyMatting function it stands for, and raises the same exception types where callers rely
+the PyMatting function it stands for (dtypes, shapes and memory order included: float32 in,
+float32 out where PyMatting does so), and raises the same exception types where callers rely
 on them (``ValueError`` for a trimap without foreground or background, and when conjugate
-gradient does not converge; where PyMatting uses ``assert``, a
-:class:`PyMattingAssertionError`, which is both an ``AssertionError`` and a ``ValueError``).
-Images are float arrays in [0, 1] and trimaps floats in [0, 1] as in PyMatting; unlike
-PyMatting, uint8/uint16 images, trimaps and alphas are accepted and scaled to [0, 1], and
-``(h, w, 1)`` alphas and trimaps are squeezed.
+gradient does not converge). Where PyMatting fails with ``assert``, ``TypeError`` or
+``KeyError`` on a bad value, the shim raises :class:`PyMattingAssertionError`,
+:class:`PyMattingTypeError` or :class:`PyMattingKeyError`: each both PyMatting's type and
+vecmatte's ``ValueError``, with a message naming the value (and, unlike an ``assert``, not
+skipped by ``python -O``). ``tests/test_compat_differential.py`` checks all this call by call
+against the real PyMatting.
+
+Where the shim differs on purpose:
+
+- uint8/uint16 images, trimaps and alphas are scaled to [0, 1] (PyMatting computes with
+  0-255 values, or fails inside numba); ``(h, w, 1)`` alphas and trimaps are accepted
+  (results keep the trimap's shape, as PyMatting's); float32, Fortran-order and strided
+  arrays are accepted everywhere (some of PyMatting's numba kernels refuse them).
+- Refused with a one-line ``ValueError`` where PyMatting goes on: images or trimaps with
+  values outside [0, 1] (PyMatting warns), NaN or infinite values (PyMatting reads NaN
+  trimap pixels as unknown), options outside their meaningful range (``radius=0``,
+  ``epsilon=0``, ``n_neighbors`` and ``distance_weights`` of different lengths), an alpha of
+  another size than its image, signed integers stacked with floats, saving NaN or two-channel
+  arrays.
+- A trimap without unknown pixels returns its own values (PyMatting divides 0 by 0 for
+  ``maxiter`` iterations, then raises).
+- ``estimate_alpha_cf`` runs vecmatte's closed-form pipeline (the same system, another
+  preconditioner; alphas within the solver tolerance, about 1e-7), unless given a
+  preconditioner function or ``cg_kwargs`` only PyMatting's solve takes (see its Notes).
+  ``estimate_foreground_ml`` relaxes in red-black order instead of raster order (the same
+  fixed point; colours where alpha > 0.1 within about 1e-3 on average), and
+  ``estimate_foreground_cf`` is vecmatte's closed-form foreground (8 neighbours, other
+  colours where alpha is near 0). ``ichol`` factors completely (nothing is discarded),
+  ``vcycle`` leaves ``cache`` empty.
+- Files: ``load_image`` reads 16-bit files by 65535 and float files as they are (PyMatting
+  divides every file by 255); ``save_image`` rounds to the nearest 8-bit level (PyMatting
+  truncates) and writes atomically.
+- RGB trimaps are averaged to one channel; integer images mixed with float ones in
+  ``stack_images`` and ``blend`` are scaled first.
+- Nothing is printed: ``ProgressCallback`` and ``Timer`` write to stderr, ``ichol``'s
+  "PERFORMANCE WARNING" is a ``RuntimeWarning``.
 
 The alpha estimators other than ``estimate_alpha_cf`` build PyMatting's own linear systems
 (soft constraints over all pixels; the KNN and random walk matrices are not symmetric, and
@@ -31,7 +63,11 @@ editing it, see :func:`vecmatte.compat.install_pymatting`.
 
 from __future__ import annotations
 
-from vecmatte.compat.pymatting._common import PyMattingAssertionError
+from vecmatte.compat.pymatting._common import (
+    PyMattingAssertionError,
+    PyMattingKeyError,
+    PyMattingTypeError,
+)
 from vecmatte.compat.pymatting.alpha import (
     estimate_alpha,
     estimate_alpha_cf,
@@ -100,6 +136,8 @@ __all__ = [
     "KDTree",
     "ProgressCallback",
     "PyMattingAssertionError",
+    "PyMattingKeyError",
+    "PyMattingTypeError",
     "Timer",
     "apply_to_channels",
     "blend",
