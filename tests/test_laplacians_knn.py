@@ -48,6 +48,8 @@ def test_registered():
         ({"n_neighbors": (5,), "distance_weights": (-1.0,)}, "numbers >= 0 and at most"),
         ({"n_neighbors": (50,), "distance_weights": (1.0,)}, "more neighbours than"),
         ({"kernel": "gaussian"}, "kernel must be 'binary' or 'soft'"),
+        # Before: NumPy's "truth value of an array ... is ambiguous".
+        ({"kernel": np.array(["soft", "binary"])}, "kernel must be 'binary' or 'soft'"),
         ({"form": "other"}, "form must be"),
     ],
 )

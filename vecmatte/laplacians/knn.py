@@ -207,7 +207,7 @@ def knn_searches(
 
     image = check_image(image)
     passes = check_passes(n_neighbors, distance_weights)
-    if kernel not in KERNELS:
+    if not (isinstance(kernel, str) and kernel in KERNELS):  # an array's "in" is ambiguous
         raise ValueError(f"kernel must be 'binary' or 'soft', got {kernel!r}")
     h, w = image.shape[:2]
     n = h * w
