@@ -20,6 +20,7 @@ from vecmatte.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     StandardOutputClosed,
+    one_line,
 )
 
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "BatchProgress", "build_parser", "main"]
@@ -118,7 +119,7 @@ def _show_warnings_as_messages() -> None:
         warnings.simplefilter("ignore", category)
 
     def show(message, category, filename, lineno, file=None, line=None):
-        print(f"vecmatte: warning: {message}", file=sys.stderr, flush=True)
+        print(f"vecmatte: warning: {one_line(message)}", file=sys.stderr, flush=True)
 
     warnings.showwarning = show
 

@@ -10,6 +10,7 @@ import argparse
 import ast
 import io
 import logging
+import re
 import sys
 import time
 import warnings
@@ -18,6 +19,19 @@ from contextlib import contextmanager
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
+
+# Line breaks and other whitespace but the plain space (str.split's, as error lines use).
+_BREAKS = re.compile(r"[^\S ]")
+
+
+def one_line(text) -> str:
+    """``text`` with each line break (or tab ...) as a space, for one line of a message.
+
+    A file named ``"e\nf.png"`` (a newline is allowed in names) printed in a progress line
+    or a warning made two lines, the second without vecmatte's prefix; the error line
+    (:func:`vecmatte._errors.error_line`) reads the same name the same way.
+    """
+    return _BREAKS.sub(" ", str(text))
 
 
 class Reporter:
@@ -35,7 +49,9 @@ class Reporter:
     def stage(self, message: str) -> None:
         if not self.quiet:
             print(
-                f"[{time.perf_counter() - self.start:7.2f}s] {message}", file=sys.stderr, flush=True
+                f"[{time.perf_counter() - self.start:7.2f}s] {one_line(message)}",
+                file=sys.stderr,
+                flush=True,
             )
 
     @contextmanager

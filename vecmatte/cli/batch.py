@@ -8,6 +8,7 @@ import time
 from collections import Counter
 
 from vecmatte.cli import _common
+from vecmatte.cli._common import one_line
 
 NAME = "batch"
 
@@ -124,7 +125,7 @@ class BatchProgress:
             self.skipped += 1
         if record.status == "failed" and not self.stopped:
             self.close()
-            self._write(f"vecmatte: {record.name} failed: {record.error}\n")
+            self._write(f"vecmatte: {one_line(record.name)} failed: {one_line(record.error)}\n")
             if getattr(record, "stops", False):
                 # The images not run come next, each with the same reason: said once here.
                 self.stopped = True
@@ -138,7 +139,7 @@ class BatchProgress:
         bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
         line = (
             f"[{bar}] {done}/{total} images  elapsed {_clock(elapsed)}  ETA {eta}  "
-            f"{record.name} {record.status}"
+            f"{one_line(record.name)} {record.status}"
         )
         if self.tty:
             self._write(f"\r{line[:200]}\033[K")
@@ -170,14 +171,14 @@ class BatchProgress:
                 self._write(f"  {count} made again: {reason}\n")
             for record in records:
                 if record.status == "done" and getattr(record, "note", None):
-                    self._write(f"  note: {record.name}: {record.note}\n")
+                    self._write(f"  note: {one_line(record.name)}: {one_line(record.note)}\n")
         if failed:
             self._write(f"vecmatte: {len(failed)} of {len(records)} images failed:\n")
             # Images that failed for one same reason (those a full disk left unrun) in one
             # line: a thousand lines of it would hide the image that says what happened.
             by_error: dict[str, list[str]] = {}
             for record in failed:
-                by_error.setdefault(record.error, []).append(record.name)
+                by_error.setdefault(one_line(record.error), []).append(one_line(record.name))
             for error, names in by_error.items():
                 if len(names) > 3:
                     self._write(f"  {names[0]}, {names[1]} and {len(names) - 2} more: {error}\n")

@@ -150,8 +150,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"images": rows, "mean": mean}, indent=2))
         return _common.EXIT_OK
-    width = max(len("mean"), *(len(row["name"]) for row in rows))
+    # A table row per file: a name holding a newline would break its row in two.
+    names = [_common.one_line(row["name"]) for row in rows] + ["mean"]
+    width = max(len(name) for name in names)
     print(f"{'image':<{width}}" + "".join(f" {title:>10}" for _, title in _COLUMNS))
-    for row in [*rows, {"name": "mean", **mean}]:
-        print(f"{row['name']:<{width}}" + "".join(f" {_number(row[k]):>10}" for k, _ in _COLUMNS))
+    for name, row in zip(names, [*rows, mean], strict=True):
+        print(f"{name:<{width}}" + "".join(f" {_number(row[k]):>10}" for k, _ in _COLUMNS))
     return _common.EXIT_OK
