@@ -136,7 +136,9 @@ def write_target(path) -> Path:
     if not path.is_symlink():
         return path
     _check_link_may_be_followed(path)
-    return Path(os.path.realpath(path))
+    # resolved, not os.path.realpath: realpath stops quietly inside a loop of links, and
+    # the rename then replaced the link itself by the file.
+    return resolved(path)
 
 
 def _check_link_may_be_followed(link: Path) -> None:

@@ -1,0 +1,71 @@
+"""Writing files where users write them: links, folders in the way, each format's channels."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vecmatte import cutout
+from vecmatte.io import save_image, save_images
+
+
+@pytest.mark.parametrize("writer", ["save_image", "save_images"])
+def test_writing_through_links_that_loop_is_refused_and_keeps_the_links(tmp_path, writer):
+    # write_target resolved a link with os.path.realpath, which stops quietly inside a
+    # loop: the temporary was renamed onto the link itself, replacing a.png -> b.png ->
+    # a.png by a plain file without a word, where open() says "too many levels of
+    # symbolic links" and the command line refuses the loop in one line.
+    os.symlink("b.png", tmp_path / "a.png")
+    os.symlink("a.png", tmp_path / "b.png")
+    matte = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"a\.png: its symbolic links loop"):
+        if writer == "save_image":
+            save_image(tmp_path / "a.png", matte)
+        else:
+            save_images([(tmp_path / "a.png", matte)])
+    assert os.readlink(tmp_path / "a.png") == "b.png"
+    assert sorted(os.listdir(tmp_path)) == ["a.png", "b.png"]
+
+
+def test_writing_through_a_dangling_link_writes_the_file_it_names(tmp_path):
+    # As open(path, "w") does: the link stays, its file is made.
+    os.symlink("made.png", tmp_path / "link.png")
+    save_image(tmp_path / "link.png", np.full((2, 3), 0.5))
+    assert os.readlink(tmp_path / "link.png") == "made.png"
+    with Image.open(tmp_path / "made.png") as image:
+        assert np.asarray(image).tolist() == [[128] * 3] * 2
+
+
+def test_an_output_that_is_a_folder_is_refused_in_one_line(tmp_path):
+    (tmp_path / "out.png").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"out\.png: is a directory; give a file name"):
+        save_image(tmp_path / "out.png", np.zeros((2, 3)))
+    assert os.listdir(tmp_path / "out.png") == []
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".webp"])
+def test_a_cutout_is_written_with_straight_alpha(tmp_path, suffix):
+    # Straight (unassociated) alpha, as PNG requires: the colours are stored as they are,
+    # not multiplied by alpha. By hand: red 1, green 0.5, blue 0 at alpha 0.5, 1, 0, 0.25
+    # are stored as 255, 128 (0.5 * 255 = 127.5, rounded half to even), 0, and alpha
+    # round(255 a).
+    image = np.zeros((2, 2, 3))
+    image[..., 0], image[..., 1] = 1.0, 0.5
+    alpha = np.array([[0.5, 1.0], [0.0, 0.25]])
+    path = tmp_path / f"cutout{suffix}"
+    save_image(path, cutout(image, alpha))
+    with Image.open(path) as stored:
+        assert stored.mode == "RGBA"
+        pixels = np.asarray(stored)
+        if suffix == ".tif":
+            assert stored.tag_v2[338] in (2, (2,))  # ExtraSamples: unassociated alpha
+    expected = np.array(
+        [[[255, 128, 0, 128], [255, 128, 0, 255]], [[255, 128, 0, 0], [255, 128, 0, 64]]]
+    )
+    if suffix == ".webp":  # lossy: within a few levels, never premultiplied
+        assert np.abs(pixels.astype(int) - expected).max() <= 3
+    else:
+        np.testing.assert_array_equal(pixels, expected)
