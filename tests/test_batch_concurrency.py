@@ -357,3 +357,41 @@ def test_a_rename_lock_file_planted_by_someone_else_neither_blocks_nor_fails(
     assert sorted(p.name for p in out.iterdir()) == ["c.png", "m.png"]
     if planted == "link":
         assert (tmp_path / "mine.txt").read_text() == "kept"
+
+
+def test_ctrl_c_while_waiting_for_another_writers_renames_leaves_nothing(tmp_path, scene_files):
+    # vecmatte alpha waits for the rename lock of its folder while another writer renames
+    # there: Ctrl-C then ends it at once (exit 130), its temporaries removed, nothing written.
+    import fcntl
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    out = tmp_path / "out"
+    out.mkdir()
+    status = os.stat(out)
+    lock = Path(tempfile.gettempdir()) / f"vecmatte-renames-{status.st_dev}-{status.st_ino}.lock"
+    descriptor = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)  # another writer renaming
+        argv = ["alpha", *map(str, scene_files), "-o", str(out / "m.png")]
+        argv += ["--cutout", str(out / "c.png"), "-q"]
+        child = subprocess.Popen(
+            [sys.executable, "-m", "vecmatte.cli", *argv], stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while len(list(out.glob(".*.tmp"))) < 2:  # both written: it waits to rename
+                assert child.poll() is None and time.monotonic() < deadline
+                time.sleep(0.02)
+            child.send_signal(signal.SIGINT)
+            _, err = child.communicate(timeout=60)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    finally:
+        os.close(descriptor)
+    assert (child.returncode, err) == (130, "vecmatte: interrupted\n")
+    assert list(out.iterdir()) == []
