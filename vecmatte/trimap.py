@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from vecmatte._arrays import as_array, as_float, check_gray
 from vecmatte._numbers import finite_number
 from vecmatte._validation import check_band
+
+if TYPE_CHECKING:
+    from vecmatte._typing import ImageLike
 
 __all__ = [
     "check_known_pixels",
@@ -98,7 +103,8 @@ def check_trimap(
             "they must have the same height and width"
             + (
                 f" (one of them is turned by 90 degrees: was the {name} made from the photo "
-                "without its EXIF orientation?)"
+                "without its EXIF orientation? load_image applies it, a PIL image from "
+                "Image.open does not: PIL.ImageOps.exif_transpose(image) does)"
                 if turned
                 else ""
             )
@@ -130,7 +136,7 @@ def check_known_pixels(trimap: np.ndarray) -> None:
         raise ValueError("trimap has no background pixels (values < 0.1); mark some in black")
 
 
-def trimap_split(trimap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def trimap_split(trimap: ImageLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Boolean masks ``(foreground, background, unknown)`` of a trimap.
 
     Foreground is ``> 0.9``, background ``< 0.1``, everything else unknown (after scaling
@@ -175,7 +181,7 @@ def split_checked(trimap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return is_fg, is_bg, ~(is_fg | is_bg)
 
 
-def trimap_from_mask(mask, *, band: int = 10) -> np.ndarray:
+def trimap_from_mask(mask: ImageLike, *, band: int = 10) -> np.ndarray:
     """A trimap from a rough binary or soft mask, with an unknown band along its edge.
 
     Parameters
@@ -267,7 +273,9 @@ def _level(dtype: np.dtype) -> float:
     return 0.0
 
 
-def scribbles_to_trimap(image, scribbled, *, tolerance: float = 1e-3) -> np.ndarray:
+def scribbles_to_trimap(
+    image: ImageLike, scribbled: ImageLike, *, tolerance: float = 1e-3
+) -> np.ndarray:
     """A trimap (1 foreground, 0 background, 0.5 unknown) from scribbles.
 
     Parameters
