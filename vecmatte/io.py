@@ -8,6 +8,18 @@ Integer samples are divided by the largest value of their bit depth, as scikit-i
 unsigned 32-bit TIFF (``2**31 - 1`` signed); whatever values the file happens to hold, so a
 dark picture stays dark. A file whose largest value would be black at 8 bits (8-bit values
 saved in a 16- or 32-bit file) is read so, with a :class:`SampleRangeWarning` naming it.
+
+Decisions about what files hold besides pixels. The EXIF orientation is applied to the
+image and to every map (Pillow's ``ImageOps.exif_transpose``): a trimap drawn on a phone
+photo in any editor, which shows it upright, lines up with it; PyMatting's ``load_image``
+and scikit-image's ``imread`` give the stored pixels, where such a trimap comes out turned.
+Outputs are written upright, without an orientation. A PIL image given instead of a file is
+read as the object holds it, as stored (``ImageOps.exif_transpose(image)`` turns it). An
+embedded colour (ICC) profile is not applied: the values are read as stored, as PyMatting
+and scikit-image read them, and outputs carry no profile, so the cutout of a photo in a
+wide-gamut profile (Display P3, Adobe RGB) shows paler colours unless it is converted to
+sRGB first (``PIL.ImageCms.profileToProfile``). Of an animation or a multi-page TIFF only
+the first frame is read, with an :class:`ExtraFramesWarning`.
 The writers (:func:`save_image`, :func:`save_images`, :func:`floats_to_uint8`,
 :func:`floats_to_uint16`, and :func:`png_text`, which reads back the text they write) live
 in :mod:`vecmatte._writing` and are re-exported here.
@@ -21,6 +33,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +51,9 @@ from vecmatte._writing import (
     save_images,
     written_by_vecmatte,
 )
+
+if TYPE_CHECKING:
+    from vecmatte._typing import PathOrFile
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -297,7 +313,7 @@ def _colour_image(image, label: str) -> np.ndarray:
     return np.asarray(image)
 
 
-def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
+def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray:
     """Load an image file as a float64 ``(h, w, 3)`` RGB array in [0, 1].
 
     Parameters
@@ -312,7 +328,8 @@ def load_image(path, *, max_pixels: int | None = None) -> np.ndarray:
     Returns
     -------
     ndarray, shape (h, w, 3)
-        As the image is displayed: the EXIF orientation is applied. Gray, palette and CMYK
+        As the image is displayed: the EXIF orientation is applied (an ICC profile is not:
+        values as stored, see the module's notes). Gray, palette and CMYK
         images are converted to RGB; 16-bit PNG and TIFF (gray, gray+alpha, RGB, RGBA)
         keep their full precision (``value / 65535``); a 32-bit integer TIFF is divided by
         ``2**32 - 1`` (``2**31 - 1`` if signed), a 12-bit one by 4095, the largest value of
@@ -458,7 +475,7 @@ def _map_or_its_alpha(array: np.ndarray, opacity: np.ndarray, name: str, label: 
     return array
 
 
-def load_trimap(path, *, max_pixels: int | None = None) -> np.ndarray:
+def load_trimap(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray:
     """Load a trimap (or a mask) as a float64 ``(h, w)`` array in [0, 1].
 
     Gray, RGB and RGBA files, 8 or 16 bits or float, are accepted. Colour files must be gray
