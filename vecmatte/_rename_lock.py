@@ -12,7 +12,9 @@ The lock is not the folder's own ``flock``: a batch holds that one shared for it
 It is a file of the system's temporary folder named for the output folder's device and
 inode, made once and left in place (removing a lock file races with its next user), readable
 by all so that other users' writers take it too. Where it cannot be made or locked (Windows,
-a file system without locks, someone else's unreadable file) a writer renames as before.
+a file system without locks, someone else's unreadable file) a writer renames as before, and
+so are writers on other machines unordered (Dask workers elsewhere writing into a shared file
+system: the tasks of one batch never share an output name).
 """
 
 from __future__ import annotations
