@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email
 import importlib.util
+import inspect
 import os
 import re
 import shutil
@@ -27,7 +28,6 @@ import pytest
 import vecmatte
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "vecmatte"
 RUNTIME = {"numpy", "scipy", "pillow", "scikit-image"}
 # What the sdist carries besides the package, so that its tests run from the unpacked archive.
 SDIST_EXTRA = ["pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", "tests", "bench", "docs"]
@@ -89,27 +89,29 @@ def metadata(dists) -> email.message.Message:
         return email.message_from_bytes(wheel.read(f"{DIST_INFO}/METADATA"))
 
 
-def _package_files() -> set[str]:
-    """The source files and data of vecmatte/, as wheel paths."""
+def _package_files(tree: Path) -> set[str]:
+    """The source files and data of ``tree``'s vecmatte/, as wheel paths."""
     return {
-        path.relative_to(ROOT).as_posix()
-        for path in SOURCE.rglob("*")
+        path.relative_to(tree).as_posix()
+        for path in (tree / "vecmatte").rglob("*")
         if path.is_file()
         and "__pycache__" not in path.parts
         and path.suffix in {".py", ".png", ".html", ".css", ".js", ".typed"}
     }
 
 
-def test_the_wheel_holds_every_module_the_bundled_example_and_the_web_page(
-    wheel_names,
+def test_the_wheel_holds_every_module_the_bundled_example_the_web_page_and_py_typed(
+    dists, wheel_names
 ):
-    expected = _package_files()
+    # Against the copy that was built: other files may appear in the tree meanwhile.
+    expected = _package_files(dists["root"] / "tree")
     assert {
         "vecmatte/data/demo_image.png",
         "vecmatte/data/demo_trimap.png",
         "vecmatte/web/static/index.html",
         "vecmatte/web/static/app.js",
         "vecmatte/web/static/style.css",
+        "vecmatte/py.typed",
         "vecmatte/__main__.py",
     } <= expected
     assert expected - wheel_names == set()
@@ -140,6 +142,7 @@ def test_metadata_says_what_the_package_needs(metadata):
         r.startswith("dask[distributed]") and 'extra == "distributed"' in r for r in requirements
     )
     classifiers = metadata.get_all("Classifier")
+    assert "Typing :: Typed" in classifiers
     assert "Programming Language :: Python :: 3.10" in classifiers  # the lowest one promised
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert metadata.get_payload().lstrip().startswith("# vecmatte")
@@ -157,11 +160,12 @@ def test_the_entry_point_names_the_command_line(dists):
 def test_the_sdist_holds_the_tests_with_their_helpers_and_no_cache(dists):
     with tarfile.open(dists["sdist"]) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
-    tests = {path.relative_to(ROOT).as_posix() for path in (ROOT / "tests").glob("*.py")}
+    tree = dists["root"] / "tree"  # the copy that was built
+    tests = {path.relative_to(tree).as_posix() for path in (tree / "tests").glob("*.py")}
     assert {"tests/conftest.py", "tests/reference.py"} <= tests
     assert tests - names == set()  # not only test_*.py: the helpers they import too
     assert {"LICENSE", "README.md", "pyproject.toml", ".ci/run", "bench/compare.py"} <= names
-    assert {"docs/demo.png", "vecmatte/data/demo_image.png"} <= names
+    assert {"docs/demo.png", "vecmatte/py.typed", "vecmatte/data/demo_image.png"} <= names
     caches = ("__pycache__", ".cache", ".hypothesis", ".pytest_cache", ".venv", ".git")
     assert [n for n in names if set(n.split("/")) & set(caches) or n.endswith(".pyc")] == []
 
@@ -235,6 +239,69 @@ def test_nothing_of_ours_warns_at_import():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr == ""
+
+
+def test_py_typed_marks_the_package_as_typed():
+    assert (Path(vecmatte.__file__).parent / "py.typed").is_file()
+
+
+def _unannotated(function, skip: tuple[str, ...] = ()) -> list[str]:
+    signature = inspect.signature(function)
+    missing = [
+        name
+        for name, parameter in signature.parameters.items()
+        if parameter.annotation is inspect.Parameter.empty and name not in skip
+    ]
+    if signature.return_annotation is inspect.Signature.empty:
+        missing.append("return")
+    return missing
+
+
+def _public_callables():
+    for name in vecmatte.__all__:
+        thing = getattr(vecmatte, name)
+        if inspect.isfunction(thing):
+            yield name, thing, ()
+        elif inspect.isclass(thing):
+            for attribute, member in vars(thing).items():
+                if inspect.isfunction(member) and not attribute.startswith("_"):
+                    yield f"{name}.{attribute}", member, ("self", "cls")
+
+
+def test_every_public_function_is_annotated():
+    # py.typed promises type hints: every parameter and the return of every function (and
+    # public method) vecmatte exports. Checked from the signatures, without a type checker.
+    missing = {
+        name: gaps
+        for name, function, skip in _public_callables()
+        if (gaps := _unannotated(function, skip))
+    }
+    assert missing == {}
+
+
+def test_the_public_annotations_name_real_types():
+    # The hints name types imported under TYPE_CHECKING only (vecmatte._typing's aliases,
+    # scipy.sparse, numpy.typing): evaluated here with those names, each one resolves.
+    import typing
+
+    from numpy.typing import ArrayLike, DTypeLike
+    from scipy import sparse
+
+    import vecmatte._typing
+
+    names = {"Any": typing.Any, "ArrayLike": ArrayLike, "DTypeLike": DTypeLike, "sparse": sparse}
+    names.update(vars(vecmatte._typing))
+    names["Client"] = type("Client", (), {})  # dask.distributed's, an optional dependency
+    for name, function, _ in _public_callables():
+        hints = typing.get_type_hints(function, globalns={**function.__globals__, **names})
+        assert hints, name
+
+
+def test_the_annotation_check_can_fail():
+    def half(image, *, eps: float = 1e-7):
+        return image
+
+    assert _unannotated(half) == ["image", "return"]
 
 
 # --- the lowest versions of the dependencies ----------------------------------------------------

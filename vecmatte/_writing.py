@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from vecmatte._output_guard import (
     write_target,
 )
 from vecmatte._rename_lock import renames_locked
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from vecmatte._typing import PathOrFile
 
 __all__ = [
     "BIT_DEPTHS",
@@ -308,8 +314,8 @@ def _new_file_mode(path: Path) -> int:
 
 
 def save_image(
-    path,
-    array,
+    path: PathOrFile,
+    array: ArrayLike,
     *,
     format: str | None = None,
     bit_depth: int | None = None,

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from vecmatte._typing import ImageLike
 
 __all__ = ["FITS", "composite", "cutout", "parse_color"]
 
@@ -15,7 +21,12 @@ FITS = ("resize", "cover", "crop")
 
 
 def cutout(
-    image, alpha, foreground=None, *, method: str | None = None, dtype=np.float64
+    image: ImageLike,
+    alpha: ImageLike,
+    foreground: ImageLike | None = None,
+    *,
+    method: str | None = None,
+    dtype: DTypeLike = np.float64,
 ) -> np.ndarray:
     """RGBA cutout: the foreground colours with alpha as the fourth channel.
 
@@ -160,7 +171,13 @@ def _fit_background(background: np.ndarray, shape: tuple[int, int], fit: str) ->
     return background[top : top + h, left : left + w]
 
 
-def composite(foreground, alpha, background, *, fit: str = "resize") -> np.ndarray:
+def composite(
+    foreground: ImageLike,
+    alpha: ImageLike,
+    background: ImageLike | str | os.PathLike[str],
+    *,
+    fit: str = "resize",
+) -> np.ndarray:
     """Place a foreground over a new background: ``alpha F + (1 - alpha) B``.
 
     Parameters

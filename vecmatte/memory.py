@@ -9,11 +9,17 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vecmatte import _defaults
 from vecmatte._arrays import image_sizes
 from vecmatte._numbers import whole_number
 from vecmatte._validation import check_option_names
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from vecmatte._typing import PreconditionerLike
 
 __all__ = [
     "BASE_BYTES",
@@ -80,8 +86,8 @@ def estimate_solve_memory(
     n_unknown: int,
     *,
     method: str = _defaults.METHOD,
-    preconditioner=None,
-    **options,
+    preconditioner: PreconditionerLike = None,
+    **options: Any,
 ) -> int:
     """Bytes :func:`vecmatte.solve_alpha` needs beyond its inputs (an estimate, on the high side).
 
@@ -326,9 +332,9 @@ def check_memory(
     radius: int | None = None,
     *,
     method: str = _defaults.METHOD,
-    preconditioner=None,
+    preconditioner: PreconditionerLike = None,
     available: int | None = None,
-    **options,
+    **options: Any,
 ) -> int:
     """Raise before solving if the solve would not fit in memory; return the estimate.
 
@@ -382,7 +388,7 @@ def refuse_if_short(
     n_unknown: int,
     *,
     method: str = _defaults.METHOD,
-    preconditioner=None,
+    preconditioner: PreconditionerLike = None,
     available: int | None = None,
     **options,
 ) -> None:

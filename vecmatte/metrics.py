@@ -10,12 +10,16 @@ matting papers report them.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecmatte._arrays import check_gray
 from vecmatte._numbers import finite_number, real_number, shown
 from vecmatte.trimap import check_trimap, split_checked
+
+if TYPE_CHECKING:
+    from vecmatte._typing import ImageLike
 
 __all__ = ["METRICS", "connectivity_error", "gradient_error", "matting_errors", "mse", "sad"]
 
@@ -46,7 +50,7 @@ def _prepare(alpha, true_alpha, trimap) -> tuple[np.ndarray, np.ndarray, np.ndar
     return alpha, true_alpha, split_checked(trimap)[2]
 
 
-def sad(alpha, true_alpha, trimap=None) -> float:
+def sad(alpha: ImageLike, true_alpha: ImageLike, trimap: ImageLike | None = None) -> float:
     """Sum of absolute differences over the trimap's unknown pixels, divided by 1000.
 
     Parameters
@@ -78,7 +82,7 @@ def sad(alpha, true_alpha, trimap=None) -> float:
     return float(np.abs(alpha - true_alpha)[mask].sum()) / REPORT_SCALE
 
 
-def mse(alpha, true_alpha, trimap=None) -> float:
+def mse(alpha: ImageLike, true_alpha: ImageLike, trimap: ImageLike | None = None) -> float:
     """Mean squared error over the trimap's unknown pixels (0 if there are none).
 
     Parameters and errors as in :func:`sad`; the result is
@@ -126,7 +130,9 @@ def _gradient_magnitude(alpha: np.ndarray, sigma: float) -> np.ndarray:
     return np.hypot(gx, gy)
 
 
-def gradient_error(alpha, true_alpha, trimap=None, *, sigma: float = 1.4) -> float:
+def gradient_error(
+    alpha: ImageLike, true_alpha: ImageLike, trimap: ImageLike | None = None, *, sigma: float = 1.4
+) -> float:
     """Gradient error: squared difference of Gaussian-gradient magnitudes, divided by 1000.
 
     Parameters
@@ -191,7 +197,9 @@ def _connectivity_levels(alpha: np.ndarray, true_alpha: np.ndarray, step: float)
     return level
 
 
-def connectivity_error(alpha, true_alpha, trimap=None, *, step: float = 0.1) -> float:
+def connectivity_error(
+    alpha: ImageLike, true_alpha: ImageLike, trimap: ImageLike | None = None, *, step: float = 0.1
+) -> float:
     """Connectivity error of Rhemann et al. 2009, divided by 1000.
 
     Parameters
@@ -243,7 +251,9 @@ def connectivity_error(alpha, true_alpha, trimap=None, *, step: float = 0.1) -> 
 METRICS = {"sad": sad, "mse": mse, "gradient": gradient_error, "connectivity": connectivity_error}
 
 
-def matting_errors(alpha, true_alpha, trimap=None) -> dict[str, float]:
+def matting_errors(
+    alpha: ImageLike, true_alpha: ImageLike, trimap: ImageLike | None = None
+) -> dict[str, float]:
     """All four errors of :data:`METRICS` at once: ``sad``, ``mse``, ``gradient``, ``connectivity``.
 
     Parameters and errors as in :func:`sad`.

@@ -6,6 +6,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,11 @@ from vecmatte._validation import (
 )
 from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
 from vecmatte.trimap import check_known_pixels, check_trimap, split_checked
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from vecmatte._typing import ImageLike, PreconditionerLike
 
 __all__ = [
     "SOLVE_KEYWORDS",
@@ -124,7 +130,7 @@ def run_method(
     trimap,
     *,
     method: str = _defaults.METHOD,
-    preconditioner=None,
+    preconditioner: PreconditionerLike = None,
     rtol: float | None = None,
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
@@ -281,15 +287,15 @@ def _convergence_advice(method: str, name: str, result, rtol: float, maxiter: in
 
 
 def solve_alpha(
-    image,
-    trimap,
+    image: ImageLike,
+    trimap: ImageLike,
     *,
     method: str = _defaults.METHOD,
-    preconditioner=None,
+    preconditioner: PreconditionerLike = None,
     rtol: float | None = None,
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
-    **options,
+    **options: Any,
 ) -> AlphaResult:
     """Same as :func:`estimate_alpha`, returning the solver's diagnostics as well.
 
@@ -312,15 +318,15 @@ def solve_alpha(
 
 
 def estimate_alpha(
-    image,
-    trimap,
+    image: ImageLike,
+    trimap: ImageLike,
     *,
     method: str = _defaults.METHOD,
-    preconditioner=None,
+    preconditioner: PreconditionerLike = None,
     rtol: float | None = None,
     maxiter: int | None = None,
     callback: Callable[[int, float], None] | None = None,
-    **options,
+    **options: Any,
 ) -> np.ndarray:
     """Estimate the alpha matte of an image from a trimap.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vecmatte.batch._core import (
     ALPHA_SUFFIX,
@@ -18,6 +19,11 @@ from vecmatte.batch._core import (
     BatchTask,
     check_task_bit_depth,
 )
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from vecmatte._typing import Folder
 
 __all__ = ["find_tasks"]
 
@@ -119,7 +125,13 @@ def _check_band(band) -> int | None:
 
 
 def find_tasks(
-    images_dir, trimaps_dir, out_dir, *, cutout: bool = False, band: int | None = None, **options
+    images_dir: Folder,
+    trimaps_dir: Folder,
+    out_dir: Folder,
+    *,
+    cutout: bool = False,
+    band: int | None = None,
+    **options: Any,
 ) -> list[BatchTask]:
     """One task per image of ``images_dir``, paired by name with a trimap of ``trimaps_dir``.
 

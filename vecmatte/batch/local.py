@@ -10,6 +10,7 @@ import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vecmatte.batch._core import (
     BatchRecord,
@@ -21,6 +22,9 @@ from vecmatte.batch._core import (
     remove_stale_temporaries,
     split_finished,
 )
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["cpu_count", "run_batch"]
 
@@ -96,7 +100,7 @@ def run_batch(
     jobs: int = 1,
     resume: bool = False,
     progress: Progress | None = None,
-    scheduler=None,
+    scheduler: str | Client | None = None,
 ) -> list[BatchRecord]:
     """Run tasks in this process, in ``jobs`` worker processes, or on a Dask cluster.
 

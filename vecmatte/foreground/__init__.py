@@ -11,12 +11,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
 from vecmatte._numbers import finite_number, is_real_number, positive_whole_number, shown
 from vecmatte._validation import check_solver_options
+
+if TYPE_CHECKING:
+    from vecmatte._typing import ImageLike
 
 __all__ = [
     "DEFAULT_METHOD",
@@ -248,8 +252,8 @@ def foreground_memory_bytes(
 
 
 def estimate_foreground_background(
-    image,
-    alpha,
+    image: ImageLike,
+    alpha: ImageLike,
     *,
     method: str = DEFAULT_METHOD,
     regularization: float = 5e-3,
@@ -373,8 +377,8 @@ def estimate_foreground_background(
 
 
 def estimate_foreground(
-    image,
-    alpha,
+    image: ImageLike,
+    alpha: ImageLike,
     *,
     method: str = DEFAULT_METHOD,
     regularization: float = 5e-3,

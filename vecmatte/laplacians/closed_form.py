@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import math
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from vecmatte.laplacians._stencil import (
     stencil_columns,
     stencil_offsets,
 )
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = ["coefficient_strips", "matting_laplacian", "row_coefficients"]
 
@@ -393,7 +397,7 @@ def matting_laplacian(
     eps: float = _defaults.EPS,
     radius: int = _defaults.RADIUS,
     known: np.ndarray | None = None,
-):
+) -> sparse.csr_matrix:
     """Matting Laplacian of an image.
 
     Parameters
