@@ -87,6 +87,9 @@ def make_files(folder: pathlib.Path) -> None:
     Image.fromarray(np.dstack([rgb, rgb[:, :, :1]])).save(folder / "rgba.png")
     Image.fromarray(rgb).convert("P").save(folder / "palette.png")
     Image.fromarray(rgb[:, :, 0] > 128).save(folder / "bilevel.png")
+    inputs = make_inputs()
+    Image.fromarray(np.round(inputs["image"] * 255).astype(np.uint8)).save(folder / "scene.png")
+    Image.fromarray(np.round(inputs["trimap"] * 255).astype(np.uint8)).save(folder / "trimap.png")
 
 
 # name -> expression; ``pm`` is PyMatting or the shim, ``folder`` the files' folder.
@@ -206,6 +209,11 @@ CASES = {
     "pm.load_image(folder + '/out/a.png')][1]",
     "save_and_load_rgba": "[pm.save_image(folder + '/out/b/c.png', np.dstack([image, alpha])), "
     "pm.load_image(folder + '/out/b/c.png')][1]",
+    "cutout_alpha": "[pm.cutout(folder + '/scene.png', folder + '/trimap.png', "
+    "folder + '/out/cutout.png'), pm.load_image(folder + '/out/cutout.png')[:, :, 3]][1]",
+    "cutout_colours": "[pm.cutout(folder + '/scene.png', folder + '/trimap.png', "
+    "folder + '/out/cutout.png'), c := pm.load_image(folder + '/out/cutout.png'), "
+    "c[:, :, :3][c[:, :, 3] > 0.1]][2]",
     "make_grid": "pm.make_grid([image, None, alpha, image32.astype(np.float64)])",
     "make_grid_rgba": "pm.make_grid([np.dstack([image, alpha]), image, alpha], 2, 2)",
     "make_grid_empty": "pm.make_grid([])",
@@ -284,6 +292,8 @@ TOLERANCE = {
     "weights_float32": 1e-6,
     "bicolor_float32": 1e-6,
     # the shim rounds floats to the nearest 8-bit level where PyMatting truncates
+    "cutout_alpha": 1 / 255 + 1e-9,
+    "cutout_colours": 0.05,  # and relaxes the foreground in another order (see above)
     "save_and_load_float32": 1 / 255 + 1e-9,
     "save_and_load_rgba": 1 / 255 + 1e-9,
 }
@@ -326,6 +336,8 @@ ERRORS = {
     "load_size_zero": "pm.load_image(folder + '/rgb.png', size=0.01)",
     "load_size_floats": "pm.load_image(folder + '/rgb.png', size=(5.0, 7.0))",
     "load_resample": "pm.load_image(folder + '/rgb.png', size=0.5, resample='cubic')",
+    "cutout_other_size": "pm.cutout(folder + '/scene.png', folder + '/rgb.png', "
+    "folder + '/out/c.png')",
     "save_missing_folder": "pm.save_image(folder + '/none/x.png', image, False)",
     "save_unknown_extension": "pm.save_image(folder + '/x.xyz', image)",
     "save_empty": "pm.save_image(folder + '/x.png', np.zeros((0, 3, 3)))",
