@@ -183,39 +183,30 @@ def test_a_failed_batch_keeps_the_folder_it_made_while_another_batch_uses_it(
     assert not out.exists()
 
 
-@pytest.mark.parametrize("through_link", [False, True])
-def test_a_batch_starting_leaves_the_temporaries_of_vecmatte_alpha_alone(
-    folders, monkeypatch, through_link
-):
-    # A batch starting in a folder removes '.X_alpha.png.*.tmp' for each of its outputs, which
-    # also matches the temporary of `vecmatte alpha -o out/X_alpha.png.v2.png`: the batch
-    # deleted it while alpha waited to rename it, and alpha failed with 'no such file'. Now
-    # alpha holds the batches' shared lock on its output folder while it writes.
-    # through_link: `-o elsewhere/m.png`, a link to out/a_alpha.png.v2.png, writes its
-    # temporary beside the link's file (write_target), but held the link's folder.
+def _a_batch_starting_while_renaming(folders, monkeypatch, target: Path, argv: list[str]):
+    """Run ``vecmatte ARGV``, which writes ``target``; a batch starts in its folder meanwhile.
+
+    The batch (in a thread, into ``target``'s folder) starts when the command is about to
+    rename its temporary to ``target``, and the command goes on once the batch is past its
+    clean-up (it then waits for the command's renames: one writer at a time renames into a
+    folder). Returns the batch's records.
+    """
     import vecmatte._writing
     from vecmatte.cli import main
 
     images, trimaps, out = folders
-    out.mkdir()
-    target = out / "a_alpha.png.v2.png"
-    output = target
-    if through_link:
-        (elsewhere := out.parent / "elsewhere").mkdir()
-        (output := elsewhere / "m.png").symlink_to(target)
     replace, batches = vecmatte._writing.os.replace, []
 
     def batch_past_its_clean_up(batch):
-        # Its first temporary is made after its clean-up; it then waits for alpha's renames
-        # (one writer at a time renames into a folder).
-        mine = ".a_alpha.png.v2.png."
+        # Its first temporary (of a_alpha.png) is made after its clean-up.
+        mine = f".{target.name}."
         return not batch.is_alive() or any(
             not p.name.startswith(mine) for p in out.glob(".a_alpha.png.*.tmp")
         )
 
     def replace_after_a_batch(source, destination):
-        if Path(destination) == target and not batches:  # alpha waits to rename: a batch starts
-            assert list(out.glob(".a_alpha.png.v2.png.*.tmp")) == [Path(source)]
+        if Path(destination) == target and not batches:  # about to rename: a batch starts
+            assert list(out.glob(f".{target.name}.*.tmp")) == [Path(source)]
             records = []
             tasks = find_tasks(images, trimaps, out)
             batch = threading.Thread(target=lambda: records.extend(run_batch(tasks)), daemon=True)
@@ -227,16 +218,63 @@ def test_a_batch_starting_leaves_the_temporaries_of_vecmatte_alpha_alone(
         replace(source, destination)
 
     monkeypatch.setattr(vecmatte._writing.os, "replace", replace_after_a_batch)
-    argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(output), "-q"]
     assert main(argv) == 0
     batch, records = batches[0]
     batch.join(60)
+    return records
+
+
+@pytest.mark.parametrize("through_link", [False, True])
+def test_a_batch_starting_leaves_the_temporaries_of_vecmatte_alpha_alone(
+    folders, monkeypatch, through_link
+):
+    # A batch starting in a folder removes '.X_alpha.png.*.tmp' for each of its outputs, which
+    # also matches the temporary of `vecmatte alpha -o out/X_alpha.png.v2.png`: the batch
+    # deleted it while alpha waited to rename it, and alpha failed with 'no such file'. Now
+    # alpha holds the batches' shared lock on its output folder while it writes.
+    # through_link: `-o elsewhere/m.png`, a link to out/a_alpha.png.v2.png, writes its
+    # temporary beside the link's file (write_target), but held the link's folder.
+    images, trimaps, out = folders
+    out.mkdir()
+    target = out / "a_alpha.png.v2.png"
+    output = target
+    if through_link:
+        (elsewhere := out.parent / "elsewhere").mkdir()
+        (output := elsewhere / "m.png").symlink_to(target)
+    argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(output), "-q"]
+    records = _a_batch_starting_while_renaming(folders, monkeypatch, target, argv)
     assert [r.status for r in records] == ["done", "done"]
     assert load_trimap(target).shape == (40, 60)
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["a_alpha.png", "b_alpha.png", target.name]
     )
     assert output.is_symlink() == through_link
+
+
+@pytest.mark.parametrize("command", ["composite", "trimap"])
+def test_a_batch_starting_leaves_the_temporaries_of_composite_and_trimap_alone(
+    folders, monkeypatch, command
+):
+    # As for vecmatte alpha: `vecmatte composite ... -o out/a_alpha.png.v2.png` (or trimap)
+    # wrote its temporary '.a_alpha.png.v2.png.XXXX.tmp', which a batch starting in out
+    # took for a killed run's and deleted: the command failed with 'no such file'.
+    from PIL import Image
+
+    images, trimaps, out = folders
+    out.mkdir()
+    target = out / "a_alpha.png.v2.png"
+    if command == "composite":
+        argv = [command, str(images / "a.png"), str(trimaps / "a.png"), "--color", "red"]
+    else:
+        argv = [command, str(trimaps / "a.png"), "--band", "1"]
+    argv += ["-o", str(target), "-q"]
+    records = _a_batch_starting_while_renaming(folders, monkeypatch, target, argv)
+    assert [r.status for r in records] == ["done", "done"]
+    with Image.open(target) as written:
+        assert written.size == (60, 40)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["a_alpha.png", "b_alpha.png", target.name]
+    )
 
 
 def test_a_batch_cleans_its_folder_when_an_output_link_names_it_another_way(tmp_path):

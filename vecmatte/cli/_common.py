@@ -173,7 +173,28 @@ class StandardOutputClosed(BrokenPipeError):
 
 def write(path, array) -> None:
     """Save ``array`` at ``path``, or as PNG on standard output for ``-``."""
-    write_all([(path, array)])
+    with output_folders_held([path]):
+        write_all([(path, array)])
+
+
+@contextmanager
+def output_folders_held(paths):
+    """Hold the batches' shared lock on the folders of the output files ``paths``.
+
+    A batch starting there then leaves the temporaries written inside the block alone: its
+    clean-up of a killed run's ``.X_alpha.png.*.tmp`` also matches the temporary of an output
+    named ``X_alpha.png.v2.png`` (or ``X_alpha.png`` itself), and deleting it failed the
+    write with "no such file". The folders are those the temporaries are made in: a link's
+    file's (``write_target``), as the batch's clean-up finds them. ``-`` and None are left
+    out. (A planted link that ``write_target`` refuses is refused here, with the message
+    the write would give.)
+    """
+    from vecmatte._output_guard import STDIO, write_target
+    from vecmatte.batch._lock import FolderLocks
+
+    files = [path for path in paths if path is not None and str(path) != STDIO]
+    with FolderLocks({write_target(path).parent for path in files}):
+        yield
 
 
 def write_all(outputs) -> None:

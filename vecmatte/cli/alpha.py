@@ -218,15 +218,8 @@ def solve_and_write(
             yield cutout_path, rgba, colours_text
 
     # All files or none: an error or Ctrl-C while writing leaves no matte without its cutout.
-    # The batches' shared lock on the output folders: a batch starting there then leaves
-    # these temporaries alone (its clean-up '.X_alpha.png.*.tmp' also matches an output
-    # named 'X_alpha.png.v2.png', or X_alpha.png itself). The folders the temporaries are
-    # made in: a link's file's (write_target), as the batch's clean-up finds them.
-    from vecmatte._output_guard import write_target
-    from vecmatte.batch._lock import FolderLocks
-
-    outputs_given = (alpha_path, foreground_path, cutout_path)
-    with FolderLocks({write_target(path).parent for path in outputs_given if path is not None}):
+    # A batch starting in the output folders meanwhile leaves the temporaries alone.
+    with _common.output_folders_held((alpha_path, foreground_path, cutout_path)):
         _common.write_all(outputs())
     for path in (alpha_path, foreground_path, cutout_path):
         if path is not None:
