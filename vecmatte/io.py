@@ -219,6 +219,10 @@ def _open(source, max_pixels: int | None = None):
             raise ImageTooLargeError(
                 f"{label}: {error}; if you trust this file, raise the limit with --max-pixels"
             ) from None
+        except ImageTooLargeError:
+            raise
+        except ValueError as error:  # Pillow's own, such as its limit on inflated metadata
+            raise ValueError(_unreadable(label, error)) from None
         except PermissionError:
             raise PermissionError(f"{label}: cannot read the file (permission denied)") from None
         except (OSError, SyntaxError, EOFError) as error:
@@ -233,6 +237,19 @@ def _open(source, max_pixels: int | None = None):
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
     return image
+
+
+def _unreadable(label, error: ValueError) -> str:
+    """One line for a ValueError of Pillow's while reading the file ``label``."""
+    if "MAX_TEXT" in str(error):
+        # PngImagePlugin.MAX_TEXT_CHUNK / MAX_TEXT_MEMORY: a guard against decompression
+        # bombs hidden in text or colour-profile chunks.
+        return (
+            f"{label}: its metadata (text or colour profile) inflates beyond what Pillow "
+            f"reads, a guard against decompression bombs ({error}); save a copy without "
+            "metadata if you trust the file"
+        )
+    return f"{label}: cannot read image, the file is damaged or truncated ({error})"
 
 
 def _starts_with(source, signatures: tuple[bytes, ...]) -> bool:
@@ -274,6 +291,8 @@ def image_size(path) -> tuple[int, int]:
         try:
             with Image.open(path) as image:
                 width, height = image.size
+        except ValueError as error:
+            raise ValueError(_unreadable(path, error)) from None
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             raise ValueError(f"{path}: cannot read image header ({error})") from None
     return height, width
