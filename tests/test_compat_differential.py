@@ -383,6 +383,19 @@ REFUSED = {
         "writes NaN as an undefined byte",
     ),
     "save_two_channels": ("pm.save_image(folder + '/la.png', image[:, :, :2])", "writes LA"),
+    "boxfilter_fractional_radius": ("pm.boxfilter(src, 1.5)", "truncates the radius to 1"),
+    "foreground_ml_rgba": (
+        "pm.estimate_foreground_ml(np.dstack([image, alpha]), alpha)",
+        "estimates four channels",
+    ),
+    "foreground_ml_schedule": (
+        "pm.estimate_foreground_ml(image, alpha, n_small_iterations=5)",
+        "runs another schedule (vecmatte's is fixed)",
+    ),
+    "foreground_cf_neighbors": (
+        "pm.estimate_foreground_cf(image, alpha, neighbors=[(1, 0), (0, 1)])",
+        "uses two neighbours (vecmatte's closed form has its own weights)",
+    ),
     "stack_signed_with_float": (
         "pm.stack_images(image, alpha.astype(np.int32))",
         "stacks the integers unscaled with the floats",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vecmatte._numbers import whole_number
 from vecmatte.compat.pymatting._common import PyMattingAssertionError
 from vecmatte.compat.pymatting.util import apply_to_channels
 
@@ -37,9 +38,14 @@ def boxfilter(src: np.ndarray, radius: int = 3, mode: str = "same") -> np.ndarra
     PyMattingAssertionError
         (an ``AssertionError`` and ``ValueError``) where PyMatting asserts: ``radius < 1``,
         an unknown mode, or an image smaller than one window.
+    ValueError
+        For a ``radius`` that is not a whole number (PyMatting truncates it).
     """
     from vecmatte.laplacians.large_kernel import box_valid
 
+    # A fraction is refused in one line (PyMatting's numba signature truncates 1.5 to 1;
+    # np.pad said "`pad_width` must be of integral type")
+    radius = whole_number(radius, "radius", "a whole number of at least 1", minimum=-(2**63))
     if not radius > 0:
         raise PyMattingAssertionError(f"radius must be positive, got {radius!r}")
     if mode not in _PADDING:
