@@ -306,14 +306,27 @@ def test_pipeline_solution_matches_a_direct_solve_of_the_system():
     np.testing.assert_allclose(alpha, np.clip(expected, 0, 1), atol=1e-7)
 
 
-@pytest.mark.parametrize("preconditioner", ["jacobi", "ichol", "none"])
-def test_preconditioners_reach_the_same_matte(preconditioner):
+def test_preconditioners_reach_the_same_matte():
+    # Against a direct solve, not against the default solve (Jacobi: the same code path as
+    # the "jacobi" case); each preconditioner is the one used: their iteration counts differ
+    # (52, 43 and 95 measured).
     scene = make_scene((40, 50), seed=5)
-    reference = estimate_alpha(scene.image, scene.trimap, method="ifm", rtol=1e-9)
-    alpha = estimate_alpha(
-        scene.image, scene.trimap, method="ifm", preconditioner=preconditioner, rtol=1e-9
-    )
-    np.testing.assert_allclose(alpha, reference, atol=1e-6)
+    is_fg, is_bg = scene.trimap > 0.9, scene.trimap < 0.1
+    system = ifm.build_system(scene.image, is_fg, is_bg)
+    matrix = scipy.sparse.csc_matrix(system.matrix @ np.eye(len(system.unknown)))
+    expected = is_fg.astype(float)
+    expected.ravel()[system.unknown] = scipy.sparse.linalg.spsolve(matrix, system.rhs)
+    expected[is_fg | is_bg] = is_fg[is_fg | is_bg]  # soft constraints solve some known pixels
+    expected = np.clip(expected, 0, 1)
+    iterations = {}
+    for preconditioner in ("jacobi", "ichol", "none"):
+        result = solve_alpha(
+            scene.image, scene.trimap, method="ifm", preconditioner=preconditioner, rtol=1e-9
+        )
+        assert result.converged
+        np.testing.assert_allclose(result.alpha, expected, atol=1e-6, err_msg=preconditioner)
+        iterations[preconditioner] = result.iterations
+    assert len(set(iterations.values())) == 3, iterations
 
 
 def test_options_reach_the_method():
