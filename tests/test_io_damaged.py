@@ -6,10 +6,11 @@ import io
 import struct
 import zlib
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from vecmatte.io import image_size, load_image, load_trimap
+from vecmatte.io import ExtraFramesWarning, image_size, load_image, load_trimap
 
 
 def _png_with_chunk(path, kind: bytes, data: bytes) -> None:
@@ -40,3 +41,35 @@ def test_a_png_whose_metadata_inflates_past_pillows_limit_is_named(tmp_path, kin
     with pytest.raises(ValueError, match=r"bomb\.png: .*metadata.*MAX_TEXT_CHUNK") as caught:
         reader(path)
     assert "\n" not in str(caught.value)
+
+
+def _second_page_without_width(path, first: np.ndarray) -> None:
+    """A two-page TIFF of ``first`` and its negative, whose second page lost its ImageWidth."""
+    pages = [Image.fromarray(first), Image.fromarray(255 - first)]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:])
+    data = bytearray(buffer.getvalue())
+    assert data[:2] == b"II"
+    (offset,) = struct.unpack_from("<I", data, 4)
+    (count,) = struct.unpack_from("<H", data, offset)
+    (offset,) = struct.unpack_from("<I", data, offset + 2 + 12 * count)  # the second page
+    (count,) = struct.unpack_from("<H", data, offset)
+    for entry in range(offset + 2, offset + 2 + 12 * count, 12):
+        if struct.unpack_from("<H", data, entry)[0] == 256:  # ImageWidth -> a private tag
+            struct.pack_into("<H", data, entry, 65000)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("reader", [load_image, load_trimap])
+def test_a_multi_page_tiff_with_a_damaged_later_page_reads_its_first(tmp_path, reader):
+    # Counting the pages (for the note that only the first is read) raised Pillow's
+    # TypeError('Missing dimensions') from the damaged second page, a traceback although
+    # the first page was read whole.
+    if reader is load_image:
+        first = np.arange(12 * 10 * 3, dtype=np.uint8).reshape(12, 10, 3)
+    else:
+        first = np.tile(np.array([0, 128, 255], np.uint8), (12, 4))[:, :10]
+    _second_page_without_width(tmp_path / "pages.tif", first)
+    with pytest.warns(ExtraFramesWarning, match=r"pages\.tif: .*only the first is read"):
+        pixels = reader(tmp_path / "pages.tif")
+    np.testing.assert_array_equal(pixels, first / 255.0)

@@ -191,10 +191,11 @@ def _open(source, max_pixels: int | None = None):
                 tile = image.tile[0] if len(image.tile) == 1 else None
                 image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
                 image.load()
-                frames = getattr(image, "n_frames", 1)
-                if frames > 1 and image.format in _ANIMATED_FORMATS:
+                frames = _frame_count(image)
+                if frames != 1 and image.format in _ANIMATED_FORMATS:
+                    held = f"{frames} frames" if frames else "more frames, the next damaged,"
                     warnings.warn(
-                        f"{label}: the file holds {frames} frames (an animation or several "
+                        f"{label}: the file holds {held} (an animation or several "
                         "pages); only the first is read",
                         ExtraFramesWarning,
                         stacklevel=outside_stacklevel(),
@@ -237,6 +238,18 @@ def _open(source, max_pixels: int | None = None):
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
     return image
+
+
+def _frame_count(image) -> int | None:
+    """How many frames ``image`` holds; None if a frame after the first is too damaged to
+    count (Pillow raised TypeError 'Missing dimensions' there): the first, already read, is
+    kept, and Pillow is put back on it."""
+    try:
+        return getattr(image, "n_frames", 1)
+    except Exception:  # whatever a damaged later frame makes Pillow raise
+        image.seek(0)
+        image.load()
+        return None
 
 
 def _unreadable(label, error: ValueError) -> str:
