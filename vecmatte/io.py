@@ -408,11 +408,11 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     "mask" ...), so that a colour photograph given as an alpha matte is called an alpha
     matte, not a trimap.
 
-    A file with a (not fully opaque) alpha channel: for a trimap the alpha channel is
-    ignored, with a note (:class:`AlphaChannelIgnoredWarning`). For any other map (an alpha
-    matte, a mask) it is the map when the colour channels cannot be (a photograph's colours,
-    as in an RGBA cutout, or one uniform colour), with a note
-    (:class:`AlphaChannelUsedWarning`); else it is ignored with a note.
+    A file with a (not fully opaque) alpha channel: the alpha channel is the map when the
+    colour channels cannot be (one uniform colour, as a trimap painted as opacity on a
+    transparent layer; for an alpha matte or a mask also a photograph's colours, as in an
+    RGBA cutout), with a note (:class:`AlphaChannelUsedWarning`); else it is ignored with a
+    note (:class:`AlphaChannelIgnoredWarning`).
     """
     from vecmatte.trimap import check_trimap
 
@@ -485,18 +485,20 @@ def _map_or_its_alpha(array: np.ndarray, opacity: np.ndarray, name: str, label: 
     same = opacity if array.ndim == 2 else opacity[:, :, None]
     if np.array_equal(array, np.broadcast_to(same, array.shape)):
         return array  # gray and alpha agree (a matte saved with itself as alpha)
-    if name != "trimap":
-        uniform = array.min() == array.max()
-        coloured = array.ndim == 3 and coloured_fraction(array) > 0
-        if uniform or coloured:
-            warnings.warn(
-                f"{label}: the {name} is read from the file's alpha channel (its colours are "
-                + ("a picture's: an RGBA cutout" if coloured else "all the same")
-                + ")",
-                AlphaChannelUsedWarning,
-                stacklevel=outside_stacklevel(),
-            )
-            return opacity
+    # One colour cannot be a map (a trimap would have no foreground or no background): a
+    # trimap painted as opacity on a transparent layer. A cutout's colours are read as its
+    # alpha for a matte or mask, never for a trimap (its soft edge is no unknown band).
+    uniform = array.min() == array.max()
+    coloured = name != "trimap" and array.ndim == 3 and coloured_fraction(array) > 0
+    if uniform or coloured:
+        warnings.warn(
+            f"{label}: the {name} is read from the file's alpha channel (its colours are "
+            + ("a picture's: an RGBA cutout" if coloured else "all the same")
+            + ")",
+            AlphaChannelUsedWarning,
+            stacklevel=outside_stacklevel(),
+        )
+        return opacity
     share = 100 * np.count_nonzero(opacity < np.iinfo(opacity.dtype).max) / opacity.size
     warnings.warn(
         f"{label}: the file has an alpha channel ({share:.1f}% of its pixels not opaque); it "
@@ -512,7 +514,8 @@ def load_trimap(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarra
 
     Gray, RGB and RGBA files, 8 or 16 bits or float, are accepted. Colour files must be gray
     up to compression noise (see :func:`vecmatte.trimap.check_trimap`); an alpha channel is
-    ignored (with a note if it is not fully opaque). Values are not snapped here:
+    ignored (with a note if it is not fully opaque), unless the colours are all one (then
+    the alpha channel holds the trimap, see :func:`load_gray`). Values are not snapped here:
     :func:`vecmatte.trimap.trimap_split` reads ``> 0.9`` as foreground and ``< 0.1`` as
     background, which absorbs JPEG noise.
 
