@@ -9,8 +9,11 @@ One module per subcommand, listed once in :data:`COMMANDS`; each defines ``regis
 from __future__ import annotations
 
 import argparse
+import contextvars
 import importlib
+import itertools
 import os
+import re
 import sys
 import warnings
 
@@ -38,7 +41,55 @@ class _Parser(argparse.ArgumentParser):
     """
 
     def error(self, message: str):
-        self.exit(2, f"vecmatte: error: {message}\nsee {self.prog} --help\n")
+        hint = _leading_dash_hint(self, message)
+        self.exit(2, f"vecmatte: error: {message}{hint}\nsee {self.prog} --help\n")
+
+
+# The words being parsed, for the hints of usage errors (argparse's messages lack them).
+_ARGV: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("argv", default=None)
+_EXPECTED_ONE = re.compile(r"argument (\S+): expected one argument")
+_NUMBER = re.compile(r"-\d+\.?\d*(e[-+]?\d+)?|-\.\d+(e[-+]?\d+)?|-inf|-nan", re.IGNORECASE)
+
+
+def _leading_dash_hint(parser: argparse.ArgumentParser, message: str) -> str:
+    """Why argparse refused a file name that begins with '-', and how to give it.
+
+    ``-o -m.png`` said only "argument -o/--output: expected one argument", and ``vecmatte
+    alpha -d.png t.png -o m.png`` "the following arguments are required: image": argparse
+    takes a word that begins with '-' for an option, and its message names neither.
+    """
+    argv = _ARGV.get()
+    if not argv:
+        return ""
+    expected = _EXPECTED_ONE.fullmatch(message)
+    if expected is not None:
+        names = expected.group(1).split("/")
+        for word, value in itertools.pairwise(argv):
+            if word in names and value.startswith("-") and value != "-":
+                return f"; '{value}' begins with '-', so it was taken for an option: {word}={value}"
+        return ""
+    if not message.startswith(("the following arguments are required", "unrecognized arg")):
+        return ""
+    # After '--' every word is a file name already.
+    for word in argv[: argv.index("--")] if "--" in argv else argv:
+        if _looks_like_an_unknown_option(parser, word):
+            return (
+                f"; '{word}' begins with '-' and is no option of {parser.prog}: for a file of "
+                f"that name write ./{word} (or the options first, then -- and the file names)"
+            )
+    return ""
+
+
+def _looks_like_an_unknown_option(parser: argparse.ArgumentParser, word: str) -> bool:
+    if not word.startswith("-") or word in ("-", "--") or _NUMBER.fullmatch(word):
+        return False
+    if word.startswith("--") and not any(c in word for c in "./"):
+        return False  # a mistyped option (--bogus) rather than a file name
+    known = [o for action in parser._actions for o in action.option_strings]
+    name = word.split("=", 1)[0]
+    if name in known or (not word.startswith("--") and word[:2] in known):
+        return False  # an option, or a short one with its value attached (-o-m.png)
+    return not (word.startswith("--") and any(o.startswith(name) for o in known))  # abbreviated
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +112,16 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.
     first option and then rejects a later one; the subcommand's ``late_positionals`` take
     what is left, in order.
     """
-    args, extra = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    token = _ARGV.set(words)
+    try:
+        return _parse_words(parser, words)
+    finally:
+        _ARGV.reset(token)
+
+
+def _parse_words(parser: argparse.ArgumentParser, words: list[str]) -> argparse.Namespace:
+    args, extra = parser.parse_known_args(words)
     for name in getattr(args, "late_positionals", ()):
         if extra and getattr(args, name) is None and not extra[0].startswith("-"):
             setattr(args, name, extra.pop(0))
