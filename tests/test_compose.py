@@ -65,3 +65,19 @@ def test_uint8_cutout_holds_the_levels_save_image_writes(scene):
 def test_cutout_refuses_other_dtypes(scene):
     with pytest.raises(ValueError, match=r"cutout dtype must be np\.float64 or np\.uint8"):
         cutout(scene.image, scene.alpha, dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("fit", "message"),
+    [
+        (np.array(["crop", "cover"]), r"unknown fit array\(\['crop', 'cover'\]"),
+        (np.array(["crop"]), r"unknown fit array\(\['crop'\]"),
+    ],
+)
+def test_a_fit_given_as_an_array_is_named(scene, fit, message):
+    # 'fit not in FITS' compared the array with each name: NumPy's 'truth value of an
+    # array with more than one element is ambiguous', naming neither fit nor its choices.
+    from vecmatte import composite
+
+    with pytest.raises(ValueError, match=message + r".*choose one of resize, cover, crop"):
+        composite(scene.foreground, scene.alpha, "#00ff00", fit=fit)

@@ -217,7 +217,9 @@ def composite(
     foreground = check_image(foreground, "foreground")
     alpha = check_gray(alpha, "alpha")
     check_same_size(foreground, alpha, "alpha")
-    if fit not in FITS:
+    # A text first: an array compared with each name raised NumPy's "truth value ... is
+    # ambiguous" (or, of one element, passed as that name).
+    if not isinstance(fit, str) or fit not in FITS:
         raise ValueError(f"unknown fit {fit!r}; choose one of {', '.join(FITS)}")
     if isinstance(background, (str, os.PathLike)) and _names_a_file(background):
         from vecmatte.io import load_image
