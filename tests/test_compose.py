@@ -81,3 +81,15 @@ def test_a_fit_given_as_an_array_is_named(scene, fit, message):
 
     with pytest.raises(ValueError, match=message + r".*choose one of resize, cover, crop"):
         composite(scene.foreground, scene.alpha, "#00ff00", fit=fit)
+
+
+@pytest.mark.parametrize("colour", [b"red", {"r": 1}, object(), [[1, 0, 0]], "", 3.5])
+def test_a_colour_of_another_kind_is_refused_in_one_line_naming_it(scene, colour):
+    # bytes raised NumPy's 'could not convert string to float: b'red'' and a dict Python's
+    # TypeError 'float() argument must be a string or a real number, not 'dict''.
+    from vecmatte.compose import parse_color
+
+    refused = r"(cannot read colour|colour .* must be a string like)"
+    with pytest.raises(ValueError, match=refused) as caught:
+        parse_color(colour)
+    assert "\n" not in str(caught.value)

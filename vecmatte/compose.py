@@ -126,11 +126,15 @@ def parse_color(color) -> np.ndarray:
                 "the transparency)"
             )
         return np.asarray(rgb[:3], dtype=np.float64) / 255.0
-    rgb = np.asarray(color, dtype=np.float64)
+    refused = ValueError(
+        f"colour {color!r} must be a string like '#00ff00' or three floats in [0, 1]"
+    )
+    try:  # bytes, a dict ...: NumPy's or float()'s own words named neither colour nor form
+        rgb = np.asarray(color, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise refused from None
     if rgb.shape != (3,) or not np.all(np.isfinite(rgb)) or rgb.min() < 0 or rgb.max() > 1:
-        raise ValueError(
-            f"colour {color!r} must be a string like '#00ff00' or three floats in [0, 1]"
-        )
+        raise refused
     return rgb
 
 
