@@ -52,7 +52,27 @@ def test_mask_dtypes_agree(square):
 @pytest.mark.parametrize(
     ("mask", "band", "message"),
     [
-        (np.zeros((20, 20)), 2, r"mask has no foreground .*label image of 0 and 1"),
+        (
+            np.zeros((20, 20)),
+            2,
+            r"mask has no foreground \(no value above 0\.5 of 1; its largest is 0\)$",
+        ),
+        (
+            np.full((20, 20), 0.5),
+            2,
+            r"mask has no foreground \(no value above 0\.5 of 1; its largest is 0\.5\)$",
+        ),
+        (
+            np.zeros((20, 20), bool),
+            2,
+            r"mask has no foreground \(no value above 0\.5 of 1; its largest is 0\)$",
+        ),
+        (
+            np.eye(20, dtype=np.uint8),
+            2,
+            r"no foreground \(its largest value is 1 of 255: a label image of 0 and 1\? give",
+        ),
+        (np.eye(20, dtype=np.uint16), 2, r"its largest value is 1 of 65535: a label image"),
         (np.ones((20, 20)), 2, "mask has no background"),
         (np.pad(np.ones((4, 4)), 8), 2, "no sure foreground is left .* use a smaller band"),
         (np.pad(np.ones((4, 4)), 8), 0, "band must be a positive whole number of pixels, got 0"),
@@ -60,6 +80,9 @@ def test_mask_dtypes_agree(square):
     ],
 )
 def test_bad_masks_and_bands(mask, band, message):
+    # A float or bool mask without foreground was told 'no value > 0.5 after scaling uint8
+    # by 255; if it is a label image of 0 and 1, scale it': the hint now comes only for
+    # levels of 0 and 1, and other masks are told their largest value.
     with pytest.raises(ValueError, match=message):
         trimap_from_mask(mask, band=band)
 

@@ -226,10 +226,16 @@ def trimap_from_mask(mask: ImageLike, *, band: int = 10) -> np.ndarray:
     mask = _gray_map(mask, "mask")
     foreground = mask > 0.5
     if not foreground.any():
-        raise ValueError(
-            "mask has no foreground (no value > 0.5 after scaling uint8 by 255); if it is a "
-            "label image of 0 and 1, scale it to 0 and 255"
-        )
+        high = float(mask.max())
+        # 8- and 16-bit levels are scaled by their range: labels 0 and 1 are nearly black.
+        if high in (1 / 255, 1 / 65535):
+            detail = (
+                f"its largest value is 1 of {round(1 / high)}: a label image of 0 and 1? "
+                "give mask > 0, or scale it to 0 and 255"
+            )
+        else:
+            detail = f"no value above 0.5 of 1; its largest is {high:.4g}"
+        raise ValueError(f"mask has no foreground ({detail})")
     if foreground.all():
         raise ValueError("mask has no background (every value > 0.5)")
     # Beyond the image's height + width (more than its diagonal) a band takes out every
