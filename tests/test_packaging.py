@@ -218,6 +218,20 @@ def test_the_installed_wheel_runs_the_demo_from_its_own_data(dists, tmp_path):
     assert version.stdout.strip() == f"vecmatte {vecmatte.__version__}"
 
 
+@pytest.mark.skipif(not (ROOT / "pyproject.toml").is_file(), reason="not a source checkout")
+def test_the_readme_names_the_lowest_versions_pyproject_requires():
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (line,) = re.findall(r"^dependencies = \[(.*)\]$", pyproject, re.MULTILINE)
+    bounds = dict(re.findall(r'"([a-z-]+)>=([0-9.]+)"', line))
+    assert set(bounds) == RUNTIME
+    intro = (ROOT / "README.md").read_text(encoding="utf-8").split("## ", 1)[0]
+    assert [
+        f"{name} ({version}"
+        for name, version in bounds.items()
+        if f"{name} ({version}" not in intro
+    ] == []
+
+
 # --- the installed package --------------------------------------------------------------------
 
 
