@@ -1,4 +1,4 @@
-"""Every message of the command line is one line, whatever the file names hold."""
+"""Every message of the command line is one line, whatever the file names hold, and prints."""
 
 from __future__ import annotations
 
@@ -53,3 +53,45 @@ def test_vecmatte_eval_gives_a_name_with_a_newline_one_row(tmp_path, capsys):
     rows = capsys.readouterr().out.splitlines()
     assert [row.split()[0] for row in rows] == ["image", "a_alpha.png", "e", "mean"]
     assert rows[2].startswith("e f_alpha.png ")
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name", "shown"),
+    [("utf-8", b"bad\xff", "bad\\udcff"), ("ascii", "caf\u00e9".encode(), "caf\\xe9")],
+)
+def test_vecmatte_eval_prints_a_name_its_strict_standard_output_cannot_encode(
+    tmp_path, monkeypatch, encoding, name, shown
+):
+    # Standard output is strict under a UTF-8 locale: a file name whose bytes are no UTF-8
+    # (read as a surrogate), or a character the output's encoding lacks, stopped the table
+    # after its header with "vecmatte: error: 'utf-8' codec can't encode character '\udcff'
+    # in position 3: surrogates not allowed" (exit 1), naming no file.
+    import io
+    import os
+    import sys
+
+    name = os.fsdecode(name)
+    _, trimaps = scene_folders(tmp_path, [name], shape=(24, 30), band=2)
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding=encoding, errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["eval", str(trimaps), str(trimaps), str(trimaps)]) == 0
+    stdout.flush()
+    rows = stdout.buffer.getvalue().decode(encoding).splitlines()
+    assert [row.split()[0] for row in rows] == ["image", f"{shown}.png", "mean"]
+
+
+def test_vecmatte_demo_says_where_it_wrote_on_a_strict_standard_output(tmp_path, monkeypatch):
+    # Its last line, "wrote DIR/demo_alpha.png and ...", raised UnicodeEncodeError for a
+    # folder name of no UTF-8 after both files were written: exit 1 for a demo that worked.
+    import io
+    import os
+    import sys
+
+    out = tmp_path / os.fsdecode(b"d\xff")
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert main(["demo", "--output-dir", str(out)]) == 0
+    stdout.flush()
+    assert stdout.buffer.getvalue().decode() == (
+        f"wrote {tmp_path}/d\\udcff/demo_alpha.png and {tmp_path}/d\\udcff/demo_cutout.png\n"
+    )

@@ -34,6 +34,23 @@ def one_line(text) -> str:
     return _BREAKS.sub(" ", str(text))
 
 
+def printable(text, stream=None) -> str:
+    """``text`` as the ``stream`` (standard output) can print it, for file names there.
+
+    A name whose bytes are no valid UTF-8 (``b"bad\\xff"``, read as the surrogate
+    ``"\\udcff"``), or a character the stream's encoding lacks, made a strict stream (the
+    usual standard output under a UTF-8 locale) raise UnicodeEncodeError: ``vecmatte eval``
+    stopped after its header with "'utf-8' codec can't encode character", naming no file.
+    Such characters are shown as backslash escapes, as standard error shows them.
+    """
+    stream = sys.stdout if stream is None else stream
+    text = str(text)
+    if getattr(stream, "errors", "strict") != "strict":
+        return text  # surrogateescape (a C locale): the name's own bytes are printed
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
 class Reporter:
     """Progress on stderr; silent with ``--quiet``.
 

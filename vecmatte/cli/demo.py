@@ -70,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
         _common.remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
         raise
     if not args.quiet:  # --quiet: "print nothing but errors"
-        print(f"wrote {alpha_path} and {cutout_path}")
+        print(_common.printable(f"wrote {alpha_path} and {cutout_path}"))
     return _common.EXIT_OK
