@@ -367,7 +367,9 @@ def test_two_writers_of_the_same_names_leave_the_pair_of_one_of_them(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "m.png"]
 
 
-@pytest.mark.parametrize("planted", ["named pipe", "unreadable file", "link"])
+@pytest.mark.parametrize(
+    "planted", ["named pipe", "unreadable file", "link", "no temporary folder"]
+)
 def test_a_rename_lock_file_planted_by_someone_else_neither_blocks_nor_fails(
     tmp_path, monkeypatch, planted
 ):
@@ -382,13 +384,19 @@ def test_a_rename_lock_file_planted_by_someone_else_neither_blocks_nor_fails(
     locks.mkdir()
     out.mkdir()
     monkeypatch.setattr(tempfile, "gettempdir", lambda: str(locks))
+    if planted == "no temporary folder":
+        # tempfile's "No usable temporary directory found": the writes need none
+        def no_folder():
+            raise FileNotFoundError("No usable temporary directory found")
+
+        monkeypatch.setattr(tempfile, "gettempdir", no_folder)
     status = os.stat(out)
     lock = locks / f"vecmatte-renames-{status.st_dev}-{status.st_ino}.lock"
     if planted == "named pipe":
         os.mkfifo(lock)
     elif planted == "unreadable file":
         lock.touch(mode=0o000)
-    else:
+    elif planted == "link":
         (tmp_path / "mine.txt").write_text("kept")
         lock.symlink_to(tmp_path / "mine.txt")
     save_images([(out / "m.png", np.zeros((4, 5))), (out / "c.png", np.zeros((4, 5, 4)))])

@@ -75,7 +75,11 @@ def _identity(folder: Path) -> tuple[int, int] | None:
 
 def _open_lock_file(identity: tuple[int, int]) -> int | None:
     """A descriptor of the lock file of the folder ``identity``, made if missing, or None."""
-    path = Path(tempfile.gettempdir()) / "vecmatte-renames-{}-{}.lock".format(*identity)
+    try:
+        folder = tempfile.gettempdir()
+    except OSError:  # no usable temporary folder at all: rename as before
+        return None
+    path = Path(folder) / "vecmatte-renames-{}-{}.lock".format(*identity)
     # Never through a link, nor blocking on a named pipe planted there; read-only is
     # enough for flock, and an existing file is opened without O_CREAT (protected_regular).
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
