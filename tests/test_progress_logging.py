@@ -247,3 +247,47 @@ def test_library_prints_nothing_unless_logging_is_configured():
     shown = _run("import logging\nlogging.basicConfig(level=logging.INFO)\n" + solve)
     assert "INFO:vecmatte.alpha.ifm:ifm: colour-mixture neighbours of " in shown.stderr
     assert "INFO:vecmatte.alpha._pipeline:sm: estimating alpha of " in shown.stderr
+
+
+def test_a_long_conjugate_gradient_reports_its_iteration_and_residual(caplog, monkeypatch):
+    # A solve of minutes (rw or ifm with 'jacobi' on a large image) said nothing between
+    # "conjugate gradient on N equations" and its result. It now logs every PROGRESS_SECONDS
+    # (here 0: at every reading of the clock) and a last line when it stops.
+    from vecmatte.alpha import solve_alpha
+    from vecmatte.linalg import cg
+
+    scene = make_scene((40, 50), seed=2)
+    residuals = {}
+    quiet = solve_alpha(scene.image, scene.trimap, method="rw")
+    monkeypatch.setattr(cg, "PROGRESS_SECONDS", 0.0)
+    caplog.set_level(logging.INFO, logger="vecmatte")
+    result = solve_alpha(
+        scene.image, scene.trimap, method="rw", callback=lambda i, r: residuals.update({i: r})
+    )
+    np.testing.assert_array_equal(result.alpha, quiet.alpha)
+    lines = [r.getMessage() for r in caplog.records if r.name == "vecmatte.linalg.cg"]
+    pattern = r"conjugate gradient: iteration (\d+) of at most (\d+), relative residual (\S+) "
+    progress = [re.match(pattern, line) for line in lines[:-1]]
+    assert len(progress) >= 2 and all(progress), lines
+    iterations = [int(match.group(1)) for match in progress]
+    assert iterations[0] == 1 and iterations == sorted(set(iterations))
+    for match in progress:
+        assert float(match.group(3)) == pytest.approx(residuals[int(match.group(1))], rel=1e-2)
+    assert lines[-1] == (
+        f"conjugate gradient: stopped after {result.iterations} iterations, relative residual "
+        f"{result.residual:.3g}"
+    )
+
+
+def test_a_quick_conjugate_gradient_or_no_logging_reports_nothing(caplog, monkeypatch):
+    from vecmatte.linalg import cg
+
+    scene = make_scene((40, 50), seed=2)
+    caplog.set_level(logging.INFO, logger="vecmatte")
+    estimate_alpha(scene.image, scene.trimap, method="rw")
+    assert not [r for r in caplog.records if r.name == "vecmatte.linalg.cg"]
+    caplog.clear()
+    caplog.set_level(logging.WARNING, logger="vecmatte")
+    monkeypatch.setattr(cg, "PROGRESS_SECONDS", 0.0)
+    estimate_alpha(scene.image, scene.trimap, method="rw")
+    assert not caplog.records
