@@ -37,7 +37,7 @@ class _StalledBody:
 
 
 def _call(
-    app, body: bytes, content_type: str, stream=None, path: str = "/api/alpha"
+    app, body: bytes, content_type: str, stream=None, path: str = "/api/alpha", errors=None
 ) -> tuple[str, bytes]:
     """``(status line, body)`` of a POST of ``body`` to the WSGI application itself."""
     from wsgiref.util import setup_testing_defaults
@@ -50,6 +50,8 @@ def _call(
         "HTTP_HOST": "localhost",
         "wsgi.input": stream if stream is not None else io.BytesIO(body),
     }
+    if errors is not None:
+        environ["wsgi.errors"] = errors
     setup_testing_defaults(environ)
     answer = {}
     content = b"".join(app(environ, lambda status, headers: answer.update(status=status)))

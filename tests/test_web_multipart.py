@@ -142,3 +142,22 @@ def test_the_server_answers_a_form_with_padding_a_preamble_and_an_epilogue():
     assert status.startswith("200"), content  # old code: 400 malformed form
     trimap = np.asarray(Image.open(io.BytesIO(content)))
     assert trimap.shape == (20, 30) and set(np.unique(trimap)) == {0, 128, 255}
+
+
+@pytest.mark.parametrize(
+    "content_type, disposition",
+    [
+        ("multipart/form-data; boundary*;boundary*23", "form-data; name=a"),
+        (CONTENT_TYPE, "form-data; name*;name*1"),
+    ],
+)
+def test_parameters_the_email_package_cannot_decode_are_a_400(content_type, disposition):
+    # email's RFC 2231 decoding raised TypeError on these ('<' between int and None): the
+    # answer was a 500 "internal error" and the server's log a traceback, at a client's will.
+    body = f"--x\r\nContent-Disposition: {disposition}\r\n\r\n1\r\n--x--\r\n".encode()
+    with pytest.raises(MultipartError, match="malformed parameters"):
+        parse_multipart(body, content_type)
+    errors = io.StringIO()
+    status, content = _call(create_app(workers=1), body, content_type, errors=errors)
+    assert status.startswith("400"), content  # old code: 500
+    assert errors.getvalue() == ""

@@ -39,10 +39,19 @@ class Part:
 
 
 def parse_header_value(value: str) -> tuple[str, dict[str, str]]:
-    """``'form-data; name="x"'`` -> ``("form-data", {"name": "x"})`` (RFC 2231 aware)."""
+    """``'form-data; name="x"'`` -> ``("form-data", {"name": "x"})`` (RFC 2231 aware).
+
+    Raises :class:`MultipartError` if the parameters cannot be decoded.
+    """
     message = Message()
     message["x-header"] = value
-    params = message.get_params(header="x-header") or []
+    try:
+        params = message.get_params(header="x-header") or []
+    except Exception:
+        # email decodes RFC 2231 parameters leniently, and raises whatever its internals
+        # meet on some malformed ones ("boundary*;boundary*23": TypeError); a client's
+        # header is never a reason for a 500.
+        raise MultipartError(f"malformed parameters in {value[:80]!r}") from None
     main = params[0][0].lower() if params else ""
     extra: dict[str, str] = {}
     for key, raw in params[1:]:
