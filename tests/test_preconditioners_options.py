@@ -29,6 +29,11 @@ from vecmatte.preconditioners import resolve_preconditioner
         ("vcycle:omega=2", "omega must lie in (0, 2)"),
         ("vcycle:omega=inf", "omega must lie in (0, 2)"),
         ("vcycle:direct_solve_size=0", "direct_solve_size must be a whole number of at least 1"),
+        # A million sweeps in every application, or a coarsest level that is the whole
+        # system (a float64 SuperLU factor outside the memory model), were taken.
+        ("vcycle:num_pre_iter=101", "num_pre_iter must be a whole number >= 0 and at most 100"),
+        ("vcycle:num_post_iter=1000000", "num_post_iter must be a whole number >= 0 and at m"),
+        ("vcycle:direct_solve_size=16385", "direct_solve_size must be a whole number of at leas"),
     ],
 )
 def test_out_of_range_options_are_refused_naming_the_option(request_, message):
@@ -48,6 +53,7 @@ def test_out_of_range_options_are_refused_naming_the_option(request_, message):
         "ichol:sweeps=4.0,shift=0",
         "vcycle:num_pre_iter=0",
         "vcycle:omega=1.5,direct_solve_size=1",
+        "vcycle:num_pre_iter=100,num_post_iter=100,direct_solve_size=16384",
         "jacobi",
     ],
 )

@@ -12,7 +12,23 @@ import numpy as np
 
 from vecmatte._numbers import is_real_number
 
-__all__ = ["build", "check_options", "full_weighting", "vcycle_operator"]
+__all__ = [
+    "MAX_DIRECT_SOLVE_SIZE",
+    "MAX_SWEEPS",
+    "build",
+    "check_options",
+    "full_weighting",
+    "vcycle_operator",
+]
+
+#: Most damped Jacobi sweeps accepted before or after a coarse correction (PyMatting: 1). A
+#: bound on the time a mistyped count can take: each sweep is a product with the level's
+#: matrix in every application of the preconditioner, and smoothing gains nothing after a few.
+MAX_SWEEPS = 100
+#: Largest coarsest level accepted (a 128 x 128 grid; PyMatting: 64). Above it the V-cycle
+#: turns into a float64 SuperLU factor of most of the system, which the memory model of
+#: "vcycle" leaves out: the complete factor is the "direct" preconditioner, checked for memory.
+MAX_DIRECT_SOLVE_SIZE = 16384
 
 # Full-weighting stencil over the 3x3 fine pixels around a coarse pixel's centre (2y, 2x).
 _WEIGHTS = np.array([1, 2, 1, 2, 4, 2, 1, 2, 1], dtype=np.float64) / 16.0
@@ -202,13 +218,14 @@ def check_options(
         One line naming the option: a sweep count that is not a whole number >= 0, both
         counts 0 (the cycle is then only the coarse correction, a singular operator),
         ``omega`` outside (0, 2) (the mean eigenvalue of ``D^-1 A`` is 1, so damped Jacobi
-        diverges from 2 on), or ``direct_solve_size`` not a whole number of at least 1.
+        diverges from 2 on), a sweep count above :data:`MAX_SWEEPS`, or
+        ``direct_solve_size`` not a whole number from 1 to :data:`MAX_DIRECT_SOLVE_SIZE`.
     """
     for name, value in (("num_pre_iter", num_pre_iter), ("num_post_iter", num_post_iter)):
-        if not _whole(value) or value < 0:
+        if not _whole(value) or not 0 <= value <= MAX_SWEEPS:
             raise ValueError(
-                f"preconditioner 'vcycle': {name} must be a whole number >= 0 (default 1), "
-                f"got {value!r}"
+                f"preconditioner 'vcycle': {name} must be a whole number >= 0 and at most "
+                f"{MAX_SWEEPS} (default 1), got {value!r}"
             )
     if num_pre_iter == 0 and num_post_iter == 0:
         raise ValueError(
@@ -219,10 +236,11 @@ def check_options(
         raise ValueError(
             f"preconditioner 'vcycle': omega must lie in (0, 2) (default 0.8), got {omega!r}"
         )
-    if not _whole(direct_solve_size) or direct_solve_size < 1:
+    if not _whole(direct_solve_size) or not 1 <= direct_solve_size <= MAX_DIRECT_SOLVE_SIZE:
         raise ValueError(
             "preconditioner 'vcycle': direct_solve_size must be a whole number of at least 1 "
-            f"(default 64), got {direct_solve_size!r}"
+            f"and at most {MAX_DIRECT_SOLVE_SIZE} (default 64; for a complete factor use the "
+            f"'direct' preconditioner), got {direct_solve_size!r}"
         )
 
 
