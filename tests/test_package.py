@@ -73,6 +73,24 @@ def test_public_names_resolve(name):
     assert name in dir(vecmatte)
 
 
+def test_type_checkers_see_exactly_the_public_names():
+    # vecmatte/__init__.py imports the public names under TYPE_CHECKING (its module
+    # __getattr__ would type them all Any): the same names from the same modules as _EXPORTS,
+    # each as an explicit re-export ('name as name').
+    import ast
+
+    tree = ast.parse(Path(vecmatte.__file__).read_text(encoding="utf-8"))
+    seen = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom), ast.unparse(statement)
+                for alias in statement.names:
+                    assert alias.asname == alias.name, ast.unparse(statement)
+                    seen[alias.name] = statement.module
+    assert seen == vecmatte._EXPORTS
+
+
 def test_unknown_attribute():
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         vecmatte.nope  # noqa: B018
@@ -161,6 +179,9 @@ def _package_modules() -> dict[str, Path]:
     return {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
+_TYPE_CHECKING = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
+
+
 def _imports(path: Path, name: str, modules) -> list[tuple[str, str, int]]:
     """``(module, imported name, line)`` for every import in the file, at any depth.
 
@@ -172,8 +193,19 @@ def _imports(path: Path, name: str, modules) -> list[tuple[str, str, int]]:
     import ast
 
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(), str(path))
+    # Imports under `if TYPE_CHECKING:` never run (type checkers read them): not counted.
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in _TYPE_CHECKING
+        for statement in node.body
+        for inner in ast.walk(statement)
+    }
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found += [(alias.name, "", node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -65,15 +66,64 @@ _EXPORTS = {
 #: The public API: every name above plus the version. Nothing else lists it.
 __all__ = ["__version__", *_EXPORTS]
 
+# Type checkers see the public names' own types from these imports (the module __getattr__
+# below hides them from them); at run time nothing is imported here: __getattr__ does it on
+# first use. tests/test_package.py checks that these imports are exactly _EXPORTS.
+if TYPE_CHECKING:  # 'name as name': an explicit re-export (PEP 484)
+    from vecmatte._radius_cost import SlowSolveWarning as SlowSolveWarning
+    from vecmatte.alpha import METHODS as METHODS
+    from vecmatte.alpha import AlphaResult as AlphaResult
+    from vecmatte.alpha import NoUnknownPixelsWarning as NoUnknownPixelsWarning
+    from vecmatte.alpha import estimate_alpha as estimate_alpha
+    from vecmatte.alpha import solve_alpha as solve_alpha
+    from vecmatte.batch import BatchRecord as BatchRecord
+    from vecmatte.batch import BatchTask as BatchTask
+    from vecmatte.batch import find_tasks as find_tasks
+    from vecmatte.batch import process_task as process_task
+    from vecmatte.batch import run_batch as run_batch
+    from vecmatte.batch.dask import run_batch_on_cluster as run_batch_on_cluster
+    from vecmatte.compose import composite as composite
+    from vecmatte.compose import cutout as cutout
+    from vecmatte.foreground import estimate_foreground as estimate_foreground
+    from vecmatte.foreground import estimate_foreground_background as estimate_foreground_background
+    from vecmatte.io import AlphaChannelIgnoredWarning as AlphaChannelIgnoredWarning
+    from vecmatte.io import AlphaChannelUsedWarning as AlphaChannelUsedWarning
+    from vecmatte.io import ExtraFramesWarning as ExtraFramesWarning
+    from vecmatte.io import ImageMetadataWarning as ImageMetadataWarning
+    from vecmatte.io import ImageTooLargeError as ImageTooLargeError
+    from vecmatte.io import LossyTrimapWarning as LossyTrimapWarning
+    from vecmatte.io import SampleRangeWarning as SampleRangeWarning
+    from vecmatte.io import load_image as load_image
+    from vecmatte.io import load_trimap as load_trimap
+    from vecmatte.io import save_image as save_image
+    from vecmatte.laplacians.closed_form import matting_laplacian as matting_laplacian
+    from vecmatte.linalg.cg import ConvergenceWarning as ConvergenceWarning
+    from vecmatte.memory import InsufficientMemoryError as InsufficientMemoryError
+    from vecmatte.memory import check_memory as check_memory
+    from vecmatte.memory import estimate_solve_memory as estimate_solve_memory
+    from vecmatte.metrics import connectivity_error as connectivity_error
+    from vecmatte.metrics import gradient_error as gradient_error
+    from vecmatte.metrics import matting_errors as matting_errors
+    from vecmatte.metrics import mse as mse
+    from vecmatte.metrics import sad as sad
+    from vecmatte.preconditioners import PRECONDITIONERS as PRECONDITIONERS
+    from vecmatte.synthetic import Scene as Scene
+    from vecmatte.synthetic import make_scene as make_scene
+    from vecmatte.trimap import scribbles_to_trimap as scribbles_to_trimap
+    from vecmatte.trimap import trimap_from_mask as trimap_from_mask
+    from vecmatte.trimap import trimap_split as trimap_split
 
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'vecmatte' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+
+if not TYPE_CHECKING:  # so that a type checker flags a misspelt name instead of typing it Any
+
+    def __getattr__(name: str) -> object:
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 'vecmatte' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(__all__)
