@@ -106,6 +106,27 @@ def test_image_without_trimap_fails_alone(folders):
     assert "no trimap for b" in records[1].error
 
 
+@pytest.mark.parametrize("entry", ["folder", "broken link", "named pipe"])
+def test_a_trimap_that_is_no_file_is_named_as_what_it_is(folders, entry):
+    # Before: "no trimap for b: no file trimaps/b.*", beside the trimaps/b.png the user sees.
+    if entry != "folder" and os.name != "posix":
+        pytest.skip("links and named pipes as POSIX makes them")
+    images, trimaps, out = folders
+    (trimaps / "b.png").unlink()
+    if entry == "folder":
+        (trimaps / "b.png").mkdir()
+        said = f"{trimaps}/b.png is a folder, not a trimap file"
+    elif entry == "broken link":
+        (trimaps / "b.tif").symlink_to(trimaps / "gone.tif")
+        said = f"{trimaps}/b.tif is not a regular file (a named pipe, a device, a broken link)"
+    else:
+        os.mkfifo(trimaps / "b.png")
+        said = f"{trimaps}/b.png is not a regular file (a named pipe, a device, a broken link)"
+    records = run_batch(find_tasks(images, trimaps, out))
+    assert [record.status for record in records] == ["done", "failed", "done", "done", "done"]
+    assert records[1].error == f"no trimap for b: {said}"
+
+
 # --- processing ------------------------------------------------------------------------
 
 

@@ -410,7 +410,7 @@ def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):
 
     what = "trimap" if task.band is None else "mask"
     if not Path(task.trimap_path).is_file():
-        raise FileNotFoundError(f"no {what} for {task.name}: no file {task.trimap_path}")
+        raise FileNotFoundError(f"no {what} for {task.name}: {_no_file(task.trimap_path, what)}")
     trimap = load_gray(task.trimap_path, name=what, max_pixels=task.max_pixels)
     try:
         check_trimap(trimap, image_shape, name=what)
@@ -421,6 +421,26 @@ def _read_trimap(task: BatchTask, image_shape: tuple[int, ...]):
     except ValueError as error:
         raise ValueError(f"{task.trimap_path}: {error}") from None
     return trimap
+
+
+def _no_file(path, what: str) -> str:
+    """Why no file is at ``path`` (``FOLDER/NAME.*`` when find_tasks found none of that name).
+
+    A folder (or a named pipe, a broken link) of the trimap's name was left out unnamed:
+    "no file trimaps/a.*" beside a ``trimaps/a.png`` that the user sees there.
+    """
+    path = Path(path)
+    if path.name.endswith(".*"):
+        named = glob.escape(path.name[:-2]) + ".*"
+        found = [p for p in sorted(path.parent.glob(named)) if p.suffix.lower() in IMAGE_EXTENSIONS]
+    else:
+        found = [path] if os.path.lexists(path) else []
+    for entry in found:
+        if entry.is_dir():
+            return f"{entry} is a folder, not a {what} file"
+        if not entry.is_file():
+            return f"{entry} is not a regular file (a named pipe, a device, a broken link)"
+    return f"no file {path}"
 
 
 def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
