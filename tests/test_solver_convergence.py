@@ -90,3 +90,24 @@ def test_solves_in_threads_equal_serial_ones_and_keep_their_own_warnings(scene):
         assert same_notes == notes
         assert len(notes) == (maxiter is not None)
         assert all(f"method '{method}'" in note for note in notes)
+
+
+@pytest.mark.parametrize("method", ["cf", "knn", "ifm"])
+def test_ctrl_c_during_conjugate_gradient_leaves_no_half_state(method, scene):
+    # KeyboardInterrupt arrives between two iterations (here from the callback): it goes
+    # through unchanged, the BLAS thread limit is lifted, and the next solve is as if none
+    # had been interrupted.
+    from vecmatte import _blas
+
+    def interrupt(iteration, residual):
+        if iteration == 2:
+            raise KeyboardInterrupt
+
+    before = estimate_alpha(scene.image, scene.trimap, method=method, preconditioner="jacobi")
+    with pytest.raises(KeyboardInterrupt):
+        estimate_alpha(
+            scene.image, scene.trimap, method=method, preconditioner="jacobi", callback=interrupt
+        )
+    assert _blas._depth == 0
+    after = estimate_alpha(scene.image, scene.trimap, method=method, preconditioner="jacobi")
+    np.testing.assert_array_equal(after, before)
