@@ -127,6 +127,24 @@ def test_a_trimap_that_is_no_file_is_named_as_what_it_is(folders, entry):
     assert records[1].error == f"no trimap for b: {said}"
 
 
+@pytest.mark.skipif(os.name != "posix", reason="links and named pipes as POSIX makes them")
+def test_what_is_named_like_an_image_but_is_no_file_is_left_out_with_a_warning(folders):
+    # Links to a drive not mounted, a named pipe or a folder x.png were left out without a
+    # word: a batch of only such links said "no image files in this folder".
+    images, trimaps, out = folders
+    (images / "f.png").symlink_to("/nonexistent/f.png")
+    (images / "g.png").mkdir()
+    os.mkfifo(images / "h.png")
+    (images / ".hidden.png").symlink_to("/nonexistent/hidden.png")  # hidden: not an image
+    with pytest.warns(UserWarning) as caught:
+        tasks = find_tasks(images, trimaps, out)
+    assert [str(w.message) for w in caught] == [
+        f"{images}: left out what is named like an image but is no file: f.png (a broken "
+        "link), g.png (a folder), h.png (not a regular file)"
+    ]
+    assert [task.name for task in tasks] == NAMES
+
+
 # --- processing ------------------------------------------------------------------------
 
 

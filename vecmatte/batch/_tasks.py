@@ -8,6 +8,7 @@ then makes one :class:`~vecmatte.batch._core.BatchTask` per image.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,25 @@ def _image_files(directory: Path, skip: set[str] = frozenset()) -> dict[str, lis
         ):
             by_stem.setdefault(path.stem, []).append(path)
     return by_stem
+
+
+def _no_files(directory: Path) -> list[str]:
+    """Entries of ``directory`` named like images that are no files, described.
+
+    A broken link (a drive or share not mounted), a named pipe or a folder ``x.png`` is no
+    image to read: left out, as before, but no longer without a word (a batch of links to
+    an unmounted drive said only "no image files in this folder").
+    """
+    found = []
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        if path.is_dir():
+            found.append(f"{path.name} (a folder)")
+        elif not path.is_file():
+            kind = "a broken link" if path.is_symlink() else "not a regular file"
+            found.append(f"{path.name} ({kind})")
+    return found
 
 
 def _own_outputs(directory: Path) -> set[str]:
@@ -204,6 +224,14 @@ def find_tasks(
     # only if no batch record shows it to be another image's output (else the guard refuses).
     skip = _own_outputs(images_dir)
     images = _image_files(images_dir, skip)
+    if left_out := _no_files(images_dir):
+        more = f" and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+        warnings.warn(
+            f"{images_dir}: left out what is named like an image but is no file: "
+            f"{', '.join(left_out[:3])}{more}",
+            UserWarning,
+            stacklevel=2,
+        )
     if not images:
         raise ValueError(
             f"{images_dir}: no image files in this folder (looked for {' '.join(IMAGE_EXTENSIONS)})"
