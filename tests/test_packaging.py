@@ -255,6 +255,53 @@ def test_nothing_of_ours_warns_at_import():
     assert result.stderr == ""
 
 
+def test_a_full_run_imports_no_test_tool_peer_or_optional_dependency(tmp_path):
+    # Function-level imports included: the demo, the command line's alpha with foreground and
+    # cutout, every method, the foreground methods and the web app, in one fresh process.
+    code = f"""
+import sys
+from vecmatte.cli import main
+import vecmatte
+assert main(["demo", "--output-dir", r"{tmp_path / "demo"}", "--quiet"]) == 0
+data = r"{Path(vecmatte.__file__).parent / "data"}"
+assert main(["alpha", data + "/demo_image.png", data + "/demo_trimap.png", "-q",
+             "-o", r"{tmp_path / "a.png"}", "--cutout", r"{tmp_path / "c.png"}",
+             "--foreground", r"{tmp_path / "f.png"}"]) == 0
+scene = vecmatte.make_scene((30, 40), seed=0)
+for method in vecmatte.METHODS:
+    alpha = vecmatte.estimate_alpha(scene.image, scene.trimap, method=method)
+for method in ("ml", "cf", "blur_fusion"):
+    vecmatte.estimate_foreground(scene.image, alpha, method=method)
+import vecmatte.web
+vecmatte.web.create_app()
+print(" ".join(sorted(sys.modules)))
+"""
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = set(result.stdout.split())
+    forbidden = [
+        "pytest",
+        "_pytest",
+        "hypothesis",
+        "numba",
+        "pymatting",
+        "dask",
+        "distributed",
+        "rembg",
+        "matplotlib",
+        "playwright",
+        "cv2",
+        "torch",
+    ]
+    assert sorted(m for m in loaded if m.split(".")[0] in forbidden) == []
+
+
 def test_py_typed_marks_the_package_as_typed():
     assert (Path(vecmatte.__file__).parent / "py.typed").is_file()
 
