@@ -27,6 +27,10 @@ Routes
 ``POST /api/trimap``
     ``mask`` + ``band``, or ``image`` + ``scribbles``: the trimap as a gray PNG.
 
+The inputs come as form fields only: a query string on a ``POST``, or a field the route
+does not use (``band`` without a ``mask``, a ``method`` with an ``alpha`` given ...), is
+refused rather than ignored.
+
 Errors are JSON ``{"error": "..."}``: 400 (malformed request), 403 (foreign origin), 404,
 405, 408 (the body stopped coming), 411, 413 (body, pixels or memory over the limits), 415
 (not multipart/form-data), 421 (Host header not allowed), 422 (inputs the library refuses),
