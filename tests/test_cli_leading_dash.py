@@ -56,6 +56,7 @@ def test_an_input_that_begins_with_a_dash_is_named_with_the_way_to_give_it(argv,
         ["alpha", "a.png", "t.png", "-o", "m.png", "--bogus"],  # a mistyped option
         ["alpha", "-o", "m.png", "--", "-d.png"],  # after --: a file already
         ["alpha", "a.png", "t.png", "-o", "m.png", "--eps", "-1", "--radius"],  # a number
+        ["-d.png"],  # vecmatte itself takes no file names
     ],
 )
 def test_no_such_hint_where_the_word_is_no_file_name(argv, capsys):

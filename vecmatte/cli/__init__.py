@@ -59,7 +59,7 @@ def _leading_dash_hint(parser: argparse.ArgumentParser, message: str) -> str:
     takes a word that begins with '-' for an option, and its message names neither.
     """
     argv = _ARGV.get()
-    if not argv:
+    if not argv or " " not in parser.prog:  # vecmatte itself takes no file names
         return ""
     expected = _EXPECTED_ONE.fullmatch(message)
     if expected is not None:
