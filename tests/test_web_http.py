@@ -215,3 +215,29 @@ def test_a_method_for_a_given_alpha_is_refused_not_ignored(scene, fields):
     # what the page sends is answered as before
     status, _, _ = call_app(app, {**given, "foreground_method": "none"}, "/api/cutout")
     assert status.startswith("200")
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status, fragment",
+    [
+        (b"GET / HTTP/1.1 extra\r\nHost: 127.0.0.1\r\n\r\n", b"400", "Bad request version"),
+        (b"NONSENSE\r\n\r\n", b"400", "Bad request syntax ('NONSENSE')"),
+        (b"GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", b"505", "Invalid HTTP version"),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", b"414", "URI"),
+        (
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + b"X-A: 1\r\n" * 120 + b"\r\n",
+            b"431",
+            "Too many headers",
+        ),
+    ],
+)
+def test_the_servers_own_refusals_are_json_too(request_bytes, status, fragment):
+    # What the standard library's handler refuses before the application sees the request
+    # was answered with an HTML page, where every other error is {"error": "..."}.
+    with _serving(create_app(workers=1)) as port:
+        answer = _raw(port, request_bytes)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == status, head
+    assert b"Content-Type: application/json" in head, head  # old code: text/html
+    (line,) = json.loads(body)["error"].splitlines()
+    assert fragment in line

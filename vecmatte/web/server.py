@@ -8,6 +8,7 @@ object itself, for tests and embedding.
 from __future__ import annotations
 
 import argparse
+import json
 import socket
 import socketserver
 import sys
@@ -114,7 +115,27 @@ class _ReportedOnWrite:
 class _Handler(WSGIRequestHandler):
     quiet = False
     timeout = IDLE_SECONDS  # StreamRequestHandler sets it on the connection's socket
+    # Assumed until the request line is read: a refusal of a malformed one (HTTP/0.9,
+    # the base class's default) was sent without a status line or headers.
+    default_request_version = "HTTP/1.0"
     _environ: dict | None = None
+
+    def send_error(self, code: int, message: str | None = None, explain=None) -> None:
+        """Refusals of the handler itself (a malformed request line, too many headers, a
+        URI too long) as JSON ``{"error": ...}`` in one line, as the application's are
+        (the base class sent an HTML page)."""
+        if message is None:
+            message = self.responses.get(code, ("error",))[0]
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(code, message)
+        self.send_header("Connection", "close")
+        body = json.dumps({"error": " ".join(str(message).split())}).encode()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def setup(self) -> None:
         super().setup()
