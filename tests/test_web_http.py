@@ -241,3 +241,17 @@ def test_the_servers_own_refusals_are_json_too(request_bytes, status, fragment):
     assert b"Content-Type: application/json" in head, head  # old code: text/html
     (line,) = json.loads(body)["error"].splitlines()
     assert fragment in line
+
+
+@pytest.mark.parametrize("digits", [20, 5000])
+def test_a_content_length_of_thousands_of_digits_is_413_not_500(digits):
+    # int() refuses strings of more than 4300 digits (ValueError): a header of 5000 nines
+    # was a 500 "internal error" with a traceback in the server's log.
+    errors = io.StringIO()
+    environ = _environ(b"", "multipart/form-data; boundary=x", CONTENT_LENGTH="9" * digits)
+    environ["wsgi.errors"] = errors
+    status, content = _answer(create_app(workers=1), environ)
+    assert status.startswith("413"), content
+    (line,) = json.loads(content)["error"].splitlines()
+    assert f"Content-Length has {digits} digits" in line and len(line) < 200
+    assert errors.getvalue() == ""

@@ -184,7 +184,15 @@ def body_length(environ: dict, limits: Limits) -> int:
     # a proxy in front of the server would not agree on.
     if not (text.isascii() and text.isdigit()):
         raise HTTPError(400, f"Content-Length is not a number: {text[:40]!r}")
-    length = int(text)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 18:
+        # Beyond any body (and int() refuses more than 4300 digits: that was a 500).
+        raise HTTPError(
+            413,
+            f"the request body's Content-Length has {len(digits)} digits, more than the limit "
+            f"of {limits.max_upload_bytes:,} bytes (vecmatte serve --max-upload-bytes)",
+        )
+    length = int(digits)
     if length > limits.max_upload_bytes:
         drain(environ, limits)
         raise HTTPError(
