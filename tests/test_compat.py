@@ -509,6 +509,37 @@ def test_install_pymatting_overrides_real_pymatting_without_importing_numba():
     assert result.stdout.strip() == "ok"
 
 
+def test_install_pymatting_as_a_spawned_pools_initializer(tmp_path):
+    # spawned workers start without the parent's sys.modules: the docstring's recipe (a
+    # script file, since spawned workers import the parent's main module)
+    script = tmp_path / "spawned.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import multiprocessing
+            from vecmatte.compat import install_pymatting
+
+
+            def where(_):
+                import sys
+                import pymatting
+                return pymatting.estimate_alpha_cf.__module__, "numba" in sys.modules
+
+
+            if __name__ == "__main__":
+                context = multiprocessing.get_context("spawn")
+                with context.Pool(1, initializer=install_pymatting) as pool:
+                    print(pool.map(where, [0]))
+            """
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[('vecmatte.compat.pymatting', False)]"
+
+
 @pytest.mark.usefixtures("clean_pymatting_modules")
 def test_install_pymatting_after_pymatting_was_imported_warns_and_replaces():
     # Stand-ins for an already imported PyMatting (the real one would compile numba kernels).

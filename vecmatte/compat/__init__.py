@@ -113,7 +113,10 @@ def install_pymatting() -> types.ModuleType:
 
     Call it before the application imports PyMatting (for rembg: before ``import rembg``).
     It takes precedence over an installed PyMatting, which is then never imported (nor numba).
-    Calling it again does nothing.
+    Calling it again does nothing. It holds for the calling process: processes started by
+    ``spawn`` or ``forkserver`` (multiprocessing's default on macOS and Windows, and for
+    ProcessPoolExecutor there) start without it, so call it at the top of the module that
+    imports the application, or in the pool's ``initializer``.
 
     Returns
     -------
