@@ -255,3 +255,15 @@ def test_a_content_length_of_thousands_of_digits_is_413_not_500(digits):
     (line,) = json.loads(content)["error"].splitlines()
     assert f"Content-Length has {digits} digits" in line and len(line) < 200
     assert errors.getvalue() == ""
+
+
+def test_a_malformed_origin_is_refused_not_a_500():
+    # urlsplit raises ValueError on 'http://[evil' (an unclosed IPv6 bracket): a 500
+    # "internal error" and a traceback in the server's log, at a client's will.
+    errors = io.StringIO()
+    environ = _environ(b"x", "multipart/form-data; boundary=x", HTTP_ORIGIN="http://[evil")
+    environ["wsgi.errors"] = errors
+    status, content = _answer(create_app(workers=1), environ)
+    assert status.startswith("403"), content
+    assert "requests from pages of 'http://[evil' are not allowed" in json.loads(content)["error"]
+    assert errors.getvalue() == ""

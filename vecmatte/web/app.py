@@ -195,7 +195,10 @@ class MattingApp:
             )
         origin = environ.get("HTTP_ORIGIN")
         if environ.get("REQUEST_METHOD") == "POST" and origin and origin != "null":
-            origin_host = (urlsplit(origin).hostname or "").lower()
+            try:
+                origin_host = (urlsplit(origin).hostname or "").lower()
+            except ValueError:  # "http://[evil": not a page of ours either (it was a 500)
+                origin_host = ""
             if origin_host not in self.allowed_hosts:
                 raise HTTPError(403, f"requests from pages of {origin[:100]!r} are not allowed")
 
