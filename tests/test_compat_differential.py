@@ -233,6 +233,7 @@ CASES = {
     "weights_dense": "pm.weights_to_laplacian(np.ones((4, 4)))",
     "weights_csc": "pm.weights_to_laplacian(sp.csc_matrix(W), True, 0.5)",
     "weights_float32": "pm.weights_to_laplacian(sp.csr_matrix(W, dtype=np.float32))",
+    "weights_no_entries": "pm.weights_to_laplacian(sp.csr_matrix((40, 40)), True, 0.5)",
     "weights_isolated_node": "pm.weights_to_laplacian(sp.csr_matrix(W * (np.arange(40) != 3)))",
     "vec_vec_outer_int": "pm.vec_vec_outer(np.arange(1, 3), np.arange(1, 3))",
     "vec_vec_outer_float32": "pm.vec_vec_outer(image32, image32)",

@@ -541,7 +541,8 @@ def weights_to_laplacian(W, normalize: bool = True, regularization: float = 0.0)
     """
     import scipy.sparse
 
-    if normalize and scipy.sparse.issparse(W):
+    # (vecmatte's function needs an entry to normalize; without any, PyMatting's formula)
+    if normalize and scipy.sparse.issparse(W) and W.nnz:
         from vecmatte.laplacians.random_walk import weights_to_laplacian as to_laplacian
 
         L = to_laplacian(W, regularization=regularization, form="random_walk")
