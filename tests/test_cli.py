@@ -537,7 +537,7 @@ def test_closed_standard_output_after_a_table_ends_quietly(tmp_path, scene_files
 
 
 def test_reporter_progress_waits_then_throttles(capsys):
-    from vecmatte.cli._common import Reporter
+    from vecmatte.cli._messages import Reporter
 
     report = Reporter(quiet=False).progress("foreground", after=0.0)
     for done in (1, 2, 3, 4):  # one call right after another: the first and the last print

@@ -23,8 +23,8 @@ from vecmatte.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     StandardOutputClosed,
-    one_line,
 )
+from vecmatte.cli._messages import one_line
 
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "BatchProgress", "build_parser", "main"]
 

@@ -1,7 +1,8 @@
-"""What the subcommands share: progress, the options of the solve, reading and writing.
+"""What the subcommands share: the options of the solve, reading and writing.
 
 Standard streams: an input named ``-`` is read from standard input and an output named
-``-`` is written to standard output as PNG (one of each at most).
+``-`` is written to standard output as PNG (one of each at most). Progress and messages:
+:mod:`vecmatte.cli._messages`.
 """
 
 from __future__ import annotations
@@ -9,129 +10,17 @@ from __future__ import annotations
 import argparse
 import ast
 import io
-import logging
-import re
 import sys
-import time
 import warnings
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vecmatte.cli._messages import Reporter
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
-
-# Line breaks and other whitespace but the plain space (str.split's, as error lines use).
-_BREAKS = re.compile(r"[^\S ]")
-
-
-def one_line(text) -> str:
-    """``text`` with each line break (or tab ...) as a space, for one line of a message.
-
-    A file named ``"e\nf.png"`` (a newline is allowed in names) printed in a progress line
-    or a warning made two lines, the second without vecmatte's prefix; the error line
-    (:func:`vecmatte._errors.error_line`) reads the same name the same way.
-    """
-    return _BREAKS.sub(" ", str(text))
-
-
-def printable(text, stream=None) -> str:
-    """``text`` as the ``stream`` (standard output) can print it, for file names there.
-
-    A name whose bytes are no valid UTF-8 (``b"bad\\xff"``, read as the surrogate
-    ``"\\udcff"``), or a character the stream's encoding lacks, made a strict stream (the
-    usual standard output under a UTF-8 locale) raise UnicodeEncodeError: ``vecmatte eval``
-    stopped after its header with "'utf-8' codec can't encode character", naming no file.
-    Such characters are shown as backslash escapes, as standard error shows them.
-    """
-    stream = sys.stdout if stream is None else stream
-    text = str(text)
-    if getattr(stream, "errors", "strict") != "strict":
-        return text  # surrogateescape (a C locale): the name's own bytes are printed
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    return text.encode(encoding, "backslashreplace").decode(encoding)
-
-
-class Reporter:
-    """Progress on stderr; silent with ``--quiet``.
-
-    Lines read ``[  0.21s] message``, the time since the command began. The library's own
-    stage messages (INFO records of the ``vecmatte`` loggers) join them, indented, inside
-    :meth:`library_stages`.
-    """
-
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
-        self.start = time.perf_counter()
-
-    def stage(self, message: str) -> None:
-        if not self.quiet:
-            print(
-                f"[{time.perf_counter() - self.start:7.2f}s] {one_line(message)}",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    @contextmanager
-    def library_stages(self):
-        """Show vecmatte's stage messages as progress lines while the block runs.
-
-        The library logs each long step of a solve (a neighbour search, a factorisation) at
-        level INFO on loggers under ``vecmatte``, which print nothing unless someone listens:
-        for the block, a handler on the ``vecmatte`` logger prints them with this reporter's
-        time stamps, and the logger's level is lowered to INFO if it was above. Both are
-        undone afterwards (also on errors), so a program calling :func:`vecmatte.cli.main`
-        keeps its own logging set-up. With ``--quiet`` nothing is attached.
-        """
-        if self.quiet:
-            yield
-            return
-        logger = logging.getLogger("vecmatte")
-        handler = _StageHandler(self)
-        level = logger.level
-        logger.addHandler(handler)
-        if logger.getEffectiveLevel() > logging.INFO:
-            logger.setLevel(logging.INFO)
-        try:
-            yield
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-
-    def iteration(self, iteration: int, residual: float) -> None:
-        if not self.quiet and (iteration == 1 or iteration % 10 == 0):
-            self.stage(f"  CG iteration {iteration}: relative residual {residual:.3e}")
-
-    def progress(self, what: str, *, after: float = 1.0):
-        """A ``progress(done, total)`` callback for the library: silent for a quick step.
-
-        Lines appear once the step has taken ``after`` seconds, then at most one a second
-        (and the last), so a small image prints nothing and a 10 MP one shows it is alive.
-        """
-        begun = time.perf_counter()
-        last = [-float("inf")]
-
-        def report(done: int, total: int) -> None:
-            now = time.perf_counter()
-            if self.quiet or now - begun < after or (now - last[0] < 1.0 and done < total):
-                return
-            last[0] = now
-            self.stage(f"  {what}: {done} of {total} ({100 * done / max(total, 1):.0f}%)")
-
-        return report
-
-
-class _StageHandler(logging.Handler):
-    """Prints each record's message as an indented line of a :class:`Reporter`."""
-
-    def __init__(self, reporter: Reporter):
-        super().__init__(logging.INFO)
-        self.reporter = reporter
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.reporter.stage(f"  {record.getMessage()}")
-        except Exception:
-            self.handleError(record)
 
 
 def check_step_memory(shape, what: str, needed: int, reporter: Reporter, *, hint: str = "") -> None:
@@ -253,13 +142,6 @@ def remove_empty(folders) -> None:
             folder.rmdir()  # refuses a folder that is not empty: something else is in it
         except OSError:
             return  # then its parents are not empty either
-
-
-def shown(path) -> str:
-    """How an output is named in progress messages."""
-    from vecmatte.io import STDIO
-
-    return "standard output" if str(path) == STDIO else str(path)
 
 
 def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vecmatte.cli import _common
+from vecmatte.cli import _common, _messages
 
 NAME = "alpha"
 
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     )
     _check_bit_depth(args)
     _common.note_lossy(args.output, "alpha matte")
-    reporter = _common.Reporter(args.quiet)
+    reporter = _messages.Reporter(args.quiet)
     second = args.trimap or args.scribbles or args.mask
     reporter.stage(f"reading {args.image} and {second}")
     image = load_image(_common.source(args.image), max_pixels=args.max_pixels)
@@ -223,7 +223,7 @@ def solve_and_write(
         _common.write_all(outputs())
     for path in (alpha_path, foreground_path, cutout_path):
         if path is not None:
-            reporter.stage(f"wrote {_common.shown(path)}")
+            reporter.stage(f"wrote {_messages.shown(path)}")
 
 
 def _report_memory(image, trimap, keywords, reporter) -> None:

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 
 from vecmatte.cli import _common
-from vecmatte.cli._common import one_line
+from vecmatte.cli._messages import one_line
 
 NAME = "batch"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vecmatte.cli import _common
+from vecmatte.cli import _common, _messages
 
 NAME = "composite"
 
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             "--foreground": args.foreground,
         },
     )
-    reporter = _common.Reporter(args.quiet)
+    reporter = _messages.Reporter(args.quiet)
     # Read the colour first: a typo should fail before any computation.
     new = parse_color(args.color) if args.color is not None else None
     image = load_image(_common.source(args.image), max_pixels=args.max_pixels)
@@ -127,5 +127,5 @@ def run(args: argparse.Namespace) -> int:
             progress=reporter.progress("foreground"),
         )
     _common.write(args.output, composite(foreground, alpha, new, fit=args.fit))
-    reporter.stage(f"wrote {_common.shown(args.output)}")
+    reporter.stage(f"wrote {_messages.shown(args.output)}")
     return _common.EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vecmatte.cli import _common
+from vecmatte.cli import _common, _messages
 
 NAME = "demo"
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             {"demo alpha": alpha_path, "demo cutout": cutout_path},
             {"demo image": image_path, "demo trimap": trimap_path},
         )
-    reporter = _common.Reporter(args.quiet)
+    reporter = _messages.Reporter(args.quiet)
     image = load_image(image_path)
     trimap = load_trimap(trimap_path)
     reporter.stage(f"demo: bundled synthetic composite {image_path}")
@@ -70,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
         _common.remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
         raise
     if not args.quiet:  # --quiet: "print nothing but errors"
-        print(_common.printable(f"wrote {alpha_path} and {cutout_path}"))
+        print(_messages.printable(f"wrote {alpha_path} and {cutout_path}"))
     return _common.EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vecmatte.cli import _common
+from vecmatte.cli import _common, _messages
 
 NAME = "eval"
 
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"images": rows, "mean": mean}, indent=2))
         return _common.EXIT_OK
     # A table row per file: a name holding a newline would break its row in two.
-    names = [_common.printable(_common.one_line(row["name"])) for row in rows] + ["mean"]
+    names = [_messages.printable(_messages.one_line(row["name"])) for row in rows] + ["mean"]
     width = max(len(name) for name in names)
     print(f"{'image':<{width}}" + "".join(f" {title:>10}" for _, title in _COLUMNS))
     for name, row in zip(names, [*rows, mean], strict=True):

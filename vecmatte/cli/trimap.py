@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vecmatte.cli import _common
+from vecmatte.cli import _common, _messages
 
 NAME = "trimap"
 
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     _common.guard({"trimap (-o)": args.output}, {"mask": args.mask})
     _common.note_lossy(args.output, "trimap")
-    reporter = _common.Reporter(args.quiet)
+    reporter = _messages.Reporter(args.quiet)
     mask = load_gray(_common.source(args.mask), name="mask", max_pixels=args.max_pixels)
     try:
         trimap = trimap_from_mask(mask, band=args.band)
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     _common.write(args.output, pixels)
     unknown = np.count_nonzero(pixels == 128)
     reporter.stage(
-        f"wrote {_common.shown(args.output)}: {100 * unknown / pixels.size:.1f}% of the pixels "
+        f"wrote {_messages.shown(args.output)}: {100 * unknown / pixels.size:.1f}% of the pixels "
         f"unknown (band {args.band})"
     )
     return _common.EXIT_OK
