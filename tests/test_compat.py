@@ -540,6 +540,37 @@ def test_install_pymatting_as_a_spawned_pools_initializer(tmp_path):
     assert result.stdout.strip() == "[('vecmatte.compat.pymatting', False)]"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("pymatting") is None, reason="PyMatting not installed")
+def test_install_pymatting_after_the_real_pymatting_was_imported():
+    result = run_python(
+        """
+        import warnings
+        import pymatting
+        from pymatting import estimate_alpha_cf as imported_before
+        from vecmatte.compat import install_pymatting
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            shim = install_pymatting()
+            again = install_pymatting()
+        assert [str(w.message)[:40] for w in caught] == [
+            "PyMatting was imported before vecmatte.c"
+        ], caught
+        assert again is shim
+        import pymatting
+        from pymatting.alpha.estimate_alpha_cf import estimate_alpha_cf
+        from pymatting.util.util import stack_images
+        assert pymatting is shim
+        assert estimate_alpha_cf.__module__ == "vecmatte.compat.pymatting"
+        assert stack_images.__module__ == "vecmatte.compat.pymatting"
+        assert imported_before.__module__ == "pymatting.alpha.estimate_alpha_cf"  # stays real
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
 @pytest.mark.usefixtures("clean_pymatting_modules")
 def test_install_pymatting_after_pymatting_was_imported_warns_and_replaces():
     # Stand-ins for an already imported PyMatting (the real one would compile numba kernels).
