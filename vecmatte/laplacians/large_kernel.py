@@ -168,28 +168,51 @@ class LargeKernelLaplacian:
             if i == j:
                 sums_ij += eps / area
             covariance.append(sums_ij)
-        # V = (Sigma + eps/n I)^-1 / n by cofactors, written straight into M's planes.
+        # V = (Sigma + eps/n I)^-1 / n through a Cholesky factor, written into M's planes.
+        # Not by cofactors: where a window's colours vary along one line (two flat colours,
+        # the shading of one hue) Sigma has rank 1, its determinant is about 3 s (eps/n)^2
+        # against terms of 2 s^2 eps/n, and the cofactors' rounding (1e-17) swamped it:
+        # on stripes of black and white the operator was off by 0.9 and had eigenvalues
+        # of -220. The factor is backward stable: V is the inverse of Sigma + eps/n I to
+        # within a rounding of 1e-16 |Sigma|, far below eps/n.
         inner = coefficients[..., : w - pad]
-        a, b, c, d, e, f = covariance
+        a, b, c, d, e, f = covariance  # (0,0) (0,1) (0,2) (1,1) (1,2) (2,2)
+        np.sqrt(a, out=a)  # the factor's entries l11 .. l33, in place
+        b /= a
+        c /= a
+        d -= np.multiply(b, b, out=temporary)
+        np.sqrt(d, out=d)
+        e -= np.multiply(b, c, out=temporary)
+        e /= d
+        f -= np.multiply(c, c, out=temporary)
+        f -= np.multiply(e, e, out=temporary)
+        np.sqrt(f, out=f)
+        for diagonal in (a, d, f):  # then its inverse's, also lower triangular
+            np.divide(1.0, diagonal, out=diagonal)
+        b *= a
+        b *= d
+        np.negative(b, out=b)
+        c *= a
+        c += np.multiply(e, b, out=temporary)
+        c *= f
+        np.negative(c, out=c)
+        e *= d
+        e *= f
+        np.negative(e, out=e)
+        # V = L^-T L^-1 / n with L^-1 = [[a, 0, 0], [b, d, 0], [c, e, f]].
         v = [[inner[_INDEX[1 + i][1 + j]] for j in range(3)] for i in range(3)]
-        for target, (x1, y1, x2, y2) in (
-            (v[0][0], (d, f, e, e)),
-            (v[0][1], (c, e, b, f)),
-            (v[0][2], (b, e, c, d)),
-            (v[1][1], (a, f, c, c)),
-            (v[1][2], (b, c, a, e)),
-            (v[2][2], (a, d, b, b)),
-        ):
-            np.multiply(x1, y1, out=target)
-            target -= np.multiply(x2, y2, out=temporary)
-        scale = compact(sums[3])  # e's place, no longer needed
-        np.multiply(a, v[0][0], out=scale)
-        scale += np.multiply(b, v[0][1], out=temporary)
-        scale += np.multiply(c, v[0][2], out=temporary)
+        np.multiply(a, a, out=v[0][0])
+        v[0][0] += np.multiply(b, b, out=temporary)
+        v[0][0] += np.multiply(c, c, out=temporary)
+        np.multiply(b, d, out=v[0][1])
+        v[0][1] += np.multiply(c, e, out=temporary)
+        np.multiply(c, f, out=v[0][2])
+        np.multiply(d, d, out=v[1][1])
+        v[1][1] += np.multiply(e, e, out=temporary)
+        np.multiply(e, f, out=v[1][2])
+        np.multiply(f, f, out=v[2][2])
         del a, b, c, d, e, f, covariance
-        scale *= area
-        np.divide(1.0, scale, out=scale)
-        inner[4:] *= scale
+        inner[4:] *= 1.0 / area
         # V mu, then m = 1/n + mu^T V mu, then the first row -(V mu)^T.
         vmu = inner[1:4]
         for i in range(3):
