@@ -6,6 +6,8 @@ function taking pixels says the same thing about the same input.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from vecmatte._numbers import whole_number
@@ -135,6 +137,15 @@ def as_array(value, name: str, *, gray: bool) -> np.ndarray:
     A ragged list of lists made NumPy say "setting an array element with a sequence ..."
     without naming the argument.
     """
+    if isinstance(value, (str, bytes, os.PathLike)):  # else read as a 0-dimensional array
+        reader = (
+            "vecmatte.load_image(path)"
+            if not gray
+            else "vecmatte.load_trimap(path)"
+            if name == "trimap"
+            else f"vecmatte.io.load_gray(path, name={name!r})"
+        )
+        raise ValueError(f"{name} is a file name ({value!r}), not pixels: read it with {reader}")
     value = _pil_pixels(value, name, gray=gray)
     try:
         return np.asarray(value)
