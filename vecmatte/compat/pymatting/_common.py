@@ -38,6 +38,30 @@ class PyMattingKeyError(KeyError, ValueError):
     __str__ = ValueError.__str__  # the message as it is (KeyError would show its repr)
 
 
+def rgb_image(image):
+    """:func:`vecmatte._arrays.check_image`, with PyMatting's AssertionError for a colour
+    image of other than 3 channels (vecmatte's message names the fix)."""
+    import numpy as np
+
+    from vecmatte._arrays import check_image
+
+    try:
+        return check_image(image)
+    except ValueError as error:
+        if np.ndim(image) == 3 and np.shape(image)[2] != 3:
+            raise PyMattingAssertionError(str(error)) from None
+        raise
+
+
+def check_radius(radius, name: str = "radius") -> None:
+    """PyMatting's TypeError (from NumPy or numba) for a radius that is not a whole number,
+    as :class:`PyMattingTypeError`; its range is vecmatte's to check."""
+    try:
+        whole_number(radius, name, "a whole number", minimum=-(2**63))
+    except ValueError as error:
+        raise PyMattingTypeError(str(error)) from None
+
+
 def check_keys(options, allowed, name: str, hint: str = "") -> dict:
     options = {} if options is None else dict(options)
     unknown = sorted(set(options) - set(allowed))
@@ -62,8 +86,11 @@ def cg_options(cg_kwargs, name: str, *, rtol: float, maxiter: int | None) -> dic
         name,
         "; x0, M and callback (PyMatting calls it with A, x, b, ...) have no vecmatte equivalent",
     )
-    rtol = option_number(options.get("rtol", rtol), f"{name}['rtol']")
-    atol = option_number(options.get("atol", 0.0), f"{name}['atol']")
+    try:  # PyMatting's TypeError for text or None, as in cg
+        rtol = option_number(options.get("rtol", rtol), f"{name}['rtol']")
+        atol = option_number(options.get("atol", 0.0), f"{name}['atol']")
+    except ValueError as error:
+        raise PyMattingTypeError(str(error)) from None
     if not rtol > 0:
         raise ValueError(
             f"{name}['rtol'] is {rtol!r}; vecmatte stops on the relative residual only "
@@ -73,7 +100,12 @@ def cg_options(cg_kwargs, name: str, *, rtol: float, maxiter: int | None) -> dic
         raise TypeError(f"{name}['reorthogonalize']=True is not supported by vecmatte's solver")
     maxiter = options.get("maxiter", maxiter)
     if maxiter is not None:  # its range (at least 1) is the solve's to check
-        maxiter = whole_number(maxiter, f"{name}['maxiter']", "a whole number", minimum=-(2**63))
+        try:
+            maxiter = whole_number(
+                maxiter, f"{name}['maxiter']", "a whole number", minimum=-(2**63)
+            )
+        except ValueError as error:
+            raise PyMattingTypeError(str(error)) from None
     return {"rtol": rtol, "maxiter": maxiter}
 
 

@@ -23,7 +23,9 @@ from vecmatte.compat.pymatting._common import (
     PyMattingAssertionError,
     cg_options,
     check_keys,
+    check_radius,
     preconditioner_name,
+    rgb_image,
     solve_quietly,
 )
 from vecmatte.compat.pymatting.laplacian import (
@@ -106,7 +108,9 @@ def estimate_alpha_cf(
     system with its own preconditioner.
     """
     laplacian = check_keys(laplacian_kwargs, tuple(_LAPLACIAN_KEYS), "laplacian_kwargs")
-    image = _rgb_image(image)
+    if "radius" in laplacian:
+        check_radius(laplacian["radius"], "laplacian_kwargs['radius']")
+    image = rgb_image(image)
     values = check_trimap(trimap, image.shape)
     is_fg, is_bg, is_known, is_unknown = trimap_split(values, flatten=False)
     alpha = np.clip(values, 0.0, 1.0)
@@ -162,17 +166,6 @@ def _pymatting_solve(preconditioner, cg_kwargs) -> bool:
         return False
     name = getattr(preconditioner, "__name__", None)
     return callable(preconditioner) and name not in PRECONDITIONERS
-
-
-def _rgb_image(image: ArrayLike) -> np.ndarray:
-    """check_image, with PyMatting's AssertionError for a colour image of other than 3
-    channels (vecmatte's ValueError names the fix)."""
-    try:
-        return check_image(image)
-    except ValueError as error:
-        if np.ndim(image) == 3 and np.shape(image)[2] != 3:
-            raise PyMattingAssertionError(str(error)) from None
-        raise
 
 
 def _like_trimap(alpha: np.ndarray, trimap, *, dtype: bool = False) -> np.ndarray:

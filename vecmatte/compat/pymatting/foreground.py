@@ -13,6 +13,7 @@ from vecmatte._arrays import check_gray, check_image, check_same_size
 from vecmatte.compat.pymatting._common import (
     CG_MAXITER,
     NO_OPTIONS,
+    PyMattingAssertionError,
     cg_options,
     check_keys,
     require_default,
@@ -166,5 +167,8 @@ def estimate_foreground_cf(
 def _image_and_alpha(image, alpha) -> tuple[np.ndarray, np.ndarray]:
     image = check_image(image)
     alpha = check_gray(alpha, "alpha")
-    check_same_size(image, alpha, "alpha")
+    try:
+        check_same_size(image, alpha, "alpha")
+    except ValueError as error:  # PyMatting asserts alpha.shape == (h, w)
+        raise PyMattingAssertionError(str(error)) from None
     return image, alpha

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte.compat.pymatting._common import PyMattingAssertionError
+from vecmatte.compat.pymatting._common import PyMattingAssertionError, check_radius, rgb_image
 from vecmatte.compat.pymatting.util import trimap_split
 
 __all__ = [
@@ -28,10 +28,9 @@ __all__ = [
 ]
 
 
-def _image(image: ArrayLike) -> np.ndarray:
-    from vecmatte._arrays import check_image
-
-    return check_image(image)
+def _image(image: ArrayLike, radius=1) -> np.ndarray:
+    check_radius(radius)
+    return rgb_image(image)
 
 
 def cf_laplacian(
@@ -48,7 +47,7 @@ def cf_laplacian(
     """
     from vecmatte.laplacians.closed_form import matting_laplacian
 
-    image = _image(image)
+    image = _image(image, radius)
     known = None if is_known is None else np.asarray(is_known, dtype=bool).reshape(image.shape[:2])
     return matting_laplacian(image, eps=epsilon, radius=radius, known=known)
 
@@ -104,7 +103,7 @@ def lkm_laplacian(
     """
     from vecmatte.laplacians.large_kernel import lkm_laplacian as laplacian
 
-    image = _image(image)
+    image = _image(image, radius)
     try:
         operator = laplacian(image, eps=epsilon, radius=radius)
     except ValueError as error:
@@ -127,7 +126,7 @@ def lbdm_laplacian(image: ArrayLike, epsilon: float = 1e-7, radius: int = 1):
     """
     from vecmatte.laplacians.lbdm import lbdm_laplacian as laplacian
 
-    return laplacian(_image(image), eps=epsilon, radius=radius)
+    return laplacian(_image(image, radius), eps=epsilon, radius=radius)
 
 
 def rw_laplacian(
@@ -145,7 +144,9 @@ def rw_laplacian(
     from vecmatte.laplacians.random_walk import SIGMA
     from vecmatte.laplacians.random_walk import rw_laplacian as laplacian
 
-    return laplacian(_image(image), sigma=SIGMA, radius=radius, regularization=regularization)
+    return laplacian(
+        _image(image, radius), sigma=SIGMA, radius=radius, regularization=regularization
+    )
 
 
 def uniform_laplacian(image: ArrayLike, radius: int = 1):
@@ -157,7 +158,7 @@ def uniform_laplacian(image: ArrayLike, radius: int = 1):
     """
     from vecmatte.laplacians.uniform import uniform_laplacian as laplacian
 
-    return laplacian(_image(image), radius=radius)
+    return laplacian(_image(image, radius), radius=radius)
 
 
 def make_linear_system(L, trimap: ArrayLike, lambda_value: float = 100.0, return_c: bool = False):
