@@ -413,6 +413,8 @@ def save_images(
                 encoded = _encoded_for_stream(path, array, bit_depth, "PNG", text)
                 in_place.append((path, encoded))
                 continue
+            if isinstance(path, bytes):  # a name that may not be UTF-8, as open() takes it
+                path = os.fsdecode(path)
             check_not_folder_name(path, "output")
             path = Path(path)
             buffer = _encoded(path, array, bit_depth, text)

@@ -129,6 +129,18 @@ def _label(source) -> str:
     return str(source)
 
 
+def _named(source):
+    """``source`` with a file name given as bytes (``os.listdir(b".")`` gives them, a name
+    that is not UTF-8 among them; ``open()`` and Pillow take them) turned into ``str``.
+
+    Bytes holding a NUL cannot name a file: they are a file's contents, refused by
+    :func:`_open` with the way to wrap them.
+    """
+    if isinstance(source, bytes) and b"\0" not in source:
+        return os.fsdecode(source)
+    return source
+
+
 def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> None:
     width, height = size
     if limit is not None and width * height > limit:
@@ -297,6 +309,7 @@ def image_size(path) -> tuple[int, int]:
     """
     from PIL import Image, UnidentifiedImageError
 
+    path = _named(path)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
@@ -384,6 +397,7 @@ def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray
         If the file's 16- or 32-bit samples all lie below 1/255 of their largest value (but
         are not all 0): the image reads as nearly black, as it is stored.
     """
+    path = _named(path)
     label = _label(path)
     image = _open(path, max_pixels)
     if is_wide_gray(image):
@@ -416,6 +430,7 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     """
     from vecmatte.trimap import check_trimap
 
+    path = _named(path)
     label = _label(path)
     image = _open(path, max_pixels)
     one_wide_channel = is_wide_gray(image)
@@ -535,6 +550,7 @@ def is_complete_image(path) -> bool:
     """Whether ``path`` is an image file that decodes completely (not empty or truncated)."""
     from PIL import Image
 
+    path = _named(path)
     try:
         with without_pillow_limit(), Image.open(path) as image:
             image.load()
