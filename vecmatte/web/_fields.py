@@ -19,9 +19,14 @@ from vecmatte.web._multipart import MultipartError, Part, parse_multipart
 BODY_GRACE_SECONDS = 30.0
 MIN_BODY_BYTES_PER_SECOND = 16 * 1024
 
+# What /api/trimap reads, and /api/cutout or /api/foreground when given an alpha.
+_TRIMAP_FIELDS = ("image", "trimap", "mask", "band", "scribbles")
+_GIVEN_ALPHA_FIELDS = ("image", "alpha", "foreground_method", "trimap", "mask", "band", "scribbles")
+
 __all__ = [
     "band",
     "body_length",
+    "check_used",
     "default_method",
     "drain",
     "field_text",
@@ -130,6 +135,41 @@ def label(part: Part) -> str:
     name = part.filename or ""
     name = re.sub(r"[^\w.\- ]", "_", name.replace("\\", "/").rsplit("/", 1)[-1])[:60]
     return f"{part.name} ({name})" if name else part.name
+
+
+def check_used(parts: dict[str, Part], path: str) -> None:
+    """Refuse a field the request does not use: it was ignored without a word.
+
+    ``band`` with a trimap answered as if a band were made, ``method`` on ``/api/trimap``
+    or with an ``alpha`` given as if a matte were computed by it.
+    """
+    if "band" in parts and "mask" not in parts:
+        raise HTTPError(
+            400,
+            "'band' is the width of the band made from a 'mask': send the mask, or leave it out",
+        )
+    if path == "/api/alpha":
+        unused = [name for name in ("alpha", "foreground_method") if name in parts]
+    elif path == "/api/trimap":
+        unused = [name for name in parts if name not in _TRIMAP_FIELDS]
+    elif "alpha" in parts:
+        # A trimap, mask or scribbles besides are refused by name (_given_alpha).
+        unused = [name for name in parts if name not in _GIVEN_ALPHA_FIELDS]
+        if unused:
+            raise HTTPError(
+                400,
+                f"with an 'alpha' given, no matte is computed: {path} does not use "
+                f"{' and '.join(map(repr, unused))}; leave {'it' if len(unused) == 1 else 'them'} "
+                "out, or send a trimap instead of the alpha",
+            )
+    else:
+        unused = []
+    if unused:
+        raise HTTPError(
+            400,
+            f"{path} does not use {' and '.join(map(repr, unused))}; leave "
+            f"{'it' if len(unused) == 1 else 'them'} out",
+        )
 
 
 def drain(environ: dict, limits: Limits) -> None:

@@ -78,9 +78,6 @@ __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
 _PHOTO_CACHE_BYTES = 48 * 2**20
 # Fields that are not options of the alpha method.
 _INPUT_FIELDS = ("image", "trimap", "mask", "band", "scribbles", "alpha", "foreground_method")
-# What /api/trimap reads, and /api/cutout or /api/foreground when given an alpha.
-_TRIMAP_FIELDS = ("image", "trimap", "mask", "band", "scribbles")
-_GIVEN_ALPHA_FIELDS = ("image", "alpha", "foreground_method", "trimap", "mask", "band", "scribbles")
 _OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # Options that cannot come from a form (a callable) or are set by the server.
 _FORBIDDEN_OPTIONS = ("callback", "method", "warn")
@@ -404,7 +401,7 @@ class MattingApp:
         with self._gate.admitted(BODY_COPIES * length) as held:
             parts = read_form(environ, self.limits)
             held.keep(length)  # the buffer it was read into is gone; the parts' data stay
-            _check_used(parts, environ["PATH_INFO"])
+            _fields.check_used(parts, environ["PATH_INFO"])
             yield parts, held
 
     def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
@@ -514,41 +511,6 @@ class MattingApp:
             ("X-Vecmatte-Solve-Seconds", f"{solve:.3f}"),
             *_warning_headers(caught),
         ]
-
-
-def _check_used(parts: dict[str, Part], path: str) -> None:
-    """Refuse a field the request does not use: it was ignored without a word.
-
-    ``band`` with a trimap answered as if a band were made, ``method`` on ``/api/trimap``
-    or with an ``alpha`` given as if a matte were computed by it.
-    """
-    if "band" in parts and "mask" not in parts:
-        raise HTTPError(
-            400,
-            "'band' is the width of the band made from a 'mask': send the mask, or leave it out",
-        )
-    if path == "/api/alpha":
-        unused = [name for name in ("alpha", "foreground_method") if name in parts]
-    elif path == "/api/trimap":
-        unused = [name for name in parts if name not in _TRIMAP_FIELDS]
-    elif "alpha" in parts:
-        # A trimap, mask or scribbles besides are refused by name (_given_alpha).
-        unused = [name for name in parts if name not in _GIVEN_ALPHA_FIELDS]
-        if unused:
-            raise HTTPError(
-                400,
-                f"with an 'alpha' given, no matte is computed: {path} does not use "
-                f"{' and '.join(map(repr, unused))}; leave {'it' if len(unused) == 1 else 'them'} "
-                "out, or send a trimap instead of the alpha",
-            )
-    else:
-        unused = []
-    if unused:
-        raise HTTPError(
-            400,
-            f"{path} does not use {' and '.join(map(repr, unused))}; leave "
-            f"{'it' if len(unused) == 1 else 'them'} out",
-        )
 
 
 def _warning_headers(caught: list) -> list[tuple[str, str]]:
