@@ -2,7 +2,8 @@
 
 The modules mirror PyMatting's packages: :mod:`.alpha`, :mod:`.foreground`, :mod:`.laplacian`,
 :mod:`.preconditioner`, :mod:`.solver`, :mod:`.util` (with :mod:`.filters` for PyMatting's
-``util.boxfilter``, ``util.distance`` and ``util.kdtree``) and :mod:`.cutout`; every public
+``util.boxfilter``, ``util.distance`` and ``util.kdtree``, and :mod:`.grid` for its
+``make_grid``, ``show_images`` and ``to_rgb8``) and :mod:`.cutout`; every public
 name is also here, as in ``pymatting``.
 
 Every function has the name, the positional order, the defaults and the return values of
@@ -84,6 +85,7 @@ from vecmatte.compat.pymatting.foreground import (
     estimate_foreground_cf,
     estimate_foreground_ml,
 )
+from vecmatte.compat.pymatting.grid import make_grid, show_images, to_rgb8
 from vecmatte.compat.pymatting.laplacian import (
     LAPLACIAN_OPERATORS,
     LAPLACIANS,
@@ -106,7 +108,6 @@ from vecmatte.compat.pymatting.util import (
     grid_coordinates,
     isiterable,
     load_image,
-    make_grid,
     mat_vec_dot,
     normalize,
     normalize_rows,
@@ -114,11 +115,9 @@ from vecmatte.compat.pymatting.util import (
     row_sum,
     sanity_check_image,
     save_image,
-    show_images,
     sparse_conv_matrix,
     sparse_conv_matrix_with_offsets,
     stack_images,
-    to_rgb8,
     trimap_split,
     vec_vec_dot,
     vec_vec_outer,
