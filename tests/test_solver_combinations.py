@@ -76,6 +76,8 @@ def test_what_a_method_declares_its_systems_lack_they_lack(method, constraints, 
     # A refusal of a combination that would work is as wrong as a late one.
     assert ("matrix" in lacks) == (not hasattr(system.matrix, "tocsr"))
     assert ("stencil" in lacks) == (system.stencil is None)
+    # Grid locality: without it a 'direct' factor is SuperLU's, counted apart for memory.
+    assert ("reach" in lacks) == (system.reach is None)
 
 
 def test_the_refusal_offers_the_preconditioners_that_work(scene):

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import vecmatte.memory
-from vecmatte.memory import InsufficientMemoryError, refuse_if_short
+from vecmatte.memory import InsufficientMemoryError, estimate_solve_memory, refuse_if_short
 
 MiB = 2**20
 
@@ -136,3 +136,53 @@ def test_the_refusal_says_which_limit_holds_it(monkeypatch):
     monkeypatch.setattr(vecmatte.memory, "_rlimit_available", lambda: None)
     with pytest.raises(InsufficientMemoryError, match="available under the memory limit of th"):
         refuse_if_short(2**34, (2000, 2000), 10**6)
+
+
+def test_a_direct_factor_of_knn_graph_is_counted_as_sparse_lu():
+    # KNN's graph couples pixels far apart: 'direct' is a SuperLU factor whose fill grows
+    # like rows**1.7. Measured peaks (fresh processes, VmHWM): GT04 (563 x 800, 178,728
+    # unknown) 4038 MiB, where the grid model said 630 MiB; soft constraints on GT04 at half
+    # size (281 x 400, all 112,400 pixels solved) 1847 MiB.
+    hard = estimate_solve_memory((563, 800, 3), 178_728, method="knn", preconditioner="direct")
+    assert 4038 * MiB <= hard <= 2 * 4038 * MiB
+    soft = estimate_solve_memory(
+        (281, 400, 3), 44_705, method="knn", preconditioner="direct", constraints="soft"
+    )
+    assert 1847 * MiB <= soft <= 2 * 1847 * MiB
+    # Grid factors and the default preconditioner keep their models.
+    jacobi = estimate_solve_memory((563, 800, 3), 178_728, method="knn")
+    assert jacobi < 500 * MiB
+
+
+@pytest.mark.parametrize(
+    ("method", "preconditioner", "lighter"),
+    [
+        ("cf", None, "ichol"),
+        ("cf", "ichol", None),
+        ("cf", ("ichol", {"sweeps": 5}), None),
+        ("knn", "direct", "jacobi"),
+        ("knn", None, None),
+        ("ifm", None, "ichol"),
+        ("lkm", None, None),
+        ("sm", None, None),
+    ],
+)
+def test_the_lighter_preconditioner_offered_is_one_the_method_takes(
+    method, preconditioner, lighter
+):
+    assert vecmatte.memory._lighter_preconditioner(method, preconditioner) == lighter
+
+
+def test_knn_short_of_memory_for_direct_is_offered_jacobi():
+    # The way out was always 'ichol', which knn's systems cannot take (and, since such a
+    # preconditioner is refused with the options, estimating it raised that ValueError
+    # instead of the refusal).
+    shape, unknown = (563, 800, 3), 178_728
+    needed = estimate_solve_memory(shape, unknown, method="knn", preconditioner="direct")
+    jacobi = estimate_solve_memory(shape, unknown, method="knn", preconditioner="jacobi")
+    with pytest.raises(InsufficientMemoryError) as info:
+        refuse_if_short(
+            needed, shape, unknown, method="knn", preconditioner="direct", available=jacobi
+        )
+    assert "use the jacobi preconditioner (--preconditioner jacobi)" in str(info.value)
+    assert "ichol" not in str(info.value)

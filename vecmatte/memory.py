@@ -55,6 +55,16 @@ __all__ = [
 BASE_BYTES = 40e6
 SAFETY = 1.15
 
+# A "direct" factor of a system whose entries couple pixels far apart (KNN matting's graph):
+# no grid ordering applies, SuperLU's fill grows like rows**1.7, and none of the grid models
+# covers it. Measured (VmHWM of fresh processes, minus a Jacobi solve's): KNN on GT04 at
+# 19.8k, 44.7k, 91.3k and 178.7k unknowns: 100, 389, 1304 and 3760 MiB, 5.0-5.1 rows**1.7
+# (4.65 at the largest), the soft constraints' 112k rows 1840 MiB (5.0); the grid model gave
+# 630 MiB for the 4038 MiB peak of the largest. Pure noise fills in more (random colours at
+# 16k and 32k rows: 1.75 rows**2 bytes, a third of a dense factor): not covered.
+_SPARSE_LU_BYTES = 5.1
+_SPARSE_LU_POWER = 1.7
+
 # What process_task (and the CLI) hold besides the solve: the decoded file, the float64
 # image (24 bytes per pixel), trimap and alpha (8 + 8), and the RGBA cutout (32 + 4).
 _INPUT_PER_PIXEL = 80.0
@@ -123,7 +133,6 @@ def estimate_solve_memory(
     True
     """
     from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
-    from vecmatte.preconditioners import PRECONDITIONERS
 
     # 0 is allowed: an empty image needs no memory (the solve refuses it, in its own words).
     h, w = image_sizes(shape, minimum=0, channels=True)
@@ -137,6 +146,19 @@ def estimate_solve_memory(
     check_option_names(f"alpha method {method!r}", spec.option_names(), options)
     # Refused as the solve refuses it: an estimate for it would be of no solve.
     name = resolve_method_preconditioner(method, preconditioner)[0]
+    needed = _solve_model((h, w), n_unknown, spec, name, options)
+    if name == "direct" and "reach" in spec.lacks:
+        # Soft constraints solve every pixel (vecmatte.systems.soft_constraint_system).
+        rows = h * w if options.get("constraints") == "soft" else n_unknown
+        needed += int(SAFETY * _SPARSE_LU_BYTES * rows**_SPARSE_LU_POWER)
+    return needed
+
+
+def _solve_model(shape: tuple[int, int], n_unknown: int, spec, name, options: dict) -> int:
+    """The method's memory model, with the preconditioner's added where it leaves it out."""
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    h, w = shape
     model = getattr(spec.load(), "memory_bytes", None)
     if model is None:
         return default_memory_bytes((h, w), n_unknown, preconditioner=name)
@@ -419,14 +441,15 @@ def refuse_if_short(
         )
     elif "radius" in options:
         ways_out.append(f"use a smaller radius than {options['radius']}")
-    if preconditioner != "ichol" and _method_preconditioner(method) is not None:
+    lighter = _lighter_preconditioner(method, preconditioner)
+    if lighter is not None:
         iterative = estimate_solve_memory(
-            shape, n_unknown, method=method, preconditioner="ichol", **options
+            shape, n_unknown, method=method, preconditioner=lighter, **options
         )
         if iterative <= available:
             ways_out.append(
-                f"use the ichol preconditioner (--preconditioner ichol), which needs about "
-                f"{_gib(iterative)} but takes much longer"
+                f"use the {lighter} preconditioner (--preconditioner {lighter}), which needs "
+                f"about {_gib(iterative)} but takes much longer"
             )
     ways_out.append("narrow the trimap's unknown band, or free memory (fewer --jobs)")
     raise InsufficientMemoryError(
@@ -453,11 +476,23 @@ def _works_at(shape: tuple[int, int], method: str, options: dict) -> bool:
     return True
 
 
-def _method_preconditioner(method: str) -> str | None:
-    """The default preconditioner of an alpha method (``None``: it solves no system)."""
-    from vecmatte.alpha._registry import get_method
+def _lighter_preconditioner(method: str, preconditioner) -> str | None:
+    """The preconditioner holding least that the method's systems take, if not the one used.
 
-    return get_method(method).preconditioner
+    "ichol" where the systems have a pixel stencil, else "jacobi"; ``None`` for a method
+    that solves no system, or when the solve uses it already.
+    """
+    from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
+    from vecmatte.preconditioners import PRECONDITIONERS
+
+    spec = get_method(method)
+    if spec.preconditioner is None:
+        return None
+    used = resolve_method_preconditioner(method, preconditioner)[0]
+    for name in ("ichol", "jacobi"):
+        if not set(PRECONDITIONERS[name].needs) & set(spec.lacks):
+            return None if name == used else name
+    return None
 
 
 def estimate_task_memory(task) -> int:

@@ -45,7 +45,10 @@ class MethodSpec:
         What the method's systems never have, of what preconditioners need
         (:attr:`vecmatte.preconditioners.PreconditionerSpec.needs`): ``"matrix"`` (the
         system is matrix-free), ``"stencil"`` (no pixel stencil). A preconditioner needing
-        one of them is refused with the options, before the system is built.
+        one of them is refused with the options, before the system is built. And
+        ``"reach"``: entries couple pixels far apart, so a ``"direct"`` factor is SuperLU's,
+        without a grid ordering, and its memory grows faster than any grid factor's
+        (:func:`vecmatte.memory.estimate_solve_memory` counts it).
     """
 
     module: str
@@ -90,13 +93,16 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "sm": MethodSpec("vecmatte.alpha.sm", "shared matting (Gastal, Oliveira 2010)", None),
     "knn": MethodSpec(
-        "vecmatte.alpha.knn", "KNN matting (Chen, Li, Tang 2013)", "jacobi", lacks=("stencil",)
+        "vecmatte.alpha.knn",
+        "KNN matting (Chen, Li, Tang 2013)",
+        "jacobi",
+        lacks=("stencil", "reach"),
     ),
     "lkm": MethodSpec(
         "vecmatte.alpha.lkm",
         "large-kernel matting (He, Sun, Tang 2010)",
         "jacobi",
-        lacks=("matrix", "stencil"),
+        lacks=("matrix", "stencil", "reach"),
     ),
     "lbdm": MethodSpec("vecmatte.alpha.lbdm", "learning-based matting (Zheng 2009)", "direct"),
     "rw": MethodSpec("vecmatte.alpha.rw", "random walk matting (Grady et al. 2005)", "jacobi"),
@@ -104,7 +110,7 @@ METHODS: dict[str, MethodSpec] = {
         "vecmatte.alpha.ifm",
         "information-flow matting (Aksoy et al. 2017)",
         "jacobi",
-        lacks=("matrix",),
+        lacks=("matrix", "reach"),
     ),
 }
 
