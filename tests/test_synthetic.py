@@ -94,3 +94,22 @@ def test_bundled_demo_files_are_the_seeded_scene(name, field):
     # Allow one grey level for rounding of values that sit at exactly .5 / 255.
     assert np.abs(stored.astype(int) - expected.astype(int)).max() <= 1
     assert np.mean(stored != expected) < 1e-3
+
+
+def test_a_band_wider_than_the_scene_unknowns_it_all_at_once(monkeypatch):
+    # band=10**9 dilated the soft edge 10**9 times, one pass of the image each (hours, for
+    # a scene of 12 x 16 pixels); beyond height + width every further pass changes nothing.
+    import vecmatte.synthetic
+
+    wide = make_scene((12, 16), seed=3, band=28)
+    dilate = vecmatte.synthetic._dilate
+
+    def bounded(mask, steps):
+        assert steps <= 12 + 16, f"{steps} dilation passes"
+        return dilate(mask, steps)
+
+    monkeypatch.setattr(vecmatte.synthetic, "_dilate", bounded)
+    for band in (29, 10**9, 10**400):
+        scene = make_scene((12, 16), seed=3, band=band)
+        np.testing.assert_array_equal(scene.trimap, wide.trimap)
+        np.testing.assert_array_equal(scene.image, wide.image)

@@ -118,7 +118,9 @@ def make_scene(
     image = alpha[:, :, None] * foreground + (1 - alpha[:, :, None]) * background
 
     soft = (alpha > 0) & (alpha < 1)
-    unknown = _dilate(soft, band)
+    # After height + width passes the unknown region covers the image (or is empty): more
+    # change nothing, and band=10**9 took hours.
+    unknown = _dilate(soft, min(band, h + w))
     trimap = np.where(alpha >= 0.5, 1.0, 0.0)
     trimap[unknown] = 0.5
     return Scene(image, alpha, foreground, background, trimap)
