@@ -113,3 +113,10 @@ def test_a_band_wider_than_the_scene_unknowns_it_all_at_once(monkeypatch):
         scene = make_scene((12, 16), seed=3, band=band)
         np.testing.assert_array_equal(scene.trimap, wide.trimap)
         np.testing.assert_array_equal(scene.image, wide.image)
+
+
+def test_a_scene_beyond_the_pixel_limit_is_refused_in_one_line():
+    # NumPy's MemoryError ('Unable to allocate 14.6 TiB for an array with shape (2, ...)')
+    # named neither the argument nor the limit that every image argument has.
+    with pytest.raises(ValueError, match=r"shape has 1000000000000 pixels .*more than the limit"):
+        make_scene((10**6, 10**6))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._arrays import image_sizes
+from vecmatte._arrays import MAX_PIXELS, image_sizes
 from vecmatte._numbers import finite_number, whole_number
 
 __all__ = ["Scene", "make_scene"]
@@ -80,10 +80,16 @@ def make_scene(
     Raises
     ------
     ValueError
-        If ``shape`` is not two positive whole numbers, ``softness`` not a positive number,
-        ``band`` not a whole number of at least 0, or ``seed`` not a seed.
+        If ``shape`` is not two positive whole numbers (at most ``2**28`` pixels in all),
+        ``softness`` not a positive number, ``band`` not a whole number of at least 0, or
+        ``seed`` not a seed.
     """
     shape = h, w = image_sizes(shape, minimum=1, channels=False)
+    if h * w > MAX_PIXELS:  # as for every image argument (NumPy's MemoryError named none)
+        raise ValueError(
+            f"shape has {h * w} pixels ({h} x {w}, height x width), more than the limit of "
+            f"{MAX_PIXELS}; give a smaller shape"
+        )
     softness = finite_number(
         softness, "softness", "a positive number of pixels", minimum=0.0, above_minimum=True
     )
