@@ -30,6 +30,7 @@ and an output must be writable.
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from pathlib import Path
@@ -141,6 +142,18 @@ def _named(source):
     return source
 
 
+def _missing(path: Path, label: str) -> str:
+    """Why ``path`` names no file: none there, a link to nowhere, or links that loop."""
+    if not path.is_symlink():
+        return f"{label}: no such file"
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"{label}: its symbolic links loop (one leads back to another)"
+    return f"{label}: no such file (a symbolic link to {os.readlink(path)}, which does not exist)"
+
+
 def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> None:
     width, height = size
     if limit is not None and width * height > limit:
@@ -188,7 +201,7 @@ def _open(source, max_pixels: int | None = None):
             raise ValueError("an empty file name ('') was given; give the file's name")
         source = Path(source)
         if not source.exists():
-            raise FileNotFoundError(f"{label}: no such file")
+            raise FileNotFoundError(_missing(source, label))
         if source.is_dir():
             raise IsADirectoryError(f"{label}: is a directory, not an image file")
     # Our own check replaces Pillow's (which warns above its limit and refuses above twice
@@ -311,8 +324,10 @@ def image_size(path) -> tuple[int, int]:
 
     path = _named(path)
     path = Path(path)
+    if path.is_dir():  # as load_image says it ("no such file" said image_size)
+        raise IsADirectoryError(f"{path}: is a directory, not an image file")
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise FileNotFoundError(_missing(path, str(path)))
     with without_pillow_limit():
         try:
             with Image.open(path) as image:
