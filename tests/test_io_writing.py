@@ -69,3 +69,16 @@ def test_a_cutout_is_written_with_straight_alpha(tmp_path, suffix):
         assert np.abs(pixels.astype(int) - expected).max() <= 3
     else:
         np.testing.assert_array_equal(pixels, expected)
+
+
+@pytest.mark.parametrize("suffix", [".tga", ".jp2", ".sgi", ".dds", ".avif"])
+def test_a_cutout_is_written_in_every_format_that_keeps_an_alpha_channel(tmp_path, suffix, rng):
+    # 'TGA cannot store an alpha channel; save the cutout as .png or .tif' (and so for
+    # JPEG 2000, SGI, DDS, AVIF), which all hold RGBA; the first four read it back exactly.
+    rgba = rng.integers(0, 256, (6, 7, 4), dtype=np.uint8)
+    save_image(tmp_path / f"cutout{suffix}", rgba)
+    with Image.open(tmp_path / f"cutout{suffix}") as stored:
+        assert stored.mode == "RGBA"
+        difference = np.abs(np.asarray(stored).astype(int) - rgba)
+    assert difference.max() == 0 or suffix == ".avif"  # lossy, as WebP is
+    assert difference[:, :, 3].mean() < 8

@@ -32,8 +32,9 @@ __all__ = [
 # standard output.
 STDIO = "-"
 
-# Formats whose files keep an alpha channel when Pillow writes RGBA (BMP and JPEG lose it).
-ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
+# Formats whose files keep an alpha channel when Pillow writes RGBA (BMP and JPEG lose it);
+# all but the lossy WebP and AVIF read it back exactly.
+ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "TGA", "JPEG2000", "SGI", "DDS", "AVIF")
 
 # Formats vecmatte writes: those Pillow writes gray and RGB images in, at their size, and
 # reads back. The others Pillow registers failed after the solve ("-o m.fits" with a KeyError
