@@ -380,12 +380,15 @@ def estimate_alpha(
         If an option is not one of the method's (the message lists them).
     vecmatte.memory.InsufficientMemoryError
         If the solve's estimated memory exceeds the memory available (a ``MemoryError``
-        raised before anything large is allocated).
+        raised before anything large is allocated): free memory, a cgroup's limit or the
+        process's own (``ulimit -v``), see :func:`vecmatte.memory.available_memory`.
 
     Warns
     -----
     ConvergenceWarning
-        If conjugate gradient stops at ``maxiter`` above ``rtol`` (the residual is given).
+        If conjugate gradient stops at ``maxiter`` above ``rtol``, or breaks down: it names
+        the method and preconditioner, the residual reached and what to change. The matte
+        is still returned (from the last iterate, clipped).
     NoUnknownPixelsWarning
         If the trimap has no unknown pixel (the alpha matte is then the trimap).
     SlowSolveWarning
