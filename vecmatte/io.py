@@ -31,6 +31,7 @@ and an output must be writable.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import warnings
 from pathlib import Path
@@ -132,14 +133,30 @@ def _label(source) -> str:
 
 def _named(source):
     """``source`` with a file name given as bytes (``os.listdir(b".")`` gives them, a name
-    that is not UTF-8 among them; ``open()`` and Pillow take them) turned into ``str``.
+    that is not UTF-8 among them; ``open()`` and Pillow take them) turned into ``str``, and
+    a stream that cannot seek read into memory.
 
     Bytes holding a NUL cannot name a file: they are a file's contents, refused by
     :func:`_open` with the way to wrap them.
     """
     if isinstance(source, bytes) and b"\0" not in source:
         return os.fsdecode(source)
+    if hasattr(source, "read") and not _seekable(source):
+        # A pipe: the 16-bit colour readers go back to its start (Pillow alone would read
+        # it into memory too). The copy keeps the stream's name for messages.
+        copy = io.BytesIO(source.read())
+        name = getattr(source, "name", None)
+        if isinstance(name, str):  # a pipe's is its descriptor, which tifffile would open
+            copy.name = name
+        return copy
     return source
+
+
+def _seekable(stream) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):  # no such method, or a closed stream
+        return hasattr(stream, "seek")
 
 
 def _missing(path: Path, label: str) -> str:
