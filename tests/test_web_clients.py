@@ -281,15 +281,8 @@ def _logging_server(app, monkeypatch, send_buffer: int | None = None):
             setup(handler)
 
         monkeypatch.setattr(web_server._Handler, "setup", small_buffer_setup)
-    server = make_server(app, "127.0.0.1", 0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with _serving(app) as port:
+        yield port
 
 
 def test_a_client_that_stops_reading_its_answer_is_one_line_in_the_log(capsys, monkeypatch):
