@@ -20,6 +20,10 @@ and scikit-image read them, and outputs carry no profile, so the cutout of a pho
 wide-gamut profile (Display P3, Adobe RGB) shows paler colours unless it is converted to
 sRGB first (``PIL.ImageCms.profileToProfile``). Of an animation or a multi-page TIFF only
 the first frame is read, with an :class:`ExtraFramesWarning`.
+Opening a file or stream (names, limits, damage, frames, orientation) lives in
+:mod:`vecmatte._opening`, the reading of one channel's integer samples in
+:mod:`vecmatte._samples`; :func:`image_size`, :func:`is_complete_image` and the errors and
+warnings of opening are re-exported here.
 The writers (:func:`save_image`, :func:`save_images`, :func:`floats_to_uint8`,
 :func:`floats_to_uint16`, and :func:`png_text`, which reads back the text they write) live
 in :mod:`vecmatte._writing` and are re-exported here.
@@ -30,19 +34,25 @@ and an output must be writable.
 
 from __future__ import annotations
 
-import errno
-import io
-import os
 import warnings
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecmatte._caller import outside_stacklevel
 from vecmatte._errors import SampleRangeWarning  # in the leaf module: _arrays says it too
+from vecmatte._opening import (
+    ExtraFramesWarning,
+    ImageMetadataWarning,
+    ImageTooLargeError,
+    check_max_pixels,
+    image_size,
+    is_complete_image,
+    named_source,
+    open_image,
+    source_label,
+)
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
-from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
 from vecmatte._samples import is_wide_gray, note_low_range, wide_gray
 from vecmatte._wide_colour import wide_samples
 from vecmatte._writing import (
@@ -90,7 +100,6 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", "
 
 # Modes with an alpha channel (after conversion of palettes with transparency to RGBA).
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
-_TIFF_ORIENTATION = 274
 
 
 class AlphaChannelIgnoredWarning(UserWarning):
@@ -103,257 +112,6 @@ class AlphaChannelUsedWarning(UserWarning):
 
 class LossyTrimapWarning(UserWarning):
     """A trimap read from a lossy format (JPEG) has many values smeared between its levels."""
-
-
-class ExtraFramesWarning(UserWarning):
-    """The file holds several frames (an animated GIF, PNG or WebP, a multi-page TIFF); only
-    the first is read."""
-
-
-# Formats whose extra frames are more pictures. (A camera's MPO file holds its photograph
-# first, then previews or the other eye's view: reading the first is what is wanted.)
-_ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "TIFF")
-
-
-class ImageMetadataWarning(UserWarning):
-    """Pillow noted something odd while reading the file (damaged EXIF data ...)."""
-
-
-class ImageTooLargeError(ValueError):
-    """The file declares more pixels than the decompression-bomb limit allows."""
-
-
-def _label(source) -> str:
-    """How to call ``source`` (a path, or a binary stream such as standard input) in messages."""
-    if hasattr(source, "read") or hasattr(source, "write"):
-        name = getattr(source, "name", None)
-        return name if isinstance(name, str) else "<stream>"
-    return str(source)
-
-
-def _named(source):
-    """``source`` with a file name given as bytes (``os.listdir(b".")`` gives them, a name
-    that is not UTF-8 among them; ``open()`` and Pillow take them) turned into ``str``, and
-    a stream that cannot seek read into memory.
-
-    Bytes holding a NUL cannot name a file: they are a file's contents, refused by
-    :func:`_open` with the way to wrap them.
-    """
-    if isinstance(source, bytes) and b"\0" not in source:
-        return os.fsdecode(source)
-    if hasattr(source, "read") and not _seekable(source):
-        # A pipe: the 16-bit colour readers go back to its start (Pillow alone would read
-        # it into memory too). The copy keeps the stream's name for messages.
-        copy = io.BytesIO(source.read())
-        name = getattr(source, "name", None)
-        if isinstance(name, str):  # a pipe's is its descriptor, which tifffile would open
-            copy.name = name
-        return copy
-    return source
-
-
-def _seekable(stream) -> bool:
-    try:
-        return bool(stream.seekable())
-    except (AttributeError, OSError, ValueError):  # no such method, or a closed stream
-        return hasattr(stream, "seek")
-
-
-def _missing(path: Path, label: str) -> str:
-    """Why ``path`` names no file: none there, a link to nowhere, or links that loop."""
-    if not path.is_symlink():
-        return f"{label}: no such file"
-    try:
-        os.stat(path)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            return f"{label}: its symbolic links loop (one leads back to another)"
-    return f"{label}: no such file (a symbolic link to {os.readlink(path)}, which does not exist)"
-
-
-def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> None:
-    width, height = size
-    if limit is not None and width * height > limit:
-        raise ImageTooLargeError(
-            f"{label}: image has {width * height:,} pixels ({height} x {width}, height x width), "
-            f"more than the limit of {limit:,} that protects against decompression bombs; if you "
-            f"trust this file, raise the limit (command line: --max-pixels {width * height}; "
-            f"library: max_pixels={width * height})"
-        )
-
-
-def check_max_pixels(max_pixels) -> None:
-    """Refuse a pixel limit that is not None or a positive integer (one line, ValueError)."""
-    from vecmatte._numbers import positive_whole_number
-
-    if max_pixels is not None:
-        positive_whole_number(max_pixels, "max_pixels", "a positive integer")
-
-
-def _open(source, max_pixels: int | None = None):
-    """Open, check the size against the limit, decode fully, close; apply EXIF orientation.
-
-    ``source`` is a path or a readable binary stream. The EXIF orientation found in the file
-    is kept in ``image.info["vecmatte_orientation"]`` (for the 16-bit colour TIFF path).
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    stream = hasattr(source, "read")
-    label = _label(source)
-    check_max_pixels(max_pixels)
-    if not stream and not isinstance(source, (str, os.PathLike)):
-        # Python's own words ("expected str, bytes or os.PathLike object, not ndarray", or
-        # for bytes "argument should be a str object ...") do not say what to give instead.
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            hint = "; for a file's contents, wrap them: io.BytesIO(data)"
-        elif hasattr(source, "__array__"):
-            hint = "; an array is an image already (no need to load it)"
-        else:
-            hint = ""
-        raise TypeError(
-            f"expected a file name or a binary stream, got {type(source).__name__}{hint}"
-        )
-    if not stream:
-        if os.fspath(source) == "":  # Path("") is the current folder
-            raise ValueError("an empty file name ('') was given; give the file's name")
-        source = Path(source)
-        if not source.exists():
-            raise FileNotFoundError(_missing(source, label))
-        if source.is_dir():
-            raise IsADirectoryError(f"{label}: is a directory, not an image file")
-    # Our own check replaces Pillow's (which warns above its limit and refuses above twice
-    # it) so that a file over the limit is refused with one message, and a raised limit is
-    # honoured; the limit is Pillow's own unless the caller gives another.
-    with without_pillow_limit() as pillow_limit, named_pillow_warnings(label, ImageMetadataWarning):
-        try:
-            with Image.open(source) as image:
-                limit = pillow_limit if max_pixels is None else max_pixels
-                _check_pixel_limit(label, image.size, limit)
-                # Which unpacker Pillow chose tells a 16-bit colour PNG (read at 8 bits).
-                tile = image.tile[0] if len(image.tile) == 1 else None
-                image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
-                image.load()
-                frames = _frame_count(image)
-                if frames != 1 and image.format in _ANIMATED_FORMATS:
-                    held = f"{frames} frames" if frames else "more frames, the next damaged,"
-                    warnings.warn(
-                        f"{label}: the file holds {held} (an animation or several "
-                        "pages); only the first is read",
-                        ExtraFramesWarning,
-                        stacklevel=outside_stacklevel(),
-                    )
-                orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
-                ImageOps.exif_transpose(image, in_place=True)
-                image.info["vecmatte_orientation"] = orientation
-        except UnidentifiedImageError:
-            if _is_empty(source):
-                raise ValueError(
-                    f"{label}: is empty (0 bytes)" + ("; was nothing piped in?" if stream else "")
-                ) from None
-            if _starts_with(source, (b"II*\x00", b"MM\x00*")):
-                raise ValueError(
-                    f"{label}: a TIFF file of a layout Pillow cannot read (such as 16-bit gray "
-                    "with an alpha channel); save it as PNG, or as gray or RGB(A) TIFF"
-                ) from None
-            kind = "" if stream else Path(label).suffix.lstrip(".").upper()
-            question = f"is it really a {kind} file?" if kind else "is it an image at all?"
-            raise ValueError(f"{label}: not an image file Pillow can read ({question})") from None
-        except Image.DecompressionBombError as error:
-            raise ImageTooLargeError(
-                f"{label}: {error}; if you trust this file, raise the limit with --max-pixels"
-            ) from None
-        except ImageTooLargeError:
-            raise
-        except ValueError as error:  # Pillow's own, such as its limit on inflated metadata
-            raise ValueError(_unreadable(label, error)) from None
-        except PermissionError:
-            raise PermissionError(f"{label}: cannot read the file (permission denied)") from None
-        except (OSError, SyntaxError, EOFError) as error:
-            if needs_ghostscript(source):
-                # Pillow reads EPS through the Ghostscript program; without it, an intact
-                # file was called "damaged or truncated (Unable to locate Ghostscript ...)".
-                raise ValueError(
-                    f"{label}: reading EPS needs Ghostscript (the 'gs' program), which is not "
-                    "installed; install Ghostscript or convert the file to PNG"
-                ) from None
-            raise ValueError(
-                f"{label}: cannot read image, the file is damaged or truncated ({error})"
-            ) from None
-    return image
-
-
-def _frame_count(image) -> int | None:
-    """How many frames ``image`` holds; None if a frame after the first is too damaged to
-    count (Pillow raised TypeError 'Missing dimensions' there): the first, already read, is
-    kept, and Pillow is put back on it."""
-    try:
-        return getattr(image, "n_frames", 1)
-    except Exception:  # whatever a damaged later frame makes Pillow raise
-        image.seek(0)
-        image.load()
-        return None
-
-
-def _unreadable(label, error: ValueError) -> str:
-    """One line for a ValueError of Pillow's while reading the file ``label``."""
-    if "MAX_TEXT" in str(error):
-        # PngImagePlugin.MAX_TEXT_CHUNK / MAX_TEXT_MEMORY: a guard against decompression
-        # bombs hidden in text or colour-profile chunks.
-        return (
-            f"{label}: its metadata (text or colour profile) inflates beyond what Pillow "
-            f"reads, a guard against decompression bombs ({error}); save a copy without "
-            "metadata if you trust the file"
-        )
-    return f"{label}: cannot read image, the file is damaged or truncated ({error})"
-
-
-def _starts_with(source, signatures: tuple[bytes, ...]) -> bool:
-    """Whether the path or seekable stream ``source`` begins with one of ``signatures``."""
-    try:
-        if hasattr(source, "seek"):
-            source.seek(0)
-            head = source.read(8)
-        else:
-            with open(source, "rb") as handle:
-                head = handle.read(8)
-    except (OSError, ValueError):
-        return False
-    return head.startswith(signatures)
-
-
-def _is_empty(source) -> bool:
-    """Whether the path or seekable stream ``source`` holds no bytes at all."""
-    try:
-        if hasattr(source, "seek"):
-            return source.seek(0, os.SEEK_END) == 0
-        return Path(source).stat().st_size == 0
-    except (OSError, ValueError):
-        return False
-
-
-def image_size(path) -> tuple[int, int]:
-    """``(height, width)`` of an image file from its header, without decoding the pixels.
-
-    The EXIF orientation is not applied (the pixel count is the same either way), and no
-    pixel limit is checked: this only reads the header.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    path = _named(path)
-    path = Path(path)
-    if path.is_dir():  # as load_image says it ("no such file" said image_size)
-        raise IsADirectoryError(f"{path}: is a directory, not an image file")
-    if not path.is_file():
-        raise FileNotFoundError(_missing(path, str(path)))
-    with without_pillow_limit():
-        try:
-            with Image.open(path) as image:
-                width, height = image.size
-        except ValueError as error:
-            raise ValueError(_unreadable(path, error)) from None
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise ValueError(f"{path}: cannot read image header ({error})") from None
-    return height, width
 
 
 def _note_alpha(image, label: str) -> None:
@@ -429,9 +187,9 @@ def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray
         If the file's 16- or 32-bit samples all lie below 1/255 of their largest value (but
         are not all 0): the image reads as nearly black, as it is stored.
     """
-    path = _named(path)
-    label = _label(path)
-    image = _open(path, max_pixels)
+    path = named_source(path)
+    label = source_label(path)
+    image = open_image(path, max_pixels)
     if is_wide_gray(image):
         gray = wide_gray(image, label)
         return np.repeat(gray[:, :, None], 3, axis=2)
@@ -462,9 +220,9 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     """
     from vecmatte.trimap import check_trimap
 
-    path = _named(path)
-    label = _label(path)
-    image = _open(path, max_pixels)
+    path = named_source(path)
+    label = source_label(path)
+    image = open_image(path, max_pixels)
     one_wide_channel = is_wide_gray(image)
     samples = None if one_wide_channel else wide_samples(path, image, label)
     opacity = None
@@ -576,16 +334,3 @@ def load_trimap(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarra
         levels 0/128/255 in a 16-bit file, say): they are read as stored, all background.
     """
     return load_gray(path, name="trimap", max_pixels=max_pixels)
-
-
-def is_complete_image(path) -> bool:
-    """Whether ``path`` is an image file that decodes completely (not empty or truncated)."""
-    from PIL import Image
-
-    path = _named(path)
-    try:
-        with without_pillow_limit(), Image.open(path) as image:
-            image.load()
-    except Exception:  # any failure to decode means: not complete
-        return False
-    return True
