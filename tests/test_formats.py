@@ -1013,3 +1013,13 @@ def test_a_matte_written_in_another_lossy_format_gets_the_note(
     out = tmp_path / f"a{suffix}"
     assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 0
     assert "is lossy: the alpha matte's values are not kept exactly" in capsys.readouterr().err
+
+
+def test_an_im_output_is_refused_before_anything_is_written(tmp_path):
+    """Pillow 13 deprecates IM: writing one warned (an error under -W error) after the solve."""
+    import vecmatte
+
+    target = tmp_path / "m.im"
+    with pytest.raises(ValueError, match=r"m\.im: vecmatte does not write IM files"):
+        vecmatte.save_image(target, np.zeros((4, 5)))
+    assert list(tmp_path.iterdir()) == []

@@ -40,9 +40,10 @@ ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "TGA", "JPEG2000", "SGI", "DDS", "AVIF")
 # reads back. The others Pillow registers failed after the solve ("-o m.fits" with a KeyError
 # traceback, .xbm "cannot write mode L as XBM"), shrank the matte (.ico: 256 x 256 at most,
 # .icns: resized to 1024 x 1024), or wrote a document no image reader opens (.pdf, .eps).
+# Not IM either: Pillow 13 deprecates it (a DeprecationWarning, an error under -W error).
 WRITABLE_FORMATS = (
     "PNG", "TIFF", "JPEG", "WEBP", "BMP", "DIB", "GIF", "PPM", "TGA", "JPEG2000", "SGI", "PCX",
-    "IM", "DDS", "AVIF", "MPO",
+    "DDS", "AVIF", "MPO",
 )  # fmt: skip
 
 
