@@ -101,3 +101,18 @@ def test_black_and_white_stripes_are_solved(constraints):
         laplacian = matting_laplacian(image, radius=10)
         expected = np.clip(direct_alpha(laplacian, scene.trimap), 0, 1)
         np.testing.assert_allclose(result.alpha, expected, atol=1e-3)
+
+
+def test_noise_with_a_constant_channel_and_two_known_pixels_is_solved():
+    """One foreground and one background pixel leave eigenvalues of 4e-9 of the scale; the
+    operator's rounding on a constant channel at 1 (5e-10 of the scale, asymmetric) was as
+    large, and conjugate gradient broke down after 20 iterations at relative residual 0.01
+    (a ConvergenceWarning, an error under the suite's filters). Found by a fuzzer."""
+    image = np.random.default_rng(3).random((13, 13, 3))
+    image[..., 2] = 1.0
+    trimap = np.full((13, 13), 0.5)
+    trimap[1, 0], trimap[8, 12] = 0.0, 1.0
+    result = solve_alpha(image, trimap, method="lkm", radius=5, rtol=1e-10)
+    assert result.converged
+    expected = np.clip(direct_alpha(matting_laplacian(image, radius=5), trimap), 0, 1)
+    np.testing.assert_allclose(result.alpha, expected, atol=1e-6)

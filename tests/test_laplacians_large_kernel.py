@@ -132,3 +132,32 @@ def test_windows_whose_colours_lie_on_a_line_equal_the_closed_form_laplacian(
     np.testing.assert_allclose(operator.diagonal(), np.diag(expected), atol=1e-7 * scale)
     symmetric = dense(operator)
     assert np.linalg.eigvalsh((symmetric + symmetric.T) / 2).min() > -1e-5 * scale
+
+
+@pytest.mark.parametrize("level", [1.0, 0.5])
+def test_a_constant_channel_away_from_zero_equals_the_closed_form_laplacian(level):
+    """Noise whose blue channel is one constant: every window's covariance is singular in
+    blue, a_k ~ 1/eps there, and the rounding of a_k^T I_i - a_k^T mu_k grew with the
+    colour's distance from 0: the operator was off by 5e-10 of its scale and asymmetric by
+    as much (conjugate gradient broke down where the trimap leaves eigenvalues that small).
+    The colours are now centred on the image's mean."""
+    image = np.random.default_rng(3).random((13, 13, 3))
+    image[..., 2] = level
+    operator = lkm_laplacian(image, radius=5)
+    matrix = dense(operator)
+    expected = matting_laplacian(image, radius=5).toarray()
+    scale = abs(expected).max()
+    assert abs(matrix - expected).max() < 1e-13 * scale
+    assert abs(matrix - matrix.T).max() < 1e-13 * scale
+    np.testing.assert_allclose(operator.diagonal(), np.diag(expected), atol=1e-13 * scale)
+
+
+def test_the_image_is_not_modified():
+    """The operator centres its own copy of the colours, also of a transposed view (which
+    ``np.ascontiguousarray`` would return as it is)."""
+    planes = np.random.default_rng(4).random((3, 12, 14))
+    image = planes.transpose(1, 2, 0)
+    before = image.copy()
+    operator = lkm_laplacian(image, radius=2)
+    operator @ np.ones(12 * 14)
+    np.testing.assert_array_equal(image, before)

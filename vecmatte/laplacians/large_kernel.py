@@ -127,7 +127,16 @@ class LargeKernelLaplacian:
     def __init__(self, image: np.ndarray, *, eps: float, radius: int) -> None:
         h, w = image.shape[:2]
         area = float((2 * radius + 1) ** 2)
-        self.planes = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float64)
+        # The colours are centred on the image's mean: L depends only on each window's
+        # I - mu_k, but the product forms a_k^T I_i - a_k^T mu_k from window sums, and where
+        # a window is flat in some channel (a_k ~ 1/eps there) its rounding, ~1e-16 |a_k| |mu_k|,
+        # grows with how far the colours lie from 0. Noise with one channel at 1 (or any
+        # constant channel but 0) made the operator off by 5e-10 of its scale and asymmetric
+        # by as much, and conjugate gradient broke down where the trimap leaves eigenvalues of
+        # that size (few known pixels). Centred: 4e-16.
+        # A copy always (np.array, not ascontiguousarray): it is centred in place.
+        self.planes = np.array(image.transpose(2, 0, 1), dtype=np.float64, order="C")
+        self.planes -= self.planes.reshape(len(self.planes), -1).mean(axis=1)[:, None, None]
         self.radius = radius
         self.eps = eps
         self.shape = (h * w, h * w)
