@@ -114,3 +114,25 @@ def test_command_line_refuses_before_reading_or_writing(tmp_path, capsys, comman
     assert option.partition(":")[2].partition("=")[0] in lines[0]
     assert not out.exists()
     assert files_in(tmp_path) <= {"images", "trimaps"}
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        ("ichol", {"sweeps": 10**400}),
+        ("ichol", {"shift": 10**400}),
+        ("ichol", {"sweeps": 10**5000}),
+        ("vcycle", {"num_pre_iter": 10**400}),
+        ("vcycle", {"num_post_iter": -(10**5000)}),
+        ("vcycle", {"direct_solve_size": 10**400}),
+        ("vcycle", {"omega": 10**5000}),
+        "ichol:sweeps=1" + "0" * 400,
+        "vcycle:direct_solve_size=1" + "0" * 400,
+    ],
+)
+def test_a_count_of_hundreds_of_digits_is_refused_in_one_short_line(request_):
+    """float() of 10**400 raised OverflowError ('int too large to convert to float'), NumPy's
+    isfinite a TypeError, and repr of 10**5000 Python's 'Exceeds the limit (4300 digits)'."""
+    with pytest.raises(ValueError, match=r"^preconditioner '[a-z]+': [a-z_]+ must") as info:
+        resolve_preconditioner(request_)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 240

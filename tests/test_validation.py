@@ -276,3 +276,11 @@ def test_options_are_shown_as_given_and_cut_short(scene, option, value, shown):
     assert message.startswith(f"{option} must") and "\n" not in message
     assert shown in message and len(message) < 240
     assert option != "eps" or value != -1 or not message.endswith("-1.0")
+
+
+@pytest.mark.parametrize("option", ["eps", "rtol"])
+def test_an_integer_python_will_not_write_out_is_shown_by_its_size(scene, option):
+    """repr(10**5000) raises ValueError 'Exceeds the limit (4300 digits) ...', which was the
+    message instead of the option's."""
+    with pytest.raises(ValueError, match=f"^{option} must.*got an integer of about 5000 digits"):
+        vecmatte.estimate_alpha(scene.image, scene.trimap, **{option: 10**5000})

@@ -6,6 +6,7 @@ messages that do not say which option was wrong; these helpers do.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -53,8 +54,18 @@ def is_finite(number) -> bool:
 
 
 def shown(value) -> str:
-    """``repr(value)``, cut short: ``10**400`` or a long text would fill the error line."""
-    text = repr(value)
+    """``repr(value)``, cut short: ``10**400`` or a long text would fill the error line.
+
+    An integer of more than 4300 digits is said by its size: Python refuses to write it out
+    (``repr`` raises ValueError "Exceeds the limit ... for integer string conversion").
+    """
+    try:
+        text = repr(value)
+    except ValueError:
+        if not isinstance(value, numbers.Integral):
+            raise
+        digits = round(int(value).bit_length() * math.log10(2))
+        return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
     return text if len(text) <= 60 else f"{text[:24]}... ({len(text)} characters)"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._numbers import is_real_number
+from vecmatte._numbers import is_finite, is_integer, is_real_number, shown
 
 __all__ = ["build", "check_options", "ichol_factor"]
 
@@ -43,19 +43,15 @@ def check_options(*, sweeps: int = 3, shift: float = 0.0) -> None:
         IC(0)) or above :data:`MAX_SWEEPS`, or ``shift`` negative, above
         :data:`MAX_SHIFT`, infinite or NaN.
     """
-    if (
-        not is_real_number(sweeps)
-        or not float(sweeps).is_integer()
-        or not 1 <= sweeps <= MAX_SWEEPS
-    ):
+    if not is_real_number(sweeps) or not is_integer(sweeps) or not 1 <= sweeps <= MAX_SWEEPS:
         raise ValueError(
             f"preconditioner 'ichol': sweeps must be a whole number from 1 to {MAX_SWEEPS} "
-            f"(default 3), got {sweeps!r}"
+            f"(default 3), got {shown(sweeps)}"
         )
-    if not is_real_number(shift) or not (np.isfinite(shift) and 0 <= shift <= MAX_SHIFT):
+    if not is_real_number(shift) or not (is_finite(shift) and 0 <= shift <= MAX_SHIFT):
         raise ValueError(
             f"preconditioner 'ichol': shift must be a number from 0 to {MAX_SHIFT:g} (default 0), "
-            f"got {shift!r}"
+            f"got {shown(shift)}"
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._numbers import is_real_number
+from vecmatte._numbers import is_integer, is_real_number, shown
 
 __all__ = [
     "MAX_DIRECT_SOLVE_SIZE",
@@ -225,7 +225,7 @@ def check_options(
         if not _whole(value) or not 0 <= value <= MAX_SWEEPS:
             raise ValueError(
                 f"preconditioner 'vcycle': {name} must be a whole number >= 0 and at most "
-                f"{MAX_SWEEPS} (default 1), got {value!r}"
+                f"{MAX_SWEEPS} (default 1), got {shown(value)}"
             )
     if num_pre_iter == 0 and num_post_iter == 0:
         raise ValueError(
@@ -234,18 +234,19 @@ def check_options(
         )
     if not is_real_number(omega) or not 0.0 < omega < 2.0:
         raise ValueError(
-            f"preconditioner 'vcycle': omega must lie in (0, 2) (default 0.8), got {omega!r}"
+            f"preconditioner 'vcycle': omega must lie in (0, 2) (default 0.8), got {shown(omega)}"
         )
     if not _whole(direct_solve_size) or not 1 <= direct_solve_size <= MAX_DIRECT_SOLVE_SIZE:
         raise ValueError(
             "preconditioner 'vcycle': direct_solve_size must be a whole number of at least 1 "
             f"and at most {MAX_DIRECT_SOLVE_SIZE} (default 64; for a complete factor use the "
-            f"'direct' preconditioner), got {direct_solve_size!r}"
+            f"'direct' preconditioner), got {shown(direct_solve_size)}"
         )
 
 
 def _whole(value) -> bool:
-    return is_real_number(value) and float(value).is_integer()
+    # is_integer, not float(value).is_integer(): a count of 400 digits overflows a float.
+    return is_real_number(value) and is_integer(value)
 
 
 def build(
