@@ -483,14 +483,13 @@ def _lighter_preconditioner(method: str, preconditioner) -> str | None:
     that solves no system, or when the solve uses it already.
     """
     from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
-    from vecmatte.preconditioners import PRECONDITIONERS
 
     spec = get_method(method)
     if spec.preconditioner is None:
         return None
     used = resolve_method_preconditioner(method, preconditioner)[0]
     for name in ("ichol", "jacobi"):
-        if not set(PRECONDITIONERS[name].needs) & set(spec.lacks):
+        if spec.takes(name):
             return None if name == used else name
     return None
 

@@ -266,11 +266,7 @@ def _convergence_advice(method: str, name: str, result, rtol: float, maxiter: in
                 "try other values (the defaults give a positive definite one)."
             )
         return "Use the preconditioner 'jacobi' (positive definite on any such system)."
-    works = [
-        other
-        for other in ("direct", "ichol")
-        if other != name and not set(PRECONDITIONERS[other].needs) & set(spec.lacks)
-    ]
+    works = [other for other in ("direct", "ichol") if other != name and spec.takes(other)]
     ways = [f"Raise maxiter above {maxiter}"]
     if "direct" in works:
         ways.append(

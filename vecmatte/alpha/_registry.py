@@ -60,6 +60,13 @@ class MethodSpec:
         """Import the method's module."""
         return importlib.import_module(self.module)
 
+    def takes(self, preconditioner: str) -> bool:
+        """Whether the method's systems have all that ``preconditioner`` needs (a name of
+        :data:`vecmatte.preconditioners.PRECONDITIONERS`; see ``lacks``)."""
+        from vecmatte.preconditioners import PRECONDITIONERS
+
+        return not set(PRECONDITIONERS[preconditioner].needs) & set(self.lacks)
+
     def entry(self):
         """The method's ``build_system`` or ``estimate`` function."""
         module = self.load()
@@ -148,7 +155,7 @@ def resolve_method_preconditioner(method: str, preconditioner) -> tuple[str | No
         usable = [
             repr(other)
             for other, other_spec in PRECONDITIONERS.items()
-            if other_spec.module is not None and not set(other_spec.needs) & set(spec.lacks)
+            if other_spec.module is not None and spec.takes(other)
         ]
         raise ValueError(
             f"preconditioner {name!r} needs {_NEED_WORDS[missing[0]]}, which the systems of "
