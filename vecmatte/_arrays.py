@@ -209,20 +209,22 @@ def _beyond(value: float, bound: float) -> str:
     return repr(value)
 
 
-def _check_pixel_count(shape: tuple[int, ...], name: str) -> None:
-    pixels = int(np.prod(shape[:2], dtype=np.int64))
+def check_pixel_count(shape: tuple[int, ...], name: str, fix: str = "downscale it first") -> None:
+    """Refuse an image ``shape`` of no pixels, or of more than :data:`MAX_PIXELS` (then
+    saying ``fix``), in one line naming ``name``."""
+    pixels = int(shape[0]) * int(shape[1])  # Python ints: no product overflows
     if pixels == 0:
         raise ValueError(f"{name} is empty ({shape[0]} x {shape[1]} pixels)")
     if pixels > MAX_PIXELS:
         raise ValueError(
-            f"{name} has {pixels} pixels ({shape[0]} x {shape[1]}), more than the limit of "
-            f"{MAX_PIXELS}; downscale it first"
+            f"{name} has {pixels} pixels ({shape[0]} x {shape[1]}, height x width), more than "
+            f"the limit of {MAX_PIXELS}; {fix}"
         )
 
 
 def _pixels_in_unit_range(array: np.ndarray, name: str) -> np.ndarray:
     """``array`` (shape already checked) as C-ordered float64 in [0, 1], else a ValueError."""
-    _check_pixel_count(array.shape, name)
+    check_pixel_count(array.shape, name)
     # C order: the pipeline writes the solution through alpha.ravel(), which is a copy (and
     # the write lost) for a Fortran-ordered trimap; methods reshape pixels row-major too.
     array = np.ascontiguousarray(as_float(array, name))

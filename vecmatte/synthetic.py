@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte._arrays import MAX_PIXELS, image_sizes
+from vecmatte._arrays import check_pixel_count, image_sizes
 from vecmatte._numbers import finite_number, whole_number
 
 __all__ = ["Scene", "make_scene"]
@@ -85,11 +85,8 @@ def make_scene(
         ``seed`` not a seed.
     """
     shape = h, w = image_sizes(shape, minimum=1, channels=False)
-    if h * w > MAX_PIXELS:  # as for every image argument (NumPy's MemoryError named none)
-        raise ValueError(
-            f"shape has {h * w} pixels ({h} x {w}, height x width), more than the limit of "
-            f"{MAX_PIXELS}; give a smaller shape"
-        )
+    # As every image argument is refused (NumPy's MemoryError named none).
+    check_pixel_count(shape, "shape", fix="give a smaller shape")
     softness = finite_number(
         softness, "softness", "a positive number of pixels", minimum=0.0, above_minimum=True
     )
