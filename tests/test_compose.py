@@ -83,7 +83,9 @@ def test_a_fit_given_as_an_array_is_named(scene, fit, message):
         composite(scene.foreground, scene.alpha, "#00ff00", fit=fit)
 
 
-@pytest.mark.parametrize("colour", [b"red", {"r": 1}, object(), [[1, 0, 0]], "", 3.5])
+@pytest.mark.parametrize(
+    "colour", [b"red", {"r": 1}, object(), [[1, 0, 0]], "", 3.5, [10**400, 0, 0], "x" * 5000]
+)
 def test_a_colour_of_another_kind_is_refused_in_one_line_naming_it(scene, colour):
     # bytes raised NumPy's 'could not convert string to float: b'red'' and a dict Python's
     # TypeError 'float() argument must be a string or a real number, not 'dict''.
@@ -92,4 +94,6 @@ def test_a_colour_of_another_kind_is_refused_in_one_line_naming_it(scene, colour
     refused = r"(cannot read colour|colour .* must be a string like)"
     with pytest.raises(ValueError, match=refused) as caught:
         parse_color(colour)
-    assert "\n" not in str(caught.value)
+    # [10**400, 0, 0] raised NumPy's OverflowError 'int too large to convert to float', and a
+    # long text was repeated whole in the message.
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 200

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
+from vecmatte._numbers import shown
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
@@ -112,26 +113,26 @@ def parse_color(color) -> np.ndarray:
             rgb = ImageColor.getrgb(color.strip())
         except ValueError:
             raise ValueError(
-                f"cannot read colour {color!r}; use '#rrggbb' (e.g. '#00ff00'), "
+                f"cannot read colour {shown(color)}; use '#rrggbb' (e.g. '#00ff00'), "
                 "'rgb(0, 255, 0)' or a name such as 'green'"
             ) from None
         if max(rgb[:3]) > 255:
             raise ValueError(
-                f"cannot read colour {color!r}: red, green and blue must lie in 0 ... 255"
+                f"cannot read colour {shown(color)}: red, green and blue must lie in 0 ... 255"
             )
         if len(rgb) == 4 and rgb[3] != 255:
             raise ValueError(
-                f"colour {color!r} is translucent (alpha {rgb[3]} of 255); a composite's "
+                f"colour {shown(color)} is translucent (alpha {rgb[3]} of 255); a composite's "
                 "background is opaque: give an opaque colour (or write a cutout, which keeps "
                 "the transparency)"
             )
         return np.asarray(rgb[:3], dtype=np.float64) / 255.0
     refused = ValueError(
-        f"colour {color!r} must be a string like '#00ff00' or three floats in [0, 1]"
+        f"colour {shown(color)} must be a string like '#00ff00' or three floats in [0, 1]"
     )
     try:  # bytes, a dict ...: NumPy's or float()'s own words named neither colour nor form
         rgb = np.asarray(color, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond floats
         raise refused from None
     if rgb.shape != (3,) or not np.all(np.isfinite(rgb)) or rgb.min() < 0 or rgb.max() > 1:
         raise refused
@@ -224,7 +225,7 @@ def composite(
     # A text first: an array compared with each name raised NumPy's "truth value ... is
     # ambiguous" (or, of one element, passed as that name).
     if not isinstance(fit, str) or fit not in FITS:
-        raise ValueError(f"unknown fit {fit!r}; choose one of {', '.join(FITS)}")
+        raise ValueError(f"unknown fit {shown(fit)}; choose one of {', '.join(FITS)}")
     if isinstance(background, (str, os.PathLike)) and _names_a_file(background):
         from vecmatte.io import load_image
 
