@@ -391,7 +391,7 @@ def test_a_rename_lock_file_planted_by_someone_else_neither_blocks_nor_fails(
 
         monkeypatch.setattr(tempfile, "gettempdir", no_folder)
     status = os.stat(out)
-    lock = locks / f"vecmatte-renames-{status.st_dev}-{status.st_ino}.lock"
+    lock = locks / f"vecmatte-renames-{os.geteuid()}-{status.st_dev}-{status.st_ino}.lock"
     if planted == "named pipe":
         os.mkfifo(lock)
     elif planted == "unreadable file":
@@ -403,6 +403,53 @@ def test_a_rename_lock_file_planted_by_someone_else_neither_blocks_nor_fails(
     assert sorted(p.name for p in out.iterdir()) == ["c.png", "m.png"]
     if planted == "link":
         assert (tmp_path / "mine.txt").read_text() == "kept"
+
+
+def test_a_rename_lock_held_by_another_user_does_not_stop_the_writes(tmp_path, monkeypatch):
+    # Any user may flock a file they can open: the lock file was made readable by all, so
+    # another user holding it (or a file of its name they made first) stopped every write
+    # into the folder for as long as they liked. The lock is now the user's own file, mode
+    # 0600, and one of its name that is someone else's is not taken. "Another user" is the
+    # test here, the writer believing itself of another uid; it holds the lock files of
+    # both namings (fails on the old code: the writer waits for ever on the one it took).
+    import fcntl
+    import tempfile
+
+    from vecmatte import _rename_lock
+    from vecmatte.io import save_images
+
+    locks, out = tmp_path / "locks", tmp_path / "out"
+    locks.mkdir()
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(locks))
+    status = os.stat(out)
+    uid = os.geteuid() + 1
+    monkeypatch.setattr(_rename_lock.os, "geteuid", lambda: uid)
+    names = [
+        f"vecmatte-renames-{status.st_dev}-{status.st_ino}.lock",  # before the user's uid
+        f"vecmatte-renames-{uid}-{status.st_dev}-{status.st_ino}.lock",
+    ]
+    held = []
+    try:
+        for name in names:
+            held.append(os.open(locks / name, os.O_RDONLY | os.O_CREAT, 0o644))
+            fcntl.flock(held[-1], fcntl.LOCK_EX)  # held for ever
+        pair = [(out / "m.png", np.zeros((4, 5))), (out / "c.png", np.zeros((4, 5, 4)))]
+        writer = threading.Thread(target=save_images, args=(pair,), daemon=True)
+        writer.start()
+        writer.join(60)
+        assert not writer.is_alive()
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+    assert sorted(p.name for p in out.iterdir()) == ["c.png", "m.png"]
+    monkeypatch.undo()
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    save_images([(fresh / "m.png", np.zeros((4, 5)))])
+    identity = os.stat(fresh)
+    made = os.stat(_rename_lock.lock_path((identity.st_dev, identity.st_ino)))
+    assert (made.st_uid, made.st_mode & 0o077) == (os.geteuid(), 0)  # no one else opens it
 
 
 def test_ctrl_c_while_waiting_for_another_writers_renames_leaves_nothing(tmp_path, scene_files):
@@ -417,7 +464,8 @@ def test_ctrl_c_while_waiting_for_another_writers_renames_leaves_nothing(tmp_pat
     out = tmp_path / "out"
     out.mkdir()
     status = os.stat(out)
-    lock = Path(tempfile.gettempdir()) / f"vecmatte-renames-{status.st_dev}-{status.st_ino}.lock"
+    name = f"vecmatte-renames-{os.geteuid()}-{status.st_dev}-{status.st_ino}.lock"
+    lock = Path(tempfile.gettempdir()) / name
     descriptor = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # another writer renaming

@@ -9,12 +9,16 @@ writers are ordered, and whichever renames last leaves its whole pair.
 
 The lock is not the folder's own ``flock``: a batch holds that one shared for its whole run
 (:mod:`vecmatte.batch._lock`), and an exclusive one would wait for every batch there to end.
-It is a file of the system's temporary folder named for the output folder's device and
-inode, made once and left in place (removing a lock file races with its next user), readable
-by all so that other users' writers take it too. Where it cannot be made or locked (Windows,
-a file system without locks, someone else's unreadable file) a writer renames as before, and
-so are writers on other machines unordered (Dask workers elsewhere writing into a shared file
-system: the tasks of one batch never share an output name).
+It is a file of the system's temporary folder named for the user and the output folder's
+device and inode, made once and left in place (removing a lock file races with its next
+user). It is the user's own and readable by no one else: any user may ``flock`` a file they
+can open, and one holding a lock readable by all would have stopped every other user's
+writes into that folder for as long as they liked. So only one user's writers are ordered
+(two users writing the same names into one folder at once are not). Where the file cannot
+be made or locked (Windows, a file system without locks, a file of that name that is not
+the user's own plain file) a writer renames as before, and so are writers on other machines
+unordered (Dask workers elsewhere writing into a shared file system: the tasks of one batch
+never share an output name).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["renames_locked"]
+__all__ = ["lock_path", "renames_locked"]
 
 
 @contextlib.contextmanager
@@ -73,13 +77,20 @@ def _identity(folder: Path) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
-def _open_lock_file(identity: tuple[int, int]) -> int | None:
-    """A descriptor of the lock file of the folder ``identity``, made if missing, or None."""
+def lock_path(identity: tuple[int, int]) -> Path | None:
+    """This user's lock file of the folder ``identity``; None without a temporary folder."""
     try:
         folder = tempfile.gettempdir()
     except OSError:  # no usable temporary folder at all: rename as before
         return None
-    path = Path(folder) / "vecmatte-renames-{}-{}.lock".format(*identity)
+    return Path(folder) / "vecmatte-renames-{}-{}-{}.lock".format(os.geteuid(), *identity)
+
+
+def _open_lock_file(identity: tuple[int, int]) -> int | None:
+    """A descriptor of the lock file of the folder ``identity``, made if missing, or None."""
+    path = lock_path(identity)
+    if path is None:
+        return None
     # Never through a link, nor blocking on a named pipe planted there; read-only is
     # enough for flock, and an existing file is opened without O_CREAT (protected_regular).
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
@@ -88,16 +99,16 @@ def _open_lock_file(identity: tuple[int, int]) -> int | None:
             descriptor = os.open(path, flags)
         except FileNotFoundError:
             try:
-                descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+                descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 continue  # made by another writer meanwhile: open that one
             except OSError:
                 return None
-            with contextlib.suppress(OSError):
-                os.fchmod(descriptor, 0o644)  # whatever the umask: others lock it too
         except OSError:
             return None
-        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+        status = os.fstat(descriptor)
+        # Another user's file (planted under this user's name) could be held by them forever.
+        if stat.S_ISREG(status.st_mode) and status.st_uid == os.geteuid():
             return descriptor
         os.close(descriptor)
         return None
