@@ -229,9 +229,11 @@ def trimap_from_mask(mask: ImageLike, *, band: int = 10) -> np.ndarray:
         high = float(mask.max())
         # 8- and 16-bit levels are scaled by their range: labels 0 and 1 are nearly black.
         if high in (1 / 255, 1 / 65535):
+            # Scaled to its own dtype's top: 255 in a 16-bit mask still reads as 0.004.
+            top = round(1 / high)
             detail = (
-                f"its largest value is 1 of {round(1 / high)}: a label image of 0 and 1? "
-                "give mask > 0, or scale it to 0 and 255"
+                f"its largest value is 1 of {top}: a label image of 0 and 1? "
+                f"give mask > 0, or scale it to 0 and {top}"
             )
         else:
             detail = f"no value above 0.5 of 1; its largest is {high:.4g}"
