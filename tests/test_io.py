@@ -640,3 +640,19 @@ def test_resume_cleans_the_temporaries_of_an_output_that_is_a_link(tmp_path):
     stale.write_bytes(b"half")
     remove_stale_temporaries([BatchTask("a", "i.png", "t.png", str(link), None)])
     assert files_in(elsewhere) == {"kept.png"}
+
+
+@pytest.mark.parametrize("reader", [vecmatte_io.image_size, load_image])
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        # image_size('') said ".: is a directory, not an image file" (Path('') is '.').
+        ("", ValueError, r"^an empty file name \(''\) was given; give the file's name$"),
+        (b"", ValueError, r"^an empty file name \(''\) was given"),
+        # Python's OSError repeated the whole name after '[Errno 36] File name too long'.
+        ("x" * 5000 + ".png", OSError, r"^x{40}\.\.\. \(5004 characters\): File name too long$"),
+    ],
+)
+def test_image_size_and_load_image_check_a_file_name_alike(reader, name, error, message):
+    with pytest.raises(error, match=message):
+        reader(name)

@@ -86,6 +86,28 @@ def _seekable(stream) -> bool:
         return hasattr(stream, "seek")
 
 
+def _existing_path(name, label: str) -> Path:
+    """``name`` (a str or path-like) as a Path that exists and is not a folder, else one line.
+
+    Said for :func:`open_image` and :func:`image_size` alike: an empty name (``Path("")`` is
+    the current folder), nothing there (or a link to nowhere), a folder, a name the system
+    refuses (too long).
+    """
+    if os.fspath(name) == "":
+        raise ValueError("an empty file name ('') was given; give the file's name")
+    path = Path(name)
+    try:
+        exists, folder = path.exists(), path.is_dir()
+    except OSError as error:  # ENAMETOOLONG: Python's line repeated the whole name
+        shown = label if len(label) <= 80 else f"{label[:40]}... ({len(label)} characters)"
+        raise type(error)(f"{shown}: {error.strerror or error}") from None
+    if not exists:
+        raise FileNotFoundError(_missing(path, label))
+    if folder:
+        raise IsADirectoryError(f"{label}: is a directory, not an image file")
+    return path
+
+
 def _missing(path: Path, label: str) -> str:
     """Why ``path`` names no file: none there, a link to nowhere, or links that loop."""
     if not path.is_symlink():
@@ -141,13 +163,7 @@ def open_image(source, max_pixels: int | None = None):
             f"expected a file name or a binary stream, got {type(source).__name__}{hint}"
         )
     if not stream:
-        if os.fspath(source) == "":  # Path("") is the current folder
-            raise ValueError("an empty file name ('') was given; give the file's name")
-        source = Path(source)
-        if not source.exists():
-            raise FileNotFoundError(_missing(source, label))
-        if source.is_dir():
-            raise IsADirectoryError(f"{label}: is a directory, not an image file")
+        source = _existing_path(source, label)
     # Our own check replaces Pillow's (which warns above its limit and refuses above twice
     # it) so that a file over the limit is refused with one message, and a raised limit is
     # honoured; the limit is Pillow's own unless the caller gives another.
@@ -267,10 +283,8 @@ def image_size(path) -> tuple[int, int]:
     from PIL import Image, UnidentifiedImageError
 
     path = named_source(path)
-    path = Path(path)
-    if path.is_dir():  # as load_image says it ("no such file" said image_size)
-        raise IsADirectoryError(f"{path}: is a directory, not an image file")
-    if not path.is_file():
+    path = _existing_path(path, str(path))  # as load_image says each
+    if not path.is_file():  # a named pipe: reading its header would take its data
         raise FileNotFoundError(_missing(path, str(path)))
     with without_pillow_limit():
         try:
