@@ -30,3 +30,11 @@ def test_a_file_name_given_for_pixels_says_to_read_the_file(scene, given):
 def test_a_string_of_pixels_is_still_refused_by_its_shape():
     with pytest.raises(ValueError, match=r"alpha has shape \(2,\); expected \(h, w\)"):
         metrics.sad(np.array(["a", "b"]), np.zeros((2, 2)))
+
+
+def test_a_long_file_name_given_for_pixels_is_cut_short(scene):
+    # The whole name was repeated in the line (a text of 5000 characters here).
+    cut = r"image is a file name \('x{23}\.\.\. \(5006 characters\)\), not pixels"
+    with pytest.raises(ValueError, match=cut) as info:
+        vecmatte.estimate_alpha("x" * 5000 + ".png", scene.trimap)
+    assert len(str(info.value)) < 200

@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from vecmatte._numbers import whole_number
+from vecmatte._numbers import shown, whole_number
 from vecmatte._samples import is_wide_gray, wide_gray
 
 # Above this many pixels a single image is almost certainly a mistake (a wrong reshape, a
@@ -145,7 +145,9 @@ def as_array(value, name: str, *, gray: bool) -> np.ndarray:
             if name == "trimap"
             else f"vecmatte.io.load_gray(path, name={name!r})"
         )
-        raise ValueError(f"{name} is a file name ({value!r}), not pixels: read it with {reader}")
+        raise ValueError(
+            f"{name} is a file name ({shown(value)}), not pixels: read it with {reader}"
+        )
     value = _pil_pixels(value, name, gray=gray)
     try:
         return np.asarray(value)
