@@ -95,3 +95,27 @@ def test_vecmatte_demo_says_where_it_wrote_on_a_strict_standard_output(tmp_path,
     assert stdout.buffer.getvalue().decode() == (
         f"wrote {tmp_path}/d\\udcff/demo_alpha.png and {tmp_path}/d\\udcff/demo_cutout.png\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--option", "eps={[1]: 2}"),  # unhashable: literal_eval's TypeError, a traceback
+        ("--option", "eps=" + "-" * 100_000 + "1"),  # too deep to parse: "MemoryError"
+        ("--preconditioner", "ichol:sweeps=" + "-" * 100_000 + "1"),
+    ],
+)
+def test_an_option_value_that_is_no_literal_is_refused_in_one_line(
+    tmp_path, capsys, option, value
+):
+    # A value is read as a Python literal, or kept as text for the option's own check to
+    # name; these ended in a traceback or "vecmatte: error: MemoryError" (fails on the old
+    # code), now in the option's own message.
+    images, trimaps = scene_folders(tmp_path, ["a"], shape=(8, 10), band=2)
+    argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(tmp_path / "m.png")]
+    assert main([*argv, option, value]) == 1
+    err = capsys.readouterr().err
+    name = value.partition("=")[0].rpartition(":")[2]
+    assert err.startswith(f"vecmatte: error: {option} {value[:20]}") and err.count("\n") == 1
+    assert name in err and "MemoryError" not in err
+    assert not (tmp_path / "m.png").exists()

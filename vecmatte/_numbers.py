@@ -12,6 +12,23 @@ import numbers
 import numpy as np
 
 
+def literal_or_text(text: str):
+    """An option's value given as text: the Python literal it spells, else the text itself.
+
+    ``1e-6``, ``10, 5`` (a tuple), ``None`` and ``'word'`` are literals; a bare word stays
+    text (``none`` is a preconditioner's name, not Python's None), so does what cannot be a
+    literal, and the option's own check then names it: ``{[1]: 2}`` (unhashable: a
+    TypeError) or a number behind 100 000 minus signs (deeper than the parser goes: a
+    MemoryError) ended ``vecmatte alpha --option`` with a traceback or "MemoryError".
+    """
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
 def is_bool(value) -> bool:
     """``True`` or ``False``, as Python or NumPy booleans."""
     return isinstance(value, (bool, np.bool_))

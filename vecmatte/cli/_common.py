@@ -8,7 +8,6 @@ Standard streams: an input named ``-`` is read from standard input and an output
 from __future__ import annotations
 
 import argparse
-import ast
 import io
 import sys
 import warnings
@@ -328,13 +327,6 @@ def _preconditioner_name_check(names):
     return check
 
 
-def _literal(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text  # a bare word: a string option
-
-
 def _check_number_text(entry, name: str, text: str) -> None:
     """Refuse a value that is not a number for an option whose default is a number.
 
@@ -347,11 +339,13 @@ def _check_number_text(entry, name: str, text: str) -> None:
     import inspect
     import numbers
 
+    from vecmatte._numbers import literal_or_text
+
     parameter = inspect.signature(entry).parameters.get(name)
     default = None if parameter is None else parameter.default
     if isinstance(default, bool) or not isinstance(default, (int, float)):
         return
-    value = _literal(text)
+    value = literal_or_text(text)
     if isinstance(value, str):
         try:
             float(text)
@@ -365,6 +359,7 @@ def _check_number_text(entry, name: str, text: str) -> None:
 
 def method_options(args) -> dict:
     """The method's keyword options from ``--option`` (and ``--eps``, ``--radius``)."""
+    from vecmatte._numbers import literal_or_text
     from vecmatte.alpha import SOLVE_KEYWORDS
 
     options = {}
@@ -372,7 +367,7 @@ def method_options(args) -> dict:
         name, equals, value = item.partition("=")
         if not equals or not name.strip().isidentifier():
             raise ValueError(f"--option {item!r}: write it as NAME=VALUE, e.g. --option eps=1e-6")
-        name, value = name.strip(), _literal(value.strip())
+        name, value = name.strip(), literal_or_text(value.strip())
         if name in SOLVE_KEYWORDS:
             # Taken as solve keywords they overrode --method ... silently (by dict order).
             raise ValueError(
@@ -428,6 +423,7 @@ def solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
+    from vecmatte._numbers import literal_or_text
     from vecmatte._validation import check_no_bool_numbers
     from vecmatte.alpha import check_solve_options, get_method
 
@@ -441,7 +437,7 @@ def solve_keywords(args) -> dict:
         name, _, value = item.partition("=")
         try:
             # Python reads True as 1: --option radius=True would run with radius 1.
-            check_no_bool_numbers(entry, {name.strip(): _literal(value.strip())})
+            check_no_bool_numbers(entry, {name.strip(): literal_or_text(value.strip())})
             _check_number_text(entry, name.strip(), value.strip())
         except ValueError as error:
             raise ValueError(f"--option {item}: {error}") from None

@@ -12,13 +12,13 @@ Adding a preconditioner: one module with ``build`` and one line below.
 
 from __future__ import annotations
 
-import ast
 import importlib
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vecmatte import _defaults
+from vecmatte._numbers import literal_or_text
 from vecmatte._validation import check_option_names
 
 __all__ = [
@@ -114,13 +114,6 @@ PRECONDITIONERS: dict[str, PreconditionerSpec] = {
 }
 
 
-def _parse_value(text: str):
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
 def resolve_preconditioner(
     preconditioner, *, default: str = _defaults.PRECONDITIONER
 ) -> tuple[str, dict]:
@@ -165,7 +158,7 @@ def resolve_preconditioner(
                     f"preconditioner {preconditioner!r}: options are written "
                     f"'name:option=value,option=value', got {item!r}"
                 )
-            options[key.strip()] = _parse_value(value.strip())
+            options[key.strip()] = literal_or_text(value.strip())
     elif (
         isinstance(preconditioner, tuple | list)
         and len(preconditioner) == 2

@@ -73,16 +73,15 @@ def option_value(text: str):
     a preconditioner's name, not Python's None; ``ichol:sweeps=2`` a preconditioner with its
     options). A sequence option (knn's ``n_neighbors``) could not be given before.
     """
-    import ast
+    from vecmatte._numbers import literal_or_text
 
     stripped = text.strip()
     lowered = stripped.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    try:
-        return ast.literal_eval(stripped)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        pass  # a word, or not Python (the field is at most 200 characters: nesting is cheap)
+    value = literal_or_text(stripped)
+    if value != stripped:  # a literal (a text one has lost its quotes)
+        return value
     try:
         # NaN and infinities go on to the method, whose check names the option and its
         # range ("lam must be a positive finite number, got nan"); refused here, the line
