@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from pathlib import Path
@@ -53,3 +54,19 @@ def test_a_trimap_from_a_pipe_reads_as_from_its_file(tmp_path):
     levels = np.array([[0, 32768, 65535]], dtype=np.uint16).repeat(3, axis=0)
     path = write_png16(tmp_path / "trimap.png", np.dstack([levels] * 3))
     np.testing.assert_array_equal(_through_a_pipe(path, load_trimap), load_trimap(path))
+
+
+@pytest.mark.parametrize("reader", [load_image, load_trimap])
+def test_a_text_stream_is_refused_saying_to_give_a_binary_one(tmp_path, reader):
+    # sys.stdin for sys.stdin.buffer: a text pipe raised the decoder's UnicodeDecodeError
+    # ("'utf-8' codec can't decode byte 0x89") from reading it into memory; a StringIO was
+    # called a damaged image file.
+    path = write_png16(tmp_path / "trimap.png", np.full((4, 5, 3), 65535, np.uint16))
+    refused = r"^expected a file name or a binary stream, got a text stream .*sys\.stdin\.buffer"
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "wb") as stream:  # a few hundred bytes: the pipe holds them
+        stream.write(path.read_bytes())
+    with open(read_end, encoding="utf-8") as stream, pytest.raises(TypeError, match=refused):
+        reader(stream)
+    with pytest.raises(TypeError, match=refused):
+        reader(io.StringIO("P1 1 1 1"))

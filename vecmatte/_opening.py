@@ -61,14 +61,14 @@ def source_label(source) -> str:
 def named_source(source):
     """``source`` with a file name given as bytes (``os.listdir(b".")`` gives them, a name
     that is not UTF-8 among them; ``open()`` and Pillow take them) turned into ``str``, and
-    a stream that cannot seek read into memory.
+    a binary stream that cannot seek read into memory.
 
     Bytes holding a NUL cannot name a file: they are a file's contents, refused by
-    :func:`_open` with the way to wrap them.
+    :func:`open_image` with the way to wrap them, as is a text stream.
     """
     if isinstance(source, bytes) and b"\0" not in source:
         return os.fsdecode(source)
-    if hasattr(source, "read") and not _seekable(source):
+    if hasattr(source, "read") and not isinstance(source, io.TextIOBase) and not _seekable(source):
         # A pipe: the 16-bit colour readers go back to its start (Pillow alone would read
         # it into memory too). The copy keeps the stream's name for messages.
         copy = io.BytesIO(source.read())
@@ -150,6 +150,13 @@ def open_image(source, max_pixels: int | None = None):
     stream = hasattr(source, "read")
     label = source_label(source)
     check_max_pixels(max_pixels)
+    if isinstance(source, io.TextIOBase):
+        # sys.stdin for sys.stdin.buffer: its decoder failed on the first byte of the file
+        # (UnicodeDecodeError), or Pillow called a StringIO's image damaged.
+        raise TypeError(
+            f"expected a file name or a binary stream, got a text stream ({label}); give its "
+            "binary buffer (sys.stdin.buffer) or open the file with mode 'rb'"
+        )
     if not stream and not isinstance(source, (str, os.PathLike)):
         # Python's own words ("expected str, bytes or os.PathLike object, not ndarray", or
         # for bytes "argument should be a str object ...") do not say what to give instead.
