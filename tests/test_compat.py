@@ -260,6 +260,10 @@ def test_any_preconditioner_function_and_cg_options_solve_pymattings_system(remb
     # no preconditioner: PyMatting's ichol, with the options only cg knows
     alpha = pm.estimate_alpha_cf(image, trimap, cg_kwargs={"reorthogonalize": True})
     np.testing.assert_allclose(alpha, expected, atol=1e-5)
+    # cg_kwargs=None is no options there too, as on vecmatte's path (it raised "argument of
+    # type 'NoneType' is not iterable" with a preconditioner function: fails on the old code)
+    alpha = pm.estimate_alpha_cf(image, trimap, diagonal, cg_kwargs=None)
+    np.testing.assert_allclose(alpha, pm.estimate_alpha_cf(image, trimap, diagonal), atol=0)
 
 
 @pytest.mark.parametrize(

@@ -120,16 +120,17 @@ def estimate_alpha_cf(
         from vecmatte.compat.pymatting.laplacian import cf_laplacian
         from vecmatte.compat.pymatting.preconditioner import ichol
 
-        L = cf_laplacian(image, **laplacian, is_known=is_known)
-        known, unknown = is_known.ravel(), is_unknown.ravel()
-        rows = L[unknown]
-        L_U = rows[:, unknown]
-        b = -rows[:, known].dot(is_fg.ravel()[known].astype(np.float64))
+        cg_kwargs = {} if cg_kwargs is None else cg_kwargs  # None: no options, as elsewhere
         if "M" in cg_kwargs:  # PyMatting: "cg() got multiple values for keyword argument 'M'"
             raise TypeError(
                 "cg_kwargs has the key 'M', but estimate_alpha_cf makes M from its "
                 "preconditioner argument: pass preconditioner=lambda A: M instead"
             )
+        L = cf_laplacian(image, **laplacian, is_known=is_known)
+        known, unknown = is_known.ravel(), is_unknown.ravel()
+        rows = L[unknown]
+        L_U = rows[:, unknown]
+        b = -rows[:, known].dot(is_fg.ravel()[known].astype(np.float64))
         M = (preconditioner or ichol)(L_U)
         alpha[is_unknown] = np.clip(cg(L_U, b, M=M, **cg_kwargs), 0.0, 1.0)
         return _like_trimap(alpha, trimap, dtype=True)
