@@ -880,6 +880,17 @@ def test_a_jpeg_trimap_warns_once_naming_the_file_and_how_it_is_read(tmp_path):
     assert f"{100 * share:.1f}% of its pixels" in message
 
 
+def test_an_avif_trimap_is_noted_as_lossy_as_a_jpeg_one(tmp_path):
+    # AVIF (noted as lossy when written) was left out of the formats whose trimaps are
+    # checked for smeared levels. Flat levels survive its default quality here; a low one
+    # smears the edges as JPEG does.
+    pytest.importorskip("PIL.AvifImagePlugin")
+    path = tmp_path / "trimap.avif"
+    Image.fromarray(_trimap()).convert("RGB").save(path, quality=10)
+    with pytest.warns(LossyTrimapWarning, match=r"trimap\.avif: the trimap is a lossy AVIF"):
+        load_trimap(path)
+
+
 @pytest.mark.parametrize("suffix", [".png", ".tif"])
 def test_a_lossless_trimap_reads_exactly_without_a_note(tmp_path, suffix):
     path = tmp_path / f"trimap{suffix}"

@@ -257,9 +257,9 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     return checked
 
 
-# Formats whose compression changes pixel values (WebP and JPEG 2000 may also be lossless;
-# a lossless file has no smeared values and passes the count below unnoticed).
-_LOSSY_FORMATS = ("JPEG", "MPO", "WEBP", "JPEG2000")
+# Formats whose compression changes pixel values (WebP, JPEG 2000 and AVIF may also be
+# lossless; a lossless file has no smeared values and passes the count below unnoticed).
+_LOSSY_FORMATS = ("JPEG", "MPO", "WEBP", "JPEG2000", "AVIF")
 # Share of a trimap's pixels off its three levels above which a lossy file is noted. A
 # JPEG at quality 100 smears about 0.5% of a typical trimap's pixels, quality 75 about 8%.
 _SMEARED_SHARE = 0.01
