@@ -33,13 +33,13 @@ _TIFF_ORIENTATION = 274
 
 
 class ExtraFramesWarning(UserWarning):
-    """The file holds several frames (an animated GIF, PNG or WebP, a multi-page TIFF); only
-    the first is read."""
+    """The file holds several frames (an animated GIF, PNG, WebP or AVIF, a multi-page TIFF);
+    only the first is read."""
 
 
 # Formats whose extra frames are more pictures. (A camera's MPO file holds its photograph
 # first, then previews or the other eye's view: reading the first is what is wanted.)
-_ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "TIFF")
+_ANIMATED_FORMATS = ("GIF", "PNG", "WEBP", "TIFF", "AVIF")
 
 
 class ImageMetadataWarning(UserWarning):
