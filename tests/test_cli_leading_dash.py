@@ -57,6 +57,11 @@ def test_an_input_that_begins_with_a_dash_is_named_with_the_way_to_give_it(argv,
         ["alpha", "-o", "m.png", "--", "-d.png"],  # after --: a file already
         ["alpha", "a.png", "t.png", "-o", "m.png", "--eps", "-1", "--radius"],  # a number
         ["-d.png"],  # vecmatte itself takes no file names
+        # an option after -o: its value forgotten, no file named so (a hint for -o=-q was
+        # given: fails on the old code)
+        ["alpha", "a.png", "t.png", "-o", "-q"],
+        ["alpha", "a.png", "t.png", "-o", "--quiet"],
+        ["alpha", "a.png", "t.png", "-o", "m.png", "--cutout", "--qui"],
     ],
 )
 def test_no_such_hint_where_the_word_is_no_file_name(argv, capsys):

@@ -65,7 +65,13 @@ def _leading_dash_hint(parser: argparse.ArgumentParser, message: str) -> str:
     if expected is not None:
         names = expected.group(1).split("/")
         for word, value in itertools.pairwise(argv):
-            if word in names and value.startswith("-") and value != "-":
+            # An option there (-o --quiet) is rather a value forgotten than a file name.
+            if (
+                word in names
+                and value.startswith("-")
+                and value != "-"
+                and not _is_an_option(parser, value, attached=False)
+            ):
                 return f"; '{value}' begins with '-', so it was taken for an option: {word}={value}"
         return ""
     if not message.startswith(("the following arguments are required", "unrecognized arg")):
@@ -85,11 +91,17 @@ def _looks_like_an_unknown_option(parser: argparse.ArgumentParser, word: str) ->
         return False
     if word.startswith("--") and not any(c in word for c in "./"):
         return False  # a mistyped option (--bogus) rather than a file name
+    return not _is_an_option(parser, word)
+
+
+def _is_an_option(parser: argparse.ArgumentParser, word: str, *, attached: bool = True) -> bool:
+    """``word`` names an option of ``parser`` (``--output=m.png``, an abbreviated ``--out``,
+    and with ``attached`` a short one with its value attached: ``-o-m.png``)."""
     known = [o for action in parser._actions for o in action.option_strings]
     name = word.split("=", 1)[0]
-    if name in known or (not word.startswith("--") and word[:2] in known):
-        return False  # an option, or a short one with its value attached (-o-m.png)
-    return not (word.startswith("--") and any(o.startswith(name) for o in known))  # abbreviated
+    if name in known or (attached and not word.startswith("--") and word[:2] in known):
+        return True
+    return word.startswith("--") and any(o.startswith(name) for o in known)  # abbreviated
 
 
 def build_parser() -> argparse.ArgumentParser:
