@@ -86,6 +86,21 @@ def shown(value) -> str:
     return text if len(text) <= 60 else f"{text[:24]}... ({len(text)} characters)"
 
 
+def number_entries(value, name: str, wanted: str) -> list:
+    """One number or a sequence of them (list, tuple, range, 1-d array) as a list, for an
+    option given once per pass; the entries' own checks come after (a boolean is kept for
+    them to refuse). A text, a set (no order), a 2-d array or a generator is refused:
+    ``"<name> must be <wanted>, got <value>"``.
+    """
+    if isinstance(value, np.ndarray) and value.ndim <= 1:
+        return list(value.reshape(-1))
+    if isinstance(value, (list, tuple, range)):
+        return list(value)
+    if is_real_number(value) or is_bool(value):
+        return [value]
+    raise ValueError(f"{name} must be {wanted}, got {shown(value)}")
+
+
 def positive_whole_number(value, name: str, wanted: str = "a positive whole number") -> int:
     """``value`` as an int of at least 1 (``3`` or ``3.0``), else one ValueError naming it.
 

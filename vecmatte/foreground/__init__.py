@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
-from vecmatte._numbers import finite_number, is_real_number, positive_whole_number, shown
+from vecmatte._numbers import finite_number, number_entries, positive_whole_number, shown
 from vecmatte._validation import check_solver_options
 
 if TYPE_CHECKING:
@@ -131,17 +131,12 @@ def _check_blur_sizes(blur_sizes, shape: tuple[int, ...]) -> tuple[int, ...]:
     refused = ValueError(
         f"blur_sizes must be {wanted}, got {shown(blur_sizes)}; the default is (90, 6)"
     )
-    if isinstance(blur_sizes, np.ndarray) and blur_sizes.ndim <= 1:
-        entries = list(blur_sizes.reshape(-1))
-    elif isinstance(blur_sizes, (list, tuple, range)):
-        entries = list(blur_sizes)
-    elif is_real_number(blur_sizes):
-        entries = [blur_sizes]
-    else:
-        raise refused
     try:
-        sizes = tuple(positive_whole_number(size, "blur_sizes", wanted) for size in entries)
-    except ValueError:
+        sizes = tuple(
+            positive_whole_number(size, "blur_sizes", wanted)
+            for size in number_entries(blur_sizes, "blur_sizes", wanted)
+        )
+    except ValueError:  # said with the default
         raise refused from None
     if not sizes:
         raise refused
