@@ -65,6 +65,9 @@ def test_uint8_cutout_holds_the_levels_save_image_writes(scene):
 def test_cutout_refuses_other_dtypes(scene):
     with pytest.raises(ValueError, match=r"cutout dtype must be np\.float64 or np\.uint8"):
         cutout(scene.image, scene.alpha, dtype=np.float32)
+    # A value NumPy cannot read as a dtype was repeated whole (500 characters here).
+    with pytest.raises(ValueError, match=r"not 'x{23}\.\.\. \(502 characters\)$"):
+        cutout(scene.image, scene.alpha, dtype="x" * 500)
 
 
 @pytest.mark.parametrize(

@@ -66,8 +66,8 @@ def cutout(
         wanted = None
     # "is None" first: np.dtype("float64") == None is True (None means float64 to NumPy).
     if wanted is None or wanted not in (np.dtype(np.float64), np.dtype(np.uint8)):
-        shown = repr(dtype) if wanted is None else str(wanted)
-        raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {shown}")
+        given = shown(dtype) if wanted is None else str(wanted)
+        raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {given}")
     dtype = wanted
     image = check_image(image)
     alpha = check_gray(alpha, "alpha")
