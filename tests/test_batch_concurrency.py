@@ -452,6 +452,40 @@ def test_a_rename_lock_held_by_another_user_does_not_stop_the_writes(tmp_path, m
     assert (made.st_uid, made.st_mode & 0o077) == (os.geteuid(), 0)  # no one else opens it
 
 
+def test_a_folder_locked_for_ever_by_another_process_does_not_stop_the_writes(
+    tmp_path, monkeypatch, capsys
+):
+    # Anyone who may read a folder may flock it: a process holding an output folder (or
+    # /tmp) exclusively stopped every batch and `vecmatte alpha`/`trimap` writing there,
+    # waiting for their shared lock for ever (fails on the old code: the write never ends).
+    # They now wait only as long as a batch's clean-up takes, then write, with a warning.
+    import fcntl
+
+    from vecmatte.batch import _lock
+    from vecmatte.cli import main
+
+    monkeypatch.setattr(_lock, "WAIT_SECONDS", 0.2)
+    out = tmp_path / "out"
+    out.mkdir()
+    mask = tmp_path / "mask.png"
+    save_image(mask, np.pad(np.ones((6, 6)), 4))
+    descriptor = os.open(out, os.O_RDONLY)
+    answers = []
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        argv = ["trimap", str(mask), "-o", str(out / "t.png"), "--band", "1"]
+        writer = threading.Thread(target=lambda: answers.append(main(argv)), daemon=True)
+        writer.start()
+        writer.join(60)
+        assert not writer.is_alive()
+    finally:
+        os.close(descriptor)
+    assert answers == [0]
+    assert load_trimap(out / "t.png").shape == (14, 14)
+    err = capsys.readouterr().err
+    assert f"vecmatte: warning: {out}: another process has held this folder locked" in err
+
+
 def test_ctrl_c_while_waiting_for_another_writers_renames_leaves_nothing(tmp_path, scene_files):
     # vecmatte alpha waits for the rename lock of its folder while another writer renames
     # there: Ctrl-C then ends it at once (exit 130), its temporaries removed, nothing written.

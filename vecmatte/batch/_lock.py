@@ -10,13 +10,18 @@ folder are removed only under an exclusive lock, which is granted only when no o
 runs there.
 
 Where there are no such locks (Windows, a file system that refuses them) a batch cleans as
-if it were alone.
+if it were alone. So it does in a folder that some other process holds locked for longer
+than a clean-up takes (:data:`WAIT_SECONDS`; anyone who may read a folder may ``flock`` it,
+and one holding it so stopped every batch and ``vecmatte alpha`` writing there), with a
+warning.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -26,6 +31,10 @@ except ImportError:  # Windows
     fcntl = None
 
 __all__ = ["FolderLocks"]
+
+# A batch's clean-up holds a folder exclusively for a moment: a lock held longer is no
+# vecmatte command's, and is not waited for.
+WAIT_SECONDS = 10.0
 
 
 class FolderLocks:
@@ -71,9 +80,16 @@ class FolderLocks:
                     os.close(descriptor)
                     self._descriptors[folder] = by_identity[identity]
                     continue
-                if self._shared:
-                    # Blocks only while another batch cleans this folder (a moment).
-                    fcntl.flock(descriptor, fcntl.LOCK_SH)
+                if self._shared and not _lock_shared(descriptor):
+                    os.close(descriptor)
+                    warnings.warn(
+                        f"{folder}: another process has held this folder locked for "
+                        f"{WAIT_SECONDS:g} s; writing there without waiting for it (a batch "
+                        "starting there may remove this command's temporary files)",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                    continue
             except BaseException as error:
                 os.close(descriptor)
                 if isinstance(error, OSError):  # no locks on this file system: as if alone
@@ -118,3 +134,22 @@ class FolderLocks:
             # temporary of this batch is live while it waits (none yet, or none any more).
             with contextlib.suppress(OSError):
                 fcntl.flock(descriptor, fcntl.LOCK_SH if self._shared else fcntl.LOCK_UN)
+
+
+def _lock_shared(descriptor: int) -> bool:
+    """Take the shared lock of ``descriptor``, waiting at most :data:`WAIT_SECONDS`.
+
+    Waits only while another batch cleans the folder (a moment). Returns whether it was
+    taken; raises OSError where there are no locks.
+    """
+    deadline = time.monotonic() + WAIT_SECONDS
+    delay = 0.001
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)  # Ctrl-C ends the wait
+            delay = min(2 * delay, 0.05)
