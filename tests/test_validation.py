@@ -284,3 +284,33 @@ def test_an_integer_python_will_not_write_out_is_shown_by_its_size(scene, option
     message instead of the option's."""
     with pytest.raises(ValueError, match=f"^{option} must.*got an integer of about 5000 digits"):
         vecmatte.estimate_alpha(scene.image, scene.trimap, **{option: 10**5000})
+
+
+_HUGE = 10**5000  # repr() refuses it: "Exceeds the limit (4300 digits) ..."
+
+
+@pytest.mark.parametrize(
+    ("call", "start"),
+    [
+        (lambda s: vecmatte.make_scene((6, 8), seed=-_HUGE), "seed must be"),
+        (lambda s: vecmatte.make_scene((6, 8, 3, _HUGE)), "shape must be"),
+        (lambda s: vecmatte.estimate_alpha(s.image, s.trimap, preconditioner=_HUGE), "precond"),
+        (lambda s: vecmatte.estimate_alpha(s.image, s.trimap, callback=_HUGE), "callback must"),
+        (lambda s: vecmatte.estimate_alpha(s.image, s.trimap, method="x" * 3000), "unknown"),
+        (lambda s: vecmatte.estimate_alpha(s.image, s.trimap, preconditioner="y" * 3000), "unk"),
+        (
+            lambda s: vecmatte.estimate_alpha(
+                s.image, s.trimap, preconditioner="ichol:" + "z" * 3000
+            ),
+            "pre",
+        ),
+        (lambda s: vecmatte.estimate_foreground(s.image, s.alpha, method="w" * 3000), "unknown"),
+    ],
+)
+def test_a_value_too_long_to_print_is_named_in_a_short_line(scene, call, start):
+    """Such values were repeated whole in the message (3000 characters), or repr() of an
+    integer of 5000 digits raised Python's ValueError instead of the message."""
+    with pytest.raises((ValueError, TypeError)) as refused:
+        call(scene)
+    message = str(refused.value)
+    assert message.startswith(start) and len(message) < 300 and "sys.set_int" not in message

@@ -301,7 +301,7 @@ def image_sizes(shape, *, minimum: int, channels: bool) -> tuple[int, int]:
         sizes = ()
     if len(sizes) not in ((2, 3) if channels else (2,)):
         form = "(height, width) or (height, width, 3)" if channels else "(height, width)"
-        raise ValueError(f"shape must be {form}, got {shape!r}")
+        raise ValueError(f"shape must be {form}, got {shown(shape)}")
     wanted = (
         "a positive whole number of pixels" if minimum else "non-negative, a whole number of pixels"
     )

@@ -78,11 +78,13 @@ def shown(value) -> str:
     """
     try:
         text = repr(value)
-    except ValueError:
-        if not isinstance(value, numbers.Integral):
-            raise
-        digits = round(int(value).bit_length() * math.log10(2))
-        return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
+    except ValueError as error:
+        if isinstance(value, numbers.Integral):
+            digits = round(int(value).bit_length() * math.log10(2))
+            return f"{'a negative' if value < 0 else 'an'} integer of about {digits} digits"
+        if "integer string conversion" in str(error):  # a tuple or list holding one
+            return f"a {type(value).__name__} holding an integer of over 4300 digits"
+        raise
     return text if len(text) <= 60 else f"{text[:24]}... ({len(text)} characters)"
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vecmatte._arrays import check_pixel_count, image_sizes
-from vecmatte._numbers import finite_number, whole_number
+from vecmatte._numbers import finite_number, shown, whole_number
 
 __all__ = ["Scene", "make_scene"]
 
@@ -95,7 +95,7 @@ def make_scene(
         rng = np.random.default_rng(seed)
     except (TypeError, ValueError):  # NumPy's "SeedSequence expects int ..." names no argument
         raise ValueError(
-            f"seed must be a non-negative integer (or None for a fresh scene), got {seed!r}"
+            f"seed must be a non-negative integer (or None for a fresh scene), got {shown(seed)}"
         ) from None
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     cy, cx = h * rng.uniform(0.4, 0.6), w * rng.uniform(0.4, 0.6)

@@ -12,6 +12,7 @@ import numpy as np
 
 from vecmatte import _defaults
 from vecmatte._arrays import check_image
+from vecmatte._numbers import shown
 from vecmatte._validation import (
     check_no_bool_numbers,
     check_option_names,
@@ -158,7 +159,7 @@ def run_method(
         # Else "'int' object is not callable" after the system is built, from inside CG.
         raise TypeError(
             f"callback must be a function callback(iteration, relative_residual) or None, "
-            f"got {callback!r}"
+            f"got {shown(callback)}"
         )
     options = dict(options or {})
     spec = get_method(method)

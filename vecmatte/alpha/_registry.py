@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from vecmatte import _defaults
+from vecmatte._numbers import shown
 
 __all__ = ["METHODS", "MethodSpec", "get_method", "resolve_method_preconditioner"]
 
@@ -126,7 +127,7 @@ def get_method(name: str) -> MethodSpec:
     """The :class:`MethodSpec` registered as ``name``, or a ``ValueError`` listing them."""
     spec = METHODS.get(name) if isinstance(name, str) else None
     if spec is None:
-        raise ValueError(f"unknown alpha method {name!r}; choose one of {', '.join(METHODS)}")
+        raise ValueError(f"unknown alpha method {shown(name)}; choose one of {', '.join(METHODS)}")
     return spec
 
 

@@ -72,7 +72,8 @@ def _check_method(method: str) -> str:
     # isinstance first: a list is unhashable, and "in" a dict raised "unhashable type".
     if not isinstance(method, str) or method not in FOREGROUND_METHODS:
         raise ValueError(
-            f"unknown foreground method {method!r}; choose one of {', '.join(FOREGROUND_METHODS)}"
+            f"unknown foreground method {shown(method)}; choose one of "
+            + ", ".join(FOREGROUND_METHODS)
         )
     return method
 
@@ -172,7 +173,7 @@ def _estimate(
     method = _check_method(method)
     if progress is not None and not callable(progress):
         raise TypeError(
-            f"progress must be a function progress(done, total) or None, got {progress!r}"
+            f"progress must be a function progress(done, total) or None, got {shown(progress)}"
         )
     if method == "ml":
         return _module("ml").estimate(

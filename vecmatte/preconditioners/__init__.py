@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from vecmatte import _defaults
-from vecmatte._numbers import literal_or_text
+from vecmatte._numbers import literal_or_text, shown
 from vecmatte._validation import check_option_names
 
 __all__ = [
@@ -155,8 +155,8 @@ def resolve_preconditioner(
             key, equals, value = item.partition("=")
             if not equals or not key.strip():
                 raise ValueError(
-                    f"preconditioner {preconditioner!r}: options are written "
-                    f"'name:option=value,option=value', got {item!r}"
+                    f"preconditioner {shown(preconditioner)}: options are written "
+                    f"'name:option=value,option=value', got {shown(item)}"
                 )
             options[key.strip()] = literal_or_text(value.strip())
     elif (
@@ -168,13 +168,13 @@ def resolve_preconditioner(
         name, options = preconditioner[0], dict(preconditioner[1])
     else:
         raise TypeError(
-            f"preconditioner must be None, a name or (name, {{options}}), got {preconditioner!r}"
+            "preconditioner must be None, a name or (name, {options}), got " + shown(preconditioner)
         )
     name = name.strip()
     spec = PRECONDITIONERS.get(name)
     if spec is None:
         raise ValueError(
-            f"unknown preconditioner {name!r}; choose one of {', '.join(PRECONDITIONERS)}"
+            f"unknown preconditioner {shown(name)}; choose one of {', '.join(PRECONDITIONERS)}"
         )
     valid = spec.option_names()
     check_option_names(f"preconditioner {name!r}", valid, options)

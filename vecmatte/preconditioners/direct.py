@@ -10,6 +10,8 @@ import logging
 
 import numpy as np
 
+from vecmatte._numbers import shown
+
 __all__ = ["ENVELOPE_FLOPS_PER_UNKNOWN", "FACTORS", "build"]
 
 FACTORS = ("auto", "envelope", "nested", "superlu")
@@ -114,7 +116,7 @@ def build(system, *, factor: str = "auto"):
     from vecmatte.linalg.multifrontal import dissection_order, multifrontal_cholesky
 
     if factor not in FACTORS:
-        raise ValueError(f"direct: factor must be one of {', '.join(FACTORS)}; got {factor!r}")
+        raise ValueError(f"direct: factor must be one of {', '.join(FACTORS)}; got {shown(factor)}")
     matrix = system.matrix
     if not hasattr(matrix, "tocsr"):
         raise ValueError(
