@@ -555,6 +555,28 @@ def test_memory_estimate_over_the_budget_is_413(inputs):
     assert "memory budget" in json.loads(body)["error"]
 
 
+@pytest.mark.parametrize(
+    ("raised", "said"),
+    [
+        (ValueError("eps is wrong;\n  give 1e-6"), "eps is wrong; give 1e-6"),
+        (ValueError("\nthe hint"), "the hint"),  # its first line was empty
+        (TypeError(), "TypeError"),
+    ],
+)
+def test_a_refusal_of_the_library_is_said_whole_in_one_line(inputs, monkeypatch, raised, said):
+    # The answer took the message's first line only (the rest dropped, or nothing at all
+    # when it began with a line break); it says it as the command line's error line does.
+    import vecmatte
+
+    def refuse(*args, **kwargs):
+        raise raised
+
+    monkeypatch.setattr(vecmatte, "estimate_alpha", refuse)
+    status, _, body = call_app(create_app(), {"image": inputs["image"], "trimap": inputs["trimap"]})
+    assert status.startswith("422")
+    assert json.loads(body)["error"] == said
+
+
 def test_the_application_under_wsgiref_validator(inputs):
     # PEP 3333 conformance, checked by the standard library's validator.
     from wsgiref.validate import validator

@@ -58,7 +58,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from vecmatte._errors import collected_warnings
+from vecmatte._errors import collected_warnings, error_line
 from vecmatte.web import _fields
 from vecmatte.web._fields import body_length, drain, read_form
 from vecmatte.web._limits import (
@@ -370,8 +370,8 @@ class MattingApp:
         except MemoryError:
             raise HTTPError(503, "the server ran out of memory; try a smaller image") from None
         except (ValueError, TypeError) as error:
-            message = str(error).splitlines()[0] if str(error) else repr(error)
-            raise HTTPError(422, message) from None
+            # In one line as the command line says it (its first line dropped the rest).
+            raise HTTPError(422, error_line(error)) from None
 
     # --- solving ------------------------------------------------------------------------------
     def _solve_bytes(self, image: np.ndarray, trimap: np.ndarray, method: str, options) -> int:
