@@ -443,13 +443,79 @@ def test_a_rename_lock_held_by_another_user_does_not_stop_the_writes(tmp_path, m
         for descriptor in held:
             os.close(descriptor)
     assert sorted(p.name for p in out.iterdir()) == ["c.png", "m.png"]
-    monkeypatch.undo()
-    fresh = tmp_path / "fresh"
-    fresh.mkdir()
-    save_images([(fresh / "m.png", np.zeros((4, 5)))])
-    identity = os.stat(fresh)
-    made = os.stat(_rename_lock.lock_path((identity.st_dev, identity.st_ino)))
-    assert (made.st_uid, made.st_mode & 0o077) == (os.geteuid(), 0)  # no one else opens it
+
+
+def test_the_rename_lock_file_is_the_users_alone_and_gone_after_the_write(tmp_path, monkeypatch):
+    # Made readable by all (anyone could lock it), and left in the temporary folder for
+    # good: one file for every output folder ever written to (thousands after a test run;
+    # fails on the old code: the file stays).
+    import tempfile
+
+    import vecmatte._writing
+    from vecmatte import _rename_lock
+    from vecmatte.io import save_images
+
+    locks, out = tmp_path / "locks", tmp_path / "out"
+    locks.mkdir()
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(locks))
+    status = os.stat(out)
+    lock = _rename_lock.lock_path((status.st_dev, status.st_ino))
+    seen, replace = [], vecmatte._writing.os.replace
+
+    def replace_and_look(source, destination):
+        seen.append(os.stat(lock))
+        replace(source, destination)
+
+    monkeypatch.setattr(vecmatte._writing.os, "replace", replace_and_look)
+    save_images([(out / "m.png", np.zeros((4, 5))), (out / "c.png", np.zeros((4, 5, 4)))])
+    assert [(s.st_uid, s.st_mode & 0o077) for s in seen] == [(os.geteuid(), 0)] * 2
+    assert list(locks.iterdir()) == []
+
+
+def test_a_writer_waiting_on_a_removed_lock_file_takes_the_new_one(tmp_path, monkeypatch):
+    # The holder removes the lock file before it lets go: a writer that opened it and
+    # waited gets the lock of a file no longer of that name, and must lock the one a third
+    # writer made meanwhile, not rename beside it.
+    import fcntl
+    import tempfile
+
+    from vecmatte import _rename_lock
+    from vecmatte.io import save_images
+
+    locks, out = tmp_path / "locks", tmp_path / "out"
+    locks.mkdir()
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(locks))
+    status = os.stat(out)
+    lock = _rename_lock.lock_path((status.st_dev, status.st_ino))
+    held = {"first": os.open(lock, os.O_RDONLY | os.O_CREAT, 0o600)}
+    fcntl.flock(held["first"], fcntl.LOCK_EX)
+    writer = threading.Thread(
+        target=save_images, args=([(out / "m.png", np.zeros((4, 5)))],), daemon=True
+    )
+    writer.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob(".*.tmp")):  # its temporary written: it waits on `first`
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.2)
+        os.unlink(lock)  # the first holder lets go, as renames_locked does
+        held["third"] = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(held["third"], fcntl.LOCK_EX)  # a third writer renaming
+        os.close(held.pop("first"))
+        writer.join(0.5)
+        assert writer.is_alive()  # waits for the third writer
+        assert not (out / "m.png").exists()
+        os.unlink(lock)
+        os.close(held.pop("third"))
+        writer.join(60)
+        assert not writer.is_alive()
+    finally:
+        for descriptor in held.values():
+            os.close(descriptor)
+    assert (out / "m.png").exists() and list(locks.iterdir()) == []
 
 
 def test_a_folder_locked_for_ever_by_another_process_does_not_stop_the_writes(

@@ -10,15 +10,17 @@ writers are ordered, and whichever renames last leaves its whole pair.
 The lock is not the folder's own ``flock``: a batch holds that one shared for its whole run
 (:mod:`vecmatte.batch._lock`), and an exclusive one would wait for every batch there to end.
 It is a file of the system's temporary folder named for the user and the output folder's
-device and inode, made once and left in place (removing a lock file races with its next
-user). It is the user's own and readable by no one else: any user may ``flock`` a file they
-can open, and one holding a lock readable by all would have stopped every other user's
-writes into that folder for as long as they liked. So only one user's writers are ordered
-(two users writing the same names into one folder at once are not). Where the file cannot
-be made or locked (Windows, a file system without locks, a file of that name that is not
-the user's own plain file) a writer renames as before, and so are writers on other machines
-unordered (Dask workers elsewhere writing into a shared file system: the tasks of one batch
-never share an output name).
+device and inode, made by the writer that finds none and removed by its holder before it
+lets go (left in place, there was one for every folder ever written to), so that a writer
+that gets the lock of a file no longer of that name opens the new one. It is the user's
+own and readable by no one else: any user may ``flock`` a file they can open, and one
+holding a lock readable by all would have stopped every other user's writes into that
+folder for as long as they liked. So only one user's writers are ordered (two users
+writing the same names into one folder at once are not). Where the file cannot be made or
+locked (Windows, a file system without locks, a file of that name that is not the user's
+own plain file) a writer renames as before, and so are writers on other machines unordered
+(Dask workers elsewhere writing into a shared file system: the tasks of one batch never
+share an output name).
 """
 
 from __future__ import annotations
@@ -53,20 +55,47 @@ def renames_locked(folders: Iterable[Path]) -> Iterator[None]:
     writer, so that two writers of several folders never wait for each other in a circle.
     A wait (for another writer's renames: a moment) can be interrupted with Ctrl-C.
     """
-    descriptors = []
+    held = []
     try:
         if fcntl is not None:
             for identity in sorted({i for f in folders if (i := _identity(f)) is not None}):
-                descriptor = _open_lock_file(identity)
-                if descriptor is None:
-                    continue
-                descriptors.append(descriptor)
-                with contextlib.suppress(OSError):  # no locks here: rename as before
-                    fcntl.flock(descriptor, fcntl.LOCK_EX)
+                if (lock := _lock(identity)) is not None:
+                    held.append(lock)
         yield
     finally:
-        for descriptor in descriptors:
+        for path, descriptor in held:
+            # Removed while held: a writer waiting on it finds, once it has the lock, that
+            # its file is no longer the one of that name (_lock), and opens anew.
+            with contextlib.suppress(OSError):
+                os.unlink(path)
             os.close(descriptor)  # releases its lock
+
+
+def _lock(identity: tuple[int, int]) -> tuple[Path, int] | None:
+    """The lock file of the folder ``identity`` and its descriptor, locked; None if it
+    cannot be (no temporary folder, no locks there, a file of its name not the user's)."""
+    path = lock_path(identity)
+    if path is None:
+        return None
+    for _ in range(1000):  # a new file each time its holder removed it: a few at most
+        descriptor = _open_lock_file(path)
+        if descriptor is None:
+            return None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            mine, named = os.fstat(descriptor), os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            os.close(descriptor)  # removed by its holder meanwhile
+            continue
+        except BaseException as error:  # Ctrl-C while waiting, or no locks here
+            os.close(descriptor)
+            if isinstance(error, OSError):
+                return None  # rename as before
+            raise
+        if (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino):
+            return path, descriptor
+        os.close(descriptor)  # its holder removed it and another writer made a new one
+    return None
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
@@ -86,11 +115,8 @@ def lock_path(identity: tuple[int, int]) -> Path | None:
     return Path(folder) / "vecmatte-renames-{}-{}-{}.lock".format(os.geteuid(), *identity)
 
 
-def _open_lock_file(identity: tuple[int, int]) -> int | None:
-    """A descriptor of the lock file of the folder ``identity``, made if missing, or None."""
-    path = lock_path(identity)
-    if path is None:
-        return None
+def _open_lock_file(path: Path) -> int | None:
+    """A descriptor of the lock file ``path``, made if missing, or None."""
     # Never through a link, nor blocking on a named pipe planted there; read-only is
     # enough for flock, and an existing file is opened without O_CREAT (protected_regular).
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
