@@ -20,8 +20,9 @@ def one_line(text) -> str:
     """``text`` with each line break (or tab ...) as a space, for one line of a message.
 
     A file named ``"e\nf.png"`` (a newline is allowed in names) printed in a progress line
-    or a warning made two lines, the second without vecmatte's prefix; the error line
-    (:func:`vecmatte._errors.error_line`) reads the same name the same way.
+    or a warning made two lines, the second without vecmatte's prefix. Each character
+    becomes one space, so the name keeps its length and its runs of spaces (the error line,
+    :func:`vecmatte._errors.error_line`, joins every run of whitespace into one space).
     """
     return _BREAKS.sub(" ", str(text))
 
