@@ -274,6 +274,15 @@ def test_foreground_ml_schedule_options_rejected(rembg_inputs, alpha, option, va
         pm.estimate_foreground_ml(rembg_inputs[0], alpha, **{option: value})
 
 
+@pytest.mark.parametrize("radius", [5, np.int64(5)])
+def test_lkm_laplacian_of_an_image_smaller_than_its_window_asserts(radius):
+    # PyMatting's boxfilter asserts whatever the radius's integer type; the shim said so
+    # for a Python int only (a NumPy one got a plain ValueError: fails on the old code).
+    image = np.random.default_rng(0).random((6, 6, 3))
+    with pytest.raises(AssertionError, match="smaller than one 11 x 11 window"):
+        pm.lkm_laplacian(image, radius=radius)
+
+
 def test_foreground_ml_regularization_passed(rembg_inputs, alpha):
     image = rembg_inputs[0]
     smooth = pm.estimate_foreground_ml(image, alpha, regularization=1e-1, gradient_weight=0.5)

@@ -107,7 +107,8 @@ def lkm_laplacian(
     try:
         operator = laplacian(image, eps=epsilon, radius=radius)
     except ValueError as error:
-        size = 2 * radius + 1 if isinstance(radius, int) else None
+        # np.int64 too (a whole number: check_radius); a float radius is vecmatte's to refuse
+        size = 2 * radius + 1 if isinstance(radius, int | np.integer) else None
         if size is not None and min(image.shape[:2]) < size:
             # PyMatting's boxfilter asserts on an image smaller than one window
             raise PyMattingAssertionError(str(error)) from None
