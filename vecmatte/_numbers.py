@@ -164,14 +164,19 @@ def is_integer(value) -> bool:
         return False
 
 
-def bound_in_precision_of(given, bound: float) -> float:
-    """``bound`` rounded to the precision of ``given`` when that is a NumPy float narrower
-    than float64 (a scalar or an array), else ``bound`` itself.
+def snapped(number: float, given, *bounds: float) -> float:
+    """``number``, or the one of ``bounds`` it equals in the precision of ``given``.
 
-    A range is stated in decimal: ``np.float32(1e-6)`` is 9.99999997e-07, so compared with
-    1e-6 it fell below the very bound the message told the user to give.
+    ``given`` is the value as the user gave it. A range is stated in decimal, and
+    ``np.float32(1e-6)`` is 9.99999997e-07: compared with 1e-6 it fell below the very bound
+    the message told the user to give. A NumPy float narrower than float64 (a scalar or an
+    array) that rounds from a bound therefore reads as the bound itself, so that range
+    checks compare in decimal and a later check of the float64 value passes too; a value one
+    step of its precision beyond a bound stays beyond it.
     """
     dtype = getattr(given, "dtype", None)
     if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
-        return float(np.asarray(bound, dtype=dtype))
-    return bound
+        for bound in bounds:
+            if number == float(np.asarray(bound, dtype=dtype)):
+                return bound
+    return number

@@ -7,7 +7,6 @@ import numpy as np
 
 from vecmatte._arrays import MAX_PIXELS
 from vecmatte._numbers import (
-    bound_in_precision_of,
     finite_number,
     is_bool,
     is_finite,
@@ -16,6 +15,7 @@ from vecmatte._numbers import (
     positive_whole_number,
     real_number,
     shown,
+    snapped,
 )
 
 
@@ -113,15 +113,14 @@ def check_lam(lam) -> float:
     """``lam`` as a float in [:data:`SMALLEST_LAM`, :data:`LARGEST_LAM`], else one ValueError."""
     given = lam
     lam = finite_number(lam, "lam", "a positive finite number", minimum=0, above_minimum=True)
-    smallest, largest = (bound_in_precision_of(given, b) for b in (SMALLEST_LAM, LARGEST_LAM))
-    if not smallest <= lam <= largest:
+    lam = snapped(lam, given, SMALLEST_LAM, LARGEST_LAM)
+    if not SMALLEST_LAM <= lam <= LARGEST_LAM:
         raise ValueError(
             f"lam must be from {SMALLEST_LAM:g} to {LARGEST_LAM:g}: weaker pulls vanish under "
             f"the solver's tolerance, stronger ones pin the known pixels no further and "
             f"overflow, got {lam!r}"
         )
-    # A float32 bound reads as the bound itself: a later check of the float64 value passes.
-    return min(max(lam, SMALLEST_LAM), LARGEST_LAM)
+    return lam
 
 
 def check_band(band) -> int:
@@ -172,13 +171,14 @@ def check_radius_eps(
         eps = float("inf")
     if not np.isfinite(eps) or eps <= 0:
         raise ValueError(f"eps must be a positive finite number, got {eps_shown}")
-    smallest = bound_in_precision_of(given_eps, SMALLEST_EPS[model])
+    smallest = SMALLEST_EPS[model]
+    eps = snapped(eps, given_eps, smallest, LARGEST_EPS)
     if eps < smallest:
         raise ValueError(
             f"eps must be at least {smallest:g} for the {model} Laplacian: smaller values fall "
             f"below the rounding error of the window colour statistics, got {eps_shown}"
         )
-    if eps > bound_in_precision_of(given_eps, LARGEST_EPS):
+    if eps > LARGEST_EPS:
         raise ValueError(
             f"eps must be at most {LARGEST_EPS:g}: larger values swamp every window's colour "
             f"covariance (at most 0.75) and the matte no longer changes, got {eps_shown}"
@@ -192,8 +192,7 @@ def check_radius_eps(
             f"image of {shape[0]} x {shape[1]} pixels (height x width) is smaller than one "
             f"{size} x {size} window (radius={radius}); {fix} (at least {size} x {size} pixels)"
         )
-    # A float32 bound reads as the bound itself: the Laplacian checks the float64 value again.
-    return radius, min(max(eps, SMALLEST_EPS[model]), LARGEST_EPS)
+    return radius, eps
 
 
 def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
@@ -221,12 +220,13 @@ def check_rtol_floor(rtol: float, given=None) -> float:
 
     ``given`` is the value as given (a float32 ``rtol`` is compared with the bound in float32).
     """
-    if rtol < bound_in_precision_of(given, SMALLEST_RTOL):
+    rtol = snapped(rtol, given, SMALLEST_RTOL)
+    if rtol < SMALLEST_RTOL:
         raise ValueError(
             f"rtol must be at least {SMALLEST_RTOL:g}: a float64 solve gets no closer than its "
             f"rounding (about 1e-16), got {rtol!r}"
         )
-    return max(rtol, SMALLEST_RTOL)  # a float32 bound reads as the bound itself
+    return rtol
 
 
 def check_maxiter(maxiter) -> int | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from vecmatte._arrays import check_image
-from vecmatte._numbers import bound_in_precision_of, finite_number, positive_whole_number
+from vecmatte._numbers import finite_number, positive_whole_number, snapped
 from vecmatte._validation import check_radius_fits
 from vecmatte.laplacians._stencil import rows_to_csr, stencil_columns, stencil_offsets
 
@@ -48,13 +48,14 @@ def check_sigma(sigma) -> float:
     float32 1e-6, 9.99999997e-07, is the bound itself)."""
     given = sigma
     sigma = finite_number(sigma, "sigma", "a positive finite number", minimum=0, above_minimum=True)
-    if sigma < bound_in_precision_of(given, SMALLEST_SIGMA):
+    sigma = snapped(sigma, given, SMALLEST_SIGMA)
+    if sigma < SMALLEST_SIGMA:
         raise ValueError(
             f"sigma must be at least {SMALLEST_SIGMA:g}: at smaller scales every pair of "
             f"different colours weighs under exp(-230) alike, and below 1e-154 sigma squared "
             f"is 0, got {sigma!r}"
         )
-    return max(sigma, SMALLEST_SIGMA)
+    return sigma
 
 
 def _clamp_counts(length: int, radius: int) -> np.ndarray:
