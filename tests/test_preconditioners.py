@@ -238,3 +238,68 @@ def test_direct_auto_decides_a_filled_box_without_the_envelope(monkeypatch):
     monkeypatch.setattr(direct, "ENVELOPE_FLOPS_PER_UNKNOWN", threshold * 1.01)
     with pytest.raises(AssertionError, match="envelope was built"):
         direct.build(system)
+
+
+def _one_known_pixel_of_each_kind(shape, background, foreground):
+    trimap = np.full(shape, 0.5)
+    trimap[background] = 0.0
+    trimap[foreground] = 1.0
+    return trimap
+
+
+def _direct_solution(method, image, trimap, **options):
+    """The method's own system solved by SuperLU in float64, as a full alpha matte."""
+    from vecmatte.alpha import get_method
+
+    module = get_method(method).load()
+    is_fg, is_bg, _ = trimap_split(trimap)
+    system = module.build_system(image, is_fg, is_bg, **options)
+    alpha = is_fg.astype(np.float64)
+    x = scipy.sparse.linalg.spsolve(system.matrix.tocsc(), system.rhs)
+    alpha.ravel()[system.unknown] = np.clip(x, 0, 1)
+    return alpha
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["lbdm, the image is its trimap", "lbdm soft, 3 x 9", "cf, eps 1e-9", "cf at eps 1e-12, 0/1"],
+)
+def test_systems_beyond_float32_are_solved_with_a_float64_factor(case):
+    """Smallest eigenvalues of 1e-9 to 1e-15 of the largest, which a float32 factor does not
+    hold: conjugate gradient broke down at iteration 0-2 (a ConvergenceWarning, an error under
+    the suite's filters), or SuperLU raised 'RuntimeError: Factor is exactly singular'."""
+    if case == "lbdm, the image is its trimap":
+        trimap = vecmatte.make_scene((24, 32), seed=3).trimap
+        image, method, options = np.repeat(trimap[..., None], 3, axis=2), "lbdm", {}
+    elif case == "lbdm soft, 3 x 9":
+        image = np.random.default_rng(0).random((3, 9, 3))
+        trimap = _one_known_pixel_of_each_kind((3, 9), (0, 0), (2, 8))
+        method, options = "lbdm", {"constraints": "soft"}
+    elif case == "cf, eps 1e-9":
+        image = np.random.default_rng(1).random((8, 5, 3))
+        trimap = _one_known_pixel_of_each_kind((8, 5), (5, 1), (6, 3))
+        method, options = "cf", {"eps": 1e-9}
+    else:
+        scene = vecmatte.make_scene((40, 50), seed=5)
+        image, trimap = (scene.image > 0.5).astype(np.float64), scene.trimap
+        method, options = "cf", {"eps": 1e-12}
+    result = vecmatte.solve_alpha(image, trimap, method=method, **options)
+    assert result.converged and result.iterations <= 3
+    if case == "lbdm soft, 3 x 9":
+        return  # singular and consistent (one window, a 2-d null space): any solution is one
+    expected = _direct_solution(method, image, trimap, **options)
+    # Agreement to what a condition number of up to 1e12 leaves of a residual of 1e-15.
+    np.testing.assert_allclose(result.alpha, expected, atol=2e-3)
+
+
+def test_a_float64_factor_can_be_asked_for_and_a_non_boolean_is_refused(scene):
+    double = vecmatte.solve_alpha(
+        scene.image, scene.trimap, preconditioner=("direct", {"single_precision": False})
+    )
+    single = vecmatte.solve_alpha(scene.image, scene.trimap, preconditioner="direct")
+    assert double.converged and double.iterations <= single.iterations
+    np.testing.assert_allclose(double.alpha, single.alpha, atol=1e-6)
+    with pytest.raises(ValueError, match="single_precision must be True or False, got 0"):
+        vecmatte.solve_alpha(
+            scene.image, scene.trimap, preconditioner=("direct", {"single_precision": 0})
+        )

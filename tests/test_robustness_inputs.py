@@ -86,8 +86,6 @@ METHODS = {
 #: lbdm's spectrum reaches (eps / s^2)^2 ~ 1e-14 of its scale where the colour model fits
 #: windows exactly, beyond the float32 factor of its default preconditioner 'direct'
 #: (conjugate gradient breaks down; REQUESTS.md, robustness -> solver, 19:27).
-FLOAT32_FACTOR_CASES = {("lbdm", "exact_0_1_channel_beside_smooth")}
-
 CASES = [(image, "scene") for image in _images()] + [("noise", t) for t in _trimaps()]
 CASES += [("flat_regions_and_a_gradient_band", t) for t in _trimaps()]
 CASES += [("one_constant_channel_at_1", "one_foreground_and_one_background_pixel")]
@@ -101,8 +99,6 @@ def _inputs(image_name: str, trimap_name: str) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize(("image_name", "trimap_name"), CASES)
 def test_a_finite_matte_in_range_without_warnings(method, image_name, trimap_name):
-    if (method, image_name) in FLOAT32_FACTOR_CASES:
-        pytest.skip("float32 'direct' factor of an lbdm system of condition 1e13 (solver's)")
     image, trimap = _inputs(image_name, trimap_name)
     result = solve_alpha(image, trimap, method=method, **METHODS[method])
     assert result.converged

@@ -233,6 +233,24 @@ def run_method(
             maxiter=maxiter,
             callback=callback,
         )
+        if result.breakdown and name == "direct" and _may_refactor(preconditioner_options, needed):
+            # The float32 factor holds no eigenvalue below about 1e-7 of the largest; cf at a
+            # tiny eps with one known pixel of each kind, or lbdm on a few flat colours, have
+            # some (down to 1e-15), which float64 holds: conjugate gradient then converges in
+            # one or two iterations where it broke down.
+            _log.info("conjugate gradient broke down with the float32 factor; factoring in float64")
+            del operator  # the float32 factor, before the float64 one is made
+            double = {**preconditioner_options, "single_precision": False}
+            operator = build_preconditioner(system, name, double)
+            result = conjugate_gradient(
+                system.matrix,
+                system.rhs,
+                preconditioner=operator,
+                x0=system.x0,
+                rtol=rtol,
+                maxiter=maxiter,
+                callback=callback,
+            )
     if warn and not result.converged:
         warn_not_converged(
             result,
@@ -252,6 +270,20 @@ def run_method(
     known = ~unknown
     alpha[known] = is_fg[known]
     return AlphaResult(alpha, result.iterations, result.residual, result.converged, n_unknown)
+
+
+def _may_refactor(options: dict, needed: int) -> bool:
+    """Whether a 'direct' solve that broke down may make its factor again in float64.
+
+    Not when the factor already was float64, nor when less memory is left than the whole
+    solve's estimate ``needed`` (the float64 factor takes twice the float32 one's room).
+    """
+    from vecmatte.memory import available_memory
+
+    if not options.get("single_precision", True):
+        return False
+    available = available_memory()
+    return available is None or available > needed
 
 
 def _convergence_advice(method: str, name: str, result, rtol: float, maxiter: int) -> str:

@@ -20,15 +20,30 @@ _log = logging.getLogger(__name__)
 
 
 def _superlu_solver(matrix, single_precision: bool):
+    """``x -> A^-1 x`` by SuperLU; a float32 factor found singular is made again in float64.
+
+    SuperLU said "RuntimeError: Factor is exactly singular" of a float32 factor of systems
+    that float64 solves (smallest eigenvalue 1e-9 to 1e-15 of the largest: cf at a tiny eps
+    with one known pixel of each kind, lbdm on a few flat colours).
+    """
     from scipy.sparse.linalg import splu
 
     dtype = np.float32 if single_precision else np.float64
-    factor = splu(
-        matrix.astype(dtype).tocsc(),
-        permc_spec="MMD_AT_PLUS_A",
-        diag_pivot_thresh=0.0,
-        options={"SymmetricMode": True},
-    )
+    try:
+        factor = splu(
+            matrix.astype(dtype).tocsc(),
+            permc_spec="MMD_AT_PLUS_A",
+            diag_pivot_thresh=0.0,
+            options={"SymmetricMode": True},
+        )
+    except RuntimeError:  # "Factor is exactly singular"
+        if not single_precision:
+            raise ValueError(
+                "preconditioner 'direct': the system is singular (SuperLU's factor in float64); "
+                "use 'jacobi', or options that make it positive definite (a larger eps)"
+            ) from None
+        _log.info("direct: the float32 SuperLU factor is singular; factoring in float64")
+        return _superlu_solver(matrix, single_precision=False)
     return lambda x: factor.solve(np.ravel(x).astype(dtype)).astype(np.float64)
 
 
@@ -75,7 +90,7 @@ def _surely_nested(system, ys: np.ndarray, xs: np.ndarray) -> bool:
     return _FULL_BOX_FLOPS * side * side >= ENVELOPE_FLOPS_PER_UNKNOWN
 
 
-def build(system, *, factor: str = "auto"):
+def build(system, *, factor: str = "auto", single_precision: bool = True):
     """Complete factorisation of the system, used as a preconditioner.
 
     Parameters
@@ -96,6 +111,12 @@ def build(system, *, factor: str = "auto"):
         most of a bounding box wide enough that it cannot be small). All factor in float32
         (half the memory of float64, and faster): exact to about 1e-7, and conjugate
         gradient in float64 removes the rest in one to three iterations.
+    single_precision : bool, optional
+        Factor in float32 (the default) or, with False, in float64: twice the memory, for
+        systems conditioned beyond what float32 holds (smallest eigenvalue below about 1e-7
+        of the largest), on which conjugate gradient with a float32 factor breaks down.
+        :func:`vecmatte.solve_alpha` makes the float64 factor by itself after such a
+        breakdown.
 
     Returns
     -------
@@ -115,6 +136,11 @@ def build(system, *, factor: str = "auto"):
     from vecmatte.linalg.envelope import envelope_cholesky, envelope_flops, rcm_envelope
     from vecmatte.linalg.multifrontal import dissection_order, multifrontal_cholesky
 
+    if not isinstance(single_precision, (bool, np.bool_)):
+        raise ValueError(
+            f"direct: single_precision must be True or False, got {shown(single_precision)}"
+        )
+    dtype = np.float32 if single_precision else np.float64
     if factor not in FACTORS:
         raise ValueError(f"direct: factor must be one of {', '.join(FACTORS)}; got {shown(factor)}")
     matrix = system.matrix
@@ -147,17 +173,17 @@ def build(system, *, factor: str = "auto"):
                 _log.info("direct: envelope of %d unknowns (reverse Cuthill-McKee)", n)
                 envelope = rcm_envelope(matrix)
             _log.info("direct: envelope Cholesky factor of %d unknowns", n)
-            apply = envelope_cholesky(envelope).solve
+            apply = envelope_cholesky(envelope, dtype=dtype).solve
         elif chosen == "nested":
             del envelope  # its reordering is not needed; free it before factoring
             _log.info("direct: nested-dissection order of %d unknowns", n)
             order = dissection_order(ys, xs, system.reach)
             _log.info("direct: multifrontal Cholesky factor of %d unknowns", n)
-            apply = multifrontal_cholesky(matrix, order).solve
+            apply = multifrontal_cholesky(matrix, order, dtype=dtype).solve
     except np.linalg.LinAlgError:
         if factor != "auto":
             raise
     if apply is None:
         _log.info("direct: SuperLU factor of %d unknowns", n)
-        apply = _superlu_solver(matrix, single_precision=True)
+        apply = _superlu_solver(matrix, single_precision=bool(single_precision))
     return LinearOperator((n, n), matvec=apply, dtype=np.float64)
