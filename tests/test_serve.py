@@ -55,3 +55,20 @@ def test_an_upload_gone_silent_gives_back_its_place_on_the_server(monkeypatch, s
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize("option", ["--workers", "--max-pixels", "--max-upload-bytes"])
+@pytest.mark.parametrize("text", ["1__0", "_1", "1_", "0", "-3", "x"])
+def test_serve_reads_a_positive_integer_as_the_other_commands_do(option, text, capsys):
+    # serve had its own reader, which dropped every "_" (so "1__0" was 10 and "_1" was 1)
+    # and said "expected a whole number" where vecmatte alpha says "must be a whole number
+    # of at least 1".
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", option, text, "--port", "0", "--quiet"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    expected = f"argument {option}: must be a whole number of at least 1, got {text!r}"
+    assert expected in err.splitlines()[0], err
+    with pytest.raises(SystemExit):
+        main(["alpha", "a.png", "t.png", "--max-pixels", text])
+    assert expected.replace(option, "--max-pixels") in capsys.readouterr().err

@@ -188,13 +188,19 @@ def note_lossy(path, what: str) -> None:
 
 
 def positive_int(text: str) -> int:
-    """An argparse ``type``: a whole number of at least 1 (else a usage error, exit 2)."""
+    """An argparse ``type``: a whole number of at least 1 (else a usage error, exit 2).
+
+    The one reader of such options for ``vecmatte`` and ``vecmatte serve`` alike: ``int``
+    takes ``1_000`` (one underscore between digits), not ``1__0`` or ``_1``.
+    """
+    from vecmatte._numbers import shown
+
     try:
         value = int(text)
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {shown(text)}")
     return value
 
 

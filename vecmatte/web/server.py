@@ -235,21 +235,12 @@ def serve(
         server.server_close()
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def _memory_limit(text: str) -> int:
     """``--memory-limit``: at least what the smallest solve needs (else every request 413)."""
+    from vecmatte.cli._common import positive_int
     from vecmatte.web._limits import smallest_solve_bytes
 
-    value = _positive_int(text)
+    value = positive_int(text)
     smallest, what = smallest_solve_bytes()
     if value < smallest:
         raise argparse.ArgumentTypeError(
@@ -271,6 +262,7 @@ def _port(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``vecmatte serve``."""
+    from vecmatte.cli._common import positive_int
     from vecmatte.web.app import Limits
 
     parser.add_argument(
@@ -284,19 +276,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         default=Limits.workers,
         help=f"solves run at once, at least 1; others wait (default {Limits.workers})",
     )
     parser.add_argument(
         "--max-pixels",
-        type=_positive_int,
+        type=positive_int,
         default=Limits.max_pixels,
         help=f"largest image accepted, in pixels, at least 1 (default {Limits.max_pixels:,})",
     )
     parser.add_argument(
         "--max-upload-bytes",
-        type=_positive_int,
+        type=positive_int,
         default=Limits.max_upload_bytes,
         help=f"largest request body, in bytes, at least 1 (default {Limits.max_upload_bytes:,})",
     )
