@@ -118,10 +118,10 @@ def test_a_trimap_that_is_no_file_is_named_as_what_it_is(folders, entry):
         said = f"{trimaps}/b.png is a folder, not a trimap file"
     elif entry == "broken link":
         (trimaps / "b.tif").symlink_to(trimaps / "gone.tif")
-        said = f"{trimaps}/b.tif is not a regular file (a named pipe, a device, a broken link)"
+        said = f"{trimaps}/b.tif is a broken link, not a trimap file"
     else:
         os.mkfifo(trimaps / "b.png")
-        said = f"{trimaps}/b.png is not a regular file (a named pipe, a device, a broken link)"
+        said = f"{trimaps}/b.png is a named pipe, socket or device, not a trimap file"
     records = run_batch(find_tasks(images, trimaps, out))
     assert [record.status for record in records] == ["done", "failed", "done", "done", "done"]
     assert records[1].error == f"no trimap for b: {said}"
@@ -140,7 +140,7 @@ def test_what_is_named_like_an_image_but_is_no_file_is_left_out_with_a_warning(f
         tasks = find_tasks(images, trimaps, out)
     assert [str(w.message) for w in caught] == [
         f"{images}: left out what is named like an image but is no file: f.png (a broken "
-        "link), g.png (a folder), h.png (not a regular file)"
+        "link), g.png (a folder), h.png (a named pipe, socket or device)"
     ]
     assert [task.name for task in tasks] == NAMES
 
@@ -196,7 +196,7 @@ def test_memory_refusal_is_a_failed_record(folders, monkeypatch):
     import vecmatte.memory
 
     images, trimaps, out = folders
-    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 1000)
+    monkeypatch.setattr(vecmatte.memory, "_memory_readings", lambda: {"machine": 1000})
     record = process_task(find_tasks(images, trimaps, out)[0])
     assert record.status == "failed" and "needs about" in record.error
     assert files_in(out) == set()

@@ -436,11 +436,22 @@ def _no_file(path, what: str) -> str:
     else:
         found = [path] if os.path.lexists(path) else []
     for entry in found:
-        if entry.is_dir():
-            return f"{entry} is a folder, not a {what} file"
-        if not entry.is_file():
-            return f"{entry} is not a regular file (a named pipe, a device, a broken link)"
+        if kind := no_file_kind(entry):
+            return f"{entry} is {kind}, not a {what} file"
     return f"no file {path}"
+
+
+def no_file_kind(path: Path) -> str | None:
+    """What is at ``path`` if it is there but is no regular file to read, else None.
+
+    ``"a folder"``, ``"a broken link"`` (a drive or share not mounted) or ``"a named pipe,
+    socket or device"``: said where such an entry is left out (images) or missing (a trimap).
+    """
+    if path.is_dir():
+        return "a folder"
+    if path.is_file() or not os.path.lexists(path):
+        return None
+    return "a broken link" if path.is_symlink() else "a named pipe, socket or device"
 
 
 def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:

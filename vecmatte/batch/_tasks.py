@@ -19,6 +19,7 @@ from vecmatte.batch._core import (
     TASK_OPTIONS,
     BatchTask,
     check_task_bit_depth,
+    no_file_kind,
 )
 
 if TYPE_CHECKING:
@@ -54,10 +55,7 @@ def _no_files(directory: Path) -> list[str]:
     for path in sorted(directory.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
-        if path.is_dir():
-            found.append(f"{path.name} (a folder)")
-        elif not path.is_file():
-            kind = "a broken link" if path.is_symlink() else "not a regular file"
+        if kind := no_file_kind(path):
             found.append(f"{path.name} ({kind})")
     return found
 
