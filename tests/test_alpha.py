@@ -303,7 +303,7 @@ def test_refuses_before_solving_when_memory_is_short(scene, monkeypatch):
     def must_not_assemble(*args, **kwargs):
         raise AssertionError("the system was assembled although memory is short")
 
-    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 10_000)
+    monkeypatch.setattr(vecmatte.memory, "_memory_readings", lambda: {"machine": 10_000})
     monkeypatch.setattr(vecmatte.alpha.cf, "build_system", must_not_assemble)
     with pytest.raises(vecmatte.memory.InsufficientMemoryError, match="GiB"):
         estimate_alpha(scene.image, scene.trimap)
@@ -393,7 +393,7 @@ def test_method_memory_model_without_preconditioner_gets_the_preconditioners(
     import vecmatte.memory
 
     # The method says 1000 bytes; jacobi's own model adds far more than 2000.
-    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 2000)
+    monkeypatch.setattr(vecmatte.memory, "_memory_readings", lambda: {"machine": 2000})
     with pytest.raises(vecmatte.memory.InsufficientMemoryError):
         estimate_alpha(scene.image, scene.trimap, method="soft")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
@@ -17,6 +18,7 @@ from vecmatte.memory import (
     check_memory,
     estimate_solve_memory,
     estimate_task_memory,
+    refuse_if_short,
 )
 
 
@@ -70,8 +72,20 @@ def test_check_memory_refuses_with_numbers_and_a_way_out():
 
 
 def test_check_memory_without_information_does_not_refuse(monkeypatch):
-    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: None)
+    monkeypatch.setattr(vecmatte.memory, "_memory_readings", dict)
     assert check_memory((10_000, 10_000), 10**7) > 0
+
+
+def test_the_limit_in_force_is_named_from_the_reading_that_gave_the_number(monkeypatch):
+    # A cgroup's usage moves between two readings: the limit was looked for by reading the
+    # files again, found no longer equal to the number, and went unnamed.
+    usage = itertools.count()
+    monkeypatch.setattr(vecmatte.memory, "_meminfo_available", lambda: 20 * 2**30)
+    monkeypatch.setattr(vecmatte.memory, "_cgroup_available", lambda: 2**29 - 4096 * next(usage))
+    monkeypatch.setattr(vecmatte.memory, "_rlimit_available", lambda: None)
+    with pytest.raises(InsufficientMemoryError, match="available under the memory limit of th"):
+        refuse_if_short(2**31, (2000, 2000), 10**6)
+    assert available_memory() < 2**29  # what available_memory says is read afresh
 
 
 def test_task_estimate_counts_the_inputs(tmp_path, scene):
@@ -85,7 +99,7 @@ def test_task_estimate_counts_the_inputs(tmp_path, scene):
 
 def test_cli_refuses_before_solving(tmp_path, scene_files, monkeypatch, capsys):
     image, trimap = scene_files
-    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 10**6)
+    monkeypatch.setattr(vecmatte.memory, "_memory_readings", lambda: {"machine": 10**6})
     out = tmp_path / "out"
     out.mkdir()
     code = main(["alpha", str(image), str(trimap), "-o", str(out / "alpha.png"), "-q"])

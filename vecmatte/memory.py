@@ -312,6 +312,22 @@ def _rlimit_available() -> int | None:
     return min(rooms) if rooms else None
 
 
+def _memory_readings() -> dict[str, int]:
+    """What each limit of :func:`available_memory` leaves, in bytes, read once: ``"machine"``,
+    ``"cgroup"``, ``"rlimit"`` (those the system states)."""
+    readings = {
+        "machine": _meminfo_available(),
+        "cgroup": _cgroup_available(),
+        "rlimit": _rlimit_available(),
+    }
+    if readings["machine"] is None:
+        try:
+            readings["machine"] = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            pass
+    return {name: value for name, value in readings.items() if value is not None}
+
+
 def available_memory() -> int | None:
     """Bytes that can be allocated without swapping, or None if the system does not say.
 
@@ -320,31 +336,32 @@ def available_memory() -> int | None:
     limit, and the room left under the process's own limits on its address space and data
     (``RLIMIT_AS``, ``RLIMIT_DATA``: ``ulimit -v``, ``resource.setrlimit``).
     """
-    candidates = [_meminfo_available(), _cgroup_available(), _rlimit_available()]
-    if candidates[0] is None:
-        try:
-            candidates[0] = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (AttributeError, ValueError, OSError):
-            pass
-    known = [value for value in candidates if value is not None]
-    return min(known) if known else None
+    return min(_memory_readings().values(), default=None)
 
 
-def _limit_in_force(available: int | None) -> str:
-    """Which limit of :func:`available_memory` gives ``available``, said after the number.
+# Said after the number available when that limit gives it. Freeing memory does not help
+# under a limit of the process's own: the limit has to go up.
+_LIMIT_WORDS = {
+    "rlimit": (
+        " under this process's address-space or data limit (ulimit -v / -d, "
+        "RLIMIT_AS / RLIMIT_DATA: raise it)"
+    ),
+    "cgroup": " under the memory limit of this process's cgroup (container or service unit)",
+}
 
-    Freeing memory does not help under a limit of the process's own: the limit has to go up.
+
+def _available_and_limit() -> tuple[int | None, str]:
+    """:func:`available_memory` and the words naming the limit that gives it, from one reading.
+
+    Read twice, a cgroup's usage (or the address space mapped) could change in between, and
+    the limit in force went unnamed.
     """
-    if available is None:
-        return ""
-    if _rlimit_available() == available:
-        return (
-            " under this process's address-space or data limit (ulimit -v / -d, "
-            "RLIMIT_AS / RLIMIT_DATA: raise it)"
-        )
-    if _cgroup_available() == available:
-        return " under the memory limit of this process's cgroup (container or service unit)"
-    return ""
+    readings = _memory_readings()
+    available = min(readings.values(), default=None)
+    for name, words in _LIMIT_WORDS.items():
+        if available is not None and readings.get(name) == available:
+            return available, words
+    return available, ""
 
 
 def _gib(n_bytes: float) -> str:
@@ -424,8 +441,7 @@ def refuse_if_short(
     """
     limit = ""
     if available is None:
-        available = available_memory()
-        limit = _limit_in_force(available)
+        available, limit = _available_and_limit()
     else:
         # A negative number made the ways out a complex square root (a TypeError from int()).
         available = whole_number(available, "available", "a number of bytes (0 or more)")
