@@ -105,9 +105,7 @@ def test_vecmatte_demo_says_where_it_wrote_on_a_strict_standard_output(tmp_path,
         ("--preconditioner", "ichol:sweeps=" + "-" * 100_000 + "1"),
     ],
 )
-def test_an_option_value_that_is_no_literal_is_refused_in_one_line(
-    tmp_path, capsys, option, value
-):
+def test_an_option_value_that_is_no_literal_is_refused_in_one_line(tmp_path, capsys, option, value):
     # A value is read as a Python literal, or kept as text for the option's own check to
     # name; these ended in a traceback or "vecmatte: error: MemoryError" (fails on the old
     # code), now in the option's own message.
@@ -119,3 +117,19 @@ def test_an_option_value_that_is_no_literal_is_refused_in_one_line(
     assert err.startswith(f"vecmatte: error: {option} {value[:20]}") and err.count("\n") == 1
     assert name in err and "MemoryError" not in err
     assert not (tmp_path / "m.png").exists()
+
+
+@pytest.mark.parametrize(
+    "value", ["eps=" + "x" * 100_000, "eps=(" + "1" * 100_000, "radius=" + "[" * 100_000]
+)
+def test_a_long_option_value_that_is_no_number_is_named_cut_short(tmp_path, capsys, value):
+    # The line repeated the whole text twice ("--option eps=xxx...: eps takes a number such
+    # as its default 1e-07, got 'xxx...'"): 200 KB on one line (fails on the old code).
+    images, trimaps = scene_folders(tmp_path, ["a"], shape=(8, 10), band=2)
+    argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(tmp_path / "m.png")]
+    assert main([*argv, "--option", value]) == 1
+    err = capsys.readouterr().err
+    name = value.partition("=")[0]
+    assert err.startswith(f"vecmatte: error: --option {value[:20]}") and err.count("\n") == 1
+    assert f"{name} takes a number such as its default" in err
+    assert f"({len(value)} characters)" in err and len(err) < 300, err[:400]

@@ -345,7 +345,7 @@ def _check_number_text(entry, name: str, text: str) -> None:
     import inspect
     import numbers
 
-    from vecmatte._numbers import literal_or_text
+    from vecmatte._numbers import literal_or_text, shown
 
     parameter = inspect.signature(entry).parameters.get(name)
     default = None if parameter is None else parameter.default
@@ -360,29 +360,32 @@ def _check_number_text(entry, name: str, text: str) -> None:
             pass
     elif isinstance(value, numbers.Real) or (value is None and "None" in str(parameter.annotation)):
         return  # booleans are refused by check_no_bool_numbers
-    raise ValueError(f"{name} takes a number such as its default {default!r}, got {text!r}")
+    raise ValueError(f"{name} takes a number such as its default {default!r}, got {shown(text)}")
 
 
 def method_options(args) -> dict:
     """The method's keyword options from ``--option`` (and ``--eps``, ``--radius``)."""
-    from vecmatte._numbers import literal_or_text
+    from vecmatte._numbers import literal_or_text, shown
     from vecmatte.alpha import SOLVE_KEYWORDS
 
     options = {}
     for item in args.option:
         name, equals, value = item.partition("=")
         if not equals or not name.strip().isidentifier():
-            raise ValueError(f"--option {item!r}: write it as NAME=VALUE, e.g. --option eps=1e-6")
+            raise ValueError(
+                f"--option {shown(item)}: write it as NAME=VALUE, e.g. --option eps=1e-6"
+            )
         name, value = name.strip(), literal_or_text(value.strip())
         if name in SOLVE_KEYWORDS:
             # Taken as solve keywords they overrode --method ... silently (by dict order).
             raise ValueError(
-                f"--option {item!r}: {name} is not an option of the method; use --{name}"
+                f"--option {shown(item)}: {name} is not an option of the method; use --{name}"
             )
         if name in options and options[name] != value:
             # The last one would win silently: the user meant one of them.
             raise ValueError(
-                f"--option {name} is given twice ({options[name]!r} and {value!r}); keep one"
+                f"--option {name} is given twice ({shown(options[name])} and {shown(value)}); "
+                "keep one"
             )
         options[name] = value
     for name in ("eps", "radius"):
@@ -446,10 +449,16 @@ def solve_keywords(args) -> dict:
             check_no_bool_numbers(entry, {name.strip(): literal_or_text(value.strip())})
             _check_number_text(entry, name.strip(), value.strip())
         except ValueError as error:
-            raise ValueError(f"--option {item}: {error}") from None
+            raise ValueError(f"--option {_typed(item)}: {error}") from None
     with typed_values(args):
         check_solve_options(keywords)  # names, and the ranges that need no image
     return keywords
+
+
+def _typed(text: str) -> str:
+    """What the user typed, as typed, or its start and its length when it would fill the line
+    (an ``--option`` may be ~128 KB long, the most one argument can be)."""
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
 def _check_preconditioner_options(text: str) -> None:
