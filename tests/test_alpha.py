@@ -305,7 +305,7 @@ def test_refuses_before_solving_when_memory_is_short(scene, monkeypatch):
 
     monkeypatch.setattr(vecmatte.memory, "_memory_readings", lambda: {"machine": 10_000})
     monkeypatch.setattr(vecmatte.alpha.cf, "build_system", must_not_assemble)
-    with pytest.raises(vecmatte.memory.InsufficientMemoryError, match="GiB"):
+    with pytest.raises(vecmatte.memory.InsufficientMemoryError, match="MiB"):
         estimate_alpha(scene.image, scene.trimap)
 
 

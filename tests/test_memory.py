@@ -19,6 +19,7 @@ from vecmatte.memory import (
     estimate_solve_memory,
     estimate_task_memory,
     refuse_if_short,
+    size_text,
 )
 
 
@@ -88,6 +89,15 @@ def test_the_limit_in_force_is_named_from_the_reading_that_gave_the_number(monke
     assert available_memory() < 2**29  # what available_memory says is read afresh
 
 
+def test_a_refusal_says_small_numbers_in_mib_or_kib():
+    # GiB alone said "needs about 0.0 GiB of memory but only 0.0 GiB is available".
+    with pytest.raises(InsufficientMemoryError, match=r"about 50\.0 MiB of memory but only 10\.0"):
+        refuse_if_short(50 * 2**20, (100, 100), 1000, available=10 * 2**20)
+    with pytest.raises(InsufficientMemoryError, match=r"only 1\.5 KiB is available"):
+        refuse_if_short(2 * 2**30, (100, 100), 1000, available=1536)
+    assert size_text(3 * 2**30) == "3.0 GiB" and size_text(2**30 - 1, digits=2) == "1024.00 MiB"
+
+
 def test_task_estimate_counts_the_inputs(tmp_path, scene):
     image = write_png(tmp_path / "image.png", scene.image)
     trimap = write_png(tmp_path / "trimap.png", scene.trimap)
@@ -106,7 +116,7 @@ def test_cli_refuses_before_solving(tmp_path, scene_files, monkeypatch, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("vecmatte: error: solving an image of 36 x 44 pixels (height x width)")
-    assert "GiB is available" in err and "downscale the image" in err
+    assert "KiB is available" in err and "downscale the image" in err
     assert files_in(out) == set()
 
 

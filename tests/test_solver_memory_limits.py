@@ -131,7 +131,7 @@ def test_the_refusal_says_which_limit_holds_it(monkeypatch):
     monkeypatch.setattr(vecmatte.memory, "_meminfo_available", lambda: 20 * 2**30)
     monkeypatch.setattr(vecmatte.memory, "_cgroup_available", lambda: 8 * 2**30)
     monkeypatch.setattr(vecmatte.memory, "_rlimit_available", lambda: 2**29)
-    with pytest.raises(InsufficientMemoryError, match=r"0\.5 GiB is available under this pro"):
+    with pytest.raises(InsufficientMemoryError, match=r"512\.0 MiB is available under this pro"):
         refuse_if_short(2**31, (2000, 2000), 10**6)
     monkeypatch.setattr(vecmatte.memory, "_rlimit_available", lambda: None)
     with pytest.raises(InsufficientMemoryError, match="available under the memory limit of th"):

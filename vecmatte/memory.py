@@ -364,8 +364,15 @@ def _available_and_limit() -> tuple[int | None, str]:
     return available, ""
 
 
-def _gib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.1f} GiB"
+def size_text(n_bytes: float, digits: int = 1) -> str:
+    """Bytes for people: GiB, or MiB below one GiB, KiB below one MiB (with ``digits``).
+
+    GiB alone said "needs 0.0 GiB ... only 0.0 GiB" of a small solve or budget.
+    """
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.{digits}f} {unit}"
+    return f"{n_bytes / 2**10:.{digits}f} KiB"
 
 
 def check_memory(
@@ -468,13 +475,13 @@ def refuse_if_short(
         if iterative <= available:
             ways_out.append(
                 f"use the {lighter} preconditioner (--preconditioner {lighter}), which needs "
-                f"about {_gib(iterative)} but takes much longer"
+                f"about {size_text(iterative)} but takes much longer"
             )
     ways_out.append("narrow the trimap's unknown band, or free memory (fewer --jobs)")
     raise InsufficientMemoryError(
         f"solving an image of {h} x {w} pixels (height x width) with {n_unknown:,} unknown "
         "pixels needs about "
-        f"{_gib(needed)} of memory but only {_gib(available)} is available{limit}; "
+        f"{size_text(needed)} of memory but only {size_text(available)} is available{limit}; "
         + "; or ".join(ways_out)
     )
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vecmatte.memory import size_text
+
 __all__ = ["Gate", "HTTPError", "Held", "Limits", "PhotoCache"]
 
 
@@ -122,10 +124,8 @@ def smallest_solve_bytes() -> tuple[int, str]:
 
 
 def _size(n_bytes: float) -> str:
-    """Bytes for people: GiB, or MiB below one GiB (a budget of 0.00 GiB said nothing)."""
-    if n_bytes >= 2**30:
-        return f"{n_bytes / 2**30:.2f} GiB"
-    return f"{n_bytes / 2**20:.2f} MiB"
+    """Bytes for people, as the library's refusals say them (with two decimals)."""
+    return size_text(n_bytes, digits=2)
 
 
 class Held:
