@@ -167,3 +167,20 @@ def test_another_threads_collection_takes_filters_of_plain_strings():
             warnings.warn("old", DeprecationWarning, stacklevel=1)
             warnings.warn("mine", UserWarning, stacklevel=1)
     assert [str(warning.message) for warning in shown] == ["old", "mine"]
+
+
+def test_a_file_name_is_said_as_it_is_only_line_breaks_joined(tmp_path, capsys):
+    # " ".join(message.split()) squeezed the two spaces of "a  b.png" (and a tab) into one:
+    # the line named a file that is not there (fails on the old code).
+    error_line = vecmatte._errors.error_line
+    missing = FileNotFoundError(2, "No such file or directory", "a  b.png")
+    assert error_line(missing) == "a  b.png: no such file or directory"
+    assert error_line(ValueError("x\ty  z.png: cannot read")) == "x\ty  z.png: cannot read"
+    # Line breaks (and the blanks around them) still make one space; so do empty lines.
+    assert error_line(ValueError("\n first  line \r\n\n\u2028  hint\n")) == "first  line hint"
+    assert error_line(ValueError(" \n ")) == "ValueError"
+    from vecmatte.cli import main
+
+    image = tmp_path / "a  b.png"
+    assert main(["alpha", str(image), str(image), "-o", str(tmp_path / "m.png")]) == 1
+    assert f"{image}: " in capsys.readouterr().err

@@ -39,7 +39,8 @@ def error_line(error: BaseException) -> str:
     Returns
     -------
     str
-        One line, never empty (the error's class name when it has no message).
+        One line, never empty (the error's class name when it has no message): the lines
+        of the message joined by one space each, without their leading and trailing blanks.
 
     Examples
     --------
@@ -51,7 +52,11 @@ def error_line(error: BaseException) -> str:
         message = f"{', '.join(map(str, names))}: {error.strerror[0].lower()}{error.strerror[1:]}"
     else:
         message = str(error)
-    return " ".join(message.split()) or type(error).__name__
+    # Each line break, with the indentation and trailing blanks of the lines it joins, is one
+    # space; spaces within a line stay as they are: str.split() also squeezed the two spaces
+    # of a file named "a  b.png", naming a file that is not there.
+    lines = (line.strip() for line in message.splitlines())
+    return " ".join(line for line in lines if line) or type(error).__name__
 
 
 # The threads inside collected_warnings: their number, the one catch_warnings they share

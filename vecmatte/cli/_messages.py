@@ -22,7 +22,7 @@ def one_line(text) -> str:
     A file named ``"e\nf.png"`` (a newline is allowed in names) printed in a progress line
     or a warning made two lines, the second without vecmatte's prefix. Each character
     becomes one space, so the name keeps its length and its runs of spaces (the error line,
-    :func:`vecmatte._errors.error_line`, joins every run of whitespace into one space).
+    :func:`vecmatte._errors.error_line`, joins the message's lines with one space each).
     """
     return _BREAKS.sub(" ", str(text))
 
