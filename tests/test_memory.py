@@ -98,6 +98,19 @@ def test_a_refusal_says_small_numbers_in_mib_or_kib():
     assert size_text(3 * 2**30) == "3.0 GiB" and size_text(2**30 - 1, digits=2) == "1024.00 MiB"
 
 
+@pytest.mark.parametrize("method", ["cf", "rw", "knn"])
+@pytest.mark.parametrize("shape", [(10**200, 10**200), (10**3000, 1), (2**14 + 1, 2**14)])
+def test_a_shape_beyond_the_pixel_limit_is_refused_in_one_line(shape, method):
+    # 10**200 x 10**200 overflowed the models' floats (OverflowError); 10**3000 is shown short.
+    with pytest.raises(ValueError, match=r"^shape has .* more than the limit of 268435456;") as e:
+        estimate_solve_memory(shape, 5, method=method)
+    assert len(str(e.value)) < 300 and "\n" not in str(e.value)
+
+
+def test_the_largest_shape_is_estimated():
+    assert estimate_solve_memory((2**14, 2**14), 5) > 2**30
+
+
 def test_task_estimate_counts_the_inputs(tmp_path, scene):
     image = write_png(tmp_path / "image.png", scene.image)
     trimap = write_png(tmp_path / "trimap.png", scene.trimap)

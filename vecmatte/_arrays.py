@@ -214,13 +214,15 @@ def _beyond(value: float, bound: float) -> str:
 def check_pixel_count(shape: tuple[int, ...], name: str, fix: str = "downscale it first") -> None:
     """Refuse an image ``shape`` of no pixels, or of more than :data:`MAX_PIXELS` (then
     saying ``fix``), in one line naming ``name``."""
-    pixels = int(shape[0]) * int(shape[1])  # Python ints: no product overflows
+    h, w = int(shape[0]), int(shape[1])
+    pixels = h * w  # Python ints: no product overflows
     if pixels == 0:
-        raise ValueError(f"{name} is empty ({shape[0]} x {shape[1]} pixels)")
+        raise ValueError(f"{name} is empty ({h} x {w} pixels)")
     if pixels > MAX_PIXELS:
+        # shown(): a shape given as numbers (estimate_solve_memory's) may be 10**3000 high.
         raise ValueError(
-            f"{name} has {pixels} pixels ({shape[0]} x {shape[1]}, height x width), more than "
-            f"the limit of {MAX_PIXELS}; {fix}"
+            f"{name} has {shown(pixels)} pixels ({shown(h)} x {shown(w)}, height x width), "
+            f"more than the limit of {MAX_PIXELS}; {fix}"
         )
 
 
