@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from vecmatte._numbers import shown, whole_number
-from vecmatte._samples import is_wide_gray, wide_gray
+from vecmatte._samples import is_wide_gray, reads_nearly_black, wide_gray
 
 # Above this many pixels a single image is almost certainly a mistake (a wrong reshape, a
 # decompression bomb): 2**28 pixels is 268 MP, far beyond any camera.
@@ -93,9 +93,9 @@ def _note_low_pil_levels(high: int, name: str) -> None:
 
     ``Image.fromarray`` of int32 levels and ``image.convert("I")`` make such images of 8-bit
     levels; read as 16-bit (as a 16-bit PNG that older Pillow opens as "I") 255 is 0.004.
-    As :func:`vecmatte.io.load_image` says of a file of them.
+    The condition is :func:`vecmatte._samples.note_low_range`'s, which says it of a file.
     """
-    if 0 < high and high * 255 < 65535:
+    if reads_nearly_black(high, 65535):
         import warnings
 
         from vecmatte._caller import outside_stacklevel

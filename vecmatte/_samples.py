@@ -16,7 +16,14 @@ import numpy as np
 from vecmatte._caller import outside_stacklevel
 from vecmatte._errors import SampleRangeWarning
 
-__all__ = ["integer_range", "is_wide_gray", "note_low_range", "tiff_tag", "wide_gray"]
+__all__ = [
+    "integer_range",
+    "is_wide_gray",
+    "note_low_range",
+    "reads_nearly_black",
+    "tiff_tag",
+    "wide_gray",
+]
 
 # Pillow's pixel modes that hold one channel of 16-bit, 32-bit integer or float samples.
 _GRAY_WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -101,9 +108,15 @@ def integer_range(image) -> tuple[str, int]:
     return "signed 32-bit", 2**31 - 1
 
 
+def reads_nearly_black(high: int, top: int) -> bool:
+    """Whether samples whose largest is ``high`` (not 0), read on a scale up to ``top``, are
+    black at 8 bits: likely levels of a smaller scale (8-bit levels stored as 16-bit)."""
+    return 0 < high and high * 255 < top
+
+
 def note_low_range(high: int, top: int, depth: str, label: str) -> None:
     """Warn if the largest sample, ``high`` of ``top``, would be black at 8 bits (not 0)."""
-    if 0 < high and high * 255 < top:
+    if reads_nearly_black(high, top):
         if high <= 255:
             hint = "if it holds 8-bit values (0-255), save it as an 8-bit PNG"
         elif high <= 65535:
