@@ -252,10 +252,13 @@ def body_length(environ: dict, limits: Limits) -> int:
     return length
 
 
-def read_form(environ: dict, limits: Limits) -> dict[str, Part]:
-    """The request's ``multipart/form-data`` fields, within the limits, or an HTTPError."""
+def read_form(environ: dict, length: int) -> dict[str, Part]:
+    """The request's ``multipart/form-data`` fields, or an HTTPError.
+
+    ``length`` is the body's length as :func:`body_length` found it within the limits (the
+    caller needs it first, to reserve the body's memory).
+    """
     stream = environ["wsgi.input"]
-    length = body_length(environ, limits)
     content_type = environ["CONTENT_TYPE"]
     environ["vecmatte.body_read"] = True
     # One buffer the size of the body, filled as it comes: the chunks and their join held it

@@ -399,7 +399,7 @@ class MattingApp:
         """The request's form, read once the copies of its body fit the memory budget."""
         length = body_length(environ, self.limits)
         with self._gate.admitted(BODY_COPIES * length) as held:
-            parts = read_form(environ, self.limits)
+            parts = read_form(environ, length)
             held.keep(length)  # the buffer it was read into is gone; the parts' data stay
             _fields.check_used(parts, environ["PATH_INFO"])
             yield parts, held
