@@ -42,7 +42,13 @@ def test_valid_solver_options_pass(rtol, maxiter):
         (1e-6, 0, "maxiter must be an integer of at least 1 (or None: 10 times the number of "),
         (1e-6, -5, "got -5"),
         (1e-6, 2.5, "got 2.5"),
-        (1e-6, True, "got True"),
+        # A boolean is refused as whole_number refuses it ("not", where it said "got").
+        (
+            1e-6,
+            True,
+            "maxiter must be an integer of at least 1 (or None: 10 times the number "
+            "of equations), not True",
+        ),
         (1e-6, "ten", "got 'ten'"),
     ],
 )

@@ -10,12 +10,12 @@ from vecmatte._numbers import (
     finite_number,
     is_bool,
     is_finite,
-    is_integer,
     is_real_number,
     positive_whole_number,
     real_number,
     shown,
     snapped,
+    whole_number,
 )
 
 
@@ -238,10 +238,6 @@ def check_maxiter(maxiter) -> int | None:
     if maxiter is None:
         return None
     if isinstance(maxiter, np.ndarray) and maxiter.ndim == 0:
-        maxiter = maxiter.item()
-    if is_real_number(maxiter) and is_integer(maxiter) and int(maxiter) >= 1:
-        return int(maxiter)
-    raise ValueError(
-        "maxiter must be an integer of at least 1 (or None: 10 times the number of "
-        f"equations), got {shown(maxiter)}"
-    )
+        maxiter = maxiter.item()  # refused as the number it holds: "got 4.5"
+    wanted = "an integer of at least 1 (or None: 10 times the number of equations)"
+    return whole_number(maxiter, "maxiter", wanted, minimum=1)
