@@ -301,7 +301,8 @@ def memory_bytes(
     ``_MEMORY``: bytes per pixel (masks, the column index, alpha), per solved row at radius 1
     (the window weights and columns, the CSR matrix, conjugate gradient's vectors; scaled by
     the ``(2r+1)^2`` entries per row) and a constant; measured with Jacobi, the default.
-    Another preconditioner adds its own model
+    ``"direct"`` adds its factor (:func:`_direct_factor_bytes`, measured on this method);
+    another preconditioner its own model
     (:attr:`vecmatte.preconditioners.PreconditionerSpec.memory`) with the margins of
     :mod:`vecmatte.memory` (not measured on this method).
     """
@@ -314,7 +315,31 @@ def memory_bytes(
     rows = n_pixels if options.get("constraints", "hard") == "soft" else n_unknown
     per_pixel, per_row, constant = _MEMORY
     total = per_pixel * n_pixels + per_row * rows * entries / 9 + constant
-    if preconditioner not in ("jacobi", "none"):
+    if preconditioner == "direct":
+        total += SAFETY * _direct_factor_bytes(rows, entries)
+    elif preconditioner not in ("jacobi", "none"):
         model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows, entries)
         total += SAFETY * (model + BASE_BYTES)
     return int(total)
+
+
+def _direct_factor_bytes(rows: int, entries: int) -> float:
+    """Bytes of a ``"direct"`` float32 factor of ``rows`` rows beyond a Jacobi solve's peak.
+
+    Not closed-form's model scaled by ``entries / 25`` (160 MiB for the 262 MiB measured on
+    GT04, trimap 1): an envelope factor's width follows the unknown region, not the stencil.
+    Factor ``"auto"`` takes the envelope while the sum of its squared row widths stays under
+    ``ENVELOPE_FLOPS_PER_UNKNOWN`` a row, so its rows hold at most the square root of that
+    many float32 entries on average (316: 1265 bytes a row); a nested-dissection factor's
+    fill is closed-form's ``21 rows**1.25``, more for a wider stencil. Measured (VmHWM of
+    fresh processes minus the resident memory before the solve, one BLAS thread, alphamatting
+    photographs at 0.1-1x): 1205 bytes a row beyond Jacobi's peak on GT04 trimap 1 (an
+    envelope near the limit), 370-840 on GT03, GT08, GT09, GT13, GT16 and GT04 trimap 2;
+    the estimates are 1.21x the peak on GT04 and 1.6-3.6x on those with narrower factors.
+    """
+    from vecmatte.preconditioners import PRECONDITIONERS
+    from vecmatte.preconditioners.direct import ENVELOPE_FLOPS_PER_UNKNOWN
+
+    envelope = 4.0 * ENVELOPE_FLOPS_PER_UNKNOWN**0.5 * rows
+    nested = PRECONDITIONERS["direct"].memory[2] * rows**1.25 * max(1.0, entries / 25)
+    return max(envelope, nested)
