@@ -276,7 +276,8 @@ def solver_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="an option of the method, as its Python keyword (repeat for several): e.g. "
-        "--option eps=1e-6; values are read as Python literals (numbers, True, 'text'); "
+        "--option eps=1e-6; values are read as Python literals (numbers, True, 'text'), "
+        "true/false in any case, nan and inf; "
         "an unknown name is refused with the list of the method's options",
     )
     group.add_argument(
@@ -333,6 +334,37 @@ def _preconditioner_name_check(names):
     return check
 
 
+def option_value(text: str):
+    """An option's value given as text, as ``--option NAME=VALUE`` and the web form read it.
+
+    A Python literal (``1e-6``, ``10, 5`` or ``[10, 5]`` for a sequence, ``None``,
+    ``'text'``), ``true`` and ``false`` in any case, ``nan`` and ``inf`` (what ``float``
+    reads); any other text stays text (``none`` is a preconditioner's name, not Python's
+    None; ``ichol:sweeps=2`` a preconditioner with its options). One reader for both: the
+    form took ``true`` and ``nan`` while ``--option`` kept them as text and refused them.
+    """
+    from vecmatte._numbers import literal_or_text
+
+    stripped = text.strip()
+    lowered = stripped.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    value = literal_or_text(stripped)
+    if value != stripped:  # a literal (a text one has lost its quotes)
+        return value
+    try:
+        # NaN and infinities go on to the method, whose check names the option and its
+        # range ("lam must be a positive finite number, got nan").
+        return float(lowered)
+    except ValueError:
+        return stripped
+
+
+def _same_value(first, second) -> bool:
+    """Two values of one option agree (NaN agrees with NaN: given twice, it is one value)."""
+    return first is second or first == second or (first != first and second != second)
+
+
 def _check_number_text(entry, name: str, text: str) -> None:
     """Refuse a value that is not a number for an option whose default is a number.
 
@@ -345,27 +377,21 @@ def _check_number_text(entry, name: str, text: str) -> None:
     import inspect
     import numbers
 
-    from vecmatte._numbers import literal_or_text, shown
+    from vecmatte._numbers import shown
 
     parameter = inspect.signature(entry).parameters.get(name)
     default = None if parameter is None else parameter.default
     if isinstance(default, bool) or not isinstance(default, (int, float)):
         return
-    value = literal_or_text(text)
-    if isinstance(value, str):
-        try:
-            float(text)
-            return
-        except ValueError:
-            pass
-    elif isinstance(value, numbers.Real) or (value is None and "None" in str(parameter.annotation)):
+    value = option_value(text)
+    if isinstance(value, numbers.Real) or (value is None and "None" in str(parameter.annotation)):
         return  # booleans are refused by check_no_bool_numbers
     raise ValueError(f"{name} takes a number such as its default {default!r}, got {shown(text)}")
 
 
 def method_options(args) -> dict:
     """The method's keyword options from ``--option`` (and ``--eps``, ``--radius``)."""
-    from vecmatte._numbers import literal_or_text, shown
+    from vecmatte._numbers import shown
     from vecmatte.alpha import SOLVE_KEYWORDS
 
     options = {}
@@ -375,13 +401,13 @@ def method_options(args) -> dict:
             raise ValueError(
                 f"--option {shown(item)}: write it as NAME=VALUE, e.g. --option eps=1e-6"
             )
-        name, value = name.strip(), literal_or_text(value.strip())
+        name, value = name.strip(), option_value(value)
         if name in SOLVE_KEYWORDS:
             # Taken as solve keywords they overrode --method ... silently (by dict order).
             raise ValueError(
                 f"--option {shown(item)}: {name} is not an option of the method; use --{name}"
             )
-        if name in options and options[name] != value:
+        if name in options and not _same_value(options[name], value):
             # The last one would win silently: the user meant one of them.
             raise ValueError(
                 f"--option {name} is given twice ({shown(options[name])} and {shown(value)}); "
@@ -391,7 +417,7 @@ def method_options(args) -> dict:
     for name in ("eps", "radius"):
         value = getattr(args, name)
         if value is not None:
-            if name in options and options[name] != value:
+            if name in options and not _same_value(options[name], value):
                 raise ValueError(f"--{name} {value} and --option {name}={options[name]} disagree")
             options[name] = value
     return options
@@ -432,7 +458,6 @@ def solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
-    from vecmatte._numbers import literal_or_text
     from vecmatte._validation import check_no_bool_numbers
     from vecmatte.alpha import check_solve_options, get_method
 
@@ -446,7 +471,7 @@ def solve_keywords(args) -> dict:
         name, _, value = item.partition("=")
         try:
             # Python reads True as 1: --option radius=True would run with radius 1.
-            check_no_bool_numbers(entry, {name.strip(): literal_or_text(value.strip())})
+            check_no_bool_numbers(entry, {name.strip(): option_value(value)})
             _check_number_text(entry, name.strip(), value.strip())
         except ValueError as error:
             raise ValueError(f"--option {_typed(item)}: {error}") from None

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 
+from vecmatte.cli._common import option_value  # the form reads options as --option does
 from vecmatte.web._limits import HTTPError, Limits
 from vecmatte.web._multipart import MultipartError, Part, parse_multipart
 
@@ -63,32 +64,6 @@ def png(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(array)).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
-
-
-def option_value(text: str):
-    """A form field's text as the Python value an option takes, as ``--option`` reads it.
-
-    A Python literal (``1e-6``, ``10, 5`` or ``[10, 5]`` for a sequence, ``None``), ``true``
-    and ``false`` in any case, ``nan`` and ``inf``; any other text stays text (``none`` is
-    a preconditioner's name, not Python's None; ``ichol:sweeps=2`` a preconditioner with its
-    options). A sequence option (knn's ``n_neighbors``) could not be given before.
-    """
-    from vecmatte._numbers import literal_or_text
-
-    stripped = text.strip()
-    lowered = stripped.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    value = literal_or_text(stripped)
-    if value != stripped:  # a literal (a text one has lost its quotes)
-        return value
-    try:
-        # NaN and infinities go on to the method, whose check names the option and its
-        # range ("lam must be a positive finite number, got nan"); refused here, the line
-        # named neither.
-        return float(lowered)
-    except ValueError:
-        return stripped
 
 
 def field_text(part: Part, limit: int = 200) -> str:
