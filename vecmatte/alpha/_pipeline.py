@@ -219,12 +219,9 @@ def run_method(
     if "stencil" not in PRECONDITIONERS[name].needs and system.stencil is not None:
         # Release the per-offset arrays before the preconditioner allocates its own.
         system = replace(system, stencil=None)
-    # Factorisation and CG make many small BLAS calls; see vecmatte._blas for why one thread.
-    with single_threaded_blas():
-        _log.info("preconditioner %s for %d equations", name, m)
-        operator = build_preconditioner(system, name, preconditioner_options)
-        _log.info("conjugate gradient on %d equations (rtol %g)", m, rtol)
-        result = conjugate_gradient(
+
+    def solve(operator):
+        return conjugate_gradient(
             system.matrix,
             system.rhs,
             preconditioner=operator,
@@ -233,6 +230,13 @@ def run_method(
             maxiter=maxiter,
             callback=callback,
         )
+
+    # Factorisation and CG make many small BLAS calls; see vecmatte._blas for why one thread.
+    with single_threaded_blas():
+        _log.info("preconditioner %s for %d equations", name, m)
+        operator = build_preconditioner(system, name, preconditioner_options)
+        _log.info("conjugate gradient on %d equations (rtol %g)", m, rtol)
+        result = solve(operator)
         if result.breakdown and name == "direct" and _may_refactor(preconditioner_options, needed):
             # The float32 factor holds no eigenvalue below about 1e-7 of the largest; cf at a
             # tiny eps with one known pixel of each kind, or lbdm on a few flat colours, have
@@ -241,16 +245,7 @@ def run_method(
             _log.info("conjugate gradient broke down with the float32 factor; factoring in float64")
             del operator  # the float32 factor, before the float64 one is made
             double = {**preconditioner_options, "single_precision": False}
-            operator = build_preconditioner(system, name, double)
-            result = conjugate_gradient(
-                system.matrix,
-                system.rhs,
-                preconditioner=operator,
-                x0=system.x0,
-                rtol=rtol,
-                maxiter=maxiter,
-                callback=callback,
-            )
+            result = solve(build_preconditioner(system, name, double))
     if warn and not result.converged:
         warn_not_converged(
             result,
