@@ -340,24 +340,6 @@ def test_every_public_function_is_annotated():
     assert missing == {}
 
 
-def test_the_public_annotations_name_real_types():
-    # The hints name types imported under TYPE_CHECKING only (vecmatte._typing's aliases,
-    # scipy.sparse, numpy.typing): evaluated here with those names, each one resolves.
-    import typing
-
-    from numpy.typing import ArrayLike, DTypeLike
-    from scipy import sparse
-
-    import vecmatte._typing
-
-    names = {"Any": typing.Any, "ArrayLike": ArrayLike, "DTypeLike": DTypeLike, "sparse": sparse}
-    names.update(vars(vecmatte._typing))
-    names["Client"] = type("Client", (), {})  # dask.distributed's, an optional dependency
-    for name, function, _ in _public_callables():
-        hints = typing.get_type_hints(function, globalns={**function.__globals__, **names})
-        assert hints, name
-
-
 def test_the_annotation_check_can_fail():
     def half(image, *, eps: float = 1e-7):
         return image

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from vecmatte._output_guard import (
     ALPHA_FORMATS,
@@ -29,11 +29,7 @@ from vecmatte._output_guard import (
     write_target,
 )
 from vecmatte._rename_lock import renames_locked
-
-if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
-
-    from vecmatte._typing import PathOrFile
+from vecmatte._typing import PathOrFile
 
 __all__ = [
     "BIT_DEPTHS",

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
 from vecmatte._numbers import shown
-
-if TYPE_CHECKING:
-    from numpy.typing import DTypeLike
-
-    from vecmatte._typing import ImageLike
+from vecmatte._typing import ImageLike
 
 __all__ = ["FITS", "composite", "cutout", "parse_color"]
 

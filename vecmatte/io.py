@@ -35,7 +35,6 @@ and an output must be writable.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -54,6 +53,7 @@ from vecmatte._opening import (
 )
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
 from vecmatte._samples import is_wide_gray, note_low_range, wide_gray
+from vecmatte._typing import PathOrFile
 from vecmatte._wide_colour import wide_samples
 from vecmatte._writing import (
     floats_to_uint8,
@@ -63,9 +63,6 @@ from vecmatte._writing import (
     save_images,
     written_by_vecmatte,
 )
-
-if TYPE_CHECKING:
-    from vecmatte._typing import PathOrFile
 
 __all__ = [
     "IMAGE_EXTENSIONS",

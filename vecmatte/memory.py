@@ -9,17 +9,13 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from vecmatte import _defaults
 from vecmatte._arrays import check_pixel_count, image_sizes
 from vecmatte._numbers import whole_number
+from vecmatte._typing import PreconditionerLike
 from vecmatte._validation import check_option_names
-
-if TYPE_CHECKING:
-    from typing import Any
-
-    from vecmatte._typing import PreconditionerLike
 
 __all__ = [
     "BASE_BYTES",
@@ -28,6 +24,7 @@ __all__ = [
     "available_memory",
     "check_memory",
     "default_memory_bytes",
+    "direct_factor_bytes",
     "estimate_solve_memory",
     "estimate_task_memory",
     "refuse_if_short",
@@ -43,7 +40,8 @@ __all__ = [
 # (commit d510b82) 7 n + 1948 u, rounded up to (10, 2000, 0, 0). "direct" refitted in
 # session 6 with `python bench/memory_models.py` (VmHWM and tracemalloc peaks in fresh
 # children; photographs at 0.1-13 MP, scribbles at 0.4 and 1.6 MP, scenes) after the
-# nested-dissection factor's peak cut: (48, 600, 590, 21), the factor's term the larger of an
+# nested-dissection factor's peak cut: (48, 600, 590, 21) (590 is 1518 since session 9: the
+# envelope's bound, see direct_factor_bytes), the factor's term the larger of an
 # envelope's (linear: the envelope's flops limit bounds its entries per row) and a
 # nested-dissection factor's (fill u log u, bounded by u**1.25): every case at 1.10x its
 # peak or more, those over 300k unknowns or 1.5 MP at 1.10-1.24x (GT05 x3, 7% unknown,
@@ -64,6 +62,107 @@ SAFETY = 1.15
 # 16k and 32k rows: 1.75 rows**2 bytes, a third of a dense factor): not covered.
 _SPARSE_LU_BYTES = 5.1
 _SPARSE_LU_POWER = 1.7
+
+# The float32 'direct' factor of a grid system, bounded whatever the stencil: factor "auto"
+# takes the envelope only while the sum of its squared row widths stays under
+# ENVELOPE_FLOPS_PER_UNKNOWN a row, so its rows average at most sqrt(1e5) = 316 entries
+# (Cauchy-Schwarz); stored as band segments as wide as their widest row, 1.05-1.13x that on
+# the two photographs just under the limit (GT16 and GT03, trimap 1, full size): 1.2x. Above
+# the limit "auto" takes nested dissection, whose fill is the 21 rows**1.25 of "direct"'s
+# PreconditionerSpec.memory (more for a wider stencil).
+_ENVELOPE_PADDING = 1.2
+# An envelope forced beyond that limit ("direct:factor=envelope") is as wide as the
+# unknowns' region: measured (stored entries a row, reverse Cuthill-McKee, closed-form at
+# reach 2): 0.06-0.72 reach * min(h, w) on the 40 trimaps of alphamatting-lowres at full size,
+# 1.15-1.53 on whole boxes of unknowns (100 x 150 to 300 x 300, 80 x 600): 2 reach * min(h,
+# w, sqrt(rows)) entries a row. SuperLU forced on a grid system ("direct:factor=superlu",
+# minimum-degree order): 14-18 rows**1.25 entries of L and U on those boxes, each a float32
+# value and an int32 index, plus its work space: 12 bytes * 20 rows**1.25.
+_ENVELOPE_WIDTH = 2.0
+_GRID_SUPERLU_BYTES = 240.0
+
+
+def direct_factor_bytes(
+    rows: int,
+    *,
+    reach: int | None = 2,
+    entries: float = 25.0,
+    shape: tuple[int, int] | None = None,
+    factor: str = "auto",
+    single_precision: bool = True,
+) -> float:
+    """Bytes of the ``"direct"`` preconditioner's factor of a system of ``rows`` rows (a bound).
+
+    Parameters
+    ----------
+    rows : int
+        Rows of the system (its unknowns).
+    reach : int or None, optional
+        The system's ``reach`` (entries couple pixels at most this far apart); ``None`` for a
+        system without one (KNN's graph), factored by SuperLU.
+    entries : float, optional
+        Entries a row of the system (the stencil's size).
+    shape : (int, int), optional
+        Image size ``(h, w)``: bounds a forced envelope's width (else ``sqrt(rows)`` does).
+    factor : {"auto", "envelope", "nested", "superlu"}, optional
+        The ``factor`` option of :func:`vecmatte.preconditioners.direct.build`.
+    single_precision : bool, optional
+        ``False``: the float64 factor, twice the float32 one.
+
+    Returns
+    -------
+    float
+        The factor's bytes (before the safety margin of this module's models).
+    """
+    from vecmatte.preconditioners import PRECONDITIONERS
+    from vecmatte.preconditioners.direct import ENVELOPE_FLOPS_PER_UNKNOWN
+
+    rows = float(rows)
+    if reach is None:
+        # SuperLU on a graph without grid order (also what a forced envelope falls back on
+        # in width: nothing bounds it below the rows).
+        if factor == "envelope":
+            size = 4.0 * rows * (rows + 1) / 2
+        else:
+            size = _SPARSE_LU_BYTES * rows**_SPARSE_LU_POWER
+    elif factor == "envelope":
+        side = min(rows**0.5, *(shape or ()))
+        size = 4.0 * rows * min(rows, _ENVELOPE_WIDTH * reach * side)
+    elif factor == "superlu":
+        size = _GRID_SUPERLU_BYTES * rows**1.25
+    else:
+        envelope = 4.0 * _ENVELOPE_PADDING * ENVELOPE_FLOPS_PER_UNKNOWN**0.5 * rows
+        nested = PRECONDITIONERS["direct"].memory[2] * rows**1.25 * max(1.0, entries / 25.0)
+        size = nested if factor == "nested" else max(envelope, nested)
+    return size if single_precision else 2.0 * size
+
+
+def _direct_options_bytes(shape, n_unknown: int, spec, options: dict, direct: dict) -> int:
+    """What ``"direct"``'s options add to a method's model, which holds its default factor.
+
+    A method's model covers the float32 factor that ``factor="auto"`` makes (measured), so
+    the float64 one of ``single_precision=False`` adds one float32 factor more; a factor
+    forced to a kind that "auto" would not take (an envelope beyond its flops limit, SuperLU
+    on a grid system) adds its own bound whole.
+    """
+    factor = direct.get("factor", "auto")
+    single = bool(direct.get("single_precision", True))
+    reach = None if "reach" in spec.lacks else 2 * int(options.get("radius", 1))
+    if factor == "nested" or (factor == "superlu" and reach is None):
+        factor = "auto"  # what the method's model already holds
+    if factor == "auto" and single:
+        return 0
+    h, w = shape
+    # Soft constraints solve every pixel (vecmatte.systems.soft_constraint_system).
+    rows = h * w if options.get("constraints") == "soft" else n_unknown
+    # The grid methods' widest stencil: (4r + 1)**2 entries, reach 2r (closed-form, LBDM;
+    # random walks' r is on the high side).
+    kind = {"reach": reach, "entries": (2 * (reach or 2) + 1) ** 2, "shape": (h, w)}
+    extra = direct_factor_bytes(rows, factor=factor, single_precision=single, **kind)
+    if factor == "auto":
+        extra -= direct_factor_bytes(rows, factor=factor, **kind)
+    return int(SAFETY * extra)
+
 
 # What process_task (and the CLI) hold besides the solve: the decoded file, the float64
 # image (24 bytes per pixel), trimap and alpha (8 + 8), and the RGBA cutout (32 + 4).
@@ -128,7 +227,10 @@ def estimate_solve_memory(
     little faster; ``"ichol"`` and ``"jacobi"`` keep no such factor. A ``"direct"`` factor
     of a system coupling pixels far apart (KNN's graph: ``"reach"`` in the method's
     ``MethodSpec.lacks``) is SuperLU's, without a grid ordering: about ``5.1 rows**1.7``
-    bytes more, measured (rows: the unknowns, every pixel with soft constraints).
+    bytes more, measured (rows: the unknowns, every pixel with soft constraints). The
+    ``"direct"`` options that change the factor are counted too (:func:`direct_factor_bytes`):
+    ``single_precision=False`` (a float64 factor, twice the float32 one), ``factor="envelope"``
+    (beyond its flops limit, as wide as the unknown region) and ``factor="superlu"``.
 
     Examples
     --------
@@ -152,8 +254,10 @@ def estimate_solve_memory(
     # The same TypeError as estimate_alpha's, not memory_bytes()'s "unexpected keyword".
     check_option_names(f"alpha method {method!r}", spec.option_names(), options)
     # Refused as the solve refuses it: an estimate for it would be of no solve.
-    name = resolve_method_preconditioner(method, preconditioner)[0]
+    name, direct = resolve_method_preconditioner(method, preconditioner)
     needed = _solve_model((h, w), n_unknown, spec, name, options)
+    if name == "direct":
+        needed += _direct_options_bytes((h, w), n_unknown, spec, options, direct)
     if name == "direct" and "reach" in spec.lacks:
         # Soft constraints solve every pixel (vecmatte.systems.soft_constraint_system).
         rows = h * w if options.get("constraints") == "soft" else n_unknown

@@ -10,16 +10,13 @@ matting papers report them.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecmatte._arrays import check_gray
 from vecmatte._numbers import finite_number, real_number, shown
+from vecmatte._typing import ImageLike
 from vecmatte.trimap import check_trimap, split_checked
-
-if TYPE_CHECKING:
-    from vecmatte._typing import ImageLike
 
 __all__ = ["METRICS", "connectivity_error", "gradient_error", "matting_errors", "mse", "sad"]
 

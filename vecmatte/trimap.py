@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from vecmatte._arrays import as_array, as_float, check_gray
 from vecmatte._numbers import finite_number
+from vecmatte._typing import ImageLike
 from vecmatte._validation import check_band
-
-if TYPE_CHECKING:
-    from vecmatte._typing import ImageLike
 
 __all__ = [
     "check_known_pixels",

@@ -6,13 +6,14 @@ import logging
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from vecmatte import _defaults
 from vecmatte._arrays import check_image
 from vecmatte._numbers import shown
+from vecmatte._typing import ImageLike, PreconditionerLike
 from vecmatte._validation import (
     check_no_bool_numbers,
     check_option_names,
@@ -21,11 +22,6 @@ from vecmatte._validation import (
 )
 from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
 from vecmatte.trimap import check_known_pixels, check_trimap, split_checked
-
-if TYPE_CHECKING:
-    from typing import Any
-
-    from vecmatte._typing import ImageLike, PreconditionerLike
 
 __all__ = [
     "SOLVE_KEYWORDS",
@@ -237,13 +233,18 @@ def run_method(
         operator = build_preconditioner(system, name, preconditioner_options)
         _log.info("conjugate gradient on %d equations (rtol %g)", m, rtol)
         result = solve(operator)
-        if result.breakdown and name == "direct" and _may_refactor(preconditioner_options, needed):
+        if (
+            result.breakdown
+            and name == "direct"
+            and preconditioner_options.get("single_precision", True)
+        ):
             # The float32 factor holds no eigenvalue below about 1e-7 of the largest; cf at a
             # tiny eps with one known pixel of each kind, or lbdm on a few flat colours, have
             # some (down to 1e-15), which float64 holds: conjugate gradient then converges in
             # one or two iterations where it broke down.
             _log.info("conjugate gradient broke down with the float32 factor; factoring in float64")
-            del operator  # the float32 factor, before the float64 one is made
+            del operator  # the float32 factor, before the room left is read
+            _check_float64_factor_fits(preconditioner_options, system)
             double = {**preconditioner_options, "single_precision": False}
             result = solve(build_preconditioner(system, name, double))
     if warn and not result.converged:
@@ -267,18 +268,39 @@ def run_method(
     return AlphaResult(alpha, result.iterations, result.residual, result.converged, n_unknown)
 
 
-def _may_refactor(options: dict, needed: int) -> bool:
-    """Whether a 'direct' solve that broke down may make its factor again in float64.
+def _check_float64_factor_fits(options: dict, system) -> None:
+    """Refuse the float64 'direct' factor after a float32 breakdown if it would not fit.
 
-    Not when the factor already was float64, nor when less memory is left than the whole
-    solve's estimate ``needed`` (the float64 factor takes twice the float32 one's room).
+    The float32 factor is freed by then and the system is held: the float64 factor needs
+    twice the float32 one's room (:func:`vecmatte.memory.direct_factor_bytes`, the bound of
+    the memory models). If less is left, :class:`vecmatte.memory.InsufficientMemoryError`
+    rather than the matte of a breakdown.
     """
-    from vecmatte.memory import available_memory
+    from vecmatte.memory import (
+        SAFETY,
+        InsufficientMemoryError,
+        available_memory,
+        direct_factor_bytes,
+        size_text,
+    )
 
-    if not options.get("single_precision", True):
-        return False
+    rows = system.matrix.shape[0]
+    needed = SAFETY * direct_factor_bytes(
+        rows,
+        reach=system.reach,
+        entries=system.matrix.nnz / max(rows, 1),
+        shape=system.shape,
+        factor=options.get("factor", "auto"),
+        single_precision=False,
+    )
     available = available_memory()
-    return available is None or available > needed
+    if available is not None and needed > available:
+        raise InsufficientMemoryError(
+            "conjugate gradient broke down with the float32 'direct' factor (the system is "
+            f"conditioned beyond float32), and its float64 factor needs about "
+            f"{size_text(needed)} of memory but only {size_text(available)} is available; free "
+            "memory, or choose options that condition the system better (a larger eps)"
+        )
 
 
 def _convergence_advice(method: str, name: str, result, rtol: float, maxiter: int) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
+from vecmatte._typing import Folder
 from vecmatte.batch._core import (
     ALPHA_SUFFIX,
     CUTOUT_SUFFIX,
@@ -21,11 +22,6 @@ from vecmatte.batch._core import (
     check_task_bit_depth,
     no_file_kind,
 )
-
-if TYPE_CHECKING:
-    from typing import Any
-
-    from vecmatte._typing import Folder
 
 __all__ = ["find_tasks"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
+from vecmatte._typing import Client
 from vecmatte.batch._core import (
     BatchRecord,
     BatchTask,
@@ -26,9 +26,6 @@ from vecmatte.batch._core import (
     remove_stale_temporaries,
     split_finished,
 )
-
-if TYPE_CHECKING:
-    from distributed import Client
 
 __all__ = ["check_scheduler_address", "run_batch_on_cluster"]
 

@@ -10,8 +10,8 @@ import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from vecmatte._typing import Client
 from vecmatte.batch._core import (
     BatchRecord,
     BatchTask,
@@ -22,9 +22,6 @@ from vecmatte.batch._core import (
     remove_stale_temporaries,
     split_finished,
 )
-
-if TYPE_CHECKING:
-    from distributed import Client
 
 __all__ = ["cpu_count", "run_batch"]
 

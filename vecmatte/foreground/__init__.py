@@ -11,16 +11,13 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecmatte._arrays import check_gray, check_image, check_same_size
 from vecmatte._numbers import finite_number, number_entries, positive_whole_number, shown
+from vecmatte._typing import ImageLike
 from vecmatte._validation import check_solver_options
-
-if TYPE_CHECKING:
-    from vecmatte._typing import ImageLike
 
 __all__ = [
     "DEFAULT_METHOD",

@@ -16,12 +16,12 @@ import contextlib
 import itertools
 import math
 import threading
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vecmatte import _defaults
 from vecmatte._arrays import check_image, check_mask
+from vecmatte._typing import CsrMatrix
 from vecmatte._validation import check_radius_eps
 from vecmatte.laplacians._stencil import (
     available_cpus,
@@ -29,9 +29,6 @@ from vecmatte.laplacians._stencil import (
     stencil_columns,
     stencil_offsets,
 )
-
-if TYPE_CHECKING:
-    from scipy import sparse
 
 __all__ = ["coefficient_strips", "matting_laplacian", "row_coefficients"]
 
@@ -397,7 +394,7 @@ def matting_laplacian(
     eps: float = _defaults.EPS,
     radius: int = _defaults.RADIUS,
     known: np.ndarray | None = None,
-) -> sparse.csr_matrix:
+) -> CsrMatrix:
     """Matting Laplacian of an image.
 
     Parameters
