@@ -228,7 +228,25 @@ def _encode(
         raise ValueError(
             f"{label}: {file_format} cannot store an alpha channel; save the cutout as .png or .tif"
         )
-    image.save(handle, format=file_format, **_signature(file_format, text))
+    image.save(
+        handle, format=file_format, **_signature(file_format, text), **_exact(file_format, image)
+    )
+
+
+def _exact(file_format: str, image) -> dict:
+    """Pillow ``save`` keywords that keep the values where a lossy-by-default format can.
+
+    WebP: lossless, and ``exact`` keeps the colour of fully transparent pixels too (Pillow's
+    default quality 80 moved a cutout's values by up to 228 levels of 255). AVIF at quality
+    100 keeps gray and the alpha plane exactly; its colour goes through YCbCr (Pillow sets no
+    identity matrix), within 2 levels with full-resolution chroma (4:4:4; default quality 75
+    and 4:2:0: 219 levels). Measured on random values, Pillow 13, libwebp 1.6, libavif 1.4.
+    """
+    if file_format == "WEBP":
+        return {"lossless": True, "exact": True}
+    if file_format == "AVIF":
+        return {"quality": 100} if image.mode == "L" else {"quality": 100, "subsampling": "4:4:4"}
+    return {}
 
 
 # PNG files written here say so in a text chunk: a batch writing into an input folder tells
@@ -354,6 +372,8 @@ def save_image(
     -----
     The file is written to a temporary name ``.NAME.XXXX.tmp`` in the same directory and
     renamed, so an error or an interruption never leaves a partial file at ``path``.
+    WebP is written lossless and AVIF at quality 100: both read back exactly, except an
+    AVIF's colour (within 2 levels of 255); JPEG is lossy (Pillow's default quality 75).
     """
     bit_depth = check_bit_depth(bit_depth)
     if hasattr(path, "write"):
