@@ -126,7 +126,7 @@ def direct_factor_bytes(
         else:
             size = _SPARSE_LU_BYTES * rows**_SPARSE_LU_POWER
     elif factor == "envelope":
-        side = min(rows**0.5, *(shape or ()))
+        side = min((rows**0.5, *(shape or ())))
         size = 4.0 * rows * min(rows, _ENVELOPE_WIDTH * reach * side)
     elif factor == "superlu":
         size = _GRID_SUPERLU_BYTES * rows**1.25

@@ -80,7 +80,8 @@ class PreconditionerSpec:
 
 # Memory coefficients: closed-form solves' fitted totals (see vecmatte.memory) minus the
 # closed-form system's own 10 n + 600 u.
-# "direct": 38 n + max(590 u, 21 u**1.25). `python bench/memory_models.py --resume` (fresh
+# "direct": 38 n + max(590 u, 21 u**1.25) until session 9 (1518 u now, see below).
+# `python bench/memory_models.py --resume` (fresh
 # children, VmHWM and tracemalloc peaks, session 6, after the factor's peak cut of 124677e):
 # the estimates of 44 closed-form cases (alphamatting.com at 0.1-13 MP, both trimaps,
 # scribbles at 0.4 and 1.6 MP, scenes) are all 1.10x their peaks or more: 1.10-1.24x on the
@@ -91,12 +92,19 @@ class PreconditionerSpec:
 # 1.38-1.72x at 1.8-3.5 MP; a first refit, 12 n + max(710 u, 20 u**1.25), fell to 0.96x at
 # 13 MP (GT02 x5.6: 3.05 GiB; the image-sized arrays weigh more than 12 n there). 21 u**1.25
 # takes over from 620k unknowns on and grows faster than the nested-dissection fill (u log u).
+# Session 9: 590 u fell below the envelope that factor "auto" may still take: cf on GT03
+# trimap 1 at full size (121k unknowns, an envelope of 354 stored entries a row, just under
+# the flops limit) was estimated at 0.96x its peak (VmHWM of a fresh child, one BLAS thread;
+# GT16 trimap 1 1.06x, the other 38 trimaps 1.26-2.3x). The rows term is now the envelope's
+# bound, vecmatte.memory.direct_factor_bytes: 4 bytes * 1.2 * sqrt(ENVELOPE_FLOPS_PER_UNKNOWN)
+# = 1518 bytes a row (scaled with the stencil like the other terms: on the high side for a
+# wider one; random walks' model takes the same bound unscaled).
 PRECONDITIONERS: dict[str, PreconditionerSpec] = {
     "direct": PreconditionerSpec(
         "vecmatte.preconditioners.direct",
         "complete float32 Cholesky factor: 1-3 iterations, most memory",
         needs=("matrix",),
-        memory=(38.0, 590.0, 21.0),
+        memory=(38.0, 1518.0, 21.0),
     ),
     "ichol": PreconditionerSpec(
         "vecmatte.preconditioners.ichol",
