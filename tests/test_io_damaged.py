@@ -73,3 +73,39 @@ def test_a_multi_page_tiff_with_a_damaged_later_page_reads_its_first(tmp_path, r
     with pytest.warns(ExtraFramesWarning, match=r"pages\.tif: .*only the first is read"):
         pixels = reader(tmp_path / "pages.tif")
     np.testing.assert_array_equal(pixels, first / 255.0)
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "tiff_adobe_deflate", "packbits"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_truncated_compressed_tiff_is_called_truncated(tmp_path, compression, stream):
+    # libtiff writes a compressed TIFF's directory after its pixels, so a file cut short
+    # (an interrupted download or copy) has none: Pillow calls it no image, and the line
+    # said 'a TIFF file of a layout Pillow cannot read (such as 16-bit gray with an alpha
+    # channel)', sending the user to convert a file that is only incomplete.
+    pixels = np.arange(40 * 30 * 3, dtype=np.uint8).reshape(40, 30, 3)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "TIFF", compression=compression)
+    data = buffer.getvalue()
+    path = tmp_path / "cut.tif"
+    path.write_bytes(data[: len(data) - 20])  # the directory's last entries are gone
+    source = io.BytesIO(path.read_bytes()) if stream else path
+    with pytest.raises(ValueError, match=r"damaged or truncated \(its TIFF directory") as caught:
+        load_image(source)
+    assert ("cut.tif: " in str(caught.value)) is not stream
+    path.write_bytes(data[: len(data) // 2])  # also the count of its entries
+    with pytest.raises(ValueError, match=r"cut\.tif: cannot read image, the file is damaged"):
+        load_image(path)
+
+
+@pytest.mark.parametrize("head", [b"II*\x00" + struct.pack("<I", 4000), b"MM\x00*\x00\x00\x0f\xa0"])
+def test_a_tiff_whose_directory_lies_past_its_end_is_called_truncated(tmp_path, head):
+    for data in (head + bytes(100), head.replace(b"*", b"+", 1)[:4] + _big_offset(head)):
+        (tmp_path / "cut.tif").write_bytes(data)
+        with pytest.raises(ValueError, match=r"cut\.tif: .*damaged or truncated \(its TIFF"):
+            load_trimap(tmp_path / "cut.tif")
+
+
+def _big_offset(head: bytes) -> bytes:
+    """A BigTIFF header's rest (offset size 8, zero, first directory at 4000) and 100 bytes."""
+    order = "<" if head[:2] == b"II" else ">"
+    return struct.pack(order + "HHQ", 8, 0, 4000) + bytes(100)

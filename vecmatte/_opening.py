@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -200,6 +201,11 @@ def open_image(source, max_pixels: int | None = None):
                 raise ValueError(
                     f"{label}: is empty (0 bytes)" + ("; was nothing piped in?" if stream else "")
                 ) from None
+            if _tiff_directory_cut_off(source):
+                raise ValueError(
+                    f"{label}: cannot read image, the file is damaged or truncated (its TIFF "
+                    "directory lies past its end)"
+                ) from None
             if _starts_with(source, (b"II*\x00", b"MM\x00*")):
                 raise ValueError(
                     f"{label}: a TIFF file of a layout Pillow cannot read (such as 16-bit gray "
@@ -269,6 +275,45 @@ def _starts_with(source, signatures: tuple[bytes, ...]) -> bool:
     except (OSError, ValueError):
         return False
     return head.startswith(signatures)
+
+
+def _tiff_directory_cut_off(source) -> bool:
+    """Whether the path or seekable stream ``source`` is a TIFF whose first directory (the
+    list of its tags) is not all in the file: a truncated TIFF whose writer put it after the
+    pixels, as libtiff does for compressed ones, which Pillow then calls no image at all."""
+    try:
+        head = _bytes_at(source, 0, 16)
+        order = {b"II": "<", b"MM": ">"}.get(head[:2])
+        if order is None or len(head) < 16:
+            return False
+        (version,) = struct.unpack_from(order + "H", head, 2)
+        if version == 42:  # classic TIFF: 4-byte offset, 2-byte count, 12-byte entries
+            (offset,) = struct.unpack_from(order + "I", head, 4)
+            count_format, entry_size = "H", 12
+        elif version == 43:  # BigTIFF: 8-byte offset, 8-byte count, 20-byte entries
+            (offset,) = struct.unpack_from(order + "Q", head, 8)
+            count_format, entry_size = "Q", 20
+        else:
+            return False
+        count_size = struct.calcsize(count_format)
+        count_bytes = _bytes_at(source, offset, count_size)
+        if len(count_bytes) < count_size:
+            return True
+        (count,) = struct.unpack(order + count_format, count_bytes)
+        last = offset + count_size + count * entry_size - 1
+        return count > 0 and not _bytes_at(source, last, 1)
+    except (OSError, ValueError, OverflowError):
+        return False
+
+
+def _bytes_at(source, offset: int, count: int) -> bytes:
+    """Up to ``count`` bytes at ``offset`` of the path or seekable stream ``source``."""
+    if hasattr(source, "seek"):
+        source.seek(offset)
+        return source.read(count)
+    with open(source, "rb") as handle:
+        handle.seek(offset)
+        return handle.read(count)
 
 
 def _is_empty(source) -> bool:
