@@ -400,9 +400,9 @@ def test_malformed_scheduler_address_is_refused_at_once(folders, capsys, address
     # and the output folder was made.
     pytest.importorskip("distributed")
     images, trimaps, out = folders
-    assert main(["batch", str(images), str(trimaps), "-o", str(out), "--scheduler", address]) == 1
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "--scheduler", address]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("vecmatte: error: ") and message in err and err.count("\n") == 1
+    assert err.startswith("vecmatte: error: ") and message in err and err.count("\n") == 2
     assert not out.exists()
     with pytest.raises(ValueError, match="is not a Dask scheduler address"):
         run_batch(find_tasks(images, trimaps, out), scheduler=address)

@@ -310,10 +310,10 @@ def test_usage_errors_exit_2(argv, capsys):
     assert lines[1] == (f"see vecmatte {command} --help" if command else "see vecmatte --help")
 
 
-def test_alpha_bad_option_value_exit_1(tmp_path, scene_files, capsys):
+def test_alpha_bad_option_value_is_a_usage_error(tmp_path, scene_files, capsys):
     image, trimap = scene_files
     argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "--eps", "-1"]
-    assert main(argv) == 1
+    assert main(argv) == 2  # as argparse's --band 0 (tests/test_cli_exit_codes.py: each option)
     assert "eps must be a positive" in one_error_line(capsys.readouterr().err)
     assert not (tmp_path / "a.png").exists()
 
@@ -429,7 +429,7 @@ def test_method_and_preconditioner_options_reach_the_solver(tmp_path, scene_file
         (["--preconditioner", "ichol:bogus=1"], "preconditioner 'ichol' has no option 'bogus'"),
         (["--eps", "1e-6", "--option", "eps=1e-5"], "--eps 1e-06 and --option eps=1e-05 disagree"),
     ]:
-        assert main([*argv[:-2], *extra]) == 1
+        assert main([*argv[:-2], *extra]) == 2
         assert "vecmatte: error: " + message in one_error_line(capsys.readouterr().err)
         assert not out.exists()
 

@@ -111,10 +111,10 @@ def test_an_option_value_that_is_no_literal_is_refused_in_one_line(tmp_path, cap
     # code), now in the option's own message.
     images, trimaps = scene_folders(tmp_path, ["a"], shape=(8, 10), band=2)
     argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(tmp_path / "m.png")]
-    assert main([*argv, option, value]) == 1
+    assert main([*argv, option, value]) == 2  # a usage error
     err = capsys.readouterr().err
     name = value.partition("=")[0].rpartition(":")[2]
-    assert err.startswith(f"vecmatte: error: {option} {value[:20]}") and err.count("\n") == 1
+    assert err.startswith(f"vecmatte: error: {option} {value[:20]}") and err.count("\n") == 2
     assert name in err and "MemoryError" not in err
     assert not (tmp_path / "m.png").exists()
 
@@ -127,9 +127,9 @@ def test_a_long_option_value_that_is_no_number_is_named_cut_short(tmp_path, caps
     # as its default 1e-07, got 'xxx...'"): 200 KB on one line (fails on the old code).
     images, trimaps = scene_folders(tmp_path, ["a"], shape=(8, 10), band=2)
     argv = ["alpha", str(images / "a.png"), str(trimaps / "a.png"), "-o", str(tmp_path / "m.png")]
-    assert main([*argv, "--option", value]) == 1
+    assert main([*argv, "--option", value]) == 2
     err = capsys.readouterr().err
     name = value.partition("=")[0]
-    assert err.startswith(f"vecmatte: error: --option {value[:20]}") and err.count("\n") == 1
+    assert err.startswith(f"vecmatte: error: --option {value[:20]}") and err.count("\n") == 2
     assert f"{name} takes a number such as its default" in err
     assert f"({len(value)} characters)" in err and len(err) < 300, err[:400]

@@ -142,7 +142,7 @@ def test_the_command_line_refuses_a_bad_option_value_naming_it(
     argv = ["alpha", str(image), str(trimap), "-o", str(out), "--method", method]
     code = main([*argv, "--option", option])
     line = one_error_line(capsys.readouterr().err)
-    assert code == 1
+    assert code == 2  # a usage error
     assert option.split("=")[0] in line
     assert files_in(tmp_path) == listing
 
@@ -229,14 +229,17 @@ def _unchanged(paths):
     return lambda: all(path.read_bytes() == data for path, data in before.items())
 
 
-def _alpha_refused(tmp_path, scene_files, capsys, *options) -> str:
-    """``vecmatte alpha`` on the scene with ``options`` fails, changing nothing; its line."""
+def _alpha_refused(tmp_path, scene_files, capsys, *options, code: int = 2) -> str:
+    """``vecmatte alpha`` on the scene with ``options`` fails, changing nothing; its line.
+
+    ``code``: 2 for a value no image makes right (a usage error), 1 for one refused for this
+    image."""
     image, trimap = scene_files
     unchanged = _unchanged(scene_files)
     listing = files_in(tmp_path)
-    code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
+    exit_code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *options])
     line = one_error_line(capsys.readouterr().err)
-    assert code == 1
+    assert exit_code == code
     assert files_in(tmp_path) == listing and unchanged()
     return line
 
@@ -321,19 +324,23 @@ def test_a_count_below_one_is_a_usage_error_naming_the_option(
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("options", "message", "code"),
     [
         # Before: the window message of the stand-in image (32768 x 32768) checked upfront.
-        (["--radius", "100000"], "image of 36 x 44 pixels (height x width) is smaller than"),
+        (["--radius", "100000"], "image of 36 x 44 pixels (height x width) is smaller than", 1),
         # Before: a window message with a number of 300 digits.
-        (["--option", "radius=1e300"], "radius must be smaller than the image, got 1e+300"),
-        (["--method", "lkm", "--option", "radius=1e12"], "radius must be smaller than the image"),
+        (["--option", "radius=1e300"], "radius must be smaller than the image, got 1e+300", 2),
+        (
+            ["--method", "lkm", "--option", "radius=1e12"],
+            "radius must be smaller than the image",
+            2,
+        ),
     ],
 )
 def test_a_huge_radius_is_refused_in_one_readable_line(
-    tmp_path, scene_files, capsys, options, message
+    tmp_path, scene_files, capsys, options, message, code
 ):
-    line = _alpha_refused(tmp_path, scene_files, capsys, *options)
+    line = _alpha_refused(tmp_path, scene_files, capsys, *options, code=code)
     assert message in line and len(line) < 300
 
 
@@ -376,7 +383,7 @@ def test_the_resolved_default_rtol_is_range_checked(scene, monkeypatch):
 def test_cli_names_rtol_out_of_range(rtol, tmp_path, scene_files, capsys):
     image, trimap = scene_files
     code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), f"--rtol={rtol}"])
-    assert code == 1
+    assert code == 2
     assert one_error_line(capsys.readouterr().err).startswith("vecmatte: error: rtol must")
     assert not (tmp_path / "a.png").exists()
 
@@ -464,7 +471,7 @@ def test_a_solve_keyword_given_as_an_option_of_the_method_is_refused(
     image, trimap = scene_files
     out = tmp_path / "a.png"
     argv = ["alpha", str(image), str(trimap), "-o", str(out), "--method", "sm", "--option", option]
-    assert main(argv) == 1
+    assert main(argv) == 2
     name = option.partition("=")[0]
     line = one_error_line(capsys.readouterr().err)
     assert line.endswith(f"{name} is not an option of the method; use --{name}")

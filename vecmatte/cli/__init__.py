@@ -3,7 +3,8 @@
 One module per subcommand, listed once in :data:`COMMANDS`; each defines ``register(commands)``
 (adds its parser, with ``run`` as default) and ``run(args) -> int``. Exit codes: 0 success,
 1 the input or the computation failed (one-line message on stderr, nothing written),
-2 wrong command-line usage (one line, and which ``--help`` to read), 130 interrupted.
+2 wrong command-line usage, an option's value out of its range included (one line, and
+which ``--help`` to read), 130 interrupted. ``vecmatte --help`` says so in its epilog.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from vecmatte.cli._common import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_USAGE,
     StandardOutputClosed,
+    UsageError,
 )
 from vecmatte.cli._messages import one_line
 
@@ -109,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vecmatte",
         description="Alpha matting in vectorized NumPy/SciPy: mattes, cutouts, composites.",
+        epilog="Exit codes: 0 done; 1 a file or the computation failed (an input missing or "
+        "unreadable, an output that cannot be written, a solve that does not fit in memory); "
+        "2 a usage error: an option's value outside what it takes, or options that do not "
+        "go together (one line, and the --help to read); 130 interrupted (Ctrl-C).",
     )
     parser.add_argument("--version", action="version", version=f"vecmatte {vecmatte.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -157,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         _show_warnings_as_messages()
         try:
             return args.run(args)
+        except UsageError as error:
+            # As argparse's own usage errors (_Parser.error) read, but returned, not exited.
+            print(
+                f"vecmatte: error: {one_line(error)}\nsee vecmatte {args.command} --help",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         except StandardOutputClosed as error:
             # A PNG cut short on a pipe: one line, since the files asked for are not there.
             print(f"vecmatte: error: {error}", file=sys.stderr)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -443,6 +444,27 @@ def typed_values(args):
         raise ValueError(f"a value of the wrong type among {', '.join(given)}: {error}") from None
 
 
+class UsageError(Exception):
+    """A value typed on the command line that its option does not take: exit 2."""
+
+
+@contextmanager
+def usage_errors():
+    """A ``ValueError`` raised by checking what was typed becomes a :class:`UsageError`.
+
+    The command's one rule: a value an option does not take, or options that do not go
+    together, is a usage error (one line, the ``--help`` to read, exit 2), as argparse says
+    of ``--band 0``; ``--rtol 2`` or ``--option eps=-1`` exited 1, as a failed input does.
+    What depends on the files (their contents, an image too small for a radius) stays 1.
+    """
+    from vecmatte._errors import error_line
+
+    try:
+        yield
+    except ValueError as error:
+        raise UsageError(error_line(error)) from None
+
+
 def solve_keywords(args) -> dict:
     """Keyword arguments of :func:`vecmatte.solve_alpha` from the solver options, checked.
 
@@ -451,7 +473,13 @@ def solve_keywords(args) -> dict:
     ``rtol`` and ``maxiter``, and the ranges of the method's own options as far as they do
     not depend on the image's size (``radius=0``; a radius too large for an image is only
     known with the image). A batch thus refuses ``--radius 0`` once, not for every image.
+    A refusal here is a usage error (:func:`usage_errors`: exit 2).
     """
+    with usage_errors():
+        return _solve_keywords(args)
+
+
+def _solve_keywords(args) -> dict:
     keywords = {"method": args.method, **method_options(args)}
     if args.preconditioner is not None:
         keywords["preconditioner"] = args.preconditioner

@@ -206,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
     if args.scheduler is not None:
         from vecmatte.batch.dask import check_scheduler_address
 
-        check_scheduler_address(args.scheduler)  # before the output folder is made
+        with _common.usage_errors():  # a malformed address; not a missing Dask
+            check_scheduler_address(args.scheduler)  # before the output folder is made
     method = keywords.pop("method")
     named = {k: keywords.pop(k) for k in ("preconditioner", "rtol", "maxiter") if k in keywords}
     # find_tasks makes the output folder; a batch of which no image succeeds removes it.

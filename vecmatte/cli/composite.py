@@ -90,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         args.foreground is None,
         "only when the foreground is estimated, not with --foreground",
     )
+    # Read the colour first: a typo is a usage error, said before any file is read.
+    with _common.usage_errors():
+        new = parse_color(args.color) if args.color is not None else None
     _common.guard(
         {"composite (-o)": args.output},
         {
@@ -100,8 +103,6 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     reporter = _messages.Reporter(args.quiet)
-    # Read the colour first: a typo should fail before any computation.
-    new = parse_color(args.color) if args.color is not None else None
     image = load_image(_common.source(args.image), max_pixels=args.max_pixels)
     alpha = load_gray(_common.source(args.alpha), name="alpha", max_pixels=args.max_pixels)
     _same_size(args.alpha, "alpha", alpha.shape, args.image, image.shape)
