@@ -424,6 +424,15 @@ BAD_REQUESTS = {
         403,
         "attacker.example",
     ),
+    # What a sandboxed iframe of any site sends (old code: let through, solved).
+    "null origin": (
+        "POST",
+        "/api/alpha",
+        b"x",
+        {"Origin": "null", "Content-Type": "multipart/form-data"},
+        403,
+        "'null'",
+    ),
 }
 
 
@@ -631,16 +640,22 @@ def test_gate_admits_workers_plus_queue():
 
 
 def test_gate_memory_budget():
+    # Three quarters of the budget hold the solves, a quarter the bodies (_limits.BODY_SHARE).
     gate = Gate(Limits(workers=4, wait_seconds=0.1), budget=1000)
-    with pytest.raises(HTTPError) as too_big, gate.memory(2000):
+    assert (gate.body_budget, gate.solve_budget) == (250, 750)
+    with pytest.raises(HTTPError) as too_big, gate.memory(751):
         pass
     assert too_big.value.status == 413
-    with gate.memory(600):
-        with pytest.raises(HTTPError) as busy, gate.memory(600):
+    with gate.memory(400) as first:
+        with pytest.raises(HTTPError) as busy, gate.memory(400):
             pass
         assert busy.value.status == 503
-        with gate.memory(400):  # what is left of the budget
+        with gate.memory(350):  # what is left of the solves' part
             pass
+        first.resize(100)  # a reservation shrinks at once, and gives back the rest
+        with gate.memory(650):
+            pass
+    assert gate._reserved == 0
 
 
 def test_a_request_waits_for_a_slot_then_gets_503(inputs, monkeypatch):

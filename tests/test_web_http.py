@@ -303,5 +303,6 @@ def test_an_option_given_true_on_the_command_line_is_the_forms_true(tmp_path, ca
         assert main([*argv, "-o", str(tmp_path / f"{given}.png"), "-q", "--option", option]) == 0
     assert (tmp_path / "True.png").read_bytes() == (tmp_path / "true.png").read_bytes()
     capsys.readouterr()
-    assert main([*argv, "-o", str(tmp_path / "n.png"), "--option", "lam=nan"]) == 1
+    # a usage error since f45a117 (exit 2, as every bad option value)
+    assert main([*argv, "-o", str(tmp_path / "n.png"), "--option", "lam=nan"]) == 2
     assert "lam must be " in capsys.readouterr().err

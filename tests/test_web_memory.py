@@ -64,11 +64,13 @@ def _form(size: int, seed: int) -> tuple[bytes, str]:
     return multipart({"image": noise, "trimap": b"t" * 10})
 
 
-def test_two_uploads_that_do_not_fit_the_budget_together_are_not_both_admitted():
+def test_a_body_beyond_the_bodies_share_is_503_at_once():
     # The gate counted only the running solves: every admitted request (up to workers +
-    # queue = 10) held its body besides, uncounted, so ten 32 MiB uploads took 320 MiB over
-    # a budget that promised less. Now a body's copies are reserved before it is read.
-    app = create_app(memory_bytes=600_000, wait_seconds=0.3)
+    # queue = 10) held its body besides, uncounted. Now a body's copies are reserved before
+    # it is read, within the quarter of the budget that holds bodies; one that does not fit
+    # beside the others is answered 503 with Retry-After at once (it waited for memory,
+    # which bodies of requests waiting for a slot may hold until they time out).
+    app = create_app(memory_bytes=2_000_000, wait_seconds=20)  # bodies: 500 000
     first_body, content_type = _form(200_000, seed=1)
     second_body, _ = _form(200_000, seed=2)
     stalled = _StalledBody(first_body, 100_000)
@@ -80,12 +82,13 @@ def test_two_uploads_that_do_not_fit_the_budget_together_are_not_both_admitted()
     try:
         assert stalled.stalled.wait(30)
         start = time.monotonic()
-        status, content = _call(app, second_body, content_type)
-        # old code: 422 (admitted, read, then refused as not an image)
+        status, headers, content = _call_with_headers(app, second_body, content_type)
+        # old code: 422 (both fitted the whole budget: admitted, read, not an image)
         assert status.startswith("503"), content
         message = json.loads(content)["error"]
-        assert "memory budget" in message and "try again" in message
-        assert time.monotonic() - start >= 0.3  # it waited for the memory first
+        assert "request bodies" in message and "try again" in message
+        assert ("Retry-After", "2") in headers
+        assert time.monotonic() - start < 10  # at once, not after wait_seconds
     finally:
         stalled.release.set()
         first.join(30)
@@ -94,6 +97,71 @@ def test_two_uploads_that_do_not_fit_the_budget_together_are_not_both_admitted()
     status, content = _call(app, second_body, content_type)
     assert status.startswith("422") and b"not an image" in content
     assert app._gate._reserved == 0 and app._gate._admitted == 0
+
+
+def test_bodies_waiting_for_a_slot_never_hold_a_solves_memory(monkeypatch):
+    # Uploads held by requests that wait (here: stalled mid-body) filled the budget, and an
+    # admitted solve waited for their memory until it was answered 503 (old code: 503
+    # after wait_seconds). Bodies now have their own part of the budget: the solve runs,
+    # the upload beyond that part is refused at once.
+    scene = vecmatte.make_scene((40, 60), seed=4)
+    fields = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
+    body, content_type = multipart(fields)
+    solve = _estimate(fields)
+    budget = 2 * solve  # bodies: solve / 2; solves: 1.5 x solve
+    assert 2 * len(body) < solve // 20
+    app = create_app(memory_bytes=budget, wait_seconds=1)
+    stalled, threads, answers = [], [], {}
+    for seed in range(3):
+        upload, upload_type = _form(solve // 5, seed=10 + seed)  # 0.4 x solve while read
+        stream = _StalledBody(upload, 1000)
+        thread = threading.Thread(
+            target=lambda u=upload, t=upload_type, f=stream, k=seed: answers.update(
+                {k: _call(app, u, t, f)}
+            )
+        )
+        thread.start()
+        stalled.append(stream)
+        threads.append(thread)
+        assert stream.stalled.wait(5) or seed > 0  # the first is admitted and stalls
+    try:
+        status, content = _call(app, body, content_type)
+        assert status.startswith("200"), content
+    finally:
+        for stream in stalled:
+            stream.release.set()
+        for thread in threads:
+            thread.join(30)
+    assert answers[0][0].startswith("422")  # admitted, read: not an image
+    assert all(answers[k][0].startswith("503") for k in (1, 2)), answers
+    assert app._gate._reserved == 0 and app._gate._admitted == 0
+
+
+def _estimate(fields: dict) -> int:
+    """What the server reserves for the solve of ``fields`` (image and trimap PNGs)."""
+    probe = create_app()
+    image = np.asarray(vecmatte.load_image(io.BytesIO(fields["image"])))
+    trimap = np.asarray(vecmatte.load_trimap(io.BytesIO(fields["trimap"])))
+    return probe._solve_bytes(image, trimap, "cf", {})
+
+
+def _call_with_headers(app, body: bytes, content_type: str) -> tuple[str, list, bytes]:
+    from wsgiref.util import setup_testing_defaults
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/api/alpha",
+        "CONTENT_TYPE": content_type,
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "localhost",
+        "wsgi.input": io.BytesIO(body),
+    }
+    setup_testing_defaults(environ)
+    answer = {}
+    content = b"".join(
+        app(environ, lambda status, headers: answer.update(status=status, headers=headers))
+    )
+    return answer["status"], answer["headers"], content
 
 
 def test_a_body_larger_than_the_budget_is_413_before_it_is_read():
@@ -108,24 +176,67 @@ def test_a_body_larger_than_the_budget_is_413_before_it_is_read():
     assert time.monotonic() - start < 10  # at once, not after waiting for memory
 
 
-def test_a_solve_that_fits_only_without_its_body_is_413_at_once():
-    # The body is held while the request solves: a solve whose estimate fits the budget
-    # alone, but not with the body, can never start (old code: counted without the body,
-    # answered 200 over the budget).
+def test_a_solve_beyond_the_solves_share_is_413_at_once():
+    # Three quarters of the budget hold what the requests in a slot decode and solve.
+    from vecmatte.web._limits import _budget_for, split_budget
+
     scene = vecmatte.make_scene((40, 60), seed=4)
     fields = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
     body, content_type = multipart(fields)
-    probe = create_app()
-    image = np.asarray(vecmatte.load_image(io.BytesIO(fields["image"])))
-    trimap = np.asarray(vecmatte.load_trimap(io.BytesIO(fields["trimap"])))
-    solve = probe._solve_bytes(image, trimap, "cf", {})
-    assert solve > 4 * len(body)
-    app = create_app(memory_bytes=solve + len(body) // 2, wait_seconds=20)
+    solve = _estimate(fields)
+    smallest = _budget_for(solve, 2 * len(body))
+    assert split_budget(smallest - 1)[1] < solve
+    app = create_app(memory_bytes=smallest - 1, wait_seconds=20)
     start = time.monotonic()
     status, content = _call(app, body, content_type)
     assert status.startswith("413"), content
-    assert "memory budget" in json.loads(content)["error"]
+    message = json.loads(content)["error"]
+    assert message.startswith("this solve needs about") and "that holds solves" in message
     assert time.monotonic() - start < 10  # never fits: refused at once, not after 20 s
     # with room for both, it is answered
-    app = create_app(memory_bytes=solve + len(body), wait_seconds=20)
+    app = create_app(memory_bytes=smallest, wait_seconds=20)
     assert _call(app, body, content_type)[0].startswith("200")
+
+
+def test_the_uploads_are_reserved_before_they_are_decoded(monkeypatch):
+    # The images were decoded (and scribbles made into a trimap) in the slot before any of
+    # their memory was reserved: up to workers x ~110 bytes a pixel outside the budget.
+    # Now the largest file's pixels (from its header) are reserved first.
+    import vecmatte.web.app as web_app
+    from vecmatte.web._limits import REQUEST_BYTES_PER_PIXEL
+
+    scene = vecmatte.make_scene((40, 60), seed=4)
+    fields = {"image": png_bytes(scene.image), "scribbles": png_bytes(scene.image)}
+    app = create_app()
+    seen = []
+    load = web_app.MattingApp._load
+
+    def watched(self, part, loader, **extra):
+        seen.append(app._gate._reserved)
+        return load(self, part, loader, **extra)
+
+    monkeypatch.setattr(web_app.MattingApp, "_load", watched)
+    body, content_type = multipart(fields)
+    status, _ = _call(app, body, content_type, path="/api/trimap")
+    assert status.startswith("422")  # the scribbles mark nothing
+    # besides the body (its parts' data: less than its length)
+    assert len(seen) == 2 and min(seen) >= REQUEST_BYTES_PER_PIXEL * 40 * 60, seen
+    assert app._gate._reserved == 0
+
+
+def test_a_file_too_large_for_the_solves_share_is_413_before_it_is_decoded(monkeypatch):
+    import vecmatte.web.app as web_app
+    from vecmatte.web._limits import smallest_solve_bytes
+
+    smallest, _ = smallest_solve_bytes()
+    app = create_app(memory_bytes=smallest)
+    decoded = []
+    monkeypatch.setattr(
+        web_app.MattingApp, "_load", lambda *args, **kwargs: decoded.append(1) or None
+    )
+    image = np.zeros((300, 300, 3))  # 300 x 300 x 110 bytes: more than the solves' part
+    body, content_type = multipart({"image": png_bytes(image), "trimap": png_bytes(image[..., 0])})
+    status, content = _call(app, body, content_type)
+    assert status.startswith("413"), content  # old code: decoded first, then 413
+    assert json.loads(content)["error"].startswith("decoding the uploaded files needs about")
+    assert not decoded

@@ -13,7 +13,7 @@ import numpy as np
 
 from vecmatte.memory import size_text
 
-__all__ = ["Gate", "HTTPError", "Held", "Limits", "PhotoCache"]
+__all__ = ["Gate", "HTTPError", "Held", "Limits", "PhotoCache", "Reservation", "split_budget"]
 
 
 class HTTPError(Exception):
@@ -44,10 +44,12 @@ class Limits:
     wait_seconds : float
         How long an admitted request waits for a solver slot before a 503.
     memory_bytes : int or None
-        Memory that the admitted requests may need together: the bodies they hold (from
-        their ``Content-Length``, before a byte is read) and the running solves' estimates
-        (from :func:`vecmatte.estimate_solve_memory` plus what a request holds per pixel).
-        A request whose body and estimate alone exceed it is answered 413. ``None``: half
+        Memory that the admitted requests may need together. A quarter of it holds their
+        bodies (from their ``Content-Length``, before a byte is read): a body beyond what is
+        left of that share is answered 503 at once. The rest holds what the requests in a
+        solver slot decode (from the files' headers, before decoding) and solve (from
+        :func:`vecmatte.estimate_solve_memory` plus what a request holds per pixel). A
+        request whose body or solve alone exceeds its share is answered 413. ``None``: half
         the memory available when the application is created.
     """
 
@@ -92,15 +94,27 @@ BODY_COPIES = 2
 # A form carrying the smallest solve's files (two PNGs of a few pixels, a method name)
 # is a few hundred bytes; the smallest budget leaves room for one of up to this many.
 SMALLEST_FORM_BYTES = 16 * 1024
+# The part of the memory budget that holds request bodies is 1 / BODY_SHARE of it. Kept
+# apart from the solves' part, so that bodies waiting for a solver slot can never hold
+# the memory a running request waits for (they filled the budget, and the admitted solves
+# waited until they timed out with 503); a body beyond it is answered 503 at once.
+BODY_SHARE = 4
+
+
+def split_budget(budget: int) -> tuple[int, int]:
+    """``(bodies, solves)``: the parts of a memory budget for request bodies and for solves."""
+    bodies = budget // BODY_SHARE
+    return bodies, budget - bodies
 
 
 def smallest_solve_bytes() -> tuple[int, str]:
-    """The smallest memory estimate a request that solves can get, and what that solve is.
+    """The smallest memory budget in which a request can solve, and what that solve is.
 
     Over every method and preconditioner, for the smallest images a solve can have (three
     pixels in a row: one foreground, one background, one unknown; or 3 x 3 for the methods
-    with 3 x 3 windows), with the copies of a small form's body the request holds. A
-    memory budget below it answers every solve with 413.
+    with 3 x 3 windows): its estimate within the solves' part of the budget, the copies of
+    a small form's body within the bodies' part (:func:`split_budget`). A memory budget
+    below it answers every solve with 413.
     """
     from vecmatte.alpha import METHODS
     from vecmatte.memory import estimate_solve_memory
@@ -116,11 +130,23 @@ def smallest_solve_bytes() -> tuple[int, str]:
                     )
                 except ValueError:  # an image smaller than the method's window
                     continue
-                total = solve + REQUEST_BYTES_PER_PIXEL * h * w + BODY_COPIES * SMALLEST_FORM_BYTES
+                total = _budget_for(
+                    solve + REQUEST_BYTES_PER_PIXEL * h * w, BODY_COPIES * SMALLEST_FORM_BYTES
+                )
                 if best is None or total < best[0]:
                     with_preconditioner = f", {preconditioner}" if preconditioner else ""
                     best = (total, f"{h} x {w} pixels by {method}{with_preconditioner}")
     return best
+
+
+def _budget_for(solve: int, body: int) -> int:
+    """The smallest budget whose parts (:func:`split_budget`) hold ``solve`` and ``body``."""
+    budget = max(BODY_SHARE * body, -(-solve * BODY_SHARE // (BODY_SHARE - 1)))
+    while split_budget(budget - 1)[1] >= solve and split_budget(budget - 1)[0] >= body:
+        budget -= 1
+    while split_budget(budget)[1] < solve:
+        budget += 1
+    return budget
 
 
 def _size(n_bytes: float) -> str:
@@ -138,7 +164,7 @@ class Held:
     def keep(self, n_bytes: int) -> None:
         """Hold only ``n_bytes`` from now on (the body's buffer is gone, its parts stay)."""
         with self._gate._condition:
-            self._gate._reserved -= self.bytes - n_bytes
+            self._gate._bodies -= self.bytes - n_bytes
             self.bytes = n_bytes
             self._gate._condition.notify_all()
 
@@ -147,31 +173,38 @@ class Gate:
     """Admission, solver slots and a memory budget shared by the requests of one app.
 
     At most ``workers + queue`` requests are admitted (the others get a 503 at once), each
-    once the copies of its body fit the memory budget beside what the others hold; of
-    those, at most ``workers`` decode and solve at once (a slot), and a solve starts only
-    while its memory estimate fits the budget beside the running solves' and the bodies
-    held. The rest wait up to ``wait_seconds``, then get a 503; a request whose body and
-    solve could never fit the budget gets a 413 at once.
+    once the copies of its body fit the bodies' part of the memory budget beside what the
+    others hold (else a 503 at once: bodies never wait for memory). Of those, at most
+    ``workers`` decode and solve at once (a slot); a request decodes its files once their
+    size (from their headers) fits the solves' part of the budget, and solves once its
+    estimate does, beside the other slots'. They wait up to ``wait_seconds``, then get a
+    503; a body or a solve that could never fit its part gets a 413 at once.
     """
 
     def __init__(self, limits: Limits, budget: int):
         self._limits = limits
         self.budget = budget
+        self.body_budget, self.solve_budget = split_budget(budget)
         self._condition = threading.Condition()
         self._admitted = 0
         self._active = 0
-        self._reserved = 0  # bodies held and running solves' estimates
+        self._bodies = 0  # the bodies held by the admitted requests
+        self._solves = 0  # what the requests in a slot decode and solve
+
+    @property
+    def _reserved(self) -> int:
+        return self._bodies + self._solves
 
     @contextlib.contextmanager
     def admitted(self, body_bytes: int = 0) -> Iterator[Held]:
         """Admission of a request that will hold ``body_bytes`` for its body."""
-        if body_bytes > self.budget:
+        if body_bytes > self.body_budget:
             raise HTTPError(
                 413,
                 f"holding this request body of {body_bytes // BODY_COPIES:,} bytes while it is "
-                f"read needs about {_size(body_bytes)}, more than the server's memory budget "
-                f"of {_size(self.budget)}; send smaller files (or start the server with a "
-                "larger --memory-limit)",
+                f"read needs about {_size(body_bytes)}, more than the {_size(self.body_budget)} "
+                f"of the server's memory budget ({_size(self.budget)}) that holds request "
+                "bodies; send smaller files (or start the server with a larger --memory-limit)",
             )
         with self._condition:
             if self._admitted >= self._limits.workers + self._limits.queue:
@@ -180,24 +213,24 @@ class Gate:
                     f"the server is busy ({self._admitted} requests in progress); try again",
                     [("Retry-After", "2")],
                 )
-            # Counted while it waits, so that at most workers + queue requests are in.
-            self._admitted += 1
-            try:
-                self._wait(
-                    lambda: self._reserved + body_bytes <= self.budget,
-                    "the requests in progress held the memory budget",
+            if self._bodies + body_bytes > self.body_budget:
+                # At once rather than after waiting: the bodies held are of requests that
+                # may themselves wait for a slot.
+                raise HTTPError(
+                    503,
+                    f"the server is busy: the request bodies it holds fill their "
+                    f"{_size(self.body_budget)} of its memory budget; try again",
+                    [("Retry-After", "2")],
                 )
-            except HTTPError:
-                self._admitted -= 1
-                raise
-            self._reserved += body_bytes
+            self._admitted += 1
+            self._bodies += body_bytes
         held = Held(self, body_bytes)
         try:
             yield held
         finally:
             with self._condition:
                 self._admitted -= 1
-                self._reserved -= held.bytes
+                self._bodies -= held.bytes
                 self._condition.notify_all()
 
     def _wait(self, ready: Callable[[], bool], what: str) -> None:
@@ -229,32 +262,49 @@ class Gate:
                 self._condition.notify_all()
 
     @contextlib.contextmanager
-    def memory(self, n_bytes: int, held: int = 0) -> Iterator[None]:
-        """Reserve a solve's estimated memory within the budget shared by the slots.
+    def memory(self, n_bytes: int, what: str = "this solve") -> Iterator[Reservation]:
+        """Reserve ``n_bytes`` of the solves' part of the budget for ``what`` (it may grow)."""
+        reservation = Reservation(self)
+        try:
+            reservation.resize(n_bytes, what)
+            yield reservation
+        finally:
+            reservation.resize(0)
 
-        ``held``: what the request holds already (its body), which the solve does not
-        free: a solve that does not fit the budget beside it never will (413).
+
+class Reservation:
+    """Bytes of the solves' part of a :class:`Gate`'s budget held by one request."""
+
+    def __init__(self, gate: Gate):
+        self._gate = gate
+        self.bytes = 0
+
+    def resize(self, n_bytes: int, what: str = "this solve") -> None:
+        """Hold ``n_bytes`` from now on: at once if fewer, else once they fit (or 413, 503).
+
+        A request holds what it decoded while it waits to grow to its solve's estimate:
+        those arrays are in memory meanwhile.
         """
-        if n_bytes + held > self.budget:
-            with_body = f" besides the {_size(held)} its upload holds" if held else ""
+        gate = self._gate
+        if n_bytes > gate.solve_budget:
             raise HTTPError(
                 413,
-                f"this solve needs about {_size(n_bytes)}{with_body}, more than the server's "
-                f"memory budget of {_size(self.budget)}; send a smaller photograph or fewer "
-                "unknown pixels (or start the server with a larger --memory-limit)",
+                f"{what} needs about {_size(n_bytes)}, more than the "
+                f"{_size(gate.solve_budget)} of the server's memory budget "
+                f"({_size(gate.budget)}) that holds solves; send a smaller photograph or "
+                "fewer unknown pixels (or start the server with a larger --memory-limit)",
             )
-        with self._condition:
-            self._wait(
-                lambda: self._reserved + n_bytes <= self.budget,
-                "the requests in progress held the memory budget",
-            )
-            self._reserved += n_bytes
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._reserved -= n_bytes
-                self._condition.notify_all()
+        with gate._condition:
+            more = n_bytes - self.bytes
+            if more > 0:
+                gate._wait(
+                    lambda: gate._solves + more <= gate.solve_budget,
+                    "the requests in progress held the memory budget",
+                )
+            gate._solves += more
+            self.bytes = n_bytes
+            if more < 0:
+                gate._condition.notify_all()
 
 
 class PhotoCache:

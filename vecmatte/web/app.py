@@ -31,11 +31,16 @@ The inputs come as form fields only: a query string on a ``POST``, or a field th
 does not use (``band`` without a ``mask``, a ``method`` with an ``alpha`` given ...), is
 refused rather than ignored.
 
-Errors are JSON ``{"error": "..."}``: 400 (malformed request), 403 (foreign origin), 404,
-405, 408 (the body stopped coming), 411, 413 (body, pixels or memory over the limits), 415
-(not multipart/form-data), 421 (Host header not allowed), 422 (inputs the library refuses),
-503 (busy: every solver slot taken for longer than ``wait_seconds``, or too little memory
-now); never a traceback.
+Errors are JSON ``{"error": "..."}``: 400 (malformed request), 403 (a page of another
+origin, or of the origin ``null`` that sandboxed frames send), 404, 405, 408 (the headers or
+the body stopped coming), 411, 413 (body, pixels or memory over the limits), 415 (not
+multipart/form-data), 421 (Host header not allowed), 422 (inputs the library refuses), 503
+(busy: every solver slot taken for longer than ``wait_seconds``, the bodies held filling
+their share of the memory budget, or too little memory now); never a traceback.
+
+A solve whose client closes its connection is stopped between two iterations of conjugate
+gradient (when served by :mod:`vecmatte.web.server`, which tells the application), and a
+request whose client left while it waited for its slot is not solved at all.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ from vecmatte.web._multipart import Part
 
 __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
 
+# Seconds between two looks at whether a solve's client is still connected.
+_CLIENT_CHECK_SECONDS = 0.25
 # Decoded photographs kept for the next stroke's request (about four 0.4 MP images).
 _PHOTO_CACHE_BYTES = 48 * 2**20
 # Fields that are not options of the alpha method.
@@ -191,7 +198,10 @@ class MattingApp:
                 f"{', '.join(sorted(self.allowed_hosts))} (vecmatte serve --allow-host NAME)",
             )
         origin = environ.get("HTTP_ORIGIN")
-        if environ.get("REQUEST_METHOD") == "POST" and origin and origin != "null":
+        # "null" is refused too: it is what a sandboxed iframe on any site sends (<iframe
+        # sandbox="allow-scripts">, its form or fetch), so every page the user visited could
+        # make the server solve; the page served here sends its own origin, and curl none.
+        if environ.get("REQUEST_METHOD") == "POST" and origin:
             try:
                 origin_host = (urlsplit(origin).hostname or "").lower()
             except ValueError:  # "http://[evil": not a page of ours either (it was a 500)
@@ -279,6 +289,36 @@ class MattingApp:
             ) from None
         except ValueError as error:
             raise HTTPError(422, str(error)) from None
+
+    def _decode_bytes(self, parts: dict[str, Part]) -> int:
+        """What decoding the request's files may hold, from their headers (nothing decoded).
+
+        Reserved before decoding: the images and the trimap made from scribbles took up to
+        ~110 bytes a pixel in the slot outside the memory budget (measured: 120 with the
+        photograph's cached copy, for an image and its scribbles).
+        """
+        from PIL import Image
+
+        from vecmatte._pillow import without_pillow_limit
+
+        pixels = 0
+        for part in parts.values():
+            if part.filename is None or not part.data:
+                continue
+            try:
+                # Pillow's warnings are the loader's to say, naming the file.
+                with collected_warnings(), without_pillow_limit():
+                    with Image.open(io.BytesIO(part.data)) as opened:
+                        width, height = opened.size
+            except Exception:
+                continue  # no image: the loader says so, and decodes nothing
+            if width * height <= self.limits.max_pixels:  # else refused by its header
+                pixels = max(pixels, width * height)
+        return REQUEST_BYTES_PER_PIXEL * pixels
+
+    def _decoding(self, parts: dict[str, Part]) -> contextlib.AbstractContextManager:
+        """The reservation of what decoding the files needs; it grows to the solve's estimate."""
+        return self._gate.memory(self._decode_bytes(parts), "decoding the uploaded files")
 
     def _image(self, parts: dict[str, Part]) -> np.ndarray:
         from vecmatte.io import load_image
@@ -389,10 +429,34 @@ class MattingApp:
             solve = default_memory_bytes(image.shape, n_unknown)
         return solve + REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
 
-    def _estimate_alpha(self, image, trimap, method: str, options: dict) -> np.ndarray:
+    def _estimate_alpha(
+        self, environ: dict, image, trimap, method: str, options: dict
+    ) -> np.ndarray:
         import vecmatte
 
-        return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
+        gone = environ.get("vecmatte.client_gone")
+        if gone is None:  # another WSGI server: it gives no way to ask
+            return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
+        checked = [time.monotonic()]
+
+        def stop_if_gone(iteration: int, residual: float) -> None:
+            # A solve ran on for a client that had left (the page aborts a stroke's request
+            # when the next stroke comes), holding its slot. Asked at most 4 times a second.
+            now = time.monotonic()
+            if now - checked[0] >= _CLIENT_CHECK_SECONDS:
+                checked[0] = now
+                if gone():
+                    raise _client_left(environ, f"after {iteration} iterations")
+
+        return self._library(
+            vecmatte.estimate_alpha, image, trimap, method=method, callback=stop_if_gone, **options
+        )
+
+    def _check_client(self, environ: dict) -> None:
+        """Stop a request whose client left while it waited for its slot."""
+        gone = environ.get("vecmatte.client_gone")
+        if gone is not None and gone():
+            raise _client_left(environ, "before it started")
 
     @contextlib.contextmanager
     def _request(self, environ: dict) -> Iterator[tuple[dict[str, Part], Held]]:
@@ -406,18 +470,21 @@ class MattingApp:
 
     def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
         with (
-            self._request(environ) as (parts, held),
+            self._request(environ) as (parts, _),
             self._gate.slot(),
             collected_warnings() as caught,
         ):
+            self._check_client(environ)
             start = time.perf_counter()
-            image = self._image(parts)
-            trimap = self._trimap_of(parts, image)
-            method, options = self._options(parts)
-            estimate = self._solve_bytes(image, trimap, method, options)
-            with self._gate.memory(estimate, held=held.bytes):
+            with self._gate.memory(
+                self._decode_bytes(parts), "decoding the uploaded files"
+            ) as reserved:
+                image = self._image(parts)
+                trimap = self._trimap_of(parts, image)
+                method, options = self._options(parts)
+                reserved.resize(self._solve_bytes(image, trimap, method, options))
                 solve_start = time.perf_counter()
-                alpha = self._estimate_alpha(image, trimap, method, options)
+                alpha = self._estimate_alpha(environ, image, trimap, method, options)
                 solve = time.perf_counter() - solve_start
                 body = _fields.png(alpha)
             seconds = time.perf_counter() - start
@@ -437,30 +504,34 @@ class MattingApp:
 
     def _composite_request(self, environ: dict, rgba: bool) -> tuple[int, list, bytes]:
         with (
-            self._request(environ) as (parts, held),
+            self._request(environ) as (parts, _),
             self._gate.slot(),
             collected_warnings() as caught,
         ):
+            self._check_client(environ)
             start = time.perf_counter()
-            image = self._image(parts)
-            alpha = self._given_alpha(parts, image)
-            trimap = None if alpha is not None else self._trimap_of(parts, image)
-            method, options = self._options(parts)
-            colours = _fields.foreground_method(parts)
-            estimate = (
-                self._solve_bytes(image, trimap, method, options)
-                if trimap is not None
-                else REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
-            )
-            if colours != "none":
-                from vecmatte.foreground import foreground_memory_bytes
+            with self._gate.memory(
+                self._decode_bytes(parts), "decoding the uploaded files"
+            ) as reserved:
+                image = self._image(parts)
+                alpha = self._given_alpha(parts, image)
+                trimap = None if alpha is not None else self._trimap_of(parts, image)
+                method, options = self._options(parts)
+                colours = _fields.foreground_method(parts)
+                estimate = (
+                    self._solve_bytes(image, trimap, method, options)
+                    if trimap is not None
+                    else REQUEST_BYTES_PER_PIXEL * image.shape[0] * image.shape[1]
+                )
+                if colours != "none":
+                    from vecmatte.foreground import foreground_memory_bytes
 
-                # The foreground is estimated after the solve has released its memory.
-                estimate = max(estimate, foreground_memory_bytes(image.shape, colours))
-            with self._gate.memory(estimate, held=held.bytes):
+                    # The foreground is estimated after the solve has released its memory.
+                    estimate = max(estimate, foreground_memory_bytes(image.shape, colours))
+                reserved.resize(estimate)
                 solve_start = time.perf_counter()
                 if alpha is None:
-                    alpha = self._estimate_alpha(image, trimap, method, options)
+                    alpha = self._estimate_alpha(environ, image, trimap, method, options)
                 if colours == "none":
                     foreground = image
                 else:
@@ -488,17 +559,19 @@ class MattingApp:
             self._gate.slot(),
             collected_warnings() as caught,
         ):
-            if "mask" in parts and "image" not in parts:
-                from vecmatte.io import load_gray
-                from vecmatte.trimap import trimap_from_mask
+            self._check_client(environ)
+            with self._decoding(parts):
+                if "mask" in parts and "image" not in parts:
+                    from vecmatte.io import load_gray
+                    from vecmatte.trimap import trimap_from_mask
 
-                mask = self._load(parts["mask"], load_gray, name="mask")
-                band = _fields.band(parts)
-                trimap = self._library(trimap_from_mask, mask, band=band)
-            else:
-                image = self._image(parts)
-                trimap = self._trimap_of(parts, image)
-            body = _fields.png(trimap)
+                    mask = self._load(parts["mask"], load_gray, name="mask")
+                    band = _fields.band(parts)
+                    trimap = self._library(trimap_from_mask, mask, band=band)
+                else:
+                    image = self._image(parts)
+                    trimap = self._trimap_of(parts, image)
+                body = _fields.png(trimap)
         return 200, [("Content-Type", "image/png"), *_warning_headers(caught)], body
 
     @staticmethod
@@ -511,6 +584,25 @@ class MattingApp:
             ("X-Vecmatte-Solve-Seconds", f"{solve:.3f}"),
             *_warning_headers(caught),
         ]
+
+
+def _client_left(environ: dict, when: str) -> HTTPError:
+    """The error that ends a request whose client left, said once in the server's log."""
+    connection = environ.setdefault("vecmatte.connection", {})
+    if not connection.get("reported"):
+        connection["reported"] = True  # vecmatte.web.server says nothing more
+        print(
+            f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} {environ.get('REQUEST_METHOD')} "
+            f"{environ.get('PATH_INFO')}: the client went away; its solve was stopped {when} "
+            "and its answer was not sent",
+            file=environ.get("wsgi.errors", sys.stderr),
+        )
+    # Read only by a client that half-closed its side of the connection.
+    return HTTPError(
+        400,
+        f"the connection was closed by the client; the solve was stopped {when}: keep it "
+        "open until the answer comes",
+    )
 
 
 def _warning_headers(caught: list) -> list[tuple[str, str]]:

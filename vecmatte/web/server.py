@@ -8,10 +8,14 @@ object itself, for tests and embedding.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import socket
 import socketserver
 import sys
+import threading
+import time
 from collections.abc import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
@@ -19,12 +23,15 @@ __all__ = ["add_arguments", "make_server", "run", "serve"]
 
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    """One thread per connection (the app bounds the solves); threads die with the server."""
+    """One thread per connection, at most ``max_connections`` of them (the app bounds the
+    solves); threads die with the server."""
 
     daemon_threads = True
     block_on_close = False
     # A burst of connections (a page's downloads, a load test) should queue, not be refused.
     request_queue_size = 64
+    max_connections = 100  # make_server sets it
+    _connections: threading.BoundedSemaphore | None = None
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind asks DNS for the host's full name, which can stall for
@@ -35,12 +42,88 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
         self.server_port = port
         self.setup_environ()
 
+    def process_request(self, request, client_address) -> None:
+        # Each connection had its thread, uncapped: a client that opened 10 000 connections
+        # and sent nothing got 10 000 threads (each up to its idle timeout). Beyond the cap
+        # a connection is answered 503 at once, from this thread, and closed.
+        if self._connections is None:
+            self._connections = threading.BoundedSemaphore(self.max_connections)
+        if not self._connections.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: nothing else gives the place back
+            self._connections.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        body = json.dumps(
+            {
+                "error": f"the server has {self.max_connections} connections open, its "
+                "limit; try again"
+            }
+        ).encode()
+        head = (
+            "HTTP/1.0 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 2\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            # Never blocking the accepting thread: a fresh socket's send buffer takes it.
+            request.setblocking(False)
+            request.send(head.encode() + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
 
 # Seconds a connection may send nothing while its request is read (the socket's timeout).
 # Without one, a client gone silent mid-upload (a laptop put to sleep, a dropped network)
 # held its place among the admitted requests for ever: nine of them and every later request
 # was answered 503 "busy" until the server was restarted.
 IDLE_SECONDS = 30.0
+# Seconds from a connection's opening to the end of its request's headers. The idle timeout
+# bounds each receive only: a client trickling its headers a byte every 29 s held its
+# connection (and its thread) for as long as it liked.
+HEADER_SECONDS = 20.0
+# Connections served at once; more are answered 503 and closed.
+MAX_CONNECTIONS = 100
+
+
+class _DeadlineReader(socket.SocketIO):
+    """The connection's raw input, whose receives may have a deadline besides the idle timeout.
+
+    Made without :meth:`socket.socket.makefile` (whose reference count it would need to
+    give back); closing it leaves the socket to the server, which closes it.
+    """
+
+    deadline: float | None = None
+    received = 0
+
+    def __init__(self, sock: socket.socket, idle: float | None):
+        super().__init__(sock, "rb")
+        self._idle = idle
+
+    def readinto(self, buffer) -> int | None:
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the request's headers did not come in time")
+            self._sock.settimeout(remaining if self._idle is None else min(remaining, self._idle))
+        count = super().readinto(buffer)
+        self.received += count or 0
+        return count
+
+    def end_deadline(self) -> None:
+        if self.deadline is not None:
+            self.deadline = None
+            self._sock.settimeout(self._idle)
 
 
 class _ContinueOnRead:
@@ -140,6 +223,30 @@ class _Handler(WSGIRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.wfile = _ReportedOnWrite(self.wfile, self)
+        self.rfile.close()  # the base class's, replaced by one whose receives have a deadline
+        self._reader = _DeadlineReader(self.connection, self.timeout)
+        self._reader.deadline = time.monotonic() + HEADER_SECONDS
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle(self) -> None:
+        # As the base class does for a URI too long, so that a refusal can say its status.
+        self.requestline, self.request_version, self.command = "", "", ""
+        try:
+            super().handle()
+        except TimeoutError:
+            # Only the request line and headers are read outside the application (which
+            # answers a body's timeout itself): the base class let this out as a 20-line
+            # traceback in the log for every connection opened and left idle.
+            if not self._reader.received:
+                return  # nothing was asked (a browser's unused spare connection)
+            try:
+                self.send_error(
+                    408,
+                    f"the request line and headers did not come within {HEADER_SECONDS:g} s "
+                    f"(or stopped for {self.timeout:g} s)",
+                )
+            except OSError:
+                pass
 
     def answer_failed(self, error: OSError) -> None:
         """One line for an answer that could not be written (once, never a traceback)."""
@@ -162,7 +269,11 @@ class _Handler(WSGIRequestHandler):
         )
 
     def parse_request(self) -> bool:
-        if not super().parse_request():
+        try:
+            parsed = super().parse_request()
+        finally:
+            self._reader.end_deadline()  # the body has its own pace (vecmatte.web._fields)
+        if not parsed:
             return False
         # The base class looks at Expect only when the server speaks HTTP/1.1 (this one
         # answers in HTTP/1.0, one request per connection).
@@ -171,9 +282,31 @@ class _Handler(WSGIRequestHandler):
             self.rfile = _ContinueOnRead(self.rfile, self.wfile)
         return True
 
+    def client_gone(self) -> bool:
+        """Whether the client has closed (or reset) its connection, asked without waiting.
+
+        Called by the application while it solves, after the request has been read: the
+        end of the connection's input then means the client left (a closed tab, a stroke
+        that replaced the page's request). A client that only half-closes its side after
+        sending the request is taken as gone too; HTTP clients keep it open for the answer.
+        """
+        connection = self.connection
+        timeout = connection.gettimeout()
+        try:
+            connection.settimeout(0)  # a peek that never waits (the timeout would wait)
+            return connection.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False  # nothing to read: still there
+        except OSError:
+            return True  # reset, or closed
+        finally:
+            with contextlib.suppress(OSError):
+                connection.settimeout(timeout)
+
     def get_environ(self) -> dict:
         environ = self._environ = super().get_environ()
         environ["vecmatte.connection"] = {"reported": False}
+        environ["vecmatte.client_gone"] = self.client_gone
         # The standard library takes the first of repeated Content-Length headers (a proxy
         # in front may take the last): all of them go to the application, which refuses two.
         lengths = self.headers.get_all("Content-Length") or []
@@ -187,7 +320,12 @@ class _Handler(WSGIRequestHandler):
 
 
 def make_server(
-    app: Callable, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False
+    app: Callable,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    quiet: bool = False,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> WSGIServer:
     """A threading WSGI server of ``app`` bound to ``host:port`` (port 0: any free port).
 
@@ -199,6 +337,8 @@ def make_server(
         Where to listen; ``127.0.0.1`` keeps the server to this machine.
     quiet : bool
         Do not log each request on standard error.
+    max_connections : int
+        Connections served at once (each has a thread); more are answered 503 and closed.
 
     Returns
     -------
@@ -211,6 +351,7 @@ def make_server(
     if ":" in host:  # an IPv6 address such as ::1
         server_class = type("IPv6Server", (server_class,), {"address_family": socket.AF_INET6})
     server = server_class((host, port), handler)
+    server.max_connections = max_connections
     server.set_app(app)
     return server
 
@@ -297,8 +438,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_memory_limit,
         default=None,
         metavar="BYTES",
-        help="memory the running solves and the uploads being held may need together, in "
-        "bytes, at least what the smallest solve needs (default: half of what is free)",
+        help="memory the uploads being held (a quarter of it) and the running solves (the "
+        "rest) may need together, in bytes, at least what the smallest solve needs (default: "
+        "half of what is free)",
     )
     parser.add_argument(
         "--allow-host",
