@@ -161,3 +161,16 @@ def test_parameters_the_email_package_cannot_decode_are_a_400(content_type, disp
     status, content = _call(create_app(workers=1), body, content_type, errors=errors)
     assert status.startswith("400"), content  # old code: 500
     assert errors.getvalue() == ""
+
+
+def test_a_part_whose_headers_are_too_long_is_told_so():
+    # It was refused as having "no header/body separator", which it had.
+    body = (
+        b"--x\r\nContent-Disposition: form-data; name=a\r\n"
+        + b"X-Padding: 0123456789\r\n" * 500
+        + b"\r\n1\r\n--x--\r\n"
+    )
+    with pytest.raises(MultipartError, match=r"^a form part's headers are longer than 8192 bytes"):
+        parse_multipart(body, CONTENT_TYPE)
+    with pytest.raises(MultipartError, match="no header/body separator"):
+        parse_multipart(b"--x\r\nContent-Disposition: form-data; name=a\r\n--x--\r\n", CONTENT_TYPE)

@@ -81,8 +81,14 @@ def _boundary(content_type: str) -> bytes:
 def _part(body: bytes | bytearray, begin: int, end: int) -> Part:
     """The part ``body[begin:end]``; its data is the only copy made."""
     separator = body.find(b"\r\n\r\n", begin, end)
-    if separator < 0 or separator - begin > _MAX_HEADER_BYTES:
+    if separator < 0:
         raise MultipartError("a form part has no header/body separator")
+    if separator - begin > _MAX_HEADER_BYTES:
+        # Said apart: "no separator" sent the client looking for a separator it had sent.
+        raise MultipartError(
+            f"a form part's headers are longer than {_MAX_HEADER_BYTES} bytes "
+            f"({separator - begin:,})"
+        )
     headers: dict[str, str] = {}
     for line in bytes(body[begin:separator]).decode("utf-8", "replace").split("\r\n"):
         key, colon, value = line.partition(":")
