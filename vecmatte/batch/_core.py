@@ -235,8 +235,8 @@ class BatchRecord:
         changed since); None otherwise, and when an output was missing or incomplete.
     stops : bool
         The error would fail every later image as well (writing: no space left on the
-        device, over quota, a read-only file system): the batch runs no further image, and
-        their records say so (:meth:`not_run`).
+        device, over quota, a read-only file system, the output folder gone): the batch runs
+        no further image, and their records say so (:meth:`not_run`).
     """
 
     name: str
@@ -265,7 +265,7 @@ class BatchRecord:
         """The record of a task left out because ``cause`` stopped the batch."""
         return cls.failed(
             task,
-            f"not run: the batch stopped when {cause.name} failed ({cause.error}); make room, "
+            f"not run: the batch stopped when {cause.name} failed ({cause.error}); fix that, "
             "then run again with resume (--resume)",
         )
 
@@ -506,6 +506,15 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     return result.iterations, notes
 
 
+def _gone_output_folder(task: BatchTask) -> Path | None:
+    """The folder of one of ``task``'s outputs if it is not there (any more), else None."""
+    for output in task.outputs():
+        folder = Path(output).parent
+        if not folder.is_dir():
+            return folder
+    return None
+
+
 def process_task(task: BatchTask) -> BatchRecord:
     """Run one task: read, solve, write atomically; errors become a ``"failed"`` record.
 
@@ -513,16 +522,22 @@ def process_task(task: BatchTask) -> BatchRecord:
     are caught, so a batch goes on with the other images and a cluster does not retry them;
     only ``KeyboardInterrupt`` and ``SystemExit`` propagate. Warnings (non-convergence with
     its residual, an ignored alpha channel) are collected into the record's ``note``. An
-    output that cannot be written for want of room (or a read-only file system) gives a
-    record that ``stops`` the batch.
+    output that cannot be written for want of room (or a read-only file system, or in a
+    folder that is gone) gives a record that ``stops`` the batch.
     """
     start = time.perf_counter()
     try:
         iterations, notes = _solve_and_write(task)
     except (ValueError, OSError, MemoryError) as error:
+        seconds = time.perf_counter() - start
+        gone = _gone_output_folder(task)
+        if gone is not None:
+            # Deleted (or unmounted) during the batch: every later image failed in turn, one
+            # line each, with "does not exist" or a temporary's "no such file".
+            message = f"{gone}: the output folder is gone: deleted, moved or unmounted mid-batch"
+            return BatchRecord.failed(task, message, seconds, stops=True)
         # A full disk failed each later image too, after its whole solve: the batch stops.
         stops = isinstance(error, OSError) and error.errno in STOPPING_ERRNOS
-        seconds = time.perf_counter() - start
         return BatchRecord.failed(task, error_line(error), seconds, stops=stops)
     except Exception as error:  # an unexpected bug must not stop the other images either
         message = f"{type(error).__name__}: {error}"
