@@ -83,7 +83,7 @@ def test_command_line_refuses_with_one_line_and_writes_nothing(
     listing = files_in(tmp_path)
     code = main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), *argument])
     stderr = capsys.readouterr().err
-    assert code == 1, stderr
+    assert code == 2, stderr  # a usage error, as argparse's own (f45a117)
     errors = [line for line in stderr.splitlines() if line.startswith("vecmatte: error:")]
     assert len(errors) == 1 and message in errors[0], stderr
     assert "Traceback" not in stderr
