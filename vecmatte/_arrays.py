@@ -186,12 +186,19 @@ def as_float(array, name: str) -> np.ndarray:
     raise ValueError(f"{name} has dtype {array.dtype}; expected float in [0, 1] or uint8/uint16")
 
 
-def _check_finite_range(array: np.ndarray, name: str) -> None:
+def check_finite(array: np.ndarray, name: str) -> tuple[float, float]:
+    """``(min, max)`` of a non-empty float ``array``; a ValueError line if it holds NaN or an
+    infinity."""
     # min and max carry any NaN or infinity through: two passes over the array instead of
     # three plus a boolean copy of it (a tenth of a millisecond on a small photograph).
     low, high = float(array.min()), float(array.max())
     if not (np.isfinite(low) and np.isfinite(high)):
         raise ValueError(f"{name} contains NaN or infinite values")
+    return low, high
+
+
+def _check_finite_range(array: np.ndarray, name: str) -> None:
+    low, high = check_finite(array, name)
     if low < 0.0 or high > 1.0:
         raise ValueError(
             f"{name} has values in [{_beyond(low, 0.0)}, {_beyond(high, 1.0)}] but must lie "

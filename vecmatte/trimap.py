@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte._arrays import as_array, as_float, check_gray
+from vecmatte._arrays import as_array, as_float, check_finite, check_gray
 from vecmatte._numbers import finite_number
 from vecmatte._typing import ImageLike
 from vecmatte._validation import check_band
@@ -38,7 +38,8 @@ _GRAY_MEANING = {
 
 def _coloured_share(rgb: np.ndarray) -> float:
     """Fraction of the pixels of float ``rgb`` whose channels differ by more than the noise."""
-    spread = rgb.max(axis=2) - rgb.min(axis=2)
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, not counted (and no RuntimeWarning)
+        spread = rgb.max(axis=2) - rgb.min(axis=2)
     return np.count_nonzero(spread > _CHANNEL_SPREAD) / max(spread.size, 1)
 
 
@@ -57,6 +58,8 @@ def _gray_map(array, name: str) -> np.ndarray:
     array = as_array(array, name, gray=True)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         rgb = as_float(array[:, :, :3], name)
+        if rgb.size:  # NaN or an infinity is named as such, not as colour (or gray)
+            check_finite(rgb, name)
         share = _coloured_share(rgb)
         if share > _COLOURED_FRACTION:
             raise ValueError(
