@@ -136,6 +136,12 @@ def build(system, *, sweeps: int = 3, shift: float = 0.0):
     -------
     scipy.sparse.linalg.LinearOperator
         ``x -> (L L^T)^-1 x``, applied with SuperLU's compiled triangular solves.
+
+    Notes
+    -----
+    As with ``"jacobi"``, a residual stop bounds no error on an LBDM system over windows of
+    one flat colour (condition ~1e13): :func:`vecmatte.solve_alpha` warns of it, and
+    ``"direct"`` solves it.
     """
     import scipy.sparse
     from scipy.sparse.linalg import LinearOperator, splu
