@@ -28,7 +28,8 @@ import pytest
 import vecmatte
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME = {"numpy", "scipy", "pillow", "scikit-image"}
+# tifffile: imported directly (16-bit colour TIFF), so named, not left to scikit-image's floor.
+RUNTIME = {"numpy", "scipy", "pillow", "scikit-image", "tifffile"}
 # What the sdist carries besides the package, so that its tests run from the unpacked archive.
 SDIST_EXTRA = ["pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", "tests", "bench", "docs"]
 DIST_INFO = f"vecmatte-{vecmatte.__version__}.dist-info"

@@ -37,7 +37,7 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
 
 def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
     """A 16-bit RGB(A) TIFF's samples, uint16 ``(h, w, 3 or 4)``, read with tifffile."""
-    import tifffile  # comes with scikit-image
+    import tifffile  # a dependency of ours (and of scikit-image)
 
     if hasattr(source, "seek"):
         source.seek(0)

@@ -209,7 +209,7 @@ def _encode(
                     f"{label}: a 16-bit colour image can be saved only as .tif (Pillow cannot "
                     f"write 16-bit colour PNG); use .tif, or {eight_bits}"
                 )
-            import tifffile  # comes with scikit-image
+            import tifffile  # a dependency of ours (and of scikit-image)
 
             tifffile.imwrite(handle, array, photometric="rgb")
             return
@@ -236,12 +236,9 @@ def _encode(
 def _exact(file_format: str, image) -> dict:
     """Pillow ``save`` keywords that keep the values where a lossy-by-default format can.
 
-    WebP: lossless, and ``exact`` keeps the colour of fully transparent pixels too (Pillow's
-    default quality 80 moved a cutout's values by up to 228 levels of 255). AVIF at quality
-    100 keeps gray and the alpha plane exactly; its colour goes through YCbCr (Pillow sets no
-    identity matrix), within 2 levels with full-resolution chroma (4:4:4; default quality 75
-    and 4:2:0: 219 levels). Measured on random values, Pillow 13, libwebp 1.6, libavif 1.4.
-    """
+    WebP lossless; ``exact`` keeps the colour under alpha 0 too. AVIF at quality 100 keeps
+    gray and alpha exactly, colour (through YCbCr: Pillow sets no identity matrix) within 2
+    levels at 4:4:4 chroma. Pillow's defaults moved random values by up to 228 levels."""
     if file_format == "WEBP":
         return {"lossless": True, "exact": True}
     if file_format == "AVIF":
