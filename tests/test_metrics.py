@@ -162,6 +162,49 @@ def test_errors_grow_with_noise(scene, rng):
         assert 0 < small[name] < large[name], name
 
 
+def test_matting_errors_checks_its_inputs_once_and_equals_each_metric(scene, monkeypatch):
+    import vecmatte.metrics as metrics
+
+    noisy = np.clip(
+        scene.alpha + 0.1 * np.sin(np.arange(scene.alpha.size)).reshape(scene.alpha.shape), 0, 1
+    )
+    inputs = (np.round(noisy * 255).astype(np.uint8), scene.alpha, scene.trimap)
+    each = {name: function(*inputs) for name, function in metrics.METRICS.items()}
+    counts = {"check_gray": 0, "check_trimap": 0}
+    for name in counts:
+        original = getattr(metrics, name)
+
+        def counted(*args, original=original, name=name, **kwargs):
+            counts[name] += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(metrics, name, counted)
+    assert matting_errors(*inputs) == each  # the same floats, bit for bit
+    # Two mattes and one trimap, once (each metric checked all three again: 10 and 6).
+    assert counts == {"check_gray": 2, "check_trimap": 1}
+
+
+@pytest.mark.parametrize(
+    ("alpha", "true_alpha", "trimap", "message"),
+    [
+        (np.full((3, 4), np.nan), np.zeros((3, 4)), None, "alpha contains NaN"),
+        (np.zeros((3, 4)), np.zeros((3, 5)), None, "alpha has shape (3, 4) but true_alpha"),
+        (np.zeros((3, 4)), np.zeros((3, 4)), np.zeros((4, 3)), "trimap has shape (4, 3)"),
+        (np.zeros((3, 4)), np.full((3, 4), 2.0), np.zeros((3, 4)), "true_alpha has values"),
+        (np.zeros((3, 4)), np.zeros((3, 4)), np.full((3, 4), -1.0), "trimap has values"),
+    ],
+)
+def test_matting_errors_refuses_what_each_metric_refuses_with_its_words(
+    alpha, true_alpha, trimap, message
+):
+    with pytest.raises(ValueError) as each:
+        sad(alpha, true_alpha, trimap)
+    assert message in str(each.value)
+    with pytest.raises(ValueError) as together:
+        matting_errors(alpha, true_alpha, trimap)
+    assert str(together.value) == str(each.value)
+
+
 def test_metrics_exported():
     assert vecmatte.sad is sad
     assert vecmatte.connectivity_error is connectivity_error
