@@ -162,12 +162,15 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
             )
 
 
-def note_lossy(path, what: str) -> None:
-    """Warn once that the output ``path`` is in a lossy format (JPEG, WebP) for ``what``.
+def note_lossy(path, what: str, *, colour: bool = False) -> None:
+    """Warn once that the output ``path`` of ``what`` will not read back as computed.
 
     A matte or a trimap is data, not a picture: JPEG at Pillow's default quality moves a
     matte's values by up to about 13 levels of 255 along its edges (measured on the demo's),
-    and a JPEG trimap then reads back with smeared values. Written anyway, as asked.
+    and a JPEG trimap then reads back with smeared values. Written anyway, as asked. WebP is
+    written lossless and AVIF at quality 100 (:mod:`vecmatte._writing`): both read back
+    exactly, except the colours of an AVIF (``colour``: a cutout or foreground colours),
+    within 2 levels; the note said "WEBP is lossy" of a file that reads back exactly.
     """
     from pathlib import Path
 
@@ -176,13 +179,18 @@ def note_lossy(path, what: str) -> None:
     if path is None or str(path) == STDIO:
         return
     kind = file_format(Path(path))
-    if kind in ("JPEG", "WEBP", "AVIF", "MPO"):  # MPO is JPEG inside; AVIF is lossy by default
-        warnings.warn(
-            f"{path}: {kind} is lossy: the {what}'s values are not kept exactly (a few levels "
-            "off along edges); write .png or .tif to keep them",
-            UserWarning,
-            stacklevel=2,
-        )
+    if kind in ("JPEG", "MPO"):  # MPO is JPEG inside
+        detail = "a few levels off along edges"
+    elif kind == "AVIF" and colour:
+        detail = "colours up to 2 levels off"
+    else:
+        return
+    warnings.warn(
+        f"{path}: {kind} is lossy: the {what}'s values are not kept exactly ({detail}); "
+        "write .png or .tif to keep them",
+        UserWarning,
+        stacklevel=2,
+    )
 
 
 # ------------------------------------------------------------------------------- options
