@@ -240,3 +240,40 @@ def test_a_file_too_large_for_the_solves_share_is_413_before_it_is_decoded(monke
     assert status.startswith("413"), content  # old code: decoded first, then 413
     assert json.loads(content)["error"].startswith("decoding the uploaded files needs about")
     assert not decoded
+
+
+def test_two_requests_growing_from_their_decoding_do_not_wait_on_each_other():
+    # Each held its decoding's reservation and waited to grow to its solve's estimate:
+    # with room for one solve and the other's decoding, neither could grow, and both were
+    # answered 503 after wait_seconds (8e2bbc5). One request at a time sizes its
+    # reservation now: the second decodes once the first has settled, and both solve.
+    from vecmatte.web._limits import Gate, Limits
+
+    gate = Gate(Limits(workers=2, wait_seconds=3), budget=1336)
+    assert gate.solve_budget == 1002
+    decoded, results = threading.Event(), {}
+
+    def request(name: str, first: bool) -> None:
+        try:
+            if not first:
+                assert decoded.wait(10)
+            with gate.memory(400, "decoding") as reserved:
+                if first:
+                    decoded.set()
+                    time.sleep(0.2)  # the other request comes while this one decodes
+                reserved.resize(700)
+                reserved.settle()
+                time.sleep(0.2)  # the solve
+            results[name] = "solved"
+        except Exception as error:
+            results[name] = repr(error)
+
+    threads = [threading.Thread(target=request, args=(name, name == "a")) for name in ("a", "b")]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == {"a": "solved", "b": "solved"}, results
+    assert time.monotonic() - start < 2.5  # not after a wait of 3 s
+    assert gate._reserved == 0 and not gate._sizing.locked()

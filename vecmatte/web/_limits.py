@@ -186,6 +186,7 @@ class Gate:
         self.budget = budget
         self.body_budget, self.solve_budget = split_budget(budget)
         self._condition = threading.Condition()
+        self._sizing = threading.Lock()  # held by the one reservation that may still grow
         self._admitted = 0
         self._active = 0
         self._bodies = 0  # the bodies held by the admitted requests
@@ -263,12 +264,27 @@ class Gate:
 
     @contextlib.contextmanager
     def memory(self, n_bytes: int, what: str = "this solve") -> Iterator[Reservation]:
-        """Reserve ``n_bytes`` of the solves' part of the budget for ``what`` (it may grow)."""
+        """Reserve ``n_bytes`` of the solves' part of the budget for ``what``.
+
+        The reservation may grow until :meth:`Reservation.settle` (from what decoding needs
+        to the solve's estimate), and one request at a time is in that stage: two that each
+        held their decoded images while waiting to grow could each wait for the other's
+        memory, both until their 503. The one growing waits only for settled reservations,
+        which their solves give back.
+        """
+        if not self._sizing.acquire(timeout=self._limits.wait_seconds):
+            raise HTTPError(
+                503,
+                "the server is busy: another request was being decoded for "
+                f"{self._limits.wait_seconds:g} s; try again",
+                [("Retry-After", "2")],
+            )
         reservation = Reservation(self)
         try:
             reservation.resize(n_bytes, what)
             yield reservation
         finally:
+            reservation.settle()
             reservation.resize(0)
 
 
@@ -278,6 +294,7 @@ class Reservation:
     def __init__(self, gate: Gate):
         self._gate = gate
         self.bytes = 0
+        self._sizing = True  # holds the gate's sizing lock until settle()
 
     def resize(self, n_bytes: int, what: str = "this solve") -> None:
         """Hold ``n_bytes`` from now on: at once if fewer, else once they fit (or 413, 503).
@@ -294,6 +311,8 @@ class Reservation:
                 f"({_size(gate.budget)}) that holds solves; send a smaller photograph or "
                 "fewer unknown pixels (or start the server with a larger --memory-limit)",
             )
+        if n_bytes > self.bytes and not self._sizing:
+            raise RuntimeError("a settled reservation cannot grow")
         with gate._condition:
             more = n_bytes - self.bytes
             if more > 0:
@@ -305,6 +324,12 @@ class Reservation:
             self.bytes = n_bytes
             if more < 0:
                 gate._condition.notify_all()
+
+    def settle(self) -> None:
+        """The reservation is what the request needs: the next request may size its own."""
+        if self._sizing:
+            self._sizing = False
+            self._gate._sizing.release()
 
 
 class PhotoCache:

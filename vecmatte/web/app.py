@@ -483,6 +483,7 @@ class MattingApp:
                 trimap = self._trimap_of(parts, image)
                 method, options = self._options(parts)
                 reserved.resize(self._solve_bytes(image, trimap, method, options))
+                reserved.settle()
                 solve_start = time.perf_counter()
                 alpha = self._estimate_alpha(environ, image, trimap, method, options)
                 solve = time.perf_counter() - solve_start
@@ -529,6 +530,7 @@ class MattingApp:
                     # The foreground is estimated after the solve has released its memory.
                     estimate = max(estimate, foreground_memory_bytes(image.shape, colours))
                 reserved.resize(estimate)
+                reserved.settle()
                 solve_start = time.perf_counter()
                 if alpha is None:
                     alpha = self._estimate_alpha(environ, image, trimap, method, options)
@@ -560,7 +562,8 @@ class MattingApp:
             collected_warnings() as caught,
         ):
             self._check_client(environ)
-            with self._decoding(parts):
+            with self._decoding(parts) as reserved:
+                reserved.settle()  # decoding is all it holds
                 if "mask" in parts and "image" not in parts:
                     from vecmatte.io import load_gray
                     from vecmatte.trimap import trimap_from_mask
