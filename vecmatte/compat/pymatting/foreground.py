@@ -43,8 +43,9 @@ def estimate_foreground_ml(
 
     Parameters
     ----------
-    image : array_like, shape (h, w, 3)
-        Floats in [0, 1] (uint8/uint16 are scaled).
+    image : array_like, shape (h, w, d)
+        Floats in [0, 1] (uint8/uint16 are scaled), any number of channels ``d`` (as
+        PyMatting: an RGBA image gives four channels of colours); gray ``(h, w)`` gives three.
     alpha : array_like, shape (h, w) or (h, w, 1)
         Alpha matte in [0, 1] (uint8/uint16 are scaled).
     regularization, gradient_weight : float, optional
@@ -56,9 +57,9 @@ def estimate_foreground_ml(
 
     Returns
     -------
-    F : ndarray, shape (h, w, 3), float32
+    F : ndarray, shape (h, w, d), float32
         Foreground colours (float32 like PyMatting's).
-    B : ndarray, shape (h, w, 3), float32
+    B : ndarray, shape (h, w, d), float32
         Background colours, only with ``return_background=True``.
     """
     from vecmatte.foreground import check_ml_weights, ml
@@ -67,15 +68,14 @@ def estimate_foreground_ml(
     require_default("n_small_iterations", n_small_iterations, 10, what)
     require_default("n_big_iterations", n_big_iterations, 2, what)
     require_default("small_size", small_size, 32, what)
-    image, alpha = _image_and_alpha(image, alpha)
-    # Straight to the method: float32 results need no float64 copy (10% of its time).
-    foreground, background = ml.estimate(
-        image,
-        alpha,
-        **check_ml_weights(regularization, gradient_weight),
-        background=return_background,
-        dtype=np.float32,
-    )
+    weights = check_ml_weights(regularization, gradient_weight)
+
+    def estimate(image, alpha):
+        image, alpha = _image_and_alpha(image, alpha)
+        # Straight to the method: float32 results need no float64 copy (10% of its time).
+        return ml.estimate(image, alpha, **weights, background=return_background, dtype=np.float32)
+
+    foreground, background = _by_three_channels(estimate, image, alpha, return_background)
     if return_background:
         return foreground, background
     return foreground
@@ -105,7 +105,8 @@ def estimate_foreground_cf(
 
     Parameters
     ----------
-    image : array_like, shape (h, w, 3)
+    image : array_like, shape (h, w, d)
+        Any number of channels ``d``, as :func:`estimate_foreground_ml`.
     alpha : array_like, shape (h, w) or (h, w, 1)
     regularization : float, optional
         Only PyMatting's default 1e-5 (vecmatte's closed form has its own weights).
@@ -124,9 +125,9 @@ def estimate_foreground_cf(
 
     Returns
     -------
-    F : ndarray, shape (h, w, 3)
+    F : ndarray, shape (h, w, d)
         Foreground colours in [0, 1], float32 for a float32 image (as PyMatting), else float64.
-    B : ndarray, shape (h, w, 3)
+    B : ndarray, shape (h, w, d)
         Background colours, only with ``return_background=True``.
 
     Raises
@@ -147,21 +148,53 @@ def estimate_foreground_cf(
     cg = check_keys(cg_kwargs, ("atol", "maxiter"), "cg_kwargs", " (rtol is an argument)")
     options = cg_options(cg, "cg_kwargs", rtol=rtol, maxiter=CG_MAXITER)
     dtype = getattr(image, "dtype", None)
-    image, alpha = _image_and_alpha(image, alpha)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        foreground, background = estimate_foreground_background(
-            image, alpha, method="cf", **options
-        )
-    for warning in caught:
-        if issubclass(warning.category, ConvergenceWarning):
-            raise ValueError(str(warning.message))
-        warnings.warn(warning.message, stacklevel=2)
+
+    def estimate(image, alpha):
+        image, alpha = _image_and_alpha(image, alpha)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            result = estimate_foreground_background(image, alpha, method="cf", **options)
+        for warning in caught:
+            if issubclass(warning.category, ConvergenceWarning):
+                raise ValueError(str(warning.message))
+            warnings.warn(warning.message, stacklevel=4)
+        return result
+
+    foreground, background = _by_three_channels(estimate, image, alpha, True)
     if dtype == np.float32:  # PyMatting's colours are written into image.copy()
         foreground, background = foreground.astype(dtype), background.astype(dtype)
     if return_background:
         return foreground, background
     return foreground
+
+
+def _by_three_channels(estimate, image, alpha, background: bool):
+    """``estimate(image, alpha) -> (F, B)`` on an image of any number of colour channels.
+
+    PyMatting's estimators take ``(h, w, d)`` images of any ``d`` (an RGBA photograph gives
+    four channels of foreground); vecmatte's take three. Both estimate every channel on its
+    own (the per-pixel systems depend on alpha only), so the channels go through in groups
+    of three, the last group's last channel repeated to fill it: each channel's colours are
+    those of a three-channel call (bit for bit). Three-channel and gray images go straight
+    through.
+    """
+    shape = np.shape(image)
+    if len(shape) != 3 or shape[2] in (0, 3):
+        return estimate(image, alpha)
+    image = np.asarray(image)
+    depth = shape[2]
+    groups = [list(range(first, min(first + 3, depth))) for first in range(0, depth, 3)]
+    parts = [
+        estimate(image[:, :, group + group[-1:] * (3 - len(group))], alpha) for group in groups
+    ]
+    foreground = np.concatenate(
+        [f[:, :, : len(group)] for (f, _), group in zip(parts, groups, strict=True)], axis=2
+    )
+    if not background:
+        return foreground, None
+    return foreground, np.concatenate(
+        [b[:, :, : len(group)] for (_, b), group in zip(parts, groups, strict=True)], axis=2
+    )
 
 
 def _image_and_alpha(image, alpha) -> tuple[np.ndarray, np.ndarray]:
