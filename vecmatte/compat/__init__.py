@@ -46,6 +46,15 @@ _SUBMODULES = {
     **{f"pymatting.util.{module}": names for module, names in _UTIL_MODULES.items()},
     "pymatting.cutout.cutout": ("cutout",),
 }
+# Names PyMatting's module holds but its packages do not re-export.
+_MODULE_ONLY = {"pymatting.preconditioner.ichol": ("CholeskyDecomposition",)}
+# Modules that PyMatting's star imports leave as attributes of ``pymatting``.
+_TOP_LEVEL_MODULES = {
+    "callback": "pymatting.solver.callback",
+    "distance": "pymatting.util.distance",
+    "kdtree": "pymatting.util.kdtree",
+    "timer": "pymatting.util.timer",
+}
 _EXTRA = {
     "pymatting.alpha": ("estimate_alpha",),
     "pymatting.foreground": ("estimate_foreground",),
@@ -67,6 +76,10 @@ def _module_table() -> dict[str, tuple[bool, tuple[str, ...]]]:
         packages["pymatting"].extend(names)
     for package, names in packages.items():
         table[package] = (True, tuple(dict.fromkeys(names)))
+    for path, names in _MODULE_ONLY.items():
+        table[path] = (False, table[path][1] + names)
+    # PyMatting's pymatting.config is an empty package (imported by nobody in PyMatting).
+    table["pymatting.config"] = (True, ())
     return table
 
 
@@ -76,10 +89,12 @@ _MARKER = "__vecmatte_shim__"
 
 
 def _missing(module_name: str, provided: tuple[str, ...]):
+    names = f"only {', '.join(provided)}" if provided else "no names (as PyMatting's)"
+
     def __getattr__(name: str):
         raise AttributeError(
             f"module {module_name!r} has no attribute {name!r}: it is vecmatte's PyMatting shim "
-            f"(vecmatte.compat.install_pymatting), which provides only {', '.join(provided)}"
+            f"(vecmatte.compat.install_pymatting), which provides {names}"
         )
 
     return __getattr__
@@ -89,6 +104,9 @@ def _make_module(name: str, is_package: bool, names: tuple[str, ...], api) -> ty
     module = types.ModuleType(name, f"vecmatte's stand-in for {name} (see vecmatte.compat).")
     module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=is_package)
     module.__loader__ = None
+    # The file of the code that stands in (PyMatting's modules are files too: code reading
+    # pymatting.__file__ to print or to build a path gets a path, not an AttributeError).
+    module.__file__ = api.__file__
     module.__package__ = name if is_package else name.rpartition(".")[0]
     if is_package:
         # An empty search path: submodules the shim does not provide fail with
@@ -131,9 +149,10 @@ def install_pymatting() -> types.ModuleType:
 
     Notes
     -----
-    Names the shim lacks (``pymatting.config``, the GPU foreground modules
-    ``estimate_foreground_ml_cupy`` and ``_pyopencl``) raise ``AttributeError`` or
-    ``ImportError``. The functions follow PyMatting's conventions (see
+    Names the shim lacks (the GPU foreground modules ``estimate_foreground_ml_cupy`` and
+    ``_pyopencl``) raise ``AttributeError`` or ``ImportError``; ``pymatting.config`` is
+    empty, as PyMatting's. Every module's ``__file__`` is that of
+    :mod:`vecmatte.compat.pymatting`. The functions follow PyMatting's conventions (see
     :mod:`vecmatte.compat.pymatting`).
 
     Examples
@@ -179,5 +198,7 @@ def install_pymatting() -> types.ModuleType:
         # (pymatting.alpha.estimate_alpha_cf is the function): keep the function there.
         if parent and child not in modules[parent].__all__:
             setattr(modules[parent], child, module)
+    for attribute, name in _TOP_LEVEL_MODULES.items():
+        setattr(modules["pymatting"], attribute, modules[name])
     sys.modules.update(modules)
     return modules["pymatting"]
