@@ -534,5 +534,7 @@ def estimate_alpha_sm(
     )
     alpha = result.alpha.astype(np.float32)
     if return_foreground_background:
-        return alpha, result.foreground.astype(np.float32), result.background.astype(np.float32)
+        # C order, as PyMatting's (vecmatte's colours may be views of channel-first planes)
+        colours = (c.astype(np.float32, order="C") for c in (result.foreground, result.background))
+        return alpha, *colours
     return alpha

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from vecmatte._caller import outside_stacklevel
-from vecmatte.compat.pymatting._common import PyMattingAssertionError
+from vecmatte.compat.pymatting._common import PyMattingAssertionError, PyMattingTypeError
 
 __all__ = ["CholeskyDecomposition", "ichol", "jacobi", "vcycle"]
 
@@ -216,14 +216,42 @@ def vcycle(
     -------
     scipy.sparse.linalg.LinearOperator
         Callable ``r -> x ~ A^-1 r``.
+
+    Raises
+    ------
+    ValueError
+        One line naming the option: a sweep count below 0 or above
+        :data:`vecmatte.preconditioners.vcycle.MAX_SWEEPS` (PyMatting loops on: 10**6 is a
+        solve that never ends), an ``omega`` that is not a positive finite number.
+    PyMattingTypeError
+        (a ``TypeError`` as PyMatting's ``range()``, and a ``ValueError``) for a sweep count
+        that is not a whole number.
     """
+    from vecmatte._numbers import finite_number
     from vecmatte.preconditioners.vcycle import vcycle_operator
 
     return vcycle_operator(
         A,
         tuple(shape),
-        num_pre_iter=num_pre_iter,
-        num_post_iter=num_post_iter,
-        omega=omega,
+        num_pre_iter=_sweeps(num_pre_iter, "num_pre_iter"),
+        num_post_iter=_sweeps(num_post_iter, "num_post_iter"),
+        omega=finite_number(omega, "omega", "a positive number", minimum=0, above_minimum=True),
         direct_solve_size=direct_solve_size,
     )
+
+
+def _sweeps(value, name: str) -> int:
+    """A sweep count of :func:`vcycle`, checked before :func:`vcycle_operator` takes it
+    through ``float()`` (an OverflowError for an integer of hundreds of digits)."""
+    from vecmatte._numbers import is_integer, is_real_number, shown
+    from vecmatte.preconditioners.vcycle import MAX_SWEEPS
+
+    message = (
+        f"{name} must be a whole number from 0 to {MAX_SWEEPS} (default 1), got {shown(value)}"
+    )
+    if not (is_real_number(value) and is_integer(value)):
+        # text, None, a fraction: PyMatting's range() raises TypeError
+        raise PyMattingTypeError(message)
+    if not 0 <= value <= MAX_SWEEPS:
+        raise ValueError(message)
+    return int(value)

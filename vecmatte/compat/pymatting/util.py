@@ -356,7 +356,11 @@ def remove_background_bicolor(
     a = alpha[:, :, np.newaxis]
     foreground = np.zeros_like(image)
     np.divide(image - (1.0 - a) * bg_color, a, out=foreground, where=a != 0.0)
-    return np.dstack([np.clip(foreground, 0.0, 1.0), alpha])
+    # In the image's memory order, as PyMatting's np.dstack of arrays shaped like it.
+    output = np.empty_like(image, shape=(*image.shape[:2], 4))
+    np.clip(foreground, 0.0, 1.0, out=output[:, :, :3])
+    output[:, :, 3] = alpha
+    return output
 
 
 def isiterable(obj) -> bool:
