@@ -9,8 +9,8 @@ or float32 arithmetic is in between); for a failing call, that the shim raises a
 PyMatting's exception type. Inputs cover float64, float32, uint8, Fortran-order and
 non-contiguous arrays.
 
-``REFUSED`` and ``IMPROVED`` list where the shim differs on purpose (each case says what
-PyMatting does instead); the shim's docstring says so too. All skip when PyMatting is not
+``REFUSED``, ``IMPROVED`` and ``CLEARER`` list where the shim differs on purpose (each case
+says what PyMatting does instead); the shim's docstring says so too. All skip when PyMatting is not
 installed.
 """
 
@@ -131,6 +131,27 @@ CASES = {
     "return_background=True)",
     "cf_foreground_float32_dtype": "pm.estimate_foreground_cf(image32, "
     "alpha.astype(np.float32)).dtype.name",
+    # PyMatting's foreground estimators take any number of channels (an RGBA image)
+    "ml_rgba": "pm.estimate_foreground_ml(np.dstack([image, alpha]), alpha)",
+    "ml_one_channel": "pm.estimate_foreground_ml(image[:, :, :1], alpha)",
+    "ml_two_channels_background": "pm.estimate_foreground_ml(image[:, :, :2], alpha, "
+    "return_background=True)",
+    "ml_five_channels_float32": "pm.estimate_foreground_ml(np.dstack([image32, image32[:, :, :2]])"
+    ", alpha.astype(np.float32), return_background=True)",
+    "ml_strided": "pm.estimate_foreground_ml(imageNC, alpha)",
+    "ml_weights": "pm.estimate_foreground_ml(image, alpha, 1e-3, gradient_weight=0.5)",
+    "cf_foreground_rgba_shape": "pm.estimate_foreground_cf(np.dstack([image, alpha]), alpha, "
+    "return_background=True)[1].shape",
+    "cf_foreground_one_channel_float32": "pm.estimate_foreground_cf(image32[:, :, :1], "
+    "alpha).dtype.name",
+    # estimators on the other memory layouts
+    "knn_strided": "pm.estimate_alpha_knn(imageNC, trimapNC)",
+    "lbdm_strided": "pm.estimate_alpha_lbdm(imageNC, trimapNC)",
+    "lbdm_column_trimap32": "pm.estimate_alpha_lbdm(image, trimap32[:, :, None])",
+    "lkm_fortran": "pm.estimate_alpha_lkm(imageF, trimapF, {'radius': 2})",
+    "rw_fortran": "pm.estimate_alpha_rw(imageF, trimapF)",
+    "sm_foreground_background": "pm.estimate_alpha_sm(image, trimap, "
+    "return_foreground_background=True)",
     # Laplacians and the soft-constraint system
     "cf_laplacian_fortran": "pm.cf_laplacian(imageF)",
     "cf_laplacian_known": "pm.cf_laplacian(image, is_known=(trimap != 0.5).ravel())",
@@ -140,6 +161,13 @@ CASES = {
     "rw_laplacian_strided": "pm.rw_laplacian(imageNC, radius=2, regularization=0.0)",
     "uniform_laplacian_float32": "pm.uniform_laplacian(image32)",
     "uniform_laplacian_gray": "pm.uniform_laplacian(image[:, :, 0])",
+    "uniform_laplacian_strided": "pm.uniform_laplacian(imageNC, radius=2)",
+    "cf_laplacian_strided": "pm.cf_laplacian(imageNC, 1e-5, 2)",
+    "knn_laplacian_soft": "pm.knn_laplacian(image, kernel='soft')",
+    "lbdm_laplacian_fortran": "pm.lbdm_laplacian(imageF)",
+    "rw_laplacian_fortran": "pm.rw_laplacian(imageF, radius=2)",
+    "lkm_diagonal_fortran": "pm.lkm_laplacian(imageF, radius=2)[1]",
+    "linear_system_strided": "pm.make_linear_system(pm.cf_laplacian(image), trimapNC, 10.0, True)",
     "lkm_diagonal_float32": "pm.lkm_laplacian(image32, radius=2)[1]",
     "lkm_matvec_2d": "pm.lkm_laplacian(image, radius=2)[0](p.reshape(18, 21))",
     "lkm_matvec_only": "pm.lkm_laplacian(image, radius=2, return_diagonal=False)(p)",
@@ -157,6 +185,10 @@ CASES = {
     "cg_atol": "pm.cg(spd, b, atol=1e-3)",
     "cg_progress": "[c := pm.ProgressCallback(), pm.cg(spd, b, callback=c), c.n][2]",
     "jacobi_sparse_float32": "pm.jacobi(sp.csr_matrix(spd))(b.astype(np.float32))",
+    "cg_float32_matrix": "pm.cg(spd.astype(np.float32), b.astype(np.float32))",
+    "cg_reorthogonalize": "pm.cg(spd, b, M=pm.jacobi(spd), reorthogonalize=True)",
+    "cg_dense_M": "pm.cg(spd, b, M=np.diag(1 / np.diag(spd)))",
+    "jacobi_dense": "pm.jacobi(spd)(b)",
     "ichol_csr": "pm.ichol(sp.csr_matrix(spd))(b)",
     "ichol_shift": "pm.ichol(sp.csc_matrix(spd), shifts=[0.0])(b)",
     # with nothing discarded PyMatting's factor is the complete (unique) Cholesky factor
@@ -165,6 +197,10 @@ CASES = {
     "sp.csc_matrix(f.Ltuple, spd.shape)][1]",
     "vcycle_options": "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], "
     "(18, 21), 2, 2, 0.6, 10)(p)",
+    "vcycle_no_pre_sweep": "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], "
+    "(18, 21), 0, 2)(p)",
+    "vcycle_direct": "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], "
+    "(18, 21), direct_solve_size=1000)(p)",
     "vcycle_in_cg": "pm.cg(*pm.make_linear_system(pm.cf_laplacian(image), trimap), "
     "M=pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21)))",
     # util
@@ -244,12 +280,18 @@ CASES = {
     "[[1, 2], [3, 4]], [0, 1, 0, 1], [0, 0, 1, 1])",
     "sparse_conv_offsets_shorter": "pm.sparse_conv_matrix_with_offsets(5, 4, [1, 2, 3], "
     "[0, 3], [1, 0, 1])",
+    "bicolor_fortran": "pm.remove_background_bicolor(imageF, image[0, 0], image[9, 9])",
     "bicolor_float32": "pm.remove_background_bicolor(colors.astype(np.float32), "
     "colors[0, 0].astype(np.float32), colors[1, 1].astype(np.float32))",
     "apply_to_channels_4d": "pm.apply_to_channels(lambda c: c * 2)(src[:, :, :, None])",
     "boxfilter_fortran": "pm.boxfilter(np.asfortranarray(src), 2)",
     "boxfilter_strided": "pm.boxfilter(src[::2, ::2], 1)",
     "boxfilter_4d": "pm.boxfilter(src[:, :, :1, None], 1)",
+    "boxfilter_valid": "pm.boxfilter(src, 2, 'valid')",
+    "boxfilter_full_fortran": "pm.boxfilter(np.asfortranarray(src), 1, 'full')",
+    "distance_bool": "pm.distance_transform(p.reshape(18, 21) < 0.9)",
+    "blend_layouts": "pm.blend(imageF, imageNC, np.asfortranarray(alpha))",
+    "stack_column": "pm.stack_images(image, alpha[:, :, None])",
     "distance_float": "pm.distance_transform((p.reshape(18, 21) < 0.9).astype(np.float32))",
     "knn_one_dimension": "pm.knn(points[:, :1], points[:5, :1], 2)",
     "knn_no_neighbours": "pm.knn(points, points[:4], 0)",
@@ -282,10 +324,25 @@ TOLERANCE = {
     "sm_float32": 2e-3,
     "sm_strided": 2e-3,
     "sm_no_expansion": 3e-3,
+    "sm_foreground_background": 2e-3,
+    "knn_strided": 1e-4,
+    "lbdm_strided": 1e-4,
+    "lbdm_column_trimap32": 1e-4,
+    "lkm_fortran": 1e-4,
+    "rw_fortran": 1e-4,
+    "cg_float32_matrix": 1e-6,
     # red-black instead of raster order: the same fixed point, colours close where alpha > 0
     "ml_float32": 0.15,
     "ml_fortran_background": 0.15,
+    "ml_rgba": 0.15,
+    "ml_one_channel": 0.15,
+    "ml_two_channels_background": 0.15,
+    "ml_five_channels_float32": 0.15,
+    "ml_strided": 0.15,
+    "ml_weights": 0.15,
     "lbdm_laplacian_r2": 1e-6,
+    "lbdm_laplacian_fortran": 1e-6,
+    "knn_laplacian_soft": 1e-6,
     "vcycle_in_cg": 1e-6,
     "ichol_factor": 1e-9,
     "knn_one_dimension": 1e-6,
@@ -335,6 +392,12 @@ ERRORS = {
     "jacobi_vector": "pm.jacobi(b)",
     "ichol_not_square": "pm.ichol(sp.csc_matrix(spd[:, :29]))",
     "ichol_coo": "pm.ichol(sp.coo_matrix(spd))",
+    "ichol_max_nnz": "pm.ichol(sp.csc_matrix(spd), max_nnz=10)",
+    "vcycle_fractional_sweeps": "pm.vcycle(pm.cf_laplacian(image), (18, 21), 2.5)(p)",
+    "vcycle_text_sweeps": "pm.vcycle(pm.cf_laplacian(image), (18, 21), num_post_iter='1')(p)",
+    "vcycle_wrong_shape": "pm.vcycle(pm.cf_laplacian(image), (17, 21))(p)",
+    "cf_laplacian_kwargs_unknown": "pm.estimate_alpha_cf(image, trimap, None, {'bogus': 1})",
+    "lkm_laplacian_kwargs_unknown": "pm.estimate_alpha_lkm(image, trimap, {'radius': 2, 'x': 1})",
     "trimap_split_no_foreground": "pm.trimap_split(trimap, flatten=False, fg_threshold=2)",
     "trimap_split_unknown_only": "pm.trimap_split(np.ones((3, 3)) * 0.5)",
     "fix_trimap_range": "pm.fix_trimap(trimap8, 10, 200)",
@@ -395,9 +458,13 @@ REFUSED = {
     ),
     "save_two_channels": ("pm.save_image(folder + '/la.png', image[:, :, :2])", "writes LA"),
     "boxfilter_fractional_radius": ("pm.boxfilter(src, 1.5)", "truncates the radius to 1"),
-    "foreground_ml_rgba": (
-        "pm.estimate_foreground_ml(np.dstack([image, alpha]), alpha)",
-        "estimates four channels",
+    "vcycle_negative_sweeps": (
+        "pm.vcycle(pm.cf_laplacian(image), (18, 21), -1)(p)",
+        "runs no sweep (range(-1) is empty)",
+    ),
+    "vcycle_many_sweeps": (
+        "pm.vcycle(pm.cf_laplacian(image) + sp.eye(378), (18, 21), 101)(p)",
+        "runs them (10**6 sweeps: a solve that never ends)",
     ),
     "foreground_ml_schedule": (
         "pm.estimate_foreground_ml(image, alpha, n_small_iterations=5)",
@@ -434,6 +501,13 @@ IMPROVED = {
         "raises TypeError from numba",
         "np.abs(result - pm.estimate_alpha_lbdm(image, trimap)).max() < 1e-4",
     ),
+}
+# CLEARER: name -> (expression, PyMatting's exception, the shim's): where PyMatting fails from
+# inside with an error no caller would catch, the shim names the argument in one line.
+CLEARER = {
+    "cg_not_a_matrix": ("pm.cg(1, b)", "AttributeError", TypeError),
+    "cg_list_matrix": ("pm.cg(spd.tolist(), b)", "AttributeError", TypeError),
+    "cg_preconditioner_not_a_matrix": ("pm.cg(spd, b, M=1)", "AttributeError", TypeError),
 }
 # Differences not fixed yet: these cases must fail (strict xfail) until the fix lands.
 PENDING: set[str] = set()
@@ -499,7 +573,7 @@ def folder(tmp_path_factory) -> str:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, folder):
     """PyMatting's results for CASES and ERRORS, computed in a child process."""
-    differences = {**REFUSED, **IMPROVED}
+    differences = {**REFUSED, **IMPROVED, **CLEARER}
     cases = {**CASES, **ERRORS, **{name: entry[0] for name, entry in differences.items()}}
     assert len(cases) == len(CASES) + len(ERRORS) + len(differences), "a name is used twice"
     path = tmp_path_factory.mktemp("differential") / "cases.pickle"
@@ -588,3 +662,12 @@ def test_improved_where_pymatting_fails(reference, folder, name):
     inputs = {"pm": shim, "folder": folder, **make_inputs()}
     result = eval(expression, inputs)
     assert eval(check, {**inputs, "result": result}), check
+
+
+@pytest.mark.parametrize("name", sorted(CLEARER))
+def test_clearer_error_where_pymatting_fails_from_inside(reference, folder, name):
+    expression, pymatting_raises, raised = CLEARER[name]
+    assert reference[name] == ("error", "builtins", pymatting_raises), reference[name]
+    with pytest.raises(raised) as caught:
+        eval(expression, {"pm": shim, "folder": folder, **make_inputs()})
+    assert "\n" not in str(caught.value)

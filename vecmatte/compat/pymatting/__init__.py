@@ -26,19 +26,23 @@ Where the shim differs on purpose:
 - Refused with a one-line ``ValueError`` where PyMatting goes on: images or trimaps with
   values outside [0, 1] (PyMatting warns), NaN or infinite values (PyMatting reads NaN
   trimap pixels as unknown), options outside their meaningful range (``radius=0``,
-  ``epsilon=0``, ``n_neighbors`` and ``distance_weights`` of different lengths), an alpha of
-  another size than its image, signed integers stacked with floats, saving NaN or two-channel
-  arrays.
+  ``epsilon=0``, ``n_neighbors`` and ``distance_weights`` of different lengths, ``vcycle``
+  sweep counts above 100 or below 0), an alpha of another size than its image, signed
+  integers stacked with floats, saving NaN or two-channel arrays.
+- ``cg`` given an ``A`` or ``M`` that is neither a function nor has ``.dot`` raises
+  ``TypeError`` naming it (PyMatting fails later with ``AttributeError: ... has no attribute
+  'dot'``).
 - A trimap without unknown pixels returns its own values (PyMatting divides 0 by 0 for
   ``maxiter`` iterations, then raises).
 - ``estimate_alpha_cf`` runs vecmatte's closed-form pipeline (the same system, another
   preconditioner; alphas within the solver tolerance, about 1e-7), unless given a
   preconditioner function or ``cg_kwargs`` only PyMatting's solve takes (see its Notes).
   ``estimate_foreground_ml`` relaxes in red-black order instead of raster order (the same
-  fixed point; colours where alpha > 0.1 within about 1e-3 on average), and
-  ``estimate_foreground_cf`` is vecmatte's closed-form foreground (8 neighbours, other
-  colours where alpha is near 0). ``ichol`` factors completely (nothing is discarded),
-  ``vcycle`` leaves ``cache`` empty.
+  fixed point; colours where alpha > 0.1 within about 1e-3 on average) and starts from the
+  image's mean colour when alpha has no pixel above 0.9 (or none below 0.1), where
+  PyMatting starts from black, and ``estimate_foreground_cf`` is vecmatte's closed-form
+  foreground (8 neighbours, other colours where alpha is near 0). ``ichol`` factors
+  completely (nothing is discarded), ``vcycle`` leaves ``cache`` empty.
 - Files: ``load_image`` reads 16-bit files by 65535 and float files as they are (PyMatting
   divides every file by 255); ``save_image`` rounds to the nearest 8-bit level (PyMatting
   truncates) and writes atomically.
