@@ -542,5 +542,24 @@ def process_task(task: BatchTask) -> BatchRecord:
     except Exception as error:  # an unexpected bug must not stop the other images either
         message = f"{type(error).__name__}: {error}"
         return BatchRecord.failed(task, message, time.perf_counter() - start)
+    stale = _stale_cutout(task)
+    if stale is not None:
+        notes.append(
+            f"{stale} is from an earlier run, not made again with this matte (no cutout asked "
+            "for): delete it, or run with cutout (--cutout)"
+        )
     note = "; ".join(notes) if notes else None
     return BatchRecord(task.name, "done", time.perf_counter() - start, iterations, None, note)
+
+
+def _stale_cutout(task: BatchTask) -> str | None:
+    """``NAME_cutout.png`` beside the matte just made, if this task made no cutout, else None.
+
+    A batch (or ``--resume``) without ``--cutout`` that makes a matte again left the cutout
+    of an earlier run beside it, unsaid: a pair that no longer agrees. It is the user's
+    file, so it is named, never deleted.
+    """
+    if task.cutout_path is not None or not task.alpha_path.endswith(ALPHA_SUFFIX):
+        return None
+    cutout = task.alpha_path.removesuffix(ALPHA_SUFFIX) + CUTOUT_SUFFIX
+    return cutout if os.path.lexists(cutout) else None
