@@ -836,7 +836,7 @@ def test_a_batch_takes_gif_images_and_trimaps(tmp_path, scene):
 
 @pytest.mark.parametrize(
     ("command", "output"),
-    [("alpha", "a.jpg"), ("alpha", "a.webp"), ("trimap", "t.jpg")],
+    [("alpha", "a.jpg"), ("trimap", "t.jpg")],
 )
 def test_a_matte_or_trimap_written_as_jpeg_gets_one_note(
     tmp_path, scene_files, capsys, command, output
@@ -851,10 +851,25 @@ def test_a_matte_or_trimap_written_as_jpeg_gets_one_note(
     assert (tmp_path / output).exists()
 
 
-def test_a_lossless_matte_gets_no_note(tmp_path, scene_files, capsys):
+@pytest.mark.parametrize("output", ["a.png", "a.webp", "a.avif"])
+def test_a_lossless_matte_gets_no_note(tmp_path, scene_files, capsys, output):
+    # WebP is written lossless and AVIF at quality 100, which keeps gray exactly: the note
+    # that the matte's values are not kept was false for them (tests/test_io_lossless.py).
+    if output == "a.avif" and not _has_avif():
+        pytest.skip("this Pillow writes no AVIF")
     image, trimap = scene_files
-    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "a.png"), "-q"]) == 0
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / output), "-q"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def _has_avif() -> bool:
+    import warnings
+
+    from PIL import features
+
+    with warnings.catch_warnings():  # Pillow before 11.2 warns "Unknown feature 'avif'"
+        warnings.simplefilter("ignore", UserWarning)
+        return features.check("avif")
 
 
 def _trimap(shape=(64, 80)) -> np.ndarray:

@@ -183,6 +183,15 @@ def open_image(source, max_pixels: int | None = None):
                 # Which unpacker Pillow chose tells a 16-bit colour PNG (read at 8 bits).
                 tile = image.tile[0] if len(image.tile) == 1 else None
                 image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
+                # Read before load(): Pillow's TIFF reader turns the pixels as it loads them
+                # and drops the tag, which tifffile's 16-bit colour reader still needs.
+                orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
+                if image.format == "TIFF" and orientation in (5, 6, 7, 8):
+                    # Pillow (11-13) memory-maps an uncompressed TIFF of a file name with the
+                    # size its orientation turns, not the stored one (ImageFile.load's
+                    # map_buffer): gray, palette, 16-bit gray and RGBA pixels came scrambled.
+                    # An image without a file name is decoded, not mapped.
+                    image.filename = ""
                 image.load()
                 frames = _frame_count(image)
                 if frames != 1 and image.format in _ANIMATED_FORMATS:
@@ -193,7 +202,6 @@ def open_image(source, max_pixels: int | None = None):
                         ExtraFramesWarning,
                         stacklevel=outside_stacklevel(),
                     )
-                orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
                 ImageOps.exif_transpose(image, in_place=True)
                 image.info["vecmatte_orientation"] = orientation
         except UnidentifiedImageError:
