@@ -317,7 +317,7 @@ class MattingApp:
         return REQUEST_BYTES_PER_PIXEL * pixels
 
     def _decoding(self, parts: dict[str, Part]) -> contextlib.AbstractContextManager:
-        """The reservation of what decoding the files needs; it grows to the solve's estimate."""
+        """What decoding the files needs, reserved before; it grows to the solve's until settled."""
         return self._gate.memory(self._decode_bytes(parts), "decoding the uploaded files")
 
     def _image(self, parts: dict[str, Part]) -> np.ndarray:
@@ -476,9 +476,7 @@ class MattingApp:
         ):
             self._check_client(environ)
             start = time.perf_counter()
-            with self._gate.memory(
-                self._decode_bytes(parts), "decoding the uploaded files"
-            ) as reserved:
+            with self._decoding(parts) as reserved:
                 image = self._image(parts)
                 trimap = self._trimap_of(parts, image)
                 method, options = self._options(parts)
@@ -511,9 +509,7 @@ class MattingApp:
         ):
             self._check_client(environ)
             start = time.perf_counter()
-            with self._gate.memory(
-                self._decode_bytes(parts), "decoding the uploaded files"
-            ) as reserved:
+            with self._decoding(parts) as reserved:
                 image = self._image(parts)
                 alpha = self._given_alpha(parts, image)
                 trimap = None if alpha is not None else self._trimap_of(parts, image)
