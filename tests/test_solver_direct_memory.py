@@ -121,7 +121,9 @@ def test_direct_options_that_keep_the_factor_add_nothing():
     assert estimate_solve_memory((300, 400), 50_000, preconditioner="direct:factor='auto'") == (
         default
     )
-    double = estimate_solve_memory((300, 400), 50_000, preconditioner="direct:single_precision=0")
+    double = estimate_solve_memory(
+        (300, 400), 50_000, preconditioner="direct:single_precision=False"
+    )
     assert double > default
     # KNN's factor is SuperLU's anyway: forcing it adds nothing, float64 one factor more.
     knn = estimate_solve_memory((300, 400), 50_000, method="knn", preconditioner="direct")

@@ -110,9 +110,12 @@ def check_solve_options(keywords: dict) -> None:
     # Python reads True as 1: lam=True would run as lam 1.0.
     check_no_bool_numbers(spec.entry(), options)
     try:
-        name = resolve_method_preconditioner(method, keywords.get("preconditioner"))[0]
+        name, preconditioner_options = resolve_method_preconditioner(
+            method, keywords.get("preconditioner")
+        )
     except TypeError as error:  # an option the preconditioner does not take
         raise ValueError(str(error)) from None
+    _check_factor_for_method(method, name, preconditioner_options)
     rtol = keywords.get("rtol")
     # The rtol the solve will use: the user's, or the default of the chosen preconditioner.
     check_solver_options(default_rtol(name) if rtol is None else rtol, keywords.get("maxiter"))
@@ -170,6 +173,7 @@ def run_method(
         # Range checks first, so that a bad option is named before any trimap complaint.
         options = check_options(image.shape, **options)
     name, preconditioner_options = resolve_method_preconditioner(method, preconditioner)
+    _check_factor_for_method(method, name, preconditioner_options)
     # Checked as resolved: the default depends on the preconditioner chosen above.
     rtol, maxiter = check_solver_options(default_rtol(name) if rtol is None else rtol, maxiter)
     is_fg, is_bg, unknown = split_checked(trimap)
@@ -299,6 +303,23 @@ def _warn_flat_windows(method, name, image, unknown, options, rtol, stacklevel) 
     )
 
 
+def _check_factor_for_method(method: str, name: str | None, options: dict) -> None:
+    """Refuse 'direct:factor=nested' for a method without a grid reach, before any work.
+
+    It was refused when the factor was made, after the system (KNN's neighbour searches:
+    minutes on a large image, and again for every image of a batch).
+    """
+    if (
+        name == "direct"
+        and options.get("factor") == "nested"
+        and "reach" in get_method(method).lacks
+    ):
+        raise ValueError(
+            f"direct: factor 'nested' needs a grid-local system, and method {method!r} couples "
+            "pixels far apart; use factor 'auto' or 'superlu'"
+        )
+
+
 def _check_float64_factor_fits(options: dict, system) -> None:
     """Refuse the float64 'direct' factor after a float32 breakdown if it would not fit.
 
@@ -340,6 +361,13 @@ def _convergence_advice(method: str, name: str, result, rtol: float, maxiter: in
 
     spec = get_method(method)
     if result.breakdown:
+        if name == "vcycle":
+            # Damped Jacobi sweeps that do not converge on some level make the V-cycle
+            # indefinite (omega near 1 on random walks' graphs).
+            return (
+                "Use a smaller omega for the V-cycle (vcycle:omega=0.6; the default is 0.8), or "
+                "the preconditioner 'jacobi' (positive definite on any such system)."
+            )
         if PRECONDITIONERS[name].module is None or name == "jacobi":
             # Neither can make a positive definite system indefinite: the system is.
             return (

@@ -12,7 +12,7 @@ import numpy as np
 
 from vecmatte._numbers import shown
 
-__all__ = ["ENVELOPE_FLOPS_PER_UNKNOWN", "FACTORS", "build"]
+__all__ = ["ENVELOPE_FLOPS_PER_UNKNOWN", "FACTORS", "build", "check_options"]
 
 FACTORS = ("auto", "envelope", "nested", "superlu")
 
@@ -90,6 +90,27 @@ def _surely_nested(system, ys: np.ndarray, xs: np.ndarray) -> bool:
     return _FULL_BOX_FLOPS * side * side >= ENVELOPE_FLOPS_PER_UNKNOWN
 
 
+def check_options(*, factor: str = "auto", single_precision: bool = True) -> None:
+    """Refuse out-of-range options of :func:`build`, before any system is built.
+
+    Called by :func:`vecmatte.preconditioners.resolve_preconditioner`, so that a command line
+    or a batch refuses ``direct:factor=bogus`` once, before reading any image (it was
+    refused only when the factor was made, after each image's system).
+
+    Raises
+    ------
+    ValueError
+        One line naming the option: ``factor`` not one of :data:`FACTORS`, or
+        ``single_precision`` not True or False.
+    """
+    if not isinstance(single_precision, (bool, np.bool_)):
+        raise ValueError(
+            f"direct: single_precision must be True or False, got {shown(single_precision)}"
+        )
+    if not isinstance(factor, str) or factor not in FACTORS:
+        raise ValueError(f"direct: factor must be one of {', '.join(FACTORS)}; got {shown(factor)}")
+
+
 def build(system, *, factor: str = "auto", single_precision: bool = True):
     """Complete factorisation of the system, used as a preconditioner.
 
@@ -136,13 +157,8 @@ def build(system, *, factor: str = "auto", single_precision: bool = True):
     from vecmatte.linalg.envelope import envelope_cholesky, envelope_flops, rcm_envelope
     from vecmatte.linalg.multifrontal import dissection_order, multifrontal_cholesky
 
-    if not isinstance(single_precision, (bool, np.bool_)):
-        raise ValueError(
-            f"direct: single_precision must be True or False, got {shown(single_precision)}"
-        )
+    check_options(factor=factor, single_precision=single_precision)
     dtype = np.float32 if single_precision else np.float64
-    if factor not in FACTORS:
-        raise ValueError(f"direct: factor must be one of {', '.join(FACTORS)}; got {shown(factor)}")
     matrix = system.matrix
     if not hasattr(matrix, "tocsr"):
         raise ValueError(

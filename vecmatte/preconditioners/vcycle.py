@@ -14,7 +14,9 @@ from vecmatte._numbers import is_integer, is_real_number, shown
 
 __all__ = [
     "MAX_DIRECT_SOLVE_SIZE",
+    "MAX_OMEGA",
     "MAX_SWEEPS",
+    "MIN_OMEGA",
     "build",
     "check_options",
     "full_weighting",
@@ -29,6 +31,18 @@ MAX_SWEEPS = 100
 #: turns into a float64 SuperLU factor of most of the system, which the memory model of
 #: "vcycle" leaves out: the complete factor is the "direct" preconditioner, checked for memory.
 MAX_DIRECT_SOLVE_SIZE = 16384
+
+#: Largest damping accepted. The V-cycle is positive definite (what conjugate gradient
+#: needs) only while each level's damped Jacobi sweep converges, ``omega * lambda_max(D^-1 A)
+#: < 2``, and that eigenvalue reaches 2 on graph Laplacians (random walks, KNN) and their
+#: Galerkin coarse levels: above 1 conjugate gradient broke down on closed-form, random-walk
+#: and LBDM systems at radius 1 (3 scenes each; (0, 2) was accepted before). Random walks
+#: can break down from about 0.99 on: the breakdown's warning then names omega.
+MAX_OMEGA = 1.0
+#: Smallest damping accepted: below float64's rounding the sweep vanishes beside the coarse
+#: correction, which alone is singular (omega 1e-300 broke down or ran 13500 iterations;
+#: 1e-16 still converged).
+MIN_OMEGA = float(np.finfo(np.float64).eps)
 
 # Full-weighting stencil over the 3x3 fine pixels around a coarse pixel's centre (2y, 2x).
 _WEIGHTS = np.array([1, 2, 1, 2, 4, 2, 1, 2, 1], dtype=np.float64) / 16.0
@@ -217,8 +231,8 @@ def check_options(
     ValueError
         One line naming the option: a sweep count that is not a whole number >= 0, both
         counts 0 (the cycle is then only the coarse correction, a singular operator),
-        ``omega`` outside (0, 2) (the mean eigenvalue of ``D^-1 A`` is 1, so damped Jacobi
-        diverges from 2 on), a sweep count above :data:`MAX_SWEEPS`, or
+        ``omega`` outside [:data:`MIN_OMEGA`, :data:`MAX_OMEGA`], a sweep count above
+        :data:`MAX_SWEEPS`, or
         ``direct_solve_size`` not a whole number from 1 to :data:`MAX_DIRECT_SOLVE_SIZE`.
     """
     for name, value in (("num_pre_iter", num_pre_iter), ("num_post_iter", num_post_iter)):
@@ -232,9 +246,10 @@ def check_options(
             "preconditioner 'vcycle': num_pre_iter and num_post_iter may not both be 0 "
             "(no smoothing leaves a singular coarse correction); set one to 1"
         )
-    if not is_real_number(omega) or not 0.0 < omega < 2.0:
+    if not is_real_number(omega) or not MIN_OMEGA <= omega <= MAX_OMEGA:
         raise ValueError(
-            f"preconditioner 'vcycle': omega must lie in (0, 2) (default 0.8), got {shown(omega)}"
+            f"preconditioner 'vcycle': omega must lie in [{MIN_OMEGA:.1e}, {MAX_OMEGA:g}] "
+            f"(default 0.8), got {shown(omega)}"
         )
     if not _whole(direct_solve_size) or not 1 <= direct_solve_size <= MAX_DIRECT_SOLVE_SIZE:
         raise ValueError(
