@@ -78,9 +78,9 @@ class Limits:
             smallest, what = smallest_solve_bytes()
             if self.memory_bytes < smallest:
                 raise ValueError(
-                    f"memory_bytes must be at least {smallest:,} bytes, the estimate of the "
-                    f"smallest solve ({what}), or every request is refused; got "
-                    f"{self.memory_bytes:,}"
+                    f"memory_bytes must be at least {smallest:,} bytes, the smallest budget "
+                    f"whose parts hold the smallest solve ({what}) and its upload, or every "
+                    f"request is refused; got {self.memory_bytes:,}"
                 )
 
 

@@ -385,8 +385,9 @@ def _memory_limit(text: str) -> int:
     smallest, what = smallest_solve_bytes()
     if value < smallest:
         raise argparse.ArgumentTypeError(
-            f"{text} bytes is below the {smallest:,} bytes that the smallest solve ({what}) "
-            "is estimated to need: every request would be refused (413); give at least that"
+            f"{text} bytes is below the {smallest:,} bytes whose parts hold the smallest solve "
+            f"({what}: three quarters) and its upload (a quarter): every request would be "
+            "refused (413); give at least that"
         )
     return value
 
