@@ -415,6 +415,7 @@ ERRORS = {
     "save_missing_folder": "pm.save_image(folder + '/none/x.png', image, False)",
     "save_unknown_extension": "pm.save_image(folder + '/x.xyz', image)",
     "save_empty": "pm.save_image(folder + '/x.png', np.zeros((0, 3, 3)))",
+    "save_integer_dtype": "pm.save_image(folder + '/out/i.png', np.zeros((3, 3, 3), np.int32))",
     "normalize_empty": "pm.normalize([])",
     "div_round_up_zero": "pm.div_round_up(7, 0)",
     "sparse_conv_1d_kernel": "pm.sparse_conv_matrix(4, 5, np.ones(3))",

@@ -97,3 +97,13 @@ def test_shared_matting_colours_are_c_ordered():
         assert colours.dtype == np.float32
         assert colours.flags.c_contiguous
     assert alpha.flags.c_contiguous
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.complex128])
+def test_save_image_refuses_a_dtype_as_pymattings_assert_before_making_a_folder(tmp_path, dtype):
+    # PyMatting asserts the dtype (AssertionError); the old shim raised a plain ValueError
+    # after making the folders.
+    path = tmp_path / "new" / "image.png"
+    with pytest.raises(AssertionError, match=f"cannot save an array of dtype {np.dtype(dtype)}"):
+        pm.save_image(path, np.zeros((3, 4, 3), dtype))
+    assert not (tmp_path / "new").exists()

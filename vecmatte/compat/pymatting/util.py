@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from vecmatte._arrays import as_float, check_same_size
-from vecmatte.compat.pymatting._common import PyMattingKeyError
+from vecmatte.compat.pymatting._common import PyMattingAssertionError, PyMattingKeyError
 from vecmatte.trimap import check_trimap
 
 __all__ = [
@@ -230,13 +230,22 @@ def save_image(path: str | os.PathLike, image: ArrayLike, make_directory: bool =
 
     Raises
     ------
+    PyMattingAssertionError
+        (an ``AssertionError`` as PyMatting's ``assert`` on the dtype, and a ``ValueError``)
+        for dtypes other than float, uint8, uint16 and bool, before any folder is made.
     ValueError
-        For dtypes other than float and uint8 (PyMatting uses an ``assert``) and for shapes
-        that are not an image.
+        For shapes that are not an image.
     """
     from vecmatte.io import save_image as save
 
     image = np.asarray(image)
+    if image.dtype not in (bool, np.uint8, np.uint16) and not np.issubdtype(
+        image.dtype, np.floating
+    ):
+        raise PyMattingAssertionError(
+            f"cannot save an array of dtype {image.dtype}; use floats in [0, 1], uint8 or "
+            "uint16 (e.g. array.astype(np.uint8) if it holds 0 ... 255)"
+        )
     if np.issubdtype(image.dtype, np.floating):
         image = np.clip(image, 0.0, 1.0)  # as PyMatting; vecmatte.save_image refuses instead
     if make_directory:
