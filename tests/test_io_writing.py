@@ -80,3 +80,16 @@ def test_a_cutout_is_written_in_every_format_that_keeps_an_alpha_channel(tmp_pat
         difference = np.abs(np.asarray(stored).astype(int) - rgba)
     assert difference[:, :, 3].max() == 0
     assert difference.max() <= (2 if suffix == ".avif" else 0)
+
+
+def test_an_output_below_a_file_names_that_file(tmp_path):
+    # 'out.png/run1/m.png: output directory out.png/run1 does not exist' sent the user to
+    # make a folder that cannot be made: out.png is a file.
+    (tmp_path / "out.png").write_bytes(b"not a folder")
+    target = tmp_path / "out.png" / "run1" / "m.png"
+    with pytest.raises(NotADirectoryError, match=r"m\.png: .*out\.png is a file, not a folder"):
+        save_image(target, np.zeros((2, 3)))
+    assert (tmp_path / "out.png").read_bytes() == b"not a folder"
+    with pytest.raises(FileNotFoundError, match=r"output directory .*run1 does not exist"):
+        save_image(tmp_path / "made" / "run1" / "m.png", np.zeros((2, 3)))
+    assert sorted(os.listdir(tmp_path)) == ["out.png"]

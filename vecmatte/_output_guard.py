@@ -229,8 +229,12 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     target = write_target(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        if directory.exists():
-            raise NotADirectoryError(f"{path}: {directory} is a file, not a folder ({what})")
+        # The nearest part of the path that exists may be a file (out.png/run1/m.png):
+        # making the missing folders would then fail too, so that file is named.
+        ancestors = (directory, *directory.parents)
+        existing = next((parent for parent in ancestors if parent.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise NotADirectoryError(f"{path}: {existing} is a file, not a folder ({what})")
         raise FileNotFoundError(f"{path}: output directory {directory} does not exist ({what})")
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
