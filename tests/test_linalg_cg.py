@@ -111,3 +111,47 @@ def test_no_breakdown_on_positive_definite_systems(rng):
     assert not result.breakdown and not result.converged
     with pytest.warns(ConvergenceWarning, match="stopped after 3 iterations"):
         warn_not_converged(result, 1e-6)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "match"),
+    [
+        ({"x0": np.zeros(11)}, r"x0 must have shape \(10,\), as rhs, got shape \(11,\)"),
+        ({"x0": 0.0}, r"x0 must have shape \(10,\)"),
+        ({"x0": np.zeros((10, 2))}, r"x0 must have shape \(10,\)"),
+        ({"x0": np.full(10, np.nan)}, "x0 has NaN or infinite entries"),
+        ({"x0": np.r_[np.zeros(9), np.inf]}, "x0 has NaN or infinite entries"),
+        ({"rhs": np.full(10, np.nan)}, "rhs has NaN or infinite entries"),
+        ({"rhs": np.full(10, 1e300)}, "too large to square"),
+        ({"rhs": np.ones((2, 5))}, r"rhs must have shape \(n,\)"),
+        ({"rtol": float("nan")}, "rtol must be a number of at least 0"),
+        ({"rtol": -1e-6}, "rtol must be a number of at least 0"),
+        ({"maxiter": -1}, "maxiter must be None or at least 0"),
+    ],
+)
+def test_inputs_that_cannot_be_solved_are_refused_in_one_line(keywords, match):
+    # They ran into NaN residuals reported as a breakdown ("not positive definite"), or
+    # NumPy's matmul dimension errors.
+    matrix = scipy.sparse.diags(np.full(10, 2.0), format="csr")
+    rhs = keywords.pop("rhs", np.ones(10))
+    with pytest.raises(ValueError, match=match) as caught:
+        conjugate_gradient(matrix, rhs, **keywords)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_column_rhs_and_x0_are_read_as_vectors(rng):
+    # As SciPy's cg reads them.
+    matrix = _spd_matrix(rng)
+    rhs = rng.random(matrix.shape[0])
+    flat = conjugate_gradient(matrix, rhs, x0=np.zeros(len(rhs)), rtol=1e-10)
+    column = conjugate_gradient(matrix, rhs[:, None], x0=np.zeros((len(rhs), 1)), rtol=1e-10)
+    assert column.x.shape == rhs.shape
+    np.testing.assert_array_equal(column.x, flat.x)
+    assert column.iterations == flat.iterations
+
+
+def test_maxiter_zero_returns_the_start():
+    matrix = scipy.sparse.diags(np.full(10, 2.0), format="csr")
+    result = conjugate_gradient(matrix, np.ones(10), x0=np.full(10, 0.25), maxiter=0)
+    assert result.iterations == 0 and not result.converged
+    np.testing.assert_array_equal(result.x, np.full(10, 0.25))

@@ -52,6 +52,17 @@ class SolveResult:
     breakdown: bool = False
 
 
+def _vector(value: np.ndarray, name: str, n: int | None) -> np.ndarray:
+    """``value`` as shape ``(n,)`` (a column ``(n, 1)`` read as one, as SciPy's cg does)."""
+    value = np.asarray(value)
+    if value.ndim == 2 and value.shape[1] == 1:
+        value = value[:, 0]
+    if value.ndim != 1 or (n is not None and value.shape[0] != n):
+        wanted = "(n,)" if n is None else f"({n},), as rhs"
+        raise ValueError(f"{name} must have shape {wanted}, got shape {value.shape}")
+    return value
+
+
 def conjugate_gradient(
     matrix,
     rhs: np.ndarray,
@@ -93,10 +104,24 @@ def conjugate_gradient(
         breakdown) is reported through ``converged`` and ``breakdown``, never raised;
         :func:`vecmatte.estimate_alpha` turns it into a warning.
     """
+    rhs = _vector(rhs, "rhs", None)
     n = rhs.shape[0]
+    if not rtol >= 0:  # NaN too: it ran to maxiter and reported a breakdown
+        raise ValueError(f"rtol must be a number of at least 0, got {rtol!r}")
+    if maxiter is not None and not maxiter >= 0:
+        raise ValueError(f"maxiter must be None or at least 0, got {maxiter!r}")
     maxiter = 10 * n if maxiter is None else int(maxiter)
-    x = np.zeros(n) if x0 is None else np.array(x0, dtype=np.float64)
-    b_norm = float(np.linalg.norm(rhs))
+    x = np.zeros(n) if x0 is None else _vector(np.array(x0, dtype=np.float64), "x0", n)
+    if x0 is not None and not np.isfinite(x).all():
+        # Else a NaN residual, reported as a breakdown ("not positive definite").
+        raise ValueError("x0 has NaN or infinite entries: give a finite starting guess or None")
+    with np.errstate(over="ignore"):  # said below, in one line
+        b_norm = float(np.linalg.norm(rhs))
+    if not np.isfinite(b_norm):
+        raise ValueError(
+            "rhs has NaN or infinite entries (or entries too large to square in float64, "
+            "beyond about 1e154): conjugate gradient cannot solve it"
+        )
     if b_norm == 0.0:
         return SolveResult(np.zeros(n), 0, 0.0, True)
     r = rhs - matrix @ x if x0 is not None else rhs.copy()
