@@ -320,3 +320,43 @@ def test_a_value_too_long_to_print_is_named_in_a_short_line(scene, call, start):
         call(scene)
     message = str(refused.value)
     assert message.startswith(start) and len(message) < 300 and "sys.set_int" not in message
+
+
+@pytest.mark.parametrize(
+    ("radius", "eps", "message"),
+    [
+        # The wrong kind is named first (radius before eps), then radius's range, then eps's.
+        ("x", float("nan"), "radius must be a positive integer, got 'x'"),
+        (-1, "x", "eps must be a positive finite number, got 'x'"),
+        (-1, None, "eps must be a positive finite number, got None"),
+        (-1, float("nan"), "radius must be a positive integer, got -1"),
+        (1.5, -1, "radius must be a positive integer, got 1.5"),
+        (10**400, 0, "radius must be smaller than the image"),
+        (2, -1, "eps must be a positive finite number, got -1"),
+        (2, np.array(float("nan")), "eps must be a positive finite number, got nan"),
+        (2, -(10**400), "eps must be a positive finite number, got -1000000000"),
+        (2, 10**400, "eps must be a positive finite number, got 1000000000"),
+        (2, np.float32("inf"), "eps must be a positive finite number, got np.float32(inf)"),
+        (2, 0.0, "eps must be a positive finite number, got 0.0"),
+        (2, 1e-20, "eps must be at least"),
+    ],
+)
+def test_of_radius_and_eps_the_wrong_kind_is_named_first_then_radius(radius, eps, message):
+    with pytest.raises(ValueError) as error:
+        check_radius_eps(radius, eps, (30, 40, 3))
+    assert str(error.value).startswith(message)
+
+
+@pytest.mark.parametrize(("option", "method"), [("eps", "cf"), ("lam", "lkm")])
+def test_a_float16_option_is_read_without_numpys_overflow_warning(scene, option, method):
+    # snapped() compared the value with each bound rounded to float16, and LARGEST_EPS /
+    # LARGEST_LAM overflow float16: NumPy warned 'overflow encountered in cast'.
+    value = {"eps": 1e-5, "lam": 100.0}[option]
+    options = {"radius": 1} if method == "lkm" else {}
+    alpha = vecmatte.estimate_alpha(
+        scene.image, scene.trimap, method=method, **{option: np.float16(value)}, **options
+    )
+    expected = vecmatte.estimate_alpha(
+        scene.image, scene.trimap, method=method, **{option: float(np.float16(value))}, **options
+    )
+    np.testing.assert_array_equal(alpha, expected)

@@ -177,6 +177,10 @@ def snapped(number: float, given, *bounds: float) -> float:
     dtype = getattr(given, "dtype", None)
     if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
         for bound in bounds:
-            if number == float(np.asarray(bound, dtype=dtype)):
+            # A bound beyond the precision's range (1e6 in float16) rounds to infinity: no
+            # finite value equals it, and NumPy's overflow warning would reach the user.
+            with np.errstate(over="ignore"):
+                rounded = float(np.asarray(bound, dtype=dtype))
+            if number == rounded and rounded != float("inf"):
                 return bound
     return number

@@ -165,12 +165,9 @@ def check_radius_eps(
             size = "an integer of over 300 digits"
         raise ValueError(f"radius must be smaller than the image, got {size}")
     radius = int(radius)
-    try:
-        eps = float(eps)
-    except OverflowError:  # an integer beyond floats: as unusable as infinity
-        eps = float("inf")
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a positive finite number, got {eps_shown}")
+    # After radius's range: of two bad options, one of the wrong kind is named first (above),
+    # then radius's range, then eps's.
+    eps = finite_number(eps, "eps", "a positive finite number", minimum=0.0, above_minimum=True)
     smallest = SMALLEST_EPS[model]
     eps = snapped(eps, given_eps, smallest, LARGEST_EPS)
     if eps < smallest:
