@@ -490,7 +490,7 @@ def solve_keywords(args) -> dict:
 def _solve_keywords(args) -> dict:
     keywords = {"method": args.method, **method_options(args)}
     if args.preconditioner is not None:
-        keywords["preconditioner"] = args.preconditioner
+        keywords["preconditioner"] = _read_preconditioner(args.preconditioner)
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
@@ -498,7 +498,7 @@ def _solve_keywords(args) -> dict:
     from vecmatte.alpha import check_solve_options, get_method
 
     if args.preconditioner is not None and ":" in args.preconditioner:
-        _check_preconditioner_options(args.preconditioner)
+        _check_preconditioner_options(keywords["preconditioner"], typed=args.preconditioner)
 
     # Each --option's value first, so that its message names the --option as typed (the
     # names are checked next: an unknown name is skipped here).
@@ -522,11 +522,30 @@ def _typed(text: str) -> str:
     return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
-def _check_preconditioner_options(text: str) -> None:
+def _read_preconditioner(text: str) -> str:
+    """``--preconditioner NAME:OPTION=VALUE,...`` with each value read as ``--option`` reads it.
+
+    The library reads the values of such a text as Python literals only, so
+    ``direct:single_precision=true`` stayed the text 'true' (refused) where ``--option`` and
+    the web form take ``true`` (:func:`option_value`). Each value is read here and written
+    back as its literal (``True``); a text the library cannot split is kept for its message.
+    """
+    name, colon, rest = text.partition(":")
+    items = []
+    for item in filter(None, (part.strip() for part in rest.split(","))):
+        key, equals, value = item.partition("=")
+        if not equals:
+            return text  # resolve_preconditioner says how to write it
+        items.append(f"{key.strip()}={option_value(value)!r}")
+    return f"{name}:{','.join(items)}" if colon else text
+
+
+def _check_preconditioner_options(text: str, typed: str) -> None:
     """The options of ``--preconditioner NAME:OPTION=VALUE,...``, refused naming it as typed.
 
     Booleans first (Python reads True as 1), then the preconditioner's own ranges
-    (``ichol:sweeps=0``); an unknown option is left to :func:`check_solve_options`.
+    (``ichol:sweeps=0``); an unknown option is left to :func:`check_solve_options`. ``text``
+    is :func:`_read_preconditioner`'s, ``typed`` the option as given (for the message).
     """
     from vecmatte._validation import check_no_bool_numbers
     from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
@@ -543,7 +562,7 @@ def _check_preconditioner_options(text: str) -> None:
     except ValueError as error:
         # The range check names its preconditioner; the option as typed says it already.
         message = str(error).removeprefix(f"preconditioner {name!r}: ")
-        raise ValueError(f"--preconditioner {text}: {message}") from None
+        raise ValueError(f"--preconditioner {typed}: {message}") from None
 
 
 def preconditioner_label(keywords: dict) -> str:
