@@ -3,7 +3,7 @@
 Pillow writes both lossy by default (WebP at quality 80, AVIF at 75 with 4:2:0 chroma): a
 matte's edges and a cutout's alpha came back moved by many levels. vecmatte writes WebP
 lossless and AVIF at quality 100, which keeps gray and alpha exactly (AVIF's colour passes
-through YCbCr: within 2 levels).
+through YCbCr: within 3 levels).
 """
 
 from __future__ import annotations
@@ -60,12 +60,12 @@ def test_a_webp_cutout_reads_back_exactly(tmp_path, rng):
 
 
 @needs_avif
-def test_an_avif_cutout_keeps_its_alpha_exactly_and_its_colour_within_two_levels(tmp_path, rng):
+def test_an_avif_cutout_keeps_its_alpha_exactly_and_its_colour_within_three_levels(tmp_path, rng):
     rgba = vecmatte.io.floats_to_uint8(_cutout(rng))
     save_image(tmp_path / "cutout.avif", rgba)
     difference = np.abs(_read(tmp_path / "cutout.avif").astype(int) - rgba)
     assert difference[:, :, 3].max() == 0  # old code: up to 219 levels off
-    assert difference[:, :, :3].max() <= 2
+    assert difference[:, :, :3].max() <= 3
 
 
 def test_a_webp_written_to_a_stream_is_lossless_too(rng):

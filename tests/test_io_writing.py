@@ -72,14 +72,14 @@ def test_a_cutout_is_written_with_straight_alpha(tmp_path, suffix):
 def test_a_cutout_is_written_in_every_format_that_keeps_an_alpha_channel(tmp_path, suffix, rng):
     # 'TGA cannot store an alpha channel; save the cutout as .png or .tif' (and so for
     # JPEG 2000, SGI, DDS, AVIF), which all hold RGBA and read it back exactly, but for
-    # AVIF's colour (YCbCr at quality 100: within 2 levels).
+    # AVIF's colour (YCbCr at quality 100: within 3 levels).
     rgba = rng.integers(0, 256, (6, 7, 4), dtype=np.uint8)
     save_image(tmp_path / f"cutout{suffix}", rgba)
     with Image.open(tmp_path / f"cutout{suffix}") as stored:
         assert stored.mode == "RGBA"
         difference = np.abs(np.asarray(stored).astype(int) - rgba)
     assert difference[:, :, 3].max() == 0
-    assert difference.max() <= (2 if suffix == ".avif" else 0)
+    assert difference.max() <= (3 if suffix == ".avif" else 0)
 
 
 def test_an_output_below_a_file_names_that_file(tmp_path):

@@ -237,7 +237,7 @@ def _exact(file_format: str, image) -> dict:
     """Pillow ``save`` keywords that keep the values where a lossy-by-default format can.
 
     WebP lossless; ``exact`` keeps the colour under alpha 0 too. AVIF at quality 100 keeps
-    gray and alpha exactly, colour (through YCbCr: Pillow sets no identity matrix) within 2
+    gray and alpha exactly, colour (through YCbCr: Pillow sets no identity matrix) within 3
     levels at 4:4:4 chroma. Pillow's defaults moved random values by up to 228 levels."""
     if file_format == "WEBP":
         return {"lossless": True, "exact": True}
@@ -369,8 +369,8 @@ def save_image(
     -----
     The file is written to a temporary name ``.NAME.XXXX.tmp`` in the same directory and
     renamed, so an error or an interruption never leaves a partial file at ``path``.
-    WebP is written lossless and AVIF at quality 100: both read back exactly, except an
-    AVIF's colour (within 2 levels of 255); JPEG is lossy (Pillow's default quality 75).
+    WebP is written lossless, AVIF at quality 100 (exact but its colour: within 3 levels);
+    JPEG is lossy, and GIF holds 256 colours (a photo's come back up to 87 levels off).
     """
     bit_depth = check_bit_depth(bit_depth)
     if hasattr(path, "write"):
