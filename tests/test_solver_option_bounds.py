@@ -104,3 +104,12 @@ def test_a_callback_that_raises_stops_the_solve_with_its_own_error(scene):
 
     with pytest.raises(RuntimeError, match="stop here"):
         vecmatte.solve_alpha(scene.image, scene.trimap, preconditioner="jacobi", callback=callback)
+
+
+def test_the_memory_estimate_refuses_a_nested_factor_of_knn_as_the_solve_does():
+    from vecmatte.memory import estimate_solve_memory
+
+    with pytest.raises(ValueError, match="factor 'nested' needs a grid-local system"):
+        estimate_solve_memory(
+            (300, 400), 10_000, method="knn", preconditioner="direct:factor=nested"
+        )

@@ -21,6 +21,7 @@ from vecmatte._validation import (
     shape_for_any_window,
 )
 from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
+from vecmatte.preconditioners.direct import check_factor_for_method
 from vecmatte.trimap import check_known_pixels, check_trimap, split_checked
 
 __all__ = [
@@ -115,7 +116,7 @@ def check_solve_options(keywords: dict) -> None:
         )
     except TypeError as error:  # an option the preconditioner does not take
         raise ValueError(str(error)) from None
-    _check_factor_for_method(method, name, preconditioner_options)
+    check_factor_for_method(method, name, preconditioner_options)
     rtol = keywords.get("rtol")
     # The rtol the solve will use: the user's, or the default of the chosen preconditioner.
     check_solver_options(default_rtol(name) if rtol is None else rtol, keywords.get("maxiter"))
@@ -173,7 +174,7 @@ def run_method(
         # Range checks first, so that a bad option is named before any trimap complaint.
         options = check_options(image.shape, **options)
     name, preconditioner_options = resolve_method_preconditioner(method, preconditioner)
-    _check_factor_for_method(method, name, preconditioner_options)
+    check_factor_for_method(method, name, preconditioner_options)
     # Checked as resolved: the default depends on the preconditioner chosen above.
     rtol, maxiter = check_solver_options(default_rtol(name) if rtol is None else rtol, maxiter)
     is_fg, is_bg, unknown = split_checked(trimap)
@@ -301,23 +302,6 @@ def _warn_flat_windows(method, name, image, unknown, options, rtol, stacklevel) 
         ConvergenceWarning,
         stacklevel=stacklevel,
     )
-
-
-def _check_factor_for_method(method: str, name: str | None, options: dict) -> None:
-    """Refuse 'direct:factor=nested' for a method without a grid reach, before any work.
-
-    It was refused when the factor was made, after the system (KNN's neighbour searches:
-    minutes on a large image, and again for every image of a batch).
-    """
-    if (
-        name == "direct"
-        and options.get("factor") == "nested"
-        and "reach" in get_method(method).lacks
-    ):
-        raise ValueError(
-            f"direct: factor 'nested' needs a grid-local system, and method {method!r} couples "
-            "pixels far apart; use factor 'auto' or 'superlu'"
-        )
 
 
 def _check_float64_factor_fits(options: dict, system) -> None:

@@ -12,7 +12,13 @@ import numpy as np
 
 from vecmatte._numbers import shown
 
-__all__ = ["ENVELOPE_FLOPS_PER_UNKNOWN", "FACTORS", "build", "check_options"]
+__all__ = [
+    "ENVELOPE_FLOPS_PER_UNKNOWN",
+    "FACTORS",
+    "build",
+    "check_factor_for_method",
+    "check_options",
+]
 
 FACTORS = ("auto", "envelope", "nested", "superlu")
 
@@ -109,6 +115,26 @@ def check_options(*, factor: str = "auto", single_precision: bool = True) -> Non
         )
     if not isinstance(factor, str) or factor not in FACTORS:
         raise ValueError(f"direct: factor must be one of {', '.join(FACTORS)}; got {shown(factor)}")
+
+
+def check_factor_for_method(method: str, name: str | None, options: dict) -> None:
+    """Refuse ``direct:factor=nested`` for an alpha method without a grid reach.
+
+    Called by the solve, its checks before any image and the memory estimate: the factor
+    refused it only once it was made, after the system (KNN's neighbour searches: minutes on
+    a large image, and again for every image of a batch).
+    """
+    from vecmatte.alpha._registry import get_method
+
+    if (
+        name == "direct"
+        and options.get("factor") == "nested"
+        and "reach" in get_method(method).lacks
+    ):
+        raise ValueError(
+            f"direct: factor 'nested' needs a grid-local system, and method {method!r} couples "
+            "pixels far apart; use factor 'auto' or 'superlu'"
+        )
 
 
 def build(system, *, factor: str = "auto", single_precision: bool = True):
