@@ -351,6 +351,10 @@ def option_value(text: str):
     reads); any other text stays text (``none`` is a preconditioner's name, not Python's
     None; ``ichol:sweeps=2`` a preconditioner with its options). One reader for both: the
     form took ``true`` and ``nan`` while ``--option`` kept them as text and refused them.
+    What ``float`` reads includes the digits of other scripts (``٢``, ``２``) and ``1_000``
+    (a Python literal too): kept on purpose, since each reads as the number it shows (a
+    whole one as a float, 2.0, which the whole-number options take as 2); a text that is
+    no number (``10**3``, ``−1`` with a minus sign) stays text and its option refuses it.
     """
     from vecmatte._numbers import literal_or_text
 
