@@ -118,7 +118,7 @@ def _refuse_if_too_big(task: BatchTask, limit: int | None) -> str | None:
     """
     if limit is None:
         return None
-    from vecmatte.memory import estimate_task_memory
+    from vecmatte.memory import estimate_task_memory, size_text
 
     try:
         needed = estimate_task_memory(task)
@@ -127,8 +127,8 @@ def _refuse_if_too_big(task: BatchTask, limit: int | None) -> str | None:
     if needed <= limit:
         return None
     return (
-        f"needs about {needed / 2**30:.1f} GiB to solve but the Dask worker's memory limit is "
-        f"{limit / 2**30:.1f} GiB; start workers with a larger --memory-limit (or fewer "
+        f"needs about {size_text(needed)} to solve but the Dask worker's memory limit is "
+        f"{size_text(limit)}; start workers with a larger --memory-limit (or fewer "
         "--nworkers per machine), or downscale the image"
     )
 
@@ -149,17 +149,6 @@ def _process_on_worker(task: BatchTask) -> BatchRecord:
     # third of a solve's time); see vecmatte._malloc.
     with reuse_large_allocations():
         return process_task(task)
-
-
-def _shown(name: str) -> str:
-    """``name`` as a Dask key can hold it: UTF-8 text (the scheduler's messages are msgpack).
-
-    A file name that is not UTF-8 (``bad\\xff.png``, read as the surrogate ``\\udcff``)
-    made the key unencodable: the scheduler's connection broke and every image of the batch
-    came back "cancelled". The key only names the task on the dashboard; the task itself
-    travels pickled, its paths intact.
-    """
-    return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _record_of(future, task: BatchTask, distributed) -> BatchRecord:
@@ -192,8 +181,13 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> bool:
         # one map call, not a submit per image: a single message to the scheduler for the
         # whole batch. Keys name the images on the dashboard; retries=0 because an error is
         # a bug (inputs fail as records), while lost workers are handled by the scheduler.
+        # A name that is not UTF-8 (bad\xff.png, the surrogate \udcff) made the key unencodable
+        # (msgpack text): the scheduler's connection broke and every image came back
+        # "cancelled". The task itself travels pickled, its paths intact.
+        from vecmatte.cli._messages import escaped
+
         batch_id = uuid.uuid4().hex[:8]
-        keys = [f"vecmatte-{batch_id}-{index}-{_shown(tasks[index].name)}" for index in pending]
+        keys = [f"vecmatte-{batch_id}-{index}-{escaped(tasks[index].name)}" for index in pending]
         submitted = client.map(
             _process_on_worker,
             [tasks[index] for index in pending],

@@ -28,15 +28,15 @@ def check_step_memory(shape, what: str, needed: int, reporter: Reporter, *, hint
 
     ``needed`` is the step's peak in bytes beyond the image and alpha (an over-estimate).
     """
-    from vecmatte.memory import InsufficientMemoryError, available_memory
+    from vecmatte.memory import InsufficientMemoryError, available_memory, size_text
 
-    reporter.stage(f"{what} needs about {needed / 2**30:.2f} GiB of memory (estimate)")
+    reporter.stage(f"{what} needs about {size_text(needed)} of memory (estimate)")
     available = available_memory()
     if available is not None and needed > available:
         h, w = shape[:2]
         raise InsufficientMemoryError(
             f"{what} of an image of {h} x {w} pixels (height x width) needs about "
-            f"{needed / 2**30:.2f} GiB of memory but only {available / 2**30:.2f} GiB is "
+            f"{size_text(needed)} of memory but only {size_text(available)} is "
             f"available; {hint}downscale the image, or free memory"
         )
 

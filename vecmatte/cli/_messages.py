@@ -37,11 +37,19 @@ def printable(text, stream=None) -> str:
     Such characters are shown as backslash escapes, as standard error shows them.
     """
     stream = sys.stdout if stream is None else stream
-    text = str(text)
     if getattr(stream, "errors", "strict") != "strict":
-        return text  # surrogateescape (a C locale): the name's own bytes are printed
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    return text.encode(encoding, "backslashreplace").decode(encoding)
+        return str(text)  # surrogateescape (a C locale): the name's own bytes are printed
+    return escaped(text, getattr(stream, "encoding", None) or "utf-8")
+
+
+def escaped(text, encoding: str = "utf-8") -> str:
+    """``text`` with each character ``encoding`` cannot encode as a backslash escape.
+
+    A file name whose bytes are no valid UTF-8 holds surrogates (``b"bad\\xff"`` reads as
+    ``"bad\\udcff"``), which strict UTF-8 refuses: :func:`printable` for a strict standard
+    output, and the Dask keys of a batch (msgpack text), escape them here alike.
+    """
+    return str(text).encode(encoding, "backslashreplace").decode(encoding)
 
 
 class Reporter:

@@ -233,14 +233,14 @@ def _report_memory(image, trimap, keywords, reporter) -> None:
     if reporter.quiet:
         return
     try:
-        from vecmatte.memory import estimate_solve_memory
+        from vecmatte.memory import estimate_solve_memory, size_text
         from vecmatte.trimap import trimap_split
 
         unknown = int(trimap_split(trimap)[2].sum())
         needed = estimate_solve_memory(image.shape, unknown, **keywords_for_memory(keywords))
     except (TypeError, ImportError, OverflowError):
         return  # no model for these options here: solve_alpha still checks
-    reporter.stage(f"the solve needs about {needed / 2**30:.2f} GiB of memory (estimate)")
+    reporter.stage(f"the solve needs about {size_text(needed)} of memory (estimate)")
 
 
 def keywords_for_memory(keywords: dict) -> dict:
