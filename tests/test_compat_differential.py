@@ -281,6 +281,8 @@ CASES = {
     "sparse_conv_offsets_shorter": "pm.sparse_conv_matrix_with_offsets(5, 4, [1, 2, 3], "
     "[0, 3], [1, 0, 1])",
     "bicolor_fortran": "pm.remove_background_bicolor(imageF, image[0, 0], image[9, 9])",
+    "bicolor_rgba": "pm.remove_background_bicolor(np.dstack([image, alpha]), np.ones(4), "
+    "np.zeros(4))",
     "bicolor_float32": "pm.remove_background_bicolor(colors.astype(np.float32), "
     "colors[0, 0].astype(np.float32), colors[1, 1].astype(np.float32))",
     "apply_to_channels_4d": "pm.apply_to_channels(lambda c: c * 2)(src[:, :, :, None])",

@@ -67,20 +67,23 @@ def test_vcycle_takes_counts_of_any_integer_type_and_the_extremes():
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("depth", [1, 3, 4])
 @pytest.mark.parametrize("layout", ["C", "F"])
-def test_bicolor_cutout_keeps_the_images_memory_order(layout):
-    # The old shim's np.dstack of a matrix-product alpha was neither C nor F for an F image.
+def test_bicolor_cutout_keeps_the_images_memory_order(layout, depth):
+    # The old shim's np.dstack of a matrix-product alpha was neither C nor F for an F image;
+    # colours of any number of channels, one more for alpha (PyMatting's np.dstack).
     rng = np.random.default_rng(1)
-    image = np.asarray(rng.random((6, 7, 3)), order=layout)
-    fg, bg = np.array([0.9, 0.2, 0.1]), np.array([0.1, 0.3, 0.8])
+    image = np.asarray(rng.random((6, 7, depth)), order=layout)
+    fg, bg = rng.random(depth), rng.random(depth)
     out = pm.remove_background_bicolor(image, fg, bg)
+    assert out.shape == (6, 7, depth + 1)
     assert out.flags[f"{layout}_CONTIGUOUS"]
     direction = fg - bg
     alpha = np.clip(((image - bg) * direction).sum(axis=2) / (direction @ direction), 0, 1)
-    np.testing.assert_allclose(out[:, :, 3], alpha, atol=1e-15)
+    np.testing.assert_allclose(out[:, :, -1], alpha, atol=1e-15)
     unmixed = (image - (1 - alpha[:, :, None]) * bg) / np.where(alpha > 0, alpha, 1)[:, :, None]
     expected = np.where(alpha[:, :, None] > 0, np.clip(unmixed, 0, 1), 0)
-    np.testing.assert_allclose(out[:, :, :3], expected, atol=1e-12)
+    np.testing.assert_allclose(out[:, :, :-1], expected, atol=1e-12)
 
 
 def test_shared_matting_colours_are_c_ordered():

@@ -365,10 +365,12 @@ def remove_background_bicolor(
     a = alpha[:, :, np.newaxis]
     foreground = np.zeros_like(image)
     np.divide(image - (1.0 - a) * bg_color, a, out=foreground, where=a != 0.0)
+    if image.ndim != 3:
+        return np.dstack([np.clip(foreground, 0.0, 1.0), alpha])  # as before: fails as PyMatting
     # In the image's memory order, as PyMatting's np.dstack of arrays shaped like it.
-    output = np.empty_like(image, shape=(*image.shape[:2], 4))
-    np.clip(foreground, 0.0, 1.0, out=output[:, :, :3])
-    output[:, :, 3] = alpha
+    output = np.empty_like(image, shape=(*image.shape[:2], image.shape[2] + 1))
+    np.clip(foreground, 0.0, 1.0, out=output[:, :, :-1])
+    output[:, :, -1] = alpha
     return output
 
 
