@@ -20,6 +20,7 @@ __all__ = [
     "ALPHA_FORMATS",
     "STDIO",
     "WRITABLE_FORMATS",
+    "check_case_only_differences",
     "check_not_folder_name",
     "check_output_paths",
     "check_writable",
@@ -272,6 +273,30 @@ def _format_keeping_alpha(path: Path, what: str, alpha_channel: bool) -> str:
             f"{path}: {kind} cannot store an alpha channel; save the {what} as .png or .tif"
         )
     return kind
+
+
+def check_case_only_differences(outputs: Mapping[str, object]) -> None:
+    """Refuse two outputs whose names differ only in case (``-o M.png --cutout m.png``).
+
+    On a case-insensitive file system (macOS, Windows, a USB stick) they are one file: the
+    second rename replaced the first, and the matte asked for was gone. Files not there yet
+    cannot be compared by inode, so the names are (on any system: the same command line
+    must not mean two files here and one there). For the outputs a user names one by one
+    (``vecmatte alpha``); a batch's names come from its images.
+    """
+    seen: dict[str, tuple[str, object]] = {}
+    for what, path in outputs.items():
+        if path is None or str(path) == STDIO:
+            continue
+        folded = str(resolved(Path(path))).casefold()
+        if folded in seen:
+            other, other_path = seen[folded]
+            raise ValueError(
+                f"{path}: the {what} and the {other} {other_path} differ only in case, which on "
+                "a case-insensitive file system (macOS, Windows) is one file; give them "
+                "different names (nothing was written)"
+            )
+        seen[folded] = (what, path)
 
 
 def check_output_paths(

@@ -150,9 +150,11 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
     Also refuses ``-`` as an output when standard output is a terminal: a PNG there is
     only noise (and may upset the terminal), as ``gzip`` refuses to do.
     """
+    from vecmatte._output_guard import check_case_only_differences
     from vecmatte.io import STDIO, check_output_paths
 
     check_output_paths(outputs, inputs, alpha_channel=alpha_channel)
+    check_case_only_differences(outputs)
     terminal = getattr(sys.stdout, "isatty", lambda: False)()
     for what, path in outputs.items():
         if path is not None and str(path) == STDIO and terminal:
