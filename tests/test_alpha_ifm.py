@@ -392,6 +392,6 @@ def test_the_command_line_reaches_the_confidence_option(tmp_path, scene_files, c
     np.testing.assert_allclose(written, toolbox, rtol=0, atol=0.5 / 65535 + 1e-12)
     assert np.abs(written - means).max() > 1e-4  # the option reached the method
     out.unlink()
-    assert main([*argv, "--option", "ku_confidence=sums"]) == 1
+    assert main([*argv, "--option", "ku_confidence=sums"]) == 2  # a usage error (f45a117)
     assert "ku_confidence must be 'means' or 'toolbox', got 'sums'" in capsys.readouterr().err
     assert not out.exists()

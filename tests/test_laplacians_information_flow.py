@@ -325,3 +325,39 @@ def test_known_to_unknown_flow_refuses_an_unknown_confidence(kind):
     is_bg[:, 5:] = True
     with pytest.raises(ValueError, match="confidence must be 'means' or 'toolbox'"):
         flow.known_to_unknown_flow(image, is_fg, is_bg, k=3, confidence=kind)
+
+
+@pytest.mark.parametrize(
+    ("shape", "options", "message"),
+    [
+        ((4, 5), {}, r"^cm_k=20 asks for more neighbours than there are other pixels \(19\); "),
+        ((1, 1), {}, r"^cm_k=20 asks for more neighbours than there are other pixels \(0\)$"),
+        ((8, 9), {"cm_k": 72}, r"use cm_k <= 71$"),
+        ((8, 9), {"iu_k": 72}, r"^iu_k=72 asks for more neighbours than there are other unknown"),
+        ((8, 9), {"cm_k": 0}, r"^cm_k must be a whole number of at least 1, got 0$"),
+        ((8, 9), {"iu_k": 2.5}, r"^iu_k must be a whole number of at least 1, got 2.5$"),
+        ((8, 9), {"cm_k": "20"}, r"^cm_k must be a whole number of at least 1, got '20'$"),
+        ((8, 9), {"cm_weight": float("inf")}, r"^cm_weight must be a finite number >= 0"),
+        ((8, 9), {"local_weight": float("nan")}, r"^local_weight must be a finite number >= 0"),
+        ((8, 9), {"iu_weight": -1.0}, r"^iu_weight must be a finite number >= 0, got -1.0$"),
+        ((8, 9), {"cm_xy_weight": None}, r"^cm_xy_weight must be a finite number >= 0"),
+    ],
+)
+def test_information_flow_laplacian_names_an_option_out_of_range(shape, options, message):
+    # Counts too large reached the neighbour search as 'IndexError: index 20 is out of bounds'
+    # (also the defaults on a small image), a count of 0 or a text as NumPy's errors, and a
+    # NaN or infinite weight gave a Laplacian full of NaN.
+    image = np.random.default_rng(0).random((*shape, 3))
+    with pytest.raises(ValueError, match=message):
+        flow.information_flow_laplacian(image, **options)
+
+
+def test_information_flow_laplacian_takes_every_neighbour_there_is():
+    image = np.random.default_rng(1).random((5, 5, 3))
+    unknown = np.zeros((5, 5), dtype=bool)
+    unknown[1:4, 1:3] = True
+    laplacian = flow.information_flow_laplacian(image, unknown=unknown, cm_k=24, iu_k=5)
+    assert np.isfinite(laplacian.data).all()
+    np.testing.assert_allclose(laplacian.toarray(), laplacian.toarray().T, atol=1e-12)
+    # An intra-unknown count is only bounded where there are unknown pixels to search.
+    flow.information_flow_laplacian(image, unknown=np.zeros((5, 5), dtype=bool), iu_k=30)

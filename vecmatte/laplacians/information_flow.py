@@ -560,13 +560,36 @@ def information_flow_laplacian(
         :math:`L = w_{cm} (D_u - W_{cm})^T (D_u - W_{cm}) + w_l L_{local}
         + w_{iu} (D_{iu} - W_{iu})`, symmetric positive semi-definite (eq. 15 of the paper
         without the known-to-unknown term).
+
+    Raises
+    ------
+    ValueError
+        One line naming the option: ``cm_k`` not below the image's pixels, ``iu_k`` not
+        below the unknown pixels (a pixel's neighbours are other pixels), a weight that is
+        negative or not finite, or ``local_eps``/``local_radius`` out of range.
     """
     from vecmatte._arrays import check_image, check_mask
+    from vecmatte._numbers import finite_number
 
     image = check_image(image)
     if unknown is None:
         unknown = np.ones(image.shape[:2], dtype=bool)
     unknown = check_mask(unknown, image.shape[:2], "unknown")
+    # The ifm method picks its own counts (fewer on small regions); here a count too large
+    # for the image reached the neighbour search as an IndexError.
+    cm_k = _neighbour_count(cm_k, "cm_k", unknown.size, "pixels")
+    iu_k = _neighbour_count(iu_k, "iu_k", int(np.count_nonzero(unknown)), "unknown pixels")
+    # Negative multipliers make L indefinite; NaN or an infinity fills it with NaN.
+    cm_xy_weight, cm_weight, iu_xy_weight, iu_weight, local_weight = (
+        finite_number(value, name, "a finite number >= 0", minimum=0.0)
+        for name, value in (
+            ("cm_xy_weight", cm_xy_weight),
+            ("cm_weight", cm_weight),
+            ("iu_xy_weight", iu_xy_weight),
+            ("iu_weight", iu_weight),
+            ("local_weight", local_weight),
+        )
+    )
     return _combined_laplacian(
         image,
         unknown,
@@ -574,6 +597,22 @@ def information_flow_laplacian(
         iu=(iu_k, iu_xy_weight, iu_weight),
         local=(local_eps, local_radius, local_weight),
     )
+
+
+def _neighbour_count(value, name: str, searched: int, what: str) -> int:
+    """``value`` as a whole number from 1 to ``searched - 1``, else one ValueError line.
+
+    No bound applies when nothing is searched (no unknown pixels: no intra-unknown flow).
+    """
+    from vecmatte._numbers import whole_number
+
+    k = whole_number(value, name, "a whole number of at least 1", minimum=1)
+    if searched and k >= searched:
+        fix = f"; use {name} <= {searched - 1}" if searched > 1 else ""
+        raise ValueError(
+            f"{name}={k} asks for more neighbours than there are other {what} ({searched - 1}){fix}"
+        )
+    return k
 
 
 def _combined_laplacian(image, unknown, *, cm, iu, local):
