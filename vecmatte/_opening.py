@@ -17,6 +17,7 @@ from pathlib import Path
 
 from vecmatte._caller import outside_stacklevel
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
+from vecmatte._wide_colour import float_tiff
 
 __all__ = [
     "ExtraFramesWarning",
@@ -214,7 +215,11 @@ def open_image(source, max_pixels: int | None = None):
                     f"{label}: cannot read image, the file is damaged or truncated (its TIFF "
                     "directory lies past its end)"
                 ) from None
-            if _starts_with(source, (b"II*\x00", b"MM\x00*")):
+            if _starts_with(source, _TIFF_SIGNATURES):
+                limit = pillow_limit if max_pixels is None else max_pixels
+                image = _float_tiff(source, label, limit)
+                if image is not None:
+                    return image
                 raise ValueError(
                     f"{label}: a TIFF file of a layout Pillow cannot read (such as 16-bit gray "
                     "with an alpha channel); save it as PNG, or as gray or RGB(A) TIFF"
@@ -243,6 +248,25 @@ def open_image(source, max_pixels: int | None = None):
             raise ValueError(
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
+    return image
+
+
+# Classic TIFF and BigTIFF, either byte order.
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _float_tiff(source, label: str, limit: int | None):
+    """:func:`vecmatte._wide_colour.float_tiff` within the pixel limit, with the note of pages."""
+    try:
+        image = float_tiff(source, label, lambda size: _check_pixel_limit(label, size, limit))
+    except ValueError as error:  # ImageTooLargeError too: said without Pillow's context
+        raise error from None
+    if image is not None and image.info["pages"] > 1:
+        warnings.warn(
+            f"{label}: the file holds {image.info['pages']} pages; only the first is read",
+            ExtraFramesWarning,
+            stacklevel=outside_stacklevel(),
+        )
     return image
 
 

@@ -1,7 +1,8 @@
 """Colour and gray+alpha samples wider than 8 bits, which Pillow reads at 8 (PNG and TIFF).
 
 :func:`wide_samples` gives :mod:`vecmatte.io`'s readers the full 16-bit samples of such a file
-(already opened and checked there).
+(already opened and checked there); :func:`float_tiff` reads a one-channel float64 or
+float16 TIFF, which Pillow cannot open.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import numpy as np
 
 from vecmatte._pillow import without_pillow_limit
 
-__all__ = ["wide_samples"]
+__all__ = ["float_tiff", "wide_samples"]
 
 
 def _is_16bit_colour_tiff(image) -> bool:
@@ -55,6 +56,39 @@ def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
     if array.ndim != 3 or array.shape[2] not in (3, 4) or array.dtype != np.uint16:
         raise ValueError(f"{label}: unexpected 16-bit TIFF layout {array.shape} {array.dtype}")
     return _orient(array, image.info.get("vecmatte_orientation", 1))
+
+
+def float_tiff(source, label: str, check_size):
+    """A one-channel float64 or float16 TIFF as a mode "F" PIL image; None for other files.
+
+    numpy's and scikit-image's floats are float64 (``skimage.io.imsave("alpha.tif", alpha)``)
+    and Pillow reads float32 TIFF only. float32 keeps far more than 16 bits of [0, 1].
+    ``check_size((width, height))`` runs before the samples are read (the pixel limit). The
+    orientation is applied; of several pages the first is read (``info["pages"]`` counts them).
+    """
+    import tifffile  # a dependency of ours (and of scikit-image)
+    from PIL import Image
+
+    if hasattr(source, "seek"):
+        source.seek(0)
+    try:
+        tiff = tifffile.TiffFile(source)
+    except (tifffile.TiffFileError, OSError, ValueError, IndexError, KeyError, TypeError):
+        return None  # not such a file after all: the caller's message stands
+    with tiff:
+        page = tiff.pages[0]
+        if len(page.shape) != 2 or page.dtype not in (np.float64, np.float16):
+            return None
+        check_size(page.shape[1::-1])
+        try:
+            array = page.asarray().astype(np.float32)
+        except Exception as error:  # tifffile raises many types; the message says which file
+            raise ValueError(f"{label}: cannot read the float TIFF ({error})") from None
+        orientation = page.tags[274].value if 274 in page.tags else 1
+        pages = len(tiff.pages)
+    image = Image.fromarray(np.ascontiguousarray(_orient(array[:, :, None], orientation)[:, :, 0]))
+    image.info["pages"] = pages
+    return image
 
 
 # Pillow decodes 16-bit colour and gray+alpha PNG at 8 bits, keeping the high byte of each
