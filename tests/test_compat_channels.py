@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import loop_foreground_cf, loop_foreground_ml
+from reference import (
+    loop_foreground_cf,
+    loop_foreground_ml,
+    loop_random_walk_laplacian,
+    loop_window_weights,
+)
 
 from vecmatte.compat import pymatting as pm
 
@@ -71,3 +76,59 @@ def test_an_rgba_image_keeps_its_colours_and_gets_a_fourth_channel():
     # the fourth channel is estimated as any colour channel
     alone = pm.estimate_foreground_ml(rgba[:, :, [3, 3, 3]], alpha)
     assert np.array_equal(foreground[:, :, 3], alone[:, :, 0])
+
+
+# PyMatting's random walk and large-kernel Laplacians are computed over the image's d
+# channels: an (h, w, 1) image's colour distances are those of its one channel.
+
+
+def _plain_closed_form(image, eps, radius):
+    """Levin et al.'s Laplacian over windows inside the image, for ``d`` channels (loops)."""
+    h, w, d = image.shape
+    size = 2 * radius + 1
+    n = size * size
+    laplacian = np.zeros((h * w, h * w))
+    for y in range(h - 2 * radius):
+        for x in range(w - 2 * radius):
+            patch = image[y : y + size, x : x + size].reshape(n, d)
+            mu = patch.mean(axis=0)
+            inverse = np.linalg.inv((patch - mu).T @ (patch - mu) / n + eps / n * np.eye(d))
+            index = [(y + a // size) * w + (x + a % size) for a in range(n)]
+            for a in range(n):
+                for b in range(n):
+                    term = 1 + (patch[a] - mu) @ inverse @ (patch[b] - mu)
+                    laplacian[index[a], index[b]] += (a == b) - term / n
+    return laplacian
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_random_walk_laplacian_of_one_or_two_channels(depth):
+    # The old shim repeated a single channel three times: every squared distance tripled.
+    image, _ = _scene(depth, shape=(7, 9))
+    expected = loop_random_walk_laplacian(loop_window_weights(image), 1e-8)
+    np.testing.assert_allclose(pm.rw_laplacian(image).toarray(), expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_large_kernel_laplacian_of_one_or_two_channels(depth):
+    # Flat patches, where epsilon counts: repeating one channel divided it by three.
+    image, _ = _scene(depth, shape=(8, 9))
+    image = np.round(image * 2) / 2
+    vector = np.random.default_rng(4).random(72)
+    matvec, diagonal = pm.lkm_laplacian(image, 1e-2, radius=1)
+    expected = _plain_closed_form(image, 1e-2, 1)
+    np.testing.assert_allclose(matvec(vector), expected @ vector, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(diagonal, np.diag(expected), rtol=0, atol=1e-10)
+
+
+def test_random_walk_alpha_of_a_one_channel_image():
+    image, alpha = _scene(1, shape=(12, 13))
+    trimap = np.where(alpha > 0.95, 1.0, np.where(alpha < 0.05, 0.0, 0.5))
+    laplacian = loop_random_walk_laplacian(loop_window_weights(image), 1e-8)
+    known = (trimap != 0.5).ravel()
+    system = laplacian + np.diag(100.0 * known)
+    # PyMatting's solve of its system (conjugate gradient on a matrix that is not symmetric,
+    # Jacobi-preconditioned), here on the plain-loop Laplacian
+    solution = pm.cg(system, 100.0 * (trimap == 1).ravel(), M=pm.jacobi(system))
+    got = pm.estimate_alpha_rw(image, trimap)
+    np.testing.assert_allclose(got.ravel(), np.clip(solution, 0, 1), rtol=0, atol=1e-8)

@@ -150,6 +150,12 @@ CASES = {
     "lbdm_column_trimap32": "pm.estimate_alpha_lbdm(image, trimap32[:, :, None])",
     "lkm_fortran": "pm.estimate_alpha_lkm(imageF, trimapF, {'radius': 2})",
     "rw_fortran": "pm.estimate_alpha_rw(imageF, trimapF)",
+    # PyMatting's random walk and large-kernel Laplacians run over the image's d channels
+    "rw_one_channel": "pm.estimate_alpha_rw(image[:, :, :1], trimap)",
+    "lkm_one_channel": "pm.estimate_alpha_lkm(image[:, :, :1], trimap, {'radius': 2})",
+    "rw_laplacian_one_channel": "pm.rw_laplacian(np.asfortranarray(image[:, :, :1]))",
+    "rw_laplacian_two_channels": "pm.rw_laplacian(image[:, :, :2], radius=2)",
+    "lkm_matvec_two_channels": "pm.lkm_laplacian(image[:, :, :2], 1e-5, 2)[0](p)",
     "sm_foreground_background": "pm.estimate_alpha_sm(image, trimap, "
     "return_foreground_background=True)",
     # Laplacians and the soft-constraint system
@@ -332,6 +338,9 @@ TOLERANCE = {
     "lbdm_column_trimap32": 1e-4,
     "lkm_fortran": 1e-4,
     "rw_fortran": 1e-4,
+    "rw_one_channel": 1e-4,
+    "lkm_one_channel": 1e-4,
+    "lkm_matvec_two_channels": 1e-6,
     "cg_float32_matrix": 1e-6,
     # red-black instead of raster order: the same fixed point, colours close where alpha > 0
     "ml_float32": 0.15,

@@ -53,6 +53,24 @@ def rgb_image(image):
         raise
 
 
+def zero_padded(image):
+    """An ``(h, w, 1)`` or ``(h, w, 2)`` image with zero channels added up to three; any other
+    image as it is.
+
+    For the Laplacians PyMatting computes over the image's ``d`` channels (random walk, large
+    kernel): added zero channels change no colour distance, mean or covariance term, so the
+    result is PyMatting's for ``d`` channels. vecmatte's checks would repeat a single channel
+    three times instead, which triples the distances (and divides ``epsilon`` by three).
+    """
+    import numpy as np
+
+    shape = np.shape(image)
+    if len(shape) != 3 or shape[2] not in (1, 2):
+        return image
+    image = np.asarray(image)
+    return np.concatenate([image, np.zeros((*shape[:2], 3 - shape[2]), image.dtype)], axis=2)
+
+
 def check_radius(radius, name: str = "radius") -> None:
     """PyMatting's TypeError (from NumPy or numba) for a radius that is not a whole number,
     as :class:`PyMattingTypeError`; its range is vecmatte's to check."""

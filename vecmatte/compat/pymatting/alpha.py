@@ -27,6 +27,7 @@ from vecmatte.compat.pymatting._common import (
     preconditioner_name,
     rgb_image,
     solve_quietly,
+    zero_padded,
 )
 from vecmatte.compat.pymatting.laplacian import (
     knn_laplacian,
@@ -248,8 +249,8 @@ def estimate_alpha_rw(
 
     Parameters
     ----------
-    image : array_like, shape (h, w, 3)
-        Floats in [0, 1] (uint8/uint16 are scaled).
+    image : array_like, shape (h, w, d)
+        Floats in [0, 1] (uint8/uint16 are scaled), d = 3, or 1 and 2 as in PyMatting.
     trimap : array_like, shape (h, w) or (h, w, 1)
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     preconditioner : callable, optional
@@ -272,7 +273,7 @@ def estimate_alpha_rw(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, values = _inputs(image, trimap)
+    image, values = _inputs(zero_padded(image), trimap)
     A, b = make_linear_system(rw_laplacian(image, **laplacian_kwargs), values)
     return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap)
 
@@ -373,8 +374,8 @@ def estimate_alpha_lkm(
 
     Parameters
     ----------
-    image : array_like, shape (h, w, 3)
-        Floats in [0, 1] (uint8/uint16 are scaled).
+    image : array_like, shape (h, w, d)
+        Floats in [0, 1] (uint8/uint16 are scaled), d = 3, or 1 and 2 as in PyMatting.
     trimap : array_like, shape (h, w) or (h, w, 1)
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     laplacian_kwargs : dict, optional
@@ -395,7 +396,7 @@ def estimate_alpha_lkm(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, values = _inputs(image, trimap)
+    image, values = _inputs(zero_padded(image), trimap)
     L_matvec, diag_L = lkm_laplacian(image, **laplacian_kwargs)
     is_fg, _, is_known, _ = trimap_split(values)
     lambda_value = 100.0

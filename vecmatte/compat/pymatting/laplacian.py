@@ -12,7 +12,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte.compat.pymatting._common import PyMattingAssertionError, check_radius, rgb_image
+from vecmatte.compat.pymatting._common import (
+    PyMattingAssertionError,
+    check_radius,
+    rgb_image,
+    zero_padded,
+)
 from vecmatte.compat.pymatting.util import trimap_split
 
 __all__ = [
@@ -86,7 +91,9 @@ def lkm_laplacian(
     """Large-kernel matting Laplacian as a function ``p -> L p`` (He et al. 2010).
 
     The closed-form Laplacian at radius ``radius``, never formed as a matrix:
-    :func:`vecmatte.laplacians.large_kernel.lkm_laplacian`.
+    :func:`vecmatte.laplacians.large_kernel.lkm_laplacian`. Images of one or two channels
+    ``(h, w, d)`` give PyMatting's ``d``-channel Laplacian (zero channels are added, which
+    change no covariance term).
 
     Returns
     -------
@@ -103,7 +110,7 @@ def lkm_laplacian(
     """
     from vecmatte.laplacians.large_kernel import lkm_laplacian as laplacian
 
-    image = _image(image, radius)
+    image = _image(zero_padded(image), radius)
     try:
         operator = laplacian(image, eps=epsilon, radius=radius)
     except ValueError as error:
@@ -136,7 +143,8 @@ def rw_laplacian(
     """Random walk Laplacian ``(1 + reg) I - D^-1 W``, weights ``exp(-900 |I_i - I_j|^2)``.
 
     As in PyMatting, ``sigma`` is not used: the weights are always those of sigma = 1/30.
-    vecmatte's own :func:`vecmatte.laplacians.random_walk.rw_laplacian` honours it.
+    vecmatte's own :func:`vecmatte.laplacians.random_walk.rw_laplacian` honours it. Images of
+    one or two channels ``(h, w, d)`` give PyMatting's distances over their ``d`` channels.
 
     Returns
     -------
@@ -146,7 +154,10 @@ def rw_laplacian(
     from vecmatte.laplacians.random_walk import rw_laplacian as laplacian
 
     return laplacian(
-        _image(image, radius), sigma=SIGMA, radius=radius, regularization=regularization
+        _image(zero_padded(image), radius),
+        sigma=SIGMA,
+        radius=radius,
+        regularization=regularization,
     )
 
 
