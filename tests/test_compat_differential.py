@@ -470,6 +470,22 @@ REFUSED = {
     ),
     "save_two_channels": ("pm.save_image(folder + '/la.png', image[:, :, :2])", "writes LA"),
     "boxfilter_fractional_radius": ("pm.boxfilter(src, 1.5)", "truncates the radius to 1"),
+    "rw_rgba": (
+        "pm.estimate_alpha_rw(np.dstack([image, alpha]), trimap)",
+        "uses the distances over all four channels",
+    ),
+    "lkm_laplacian_rgba": (
+        "pm.lkm_laplacian(np.dstack([image, alpha]), radius=2)[1]",
+        "uses 4 x 4 covariances",
+    ),
+    "lbdm_laplacian_rgba": (
+        "pm.lbdm_laplacian(np.dstack([image, alpha]))",
+        "reads the first three channels",
+    ),
+    "uniform_laplacian_rgba": (
+        "pm.uniform_laplacian(np.dstack([image, alpha]))",
+        "ignores the colours",
+    ),
     "vcycle_negative_sweeps": (
         "pm.vcycle(pm.cf_laplacian(image), (18, 21), -1)(p)",
         "runs no sweep (range(-1) is empty)",

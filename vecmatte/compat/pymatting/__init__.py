@@ -28,7 +28,10 @@ Where the shim differs on purpose:
   trimap pixels as unknown), options outside their meaningful range (``radius=0``,
   ``epsilon=0``, ``n_neighbors`` and ``distance_weights`` of different lengths, ``vcycle``
   sweep counts above 100 or below 0), an alpha of another size than its image, signed
-  integers stacked with floats, saving NaN or two-channel arrays.
+  integers stacked with floats, saving NaN or two-channel arrays, images of more than three
+  channels in the alpha estimators and Laplacians (PyMatting's random walk, large-kernel and
+  uniform Laplacians use every channel, ``lbdm_laplacian`` the first three; the foreground
+  estimators take any number, as PyMatting's).
 - ``cg`` given an ``A`` or ``M`` that is neither a function nor has ``.dot`` raises
   ``TypeError`` naming it (PyMatting fails later with ``AttributeError: ... has no attribute
   'dot'``).
