@@ -103,7 +103,8 @@ def make_scene(
     wobble = 1.0 + 0.15 * np.sin(3 * angle + rng.uniform(0, 2 * np.pi))
     radius = 0.3 * min(h, w) * wobble
     distance = np.hypot(y - cy, x - cx)
-    alpha = np.clip((radius - distance) / softness + 0.5, 0.0, 1.0)
+    with np.errstate(over="ignore"):  # a softness near 0 (5e-324) is a hard edge: +-inf, clipped
+        alpha = np.clip((radius - distance) / softness + 0.5, 0.0, 1.0)
 
     # Closed-form matting recovers alpha only where the two colour lines and the gap between
     # them span RGB space; draw colours until that 3x3 system is well conditioned.

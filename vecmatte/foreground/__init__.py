@@ -229,7 +229,9 @@ def foreground_memory_bytes(
     Raises
     ------
     ValueError
-        If ``method`` is unknown.
+        If ``method`` is unknown, ``shape`` is not ``(h, w)`` or ``(h, w, 3)`` of whole
+        numbers of pixels (at most :data:`vecmatte._arrays.MAX_PIXELS`), or ``background``
+        is not a boolean.
 
     Examples
     --------
@@ -237,7 +239,17 @@ def foreground_memory_bytes(
     >>> foreground_memory_bytes((2660, 4000)) < 10**9
     True
     """
+    from vecmatte._arrays import check_pixel_count, image_sizes
+    from vecmatte._numbers import is_bool
+
     method = _check_method(method)
+    # As estimate_solve_memory reads a shape: the models took a negative, fractional or
+    # infinite size (OverflowError, or a number of bytes for -5 pixels).
+    shape = image_sizes(shape, minimum=0, channels=True)
+    if shape[0] * shape[1]:
+        check_pixel_count(shape, "shape", fix="no foreground estimate takes an image that large")
+    if not is_bool(background):
+        raise ValueError(f"background must be True or False, got {shown(background)}")
     if method == "cf":
         extra = _module("ml").memory_bytes(shape, background=True)
         return max(extra, _module("cf").memory_bytes(shape, background=background))
