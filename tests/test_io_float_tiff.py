@@ -67,3 +67,15 @@ def test_a_float_tiff_over_the_pixel_limit_is_refused_with_its_size(tmp_path):
     with pytest.raises(ImageTooLargeError, match=r"big\.tif: image has 1,200 pixels") as caught:
         load_trimap(tmp_path / "big.tif", max_pixels=1000)
     assert caught.value.__suppress_context__
+
+
+def test_the_size_of_a_float_tiff_is_read_as_the_batch_reads_it(tmp_path):
+    # A batch sizes each image with image_size before its solve: 'cannot read image header'
+    # for a file load_image reads.
+    from vecmatte.io import image_size
+
+    tifffile.imwrite(tmp_path / "map.tif", LEVELS)
+    assert image_size(tmp_path / "map.tif") == LEVELS.shape
+    (tmp_path / "not.tif").write_bytes(b"II*\x00" + bytes(30))
+    with pytest.raises(ValueError, match=r"not\.tif: cannot read image header"):
+        image_size(tmp_path / "not.tif")

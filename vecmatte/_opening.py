@@ -377,7 +377,10 @@ def image_size(path) -> tuple[int, int]:
         except ValueError as error:
             raise ValueError(_unreadable(path, error)) from None
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise ValueError(f"{path}: cannot read image header ({error})") from None
+            size = float_tiff(path, str(path), None)  # a float64 TIFF, which tifffile reads
+            if size is None:
+                raise ValueError(f"{path}: cannot read image header ({error})") from None
+            width, height = size
     return height, width
 
 

@@ -7,6 +7,8 @@ float16 TIFF, which Pillow cannot open.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from vecmatte._pillow import without_pillow_limit
@@ -63,32 +65,48 @@ def float_tiff(source, label: str, check_size):
 
     numpy's and scikit-image's floats are float64 (``skimage.io.imsave("alpha.tif", alpha)``)
     and Pillow reads float32 TIFF only. float32 keeps far more than 16 bits of [0, 1].
-    ``check_size((width, height))`` runs before the samples are read (the pixel limit). The
-    orientation is applied; of several pages the first is read (``info["pages"]`` counts them).
+    ``check_size((width, height))`` runs before the samples are read (the pixel limit);
+    without it, the size alone is returned. The orientation is applied; of several pages
+    the first is read (``info["pages"]`` counts them).
     """
-    import tifffile  # a dependency of ours (and of scikit-image)
     from PIL import Image
+
+    with _float_page(source) as (page, pages):
+        if page is None:
+            return None
+        orientation = page.tags[274].value if 274 in page.tags else 1
+        size = page.shape[::-1] if orientation in (5, 6, 7, 8) else page.shape[1::-1]
+        if check_size is None:
+            return size
+        check_size(size)
+        try:
+            array = page.asarray().astype(np.float32)
+        except Exception as error:  # tifffile raises many types; the message says which file
+            raise ValueError(f"{label}: cannot read the float TIFF ({error})") from None
+    image = Image.fromarray(np.ascontiguousarray(_orient(array[:, :, None], orientation)[:, :, 0]))
+    image.info["pages"] = pages
+    return image
+
+
+@contextmanager
+def _float_page(source):
+    """``(first page, page count)`` of a one-channel float64/float16 TIFF, else ``(None, 0)``."""
+    import tifffile  # a dependency of ours (and of scikit-image)
 
     if hasattr(source, "seek"):
         source.seek(0)
     try:
         tiff = tifffile.TiffFile(source)
-    except (tifffile.TiffFileError, OSError, ValueError, IndexError, KeyError, TypeError):
-        return None  # not such a file after all: the caller's message stands
+    except Exception:  # tifffile raises many types: not such a file, the caller's line stands
+        yield None, 0
+        return
     with tiff:
-        page = tiff.pages[0]
-        if len(page.shape) != 2 or page.dtype not in (np.float64, np.float16):
-            return None
-        check_size(page.shape[1::-1])
         try:
-            array = page.asarray().astype(np.float32)
-        except Exception as error:  # tifffile raises many types; the message says which file
-            raise ValueError(f"{label}: cannot read the float TIFF ({error})") from None
-        orientation = page.tags[274].value if 274 in page.tags else 1
-        pages = len(tiff.pages)
-    image = Image.fromarray(np.ascontiguousarray(_orient(array[:, :, None], orientation)[:, :, 0]))
-    image.info["pages"] = pages
-    return image
+            page = tiff.pages.first
+            wanted = len(page.shape) == 2 and page.dtype in (np.float64, np.float16)
+        except Exception:  # no page it can read
+            wanted = False
+        yield (page, len(tiff.pages)) if wanted else (None, 0)
 
 
 # Pillow decodes 16-bit colour and gray+alpha PNG at 8 bits, keeping the high byte of each
