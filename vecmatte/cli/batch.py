@@ -170,9 +170,12 @@ class BatchProgress:
             )
             for reason, count in redone.items():
                 self._write(f"  {count} made again: {reason}\n")
-            for record in records:
-                if record.status == "done" and getattr(record, "note", None):
-                    self._write(f"  note: {one_line(record.name)}: {one_line(record.note)}\n")
+        # Notes are warnings (a matte that did not converge, an older cutout left beside a
+        # new matte): said with --quiet too, as vecmatte alpha -q says its warnings.
+        prefix = "vecmatte: warning: " if self.quiet else "  note: "
+        for record in records:
+            if record.status == "done" and getattr(record, "note", None):
+                self._write(f"{prefix}{one_line(record.name)}: {one_line(record.note)}\n")
         if failed:
             self._write(f"vecmatte: {len(failed)} of {len(records)} images failed:\n")
             # Images that failed for one same reason (those a full disk left unrun) in one
