@@ -22,7 +22,8 @@ def register(commands) -> None:
         "connectivity errors / 1000). Give three files, or three folders whose "
         "files are matched by name, whatever their extensions (b.png with b.tif), as a "
         "batch matches them; the outputs of `vecmatte batch` (b_alpha.png) go with b.png, "
-        "and its cutouts (b_cutout.png) are left out. Rows are named by the predicted file "
+        "also beside the photograph b.png they were made from, and its cutouts "
+        "(b_cutout.png) are left out. Rows are named by the predicted file "
         "(b.png). Numbers are printed to three significant digits.",
     )
     parser.add_argument("pred", help="predicted alpha matte, or a folder of them")
@@ -101,7 +102,25 @@ def _batch_outputs_by_input_name(predicted: dict[str, Path], truth: dict[str, Pa
             matched.setdefault(base, path)
         elif not (suffix == "cutout" and f"{base}_alpha" in predicted):
             matched[stem] = path
+    for stem, path in matched.items():
+        output = predicted.get(f"{stem}_alpha")
+        if output is not None and f"{stem}_alpha" not in truth and _made_from(output, path):
+            matched[stem] = output
     return matched
+
+
+def _made_from(output: Path, image: Path) -> bool:
+    """Whether the batch output ``output`` records ``image``'s bytes as its image.
+
+    A batch writing into its images folder (``-o IMAGES_DIR``) puts ``b_alpha.png`` beside
+    the photograph ``b.png``: evaluating that folder took the photograph for the prediction
+    and failed ("predicted alpha is in colour"). The record's digest says which is which.
+    """
+    from vecmatte.batch._record import file_digest, read_record
+
+    record = read_record(output)
+    inputs = record.get("inputs") if record is not None else None
+    return isinstance(inputs, dict) and inputs.get("image") == file_digest(image)
 
 
 def _number(value: float) -> str:
