@@ -438,6 +438,16 @@ def _no_file(path, what: str) -> str:
     for entry in found:
         if kind := no_file_kind(entry):
             return f"{entry} is {kind}, not a {what} file"
+    if path.name.endswith(".*") and not found:
+        # Names are matched exactly: B.png's trimap b.png (copied from a system that ignores
+        # case) was "no file trimaps/B.*" beside the b.png the user sees there.
+        stem = path.name[:-2].casefold()
+        try:
+            near = sorted(p for p in path.parent.iterdir() if p.stem.casefold() == stem)
+        except OSError:
+            near = []
+        if near:
+            return f"no file {path} ({near[0]} differs in case; names are matched exactly)"
     return f"no file {path}"
 
 
