@@ -19,6 +19,8 @@ def _run(tmp_path, scene_files, outputs: dict) -> None:
 
 def _pixels(path) -> np.ndarray:
     with Image.open(path) as image:
+        if image.mode == "P":  # GIF: palette indices, read as the colours they stand for
+            image = image.convert("RGB")
         return np.asarray(image).astype(int)
 
 
@@ -27,8 +29,9 @@ def _pixels(path) -> np.ndarray:
     [
         ("-o", "m.jpg", "alpha matte", "a few levels off along edges"),
         ("--foreground", "f.jpg", "foreground", "a few levels off along edges"),  # old: no note
-        ("--foreground", "f.avif", "foreground", "colours up to 2 levels off"),  # old: no note
-        ("--cutout", "c.avif", "cutout", "colours up to 2 levels off"),  # old: no note
+        ("--foreground", "f.avif", "foreground", "colours up to 3 levels off"),  # old: no note
+        ("--cutout", "c.avif", "cutout", "colours up to 3 levels off"),  # old: no note
+        ("--foreground", "f.gif", "foreground", "GIF holds 256 colours in all"),  # old: no note
     ],
 )
 def test_each_output_that_changes_its_values_is_noted_once(
@@ -37,7 +40,7 @@ def test_each_output_that_changes_its_values_is_noted_once(
     if name.endswith(".avif"):
         pytest.importorskip("PIL.AvifImagePlugin")
     _run(tmp_path, scene_files, {option: name})
-    kind = "JPEG" if name.endswith(".jpg") else "AVIF"
+    kind = {"jpg": "JPEG", "avif": "AVIF", "gif": "GIF"}[name.rpartition(".")[2]]
     assert capsys.readouterr().err.splitlines() == [
         f"vecmatte: warning: {tmp_path / name}: {kind} is lossy: the {what}'s values are not "
         f"kept exactly ({detail}); write .png or .tif to keep them"
@@ -55,6 +58,7 @@ def test_each_output_that_changes_its_values_is_noted_once(
         # WebP is written lossless, AVIF's gray exactly: the old code noted both as lossy.
         {"-o": "m.webp", "--cutout": "c.webp", "--foreground": "f.webp"},
         {"-o": "m.avif"},
+        {"-o": "m.gif"},  # gray: exact
     ],
 )
 def test_outputs_that_read_back_exactly_get_no_note(tmp_path, scene_files, capsys, outputs):
@@ -67,5 +71,5 @@ def test_outputs_that_read_back_exactly_get_no_note(tmp_path, scene_files, capsy
     for flag, name in outputs.items():
         written, twin = _pixels(tmp_path / name), _pixels(tmp_path / exact[flag])
         if written.ndim == 3 and twin.ndim == 2:
-            written = written[..., 0]  # a gray matte in WebP is stored as RGB
+            written = written[..., 0]  # a gray matte in WebP (GIF) is stored as RGB (palette)
         np.testing.assert_array_equal(written, twin)

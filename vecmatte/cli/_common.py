@@ -172,7 +172,8 @@ def note_lossy(path, what: str, *, colour: bool = False) -> None:
     and a JPEG trimap then reads back with smeared values. Written anyway, as asked. WebP is
     written lossless and AVIF at quality 100 (:mod:`vecmatte._writing`): both read back
     exactly, except the colours of an AVIF (``colour``: a cutout or foreground colours),
-    within 2 levels; the note said "WEBP is lossy" of a file that reads back exactly.
+    within 3 levels; the note said "WEBP is lossy" of a file that reads back exactly. GIF
+    holds gray exactly but 256 colours in all (a photograph's colours up to 87 levels off).
     """
     from pathlib import Path
 
@@ -184,7 +185,9 @@ def note_lossy(path, what: str, *, colour: bool = False) -> None:
     if kind in ("JPEG", "MPO"):  # MPO is JPEG inside
         detail = "a few levels off along edges"
     elif kind == "AVIF" and colour:
-        detail = "colours up to 2 levels off"
+        detail = "colours up to 3 levels off"
+    elif kind == "GIF" and colour:
+        detail = "GIF holds 256 colours in all"
     else:
         return
     warnings.warn(
