@@ -140,3 +140,38 @@ def shown(path) -> str:
     from vecmatte.io import STDIO
 
     return "standard output" if str(path) == STDIO else str(path)
+
+
+def note_lossy(path, what: str, *, colour: bool = False) -> None:
+    """Warn once that the output ``path`` of ``what`` will not read back as computed.
+
+    A matte or a trimap is data, not a picture: JPEG at Pillow's default quality moves a
+    matte's values by up to about 13 levels of 255 along its edges (measured on the demo's),
+    and a JPEG trimap then reads back with smeared values. Written anyway, as asked. WebP is
+    written lossless and AVIF at quality 100 (:mod:`vecmatte._writing`): both read back
+    exactly, except the colours of an AVIF (``colour``: a cutout or foreground colours),
+    within 3 levels; the note said "WEBP is lossy" of a file that reads back exactly. GIF
+    holds gray exactly but 256 colours in all (a photograph's colours up to 87 levels off).
+    """
+    import warnings
+    from pathlib import Path
+
+    from vecmatte._output_guard import STDIO, file_format
+
+    if path is None or str(path) == STDIO:
+        return
+    kind = file_format(Path(path))
+    if kind in ("JPEG", "MPO"):  # MPO is JPEG inside
+        detail = "a few levels off along edges"
+    elif kind == "AVIF" and colour:
+        detail = "colours up to 3 levels off"
+    elif kind == "GIF" and colour:
+        detail = "GIF holds 256 colours in all"
+    else:
+        return
+    warnings.warn(
+        f"{path}: {kind} is lossy: the {what}'s values are not kept exactly ({detail}); "
+        "write .png or .tif to keep them",
+        UserWarning,
+        stacklevel=2,
+    )

@@ -77,9 +77,9 @@ def run(args: argparse.Namespace) -> int:
         alpha_channel=("--cutout",),
     )
     _check_bit_depth(args)
-    _common.note_lossy(args.output, "alpha matte")
-    _common.note_lossy(args.cutout, "cutout", colour=True)
-    _common.note_lossy(args.foreground, "foreground", colour=True)  # composite reads it back
+    _messages.note_lossy(args.output, "alpha matte")
+    _messages.note_lossy(args.cutout, "cutout", colour=True)
+    _messages.note_lossy(args.foreground, "foreground", colour=True)  # composite reads it back
     reporter = _messages.Reporter(args.quiet)
     second = args.trimap or args.scribbles or args.mask
     reporter.stage(f"reading {args.image} and {second}")

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from vecmatte.trimap import trimap_from_mask
 
     _common.guard({"trimap (-o)": args.output}, {"mask": args.mask})
-    _common.note_lossy(args.output, "trimap")
+    _messages.note_lossy(args.output, "trimap")
     reporter = _messages.Reporter(args.quiet)
     mask = load_gray(_common.source(args.mask), name="mask", max_pixels=args.max_pixels)
     try:
