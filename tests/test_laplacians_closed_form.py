@@ -231,3 +231,27 @@ def test_many_strips_and_threads_match_naive_loop(radius, threads, rng, monkeypa
     for _ in range(2):  # the second call reuses the pooled work arrays
         laplacian = matting_laplacian(image, eps=1e-6, radius=radius, known=known)
         assert abs(laplacian - expected).max() < 1e-10
+
+
+@pytest.mark.parametrize(
+    ("name", "keyword"),
+    [("closed_form", "known"), ("lbdm", "known"), ("information_flow", "unknown")],
+)
+def test_a_trimap_given_as_a_mask_is_refused_and_0_1_numbers_are_taken(name, keyword):
+    # The mask was read with astype(bool): a trimap's 0.5 (or a NaN) counted as True, so a
+    # trimap passed as known= marked every unknown pixel known.
+    from vecmatte.laplacians import get_laplacian
+
+    laplacian = get_laplacian(name)
+    image = np.random.default_rng(3).random((8, 9, 3))
+    trimap = np.full((8, 9), 0.5)
+    trimap[:, :3], trimap[:, -3:] = 1.0, 0.0
+    mask = trimap != 0.5 if keyword == "known" else trimap == 0.5
+    for wrong in (trimap, np.where(mask, np.nan, 0.0)):
+        with pytest.raises(ValueError, match=rf"^{keyword} must be a boolean mask .* values other"):
+            laplacian(image, **{keyword: wrong})
+    with pytest.raises(ValueError, match=rf"^{keyword} must be a boolean mask .*, got <U1$"):
+        laplacian(image, **{keyword: np.full((8, 9), "1")})
+    expected = laplacian(image, **{keyword: mask}).toarray()
+    for numbers in (mask.astype(np.uint8), mask.astype(np.float32)):
+        np.testing.assert_array_equal(laplacian(image, **{keyword: numbers}).toarray(), expected)

@@ -292,9 +292,17 @@ def check_same_size(
 
 
 def check_mask(mask, shape: tuple[int, int], name: str) -> np.ndarray:
+    """A boolean ``(h, w)`` mask; numbers are taken where they are all 0 or 1."""
     mask = np.asarray(mask)
     if mask.shape != tuple(shape):
         raise ValueError(f"{name} has shape {mask.shape} but image has shape {tuple(shape)}")
+    # astype(bool) read a trimap's 0.5 (or a NaN) as True: a trimap given as the mask
+    # marked every unknown pixel known.
+    if mask.dtype != bool and not (mask.dtype.kind in "uif" and np.isin(mask, (0, 1)).all()):
+        got = f"{mask.dtype} values other than 0 and 1" if mask.dtype.kind in "uif" else mask.dtype
+        raise ValueError(
+            f"{name} must be a boolean mask (True or 1, False or 0 for each pixel), got {got}"
+        )
     return mask.astype(bool, copy=False)
 
 
