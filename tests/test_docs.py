@@ -10,6 +10,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import inspect
+import re
 import sys
 from pathlib import Path
 
@@ -84,3 +85,73 @@ def test_docstring_examples_run(file, examples, pymatting_modules_restored):
     for test in tests:
         runner.run(test, out=report.append)
     assert runner.failures == 0, "".join(report)
+
+
+def _section(doc: str, name: str) -> str:
+    """The text of a numpydoc section (``Returns``, ``Parameters`` ...) of ``doc``."""
+    rest = doc.split(f"{name}\n{'-' * len(name)}\n", 1)[1]
+    following = re.search(r"^\S.*\n-{3,}$", rest, re.M)  # the next section's heading
+    return rest[: following.start()] if following else rest
+
+
+def test_known_pixels_of_the_matte_are_what_the_docstrings_say():
+    # estimate_alpha's Returns said that known pixels "keep their trimap value", and
+    # NoUnknownPixelsWarning that "alpha is the trimap itself": a trimap's 0.95 (foreground,
+    # > 0.9) is 1 in the matte, its 0.05 is 0, with or without unknown pixels.
+    import numpy as np
+
+    scene = vecmatte.make_scene((30, 40), seed=0)
+    trimap = np.where(scene.trimap == 1, 0.95, np.where(scene.trimap == 0, 0.05, 0.5))
+    alpha = vecmatte.estimate_alpha(scene.image, trimap)
+    assert (alpha[trimap == 0.95] == 1).all() and (alpha[trimap == 0.05] == 0).all()
+    with pytest.warns(vecmatte.NoUnknownPixelsWarning):
+        snapped = vecmatte.estimate_alpha(scene.image, np.where(trimap > 0.5, 0.95, 0.05))
+    assert sorted(np.unique(snapped).tolist()) == [0.0, 1.0]
+    returns = " ".join(_section(inspect.getdoc(vecmatte.estimate_alpha), "Returns").split())
+    assert "known pixels are 1 (trimap > 0.9) or 0 (trimap < 0.1)" in returns
+    assert "1 on its foreground, 0 on its background" in vecmatte.NoUnknownPixelsWarning.__doc__
+
+
+def test_the_image_dtypes_estimate_alpha_says_it_refuses_are_refused():
+    import numpy as np
+
+    scene = vecmatte.make_scene((30, 40), seed=0)
+    doc = " ".join(inspect.getdoc(vecmatte.estimate_alpha).split())
+    assert "signed integers, uint32 and uint64 are refused" in doc
+    for dtype in (np.int16, np.int64, np.uint32, np.uint64):
+        with pytest.raises(ValueError, match=np.dtype(dtype).name):
+            vecmatte.estimate_alpha(np.round(scene.image * 255).astype(dtype), scene.trimap)
+    with pytest.raises(ValueError, match="alpha channel"):
+        vecmatte.estimate_alpha(np.dstack([scene.image, scene.alpha]), scene.trimap)
+
+
+def test_cutout_lists_every_foreground_method_it_takes():
+    # cutout's docstring offered {"ml", "cf"}; it takes every foreground method.
+    from vecmatte.foreground import FOREGROUND_METHODS
+
+    doc = inspect.getdoc(vecmatte.cutout)
+    listed = re.search(r"^method : \{([^}]*)\}", doc, re.M).group(1)
+    assert sorted(name.strip(' "') for name in listed.split(",")) == sorted(FOREGROUND_METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(vecmatte.METHODS))
+def test_every_option_of_every_method_is_documented_where_estimate_alpha_points(method):
+    # estimate_alpha's **options sends readers to the method's build_system (estimate for
+    # a method without a linear system): each of its keyword options is described there.
+    assert "vecmatte.alpha.<method>.build_system" in " ".join(
+        inspect.getdoc(vecmatte.estimate_alpha).split()
+    )
+    module = importlib.import_module(vecmatte.METHODS[method].module)
+    function = getattr(module, "build_system", None) or module.estimate
+    described = {
+        name.strip()
+        for line in _section(inspect.getdoc(function), "Parameters").splitlines()
+        if " : " in line and not line.startswith(" ")
+        for name in line.partition(" : ")[0].split(",")
+    }
+    options = [
+        parameter.name
+        for parameter in inspect.signature(function).parameters.values()
+        if parameter.kind is parameter.KEYWORD_ONLY
+    ]
+    assert options and set(options) <= described, set(options) - described

@@ -1,5 +1,20 @@
 """vecmatte: alpha matting in vectorized NumPy/SciPy.
 
+An image (float ``(h, w, 3)`` in [0, 1], or uint8) and a trimap (``(h, w)``: > 0.9
+foreground, < 0.1 background, unknown between; a uint8 trimap's 0 / 128 / 255) give the
+alpha matte with :func:`estimate_alpha` (``method=`` one of :data:`METHODS`); files are
+read by :func:`load_image` and :func:`load_trimap`, a rough mask becomes a trimap with
+:func:`trimap_from_mask`, and :func:`cutout` and :func:`composite` use the matte.
+``vecmatte --help`` lists the command-line tools.
+
+>>> import vecmatte
+>>> scene = vecmatte.make_scene((60, 80), seed=0)  # a composite with known alpha
+>>> alpha = vecmatte.estimate_alpha(scene.image, scene.trimap)
+>>> alpha.shape, alpha.dtype.name
+((60, 80), 'float64')
+>>> vecmatte.cutout(scene.image, alpha).shape  # RGBA
+(60, 80, 4)
+
 The public names below are imported on first use, so that ``import vecmatte`` stays cheap
 (NumPy, SciPy and scikit-image load only when a function needs them).
 """

@@ -35,7 +35,7 @@ def cutout(
         Alpha matte in [0, 1].
     foreground : array_like, shape (h, w, 3), optional
         Estimated foreground colours (see :func:`vecmatte.estimate_foreground`).
-    method : {"ml", "cf"}, optional
+    method : {"ml", "cf", "blur_fusion"}, optional
         When ``foreground`` is not given, estimate it with this method. With neither, the
         photograph's colours are used, which keep some of the old background in
         semi-transparent pixels.

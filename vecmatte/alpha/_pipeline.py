@@ -39,7 +39,7 @@ _log = logging.getLogger(__name__)
 
 
 class NoUnknownPixelsWarning(UserWarning):
-    """The trimap has no unknown pixel: alpha is the trimap itself."""
+    """The trimap has no unknown pixel: alpha is 1 on its foreground, 0 on its background."""
 
 
 @dataclass(frozen=True)
@@ -423,9 +423,11 @@ def estimate_alpha(
     ----------
     image : array_like, shape (h, w, 3) or (h, w)
         RGB (or gray) image: floats in [0, 1], bool, or uint8/uint16 (scaled by their
-        range; signed integers are refused), or a PIL image (palette, YCbCr, CMYK ... are
-        converted to RGB). Any memory layout; a masked array is read as its data (the mask
-        is ignored, as in scikit-image). The caller's arrays are never modified.
+        range; signed integers, uint32 and uint64 are refused), or a PIL image (palette,
+        YCbCr, CMYK ... are converted to RGB). RGBA, as an array or a PIL image, is
+        refused: drop the alpha channel. Any memory layout; a masked array is read as its
+        data (the mask is ignored, as in scikit-image). The caller's arrays are never
+        modified.
     trimap : array_like, shape (h, w)
         Values > 0.9 are foreground, < 0.1 background, anything else unknown (after scaling
         uint8/uint16 to [0, 1]); ``(h, w, 1)`` and gray RGB(A) trimaps and PIL images too.
@@ -452,13 +454,15 @@ def estimate_alpha(
     **options
         The method's options. Closed-form: ``eps`` (regularisation of the colour
         covariances, default 1e-7; larger gives smoother mattes) and ``radius`` (window
-        radius, default 1).
+        radius, default 1). The other methods' options, with their defaults and ranges,
+        are the keyword arguments of ``vecmatte.alpha.<method>.build_system`` (``estimate``
+        for ``"sm"``), e.g. ``help(vecmatte.alpha.ifm.build_system)``.
 
     Returns
     -------
     ndarray, shape (h, w)
         Alpha in [0, 1], float64, C-ordered, a new array, for every method; known pixels
-        keep their trimap value.
+        are 1 (trimap > 0.9) or 0 (trimap < 0.1), whatever their value in the trimap.
 
     Raises
     ------
