@@ -106,3 +106,84 @@ def test_every_warning_class_is_named_and_every_named_one_exists():
     assert exported - named == set(), "exported but not named in README.md"
     assert named - exported == set(), "named in README.md but not exported by vecmatte"
     assert all(issubclass(getattr(vecmatte, name), Warning) for name in named)
+
+
+def _section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _agrees(written: str, value: float) -> bool:
+    """``written`` is ``value`` rounded to the digits it shows (0.6 for 0.599, not 0.55)."""
+    decimals = len(written.partition(".")[2])
+    return abs(float(written) - value) <= 0.5 * 10.0**-decimals + 1e-12
+
+
+def test_the_trimap_comment_of_the_first_snippet_holds_for_a_trimap_file(tmp_path):
+    # A trimap file holds 0 / 128 / 255, which load_trimap reads as 0 / 0.502 / 1 (it does
+    # not snap): the snippet's comment said 0 / 0.5 / 1. Values it lists must be those read.
+    line = next(
+        line for line in README.read_text(encoding="utf-8").splitlines() if "load_trimap(" in line
+    )
+    comment = line.partition("#")[2]
+    _save(tmp_path / "trimap.png", vecmatte.make_scene((30, 40), seed=0).trimap)
+    trimap = vecmatte.load_trimap(tmp_path / "trimap.png")
+    assert trimap.dtype == np.float64
+    assert "float64 (h, w)" in comment
+    listed = re.findall(r"\b\d+(?:\.\d+)?\s*/\s*\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)*", comment)
+    for values in listed:
+        assert sorted(float(v) for v in values.split("/")) == np.unique(trimap).tolist(), comment
+    if "in [0, 1]" in comment:
+        assert 0 <= trimap.min() and trimap.max() <= 1
+
+
+def test_the_memory_a_cluster_worker_is_told_to_expect_is_the_models():
+    # "Running on a cluster" sizes a worker from the memory estimate of a 2 MP photograph
+    # with 10 % unknown pixels: it said 0.55 GiB after the model had moved to 0.60.
+    text = " ".join(_section("Running on a cluster").split())
+    match = re.search(
+        r"the estimate is about ([\d.]+) GiB for a 2 MP photograph with 10 % unknown", text
+    )
+    assert match, "the sentence with the estimate moved: update this test"
+    estimate = vecmatte.estimate_solve_memory((1000, 2000), 200_000) / 2**30
+    assert _agrees(match.group(1), estimate), f"README {match.group(1)} GiB, model {estimate:.3f}"
+
+
+def test_the_which_method_table_agrees_with_the_registry_and_the_benchmark():
+    rows = re.findall(
+        r"^\| `\"(\w+)\"` \| [^|]* \| ([^|]*) \| ([^|]*) \|", _section("Which method?"), re.M
+    )
+    assert sorted(name for name, _, _ in rows) == sorted(vecmatte.METHODS)
+    bench = (README.parent / "bench" / "results" / "methods.md").read_text(encoding="utf-8")
+    sad_ratio = {}  # (method, trimap set) -> SAD ratio, the 8th column of the summary table
+    for row in bench.splitlines():
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        if row.startswith("| ") and len(cells) > 8 and cells[2] == "x0.5":
+            sad_ratio[cells[0], cells[3]] = cells[7]
+    for name, solver, ratios in rows:
+        spec = vecmatte.METHODS[name]
+        assert (spec.preconditioner or "none") in solver.replace("`", ""), (name, solver)
+        narrow, wide = re.findall(r"\d\.\d+", ratios)[:2]
+        assert _agrees(narrow, float(sad_ratio[name, "trimap"])), (name, narrow)
+        assert _agrees(wide, float(sad_ratio[name, "trimap2"])), (name, wide)
+
+
+def test_the_refusal_the_readme_quotes_is_the_one_printed(folder):
+    # "vecmatte alpha cat.png tri.png -o cat.png says `...`": the words a user will search for.
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    match = re.search(r"`vecmatte alpha cat\.png tri\.png -o cat\.png` says `([^`]+)`", text)
+    assert match
+    for source, name in (("photo.png", "cat.png"), ("trimap.png", "tri.png")):
+        (folder / name).write_bytes((folder / source).read_bytes())
+    result = subprocess.run(
+        [Path(sys.executable).parent / "vecmatte", "alpha", "cat.png", "tri.png", "-o", "cat.png"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert match.group(1) in result.stderr, result.stderr
