@@ -155,3 +155,39 @@ def test_every_option_of_every_method_is_documented_where_estimate_alpha_points(
         if parameter.kind is parameter.KEYWORD_ONLY
     ]
     assert options and set(options) <= described, set(options) - described
+
+
+def test_what_load_image_says_of_a_tilde_and_a_folder_holds(tmp_path, monkeypatch):
+    # A quoted "~/photo.png" reaches Python unexpanded: the docstring says what happens.
+    import numpy as np
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    vecmatte.save_image(tmp_path / "photo.png", np.zeros((4, 5, 3), np.uint8))
+    raises = " ".join(_section(inspect.getdoc(vecmatte.load_image), "Raises").split())
+    if "``~`` is not expanded" in raises:
+        with pytest.raises(FileNotFoundError):
+            vecmatte.load_image("~/photo.png")
+    else:
+        assert vecmatte.load_image("~/photo.png").shape == (4, 5, 3)
+    assert "IsADirectoryError If ``path`` is a folder." in raises
+    with pytest.raises(IsADirectoryError):
+        vecmatte.load_image(tmp_path)
+
+
+def test_find_tasks_raises_what_its_docstring_says_for_a_bad_option(tmp_path):
+    import numpy as np
+
+    for folder in ("photos", "trimaps"):
+        (tmp_path / folder).mkdir()
+    scene = vecmatte.make_scene((20, 30), seed=0)
+    vecmatte.save_image(tmp_path / "photos" / "a.png", scene.image)
+    vecmatte.save_image(
+        tmp_path / "trimaps" / "a.png", np.round(scene.trimap * 255).astype(np.uint8)
+    )
+    raises = " ".join(_section(inspect.getdoc(vecmatte.find_tasks), "Raises").split())
+    assert "a solver option is out of its range" in raises and "TypeError" in raises
+    folders = (tmp_path / "photos", tmp_path / "trimaps", tmp_path / "out")
+    with pytest.raises(ValueError, match="eps"):
+        vecmatte.find_tasks(*folders, eps=-1)
+    with pytest.raises(TypeError, match="epsilon"):
+        vecmatte.find_tasks(*folders, epsilon=1e-6)

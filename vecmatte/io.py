@@ -170,7 +170,9 @@ def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray
     Raises
     ------
     FileNotFoundError
-        If there is no file at ``path``.
+        If there is no file at ``path`` (``~`` is not expanded: ``os.path.expanduser``).
+    IsADirectoryError
+        If ``path`` is a folder.
     ValueError
         If the file is not an image, is truncated or damaged, or is too large
         (:class:`ImageTooLargeError`, a subclass).

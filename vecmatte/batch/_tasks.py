@@ -181,7 +181,10 @@ def find_tasks(
     ------
     ValueError
         If ``images_dir`` holds no image, no image has a trimap, two files share a name,
-        an output would overwrite an input, or ``bit_depth`` is not 8 or 16.
+        an output would overwrite an input, ``bit_depth`` is not 8 or 16, or a solver
+        option is out of its range (checked here, before any image is solved).
+    TypeError
+        If an option is not one of the above (the message lists them).
     FileNotFoundError, NotADirectoryError, PermissionError
         If a folder is missing, or ``out_dir`` cannot be created or written in.
     """
