@@ -125,3 +125,4 @@ def test_the_help_says_the_exit_codes(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "2 a usage error: an option's value outside what it takes" in out
     assert "1 a file or the computation failed" in out and "130 interrupted" in out
+    assert "143 terminated (SIGTERM" in out

@@ -4,7 +4,8 @@ One module per subcommand, listed once in :data:`COMMANDS`; each defines ``regis
 (adds its parser, with ``run`` as default) and ``run(args) -> int``. Exit codes: 0 success,
 1 the input or the computation failed (one-line message on stderr, nothing written),
 2 wrong command-line usage, an option's value out of its range included (one line, and
-which ``--help`` to read), 130 interrupted. ``vecmatte --help`` says so in its epilog.
+which ``--help`` to read), 130 interrupted, 143 terminated (SIGTERM, :class:`Terminated`).
+``vecmatte --help`` says so in its epilog.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import itertools
 import os
 import re
+import signal
 import sys
 import warnings
 
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 done; 1 a file or the computation failed (an input missing or "
         "unreadable, an output that cannot be written, a solve that does not fit in memory); "
         "2 a usage error: an option's value outside what it takes, or options that do not "
-        "go together (one line, and the --help to read); 130 interrupted (Ctrl-C).",
+        "go together (one line, and the --help to read); 130 interrupted (Ctrl-C), 143 "
+        "terminated (SIGTERM: kill, timeout); an interrupted command leaves no partial file.",
     )
     parser.add_argument("--version", action="version", version=f"vecmatte {vecmatte.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -177,13 +180,15 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_FAILURE
         except BrokenPipeError:
             raise  # the reader of printed text went away (eval | head): console_entry ends quietly
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as error:
             hint = getattr(args, "interrupted_hint", None)
+            terminated = isinstance(error, Terminated)
             print(
-                "vecmatte: interrupted" + (f"; {hint}" if hint else ""),
+                f"vecmatte: {'terminated' if terminated else 'interrupted'}"
+                + (f"; {hint}" if hint else ""),
                 file=sys.stderr,
             )
-            return EXIT_INTERRUPTED
+            return 128 + signal.SIGTERM if terminated else EXIT_INTERRUPTED
         except (ValueError, OSError, MemoryError, ImportError, OverflowError) as error:
             # OverflowError: an absurd option value (a radius of 1e300) reaching arithmetic.
             from vecmatte._errors import error_line  # the batch says failures the same way
@@ -210,8 +215,23 @@ def _show_warnings_as_messages() -> None:
     warnings.showwarning = show
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a service or container stopped) during a command.
+
+    Python's default ends the process at once: a write cut short left its temporary file
+    (``.m.png.*.tmp``) beside the output for good, and a batch its empty output folder.
+    Raised as an interruption instead, it unwinds as Ctrl-C does (temporaries removed,
+    folders made left empty removed) and the command exits 143 (128 + 15), as killed.
+    """
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def console_entry() -> None:
     """The ``vecmatte`` console script."""
+    signal.signal(signal.SIGTERM, _terminate)
     if sys.stderr is None:
         # Started with standard error closed (2>&-, some daemons): Python sets sys.stderr to
         # None and print(..., file=None) writes to standard output, so progress lines went
