@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the ``vecmatte`` command on ``argv`` (default ``sys.argv[1:]``); return its exit code."""
     parser = build_parser()
     args = _parse(parser, argv)
+    if args.command == "serve" and signal.getsignal(signal.SIGTERM) is _terminate:
+        # A server's SIGTERM is its owner's to decide (vecmatte.web.server): as before.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with warnings.catch_warnings():
         _show_warnings_as_messages()
         try:
