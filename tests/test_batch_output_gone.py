@@ -43,7 +43,7 @@ def test_a_batch_stops_when_its_output_folder_is_deleted(tmp_path, monkeypatch, 
     assert [r.status for r in records] == ["done"] + ["failed"] * 4
     second, *rest = records[1:]
     assert second.stops and second.error == (
-        f"{out}: the output folder is gone: deleted, moved or unmounted mid-batch"
+        f"{out}: the output folder is not there: deleted, moved or unmounted?"
     )
     for record in rest:
         assert not record.stops

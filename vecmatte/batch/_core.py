@@ -544,7 +544,7 @@ def process_task(task: BatchTask) -> BatchRecord:
         if gone is not None:
             # Deleted (or unmounted) during the batch: every later image failed in turn, one
             # line each, with "does not exist" or a temporary's "no such file".
-            message = f"{gone}: the output folder is gone: deleted, moved or unmounted mid-batch"
+            message = f"{gone}: the output folder is not there: deleted, moved or unmounted?"
             return BatchRecord.failed(task, message, seconds, stops=True)
         # A full disk failed each later image too, after its whole solve: the batch stops.
         stops = isinstance(error, OSError) and error.errno in STOPPING_ERRNOS
