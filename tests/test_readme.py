@@ -4,12 +4,17 @@ Each block runs in one temporary folder prepared with the files the README names
 :func:`vecmatte.make_scene`), in README order, with ``vecmatte`` and ``python`` resolved to
 this environment's entry point and interpreter. A block that cannot run here (it needs a
 cluster, a network, another package) is written as ```text or ```console in the README.
+Below them, claims the README makes in prose are checked against the code and the benchmark
+files (a quoted message, a memory figure, the "Which method?" table), and the curl commands
+of "In the browser" run against a `vecmatte serve` started here.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -187,3 +192,43 @@ def test_the_refusal_the_readme_quotes_is_the_one_printed(folder):
     )
     assert result.returncode == 1
     assert match.group(1) in result.stderr, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_served_api_answers_the_readmes_curl_commands(folder, tmp_path):
+    # The ```console blocks of "In the browser" are not run as scripts (a server must be up):
+    # start `vecmatte serve` as shown, check its first line, then run each curl line as written
+    # (on a free port instead of 8000) and check what it wrote.
+    section = _section("In the browser")
+    consoles = re.findall(r"^```console\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    banner = re.search(r"^\$ vecmatte serve\b.*\n(vecmatte serve: .*)$", consoles[0], re.M)
+    assert banner, consoles[0]
+    curls = [line for block in consoles for line in block.splitlines() if line.startswith("curl ")]
+    assert len(curls) >= 3
+    for name in ("photo.png", "trimap.png", "mask.png", "alpha.png"):  # the files curl sends
+        (tmp_path / name).write_bytes((folder / name).read_bytes())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [Path(sys.executable).parent / "vecmatte", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first = server.stdout.readline().strip()
+        assert first == banner.group(1).replace(":8000/", f":{port}/"), first
+        for line in curls:
+            command = line.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+            command = command.replace("curl ", "curl --fail --silent --show-error ", 1)
+            result = subprocess.run(
+                command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT
+            )
+            assert result.returncode == 0, (line, result.stderr)
+            written = tmp_path / command.rsplit(" -o ", 1)[1].split()[0]
+            assert written.read_bytes().startswith(b"\x89PNG"), line
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        server.stdout.close()
