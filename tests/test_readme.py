@@ -232,3 +232,22 @@ def test_the_served_api_answers_the_readmes_curl_commands(folder, tmp_path):
         server.terminate()
         server.wait(timeout=30)
         server.stdout.close()
+
+
+def test_an_rgba_photo_gets_the_note_the_readme_describes_only_when_it_is_not_opaque(tmp_path):
+    # "An RGBA image ... its old alpha channel is ignored, with a note": an opaque RGBA PNG
+    # (what many editors save) gets none, and the README now says when the note comes.
+    import warnings
+
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert "alpha channel is ignored, with a note if it is not opaque" in text
+    scene = vecmatte.make_scene((20, 30), seed=0)
+    rgb = np.round(scene.image * 255).astype(np.uint8)
+    for opacity, noted in ((255, False), (200, True)):
+        rgba = np.dstack([rgb, np.full(rgb.shape[:2], opacity, np.uint8)])
+        vecmatte.save_image(tmp_path / "rgba.png", rgba)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            vecmatte.load_image(tmp_path / "rgba.png")
+        kinds = [warning.category for warning in caught]
+        assert (vecmatte.AlphaChannelIgnoredWarning in kinds) == noted, (opacity, kinds)
