@@ -191,3 +191,17 @@ def test_find_tasks_raises_what_its_docstring_says_for_a_bad_option(tmp_path):
         vecmatte.find_tasks(*folders, eps=-1)
     with pytest.raises(TypeError, match="epsilon"):
         vecmatte.find_tasks(*folders, epsilon=1e-6)
+
+
+def test_convergence_warning_says_when_it_comes_and_that_the_matte_still_does():
+    # Its docstring said only "stopped at maxiter": it also comes for a breakdown and for
+    # LBDM's flat windows (estimate_alpha's Warns), and the matte is returned all the same.
+    doc = " ".join(vecmatte.ConvergenceWarning.__doc__.split())
+    assert "stopped at ``maxiter``, or broke down" in doc and "LBDM" in doc
+    assert "is still returned" in doc
+    scene = vecmatte.make_scene((30, 40), seed=0)
+    with pytest.warns(vecmatte.ConvergenceWarning, match="conjugate gradient stopped after 1"):
+        alpha = vecmatte.estimate_alpha(
+            scene.image, scene.trimap, preconditioner="jacobi", maxiter=1
+        )
+    assert alpha.shape == (30, 40)

@@ -21,7 +21,13 @@ PROGRESS_SECONDS = 10.0
 
 
 class ConvergenceWarning(RuntimeWarning):
-    """Conjugate gradient stopped at ``maxiter`` before reaching the requested tolerance."""
+    """Conjugate gradient stopped short of the requested tolerance, or its residual misleads.
+
+    It stopped at ``maxiter``, or broke down (the matrix or the preconditioner not positive
+    definite in floating point); :func:`vecmatte.estimate_alpha` also issues it for an LBDM
+    system whose residual bounds no error. The message names the residual reached and what
+    to change; the result (a matte, foreground colours) is still returned.
+    """
 
 
 @dataclass(frozen=True)
