@@ -38,6 +38,7 @@ __all__ = [
     "option_value",
     "png",
     "read_form",
+    "warning_headers",
 ]
 
 
@@ -291,3 +292,20 @@ def read_form(environ: dict, length: int) -> dict[str, Part]:
         return parse_multipart(body, content_type)
     except MultipartError as error:
         raise HTTPError(400, f"malformed form: {error}") from None
+
+
+def warning_headers(caught: list) -> list[tuple[str, str]]:
+    """One ``X-Vecmatte-Warning`` header per warning of the request, in order, once each.
+
+    The library's warnings (conjugate gradient stopped early, a trimap with no unknown
+    pixels, an upload's alpha channel ignored ...) are about the page user's matte: the
+    server's log is not where they look, and it shows a warning once per place, not per
+    request. A header holds one line of Latin-1: characters beyond ASCII are written as ``?``.
+    """
+    notes = []
+    for warning in caught:
+        if issubclass(warning.category, (UserWarning, RuntimeWarning)):
+            note = " ".join(str(warning.message).encode("ascii", "replace").decode().split())
+            if note not in notes:
+                notes.append(note)
+    return [("X-Vecmatte-Warning", note) for note in notes]

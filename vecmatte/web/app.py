@@ -59,13 +59,14 @@ from dataclasses import asdict
 from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from vecmatte._errors import collected_warnings, error_line
 from vecmatte.web import _fields
+from vecmatte.web._clients import client_left, solve_watcher
 from vecmatte.web._fields import body_length, drain, read_form
+from vecmatte.web._hosts import LOCAL_HOSTS, check_host
 from vecmatte.web._limits import (
     BODY_COPIES,
     REQUEST_BYTES_PER_PIXEL,
@@ -101,9 +102,7 @@ _CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
-_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_HOST = re.compile(r"(?:\[(?P<ipv6>[0-9A-Za-z:.%]+)\]|(?P<name>[^\s:\[\]/,@]+))(?::[0-9]{0,5})?")
 
 
 class MattingApp:
@@ -126,7 +125,7 @@ class MattingApp:
         self._gate = Gate(limits, budget)
         self._photos = PhotoCache(_PHOTO_CACHE_BYTES)
         self.allowed_hosts = frozenset(
-            host.strip("[]").lower() for host in (*_LOCAL_HOSTS, *allowed_hosts)
+            host.strip("[]").lower() for host in (*LOCAL_HOSTS, *allowed_hosts)
         )
         self._static = resources.files("vecmatte.web") / "static"
         self._static_names = frozenset(
@@ -146,7 +145,7 @@ class MattingApp:
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
         try:
-            self._check_host(environ)
+            check_host(environ, self.allowed_hosts)
             status, headers, body = self._dispatch(environ)
         except HTTPError as error:
             drain(environ, self.limits)
@@ -178,36 +177,6 @@ class MattingApp:
         message = _CONTROL.sub(lambda match: repr(match.group())[1:-1], error.message)
         body = json.dumps({"error": message}).encode()
         return error.status, [("Content-Type", "application/json"), *error.headers], body
-
-    def _check_host(self, environ: dict) -> None:
-        # A page on another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its
-        # own name in Host; refusing names we do not serve under closes that door.
-        host = environ.get("HTTP_HOST", "")
-        if not host:
-            raise HTTPError(400, "the request has no Host header")
-        # host[:port] once (RFC 9112 3.2; the server joins repeated headers with commas):
-        # "127.0.0.1:x,evil.example" was taken for 127.0.0.1.
-        match = _HOST.fullmatch(host)
-        if match is None:
-            raise HTTPError(400, f"the Host header is not one host[:port]: {host[:100]!r}")
-        name = match["ipv6"] or match["name"]
-        if name.lower() not in self.allowed_hosts:
-            raise HTTPError(
-                421,
-                f"this server does not answer to host {name[:100]!r}; allowed: "
-                f"{', '.join(sorted(self.allowed_hosts))} (vecmatte serve --allow-host NAME)",
-            )
-        origin = environ.get("HTTP_ORIGIN")
-        # "null" is refused too: it is what a sandboxed iframe on any site sends (<iframe
-        # sandbox="allow-scripts">, its form or fetch), so every page the user visited could
-        # make the server solve; the page served here sends its own origin, and curl none.
-        if environ.get("REQUEST_METHOD") == "POST" and origin:
-            try:
-                origin_host = (urlsplit(origin).hostname or "").lower()
-            except ValueError:  # "http://[evil": not a page of ours either (it was a 500)
-                origin_host = ""
-            if origin_host not in self.allowed_hosts:
-                raise HTTPError(403, f"requests from pages of {origin[:100]!r} are not allowed")
 
     def _dispatch(self, environ: dict) -> tuple[int, list, bytes]:
         path = environ.get("PATH_INFO", "/") or "/"
@@ -437,17 +406,7 @@ class MattingApp:
         gone = environ.get("vecmatte.client_gone")
         if gone is None:  # another WSGI server: it gives no way to ask
             return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
-        checked = [time.monotonic()]
-
-        def stop_if_gone(iteration: int, residual: float) -> None:
-            # A solve ran on for a client that had left (the page aborts a stroke's request
-            # when the next stroke comes), holding its slot. Asked at most 4 times a second.
-            now = time.monotonic()
-            if now - checked[0] >= _CLIENT_CHECK_SECONDS:
-                checked[0] = now
-                if gone():
-                    raise _client_left(environ, f"after {iteration} iterations")
-
+        stop_if_gone = solve_watcher(environ, gone, _CLIENT_CHECK_SECONDS)
         return self._library(
             vecmatte.estimate_alpha, image, trimap, method=method, callback=stop_if_gone, **options
         )
@@ -456,7 +415,7 @@ class MattingApp:
         """Stop a request whose client left while it waited for its slot."""
         gone = environ.get("vecmatte.client_gone")
         if gone is not None and gone():
-            raise _client_left(environ, "before it started")
+            raise client_left(environ, "before it started")
 
     @contextlib.contextmanager
     def _request(self, environ: dict) -> Iterator[tuple[dict[str, Part], Held]]:
@@ -571,7 +530,7 @@ class MattingApp:
                     image = self._image(parts)
                     trimap = self._trimap_of(parts, image)
                 body = _fields.png(trimap)
-        return 200, [("Content-Type", "image/png"), *_warning_headers(caught)], body
+        return 200, [("Content-Type", "image/png"), *_fields.warning_headers(caught)], body
 
     @staticmethod
     def _image_headers(method: str, seconds: float, solve: float, caught: list) -> list[tuple]:
@@ -581,44 +540,8 @@ class MattingApp:
             ("X-Vecmatte-Method", method),
             ("X-Vecmatte-Seconds", f"{seconds:.3f}"),
             ("X-Vecmatte-Solve-Seconds", f"{solve:.3f}"),
-            *_warning_headers(caught),
+            *_fields.warning_headers(caught),
         ]
-
-
-def _client_left(environ: dict, when: str) -> HTTPError:
-    """The error that ends a request whose client left, said once in the server's log."""
-    connection = environ.setdefault("vecmatte.connection", {})
-    if not connection.get("reported"):
-        connection["reported"] = True  # vecmatte.web.server says nothing more
-        print(
-            f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} {environ.get('REQUEST_METHOD')} "
-            f"{environ.get('PATH_INFO')}: the client went away; its solve was stopped {when} "
-            "and its answer was not sent",
-            file=environ.get("wsgi.errors", sys.stderr),
-        )
-    # Read only by a client that half-closed its side of the connection.
-    return HTTPError(
-        400,
-        f"the connection was closed by the client; the solve was stopped {when}: keep it "
-        "open until the answer comes",
-    )
-
-
-def _warning_headers(caught: list) -> list[tuple[str, str]]:
-    """One ``X-Vecmatte-Warning`` header per warning of the request, in order, once each.
-
-    The library's warnings (conjugate gradient stopped early, a trimap with no unknown
-    pixels, an upload's alpha channel ignored ...) are about the page user's matte: the
-    server's log is not where they look, and it shows a warning once per place, not per
-    request. A header holds one line of Latin-1: characters beyond ASCII are written as ``?``.
-    """
-    notes = []
-    for warning in caught:
-        if issubclass(warning.category, (UserWarning, RuntimeWarning)):
-            note = " ".join(str(warning.message).encode("ascii", "replace").decode().split())
-            if note not in notes:
-                notes.append(note)
-    return [("X-Vecmatte-Warning", note) for note in notes]
 
 
 def create_app(

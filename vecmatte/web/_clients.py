@@ -1,0 +1,53 @@
+"""A client that left: its solve stopped between two iterations, said once in the log.
+
+:mod:`vecmatte.web.server` tells the application how to ask whether the client is still
+connected (``environ["vecmatte.client_gone"]``); another WSGI server gives no way to ask.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from vecmatte.web._limits import HTTPError
+
+__all__ = ["client_left", "solve_watcher"]
+
+
+def client_left(environ: dict, when: str) -> HTTPError:
+    """The error that ends a request whose client left, said once in the server's log."""
+    connection = environ.setdefault("vecmatte.connection", {})
+    if not connection.get("reported"):
+        connection["reported"] = True  # vecmatte.web.server says nothing more
+        print(
+            f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} {environ.get('REQUEST_METHOD')} "
+            f"{environ.get('PATH_INFO')}: the client went away; its solve was stopped {when} "
+            "and its answer was not sent",
+            file=environ.get("wsgi.errors", sys.stderr),
+        )
+    # Read only by a client that half-closed its side of the connection.
+    return HTTPError(
+        400,
+        f"the connection was closed by the client; the solve was stopped {when}: keep it "
+        "open until the answer comes",
+    )
+
+
+def solve_watcher(
+    environ: dict, gone: Callable[[], bool], every: float
+) -> Callable[[int, float], None]:
+    """The solve's ``callback``: raises :func:`client_left`'s error once ``gone()`` says so,
+    asking at most once every ``every`` seconds."""
+    checked = [time.monotonic()]
+
+    def stop_if_gone(iteration: int, residual: float) -> None:
+        # A solve ran on for a client that had left (the page aborts a stroke's request
+        # when the next stroke comes), holding its slot. Asked at most 4 times a second.
+        now = time.monotonic()
+        if now - checked[0] >= every:
+            checked[0] = now
+            if gone():
+                raise client_left(environ, f"after {iteration} iterations")
+
+    return stop_if_gone
