@@ -183,8 +183,12 @@ def run_method(
         check_known_pixels(trimap)
     alpha = is_fg.astype(np.float64)
     if not unknown.any():
+        # Both classes are there (checked above) and nothing gray: most often a mask given
+        # as the trimap, whose "matte" would be the mask again; say how to make a trimap.
         warnings.warn(
-            "trimap has no unknown pixels; the alpha matte is the trimap itself",
+            "trimap has no unknown pixels; the alpha matte is 1 on its foreground and 0 on its "
+            "background, with nothing solved; is it a mask? make a trimap with "
+            "vecmatte.trimap_from_mask(mask, band=10) (vecmatte alpha --mask mask.png --band 10)",
             NoUnknownPixelsWarning,
             stacklevel=stacklevel,
         )
