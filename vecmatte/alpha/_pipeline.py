@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 from collections.abc import Callable
@@ -40,6 +41,31 @@ _log = logging.getLogger(__name__)
 
 class NoUnknownPixelsWarning(UserWarning):
     """The trimap has no unknown pixel: alpha is 1 on its foreground, 0 on its background."""
+
+
+def _check_callback(callback) -> None:
+    """Refuse, before any work, a callback that conjugate gradient could not call.
+
+    Else "'int' object is not callable", or Python's "<lambda>() takes 1 positional argument
+    but 2 were given", came from inside CG after the system was built, naming no ``callback``.
+    """
+    if not callable(callback):
+        raise TypeError(
+            f"callback must be a function callback(iteration, relative_residual) or None, "
+            f"got {shown(callback)}"
+        )
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):
+        return  # some builtins have no signature to read: their call will tell
+    try:
+        signature.bind(1, 0.5)
+    except TypeError:
+        name = getattr(callback, "__qualname__", None) or shown(callback)
+        raise TypeError(
+            "callback must take two arguments, callback(iteration, relative_residual); "
+            f"{name} takes {signature}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -155,12 +181,8 @@ def run_method(
         build_preconditioner,
     )
 
-    if callback is not None and not callable(callback):
-        # Else "'int' object is not callable" after the system is built, from inside CG.
-        raise TypeError(
-            f"callback must be a function callback(iteration, relative_residual) or None, "
-            f"got {shown(callback)}"
-        )
+    if callback is not None:
+        _check_callback(callback)
     options = dict(options or {})
     spec = get_method(method)
     check_option_names(f"alpha method {method!r}", spec.option_names(), options)
