@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 from vecmatte._caller import outside_stacklevel
+from vecmatte._output_guard import shortened, tilde_hint
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
 from vecmatte._wide_colour import float_tiff
 
@@ -101,8 +102,7 @@ def _existing_path(name, label: str) -> Path:
     try:
         exists, folder = path.exists(), path.is_dir()
     except OSError as error:  # ENAMETOOLONG: Python's line repeated the whole name
-        shown = label if len(label) <= 80 else f"{label[:40]}... ({len(label)} characters)"
-        raise type(error)(f"{shown}: {error.strerror or error}") from None
+        raise type(error)(f"{shortened(label)}: {error.strerror or error}") from None
     if not exists:
         raise FileNotFoundError(_missing(path, label))
     if folder:
@@ -113,7 +113,7 @@ def _existing_path(name, label: str) -> Path:
 def _missing(path: Path, label: str) -> str:
     """Why ``path`` names no file: none there, a link to nowhere, or links that loop."""
     if not path.is_symlink():
-        return f"{label}: no such file"
+        return f"{label}: no such file{tilde_hint(path)}"
     try:
         os.stat(path)
     except OSError as error:

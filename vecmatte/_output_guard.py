@@ -18,6 +18,7 @@ from pathlib import Path
 
 __all__ = [
     "ALPHA_FORMATS",
+    "NOT_EXPANDED",
     "STDIO",
     "WRITABLE_FORMATS",
     "check_case_only_differences",
@@ -27,6 +28,8 @@ __all__ = [
     "check_writable_format",
     "is_special_file",
     "same_file",
+    "shortened",
+    "tilde_hint",
 ]
 
 # On the command line, "-" as an input reads standard input and as an output writes PNG to
@@ -46,6 +49,40 @@ WRITABLE_FORMATS = (
     "PNG", "TIFF", "JPEG", "WEBP", "BMP", "DIB", "GIF", "PPM", "TGA", "JPEG2000", "SGI", "PCX",
     "DDS", "AVIF", "MPO",
 )  # fmt: skip
+
+
+# Said after a name beginning with "~" that names nothing: Python, like Pillow and NumPy,
+# does not expand it (a file or folder may be named "~"), the shell does.
+NOT_EXPANDED = " (~ is not expanded: use os.path.expanduser)"
+
+
+def tilde_hint(name) -> str:
+    """:data:`NOT_EXPANDED` if ``name`` begins with "~" and expands to another name, else ""."""
+    text = os.fspath(name)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    return NOT_EXPANDED if text.startswith("~") and os.path.expanduser(text) != text else ""
+
+
+def shortened(text: str) -> str:
+    """``text`` as the command line shows a long value: its start and its length when it
+    would fill the line (a name too long for the file system may have thousands)."""
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+
+
+def _check_name_length(path: Path, what: str) -> None:
+    """Refuse a name the file system cannot hold, in one line (Python's repeated it whole)."""
+    try:
+        os.lstat(path)
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            return  # missing, or another problem: said by the checks that follow
+        refused = OSError(
+            f"{shortened(str(path))}: file name too long for the file system; give a shorter "
+            f"name ({what})"
+        )
+        refused.errno = errno.ENAMETOOLONG
+        raise refused from None
 
 
 def resolved(path: Path) -> Path:
@@ -223,6 +260,7 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     ``what`` names the output in messages (``"--cutout"``); with ``alpha_channel``, formats
     that lose it (JPEG, BMP ...) are refused.
     """
+    _check_name_length(path, what)
     if is_special_file(path):
         if not os.access(path, os.W_OK):
             raise PermissionError(f"{path}: cannot write to it (permission denied) ({what})")
@@ -236,7 +274,9 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
         existing = next((parent for parent in ancestors if parent.exists()), None)
         if existing is not None and not existing.is_dir():
             raise NotADirectoryError(f"{path}: {existing} is a file, not a folder ({what})")
-        raise FileNotFoundError(f"{path}: output directory {directory} does not exist ({what})")
+        raise FileNotFoundError(
+            f"{path}: output directory {directory} does not exist ({what}){tilde_hint(path)}"
+        )
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
     if not os.access(directory, os.W_OK | os.X_OK):

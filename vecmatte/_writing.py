@@ -363,7 +363,10 @@ def save_image(
         ``vecmatte._output_guard``), an alpha channel in a format that would drop it (JPEG,
         BMP), or 16-bit data in a format that cannot hold it.
     FileNotFoundError, PermissionError
-        If the directory is missing or not writable.
+        If the directory is missing or not writable (``~`` is not expanded:
+        ``os.path.expanduser``).
+    OSError
+        If the name is too long for the file system (``errno.ENAMETOOLONG``).
 
     Notes
     -----
