@@ -100,7 +100,8 @@ _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
 class AlphaChannelIgnoredWarning(UserWarning):
-    """The image file has a (not fully opaque) alpha channel; matting ignores it."""
+    """The image file has a (not fully opaque) alpha channel, or a transparent colour (PNG
+    tRNS) that some pixels have; matting ignores it."""
 
 
 class AlphaChannelUsedWarning(UserWarning):
@@ -120,13 +121,52 @@ def _note_alpha(image, label: str) -> None:
 def _warn_alpha(alpha: np.ndarray, label: str) -> None:
     """Warn if ``alpha`` (uint8 or uint16 samples) is not fully opaque; it is ignored."""
     transparent = np.count_nonzero(alpha < np.iinfo(alpha.dtype).max)
-    if transparent:
+    _warn_ignored("an alpha channel", transparent / alpha.size, label)
+
+
+def _warn_ignored(what: str, share: float, label: str) -> None:
+    """Warn that ``what`` (an alpha channel, a transparent colour), making the ``share`` of
+    the pixels not opaque, is ignored; nothing when the share is 0."""
+    if share:
         warnings.warn(
-            f"{label}: the image has an alpha channel ({100 * transparent / alpha.size:.1f}% "
-            "of its pixels not opaque); it is ignored and the colours are matted as stored",
+            f"{label}: the image has {what} ({100 * share:.1f}% of its pixels not opaque); "
+            "it is ignored and the colours are matted as stored",
             AlphaChannelIgnoredWarning,
             stacklevel=outside_stacklevel(),
         )
+
+
+# A gray or RGB PNG may name one colour transparent (its tRNS chunk: Pillow's
+# info["transparency"]). Pillow gives the key of a 2- or 4-bit gray file unscaled (2 for the
+# stored 2 of 3, read as 170), and its own conversion to RGBA then misses it.
+_LOW_GRAY_KEY_SCALE = {"L;2": 85, "L;4": 17}
+_TRANSPARENT_COLOUR = "a transparent colour (PNG tRNS)"
+
+
+def _key_colour_share(image, samples: np.ndarray | None = None) -> float:
+    """The share of pixels of the colour a gray or RGB PNG names transparent (0 if none).
+
+    ``samples`` are the file's pixels as stored (``np.asarray(image)`` when None): 8-bit,
+    or 16-bit uint16 (whose key is 16-bit too); ``(h, w)`` gray or ``(h, w, 3)`` RGB.
+    """
+    key = image.info.get("transparency")
+    if image.format != "PNG" or image.mode in ("P", "PA") or not isinstance(key, (int, tuple)):
+        return 0.0
+    if samples is None:
+        samples = np.asarray(image)
+    if isinstance(key, int):
+        if samples.ndim != 2:
+            return 0.0
+        key = key * _LOW_GRAY_KEY_SCALE.get(image.info.get("vecmatte_rawmode"), 1)
+        if samples.dtype == bool:  # a 1-bit file: Pillow gives 255 for its key 1
+            key = key != 0
+        return np.count_nonzero(samples == key) / samples.size
+    if samples.ndim != 3 or samples.shape[2] != len(key):
+        return 0.0
+    hits = samples[:, :, 0] == key[0]
+    for channel in (1, 2):
+        hits &= samples[:, :, channel] == key[channel]
+    return np.count_nonzero(hits) / hits.size
 
 
 def _colour_image(image, label: str) -> np.ndarray:
@@ -135,6 +175,8 @@ def _colour_image(image, label: str) -> np.ndarray:
         image = image.convert("RGBA")
     if image.mode in _ALPHA_MODES:
         _note_alpha(image, label)
+    else:
+        _warn_ignored(_TRANSPARENT_COLOUR, _key_colour_share(image), label)
     if image.mode != "RGB":
         try:
             image = image.convert("RGB")
@@ -180,8 +222,9 @@ def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray
     Warns
     -----
     AlphaChannelIgnoredWarning
-        If the file has an alpha channel that is not fully opaque: the colours are used as
-        stored and the old alpha is ignored.
+        If the file has an alpha channel that is not fully opaque, or names a colour that
+        some of its pixels have transparent (a gray or RGB PNG's tRNS): the colours are used
+        as stored and the old alpha is ignored.
     SampleRangeWarning
         If the file's 16- or 32-bit samples all lie below 1/255 of their largest value (but
         are not all 0): the image reads as nearly black, as it is stored.
@@ -191,12 +234,15 @@ def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray
     image = open_image(path, max_pixels)
     if is_wide_gray(image):
         gray = wide_gray(image, label)
+        _warn_ignored(_TRANSPARENT_COLOUR, _key_colour_share(image), label)
         return np.repeat(gray[:, :, None], 3, axis=2)
     samples = wide_samples(path, image, label)
     if samples is None:
         return _colour_image(image, label) / 255.0
     if samples.shape[2] in (2, 4):
         _warn_alpha(samples[:, :, -1], label)
+    else:
+        _warn_ignored(_TRANSPARENT_COLOUR, _key_colour_share(image, samples), label)
     colours = 1 if samples.shape[2] == 2 else 3
     note_low_range(int(samples[:, :, :colours].max(initial=0)), 65535, "16-bit", label)
     if samples.shape[2] == 2:
@@ -224,6 +270,7 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     image = open_image(path, max_pixels)
     one_wide_channel = is_wide_gray(image)
     samples = None if one_wide_channel else wide_samples(path, image, label)
+    key_share = _key_colour_share(image, samples)  # before a conversion drops the key
     opacity = None
     if one_wide_channel:
         array = wide_gray(image, label)
@@ -245,6 +292,8 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
             array, opacity = array[:, :, :3], array[:, :, 3]
     if opacity is not None and np.any(opacity < np.iinfo(opacity.dtype).max):
         array = _map_or_its_alpha(array, opacity, name, label)
+    else:
+        _warn_gray_kept(_TRANSPARENT_COLOUR, key_share, name, label)
     if array.dtype == np.uint16:  # wide_gray's samples were checked there
         note_low_range(int(array.max(initial=0)), 65535, "16-bit", label)
     try:
@@ -303,14 +352,21 @@ def _map_or_its_alpha(array: np.ndarray, opacity: np.ndarray, name: str, label: 
             stacklevel=outside_stacklevel(),
         )
         return opacity
-    share = 100 * np.count_nonzero(opacity < np.iinfo(opacity.dtype).max) / opacity.size
-    warnings.warn(
-        f"{label}: the file has an alpha channel ({share:.1f}% of its pixels not opaque); it "
-        f"is ignored and the gray values are the {name}",
-        AlphaChannelIgnoredWarning,
-        stacklevel=outside_stacklevel(),
-    )
+    share = np.count_nonzero(opacity < np.iinfo(opacity.dtype).max) / opacity.size
+    _warn_gray_kept("an alpha channel", share, name, label)
     return array
+
+
+def _warn_gray_kept(what: str, share: float, name: str, label: str) -> None:
+    """Warn that ``what`` (an alpha channel, a transparent colour), making the ``share`` of
+    the pixels not opaque, is ignored for the map ``name``; nothing when the share is 0."""
+    if share:
+        warnings.warn(
+            f"{label}: the file has {what} ({100 * share:.1f}% of its pixels not opaque); it "
+            f"is ignored and the gray values are the {name}",
+            AlphaChannelIgnoredWarning,
+            stacklevel=outside_stacklevel(),
+        )
 
 
 def load_trimap(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray:
