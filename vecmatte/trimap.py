@@ -43,6 +43,20 @@ def _coloured_share(rgb: np.ndarray) -> float:
     return np.count_nonzero(spread > _CHANNEL_SPREAD) / max(spread.size, 1)
 
 
+def _looks_like_a_photograph(rgb: np.ndarray) -> bool:
+    """Whether float ``rgb`` has more distinct colours than a drawn or palette map.
+
+    A label map or a trimap drawn in colour has a few flat colours (a palette PNG at most
+    256); a photograph, or the synthetic demo composite, has hundreds among a few thousand
+    pixels. Counted on at most about 4096 pixels spread over the image.
+    """
+    flat = rgb.reshape(-1, 3)
+    sample = flat[:: max(len(flat) // 4096, 1)]
+    levels = np.round(np.clip(sample, 0.0, 1.0) * 255).astype(np.int64)  # finite: checked
+    codes = (levels[:, 0] << 16) | (levels[:, 1] << 8) | levels[:, 2]
+    return len(np.unique(codes)) > min(256, len(codes) // 4)
+
+
 def coloured_fraction(array) -> float:
     """Share of an RGB(A) map's pixels in colour, beyond :func:`check_trimap`'s tolerance.
 
@@ -62,10 +76,12 @@ def _gray_map(array, name: str) -> np.ndarray:
             check_finite(rgb, name)
         share = _coloured_share(rgb)
         if share > _COLOURED_FRACTION:
+            swapped = name == "trimap" and _looks_like_a_photograph(rgb)
             raise ValueError(
                 f"{name} is in colour: {100 * share:.1f}% of its pixels have "
                 f"channels that differ by more than {_CHANNEL_SPREAD}; it must be gray "
                 + _GRAY_MEANING.get(name, "(was the photograph given in its place?)")
+                + (" (image and trimap swapped? the photograph comes first)" if swapped else "")
             )
         array = rgb.mean(axis=2)
     return check_gray(array, name)
