@@ -249,8 +249,8 @@ def test_bad_input_raises_clear_error(case, scene):
     ("kwargs", "message"),
     [
         ({"preconditioner": "amg"}, "unknown preconditioner 'amg'"),
-        ({"rtol": 0.0}, r"rtol must lie in \(0, 1\), got 0.0"),
-        ({"rtol": -1.0}, r"rtol must lie in \(0, 1\), got -1.0"),
+        ({"rtol": 0.0}, r"rtol must lie in \[1e-15, 1\), got 0.0"),
+        ({"rtol": -1.0}, r"rtol must lie in \[1e-15, 1\), got -1.0"),
         ({"eps": -1.0}, "eps must be a positive"),
         ({"radius": 0}, "radius must be a positive integer"),
     ],

@@ -166,8 +166,8 @@ def test_scribbles_tolerance_that_is_no_number_is_named(scene, tolerance):
     [
         ({"regularization": "x"}, "regularization must be a positive number, got 'x'"),
         ({"gradient_weight": None}, "gradient_weight must be non-negative, got None"),
-        ({"method": "cf", "rtol": "x"}, r"rtol must be a number in \(0, 1\), got 'x'"),
-        ({"method": "cf", "rtol": 2}, r"rtol must lie in \(0, 1\), got 2"),
+        ({"method": "cf", "rtol": "x"}, r"rtol must be a number in \[1e-15, 1\), got 'x'"),
+        ({"method": "cf", "rtol": 2}, r"rtol must lie in \[1e-15, 1\), got 2"),
         ({"method": "cf", "maxiter": 0}, "maxiter must be an integer of at least 1"),
         ({"method": "cf", "maxiter": -5}, "maxiter must be an integer of at least 1"),
         ({"method": "cf", "maxiter": 2.5}, "maxiter must be an integer of at least 1"),

@@ -15,7 +15,7 @@ from vecmatte.cli import main
 
 # Per command, the options and a value each does not take (with what the line must say).
 SOLVER = [
-    (["--rtol", "2"], "rtol must lie in (0, 1)"),
+    (["--rtol", "2"], "rtol must lie in [1e-15, 1)"),
     (["--rtol", "nan"], "rtol must"),
     (["--maxiter", "0"], "maxiter must be"),
     (["--maxiter", "x"], "argument --maxiter"),

@@ -116,8 +116,8 @@ def test_item1_an_output_never_replaces_an_input(work, capsys, argv, message):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--rtol", "2"], "rtol must lie in (0, 1), got 2.0"),
-        (["--rtol", "0"], "rtol must lie in (0, 1)"),
+        (["--rtol", "2"], "rtol must lie in [1e-15, 1), got 2.0"),
+        (["--rtol", "0"], "rtol must lie in [1e-15, 1)"),
         (["--maxiter", "0"], "maxiter must be an integer of at least 1"),
         (["--maxiter", "-5"], "maxiter must be an integer of at least 1"),
         (["--eps", "-1"], "eps must be a positive finite number"),
@@ -764,7 +764,7 @@ def test_item1_the_library_writers_use_the_same_guard(tmp_path):
     ("options", "message"),
     [
         (["--max-pixels", "0"], "argument --max-pixels: must be a whole number of at least 1"),
-        (["--rtol", "5"], "rtol must lie in (0, 1)"),
+        (["--rtol", "5"], "rtol must lie in [1e-15, 1)"),
         (["--option", "bogus=1"], "alpha method 'cf' has no option 'bogus'"),
         (["--preconditioner", "ichol:bogus=1"], "preconditioner 'ichol' has no option"),
         (["--band", "3"], "--band applies to --mask only"),

@@ -369,13 +369,13 @@ def test_the_resolved_default_rtol_is_range_checked(scene, monkeypatch):
     import vecmatte.alpha._pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "default_rtol", lambda preconditioner: 1.5)
-    with pytest.raises(ValueError, match=r"^rtol must lie in \(0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"^rtol must lie in \[1e-15, 1\), got 1.5"):
         vecmatte.estimate_alpha(scene.image, scene.trimap)
-    with pytest.raises(ValueError, match=r"^rtol must lie in \(0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"^rtol must lie in \[1e-15, 1\), got 1.5"):
         vecmatte.alpha.check_solve_options({"method": "cf"})
     # a user's rtol is the one used, and checked
     assert vecmatte.solve_alpha(scene.image, scene.trimap, rtol=1e-5).residual <= 1e-5
-    with pytest.raises(ValueError, match=r"^rtol must lie in \(0, 1\), got 2.0"):
+    with pytest.raises(ValueError, match=r"^rtol must lie in \[1e-15, 1\), got 2.0"):
         vecmatte.estimate_alpha(scene.image, scene.trimap, method="knn", rtol=2.0)
 
 
@@ -397,8 +397,8 @@ def test_cli_names_rtol_out_of_range(rtol, tmp_path, scene_files, capsys):
         ({"eps": "1e-5"}, "eps must be a positive finite number, got '1e-5'"),
         ({"eps": None}, "eps must be a positive finite number, got None"),
         ({"eps": 10**400}, "eps must be a positive finite number, got 1" + "0" * 23 + "... (401"),
-        ({"rtol": "1e-6"}, "rtol must be a number in (0, 1), got '1e-6'"),
-        ({"rtol": 10**400}, "rtol must lie in (0, 1)"),
+        ({"rtol": "1e-6"}, "rtol must be a number in [1e-15, 1), got '1e-6'"),
+        ({"rtol": 10**400}, "rtol must lie in [1e-15, 1)"),
         ({"maxiter": "5"}, "maxiter must be an integer of at least 1"),
     ],
 )

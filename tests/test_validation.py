@@ -33,12 +33,12 @@ def test_valid_solver_options_pass(rtol, maxiter):
 @pytest.mark.parametrize(
     ("rtol", "maxiter", "message"),
     [
-        (2, None, "rtol must lie in (0, 1), got 2"),
-        (1.0, None, "rtol must lie in (0, 1), got 1.0"),
-        (0.0, None, "rtol must lie in (0, 1), got 0.0"),
-        (-1e-6, None, "rtol must lie in (0, 1), got -1e-06"),
-        (float("nan"), None, "rtol must lie in (0, 1), got nan"),
-        ("tight", None, "rtol must be a number in (0, 1), got 'tight'"),
+        (2, None, "rtol must lie in [1e-15, 1), got 2"),
+        (1.0, None, "rtol must lie in [1e-15, 1), got 1.0"),
+        (0.0, None, "rtol must lie in [1e-15, 1), got 0.0"),
+        (-1e-6, None, "rtol must lie in [1e-15, 1), got -1e-06"),
+        (float("nan"), None, "rtol must lie in [1e-15, 1), got nan"),
+        ("tight", None, "rtol must be a number in [1e-15, 1), got 'tight'"),
         (1e-6, 0, "maxiter must be an integer of at least 1 (or None: 10 times the number of "),
         (1e-6, -5, "got -5"),
         (1e-6, 2.5, "got 2.5"),
@@ -68,7 +68,7 @@ def test_library_refuses_before_writing_a_wrong_matte(scene, option, value):
 @pytest.mark.parametrize(
     ("argument", "message"),
     [
-        (["--rtol", "2"], "rtol must lie in (0, 1), got 2.0"),
+        (["--rtol", "2"], "rtol must lie in [1e-15, 1), got 2.0"),
         (["--maxiter", "0"], "maxiter must be an integer of at least 1"),
         (["--maxiter", "-5"], "got -5"),
     ],
@@ -198,7 +198,7 @@ def test_a_boolean_radius_or_eps_is_refused_not_read_as_one(scene, method, optio
 
 @pytest.mark.parametrize("value", [True, np.bool_(False)])
 def test_a_boolean_rtol_is_refused_as_a_boolean(value):
-    with pytest.raises(ValueError, match=r"rtol must be a number in \(0, 1\), not"):
+    with pytest.raises(ValueError, match=r"rtol must be a number in \[1e-15, 1\), not"):
         check_solver_options(value, None)
 
 

@@ -193,15 +193,18 @@ def check_radius_eps(
 
 
 def check_solver_options(rtol, maxiter) -> tuple[float, int | None]:
-    """Return ``(rtol, maxiter)`` checked: ``0 < rtol < 1``, ``maxiter`` None or an integer >= 1.
+    """Return ``(rtol, maxiter)`` checked: ``1e-15 <= rtol < 1``, ``maxiter`` None or >= 1.
 
     An ``rtol`` of 1 or more stops conjugate gradient before its first iteration (the matte
     of the unknown pixels is then all zeros), and ``maxiter`` below 1 never iterates.
     """
-    value = real_number(rtol, "rtol", "a number in (0, 1)")
+    # The range named is the one accepted (SMALLEST_RTOL is the floor), as README and --help say.
+    interval = f"[{SMALLEST_RTOL:g}, 1)"
+    value = real_number(rtol, "rtol", f"a number in {interval}")
     if not (0.0 < value < 1.0):  # compared before float(): a huge integer does not fit one
         raise ValueError(
-            f"rtol must lie in (0, 1), got {shown(value)}; 1e-6 or less is accurate, 1e-3 is rough"
+            f"rtol must lie in {interval}, got {shown(value)}; 1e-6 or less is accurate, "
+            "1e-3 is rough"
         )
     return check_rtol_floor(float(value), given=rtol), check_maxiter(maxiter)
 
