@@ -357,6 +357,24 @@ def test_wide_unsigned_integers_are_refused_with_the_conversion(scene, dtype):
         estimate_alpha((scene.image * 255).astype(dtype), scene.trimap)
 
 
+@pytest.mark.parametrize("argument", ["image", "trimap"])
+def test_signed_integers_are_refused_with_the_conversion(scene, argument):
+    # np.array of Python ints 0-255 is int64; the message said only "use unsigned or float".
+    arrays = {"image": scene.image, "trimap": scene.trimap}
+    levels = np.round(arrays[argument] * 255).astype(np.int64)
+    with pytest.raises(ValueError) as caught:
+        estimate_alpha(**{**arrays, argument: levels})
+    assert str(caught.value) == (
+        f"{argument} has signed integer dtype int64; use unsigned or float: 8-bit levels: "
+        f"{argument}.astype(np.uint8), 16-bit ones: .astype(np.uint16), or floats in [0, 1]"
+    )
+    # The conversion named is taken: the matte of the 8-bit levels.
+    expected = estimate_alpha(**{**arrays, argument: _uint8(arrays[argument])})
+    np.testing.assert_array_equal(
+        estimate_alpha(**{**arrays, argument: levels.astype(np.uint8)}), expected
+    )
+
+
 def test_a_timedelta_array_is_named_as_the_wrong_dtype(scene):
     # NumPy files timedelta64 under integers: np.iinfo raised "Invalid integer data type".
     with pytest.raises(ValueError, match=r"image has dtype timedelta64\[s\]; expected float"):

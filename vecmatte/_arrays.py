@@ -171,7 +171,12 @@ def as_float(array, name: str) -> np.ndarray:
     # kind, not np.issubdtype(..., np.integer): timedelta64 is an integer to NumPy, and
     # np.iinfo of it raised "Invalid integer data type 'm'".
     if array.dtype.kind == "i":
-        raise ValueError(f"{name} has signed integer dtype {array.dtype}; use unsigned or float")
+        # np.array of Python ints (0-255) is int64: name the conversion that keeps the levels.
+        raise ValueError(
+            f"{name} has signed integer dtype {array.dtype}; use unsigned or float: 8-bit "
+            f"levels: {name}.astype(np.uint8), 16-bit ones: .astype(np.uint16), or floats "
+            "in [0, 1]"
+        )
     if array.dtype.kind == "u":
         info = np.iinfo(array.dtype)
         if info.bits > 16:
