@@ -226,7 +226,7 @@ def test_cli_composite_bad_colour(tmp_path, composite_files, capsys):
     image, alpha, _ = composite_files
     output = tmp_path / "out.png"
     code = main(["composite", str(image), str(alpha), "--color", "#12345", "-o", str(output)])
-    assert code == 1
+    assert code == 2  # a usage error (tests/test_cli_exit_codes.py)
     err = capsys.readouterr().err
     assert "vecmatte: error: cannot read colour '#12345'" in err
     assert "Traceback" not in err
