@@ -148,6 +148,12 @@ def as_array(value, name: str, *, gray: bool) -> np.ndarray:
         raise ValueError(
             f"{name} is a file name ({shown(value)}), not pixels: read it with {reader}"
         )
+    # np.asarray drops a mask: the masked pixels' hidden values would be matted silently.
+    if isinstance(value, np.ma.MaskedArray) and (masked := np.ma.count_masked(value)):
+        raise ValueError(
+            f"{name} is a masked array with {masked} masked values; fill it first "
+            f"({name}.filled(value))"
+        )
     value = _pil_pixels(value, name, gray=gray)
     try:
         return np.asarray(value)
