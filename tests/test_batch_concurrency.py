@@ -552,35 +552,55 @@ def test_a_folder_locked_for_ever_by_another_process_does_not_stop_the_writes(
     assert f"vecmatte: warning: {out}: another process has held this folder locked" in err
 
 
+def _waits_for_flock(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` is blocked in ``flock`` on the file ``path`` (/proc/locks)."""
+    status = os.stat(path)
+    device = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        # A waiter's line: "1: -> FLOCK  ADVISORY  WRITE <pid> <maj:min:inode> 0 EOF".
+        if fields[1:3] == ["->", "FLOCK"] and fields[5:7] == [str(pid), device]:
+            return True
+    return False
+
+
 def test_ctrl_c_while_waiting_for_another_writers_renames_leaves_nothing(tmp_path, scene_files):
     # vecmatte alpha waits for the rename lock of its folder while another writer renames
     # there: Ctrl-C then ends it at once (exit 130), its temporaries removed, nothing written.
+    # Ctrl-C is sent once the child is blocked in flock (/proc/locks says so): both
+    # temporaries being there was no proof of it (the second one exists from inside mkstemp
+    # on, where a loaded machine could deliver the signal). The lock file is in the child's
+    # TMPDIR under tmp_path, not the system's temporary folder, where it was left behind.
     import fcntl
     import signal
     import subprocess
     import sys
-    import tempfile
 
-    out = tmp_path / "out"
+    if not Path("/proc/locks").is_file():
+        pytest.skip("needs /proc/locks to see the child wait for the lock")
+    out, locks = tmp_path / "out", tmp_path / "locks"
     out.mkdir()
+    locks.mkdir()
     status = os.stat(out)
-    name = f"vecmatte-renames-{os.geteuid()}-{status.st_dev}-{status.st_ino}.lock"
-    lock = Path(tempfile.gettempdir()) / name
-    descriptor = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
+    lock = locks / f"vecmatte-renames-{os.geteuid()}-{status.st_dev}-{status.st_ino}.lock"
+    descriptor = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)  # another writer renaming
         argv = ["alpha", *map(str, scene_files), "-o", str(out / "m.png")]
         argv += ["--cutout", str(out / "c.png"), "-q"]
         child = subprocess.Popen(
-            [sys.executable, "-m", "vecmatte.cli", *argv], stderr=subprocess.PIPE, text=True
+            [sys.executable, "-m", "vecmatte.cli", *argv],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TMPDIR": str(locks)},
         )
         try:
-            deadline = time.monotonic() + 120
-            while len(list(out.glob(".*.tmp"))) < 2:  # both written: it waits to rename
-                assert child.poll() is None and time.monotonic() < deadline
+            while not _waits_for_flock(child.pid, lock):
+                assert child.poll() is None, child.communicate()
                 time.sleep(0.02)
+            assert len(list(out.glob(".*.tmp"))) == 2  # both written before the renames
             child.send_signal(signal.SIGINT)
-            _, err = child.communicate(timeout=60)
+            _, err = child.communicate(timeout=600)
         finally:
             if child.poll() is None:
                 child.kill()
