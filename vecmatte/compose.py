@@ -164,12 +164,42 @@ def _fit_background(background: np.ndarray, shape: tuple[int, int], fit: str) ->
         if fit == "cover":
             scale = max(h / bh, w / bw)
             target = (max(h, round(bh * scale)), max(w, round(bw * scale)))
+            if target[0] >= bh and target[1] >= bw:
+                return _enlarged_centre(background, target, shape)
         else:
             target = (h, w)
         background = np.clip(resize(background, (*target, 3), anti_aliasing=True), 0.0, 1.0)
         bh, bw = target
     top, left = (bh - h) // 2, (bw - w) // 2
     return background[top : top + h, left : left + w]
+
+
+def _enlarged_centre(
+    background: np.ndarray, target: tuple[int, int], shape: tuple[int, int]
+) -> np.ndarray:
+    """The centre ``shape`` of ``background`` enlarged to ``target``, computed for it alone.
+
+    The pixels of ``resize(background, target, anti_aliasing=True)`` (skimage) cropped to
+    the centre, bit for bit: enlarging, skimage filters nothing and samples output pixel
+    ``i`` at input ``(i + 0.5) * in / out - 0.5``, bilinearly, mirrored at the edges
+    (``scipy.ndimage.zoom``, mode "mirror"). Enlarged whole, a 200 x 20000 background under
+    a 1000 x 1000 foreground took 2.4 GB (1000 x 100000 pixels) to keep 24 MB of it.
+    """
+    from scipy import ndimage
+
+    (h, w), (bh, bw), (th, tw) = shape, background.shape[:2], target
+    top, left = (th - h) // 2, (tw - w) // 2
+    rows = (np.arange(top, top + h) + 0.5) * (bh / th) - 0.5
+    columns = (np.arange(left, left + w) + 0.5) * (bw / tw) - 0.5
+    grid = np.meshgrid(rows, columns, indexing="ij")
+    centre = np.stack(
+        [
+            ndimage.map_coordinates(background[:, :, channel], grid, order=1, mode="mirror")
+            for channel in range(3)
+        ],
+        axis=2,
+    )
+    return np.clip(centre, 0.0, 1.0)
 
 
 def composite(
