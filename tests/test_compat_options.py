@@ -27,7 +27,6 @@ def _grid_system(shape=(12, 14)):
     [
         ({"num_pre_iter": 10**400}, "num_pre_iter"),
         ({"num_post_iter": -(10**400)}, "num_post_iter"),
-        ({"num_post_iter": 101}, "num_post_iter"),
         ({"num_pre_iter": -1}, "num_pre_iter"),
         ({"omega": 10**400}, "omega"),
         ({"omega": float("nan")}, "omega"),
@@ -54,7 +53,8 @@ def test_vcycle_count_of_the_wrong_kind_is_pymattings_type_error(count):
 
 def test_vcycle_takes_counts_of_any_integer_type_and_the_extremes():
     matrix, rhs = _grid_system()
-    for pre, post in ((np.int64(2), 3.0), (0, 100)):
+    # 101 and 150 sweeps were refused (vecmatte's own bound, 100): PyMatting runs them.
+    for pre, post in ((np.int64(2), 3.0), (0, 100), (101, 150)):
         got = pm.vcycle(matrix, (12, 14), pre, post, np.float32(0.7))(rhs)
         expected = loop_vcycle(
             matrix.toarray(),

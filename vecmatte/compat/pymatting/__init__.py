@@ -27,7 +27,7 @@ Where the shim differs on purpose:
   values outside [0, 1] (PyMatting warns), NaN or infinite values (PyMatting reads NaN
   trimap pixels as unknown), options outside their meaningful range (``radius=0``,
   ``epsilon=0``, ``n_neighbors`` and ``distance_weights`` of different lengths, ``vcycle``
-  sweep counts above 100 or below 0), an alpha of another size than its image, signed
+  sweep counts below 0), an alpha of another size than its image, signed
   integers stacked with floats, saving NaN or two-channel arrays, images of more than three
   channels in the alpha estimators and Laplacians (PyMatting's random walk, large-kernel and
   uniform Laplacians use every channel, ``lbdm_laplacian`` the first three; the foreground

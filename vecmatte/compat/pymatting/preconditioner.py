@@ -220,9 +220,11 @@ def vcycle(
     Raises
     ------
     ValueError
-        One line naming the option: a sweep count below 0 or above
-        :data:`vecmatte.preconditioners.vcycle.MAX_SWEEPS` (PyMatting loops on: 10**6 is a
-        solve that never ends), an ``omega`` that is not a positive finite number.
+        One line naming the option: a sweep count below 0 or above ``sys.maxsize`` (where
+        PyMatting's ``range()`` loops forever), an ``omega`` that is not a positive finite
+        number. Any other count runs, as in PyMatting (vecmatte's own ``vcycle`` option
+        stops at :data:`vecmatte.preconditioners.vcycle.MAX_SWEEPS`; a PyMatting call is
+        taken as written).
     PyMattingTypeError
         (a ``TypeError`` as PyMatting's ``range()``, and a ``ValueError``) for a sweep count
         that is not a whole number.
@@ -242,16 +244,22 @@ def vcycle(
 
 def _sweeps(value, name: str) -> int:
     """A sweep count of :func:`vcycle`, checked before :func:`vcycle_operator` takes it
-    through ``float()`` (an OverflowError for an integer of hundreds of digits)."""
+    through ``float()`` (an OverflowError for an integer of hundreds of digits).
+
+    Every count PyMatting runs is run (101 sweeps was refused: vecmatte's own bound of its
+    ``vcycle`` option is not PyMatting's); only one beyond ``sys.maxsize``, whose loop never
+    ends in PyMatting either, is refused, and negative ones as before.
+    """
+    import sys
+
     from vecmatte._numbers import is_integer, is_real_number, shown
-    from vecmatte.preconditioners.vcycle import MAX_SWEEPS
 
     message = (
-        f"{name} must be a whole number from 0 to {MAX_SWEEPS} (default 1), got {shown(value)}"
+        f"{name} must be a whole number from 0 to {sys.maxsize} (default 1), got {shown(value)}"
     )
     if not (is_real_number(value) and is_integer(value)):
         # text, None, a fraction: PyMatting's range() raises TypeError
         raise PyMattingTypeError(message)
-    if not 0 <= value <= MAX_SWEEPS:
+    if not 0 <= value <= sys.maxsize:
         raise ValueError(message)
     return int(value)
