@@ -198,6 +198,15 @@ def test_cli_composite_on_colour(tmp_path, composite_files, soft_scene, capsys):
     assert np.all(result[a == 0] == [0, 255, 0])
 
 
+def test_cli_composite_memory_line_reads_as_a_sentence(tmp_path, composite_files, capsys):
+    # It read "the foreground (method ml) and the composite needs about ...".
+    image, alpha, _ = composite_files
+    argv = ["composite", str(image), str(alpha), "--color", "#00ff00"]
+    assert main([*argv, "-o", str(tmp_path / "out.png")]) == 0
+    err = capsys.readouterr().err
+    assert "the foreground (method ml) with the composite needs about" in err
+
+
 def test_cli_composite_with_given_foreground(tmp_path, composite_files, capsys):
     image, alpha, _ = composite_files
     foreground = write_png(tmp_path / "fg.png", np.full((40, 52, 3), 0.2))

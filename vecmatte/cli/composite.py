@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         needed, hint = _common.foreground_memory(
             image.shape, args.foreground_method, _COMPOSITE_BYTES
         )
-        what = f"the foreground (method {args.foreground_method}) and the composite"
+        what = f"the foreground (method {args.foreground_method}) with the composite"
     _common.check_step_memory(image.shape, what, needed, reporter, hint=hint)
     if args.foreground is None:
         reporter.stage(f"estimating the foreground colours (method {args.foreground_method})")
