@@ -96,7 +96,6 @@ def estimate_solve_memory(
     True
     """
     from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
-    from vecmatte.preconditioners.direct import check_factor_for_method
 
     # 0 is allowed: an empty image needs no memory (the solve refuses it, in its own words).
     h, w = image_sizes(shape, minimum=0, channels=True)
@@ -114,7 +113,6 @@ def estimate_solve_memory(
     check_option_names(f"alpha method {method!r}", spec.option_names(), options)
     # Refused as the solve refuses it: an estimate for it would be of no solve.
     name, direct = resolve_method_preconditioner(method, preconditioner)
-    check_factor_for_method(method, name, direct)
     needed = solve_model((h, w), n_unknown, spec, name, options)
     if name == "direct":
         needed += direct_options_bytes((h, w), n_unknown, spec, options, direct)

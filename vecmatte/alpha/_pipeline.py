@@ -22,7 +22,6 @@ from vecmatte._validation import (
     shape_for_any_window,
 )
 from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
-from vecmatte.preconditioners.direct import check_factor_for_method
 from vecmatte.trimap import check_known_pixels, check_trimap, split_checked
 
 __all__ = [
@@ -137,12 +136,9 @@ def check_solve_options(keywords: dict) -> None:
     # Python reads True as 1: lam=True would run as lam 1.0.
     check_no_bool_numbers(spec.entry(), options)
     try:
-        name, preconditioner_options = resolve_method_preconditioner(
-            method, keywords.get("preconditioner")
-        )
+        name = resolve_method_preconditioner(method, keywords.get("preconditioner"))[0]
     except TypeError as error:  # an option the preconditioner does not take
         raise ValueError(str(error)) from None
-    check_factor_for_method(method, name, preconditioner_options)
     rtol = keywords.get("rtol")
     # The rtol the solve will use: the user's, or the default of the chosen preconditioner.
     check_solver_options(default_rtol(name) if rtol is None else rtol, keywords.get("maxiter"))
@@ -196,7 +192,6 @@ def run_method(
         # Range checks first, so that a bad option is named before any trimap complaint.
         options = check_options(image.shape, **options)
     name, preconditioner_options = resolve_method_preconditioner(method, preconditioner)
-    check_factor_for_method(method, name, preconditioner_options)
     # Checked as resolved: the default depends on the preconditioner chosen above.
     rtol, maxiter = check_solver_options(default_rtol(name) if rtol is None else rtol, maxiter)
     is_fg, is_bg, unknown = split_checked(trimap)

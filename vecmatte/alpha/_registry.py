@@ -137,7 +137,8 @@ def resolve_method_preconditioner(method: str, preconditioner) -> tuple[str | No
     ``preconditioner`` is as :func:`vecmatte.preconditioners.resolve_preconditioner` takes it,
     None meaning the method's default. A method that solves no linear system (its
     ``MethodSpec.preconditioner`` is None) gives ``(None, {})`` and refuses any preconditioner,
-    in one sentence for the solve, its checks and the memory estimate.
+    in one sentence for the solve, its checks and the memory estimate; so are a preconditioner
+    needing what the method's systems lack and a ``"direct"`` factor they cannot take.
     """
     spec = get_method(method)
     if spec.preconditioner is None:
@@ -163,6 +164,9 @@ def resolve_method_preconditioner(method: str, preconditioner) -> tuple[str | No
             f"alpha method {method!r} do not have; use "
             + (f"{', '.join(usable[:-1])} or {usable[-1]}" if len(usable) > 1 else usable[0])
         )
+    from vecmatte.preconditioners.direct import check_factor_for_method
+
+    check_factor_for_method(method, name, options)
     return name, options
 
 

@@ -120,9 +120,10 @@ def check_options(*, factor: str = "auto", single_precision: bool = True) -> Non
 def check_factor_for_method(method: str, name: str | None, options: dict) -> None:
     """Refuse ``direct:factor=nested`` for an alpha method without a grid reach.
 
-    Called by the solve, its checks before any image and the memory estimate: the factor
-    refused it only once it was made, after the system (KNN's neighbour searches: minutes on
-    a large image, and again for every image of a batch).
+    Called by :func:`vecmatte.alpha._registry.resolve_method_preconditioner`, through which
+    the solve, its checks before any image and the memory estimate read the preconditioner:
+    the factor refused it only once it was made, after the system (KNN's neighbour searches:
+    minutes on a large image, and again for every image of a batch).
     """
     from vecmatte.alpha._registry import get_method
 
