@@ -446,9 +446,9 @@ def estimate_alpha(
         RGB (or gray) image: floats in [0, 1], bool, or uint8/uint16 (scaled by their
         range; signed integers, uint32 and uint64 are refused), or a PIL image (palette,
         YCbCr, CMYK ... are converted to RGB). RGBA, as an array or a PIL image, is
-        refused: drop the alpha channel. Any memory layout; a masked array is read as its
-        data (the mask is ignored, as in scikit-image). The caller's arrays are never
-        modified.
+        refused: drop the alpha channel. Any memory layout; a masked array with masked
+        values is refused (fill it first: ``image.filled(value)``), one without is read as
+        its data. The caller's arrays are never modified.
     trimap : array_like, shape (h, w)
         Values > 0.9 are foreground, < 0.1 background, anything else unknown (after scaling
         uint8/uint16 to [0, 1]); ``(h, w, 1)`` and gray RGB(A) trimaps and PIL images too.
@@ -506,7 +506,8 @@ def estimate_alpha(
         preconditioner reaches ``rtol`` on an LBDM system whose unknown pixels lie in windows
         of one flat colour (1% of them or more), where the residual bounds no error.
     NoUnknownPixelsWarning
-        If the trimap has no unknown pixel (the alpha matte is then the trimap).
+        If the trimap has no unknown pixel: the matte is then 1 on its foreground and 0 on
+        its background, nothing solved (most often a mask given as the trimap).
     SlowSolveWarning
         If a closed-form ``radius`` would make the solve take minutes (before the work).
 
