@@ -468,6 +468,7 @@ def _solve_keywords(args) -> dict:
     for name in ("rtol", "maxiter"):
         if getattr(args, name) is not None:
             keywords[name] = getattr(args, name)
+    from vecmatte._output_guard import shortened
     from vecmatte._validation import check_no_bool_numbers
     from vecmatte.alpha import check_solve_options, get_method
 
@@ -484,16 +485,11 @@ def _solve_keywords(args) -> dict:
             check_no_bool_numbers(entry, {name.strip(): option_value(value)})
             _check_number_text(entry, name.strip(), value.strip())
         except ValueError as error:
-            raise ValueError(f"--option {_typed(item)}: {error}") from None
+            # As typed, or its start and length (an --option may be ~128 KB long).
+            raise ValueError(f"--option {shortened(item)}: {error}") from None
     with typed_values(args):
         check_solve_options(keywords)  # names, and the ranges that need no image
     return keywords
-
-
-def _typed(text: str) -> str:
-    """What the user typed, as typed, or its start and its length when it would fill the line
-    (an ``--option`` may be ~128 KB long, the most one argument can be)."""
-    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
 
 
 def _read_preconditioner(text: str) -> str:
