@@ -124,13 +124,19 @@ def _warn_alpha(alpha: np.ndarray, label: str) -> None:
     _warn_ignored("an alpha channel", transparent / alpha.size, label)
 
 
-def _warn_ignored(what: str, share: float, label: str) -> None:
+def _warn_ignored(what: str, share: float, label: str, map_name: str | None = None) -> None:
     """Warn that ``what`` (an alpha channel, a transparent colour), making the ``share`` of
-    the pixels not opaque, is ignored; nothing when the share is 0."""
+    the pixels not opaque, is ignored by the image or, with ``map_name``, by that gray map
+    (a trimap, an alpha); nothing when the share is 0."""
     if share:
+        holder, kept = (
+            ("image", "the colours are matted as stored")
+            if map_name is None
+            else ("file", f"the gray values are the {map_name}")
+        )
         warnings.warn(
-            f"{label}: the image has {what} ({100 * share:.1f}% of its pixels not opaque); "
-            "it is ignored and the colours are matted as stored",
+            f"{label}: the {holder} has {what} ({100 * share:.1f}% of its pixels not opaque); "
+            f"it is ignored and {kept}",
             AlphaChannelIgnoredWarning,
             stacklevel=outside_stacklevel(),
         )
@@ -293,7 +299,7 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     if opacity is not None and np.any(opacity < np.iinfo(opacity.dtype).max):
         array = _map_or_its_alpha(array, opacity, name, label)
     else:
-        _warn_gray_kept(_TRANSPARENT_COLOUR, key_share, name, label)
+        _warn_ignored(_TRANSPARENT_COLOUR, key_share, label, name)
     if array.dtype == np.uint16:  # wide_gray's samples were checked there
         note_low_range(int(array.max(initial=0)), 65535, "16-bit", label)
     try:
@@ -353,20 +359,8 @@ def _map_or_its_alpha(array: np.ndarray, opacity: np.ndarray, name: str, label: 
         )
         return opacity
     share = np.count_nonzero(opacity < np.iinfo(opacity.dtype).max) / opacity.size
-    _warn_gray_kept("an alpha channel", share, name, label)
+    _warn_ignored("an alpha channel", share, label, name)
     return array
-
-
-def _warn_gray_kept(what: str, share: float, name: str, label: str) -> None:
-    """Warn that ``what`` (an alpha channel, a transparent colour), making the ``share`` of
-    the pixels not opaque, is ignored for the map ``name``; nothing when the share is 0."""
-    if share:
-        warnings.warn(
-            f"{label}: the file has {what} ({100 * share:.1f}% of its pixels not opaque); it "
-            f"is ignored and the gray values are the {name}",
-            AlphaChannelIgnoredWarning,
-            stacklevel=outside_stacklevel(),
-        )
 
 
 def load_trimap(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray:
