@@ -269,11 +269,10 @@ def test_two_requests_growing_from_their_decoding_do_not_wait_on_each_other():
             results[name] = repr(error)
 
     threads = [threading.Thread(target=request, args=(name, name == "a")) for name in ("a", "b")]
-    start = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
+    # The old code answered both 503 after wait_seconds: their errors would be the results.
     assert results == {"a": "solved", "b": "solved"}, results
-    assert time.monotonic() - start < 2.5  # not after a wait of 3 s
     assert gate._reserved == 0 and not gate._sizing.locked()
