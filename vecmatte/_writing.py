@@ -468,8 +468,8 @@ def _rename_all(written: list[tuple[str, Path]]) -> None:
 
     Renames within a folder do not fail in practice; if one does (the folder made
     read-only meanwhile), the remaining temporaries are removed and the error names the
-    outputs already replaced, so that no output is in place unannounced. Ctrl-C is held
-    back until all are renamed: between two renames it left a matte without its cutout.
+    outputs already replaced, so that no output is in place unannounced. Ctrl-C (SIGTERM) is
+    held back until all are renamed: between two renames it left a matte without its cutout.
     """
     with _interrupts_held():
         _rename_each(written)
@@ -477,27 +477,27 @@ def _rename_all(written: list[tuple[str, Path]]) -> None:
 
 @contextmanager
 def _interrupts_held() -> Iterator[None]:
-    """Hold back SIGINT (Ctrl-C) until the block ends, then deliver it as it would have been.
-
-    In the main thread only: Python runs signal handlers there and lets only it set them
-    (a batch's worker threads rename their outputs without this; its worker processes
-    ignore SIGINT). A handler set outside Python (``getsignal`` gives None) cannot be put
-    back, so it is left alone.
-    """
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or previous is None:
+    """Hold back SIGINT (Ctrl-C), and SIGTERM where Python handles it (cli.Terminated), until
+    the block ends, then deliver them; in the main thread only, where Python runs handlers (a
+    batch's worker threads rename without this; its worker processes ignore SIGINT)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held = []
-    signal.signal(signal.SIGINT, lambda number, frame: held.append(frame))
+    previous, held = {}, {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(number)  # None: set outside Python, cannot be put back
+        if handler is not None and (number == signal.SIGINT or callable(handler)):
+            previous[number] = signal.signal(number, lambda n, frame: held.setdefault(n, frame))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if held and callable(previous):
-            previous(signal.SIGINT, held[0])  # Python's default raises KeyboardInterrupt
-        elif held and previous == signal.SIG_DFL:
-            os.kill(os.getpid(), signal.SIGINT)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number, frame in held.items():
+            if callable(previous[number]):  # Python's default SIGINT raises KeyboardInterrupt
+                previous[number](number, frame)
+            elif previous[number] == signal.SIG_DFL:
+                os.kill(os.getpid(), number)
 
 
 def _rename_each(written: list[tuple[str, Path]]) -> None:
