@@ -36,54 +36,47 @@ console_entry()
 """
 
 
-@pytest.mark.skipif(os.name != "posix", reason="SIGTERM as POSIX sends it")
-def test_sigterm_while_writing_leaves_no_temporary_and_exits_143(tmp_path, scene_files):
-    # Before: the process died at once (exit -15), leaving .a.png.*.tmp and .c.png.*.tmp
-    # beside the outputs for good (fails on the old code).
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGTERM as POSIX sends it")
+
+
+def _run(at: str, argv: list[str]) -> subprocess.CompletedProcess:
+    """The console script on ``argv``, SIGTERM sent to itself ``at`` "lock" or "rename"."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-c", _CHILD, at, *argv]
+    return subprocess.run(command, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize(
+    ("at", "left"),
+    [
+        # Before the renames. Before 8a32fcb the process died at once (exit -15), leaving
+        # .a.png.*.tmp and .c.png.*.tmp beside the outputs for good.
+        ("lock", set()),
+        # Between them: held back until both are in place, as Ctrl-C is (test_cli's
+        # test_ctrl_c_between_the_renames...); before, the matte was left without its cutout.
+        ("rename", {"a.png", "c.png"}),
+    ],
+)
+def test_sigterm_while_writing_leaves_both_outputs_or_none_and_exits_143(
+    tmp_path, scene_files, at, left
+):
     image, trimap = scene_files
     out = tmp_path / "out"
     out.mkdir()
     argv = ["alpha", str(image), str(trimap), "-o", str(out / "a.png"), "-q"]
-    argv += ["--cutout", str(out / "c.png")]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, "lock", *argv], capture_output=True, text=True, env=env
-    )
+    done = _run(at, [*argv, "--cutout", str(out / "c.png")])
     assert done.returncode == 143, done.stderr
     assert done.stderr == "vecmatte: terminated\n"
-    assert files_in(out) == set()  # neither output, nor a temporary
+    assert files_in(out) == left  # and never a temporary
 
 
-@pytest.mark.skipif(os.name != "posix", reason="SIGTERM as POSIX sends it")
 def test_sigterm_ends_a_batch_with_the_resume_hint(tmp_path, scene_files):
     image, trimap = scene_files
     for folder, source in (("i", image), ("t", trimap)):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "a.png").write_bytes(source.read_bytes())
     argv = ["batch", str(tmp_path / "i"), str(tmp_path / "t"), "-o", str(tmp_path / "o"), "-q"]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, "lock", *argv], capture_output=True, text=True, env=env
-    )
+    done = _run("lock", argv)
     assert done.returncode == 143, done.stderr
     assert done.stderr.startswith("vecmatte: terminated; run the same command with --resume")
     assert not (tmp_path / "o").exists()  # the folder it made, left empty, is removed
-
-
-@pytest.mark.skipif(os.name != "posix", reason="SIGTERM as POSIX sends it")
-def test_sigterm_between_the_renames_is_held_back_until_both_are_in_place(tmp_path, scene_files):
-    # As Ctrl-C is (test_cli's test_ctrl_c_between_the_renames...): before, the SIGTERM
-    # raised between the matte's rename and the cutout's, leaving the matte without its
-    # cutout (fails on the old code: a.png alone).
-    image, trimap = scene_files
-    out = tmp_path / "out"
-    out.mkdir()
-    argv = ["alpha", str(image), str(trimap), "-o", str(out / "a.png"), "-q"]
-    argv += ["--cutout", str(out / "c.png")]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, "rename", *argv], capture_output=True, text=True, env=env
-    )
-    assert done.returncode == 143, done.stderr
-    assert done.stderr == "vecmatte: terminated\n"
-    assert files_in(out) == {"a.png", "c.png"}  # both renamed, then the signal delivered
