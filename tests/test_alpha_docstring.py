@@ -1,4 +1,5 @@
-"""estimate_alpha's docstring says what it does with masked arrays and an all-known trimap."""
+"""estimate_alpha's docstring says what it does with masked arrays, an all-known trimap and
+a float64 retry that would not fit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 import vecmatte
+import vecmatte.memory
 from vecmatte.alpha import NoUnknownPixelsWarning
 
 
@@ -44,3 +46,15 @@ def test_what_the_docstring_says_of_a_trimap_without_unknown_pixels_is_what_happ
         alpha = vecmatte.estimate_alpha(scene.image, trimap)
     assert [w.category for w in caught] == [NoUnknownPixelsWarning]
     assert np.array_equal(alpha, (trimap > 0.5).astype(float))
+
+
+def test_the_docstring_says_a_float64_retry_that_would_not_fit_is_refused(monkeypatch):
+    # 8a49981 made it an InsufficientMemoryError mid-solve; the Raises entry said only
+    # "before anything large is allocated".
+    scene = vecmatte.make_scene((40, 50), seed=5)
+    image = (scene.image > 0.5).astype(float)  # cf at eps 1e-12 breaks the float32 factor
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 2**20)
+    with pytest.raises(vecmatte.memory.InsufficientMemoryError, match="float64"):
+        vecmatte.estimate_alpha(image, scene.trimap, eps=1e-12)
+    raises = re.search(r"InsufficientMemoryError (.*?) Warns", _doc()).group(1)
+    assert "float64" in raises and "would not fit" in raises

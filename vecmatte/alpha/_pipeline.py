@@ -495,7 +495,9 @@ def estimate_alpha(
     vecmatte.memory.InsufficientMemoryError
         If the solve's estimated memory exceeds the memory available (a ``MemoryError``
         raised before anything large is allocated): free memory, a cgroup's limit or the
-        process's own (``ulimit -v``), see :func:`vecmatte.memory.available_memory`.
+        process's own (``ulimit -v``), see :func:`vecmatte.memory.available_memory`. Also
+        when conjugate gradient broke down with the float32 ``"direct"`` factor and the
+        float64 one, made to retry, would not fit.
 
     Warns
     -----
