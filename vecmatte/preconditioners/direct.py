@@ -10,7 +10,7 @@ import logging
 
 import numpy as np
 
-from vecmatte._numbers import shown
+from vecmatte._numbers import is_bool, shown
 
 __all__ = [
     "ENVELOPE_FLOPS_PER_UNKNOWN",
@@ -109,7 +109,7 @@ def check_options(*, factor: str = "auto", single_precision: bool = True) -> Non
         One line naming the option: ``factor`` not one of :data:`FACTORS`, or
         ``single_precision`` not True or False.
     """
-    if not isinstance(single_precision, (bool, np.bool_)):
+    if not is_bool(single_precision):
         raise ValueError(
             f"direct: single_precision must be True or False, got {shown(single_precision)}"
         )
