@@ -14,13 +14,30 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["SampleRangeWarning", "collected_warnings", "error_line", "warning_module"]
+__all__ = [
+    "SampleRangeWarning",
+    "collected_warnings",
+    "error_line",
+    "escaped",
+    "warning_module",
+]
 
 
 class SampleRangeWarning(UserWarning):
     """The file's integer samples all lie far below the largest value of their bit depth,
     so the image reads as nearly black (as 8-bit values stored in a 16- or 32-bit file, or
     in a PIL image of mode "I"). Exported as ``vecmatte.io.SampleRangeWarning``."""
+
+
+def escaped(text, encoding: str = "utf-8") -> str:
+    """``text`` with each character ``encoding`` cannot encode as a backslash escape.
+
+    A file name whose bytes are no valid UTF-8 holds surrogates (``b"bad\\xff"`` reads as
+    ``"bad\\udcff"``), which strict UTF-8 refuses: the command line's
+    ``printable`` for a strict standard output, and the Dask keys of a batch (msgpack
+    text), escape them here alike.
+    """
+    return str(text).encode(encoding, "backslashreplace").decode(encoding)
 
 
 def error_line(error: BaseException) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from vecmatte._errors import escaped
 from vecmatte._typing import Client
 from vecmatte.batch._core import (
     BatchRecord,
@@ -184,8 +185,6 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> bool:
         # A name that is not UTF-8 (bad\xff.png, the surrogate \udcff) made the key unencodable
         # (msgpack text): the scheduler's connection broke and every image came back
         # "cancelled". The task itself travels pickled, its paths intact.
-        from vecmatte.cli._messages import escaped
-
         batch_id = uuid.uuid4().hex[:8]
         keys = [f"vecmatte-{batch_id}-{index}-{escaped(tasks[index].name)}" for index in pending]
         submitted = client.map(

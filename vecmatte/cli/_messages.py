@@ -12,6 +12,8 @@ import sys
 import time
 from contextlib import contextmanager
 
+from vecmatte._errors import escaped
+
 # Line breaks and other whitespace but the plain space (str.split's, as error lines use).
 _BREAKS = re.compile(r"[^\S ]")
 
@@ -40,16 +42,6 @@ def printable(text, stream=None) -> str:
     if getattr(stream, "errors", "strict") != "strict":
         return str(text)  # surrogateescape (a C locale): the name's own bytes are printed
     return escaped(text, getattr(stream, "encoding", None) or "utf-8")
-
-
-def escaped(text, encoding: str = "utf-8") -> str:
-    """``text`` with each character ``encoding`` cannot encode as a backslash escape.
-
-    A file name whose bytes are no valid UTF-8 holds surrogates (``b"bad\\xff"`` reads as
-    ``"bad\\udcff"``), which strict UTF-8 refuses: :func:`printable` for a strict standard
-    output, and the Dask keys of a batch (msgpack text), escape them here alike.
-    """
-    return str(text).encode(encoding, "backslashreplace").decode(encoding)
 
 
 class Reporter:
