@@ -40,22 +40,8 @@ def _call(
     app, body: bytes, content_type: str, stream=None, path: str = "/api/alpha", errors=None
 ) -> tuple[str, bytes]:
     """``(status line, body)`` of a POST of ``body`` to the WSGI application itself."""
-    from wsgiref.util import setup_testing_defaults
-
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "CONTENT_TYPE": content_type,
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_HOST": "localhost",
-        "wsgi.input": stream if stream is not None else io.BytesIO(body),
-    }
-    if errors is not None:
-        environ["wsgi.errors"] = errors
-    setup_testing_defaults(environ)
-    answer = {}
-    content = b"".join(app(environ, lambda status, headers: answer.update(status=status)))
-    return answer["status"], content
+    status, _, content = _call_with_headers(app, body, content_type, stream, path, errors)
+    return status, content
 
 
 def _form(size: int, seed: int) -> tuple[bytes, str]:
@@ -143,17 +129,22 @@ def _estimate(fields: dict) -> int:
     return probe._solve_bytes(image, trimap, "cf", {})
 
 
-def _call_with_headers(app, body: bytes, content_type: str) -> tuple[str, list, bytes]:
+def _call_with_headers(
+    app, body: bytes, content_type: str, stream=None, path: str = "/api/alpha", errors=None
+) -> tuple[str, list, bytes]:
+    """``(status line, headers, body)`` of a POST of ``body`` to the WSGI application."""
     from wsgiref.util import setup_testing_defaults
 
     environ = {
         "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/api/alpha",
+        "PATH_INFO": path,
         "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "HTTP_HOST": "localhost",
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": stream if stream is not None else io.BytesIO(body),
     }
+    if errors is not None:
+        environ["wsgi.errors"] = errors
     setup_testing_defaults(environ)
     answer = {}
     content = b"".join(
