@@ -141,12 +141,9 @@ def smallest_solve_bytes() -> tuple[int, str]:
 
 def _budget_for(solve: int, body: int) -> int:
     """The smallest budget whose parts (:func:`split_budget`) hold ``solve`` and ``body``."""
-    budget = max(BODY_SHARE * body, -(-solve * BODY_SHARE // (BODY_SHARE - 1)))
-    while split_budget(budget - 1)[1] >= solve and split_budget(budget - 1)[0] >= body:
-        budget -= 1
-    while split_budget(budget)[1] < solve:
-        budget += 1
-    return budget
+    # budget // BODY_SHARE >= body, and budget - budget // BODY_SHARE >= solve, which is
+    # ceil(budget * (BODY_SHARE - 1) / BODY_SHARE) > solve - 1.
+    return max(BODY_SHARE * body, BODY_SHARE * (solve - 1) // (BODY_SHARE - 1) + 1)
 
 
 def _size(n_bytes: float) -> str:
