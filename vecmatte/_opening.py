@@ -18,7 +18,7 @@ from pathlib import Path
 from vecmatte._caller import outside_stacklevel
 from vecmatte._output_guard import shortened, tilde_hint
 from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
-from vecmatte._wide_colour import float_tiff
+from vecmatte._wide_colour import float_tiff, float_tiff_size
 
 __all__ = [
     "ExtraFramesWarning",
@@ -377,7 +377,7 @@ def image_size(path) -> tuple[int, int]:
         except ValueError as error:
             raise ValueError(_unreadable(path, error)) from None
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            size = float_tiff(path, str(path), None)  # a float64 TIFF, which tifffile reads
+            size = float_tiff_size(path)  # a float64 TIFF, which tifffile reads
             if size is None:
                 raise ValueError(f"{path}: cannot read image header ({error})") from None
             width, height = size

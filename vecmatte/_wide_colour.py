@@ -13,7 +13,7 @@ import numpy as np
 
 from vecmatte._pillow import without_pillow_limit
 
-__all__ = ["float_tiff", "wide_samples"]
+__all__ = ["float_tiff", "float_tiff_size", "wide_samples"]
 
 
 def _is_16bit_colour_tiff(image) -> bool:
@@ -65,19 +65,16 @@ def float_tiff(source, label: str, check_size):
 
     numpy's and scikit-image's floats are float64 (``skimage.io.imsave("alpha.tif", alpha)``)
     and Pillow reads float32 TIFF only. float32 keeps far more than 16 bits of [0, 1].
-    ``check_size((width, height))`` runs before the samples are read (the pixel limit);
-    without it, the size alone is returned. The orientation is applied; of several pages
-    the first is read (``info["pages"]`` counts them).
+    ``check_size((width, height))`` runs before the samples are read (the pixel limit).
+    The orientation is applied; of several pages the first is read (``info["pages"]``
+    counts them).
     """
     from PIL import Image
 
     with _float_page(source) as (page, pages):
         if page is None:
             return None
-        orientation = page.tags[274].value if 274 in page.tags else 1
-        size = page.shape[::-1] if orientation in (5, 6, 7, 8) else page.shape[1::-1]
-        if check_size is None:
-            return size
+        orientation, size = _oriented(page)
         check_size(size)
         try:
             array = page.asarray().astype(np.float32)
@@ -86,6 +83,19 @@ def float_tiff(source, label: str, check_size):
     image = Image.fromarray(np.ascontiguousarray(_orient(array[:, :, None], orientation)[:, :, 0]))
     image.info["pages"] = pages
     return image
+
+
+def float_tiff_size(source) -> tuple[int, int] | None:
+    """``(width, height)`` of the image of a one-channel float64 or float16 TIFF, as
+    :func:`float_tiff` reads it (oriented); None for other files."""
+    with _float_page(source) as (page, _):
+        return None if page is None else _oriented(page)[1]
+
+
+def _oriented(page) -> tuple[int, tuple[int, int]]:
+    """``(orientation, (width, height) as oriented)`` of a one-channel TIFF page."""
+    orientation = page.tags[274].value if 274 in page.tags else 1
+    return orientation, page.shape[::-1] if orientation in (5, 6, 7, 8) else page.shape[1::-1]
 
 
 @contextmanager
