@@ -13,6 +13,7 @@ from conftest import files_in, write_float_tiff, write_png
 from PIL import Image
 
 import vecmatte
+import vecmatte._levels
 import vecmatte._writing
 import vecmatte.io as vecmatte_io
 from vecmatte import load_image, load_trimap, save_image
@@ -384,7 +385,7 @@ def test_save_accepts_rounding_noise_at_the_ends(tmp_path):
 def test_floats_to_uint8_in_blocks_matches_one_shot_rounding(monkeypatch, rng, chunk, shape):
     # Blocks of rows of any size give the levels of the plain full-size conversion, also
     # for values a rounding error outside [0, 1] and for halves (rounded to even).
-    monkeypatch.setattr(vecmatte._writing, "_CHUNK_VALUES", chunk)
+    monkeypatch.setattr(vecmatte._levels, "_CHUNK_VALUES", chunk)
     array = rng.random(shape)
     array.flat[0], array.flat[-1] = -1e-7, 1 + 1e-7
     if array.size > 2:
@@ -399,7 +400,7 @@ def test_floats_to_uint8_in_blocks_matches_one_shot_rounding(monkeypatch, rng, c
 
 @pytest.mark.parametrize("chunk", [1, 1 << 20])
 def test_save_counts_nan_in_blocks(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(vecmatte._writing, "_CHUNK_VALUES", chunk)
+    monkeypatch.setattr(vecmatte._levels, "_CHUNK_VALUES", chunk)
     array = np.zeros((4, 5))
     array[[0, 3], [1, 4]] = np.nan
     array[2, 2] = -np.inf
