@@ -164,9 +164,10 @@ def resolve_method_preconditioner(method: str, preconditioner) -> tuple[str | No
             f"alpha method {method!r} do not have; use "
             + (f"{', '.join(usable[:-1])} or {usable[-1]}" if len(usable) > 1 else usable[0])
         )
-    from vecmatte.preconditioners.direct import check_factor_for_method
+    if name == "direct":
+        from vecmatte.preconditioners.direct import check_factor_for_method
 
-    check_factor_for_method(method, name, options)
+        check_factor_for_method(method, options, grid="reach" not in spec.lacks)
     return name, options
 
 

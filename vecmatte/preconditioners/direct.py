@@ -117,21 +117,15 @@ def check_options(*, factor: str = "auto", single_precision: bool = True) -> Non
         raise ValueError(f"direct: factor must be one of {', '.join(FACTORS)}; got {shown(factor)}")
 
 
-def check_factor_for_method(method: str, name: str | None, options: dict) -> None:
-    """Refuse ``direct:factor=nested`` for an alpha method without a grid reach.
+def check_factor_for_method(method: str, options: dict, *, grid: bool) -> None:
+    """Refuse ``direct:factor=nested`` for an alpha method without a grid reach (``grid``).
 
     Called by :func:`vecmatte.alpha._registry.resolve_method_preconditioner`, through which
     the solve, its checks before any image and the memory estimate read the preconditioner:
     the factor refused it only once it was made, after the system (KNN's neighbour searches:
     minutes on a large image, and again for every image of a batch).
     """
-    from vecmatte.alpha._registry import get_method
-
-    if (
-        name == "direct"
-        and options.get("factor") == "nested"
-        and "reach" in get_method(method).lacks
-    ):
+    if options.get("factor") == "nested" and not grid:
         raise ValueError(
             f"direct: factor 'nested' needs a grid-local system, and method {method!r} couples "
             "pixels far apart; use factor 'auto' or 'superlu'"
