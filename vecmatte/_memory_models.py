@@ -34,7 +34,9 @@ __all__ = [
 # envelope's (linear: the envelope's flops limit bounds its entries per row) and a
 # nested-dissection factor's (fill u log u, bounded by u**1.25): every case at 1.10x its
 # peak or more, those over 300k unknowns or 1.5 MP at 1.10-1.24x (GT05 x3, 7% unknown,
-# 1.8x); the former (22, 600, 0, 39) gave 1.36-1.72x at 1.8-13 MP. a covers the image-sized
+# 1.8x); the former (22, 600, 0, 39) gave 1.36-1.72x at 1.8-13 MP. With 1518 the same cases
+# are at 1.47x or more (GT03 trimap 1 at full size the lowest), 1.57-2.09x over 300k unknowns
+# (recomputed from bench/results/memory_models.md in session 9). a covers the image-sized
 # arrays, b the sparse rows and vectors. Everything grows with the stencil, (4r + 1)**2
 # entries. The model is split where it is used: the closed-form system's share
 # (10 n + 600 u) in vecmatte.alpha.cf, each preconditioner's share in its
