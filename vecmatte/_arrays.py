@@ -337,3 +337,14 @@ def image_sizes(shape, *, minimum: int, channels: bool) -> tuple[int, int]:
         whole_number(size, f"shape's {what}", wanted, minimum=minimum)
         for size, what in zip(sizes[:2], ("height", "width"), strict=True)
     )
+
+
+def estimate_sizes(shape, *, fix: str) -> tuple[int, int]:
+    """``(h, w)`` of a ``shape`` given to a memory estimate, as :func:`image_sizes` reads it
+    (0 allowed: an empty image needs no memory; channels taken), refused beyond what any
+    image argument takes (10**200 x 10**200 overflowed the models' floats), saying ``fix``.
+    """
+    h, w = image_sizes(shape, minimum=0, channels=True)
+    if h * w:
+        check_pixel_count((h, w), "shape", fix=fix)
+    return h, w

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vecmatte import _defaults
-from vecmatte._arrays import check_pixel_count, image_sizes
+from vecmatte._arrays import estimate_sizes
 from vecmatte._memory_models import (
     BASE_BYTES,
     SAFETY,
@@ -98,11 +98,7 @@ def estimate_solve_memory(
     from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
 
     # 0 is allowed: an empty image needs no memory (the solve refuses it, in its own words).
-    h, w = image_sizes(shape, minimum=0, channels=True)
-    if h * w:
-        # Beyond what any image argument takes, no solve; 10**200 x 10**200 overflowed the
-        # models' floats (OverflowError).
-        check_pixel_count((h, w), "shape", fix="no solve takes an image that large")
+    h, w = estimate_sizes(shape, fix="no solve takes an image that large")
     # 0 is an estimate of nothing (no solve runs); more than the image holds is a mistake.
     wanted = f"non-negative, a whole number of pixels up to the image's {h * w}"
     n_unknown = whole_number(n_unknown, "n_unknown", wanted)

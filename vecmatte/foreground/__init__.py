@@ -239,15 +239,13 @@ def foreground_memory_bytes(
     >>> foreground_memory_bytes((2660, 4000)) < 10**9
     True
     """
-    from vecmatte._arrays import check_pixel_count, image_sizes
+    from vecmatte._arrays import estimate_sizes
     from vecmatte._numbers import is_bool
 
     method = _check_method(method)
     # As estimate_solve_memory reads a shape: the models took a negative, fractional or
     # infinite size (OverflowError, or a number of bytes for -5 pixels).
-    shape = image_sizes(shape, minimum=0, channels=True)
-    if shape[0] * shape[1]:
-        check_pixel_count(shape, "shape", fix="no foreground estimate takes an image that large")
+    shape = estimate_sizes(shape, fix="no foreground estimate takes an image that large")
     if not is_bool(background):
         raise ValueError(f"background must be True or False, got {shown(background)}")
     if method == "cf":
