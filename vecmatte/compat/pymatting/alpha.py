@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._arrays import check_image
+from vecmatte._arrays import check_finite, check_image
 from vecmatte.compat.pymatting._common import (
     CG_MAXITER,
     CG_RTOL,
@@ -419,14 +419,13 @@ def _sigma_sq(radius: int) -> float:
 def _check_sm_values(image: np.ndarray, trimap: np.ndarray) -> None:
     """Refuse what made shared matting return NaN alphas without a word: NaN or infinite
     values, and a trimap without foreground (exactly 1) or background (exactly 0) pixels."""
-    for name, array in (("image", image), ("trimap", trimap)):
-        if not np.isfinite(array).all():
-            raise ValueError(f"{name} contains NaN or infinite values")
+    check_finite(image, "image")
+    low, high = check_finite(trimap, "trimap")
     for value, what, colour in ((1.0, "foreground", "white"), (0.0, "background", "black")):
         if not (trimap == value).any():
             raise ValueError(
                 f"trimap has no {what} pixels: shared matting reads only values exactly "
-                f"{value:g} as {what} (values in [{trimap.min():.4g}, {trimap.max():.4g}]); "
+                f"{value:g} as {what} (values in [{low:.4g}, {high:.4g}]); "
                 f"mark some in {colour}"
             )
 
