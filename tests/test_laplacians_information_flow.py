@@ -343,6 +343,11 @@ def test_known_to_unknown_flow_refuses_an_unknown_confidence(kind):
         ((8, 9), {"local_weight": float("nan")}, r"^local_weight must be a finite number >= 0"),
         ((8, 9), {"iu_weight": -1.0}, r"^iu_weight must be a finite number >= 0, got -1.0$"),
         ((8, 9), {"cm_xy_weight": None}, r"^cm_xy_weight must be a finite number >= 0"),
+        # The local flow's options are named as passed (they were called "eps" and "radius").
+        ((8, 9), {"local_eps": -1.0}, r"^local_eps must be a positive finite number, got -1.0$"),
+        ((8, 9), {"local_eps": 1e-13}, r"^local_eps must be at least 1e-12 for the closed-form"),
+        ((8, 9), {"local_radius": 0}, r"^local_radius must be a positive integer, got 0$"),
+        ((8, 9), {"local_radius": 4}, r"window \(local_radius=4\); use local_radius <= 3 or"),
     ],
 )
 def test_information_flow_laplacian_names_an_option_out_of_range(shape, options, message):
@@ -363,3 +368,77 @@ def test_information_flow_laplacian_takes_every_neighbour_there_is():
     np.testing.assert_allclose(laplacian.toarray(), laplacian.toarray().T, atol=1e-12)
     # An intra-unknown count is only bounded where there are unknown pixels to search.
     flow.information_flow_laplacian(image, unknown=np.zeros((5, 5), dtype=bool), iu_k=30)
+
+
+def _flow_case():
+    image = np.random.default_rng(2).random((6, 7, 3))
+    is_fg = np.zeros((6, 7), dtype=bool)
+    is_fg[:, :2] = True
+    is_bg = np.zeros((6, 7), dtype=bool)
+    is_bg[:, 5:] = True
+    return image, is_fg, is_bg, ~(is_fg | is_bg)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # Each was an IndexError or a NumPy/SciPy message from deep inside (or, for a mask of
+        # the wrong size or a fractional one, a Laplacian of the mask's size: silently wrong).
+        (lambda i, f, b, u: flow.color_mixture_flow(i, u, k=42), r"^k=42 .* other pixels \(41\)"),
+        (lambda i, f, b, u: flow.color_mixture_flow(i, u, k=0), r"^k must be a whole number"),
+        (lambda i, f, b, u: flow.color_mixture_flow(i, u, k=2.5), r"^k must be a whole number"),
+        (lambda i, f, b, u: flow.color_mixture_flow(i, u, xy_weight=np.nan), r"^xy_weight must"),
+        (lambda i, f, b, u: flow.color_mixture_flow(i, u, xy_weight=-1.0), r"^xy_weight must"),
+        (lambda i, f, b, u: flow.color_mixture_flow(i, u[:5]), r"^unknown has shape \(5, 7\)"),
+        (lambda i, f, b, u: flow.color_mixture_flow(i, u * 0.5), r"^unknown must be a boolean"),
+        (lambda i, f, b, u: flow.color_mixture_flow(i * np.nan, u), r"^image contains NaN"),
+        (lambda i, f, b, u: flow.color_mixture_weights(i, np.arange(3), 42, 1.0), r"^k=42 asks"),
+        (lambda i, f, b, u: flow.intra_unknown_flow(i, u, k=18), r"^k=18 .* unknown pixels \(17\)"),
+        (lambda i, f, b, u: flow.intra_unknown_flow(i, u, k=-2), r"^k must be a whole number"),
+        (lambda i, f, b, u: flow.intra_unknown_flow(i, u, xy_weight=np.inf), r"^xy_weight must"),
+        (lambda i, f, b, u: flow.intra_unknown_flow(i, u[:5]), r"^unknown has shape \(5, 7\)"),
+        (lambda i, f, b, u: flow.intra_unknown_weights(i, np.arange(7), 7, 0.05), r"^k=7 asks"),
+        (lambda i, f, b, u: flow.known_to_unknown_flow(i, f, b, k=13), r"^k=13 .* foreground pix"),
+        (lambda i, f, b, u: flow.known_to_unknown_flow(i, f, b & False, k=3), r"background pix"),
+        (lambda i, f, b, u: flow.known_to_unknown_flow(i, f, b, k=0), r"^k must be a whole number"),
+        (lambda i, f, b, u: flow.known_to_unknown_flow(i, f, b, xy_weight=np.nan), r"^xy_weight"),
+        (lambda i, f, b, u: flow.known_to_unknown_flow(i, f[:5], b[:5]), r"^is_fg has shape"),
+        (lambda i, f, b, u: flow.known_to_unknown_flow(i, f, b, where=u[:5]), r"^where has shape"),
+        (lambda i, f, b, u: flow.local_flow(i, u[:5]), r"^unknown has shape \(5, 7\)"),
+        (lambda i, f, b, u: flow.lle_weights(i[0], i[:5, :2]), r"^points has shape \(7, 3\)"),
+        (lambda i, f, b, u: flow.lle_weights(i[:, 0], i[:, :0]), r"has no neighbour per point"),
+        (lambda i, f, b, u: flow.lle_weights(i[0], i[0, :, None], reg=0), r"^reg must be a finite"),
+        (lambda i, f, b, u: flow.lle_weights(i[0], i[0, :, None], reg=np.nan), r"^reg must be"),
+    ],
+)
+def test_flow_building_blocks_name_an_option_out_of_range(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(*_flow_case())
+
+
+def test_nonlocal_neighbors_refuse_more_neighbours_than_candidates():
+    features = np.random.default_rng(3).random((12, 5))
+    every = np.arange(12)
+    # Every pixel a candidate: k=12 returned cKDTree's filler, the index 12 of no pixel.
+    with pytest.raises(ValueError, match=r"^k=12 .* candidates other than the pixel \(11\)"):
+        flow.nonlocal_neighbors(features, np.arange(3), every, 12)
+    assert flow.nonlocal_neighbors(features, np.arange(3), every, 11).max() < 12
+    # Query pixels outside the candidates may take them all, not one more (an IndexError).
+    assert flow.nonlocal_neighbors(features, np.arange(3), every[7:], 5).shape == (3, 5)
+    with pytest.raises(ValueError, match=r"^k=6 .* than there are candidates \(5\); use k <= 5$"):
+        flow.nonlocal_neighbors(features, np.arange(3), every[7:], 6)
+    with pytest.raises(ValueError, match=r"^k must be a whole number of at least 1, got 0$"):
+        flow.nonlocal_neighbors(features, np.arange(3), every, 0)
+
+
+def test_flows_take_the_largest_counts_and_no_unknown_pixels():
+    image, is_fg, is_bg, unknown = _flow_case()
+    assert flow.color_mixture_flow(image, unknown, k=41).nnz == 41 * unknown.sum()
+    assert flow.intra_unknown_flow(image, unknown, k=17).shape == (42, 42)
+    alpha_hat, _ = flow.known_to_unknown_flow(image, is_fg, is_bg, k=12)
+    assert np.isfinite(alpha_hat).all()
+    # No estimate wanted: no foreground needed, whatever k.
+    flow.known_to_unknown_flow(image, is_fg & False, is_bg, where=unknown & False, k=30)
+    none = np.zeros((6, 7), dtype=bool)
+    assert flow.color_mixture_flow(image, none).nnz == 0
+    assert flow.intra_unknown_flow(image, none).nnz == 0

@@ -143,51 +143,63 @@ LARGEST_EPS = 1e6
 
 
 def check_radius_eps(
-    radius, eps, shape: tuple[int, ...], *, model: str = "closed-form"
+    radius,
+    eps,
+    shape: tuple[int, ...],
+    *,
+    model: str = "closed-form",
+    names: tuple[str, str] = ("radius", "eps"),
 ) -> tuple[int, float]:
     """``radius`` and ``eps`` of a windowed colour model checked; ``model`` picks eps's floor.
 
     ``model`` is a key of :data:`SMALLEST_EPS`. One ``ValueError`` line names the value, the
-    range and the reason.
+    range and the reason; ``names`` are the options' names as the caller's user wrote them
+    (information flow's ``local_radius``, ``local_eps``).
     """
-    radius = real_number(radius, "radius", "a positive integer")
+    radius_name, eps_name = names
+    radius = real_number(radius, radius_name, "a positive integer")
     given_eps = eps
-    eps = real_number(eps, "eps", "a positive finite number")
+    eps = real_number(eps, eps_name, "a positive finite number")
     eps_shown = shown(eps)  # as given: 10**400 is not "inf", -1 not "-1.0"
     finite = is_finite(radius)
     if not finite or radius < 1 or not (radius > MAX_PIXELS or float(radius).is_integer()):
-        raise ValueError(f"radius must be a positive integer, got {shown(radius)}")
+        raise ValueError(f"{radius_name} must be a positive integer, got {shown(radius)}")
     if radius > MAX_PIXELS:
         # No image is that wide; and the window message would print a number of 300 digits.
         try:
             size = f"{float(radius):.3g}"
         except OverflowError:
             size = "an integer of over 300 digits"
-        raise ValueError(f"radius must be smaller than the image, got {size}")
+        raise ValueError(f"{radius_name} must be smaller than the image, got {size}")
     radius = int(radius)
     # After radius's range: of two bad options, one of the wrong kind is named first (above),
     # then radius's range, then eps's.
-    eps = finite_number(eps, "eps", "a positive finite number", minimum=0.0, above_minimum=True)
+    eps = finite_number(eps, eps_name, "a positive finite number", minimum=0.0, above_minimum=True)
     smallest = SMALLEST_EPS[model]
     eps = snapped(eps, given_eps, smallest, LARGEST_EPS)
     if eps < smallest:
         raise ValueError(
-            f"eps must be at least {smallest:g} for the {model} Laplacian: smaller values fall "
-            f"below the rounding error of the window colour statistics, got {eps_shown}"
+            f"{eps_name} must be at least {smallest:g} for the {model} Laplacian: smaller "
+            f"values fall below the rounding error of the window colour statistics, got {eps_shown}"
         )
     if eps > LARGEST_EPS:
         raise ValueError(
-            f"eps must be at most {LARGEST_EPS:g}: larger values swamp every window's colour "
-            f"covariance (at most 0.75) and the matte no longer changes, got {eps_shown}"
+            f"{eps_name} must be at most {LARGEST_EPS:g}: larger values swamp every window's "
+            f"colour covariance (at most 0.75) and the matte no longer changes, got {eps_shown}"
         )
     size = 2 * radius + 1
     if shape[0] < size or shape[1] < size:
         largest = (min(shape[0], shape[1]) - 1) // 2
         # A 1 or 2 pixel wide image has no radius that fits: only a larger image helps.
-        fix = f"use radius <= {largest} or a larger image" if largest >= 1 else "use a larger image"
+        fix = (
+            f"use {radius_name} <= {largest} or a larger image"
+            if largest >= 1
+            else "use a larger image"
+        )
         raise ValueError(
             f"image of {shape[0]} x {shape[1]} pixels (height x width) is smaller than one "
-            f"{size} x {size} window (radius={radius}); {fix} (at least {size} x {size} pixels)"
+            f"{size} x {size} window ({radius_name}={radius}); {fix} "
+            f"(at least {size} x {size} pixels)"
         )
     return radius, eps
 

@@ -30,6 +30,13 @@ def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10
     ndarray, shape (m, k)
         Weights summing to one on each row.
 
+    Raises
+    ------
+    ValueError
+        One line: shapes that do not match as above (``k`` at least 1), or ``reg`` not a
+        finite number > 0 (at 0 a point with duplicate or collinear neighbours has a
+        singular Gram matrix, and NaN gave NaN weights).
+
     Notes
     -----
     The weights minimise :math:`|x - N w|^2 + \\rho |w|^2` subject to :math:`1^T w = 1`
@@ -40,7 +47,18 @@ def lle_weights(points: np.ndarray, neighbors: np.ndarray, *, reg: float = 1e-10
     :math:`(\\rho I + D^T D)^{-1} 1 = (1 - D^T (\\rho I + D D^T)^{-1} D 1) / \\rho` with
     :math:`D = N^T - x 1^T`; the factor :math:`1 / \\rho` cancels in the normalisation.
     """
+    from vecmatte._numbers import finite_number
+
+    points, neighbors = np.asarray(points), np.asarray(neighbors)
+    if points.ndim != 2 or neighbors.shape[:1] + neighbors.shape[2:] != points.shape:
+        raise ValueError(
+            f"points has shape {points.shape} and neighbors {neighbors.shape}; expected "
+            "(m, d) and (m, k, d)"
+        )
     m, k, d = neighbors.shape
+    if k < 1:
+        raise ValueError("neighbors has no neighbour per point (shape (m, 0, d)); give k >= 1")
+    reg = finite_number(reg, "reg", "a finite number > 0", minimum=0.0, above_minimum=True)
     weights = np.empty((m, k))
     for start in range(0, m, _BLOCK):
         block = slice(start, start + _BLOCK)

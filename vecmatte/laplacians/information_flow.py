@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vecmatte._arrays import check_image, check_mask
+from vecmatte._numbers import finite_number, whole_number
 from vecmatte.laplacians._lle import lle_weights, pixel_lle_weights
 
 __all__ = [
@@ -105,7 +107,8 @@ def nonlocal_neighbors(
     query, candidates : ndarray of intp
         Flat indices of the pixels whose neighbours are sought, and of those searched.
     k : int
-        Neighbours per query pixel; ``len(candidates)`` must exceed ``k``.
+        Neighbours per query pixel, at least 1; ``len(candidates)`` must exceed ``k`` when
+        a query pixel is among the candidates, and reach it otherwise.
     order : ndarray of intp, optional
         Order in which to ask for the query pixels (positions in ``query``), from
         :func:`search_order` of their features; computed when not given. Several searches
@@ -115,9 +118,15 @@ def nonlocal_neighbors(
     -------
     ndarray of intp, shape (len(query), k)
         Flat pixel indices, nearest first.
+
+    Raises
+    ------
+    ValueError
+        If ``k`` is below 1 or more than the candidates other than the query pixel.
     """
     from scipy.spatial import cKDTree
 
+    k = whole_number(k, "k", "a whole number of at least 1", minimum=1)
     every = len(candidates) == len(features) and np.array_equal(
         candidates, np.arange(len(features))
     )
@@ -145,6 +154,11 @@ def nonlocal_neighbors(
         searched[candidates] = True
         # A query pixel among the candidates finds itself first: ask for one more.
         extra = int(searched[query].any())
+    # cKDTree pads a search beyond its points with index len(points): an IndexError deep in
+    # the gather, or (every pixel a candidate) the index n returned as a neighbour.
+    if len(query):
+        others = " other than the pixel" * extra
+        _check_count(k, "k", len(candidates) - extra, f"candidates{others}")
     asked = query[order]
     nearest = tree.query(features[asked], k=k + extra, workers=_WORKERS)[1]
     if not every:  # tree positions to pixel indices
@@ -187,6 +201,12 @@ def color_mixture_flow(
         are empty. The energy is :math:`|(D_u - W_{cm}) \\alpha|^2` with
         :math:`D_u = \\mathrm{diag}(unknown)`.
 
+    Raises
+    ------
+    ValueError
+        One line naming the value: ``unknown`` not a boolean mask of the image's size, ``k``
+        not below the image's pixels, ``xy_weight`` negative or not finite.
+
     Notes
     -----
     Neighbours are found with the spatial coordinates, but the weights use colour only
@@ -194,6 +214,7 @@ def color_mixture_flow(
     """
     import scipy.sparse
 
+    image, unknown = _image_and_masks(image, unknown=unknown)
     h, w = unknown.shape
     n = h * w
     neighbors, weights = color_mixture_weights(image, np.flatnonzero(unknown), k, xy_weight)
@@ -205,7 +226,12 @@ def color_mixture_flow(
 def color_mixture_weights(
     image: np.ndarray, rows: np.ndarray, k: int, xy_weight: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbours ``(m, k)`` (flat indices) and LLE weights ``(m, k)`` of the pixels ``rows``."""
+    """Neighbours ``(m, k)`` (flat indices) and LLE weights ``(m, k)`` of the pixels ``rows``.
+
+    ``k`` below the image's pixels and ``xy_weight`` finite and >= 0, else one ValueError line.
+    """
+    k = _neighbour_count(k, "k", image.shape[0] * image.shape[1], "pixels")
+    xy_weight = _weight(xy_weight, "xy_weight")
     features = pixel_features(image, xy_weight)
     neighbors = nonlocal_neighbors(features, rows, np.arange(len(features)), k)
     return neighbors, pixel_lle_weights(_colour_planes(image), rows, neighbors)
@@ -258,7 +284,9 @@ def known_to_unknown_flow(
     Raises
     ------
     ValueError
-        If ``confidence`` is neither ``"means"`` nor ``"toolbox"``.
+        One line naming the value: ``confidence`` neither ``"means"`` nor ``"toolbox"``, a
+        mask not boolean or not of the image's size, ``k`` beyond the foreground or the
+        background pixels (when an estimate is wanted), ``xy_weight`` negative or not finite.
 
     Notes
     -----
@@ -282,12 +310,17 @@ def known_to_unknown_flow(
     """
     if confidence not in KU_CONFIDENCES:
         raise ValueError(f"confidence must be 'means' or 'toolbox', got {confidence!r}")
+    image, is_fg, is_bg, where = _image_and_masks(image, is_fg=is_fg, is_bg=is_bg, where=where)
     h, w = is_fg.shape
     wanted = ~(is_fg | is_bg)
     if where is not None:
         wanted &= where
-    features = pixel_features(image, xy_weight)
     rows = np.flatnonzero(wanted)
+    k = whole_number(k, "k", "a whole number of at least 1", minimum=1)
+    if len(rows):  # no estimate wanted: no neighbour searched, however few known pixels
+        for side, known in (("foreground", is_fg), ("background", is_bg)):
+            _check_count(k, "k", int(np.count_nonzero(known)), f"{side} pixels")
+    features = pixel_features(image, _weight(xy_weight, "xy_weight"))
     order = search_order(features[rows])
     fg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_fg), k, order=order)
     bg_neighbors = nonlocal_neighbors(features, rows, np.flatnonzero(is_bg), k, order=order)
@@ -336,9 +369,16 @@ def intra_unknown_flow(
         Symmetric affinities :math:`(W + W^T) / 2`, where row ``i`` of ``W`` holds
         :math:`\\max(1 - |f_i - f_j|_1 / 5, 0)` for each neighbour ``j`` (section 3.3 of the
         paper); a pixel found in both searches is counted twice, as in the toolbox.
+
+    Raises
+    ------
+    ValueError
+        One line naming the value: ``unknown`` not a boolean mask of the image's size, ``k``
+        not below the unknown pixels, ``xy_weight`` negative or not finite.
     """
     import scipy.sparse
 
+    image, unknown = _image_and_masks(image, unknown=unknown)
     n = unknown.size
     rows = np.flatnonzero(unknown)
     neighbors, values = intra_unknown_weights(image, rows, k, xy_weight)
@@ -351,7 +391,12 @@ def intra_unknown_flow(
 def intra_unknown_weights(
     image: np.ndarray, rows: np.ndarray, k: int, xy_weight: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbours among ``rows`` and the directed weights ``max(1 - |f_i - f_j|_1 / 5, 0)``."""
+    """Neighbours among ``rows`` and the directed weights ``max(1 - |f_i - f_j|_1 / 5, 0)``.
+
+    ``k`` below ``len(rows)`` and ``xy_weight`` finite and >= 0, else one ValueError line.
+    """
+    k = _neighbour_count(k, "k", len(rows), "unknown pixels")
+    xy_weight = _weight(xy_weight, "xy_weight")
     # Features of the unknown pixels only, searched by position among themselves.
     own = np.arange(len(rows))
     near = nonlocal_neighbors(_features_of(image, rows, xy_weight), own, own, k)
@@ -404,6 +449,8 @@ def local_flow(image: np.ndarray, unknown: np.ndarray, *, eps: float = 1e-6, rad
     """
     from vecmatte.laplacians.closed_form import matting_laplacian
 
+    # Named here: matting_laplacian would call a wrong-sized mask "known".
+    image, unknown = _image_and_masks(image, unknown=unknown)
     laplacian = matting_laplacian(image, eps=eps, radius=radius, known=~unknown)
     return laplacian * (1.0 / (2 * radius + 1) ** 2)
 
@@ -459,8 +506,7 @@ def information_flow_laplacian(
         below the unknown pixels (a pixel's neighbours are other pixels), a weight that is
         negative or not finite, or ``local_eps``/``local_radius`` out of range.
     """
-    from vecmatte._arrays import check_image, check_mask
-    from vecmatte._numbers import finite_number
+    from vecmatte._validation import check_radius_eps
 
     image = check_image(image)
     if unknown is None:
@@ -470,9 +516,13 @@ def information_flow_laplacian(
     # for the image reached the neighbour search as an IndexError.
     cm_k = _neighbour_count(cm_k, "cm_k", unknown.size, "pixels")
     iu_k = _neighbour_count(iu_k, "iu_k", int(np.count_nonzero(unknown)), "unknown pixels")
+    # Checked here, under the names the caller used, before the flows' neighbour searches.
+    local_radius, local_eps = check_radius_eps(
+        local_radius, local_eps, image.shape, names=("local_radius", "local_eps")
+    )
     # Negative multipliers make L indefinite; NaN or an infinity fills it with NaN.
     cm_xy_weight, cm_weight, iu_xy_weight, iu_weight, local_weight = (
-        finite_number(value, name, "a finite number >= 0", minimum=0.0)
+        _weight(value, name)
         for name, value in (
             ("cm_xy_weight", cm_xy_weight),
             ("cm_weight", cm_weight),
@@ -490,20 +540,40 @@ def information_flow_laplacian(
     )
 
 
+def _image_and_masks(image, **masks):
+    """``image`` checked (:func:`~vecmatte._arrays.check_image`) and each mask given (None
+    passes) as a boolean array of its size, one ValueError line naming the argument."""
+    image = check_image(image)
+    return image, *(
+        None if mask is None else check_mask(mask, image.shape[:2], name)
+        for name, mask in masks.items()
+    )
+
+
+def _weight(value, name: str) -> float:
+    """A multiplier or coordinate scale as a float >= 0, else one ValueError line."""
+    return finite_number(value, name, "a finite number >= 0", minimum=0.0)
+
+
 def _neighbour_count(value, name: str, searched: int, what: str) -> int:
     """``value`` as a whole number from 1 to ``searched - 1``, else one ValueError line.
 
-    No bound applies when nothing is searched (no unknown pixels: no intra-unknown flow).
+    ``searched`` pixels include the pixel itself, which is never its own neighbour. No bound
+    applies when nothing is searched (no unknown pixels: no intra-unknown flow).
     """
-    from vecmatte._numbers import whole_number
-
     k = whole_number(value, name, "a whole number of at least 1", minimum=1)
-    if searched and k >= searched:
-        fix = f"; use {name} <= {searched - 1}" if searched > 1 else ""
-        raise ValueError(
-            f"{name}={k} asks for more neighbours than there are other {what} ({searched - 1}){fix}"
-        )
+    if searched:
+        _check_count(k, name, searched - 1, f"other {what}")
     return k
+
+
+def _check_count(k: int, name: str, available: int, what: str) -> None:
+    """Refuse ``k`` neighbours when only ``available`` candidates are ``what``."""
+    if k > available:
+        fix = f"; use {name} <= {available}" if available > 0 else ""
+        raise ValueError(
+            f"{name}={k} asks for more neighbours than there are {what} ({available}){fix}"
+        )
 
 
 def _combined_laplacian(image, unknown, *, cm, iu, local):
