@@ -516,12 +516,28 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     return result.iterations, notes
 
 
-def _gone_output_folder(task: BatchTask) -> Path | None:
-    """The folder of one of ``task``'s outputs if it is not there (any more), else None."""
+def _stopping_cause(task: BatchTask, error: BaseException) -> str | None:
+    """Why every later image of the batch would fail as ``task`` did, or None.
+
+    An output folder deleted (or unmounted) or made unwritable during the batch, an images
+    or trimaps folder deleted: each later image failed in turn, one line each ("does not
+    exist", a temporary's "no such file", "permission denied"), after its whole solve.
+    """
     for output in task.outputs():
         folder = Path(output).parent
         if not folder.is_dir():
-            return folder
+            return f"{folder}: the output folder is not there: deleted, moved or unmounted?"
+    second = "trimaps" if task.band is None else "masks"
+    for path, what in ((task.image_path, "images"), (task.trimap_path, second)):
+        folder = Path(path).parent
+        if not folder.is_dir():
+            return f"{folder}: the {what} folder is not there: deleted, moved or unmounted?"
+    if isinstance(error, PermissionError) and error.errno not in STOPPING_ERRNOS:
+        for folder in {Path(output).parent for output in task.outputs()}:
+            # As the write checks it (_output_guard.check_writable); a photograph that
+            # cannot be read leaves the output folder writable and the batch going.
+            if not os.access(folder, os.W_OK | os.X_OK):
+                return f"{folder}: cannot write in the output folder (permission denied)"
     return None
 
 
@@ -533,19 +549,17 @@ def process_task(task: BatchTask) -> BatchRecord:
     only ``KeyboardInterrupt`` and ``SystemExit`` propagate. Warnings (non-convergence with
     its residual, an ignored alpha channel) are collected into the record's ``note``. An
     output that cannot be written for want of room (or a read-only file system, or in a
-    folder that is gone) gives a record that ``stops`` the batch.
+    folder that is gone or no longer writable), or an input folder that is gone, gives a
+    record that ``stops`` the batch.
     """
     start = time.perf_counter()
     try:
         iterations, notes = _solve_and_write(task)
     except (ValueError, OSError, MemoryError) as error:
         seconds = time.perf_counter() - start
-        gone = _gone_output_folder(task)
-        if gone is not None:
-            # Deleted (or unmounted) during the batch: every later image failed in turn, one
-            # line each, with "does not exist" or a temporary's "no such file".
-            message = f"{gone}: the output folder is not there: deleted, moved or unmounted?"
-            return BatchRecord.failed(task, message, seconds, stops=True)
+        cause = _stopping_cause(task, error)
+        if cause is not None:
+            return BatchRecord.failed(task, cause, seconds, stops=True)
         # A full disk failed each later image too, after its whole solve: the batch stops.
         stops = isinstance(error, OSError) and error.errno in STOPPING_ERRNOS
         return BatchRecord.failed(task, error_line(error), seconds, stops=stops)

@@ -100,6 +100,27 @@ def _batch_outputs_of(directory: Path, images: set[str]) -> set[str]:
     return found
 
 
+def _check_case_only_differences(images: dict[str, list[Path]]) -> None:
+    """Refuse images whose names differ only in case (``A.png``, ``a.png``).
+
+    Their outputs ``A_alpha.png`` and ``a_alpha.png`` are one file on a case-insensitive
+    file system (macOS, Windows, a USB stick): the second image's matte replaced the first's.
+    Refused on every system, as :func:`vecmatte._output_guard.check_case_only_differences`
+    refuses ``-o M.png --cutout m.png``: the same folder must not give two files here and
+    one there.
+    """
+    seen: dict[str, Path] = {}
+    for stem, (path, *_) in sorted(images.items()):
+        other = seen.setdefault(stem.casefold(), path)
+        if other is not path:
+            raise ValueError(
+                f"images {other.name} and {path.name} differ only in case, so their outputs "
+                f"{other.stem}{ALPHA_SUFFIX} and {path.stem}{ALPHA_SUFFIX} are one file on a "
+                "case-insensitive file system (macOS, Windows); rename one of them (nothing "
+                "was written)"
+            )
+
+
 def _check_not_empty_name(directory, what: str) -> None:
     """Refuse ``""``, which ``Path`` reads as the current folder."""
     if isinstance(directory, str) and directory == "":
@@ -242,6 +263,7 @@ def find_tasks(
                 f"several {kind} have the same name, so the outputs would clash: "
                 f"{'; '.join(clashes[:5])}; rename or remove all but one"
             )
+    _check_case_only_differences(images)
     if not set(images) & set(trimaps):
         raise ValueError(
             f"no image of {images_dir} has a {what[:-1]} of the same name in {trimaps_dir} "
