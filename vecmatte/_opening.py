@@ -17,7 +17,13 @@ from pathlib import Path
 
 from vecmatte._caller import outside_stacklevel
 from vecmatte._output_guard import shortened, tilde_hint
-from vecmatte._pillow import named_pillow_warnings, needs_ghostscript, without_pillow_limit
+from vecmatte._pillow import (
+    named_pillow_warnings,
+    needs_ghostscript,
+    open_unchecked,
+    pillow_allows,
+    pillow_limit,
+)
 from vecmatte._wide_colour import float_tiff, float_tiff_size
 
 __all__ = [
@@ -122,7 +128,8 @@ def _missing(path: Path, label: str) -> str:
     return f"{label}: no such file (a symbolic link to {os.readlink(path)}, which does not exist)"
 
 
-def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> None:
+def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> tuple[int, int]:
+    """``size`` (width, height) if within ``limit``, else :class:`ImageTooLargeError`."""
     width, height = size
     if limit is not None and width * height > limit:
         raise ImageTooLargeError(
@@ -131,6 +138,7 @@ def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> 
             f"trust this file, raise the limit (command line: --max-pixels {width * height}; "
             f"library: max_pixels={width * height})"
         )
+    return size
 
 
 def check_max_pixels(max_pixels) -> None:
@@ -176,11 +184,14 @@ def open_image(source, max_pixels: int | None = None):
     # Our own check replaces Pillow's (which warns above its limit and refuses above twice
     # it) so that a file over the limit is refused with one message, and a raised limit is
     # honoured; the limit is Pillow's own unless the caller gives another.
-    with without_pillow_limit() as pillow_limit, named_pillow_warnings(label, ImageMetadataWarning):
+    limit = pillow_limit() if max_pixels is None else max_pixels
+    with named_pillow_warnings(label, ImageMetadataWarning):
         try:
-            with Image.open(source) as image:
-                limit = pillow_limit if max_pixels is None else max_pixels
-                _check_pixel_limit(label, image.size, limit)
+            # Checked before Pillow's decoders are let through a size beyond Pillow's limit.
+            with (
+                open_unchecked(source, limit) as image,
+                pillow_allows(_check_pixel_limit(label, image.size, limit)),
+            ):
                 # Which unpacker Pillow chose tells a 16-bit colour PNG (read at 8 bits).
                 tile = image.tile[0] if len(image.tile) == 1 else None
                 image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
@@ -216,7 +227,6 @@ def open_image(source, max_pixels: int | None = None):
                     "directory lies past its end)"
                 ) from None
             if _starts_with(source, _TIFF_SIGNATURES):
-                limit = pillow_limit if max_pixels is None else max_pixels
                 image = _float_tiff(source, label, limit)
                 if image is not None:
                     return image
@@ -364,33 +374,31 @@ def image_size(path) -> tuple[int, int]:
     The EXIF orientation is not applied (the pixel count is the same either way), and no
     pixel limit is checked: this only reads the header.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     path = named_source(path)
     path = _existing_path(path, str(path))  # as load_image says each
     if not path.is_file():  # a named pipe: reading its header would take its data
         raise FileNotFoundError(_missing(path, str(path)))
-    with without_pillow_limit():
-        try:
-            with Image.open(path) as image:
-                width, height = image.size
-        except ValueError as error:
-            raise ValueError(_unreadable(path, error)) from None
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            size = float_tiff_size(path)  # a float64 TIFF, which tifffile reads
-            if size is None:
-                raise ValueError(f"{path}: cannot read image header ({error})") from None
-            width, height = size
+    try:
+        with open_unchecked(path) as image:
+            width, height = image.size
+    except ValueError as error:
+        raise ValueError(_unreadable(path, error)) from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        size = float_tiff_size(path)  # a float64 TIFF, which tifffile reads
+        if size is None:
+            raise ValueError(f"{path}: cannot read image header ({error})") from None
+        width, height = size
     return height, width
 
 
 def is_complete_image(path) -> bool:
     """Whether ``path`` is an image file that decodes completely (not empty or truncated)."""
-    from PIL import Image
 
     path = named_source(path)
     try:
-        with without_pillow_limit(), Image.open(path) as image:
+        with open_unchecked(path) as image, pillow_allows(image.size):
             image.load()
     except Exception:  # any failure to decode means: not complete
         return False

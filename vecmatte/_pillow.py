@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import struct
 import threading
 import warnings
 from collections.abc import Iterator
@@ -11,25 +13,119 @@ from contextlib import contextmanager
 from vecmatte._caller import outside_stacklevel
 from vecmatte._errors import collected_warnings, warning_module
 
-__all__ = ["named_pillow_warnings", "needs_ghostscript", "without_pillow_limit"]
+__all__ = [
+    "named_pillow_warnings",
+    "needs_ghostscript",
+    "open_unchecked",
+    "pillow_allows",
+    "pillow_limit",
+]
 
-# Pillow's decompression-bomb limit is a module global; we swap it for our own check while a
-# file is opened, under a lock so that threads do not see each other's value.
+# Pillow's decompression-bomb limit, Image.MAX_IMAGE_PIXELS, is a module global read by
+# every thread: ``vecmatte serve`` decodes uploads in threads, beside whatever threads of the
+# user's own program rely on Pillow's check. So vecmatte never lifts it to decode a file
+# within it (our own check, of the caller's limit, runs instead); only a file the caller
+# allowed beyond it (max_pixels raised past Pillow's limit) still needs it lifted, since
+# Pillow's TIFF, WebP and GIF decoders check it again themselves (pillow_allows).
 _PILLOW_LIMIT_LOCK = threading.Lock()
+_lifted: dict = {"count": 0, "saved": None}  # how many blocks lift it, and its value before
 
 
-@contextmanager
-def without_pillow_limit() -> Iterator[int | None]:
-    """Pillow's own decompression-bomb check off (ours runs instead); yields Pillow's limit."""
+def open_unchecked(source, limit: int | None = None):
+    """``PIL.Image.open(source)`` without Pillow's check of the declared size.
+
+    ``Image.open`` checks the size a file declares against Pillow's global limit (warning
+    above it, refusing above twice it) before anyone could check the caller's own limit
+    (raised for a trusted panorama, or lowered by ``vecmatte serve``). The file is
+    identified as ``Image.open`` does (its registered formats, those loaded first by
+    ``Image.preinit`` tried first), the global untouched; the caller checks the size.
+
+    Parameters
+    ----------
+    source : str, path-like or seekable binary stream
+        The file; one named by a path is opened here and closed with the image.
+    limit : int, optional
+        The caller's pixel limit when it may exceed Pillow's: a reader that checks Pillow's
+        limit as it opens (WebP's) is let past it up to this. None: Pillow's holds there.
+
+    Raises
+    ------
+    PIL.UnidentifiedImageError
+        If no format Pillow reads accepts the file (as ``Image.open``).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    if hasattr(source, "read"):
+        source.seek(0)
+        prefix = source.read(16)
+    else:
+        with open(source, "rb") as handle:
+            prefix = handle.read(16)
+    tried: set[str] = set()
+    for loader in (Image.preinit, Image.init):
+        loader()
+        for name in [name for name in Image.ID if name not in tried]:
+            tried.add(name)
+            factory, accept = Image.OPEN[name]
+            try:  # Image.open's own handling of a format that does not take the file
+                accepted = accept is None or accept(prefix)
+                if not accepted or isinstance(accepted, str):  # a str: Pillow's reason not to
+                    continue
+                if hasattr(source, "seek"):
+                    source.seek(0)
+                # A path is opened by the image itself, and closed with it.
+                return factory(source, "") if hasattr(source, "read") else factory(source)
+            except (SyntaxError, IndexError, TypeError, struct.error):
+                continue
+            except Image.DecompressionBombError as error:
+                # WebP's reader checks Pillow's limit as it opens (its decoder allocates the
+                # canvas at once): past it up to the caller's own, the size Pillow names.
+                pixels = re.search(r"\((\d+) pixels\)", str(error))
+                if limit is None or pixels is None or int(pixels[1]) > limit:
+                    raise
+                if hasattr(source, "seek"):
+                    source.seek(0)
+                with pillow_allows((int(pixels[1]), 1)):
+                    return factory(source, "") if hasattr(source, "read") else factory(source)
+    raise UnidentifiedImageError(f"cannot identify image file {str(source)!r}")
+
+
+def pillow_limit() -> int | None:
+    """Pillow's decompression-bomb limit as its user set it (not as lifted by
+    :func:`pillow_allows` for another thread's file)."""
     from PIL import Image
 
     with _PILLOW_LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            yield saved
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
+        return _lifted["saved"] if _lifted["count"] else Image.MAX_IMAGE_PIXELS
+
+
+@contextmanager
+def pillow_allows(size: tuple[int, int]) -> Iterator[None]:
+    """Pillow's own decoders let a file of ``size`` (width, height) through.
+
+    The caller's limit allowed ``size``. Within Pillow's limit nothing is changed; beyond it
+    (the caller raised its limit past Pillow's) Pillow's TIFF, WebP and GIF decoders would
+    warn or refuse, so the global is lifted while the block runs: the one case that touches
+    it, restored when the last such block of any thread ends.
+    """
+    from PIL import Image
+
+    limit = pillow_limit()
+    if limit is None or max(1, size[0]) * max(1, size[1]) <= limit:
+        yield
+        return
+    with _PILLOW_LIMIT_LOCK:
+        if _lifted["count"] == 0:
+            _lifted["saved"] = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+        _lifted["count"] += 1
+    try:
+        yield
+    finally:
+        with _PILLOW_LIMIT_LOCK:
+            _lifted["count"] -= 1
+            if _lifted["count"] == 0:
+                Image.MAX_IMAGE_PIXELS = _lifted["saved"]
 
 
 @contextmanager
@@ -72,14 +168,14 @@ def needs_ghostscript(source) -> bool:
     Pillow reads EPS through the Ghostscript program; without it, ``load()`` raises
     ``OSError("Unable to locate Ghostscript on paths")`` for an intact file.
     """
-    from PIL import EpsImagePlugin, Image
+    from PIL import EpsImagePlugin
 
     if EpsImagePlugin.has_ghostscript():
         return False
     try:
         if hasattr(source, "seek"):
             source.seek(0)
-        with Image.open(source) as image:
+        with open_unchecked(source) as image:
             return image.format == "EPS"
     except Exception:  # a file Pillow cannot even open is no EPS it could read
         return False

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from vecmatte._pillow import without_pillow_limit
+from vecmatte._pillow import open_unchecked
 
 __all__ = ["float_tiff", "float_tiff_size", "wide_samples"]
 
@@ -129,24 +129,24 @@ _PNG16_SECOND_RAWMODE = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L", "LA;16B":
 
 def _read_16bit_colour_png(source, image, label: str) -> np.ndarray:
     """A 16-bit RGB, RGBA or gray+alpha PNG's samples, uint16 ``(h, w, 3, 4 or 2)``."""
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
     rawmode = image.info["vecmatte_rawmode"]
     if hasattr(source, "seek"):
         source.seek(0)
-    with without_pillow_limit():  # the size was checked when the file was first opened
-        try:
-            with Image.open(source) as again:
-                if len(again.tile) != 1 or again.tile[0][3] != rawmode:
-                    raise ValueError(f"unexpected PNG layout {again.tile}")
-                again.tile = [again.tile[0]._replace(args=_PNG16_SECOND_RAWMODE[rawmode])]
-                again.load()
-                ImageOps.exif_transpose(again, in_place=True)
-                second = np.asarray(again, dtype=np.uint16)
-        except (OSError, SyntaxError, EOFError, ValueError) as error:
-            raise ValueError(
-                f"{label}: cannot read the 16-bit PNG, the file is damaged or truncated ({error})"
-            ) from None
+    try:
+        # The size was checked when the file was first opened (a PNG's decoder has no check).
+        with open_unchecked(source) as again:
+            if len(again.tile) != 1 or again.tile[0][3] != rawmode:
+                raise ValueError(f"unexpected PNG layout {again.tile}")
+            again.tile = [again.tile[0]._replace(args=_PNG16_SECOND_RAWMODE[rawmode])]
+            again.load()
+            ImageOps.exif_transpose(again, in_place=True)
+            second = np.asarray(again, dtype=np.uint16)
+    except (OSError, SyntaxError, EOFError, ValueError) as error:
+        raise ValueError(
+            f"{label}: cannot read the 16-bit PNG, the file is damaged or truncated ({error})"
+        ) from None
     if rawmode == "LA;16B":
         return np.stack(
             [(second[:, :, 0] << 8) | second[:, :, 1], (second[:, :, 2] << 8) | second[:, :, 3]],

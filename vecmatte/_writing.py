@@ -191,12 +191,10 @@ def png_text(path, key: str) -> str | None:
     Reads the chunks before the pixels only (where :func:`save_image` writes its text); a
     missing or unreadable file has none.
     """
-    from PIL import Image
-
-    from vecmatte._pillow import without_pillow_limit
+    from vecmatte._pillow import open_unchecked
 
     try:
-        with without_pillow_limit(), Image.open(path) as image:
+        with open_unchecked(path) as image:
             value = image.info.get(key) if image.format == "PNG" else None
     except Exception:  # not a readable image: no text
         return None

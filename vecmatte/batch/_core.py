@@ -196,13 +196,11 @@ _BITS = {"L": 8, "I": 16, "I;16": 16, "I;16B": 16, "I;16L": 16}
 
 def _read_output(path) -> tuple[str, dict | None] | None:
     """``(mode, record)`` of the output file ``path`` if it decodes completely, else None."""
-    from PIL import Image
-
-    from vecmatte._pillow import without_pillow_limit
+    from vecmatte._pillow import open_unchecked, pillow_allows
     from vecmatte.batch._record import RECORD_KEY, parse_record
 
     try:
-        with without_pillow_limit(), Image.open(path) as image:
+        with open_unchecked(path) as image, pillow_allows(image.size):
             image.load()  # a 0-byte or truncated file fails here
             text = image.info.get(RECORD_KEY) if image.format == "PNG" else None
             mode = image.mode

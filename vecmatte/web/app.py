@@ -266,9 +266,7 @@ class MattingApp:
         ~110 bytes a pixel in the slot outside the memory budget (measured: 120 with the
         photograph's cached copy, for an image and its scribbles).
         """
-        from PIL import Image
-
-        from vecmatte._pillow import without_pillow_limit
+        from vecmatte._pillow import open_unchecked
 
         pixels = 0
         for part in parts.values():
@@ -276,8 +274,8 @@ class MattingApp:
                 continue
             try:
                 # Pillow's warnings are the loader's to say, naming the file.
-                with collected_warnings(), without_pillow_limit():
-                    with Image.open(io.BytesIO(part.data)) as opened:
+                with collected_warnings():
+                    with open_unchecked(io.BytesIO(part.data)) as opened:
                         width, height = opened.size
             except Exception:
                 continue  # no image: the loader says so, and decodes nothing
