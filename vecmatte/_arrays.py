@@ -131,6 +131,16 @@ def _load_pil(image, name: str) -> None:
         ) from None
 
 
+def check_not_masked(value, name: str) -> None:
+    """Refuse a masked array with masked values in one line (one without any is taken)."""
+    # np.asarray drops a mask: the masked pixels' hidden values would be used silently.
+    if isinstance(value, np.ma.MaskedArray) and (masked := np.ma.count_masked(value)):
+        raise ValueError(
+            f"{name} is a masked array with {masked} masked values; fill it first "
+            f"({name}.filled(value))"
+        )
+
+
 def as_array(value, name: str, *, gray: bool) -> np.ndarray:
     """``np.asarray`` of an image, a gray map or a PIL image (see :func:`_pil_pixels`).
 
@@ -148,12 +158,7 @@ def as_array(value, name: str, *, gray: bool) -> np.ndarray:
         raise ValueError(
             f"{name} is a file name ({shown(value)}), not pixels: read it with {reader}"
         )
-    # np.asarray drops a mask: the masked pixels' hidden values would be matted silently.
-    if isinstance(value, np.ma.MaskedArray) and (masked := np.ma.count_masked(value)):
-        raise ValueError(
-            f"{name} is a masked array with {masked} masked values; fill it first "
-            f"({name}.filled(value))"
-        )
+    check_not_masked(value, name)
     value = _pil_pixels(value, name, gray=gray)
     try:
         return np.asarray(value)
@@ -304,6 +309,7 @@ def check_same_size(
 
 def check_mask(mask, shape: tuple[int, int], name: str) -> np.ndarray:
     """A boolean ``(h, w)`` mask; numbers are taken where they are all 0 or 1."""
+    check_not_masked(mask, name)
     mask = np.asarray(mask)
     if mask.shape != tuple(shape):
         raise ValueError(f"{name} has shape {mask.shape} but image has shape {tuple(shape)}")

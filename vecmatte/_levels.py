@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vecmatte._arrays import check_not_masked
+
 __all__ = ["floats_to_uint8", "floats_to_uint16", "levels_to_write"]
 
 
@@ -29,7 +31,9 @@ def levels_to_write(array, bit_depth: int | None = None) -> np.ndarray:
     """The array to write: uint8 (from floats in [0, 1], bool or uint8) or uint16.
 
     Floats become ``bit_depth`` levels (8 when None); integer arrays keep their own depth.
+    A masked array with masked values is refused (``np.asarray`` drops the mask).
     """
+    check_not_masked(array, "array")
     array = np.asarray(array)
     if array.dtype == bool:
         return array.astype(np.uint8) * np.uint8(255)
@@ -85,6 +89,7 @@ def floats_to_uint8(array, *, out: np.ndarray | None = None) -> np.ndarray:
 def _to_levels(array, dtype, out: np.ndarray | None) -> np.ndarray:
     """Floats in [0, 1] as levels of the unsigned integer ``dtype``, checked, in row blocks."""
     top = float(np.iinfo(dtype).max)
+    check_not_masked(array, "array")
     array = np.atleast_1d(np.asarray(array))
     rows = max(1, _CHUNK_VALUES // max(1, array[:1].size))
     blocks = range(0, len(array), rows)
