@@ -245,17 +245,19 @@ def test_alpha_bad_input_exit_1_no_output(tmp_path, scene, case, capsys):
 
 
 @pytest.mark.parametrize(
-    ("output", "cutout", "message"),
+    ("output", "cutout", "message", "code"),
     [
-        ("missing/a.png", None, r"output directory .*missing does not exist"),
-        ("a.png", "missing/c.png", r"output directory .*missing does not exist"),
-        ("folder", None, "is a directory"),
-        ("a.xyz", None, "unknown image file extension"),
-        ("a.png", "c.jpg", "JPEG cannot store an alpha channel"),
+        ("missing/a.png", None, r"output directory .*missing does not exist", 1),
+        ("a.png", "missing/c.png", r"output directory .*missing does not exist", 1),
+        ("folder", None, "is a directory", 1),
+        # Refused by the names alone: a usage error, as an option's value (session 10: 1).
+        ("a.xyz", None, "unknown image file extension", 2),
+        ("a.png", "c.jpg", "JPEG cannot store an alpha channel", 2),
+        ("missing/a.xyz", None, "unknown image file extension", 2),
     ],
 )
 def test_alpha_bad_output_path_writes_nothing(
-    tmp_path, scene_files, output, cutout, message, capsys
+    tmp_path, scene_files, output, cutout, message, code, capsys
 ):
     image, trimap = scene_files
     (tmp_path / "folder").mkdir()
@@ -263,7 +265,7 @@ def test_alpha_bad_output_path_writes_nothing(
     argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / output)]
     if cutout:
         argv += ["--cutout", str(tmp_path / cutout)]
-    assert main(argv) == 1
+    assert main(argv) == code
     err = capsys.readouterr().err
     assert re.search(message, one_error_line(err))
     assert "solving" not in err  # refused before any computation
@@ -776,8 +778,10 @@ def test_alpha_bit_depth_16_refuses_a_format_without_16_bits_before_solving(
     argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / name), "--bit-depth", "16"]
     code = main(argv)
     stderr = capsys.readouterr().err
-    assert code == 1 and "Traceback" not in stderr
+    # Options that do not go together: a usage error (session 10; exit 1 before).
+    assert code == 2 and "Traceback" not in stderr
     assert f"vecmatte: error: {tmp_path / name}: " in stderr and "cannot hold a 16-bit" in stderr
+    assert stderr.splitlines()[1:] == ["see vecmatte alpha --help"]
     assert "solving" not in stderr  # refused before the work
     assert not (tmp_path / name).exists()
 
@@ -838,7 +842,7 @@ def test_an_output_format_vecmatte_cannot_write_faithfully_is_refused_first(
     solved = []
     monkeypatch.setattr(vecmatte.alpha, "solve_alpha", solved.append)
     out = tmp_path / f"matte{suffix}"
-    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 2  # usage error
     line = one_error_line(capsys.readouterr().err)
     assert str(out) in line and "vecmatte does not write" in line and ".png" in line
     assert not solved and not out.exists()

@@ -25,9 +25,11 @@ def test_outputs_that_differ_only_in_case_are_refused(
     listing = files_in(tmp_path)
     option, other = names
     argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / first), "-q"]
-    assert main([*argv, option, str(tmp_path / second)]) == 1
+    # Refused by the names alone: a usage error, exit 2 (session 10; 1 before).
+    assert main([*argv, option, str(tmp_path / second)]) == 2
     line = capsys.readouterr().err.splitlines()
-    assert len(line) == 1 and f"the {option} and the {other}" in line[0], line
+    assert len(line) == 2 and f"the {option} and the {other}" in line[0], line
+    assert line[1] == "see vecmatte alpha --help"
     assert "differ only in case" in line[0] and "(nothing was written)" in line[0]
     assert files_in(tmp_path) == listing
 

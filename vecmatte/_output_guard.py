@@ -23,6 +23,7 @@ __all__ = [
     "WRITABLE_FORMATS",
     "check_case_only_differences",
     "check_not_folder_name",
+    "check_output_formats",
     "check_output_paths",
     "check_writable",
     "check_writable_format",
@@ -313,6 +314,19 @@ def _format_keeping_alpha(path: Path, what: str, alpha_channel: bool) -> str:
             f"{path}: {kind} cannot store an alpha channel; save the {what} as .png or .tif"
         )
     return kind
+
+
+def check_output_formats(outputs: Mapping[str, object], alpha_channel: Iterable[str] = ()) -> None:
+    """Refuse an output whose extension names no format vecmatte writes (or one that loses
+    the alpha channel of the ``alpha_channel`` outputs), from the names alone.
+
+    :func:`check_writable` checks the same after the folder's; the command line checks the
+    names first, since what its words alone refuse is a usage error (exit 2).
+    """
+    rgba = set(alpha_channel)
+    for what, path in outputs.items():
+        if path is not None and str(path) != STDIO:
+            _format_keeping_alpha(Path(path), what, what in rgba)
 
 
 def check_case_only_differences(outputs: Mapping[str, object]) -> None:

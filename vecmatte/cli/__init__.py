@@ -3,8 +3,10 @@
 One module per subcommand, listed once in :data:`COMMANDS`; each defines ``register(commands)``
 (adds its parser, with ``run`` as default) and ``run(args) -> int``. Exit codes: 0 success,
 1 the input or the computation failed (one-line message on stderr, nothing written),
-2 wrong command-line usage, an option's value out of its range included (one line, and
-which ``--help`` to read), 130 interrupted, 143 terminated (SIGTERM, :class:`Terminated`).
+2 wrong command-line usage, an option's value out of its range included, and what the
+output names alone refuse (an extension vecmatte does not write or that cannot hold what is
+asked, names differing only in case) (one line, and which ``--help`` to read), 130
+interrupted, 143 terminated (SIGTERM, :class:`Terminated`).
 ``vecmatte --help`` says so in its epilog.
 """
 
@@ -116,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Alpha matting in vectorized NumPy/SciPy: mattes, cutouts, composites.",
         epilog="Exit codes: 0 done; 1 a file or the computation failed (an input missing or "
         "unreadable, an output that cannot be written, a solve that does not fit in memory); "
-        "2 a usage error: an option's value outside what it takes, or options that do not "
-        "go together (one line, and the --help to read); 130 interrupted (Ctrl-C), 143 "
+        "2 a usage error: an option's value outside what it takes (an output's extension "
+        "included: -o m.xyz, -o m.jpg --bit-depth 16), or options that do not go together "
+        "(one line, and the --help to read); 130 interrupted (Ctrl-C), 143 "
         "terminated (SIGTERM: kill, timeout); an interrupted command leaves no partial file.",
     )
     parser.add_argument("--version", action="version", version=f"vecmatte {vecmatte.__version__}")

@@ -146,14 +146,22 @@ def remove_empty(folders) -> None:
 def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
     """The shared output guard (:func:`vecmatte.io.check_output_paths`), before any work.
 
-    Also refuses ``-`` as an output when standard output is a terminal: a PNG there is
+    Refusals from the names alone (an extension vecmatte does not write, outputs whose
+    names differ only in case) are usage errors (:class:`UsageError`, exit 2). Also refuses
+    ``-`` as an output when standard output is a terminal: a PNG there is
     only noise (and may upset the terminal), as ``gzip`` refuses to do.
     """
-    from vecmatte._output_guard import check_case_only_differences
+    from vecmatte._output_guard import check_case_only_differences, check_output_formats
     from vecmatte.io import STDIO, check_output_paths
 
+    # What the names alone refuse (an extension, names that differ only in case) is a usage
+    # error, exit 2, as an option's value is; -o m.xyz exited 1 beside --rtol 2's 2. What
+    # depends on the files (an output that is an input, a missing folder) stays 1.
+    with usage_errors():
+        check_output_formats(outputs, alpha_channel)
     check_output_paths(outputs, inputs, alpha_channel=alpha_channel)
-    check_case_only_differences(outputs)
+    with usage_errors():
+        check_case_only_differences(outputs)
     terminal = getattr(sys.stdout, "isatty", lambda: False)()
     for what, path in outputs.items():
         if path is not None and str(path) == STDIO and terminal:

@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         "only with --cutout or --foreground",
     )
     keywords = _common.solve_keywords(args)
+    with _common.usage_errors():  # -o m.jpg --bit-depth 16: options that do not go together
+        _check_bit_depth(args)
     outputs = {"alpha matte (-o)": args.output, "--cutout": args.cutout}
     outputs["--foreground"] = args.foreground
     _common.guard(
@@ -76,7 +78,6 @@ def run(args: argparse.Namespace) -> int:
         },
         alpha_channel=("--cutout",),
     )
-    _check_bit_depth(args)
     _messages.note_lossy(args.output, "alpha matte")
     _messages.note_lossy(args.cutout, "cutout", colour=True)
     _messages.note_lossy(args.foreground, "foreground", colour=True)  # composite reads it back
