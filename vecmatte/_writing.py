@@ -478,16 +478,26 @@ def temporary_prefix(path) -> str:
 def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
     """Write ``buffer`` into a new temporary file beside ``path``; return its name."""
     directory = path.parent if str(path.parent) else Path(".")
+    temporary = handle = None
     try:
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=temporary_prefix(path), suffix=".tmp", dir=directory
-        )
+        # Ctrl-C (or SIGTERM) held back until the file made has a name and a handle here: one
+        # raised in between (inside mkstemp, after its open) left a .tmp nobody removed.
+        with _interrupts_held():
+            descriptor, temporary = tempfile.mkstemp(
+                prefix=temporary_prefix(path), suffix=".tmp", dir=directory
+            )
+            handle = os.fdopen(descriptor, "wb")
     except PermissionError:
         raise PermissionError(
             f"{path}: cannot write to directory {directory} (permission denied)"
         ) from None
+    except BaseException:
+        if handle is not None:
+            handle.close()
+            Path(temporary).unlink(missing_ok=True)
+        raise
     try:
-        with os.fdopen(descriptor, "wb") as handle:
+        with handle:
             handle.write(buffer.getbuffer())
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(temporary, _new_file_mode(path))
