@@ -12,6 +12,8 @@ written by the workers themselves, with the same atomic writes as a local batch.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import uuid
 from collections.abc import Iterable
 
@@ -152,6 +154,56 @@ def _process_on_worker(task: BatchTask) -> BatchRecord:
         return process_task(task)
 
 
+def _check_workers(client: Client) -> None:
+    """Refuse a cluster with a worker that cannot import this vecmatte (ImportError).
+
+    A task names ``_process_on_worker`` by reference: a worker without vecmatte (or with
+    another version, whose ``BatchTask`` may not unpickle) fails to read the message, its
+    connection to the scheduler breaks and it shuts down; with no good worker left the
+    batch waited forever without a word. A cluster with no worker yet (adaptive scaling)
+    is let through.
+    """
+    from vecmatte import __version__
+
+    def version_on_worker() -> str:
+        # defined here, so that it travels by value and runs where vecmatte is missing
+        return __import__("vecmatte").__version__
+
+    found = client.run(version_on_worker, on_error="return")
+    other = {
+        address: version
+        for address, version in sorted(found.items())
+        if not (isinstance(version, str) and version == __version__)
+    }
+    if other:
+        address, version = next(iter(other.items()))
+        seen = (
+            f"vecmatte {version}"
+            if isinstance(version, str)
+            else f"{type(version).__name__}: {version}"
+        )
+        raise ImportError(
+            f"{len(other)} of {len(found)} Dask workers cannot run vecmatte {__version__} "
+            f"(the worker at {address}: {seen}); install it in the workers' environment "
+            f"({INSTALL_HINT}, the same version as here)"
+        )
+
+
+def _absolute(task: BatchTask) -> BatchTask:
+    """``task`` with its paths made absolute here: a worker's own folder is another one."""
+
+    def absolute(path: str | None) -> str | None:
+        return path if path is None else os.path.join(os.getcwd(), path)
+
+    return dataclasses.replace(
+        task,
+        image_path=absolute(task.image_path),
+        trimap_path=absolute(task.trimap_path),
+        alpha_path=absolute(task.alpha_path),
+        cutout_path=absolute(task.cutout_path),
+    )
+
+
 def _record_of(future, task: BatchTask, distributed) -> BatchRecord:
     """The record a finished future carries, or a ``"failed"`` one built from its error."""
     if future.status == "finished":
@@ -179,6 +231,7 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> bool:
     client, opened = _connect(client_or_address)
     futures = {}
     try:
+        _check_workers(client)
         # one map call, not a submit per image: a single message to the scheduler for the
         # whole batch. Keys name the images on the dashboard; retries=0 because an error is
         # a bug (inputs fail as records), while lost workers are handled by the scheduler.
@@ -189,7 +242,9 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> bool:
         keys = [f"vecmatte-{batch_id}-{index}-{escaped(tasks[index].name)}" for index in pending]
         submitted = client.map(
             _process_on_worker,
-            [tasks[index] for index in pending],
+            # paths relative to the folder the batch was started in (vecmatte batch images
+            # trimaps -o out) named nothing in the worker's folder: every image failed
+            [_absolute(tasks[index]) for index in pending],
             key=keys,
             pure=False,
             retries=0,
@@ -249,7 +304,8 @@ def run_batch_on_cluster(
     Raises
     ------
     ImportError
-        If ``dask.distributed`` is not installed (the message says how to install it).
+        If ``dask.distributed`` is not installed (the message says how to install it), or
+        a worker of the cluster cannot import this version of vecmatte.
     OSError
         If the scheduler cannot be reached.
 
@@ -257,8 +313,11 @@ def run_batch_on_cluster(
     -----
     Workers read the inputs and write the outputs themselves: the paths in the tasks must
     name the same files on the client and on every worker (a shared filesystem such as NFS,
-    mounted at the same place). When a worker cannot see a path, that image fails with the
-    worker's ``FileNotFoundError`` message in its record; the others go on.
+    mounted at the same place); relative paths are taken from the calling process's current
+    folder, as a local batch does, and sent to the workers made absolute. When a worker
+    cannot see a file, that image fails with the worker's ``FileNotFoundError`` message in
+    its record and the others go on; a folder it cannot see stops the batch as a folder
+    gone from a local batch does (the message asks: deleted, moved or unmounted?).
 
     Faults: if a worker dies, the scheduler runs its images again on other workers; an image
     that loses its worker more than ``distributed.scheduler.allowed-failures`` times (3 by

@@ -1,0 +1,119 @@
+"""Batches on a Dask cluster whose workers differ from the client: another folder, no vecmatte.
+
+The clusters are tests/test_distributed.py's (a scheduler and worker processes on 127.0.0.1,
+started in a folder of their own, killed by the fixture's finalizer).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("distributed")
+
+from test_distributed import (
+    BATCH_TIMEOUT,
+    START_TIMEOUT,
+    LocalCluster,
+    _wait_until,
+    _within,
+    _write_inputs,
+)
+
+from vecmatte.batch import dask as vdist
+from vecmatte.batch import find_tasks, run_batch
+
+# A worker preload that makes vecmatte unimportable, as on a worker where it is not installed.
+WITHOUT_VECMATTE = """
+import sys
+
+class _NoVecmatte:
+    def find_spec(self, name, path=None, target=None):
+        if name == "vecmatte" or name.startswith("vecmatte."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+for _name in [n for n in sys.modules if n == "vecmatte" or n.startswith("vecmatte.")]:
+    del sys.modules[_name]
+sys.meta_path.insert(0, _NoVecmatte())
+"""
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, request):
+    started = LocalCluster(tmp_path_factory.mktemp("dask"), 2)
+    request.addfinalizer(started.close)
+    return started
+
+
+class ClusterWithoutVecmatte(LocalCluster):
+    """A scheduler and one worker on which ``import vecmatte`` fails."""
+
+    def _start(self, n_workers: int) -> None:
+        scheduler_file = self.directory / "scheduler.json"
+        preload = self.directory / "no_vecmatte.py"
+        preload.write_text(WITHOUT_VECMATTE)
+        self.scheduler = self._spawn(
+            "scheduler",
+            "distributed.cli.dask_scheduler",
+            *("--host", "127.0.0.1", "--port", "0", "--no-dashboard"),
+            *("--scheduler-file", str(scheduler_file)),
+        )
+        _wait_until(lambda: self._started(scheduler_file), START_TIMEOUT, "the scheduler file")
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        self.workers.append(
+            self._spawn(
+                "worker",
+                "distributed.cli.dask_worker",
+                self.address,
+                *("--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"),
+                *("--death-timeout", str(START_TIMEOUT), "--preload", str(preload)),
+            )
+        )
+        from distributed import Client
+
+        self.client = Client(self.address, timeout=START_TIMEOUT, set_as_default=False)
+        self.client.wait_for_workers(n_workers, timeout=START_TIMEOUT)
+
+
+def test_relative_paths_are_made_absolute_for_the_workers(cluster, tmp_path, monkeypatch):
+    # The workers run in the cluster's folder, not the client's: `vecmatte batch images
+    # trimaps -o out --scheduler ...` sent "images/img00.png" and every image failed with
+    # "out: the output folder is not there".
+    _write_inputs(tmp_path, 3)
+    monkeypatch.chdir(tmp_path)
+    assert Path.cwd() != cluster.directory
+    tasks = find_tasks("images", "trimaps", "out")
+    assert not Path(tasks[0].image_path).is_absolute()
+    records = _within(BATCH_TIMEOUT, vdist.run_batch_on_cluster, tasks, cluster.client)
+    assert [r.status for r in records] == ["done"] * 3, [r.error for r in records]
+    local = run_batch(find_tasks("images", "trimaps", "local"))
+    assert [r.status for r in local] == ["done"] * 3
+    # one BLAS thread on the workers and here (pytest's environment): the same bytes
+    for task in tasks:
+        name = Path(task.alpha_path).name
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
+def test_workers_without_vecmatte_are_refused_at_once(tmp_path, request):
+    # The task message names vecmatte's function: a worker that cannot import it broke its
+    # connection to the scheduler and shut down, and with no worker left the batch waited
+    # forever (old code: no return within BATCH_TIMEOUT).
+    (tmp_path / "dask").mkdir()
+    started = ClusterWithoutVecmatte(tmp_path / "dask", 1)
+    request.addfinalizer(started.close)
+    images, trimaps = _write_inputs(tmp_path, 2)
+    tasks = find_tasks(images, trimaps, tmp_path / "out")
+    with pytest.raises(ImportError) as refused:
+        _within(BATCH_TIMEOUT, vdist.run_batch_on_cluster, tasks, started.address)
+    message = str(refused.value)
+    assert message.startswith("1 of 1 Dask workers cannot run vecmatte")
+    assert (
+        "No module named 'vecmatte'" in message and 'pip install "vecmatte[distributed]"' in message
+    )
+    assert "\n" not in message
+    assert not any((tmp_path / "out").iterdir())
+    # the worker is still there (no task reached it)
+    assert len(started.client.scheduler_info()["workers"]) == 1
