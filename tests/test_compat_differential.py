@@ -306,6 +306,75 @@ CASES = {
     "knn_no_neighbours": "pm.knn(points, points[:4], 0)",
     "knn_no_queries": "pm.knn(points, points[:0], 3)",
     "kdtree_leaf_size": "pm.KDTree(points, 1).query(points[:5], 3)",
+    # session 10: images of more than three channels (an RGBA array), where PyMatting's random
+    # walk and large kernel use all of them and learning-based / uniform read three / none
+    "rw_rgba": "pm.estimate_alpha_rw(np.dstack([image, alpha]), trimap)",
+    "rw_rgba_opaque": "pm.estimate_alpha_rw(np.dstack([image, np.ones((18, 21))]), trimap)",
+    "rw_laplacian_five_channels": "pm.rw_laplacian(np.dstack([image, image[:, :, :2] ** 2]), "
+    "0.1, 2, 1e-4)",
+    "lkm_rgba": "pm.estimate_alpha_lkm(np.dstack([image, alpha]), trimap, {'radius': 2})",
+    "lkm_rgba_opaque": "pm.estimate_alpha_lkm(np.dstack([image, np.ones((18, 21))]), trimap, "
+    "{'radius': 2, 'epsilon': 1e-5})",
+    "lkm_laplacian_rgba": "pm.lkm_laplacian(np.dstack([image, alpha]), radius=2)[1]",
+    "lkm_laplacian_rgba_matvec": "pm.lkm_laplacian(np.dstack([imageF, alpha]), radius=2)[0](p)",
+    "lkm_laplacian_six_channels": "pm.lkm_laplacian(np.dstack([image, image ** 2]), 1e-5, 2, "
+    "False)(p)",
+    "lbdm_rgba": "pm.estimate_alpha_lbdm(np.dstack([image, alpha]), trimap)",
+    "lbdm_laplacian_rgba": "pm.lbdm_laplacian(np.dstack([image, alpha]))",
+    "uniform_laplacian_rgba": "pm.uniform_laplacian(np.dstack([image, alpha]))",
+    "uniform_laplacian_two_channels": "pm.uniform_laplacian(image[:, :, :2], 2)",
+    # PyMatting's foreground starts black where alpha has no definite pixel: alpha 0
+    # everywhere gives a black foreground (rembg's fallback cutout of an empty mask)
+    "ml_alpha_zero": "pm.estimate_foreground_ml(image, alpha * 0)",
+    "ml_alpha_zero_rgba_background": "pm.estimate_foreground_ml(np.dstack([image, alpha]), "
+    "alpha * 0, return_background=True)",
+    "ml_alpha_one_background": "pm.estimate_foreground_ml(image, alpha * 0 + 1, "
+    "return_background=True)",
+    # vcycle's omega: every positive finite value runs as PyMatting (above 1 too)
+    "vcycle_omega_1_5": "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], "
+    "(18, 21), omega=1.5)(p)",
+    "vcycle_omega_tiny": "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], "
+    "(18, 21), omega=1e-300)(p)",
+    "vcycle_omega_5_in_cg": "pm.cg(*pm.make_linear_system(pm.cf_laplacian(image), trimap), "
+    "M=pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), 1, 1, 5.0))",
+    # names the audit found without a differential case, or only with default arguments
+    "vec_vec_dot": "pm.vec_vec_dot(image, imageNC[::-1])",
+    "vec_vec_dot_float32": "pm.vec_vec_dot(image32, image32)",
+    "mat_vec_dot_float32": "pm.mat_vec_dot(np.eye(3, dtype=np.float32) * image32[:, :, :, None], "
+    "image32)",
+    "estimate_foreground_alias": "pm.estimate_foreground(image, alpha)",
+    "laplacian_lists": "[[f.__name__ for f in pm.LAPLACIANS], "
+    "[f.__name__ for f in pm.LAPLACIAN_OPERATORS]]",
+    "grid_coordinates": "pm.grid_coordinates(4, 3)",
+    "sanity_check_float32": "pm.sanity_check_image(image32)",
+    "normalize_rows_float32": "pm.normalize_rows(sp.csr_matrix(W, dtype=np.float32))",
+    "row_sum_dense": "pm.row_sum(W)",
+    "apply_to_channels_gray": "pm.apply_to_channels(lambda c: c + 1)(alpha)",
+    "distance_strided": "pm.distance_transform(p.reshape(18, 21)[::2, ::3] < 0.5)",
+    "rw_options": "pm.estimate_alpha_rw(image, trimap, None, "
+    "{'radius': 2, 'regularization': 1e-4, 'sigma': 0.5}, {'rtol': 1e-8})",
+    "lbdm_options": "pm.estimate_alpha_lbdm(image, trimap, pm.jacobi, "
+    "{'epsilon': 1e-5, 'radius': 2}, {'maxiter': 5000})",
+    "lkm_epsilon": "pm.estimate_alpha_lkm(imageNC, trimapNC, {'radius': 3, 'epsilon': 1e-4})",
+    "knn_soft_kernel": "pm.estimate_alpha_knn(imageNC, trimap, None, {'kernel': 'soft'})",
+    "lkm_laplacian_strided": "pm.lkm_laplacian(imageNC, 1e-5, 2)[1]",
+    "knn_laplacian_strided": "pm.knn_laplacian(imageNC, [8], [1.0])",
+    "sm_options": "pm.estimate_alpha_sm(image, trimap, trimap_expansion_radius=3, "
+    "trimap_expansion_threshold=0.1)",
+    "ml_regularization_background": "pm.estimate_foreground_ml(imageF, alpha.astype(np.float32), "
+    "1e-2, return_background=True)",
+    # tiny images
+    "cf_laplacian_3x3": "pm.cf_laplacian(image[:3, :3])",
+    "rw_laplacian_1xN": "pm.rw_laplacian(image[:1])",
+    "lbdm_laplacian_3x3": "pm.lbdm_laplacian(image[:3, :3])",
+    "uniform_laplacian_1x1": "pm.uniform_laplacian(image[:1, :1])",
+    "knn_laplacian_3x7": "pm.knn_laplacian(image[:3, :7])",
+    "ml_2x2": "pm.estimate_foreground_ml(image[:2, :2], alpha[:2, :2])",
+    "ml_1xN": "pm.estimate_foreground_ml(image[:1], alpha[:1])",
+    "ml_Nx1": "pm.estimate_foreground_ml(image[:, :1], alpha[:, :1], return_background=True)",
+    "cf_foreground_1x1_shape": "pm.estimate_foreground_cf(image[:1, :1], alpha[:1, :1]).shape",
+    "cf_foreground_1xN_shape": "pm.estimate_foreground_cf(image[:1], alpha[:1]).shape",
+    "boxfilter_1xN_full": "pm.boxfilter(src[:3, :], 1, 'full')",
 }
 TOLERANCE = {
     "cf": 1e-4,
@@ -366,6 +435,31 @@ TOLERANCE = {
     "cutout_colours": 0.05,  # and relaxes the foreground in another order (see above)
     "save_and_load_float32": 1 / 255 + 1e-9,
     "save_and_load_rgba": 1 / 255 + 1e-9,
+    "rw_rgba": 1e-4,
+    "rw_rgba_opaque": 1e-4,
+    "lkm_rgba": 1e-4,
+    "lkm_rgba_opaque": 1e-4,
+    "lkm_laplacian_rgba": 1e-6,
+    "lkm_laplacian_rgba_matvec": 1e-6,
+    "lkm_laplacian_six_channels": 1e-6,
+    "lbdm_rgba": 1e-4,
+    "lbdm_laplacian_rgba": 1e-6,
+    "vcycle_omega_5_in_cg": 1e-5,  # a poor preconditioner: rounding differs more
+    "ml_alpha_zero_rgba_background": 1e-6,
+    "ml_alpha_one_background": 1e-6,
+    "estimate_foreground_alias": 0.15,
+    "rw_options": 1e-4,
+    "lbdm_options": 1e-4,
+    "lkm_epsilon": 1e-4,
+    "knn_soft_kernel": 1e-4,
+    "lkm_laplacian_strided": 1e-6,
+    "knn_laplacian_strided": 1e-6,
+    "sm_options": 3e-3,
+    "ml_regularization_background": 0.15,
+    "ml_2x2": 0.15,
+    "ml_1xN": 0.15,
+    "ml_Nx1": 0.15,
+    "lbdm_laplacian_3x3": 1e-6,
 }
 # name -> call expected to fail in both; the shim's exception must be PyMatting's type.
 ERRORS = {
@@ -439,6 +533,25 @@ ERRORS = {
     "make_grid_uint8": "pm.make_grid([trimap8])",
     "to_rgb8_int32": "pm.to_rgb8(trimap8.astype(np.int32))",
     "to_rgb8_five_channels": "pm.to_rgb8(np.zeros((2, 2, 5)))",
+    # session 10
+    "knn_rgba": "pm.estimate_alpha_knn(np.dstack([image, alpha]), trimap)",
+    "cf_rgba": "pm.estimate_alpha_cf(np.dstack([image, alpha]), trimap)",
+    "sm_rgba": "pm.estimate_alpha_sm(np.dstack([image, alpha]), trimap)",
+    "rw_rgba_other_size": "pm.estimate_alpha_rw(np.dstack([image, alpha]), trimap[1:])",
+    "lkm_rgba_too_small": "pm.estimate_alpha_lkm(np.dstack([image, alpha]), trimap)",
+    "ichol_row_vector": "pm.ichol(sp.csc_matrix(spd))(b[None, :])",
+    "ichol_three_dimensions": "pm.ichol(sp.csc_matrix(spd))(b[:, None, None])",
+    "ichol_columns_other_size": "pm.ichol(sp.csc_matrix(spd))(np.ones((29, 2)))",
+    "trimap_split_1x1": "pm.trimap_split(trimap[:1, :1])",
+    "vcycle_omega_nan_in_cg": "pm.cg(*pm.make_linear_system(pm.cf_laplacian(image), trimap), "
+    "M=pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
+    "omega=np.nan), maxiter=50)",
+    "vcycle_omega_inf_in_cg": "pm.cg(*pm.make_linear_system(pm.cf_laplacian(image), trimap), "
+    "M=pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
+    "omega=np.inf), maxiter=50)",
+    "vcycle_omega_0_in_cg": "pm.cg(*pm.make_linear_system(pm.cf_laplacian(image), trimap), "
+    "M=pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
+    "omega=0.0), maxiter=50)",
 }
 # Where the shim differs on purpose. REFUSED: name -> (expression, what PyMatting does
 # instead); the shim raises a one-line ValueError naming the problem.
@@ -471,22 +584,6 @@ REFUSED = {
     ),
     "save_two_channels": ("pm.save_image(folder + '/la.png', image[:, :, :2])", "writes LA"),
     "boxfilter_fractional_radius": ("pm.boxfilter(src, 1.5)", "truncates the radius to 1"),
-    "rw_rgba": (
-        "pm.estimate_alpha_rw(np.dstack([image, alpha]), trimap)",
-        "uses the distances over all four channels",
-    ),
-    "lkm_laplacian_rgba": (
-        "pm.lkm_laplacian(np.dstack([image, alpha]), radius=2)[1]",
-        "uses 4 x 4 covariances",
-    ),
-    "lbdm_laplacian_rgba": (
-        "pm.lbdm_laplacian(np.dstack([image, alpha]))",
-        "reads the first three channels",
-    ),
-    "uniform_laplacian_rgba": (
-        "pm.uniform_laplacian(np.dstack([image, alpha]))",
-        "ignores the colours",
-    ),
     "vcycle_negative_sweeps": (
         "pm.vcycle(pm.cf_laplacian(image), (18, 21), -1)(p)",
         "runs no sweep (range(-1) is empty)",
@@ -502,6 +599,36 @@ REFUSED = {
     "stack_signed_with_float": (
         "pm.stack_images(image, alpha.astype(np.int32))",
         "stacks the integers unscaled with the floats",
+    ),
+    # vcycle's omega outside (0, inf): what PyMatting returns is no preconditioner
+    "vcycle_omega_0": (
+        "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
+        "omega=0.0)(p)",
+        "returns the coarse-grid correction alone, a singular operator (cg never converges)",
+    ),
+    "vcycle_omega_negative": (
+        "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
+        "omega=-0.5)(p)",
+        "returns an indefinite operator (cg takes up to 25x the iterations or never converges)",
+    ),
+    "vcycle_omega_nan": (
+        "pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
+        "omega=np.nan)(p)",
+        "returns NaNs",
+    ),
+    # images smaller than one window: PyMatting's Laplacian has no window, so no entries
+    # (or only the regularization), and the matte is not defined
+    "cf_laplacian_1x1": ("pm.cf_laplacian(image[:1, :1])", "returns an all-zero Laplacian"),
+    "cf_laplacian_2x2": ("pm.cf_laplacian(image[:2, :2])", "returns an all-zero Laplacian"),
+    "cf_laplacian_1xN": ("pm.cf_laplacian(image[:1])", "returns an all-zero Laplacian"),
+    "lbdm_laplacian_1xN": ("pm.lbdm_laplacian(image[:1])", "returns an all-zero Laplacian"),
+    "rw_laplacian_1x1": (
+        "pm.rw_laplacian(image[:1, :1])",
+        "returns the 1 x 1 regularization (a pixel has no neighbour)",
+    ),
+    "lbdm_laplacian_two_channels": (
+        "pm.lbdm_laplacian(image[:, :, :2])",
+        "reads a third channel past the image's two (memory it does not own)",
     ),
 }
 # IMPROVED: name -> (expression, what PyMatting does, a check of the shim's ``result``).
@@ -526,6 +653,39 @@ IMPROVED = {
         "raises TypeError from numba",
         "np.abs(result - pm.estimate_alpha_lbdm(image, trimap)).max() < 1e-4",
     ),
+    # gray images (rembg passes np.asarray of an "L", "P" or "I;16" photograph): PyMatting's
+    # ValueError makes rembg fall back to the mask; the shim mattes the gray image
+    "cf_gray": (
+        "pm.estimate_alpha_cf(image[:, :, 0], trimap)",
+        "raises ValueError (h, w, d = image.shape)",
+        "np.abs(result - pm.estimate_alpha_cf(np.dstack([image[:, :, 0]] * 3), trimap)).max() "
+        "< 1e-6",
+    ),
+    "ml_gray": (
+        "pm.estimate_foreground_ml(image[:, :, 0], alpha)",
+        "raises TypeError from numba",
+        "result.shape == (18, 21, 3) and result.dtype == np.float32",
+    ),
+    "ichol_columns": (
+        "pm.ichol(sp.csc_matrix(spd))(np.stack([b, 2 * b], axis=1))",
+        "raises TypeError from numba (one vector at a time)",
+        "np.allclose(spd @ result, np.stack([b, 2 * b], axis=1))",
+    ),
+    "ichol_float32": (
+        "pm.ichol(sp.csc_matrix(spd))(b.astype(np.float32))",
+        "raises TypeError from numba",
+        "np.allclose(spd @ result, b, atol=1e-6)",
+    ),
+    "ml_column_alpha": (
+        "pm.estimate_foreground_ml(image, alpha[:, :, None])",
+        "raises TypeError from numba",
+        "np.array_equal(result, pm.estimate_foreground_ml(image, alpha))",
+    ),
+    "ml_1x1": (
+        "pm.estimate_foreground_ml(image[:1, :1], alpha[:1, :1])",
+        "divides by zero (no level below 1 x 1)",
+        "result.shape == (1, 1, 3)",
+    ),
 }
 # CLEARER: name -> (expression, PyMatting's exception, the shim's): where PyMatting fails from
 # inside with an error no caller would catch, the shim names the argument in one line.
@@ -533,6 +693,11 @@ CLEARER = {
     "cg_not_a_matrix": ("pm.cg(1, b)", "AttributeError", TypeError),
     "cg_list_matrix": ("pm.cg(spd.tolist(), b)", "AttributeError", TypeError),
     "cg_preconditioner_not_a_matrix": ("pm.cg(spd, b, M=1)", "AttributeError", TypeError),
+    "ichol_longer_vector": (
+        "pm.ichol(sp.csc_matrix(spd))(np.append(b, 1.0))",
+        "ZeroDivisionError",
+        TypeError,
+    ),
 }
 # Differences not fixed yet: these cases must fail (strict xfail) until the fix lands.
 PENDING: set[str] = set()

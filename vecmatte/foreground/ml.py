@@ -196,9 +196,10 @@ def _tiles(h: int, w: int, small: bool):
     return (h, w) if small else TILE
 
 
-def _starting_colours(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def _starting_colours(image: np.ndarray, alpha: np.ndarray, black: bool = False) -> np.ndarray:
     """Mean colours of the definite foreground and background (the image's if there are
-    none), ``(6, 1, 1)``, as the 1 x 1 coarsest level; in chunks of rows."""
+    none, or black with ``black``), ``(6, 1, 1)``, as the 1 x 1 coarsest level; in chunks
+    of rows."""
     sums = np.zeros((3, 3))  # rows: definite foreground, definite background, all pixels
     counts = np.zeros(3)
     chunk = max(1, (1 << 18) // alpha.shape[1])
@@ -218,7 +219,8 @@ def _starting_colours(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
                 compare(a, bound, out=m)
             sums[row] += m @ pixels
             counts[row] += m.sum()
-    means = [sums[i] / counts[i] if counts[i] else sums[2] / counts[2] for i in (0, 1)]
+    empty = np.zeros(3) if black else sums[2] / max(counts[2], 1)
+    means = [sums[i] / counts[i] if counts[i] else empty for i in (0, 1)]
     return np.concatenate(means).astype(_F32).reshape(6, 1, 1)
 
 
@@ -235,6 +237,7 @@ def estimate(
     background: bool = True,
     progress: Callable[[int, int], None] | None = None,
     dtype: type = np.float64,
+    black_start: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Foreground (and background) colours by the multi-level method; see the module notes.
 
@@ -243,11 +246,13 @@ def estimate(
     ``skip_definite``: columns of the big levels' bands farther than the halo from any mixed
     pixel are filled instead of relaxed (see
     :func:`_fill`). ``progress(done, total)`` is called after each band of the big levels.
+    ``black_start``: a layer without definite pixels starts black (PyMatting's start, for
+    its shim) instead of at the image's mean colour.
     """
     h0, w0 = alpha.shape
     inputs = (image, alpha)
     regularization, weight = _F32(regularization), _F32(gradient_weight)
-    colours_before = _starting_colours(image, alpha)
+    colours_before = _starting_colours(image, alpha, black_start)
 
     schedule = list(_schedule(h0, w0, small_size, small_iterations, big_iterations))
     total = sum(-(-h // _tiles(h, w, s)[0]) for h, w, s, _ in schedule if not s)

@@ -71,6 +71,26 @@ def zero_padded(image):
     return np.concatenate([image, np.zeros((*shape[:2], 3 - shape[2]), image.dtype)], axis=2)
 
 
+def more_than_three(image) -> bool:
+    """Whether ``image`` is ``(h, w, d)`` with ``d > 3`` channels (an RGBA array ...)."""
+    import numpy as np
+
+    shape = np.shape(image)
+    return len(shape) == 3 and shape[2] > 3
+
+
+def channels_image(image):
+    """An ``(h, w, d)`` image of any ``d`` as float64, each channel checked (dtype, range,
+    finite values) as vecmatte checks a gray image, for the computations PyMatting runs over
+    all ``d`` channels."""
+    import numpy as np
+
+    from vecmatte._arrays import check_gray
+
+    array = np.asarray(image)
+    return np.stack([check_gray(array[:, :, c], "image") for c in range(array.shape[2])], axis=2)
+
+
 def check_radius(radius, name: str = "radius") -> None:
     """PyMatting's TypeError (from NumPy or numba) for a radius that is not a whole number,
     as :class:`PyMattingTypeError`; its range is vecmatte's to check."""

@@ -22,8 +22,10 @@ from vecmatte.compat.pymatting._common import (
     NO_OPTIONS,
     PyMattingAssertionError,
     cg_options,
+    channels_image,
     check_keys,
     check_radius,
+    more_than_three,
     preconditioner_name,
     rgb_image,
     solve_quietly,
@@ -181,8 +183,12 @@ def _like_trimap(alpha: np.ndarray, trimap, *, dtype: bool = False) -> np.ndarra
     return alpha
 
 
-def _inputs(image: ArrayLike, trimap: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    image = check_image(image)
+def _inputs(
+    image: ArrayLike, trimap: ArrayLike, *, channels: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The image and the trimap's values; with ``channels``, an image of more than three
+    channels (RGBA) is kept whole, for the Laplacians PyMatting computes over all of them."""
+    image = channels_image(image) if channels and more_than_three(image) else check_image(image)
     return image, check_trimap(trimap, image.shape)
 
 
@@ -250,7 +256,8 @@ def estimate_alpha_rw(
     Parameters
     ----------
     image : array_like, shape (h, w, d)
-        Floats in [0, 1] (uint8/uint16 are scaled), d = 3, or 1 and 2 as in PyMatting.
+        Floats in [0, 1] (uint8/uint16 are scaled), any number of channels ``d`` as in
+        PyMatting (all ``d`` are used: an RGBA image's alpha counts as a colour).
     trimap : array_like, shape (h, w) or (h, w, 1)
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     preconditioner : callable, optional
@@ -273,7 +280,7 @@ def estimate_alpha_rw(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, values = _inputs(zero_padded(image), trimap)
+    image, values = _inputs(zero_padded(image), trimap, channels=True)
     A, b = make_linear_system(rw_laplacian(image, **laplacian_kwargs), values)
     return _solve(A, b, (preconditioner or jacobi)(A), cg_kwargs, trimap)
 
@@ -295,7 +302,8 @@ def estimate_alpha_lbdm(
     Parameters
     ----------
     image : array_like, shape (h, w, 3)
-        Floats in [0, 1] (uint8/uint16 are scaled).
+        Floats in [0, 1] (uint8/uint16 are scaled); of more channels (RGBA) the first three
+        are used, as PyMatting.
     trimap : array_like, shape (h, w) or (h, w, 1)
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     preconditioner : callable, optional
@@ -319,6 +327,8 @@ def estimate_alpha_lbdm(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
+    if more_than_three(image):  # PyMatting reads the first three channels
+        image = np.asarray(image)[:, :, :3]
     image, values = _inputs(image, trimap)
     A, b = make_linear_system(lbdm_laplacian(image, **laplacian_kwargs), values)
     if preconditioner is not None:
@@ -375,7 +385,8 @@ def estimate_alpha_lkm(
     Parameters
     ----------
     image : array_like, shape (h, w, d)
-        Floats in [0, 1] (uint8/uint16 are scaled), d = 3, or 1 and 2 as in PyMatting.
+        Floats in [0, 1] (uint8/uint16 are scaled), any number of channels ``d`` as in
+        PyMatting (all ``d`` are used: an RGBA image's alpha counts as a colour).
     trimap : array_like, shape (h, w) or (h, w, 1)
         Floats in [0, 1]: ``>= 0.9`` foreground, ``<= 0.1`` background, else unknown.
     laplacian_kwargs : dict, optional
@@ -396,7 +407,7 @@ def estimate_alpha_lkm(
     TypeError
         If ``laplacian_kwargs`` or ``cg_kwargs`` has a key the function does not take.
     """
-    image, values = _inputs(zero_padded(image), trimap)
+    image, values = _inputs(zero_padded(image), trimap, channels=True)
     L_matvec, diag_L = lkm_laplacian(image, **laplacian_kwargs)
     is_fg, _, is_known, _ = trimap_split(values)
     lambda_value = 100.0

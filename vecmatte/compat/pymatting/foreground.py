@@ -58,7 +58,9 @@ def estimate_foreground_ml(
     Returns
     -------
     F : ndarray, shape (h, w, d), float32
-        Foreground colours (float32 like PyMatting's).
+        Foreground colours (float32 like PyMatting's). As PyMatting's, the foreground starts
+        black where alpha has no pixel above 0.9 (the background where none is below 0.1):
+        alpha 0 everywhere gives a black foreground.
     B : ndarray, shape (h, w, d), float32
         Background colours, only with ``return_background=True``.
     """
@@ -73,7 +75,19 @@ def estimate_foreground_ml(
     def estimate(image, alpha):
         image, alpha = _image_and_alpha(image, alpha)
         # Straight to the method: float32 results need no float64 copy (10% of its time).
-        return ml.estimate(image, alpha, **weights, background=return_background, dtype=np.float32)
+        # PyMatting starts the foreground at the mean colour of the pixels of alpha > 0.9 and
+        # the background at that of alpha < 0.1, black where there are none (vecmatte: the
+        # image's mean colour). It shows where alpha has no such pixel: rembg's cutout of an
+        # empty mask is transparent black, and a matte without definite foreground gets
+        # its colours pulled towards black.
+        return ml.estimate(
+            image,
+            alpha,
+            **weights,
+            background=return_background,
+            dtype=np.float32,
+            black_start=True,
+        )
 
     foreground, background = _by_three_channels(estimate, image, alpha, return_background)
     if return_background:

@@ -14,11 +14,13 @@ from numpy.typing import ArrayLike
 
 from vecmatte.compat.pymatting._common import (
     PyMattingAssertionError,
+    channels_image,
     check_radius,
+    more_than_three,
     rgb_image,
     zero_padded,
 )
-from vecmatte.compat.pymatting.util import trimap_split
+from vecmatte.compat.pymatting.util import trimap_split, weights_to_laplacian
 
 __all__ = [
     "LAPLACIANS",
@@ -93,7 +95,8 @@ def lkm_laplacian(
     The closed-form Laplacian at radius ``radius``, never formed as a matrix:
     :func:`vecmatte.laplacians.large_kernel.lkm_laplacian`. Images of one or two channels
     ``(h, w, d)`` give PyMatting's ``d``-channel Laplacian (zero channels are added, which
-    change no covariance term).
+    change no covariance term); images of more than three (RGBA) too, with PyMatting's own
+    ``d x d`` covariances.
 
     Returns
     -------
@@ -110,6 +113,9 @@ def lkm_laplacian(
     """
     from vecmatte.laplacians.large_kernel import lkm_laplacian as laplacian
 
+    if more_than_three(image):
+        check_radius(radius)
+        return _lkm_laplacian_channels(channels_image(image), epsilon, radius, return_diagonal)
     image = _image(zero_padded(image), radius)
     try:
         operator = laplacian(image, eps=epsilon, radius=radius)
@@ -125,8 +131,53 @@ def lkm_laplacian(
     return operator.matvec
 
 
+def _lkm_laplacian_channels(image: np.ndarray, epsilon, radius, return_diagonal: bool):
+    """PyMatting's large-kernel Laplacian over all ``d`` channels of ``image`` (its formula,
+    on the shim's box filter): vecmatte's own is written out for three."""
+    from vecmatte._validation import check_radius_eps
+    from vecmatte.compat.pymatting.filters import boxfilter
+    from vecmatte.compat.pymatting.util import mat_vec_dot, vec_vec_dot, vec_vec_outer
+
+    h, w, depth = image.shape
+    try:
+        radius, epsilon = check_radius_eps(radius, epsilon, image.shape, model="large-kernel")
+    except ValueError as error:
+        if min(h, w) < 2 * radius + 1:  # PyMatting's boxfilter asserts
+            raise PyMattingAssertionError(str(error)) from None
+        raise
+    area = (2 * radius + 1) ** 2
+    means = boxfilter(image, radius, mode="valid") / area
+    covariances = boxfilter(vec_vec_outer(image, image), radius, mode="valid") / area
+    covariances -= vec_vec_outer(means, means)
+    V = np.linalg.inv(covariances + epsilon / area * np.eye(depth)) / area
+    Vm = mat_vec_dot(V, means)
+    mVm = 1 / area + vec_vec_dot(means, Vm)
+    counts = boxfilter(np.ones((h - 2 * radius, w - 2 * radius)), radius, mode="full")
+
+    def L_matvec(p: np.ndarray) -> np.ndarray:
+        p = np.reshape(p, (h, w))
+        p_sums = boxfilter(p, radius, mode="valid")
+        pI_sums = boxfilter(p[:, :, np.newaxis] * image, radius, mode="valid")
+        p_L = counts * p
+        temp = p_sums[:, :, np.newaxis] * Vm - mat_vec_dot(V, pI_sums)
+        p_L += vec_vec_dot(image, boxfilter(temp, radius, mode="full"))
+        temp = p_sums * mVm - vec_vec_dot(pI_sums, Vm)
+        p_L -= boxfilter(temp, radius, mode="full")
+        return p_L.flatten()
+
+    if not return_diagonal:
+        return L_matvec
+    diagonal = boxfilter(1.0 - mVm, radius, mode="full")
+    temp = 2 * boxfilter(Vm, radius, mode="full")
+    temp -= mat_vec_dot(boxfilter(V, radius, mode="full"), image)
+    diagonal += vec_vec_dot(image, temp)
+    return L_matvec, diagonal.flatten()
+
+
 def lbdm_laplacian(image: ArrayLike, epsilon: float = 1e-7, radius: int = 1):
     """Learning-based matting Laplacian (Zheng, Kambhamettu 2009): vecmatte's.
+
+    Of an image with more than three channels (RGBA), the first three are used, as PyMatting.
 
     Returns
     -------
@@ -134,6 +185,8 @@ def lbdm_laplacian(image: ArrayLike, epsilon: float = 1e-7, radius: int = 1):
     """
     from vecmatte.laplacians.lbdm import lbdm_laplacian as laplacian
 
+    if more_than_three(image):  # PyMatting reads the first three channels
+        image = np.asarray(image)[:, :, :3]
     return laplacian(_image(image, radius), eps=epsilon, radius=radius)
 
 
@@ -144,7 +197,8 @@ def rw_laplacian(
 
     As in PyMatting, ``sigma`` is not used: the weights are always those of sigma = 1/30.
     vecmatte's own :func:`vecmatte.laplacians.random_walk.rw_laplacian` honours it. Images of
-    one or two channels ``(h, w, d)`` give PyMatting's distances over their ``d`` channels.
+    any number of channels ``(h, w, d)`` (gray, RGBA) give PyMatting's distances over their
+    ``d`` channels.
 
     Returns
     -------
@@ -153,6 +207,8 @@ def rw_laplacian(
     from vecmatte.laplacians.random_walk import SIGMA
     from vecmatte.laplacians.random_walk import rw_laplacian as laplacian
 
+    if more_than_three(image):
+        return _rw_laplacian_channels(channels_image(image), radius, regularization)
     return laplacian(
         _image(zero_padded(image), radius),
         sigma=SIGMA,
@@ -161,8 +217,42 @@ def rw_laplacian(
     )
 
 
+def _rw_laplacian_channels(image: np.ndarray, radius, regularization):
+    """PyMatting's random-walk Laplacian over all ``d`` channels of ``image``: weights
+    ``exp(-900 |I_i - I_j|^2)`` to the pixels of each window, coordinates clamped to the
+    image (PyMatting's border rule); vecmatte's own is written out for three channels."""
+    import scipy.sparse
+
+    from vecmatte._numbers import finite_number
+    from vecmatte.laplacians.random_walk import check_radius as positive_radius
+
+    check_radius(radius)
+    radius = positive_radius(radius)
+    regularization = finite_number(
+        regularization, "regularization", "a finite number >= 0", minimum=0
+    )
+    h, w, depth = image.shape
+    pixels = np.arange(h * w)
+    y, x = np.divmod(pixels, w)
+    flat = image.reshape(h * w, depth)
+    columns, values = [], []
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            neighbours = np.clip(y + dy, 0, h - 1) * w + np.clip(x + dx, 0, w - 1)
+            difference = flat - flat[neighbours]
+            values.append(np.exp(-900 * np.einsum("ij,ij->i", difference, difference)))
+            columns.append(neighbours)
+    rows = np.tile(pixels, len(columns))
+    W = scipy.sparse.csr_matrix(
+        (np.concatenate(values), (rows, np.concatenate(columns))), shape=(h * w, h * w)
+    )
+    return weights_to_laplacian(W, regularization=regularization)
+
+
 def uniform_laplacian(image: ArrayLike, radius: int = 1):
     """Laplacian ``I - D^-1 W`` of the pixel grid with all window weights one.
+
+    The colours are not used: images of any number of channels are taken, as PyMatting.
 
     Returns
     -------
@@ -170,6 +260,8 @@ def uniform_laplacian(image: ArrayLike, radius: int = 1):
     """
     from vecmatte.laplacians.uniform import uniform_laplacian as laplacian
 
+    if np.ndim(image) == 3 and np.shape(image)[2] not in (1, 3):
+        image = channels_image(image)[:, :, 0]
     return laplacian(_image(image, radius), radius=radius)
 
 

@@ -42,6 +42,10 @@ def jacobi(A) -> Callable[[np.ndarray], np.ndarray]:
 class CholeskyDecomposition:
     """``b -> A^-1 b`` from a factorisation of ``A``; returned by :func:`ichol`.
 
+    ``b`` is a vector of ``A``'s size (any real dtype; a list too), or ``(n, k)`` columns; any
+    other shape raises :class:`PyMattingTypeError` (a ``TypeError`` as PyMatting's, and a
+    ``ValueError``).
+
     Attributes
     ----------
     nnz : int
@@ -61,7 +65,15 @@ class CholeskyDecomposition:
         self.nnz = nnz
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
-        return self._factor.solve(np.asarray(b, dtype=np.float64))
+        b = np.asarray(b, dtype=np.float64)
+        n = self._factor.shape[0]
+        if b.ndim not in (1, 2) or b.shape[0] != n:
+            # PyMatting's compiled solve raises TypeError for an array that is not a vector
+            # (and returns NaNs or divides by zero for a vector of another length).
+            raise PyMattingTypeError(
+                f"b has shape {b.shape}; expected ({n},), a vector of the matrix's size"
+            )
+        return self._factor.solve(b)
 
     @property
     def L(self):
@@ -222,12 +234,25 @@ def vcycle(
     ValueError
         One line naming the option: a sweep count below 0 or above ``sys.maxsize`` (where
         PyMatting's ``range()`` loops forever), an ``omega`` that is not a positive finite
-        number. Any other count runs, as in PyMatting (vecmatte's own ``vcycle`` option
+        number (see Notes). Any other count runs, as in PyMatting (vecmatte's own ``vcycle`` option
         stops at :data:`vecmatte.preconditioners.vcycle.MAX_SWEEPS`; a PyMatting call is
         taken as written).
     PyMattingTypeError
         (a ``TypeError`` as PyMatting's ``range()``, and a ``ValueError``) for a sweep count
         that is not a whole number.
+
+    Notes
+    -----
+    Every positive finite ``omega`` runs as in PyMatting (above 1 too, where PyMatting's
+    conjugate gradient still converges on its systems). The others are refused where
+    PyMatting goes on, because what it computes is no preconditioner: with ``omega = 0`` the
+    smoothing vanishes and the V-cycle is the coarse-grid correction alone, a singular
+    operator (conjugate gradient never converges: "did not converge" after ``maxiter``
+    iterations); with ``omega < 0`` the smoothing moves away from the solution and the
+    operator is indefinite (on alphamatting.com images at a quarter size, -0.01 took 3-5
+    times the iterations of 0.8, -0.5 up to 25 times or never converged); NaN and infinity
+    give NaN vectors (conjugate gradient runs ``maxiter`` iterations of NaNs, then raises
+    the same ValueError).
     """
     from vecmatte._numbers import finite_number
     from vecmatte.preconditioners.vcycle import vcycle_operator
