@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import inspect
 
+from vecmatte._arrays import estimate_sizes
+from vecmatte._numbers import whole_number
+
 __all__ = [
     "BASE_BYTES",
     "SAFETY",
     "SPARSE_LU_BYTES",
     "SPARSE_LU_POWER",
+    "checked_counts",
     "default_memory_bytes",
     "direct_factor_bytes",
     "direct_options_bytes",
@@ -81,6 +85,7 @@ def direct_factor_bytes(
     shape: tuple[int, int] | None = None,
     factor: str = "auto",
     single_precision: bool = True,
+    envelope_padding: float = _ENVELOPE_PADDING,
 ) -> float:
     """Bytes of the ``"direct"`` preconditioner's factor of a system of ``rows`` rows (a bound).
 
@@ -99,16 +104,31 @@ def direct_factor_bytes(
         The ``factor`` option of :func:`vecmatte.preconditioners.direct.build`.
     single_precision : bool, optional
         ``False``: the float64 factor, twice the float32 one.
+    envelope_padding : float, optional
+        Bytes stored per float32 entry of the bound of factor ``"auto"``'s envelope, over
+        4: band segments as wide as their widest row (1.2, measured on closed-form). A
+        model fitted to peaks that include them takes 1.0 (random walks').
 
     Returns
     -------
     float
         The factor's bytes (before the safety margin of this module's models).
+
+    Raises
+    ------
+    ValueError
+        One line: ``rows`` not a whole number >= 0, ``reach`` neither None nor a whole
+        number >= 1, ``factor`` or ``single_precision`` as ``"direct"`` refuses them.
     """
     from vecmatte.preconditioners import PRECONDITIONERS
-    from vecmatte.preconditioners.direct import ENVELOPE_FLOPS_PER_UNKNOWN
+    from vecmatte.preconditioners.direct import ENVELOPE_FLOPS_PER_UNKNOWN, check_options
 
-    rows = float(rows)
+    # A negative count made the powers complex (a TypeError), an unknown factor read as
+    # "auto", and reach 0 an envelope of no bytes.
+    check_options(factor=factor, single_precision=single_precision)
+    if reach is not None:
+        reach = whole_number(reach, "reach", "None or a whole number of at least 1", minimum=1)
+    rows = float(whole_number(rows, "rows", "a whole number of rows (0 or more)"))
     if reach is None:
         # SuperLU on a graph without grid order (also what a forced envelope falls back on
         # in width: nothing bounds it below the rows).
@@ -122,7 +142,7 @@ def direct_factor_bytes(
     elif factor == "superlu":
         size = _GRID_SUPERLU_BYTES * rows**1.25
     else:
-        envelope = 4.0 * _ENVELOPE_PADDING * ENVELOPE_FLOPS_PER_UNKNOWN**0.5 * rows
+        envelope = 4.0 * envelope_padding * ENVELOPE_FLOPS_PER_UNKNOWN**0.5 * rows
         nested = PRECONDITIONERS["direct"].memory[2] * rows**1.25 * max(1.0, entries / 25.0)
         size = nested if factor == "nested" else max(envelope, nested)
     return size if single_precision else 2.0 * size
@@ -161,15 +181,34 @@ def default_memory_bytes(
     """Memory model for methods without their own: a radius-1 closed-form solve's.
 
     The system's share is the closed-form one (``10 n + 600 u`` bytes), the preconditioner's
-    comes from its :class:`vecmatte.preconditioners.PreconditionerSpec`.
+    comes from its :class:`vecmatte.preconditioners.PreconditionerSpec`. ``shape`` and
+    ``n_unknown`` are read as by :func:`checked_counts`; an unknown preconditioner is refused
+    as the solve refuses it.
     """
-    from vecmatte.preconditioners import PRECONDITIONERS
+    from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
 
-    n_pixels = int(shape[0]) * int(shape[1])
+    h, w, n_unknown = checked_counts(shape, n_unknown)
+    n_pixels = h * w
     system = 10.0 * n_pixels + 600.0 * n_unknown
     if preconditioner is not None:
-        system += PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, n_unknown)
+        name = resolve_preconditioner(preconditioner)[0]  # was a KeyError of an unknown name
+        system += PRECONDITIONERS[name].memory_bytes(n_pixels, n_unknown)
     return int(SAFETY * (system + BASE_BYTES))
+
+
+def checked_counts(shape, n_unknown) -> tuple[int, int, int]:
+    """``(h, w, n_unknown)`` of a memory estimate's request, else one ValueError line.
+
+    ``shape`` as :func:`vecmatte._arrays.estimate_sizes` reads it (0 allowed: an empty image
+    needs no memory); ``n_unknown`` a whole number from 0 (an estimate of nothing: no solve
+    runs) to the image's pixels (more is a mistake).
+    """
+    h, w = estimate_sizes(shape, fix="no solve takes an image that large")
+    wanted = f"non-negative, a whole number of pixels up to the image's {h * w}"
+    n_unknown = whole_number(n_unknown, "n_unknown", wanted)
+    if n_unknown > h * w:
+        raise ValueError(f"n_unknown must be {wanted}, got {n_unknown}")
+    return h, w, n_unknown
 
 
 def solve_model(shape: tuple[int, int], n_unknown: int, spec, name, options: dict) -> int:

@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from vecmatte import _defaults
-from vecmatte._arrays import estimate_sizes
 from vecmatte._memory_models import (
     BASE_BYTES,
     SAFETY,
     SPARSE_LU_BYTES,
     SPARSE_LU_POWER,
+    checked_counts,
     default_memory_bytes,
     direct_factor_bytes,
     direct_options_bytes,
     solve_model,
 )
-from vecmatte._numbers import whole_number
+from vecmatte._numbers import finite_number, whole_number
 from vecmatte._typing import PreconditionerLike
 from vecmatte._validation import check_option_names
 
@@ -98,15 +98,15 @@ def estimate_solve_memory(
     from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
 
     # 0 is allowed: an empty image needs no memory (the solve refuses it, in its own words).
-    h, w = estimate_sizes(shape, fix="no solve takes an image that large")
-    # 0 is an estimate of nothing (no solve runs); more than the image holds is a mistake.
-    wanted = f"non-negative, a whole number of pixels up to the image's {h * w}"
-    n_unknown = whole_number(n_unknown, "n_unknown", wanted)
-    if n_unknown > h * w:
-        raise ValueError(f"n_unknown must be {wanted}, got {n_unknown}")
+    h, w, n_unknown = checked_counts(shape, n_unknown)
     spec = get_method(method)
     # The same TypeError as estimate_alpha's, not memory_bytes()'s "unexpected keyword".
     check_option_names(f"alpha method {method!r}", spec.option_names(), options)
+    check_options = getattr(spec.load(), "check_options", None)
+    if check_options is not None and h * w:
+        # The ranges the solve refuses (a window larger than the image ...): rw's model took
+        # radius=10**6 on a 50 x 50 image (3 PiB), large-kernel's radius=0.
+        check_options((h, w, 3), **options)
     # Refused as the solve refuses it: an estimate for it would be of no solve.
     name, direct = resolve_method_preconditioner(method, preconditioner)
     needed = solve_model((h, w), n_unknown, spec, name, options)
@@ -388,6 +388,9 @@ def refuse_if_short(
     The message gives the numbers and the ways out: a smaller image (the size that fits),
     a preconditioner that holds less (when one would fit), a narrower unknown band.
     """
+    needed = finite_number(needed, "needed", "a number of bytes (0 or more)", minimum=0.0)
+    # Read as the estimate reads them: a shape of text or a NaN reached int() unchecked.
+    h, w, n_unknown = checked_counts(shape, n_unknown)
     limit = ""
     if available is None:
         available, limit = _available_and_limit()
@@ -396,7 +399,6 @@ def refuse_if_short(
         available = whole_number(available, "available", "a number of bytes (0 or more)")
     if available is None or needed <= available:
         return
-    h, w = int(shape[0]), int(shape[1])
     # Every term of the model grows at least like the pixel count, so shrinking the area by
     # available / needed is enough; offered only if the method still works at that size.
     scale = (available / needed) ** 0.5

@@ -36,6 +36,15 @@ _SOFT = (24.0, 16.0)
 # Soft constraints form W over all pixels and its Laplacian: bytes per row and neighbour
 # instead of _MEMORY's (a 200 x 300 scene, tracemalloc: 44 measured).
 _SOFT_CONSTRAINTS = 60.0
+# _DIRECT_NOTE: with "direct", the factor of KNN's graph is SuperLU's 5.1 rows**1.7 (added by
+# vecmatte.memory.estimate_solve_memory), fitted to the peak beyond a Jacobi solve's: the grid
+# factors' model (38 n + 1518 rows, scaled by the neighbours) counted it a second time.
+# Measured in session 10 (VmHWM of fresh children, one BLAS thread; 12 cases: GT01, GT04,
+# GT05, GT13, GT16, GT19 at 1/3-1/2 size, scenes of 60 x 80 to 300 x 400, soft constraints)
+# plus session 8's GT04 at full size (4038 MiB) and its soft constraints at half (1847 MiB):
+# without that model the estimates are 1.29x the peak or more (GT04 full size; were 1.39x),
+# median 2.2x (was 2.6x); SuperLU's own term alone would leave the 60 x 80 scene at 1.04x,
+# hence the constant BASE_BYTES kept.
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
@@ -237,7 +246,8 @@ def memory_bytes(
     ``_SOFT_CONSTRAINTS`` per pixel and neighbour of all passes. Every pixel is
     counted as searched: the searches that pruning skips depend on the colours, not on the
     sizes. Another preconditioner adds its own model with the margins of
-    :mod:`vecmatte.memory`.
+    :mod:`vecmatte.memory`; ``"direct"`` only their constant, its factor being SuperLU's
+    term of :func:`vecmatte.memory.estimate_solve_memory` (see ``_DIRECT_NOTE``).
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
     from vecmatte.preconditioners import PRECONDITIONERS
@@ -257,7 +267,9 @@ def memory_bytes(
         per_row_pair += _SOFT[1]
     total = (per_search * k_max + per_pair * k_total) * n_pixels
     total += per_row_pair * k_total * rows + constant
-    if preconditioner not in ("jacobi", "none"):
+    if preconditioner == "direct":
+        total += SAFETY * BASE_BYTES
+    elif preconditioner not in ("jacobi", "none"):
         model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows, k_total)
         total += SAFETY * (model + BASE_BYTES)
     return int(total)

@@ -33,6 +33,15 @@ MIN_WEIGHT = 1e-4
 # estimates are 1.10-1.29x the peaks, 1.64x on a 60 x 80 scene (the former model's were
 # 5-95x).
 _MEMORY = (30.0, 320.0, 2**18)
+# A "direct" factor beyond a Jacobi solve's peak: vecmatte.memory.direct_factor_bytes with
+# no envelope padding (1 for its 1.2). Not closed-form's model scaled by entries / 25 (160
+# MiB for the 262 MiB measured on GT04, trimap 1): an envelope factor's width follows the
+# unknown region, not the stencil. Measured (VmHWM of fresh processes minus the resident
+# memory before the solve, one BLAS thread, alphamatting photographs at 0.1-1x): 1205 bytes
+# a row beyond Jacobi's peak on GT04 trimap 1 (an envelope near the flops limit; the bound
+# without padding is 1265), 370-840 on GT03, GT08, GT09, GT13, GT16 and GT04 trimap 2; the
+# estimates are 1.21x the peak on GT04 and 1.6-3.6x on those with narrower factors.
+_DIRECT_PADDING = 1.0
 
 
 def check_constraints(constraints: str, lam: float) -> tuple[str, float]:
@@ -301,12 +310,13 @@ def memory_bytes(
     ``_MEMORY``: bytes per pixel (masks, the column index, alpha), per solved row at radius 1
     (the window weights and columns, the CSR matrix, conjugate gradient's vectors; scaled by
     the ``(2r+1)^2`` entries per row) and a constant; measured with Jacobi, the default.
-    ``"direct"`` adds its factor (:func:`_direct_factor_bytes`, measured on this method);
-    another preconditioner its own model
+    ``"direct"`` adds its factor (:func:`vecmatte.memory.direct_factor_bytes`, without the
+    envelope's padding: measured on this method, see ``_DIRECT_PADDING``); another
+    preconditioner its own model
     (:attr:`vecmatte.preconditioners.PreconditionerSpec.memory`) with the margins of
     :mod:`vecmatte.memory` (not measured on this method).
     """
-    from vecmatte.memory import BASE_BYTES, SAFETY
+    from vecmatte.memory import BASE_BYTES, SAFETY, direct_factor_bytes
     from vecmatte.preconditioners import PRECONDITIONERS
 
     radius = check_radius(options.get("radius", 1))
@@ -316,30 +326,9 @@ def memory_bytes(
     per_pixel, per_row, constant = _MEMORY
     total = per_pixel * n_pixels + per_row * rows * entries / 9 + constant
     if preconditioner == "direct":
-        total += SAFETY * _direct_factor_bytes(rows, entries)
+        factor = direct_factor_bytes(rows, entries=entries, envelope_padding=_DIRECT_PADDING)
+        total += SAFETY * factor
     elif preconditioner not in ("jacobi", "none"):
         model = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, rows, entries)
         total += SAFETY * (model + BASE_BYTES)
     return int(total)
-
-
-def _direct_factor_bytes(rows: int, entries: int) -> float:
-    """Bytes of a ``"direct"`` float32 factor of ``rows`` rows beyond a Jacobi solve's peak.
-
-    Not closed-form's model scaled by ``entries / 25`` (160 MiB for the 262 MiB measured on
-    GT04, trimap 1): an envelope factor's width follows the unknown region, not the stencil.
-    Factor ``"auto"`` takes the envelope while the sum of its squared row widths stays under
-    ``ENVELOPE_FLOPS_PER_UNKNOWN`` a row, so its rows hold at most the square root of that
-    many float32 entries on average (316: 1265 bytes a row); a nested-dissection factor's
-    fill is closed-form's ``21 rows**1.25``, more for a wider stencil. Measured (VmHWM of
-    fresh processes minus the resident memory before the solve, one BLAS thread, alphamatting
-    photographs at 0.1-1x): 1205 bytes a row beyond Jacobi's peak on GT04 trimap 1 (an
-    envelope near the limit), 370-840 on GT03, GT08, GT09, GT13, GT16 and GT04 trimap 2;
-    the estimates are 1.21x the peak on GT04 and 1.6-3.6x on those with narrower factors.
-    """
-    from vecmatte.preconditioners import PRECONDITIONERS
-    from vecmatte.preconditioners.direct import ENVELOPE_FLOPS_PER_UNKNOWN
-
-    envelope = 4.0 * ENVELOPE_FLOPS_PER_UNKNOWN**0.5 * rows
-    nested = PRECONDITIONERS["direct"].memory[2] * rows**1.25 * max(1.0, entries / 25)
-    return max(envelope, nested)
