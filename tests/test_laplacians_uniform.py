@@ -13,9 +13,11 @@ from vecmatte.laplacians import get_laplacian
 from vecmatte.laplacians.uniform import uniform_laplacian
 
 
-@pytest.mark.parametrize("shape", [(5, 7), (2, 2), (1, 3)])
+@pytest.mark.parametrize("shape", [(5, 7), (3, 3), (2, 2), (1, 3)])
 @pytest.mark.parametrize("radius", [1, 2])
 def test_matches_loop(rng, shape, radius):
+    if radius >= max(shape):
+        return  # refused, see test_refuses_a_radius_not_smaller_than_the_image
     image = rng.random((*shape, 3))
     expected = loop_random_walk_laplacian(loop_window_weights(image, radius, None))
     np.testing.assert_allclose(
@@ -41,6 +43,15 @@ def test_symmetric_form_matches_loop(rng, radius):
     np.testing.assert_allclose(laplacian.toarray(), expected, rtol=0, atol=1e-15)
     if radius == 1:
         assert abs(laplacian - laplacian.T).max() == 0
+
+
+@pytest.mark.parametrize(("shape", "radius"), [((2, 2), 2), ((8, 9), 9), ((8, 9), 10**9)])
+def test_refuses_a_radius_not_smaller_than_the_image(rng, shape, radius):
+    # As the random walk's Laplacian: 10**9 reached NumPy as 'array is too big', and a radius
+    # of 1000 on a tiny image asked for gigabytes of clamped window offsets.
+    message = rf"^radius must be smaller than the image \({shape[0]} x {shape[1]} pixels\)"
+    with pytest.raises(ValueError, match=message):
+        uniform_laplacian(rng.random((*shape, 3)), radius=radius)
 
 
 def test_registered():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from vecmatte._arrays import check_image
+from vecmatte._validation import check_radius_fits
 from vecmatte.laplacians._stencil import rows_to_csr
 from vecmatte.laplacians.random_walk import (
     check_radius,
@@ -36,7 +37,8 @@ def uniform_laplacian(image: np.ndarray, *, radius: int = 1, form: str = "random
     Raises
     ------
     ValueError
-        If the image is not ``(h, w, 3)`` in [0, 1] or ``radius`` is not a positive integer.
+        If the image is not ``(h, w, 3)`` in [0, 1] or ``radius`` is not a positive integer
+        smaller than the image's larger side.
 
     Notes
     -----
@@ -52,7 +54,9 @@ def uniform_laplacian(image: np.ndarray, *, radius: int = 1, form: str = "random
     True
     """
     image = check_image(image)
-    radius = check_radius(radius)
+    # As the random walk's: radius=10**9 reached NumPy as "array is too big", and 1000 on a
+    # tiny image asked for gigabytes of clamped offsets.
+    radius = check_radius_fits(check_radius(radius), "radius", image.shape, radius)
     h, w = image.shape[:2]
     columns, values = window_stencil(image, np.arange(h * w), radius, None)
     return weights_to_laplacian(rows_to_csr(columns, values, h * w), form=form)
