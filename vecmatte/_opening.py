@@ -18,6 +18,7 @@ from pathlib import Path
 from vecmatte._caller import outside_stacklevel
 from vecmatte._output_guard import shortened, tilde_hint
 from vecmatte._pillow import (
+    load_checked,
     named_pillow_warnings,
     needs_ghostscript,
     open_unchecked,
@@ -195,6 +196,8 @@ def open_image(source, max_pixels: int | None = None):
                 # Which unpacker Pillow chose tells a 16-bit colour PNG (read at 8 bits).
                 tile = image.tile[0] if len(image.tile) == 1 else None
                 image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
+                if image.format == "PNG":  # its getexif() decodes (an eXIf chunk may follow)
+                    load_checked(image, source)
                 # Read before load(): Pillow's TIFF reader turns the pixels as it loads them
                 # and drops the tag, which tifffile's 16-bit colour reader still needs.
                 orientation = image.getexif().get(_TIFF_ORIENTATION, 1)
@@ -204,7 +207,7 @@ def open_image(source, max_pixels: int | None = None):
                     # map_buffer): gray, palette, 16-bit gray and RGBA pixels came scrambled.
                     # An image without a file name is decoded, not mapped.
                     image.filename = ""
-                image.load()
+                load_checked(image, source)
                 frames = _frame_count(image)
                 if frames != 1 and image.format in _ANIMATED_FORMATS:
                     held = f"{frames} frames" if frames else "more frames, the next damaged,"
@@ -399,7 +402,7 @@ def is_complete_image(path) -> bool:
     path = named_source(path)
     try:
         with open_unchecked(path) as image, pillow_allows(image.size):
-            image.load()
+            load_checked(image, path)
     except Exception:  # any failure to decode means: not complete
         return False
     return True
