@@ -102,7 +102,13 @@ def section(
         for trimap_set in options.trimap
     ]
     command = " ".join(shlex.quote(a) for a in ["python", "bench/method_table.py", *argv])
-    registered = ", ".join(ours.name for ours, _ in result["pairs"])
+    names = [ours.name for ours, _ in result["pairs"]]
+    registered = ", ".join(names)
+    if getattr(options, "methods", None):
+        # A run of some methods only (a re-measurement) is merged into RESULTS.md beside the
+        # full table: its heading names them ("..., both in one process: lbdm and lkm").
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        title = f"{title}: {listed}"
     lines = [
         title,
         "",
