@@ -27,11 +27,14 @@ Where the shim differs on purpose:
   values outside [0, 1] (PyMatting warns), NaN or infinite values (PyMatting reads NaN
   trimap pixels as unknown), options outside their meaningful range (``radius=0``,
   ``epsilon=0``, ``n_neighbors`` and ``distance_weights`` of different lengths, ``vcycle``
-  sweep counts below 0), an alpha of another size than its image, signed
-  integers stacked with floats, saving NaN or two-channel arrays, images of more than three
-  channels in the alpha estimators and Laplacians (PyMatting's random walk, large-kernel and
-  uniform Laplacians use every channel, ``lbdm_laplacian`` the first three; the foreground
-  estimators take any number, as PyMatting's).
+  sweep counts below 0 and ``omega`` of 0 or below, NaN or infinite: no preconditioner),
+  closed-form and learning-based Laplacians of images smaller than one window (PyMatting's
+  has no entry then) and a random walk of one pixel, an alpha of another size than its
+  image, signed integers stacked with floats, saving NaN or two-channel arrays.
+- Images of more than three channels (RGBA arrays) go where PyMatting takes them: the random
+  walk and large-kernel Laplacians and estimators use every channel, the learning-based ones
+  the first three, ``uniform_laplacian`` none, the foreground estimators each; closed-form,
+  KNN and sampling matting fail as PyMatting's (AssertionError, ValueError).
 - ``cg`` given an ``A`` or ``M`` that is neither a function nor has ``.dot`` raises
   ``TypeError`` naming it (PyMatting fails later with ``AttributeError: ... has no attribute
   'dot'``).
@@ -41,11 +44,12 @@ Where the shim differs on purpose:
   preconditioner; alphas within the solver tolerance, about 1e-7), unless given a
   preconditioner function or ``cg_kwargs`` only PyMatting's solve takes (see its Notes).
   ``estimate_foreground_ml`` relaxes in red-black order instead of raster order (the same
-  fixed point; colours where alpha > 0.1 within about 1e-3 on average) and starts from the
-  image's mean colour when alpha has no pixel above 0.9 (or none below 0.1), where
-  PyMatting starts from black, and ``estimate_foreground_cf`` is vecmatte's closed-form
-  foreground (8 neighbours, other colours where alpha is near 0). ``ichol`` factors
-  completely (nothing is discarded), ``vcycle`` leaves ``cache`` empty.
+  fixed point; colours where alpha > 0.1 within about 1e-3 on average; like PyMatting's,
+  it starts black when alpha has no pixel above 0.9, or none below 0.1), and
+  ``estimate_foreground_cf`` is vecmatte's closed-form foreground (8 neighbours, other
+  colours where alpha is near 0). ``ichol`` factors completely (nothing is discarded; its
+  factor also solves ``(n, k)`` columns and float32 vectors, where PyMatting's raises
+  TypeError), ``vcycle`` leaves ``cache`` empty.
 - Files: ``load_image`` reads 16-bit files by 65535 and float files as they are (PyMatting
   divides every file by 255); ``save_image`` rounds to the nearest 8-bit level (PyMatting
   truncates) and writes atomically.
