@@ -110,9 +110,20 @@ class MattingSystem:
         return np.divmod(self.unknown, self.shape[1])
 
 
-def _known_split(is_fg, is_bg) -> tuple[np.ndarray, np.ndarray]:
-    is_fg = np.asarray(is_fg, dtype=bool)
-    known = (is_fg | np.asarray(is_bg, dtype=bool)).ravel()
+def _known_split(laplacian, is_fg, is_bg) -> tuple[np.ndarray, np.ndarray]:
+    from vecmatte._arrays import check_mask
+
+    # As the Laplacians' known= masks: a trimap given as is_fg read its 0.5 as True (every
+    # unknown pixel fixed to 1), and masks of another size than the Laplacian reached SciPy.
+    is_fg = check_mask(is_fg, np.shape(is_fg), "is_fg")
+    is_bg = check_mask(is_bg, is_fg.shape, "is_bg")
+    n = is_fg.size
+    if tuple(laplacian.shape) != (n, n):
+        raise ValueError(
+            f"laplacian has shape {tuple(laplacian.shape)} but the masks have {n} pixels "
+            f"(shape {is_fg.shape}); expected ({n}, {n})"
+        )
+    known = (is_fg | is_bg).ravel()
     return is_fg.ravel().astype(np.float64), known
 
 
@@ -145,7 +156,7 @@ def hard_constraint_system(
     whose ``diagonal`` is filled when ``laplacian`` has a ``diagonal()`` method.
     """
     shape = tuple(np.shape(is_fg))
-    fg, known = _known_split(is_fg, is_bg)
+    fg, known = _known_split(laplacian, is_fg, is_bg)
     unknown = np.flatnonzero(~known)
     if hasattr(laplacian, "tocsr"):
         rows = laplacian.tocsr()[unknown]
@@ -200,11 +211,12 @@ def soft_constraint_system(
     PyMatting's ``make_linear_system`` (Aksoy, Aydin, Pollefeys, "Designing Effective
     Inter-Pixel Information Flow for Natural Image Matting", CVPR 2017, eq. 20).
     """
-    lam = float(lam)
-    if not (np.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam must be a positive finite number, got {lam!r}")
+    from vecmatte._numbers import finite_number
+
+    # float() alone named no option for lam="x" and took lam=True as 1.
+    lam = finite_number(lam, "lam", "a positive finite number", minimum=0.0, above_minimum=True)
     shape = tuple(np.shape(is_fg))
-    fg, known = _known_split(is_fg, is_bg)
+    fg, known = _known_split(laplacian, is_fg, is_bg)
     n = len(fg)
     weights = lam * known.astype(np.float64)
     rhs = lam * fg
