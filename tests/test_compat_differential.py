@@ -367,7 +367,6 @@ CASES = {
     "cf_laplacian_3x3": "pm.cf_laplacian(image[:3, :3])",
     "rw_laplacian_1xN": "pm.rw_laplacian(image[:1])",
     "lbdm_laplacian_3x3": "pm.lbdm_laplacian(image[:3, :3])",
-    "uniform_laplacian_1x1": "pm.uniform_laplacian(image[:1, :1])",
     "knn_laplacian_3x7": "pm.knn_laplacian(image[:3, :7])",
     "ml_2x2": "pm.estimate_foreground_ml(image[:2, :2], alpha[:2, :2])",
     "ml_1xN": "pm.estimate_foreground_ml(image[:1], alpha[:1])",
@@ -625,6 +624,11 @@ REFUSED = {
     "rw_laplacian_1x1": (
         "pm.rw_laplacian(image[:1, :1])",
         "returns the 1 x 1 regularization (a pixel has no neighbour)",
+    ),
+    "uniform_laplacian_1x1": (
+        "pm.uniform_laplacian(image[:1, :1])",
+        "returns the 1 x 1 zero Laplacian (a pixel has no neighbour; radius 1 is not "
+        "smaller than the image, refused as the random walk's since session 10)",
     ),
     "lbdm_laplacian_two_channels": (
         "pm.lbdm_laplacian(image[:, :, :2])",
