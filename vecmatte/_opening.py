@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import io
 import os
+import select
+import stat
 import struct
 import warnings
 from pathlib import Path
@@ -68,16 +70,21 @@ def source_label(source) -> str:
     return str(source)
 
 
-def named_source(source):
+def named_source(source, *, pipes: bool = True):
     """``source`` with a file name given as bytes (``os.listdir(b".")`` gives them, a name
     that is not UTF-8 among them; ``open()`` and Pillow take them) turned into ``str``, and
-    a binary stream that cannot seek read into memory.
+    a binary stream that cannot seek, or with ``pipes`` a named pipe (FIFO), read into
+    memory (see :func:`_pipe_contents`).
 
     Bytes holding a NUL cannot name a file: they are a file's contents, refused by
     :func:`open_image` with the way to wrap them, as is a text stream.
     """
     if isinstance(source, bytes) and b"\0" not in source:
-        return os.fsdecode(source)
+        source = os.fsdecode(source)
+    if isinstance(source, (str, os.PathLike)) and pipes and _is_named_pipe(source):
+        copy = io.BytesIO(_pipe_contents(source))
+        copy.name = str(source)
+        return copy
     if hasattr(source, "read") and not isinstance(source, io.TextIOBase) and not _seekable(source):
         # A pipe: the 16-bit colour readers go back to its start (Pillow alone would read
         # it into memory too). The copy keeps the stream's name for messages.
@@ -87,6 +94,39 @@ def named_source(source):
             copy.name = name
         return copy
     return source
+
+
+# How long a named pipe given as an input waits for a program to start writing into it.
+_PIPE_WAIT_SECONDS = 10.0
+
+
+def _is_named_pipe(path) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except (OSError, ValueError):  # nothing there: said by the reader
+        return False
+
+
+def _pipe_contents(path) -> bytes:
+    """What is written into the named pipe ``path``, until its writer closes it.
+
+    ``open()`` of a pipe that no program writes into waited for one forever (a FIFO among a
+    folder's photographs stopped a batch for good): it is opened without waiting, and a
+    writer not there yet is waited for up to ``_PIPE_WAIT_SECONDS``; one that is there (a
+    shell's ``<(command)``) is read to its end, however long it takes.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(descriptor, "rb", buffering=0) as pipe:
+        data = pipe.read(1 << 16)  # b"": no writer; None: a writer with nothing written yet
+        if data == b"":
+            if not select.select([descriptor], [], [], _PIPE_WAIT_SECONDS)[0]:
+                raise ValueError(
+                    f"{path}: a named pipe (FIFO) that no program wrote into within "
+                    f"{_PIPE_WAIT_SECONDS:g} s; write the image into it, or give a file"
+                )
+            data = pipe.read(1 << 16)
+        os.set_blocking(descriptor, True)
+        return (data or b"") + pipe.readall()
 
 
 def _seekable(stream) -> bool:
@@ -379,7 +419,7 @@ def image_size(path) -> tuple[int, int]:
     """
     from PIL import UnidentifiedImageError
 
-    path = named_source(path)
+    path = named_source(path, pipes=False)
     path = _existing_path(path, str(path))  # as load_image says each
     if not path.is_file():  # a named pipe: reading its header would take its data
         raise FileNotFoundError(_missing(path, str(path)))
