@@ -145,6 +145,11 @@ def _prepare_output_dir(directory: Path) -> Path:
             pass
     except FileExistsError:
         raise NotADirectoryError(f"{directory}: output folder is a file, not a directory") from None
+    except NotADirectoryError:
+        # out.png/run1: "cannot write in the output folder (Not a directory)", a
+        # PermissionError that named neither the file nor what is wrong with it.
+        file = next((p for p in directory.parents if p.is_file()), directory.parent)
+        raise NotADirectoryError(f"{directory}: {file} is a file, not a folder") from None
     except OSError as error:
         raise PermissionError(
             f"{directory}: cannot write in the output folder ({error.strerror or error}); "

@@ -98,6 +98,10 @@ def _looks_like_an_unknown_option(parser: argparse.ArgumentParser, word: str) ->
         return False
     if word.startswith("--") and not any(c in word for c in "./"):
         return False  # a mistyped option (--bogus) rather than a file name
+    if not any(c in word for c in "./") and not os.path.lexists(word):
+        # -v (a verbose flag tried) was answered "for a file of that name write ./-v": a
+        # word with no extension or folder is taken for a file only where one is so named.
+        return False
     return not _is_an_option(parser, word)
 
 

@@ -1,0 +1,46 @@
+"""Session 10's audit of ``vecmatte alpha`` and ``vecmatte batch`` as users hit them."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import scene_folders
+
+from vecmatte.cli import main
+from vecmatte.io import save_image
+
+
+def _usage_error(argv, capsys) -> list[str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize("flag", ["-v", "-vv", "-verbose"])
+def test_a_flag_tried_is_not_taken_for_a_file_name(tmp_path, monkeypatch, capsys, flag):
+    # Old code: "unrecognized arguments: -v; '-v' begins with '-' and is no option of
+    # vecmatte alpha: for a file of that name write ./-v ...", for a verbose flag tried.
+    monkeypatch.chdir(tmp_path)
+    lines = _usage_error(["alpha", "a.png", "t.png", "-o", "m.png", flag], capsys)
+    assert lines == [
+        f"vecmatte: error: unrecognized arguments: {flag}",
+        "see vecmatte alpha --help",
+    ]
+
+
+def test_a_file_so_named_still_gets_the_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-v").write_bytes(b"")
+    lines = _usage_error(["alpha", "a.png", "t.png", "-o", "m.png", "-v"], capsys)
+    assert "for a file of that name write ./-v" in lines[0]
+
+
+def test_a_batch_output_folder_under_a_file_names_the_file(tmp_path, capsys):
+    # Old code: "out.png/run1: cannot write in the output folder (Not a directory); choose
+    # another one with -o", a PermissionError naming neither the file nor what is wrong.
+    images, trimaps = scene_folders(tmp_path, ["a"], write=save_image)
+    (tmp_path / "out.png").write_bytes(b"x")
+    out = tmp_path / "out.png" / "run1" / "x"
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"vecmatte: error: {out}: {tmp_path / 'out.png'} is a file, not a folder"]
