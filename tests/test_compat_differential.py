@@ -374,6 +374,10 @@ CASES = {
     "cf_foreground_1x1_shape": "pm.estimate_foreground_cf(image[:1, :1], alpha[:1, :1]).shape",
     "cf_foreground_1xN_shape": "pm.estimate_foreground_cf(image[:1], alpha[:1]).shape",
     "boxfilter_1xN_full": "pm.boxfilter(src[:3, :], 1, 'full')",
+    # float32 stacked with booleans or uint8 stays float32, as NumPy's concatenation
+    "stack_float32_bool": "pm.stack_images(image32, alpha > 0.5)",
+    "stack_float32_uint8_dtype": "pm.stack_images(image32, trimap8).dtype.name",
+    "stack_float32_float64": "pm.stack_images(image32, alpha, image32[:, :, 0] > 0.5)",
 }
 TOLERANCE = {
     "cf": 1e-4,
@@ -542,6 +546,7 @@ ERRORS = {
     "ichol_three_dimensions": "pm.ichol(sp.csc_matrix(spd))(b[:, None, None])",
     "ichol_columns_other_size": "pm.ichol(sp.csc_matrix(spd))(np.ones((29, 2)))",
     "trimap_split_1x1": "pm.trimap_split(trimap[:1, :1])",
+    "lkm_rgba_one_window": "pm.lkm_laplacian(np.dstack([image, alpha])[:5, :6], radius=2)",
     "vcycle_omega_nan_in_cg": "pm.cg(*pm.make_linear_system(pm.cf_laplacian(image), trimap), "
     "M=pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
     "omega=np.nan), maxiter=50)",
@@ -679,6 +684,11 @@ IMPROVED = {
         "pm.ichol(sp.csc_matrix(spd))(b.astype(np.float32))",
         "raises TypeError from numba",
         "np.allclose(spd @ result, b, atol=1e-6)",
+    ),
+    "lkm_laplacian_one_window": (
+        "pm.lkm_laplacian(image[:5, :6], radius=2)[1]",
+        "asserts in boxfilter (its window counts need 2 windows a side)",
+        "np.allclose(result, pm.cf_laplacian(image[:5, :6], radius=2).diagonal())",
     ),
     "ml_column_alpha": (
         "pm.estimate_foreground_ml(image, alpha[:, :, None])",

@@ -96,10 +96,14 @@ def trimap_split(
 
 
 def _to_floats_if_mixed(arrays: list[np.ndarray], name: str) -> list[np.ndarray]:
-    """Scale integer arrays to [0, 1] when they are combined with float arrays."""
+    """Scale integer arrays to [0, 1] when they are combined with float arrays, in the float
+    arrays' type: NumPy's concatenation (PyMatting's) keeps float32 beside booleans and
+    uint8 (float32 with float64 is float64)."""
     if len({array.dtype for array in arrays}) <= 1:
         return arrays
-    return [as_float(array, name) for array in arrays]
+    floats = [array.dtype for array in arrays if array.dtype.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.float64
+    return [as_float(array, name).astype(dtype, copy=False) for array in arrays]
 
 
 def stack_images(*images: ArrayLike) -> np.ndarray:
