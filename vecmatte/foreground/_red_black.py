@@ -234,18 +234,34 @@ def _sweep_views(target, source, operator, grid, colour, total, scratch):
     inner = grid.interior(colour)
     neighbours = [source[:, inner.start + d : inner.stop + d] for d in grid.offsets(colour)]
     cells = target[:, inner]
+    m = cells.shape[1]
+    # The 2x2 solve F = ff sum_F + fb sum_B, B = bb sum_B + fb sum_F as three ufuncs over
+    # (F, B) x channel x pixel views (the diagonal (ff, bb) broadcast over the channels, the
+    # sums' halves swapped by a reversed view): the same products added in the same order as
+    # six calls on the halves, bit for bit, in half the calls that bound the small levels.
+    # Splitting the first axis of a (6, m) view never copies, so the reshapes are views.
+    swapped = total.reshape(2, 3, m)[::-1]
     return (
         _mirror_views(target, source, grid, colour),
         tuple(zip(weights, neighbours, strict=True)),
-        (total, scratch, total[:3], total[3:], scratch[:3]),
-        (cells, cells[:3], cells[3:], *inverse, constant),
+        (total, scratch),
+        (
+            cells,
+            cells.reshape(2, 3, m),
+            inverse[0::2, None, :],
+            inverse[1],
+            total.reshape(2, 3, m),
+            swapped,
+            scratch.reshape(2, 3, m),
+            constant,
+        ),
     )
 
 
 def _half_sweep(views) -> None:
     """Relax every pixel of the target colour given the source colour's current values."""
-    mirror, products, (total, scratch, sum_f, sum_b, part), targets = views
-    inner, inner_f, inner_b, inverse_ff, inverse_fb, inverse_bb, constant = targets
+    mirror, products, (total, scratch), targets = views
+    inner, halves, diagonal, inverse_fb, sums, swapped, part, constant = targets
     for destination, origin in mirror:
         destination[...] = origin
     (weight, neighbour), *rest = products
@@ -253,12 +269,9 @@ def _half_sweep(views) -> None:
     for weight, neighbour in rest:
         np.multiply(weight, neighbour, out=scratch)
         total += scratch
-    np.multiply(inverse_ff, sum_f, out=inner_f)
-    np.multiply(inverse_fb, sum_b, out=part)
-    inner_f += part
-    np.multiply(inverse_bb, sum_b, out=inner_b)
-    np.multiply(inverse_fb, sum_f, out=part)
-    inner_b += part
+    np.multiply(diagonal, sums, out=halves)
+    np.multiply(inverse_fb, swapped, out=part)
+    halves += part
     inner += constant
     if inner.size > _CLIP_SIZE:
         np.clip(inner, 0.0, 1.0, out=inner)
