@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import vecmatte._opening
-from vecmatte.io import load_image, load_trimap
+from vecmatte.io import load_image, load_trimap, save_image
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
 
@@ -91,3 +91,50 @@ def test_a_writer_that_writes_nothing_gives_an_empty_file(tmp_path):
     with pytest.raises(ValueError, match=r"photo.png: is empty \(0 bytes\)"):
         load_image(path)
     writer.join(5)
+
+
+def test_writing_into_a_pipe_no_program_reads_from_is_refused_in_one_line(tmp_path, monkeypatch):
+    import vecmatte._writing
+
+    monkeypatch.setattr(vecmatte._writing, "_PIPE_WAIT_SECONDS", 0.3, raising=False)
+    path = tmp_path / "alpha.png"
+    os.mkfifo(path)
+    outcome = {}
+
+    def write():
+        try:
+            save_image(path, np.zeros((4, 5)))
+        except OSError as error:
+            outcome["error"] = error
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(20)
+    waiting = writer.is_alive()
+    if waiting:  # the old code: open() waits for a reader; give it one to end the thread
+        with open(path, "rb") as pipe:
+            pipe.read()
+    assert not waiting
+    assert outcome["error"].filename == str(path)
+    assert outcome["error"].strerror == (
+        "a named pipe (FIFO) that no program read from within 0.3 s; read it from another "
+        "program, or give a file name"
+    )
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.5], ids=["reader first", "reader later"])
+def test_an_image_written_into_a_pipe_reaches_its_reader(tmp_path, pixels, delay):
+    path = tmp_path / "cutout.png"
+    os.mkfifo(path)
+    received = {}
+
+    def read():
+        time.sleep(delay)
+        with open(path, "rb") as pipe:
+            received["data"] = pipe.read()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    save_image(path, pixels)
+    reader.join(5)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(received["data"]))), pixels)

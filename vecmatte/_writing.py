@@ -7,12 +7,14 @@ only once all are complete. PNG files say in a text chunk that vecmatte wrote th
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import signal
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -346,7 +348,7 @@ def save_images(
                 _write_stream(path, buffer)
                 continue
             try:
-                with open(path, "wb") as handle:
+                with _open_in_place(path) as handle:
                     handle.write(buffer.getbuffer())
             except OSError as error:
                 raise _named(error, path) from None
@@ -412,6 +414,42 @@ def _rename_each(written: list[tuple[str, Path]]) -> None:
                 f"{error.strerror or error}; already written: {names}",
                 str(path),
             ) from None
+
+
+# How long an output that is a named pipe waits for a program to read from it.
+_PIPE_WAIT_SECONDS = 10.0
+
+
+def _open_in_place(path: Path):
+    """``open(path, "wb")`` of a device or a named pipe, without waiting forever for a pipe.
+
+    ``open()`` of a named pipe (FIFO) that no program reads from waited for one forever; a
+    reader not there yet is waited for up to ``_PIPE_WAIT_SECONDS``, then refused.
+    """
+    try:
+        is_pipe = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        is_pipe = False  # gone meanwhile: open() says so
+    if not is_pipe:
+        return open(path, "wb")
+    deadline = time.monotonic() + _PIPE_WAIT_SECONDS
+    while True:
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as error:  # ENXIO: no reader yet
+            if error.errno != errno.ENXIO:
+                raise
+            if time.monotonic() > deadline:
+                raise OSError(
+                    errno.ENXIO,
+                    f"a named pipe (FIFO) that no program read from within "
+                    f"{_PIPE_WAIT_SECONDS:g} s; read it from another program, or give a file name",
+                    str(path),
+                ) from None
+            time.sleep(0.05)
+    os.set_blocking(descriptor, True)
+    return open(descriptor, "wb")
 
 
 def _named(error: OSError, path: Path) -> OSError:
