@@ -236,6 +236,7 @@ def open_image(source, max_pixels: int | None = None):
                 # Which unpacker Pillow chose tells a 16-bit colour PNG (read at 8 bits).
                 tile = image.tile[0] if len(image.tile) == 1 else None
                 image.info["vecmatte_rawmode"] = tile[3] if tile is not None else None
+                image.info["vecmatte_tile"] = tile  # where a 16-bit PPM's samples lie
                 if image.format == "PNG":  # its getexif() decodes (an eXIf chunk may follow)
                     load_checked(image, source)
                 # Read before load(): Pillow's TIFF reader turns the pixels as it loads them

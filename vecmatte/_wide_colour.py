@@ -159,7 +159,8 @@ def _read_16bit_colour_png(source, image, label: str) -> np.ndarray:
 
 
 def wide_samples(source, image, label: str) -> np.ndarray | None:
-    """The 16-bit samples of a colour or gray+alpha PNG or TIFF, which Pillow reads at 8 bits.
+    """The 16-bit samples of a colour or gray+alpha PNG or TIFF, or a colour PPM of more
+    than 8 bits, which Pillow reads at 8 bits.
 
     uint16 ``(h, w, c)``, oriented, with c = 2 (gray, alpha), 3 (RGB) or 4 (RGBA); None for
     every other kind of file.
@@ -168,4 +169,34 @@ def wide_samples(source, image, label: str) -> np.ndarray | None:
         return _read_16bit_colour_tiff(source, image, label)
     if image.format == "PNG" and image.info.get("vecmatte_rawmode") in _PNG16_SECOND_RAWMODE:
         return _read_16bit_colour_png(source, image, label)
+    tile = image.info.get("vecmatte_tile")
+    if (
+        image.format == "PPM"
+        and image.mode == "RGB"
+        and tile
+        and tile[0] == "ppm"
+        and tile[3][1] > 255
+    ):
+        return _read_wide_ppm(source, image, label)
     return None
+
+
+def _read_wide_ppm(source, image, label: str) -> np.ndarray:
+    """A binary PPM's colour samples of more than 8 bits (``dcraw -4`` writes 16), which
+    Pillow scales to 8: uint16 ``(h, w, 3)`` scaled from the file's largest value to 65535."""
+    _, _, offset, (_, largest) = image.info["vecmatte_tile"]
+    width, height = image.size
+    size = 2 * 3 * width * height  # big-endian 16-bit samples, as the format has them
+    if hasattr(source, "seek"):
+        source.seek(offset)
+        data = source.read(size)
+    else:
+        with open(source, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(size)
+    if len(data) < size:
+        raise ValueError(f"{label}: cannot read image, the file is damaged or truncated")
+    samples = np.frombuffer(data, ">u2").reshape(height, width, 3)
+    if largest == 65535:
+        return samples.astype(np.uint16)
+    return np.rint(np.minimum(samples, largest) * (65535 / largest)).astype(np.uint16)

@@ -213,7 +213,7 @@ def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray
         images are converted to RGB; 16-bit PNG and TIFF (gray, gray+alpha, RGB, RGBA)
         keep their full precision (``value / 65535``); a 32-bit integer TIFF is divided by
         ``2**32 - 1`` (``2**31 - 1`` if signed), a 12-bit one by 4095, the largest value of
-        its samples.
+        its samples; a PPM or PGM of more than 8 bits by the largest value it declares.
 
     Raises
     ------
