@@ -7,6 +7,11 @@ started in a folder of their own, killed by the fixture's finalizer).
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +22,7 @@ from test_distributed import (
     BATCH_TIMEOUT,
     START_TIMEOUT,
     LocalCluster,
+    _stop,
     _wait_until,
     _within,
     _write_inputs,
@@ -117,3 +123,29 @@ def test_workers_without_vecmatte_are_refused_at_once(tmp_path, request):
     assert not any((tmp_path / "out").iterdir())
     # the worker is still there (no task reached it)
     assert len(started.client.scheduler_info()["workers"]) == 1
+
+
+def test_ctrl_c_while_connecting_ends_at_once_without_a_traceback(tmp_path):
+    # Interrupted inside distributed.Client's connection attempts, the half-made client was
+    # closed at exit: 60 s more, then "Exception ignored in: <function Client.__del__ ...>"
+    # and a TimeoutError traceback. Nothing listens at the address (a port just closed).
+    images, trimaps = _write_inputs(tmp_path, 1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        *(sys.executable, "-m", "vecmatte.cli", "batch", str(images), str(trimaps)),
+        *("-o", str(tmp_path / "out"), "--scheduler", f"tcp://127.0.0.1:{port}"),
+    ]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        line = process.stderr.readline()
+        assert "connecting to the Dask scheduler" in line, line
+        time.sleep(1)  # into the connection attempts (the batch's folders are read by now)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=BATCH_TIMEOUT)
+    finally:
+        _stop(process)
+    assert process.returncode == 130, err
+    assert "vecmatte: interrupted" in err
+    assert "Traceback" not in err and "Exception ignored" not in err, err

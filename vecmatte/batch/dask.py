@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -36,6 +38,8 @@ INSTALL_HINT = 'pip install "vecmatte[distributed]"'
 
 # Seconds to wait for a scheduler given by its address before giving up.
 CONNECT_TIMEOUT = 30
+# Seconds between attempts to open a connection to it.
+_RETRY_SECONDS = 0.5
 
 
 def _import_distributed():
@@ -61,9 +65,13 @@ def _connect(client_or_address: Client | str) -> tuple[Client, bool]:
             f"'tcp://10.0.0.1:8786', got {type(client_or_address).__name__}"
         )
     check_scheduler_address(client_or_address)
+    deadline = time.monotonic() + CONNECT_TIMEOUT
     try:
+        _wait_for_listener(client_or_address, deadline)
         client = distributed.Client(
-            client_or_address, timeout=CONNECT_TIMEOUT, set_as_default=False
+            client_or_address,
+            timeout=max(deadline - time.monotonic(), 1.0),
+            set_as_default=False,
         )
     except (OSError, TimeoutError) as error:
         raise OSError(
@@ -71,6 +79,31 @@ def _connect(client_or_address: Client | str) -> tuple[Client, bool]:
             "with `dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`"
         ) from None
     return client, True
+
+
+def _wait_for_listener(address: str, deadline: float) -> None:
+    """Return once a TCP connection to ``address`` (tcp:// or tls://) opens; else OSError.
+
+    With plain sockets, retried as Dask does (a scheduler may be starting): Ctrl-C inside
+    ``distributed.Client`` left a half-made client that took 60 s to close at exit, with a
+    traceback; here it stops the wait at once.
+    """
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import get_address_host_port
+
+    if parse_address(address)[0] not in ("tcp", "tls"):
+        return
+    host, port = get_address_host_port(address)
+    while True:
+        try:
+            with socket.create_connection(
+                (host, port), timeout=max(deadline - time.monotonic(), 0.1)
+            ):
+                return
+        except OSError as error:
+            if time.monotonic() + _RETRY_SECONDS >= deadline:
+                raise OSError(f"{error.strerror or error} after {CONNECT_TIMEOUT} s") from None
+        time.sleep(_RETRY_SECONDS)
 
 
 def check_scheduler_address(address: str) -> None:
