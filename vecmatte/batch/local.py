@@ -142,7 +142,8 @@ def run_batch(
     started are cancelled and the exception propagates; the outputs already written are
     complete (and the interrupted ones absent), so the batch can be resumed. An image whose
     outputs cannot be written for want of room (no space left, over quota, a read-only file
-    system), or whose output folder is gone (deleted mid-batch), stops the batch likewise:
+    system), whose output folder is gone or no longer writable, or whose images or trimaps
+    folder is gone (deleted mid-batch), stops the batch likewise:
     the images not started fail as "not run" (their records say why), rather than each
     being solved only to fail writing.
     """
