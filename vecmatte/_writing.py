@@ -50,6 +50,17 @@ BIT_DEPTHS = (8, 16)
 
 # File formats Pillow can write 16-bit gray to (mode "I;16").
 _SIXTEEN_BIT_GRAY_FORMATS = ("PNG", "TIFF")
+# The largest width or height each format's header or encoder takes (PNG, TIFF, BMP: 2**31).
+_LARGEST_SIDE = {
+    "JPEG": 65500,
+    "MPO": 65500,
+    "WEBP": 16383,
+    "AVIF": 65536,
+    "GIF": 65535,
+    "TGA": 65535,
+    "SGI": 65535,
+    "PCX": 65534,  # its row of bytes is rounded up to an even count
+}
 # os.umask can only be read by setting it; serialise that among our own threads.
 _UMASK_LOCK = threading.Lock()
 
@@ -99,6 +110,14 @@ def _encode(
     """
     from PIL import Image
 
+    largest = _LARGEST_SIDE.get(file_format)
+    if largest is not None and max(array.shape[:2]) > largest:
+        # Pillow failed in its encoder: OverflowError "int too big to convert", or libjpeg's
+        # own stderr line and "broken data stream when writing image file", no name given.
+        raise ValueError(
+            f"{label}: a {file_format} file holds at most {largest} pixels a side, the image "
+            f"is {array.shape[0]} x {array.shape[1]} (height x width); save it as .png or .tif"
+        )
     if from_floats:
         eight_bits = "leave out bit_depth=16"
     else:
@@ -260,7 +279,8 @@ def save_image(
         other dtypes, shapes that are not an image, an unknown extension or one of a format
         vecmatte does not write (``.ico``, ``.pdf`` ...: see ``WRITABLE_FORMATS`` in
         ``vecmatte._output_guard``), an alpha channel in a format that would drop it (JPEG,
-        BMP), or 16-bit data in a format that cannot hold it.
+        BMP), 16-bit data in a format that cannot hold it, or a side longer than the
+        format holds (JPEG 65500 pixels, WebP 16383, GIF 65535 ...).
     FileNotFoundError, PermissionError
         If the directory is missing or not writable (``~`` is not expanded:
         ``os.path.expanduser``).
