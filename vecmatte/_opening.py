@@ -278,6 +278,12 @@ def open_image(source, max_pixels: int | None = None):
                     f"{label}: a TIFF file of a layout Pillow cannot read (such as 16-bit gray "
                     "with an alpha channel); save it as PNG, or as gray or RGB(A) TIFF"
                 ) from None
+            if _bytes_at(source, 4, 8) in _HEIF_BOXES:
+                raise ValueError(
+                    f"{label}: a HEIF/HEIC file (the format of iPhone photos), which Pillow "
+                    "reads only with the pillow-heif plugin; convert it to JPEG or PNG, or "
+                    "pip install pillow-heif and call pillow_heif.register_heif_opener() first"
+                ) from None
             kind = "" if stream else Path(label).suffix.lstrip(".").upper()
             question = f"is it really a {kind} file?" if kind else "is it an image at all?"
             raise ValueError(f"{label}: not an image file Pillow can read ({question})") from None
@@ -304,6 +310,24 @@ def open_image(source, max_pixels: int | None = None):
             ) from None
     return image
 
+
+# A HEIF file's first box: "ftyp" and its major brand (HEVC-coded HEIC, the generic HEIF
+# brands). AVIF is HEIF too, but Pillow reads it.
+_HEIF_BOXES = tuple(
+    b"ftyp" + brand
+    for brand in (
+        b"heic",
+        b"heix",
+        b"hevc",
+        b"hevx",
+        b"heim",
+        b"heis",
+        b"hevm",
+        b"hevs",
+        b"mif1",
+        b"msf1",
+    )
+)
 
 # Classic TIFF and BigTIFF, either byte order.
 _TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
