@@ -546,6 +546,9 @@ ERRORS = {
     "ichol_three_dimensions": "pm.ichol(sp.csc_matrix(spd))(b[:, None, None])",
     "ichol_columns_other_size": "pm.ichol(sp.csc_matrix(spd))(np.ones((29, 2)))",
     "trimap_split_1x1": "pm.trimap_split(trimap[:1, :1])",
+    "save_rgba_jpeg": "pm.save_image(folder + '/out/rgba.jpg', np.dstack([image, alpha]))",
+    "save_rgba_jpeg_uint8": "pm.save_image(folder + '/out/rgba.jpeg', "
+    "(np.dstack([image, alpha]) * 255).astype(np.uint8))",
     "lkm_rgba_one_window": "pm.lkm_laplacian(np.dstack([image, alpha])[:5, :6], radius=2)",
     "vcycle_omega_nan_in_cg": "pm.cg(*pm.make_linear_system(pm.cf_laplacian(image), trimap), "
     "M=pm.vcycle(pm.make_linear_system(pm.cf_laplacian(image), trimap)[0], (18, 21), "
@@ -634,6 +637,10 @@ REFUSED = {
         "pm.uniform_laplacian(image[:1, :1])",
         "returns the 1 x 1 zero Laplacian (a pixel has no neighbour; radius 1 is not "
         "smaller than the image, refused as the random walk's since session 10)",
+    ),
+    "save_rgba_bmp": (
+        "pm.save_image(folder + '/out/rgba.bmp', np.dstack([image, alpha]))",
+        "writes a BMP whose alpha channel is lost when read back",
     ),
     "lbdm_laplacian_two_channels": (
         "pm.lbdm_laplacian(image[:, :, :2])",

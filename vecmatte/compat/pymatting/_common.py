@@ -31,6 +31,12 @@ class PyMattingTypeError(TypeError, ValueError):
     fractional ``maxiter``, ``rtol=None``): both that and vecmatte's ``ValueError``."""
 
 
+class PyMattingOSError(OSError, ValueError):
+    """Raised where PyMatting's file writing fails with Pillow's ``OSError`` (an RGBA image
+    saved as JPEG): both that (code around a save often catches ``OSError``) and vecmatte's
+    ``ValueError``."""
+
+
 class PyMattingKeyError(KeyError, ValueError):
     """Raised where PyMatting fails with ``KeyError`` on an unknown name (a resampling
     filter): both that and vecmatte's ``ValueError``."""

@@ -14,7 +14,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from vecmatte._arrays import as_float, check_same_size
-from vecmatte.compat.pymatting._common import PyMattingAssertionError, PyMattingKeyError
+from vecmatte.compat.pymatting._common import (
+    PyMattingAssertionError,
+    PyMattingKeyError,
+    PyMattingOSError,
+)
 from vecmatte.trimap import check_trimap
 
 __all__ = [
@@ -225,6 +229,16 @@ def _scale(image) -> float:
     return 255.0
 
 
+# Formats whose Pillow writer raises OSError for an RGBA image (PyMatting's save then does).
+_NO_RGBA = frozenset({"JPEG", "MPO"})
+
+
+def _pillow_format(path) -> str | None:
+    from PIL import Image
+
+    return Image.registered_extensions().get(os.path.splitext(os.fspath(path))[1].lower())
+
+
 def save_image(path: str | os.PathLike, image: ArrayLike, make_directory: bool = True) -> None:
     """Save a float [0, 1] or uint8 image (PyMatting's ``save_image``).
 
@@ -237,8 +251,12 @@ def save_image(path: str | os.PathLike, image: ArrayLike, make_directory: bool =
     PyMattingAssertionError
         (an ``AssertionError`` as PyMatting's ``assert`` on the dtype, and a ``ValueError``)
         for dtypes other than float, uint8, uint16 and bool, before any folder is made.
+    PyMattingOSError
+        (an ``OSError`` as Pillow's "cannot write mode RGBA as JPEG", and a ``ValueError``)
+        for four channels in a JPEG file.
     ValueError
-        For shapes that are not an image.
+        For shapes that are not an image, and for formats that would lose an alpha channel
+        (BMP ...) or that vecmatte does not write.
     """
     from vecmatte.io import save_image as save
 
@@ -249,6 +267,11 @@ def save_image(path: str | os.PathLike, image: ArrayLike, make_directory: bool =
         raise PyMattingAssertionError(
             f"cannot save an array of dtype {image.dtype}; use floats in [0, 1], uint8 or "
             "uint16 (e.g. array.astype(np.uint8) if it holds 0 ... 255)"
+        )
+    if image.ndim == 3 and image.shape[2] == 4 and _pillow_format(path) in _NO_RGBA:
+        raise PyMattingOSError(
+            f"{os.fspath(path)}: {_pillow_format(path)} cannot store an alpha channel; save the "
+            "cutout as .png or .tif"
         )
     if np.issubdtype(image.dtype, np.floating):
         image = np.clip(image, 0.0, 1.0)  # as PyMatting; vecmatte.save_image refuses instead
