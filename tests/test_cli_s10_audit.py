@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from conftest import scene_folders
 
+from vecmatte.batch import find_tasks
 from vecmatte.cli import main
 from vecmatte.io import save_image
 
@@ -44,3 +47,17 @@ def test_a_batch_output_folder_under_a_file_names_the_file(tmp_path, capsys):
     assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines == [f"vecmatte: error: {out}: {tmp_path / 'out.png'} is a file, not a folder"]
+
+
+def test_two_trimaps_of_one_name_are_said_to_be_ambiguous_not_clashing_outputs(tmp_path):
+    # Old code: "several trimaps have the same name, so the outputs would clash: a.png,
+    # a.tif": the trimaps make no output; which one is the image's is what cannot be told.
+    images, trimaps = scene_folders(tmp_path, ["a"], write=save_image)
+    shutil.copy(trimaps / "a.png", trimaps / "a.tif")
+    with pytest.raises(ValueError) as refused:
+        find_tasks(images, trimaps, tmp_path / "out")
+    assert str(refused.value) == (
+        "several trimaps have the same name, so which trimap goes with the image cannot be "
+        "told: a.png, a.tif; rename or remove all but one"
+    )
+    assert not (tmp_path / "out").exists()

@@ -261,11 +261,15 @@ def find_tasks(
         )
     trimaps = _image_files(trimaps_dir, _batch_outputs_of(trimaps_dir, set(images)))
     used_trimaps = {name: paths for name, paths in trimaps.items() if name in images}
-    for kind, found in (("images", images), (what, used_trimaps)):
+    # Two trimaps of one name clash in no output: which one is the image's cannot be told.
+    for kind, found, why in (
+        ("images", images, "the outputs would clash"),
+        (what, used_trimaps, f"which {what[:-1]} goes with the image cannot be told"),
+    ):
         clashes = [", ".join(p.name for p in paths) for paths in found.values() if len(paths) > 1]
         if clashes:
             raise ValueError(
-                f"several {kind} have the same name, so the outputs would clash: "
+                f"several {kind} have the same name, so {why}: "
                 f"{'; '.join(clashes[:5])}; rename or remove all but one"
             )
     _check_case_only_differences(images)
