@@ -90,6 +90,8 @@ def make_files(folder: pathlib.Path) -> None:
     inputs = make_inputs()
     Image.fromarray(np.round(inputs["image"] * 255).astype(np.uint8)).save(folder / "scene.png")
     Image.fromarray(np.round(inputs["trimap"] * 255).astype(np.uint8)).save(folder / "trimap.png")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "truncated.png").write_bytes((folder / "rgb.png").read_bytes()[:200])
 
 
 # name -> expression; ``pm`` is PyMatting or the shim, ``folder`` the files' folder.
@@ -546,6 +548,15 @@ ERRORS = {
     "ichol_three_dimensions": "pm.ichol(sp.csc_matrix(spd))(b[:, None, None])",
     "ichol_columns_other_size": "pm.ichol(sp.csc_matrix(spd))(np.ones((29, 2)))",
     "trimap_split_1x1": "pm.trimap_split(trimap[:1, :1])",
+    # file errors keep their types (code around files catches OSError and its subclasses)
+    "cutout_missing_image": "pm.cutout(folder + '/none.png', folder + '/trimap.png', "
+    "folder + '/out/x.png')",
+    "cutout_missing_trimap": "pm.cutout(folder + '/scene.png', folder + '/none.png', "
+    "folder + '/out/x.png')",
+    "load_not_an_image": "pm.load_image(folder + '/notes.txt')",
+    "load_truncated": "pm.load_image(folder + '/truncated.png')",
+    "save_below_a_file": "pm.save_image(folder + '/rgb.png/x.png', image)",
+    "save_below_a_file_no_folders": "pm.save_image(folder + '/rgb.png/x.png', image, False)",
     "save_rgba_jpeg": "pm.save_image(folder + '/out/rgba.jpg', np.dstack([image, alpha]))",
     "save_rgba_jpeg_uint8": "pm.save_image(folder + '/out/rgba.jpeg', "
     "(np.dstack([image, alpha]) * 255).astype(np.uint8))",
