@@ -35,19 +35,24 @@ def client_left(environ: dict, when: str) -> HTTPError:
 
 
 def solve_watcher(
-    environ: dict, gone: Callable[[], bool], every: float
-) -> Callable[[int, float], None]:
-    """The solve's ``callback``: raises :func:`client_left`'s error once ``gone()`` says so,
-    asking at most once every ``every`` seconds."""
+    environ: dict, every: float, steps: str = "iterations"
+) -> Callable[[int, float], None] | None:
+    """The solve's ``callback`` (or the foreground's ``progress``), which raises
+    :func:`client_left`'s error once the client has gone, asking at most once every
+    ``every`` seconds; ``steps`` names what its first argument counts. None when the server
+    gives no way to ask (only :mod:`vecmatte.web.server` does)."""
+    gone = environ.get("vecmatte.client_gone")
+    if gone is None:
+        return None
     checked = [time.monotonic()]
 
-    def stop_if_gone(iteration: int, residual: float) -> None:
+    def stop_if_gone(done: int, _: float) -> None:
         # A solve ran on for a client that had left (the page aborts a stroke's request
         # when the next stroke comes), holding its slot. Asked at most 4 times a second.
         now = time.monotonic()
         if now - checked[0] >= every:
             checked[0] = now
             if gone():
-                raise client_left(environ, f"after {iteration} iterations")
+                raise client_left(environ, f"after {done} {steps}")
 
     return stop_if_gone

@@ -7,21 +7,64 @@ under, and posts from pages of another origin.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Set
 from urllib.parse import urlsplit
 
 from vecmatte.web._limits import HTTPError
 
-__all__ = ["HOST", "LOCAL_HOSTS", "check_host"]
+__all__ = ["HOST", "LOCAL_HOSTS", "check_host", "check_host_name"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 HOST = re.compile(r"(?:\[(?P<ipv6>[0-9A-Za-z:.%]+)\]|(?P<name>[^\s:\[\]/,@]+))(?::[0-9]{0,5})?")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def check_host_name(name: str) -> str:
+    """``name`` if a ``Host`` header can name it (any port), else a one-line ValueError.
+
+    A name the header can never carry ("", ",", "a b", "example.com:8000") was accepted and
+    never matched, so the server refused its own clients (421) without saying why.
+    """
+    text = name.strip()
+    inner = text[1:-1] if text[:1] == "[" and text[-1:] == "]" else text
+    if ":" in inner:  # only an IPv6 address has colons (a port is not part of the name)
+        try:
+            valid = ipaddress.ip_address(inner.split("%")[0]).version == 6
+        except ValueError:
+            valid = False
+    else:
+        valid = inner == text and HOST.fullmatch(text) is not None
+    if not valid:
+        raise ValueError(
+            f"not a host name: {name!r}; give one name or address per option, without a "
+            "port (every port is answered), e.g. --allow-host matting.lan"
+        )
+    return text
+
+
+def _origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an origin such as ``http://127.0.0.1:8000``, or None."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # "http://[evil", "http://a:99999"
+        return None
+    if not parts.hostname or parts.path or parts.query or parts.fragment or parts.username:
+        return None
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
 
 
 def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
     """Refuse a request whose ``Host`` is not in ``allowed_hosts`` (421), or a ``POST`` from a
-    page whose ``Origin`` is not (403)."""
+    page of another origin than the server's own (403).
+
+    A host name is allowed on every port (the client's port may be a proxy's); a page's
+    ``Origin`` must be the server's own: the scheme the server speaks (``wsgi.url_scheme``),
+    and the name and port of the request's ``Host``.
+    """
     # A page on another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its
     # own name in Host; refusing names we do not serve under closes that door.
     host = environ.get("HTTP_HOST", "")
@@ -43,10 +86,14 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
     # "null" is refused too: it is what a sandboxed iframe on any site sends (<iframe
     # sandbox="allow-scripts">, its form or fetch), so every page the user visited could
     # make the server solve; the page served here sends its own origin, and curl none.
+    # The port counts: another web application on 127.0.0.1 (a dev server on :3000, a
+    # notebook) had its pages post here, since only the host was compared.
     if environ.get("REQUEST_METHOD") == "POST" and origin:
-        try:
-            origin_host = (urlsplit(origin).hostname or "").lower()
-        except ValueError:  # "http://[evil": not a page of ours either (it was a 500)
-            origin_host = ""
-        if origin_host not in allowed_hosts:
-            raise HTTPError(403, f"requests from pages of {origin[:100]!r} are not allowed")
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+        mine = _origin(own)
+        if mine is None or _origin(origin) != mine:
+            raise HTTPError(
+                403,
+                f"requests from pages of {origin[:100]!r} are not allowed: only this server's "
+                f"own page ({own[:100]}) may post",
+            )

@@ -39,8 +39,9 @@ multipart/form-data), 421 (Host header not allowed), 422 (inputs the library ref
 their share of the memory budget, or too little memory now); never a traceback.
 
 A solve whose client closes its connection is stopped between two iterations of conjugate
-gradient (when served by :mod:`vecmatte.web.server`, which tells the application), and a
-request whose client left while it waited for its slot is not solved at all.
+gradient, a foreground between two of its steps (when served by :mod:`vecmatte.web.server`,
+which tells the application), and a request whose client left while it waited for its slot
+is not solved at all.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from vecmatte._errors import collected_warnings, error_line
 from vecmatte.web import _fields
 from vecmatte.web._clients import client_left, solve_watcher
 from vecmatte.web._fields import body_length, drain, read_form
-from vecmatte.web._hosts import LOCAL_HOSTS, check_host
+from vecmatte.web._hosts import LOCAL_HOSTS, check_host, check_host_name
 from vecmatte.web._limits import (
     BODY_COPIES,
     REQUEST_BYTES_PER_PIXEL,
@@ -125,7 +126,7 @@ class MattingApp:
         self._gate = Gate(limits, budget)
         self._photos = PhotoCache(_PHOTO_CACHE_BYTES)
         self.allowed_hosts = frozenset(
-            host.strip("[]").lower() for host in (*LOCAL_HOSTS, *allowed_hosts)
+            check_host_name(host).strip("[]").lower() for host in (*LOCAL_HOSTS, *allowed_hosts)
         )
         self._static = resources.files("vecmatte.web") / "static"
         self._static_names = frozenset(
@@ -401,12 +402,20 @@ class MattingApp:
     ) -> np.ndarray:
         import vecmatte
 
-        gone = environ.get("vecmatte.client_gone")
-        if gone is None:  # another WSGI server: it gives no way to ask
-            return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
-        stop_if_gone = solve_watcher(environ, gone, _CLIENT_CHECK_SECONDS)
+        callback = solve_watcher(environ, _CLIENT_CHECK_SECONDS)
+        if callback is not None:  # stopped between two iterations when the client leaves
+            options = {**options, "callback": callback}
+        return self._library(vecmatte.estimate_alpha, image, trimap, method=method, **options)
+
+    def _estimate_foreground(self, environ: dict, image, alpha, method: str) -> np.ndarray:
+        import vecmatte
+
+        # Stopped for a client that left at a call of progress: after every band of rows
+        # ('ml', 0.13 s at most on a 4 MP photograph; 'blur_fusion' 0.6 s), but only after
+        # each colour channel of 'cf' (a whole conjugate gradient solve each).
+        progress = solve_watcher(environ, _CLIENT_CHECK_SECONDS, "steps of the foreground")
         return self._library(
-            vecmatte.estimate_alpha, image, trimap, method=method, callback=stop_if_gone, **options
+            vecmatte.estimate_foreground, image, alpha, method=method, progress=progress
         )
 
     def _check_client(self, environ: dict) -> None:
@@ -490,11 +499,7 @@ class MattingApp:
                 if colours == "none":
                     foreground = image
                 else:
-                    import vecmatte
-
-                    foreground = self._library(
-                        vecmatte.estimate_foreground, image, alpha, method=colours
-                    )
+                    foreground = self._estimate_foreground(environ, image, alpha, colours)
                 if rgba:
                     foreground = np.concatenate([foreground, alpha[:, :, None]], axis=2)
                 solve = time.perf_counter() - solve_start
@@ -559,15 +564,22 @@ def create_app(
     max_upload_bytes, max_pixels, workers, queue, wait_seconds, memory_bytes
         The server's limits; see :class:`Limits`.
     allowed_hosts : iterable of str, optional
-        Host names (as in the ``Host`` header, without port) the application answers to,
-        besides ``127.0.0.1``, ``localhost`` and ``::1``. Requests naming any other host are
-        refused (421), which defeats DNS rebinding; add the machine's name when serving on a
-        network.
+        Host names (as in the ``Host`` header, without port: every port is answered) the
+        application answers to, besides ``127.0.0.1``, ``localhost`` and ``::1``. Requests
+        naming any other host are refused (421), which defeats DNS rebinding; add the
+        machine's name when serving on a network. A ``POST`` from a web page is answered
+        only if its ``Origin`` is the server's own (its scheme, ``wsgi.url_scheme``, and the
+        name and port of the ``Host`` header); clients that send no ``Origin`` (curl) are.
 
     Returns
     -------
     MattingApp
         A PEP 3333 application: ``app(environ, start_response)``.
+
+    Raises
+    ------
+    ValueError
+        A limit out of its range, or an allowed host a ``Host`` header cannot name.
 
     Examples
     --------

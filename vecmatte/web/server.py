@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import socket
 import socketserver
 import sys
@@ -92,7 +93,10 @@ IDLE_SECONDS = 30.0
 # bounds each receive only: a client trickling its headers a byte every 29 s held its
 # connection (and its thread) for as long as it liked.
 HEADER_SECONDS = 20.0
-# Connections served at once; more are answered 503 and closed.
+# Connections served at once; more are answered 503 and closed. The cap protects the process,
+# not availability: one client reopening connections can hold all of them, and no cap per
+# address would stop it (on 127.0.0.1 every client, the page's own included, is one address;
+# on a network, many users behind one NAT are).
 MAX_CONNECTIONS = 100
 
 
@@ -195,6 +199,40 @@ class _ReportedOnWrite:
         return getattr(self._stream, name)
 
 
+# One header line as RFC 9112 has it: a token, a colon, a value without CR, LF or NUL. The
+# standard library's parser took a line without a colon for the end of the headers (those
+# after it, Content-Length among them, were dropped), joined folded lines, split a line at a
+# bare CR and kept NUL bytes: each a way for a proxy in front to read another request.
+_HEADER_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\x00]*\r?\n")
+
+
+def _malformed_header(lines: list[bytes]) -> str | None:
+    """Why the request's header lines (up to the blank one) are refused, or None."""
+    for line in lines:
+        if line in (b"\r\n", b"\n", b"") or _HEADER_LINE.fullmatch(line):
+            continue
+        shown = line.rstrip(b"\r\n")[:60].decode("latin-1")
+        if line[:1] in (b" ", b"\t"):
+            return f"a header line continues the one before (obs-fold): {shown!r}"
+        if b"\x00" in line:
+            return f"a header line has a NUL byte: {shown!r}"
+        return f"a header line is not 'Name: value' on one line: {shown!r}"
+    return None
+
+
+class _HeaderLines:
+    """The connection's input while the headers are read, keeping the lines as they came."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.lines: list[bytes] = []
+
+    def readline(self, *args) -> bytes:
+        line = self._stream.readline(*args)
+        self.lines.append(line)
+        return line
+
+
 class _Handler(WSGIRequestHandler):
     quiet = False
     timeout = IDLE_SECONDS  # StreamRequestHandler sets it on the connection's socket
@@ -269,11 +307,20 @@ class _Handler(WSGIRequestHandler):
         )
 
     def parse_request(self) -> bool:
+        rfile = self.rfile
+        self.rfile = read = _HeaderLines(rfile)  # the base class reads the headers from it
         try:
             parsed = super().parse_request()
         finally:
+            self.rfile = rfile
             self._reader.end_deadline()  # the body has its own pace (vecmatte.web._fields)
         if not parsed:
+            return False
+        problem = _malformed_header(read.lines)
+        if problem is None and b"\x00" in self.raw_requestline:
+            problem = "the request line has a NUL byte"
+        if problem is not None:
+            self.send_error(400, problem)
             return False
         # The base class looks at Expect only when the server speaks HTTP/1.1 (this one
         # answers in HTTP/1.0, one request per connection).
@@ -402,6 +449,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _allowed_host(text: str) -> str:
+    """``--allow-host``: a name a Host header can carry (",", "" or "name:8000" never match)."""
+    from vecmatte.web._hosts import check_host_name
+
+    try:
+        return check_host_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``vecmatte serve``."""
     from vecmatte.cli._common import positive_int
@@ -446,9 +503,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-host",
         action="append",
+        type=_allowed_host,
         default=[],
         metavar="NAME",
-        help="also answer to this Host name (repeatable); others are refused (DNS rebinding)",
+        help="also answer to this Host name, on any port (repeatable; a name or address, no "
+        "port); others are refused (DNS rebinding). Posts from web pages are answered only "
+        "from the server's own page: its scheme, name and port",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
 
@@ -462,7 +522,8 @@ def run(args: argparse.Namespace) -> int:
         max_upload_bytes=args.max_upload_bytes,
         workers=args.workers,
         memory_bytes=args.memory_limit,
-        allowed_hosts=[*args.allow_host, args.host],
+        # --host '' (every interface) names no host a client can send.
+        allowed_hosts=[*args.allow_host, *([args.host] if args.host else [])],
     )
     try:
         serve(app, args.host, args.port, quiet=args.quiet)
