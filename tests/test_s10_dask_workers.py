@@ -55,17 +55,20 @@ def cluster(tmp_path_factory, request):
 
 
 class ClusterWithoutVecmatte(LocalCluster):
-    """A scheduler and one worker on which ``import vecmatte`` fails."""
+    """A scheduler and one worker, on one of which (``blocked``) ``import vecmatte`` fails."""
+
+    blocked = "worker"
 
     def _start(self, n_workers: int) -> None:
         scheduler_file = self.directory / "scheduler.json"
         preload = self.directory / "no_vecmatte.py"
         preload.write_text(WITHOUT_VECMATTE)
+        blocks = {self.blocked: ("--preload", str(preload))}
         self.scheduler = self._spawn(
             "scheduler",
             "distributed.cli.dask_scheduler",
             *("--host", "127.0.0.1", "--port", "0", "--no-dashboard"),
-            *("--scheduler-file", str(scheduler_file)),
+            *("--scheduler-file", str(scheduler_file), *blocks.get("scheduler", ())),
         )
         _wait_until(lambda: self._started(scheduler_file), START_TIMEOUT, "the scheduler file")
         self.address = json.loads(scheduler_file.read_text())["address"]
@@ -75,13 +78,17 @@ class ClusterWithoutVecmatte(LocalCluster):
                 "distributed.cli.dask_worker",
                 self.address,
                 *("--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"),
-                *("--death-timeout", str(START_TIMEOUT), "--preload", str(preload)),
+                *("--death-timeout", str(START_TIMEOUT), *blocks.get("worker", ())),
             )
         )
         from distributed import Client
 
         self.client = Client(self.address, timeout=START_TIMEOUT, set_as_default=False)
         self.client.wait_for_workers(n_workers, timeout=START_TIMEOUT)
+
+
+class SchedulerWithoutVecmatte(ClusterWithoutVecmatte):
+    blocked = "scheduler"
 
 
 def test_relative_paths_are_made_absolute_for_the_workers(cluster, tmp_path, monkeypatch):
@@ -149,3 +156,20 @@ def test_ctrl_c_while_connecting_ends_at_once_without_a_traceback(tmp_path):
     assert process.returncode == 130, err
     assert "vecmatte: interrupted" in err
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_a_scheduler_without_vecmatte_is_refused_at_once(tmp_path, request):
+    # The scheduler unpickles the tasks: every image failed with Dask's "Error during
+    # deserialization of the task graph ... different environments" (old code: 2 failed).
+    (tmp_path / "dask").mkdir()
+    started = SchedulerWithoutVecmatte(tmp_path / "dask", 1)
+    request.addfinalizer(started.close)
+    images, trimaps = _write_inputs(tmp_path, 2)
+    tasks = find_tasks(images, trimaps, tmp_path / "out")
+    with pytest.raises(ImportError) as refused:
+        _within(BATCH_TIMEOUT, vdist.run_batch_on_cluster, tasks, started.client)
+    message = str(refused.value)
+    assert message.startswith("the Dask scheduler cannot run vecmatte")
+    assert "No module named 'vecmatte'" in message
+    assert "scheduler's environment" in message and "\n" not in message
+    assert not any((tmp_path / "out").iterdir())

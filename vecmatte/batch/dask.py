@@ -188,13 +188,14 @@ def _process_on_worker(task: BatchTask) -> BatchRecord:
 
 
 def _check_workers(client: Client) -> None:
-    """Refuse a cluster with a worker that cannot import this vecmatte (ImportError).
+    """Refuse a cluster whose scheduler or a worker cannot import this vecmatte (ImportError).
 
     A task names ``_process_on_worker`` by reference: a worker without vecmatte (or with
     another version, whose ``BatchTask`` may not unpickle) fails to read the message, its
     connection to the scheduler breaks and it shuts down; with no good worker left the
-    batch waited forever without a word. A cluster with no worker yet (adaptive scaling)
-    is let through.
+    batch waited forever without a word. The scheduler unpickles the tasks too: without
+    vecmatte every image failed with Dask's "Error during deserialization of the task
+    graph". A cluster with no worker yet (adaptive scaling) is let through.
     """
     from vecmatte import __version__
 
@@ -202,6 +203,21 @@ def _check_workers(client: Client) -> None:
         # defined here, so that it travels by value and runs where vecmatte is missing
         return __import__("vecmatte").__version__
 
+    try:
+        on_scheduler = client.run_on_scheduler(version_on_worker)
+    except Exception as error:  # raised there, as ImportError or in Dask's wrapping
+        on_scheduler = error
+    if on_scheduler != __version__:
+        seen = (
+            f"vecmatte {on_scheduler}"
+            if isinstance(on_scheduler, str)
+            else f"{type(on_scheduler).__name__}: {on_scheduler}"
+        )
+        raise ImportError(
+            f"the Dask scheduler cannot run vecmatte {__version__} ({seen}), and it reads "
+            f"every task; install it in the scheduler's environment too ({INSTALL_HINT}, "
+            "the same version as here)"
+        )
     found = client.run(version_on_worker, on_error="return")
     other = {
         address: version
