@@ -2,11 +2,13 @@
 before its fix."""
 
 import io
+import os
 import struct
 
+import numpy as np
 import pytest
 
-from vecmatte.io import load_image
+from vecmatte.io import load_image, save_image
 
 
 def _heif(brand: bytes) -> bytes:
@@ -30,3 +32,49 @@ def test_an_iphone_heic_photo_is_named_with_the_way_out(tmp_path, brand):
     with pytest.raises(ValueError) as caught:
         load_image(io.BytesIO(_heif(brand)))
     assert str(caught.value) == f"<stream>: {message}"
+
+
+def test_a_read_only_output_file_is_not_replaced(tmp_path, monkeypatch):
+    # The temporary file renamed over the output needs only the folder's permission, so a
+    # file its owner made read-only (chmod 444) was replaced without a word. Root may write
+    # anything (os.access says yes, as open() would): a user's refusal is stood in for.
+    path = tmp_path / "alpha.png"
+    save_image(path, np.zeros((2, 3)))
+    before = path.read_bytes()
+    real_access = os.access
+
+    def access(name, mode, **kwargs):
+        if os.fspath(name) == os.fspath(path) and mode & os.W_OK:
+            return False
+        return real_access(name, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    with pytest.raises(PermissionError) as caught:
+        save_image(path, np.ones((2, 3)))
+    assert str(caught.value) == (
+        f"{path}: the file is read-only (its permissions refuse writing); make it writable "
+        "(chmod u+w) or give another name (output)"
+    )
+    assert path.read_bytes() == before and sorted(tmp_path.iterdir()) == [path]
+
+
+def test_the_command_line_refuses_a_read_only_output_before_solving(tmp_path, monkeypatch, capsys):
+    from vecmatte import make_scene
+    from vecmatte.cli import main
+
+    scene = make_scene((20, 24), seed=0)
+    image, trimap, out = tmp_path / "image.png", tmp_path / "trimap.png", tmp_path / "alpha.png"
+    for path, values in ((image, scene.image), (trimap, scene.trimap), (out, scene.trimap)):
+        save_image(path, values)
+    before = out.read_bytes()
+    real_access = os.access
+
+    def access(name, mode, **kwargs):
+        if os.fspath(name) == os.fspath(out) and mode & os.W_OK:
+            return False
+        return real_access(name, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+    assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
+    assert f"{out}: the file is read-only" in capsys.readouterr().err
+    assert out.read_bytes() == before

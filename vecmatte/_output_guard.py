@@ -280,6 +280,13 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
         )
     if path.is_dir():
         raise IsADirectoryError(f"{path}: is a directory; give a file name ({what})")
+    if target.exists() and not os.access(target, os.W_OK):
+        # A temporary renamed over it needs only the folder's permission: a file its owner
+        # made read-only was replaced without a word, where open() and cp refuse.
+        raise PermissionError(
+            f"{path}: the file is read-only (its permissions refuse writing); make it "
+            f"writable (chmod u+w) or give another name ({what})"
+        )
     if not os.access(directory, os.W_OK | os.X_OK):
         number, reason = _why_not_writable(directory)
         error = PermissionError(f"{path}: cannot write to directory {directory} ({reason})")
