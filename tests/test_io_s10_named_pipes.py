@@ -138,3 +138,16 @@ def test_an_image_written_into_a_pipe_reaches_its_reader(tmp_path, pixels, delay
     save_image(path, pixels)
     reader.join(5)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(received["data"]))), pixels)
+
+
+def test_image_size_of_a_pipe_says_what_it_is(tmp_path):
+    from vecmatte.io import image_size
+
+    path = tmp_path / "photo.png"
+    os.mkfifo(path)
+    with pytest.raises(ValueError) as caught:  # was FileNotFoundError "photo.png: no such file"
+        image_size(path)
+    assert str(caught.value) == (
+        f"{path}: a named pipe, socket or device, not an image file (its header cannot be "
+        "read without taking its data)"
+    )

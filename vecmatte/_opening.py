@@ -447,7 +447,10 @@ def image_size(path) -> tuple[int, int]:
     path = named_source(path, pipes=False)
     path = _existing_path(path, str(path))  # as load_image says each
     if not path.is_file():  # a named pipe: reading its header would take its data
-        raise FileNotFoundError(_missing(path, str(path)))
+        raise ValueError(
+            f"{path}: a named pipe, socket or device, not an image file (its header cannot "
+            "be read without taking its data)"
+        )
     try:
         with open_unchecked(path) as image:
             width, height = image.size
