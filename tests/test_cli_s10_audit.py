@@ -61,3 +61,17 @@ def test_two_trimaps_of_one_name_are_said_to_be_ambiguous_not_clashing_outputs(t
         "told: a.png, a.tif; rename or remove all but one"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_quiet_batch_says_each_failure_once(tmp_path, capsys):
+    # Old code: "vecmatte: a failed: no trimap for a ..." as it happened, then again in the
+    # summary's list: every error twice, in a mode that prints nothing but errors.
+    images, trimaps = scene_folders(tmp_path, ["a", "b"], write=save_image)
+    (trimaps / "a.png").unlink()
+    argv = ["batch", str(images), str(trimaps), "-o", str(tmp_path / "out"), "-q"]
+    assert main(argv) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        "vecmatte: 1 of 2 images failed:",
+        f"  a: no trimap for a: no file {trimaps / 'a.*'}",
+    ]

@@ -125,7 +125,8 @@ class BatchProgress:
     def __call__(self, done: int, total: int, record) -> None:
         if record.status == "skipped":
             self.skipped += 1
-        if record.status == "failed" and not self.stopped:
+        # --quiet: each failure once, in the summary (said live too, a failure was said twice).
+        if record.status == "failed" and not self.stopped and not self.quiet:
             self.close()
             self._write(f"vecmatte: {one_line(record.name)} failed: {one_line(record.error)}\n")
             if getattr(record, "stops", False):
