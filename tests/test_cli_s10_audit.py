@@ -75,3 +75,23 @@ def test_a_quiet_batch_says_each_failure_once(tmp_path, capsys):
         "vecmatte: 1 of 2 images failed:",
         f"  a: no trimap for a: no file {trimaps / 'a.*'}",
     ]
+
+
+def test_an_image_whose_output_name_would_be_too_long_is_refused_up_front(tmp_path, capsys):
+    # Old code: the image (a valid name of 250 bytes) was solved, then failed writing with
+    # "file name too long for the file system; give a shorter name (output)".
+    name = "x" * 246  # x..x.png: 250 bytes; x..x_alpha.png: 256
+    images, trimaps = scene_folders(tmp_path, ["a", name], write=save_image)
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"\(NAME_alpha.png\) would be 256 bytes long"):
+        find_tasks(images, trimaps, out)
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and "(250 characters): the name of its output" in lines[0], lines
+    assert lines[0].endswith("rename the image (nothing was written)")
+    assert not out.exists()
+    short = "x" * 245  # x..x_alpha.png: 255 bytes, a valid name
+    (images / f"{name}.png").rename(images / f"{short}.png")
+    (trimaps / f"{name}.png").rename(trimaps / f"{short}.png")
+    assert main(["batch", str(images), str(trimaps), "-o", str(out), "-q"]) == 0
+    assert (out / f"{short}_alpha.png").is_file()

@@ -7,6 +7,7 @@ then makes one :class:`~vecmatte.batch._core.BatchTask` per image.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -118,6 +119,25 @@ def _check_case_only_differences(images: dict[str, list[Path]]) -> None:
                 f"{other.stem}{ALPHA_SUFFIX} and {path.stem}{ALPHA_SUFFIX} are one file on a "
                 "case-insensitive file system (macOS, Windows); rename one of them (nothing "
                 "was written)"
+            )
+
+
+def _check_output_name_lengths(images: dict[str, list[Path]], suffix: str) -> None:
+    """Refuse an image whose output name (``NAME`` + ``suffix``) no file system can hold.
+
+    A name may have 255 bytes (NAME_MAX on Linux, macOS and Windows); ``_alpha.png`` makes
+    a valid image name of 246 or more too long: the image was solved, then failed writing
+    with "file name too long ...; give a shorter name (output)", an output nobody named.
+    """
+    from vecmatte._output_guard import shortened
+
+    for stem, (path, *_) in images.items():
+        size = len(os.fsencode(stem + suffix))
+        if size > 255:
+            raise ValueError(
+                f"{shortened(path.name)}: the name of its output (NAME{suffix}) would be "
+                f"{size} bytes long, more than the 255 a file name can have; rename the image "
+                "(nothing was written)"
             )
 
 
@@ -273,6 +293,7 @@ def find_tasks(
                 f"{'; '.join(clashes[:5])}; rename or remove all but one"
             )
     _check_case_only_differences(images)
+    _check_output_name_lengths(images, CUTOUT_SUFFIX if cutout else ALPHA_SUFFIX)
     if not set(images) & set(trimaps):
         raise ValueError(
             f"no image of {images_dir} has a {what[:-1]} of the same name in {trimaps_dir} "
