@@ -184,6 +184,20 @@ def default_memory_bytes(
     comes from its :class:`vecmatte.preconditioners.PreconditionerSpec`. ``shape`` and
     ``n_unknown`` are read as by :func:`checked_counts`; an unknown preconditioner is refused
     as the solve refuses it.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, ``(h, w)`` or ``(h, w, channels)``.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    preconditioner : str, optional
+        The solve's preconditioner; ``None`` counts the system's share alone.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes, with the margins :data:`SAFETY` and :data:`BASE_BYTES`.
     """
     from vecmatte.preconditioners import PRECONDITIONERS, resolve_preconditioner
 

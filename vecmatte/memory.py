@@ -277,6 +277,11 @@ def available_memory() -> int | None:
     there is no ``/proc``), the room left under a cgroup (container or systemd unit) memory
     limit, and the room left under the process's own limits on its address space and data
     (``RLIMIT_AS``, ``RLIMIT_DATA``: ``ulimit -v``, ``resource.setrlimit``).
+
+    Returns
+    -------
+    int or None
+        Bytes, or None when none of these is known.
     """
     return min(_memory_readings().values(), default=None)
 
@@ -387,6 +392,21 @@ def refuse_if_short(
 
     The message gives the numbers and the ways out: a smaller image (the size that fits),
     a preconditioner that holds less (when one would fit), a narrower unknown band.
+
+    Parameters
+    ----------
+    needed : int
+        Bytes the solve needs (:func:`estimate_solve_memory`).
+    shape, n_unknown, method, preconditioner, **options
+        The solve's, as given to :func:`estimate_solve_memory`, for the ways out.
+    available : int, optional
+        Bytes available; ``None``: :func:`available_memory` (nothing is refused when that
+        is unknown).
+
+    Raises
+    ------
+    InsufficientMemoryError
+        If ``needed`` exceeds what is available.
     """
     needed = finite_number(needed, "needed", "a number of bytes (0 or more)", minimum=0.0)
     # Read as the estimate reads them: a shape of text or a NaN reached int() unchecked.
@@ -467,9 +487,19 @@ def _lighter_preconditioner(method: str, preconditioner) -> str | None:
 def estimate_task_memory(task) -> int:
     """Bytes one batch task needs: its solve plus the images it holds while it runs.
 
-    ``task`` is a :class:`vecmatte.batch.BatchTask`; the image size is read from the file's
-    header and the trimap (or the mask, with the task's band) is read to count its unknown
-    pixels. The solve is estimated with the task's method and options.
+    The image size is read from the file's header and the trimap (or the mask, with the
+    task's band) is read to count its unknown pixels. The solve is estimated with the task's
+    method and options.
+
+    Parameters
+    ----------
+    task : vecmatte.batch.BatchTask
+        The task.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     from vecmatte.io import image_size, load_trimap
     from vecmatte.trimap import trimap_from_mask, trimap_split

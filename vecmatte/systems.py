@@ -36,6 +36,15 @@ class Stencil:
     ``neighbors[s, u]`` is the solution index of the neighbour of solution entry ``u`` at
     ``offsets[s]`` (offsets in row-major flat order), or ``-1`` where that neighbour is not
     solved for or lies outside the image. ``values[s, u]`` is the matching matrix entry.
+
+    Parameters
+    ----------
+    offsets : ndarray of int, shape (k,)
+        Flat offsets of the stencil, row-major.
+    neighbors : ndarray of int, shape (k, m)
+        Solution index of each entry's neighbour at each offset, ``-1`` if none.
+    values : ndarray, shape (k, m)
+        The matching matrix entries.
     """
 
     offsets: np.ndarray
@@ -49,6 +58,13 @@ class LazyStencil(Stencil):
     Only the ichol preconditioner reads a stencil: the other solves never pay for the
     per-offset arrays next to the matrix. ``form()`` returns ``(neighbors, values)`` and is
     called once; what it holds is released after.
+
+    Parameters
+    ----------
+    offsets : ndarray of int
+        Flat offsets of the stencil, row-major.
+    form : callable
+        ``form()`` returns ``(neighbors, values)``, both ``(k, m)``.
     """
 
     def __init__(self, offsets: np.ndarray, form) -> None:
@@ -106,7 +122,13 @@ class MattingSystem:
     x0: np.ndarray | None = None
 
     def coordinates(self) -> tuple[np.ndarray, np.ndarray]:
-        """Row and column of each solution entry's pixel."""
+        """Row and column of each solution entry's pixel.
+
+        Returns
+        -------
+        rows, columns : ndarray of int
+            One entry per solution entry.
+        """
         return np.divmod(self.unknown, self.shape[1])
 
 

@@ -48,7 +48,20 @@ _SOFT_CONSTRAINTS = 60.0
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
-    """Range checks of the options given (``ValueError``, one line)."""
+    """Range checks of the options given (``ValueError``, one line).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, for the ranges that depend on its size (a window must fit).
+    **options
+        Options of :func:`build_system`, as given.
+
+    Returns
+    -------
+    dict
+        ``options`` with the checked ones in the form the solve uses.
+    """
     checked = dict(options)
     passes = check_passes(
         options.get("n_neighbors", (20, 10)), options.get("distance_weights", (2.0, 0.1))
@@ -248,6 +261,22 @@ def memory_bytes(
     sizes. Another preconditioner adds its own model with the margins of
     :mod:`vecmatte.memory`; ``"direct"`` only their constant, its factor being SuperLU's
     term of :func:`vecmatte.memory.estimate_solve_memory` (see ``_DIRECT_NOTE``).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    preconditioner : str, optional
+        The solve's preconditioner.
+    **options
+        Options of :func:`build_system`.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
     from vecmatte.preconditioners import PRECONDITIONERS

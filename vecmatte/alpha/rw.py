@@ -143,7 +143,20 @@ def _narrow(columns: np.ndarray) -> np.ndarray:
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
-    """Range checks of the options given (``ValueError``, one line)."""
+    """Range checks of the options given (``ValueError``, one line).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, for the ranges that depend on its size (a window must fit).
+    **options
+        Options of :func:`build_system`, as given.
+
+    Returns
+    -------
+    dict
+        ``options`` with the checked ones in the form the solve uses.
+    """
     checked = dict(options)
     if "radius" in options:
         radius = check_radius(options["radius"])
@@ -315,6 +328,22 @@ def memory_bytes(
     preconditioner its own model
     (:attr:`vecmatte.preconditioners.PreconditionerSpec.memory`) with the margins of
     :mod:`vecmatte.memory` (not measured on this method).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    preconditioner : str, optional
+        The solve's preconditioner.
+    **options
+        Options of :func:`build_system`.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY, direct_factor_bytes
     from vecmatte.preconditioners import PRECONDITIONERS

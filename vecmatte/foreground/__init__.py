@@ -31,7 +31,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ForegroundMethod:
-    """A foreground method: the module that defines ``estimate`` and ``memory_bytes``."""
+    """A foreground method: the module that defines ``estimate`` and ``memory_bytes``.
+
+    Parameters
+    ----------
+    module : str
+        Dotted name of the module, imported on first use.
+    summary : str
+        One line on the method, for help texts.
+    """
 
     module: str
     summary: str
@@ -396,6 +404,11 @@ def estimate_foreground(
     Same as :func:`estimate_foreground_background` (see it for the parameters, the methods
     and the default), returning the foreground only (and never holding a whole background in
     memory: :func:`foreground_memory_bytes` with ``background=False``).
+
+    Parameters
+    ----------
+    image, alpha, method, regularization, gradient_weight, rtol, maxiter, blur_sizes, progress
+        As in :func:`estimate_foreground_background`.
 
     Returns
     -------

@@ -24,7 +24,23 @@ LAPLACIANS: dict[str, str] = {
 
 
 def get_laplacian(name: str) -> Callable:
-    """The Laplacian function registered as ``name`` in :data:`LAPLACIANS`."""
+    """The Laplacian function registered as ``name`` in :data:`LAPLACIANS`.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LAPLACIANS`.
+
+    Returns
+    -------
+    callable
+        The function, imported on first use.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered.
+    """
     try:
         target = LAPLACIANS[name]
     except KeyError:

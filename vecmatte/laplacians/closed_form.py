@@ -287,6 +287,21 @@ def coefficient_strips(
     ``emit`` copies what it keeps. Strips may run in parallel threads; each ``emit`` should
     write only its own rows' part of its outputs. ``known`` pixels' all-known windows are
     left out, as in :func:`row_coefficients`.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image with values in [0, 1].
+    rows : ndarray of int
+        Flat indices of the pixel rows wanted, ascending.
+    emit : callable
+        ``emit(start, stop, coef)``, called once per strip.
+    eps : float
+        Regularisation of the window colour covariances.
+    radius : int
+        Window radius.
+    known : ndarray of bool, shape (h*w,), optional
+        Known pixels, whose all-known windows are left out.
     """
     h, w = image.shape[:2]
     n = (2 * radius + 1) ** 2

@@ -193,7 +193,10 @@ def knn_searches(
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
     """Each pass's nearest neighbours: the pairs ``K[i, j] > 0`` of :func:`knn_weights`.
 
-    Parameters are those of :func:`knn_weights`.
+    Parameters
+    ----------
+    image, n_neighbors, distance_weights, kernel, unknown
+        As in :func:`knn_weights`.
 
     Returns
     -------
@@ -272,8 +275,10 @@ def knn_weights(
 ):
     """Symmetric KNN weight matrix ``W = K + K^T`` (``K[i, j]``: ``j`` is a neighbour of ``i``).
 
-    Parameters are those of :func:`knn_laplacian`, and
-
+    Parameters
+    ----------
+    image, n_neighbors, distance_weights, kernel
+        As in :func:`knn_laplacian`.
     unknown : ndarray of bool, shape (h*w,), optional
         If given, only the rows of these pixels are formed, the same as in the full matrix
         (all that a system with hard constraints reads); the other rows are empty, and the

@@ -65,9 +65,20 @@ def _window_sums_of_piece(
 def box_valid(array: np.ndarray, radius: int) -> np.ndarray:
     """Sums over every ``(2r+1) x (2r+1)`` window inside ``array`` (its last two axes).
 
-    Returns an array ``(..., h - 2r, w - 2r)`` indexed by each window's top-left pixel.
     The sums are built by doubling along one axis at a time (see :func:`_window_sums`): the
     cost grows with ``log r``, and no error accumulates along the image's rows or columns.
+
+    Parameters
+    ----------
+    array : ndarray, shape (..., h, w)
+        The values summed.
+    radius : int
+        Window radius ``r``.
+
+    Returns
+    -------
+    ndarray, shape (..., h - 2r, w - 2r)
+        The window sums, indexed by each window's top-left pixel.
     """
     array = np.asarray(array, dtype=np.float64)
     size = 2 * radius + 1
@@ -87,7 +98,19 @@ def box_valid(array: np.ndarray, radius: int) -> np.ndarray:
 def box_full(array: np.ndarray, radius: int) -> np.ndarray:
     """For window values ``(..., h - 2r, w - 2r)``, each pixel's sum over the windows holding it.
 
-    Returns an array ``(..., h, w)``; the transpose of :func:`box_valid`.
+    The transpose of :func:`box_valid`.
+
+    Parameters
+    ----------
+    array : ndarray, shape (..., h - 2r, w - 2r)
+        One value per window, indexed by its top-left pixel.
+    radius : int
+        Window radius ``r``.
+
+    Returns
+    -------
+    ndarray, shape (..., h, w)
+        Each pixel's sum over the windows holding it.
     """
     pad = 2 * radius
     padding = [(0, 0)] * (np.ndim(array) - 2) + [(pad, pad), (pad, pad)]
@@ -122,6 +145,15 @@ class LargeKernelLaplacian:
     past the row's end) hold ``M = 0``, so ``T`` is zero there and doubles as the zero
     border between rows, and every box sum runs on contiguous 1-D arrays
     (:func:`_window_sums`). All buffers are allocated at the first product.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image with values in [0, 1].
+    eps : float
+        Regularisation of the window colour covariances.
+    radius : int
+        Window radius.
     """
 
     def __init__(self, image: np.ndarray, *, eps: float, radius: int) -> None:
@@ -281,6 +313,18 @@ class LargeKernelLaplacian:
         """``L p`` for a vector of ``h * w`` pixel values (row-major), into ``out`` if given.
 
         ``out`` (float64, ``h * w`` entries, not ``p``) saves a new array per product.
+
+        Parameters
+        ----------
+        p : ndarray, shape (h*w,)
+            Pixel values, row-major.
+        out : ndarray, shape (h*w,), optional
+            Where to write the product.
+
+        Returns
+        -------
+        ndarray, shape (h*w,)
+            ``L p`` (``out`` when given).
         """
         planes, c = self.planes, self._coefficients
         h, w = planes.shape[1:]
@@ -314,13 +358,31 @@ class LargeKernelLaplacian:
     rmatvec = matvec
 
     def dot(self, p: np.ndarray) -> np.ndarray:
+        """``L p``, as :meth:`matvec` (a new array).
+
+        Parameters
+        ----------
+        p : ndarray, shape (h*w,)
+            Pixel values, row-major.
+
+        Returns
+        -------
+        ndarray, shape (h*w,)
+            ``L p``.
+        """
         return self.matvec(p)
 
     def __matmul__(self, p: np.ndarray) -> np.ndarray:
         return self.matvec(p)
 
     def diagonal(self) -> np.ndarray:
-        """``diag(L)`` from each pixel's sums of ``M`` over the windows holding it."""
+        """``diag(L)`` from each pixel's sums of ``M`` over the windows holding it.
+
+        Returns
+        -------
+        ndarray, shape (h*w,)
+            The diagonal, float64, pixels in row-major order.
+        """
         # diag_i = c_i - sum_k (m_k - 2 I_i . V_k mu_k + I_i^T V_k I_i), with x = (1, I_i):
         # c_i - sum_k x^T M_k x, one of M's 10 planes at a time (off-diagonal ones twice).
         planes, c = self.planes, self._coefficients

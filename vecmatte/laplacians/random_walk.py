@@ -101,6 +101,19 @@ def window_stencil(
     non-symmetric near the border; ``symmetric=True`` gives ``(W + W^T) / 2`` instead (the
     same for ``radius = 1``).
 
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image with values in [0, 1].
+    rows : ndarray of int, shape (p,)
+        Flat indices of the pixels whose weights are wanted.
+    radius : int
+        Window radius ``r``.
+    sigma : float or None
+        Colour scale of the weights; ``None``: every weight 1.
+    symmetric : bool, optional
+        Give ``(W + W^T) / 2`` near the border (default False: PyMatting's clamped ``W``).
+
     Returns
     -------
     columns : ndarray of intp, shape ((2r+1)**2, p)
@@ -195,7 +208,22 @@ def weights_to_laplacian(weights, *, regularization: float = 0.0, form: str = "r
 
 
 def rw_weights(image: np.ndarray, *, sigma: float = SIGMA, radius: int = 1):
-    """Weight matrix ``W`` of the random walk: ``exp(-|I_i - I_j|^2 / sigma^2)`` over windows."""
+    """Weight matrix ``W`` of the random walk: ``exp(-|I_i - I_j|^2 / sigma^2)`` over windows.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        RGB image with values in [0, 1].
+    sigma : float, optional
+        Colour scale of the weights, as in :func:`rw_laplacian` (default 1/30).
+    radius : int, optional
+        Window radius, as in :func:`rw_laplacian` (default 1).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h*w, h*w)
+        ``W``, from :func:`window_stencil` over all pixels.
+    """
     image = check_image(image)
     # The alpha method's checks: float() took True and "0.1" as numbers, 1e-300 divided by
     # zero, and a radius of 10**6 asked for 29 TiB of offsets.
