@@ -59,6 +59,16 @@ def floats_to_uint16(array) -> np.ndarray:
 
     Checked and converted as :func:`floats_to_uint8` does (NaN, infinity and values outside
     [0, 1] are refused, never clipped); each value is read back within ``0.5 / 65535``.
+
+    Parameters
+    ----------
+    array : array_like
+        Floats in [0, 1].
+
+    Returns
+    -------
+    ndarray of uint16
+        The levels, same shape.
     """
     return _to_levels(array, np.uint16, None)
 

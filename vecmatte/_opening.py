@@ -183,7 +183,13 @@ def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> 
 
 
 def check_max_pixels(max_pixels) -> None:
-    """Refuse a pixel limit that is not None or a positive integer (one line, ValueError)."""
+    """Refuse a pixel limit that is not None or a positive integer (one line, ValueError).
+
+    Parameters
+    ----------
+    max_pixels : int or None
+        The limit, as given to :func:`vecmatte.load_image`.
+    """
     from vecmatte._numbers import positive_whole_number
 
     if max_pixels is not None:
@@ -441,6 +447,16 @@ def image_size(path) -> tuple[int, int]:
 
     The EXIF orientation is not applied (the pixel count is the same either way), and no
     pixel limit is checked: this only reads the header.
+
+    Parameters
+    ----------
+    path : str or Path
+        The image file.
+
+    Returns
+    -------
+    (int, int)
+        Its height and width.
     """
     from PIL import UnidentifiedImageError
 
@@ -465,7 +481,18 @@ def image_size(path) -> tuple[int, int]:
 
 
 def is_complete_image(path) -> bool:
-    """Whether ``path`` is an image file that decodes completely (not empty or truncated)."""
+    """Whether ``path`` is an image file that decodes completely (not empty or truncated).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+
+    Returns
+    -------
+    bool
+        True if it decodes completely.
+    """
 
     path = named_source(path)
     try:

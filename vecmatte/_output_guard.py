@@ -108,6 +108,16 @@ def same_file(a, b) -> bool:
 
     The inode comparison (:func:`os.path.samefile`) catches hard links and other aliases
     that resolving symbolic links does not.
+
+    Parameters
+    ----------
+    a, b : str or Path
+        The two paths.
+
+    Returns
+    -------
+    bool
+        True if they name one file.
     """
     a, b = Path(a), Path(b)
     if resolved(a) == resolved(b):

@@ -266,8 +266,9 @@ def save_image(
     format : str, optional
         Pillow format name for streams (``"PNG"``, ``"TIFF"`` ...).
     bit_depth : {8, 16}, optional
-        Bits per sample of a float array: 8 (the default) or 16 (``round(65535 x)``; gray as
-        16-bit PNG or TIFF, colour as 16-bit TIFF). Integer arrays keep their own depth.
+        Bits per sample of a float array: 8 (or ``None``, the default) or 16 (``round(65535
+        x)``; gray as 16-bit PNG or TIFF, colour as 16-bit TIFF). Integer arrays keep their
+        own depth.
     text : dict of str to str, optional
         Text chunks of a PNG file (``{"key": "value"}``; read back with :func:`png_text`),
         beside the ``Software`` chunk that says vecmatte wrote it. Other formats get none.

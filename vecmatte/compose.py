@@ -96,6 +96,11 @@ def parse_color(color) -> np.ndarray:
         ``"#00ff00"``, ``"#0f0"``, ``"rgb(0, 255, 0)"``, a CSS name such as ``"green"``
         (anything Pillow's ``ImageColor`` reads), or three floats in [0, 1].
 
+    Returns
+    -------
+    ndarray, shape (3,)
+        Red, green and blue, float64 in [0, 1].
+
     Raises
     ------
     ValueError

@@ -268,6 +268,20 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     transparent layer; for an alpha matte or a mask also a photograph's colours, as in an
     RGBA cutout), with a note (:class:`AlphaChannelUsedWarning`); else it is ignored with a
     note (:class:`AlphaChannelIgnoredWarning`).
+
+    Parameters
+    ----------
+    path : str, Path or binary file object
+        The file, as in :func:`load_image`.
+    name : str, optional
+        What the file is, for messages (default ``"trimap"``).
+    max_pixels : int, optional
+        Pixel limit, as in :func:`load_image`.
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 values in [0, 1].
     """
     from vecmatte.trimap import check_trimap
 
@@ -372,6 +386,18 @@ def load_trimap(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarra
     the alpha channel holds the trimap, see :func:`load_gray`). Values are not snapped here:
     :func:`vecmatte.trimap.trimap_split` reads ``> 0.9`` as foreground and ``< 0.1`` as
     background, which absorbs JPEG noise.
+
+    Parameters
+    ----------
+    path : str, Path or binary file object
+        The file, as in :func:`load_image`.
+    max_pixels : int, optional
+        Pixel limit, as in :func:`load_image`.
+
+    Returns
+    -------
+    ndarray, shape (h, w)
+        Float64 values in [0, 1].
 
     Warns
     -----

@@ -88,8 +88,17 @@ def _sad(alpha: np.ndarray, true_alpha: np.ndarray, mask: np.ndarray) -> float:
 def mse(alpha: ImageLike, true_alpha: ImageLike, trimap: ImageLike | None = None) -> float:
     """Mean squared error over the trimap's unknown pixels (0 if there are none).
 
-    Parameters and errors as in :func:`sad`; the result is
-    :math:`\\frac{1}{|U|} \\sum_{i \\in U} (\\alpha_i - \\alpha^*_i)^2`, not scaled.
+    Errors as in :func:`sad`.
+
+    Parameters
+    ----------
+    alpha, true_alpha, trimap
+        As in :func:`sad`.
+
+    Returns
+    -------
+    float
+        :math:`\\frac{1}{|U|} \\sum_{i \\in U} (\\alpha_i - \\alpha^*_i)^2`, not scaled.
     """
     return _mse(*_prepare(alpha, true_alpha, trimap))
 
@@ -287,8 +296,18 @@ def matting_errors(
 ) -> dict[str, float]:
     """All four errors of :data:`METRICS` at once: ``sad``, ``mse``, ``gradient``, ``connectivity``.
 
-    Parameters and errors as in :func:`sad`; ``gradient`` and ``connectivity`` take their
-    defaults (the benchmark's sigma 1.4 and step 0.1).
+    Errors as in :func:`sad`; ``gradient`` and ``connectivity`` take their defaults (the
+    benchmark's sigma 1.4 and step 0.1).
+
+    Parameters
+    ----------
+    alpha, true_alpha, trimap
+        As in :func:`sad`.
+
+    Returns
+    -------
+    dict of str to float
+        The four errors by name, each as its function returns it.
     """
     # Checked once: each metric's own call checks its three arrays again.
     checked = _prepare(alpha, true_alpha, trimap)

@@ -14,7 +14,19 @@ __all__ = ["Scene", "make_scene"]
 
 @dataclass(frozen=True)
 class Scene:
-    """A composite ``image = alpha * foreground + (1 - alpha) * background`` and its trimap."""
+    """A composite ``image = alpha * foreground + (1 - alpha) * background`` and its trimap.
+
+    Attributes
+    ----------
+    image : ndarray, shape (h, w, 3)
+        The composite, float64 in [0, 1].
+    alpha : ndarray, shape (h, w)
+        The true alpha.
+    foreground, background : ndarray, shape (h, w, 3)
+        The colours mixed.
+    trimap : ndarray, shape (h, w)
+        0 (background), 0.5 (unknown) or 1 (foreground).
+    """
 
     image: np.ndarray
     alpha: np.ndarray

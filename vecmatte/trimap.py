@@ -62,6 +62,16 @@ def coloured_fraction(array) -> float:
 
     0 when the map counts as gray (up to compression noise), else the fraction of its
     pixels whose channels differ by more than 0.1 (more than 1% of them).
+
+    Parameters
+    ----------
+    array : ndarray, shape (h, w, 3) or (h, w, 4)
+        The map, floats in [0, 1].
+
+    Returns
+    -------
+    float
+        The fraction, from 0 to 1.
     """
     share = _coloured_share(as_float(np.asarray(array)[:, :, :3], "map"))
     return share if share > _COLOURED_FRACTION else 0.0
@@ -136,6 +146,11 @@ def check_known_pixels(trimap: np.ndarray) -> None:
 
     The solve refuses the same with the same message; a command checks it when it reads the
     file, so that the message names the file.
+
+    Parameters
+    ----------
+    trimap : ndarray, shape (h, w)
+        The trimap, floats in [0, 1].
     """
     is_fg, is_bg, _ = split_checked(trimap)
     if not is_fg.any():

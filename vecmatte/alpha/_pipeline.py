@@ -168,6 +168,22 @@ def run_method(
     filter would be process-wide and not thread-safe), and ``stacklevel``: the frame the
     warnings point at, as ``warnings.warn`` counts from here (2: the caller of this function).
     Each stage (build, preconditioner, conjugate gradient) is logged at INFO as it starts.
+
+    Parameters
+    ----------
+    image, trimap, method, preconditioner, rtol, maxiter, callback
+        As in :func:`estimate_alpha`.
+    options : dict, optional
+        The method's options (``**options`` of :func:`estimate_alpha`).
+    warn : bool, optional
+        Warn if conjugate gradient does not converge (default True).
+    stacklevel : int, optional
+        The frame the warnings point at, counted from here (default 2).
+
+    Returns
+    -------
+    AlphaResult
+        As :func:`solve_alpha` returns it.
     """
     from vecmatte._blas import single_threaded_blas
     from vecmatte.linalg.cg import conjugate_gradient, warn_not_converged
@@ -408,6 +424,11 @@ def solve_alpha(
     **options: Any,
 ) -> AlphaResult:
     """Same as :func:`estimate_alpha`, returning the solver's diagnostics as well.
+
+    Parameters
+    ----------
+    image, trimap, method, preconditioner, rtol, maxiter, callback, **options
+        As in :func:`estimate_alpha`.
 
     Returns
     -------

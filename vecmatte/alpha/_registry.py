@@ -58,18 +58,39 @@ class MethodSpec:
     lacks: tuple[str, ...] = ()
 
     def load(self) -> ModuleType:
-        """Import the method's module."""
+        """Import the method's module.
+
+        Returns
+        -------
+        module
+            The imported module.
+        """
         return importlib.import_module(self.module)
 
     def takes(self, preconditioner: str) -> bool:
-        """Whether the method's systems have all that ``preconditioner`` needs (a name of
-        :data:`vecmatte.preconditioners.PRECONDITIONERS`; see ``lacks``)."""
+        """Whether the method's systems have all that ``preconditioner`` needs (see ``lacks``).
+
+        Parameters
+        ----------
+        preconditioner : str
+            A name of :data:`vecmatte.preconditioners.PRECONDITIONERS`.
+
+        Returns
+        -------
+        bool
+            True if the method's systems have all it needs."""
         from vecmatte.preconditioners import PRECONDITIONERS
 
         return not set(PRECONDITIONERS[preconditioner].needs) & set(self.lacks)
 
     def entry(self):
-        """The method's ``build_system`` or ``estimate`` function."""
+        """The method's ``build_system`` or ``estimate`` function.
+
+        Returns
+        -------
+        callable
+            The function, from the imported module.
+        """
         module = self.load()
         entry = getattr(module, "build_system", None) or getattr(module, "estimate", None)
         if entry is None:
@@ -81,11 +102,23 @@ class MethodSpec:
         return [p for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
     def option_names(self) -> list[str]:
-        """The keyword options of the method's ``build_system`` or ``estimate``."""
+        """The keyword options of the method's ``build_system`` or ``estimate``.
+
+        Returns
+        -------
+        list of str
+            Their names, in the signature's order.
+        """
         return [p.name for p in self._keyword_parameters()]
 
     def option_defaults(self) -> dict:
-        """The method's keyword options that have a default, with it."""
+        """The method's keyword options that have a default, with it.
+
+        Returns
+        -------
+        dict
+            Option name to default value.
+        """
         return {
             p.name: p.default
             for p in self._keyword_parameters()
@@ -124,7 +157,23 @@ METHODS: dict[str, MethodSpec] = {
 
 
 def get_method(name: str) -> MethodSpec:
-    """The :class:`MethodSpec` registered as ``name``, or a ``ValueError`` listing them."""
+    """The :class:`MethodSpec` registered as ``name``, or a ``ValueError`` listing them.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`METHODS`.
+
+    Returns
+    -------
+    MethodSpec
+        The method's entry.
+
+    Raises
+    ------
+    ValueError
+        If no method has that name.
+    """
     spec = METHODS.get(name) if isinstance(name, str) else None
     if spec is None:
         raise ValueError(f"unknown alpha method {shown(name)}; choose one of {', '.join(METHODS)}")

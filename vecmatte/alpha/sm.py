@@ -304,12 +304,14 @@ def estimate(
         Sample refinement: the three best pairs in this window are averaged.
     smoothing_radius, confidence_radius, low_frequency_radius : int
         Local smoothing windows: pair smoothing, confidence, low-frequency alpha.
-    smoothing_sigma_sq, low_frequency_sigma_sq : float or None
-        Variances of their Gaussian weights; ``None``: ``(2 r + 1)^2 / (9 pi)`` of the window.
-        Every value up to 1e-3 weighs the centre pixel alone (taken as 1e-3).
+    smoothing_sigma_sq : float or None
+        Variance of the pair smoothing's Gaussian weights; ``None``: ``(2 r + 1)^2 / (9 pi)``
+        of the window. Every value up to 1e-3 weighs the centre pixel alone (taken as 1e-3).
     confidence_sigma_sq : float
         Scale of the distortion in the confidence (the paper's ``sigma^2``), at least 1e-6;
         every value from 6e7 up gives confidences of 1 (taken as 1e9).
+    low_frequency_sigma_sq : float or None
+        Variance of the low-frequency alpha's Gaussian weights, as ``smoothing_sigma_sq``.
 
     Returns
     -------

@@ -67,11 +67,13 @@ class BatchTask:
         ``trimap_path`` is a mask when ``band`` is set.
     cutout_path : str or None
         Where to write the RGBA cutout, if wanted.
-    method, preconditioner, rtol, maxiter
-        Passed to :func:`vecmatte.solve_alpha`; None means its default (for the
-        preconditioner: the method's own; ``"none"`` for no preconditioning).
+    method : str or None
+        Passed to :func:`vecmatte.solve_alpha`; None means its default.
     eps, radius : optional
         Closed-form options, passed only when set (None: the method's default).
+    preconditioner, rtol, maxiter
+        Passed to :func:`vecmatte.solve_alpha`; None means its default (for the
+        preconditioner: the method's own; ``"none"`` for no preconditioning).
     options : tuple of (name, value) pairs
         Further keyword options of the method (a tuple, so that the task stays hashable).
     max_pixels : int, optional
@@ -549,6 +551,14 @@ def process_task(task: BatchTask) -> BatchRecord:
     output that cannot be written for want of room (or a read-only file system, or in a
     folder that is gone or no longer writable), or an input folder that is gone, gives a
     record that ``stops`` the batch.
+
+    Parameters
+    ----------
+    task : BatchTask
+
+    Returns
+    -------
+    BatchRecord
     """
     start = time.perf_counter()
     try:

@@ -112,6 +112,11 @@ def check_scheduler_address(address: str) -> None:
     Called before ``Client`` sees the address: one that fails on the address itself
     (``'foo'``: no port) is left half made, and closing it at exit waits 60 s and prints a
     traceback. The command line calls it before any folder is read or made.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler's address, such as ``tcp://10.0.0.1:8786``.
     """
     _import_distributed()
     from distributed.comm import parse_address

@@ -36,7 +36,13 @@ _GUARD_MESSAGE = (
 
 
 def cpu_count() -> int:
-    """CPUs this process may run on (its affinity mask where the platform has one)."""
+    """CPUs this process may run on (its affinity mask where the platform has one).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
