@@ -221,10 +221,13 @@ function segment(from, to, radius, value) {
 }
 
 function imagePoint(event) {
+  // The canvas's content box: its border is no part of the image (with it, strokes landed
+  // a pixel off at natural size, a screen pixel's worth of image pixels when scaled down).
   const box = paint.getBoundingClientRect();
+  const [borderX, borderY] = [paint.clientLeft, paint.clientTop];
   return {
-    x: ((event.clientX - box.left) * state.width) / box.width - 0.5,
-    y: ((event.clientY - box.top) * state.height) / box.height - 0.5,
+    x: ((event.clientX - box.left - borderX) * state.width) / (box.width - 2 * borderX) - 0.5,
+    y: ((event.clientY - box.top - borderY) * state.height) / (box.height - 2 * borderY) - 0.5,
   };
 }
 
