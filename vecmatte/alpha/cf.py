@@ -27,7 +27,20 @@ _SYSTEM_BYTES = (10.0, 600.0)
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
-    """``eps`` and ``radius``, if given, checked against their ranges and the image size."""
+    """``eps`` and ``radius``, if given, checked against their ranges and the image size.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, for the ranges that depend on its size.
+    **options
+        The method's options, as given.
+
+    Returns
+    -------
+    dict
+        ``options`` with the checked ones in the form the solve uses.
+    """
     radius, eps = check_radius_eps(
         options.get("radius", _defaults.RADIUS), options.get("eps", _defaults.EPS), shape
     )
@@ -211,6 +224,22 @@ def memory_bytes(
     stencil entries per row) plus the preconditioner's model
     (:attr:`vecmatte.preconditioners.PreconditionerSpec.memory`, fitted on closed-form
     solves), times the safety margin of :mod:`vecmatte.memory`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    preconditioner : str, optional
+        The solve's preconditioner.
+    eps, radius : optional
+        The closed-form options.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
     from vecmatte.preconditioners import PRECONDITIONERS

@@ -111,7 +111,20 @@ def detect_highly_transparent(image: np.ndarray, is_fg: np.ndarray, is_bg: np.nd
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
-    """``lam``, ``known_to_unknown`` and ``ku_confidence``, if given, checked and normalised."""
+    """``lam``, ``known_to_unknown`` and ``ku_confidence``, if given, checked and normalised.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, for the ranges that depend on its size.
+    **options
+        The method's options, as given.
+
+    Returns
+    -------
+    dict
+        ``options`` with the checked ones in the form the solve uses.
+    """
     checked = dict(options)
     if "lam" in options:
         # A 0-d array is a number too; an integer beyond floats is as unusable as infinity.
@@ -217,6 +230,20 @@ def memory_bytes(
     solve on photographs and scribbles. Per unknown pixel the system holds the colour-mixture
     factor (21 entries), the intra-unknown pairs, the local flow's 25 stencil values and the
     neighbour searches' arrays; per pixel, the feature arrays and trees of the searches.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    lam, known_to_unknown, ku_confidence : optional
+        The options of :func:`build_system` that change the system's size.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     n_pixels = int(shape[0]) * int(shape[1])
     return int(_BYTES_PER_PIXEL * n_pixels + _BYTES_PER_UNKNOWN * n_unknown + _BYTES)

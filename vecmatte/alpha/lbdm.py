@@ -33,7 +33,20 @@ _MEMORY = (130.0, 2090.0, 40.0, 17 * 2**20)
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
-    """Range checks of the options given (``ValueError``, one line)."""
+    """Range checks of the options given (``ValueError``, one line).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, for the ranges that depend on its size.
+    **options
+        The method's options, as given.
+
+    Returns
+    -------
+    dict
+        ``options`` with the checked ones in the form the solve uses.
+    """
     checked = dict(options)
     radius, eps = check_radius_eps(
         options.get("radius", 1), options.get("eps", 1e-7), shape, model="learning-based"
@@ -136,6 +149,22 @@ def memory_bytes(
     measured with ``"direct"``, the default, at radius 1; all but the constant scale with
     the ``(4r+1)^2`` stencil entries. Jacobi and no preconditioner need less; another
     preconditioner adds its own model with the margins of :mod:`vecmatte.memory`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    preconditioner : str, optional
+        The solve's preconditioner.
+    **options
+        The method's options.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
     from vecmatte.preconditioners import PRECONDITIONERS

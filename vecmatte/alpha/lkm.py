@@ -28,7 +28,20 @@ _MEMORY = (190.0, 100.0, 2**20)
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
-    """Range checks of the options given (``ValueError``, one line)."""
+    """Range checks of the options given (``ValueError``, one line).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, for the ranges that depend on its size.
+    **options
+        The method's options, as given.
+
+    Returns
+    -------
+    dict
+        ``options`` with the checked ones in the form the solve uses.
+    """
     checked = dict(options)
     radius, eps = check_radius_eps(
         options.get("radius", 10), options.get("eps", 1e-7), shape, model="large-kernel"
@@ -146,6 +159,22 @@ def memory_bytes(
     gradient's vectors, the diagonal) and a constant, measured with Jacobi, the default;
     the box sums make it independent of the radius. Another preconditioner adds its own
     model with the margins of :mod:`vecmatte.memory`.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    preconditioner : str, optional
+        The solve's preconditioner.
+    **options
+        The method's options.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     from vecmatte.memory import BASE_BYTES, SAFETY
     from vecmatte.preconditioners import PRECONDITIONERS

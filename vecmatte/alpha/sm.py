@@ -45,7 +45,20 @@ class SharedMatting:
 
 
 def check_options(shape: tuple[int, int], **options) -> dict:
-    """Range-check the options of :func:`estimate`; ``ValueError`` naming the first bad one."""
+    """Range-check the options of :func:`estimate`; ``ValueError`` naming the first bad one.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape, for the ranges that depend on its size.
+    **options
+        The method's options, as given.
+
+    Returns
+    -------
+    dict
+        ``options`` with the checked ones in the form the solve uses.
+    """
     for name in (
         "expansion_radius",
         "distortion_radius",
@@ -166,6 +179,22 @@ def shared_matting(
     ``colour_pairs=False`` leaves ``foreground`` and ``background`` as ``None`` (they take
     six float64 planes). ``pymatting_path=True`` evaluates the path energy along PyMatting's
     paths, whose y coordinate advances by the x step (for the PyMatting shim).
+
+    Parameters
+    ----------
+    image, is_fg, is_bg, expansion_radius, expansion_threshold, rays, cost_exponents, \
+distortion_radius, refinement_radius, smoothing_radius, confidence_radius, \
+low_frequency_radius, smoothing_sigma_sq, confidence_sigma_sq, low_frequency_sigma_sq
+        As in :func:`estimate`.
+    colour_pairs : bool, optional
+        Keep the colour pairs (default True).
+    pymatting_path : bool, optional
+        Follow PyMatting's paths (default False).
+
+    Returns
+    -------
+    SharedMatting
+        Alpha, and the colour pairs unless ``colour_pairs=False``.
     """
     h, w = image.shape[:2]
     shape = (h, w)
@@ -378,6 +407,20 @@ def memory_bytes(shape: tuple[int, int], n_unknown: int, **options) -> int:
     1.16 to 2.1 times the peak (2.4 on a 60 x 80 scene; 1.16 to 1.24 at 1.8 to 4 MP and on
     the scribbles; the fit at margin 1.1 is 46 n + 136 u + 2 MiB); the former 40 bytes per
     pixel gave 1.00x on GT05 at 4 MP (7% unknown), where the per-pixel arrays weigh most.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The image's shape.
+    n_unknown : int
+        Number of unknown (solved) pixels.
+    **options
+        The method's options.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     n = shape[0] * shape[1]
     rays = int(options.get("rays", 4))

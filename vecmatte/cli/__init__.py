@@ -116,7 +116,13 @@ def _is_an_option(parser: argparse.ArgumentParser, word: str, *, attached: bool 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``vecmatte`` command."""
+    """The argument parser of the ``vecmatte`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser, with a subcommand per entry of :data:`COMMANDS`.
+    """
     parser = _Parser(
         prog="vecmatte",
         description="Alpha matting in vectorized NumPy/SciPy: mattes, cutouts, composites.",
@@ -167,7 +173,18 @@ def _parse_words(parser: argparse.ArgumentParser, words: list[str]) -> argparse.
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``vecmatte`` command on ``argv`` (default ``sys.argv[1:]``); return its exit code."""
+    """Run the ``vecmatte`` command on ``argv``; return its exit code.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments, without the program's name (``sys.argv[1:]`` if None).
+
+    Returns
+    -------
+    int
+        The exit code, as the module's docstring lists them (0: success).
+    """
     parser = build_parser()
     args = _parse(parser, argv)
     if args.command == "serve" and signal.getsignal(signal.SIGTERM) is _terminate:

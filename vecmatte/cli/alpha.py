@@ -10,7 +10,13 @@ NAME = "alpha"
 
 
 def register(commands) -> None:
-    """Add the parser of ``vecmatte alpha`` to the subcommands ``commands``."""
+    """Add the parser of ``vecmatte alpha`` to the subcommands ``commands``.
+
+    Parameters
+    ----------
+    commands : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     parser = commands.add_parser(
         NAME,
         help="compute the alpha matte of an image from a trimap, scribbles or a mask",
@@ -51,7 +57,18 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vecmatte alpha``; return the exit code (errors raise, ``main`` reports them)."""
+    """Run ``vecmatte alpha``; return the exit code (errors raise, ``main`` reports them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     from vecmatte.io import load_image
 
     given = (args.trimap is not None) + (args.scribbles is not None) + (args.mask is not None)
@@ -158,6 +175,21 @@ def solve_and_write(
     The library's stage messages (its INFO log records) are shown among the progress lines
     while it solves: a large image's neighbour searches or factorisation take long before
     the first CG iteration.
+
+    Parameters
+    ----------
+    image, trimap : ndarray
+        The validated image and trimap.
+    args : argparse.Namespace
+        The parsed command line (``band``, ``foreground_method``, ``bit_depth`` ...).
+    keywords : dict
+        Keywords of :func:`vecmatte.solve_alpha`.
+    reporter
+        The command's progress reporter.
+    alpha_path : str
+        Where to write the matte.
+    cutout_path, foreground_path : str, optional
+        Where to write the cutout and the foreground colours, if wanted.
     """
     import numpy as np
 
@@ -245,4 +277,16 @@ def _report_memory(image, trimap, keywords, reporter) -> None:
 
 
 def keywords_for_memory(keywords: dict) -> dict:
+    """The solve's keywords that :func:`vecmatte.memory.estimate_solve_memory` takes.
+
+    Parameters
+    ----------
+    keywords : dict
+        Keywords of :func:`vecmatte.solve_alpha`.
+
+    Returns
+    -------
+    dict
+        The same without ``rtol`` and ``maxiter``.
+    """
     return {k: v for k, v in keywords.items() if k not in ("rtol", "maxiter")}

@@ -14,7 +14,13 @@ NAME = "batch"
 
 
 def register(commands) -> None:
-    """Add the parser of ``vecmatte batch`` to the subcommands ``commands``."""
+    """Add the parser of ``vecmatte batch`` to the subcommands ``commands``.
+
+    Parameters
+    ----------
+    commands : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     parser = commands.add_parser(
         NAME,
         help="alpha mattes of a folder of images, with trimaps (or masks) matched by name",
@@ -99,6 +105,15 @@ class BatchProgress:
     any runner that calls ``progress(done, total, record)`` as tasks complete), then return
     ``summary(records)`` as the exit code. On a terminal the bar is redrawn in place; in a
     log, one line is written per image.
+
+    Parameters
+    ----------
+    total : int
+        Number of tasks.
+    quiet : bool, optional
+        Print only errors and the summary.
+    stream : file, optional
+        Where to write (``sys.stderr`` if None).
     """
 
     BAR_WIDTH = 24
@@ -123,6 +138,15 @@ class BatchProgress:
             self._bar_shown = False
 
     def __call__(self, done: int, total: int, record) -> None:
+        """Show that a task ended.
+
+        Parameters
+        ----------
+        done, total : int
+            Tasks ended so far, and in all.
+        record : vecmatte.batch.BatchRecord
+            What became of the task.
+        """
         if record.status == "skipped":
             self.skipped += 1
         # --quiet: each failure once, in the summary (said live too, a failure was said twice).
@@ -151,7 +175,18 @@ class BatchProgress:
             self._write(line + "\n")
 
     def summary(self, records) -> int:
-        """Print the counts, the failures and the notes; return the exit code."""
+        """Print the counts, the failures and the notes; return the exit code.
+
+        Parameters
+        ----------
+        records : list of vecmatte.batch.BatchRecord
+            Every task's record.
+
+        Returns
+        -------
+        int
+            The exit code.
+        """
         self.close()
         counts = {
             status: sum(r.status == status for r in records)
@@ -195,7 +230,18 @@ class BatchProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vecmatte batch``; return the exit code (errors raise, ``main`` reports them)."""
+    """Run ``vecmatte batch``; return the exit code (errors raise, ``main`` reports them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     from vecmatte.batch import find_tasks, run_batch
 
     if (args.trimaps_dir is None) == (args.mask is None):

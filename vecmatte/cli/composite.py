@@ -15,7 +15,13 @@ _COMPOSITE_BYTES = 8 + 3 * 24 + 24 + 3
 
 
 def register(commands) -> None:
-    """Add the parser of ``vecmatte composite`` to the subcommands ``commands``."""
+    """Add the parser of ``vecmatte composite`` to the subcommands ``commands``.
+
+    Parameters
+    ----------
+    commands : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     from vecmatte.compose import FITS
 
     parser = commands.add_parser(
@@ -75,7 +81,18 @@ def _check_crop(args, shape, image_shape) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vecmatte composite``; return the exit code (errors raise, ``main`` reports them)."""
+    """Run ``vecmatte composite``; return the exit code (errors raise, ``main`` reports them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     from vecmatte.compose import composite, parse_color
     from vecmatte.foreground import estimate_foreground
     from vecmatte.io import load_gray, load_image

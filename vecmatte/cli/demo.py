@@ -11,7 +11,13 @@ NAME = "demo"
 
 
 def register(commands) -> None:
-    """Add the parser of ``vecmatte demo`` to the subcommands ``commands``."""
+    """Add the parser of ``vecmatte demo`` to the subcommands ``commands``.
+
+    Parameters
+    ----------
+    commands : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     parser = commands.add_parser(NAME, help="run on the bundled example image and trimap")
     parser.add_argument(
         "--output-dir",
@@ -24,7 +30,18 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vecmatte demo``; return the exit code (errors raise, ``main`` reports them)."""
+    """Run ``vecmatte demo``; return the exit code (errors raise, ``main`` reports them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     from vecmatte._output_guard import resolved
     from vecmatte.cli.alpha import solve_and_write
     from vecmatte.io import load_image, load_trimap

@@ -13,7 +13,13 @@ _COLUMNS = (("sad", "SAD"), ("mse", "MSE"), ("gradient", "Grad"), ("connectivity
 
 
 def register(commands) -> None:
-    """Add the parser of ``vecmatte eval`` to the subcommands ``commands``."""
+    """Add the parser of ``vecmatte eval`` to the subcommands ``commands``.
+
+    Parameters
+    ----------
+    commands : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     parser = commands.add_parser(
         NAME,
         help="errors of alpha mattes against ground truth (SAD, MSE, Grad, Conn)",
@@ -59,6 +65,23 @@ def triples(pred: Path, truth: Path, trimap: Path) -> list[tuple[str, Path, Path
 
     ``name`` is the prediction's file name (``b.png``), the file a user opens to look at a
     bad row; in folders it carries the name the three files share (``b.png`` for ``b.tif``).
+
+    Parameters
+    ----------
+    pred, truth, trimap : Path
+        Three files, or three folders.
+
+    Returns
+    -------
+    list of (str, Path, Path, Path)
+        One entry per image.
+
+    Raises
+    ------
+    ValueError
+        If some are folders and some files.
+    FileNotFoundError
+        If the prediction folder has no image, or another folder lacks one of its names.
     """
     kinds = [path.is_dir() for path in (pred, truth, trimap)]
     if not any(kinds):
@@ -129,7 +152,18 @@ def _number(value: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vecmatte eval``; return the exit code (errors raise, ``main`` reports them)."""
+    """Run ``vecmatte eval``; return the exit code (errors raise, ``main`` reports them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     import json
     import warnings
 

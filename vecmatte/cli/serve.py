@@ -8,6 +8,13 @@ NAME = "serve"
 
 
 def register(commands) -> None:
+    """Add the parser of ``vecmatte serve`` to the subcommands ``commands``.
+
+    Parameters
+    ----------
+    commands : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     from vecmatte.web.server import add_arguments
 
     parser = commands.add_parser(
@@ -22,7 +29,18 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vecmatte serve``; return the exit code (errors raise, ``main`` reports them)."""
+    """Run ``vecmatte serve``; return the exit code (errors raise, ``main`` reports them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     from vecmatte.web.server import run as serve
 
     _check_host(args.host)

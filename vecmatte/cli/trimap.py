@@ -10,7 +10,13 @@ NAME = "trimap"
 
 
 def register(commands) -> None:
-    """Add the parser of ``vecmatte trimap`` to the subcommands ``commands``."""
+    """Add the parser of ``vecmatte trimap`` to the subcommands ``commands``.
+
+    Parameters
+    ----------
+    commands : argparse._SubParsersAction
+        What ``ArgumentParser.add_subparsers`` returned.
+    """
     parser = commands.add_parser(
         NAME,
         help="turn a rough mask into a trimap with an unknown band along its edge",
@@ -36,7 +42,18 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``vecmatte trimap``; return the exit code (errors raise, ``main`` reports them)."""
+    """Run ``vecmatte trimap``; return the exit code (errors raise, ``main`` reports them).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     import numpy as np
 
     from vecmatte.io import load_gray

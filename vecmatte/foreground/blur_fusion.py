@@ -102,10 +102,27 @@ def estimate(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Foreground (and background) colours by blur-fusion; see the module notes.
 
-    ``image`` (h, w, 3) and ``alpha`` (h, w) are validated floats; ``blur_sizes`` the box
-    widths of the passes. Returns float64 ``(F, B)``, ``B`` None unless ``background``.
-    The work goes a band of rows at a time (module notes); ``progress(done, total)`` is
-    called after each pass of each band.
+    The work goes a band of rows at a time (module notes).
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        The photograph, validated floats in [0, 1].
+    alpha : ndarray, shape (h, w)
+        The matte, validated floats in [0, 1].
+    blur_sizes : tuple of int, optional
+        The box widths of the passes.
+    background : bool, optional
+        Also estimate the background colours (default True).
+    progress : callable, optional
+        ``progress(done, total)``, called after each pass of each band.
+
+    Returns
+    -------
+    foreground : ndarray, shape (h, w, 3)
+        The foreground colours, float64.
+    background : ndarray, shape (h, w, 3) or None
+        The background colours, None unless ``background``.
     """
     h = image.shape[0]
     sizes = tuple(blur_sizes)
@@ -157,6 +174,20 @@ def memory_bytes(
 
     The float64 results (24 bytes a pixel each) and the working arrays of one band of rows
     with the rows its boxes reach (``_BYTES_PER_PIXEL`` a pixel of it).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The image's height and width.
+    background : bool, optional
+        Also estimate the background colours (default True).
+    blur_sizes : tuple of int, optional
+        The box widths of the passes.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     h, w = int(shape[0]), int(shape[1])
     sizes = tuple(blur_sizes)

@@ -134,8 +134,30 @@ def estimate(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Foreground (and background) colours of the closed-form problem; see the module notes.
 
-    ``initial`` is the starting guess ``(F, B)`` (the multi-level estimate) or None (the
-    photograph's colours). ``progress(done, 3)`` is called after each colour channel.
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        The photograph, validated floats in [0, 1].
+    alpha : ndarray, shape (h, w)
+        The matte, validated floats in [0, 1].
+    rtol : float
+        Relative residual at which conjugate gradient stops.
+    maxiter : int or None
+        Iteration limit of conjugate gradient (None: its default).
+    initial : (ndarray, ndarray) or None
+        The starting guess ``(F, B)`` (the multi-level estimate) or None (the photograph's
+        colours).
+    background : bool, optional
+        Also estimate the background colours (default True).
+    progress : callable, optional
+        ``progress(done, 3)``, called after each colour channel.
+
+    Returns
+    -------
+    foreground : ndarray, shape (h, w, 3)
+        The foreground colours.
+    background : ndarray, shape (h, w, 3) or None
+        The background colours, None unless ``background``.
     """
     from vecmatte.linalg.cg import conjugate_gradient
     from vecmatte.preconditioners.jacobi import jacobi_operator
@@ -194,6 +216,18 @@ def memory_bytes(shape: tuple[int, int], *, background: bool = True) -> int:
 
     Every pixel counted as coupled: the sparse system over ``2 n`` unknowns (about ten
     entries a row), conjugate gradient's vectors, the pointwise terms and both outputs.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The image's height and width.
+    background : bool, optional
+        Also estimate the background colours (default True).
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     pixels = int(shape[0]) * int(shape[1])
     return pixels * _BYTES_PER_PIXEL

@@ -241,13 +241,37 @@ def estimate(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Foreground (and background) colours by the multi-level method; see the module notes.
 
-    ``image`` (h, w, 3) and ``alpha`` (h, w) are validated floats. Returns ``(F, B)`` of
-    ``dtype`` (float32 for PyMatting's shim), ``B`` None unless ``background``.
-    ``skip_definite``: columns of the big levels' bands farther than the halo from any mixed
-    pixel are filled instead of relaxed (see
-    :func:`_fill`). ``progress(done, total)`` is called after each band of the big levels.
-    ``black_start``: a layer without definite pixels starts black (PyMatting's start, for
-    its shim) instead of at the image's mean colour.
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        The photograph, validated floats in [0, 1].
+    alpha : ndarray, shape (h, w)
+        The matte, validated floats in [0, 1].
+    regularization, gradient_weight : float
+        As in :func:`vecmatte.foreground.estimate_foreground_background`.
+    small_size : int, optional
+        Levels with both sides up to this size are relaxed as one tile.
+    small_iterations, big_iterations : int, optional
+        Sweeps per level on the small and the big levels.
+    skip_definite : bool, optional
+        Columns of the big levels' bands farther than the halo from any mixed pixel are
+        filled instead of relaxed (see :func:`_fill`).
+    background : bool, optional
+        Also estimate the background colours (default True).
+    progress : callable, optional
+        ``progress(done, total)``, called after each band of the big levels.
+    dtype : type, optional
+        Float type of the work and the results (float32 for PyMatting's shim).
+    black_start : bool, optional
+        A layer without definite pixels starts black (PyMatting's start, for its shim)
+        instead of at the image's mean colour.
+
+    Returns
+    -------
+    foreground : ndarray, shape (h, w, 3)
+        The foreground colours, of ``dtype``.
+    background : ndarray, shape (h, w, 3) or None
+        The background colours, None unless ``background``.
     """
     h0, w0 = alpha.shape
     inputs = (image, alpha)
@@ -323,6 +347,18 @@ def memory_bytes(shape: tuple[int, int], *, background: bool = True) -> int:
     """Peak extra bytes of :func:`estimate` on an image of ``shape`` (an over-estimate).
 
     The float64 outputs (24 bytes a pixel each) plus the working set.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The image's height and width.
+    background : bool, optional
+        Also estimate the background colours (default True).
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
     """
     pixels = int(shape[0]) * int(shape[1])
     outputs = 24 * pixels * (2 if background else 1)

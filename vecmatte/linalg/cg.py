@@ -210,6 +210,19 @@ def warn_not_converged(
     ``what`` names the result (``"the <what> is not accurate"``); ``advice``, one or more
     sentences, replaces the generic way out of the message (the caller knows the method,
     the limits and the preconditioners that would do better).
+
+    Parameters
+    ----------
+    result : SolveResult
+        The solve's outcome.
+    rtol : float
+        The tolerance asked for, for the message.
+    stacklevel : int, optional
+        As in ``warnings.warn``, counted from here (default 3: the caller's caller).
+    what : str, optional
+        What the result is (default ``"alpha matte"``).
+    advice : str, optional
+        Sentences that replace the generic way out.
     """
     if not result.converged and result.breakdown:
         warnings.warn(

@@ -79,7 +79,18 @@ class Envelope:
 
 
 def rcm_envelope(matrix) -> Envelope:
-    """Reorder a symmetric sparse matrix by reverse Cuthill-McKee and find its envelope."""
+    """Reorder a symmetric sparse matrix by reverse Cuthill-McKee and find its envelope.
+
+    Parameters
+    ----------
+    matrix : sparse matrix, shape (n, n)
+        Symmetric, both triangles and the whole diagonal stored.
+
+    Returns
+    -------
+    Envelope
+        The order, the envelope and the matrix.
+    """
     from scipy.sparse.csgraph import reverse_cuthill_mckee
 
     matrix = matrix.tocsr()
@@ -92,7 +103,18 @@ def rcm_envelope(matrix) -> Envelope:
 
 
 def envelope_flops(first: np.ndarray) -> float:
-    """Floating-point operations of a Cholesky factorisation within the envelope ``first``."""
+    """Floating-point operations of a Cholesky factorisation within the envelope ``first``.
+
+    Parameters
+    ----------
+    first : ndarray of intp
+        The envelope, as :attr:`Envelope.first`.
+
+    Returns
+    -------
+    float
+        ``sum((i - first[i]) ** 2)``, the multiply-adds of the factorisation's inner products.
+    """
     width = np.arange(len(first)) - first
     return float(np.sum(width.astype(np.float64) ** 2))
 
@@ -199,7 +221,18 @@ def _layout(first: np.ndarray) -> _Layout:
 
 
 def envelope_size(first: np.ndarray) -> int:
-    """Entries stored by :func:`envelope_cholesky` for the envelope ``first``."""
+    """Entries stored by :func:`envelope_cholesky` for the envelope ``first``.
+
+    Parameters
+    ----------
+    first : ndarray of intp
+        The envelope, as :attr:`Envelope.first`.
+
+    Returns
+    -------
+    int
+        The band segments' and the couplings' entries.
+    """
     layout = _layout(np.asarray(first))
     return int(layout.band_entries.sum() + layout.coupling_entries.sum())
 
@@ -237,7 +270,18 @@ class EnvelopeCholesky:
         return int(sum(band.size for band in self.bands) + coupled)
 
     def solve(self, rhs: np.ndarray) -> np.ndarray:
-        """Solve ``A x = rhs`` (in the factor's precision; the result is float64)."""
+        """Solve ``A x = rhs`` (in the factor's precision; the result is float64).
+
+        Parameters
+        ----------
+        rhs : ndarray, shape (n,)
+            The right-hand side, in ``A``'s own order.
+
+        Returns
+        -------
+        ndarray, shape (n,)
+            ``x``, float64.
+        """
         from scipy.linalg.blas import get_blas_funcs
 
         dtype = self.bands[0].dtype if self.bands else np.float64
@@ -329,6 +373,11 @@ def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
     ------
     numpy.linalg.LinAlgError
         If a segment is not positive definite (in the chosen precision).
+
+    Returns
+    -------
+    EnvelopeCholesky
+        The factor.
 
     Notes
     -----

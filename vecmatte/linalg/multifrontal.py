@@ -41,6 +41,17 @@ class MultifrontalCholesky(PanelFactor):
 
     A :class:`~vecmatte.linalg._panel.PanelFactor` whose ``boundaries[k]`` are the later
     positions node ``k``'s front reaches (index arrays, increasing).
+
+    Attributes
+    ----------
+    order : ndarray of intp
+        Row ``i`` of ``P A P^T`` is row ``order[i]`` of ``A``.
+    starts : ndarray of intp
+        Node ``k`` holds the columns ``starts[k]:starts[k+1]`` of ``L``.
+    boundaries : list of ndarray
+        The later positions each node's front reaches.
+    panels : list of ndarray
+        Each node's dense block of ``L``.
     """
 
 

@@ -58,13 +58,25 @@ class PreconditionerSpec:
     memory: tuple[float, float, float] = (0.0, 1400.0, 0.0)
 
     def load(self):
-        """The ``build`` function of the module (``None`` for no preconditioning)."""
+        """The ``build`` function of the module (``None`` for no preconditioning).
+
+        Returns
+        -------
+        callable or None
+            ``build(system, **options)``.
+        """
         if self.module is None:
             return None
         return importlib.import_module(self.module).build
 
     def option_names(self) -> list[str]:
-        """Keyword options that ``build`` accepts."""
+        """Keyword options that ``build`` accepts.
+
+        Returns
+        -------
+        list of str
+            Their names (none for no preconditioning).
+        """
         build = self.load()
         if build is None:
             return []
@@ -72,7 +84,22 @@ class PreconditionerSpec:
         return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
     def memory_bytes(self, n_pixels: int, n_rows: int, entries_per_row: float = 25.0) -> float:
-        """Memory model: extra bytes for a system of ``n_rows`` rows on an ``n_pixels`` image."""
+        """Memory model: extra bytes for a system of ``n_rows`` rows on an ``n_pixels`` image.
+
+        Parameters
+        ----------
+        n_pixels : int
+            Pixels of the image.
+        n_rows : int
+            Rows (unknowns) of the system.
+        entries_per_row : float, optional
+            Stored entries per row of the system; the model is fitted at 25 (the default).
+
+        Returns
+        -------
+        float
+            Bytes, from :attr:`memory`, scaled by ``entries_per_row / 25``.
+        """
         per_pixel, per_row, per_row_125 = self.memory
         scale = entries_per_row / 25.0
         return (per_pixel * n_pixels + max(per_row * n_rows, per_row_125 * n_rows**1.25)) * scale
@@ -194,7 +221,20 @@ def resolve_preconditioner(
 
 
 def format_preconditioner(name: str, options: Mapping | None = None) -> str:
-    """The ``"name:option=value,..."`` form of a preconditioner (inverse of the parser)."""
+    """The ``"name:option=value,..."`` form of a preconditioner (inverse of the parser).
+
+    Parameters
+    ----------
+    name : str
+        The preconditioner's name.
+    options : mapping, optional
+        Its options; none gives ``name`` alone.
+
+    Returns
+    -------
+    str
+        The text form.
+    """
     if not options:
         return name
     return name + ":" + ",".join(f"{key}={value!r}" for key, value in options.items())
@@ -202,6 +242,20 @@ def format_preconditioner(name: str, options: Mapping | None = None) -> str:
 
 def build_preconditioner(system, name: str, options: Mapping | None = None):
     """Build the registered preconditioner ``name`` for ``system`` (``None`` for "none").
+
+    Parameters
+    ----------
+    system : vecmatte.systems.MattingSystem
+        The system to precondition.
+    name : str
+        A key of :data:`PRECONDITIONERS`.
+    options : mapping, optional
+        Keyword options of its ``build``.
+
+    Returns
+    -------
+    scipy.sparse.linalg.LinearOperator or None
+        The preconditioner, or None for ``"none"``.
 
     Raises
     ------

@@ -103,6 +103,13 @@ def check_options(*, factor: str = "auto", single_precision: bool = True) -> Non
     or a batch refuses ``direct:factor=bogus`` once, before reading any image (it was
     refused only when the factor was made, after each image's system).
 
+    Parameters
+    ----------
+    factor : str, optional
+        One of :data:`FACTORS`.
+    single_precision : bool, optional
+        Factor in float32.
+
     Raises
     ------
     ValueError
@@ -124,6 +131,20 @@ def check_factor_for_method(method: str, options: dict, *, grid: bool) -> None:
     the solve, its checks before any image and the memory estimate read the preconditioner:
     the factor refused it only once it was made, after the system (KNN's neighbour searches:
     minutes on a large image, and again for every image of a batch).
+
+    Parameters
+    ----------
+    method : str
+        The alpha method's name, for the message.
+    options : dict
+        The preconditioner's options.
+    grid : bool
+        Whether the method's systems have a grid reach.
+
+    Raises
+    ------
+    ValueError
+        If ``options`` asks for ``factor="nested"`` and ``grid`` is false.
     """
     if options.get("factor") == "nested" and not grid:
         raise ValueError(

@@ -58,8 +58,20 @@ def check_options(*, sweeps: int = 3, shift: float = 0.0) -> None:
 def ichol_factor(stencil, sweeps: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
     """Incomplete Cholesky IC(0) values on the stencil, by fixed-point sweeps.
 
-    Returns ``(lower, neighbors)`` with ``lower[s, u] = L[u, neighbors[s, u]]`` for the
-    lower offsets ``s`` (those before the centre in row-major order, centre included last).
+    Parameters
+    ----------
+    stencil : vecmatte.systems.Stencil
+        The system's stencil.
+    sweeps : int
+        Most fixed-point sweeps.
+    shift : float
+        Added to the diagonal, relative to it, before the sweeps.
+
+    Returns
+    -------
+    lower, neighbors : ndarray
+        ``lower[s, u] = L[u, neighbors[s, u]]`` for the lower offsets ``s`` (those before
+        the centre in row-major order, centre included last).
 
     Notes
     -----

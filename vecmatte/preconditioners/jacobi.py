@@ -31,6 +31,16 @@ def build(system):
 
     Uses ``system.diagonal`` when given (matrix-free systems), else the matrix's diagonal.
 
+    Parameters
+    ----------
+    system : vecmatte.systems.MattingSystem
+        The system.
+
+    Returns
+    -------
+    scipy.sparse.linalg.LinearOperator
+        ``x -> x / diagonal``.
+
     Notes
     -----
     Conjugate gradient stops on the residual, which bounds the error only as far as the

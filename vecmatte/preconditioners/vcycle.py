@@ -53,6 +53,16 @@ def full_weighting(shape: tuple[int, int]):
 
     Coarse pixel ``(y, x)`` averages the fine pixels around ``(2y, 2x)`` with weights
     ``[1 2 1; 2 4 2; 1 2 1] / 16`` (those outside the grid left out).
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The fine grid's ``(h, w)``.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (h // 2 * (w // 2), h * w)
+        ``R``.
     """
     import scipy.sparse
 
@@ -275,8 +285,20 @@ def build(
     """V-cycle preconditioner of a :class:`vecmatte.systems.MattingSystem`.
 
     Works on the full grid (soft-constraint systems, as in PyMatting) and on the unknown
-    pixels of hard-constraint systems; needs an explicit sparse matrix. Options as in
-    :func:`vcycle_operator`, checked by :func:`check_options`.
+    pixels of hard-constraint systems; needs an explicit sparse matrix. Options checked by
+    :func:`check_options`.
+
+    Parameters
+    ----------
+    system : vecmatte.systems.MattingSystem
+        The system.
+    num_pre_iter, num_post_iter, omega, direct_solve_size : optional
+        As in :func:`vcycle_operator`.
+
+    Returns
+    -------
+    scipy.sparse.linalg.LinearOperator
+        The preconditioner ``M``, for :func:`vecmatte.linalg.cg.conjugate_gradient`.
     """
     check_options(
         num_pre_iter=num_pre_iter,

@@ -17,7 +17,17 @@ __all__ = ["Gate", "HTTPError", "Held", "Limits", "PhotoCache", "Reservation", "
 
 
 class HTTPError(Exception):
-    """An error answered to the client as ``{"error": message}`` with ``status``."""
+    """An error answered to the client as ``{"error": message}`` with ``status``.
+
+    Parameters
+    ----------
+    status : int
+        The HTTP status.
+    message : str
+        The error's text.
+    headers : iterable of (str, str), optional
+        Headers added to the answer.
+    """
 
     def __init__(self, status: int, message: str, headers: Iterable[tuple[str, str]] = ()):
         super().__init__(message)

@@ -406,7 +406,19 @@ def make_server(
 def serve(
     app: Callable | None = None, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False
 ) -> None:
-    """Serve ``app`` (by default :func:`vecmatte.web.create_app`'s) until interrupted."""
+    """Serve ``app`` (by default :func:`vecmatte.web.create_app`'s) until interrupted.
+
+    Parameters
+    ----------
+    app : callable, optional
+        A WSGI application.
+    host : str, optional
+        Address to listen on (default ``"127.0.0.1"``: this machine only).
+    port : int, optional
+        Port, 0 for any free one (default 8000).
+    quiet : bool, optional
+        Leave out the log line of each request.
+    """
     if app is None:
         from vecmatte.web.app import create_app
 
@@ -460,7 +472,13 @@ def _allowed_host(text: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``vecmatte serve``."""
+    """Add the options of ``vecmatte serve`` to ``parser``.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser.
+    """
     from vecmatte.cli._common import positive_int
     from vecmatte.web.app import Limits
 
@@ -514,7 +532,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the server from parsed :func:`add_arguments` options; return an exit code."""
+    """Start the server from parsed :func:`add_arguments` options; return an exit code.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options.
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     from vecmatte.web.app import create_app
 
     app = create_app(
