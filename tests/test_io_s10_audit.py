@@ -78,3 +78,28 @@ def test_the_command_line_refuses_a_read_only_output_before_solving(tmp_path, mo
     assert main(["alpha", str(image), str(trimap), "-o", str(out), "-q"]) == 1
     assert f"{out}: the file is read-only" in capsys.readouterr().err
     assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "asked", "made"), [("out.png", "JPEG", "PNG"), ("out", "TIFF", "PNG")]
+)
+def test_a_format_other_than_the_names_is_refused(tmp_path, name, asked, made):
+    # format= chooses the format of streams; with a file name it was dropped without a word
+    # (the file written as its extension's format, PNG without one).
+    path = tmp_path / name
+    with pytest.raises(ValueError) as caught:
+        save_image(path, np.zeros((2, 3)), format=asked)
+    assert str(caught.value) == (
+        f"{path}: format={asked!r}, but its extension makes the file {made}; format= chooses "
+        "the format of streams: give the file that format's extension, or leave out format"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_format_that_agrees_with_the_name_is_taken(tmp_path):
+    from PIL import Image
+
+    for name, given in (("a.jpg", "jpeg"), ("b.png", "PNG"), ("c", "png"), ("d.TIF", "TIFF")):
+        save_image(tmp_path / name, np.zeros((2, 3)), format=given)
+        with Image.open(tmp_path / name) as written:
+            assert written.format == given.upper()

@@ -28,6 +28,7 @@ from vecmatte._output_guard import (
     check_not_folder_name,
     check_writable,
     check_writable_format,
+    file_format,
     is_special_file,
     write_target,
 )
@@ -264,7 +265,8 @@ def save_image(
         as a 16-bit PNG or TIFF, colour only as a 16-bit TIFF (Pillow cannot write 16-bit
         colour PNG, so other extensions are refused).
     format : str, optional
-        Pillow format name for streams (``"PNG"``, ``"TIFF"`` ...).
+        Pillow format name for streams (``"PNG"``, ``"TIFF"`` ...); given with a file name,
+        it must be the format its extension chooses.
     bit_depth : {8, 16}, optional
         Bits per sample of a float array: 8 (or ``None``, the default) or 16 (``round(65535
         x)``; gray as 16-bit PNG or TIFF, colour as 16-bit TIFF). Integer arrays keep their
@@ -300,6 +302,15 @@ def save_image(
         encoded = _encoded_for_stream(path, array, bit_depth, format or "PNG", _check_text(text))
         _write_stream(path, encoded)
         return
+    if format is not None:  # a file's extension chooses: it was written so without a word
+        name = Path(os.fsdecode(path) if isinstance(path, bytes) else path)
+        asked, named = check_writable_format(str(format), name), file_format(name)
+        if asked != named:
+            raise ValueError(
+                f"{name}: format={format!r}, but its extension makes the file {named}; format= "
+                "chooses the format of streams: give the file that format's extension, or "
+                "leave out format"
+            )
     save_images([(path, array, text)], bit_depth=bit_depth)
 
 
