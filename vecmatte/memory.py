@@ -397,11 +397,13 @@ def refuse_if_short(
     ----------
     needed : int
         Bytes the solve needs (:func:`estimate_solve_memory`).
-    shape, n_unknown, method, preconditioner, **options
+    shape, n_unknown, method, preconditioner
         The solve's, as given to :func:`estimate_solve_memory`, for the ways out.
     available : int, optional
         Bytes available; ``None``: :func:`available_memory` (nothing is refused when that
         is unknown).
+    **options
+        The method's options, as given to :func:`estimate_solve_memory`.
 
     Raises
     ------
