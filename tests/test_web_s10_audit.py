@@ -69,7 +69,9 @@ def test_requests_of_every_route_and_method_at_once_are_answered_as_alone():
     app = create_app(workers=2, queue=2 * len(forms), wait_seconds=120)
     with _serving(app) as port:
         alone = [_answer(port, path, form) for path, form in forms]
-        assert all(status == 200 for status, _, _ in alone), [(a[:2], a[2][:200]) for a in alone if a[0] != 200]
+        assert all(status == 200 for status, _, _ in alone), [
+            (a[:2], a[2][:200]) for a in alone if a[0] != 200
+        ]
         # Twice each, all at once, in an order that mixes the routes.
         order = list(range(len(forms))) * 2
         np.random.default_rng(0).shuffle(order)

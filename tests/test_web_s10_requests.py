@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import threading
 
 import pytest
 from test_web import multipart, png_bytes
@@ -93,6 +94,7 @@ def test_a_post_from_a_page_of_another_port_or_scheme_is_refused(fields, host, o
         ("localhost", "http://localhost"),
         ("localhost:80", "http://localhost"),  # the default port, given or not
         ("matting.lan:8000", "http://matting.lan:8000"),  # an --allow-host name
+        ("127.0.0.1:8000", "http://127.0.0.1:8000/"),  # as some non-browser clients send it
     ],
 )
 def test_a_post_from_the_servers_own_page_is_answered(fields, host, origin):
@@ -254,3 +256,43 @@ def test_a_foreground_whose_client_stays_is_answered_as_before(scene, monkeypatc
     )
     plain = _post(create_app(workers=1), fields, path="/api/foreground")
     assert watched[0].startswith("200") and watched[1] == plain[1]
+
+
+# --- the server's log: what a request brings into it --------------------------------------------
+def test_control_characters_of_a_request_are_escapes_in_the_log(capsys):
+    # The handler's log_message (replacing the standard library's, which escapes them) wrote
+    # an ESC sequence or a CR of the request line into the terminal as it came: a client
+    # could recolour the log, or overwrite a line of it.
+    from vecmatte.web import make_server
+
+    server = make_server(create_app(workers=1), "127.0.0.1", 0)  # not quiet: it logs
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_port
+        _raw(port, b"GET /\x1b[31mred\x1b[0m HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        _raw(port, b"GET /a\rforged HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    log = capsys.readouterr().err
+    assert "\x1b" not in log and "\r" not in log  # old code: both, as they came
+    assert '"GET /\\x1b[31mred\\x1b[0m HTTP/1.1" 404' in log
+    assert '"GET /a\\x0dforged HTTP/1.1" 400' in log
+
+
+def test_a_decoded_newline_of_a_path_is_an_escape_in_the_log(capsys):
+    # The line of an answer that could not be written named the path decoded: %0A made a
+    # second line, which could pass for one of the server's own.
+    from vecmatte.web import server as web_server
+
+    handler = web_server._Handler.__new__(web_server._Handler)
+    handler.client_address = ("127.0.0.1", 50000)
+    handler._environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x\nvecmatte serve: forged"}
+    handler.answer_failed(ConnectionResetError(104, "Connection reset by peer"))
+    (line,) = capsys.readouterr().err.splitlines()  # old code: two lines
+    assert line == (
+        "vecmatte serve: 127.0.0.1 GET /x\\x0avecmatte serve: forged: the client went away "
+        "(connection reset by peer); its answer was not sent"
+    )

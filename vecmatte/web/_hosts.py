@@ -51,7 +51,8 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
         port = parts.port
     except ValueError:  # "http://[evil", "http://a:99999"
         return None
-    if not parts.hostname or parts.path or parts.query or parts.fragment or parts.username:
+    # A browser sends scheme://host[:port] only; a trailing "/" is a non-browser client's.
+    if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.username:
         return None
     scheme = parts.scheme.lower()
     return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
