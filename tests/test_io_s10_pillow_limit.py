@@ -105,3 +105,22 @@ def test_a_raised_limit_lets_pillows_own_decoders_through(tmp_path, monkeypatch,
     )
     assert np.array_equal(load_image(path, max_pixels=600), pixels / 255.0)
     assert Image.MAX_IMAGE_PIXELS == 100
+
+
+def test_a_webp_beyond_twice_pillows_limit_is_refused_in_our_words(tmp_path, monkeypatch):
+    # WebP's reader makes Pillow's check as it opens (over twice the limit), before ours.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    path = tmp_path / "image.webp"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path, lossless=True)
+    with pytest.raises(ImageTooLargeError) as caught:
+        load_image(path)
+    assert str(caught.value) == (
+        f"{path}: image has 600 pixels, more than the limit of 100 that protects against "
+        "decompression bombs; if you trust this file, raise the limit (command line: "
+        "--max-pixels 600; library: max_pixels=600)"
+    )
+    with pytest.raises(
+        ImageTooLargeError, match=r"image has 600 pixels, more than the limit of 599 "
+    ):
+        load_image(path, max_pixels=599)
+    assert Image.MAX_IMAGE_PIXELS == 100

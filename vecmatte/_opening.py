@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import select
 import stat
 import struct
@@ -294,6 +295,16 @@ def open_image(source, max_pixels: int | None = None):
             question = f"is it really a {kind} file?" if kind else "is it an image at all?"
             raise ValueError(f"{label}: not an image file Pillow can read ({question})") from None
         except Image.DecompressionBombError as error:
+            # Pillow's own check, made by a reader as it opens (WebP: over twice Pillow's
+            # limit); said as ours from the count Pillow names, if it is over the limit.
+            found = re.search(r"\((\d+) pixels\)", str(error))
+            if found is not None and limit is not None and int(found[1]) > limit:
+                pixels = int(found[1])
+                raise ImageTooLargeError(
+                    f"{label}: image has {pixels:,} pixels, more than the limit of {limit:,} "
+                    "that protects against decompression bombs; if you trust this file, raise "
+                    f"the limit (command line: --max-pixels {pixels}; library: max_pixels={pixels})"
+                ) from None
             raise ImageTooLargeError(
                 f"{label}: {error}; if you trust this file, raise the limit with --max-pixels"
             ) from None
