@@ -296,3 +296,34 @@ def test_a_decoded_newline_of_a_path_is_an_escape_in_the_log(capsys):
         "vecmatte serve: 127.0.0.1 GET /x\\x0avecmatte serve: forged: the client went away "
         "(connection reset by peer); its answer was not sent"
     )
+
+
+# --- the library's entry points ----------------------------------------------------------------
+def test_allowed_hosts_given_as_one_string_is_refused():
+    # Its letters were taken for host names ("m", "a", "t" ...) and the name itself was never
+    # answered (421), without a word.
+    with pytest.raises(TypeError) as refused:
+        create_app(allowed_hosts="matting.lan")
+    assert str(refused.value) == (
+        "allowed_hosts must be a list of host names, got the string 'matting.lan': "
+        "give ['matting.lan']"
+    )
+    assert "matting.lan" in create_app(allowed_hosts=["matting.lan"]).allowed_hosts
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (0, ValueError, "max_connections must be at least 1, got 0"),
+        (-1, ValueError, "max_connections must be at least 1, got -1"),
+        (2.5, TypeError, "max_connections must be an int, got 2.5"),
+        (True, TypeError, "max_connections must be an int, got True"),
+    ],
+)
+def test_a_connection_cap_below_one_is_refused(value, error, message):
+    # 0 answered every connection 503; -1 made each fail with a traceback (BoundedSemaphore).
+    from vecmatte.web import make_server
+
+    with pytest.raises(error) as refused:
+        make_server(create_app(workers=1), "127.0.0.1", 0, max_connections=value)
+    assert str(refused.value) == message

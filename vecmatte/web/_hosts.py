@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Set
+from collections.abc import Iterable, Set
 from urllib.parse import urlsplit
 
 from vecmatte.web._limits import HTTPError
 
-__all__ = ["HOST", "LOCAL_HOSTS", "check_host", "check_host_name"]
+__all__ = ["HOST", "LOCAL_HOSTS", "allowed_host_names", "check_host", "check_host_name"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 HOST = re.compile(r"(?:\[(?P<ipv6>[0-9A-Za-z:.%]+)\]|(?P<name>[^\s:\[\]/,@]+))(?::[0-9]{0,5})?")
@@ -42,6 +42,18 @@ def check_host_name(name: str) -> str:
             "port (every port is answered), e.g. --allow-host matting.lan"
         )
     return text
+
+
+def allowed_host_names(allowed_hosts: Iterable[str]) -> frozenset[str]:
+    """:data:`LOCAL_HOSTS` and ``allowed_hosts`` as :func:`check_host` compares them (lower
+    case, IPv6 without brackets), each checked by :func:`check_host_name`."""
+    if isinstance(allowed_hosts, str):  # its letters were taken for names: "m", "a" ...
+        raise TypeError(
+            f"allowed_hosts must be a list of host names, got the string {allowed_hosts!r}: "
+            f"give [{allowed_hosts!r}]"
+        )
+    names = (*LOCAL_HOSTS, *allowed_hosts)
+    return frozenset(check_host_name(name).strip("[]").lower() for name in names)
 
 
 def _origin(url: str) -> tuple[str, str, int | None] | None:

@@ -67,7 +67,7 @@ from vecmatte._errors import collected_warnings, error_line
 from vecmatte.web import _fields
 from vecmatte.web._clients import client_left, solve_watcher
 from vecmatte.web._fields import body_length, drain, read_form
-from vecmatte.web._hosts import LOCAL_HOSTS, check_host, check_host_name
+from vecmatte.web._hosts import allowed_host_names, check_host
 from vecmatte.web._limits import (
     BODY_COPIES,
     REQUEST_BYTES_PER_PIXEL,
@@ -125,9 +125,7 @@ class MattingApp:
             budget = available // 2 if available else 2**31
         self._gate = Gate(limits, budget)
         self._photos = PhotoCache(_PHOTO_CACHE_BYTES)
-        self.allowed_hosts = frozenset(
-            check_host_name(host).strip("[]").lower() for host in (*LOCAL_HOSTS, *allowed_hosts)
-        )
+        self.allowed_hosts = allowed_host_names(allowed_hosts)
         self._static = resources.files("vecmatte.web") / "static"
         self._static_names = frozenset(
             entry.name
@@ -580,6 +578,8 @@ def create_app(
     ------
     ValueError
         A limit out of its range, or an allowed host a ``Host`` header cannot name.
+    TypeError
+        ``allowed_hosts`` given as one string instead of a list of names.
 
     Examples
     --------

@@ -392,7 +392,8 @@ def make_server(
     quiet : bool
         Do not log each request on standard error.
     max_connections : int
-        Connections served at once (each has a thread); more are answered 503 and closed.
+        Connections served at once (each has a thread), at least 1; more are answered 503
+        and closed.
 
     Returns
     -------
@@ -400,6 +401,11 @@ def make_server(
         Call ``serve_forever()`` on it, and ``shutdown()`` + ``server_close()`` to stop;
         ``server_port`` is the port actually bound.
     """
+    # 0 refused every connection (503), a negative number failed on each with a traceback.
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+        raise TypeError(f"max_connections must be an int, got {max_connections!r}")
+    if max_connections < 1:
+        raise ValueError(f"max_connections must be at least 1, got {max_connections}")
     handler = type("Handler", (_Handler,), {"quiet": quiet})
     server_class = _ThreadingWSGIServer
     if ":" in host:  # an IPv6 address such as ::1
