@@ -124,3 +124,12 @@ def test_a_webp_beyond_twice_pillows_limit_is_refused_in_our_words(tmp_path, mon
     ):
         load_image(path, max_pixels=599)
     assert Image.MAX_IMAGE_PIXELS == 100
+
+
+def test_image_size_reads_a_webp_header_beyond_pillows_limit(tmp_path, monkeypatch):
+    # WebP's reader makes Pillow's check as it opens: image_size checks no limit.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    path = tmp_path / "image.webp"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path, lossless=True)
+    assert image_size(path) == (20, 30)
+    assert Image.MAX_IMAGE_PIXELS == 100

@@ -15,6 +15,7 @@ import re
 import select
 import stat
 import struct
+import sys
 import warnings
 from pathlib import Path
 
@@ -479,7 +480,7 @@ def image_size(path) -> tuple[int, int]:
             "be read without taking its data)"
         )
     try:
-        with open_unchecked(path) as image:
+        with open_unchecked(path, sys.maxsize) as image:  # any size: its header only
             width, height = image.size
     except ValueError as error:
         raise ValueError(_unreadable(path, error)) from None
