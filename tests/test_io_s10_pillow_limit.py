@@ -133,3 +133,13 @@ def test_image_size_reads_a_webp_header_beyond_pillows_limit(tmp_path, monkeypat
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path, lossless=True)
     assert image_size(path) == (20, 30)
     assert Image.MAX_IMAGE_PIXELS == 100
+
+
+def test_is_complete_image_of_a_webp_beyond_pillows_limit(tmp_path, monkeypatch):
+    from vecmatte.io import is_complete_image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    path = tmp_path / "image.webp"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path, lossless=True)
+    assert is_complete_image(path)
+    assert Image.MAX_IMAGE_PIXELS == 100

@@ -508,7 +508,7 @@ def is_complete_image(path) -> bool:
 
     path = named_source(path)
     try:
-        with open_unchecked(path) as image, pillow_allows(image.size):
+        with open_unchecked(path, sys.maxsize) as image, pillow_allows(image.size):
             load_checked(image, path)
     except Exception:  # any failure to decode means: not complete
         return False
