@@ -56,3 +56,26 @@ def test_a_click_paints_the_pixel_under_the_pointer(browser, server_url, tmp_pat
         (30, 40),
         (59, 79),
     ]
+
+
+def test_a_dropped_file_the_browser_cannot_read_is_said(browser, server_url):  # noqa: F811
+    # A dropped file without an image type was ignored: nothing happened, nothing was said.
+    page = browser.new_page()
+    try:
+        page.goto(server_url)
+        page.wait_for_selector("body[data-ready=true]")
+        transfer = page.evaluate_handle(
+            """() => {
+                const transfer = new DataTransfer();
+                transfer.items.add(new File(["not a picture"], "notes.txt", { type: "" }));
+                return transfer;
+            }"""
+        )
+        page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+        page.wait_for_function(
+            "() => document.getElementById('status').dataset.state === 'error'", timeout=10_000
+        )
+        status = page.locator("#status").text_content()
+    finally:
+        page.close()
+    assert status == "notes.txt: the browser cannot read this image"

@@ -506,7 +506,10 @@ dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dragging
 dropZone.addEventListener("drop", (event) => {
   event.preventDefault();
   dropZone.classList.remove("dragging");
-  const file = [...event.dataTransfer.files].find((f) => f.type.startsWith("image/"));
+  // A file of no image type (a text file, an image the system has no type for) is tried
+  // too: the browser says whether it can read it (it was dropped without a word).
+  const files = [...event.dataTransfer.files];
+  const file = files.find((f) => f.type.startsWith("image/")) || files[0];
   if (file) openPhoto(file);
 });
 
