@@ -7,6 +7,7 @@ started in a folder of their own, killed by the fixture's finalizer).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -18,10 +19,12 @@ import pytest
 
 pytest.importorskip("distributed")
 
+from dask_slow_tasks import RELEASE
 from test_distributed import (
     BATCH_TIMEOUT,
     START_TIMEOUT,
     LocalCluster,
+    _hold_all_but,
     _stop,
     _wait_until,
     _within,
@@ -173,3 +176,91 @@ def test_a_scheduler_without_vecmatte_is_refused_at_once(tmp_path, request):
     assert "No module named 'vecmatte'" in message
     assert "scheduler's environment" in message and "\n" not in message
     assert not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.slow
+def test_a_scheduler_lost_mid_batch_fails_the_images_left_without_a_traceback(tmp_path, request):
+    # The batch's records said "cancelled on the Dask cluster (scheduler lost?)"; closing the
+    # client, still trying to reconnect, then printed Dask's 35-line ERROR traceback.
+    (tmp_path / "dask").mkdir()
+    started = LocalCluster(tmp_path / "dask", 2)
+    request.addfinalizer(started.close)
+    images, trimaps = _write_inputs(tmp_path, 6)
+    _hold_all_but(images, trimaps, 1)
+    command = [
+        *(sys.executable, "-m", "vecmatte.cli", "batch", str(images), str(trimaps)),
+        *("-o", str(tmp_path / "out"), "--scheduler", started.address),
+    ]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _wait_until(lambda: any(tmp_path.glob("*.holding")), BATCH_TIMEOUT, "a held image")
+        os.killpg(started.scheduler.pid, signal.SIGKILL)
+        _, err = process.communicate(timeout=BATCH_TIMEOUT)
+    finally:
+        _stop(process)
+        (tmp_path / RELEASE).touch()  # the held images on the workers go on
+    assert process.returncode == 1, err
+    assert "cancelled on the Dask cluster (scheduler lost?)" in err
+    assert "Traceback" not in err and "ERROR" not in err, err
+
+
+class _Answers:
+    """A stand-in client whose scheduler and workers answer the version check as given."""
+
+    def __init__(self, scheduler, workers):
+        self.scheduler, self.workers = scheduler, workers
+
+    def run_on_scheduler(self, function):
+        if isinstance(self.scheduler, Exception):
+            raise self.scheduler
+        return self.scheduler
+
+    def run(self, function, on_error):
+        assert on_error == "return"
+        return self.workers
+
+
+def test_a_worker_out_of_reach_during_the_check_is_no_refusal():
+    # A worker that cannot be reached (gone, timed out) says nothing about vecmatte there:
+    # the scheduler deals with lost workers. The check refused the whole batch for it.
+    from vecmatte import __version__
+
+    lost = {"tcp://a:1": __version__, "tcp://b:1": OSError("Timed out trying to connect")}
+    vdist._check_workers(_Answers(__version__, lost))
+    missing = {"tcp://a:1": __version__, "tcp://b:1": ModuleNotFoundError("No module 'x'")}
+    with pytest.raises(ImportError, match=r"^1 of 2 Dask workers .* tcp://b:1: ModuleNotFound"):
+        vdist._check_workers(_Answers(__version__, missing))
+    other = {"tcp://a:1": "0.0.1"}
+    with pytest.raises(ImportError, match=r"tcp://a:1: vecmatte 0\.0\.1\)"):
+        vdist._check_workers(_Answers(__version__, other))
+    with pytest.raises(ImportError, match=r"^the Dask scheduler cannot run .*ModuleNotFound"):
+        vdist._check_workers(_Answers(ModuleNotFoundError("No module 'x'"), {}))
+    vdist._check_workers(_Answers(OSError("the scheduler went away"), {}))
+
+
+class _UnreachableResult:
+    """A future whose task ended, but whose result cannot be fetched: the scheduler is gone."""
+
+    def __init__(self, status):
+        self.status = status
+
+    def result(self):
+        from distributed.comm.core import CommClosedError
+
+        raise CommClosedError("in <TCP (closed) ConnectionPool.gather>: Stream is closed")
+
+    exception = result
+
+
+@pytest.mark.parametrize("status", ["finished", "error"])
+def test_a_record_lost_with_the_scheduler_fails_its_image_only(tmp_path, status):
+    # The scheduler killed after a task ended but before its record was fetched: the
+    # CommClosedError went through run_batch, and the whole batch ended in a traceback.
+    import distributed
+
+    images, trimaps = _write_inputs(tmp_path, 1)
+    task = find_tasks(images, trimaps, tmp_path / "out")[0]
+    record = vdist._record_of(_UnreachableResult(status), task, distributed)
+    assert record.status == "failed" and record.name == task.name
+    assert record.error.startswith("ended on the Dask cluster, but its record was lost")
+    assert "--resume" in record.error

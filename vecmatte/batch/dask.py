@@ -208,38 +208,36 @@ def _check_workers(client: Client) -> None:
         # defined here, so that it travels by value and runs where vecmatte is missing
         return __import__("vecmatte").__version__
 
+    def cannot_run(answer) -> bool:
+        # A connection lost on the way (OSError) says nothing about vecmatte there: the
+        # scheduler deals with a worker that went away, and the batch with a lost scheduler.
+        return answer != __version__ and not isinstance(answer, OSError)
+
+    def seen(answer) -> str:
+        return (
+            f"vecmatte {answer}"
+            if isinstance(answer, str)
+            else f"{type(answer).__name__}: {answer}"
+        )
+
     try:
         on_scheduler = client.run_on_scheduler(version_on_worker)
     except Exception as error:  # raised there, as ImportError or in Dask's wrapping
         on_scheduler = error
-    if on_scheduler != __version__:
-        seen = (
-            f"vecmatte {on_scheduler}"
-            if isinstance(on_scheduler, str)
-            else f"{type(on_scheduler).__name__}: {on_scheduler}"
-        )
+    if cannot_run(on_scheduler):
         raise ImportError(
-            f"the Dask scheduler cannot run vecmatte {__version__} ({seen}), and it reads "
-            f"every task; install it in the scheduler's environment too ({INSTALL_HINT}, "
-            "the same version as here)"
+            f"the Dask scheduler cannot run vecmatte {__version__} ({seen(on_scheduler)}), and "
+            f"it reads every task; install it in the scheduler's environment too "
+            f"({INSTALL_HINT}, the same version as here)"
         )
     found = client.run(version_on_worker, on_error="return")
-    other = {
-        address: version
-        for address, version in sorted(found.items())
-        if not (isinstance(version, str) and version == __version__)
-    }
+    other = {address: answer for address, answer in sorted(found.items()) if cannot_run(answer)}
     if other:
-        address, version = next(iter(other.items()))
-        seen = (
-            f"vecmatte {version}"
-            if isinstance(version, str)
-            else f"{type(version).__name__}: {version}"
-        )
+        address, answer = next(iter(other.items()))
         raise ImportError(
             f"{len(other)} of {len(found)} Dask workers cannot run vecmatte {__version__} "
-            f"(the worker at {address}: {seen}); install it in the workers' environment "
-            f"({INSTALL_HINT}, the same version as here)"
+            f"(the worker at {address}: {seen(answer)}); install it in the workers' "
+            f"environment ({INSTALL_HINT}, the same version as here)"
         )
 
 
@@ -260,11 +258,20 @@ def _absolute(task: BatchTask) -> BatchTask:
 
 def _record_of(future, task: BatchTask, distributed) -> BatchRecord:
     """The record a finished future carries, or a ``"failed"`` one built from its error."""
-    if future.status == "finished":
-        return future.result()
     if future.status == "cancelled":
         return BatchRecord.failed(task, "cancelled on the Dask cluster (scheduler lost?)")
-    error = future.exception()
+    try:
+        if future.status == "finished":
+            return future.result()
+        error = future.exception()
+    except OSError:
+        # Both are fetched through the scheduler: lost between the task's end and this
+        # call, the connection's error ended the whole batch with a traceback.
+        return BatchRecord.failed(
+            task,
+            "ended on the Dask cluster, but its record was lost with the scheduler (run "
+            "again with resume, --resume: outputs made whole are kept)",
+        )
     if isinstance(error, distributed.KilledWorker):
         message = (
             f"{error.allowed_failures + 1} Dask workers died while solving it (out of memory? "
@@ -323,8 +330,26 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> bool:
         raise
     finally:
         if opened:
-            client.close()
+            _close_quietly(client)
     return True
+
+
+def _close_quietly(client: Client) -> None:
+    """Close a client this batch opened, without Dask's log of a lost scheduler.
+
+    When the scheduler went away mid-batch, the client is still trying to reconnect:
+    closing it cancels that attempt, which Dask logged as a 35-line ERROR traceback on
+    stderr after the batch's records had already said "scheduler lost?".
+    """
+    import logging
+
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        client.close()
+    finally:
+        logger.setLevel(level)
 
 
 def run_batch_on_cluster(
