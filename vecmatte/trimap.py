@@ -238,7 +238,8 @@ def trimap_from_mask(mask: ImageLike, *, band: int = 10) -> np.ndarray:
     ------
     ValueError
         If the mask has no foreground or no background, or if either vanishes once the
-        band is taken out (then use a smaller band).
+        band is taken out (then use a smaller band) or once its soft values are (then
+        threshold the mask at 0.5 first).
 
     Notes
     -----
@@ -283,8 +284,17 @@ def trimap_from_mask(mask: ImageLike, *, band: int = 10) -> np.ndarray:
     trimap = np.full(mask.shape, 0.5)
     trimap[sure_fg & ~soft] = 1.0
     trimap[sure_bg & ~soft] = 0.0
-    for value, what in ((1.0, "foreground"), (0.0, "background")):
+    for value, what, sure in ((1.0, "foreground", sure_fg), (0.0, "background", sure_bg)):
         if not (trimap == value).any():
+            if sure.any():
+                # A smaller band cannot help: a model's 0.15 / 0.85 said "use a smaller band"
+                # even at band 1.
+                raise ValueError(
+                    f"no sure {what} is left: its pixels beyond the band of {band} all have "
+                    f"soft values between {BACKGROUND_THRESHOLD} and {FOREGROUND_THRESHOLD}, "
+                    "which are unknown; threshold the mask at 0.5 first to have only the band "
+                    "unknown"
+                )
             raise ValueError(
                 f"no sure {what} is left once a band of {band} pixels is taken out along the "
                 "mask's edge; use a smaller band"
