@@ -281,3 +281,29 @@ def test_cli_composite_needs_background_or_colour(tmp_path, composite_files, cap
         main([*argv, "-o", str(tmp_path / "out.png")])
     assert exit_info.value.code == 2
     assert "give either BACKGROUND or --color" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("fit", "counted"), [("resize", True), ("cover", True), ("crop", False)])
+def test_cli_composite_counts_a_background_resized_in_its_memory(
+    tmp_path, composite_files, capsys, monkeypatch, fit, counted
+):
+    # A background of another size is filtered whole by skimage's resize (24 bytes a pixel
+    # of it): a 24 MP photograph under a 1 MP image took 632 MB while the estimate said
+    # 107 MB, so a machine short of memory was not told before the work. Cropping copies
+    # nothing of it.
+    import vecmatte.memory
+
+    image, alpha, _ = composite_files
+    background = write_png(tmp_path / "big.png", np.full((400, 600, 3), 0.5))
+    foreground = write_png(tmp_path / "fg.png", np.full((40, 52, 3), 0.2))
+    # more than the image's own terms, less than the background's 24 x 240,000 bytes
+    monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 2**20)
+    argv = ["composite", str(image), str(alpha), str(background), "--fit", fit]
+    code = main([*argv, "--foreground", str(foreground), "-o", str(tmp_path / "out.png")])
+    err = capsys.readouterr().err
+    if counted:
+        assert code == 1 and "needs about 5.7 MiB of memory but only 1.0 MiB" in err, err
+        assert "give a background smaller than 400 x 600 pixels, downscale the image" in err
+        assert not (tmp_path / "out.png").exists()
+    else:
+        assert code == 0, err
