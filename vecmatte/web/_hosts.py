@@ -57,7 +57,7 @@ def allowed_host_names(allowed_hosts: Iterable[str]) -> frozenset[str]:
 
 
 def _origin(url: str) -> tuple[str, str, int | None] | None:
-    """(scheme, host, port) of an origin such as ``http://127.0.0.1:8000``, or None."""
+    """(scheme, host, port as written or None) of ``http://127.0.0.1:8000``, or None."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -66,8 +66,29 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     # A browser sends scheme://host[:port] only; a trailing "/" is a non-browser client's.
     if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.username:
         return None
-    scheme = parts.scheme.lower()
-    return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+    return parts.scheme.lower(), parts.hostname.lower(), port
+
+
+def _is_own_origin(origin: str, own: str) -> bool:
+    """Whether a page of ``origin`` is served at the host and port of ``own``
+    (``scheme://Host`` of the request: the server's scheme and the ``Host`` header).
+
+    The host and the port decide, not the scheme: while the server holds a port, no page
+    can be served on it under the other scheme. A ``Host`` without a port names the default
+    port of the scheme the client used, which a server behind a TLS proxy (https to the
+    browser, http to the server, ``Host`` kept) cannot know: the page's origin must then be
+    on the default port of its own scheme, ``http://name`` or ``https://name``; only the
+    latter when the server speaks https itself (``wsgi.url_scheme``: the client came on 443).
+    """
+    page, server = _origin(origin), _origin(own)
+    if page is None or server is None or page[0] not in _DEFAULT_PORTS or page[1] != server[1]:
+        return False
+    page_scheme, _, page_port = page
+    default = _DEFAULT_PORTS[page_scheme]
+    page_port = default if page_port is None else page_port
+    if server[2] is not None:
+        return page_port == server[2]
+    return page_port == default and (server[0] != "https" or page_scheme == "https")
 
 
 def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
@@ -75,8 +96,8 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
     page of another origin than the server's own (403).
 
     A host name is allowed on every port (the client's port may be a proxy's); a page's
-    ``Origin`` must be the server's own: the scheme the server speaks (``wsgi.url_scheme``),
-    and the name and port of the request's ``Host``.
+    ``Origin`` must name the host and port of the request's ``Host`` (see
+    :func:`_is_own_origin`: behind a TLS proxy, the https page of a ``Host`` without a port).
     """
     # A page on another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its
     # own name in Host; refusing names we do not serve under closes that door.
@@ -100,11 +121,13 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
     # sandbox="allow-scripts">, its form or fetch), so every page the user visited could
     # make the server solve; the page served here sends its own origin, and curl none.
     # The port counts: another web application on 127.0.0.1 (a dev server on :3000, a
-    # notebook) had its pages post here, since only the host was compared.
+    # notebook) had its pages post here, since only the host was compared. The scheme does
+    # not: behind nginx (https, Host kept) the page is https and this server http. So a Host
+    # without a port also takes the https page on 443 when this server is on 80: that server
+    # is the proxy in front, or (no proxy) another server of this machine's name, trusted.
     if environ.get("REQUEST_METHOD") == "POST" and origin:
         own = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
-        mine = _origin(own)
-        if mine is None or _origin(origin) != mine:
+        if not _is_own_origin(origin, own):
             raise HTTPError(
                 403,
                 f"requests from pages of {origin[:100]!r} are not allowed: only this server's "

@@ -566,8 +566,8 @@ def create_app(
         application answers to, besides ``127.0.0.1``, ``localhost`` and ``::1``. Requests
         naming any other host are refused (421), which defeats DNS rebinding; add the
         machine's name when serving on a network. A ``POST`` from a web page is answered
-        only if its ``Origin`` is the server's own (its scheme, ``wsgi.url_scheme``, and the
-        name and port of the ``Host`` header); clients that send no ``Origin`` (curl) are.
+        only if its ``Origin`` has the host and port of the ``Host`` header (no port there:
+        http or https on its default port, a TLS proxy's); clients without ``Origin`` are.
 
     Returns
     -------

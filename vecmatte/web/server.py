@@ -539,7 +539,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="also answer to this Host name, on any port (repeatable; a name or address, no "
         "port); others are refused (DNS rebinding). Posts from web pages are answered only "
-        "from the server's own page: its scheme, name and port",
+        "from the server's own page: the name and port of the request's Host (behind a TLS "
+        "proxy that keeps Host without a port, the https page)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
 
