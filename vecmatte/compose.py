@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import DTypeLike
 
-from vecmatte._arrays import check_gray, check_image, check_same_size
+from vecmatte._arrays import (
+    as_array,
+    as_float,
+    check_gray,
+    check_image,
+    check_pixel_count,
+    check_same_size,
+)
 from vecmatte._numbers import shown
 from vecmatte._typing import ImageLike
 
@@ -30,7 +37,8 @@ def cutout(
     Parameters
     ----------
     image : array_like, shape (h, w, 3)
-        The photograph, floats in [0, 1] or uint8/uint16.
+        The photograph, floats in [0, 1] or uint8/uint16. With ``foreground`` given, only
+        its size is used: its shape and dtype are checked, its values are not read.
     alpha : array_like, shape (h, w)
         Alpha matte in [0, 1].
     foreground : array_like, shape (h, w, 3), optional
@@ -65,7 +73,10 @@ def cutout(
         given = shown(dtype) if wanted is None else str(wanted)
         raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {given}")
     dtype = wanted
-    image = check_image(image)
+    if foreground is None or method is not None:
+        image = check_image(image)
+    else:
+        image = _image_of_shape(image)
     alpha = check_gray(alpha, "alpha")
     check_same_size(image, alpha, "alpha")
     if foreground is not None and method is not None:
@@ -85,6 +96,23 @@ def cutout(
         floats_to_uint8(alpha, out=rgba[:, :, 3])
         return rgba
     return np.concatenate([colours, alpha[:, :, None]], axis=2)
+
+
+def _image_of_shape(image) -> np.ndarray:
+    """``image`` as an array whose shape and dtype :func:`check_image` takes, its values not
+    read: beside a given foreground only the photograph's size counts.
+
+    Its min/max pass (and a uint8/uint16 image's conversion to floats) was an eighth of a
+    cutout's time (1.9 of 14.9 ms on 1 MP). A shape, size or dtype it refuses still names
+    a wrong argument (a file name, RGBA, channels first, signed levels); a NaN or a value
+    beyond [0, 1] in pixels that never reach the cutout harms nothing: not looked for.
+    """
+    array = as_array(image, "image", gray=False)
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3))):
+        check_image(image)  # raises its message, with its hints, for this shape
+    check_pixel_count(array.shape, "image")
+    as_float(array[:0], "image")  # the dtype's check, on no pixels
+    return array
 
 
 def parse_color(color) -> np.ndarray:
