@@ -371,6 +371,10 @@ def cell_text(record: dict | None) -> str:
     return f"**{text}**" if ratio(record) > 1 else text
 
 
+# Regimes listed with their times (all are in the table).
+SHOWN = 15
+
+
 def _seconds(value: float) -> str:
     if value >= 1:
         return f"{value:.2f} s"
@@ -447,10 +451,10 @@ def report(records: list[dict], options, argv: list[str]) -> str:
     slower = sorted(
         (r for r in samples if r["event"] == "sample" and ratio(r) > 1), key=ratio, reverse=True
     )
-    lines += ["", "### Regimes where vecmatte is slower", ""]
+    lines += ["", f"### The {min(len(slower), SHOWN)} slowest of {len(slower)} slower regimes", ""]
     if not slower:
         lines.append("None.")
-    for r in slower:
+    for r in slower[:SHOWN]:
         fraction = "rembg's trimap" if r["fraction"] is None else f"{r['fraction']:.0%} unknown"
         lines.append(
             f"- {r['step']}, {r['size']}, {fraction}: {ratio(r):.2f} "
