@@ -112,17 +112,20 @@ def test_a_webp_beyond_twice_pillows_limit_is_refused_in_our_words(tmp_path, mon
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     path = tmp_path / "image.webp"
     Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path, lossless=True)
+    # Pillow 11.0's WebP reader makes no such check: our own refuses, naming the size too.
+    size = " (20 x 30, height x width)"
     with pytest.raises(ImageTooLargeError) as caught:
         load_image(path)
-    assert str(caught.value) == (
+    assert str(caught.value).replace(size, "") == (
         f"{path}: image has 600 pixels, more than the limit of 100 that protects against "
         "decompression bombs; if you trust this file, raise the limit (command line: "
         "--max-pixels 600; library: max_pixels=600)"
     )
-    with pytest.raises(
-        ImageTooLargeError, match=r"image has 600 pixels, more than the limit of 599 "
-    ):
+    with pytest.raises(ImageTooLargeError) as caught:
         load_image(path, max_pixels=599)
+    assert "image has 600 pixels, more than the limit of 599 " in str(caught.value).replace(
+        size, ""
+    )
     assert Image.MAX_IMAGE_PIXELS == 100
 
 
