@@ -350,6 +350,8 @@ def public_callables() -> dict[str, tuple[Callable, str, Callable | None]]:
                 continue
             if getattr(value, "__module__", "").split(".")[:2] == ["vecmatte", "compat"]:
                 continue
+            if getattr(value, "__module__", "").split(".")[0] != "vecmatte":
+                continue  # Python 3.10 calls an alias (Progress = Callable[...]) a class
             seen.add(id(value))
             home = value.__module__
             if inspect.isfunction(value):
