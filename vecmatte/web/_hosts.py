@@ -97,7 +97,8 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
 
     A host name is allowed on every port (the client's port may be a proxy's); a page's
     ``Origin`` must name the host and port of the request's ``Host`` (see
-    :func:`_is_own_origin`: behind a TLS proxy, the https page of a ``Host`` without a port).
+    :func:`_is_own_origin`: behind a TLS proxy, the https page of a ``Host`` without a port),
+    or a name of ``allowed_hosts`` other than :data:`LOCAL_HOSTS`, on any port.
     """
     # A page on another site whose name resolves to 127.0.0.1 (DNS rebinding) sends its
     # own name in Host; refusing names we do not serve under closes that door.
@@ -125,9 +126,14 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
     # not: behind nginx (https, Host kept) the page is https and this server http. So a Host
     # without a port also takes the https page on 443 when this server is on 80: that server
     # is the proxy in front, or (no proxy) another server of this machine's name, trusted.
+    # A page on a name the user added with --allow-host posts from any port and scheme, as
+    # its Host is answered on any port: a proxy in front may rewrite Host (nginx's and
+    # Apache's default sends the upstream's 127.0.0.1:8000) or drop its own port.
     if environ.get("REQUEST_METHOD") == "POST" and origin:
         own = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
-        if not _is_own_origin(origin, own):
+        page = _origin(origin)
+        named = page is not None and page[0] in _DEFAULT_PORTS and page[1] not in LOCAL_HOSTS
+        if not (named and page[1] in allowed_hosts) and not _is_own_origin(origin, own):
             raise HTTPError(
                 403,
                 f"requests from pages of {origin[:100]!r} are not allowed: only this server's "

@@ -567,7 +567,8 @@ def create_app(
         naming any other host are refused (421), which defeats DNS rebinding; add the
         machine's name when serving on a network. A ``POST`` from a web page is answered
         only if its ``Origin`` has the host and port of the ``Host`` header (no port there:
-        http or https on its default port, a TLS proxy's); clients without ``Origin`` are.
+        http or https on its default port, a TLS proxy's) or is on one of ``allowed_hosts``,
+        any port (a proxy may rewrite ``Host``); clients without ``Origin`` are.
 
     Returns
     -------

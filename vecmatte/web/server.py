@@ -540,7 +540,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also answer to this Host name, on any port (repeatable; a name or address, no "
         "port); others are refused (DNS rebinding). Posts from web pages are answered only "
         "from the server's own page: the name and port of the request's Host (behind a TLS "
-        "proxy that keeps Host without a port, the https page)",
+        "proxy that keeps Host without a port, the https page), or a page on an --allow-host "
+        "name, any port (a proxy may rewrite Host)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
 

@@ -1,0 +1,51 @@
+"""Review B of session 10: behaviour of the user-facing layers that got worse for users."""
+
+from __future__ import annotations
+
+import pytest
+from test_web import png_bytes
+from test_web_s10_requests import _post
+
+import vecmatte
+from vecmatte.web import create_app
+
+
+@pytest.fixture(scope="module")
+def fields():
+    scene = vecmatte.make_scene((30, 40), seed=7)
+    return {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
+
+
+# A reverse proxy that rewrites Host (nginx's and Apache's default: proxy_pass
+# http://127.0.0.1:8000 sends "Host: 127.0.0.1:8000"), or keeps it without its own port
+# (nginx "Host $host" on 8443): the page is on a name the user gave with --allow-host, which
+# the old code answered; since 7acf1b8 every post of the real page was refused 403.
+@pytest.mark.parametrize(
+    ("host", "origin"),
+    [
+        ("127.0.0.1:8000", "https://matting.example.com"),
+        ("localhost:8000", "http://matting.example.com:8080"),
+        ("matting.example.com", "https://matting.example.com:8443"),
+        ("192.168.1.5:8000", "https://matting.example.com"),
+    ],
+)
+def test_the_page_of_an_allowed_name_behind_a_host_rewriting_proxy_may_post(fields, host, origin):
+    app = create_app(workers=1, allowed_hosts=["matting.example.com", "192.168.1.5"])
+    status, content, log = _post(app, fields, HTTP_HOST=host, HTTP_ORIGIN=origin)
+    assert status.startswith("200"), content
+    assert log == ""
+
+
+@pytest.mark.parametrize(
+    ("host", "origin"),
+    [
+        ("127.0.0.1:8000", "http://127.0.0.1:3000"),  # the attack 7acf1b8 closed
+        ("127.0.0.1:8000", "http://localhost:8888"),
+        ("127.0.0.1:8000", "https://evil.example"),
+        ("127.0.0.1:8000", "null"),
+    ],
+)
+def test_pages_of_local_or_unknown_hosts_stay_refused(fields, host, origin):
+    app = create_app(workers=1, allowed_hosts=["matting.example.com"])
+    status, content, _ = _post(app, fields, HTTP_HOST=host, HTTP_ORIGIN=origin)
+    assert status.startswith("403"), content
