@@ -274,10 +274,7 @@ def open_image(source, max_pixels: int | None = None):
                     f"{label}: is empty (0 bytes)" + ("; was nothing piped in?" if stream else "")
                 ) from None
             if _tiff_directory_cut_off(source):
-                raise ValueError(
-                    f"{label}: cannot read image, the file is damaged or truncated (its TIFF "
-                    "directory lies past its end)"
-                ) from None
+                raise ValueError(_directory_cut_off(label)) from None
             if _starts_with(source, _TIFF_SIGNATURES):
                 image = _float_tiff(source, label, limit)
                 if image is not None:
@@ -312,6 +309,8 @@ def open_image(source, max_pixels: int | None = None):
         except ImageTooLargeError:
             raise
         except ValueError as error:  # Pillow's own, such as its limit on inflated metadata
+            if _tiff_directory_cut_off(source):  # Pillow 11.0: 'Invalid dimensions'
+                raise ValueError(_directory_cut_off(label)) from None
             raise ValueError(_unreadable(label, error)) from None
         except PermissionError:
             raise PermissionError(f"{label}: cannot read the file (permission denied)") from None
@@ -403,6 +402,14 @@ def _starts_with(source, signatures: tuple[bytes, ...]) -> bool:
     except (OSError, ValueError):
         return False
     return head.startswith(signatures)
+
+
+def _directory_cut_off(label: str) -> str:
+    """The line for a TIFF whose first directory is not all in the file."""
+    return (
+        f"{label}: cannot read image, the file is damaged or truncated (its TIFF directory "
+        "lies past its end)"
+    )
 
 
 def _tiff_directory_cut_off(source) -> bool:
