@@ -159,5 +159,6 @@ def test_images_of_other_extensions_and_case_are_refused_too(tmp_path):
     # B.jpg and b.png: still one B_alpha.png / b_alpha.png file on such a disk.
     images, trimaps = scene_folders(tmp_path, ["b"], write=save_image)
     shutil.copy(images / "b.png", images / "B.jpg")
+    shutil.copy(trimaps / "b.png", trimaps / "B.png")  # both solved (a trimap each)
     with pytest.raises(ValueError, match=r"images B\.jpg and b\.png differ only in case"):
         find_tasks(images, trimaps, tmp_path / "out")

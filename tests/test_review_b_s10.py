@@ -49,3 +49,19 @@ def test_pages_of_local_or_unknown_hosts_stay_refused(fields, host, origin):
     app = create_app(workers=1, allowed_hosts=["matting.example.com"])
     status, content, _ = _post(app, fields, HTTP_HOST=host, HTTP_ORIGIN=origin)
     assert status.startswith("403"), content
+
+
+# --- batch: names differing only in case refuse a batch only if both images are solved ------
+def test_an_image_without_trimap_differing_only_in_case_does_not_refuse_the_batch(tmp_path):
+    # a.png has no trimap: its task fails without writing, so nothing clashes with A's
+    # matte; since 08c1d6e the whole batch was refused ("rename one of them").
+    from conftest import scene_folders
+
+    from vecmatte.batch import find_tasks, run_batch
+    from vecmatte.io import save_image
+
+    images, trimaps = scene_folders(tmp_path, ["A", "a"], write=save_image)
+    (trimaps / "a.png").unlink()
+    records = run_batch(find_tasks(images, trimaps, tmp_path / "out"))
+    assert [(r.name, r.status) for r in records] == [("A", "done"), ("a", "failed")]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A_alpha.png"]

@@ -292,7 +292,8 @@ def find_tasks(
                 f"several {kind} have the same name, so {why}: "
                 f"{'; '.join(clashes[:5])}; rename or remove all but one"
             )
-    _check_case_only_differences(images)
+    # only images that are solved write outputs; one without a trimap fails without writing
+    _check_case_only_differences({name: images[name] for name in images if name in trimaps})
     _check_output_name_lengths(images, CUTOUT_SUFFIX if cutout else ALPHA_SUFFIX)
     if not set(images) & set(trimaps):
         raise ValueError(
