@@ -65,3 +65,40 @@ def test_an_image_without_trimap_differing_only_in_case_does_not_refuse_the_batc
     records = run_batch(find_tasks(images, trimaps, tmp_path / "out"))
     assert [(r.name, r.status) for r in records] == [("A", "done"), ("a", "failed")]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["A_alpha.png"]
+
+
+# --- batch: a folder that cannot be looked at for a moment neither crashes nor stops it -----
+def test_a_read_error_on_an_input_folder_fails_one_image_only(tmp_path, monkeypatch):
+    # An NFS hiccup: one image's read fails (EIO), and so does the look at its folder made to
+    # tell whether the folder is gone (08c1d6e): Path.is_dir raised that EIO out of
+    # process_task, ending the whole batch with a traceback.
+    import errno
+    import os
+
+    from conftest import scene_folders
+
+    import vecmatte.io
+    from vecmatte.batch import find_tasks, run_batch
+    from vecmatte.io import save_image
+
+    images, trimaps = scene_folders(tmp_path, ["s0", "s1", "s2"], write=save_image)
+    tasks = find_tasks(images, trimaps, tmp_path / "out")
+    load, stat, hiccup = vecmatte.io.load_image, os.stat, []
+
+    def loading(path, *args, **kwargs):
+        if str(path).endswith("s1.png"):
+            hiccup.append(1)
+            raise OSError(errno.EIO, "Input/output error", str(path))
+        return load(path, *args, **kwargs)
+
+    def looking(path, *args, **kwargs):
+        if hiccup and os.fspath(path) == str(images):
+            hiccup.clear()  # the next look finds the folder again
+            raise OSError(errno.EIO, "Input/output error", os.fspath(path))
+        return stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(vecmatte.io, "load_image", loading)
+    monkeypatch.setattr(os, "stat", looking)
+    records = run_batch(tasks)
+    assert [r.status for r in records] == ["done", "failed", "done"]
+    assert not records[1].stops and "input/output error" in records[1].error

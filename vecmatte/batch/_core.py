@@ -523,15 +523,15 @@ def _stopping_cause(task: BatchTask, error: BaseException) -> str | None:
     or trimaps folder deleted: each later image failed in turn, one line each ("does not
     exist", a temporary's "no such file", "permission denied"), after its whole solve.
     """
-    for output in task.outputs():
-        folder = Path(output).parent
-        if not folder.is_dir():
-            return f"{folder}: the output folder is not there: deleted, moved or unmounted?"
     second = "trimaps" if task.band is None else "masks"
-    for path, what in ((task.image_path, "images"), (task.trimap_path, second)):
+    folders = [(output, "output") for output in task.outputs()]
+    for path, what in [*folders, (task.image_path, "images"), (task.trimap_path, second)]:
         folder = Path(path).parent
-        if not folder.is_dir():
-            return f"{folder}: the {what} folder is not there: deleted, moved or unmounted?"
+        # One that cannot be looked at (EIO, a stale NFS handle) is not taken for gone: its
+        # error raised out of process_task, ending the batch with a traceback.
+        with contextlib.suppress(OSError):
+            if not folder.is_dir():
+                return f"{folder}: the {what} folder is not there: deleted, moved or unmounted?"
     if isinstance(error, PermissionError) and error.errno not in STOPPING_ERRNOS:
         for folder in {Path(output).parent for output in task.outputs()}:
             # As the write checks it (_output_guard.check_writable); a photograph that
