@@ -93,7 +93,10 @@ def resolved(path: Path) -> Path:
     reached the user as a traceback.
     """
     try:
-        return path.resolve()
+        target = path.resolve()
+        if target.is_symlink():  # Python 3.13 returns a link that loops as it is, silently
+            target.stat()
+        return target
     except (RuntimeError, OSError) as error:
         if isinstance(error, OSError) and error.errno != errno.ELOOP:
             raise
