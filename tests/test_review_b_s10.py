@@ -102,3 +102,32 @@ def test_a_read_error_on_an_input_folder_fails_one_image_only(tmp_path, monkeypa
     records = run_batch(tasks)
     assert [r.status for r in records] == ["done", "failed", "done"]
     assert not records[1].stops and "input/output error" in records[1].error
+
+
+# --- Dask: a folder a worker cannot see is said to be on that worker ------------------------
+def test_a_folder_a_dask_worker_cannot_see_names_the_worker(tmp_path):
+    # A worker without the shared mount stops the batch (a0b4c7d); the line said only
+    # "<folder>: the images folder is not there: deleted, moved or unmounted?", of a folder
+    # the user sees on the submitting machine.
+    import shutil
+
+    pytest.importorskip("distributed")
+    from conftest import scene_folders
+    from distributed import Client, LocalCluster
+
+    from vecmatte.batch import find_tasks
+    from vecmatte.batch.dask import run_batch_on_cluster
+    from vecmatte.io import save_image
+
+    images, trimaps = scene_folders(tmp_path, ["s0"], write=save_image)
+    tasks = find_tasks(images, trimaps, tmp_path / "out")
+    shutil.rmtree(images)  # as the worker sees it
+    kwargs = dict(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None)
+    with LocalCluster(**kwargs) as cluster, Client(cluster, set_as_default=False) as client:
+        (record,) = run_batch_on_cluster(tasks, client)
+        (worker,) = client.scheduler_info()["workers"]
+    assert record.stops
+    assert record.error == (
+        f"{images}: the images folder is not there: deleted, moved or unmounted? "
+        f"(on the Dask worker at {worker})"
+    )

@@ -189,7 +189,13 @@ def _process_on_worker(task: BatchTask) -> BatchRecord:
     # The nanny's MALLOC_TRIM_THRESHOLD_ makes every large temporary a fresh mmap (about a
     # third of a solve's time); see vecmatte._malloc.
     with reuse_large_allocations():
-        return process_task(task)
+        record = process_task(task)
+    if record.stops:  # a folder gone, a full disk: there, maybe not on the submitting machine
+        from distributed import get_worker
+
+        where = f"{record.error} (on the Dask worker at {get_worker().address})"
+        record = dataclasses.replace(record, error=where)
+    return record
 
 
 def _check_workers(client: Client) -> None:
@@ -396,7 +402,8 @@ def run_batch_on_cluster(
     folder, as a local batch does, and sent to the workers made absolute. When a worker
     cannot see a file, that image fails with the worker's ``FileNotFoundError`` message in
     its record and the others go on; a folder it cannot see stops the batch as a folder
-    gone from a local batch does (the message asks: deleted, moved or unmounted?).
+    gone from a local batch does (the message asks: deleted, moved or unmounted?, and names
+    the worker).
 
     Faults: if a worker dies, the scheduler runs its images again on other workers; an image
     that loses its worker more than ``distributed.scheduler.allowed-failures`` times (3 by
