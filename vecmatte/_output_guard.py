@@ -94,8 +94,11 @@ def resolved(path: Path) -> Path:
     """
     try:
         target = path.resolve()
-        if target.is_symlink():  # Python 3.13 returns a link that loops as it is, silently
+        try:  # Python 3.13 leaves a loop unresolved without a word (as 3.12's resolve() did)
             target.stat()
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise
         return target
     except (RuntimeError, OSError) as error:
         if isinstance(error, OSError) and error.errno != errno.ELOOP:
