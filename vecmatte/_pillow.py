@@ -10,8 +10,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import numpy as np
-
 from vecmatte._caller import outside_stacklevel
 from vecmatte._errors import collected_warnings, warning_module
 
@@ -165,13 +163,16 @@ def _row_unwritten(image, colour: tuple[int, ...]) -> bool:
     from PIL import Image
 
     bands = len(image.getbands())
-    value = tuple(colour[:bands]) if bands > 1 else colour[0] & (1 if image.mode == "1" else 255)
+    # A bilevel ("1") image stores a byte a pixel, which its decoder sets to 0 or 255 only:
+    # filled with another byte, a black or white last row (a mask's, often) is no match.
+    value = tuple(colour[:bands]) if bands > 1 else colour[0]
     image.im = Image.new(image.mode, image.size, value).im
     image.load()
     width, height = image.size
     row = height - 1 if not image.info.get("interlace") or height % 2 == 0 else height - 2
-    pixels = np.asarray(image.crop((0, row, width, row + 1)))
-    return bool((pixels == np.asarray(Image.new(image.mode, (1, 1), value))).all())
+    # The stored values' extremes (NumPy reads a bilevel image as booleans, not its bytes).
+    extremes = image.crop((0, row, width, row + 1)).getextrema()
+    return extremes == Image.new(image.mode, (1, 1), value).getextrema()
 
 
 @contextmanager
