@@ -380,8 +380,8 @@ def save_images(
                 _write_stream(path, buffer)
                 continue
             try:
-                with _open_in_place(path) as handle:
-                    handle.write(buffer.getbuffer())
+                with _open_in_place(path) as handle, buffer.getbuffer() as view:
+                    handle.write(view)
             except OSError as error:
                 raise _named(error, path) from None
         # One writer at a time renames into a folder: two writers of the same names at once
@@ -518,7 +518,8 @@ def _encoded_for_stream(
 def _write_stream(stream, buffer: io.BytesIO) -> None:
     """Write the encoded ``buffer`` to ``stream`` and flush it, naming it in an error."""
     try:
-        stream.write(buffer.getbuffer())
+        with buffer.getbuffer() as view:  # released even if writing fails (Python 3.13)
+            stream.write(view)
         stream.flush()
     except OSError as error:
         raise _named(error, _label(stream)) from None
@@ -567,8 +568,8 @@ def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
             Path(temporary).unlink(missing_ok=True)
         raise
     try:
-        with handle:
-            handle.write(buffer.getbuffer())
+        with handle, buffer.getbuffer() as view:
+            handle.write(view)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(temporary, _new_file_mode(path))
     except OSError as error:
