@@ -73,14 +73,14 @@ def cutout(
         given = shown(dtype) if wanted is None else str(wanted)
         raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {given}")
     dtype = wanted
-    if foreground is not None and method is None and dtype == np.float64:
-        rgba = _checked_rgba(_image_of_shape(image), alpha, foreground)
-        if rgba is not None:
-            return rgba
     if foreground is None or method is not None:
         image = check_image(image)
     else:
         image = _image_of_shape(image)
+        if dtype == np.float64:
+            rgba = _checked_rgba(image, alpha, foreground)
+            if rgba is not None:
+                return rgba
     alpha = check_gray(alpha, "alpha")
     check_same_size(image, alpha, "alpha")
     if foreground is not None and method is not None:
