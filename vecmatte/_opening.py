@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import re
 import select
 import stat
 import struct
@@ -22,6 +21,7 @@ from pathlib import Path
 from vecmatte._caller import outside_stacklevel
 from vecmatte._output_guard import shortened, tilde_hint
 from vecmatte._pillow import (
+    bomb_pixels,
     load_checked,
     named_pillow_warnings,
     needs_ghostscript,
@@ -295,9 +295,8 @@ def open_image(source, max_pixels: int | None = None):
         except Image.DecompressionBombError as error:
             # Pillow's own check, made by a reader as it opens (WebP: over twice Pillow's
             # limit); said as ours from the count Pillow names, if it is over the limit.
-            found = re.search(r"\((\d+) pixels\)", str(error))
-            if found is not None and limit is not None and int(found[1]) > limit:
-                pixels = int(found[1])
+            pixels = bomb_pixels(error)
+            if pixels is not None and limit is not None and pixels > limit:
                 raise ImageTooLargeError(
                     f"{label}: image has {pixels:,} pixels, more than the limit of {limit:,} "
                     "that protects against decompression bombs; if you trust this file, raise "

@@ -14,6 +14,7 @@ from vecmatte._caller import outside_stacklevel
 from vecmatte._errors import collected_warnings, warning_module
 
 __all__ = [
+    "bomb_pixels",
     "load_checked",
     "named_pillow_warnings",
     "needs_ghostscript",
@@ -81,14 +82,21 @@ def open_unchecked(source, limit: int | None = None):
             except Image.DecompressionBombError as error:
                 # WebP's reader checks Pillow's limit as it opens (its decoder allocates the
                 # canvas at once): past it up to the caller's own, the size Pillow names.
-                pixels = re.search(r"\((\d+) pixels\)", str(error))
-                if limit is None or pixels is None or int(pixels[1]) > limit:
+                pixels = bomb_pixels(error)
+                if limit is None or pixels is None or pixels > limit:
                     raise
                 if hasattr(source, "seek"):
                     source.seek(0)
-                with pillow_allows((int(pixels[1]), 1)):
+                with pillow_allows((pixels, 1)):
                     return factory(source, "") if hasattr(source, "read") else factory(source)
     raise UnidentifiedImageError(f"cannot identify image file {str(source)!r}")
+
+
+def bomb_pixels(error: Exception) -> int | None:
+    """The pixel count Pillow's ``DecompressionBombError`` names ("... (600 pixels) ..."),
+    or None if its text names none."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    return None if found is None else int(found[1])
 
 
 def pillow_limit() -> int | None:
