@@ -69,9 +69,10 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     return parts.scheme.lower(), parts.hostname.lower(), port
 
 
-def _is_own_origin(origin: str, own: str) -> bool:
-    """Whether a page of ``origin`` is served at the host and port of ``own``
-    (``scheme://Host`` of the request: the server's scheme and the ``Host`` header).
+def _is_own_origin(page: tuple[str, str, int | None] | None, own: str) -> bool:
+    """Whether a page of origin ``page`` (:func:`_origin` of the ``Origin`` header) is served
+    at the host and port of ``own`` (``scheme://Host`` of the request: the server's scheme
+    and the ``Host`` header).
 
     The host and the port decide, not the scheme: while the server holds a port, no page
     can be served on it under the other scheme. A ``Host`` without a port names the default
@@ -80,7 +81,7 @@ def _is_own_origin(origin: str, own: str) -> bool:
     on the default port of its own scheme, ``http://name`` or ``https://name``; only the
     latter when the server speaks https itself (``wsgi.url_scheme``: the client came on 443).
     """
-    page, server = _origin(origin), _origin(own)
+    server = _origin(own)
     if page is None or server is None or page[0] not in _DEFAULT_PORTS or page[1] != server[1]:
         return False
     page_scheme, _, page_port = page
@@ -133,7 +134,7 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
         own = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
         page = _origin(origin)
         named = page is not None and page[0] in _DEFAULT_PORTS and page[1] not in LOCAL_HOSTS
-        if not (named and page[1] in allowed_hosts) and not _is_own_origin(origin, own):
+        if not (named and page[1] in allowed_hosts) and not _is_own_origin(page, own):
             raise HTTPError(
                 403,
                 f"requests from pages of {origin[:100]!r} are not allowed: only this server's "
