@@ -12,7 +12,18 @@ from collections.abc import Callable
 
 from vecmatte.web._limits import HTTPError
 
-__all__ = ["client_left", "solve_watcher"]
+__all__ = ["LOG_ESCAPES", "client_left", "request_label", "solve_watcher"]
+
+# Control characters a request brings into the log (an ESC sequence recolouring the terminal,
+# a CR or a decoded %0A forging a line) written as escapes, as the standard library's
+# log_message (which vecmatte.web.server's replaces) writes them.
+LOG_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+
+
+def request_label(environ: dict) -> str:
+    """``"METHOD PATH"`` of a request for the server's log, control characters as escapes."""
+    method, path = environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", "-")
+    return f"{method} {path}".translate(LOG_ESCAPES)
 
 
 def client_left(environ: dict, when: str) -> HTTPError:
@@ -21,8 +32,8 @@ def client_left(environ: dict, when: str) -> HTTPError:
     if not connection.get("reported"):
         connection["reported"] = True  # vecmatte.web.server says nothing more
         print(
-            f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} {environ.get('REQUEST_METHOD')} "
-            f"{environ.get('PATH_INFO')}: the client went away; its solve was stopped {when} "
+            f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} {request_label(environ)}: "
+            f"the client went away; its solve was stopped {when} "
             "and its answer was not sent",
             file=environ.get("wsgi.errors", sys.stderr),
         )

@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 from vecmatte.cli._common import option_value  # the form reads options as --option does
+from vecmatte.web._clients import request_label
 from vecmatte.web._limits import HTTPError, Limits
 from vecmatte.web._multipart import MultipartError, Part, parse_multipart
 
@@ -274,7 +275,7 @@ def read_form(environ: dict, length: int) -> dict[str, Part]:
             )
             print(
                 f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} "
-                f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}: {message}",
+                f"{request_label(environ)}: {message}",
                 file=environ.get("wsgi.errors", sys.stderr),
             )
             # vecmatte.web.server says nothing more when the answer cannot be written either.

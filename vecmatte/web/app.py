@@ -65,7 +65,7 @@ import numpy as np
 
 from vecmatte._errors import collected_warnings, error_line
 from vecmatte.web import _fields
-from vecmatte.web._clients import client_left, solve_watcher
+from vecmatte.web._clients import client_left, request_label, solve_watcher
 from vecmatte.web._fields import body_length, drain, read_form
 from vecmatte.web._hosts import allowed_host_names, check_host
 from vecmatte.web._limits import (
@@ -152,8 +152,8 @@ class MattingApp:
         except Exception:
             # Details go to the server's log, never to the client.
             print(
-                f"vecmatte serve: internal error on {environ.get('REQUEST_METHOD')} "
-                f"{environ.get('PATH_INFO')}:\n{traceback.format_exc()}",
+                f"vecmatte serve: internal error on {request_label(environ)}:\n"
+                f"{traceback.format_exc()}",
                 file=environ.get("wsgi.errors", sys.stderr),
             )
             status, headers, body = self._error(

@@ -220,12 +220,6 @@ def _malformed_header(lines: list[bytes]) -> str | None:
     return None
 
 
-# Control characters a request brings into the log (an ESC sequence recolouring the terminal,
-# a CR or a decoded %0A forging a line) written as escapes, as the standard library's
-# log_message (which ours replaces) writes them.
-_LOG_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
-
-
 class _HeaderLines:
     """The connection's input while the headers are read, keeping the lines as they came."""
 
@@ -306,8 +300,9 @@ class _Handler(WSGIRequestHandler):
         else:
             reason = error.strerror or type(error).__name__
             what = f"the client went away ({reason[0].lower()}{reason[1:]})"
-        method, path = environ.get("REQUEST_METHOD", "-"), environ.get("PATH_INFO", "-")
-        request = f"{method} {path}".translate(_LOG_ESCAPES)
+        from vecmatte.web._clients import request_label
+
+        request = request_label(environ)
         sys.stderr.write(
             f"vecmatte serve: {self.address_string()} {request}: {what}; its answer was not sent\n"
         )
@@ -369,7 +364,9 @@ class _Handler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args) -> None:
         if not self.quiet:
-            message = (format % args).translate(_LOG_ESCAPES)
+            from vecmatte.web._clients import LOG_ESCAPES
+
+            message = (format % args).translate(LOG_ESCAPES)
             sys.stderr.write(f"vecmatte serve: {self.address_string()} {message}\n")
 
 
