@@ -470,7 +470,8 @@ def main(argv=None) -> int:
 
     command = "python bench/foreground.py" + (" " + " ".join(argv) if argv else "")
     lines = [
-        "## Foreground estimation",
+        # A speed-only run is merged beside the full one: its heading says which it is.
+        "## Foreground estimation" + (": speed only" if args.speed_only else ""),
         "",
         provenance.generated_line(command),
         "",
