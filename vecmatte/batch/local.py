@@ -17,11 +17,10 @@ from vecmatte.batch._core import (
     BatchTask,
     Progress,
     RecordCollector,
-    output_folders_held,
     process_task,
-    remove_stale_temporaries,
     split_finished,
 )
+from vecmatte.batch._temporaries import output_folders_held, remove_stale_temporaries
 
 __all__ = ["cpu_count", "run_batch"]
 
