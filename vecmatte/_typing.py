@@ -15,15 +15,17 @@ from typing import IO, TYPE_CHECKING, Annotated, Any, ForwardRef, TypeAlias
 
 from numpy.typing import ArrayLike
 
-# PILImage: a PIL image; Client: dask.distributed's (an optional dependency, the extra
+# PILImage: a PIL image; Client, Cluster: dask.distributed's (an optional dependency, the extra
 # vecmatte[distributed]); CsrMatrix: the sparse matrix that the Laplacians return.
 if TYPE_CHECKING:
     import distributed
+    import distributed.deploy
     import PIL.Image
     import scipy.sparse
 
     PILImage: TypeAlias = PIL.Image.Image
     Client: TypeAlias = distributed.Client
+    Cluster: TypeAlias = distributed.deploy.Cluster
     CsrMatrix: TypeAlias = scipy.sparse.csr_matrix
 else:
 
@@ -36,6 +38,7 @@ else:
 
     PILImage = _on_demand("PIL.Image", "Image")
     Client = _on_demand("distributed", "Client")
+    Cluster = _on_demand("distributed.deploy", "Cluster")
     CsrMatrix = _on_demand("scipy.sparse", "csr_matrix")
 
 #: An image, a trimap, an alpha matte or a mask: an array (float in [0, 1], uint8 or uint16),

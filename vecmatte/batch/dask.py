@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 
 from vecmatte._errors import escaped
-from vecmatte._typing import Client
+from vecmatte._typing import Client, Cluster
 from vecmatte.batch._core import (
     BatchRecord,
     BatchTask,
@@ -54,15 +54,29 @@ def _import_distributed():
     return distributed
 
 
-def _connect(client_or_address: Client | str) -> tuple[Client, bool]:
+def _connect(client_or_address: Client | Cluster | str) -> tuple[Client, bool]:
     """A ``Client`` and whether we opened it (and so must close it)."""
     distributed = _import_distributed()
     if isinstance(client_or_address, distributed.Client):
         return client_or_address, False
+    if isinstance(getattr(client_or_address, "scheduler_address", None), str):
+        # A cluster object (LocalCluster, dask-jobqueue's ...), as Client itself recognises
+        # one. Closing a client made from a cluster leaves the cluster running: it is the
+        # caller's. A closed cluster gets Dask's one-line RuntimeError.
+        try:
+            client = distributed.Client(
+                client_or_address, timeout=CONNECT_TIMEOUT, set_as_default=False
+            )
+        except (OSError, TimeoutError) as error:
+            raise OSError(
+                f"cannot reach the scheduler of the Dask cluster {client_or_address!r} ({error})"
+            ) from None
+        return client, True
     if not isinstance(client_or_address, str):
         raise TypeError(
-            "client_or_address must be a dask.distributed.Client or a scheduler address such as "
-            f"'tcp://10.0.0.1:8786', got {type(client_or_address).__name__}"
+            "client_or_address must be a dask.distributed.Client, a Dask cluster object such as "
+            "LocalCluster, or a scheduler address such as 'tcp://10.0.0.1:8786', got "
+            f"{type(client_or_address).__name__}"
         )
     check_scheduler_address(client_or_address)
     deadline = time.monotonic() + CONNECT_TIMEOUT
@@ -139,23 +153,28 @@ def check_scheduler_address(address: str) -> None:
         )
 
 
-def _worker_memory_limit() -> int | None:
-    """Bytes the Dask worker running this task may use, or None outside a worker / unlimited."""
+def _worker_memory_limit() -> tuple[int, int] | None:
+    """The memory limit in bytes of the Dask worker running this task and its number of
+    threads, or None outside a worker / unlimited."""
     try:
         from distributed import get_worker
 
-        limit = get_worker().memory_manager.memory_limit
+        worker = get_worker()
+        limit = worker.memory_manager.memory_limit
+        threads = worker.state.nthreads
     except (ImportError, ValueError, AttributeError):
         return None
-    return int(limit) if limit else None
+    return (int(limit), max(int(threads), 1)) if limit else None
 
 
-def _refuse_if_too_big(task: BatchTask, limit: int | None) -> str | None:
-    """A message if the solve of ``task`` would need more than ``limit`` bytes, else None.
+def _refuse_if_too_big(task: BatchTask, limit: int | None, threads: int = 1) -> str | None:
+    """A message if the solve of ``task`` would need more than ``limit / threads`` bytes.
 
     The worker's nanny kills a worker that goes over its memory limit and the scheduler then
     retries the task on another worker, which dies in turn: refusing up front, with the
-    estimate, turns that into one failed record.
+    estimate, turns that into one failed record. A worker with ``threads`` threads solves
+    that many images at once, each with its share of the limit: an image that fits only the
+    whole limit ran beside others like it and got the worker killed.
     """
     if limit is None:
         return None
@@ -165,12 +184,19 @@ def _refuse_if_too_big(task: BatchTask, limit: int | None) -> str | None:
         needed = estimate_task_memory(task)
     except (OSError, ValueError):
         return None  # unreadable input: process_task reports it with its own message
-    if needed <= limit:
+    if needed <= limit // threads:
         return None
+    if threads == 1:
+        return (
+            f"needs about {size_text(needed)} to solve but the Dask worker's memory limit is "
+            f"{size_text(limit)}; start workers with a larger --memory-limit (or fewer "
+            "--nworkers per machine), or downscale the image"
+        )
     return (
         f"needs about {size_text(needed)} to solve but the Dask worker's memory limit is "
-        f"{size_text(limit)}; start workers with a larger --memory-limit (or fewer "
-        "--nworkers per machine), or downscale the image"
+        f"{size_text(limit)} for {threads} threads, each solving an image "
+        f"({size_text(limit // threads)} each); start workers with --nthreads 1 or a larger "
+        "--memory-limit, or downscale the image"
     )
 
 
@@ -183,7 +209,8 @@ def _process_on_worker(task: BatchTask) -> BatchRecord:
     """
     from vecmatte._malloc import reuse_large_allocations
 
-    refusal = _refuse_if_too_big(task, _worker_memory_limit())
+    limit, threads = _worker_memory_limit() or (None, 1)
+    refusal = _refuse_if_too_big(task, limit, threads)
     if refusal is not None:
         return BatchRecord.failed(task, refusal)
     # The nanny's MALLOC_TRIM_THRESHOLD_ makes every large temporary a fresh mmap (about a
@@ -247,11 +274,31 @@ def _check_workers(client: Client) -> None:
         )
 
 
-def _absolute(task: BatchTask) -> BatchTask:
-    """``task`` with its paths made absolute here: a worker's own folder is another one."""
+def _current_folder() -> str:
+    """The current folder as the shell names it (``$PWD``) when that is the same folder.
+
+    ``os.getcwd()`` resolves symbolic links: started in /shared/project, a link to
+    /export/disk3/project that only this machine has, it gave workers a folder they cannot
+    see under that name. ``$PWD`` can be stale (set by a parent in another folder): used
+    only when it is absolute and names the folder ``os.getcwd()`` names.
+    """
+    here = os.getcwd()
+    shell = os.environ.get("PWD")
+    if shell and shell != here and os.path.isabs(shell):
+        try:
+            if os.path.samefile(shell, here):
+                return shell
+        except OSError:  # gone or unreadable
+            pass
+    return here
+
+
+def _absolute(task: BatchTask, folder: str) -> BatchTask:
+    """``task`` with its paths made absolute from ``folder``: a worker's own folder is
+    another one."""
 
     def absolute(path: str | None) -> str | None:
-        return path if path is None else os.path.join(os.getcwd(), path)
+        return path if path is None else os.path.join(folder, path)
 
     return dataclasses.replace(
         task,
@@ -306,12 +353,13 @@ def _run_pending(tasks, pending: list[int], client_or_address, report) -> bool:
         # (msgpack text): the scheduler's connection broke and every image came back
         # "cancelled". The task itself travels pickled, its paths intact.
         batch_id = uuid.uuid4().hex[:8]
+        folder = _current_folder()
         keys = [f"vecmatte-{batch_id}-{index}-{escaped(tasks[index].name)}" for index in pending]
         submitted = client.map(
             _process_on_worker,
             # paths relative to the folder the batch was started in (vecmatte batch images
             # trimaps -o out) named nothing in the worker's folder: every image failed
-            [_absolute(tasks[index]) for index in pending],
+            [_absolute(tasks[index], folder) for index in pending],
             key=keys,
             pure=False,
             retries=0,
@@ -360,7 +408,7 @@ def _close_quietly(client: Client) -> None:
 
 def run_batch_on_cluster(
     tasks: Iterable[BatchTask],
-    client_or_address: Client | str,
+    client_or_address: Client | Cluster | str,
     *,
     resume: bool = False,
     progress: Progress | None = None,
@@ -371,9 +419,10 @@ def run_batch_on_cluster(
     ----------
     tasks : iterable of BatchTask
         As made by :func:`vecmatte.batch.find_tasks`.
-    client_or_address : dask.distributed.Client or str
-        A connected client, or the address of a running scheduler (``"tcp://HOST:8786"``),
-        in which case a client is opened for the batch and closed after it.
+    client_or_address : dask.distributed.Client, Dask cluster or str
+        A connected client; or a cluster object (``LocalCluster``, dask-jobqueue's ...) or
+        the address of a running scheduler (``"tcp://HOST:8786"``), in which case a client
+        is opened for the batch and closed after it (the cluster is left running).
     resume : bool, optional
         Skip (record ``"skipped"``) the tasks whose outputs are all there as complete images
         made as the task would make them (see :func:`vecmatte.batch.run_batch`).
@@ -399,19 +448,22 @@ def run_batch_on_cluster(
     Workers read the inputs and write the outputs themselves: the paths in the tasks must
     name the same files on the client and on every worker (a shared filesystem such as NFS,
     mounted at the same place); relative paths are taken from the calling process's current
-    folder, as a local batch does, and sent to the workers made absolute. When a worker
-    cannot see a file, that image fails with the worker's ``FileNotFoundError`` message in
-    its record and the others go on; a folder it cannot see stops the batch as a folder
-    gone from a local batch does (the message asks: deleted, moved or unmounted?, and names
-    the worker).
+    folder, as a local batch does, and sent to the workers made absolute (under the name
+    ``$PWD`` gives it when that is the same folder: ``os.getcwd()`` resolves symbolic links
+    that the workers may not have). When a worker cannot see a file, that image fails with
+    the worker's ``FileNotFoundError`` message in its record and the others go on; a folder
+    it cannot see stops the batch as a folder gone from a local batch does (the message
+    asks: deleted, moved or unmounted?, and names the worker).
 
     Faults: if a worker dies, the scheduler runs its images again on other workers; an image
     that loses its worker more than ``distributed.scheduler.allowed-failures`` times (3 by
     default) fails with a message instead of being retried forever. A bad input fails once
     and is not retried: :func:`~vecmatte.batch.process_task` returns it as a ``"failed"``
     record rather than raising. An image whose estimated memory
-    (:func:`vecmatte.memory.estimate_task_memory`) exceeds the worker's memory limit fails at
-    once with the estimate, rather than getting worker after worker killed by their nannies.
+    (:func:`vecmatte.memory.estimate_task_memory`) exceeds its share of the worker's memory
+    limit (the limit divided by the worker's threads, which solve as many images at once)
+    fails at once with the estimate, rather than getting worker after worker killed by
+    their nannies.
 
     An image whose outputs cannot be written for want of room (no space left, over quota,
     a read-only file system) stops the batch: the tasks not finished are cancelled and fail
