@@ -15,6 +15,7 @@ import errno
 import glob
 import os
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -362,15 +363,40 @@ def _no_file(path, what: str) -> str:
             return f"{entry} is {kind}, not a {what} file"
     if path.name.endswith(".*") and not found:
         # Names are matched exactly: B.png's trimap b.png (copied from a system that ignores
-        # case) was "no file trimaps/B.*" beside the b.png the user sees there.
-        stem = path.name[:-2].casefold()
+        # case) was "no file trimaps/B.*" beside the b.png the user sees there; so was an
+        # é.png whose é is spelled otherwise in Unicode (one name on macOS, two on Linux).
+        stem = name_key(path.name[:-2])
         try:
-            near = sorted(p for p in path.parent.iterdir() if p.stem.casefold() == stem)
+            near = sorted(p for p in path.parent.iterdir() if name_key(p.stem) == stem)
         except OSError:
             near = []
         if near:
-            return f"no file {path} ({near[0]} differs in case; names are matched exactly)"
+            how = name_difference(path.name[:-2], near[0].stem).removeprefix("only ")
+            return f"no file {path} ({near[0]} differs {how}; names are matched exactly)"
     return f"no file {path}"
+
+
+def name_key(name: str) -> str:
+    """``name`` as macOS compares file names: ignoring case and the Unicode spelling of accents.
+
+    macOS (APFS, HFS+) and Windows ignore case by default, and macOS also which of the two
+    Unicode spellings an accented letter has (``é`` as one character, U+00E9, or as ``e``
+    and a combining accent, U+0301); Linux keeps them all apart. Two names with one key are
+    one file there (Unicode's canonical caseless match).
+    """
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
+
+
+def name_difference(first: str, second: str) -> str:
+    """How two names of one :func:`name_key` differ, for messages ("only in case" ...)."""
+    if unicodedata.normalize("NFD", first) == unicodedata.normalize("NFD", second):
+        return (
+            "only in the Unicode spelling of an accent (one composed character, or a letter "
+            "and a combining accent)"
+        )
+    if first.casefold() == second.casefold():
+        return "only in case"
+    return "only in case and in the Unicode spelling of an accent"
 
 
 def no_file_kind(path: Path) -> str | None:
@@ -442,8 +468,9 @@ def _stopping_cause(task: BatchTask, error: BaseException) -> str | None:
     """Why every later image of the batch would fail as ``task`` did, or None.
 
     An output folder deleted (or unmounted) or made unwritable during the batch, an images
-    or trimaps folder deleted: each later image failed in turn, one line each ("does not
-    exist", a temporary's "no such file", "permission denied"), after its whole solve.
+    or trimaps folder deleted or made unreadable: each later image failed in turn, one line
+    each ("does not exist", a temporary's "no such file", "permission denied"), after its
+    whole solve.
     """
     second = "trimaps" if task.band is None else "masks"
     folders = [(output, "output") for output in task.outputs()]
@@ -454,6 +481,13 @@ def _stopping_cause(task: BatchTask, error: BaseException) -> str | None:
         with contextlib.suppress(OSError):
             if not folder.is_dir():
                 return f"{folder}: the {what} folder is not there: deleted, moved or unmounted?"
+    for path, what in [(task.image_path, "images"), (task.trimap_path, second)]:
+        # Made unreadable during the batch (chmod a-rx): every later image failed in turn,
+        # a trimap's as "no file" (its is_file() cannot look inside). Files are opened
+        # through the folder's search (x) permission, which os.access checks as open does.
+        folder = Path(path).parent
+        if not os.access(folder, os.X_OK):
+            return f"{folder}: cannot read in the {what} folder (permission denied)"
     if isinstance(error, PermissionError) and error.errno not in STOPPING_ERRNOS:
         for folder in {Path(output).parent for output in task.outputs()}:
             # As the write checks it (_output_guard.check_writable); a photograph that
@@ -471,8 +505,8 @@ def process_task(task: BatchTask) -> BatchRecord:
     only ``KeyboardInterrupt`` and ``SystemExit`` propagate. Warnings (non-convergence with
     its residual, an ignored alpha channel) are collected into the record's ``note``. An
     output that cannot be written for want of room (or a read-only file system, or in a
-    folder that is gone or no longer writable), or an input folder that is gone, gives a
-    record that ``stops`` the batch.
+    folder that is gone or no longer writable), or an input folder that is gone or
+    unreadable, gives a record that ``stops`` the batch.
 
     Parameters
     ----------

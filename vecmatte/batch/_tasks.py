@@ -21,6 +21,8 @@ from vecmatte.batch._core import (
     TASK_OPTIONS,
     BatchTask,
     check_task_bit_depth,
+    name_difference,
+    name_key,
     no_file_kind,
 )
 
@@ -102,23 +104,28 @@ def _batch_outputs_of(directory: Path, images: set[str]) -> set[str]:
 
 
 def _check_case_only_differences(images: dict[str, list[Path]]) -> None:
-    """Refuse images whose names differ only in case (``A.png``, ``a.png``).
+    """Refuse images whose names differ only in case (``A.png``, ``a.png``) or in the Unicode
+    spelling of an accent (``é`` composed or decomposed).
 
     Their outputs ``A_alpha.png`` and ``a_alpha.png`` are one file on a case-insensitive
-    file system (macOS, Windows, a USB stick): the second image's matte replaced the first's.
+    file system (macOS, Windows, a USB stick): the second image's matte replaced the first's;
+    macOS also takes the two spellings of ``é_alpha.png`` for one name (:func:`name_key`).
     Refused on every system, as :func:`vecmatte._output_guard.check_case_only_differences`
     refuses ``-o M.png --cutout m.png``: the same folder must not give two files here and
     one there.
     """
     seen: dict[str, Path] = {}
     for stem, (path, *_) in sorted(images.items()):
-        other = seen.setdefault(stem.casefold(), path)
+        other = seen.setdefault(name_key(stem), path)
         if other is not path:
+            how = name_difference(other.stem, path.stem)
+            where = "a case-insensitive file system (macOS, Windows)"
+            if "case" not in how:
+                where = "macOS"
             raise ValueError(
-                f"images {other.name} and {path.name} differ only in case, so their outputs "
-                f"{other.stem}{ALPHA_SUFFIX} and {path.stem}{ALPHA_SUFFIX} are one file on a "
-                "case-insensitive file system (macOS, Windows); rename one of them (nothing "
-                "was written)"
+                f"images {other.name} and {path.name} differ {how}, so their outputs "
+                f"{other.stem}{ALPHA_SUFFIX} and {path.stem}{ALPHA_SUFFIX} are one file on "
+                f"{where}; rename one of them (nothing was written)"
             )
 
 

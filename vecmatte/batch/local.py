@@ -148,7 +148,7 @@ def run_batch(
     complete (and the interrupted ones absent), so the batch can be resumed. An image whose
     outputs cannot be written for want of room (no space left, over quota, a read-only file
     system), whose output folder is gone or no longer writable, or whose images or trimaps
-    folder is gone (deleted mid-batch), stops the batch likewise:
+    folder is gone or unreadable (deleted or chmod-ed mid-batch), stops the batch likewise:
     the images not started fail as "not run" (their records say why), rather than each
     being solved only to fail writing.
     """

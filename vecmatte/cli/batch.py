@@ -28,12 +28,12 @@ def register(commands) -> None:
         "the same name (any image extension) in TRIMAPS_DIR, or with the mask of that name "
         "in --mask DIR; write NAME_alpha.png (and NAME_cutout.png) to OUT_DIR. A failed "
         "image is listed and the others go on (but a full disk, the output folder deleted or "
-        "made unwritable, or an input folder deleted stops the batch); images whose names "
-        "differ only in case, each with a trimap, are refused (one file on macOS and "
-        "Windows); the exit "
-        "code is 1 if any failed. Outputs "
-        "are written atomically, so an interrupted batch can be continued with --resume. "
-        "OUT_DIR may be IMAGES_DIR: the outputs an earlier batch wrote there are not taken "
+        "made unwritable, or an input folder deleted or made unreadable stops the batch); "
+        "images whose names differ only in case or in the Unicode spelling of an accent, "
+        "each with a trimap, are refused (one file on macOS, and Windows for case); the exit "
+        "code is 1 if any failed. Outputs are written atomically, so an interrupted batch "
+        "can be continued with --resume. OUT_DIR may be IMAGES_DIR: the outputs an earlier "
+        "batch wrote there are not taken "
         "for images, and no output may replace an image or a trimap.",
     )
     parser.add_argument("images_dir", help="folder of images")
