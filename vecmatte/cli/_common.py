@@ -148,8 +148,9 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
 
     Refusals from the names alone (an extension vecmatte does not write, outputs whose
     names differ only in case) are usage errors (:class:`UsageError`, exit 2). Also refuses
-    ``-`` as an output when standard output is a terminal: a PNG there is
-    only noise (and may upset the terminal), as ``gzip`` refuses to do.
+    ``-`` as an output when standard output is a terminal, and an output file that is one
+    (``-o /dev/stdout`` there): a PNG there is only noise (and may upset the terminal), as
+    ``gzip`` refuses to do.
     """
     from vecmatte._output_guard import check_case_only_differences, check_output_formats
     from vecmatte.io import STDIO, check_output_paths
@@ -169,6 +170,33 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
                 f"the {what} is '-' (standard output), which is a terminal: PNG data is not "
                 "written there; redirect it (> out.png), pipe it, or give a file name"
             )
+        if path is not None and str(path) != STDIO and is_terminal(path):
+            # -o /dev/stdout (or /dev/tty, /dev/pts/N) wrote the PNG's bytes into the terminal.
+            raise ValueError(
+                f"the {what} {path} is a terminal: PNG data is not written there; redirect "
+                "standard output (-o - > out.png), pipe it, or give a file name"
+            )
+
+
+def is_terminal(path) -> bool:
+    """Whether the file ``path`` names is a terminal (``/dev/stdout`` on one, ``/dev/tty``).
+
+    Only a character device is opened to ask (without becoming the controlling terminal,
+    without waiting); a regular file, a folder or a pipe is never opened here.
+    """
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISCHR(os.stat(path).st_mode):
+            return False
+        descriptor = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | os.O_NONBLOCK)
+    except (OSError, ValueError):
+        return False  # not there, or not to be opened: the write says why
+    try:
+        return os.isatty(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 # ------------------------------------------------------------------------------- options
