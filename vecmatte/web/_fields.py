@@ -200,7 +200,13 @@ def body_length(environ: dict, limits: Limits) -> int:
     # HTTP's 1*DIGIT: int() also read "6_5", "+65" and other scripts' digits, a length that
     # a proxy in front of the server would not agree on.
     if not (text.isascii() and text.isdigit()):
-        raise HTTPError(400, f"Content-Length is not a number: {text[:40]!r}")
+        # "-1" was "not a number"; it is one, only not a length.
+        negative = text[:1] == "-" and text[1:].isascii() and text[1:].isdigit()
+        raise HTTPError(
+            400,
+            f"Content-Length is {'negative' if negative else 'not a number of bytes'}: "
+            f"{text[:40]!r}; it is the body's size in bytes, digits 0-9 only",
+        )
     digits = text.lstrip("0") or "0"
     if len(digits) > 18:
         # Beyond any body (and int() refuses more than 4300 digits: that was a 500).

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from collections.abc import Iterable, Set
 from urllib.parse import urlsplit
 
+from vecmatte.web._clients import request_label
 from vecmatte.web._limits import HTTPError
 
 __all__ = ["HOST", "LOCAL_HOSTS", "allowed_host_names", "check_host", "check_host_name"]
@@ -19,6 +21,7 @@ __all__ = ["HOST", "LOCAL_HOSTS", "allowed_host_names", "check_host", "check_hos
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 HOST = re.compile(r"(?:\[(?P<ipv6>[0-9A-Za-z:.%]+)\]|(?P<name>[^\s:\[\]/,@]+))(?::[0-9]{0,5})?")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_LABEL = re.compile(r"[0-9A-Za-z_-]{1,63}")
 
 
 def check_host_name(name: str) -> str:
@@ -35,13 +38,39 @@ def check_host_name(name: str) -> str:
         except ValueError:
             valid = False
     else:
-        valid = inner == text and HOST.fullmatch(text) is not None
+        # Labels of letters, digits, "-" and "_" between single dots (one may end the name):
+        # ".", "a..b" or "-" passed the Host pattern, yet no client sends them. A name whose
+        # last label is a number is an IPv4 address to a browser (1.2.3 is 1.2.0.3).
+        labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
+        valid = all(_LABEL.fullmatch(label) for label in labels) and (
+            not labels[-1].isdigit() or _is_ipv4(text)
+        )
+        spelled = None if valid or text.isascii() else _idna(text)
+        if spelled is not None:  # a browser sends its ASCII spelling, never this one
+            raise ValueError(
+                f"not a host name: {name!r}; browsers send it as {spelled!r}: give that"
+            )
     if not valid:
         raise ValueError(
             f"not a host name: {name!r}; give one name or address per option, without a "
             "port (every port is answered), e.g. --allow-host matting.lan"
         )
     return text
+
+
+def _idna(text: str) -> str | None:
+    """The ASCII spelling (IDNA) of an international name, if it is a host name, else None."""
+    try:
+        return check_host_name(text.encode("idna").decode("ascii"))
+    except ValueError:  # UnicodeError too
+        return None
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 4
+    except ValueError:
+        return False
 
 
 def allowed_host_names(allowed_hosts: Iterable[str]) -> frozenset[str]:
@@ -135,8 +164,36 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
         page = _origin(origin)
         named = page is not None and page[0] in _DEFAULT_PORTS and page[1] not in LOCAL_HOSTS
         if not (named and page[1] in allowed_hosts) and not _is_own_origin(page, own):
-            raise HTTPError(
-                403,
+            message = (
                 f"requests from pages of {origin[:100]!r} are not allowed: only this server's "
-                f"own page ({own[:100]}) may post",
+                f"own page ({own[:100]}) may post"
             )
+            if named and _is_host_name(page[1]) and _is_address(name):
+                # Behind a proxy that rewrites Host (nginx's default: the upstream's
+                # 127.0.0.1:8000), the server's own page is on the proxy's name: the refusal
+                # said nothing of the option that lets it post. (A Host of a name, not an
+                # address, was kept or set by the proxy: a page on another name is not its.)
+                hint = (
+                    f"if that page is this server's, behind a proxy that rewrites Host, start "
+                    f"the server with --allow-host {page[1]}"
+                )
+                message = f"{message}; {hint}"
+                print(
+                    f"vecmatte serve: {environ.get('REMOTE_ADDR', '-')} {request_label(environ)}: "
+                    f"refused (403) a post from a page of {origin[:100]!r}; {hint}",
+                    file=environ.get("wsgi.errors", sys.stderr),
+                )
+            raise HTTPError(403, message)
+
+
+def _is_address(name: str) -> bool:
+    """Whether a Host's ``name`` is an IP address or localhost, a proxy's upstream."""
+    return name.lower() == "localhost" or _is_ipv4(name) or ":" in name
+
+
+def _is_host_name(name: str) -> bool:
+    try:
+        check_host_name(name)
+    except ValueError:
+        return False
+    return True

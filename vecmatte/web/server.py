@@ -11,12 +11,14 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import socket
 import socketserver
 import sys
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from vecmatte.web._streams import (
@@ -105,6 +107,8 @@ HEADER_SECONDS = 20.0
 # address would stop it (on 127.0.0.1 every client, the page's own included, is one address;
 # on a network, many users behind one NAT are).
 MAX_CONNECTIONS = 100
+# A request target in absolute form: scheme "://" (RFC 3986 3.1), never an origin-form path.
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class _Handler(WSGIRequestHandler):
@@ -114,6 +118,7 @@ class _Handler(WSGIRequestHandler):
     # the base class's default) was sent without a status line or headers.
     default_request_version = "HTTP/1.0"
     _environ: dict | None = None
+    target_host: str | None = None  # the request line's host (absolute form), if it has one
 
     def send_error(self, code: int, message: str | None = None, explain=None) -> None:
         """Refusals of the handler itself (a malformed request line, too many headers, a
@@ -194,6 +199,8 @@ class _Handler(WSGIRequestHandler):
         problem = malformed_header(read.lines)
         if problem is None and b"\x00" in self.raw_requestline:
             problem = "the request line has a NUL byte"
+        if problem is None:
+            problem = self._origin_form()
         if problem is not None:
             self.send_error(400, problem)
             return False
@@ -203,6 +210,23 @@ class _Handler(WSGIRequestHandler):
         if expect and self.request_version >= "HTTP/1.1":
             self.rfile = ContinueOnRead(self.rfile, self.wfile)
         return True
+
+    def _origin_form(self) -> str | None:
+        """Take an absolute-form target (``GET http://host:8000/ HTTP/1.1``) apart, or say why not.
+
+        RFC 9112 3.2.2: a server MUST accept it (clients talking to a proxy send it), and the
+        host of the request line replaces the Host header's, to be checked as Host is: the
+        standard library took the whole URL for the path (404).
+        """
+        self.target_host = None
+        if not _ABSOLUTE_FORM.match(self.path):
+            return None
+        parts = urlsplit(self.path, allow_fragments=False)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+            return f"the request line's target is not an http URL of a host: {self.path[:100]!r}"
+        self.target_host = parts.netloc
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return None
 
     def client_gone(self) -> bool:
         """Whether the client has closed (or reset) its connection, asked without waiting.
@@ -229,6 +253,11 @@ class _Handler(WSGIRequestHandler):
         environ = self._environ = super().get_environ()
         environ["vecmatte.connection"] = {"reported": False}
         environ["vecmatte.client_gone"] = self.client_gone
+        # An HTTP/1.1 request without Host stays without (400, RFC 9112 3.2).
+        if self.target_host is not None and (
+            "Host" in self.headers or self.request_version < "HTTP/1.1"
+        ):
+            environ["HTTP_HOST"] = self.target_host
         # The standard library takes the first of repeated Content-Length headers (a proxy
         # in front may take the last): all of them go to the application, which refuses two.
         lengths = self.headers.get_all("Content-Length") or []
