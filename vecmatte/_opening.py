@@ -12,14 +12,13 @@ import errno
 import io
 import os
 import select
-import stat
 import struct
 import sys
 import warnings
 from pathlib import Path
 
 from vecmatte._caller import outside_stacklevel
-from vecmatte._output_guard import shortened, tilde_hint
+from vecmatte._output_guard import PIPE_WAIT_SECONDS, is_named_pipe, shortened, tilde_hint
 from vecmatte._pillow import (
     bomb_pixels,
     load_checked,
@@ -83,7 +82,7 @@ def named_source(source, *, pipes: bool = True):
     """
     if isinstance(source, bytes) and b"\0" not in source:
         source = os.fsdecode(source)
-    if isinstance(source, (str, os.PathLike)) and pipes and _is_named_pipe(source):
+    if isinstance(source, (str, os.PathLike)) and pipes and is_named_pipe(source):
         copy = io.BytesIO(_pipe_contents(source))
         copy.name = str(source)
         return copy
@@ -98,15 +97,9 @@ def named_source(source, *, pipes: bool = True):
     return source
 
 
-# How long a named pipe given as an input waits for a program to start writing into it.
-_PIPE_WAIT_SECONDS = 10.0
-
-
-def _is_named_pipe(path) -> bool:
-    try:
-        return stat.S_ISFIFO(os.stat(path).st_mode)
-    except (OSError, ValueError):  # nothing there: said by the reader
-        return False
+# The wait for a program to start writing into a named pipe given as an input: the value
+# is _output_guard's (outputs wait as long); this module's name is the one its tests patch.
+_PIPE_WAIT_SECONDS = PIPE_WAIT_SECONDS
 
 
 def _pipe_contents(path) -> bytes:
@@ -156,6 +149,15 @@ def _existing_path(name, label: str) -> Path:
         raise FileNotFoundError(_missing(path, label))
     if folder:
         raise IsADirectoryError(f"{label}: is a directory, not an image file")
+    if str(path) != os.fspath(name):
+        # Path() drops a trailing "/" (and "/."), which names a folder: the system refuses
+        # "x.png/" (ENOTDIR), and so do we, rather than read x.png.
+        try:
+            os.stat(name)
+        except NotADirectoryError:
+            raise NotADirectoryError(
+                f"{label}: not a directory ({path} is a file); leave out the trailing '/'"
+            ) from None
     return path
 
 

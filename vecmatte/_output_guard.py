@@ -19,6 +19,7 @@ from pathlib import Path
 __all__ = [
     "ALPHA_FORMATS",
     "NOT_EXPANDED",
+    "PIPE_WAIT_SECONDS",
     "STDIO",
     "WRITABLE_FORMATS",
     "check_case_only_differences",
@@ -27,6 +28,7 @@ __all__ = [
     "check_output_paths",
     "check_writable",
     "check_writable_format",
+    "is_named_pipe",
     "is_special_file",
     "same_file",
     "shortened",
@@ -269,6 +271,19 @@ def is_special_file(path) -> bool:
     except OSError:
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+#: How long a named pipe (FIFO), given as an input or an output, waits for the program at its
+#: other end (one writing into it, one reading from it) before it is refused.
+PIPE_WAIT_SECONDS = 10.0
+
+
+def is_named_pipe(path) -> bool:
+    """Whether ``path`` is a named pipe (FIFO); False if nothing is there (said elsewhere)."""
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str:

@@ -133,12 +133,13 @@ def pillow_allows(size: tuple[int, int]) -> Iterator[None]:
     finally:
         with _PILLOW_LIMIT_LOCK:
             _lifted["count"] -= 1
-            if _lifted["count"] == 0:
+            # A value set meanwhile (not our None) is the user's own: kept, not overwritten.
+            if _lifted["count"] == 0 and Image.MAX_IMAGE_PIXELS is None:
                 Image.MAX_IMAGE_PIXELS = _lifted["saved"]
 
 
-# What a PNG's pixels are set to before they are decoded, the second if the first is met
-# (as the colour of a whole row: a flat picture of this very colour is read twice).
+# What a PNG's pixels are set to before they are decoded; the second if the first is met
+# and its chunks cannot be counted (as the colour of a whole row: such a PNG is read twice).
 _UNWRITTEN = ((0x5A, 0xA5, 0x3C, 0xC3), (0xA5, 0x5A, 0xC3, 0x3C))
 
 
@@ -148,22 +149,86 @@ def load_checked(image, source) -> None:
     A PNG whose compressed (zlib) stream ends cleanly but early decodes without an error in
     Pillow, the rows after its end black. Its pixels are set to a colour before decoding;
     the last row that decoding writes (the last row, or of an interlaced file the last odd
-    row, written by its last pass) still of that colour is a row never written, unless
-    ``source`` (the path or seekable stream ``image`` was opened from), decoded again
-    over another colour, has it written. Cost: under 1% of a PNG's decode.
+    row, written by its last pass) still of that colour may be a row never written: then
+    the compressed data of ``source`` (the path or seekable stream ``image`` was opened
+    from) is inflated, without decoding, to count its bytes (a PNG whose last row is of
+    that very colour: 1.3x a plain read, was 1.6x decoding it again); if its chunks
+    cannot be read so, it is decoded again over another colour. Cost otherwise: under 1% of
+    a PNG's decode.
     """
     if image.format != "PNG" or len(image.tile) != 1 or image.size[1] < 2:
         image.load()
         return
     if _row_unwritten(image, _UNWRITTEN[0]):
-        if hasattr(source, "seek"):
-            source.seek(0)
-        with open_unchecked(source) as again:
-            if _row_unwritten(again, _UNWRITTEN[1]):
-                raise ValueError(
-                    "its compressed pixel data ends before its last row (the file was cut "
-                    "short or badly written)"
-                )
+        short = _pixel_data_short(source)
+        if short is None:
+            if hasattr(source, "seek"):
+                source.seek(0)
+            with open_unchecked(source) as again:
+                short = _row_unwritten(again, _UNWRITTEN[1])
+        if short:
+            raise ValueError(
+                "its compressed pixel data ends before its last row (the file was cut "
+                "short or badly written)"
+            )
+
+
+# Adam7's passes: first column and row, column and row steps.
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2))
+_ADAM7 += ((0, 1, 1, 2),)
+# Samples a pixel of each PNG colour type: gray, RGB, palette, gray + alpha, RGBA.
+_PNG_SAMPLES = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _pixel_data_short(source) -> bool | None:
+    """Whether the IDAT data of the PNG ``source`` (a path or seekable stream) inflates
+    to fewer bytes than its rows (each a filter byte and its samples) take; None if its
+    chunks cannot be read so."""
+    import zlib
+
+    try:
+        handle = source if hasattr(source, "read") else open(source, "rb")
+        try:
+            handle.seek(8)
+            length, kind = struct.unpack(">I4s", handle.read(8))
+            width, height, depth, colour, _, _, interlace = struct.unpack(
+                ">IIBBBBB", handle.read(13)
+            )
+            if kind != b"IHDR" or length != 13 or colour not in _PNG_SAMPLES:
+                return None
+            bits = depth * _PNG_SAMPLES[colour]
+            passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+            needed = 0
+            for column, row, across, down in passes:
+                columns = max(0, (width - column + across - 1) // across)
+                rows = max(0, (height - row + down - 1) // down)
+                if columns:
+                    needed += rows * (1 + (columns * bits + 7) // 8)
+            handle.seek(8 + 12 + 13)
+            inflater, inflated = zlib.decompressobj(), 0
+            while inflated < needed and not inflater.eof:
+                header = handle.read(8)
+                if len(header) < 8:
+                    return None
+                length, kind = struct.unpack(">I4s", header)
+                if kind != b"IDAT":
+                    if kind == b"IEND":
+                        break
+                    handle.seek(length + 4, os.SEEK_CUR)
+                    continue
+                data = handle.read(length)
+                handle.seek(4, os.SEEK_CUR)  # its CRC
+                while data and not inflater.eof and inflated < needed:
+                    inflated += len(inflater.decompress(data, 1 << 20))  # kept out of memory
+                    data = inflater.unconsumed_tail
+            if inflated < needed and not inflater.eof:  # a match that did not fit yet
+                inflated += len(inflater.flush())
+            return inflated < needed
+        finally:
+            if handle is not source:
+                handle.close()
+    except (OSError, ValueError, struct.error, zlib.error):
+        return None
 
 
 def _row_unwritten(image, colour: tuple[int, ...]) -> bool:

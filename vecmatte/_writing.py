@@ -25,10 +25,12 @@ from numpy.typing import ArrayLike
 from vecmatte._levels import floats_to_uint8, floats_to_uint16, levels_to_write
 from vecmatte._output_guard import (
     ALPHA_FORMATS,
+    PIPE_WAIT_SECONDS,
     check_not_folder_name,
     check_writable,
     check_writable_format,
     file_format,
+    is_named_pipe,
     is_special_file,
     write_target,
 )
@@ -448,8 +450,9 @@ def _rename_each(written: list[tuple[str, Path]]) -> None:
             ) from None
 
 
-# How long an output that is a named pipe waits for a program to read from it.
-_PIPE_WAIT_SECONDS = 10.0
+# The wait for a program to read from a named pipe given as an output: the value is
+# _output_guard's (inputs wait as long); this module's name is the one its tests patch.
+_PIPE_WAIT_SECONDS = PIPE_WAIT_SECONDS
 
 
 def _open_in_place(path: Path):
@@ -458,11 +461,7 @@ def _open_in_place(path: Path):
     ``open()`` of a named pipe (FIFO) that no program reads from waited for one forever; a
     reader not there yet is waited for up to ``_PIPE_WAIT_SECONDS``, then refused.
     """
-    try:
-        is_pipe = stat.S_ISFIFO(os.stat(path).st_mode)
-    except OSError:
-        is_pipe = False  # gone meanwhile: open() says so
-    if not is_pipe:
+    if not is_named_pipe(path):  # a device; or gone meanwhile: open() says so
         return open(path, "wb")
     deadline = time.monotonic() + _PIPE_WAIT_SECONDS
     while True:
