@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vecmatte.alpha._shared_sampling import chunks, clamp_below, take
+from vecmatte.alpha._shared_sampling import CHUNK_ELEMENTS, chunks, clamp_below, take
 
 __all__ = ["gradient_tensor", "least_path_energy", "path_energy"]
 
@@ -62,7 +62,6 @@ def path_energy(
     of length 0). ``pymatting_path`` reproduces PyMatting's points, whose y coordinate
     advances by the x step (a typo there). The arguments broadcast together.
     """
-    h, w = shape
     x0, y0, x1, y1 = np.broadcast_arrays(x0, y0, x1, y1)
     dx = (x1 - x0).astype(np.float64)
     dy = (y1 - y0).astype(np.float64)
@@ -72,24 +71,40 @@ def path_energy(
     steps = np.clip(np.ceil(length), 1, 10)
     sx = dx / steps
     sy = dy / steps
-    # |v . grad I|^2 = sx^2 |I_x|^2 + 2 sx sy I_x . I_y + sy^2 |I_y|^2
     txx = (sx * sx).astype(np.float32)
     txy = (2 * sx * sy).astype(np.float32)
     tyy = (sy * sy).astype(np.float32)
     # The last point of each path (-1: a path of length 0, which gets 0).
     last = np.where(length > 0, steps, -1).astype(np.int8).ravel()
+    shape_out = dx.shape
+    del length, steps, dx, dy
+    x0 = x0.astype(np.float64).ravel()
+    y0 = y0.astype(np.float64).ravel()
+    sx, sy = sx.ravel(), sy.ravel()
+    weights = txx.ravel(), txy.ravel(), tyy.ravel()
+    y_step = sx if pymatting_path else sy
+    points = int(last.max(initial=-1)) + 1
+    if points * last.size <= CHUNK_ELEMENTS:
+        # Few paths: all their points at once, as tables (point, path), rather than eleven
+        # rounds of a dozen NumPy calls. Points past a path's end weigh nothing.
+        at = np.arange(points, dtype=np.float64)[:, None]
+        qx = (x0 + at * sx).astype(np.int64)
+        qy = (y0 + at * y_step).astype(np.int64)
+        # Points past a path's end may be off the image: take's "wrap" reads some pixel.
+        v = _point_energy(tensor, shape, qx, qy, weights, pymatting_path)
+        v *= at <= last
+        # Point by point, as the rounds below add them (the same float32 sums).
+        energy = np.zeros(last.size, dtype=np.float32)
+        for row in v:
+            energy += row
+        return energy.reshape(shape_out)
     # Paths by their last point, longest first: point i then lies on a prefix of them, i
     # steps along (no clamping to the end, no mask, no work past the ends of short paths).
     order = np.argsort(-last, kind="stable")
     on_path = np.cumsum(np.bincount(last + 1, minlength=12)[::-1])[::-1]  # [i + 1]: last >= i
-    shape_out = dx.shape
-    del last, length, steps, dx, dy  # the sorted copies below replace them
-    x0 = take(x0.astype(np.float64).ravel(), order)
-    y0 = take(y0.astype(np.float64).ravel(), order)
-    sx, sy = take(sx.ravel(), order), take(sy.ravel(), order)
-    txx, txy, tyy = (take(t.ravel(), order) for t in (txx, txy, tyy))
-    y_step = sx if pymatting_path else sy
-    gxx, gxy, gyy = tensor
+    del last  # the sorted copies below replace the rest
+    x0, y0, sx, y_step = (take(values, order) for values in (x0, y0, sx, y_step))
+    weights = tuple(take(t, order) for t in weights)
     energy = np.zeros(order.size, dtype=np.float32)
     for i in range(11):
         n = int(on_path[i + 1])
@@ -98,25 +113,38 @@ def path_energy(
         at = float(i)
         qx = (x0[:n] + at * sx[:n]).astype(np.int64)
         qy = (y0[:n] + at * y_step[:n]).astype(np.int64)
-        if pymatting_path:
-            # Off the image the clamped y differences vanish; the point is clamped.
-            y_in = (qy >= 0) & (qy < h)
-            np.clip(qx, 0, w - 1, out=qx)
-            np.clip(qy, 0, h - 1, out=qy)
-        q = qy * w
-        q += qx
-        v2 = txx[:n] * take(gxx, q)
-        if pymatting_path:
-            v2 += (txy[:n] * take(gxy, q) + tyy[:n] * take(gyy, q)) * y_in
-        else:
-            v2 += txy[:n] * take(gxy, q)
-            v2 += tyy[:n] * take(gyy, q)
-        clamp_below(v2, 0.0)
-        np.sqrt(v2, out=v2)
-        energy[:n] += v2
+        prefix = tuple(t[:n] for t in weights)
+        energy[:n] += _point_energy(tensor, shape, qx, qy, prefix, pymatting_path)
     energy[order] = energy.copy()
     energy = energy.reshape(shape_out)
     return energy
+
+
+def _point_energy(tensor, shape, qx, qy, weights, pymatting_path):
+    """``|v . grad I|`` at the points ``(qx, qy)`` (int64, clamped in place with
+    ``pymatting_path``), float32; ``weights``: ``(vx^2, 2 vx vy, vy^2)`` of each path.
+
+    On PyMatting's paths, points off the image are clamped to it and their y differences
+    vanish.
+    """
+    h, w = shape
+    gxx, gxy, gyy = tensor
+    txx, txy, tyy = weights
+    if pymatting_path:
+        y_in = (qy >= 0) & (qy < h)
+        np.clip(qx, 0, w - 1, out=qx)
+        np.clip(qy, 0, h - 1, out=qy)
+    q = qy * w
+    q += qx
+    # |v . grad I|^2 = vx^2 |I_x|^2 + 2 vx vy I_x . I_y + vy^2 |I_y|^2
+    v2 = txx * take(gxx, q)
+    if pymatting_path:
+        v2 += (txy * take(gxy, q) + tyy * take(gyy, q)) * y_in
+    else:
+        v2 += txy * take(gxy, q)
+        v2 += tyy * take(gyy, q)
+    clamp_below(v2, 0.0)
+    return np.sqrt(v2, out=v2)
 
 
 def least_path_energy(
@@ -129,17 +157,21 @@ def least_path_energy(
     """Least path energy from each unknown pixel to its samples ``index`` (m, rays).
 
     Missing samples (-1) are left out; a pixel without any gets 0, the energy of the path
-    to itself (where its fallback sample, the mean colour, sits).
+    to itself (where its fallback sample, the mean colour, sits). ``index`` may also hold
+    several sets of samples, ``(sets, m, rays)``, for one least energy per set,
+    ``(sets, m)``, in one pass (the foreground and background samples: half the calls).
     """
     w = shape[1]
-    rays = index.shape[1]
-    least = np.zeros(unknown.size, dtype=np.float32)
+    sets = index.shape[:-2]
+    index = index.reshape(-1, *index.shape[-2:])
+    rays = index.shape[0] * index.shape[2]
+    least = np.zeros((index.shape[0], unknown.size), dtype=np.float32)
     uy, ux = np.divmod(unknown, w)
     for part in chunks(unknown.size, 4 * rays):
         # Rays major: the paths of ray r are a run, and the least over rays is a reduction
         # across rows (vectorised over the pixels), not over rows of ``rays`` values.
-        found = np.ascontiguousarray(index[part].T).ravel()
-        at = np.flatnonzero(found >= 0)  # by ray, then pixel
+        found = np.ascontiguousarray(index[:, part].transpose(0, 2, 1)).ravel()
+        at = np.flatnonzero(found >= 0)  # by set and ray, then pixel
         if at.size == 0:
             continue
         k = found.size // rays
@@ -156,7 +188,7 @@ def least_path_energy(
         )
         paths = np.full(found.size, np.inf, dtype=np.float32)
         paths[at] = energy
-        lowest = paths.reshape(rays, k).min(axis=0)
+        lowest = paths.reshape(index.shape[0], -1, k).min(axis=1)
         lowest[np.isinf(lowest)] = 0.0  # no sample: the path to itself
-        least[part] = lowest
-    return least
+        least[:, part] = lowest
+    return least.reshape(*sets, unknown.size)

@@ -6,6 +6,7 @@ each pixel's probability of foreground, and the pair of samples of least cost wi
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -14,6 +15,7 @@ import numpy as np
 from vecmatte.alpha._path_energy import gradient_tensor, least_path_energy, path_energy
 from vecmatte.alpha._shared_sampling import (
     BACKGROUND,
+    CHUNK_ELEMENTS,
     FOREGROUND,
     PAIR_EPS,
     RAY_CHUNK,
@@ -59,7 +61,17 @@ def ray_angles(xs: np.ndarray, ys: np.ndarray, rays: int) -> np.ndarray:
 
 
 def _angle_table(rays: int) -> tuple[np.ndarray, np.ndarray]:
-    """``cos`` and ``sin`` of ray ``a`` of a pixel with angle id ``i``: tables ``(64, rays)``."""
+    """``cos`` and ``sin`` of ray ``a`` of a pixel with angle id ``i``: tables ``(64, rays)``.
+
+    Read-only; the tables of up to 64 rays are cached (512 calls of ``math.cos`` and
+    ``math.sin`` at the default 4 rays cost about as much as a small image's march).
+    """
+    if rays > 64:
+        return _make_angle_table(rays)
+    return _cached_angle_table(rays)
+
+
+def _make_angle_table(rays: int) -> tuple[np.ndarray, np.ndarray]:
     start = 2.0 * np.pi / 64 * np.arange(64)
     angle = 2.0 * np.pi / rays * np.arange(rays)[None, :] + start[:, None]
     # The C library's cos and sin (math's, as the plain-loop reference): NumPy's SIMD ones
@@ -67,7 +79,14 @@ def _angle_table(rays: int) -> tuple[np.ndarray, np.ndarray]:
     # another pixel.
     cos = np.array([math.cos(t) for t in angle.ravel()]).reshape(angle.shape)
     sin = np.array([math.sin(t) for t in angle.ravel()]).reshape(angle.shape)
+    cos.flags.writeable = sin.flags.writeable = False
     return cos, sin
+
+
+_cached_angle_table = functools.lru_cache(maxsize=8)(_make_angle_table)
+
+# Ray steps evaluated at once (rays x steps) before the march (see _first_steps).
+_FIRST_STEPS_ELEMENTS = 1 << 15
 
 
 def march_rays(
@@ -81,7 +100,9 @@ def march_rays(
     foreground and a background pixel, leaves the image, or has made ``2 max(h, w)`` steps
     (which no ray inside the image reaches). All rays march together; each skips the steps
     that provably cannot meet what it still looks for (:func:`_step_table`), which is exact
-    and much faster across large regions.
+    and much faster across large regions. Few rays first take their first steps all at once
+    (:func:`_first_steps`): a march step costs a few dozen NumPy calls whatever the number
+    of rays.
 
     Returns
     -------
@@ -89,18 +110,14 @@ def march_rays(
         Flat index of the sample each ray found, -1 where it found none.
     """
     h, w = shape
-    n, m = h * w, unknown.size
-    # What a ray still needs is a bit set, as the labels are: 1 foreground, 2 background.
-    # Row ``need`` of ``skip`` holds the steps it may skip from each pixel (row 0: done).
-    skip = np.zeros((4, n), dtype=np.int16)
-    skip[FOREGROUND] = np.minimum(_step_table((label != FOREGROUND).reshape(h, w)), 32767)
-    skip[BACKGROUND] = np.minimum(_step_table((label != BACKGROUND).reshape(h, w)), 32767)
-    np.minimum(skip[FOREGROUND], skip[BACKGROUND], out=skip[FOREGROUND | BACKGROUND])
-    skip = skip.ravel()
+    m = unknown.size
     cos_table, sin_table = _angle_table(rays)
     found_fg = np.full(m * rays, -1, dtype=np.int32)
     found_bg = np.full(m * rays, -1, dtype=np.int32)
     found = (found_fg, found_bg)
+    # Every ray has left the image after this many steps (|cos| or |sin| >= 1 / sqrt 2).
+    longest = math.ceil(math.sqrt(2.0) * max(h, w)) + 2
+    skip = None
     # A pool of at most RAY_CHUNK rays, topped up as rays finish: the few slow rays of one
     # batch march beside the next batch instead of in a tail of their own.
     pool = _new_rays(0, 0, unknown, rays, w, cos_table, sin_table)
@@ -109,17 +126,71 @@ def march_rays(
         if pool[0].size <= RAY_CHUNK // 2 and next_ray < m * rays:
             stop = min(m * rays, next_ray + RAY_CHUNK - pool[0].size)
             fresh = _new_rays(next_ray, stop, unknown, rays, w, cos_table, sin_table)
+            steps = min(longest, _FIRST_STEPS_ELEMENTS // (stop - next_ray))
+            if steps >= 4:
+                fresh = _first_steps(fresh, label, shape, found, steps)
             pool = tuple(np.concatenate(pair) for pair in zip(pool, fresh, strict=True))
             next_ray = stop
+            continue
         size = pool[0].size
         if size == 0:
             break
+        if skip is None:
+            skip = _skip_table(label, shape)
         need = _march(pool, label, skip, shape, found)
         alive = need != 0
         if np.count_nonzero(alive) < 0.8 * size:
             alive = np.flatnonzero(alive)
             pool = tuple(take(values, alive) for values in pool)
     return found_fg.reshape(m, rays), found_bg.reshape(m, rays)
+
+
+def _skip_table(label: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The steps a ray may skip from each pixel, flat ``(4 n,)`` int16: row ``need`` for
+    what the ray still needs (a bit set, as the labels: 1 foreground, 2 background; row 0,
+    done: no step)."""
+    h, w = shape
+    skip = np.zeros((4, h * w), dtype=np.int16)
+    skip[FOREGROUND] = np.minimum(_step_table((label != FOREGROUND).reshape(h, w)), 32767)
+    skip[BACKGROUND] = np.minimum(_step_table((label != BACKGROUND).reshape(h, w)), 32767)
+    np.minimum(skip[FOREGROUND], skip[BACKGROUND], out=skip[FOREGROUND | BACKGROUND])
+    return skip.ravel()
+
+
+def _first_steps(pool, label, shape, found, steps):
+    """Steps ``0 ... steps - 1`` of every fresh ray of ``pool`` at once, as tables ``(rays,
+    steps)``: the rays that still need a sample are returned, at step ``steps``.
+
+    The same points as :func:`_march` visits (``x0 + s cos`` in float64, truncated), and
+    the first foreground and background point of each ray among them. The coordinates are
+    monotonic in ``s``: a ray outside the image at its last step here stays outside.
+    """
+    h, w = shape
+    ray, x0, y0, cos, sin, step, need = pool
+    s = np.arange(steps, dtype=np.float64)
+    x = (x0[:, None] + s * cos[:, None]).astype(np.int64)
+    y = (y0[:, None] + s * sin[:, None]).astype(np.int64)
+    # Negative coordinates wrap to huge unsigned ones: one comparison per axis.
+    inside = (x.view(np.uint64) < w) & (y.view(np.uint64) < h)
+    q = y * w
+    q += x
+    q *= inside
+    q = q.ravel()
+    hit = take(label, q)
+    hit *= inside.ravel()
+    row_start = np.arange(0, hit.size, steps)
+    for kind, out in zip((FOREGROUND, BACKGROUND), found, strict=True):
+        first = np.argmax((hit == kind).reshape(-1, steps), axis=1)
+        first += row_start
+        got = np.flatnonzero(take(hit, first) == kind)
+        out[take(ray, got)] = take(q, take(first, got))
+        # The kind is no longer needed by the rays that found it.
+        need[got] &= 3 - kind
+    # A ray outside the image at its last step here is done.
+    need *= inside[:, -1]
+    step[:] = steps
+    alive = np.flatnonzero(need)
+    return tuple(take(values, alive) for values in pool)
 
 
 def _new_rays(start, stop, unknown, rays, w, cos_table, sin_table):
@@ -271,13 +342,19 @@ def _merge_groups(group: np.ndarray, rays: int) -> np.ndarray:
     that covers them (``N_f >= n_f``, ``N_b >= n_b``) among the large ones and ``(rays, rays)``.
     """
     counts = np.bincount(group, minlength=(rays + 1) ** 2)
-    n_f, n_b = np.divmod(np.arange(counts.size), rays + 1)
+    codes = np.arange(counts.size)
+    n_f, n_b = np.divmod(codes, rays + 1)
     full = rays * (rays + 1) + rays
-    large = (counts >= _SMALL_GROUP) | (np.arange(counts.size) == full)
-    target = np.arange(counts.size)
-    for code in np.flatnonzero((counts > 0) & ~large):
-        covers = np.flatnonzero(large & (n_f >= n_f[code]) & (n_b >= n_b[code]))
-        target[code] = covers[np.argmin(n_f[covers] * n_b[covers])]
+    large = (counts >= _SMALL_GROUP) | (codes == full)
+    target = codes.copy()
+    small = np.flatnonzero((counts > 0) & ~large)
+    # Pairs of each group that may take a small one, the others past any count: the first
+    # least (np.argmin) of a row is the covering group of fewest pairs, first in code order.
+    pairs = np.where(large, n_f * n_b, counts.size**2)
+    for part in chunks(small.size, counts.size):
+        code = small[part, None]
+        cost = np.where((n_f >= n_f[code]) & (n_b >= n_b[code]), pairs, counts.size**2)
+        target[small[part]] = np.argmin(cost, axis=1)
     return target[group].astype(group.dtype)
 
 
@@ -287,20 +364,19 @@ def _found_first(index: np.ndarray) -> np.ndarray:
     Slots past a row's samples repeat its first one: a repeated pair costs the same and
     comes later, so it never wins; a row without samples keeps -1 throughout.
     """
-    m, rays = index.shape
-    out = np.empty_like(index)
-    count = np.zeros(m, dtype=np.intp)
-    rows = np.arange(m)
-    # A column at a time (rays are few): each found sample goes to its row's next slot.
-    for r in range(rays):
-        column = index[:, r]
-        found = np.flatnonzero(column >= 0)
-        out[take(rows, found), take(count, found)] = take(column, found)
-        count[found] += 1
-    slot = np.arange(rays)
-    missing = slot[None, :] >= np.maximum(count, 1)[:, None]
+    rays = index.shape[1]
+    out = np.full_like(index, -1)
+    found = index >= 0
+    # Each found sample goes to its row's next slot: the count of found samples before it.
+    slot = np.cumsum(found, axis=1, dtype=np.intp)
+    count = slot[:, -1].copy()
+    at = np.flatnonzero(found)
+    slot = take(slot.ravel(), at)
+    slot -= 1
+    slot += at - at % rays
+    out.put(slot, take(index.ravel(), at), mode="wrap")
+    missing = np.arange(rays)[None, :] >= np.maximum(count, 1)[:, None]
     np.copyto(out, out[:, :1], where=missing)
-    out[count == 0] = -1
     return out
 
 
@@ -340,7 +416,7 @@ def _best_pairs(
     # a neighbour costs a few operations per pair.
     wy, wx = square_offsets(distortion_radius)
     distortion = np.zeros((n_f, n_b, k), dtype=np.float32)
-    center_alpha = None
+    center = wy.size // 2  # the offset (0, 0)
     # Windows inside the image need no clipping (the usual case for a whole chunk).
     inside = (
         py.min() >= distortion_radius
@@ -348,24 +424,25 @@ def _best_pairs(
         and px.min() >= distortion_radius
         and px.max() < w - distortion_radius
     )
-    if not inside:
-        # Rows and columns of the window, border repeated: a few per chunk, not per offset.
-        rows = {oy: np.minimum(np.maximum(py + oy, 0), h - 1) * w for oy in set(wy.tolist())}
-        cols = {ox: np.minimum(np.maximum(px + ox, 0), w - 1) for ox in set(wx.tolist())}
-    for oy, ox in zip(wy.tolist(), wx.tolist(), strict=True):
-        if inside:
-            q = p + (oy * w + ox)
-        else:
-            q = rows[oy] + cols[ox]
-        n0, n1, n2 = (take(plane, q) for plane in planes32)
+    if inside:
+        q_all = p[None, :] + (wy * w + wx)[:, None]
+    else:
+        # The border repeated.
+        q_all = np.minimum(np.maximum(py[None, :] + wy[:, None], 0), h - 1) * w
+        q_all += np.minimum(np.maximum(px[None, :] + wx[:, None], 0), w - 1)
+    # Offsets in groups whose pair tables stay about a chunk (all at once for few pixels:
+    # a group costs two dozen NumPy calls whatever its size).
+    group = max(1, CHUNK_ELEMENTS // (2 * n_f * n_b * k))
+    for start in range(0, wy.size, group):
+        n0, n1, n2 = (take(plane, q_all[start : start + group])[:, None, :] for plane in planes32)
         n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
         n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
-        t = n_fg[:, None, :] - n_bg[None, :, :]
+        t = n_fg[:, :, None, :] - n_bg[:, None, :, :]
         t -= b_dot_d  # (I - B) . (F - B)
         a = t * inv
         clip01(a)
-        if oy == 0 and ox == 0:
-            center_alpha = a.copy()
+        if start <= center < start + group:
+            center_alpha = a[center - start].copy()
         # |a d - (I - B)|^2 = a (a |d|^2 - 2 t) + |I - B|^2
         r = a * dd
         t *= 2
@@ -374,8 +451,10 @@ def _best_pairs(
         n_bg *= -2
         n_bg += b_sq
         n_bg += n0 * n0 + n1 * n1 + n2 * n2
-        r += n_bg[None, :, :]
-        distortion += r
+        r += n_bg[:, None, :, :]
+        # Offset by offset, in window order (the same float32 sums).
+        for term in r:
+            distortion += term
     clamp_below(distortion, 0.0)
 
     a_term = prob_fg + (1.0 - 2.0 * prob_fg) * center_alpha
@@ -450,8 +529,9 @@ def gather_samples(
     mean_fg, mean_bg = mean_fg.astype(np.float32), mean_bg.astype(np.float32)
     fg_index, bg_index = march_rays(label, shape, unknown, rays)
     tensor = gradient_tensor(colors, shape)
-    fg_energy = least_path_energy(tensor, shape, unknown, fg_index, pymatting_path)
-    bg_energy = least_path_energy(tensor, shape, unknown, bg_index, pymatting_path)
+    fg_energy, bg_energy = least_path_energy(
+        tensor, shape, unknown, np.stack((fg_index, bg_index)), pymatting_path
+    )
     del tensor
     planes32 = image_planes(colors)
     fg, bg, alpha = select_pairs(

@@ -19,6 +19,8 @@ so that the peak memory stays a fraction of the image's.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 UNKNOWN, FOREGROUND, BACKGROUND = 0, 1, 2
@@ -73,24 +75,48 @@ def chunks(count: int, per_item: int):
         yield slice(start, min(count, start + size))
 
 
-def disk_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets ``(dy, dx)`` with ``0 < dy**2 + dx**2 <= radius**2``, nearest first.
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays, made read-only: a cached table shared by every call must not change."""
+    for array in arrays:
+        array.flags.writeable = False
+    return arrays
 
-    Ties keep the scan order (``dy``, then ``dx``), the order in which a per-pixel loop
-    meets them.
-    """
+
+# Offset tables are cached (read-only): making one took a dozen NumPy calls, a visible share
+# of a small image's matte, and a few radii serve every call. Radii past 64 (windows of more
+# than 16641 offsets) are rare and made afresh, so that the cache stays small.
+@functools.lru_cache(maxsize=16)
+def _disk_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
     dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
     dy, dx = dy.ravel(), dx.ravel()
     d2 = dy * dy + dx * dx
     keep = (d2 > 0) & (d2 <= radius * radius)
     order = np.lexsort((dx[keep], dy[keep], d2[keep]))
-    return dy[keep][order], dx[keep][order]
+    return _read_only(dy[keep][order], dx[keep][order])
+
+
+def disk_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets ``(dy, dx)`` with ``0 < dy**2 + dx**2 <= radius**2``, nearest first.
+
+    Ties keep the scan order (``dy``, then ``dx``), the order in which a per-pixel loop
+    meets them. The arrays are read-only (shared between calls).
+    """
+    if radius > 64:
+        return _disk_offsets.__wrapped__(radius)
+    return _disk_offsets(radius)
+
+
+@functools.lru_cache(maxsize=16)
+def _square_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
+    dy, dx = np.divmod(np.arange((2 * radius + 1) ** 2), 2 * radius + 1)
+    return _read_only(dy - radius, dx - radius)
 
 
 def square_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets ``(dy, dx)`` of the ``(2 radius + 1)**2`` window in scan order."""
-    dy, dx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    return dy.ravel(), dx.ravel()
+    """Offsets ``(dy, dx)`` of the ``(2 radius + 1)**2`` window in scan order (read-only)."""
+    if radius > 64:
+        return _square_offsets.__wrapped__(radius)
+    return _square_offsets(radius)
 
 
 def estimate_alpha_from_pair(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:

@@ -173,6 +173,44 @@ def _label_first_close(
     return first.size
 
 
+def _shifts(dy, dx, shape, radius):
+    """Offsets ``(dy, dx)`` as flat shifts in the padded image and in the image."""
+    return dy * (shape[1] + 2 * radius) + dx, dy * shape[1] + dx
+
+
+def _new_search(colors, label, expanded, shape, radius, threshold, active) -> _Search:
+    """The :class:`_Search` of the pixels ``active`` (flat indices, in the order searched)."""
+    h, w = shape
+    # Labels with a margin: below the image twice the radius, so that a pixel once labelled
+    # can be parked at ``parked``, whose whole disk is margin, instead of being removed.
+    padded_width = w + 2 * radius
+    padded = np.zeros((h + 3 * radius + 1, padded_width), dtype=np.uint8)
+    padded[radius : radius + h, radius : radius + w] = label.reshape(h, w)
+    padded = padded.ravel()
+    # The sum of the channels of each known pixel, +inf elsewhere (margin included): within
+    # ``threshold`` in colour, two sums are within ``sqrt(3) threshold`` (Cauchy-Schwarz).
+    # float32 is enough for a filter whose bound is widened by far more than its rounding.
+    key = np.full(padded.size, np.inf, dtype=np.float32)
+    total = colors[:, 0] + colors[:, 1]
+    total += colors[:, 2]
+    total = total.astype(np.float32).reshape(h, w)
+    inner = key.reshape(-1, padded_width)[radius : radius + h, radius : radius + w]
+    np.copyto(inner, total, where=label.reshape(h, w) != UNKNOWN)
+    ys, xs = np.divmod(active, w)
+    return _Search(
+        colors=colors,
+        expanded=expanded,
+        padded=padded,
+        key=key,
+        bound=np.float32(np.sqrt(3.0) * float(threshold) * (1 + 1e-6) + 1e-5),
+        threshold_sq=float(threshold) ** 2,
+        parked=(h + 2 * radius) * padded_width + radius,
+        active=active,
+        position=(ys + radius) * padded_width + (xs + radius),
+        key_active=take(total.ravel(), active),
+    )
+
+
 def expand_trimap(
     colors, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
 ) -> np.ndarray:
@@ -192,11 +230,21 @@ def expand_trimap(
     expanded = label.copy()
     if radius <= 0 or threshold <= 0:
         return expanded
-    from scipy import ndimage
-
-    active = _maybe_close(colors, label, shape, radius, threshold)
+    dy, dx = disk_offsets(radius)
+    unknown = np.flatnonzero(label == UNKNOWN)
+    # Few unknown pixels: every offset of every one of them at once, in one gather (the
+    # first qualifying offset of each pixel is the one a sequential scan finds). The block
+    # filter, the distances and the groups would cost hundreds of NumPy calls more.
+    at_once = unknown.size * dy.size <= CHUNK_ELEMENTS
+    active = unknown if at_once else _maybe_close(colors, label, shape, radius, threshold)
     if active.size == 0:
         return expanded
+    if at_once:
+        search = _new_search(colors, label, expanded, shape, radius, threshold, active)
+        _label_first_close(search, 0, active.size, *_shifts(dy, dx, shape, radius))
+        return expanded
+    from scipy import ndimage
+
     # Offset o can only reach a known pixel from pixels at most |o| (chessboard) from one:
     # sorted by that distance, the pixels worth looking at are a prefix.
     # Offsets reach at most ``radius``: farther pixels are never looked at, so distances are
@@ -214,36 +262,8 @@ def expand_trimap(
     order = np.argsort(reach, kind="stable")
     active, reach = active[order], reach[order]
     del order
-    # Labels with a margin: below the image twice the radius, so that a pixel once labelled
-    # can be parked at ``parked``, whose whole disk is margin, instead of being removed.
-    padded_width = w + 2 * radius
-    padded = np.zeros((h + 3 * radius + 1, padded_width), dtype=np.uint8)
-    padded[radius : radius + h, radius : radius + w] = label.reshape(h, w)
-    padded = padded.ravel()
-    # The sum of the channels of each known pixel, +inf elsewhere (margin included): within
-    # ``threshold`` in colour, two sums are within ``sqrt(3) threshold`` (Cauchy-Schwarz).
-    # float32 is enough for a filter whose bound is widened by far more than its rounding.
-    key = np.full(padded.size, np.inf, dtype=np.float32)
-    total = colors[:, 0] + colors[:, 1]
-    total += colors[:, 2]
-    total = total.astype(np.float32).reshape(h, w)
-    inner = key.reshape(-1, padded_width)[radius : radius + h, radius : radius + w]
-    np.copyto(inner, total, where=label.reshape(h, w) != UNKNOWN)
-    ys, xs = np.divmod(active, w)
-    search = _Search(
-        colors=colors,
-        expanded=expanded,
-        padded=padded,
-        key=key,
-        bound=np.float32(np.sqrt(3.0) * float(threshold) * (1 + 1e-6) + 1e-5),
-        threshold_sq=float(threshold) ** 2,
-        parked=(h + 2 * radius) * padded_width + radius,
-        active=active,
-        position=(ys + radius) * padded_width + (xs + radius),
-        key_active=take(total.ravel(), active),
-    )
-    del ys, xs, active
-    dy, dx = disk_offsets(radius)
+    search = _new_search(colors, label, expanded, shape, radius, threshold, active)
+    del active
     cuts = np.searchsorted(reach, np.arange(radius + 1), side="right")
     labelled = 0
     piece = max(1, CHUNK_ELEMENTS // EXPANSION_GROUP)
@@ -252,8 +272,7 @@ def expand_trimap(
     for start in range(0, dy.size, EXPANSION_GROUP):
         gy, gx = dy[start : start + EXPANSION_GROUP], dx[start : start + EXPANSION_GROUP]
         near = cuts[max(np.abs(gy).max(), np.abs(gx).max())]
-        shift = gy * padded_width + gx
-        flat_shift = gy * w + gx
+        shift, flat_shift = _shifts(gy, gx, shape, radius)
         # Pixels a piece at a time: the hits and their colours stay a few MB.
         for lo in range(0, near, piece):
             labelled += _label_first_close(search, lo, min(near, lo + piece), shift, flat_shift)
