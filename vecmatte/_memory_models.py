@@ -10,6 +10,7 @@ import inspect
 
 from vecmatte._arrays import estimate_sizes
 from vecmatte._numbers import whole_number
+from vecmatte._validation import signature_parameters
 
 __all__ = [
     "BASE_BYTES",
@@ -17,6 +18,7 @@ __all__ = [
     "SPARSE_LU_BYTES",
     "SPARSE_LU_POWER",
     "checked_counts",
+    "checked_solve_bytes",
     "default_memory_bytes",
     "direct_factor_bytes",
     "direct_options_bytes",
@@ -233,7 +235,7 @@ def solve_model(shape: tuple[int, int], n_unknown: int, spec, name, options: dic
     model = getattr(spec.load(), "memory_bytes", None)
     if model is None:
         return default_memory_bytes((h, w), n_unknown, preconditioner=name)
-    parameters = inspect.signature(model).parameters.values()
+    parameters = signature_parameters(model).values()
     if name is not None and any(
         p.name == "preconditioner" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
     ):
@@ -242,4 +244,43 @@ def solve_model(shape: tuple[int, int], n_unknown: int, spec, name, options: dic
     needed = int(model((h, w), n_unknown, **options))
     if name is not None:
         needed += int(PRECONDITIONERS[name].memory_bytes(h * w, n_unknown))
+    return needed
+
+
+def checked_solve_bytes(
+    shape: tuple[int, int], n_unknown: int, spec, name, direct: dict, options: dict
+) -> int:
+    """:func:`vecmatte.memory.estimate_solve_memory` of a request it has checked.
+
+    The solve checks its options itself, before it asks for the estimate: checking them
+    again (names, ranges, the preconditioner) was a third of the memory check's time.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        The image's ``(h, w)``.
+    n_unknown : int
+        Number of unknown pixels, checked against ``shape``.
+    spec : vecmatte.alpha.MethodSpec
+        The method's entry.
+    name : str or None
+        The preconditioner's name, as resolved for the method.
+    direct : dict
+        The preconditioner's options, as resolved.
+    options : dict
+        The method's options, checked.
+
+    Returns
+    -------
+    int
+        Estimated peak bytes.
+    """
+    h, w = shape
+    needed = solve_model((h, w), n_unknown, spec, name, options)
+    if name == "direct":
+        needed += direct_options_bytes((h, w), n_unknown, spec, options, direct)
+    if name == "direct" and "reach" in spec.lacks:
+        # Soft constraints solve every pixel (vecmatte.systems.soft_constraint_system).
+        rows = h * w if options.get("constraints") == "soft" else n_unknown
+        needed += int(SAFETY * SPARSE_LU_BYTES * rows**SPARSE_LU_POWER)
     return needed

@@ -7,6 +7,7 @@ than killed by the kernel after minutes of swapping (or, on a Dask worker, by it
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,10 @@ from vecmatte import _defaults
 from vecmatte._memory_models import (
     BASE_BYTES,
     SAFETY,
-    SPARSE_LU_BYTES,
-    SPARSE_LU_POWER,
     checked_counts,
+    checked_solve_bytes,
     default_memory_bytes,
     direct_factor_bytes,
-    direct_options_bytes,
-    solve_model,
 )
 from vecmatte._numbers import finite_number, whole_number
 from vecmatte._typing import PreconditionerLike
@@ -109,14 +107,7 @@ def estimate_solve_memory(
         check_options((h, w, 3), **options)
     # Refused as the solve refuses it: an estimate for it would be of no solve.
     name, direct = resolve_method_preconditioner(method, preconditioner)
-    needed = solve_model((h, w), n_unknown, spec, name, options)
-    if name == "direct":
-        needed += direct_options_bytes((h, w), n_unknown, spec, options, direct)
-    if name == "direct" and "reach" in spec.lacks:
-        # Soft constraints solve every pixel (vecmatte.systems.soft_constraint_system).
-        rows = h * w if options.get("constraints") == "soft" else n_unknown
-        needed += int(SAFETY * SPARSE_LU_BYTES * rows**SPARSE_LU_POWER)
-    return needed
+    return checked_solve_bytes((h, w), n_unknown, spec, name, direct, options)
 
 
 def _read_int(path: str) -> int | None:
@@ -129,13 +120,15 @@ def _read_int(path: str) -> int | None:
 
 def _meminfo_available() -> int | None:
     try:
-        with open("/proc/meminfo") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+        # Read whole, in binary: a third of the time of decoding and iterating its lines.
+        with open("/proc/meminfo", "rb") as handle:
+            text = b"\n" + handle.read()
+        at = text.find(b"\nMemAvailable:")
+        if at < 0:
+            return None
+        return int(text[at + 14 :].split(b"\n", 1)[0].split()[0]) * 1024
     except (OSError, ValueError, IndexError):
         return None
-    return None
 
 
 def _cgroup_directories(root: Path, membership: Path) -> list[Path]:
@@ -174,8 +167,36 @@ def _reclaimable_file_cache(stat_file: Path, key: str) -> int:
     return 0
 
 
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
+_CGROUP_MEMBERSHIP = Path("/proc/self/cgroup")
+# The limits of this process's cgroups (which directories, and their memory.max) are read
+# again after this many seconds; the usage under a limit is read at every check. Reading
+# them was 0.1 ms of every solve (sysfs files, a few microseconds of kernel time each), a
+# twentieth of a small image's whole solve; a limit changes when a container or service
+# is reconfigured, and such a change is seen within a second.
+_LIMITS_SECONDS = 1.0
+_limits_cache: tuple[float, tuple] | None = None
+
+
+def _cgroup_limits(root: Path, membership: Path) -> tuple:
+    """The memory limits over this process: ``((directory, limit), ...), v1`` (see below).
+
+    cgroup v2: each directory of :func:`_cgroup_directories` whose ``memory.max`` is a
+    number, with it; ``v1``: the cgroup v1 memory controller's limit, or None where there is
+    none (no file, or the huge number v1 writes for no limit).
+    """
+    limited = []
+    for directory in _cgroup_directories(root, membership):
+        limit = _read_int(str(directory / "memory.max"))  # "max": no limit, read as None
+        if limit is not None:
+            limited.append((directory, limit))
+    limit = _read_int(str(root / "memory" / "memory.limit_in_bytes"))
+    # cgroup v1 says "no limit" with a huge number
+    return tuple(limited), limit if limit is not None and limit < 2**60 else None
+
+
 def _cgroup_available(
-    root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")
+    root: Path = _CGROUP_ROOT, membership: Path = _CGROUP_MEMBERSHIP
 ) -> int | None:
     """Room left under a cgroup (container, systemd unit) memory limit, if there is one.
 
@@ -183,24 +204,33 @@ def _cgroup_available(
     controller's root as the container sees it. The usage counts the page cache, which fills
     up to the limit as a batch reads and writes files and is dropped when memory is needed:
     its inactive part (what ``docker stats`` and the kubelet leave out too) is not counted.
+    This process's own limits are read again after :data:`_LIMITS_SECONDS` (other roots
+    each time); the usage under them every time.
     """
+    global _limits_cache
+    if root == _CGROUP_ROOT and membership == _CGROUP_MEMBERSHIP:
+        now = time.monotonic()
+        cached = _limits_cache
+        if cached is None or not 0 <= now - cached[0] < _LIMITS_SECONDS:
+            cached = _limits_cache = (now, _cgroup_limits(root, membership))
+        limited, v1 = cached[1]
+    else:
+        limited, v1 = _cgroup_limits(root, membership)
     rooms = []
-    for directory in _cgroup_directories(root, membership):
-        limit = _read_int(str(directory / "memory.max"))  # "max": no limit, read as None
+    for directory, limit in limited:
         usage = _read_int(str(directory / "memory.current"))
-        if limit is not None and usage is not None:
+        if usage is not None:
             usage -= _reclaimable_file_cache(directory / "memory.stat", "inactive_file")
             rooms.append(max(0, limit - max(usage, 0)))
     if rooms:
         return min(rooms)
-    v1 = root / "memory"
-    limit = _read_int(str(v1 / "memory.limit_in_bytes"))
-    usage = _read_int(str(v1 / "memory.usage_in_bytes"))
-    # cgroup v1 says "no limit" with a huge number
-    if limit is not None and usage is not None and limit < 2**60:
-        usage -= _reclaimable_file_cache(v1 / "memory.stat", "total_inactive_file")
-        return max(0, limit - max(usage, 0))
-    return None
+    if v1 is None:
+        return None
+    usage = _read_int(str(root / "memory" / "memory.usage_in_bytes"))
+    if usage is None:
+        return None
+    usage -= _reclaimable_file_cache(root / "memory" / "memory.stat", "total_inactive_file")
+    return max(0, v1 - max(usage, 0))
 
 
 def _process_status() -> dict[str, int]:

@@ -186,8 +186,9 @@ def run_method(
         As :func:`solve_alpha` returns it.
     """
     from vecmatte._blas import single_threaded_blas
+    from vecmatte._memory_models import checked_solve_bytes
     from vecmatte.linalg.cg import conjugate_gradient, warn_not_converged
-    from vecmatte.memory import estimate_solve_memory, refuse_if_short
+    from vecmatte.memory import refuse_if_short
     from vecmatte.preconditioners import (
         PRECONDITIONERS,
         build_preconditioner,
@@ -228,8 +229,9 @@ def run_method(
         return AlphaResult(alpha, 0, 0.0, True, 0)
     n_unknown = int(unknown.sum())
     # Refuse in a second, with the estimate, rather than be killed after minutes of swapping.
-    needed = estimate_solve_memory(
-        image.shape, n_unknown, method=method, preconditioner=name, **options
+    # estimate_solve_memory's model without its checks: the options are checked above.
+    needed = checked_solve_bytes(
+        image.shape[:2], n_unknown, spec, name, preconditioner_options, options
     )
     refuse_if_short(needed, image.shape, n_unknown, method=method, preconditioner=name, **options)
     h, w = is_fg.shape

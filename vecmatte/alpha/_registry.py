@@ -25,6 +25,7 @@ from types import ModuleType
 
 from vecmatte import _defaults
 from vecmatte._numbers import shown
+from vecmatte._validation import signature_parameters
 
 __all__ = ["METHODS", "MethodSpec", "get_method", "resolve_method_preconditioner"]
 
@@ -98,7 +99,7 @@ class MethodSpec:
         return entry
 
     def _keyword_parameters(self) -> list[inspect.Parameter]:
-        parameters = inspect.signature(self.entry()).parameters.values()
+        parameters = signature_parameters(self.entry()).values()
         return [p for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
     def option_names(self) -> list[str]:

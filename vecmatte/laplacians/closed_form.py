@@ -321,8 +321,13 @@ def coefficient_strips(
             per_strip, max(1, -(-len(windows.corners) // (_STRIPS_PER_THREAD * threads)))
         )
     n_wy = len(windows.row_starts) - 1
+    # A strip ends after the window row holding window per_strip, 2 per_strip ... (from 0,
+    # it cut off the first window row's pixels, row 0 alone where the unknowns touch the
+    # top: a second strip, whose fixed cost was a fifth of a small image's solve).
     cut_rows = np.searchsorted(
-        windows.row_starts[:n_wy], np.arange(0, len(windows.corners), per_strip), side="right"
+        windows.row_starts[:n_wy],
+        np.arange(per_strip, len(windows.corners), per_strip),
+        side="right",
     )
     cut_rows = np.unique(np.append(cut_rows, h))
     bounds = np.unique(np.append(np.searchsorted(rows_y, cut_rows), [0, len(rows)]))

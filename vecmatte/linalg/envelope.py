@@ -336,9 +336,16 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
     coupling_offsets = np.concatenate(([0], np.cumsum(layout.coupling_entries)[:-1]))
     for low in range(0, n, _SCATTER_ROWS):
         high = min(n, low + _SCATTER_ROWS)
-        part = matrix[order[low:high]]
-        counts = np.diff(part.indptr)
-        right = position[part.indices]
+        # The rows order[low:high] of the CSR matrix, gathered by one index array: SciPy's
+        # row indexing (matrix[rows]) made the same arrays through a dozen checks and a new
+        # matrix, 0.1 ms of a small solve.
+        taken = order[low:high]
+        begins = matrix.indptr[taken]
+        counts = matrix.indptr[taken + 1] - begins
+        entries = np.arange(int(counts.sum()), dtype=np.intp)
+        entries += np.repeat(begins - (np.cumsum(counts) - counts), counts)
+        part_indices, part_data = matrix.indices[entries], matrix.data[entries]
+        right = position[part_indices]
         right -= np.repeat(rows[low:high], counts)
         reach = np.repeat(room[low:high], counts)
         # 0 <= right < reach in one comparison: negative offsets are huge as unsigned.
@@ -352,9 +359,9 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
             widths = layout.widths[segment]
             couplings[
                 coupling_offsets[segment] + (column - ends) * widths + (row - ends + widths)
-            ] = part.data[outside]
+            ] = part_data[outside]
         right += np.repeat(column_start[low:high], counts)
-        bands[right[inside]] = part.data[inside]
+        bands[right[inside]] = part_data[inside]
 
 
 def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:

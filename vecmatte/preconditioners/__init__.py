@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from vecmatte import _defaults
 from vecmatte._numbers import literal_or_text, shown
-from vecmatte._validation import check_option_names
+from vecmatte._validation import check_option_names, signature_parameters
 
 __all__ = [
     "PRECONDITIONERS",
@@ -80,7 +80,7 @@ class PreconditionerSpec:
         build = self.load()
         if build is None:
             return []
-        parameters = list(inspect.signature(build).parameters.values())[1:]
+        parameters = list(signature_parameters(build).values())[1:]
         return [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
     def memory_bytes(self, n_pixels: int, n_rows: int, entries_per_row: float = 25.0) -> float:

@@ -1,0 +1,134 @@
+"""Session 11, the fixed cost of a small closed-form solve: what was cut is still right.
+
+Each test names the defect it guards against (it failed on the code before the cut), or the
+behaviour the cut must keep.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vecmatte
+import vecmatte.laplacians.closed_form as closed_form
+import vecmatte.memory
+from vecmatte.laplacians.closed_form import coefficient_strips, row_coefficients
+from vecmatte.memory import InsufficientMemoryError, estimate_solve_memory
+from vecmatte.synthetic import make_scene
+
+
+def _top_band_scene():
+    """A scene whose unknown pixels reach the image's first row."""
+    scene = make_scene((24, 30), seed=3)
+    trimap = scene.trimap.copy()
+    trimap[:2, 10:20] = 0.5
+    return scene.image, trimap
+
+
+def test_unknowns_in_the_first_row_make_one_strip_on_one_thread(monkeypatch):
+    # The strips were cut at window 0 too: the first window row's pixels (row 0 alone where
+    # the unknowns touch the top) became a strip of their own, evaluated with their windows
+    # twice. Failed before: two strips.
+    monkeypatch.setattr(closed_form, "available_cpus", lambda: 1)
+    image, trimap = _top_band_scene()
+    known = (trimap < 0.1) | (trimap > 0.9)
+    rows = np.flatnonzero(~known)
+    strips = []
+    coefficient_strips(
+        image, rows, lambda *strip: strips.append(strip[:2]), eps=1e-7, radius=1, known=known
+    )
+    assert strips == [(0, len(rows))]
+
+
+def test_the_strips_still_give_every_row_its_plain_loop_coefficients(monkeypatch):
+    # The entries of a few rows against the Laplacian's definition, window by window.
+    monkeypatch.setattr(closed_form, "available_cpus", lambda: 1)
+    image, trimap = _top_band_scene()
+    known = (trimap < 0.1) | (trimap > 0.9)
+    rows = np.flatnonzero(~known)
+    eps, radius = 1e-5, 1
+    coef = row_coefficients(image, rows, eps=eps, radius=radius, known=known)
+    h, w = known.shape
+    offsets = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
+    for q in (0, len(rows) // 2, len(rows) - 1):
+        y, x = divmod(int(rows[q]), w)
+        expected = np.zeros(len(offsets))
+        for ty in range(max(y - radius, radius), min(y + radius, h - 1 - radius) + 1):
+            for tx in range(max(x - radius, radius), min(x + radius, w - 1 - radius) + 1):
+                pixels = [(ty + a, tx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+                colors = np.array([image[p] for p in pixels])
+                mean = colors.mean(axis=0)
+                inverse = np.linalg.inv(np.cov(colors.T, bias=True) + eps / 9 * np.eye(3))
+                me = colors[pixels.index((y, x))] - mean
+                for s, (dy, dx) in enumerate(offsets):
+                    if (y + dy, x + dx) in pixels:
+                        other = colors[pixels.index((y + dy, x + dx))] - mean
+                        delta = float(dy == 0 and dx == 0)
+                        expected[s] += delta - (1 + me @ inverse @ other) / 9
+        np.testing.assert_allclose(coef[:, q], expected, atol=1e-9)
+
+
+def test_the_solves_memory_check_counts_the_direct_factors_options(monkeypatch):
+    # The solve asked for the estimate with the preconditioner's name alone, so its check
+    # left out the float64 factor of direct:single_precision=False, which the estimate
+    # counts. Failed before: no refusal.
+    scene = make_scene((40, 40), seed=2)
+    n_unknown = int(((scene.trimap > 0.1) & (scene.trimap < 0.9)).sum())
+    float32 = estimate_solve_memory(scene.image.shape, n_unknown, preconditioner="direct")
+    float64 = estimate_solve_memory(
+        scene.image.shape, n_unknown, preconditioner=("direct", {"single_precision": False})
+    )
+    assert float64 > float32
+    monkeypatch.setattr(vecmatte.memory, "_memory_readings", lambda: {"machine": float32 + 1})
+    vecmatte.estimate_alpha(scene.image, scene.trimap)  # float32: fits
+    with pytest.raises(InsufficientMemoryError, match="needs about"):
+        vecmatte.estimate_alpha(
+            scene.image, scene.trimap, preconditioner=("direct", {"single_precision": False})
+        )
+
+
+def test_the_cgroup_limits_are_read_once_a_second_and_the_usage_every_time(monkeypatch, tmp_path):
+    reads = []
+
+    def limits(root, membership):
+        reads.append(root)
+        return ((tmp_path, 10_000),), None
+
+    (tmp_path / "memory.current").write_text("4000\n")
+    monkeypatch.setattr(vecmatte.memory, "_cgroup_limits", limits)
+    monkeypatch.setattr(vecmatte.memory, "_limits_cache", None)
+    assert vecmatte.memory._cgroup_available() == 6000
+    (tmp_path / "memory.current").write_text("7000\n")
+    assert vecmatte.memory._cgroup_available() == 3000  # the usage, read again
+    assert len(reads) == 1
+    # Over a second old: the limits are read again.
+    stamp, cached = vecmatte.memory._limits_cache
+    monkeypatch.setattr(vecmatte.memory, "_limits_cache", (stamp - 2.0, cached))
+    assert vecmatte.memory._cgroup_available() == 3000
+    assert len(reads) == 2
+
+
+def test_another_cgroup_root_is_read_every_time(tmp_path):
+    # A root other than this process's own (tests, containers' views) is never cached.
+    (tmp_path / "memory.max").write_text("1000\n")
+    (tmp_path / "memory.current").write_text("100\n")
+    membership = tmp_path / "cgroup"
+    membership.write_text("0::/\n")
+    assert vecmatte.memory._cgroup_available(tmp_path, membership) == 900
+    (tmp_path / "memory.max").write_text("2000\n")
+    assert vecmatte.memory._cgroup_available(tmp_path, membership) == 1900
+
+
+def test_a_method_entry_replaced_is_read_with_its_own_signature(monkeypatch):
+    # Signatures are read once per function: a replaced build_system is another function.
+    import vecmatte.alpha.cf as cf
+    from vecmatte.alpha._registry import get_method
+
+    spec = get_method("cf")
+    assert spec.option_names() == ["eps", "radius"]
+
+    def build_system(image, is_fg, is_bg, *, eps=1e-7, radius=1, extra=0):
+        raise AssertionError("not called")
+
+    monkeypatch.setattr(cf, "build_system", build_system)
+    assert spec.option_names() == ["eps", "radius", "extra"]
