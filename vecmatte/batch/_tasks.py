@@ -148,6 +148,17 @@ def _check_output_name_lengths(images: dict[str, list[Path]], suffix: str) -> No
             )
 
 
+def _first_names(names) -> str:
+    """The first three of ``names`` and how many more ("a, b, c and 4 more"), or "none".
+
+    The message of folders that share no name said "images: b ..." of a folder holding b
+    alone, and listed three of eight trimaps as if they were all.
+    """
+    names = sorted(names)
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more if names else "none"
+
+
 def _check_not_empty_name(directory, what: str) -> None:
     """Refuse ``""``, which ``Path`` reads as the current folder."""
     if isinstance(directory, str) and directory == "":
@@ -305,8 +316,7 @@ def find_tasks(
     if not set(images) & set(trimaps):
         raise ValueError(
             f"no image of {images_dir} has a {what[:-1]} of the same name in {trimaps_dir} "
-            f"(images: {', '.join(sorted(images)[:3])} ...; {what}: "
-            f"{', '.join(sorted(trimaps)[:3]) or 'none'})"
+            f"(images: {_first_names(images)}; {what}: {_first_names(trimaps)})"
         )
     tasks = []
     for name, (image_path,) in sorted(images.items()):

@@ -46,7 +46,11 @@ def register(commands) -> None:
         "-o", "--output", required=True, help="where to write the alpha matte (- for stdout)"
     )
     _common.bit_depth_option(parser, "the alpha matte (-o), a .png or .tif for 16 (default 8)")
-    parser.add_argument("--cutout", help="also write an RGBA cutout (estimated foreground colours)")
+    parser.add_argument(
+        "--cutout",
+        metavar="CUTOUT.png",
+        help="also write an RGBA cutout (estimated foreground colours) here",
+    )
     parser.add_argument(
         "--foreground", metavar="F.png", help="also write the estimated foreground colours here"
     )

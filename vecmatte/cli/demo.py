@@ -18,7 +18,14 @@ def register(commands) -> None:
     commands : argparse._SubParsersAction
         What ``ArgumentParser.add_subparsers`` returned.
     """
-    parser = commands.add_parser(NAME, help="run on the bundled example image and trimap")
+    parser = commands.add_parser(
+        NAME,
+        help="run on the bundled example image and trimap",
+        description="Compute the alpha matte and an RGBA cutout of the bundled example (a "
+        "synthetic composite with its trimap) and write demo_alpha.png and demo_cutout.png "
+        "to --output-dir, with any solver option of `vecmatte alpha`: a check that "
+        "vecmatte works here, and a quick way to try a method.",
+    )
     parser.add_argument(
         "--output-dir",
         default="vecmatte-demo",

@@ -36,6 +36,13 @@ def register(commands) -> None:
     parser.add_argument("gt", help="ground-truth alpha matte, or a folder of them")
     parser.add_argument("trimap", help="trimap, or a folder of them")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress lines on standard error (shown when folders take more than a "
+        "second); the table or JSON is printed all the same",
+    )
     parser.set_defaults(run=run, usage_error=parser.error)
 
 
@@ -172,7 +179,10 @@ def run(args: argparse.Namespace) -> int:
     from vecmatte.trimap import trimap_split
 
     rows = []
-    for name, pred, truth, trimap in triples(Path(args.pred), Path(args.gt), Path(args.trimap)):
+    found = triples(Path(args.pred), Path(args.gt), Path(args.trimap))
+    # Folders of large mattes took minutes with nothing said: the table comes at the end.
+    progress = _messages.Reporter(args.quiet).progress("images evaluated")
+    for name, pred, truth, trimap in found:
         arrays = (
             load_gray(pred, name="predicted alpha"),
             load_gray(truth, name="ground-truth alpha"),
@@ -199,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
                 stacklevel=2,
             )
         rows.append({"name": name, **errors})
+        progress(len(rows), len(found))
     mean = {key: sum(row[key] for row in rows) / len(rows) for key, _ in _COLUMNS}
     if args.json:
         print(json.dumps({"images": rows, "mean": mean}, indent=2))
