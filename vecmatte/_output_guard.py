@@ -245,19 +245,22 @@ def check_writable_format(kind: str, label) -> str:
 
 
 def check_not_folder_name(path, what: str) -> None:
-    """Refuse an output written as a folder (``out/``): ``Path`` drops the slash.
+    """Refuse an output written as a folder (``out/``, ``out/.``): ``Path`` drops the
+    slash (and a last ``.``).
 
-    ``-o out/`` would otherwise write a file named ``out``.
+    ``-o out/`` would otherwise write a file named ``out`` (``out.png/.`` replaced out.png).
     """
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if text == "":  # Path("") is "." (the current folder): say what was given
         raise ValueError(f"the {what} is an empty name; give a file name")
-    if isinstance(text, str) and text.endswith(("/", os.sep)):
+    if not isinstance(text, str):
+        return
+    last = os.path.basename(text)
+    if text.endswith(("/", os.sep)) or last in (".", ".."):
         if Path(text).is_dir():
             raise IsADirectoryError(f"{text}: is a directory; give a file name ({what})")
-        raise ValueError(
-            f"{text}: ends with '{text[-1]}', as a folder does; give a file name ({what})"
-        )
+        tail = text[-1] if not last else text[-len(last) - 1 :]
+        raise ValueError(f"{text}: ends with '{tail}', as a folder does; give a file name ({what})")
 
 
 def is_special_file(path) -> bool:

@@ -561,6 +561,8 @@ def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
         raise PermissionError(
             f"{path}: cannot write to directory {directory} (permission denied)"
         ) from None
+    except OSError as error:  # no inode left for it (ENOSPC), a quota: named the temporary
+        raise type(error)(error.errno, error.strerror or str(error), str(path)) from None
     except BaseException:
         if handle is not None:
             handle.close()
