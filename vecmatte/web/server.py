@@ -149,6 +149,9 @@ class _Handler(WSGIRequestHandler):
         # As the base class does for a URI too long, so that a refusal can say its status.
         self.requestline, self.request_version, self.command = "", "", ""
         try:
+            if self.rfile.peek(1)[:1] == b"\x16":  # a TLS handshake record
+                self._refuse_tls()
+                return
             super().handle()
         except TimeoutError:
             # Only the request line and headers are read outside the application (which
@@ -164,6 +167,23 @@ class _Handler(WSGIRequestHandler):
                 )
             except OSError:
                 pass
+
+    def _refuse_tls(self) -> None:
+        """Close an https connection, saying once in the log which address to open instead.
+
+        A browser sent to https://127.0.0.1:8000 showed only its own protocol error, and
+        the log had two lines of the handshake's bytes as a "request" (or nothing for 20 s:
+        a handshake without a newline byte waited for the end of its "request line").
+        """
+        if getattr(self.server, "tls_said", False):
+            return
+        self.server.tls_said = True
+        url = _address_url(*self.server.server_address[:2])
+        sys.stderr.write(
+            f"vecmatte serve: {self.address_string()} opened an https (TLS) connection; this "
+            f"server speaks plain http: open {url} (put a TLS proxy in front for https; said "
+            "once, later ones are closed without a word)\n"
+        )
 
     def answer_failed(self, error: OSError) -> None:
         """One line for an answer that could not be written (once, never a traceback)."""
@@ -316,6 +336,13 @@ def make_server(
     return server
 
 
+def _address_url(host: str, port: int) -> str:
+    """The URL a browser of this machine opens for a server listening on ``host:port``."""
+    # A wildcard address names no host to connect to (Chrome refuses 0.0.0.0 and ::).
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def serve(
     app: Callable | None = None, host: str = "127.0.0.1", port: int = 8000, *, quiet: bool = False
 ) -> None:
@@ -337,9 +364,11 @@ def serve(
 
         app = create_app()
     server = make_server(app, host, port, quiet=quiet)
-    shown = f"[{host}]" if ":" in host else host
+    url = _address_url(host, server.server_port)
+    # Every interface: no browser opens http://0.0.0.0:8000/ (Chrome refuses it).
+    every = f"every interface, {host or '0.0.0.0'}; " if host in ("", "0.0.0.0", "::") else ""
     # The address line is what scripts (and the tests) read to find a port chosen with 0.
-    print(f"vecmatte serve: http://{shown}:{server.server_port}/ (Ctrl-C stops)", flush=True)
+    print(f"vecmatte serve: {url} ({every}Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -1,0 +1,101 @@
+"""``vecmatte serve`` (session 11 audit): an https connection to the http server, and the
+address line of a server listening on every interface."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+
+import pytest
+from test_web_clients import _rest, _serving
+
+from vecmatte.web import create_app
+
+
+# --- an https (TLS) connection -----------------------------------------------------------------
+def _tls_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if "TLS" in line]
+
+
+def test_an_https_connection_is_closed_at_once_and_said_once(capsys, monkeypatch):
+    # A browser sent to https://127.0.0.1:8000 showed its own protocol error; the log had the
+    # handshake's bytes as two lines of a "request" (or nothing until the headers' deadline,
+    # when the handshake held no newline byte), never the address to open instead.
+    from vecmatte.web import server as web_server
+
+    monkeypatch.setattr(web_server, "HEADER_SECONDS", 120.0)
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with _serving(create_app(workers=1)) as port:
+        # A handshake record without a newline byte: the old code waited for the end of
+        # its request line (this client's 20 s timeout, then an error).
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as client:
+            client.sendall(b"\x16\x03\x01\x00\x40" + bytes(range(11, 75)))
+            try:
+                answer = _rest(client)
+            except ConnectionResetError:
+                answer = b""
+        assert answer == b""  # closed without an answer (plain http would be garbage to it)
+        for _ in range(2):  # a real handshake, twice
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
+                with pytest.raises((ssl.SSLError, ConnectionError)):
+                    context.wrap_socket(raw, server_hostname="127.0.0.1")
+        # The server still answers plain http.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        connection.request("GET", "/api/methods")
+        assert connection.getresponse().status == 200
+        connection.close()
+    lines = _tls_lines(capsys.readouterr().err)
+    assert lines == [
+        "vecmatte serve: 127.0.0.1 opened an https (TLS) connection; this server speaks plain "
+        f"http: open http://127.0.0.1:{port}/ (put a TLS proxy in front for https; said once, "
+        "later ones are closed without a word)"
+    ]
+
+
+# --- the address line --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("0.0.0.0", "http://127.0.0.1:8000/"),
+        ("", "http://127.0.0.1:8000/"),  # was http://:8000/
+        ("::", "http://[::1]:8000/"),
+        ("127.0.0.1", "http://127.0.0.1:8000/"),
+        ("::1", "http://[::1]:8000/"),
+        ("matting.lan", "http://matting.lan:8000/"),
+    ],
+)
+def test_the_url_said_is_one_a_browser_opens(host, url):
+    from vecmatte.web.server import _address_url
+
+    assert _address_url(host, 8000) == url
+
+
+def test_a_server_on_every_interface_says_an_address_to_open():
+    # It said http://0.0.0.0:8000/, which Chrome refuses to open (and Windows cannot reach).
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vecmatte", "serve", "--host", "0.0.0.0", "--port", "0", "--quiet"],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    try:
+        line = process.stdout.readline().rstrip("\n")
+        port = int(line.rsplit(":", 1)[1].split("/")[0])  # as bench/web_latency.py reads it
+        assert line == (
+            f"vecmatte serve: http://127.0.0.1:{port}/ (every interface, 0.0.0.0; Ctrl-C stops)"
+        )
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        connection.request("GET", "/api/methods")
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 0
+        process.stdout.close()
