@@ -103,8 +103,8 @@ def window_stencil(
 
     Parameters
     ----------
-    image : ndarray, shape (h, w, 3)
-        RGB image with values in [0, 1].
+    image : ndarray, shape (h, w, d)
+        Image with values in [0, 1]: RGB, or any ``d`` channels (the PyMatting shim's RGBA).
     rows : ndarray of int, shape (p,)
         Flat indices of the pixels whose weights are wanted.
     radius : int
@@ -140,9 +140,10 @@ def window_stencil(
     if sigma is None:
         return columns, weights
     # One offset and one channel at a time: temporaries of one value per row.
-    flat = image.reshape(h * w, 3)
-    colors = np.empty((3, len(rows)))
-    for c in range(3):
+    depth = image.shape[2]
+    flat = image.reshape(h * w, depth)
+    colors = np.empty((depth, len(rows)))
+    for c in range(depth):
         np.take(flat[:, c], rows, out=colors[c])
     scale = -1.0 / (sigma * sigma)
     neighbor = np.empty(len(rows), dtype=np.intp)
@@ -150,7 +151,7 @@ def window_stencil(
     for s in range(len(offsets)):
         np.maximum(columns[s], 0, out=neighbor)
         squared[...] = 0.0
-        for c in range(3):
+        for c in range(depth):
             np.subtract(flat[neighbor, c], colors[c], out=difference)
             difference *= difference
             squared += difference
