@@ -203,6 +203,12 @@ def rw_laplacian(
     Returns
     -------
     scipy.sparse.csr_matrix, shape (h*w, h*w)
+
+    Raises
+    ------
+    ValueError
+        If ``radius`` is not smaller than the image's larger side, whatever its channels
+        (PyMatting adds clamped copies of the border, or fails with a MemoryError).
     """
     from vecmatte.laplacians.random_walk import SIGMA
     from vecmatte.laplacians.random_walk import rw_laplacian as laplacian
