@@ -246,3 +246,21 @@ def test_the_hint_comes_for_any_address_a_proxy_sends_as_host(fields, host):
     status, content, log = _post(app, fields, HTTP_HOST=host, HTTP_ORIGIN="http://m.example")
     assert status.startswith("403") and "--allow-host m.example" in json.loads(content)["error"]
     assert "--allow-host m.example" in log
+
+
+@pytest.mark.parametrize(
+    ("host", "option"),
+    [
+        ("matting.example.com", "matting.example.com"),
+        ("10.0.0.7:8000", "10.0.0.7"),
+        ("a..b", "NAME"),
+    ],
+)
+def test_a_host_not_served_names_the_allow_host_to_give(fields, host, option):
+    # A proxy that keeps Host (nginx "proxy_set_header Host $host"): the refusal said
+    # "--allow-host NAME", not which name.
+    status, content, _ = _post(create_app(workers=1), fields, HTTP_HOST=host)
+    assert status.startswith("421")
+    assert json.loads(content)["error"].endswith(
+        f"(to serve under it: vecmatte serve --allow-host {option})"
+    )

@@ -145,7 +145,8 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
         raise HTTPError(
             421,
             f"this server does not answer to host {name[:100]!r}; allowed: "
-            f"{', '.join(sorted(allowed_hosts))} (vecmatte serve --allow-host NAME)",
+            f"{', '.join(sorted(allowed_hosts))} (to serve under it: vecmatte serve "
+            f"--allow-host {name if _is_host_name(name) else 'NAME'})",
         )
     origin = environ.get("HTTP_ORIGIN")
     # "null" is refused too: it is what a sandboxed iframe on any site sends (<iframe
