@@ -131,9 +131,13 @@ def _checked_rgba(image: np.ndarray, alpha, foreground) -> np.ndarray | None:
     # About 256 KiB of output a block, so that its max reads it from L2.
     rows = max(1, 2**18 // (32 * w))
     for top in range(0, h, rows):
-        rgba[top : top + rows, :, :3] = foreground[top : top + rows]
-        rgba[top : top + rows, :, 3] = alpha[top : top + rows]
-        if bits[top : top + rows].max() > one:
+        block = slice(top, top + rows)
+        # Channel by channel: one long strided loop each, instead of NumPy's 3-value inner
+        # loops for a (rows, w, 3) copy (0.45x the time at 128 x 128, 0.6x at 512 x 512).
+        for channel in range(3):
+            rgba[block, :, channel] = foreground[block, :, channel]
+        rgba[block, :, 3] = alpha[block]
+        if np.maximum.reduce(bits[block], axis=None) > one:
             return None
     return rgba
 
@@ -147,6 +151,11 @@ def _image_of_shape(image) -> np.ndarray:
     a wrong argument (a file name, RGBA, channels first, signed levels); a NaN or a value
     beyond [0, 1] in pixels that never reach the cutout harms nothing: not looked for.
     """
+    if type(image) is np.ndarray and image.dtype.kind == "f" and image.shape[2:] == (3,):
+        # A float array of 3 channels (what a program passes): the conversions and dtype
+        # checks below took more time than a 32 x 32 cutout.
+        check_pixel_count(image.shape, "image")
+        return image
     array = as_array(image, "image", gray=False)
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3))):
         check_image(image)  # raises its message, with its hints, for this shape

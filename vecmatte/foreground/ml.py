@@ -50,7 +50,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vecmatte.foreground._red_black import Grid, pack, relax, unpack
+from vecmatte.foreground._red_black import pack, relax, tile_grid, unpack
 
 _F32 = np.float32
 
@@ -322,7 +322,7 @@ def estimate(
             ]
             # Blocks of a band are relaxed side by side in one tile: fewer NumPy calls.
             for group in _groups(blocks, halo, w, step_columns + 2 * halo):
-                grid = Grid(bottom - top, [right - left for left, right, _, _ in group])
+                grid = tile_grid(bottom - top, tuple(right - left for left, right, _, _ in group))
                 red, black = pack(band, [(left, right) for left, right, _, _ in group], grid)
                 packed = tuple([red[part], black[part]] for part in _PARTS)
                 colours = relax(packed, grid, iterations, regularization, weight)
