@@ -5,6 +5,7 @@ decoder's fill colour is checked for a short zlib stream by inflating, not decod
 
 import io
 import os
+import socket
 import struct
 import threading
 import zlib
@@ -222,3 +223,22 @@ def test_a_writer_waiting_that_closes_without_writing_is_an_empty_file(tmp_path,
     assert not reader.is_alive()
     assert outcome["error"].startswith(f"{path}: is empty (0 bytes)")
     writer.join(5)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero here")
+@pytest.mark.parametrize("reader", [load_image, load_trimap, image_size])
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_not_an_image_file(reader, device):
+    with pytest.raises(ValueError) as caught:  # was: '/dev/zero: is empty (0 bytes)'
+        reader(device)
+    assert str(caught.value) == f"{device}: a device, not an image file; give the image file itself"
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
+def test_a_socket_is_not_an_image_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a short name: a socket's path has ~100 bytes at most
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind("photo.png")
+        with pytest.raises(ValueError) as caught:  # was: 'damaged or truncated ([Errno 6] ...)'
+            load_image("photo.png")
+    assert str(caught.value) == "photo.png: a socket, not an image file; give the image file itself"

@@ -12,6 +12,7 @@ import errno
 import io
 import os
 import select
+import stat
 import struct
 import sys
 import warnings
@@ -149,6 +150,11 @@ def _existing_path(name, label: str) -> Path:
         raise FileNotFoundError(_missing(path, label))
     if folder:
         raise IsADirectoryError(f"{label}: is a directory, not an image file")
+    kind = _special_kind(path)
+    if kind is not None:
+        # Its size is 0 or unknown: /dev/zero was called "empty (0 bytes)", a socket
+        # "damaged", and a terminal's device waited for typing.
+        raise ValueError(f"{label}: a {kind}, not an image file; give the image file itself")
     if str(path) != os.fspath(name):
         # Path() drops a trailing "/" (and "/."), which names a folder: the system refuses
         # "x.png/" (ENOTDIR), and so do we, rather than read x.png.
@@ -159,6 +165,18 @@ def _existing_path(name, label: str) -> Path:
                 f"{label}: not a directory ({path} is a file); leave out the trailing '/'"
             ) from None
     return path
+
+
+def _special_kind(path: Path) -> str | None:
+    """What ``path`` is if neither a file nor a named pipe (which is read): "device",
+    "socket"; None for those, or if the reader is left to say why it cannot stat it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
+        return None
+    return "socket" if stat.S_ISSOCK(mode) else "device"
 
 
 def _missing(path: Path, label: str) -> str:
