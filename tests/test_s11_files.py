@@ -71,7 +71,14 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _png(pixels: np.ndarray, *, interlaced: bool = False, cut: int = 0, cut_rows: int = 0) -> bytes:
+def _png(
+    pixels: np.ndarray,
+    *,
+    interlaced: bool = False,
+    cut: int = 0,
+    cut_rows: int = 0,
+    one_chunk: bool = False,
+) -> bytes:
     """An 8-bit gray, RGB or 16-bit gray PNG written plainly (filter 0 on every row, one
     complete zlib stream), its raw rows short of their last ``cut`` bytes and ``cut_rows``
     full-width rows (the last pass's, interlaced)."""
@@ -88,13 +95,9 @@ def _png(pixels: np.ndarray, *, interlaced: bool = False, cut: int = 0, cut_rows
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlaced))
     cut += cut_rows * (1 + width * channels * depth // 8)
     data = zlib.compress(raw[: len(raw) - cut])
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", data[: len(data) // 2])  # two IDAT chunks: counted across both
-        + _chunk(b"IDAT", data[len(data) // 2 :])
-        + _chunk(b"IEND", b"")
-    )
+    half = len(data) if one_chunk else len(data) // 2  # two IDAT chunks: counted across both
+    idat = _chunk(b"IDAT", data[:half]) + (_chunk(b"IDAT", data[half:]) if not one_chunk else b"")
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + idat + _chunk(b"IEND", b"")
 
 
 def _levels(shape, last, dtype=np.uint8) -> np.ndarray:
@@ -150,6 +153,19 @@ def test_a_short_stream_is_still_refused(tmp_path, shape, last, dtype, interlace
         load_gray(path, name="alpha") if len(shape) == 2 else load_image(path)
     with pytest.raises(ValueError, match="ends before its last row"):
         load_image(io.BytesIO(path.read_bytes()))
+
+
+@pytest.mark.parametrize("rows", [0, 1])
+def test_one_idat_chunk_of_megabytes_is_counted_in_parts(tmp_path, decodes, rows):
+    levels = _levels((1100, 1000), 0x5A)  # random: about 1.1 MB of zlib data in one chunk
+    path = tmp_path / "big.png"
+    path.write_bytes(_png(levels, cut_rows=rows, one_chunk=True))
+    if rows:
+        with pytest.raises(ValueError, match="ends before its last row"):
+            load_gray(path, name="alpha")
+    else:
+        np.testing.assert_array_equal(load_gray(path, name="alpha"), levels / 255.0)
+    assert len(decodes) == 1
 
 
 @pytest.mark.parametrize("interlaced", [False, True], ids=["plain", "interlaced"])

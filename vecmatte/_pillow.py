@@ -216,11 +216,15 @@ def _pixel_data_short(source) -> bool | None:
                         break
                     handle.seek(length + 4, os.SEEK_CUR)
                     continue
-                data = handle.read(length)
-                handle.seek(4, os.SEEK_CUR)  # its CRC
-                while data and not inflater.eof and inflated < needed:
-                    inflated += len(inflater.decompress(data, 1 << 20))  # kept out of memory
-                    data = inflater.unconsumed_tail
+                while length and not inflater.eof and inflated < needed:
+                    data = handle.read(min(length, 1 << 20))  # one IDAT may be the whole file
+                    if not data:
+                        break
+                    length -= len(data)
+                    while data and not inflater.eof and inflated < needed:
+                        inflated += len(inflater.decompress(data, 1 << 20))  # none kept
+                        data = inflater.unconsumed_tail
+                handle.seek(length + 4, os.SEEK_CUR)  # the rest of it, and its CRC
             if inflated < needed and not inflater.eof:  # a match that did not fit yet
                 inflated += len(inflater.flush())
             return inflated < needed
