@@ -51,7 +51,9 @@ def test_a_limit_the_user_sets_during_a_lift_is_kept(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     with _pillow.pillow_allows((20, 20)):  # beyond Pillow's limit: lifted
         assert Image.MAX_IMAGE_PIXELS is None
+        assert _pillow.pillow_limit() == 100  # the user's, not our None
         Image.MAX_IMAGE_PIXELS = 1000  # another thread of the user's program
+        assert _pillow.pillow_limit() == 1000  # was 100: the value saved before the lift
     assert Image.MAX_IMAGE_PIXELS == 1000  # was put back to 100
 
 

@@ -101,11 +101,12 @@ def bomb_pixels(error: Exception) -> int | None:
 
 def pillow_limit() -> int | None:
     """Pillow's decompression-bomb limit as its user set it (not as lifted by
-    :func:`pillow_allows` for another thread's file)."""
+    :func:`pillow_allows` for another thread's file; one the user set meanwhile is theirs)."""
     from PIL import Image
 
     with _PILLOW_LIMIT_LOCK:
-        return _lifted["saved"] if _lifted["count"] else Image.MAX_IMAGE_PIXELS
+        ours = _lifted["count"] and Image.MAX_IMAGE_PIXELS is None
+        return _lifted["saved"] if ours else Image.MAX_IMAGE_PIXELS
 
 
 @contextmanager
