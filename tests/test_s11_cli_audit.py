@@ -128,3 +128,45 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path, scene, monkeypatch, capsy
     assert main([word.format(**names) for word in command] + ["-q"]) == 130
     assert capsys.readouterr().err.startswith("vecmatte: interrupted")
     assert files_in(out) == set()  # no output, no temporary
+
+
+# ------------------------------------------------------ whole numbers written as 1e4
+
+
+@pytest.mark.parametrize(
+    ("option", "text"),
+    [("--maxiter", "1e4"), ("--radius", "1.0"), ("--max-pixels", "1e9"), ("--maxiter", "1E3")],
+)
+def test_whole_numbers_in_scientific_notation_are_taken(scene_files, tmp_path, option, text):
+    # Old code: "argument --maxiter: invalid int value: '1e4'" and "--max-pixels: must be a
+    # whole number of at least 1, got '1e9'", exit 2: whole numbers both.
+    image, trimap = scene_files
+    argv = ["alpha", str(image), str(trimap), "-o", str(tmp_path / "m.png"), "-q"]
+    assert main([*argv, option, text]) == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "message"),
+    [
+        ("--maxiter", "2.5", "argument --maxiter: must be a whole number, got '2.5'"),
+        ("--radius", "nan", "argument --radius: must be a whole number, got 'nan'"),
+        ("--jobs", "1e999999999", "argument --jobs: must be a whole number, got '1e999999999'"),
+        (
+            "--max-pixels",
+            "1e999999999",
+            "argument --max-pixels: must be a whole number of at least 1, got '1e999999999'",
+        ),
+        ("--max-pixels", "0.5e1", None),  # 5: taken
+    ],
+)
+def test_what_is_no_whole_number_is_a_usage_error(tmp_path, capsys, option, text, message):
+    images, trimaps = scene_folders(tmp_path, ["a"], shape=(20, 24), band=2)
+    argv = ["batch", str(images), str(trimaps), "-o", str(tmp_path / "out"), "-q", option, text]
+    if message is None:
+        assert main(argv) == 1  # the image (5 pixels allowed) is refused, not the option
+        assert "more than the limit of 5 that protects" in capsys.readouterr().err
+        return
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[0] == f"vecmatte: error: {message}"

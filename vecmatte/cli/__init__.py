@@ -28,10 +28,10 @@ from vecmatte.cli._common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
-    StandardOutputClosed,
     UsageError,
 )
 from vecmatte.cli._messages import one_line
+from vecmatte.cli._outputs import StandardOutputClosed
 
 __all__ = ["COMMANDS", "EXIT_FAILURE", "EXIT_OK", "BatchProgress", "build_parser", "main"]
 

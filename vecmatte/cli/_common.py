@@ -1,15 +1,12 @@
-"""What the subcommands share: the options of the solve, reading and writing.
+"""What the subcommands share: exit codes, the options of the solve, memory checks.
 
-Standard streams: an input named ``-`` is read from standard input and an output named
-``-`` is written to standard output as PNG (one of each at most). Progress and messages:
-:mod:`vecmatte.cli._messages`.
+Reading and writing (standard streams, the output guard): :mod:`vecmatte.cli._outputs`.
+Progress and messages: :mod:`vecmatte.cli._messages`.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -58,163 +55,57 @@ def foreground_memory(shape, method: str, outputs: int) -> tuple[int, str]:
     return needed, hint
 
 
-# ------------------------------------------------------------------------------- streams
-
-
-def source(path: str):
-    """What the library's readers take for ``path``: the path, or standard input's bytes."""
-    from vecmatte.io import STDIO
-
-    if path != STDIO:
-        return path
-    data = io.BytesIO(sys.stdin.buffer.read())
-    data.name = "<stdin>"
-    return data
-
-
-class StandardOutputClosed(BrokenPipeError):
-    """Standard output was closed before the whole PNG was written: no file was written."""
-
-
-def write(path, array) -> None:
-    """Save ``array`` at ``path``, or as PNG on standard output for ``-``."""
-    with output_folders_held([path]):
-        write_all([(path, array)])
-
-
-@contextmanager
-def output_folders_held(paths):
-    """Hold the batches' shared lock on the folders of the output files ``paths``.
-
-    A batch starting there then leaves the temporaries written inside the block alone: its
-    clean-up of a killed run's ``.X_alpha.png.*.tmp`` also matches the temporary of an output
-    named ``X_alpha.png.v2.png`` (or ``X_alpha.png`` itself), and deleting it failed the
-    write with "no such file". The folders are those the temporaries are made in: a link's
-    file's (``write_target``), as the batch's clean-up finds them. ``-`` and None are left
-    out. (A planted link that ``write_target`` refuses is refused here, with the message
-    the write would give.)
-    """
-    from vecmatte._output_guard import STDIO, write_target
-    from vecmatte.batch._lock import FolderLocks
-
-    files = [path for path in paths if path is not None and str(path) != STDIO]
-    with FolderLocks({write_target(path).parent for path in files}):
-        yield
-
-
-def write_all(outputs) -> None:
-    """Write each ``(path, array)`` of ``outputs`` (an iterable, read lazily), all or none.
-
-    An item may be ``(path, array, text)``: the PNG text chunks of that file. Through
-    :func:`vecmatte.io.save_images`: every output is encoded first; standard output
-    (``-``) gets its whole PNG before the files are renamed into place, so a reader that goes
-    away (``| head -c 10``) leaves none of the files, and :class:`StandardOutputClosed` says so.
-    """
-    from vecmatte.io import STDIO, save_images
-
-    try:
-        save_images(
-            (sys.stdout.buffer if str(path) == STDIO else path, *rest) for path, *rest in outputs
-        )
-    except BrokenPipeError:
-        raise StandardOutputClosed(
-            "standard output was closed before the whole PNG was written (broken pipe); "
-            "no file was written"
-        ) from None
-
-
-def new_folders(folder) -> list:
-    """``folder`` and those of its parents that do not exist yet, deepest first."""
-    from pathlib import Path
-
-    folder = Path(folder)
-    return [f for f in (folder, *folder.parents) if not f.exists()]
-
-
-def remove_empty(folders) -> None:
-    """Remove each of ``folders`` (deepest first) that is still empty; keep the others.
-
-    A run that made an output folder and then failed leaves no empty folder behind.
-    """
-    for folder in folders:
-        try:
-            folder.rmdir()  # refuses a folder that is not empty: something else is in it
-        except OSError:
-            return  # then its parents are not empty either
-
-
-def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
-    """The shared output guard (:func:`vecmatte.io.check_output_paths`), before any work.
-
-    Refusals from the names alone (an extension vecmatte does not write, outputs whose
-    names differ only in case) are usage errors (:class:`UsageError`, exit 2). Also refuses
-    ``-`` as an output when standard output is a terminal, and an output file that is one
-    (``-o /dev/stdout`` there): a PNG there is only noise (and may upset the terminal), as
-    ``gzip`` refuses to do.
-    """
-    from vecmatte._output_guard import check_case_only_differences, check_output_formats
-    from vecmatte.io import STDIO, check_output_paths
-
-    # What the names alone refuse (an extension, names that differ only in case) is a usage
-    # error, exit 2, as an option's value is; -o m.xyz exited 1 beside --rtol 2's 2. What
-    # depends on the files (an output that is an input, a missing folder) stays 1.
-    with usage_errors():
-        check_output_formats(outputs, alpha_channel)
-    check_output_paths(outputs, inputs, alpha_channel=alpha_channel)
-    with usage_errors():
-        check_case_only_differences(outputs)
-    terminal = getattr(sys.stdout, "isatty", lambda: False)()
-    for what, path in outputs.items():
-        if path is not None and str(path) == STDIO and terminal:
-            raise ValueError(
-                f"the {what} is '-' (standard output), which is a terminal: PNG data is not "
-                "written there; redirect it (> out.png), pipe it, or give a file name"
-            )
-        if path is not None and str(path) != STDIO and is_terminal(path):
-            # -o /dev/stdout (or /dev/tty, /dev/pts/N) wrote the PNG's bytes into the terminal.
-            raise ValueError(
-                f"the {what} {path} is a terminal: PNG data is not written there; redirect "
-                "standard output (-o - > out.png), pipe it, or give a file name"
-            )
-
-
-def is_terminal(path) -> bool:
-    """Whether the file ``path`` names is a terminal (``/dev/stdout`` on one, ``/dev/tty``).
-
-    Only a character device is opened to ask (without becoming the controlling terminal,
-    without waiting); a regular file, a folder or a pipe is never opened here.
-    """
-    import os
-    import stat
-
-    try:
-        if not stat.S_ISCHR(os.stat(path).st_mode):
-            return False
-        descriptor = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | os.O_NONBLOCK)
-    except (OSError, ValueError):
-        return False  # not there, or not to be opened: the write says why
-    try:
-        return os.isatty(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 # ------------------------------------------------------------------------------- options
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a whole number, also written ``1e4`` or ``2.0``; None if it is none.
+
+    ``int`` alone refused ``--maxiter 1e4`` ("invalid int value: '1e4'") and said of
+    ``--max-pixels 1e9`` "must be a whole number of at least 1, got '1e9'": whole numbers
+    both, as scientists write them. Read exactly (``1e22`` is 10**22, not the float's
+    neighbour), and only within the floats' range (``1e999999999`` is no number to build).
+    """
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not value.is_integer():  # 2.5, nan, inf
+        return None
+    from fractions import Fraction
+
+    exact = Fraction(text.strip())
+    return int(exact) if exact.denominator == 1 else None
+
+
+def whole_number_option(text: str) -> int:
+    """An argparse ``type``: :func:`whole_number`, else a usage error (exit 2).
+
+    Ranges are checked where the value is used (``--radius 0`` names its option there).
+    """
+    from vecmatte._numbers import shown
+
+    value = whole_number(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {shown(text)}")
+    return value
 
 
 def positive_int(text: str) -> int:
     """An argparse ``type``: a whole number of at least 1 (else a usage error, exit 2).
 
     The one reader of such options for ``vecmatte`` and ``vecmatte serve`` alike: ``int``
-    takes ``1_000`` (one underscore between digits), not ``1__0`` or ``_1``.
+    takes ``1_000`` (one underscore between digits), not ``1__0`` or ``_1``; ``1e6`` is
+    read as :func:`whole_number` reads it.
     """
     from vecmatte._numbers import shown
 
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
+    value = whole_number(text)
+    if value is None or value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {shown(text)}")
     return value
 
@@ -304,7 +195,7 @@ def solver_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--radius",
-        type=int,
+        type=whole_number_option,
         default=None,
         help=f"closed-form window radius, at least 1 (default {_defaults.RADIUS}); same as "
         "--option radius=",
@@ -328,7 +219,7 @@ def solver_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--maxiter",
-        type=int,
+        type=whole_number_option,
         default=None,
         help="CG iteration limit, at least 1 (default 10 times the number of equations)",
     )

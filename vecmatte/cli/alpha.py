@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vecmatte.cli import _common, _messages
+from vecmatte.cli import _common, _messages, _outputs
 
 NAME = "alpha"
 
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         _check_bit_depth(args)
     outputs = {"alpha matte (-o)": args.output, "--cutout": args.cutout}
     outputs["--foreground"] = args.foreground
-    _common.guard(
+    _outputs.guard(
         outputs,
         {
             "image": args.image,
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     reporter = _messages.Reporter(args.quiet)
     second = args.trimap or args.scribbles or args.mask
     reporter.stage(f"reading {args.image} and {second}")
-    image = load_image(_common.source(args.image), max_pixels=args.max_pixels)
+    image = load_image(_outputs.source(args.image), max_pixels=args.max_pixels)
     trimap = _read_trimap(args, image)
     solve_and_write(
         image, trimap, args, keywords, reporter, args.output, args.cutout, args.foreground
@@ -146,7 +146,7 @@ def _read_trimap(args, image):
     )
 
     if args.scribbles is not None:
-        scribbled = load_image(_common.source(args.scribbles), max_pixels=args.max_pixels)
+        scribbled = load_image(_outputs.source(args.scribbles), max_pixels=args.max_pixels)
         try:
             return scribbles_to_trimap(image, scribbled)
         except ValueError as error:
@@ -160,7 +160,7 @@ def _read_trimap(args, image):
                 ) from None
             raise ValueError(f"{args.scribbles}: {error}") from None
     path, name = (args.trimap, "trimap") if args.mask is None else (args.mask, "mask")
-    array = load_gray(_common.source(path), name=name, max_pixels=args.max_pixels)
+    array = load_gray(_outputs.source(path), name=name, max_pixels=args.max_pixels)
     try:
         check_trimap(array, image.shape, name=name)
         if args.mask is not None:
@@ -258,8 +258,8 @@ def solve_and_write(
 
     # All files or none: an error or Ctrl-C while writing leaves no matte without its cutout.
     # A batch starting in the output folders meanwhile leaves the temporaries alone.
-    with _common.output_folders_held((alpha_path, foreground_path, cutout_path)):
-        _common.write_all(outputs())
+    with _outputs.output_folders_held((alpha_path, foreground_path, cutout_path)):
+        _outputs.write_all(outputs())
     for path in (alpha_path, foreground_path, cutout_path):
         if path is not None:
             reporter.stage(f"wrote {_messages.shown(path)}")

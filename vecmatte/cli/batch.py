@@ -7,7 +7,7 @@ import sys
 import time
 from collections import Counter
 
-from vecmatte.cli import _common
+from vecmatte.cli import _common, _outputs
 from vecmatte.cli._messages import one_line
 
 NAME = "batch"
@@ -62,7 +62,7 @@ def register(commands) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_common.whole_number_option,
         default=1,
         metavar="N",
         help="images solved at the same time, in N processes, at least 1 (default 1; at most "
@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
     method = keywords.pop("method")
     named = {k: keywords.pop(k) for k in ("preconditioner", "rtol", "maxiter") if k in keywords}
     # find_tasks makes the output folder; a batch of which no image succeeds removes it.
-    made = _common.new_folders(args.output)
+    made = _outputs.new_folders(args.output)
     tasks = find_tasks(
         args.images_dir,
         args.trimaps_dir if args.mask is None else args.mask,
@@ -311,4 +311,4 @@ def _remove_made_folders(made: list) -> None:
 
     with FolderLocks(made[:1], shared=False) as locks, locks.alone_in(made[0]) as alone:
         if alone:
-            _common.remove_empty(made)
+            _outputs.remove_empty(made)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vecmatte.cli import _common, _messages
+from vecmatte.cli import _common, _messages, _outputs
 
 NAME = "composite"
 
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     # Read the colour first: a typo is a usage error, said before any file is read.
     with _common.usage_errors():
         new = parse_color(args.color) if args.color is not None else None
-    _common.guard(
+    _outputs.guard(
         {"composite (-o)": args.output},
         {
             "image": args.image,
@@ -125,14 +125,14 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     reporter = _messages.Reporter(args.quiet)
-    image = load_image(_common.source(args.image), max_pixels=args.max_pixels)
-    alpha = load_gray(_common.source(args.alpha), name="alpha", max_pixels=args.max_pixels)
+    image = load_image(_outputs.source(args.image), max_pixels=args.max_pixels)
+    alpha = load_gray(_outputs.source(args.alpha), name="alpha", max_pixels=args.max_pixels)
     _same_size(args.alpha, "alpha", alpha.shape, args.image, image.shape)
     if new is None:
-        new = load_image(_common.source(args.background), max_pixels=args.max_pixels)
+        new = load_image(_outputs.source(args.background), max_pixels=args.max_pixels)
         _check_crop(args, new.shape, image.shape)
     if args.foreground is not None:
-        foreground = load_image(_common.source(args.foreground), max_pixels=args.max_pixels)
+        foreground = load_image(_outputs.source(args.foreground), max_pixels=args.max_pixels)
         _same_size(args.foreground, "foreground", foreground.shape, args.image, image.shape)
         needed, what, hint = _COMPOSITE_BYTES * alpha.size, "the composite", ""
     else:
@@ -152,6 +152,6 @@ def run(args: argparse.Namespace) -> int:
             method=args.foreground_method,
             progress=reporter.progress("foreground"),
         )
-    _common.write(args.output, composite(foreground, alpha, new, fit=args.fit))
+    _outputs.write(args.output, composite(foreground, alpha, new, fit=args.fit))
     reporter.stage(f"wrote {_messages.shown(args.output)}")
     return _common.EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vecmatte.cli import _common, _messages
+from vecmatte.cli import _common, _messages, _outputs
 
 NAME = "demo"
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     if output_dir.exists() and not output_dir.is_dir():
         raise NotADirectoryError(f"{output_dir}: --output-dir is a file, not a directory")
     if output_dir.is_dir():
-        _common.guard(
+        _outputs.guard(
             {"demo alpha": alpha_path, "demo cutout": cutout_path},
             {"demo image": image_path, "demo trimap": trimap_path},
         )
@@ -79,11 +79,11 @@ def run(args: argparse.Namespace) -> int:
     trimap = load_trimap(trimap_path)
     reporter.stage(f"demo: bundled synthetic composite {image_path}")
     # The folders this run makes (the output folder and any missing parents), deepest first.
-    made = _common.new_folders(output_dir)
+    made = _outputs.new_folders(output_dir)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        _common.remove_empty(made)
+        _outputs.remove_empty(made)
         raise type(error)(
             f"{output_dir}: cannot create the output folder ({error.strerror or error}); "
             "choose another one with --output-dir"
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         solve_and_write(image, trimap, args, keywords, reporter, alpha_path, cutout_path)
     except BaseException:
-        _common.remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
+        _outputs.remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
         raise
     if not args.quiet:  # --quiet: "print nothing but errors"
         print(_messages.printable(f"wrote {alpha_path} and {cutout_path}"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vecmatte.cli import _common, _messages
+from vecmatte.cli import _common, _messages, _outputs
 
 NAME = "trimap"
 
@@ -59,17 +59,17 @@ def run(args: argparse.Namespace) -> int:
     from vecmatte.io import load_gray
     from vecmatte.trimap import trimap_from_mask
 
-    _common.guard({"trimap (-o)": args.output}, {"mask": args.mask})
+    _outputs.guard({"trimap (-o)": args.output}, {"mask": args.mask})
     _messages.note_lossy(args.output, "trimap")
     reporter = _messages.Reporter(args.quiet)
-    mask = load_gray(_common.source(args.mask), name="mask", max_pixels=args.max_pixels)
+    mask = load_gray(_outputs.source(args.mask), name="mask", max_pixels=args.max_pixels)
     try:
         trimap = trimap_from_mask(mask, band=args.band)
     except ValueError as error:
         raise ValueError(f"{args.mask}: {error}") from None
     # 0, 128 and 255: the unknown gray that every trimap reader (and ours) takes as unknown.
     pixels = np.select([trimap == 1.0, trimap == 0.0], [255, 0], 128).astype(np.uint8)
-    _common.write(args.output, pixels)
+    _outputs.write(args.output, pixels)
     unknown = np.count_nonzero(pixels == 128)
     reporter.stage(
         f"wrote {_messages.shown(args.output)}: {100 * unknown / pixels.size:.1f}% of the pixels "
