@@ -126,9 +126,15 @@ def march_rays(
         if pool[0].size <= RAY_CHUNK // 2 and next_ray < m * rays:
             stop = min(m * rays, next_ray + RAY_CHUNK - pool[0].size)
             fresh = _new_rays(next_ray, stop, unknown, rays, w, cos_table, sin_table)
-            steps = min(longest, _FIRST_STEPS_ELEMENTS // (stop - next_ray))
-            if steps >= 4:
-                fresh = _first_steps(fresh, label, shape, found, steps)
+            start = 0
+            # Windows of steps while the rays left are few enough (most find both samples
+            # in the first); the march takes the rest.
+            while fresh[0].size and start < longest:
+                steps = min(longest - start, _FIRST_STEPS_ELEMENTS // fresh[0].size)
+                if steps < 4:
+                    break
+                fresh = _first_steps(fresh, label, shape, found, start, steps)
+                start += steps
             pool = tuple(np.concatenate(pair) for pair in zip(pool, fresh, strict=True))
             next_ray = stop
             continue
@@ -157,9 +163,10 @@ def _skip_table(label: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return skip.ravel()
 
 
-def _first_steps(pool, label, shape, found, steps):
-    """Steps ``0 ... steps - 1`` of every fresh ray of ``pool`` at once, as tables ``(rays,
-    steps)``: the rays that still need a sample are returned, at step ``steps``.
+def _first_steps(pool, label, shape, found, start, steps):
+    """Steps ``start ... start + steps - 1`` of every ray of ``pool`` (all at step ``start``)
+    at once, as tables ``(rays, steps)``: the rays that still need a sample are returned, at
+    step ``start + steps``.
 
     The same points as :func:`_march` visits (``x0 + s cos`` in float64, truncated), and
     the first foreground and background point of each ray among them. The coordinates are
@@ -167,7 +174,7 @@ def _first_steps(pool, label, shape, found, steps):
     """
     h, w = shape
     ray, x0, y0, cos, sin, step, need = pool
-    s = np.arange(steps, dtype=np.float64)
+    s = np.arange(start, start + steps, dtype=np.float64)
     x = (x0[:, None] + s * cos[:, None]).astype(np.int64)
     y = (y0[:, None] + s * sin[:, None]).astype(np.int64)
     # Negative coordinates wrap to huge unsigned ones: one comparison per axis.
@@ -182,13 +189,17 @@ def _first_steps(pool, label, shape, found, steps):
     for kind, out in zip((FOREGROUND, BACKGROUND), found, strict=True):
         first = np.argmax((hit == kind).reshape(-1, steps), axis=1)
         first += row_start
-        got = np.flatnonzero(take(hit, first) == kind)
+        # Only rays still looking for the kind take it (a later window's rays may have
+        # found it in an earlier one).
+        got = take(hit, first) == kind
+        got &= (need & kind).view(bool) if kind == FOREGROUND else (need >> 1).view(bool)
+        got = np.flatnonzero(got)
         out[take(ray, got)] = take(q, take(first, got))
         # The kind is no longer needed by the rays that found it.
         need[got] &= 3 - kind
     # A ray outside the image at its last step here is done.
     need *= inside[:, -1]
-    step[:] = steps
+    step[:] = start + steps
     alive = np.flatnonzero(need)
     return tuple(take(values, alive) for values in pool)
 

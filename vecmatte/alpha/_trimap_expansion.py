@@ -173,6 +173,11 @@ def _label_first_close(
     return first.size
 
 
+# Pixels x offsets up to which every offset of every unknown pixel is looked at, a chunk of
+# pixels at a time, with no filter, distances or groups (see expand_trimap).
+_AT_ONCE_ELEMENTS = 8 * CHUNK_ELEMENTS
+
+
 def _shifts(dy, dx, shape, radius):
     """Offsets ``(dy, dx)`` as flat shifts in the padded image and in the image."""
     return dy * (shape[1] + 2 * radius) + dx, dy * shape[1] + dx
@@ -235,13 +240,16 @@ def expand_trimap(
     # Few unknown pixels: every offset of every one of them at once, in one gather (the
     # first qualifying offset of each pixel is the one a sequential scan finds). The block
     # filter, the distances and the groups would cost hundreds of NumPy calls more.
-    at_once = unknown.size * dy.size <= CHUNK_ELEMENTS
+    at_once = unknown.size * dy.size <= _AT_ONCE_ELEMENTS
     active = unknown if at_once else _maybe_close(colors, label, shape, radius, threshold)
     if active.size == 0:
         return expanded
     if at_once:
         search = _new_search(colors, label, expanded, shape, radius, threshold, active)
-        _label_first_close(search, 0, active.size, *_shifts(dy, dx, shape, radius))
+        shift, flat_shift = _shifts(dy, dx, shape, radius)
+        piece = max(1, CHUNK_ELEMENTS // dy.size)
+        for lo in range(0, active.size, piece):
+            _label_first_close(search, lo, min(active.size, lo + piece), shift, flat_shift)
         return expanded
     from scipy import ndimage
 
