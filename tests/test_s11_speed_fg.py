@@ -120,3 +120,15 @@ def test_stack_images_of_mixed_types_scales_the_integers():
     got = shim.stack_images(foreground, alpha)
     assert got.dtype == np.float32
     assert np.array_equal(got[:, :, 3], np.ones((3, 4), np.float32))
+
+
+def test_stack_images_of_float32_and_float64_is_numpys_concatenation():
+    """Float arrays of two widths are no longer converted first (as_float copied a float32
+    image to float64 and back): the same float64 result as NumPy's."""
+    rng = np.random.default_rng(6)
+    foreground = rng.uniform(size=(7, 9, 3)).astype(np.float32)
+    alpha = rng.uniform(size=(7, 9))
+    got = shim.stack_images(foreground, alpha)
+    expected = np.concatenate([foreground, alpha[:, :, None]], axis=2)
+    assert got.dtype == np.float64
+    assert np.array_equal(got, expected)

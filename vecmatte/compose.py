@@ -22,6 +22,10 @@ from vecmatte._typing import ImageLike
 __all__ = ["FITS", "composite", "cutout", "parse_color"]
 
 FITS = ("resize", "cover", "crop")
+_FLOAT64 = np.dtype(np.float64)
+_DTYPES = (_FLOAT64, np.dtype(np.uint8))  # of a cutout
+# The bits of 1.0 read as uint64: the largest of a float64 in [0, 1] (see _checked_rgba).
+_ONE_BITS = np.float64(1.0).view(np.uint64)
 
 
 def cutout(
@@ -65,11 +69,11 @@ def cutout(
     (60, 80, 4)
     """
     try:
-        wanted = np.dtype(dtype)
+        wanted = _FLOAT64 if dtype is np.float64 else np.dtype(dtype)
     except TypeError:  # np.dtype("foo") says "data type 'foo' not understood", not whose
         wanted = None
     # "is None" first: np.dtype("float64") == None is True (None means float64 to NumPy).
-    if wanted is None or wanted not in (np.dtype(np.float64), np.dtype(np.uint8)):
+    if wanted is None or wanted not in _DTYPES:
         given = shown(dtype) if wanted is None else str(wanted)
         raise ValueError(f"cutout dtype must be np.float64 or np.uint8, not {given}")
     dtype = wanted
@@ -77,7 +81,7 @@ def cutout(
         image = check_image(image)
     else:
         image = _image_of_shape(image)
-        if dtype == np.float64:
+        if dtype == _FLOAT64:
             rgba = _checked_rgba(image, alpha, foreground)
             if rgba is not None:
                 return rgba
@@ -127,7 +131,7 @@ def _checked_rgba(image: np.ndarray, alpha, foreground) -> np.ndarray | None:
     # The bits of a float64 in [0, 1] read as uint64 are at most those of 1.0; a negative
     # value, -0.0 included (then checked as before), a NaN or an infinity reads higher: one
     # max instead of a min and a max.
-    bits, one = rgba.view(np.uint64), np.float64(1.0).view(np.uint64)
+    bits = rgba.view(np.uint64)
     # About 256 KiB of output a block, so that its max reads it from L2.
     rows = max(1, 2**18 // (32 * w))
     for top in range(0, h, rows):
@@ -137,7 +141,7 @@ def _checked_rgba(image: np.ndarray, alpha, foreground) -> np.ndarray | None:
         for channel in range(3):
             rgba[block, :, channel] = foreground[block, :, channel]
         rgba[block, :, 3] = alpha[block]
-        if np.maximum.reduce(bits[block], axis=None) > one:
+        if np.maximum.reduce(bits[block], axis=None) > _ONE_BITS:
             return None
     return rgba
 

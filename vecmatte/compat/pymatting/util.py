@@ -107,7 +107,12 @@ def _to_floats_if_mixed(arrays: list[np.ndarray], name: str) -> list[np.ndarray]
         return arrays
     floats = [array.dtype for array in arrays if array.dtype.kind == "f"]
     dtype = np.result_type(*floats) if floats else np.float64
-    return [as_float(array, name).astype(dtype, copy=False) for array in arrays]
+    # Float arrays are left as they are: the concatenation converts them (exactly) to
+    # ``dtype``; through as_float a float32 image was copied to float64 and back.
+    return [
+        array if array.dtype.kind == "f" else as_float(array, name).astype(dtype, copy=False)
+        for array in arrays
+    ]
 
 
 def stack_images(*images: ArrayLike) -> np.ndarray:
