@@ -77,7 +77,9 @@ def test_a_trimap_spelled_otherwise_is_named_beside_no_file(tmp_path):
 
 def test_names_differing_in_case_keep_their_message(tmp_path):
     images, trimaps = scene_folders(tmp_path, ["A", "a"], shape=(20, 24), band=2)
-    with pytest.raises(ValueError, match=r"differ only in case, so .* case-insensitive file system"):
+    with pytest.raises(
+        ValueError, match=r"differ only in case, so .* case-insensitive file system"
+    ):
         find_tasks(images, trimaps, tmp_path / "out")
 
 
@@ -166,3 +168,23 @@ def test_a_real_chmod_of_the_trimaps_folder_stops_the_batch(tmp_path, monkeypatc
     assert f"{trimaps}: cannot read in the trimaps folder (permission denied)" in err
     assert err.count("vecmatte: stopping: the images left would fail the same way") == 1
     assert files_in(out) == {"s0_alpha.png", "s1_alpha.png"}
+
+
+# ------------------------------------------------------- output into the input folder
+
+
+def test_an_output_that_would_replace_an_image_names_a_fix_a_batch_has(tmp_path, capsys):
+    # Old code: "...; choose another output name": a batch's outputs are named after its
+    # images, and no option of it names them.
+    images, trimaps = scene_folders(tmp_path, ["a"], shape=(20, 24), band=2)
+    own = images / "a_alpha.png"  # the user's own file (no vecmatte mark): an image
+    own.write_bytes((images / "a.png").read_bytes())
+    before = {path.name: path.read_bytes() for path in images.iterdir()}
+    assert main(["batch", str(images), str(trimaps), "-o", str(images), "-q"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1, lines
+    assert "would overwrite the image a_alpha" in lines[0]
+    assert lines[0].endswith(
+        "choose another output folder, or rename the file it would replace (nothing was written)"
+    )
+    assert {path.name: path.read_bytes() for path in images.iterdir()} == before

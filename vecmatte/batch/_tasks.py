@@ -334,13 +334,19 @@ def find_tasks(
             )
         )
     # the shared guard: no output may be an input (nothing is created before this check)
-    check_output_paths(
-        {f"output of {t.name}": path for t in tasks for path in t.outputs()},
-        {
-            **{f"image {t.name}": t.image_path for t in tasks},
-            **{f"{what[:-1]} {t.name}": t.trimap_path for t in tasks if t.name in trimaps},
-        },
-        writable=False,
-    )
+    try:
+        check_output_paths(
+            {f"output of {t.name}": path for t in tasks for path in t.outputs()},
+            {
+                **{f"image {t.name}": t.image_path for t in tasks},
+                **{f"{what[:-1]} {t.name}": t.trimap_path for t in tasks if t.name in trimaps},
+            },
+            writable=False,
+        )
+    except ValueError as error:
+        # The guard's fix is for outputs named one by one; a batch's are named after its
+        # images, so "choose another output name" asked for what no option gives.
+        fix = "choose another output folder, or rename the file it would replace"
+        raise ValueError(str(error).replace("choose another output name", fix)) from None
     _prepare_output_dir(out_dir)
     return tasks
