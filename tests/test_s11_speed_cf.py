@@ -132,3 +132,26 @@ def test_a_method_entry_replaced_is_read_with_its_own_signature(monkeypatch):
 
     monkeypatch.setattr(cf, "build_system", build_system)
     assert spec.option_names() == ["eps", "radius", "extra"]
+
+
+def test_knn_searches_start_no_thread_when_the_process_may_use_one_cpu(monkeypatch):
+    # SciPy's workers=-1 counts the machine's CPUs and starts a Python thread per worker at
+    # every query: pinned to one CPU, threads fought over it (a fifth of a 32 x 32 knn
+    # solve). Failed before: threads started.
+    import os
+    import threading
+
+    scene = make_scene((32, 32), seed=4)
+    expected = vecmatte.estimate_alpha(scene.image, scene.trimap, method="knn")
+    started = []
+    start = threading.Thread.start
+
+    def counted(thread):
+        started.append(thread)
+        return start(thread)
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(threading.Thread, "start", counted)
+    alpha = vecmatte.estimate_alpha(scene.image, scene.trimap, method="knn")
+    assert started == []
+    np.testing.assert_array_equal(alpha, expected)

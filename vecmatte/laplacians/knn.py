@@ -10,6 +10,7 @@ import numpy as np
 
 from vecmatte._arrays import MAX_PIXELS, check_image
 from vecmatte._numbers import finite_number, is_bool, is_real_number, positive_whole_number, shown
+from vecmatte.laplacians._stencil import available_cpus
 from vecmatte.laplacians.random_walk import check_form, weights_to_laplacian
 
 __all__ = ["knn_laplacian", "knn_searches", "knn_weights"]
@@ -177,7 +178,7 @@ def _may_reach(tree, unknown: np.ndarray, k: int, shape: tuple[int, int], weight
         group = known[(bounds > low) & (bounds <= high)]
         low = high
         nearest = unknown_tree.query(
-            data[group], k=1, distance_upper_bound=high * _SLACK, workers=-1
+            data[group], k=1, distance_upper_bound=high * _SLACK, workers=available_cpus()
         )[0]
         needed[group] = nearest <= bound[group]
     return needed
@@ -253,7 +254,10 @@ def knn_searches(
         _log.info(
             "knn: %d nearest neighbours of %d pixels (position weight %g)", k, len(order), weight
         )
-        neighbors = tree.query(tree.data[order], k=k, workers=-1)[1].reshape(len(order), k)
+        # The CPUs this process may use: SciPy's workers=-1 counts the machine's, and starts
+        # a Python thread for each at every query, fighting over one CPU when pinned to it.
+        neighbors = tree.query(tree.data[order], k=k, workers=available_cpus())[1]
+        neighbors = neighbors.reshape(len(order), k)
         del tree
         value = None
         if kernel == "soft":
