@@ -4,6 +4,7 @@ address line of a server listening on every interface."""
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -12,8 +13,11 @@ import subprocess
 import sys
 
 import pytest
+from test_s11_serve_requests import _post
+from test_web import png_bytes
 from test_web_clients import _rest, _serving
 
+import vecmatte
 from vecmatte.web import create_app
 
 
@@ -99,3 +103,32 @@ def test_a_server_on_every_interface_says_an_address_to_open():
         process.send_signal(signal.SIGINT)
         assert process.wait(30) == 0
         process.stdout.close()
+
+
+# --- a request whose client left while it waited for a solver slot -----------------------------
+def test_a_request_waiting_for_its_slot_stops_when_its_client_leaves():
+    # It kept its place among the admitted requests until a slot came (and was stopped only
+    # then): strokes painted in one tab during another tab's long solve each left an aborted
+    # request in the queue, until the queue was full and the next stroke was refused 503.
+    scene = vecmatte.make_scene((30, 40), seed=11)
+    fields = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
+    app = create_app(workers=1, wait_seconds=3)
+    asked = []
+
+    def gone() -> bool:
+        asked.append(1)
+        return True
+
+    with app._gate.slot():  # another request's long solve
+        status, content, log = _post(app, fields, **{"vecmatte.client_gone": gone})
+    assert status.startswith("400"), content  # old code: 503 after wait_seconds
+    assert "the solve was stopped before it started" in json.loads(content)["error"]
+    assert log.splitlines() == [
+        "vecmatte serve: 127.0.0.1 POST /api/alpha: the client went away; its solve was "
+        "stopped before it started and its answer was not sent"
+    ]
+    assert asked == [1] and app._gate._admitted == 0  # its place given back
+    # A client still there waits as before.
+    with app._gate.slot():
+        status, content, _ = _post(app, fields, **{"vecmatte.client_gone": bool})
+    assert status.startswith("503") and b"every solver slot stayed taken" in content

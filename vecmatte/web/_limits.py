@@ -109,6 +109,8 @@ SMALLEST_FORM_BYTES = 16 * 1024
 # the memory a running request waits for (they filled the budget, and the admitted solves
 # waited until they timed out with 503); a body beyond it is answered 503 at once.
 BODY_SHARE = 4
+# Seconds between two looks at whether a request waiting for its slot still has its client.
+CHECK_SECONDS = 0.25
 
 
 def split_budget(budget: int) -> tuple[int, int]:
@@ -241,8 +243,11 @@ class Gate:
                 self._bodies -= held.bytes
                 self._condition.notify_all()
 
-    def _wait(self, ready: Callable[[], bool], what: str) -> None:
-        """Wait (holding the condition) until ``ready()``, at most ``wait_seconds``, else 503."""
+    def _wait(
+        self, ready: Callable[[], bool], what: str, check: Callable[[], None] | None = None
+    ) -> None:
+        """Wait (holding the condition) until ``ready()``, at most ``wait_seconds``, else 503;
+        ``check()`` (which may raise) is called every :data:`CHECK_SECONDS` meanwhile."""
         deadline = time.monotonic() + self._limits.wait_seconds
         while not ready():
             remaining = deadline - time.monotonic()
@@ -252,14 +257,24 @@ class Gate:
                     f"the server is busy: {what} for {self._limits.wait_seconds:g} s; try again",
                     [("Retry-After", "2")],
                 )
-            self._condition.wait(remaining)
+            if check is None:
+                self._condition.wait(remaining)
+            else:
+                self._condition.wait(min(remaining, CHECK_SECONDS))
+                check()
 
     @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """One of the ``workers`` slots, in which a request decodes its uploads and solves."""
+    def slot(self, check: Callable[[], None] | None = None) -> Iterator[None]:
+        """One of the ``workers`` slots, in which a request decodes its uploads and solves;
+        ``check()`` may raise to stop waiting for it (a client that left)."""
         with self._condition:
+            # A request whose client left (the page aborts a stroke's request at the next
+            # stroke) kept its place among the admitted until a slot came: strokes painted
+            # during another tab's long solve filled the queue, and the next was refused 503.
             self._wait(
-                lambda: self._active < self._limits.workers, "every solver slot stayed taken"
+                lambda: self._active < self._limits.workers,
+                "every solver slot stayed taken",
+                check,
             )
             self._active += 1
         try:

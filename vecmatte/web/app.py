@@ -435,7 +435,7 @@ class MattingApp:
     def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
         with (
             self._request(environ) as (parts, _),
-            self._gate.slot(),
+            self._gate.slot(lambda: self._check_client(environ)),
             collected_warnings() as caught,
         ):
             self._check_client(environ)
@@ -468,7 +468,7 @@ class MattingApp:
     def _composite_request(self, environ: dict, rgba: bool) -> tuple[int, list, bytes]:
         with (
             self._request(environ) as (parts, _),
-            self._gate.slot(),
+            self._gate.slot(lambda: self._check_client(environ)),
             collected_warnings() as caught,
         ):
             self._check_client(environ)
@@ -514,7 +514,7 @@ class MattingApp:
     def _trimap(self, environ: dict) -> tuple[int, list, bytes]:
         with (
             self._request(environ) as (parts, _),
-            self._gate.slot(),
+            self._gate.slot(lambda: self._check_client(environ)),
             collected_warnings() as caught,
         ):
             self._check_client(environ)
