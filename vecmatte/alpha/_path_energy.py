@@ -7,6 +7,8 @@ along the path's direction, which :func:`least_path_energy` minimises over a pix
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from vecmatte.alpha._shared_sampling import CHUNK_ELEMENTS, chunks, clamp_below, take
@@ -163,7 +165,7 @@ def least_path_energy(
     """
     w = shape[1]
     sets = index.shape[:-2]
-    index = index.reshape(-1, *index.shape[-2:])
+    index = index.reshape(math.prod(sets), *index.shape[-2:])
     rays = index.shape[0] * index.shape[2]
     least = np.zeros((index.shape[0], unknown.size), dtype=np.float32)
     uy, ux = np.divmod(unknown, w)
