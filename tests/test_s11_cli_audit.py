@@ -170,3 +170,22 @@ def test_what_is_no_whole_number_is_a_usage_error(tmp_path, capsys, option, text
         main(argv)
     assert stopped.value.code == 2
     assert capsys.readouterr().err.splitlines()[0] == f"vecmatte: error: {message}"
+
+
+@pytest.mark.parametrize("command", ["alpha", "composite", "trimap", "batch", "demo", "eval"])
+def test_quiet_says_what_it_keeps(command, capsys):
+    # Old code: "print nothing but errors", yet -q prints warnings (a lossy output, a solve
+    # that did not converge), as it should: the help now says so. eval had no -q.
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "-q, --quiet" in help_text
+    if command != "eval":
+        assert "print nothing but errors and warnings (no progress)" in help_text
+
+
+def test_quiet_keeps_warnings(scene_files, tmp_path, capsys):
+    image, trimap = scene_files
+    assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "m.jpg"), "-q"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vecmatte: warning: ") and "lossy" in lines[0]

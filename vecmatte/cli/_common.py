@@ -123,7 +123,12 @@ def bit_depth_option(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def quiet_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors and warnings (no progress)",
+    )
 
 
 def read_options(parser: argparse.ArgumentParser) -> None:

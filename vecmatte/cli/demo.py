@@ -93,6 +93,6 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         _outputs.remove_empty(made)  # a failed or interrupted demo leaves no empty folder behind
         raise
-    if not args.quiet:  # --quiet: "print nothing but errors"
+    if not args.quiet:  # --quiet: "print nothing but errors and warnings"
         print(_messages.printable(f"wrote {alpha_path} and {cutout_path}"))
     return _common.EXIT_OK
