@@ -143,17 +143,21 @@ def _existing_path(name, label: str) -> Path:
         raise ValueError("an empty file name ('') was given; give the file's name")
     path = Path(name)
     try:
-        exists, folder = path.exists(), path.is_dir()
-    except OSError as error:  # ENAMETOOLONG: Python's line repeated the whole name
-        raise type(error)(f"{shortened(label)}: {error.strerror or error}") from None
-    if not exists:
+        mode = os.stat(path).st_mode  # one look at it (this was three)
+    except ValueError:  # a NUL in the name: nothing can be there
+        mode = None
+    except OSError as error:
+        if error.errno not in _NOTHING_THERE:  # ENAMETOOLONG: Python's line repeated the name
+            raise type(error)(f"{shortened(label)}: {error.strerror or error}") from None
+        mode = None
+    if mode is None:
         raise FileNotFoundError(_missing(path, label))
-    if folder:
+    if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"{label}: is a directory, not an image file")
-    kind = _special_kind(path)
-    if kind is not None:
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # a named pipe is read
         # Its size is 0 or unknown: /dev/zero was called "empty (0 bytes)", a socket
         # "damaged", and a terminal's device waited for typing.
+        kind = "socket" if stat.S_ISSOCK(mode) else "device"
         raise ValueError(f"{label}: a {kind}, not an image file; give the image file itself")
     if str(path) != os.fspath(name):
         # Path() drops a trailing "/" (and "/."), which names a folder: the system refuses
@@ -167,16 +171,8 @@ def _existing_path(name, label: str) -> Path:
     return path
 
 
-def _special_kind(path: Path) -> str | None:
-    """What ``path`` is if neither a file nor a named pipe (which is read): "device",
-    "socket"; None for those, or if the reader is left to say why it cannot stat it."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return None
-    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode):
-        return None
-    return "socket" if stat.S_ISSOCK(mode) else "device"
+# What os.stat raises for a name with nothing there (as Path.exists takes them).
+_NOTHING_THERE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)
 
 
 def _missing(path: Path, label: str) -> str:
