@@ -109,6 +109,9 @@ def test_the_host_of_a_full_url_is_checked_as_host_is(port):
         "ftp://127.0.0.1/api/methods",
         "http://user:secret@127.0.0.1/api/methods",
         "http:///api/methods",
+        "http://[::1/api/methods",  # urlsplit's ValueError was a traceback and no answer
+        "http://[::1]x/api/methods",
+        "http://127.0.0.1,evil/api/methods",
     ],
 )
 def test_a_full_url_that_names_no_http_host_is_refused(port, target):

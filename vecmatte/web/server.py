@@ -241,8 +241,17 @@ class _Handler(WSGIRequestHandler):
         self.target_host = None
         if not _ABSOLUTE_FORM.match(self.path):
             return None
-        parts = urlsplit(self.path, allow_fragments=False)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+        from vecmatte.web._hosts import HOST
+
+        try:  # "http://[::1/" and names Unicode folds into "/" or "?" are a ValueError
+            parts = urlsplit(self.path, allow_fragments=False)
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme.lower() not in ("http", "https")
+            or not HOST.fullmatch(parts.netloc)
+        ):
             return f"the request line's target is not an http URL of a host: {self.path[:100]!r}"
         self.target_host = parts.netloc
         self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
