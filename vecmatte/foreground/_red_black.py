@@ -38,6 +38,9 @@ _ONE_ARRAY, _ZERO_ARRAY = np.ones((), _F32), np.zeros((), _F32)
 # (3, 6, m) arrays outgrow the cache and it is the slower (1.06x at 64 x 64, 1.22x at 104 x
 # 128).
 _FUSED_CELLS = 1024
+# Values of a packed array up to which :func:`pack` zeroes it whole rather than its frame
+# (small tiles: fewer calls; big ones: no pass over memory the packing overwrites).
+_ZEROED_CELLS = 1 << 14
 
 
 class Grid:
@@ -134,10 +137,13 @@ def pack(band: np.ndarray, blocks: list[tuple[int, int]], grid: Grid) -> list[np
     (see :class:`Grid`)."""
     channels, rows = band.shape[0], grid.rows
     half = (grid.width + 1) // 2
-    red, black = (np.empty((channels, grid.size), _F32) for _ in range(2))
-    for colour, array in enumerate((red, black)):
-        for cells in grid.frames[colour]:
-            array[:, cells] = 0
+    if channels * grid.size <= _ZEROED_CELLS:  # one call instead of a few per frame
+        red, black = (np.zeros((channels, grid.size), _F32) for _ in range(2))
+    else:
+        red, black = (np.empty((channels, grid.size), _F32) for _ in range(2))
+        for colour, array in enumerate((red, black)):
+            for cells in grid.frames[colour]:
+                array[:, cells] = 0
     r, b = (a.reshape(channels, grid.pairs, grid.width) for a in (red, black))
     even, odd = (rows + 1) // 2, rows // 2
     for (left, right), start in zip(blocks, grid.starts, strict=True):
