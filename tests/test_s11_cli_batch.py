@@ -188,3 +188,16 @@ def test_an_output_that_would_replace_an_image_names_a_fix_a_batch_has(tmp_path,
         "choose another output folder, or rename the file it would replace (nothing was written)"
     )
     assert {path.name: path.read_bytes() for path in images.iterdir()} == before
+
+
+@pytest.mark.parametrize("kind", [".psd", ".heic"])
+def test_a_trimap_of_a_type_not_read_is_named(tmp_path, kind):
+    # Old code: "no trimap for b: no file trimaps/b.*" beside the b.psd the user sees.
+    images, trimaps = scene_folders(tmp_path, ["a", "b"], shape=(20, 24), band=2)
+    (trimaps / "b.png").rename(trimaps / f"b{kind}")
+    records = run_batch(find_tasks(images, trimaps, tmp_path / "out"))
+    assert [r.status for r in records] == ["done", "failed"]
+    assert records[1].error == (
+        f"no trimap for b: no file {trimaps / 'b.*'} ({trimaps / f'b{kind}'} is not of a "
+        "type read: .png .jpg .jpeg .tif .tiff .bmp .webp .gif)"
+    )

@@ -362,16 +362,24 @@ def _no_file(path, what: str) -> str:
         if kind := no_file_kind(entry):
             return f"{entry} is {kind}, not a {what} file"
     if path.name.endswith(".*") and not found:
+        wanted = path.name[:-2]
+        try:
+            entries = sorted(path.parent.iterdir())
+        except OSError:
+            entries = []
+        # trimaps/a.psd (or .heic) was "no file trimaps/a.*" beside the a.psd the user sees.
+        if same := [p for p in entries if p.stem == wanted and not p.is_dir()]:
+            return f"no file {path} ({same[0]} is not of a type read: {' '.join(IMAGE_EXTENSIONS)})"
         # Names are matched exactly: B.png's trimap b.png (copied from a system that ignores
         # case) was "no file trimaps/B.*" beside the b.png the user sees there; so was an
         # é.png whose é is spelled otherwise in Unicode (one name on macOS, two on Linux).
-        stem = name_key(path.name[:-2])
-        try:
-            near = sorted(p for p in path.parent.iterdir() if name_key(p.stem) == stem)
-        except OSError:
-            near = []
+        near = [
+            p
+            for p in entries
+            if name_key(p.stem) == name_key(wanted) and p.suffix.lower() in IMAGE_EXTENSIONS
+        ]
         if near:
-            how = name_difference(path.name[:-2], near[0].stem).removeprefix("only ")
+            how = name_difference(wanted, near[0].stem).removeprefix("only ")
             return f"no file {path} ({near[0]} differs {how}; names are matched exactly)"
     return f"no file {path}"
 
