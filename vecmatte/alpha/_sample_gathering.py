@@ -314,7 +314,11 @@ def select_pairs(
     group += np.maximum((bg_index >= 0).sum(axis=1, dtype=np.int16), 1)
     group = _merge_groups(group, rays)
     order = np.argsort(group, kind="stable")
-    bounds = np.flatnonzero(np.diff(group[order], prepend=-1, append=-1))
+    ordered = group[order]
+    # Where the group changes, with the ends (np.diff with prepend and append, in fewer calls).
+    bounds = np.flatnonzero(ordered[1:] != ordered[:-1])
+    bounds = [0, *(bounds + 1).tolist(), ordered.size] if ordered.size else [0]
+    del ordered
     fg_index, bg_index = _found_first(fg_index), _found_first(bg_index)
     if planes32 is None:
         planes32 = image_planes(colors)
@@ -531,12 +535,15 @@ def gather_samples(
         The image as channel planes (:func:`image_planes`), for the later steps to share:
         made after the path energies, so that it does not add to their peak memory.
     """
+    # Each mask made once (it was made per channel).
+    is_fg, is_bg = label == FOREGROUND, label == BACKGROUND
     mean_fg = np.array(
-        [np.sum(c, where=label == FOREGROUND, dtype=np.float64) for c in colors.T]
-    ) / np.count_nonzero(label == FOREGROUND)
+        [np.sum(c, where=is_fg, dtype=np.float64) for c in colors.T]
+    ) / np.count_nonzero(is_fg)
     mean_bg = np.array(
-        [np.sum(c, where=label == BACKGROUND, dtype=np.float64) for c in colors.T]
-    ) / np.count_nonzero(label == BACKGROUND)
+        [np.sum(c, where=is_bg, dtype=np.float64) for c in colors.T]
+    ) / np.count_nonzero(is_bg)
+    del is_fg, is_bg
     mean_fg, mean_bg = mean_fg.astype(np.float32), mean_bg.astype(np.float32)
     fg_index, bg_index = march_rays(label, shape, unknown, rays)
     tensor = gradient_tensor(colors, shape)
