@@ -189,3 +189,27 @@ def test_quiet_keeps_warnings(scene_files, tmp_path, capsys):
     assert main(["alpha", str(image), str(trimap), "-o", str(tmp_path / "m.jpg"), "-q"]) == 0
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("vecmatte: warning: ") and "lossy" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["batch", "{images}", "{trimaps}", "-o", "-"],
+        ["batch", "-", "{trimaps}", "-o", "{out}"],
+        ["batch", "{images}", "-", "-o", "{out}"],
+        ["batch", "{images}", "--mask", "-", "-o", "{out}"],
+        ["demo", "--output-dir", "-"],
+    ],
+)
+def test_a_folder_given_as_dash_is_a_usage_error(tmp_path, monkeypatch, capsys, argv):
+    # Old code: batch -o - (and demo --output-dir -) made a folder named '-' in silence
+    # and exited 0; '-' is standard output everywhere else.
+    images, trimaps = scene_folders(tmp_path, ["a"], shape=(20, 24), band=2)
+    monkeypatch.chdir(tmp_path)
+    names = {"images": images, "trimaps": trimaps, "out": tmp_path / "out"}
+    with pytest.raises(SystemExit) as stopped:
+        main([word.format(**names) for word in argv] + ["-q"])
+    assert stopped.value.code == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert "is '-', but" in first and "for a folder named '-' write ./-" in first
+    assert files_in(tmp_path) == {"images", "trimaps"}

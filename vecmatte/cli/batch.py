@@ -247,6 +247,19 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.trimaps_dir is None) == (args.mask is None):
         args.usage_error("give exactly one of TRIMAPS_DIR or --mask MASKS_DIR")
+    for name, value in (
+        ("IMAGES_DIR", args.images_dir),
+        ("TRIMAPS_DIR", args.trimaps_dir),
+        ("--mask", args.mask),
+        ("-o", args.output),
+    ):
+        if value == "-":
+            # '-' is standard input or output for the other commands; here it made (or read)
+            # a folder named '-' in silence: -o - wrote no PNG anywhere the user looked.
+            args.usage_error(
+                f"{name} is '-', but a batch reads and writes folders, not standard input or "
+                "output; for a folder named '-' write ./-"
+            )
     _common.check_band(args)
     if args.jobs < 1:
         args.usage_error(f"--jobs must be at least 1, got {args.jobs}")
