@@ -199,6 +199,8 @@ def test_quiet_keeps_warnings(scene_files, tmp_path, capsys):
         ["batch", "{images}", "-", "-o", "{out}"],
         ["batch", "{images}", "--mask", "-", "-o", "{out}"],
         ["demo", "--output-dir", "-"],
+        ["eval", "-", "{trimaps}", "{trimaps}"],  # old code: "-: no such file", exit 1
+        ["eval", "{trimaps}", "{trimaps}", "-"],
     ],
 )
 def test_a_folder_given_as_dash_is_a_usage_error(tmp_path, monkeypatch, capsys, argv):
@@ -211,5 +213,5 @@ def test_a_folder_given_as_dash_is_a_usage_error(tmp_path, monkeypatch, capsys, 
         main([word.format(**names) for word in argv] + ["-q"])
     assert stopped.value.code == 2
     first = capsys.readouterr().err.splitlines()[0]
-    assert "is '-', but" in first and "for a folder named '-' write ./-" in first
+    assert "is '-', but" in first and "named '-' write ./-" in first
     assert files_in(tmp_path) == {"images", "trimaps"}
