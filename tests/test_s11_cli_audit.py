@@ -215,3 +215,20 @@ def test_a_folder_given_as_dash_is_a_usage_error(tmp_path, monkeypatch, capsys, 
     first = capsys.readouterr().err.splitlines()[0]
     assert "is '-', but" in first and "named '-' write ./-" in first
     assert files_in(tmp_path) == {"images", "trimaps"}
+
+
+def test_ctrl_c_before_the_command_runs_is_one_line(monkeypatch, capsys):
+    # Old code: Ctrl-C while the parser imported the subcommands (~0.3 s after start) ended
+    # with Python's traceback, outside main's handler.
+    import vecmatte.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    monkeypatch.setattr(cli.signal, "signal", lambda *args: None)  # leave pytest's SIGTERM
+    monkeypatch.setattr(cli.sys, "argv", ["vecmatte", "alpha", "--help"])
+    with pytest.raises(SystemExit) as stopped:
+        cli.console_entry()
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "vecmatte: interrupted\n"

@@ -272,6 +272,12 @@ def console_entry() -> None:
         code = main()
         if sys.stdout is not None:  # None: started with it closed (>&-), nothing printed
             sys.stdout.flush()  # a pipe closed early fails here rather than at exit
+    except KeyboardInterrupt as error:
+        # Before main's own handler runs (while the parser imports the subcommands, ~0.3 s)
+        # Ctrl-C printed a 20-line traceback: said as main says it, nothing was written yet.
+        terminated = isinstance(error, Terminated)
+        print(f"vecmatte: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        code = 128 + signal.SIGTERM if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:
         # `vecmatte alpha ... -o - | head -c 10`: as the Python docs advise for SIGPIPE,
         # point standard output at devnull so the interpreter's final flush cannot fail
