@@ -201,3 +201,52 @@ def test_a_trimap_of_a_type_not_read_is_named(tmp_path, kind):
         f"no trimap for b: no file {trimaps / 'b.*'} ({trimaps / f'b{kind}'} is not of a "
         "type read: .png .jpg .jpeg .tif .tiff .bmp .webp .gif)"
     )
+
+
+# ------------------------------------------------------- progress during a long solve
+
+
+class _Terminal:
+    """A stream that says it is a terminal, keeping what is written."""
+
+    def __init__(self, tty: bool = True):
+        self.text, self.tty = "", tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_the_bar_says_which_image_is_being_solved(tmp_path):
+    # Old code: nothing on the terminal during the first image's solve (minutes for a large
+    # one), then "a done" while b was solved.
+    from vecmatte.cli.batch import BatchProgress
+
+    images, trimaps = scene_folders(tmp_path, ["a", "b"], shape=(20, 24), band=2)
+    stream = _Terminal()
+    progress = BatchProgress(2, stream=stream)
+    records = run_batch(find_tasks(images, trimaps, tmp_path / "out"), progress=progress)
+    assert [r.status for r in records] == ["done", "done"]
+    shown = [part.split("  ")[-1].removesuffix("\033[K") for part in stream.text.split("\r")[1:]]
+    assert shown == ["solving a ...", "a done", "solving b ...", "b done"]
+    assert "] 0/2 images" in stream.text.split("\r")[1]
+
+
+@pytest.mark.parametrize(("tty", "quiet"), [(False, False), (True, True)])
+def test_a_log_or_quiet_gets_no_line_for_a_start(tmp_path, tty, quiet):
+    from vecmatte.cli.batch import BatchProgress
+
+    images, trimaps = scene_folders(tmp_path, ["a", "b"], shape=(20, 24), band=2)
+    stream = _Terminal(tty)
+    run_batch(
+        find_tasks(images, trimaps, tmp_path / "out"),
+        progress=BatchProgress(2, stream=stream, quiet=quiet),
+    )
+    assert "solving" not in stream.text
+    assert stream.text.count("\n") == (0 if quiet else 2)

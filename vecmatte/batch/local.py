@@ -121,7 +121,9 @@ def run_batch(
         that changed since (the record's ``redone`` says why).
     progress : callable, optional
         ``progress(done, total, record)`` after each task, in this process, in completion
-        order.
+        order. If it has a ``starting`` method, ``progress.starting(task)`` is called before
+        each task that runs in this process (``jobs=1``), e.g. to show which image is being
+        solved.
     scheduler : str or dask.distributed.Client, optional
         Run on this Dask cluster instead (a scheduler address such as ``"tcp://HOST:8786"``,
         or a client): see :func:`vecmatte.batch.dask.run_batch_on_cluster`. ``jobs`` must
@@ -170,7 +172,10 @@ def run_batch(
         jobs = min(jobs, len(pending))
         try:
             if jobs <= 1:
+                starting = getattr(progress, "starting", None)
                 for position, index in enumerate(pending):
+                    if starting is not None:
+                        starting(tasks[index])
                     record = process_task(tasks[index])
                     collected.add(index, record)
                     if record.stops:  # a full disk: the others would fail the same way

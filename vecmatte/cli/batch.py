@@ -128,6 +128,7 @@ class BatchProgress:
         self.skipped = 0
         self.stopped = False
         self._bar_shown = False
+        self._done = 0
 
     def _write(self, text: str) -> None:
         print(text, file=self.stream, end="", flush=True)
@@ -137,6 +138,36 @@ class BatchProgress:
         if self._bar_shown:
             self._write("\n")
             self._bar_shown = False
+
+    def starting(self, task) -> None:
+        """On a terminal, show which image is being solved (before its record comes).
+
+        A batch of large images showed nothing during the first one's solve (minutes at
+        16 MP), and then the previous image's name while the next was solved. Called by
+        :func:`vecmatte.batch.run_batch` when it runs the images one at a time here; a log
+        gets no line for it (one per image is written as each ends).
+
+        Parameters
+        ----------
+        task : vecmatte.batch.BatchTask
+            The image about to be solved.
+        """
+        if self.quiet or not self.tty or self.stopped:
+            return
+        self._draw(self._done, f"solving {one_line(task.name)} ...")
+
+    def _draw(self, done: int, what: str) -> None:
+        elapsed = time.perf_counter() - self.start
+        worked = done - self.skipped
+        eta = _clock(elapsed / worked * (self.total - done)) if worked else "-:--:--"
+        filled = self.BAR_WIDTH * done // max(self.total, 1)
+        bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
+        line = f"[{bar}] {done}/{self.total} images  elapsed {_clock(elapsed)}  ETA {eta}  {what}"
+        if self.tty:
+            self._write(f"\r{line[:200]}\033[K")
+            self._bar_shown = True
+        else:
+            self._write(line + "\n")
 
     def __call__(self, done: int, total: int, record) -> None:
         """Show that a task ended.
@@ -158,22 +189,10 @@ class BatchProgress:
                 # The images not run come next, each with the same reason: said once here.
                 self.stopped = True
                 self._write("vecmatte: stopping: the images left would fail the same way\n")
+        self._done = done
         if self.quiet or (self.stopped and not self.tty and done < total):
             return  # in a log, the images not run get no line each (the last one ends it)
-        elapsed = time.perf_counter() - self.start
-        worked = done - self.skipped
-        eta = _clock(elapsed / worked * (total - done)) if worked else "-:--:--"
-        filled = self.BAR_WIDTH * done // max(total, 1)
-        bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
-        line = (
-            f"[{bar}] {done}/{total} images  elapsed {_clock(elapsed)}  ETA {eta}  "
-            f"{one_line(record.name)} {record.status}"
-        )
-        if self.tty:
-            self._write(f"\r{line[:200]}\033[K")
-            self._bar_shown = True
-        else:
-            self._write(line + "\n")
+        self._draw(done, f"{one_line(record.name)} {record.status}")
 
     def summary(self, records) -> int:
         """Print the counts, the failures and the notes; return the exit code.
