@@ -155,7 +155,8 @@ def is_terminal(path) -> bool:
     try:
         if not stat.S_ISCHR(os.stat(path).st_mode):
             return False
-        descriptor = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | os.O_NONBLOCK)
+        flags = getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0)  # POSIX only
+        descriptor = os.open(path, os.O_WRONLY | flags)
     except (OSError, ValueError):
         return False  # not there, or not to be opened: the write says why
     try:
