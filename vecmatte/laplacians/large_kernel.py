@@ -10,6 +10,10 @@ from vecmatte._validation import check_radius_eps
 
 __all__ = ["LargeKernelLaplacian", "box_full", "box_valid", "lkm_laplacian"]
 
+# Images of at most this many pixels sum their boxes in one piece (see _allocated): two
+# scratch arrays of 2 MiB at most.
+_ONE_PIECE = 2**18
+
 
 def _window_sums(
     array: np.ndarray, size: int, step: int, out: np.ndarray, scratch: tuple[np.ndarray, ...]
@@ -277,14 +281,17 @@ class LargeKernelLaplacian:
         if self._buffers is None:
             h, w = self.planes.shape[1:]
             n, n_windows, pad = h * w, self._coefficients.shape[1] * w, 2 * self.radius
+            piece = n if n <= _ONE_PIECE else n // 2
             self._buffers = (
                 np.zeros((4, n_windows)),  # P, Q; the last 2r entries are never written
                 # T between 2r zero rows on both sides; its first n entries also hold p I
                 # and each pixel's gathered sums (the first 2r rows are then zeroed again).
                 np.zeros(n + pad * w),
                 np.empty(n + pad),  # column sums of T after 2r zeros
-                # Half an image and a window's height: the box sums run in two pieces.
-                (np.empty(n // 2 + (pad + 1) * w), np.empty(n // 2 + (pad + 1) * w)),
+                # Half an image and a window's height: the box sums run in two pieces; in one
+                # below _ONE_PIECE pixels, where each piece's dozen NumPy calls cost more
+                # than the memory saved (a third of a 64 x 64 solve's products).
+                (np.empty(piece + (pad + 1) * w), np.empty(piece + (pad + 1) * w)),
             )
         return self._buffers
 
