@@ -38,6 +38,7 @@ import warnings
 
 import numpy as np
 
+from vecmatte._arrays import check_pixel_count
 from vecmatte._caller import outside_stacklevel
 from vecmatte._errors import SampleRangeWarning  # in the leaf module: _arrays says it too
 from vecmatte._opening import (
@@ -283,11 +284,10 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     ndarray, shape (h, w)
         Float64 values in [0, 1].
     """
-    from vecmatte.trimap import check_trimap
-
     path = named_source(path)
     label = source_label(path)
     image = open_image(path, max_pixels)
+    palette_levels = _gray_palette(image)
     one_wide_channel = is_wide_gray(image)
     samples = None if one_wide_channel else wide_samples(path, image, label)
     key_share = _key_colour_share(image, samples)  # before a conversion drops the key
@@ -299,7 +299,11 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
             opacity = samples[:, :, -1]
         array = samples[:, :, 0] if samples.shape[2] == 2 else samples[:, :, :3]
     elif image.mode in ("L", "1"):
-        array = np.asarray(image.convert("L"))
+        array = np.asarray(image if image.mode == "L" else image.convert("L"))
+    elif palette_levels is not None:
+        # Most trimaps are gray palette PNGs: the indices go through the palette's levels
+        # (as through Pillow's RGB conversion), not through three channels.
+        array = palette_levels[np.asarray(image)]
     else:
         # A palette file goes through its colours (RGB or RGBA): converting it to gray read a
         # colour photograph saved as GIF or palette PNG as a trimap without a word.
@@ -316,13 +320,49 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
         _warn_ignored(_TRANSPARENT_COLOUR, key_share, label, name)
     if array.dtype == np.uint16:  # wide_gray's samples were checked there
         note_low_range(int(array.max(initial=0)), 65535, "16-bit", label)
-    try:
-        checked = check_trimap(array, name=name)
-    except ValueError as error:
-        raise ValueError(f"{label}: {error}") from None
+    checked = _checked_map(array, name, label)
     if name == "trimap" and image.format in _LOSSY_FORMATS:
         _note_smeared_levels(checked, label, image.format)
     return checked
+
+
+def _gray_palette(image) -> np.ndarray | None:
+    """The 256 uint8 levels the indices of a palette image without a transparent colour
+    convert to, if all are gray (as Pillow's RGB conversion gives them, entries past the
+    palette's end included); else None."""
+    if image.mode != "P" or "transparency" in image.info:
+        return None
+    probe = image.crop((0, 0, 256, 1))  # keeps the palette
+    probe.frombytes(bytes(range(256)))
+    colours = np.asarray(probe.convert("RGB"))[0]
+    return colours[:, 0] if _channels_equal(colours) else None
+
+
+def _channels_equal(rgb: np.ndarray) -> bool:
+    """Whether the three channels of the uint8 ``(..., 3)`` array ``rgb`` are equal."""
+    first = rgb[..., 0]
+    return bool(np.array_equal(first, rgb[..., 1]) and np.array_equal(first, rgb[..., 2]))
+
+
+def _checked_map(array: np.ndarray, name: str, label: str) -> np.ndarray:
+    """``check_trimap(array, name=name)``, its errors naming the file ``label``.
+
+    8-bit gray samples (most maps), or 8-bit RGB ones whose channels are all equal, are
+    divided by 255 here: the same values as check_trimap's, without its float checks of
+    values that cannot leave [0, 1] and, for RGB, its three float channels.
+    """
+    from vecmatte.trimap import check_trimap
+
+    try:
+        if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3:
+            if _channels_equal(array):
+                array = array[:, :, 0]
+        if array.dtype == np.uint8 and array.ndim == 2:
+            check_pixel_count(array.shape, name)
+            return np.divide(array, 255.0, out=np.empty(array.shape))
+        return check_trimap(array, name=name)
+    except ValueError as error:
+        raise ValueError(f"{label}: {error}") from None
 
 
 # Formats whose compression changes pixel values (WebP, JPEG 2000 and AVIF may also be
