@@ -32,6 +32,18 @@ from vecmatte.web._streams import (
 __all__ = ["add_arguments", "make_server", "run", "serve"]
 
 
+class _Once:
+    """``function()`` on the first call only (thread-safe); later calls do nothing."""
+
+    def __init__(self, function: Callable[[], None]):
+        self._function = function
+        self._first = threading.Lock()
+
+    def __call__(self) -> None:
+        if self._first.acquire(blocking=False):
+            self._function()
+
+
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     """One thread per connection, at most ``max_connections`` of them (the app bounds the
     solves); threads die with the server."""
@@ -61,17 +73,25 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
         if not self._connections.acquire(blocking=False):
             self._refuse(request)
             return
+        # The place is given back once, by the connection's thread or, if it never ran, here.
+        # Ctrl-C can come while start() waits for a thread that did start: giving the place
+        # back here and there raised "Semaphore released too many times", which took the
+        # KeyboardInterrupt's place, so the server went on serving (and printed a traceback).
+        give_back = _Once(self._connections.release)
+        thread = threading.Thread(
+            target=self._serve_connection, args=(request, client_address, give_back), daemon=True
+        )
         try:
-            super().process_request(request, client_address)
-        except BaseException:  # no thread started: nothing else gives the place back
-            self._connections.release()
+            thread.start()
+        except BaseException:
+            give_back()
             raise
 
-    def process_request_thread(self, request, client_address) -> None:
+    def _serve_connection(self, request, client_address, give_back: Callable[[], None]) -> None:
         try:
-            super().process_request_thread(request, client_address)
+            self.process_request_thread(request, client_address)  # ThreadingMixIn's
         finally:
-            self._connections.release()
+            give_back()
 
     def _refuse(self, request: socket.socket) -> None:
         body = json.dumps(
