@@ -132,16 +132,20 @@ def _seekable(stream) -> bool:
         return hasattr(stream, "seek")
 
 
-def _existing_path(name, label: str) -> Path:
-    """``name`` (a str or path-like) as a Path that exists and is not a folder, else one line.
+def _existing_path(name, label: str) -> str:
+    """``name`` (a str or path-like) as a str naming a file that exists and is not a
+    folder, else one line.
 
     Said for :func:`open_image` and :func:`image_size` alike: an empty name (``Path("")`` is
     the current folder), nothing there (or a link to nowhere), a folder, a name the system
     refuses (too long).
     """
-    if os.fspath(name) == "":
+    text = os.fspath(name)
+    if text == "":
         raise ValueError("an empty file name ('') was given; give the file's name")
-    path = Path(name)
+    # Path() drops a trailing "/" (and "/."), which names a folder: such a name is looked at
+    # as Path() spells it, then refused below. Others are used as given (no Path made).
+    path = str(Path(text)) if text.endswith(_FOLDER_ENDINGS) else text
     try:
         mode = os.stat(path).st_mode  # one look at it (this was three)
     except ValueError:  # a NUL in the name: nothing can be there
@@ -151,7 +155,7 @@ def _existing_path(name, label: str) -> Path:
             raise type(error)(f"{shortened(label)}: {error.strerror or error}") from None
         mode = None
     if mode is None:
-        raise FileNotFoundError(_missing(path, label))
+        raise FileNotFoundError(_missing(Path(path), label))
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(f"{label}: is a directory, not an image file")
     if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # a named pipe is read
@@ -159,16 +163,19 @@ def _existing_path(name, label: str) -> Path:
         # "damaged", and a terminal's device waited for typing.
         kind = "socket" if stat.S_ISSOCK(mode) else "device"
         raise ValueError(f"{label}: a {kind}, not an image file; give the image file itself")
-    if str(path) != os.fspath(name):
-        # Path() drops a trailing "/" (and "/."), which names a folder: the system refuses
-        # "x.png/" (ENOTDIR), and so do we, rather than read x.png.
+    if path != text:
+        # The system refuses "x.png/" (ENOTDIR), and so do we, rather than read x.png.
         try:
-            os.stat(name)
+            os.stat(text)
         except NotADirectoryError:
             raise NotADirectoryError(
                 f"{label}: not a directory ({path} is a file); leave out the trailing '/'"
             ) from None
     return path
+
+
+# How a name Path() shortens ends: a separator, or a separator and ".".
+_FOLDER_ENDINGS = tuple({os.sep, os.altsep or os.sep} | {f"{os.sep}.", f"{os.altsep or os.sep}."})
 
 
 # What os.stat raises for a name with nothing there (as Path.exists takes them).
@@ -495,7 +502,7 @@ def image_size(path) -> tuple[int, int]:
     from PIL import UnidentifiedImageError
 
     path = named_source(path, pipes=False)
-    path = _existing_path(path, str(path))  # as load_image says each
+    path = Path(_existing_path(path, str(path)))  # as load_image says each
     if not path.is_file():  # a named pipe: reading its header would take its data
         raise ValueError(
             f"{path}: a named pipe, socket or device, not an image file (its header cannot "

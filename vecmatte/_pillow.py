@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import struct
@@ -55,14 +56,34 @@ def open_unchecked(source, limit: int | None = None):
     PIL.UnidentifiedImageError
         If no format Pillow reads accepts the file (as ``Image.open``).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
-    if hasattr(source, "read"):
-        source.seek(0)
-        prefix = source.read(16)
-    else:
-        with open(source, "rb") as handle:
-            prefix = handle.read(16)
+    stream = hasattr(source, "read")
+    # A path is opened once, here, and handed to the image, which closes it (as Image.open).
+    handle = source if stream else open(source, "rb")
+    filename = "" if stream else os.fspath(source)
+    try:
+        image = _identified(handle, filename, limit)
+    except BaseException:
+        if not stream:
+            handle.close()
+        raise
+    if image is None:
+        if not stream:
+            handle.close()
+        raise UnidentifiedImageError(f"cannot identify image file {str(source)!r}")
+    if not stream:
+        image._exclusive_fp = True  # Image.open's own mark: the image owns the file
+    return image
+
+
+def _identified(handle, filename, limit: int | None):
+    """The image of the first format Pillow's ``Image.open`` would try that takes the open
+    file ``handle`` (named ``filename``, or ""); None if none does."""
+    from PIL import Image
+
+    handle.seek(0)
+    prefix = handle.read(16)
     tried: set[str] = set()
     for loader in (Image.preinit, Image.init):
         loader()
@@ -73,10 +94,8 @@ def open_unchecked(source, limit: int | None = None):
                 accepted = accept is None or accept(prefix)
                 if not accepted or isinstance(accepted, str):  # a str: Pillow's reason not to
                     continue
-                if hasattr(source, "seek"):
-                    source.seek(0)
-                # A path is opened by the image itself, and closed with it.
-                return factory(source, "") if hasattr(source, "read") else factory(source)
+                handle.seek(0)
+                return factory(handle, filename)
             except (SyntaxError, IndexError, TypeError, struct.error):
                 continue
             except Image.DecompressionBombError as error:
@@ -85,11 +104,10 @@ def open_unchecked(source, limit: int | None = None):
                 pixels = bomb_pixels(error)
                 if limit is None or pixels is None or pixels > limit:
                     raise
-                if hasattr(source, "seek"):
-                    source.seek(0)
+                handle.seek(0)
                 with pillow_allows((pixels, 1)):
-                    return factory(source, "") if hasattr(source, "read") else factory(source)
-    raise UnidentifiedImageError(f"cannot identify image file {str(source)!r}")
+                    return factory(handle, filename)
+    return None
 
 
 def bomb_pixels(error: Exception) -> int | None:
@@ -244,13 +262,27 @@ def _row_unwritten(image, colour: tuple[int, ...]) -> bool:
     # A bilevel ("1") image stores a byte a pixel, which its decoder sets to 0 or 255 only:
     # filled with another byte, a black or white last row (a mask's, often) is no match.
     value = tuple(colour[:bands]) if bands > 1 else colour[0]
-    image.im = Image.new(image.mode, image.size, value).im
+    image.im = Image.core.fill(image.mode, image.size, value)  # Image.new's, without its wrapper
     image.load()
     width, height = image.size
     row = height - 1 if not image.info.get("interlace") or height % 2 == 0 else height - 2
     # The stored values' extremes (NumPy reads a bilevel image as booleans, not its bytes).
-    extremes = image.crop((0, row, width, row + 1)).getextrema()
-    return extremes == Image.new(image.mode, (1, 1), value).getextrema()
+    return _extrema(image.im.crop((0, row, width, row + 1))) == _fill_extrema(image.mode, value)
+
+
+def _extrema(core) -> tuple:
+    """``Image.getextrema()`` of a Pillow core image (per band if it has several)."""
+    if core.bands > 1:
+        return tuple(core.getband(band).getextrema() for band in range(core.bands))
+    return core.getextrema()
+
+
+@functools.lru_cache(maxsize=64)
+def _fill_extrema(mode: str, value) -> tuple:
+    """The extremes of a pixel of ``mode`` filled with ``value`` (as stored: "1" as 0/255)."""
+    from PIL import Image
+
+    return _extrema(Image.core.fill(mode, (1, 1), value))
 
 
 @contextmanager
