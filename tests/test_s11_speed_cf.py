@@ -187,3 +187,44 @@ def test_a_small_large_kernel_product_sums_its_boxes_in_one_piece(monkeypatch):
     assert pieces
     expected = matting_laplacian(image, eps=1e-4, radius=3) @ p
     np.testing.assert_allclose(product, expected, atol=1e-9 * np.abs(expected).max())
+
+
+def test_conjugate_gradient_calls_a_vector_operator_directly_with_the_same_result():
+    import scipy.sparse
+    from scipy.sparse.linalg import LinearOperator, spsolve
+
+    from vecmatte.linalg.cg import conjugate_gradient, vector_operator
+
+    rng = np.random.default_rng(1)
+    n = 60
+    a = scipy.sparse.random(n, n, density=0.1, random_state=2)
+    matrix = (a @ a.T + scipy.sparse.identity(n) * 2.0).tocsr()
+    rhs = rng.random(n)
+    inverse = 1.0 / matrix.diagonal()
+    calls = []
+
+    def function(x):
+        calls.append(x.shape)
+        return inverse * x
+
+    direct = conjugate_gradient(
+        matrix, rhs, preconditioner=vector_operator(n, function), rtol=1e-12
+    )
+    assert calls and all(shape == (n,) for shape in calls)
+    plain = LinearOperator((n, n), matvec=lambda x: inverse * x.ravel(), dtype=np.float64)
+    through_scipy = conjugate_gradient(matrix, rhs, preconditioner=plain, rtol=1e-12)
+    as_matrix = conjugate_gradient(
+        matrix, rhs, preconditioner=scipy.sparse.diags(inverse).tocsr(), rtol=1e-12
+    )
+    np.testing.assert_array_equal(direct.x, through_scipy.x)
+    np.testing.assert_array_equal(direct.x, as_matrix.x)
+    np.testing.assert_allclose(direct.x, spsolve(matrix.tocsc(), rhs), rtol=1e-9)
+
+
+def test_stencil_offsets_are_a_new_array_each_time():
+    from vecmatte.laplacians._stencil import stencil_offsets
+
+    first = stencil_offsets(2)
+    first[:] = 0
+    again = stencil_offsets(2)
+    assert again.shape == (25, 2) and tuple(again[0]) == (-2, -2) and tuple(again[-1]) == (2, 2)

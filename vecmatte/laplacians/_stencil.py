@@ -8,6 +8,8 @@ order, the coefficients turn into CSR rows without sorting or summing duplicates
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = ["available_cpus", "rows_to_csr", "stencil_columns", "stencil_offsets"]
@@ -18,6 +20,12 @@ def stencil_offsets(reach: int) -> np.ndarray:
 
     The closed-form Laplacian of window radius ``r`` has ``reach = 2 r``.
     """
+    # A new array each time (callers may keep or change it), copied from one made once.
+    return _offsets(reach).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _offsets(reach: int) -> np.ndarray:
     span = np.arange(-reach, reach + 1)
     dy, dx = np.meshgrid(span, span, indexing="ij")
     return np.stack([dy.ravel(), dx.ravel()], axis=1)

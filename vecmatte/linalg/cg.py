@@ -12,7 +12,13 @@ import numpy as np
 
 from vecmatte import _defaults
 
-__all__ = ["ConvergenceWarning", "SolveResult", "conjugate_gradient", "warn_not_converged"]
+__all__ = [
+    "ConvergenceWarning",
+    "SolveResult",
+    "conjugate_gradient",
+    "vector_operator",
+    "warn_not_converged",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -67,6 +73,33 @@ def _vector(value: np.ndarray, name: str, n: int | None) -> np.ndarray:
         wanted = "(n,)" if n is None else f"({n},), as rhs"
         raise ValueError(f"{name} must have shape {wanted}, got shape {value.shape}")
     return value
+
+
+def vector_operator(n: int, function: Callable[[np.ndarray], np.ndarray]):
+    """``function`` as an ``(n, n)`` LinearOperator that conjugate gradient calls directly.
+
+    SciPy's ``operator @ x`` checks and reshapes its argument on every product (about 10 us,
+    more than a small image's whole preconditioner solve): :func:`conjugate_gradient` calls
+    ``function`` itself (the operator's ``vector_function``) on its float64 vectors of
+    ``n`` entries, with the same result.
+
+    Parameters
+    ----------
+    n : int
+        Rows and columns of the operator.
+    function : callable
+        ``x -> y`` for float64 vectors of ``n`` entries (``y`` of ``n`` entries).
+
+    Returns
+    -------
+    scipy.sparse.linalg.LinearOperator
+        With the attribute ``vector_function``.
+    """
+    from scipy.sparse.linalg import LinearOperator
+
+    operator = LinearOperator((n, n), matvec=function, dtype=np.float64)
+    operator.vector_function = function
+    return operator
 
 
 def conjugate_gradient(
@@ -134,7 +167,11 @@ def conjugate_gradient(
     residual = float(np.linalg.norm(r)) / b_norm
     if residual <= rtol:
         return SolveResult(x, 0, residual, True)
-    z = preconditioner @ r if preconditioner is not None else r
+    # The function itself where the operator has one (see vector_operator): r is float64 (n,).
+    apply = getattr(preconditioner, "vector_function", None)
+    if apply is None and preconditioner is not None:
+        apply = lambda x: preconditioner @ x  # noqa: E731
+    z = apply(r) if apply is not None else r
     p = z.copy()
     rz = float(r @ z)
     iteration = 0
@@ -180,7 +217,7 @@ def conjugate_gradient(
         if residual <= rtol or not np.isfinite(residual):
             breakdown = not np.isfinite(residual)
             break
-        z = preconditioner @ r if preconditioner is not None else r
+        z = apply(r) if apply is not None else r
         rz_next = float(r @ z)
         if not rz_next > 0.0:
             breakdown = True

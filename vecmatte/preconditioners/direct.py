@@ -194,8 +194,7 @@ def build(system, *, factor: str = "auto", single_precision: bool = True):
     of time. A factor that breaks down in float32 (a front not positive definite) is replaced
     by SuperLU's when ``factor="auto"``.
     """
-    from scipy.sparse.linalg import LinearOperator
-
+    from vecmatte.linalg.cg import vector_operator
     from vecmatte.linalg.envelope import envelope_cholesky, envelope_flops, rcm_envelope
     from vecmatte.linalg.multifrontal import dissection_order, multifrontal_cholesky
 
@@ -244,4 +243,4 @@ def build(system, *, factor: str = "auto", single_precision: bool = True):
     if apply is None:
         _log.info("direct: SuperLU factor of %d unknowns", n)
         apply = _superlu_solver(matrix, single_precision=bool(single_precision))
-    return LinearOperator((n, n), matvec=apply, dtype=np.float64)
+    return vector_operator(n, apply)

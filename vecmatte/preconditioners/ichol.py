@@ -156,7 +156,9 @@ def build(system, *, sweeps: int = 3, shift: float = 0.0):
     ``"direct"`` solves it.
     """
     import scipy.sparse
-    from scipy.sparse.linalg import LinearOperator, splu
+    from scipy.sparse.linalg import splu
+
+    from vecmatte.linalg.cg import vector_operator
 
     if system.stencil is None:
         raise ValueError("preconditioner 'ichol' needs the pixel stencil of the system")
@@ -178,4 +180,4 @@ def build(system, *, sweeps: int = 3, shift: float = 0.0):
     def apply(x):
         return triangular.solve(triangular.solve(np.ravel(x)), trans="T")
 
-    return LinearOperator((n, n), matvec=apply, dtype=np.float64)
+    return vector_operator(n, apply)

@@ -19,11 +19,10 @@ def jacobi_operator(diagonal: np.ndarray):
     -------
     scipy.sparse.linalg.LinearOperator
     """
-    from scipy.sparse.linalg import LinearOperator
+    from vecmatte.linalg.cg import vector_operator
 
     inverse_diagonal = 1.0 / np.asarray(diagonal, dtype=np.float64)
-    n = len(inverse_diagonal)
-    return LinearOperator((n, n), matvec=lambda x: inverse_diagonal * x.ravel(), dtype=np.float64)
+    return vector_operator(len(inverse_diagonal), lambda x: inverse_diagonal * x.ravel())
 
 
 def build(system):
