@@ -132,3 +132,19 @@ def test_stack_images_of_float32_and_float64_is_numpys_concatenation():
     expected = np.concatenate([foreground, alpha[:, :, None]], axis=2)
     assert got.dtype == np.float64
     assert np.array_equal(got, expected)
+
+
+def test_stack_images_keeps_numpys_order_and_error():
+    """Fortran-ordered images give NumPy's Fortran-ordered result, no image NumPy's error
+    (the channel-by-channel copy first gave a C-ordered result and an IndexError)."""
+    foreground = np.asfortranarray(np.full((4, 5, 3), 0.5))
+    alpha = np.asfortranarray(np.full((4, 5), 0.25))
+    got = shim.stack_images(foreground, alpha)
+    expected = np.concatenate([foreground, alpha[:, :, None]], axis=2)
+    assert (got.flags.c_contiguous, got.flags.f_contiguous) == (
+        expected.flags.c_contiguous,
+        expected.flags.f_contiguous,
+    )
+    assert np.array_equal(got, expected)
+    with pytest.raises(ValueError, match="at least one array"):
+        shim.stack_images()
