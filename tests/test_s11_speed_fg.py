@@ -137,8 +137,8 @@ def test_stack_images_of_float32_and_float64_is_numpys_concatenation():
 def test_stack_images_keeps_numpys_order_and_error():
     """Fortran-ordered images give NumPy's Fortran-ordered result, no image NumPy's error
     (the channel-by-channel copy first gave a C-ordered result and an IndexError)."""
-    foreground = np.asfortranarray(np.full((4, 5, 3), 0.5))
-    alpha = np.asfortranarray(np.full((4, 5), 0.25))
+    foreground = np.asfortranarray(np.full((64, 65, 3), 0.5))  # above _CHANNELWISE_PIXELS
+    alpha = np.asfortranarray(np.full((64, 65), 0.25))
     got = shim.stack_images(foreground, alpha)
     expected = np.concatenate([foreground, alpha[:, :, None]], axis=2)
     assert (got.flags.c_contiguous, got.flags.f_contiguous) == (

@@ -132,15 +132,25 @@ def stack_images(*images: ArrayLike) -> np.ndarray:
     return _concatenated(_to_floats_if_mixed(arrays, "image"))
 
 
+# Pixels from which stack_images copies channel by channel (64 x 64: 0.63-0.79x PyMatting's
+# time, against 1.12-1.14x for np.concatenate).
+_CHANNELWISE_PIXELS = 2048
+
+
 def _concatenated(arrays: list[np.ndarray]) -> np.ndarray:
     """``np.concatenate(arrays, axis=2)`` of ``(h, w, c)`` arrays of one height and width,
     channel by channel in blocks of rows: one long strided loop per channel instead of
     NumPy's loops of ``c`` values (0.45x the time of a (128, 128, 3) and a (128, 128)
     concatenation, 0.6x at 512 x 512), each block's output still in cache for the next
     channel."""
-    if len(arrays) < 2 or any(array.size == 0 or not array.flags.c_contiguous for array in arrays):
-        # NumPy's own result: its error for no image, and its memory order for Fortran-ordered
-        # images (the order of the inputs), which a program may rely on.
+    if (
+        len(arrays) < 2
+        or arrays[0].shape[0] * arrays[0].shape[1] < _CHANNELWISE_PIXELS
+        or not all(array.flags.c_contiguous for array in arrays)
+    ):
+        # NumPy's own result: its error for no image, its memory order for Fortran-ordered
+        # images (the order of the inputs), which a program may rely on; and on small images
+        # its one call beats the copies' Python (1.4x PyMatting's time against 1.5x at 32 x 32).
         return np.concatenate(arrays, axis=2)
     h, w = arrays[0].shape[:2]
     channels = sum(array.shape[2] for array in arrays)
