@@ -228,3 +228,19 @@ def test_stencil_offsets_are_a_new_array_each_time():
     first[:] = 0
     again = stencil_offsets(2)
     assert again.shape == (25, 2) and tuple(again[0]) == (-2, -2) and tuple(again[-1]) == (2, 2)
+
+
+@pytest.mark.parametrize("radius", [0, -1, 1.5, "1", None, True])
+def test_flat_window_fraction_refuses_a_radius_in_one_line(radius):
+    # radius 0 read every one-pixel window as flat (1.0), 1.5 as 1, -1 failed inside SciPy.
+    # Failed before: no ValueError naming the radius.
+    from vecmatte.systems import flat_window_fraction
+
+    scene = make_scene((20, 20), seed=1)
+    unknown = (scene.trimap > 0.1) & (scene.trimap < 0.9)
+    with pytest.raises(ValueError, match=r"^radius must be a whole number of at least 1") as caught:
+        flat_window_fraction(scene.image, unknown, radius)
+    assert "\n" not in str(caught.value)
+    assert flat_window_fraction(scene.image, unknown, 2.0) == flat_window_fraction(
+        scene.image, unknown, 2
+    )

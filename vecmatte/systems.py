@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vecmatte import _defaults
+from vecmatte._numbers import whole_number
 
 __all__ = [
     "LazyStencil",
@@ -273,17 +274,24 @@ def flat_window_fraction(image: np.ndarray, unknown: np.ndarray, radius: int = 1
     image : ndarray, shape (h, w, c)
     unknown : ndarray of bool, shape (h, w)
     radius : int, optional
+        Window radius, a whole number of at least 1.
 
     Returns
     -------
     float
         In [0, 1]; 0 when nothing is unknown.
+
+    Raises
+    ------
+    ValueError
+        One line, for a radius that is not a whole number of at least 1.
     """
     from scipy.ndimage import maximum_filter, minimum_filter
 
+    # radius 0 made every one-pixel window "flat" (1.0), 1.5 read as 1, -1 failed in SciPy.
+    size = 2 * whole_number(radius, "radius", "a whole number of at least 1", minimum=1) + 1
     if not unknown.any():
         return 0.0
-    size = 2 * int(radius) + 1
     spread = np.zeros(unknown.shape)
     for channel in np.moveaxis(np.asarray(image), -1, 0):
         spread = np.maximum(
