@@ -1,6 +1,6 @@
 """Session 11, speed of the ML foreground and the cutout: the faster paths give the same bits.
 
-- small tiles are relaxed by ``_fused_half_sweep`` (fewer, larger NumPy calls); it must give
+- small tiles are relaxed by ``_fused_sweeps`` (fewer, larger NumPy calls); it must give
   exactly what the per-term half-sweep gives, which the plain-loop reference tests check;
 - ``cutout`` with a given float foreground copies channel by channel in blocks of rows and
   still refuses a NaN or a value beyond [0, 1] in one line;

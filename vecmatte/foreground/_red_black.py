@@ -29,7 +29,7 @@ _F32 = np.float32
 # Python, where np.clip's wrappers cost more than the clipping of a small tile and np.minimum
 # then np.maximum two calls (3.0 against 5.6 and 4.8 us at 6 x 45 values).
 _ONE_ARRAY, _ZERO_ARRAY = np.ones((), _F32), np.zeros((), _F32)
-# Cells per colour up to which a tile is relaxed by :func:`_fused_half_sweep` (the six small
+# Cells per colour up to which a tile is relaxed by :func:`_fused_sweeps` (the six small
 # levels' tiles, up to about 44 x 44 pixels): 25% less time than :func:`_half_sweep` on the
 # small levels, where the calls' fixed cost dominates; on bigger tiles its (4, 6, m) and
 # (3, 6, m) arrays outgrow the cache and it is the slower (1.06x at 64 x 64, 1.22x at 104 x
@@ -313,7 +313,7 @@ def _half_sweep(views) -> None:
 
 
 def _fused_views(target, source, operator, grid, colour):
-    """The operands :func:`_fused_half_sweep` reads and writes, made once per tile (small
+    """The operands :func:`_fused_sweeps` reads and writes, made once per tile (small
     tiles: see :data:`_FUSED_CELLS`).
 
     Fewer, larger calls than one per term, bit for bit the same sums: NumPy's reduction over
@@ -348,30 +348,37 @@ def _fused_views(target, source, operator, grid, colour):
     both = np.ndarray((2, 2, 3, m), _F32, buffer=sums, strides=strides)
     # One flat tuple, ufuncs' outputs positional, 0-d bounds: the small levels' 120
     # half-sweeps spend as much in Python as in NumPy (10% less time than nested tuples).
+    cells = target[:, inner]
     return (
         tuple(_mirror_views(target, source, grid, colour)),
         (factors[:2], _pairs(source, up, down - up, m), products[:2]),
         (factors[2:], _pairs(source, left, right - left, m), products[2:]),
         (products, 0, None, sums[:6]),
-        (sums[6:], sums[:3]),
+        sums[6:],
+        sums[:3],
         (solve, both, terms[:2].reshape(2, 2, 3, m)),
-        (terms, 0, None, target[:, inner]),
+        (terms, 0, None, cells),
+        cells,
     )
 
 
-def _fused_half_sweep(views) -> None:
-    """:func:`_half_sweep` in 7 ufunc calls instead of 13, on :func:`_fused_views`' operands."""
-    mirror, vertical, horizontal, sums, (repeat, first), solve, terms = views
-    for destination, origin in mirror:
-        destination[...] = origin
-    np.multiply(*vertical)
-    np.multiply(*horizontal)
-    np.add.reduce(*sums)
-    repeat[...] = first
-    np.multiply(*solve)
-    np.add.reduce(*terms)
-    cells = terms[3]
-    cells.clip(_ZERO_ARRAY, _ONE_ARRAY, out=cells)
+def _fused_sweeps(sweeps, iterations: int) -> None:
+    """``iterations`` red-black sweeps on :func:`_fused_views`' operands (red's, then
+    black's): :func:`_half_sweep` in 7 ufunc calls instead of 13, the loop inlined and the
+    functions bound once (the small levels' 120 half-sweeps spend as much time in Python as
+    in NumPy)."""
+    multiply, add, low, high = np.multiply, np.add.reduce, _ZERO_ARRAY, _ONE_ARRAY
+    for _ in range(iterations):
+        for mirror, vertical, horizontal, sums, repeat, first, solve, terms, cells in sweeps:
+            for destination, origin in mirror:
+                destination[...] = origin
+            multiply(*vertical)
+            multiply(*horizontal)
+            add(*sums)
+            repeat[...] = first
+            multiply(*solve)
+            add(*terms)
+            cells.clip(low, high, out=cells)
 
 
 def relax(packed, grid, iterations, regularization, weight):
@@ -387,28 +394,27 @@ def relax(packed, grid, iterations, regularization, weight):
     ]
     sizes = [grid.interior(colour).stop - grid.interior(colour).start for colour in (0, 1)]
     if max(sizes) <= _FUSED_CELLS:
-        half_sweep = _fused_half_sweep
         sweeps = [
             _fused_views(colours[colour], colours[1 - colour], operators[colour], grid, colour)
             for colour in (0, 1)
         ]
-    else:
-        half_sweep = _half_sweep
-        total = np.empty((6, max(sizes)), _F32)
-        scratch = np.empty((6, max(sizes)), _F32)
-        sweeps = [
-            _sweep_views(
-                colours[colour],
-                colours[1 - colour],
-                operators[colour],
-                grid,
-                colour,
-                total[:, :size],
-                scratch[:, :size],
-            )
-            for colour, size in enumerate(sizes)
-        ]
+        _fused_sweeps(sweeps, iterations)
+        return colours
+    total = np.empty((6, max(sizes)), _F32)
+    scratch = np.empty((6, max(sizes)), _F32)
+    sweeps = [
+        _sweep_views(
+            colours[colour],
+            colours[1 - colour],
+            operators[colour],
+            grid,
+            colour,
+            total[:, :size],
+            scratch[:, :size],
+        )
+        for colour, size in enumerate(sizes)
+    ]
     for _ in range(iterations):
-        half_sweep(sweeps[0])
-        half_sweep(sweeps[1])
+        _half_sweep(sweeps[0])
+        _half_sweep(sweeps[1])
     return colours
