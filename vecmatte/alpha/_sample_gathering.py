@@ -126,15 +126,20 @@ def march_rays(
         if pool[0].size <= RAY_CHUNK // 2 and next_ray < m * rays:
             stop = min(m * rays, next_ray + RAY_CHUNK - pool[0].size)
             fresh = _new_rays(next_ray, stop, unknown, rays, w, cos_table, sin_table)
-            start = 0
-            # Windows of steps while the rays left are few enough (most find both samples
-            # in the first); the march takes the rest.
-            while fresh[0].size and start < longest:
-                steps = min(longest - start, _FIRST_STEPS_ELEMENTS // fresh[0].size)
+            start, size = 0, fresh[0].size
+            # Windows of steps while the rays left are few enough and a quarter of a window's
+            # rays at least find both samples in it; the march, which skips across wide
+            # regions, takes the rest (a window takes every step: rays across a wide unknown
+            # region would take many windows).
+            while size and start < longest:
+                steps = min(longest - start, _FIRST_STEPS_ELEMENTS // size)
                 if steps < 4:
                     break
                 fresh = _first_steps(fresh, label, shape, found, start, steps)
                 start += steps
+                if 4 * fresh[0].size > 3 * size:
+                    break
+                size = fresh[0].size
             pool = tuple(np.concatenate(pair) for pair in zip(pool, fresh, strict=True))
             next_ray = stop
             continue
