@@ -491,13 +491,12 @@ def test_a_writer_waiting_on_a_removed_lock_file_takes_the_new_one(tmp_path, mon
     lock = _rename_lock.lock_path((status.st_dev, status.st_ino))
     held = {"first": os.open(lock, os.O_RDONLY | os.O_CREAT, 0o600)}
     fcntl.flock(held["first"], fcntl.LOCK_EX)
-    writer = threading.Thread(
-        target=save_images, args=([(out / "m.png", np.zeros((4, 5)))],), daemon=True
-    )
+    pair = [(out / "m.png", np.zeros((4, 5))), (out / "c.png", np.zeros((4, 5)))]
+    writer = threading.Thread(target=save_images, args=(pair,), daemon=True)  # one file: no lock
     writer.start()
     try:
         deadline = time.monotonic() + 60
-        while not list(out.glob(".*.tmp")):  # its temporary written: it waits on `first`
+        while len(list(out.glob(".*.tmp"))) < 2:  # its temporaries written: it waits on `first`
             assert time.monotonic() < deadline
             time.sleep(0.01)
         time.sleep(0.2)

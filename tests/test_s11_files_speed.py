@@ -106,3 +106,33 @@ def test_the_pixel_limit_of_maps_still_holds(tmp_path, monkeypatch):
     monkeypatch.setattr(vecmatte._arrays, "MAX_PIXELS", 19)
     with pytest.raises(ValueError, match=r"t\.png: trimap has 20 pixels .* more than the limit"):
         load_trimap(path)
+
+
+def test_one_file_is_renamed_without_the_folders_lock(tmp_path, monkeypatch):
+    # One rename is atomic alone (it ends as before or after another writer's renames): a
+    # single output takes no folder lock, so a lock held for ever does not hold it back.
+    import fcntl
+    import os
+    import tempfile
+    import threading
+
+    from vecmatte import _rename_lock
+    from vecmatte.io import save_image
+
+    locks, out = tmp_path / "locks", tmp_path / "out"
+    locks.mkdir()
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(locks))
+    status = os.stat(out)
+    descriptor = os.open(_rename_lock.lock_path((status.st_dev, status.st_ino)), os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        pixels = np.linspace(0, 1, 20).reshape(4, 5)
+        writer = threading.Thread(target=save_image, args=(out / "m.png", pixels), daemon=True)
+        writer.start()
+        writer.join(60)
+        assert not writer.is_alive()
+    finally:
+        os.close(descriptor)
+    assert sorted(p.name for p in out.iterdir()) == ["m.png"]
+    _same(load_gray(out / "m.png", name="alpha"), np.rint(pixels * 255) / 255)

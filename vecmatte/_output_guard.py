@@ -295,6 +295,8 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     ``what`` names the output in messages (``"--cutout"``); with ``alpha_channel``, formats
     that lose it (JPEG, BMP ...) are refused.
     """
+    if _plainly_writable(path, what):
+        return _format_keeping_alpha(path, what, alpha_channel)
     _check_name_length(path, what)
     if is_special_file(path):
         if not os.access(path, os.W_OK):
@@ -317,10 +319,7 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
     if target.exists() and not os.access(target, os.W_OK):
         # A temporary renamed over it needs only the folder's permission: a file its owner
         # made read-only was replaced without a word, where open() and cp refuse.
-        raise PermissionError(
-            f"{path}: the file is read-only (its permissions refuse writing); make it "
-            f"writable (chmod u+w) or give another name ({what})"
-        )
+        raise _read_only(path, what)
     if not os.access(directory, os.W_OK | os.X_OK):
         number, reason = _why_not_writable(directory)
         error = PermissionError(f"{path}: cannot write to directory {directory} ({reason})")
@@ -329,6 +328,34 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
         error.errno = number
         raise error
     return _format_keeping_alpha(path, what, alpha_channel)
+
+
+def _plainly_writable(path: Path, what: str) -> bool:
+    """Whether ``path`` is no link and either a writable file or nothing in an existing,
+    writable folder: the common case, told by one look at the name (``os.lstat``) where
+    :func:`check_writable`'s checks take seven. False: those checks say what it is. A
+    read-only file is refused here, as there."""
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        status = None
+    except (OSError, ValueError):  # too long, no search permission, a NUL: said there
+        return False
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        return False  # a link, a folder, a device or a pipe
+    directory = path.parent if str(path.parent) else Path(".")
+    if status is None and not directory.is_dir():
+        return False
+    if status is not None and not os.access(path, os.W_OK):
+        raise _read_only(path, what)
+    return os.access(directory, os.W_OK | os.X_OK)
+
+
+def _read_only(path: Path, what: str) -> PermissionError:
+    return PermissionError(
+        f"{path}: the file is read-only (its permissions refuse writing); make it "
+        f"writable (chmod u+w) or give another name ({what})"
+    )
 
 
 def _why_not_writable(directory: Path) -> tuple[int, str]:
