@@ -10,6 +10,7 @@ All skip when PyMatting is not installed.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import inspect
 import json
@@ -30,8 +31,9 @@ needs_pymatting = pytest.mark.skipif(_SPEC is None, reason="PyMatting not instal
 # signatures
 
 
+@functools.cache  # parsed once for the 53 parameters of test_signature_equals_pymatting
 def _pymatting_functions() -> dict[str, ast.FunctionDef | ast.ClassDef]:
-    """Top-level functions and classes of PyMatting's source files, by name."""
+    """Top-level functions and classes of PyMatting's source files, by name (read only)."""
     root = pathlib.Path(_SPEC.origin).parent
     found = {}
     for path in sorted(root.rglob("*.py")):
