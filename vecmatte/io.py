@@ -332,10 +332,15 @@ def _gray_palette(image) -> np.ndarray | None:
     palette's end included); else None."""
     if image.mode != "P" or "transparency" in image.info:
         return None
-    probe = image.crop((0, 0, 256, 1))  # keeps the palette
-    probe.frombytes(bytes(range(256)))
-    colours = np.asarray(probe.convert("RGB"))[0]
-    return colours[:, 0] if _channels_equal(colours) else None
+    colours = bytes(image.getpalette("RGB") or ())
+    if len(colours) < 3 * 256:  # the entries past its end, as Pillow's conversion fills them
+        probe = image.crop((0, 0, 256, 1))  # keeps the palette
+        probe.frombytes(bytes(range(256)))
+        colours = probe.convert("RGB").tobytes()
+    red = colours[0::3]
+    if red != colours[1::3] or red != colours[2::3]:
+        return None
+    return np.frombuffer(red, np.uint8)
 
 
 def _channels_equal(rgb: np.ndarray) -> bool:
