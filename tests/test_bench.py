@@ -115,7 +115,11 @@ def test_report_structure(compare, tmp_path):
         "## Per-image results",
     ):
         assert section in text, section
-    assert (tmp_path / "time_vs_megapixels.png").stat().st_size > 1000
+    plot = tmp_path / "time_vs_megapixels.png"
+    if _available("matplotlib"):  # in the test extra; without it the harness draws no plot
+        assert plot.stat().st_size > 1000
+    else:
+        assert not plot.exists()
     assert "1-minute load average while this invocation measured" in text
 
     rows = [r for r in _rows(text, "A1") if re.fullmatch(r"trimap2?", r[1])]
@@ -283,7 +287,8 @@ def test_method_table_on_closed_form(tmp_path, monkeypatch):
     arguments += ["--cache", str(tmp_path / "c.jsonl"), "--resume"]
     # vecmatte's side first, then the rest, reusing it
     assert table_script.main([*arguments, "--family", "vecmatte"]) == 0
-    assert {r[3].split()[0] for r in _rows(output.read_text(), "A1")} == {"vecmatte"}
+    measured = [r for r in _rows(output.read_text(), "A1") if not r[6].startswith("unavailable")]
+    assert {r[3].split()[0] for r in measured} == {"vecmatte"}  # without PyMatting: its row says so
     assert table_script.main(arguments) == 0
     text = output.read_text()
     assert "Cells reused from" in text
