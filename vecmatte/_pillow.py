@@ -262,10 +262,12 @@ def _row_unwritten(image, colour: tuple[int, ...]) -> bool:
     # A bilevel ("1") image stores a byte a pixel, which its decoder sets to 0 or 255 only:
     # filled with another byte, a black or white last row (a mask's, often) is no match.
     value = tuple(colour[:bands]) if bands > 1 else colour[0]
-    image.im = Image.core.fill(image.mode, image.size, value)  # Image.new's, without its wrapper
-    image.load()
     width, height = image.size
     row = height - 1 if not image.info.get("interlace") or height % 2 == 0 else height - 2
+    # Only that row is looked at: only it is filled (the rest zeroed memory, as Pillow's own).
+    image.im = Image.core.new(image.mode, image.size)
+    image.im.paste(Image.core.fill(image.mode, (width, 1), value), (0, row, width, row + 1))
+    image.load()
     # The stored values' extremes (NumPy reads a bilevel image as booleans, not its bytes).
     return _extrema(image.im.crop((0, row, width, row + 1))) == _fill_extrema(image.mode, value)
 
