@@ -384,20 +384,39 @@ def _found_first(index: np.ndarray) -> np.ndarray:
     Slots past a row's samples repeat its first one: a repeated pair costs the same and
     comes later, so it never wins; a row without samples keeps -1 throughout.
     """
-    rays = index.shape[1]
-    out = np.full_like(index, -1)
-    found = index >= 0
-    # Each found sample goes to its row's next slot: the count of found samples before it.
-    slot = np.cumsum(found, axis=1, dtype=np.intp)
-    count = slot[:, -1].copy()
-    at = np.flatnonzero(found)
-    slot = take(slot.ravel(), at)
-    slot -= 1
-    slot += at - at % rays
-    out.put(slot, take(index.ravel(), at), mode="wrap")
-    missing = np.arange(rays)[None, :] >= np.maximum(count, 1)[:, None]
+    m, rays = index.shape
+    if rays <= 8:
+        # The found samples of a row as a byte: a table gives the columns to read.
+        found = np.packbits(index >= 0, axis=1, bitorder="little").ravel()
+        column = _found_first_columns(rays).take(found, axis=0)
+        column += np.arange(0, m * rays, rays)[:, None]
+        return take(index.ravel(), column)
+    out = np.empty_like(index)
+    count = np.zeros(m, dtype=np.intp)
+    rows = np.arange(m)
+    # A column at a time (rays are few): each found sample goes to its row's next slot.
+    for r in range(rays):
+        column = index[:, r]
+        found = np.flatnonzero(column >= 0)
+        out[take(rows, found), take(count, found)] = take(column, found)
+        count[found] += 1
+    slot = np.arange(rays)
+    missing = slot[None, :] >= np.maximum(count, 1)[:, None]
     np.copyto(out, out[:, :1], where=missing)
+    out[count == 0] = -1
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _found_first_columns(rays: int) -> np.ndarray:
+    """Columns of :func:`_found_first` for each set of found samples (bit ``r``: ray ``r``
+    found one): the found ones in order, then the first again (column 0 if none)."""
+    table = np.zeros((2**rays, rays), dtype=np.intp)
+    for code in range(2**rays):
+        found = [r for r in range(rays) if code >> r & 1] or [0]
+        table[code] = found + found[:1] * (rays - len(found))
+    table.flags.writeable = False
+    return table
 
 
 def _best_pairs(
@@ -552,9 +571,15 @@ def gather_samples(
     mean_fg, mean_bg = mean_fg.astype(np.float32), mean_bg.astype(np.float32)
     fg_index, bg_index = march_rays(label, shape, unknown, rays)
     tensor = gradient_tensor(colors, shape)
-    fg_energy, bg_energy = least_path_energy(
-        tensor, shape, unknown, np.stack((fg_index, bg_index)), pymatting_path
-    )
+    if unknown.size * 8 * rays <= CHUNK_ELEMENTS:
+        # Few pixels: both sets of samples in one pass (half the NumPy calls).
+        fg_energy, bg_energy = least_path_energy(
+            tensor, shape, unknown, np.stack((fg_index, bg_index)), pymatting_path
+        )
+    else:
+        # Many: a set at a time (about 8% faster at 512 x 512, 60% unknown).
+        fg_energy = least_path_energy(tensor, shape, unknown, fg_index, pymatting_path)
+        bg_energy = least_path_energy(tensor, shape, unknown, bg_index, pymatting_path)
     del tensor
     planes32 = image_planes(colors)
     fg, bg, alpha = select_pairs(
