@@ -644,6 +644,11 @@ REFUSED = {
         "pm.rw_laplacian(image[:1, :1])",
         "returns the 1 x 1 regularization (a pixel has no neighbour)",
     ),
+    "rw_laplacian_rgba_radius_past_the_image": (
+        "pm.rw_laplacian(np.dstack([image, alpha])[:5, :5], radius=6)",
+        "returns a Laplacian of windows clamped to the border (refused for RGB and, since "
+        "session 11, for more channels as well)",
+    ),
     "uniform_laplacian_1x1": (
         "pm.uniform_laplacian(image[:1, :1])",
         "returns the 1 x 1 zero Laplacian (a pixel has no neighbour; radius 1 is not "
