@@ -167,3 +167,26 @@ def test_ctrl_c_while_a_connection_starts_stops_the_server(monkeypatch):
         ours.close()
         theirs.close()
         server.server_close()
+
+
+@pytest.mark.parametrize("held", ["the budget", "the sizing"])
+def test_a_request_waiting_for_memory_stops_when_its_client_leaves(held):
+    # In its slot, a request waiting for the memory budget (or for another request's
+    # decoding to be sized) held the slot until the memory came or wait_seconds passed.
+    scene = vecmatte.make_scene((30, 40), seed=11)
+    fields = {"image": png_bytes(scene.image), "trimap": png_bytes(scene.trimap)}
+    app = create_app(workers=2, wait_seconds=3, memory_bytes=64 * 2**20)
+    gate, asked = app._gate, []
+
+    def gone() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # there when its slot came; gone while it waits for memory
+
+    with gate.memory(gate.solve_budget if held == "the budget" else 0) as other:
+        if held == "the budget":
+            other.settle()  # a solve running: its memory is held, the sizing lock free
+        status, content, log = _post(app, fields, **{"vecmatte.client_gone": gone})
+    assert status.startswith("400"), content  # old code: 503 after wait_seconds
+    assert "the solve was stopped before it started" in json.loads(content)["error"]
+    assert len(log.splitlines()) == 1
+    assert gate._admitted == 0 and gate._active == 0 and gate._solves == 0

@@ -196,6 +196,8 @@ class Gate:
         self.body_budget, self.solve_budget = split_budget(budget)
         self._condition = threading.Condition()
         self._sizing = threading.Lock()  # held by the one reservation that may still grow
+        # The check of the request whose slot this thread holds: its memory waits look too.
+        self._slot_check = threading.local()
         self._admitted = 0
         self._active = 0
         self._bodies = 0  # the bodies held by the admitted requests
@@ -266,7 +268,7 @@ class Gate:
     @contextlib.contextmanager
     def slot(self, check: Callable[[], None] | None = None) -> Iterator[None]:
         """One of the ``workers`` slots, in which a request decodes its uploads and solves;
-        ``check()`` may raise to stop waiting for it (a client that left)."""
+        ``check()`` may raise to stop waiting for it, or for memory in it (a client that left)."""
         with self._condition:
             # A request whose client left (the page aborts a stroke's request at the next
             # stroke) kept its place among the admitted until a slot came: strokes painted
@@ -277,12 +279,28 @@ class Gate:
                 check,
             )
             self._active += 1
+        self._slot_check.check = check
         try:
             yield
         finally:
+            self._slot_check.check = None
             with self._condition:
                 self._active -= 1
                 self._condition.notify_all()
+
+    def _acquire_sizing(self) -> bool:
+        """The sizing lock within ``wait_seconds``, looking at the slot's check meanwhile."""
+        check = getattr(self._slot_check, "check", None)
+        if check is None:
+            return self._sizing.acquire(timeout=self._limits.wait_seconds)
+        deadline = time.monotonic() + self._limits.wait_seconds
+        while not self._sizing.acquire(
+            timeout=max(0.0, min(CHECK_SECONDS, deadline - time.monotonic()))
+        ):
+            check()
+            if time.monotonic() >= deadline:
+                return False
+        return True
 
     @contextlib.contextmanager
     def memory(self, n_bytes: int, what: str = "this solve") -> Iterator[Reservation]:
@@ -294,7 +312,7 @@ class Gate:
         memory, both until their 503. The one growing waits only for settled reservations,
         which their solves give back.
         """
-        if not self._sizing.acquire(timeout=self._limits.wait_seconds):
+        if not self._acquire_sizing():
             raise HTTPError(
                 503,
                 "the server is busy: another request was being decoded for "
@@ -341,6 +359,7 @@ class Reservation:
                 gate._wait(
                     lambda: gate._solves + more <= gate.solve_budget,
                     "the requests in progress held the memory budget",
+                    getattr(gate._slot_check, "check", None),  # a client that left stops it
                 )
             gate._solves += more
             self.bytes = n_bytes
