@@ -177,6 +177,10 @@ def loop_box_filter(array, size):
 
     Window ``[y - size // 2, y + (size - 1) // 2]`` (``cv2.blur``'s anchor); an index outside
     the image reflects about the edge pixel (``d c b | a b c d | c b a``), repeatedly.
+    The window is a product of a row range and a column range, so each pixel's sum weighs
+    pixel (i, j) by how often row i and column j occur among its window's mirrored rows and
+    columns (counted one offset at a time): a window of 90 over a 9 x 8 image costs 72
+    products instead of 8100 additions per pixel.
     """
     h, w = array.shape[:2]
 
@@ -187,14 +191,20 @@ def loop_box_filter(array, size):
         i = abs(i) % period
         return period - i if i >= n else i
 
+    def occurrences(n):
+        # table[y, i]: how often index i falls in the (mirrored) window of index y
+        table = np.zeros((n, n))
+        for y in range(n):
+            for d in range(-(size // 2), (size - 1) // 2 + 1):
+                table[y, mirror(y + d, n)] += 1
+        return table
+
+    rows, columns = occurrences(h), occurrences(w)
     out = np.zeros(array.shape)
     for y in range(h):
         for x in range(w):
-            total = 0.0
-            for dy in range(-(size // 2), (size - 1) // 2 + 1):
-                for dx in range(-(size // 2), (size - 1) // 2 + 1):
-                    total = total + array[mirror(y + dy, h), mirror(x + dx, w)]
-            out[y, x] = total / (size * size)
+            weights = rows[y][:, None] * columns[x][None, :]
+            out[y, x] = np.tensordot(weights, array, axes=([0, 1], [0, 1])) / (size * size)
     return out
 
 
