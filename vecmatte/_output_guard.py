@@ -191,7 +191,7 @@ def write_target(path) -> Path:
     out.png`` then replaced the system's ``/dev/stdout`` link (as root; others were refused
     "cannot write to directory /dev") and left ``out.png`` empty.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)
     if not path.is_symlink():
         return path
     _check_link_may_be_followed(path)
@@ -343,7 +343,8 @@ def _plainly_writable(path: Path, what: str) -> bool:
         return False
     if status is not None and not stat.S_ISREG(status.st_mode):
         return False  # a link, a folder, a device or a pipe
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = path.parent
+    directory = directory if str(directory) else Path(".")
     if status is None and not directory.is_dir():
         return False
     if status is not None and not os.access(path, os.W_OK):

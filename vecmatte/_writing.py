@@ -546,7 +546,7 @@ def temporary_prefix(path) -> str:
     An output name of 242 to 255 bytes is valid, but its temporary's was not: the write
     failed with "file name too long" naming a file the user never gave.
     """
-    name = os.fsencode(Path(path).name)
+    name = os.fsencode((path if isinstance(path, Path) else Path(path)).name)
     if len(name) > _NAME_BYTES:
         name = name[:_NAME_BYTES]
     return f".{os.fsdecode(name)}."
@@ -554,7 +554,8 @@ def temporary_prefix(path) -> str:
 
 def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
     """Write ``buffer`` into a new temporary file beside ``path``; return its name."""
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = path.parent
+    directory = directory if str(directory) else Path(".")
     temporary = handle = None
     try:
         # Ctrl-C (or SIGTERM) held back until the file made has a name and a handle here: one
