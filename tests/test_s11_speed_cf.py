@@ -244,3 +244,26 @@ def test_flat_window_fraction_refuses_a_radius_in_one_line(radius):
     assert flat_window_fraction(scene.image, unknown, 2.0) == flat_window_fraction(
         scene.image, unknown, 2
     )
+
+
+@pytest.mark.parametrize("gather_entries", [0, 2**62])
+def test_the_envelope_factor_is_the_same_whichever_way_its_rows_are_gathered(
+    monkeypatch, gather_entries
+):
+    # _scatter gathers small systems' rows itself and large ones' with SciPy's matrix[rows];
+    # both give the factor of the default, and it solves the system (against spsolve).
+    from scipy.sparse.linalg import spsolve
+
+    import vecmatte.linalg.envelope as envelope
+    from vecmatte.alpha.cf import build_system
+
+    scene = make_scene((30, 34), seed=7)
+    is_fg, is_bg = scene.trimap > 0.9, scene.trimap < 0.1
+    matrix = build_system(scene.image, is_fg, is_bg, eps=1e-4).matrix
+    default = envelope.envelope_cholesky(envelope.rcm_envelope(matrix), dtype=np.float64)
+    monkeypatch.setattr(envelope, "_GATHER_ENTRIES", gather_entries)
+    factor = envelope.envelope_cholesky(envelope.rcm_envelope(matrix), dtype=np.float64)
+    for mine, theirs in zip(factor.bands, default.bands, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    rhs = np.random.default_rng(0).random(matrix.shape[0])
+    np.testing.assert_allclose(factor.solve(rhs), spsolve(matrix.tocsc(), rhs), rtol=1e-8)

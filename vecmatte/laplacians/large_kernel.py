@@ -11,8 +11,8 @@ from vecmatte._validation import check_radius_eps
 __all__ = ["LargeKernelLaplacian", "box_full", "box_valid", "lkm_laplacian"]
 
 # Images of at most this many pixels sum their boxes in one piece (see _allocated): two
-# scratch arrays of 2 MiB at most.
-_ONE_PIECE = 2**18
+# scratch arrays of 0.5 MiB at most.
+_ONE_PIECE = 2**16
 
 
 def _window_sums(
