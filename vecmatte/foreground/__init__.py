@@ -302,8 +302,10 @@ def estimate_foreground_background(
         90 then 6), each at most 65536 or twice the image's larger side if that is more.
     progress : callable, optional
         ``progress(done, total)``, called as the work advances (after each strip of rows of
-        ``"ml"``'s big levels, each pass of ``"blur_fusion"``, each colour channel of
-        ``"cf"``), for a caller that shows progress; the library prints nothing.
+        ``"ml"``'s big levels, each pass of ``"blur_fusion"``, each iteration of
+        ``"cf"``'s solves), for a caller that shows progress; the library prints nothing.
+        ``done`` never decreases; ``"cf"`` repeats it while a channel is solved, so that a
+        caller that stops the work by raising from ``progress`` is heard within a step.
 
     Returns
     -------

@@ -150,7 +150,8 @@ def estimate(
     background : bool, optional
         Also estimate the background colours (default True).
     progress : callable, optional
-        ``progress(done, 3)``, called after each colour channel.
+        ``progress(done, 3)``, called after each conjugate gradient iteration with the
+        channels finished so far, and after each colour channel.
 
     Returns
     -------
@@ -197,6 +198,9 @@ def estimate(
             preconditioner=preconditioner,
             rtol=rtol,
             maxiter=maxiter,
+            # A caller that stops on progress (the server, when its client left) must not wait
+            # for a whole channel's solve: it hears the channels done so far after each step.
+            callback=None if progress is None else (lambda _i, _r, done=channel: progress(done, 3)),
         )
         if worst is None or result.residual > worst.residual:
             worst = result
