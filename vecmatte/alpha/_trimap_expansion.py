@@ -19,19 +19,26 @@ __all__ = ["expand_trimap"]
 
 
 def _maybe_close(
-    colors, label: np.ndarray, shape: tuple[int, int], radius: int, threshold: float
+    colors,
+    label: np.ndarray,
+    shape: tuple[int, int],
+    radius: int,
+    threshold: float,
+    unknown: np.ndarray | None = None,
 ) -> np.ndarray:
     """Unknown pixels that might have a known pixel of about their colour within ``radius``.
 
     Per block of about ``radius / 2`` pixels square, the range of each channel over each kind
     of known pixel; a pixel's window lies in the 5 x 5 blocks around its own, so a colour
     outside their ranges (widened by ``threshold``) in some channel rules that kind out.
+    ``unknown``: the unknown pixels (flat indices), when the caller has them.
     """
     h, w = shape
     # Blocks of half the radius: a window then lies in the 5 x 5 blocks around its pixel's.
     b = -(-radius // 2)
     reach = -(-radius // b)
-    unknown = np.flatnonzero(label == UNKNOWN)
+    if unknown is None:
+        unknown = np.flatnonzero(label == UNKNOWN)
     # Only the blocks around the unknown pixels' blocks matter: a crop on the block grid,
     # ``reach`` blocks beyond their bounding box, gives the same ranges at a fraction of
     # the cost when the unknown region is small.
@@ -241,7 +248,11 @@ def expand_trimap(
     # first qualifying offset of each pixel is the one a sequential scan finds). The block
     # filter, the distances and the groups would cost hundreds of NumPy calls more.
     at_once = unknown.size * dy.size <= _AT_ONCE_ELEMENTS
-    active = unknown if at_once else _maybe_close(colors, label, shape, radius, threshold)
+    if at_once:
+        active = unknown
+    else:
+        active = _maybe_close(colors, label, shape, radius, threshold, unknown)
+    del unknown
     if active.size == 0:
         return expanded
     if at_once:
