@@ -27,6 +27,7 @@ import numpy as np
 from vecmatte._arrays import check_image, check_mask
 from vecmatte._numbers import finite_number, whole_number
 from vecmatte.laplacians._lle import lle_weights, pixel_lle_weights
+from vecmatte.laplacians._stencil import available_cpus
 
 __all__ = [
     "KU_CONFIDENCES",
@@ -53,8 +54,6 @@ _TREE_OPTIONS = {"leafsize": 32, "balanced_tree": False, "compact_nodes": False}
 KU_CONFIDENCES = ("means", "toolbox")
 # Smallest weight sum by which the known-to-unknown flow divides to get a side's mean colour.
 _MIXTURE_FLOOR = 1e-3
-# Threads of each tree search (all CPUs; the neighbours found do not depend on it).
-_WORKERS = -1
 
 
 def pixel_features(image: np.ndarray, xy_weight: float) -> np.ndarray:
@@ -160,7 +159,9 @@ def nonlocal_neighbors(
         others = " other than the pixel" * extra
         _check_count(k, "k", len(candidates) - extra, f"candidates{others}")
     asked = query[order]
-    nearest = tree.query(features[asked], k=k + extra, workers=_WORKERS)[1]
+    # The CPUs this process may use (SciPy's -1 starts a thread for each of the machine's;
+    # the neighbours found do not depend on it).
+    nearest = tree.query(features[asked], k=k + extra, workers=available_cpus())[1]
     if not every:  # tree positions to pixel indices
         nearest = candidates[nearest]
     found = np.empty((len(query), k), dtype=np.intp)
