@@ -383,6 +383,9 @@ def _seconds(value: float) -> str:
 
 def report(records: list[dict], options, argv: list[str]) -> str:
     samples = [r for r in records if r["event"] in ("sample", "error") and r["step"] != "*"]
+    # Merged runs: a later record of a (size, step, fraction) replaces an earlier one.
+    latest = {(r["size"], r["step"], r["fraction"]): r for r in samples}
+    samples = list(latest.values())
     shapes = {r["size"]: r["shape"] for r in records if r["event"] == "shape"}
     threads = next((r for r in records if r["event"] == "threads"), {})
     steps = list(dict.fromkeys(r["step"] for r in samples))
@@ -394,8 +397,9 @@ def report(records: list[dict], options, argv: list[str]) -> str:
         "",
         *(
             [
-                "Rendered from the records of a run of this script with `--records FILE` "
-                "(pinned as in its docstring); nothing re-measured.",
+                "Rendered from the records of runs of this script with `--records FILE` "
+                "(pinned as in its docstring); nothing re-measured. Where the files measured "
+                "the same step, size and fraction, the later file's record is shown.",
                 "",
             ]
             if options.merge
@@ -461,7 +465,7 @@ def report(records: list[dict], options, argv: list[str]) -> str:
             f"({_seconds(statistics.median(r['vecmatte']))} vs "
             f"{_seconds(statistics.median(r['pymatting']))} CPU)"
         )
-    errors = [r for r in records if r["event"] == "error"]
+    errors = [r for r in samples if r["event"] == "error"]
     if errors:
         lines += ["", "### Errors", ""]
         lines += [f"- {r['size']} {r['step']} {r['fraction']}: {r['message']}" for r in errors]
