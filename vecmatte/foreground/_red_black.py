@@ -25,10 +25,12 @@ import numpy as np
 __all__ = ["Grid", "pack", "relax", "tile_grid", "unpack"]
 
 _F32 = np.float32
-# Clipping to [0, 1] through the array's method with 0-d bounds: one ufunc call and a little
-# Python, where np.clip's wrappers cost more than the clipping of a small tile and np.minimum
-# then np.maximum two calls (3.0 against 5.6 and 4.8 us at 6 x 45 values).
+# Clipping to [0, 1] with 0-d bounds by NumPy's clip ufunc itself: ndarray.clip and np.clip
+# reach the same ufunc through Python wrappers (0.54 against 0.98 us for the method at 6 x 300
+# values, the small levels clip 120 times a call), np.minimum then np.maximum are two calls.
+# The same ufunc, so the same bits (numpy.core before NumPy 2, where _core is new).
 _ONE_ARRAY, _ZERO_ARRAY = np.ones((), _F32), np.zeros((), _F32)
+_CLIP = (getattr(np, "_core", None) or np.core).umath.clip
 # Cells per colour up to which a tile is relaxed by :func:`_fused_sweeps` (the six small
 # levels' tiles, up to about 44 x 44 pixels): 25% less time than :func:`_half_sweep` on the
 # small levels, where the calls' fixed cost dominates; on bigger tiles its (4, 6, m) and
@@ -309,7 +311,7 @@ def _half_sweep(views) -> None:
     np.multiply(inverse_fb, swapped, out=part)
     halves += part
     inner += constant
-    inner.clip(_ZERO_ARRAY, _ONE_ARRAY, out=inner)
+    _CLIP(inner, _ZERO_ARRAY, _ONE_ARRAY, inner)
 
 
 def _fused_views(target, source, operator, grid, colour):
@@ -367,7 +369,7 @@ def _fused_sweeps(sweeps, iterations: int) -> None:
     black's): :func:`_half_sweep` in 7 ufunc calls instead of 13, the loop inlined and the
     functions bound once (the small levels' 120 half-sweeps spend as much time in Python as
     in NumPy)."""
-    multiply, add, low, high = np.multiply, np.add.reduce, _ZERO_ARRAY, _ONE_ARRAY
+    multiply, add, clip, low, high = np.multiply, np.add.reduce, _CLIP, _ZERO_ARRAY, _ONE_ARRAY
     for _ in range(iterations):
         for mirror, vertical, horizontal, sums, repeat, first, solve, terms, cells in sweeps:
             for destination, origin in mirror:
@@ -378,7 +380,7 @@ def _fused_sweeps(sweeps, iterations: int) -> None:
             repeat[...] = first
             multiply(*solve)
             add(*terms)
-            cells.clip(low, high, out=cells)
+            clip(cells, low, high, cells)
 
 
 def relax(packed, grid, iterations, regularization, weight):
