@@ -99,6 +99,7 @@ def _window_values(
     *,
     eps: float,
     scratch: _Scratch,
+    full: bool = False,
 ) -> np.ndarray:
     """Laplacian contributions ``V[a, b, k]`` of the windows with top-left pixels ``corners``.
 
@@ -110,8 +111,9 @@ def _window_values(
     covariance plus ``eps / n``, so this is the paper's ``delta_ab - (1 + c_a^T (Sigma_k +
     eps/n Id)^-1 c_b) / n``. Returns an array ``(n, n, m + 1)``, windows last: every step is
     a loop over contiguous runs of windows (half the time of batched 3 x 9 matrix products).
-    Only the upper triangle ``b >= a`` is set (``V`` is symmetric). The extra last window is
-    all zeros, so that gathers through a missing window add nothing.
+    Only the upper triangle ``b >= a`` is set (``V`` is symmetric), or with ``full`` both
+    triangles. The extra last window is all zeros, so that gathers through a missing window
+    add nothing.
     """
     n, m = len(shifts), len(corners)
     # Each colour plane is gathered straight from the interleaved image (a view starting at
@@ -150,6 +152,15 @@ def _window_values(
     w2 /= l33
     values = scratch.array("values", (n, n, m + 1))
     constant = np.eye(n) - 1.0 / n
+    if full:
+        # Few windows: one product for all n * n entries costs less than n calls. Each entry
+        # is the same three products summed in the same order (c = 0, 1, 2) as below, and
+        # V[b, a] the same bits as V[a, b] (tested).
+        inside = values[:, :, :m]
+        np.einsum("cam,cbm->abm", colors, colors, out=inside)
+        np.subtract(constant[:, :, None], inside, out=inside)
+        values[:, :, m] = 0.0
+        return values
     # V is symmetric: only the entries b >= a of each row a are formed (a fifth less time
     # than all n * n products in one einsum); readers take V[b, a] for b < a.
     for a in range(n):
@@ -178,9 +189,11 @@ def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: in
     return active
 
 
-# Window number of a missing (all-known or outside) window in a strip's lookup map: beyond
-# the strip's windows, so that a gather with mode="clip" reads its all-zero extra window.
-_MISSING = np.iinfo(np.int32).max
+# A strip gathers all n x n blocks of its rows in one call when they are at most this many
+# values: below it, NumPy's per-call cost of n separate gathers is most of their time (32 x 32
+# at 2% unknown: 18 gathers of 20 rows). Above, the one call's (n, n, p) index array would be
+# an extra pass over memory.
+_ONE_GATHER_VALUES = 2**14
 
 
 class _Windows:
@@ -235,8 +248,9 @@ def _strip_coefficients(
     last = windows.row_starts[min(bottom_row + 1, n_wy)]
     within = np.arange(size)
     shifts = (within[:, None] * width + within[None, :]).ravel()
+    at_once = n * n * p <= _ONE_GATHER_VALUES
     values = _window_values(
-        image_flat, windows.corners[first:last], shifts, eps=eps, scratch=scratch
+        image_flat, windows.corners[first:last], shifts, eps=eps, scratch=scratch, full=at_once
     )
     # The strip's part of the padded window grid (window rows top_row - 2r to bottom_row),
     # holding each window's number within the strip: a strip-sized map in the reused work
@@ -244,10 +258,10 @@ def _strip_coefficients(
     pad_w = windows.padded_width
     origin = top_row * pad_w
     numbers = scratch.array("numbers", ((bottom_row - top_row + 2 * radius + 1) * pad_w,), np.intp)
-    numbers.fill(_MISSING)
+    # Missing (all-known or outside) windows are numbered as the strip's all-zero extra one.
+    numbers.fill(last - first)
     numbers[windows.positions[first:last] - origin] = np.arange(last - first)
-    # Window of each row pixel at each of its positions a; missing windows clip to the
-    # strip's all-zero extra window.
+    # Window of each row pixel at each of its positions a.
     lookup = scratch.array("lookup", (n, p), np.intp)
     window = scratch.array("window", (n, p), np.intp)
     np.subtract(
@@ -258,6 +272,9 @@ def _strip_coefficients(
     # block of slots at (2r - ya, 2r - xa), so each a adds one gathered block.
     grid = out.reshape(span, span, p)
     grid[...] = 0.0
+    if at_once:
+        _add_blocks_at_once(values, window, grid, radius, scratch)
+        return
     block = scratch.array("block", (n, p))
     for a in range(n):
         ya, xa = divmod(a, size)
@@ -475,3 +492,26 @@ def matting_laplacian(
     coef = row_coefficients(image, rows, eps=eps, radius=radius, known=known, rows_first=True)
     columns = stencil_columns(stencil_offsets(2 * radius), rows, (h, w))
     return rows_to_csr(columns, coef.T, h * w)
+
+
+def _add_blocks_at_once(
+    values: np.ndarray, window: np.ndarray, grid: np.ndarray, radius: int, scratch: _Scratch
+) -> None:
+    """:func:`_strip_coefficients`' gathers of the blocks as one ``take``, for small strips.
+
+    ``values`` has both triangles (:func:`_window_values` with ``full``): every row pixel's
+    ``n x n`` block is one gather from the flat array. The values gathered and the order in
+    which each stencil slot adds them (positions ``a`` ascending) are those of the loop, so
+    the coefficients are the same to the last bit.
+    """
+    size = 2 * radius + 1
+    n, p = size * size, window.shape[1]
+    columns = values.shape[2]
+    index = scratch.array("blocks_index", (n, n, p), np.intp)
+    np.add((np.arange(n * n) * columns).reshape(n, n, 1), window[:, None, :], out=index)
+    blocks = scratch.array("blocks", (n, n, p))
+    np.take(values.reshape(-1), index, out=blocks, mode="clip")
+    for a in range(n):
+        ya, xa = divmod(a, size)
+        top, left = 2 * radius - ya, 2 * radius - xa
+        grid[top : top + size, left : left + size] += blocks[a].reshape(size, size, p)

@@ -1,0 +1,82 @@
+"""Session 11 (second round), the fixed cost of a small closed-form solve: same bits.
+
+The small-strip path of the matting Laplacian (all window products in one call, every row's
+blocks in one gather) must give exactly the coefficients of the per-position loop, and both
+must match the Laplacian's definition window by window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import vecmatte
+import vecmatte.laplacians.closed_form as closed_form
+from vecmatte.laplacians.closed_form import row_coefficients
+from vecmatte.synthetic import make_scene
+
+
+def _scene(shape, seed, band):
+    """A scene whose unknown region is ``band`` of its pixels, around a random mask's edge."""
+    scene = make_scene(shape, seed=seed)
+    rng = np.random.default_rng(seed)
+    trimap = np.where(scene.alpha > 0.5, 1.0, 0.0)
+    unknown = rng.random(shape) < band
+    trimap[unknown] = 0.5
+    trimap[0, 0], trimap[-1, -1] = 0.0, 1.0
+    return scene.image, trimap
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+@pytest.mark.parametrize(("shape", "band", "seed"), [((12, 14), 0.05, 0), ((20, 17), 0.3, 1)])
+def test_the_small_strip_path_gives_the_loops_bits(monkeypatch, radius, shape, band, seed):
+    monkeypatch.setattr(closed_form, "available_cpus", lambda: 1)
+    image, trimap = _scene(shape, seed, band)
+    known = (trimap < 0.1) | (trimap > 0.9)
+    rows = np.flatnonzero(~known)
+    coefficients = {}
+    for threshold in (0, 2**40):  # the loop everywhere, the one-call path everywhere
+        monkeypatch.setattr(closed_form, "_ONE_GATHER_VALUES", threshold)
+        coefficients[threshold] = row_coefficients(
+            image, rows, eps=1e-6, radius=radius, known=known
+        )
+    np.testing.assert_array_equal(coefficients[0], coefficients[2**40])
+
+
+def test_the_small_strip_path_matches_the_laplacians_definition(monkeypatch):
+    # Window by window, as the paper's eq. 12, on a strip small enough for the one-call path.
+    monkeypatch.setattr(closed_form, "available_cpus", lambda: 1)
+    image, trimap = _scene((9, 11), 2, 0.1)
+    known = (trimap < 0.1) | (trimap > 0.9)
+    rows = np.flatnonzero(~known)
+    assert 81 * len(rows) <= closed_form._ONE_GATHER_VALUES
+    eps, radius = 1e-5, 1
+    coef = row_coefficients(image, rows, eps=eps, radius=radius, known=known)
+    h, w = known.shape
+    offsets = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
+    for q in range(len(rows)):
+        y, x = divmod(int(rows[q]), w)
+        expected = np.zeros(len(offsets))
+        for ty in range(max(y - radius, radius), min(y + radius, h - 1 - radius) + 1):
+            for tx in range(max(x - radius, radius), min(x + radius, w - 1 - radius) + 1):
+                pixels = [(ty + a, tx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+                colors = np.array([image[p] for p in pixels])
+                mean = colors.mean(axis=0)
+                inverse = np.linalg.inv(np.cov(colors.T, bias=True) + eps / 9 * np.eye(3))
+                me = colors[pixels.index((y, x))] - mean
+                for s, (dy, dx) in enumerate(offsets):
+                    if (y + dy, x + dx) in pixels:
+                        other = colors[pixels.index((y + dy, x + dx))] - mean
+                        delta = float(dy == 0 and dx == 0)
+                        expected[s] += delta - (1 + me @ inverse @ other) / 9
+        np.testing.assert_allclose(coef[:, q], expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_a_small_closed_form_matte_has_the_loops_bits(monkeypatch, radius):
+    image, trimap = _scene((24, 26), 3, 0.08)
+    mattes = []
+    for threshold in (0, 2**40):
+        monkeypatch.setattr(closed_form, "_ONE_GATHER_VALUES", threshold)
+        mattes.append(vecmatte.estimate_alpha(image, trimap, method="cf", radius=radius))
+    np.testing.assert_array_equal(mattes[0], mattes[1])
