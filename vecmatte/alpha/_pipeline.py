@@ -160,6 +160,7 @@ def run_method(
     options: dict | None = None,
     warn: bool = True,
     stacklevel: int = 2,
+    checked: bool = False,
 ) -> AlphaResult:
     """The pipeline behind :func:`estimate_alpha` and :func:`solve_alpha`.
 
@@ -179,6 +180,10 @@ def run_method(
         Warn if conjugate gradient does not converge (default True).
     stacklevel : int, optional
         The frame the warnings point at, counted from here (default 2).
+    checked : bool, optional
+        ``image`` and ``trimap`` are already what :func:`vecmatte._arrays.check_image` and
+        :func:`vecmatte.trimap.check_trimap` return for them, with matching shapes (the
+        PyMatting shim checks its inputs itself): they are not checked again.
 
     Returns
     -------
@@ -202,8 +207,9 @@ def run_method(
     check_no_bool_numbers(spec.entry(), options)
     module = spec.load()
     builds_system = hasattr(module, "build_system")
-    image = check_image(image)
-    trimap = check_trimap(trimap, image.shape)
+    if not checked:
+        image = check_image(image)
+        trimap = check_trimap(trimap, image.shape)
     check_options = getattr(module, "check_options", None)
     if check_options is not None:
         # Range checks first, so that a bad option is named before any trimap complaint.

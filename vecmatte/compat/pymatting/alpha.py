@@ -28,7 +28,6 @@ from vecmatte.compat.pymatting._common import (
     more_than_three,
     preconditioner_name,
     rgb_image,
-    solve_quietly,
     zero_padded,
 )
 from vecmatte.compat.pymatting.laplacian import (
@@ -137,16 +136,28 @@ def estimate_alpha_cf(
         M = (preconditioner or ichol)(L_U)
         alpha[is_unknown] = np.clip(cg(L_U, b, M=M, **cg_kwargs), 0.0, 1.0)
         return _like_trimap(alpha, trimap, dtype=True)
+    from vecmatte.alpha import run_method
+
     options = {_LAPLACIAN_KEYS[key]: value for key, value in laplacian.items()}
-    options.update(cg_options(cg_kwargs, "cg_kwargs", rtol=CG_RTOL, maxiter=CG_MAXITER))
-    options["preconditioner"] = preconditioner_name(preconditioner)
+    solver = cg_options(cg_kwargs, "cg_kwargs", rtol=CG_RTOL, maxiter=CG_MAXITER)
     # PyMatting's thresholds are inclusive, vecmatte's strict: known pixels become exact 0/1.
     hard = np.where(is_fg, 1.0, np.where(is_bg, 0.0, values))
-    result = solve_quietly(image, hard, **options)
+    # The image and the trimap were checked above: run_method does not check them again
+    # (solve_quietly would). warn=False: non-convergence raises below, as in PyMatting.
+    result = run_method(
+        image,
+        hard,
+        method="cf",
+        preconditioner=preconditioner_name(preconditioner),
+        options=options,
+        warn=False,
+        checked=True,
+        **solver,
+    )
     if not result.converged:
         raise ValueError(
             f"Conjugate gradient descent did not converge within {result.iterations} iterations "
-            f"(relative residual {result.residual:.3g} > rtol={options['rtol']:g}); raise "
+            f"(relative residual {result.residual:.3g} > rtol={solver['rtol']:g}); raise "
             "cg_kwargs['maxiter'] or cg_kwargs['rtol']"
         )
     alpha[is_unknown] = result.alpha[is_unknown]
