@@ -80,3 +80,33 @@ def test_a_small_closed_form_matte_has_the_loops_bits(monkeypatch, radius):
         monkeypatch.setattr(closed_form, "_ONE_GATHER_VALUES", threshold)
         mattes.append(vecmatte.estimate_alpha(image, trimap, method="cf", radius=radius))
     np.testing.assert_array_equal(mattes[0], mattes[1])
+
+
+def _random_spd(n, seed):
+    """A sparse symmetric positive definite matrix with a thin random pattern, in CSR."""
+    import scipy.sparse
+
+    rng = np.random.default_rng(seed)
+    pattern = scipy.sparse.random(n, n, density=min(1.0, 4.0 / n), random_state=rng)
+    pattern = pattern + pattern.T
+    return (pattern @ pattern.T + scipy.sparse.identity(n)).tocsr()
+
+
+@pytest.mark.parametrize(("n", "seed"), [(1, 0), (7, 1), (20, 2), (83, 3), (300, 4)])
+def test_the_one_band_scatter_writes_the_general_scatters_entries(monkeypatch, n, seed):
+    import scipy.sparse.linalg
+
+    import vecmatte.linalg.envelope as envelope
+
+    matrix = _random_spd(n, seed)
+    shape = envelope.rcm_envelope(matrix)
+    factors = []
+    for rows in (0, 2**40):  # the general scatter, then the one-band one where it applies
+        monkeypatch.setattr(envelope, "_ONE_BAND_ROWS", rows)
+        factors.append(envelope.envelope_cholesky(shape, dtype=np.float64))
+    assert len(factors[0].bands) == len(factors[1].bands)
+    for general, one in zip(factors[0].bands, factors[1].bands, strict=True):
+        np.testing.assert_array_equal(general, one)
+    rhs = np.random.default_rng(seed).standard_normal(n)
+    expected = scipy.sparse.linalg.spsolve(matrix.tocsc(), rhs)
+    np.testing.assert_allclose(factors[1].solve(rhs), expected, rtol=1e-8, atol=1e-10)

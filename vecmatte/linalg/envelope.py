@@ -51,6 +51,8 @@ _COUPLING_RATE = 8e4
 _STEP, _REACH, _MIN_REACH = 8, 8, 4096
 # Rows of the matrix scattered into the factor's storage at a time.
 _SCATTER_ROWS = 8192
+# A layout of one segment with at most this many rows is scattered in one pass.
+_ONE_BAND_ROWS = _SCATTER_ROWS
 # Below this many entries _scatter gathers the rows itself, above SciPy's matrix[rows] does
 # (measured, closed-form systems of 20 to 39k rows: the same time at about 3e4 entries).
 _GATHER_ENTRIES = 2**15
@@ -208,6 +210,12 @@ def _layout(first: np.ndarray) -> _Layout:
         else:
             start = n
         starts.append(start)
+    if len(starts) == 2:
+        # One segment (small systems): its band is as wide as the widest row (first >= 0,
+        # so no row reaches before column 0) and nothing is coupled.
+        none = np.zeros(1, dtype=np.intp)
+        bandwidth = _stored_bandwidth(np.array([width.max()], dtype=np.intp))
+        return _Layout(np.array(starts, dtype=np.intp), bandwidth, none, none.copy())
     starts = np.array(starts, dtype=np.intp)
     segment_start = np.repeat(starts[:-1], np.diff(starts))
     bandwidths = np.maximum.reduceat(np.minimum(width, rows - segment_start), starts[:-1])
@@ -321,6 +329,9 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
     """
     matrix, order = envelope.matrix, envelope.order
     n = len(order)
+    if len(layout.starts) == 2 and n <= _ONE_BAND_ROWS:
+        _scatter_one_band(matrix, order, int(layout.bandwidths[0]) + 1, bands)
+        return
     starts, bandwidths = layout.starts, layout.bandwidths
     lengths = np.diff(starts)
     strides = bandwidths + 1
@@ -339,19 +350,7 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
     coupling_offsets = np.concatenate(([0], np.cumsum(layout.coupling_entries)[:-1]))
     for low in range(0, n, _SCATTER_ROWS):
         high = min(n, low + _SCATTER_ROWS)
-        taken = order[low:high]
-        begins = matrix.indptr[taken]
-        counts = matrix.indptr[taken + 1] - begins
-        total = int(counts.sum())
-        if total < _GATHER_ENTRIES:
-            # Gathered by one index array: SciPy's row indexing made the same arrays through
-            # a dozen checks and a new matrix (0.03 ms, a thirtieth of a 32 x 32 solve).
-            entries = np.arange(total, dtype=np.intp)
-            entries += np.repeat(begins - (np.cumsum(counts) - counts), counts)
-            part_indices, part_data = matrix.indices[entries], matrix.data[entries]
-        else:  # its compiled gather: 2.5-4x faster from 1e5 entries on
-            part = matrix[taken]
-            part_indices, part_data = part.indices, part.data
+        counts, part_indices, part_data = _rows_of(matrix, order[low:high])
         right = position[part_indices]
         right -= np.repeat(rows[low:high], counts)
         reach = np.repeat(room[low:high], counts)
@@ -369,6 +368,43 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
             ] = part_data[outside]
         right += np.repeat(column_start[low:high], counts)
         bands[right[inside]] = part_data[inside]
+
+
+def _rows_of(matrix, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows ``taken`` of a CSR matrix: their entry counts, column indices and values."""
+    begins = matrix.indptr[taken]
+    counts = matrix.indptr[taken + 1] - begins
+    total = int(counts.sum())
+    if total < _GATHER_ENTRIES:
+        # Gathered by one index array: SciPy's row indexing made the same arrays through
+        # a dozen checks and a new matrix (0.03 ms, a thirtieth of a 32 x 32 solve).
+        entries = np.arange(total, dtype=np.intp)
+        entries += np.repeat(begins - (np.cumsum(counts) - counts), counts)
+        return counts, matrix.indices[entries], matrix.data[entries]
+    part = matrix[taken]  # its compiled gather: 2.5-4x faster from 1e5 entries on
+    return counts, part.indices, part.data
+
+
+def _scatter_one_band(matrix, order: np.ndarray, stride: int, bands: np.ndarray) -> None:
+    """:func:`_scatter` for a layout of one segment (no coupling), in one pass.
+
+    The same entries land in the same places as in the general case (column ``j`` of the
+    band starts at ``j * stride``), with a third of its array operations: most of the
+    factor's time on systems of a few dozen rows.
+    """
+    n = len(order)
+    position = np.empty(n, dtype=np.intp)
+    rows = np.arange(n, dtype=np.intp)
+    position[order] = rows
+    counts, part_indices, part_data = _rows_of(matrix, order)
+    row = np.repeat(rows, counts)
+    right = position[part_indices]
+    right -= row
+    # Every column is before n, so only the entries left of the diagonal are left out.
+    inside = right >= 0
+    row *= stride
+    row += right
+    bands[row[inside]] = part_data[inside]
 
 
 def envelope_cholesky(envelope: Envelope, dtype=np.float32) -> EnvelopeCholesky:
