@@ -416,12 +416,12 @@ def relax(packed, grid, iterations, regularization, weight):
             operators[colour],
             grid,
             colour,
-            total[:, :size],
-            scratch[:, :size],
+            total[:, : sizes[colour]],
+            scratch[:, : sizes[colour]],
         )
-        for colour, size in enumerate(sizes)
+        for colour in relaxed
     ]
     for _ in range(iterations):
-        _half_sweep(sweeps[0])
-        _half_sweep(sweeps[1])
+        for views in sweeps:
+            _half_sweep(views)
     return colours
