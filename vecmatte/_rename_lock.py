@@ -55,20 +55,29 @@ def renames_locked(folders: Iterable[Path]) -> Iterator[None]:
     writer, so that two writers of several folders never wait for each other in a circle.
     A wait (for another writer's renames: a moment) can be interrupted with Ctrl-C.
     """
-    held = []
+    held, descriptors = [], []
+    # Made now, consumed at the end by one call that no signal interrupts (a list's
+    # iterator sees the descriptors appended meanwhile).
+    closing = map(os.close, descriptors)
     try:
         if fcntl is not None:
             for identity in sorted({i for f in folders if (i := _identity(f)) is not None}):
                 if (lock := _lock(identity)) is not None:
+                    descriptors.append(lock[1])  # first: closed whatever comes next
                     held.append(lock)
         yield
     finally:
-        for path, descriptor in held:
-            # Removed while held: a writer waiting on it finds, once it has the lock, that
-            # its file is no longer the one of that name (_lock), and opens anew.
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-            os.close(descriptor)  # releases its lock
+        try:
+            for path, _ in held:
+                # Removed while held: a writer waiting on it finds, once it has the lock,
+                # that its file is no longer the one of that name (_lock), and opens anew.
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        finally:
+            # Closed (which lets go of the locks) even when Ctrl-C comes during the removals:
+            # a lock left held stopped every later writer into its folder for as long as
+            # this process ran.
+            list(closing)
 
 
 def _lock(identity: tuple[int, int]) -> tuple[Path, int] | None:

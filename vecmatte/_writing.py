@@ -10,18 +10,17 @@ from __future__ import annotations
 import errno
 import io
 import os
-import signal
 import stat
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vecmatte._held_signals import interrupts_held as _interrupts_held
 from vecmatte._levels import floats_to_uint8, floats_to_uint16, levels_to_write
 from vecmatte._output_guard import (
     ALPHA_FORMATS,
@@ -413,31 +412,6 @@ def _rename_all(written: list[tuple[str, Path]]) -> None:
         return
     with _interrupts_held():
         _rename_each(written)
-
-
-@contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Hold back SIGINT (Ctrl-C), and SIGTERM where Python handles it (cli.Terminated), until
-    the block ends, then deliver them; in the main thread only, where Python runs handlers (a
-    batch's worker threads rename without this; its worker processes ignore SIGINT)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous, held = {}, {}
-    for number in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(number)  # None: set outside Python, cannot be put back
-        if handler is not None and (number == signal.SIGINT or callable(handler)):
-            previous[number] = signal.signal(number, lambda n, frame: held.setdefault(n, frame))
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        for number, frame in held.items():
-            if callable(previous[number]):  # Python's default SIGINT raises KeyboardInterrupt
-                previous[number](number, frame)
-            elif previous[number] == signal.SIG_DFL:
-                os.kill(os.getpid(), number)
 
 
 def _rename_each(written: list[tuple[str, Path]]) -> None:
