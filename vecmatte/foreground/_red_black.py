@@ -72,6 +72,15 @@ class Grid:
         # Made once: the slices are asked for about ten times per tile.
         self._interior = tuple(slice((w - c + 1) // 2, (last - c + 1) // 2) for c in (0, 1))
         self._borders = tuple(self._border_cells(c) for c in (0, 1))
+        # (source, target) slices of the mirror copies, made once per grid (a tile asks for
+        # them four times).
+        self.mirrors = tuple(
+            tuple(
+                (slice(cells.start + d, cells.stop + d, cells.step), cells)
+                for cells, d in self._borders[c]
+            )
+            for c in (0, 1)
+        )
         self.frames = tuple(self.frame(c) for c in (0, 1))
 
     def interior(self, colour: int) -> slice:
@@ -181,10 +190,7 @@ def _mirror_views(target: np.ndarray, source: np.ndarray, grid: Grid, colour: in
     frame cell it reads, the neighbour weight is ``epsilon`` and the term is the pixel's own
     previous value, as in the unpacked formulation.
     """
-    return [
-        (source[..., cells.start + d : cells.stop + d : cells.step], target[..., cells])
-        for cells, d in grid.borders(colour)
-    ]
+    return [(source[:, frame], target[:, cells]) for frame, cells in grid.mirrors[colour]]
 
 
 def _edge_weights(alphas, grid: Grid, regularization, weight) -> list[list[np.ndarray]]:
