@@ -3,9 +3,10 @@
 :func:`vecmatte.io.save_images` renames its complete temporary files into place one after
 the other. Two writers of the same names at once (two ``vecmatte alpha -o m.png --cutout
 c.png``, two batches into one folder) each did so, and the second's renames falling between
-the first's two left the second's matte beside the first's cutout. Each writer now holds an
-exclusive lock of each output folder while it renames, and only then: the renames of two
-writers are ordered, and whichever renames last leaves its whole pair.
+the first's two left the second's matte beside the first's cutout. Each writer of several
+files now holds an exclusive lock of each output folder while it renames, and only then: the
+renames of two writers are ordered, and whichever renames last leaves its whole pair (one
+file's rename is atomic alone, and takes no lock).
 
 The lock is not the folder's own ``flock``: a batch holds that one shared for its whole run
 (:mod:`vecmatte.batch._lock`), and an exclusive one would wait for every batch there to end.

@@ -340,14 +340,15 @@ def save_images(
     -----
     Each array is written to a temporary file ``.NAME.XXXX.tmp`` beside its path; the
     temporary files are renamed into place only when every one of them is complete (a
-    symbolic link's target, so that the link stays and its file gets the image), by one
-    writer at a time in a folder (two writers of the same names leave one's whole set,
-    :mod:`vecmatte._rename_lock`). An error, or Ctrl-C, before that leaves none of the
-    outputs (the files they would replace are untouched), not an alpha matte without the
-    cutout asked for with it. A path that is a device or a named pipe (``/dev/null``) is
-    written into, not replaced, before the renames: a device that fails (``/dev/full``)
-    leaves none of the files either. So is a binary stream: a reader that goes away
-    mid-image (``BrokenPipeError``) leaves none.
+    symbolic link's target, so that the link stays and its file gets the image), several
+    by one writer at a time in a folder (two writers of the same names leave one's whole
+    set, :mod:`vecmatte._rename_lock`; one file's rename, atomic alone, takes no lock).
+    An error, or Ctrl-C, before that leaves none of the outputs (the files they would
+    replace are untouched), not an alpha matte without the cutout asked for with it. A path
+    that is a device or a named pipe (``/dev/null``) is written into, not replaced, before
+    the renames: a device that fails (``/dev/full``) leaves none of the files either.
+    So is a binary stream: a reader that goes away mid-image (``BrokenPipeError``) leaves
+    none.
     """
     bit_depth = check_bit_depth(bit_depth)
     written: list[tuple[str, Path]] = []
