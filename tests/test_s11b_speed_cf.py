@@ -110,3 +110,27 @@ def test_the_one_band_scatter_writes_the_general_scatters_entries(monkeypatch, n
     rhs = np.random.default_rng(seed).standard_normal(n)
     expected = scipy.sparse.linalg.spsolve(matrix.tocsc(), rhs)
     np.testing.assert_allclose(factors[1].solve(rhs), expected, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+@pytest.mark.parametrize(("band", "seed"), [(0.03, 5), (0.4, 6)])
+def test_row_lengths_and_foreground_rows_from_the_table_are_the_image_passes(
+    monkeypatch, radius, band, seed
+):
+    # Unknowns on the border too (the stencil reaches outside the image there).
+    import vecmatte.alpha.cf as cf
+    from vecmatte.trimap import trimap_split
+
+    image, trimap = _scene((15, 19), seed, band)
+    trimap[0, 3], trimap[7, 0], trimap[-1, 5] = 0.5, 0.5, 0.5
+    is_fg, is_bg, _ = trimap_split(trimap)
+    systems = []
+    for entries in (-(2**40), 2**40):  # the whole-image passes, then the table
+        monkeypatch.setattr(cf, "_SMALL_TABLE", entries)
+        systems.append(cf.build_system(image, is_fg, is_bg, radius=radius))
+    passes, table = systems
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(passes.matrix, name), getattr(table.matrix, name))
+    np.testing.assert_array_equal(passes.rhs, table.rhs)
+    dense = table.matrix.toarray()
+    np.testing.assert_array_equal(dense != 0, (dense != 0).T)  # the symmetric pattern

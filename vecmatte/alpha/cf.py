@@ -24,6 +24,11 @@ __all__ = ["build_system", "check_options", "memory_bytes"]
 # give the fitted totals quoted in vecmatte.memory (bench/large.py --calibrate for "ichol",
 # bench/memory_models.py for "direct").
 _SYSTEM_BYTES = (10.0, 600.0)
+# Up to this many stencil entries (unknowns times offsets) plus half the pixel count, the row
+# lengths and the rows near the foreground are read from the unknowns' neighbour table, not
+# from whole-image passes (measured, one core: the table's time grows with its entries, the
+# passes' with the pixels, equal at about this bound on 32 x 32 to 128 x 128 crops).
+_SMALL_TABLE = 4096
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
@@ -180,12 +185,20 @@ def build_system(
     # The CSR structure is known before any value: the entries of each row are its unknown
     # neighbours, in stencil (= column) order.
     indptr = np.zeros(m + 1, dtype=index_dtype)
-    np.cumsum(neighbors.counts(~known, unknown), out=indptr[1:])
-    indices = np.empty(int(indptr[-1]), dtype=index_dtype)
-    data = np.empty(len(indices))
     # -L_uk alpha_k is the sum of each row's entries at its foreground neighbours: only the
     # rows within reach of the foreground have one.
-    near_fg = np.flatnonzero(_dilate(is_fg, 2 * radius).reshape(-1)[unknown])
+    if m * len(offsets) <= _SMALL_TABLE + h * w // 2:
+        # Few unknowns: both from their neighbour table (the stencil is the square of reach
+        # 2r that the box sums and the dilation cover), not from passes over the whole image.
+        table = neighbors.rows(0, m)
+        np.cumsum(np.count_nonzero(table >= 0, axis=1), out=indptr[1:])
+        near_fg = np.flatnonzero((table == -2).any(axis=1))
+        del table
+    else:
+        np.cumsum(neighbors.counts(~known, unknown), out=indptr[1:])
+        near_fg = np.flatnonzero(_dilate(is_fg, 2 * radius).reshape(-1)[unknown])
+    indices = np.empty(int(indptr[-1]), dtype=index_dtype)
+    data = np.empty(len(indices))
     rhs = np.zeros(m)
 
     def emit(start, stop, coef):
