@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 import sys
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -30,6 +31,8 @@ __all__ = [
     "check_writable_format",
     "is_named_pipe",
     "is_special_file",
+    "name_difference",
+    "name_key",
     "same_file",
     "shortened",
     "tilde_hint",
@@ -399,7 +402,8 @@ def check_output_formats(outputs: Mapping[str, object], alpha_channel: Iterable[
 
 
 def check_case_only_differences(outputs: Mapping[str, object]) -> None:
-    """Refuse two outputs whose names differ only in case (``-o M.png --cutout m.png``).
+    """Refuse two outputs whose names differ only in case (``-o M.png --cutout m.png``), or
+    in the Unicode spelling of an accent (:func:`name_key`).
 
     On a case-insensitive file system (macOS, Windows, a USB stick) they are one file: the
     second rename replaced the first, and the matte asked for was gone. Files not there yet
@@ -407,19 +411,47 @@ def check_case_only_differences(outputs: Mapping[str, object]) -> None:
     must not mean two files here and one there). For the outputs a user names one by one
     (``vecmatte alpha``); a batch's names come from its images.
     """
-    seen: dict[str, tuple[str, object]] = {}
+    seen: dict[str, tuple[str, object, str]] = {}
     for what, path in outputs.items():
         if path is None or str(path) == STDIO:
             continue
-        folded = str(resolved(Path(path))).casefold()
-        if folded in seen:
-            other, other_path = seen[folded]
-            raise ValueError(
-                f"{path}: the {what} and the {other} {other_path} differ only in case, which on "
-                "a case-insensitive file system (macOS, Windows) is one file; give them "
-                "different names (nothing was written)"
+        full = str(resolved(Path(path)))
+        # macOS also takes the two Unicode spellings of an accent for one name (name_key):
+        # -o é.png --cutout é.png, one composed and one not, left the cutout alone there.
+        if (key := name_key(full)) in seen:
+            other, other_path, other_full = seen[key]
+            how = name_difference(other_full, full)
+            where = (
+                "macOS" if "case" not in how else "a case-insensitive file system (macOS, Windows)"
             )
-        seen[folded] = (what, path)
+            raise ValueError(
+                f"{path}: the {what} and the {other} {other_path} differ {how}, which on "
+                f"{where} is one file; give them different names (nothing was written)"
+            )
+        seen[key] = (what, path, full)
+
+
+def name_key(name: str) -> str:
+    """``name`` as macOS compares file names: ignoring case and the Unicode spelling of accents.
+
+    macOS (APFS, HFS+) and Windows ignore case by default, and macOS also which of the two
+    Unicode spellings an accented letter has (``é`` as one character, U+00E9, or as ``e``
+    and a combining accent, U+0301); Linux keeps them all apart. Two names with one key are
+    one file there (Unicode's canonical caseless match).
+    """
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
+
+
+def name_difference(first: str, second: str) -> str:
+    """How two names of one :func:`name_key` differ, for messages ("only in case" ...)."""
+    if unicodedata.normalize("NFD", first) == unicodedata.normalize("NFD", second):
+        return (
+            "only in the Unicode spelling of an accent (one composed character, or a letter "
+            "and a combining accent)"
+        )
+    if first.casefold() == second.casefold():
+        return "only in case"
+    return "only in case and in the Unicode spelling of an accent"
 
 
 def check_output_paths(

@@ -15,13 +15,13 @@ import errno
 import glob
 import os
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from vecmatte._errors import collected_warnings, error_line
+from vecmatte._output_guard import name_difference, name_key
 
 # Defined here before they had a module of their own; the executors import them from here.
 from vecmatte.batch._temporaries import output_folders_held, remove_stale_temporaries
@@ -382,29 +382,6 @@ def _no_file(path, what: str) -> str:
             how = name_difference(wanted, near[0].stem).removeprefix("only ")
             return f"no file {path} ({near[0]} differs {how}; names are matched exactly)"
     return f"no file {path}"
-
-
-def name_key(name: str) -> str:
-    """``name`` as macOS compares file names: ignoring case and the Unicode spelling of accents.
-
-    macOS (APFS, HFS+) and Windows ignore case by default, and macOS also which of the two
-    Unicode spellings an accented letter has (``é`` as one character, U+00E9, or as ``e``
-    and a combining accent, U+0301); Linux keeps them all apart. Two names with one key are
-    one file there (Unicode's canonical caseless match).
-    """
-    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", name).casefold())
-
-
-def name_difference(first: str, second: str) -> str:
-    """How two names of one :func:`name_key` differ, for messages ("only in case" ...)."""
-    if unicodedata.normalize("NFD", first) == unicodedata.normalize("NFD", second):
-        return (
-            "only in the Unicode spelling of an accent (one composed character, or a letter "
-            "and a combining accent)"
-        )
-    if first.casefold() == second.casefold():
-        return "only in case"
-    return "only in case and in the Unicode spelling of an accent"
 
 
 def no_file_kind(path: Path) -> str | None:
