@@ -13,6 +13,7 @@ for the whole image (:func:`matting_laplacian`) or only for the unknown pixels o
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import math
 import threading
@@ -111,9 +112,10 @@ def _window_values(
     covariance plus ``eps / n``, so this is the paper's ``delta_ab - (1 + c_a^T (Sigma_k +
     eps/n Id)^-1 c_b) / n``. Returns an array ``(n, n, m + 1)``, windows last: every step is
     a loop over contiguous runs of windows (half the time of batched 3 x 9 matrix products).
-    Only the upper triangle ``b >= a`` is set (``V`` is symmetric), or with ``full`` both
-    triangles. The extra last window is all zeros, so that gathers through a missing window
-    add nothing.
+    Only the upper triangle ``b >= a`` is set (``V`` is symmetric). The extra last window is
+    all zeros, so that gathers through a missing window add nothing. With ``full``, both
+    triangles are set and the array is ``(n * n + 1, m + 1)``: ``V[a, b]`` is its row
+    ``a * n + b`` and its last row is all zeros too.
     """
     n, m = len(shifts), len(corners)
     # Each colour plane is gathered straight from the interleaved image (a view starting at
@@ -150,17 +152,19 @@ def _window_values(
     w2 -= np.multiply(w0, l31, out=work)
     w2 -= np.multiply(w1, l32, out=work)
     w2 /= l33
-    values = scratch.array("values", (n, n, m + 1))
     constant = np.eye(n) - 1.0 / n
     if full:
         # Few windows: one product for all n * n entries costs less than n calls. Each entry
         # is the same three products summed in the same order (c = 0, 1, 2) as below, and
         # V[b, a] the same bits as V[a, b] (tested).
-        inside = values[:, :, :m]
+        rows = scratch.array("values", (n * n + 1, m + 1))
+        inside = rows[: n * n].reshape(n, n, m + 1)[:, :, :m]
         np.einsum("cam,cbm->abm", colors, colors, out=inside)
         np.subtract(constant[:, :, None], inside, out=inside)
-        values[:, :, m] = 0.0
-        return values
+        rows[:, m] = 0.0
+        rows[n * n] = 0.0
+        return rows
+    values = scratch.array("values", (n, n, m + 1))
     # V is symmetric: only the entries b >= a of each row a are formed (a fifth less time
     # than all n * n products in one einsum); readers take V[b, a] for b < a.
     for a in range(n):
@@ -270,11 +274,11 @@ def _strip_coefficients(
     np.take(numbers, lookup, out=window, mode="clip")
     # The (span, span, p) view of the stencil slots: pixel a's partners b form the size x size
     # block of slots at (2r - ya, 2r - xa), so each a adds one gathered block.
+    if at_once:
+        _add_blocks_at_once(values, window, out, radius, scratch)
+        return
     grid = out.reshape(span, span, p)
     grid[...] = 0.0
-    if at_once:
-        _add_blocks_at_once(values, window, grid, radius, scratch)
-        return
     block = scratch.array("block", (n, p))
     for a in range(n):
         ya, xa = divmod(a, size)
@@ -494,24 +498,39 @@ def matting_laplacian(
     return rows_to_csr(columns, coef.T, h * w)
 
 
-def _add_blocks_at_once(
-    values: np.ndarray, window: np.ndarray, grid: np.ndarray, radius: int, scratch: _Scratch
-) -> None:
-    """:func:`_strip_coefficients`' gathers of the blocks as one ``take``, for small strips.
-
-    ``values`` has both triangles (:func:`_window_values` with ``full``): every row pixel's
-    ``n x n`` block is one gather from the flat array. The values gathered and the order in
-    which each stencil slot adds them (positions ``a`` ascending) are those of the loop, so
-    the coefficients are the same to the last bit.
-    """
-    size = 2 * radius + 1
-    n, p = size * size, window.shape[1]
-    columns = values.shape[2]
-    index = scratch.array("blocks_index", (n, n, p), np.intp)
-    np.add((np.arange(n * n) * columns).reshape(n, n, 1), window[:, None, :], out=index)
-    blocks = scratch.array("blocks", (n, n, p))
-    np.take(values.reshape(-1), index, out=blocks, mode="clip")
+@functools.lru_cache(maxsize=8)
+def _slot_rows(radius: int) -> np.ndarray:
+    """``(n, k)`` table: the row ``a * n + b`` of the full window values that position ``a``
+    adds to stencil slot ``s`` (``b``: the slot's place in ``a``'s block), or ``n * n`` (the
+    all-zero row) where ``a``'s block does not cover the slot."""
+    size, span = 2 * radius + 1, 4 * radius + 1
+    n = size * size
+    rows = np.full((n, span, span), n * n, dtype=np.intp)
     for a in range(n):
         ya, xa = divmod(a, size)
         top, left = 2 * radius - ya, 2 * radius - xa
-        grid[top : top + size, left : left + size] += blocks[a].reshape(size, size, p)
+        rows[a, top : top + size, left : left + size] = a * n + np.arange(n).reshape(size, size)
+    rows = rows.reshape(n, span * span)
+    rows.flags.writeable = False
+    return rows
+
+
+def _add_blocks_at_once(
+    values: np.ndarray, window: np.ndarray, out: np.ndarray, radius: int, scratch: _Scratch
+) -> None:
+    """:func:`_strip_coefficients`' gathers and sums of the blocks in three calls, for small
+    strips.
+
+    ``values`` is :func:`_window_values`' ``full`` array. Every position ``a``'s
+    contribution to every stencil slot (zero where its block does not cover the slot) is one
+    gather; summing them over ``a`` (an outer axis, added in order) adds each slot's values
+    in the loop's order, so the coefficients are the same to the last bit (tested).
+    """
+    n, p = window.shape
+    columns = values.shape[1]
+    slots = _slot_rows(radius)
+    index = scratch.array("blocks_index", (n, slots.shape[1], p), np.intp)
+    np.add((slots * columns)[:, :, None], window[:, None, :], out=index)
+    parts = scratch.array("blocks", index.shape)
+    np.take(values.reshape(-1), index, out=parts, mode="clip")
+    np.add.reduce(parts, axis=0, out=out)
