@@ -39,7 +39,7 @@ def check_host_name(name: str) -> str:
             valid = False
     else:
         # Labels of letters, digits, "-" and "_" between single dots (one may end the name):
-        # ".", "a..b" or "-" passed the Host pattern, yet no client sends them. A name whose
+        # "." or "a..b" passed the Host pattern, yet no client sends them. A name whose
         # last label is a number is an IPv4 address to a browser (1.2.3 is 1.2.0.3).
         labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
         valid = all(_LABEL.fullmatch(label) for label in labels) and (
