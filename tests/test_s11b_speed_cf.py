@@ -134,3 +134,31 @@ def test_row_lengths_and_foreground_rows_from_the_table_are_the_image_passes(
     np.testing.assert_array_equal(passes.rhs, table.rhs)
     dense = table.matrix.toarray()
     np.testing.assert_array_equal(dense != 0, (dense != 0).T)  # the symmetric pattern
+
+
+@pytest.mark.parametrize(("windows", "seed"), [(1, 0), (7, 1), (40, 2), (500, 3)])
+@pytest.mark.parametrize("radius", [1, 2])
+def test_the_full_window_values_are_the_upper_triangles_bits(windows, seed, radius):
+    # One einsum for the nine covariance sums and one for all n x n products must sum the
+    # same products in the same order as the per-row calls; V[b, a] must be V[a, b].
+    rng = np.random.default_rng(seed)
+    h, w = 12, 13
+    image_flat = rng.random(h * w * 3) ** 3  # uneven colours, some nearly flat windows
+    size = 2 * radius + 1
+    n = size * size
+    within = np.arange(size)
+    shifts = (within[:, None] * w + within[None, :]).ravel()
+    # Any pixels will do for the arithmetic (a window may wrap to the next row).
+    corners = rng.integers(0, (h - size) * w, windows)
+    halves = closed_form._window_values(
+        image_flat, corners, shifts, eps=1e-7, scratch=closed_form._Scratch()
+    )
+    full = closed_form._window_values(
+        image_flat, corners, shifts, eps=1e-7, scratch=closed_form._Scratch(), full=True
+    )
+    assert full.shape == (n * n + 1, windows + 1)
+    assert not full[n * n].any() and not full[:, windows].any()
+    square = full[: n * n].reshape(n, n, windows + 1)
+    upper = np.triu_indices(n)
+    np.testing.assert_array_equal(square[upper], halves[upper])
+    np.testing.assert_array_equal(square, square.transpose(1, 0, 2))
