@@ -141,6 +141,8 @@ def _existing_path(name, label: str) -> str:
     refuses (too long).
     """
     text = os.fspath(name)
+    if isinstance(text, bytes):  # a path-like giving bytes, as open() takes it
+        text = os.fsdecode(text)
     if text == "":
         raise ValueError("an empty file name ('') was given; give the file's name")
     # Path() drops a trailing "/" (and "/."), which names a folder: such a name is looked at
@@ -502,6 +504,8 @@ def image_size(path) -> tuple[int, int]:
     from PIL import UnidentifiedImageError
 
     path = named_source(path, pipes=False)
+    if isinstance(path, (bytes, bytearray, memoryview)):  # a NUL in it: contents, as load_image
+        raise TypeError(f"expected a file name, got {type(path).__name__}")
     path = Path(_existing_path(path, str(path)))  # as load_image says each
     if not path.is_file():  # a named pipe: reading its header would take its data
         raise ValueError(
