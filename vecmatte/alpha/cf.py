@@ -190,11 +190,11 @@ def build_system(
     if m * len(offsets) <= _SMALL_TABLE + h * w // 2:
         # Few unknowns: both from their neighbour table (the stencil is the square of reach
         # 2r that the box sums and the dilation cover), not from passes over the whole image.
-        table = neighbors.rows(0, m)
-        np.cumsum(np.count_nonzero(table >= 0, axis=1), out=indptr[1:])
-        near_fg = np.flatnonzero((table == -2).any(axis=1))
-        del table
+        whole = neighbors.rows(0, m)  # small: kept for a strip of all rows
+        np.cumsum(np.count_nonzero(whole >= 0, axis=1), out=indptr[1:])
+        near_fg = np.flatnonzero((whole == -2).any(axis=1))
     else:
+        whole = None
         np.cumsum(neighbors.counts(~known, unknown), out=indptr[1:])
         near_fg = np.flatnonzero(_dilate(is_fg, 2 * radius).reshape(-1)[unknown])
     indices = np.empty(int(indptr[-1]), dtype=index_dtype)
@@ -203,8 +203,9 @@ def build_system(
 
     def emit(start, stop, coef):
         # Each strip's rows go straight into the matrix and the right-hand side while they
-        # are in cache: no (m, k) table of coefficients or neighbours is ever formed.
-        table = neighbors.rows(start, stop)
+        # are in cache: no (m, k) table of coefficients or neighbours is formed (but the
+        # small one above).
+        table = whole if whole is not None and stop - start == m else neighbors.rows(start, stop)
         kept = table >= 0
         entries = slice(indptr[start], indptr[stop])
         data[entries] = coef.T[kept]
