@@ -116,12 +116,9 @@ class Grid:
         w, c = self.width, colour
         return slice((y * w - c + 1) // 2, ((y + 1) * w - c + 1) // 2)
 
-    def borders(self, colour: int) -> list[tuple[slice, int]]:
+    def _border_cells(self, colour: int) -> list[tuple[slice, int]]:
         """The colour's cells on the tile's border, each with the offset of its clamped
         neighbour (a frame cell of the other colour): top, bottom, left, right."""
-        return self._borders[colour]
-
-    def _border_cells(self, colour: int) -> list[tuple[slice, int]]:
         w, c = self.width, colour
         cells = [(self.row(c, 1), self.offset(c, -w)), (self.row(c, self.rows), self.offset(c, w))]
         for start, n in zip(self.starts, self.widths, strict=True):
@@ -150,7 +147,7 @@ def tile_grid(rows: int, widths: tuple[int, ...]) -> Grid:
 
 def _fused(grid: Grid) -> bool:
     """Whether :func:`relax` relaxes the tile by :func:`_fused_sweeps`."""
-    return max(cells.stop - cells.start for cells in grid._interior) <= _FUSED_CELLS
+    return max(cells.stop - cells.start for cells in map(grid.interior, (0, 1))) <= _FUSED_CELLS
 
 
 def _kept(grid: Grid) -> dict:
@@ -450,8 +447,7 @@ def relax(packed, grid, iterations, regularization, weight):
         (weights[colour], *_level_operator(alphas, images, grid, colour, weights[colour]))
         for colour in relaxed
     ]
-    sizes = [grid.interior(colour).stop - grid.interior(colour).start for colour in (0, 1)]
-    if max(sizes) <= _FUSED_CELLS:
+    if _fused(grid):
         # Kept per thread and grid while the colours are the same arrays (pack's kept ones):
         # the key holds the arrays' addresses and the entry the arrays themselves, so that
         # no other array can have those addresses while the entry lives.
@@ -466,6 +462,7 @@ def relax(packed, grid, iterations, regularization, weight):
             _load_operator(loads, operator)
         _fused_sweeps([views for views, _ in tiles], iterations)
         return colours
+    sizes = [grid.interior(colour).stop - grid.interior(colour).start for colour in (0, 1)]
     total = np.empty((6, max(sizes)), _F32)
     scratch = np.empty((6, max(sizes)), _F32)
     sweeps = [
