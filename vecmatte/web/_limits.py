@@ -279,8 +279,8 @@ class Gate:
                 check,
             )
             self._active += 1
-        self._slot_check.check = check
-        try:
+        try:  # from here on the slot is given back, whatever comes (a KeyboardInterrupt too)
+            self._slot_check.check = check
             yield
         finally:
             self._slot_check.check = None

@@ -417,7 +417,7 @@ class MattingApp:
         )
 
     def _check_client(self, environ: dict) -> None:
-        """Stop a request whose client left while it waited for its slot."""
+        """Stop a request whose client left while it waited for its slot (or memory in it)."""
         gone = environ.get("vecmatte.client_gone")
         if gone is not None and gone():
             raise client_left(environ, "before it started")
