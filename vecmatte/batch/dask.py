@@ -168,7 +168,8 @@ def _worker_memory_limit() -> tuple[int, int] | None:
 
 
 def _refuse_if_too_big(task: BatchTask, limit: int | None, threads: int = 1) -> str | None:
-    """A message if the solve of ``task`` would need more than ``limit / threads`` bytes.
+    """A message if the solve of ``task`` would need more than ``limit / threads`` bytes, else
+    None (also for no ``limit``).
 
     The worker's nanny kills a worker that goes over its memory limit and the scheduler then
     retries the task on another worker, which dies in turn: refusing up front, with the

@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-from vecmatte._typing import Client
+from vecmatte._typing import Client, Cluster
 from vecmatte.batch._core import (
     BatchRecord,
     BatchTask,
@@ -102,7 +102,7 @@ def run_batch(
     jobs: int = 1,
     resume: bool = False,
     progress: Progress | None = None,
-    scheduler: str | Client | None = None,
+    scheduler: str | Client | Cluster | None = None,
 ) -> list[BatchRecord]:
     """Run tasks in this process, in ``jobs`` worker processes, or on a Dask cluster.
 
@@ -124,10 +124,11 @@ def run_batch(
         order. If it has a ``starting`` method, ``progress.starting(task)`` is called before
         each task that runs in this process (``jobs=1``), e.g. to show which image is being
         solved.
-    scheduler : str or dask.distributed.Client, optional
+    scheduler : str, dask.distributed.Client or Dask cluster, optional
         Run on this Dask cluster instead (a scheduler address such as ``"tcp://HOST:8786"``,
-        or a client): see :func:`vecmatte.batch.dask.run_batch_on_cluster`. ``jobs`` must
-        then stay 1: the workers decide how many images are solved at once.
+        a client, or a cluster object such as ``LocalCluster``): see
+        :func:`vecmatte.batch.dask.run_batch_on_cluster`. ``jobs`` must then stay 1: the
+        workers decide how many images are solved at once.
 
     Returns
     -------
