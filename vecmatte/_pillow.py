@@ -60,8 +60,8 @@ def open_unchecked(source, limit: int | None = None):
 
     stream = hasattr(source, "read")
     # A path is opened once, here, and handed to the image, which closes it (as Image.open).
+    filename = "" if stream else os.fspath(source)  # before open: a refusal leaves no handle
     handle = source if stream else open(source, "rb")
-    filename = "" if stream else os.fspath(source)
     try:
         image = _identified(handle, filename, limit)
     except BaseException:
