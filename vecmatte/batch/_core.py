@@ -23,7 +23,7 @@ from typing import Any
 from vecmatte._errors import collected_warnings, error_line
 from vecmatte._output_guard import name_difference, name_key
 
-# Defined here before they had a module of their own; the executors import them from here.
+# Defined here before they had a module of their own: older imports (the tests') still work.
 from vecmatte.batch._temporaries import output_folders_held, remove_stale_temporaries
 from vecmatte.io import IMAGE_EXTENSIONS
 

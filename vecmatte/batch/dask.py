@@ -26,11 +26,10 @@ from vecmatte.batch._core import (
     BatchTask,
     Progress,
     RecordCollector,
-    output_folders_held,
     process_task,
-    remove_stale_temporaries,
     split_finished,
 )
+from vecmatte.batch._temporaries import output_folders_held, remove_stale_temporaries
 
 __all__ = ["check_scheduler_address", "run_batch_on_cluster"]
 
