@@ -181,9 +181,11 @@ def run_method(
     stacklevel : int, optional
         The frame the warnings point at, counted from here (default 2).
     checked : bool, optional
-        ``image`` and ``trimap`` are already what :func:`vecmatte._arrays.check_image` and
-        :func:`vecmatte.trimap.check_trimap` return for them, with matching shapes (the
-        PyMatting shim checks its inputs itself): they are not checked again.
+        For callers that checked ``image`` and ``trimap`` themselves (the PyMatting shim):
+        they must be what :func:`vecmatte._arrays.check_image` and
+        :func:`vecmatte.trimap.check_trimap` return, a float64 ``(h, w, 3)`` image in [0, 1]
+        and a float64 ``(h, w)`` trimap. Their values are not checked again (default False:
+        they are); an array of another kind, dtype or shape is refused in one line.
 
     Returns
     -------
@@ -210,6 +212,18 @@ def run_method(
     if not checked:
         image = check_image(image)
         trimap = check_trimap(trimap, image.shape)
+    elif not (
+        isinstance(image, np.ndarray)
+        and isinstance(trimap, np.ndarray)
+        and image.dtype == trimap.dtype == np.float64
+        and image.shape[2:] == (3,)
+        and trimap.shape == image.shape[:2]
+    ):
+        # A uint8 image would be solved as if in [0, 255], a uint8 trimap read as all known.
+        raise ValueError(
+            "run_method(checked=True) takes a float64 (h, w, 3) image and a float64 (h, w) "
+            "trimap as check_image and check_trimap return them; give checked=False"
+        )
     check_options = getattr(module, "check_options", None)
     if check_options is not None:
         # Range checks first, so that a bad option is named before any trimap complaint.
