@@ -201,10 +201,12 @@ def _active_windows(known: np.ndarray | None, shape: tuple[int, int], radius: in
     return active
 
 
-# A strip gathers all n x n blocks of its rows in one call when they are at most this many
-# values: below it, NumPy's per-call cost of n separate gathers is most of their time (32 x 32
-# at 2% unknown: 18 gathers of 20 rows). Above, the one call's (n, n, p) index array would be
-# an extra pass over memory.
+# A strip of p rows takes the few-windows path when n * n * p (its rows' n x n window values)
+# is at most this: the window values formed whole (_window_values' full) and every position's
+# blocks gathered in one call (_add_blocks_at_once). Below it, NumPy's per-call cost of n
+# separate gathers and adds is most of their time (32 x 32 at 2% unknown: 18 calls on 20
+# rows). Above, the one call's (n, (4r + 1)**2, p) index and value arrays would be extra
+# passes over memory.
 _ONE_GATHER_VALUES = 2**14
 
 

@@ -51,7 +51,8 @@ _COUPLING_RATE = 8e4
 _STEP, _REACH, _MIN_REACH = 8, 8, 4096
 # Rows of the matrix scattered into the factor's storage at a time.
 _SCATTER_ROWS = 8192
-# A layout of one segment with at most this many rows is scattered in one pass.
+# A layout of one segment with at most this many rows is scattered in one pass: the rows the
+# general scatter takes at a time, so its temporaries are no larger.
 _ONE_BAND_ROWS = _SCATTER_ROWS
 # Below this many entries _scatter gathers the rows itself, above SciPy's matrix[rows] does
 # (measured, closed-form systems of 20 to 39k rows: the same time at about 3e4 entries).
