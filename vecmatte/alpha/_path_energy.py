@@ -166,17 +166,17 @@ def least_path_energy(
     w = shape[1]
     sets = index.shape[:-2]
     index = index.reshape(math.prod(sets), *index.shape[-2:])
-    rays = index.shape[0] * index.shape[2]
+    per_pixel = index.shape[0] * index.shape[2]  # samples of a pixel, all sets
     least = np.zeros((index.shape[0], unknown.size), dtype=np.float32)
     uy, ux = np.divmod(unknown, w)
-    for part in chunks(unknown.size, 4 * rays):
+    for part in chunks(unknown.size, 4 * per_pixel):
         # Rays major: the paths of ray r are a run, and the least over rays is a reduction
-        # across rows (vectorised over the pixels), not over rows of ``rays`` values.
+        # across rows (vectorised over the pixels), not over rows of ``per_pixel`` values.
         found = np.ascontiguousarray(index[:, part].transpose(0, 2, 1)).ravel()
         at = np.flatnonzero(found >= 0)  # by set and ray, then pixel
         if at.size == 0:
             continue
-        k = found.size // rays
+        k = found.size // per_pixel
         pixel = at % k
         y1, x1 = np.divmod(take(found, at), w)
         energy = path_energy(

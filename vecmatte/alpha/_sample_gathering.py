@@ -85,7 +85,7 @@ def _make_angle_table(rays: int) -> tuple[np.ndarray, np.ndarray]:
 
 _cached_angle_table = functools.lru_cache(maxsize=8)(_make_angle_table)
 
-# Ray steps evaluated at once (rays x steps) before the march (see _first_steps).
+# Ray steps taken at once before the march (_first_steps): (rays, steps) int64 tables of 256 KiB.
 _FIRST_STEPS_ELEMENTS = 1 << 15
 
 
@@ -572,7 +572,8 @@ def gather_samples(
     fg_index, bg_index = march_rays(label, shape, unknown, rays)
     tensor = gradient_tensor(colors, shape)
     if unknown.size * 8 * rays <= CHUNK_ELEMENTS:
-        # Few pixels: both sets of samples in one pass (half the NumPy calls).
+        # Few pixels (one chunk of least_path_energy's, which takes 4 values per sample of a
+        # pixel, 2 rays of them here): both sets of samples in one pass (half the calls).
         fg_energy, bg_energy = least_path_energy(
             tensor, shape, unknown, np.stack((fg_index, bg_index)), pymatting_path
         )
