@@ -208,14 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         except BrokenPipeError:
             raise  # the reader of printed text went away (eval | head): console_entry ends quietly
         except KeyboardInterrupt as error:
-            hint = getattr(args, "interrupted_hint", None)
-            terminated = isinstance(error, Terminated)
-            print(
-                f"vecmatte: {'terminated' if terminated else 'interrupted'}"
-                + (f"; {hint}" if hint else ""),
-                file=sys.stderr,
-            )
-            return 128 + signal.SIGTERM if terminated else EXIT_INTERRUPTED
+            return _interrupted(error, getattr(args, "interrupted_hint", None))
         except (ValueError, OSError, MemoryError, ImportError, OverflowError) as error:
             # OverflowError: an absurd option value (a radius of 1e300) reaching arithmetic.
             from vecmatte._errors import error_line  # the batch says failures the same way
@@ -260,6 +253,18 @@ def _terminate(signum, frame) -> None:
     raise Terminated
 
 
+def _interrupted(error: KeyboardInterrupt, hint: str | None = None) -> int:
+    """Say on standard error that the command was interrupted (Ctrl-C) or terminated
+    (:class:`Terminated`), with ``hint`` if given; the exit code: 130 or 143."""
+    terminated = isinstance(error, Terminated)
+    print(
+        f"vecmatte: {'terminated' if terminated else 'interrupted'}"
+        + (f"; {hint}" if hint else ""),
+        file=sys.stderr,
+    )
+    return 128 + signal.SIGTERM if terminated else EXIT_INTERRUPTED
+
+
 def console_entry() -> None:
     """The ``vecmatte`` console script."""
     signal.signal(signal.SIGTERM, _terminate)
@@ -275,9 +280,7 @@ def console_entry() -> None:
     except KeyboardInterrupt as error:
         # Before main's own handler runs (while the parser imports the subcommands, ~0.3 s)
         # Ctrl-C printed a 20-line traceback: said as main says it, nothing was written yet.
-        terminated = isinstance(error, Terminated)
-        print(f"vecmatte: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        code = 128 + signal.SIGTERM if terminated else EXIT_INTERRUPTED
+        code = _interrupted(error)
     except BrokenPipeError:
         # `vecmatte alpha ... -o - | head -c 10`: as the Python docs advise for SIGPIPE,
         # point standard output at devnull so the interpreter's final flush cannot fail
