@@ -172,14 +172,15 @@ def pack(band: np.ndarray, blocks: list[tuple[int, int]], grid: Grid) -> list[np
     valid until the next tile of the same grid is packed."""
     channels, rows = band.shape[0], grid.rows
     half = (grid.width + 1) // 2
-    if channels * grid.size <= _ZEROED_CELLS and _fused(grid):
+    small = channels * grid.size <= _ZEROED_CELLS
+    if small and _fused(grid):
         entry = _kept(grid)
         red, black = entry.get(channels) or entry.setdefault(
             channels, [np.empty((channels, grid.size), _F32) for _ in range(2)]
         )
         red.fill(0)
         black.fill(0)
-    elif channels * grid.size <= _ZEROED_CELLS:  # one call instead of a few per frame
+    elif small:  # one call instead of a few per frame
         red, black = (np.zeros((channels, grid.size), _F32) for _ in range(2))
     else:
         red, black = (np.empty((channels, grid.size), _F32) for _ in range(2))
