@@ -119,7 +119,8 @@ def conjugate_gradient(
     matrix : sparse matrix or LinearOperator, shape (n, n)
     rhs : ndarray, shape (n,)
     preconditioner : LinearOperator, optional
-        Approximation of ``matrix**-1`` (symmetric positive definite).
+        Approximation of ``matrix**-1`` (symmetric positive definite). One made by
+        :func:`vector_operator` is applied through its ``vector_function``.
     x0 : ndarray, optional
         Starting guess (zeros by default).
     rtol : float, optional
@@ -129,19 +130,19 @@ def conjugate_gradient(
     callback : callable, optional
         Called as ``callback(iteration, relative_residual)`` after every iteration.
 
-    Notes
-    -----
-    A solve that takes longer than :data:`PROGRESS_SECONDS` logs its iteration and
-    residual at INFO every :data:`PROGRESS_SECONDS`, and a last line when it stops; quicker
-    ones log nothing. The clock is read about every 10 ms, and not at all when INFO is not
-    enabled.
-
     Returns
     -------
     SolveResult
         The solution and its diagnostics. Not reaching ``rtol`` (at ``maxiter``, or on a
         breakdown) is reported through ``converged`` and ``breakdown``, never raised;
         :func:`vecmatte.estimate_alpha` turns it into a warning.
+
+    Notes
+    -----
+    A solve that takes longer than :data:`PROGRESS_SECONDS` logs its iteration and
+    residual at INFO every :data:`PROGRESS_SECONDS`, and a last line when it stops; quicker
+    ones log nothing. The clock is read about every 10 ms, and not at all when INFO is not
+    enabled.
     """
     rhs = _vector(rhs, "rhs", None)
     n = rhs.shape[0]
