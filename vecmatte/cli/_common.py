@@ -477,6 +477,18 @@ def preconditioner_label(keywords: dict) -> str:
     return str(get_method(keywords["method"]).preconditioner or "none")
 
 
+def refuse_dash(args, option: str, value, instead: str, kind: str = "folder") -> None:
+    """A usage error (exit 2) if ``value`` of ``option`` is ``-``: ``instead`` says what the
+    command reads or writes there, and ``./-`` names a ``kind`` called ``-``.
+
+    ``-`` is standard input or output for alpha, trimap and composite; where a command takes
+    only files or folders it made (or read) one named ``-`` in silence, or said "-: no such
+    file".
+    """
+    if value == "-":
+        args.usage_error(f"{option} is '-', but {instead}; for a {kind} named '-' write ./-")
+
+
 def check_band(args) -> None:
     """``--band`` means nothing without ``--mask``: refuse it rather than ignore it."""
     if args.band is not None and args.mask is None:

@@ -272,13 +272,10 @@ def run(args: argparse.Namespace) -> int:
         ("--mask", args.mask),
         ("-o", args.output),
     ):
-        if value == "-":
-            # '-' is standard input or output for the other commands; here it made (or read)
-            # a folder named '-' in silence: -o - wrote no PNG anywhere the user looked.
-            args.usage_error(
-                f"{name} is '-', but a batch reads and writes folders, not standard input or "
-                "output; for a folder named '-' write ./-"
-            )
+        # -o - made a folder named '-' in silence: no PNG anywhere the user looked.
+        _common.refuse_dash(
+            args, name, value, "a batch reads and writes folders, not standard input or output"
+        )
     _common.check_band(args)
     if args.jobs < 1:
         args.usage_error(f"--jobs must be at least 1, got {args.jobs}")

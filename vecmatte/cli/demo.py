@@ -53,12 +53,12 @@ def run(args: argparse.Namespace) -> int:
     from vecmatte.cli.alpha import solve_and_write
     from vecmatte.io import load_image, load_trimap
 
-    if args.output_dir == "-":
-        # Made a folder named '-' in silence, where the other commands write standard output.
-        args.usage_error(
-            "--output-dir is '-', but the demo writes two files into a folder, not to standard "
-            "output; for a folder named '-' write ./-"
-        )
+    _common.refuse_dash(
+        args,
+        "--output-dir",
+        args.output_dir,
+        "the demo writes two files into a folder, not to standard output",
+    )
     keywords = _common.solve_keywords(args)
     package = Path(__file__).resolve().parents[1]
     data = package / "data"

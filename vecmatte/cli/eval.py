@@ -179,12 +179,13 @@ def run(args: argparse.Namespace) -> int:
     from vecmatte.trimap import trimap_split
 
     for name in ("pred", "gt", "trimap"):
-        if getattr(args, name) == "-":
-            # Said "-: no such file", where the other commands read standard input.
-            args.usage_error(
-                f"{name.upper()} is '-', but eval reads files or folders, not standard input; "
-                "for a file named '-' write ./-"
-            )
+        _common.refuse_dash(
+            args,
+            name.upper(),
+            getattr(args, name),
+            "eval reads files or folders, not standard input",
+            "file",
+        )
     rows = []
     found = triples(Path(args.pred), Path(args.gt), Path(args.trimap))
     # Folders of large mattes took minutes with nothing said: the table comes at the end.
