@@ -154,15 +154,16 @@ class BatchProgress:
         """
         if self.quiet or not self.tty or self.stopped:
             return
-        self._draw(self._done, f"solving {one_line(task.name)} ...")
+        self._draw(self._done, self.total, f"solving {one_line(task.name)} ...")
 
-    def _draw(self, done: int, what: str) -> None:
+    def _draw(self, done: int, total: int, what: str) -> None:
+        """The bar at ``done`` of ``total`` (the runner's, as it calls), then ``what``."""
         elapsed = time.perf_counter() - self.start
         worked = done - self.skipped
-        eta = _clock(elapsed / worked * (self.total - done)) if worked else "-:--:--"
-        filled = self.BAR_WIDTH * done // max(self.total, 1)
+        eta = _clock(elapsed / worked * (total - done)) if worked else "-:--:--"
+        filled = self.BAR_WIDTH * done // max(total, 1)
         bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
-        line = f"[{bar}] {done}/{self.total} images  elapsed {_clock(elapsed)}  ETA {eta}  {what}"
+        line = f"[{bar}] {done}/{total} images  elapsed {_clock(elapsed)}  ETA {eta}  {what}"
         if self.tty:
             self._write(f"\r{line[:200]}\033[K")
             self._bar_shown = True
@@ -192,7 +193,7 @@ class BatchProgress:
         self._done = done
         if self.quiet or (self.stopped and not self.tty and done < total):
             return  # in a log, the images not run get no line each (the last one ends it)
-        self._draw(done, f"{one_line(record.name)} {record.status}")
+        self._draw(done, total, f"{one_line(record.name)} {record.status}")
 
     def summary(self, records) -> int:
         """Print the counts, the failures and the notes; return the exit code.
