@@ -183,13 +183,3 @@ def preconditioner_name(preconditioner) -> str:
 def require_default(name: str, value, default, what: str) -> None:
     if value != default:
         raise ValueError(f"{name}={value!r} is not supported by {what}; leave it at {default!r}")
-
-
-def solve_quietly(image, trimap, **options):
-    """vecmatte's solve without its ConvergenceWarning: the caller raises instead."""
-    from vecmatte.alpha import run_method
-
-    solver = {
-        key: options.pop(key) for key in ("preconditioner", "rtol", "maxiter") if key in options
-    }
-    return run_method(image, trimap, method="cf", options=options, warn=False, **solver)

@@ -142,8 +142,8 @@ def estimate_alpha_cf(
     solver = cg_options(cg_kwargs, "cg_kwargs", rtol=CG_RTOL, maxiter=CG_MAXITER)
     # PyMatting's thresholds are inclusive, vecmatte's strict: known pixels become exact 0/1.
     hard = np.where(is_fg, 1.0, np.where(is_bg, 0.0, values))
-    # The image and the trimap were checked above: run_method does not check them again
-    # (solve_quietly would). warn=False: non-convergence raises below, as in PyMatting.
+    # The image and the trimap were checked above: run_method does not check them again.
+    # warn=False: non-convergence raises below, as in PyMatting.
     result = run_method(
         image,
         hard,
