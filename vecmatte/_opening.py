@@ -133,11 +133,12 @@ def _seekable(stream) -> bool:
 
 
 def _existing_path(name, label: str) -> str:
-    """``name`` (a str or path-like) as a str naming a file that exists and is not a
-    folder, else one line.
+    """``name`` (a str or path-like) as a str naming a regular file or a named pipe that
+    exists, else one line.
 
     Said for :func:`open_image` and :func:`image_size` alike: an empty name (``Path("")`` is
-    the current folder), nothing there (or a link to nowhere), a folder, a name the system
+    the current folder), nothing there (or a link to nowhere), a folder, a socket or a
+    device, a file's name ending in ``/`` (as the system refuses it), a name the system
     refuses (too long).
     """
     text = os.fspath(name)
