@@ -335,9 +335,9 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
 
 def _plainly_writable(path: Path, what: str) -> bool:
     """Whether ``path`` is no link and either a writable file or nothing in an existing,
-    writable folder: the common case, told by one look at the name (``os.lstat``) where
-    :func:`check_writable`'s checks take seven. False: those checks say what it is. A
-    read-only file is refused here, as there."""
+    writable folder: the common case, told by one look at the name (``os.lstat``) and the
+    permissions (``os.access``) where :func:`check_writable`'s checks take seven. False:
+    those checks say what it is. A read-only file is refused here, as there."""
     try:
         status = os.lstat(path)
     except FileNotFoundError:
