@@ -465,7 +465,9 @@ def report(records: list[dict], options, argv: list[str]) -> str:
             f"({_seconds(statistics.median(r['vecmatte']))} vs "
             f"{_seconds(statistics.median(r['pymatting']))} CPU)"
         )
-    errors = [r for r in samples if r["event"] == "error"]
+    # A size whose child process failed (step "*") is not among the samples: listed too.
+    crashed = [r for r in records if r["event"] == "error" and r["step"] == "*"]
+    errors = [r for r in samples if r["event"] == "error"] + crashed
     if errors:
         lines += ["", "### Errors", ""]
         lines += [f"- {r['size']} {r['step']} {r['fraction']}: {r['message']}" for r in errors]
