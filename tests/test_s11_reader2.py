@@ -36,3 +36,26 @@ def test_speed_sweep_report_lists_a_size_whose_child_failed(tmp_path, monkeypatc
     saved.write_text(json.dumps(records))
     assert speed_sweep.main(["--merge", str(saved), "--out", str(out)]) in (0, None)
     assert "- 512 * None: ['Killed']" in out.read_text()
+
+
+def test_batch_images_differing_in_case_and_accent_spelling_are_one_file_on_macos_only(
+    tmp_path,
+):
+    # "É" composed and "e" + a combining accent differ in case and in spelling: Windows,
+    # which ignores case only, keeps them apart; the refusal named it too.
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    from vecmatte.batch import find_tasks
+
+    images, trimaps = tmp_path / "images", tmp_path / "trimaps"
+    images.mkdir()
+    trimaps.mkdir()
+    for stem in ("\u00c9", "e\u0301"):
+        Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(images / f"{stem}.png")
+        Image.fromarray(np.full((4, 4), 128, np.uint8)).save(trimaps / f"{stem}.png")
+    with pytest.raises(ValueError, match="differ only in case and in the Unicode") as error:
+        find_tasks(images, trimaps, tmp_path / "out")
+    assert "one file on macOS;" in str(error.value)
+    assert "Windows" not in str(error.value)
