@@ -19,6 +19,7 @@ half-sweep. Neighbours are summed up, down, left, right (the reference loop's or
 from __future__ import annotations
 
 import functools
+import importlib
 import threading
 
 import numpy as np
@@ -29,9 +30,12 @@ _F32 = np.float32
 # Clipping to [0, 1] with 0-d bounds by NumPy's clip ufunc itself: ndarray.clip and np.clip
 # reach the same ufunc through Python wrappers (0.54 against 0.98 us for the method at 6 x 300
 # values, the small levels clip 120 times a call), np.minimum then np.maximum are two calls.
-# The same ufunc, so the same bits (numpy.core before NumPy 2, where _core is new).
+# The same ufunc, so the same bits (numpy.core before NumPy 2, where _core is new; chosen by
+# version, since NumPy 1.26 may hold a numpy._core stub without umath).
 _ONE_ARRAY, _ZERO_ARRAY = np.ones((), _F32), np.zeros((), _F32)
-_CLIP = (getattr(np, "_core", None) or np.core).umath.clip
+_CLIP = importlib.import_module(
+    "numpy._core.umath" if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else "numpy.core.umath"
+).clip
 # Cells per colour up to which a tile is relaxed by :func:`_fused_sweeps` (the six small
 # levels' tiles, up to about 44 x 44 pixels): 25% less time than :func:`_half_sweep` on the
 # small levels, where the calls' fixed cost dominates; on bigger tiles its (4, 6, m) and
