@@ -64,14 +64,12 @@ def open_unchecked(source, limit: int | None = None):
     handle = source if stream else open(source, "rb")
     try:
         image = _identified(handle, filename, limit)
+        if image is None:
+            raise UnidentifiedImageError(f"cannot identify image file {str(source)!r}")
     except BaseException:
         if not stream:
             handle.close()
         raise
-    if image is None:
-        if not stream:
-            handle.close()
-        raise UnidentifiedImageError(f"cannot identify image file {str(source)!r}")
     if not stream:
         image._exclusive_fp = True  # Image.open's own mark: the image owns the file
     return image
