@@ -33,6 +33,7 @@ __all__ = [
     "is_special_file",
     "name_difference",
     "name_key",
+    "one_file_on",
     "same_file",
     "shortened",
     "tilde_hint",
@@ -421,16 +422,10 @@ def check_case_only_differences(outputs: Mapping[str, object]) -> None:
         if (key := name_key(full)) in seen:
             other, other_path, other_full = seen[key]
             how = name_difference(other_full, full)
-            # Windows ignores case only: names differing in the spelling of an accent too
-            # are two files there.
-            where = (
-                "a case-insensitive file system (macOS, Windows)"
-                if how == "only in case"
-                else "macOS"
-            )
             raise ValueError(
                 f"{path}: the {what} and the {other} {other_path} differ {how}, which on "
-                f"{where} is one file; give them different names (nothing was written)"
+                f"{one_file_on(how)} is one file; give them different names (nothing was "
+                "written)"
             )
         seen[key] = (what, path, full)
 
@@ -456,6 +451,13 @@ def name_difference(first: str, second: str) -> str:
     if first.casefold() == second.casefold():
         return "only in case"
     return "only in case and in the Unicode spelling of an accent"
+
+
+def one_file_on(how: str) -> str:
+    """Where two names that differ ``how`` (:func:`name_difference`) are one file, for messages."""
+    # Windows ignores case only: names differing in the spelling of an accent too are two
+    # files there.
+    return "a case-insensitive file system (macOS, Windows)" if how == "only in case" else "macOS"
 
 
 def check_output_paths(

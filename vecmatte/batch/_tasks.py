@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from vecmatte._output_guard import name_difference, name_key, one_file_on
 from vecmatte._typing import Folder
 from vecmatte.batch._core import (
     ALPHA_SUFFIX,
@@ -21,8 +22,6 @@ from vecmatte.batch._core import (
     TASK_OPTIONS,
     BatchTask,
     check_task_bit_depth,
-    name_difference,
-    name_key,
     no_file_kind,
 )
 
@@ -119,15 +118,10 @@ def _check_case_only_differences(images: dict[str, list[Path]]) -> None:
         other = seen.setdefault(name_key(stem), path)
         if other is not path:
             how = name_difference(other.stem, path.stem)
-            # Windows ignores case only: names differing in the spelling of an accent too are
-            # two files there (as _output_guard.check_case_only_differences says).
-            where = "a case-insensitive file system (macOS, Windows)"
-            if how != "only in case":
-                where = "macOS"
             raise ValueError(
                 f"images {other.name} and {path.name} differ {how}, so their outputs "
                 f"{other.stem}{ALPHA_SUFFIX} and {path.stem}{ALPHA_SUFFIX} are one file on "
-                f"{where}; rename one of them (nothing was written)"
+                f"{one_file_on(how)}; rename one of them (nothing was written)"
             )
 
 
