@@ -179,9 +179,7 @@ def load_checked(image, source) -> None:
     if _row_unwritten(image, _UNWRITTEN[0]):
         short = _pixel_data_short(source)
         if short is None:
-            if hasattr(source, "seek"):
-                source.seek(0)
-            with open_unchecked(source) as again:
+            with open_unchecked(source) as again:  # which reads a stream from its start
                 short = _row_unwritten(again, _UNWRITTEN[1])
         if short:
             raise ValueError(
@@ -330,9 +328,7 @@ def needs_ghostscript(source) -> bool:
     if EpsImagePlugin.has_ghostscript():
         return False
     try:
-        if hasattr(source, "seek"):
-            source.seek(0)
-        with open_unchecked(source) as image:
+        with open_unchecked(source) as image:  # which reads a stream from its start
             return image.format == "EPS"
     except Exception:  # a file Pillow cannot even open is no EPS it could read
         return False
