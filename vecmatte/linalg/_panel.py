@@ -23,6 +23,7 @@ __all__ = [
     "gather_rows",
     "inverse_permutation",
     "reordered_upper",
+    "row_entries",
 ]
 
 
@@ -51,10 +52,45 @@ def gather_rows(matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     columns, values : ndarray
         Column and value of each entry.
     """
-    indptr = matrix.indptr
-    counts = indptr[rows + 1] - indptr[rows]
-    entries = np.repeat(indptr[rows] - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-    return np.repeat(np.arange(len(rows)), counts), matrix.indices[entries], matrix.data[entries]
+    counts, columns, values = row_entries(matrix, rows)
+    return np.repeat(np.arange(len(rows)), counts), columns, values
+
+
+def row_entries(
+    matrix, rows: np.ndarray, compiled_from: float = np.inf
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entry counts, columns and values of the CSR ``matrix``'s ``rows``, rows in turn.
+
+    Below ``compiled_from`` entries they are gathered by one index array: SciPy's row
+    indexing makes the same arrays through a dozen checks and a new matrix (0.03 ms, a
+    thirtieth of a 32 x 32 solve). From there on ``matrix[rows]`` does, its compiled gather
+    2.5-4x faster from 1e5 entries on.
+
+    Parameters
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        The matrix.
+    rows : ndarray of int
+        The rows, in the order their entries are returned.
+    compiled_from : float, optional
+        Entry count from which SciPy gathers (default: never).
+
+    Returns
+    -------
+    counts : ndarray
+        Entries of each row.
+    columns, values : ndarray
+        Column and value of each entry.
+    """
+    begins = matrix.indptr[rows]
+    counts = matrix.indptr[rows + 1] - begins
+    total = int(counts.sum())
+    if total >= compiled_from:
+        part = matrix[rows]
+        return counts, part.indices, part.data
+    entries = np.arange(total, dtype=np.intp)
+    entries += np.repeat(begins - (np.cumsum(counts) - counts), counts)
+    return counts, matrix.indices[entries], matrix.data[entries]
 
 
 @dataclass(frozen=True)

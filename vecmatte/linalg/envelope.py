@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vecmatte.linalg._panel import factor_dtype, inverse_permutation
+from vecmatte.linalg._panel import factor_dtype, inverse_permutation, row_entries
 
 __all__ = [
     "Envelope",
@@ -54,7 +54,7 @@ _SCATTER_ROWS = 8192
 # A layout of one segment with at most this many rows is scattered in one pass: the rows the
 # general scatter takes at a time, so its temporaries are no larger.
 _ONE_BAND_ROWS = _SCATTER_ROWS
-# Below this many entries _scatter gathers the rows itself, above SciPy's matrix[rows] does
+# From this many entries on _scatter's row gather (row_entries) is SciPy's matrix[rows]
 # (measured, closed-form systems of 20 to 39k rows: the same time at about 3e4 entries).
 _GATHER_ENTRIES = 2**15
 
@@ -351,7 +351,7 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
     coupling_offsets = np.concatenate(([0], np.cumsum(layout.coupling_entries)[:-1]))
     for low in range(0, n, _SCATTER_ROWS):
         high = min(n, low + _SCATTER_ROWS)
-        counts, part_indices, part_data = _rows_of(matrix, order[low:high])
+        counts, part_indices, part_data = row_entries(matrix, order[low:high], _GATHER_ENTRIES)
         right = position[part_indices]
         right -= np.repeat(rows[low:high], counts)
         reach = np.repeat(room[low:high], counts)
@@ -371,21 +371,6 @@ def _scatter(envelope: Envelope, layout: _Layout, bands: np.ndarray, couplings: 
         bands[right[inside]] = part_data[inside]
 
 
-def _rows_of(matrix, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows ``taken`` of a CSR matrix: their entry counts, column indices and values."""
-    begins = matrix.indptr[taken]
-    counts = matrix.indptr[taken + 1] - begins
-    total = int(counts.sum())
-    if total < _GATHER_ENTRIES:
-        # Gathered by one index array: SciPy's row indexing made the same arrays through
-        # a dozen checks and a new matrix (0.03 ms, a thirtieth of a 32 x 32 solve).
-        entries = np.arange(total, dtype=np.intp)
-        entries += np.repeat(begins - (np.cumsum(counts) - counts), counts)
-        return counts, matrix.indices[entries], matrix.data[entries]
-    part = matrix[taken]  # its compiled gather: 2.5-4x faster from 1e5 entries on
-    return counts, part.indices, part.data
-
-
 def _scatter_one_band(matrix, order: np.ndarray, stride: int, bands: np.ndarray) -> None:
     """:func:`_scatter` for a layout of one segment (no coupling), in one pass.
 
@@ -397,7 +382,7 @@ def _scatter_one_band(matrix, order: np.ndarray, stride: int, bands: np.ndarray)
     position = np.empty(n, dtype=np.intp)
     rows = np.arange(n, dtype=np.intp)
     position[order] = rows
-    counts, part_indices, part_data = _rows_of(matrix, order)
+    counts, part_indices, part_data = row_entries(matrix, order, _GATHER_ENTRIES)
     row = np.repeat(rows, counts)
     right = position[part_indices]
     right -= row
