@@ -307,7 +307,7 @@ def check_writable(path: Path, what: str, *, alpha_channel: bool = False) -> str
             raise PermissionError(f"{path}: cannot write to it (permission denied) ({what})")
         return _format_keeping_alpha(path, what, alpha_channel)
     target = write_target(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    directory = target.parent  # "." for a bare name: a Path's parent is never empty
     if not directory.is_dir():
         # The nearest part of the path that exists may be a file (out.png/run1/m.png):
         # making the missing folders would then fail too, so that file is named.
@@ -347,8 +347,7 @@ def _plainly_writable(path: Path, what: str) -> bool:
         return False
     if status is not None and not stat.S_ISREG(status.st_mode):
         return False  # a link, a folder, a device or a pipe
-    directory = path.parent
-    directory = directory if str(directory) else Path(".")
+    directory = path.parent  # "." for a bare name: a Path's parent is never empty
     if status is None and not directory.is_dir():
         return False
     if status is not None and not os.access(path, os.W_OK):

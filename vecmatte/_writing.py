@@ -529,8 +529,7 @@ def temporary_prefix(path) -> str:
 
 def _write_temporary(path: Path, buffer: io.BytesIO) -> str:
     """Write ``buffer`` into a new temporary file beside ``path``; return its name."""
-    directory = path.parent
-    directory = directory if str(directory) else Path(".")
+    directory = path.parent  # "." for a bare name: a Path's parent is never empty
     temporary = handle = None
     try:
         # Ctrl-C (or SIGTERM) held back until the file made has a name and a handle here: one
