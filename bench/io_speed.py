@@ -9,11 +9,12 @@ the whole image: the photograph as PNG and as JPEG (quality 95), the trimap as s
 is a gray palette PNG). Saves write a float64 RGB image as PNG into a temporary folder of
 ``--out-dir`` (default: the system's; tmpfs such as /dev/shm shows the fixed costs best).
 
-One child process per tree (``--baseline REV`` adds a checkout of an older commit, measured
-the same way) imports both libraries, makes one untimed call of each, then alternates the
-pair (A B, B A, ...) for ``--rounds`` rounds; each timed sample repeats the call to about
-30 ms (at most 200 calls). The cell is median(vecmatte CPU) / median(PyMatting CPU) per call
-(``time.process_time``); > 1 means vecmatte is slower. Run pinned, one thread::
+One child process per tree (``--baseline REV`` adds vecmatte/ of an older commit, exported as
+compare.py's are, measured the same way) imports both libraries, makes one untimed call of
+each, then alternates the pair (A B, B A, ...) for ``--rounds`` rounds; each timed sample
+repeats the call to about 30 ms (at most 200 calls). The cell is median(vecmatte CPU) /
+median(PyMatting CPU) per call (``time.process_time``); > 1 means vecmatte is slower.
+Run pinned, one thread::
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 taskset -c 0 \\
         python bench/io_speed.py [--baseline d7870ae] [--rounds 7] [--out-dir /dev/shm]
@@ -24,9 +25,7 @@ Writes bench/results/io_speed.md (a generated file).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import time
 from pathlib import Path
 
 import provenance
+from harness.cache import commit_code
 from harness.cells import child_env
 from harness.interleave import thread_env, thread_report
 
@@ -162,24 +162,6 @@ def measure(tree: Path | None, inputs: Path, out_dir: Path, rounds: int) -> list
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-@contextlib.contextmanager
-def checkout(revision: str | None):
-    """A temporary git worktree of ``revision`` (None: nothing), removed afterwards."""
-    if revision is None:
-        yield None
-        return
-    folder = Path(tempfile.mkdtemp(prefix="io_speed_tree_"))
-    tree = folder / "tree"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "-q", str(tree), revision], check=True
-    )
-    try:
-        yield tree
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)])
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def _ratios(records: list[dict]) -> dict[tuple[str, str], tuple[float, float, float]]:
     """``{(case, size): (ratio, vecmatte µs, PyMatting µs)}``."""
     found = {}
@@ -244,12 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="io_speed_inputs_") as folder:
         shapes = make_inputs(options.data, options.image, Path(folder))
-        with checkout(options.baseline) as tree:
-            before = (
-                None
-                if tree is None
-                else measure(tree, Path(folder), options.out_dir, options.rounds)
-            )
+        before = None
+        if options.baseline is not None:
+            # vecmatte/ of that commit, exported once (and kept) as compare.py's commits are
+            tree = commit_code(options.baseline).path
+            before = measure(tree, Path(folder), options.out_dir, options.rounds)
         now = measure(None, Path(folder), options.out_dir, options.rounds)
     provenance.write_markdown(options.out, report(now, before, shapes, options, argv))
     print(f"wrote {options.out}")
