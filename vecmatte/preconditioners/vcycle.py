@@ -154,7 +154,8 @@ def vcycle_operator(
     (400, 400)
     """
     import scipy.sparse
-    from scipy.sparse.linalg import LinearOperator
+
+    from vecmatte.linalg.cg import vector_operator
 
     for name, value in (("num_pre_iter", num_pre_iter), ("num_post_iter", num_post_iter)):
         if isinstance(value, bool) or not float(value).is_integer() or int(value) < 0:
@@ -214,9 +215,7 @@ def vcycle_operator(
         return smooth(level, b, x, num_post_iter)
 
     n = len(levels[0].diagonal) if levels else matrix.shape[0]
-    return LinearOperator(
-        (n, n), matvec=lambda r: cycle(0, np.ravel(r).astype(np.float64)), dtype=np.float64
-    )
+    return vector_operator(n, lambda r: cycle(0, np.ravel(r).astype(np.float64)))
 
 
 def check_options(
