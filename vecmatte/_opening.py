@@ -201,13 +201,20 @@ def _check_pixel_limit(label: str, size: tuple[int, int], limit: int | None) -> 
     """``size`` (width, height) if within ``limit``, else :class:`ImageTooLargeError`."""
     width, height = size
     if limit is not None and width * height > limit:
-        raise ImageTooLargeError(
-            f"{label}: image has {width * height:,} pixels ({height} x {width}, height x width), "
-            f"more than the limit of {limit:,} that protects against decompression bombs; if you "
-            f"trust this file, raise the limit (command line: --max-pixels {width * height}; "
-            f"library: max_pixels={width * height})"
+        raise _too_many_pixels(
+            label, width * height, limit, f" ({height} x {width}, height x width)"
         )
     return size
+
+
+def _too_many_pixels(label: str, pixels: int, limit: int, size: str = "") -> ImageTooLargeError:
+    """The refusal of an image of ``pixels`` pixels (``size``: its sides, said after them)
+    beyond ``limit``: one wording for the size a file declares and the count Pillow names."""
+    return ImageTooLargeError(
+        f"{label}: image has {pixels:,} pixels{size}, more than the limit of {limit:,} that "
+        "protects against decompression bombs; if you trust this file, raise the limit "
+        f"(command line: --max-pixels {pixels}; library: max_pixels={pixels})"
+    )
 
 
 def check_max_pixels(max_pixels) -> None:
@@ -323,11 +330,7 @@ def open_image(source, max_pixels: int | None = None):
             # limit); said as ours from the count Pillow names, if it is over the limit.
             pixels = bomb_pixels(error)
             if pixels is not None and limit is not None and pixels > limit:
-                raise ImageTooLargeError(
-                    f"{label}: image has {pixels:,} pixels, more than the limit of {limit:,} "
-                    "that protects against decompression bombs; if you trust this file, raise "
-                    f"the limit (command line: --max-pixels {pixels}; library: max_pixels={pixels})"
-                ) from None
+                raise _too_many_pixels(label, pixels, limit) from None
             raise ImageTooLargeError(
                 f"{label}: {error}; if you trust this file, raise the limit with --max-pixels"
             ) from None
