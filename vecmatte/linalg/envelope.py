@@ -378,12 +378,9 @@ def _scatter_one_band(matrix, order: np.ndarray, stride: int, bands: np.ndarray)
     band starts at ``j * stride``), with a third of its array operations: most of the
     factor's time on systems of a few dozen rows.
     """
-    n = len(order)
-    position = np.empty(n, dtype=np.intp)
-    rows = np.arange(n, dtype=np.intp)
-    position[order] = rows
+    position = inverse_permutation(order)
     counts, part_indices, part_data = row_entries(matrix, order, _GATHER_ENTRIES)
-    row = np.repeat(rows, counts)
+    row = np.repeat(np.arange(len(order)), counts)
     right = position[part_indices]
     right -= row
     # Every column is before n, so only the entries left of the diagonal are left out.
