@@ -144,13 +144,12 @@ def _check_output_name_lengths(images: dict[str, list[Path]], suffix: str) -> No
             )
 
 
-def _first_names(names) -> str:
+def _first_names(names: list[str]) -> str:
     """The first three of ``names`` and how many more ("a, b, c and 4 more"), or "none".
 
     The message of folders that share no name said "images: b ..." of a folder holding b
     alone, and listed three of eight trimaps as if they were all.
     """
-    names = sorted(names)
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
     return ", ".join(names[:3]) + more if names else "none"
 
@@ -282,10 +281,9 @@ def find_tasks(
     skip = _own_outputs(images_dir)
     images = _image_files(images_dir, skip)
     if left_out := _no_files(images_dir):
-        more = f" and {len(left_out) - 3} more" if len(left_out) > 3 else ""
         warnings.warn(
             f"{images_dir}: left out what is named like an image but is no file: "
-            f"{', '.join(left_out[:3])}{more}",
+            f"{_first_names(left_out)}",
             UserWarning,
             stacklevel=2,
         )
@@ -312,7 +310,7 @@ def find_tasks(
     if not set(images) & set(trimaps):
         raise ValueError(
             f"no image of {images_dir} has a {what[:-1]} of the same name in {trimaps_dir} "
-            f"(images: {_first_names(images)}; {what}: {_first_names(trimaps)})"
+            f"(images: {_first_names(sorted(images))}; {what}: {_first_names(sorted(trimaps))})"
         )
     tasks = []
     for name, (image_path,) in sorted(images.items()):
