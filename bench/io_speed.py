@@ -30,13 +30,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import provenance
 from harness.cache import commit_code
 from harness.cells import child_env
 from harness.interleave import thread_env, thread_report
+from speed_sweep import cpu_per_call
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -78,22 +78,15 @@ def make_inputs(data: Path, image: str, folder: Path) -> dict[str, str]:
     return shapes
 
 
-def _timed(call, count: int) -> float:
-    start = time.process_time()
-    for _ in range(count):
-        call()
-    return (time.process_time() - start) / count
-
-
 def _pair(ours, theirs, rounds: int) -> tuple[float, float]:
     """Median CPU seconds per call of ``ours`` and ``theirs``, alternated in ``rounds``."""
     ours(), theirs()  # untimed: lazy imports, caches
-    count = max(1, min(200, int(SAMPLE_SECONDS / max(_timed(ours, 1), 1e-6))))
+    count = max(1, min(200, int(SAMPLE_SECONDS / max(cpu_per_call(ours), 1e-6))))
     times: tuple[list[float], list[float]] = ([], [])
     for number in range(rounds):
         order = ((0, ours), (1, theirs)) if number % 2 == 0 else ((1, theirs), (0, ours))
         for index, call in order:
-            times[index].append(_timed(call, count))
+            times[index].append(cpu_per_call(call, count))
     return statistics.median(times[0]), statistics.median(times[1])
 
 

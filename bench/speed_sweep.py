@@ -241,7 +241,7 @@ def warm_up() -> None:
                     pass
 
 
-def _timed(call, repeat: int = 1) -> float:
+def cpu_per_call(call, repeat: int = 1) -> float:
     """CPU seconds per call, over ``repeat`` calls."""
     cpu = time.process_time()
     for _ in range(repeat):
@@ -264,14 +264,14 @@ def measure(out, step: str, fraction, pair, rounds: int, warm: bool, long: float
         if warm:
             first = {}
             for library, call in calls.items():
-                first[library] = _timed(call)
+                first[library] = cpu_per_call(call)
                 repeats[library] = min(100, max(1, int(SAMPLE_SECONDS / max(first[library], 1e-6))))
             if max(first.values()) > long:
                 rounds = 1
         for number in range(rounds):
             order = list(calls) if number % 2 == 0 else list(calls)[::-1]
             for library in order:
-                samples[library].append(_timed(calls[library], repeats[library]))
+                samples[library].append(cpu_per_call(calls[library], repeats[library]))
             if number == 0 and max(s[0] for s in samples.values()) > long:
                 break
     except Exception as error:  # a failure is a result of this regime, not the sweep's end
