@@ -365,10 +365,14 @@ def make_server(
     return server
 
 
+# Addresses that listen on every interface, and the one of this machine a browser opens
+# instead: a wildcard names no host to connect to (Chrome refuses 0.0.0.0 and ::).
+_WILDCARDS = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
 def _address_url(host: str, port: int) -> str:
     """The URL a browser of this machine opens for a server listening on ``host:port``."""
-    # A wildcard address names no host to connect to (Chrome refuses 0.0.0.0 and ::).
-    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    host = _WILDCARDS.get(host, host)
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
@@ -395,7 +399,7 @@ def serve(
     server = make_server(app, host, port, quiet=quiet)
     url = _address_url(host, server.server_port)
     # Every interface: no browser opens http://0.0.0.0:8000/ (Chrome refuses it).
-    every = f"every interface, {host or '0.0.0.0'}; " if host in ("", "0.0.0.0", "::") else ""
+    every = f"every interface, {host or '0.0.0.0'}; " if host in _WILDCARDS else ""
     # The address line is what scripts (and the tests) read to find a port chosen with 0.
     print(f"vecmatte serve: {url} ({every}Ctrl-C stops)", flush=True)
     try:
