@@ -174,6 +174,13 @@ def drain(environ: dict, limits: Limits) -> None:
         if not chunk:
             break
         remaining -= len(chunk)
+    if remaining == 0 and length <= 2 * limits.max_upload_bytes:
+        _all_read(environ)
+
+
+def _all_read(environ: dict) -> None:
+    """Tell vecmatte.web.server the body was read to its end (no more input to wait for)."""
+    environ.get("vecmatte.connection", {})["body_read"] = True
 
 
 def body_length(environ: dict, limits: Limits) -> int:
@@ -295,6 +302,7 @@ def read_form(environ: dict, length: int) -> dict[str, Part]:
         raise HTTPError(
             400, f"the body ended after {received:,} of {length:,} bytes (Content-Length)"
         )
+    _all_read(environ)
     try:
         return parse_multipart(body, content_type)
     except MultipartError as error:

@@ -82,7 +82,17 @@ def allowed_host_names(allowed_hosts: Iterable[str]) -> frozenset[str]:
             f"give [{allowed_hosts!r}]"
         )
     names = (*LOCAL_HOSTS, *allowed_hosts)
-    return frozenset(check_host_name(name).strip("[]").lower() for name in names)
+    return frozenset(_canonical(check_host_name(name).strip("[]")) for name in names)
+
+
+def _canonical(name: str) -> str:
+    """A host name as compared: lower case, without the dot that may end it.
+
+    ``localhost.`` and ``example.com.`` (fully qualified, as some tools and resolvers
+    write them) are the same hosts as without the dot, and were refused (421).
+    """
+    name = name.lower()
+    return name[:-1] if name.endswith(".") and ":" not in name else name
 
 
 def _origin(url: str) -> tuple[str, str, int | None] | None:
@@ -95,7 +105,7 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
     # A browser sends scheme://host[:port] only; a trailing "/" is a non-browser client's.
     if not parts.hostname or parts.path not in ("", "/") or parts.query or parts.username:
         return None
-    return parts.scheme.lower(), parts.hostname.lower(), port
+    return parts.scheme.lower(), _canonical(parts.hostname), port
 
 
 def _is_own_origin(page: tuple[str, str, int | None] | None, own: str) -> bool:
@@ -141,7 +151,7 @@ def check_host(environ: dict, allowed_hosts: Set[str]) -> None:
     if match is None:
         raise HTTPError(400, f"the Host header is not one host[:port]: {host[:100]!r}")
     name = match["ipv6"] or match["name"]
-    if name.lower() not in allowed_hosts:
+    if _canonical(name) not in allowed_hosts:
         raise HTTPError(
             421,
             f"this server does not answer to host {name[:100]!r}; allowed: "

@@ -47,6 +47,7 @@ is not solved at all.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -58,8 +59,6 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from http import HTTPStatus
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
@@ -78,6 +77,7 @@ from vecmatte.web._limits import (
     PhotoCache,
 )
 from vecmatte.web._multipart import Part
+from vecmatte.web._page import StaticFiles
 
 __all__ = ["HTTPError", "Limits", "MattingApp", "create_app"]
 
@@ -90,19 +90,6 @@ _INPUT_FIELDS = ("image", "trimap", "mask", "band", "scribbles", "alpha", "foreg
 _OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # Options that cannot come from a form (a callable) or are set by the server.
 _FORBIDDEN_OPTIONS = ("callback", "method", "warn")
-_STATIC_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".png": "image/png",
-    ".svg": "image/svg+xml",
-}
-# The page loads only its own files; images it draws come from blob: URLs of its own making.
-_CSP = (
-    "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
-    "frame-ancestors 'none'"
-)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -126,12 +113,7 @@ class MattingApp:
         self._gate = Gate(limits, budget)
         self._photos = PhotoCache(_PHOTO_CACHE_BYTES)
         self.allowed_hosts = allowed_host_names(allowed_hosts)
-        self._static = resources.files("vecmatte.web") / "static"
-        self._static_names = frozenset(
-            entry.name
-            for entry in self._static.iterdir()
-            if entry.is_file() and Path(entry.name).suffix in _STATIC_TYPES
-        )
+        self._static = StaticFiles()
         self._routes: dict[str, dict[str, Callable]] = {
             "/": {"GET": self._page},
             "/api/methods": {"GET": self._list_methods},
@@ -203,22 +185,11 @@ class MattingApp:
         return handler(environ)
 
     # --- the page ----------------------------------------------------------------------------
-    def _static_response(self, name: str) -> tuple[int, list, bytes]:
-        body = (self._static / name).read_bytes()
-        headers = [("Content-Type", _STATIC_TYPES[Path(name).suffix])]
-        if name.endswith(".html"):
-            headers += [("Content-Security-Policy", _CSP), ("X-Frame-Options", "DENY")]
-        return 200, headers, body
-
     def _page(self, environ: dict) -> tuple[int, list, bytes]:
-        return self._static_response("index.html")
+        return self._static.response("index.html")
 
     def _static_file(self, environ: dict) -> tuple[int, list, bytes]:
-        name = environ.get("PATH_INFO", "")[len("/static/") :]
-        # Only the package's own files, by exact name: no path is ever built from a request.
-        if name not in self._static_names:
-            raise HTTPError(404, f"no such file: /static/{name[:100]}")
-        return self._static_response(name)
+        return self._static.response(environ.get("PATH_INFO", "")[len("/static/") :])
 
     def _list_methods(self, environ: dict) -> tuple[int, list, bytes]:
         from vecmatte.foreground import FOREGROUND_METHODS
@@ -432,13 +403,23 @@ class MattingApp:
             _fields.check_used(parts, environ["PATH_INFO"])
             yield parts, held
 
-    def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
+    @contextlib.contextmanager
+    def _solving(self, environ: dict) -> Iterator[tuple[dict[str, Part], list]]:
+        """The request's form and its warnings, in a solver slot once its client is still there.
+
+        The client is looked at while the request waits for its slot, and once it has it.
+        """
+        check = functools.partial(self._check_client, environ)
         with (
             self._request(environ) as (parts, _),
-            self._gate.slot(lambda: self._check_client(environ)),
+            self._gate.slot(check),
             collected_warnings() as caught,
         ):
-            self._check_client(environ)
+            check()
+            yield parts, caught
+
+    def _alpha(self, environ: dict) -> tuple[int, list, bytes]:
+        with self._solving(environ) as (parts, caught):
             start = time.perf_counter()
             with self._decoding(parts) as reserved:
                 image = self._image(parts)
@@ -466,12 +447,7 @@ class MattingApp:
         return alpha
 
     def _composite_request(self, environ: dict, rgba: bool) -> tuple[int, list, bytes]:
-        with (
-            self._request(environ) as (parts, _),
-            self._gate.slot(lambda: self._check_client(environ)),
-            collected_warnings() as caught,
-        ):
-            self._check_client(environ)
+        with self._solving(environ) as (parts, caught):
             start = time.perf_counter()
             with self._decoding(parts) as reserved:
                 image = self._image(parts)
@@ -512,12 +488,7 @@ class MattingApp:
         return self._composite_request(environ, rgba=False)
 
     def _trimap(self, environ: dict) -> tuple[int, list, bytes]:
-        with (
-            self._request(environ) as (parts, _),
-            self._gate.slot(lambda: self._check_client(environ)),
-            collected_warnings() as caught,
-        ):
-            self._check_client(environ)
+        with self._solving(environ) as (parts, caught):
             with self._decoding(parts) as reserved:
                 reserved.settle()  # decoding is all it holds
                 if "mask" in parts and "image" not in parts:

@@ -127,6 +127,10 @@ HEADER_SECONDS = 20.0
 # address would stop it (on 127.0.0.1 every client, the page's own included, is one address;
 # on a network, many users behind one NAT are).
 MAX_CONNECTIONS = 100
+# Seconds the input a client still sends after its answer is read and dropped before the
+# connection is closed (see _Handler.finish), and at most how many bytes.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 64 * 2**20
 # A request target in absolute form: scheme "://" (RFC 3986 3.1), never an origin-form path.
 _ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -187,6 +191,51 @@ class _Handler(WSGIRequestHandler):
                 )
             except OSError:
                 pass
+
+    def finish(self) -> None:
+        super().finish()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Read and drop what the client is still sending once its answer is written.
+
+        Closing a socket with unread input resets the connection, and a client still sending
+        lost its answer: a GET with a body (the page's answer was written before the body
+        was read, as a GET's body means nothing), bytes after a POST's Content-Length. The
+        client gets the end of the answer first (half-close), then its input is read until it
+        closes, for :data:`LINGER_SECONDS` at most. Nothing waiting: closed at once.
+        """
+        connection = self.connection
+        try:
+            connection.settimeout(0)
+            if not connection.recv(1 << 16):
+                return  # the client closed its side: nothing to reset
+        except BlockingIOError:
+            # Nothing came yet: a body may still be on its way (the answer can be written
+            # before its first byte came), unless it was read or there is none.
+            if not self._body_unread():
+                return
+        except OSError:  # the client went away
+            return
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_WR)
+            end, dropped = time.monotonic() + LINGER_SECONDS, 0
+            while dropped < LINGER_BYTES and (left := end - time.monotonic()) > 0:
+                connection.settimeout(left)
+                chunk = connection.recv(1 << 16)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+
+    def _body_unread(self) -> bool:
+        """Whether the request announced a body that the application did not read to its end."""
+        headers = getattr(self, "headers", None)
+        if headers is None or self._environ is None:
+            return False  # refused before its headers were read
+        announced = headers.get("Transfer-Encoding") or headers.get("Content-Length", "0")
+        return announced.strip() not in ("", "0") and not self._environ.get(
+            "vecmatte.connection", {}
+        ).get("body_read")
 
     def _refuse_tls(self) -> None:
         """Close an https connection, saying once in the log which address to open instead.
@@ -397,12 +446,14 @@ def serve(
 
         app = create_app()
     server = make_server(app, host, port, quiet=quiet)
-    url = _address_url(host, server.server_port)
-    # Every interface: no browser opens http://0.0.0.0:8000/ (Chrome refuses it).
-    every = f"every interface, {host or '0.0.0.0'}; " if host in _WILDCARDS else ""
-    # The address line is what scripts (and the tests) read to find a port chosen with 0.
-    print(f"vecmatte serve: {url} ({every}Ctrl-C stops)", flush=True)
+    # Ctrl-C stops the server as the address line says, once it is said: between the line
+    # and the serving, it was an interruption of the command (exit 130, "interrupted").
     try:
+        url = _address_url(host, server.server_port)
+        # Every interface: no browser opens http://0.0.0.0:8000/ (Chrome refuses it).
+        every = f"every interface, {host or '0.0.0.0'}; " if host in _WILDCARDS else ""
+        # The address line is what scripts (and the tests) read to find a port chosen with 0.
+        print(f"vecmatte serve: {url} ({every}Ctrl-C stops)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
