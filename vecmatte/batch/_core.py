@@ -24,7 +24,7 @@ from vecmatte._errors import collected_warnings, error_line
 from vecmatte._output_guard import name_difference, name_key
 
 # Defined here before they had a module of their own: older imports (the tests') still work.
-from vecmatte.batch._temporaries import output_folders_held, remove_stale_temporaries
+from vecmatte.batch._temporaries import output_folders_cleaned_and_held, remove_stale_temporaries
 from vecmatte.io import IMAGE_EXTENSIONS
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "BatchTask",
     "Progress",
     "check_task_bit_depth",
-    "output_folders_held",
+    "output_folders_cleaned_and_held",
     "process_task",
     "remove_stale_temporaries",
 ]

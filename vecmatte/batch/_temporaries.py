@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from vecmatte.batch._core import BatchTask
     from vecmatte.batch._lock import FolderLocks
 
-__all__ = ["output_folders_held", "remove_stale_temporaries"]
+__all__ = ["output_folders_cleaned_and_held", "remove_stale_temporaries"]
 
 
 def _output_folders(tasks: Iterable[BatchTask]) -> dict[Path, list[Path]]:
@@ -87,8 +87,14 @@ def _remove_temporaries_in(folder: Path, outputs: list[Path]) -> None:
 
 
 @contextlib.contextmanager
-def output_folders_held(tasks: Sequence[BatchTask]) -> Iterator[FolderLocks]:
-    """A running batch's shared locks on the output folders of ``tasks``, for the block.
+def output_folders_cleaned_and_held(
+    tasks: Sequence[BatchTask],
+) -> Iterator[FolderLocks]:
+    """A running batch's shared locks on the output folders of ``tasks``, for the block, once
+    the temporaries a killed run left there are removed.
+
+    (The single commands' :func:`vecmatte.cli._outputs.output_folders_held` takes the
+    locks only: their outputs' folders may hold a running batch's live temporaries.)
 
     Another batch writing into the same folders then leaves the temporaries of this one
     alone, and this one its (see :mod:`vecmatte.batch._lock`). What an earlier run that was

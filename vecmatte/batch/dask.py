@@ -29,7 +29,7 @@ from vecmatte.batch._core import (
     process_task,
     split_finished,
 )
-from vecmatte.batch._temporaries import output_folders_held, remove_stale_temporaries
+from vecmatte.batch._temporaries import output_folders_cleaned_and_held, remove_stale_temporaries
 
 __all__ = ["check_scheduler_address", "run_batch_on_cluster"]
 
@@ -483,7 +483,7 @@ def run_batch_on_cluster(
     _import_distributed()  # a missing dask.distributed is said before any file is read
     collected = RecordCollector(len(tasks), progress)
     records, report = collected.records, collected.add
-    with output_folders_held(tasks) as locks:
+    with output_folders_cleaned_and_held(tasks) as locks:
         pending = split_finished(tasks, collected, resume)
         # Cleaned when all have finished: after a stop, some may still be writing.
         if pending and _run_pending(tasks, pending, client_or_address, report):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import itertools
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from vecmatte.batch._core import (
     process_task,
     split_finished,
 )
-from vecmatte.batch._temporaries import output_folders_held, remove_stale_temporaries
+from vecmatte.batch._temporaries import output_folders_cleaned_and_held, remove_stale_temporaries
 
 __all__ = ["cpu_count", "run_batch"]
 
@@ -122,8 +123,9 @@ def run_batch(
     progress : callable, optional
         ``progress(done, total, record)`` after each task, in this process, in completion
         order. If it has a ``starting`` method, ``progress.starting(task)`` is called before
-        each task that runs in this process (``jobs=1``), e.g. to show which image is being
-        solved.
+        each task that runs in this process (``jobs=1``), or as it is handed to a worker
+        process that is free (in the order of ``tasks``; ``jobs > 1``), e.g. to show which
+        images are being solved.
     scheduler : str, dask.distributed.Client or Dask cluster, optional
         Run on this Dask cluster instead (a scheduler address such as ``"tcp://HOST:8786"``,
         a client, or a cluster object such as ``LocalCluster``): see
@@ -167,13 +169,13 @@ def run_batch(
         return run_batch_on_cluster(tasks, scheduler, resume=resume, progress=progress)
     _refuse_in_unguarded_worker(jobs)
     jobs = _check_jobs(jobs)
-    with output_folders_held(tasks) as locks:
+    with output_folders_cleaned_and_held(tasks) as locks:
         collected = RecordCollector(len(tasks), progress)
         pending = split_finished(tasks, collected, resume)
         jobs = min(jobs, len(pending))
+        starting = getattr(progress, "starting", None)
         try:
             if jobs <= 1:
-                starting = getattr(progress, "starting", None)
                 for position, index in enumerate(pending):
                     if starting is not None:
                         starting(tasks[index])
@@ -184,7 +186,10 @@ def run_batch(
                             collected.add(rest, BatchRecord.not_run(tasks[rest], record))
                         break
             else:
-                _run_in_processes(tasks, pending, jobs, collected.add)
+                finish = collected.add
+                if starting is not None:
+                    finish = _announcing(tasks, pending, jobs, finish, starting)
+                _run_in_processes(tasks, pending, jobs, finish)
         except BaseException:
             # Ctrl-C can land between a temporary file's creation and the try block that
             # would remove it (or between two renames); no worker runs any more here, so
@@ -230,6 +235,29 @@ def _stop_workers(executor) -> None:
             process.terminate()
 
 
+def _announcing(tasks, pending, jobs: int, finish, starting):
+    """``finish`` that also calls ``starting(task)`` for the next task a worker takes.
+
+    The pool runs the tasks in the order of ``pending``, one per free worker: the first
+    ``jobs`` are said now, then one as each task ends (a guess of a moment, not a report of
+    the worker's). Only the images ended were said before: a long batch showed nothing while
+    its first images were solved. Nothing more once a task stops the batch (a full disk).
+    """
+    queued = iter(pending)
+    for index in itertools.islice(queued, jobs):
+        starting(tasks[index])
+    stopped = False
+
+    def finished(index: int, record: BatchRecord) -> None:
+        nonlocal stopped
+        finish(index, record)
+        stopped = stopped or record.stops
+        if not stopped and (following := next(queued, None)) is not None:
+            starting(tasks[following])
+
+    return finished
+
+
 def _run_in_processes(tasks, pending, jobs: int, finish) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -270,6 +298,7 @@ def _run_in_processes(tasks, pending, jobs: int, finish) -> None:
                     for other in [f for f in waiting if f.cancel()]:
                         waiting.discard(other)
                         finish(futures[other], BatchRecord.not_run(tasks[futures[other]], record))
+
     except BaseException:
         for future in futures:
             future.cancel()

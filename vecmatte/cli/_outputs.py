@@ -125,6 +125,7 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
     # depends on the files (an output that is an input, a missing folder) stays 1.
     with usage_errors():
         check_output_formats(outputs, alpha_channel)
+        _check_named_twice(outputs)
     check_output_paths(outputs, inputs, alpha_channel=alpha_channel)
     with usage_errors():
         check_case_only_differences(outputs)
@@ -141,6 +142,30 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
                 f"the {what} {path} is a terminal: PNG data is not written there; redirect "
                 "standard output (-o - > out.png), pipe it, or give a file name"
             )
+
+
+def _check_named_twice(outputs: dict) -> None:
+    """Refuse two outputs of one name (``-o m.png --cutout ./m.png``), by the names alone.
+
+    A usage error as names differing only in case are: it exited 1 while ``-o M.png
+    --cutout m.png`` exited 2. Two names of one file through links stay
+    :func:`vecmatte.io.check_output_paths`'s to refuse (that depends on the files, exit 1).
+    """
+    import os
+
+    from vecmatte.io import STDIO
+
+    seen: dict[str, str] = {}
+    for what, path in outputs.items():
+        if path is None or str(path) == STDIO:
+            continue
+        name = os.path.normpath(os.path.abspath(os.fspath(path)))
+        if name in seen:
+            raise ValueError(
+                f"{path}: the {seen[name]} and the {what} are the same file; give them "
+                "different names (nothing was written)"
+            )
+        seen[name] = what
 
 
 def is_terminal(path) -> bool:

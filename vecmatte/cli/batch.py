@@ -129,6 +129,7 @@ class BatchProgress:
         self.stopped = False
         self._bar_shown = False
         self._done = 0
+        self._solving: list[str] = []  # images started and not ended, in order
 
     def _write(self, text: str) -> None:
         print(text, file=self.stream, end="", flush=True)
@@ -144,17 +145,20 @@ class BatchProgress:
 
         A batch of large images showed nothing during the first one's solve (minutes at
         16 MP), and then the previous image's name while the next was solved. Called by
-        :func:`vecmatte.batch.run_batch` when it runs the images one at a time here; a log
-        gets no line for it (one per image is written as each ends).
+        :func:`vecmatte.batch.run_batch` as each image starts (with ``--jobs N``, as it is
+        handed to a free worker: before, nothing was shown until the first image ended); a
+        log gets no line for it (one per image is written as each ends).
 
         Parameters
         ----------
         task : vecmatte.batch.BatchTask
             The image about to be solved.
         """
+        self._solving.append(one_line(task.name))
         if self.quiet or not self.tty or self.stopped:
             return
-        self._draw(self._done, self.total, f"solving {one_line(task.name)} ...")
+        # With --jobs N, the N images being solved (the bar shows only the last that ended).
+        self._draw(self._done, self.total, f"solving {', '.join(self._solving)} ...")
 
     def _draw(self, done: int, total: int, what: str) -> None:
         """The bar at ``done`` of ``total`` (the runner's, as it calls), then ``what``."""
@@ -182,6 +186,8 @@ class BatchProgress:
         """
         if record.status == "skipped":
             self.skipped += 1
+        if one_line(record.name) in self._solving:
+            self._solving.remove(one_line(record.name))
         # --quiet: each failure once, in the summary (said live too, a failure was said twice).
         if record.status == "failed" and not self.stopped and not self.quiet:
             self.close()
@@ -193,7 +199,10 @@ class BatchProgress:
         self._done = done
         if self.quiet or (self.stopped and not self.tty and done < total):
             return  # in a log, the images not run get no line each (the last one ends it)
-        self._draw(done, total, f"{one_line(record.name)} {record.status}")
+        what = f"{one_line(record.name)} {record.status}"
+        if self.tty and self._solving and not self.stopped:
+            what = f"{what}; solving {', '.join(self._solving)} ..."
+        self._draw(done, total, what)
 
     def summary(self, records) -> int:
         """Print the counts, the failures and the notes; return the exit code.
