@@ -13,7 +13,10 @@ Coarse to fine, at each of about ``log2 max(h, w)`` levels, every pixel's 2x2 sy
 colours, then clipped to [0, 1].
 
 The relaxation of a tile is vectorised in red-black order
-(:mod:`vecmatte.foreground._red_black`).
+(:mod:`vecmatte.foreground._red_black`). The small levels (both sides up to ``small_size``)
+are relaxed all together by :mod:`vecmatte.foreground._flat`: the same arithmetic in
+one-dimensional NumPy calls, the small levels' time being that of their calls (a 32 x 32
+call: 2.6 ms in packed tiles, 0.9 ms so).
 
 Big levels run in bands of rows, and within a band in blocks of columns, each with a halo of
 ``2 * iterations`` pixels: a half-sweep moves information by one pixel, so the wrong clamping
@@ -47,10 +50,12 @@ each, 20 half-sweeps), finding the runs to relax and the starting means.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable
 
 import numpy as np
 
+from vecmatte.foreground._flat import plan, relax_levels
 from vecmatte.foreground._red_black import pack, relax, tile_grid, unpack
 
 _F32 = np.float32
@@ -288,7 +293,24 @@ def estimate(
     total = sum(-(-h // _tiles(h, w, s)[0]) for h, w, s, _ in schedule if not s)
     done = 0
     foreground = background_out = None
+    # The small levels all at once (vecmatte.foreground._flat): the same colours in fewer calls.
+    flat = sum(1 for _ in itertools.takewhile(lambda level: level[2], schedule))
+    if flat:
+        shapes = tuple((h, w) for h, w, _, _ in schedule[:flat])
+        counts = [iterations for _, _, _, iterations in schedule[:flat]]
+        colours_before = relax_levels(
+            plan(h0, w0, shapes), image, alpha, colours_before, counts, regularization, weight
+        )
+        if flat == len(schedule):
+            foreground = np.empty((h0, w0, 3), dtype)
+            _interleave(colours_before[:3], foreground)
+            if background:
+                background_out = np.empty((h0, w0, 3), dtype)
+                _interleave(colours_before[3:], background_out)
+            return foreground, background_out
     for index, (h, w, small, iterations) in enumerate(schedule):
+        if index < flat:
+            continue
         final = index == len(schedule) - 1
         level = (
             None if final else _nearest(h, h0),

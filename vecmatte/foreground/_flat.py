@@ -1,0 +1,282 @@
+"""The small levels of :mod:`vecmatte.foreground.ml`, relaxed with one-dimensional calls.
+
+On images up to a few hundred pixels a side the multi-level method's time is the fixed cost
+of its NumPy calls, not arithmetic: the coarse levels (1 x 1 to 32 x 32 pixels, ten sweeps
+each) are 110 half-sweeps in sequence, and packing each level's tile, its neighbour weights
+and 2 x 2 inverses cost as many calls again. A ufunc over contiguous one-dimensional arrays
+of one shape takes NumPy's fast path (0.27 us a call for a few hundred values, on the
+machine of the notes); over a strided or broadcast view it builds an iterator (1.2 to 2
+us). So here:
+
+- Each level is laid out as :class:`vecmatte.foreground._red_black.Grid` lays out a tile
+  (red and black cells, a frame, neighbours at constant offsets), but channels first over
+  the *whole* arrays, frame cells included: ``[pad | red (6, size) | black (6, size) | pad]``
+  in one float32 buffer. Then every operand of a half-sweep is a contiguous slice of
+  ``6 size`` values (a neighbour: the source colour shifted by its offset) and every call
+  takes the fast path. The frame cells compute junk that nothing reads: before each
+  half-sweep the target's border values are copied into the source's frame (as the packed
+  tiles do), and all junk stays finite (the pads are zeros, frame cells start from pixels).
+- The weights, the diagonal ``(ff, bb)`` and off-diagonal ``fb`` of the inverses and the
+  constant parts come already repeated over the six channels (one copy per level), from a
+  few calls over all levels' cells at once (they depend on alpha and the image only).
+- The indices depend on the shapes only and are made once per image size (:func:`plan`).
+
+The arithmetic is that of ``_red_black.relax``, operation for operation in float32
+(products summed up, down, left, right; the solve ``(ff S_F + fb S_B) + c_F``; clipped), so
+the colours are bit for bit those of the packed tiles.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+
+import numpy as np
+
+from vecmatte.foreground._red_black import tile_grid
+
+__all__ = ["Plan", "plan", "relax_levels"]
+
+_F32 = np.float32
+_ONE, _ZERO = np.ones((), _F32), np.zeros((), _F32)
+_CLIP = importlib.import_module(
+    "numpy._core.umath" if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else "numpy.core.umath"
+).clip
+# Rows of a level's coefficients per colour: weights (4 x 6), diagonal (6), off-diagonal
+# (6), constant parts (6).
+_W, _D, _E, _C = slice(0, 24), slice(24, 30), slice(30, 36), slice(36, 42)
+# Plans whose arrays a thread keeps (:func:`_kept`): about 200 bytes a cell, 0.4 MB for a
+# 32 x 32 image's levels.
+_KEPT_PLANS = 8
+_LOCAL = threading.local()
+
+
+def _nearest(n_out: int, n_in: int) -> np.ndarray:
+    """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (as ml's)."""
+    return np.minimum(np.arange(n_out) * n_in // n_out, n_in - 1)
+
+
+class _Level:
+    """One level's layout: its grid, buffer offsets and per-colour cell geometry."""
+
+    def __init__(self, h: int, w: int, first: int):
+        self.shape = (h, w)
+        self.grid = grid = tile_grid(h, (w,))
+        self.size = size = grid.size
+        self.pad = pad = (grid.width + 1) // 2 + 2
+        self.length = 12 * size + 2 * pad  # the buffer: pad, red, black, pad
+        self.first = first  # the level's first cell among all levels' cells
+        # Every cell's pixel, clamped into the level (frame cells take a border pixel's).
+        p = np.arange(2 * size)
+        p = 2 * (p % size) + p // size  # red cells 0..size-1, then black
+        y, x = p // grid.width - 1, p % grid.width - 1
+        self.y, self.x = np.clip(y, 0, h - 1), np.clip(x, 0, w - 1)
+
+    def cells(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Buffer index (channel 0) of pixels ``(y, x)``."""
+        p = (y + 1) * self.grid.width + x + 1
+        return self.pad + (p % 2) * 6 * self.size + p // 2
+
+
+class Plan:
+    """The indices of :func:`relax_levels` for the levels ``shapes`` of an ``h0 x w0`` image.
+
+    ``pixels`` (every cell's full-resolution flat pixel, all levels' red then black cells
+    one level after the other), ``pixels3`` (its channels' flat indices), ``neighbours``
+    (``(4, L)`` full-resolution pixels up, down, left, right, clamped), ``levels``
+    (:class:`_Level`), ``starts`` (per level after the first, the buffer indices of its red
+    and black cells' starting colours in the previous level's buffer) and ``natural`` (the
+    last level's pixels, ``(6, h, w)`` buffer indices, raster order).
+    """
+
+    def __init__(self, h0: int, w0: int, shapes: tuple[tuple[int, int], ...]):
+        self.levels, first = [], 0
+        pixels, neighbours, self.starts = [], [], []
+        for h, w in shapes:
+            level = _Level(h, w, first)
+            rows, columns = _nearest(h, h0), _nearest(w, w0)
+            y, x = level.y, level.x
+            pixels.append(rows[y] * w0 + columns[x])
+            near = (
+                (np.maximum(y - 1, 0), x),
+                (np.minimum(y + 1, h - 1), x),
+                (y, np.maximum(x - 1, 0)),
+                (y, np.minimum(x + 1, w - 1)),
+            )
+            neighbours.append(np.stack([rows[a] * w0 + columns[b] for a, b in near]))
+            if self.levels:
+                previous = self.levels[-1]
+                ph, pw = previous.shape
+                source = previous.cells(_nearest(h, ph)[y], _nearest(w, pw)[x])
+                index = np.zeros(12 * level.size, np.intp)  # the pads stay zero
+                channels = np.arange(6)[:, None] * previous.size
+                index.reshape(2, 6, level.size)[...] = source.reshape(2, 1, -1) + channels
+                self.starts.append(index)
+            self.levels.append(level)
+            first += 2 * level.size
+        self.size = first
+        self.pixels = np.concatenate(pixels)
+        self.pixels3 = 3 * self.pixels + np.arange(3)[:, None]
+        self.neighbours = np.concatenate(neighbours, axis=1)
+        last = self.levels[-1]
+        h, w = last.shape
+        y, x = np.divmod(np.arange(h * w), w)
+        channels = np.arange(6)[:, None] * last.size
+        self.natural = (last.cells(y, x) + channels).reshape(6, h, w)
+
+
+@functools.lru_cache(maxsize=16)
+def plan(h0: int, w0: int, shapes: tuple[tuple[int, int], ...]) -> Plan:
+    """The :class:`Plan` of the levels ``shapes`` of an ``h0 x w0`` image, made once per
+    size (about 100 bytes a cell: 0.2 MB for a 32 x 32 image's levels)."""
+    return Plan(h0, w0, shapes)
+
+
+def _operators(grid: Plan, image, alpha, regularization, weight):
+    """Neighbour weights ``(4, L)``, diagonal ``(ff, bb)`` ``(2, L)``, off-diagonal ``fb``
+    ``(L,)`` and constant parts ``(6, L)`` of every cell of every level (the formulas of
+    ``_red_black``'s ``_edge_weights`` and ``_level_operator``, operation for operation)."""
+    alpha = alpha.reshape(-1)
+    a0 = alpha.take(grid.pixels).astype(_F32)
+    weights = alpha.take(grid.neighbours).astype(_F32)
+    photo = image.reshape(-1).take(grid.pixels3).astype(_F32)
+    np.subtract(a0, weights, out=weights)
+    np.abs(weights, out=weights)
+    if weight != 1:
+        weights *= weight
+    weights += regularization
+    total = np.add.reduce(weights, axis=0)
+    a1 = 1 - a0
+    square0, square1 = a0 * a0, a1 * a1
+    scale = np.add(square0, square1)
+    scale += total
+    det = scale * total
+    diagonal = np.empty((2, grid.size), _F32)
+    np.add(square1, total, out=diagonal[0])
+    diagonal[0] /= det
+    np.add(square0, total, out=diagonal[1])
+    diagonal[1] /= det
+    off = np.multiply(a0, a1)
+    off /= det
+    np.negative(off, out=off)
+    constant = np.empty((6, grid.size), _F32)
+    np.divide(a0, scale, out=square0)
+    np.divide(a1, scale, out=square1)
+    np.multiply(photo, square0, out=constant[:3])
+    np.multiply(photo, square1, out=constant[3:])
+    return weights, diagonal, off, constant
+
+
+def _coefficients(level: _Level, operators, out: np.ndarray) -> None:
+    """Fill the level's ``(2, 42, size)`` coefficients ``out``, per colour: the weights
+    repeated over the six channels (up, down, left, right), the diagonal ``(ff, ff, ff, bb,
+    bb, bb)``, the off-diagonal ``fb`` six times and the constant parts."""
+    weights, diagonal, off, constant = operators
+    size, cells = level.size, slice(level.first, level.first + 2 * level.size)
+    np.copyto(
+        out[:, _W].reshape(2, 4, 6, size),
+        weights[:, cells].reshape(4, 2, 1, size).transpose(1, 0, 2, 3),
+    )
+    np.copyto(
+        out[:, _D].reshape(2, 2, 3, size),
+        diagonal[:, cells].reshape(2, 2, 1, size).transpose(1, 0, 2, 3),
+    )
+    np.copyto(out[:, _E], off[cells].reshape(2, 1, size))
+    np.copyto(out[:, _C], constant[:, cells].reshape(6, 2, size).transpose(1, 0, 2))
+
+
+def _sweeps(level: _Level, buffer: np.ndarray, coefficients: np.ndarray, scratch):
+    """Per colour to relax (red, then black unless the level is 1 x 1), the operands of
+    :func:`relax_levels`' half-sweep, every one a contiguous slice."""
+    grid, size, pad = level.grid, level.size, level.pad
+    n = 6 * size
+    sums, other = scratch
+    sums, other = sums[: 9 * size], other[:n]
+    colours = (0,) if level.shape == (1, 1) else (0, 1)
+    planes = [buffer[pad + c * n : pad + (c + 1) * n].reshape(6, size) for c in (0, 1)]
+    sweeps = []
+    for c in colours:
+        target, start = buffer[pad + c * n : pad + (c + 1) * n], pad + (1 - c) * n
+        source = [buffer[start + d : start + d + n] for d in grid.offsets(c)]
+        coefficient = coefficients[c].reshape(-1)
+        weights = [coefficient[k * n : (k + 1) * n] for k in range(4)]
+        mirror = tuple(
+            (planes[1 - c][:, frame], planes[c][:, cells]) for frame, cells in grid.mirrors[c]
+        )
+        sweeps.append(
+            (
+                mirror,
+                (weights[0], source[0], sums[:n]),
+                (weights[1], source[1], other),
+                (weights[2], source[2], other),
+                (weights[3], source[3], other),
+                (sums[6 * size :], sums[: 3 * size]),
+                (coefficient[4 * n : 5 * n], sums[:n], target),
+                (coefficient[5 * n : 6 * n], sums[3 * size :], other),
+                coefficient[6 * n :],
+                target,
+            )
+        )
+    return sweeps
+
+
+def _kept(grid: Plan) -> list:
+    """This thread's buffers, coefficient arrays and half-sweep operands for ``grid``, per
+    level: ``(buffer, coefficients, sweeps)``. Kept from one call to the next (making them
+    was a fifth of a 32 x 32 call); per thread, so that two threads never share them. The
+    pads of a buffer stay zero (nothing writes them); everything else is written before it
+    is read at every call."""
+    kept = getattr(_LOCAL, "plans", None)
+    if kept is None:
+        kept = _LOCAL.plans = {}
+    entry = kept.get(grid)
+    if entry is None:
+        if len(kept) >= _KEPT_PLANS:
+            kept.clear()
+        largest = max(level.size for level in grid.levels)
+        scratch = (np.empty(9 * largest, _F32), np.empty(6 * largest, _F32))
+        entry = kept[grid] = []
+        for level in grid.levels:
+            buffer = np.zeros(level.length, _F32)
+            coefficients = np.empty((2, 42, level.size), _F32)
+            entry.append((buffer, coefficients, _sweeps(level, buffer, coefficients, scratch)))
+    return entry
+
+
+def relax_levels(grid: Plan, image, alpha, start, iterations, regularization, weight):
+    """Relax the levels of ``grid`` coarse to fine from the ``(6, 1, 1)`` colours ``start``,
+    ``iterations[i]`` sweeps on level ``i``; return the last level's colours ``(6, h, w)``,
+    float32."""
+    operators = _operators(grid, image, alpha, regularization, weight)
+    multiply, add, clip, low, high = np.multiply, np.add, _CLIP, _ZERO, _ONE
+    previous = None
+    kept = _kept(grid)
+    for index, (level, count) in enumerate(zip(grid.levels, iterations, strict=True)):
+        buffer, coefficients, sweeps = kept[index]
+        inside = buffer[level.pad : level.pad + 12 * level.size]
+        if previous is None:
+            inside.reshape(12, level.size)[...] = np.tile(start.reshape(6, 1), (2, 1))
+        else:
+            previous.take(grid.starts[index - 1], out=inside, mode="clip")
+        _coefficients(level, operators, coefficients)
+        for _ in range(count):
+            for mirror, up, down, left, right, repeat, solve, swapped, constant, cells in sweeps:
+                for destination, origin in mirror:
+                    destination[...] = origin
+                total, other = up[2], down[2]
+                multiply(*up)
+                multiply(*down)
+                add(total, other, total)
+                multiply(*left)
+                add(total, other, total)
+                multiply(*right)
+                add(total, other, total)
+                repeat[0][...] = repeat[1]
+                multiply(*solve)
+                multiply(*swapped)
+                add(cells, other, cells)
+                add(cells, constant, cells)
+                clip(cells, low, high, cells)
+        previous = buffer
+    return previous.take(grid.natural)
