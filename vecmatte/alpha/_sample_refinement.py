@@ -4,6 +4,8 @@ Oliveira 2010, sec. 4.3 and 4.4), over windows of each unknown pixel, a box of r
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from vecmatte.alpha._shared_sampling import (
@@ -25,6 +27,7 @@ __all__ = [
     "PairPlanes",
     "band_list",
     "confidence",
+    "confidence_and_low_frequency",
     "low_frequency_alpha",
     "refine_samples",
     "smooth_pairs",
@@ -95,6 +98,11 @@ class PairPlanes:
         return fg, bg, alpha
 
 
+# Window entries (pixels x offsets) up to which the three channels are gathered and worked
+# on together, (3, k, window): fewer NumPy calls, and temporaries that still fit in cache.
+_FUSED_ELEMENTS = 1 << 13
+
+
 def _window_index(p, shape, dy, dx, top=0, left=0, width=None):
     """Indices ``(k, window)`` of the window of each pixel in the box whose corner is
     ``(top, left)`` and width ``width``, and which window pixels are in the image.
@@ -161,6 +169,19 @@ def band_list(targets: np.ndarray, shape: tuple[int, int], radius: int) -> list:
     return list(_make_bands(targets, shape, radius))
 
 
+def _windows(cache, chosen, targets, shape, dy, dx, box):
+    """:func:`_window_index` of the pixels ``targets[chosen]`` in ``box``, kept in ``cache``
+    (a dict, or ``None``: made afresh) for the next step with the same windows."""
+    top, _, left, right = box
+    if cache is None:
+        return _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+    key = (box, dy.size, chosen.size, int(chosen[0]), int(chosen[-1]))
+    if key not in cache:
+        cache.clear()  # one entry at most: the windows of one chunk
+        cache[key] = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+    return cache[key]
+
+
 def refine_samples(
     colors_targets: np.ndarray,
     planes: PairPlanes,
@@ -168,6 +189,7 @@ def refine_samples(
     radius: int,
     samples: int = 3,
     bands: list | None = None,
+    windows: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Average the ``samples`` pairs of the window that best explain each pixel (sec. 4.3).
 
@@ -176,7 +198,9 @@ def refine_samples(
     offers its pair ``(F_q, B_q)`` of ``planes``; the ``samples`` pairs of least chromatic
     distortion of ``I_p`` win, ties going to the first in scan order, and their mean is the
     refined pair. With fewer pairs in the window than ``samples``, the missing ones count as
-    black (as in PyMatting).
+    black (as in PyMatting). ``windows``: a dict that keeps the window indices of a chunk
+    for :func:`smooth_pairs` (same bands and radius); give one only when the targets are
+    one chunk (it holds one chunk's indices).
 
     Returns
     -------
@@ -187,28 +211,41 @@ def refine_samples(
     dy, dx = square_offsets(radius)
     fg_out = np.empty((3, targets.size), dtype=np.float32)
     bg_out = np.empty((3, targets.size), dtype=np.float32)
-    for order, (top, bottom, left, right) in _bands(targets, shape, radius, bands):
-        fg_plane, bg_plane, _ = planes.box(top, bottom, left, right)
+    for order, box in _bands(targets, shape, radius, bands):
+        fg_plane, bg_plane, _ = planes.box(*box)
         # d = F_q - B_q and |d|^2 depend on q only: once per box pixel, not per window entry.
         d_plane = fg_plane - bg_plane
-        dd_plane = d_plane[0] * d_plane[0]
-        for c in (1, 2):
-            dd_plane += d_plane[c] * d_plane[c]
+        dd_plane = d_plane * d_plane
+        dd_plane = dd_plane[0] + dd_plane[1] + dd_plane[2]
         for part in chunks(order.size, dy.size):
             chosen = order[part]
-            index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+            index, inside = _windows(windows, chosen, targets, shape, dy, dx, box)
             dd = take(dd_plane, index)
-            # v = I_p - B_q, channel by channel, (k, window) each.
-            for c in range(3):
-                b = take(bg_plane[c], index)
-                d = take(d_plane[c], index)
-                np.subtract(colors_targets[c, chosen][:, None], b, out=b)
-                if c == 0:
-                    t, vv = b * d, b * b
-                else:
-                    t += b * d
-                    vv += b * b
-            del b, d
+            color = colors_targets[:, chosen][:, :, None]
+            if index.size <= _FUSED_ELEMENTS:
+                # v = I_p - B_q and d, all channels at once: (3, k, window) each (a few calls
+                # in all); the sums over the channels go in channel order, as below.
+                v = bg_plane.take(index, axis=1, mode="wrap")
+                d = d_plane.take(index, axis=1, mode="wrap")
+                np.subtract(color, v, out=v)
+                d *= v
+                t = d[0] + d[1]
+                t += d[2]
+                v *= v
+                vv = v[0] + v[1]
+                vv += v[2]
+            else:
+                # Channel by channel, (k, window) each: temporaries a third the size.
+                for c in range(3):
+                    v = take(bg_plane[c], index)
+                    d = take(d_plane[c], index)
+                    np.subtract(color[c], v, out=v)
+                    if c == 0:
+                        t, vv = v * d, v * v
+                    else:
+                        t += v * d
+                        vv += v * v
+            del v, d
             # |a d - v|^2 = a (a |d|^2 - 2 t) + |v|^2 with a = clip(t / |d|^2)
             cost = dd + PAIR_EPS
             np.divide(t, cost, out=cost)
@@ -232,9 +269,13 @@ def refine_samples(
                 np.less(take(cost, best), np.inf, out=found[i])
                 take(index, best, out=pick[i])
                 cost[best] = np.inf
-            for c in range(3):
-                fg_out[c, chosen] = np.einsum("sk,sk->k", take(fg_plane[c], pick), found) / samples
-                bg_out[c, chosen] = np.einsum("sk,sk->k", take(bg_plane[c], pick), found) / samples
+            # All channels in one einsum each (the same sums as one per channel).
+            fg = np.einsum("csk,sk->ck", fg_plane.take(pick, axis=1, mode="wrap"), found)
+            bg = np.einsum("csk,sk->ck", bg_plane.take(pick, axis=1, mode="wrap"), found)
+            fg /= samples
+            bg /= samples
+            fg_out[:, chosen] = fg
+            bg_out[:, chosen] = bg
     alpha = estimate_alpha_from_pair(colors_targets, fg_out, bg_out)
     return fg_out, bg_out, alpha
 
@@ -250,6 +291,7 @@ def smooth_pairs(
     radius: int,
     sigma_sq: float,
     bands: list | None = None,
+    windows: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted means of the neighbours' pairs (sec. 4.4, eq. 13 and 14).
 
@@ -257,7 +299,8 @@ def smooth_pairs(
     ``G(q - p) |alpha_p - alpha_q|`` (``G`` the unnormalised Gaussian of variance
     ``sigma_sq``; 1 for ``q = p``), times ``alpha_q`` for the foreground and ``1 - alpha_q``
     for the background, at least 1e-5 (PyMatting leaves out the paper's confidence factor;
-    so does this). Pairs and alphas come from ``planes``.
+    so does this). Pairs and alphas come from ``planes``; ``windows`` as in
+    :func:`refine_samples`.
 
     Returns
     -------
@@ -270,11 +313,11 @@ def smooth_pairs(
     fg_out = np.empty((3, targets.size), dtype=np.float32)
     bg_out = np.empty((3, targets.size), dtype=np.float32)
     floor = np.float32(1e-5)
-    for order, (top, bottom, left, right) in _bands(targets, shape, radius, bands):
-        fg_plane, bg_plane, alpha_plane = planes.box(top, bottom, left, right)
+    for order, box in _bands(targets, shape, radius, bands):
+        fg_plane, bg_plane, alpha_plane = planes.box(*box)
         for part in chunks(order.size, dy.size):
             chosen = order[part]
-            index, inside = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+            index, inside = _windows(windows, chosen, targets, shape, dy, dx, box)
             a_q = take(alpha_plane, index)
             w_bg = a_q[:, center][:, None] - a_q
             np.abs(w_bg, out=w_bg)
@@ -285,60 +328,104 @@ def smooth_pairs(
             clamp_below(w_fg, floor)
             clamp_below(w_bg, floor)
             if inside is not None:
-                w_fg[~inside] = 0.0
-                w_bg[~inside] = 0.0
+                outside = ~inside
+                w_fg[outside] = 0.0
+                w_bg[outside] = 0.0
             sum_fg = w_fg.sum(axis=1)
             sum_bg = w_bg.sum(axis=1)
+            if index.size <= _FUSED_ELEMENTS:
+                # All channels in one einsum each (the same sums as one per channel).
+                fg = np.einsum("ckn,kn->ck", fg_plane.take(index, axis=1, mode="wrap"), w_fg)
+                bg = np.einsum("ckn,kn->ck", bg_plane.take(index, axis=1, mode="wrap"), w_bg)
+                fg /= sum_fg
+                bg /= sum_bg
+                fg_out[:, chosen] = fg
+                bg_out[:, chosen] = bg
+                continue
             for c in range(3):
                 fg_out[c, chosen] = np.einsum("kn,kn->k", take(fg_plane[c], index), w_fg) / sum_fg
                 bg_out[c, chosen] = np.einsum("kn,kn->k", take(bg_plane[c], index), w_bg) / sum_bg
     return fg_out, bg_out
 
 
-def _window_sum(plane: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Separable windowed sum of the 2-D ``plane`` with 1-D ``weights``, zero outside."""
+def _window_sums(planes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Separable windowed sums of the planes ``(count, h, w)`` with 1-D ``weights``, zero
+    outside, as ``(count, h * w)``: each line is filtered as a plane of its own would be."""
     from scipy import ndimage
 
-    out = ndimage.correlate1d(plane, weights, axis=0, mode="constant", cval=0.0)
-    ndimage.correlate1d(out, weights, axis=1, output=out, mode="constant", cval=0.0)
-    return out.ravel()
+    out = ndimage.correlate1d(planes, weights, axis=1, mode="constant", cval=0.0)
+    ndimage.correlate1d(out, weights, axis=2, output=out, mode="constant", cval=0.0)
+    return out.reshape(planes.shape[0], -1)
 
 
-def _box_sums(targets, shape, radius, weights, planes_of_box, bands=None):
-    """Windowed sums (separable ``weights``) of planes made box by box, at ``targets``.
+def _box_sums(targets, shape, radius, groups, bands=None):
+    """Windowed sums of planes made box by box, at ``targets``: per group, ``(count, k)``.
 
-    ``planes_of_box(top, bottom, left, right)`` returns the 2-D float32 planes of a box; a
-    box holds every pixel within ``radius`` of its targets, so zero beyond it is exact.
+    ``groups``: ``(weights, count, fill)`` with separable 1-D ``weights``; ``fill(out, at,
+    local, box)`` writes the group's ``count`` float32 planes of the box ``(top, bottom,
+    left, right)`` into ``out`` (zeros, ``(count, rows, columns)``), ``at`` and ``local``
+    being the unknown pixels in the box (:func:`_in_box`). A box holds every pixel within
+    ``radius`` of its targets, so zero beyond it is exact. The planes of a group are summed
+    together (two window sums for the group, not two per plane).
     """
     w = shape[1]
-    sums = None
-    for order, (top, bottom, left, right) in _bands(targets, shape, radius, bands):
+    sums = [np.empty((count, targets.size), dtype=np.float32) for _, count, _ in groups]
+    for order, box in _bands(targets, shape, radius, bands):
+        top, bottom, left, right = box
         y, x = np.divmod(targets[order], w)
-        local = (y - top) * (right - left) + (x - left)
-        planes = planes_of_box(top, bottom, left, right)
-        if sums is None:
-            sums = [np.empty(targets.size, dtype=np.float32) for _ in planes]
-        for total, plane in zip(sums, planes, strict=True):
-            total[order] = _window_sum(plane, weights)[local]
+        local_targets = (y - top) * (right - left) + (x - left)
+        at, local = _in_box(targets, shape, *box)
+        for total, (weights, count, fill) in zip(sums, groups, strict=True):
+            planes = np.zeros((count, bottom - top, right - left), dtype=np.float32)
+            fill(planes, at, local, box)
+            total[:, order] = _window_sums(planes, weights).take(local_targets, axis=1)
     return sums
+
+
+@functools.lru_cache(maxsize=32)
+def _inside_weights_along(size: int, radius: int, weights: bytes) -> np.ndarray:
+    """The sum of the weights over the offsets inside ``range(size)``, for each coordinate in
+    it (``weights``: the float32 bytes of the 1-D weights); read-only, cached per image side."""
+    cum = np.concatenate([[0.0], np.cumsum(np.frombuffer(weights, np.float32), dtype=np.float64)])
+    coord = np.arange(size)
+    lo = np.maximum(0, radius - coord)  # first offset index inside
+    hi = np.minimum(2 * radius + 1, radius + size - coord)  # one past the last
+    along = (cum[hi] - cum[lo]).astype(np.float32)
+    along.flags.writeable = False
+    return along
 
 
 def _inside_weight_sum(p, shape, radius, weights_1d) -> np.ndarray:
     """``sum`` of ``weights_1d[dy] * weights_1d[dx]`` over the window offsets inside the image."""
     h, w = shape
-    cum = np.concatenate([[0.0], np.cumsum(weights_1d, dtype=np.float64)])
-
-    def along(size):
-        """The sum over the offsets inside ``range(size)``, for each coordinate in it."""
-        coord = np.arange(size)
-        lo = np.maximum(0, radius - coord)  # first offset index inside
-        hi = np.minimum(2 * radius + 1, radius + size - coord)  # one past the last
-        return (cum[hi] - cum[lo]).astype(np.float32)
-
+    key = np.asarray(weights_1d, dtype=np.float32).tobytes()
     y, x = np.divmod(p, w)
-    total = along(h)[y]
-    total *= along(w)[x]
+    total = _inside_weights_along(h, radius, key).take(y, mode="wrap")
+    total *= _inside_weights_along(w, radius, key).take(x, mode="wrap")
     return total
+
+
+def _confidence_planes(refined_alpha, fg, bg):
+    """The spread ``|F_p - B_p|`` and the group (:func:`_box_sums`) of the confidence's window
+    sums: ``alpha (1 - alpha) |F - B|`` and ``alpha (1 - alpha)``, box weights."""
+    w_fb = refined_alpha * (1.0 - refined_alpha)
+    spread = np.sqrt(((fg - bg) ** 2).sum(axis=0))
+    weighted_spread = w_fb * spread
+
+    def fill(out, at, local, box):
+        flat = out.reshape(2, -1)
+        flat[0, local] = weighted_spread[at]
+        flat[1, local] = w_fb[at]
+
+    return spread, fill
+
+
+def _confidence(colors_unknown, fg, bg, spread, sums, sigma_sq):
+    """Eq. 15 and 16 from the window sums of :func:`_confidence_planes`."""
+    weighted, total = sums
+    mean_spread = weighted / (total + PAIR_EPS) + PAIR_EPS
+    distortion = chromatic_distortion(colors_unknown, fg, bg)
+    return np.minimum(1.0, spread / mean_spread) * np.exp(-np.sqrt(distortion) / sigma_sq)
 
 
 def confidence(
@@ -358,23 +445,57 @@ def confidence(
     ``|F_q - B_q|`` over the window weighted by ``alpha_q (1 - alpha_q)`` (refined alphas;
     known pixels weigh nothing).
     """
-    w_fb = refined_alpha * (1.0 - refined_alpha)
-    spread = np.sqrt(((fg - bg) ** 2).sum(axis=0))
-    weighted_spread = w_fb * spread
+    spread, fill = _confidence_planes(refined_alpha, fg, bg)
     ones = np.ones(2 * radius + 1, dtype=np.float32)
+    (sums,) = _box_sums(unknown, shape, radius, [(ones, 2, fill)], bands)
+    return _confidence(colors_unknown, fg, bg, spread, sums, sigma_sq)
 
-    def planes(top, bottom, left, right):
-        at, local = _in_box(unknown, shape, top, bottom, left, right)
-        weight = np.zeros((bottom - top, right - left), dtype=np.float32)
-        weighted = np.zeros((bottom - top, right - left), dtype=np.float32)
-        weight.ravel()[local] = w_fb[at]
-        weighted.ravel()[local] = weighted_spread[at]
-        return weighted, weight
 
-    weighted, total = _box_sums(unknown, shape, radius, ones, planes, bands)
-    mean_spread = weighted / (total + PAIR_EPS) + PAIR_EPS
-    distortion = chromatic_distortion(colors_unknown, fg, bg)
-    return np.minimum(1.0, spread / mean_spread) * np.exp(-np.sqrt(distortion) / sigma_sq)
+class _LowFrequency:
+    """The window sums of :func:`low_frequency_alpha`: the refined alphas with Gaussian
+    weights (``alpha_group``), the known and known-foreground pixels with box weights
+    (``known_group``), and the alpha from their sums (``alpha``)."""
+
+    def __init__(self, refined_alpha, label, shape, radius, sigma_sq):
+        h, w = shape
+        offsets = np.arange(-radius, radius + 1)
+        self.gauss = np.exp(-(offsets * offsets) / sigma_sq).astype(np.float32)
+        self.shape, self.radius = shape, radius
+        label = label.reshape(h, w)
+        # Both counts in one plane, ``known + 256 foreground``, when a window holds fewer
+        # than 256 pixels: every partial sum is then a whole number below 2^24, exact in
+        # float32, and one plane does the work of two.
+        self.packed = (2 * radius + 1) ** 2 < 256
+
+        def alpha_fill(out, at, local, box):
+            top, bottom, left, right = box
+            out[0] = label[top:bottom, left:right] == FOREGROUND
+            out[0].ravel()[local] = refined_alpha[at]
+
+        def known_fill(out, at, local, box):
+            top, bottom, left, right = box
+            part = label[top:bottom, left:right]
+            out[0] = part == FOREGROUND
+            if self.packed:
+                out[0] *= 256
+                out[0] += part != UNKNOWN
+            else:
+                out[1] = part != UNKNOWN
+
+        self.alpha_group = (self.gauss, 1, alpha_fill)
+        self.known_group = (np.ones(offsets.size, dtype=np.float32), 2 - self.packed, known_fill)
+
+    def alpha(self, unknown, numerator, known_sums):
+        """Eq. 17 from the window sums ``numerator`` ``(m,)`` and ``known_sums``."""
+        if self.packed:
+            known_fg = np.floor(known_sums[0] / np.float32(256))
+            known = known_sums[0] - known_fg * np.float32(256)
+        else:
+            known_fg, known = known_sums
+        numerator = numerator + known_fg
+        denominator = _inside_weight_sum(unknown, self.shape, self.radius, self.gauss)
+        denominator += known
+        return numerator / denominator
 
 
 def low_frequency_alpha(
@@ -392,41 +513,51 @@ def low_frequency_alpha(
     window pixels inside the image; the Gaussian part is separable, the known part a box.
     Known pixels have alpha 1 (foreground) or 0.
     """
-    h, w = shape
-    offsets = np.arange(-radius, radius + 1)
-    gauss = np.exp(-(offsets * offsets) / sigma_sq).astype(np.float32)
-    ones = np.ones(offsets.size, dtype=np.float32)
-    label = label.reshape(h, w)
+    low = _LowFrequency(refined_alpha, label, shape, radius, sigma_sq)
+    numerator, known = _box_sums(unknown, shape, radius, [low.alpha_group, low.known_group], bands)
+    return low.alpha(unknown, numerator[0], known)
 
-    def alpha_planes(top, bottom, left, right):
-        at, local = _in_box(unknown, shape, top, bottom, left, right)
-        alpha = (label[top:bottom, left:right] == FOREGROUND).astype(np.float32)
-        alpha.ravel()[local] = refined_alpha[at]
-        return (alpha,)
 
-    # Both counts in one plane, ``known + 256 foreground``, when a window holds fewer than
-    # 256 pixels: every partial sum is then a whole number below 2^24, exact in float32,
-    # and one window sum does the work of two.
-    packed = (2 * radius + 1) ** 2 < 256
+def confidence_and_low_frequency(
+    colors_unknown: np.ndarray,
+    fg: np.ndarray,
+    bg: np.ndarray,
+    refined_alpha: np.ndarray,
+    label: np.ndarray,
+    shape: tuple[int, int],
+    unknown: np.ndarray,
+    radius: int,
+    confidence_sigma_sq: float,
+    low_frequency_sigma_sq: float,
+    bands: list | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`confidence` and :func:`low_frequency_alpha` with the same window radius, their
+    box-weighted window sums taken together (one pass over the bands, fewer calls).
 
-    def known_planes(top, bottom, left, right):
-        box = label[top:bottom, left:right]
-        fg = (box == FOREGROUND).astype(np.float32)
-        known = box != UNKNOWN
-        if not packed:
-            return fg, known.astype(np.float32)
-        fg *= 256
-        fg += known
-        return (fg,)
+    Parameters
+    ----------
+    colors_unknown, fg, bg, refined_alpha, shape, unknown, radius, bands
+        As in :func:`confidence`.
+    label : ndarray, uint8, shape (n,)
+        As in :func:`low_frequency_alpha`.
+    confidence_sigma_sq, low_frequency_sigma_sq : float
+        The ``sigma_sq`` of each.
 
-    (numerator,) = _box_sums(unknown, shape, radius, gauss, alpha_planes, bands)
-    sums = _box_sums(unknown, shape, radius, ones, known_planes, bands)
-    if packed:
-        known_fg = np.floor(sums[0] / np.float32(256))
-        known = sums[0] - known_fg * np.float32(256)
-    else:
-        known_fg, known = sums
-    numerator += known_fg
-    denominator = _inside_weight_sum(unknown, shape, radius, gauss)
-    denominator += known
-    return numerator / denominator
+    Returns
+    -------
+    trust, low : ndarray, float32, shape (m,)
+        The confidence and the low-frequency alpha, the values of the two functions.
+    """
+    spread, confidence_fill = _confidence_planes(refined_alpha, fg, bg)
+    low = _LowFrequency(refined_alpha, label, shape, radius, low_frequency_sigma_sq)
+    ones, count, known_fill = low.known_group
+
+    def fill(out, at, local, box):
+        confidence_fill(out[:2], at, local, box)
+        known_fill(out[2:], at, local, box)
+
+    box_sums, numerator = _box_sums(
+        unknown, shape, radius, [(ones, 2 + count, fill), low.alpha_group], bands
+    )
+    trust = _confidence(colors_unknown, fg, bg, spread, box_sums[:2], confidence_sigma_sq)
+    return trust, low.alpha(unknown, numerator[0], box_sums[2:])

@@ -51,6 +51,15 @@ def take(values: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -
     return values.take(index, mode="wrap", out=out)
 
 
+# The ufunc behind ``np.clip``: the function adds a few microseconds of Python dispatch per
+# call (its checks for integer bounds), which the thousands of small clips of a small image
+# pay many times over; the values are the ufunc's either way.
+try:
+    from numpy._core.umath import clip as _clip
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.umath import clip as _clip
+
+
 def clip01(x: np.ndarray) -> np.ndarray:
     """``x`` clamped to [0, 1] in place.
 
@@ -59,13 +68,13 @@ def clip01(x: np.ndarray) -> np.ndarray:
     are the same, up to the sign of a zero (``np.clip`` keeps ``-0.0``, which no later step
     divides by).
     """
-    return np.clip(x, 0.0, 1.0, out=x)
+    return _clip(x, 0.0, 1.0, out=x)
 
 
 def clamp_below(x: np.ndarray, floor: float) -> np.ndarray:
     """``np.maximum(x, floor, out=x)`` by :func:`np.clip` with an infinite upper bound: the
     same values (up to the sign of a zero), in a vectorised loop (see :func:`clip01`)."""
-    return np.clip(x, floor, np.inf, out=x)
+    return _clip(x, floor, np.inf, out=x)
 
 
 def chunks(count: int, per_item: int):
@@ -123,23 +132,26 @@ def estimate_alpha_from_pair(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) 
     """Alpha of ``color`` between the colours ``fg`` and ``bg`` (all ``(3, ...)``), in [0, 1].
 
     The projection of ``color - bg`` on ``fg - bg`` (Gastal and Oliveira, eq. 12), with the
-    1e-5 that keeps equal colours from dividing by zero. Channel by channel, so that the
-    temporaries are a third of the inputs.
+    1e-5 that keeps equal colours from dividing by zero.
     """
-    numerator = denominator = 0
-    for c in range(3):
-        d = fg[c] - bg[c]
-        numerator = numerator + (color[c] - bg[c]) * d
-        denominator = denominator + d * d
-    alpha = numerator / (denominator + PAIR_EPS)
-    return clip01(alpha)
+    d = fg - bg
+    v = color - bg
+    v *= d
+    # Sums over the channels from 0 in channel order (reductions over the first axis add
+    # whole rows in turn): the sums, and the signs of their zeros, of a loop over channels.
+    numerator = np.add.reduce(v, axis=0, initial=0.0)
+    d *= d
+    denominator = np.add.reduce(d, axis=0, initial=0.0)
+    denominator += PAIR_EPS
+    numerator /= denominator
+    return clip01(numerator)
 
 
 def chromatic_distortion(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """Squared distance between ``color`` and its composite from ``fg`` and ``bg`` (eq. 4)."""
     alpha = estimate_alpha_from_pair(color, fg, bg)
-    total = 0
-    for c in range(3):
-        r = alpha * (fg[c] - bg[c]) + (bg[c] - color[c])
-        total = total + r * r
-    return total
+    r = fg - bg
+    r *= alpha
+    r += bg - color
+    r *= r
+    return np.add.reduce(r, axis=0, initial=0.0)

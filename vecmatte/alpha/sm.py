@@ -235,8 +235,17 @@ low_frequency_radius, smoothing_sigma_sq, confidence_sigma_sq, low_frequency_sig
         return band_lists[radius]
 
     _log.info("sm: sample refinement of %d unknown pixels", len(unknown))
+    # The window indices of refinement and smoothing are the same when their radii are;
+    # kept between them when the unknown pixels are one chunk (one chunk's indices).
+    one_chunk = unknown.size * (2 * refinement_radius + 1) ** 2 <= common.CHUNK_ELEMENTS
+    windows = {} if one_chunk else None
     fg, bg, refined_alpha = refinement.refine_samples(
-        colors_unknown, planes, unknown, refinement_radius, bands=bands(refinement_radius)
+        colors_unknown,
+        planes,
+        unknown,
+        refinement_radius,
+        bands=bands(refinement_radius),
+        windows=windows,
     )
 
     if smoothing_sigma_sq is None:
@@ -248,14 +257,29 @@ low_frequency_radius, smoothing_sigma_sq, confidence_sigma_sq, low_frequency_sig
     )
     _log.info("sm: local smoothing of %d unknown pixels", len(unknown))
     fg, bg = refinement.smooth_pairs(
-        planes, unknown, smoothing_radius, smoothing_sigma_sq, bands(smoothing_radius)
+        planes, unknown, smoothing_radius, smoothing_sigma_sq, bands(smoothing_radius), windows
     )
-    del planes
+    del planes, windows
     smooth_alpha = common.estimate_alpha_from_pair(colors_unknown, fg, bg)
     alpha = (label == common.FOREGROUND).astype(np.float64)
     # The expansion may have labelled every unknown pixel (a region of one colour):
     # the window sums below need at least one unknown pixel.
-    if unknown.size:
+    if unknown.size and confidence_radius == low_frequency_radius:
+        # One pass over the windows for both (their box-weighted sums taken together).
+        trust, low = refinement.confidence_and_low_frequency(
+            colors_unknown,
+            fg,
+            bg,
+            refined_alpha,
+            label,
+            shape,
+            unknown,
+            confidence_radius,
+            confidence_sigma_sq,
+            low_frequency_sigma_sq,
+            bands(confidence_radius),
+        )
+    elif unknown.size:
         trust = refinement.confidence(
             colors_unknown,
             fg,
@@ -276,6 +300,7 @@ low_frequency_radius, smoothing_sigma_sq, confidence_sigma_sq, low_frequency_sig
             low_frequency_sigma_sq,
             bands(low_frequency_radius),
         )
+    if unknown.size:
         alpha[unknown] = trust * smooth_alpha + (1.0 - trust) * low
     alpha = alpha.reshape(shape)
     if not colour_pairs:
