@@ -59,7 +59,11 @@ async function post(url, form, what, options = {}) {
   try {
     return await fetch(url, { method: "POST", body: form, ...options });
   } catch (error) {
-    if (!options.signal?.aborted) setStatus(`${what}the server did not answer: ${error}`, "error");
+    // "TypeError: Failed to fetch" alone did not say what to do.
+    if (!options.signal?.aborted) {
+      setStatus(`${what}the server did not answer (${error.message}): is vecmatte serve still ` +
+                "running? Start it again, then repeat the last step", "error");
+    }
     return null;
   }
 }
@@ -113,6 +117,9 @@ function takeTrimap(pixels, width, height, what) {
     return false;
   }
   if (width !== state.width || height !== state.height) {
+    // The check of the photograph's (empty) trimap, still waiting, said over this error
+    // "paint some foreground" (a trimap opened within DEBOUNCE_MS of its photograph).
+    clearTimeout(state.timer);
     setStatus(`the ${what} is ${width} × ${height} but the photograph is ` +
               `${state.width} × ${state.height}; they must be the same size`, "error");
     return false;
