@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vecmatte.alpha import _sample_gathering as gathering
 from vecmatte.alpha import _sample_refinement as refinement
 from vecmatte.alpha import _shared_sampling as common
 from vecmatte.alpha import sm
@@ -149,4 +150,45 @@ def test_matte_with_shared_sums_matches_separate_steps(monkeypatch, seed):
         (plain.alpha, plain.foreground, plain.background),
         strict=True,
     ):
+        _same(got, want)
+
+
+def _gather(shape, seed, **options):
+    """gather_samples on a random image whose unknown band runs down the middle."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    colors = rng.random((h * w, 3))
+    label = np.full((h, w), FG, dtype=np.uint8)
+    label[:, : w // 3] = BG
+    label[:, w // 3 : w // 3 + max(1, w // 4)] = UNKNOWN
+    label[rng.random((h, w)) < 0.1] = UNKNOWN
+    label = label.ravel()
+    unknown = np.flatnonzero(label == UNKNOWN)
+    options = {"rays": 4, "exponents": (3.0, 2.0, 1.0, 4.0), "distortion_radius": 1, **options}
+    return gathering.gather_samples(colors, label, shape, unknown, **options)
+
+
+@pytest.mark.parametrize(
+    ("shape", "seed", "rays"), [((20, 24), 1, 4), ((16, 18), 3, 9), ((9, 11), 5, 1)]
+)
+def test_one_group_of_few_pixels_matches_exact_groups(monkeypatch, shape, seed, rays):
+    """Fewer pixels than _SMALL_GROUP: one group of all pixels, no grouping; the pairs of
+    the exact groups (every count its own group, checked against a loop in test_alpha_sm)."""
+    calls = []
+    best_pairs = gathering._best_pairs
+    monkeypatch.setattr(gathering, "_best_pairs", lambda *a: calls.append(a) or best_pairs(*a))
+    fast = _gather(shape, seed, rays=rays)
+    assert len(calls) == 1 and calls[0][2].size == fast[0].shape[1] < gathering._SMALL_GROUP
+    monkeypatch.setattr(gathering, "_SMALL_GROUP", 0)
+    exact = _gather(shape, seed, rays=rays)
+    for got, want in zip(fast, exact, strict=True):
+        _same(got, want)
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_distortion_in_one_reduction_matches_offset_groups(monkeypatch, radius):
+    """All window offsets in one group (one reduction) or a few at a time (a loop)."""
+    one = _gather((20, 24), 2, distortion_radius=radius)
+    monkeypatch.setattr(gathering, "CHUNK_ELEMENTS", 64)  # an offset or two per group
+    for got, want in zip(_gather((20, 24), 2, distortion_radius=radius), one, strict=True):
         _same(got, want)

@@ -19,9 +19,11 @@ from vecmatte.alpha._shared_sampling import (
     FOREGROUND,
     PAIR_EPS,
     RAY_CHUNK,
+    channel_sum,
     chunks,
     clamp_below,
     clip01,
+    distance32,
     square_offsets,
     take,
 )
@@ -84,6 +86,7 @@ def _make_angle_table(rays: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 _cached_angle_table = functools.lru_cache(maxsize=8)(_make_angle_table)
+_distance32 = distance32  # its former name here
 
 # Ray steps taken at once before the march (_first_steps): (rays, steps) int64 tables of 256 KiB.
 _FIRST_STEPS_ELEMENTS = 1 << 15
@@ -254,26 +257,6 @@ def _march(pool, label, skip, shape, found):
     return need
 
 
-def _distance32(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """``np.hypot(dx, dy)`` of whole-number offsets as float32, in half its time.
-
-    ``dx^2 + dy^2`` is exact and its float64 square root correctly rounded; ``np.hypot`` is
-    within an ulp of it, and the square root of a whole number below 2^48 lies at least four
-    float64 ulps from any float32 rounding boundary, so both round to the same float32.
-    """
-    dx = dx.astype(np.float64)
-    dy = dy.astype(np.float64)
-    dx *= dx
-    dy *= dy
-    dx += dy
-    return np.sqrt(dx, out=dx).astype(np.float32)
-
-
-def _log(x: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(x)
-
-
 def select_pairs(
     colors: np.ndarray,
     shape: tuple[int, int],
@@ -313,8 +296,39 @@ def select_pairs(
     bg_out = np.empty((3, m), dtype=np.float32)
     alpha_out = np.empty(m, dtype=np.float32)
     prob_fg = (bg_energy / (fg_energy + bg_energy + 1e-5)).astype(np.float32)
-    # Pixels grouped by how many samples they found, found samples first (in ray order), so
-    # that few pairs with a missing sample are evaluated; small groups join a larger one.
+    groups = _groups(fg_index, bg_index, rays)
+    fg_index, bg_index = _found_first(fg_index), _found_first(bg_index)
+    if planes32 is None:
+        planes32 = image_planes(colors)
+    for members, n_f, n_b in groups:
+        for part in chunks(m if members is None else members.size, 2 * n_f * n_b):
+            # One group of every pixel in order: slices, no gathers.
+            chosen = part if members is None else members[part]
+            fg, bg, alpha_out[chosen] = _best_pairs(
+                planes32,
+                shape,
+                unknown[chosen],
+                fg_index[chosen, :n_f],
+                bg_index[chosen, :n_b],
+                prob_fg[chosen],
+                mean_fg,
+                mean_bg,
+                exponents,
+                distortion_radius,
+            )
+            fg_out[:, chosen] = fg
+            bg_out[:, chosen] = bg
+    return fg_out, bg_out, alpha_out
+
+
+def _groups(fg_index, bg_index, rays):
+    """``(members, n_f, n_b)``: pixels grouped by how many samples they found (found
+    samples first, :func:`_found_first`), so that few pairs with a missing sample are
+    evaluated; small groups join a larger one (:func:`_merge_groups`). ``members`` is
+    ``None`` for one group of all pixels in order: with fewer pixels than _SMALL_GROUP
+    every group is small and joins ``(rays, rays)``, the only large one."""
+    if fg_index.shape[0] < _SMALL_GROUP:
+        return [(None, rays, rays)]
     group = np.maximum((fg_index >= 0).sum(axis=1, dtype=np.int16), 1) * np.int16(rays + 1)
     group += np.maximum((bg_index >= 0).sum(axis=1, dtype=np.int16), 1)
     group = _merge_groups(group, rays)
@@ -323,33 +337,10 @@ def select_pairs(
     # Where the group changes, with the ends (np.diff with prepend and append, in fewer calls).
     bounds = np.flatnonzero(ordered[1:] != ordered[:-1])
     bounds = [0, *(bounds + 1).tolist(), ordered.size] if ordered.size else [0]
-    del ordered
-    fg_index, bg_index = _found_first(fg_index), _found_first(bg_index)
-    if planes32 is None:
-        planes32 = image_planes(colors)
-    for first, stop in itertools.pairwise(bounds):
-        members = order[first:stop]
-        n_f, n_b = divmod(int(group[members[0]]), rays + 1)
-        for part in chunks(members.size, 2 * n_f * n_b):
-            chosen = members[part]
-            fg, bg, alpha = _best_pairs(
-                planes32,
-                shape,
-                unknown[chosen],
-                np.take(fg_index, chosen, axis=0, mode="wrap")[:, :n_f],
-                np.take(bg_index, chosen, axis=0, mode="wrap")[:, :n_b],
-                prob_fg[chosen],
-                mean_fg,
-                mean_bg,
-                exponents,
-                distortion_radius,
-            )
-            # put/take by channel: a 2-D fancy assignment takes the slow path.
-            for c in range(3):
-                fg_out[c].put(chosen, fg[c], mode="wrap")
-                bg_out[c].put(chosen, bg[c], mode="wrap")
-            alpha_out[chosen] = alpha
-    return fg_out, bg_out, alpha_out
+    return [
+        (order[first:stop], *divmod(int(ordered[first]), rays + 1))
+        for first, stop in itertools.pairwise(bounds)
+    ]
 
 
 # Pixels of a group below which it joins a larger one: a group costs a few hundred array
@@ -427,7 +418,9 @@ def _best_pairs(
     ``planes32`` (float32 channel planes ``(3, n)``).
 
     Pair quantities are ``(n_f, n_b, k)``, pixels last: an operation that broadcasts a
-    sample axis then runs over long contiguous rows, not over rows of ``n_b`` values.
+    sample axis then runs over long contiguous rows, not over rows of ``n_b`` values. The
+    channels go together (``(3, ...)`` arrays, a NumPy call for all three); sums over them
+    add the channels in order, as sums written out channel by channel do.
     """
     h, w = shape
     k, n_f = f_i.shape
@@ -437,24 +430,24 @@ def _best_pairs(
     f_none, b_none = f_i[:, 0] < 0, b_j[:, 0] < 0
     f_i = np.where(f_i >= 0, f_i, p[:, None]).T
     b_j = np.where(b_j >= 0, b_j, p[:, None]).T
-    # Channel planes: 3 x (n_f, k), 3 x (n_b, k).
-    fc = [take(plane, f_i) for plane in planes32]
-    bc = [take(plane, b_j) for plane in planes32]
-    for c in range(3):
-        np.copyto(fc[c], mean_fg[c], where=f_none)
-        np.copyto(bc[c], mean_bg[c], where=b_none)
+    # Channel planes: (3, n_f, k), (3, n_b, k).
+    fc = planes32.take(f_i, axis=1, mode="wrap")
+    bc = planes32.take(b_j, axis=1, mode="wrap")
+    for planes, mean, none in ((fc, mean_fg, f_none), (bc, mean_bg, b_none)):
+        if none.any():
+            np.copyto(planes, mean[:, None, None], where=none)
 
     # Pair quantities, (n_f, n_b, k).
-    d = [f[:, None, :] - b[None, :, :] for f, b in zip(fc, bc, strict=True)]
-    dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+    d = fc[:, :, None, :] - bc[:, None, :, :]
+    dd = channel_sum(d * d)
     inv = 1.0 / (dd + PAIR_EPS)
-    b_dot_d = bc[0][None] * d[0] + bc[1][None] * d[1] + bc[2][None] * d[2]
-    b_sq = bc[0] * bc[0] + bc[1] * bc[1] + bc[2] * bc[2]
+    d *= bc[:, None]
+    b_dot_d = channel_sum(d)
+    b_sq = channel_sum(bc * bc)
     del d
     # N_p: the chromatic distortion summed over the window, expanded in dot products so that
     # a neighbour costs a few operations per pair.
     wy, wx = square_offsets(distortion_radius)
-    distortion = np.zeros((n_f, n_b, k), dtype=np.float32)
     center = wy.size // 2  # the offset (0, 0)
     # Windows inside the image need no clipping (the usual case for a whole chunk).
     inside = (
@@ -472,10 +465,11 @@ def _best_pairs(
     # Offsets in groups whose pair tables stay about a chunk (all at once for few pixels:
     # a group costs two dozen NumPy calls whatever its size).
     group = max(1, CHUNK_ELEMENTS // (2 * n_f * n_b * k))
+    distortion = None
     for start in range(0, wy.size, group):
-        n0, n1, n2 = (take(plane, q_all[start : start + group])[:, None, :] for plane in planes32)
-        n_fg = n0 * fc[0] + n1 * fc[1] + n2 * fc[2]
-        n_bg = n0 * bc[0] + n1 * bc[1] + n2 * bc[2]
+        near = planes32.take(q_all[start : start + group], axis=1, mode="wrap")[:, :, None, :]
+        n_fg = channel_sum(near * fc[:, None])
+        n_bg = channel_sum(near * bc[:, None])
         t = n_fg[:, :, None, :] - n_bg[:, None, :, :]
         t -= b_dot_d  # (I - B) . (F - B)
         a = t * inv
@@ -489,40 +483,46 @@ def _best_pairs(
         r *= a
         n_bg *= -2
         n_bg += b_sq
-        n_bg += n0 * n0 + n1 * n1 + n2 * n2
+        n_bg += channel_sum(near * near)
         r += n_bg[:, None, :, :]
-        # Offset by offset, in window order (the same float32 sums).
+        # Offset by offset, in window order (the same float32 sums from 0): one reduction
+        # over the offsets when they are all in this group.
+        if distortion is None and start + group >= wy.size:
+            distortion = np.add.reduce(r, axis=0, initial=0.0)
+            continue
+        if distortion is None:
+            distortion = np.zeros((n_f, n_b, k), dtype=np.float32)
         for term in r:
             distortion += term
     clamp_below(distortion, 0.0)
 
     a_term = prob_fg + (1.0 - 2.0 * prob_fg) * center_alpha
     clamp_below(a_term, 0.0)
-    fy, fx = np.divmod(f_i, w)
-    by, bx = np.divmod(b_j, w)
-    dist_f = _distance32(fx - px, fy - py)
-    dist_b = _distance32(bx - px, by - py)
+    # The distances to both kinds of samples in one pass.
+    qy, qx = np.divmod(np.concatenate((f_i, b_j)), w)
+    distance = distance32(qx - px, qy - py)
     # Logarithms of the cost: no overflow or underflow of the powers, the same order.
     cost = np.zeros((n_f, n_b, k), dtype=np.float32)
-    if e_n:
-        cost += e_n * _log(distortion)
-    if e_a:
-        cost += e_a * _log(a_term)
-    if e_f:
-        cost += (e_f * _log(dist_f))[:, None, :]
-    if e_b:
-        cost += (e_b * _log(dist_b))[None, :, :]
+    with np.errstate(divide="ignore"):
+        if e_n:
+            cost += e_n * np.log(distortion)
+        if e_a:
+            cost += e_a * np.log(a_term)
+        if e_f:
+            cost += (e_f * np.log(distance[:n_f]))[:, None, :]
+        if e_b:
+            cost += (e_b * np.log(distance[n_f:]))[None, :, :]
     # The first least pair in (foreground, background) order, as argmin over rows would.
     best = np.argmin(cost.reshape(n_f * n_b, k), axis=0)
     bi, bj = np.divmod(best, n_b)
     # Flat positions and one take each: 2-D fancy indexing takes the slow path.
     rows = np.arange(k)
-    at_f, at_b = bi * k + rows, bj * k + rows
-    fg = np.empty((3, k), dtype=np.float32)
-    bg = np.empty((3, k), dtype=np.float32)
-    for c in range(3):
-        take(fc[c].ravel(), at_f, out=fg[c])
-        take(bc[c].ravel(), at_b, out=bg[c])
+    bi *= k
+    bi += rows
+    bj *= k
+    bj += rows
+    fg = fc.reshape(3, -1).take(bi, axis=1, mode="wrap")
+    bg = bc.reshape(3, -1).take(bj, axis=1, mode="wrap")
     best *= k
     best += rows
     return fg, bg, take(center_alpha.ravel(), best)

@@ -128,6 +128,28 @@ def square_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
     return _square_offsets(radius)
 
 
+def channel_sum(x: np.ndarray) -> np.ndarray:
+    """``x[0] + x[1] + x[2]``, in that order (the sum of a loop over the channels)."""
+    total = x[0] + x[1]
+    total += x[2]
+    return total
+
+
+def distance32(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """``np.hypot(dx, dy)`` of whole-number offsets as float32, in half its time.
+
+    ``dx^2 + dy^2`` is exact and its float64 square root correctly rounded; ``np.hypot`` is
+    within an ulp of it, and the square root of a whole number below 2^48 lies at least four
+    float64 ulps from any float32 rounding boundary, so both round to the same float32.
+    """
+    dx = dx.astype(np.float64)
+    dy = dy.astype(np.float64)
+    dx *= dx
+    dy *= dy
+    dx += dy
+    return np.sqrt(dx, out=dx).astype(np.float32)
+
+
 def estimate_alpha_from_pair(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """Alpha of ``color`` between the colours ``fg`` and ``bg`` (all ``(3, ...)``), in [0, 1].
 
