@@ -141,3 +141,54 @@ def test_kept_plans_stay_bounded():
             gradient_weight=0.1,
         )
         assert len(_flat._LOCAL.plans) <= _flat._KEPT_PLANS
+
+
+def _runs_by_columns(mixed, halo):
+    """The runs of ``ml._active_runs`` column by column: active where a mixed pixel is within
+    ``halo`` columns, contiguous ranges merged across gaps under ``ml._MERGE_GAP``."""
+    w = mixed.shape[1]
+    columns = [bool(mixed[:, max(0, j - halo) : j + halo + 1].any()) for j in range(w)]
+    raw, j = [], 0
+    while j < w:
+        if columns[j]:
+            end = j
+            while end < w and columns[end]:
+                end += 1
+            raw.append((j, end))
+            j = end
+        else:
+            j += 1
+    runs = []
+    for start, end in raw:
+        if runs and start - runs[-1][1] < ml._MERGE_GAP:
+            runs[-1] = (runs[-1][0], end)
+        else:
+            runs.append((start - start % 2, end))
+    return runs
+
+
+def test_active_runs_match_a_column_loop():
+    rng = np.random.default_rng(12)
+    for _ in range(400):
+        h, w = int(rng.integers(1, 9)), int(rng.integers(1, 300))
+        mixed = rng.random((h, w)) < rng.choice([0.0, 0.002, 0.02, 0.2])
+        halo = int(rng.choice([0, 1, 4, 9]))
+        assert ml._active_runs(mixed, halo) == _runs_by_columns(mixed, halo)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (100, 120), (128, 128), (70, 200)])
+@pytest.mark.parametrize("band", [1, 6])
+def test_levels_at_once_give_the_bands_bits(monkeypatch, shape, band):
+    """Big levels of up to WHOLE_LEVEL pixels, as one tile or band by band from one gather,
+    give the bits of the bands gathered one by one (WHOLE_LEVEL 0)."""
+    scene = make_scene(shape, seed=band, softness=2.0, band=band)
+    options = {"regularization": 5e-3, "gradient_weight": 0.1}
+    results = []
+    for whole, tile_pixels in ((0, 2000), (ml.WHOLE_LEVEL, 0), (ml.WHOLE_LEVEL, 10**9)):
+        monkeypatch.setattr(ml, "WHOLE_LEVEL", whole)
+        monkeypatch.setattr(ml, "_TILE_PIXELS", tile_pixels)
+        results.append(ml.estimate(scene.image, scene.alpha, **options))
+        results.append(ml.estimate(scene.image, scene.alpha, skip_definite=False, **options))
+    for k, got in enumerate(results[2:], 2):
+        for e, g in zip(results[k % 2], got, strict=True):
+            assert e.tobytes() == g.tobytes()

@@ -34,7 +34,10 @@ the photograph as foreground where alpha is 1 (there ``F = (I + epsilon sum F_j)
 epsilon)``, within ``4 epsilon`` of the photograph's local variation: 2% with Germer et al.'s
 weights, 0.004% with PyMatting's) and the previous level's estimate where alpha is 0; the
 background likewise. On the alphamatting.com images (their true alpha) 24% to 71% of the finest
-level's pixels are relaxed, halos included (mean 39%).
+level's pixels are relaxed, halos included (mean 39%). Big levels of at most
+:data:`WHOLE_LEVEL` pixels gather their band once, and are relaxed as one tile (no halo
+rows twice, one tile's fixed cost) unless their bands' blocks relax far fewer pixels
+(:func:`_level_at_once`; the same colours).
 
 Where the time goes (CPU, GT04, the image with the most mixed pixels, Germer et al.'s
 weights, foreground only; each stage's calls timed with ``time.process_time`` after the
@@ -73,6 +76,12 @@ _TILE_BYTES = 400 * TILE[0] * TILE[1] + (1 << 20)
 # A band's gathered image, alpha and starting colours (40 bytes a pixel), the temporaries of
 # the gathers and the final level's float32 band of results, per column of a band.
 _BAND_BYTES_PER_COLUMN = 100 * (TILE[0] + 8)
+# Big levels of up to this many pixels are relaxed as one tile (:func:`_whole_level`).
+WHOLE_LEVEL = 128 * 128
+# Pixels a tile's fixed cost is worth (its packing, weights and calls: about 100 us, the
+# time to relax some 2000 pixels): a level is relaxed as one tile when that relaxes at most
+# this many more pixels per tile saved.
+_TILE_PIXELS = 2000
 # Runs of columns to relax closer than this are relaxed as one block.
 _MERGE_GAP = 64
 # Channels of a band (and of a packed tile): image, alpha, starting colours (F then B).
@@ -176,21 +185,94 @@ def _gaps(runs: list[tuple[int, int]], w: int) -> list[tuple[int, int]]:
 
 
 def _active_runs(mixed: np.ndarray, halo: int) -> list[tuple[int, int]]:
-    """Column ranges ``[start, end)`` (``start`` even) within ``halo`` of a mixed pixel."""
-    near = np.concatenate([[0], np.cumsum(mixed.any(axis=0), dtype=np.int64)])
-    w = len(near) - 1
-    index = np.arange(w)
-    count = near[np.minimum(index + halo + 1, w)] - near[np.maximum(index - halo, 0)]
-    edges = np.diff(np.concatenate([[0], (count > 0).view(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    runs = []
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        if runs and start - runs[-1][1] < _MERGE_GAP:
-            # Relaxing a short gap costs less than another block's calls and halo.
-            runs[-1] = (runs[-1][0], end)
-        else:
-            runs.append((start & ~1, end))
-    return runs
+    """Column ranges ``[start, end)`` (``start`` even) within ``halo`` of a mixed pixel.
+
+    The columns with a mixed pixel, each widened by ``halo`` on both sides; ranges that
+    touch or overlap are one run, and runs less than :data:`_MERGE_GAP` apart are one
+    range (relaxing a short gap costs less than another block's calls and halo). From the
+    mixed columns' positions: a few calls, not a pass per step over every column.
+    """
+    w = mixed.shape[1]
+    columns = np.flatnonzero(mixed.any(axis=0))
+    if not len(columns):
+        return []
+    starts = np.maximum(columns - halo, 0)
+    ends = np.minimum(columns + halo + 1, w)
+    cuts = np.flatnonzero(starts[1:] - ends[:-1] >= _MERGE_GAP)
+    firsts = [0, *(cuts + 1).tolist()]
+    lasts = [*cuts.tolist(), len(columns) - 1]
+    return [
+        (start & ~1, end)
+        for start, end in zip(starts[firsts].tolist(), ends[lasts].tolist(), strict=True)
+    ]
+
+
+def _relax_blocks(band, blocks, rows, halo: int, relaxing, out, need_b: bool) -> None:
+    """Relax the ``blocks`` (``(left_keep, right_keep)``) of the ``band`` of rows ``rows =
+    (top, bottom)`` in tiles of blocks side by side; unpack the kept rows into ``out``.
+    ``relaxing`` is ``(keep, iterations, weights, step_columns)``."""
+    (top, bottom), (keep, iterations, weights, limit) = rows, relaxing
+    w = band.shape[2]
+    # Blocks of a band are relaxed side by side in one tile: fewer NumPy calls.
+    for group in _groups(blocks, halo, w, limit + 2 * halo):
+        grid = tile_grid(bottom - top, tuple(right - left for left, right, _, _ in group))
+        red, black = pack(band, [(left, right) for left, right, _, _ in group], grid)
+        packed = tuple([red[part], black[part]] for part in _PARTS)
+        colours = relax(packed, grid, iterations, *weights)
+        for (left, _, left_keep, right_keep), start in zip(group, grid.starts, strict=True):
+            columns = (start + left_keep - left, start + right_keep - left)
+            view = out[: 6 if need_b else 3, :, left_keep:right_keep]
+            unpack(colours, grid, (keep.start, keep.stop), columns, view)
+
+
+def _blocks(runs, step_columns: int) -> list[tuple[int, int]]:
+    """The runs cut into blocks of at most ``step_columns`` columns."""
+    return [
+        (left_keep, min(end, left_keep + step_columns))
+        for start, end in runs
+        for left_keep in range(start, end, step_columns)
+    ]
+
+
+def _level_at_once(inputs, level, steps, relaxing, out, need_b: bool, skip: bool) -> None:
+    """A big level of at most :data:`WHOLE_LEVEL` pixels: its band gathered once, and
+    relaxed as one tile when that relaxes few more pixels than its bands' blocks would
+    (:data:`_TILE_PIXELS` a tile more), else band by band from views of it; ``out`` is
+    ``(6, h, w)`` float32.
+
+    The colours are the same either way: a kept pixel's relaxed colour is the whole grid's
+    (see the module notes), and the runs to relax are found band by band as in
+    :func:`estimate`, so the same pixels are filled. One tile instead of two or three on
+    the levels of images up to a few hundred pixels whose soft edges span them.
+    """
+    h, w = out.shape[1:]
+    (step_rows, step_columns), halo = steps
+    iterations, weights = relaxing
+    band = _band(inputs, level, 0, h)
+    bands, relaxed, tiles = [], 0, 0
+    for first in range(0, h, step_rows):
+        last = min(h, first + step_rows)
+        top, bottom = max(0, first - halo), min(h, last + halo)
+        part = band[:, top:bottom]
+        runs = _active_runs((part[_ALPHA] > 0) & (part[_ALPHA] < 1), halo) if skip else [(0, w)]
+        groups = list(_groups(_blocks(runs, step_columns), halo, w, step_columns + 2 * halo))
+        relaxed += (bottom - top) * sum(b - a for group in groups for a, b, _, _ in group)
+        tiles += len(groups)
+        bands.append((first, last, top, bottom, runs))
+    whole = h * w <= relaxed + _TILE_PIXELS * (tiles - 1)
+    if whole:
+        relax_args = (slice(0, h), iterations, weights, w)
+        _relax_blocks(band, [(0, w)], (0, h), 0, relax_args, out, need_b)
+    for first, last, top, bottom, runs in bands:
+        part, keep, rows = band[:, top:bottom], slice(first - top, last - top), out[:, first:last]
+        if skip:
+            for left, right in _gaps(runs, w):
+                _fill(part, keep, left, right, rows, need_b)
+        if not whole:
+            relax_args = (keep, iterations, weights, step_columns)
+            _relax_blocks(
+                part, _blocks(runs, step_columns), (top, bottom), halo, relax_args, rows, need_b
+            )
 
 
 def _schedule(h0: int, w0: int, small_size: int, small_iterations: int, big_iterations: int):
@@ -321,16 +403,33 @@ def estimate(
         )
         step_rows, step_columns = _tiles(h, w, small)
         halo = 0 if small else 2 * iterations
+        at_once = not small and h * w <= WHOLE_LEVEL
         if final:
             # Bands are assembled in float32, channels first, then converted channel by
             # channel (_interleave).
             foreground = np.empty((h, w, 3), dtype)
             background_out = np.empty((h, w, 3), dtype) if background else None
-            buffer = np.empty((6, min(h, step_rows), w), _F32)
+            buffer = np.empty((6, h if at_once else min(h, step_rows), w), _F32)
         else:
             colours_after = np.empty((6, h, w), _F32)
         need_b = background or not final
         skip = skip_definite and not small
+        if at_once:
+            out = buffer if final else colours_after
+            steps = ((step_rows, step_columns), halo)
+            relaxing = (iterations, (regularization, weight))
+            _level_at_once(inputs, level, steps, relaxing, out, need_b, skip)
+            if final:
+                _interleave(out[:3], foreground)
+                if background:
+                    _interleave(out[3:], background_out)
+            for _ in range(0, h, step_rows):
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            if not final:
+                colours_before = colours_after
+            continue
         for first in range(0, h, step_rows):
             last = min(h, first + step_rows)
             top, bottom = max(0, first - halo), min(h, last + halo)
@@ -343,21 +442,9 @@ def estimate(
                 runs = _active_runs((band_alpha > 0) & (band_alpha < 1), halo)
                 for left, right in _gaps(runs, w):
                     _fill(band, keep, left, right, out, need_b)
-            blocks = [
-                (left_keep, min(end, left_keep + step_columns))
-                for start, end in runs
-                for left_keep in range(start, end, step_columns)
-            ]
-            # Blocks of a band are relaxed side by side in one tile: fewer NumPy calls.
-            for group in _groups(blocks, halo, w, step_columns + 2 * halo):
-                grid = tile_grid(bottom - top, tuple(right - left for left, right, _, _ in group))
-                red, black = pack(band, [(left, right) for left, right, _, _ in group], grid)
-                packed = tuple([red[part], black[part]] for part in _PARTS)
-                colours = relax(packed, grid, iterations, regularization, weight)
-                for (left, _, left_keep, right_keep), start in zip(group, grid.starts, strict=True):
-                    columns = (start + left_keep - left, start + right_keep - left)
-                    view = out[: 6 if need_b else 3, :, left_keep:right_keep]
-                    unpack(colours, grid, (keep.start, keep.stop), columns, view)
+            relaxing = (keep, iterations, (regularization, weight), step_columns)
+            blocks = _blocks(runs, step_columns)
+            _relax_blocks(band, blocks, (top, bottom), halo, relaxing, out, need_b)
             if final:
                 _interleave(out[:3], foreground[first:last])
                 if background:
