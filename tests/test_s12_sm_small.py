@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vecmatte.alpha import _path_energy as energies
 from vecmatte.alpha import _sample_gathering as gathering
 from vecmatte.alpha import _sample_refinement as refinement
 from vecmatte.alpha import _shared_sampling as common
@@ -192,3 +193,14 @@ def test_distortion_in_one_reduction_matches_offset_groups(monkeypatch, radius):
     monkeypatch.setattr(gathering, "CHUNK_ELEMENTS", 64)  # an offset or two per group
     for got, want in zip(_gather((20, 24), 2, distortion_radius=radius), one, strict=True):
         _same(got, want)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 3), (32, 32), (40, 71)])
+def test_small_gradient_tensor_matches_channel_loop(monkeypatch, shape):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    colors = rng.random((shape[0] * shape[1], 3))
+    colors[rng.random(colors.shape) < 0.3] = 0.5  # flat stretches: zero differences
+    small = energies.gradient_tensor(colors, shape)
+    assert shape[0] * shape[1] <= energies._ALL_CHANNELS_PIXELS  # the channels together
+    monkeypatch.setattr(energies, "_ALL_CHANNELS_PIXELS", 0)
+    _same(small, energies.gradient_tensor(colors, shape))

@@ -123,7 +123,7 @@ def march_rays(
     skip = None
     # A pool of at most RAY_CHUNK rays, topped up as rays finish: the few slow rays of one
     # batch march beside the next batch instead of in a tail of their own.
-    pool = _new_rays(0, 0, unknown, rays, w, cos_table, sin_table)
+    pool = (np.empty(0, dtype=np.int32),)  # empty: the first batch becomes the pool
     next_ray = 0
     while True:
         if pool[0].size <= RAY_CHUNK // 2 and next_ray < m * rays:
@@ -143,7 +143,9 @@ def march_rays(
                 if 4 * fresh[0].size > 3 * size:
                     break
                 size = fresh[0].size
-            pool = tuple(np.concatenate(pair) for pair in zip(pool, fresh, strict=True))
+            if pool[0].size:
+                fresh = tuple(np.concatenate(pair) for pair in zip(pool, fresh, strict=True))
+            pool = fresh
             next_ray = stop
             continue
         size = pool[0].size
@@ -561,12 +563,10 @@ def gather_samples(
     """
     # Each mask made once (it was made per channel).
     is_fg, is_bg = label == FOREGROUND, label == BACKGROUND
-    mean_fg = np.array(
-        [np.sum(c, where=is_fg, dtype=np.float64) for c in colors.T]
-    ) / np.count_nonzero(is_fg)
-    mean_bg = np.array(
-        [np.sum(c, where=is_bg, dtype=np.float64) for c in colors.T]
-    ) / np.count_nonzero(is_bg)
+    mean_fg = np.array([c.sum(where=is_fg, dtype=np.float64) for c in colors.T])
+    mean_fg /= np.count_nonzero(is_fg)
+    mean_bg = np.array([c.sum(where=is_bg, dtype=np.float64) for c in colors.T])
+    mean_bg /= np.count_nonzero(is_bg)
     del is_fg, is_bg
     mean_fg, mean_bg = mean_fg.astype(np.float32), mean_bg.astype(np.float32)
     fg_index, bg_index = march_rays(label, shape, unknown, rays)

@@ -60,6 +60,10 @@ except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core.umath import clip as _clip
 
 
+#: NumPy's clip ufunc, ``np.clip`` without its Python dispatch (same values).
+clip_ufunc = _clip
+
+
 def clip01(x: np.ndarray) -> np.ndarray:
     """``x`` clamped to [0, 1] in place.
 
