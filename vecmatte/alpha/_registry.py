@@ -151,7 +151,7 @@ METHODS: dict[str, MethodSpec] = {
     "ifm": MethodSpec(
         "vecmatte.alpha.ifm",
         "information-flow matting (Aksoy et al. 2017)",
-        "jacobi",
+        "twolevel",
         lacks=("matrix", "reach"),
     ),
 }

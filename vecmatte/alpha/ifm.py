@@ -276,6 +276,7 @@ def _assemble(
         color_mixture_weights,
         intra_unknown_weights,
     )
+    from vecmatte.preconditioners.twolevel import aggregate_product
     from vecmatte.systems import Stencil
 
     h, w = is_fg.shape
@@ -367,8 +368,17 @@ def _assemble(
         x = np.ravel(x)
         return rest @ x + mixture_t @ (mixture @ x)
 
+    def galerkin(aggregate, count):
+        # P^T (B + C^T C) P = P^T B P + (C P)^T (C P): C P sums C's columns over blocks.
+        mixture_p = aggregate_product(mixture, aggregate, count, left=False)
+        return (aggregate_product(rest, aggregate, count) + mixture_p.T @ mixture_p).tocsr()
+
     values[centre] = local_centre + (diagonal + mixture_diagonal)
     operator = LinearOperator((m, m), matvec=matvec, dtype=np.float64)
+    # For the "twolevel" preconditioner: its coarse matrix, and the rows it leaves out
+    # (known pixels, pinned by lam T).
+    operator.galerkin = galerkin
+    operator.pinned = known.ravel()[active]
     stencil = Stencil(offsets, neighbors, values)
     return operator, rhs, active, rest.diagonal() + mixture_diagonal, stencil, guess
 

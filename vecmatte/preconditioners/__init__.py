@@ -141,6 +141,14 @@ PRECONDITIONERS: dict[str, PreconditionerSpec] = {
     ),
     # not measured: ichol's, which holds a little more
     "jacobi": PreconditionerSpec("vecmatte.preconditioners.jacobi", "diagonal: any system"),
+    # Jacobi's 1400 u plus 400: tracemalloc peaks of the preconditioner and CG on ifm systems
+    # (GT03/GT04/GT08 of alphamatting-lowres) are 100-115 bytes a row above Jacobi's, on
+    # 1.3-2 rows per unknown pixel, with the coarse SuperLU factor (about 1000 rows) besides.
+    "twolevel": PreconditionerSpec(
+        "vecmatte.preconditioners.twolevel",
+        "diagonal plus a coarse correction on pixel blocks: ifm's default",
+        memory=(0.0, 1800.0, 0.0),
+    ),
     # not measured: the Galerkin levels hold about a third of the fine matrix again
     "vcycle": PreconditionerSpec(
         "vecmatte.preconditioners.vcycle", "geometric multigrid V-cycle", needs=("matrix",)
