@@ -14,6 +14,7 @@ from vecmatte.alpha import _path_energy as energies
 from vecmatte.alpha import _sample_gathering as gathering
 from vecmatte.alpha import _sample_refinement as refinement
 from vecmatte.alpha import _shared_sampling as common
+from vecmatte.alpha import _trimap_expansion as expansion
 from vecmatte.alpha import sm
 from vecmatte.synthetic import make_scene
 
@@ -204,3 +205,48 @@ def test_small_gradient_tensor_matches_channel_loop(monkeypatch, shape):
     assert shape[0] * shape[1] <= energies._ALL_CHANNELS_PIXELS  # the channels together
     monkeypatch.setattr(energies, "_ALL_CHANNELS_PIXELS", 0)
     _same(small, energies.gradient_tensor(colors, shape))
+
+
+def _loop_expand(image, label, radius, threshold):
+    """Each unknown pixel takes the label of the nearest known pixel within ``radius`` and
+    ``threshold`` (first in scan order among equally near ones), one pixel at a time."""
+    h, w = label.shape
+    out = label.copy()
+    for y, x in zip(*np.nonzero(label == UNKNOWN), strict=True):
+        nearest = radius * radius + 1
+        for y2 in range(max(0, y - radius), min(h, y + radius + 1)):
+            for x2 in range(max(0, x - radius), min(w, x + radius + 1)):
+                d2 = (y2 - y) ** 2 + (x2 - x) ** 2
+                colour = np.sqrt(np.sum((image[y, x] - image[y2, x2]) ** 2))
+                if label[y2, x2] != UNKNOWN and d2 < nearest and colour <= threshold:
+                    nearest, out[y, x] = d2, label[y2, x2]
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_expansion_in_two_passes_matches_loop(monkeypatch, seed):
+    """Many unknown pixels: the nearest offsets first, then the rest for the unlabelled."""
+    rng = np.random.default_rng(seed)
+    h, w = 36, 40
+    image = np.repeat(rng.random((h, w // 4, 3)), 4, axis=1)  # runs of equal colours
+    image += rng.normal(0.0, 0.05, image.shape)
+    label = np.full((h, w), FG, dtype=np.uint8)
+    label[:, : w // 2] = BG
+    label[:, w // 2 - 4 : w // 2 + 4] = UNKNOWN
+    unknown = np.count_nonzero(label == UNKNOWN)
+    radius, threshold = 10, 0.12
+    dy, _ = common.disk_offsets(radius)
+    assert unknown * dy.size >= expansion._SPLIT_ELEMENTS  # two passes
+    assert unknown * dy.size <= expansion._AT_ONCE_ELEMENTS
+    passes = []
+    label_first_close = expansion._label_first_close
+    monkeypatch.setattr(
+        expansion,
+        "_label_first_close",
+        lambda search, *a: passes.append(search.active.size) or label_first_close(search, *a),
+    )
+    got = expansion.expand_trimap(image.reshape(-1, 3), label.ravel(), (h, w), radius, threshold)
+    assert passes[0] == unknown and passes[-1] < unknown  # the second pass: fewer pixels
+    want = _loop_expand(image, label, radius, threshold)
+    assert 0 < np.count_nonzero(want != label) < unknown  # some labelled, some not
+    np.testing.assert_array_equal(got.reshape(h, w), want)

@@ -181,8 +181,12 @@ def _label_first_close(
 
 
 # Pixels x offsets up to which every offset of every unknown pixel is looked at, a chunk of
-# pixels at a time, with no filter, distances or groups (see expand_trimap).
+# pixels at a time, with no filter, distances or groups (see expand_trimap) ...
 _AT_ONCE_ELEMENTS = 8 * CHUNK_ELEMENTS
+# ... in two passes from this many pixels x offsets: the _FIRST_OFFSETS nearest offsets,
+# then the rest for the pixels still unlabelled.
+_SPLIT_ELEMENTS = CHUNK_ELEMENTS
+_FIRST_OFFSETS = 80
 
 
 def _shifts(dy, dx, shape, radius):
@@ -257,10 +261,23 @@ def expand_trimap(
         return expanded
     if at_once:
         search = _new_search(colors, label, expanded, shape, radius, threshold, active)
-        shift, flat_shift = _shifts(dy, dx, shape, radius)
-        piece = max(1, CHUNK_ELEMENTS // dy.size)
-        for lo in range(0, active.size, piece):
-            _label_first_close(search, lo, min(active.size, lo + piece), shift, flat_shift)
+        # Enough pixels: the nearest offsets first, then the others for the pixels still
+        # unlabelled (about half of those the expansion labels are labelled by then); the
+        # first qualifying offset of a pixel is the same, the second pass a fraction.
+        split = _FIRST_OFFSETS if active.size * dy.size >= _SPLIT_ELEMENTS else dy.size
+        for first, stop in ((0, split), (split, dy.size)):
+            if first >= stop or search.active.size == 0:
+                break
+            if first:
+                keep = search.position != search.parked
+                search.active = search.active[keep]
+                search.position = search.position[keep]
+                search.key_active = search.key_active[keep]
+            shift, flat_shift = _shifts(dy[first:stop], dx[first:stop], shape, radius)
+            piece = max(1, CHUNK_ELEMENTS // (stop - first))
+            for lo in range(0, search.active.size, piece):
+                hi = min(search.active.size, lo + piece)
+                _label_first_close(search, lo, hi, shift, flat_shift)
         return expanded
     from scipy import ndimage
 
