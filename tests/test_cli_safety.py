@@ -87,8 +87,6 @@ ALPHA = ["alpha", "image.png", "trimap.png"]
         ([*ALPHA, "-o", "image.png"], "image.png: the alpha matte (-o) would overwrite the image"),
         ([*ALPHA, "-o", "./image.png"], "would overwrite the image image.png"),
         ([*ALPHA, "-o", "photo.png", "--cutout", "trimap.png"], "--cutout would overwrite the"),
-        ([*ALPHA, "-o", "x.png", "--cutout", "x.png"], "the alpha matte (-o) and the --cutout are"),
-        ([*ALPHA, "-o", "a.png", "--foreground", "f.png", "--cutout", "f.png"], "same file"),
         ([*ALPHA, "-o", "hard.png"], "hard.png: the alpha matte (-o) would overwrite the image"),
         ([*ALPHA, "-o", "sym.png"], "sym.png: the alpha matte (-o) would overwrite the image"),
         (["alpha", "image.png", "--mask", "mask.png", "-o", "mask.png"], "overwrite the --mask"),
@@ -108,6 +106,18 @@ def test_item1_an_output_never_replaces_an_input(work, capsys, argv, message):
     os.link(work / "image.png", work / "hard.png")
     (work / "sym.png").symlink_to(work / "image.png")
     refused(argv, capsys, work, message)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([*ALPHA, "-o", "x.png", "--cutout", "x.png"], "the alpha matte (-o) and the --cutout are"),
+        ([*ALPHA, "-o", "a.png", "--foreground", "f.png", "--cutout", "f.png"], "same file"),
+    ],
+)
+def test_item1_two_outputs_of_one_name_are_a_usage_error(work, capsys, argv, message):
+    # The same usage error as the case-only clash (-o X.png --cutout x.png): exit 2.
+    refused(argv, capsys, work, message, code=2)
 
 
 # --- 2. options that produce a wrong matte ----------------------------------------------
