@@ -67,7 +67,8 @@ def test_ifm_logs_its_stages_in_order(caplog, ifm_scene):
             "ifm: known-to-unknown neighbours of ",
             f"ifm: intra-unknown neighbours of {u} unknown pixels (K=5)",
             f"ifm: assembling the system of {m} pixels",
-            f"preconditioner jacobi for {m} equations",
+            f"preconditioner twolevel for {m} equations",
+            "twolevel: coarse matrix of ",
             f"conjugate gradient on {m} equations (rtol 1e-06)",
         ],
     )
@@ -165,7 +166,7 @@ def test_cli_prints_the_stages_with_time_stamps(tmp_path, scene, scene_files, ca
         ),
         first(f"  ifm: colour-mixture neighbours of {u} unknown pixels \\(K=20\\)$"),
         first("  ifm: intra-unknown neighbours of "),
-        first("  preconditioner jacobi for \\d+ equations$"),
+        first("  preconditioner twolevel for \\d+ equations$"),
         first("  conjugate gradient on \\d+ equations"),
         first("  CG iteration 1: "),
         first("solved "),

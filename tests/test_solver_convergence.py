@@ -47,7 +47,7 @@ def test_the_way_out_is_a_preconditioner_the_method_can_take(scene):
     with pytest.warns(ConvergenceWarning, match=r"use the preconditioner 'direct' \(a compl"):
         estimate_alpha(scene.image, scene.trimap, method="knn", maxiter=1)
     with pytest.warns(ConvergenceWarning, match=r"use the preconditioner 'ichol'"):
-        estimate_alpha(scene.image, scene.trimap, method="ifm", maxiter=1)
+        estimate_alpha(scene.image, scene.trimap, method="ifm", preconditioner="jacobi", maxiter=1)
     with pytest.warns(ConvergenceWarning, match=r"default 'direct' \(two or three"):
         estimate_alpha(scene.image, scene.trimap, method="cf", preconditioner="none", maxiter=1)
     with pytest.warns(ConvergenceWarning) as record:
