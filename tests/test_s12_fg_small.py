@@ -7,7 +7,10 @@ one-dimensional calls (``vecmatte.foreground._flat``) give the packed tiles' bit
   rounding;
 - the kept arrays (per thread and plan) give a first call's bits on later calls, for
   interleaved sizes and from other threads, and stay bounded;
-- the small levels no longer go through the packed tiles.
+- the small levels no longer go through the packed tiles, nor the first big level if it
+  has at most ``ml.FLAT`` pixels (relaxed whole, then filled as its bands would be);
+- big levels of up to ``ml.WHOLE_LEVEL`` pixels are gathered once (one tile, or band by
+  band from views); ``ml._active_runs`` equals a column loop.
 """
 
 from __future__ import annotations
@@ -56,9 +59,10 @@ def _flat_levels(image, alpha, regularization, weight, small_size=32, iterations
     )
     start = ml._starting_colours(image, alpha)
     plan = _flat.plan(h0, w0, shapes)
-    return _flat.relax_levels(
+    colours, _ = _flat.relax_levels(
         plan, image, alpha, start, [iterations] * len(shapes), regularization, weight
     )
+    return colours
 
 
 SHAPES = [(1, 1), (1, 2), (2, 1), (3, 5), (1, 17), (23, 1), (8, 8), (17, 9), (32, 32), (31, 45)]
@@ -90,8 +94,8 @@ def test_small_images_match_the_loop_reference(shape):
 
 
 def test_small_levels_skip_the_packed_tiles(monkeypatch):
-    """Only the big levels (here 64 x 64) go through the packed tiles."""
-    scene = make_scene((64, 64), seed=4)
+    """Only the big levels past the first (here 128 x 128) go through the packed tiles."""
+    scene = make_scene((128, 128), seed=4)
     expected = ml.estimate(scene.image, scene.alpha, regularization=5e-3, gradient_weight=0.1)
     sizes = []
     relax = _red_black.relax
@@ -102,7 +106,7 @@ def test_small_levels_skip_the_packed_tiles(monkeypatch):
 
     monkeypatch.setattr(ml, "relax", counting)
     got = ml.estimate(scene.image, scene.alpha, regularization=5e-3, gradient_weight=0.1)
-    assert sizes and all(rows > 32 or n > 32 for rows, n in sizes)
+    assert sizes and all(n > 64 for _, n in sizes)  # blocks of the 128 x 128 level only
     for e, g in zip(expected, got, strict=True):
         assert e.tobytes() == g.tobytes()
     sizes.clear()
@@ -192,3 +196,26 @@ def test_levels_at_once_give_the_bands_bits(monkeypatch, shape, band):
     for k, got in enumerate(results[2:], 2):
         for e, g in zip(results[k % 2], got, strict=True):
             assert e.tobytes() == g.tobytes()
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (50, 80), (70, 40), (128, 96), (37, 5)])
+@pytest.mark.parametrize("tile", [(96, 1024), (8, 16)])
+def test_flat_levels_give_the_tiles_bits(monkeypatch, shape, tile):
+    """The flat levels (small ones and the first big one up to FLAT pixels, filled band by
+    band) give the bits of the packed tiles (FLAT 0), progress reports included."""
+    monkeypatch.setattr(ml, "TILE", tile)
+    scene = make_scene(shape, seed=shape[1], softness=2.0, band=2)
+    options = {"regularization": 1e-5, "gradient_weight": 1.0}
+    results, reports = [], []
+    for flat in (0, ml.FLAT):
+        monkeypatch.setattr(ml, "FLAT", flat)
+        for skip in (True, False):
+            seen = []
+            kwargs = {"skip_definite": skip, "progress": lambda *done, seen=seen: seen.append(done)}
+            results.append(ml.estimate(scene.image, scene.alpha, **options, **kwargs))
+            results.append(ml.estimate(scene.image, scene.alpha, small_size=100, **options))
+            reports.append(seen)
+    for k, got in enumerate(results[4:]):
+        for e, g in zip(results[k], got, strict=True):
+            assert e.tobytes() == g.tobytes()
+    assert reports[:2] == reports[2:]

@@ -87,7 +87,7 @@ class Plan:
     (``(4, L)`` full-resolution pixels up, down, left, right, clamped), ``levels``
     (:class:`_Level`), ``starts`` (per level after the first, the buffer indices of its red
     and black cells' starting colours in the previous level's buffer) and ``natural`` (the
-    last level's pixels, ``(6, h, w)`` buffer indices, raster order).
+    last two levels' pixels, ``(6, h, w)`` buffer indices, raster order).
     """
 
     def __init__(self, h0: int, w0: int, shapes: tuple[tuple[int, int], ...]):
@@ -119,11 +119,15 @@ class Plan:
         self.pixels = np.concatenate(pixels)
         self.pixels3 = 3 * self.pixels + np.arange(3)[:, None]
         self.neighbours = np.concatenate(neighbours, axis=1)
-        last = self.levels[-1]
-        h, w = last.shape
+        self.natural = [self._natural(level) for level in self.levels[-2:]]
+
+    @staticmethod
+    def _natural(level: _Level) -> np.ndarray:
+        """Buffer indices of the level's pixels, ``(6, h, w)``, raster order."""
+        h, w = level.shape
         y, x = np.divmod(np.arange(h * w), w)
-        channels = np.arange(6)[:, None] * last.size
-        self.natural = (last.cells(y, x) + channels).reshape(6, h, w)
+        channels = np.arange(6)[:, None] * level.size
+        return (level.cells(y, x) + channels).reshape(6, h, w)
 
 
 @functools.lru_cache(maxsize=16)
@@ -247,7 +251,7 @@ def _kept(grid: Plan) -> list:
 def relax_levels(grid: Plan, image, alpha, start, iterations, regularization, weight):
     """Relax the levels of ``grid`` coarse to fine from the ``(6, 1, 1)`` colours ``start``,
     ``iterations[i]`` sweeps on level ``i``; return the last level's colours ``(6, h, w)``,
-    float32."""
+    float32, and the level's before it (``start`` if there is one level)."""
     operators = _operators(grid, image, alpha, regularization, weight)
     multiply, add, clip, low, high = np.multiply, np.add, _CLIP, _ZERO, _ONE
     previous = None
@@ -278,5 +282,9 @@ def relax_levels(grid: Plan, image, alpha, start, iterations, regularization, we
                 add(cells, other, cells)
                 add(cells, constant, cells)
                 clip(cells, low, high, cells)
+        if index == len(grid.levels) - 2:
+            before = buffer.take(grid.natural[0])
         previous = buffer
-    return previous.take(grid.natural)
+    if len(grid.levels) == 1:
+        before = start
+    return previous.take(grid.natural[-1]), before

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import importlib
 import threading
+import types
 
 import numpy as np
 
@@ -52,7 +53,17 @@ _ZEROED_CELLS = 1 << 14
 # time (3-5% of a 32 x 32 call, same-process A/B on a loaded machine). At most this many
 # grids per thread, at most 0.6 MB each (60 kB to 0.3 MB for the levels up to 32 x 32).
 _KEPT_GRIDS = 8
-_LOCAL = threading.local()
+
+
+class _Local(threading.local):
+    """Per-thread kept arrays: ``grids`` maps a grid to its arrays and views; read-only and
+    empty until :func:`_kept` makes the thread's own (ml's small levels go by ``_flat``, so
+    only direct :func:`relax` calls on small tiles keep any)."""
+
+    grids = types.MappingProxyType({})
+
+
+_LOCAL = _Local()
 
 
 class Grid:
@@ -158,7 +169,7 @@ def _kept(grid: Grid) -> dict:
     """This thread's arrays and views kept for the small tile ``grid`` (see
     :data:`_KEPT_GRIDS`). Per thread, so that two threads never share working arrays; a
     tile's are used up (unpacked) before the next tile is packed."""
-    kept = getattr(_LOCAL, "grids", None)
+    kept = _LOCAL.__dict__.get("grids")
     if kept is None:
         kept = _LOCAL.grids = {}
     entry = kept.get(grid)

@@ -76,6 +76,10 @@ _TILE_BYTES = 400 * TILE[0] * TILE[1] + (1 << 20)
 # A band's gathered image, alpha and starting colours (40 bytes a pixel), the temporaries of
 # the gathers and the final level's float32 band of results, per column of a band.
 _BAND_BYTES_PER_COLUMN = 100 * (TILE[0] + 8)
+# Small levels of up to this many pixels are relaxed by vecmatte.foreground._flat (all of
+# them with the default small_size; a larger small_size's bigger levels go by tiles: _flat
+# keeps about 400 bytes a pixel of its levels per thread).
+FLAT = 64 * 64
 # Big levels of up to this many pixels are relaxed as one tile (:func:`_whole_level`).
 WHOLE_LEVEL = 128 * 128
 # Pixels a tile's fixed cost is worth (its packing, weights and calls: about 100 us, the
@@ -234,6 +238,20 @@ def _blocks(runs, step_columns: int) -> list[tuple[int, int]]:
     ]
 
 
+def _fill_bands(band, step_rows: int, halo: int, out, need_b: bool) -> None:
+    """Fill, band by band as :func:`estimate` finds them, the columns outside the runs to
+    relax of a level relaxed whole (``out``, ``(6, h, w)``; ``band``: :func:`_band`'s of
+    the whole level)."""
+    h, w = out.shape[1:]
+    for first in range(0, h, step_rows):
+        last = min(h, first + step_rows)
+        top, bottom = max(0, first - halo), min(h, last + halo)
+        part = band[:, top:bottom]
+        runs = _active_runs((part[_ALPHA] > 0) & (part[_ALPHA] < 1), halo)
+        for left, right in _gaps(runs, w):
+            _fill(part, slice(first - top, last - top), left, right, out[:, first:last], need_b)
+
+
 def _level_at_once(inputs, level, steps, relaxing, out, need_b: bool, skip: bool) -> None:
     """A big level of at most :data:`WHOLE_LEVEL` pixels: its band gathered once, and
     relaxed as one tile when that relaxes few more pixels than its bands' blocks would
@@ -375,20 +393,43 @@ def estimate(
     total = sum(-(-h // _tiles(h, w, s)[0]) for h, w, s, _ in schedule if not s)
     done = 0
     foreground = background_out = None
-    # The small levels all at once (vecmatte.foreground._flat): the same colours in fewer calls.
-    flat = sum(1 for _ in itertools.takewhile(lambda level: level[2], schedule))
+    # The small levels all at once (vecmatte.foreground._flat), and the first big level if
+    # it has at most FLAT pixels: the same colours in fewer calls.
+    flat = sum(1 for _ in itertools.takewhile(lambda s: s[2] and s[0] * s[1] <= FLAT, schedule))
+    if 0 < flat < len(schedule) and schedule[flat][0] * schedule[flat][1] <= FLAT:
+        flat += 1
     if flat:
         shapes = tuple((h, w) for h, w, _, _ in schedule[:flat])
         counts = [iterations for _, _, _, iterations in schedule[:flat]]
-        colours_before = relax_levels(
+        colours, before = relax_levels(
             plan(h0, w0, shapes), image, alpha, colours_before, counts, regularization, weight
         )
-        if flat == len(schedule):
+        h, w, small, iterations = schedule[flat - 1]
+        final = flat == len(schedule)
+        if not small:  # filled as the bands would be (the relaxed colours are the same)
+            level = (
+                None if final else _nearest(h, h0),
+                _nearest(w, w0),
+                before,
+                _nearest(h, before.shape[1]),
+                _nearest(w, before.shape[2]),
+            )
+            step_rows, halo = TILE[0], 2 * iterations
+            if skip_definite:
+                _fill_bands(
+                    _band(inputs, level, 0, h), step_rows, halo, colours, background or not final
+                )
+            for _ in range(0, h, step_rows):
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        colours_before = colours
+        if final:
             foreground = np.empty((h0, w0, 3), dtype)
-            _interleave(colours_before[:3], foreground)
+            _interleave(colours[:3], foreground)
             if background:
                 background_out = np.empty((h0, w0, 3), dtype)
-                _interleave(colours_before[3:], background_out)
+                _interleave(colours[3:], background_out)
             return foreground, background_out
     for index, (h, w, small, iterations) in enumerate(schedule):
         if index < flat:
