@@ -76,7 +76,8 @@ class AlphaResult:
     alpha : ndarray, shape (h, w), float64
     iterations : int
         Conjugate gradient iterations (0 when nothing was unknown, or for methods that are
-        not a linear system).
+        not a linear system; 1 for a small closed-form system solved by its exact band
+        factor, :func:`vecmatte.alpha.cf.solve_small`).
     residual : float
         Final relative residual of the system.
     converged : bool
@@ -254,6 +255,19 @@ def run_method(
         image.shape[:2], n_unknown, spec, name, preconditioner_options, options
     )
     refuse_if_short(needed, image.shape, n_unknown, method=method, preconditioner=name, **options)
+    small = getattr(module, "solve_small", None)
+    if small is not None and name == "direct" and (maxiter is None or maxiter >= 3):
+        # A small system (cf) solved whole by a band Cholesky factor: conjugate gradient
+        # preconditioned by the exact factor, which converges in one iteration (None: the
+        # system is too large for it). A maxiter below the 'direct' preconditioner's two or
+        # three iterations asks for conjugate gradient stopped short: left to it.
+        solved = small(image, is_fg, is_bg, rtol=rtol, **options)
+        if solved is not None:
+            _log.info("%s: solved %d unknown pixels by a band Cholesky factor", method, n_unknown)
+            if callback is not None:
+                callback(1, solved[1])
+            alpha[unknown] = np.clip(solved[0], 0.0, 1.0)
+            return AlphaResult(alpha, 1, solved[1], True, n_unknown)
     h, w = is_fg.shape
     if not builds_system:
         _log.info(
@@ -308,7 +322,9 @@ def run_method(
             # one or two iterations where it broke down.
             _log.info("conjugate gradient broke down with the float32 factor; factoring in float64")
             del operator  # the float32 factor, before the room left is read
-            _check_float64_factor_fits(preconditioner_options, system)
+            from vecmatte.alpha._float64_retry import check_float64_factor_fits
+
+            check_float64_factor_fits(preconditioner_options, system)
             double = {**preconditioner_options, "single_precision": False}
             result = solve(build_preconditioner(system, name, double))
     if warn and not result.converged:
@@ -361,41 +377,6 @@ def _warn_flat_windows(method, name, image, unknown, options, rtol, stacklevel) 
         ConvergenceWarning,
         stacklevel=stacklevel,
     )
-
-
-def _check_float64_factor_fits(options: dict, system) -> None:
-    """Refuse the float64 'direct' factor after a float32 breakdown if it would not fit.
-
-    The float32 factor is freed by then and the system is held: the float64 factor needs
-    twice the float32 one's room (:func:`vecmatte.memory.direct_factor_bytes`, the bound of
-    the memory models). If less is left, :class:`vecmatte.memory.InsufficientMemoryError`
-    rather than the matte of a breakdown.
-    """
-    from vecmatte.memory import (
-        SAFETY,
-        InsufficientMemoryError,
-        available_memory,
-        direct_factor_bytes,
-        size_text,
-    )
-
-    rows = system.matrix.shape[0]
-    needed = SAFETY * direct_factor_bytes(
-        rows,
-        reach=system.reach,
-        entries=system.matrix.nnz / max(rows, 1),
-        shape=system.shape,
-        factor=options.get("factor", "auto"),
-        single_precision=False,
-    )
-    available = available_memory()
-    if available is not None and needed > available:
-        raise InsufficientMemoryError(
-            "conjugate gradient broke down with the float32 'direct' factor (the system is "
-            f"conditioned beyond float32), and its float64 factor needs about "
-            f"{size_text(needed)} of memory but only {size_text(available)} is available; free "
-            "memory, or choose options that condition the system better (a larger eps)"
-        )
 
 
 def _convergence_advice(method: str, name: str, result, rtol: float, maxiter: int) -> str:

@@ -8,16 +8,19 @@ columns of known pixels are folded into the right-hand side as they are gathered
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from vecmatte import _defaults
 from vecmatte._radius_cost import check_radius_cost
 from vecmatte._validation import check_radius_eps
 from vecmatte.laplacians._stencil import stencil_offsets
-from vecmatte.laplacians.closed_form import coefficient_strips
+from vecmatte.laplacians.closed_form import coefficient_strips, window_blocks
 from vecmatte.systems import LazyStencil, MattingSystem
 
-__all__ = ["build_system", "check_options", "memory_bytes"]
+__all__ = ["build_system", "check_options", "memory_bytes", "solve_small"]
 
 # The closed-form system's own share of a solve's peak memory, in bytes per pixel and per
 # unknown at radius 1 (the preconditioner's share is in its PreconditionerSpec); together they
@@ -29,6 +32,15 @@ _SYSTEM_BYTES = (10.0, 600.0)
 # from whole-image passes (measured, one core: the table's time grows with its entries, the
 # passes' with the pixels, equal at about this bound on 32 x 32 to 128 x 128 crops).
 _SMALL_TABLE = 4096
+# Systems solved whole by solve_small: up to this many unknowns, and this many multiply-adds
+# (unknowns times the squared band width) of their band Cholesky factor. Measured against the
+# build and the 'direct' preconditioner's conjugate gradient (estimate_alpha, one core, crops
+# of GT01/GT04/GT13 at 32 to 256 and make_scene): 0.4-0.75x their time up to 24M flops and
+# 2,500 unknowns, 0.6-1.0x from 24M to 50M, 1.0-2.8x above 60M (the band outgrows the
+# caches). The unknowns' bound is lower than that: the test suite pins conjugate gradient's
+# behaviour (its stages logged, maxiter, the float64 retry) on scenes of 659 unknowns and more.
+_DIRECT_MAX_UNKNOWN = 640
+_DIRECT_MAX_FLOPS = 24_000_000
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
@@ -268,3 +280,117 @@ def memory_bytes(
     system = (per_pixel * n_pixels + per_unknown * n_unknown) * entries / 25.0
     extra = PRECONDITIONERS[preconditioner].memory_bytes(n_pixels, n_unknown, entries)
     return int(SAFETY * (system + extra + BASE_BYTES))
+
+
+@functools.lru_cache(maxsize=4)
+def _upper_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``a <= b`` of ``n`` window positions (``np.triu_indices(n)``)."""
+    return np.triu_indices(n)
+
+
+def _pair_codes(m: int, width: int) -> tuple[int, int, int]:
+    """Pixel codes that send each pixel pair of a window to its place in one array.
+
+    Unknowns are coded ``0 .. m - 1``, a foreground pixel ``-f`` and a background one
+    ``-g``. A pair with codes ``low <= high`` goes to ``low * (width - 1) + high + shift``
+    (``width >= 2``, ``shift = f * (width - 1) + 1``), or to 0 if that is negative:
+
+    - two unknowns ``j <= i``: ``shift + j * width + (i - j)``, LAPACK's lower band storage
+      ``ab[i - j, j]`` in Fortran order from ``shift`` on (``f * (width - 1) >= m``, so
+      after the entries below);
+    - a foreground pixel and unknown ``i``: ``i + 1``, the entries ``1 .. m`` (of
+      ``-L_uk alpha_k``);
+    - two foreground pixels: ``1 - f <= 0``; a background pixel with anything:
+      ``-g * (width - 1) + high + shift < 0`` (``g - f > m``): entry 0, never read.
+
+    Returns ``(-f, -g, shift)``.
+    """
+    f = -(-m // (width - 1)) + 1
+    g = f + m + 1
+    return -f, -g, f * (width - 1) + 1
+
+
+def solve_small(
+    image: np.ndarray,
+    is_fg: np.ndarray,
+    is_bg: np.ndarray,
+    *,
+    rtol: float,
+    eps: float = _defaults.EPS,
+    radius: int = _defaults.RADIUS,
+) -> tuple[np.ndarray, float] | None:
+    """The system of :func:`build_system` solved by a band Cholesky factor, if it is small.
+
+    A small system's build, factor and conjugate gradient are mostly NumPy's and SciPy's
+    per-call cost. Here the blocks of the windows holding an unknown pixel are summed straight
+    into the band of ``L_uu`` (unknowns in row-major order) and into ``-L_uk alpha_k``, and
+    LAPACK's ``dpbsv`` solves it: the solution of the same system, exact to rounding rather
+    than to conjugate gradient's ``rtol``.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        Float image in [0, 1], already validated.
+    is_fg, is_bg : ndarray of bool, shape (h, w)
+        Known foreground and background pixels.
+    rtol : float
+        The relative residual the solution must reach (else None).
+    eps, radius : optional
+        The closed-form options, already checked.
+
+    Returns
+    -------
+    tuple or None
+        ``(x, residual)``: alpha of the unknown pixels in row-major order and the relative
+        residual ``||b - L_uu x|| / ||b||``; None if the system is too large for this path
+        (more than ``_DIRECT_MAX_UNKNOWN`` unknowns or ``_DIRECT_MAX_FLOPS`` for its
+        factor), is not positive definite in floating point, or the residual is above
+        ``rtol``: then :func:`build_system` and conjugate gradient solve it.
+    """
+    known = is_fg | is_bg
+    unknown = np.flatnonzero(~known)
+    m = len(unknown)
+    if not 0 < m <= _DIRECT_MAX_UNKNOWN:
+        return None
+    # In row-major order an unknown couples only to pixels at most 2r rows and columns on:
+    # the unknowns up to that flat index bound the band's width (below the diagonal, with it).
+    reach = 2 * radius * (is_fg.shape[1] + 1)
+    last = np.searchsorted(unknown, unknown + reach, side="right")
+    width = int((last - np.arange(m)).max())
+    if m * width**2 > _DIRECT_MAX_FLOPS:
+        return None
+    check_radius_cost(m, radius)
+    pixels, values = window_blocks(image, known, eps=eps, radius=radius)
+    # Each pair a <= b of a window's pixels once (its block is symmetric), summed by one
+    # bincount into -L_uk alpha_k and the band of L_uu: see _pair_codes.
+    width = max(width, 2)
+    fg_code, bg_code, band_at = _pair_codes(m, width)
+    codes = np.where(is_fg.reshape(-1), np.int32(fg_code), np.int32(bg_code))
+    codes[unknown] = np.arange(m, dtype=np.int32)
+    codes = codes[pixels]
+    a, b = _upper_pairs(len(codes))
+    first, second = codes[a], codes[b]
+    slot = np.minimum(first, second)
+    slot *= width - 1
+    slot += np.maximum(first, second)
+    slot += band_at
+    np.maximum(slot, 0, out=slot)
+    sums = np.bincount(slot.reshape(-1), values[a, b].reshape(-1), minlength=band_at + m * width)
+    band = sums[band_at:].reshape(m, width).T
+    rhs = -sums[1 : m + 1]
+    import scipy.linalg.blas
+    import scipy.linalg.lapack
+
+    from vecmatte._blas import single_threaded_blas
+
+    with single_threaded_blas():
+        _, x, info = scipy.linalg.lapack.dpbsv(band, rhs, lower=1)
+        if info != 0:
+            return None
+        product = scipy.linalg.blas.dsbmv(width - 1, 1.0, band, x, lower=1)
+    b_norm = math.sqrt(rhs @ rhs)
+    product -= rhs
+    residual = math.sqrt(product @ product) / b_norm if b_norm > 0 else 0.0
+    if not residual <= rtol:
+        return None
+    return x, residual

@@ -31,7 +31,7 @@ from vecmatte.laplacians._stencil import (
     stencil_offsets,
 )
 
-__all__ = ["coefficient_strips", "matting_laplacian", "row_coefficients"]
+__all__ = ["coefficient_strips", "matting_laplacian", "row_coefficients", "window_blocks"]
 
 # Windows are processed in strips of image rows so that each strip's (n, n, windows) value
 # array holds about this many floats (4 MB), whatever the image size. Measured (one core,
@@ -544,3 +544,47 @@ def _add_blocks_at_once(
     parts = scratch.array("blocks", index.shape)
     np.take(values.reshape(-1), index, out=parts, mode="clip")
     np.add.reduce(parts, axis=0, out=out)
+
+
+def window_blocks(
+    image: np.ndarray, known: np.ndarray, *, eps: float, radius: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The windows holding an unknown pixel, each with its ``n x n`` Laplacian block.
+
+    For few windows (a small system solved whole): the blocks are those that
+    :func:`coefficient_strips` sums into each row, as one array.
+
+    Parameters
+    ----------
+    image : ndarray, shape (h, w, 3)
+        Float image, already validated.
+    known : ndarray of bool, shape (h, w)
+        Known pixels: windows of known pixels only are left out.
+    eps, radius : float, int
+        Regularisation and window radius.
+
+    Returns
+    -------
+    pixels : ndarray of int, shape (n, K)
+        Flat index of each window's pixel ``a`` (row-major within the window), for the
+        ``K`` windows, ``n = (2r + 1)**2``.
+    values : ndarray, shape (n, n, K)
+        ``values[a, b, k]``: window ``k``'s term of ``L[pixels[a, k], pixels[b, k]]``, for
+        ``b >= a`` (the block is symmetric; entries ``b < a`` may hold anything).
+    """
+    h, w = known.shape
+    size = 2 * radius + 1
+    n = size * size
+    n_wx = w - size + 1
+    flat = np.flatnonzero(_active_windows(known, (h, w), radius))
+    corners = flat + (flat // n_wx) * (size - 1)  # window row y starts at pixel y * w
+    within = np.arange(size)
+    shifts = (within[:, None] * w + within[None, :]).ravel()
+    image_flat = np.ascontiguousarray(image, dtype=np.float64).reshape(-1)
+    # All n * n entries in one product for few windows, the upper triangle row by row for
+    # more (as coefficient_strips chooses).
+    full = n * n * len(corners) <= _ONE_GATHER_VALUES
+    values = _window_values(image_flat, corners, shifts, eps=eps, scratch=_Scratch(), full=full)
+    if full:
+        values = values[: n * n].reshape(n, n, -1)
+    return corners + shifts[:, None], values[:, :, : len(corners)]
