@@ -201,7 +201,7 @@ def least_path_energy(
         # Rays major: the paths of ray r are a run, and the least over rays is a reduction
         # across rows (vectorised over the pixels), not over rows of ``per_pixel`` values.
         found = np.ascontiguousarray(index[:, part].transpose(0, 2, 1)).ravel()
-        at = np.flatnonzero(found >= 0)  # by set and ray, then pixel
+        at = (found >= 0).nonzero()[0]  # by set and ray, then pixel
         if at.size == 0:
             continue
         k = found.size // per_pixel

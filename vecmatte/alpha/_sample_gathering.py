@@ -156,7 +156,7 @@ def march_rays(
         need = _march(pool, label, skip, shape, found)
         alive = need != 0
         if np.count_nonzero(alive) < 0.8 * size:
-            alive = np.flatnonzero(alive)
+            alive = alive.nonzero()[0]
             pool = tuple(take(values, alive) for values in pool)
     return found_fg.reshape(m, rays), found_bg.reshape(m, rays)
 
@@ -197,20 +197,20 @@ def _first_steps(pool, label, shape, found, start, steps):
     hit *= inside.ravel()
     row_start = np.arange(0, hit.size, steps)
     for kind, out in zip((FOREGROUND, BACKGROUND), found, strict=True):
-        first = np.argmax((hit == kind).reshape(-1, steps), axis=1)
+        first = (hit == kind).reshape(-1, steps).argmax(axis=1)
         first += row_start
         # Only rays still looking for the kind take it (a later window's rays may have
         # found it in an earlier one).
         got = take(hit, first) == kind
         got &= (need & kind).view(bool) if kind == FOREGROUND else (need >> 1).view(bool)
-        got = np.flatnonzero(got)
+        got = got.nonzero()[0]
         out[take(ray, got)] = take(q, take(first, got))
         # The kind is no longer needed by the rays that found it.
         need[got] &= 3 - kind
     # A ray outside the image at its last step here is done.
     need *= inside[:, -1]
     step[:] = start + steps
-    alive = np.flatnonzero(need)
+    alive = need.nonzero()[0]
     return tuple(take(values, alive) for values in pool)
 
 
@@ -246,10 +246,10 @@ def _march(pool, label, skip, shape, found):
     hit = take(label, q)
     hit &= need
     if hit.any():
-        # 0/1 bytes viewed as bools: np.flatnonzero is much faster on bool.
-        got = np.flatnonzero((hit & FOREGROUND).view(bool))
+        # 0/1 bytes viewed as bools: nonzero is much faster on bool.
+        got = (hit & FOREGROUND).view(bool).nonzero()[0]
         found[0][take(ray, got)] = take(q, got)
-        got = np.flatnonzero((hit >> 1).view(bool))
+        got = (hit >> 1).view(bool).nonzero()[0]
         found[1][take(ray, got)] = take(q, got)
         need ^= hit
     where = need.astype(np.intp)
@@ -337,7 +337,7 @@ def _groups(fg_index, bg_index, rays):
     order = np.argsort(group, kind="stable")
     ordered = group[order]
     # Where the group changes, with the ends (np.diff with prepend and append, in fewer calls).
-    bounds = np.flatnonzero(ordered[1:] != ordered[:-1])
+    bounds = (ordered[1:] != ordered[:-1]).nonzero()[0]
     bounds = [0, *(bounds + 1).tolist(), ordered.size] if ordered.size else [0]
     return [
         (order[first:stop], *divmod(int(ordered[first]), rays + 1))
@@ -360,7 +360,7 @@ def _merge_groups(group: np.ndarray, rays: int) -> np.ndarray:
     full = rays * (rays + 1) + rays
     large = (counts >= _SMALL_GROUP) | (codes == full)
     target = codes.copy()
-    small = np.flatnonzero((counts > 0) & ~large)
+    small = ((counts > 0) & ~large).nonzero()[0]
     # Pairs of each group that may take a small one, the others past any count: the first
     # least (np.argmin) of a row is the covering group of fewest pairs, first in code order.
     pairs = np.where(large, n_f * n_b, counts.size**2)
@@ -390,7 +390,7 @@ def _found_first(index: np.ndarray) -> np.ndarray:
     # A column at a time (rays are few): each found sample goes to its row's next slot.
     for r in range(rays):
         column = index[:, r]
-        found = np.flatnonzero(column >= 0)
+        found = (column >= 0).nonzero()[0]
         out[take(rows, found), take(count, found)] = take(column, found)
         count[found] += 1
     slot = np.arange(rays)
@@ -515,7 +515,7 @@ def _best_pairs(
         if e_b:
             cost += (e_b * np.log(distance[n_f:]))[None, :, :]
     # The first least pair in (foreground, background) order, as argmin over rows would.
-    best = np.argmin(cost.reshape(n_f * n_b, k), axis=0)
+    best = cost.reshape(n_f * n_b, k).argmin(axis=0)
     bi, bj = np.divmod(best, n_b)
     # Flat positions and one take each: 2-D fancy indexing takes the slow path.
     rows = np.arange(k)
@@ -575,7 +575,7 @@ def gather_samples(
         # Few pixels (one chunk of least_path_energy's, which takes 4 values per sample of a
         # pixel, 2 rays of them here): both sets of samples in one pass (half the calls).
         fg_energy, bg_energy = least_path_energy(
-            tensor, shape, unknown, np.stack((fg_index, bg_index)), pymatting_path
+            tensor, shape, unknown, np.array((fg_index, bg_index)), pymatting_path
         )
     else:
         # Many: a set at a time (about 8% faster at 512 x 512, 60% unknown).

@@ -39,7 +39,7 @@ def _in_box(targets, shape, top, bottom, left, right):
     w = shape[1]
     i0, i1 = np.searchsorted(targets, (top * w, bottom * w))
     y, x = np.divmod(targets[i0:i1], w)
-    inside = np.flatnonzero((x >= left) & (x < right))
+    inside = ((x >= left) & (x < right)).nonzero()[0]
     local = (y[inside] - top) * (right - left) + (x[inside] - left)
     return i0 + inside, local
 
@@ -264,7 +264,7 @@ def refine_samples(
             pick = np.empty((samples, chosen.size), dtype=np.intp)
             found = np.empty((samples, chosen.size), dtype=np.float32)
             for i in range(samples):
-                best = np.argmin(cost.reshape(chosen.size, -1), axis=1)
+                best = cost.reshape(chosen.size, -1).argmin(axis=1)
                 best += row_start
                 np.less(take(cost, best), np.inf, out=found[i])
                 take(index, best, out=pick[i])

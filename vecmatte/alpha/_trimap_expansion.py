@@ -38,7 +38,7 @@ def _maybe_close(
     b = -(-radius // 2)
     reach = -(-radius // b)
     if unknown is None:
-        unknown = np.flatnonzero(label == UNKNOWN)
+        unknown = (label == UNKNOWN).nonzero()[0]
     # Only the blocks around the unknown pixels' blocks matter: a crop on the block grid,
     # ``reach`` blocks beyond their bounding box, gives the same ranges at a fraction of
     # the cost when the unknown region is small.
@@ -166,12 +166,15 @@ def _label_first_close(
     diff *= diff
     distance_sq = diff[:, 0] + diff[:, 1]
     distance_sq += diff[:, 2]
-    near_enough = np.flatnonzero(distance_sq <= search.threshold_sq)
+    near_enough = (distance_sq <= search.threshold_sq).nonzero()[0]
     if near_enough.size == 0:
         return 0
     row, col, p = take(row, near_enough), take(col, near_enough), take(p, near_enough)
     # Hits are in row order, then offset order: keep each row's first.
-    first = np.flatnonzero(np.diff(row, prepend=-1))
+    first = np.empty(row.size, dtype=bool)
+    first[0] = True
+    np.not_equal(row[1:], row[:-1], out=first[1:])
+    first = first.nonzero()[0]
     row = take(row, first)
     where = take(position, row)
     where += take(shift, take(col, first))
@@ -247,7 +250,7 @@ def expand_trimap(
     if radius <= 0 or threshold <= 0:
         return expanded
     dy, dx = disk_offsets(radius)
-    unknown = np.flatnonzero(label == UNKNOWN)
+    unknown = (label == UNKNOWN).nonzero()[0]
     # Few unknown pixels: every offset of every one of them at once, in one gather (the
     # first qualifying offset of each pixel is the one a sequential scan finds). The block
     # filter, the distances and the groups would cost hundreds of NumPy calls more.

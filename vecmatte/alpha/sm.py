@@ -206,7 +206,7 @@ low_frequency_radius, smoothing_sigma_sq, confidence_sigma_sq, low_frequency_sig
     label[is_bg.ravel()] = common.BACKGROUND
     _log.info("sm: trimap expansion (radius %d)", expansion_radius)
     label = expansion.expand_trimap(colors, label, shape, expansion_radius, expansion_threshold)
-    unknown = np.flatnonzero(label == common.UNKNOWN)
+    unknown = (label == common.UNKNOWN).nonzero()[0]
     _log.info("sm: sample gathering for %d unknown pixels (%d rays)", len(unknown), rays)
 
     fg, bg, _, mean_fg, mean_bg, planes32 = gathering.gather_samples(
