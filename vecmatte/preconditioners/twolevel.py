@@ -165,6 +165,7 @@ def build(system, *, block: int | None = None):
     scipy.sparse.linalg.LinearOperator
         ``r -> D^-1 r + P (P^T A P)^-1 P^T r``.
     """
+    import scipy.sparse
     from scipy.sparse.linalg import splu
 
     from vecmatte.linalg.cg import vector_operator
@@ -204,12 +205,23 @@ def build(system, *, block: int | None = None):
         diag_pivot_thresh=0.0,
         options={"SymmetricMode": True},
     )
-    rows = np.flatnonzero(aggregate >= 0)
-    blocks = aggregate[rows]
+    # P^T as CSR (a block's rows summed by one sparse product: 6x faster than bincount of a
+    # gather) and P as a gather from the coarse solution with a 0 appended, at which the
+    # pinned rows' -1 wraps. Gathered into a buffer of the operator's own: with "raise"
+    # (np.take's default) and out=, NumPy buffers the whole gather, and a second fresh
+    # temporary of n entries per application cost as much again (1.8 ms against 0.25 ms
+    # for both terms at 200k rows, where the product with the system takes 9-15 ms).
+    restriction = aggregate_product(
+        scipy.sparse.identity(n, format="csr"), aggregate, count, left=False
+    ).T.tocsr()
+    coarse_solution = np.zeros(count + 1)
+    gathered = np.empty(n)
 
     def apply(x):
         z = inverse_diagonal * x
-        z[rows] += factor.solve(np.bincount(blocks, x[rows], minlength=count))[blocks]
+        coarse_solution[:count] = factor.solve(restriction @ x)
+        np.take(coarse_solution, aggregate, out=gathered, mode="wrap")
+        z += gathered
         return z
 
     return vector_operator(n, apply)
