@@ -13,12 +13,20 @@ import io
 import os
 import select
 import stat
-import struct
 import sys
 import warnings
 from pathlib import Path
 
 from vecmatte._caller import outside_stacklevel
+from vecmatte._damage import (
+    HEIF_BOXES,
+    TIFF_SIGNATURES,
+    bytes_at,
+    directory_cut_off,
+    is_empty,
+    starts_with,
+    tiff_directory_cut_off,
+)
 from vecmatte._output_guard import PIPE_WAIT_SECONDS, is_named_pipe, shortened, tilde_hint
 from vecmatte._pillow import (
     bomb_pixels,
@@ -40,7 +48,9 @@ __all__ = [
     "is_complete_image",
     "named_source",
     "open_image",
+    "read_stream",
     "source_label",
+    "stream_byte_limit",
 ]
 
 _TIFF_ORIENTATION = 274
@@ -72,11 +82,12 @@ def source_label(source) -> str:
     return str(source)
 
 
-def named_source(source, *, pipes: bool = True):
+def named_source(source, *, pipes: bool = True, max_pixels: int | None = None):
     """``source`` with a file name given as bytes (``os.listdir(b".")`` gives them, a name
     that is not UTF-8 among them; ``open()`` and Pillow take them) turned into ``str``, and
     a binary stream that cannot seek, or with ``pipes`` a named pipe (FIFO), read into
-    memory (see :func:`_pipe_contents`).
+    memory (see :func:`_pipe_contents`), no further than an image within ``max_pixels``
+    could take (:func:`read_stream`).
 
     Bytes holding a NUL cannot name a file: they are a file's contents, refused by
     :func:`open_image` with the way to wrap them, as is a text stream.
@@ -84,18 +95,97 @@ def named_source(source, *, pipes: bool = True):
     if isinstance(source, bytes) and b"\0" not in source:
         source = os.fsdecode(source)
     if isinstance(source, (str, os.PathLike)) and pipes and is_named_pipe(source):
-        copy = io.BytesIO(_pipe_contents(source))
-        copy.name = str(source)
-        return copy
+        return _pipe_contents(source, max_pixels)
     if hasattr(source, "read") and not isinstance(source, io.TextIOBase) and not _seekable(source):
         # A pipe: the 16-bit colour readers go back to its start (Pillow alone would read
         # it into memory too). The copy keeps the stream's name for messages.
-        copy = io.BytesIO(source.read())
-        name = getattr(source, "name", None)
-        if isinstance(name, str):  # a pipe's is its descriptor, which tifffile would open
-            copy.name = name
-        return copy
+        return read_stream(source, max_pixels=max_pixels)
     return source
+
+
+# The most bytes a file may take for each pixel the limit allows: 16-bit RGBA (8 bytes) and
+# a compression that expands it (TIFF's LZW: up to 1.5 times), rounded up; and beside them
+# the metadata (text, colour profile, EXIF, a preview) a file may carry.
+_BYTES_PER_PIXEL = 16
+_METADATA_BYTES = 1 << 26
+_CHUNK = 1 << 20
+
+
+def stream_byte_limit(max_pixels: int | None = None) -> int | None:
+    """The most bytes an image file within the pixel limit can need; None: no limit.
+
+    Parameters
+    ----------
+    max_pixels : int, optional
+        The pixel limit, as :func:`vecmatte.io.load_image` takes it (default Pillow's).
+
+    Returns
+    -------
+    int or None
+        ``16 * max_pixels`` and 64 MiB of metadata; None if there is no pixel limit.
+    """
+    check_max_pixels(max_pixels)
+    limit = pillow_limit() if max_pixels is None else max_pixels
+    return None if limit is None else limit * _BYTES_PER_PIXEL + _METADATA_BYTES
+
+
+def read_stream(
+    stream, *, max_pixels: int | None = None, start: bytes = b"", name: str | None = None
+) -> io.BytesIO:
+    """A binary stream read to its end into memory, named as the stream is; refused (one
+    line) as soon as it holds more bytes than an image within the pixel limit can need.
+
+    Standard input or a pipe was read whole before any check: ``cat /dev/zero`` (or a
+    runaway program) filled the memory. Bounded by :func:`stream_byte_limit`.
+
+    Parameters
+    ----------
+    stream : binary file object
+        What to read (``sys.stdin.buffer``, a pipe), from where it is.
+    max_pixels : int, optional
+        The pixel limit of the image it holds (default Pillow's).
+    start : bytes, optional
+        Bytes already read from it, which come first.
+    name : str, optional
+        Its name in messages, given to the copy (default: the stream's, if a text one).
+
+    Returns
+    -------
+    io.BytesIO
+        Its bytes, at position 0, named as the stream is (or ``name``).
+
+    Raises
+    ------
+    ImageTooLargeError
+        If it holds more than :func:`stream_byte_limit` bytes.
+    """
+    label = source_label(stream) if name is None else name
+    limit = stream_byte_limit(max_pixels)
+    copy = io.BytesIO()
+    copy.write(start)
+    while True:
+        wanted = _CHUNK if limit is None else max(1, min(_CHUNK, limit + 1 - copy.tell()))
+        chunk = stream.read(wanted)
+        if chunk is None:  # a non-blocking stream with nothing yet: wait for more
+            select.select([stream], [], [])
+            continue
+        if not chunk:
+            break
+        copy.write(chunk)
+        if limit is not None and copy.tell() > limit:
+            pixels = pillow_limit() if max_pixels is None else max_pixels
+            raise ImageTooLargeError(
+                f"{label}: more than {limit:,} bytes and not at its end, more than an image "
+                f"within the limit of {pixels:,} pixels can take (a protection against "
+                "decompression bombs and endless streams); if you trust it, raise the limit "
+                "(command line: --max-pixels N; library: max_pixels=N)"
+            )
+    copy.seek(0)
+    if name is None:
+        name = getattr(stream, "name", None)
+    if isinstance(name, str):  # a pipe's is its descriptor, which tifffile would open
+        copy.name = name
+    return copy
 
 
 # The wait for a program to start writing into a named pipe given as an input: the value
@@ -103,13 +193,14 @@ def named_source(source, *, pipes: bool = True):
 _PIPE_WAIT_SECONDS = PIPE_WAIT_SECONDS
 
 
-def _pipe_contents(path) -> bytes:
+def _pipe_contents(path, max_pixels: int | None = None) -> io.BytesIO:
     """What is written into the named pipe ``path``, until its writer closes it.
 
     ``open()`` of a pipe that no program writes into waited for one forever (a FIFO among a
     folder's photographs stopped a batch for good): it is opened without waiting, and a
     writer not there yet is waited for up to ``_PIPE_WAIT_SECONDS``; one that is there (a
-    shell's ``<(command)``) is read to its end, however long it takes.
+    shell's ``<(command)``) is read to its end, however long it takes, but no further than
+    an image within ``max_pixels`` could need (:func:`read_stream`).
     """
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     with open(descriptor, "rb", buffering=0) as pipe:
@@ -122,7 +213,7 @@ def _pipe_contents(path) -> bytes:
                 )
             data = pipe.read(1 << 16)
         os.set_blocking(descriptor, True)
-        return (data or b"") + pipe.readall()
+        return read_stream(pipe, max_pixels=max_pixels, start=data or b"", name=str(path))
 
 
 def _seekable(stream) -> bool:
@@ -302,13 +393,13 @@ def open_image(source, max_pixels: int | None = None):
                 ImageOps.exif_transpose(image, in_place=True)
                 image.info["vecmatte_orientation"] = orientation
         except UnidentifiedImageError:
-            if _is_empty(source):
+            if is_empty(source):
                 raise ValueError(
                     f"{label}: is empty (0 bytes)" + ("; was nothing piped in?" if stream else "")
                 ) from None
-            if _tiff_directory_cut_off(source):
-                raise ValueError(_directory_cut_off(label)) from None
-            if _starts_with(source, _TIFF_SIGNATURES):
+            if tiff_directory_cut_off(source):
+                raise ValueError(directory_cut_off(label)) from None
+            if starts_with(source, TIFF_SIGNATURES):
                 image = _float_tiff(source, label, limit)
                 if image is not None:
                     return image
@@ -316,7 +407,7 @@ def open_image(source, max_pixels: int | None = None):
                     f"{label}: a TIFF file of a layout Pillow cannot read (such as 16-bit gray "
                     "with an alpha channel); save it as PNG, or as gray or RGB(A) TIFF"
                 ) from None
-            if _bytes_at(source, 4, 8) in _HEIF_BOXES:
+            if bytes_at(source, 4, 8) in HEIF_BOXES:
                 raise ValueError(
                     f"{label}: a HEIF/HEIC file (the format of iPhone photos), which Pillow "
                     "reads only with the pillow-heif plugin; convert it to JPEG or PNG, or "
@@ -337,8 +428,8 @@ def open_image(source, max_pixels: int | None = None):
         except ImageTooLargeError:
             raise
         except ValueError as error:  # Pillow's own, such as its limit on inflated metadata
-            if _tiff_directory_cut_off(source):  # Pillow 11.0: 'Invalid dimensions'
-                raise ValueError(_directory_cut_off(label)) from None
+            if tiff_directory_cut_off(source):  # Pillow 11.0: 'Invalid dimensions'
+                raise ValueError(directory_cut_off(label)) from None
             raise ValueError(_unreadable(label, error)) from None
         except PermissionError:
             raise PermissionError(f"{label}: cannot read the file (permission denied)") from None
@@ -354,28 +445,6 @@ def open_image(source, max_pixels: int | None = None):
                 f"{label}: cannot read image, the file is damaged or truncated ({error})"
             ) from None
     return image
-
-
-# A HEIF file's first box: "ftyp" and its major brand (HEVC-coded HEIC, the generic HEIF
-# brands). AVIF is HEIF too, but Pillow reads it.
-_HEIF_BOXES = tuple(
-    b"ftyp" + brand
-    for brand in (
-        b"heic",
-        b"heix",
-        b"hevc",
-        b"hevx",
-        b"heim",
-        b"heis",
-        b"hevm",
-        b"hevs",
-        b"mif1",
-        b"msf1",
-    )
-)
-
-# Classic TIFF and BigTIFF, either byte order.
-_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def _float_tiff(source, label: str, limit: int | None):
@@ -416,77 +485,6 @@ def _unreadable(label, error: ValueError) -> str:
             "metadata if you trust the file"
         )
     return f"{label}: cannot read image, the file is damaged or truncated ({error})"
-
-
-def _starts_with(source, signatures: tuple[bytes, ...]) -> bool:
-    """Whether the path or seekable stream ``source`` begins with one of ``signatures``."""
-    try:
-        if hasattr(source, "seek"):
-            source.seek(0)
-            head = source.read(8)
-        else:
-            with open(source, "rb") as handle:
-                head = handle.read(8)
-    except (OSError, ValueError):
-        return False
-    return head.startswith(signatures)
-
-
-def _directory_cut_off(label: str) -> str:
-    """The line for a TIFF whose first directory is not all in the file."""
-    return (
-        f"{label}: cannot read image, the file is damaged or truncated (its TIFF directory "
-        "lies past its end)"
-    )
-
-
-def _tiff_directory_cut_off(source) -> bool:
-    """Whether the path or seekable stream ``source`` is a TIFF whose first directory (the
-    list of its tags) is not all in the file: a truncated TIFF whose writer put it after the
-    pixels, as libtiff does for compressed ones, which Pillow then calls no image at all."""
-    try:
-        head = _bytes_at(source, 0, 16)
-        order = {b"II": "<", b"MM": ">"}.get(head[:2])
-        if order is None or len(head) < 16:
-            return False
-        (version,) = struct.unpack_from(order + "H", head, 2)
-        if version == 42:  # classic TIFF: 4-byte offset, 2-byte count, 12-byte entries
-            (offset,) = struct.unpack_from(order + "I", head, 4)
-            count_format, entry_size = "H", 12
-        elif version == 43:  # BigTIFF: 8-byte offset, 8-byte count, 20-byte entries
-            (offset,) = struct.unpack_from(order + "Q", head, 8)
-            count_format, entry_size = "Q", 20
-        else:
-            return False
-        count_size = struct.calcsize(count_format)
-        count_bytes = _bytes_at(source, offset, count_size)
-        if len(count_bytes) < count_size:
-            return True
-        (count,) = struct.unpack(order + count_format, count_bytes)
-        last = offset + count_size + count * entry_size - 1
-        return count > 0 and not _bytes_at(source, last, 1)
-    except (OSError, ValueError, OverflowError):
-        return False
-
-
-def _bytes_at(source, offset: int, count: int) -> bytes:
-    """Up to ``count`` bytes at ``offset`` of the path or seekable stream ``source``."""
-    if hasattr(source, "seek"):
-        source.seek(offset)
-        return source.read(count)
-    with open(source, "rb") as handle:
-        handle.seek(offset)
-        return handle.read(count)
-
-
-def _is_empty(source) -> bool:
-    """Whether the path or seekable stream ``source`` holds no bytes at all."""
-    try:
-        if hasattr(source, "seek"):
-            return source.seek(0, os.SEEK_END) == 0
-        return Path(source).stat().st_size == 0
-    except (OSError, ValueError):
-        return False
 
 
 def image_size(path) -> tuple[int, int]:

@@ -44,7 +44,7 @@ __all__ = [
 STDIO = "-"
 
 # Formats whose files keep an alpha channel when Pillow writes RGBA (BMP and JPEG lose it);
-# each reads it back exactly (WebP written lossless, AVIF at quality 100: _writing._exact).
+# each reads it back exactly (WebP written lossless, AVIF at quality 100: _encoding._exact).
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP", "TGA", "JPEG2000", "SGI", "DDS", "AVIF")
 
 # Formats vecmatte writes: those Pillow writes gray and RGB images in, at their size, and

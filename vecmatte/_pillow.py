@@ -172,7 +172,17 @@ def load_checked(image, source) -> None:
     that very colour: 1.3x a plain read, was 1.6x decoding it again); if its chunks
     cannot be read so, it is decoded again over another colour. Cost otherwise: under 1% of
     a PNG's decode.
+
+    A JPEG is refused if it ends before its last block: see :func:`_jpeg_cut_short`.
     """
+    if image.format in ("JPEG", "MPO"):
+        image.load()
+        if _jpeg_cut_short(image, source):
+            raise ValueError(
+                "its compressed data ends before its last block, which would read as flat "
+                "gray: cut short, or damaged"
+            )
+        return
     if image.format != "PNG" or len(image.tile) != 1 or image.size[1] < 2:
         image.load()
         return
@@ -186,6 +196,73 @@ def load_checked(image, source) -> None:
                 "its compressed pixel data ends before its last row (the file was cut "
                 "short or badly written)"
             )
+
+
+# Bytes put at the end of a JPEG's first scan to see whether its decoder takes them: 64 of
+# no pattern, none 0xFF (which would begin a marker).
+_JPEG_PADDING = bytes((7 + 151 * i) % 255 for i in range(64))
+# The end of a JPEG's entropy-coded data: a marker, not a stuffed 0xFF00 nor a restart.
+_SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+# The gray of a block without data: its coefficients 0 (Adobe's CMYK inverted: 127).
+_EMPTY_BLOCK = {"L": (128,), "RGB": (128,), "CMYK": (127, 128)}
+
+
+def _jpeg_cut_short(image, source) -> bool:
+    """Whether the decoded sequential JPEG ``image`` ended before its last block.
+
+    libjpeg fills the blocks after the end of a file's data with flat gray, without an error
+    (Pillow raises one only if the file ends without its end marker): a file cut short and
+    closed (by a recovery tool, a broken upload) was read as a photograph half gray. Its
+    last block (the bottom right one, as stored) is then all 128; only then is the file
+    decoded again with bytes put at the end of its first scan: where the data was all there
+    they are skipped, where it ended early they are decoded into the blocks it lacks. (A
+    progressive file cut short reads as a blurred image, not a gray one: not told here.)
+    """
+    import io
+
+    import numpy as np
+
+    levels = _EMPTY_BLOCK.get(image.mode)
+    if levels is None or image.info.get("progressive") or image.info.get("progression"):
+        return False
+    width, height = image.size
+    # The part of the last 8 x 8 block within the image (a block of any sampling has one).
+    columns, rows = (width - 1) % 8 + 1, (height - 1) % 8 + 1
+    corner = np.asarray(image.crop((width - columns, height - rows, width, height)))
+    if not any(np.all(corner == level) for level in levels):
+        return False
+    try:
+        if hasattr(source, "read"):
+            source.seek(0)
+            data = source.read()
+        else:
+            with open(source, "rb") as handle:
+                data = handle.read()
+        start = _first_scan_data(data)
+        end = _SCAN_END.search(data, start)
+        if end is None:
+            return False
+        padded = data[: end.start()] + _JPEG_PADDING + data[end.start() :]
+        with open_unchecked(io.BytesIO(padded)) as again, pillow_allows(again.size):
+            again.load()
+            return again.tobytes() != image.tobytes()
+    except Exception:  # not decodable so: not refused on this ground
+        return False
+
+
+def _first_scan_data(data: bytes) -> int:
+    """Where the entropy-coded data of a JPEG's first scan begins: its segments are walked
+    from the start (an EXIF preview holds a scan of its own), to the first scan's header."""
+    position = 2  # after the start-of-image marker
+    while True:
+        while data[position + 1] == 0xFF:  # fill bytes before a marker
+            position += 1
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if data[position] != 0xFF or length < 2:
+            raise ValueError("not a JPEG segment")
+        if data[position + 1] == 0xDA:
+            return position + 2 + length
+        position += 2 + length
 
 
 # Adam7's passes: first column and row, column and row steps.

@@ -33,6 +33,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from vecmatte._held_signals import interruptible
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -54,7 +56,11 @@ def renames_locked(folders: Iterable[Path]) -> Iterator[None]:
     -----
     The locks are taken in the order of the folders' (device, inode), the same in every
     writer, so that two writers of several folders never wait for each other in a circle.
-    A wait (for another writer's renames: a moment) can be interrupted with Ctrl-C.
+    A wait (for another writer's renames: a moment) can be interrupted with Ctrl-C, also
+    within :func:`vecmatte._held_signals.interrupts_held`, where the writers take it: there
+    no signal can come between a lock file's opening and its descriptor's being noted for
+    closing, nor keep the block's end from closing it (either left the folder locked by a
+    descriptor nobody closed, for as long as the process ran).
     """
     held, descriptors = [], []
     # Made now, consumed at the end by one call that no signal interrupts (a list's
@@ -63,13 +69,12 @@ def renames_locked(folders: Iterable[Path]) -> Iterator[None]:
     try:
         if fcntl is not None:
             for identity in sorted({i for f in folders if (i := _identity(f)) is not None}):
-                if (lock := _lock(identity)) is not None:
-                    descriptors.append(lock[1])  # first: closed whatever comes next
-                    held.append(lock)
+                if (path := _lock(identity, descriptors)) is not None:
+                    held.append(path)
         yield
     finally:
         try:
-            for path, _ in held:
+            for path in held:
                 # Removed while held: a writer waiting on it finds, once it has the lock,
                 # that its file is no longer the one of that name (_lock), and opens anew.
                 with contextlib.suppress(OSError):
@@ -81,31 +86,44 @@ def renames_locked(folders: Iterable[Path]) -> Iterator[None]:
             list(closing)
 
 
-def _lock(identity: tuple[int, int]) -> tuple[Path, int] | None:
-    """The lock file of the folder ``identity`` and its descriptor, locked; None if it
-    cannot be (no temporary folder, no locks there, a file of its name not the user's)."""
+def _lock(identity: tuple[int, int], descriptors: list[int]) -> Path | None:
+    """The lock file of the folder ``identity``, locked by a descriptor appended to
+    ``descriptors`` (closed by the caller, whatever happens); None if it cannot be (no
+    temporary folder, no locks there, a file of its name not the user's)."""
     path = lock_path(identity)
     if path is None:
         return None
     for _ in range(1000):  # a new file each time its holder removed it: a few at most
-        descriptor = _open_lock_file(path)
+        descriptor = _open_lock_file(path, descriptors)
         if descriptor is None:
             return None
         try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            _wait_for_lock(descriptor)
             mine, named = os.fstat(descriptor), os.stat(path, follow_symlinks=False)
         except FileNotFoundError:
-            os.close(descriptor)  # removed by its holder meanwhile
+            _close(descriptor, descriptors)  # removed by its holder meanwhile
             continue
-        except BaseException as error:  # Ctrl-C while waiting, or no locks here
-            os.close(descriptor)
-            if isinstance(error, OSError):
-                return None  # rename as before
-            raise
+        except OSError:  # no locks here: rename as before (Ctrl-C: the caller closes it)
+            _close(descriptor, descriptors)
+            return None
         if (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino):
-            return path, descriptor
-        os.close(descriptor)  # its holder removed it and another writer made a new one
+            return path
+        _close(descriptor, descriptors)  # its holder removed it, another writer made anew
     return None
+
+
+def _wait_for_lock(descriptor: int) -> None:
+    """Lock ``descriptor`` exclusively, waiting while another writer holds it; a Ctrl-C
+    ends the wait, also one held back meanwhile (:func:`interruptible`), where the blocking
+    ``flock`` went on waiting through it."""
+    with interruptible():
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+
+
+def _close(descriptor: int, descriptors: list[int]) -> None:
+    """Close ``descriptor``, no longer one of ``descriptors`` to close at the end."""
+    descriptors.remove(descriptor)
+    os.close(descriptor)
 
 
 def _identity(folder: Path) -> tuple[int, int] | None:
@@ -125,27 +143,29 @@ def lock_path(identity: tuple[int, int]) -> Path | None:
     return Path(folder) / "vecmatte-renames-{}-{}-{}.lock".format(os.geteuid(), *identity)
 
 
-def _open_lock_file(path: Path) -> int | None:
-    """A descriptor of the lock file ``path``, made if missing, or None."""
+def _open_lock_file(path: Path, descriptors: list[int]) -> int | None:
+    """A descriptor of the lock file ``path``, made if missing, or None; appended to
+    ``descriptors`` as soon as it is open (the caller closes them all at its end)."""
     # Never through a link, nor blocking on a named pipe planted there; read-only is
     # enough for flock, and an existing file is opened without O_CREAT (protected_regular).
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
     for _ in range(2):
         try:
-            descriptor = os.open(path, flags)
+            descriptors.append(os.open(path, flags))
         except FileNotFoundError:
             try:
-                descriptor = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600)
+                descriptors.append(os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o600))
             except FileExistsError:
                 continue  # made by another writer meanwhile: open that one
             except OSError:
                 return None
         except OSError:
             return None
+        descriptor = descriptors[-1]
         status = os.fstat(descriptor)
         # Another user's file (planted under this user's name) could be held by them forever.
         if stat.S_ISREG(status.st_mode) and status.st_uid == os.geteuid():
             return descriptor
-        os.close(descriptor)
+        _close(descriptor, descriptors)
         return None
     return None

@@ -7,6 +7,7 @@ only once all are complete. PNG files say in a text chunk that vecmatte wrote th
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -20,19 +21,26 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from vecmatte._encoding import (
+    SOFTWARE_KEY,
+    check_text,
+    encoded,
+    encoded_for_stream,
+    stream_label,
+)
+from vecmatte._held_signals import deliver_held
 from vecmatte._held_signals import interrupts_held as _interrupts_held
-from vecmatte._levels import floats_to_uint8, floats_to_uint16, levels_to_write
+from vecmatte._levels import floats_to_uint8, floats_to_uint16
 from vecmatte._output_guard import (
-    ALPHA_FORMATS,
     PIPE_WAIT_SECONDS,
     check_not_folder_name,
-    check_writable,
     check_writable_format,
     file_format,
     is_named_pipe,
     is_special_file,
     write_target,
 )
+from vecmatte._profiles import check_profile
 from vecmatte._rename_lock import renames_locked
 from vecmatte._typing import PathOrFile
 
@@ -50,29 +58,8 @@ __all__ = [
 #: Bits per sample a float array can be saved with (``save_image(..., bit_depth=...)``).
 BIT_DEPTHS = (8, 16)
 
-# File formats Pillow can write 16-bit gray to (mode "I;16").
-_SIXTEEN_BIT_GRAY_FORMATS = ("PNG", "TIFF")
-# The largest width or height each format's header or encoder takes (PNG, TIFF, BMP: 2**31).
-_LARGEST_SIDE = {
-    "JPEG": 65500,
-    "MPO": 65500,
-    "WEBP": 16383,
-    "AVIF": 65536,
-    "GIF": 65535,
-    "TGA": 65535,
-    "SGI": 65535,
-    "PCX": 65534,  # its row of bytes is rounded up to an even count
-}
 # os.umask can only be read by setting it; serialise that among our own threads.
 _UMASK_LOCK = threading.Lock()
-
-
-def _label(target) -> str:
-    """How to call ``target`` (a path, or a binary stream) in messages."""
-    if hasattr(target, "write"):
-        name = getattr(target, "name", None)
-        return name if isinstance(name, str) else "<stream>"
-    return str(target)
 
 
 def check_bit_depth(bit_depth) -> int | None:
@@ -82,130 +69,6 @@ def check_bit_depth(bit_depth) -> int | None:
     if isinstance(bit_depth, bool) or bit_depth not in BIT_DEPTHS:
         raise ValueError(f"bit_depth must be 8 or 16 (or None for 8), got {bit_depth!r}")
     return int(bit_depth)
-
-
-def _check_shape(array: np.ndarray) -> np.ndarray:
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))) or not array.size:
-        raise ValueError(
-            f"cannot save an array of shape {array.shape}; expected (h, w), (h, w, 3) or "
-            "(h, w, 4) with h, w > 0"
-        )
-    return array
-
-
-def _encode(
-    handle,
-    array: np.ndarray,
-    file_format: str,
-    label: str,
-    *,
-    from_floats: bool = False,
-    text: dict[str, str] | None = None,
-) -> None:
-    """Write ``array`` (uint8, or uint16) to the open binary ``handle`` in ``file_format``.
-
-    ``from_floats``: the uint16 levels were made from floats for ``bit_depth=16``, so the
-    way out of a format that cannot hold them is to leave out ``bit_depth``. ``text``: PNG
-    text chunks beside the Software one (PNG only).
-    """
-    from PIL import Image
-
-    largest = _LARGEST_SIDE.get(file_format)
-    if largest is not None and max(array.shape[:2]) > largest:
-        # Pillow failed in its encoder: OverflowError "int too big to convert", or libjpeg's
-        # own stderr line and "broken data stream when writing image file", no name given.
-        raise ValueError(
-            f"{label}: a {file_format} file holds at most {largest} pixels a side, the image "
-            f"is {array.shape[0]} x {array.shape[1]} (height x width); save it as .png or .tif"
-        )
-    if from_floats:
-        eight_bits = "leave out bit_depth=16"
-    else:
-        eight_bits = "convert to 8 bits with (array / 65535) first"
-    if array.dtype == np.uint16:
-        if array.ndim == 3:
-            if file_format != "TIFF":
-                raise ValueError(
-                    f"{label}: a 16-bit colour image can be saved only as .tif (Pillow cannot "
-                    f"write 16-bit colour PNG); use .tif, or {eight_bits}"
-                )
-            import tifffile  # a dependency of ours (and of scikit-image)
-
-            tifffile.imwrite(handle, array, photometric="rgb")
-            return
-        if file_format not in _SIXTEEN_BIT_GRAY_FORMATS:
-            raise ValueError(
-                f"{label}: {file_format} cannot hold 16-bit gray; save it as .png or .tif, "
-                f"or {eight_bits}"
-            )
-        # Pillow 13 makes mode "I;16" of a native uint16 array; asking for the mode is deprecated.
-        Image.fromarray(np.ascontiguousarray(array, dtype=np.uint16)).save(
-            handle, format=file_format, **_signature(file_format, text)
-        )
-        return
-    image = Image.fromarray(array)
-    if image.mode == "RGBA" and file_format not in ALPHA_FORMATS:
-        raise ValueError(
-            f"{label}: {file_format} cannot store an alpha channel; save the cutout as .png or .tif"
-        )
-    image.save(
-        handle, format=file_format, **_signature(file_format, text), **_exact(file_format, image)
-    )
-
-
-def _exact(file_format: str, image) -> dict:
-    """Pillow ``save`` keywords that keep the values where a lossy-by-default format can.
-
-    WebP lossless; ``exact`` keeps the colour under alpha 0 too. AVIF at quality 100 keeps
-    gray and alpha exactly, colour (through YCbCr: Pillow sets no identity matrix) within 3
-    levels at 4:4:4 chroma. Pillow's defaults moved random values by up to 228 levels."""
-    if file_format == "WEBP":
-        return {"lossless": True, "exact": True}
-    if file_format == "AVIF":
-        return {"quality": 100} if image.mode == "L" else {"quality": 100, "subsampling": "4:4:4"}
-    return {}
-
-
-# PNG files written here say so in a text chunk: a batch writing into an input folder tells
-# its own earlier outputs (to be replaced) from a user's file of the same name (never).
-_SOFTWARE_KEY = "Software"
-
-
-def _check_text(text) -> dict[str, str] | None:
-    """``text`` checked: None, or a dict of PNG text keys (1-79 ASCII characters) to str."""
-    if text is None:
-        return None
-    if not isinstance(text, dict) or not all(
-        isinstance(key, str) and isinstance(value, str) for key, value in text.items()
-    ):
-        raise TypeError(f"text must be a dict of str keys to str values, got {text!r}")
-    for key in text:
-        if not 1 <= len(key) <= 79 or not key.isprintable() or not key.isascii():
-            raise ValueError(f"PNG text key {key!r}: use 1 to 79 printable ASCII characters")
-        if key == _SOFTWARE_KEY:
-            raise ValueError(f"PNG text key {key!r} is vecmatte's own mark; choose another key")
-    return text
-
-
-def _signature(file_format: str, text: dict[str, str] | None = None) -> dict:
-    """Pillow ``save`` keywords that mark a PNG as written by vecmatte, with ``text``.
-
-    Other formats get none (``text`` is for PNG only).
-    """
-    if file_format != "PNG":
-        return {}
-    from PIL.PngImagePlugin import PngInfo
-
-    from vecmatte import __version__
-
-    info = PngInfo()
-    info.add_text(_SOFTWARE_KEY, f"vecmatte {__version__}")
-    for key, value in (text or {}).items():
-        # PngInfo writes text before the pixels: a reader of the header gets it.
-        info.add_text(key, value)
-    return {"pnginfo": info}
 
 
 def png_text(path, key: str) -> str | None:
@@ -229,7 +92,7 @@ def written_by_vecmatte(path) -> bool:
 
     Reads the header only; a missing or unreadable file is not.
     """
-    software = png_text(path, _SOFTWARE_KEY)
+    software = png_text(path, SOFTWARE_KEY)
     return software is not None and software.startswith("vecmatte ")
 
 
@@ -251,6 +114,7 @@ def save_image(
     format: str | None = None,
     bit_depth: int | None = None,
     text: dict[str, str] | None = None,
+    icc_profile: bytes | None = None,
 ) -> None:
     """Save an array as an image file, atomically, without changing its values.
 
@@ -275,6 +139,11 @@ def save_image(
     text : dict of str to str, optional
         Text chunks of a PNG file (``{"key": "value"}``; read back with :func:`png_text`),
         beside the ``Software`` chunk that says vecmatte wrote it. Other formats get none.
+    icc_profile : bytes, optional
+        An RGB colour (ICC) profile to embed in a colour image's file (PNG, TIFF, JPEG,
+        WebP, AVIF; other formats hold none: a :class:`ColourProfileWarning`): that of the
+        photograph the colours come from (:func:`vecmatte.io.colour_profile`), whose values
+        are read as stored. A gray image gets none.
 
     Raises
     ------
@@ -299,9 +168,11 @@ def save_image(
     JPEG is lossy, and GIF holds 256 colours (a photo's come back up to 87 levels off).
     """
     bit_depth = check_bit_depth(bit_depth)
+    icc_profile = check_profile(icc_profile)
     if hasattr(path, "write"):
-        encoded = _encoded_for_stream(path, array, bit_depth, format or "PNG", _check_text(text))
-        _write_stream(path, encoded)
+        text = check_text(text)
+        data = encoded_for_stream(path, array, bit_depth, format or "PNG", text, icc_profile)
+        _write_stream(path, data)
         return
     if format is not None:  # a file's extension chooses: it was written so without a word
         name = Path(os.fsdecode(path) if isinstance(path, bytes) else path)
@@ -312,11 +183,14 @@ def save_image(
                 "chooses the format of streams: give the file that format's extension, or "
                 "leave out format"
             )
-    save_images([(path, array, text)], bit_depth=bit_depth)
+    save_images([(path, array, text)], bit_depth=bit_depth, icc_profile=icc_profile)
 
 
 def save_images(
-    outputs: Iterable[tuple[str | os.PathLike, np.ndarray]], *, bit_depth: int | None = None
+    outputs: Iterable[tuple[str | os.PathLike, np.ndarray]],
+    *,
+    bit_depth: int | None = None,
+    icc_profile: bytes | None = None,
 ) -> None:
     """Save several arrays as image files, all of them or none.
 
@@ -330,6 +204,9 @@ def save_images(
         8-bit pixels and encoded PNG at once).
     bit_depth : {8, 16}, optional
         Bits per sample of the float arrays, as in :func:`save_image`.
+    icc_profile : bytes, optional
+        The RGB colour profile of the colour outputs (a foreground, a cutout), as in
+        :func:`save_image`; the gray ones (an alpha matte) get none.
 
     Raises
     ------
@@ -351,22 +228,23 @@ def save_images(
     none.
     """
     bit_depth = check_bit_depth(bit_depth)
+    icc_profile = check_profile(icc_profile)
     written: list[tuple[str, Path]] = []
     in_place: list[tuple[Path, io.BytesIO]] = []
     try:
         for path, array, *rest in outputs:
             if len(rest) > 1:
                 raise TypeError(f"outputs are (path, array) or (path, array, text), got {path!r}")
-            text = _check_text(rest[0] if rest else None)
+            text = check_text(rest[0] if rest else None)
             if hasattr(path, "write"):
-                encoded = _encoded_for_stream(path, array, bit_depth, "PNG", text)
-                in_place.append((path, encoded))
+                data = encoded_for_stream(path, array, bit_depth, "PNG", text, icc_profile)
+                in_place.append((path, data))
                 continue
             if isinstance(path, bytes):  # a name that may not be UTF-8, as open() takes it
                 path = os.fsdecode(path)
             check_not_folder_name(path, "output")
             path = Path(path)
-            buffer = _encoded(path, array, bit_depth, text)
+            buffer = encoded(path, array, bit_depth, text, icc_profile)
             if is_special_file(path):
                 in_place.append((path, buffer))
             else:
@@ -391,31 +269,31 @@ def save_images(
         # One file's rename is atomic alone: whenever it falls among another writer's
         # renames, the files end as they would before or after them, so it locks no folder
         # (50 us of a small image's save).
+        # Ctrl-C (SIGTERM) held back from the locks to the last rename: between two renames
+        # it left a matte without its cutout, and between a lock's opening and its noting,
+        # the folder locked for good. One that comes while another writer holds a lock ends
+        # the wait (renames_locked), or is delivered before any rename. One rename: nothing
+        # can come between renames (10 us less).
         several = len(written) > 1
-        with renames_locked(target.parent for _, target in written if several):
-            _rename_all(written)
+        with (
+            _interrupts_held() if several else contextlib.nullcontext(),
+            renames_locked(target.parent for _, target in written if several),
+        ):
+            deliver_held()
+            _rename_each(written)
     except BaseException:
         for temporary, _ in written:  # those not renamed (Ctrl-C waiting for the lock)
             Path(temporary).unlink(missing_ok=True)
         raise
 
 
-def _rename_all(written: list[tuple[str, Path]]) -> None:
+def _rename_each(written: list[tuple[str, Path]]) -> None:
     """Rename each complete temporary file into place; a failure says which are in place.
 
     Renames within a folder do not fail in practice; if one does (the folder made
     read-only meanwhile), the remaining temporaries are removed and the error names the
-    outputs already replaced, so that no output is in place unannounced. Ctrl-C (SIGTERM) is
-    held back until all are renamed: between two renames it left a matte without its cutout.
+    outputs already replaced, so that no output is in place unannounced.
     """
-    if len(written) == 1:  # one rename: nothing can come between renames (10 us less)
-        _rename_each(written)
-        return
-    with _interrupts_held():
-        _rename_each(written)
-
-
-def _rename_each(written: list[tuple[str, Path]]) -> None:
     for done, (temporary, path) in enumerate(written):
         try:
             os.replace(temporary, path)
@@ -472,30 +350,6 @@ def _named(error: OSError, path: Path) -> OSError:
     return type(error)(error.errno, error.strerror, str(path))
 
 
-def _encoded(
-    path: Path, array, bit_depth: int | None = None, text: dict[str, str] | None = None
-) -> io.BytesIO:
-    """``array`` encoded in the format of ``path``, in memory (checked: nothing written yet)."""
-    pixels = _check_shape(levels_to_write(array, bit_depth))
-    file_format = check_writable(path, "output")
-    buffer = io.BytesIO()
-    floats = _is_float(array) and bit_depth == 16
-    _encode(buffer, pixels, file_format, str(path), from_floats=floats, text=text)
-    return buffer
-
-
-def _encoded_for_stream(
-    stream, array, bit_depth: int | None, file_format: str, text: dict[str, str] | None = None
-) -> io.BytesIO:
-    """``array`` encoded as ``file_format`` for the binary ``stream``, in memory."""
-    file_format = check_writable_format(str(file_format), _label(stream))
-    pixels = _check_shape(levels_to_write(array, bit_depth))
-    buffer = io.BytesIO()
-    floats = _is_float(array) and bit_depth == 16
-    _encode(buffer, pixels, file_format, _label(stream), from_floats=floats, text=text)
-    return buffer
-
-
 def _write_stream(stream, buffer: io.BytesIO) -> None:
     """Write the encoded ``buffer`` to ``stream`` and flush it, naming it in an error."""
     try:
@@ -503,11 +357,7 @@ def _write_stream(stream, buffer: io.BytesIO) -> None:
             stream.write(view)
         stream.flush()
     except OSError as error:
-        raise _named(error, _label(stream)) from None
-
-
-def _is_float(array) -> bool:
-    return np.issubdtype(np.asarray(array).dtype, np.floating)
+        raise _named(error, stream_label(stream)) from None
 
 
 # A file name may have 255 bytes (NAME_MAX on Linux, macOS and Windows); the temporary's

@@ -16,9 +16,11 @@ and scikit-image's ``imread`` give the stored pixels, where such a trimap comes 
 Outputs are written upright, without an orientation. A PIL image given instead of a file is
 read as the object holds it, as stored (``ImageOps.exif_transpose(image)`` turns it). An
 embedded colour (ICC) profile is not applied: the values are read as stored, as PyMatting
-and scikit-image read them, and outputs carry no profile, so the cutout of a photo in a
-wide-gamut profile (Display P3, Adobe RGB) shows paler colours unless it is converted to
-sRGB first (``PIL.ImageCms.profileToProfile``). Of an animation or a multi-page TIFF only
+and scikit-image read them, so the foreground and cutout made of them are in the photo's
+colour space (Display P3, Adobe RGB ...): :func:`colour_profile` reads an RGB profile from
+the file, and ``save_images(..., icc_profile=...)`` embeds it in the colour outputs (not in
+the gray alpha matte), whose colours then show as the photo's (written without it they
+showed paler, taken for sRGB). Of an animation or a multi-page TIFF only
 the first frame is read, with an :class:`ExtraFramesWarning`.
 Opening a file or stream (names, limits, damage, frames, orientation) lives in
 :mod:`vecmatte._opening`, the reading of one channel's integer samples in
@@ -50,9 +52,12 @@ from vecmatte._opening import (
     is_complete_image,
     named_source,
     open_image,
+    read_stream,
     source_label,
+    stream_byte_limit,
 )
 from vecmatte._output_guard import STDIO, check_output_paths, same_file
+from vecmatte._profiles import ColourProfileWarning, colour_profile
 from vecmatte._samples import is_wide_gray, note_low_range, wide_gray
 from vecmatte._typing import PathOrFile
 from vecmatte._wide_colour import wide_samples
@@ -70,6 +75,7 @@ __all__ = [
     "STDIO",
     "AlphaChannelIgnoredWarning",
     "AlphaChannelUsedWarning",
+    "ColourProfileWarning",
     "ExtraFramesWarning",
     "ImageMetadataWarning",
     "ImageTooLargeError",
@@ -77,6 +83,7 @@ __all__ = [
     "SampleRangeWarning",
     "check_max_pixels",
     "check_output_paths",
+    "colour_profile",
     "floats_to_uint8",
     "floats_to_uint16",
     "image_size",
@@ -85,9 +92,11 @@ __all__ = [
     "load_image",
     "load_trimap",
     "png_text",
+    "read_stream",
     "same_file",
     "save_image",
     "save_images",
+    "stream_byte_limit",
     "written_by_vecmatte",
 ]
 
@@ -236,7 +245,7 @@ def load_image(path: PathOrFile, *, max_pixels: int | None = None) -> np.ndarray
         If the file's 16- or 32-bit samples all lie below 1/255 of their largest value (but
         are not all 0): the image reads as nearly black, as it is stored.
     """
-    path = named_source(path)
+    path = named_source(path, max_pixels=max_pixels)
     label = source_label(path)
     image = open_image(path, max_pixels)
     if is_wide_gray(image):
@@ -284,7 +293,7 @@ def load_gray(path, *, name: str = "trimap", max_pixels: int | None = None) -> n
     ndarray, shape (h, w)
         Float64 values in [0, 1].
     """
-    path = named_source(path)
+    path = named_source(path, max_pixels=max_pixels)
     label = source_label(path)
     image = open_image(path, max_pixels)
     palette_levels = _gray_palette(image)
