@@ -355,3 +355,20 @@ def test_a_cmyk_jpeg_cut_short_and_closed_is_refused(tmp_path):
     cut.write_bytes(_cut_and_closed(stream.getvalue()))
     with pytest.raises(ValueError, match=r"cut\.jpg: .*ends before its last block"):
         load_image(cut)
+
+
+def test_a_truncated_jpeg_is_refused_even_where_pillow_is_told_to_load_truncated_images(
+    tmp_path, monkeypatch
+):
+    # A program may set Pillow's global for its own reasons (many training scripts do):
+    # Pillow then ends a file cut inside its data with flat gray, without an error.
+    from PIL import ImageFile
+
+    cut = tmp_path / "cut.jpg"
+    data = _jpeg(_PHOTO)
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut\.jpg: .*truncated"):
+        load_image(cut)  # Pillow's own refusal
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    with pytest.raises(ValueError, match=r"cut\.jpg: .*ends before its last block"):
+        load_image(cut)

@@ -215,8 +215,10 @@ def _jpeg_cut_short(image, source) -> bool:
     closed (by a recovery tool, a broken upload) was read as a photograph half gray. Its
     last block (the bottom right one, as stored) is then all 128; only then is the file
     decoded again with bytes put at the end of its first scan: where the data was all there
-    they are skipped, where it ended early they are decoded into the blocks it lacks. (A
-    progressive file cut short reads as a blurred image, not a gray one: not told here.)
+    they are skipped, where it ended early they are decoded into the blocks it lacks. A file
+    that ends inside its scan (read because a program set Pillow's
+    ``ImageFile.LOAD_TRUNCATED_IMAGES``) is refused too. (A progressive file cut short reads
+    as a blurred image, not a gray one: not told here.)
     """
     import io
 
@@ -240,8 +242,8 @@ def _jpeg_cut_short(image, source) -> bool:
                 data = handle.read()
         start = _first_scan_data(data)
         end = _SCAN_END.search(data, start)
-        if end is None:
-            return False
+        if end is None:  # the file ends inside its scan (ImageFile.LOAD_TRUNCATED_IMAGES)
+            return True
         padded = data[: end.start()] + _JPEG_PADDING + data[end.start() :]
         with open_unchecked(io.BytesIO(padded)) as again, pillow_allows(again.size):
             again.load()
