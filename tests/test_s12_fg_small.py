@@ -219,3 +219,21 @@ def test_flat_levels_give_the_tiles_bits(monkeypatch, shape, tile):
         for e, g in zip(results[k], got, strict=True):
             assert e.tobytes() == g.tobytes()
     assert reports[:2] == reports[2:]
+
+
+@pytest.mark.parametrize(
+    ("h", "w", "before"), [(64, 128, (32, 64)), (9, 7, (3, 7)), (20, 30, (11, 13))]
+)
+def test_band_upsamples_as_an_index(h, w, before):
+    """_band's starting colours (strided copies when each column repeats a whole number of
+    times) are the previous level's at the nearest-neighbour indices."""
+    rng = np.random.default_rng(h)
+    image, alpha = rng.uniform(size=(h, w, 3)), rng.uniform(size=(h, w))
+    colours = rng.uniform(size=(6, *before)).astype(np.float32)
+    rows, columns = ml._nearest(h, before[0]), ml._nearest(w, before[1])
+    level = (None, ml._nearest(w, w), colours, rows, columns)
+    for top, bottom in ((0, h), (2, h - 1)):
+        band = ml._band((image, alpha), level, top, bottom)
+        expected = colours[:, rows[top:bottom]][:, :, columns]
+        assert band[4:].tobytes() == expected.tobytes()
+        assert band[3].tobytes() == alpha[top:bottom].astype(np.float32).tobytes()
