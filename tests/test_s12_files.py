@@ -372,3 +372,60 @@ def test_a_truncated_jpeg_is_refused_even_where_pillow_is_told_to_load_truncated
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
     with pytest.raises(ValueError, match=r"cut\.jpg: .*ends before its last block"):
         load_image(cut)
+
+
+# --- a file replaced between the two reads of its 16-bit samples -----------------------------
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_16_bit_file_replaced_between_its_two_reads_is_refused_naming_it(
+    tmp_path, rng, monkeypatch, suffix
+):
+    # Pillow reads 16-bit colour at 8 bits; the full samples are read a second time from
+    # the name. A new file of that name in between (an editor's save) had its samples mixed
+    # with the first's, or (larger) failed in NumPy without the file's name, or was read
+    # past the pixel limit checked on the first.
+    import tifffile
+
+    import vecmatte._wide_colour as wide
+
+    def write(path, shape):
+        samples = rng.integers(0, 65536, shape, dtype=np.uint16)
+        if suffix == ".png":  # 16-bit RGB PNG, as a raw writer makes it
+            import zlib
+
+            def chunk(kind, data):
+                body = kind + data
+                return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+            h, w = shape[:2]
+            header = h.to_bytes(4, "big").join([w.to_bytes(4, "big"), bytes([16, 2, 0, 0, 0])])
+            rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in samples)
+            path.write_bytes(
+                b"\x89PNG\r\n\x1a\n"
+                + chunk(b"IHDR", header)
+                + chunk(b"IDAT", zlib.compress(rows))
+                + chunk(b"IEND", b"")
+            )
+        else:
+            tifffile.imwrite(path, samples, photometric="rgb")
+        return samples
+
+    path = tmp_path / f"photo{suffix}"
+    first = write(path, (6, 8, 3))
+    np.testing.assert_array_equal(load_image(path), first / 65535.0)  # read whole
+    real = wide.open_unchecked if suffix == ".png" else tifffile.TiffFile
+
+    def replaced_then_read(source, *args, **kwargs):
+        write(path, (12, 9, 3))  # another file of that name, larger
+        return real(source, *args, **kwargs)
+
+    if suffix == ".png":
+        monkeypatch.setattr(wide, "open_unchecked", replaced_then_read)
+    else:
+        monkeypatch.setattr(tifffile, "TiffFile", replaced_then_read)
+    with pytest.raises(ValueError) as refused:
+        load_image(path)
+    assert str(refused.value) == (
+        f"{path}: the file changed while it was read (a new file of that name); read it again"
+    )

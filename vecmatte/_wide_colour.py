@@ -38,18 +38,39 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
     }.get(orientation, lambda a: a)(array)
 
 
+def _stored_size(image) -> tuple[int, int]:
+    """``(width, height)`` of the opened ``image`` as its file stores it (before turning)."""
+    turned = image.info.get("vecmatte_orientation", 1) in (5, 6, 7, 8)
+    return image.size[::-1] if turned else image.size
+
+
+def _changed(label: str) -> ValueError:
+    """The refusal of a file read a second time (its wide samples) that is not the one read
+    first: a name read twice may name another file the second time (an editor's save
+    meanwhile), whose samples were mixed with the first's, or a larger one read past the
+    pixel limit checked on the first."""
+    return ValueError(
+        f"{label}: the file changed while it was read (a new file of that name); read it again"
+    )
+
+
 def _read_16bit_colour_tiff(source, image, label: str) -> np.ndarray:
     """A 16-bit RGB(A) TIFF's samples, uint16 ``(h, w, 3 or 4)``, read with tifffile."""
     import tifffile  # a dependency of ours (and of scikit-image)
 
     if hasattr(source, "seek"):
         source.seek(0)
+    changed = _changed(label)
     try:
         with tifffile.TiffFile(source) as tiff:
             page = tiff.pages[0]
+            if (page.imagewidth, page.imagelength) != _stored_size(image):
+                raise changed
             planar = page.planarconfig == tifffile.PLANARCONFIG.SEPARATE
             array = np.asarray(page.asarray())
     except Exception as error:  # tifffile raises many types; the message says which file
+        if error is changed:
+            raise changed from None
         raise ValueError(f"{label}: cannot read the 16-bit colour TIFF ({error})") from None
     # Planar configuration: channels first. Told by the tag, not the shape: a picture 3 or
     # 4 pixels wide has a channel-sized last axis either way.
@@ -134,9 +155,12 @@ def _read_16bit_colour_png(source, image, label: str) -> np.ndarray:
     rawmode = image.info["vecmatte_rawmode"]
     if hasattr(source, "seek"):
         source.seek(0)
+    changed = _changed(label)
     try:
         # The size was checked when the file was first opened (a PNG's decoder has no check).
         with open_unchecked(source) as again:
+            if again.size != _stored_size(image):
+                raise changed
             if len(again.tile) != 1 or again.tile[0][3] != rawmode:
                 raise ValueError(f"unexpected PNG layout {again.tile}")
             again.tile = [again.tile[0]._replace(args=_PNG16_SECOND_RAWMODE[rawmode])]
@@ -144,6 +168,8 @@ def _read_16bit_colour_png(source, image, label: str) -> np.ndarray:
             ImageOps.exif_transpose(again, in_place=True)
             second = np.asarray(again, dtype=np.uint16)
     except (OSError, SyntaxError, EOFError, ValueError) as error:
+        if error is changed:
+            raise changed from None
         raise ValueError(
             f"{label}: cannot read the 16-bit PNG, the file is damaged or truncated ({error})"
         ) from None
