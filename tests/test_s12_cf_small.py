@@ -52,6 +52,10 @@ def _scenes():
     row[:10] = 1.0
     row[10] = 0.5
     cases["one-pixel row"] = (image, row, {})
+    single = np.zeros((20, 30))
+    single[:, :15] = 1.0
+    single[7, 15] = 0.5  # one unknown pixel
+    cases["one unknown pixel"] = (image, single, {})
     lone = np.full((12, 16), 0.5)  # all unknown but one foreground and one background pixel
     lone[0, 0], lone[-1, -1] = 1.0, 0.0
     cases["one known pixel each"] = (make_scene((12, 16), seed=3).image, lone, {})

@@ -284,8 +284,11 @@ def memory_bytes(
 
 @functools.lru_cache(maxsize=4)
 def _upper_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs ``a <= b`` of ``n`` window positions (``np.triu_indices(n)``)."""
-    return np.triu_indices(n)
+    """The pairs ``a <= b`` of ``n`` window positions (``np.triu_indices(n)``, read-only)."""
+    pairs = np.triu_indices(n)
+    for index in pairs:
+        index.flags.writeable = False
+    return pairs
 
 
 def _pair_codes(m: int, width: int) -> tuple[int, int, int]:
