@@ -247,18 +247,31 @@ def _blocks(runs, step_columns: int) -> list[tuple[int, int]]:
     ]
 
 
-def _fill_bands(band, step_rows: int, halo: int, out, need_b: bool) -> None:
+def _fill_bands(inputs, level, step_rows: int, halo: int, out, need_b: bool) -> None:
     """Fill, band by band as :func:`estimate` finds them, the columns outside the runs to
-    relax of a level relaxed whole (``out``, ``(6, h, w)``; ``band``: :func:`_band`'s of
-    the whole level)."""
+    relax of a level relaxed whole (``out``, ``(6, h, w)``; ``inputs`` and ``level`` as
+    :func:`_band` takes them). The runs need alpha only: the level's band (its image and
+    starting colours) is gathered only if there is something to fill."""
     h, w = out.shape[1:]
+    alpha = inputs[1]
+    rows, columns = level[:2]
+    if rows is None:
+        alpha = alpha[:, columns]
+    else:
+        alpha = alpha.reshape(-1).take(rows[:, None] * alpha.shape[1] + columns)
+    alpha = alpha.astype(_F32)
+    fills = []
     for first in range(0, h, step_rows):
         last = min(h, first + step_rows)
         top, bottom = max(0, first - halo), min(h, last + halo)
-        part = band[:, top:bottom]
-        runs = _active_runs((part[_ALPHA] > 0) & (part[_ALPHA] < 1), halo)
-        for left, right in _gaps(runs, w):
-            _fill(part, slice(first - top, last - top), left, right, out[:, first:last], need_b)
+        part = alpha[top:bottom]
+        runs = _active_runs((part > 0) & (part < 1), halo)
+        fills.extend((first, last, top, bottom, gap) for gap in _gaps(runs, w))
+    if fills:
+        band = _band(inputs, level, 0, h)
+    for first, last, top, bottom, (left, right) in fills:
+        keep = slice(first - top, last - top)
+        _fill(band[:, top:bottom], keep, left, right, out[:, first:last], need_b)
 
 
 def _level_at_once(inputs, level, steps, relaxing, out, need_b: bool, skip: bool) -> None:
@@ -425,9 +438,7 @@ def estimate(
             )
             step_rows, halo = TILE[0], 2 * iterations
             if skip_definite:
-                _fill_bands(
-                    _band(inputs, level, 0, h), step_rows, halo, colours, background or not final
-                )
+                _fill_bands(inputs, level, step_rows, halo, colours, background or not final)
             for _ in range(0, h, step_rows):
                 done += 1
                 if progress is not None:
