@@ -170,6 +170,18 @@ def test_it_is_not_taken_above_the_bounds(taken):
     assert taken == [False, False]
 
 
+def test_a_large_radius_is_left_to_the_build(taken):
+    # Blocks of (2r + 1)**4 entries: past the pairs' bound at radius 3 on this scene, whose
+    # unknowns and band are within the other bounds.
+    scene = make_scene((30, 40), seed=0, softness=1.5, band=1)
+    m, width = _band_width(scene.trimap, radius=3)
+    assert m <= cf._DIRECT_MAX_UNKNOWN and m * width**2 <= cf._DIRECT_MAX_FLOPS
+    result = vecmatte.solve_alpha(scene.image, scene.trimap, radius=3)
+    assert taken == [False] and result.iterations > 1
+    reference, unknown = _spsolve(scene.image, scene.trimap, radius=3)
+    assert np.abs(result.alpha.ravel()[unknown] - np.clip(reference, 0, 1)).max() <= 1e-5
+
+
 def test_it_is_taken_up_to_the_bounds_and_only_with_the_direct_preconditioner(taken):
     scene = make_scene((30, 40), seed=0, softness=1.5, band=1)
     m, width = _band_width(scene.trimap)

@@ -41,6 +41,10 @@ _SMALL_TABLE = 4096
 # behaviour (its stages logged, maxiter, the float64 retry) on scenes of 659 unknowns and more.
 _DIRECT_MAX_UNKNOWN = 640
 _DIRECT_MAX_FLOPS = 24_000_000
+# And this many pixel pairs of the windows holding an unknown (45 per window at radius 1, up
+# to nine windows per unknown: 260k at 640 unknowns): larger radii's blocks grow like
+# (2r + 1)**4, which the build's strips keep to a budget.
+_DIRECT_MAX_PAIRS = 300_000
 
 
 def check_options(shape: tuple[int, ...], **options) -> dict:
@@ -346,8 +350,9 @@ def solve_small(
     tuple or None
         ``(x, residual)``: alpha of the unknown pixels in row-major order and the relative
         residual ``||b - L_uu x|| / ||b||``; None if the system is too large for this path
-        (more than ``_DIRECT_MAX_UNKNOWN`` unknowns or ``_DIRECT_MAX_FLOPS`` for its
-        factor), is not positive definite in floating point, or the residual is above
+        (more than ``_DIRECT_MAX_UNKNOWN`` unknowns, ``_DIRECT_MAX_FLOPS`` for its
+        factor or ``_DIRECT_MAX_PAIRS`` pixel pairs in its windows), is not positive
+        definite in floating point, or the residual is above
         ``rtol``: then :func:`build_system` and conjugate gradient solve it.
     """
     known = is_fg | is_bg
@@ -362,8 +367,13 @@ def solve_small(
     width = int((last - np.arange(m)).max())
     if m * width**2 > _DIRECT_MAX_FLOPS:
         return None
+    blocks = window_blocks(image, known, eps=eps, radius=radius, limit=_DIRECT_MAX_PAIRS)
+    if blocks is None:
+        return None
+    # Within the bounds it never warns (a window of n <= 774 pixels, n (n + 1) / 2 pairs, and
+    # 640 unknowns make 640 n**2 < 3.9e8 unknown-window pairs; 4e8 warn); kept for larger ones.
     check_radius_cost(m, radius)
-    pixels, values = window_blocks(image, known, eps=eps, radius=radius)
+    pixels, values = blocks
     # Each pair a <= b of a window's pixels once (its block is symmetric), summed by one
     # bincount into -L_uk alpha_k and the band of L_uu: see _pair_codes.
     width = max(width, 2)

@@ -547,8 +547,8 @@ def _add_blocks_at_once(
 
 
 def window_blocks(
-    image: np.ndarray, known: np.ndarray, *, eps: float, radius: int
-) -> tuple[np.ndarray, np.ndarray]:
+    image: np.ndarray, known: np.ndarray, *, eps: float, radius: int, limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The windows holding an unknown pixel, each with its ``n x n`` Laplacian block.
 
     For few windows (a small system solved whole): the blocks are those that
@@ -562,6 +562,9 @@ def window_blocks(
         Known pixels: windows of known pixels only are left out.
     eps, radius : float, int
         Regularisation and window radius.
+    limit : int, optional
+        Largest number of pixel pairs ``a <= b`` (``n (n + 1) / 2`` per window) to compute:
+        more windows give None, before any block is formed.
 
     Returns
     -------
@@ -571,12 +574,16 @@ def window_blocks(
     values : ndarray, shape (n, n, K)
         ``values[a, b, k]``: window ``k``'s term of ``L[pixels[a, k], pixels[b, k]]``, for
         ``b >= a`` (the block is symmetric; entries ``b < a`` may hold anything).
+
+        None (instead of both) if the windows hold more than ``limit`` pairs.
     """
     h, w = known.shape
     size = 2 * radius + 1
     n = size * size
     n_wx = w - size + 1
     flat = np.flatnonzero(_active_windows(known, (h, w), radius))
+    if limit is not None and n * (n + 1) // 2 * len(flat) > limit:
+        return None
     corners = flat + (flat // n_wx) * (size - 1)  # window row y starts at pixel y * w
     within = np.arange(size)
     shifts = (within[:, None] * w + within[None, :]).ravel()
