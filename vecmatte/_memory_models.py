@@ -22,6 +22,7 @@ __all__ = [
     "default_memory_bytes",
     "direct_factor_bytes",
     "direct_options_bytes",
+    "size_text",
     "solve_model",
 ]
 
@@ -284,3 +285,14 @@ def checked_solve_bytes(
         rows = h * w if options.get("constraints") == "soft" else n_unknown
         needed += int(SAFETY * SPARSE_LU_BYTES * rows**SPARSE_LU_POWER)
     return needed
+
+
+def size_text(n_bytes: float, digits: int = 1) -> str:
+    """Bytes for people: GiB, or MiB below one GiB, KiB below one MiB (with ``digits``).
+
+    GiB alone said "needs 0.0 GiB ... only 0.0 GiB" of a small solve or budget.
+    """
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.{digits}f} {unit}"
+    return f"{n_bytes / 2**10:.{digits}f} KiB"

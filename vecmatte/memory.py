@@ -7,6 +7,7 @@ than killed by the kernel after minutes of swapping (or, on a Dask worker, by it
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,16 @@ from vecmatte._memory_models import (
     checked_solve_bytes,
     default_memory_bytes,
     direct_factor_bytes,
+    size_text,
 )
 from vecmatte._numbers import finite_number, whole_number
 from vecmatte._typing import PreconditionerLike
 from vecmatte._validation import check_option_names
+
+try:
+    import resource
+except ImportError:  # not a Unix
+    resource = None
 
 __all__ = [
     "BASE_BYTES",
@@ -34,6 +41,7 @@ __all__ = [
     "direct_factor_bytes",
     "estimate_solve_memory",
     "estimate_task_memory",
+    "forget_memory_reading",
     "refuse_if_short",
 ]
 
@@ -341,15 +349,45 @@ def _available_and_limit() -> tuple[int | None, str]:
     return available, ""
 
 
-def size_text(n_bytes: float, digits: int = 1) -> str:
-    """Bytes for people: GiB, or MiB below one GiB, KiB below one MiB (with ``digits``).
+# A solve needing at most a quarter of what a reading under a second old found is let
+# through without reading again (25-40 us of /proc/meminfo and cgroup files, 7-8% of a small
+# image's solve); not in another process (a forked child), once an rlimit changed (read each
+# time: 1 us) or a reader was replaced. The solves let through count against the quarter.
+_READING_SECONDS, _READING_SHARE = 1.0, 0.25
+_reading: list = [None]  # (stamp, _reading_key(), available, bytes let through since)
+_reading_lock = threading.Lock()
+_RLIMITS = [getattr(resource, n) for n in ("RLIMIT_AS", "RLIMIT_DATA") if hasattr(resource, n)]
 
-    GiB alone said "needs 0.0 GiB ... only 0.0 GiB" of a small solve or budget.
+
+def _reading_key() -> tuple:
+    """What a reading holds for: this process, its rlimits, the readers and limits in use."""
+    rlimits = [resource.getrlimit(which) for which in _RLIMITS]
+    readers = (_memory_readings, _meminfo_available, _cgroup_available, _rlimit_available)
+    return os.getpid(), rlimits, readers, _cgroup_limits, _process_status, _limits_cache
+
+
+def _reading_covers(needed: float, stamp: float) -> bool:
+    """Whether the last reading, recent and of this key, has room for ``needed`` bytes more
+    (then counted against it)."""
+    key = _reading_key()
+    with _reading_lock:
+        last = _reading[0]
+        if last is None or last[1] != key or not 0 <= stamp - last[0] < _READING_SECONDS:
+            return False
+        if last[3] + needed > _READING_SHARE * last[2]:
+            return False
+        _reading[0] = (*last[:3], last[3] + needed)
+        return True
+
+
+def forget_memory_reading() -> None:
+    """Make the next check read the memory available afresh, even for a small solve.
+
+    Every solve's check (:func:`refuse_if_short`) lets a solve needing at most a quarter of
+    what a reading under a second old found through without reading again; a program that
+    has just taken much memory, in this process or another, can drop that reading here.
     """
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
-        if n_bytes >= size:
-            return f"{n_bytes / size:.{digits}f} {unit}"
-    return f"{n_bytes / 2**10:.{digits}f} KiB"
+    _reading[0] = None
 
 
 def check_memory(
@@ -431,7 +469,9 @@ def refuse_if_short(
         The solve's, as given to :func:`estimate_solve_memory`, for the ways out.
     available : int, optional
         Bytes available; ``None``: :func:`available_memory` (nothing is refused when that
-        is unknown).
+        is unknown), read again only if ``needed`` and the solves let through since the
+        last reading add up to more than a quarter of it, the reading is a second old, or
+        an rlimit changed (:func:`forget_memory_reading`).
     **options
         The method's options, as given to :func:`estimate_solve_memory`.
 
@@ -445,7 +485,12 @@ def refuse_if_short(
     h, w, n_unknown = checked_counts(shape, n_unknown)
     limit = ""
     if available is None:
+        stamp = time.monotonic()  # a reading is as old as its start
+        if _reading_covers(needed, stamp):
+            return
         available, limit = _available_and_limit()
+        if available is not None and needed <= available:
+            _reading[0] = (stamp, _reading_key(), available, needed)
     else:
         # A negative number made the ways out a complex square root (a TypeError from int()).
         available = whole_number(available, "available", "a number of bytes (0 or more)")
