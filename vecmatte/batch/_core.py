@@ -404,7 +404,7 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
     from vecmatte.alpha import solve_alpha
     from vecmatte.batch._record import record_text
     from vecmatte.compose import cutout
-    from vecmatte.io import check_output_paths, load_image, save_images
+    from vecmatte.io import check_output_paths, colour_profile, load_image, save_images
 
     # find_tasks checked the whole batch; a task made by hand is checked here, before reading.
     check_output_paths(
@@ -440,7 +440,8 @@ def _solve_and_write(task: BatchTask) -> tuple[int, list[str]]:
                 rgba = cutout(image, result.alpha, foreground, dtype=np.uint8)
                 yield task.cutout_path, rgba, texts[1]
 
-        save_images(outputs())
+        # The cutout carries the photograph's colour space (its ICC profile), as alpha's do.
+        save_images(outputs(), icc_profile=colour_profile(task.image_path))
     notes = [
         str(warning.message)
         for warning in caught

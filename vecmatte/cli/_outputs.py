@@ -7,7 +7,6 @@ standard output as PNG (one of each at most). Every output is checked before any
 
 from __future__ import annotations
 
-import io
 import sys
 from contextlib import contextmanager
 
@@ -26,15 +25,18 @@ __all__ = [
 ]
 
 
-def source(path: str):
-    """What the library's readers take for ``path``: the path, or standard input's bytes."""
-    from vecmatte.io import STDIO
+def source(path: str, max_pixels: int | None = None):
+    """What the library's readers take for ``path``: the path, or standard input's bytes.
+
+    Standard input is read only up to what an image within ``max_pixels`` can need
+    (:func:`vecmatte.io.read_stream`): ``cat /dev/zero | vecmatte alpha - ...`` filled the
+    memory before any check.
+    """
+    from vecmatte.io import STDIO, read_stream
 
     if path != STDIO:
         return path
-    data = io.BytesIO(sys.stdin.buffer.read())
-    data.name = "<stdin>"
-    return data
+    return read_stream(sys.stdin.buffer, max_pixels=max_pixels, name="<stdin>")
 
 
 class StandardOutputClosed(BrokenPipeError):
@@ -67,19 +69,21 @@ def output_folders_held(paths):
         yield
 
 
-def write_all(outputs) -> None:
+def write_all(outputs, icc_profile: bytes | None = None) -> None:
     """Write each ``(path, array)`` of ``outputs`` (an iterable, read lazily), all or none.
 
     An item may be ``(path, array, text)``: the PNG text chunks of that file. Through
     :func:`vecmatte.io.save_images`: every output is encoded first; standard output
     (``-``) gets its whole PNG before the files are renamed into place, so a reader that goes
     away (``| head -c 10``) leaves none of the files, and :class:`StandardOutputClosed` says so.
+    ``icc_profile``: the photograph's colour profile, embedded in the colour outputs.
     """
     from vecmatte.io import STDIO, save_images
 
     try:
         save_images(
-            (sys.stdout.buffer if str(path) == STDIO else path, *rest) for path, *rest in outputs
+            ((sys.stdout.buffer if str(path) == STDIO else path, *rest) for path, *rest in outputs),
+            icc_profile=icc_profile,
         )
     except BrokenPipeError:
         raise StandardOutputClosed(

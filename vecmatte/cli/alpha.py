@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     int
         The exit code.
     """
-    from vecmatte.io import load_image
+    from vecmatte.io import colour_profile, load_image
 
     given = (args.trimap is not None) + (args.scribbles is not None) + (args.mask is not None)
     if given != 1:
@@ -105,7 +105,11 @@ def run(args: argparse.Namespace) -> int:
     reporter = _messages.Reporter(args.quiet)
     second = args.trimap or args.scribbles or args.mask
     reporter.stage(f"reading {args.image} and {second}")
-    image = load_image(_outputs.source(args.image), max_pixels=args.max_pixels)
+    source = _outputs.source(args.image, args.max_pixels)
+    image = load_image(source, max_pixels=args.max_pixels)
+    # The foreground and cutout carry the photograph's colour space (a Display P3 photo's
+    # cutout showed paler, taken for sRGB without it).
+    args.icc_profile = colour_profile(source)
     trimap = _read_trimap(args, image)
     solve_and_write(
         image, trimap, args, keywords, reporter, args.output, args.cutout, args.foreground
@@ -146,7 +150,9 @@ def _read_trimap(args, image):
     )
 
     if args.scribbles is not None:
-        scribbled = load_image(_outputs.source(args.scribbles), max_pixels=args.max_pixels)
+        scribbled = load_image(
+            _outputs.source(args.scribbles, args.max_pixels), max_pixels=args.max_pixels
+        )
         try:
             return scribbles_to_trimap(image, scribbled)
         except ValueError as error:
@@ -160,7 +166,7 @@ def _read_trimap(args, image):
                 ) from None
             raise ValueError(f"{args.scribbles}: {error}") from None
     path, name = (args.trimap, "trimap") if args.mask is None else (args.mask, "mask")
-    array = load_gray(_outputs.source(path), name=name, max_pixels=args.max_pixels)
+    array = load_gray(_outputs.source(path, args.max_pixels), name=name, max_pixels=args.max_pixels)
     try:
         check_trimap(array, image.shape, name=name)
         if args.mask is not None:
@@ -259,7 +265,7 @@ def solve_and_write(
     # All files or none: an error or Ctrl-C while writing leaves no matte without its cutout.
     # A batch starting in the output folders meanwhile leaves the temporaries alone.
     with _outputs.output_folders_held((alpha_path, foreground_path, cutout_path)):
-        _outputs.write_all(outputs())
+        _outputs.write_all(outputs(), icc_profile=getattr(args, "icc_profile", None))
     for path in (alpha_path, foreground_path, cutout_path):
         if path is not None:
             reporter.stage(f"wrote {_messages.shown(path)}")

@@ -125,14 +125,20 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     reporter = _messages.Reporter(args.quiet)
-    image = load_image(_outputs.source(args.image), max_pixels=args.max_pixels)
-    alpha = load_gray(_outputs.source(args.alpha), name="alpha", max_pixels=args.max_pixels)
+    image = load_image(_outputs.source(args.image, args.max_pixels), max_pixels=args.max_pixels)
+    alpha = load_gray(
+        _outputs.source(args.alpha, args.max_pixels), name="alpha", max_pixels=args.max_pixels
+    )
     _same_size(args.alpha, "alpha", alpha.shape, args.image, image.shape)
     if new is None:
-        new = load_image(_outputs.source(args.background), max_pixels=args.max_pixels)
+        new = load_image(
+            _outputs.source(args.background, args.max_pixels), max_pixels=args.max_pixels
+        )
         _check_crop(args, new.shape, image.shape)
     if args.foreground is not None:
-        foreground = load_image(_outputs.source(args.foreground), max_pixels=args.max_pixels)
+        foreground = load_image(
+            _outputs.source(args.foreground, args.max_pixels), max_pixels=args.max_pixels
+        )
         _same_size(args.foreground, "foreground", foreground.shape, args.image, image.shape)
         needed, what, hint = _COMPOSITE_BYTES * alpha.size, "the composite", ""
     else:

@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     _outputs.guard({"trimap (-o)": args.output}, {"mask": args.mask})
     _messages.note_lossy(args.output, "trimap")
     reporter = _messages.Reporter(args.quiet)
-    mask = load_gray(_outputs.source(args.mask), name="mask", max_pixels=args.max_pixels)
+    mask = load_gray(
+        _outputs.source(args.mask, args.max_pixels), name="mask", max_pixels=args.max_pixels
+    )
     try:
         trimap = trimap_from_mask(mask, band=args.band)
     except ValueError as error:
