@@ -14,6 +14,7 @@ from PIL import Image, ImageCms
 
 import vecmatte._opening
 import vecmatte._rename_lock
+import vecmatte._writing
 from vecmatte.io import (
     ColourProfileWarning,
     ImageTooLargeError,
@@ -429,3 +430,36 @@ def test_a_16_bit_file_replaced_between_its_two_reads_is_refused_naming_it(
     assert str(refused.value) == (
         f"{path}: the file changed while it was read (a new file of that name); read it again"
     )
+
+
+@pytestmark_posix
+def test_a_ctrl_c_held_over_the_renames_comes_once_the_locks_are_let_go(
+    tmp_path, lock_folder, monkeypatch
+):
+    # Held back between two renames, Ctrl-C was delivered at the end of that block, inside
+    # the lock's `with`: a KeyboardInterrupt at the entry of its end left the locks (and
+    # every later writer into the folder) to the garbage collector. Now the locks are let go
+    # inside the held block, before it is delivered.
+    out = tmp_path / "out"
+    out.mkdir()
+    status = os.stat(out)
+    lock = vecmatte._rename_lock.lock_path((status.st_dev, status.st_ino))
+    real_replace, seen = os.replace, []
+
+    def replace_then_interrupted(*args, **kwargs):
+        real_replace(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+
+    def handler(number, frame):
+        seen.append(lock.exists())  # a held lock's file is there until it is let go
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(vecmatte._writing.os, "replace", replace_then_interrupted)
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            save_images([(out / "m.png", np.zeros((4, 5))), (out / "c.png", np.zeros((4, 5)))])
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == [False]
+    assert sorted(p.name for p in out.iterdir()) == ["c.png", "m.png"]  # both, as before

@@ -1,12 +1,12 @@
 """Ctrl-C (SIGINT) and SIGTERM held back over a few steps that must not be parted.
 
 :mod:`vecmatte._writing` renames an output pair with them held (between two renames Ctrl-C
-left a matte without its cutout), takes the rename locks of their folders so (a Ctrl-C
-between a lock file's opening and its descriptor's being noted left the lock held by a
-descriptor nobody closed, and every later writer into that folder waiting), and makes a
-temporary file so (between ``mkstemp``'s open and its return it left a ``.tmp`` nobody
-removed). A step that waits (for another writer's lock) waits :func:`interruptible`, so
-that Ctrl-C still ends the wait.
+left a matte without its cutout) and lets go of the rename locks so, and makes a temporary
+file so (between ``mkstemp``'s open and its return it left a ``.tmp`` nobody removed);
+:mod:`vecmatte._rename_lock` takes the locks so (a Ctrl-C between a lock file's opening and
+its descriptor's noting left the lock held by a descriptor nobody closed, and every later
+writer into that folder waiting). A step that waits (for another writer's lock) waits
+:func:`interruptible`, so that Ctrl-C still ends the wait.
 """
 
 from __future__ import annotations

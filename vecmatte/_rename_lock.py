@@ -33,48 +33,36 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from vecmatte._held_signals import interruptible
+from vecmatte._held_signals import interruptible, interrupts_held
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["lock_path", "renames_locked"]
+__all__ = ["RenameLocks", "lock_path", "renames_locked"]
 
 
-@contextlib.contextmanager
-def renames_locked(folders: Iterable[Path]) -> Iterator[None]:
-    """Hold the rename lock of each of ``folders`` inside the block.
+class RenameLocks:
+    """The rename locks a writer holds: :meth:`release` lets go of them (once)."""
 
-    Parameters
-    ----------
-    folders : iterable of Path
-        The folders files are renamed into (``""`` or ``.``: the current one).
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+        self.descriptors: list[int] = []
+        # Made now, consumed by one call that no signal interrupts (a list's iterator sees
+        # the descriptors appended meanwhile); consumed, it closes nothing a second time.
+        self._closing = map(os.close, self.descriptors)
 
-    Notes
-    -----
-    The locks are taken in the order of the folders' (device, inode), the same in every
-    writer, so that two writers of several folders never wait for each other in a circle.
-    A wait (for another writer's renames: a moment) can be interrupted with Ctrl-C, also
-    within :func:`vecmatte._held_signals.interrupts_held`, where the writers take it: there
-    no signal can come between a lock file's opening and its descriptor's being noted for
-    closing, nor keep the block's end from closing it (either left the folder locked by a
-    descriptor nobody closed, for as long as the process ran).
-    """
-    held, descriptors = [], []
-    # Made now, consumed at the end by one call that no signal interrupts (a list's
-    # iterator sees the descriptors appended meanwhile).
-    closing = map(os.close, descriptors)
-    try:
-        if fcntl is not None:
-            for identity in sorted({i for f in folders if (i := _identity(f)) is not None}):
-                if (path := _lock(identity, descriptors)) is not None:
-                    held.append(path)
-        yield
-    finally:
+    def release(self) -> None:
+        """Remove the lock files and close their descriptors, which lets go of the locks.
+
+        Called by the writer inside its block of held signals, after its renames: a Ctrl-C
+        at the entry of the ``with`` block's end could otherwise leave the locks to the
+        garbage collector, and every later writer into those folders waiting meanwhile.
+        """
+        paths, self.paths = self.paths, []
         try:
-            for path in held:
+            for path in paths:
                 # Removed while held: a writer waiting on it finds, once it has the lock,
                 # that its file is no longer the one of that name (_lock), and opens anew.
                 with contextlib.suppress(OSError):
@@ -83,7 +71,43 @@ def renames_locked(folders: Iterable[Path]) -> Iterator[None]:
             # Closed (which lets go of the locks) even when Ctrl-C comes during the removals:
             # a lock left held stopped every later writer into its folder for as long as
             # this process ran.
-            list(closing)
+            list(self._closing)
+
+
+@contextlib.contextmanager
+def renames_locked(folders: Iterable[Path]) -> Iterator[RenameLocks]:
+    """Hold the rename lock of each of ``folders`` inside the block.
+
+    Parameters
+    ----------
+    folders : iterable of Path
+        The folders files are renamed into (``""`` or ``.``: the current one).
+
+    Yields
+    ------
+    RenameLocks
+        The locks held; released at the block's end if not before (``release()``).
+
+    Notes
+    -----
+    The locks are taken in the order of the folders' (device, inode), the same in every
+    writer, so that two writers of several folders never wait for each other in a circle.
+    They are taken with Ctrl-C (SIGTERM) held back (:func:`interrupts_held`): a signal
+    between a lock file's opening and its descriptor's noting leaked the descriptor, and
+    past ``flock`` left the folder locked for as long as the process ran. A wait for
+    another writer's renames (a moment) still ends at Ctrl-C (:func:`interruptible`), and
+    one held back meanwhile is delivered once the locks are noted.
+    """
+    locks = RenameLocks()
+    try:
+        if fcntl is not None:
+            with interrupts_held():
+                for identity in sorted({i for f in folders if (i := _identity(f)) is not None}):
+                    if (path := _lock(identity, locks.descriptors)) is not None:
+                        locks.paths.append(path)
+        yield locks
+    finally:
+        locks.release()
 
 
 def _lock(identity: tuple[int, int], descriptors: list[int]) -> Path | None:
