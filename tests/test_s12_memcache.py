@@ -163,3 +163,62 @@ def test_a_forked_child_reads_afresh(machine):
         answer = pipe.read()
     os.waitpid(pid, 0)
     assert answer == b"\x00"
+
+
+def _counts_or_error(shape, n_unknown):
+    from vecmatte._memory_models import checked_counts
+
+    try:
+        return checked_counts(shape, n_unknown)
+    except ValueError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize(
+    ("shape", "n_unknown"),
+    [
+        ((32, 32, 3), 468),
+        ((32, 32), 0),
+        ((0, 5, 3), 0),
+        ((0, 5), 1),
+        ((4, 5), 21),
+        ((4, 5), -1),
+        ((-4, 5), 0),
+        ((4, 5, 3, 1), 2),
+        ((4,), 2),
+        ((2**15, 2**14), 10),
+        ((2**20, 2**20), 10),
+    ],
+)
+def test_the_counts_of_ints_are_checked_as_those_of_other_integers(shape, n_unknown, monkeypatch):
+    # Every solve's counts (a tuple of ints, an int) skip the conversions: the same answer,
+    # or the same refusal, as integers of another type (read by the general path) get.
+    class Integer(int):
+        pass
+
+    def general():
+        return _counts_or_error(tuple(Integer(s) for s in shape), Integer(n_unknown))
+
+    monkeypatch.setattr(vecmatte._arrays, "MAX_PIXELS", 2**28)
+    assert _counts_or_error(shape, n_unknown) == general()
+    # A pixel limit lowered (as a test does) is honoured on the fast path too.
+    monkeypatch.setattr(vecmatte._arrays, "MAX_PIXELS", 19)
+    assert _counts_or_error(shape, n_unknown) == general()
+
+
+def test_a_boolean_count_is_still_refused():
+    assert "not True" in _counts_or_error((True, 5), 0)
+    assert "not False" in _counts_or_error((4, 5), False)
+
+
+@pytest.mark.parametrize("method", sorted(vecmatte.alpha.METHODS))
+def test_option_names_are_the_entry_keyword_only_parameters(method):
+    import inspect
+
+    spec = vecmatte.alpha.METHODS[method]
+    parameters = inspect.signature(spec.entry()).parameters.values()
+    expected = [p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    names = spec.option_names()
+    assert names == expected
+    names.append("changed by the caller")
+    assert spec.option_names() == expected
