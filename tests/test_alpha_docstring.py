@@ -51,7 +51,8 @@ def test_what_the_docstring_says_of_a_trimap_without_unknown_pixels_is_what_happ
 def test_the_docstring_says_a_float64_retry_that_would_not_fit_is_refused(monkeypatch):
     # 8a49981 made it an InsufficientMemoryError mid-solve; the Raises entry said only
     # "before anything large is allocated".
-    scene = vecmatte.make_scene((40, 50), seed=5)
+    # 2,261 unknowns: above the small systems' band Cholesky path (no float32 factor there).
+    scene = vecmatte.make_scene((100, 120), seed=5)
     image = (scene.image > 0.5).astype(float)  # cf at eps 1e-12 breaks the float32 factor
     monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 2**20)
     with pytest.raises(vecmatte.memory.InsufficientMemoryError, match="float64"):

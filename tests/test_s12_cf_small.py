@@ -2,7 +2,7 @@
 
 The reference is SciPy's sparse direct solve (``spsolve``) of the system that
 :func:`vecmatte.alpha.cf.build_system` assembles, and the conjugate gradient path of the same
-pipeline (a callback keeps a solve on it).
+pipeline (``maxiter=2`` keeps a solve on it).
 """
 
 from __future__ import annotations
@@ -150,13 +150,32 @@ def _band_width(trimap, radius=1):
     return len(unknown), int((last - np.arange(len(unknown))).max())
 
 
+def _strip(n_unknown):
+    """A tall 12-pixel-wide image whose unknown band (5 columns) holds ``n_unknown`` pixels:
+    a narrow band (within the flops' bound) of as many unknowns as asked."""
+    rows = -(-n_unknown // 5)
+    trimap = np.zeros((rows + 2, 12))
+    trimap[:, :4] = 1.0
+    trimap[1 : rows + 1, 4:9] = 0.5
+    trimap.reshape(-1)[np.flatnonzero(trimap == 0.5)[n_unknown:]] = 0.0
+    image = np.random.default_rng(n_unknown).random((*trimap.shape, 3))
+    return image, trimap
+
+
 def test_it_is_not_taken_above_the_bounds(taken):
     # More unknowns than the bound: conjugate gradient, as before.
-    scene = make_scene((40, 50), seed=1)
+    scene = make_scene((100, 120), seed=1)
     m, width = _band_width(scene.trimap)
     assert m > cf._DIRECT_MAX_UNKNOWN
     vecmatte.estimate_alpha(scene.image, scene.trimap)
     assert taken == [False]
+    # One unknown more than the bound, in a band narrow enough for the flops' bound.
+    image, trimap = _strip(cf._DIRECT_MAX_UNKNOWN + 1)
+    m, width = _band_width(trimap)
+    assert m == cf._DIRECT_MAX_UNKNOWN + 1 and m * width**2 <= cf._DIRECT_MAX_FLOPS
+    result = vecmatte.solve_alpha(image, trimap)
+    assert taken == [False, False] and result.iterations > 1
+    taken.clear()
     # Few unknowns but a band too wide: two unknown runs of k pixels two rows apart, coupled
     # at a distance of about k in row-major order.
     k = cf._DIRECT_MAX_UNKNOWN // 2 - 10
@@ -167,7 +186,7 @@ def test_it_is_not_taken_above_the_bounds(taken):
     assert m <= cf._DIRECT_MAX_UNKNOWN and m * width**2 > cf._DIRECT_MAX_FLOPS
     image = np.random.default_rng(1).random((*trimap.shape, 3))
     vecmatte.estimate_alpha(image, trimap)
-    assert taken == [False, False]
+    assert taken == [False]
 
 
 def test_a_large_radius_is_left_to_the_build(taken):
@@ -196,6 +215,23 @@ def test_it_is_taken_up_to_the_bounds_and_only_with_the_direct_preconditioner(ta
     # An rtol the solution's residual cannot meet hands the system to conjugate gradient.
     is_fg, is_bg = _masks(scene.trimap)
     assert cf.solve_small(scene.image, is_fg, is_bg, rtol=1e-300) is None
+
+
+@pytest.mark.parametrize("scene", ["strip", "make_scene"])
+def test_it_is_taken_up_to_the_unknowns_bound(taken, scene):
+    # Exactly the bound's unknowns in a narrow band, and a make_scene of 1,698 (past 640,
+    # the bound before), each against the assembled system's spsolve.
+    if scene == "strip":
+        image, trimap = _strip(cf._DIRECT_MAX_UNKNOWN)
+    else:
+        made = make_scene((80, 75), seed=0)
+        image, trimap = made.image, made.trimap
+    m, width = _band_width(trimap)
+    assert 640 < m <= cf._DIRECT_MAX_UNKNOWN and m * width**2 <= cf._DIRECT_MAX_FLOPS
+    result = vecmatte.solve_alpha(image, trimap)
+    assert taken == [True] and result.iterations == 1 and result.residual <= 1e-12
+    reference, unknown = _spsolve(image, trimap)
+    assert np.abs(result.alpha.ravel()[unknown] - np.clip(reference, 0, 1)).max() <= 1e-9
 
 
 def test_the_radius_and_eps_fast_check_returns_what_the_full_check_returns():

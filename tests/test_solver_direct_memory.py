@@ -23,8 +23,12 @@ from vecmatte.synthetic import make_scene
 
 
 def _beyond_float32():
-    """cf at its floor eps on a 0/1 image: CG breaks down with the float32 factor."""
-    scene = make_scene((40, 50), seed=5)
+    """cf at its floor eps on a 0/1 image: CG breaks down with the float32 factor.
+
+    2,261 unknowns: above the band Cholesky path of small systems (cf.solve_small), which
+    would solve it whole without a float32 factor.
+    """
+    scene = make_scene((100, 120), seed=5)
     return (scene.image > 0.5).astype(float), scene.trimap
 
 
@@ -39,8 +43,8 @@ def test_a_float64_retry_that_would_not_fit_is_refused_in_one_line(monkeypatch):
 
 
 def test_a_float64_retry_that_fits_is_made(monkeypatch):
-    # 16 MiB holds the float64 factor of these ~1000 rows many times over, though not the
-    # whole solve's estimate (about 60 MiB, its fixed 40 MB included) that gated it before.
+    # 16 MiB holds the float64 factor of these ~2,300 rows (about 7.5 MiB), though not the
+    # whole solve's estimate (about 50 MiB, its fixed 40 MB included) that gated it before.
     image, trimap = _beyond_float32()
     monkeypatch.setattr(vecmatte.memory, "available_memory", lambda: 16 * 2**20)
     result = vecmatte.solve_alpha(image, trimap, method="cf", eps=1e-12)

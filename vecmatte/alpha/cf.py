@@ -37,13 +37,15 @@ _SMALL_TABLE = 4096
 # build and the 'direct' preconditioner's conjugate gradient (estimate_alpha, one core, crops
 # of GT01/GT04/GT13 at 32 to 256 and make_scene): 0.4-0.75x their time up to 24M flops and
 # 2,500 unknowns, 0.6-1.0x from 24M to 50M, 1.0-2.8x above 60M (the band outgrows the
-# caches). The unknowns' bound is lower than that: the test suite pins conjugate gradient's
-# behaviour (its stages logged, maxiter, the float64 retry) on scenes of 659 unknowns and more.
-_DIRECT_MAX_UNKNOWN = 640
+# caches). With the unknowns' bound at 2,000 rather than 640: 0.48-0.68x at 1,229 and 1,638
+# unknowns on 64 x 64 crops of GT01/GT04/GT13 (30% and 40% unknown), 1.02-1.03x where the
+# flops' bound then refuses (48%: the refusal's cost). Tests of conjugate gradient's
+# behaviour (stages logged, rtol, the float64 retry, the factors) use larger scenes or maxiter=2.
+_DIRECT_MAX_UNKNOWN = 2000
 _DIRECT_MAX_FLOPS = 24_000_000
 # And this many pixel pairs of the windows holding an unknown (45 per window at radius 1, up
-# to nine windows per unknown: 260k at 640 unknowns): larger radii's blocks grow like
-# (2r + 1)**4, which the build's strips keep to a budget.
+# to nine windows per unknown; a 64 x 64 image has 3,844 windows, 173k pairs): larger radii's
+# blocks grow like (2r + 1)**4, which the build's strips keep to a budget.
 _DIRECT_MAX_PAIRS = 300_000
 
 
@@ -370,8 +372,9 @@ def solve_small(
     blocks = window_blocks(image, known, eps=eps, radius=radius, limit=_DIRECT_MAX_PAIRS)
     if blocks is None:
         return None
-    # Within the bounds it never warns (a window of n <= 774 pixels, n (n + 1) / 2 pairs, and
-    # 640 unknowns make 640 n**2 < 3.9e8 unknown-window pairs; 4e8 warn); kept for larger ones.
+    # Within the pairs' bound it never warns (4e8 unknown-window pairs m n**2 warn): one
+    # window of n <= 729 pixels holds m <= n unknowns, m n**2 <= 729**3 < 3.9e8; K >= 2 have
+    # n <= 529 and K n (n + 1) / 2 <= 3e5, so m n**2 <= K n**3 < 3.2e8. Kept for larger bounds.
     check_radius_cost(m, radius)
     pixels, values = blocks
     # Each pair a <= b of a window's pixels once (its block is symmetric), summed by one
