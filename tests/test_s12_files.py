@@ -74,6 +74,20 @@ def test_no_profile_a_damaged_one_or_one_not_of_rgb_is_none(tmp_path, rng):
     assert [colour_profile(p) for p in (plain, damaged, lab)] == [None, None, None]
 
 
+def test_a_named_pipe_is_not_opened_again_for_its_profile(tmp_path):
+    # Its data went to the image's reader: opened again, it waited for a writer for good
+    # (`vecmatte alpha FIFO t.png -o m.png` hung once the CLI asked for the profile).
+    fifo = tmp_path / "in.png"
+    os.mkfifo(fifo)
+    found = []
+    looking = threading.Thread(target=lambda: found.append(colour_profile(fifo)), daemon=True)
+    looking.start()
+    looking.join(30)
+    if looking.is_alive():  # blocked in open(): let it go before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert found == [None]
+
+
 def test_the_colour_outputs_carry_the_profile_and_the_alpha_matte_none(tagged_photo, tmp_path):
     # The cutout and foreground hold the photo's values as stored, in its profile's space:
     # written without it (every file before), viewers showed them as sRGB.

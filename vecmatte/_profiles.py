@@ -11,6 +11,8 @@ RGB profile does not describe gray values).
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 
 from vecmatte._caller import outside_stacklevel
@@ -56,7 +58,8 @@ def colour_profile(source) -> bytes | None:
     Parameters
     ----------
     source : str, Path or seekable binary stream
-        The image file (a stream is read from its start and left where it was).
+        The image file (a stream is read from its start and left where it was; a named
+        pipe or a device is not read again: None).
 
     Returns
     -------
@@ -68,6 +71,10 @@ def colour_profile(source) -> bytes | None:
     from vecmatte._pillow import open_unchecked
 
     stream = hasattr(source, "read")
+    if not stream and not _is_regular_file(source):
+        # A named pipe's data went to the image's reader: opened again, it waited for a
+        # writer for good (vecmatte alpha FIFO t.png -o m.png hung after the solve's start).
+        return None
     try:
         position = source.tell() if stream else None
         try:
@@ -79,6 +86,14 @@ def colour_profile(source) -> bytes | None:
     except Exception:  # not a file or image we can read: the reader says why, not this
         return None
     return profile if _is_rgb_profile(profile) else None
+
+
+def _is_regular_file(name) -> bool:
+    """Whether ``name`` names a regular file (not a named pipe, a device, a folder)."""
+    try:
+        return stat.S_ISREG(os.stat(name).st_mode)
+    except (OSError, TypeError, ValueError):  # nothing there, not a name, a NUL in it
+        return False
 
 
 def check_profile(profile) -> bytes | None:
