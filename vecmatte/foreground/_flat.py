@@ -47,8 +47,11 @@ _CLIP = importlib.import_module(
 # (6), constant parts (6).
 _W, _D, _E, _C = slice(0, 24), slice(24, 30), slice(30, 36), slice(36, 42)
 # Plans whose arrays a thread keeps (:func:`_kept`): about 200 bytes a cell, 0.4 MB for a
-# 32 x 32 image's levels.
+# 32 x 32 image's levels, 1.2 MB for a 128 x 128 image's (its 64 x 64 level joins them) ...
 _KEPT_PLANS = 8
+# ... and at most this many bytes of them: eight 128 x 128 sizes kept 9.4 MB in every thread
+# that had run them, for as long as the thread lived.
+_KEPT_BYTES = 4 << 20
 _LOCAL = threading.local()
 
 
@@ -228,7 +231,8 @@ def _sweeps(level: _Level, buffer: np.ndarray, coefficients: np.ndarray, scratch
 def _kept(grid: Plan) -> list:
     """This thread's buffers, coefficient arrays and half-sweep operands for ``grid``, per
     level: ``(buffer, coefficients, sweeps)``. Kept from one call to the next (making them
-    was a fifth of a 32 x 32 call); per thread, so that two threads never share them. The
+    was a fifth of a 32 x 32 call); per thread, so that two threads never share them; at
+    most :data:`_KEPT_PLANS` plans and :data:`_KEPT_BYTES` bytes of them. The
     pads of a buffer stay zero (nothing writes them); everything else is written before it
     is read at every call."""
     kept = getattr(_LOCAL, "plans", None)
@@ -236,7 +240,8 @@ def _kept(grid: Plan) -> list:
         kept = _LOCAL.plans = {}
     entry = kept.get(grid)
     if entry is None:
-        if len(kept) >= _KEPT_PLANS:
+        held = sum(map(_kept_bytes, kept))
+        if len(kept) >= _KEPT_PLANS or held + _kept_bytes(grid) > _KEPT_BYTES:
             kept.clear()
         largest = max(level.size for level in grid.levels)
         scratch = (np.empty(9 * largest, _F32), np.empty(6 * largest, _F32))
@@ -246,6 +251,14 @@ def _kept(grid: Plan) -> list:
             coefficients = np.empty((2, 42, level.size), _F32)
             entry.append((buffer, coefficients, _sweeps(level, buffer, coefficients, scratch)))
     return entry
+
+
+def _kept_bytes(grid: Plan) -> int:
+    """Bytes of the arrays :func:`_kept` keeps for ``grid``: per level a buffer and the
+    coefficients, and two scratch arrays for the largest level (see :data:`_KEPT_BYTES`)."""
+    largest = max(level.size for level in grid.levels)
+    levels = sum(level.length + 84 * level.size for level in grid.levels)
+    return 4 * (levels + 15 * largest)
 
 
 def relax_levels(grid: Plan, image, alpha, start, iterations, regularization, weight):

@@ -1,0 +1,49 @@
+"""Review of session 12's speed work (review-speed): defects found, each with its test."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from vecmatte.foreground import _flat, ml
+
+
+def _in_a_new_thread(work):
+    """``work()`` run in a thread of its own (fresh per-thread kept arrays), its result."""
+    out = []
+    thread = threading.Thread(target=lambda: out.append(work()))
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+def _held_bytes() -> int:
+    """Bytes of the buffers and coefficient arrays this thread's _flat keeps."""
+    plans = _flat._LOCAL.__dict__.get("plans", {})
+    return sum(b.nbytes + c.nbytes for entry in plans.values() for b, c, _ in entry)
+
+
+def test_flat_kept_arrays_bounded_in_bytes():
+    """Images of 120 to 128 rows by 128 (their 64 x 64 level goes by _flat): each size
+    kept about 1.2 MB per thread, eight sizes 9.4 MB for the thread's life. Now at most
+    4 MiB, and the colours after the kept arrays are dropped are a fresh thread's."""
+    rng = np.random.default_rng(3)
+    scenes = [(rng.random((h, 128, 3)), rng.random((h, 128))) for h in range(120, 129)]
+    options = {"regularization": 1e-5, "gradient_weight": 1.0}
+
+    def run_all():
+        held, results = [], []
+        for image, alpha in scenes:
+            results.append(ml.estimate(image, alpha, **options))
+            held.append(_held_bytes())
+        return held, results
+
+    held, results = _in_a_new_thread(run_all)
+    assert max(held) <= 4 << 20, held
+    for (image, alpha), got in zip(scenes, results, strict=True):
+        fresh = _in_a_new_thread(
+            lambda image=image, alpha=alpha: ml.estimate(image, alpha, **options)
+        )
+        for a, b in zip(got, fresh, strict=True):
+            assert a.tobytes() == b.tobytes()
