@@ -51,8 +51,8 @@ def test_flat_kept_arrays_bounded_in_bytes():
 
 def test_flat_plans_kept_for_all_threads_bounded():
     """The plans (index arrays, shared by the threads) outlive the threads that made them:
-    sixteen sizes of 113 to 128 x 128 (1 MB each, with their 64 x 64 level) held 16.5 MB after the threads ended; now at
-    most eight plans, 8.3 MB."""
+    sixteen sizes of 113 to 128 x 128 (1 MB each, with their 64 x 64 level) held 16 MB
+    after the threads ended; now at most eight plans, 8.3 MB."""
     import gc
     import tracemalloc
 
