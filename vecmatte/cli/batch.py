@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+import unicodedata
 from collections import Counter
 
 from vecmatte.cli import _common, _outputs
@@ -169,10 +171,20 @@ class BatchProgress:
         bar = "#" * filled + "-" * (self.BAR_WIDTH - filled)
         line = f"[{bar}] {done}/{total} images  elapsed {_clock(elapsed)}  ETA {eta}  {what}"
         if self.tty:
-            self._write(f"\r{line[:200]}\033[K")
+            # One row of the terminal: a longer line wraps, and "\r" with erase-line redraws
+            # only its last row (--jobs 4's "solving a, b, c, d ..." stacked the rest).
+            self._write(f"\r{_cut(line, self._columns() - 1)}\033[K")
             self._bar_shown = True
         else:
             self._write(line + "\n")
+
+    def _columns(self) -> int:
+        """The terminal's width, read at each redraw (it may be resized); 201 unknown."""
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return 201
+        return columns if columns > 1 else 201
 
     def __call__(self, done: int, total: int, record) -> None:
         """Show that a task ended.
@@ -351,3 +363,15 @@ def _remove_made_folders(made: list) -> None:
     with FolderLocks(made[:1], shared=False) as locks, locks.alone_in(made[0]) as alone:
         if alone:
             _outputs.remove_empty(made)
+
+
+def _cut(line: str, columns: int) -> str:
+    """``line`` cut to ``columns`` cells of a terminal (East Asian wide characters take two)."""
+    if len(line) * 2 <= columns:
+        return line
+    used = 0
+    for at, character in enumerate(line):
+        used += 2 if unicodedata.east_asian_width(character) in "WF" else 1
+        if used > columns:
+            return line[:at]
+    return line
