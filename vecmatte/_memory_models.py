@@ -22,6 +22,7 @@ __all__ = [
     "default_memory_bytes",
     "direct_factor_bytes",
     "direct_options_bytes",
+    "lighter_preconditioner",
     "size_text",
     "solve_model",
 ]
@@ -307,3 +308,22 @@ def size_text(n_bytes: float, digits: int = 1) -> str:
         if n_bytes >= size:
             return f"{n_bytes / size:.{digits}f} {unit}"
     return f"{n_bytes / 2**10:.{digits}f} KiB"
+
+
+def lighter_preconditioner(method: str, preconditioner) -> str | None:
+    """The preconditioner holding least that the method's systems take, if not the one used
+    (a way out of :func:`vecmatte.memory.refuse_if_short`'s refusal).
+
+    "ichol" where the systems have a pixel stencil, else "jacobi"; ``None`` for a method
+    that solves no system, or when the solve uses it already.
+    """
+    from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
+
+    spec = get_method(method)
+    if spec.preconditioner is None:
+        return None
+    used = resolve_method_preconditioner(method, preconditioner)[0]
+    for name in ("ichol", "jacobi"):
+        if spec.takes(name):
+            return None if name == used else name
+    return None

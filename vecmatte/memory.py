@@ -20,6 +20,7 @@ from vecmatte._memory_models import (
     checked_solve_bytes,
     default_memory_bytes,
     direct_factor_bytes,
+    lighter_preconditioner,
     size_text,
 )
 from vecmatte._numbers import finite_number, whole_number
@@ -48,6 +49,7 @@ __all__ = [
 # What process_task (and the CLI) hold besides the solve: the decoded file, the float64
 # image (24 bytes per pixel), trimap and alpha (8 + 8), and the RGBA cutout (32 + 4).
 _INPUT_PER_PIXEL = 80.0
+_lighter_preconditioner = lighter_preconditioner  # its name here before (the tests')
 
 
 class InsufficientMemoryError(MemoryError):
@@ -356,6 +358,7 @@ def _available_and_limit() -> tuple[int | None, str]:
 _READING_SECONDS, _READING_SHARE = 1.0, 0.25
 _reading: list = [None]  # (stamp, _reading_key(), available, bytes let through since)
 _reading_lock = threading.Lock()
+_forgotten = [0]  # how many times forget_memory_reading ran: a reading begun before is not kept
 _RLIMITS = [getattr(resource, n) for n in ("RLIMIT_AS", "RLIMIT_DATA") if hasattr(resource, n)]
 
 
@@ -367,27 +370,40 @@ def _reading_key() -> tuple:
 
 
 def _reading_covers(needed: float, stamp: float) -> bool:
-    """Whether the last reading, recent and of this key, has room for ``needed`` bytes more
-    (then counted against it)."""
+    """Whether the last reading, recent and of this key, has room for ``needed`` more bytes."""
     key = _reading_key()
     with _reading_lock:
         last = _reading[0]
-        if last is None or last[1] != key or not 0 <= stamp - last[0] < _READING_SECONDS:
-            return False
-        if last[3] + needed > _READING_SHARE * last[2]:
+        fresh = last is not None and last[1] == key and 0 <= stamp - last[0] < _READING_SECONDS
+        if not fresh or last[3] + needed > _READING_SHARE * last[2]:
             return False
         _reading[0] = (*last[:3], last[3] + needed)
         return True
+
+
+def _keep_reading(stamp: float, forgotten: int, available: int, needed: float) -> None:
+    """Keep a reading begun at ``stamp`` that let ``needed`` bytes through: another thread's
+    begun since is kept instead, with ``needed`` counted (replaced, it lost that thread's
+    solve); none begun before :func:`forget_memory_reading` last ran."""
+    key = _reading_key()
+    with _reading_lock:
+        last = _reading[0]
+        if forgotten == _forgotten[0]:
+            newer = last is not None and last[1] == key and last[0] >= stamp
+            last = last if newer else (stamp, key, available, 0)
+            _reading[0] = (*last[:3], last[3] + needed)
 
 
 def forget_memory_reading() -> None:
     """Make the next check read the memory available afresh, even for a small solve.
 
     Every solve's check (:func:`refuse_if_short`) lets a solve needing at most a quarter of
-    what a reading under a second old found through without reading again; a program that
-    has just taken much memory, in this process or another, can drop that reading here.
+    what a reading under a second old found through unread; a program that has just taken
+    much memory, in this process or another, drops that reading here.
     """
-    _reading[0] = None
+    with _reading_lock:
+        _reading[0] = None
+        _forgotten[0] += 1
 
 
 def check_memory(
@@ -485,12 +501,12 @@ def refuse_if_short(
     h, w, n_unknown = checked_counts(shape, n_unknown)
     limit = ""
     if available is None:
-        stamp = time.monotonic()  # a reading is as old as its start
+        stamp, forgotten = time.monotonic(), _forgotten[0]  # a reading is as old as its start
         if _reading_covers(needed, stamp):
             return
         available, limit = _available_and_limit()
         if available is not None and needed <= available:
-            _reading[0] = (stamp, _reading_key(), available, needed)
+            _keep_reading(stamp, forgotten, available, needed)
     else:
         # A negative number made the ways out a complex square root (a TypeError from int()).
         available = whole_number(available, "available", "a number of bytes (0 or more)")
@@ -541,24 +557,6 @@ def _works_at(shape: tuple[int, int], method: str, options: dict) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _lighter_preconditioner(method: str, preconditioner) -> str | None:
-    """The preconditioner holding least that the method's systems take, if not the one used.
-
-    "ichol" where the systems have a pixel stencil, else "jacobi"; ``None`` for a method
-    that solves no system, or when the solve uses it already.
-    """
-    from vecmatte.alpha._registry import get_method, resolve_method_preconditioner
-
-    spec = get_method(method)
-    if spec.preconditioner is None:
-        return None
-    used = resolve_method_preconditioner(method, preconditioner)[0]
-    for name in ("ichol", "jacobi"):
-        if spec.takes(name):
-            return None if name == used else name
-    return None
 
 
 def estimate_task_memory(task) -> int:
