@@ -74,3 +74,13 @@ def test_flat_plans_kept_for_all_threads_bounded():
     finally:
         tracemalloc.stop()
     assert held <= 10e6, held
+
+
+def test_flat_plans_shared_by_threads_are_read_only():
+    """A plan is shared by every thread (plan()'s cache): its index arrays are read-only,
+    so that no caller can change another thread's indices (they were writable)."""
+    shapes = ((1, 1), (2, 2), (4, 4), (8, 8), (16, 16), (32, 32), (64, 64))
+    grid = _flat.plan(128, 128, shapes)
+    arrays = [grid.pixels, grid.pixels3, grid.neighbours, *grid.starts, *grid.natural]
+    arrays += [a for level in grid.levels for a in (level.y, level.x)]
+    assert arrays and not any(a.flags.writeable for a in arrays)

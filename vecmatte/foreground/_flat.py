@@ -125,6 +125,11 @@ class Plan:
         self.pixels3 = 3 * self.pixels + np.arange(3)[:, None]
         self.neighbours = np.concatenate(neighbours, axis=1)
         self.natural = [self._natural(level) for level in self.levels[-2:]]
+        # Shared by every thread through plan()'s cache: read-only, as the other cached
+        # index arrays (ml's _nearest).
+        shared = [self.pixels, self.pixels3, self.neighbours, *self.starts, *self.natural]
+        for array in shared + [a for level in self.levels for a in (level.y, level.x)]:
+            array.flags.writeable = False
 
     @staticmethod
     def _natural(level: _Level) -> np.ndarray:
