@@ -124,3 +124,32 @@ def test_a_reading_begun_before_forget_memory_reading_is_not_kept(machine):
     memory.refuse_if_short(2**20, SHAPE, UNKNOWN)
     memory.refuse_if_short(2**20, SHAPE, UNKNOWN)
     assert machine["reads"] == 2
+
+
+def test_link_dot_dot_name_is_not_taken_for_the_other_output(tmp_path, monkeypatch, capsys):
+    # -o link/../x.png --cutout x.png, link -> sub/deep: two files (sub/x.png and x.png).
+    # The names-alone check (9ae8519) collapsed ".." with os.path.normpath, called them "the
+    # same file" and refused (exit 2), though nothing was the same.
+    import numpy as np
+
+    from vecmatte.cli import main
+    from vecmatte.io import save_image
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    save_image("photo.png", rng.random((12, 12, 3)))
+    trimap = np.full((12, 12), 0.5)
+    trimap[:, :3], trimap[:, 9:] = 0.0, 1.0
+    save_image("trimap.png", trimap)
+    (tmp_path / "sub" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "sub" / "deep")
+    argv = ["alpha", "photo.png", "trimap.png", "-o", "link/../x.png", "--cutout", "x.png", "-q"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert (tmp_path / "sub" / "x.png").is_file() and (tmp_path / "x.png").is_file()
+    # One name, written two ways, is still refused by the names (exit 2).
+    try:
+        code = main(["alpha", "photo.png", "trimap.png", "-o", "y.png", "--cutout", "./y.png"])
+    except SystemExit as stopped:
+        code = stopped.code
+    assert code == 2
+    assert "are the same file" in capsys.readouterr().err

@@ -152,18 +152,22 @@ def _check_named_twice(outputs: dict) -> None:
     """Refuse two outputs of one name (``-o m.png --cutout ./m.png``), by the names alone.
 
     A usage error as names differing only in case are: it exited 1 while ``-o M.png
-    --cutout m.png`` exited 2. Two names of one file through links stay
+    --cutout m.png`` exited 2. Names are compared as written, from the working directory,
+    with ``.`` and doubled slashes dropped but ``..`` kept: ``link/../m.png`` is not
+    ``m.png`` when ``link`` is a symbolic link to a folder elsewhere (they were refused as
+    one file). Two names of one file (links, ``..``) stay
     :func:`vecmatte.io.check_output_paths`'s to refuse (that depends on the files, exit 1).
     """
     import os
+    from pathlib import Path
 
     from vecmatte.io import STDIO
 
-    seen: dict[str, str] = {}
+    seen: dict[Path, str] = {}
     for what, path in outputs.items():
         if path is None or str(path) == STDIO:
             continue
-        name = os.path.normpath(os.path.abspath(os.fspath(path)))
+        name = Path(os.getcwd(), os.fspath(path))
         if name in seen:
             raise ValueError(
                 f"{path}: the {seen[name]} and the {what} are the same file; give them "
