@@ -153,3 +153,30 @@ def test_link_dot_dot_name_is_not_taken_for_the_other_output(tmp_path, monkeypat
         code = stopped.code
     assert code == 2
     assert "are the same file" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() of a threaded process
+def test_a_child_forked_while_the_reading_lock_is_held_can_still_check(machine):
+    # A threaded program (solves in threads) that forks, as multiprocessing's "fork" does:
+    # a fork while another thread was inside the reading's lock left it held for ever in the
+    # child, whose first solve then hung in refuse_if_short.
+    import time
+
+    with memory._reading_lock:  # another thread checking as the fork happens
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child
+            try:
+                memory.refuse_if_short(2**20, SHAPE, UNKNOWN)
+            finally:
+                os._exit(0)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(child, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        pytest.fail("the forked child hung on the reading's lock")

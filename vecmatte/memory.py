@@ -362,6 +362,17 @@ _forgotten = [0]  # how many times forget_memory_reading ran: a reading begun be
 _RLIMITS = [getattr(resource, n) for n in ("RLIMIT_AS", "RLIMIT_DATA") if hasattr(resource, n)]
 
 
+def _after_fork() -> None:
+    """A forked child's own lock and no reading: a thread inside the parent's lock as the
+    process forked left it held for ever in the child (its first check hung)."""
+    global _reading_lock
+    _reading_lock, _reading[0] = threading.Lock(), None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 def _reading_key() -> tuple:
     """What a reading holds for: this process, its rlimits, the readers and limits in use."""
     rlimits = [resource.getrlimit(which) for which in _RLIMITS]
