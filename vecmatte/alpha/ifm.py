@@ -48,6 +48,9 @@ _IU_WEIGHT = 0.01
 _KU_WEIGHT = 0.05
 _LOCAL_EPS = 1e-6
 _LOCAL_RADIUS = 1
+# How far outside [0, 1] a known-to-unknown estimate may lie and still count as a mixture
+# (ku_confidence="means"): rounding only, far below any estimate that means something.
+_ALPHA_HAT_SLACK = 1e-6
 
 # Peak memory model of build_system (see memory_bytes): bytes per pixel, per unknown pixel and
 # in all. `python bench/memory_models.py --fit 1.1` (resident and tracemalloc peaks in fresh
@@ -172,7 +175,9 @@ def build_system(
         equation has them; ``"toolbox"`` compares their weighted sums, as the authors'
         toolbox does (zero where ``alpha F = (1 - alpha) B`` even for distinct ``F`` and
         ``B``, and unbounded). See
-        :func:`vecmatte.laplacians.information_flow.known_to_unknown_flow`.
+        :func:`vecmatte.laplacians.information_flow.known_to_unknown_flow`. With
+        ``"means"`` an estimate outside [0, 1] (by more than 1e-6) has no confidence: one
+        side's weights then sum below zero, so that side has no mean colour.
 
     Returns
     -------
@@ -188,8 +193,10 @@ def build_system(
     The trimmed trimaps only feed the known-to-unknown estimate: on pixels the edge
     trimming labels, the estimate is their new label with full confidence. With
     ``ku_confidence="means"`` (the default) the mean SAD over the alphamatting-lowres
-    images (full size) is 0.91 times closed-form's on the first trimap set and 0.78 on
-    the second, against 1.01 and 0.84 with ``"toolbox"``.
+    images (full size) was 0.91 times closed-form's on the first trimap set and 0.78 on
+    the second before estimates outside [0, 1] lost their confidence (see
+    ``bench/results/ifm.md`` for the current figures), against 1.01 and 0.84 with
+    ``"toolbox"``.
 
     Examples
     --------
@@ -415,6 +422,15 @@ def _known_to_unknown_estimate(image, is_fg, is_bg, ku_confidence="means"):
     alpha_hat, confidence = known_to_unknown_flow(
         image, patch_fg, patch_bg, k=_KU_K, where=~edge, confidence=ku_confidence
     )
+    if ku_confidence == "means":
+        # Outside [0, 1] one side's LLE weights sum below zero: it has no mean colour, and
+        # the samples do not explain the pixel as alpha F + (1 - alpha) B with alpha in
+        # [0, 1]. Such estimates (-3.3 to 11.7 on GT16) get no confidence; the clip only
+        # keeps CG's first guess a matte. The slack spares the weights' rounding (about
+        # 1e-9 on synthetic scenes, where estimates of 0 and 1 are common).
+        outside = (alpha_hat < -_ALPHA_HAT_SLACK) | (alpha_hat > 1.0 + _ALPHA_HAT_SLACK)
+        confidence[outside] = 0.0
+        np.clip(alpha_hat, 0.0, 1.0, out=alpha_hat)
     alpha_hat[edge_fg] = 1.0
     alpha_hat[edge_bg] = 0.0
     confidence[edge] = 1.0
