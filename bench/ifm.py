@@ -130,6 +130,13 @@ def run_child(arguments: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _ifm_preconditioner() -> str:
+    """The preconditioner an ifm solve uses by default (named in the report)."""
+    from vecmatte.alpha import METHODS
+
+    return str(METHODS["ifm"].preconditioner)
+
+
 def _total(rows: list[dict], key: str) -> float:
     return float(sum(r[key] for r in rows))
 
@@ -143,9 +150,9 @@ def report(records: list[dict], phases: dict, profiled: str, command: str, load:
         f"Machine: {provenance.machine_line()}. Load average at the start: {load}.",
         "",
         "`vecmatte.solve_alpha(image, trimap, method=M)` with each method's defaults (cf: "
-        "direct preconditioner, eps 1e-7; ifm: the toolbox's parameters, lambda 100, Jacobi "
-        "preconditioner), one fresh process per solve (warmed up on a small synthetic scene, so "
-        "that imports are not timed), pinned to one core. SAD: sum "
+        "direct preconditioner, eps 1e-7; ifm: the toolbox's parameters, lambda 100, "
+        f"preconditioner {_ifm_preconditioner()!r}), one fresh process per solve (warmed up "
+        "on a small synthetic scene, so that imports are not timed), pinned to one core. SAD: sum "
         "|alpha - gt| over the trimap's unknown pixels / 1000; MSE: mean squared error over "
         "the same pixels. Time: wall clock of the call, file reading excluded. Memory: the "
         "process's peak resident size (VmHWM), and in brackets what the call added to it.",
@@ -287,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     phases = {}
     if args.profile_image:
         phases = run_child(["--data", str(args.data), "--profile", args.profile_image])
+    # The cores this run was pinned to, as the command that reproduces it names them.
+    cores = ",".join(map(str, sorted(os.sched_getaffinity(0))))
     command = " ".join(
-        ["taskset -c 0 python bench/ifm.py", *(sys.argv[1:] if argv is None else argv)]
+        [f"taskset -c {cores} python bench/ifm.py", *(sys.argv[1:] if argv is None else argv)]
     )
     text = report(records, phases, f"{args.profile_image}, trimap", command, load)
     provenance.write_markdown(args.output, text)
