@@ -99,7 +99,6 @@ ALPHA = ["alpha", "image.png", "trimap.png"]
             "would overwrite the alpha alpha.png",
         ),
         (["trimap", "mask.png", "-o", "mask.png"], "trimap (-o) would overwrite the mask"),
-        ([*ALPHA, "-o", "-", "--cutout", "-"], "are both '-' (standard output)"),
     ],
 )
 def test_item1_an_output_never_replaces_an_input(work, capsys, argv, message):
@@ -113,6 +112,8 @@ def test_item1_an_output_never_replaces_an_input(work, capsys, argv, message):
     [
         ([*ALPHA, "-o", "x.png", "--cutout", "x.png"], "the alpha matte (-o) and the --cutout are"),
         ([*ALPHA, "-o", "a.png", "--foreground", "f.png", "--cutout", "f.png"], "same file"),
+        ([*ALPHA, "-o", "-", "--cutout", "-"], "are both '-' (standard output)"),
+        (["alpha", "-", "-", "-o", "x.png"], "image and trimap are both '-' (standard input)"),
     ],
 )
 def test_item1_two_outputs_of_one_name_are_a_usage_error(work, capsys, argv, message):

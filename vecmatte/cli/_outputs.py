@@ -129,6 +129,8 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
     # depends on the files (an output that is an input, a missing folder) stays 1.
     with usage_errors():
         check_output_formats(outputs, alpha_channel)
+        _check_dash_twice(outputs, "output")
+        _check_dash_twice(inputs, "input")
         _check_named_twice(outputs)
     check_output_paths(outputs, inputs, alpha_channel=alpha_channel)
     with usage_errors():
@@ -146,6 +148,22 @@ def guard(outputs: dict, inputs: dict, *, alpha_channel=()) -> None:
                 f"the {what} {path} is a terminal: PNG data is not written there; redirect "
                 "standard output (-o - > out.png), pipe it, or give a file name"
             )
+
+
+def _check_dash_twice(paths: dict, kind: str) -> None:
+    """Refuse ``-`` given as two outputs (or two inputs), by the names alone: exit 2.
+
+    ``-o - --cutout -`` (two PNGs on one standard output) and ``vecmatte alpha - -`` (two
+    images from one standard input) exited 1 beside ``-o m.png --cutout ./m.png``'s 2.
+    """
+    from vecmatte.io import STDIO
+
+    dashes = [what for what, path in paths.items() if path is not None and str(path) == STDIO]
+    if len(dashes) > 1:
+        stream = "standard output" if kind == "output" else "standard input"
+        raise ValueError(
+            f"{' and '.join(dashes)} are both '-' ({stream}); only one {kind} can be '-'"
+        )
 
 
 def _check_named_twice(outputs: dict) -> None:
