@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import warnings
@@ -65,6 +66,16 @@ def _check_callback(callback) -> None:
             "callback must take two arguments, callback(iteration, relative_residual); "
             f"{name} takes {signature}"
         ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _takes(function, names: frozenset) -> bool:
+    """Whether ``function`` (a method's ``solve_small``) takes each of ``names`` by keyword."""
+    try:
+        inspect.signature(function).bind_partial(**dict.fromkeys(names))
+    except TypeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -261,7 +272,13 @@ def run_method(
         # preconditioned by the exact factor, which converges in one iteration (None: the
         # system is too large for it). A maxiter below the 'direct' preconditioner's two or
         # three iterations asks for conjugate gradient stopped short: left to it.
-        solved = small(image, is_fg, is_bg, rtol=rtol, **options)
+        # An option solve_small does not take (one added to build_system alone) leaves the
+        # system to build_system, which honours it: passed, it raised TypeError here.
+        solved = (
+            small(image, is_fg, is_bg, rtol=rtol, **options)
+            if _takes(small, frozenset(options))
+            else None
+        )
         if solved is not None:
             _log.info("%s: solved %d unknown pixels by a band Cholesky factor", method, n_unknown)
             if callback is not None:
