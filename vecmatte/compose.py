@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +18,11 @@ from vecmatte._arrays import (
     check_pixel_count,
     check_same_size,
 )
+from vecmatte._caller import outside_stacklevel
 from vecmatte._numbers import shown
 from vecmatte._typing import ImageLike
 
-__all__ = ["FITS", "composite", "cutout", "parse_color"]
+__all__ = ["FITS", "composite", "composite_profile", "cutout", "parse_color"]
 
 FITS = ("resize", "cover", "crop")
 _FLOAT64 = np.dtype(np.float64)
@@ -348,3 +351,63 @@ def composite(
         new = _fit_background(check_image(background, "background"), alpha.shape, fit)
     a = alpha[:, :, None]
     return a * foreground + (1 - a) * new
+
+
+def composite_profile(photo: bytes | None, background: bytes | None = None) -> bytes | None:
+    """The colour (ICC) profile to embed in a composite of a photograph over a background.
+
+    A Display P3 photograph's composite written without its profile was shown paler than
+    the cutout of ``vecmatte alpha``, which carries it.
+
+    Parameters
+    ----------
+    photo : bytes or None
+        The photograph's RGB profile (:func:`vecmatte.io.colour_profile`), or None.
+    background : bytes or None, optional
+        The background image's, or None (no profile, or a solid colour).
+
+    Returns
+    -------
+    bytes or None
+        ``photo`` if the background has no profile or one of the same colour space (its
+        colours map onto themselves, within an 8-bit level); else None, with a
+        :class:`vecmatte.io.ColourProfileWarning`: ``alpha F + (1 - alpha) B`` mixed
+        values of two colour spaces as stored, and neither profile describes the result.
+    """
+    from vecmatte._profiles import ColourProfileWarning
+
+    if background is None or _same_colour_space(photo, background):
+        return photo
+    warnings.warn(
+        "the photograph and the background are in different colour spaces (their ICC "
+        "profiles differ): their values were mixed as stored, and the composite is "
+        "written without a colour profile; convert the background to the photograph's "
+        "colour space first to keep its colours",
+        ColourProfileWarning,
+        stacklevel=outside_stacklevel(),
+    )
+    return None
+
+
+def _same_colour_space(first: bytes | None, second: bytes) -> bool:
+    """Whether ``first``'s RGB colours are ``second``'s: a grid of 729 colours mapped from
+    one to the other (LittleCMS, relative colorimetric) moves none by more than a level.
+    Profiles of one space differ in their bytes (descriptions, dates, makers)."""
+    if first is None or first == second:
+        return first == second
+    try:
+        from PIL import Image, ImageCms
+
+        transform = ImageCms.buildTransform(
+            ImageCms.ImageCmsProfile(io.BytesIO(first)),
+            ImageCms.ImageCmsProfile(io.BytesIO(second)),
+            "RGB",
+            "RGB",
+        )
+        levels = np.linspace(0, 255, 9).round().astype(np.uint8)
+        grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1)
+        grid = np.ascontiguousarray(grid.reshape(27, 27, 3))
+        mapped = np.asarray(ImageCms.applyTransform(Image.fromarray(grid), transform))
+    except Exception:  # no LittleCMS, or a profile it cannot read: only equal bytes are one
+        return False
+    return int(np.abs(mapped.astype(np.int16) - grid).max()) <= 1

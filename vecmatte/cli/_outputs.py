@@ -43,10 +43,13 @@ class StandardOutputClosed(BrokenPipeError):
     """Standard output was closed before the whole PNG was written: no file was written."""
 
 
-def write(path, array) -> None:
-    """Save ``array`` at ``path``, or as PNG on standard output for ``-``."""
+def write(path, array, icc_profile: bytes | None = None) -> None:
+    """Save ``array`` at ``path``, or as PNG on standard output for ``-``.
+
+    ``icc_profile``: the colour profile to embed if ``array`` is colour (:func:`write_all`).
+    """
     with output_folders_held([path]):
-        write_all([(path, array)])
+        write_all([(path, array)], icc_profile=icc_profile)
 
 
 @contextmanager

@@ -98,9 +98,9 @@ def run(args: argparse.Namespace) -> int:
     int
         The exit code.
     """
-    from vecmatte.compose import composite, parse_color
+    from vecmatte.compose import composite, composite_profile, parse_color
     from vecmatte.foreground import estimate_foreground
-    from vecmatte.io import load_gray, load_image
+    from vecmatte.io import colour_profile, load_gray, load_image
 
     if (args.background is None) == (args.color is None):
         args.usage_error("give either BACKGROUND or --color COLOR (exactly one of them)")
@@ -125,16 +125,20 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     reporter = _messages.Reporter(args.quiet)
-    image = load_image(_outputs.source(args.image, args.max_pixels), max_pixels=args.max_pixels)
+    source = _outputs.source(args.image, args.max_pixels)
+    image = load_image(source, max_pixels=args.max_pixels)
+    # The composite carries the photograph's colour space (a Display P3 photo's composite
+    # showed paler than its cutout from vecmatte alpha), unless the background's differs.
+    profile = colour_profile(source)
     alpha = load_gray(
         _outputs.source(args.alpha, args.max_pixels), name="alpha", max_pixels=args.max_pixels
     )
     _same_size(args.alpha, "alpha", alpha.shape, args.image, image.shape)
     if new is None:
-        new = load_image(
-            _outputs.source(args.background, args.max_pixels), max_pixels=args.max_pixels
-        )
+        source = _outputs.source(args.background, args.max_pixels)
+        new = load_image(source, max_pixels=args.max_pixels)
         _check_crop(args, new.shape, image.shape)
+        profile = composite_profile(profile, colour_profile(source))
     if args.foreground is not None:
         foreground = load_image(
             _outputs.source(args.foreground, args.max_pixels), max_pixels=args.max_pixels
@@ -158,6 +162,6 @@ def run(args: argparse.Namespace) -> int:
             method=args.foreground_method,
             progress=reporter.progress("foreground"),
         )
-    _outputs.write(args.output, composite(foreground, alpha, new, fit=args.fit))
+    _outputs.write(args.output, composite(foreground, alpha, new, fit=args.fit), profile)
     reporter.stage(f"wrote {_messages.shown(args.output)}")
     return _common.EXIT_OK

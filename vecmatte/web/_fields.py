@@ -61,11 +61,13 @@ def to_uint8(array: np.ndarray) -> np.ndarray:
     return np.round(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
-def png(array: np.ndarray) -> bytes:
+def png(array: np.ndarray, icc_profile: bytes | None = None) -> bytes:
+    """``array`` as an 8-bit PNG; ``icc_profile`` (the photograph's) embedded if given."""
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(to_uint8(array)).save(buffer, format="PNG", compress_level=1)
+    extra = {} if icc_profile is None else {"icc_profile": icc_profile}
+    Image.fromarray(to_uint8(array)).save(buffer, format="PNG", compress_level=1, **extra)
     return buffer.getvalue()
 
 
