@@ -34,7 +34,8 @@ _HEADER_BYTES = 128
 
 class ColourProfileWarning(UserWarning):
     """A colour output is written without the colour (ICC) profile of its input: its format
-    holds none (BMP, GIF, PPM ...), so viewers show its colours as sRGB."""
+    holds none (BMP, GIF, PPM ...), or (a composite) the photograph and the background are in
+    different colour spaces and were mixed as stored; viewers show its colours as sRGB."""
 
 
 def _is_rgb_profile(data) -> bool:
