@@ -171,15 +171,22 @@ def band_list(targets: np.ndarray, shape: tuple[int, int], radius: int) -> list:
 
 def _windows(cache, chosen, targets, shape, dy, dx, box):
     """:func:`_window_index` of the pixels ``targets[chosen]`` in ``box``, kept in ``cache``
-    (a dict, or ``None``: made afresh) for the next step with the same windows."""
+    (a dict, or ``None``: made afresh) for the next step with the same windows.
+
+    The key tells chunks of one ``targets`` apart (a chunk is a run of one band's pixel
+    order, so its first and last pixels and its size name it); the entry holds ``targets``
+    itself, so that a dict passed on with other targets is never read for them.
+    """
     top, _, left, right = box
     if cache is None:
         return _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
-    key = (box, dy.size, chosen.size, int(chosen[0]), int(chosen[-1]))
-    if key not in cache:
+    key = (shape, box, dy.size, chosen.size, int(chosen[0]), int(chosen[-1]))
+    entry = cache.get(key)
+    if entry is None or entry[0] is not targets:
         cache.clear()  # one entry at most: the windows of one chunk
-        cache[key] = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
-    return cache[key]
+        index = _window_index(targets[chosen], shape, dy, dx, top, left, right - left)
+        entry = cache[key] = (targets, index)
+    return entry[1]
 
 
 def refine_samples(

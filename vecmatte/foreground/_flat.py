@@ -34,7 +34,7 @@ import threading
 
 import numpy as np
 
-from vecmatte.foreground._red_black import tile_grid
+from vecmatte.foreground._red_black import solve_parts, tile_grid
 
 __all__ = ["Plan", "plan", "relax_levels"]
 
@@ -43,9 +43,12 @@ _ONE, _ZERO = np.ones((), _F32), np.zeros((), _F32)
 _CLIP = importlib.import_module(
     "numpy._core.umath" if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else "numpy.core.umath"
 ).clip
-# Rows of a level's coefficients per colour: weights (4 x 6), diagonal (6), off-diagonal
-# (6), constant parts (6).
-_W, _D, _E, _C = slice(0, 24), slice(24, 30), slice(30, 36), slice(36, 42)
+# Rows of a level's coefficients per colour (:func:`_coefficients`), each ``size`` values:
+# the weights up, down, left, right (4 x 6 channels), the diagonal ``(ff, ff, ff, bb, bb,
+# bb)``, the off-diagonal ``fb`` (6) and the constant parts (6). :func:`_sweeps` slices them
+# as ``coefficient[k * 6 size : ...]``, so their order is the half-sweep's.
+_WEIGHTS, _DIAGONAL = slice(0, 24), slice(24, 30)
+_OFF_DIAGONAL, _CONSTANT = slice(30, 36), slice(36, 42)
 # Plans whose arrays a thread keeps (:func:`_kept`): about 200 bytes a cell, 0.4 MB for a
 # 32 x 32 image's levels, 1.2 MB for a 128 x 128 image's (its 64 x 64 level joins them) ...
 _KEPT_PLANS = 8
@@ -114,7 +117,8 @@ class Plan:
                 previous = self.levels[-1]
                 ph, pw = previous.shape
                 source = previous.cells(_nearest(h, ph)[y], _nearest(w, pw)[x])
-                index = np.zeros(12 * level.size, np.intp)  # the pads stay zero
+                # Every cell of the level's red and black planes (no pads), channels first.
+                index = np.empty(12 * level.size, np.intp)
                 channels = np.arange(6)[:, None] * previous.size
                 index.reshape(2, 6, level.size)[...] = source.reshape(2, 1, -1) + channels
                 self.starts.append(index)
@@ -149,9 +153,10 @@ def plan(h0: int, w0: int, shapes: tuple[tuple[int, int], ...]) -> Plan:
 
 
 def _operators(grid: Plan, image, alpha, regularization, weight):
-    """Neighbour weights ``(4, L)``, diagonal ``(ff, bb)`` ``(2, L)``, off-diagonal ``fb``
-    ``(L,)`` and constant parts ``(6, L)`` of every cell of every level (the formulas of
-    ``_red_black``'s ``_edge_weights`` and ``_level_operator``, operation for operation)."""
+    """Neighbour weights ``(4, L)``, inverse 2x2 matrices ``(ff, fb, bb)`` ``(3, L)`` and
+    constant parts ``(6, L)`` of every cell of every level (the weights as ``_red_black``'s
+    ``_edge_weights`` computes them, operation for operation; the rest by its
+    :func:`~vecmatte.foreground._red_black.solve_parts`)."""
     alpha = alpha.reshape(-1)
     a0 = alpha.take(grid.pixels).astype(_F32)
     weights = alpha.take(grid.neighbours).astype(_F32)
@@ -161,44 +166,31 @@ def _operators(grid: Plan, image, alpha, regularization, weight):
     if weight != 1:
         weights *= weight
     weights += regularization
+    # Up, down, left, right added in turn (a reduction over the first axis adds whole rows
+    # in order), as _red_black's sums are.
     total = np.add.reduce(weights, axis=0)
-    a1 = 1 - a0
-    square0, square1 = a0 * a0, a1 * a1
-    scale = np.add(square0, square1)
-    scale += total
-    det = scale * total
-    diagonal = np.empty((2, grid.size), _F32)
-    np.add(square1, total, out=diagonal[0])
-    diagonal[0] /= det
-    np.add(square0, total, out=diagonal[1])
-    diagonal[1] /= det
-    off = np.multiply(a0, a1)
-    off /= det
-    np.negative(off, out=off)
+    inverse = np.empty((3, grid.size), _F32)
     constant = np.empty((6, grid.size), _F32)
-    np.divide(a0, scale, out=square0)
-    np.divide(a1, scale, out=square1)
-    np.multiply(photo, square0, out=constant[:3])
-    np.multiply(photo, square1, out=constant[3:])
-    return weights, diagonal, off, constant
+    solve_parts(a0, total, photo, inverse, constant)
+    return weights, inverse, constant
 
 
 def _coefficients(level: _Level, operators, out: np.ndarray) -> None:
     """Fill the level's ``(2, 42, size)`` coefficients ``out``, per colour: the weights
     repeated over the six channels (up, down, left, right), the diagonal ``(ff, ff, ff, bb,
     bb, bb)``, the off-diagonal ``fb`` six times and the constant parts."""
-    weights, diagonal, off, constant = operators
+    weights, inverse, constant = operators
     size, cells = level.size, slice(level.first, level.first + 2 * level.size)
     np.copyto(
-        out[:, _W].reshape(2, 4, 6, size),
+        out[:, _WEIGHTS].reshape(2, 4, 6, size),
         weights[:, cells].reshape(4, 2, 1, size).transpose(1, 0, 2, 3),
     )
     np.copyto(
-        out[:, _D].reshape(2, 2, 3, size),
-        diagonal[:, cells].reshape(2, 2, 1, size).transpose(1, 0, 2, 3),
+        out[:, _DIAGONAL].reshape(2, 2, 3, size),
+        inverse[0::2, cells].reshape(2, 2, 1, size).transpose(1, 0, 2, 3),
     )
-    np.copyto(out[:, _E], off[cells].reshape(2, 1, size))
-    np.copyto(out[:, _C], constant[:, cells].reshape(6, 2, size).transpose(1, 0, 2))
+    np.copyto(out[:, _OFF_DIAGONAL], inverse[1, cells].reshape(2, 1, size))
+    np.copyto(out[:, _CONSTANT], constant[:, cells].reshape(6, 2, size).transpose(1, 0, 2))
 
 
 def _sweeps(level: _Level, buffer: np.ndarray, coefficients: np.ndarray, scratch):
@@ -247,17 +239,23 @@ def _kept(grid: Plan) -> list:
     if kept is None:
         kept = _LOCAL.plans = {}
     entry = kept.get(grid)
-    if entry is None:
-        held = sum(map(_kept_bytes, kept))
-        if len(kept) >= _KEPT_PLANS or held + _kept_bytes(grid) > _KEPT_BYTES:
-            kept.clear()
-        largest = max(level.size for level in grid.levels)
-        scratch = (np.empty(9 * largest, _F32), np.empty(6 * largest, _F32))
-        entry = kept[grid] = []
-        for level in grid.levels:
-            buffer = np.zeros(level.length, _F32)
-            coefficients = np.empty((2, 42, level.size), _F32)
-            entry.append((buffer, coefficients, _sweeps(level, buffer, coefficients, scratch)))
+    if entry is not None:
+        return entry
+    held, needed = sum(map(_kept_bytes, kept)), _kept_bytes(grid)
+    if len(kept) >= _KEPT_PLANS or held + needed > _KEPT_BYTES:
+        kept.clear()
+    largest = max(level.size for level in grid.levels)
+    scratch = (np.empty(9 * largest, _F32), np.empty(6 * largest, _F32))
+    entry = []
+    for level in grid.levels:
+        buffer = np.zeros(level.length, _F32)
+        coefficients = np.empty((2, 42, level.size), _F32)
+        entry.append((buffer, coefficients, _sweeps(level, buffer, coefficients, scratch)))
+    # Stored once complete (a MemoryError above leaves no partial entry for the next call
+    # to find), and only if it fits alone (a 1 x 4096 image's levels need 6.8 MB: made
+    # anew at each call).
+    if needed <= _KEPT_BYTES:
+        kept[grid] = entry
     return entry
 
 

@@ -25,7 +25,7 @@ import types
 
 import numpy as np
 
-__all__ = ["Grid", "pack", "relax", "tile_grid", "unpack"]
+__all__ = ["Grid", "pack", "relax", "solve_parts", "tile_grid", "unpack"]
 
 _F32 = np.float32
 # Clipping to [0, 1] with 0-d bounds by NumPy's clip ufunc itself: ndarray.clip and np.clip
@@ -283,6 +283,19 @@ def _level_operator(alphas, images, grid: Grid, colour: int, weights):
     total = np.add(weights[0], weights[1])
     total += weights[2]
     total += weights[3]
+    inverse = np.empty((3, m), _F32)
+    constant = np.empty((6, m), _F32)
+    solve_parts(a0, total, images[colour][:, inner], inverse, constant)
+    return inverse, constant
+
+
+def solve_parts(a0, total, image, inverse, constant) -> None:
+    """Fill ``inverse`` ``(3, m)`` with the rows ``(ff, fb, bb)`` of the pixels' inverse 2x2
+    matrices and ``constant`` ``(6, m)`` with their constant parts ``(c_F, c_B)``, from alpha
+    ``a0``, the sum ``total`` of the neighbour weights and the photograph ``image`` ``(3, m)``
+    (float32). Shared by :func:`relax` and :mod:`vecmatte.foreground._flat`, whose colours
+    are bit for bit the same only while both compute these operation for operation alike.
+    """
     # With T = sum w and m = (a0^2 + T, a0 a1, a1^2 + T), det = T (a0^2 + a1^2 + T): no
     # cancellation, and M^-1 (a0 I, a1 I) = (a0 I, a1 I) / (a0^2 + a1^2 + T).
     a1 = 1 - a0
@@ -290,7 +303,6 @@ def _level_operator(alphas, images, grid: Grid, colour: int, weights):
     scale = np.add(square0, square1)
     scale += total
     det = scale * total
-    inverse = np.empty((3, m), _F32)
     np.add(square1, total, out=inverse[0])
     inverse[0] /= det
     np.add(square0, total, out=inverse[2])
@@ -298,13 +310,10 @@ def _level_operator(alphas, images, grid: Grid, colour: int, weights):
     np.multiply(a0, a1, out=inverse[1])
     inverse[1] /= det
     np.negative(inverse[1], out=inverse[1])
-    constant = np.empty((6, m), _F32)
     np.divide(a0, scale, out=square0)
     np.divide(a1, scale, out=square1)
-    image = images[colour][:, inner]
     np.multiply(image, square0, out=constant[:3])
     np.multiply(image, square1, out=constant[3:])
-    return inverse, constant
 
 
 def _pairs(array: np.ndarray, start: int, step: int, m: int) -> np.ndarray:

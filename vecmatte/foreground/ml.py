@@ -76,11 +76,12 @@ _TILE_BYTES = 400 * TILE[0] * TILE[1] + (1 << 20)
 # A band's gathered image, alpha and starting colours (40 bytes a pixel), the temporaries of
 # the gathers and the final level's float32 band of results, per column of a band.
 _BAND_BYTES_PER_COLUMN = 100 * (TILE[0] + 8)
-# Small levels of up to this many pixels are relaxed by vecmatte.foreground._flat (all of
-# them with the default small_size; a larger small_size's bigger levels go by tiles: _flat
-# keeps about 400 bytes a pixel of its levels per thread).
+# Small levels of up to this many pixels, and the first big level if it has as few, are
+# relaxed by vecmatte.foreground._flat (all the small levels with the default small_size; a
+# larger small_size's bigger levels go by tiles: _flat keeps about 400 bytes a pixel of its
+# levels per thread).
 FLAT = 64 * 64
-# Big levels of up to this many pixels are relaxed as one tile (:func:`_whole_level`).
+# Big levels of up to this many pixels gather their band once (:func:`_level_at_once`).
 WHOLE_LEVEL = 128 * 128
 # Pixels a tile's fixed cost is worth (its packing, weights and calls: about 100 us, the
 # time to relax some 2000 pixels): a level is relaxed as one tile when that relaxes at most
@@ -436,7 +437,7 @@ def estimate(
                 _nearest(h, before.shape[1]),
                 _nearest(w, before.shape[2]),
             )
-            step_rows, halo = TILE[0], 2 * iterations
+            step_rows, halo = _tiles(h, w, small)[0], 2 * iterations
             if skip_definite:
                 _fill_bands(inputs, level, step_rows, halo, colours, background or not final)
             for _ in range(0, h, step_rows):
