@@ -218,7 +218,9 @@ def _jpeg_cut_short(image, source) -> bool:
     they are skipped, where it ended early they are decoded into the blocks it lacks. A file
     that ends inside its scan (read because a program set Pillow's
     ``ImageFile.LOAD_TRUNCATED_IMAGES``) is refused too. (A progressive file cut short reads
-    as a blurred image, not a gray one: not told here.)
+    as a blurred image, not a gray one: not told here; nor is an arithmetic-coded one, whose
+    decoder takes the bytes put after its last symbol into that symbol's value, so that a
+    complete file then read otherwise and was refused.)
     """
     import io
 
@@ -240,10 +242,12 @@ def _jpeg_cut_short(image, source) -> bool:
         else:
             with open(source, "rb") as handle:
                 data = handle.read()
-        start = _first_scan_data(data)
+        start, arithmetic = _first_scan_data(data)
         end = _SCAN_END.search(data, start)
         if end is None:  # the file ends inside its scan (ImageFile.LOAD_TRUNCATED_IMAGES)
             return True
+        if arithmetic:  # its decoder reads the bytes past its last symbol: not told so
+            return False
         padded = data[: end.start()] + _JPEG_PADDING + data[end.start() :]
         with open_unchecked(io.BytesIO(padded)) as again, pillow_allows(again.size):
             again.load()
@@ -252,18 +256,25 @@ def _jpeg_cut_short(image, source) -> bool:
         return False
 
 
-def _first_scan_data(data: bytes) -> int:
-    """Where the entropy-coded data of a JPEG's first scan begins: its segments are walked
-    from the start (an EXIF preview holds a scan of its own), to the first scan's header."""
-    position = 2  # after the start-of-image marker
+# Start-of-frame markers of arithmetic coding: sequential, progressive, lossless (and the
+# hierarchical ones). Padding after such a scan changed a complete file's last values.
+_ARITHMETIC_FRAMES = frozenset((0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
+
+
+def _first_scan_data(data: bytes) -> tuple[int, bool]:
+    """Where the entropy-coded data of a JPEG's first scan begins, and whether its frame is
+    arithmetic-coded: its segments are walked from the start (an EXIF preview holds a scan
+    of its own), to the first scan's header."""
+    position, arithmetic = 2, False  # after the start-of-image marker
     while True:
         while data[position + 1] == 0xFF:  # fill bytes before a marker
             position += 1
         length = int.from_bytes(data[position + 2 : position + 4], "big")
         if data[position] != 0xFF or length < 2:
             raise ValueError("not a JPEG segment")
+        arithmetic = arithmetic or data[position + 1] in _ARITHMETIC_FRAMES
         if data[position + 1] == 0xDA:
-            return position + 2 + length
+            return position + 2 + length, arithmetic
         position += 2 + length
 
 

@@ -362,7 +362,8 @@ def composite_profile(photo: bytes | None, background: bytes | None = None) -> b
     Parameters
     ----------
     photo : bytes or None
-        The photograph's RGB profile (:func:`vecmatte.io.colour_profile`), or None.
+        The photograph's RGB profile (:func:`vecmatte.io.colour_profile`), or None (its
+        values are taken for sRGB, as viewers take them).
     background : bytes or None, optional
         The background image's, or None (no profile, or a solid colour).
 
@@ -390,16 +391,19 @@ def composite_profile(photo: bytes | None, background: bytes | None = None) -> b
 
 
 def _same_colour_space(first: bytes | None, second: bytes) -> bool:
-    """Whether ``first``'s RGB colours are ``second``'s: a grid of 729 colours mapped from
-    one to the other (LittleCMS, relative colorimetric) moves none by more than a level.
-    Profiles of one space differ in their bytes (descriptions, dates, makers)."""
-    if first is None or first == second:
-        return first == second
+    """Whether ``first``'s RGB colours (None: sRGB's) are ``second``'s: a grid of 729
+    colours mapped from one to the other (LittleCMS, relative colorimetric) moves none by
+    more than a level. Profiles of one space differ in their bytes (descriptions, dates,
+    makers); a photograph without one over a background in sRGB was warned of two spaces."""
+    if first == second:
+        return True
     try:
         from PIL import Image, ImageCms
 
         transform = ImageCms.buildTransform(
-            ImageCms.ImageCmsProfile(io.BytesIO(first)),
+            ImageCms.ImageCmsProfile(
+                ImageCms.createProfile("sRGB") if first is None else io.BytesIO(first)
+            ),
             ImageCms.ImageCmsProfile(io.BytesIO(second)),
             "RGB",
             "RGB",
