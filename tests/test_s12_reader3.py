@@ -62,3 +62,33 @@ def test_composite_cli_of_an_untagged_photo_over_an_srgb_background_warns_nothin
     assert capsys.readouterr().err == ""
     with Image.open(output) as image:
         assert image.info.get("icc_profile") is None
+
+
+def test_a_photo_given_as_a_named_pipe_keeps_its_profile_in_the_cutout(tmp_path):
+    # As from standard input; colour_profile does not open a pipe again, so the CLI reads
+    # it once and takes the profile from those bytes (the cutout had none).
+    import os
+    import threading
+
+    rng = np.random.default_rng(1)
+    photo = (rng.random((12, 16, 3)) * 255).astype(np.uint8)
+    data = io.BytesIO()
+    Image.fromarray(photo).save(data, format="PNG", icc_profile=_srgb())
+    trimap = np.full((12, 16), 128, np.uint8)
+    trimap[:, :4], trimap[:, -4:] = 0, 255
+    Image.fromarray(trimap).save(tmp_path / "trimap.png")
+    pipe = tmp_path / "photo.fifo"
+    os.mkfifo(pipe)
+
+    def feed():
+        with open(pipe, "wb") as writer:
+            writer.write(data.getvalue())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    cutout = tmp_path / "cutout.png"
+    argv = ["alpha", str(pipe), str(tmp_path / "trimap.png"), "-o", str(tmp_path / "a.png")]
+    assert main([*argv, "--cutout", str(cutout), "-q"]) == 0
+    writer.join(5)
+    with Image.open(cutout) as image:
+        assert image.info.get("icc_profile") == _srgb()

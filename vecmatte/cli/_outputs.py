@@ -26,16 +26,20 @@ __all__ = [
 
 
 def source(path: str, max_pixels: int | None = None):
-    """What the library's readers take for ``path``: the path, or standard input's bytes.
+    """What the library's readers take for ``path``: the path, or standard input's bytes,
+    or a named pipe's (a shell's ``<(command)``), read once: the colour profile is then read
+    from the same bytes (:func:`vecmatte.io.colour_profile` does not open a pipe again, and
+    a photo given so lost its profile in the outputs).
 
     Standard input is read only up to what an image within ``max_pixels`` can need
     (:func:`vecmatte.io.read_stream`): ``cat /dev/zero | vecmatte alpha - ...`` filled the
     memory before any check.
     """
+    from vecmatte._opening import named_source
     from vecmatte.io import STDIO, read_stream
 
     if path != STDIO:
-        return path
+        return named_source(path, max_pixels=max_pixels)
     return read_stream(sys.stdin.buffer, max_pixels=max_pixels, name="<stdin>")
 
 
