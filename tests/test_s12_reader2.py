@@ -115,3 +115,17 @@ def test_a_windows_dict_passed_on_with_other_targets_is_not_read_for_them():
     expected = refinement.refine_samples(colors[:, other], planes, other, 1)
     for a, b in zip(got, expected, strict=True):
         assert a.tobytes() == b.tobytes()
+
+
+def test_the_small_gradient_tensor_takes_differences_in_float64_as_the_big_one():
+    """gradient_tensor's small-image path (channels together) took the differences in the
+    colours' own dtype: integer colours wrapped (uint8 1 - 2 = 255) where the channel loop
+    copies each channel to float64 first. Now both paths give one image's tensor."""
+    from vecmatte.alpha._path_energy import gradient_tensor
+
+    rng = np.random.default_rng(8)
+    shape = (9, 11)
+    colors = rng.integers(0, 256, (shape[0] * shape[1], 3), dtype=np.uint8)
+    got = gradient_tensor(colors, shape)
+    expected = gradient_tensor(colors.astype(np.float64), shape)
+    assert got.tobytes() == expected.tobytes()

@@ -58,7 +58,9 @@ def _small_gradient_tensor(colors, shape):
     """:func:`gradient_tensor` with the channels together: the same differences (float64,
     stored as float32) and the same float32 sums over the channels, from 0 in order."""
     h, w = shape
-    image = colors.T.reshape(3, h, w)
+    # Differences in float64, as the channel loop's float64 planes take them (integer
+    # colours would wrap, float32 ones round differently).
+    image = np.asarray(colors, dtype=np.float64).T.reshape(3, h, w)
     ix = np.zeros((3, h, w), dtype=np.float32)
     iy = np.zeros((3, h, w), dtype=np.float32)
     if w > 1:

@@ -61,8 +61,10 @@ _LOCAL = threading.local()
 
 
 def _nearest(n_out: int, n_in: int) -> np.ndarray:
-    """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (as ml's)."""
-    return np.minimum(np.arange(n_out) * n_in // n_out, n_in - 1)
+    """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (as ml's;
+    ``intp``, as the flat pixel indices made from it: ``3 h0 w0`` passes 2^31 from 716
+    megapixels, where NumPy 1's default integer is 32 bits on Windows)."""
+    return np.minimum(np.arange(n_out, dtype=np.intp) * n_in // n_out, n_in - 1)
 
 
 class _Level:

@@ -98,8 +98,9 @@ _PARTS = (_COLOURS, slice(3, 4), _IMAGE)  # colours, alpha, image: as relax take
 def _nearest(n_out: int, n_in: int) -> np.ndarray:
     """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (Germer et al.),
     read-only: made once per pair of sizes (five per level; a tenth of a small level's
-    time when made anew at each call)."""
-    index = np.minimum(np.arange(n_out) * n_in // n_out, n_in - 1)
+    time when made anew at each call). ``intp``: the bands' flat pixel indices ``rows w0 +
+    columns`` are made from it (32-bit integers under NumPy 1 on Windows would wrap)."""
+    index = np.minimum(np.arange(n_out, dtype=np.intp) * n_in // n_out, n_in - 1)
     index.flags.writeable = False
     return index
 
@@ -358,6 +359,29 @@ def _starting_colours(image: np.ndarray, alpha: np.ndarray, black: bool = False)
     return np.concatenate(means).astype(_F32).reshape(6, 1, 1)
 
 
+def _level(h: int, w: int, full: tuple[int, int], before: np.ndarray, final: bool):
+    """The ``level`` of :func:`_band` for an ``h x w`` level of an image of shape ``full``
+    whose previous level's colours are ``before`` (``(6, h', w')``)."""
+    h0, w0 = full
+    return (
+        None if final else _nearest(h, h0),
+        _nearest(w, w0),
+        before,
+        _nearest(h, before.shape[1]),
+        _nearest(w, before.shape[2]),
+    )
+
+
+def _report_bands(progress, done: int, total: int, bands: int) -> int:
+    """Count ``bands`` more bands done, calling ``progress(done, total)`` after each (as the
+    band loop does); return the new count."""
+    for _ in range(bands):
+        done += 1
+        if progress is not None:
+            progress(done, total)
+    return done
+
+
 def estimate(
     image: np.ndarray,
     alpha: np.ndarray,
@@ -430,20 +454,11 @@ def estimate(
         h, w, small, iterations = schedule[flat - 1]
         final = flat == len(schedule)
         if not small:  # filled as the bands would be (the relaxed colours are the same)
-            level = (
-                None if final else _nearest(h, h0),
-                _nearest(w, w0),
-                before,
-                _nearest(h, before.shape[1]),
-                _nearest(w, before.shape[2]),
-            )
+            level = _level(h, w, (h0, w0), before, final)
             step_rows, halo = _tiles(h, w, small)[0], 2 * iterations
             if skip_definite:
                 _fill_bands(inputs, level, step_rows, halo, colours, background or not final)
-            for _ in range(0, h, step_rows):
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+            done = _report_bands(progress, done, total, len(range(0, h, step_rows)))
         colours_before = colours
         if final:
             foreground = np.empty((h0, w0, 3), dtype)
@@ -456,13 +471,7 @@ def estimate(
         if index < flat:
             continue
         final = index == len(schedule) - 1
-        level = (
-            None if final else _nearest(h, h0),
-            _nearest(w, w0),
-            colours_before,
-            _nearest(h, colours_before.shape[1]),
-            _nearest(w, colours_before.shape[2]),
-        )
+        level = _level(h, w, (h0, w0), colours_before, final)
         step_rows, step_columns = _tiles(h, w, small)
         halo = 0 if small else 2 * iterations
         at_once = not small and h * w <= WHOLE_LEVEL
@@ -485,10 +494,7 @@ def estimate(
                 _interleave(out[:3], foreground)
                 if background:
                     _interleave(out[3:], background_out)
-            for _ in range(0, h, step_rows):
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+            done = _report_bands(progress, done, total, len(range(0, h, step_rows)))
             if not final:
                 colours_before = colours_after
             continue
@@ -512,9 +518,7 @@ def estimate(
                 if background:
                     _interleave(out[3:], background_out[first:last])
             if not small:
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+                done = _report_bands(progress, done, total, 1)
         if not final:
             colours_before = colours_after
     return foreground, background_out
