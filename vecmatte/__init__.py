@@ -64,6 +64,7 @@ _EXPORTS = {
     "SampleRangeWarning": "vecmatte.io",
     "ExtraFramesWarning": "vecmatte.io",
     "ImageMetadataWarning": "vecmatte.io",
+    "ColourProfileWarning": "vecmatte.io",
     "NoUnknownPixelsWarning": "vecmatte.alpha",
     "SlowSolveWarning": "vecmatte._radius_cost",
     "ImageTooLargeError": "vecmatte.io",
@@ -103,6 +104,7 @@ if TYPE_CHECKING:  # 'name as name': an explicit re-export (PEP 484)
     from vecmatte.foreground import estimate_foreground_background as estimate_foreground_background
     from vecmatte.io import AlphaChannelIgnoredWarning as AlphaChannelIgnoredWarning
     from vecmatte.io import AlphaChannelUsedWarning as AlphaChannelUsedWarning
+    from vecmatte.io import ColourProfileWarning as ColourProfileWarning
     from vecmatte.io import ExtraFramesWarning as ExtraFramesWarning
     from vecmatte.io import ImageMetadataWarning as ImageMetadataWarning
     from vecmatte.io import ImageTooLargeError as ImageTooLargeError
