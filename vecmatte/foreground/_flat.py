@@ -1,4 +1,5 @@
-"""The small levels of :mod:`vecmatte.foreground.ml`, relaxed with one-dimensional calls.
+"""The small levels of :mod:`vecmatte.foreground.ml` (and its first big level if it has at
+most ``ml.FLAT`` pixels), relaxed with one-dimensional calls.
 
 On images up to a few hundred pixels a side the multi-level method's time is the fixed cost
 of its NumPy calls, not arithmetic: the coarse levels (1 x 1 to 32 x 32 pixels, ten sweeps
@@ -29,20 +30,16 @@ the colours are bit for bit those of the packed tiles.
 from __future__ import annotations
 
 import functools
-import importlib
 import threading
 
 import numpy as np
 
-from vecmatte.foreground._red_black import solve_parts, tile_grid
+from vecmatte.foreground._red_black import clip_ufunc, solve_parts, tile_grid
 
 __all__ = ["Plan", "plan", "relax_levels"]
 
 _F32 = np.float32
 _ONE, _ZERO = np.ones((), _F32), np.zeros((), _F32)
-_CLIP = importlib.import_module(
-    "numpy._core.umath" if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else "numpy.core.umath"
-).clip
 # Rows of a level's coefficients per colour (:func:`_coefficients`), each ``size`` values:
 # the weights up, down, left, right (4 x 6 channels), the diagonal ``(ff, ff, ff, bb, bb,
 # bb)``, the off-diagonal ``fb`` (6) and the constant parts (6). :func:`_sweeps` slices them
@@ -154,15 +151,15 @@ def plan(h0: int, w0: int, shapes: tuple[tuple[int, int], ...]) -> Plan:
     return Plan(h0, w0, shapes)
 
 
-def _operators(grid: Plan, image, alpha, regularization, weight):
+def _operators(layout: Plan, image, alpha, regularization, weight):
     """Neighbour weights ``(4, L)``, inverse 2x2 matrices ``(ff, fb, bb)`` ``(3, L)`` and
     constant parts ``(6, L)`` of every cell of every level (the weights as ``_red_black``'s
     ``_edge_weights`` computes them, operation for operation; the rest by its
     :func:`~vecmatte.foreground._red_black.solve_parts`)."""
     alpha = alpha.reshape(-1)
-    a0 = alpha.take(grid.pixels).astype(_F32)
-    weights = alpha.take(grid.neighbours).astype(_F32)
-    photo = image.reshape(-1).take(grid.pixels3).astype(_F32)
+    a0 = alpha.take(layout.pixels).astype(_F32)
+    weights = alpha.take(layout.neighbours).astype(_F32)
+    photo = image.reshape(-1).take(layout.pixels3).astype(_F32)
     np.subtract(a0, weights, out=weights)
     np.abs(weights, out=weights)
     if weight != 1:
@@ -171,8 +168,8 @@ def _operators(grid: Plan, image, alpha, regularization, weight):
     # Up, down, left, right added in turn (a reduction over the first axis adds whole rows
     # in order), as _red_black's sums are.
     total = np.add.reduce(weights, axis=0)
-    inverse = np.empty((3, grid.size), _F32)
-    constant = np.empty((6, grid.size), _F32)
+    inverse = np.empty((3, layout.size), _F32)
+    constant = np.empty((6, layout.size), _F32)
     solve_parts(a0, total, photo, inverse, constant)
     return weights, inverse, constant
 
@@ -197,7 +194,13 @@ def _coefficients(level: _Level, operators, out: np.ndarray) -> None:
 
 def _sweeps(level: _Level, buffer: np.ndarray, coefficients: np.ndarray, scratch):
     """Per colour to relax (red, then black unless the level is 1 x 1), the operands of
-    :func:`relax_levels`' half-sweep, every one a contiguous slice."""
+    :func:`relax_levels`' half-sweep, every one a contiguous slice: ``(mirror, up, down,
+    left, right, repeat, solve, swapped, constant, cells)``, with ``mirror`` the
+    ``(destination, origin)`` frame copies; ``up`` to ``right`` ``(weight, neighbour, out)``
+    (up's out the sums ``S`` of rows 0-5 of ``sums``, the others' a scratch row);
+    ``repeat`` ``(rows 6-8, rows 0-2)`` of ``sums``, so that rows 3-8 are ``(S_B, S_F)``;
+    ``solve`` ``(diagonal, S, cells)`` and ``swapped`` ``(fb, (S_B, S_F), scratch)``; the
+    constant parts and the target cells."""
     grid, size, pad = level.grid, level.size, level.pad
     n = 6 * size
     sums, other = scratch
@@ -230,26 +233,26 @@ def _sweeps(level: _Level, buffer: np.ndarray, coefficients: np.ndarray, scratch
     return sweeps
 
 
-def _kept(grid: Plan) -> list:
-    """This thread's buffers, coefficient arrays and half-sweep operands for ``grid``, per
+def _kept(layout: Plan) -> list:
+    """This thread's buffers, coefficient arrays and half-sweep operands for ``layout``, per
     level: ``(buffer, coefficients, sweeps)``. Kept from one call to the next (making them
     was a fifth of a 32 x 32 call); per thread, so that two threads never share them; at
-    most :data:`_KEPT_PLANS` plans and :data:`_KEPT_BYTES` bytes of them. The
-    pads of a buffer stay zero (nothing writes them); everything else is written before it
-    is read at every call."""
+    most :data:`_KEPT_PLANS` plans and :data:`_KEPT_BYTES` bytes of them (a plan over that
+    alone has its arrays made for the call, not kept). The pads of a buffer stay zero
+    (nothing writes them); everything else is written before it is read at every call."""
     kept = getattr(_LOCAL, "plans", None)
     if kept is None:
         kept = _LOCAL.plans = {}
-    entry = kept.get(grid)
+    entry = kept.get(layout)
     if entry is not None:
         return entry
-    held, needed = sum(map(_kept_bytes, kept)), _kept_bytes(grid)
+    held, needed = sum(map(_kept_bytes, kept)), _kept_bytes(layout)
     if len(kept) >= _KEPT_PLANS or held + needed > _KEPT_BYTES:
         kept.clear()
-    largest = max(level.size for level in grid.levels)
+    largest = max(level.size for level in layout.levels)
     scratch = (np.empty(9 * largest, _F32), np.empty(6 * largest, _F32))
     entry = []
-    for level in grid.levels:
+    for level in layout.levels:
         buffer = np.zeros(level.length, _F32)
         coefficients = np.empty((2, 42, level.size), _F32)
         entry.append((buffer, coefficients, _sweeps(level, buffer, coefficients, scratch)))
@@ -257,33 +260,33 @@ def _kept(grid: Plan) -> list:
     # to find), and only if it fits alone (a 1 x 4096 image's levels need 6.8 MB: made
     # anew at each call).
     if needed <= _KEPT_BYTES:
-        kept[grid] = entry
+        kept[layout] = entry
     return entry
 
 
-def _kept_bytes(grid: Plan) -> int:
-    """Bytes of the arrays :func:`_kept` keeps for ``grid``: per level a buffer and the
+def _kept_bytes(layout: Plan) -> int:
+    """Bytes of the arrays :func:`_kept` keeps for ``layout``: per level a buffer and the
     coefficients, and two scratch arrays for the largest level (see :data:`_KEPT_BYTES`)."""
-    largest = max(level.size for level in grid.levels)
-    levels = sum(level.length + 84 * level.size for level in grid.levels)
+    largest = max(level.size for level in layout.levels)
+    levels = sum(level.length + 84 * level.size for level in layout.levels)
     return 4 * (levels + 15 * largest)
 
 
-def relax_levels(grid: Plan, image, alpha, start, iterations, regularization, weight):
-    """Relax the levels of ``grid`` coarse to fine from the ``(6, 1, 1)`` colours ``start``,
+def relax_levels(layout: Plan, image, alpha, start, iterations, regularization, weight):
+    """Relax the levels of ``layout`` coarse to fine from the ``(6, 1, 1)`` colours ``start``,
     ``iterations[i]`` sweeps on level ``i``; return the last level's colours ``(6, h, w)``,
     float32, and the level's before it (``start`` if there is one level)."""
-    operators = _operators(grid, image, alpha, regularization, weight)
-    multiply, add, clip, low, high = np.multiply, np.add, _CLIP, _ZERO, _ONE
+    operators = _operators(layout, image, alpha, regularization, weight)
+    multiply, add, clip, low, high = np.multiply, np.add, clip_ufunc, _ZERO, _ONE
     previous = None
-    kept = _kept(grid)
-    for index, (level, count) in enumerate(zip(grid.levels, iterations, strict=True)):
+    kept = _kept(layout)
+    for index, (level, count) in enumerate(zip(layout.levels, iterations, strict=True)):
         buffer, coefficients, sweeps = kept[index]
         inside = buffer[level.pad : level.pad + 12 * level.size]
         if previous is None:
             inside.reshape(12, level.size)[...] = np.tile(start.reshape(6, 1), (2, 1))
         else:
-            previous.take(grid.starts[index - 1], out=inside, mode="clip")
+            previous.take(layout.starts[index - 1], out=inside, mode="clip")
         _coefficients(level, operators, coefficients)
         for _ in range(count):
             for mirror, up, down, left, right, repeat, solve, swapped, constant, cells in sweeps:
@@ -303,9 +306,9 @@ def relax_levels(grid: Plan, image, alpha, start, iterations, regularization, we
                 add(cells, other, cells)
                 add(cells, constant, cells)
                 clip(cells, low, high, cells)
-        if index == len(grid.levels) - 2:
-            before = buffer.take(grid.natural[0])
+        if index == len(layout.levels) - 2:
+            before = buffer.take(layout.natural[0])
         previous = buffer
-    if len(grid.levels) == 1:
+    if len(layout.levels) == 1:
         before = start
-    return previous.take(grid.natural[-1]), before
+    return previous.take(layout.natural[-1]), before

@@ -25,7 +25,7 @@ import types
 
 import numpy as np
 
-__all__ = ["Grid", "pack", "relax", "solve_parts", "tile_grid", "unpack"]
+__all__ = ["Grid", "clip_ufunc", "pack", "relax", "solve_parts", "tile_grid", "unpack"]
 
 _F32 = np.float32
 # Clipping to [0, 1] with 0-d bounds by NumPy's clip ufunc itself: ndarray.clip and np.clip
@@ -37,6 +37,8 @@ _ONE_ARRAY, _ZERO_ARRAY = np.ones((), _F32), np.zeros((), _F32)
 _CLIP = importlib.import_module(
     "numpy._core.umath" if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else "numpy.core.umath"
 ).clip
+#: NumPy's clip ufunc (above), for :mod:`vecmatte.foreground._flat`.
+clip_ufunc = _CLIP
 # Cells per colour up to which a tile is relaxed by :func:`_fused_sweeps` (the six small
 # levels' tiles, up to about 44 x 44 pixels): 25% less time than :func:`_half_sweep` on the
 # small levels, where the calls' fixed cost dominates; on bigger tiles its (4, 6, m) and
