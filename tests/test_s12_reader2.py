@@ -129,3 +129,23 @@ def test_the_small_gradient_tensor_takes_differences_in_float64_as_the_big_one()
     got = gradient_tensor(colors, shape)
     expected = gradient_tensor(colors.astype(np.float64), shape)
     assert got.tobytes() == expected.tobytes()
+
+
+def test_path_energy_of_whole_number_coordinates_not_arrays():
+    """path_energy skipped np.broadcast_arrays when the shapes agree, so that coordinates
+    given as Python numbers or lists (which broadcast_arrays made arrays) failed
+    (AttributeError: 'int' object has no attribute 'astype'). Now they are the arrays'
+    energies."""
+    from vecmatte.alpha._path_energy import gradient_tensor, path_energy
+
+    rng = np.random.default_rng(9)
+    shape = (12, 14)
+    tensor = gradient_tensor(rng.random((shape[0] * shape[1], 3)), shape)
+    for pymatting_path in (False, True):
+        expected = path_energy(
+            tensor, shape, *(np.array([v]) for v in (1, 2, 9, 7)), pymatting_path=pymatting_path
+        )
+        got = path_energy(tensor, shape, 1, 2, 9, 7, pymatting_path=pymatting_path)
+        assert np.shape(got) == () and got.tobytes() == expected.tobytes()
+        got = path_energy(tensor, shape, [1], [2], [9], [7], pymatting_path=pymatting_path)
+        assert got.tobytes() == expected.tobytes()

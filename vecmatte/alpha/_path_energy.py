@@ -95,7 +95,8 @@ def path_energy(
     of length 0). ``pymatting_path`` reproduces PyMatting's points, whose y coordinate
     advances by the x step (a typo there). The arguments broadcast together.
     """
-    if not np.shape(x0) == np.shape(y0) == np.shape(x1) == np.shape(y1):
+    x0, y0, x1, y1 = (np.asarray(v) for v in (x0, y0, x1, y1))
+    if not x0.shape == y0.shape == x1.shape == y1.shape:  # broadcast only when needed
         x0, y0, x1, y1 = np.broadcast_arrays(x0, y0, x1, y1)
     dx = (x1 - x0).astype(np.float64)
     dy = (y1 - y0).astype(np.float64)
