@@ -499,11 +499,12 @@ def estimate_alpha(
     preconditioner : None, str or (str, dict), optional
         Preconditioner of conjugate gradient, a key of
         :data:`vecmatte.preconditioners.PRECONDITIONERS` (``"direct"``, ``"ichol"``,
-        ``"jacobi"``, ``"vcycle"``, ``"none"``), optionally with options as
+        ``"jacobi"``, ``"twolevel"``, ``"vcycle"``, ``"none"``), optionally with options as
         ``("ichol", {"sweeps": 5})`` or ``"ichol:sweeps=5"``. ``None`` (default) takes the
         method's own: ``"direct"`` for closed-form, which factors the system completely so
-        that conjugate gradient only polishes the solution (two or three iterations);
-        ``"ichol"`` and ``"jacobi"`` use less memory and more iterations.
+        that conjugate gradient only polishes the solution (two or three iterations; a
+        small system is solved whole by its band factor); ``"twolevel"`` for
+        information-flow; ``"ichol"`` and ``"jacobi"`` use less memory and more iterations.
     rtol : float, optional
         Relative residual at which conjugate gradient stops, in [1e-15, 1). ``None`` (default):
         1e-7 with the ``"direct"`` preconditioner (two or three iterations; alpha then
