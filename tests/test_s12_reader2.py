@@ -149,3 +149,41 @@ def test_path_energy_of_whole_number_coordinates_not_arrays():
         assert np.shape(got) == () and got.tobytes() == expected.tobytes()
         got = path_energy(tensor, shape, [1], [2], [9], [7], pymatting_path=pymatting_path)
         assert got.tobytes() == expected.tobytes()
+
+
+def test_chromatic_distortion_of_float64_colours_and_float32_pairs_is_the_channel_loops():
+    """chromatic_distortion multiplied ``F - B`` by alpha in place: with float64 colours and
+    float32 pairs (alpha float64) the products were rounded to float32, and the distortion
+    was float32 and other numbers than the channel loop's (float64). Same-dtype inputs (as
+    sm gives) were and stay the loop's."""
+    from vecmatte.alpha._shared_sampling import (
+        PAIR_EPS,
+        chromatic_distortion,
+        estimate_alpha_from_pair,
+    )
+
+    def loop(color, fg, bg):
+        numerator = denominator = 0
+        for c in range(3):
+            d = fg[c] - bg[c]
+            numerator = numerator + (color[c] - bg[c]) * d
+            denominator = denominator + d * d
+        alpha = numerator / (denominator + PAIR_EPS)
+        np.clip(alpha, 0.0, 1.0, out=alpha)
+        total = 0
+        for c in range(3):
+            r = alpha * (fg[c] - bg[c]) + (bg[c] - color[c])
+            total = total + r * r
+        return alpha, total
+
+    rng = np.random.default_rng(10)
+    for colour_type, pair_type in [(np.float64, np.float32), (np.float32, np.float64)] + [
+        (t, t) for t in (np.float32, np.float64)
+    ]:
+        color = rng.random((3, 500)).astype(colour_type)
+        fg, bg = (rng.random((3, 500)).astype(pair_type) for _ in range(2))
+        alpha, distortion = loop(color, fg, bg)
+        got = estimate_alpha_from_pair(color, fg, bg)
+        assert got.dtype == alpha.dtype and got.tobytes() == alpha.tobytes()
+        got = chromatic_distortion(color, fg, bg)
+        assert got.dtype == distortion.dtype and got.tobytes() == distortion.tobytes()

@@ -177,7 +177,9 @@ def chromatic_distortion(color: np.ndarray, fg: np.ndarray, bg: np.ndarray) -> n
     """Squared distance between ``color`` and its composite from ``fg`` and ``bg`` (eq. 4)."""
     alpha = estimate_alpha_from_pair(color, fg, bg)
     r = fg - bg
-    r *= alpha
+    # In place unless alpha is the wider type (float64 colours, float32 pairs): then the
+    # products are float64, as a loop over the channels makes them.
+    r = np.multiply(r, alpha, out=r if np.can_cast(alpha.dtype, r.dtype) else None)
     r += bg - color
     r *= r
     return np.add.reduce(r, axis=0, initial=0.0)
