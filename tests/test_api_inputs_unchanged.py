@@ -131,6 +131,7 @@ NO_ARRAYS = {
     "get_method",
     "get_laplacian",
     "foreground_memory_bytes",
+    "composite_profile",  # two ICC profiles (bytes or None)
 }
 
 

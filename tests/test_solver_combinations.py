@@ -81,7 +81,7 @@ def test_what_a_method_declares_its_systems_lack_they_lack(method, constraints, 
 
 
 def test_the_refusal_offers_the_preconditioners_that_work(scene):
-    with pytest.raises(ValueError, match=r"use 'direct', 'jacobi' or 'vcycle'$"):
+    with pytest.raises(ValueError, match=r"use 'direct', 'jacobi', 'twolevel' or 'vcycle'$"):
         solve_alpha(scene.image, scene.trimap, method="knn", preconditioner="ichol")
     with pytest.raises(ValueError, match=r"matrix, which the systems .* 'lkm' .*; use 'jacobi'$"):
         solve_alpha(scene.image, scene.trimap, method="lkm", preconditioner="direct")

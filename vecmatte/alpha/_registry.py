@@ -47,7 +47,8 @@ class MethodSpec:
     lacks : tuple of str
         What the method's systems never have, of what preconditioners need
         (:attr:`vecmatte.preconditioners.PreconditionerSpec.needs`): ``"matrix"`` (the
-        system is matrix-free), ``"stencil"`` (no pixel stencil). A preconditioner needing
+        system is matrix-free), ``"stencil"`` (no pixel stencil), ``"coarse"`` (matrix-free
+        without a Galerkin product: no coarse level). A preconditioner needing
         one of them is refused with the options, before the system is built. And
         ``"reach"``: entries couple pixels far apart, so a ``"direct"`` factor is SuperLU's,
         without a grid ordering, and its memory grows faster than any grid factor's
@@ -156,7 +157,7 @@ METHODS: dict[str, MethodSpec] = {
         "vecmatte.alpha.lkm",
         "large-kernel matting (He, Sun, Tang 2010)",
         "jacobi",
-        lacks=("matrix", "stencil", "reach"),
+        lacks=("matrix", "stencil", "reach", "coarse"),
     ),
     "lbdm": MethodSpec("vecmatte.alpha.lbdm", "learning-based matting (Zheng 2009)", "direct"),
     "rw": MethodSpec("vecmatte.alpha.rw", "random walk matting (Grady et al. 2005)", "jacobi"),
@@ -233,4 +234,8 @@ def resolve_method_preconditioner(method: str, preconditioner) -> tuple[str | No
     return name, options
 
 
-_NEED_WORDS = {"matrix": "an explicit sparse matrix", "stencil": "a pixel stencil"}
+_NEED_WORDS = {
+    "matrix": "an explicit sparse matrix",
+    "stencil": "a pixel stencil",
+    "coarse": "a coarse level (an explicit sparse matrix or a Galerkin product)",
+}

@@ -41,7 +41,9 @@ class PreconditionerSpec:
     summary : str
         One line for help texts.
     needs : tuple of str
-        ``"matrix"``: an explicit sparse matrix; ``"stencil"``: the system's pixel stencil.
+        ``"matrix"``: an explicit sparse matrix; ``"stencil"``: the system's pixel stencil;
+        ``"coarse"``: an explicit sparse matrix or a Galerkin product (the operator's
+        ``galerkin`` method), from which a coarse level is made.
     memory : tuple of float
         Bytes per pixel, per solved row and per solved row ** 1.25 that a solve with this
         preconditioner holds beyond the system itself, for 25 entries per row (scaled
@@ -147,6 +149,7 @@ PRECONDITIONERS: dict[str, PreconditionerSpec] = {
     "twolevel": PreconditionerSpec(
         "vecmatte.preconditioners.twolevel",
         "diagonal plus a coarse correction on pixel blocks: ifm's default",
+        needs=("coarse",),
         memory=(0.0, 1800.0, 0.0),
     ),
     # not measured: the Galerkin levels hold about a third of the fine matrix again
