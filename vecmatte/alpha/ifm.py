@@ -60,7 +60,16 @@ _ALPHA_HAT_SLACK = 1e-6
 # and on the scribbles), 1.6x and 3.6x on scenes of 150 x 200 and 60 x 80 (22 MiB for 6).
 # The former 300 n + 3000 u, fitted at 0.4 MP, gave 1.9-2.06x at 0.4-4 MP: it refused
 # solves that fit.
-_BYTES_PER_PIXEL = 135.0
+# Session 12 (reader-1): large images with thin bands (few unknowns per pixel) peak in the
+# trimmings, per pixel. With 135 n the whole ifm solve (twolevel's 1800 u included) peaked
+# at 1.17-1.26x the estimate on GT04 upsampled 2x and 3x with trimap_from_mask(alpha > 0.5,
+# band=1) (529 and 1086 MiB resident; 57k and 91k unknowns). Patch trimming no longer holds
+# its statistics twice (746 and 379 MiB), and 150 n covers the tracemalloc peak of a solve
+# with Jacobi on a 0.7 MP scene with a 1-pixel band (tests/test_s12_memfit.py). Estimate over
+# the fresh-child resident peak (taskset -c 1, /tmp/memfit) with twolevel: GT04 2x / 3x
+# band 1 1.26 / 1.23x, 4 MP scene band 15 1.48x, GT13 3x band 2 1.87x, GT01 2x band 3
+# 2.21x, native GT04 / GT13 both trimaps 1.56-1.62x.
+_BYTES_PER_PIXEL = 150.0
 _BYTES_PER_UNKNOWN = 1900.0
 _BYTES = 18 * 2**20
 
@@ -234,9 +243,11 @@ def memory_bytes(
 
     Measured with ``bench/memory_models.py`` (fresh processes, 0.1 to 4 MP, up to 1.7 million
     unknown pixels): with Jacobi's share, 1.11 to 1.43 times the peak resident size of the
-    solve on photographs and scribbles. Per unknown pixel the system holds the colour-mixture
-    factor (21 entries), the intra-unknown pairs, the local flow's 25 stencil values and the
-    neighbour searches' arrays; per pixel, the feature arrays and trees of the searches.
+    solve on photographs and scribbles; with twolevel's, 1.23 to 2.2 times on 1.8-4 MP images
+    with thin bands, whose peak is the trimmings' per-pixel arrays (session 12). Per unknown
+    pixel the system holds the colour-mixture factor (21 entries), the intra-unknown pairs,
+    the local flow's 25 stencil values and the neighbour searches' arrays; per pixel, the
+    feature arrays, trimming statistics and trees of the searches.
 
     Parameters
     ----------
