@@ -45,12 +45,7 @@ TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 def starts_with(source, signatures: tuple[bytes, ...]) -> bool:
     """Whether the path or seekable stream ``source`` begins with one of ``signatures``."""
     try:
-        if hasattr(source, "seek"):
-            source.seek(0)
-            head = source.read(8)
-        else:
-            with open(source, "rb") as handle:
-                head = handle.read(8)
+        head = bytes_at(source, 0, 8)
     except (OSError, ValueError):
         return False
     return head.startswith(signatures)
