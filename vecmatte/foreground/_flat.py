@@ -57,11 +57,16 @@ _KEPT_BYTES = 6 << 20
 _LOCAL = threading.local()
 
 
-def _nearest(n_out: int, n_in: int) -> np.ndarray:
-    """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (as ml's;
-    ``intp``, as the flat pixel indices made from it: ``3 h0 w0`` passes 2^31 from 716
-    megapixels, where NumPy 1's default integer is 32 bits on Windows)."""
-    return np.minimum(np.arange(n_out, dtype=np.intp) * n_in // n_out, n_in - 1)
+@functools.lru_cache(maxsize=128)
+def nearest(n_out: int, n_in: int) -> np.ndarray:
+    """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (Germer et al.),
+    read-only: made once per pair of sizes (five per level of ml's; a tenth of a small
+    level's time when made anew at each call). ``intp``: the flat pixel indices ``rows w0 +
+    columns`` made from it pass 2^31 (``3 h0 w0``) from 716 megapixels, where NumPy 1's
+    default integer is 32 bits on Windows."""
+    index = np.minimum(np.arange(n_out, dtype=np.intp) * n_in // n_out, n_in - 1)
+    index.flags.writeable = False
+    return index
 
 
 class _Level:
@@ -102,7 +107,7 @@ class Plan:
         pixels, neighbours, self.starts = [], [], []
         for h, w in shapes:
             level = _Level(h, w, first)
-            rows, columns = _nearest(h, h0), _nearest(w, w0)
+            rows, columns = nearest(h, h0), nearest(w, w0)
             y, x = level.y, level.x
             pixels.append(rows[y] * w0 + columns[x])
             near = (
@@ -115,7 +120,7 @@ class Plan:
             if self.levels:
                 previous = self.levels[-1]
                 ph, pw = previous.shape
-                source = previous.cells(_nearest(h, ph)[y], _nearest(w, pw)[x])
+                source = previous.cells(nearest(h, ph)[y], nearest(w, pw)[x])
                 # Every cell of the level's red and black planes (no pads), channels first.
                 index = np.empty(12 * level.size, np.intp)
                 channels = np.arange(6)[:, None] * previous.size
@@ -129,7 +134,7 @@ class Plan:
         self.neighbours = np.concatenate(neighbours, axis=1)
         self.natural = [self._natural(level) for level in self.levels[-2:]]
         # Shared by every thread through plan()'s cache: read-only, as the other cached
-        # index arrays (ml's _nearest).
+        # index arrays (nearest's).
         shared = [self.pixels, self.pixels3, self.neighbours, *self.starts, *self.natural]
         for array in shared + [a for level in self.levels for a in (level.y, level.x)]:
             array.flags.writeable = False

@@ -52,12 +52,12 @@ each, 20 half-sweeps), finding the runs to relax and the starting means.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable
 
 import numpy as np
 
+from vecmatte.foreground._flat import nearest as _nearest
 from vecmatte.foreground._flat import plan, relax_levels
 from vecmatte.foreground._red_black import pack, relax, tile_grid, unpack
 
@@ -92,17 +92,6 @@ _MERGE_GAP = 64
 # Channels of a band (and of a packed tile): image, alpha, starting colours (F then B).
 _IMAGE, _ALPHA, _COLOURS = slice(0, 3), 3, slice(4, 10)
 _PARTS = (_COLOURS, slice(3, 4), _IMAGE)  # colours, alpha, image: as relax takes them
-
-
-@functools.lru_cache(maxsize=128)
-def _nearest(n_out: int, n_in: int) -> np.ndarray:
-    """Nearest-neighbour source index of each of ``n_out`` samples of ``n_in`` (Germer et al.),
-    read-only: made once per pair of sizes (five per level; a tenth of a small level's
-    time when made anew at each call). ``intp``: the bands' flat pixel indices ``rows w0 +
-    columns`` are made from it (32-bit integers under NumPy 1 on Windows would wrap)."""
-    index = np.minimum(np.arange(n_out, dtype=np.intp) * n_in // n_out, n_in - 1)
-    index.flags.writeable = False
-    return index
 
 
 def _groups(blocks: list[tuple[int, int]], halo: int, w: int, limit: int):
