@@ -23,8 +23,8 @@ from typing import Any
 from vecmatte._errors import collected_warnings, error_line
 from vecmatte._output_guard import name_difference, name_key
 
-# Defined here before they had a module of their own: older imports (the tests') still work.
-from vecmatte.batch._temporaries import output_folders_cleaned_and_held, remove_stale_temporaries
+# Defined here before it had a module of its own: older imports (the tests') still work.
+from vecmatte.batch._temporaries import remove_stale_temporaries
 from vecmatte.io import IMAGE_EXTENSIONS
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "BatchTask",
     "Progress",
     "check_task_bit_depth",
-    "output_folders_cleaned_and_held",
     "process_task",
     "remove_stale_temporaries",
 ]
