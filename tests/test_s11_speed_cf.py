@@ -48,24 +48,33 @@ def test_the_strips_still_give_every_row_its_plain_loop_coefficients(monkeypatch
     rows = np.flatnonzero(~known)
     eps, radius = 1e-5, 1
     coef = row_coefficients(image, rows, eps=eps, radius=radius, known=known)
-    h, w = known.shape
-    offsets = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
     for q in (0, len(rows) // 2, len(rows) - 1):
-        y, x = divmod(int(rows[q]), w)
-        expected = np.zeros(len(offsets))
-        for ty in range(max(y - radius, radius), min(y + radius, h - 1 - radius) + 1):
-            for tx in range(max(x - radius, radius), min(x + radius, w - 1 - radius) + 1):
-                pixels = [(ty + a, tx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
-                colors = np.array([image[p] for p in pixels])
-                mean = colors.mean(axis=0)
-                inverse = np.linalg.inv(np.cov(colors.T, bias=True) + eps / 9 * np.eye(3))
-                me = colors[pixels.index((y, x))] - mean
-                for s, (dy, dx) in enumerate(offsets):
-                    if (y + dy, x + dx) in pixels:
-                        other = colors[pixels.index((y + dy, x + dx))] - mean
-                        delta = float(dy == 0 and dx == 0)
-                        expected[s] += delta - (1 + me @ inverse @ other) / 9
+        expected = definition_row(image, int(rows[q]), eps, radius)
         np.testing.assert_allclose(coef[:, q], expected, atol=1e-9)
+
+
+def definition_row(image, pixel, eps, radius):
+    """The Laplacian's entries of the row of flat pixel index ``pixel`` at the 5 x 5
+    offsets ``(dy, dx)`` from -2 to 2, by its definition window by window (3 x 3 windows
+    whose centres are at least ``radius`` from the border, as eq. 12). Also used by
+    tests/test_s11b_speed_cf.py."""
+    h, w = image.shape[:2]
+    offsets = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
+    y, x = divmod(pixel, w)
+    expected = np.zeros(len(offsets))
+    for ty in range(max(y - radius, radius), min(y + radius, h - 1 - radius) + 1):
+        for tx in range(max(x - radius, radius), min(x + radius, w - 1 - radius) + 1):
+            pixels = [(ty + a, tx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
+            colors = np.array([image[p] for p in pixels])
+            mean = colors.mean(axis=0)
+            inverse = np.linalg.inv(np.cov(colors.T, bias=True) + eps / 9 * np.eye(3))
+            me = colors[pixels.index((y, x))] - mean
+            for s, (dy, dx) in enumerate(offsets):
+                if (y + dy, x + dx) in pixels:
+                    other = colors[pixels.index((y + dy, x + dx))] - mean
+                    delta = float(dy == 0 and dx == 0)
+                    expected[s] += delta - (1 + me @ inverse @ other) / 9
+    return expected
 
 
 def test_the_solves_memory_check_counts_the_direct_factors_options(monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_s11_speed_cf import definition_row
 
 import vecmatte
 import vecmatte.laplacians.closed_form as closed_form
@@ -52,23 +53,8 @@ def test_the_small_strip_path_matches_the_laplacians_definition(monkeypatch):
     assert 81 * len(rows) <= closed_form._ONE_GATHER_VALUES
     eps, radius = 1e-5, 1
     coef = row_coefficients(image, rows, eps=eps, radius=radius, known=known)
-    h, w = known.shape
-    offsets = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
     for q in range(len(rows)):
-        y, x = divmod(int(rows[q]), w)
-        expected = np.zeros(len(offsets))
-        for ty in range(max(y - radius, radius), min(y + radius, h - 1 - radius) + 1):
-            for tx in range(max(x - radius, radius), min(x + radius, w - 1 - radius) + 1):
-                pixels = [(ty + a, tx + b) for a in (-1, 0, 1) for b in (-1, 0, 1)]
-                colors = np.array([image[p] for p in pixels])
-                mean = colors.mean(axis=0)
-                inverse = np.linalg.inv(np.cov(colors.T, bias=True) + eps / 9 * np.eye(3))
-                me = colors[pixels.index((y, x))] - mean
-                for s, (dy, dx) in enumerate(offsets):
-                    if (y + dy, x + dx) in pixels:
-                        other = colors[pixels.index((y + dy, x + dx))] - mean
-                        delta = float(dy == 0 and dx == 0)
-                        expected[s] += delta - (1 + me @ inverse @ other) / 9
+        expected = definition_row(image, int(rows[q]), eps, radius)
         np.testing.assert_allclose(coef[:, q], expected, atol=1e-9)
 
 
