@@ -147,11 +147,17 @@ def test_knn_searches_start_no_thread_when_the_process_may_use_one_cpu(monkeypat
     # SciPy's workers=-1 counts the machine's CPUs and starts a Python thread per worker at
     # every query: pinned to one CPU, threads fought over it (a fifth of a 32 x 32 knn
     # solve). Failed before: threads started.
+    assert_one_cpu_starts_no_thread(monkeypatch, "knn")
+
+
+def assert_one_cpu_starts_no_thread(monkeypatch, method):
+    """A 32 x 32 matte by ``method`` starts no thread when the process may use one CPU, and
+    is the matte without that limit (also used by tests/test_s11_ifm_threads.py)."""
     import os
     import threading
 
     scene = make_scene((32, 32), seed=4)
-    expected = vecmatte.estimate_alpha(scene.image, scene.trimap, method="knn")
+    expected = vecmatte.estimate_alpha(scene.image, scene.trimap, method=method)
     started = []
     start = threading.Thread.start
 
@@ -161,9 +167,9 @@ def test_knn_searches_start_no_thread_when_the_process_may_use_one_cpu(monkeypat
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     monkeypatch.setattr(threading.Thread, "start", counted)
-    alpha = vecmatte.estimate_alpha(scene.image, scene.trimap, method="knn")
+    alpha = vecmatte.estimate_alpha(scene.image, scene.trimap, method=method)
     assert started == []
-    np.testing.assert_array_equal(alpha, expected)
+    np.testing.assert_array_equal(alpha, expected)  # the neighbours do not depend on it
 
 
 def test_a_small_large_kernel_product_sums_its_boxes_in_one_piece(monkeypatch):
