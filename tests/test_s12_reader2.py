@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from test_s12_review_speed import held_bytes
+from test_s12_sm_small import loop_alpha, loop_distortion
 
 from vecmatte.alpha import _sample_refinement as refinement
 from vecmatte.alpha._shared_sampling import UNKNOWN
@@ -29,11 +31,6 @@ def _in_a_new_thread(work):
     thread.start()
     thread.join()
     return out[0]
-
-
-def _held_bytes() -> int:
-    plans = _flat._LOCAL.__dict__.get("plans", {})
-    return sum(b.nbytes + c.nbytes for entry in plans.values() for b, c, _ in entry)
 
 
 def test_a_memory_error_while_keeping_a_plans_arrays_leaves_no_partial_entry(monkeypatch):
@@ -80,7 +77,7 @@ def test_a_plan_bigger_than_the_cap_alone_is_not_kept():
 
     def work():
         first = ml.estimate(image, alpha, small_size=4096, **_OPTIONS)
-        held = _held_bytes()
+        held = held_bytes()
         return held, first, ml.estimate(image, alpha, small_size=4096, **_OPTIONS)
 
     held, first, second = _in_a_new_thread(work)
@@ -156,25 +153,7 @@ def test_chromatic_distortion_of_float64_colours_and_float32_pairs_is_the_channe
     float32 pairs (alpha float64) the products were rounded to float32, and the distortion
     was float32 and other numbers than the channel loop's (float64). Same-dtype inputs (as
     sm gives) were and stay the loop's."""
-    from vecmatte.alpha._shared_sampling import (
-        PAIR_EPS,
-        chromatic_distortion,
-        estimate_alpha_from_pair,
-    )
-
-    def loop(color, fg, bg):
-        numerator = denominator = 0
-        for c in range(3):
-            d = fg[c] - bg[c]
-            numerator = numerator + (color[c] - bg[c]) * d
-            denominator = denominator + d * d
-        alpha = numerator / (denominator + PAIR_EPS)
-        np.clip(alpha, 0.0, 1.0, out=alpha)
-        total = 0
-        for c in range(3):
-            r = alpha * (fg[c] - bg[c]) + (bg[c] - color[c])
-            total = total + r * r
-        return alpha, total
+    from vecmatte.alpha._shared_sampling import chromatic_distortion, estimate_alpha_from_pair
 
     rng = np.random.default_rng(10)
     for colour_type, pair_type in [(np.float64, np.float32), (np.float32, np.float64)] + [
@@ -182,7 +161,7 @@ def test_chromatic_distortion_of_float64_colours_and_float32_pairs_is_the_channe
     ]:
         color = rng.random((3, 500)).astype(colour_type)
         fg, bg = (rng.random((3, 500)).astype(pair_type) for _ in range(2))
-        alpha, distortion = loop(color, fg, bg)
+        alpha, distortion = loop_alpha(color, fg, bg), loop_distortion(color, fg, bg)
         got = estimate_alpha_from_pair(color, fg, bg)
         assert got.dtype == alpha.dtype and got.tobytes() == alpha.tobytes()
         got = chromatic_distortion(color, fg, bg)

@@ -18,7 +18,7 @@ def _in_a_new_thread(work):
     return out[0]
 
 
-def _held_bytes() -> int:
+def held_bytes() -> int:
     """Bytes of the buffers and coefficient arrays this thread's _flat keeps."""
     plans = _flat._LOCAL.__dict__.get("plans", {})
     return sum(b.nbytes + c.nbytes for entry in plans.values() for b, c, _ in entry)
@@ -36,7 +36,7 @@ def test_flat_kept_arrays_bounded_in_bytes():
         held, results = [], []
         for image, alpha in scenes:
             results.append(ml.estimate(image, alpha, **options))
-            held.append(_held_bytes())
+            held.append(held_bytes())
         return held, results
 
     held, results = _in_a_new_thread(run_all)

@@ -38,7 +38,7 @@ def _colours(rng, shape, zeros=0.2):
     return x
 
 
-def _loop_alpha(color, fg, bg):
+def loop_alpha(color, fg, bg):
     """eq. 12 channel by channel from 0, as the first implementation summed it."""
     numerator = denominator = 0
     for c in range(3):
@@ -48,8 +48,8 @@ def _loop_alpha(color, fg, bg):
     return np.clip(numerator / (denominator + common.PAIR_EPS), 0.0, 1.0)
 
 
-def _loop_distortion(color, fg, bg):
-    alpha = _loop_alpha(color, fg, bg)
+def loop_distortion(color, fg, bg):
+    alpha = loop_alpha(color, fg, bg)
     total = 0
     for c in range(3):
         r = alpha * (fg[c] - bg[c]) + (bg[c] - color[c])
@@ -63,8 +63,8 @@ def test_pair_formulas_match_channel_loops(m):
     color, fg, bg = (_colours(rng, (3, m)) for _ in range(3))
     # Equal colours in some channels: products of a zero and a negative number (-0.0).
     bg[:, : m // 3] = color[:, : m // 3]
-    _same(common.estimate_alpha_from_pair(color, fg, bg), _loop_alpha(color, fg, bg))
-    _same(common.chromatic_distortion(color, fg, bg), _loop_distortion(color, fg, bg))
+    _same(common.estimate_alpha_from_pair(color, fg, bg), loop_alpha(color, fg, bg))
+    _same(common.chromatic_distortion(color, fg, bg), loop_distortion(color, fg, bg))
 
 
 def test_clips_are_numpys():
