@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from vecmatte._levels import levels_to_write
+from vecmatte._opening import source_label
 from vecmatte._output_guard import ALPHA_FORMATS, check_writable, check_writable_format
 from vecmatte._profiles import profile_keywords
 
-__all__ = ["SOFTWARE_KEY", "check_text", "encoded", "encoded_for_stream", "stream_label"]
+__all__ = ["SOFTWARE_KEY", "check_text", "encoded", "encoded_for_stream"]
 
 # File formats Pillow can write 16-bit gray to (mode "I;16").
 _SIXTEEN_BIT_GRAY_FORMATS = ("PNG", "TIFF")
@@ -31,14 +32,6 @@ _LARGEST_SIDE = {
     "SGI": 65535,
     "PCX": 65534,  # its row of bytes is rounded up to an even count
 }
-
-
-def stream_label(target) -> str:
-    """How to call ``target`` (a path, or a binary stream) in messages."""
-    if hasattr(target, "write"):
-        name = getattr(target, "name", None)
-        return name if isinstance(name, str) else "<stream>"
-    return str(target)
 
 
 def _check_shape(array: np.ndarray) -> np.ndarray:
@@ -207,11 +200,11 @@ def encoded_for_stream(
     icc_profile: bytes | None = None,
 ) -> io.BytesIO:
     """``array`` encoded as ``file_format`` for the binary ``stream``, in memory."""
-    file_format = check_writable_format(str(file_format), stream_label(stream))
+    label = source_label(stream)
+    file_format = check_writable_format(str(file_format), label)
     pixels = _check_shape(levels_to_write(array, bit_depth))
     buffer = io.BytesIO()
     floats = _is_float(array) and bit_depth == 16
-    label = stream_label(stream)
     _encode(
         buffer, pixels, file_format, label, from_floats=floats, text=text, icc_profile=icc_profile
     )

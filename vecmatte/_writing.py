@@ -21,15 +21,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from vecmatte._encoding import (
-    SOFTWARE_KEY,
-    check_text,
-    encoded,
-    encoded_for_stream,
-    stream_label,
-)
+from vecmatte._encoding import SOFTWARE_KEY, check_text, encoded, encoded_for_stream
 from vecmatte._held_signals import interrupts_held as _interrupts_held
 from vecmatte._levels import floats_to_uint8, floats_to_uint16
+from vecmatte._opening import source_label
 from vecmatte._output_guard import (
     PIPE_WAIT_SECONDS,
     check_not_folder_name,
@@ -353,7 +348,7 @@ def _write_stream(stream, buffer: io.BytesIO) -> None:
             stream.write(view)
         stream.flush()
     except OSError as error:
-        raise _named(error, stream_label(stream)) from None
+        raise _named(error, source_label(stream)) from None
 
 
 # A file name may have 255 bytes (NAME_MAX on Linux, macOS and Windows); the temporary's
